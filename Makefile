@@ -1,0 +1,138 @@
+# oraclebus: the one entry point for build, test, bench, fuzz and demo.
+#
+# The layout is discovered by convention, so adding a file never needs an edit here:
+#   <module>/*.c              library code of a shared module (schemas, store, bus, chain)
+#   <anything>/*_test.c       a cmocka unit test, one binary each, beside the code it tests
+#   <anything>/*_fuzz.c       a libFuzzer target (clang), built by `make fuzz`
+#   <anything>/*_bench.c      a benchmark binary, built and run by `make bench`
+#   actors/<name>/*.c         one actor process: build/bin/<name> (main.c plus its own logic)
+#   tools/<name>/*.c          one operator tool: build/bin/<name>
+#   tests/integration/*.sh    multi-process tests, run by `make test` after the unit tests
+#
+# Module layering (a module may use the ones before it): schemas store bus chain.
+# Every program links all four libraries; the linker keeps only what it uses.
+
+BUILD   ?= build
+CC      ?= cc
+WERROR  ?= 1
+OPT     ?= -O2
+
+PKGS    := msgpack lmdb libsecp256k1 jansson libcurl
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# Debian's libnng-dev ships no pkg-config file.
+NNG_LIBS   := $(shell pkg-config --libs nng 2>/dev/null || echo -lnng)
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
+
+CFLAGS  ?= $(OPT) -g
+CFLAGS  += -std=gnu11 -Wall -Wextra -Wshadow -Wformat=2 -Wno-unused-parameter -fno-common \
+           -D_GNU_SOURCE -I. $(PKG_CFLAGS) -MMD -MP
+ifeq ($(WERROR),1)
+CFLAGS  += -Werror
+endif
+LDLIBS  += $(PKG_LIBS) $(NNG_LIBS) -lpthread -lm
+
+MODULES := schemas store bus chain
+lib_srcs = $(filter-out %_test.c %_fuzz.c %_bench.c,$(wildcard $(1)/*.c))
+LIBS    := $(foreach m,$(MODULES),$(if $(call lib_srcs,$(m)),$(BUILD)/lib/lib$(m).a))
+# Link order: dependents first.
+LINK_LIBS := $(foreach m,chain bus store schemas,$(filter $(BUILD)/lib/lib$(m).a,$(LIBS)))
+
+ACTORS  := $(notdir $(patsubst %/,%,$(dir $(wildcard actors/*/main.c))))
+TOOLS   := $(notdir $(patsubst %/,%,$(dir $(wildcard tools/*/main.c))))
+BINS    := $(addprefix $(BUILD)/bin/,$(ACTORS) $(TOOLS))
+
+TEST_SRCS  := $(shell find schemas store bus chain actors tools tests -name '*_test.c' 2>/dev/null | sort)
+TESTS      := $(patsubst %.c,$(BUILD)/test/%,$(TEST_SRCS))
+FUZZ_SRCS  := $(shell find schemas store bus chain actors tools tests -name '*_fuzz.c' 2>/dev/null | sort)
+BENCH_SRCS := $(shell find schemas store bus chain actors tools tests -name '*_bench.c' 2>/dev/null | sort)
+BENCHES    := $(patsubst %.c,$(BUILD)/bench/%,$(BENCH_SRCS))
+
+.PHONY: all deps test unit integration asan bench fuzz demo clean help
+all: $(BINS)
+
+help:
+	@echo "make deps      install every Debian and npm package the project needs"
+	@echo "make           build every binary into $(BUILD)/bin/"
+	@echo "make test      unit tests, then multi-process integration tests"
+	@echo "make asan      the same tests under AddressSanitizer + UBSan (build/asan)"
+	@echo "make bench     benchmarks, reported as ratios against raw baselines"
+	@echo "make fuzz      every libFuzzer target for FUZZ_SECONDS (default 10) each"
+	@echo "make demo      start a local chain and every actor, show updates landing"
+
+deps:
+	tools/deps.sh
+
+# ---- libraries -------------------------------------------------------------------------------
+define module_rules
+$(BUILD)/lib/lib$(1).a: $(patsubst %.c,$(BUILD)/obj/%.o,$(call lib_srcs,$(1)))
+	@mkdir -p $$(@D)
+	$$(AR) rcs $$@ $$^
+endef
+$(foreach m,$(MODULES),$(eval $(call module_rules,$(m))))
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+# ---- programs --------------------------------------------------------------------------------
+define prog_rules
+$(BUILD)/bin/$(2): $(patsubst %.c,$(BUILD)/obj/%.o,$(filter-out %_test.c %_fuzz.c %_bench.c,$(wildcard $(1)/$(2)/*.c))) $(LIBS)
+	@mkdir -p $$(@D)
+	$$(CC) $$(CFLAGS) -o $$@ $$(filter %.o,$$^) $(LINK_LIBS) $$(LDFLAGS) $$(LDLIBS)
+endef
+$(foreach a,$(ACTORS),$(eval $(call prog_rules,actors,$(a))))
+$(foreach t,$(TOOLS),$(eval $(call prog_rules,tools,$(t))))
+
+# ---- unit tests: each links every library, plus the non-main objects of its own actor/tool ----
+$(BUILD)/test/%: %.c $(LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< $(filter %.o,$^) $(LINK_LIBS) $(LDFLAGS) $(LDLIBS) $(CMOCKA_LIBS)
+
+$(foreach t,$(filter actors/% tools/%,$(TEST_SRCS)),$(eval $(BUILD)/test/$(t:.c=): $(patsubst %.c,$(BUILD)/obj/%.o,$(filter-out %_test.c %_fuzz.c %_bench.c %/main.c,$(wildcard $(dir $(t))*.c)))))
+
+unit: $(TESTS)
+	@BUILD=$(BUILD) tools/run-tests.sh unit $(TESTS)
+
+integration: all
+	@BUILD=$(BUILD) tools/run-tests.sh integration $(sort $(wildcard tests/integration/*.sh))
+
+test: all $(TESTS)
+	@BUILD=$(BUILD) tools/run-tests.sh all $(TESTS) -- $(sort $(wildcard tests/integration/*.sh))
+
+asan:
+	$(MAKE) BUILD=build/asan OPT="-O1" \
+	  CFLAGS_EXTRA="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" test
+
+ifdef CFLAGS_EXTRA
+CFLAGS  += $(CFLAGS_EXTRA)
+LDFLAGS += $(CFLAGS_EXTRA)
+endif
+
+# ---- bench -----------------------------------------------------------------------------------
+$(BUILD)/bench/%: %.c $(LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< $(LINK_LIBS) $(LDFLAGS) $(LDLIBS)
+
+bench: all $(BENCHES)
+	@BUILD=$(BUILD) tools/run-bench.sh $(BENCHES)
+
+# ---- fuzz (clang + libFuzzer, its own build tree) -------------------------------------------
+FUZZ_SECONDS ?= 10
+fuzz:
+	$(MAKE) BUILD=build/fuzz CC=clang OPT="-O1" \
+	  CFLAGS_EXTRA="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" fuzz-build
+	tools/run-fuzz.sh $(FUZZ_SECONDS) $(patsubst %.c,build/fuzz/fuzz/%,$(FUZZ_SRCS))
+
+fuzz-build: $(patsubst %.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+$(BUILD)/fuzz/%: %.c $(LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(LINK_LIBS) $(LDFLAGS) $(LDLIBS)
+
+demo: all
+	tools/demo.sh
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs every Debian package oraclebus needs (build, test, fuzz, bench, demo) and the npm
+# packages of the local-chain tests (tests/chain, pinned by its lock file). Idempotent.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DEB_PKGS=(
+  build-essential pkg-config clang libclang-rt-14-dev   # compilers; clang for libFuzzer
+  libnng-dev            # the bus: pub/sub sockets and the HTTP server for /health and /metrics
+  libmsgpack-dev        # msgpack-c: frame and message encoding
+  liblmdb-dev lmdb-utils # LMDB: durable nonces, outboxes, the journal; mdb_stat for operators
+  libsecp256k1-dev      # ECDSA (transactions) and BIP-340 Schnorr (bus signatures)
+  libjansson-dev        # JSON: config files, RPC, bus-tap views
+  libcurl4-openssl-dev  # HTTP(S) client: price sources, JSON-RPC, alert sinks
+  libcmocka-dev         # unit test framework
+  libxml2-dev           # ISO 20022 XML (tokenizer)
+  prometheus            # promtool check metrics, in tests
+  prometheus-alertmanager # the real Alertmanager, in alerter tests
+  curl procps psmisc iproute2 jq
+)
+missing=()
+# node and npm (anvil, cast, solc-js, ethers for the local chain in tests) come with the machine;
+# fall back to Debian's packages where they do not.
+command -v npm >/dev/null || DEB_PKGS+=(nodejs npm)
+for p in "${DEB_PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+if [ -f tests/chain/package.json ]; then
+  (cd tests/chain && { [ -d node_modules ] && npm ls >/dev/null 2>&1 || npm ci --no-audit --no-fund; })
+fi
+echo "deps: ok"

@@ -1,0 +1,646 @@
+/*
+ * bus.c - publishers and subscribers of the oraclebus (see bus.h).
+ *
+ * Sequence numbers count per stream (origin, topic). A publisher keeps a small table of its topics'
+ * counters; a subscriber keeps, per stream, the highest sequence number seen and a 1024-frame
+ * window of which lower numbers arrived. That one structure answers three questions: is this a
+ * duplicate (the same frame through a second busd), how many frames were skipped (a jump past
+ * max + 1), and did the origin restart (seq 1 again with a new timestamp).
+ */
+#include "bus/bus.h"
+
+#include <nng/protocol/pubsub0/pub.h>
+#include <nng/protocol/pubsub0/sub.h>
+#include <nng/supplemental/util/platform.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "bus/rt_metrics.h"
+
+#define BUS_WINDOW_WORDS 16 /* 1024 frames of duplicate memory per origin */
+
+/* ---- shared -------------------------------------------------------------------------------- */
+
+static struct {
+	rt_metric *tx_frames, *tx_errors, *rx_frames, *rx_dups, *rx_gaps, *rx_late, *rx_restarts,
+	          *rx_decode, *rx_bad_sig, *rx_missing_sig, *rx_untrusted;
+} bus_m;
+
+static void
+bus_metrics_init(void)
+{
+	if (bus_m.tx_frames)
+		return;
+	bus_m.tx_frames = rt_counter("bus_tx_frames_total", "Frames published.", NULL);
+	bus_m.tx_errors = rt_counter("bus_tx_errors_total", "Frames that could not be published.", NULL);
+	bus_m.rx_frames = rt_counter("bus_rx_frames_total", "Frames received and accepted.", NULL);
+	bus_m.rx_dups = rt_counter("bus_rx_duplicates_total",
+	                           "Frames dropped as duplicates (same origin and seq via another busd).", NULL);
+	bus_m.rx_gaps = rt_counter("bus_rx_gaps_total", "Frames skipped in an origin's sequence.", NULL);
+	bus_m.rx_late = rt_counter("bus_rx_late_total",
+	                           "Frames that arrived after being counted as skipped.", NULL);
+	bus_m.rx_restarts = rt_counter("bus_rx_origin_restarts_total",
+	                               "Origins seen starting again at seq 1.", NULL);
+	bus_m.rx_decode = rt_counter("bus_rx_decode_errors_total", "Malformed frames received.", NULL);
+	bus_m.rx_bad_sig = rt_counter("bus_rx_rejected_total", "Frames rejected by the trust check.",
+	                              "reason=\"bad_signature\"");
+	bus_m.rx_missing_sig = rt_counter("bus_rx_rejected_total", "Frames rejected by the trust check.",
+	                                  "reason=\"missing_signature\"");
+	bus_m.rx_untrusted = rt_counter("bus_rx_rejected_total", "Frames rejected by the trust check.",
+	                                "reason=\"untrusted_key\"");
+}
+
+void
+bus_socket_defaults(nng_socket s)
+{
+	/* Redial fast after a busd restart, but back off to 1 s so a dead busd is not hammered. */
+	nng_socket_set_ms(s, NNG_OPT_RECONNMINT, 50);
+	nng_socket_set_ms(s, NNG_OPT_RECONNMAXT, 1000);
+	nng_socket_set_size(s, NNG_OPT_RECVMAXSZ, FRAME_BODY_MAX + 4096);
+}
+
+static int
+bus_each_url(nng_socket s, const char *urls, int listen, char *err, size_t errlen)
+{
+	char *copy = strdup(urls ? urls : ""), *save = NULL;
+	int   n = 0, rv = 0;
+	for (char *u = strtok_r(copy, ",", &save); u && rv == 0; u = strtok_r(NULL, ",", &save)) {
+		while (*u == ' ')
+			u++;
+		if (*u == 0)
+			continue;
+		rv = listen ? nng_listen(s, u, NULL, 0) : nng_dial(s, u, NULL, NNG_FLAG_NONBLOCK);
+		if (rv != 0)
+			snprintf(err, errlen, "%s %s: %s", listen ? "listen" : "dial", u, nng_strerror(rv));
+		n++;
+	}
+	free(copy);
+	if (rv == 0 && n == 0) {
+		snprintf(err, errlen, "no bus URL given");
+		return -1;
+	}
+	return rv ? -1 : 0;
+}
+
+int
+bus_dial_all(nng_socket s, const char *urls, char *err, size_t errlen)
+{
+	return bus_each_url(s, urls, 0, err, errlen);
+}
+
+int
+bus_listen_all(nng_socket s, const char *urls, char *err, size_t errlen)
+{
+	return bus_each_url(s, urls, 1, err, errlen);
+}
+
+/* Counts connected pipes, so callers can wait for a busd before publishing. */
+static void
+bus_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	(void)p;
+	atomic_int *n = arg;
+	if (ev == NNG_PIPE_EV_ADD_POST)
+		atomic_fetch_add(n, 1);
+	else if (ev == NNG_PIPE_EV_REM_POST)
+		atomic_fetch_sub(n, 1);
+}
+
+static void
+bus_watch_pipes(nng_socket s, atomic_int *n)
+{
+	nng_pipe_notify(s, NNG_PIPE_EV_ADD_POST, bus_pipe_cb, n);
+	nng_pipe_notify(s, NNG_PIPE_EV_REM_POST, bus_pipe_cb, n);
+}
+
+static int
+bus_wait_pipes(atomic_int *n, int want, int timeout_ms)
+{
+	for (int waited = 0; atomic_load(n) < want; waited += 5) {
+		if (waited >= timeout_ms)
+			return -1;
+		nng_msleep(5);
+	}
+	return 0;
+}
+
+static uint64_t
+bus_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- publisher ----------------------------------------------------------------------------- */
+
+typedef struct {
+	char     topic[FRAME_TOPIC_MAX + 1];
+	uint64_t seq;
+} bus_topic_seq;
+
+struct bus_pub {
+	nng_socket     sock;
+	atomic_int     pipes;
+	char           origin[FRAME_ORIGIN_MAX + 1];
+	size_t         origin_len;
+	uint64_t       published;
+	bus_topic_seq *topics;       /* open addressing, cap a power of two */
+	size_t         ntopics, tcap;
+	uint8_t        id_prefix[8]; /* random per process: ids are prefix || counter */
+	uint64_t       id_counter;
+	const sig_key *key;
+};
+
+bus_pub *
+bus_pub_open(const char *urls, const char *origin, char *err, size_t errlen)
+{
+	bus_pub *p = calloc(1, sizeof *p);
+	size_t   olen = origin ? strlen(origin) : 0;
+	bus_metrics_init();
+	if (p == NULL)
+		return NULL;
+	if (olen == 0 || olen > FRAME_ORIGIN_MAX) {
+		snprintf(err, errlen, "origin must be 1..%d bytes", FRAME_ORIGIN_MAX);
+		free(p);
+		return NULL;
+	}
+	memcpy(p->origin, origin, olen);
+	p->origin_len = olen;
+	if (getrandom(p->id_prefix, sizeof p->id_prefix, 0) != sizeof p->id_prefix) {
+		snprintf(err, errlen, "getrandom failed");
+		free(p);
+		return NULL;
+	}
+	int rv = nng_pub0_open(&p->sock);
+	if (rv != 0) {
+		snprintf(err, errlen, "pub socket: %s", nng_strerror(rv));
+		free(p);
+		return NULL;
+	}
+	bus_socket_defaults(p->sock);
+	/* Absorb bursts (an aggregate round, an outbox flush) without pub0 dropping the oldest. */
+	nng_socket_set_int(p->sock, NNG_OPT_SENDBUF, 1024);
+	bus_watch_pipes(p->sock, &p->pipes);
+	if (bus_dial_all(p->sock, urls, err, errlen) != 0) {
+		nng_close(p->sock);
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+void
+bus_pub_set_key(bus_pub *p, const sig_key *k)
+{
+	p->key = k;
+}
+
+int
+bus_pub_wait(bus_pub *p, int want, int timeout_ms)
+{
+	return bus_wait_pipes(&p->pipes, want, timeout_ms);
+}
+
+int
+bus_pub_connected(const bus_pub *p)
+{
+	return atomic_load(&((bus_pub *)p)->pipes);
+}
+
+static uint64_t
+bus_hash(const char *s, size_t n)
+{
+	uint64_t h = 1469598103934665603ull; /* FNV-1a */
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (uint8_t)s[i]) * 1099511628211ull;
+	return h;
+}
+
+/* The sequence counter of one topic; NULL only when out of memory. */
+static bus_topic_seq *
+bus_topic_slot(bus_pub *p, const char *topic, size_t n, int create)
+{
+	if (create && p->ntopics * 2 >= p->tcap) {
+		size_t         ncap = p->tcap ? p->tcap * 2 : 8;
+		bus_topic_seq *nt = calloc(ncap, sizeof *nt);
+		if (nt == NULL)
+			return NULL;
+		for (size_t i = 0; i < p->tcap; i++) {
+			if (p->topics[i].topic[0] == 0)
+				continue;
+			size_t j = bus_hash(p->topics[i].topic, strlen(p->topics[i].topic)) & (ncap - 1);
+			while (nt[j].topic[0])
+				j = (j + 1) & (ncap - 1);
+			nt[j] = p->topics[i];
+		}
+		free(p->topics);
+		p->topics = nt;
+		p->tcap = ncap;
+	}
+	if (p->tcap == 0)
+		return NULL;
+	size_t j = bus_hash(topic, n) & (p->tcap - 1);
+	while (p->topics[j].topic[0]) {
+		if (strncmp(p->topics[j].topic, topic, n) == 0 && p->topics[j].topic[n] == 0)
+			return &p->topics[j];
+		j = (j + 1) & (p->tcap - 1);
+	}
+	if (!create)
+		return NULL;
+	memcpy(p->topics[j].topic, topic, n);
+	p->ntopics++;
+	return &p->topics[j];
+}
+
+uint64_t
+bus_pub_seq(const bus_pub *p, const char *topic)
+{
+	bus_topic_seq *t = bus_topic_slot((bus_pub *)p, topic, strlen(topic), 0);
+	return t ? t->seq : 0;
+}
+
+static void
+bus_next_id(bus_pub *p, uint8_t id[16])
+{
+	uint64_t c = ++p->id_counter;
+	memcpy(id, p->id_prefix, 8);
+	for (int i = 0; i < 8; i++)
+		id[15 - i] = (uint8_t)(c >> (8 * i));
+}
+
+int
+bus_publish(bus_pub *p, const char *topic, const char *type, const uint8_t *id, const uint8_t *body,
+            size_t body_len, uint8_t id_out[16])
+{
+	uint8_t        fresh[16];
+	nng_msg       *m;
+	size_t         signed_len, len, topic_len = strlen(topic);
+	bus_topic_seq *ts;
+	if (!frame_topic_valid(topic, topic_len)) {
+		rt_inc(bus_m.tx_errors);
+		return BUS_EINVAL;
+	}
+	if ((ts = bus_topic_slot(p, topic, topic_len, 1)) == NULL) {
+		rt_inc(bus_m.tx_errors);
+		return BUS_ESEND;
+	}
+	frame_fields f = {
+		.topic = topic, .topic_len = topic_len, .type = type, .type_len = strlen(type),
+		.origin = p->origin, .origin_len = p->origin_len, .seq = ts->seq + 1,
+		.ts_ns = bus_now_ns(), .body = body, .body_len = body_len,
+	};
+	if (id == NULL) {
+		bus_next_id(p, fresh);
+		id = fresh;
+	}
+	f.id = id;
+	size_t bound = frame_size_bound(&f);
+	if (nng_msg_alloc(&m, bound) != 0) {
+		rt_inc(bus_m.tx_errors);
+		return BUS_ESEND;
+	}
+	uint8_t *buf = nng_msg_body(m);
+	len = frame_encode(&f, buf, bound, &signed_len, NULL, 0);
+	if (len == 0) {
+		nng_msg_free(m);
+		rt_inc(bus_m.tx_errors);
+		return BUS_EINVAL;
+	}
+	if (p->key != NULL) {
+		uint8_t sig[64];
+		if (sig_sign(p->key, buf, signed_len, sig) != 0) {
+			nng_msg_free(m);
+			rt_inc(bus_m.tx_errors);
+			return BUS_ESEND;
+		}
+		len = frame_attach_sig(buf, signed_len, sig_key_pub(p->key), sig);
+	}
+	nng_msg_chop(m, bound - len);
+	if (nng_sendmsg(p->sock, m, 0) != 0) {
+		nng_msg_free(m);
+		rt_inc(bus_m.tx_errors);
+		return BUS_ESEND;
+	}
+	ts->seq++;
+	p->published++;
+	if (id_out)
+		memcpy(id_out, id, 16);
+	rt_inc(bus_m.tx_frames);
+	return BUS_OK;
+}
+
+int
+bus_publish_raw(bus_pub *p, const uint8_t *frame, size_t len)
+{
+	nng_msg *m;
+	if (nng_msg_alloc(&m, len) != 0) {
+		rt_inc(bus_m.tx_errors);
+		return BUS_ESEND;
+	}
+	memcpy(nng_msg_body(m), frame, len);
+	if (nng_sendmsg(p->sock, m, 0) != 0) {
+		nng_msg_free(m);
+		rt_inc(bus_m.tx_errors);
+		return BUS_ESEND;
+	}
+	rt_inc(bus_m.tx_frames);
+	return BUS_OK;
+}
+
+void
+bus_pub_close(bus_pub *p)
+{
+	if (p == NULL)
+		return;
+	/* Give queued frames a moment to leave: pub0 has no flush, and closing drops its queues. */
+	nng_msleep(p->published ? 20 : 0);
+	nng_close(p->sock);
+	free(p->topics);
+	free(p);
+}
+
+/* ---- subscriber: per-stream sequence tracking ---------------------------------------------- */
+
+typedef struct {
+	bus_stream_stats st;
+	uint64_t         epoch_ts;  /* ts of this incarnation's seq 1: tells a restart from a dup */
+	uint64_t         win[BUS_WINDOW_WORDS]; /* bit k: seq (last_seq - k) was seen */
+	int              used;
+} bus_origin;
+
+struct bus_sub {
+	nng_socket       sock;
+	atomic_int       pipes;
+	const sig_trust *trust;
+	int              keep_dups;
+	int              cur_timeout;
+	bus_origin      *origins;
+	size_t           norigins, cap; /* open addressing, cap a power of two */
+};
+
+static uint64_t
+bus_stream_hash(const char *origin, size_t on, const char *topic, size_t tn)
+{
+	return bus_hash(origin, on) * 31 + bus_hash(topic, tn);
+}
+
+static int
+bus_stream_is(const bus_origin *b, const char *origin, size_t on, const char *topic, size_t tn)
+{
+	return strncmp(b->st.origin, origin, on) == 0 && b->st.origin[on] == 0 &&
+	       strncmp(b->st.topic, topic, tn) == 0 && b->st.topic[tn] == 0;
+}
+
+static bus_origin *
+bus_stream_find(bus_sub *s, const char *name, size_t n, const char *topic, size_t tn)
+{
+	if (s->norigins * 2 >= s->cap) {
+		size_t      ncap = s->cap ? s->cap * 2 : 16;
+		bus_origin *nt = calloc(ncap, sizeof *nt);
+		if (nt == NULL)
+			return NULL;
+		for (size_t i = 0; i < s->cap; i++) {
+			if (!s->origins[i].used)
+				continue;
+			const bus_stream_stats *st = &s->origins[i].st;
+			size_t j = bus_stream_hash(st->origin, strlen(st->origin), st->topic, strlen(st->topic)) &
+			           (ncap - 1);
+			while (nt[j].used)
+				j = (j + 1) & (ncap - 1);
+			nt[j] = s->origins[i];
+		}
+		free(s->origins);
+		s->origins = nt;
+		s->cap = ncap;
+	}
+	size_t j = bus_stream_hash(name, n, topic, tn) & (s->cap - 1);
+	while (s->origins[j].used) {
+		if (bus_stream_is(&s->origins[j], name, n, topic, tn))
+			return &s->origins[j];
+		j = (j + 1) & (s->cap - 1);
+	}
+	bus_origin *b = &s->origins[j];
+	memset(b, 0, sizeof *b);
+	b->used = 1;
+	memcpy(b->st.origin, name, n);
+	memcpy(b->st.topic, topic, tn);
+	s->norigins++;
+	return b;
+}
+
+static void
+bus_win_shift(uint64_t *w, uint64_t by)
+{
+	if (by >= 64 * BUS_WINDOW_WORDS) {
+		memset(w, 0, sizeof(uint64_t) * BUS_WINDOW_WORDS);
+		return;
+	}
+	size_t words = by / 64, bits = by % 64;
+	for (int i = BUS_WINDOW_WORDS - 1; i >= 0; i--) {
+		uint64_t v = 0;
+		if ((size_t)i >= words) {
+			v = w[i - words] << bits;
+			if (bits && (size_t)i > words)
+				v |= w[i - words - 1] >> (64 - bits);
+		}
+		w[i] = v;
+	}
+}
+
+static int
+bus_win_test_set(uint64_t *w, uint64_t k)
+{
+	uint64_t bit = 1ull << (k % 64);
+	int      was = (w[k / 64] & bit) != 0;
+	w[k / 64] |= bit;
+	return was;
+}
+
+/* Returns 1 if the frame is a duplicate; sets *gap to the frames skipped before it. */
+static int
+bus_track(bus_sub *s, const frame_view *f, uint64_t *gap)
+{
+	bus_origin *o = bus_stream_find(s, f->origin, f->origin_len, f->topic, f->topic_len);
+	*gap = 0;
+	if (o == NULL)
+		return 0;
+	if (o->st.frames == 0 || (f->seq == 1 && f->ts_ns != o->epoch_ts)) {
+		if (o->st.frames != 0) {
+			o->st.restarts++;
+			rt_inc(bus_m.rx_restarts);
+		}
+		memset(o->win, 0, sizeof o->win);
+		o->st.last_seq = f->seq;
+		o->epoch_ts = f->seq == 1 ? f->ts_ns : 0;
+		o->win[0] = 1;
+		o->st.frames++;
+		return 0;
+	}
+	if (f->seq > o->st.last_seq) {
+		uint64_t jump = f->seq - o->st.last_seq;
+		bus_win_shift(o->win, jump);
+		o->win[0] |= 1;
+		o->st.last_seq = f->seq;
+		*gap = jump - 1;
+		if (*gap) {
+			o->st.gaps += *gap;
+			rt_add(bus_m.rx_gaps, *gap);
+		}
+		o->st.frames++;
+		return 0;
+	}
+	uint64_t k = o->st.last_seq - f->seq;
+	if (k >= 64 * BUS_WINDOW_WORDS) { /* too old to tell: deliver; outbox consumers dedupe by id */
+		o->st.frames++;
+		return 0;
+	}
+	if (bus_win_test_set(o->win, k)) {
+		o->st.duplicates++;
+		rt_inc(bus_m.rx_dups);
+		return 1;
+	}
+	rt_inc(bus_m.rx_late); /* it was counted as skipped when a later seq arrived first */
+	o->st.frames++;
+	return 0;
+}
+
+/* ---- subscriber ---------------------------------------------------------------------------- */
+
+bus_sub *
+bus_sub_open(const char *urls, char *err, size_t errlen)
+{
+	bus_sub *s = calloc(1, sizeof *s);
+	bus_metrics_init();
+	if (s == NULL)
+		return NULL;
+	int rv = nng_sub0_open(&s->sock);
+	if (rv != 0) {
+		snprintf(err, errlen, "sub socket: %s", nng_strerror(rv));
+		free(s);
+		return NULL;
+	}
+	bus_socket_defaults(s->sock);
+	nng_socket_set_int(s->sock, NNG_OPT_RECVBUF, 1024);
+	s->cur_timeout = -2;
+	bus_watch_pipes(s->sock, &s->pipes);
+	if (bus_dial_all(s->sock, urls, err, errlen) != 0) {
+		nng_close(s->sock);
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+int
+bus_sub_topic(bus_sub *s, const char *prefix)
+{
+	return nng_socket_set(s->sock, NNG_OPT_SUB_SUBSCRIBE, prefix, strlen(prefix)) ? -1 : 0;
+}
+
+void
+bus_sub_set_trust(bus_sub *s, const sig_trust *t)
+{
+	s->trust = t;
+}
+
+void
+bus_sub_keep_duplicates(bus_sub *s, int keep)
+{
+	s->keep_dups = keep;
+}
+
+int
+bus_sub_connected(const bus_sub *s)
+{
+	return atomic_load(&((bus_sub *)s)->pipes);
+}
+
+int
+bus_sub_wait(bus_sub *s, int want, int timeout_ms)
+{
+	return bus_wait_pipes(&s->pipes, want, timeout_ms);
+}
+
+void
+bus_msg_free(bus_msg *m)
+{
+	if (m->raw)
+		nng_msg_free(m->raw);
+	m->raw = NULL;
+}
+
+const uint8_t *
+bus_msg_bytes(const bus_msg *m, size_t *len)
+{
+	*len = m->raw ? nng_msg_len(m->raw) : 0;
+	return m->raw ? nng_msg_body(m->raw) : NULL;
+}
+
+int
+bus_recv(bus_sub *s, bus_msg *m, int timeout_ms)
+{
+	memset(m, 0, sizeof *m);
+	if (timeout_ms != s->cur_timeout) {
+		nng_socket_set_ms(s->sock, NNG_OPT_RECVTIMEO, timeout_ms < 0 ? NNG_DURATION_INFINITE : timeout_ms);
+		s->cur_timeout = timeout_ms;
+	}
+	for (;;) {
+		nng_msg *raw;
+		int      rv = nng_recvmsg(s->sock, &raw, 0);
+		if (rv == NNG_ETIMEDOUT)
+			return BUS_TIMEOUT;
+		if (rv != 0)
+			return BUS_ECLOSED;
+		m->raw = raw;
+		const uint8_t *b = nng_msg_body(raw);
+		if (frame_decode(b, nng_msg_len(raw), &m->f, m->err, sizeof m->err) != 0) {
+			rt_inc(bus_m.rx_decode);
+			return BUS_EDECODE;
+		}
+		sig_result sr = sig_check(s->trust, m->f.topic, m->f.topic_len, b, m->f.signed_len,
+		                          m->f.key, m->f.sig);
+		if (sr != SIG_OK) {
+			rt_metric *const by_reason[] = { NULL, bus_m.rx_bad_sig, bus_m.rx_missing_sig,
+			                                 bus_m.rx_untrusted };
+			rt_inc(by_reason[sr]);
+			snprintf(m->err, sizeof m->err, "%s: topic %.*s from origin %.*s", sig_result_name(sr),
+			         (int)m->f.topic_len, m->f.topic, (int)m->f.origin_len, m->f.origin);
+			return BUS_EREJECT;
+		}
+		if (bus_track(s, &m->f, &m->gap) && !s->keep_dups) {
+			bus_msg_free(m);
+			continue;
+		}
+		rt_inc(bus_m.rx_frames);
+		return BUS_OK;
+	}
+}
+
+size_t
+bus_sub_streams(const bus_sub *s, bus_stream_stats *out, size_t max)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < s->cap; i++) {
+		if (!s->origins[i].used)
+			continue;
+		if (n < max)
+			out[n] = s->origins[i].st;
+		n++;
+	}
+	return n;
+}
+
+void
+bus_sub_close(bus_sub *s)
+{
+	if (s == NULL)
+		return;
+	nng_close(s->sock);
+	free(s->origins);
+	free(s);
+}

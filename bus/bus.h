@@ -1,0 +1,120 @@
+/*
+ * bus.h - publish and subscribe by topic prefix over NNG pub/sub, through one or more busd.
+ *
+ * Publishers dial busd's ingress, subscribers dial its egress (DESIGN.md). Several busd replicas
+ * may run: a publisher dials all of them (pub0 sends each frame to every connected busd) and a
+ * subscriber dials all of them and drops the duplicates by (origin, seq). NNG redials by itself
+ * when a busd goes away, so callers never reconnect by hand.
+ *
+ * Pub/sub is best effort (a subscriber that is slow or disconnected misses frames). Sequence
+ * numbers make every loss visible. They count per stream, i.e. per (origin, topic), not per origin:
+ * a subscriber to price.agg.ETH-USD must not see a "gap" each time the same median publishes
+ * price.agg.BTC-USD, which it never subscribed to. Each subscriber counts, per stream, the frames it
+ * never saw.
+ * Flows that must not lose anything go through an outbox (store/outbox.h).
+ *
+ * Metrics (every actor exposes them on /metrics): bus_tx_frames_total, bus_tx_errors_total,
+ * bus_rx_frames_total, bus_rx_duplicates_total, bus_rx_gaps_total, bus_rx_origin_restarts_total,
+ * bus_rx_decode_errors_total, bus_rx_rejected_total{reason}.
+ *
+ * Threads: a bus_pub or a bus_sub is used by one thread at a time.
+ */
+#ifndef OB_BUS_BUS_H
+#define OB_BUS_BUS_H
+
+#include <nng/nng.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bus/frame.h"
+#include "bus/sig.h"
+
+typedef struct bus_pub bus_pub;
+typedef struct bus_sub bus_sub;
+
+enum {
+	BUS_OK = 0,
+	BUS_TIMEOUT = 1,   /* nothing arrived within the timeout */
+	BUS_EDECODE = 2,   /* a frame arrived but is malformed: msg.err says why, msg.raw has the bytes */
+	BUS_EREJECT = 3,   /* a frame failed the signature / trust check: msg.err says why */
+	BUS_ECLOSED = 4,   /* the socket was closed */
+	BUS_EINVAL = 5,    /* bad argument (publish: invalid topic, type, origin or body) */
+	BUS_ESEND = 6,     /* NNG refused the send */
+};
+
+/* ---- publishing ---------------------------------------------------------------------------- */
+
+/*
+ * Opens a publisher that dials every URL of a comma-separated list (ipc://..., tcp://host:port).
+ * origin names this process in every frame (<= 64 bytes). Returns NULL with err filled on a
+ * malformed URL. Dialing is asynchronous: the busd need not be up yet.
+ */
+bus_pub *bus_pub_open(const char *urls, const char *origin, char *err, size_t errlen);
+/* Signs every frame from now on with k (borrowed: must outlive the publisher). NULL turns it off. */
+void bus_pub_set_key(bus_pub *p, const sig_key *k);
+/* Waits up to timeout_ms until at least `want` busd connections are up. 0 if so, -1 otherwise. */
+int bus_pub_wait(bus_pub *p, int want, int timeout_ms);
+int bus_pub_connected(const bus_pub *p);
+
+/*
+ * Publishes one message. id: 16 bytes, or NULL for a fresh random id (written to id_out if not
+ * NULL). The body is copied. Returns BUS_OK, BUS_EINVAL or BUS_ESEND.
+ */
+int bus_publish(bus_pub *p, const char *topic, const char *type, const uint8_t *id,
+                const uint8_t *body, size_t body_len, uint8_t id_out[16]);
+/* Publishes a frame exactly as given (bus-replay). Returns BUS_OK or BUS_ESEND. */
+int bus_publish_raw(bus_pub *p, const uint8_t *frame, size_t len);
+uint64_t bus_pub_seq(const bus_pub *p, const char *topic); /* last seq published on topic, 0 if none */
+void bus_pub_close(bus_pub *p);
+
+/* ---- subscribing --------------------------------------------------------------------------- */
+
+/* One received frame. `raw` owns the bytes; `f` borrows from it. Free with bus_msg_free. */
+typedef struct bus_msg {
+	nng_msg   *raw;
+	frame_view f;          /* valid when bus_recv returned BUS_OK */
+	char       err[160];   /* why, when bus_recv returned BUS_EDECODE or BUS_EREJECT */
+	uint64_t   gap;        /* frames of this stream missed just before this one */
+} bus_msg;
+
+void bus_msg_free(bus_msg *m);
+const uint8_t *bus_msg_bytes(const bus_msg *m, size_t *len);
+
+/* Per-stream (origin, topic) accounting, for bus-tap --stats. */
+typedef struct bus_stream_stats {
+	char     origin[FRAME_ORIGIN_MAX + 1];
+	char     topic[FRAME_TOPIC_MAX + 1];
+	uint64_t frames, last_seq, gaps, duplicates, restarts;
+} bus_stream_stats;
+
+/* Opens a subscriber that dials every URL of a comma-separated list. No topics yet. */
+bus_sub *bus_sub_open(const char *urls, char *err, size_t errlen);
+/* Subscribes to a topic prefix ("" = everything). */
+int bus_sub_topic(bus_sub *s, const char *prefix);
+/* Enforces trust lists from now on (borrowed: must outlive the subscriber). */
+void bus_sub_set_trust(bus_sub *s, const sig_trust *t);
+/* Keeps duplicates instead of dropping them (bus-tap --all). */
+void bus_sub_keep_duplicates(bus_sub *s, int keep);
+int bus_sub_connected(const bus_sub *s);
+int bus_sub_wait(bus_sub *s, int want, int timeout_ms);
+
+/*
+ * Receives the next frame, waiting up to timeout_ms (-1 = forever). Duplicates are dropped and
+ * counted silently. On BUS_OK, BUS_EDECODE and BUS_EREJECT the caller owns m->raw and must call
+ * bus_msg_free; on BUS_TIMEOUT and BUS_ECLOSED there is nothing to free.
+ */
+int bus_recv(bus_sub *s, bus_msg *m, int timeout_ms);
+
+/* Copies up to max per-stream records into out; returns how many streams there are. */
+size_t bus_sub_streams(const bus_sub *s, bus_stream_stats *out, size_t max);
+void bus_sub_close(bus_sub *s);
+
+/* ---- shared -------------------------------------------------------------------------------- */
+
+/* Applies the reconnect and buffer options every oraclebus socket uses. */
+void bus_socket_defaults(nng_socket s);
+/* Dials (asynchronously) or listens on each URL of a comma list. 0 or -1 with err filled. */
+int bus_dial_all(nng_socket s, const char *urls, char *err, size_t errlen);
+int bus_listen_all(nng_socket s, const char *urls, char *err, size_t errlen);
+
+#endif

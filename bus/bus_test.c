@@ -1,0 +1,291 @@
+/*
+ * bus_test.c - publishers, subscribers and the forwarding core, in one process over inproc://.
+ *
+ * Each test runs one or two forwarders (what busd runs) in threads, so delivery, duplicate
+ * suppression across replicas, gap and restart accounting and the trust check are exercised
+ * through real NNG sockets.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <nng/nng.h>
+#include <nng/supplemental/util/platform.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "bus/bus.h"
+#include "bus/fwd.h"
+#include "bus/rt_metrics.h"
+
+typedef struct {
+	bus_fwd    *f;
+	atomic_int  stop;
+	pthread_t   th;
+} fwd_thread;
+
+static void *
+fwd_main(void *arg)
+{
+	fwd_thread *t = arg;
+	while (!atomic_load(&t->stop))
+		bus_fwd_run(t->f, 20, 1000);
+	return NULL;
+}
+
+static void
+fwd_start(fwd_thread *t, const char *in, const char *out)
+{
+	char err[128];
+	memset(t, 0, sizeof *t);
+	t->f = bus_fwd_open(in, out, err, sizeof err);
+	if (t->f == NULL)
+		fail_msg("fwd: %s", err);
+	pthread_create(&t->th, NULL, fwd_main, t);
+}
+
+static void
+fwd_stop(fwd_thread *t)
+{
+	atomic_store(&t->stop, 1);
+	pthread_join(t->th, NULL);
+	bus_fwd_close(t->f);
+}
+
+static int
+recv_body(bus_sub *s, char *out, size_t cap, int timeout)
+{
+	bus_msg m;
+	int rv = bus_recv(s, &m, timeout);
+	if (rv == BUS_OK) {
+		size_t n = m.f.body_len < cap - 1 ? m.f.body_len : cap - 1;
+		memcpy(out, m.f.body, n);
+		out[n] = 0;
+	}
+	if (rv == BUS_OK || rv == BUS_EDECODE || rv == BUS_EREJECT)
+		bus_msg_free(&m);
+	return rv;
+}
+
+static void
+test_delivery_order_and_filter(void **state)
+{
+	(void)state;
+	fwd_thread fw;
+	char err[128], body[64];
+	fwd_start(&fw, "inproc://t1-in", "inproc://t1-out");
+	bus_pub *p = bus_pub_open("inproc://t1-in", "pub-1", err, sizeof err);
+	bus_sub *s = bus_sub_open("inproc://t1-out", err, sizeof err);
+	assert_non_null(p);
+	assert_non_null(s);
+	assert_int_equal(bus_sub_topic(s, "price.obs."), 0);
+	assert_int_equal(bus_pub_wait(p, 1, 2000), 0);
+	assert_int_equal(bus_sub_wait(s, 1, 2000), 0);
+	nng_msleep(50); /* let the subscription reach the socket's filter */
+
+	for (int i = 0; i < 300; i++) {
+		snprintf(body, sizeof body, "%d", i);
+		assert_int_equal(bus_publish(p, "price.obs.ETH-USD", "price.obs", NULL, (uint8_t *)body,
+		                             strlen(body), NULL), BUS_OK);
+		/* a topic the subscriber did not ask for, from the same origin: must not show as a gap */
+		assert_int_equal(bus_publish(p, "alert.info.x", "alert", NULL, (uint8_t *)"x", 1, NULL), BUS_OK);
+		if (i % 50 == 0)
+			nng_msleep(2);
+	}
+	for (int i = 0; i < 300; i++) {
+		char want[16];
+		snprintf(want, sizeof want, "%d", i);
+		assert_int_equal(recv_body(s, body, sizeof body, 2000), BUS_OK);
+		assert_string_equal(body, want);
+	}
+	assert_int_equal(recv_body(s, body, sizeof body, 100), BUS_TIMEOUT);
+	bus_stream_stats st[4];
+	assert_int_equal(bus_sub_streams(s, st, 4), 1);
+	assert_string_equal(st[0].origin, "pub-1");
+	assert_string_equal(st[0].topic, "price.obs.ETH-USD");
+	assert_int_equal(st[0].frames, 300);
+	assert_int_equal(st[0].last_seq, 300);
+	assert_int_equal(st[0].gaps, 0);
+	assert_int_equal(bus_pub_seq(p, "alert.info.x"), 300);
+	assert_int_equal(bus_publish(p, "bad topic", "t", NULL, NULL, 0, NULL), BUS_EINVAL);
+	bus_pub_close(p);
+	bus_sub_close(s);
+	fwd_stop(&fw);
+}
+
+/* Two busd replicas: the publisher reaches both, the subscriber hears each frame twice and
+ * delivers it once. */
+static void
+test_two_replicas_dedupe(void **state)
+{
+	(void)state;
+	fwd_thread a, b;
+	char err[128], body[64];
+	fwd_start(&a, "inproc://t2a-in", "inproc://t2a-out");
+	fwd_start(&b, "inproc://t2b-in", "inproc://t2b-out");
+	bus_pub *p = bus_pub_open("inproc://t2a-in,inproc://t2b-in", "pub-2", err, sizeof err);
+	bus_sub *s = bus_sub_open("inproc://t2a-out, inproc://t2b-out", err, sizeof err);
+	assert_non_null(p);
+	assert_non_null(s);
+	bus_sub_topic(s, "");
+	assert_int_equal(bus_pub_wait(p, 2, 2000), 0);
+	assert_int_equal(bus_sub_wait(s, 2, 2000), 0);
+	nng_msleep(50);
+	uint64_t dups0 = rt_counter_value(rt_counter("bus_rx_duplicates_total", "", NULL));
+	for (int i = 0; i < 100; i++) {
+		snprintf(body, sizeof body, "m%d", i);
+		assert_int_equal(bus_publish(p, "tx.signed", "tx.signed", NULL, (uint8_t *)body, strlen(body),
+		                             NULL), BUS_OK);
+	}
+	int got = 0;
+	while (recv_body(s, body, sizeof body, 300) == BUS_OK)
+		got++;
+	assert_int_equal(got, 100);
+	assert_int_equal(rt_counter_value(rt_counter("bus_rx_duplicates_total", "", NULL)) - dups0, 100);
+	bus_pub_close(p);
+	bus_sub_close(s);
+	fwd_stop(&a);
+	fwd_stop(&b);
+}
+
+/* Hand-made frames with chosen sequence numbers exercise gaps, late arrivals and restarts. */
+static size_t
+make_frame(uint8_t *buf, size_t cap, uint64_t seq, uint64_t ts)
+{
+	static const uint8_t id[16];
+	frame_fields f = { .topic = "g.t", .topic_len = 3, .type = "x", .type_len = 1, .id = id,
+	                   .origin = "o", .origin_len = 1, .seq = seq, .ts_ns = ts,
+	                   .body = (const uint8_t *)"", .body_len = 0 };
+	return frame_encode(&f, buf, cap, NULL, NULL, 0);
+}
+
+static void
+test_gaps_late_restart(void **state)
+{
+	(void)state;
+	fwd_thread fw;
+	char err[128];
+	uint8_t buf[256];
+	fwd_start(&fw, "inproc://t3-in", "inproc://t3-out");
+	bus_pub *p = bus_pub_open("inproc://t3-in", "raw", err, sizeof err);
+	bus_sub *s = bus_sub_open("inproc://t3-out", err, sizeof err);
+	bus_sub_topic(s, "g.");
+	assert_int_equal(bus_pub_wait(p, 1, 2000), 0);
+	assert_int_equal(bus_sub_wait(s, 1, 2000), 0);
+	nng_msleep(50);
+	/* seq 1, 2, 5 (3 and 4 missing), 3 (late), 3 again (dup), then a restart at 1 */
+	static const uint64_t seqs[] = { 1, 2, 5, 3, 3, 1, 2 };
+	static const uint64_t tss[] = { 10, 11, 12, 13, 13, 99, 100 };
+	static const uint64_t want_gap[] = { 0, 0, 2, 0, 0, 0 };
+	for (size_t i = 0; i < 7; i++)
+		assert_int_equal(bus_publish_raw(p, buf, make_frame(buf, sizeof buf, seqs[i], tss[i])), BUS_OK);
+	uint64_t got[6];
+	for (int i = 0; i < 6; i++) {
+		bus_msg m;
+		assert_int_equal(bus_recv(s, &m, 2000), BUS_OK);
+		got[i] = m.f.seq;
+		assert_int_equal(m.gap, want_gap[i]);
+		bus_msg_free(&m);
+	}
+	static const uint64_t want_seq[] = { 1, 2, 5, 3, 1, 2 };
+	assert_memory_equal(got, want_seq, sizeof got);
+	bus_stream_stats st;
+	assert_int_equal(bus_sub_streams(s, &st, 1), 1);
+	assert_int_equal(st.gaps, 2);
+	assert_int_equal(st.duplicates, 1);
+	assert_int_equal(st.restarts, 1);
+	assert_int_equal(st.last_seq, 2);
+	bus_pub_close(p);
+	bus_sub_close(s);
+	fwd_stop(&fw);
+}
+
+static void
+test_trust_rejects_forgery(void **state)
+{
+	(void)state;
+	fwd_thread fw;
+	char err[160], body[64], spec[200], hex[65];
+	uint8_t secret[32];
+	memset(secret, 0x42, 32);
+	sig_key *good = sig_key_new(secret), *evil = sig_key_generate();
+	for (int i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", sig_key_pub(good)[i]);
+	snprintf(spec, sizeof spec, "price.update.=%s", hex);
+	sig_trust *t = sig_trust_parse(spec, err, sizeof err);
+	assert_non_null(t);
+
+	fwd_start(&fw, "inproc://t4-in", "inproc://t4-out");
+	bus_pub *p = bus_pub_open("inproc://t4-in", "gate-1", err, sizeof err);
+	bus_sub *s = bus_sub_open("inproc://t4-out", err, sizeof err);
+	bus_sub_topic(s, "price.update.");
+	bus_sub_set_trust(s, t);
+	assert_int_equal(bus_pub_wait(p, 1, 2000), 0);
+	assert_int_equal(bus_sub_wait(s, 1, 2000), 0);
+	nng_msleep(50);
+	uint64_t rej0 = rt_counter_value(rt_counter("bus_rx_rejected_total", "", "reason=\"untrusted_key\""));
+
+	bus_publish(p, "price.update.ETH-USD", "price.update", NULL, (uint8_t *)"unsigned", 8, NULL);
+	bus_pub_set_key(p, evil);
+	bus_publish(p, "price.update.ETH-USD", "price.update", NULL, (uint8_t *)"evil", 4, NULL);
+	bus_pub_set_key(p, good);
+	bus_publish(p, "price.update.ETH-USD", "price.update", NULL, (uint8_t *)"good", 4, NULL);
+
+	bus_msg m;
+	assert_int_equal(bus_recv(s, &m, 2000), BUS_EREJECT);
+	assert_non_null(strstr(m.err, "missing_signature"));
+	bus_msg_free(&m);
+	assert_int_equal(bus_recv(s, &m, 2000), BUS_EREJECT);
+	assert_non_null(strstr(m.err, "untrusted_key"));
+	bus_msg_free(&m);
+	assert_int_equal(recv_body(s, body, sizeof body, 2000), BUS_OK);
+	assert_string_equal(body, "good");
+	assert_int_equal(rt_counter_value(rt_counter("bus_rx_rejected_total", "", "reason=\"untrusted_key\"")) - rej0, 1);
+
+	bus_pub_close(p);
+	bus_sub_close(s);
+	fwd_stop(&fw);
+	sig_trust_free(t);
+	sig_key_free(good);
+	sig_key_free(evil);
+}
+
+/* busd drops malformed frames instead of passing them on. */
+static void
+test_forwarder_drops_malformed(void **state)
+{
+	(void)state;
+	fwd_thread fw;
+	char err[128], body[32];
+	fwd_start(&fw, "inproc://t5-in", "inproc://t5-out");
+	bus_pub *p = bus_pub_open("inproc://t5-in", "x", err, sizeof err);
+	bus_sub *s = bus_sub_open("inproc://t5-out", err, sizeof err);
+	bus_sub_topic(s, "");
+	assert_int_equal(bus_pub_wait(p, 1, 2000), 0);
+	assert_int_equal(bus_sub_wait(s, 1, 2000), 0);
+	nng_msleep(50);
+	assert_int_equal(bus_publish_raw(p, (const uint8_t *)"junk\0\x01\x02", 7), BUS_OK);
+	assert_int_equal(bus_publish(p, "ok.t", "t", NULL, (uint8_t *)"fine", 4, NULL), BUS_OK);
+	assert_int_equal(recv_body(s, body, sizeof body, 2000), BUS_OK);
+	assert_string_equal(body, "fine");
+	assert_int_equal(bus_fwd_malformed(fw.f), 1);
+	bus_pub_close(p);
+	bus_sub_close(s);
+	fwd_stop(&fw);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_delivery_order_and_filter),
+		cmocka_unit_test(test_two_replicas_dedupe),
+		cmocka_unit_test(test_gaps_late_restart),
+		cmocka_unit_test(test_trust_rejects_forgery),
+		cmocka_unit_test(test_forwarder_drops_malformed),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

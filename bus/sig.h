@@ -1,0 +1,62 @@
+/*
+ * sig.h - BIP-340 Schnorr signatures on bus frames (libsecp256k1's schnorrsig module), and the
+ * per-topic lists of trusted publisher keys that subscribers enforce.
+ *
+ * A publisher holds a sig_key (its secret never leaves this module's memory, which is locked and
+ * excluded from core dumps). A subscriber holds a sig_trust: for each topic prefix, the x-only
+ * public keys allowed to publish under it. A frame whose topic matches a trusted prefix must carry a
+ * valid signature by one of that prefix's keys; a signed frame with a bad signature is always
+ * rejected, whatever its topic.
+ */
+#ifndef OB_BUS_SIG_H
+#define OB_BUS_SIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct sig_key sig_key;
+typedef struct sig_trust sig_trust;
+
+/* Outcome of a check, for metrics and logs. */
+typedef enum {
+	SIG_OK = 0,          /* valid signature by a trusted key, or no rule for the topic */
+	SIG_BAD,             /* a signature is present and does not verify */
+	SIG_MISSING,         /* the topic requires a signature and the frame has none */
+	SIG_UNTRUSTED,       /* valid signature, but by a key not trusted for the topic */
+} sig_result;
+
+const char *sig_result_name(sig_result r);
+
+/* Creates a key from 32 secret bytes (copied; the caller should wipe its copy). NULL if invalid. */
+sig_key *sig_key_new(const uint8_t secret[32]);
+/* Parses hex (64 digits, optional 0x) and wipes nothing of the caller's string. NULL if invalid. */
+sig_key *sig_key_from_hex(const char *hex);
+/* Generates a fresh key from the OS's randomness. */
+sig_key *sig_key_generate(void);
+void sig_key_free(sig_key *k); /* wipes the secret */
+const uint8_t *sig_key_pub(const sig_key *k); /* 32-byte x-only public key, owned by k */
+/* Writes the 64-digit secret in hex into out (for bus-tap --keygen only). */
+void sig_key_secret_hex(const sig_key *k, char out[65]);
+
+/* Signs frame[0 .. signed_len) and writes the signature (64 bytes). 0 on success. */
+int sig_sign(const sig_key *k, const uint8_t *frame, size_t signed_len, uint8_t sig[64]);
+/* Verifies sig by pub over frame[0 .. signed_len). 1 if valid. */
+int sig_verify(const uint8_t pub[32], const uint8_t *frame, size_t signed_len, const uint8_t sig[64]);
+
+/*
+ * Trust lists. Spec syntax (env BUS_TRUST): "PREFIX=HEXKEY[,HEXKEY...][;PREFIX=...]", e.g.
+ * "price.update.=ab..;tx.=ab..,cd..". The longest matching prefix decides. Returns NULL with a
+ * message in err on a malformed spec. An empty or NULL spec gives an empty list (trust everything
+ * unsigned, still reject bad signatures).
+ */
+sig_trust *sig_trust_parse(const char *spec, char *err, size_t errlen);
+int sig_trust_add(sig_trust *t, const char *prefix, const uint8_t pub[32]);
+void sig_trust_free(sig_trust *t);
+/* 1 if some rule covers this topic (its frames must be signed by a listed key). */
+int sig_trust_required(const sig_trust *t, const char *topic, size_t topic_len);
+
+/* Checks one frame against t. key/sig may be NULL (unsigned frame). */
+sig_result sig_check(const sig_trust *t, const char *topic, size_t topic_len, const uint8_t *frame,
+                     size_t signed_len, const uint8_t *key, const uint8_t *sig);
+
+#endif

@@ -32,6 +32,11 @@ static size_t rlp_header(uint8_t h[9], uint8_t base, size_t len)
     return 1 + nb;
 }
 
+size_t rlp_encode_header(uint8_t h[9], int is_list, size_t payload_len)
+{
+    return rlp_header(h, is_list ? 0xc0 : 0x80, payload_len);
+}
+
 void rlp_enc_init(rlp_enc *e, uint8_t *buf, size_t cap)
 {
     e->buf = buf;

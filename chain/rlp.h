@@ -45,6 +45,9 @@ void rlp_put_u256(rlp_enc *e, const u256 *v);
 void rlp_put_raw(rlp_enc *e, const uint8_t *p, size_t n);   /* an already encoded item */
 size_t rlp_list_begin(rlp_enc *e);                          /* returns a mark for rlp_list_end */
 void rlp_list_end(rlp_enc *e, size_t mark);
+/* The prefix of a string (is_list 0) or list payload of payload_len bytes; returns its length
+ * (1..9). For streaming an encoding elsewhere (e.g. straight into a hash). */
+size_t rlp_encode_header(uint8_t h[9], int is_list, size_t payload_len);
 /* RLP_OK with *len = encoded size, or RLP_ESPACE with *len = the size that was needed. */
 int rlp_enc_finish(const rlp_enc *e, size_t *len);
 

@@ -1,0 +1,82 @@
+/* tx.h — Ethereum transactions: legacy (EIP-155, or unprotected) and EIP-1559 (type 2): signing
+ * hash, signing with libsecp256k1 (RFC 6979 nonces, low-s), raw encoding, strict decoding, sender
+ * recovery, and the address of a private key.
+ *
+ * Memory: no allocation. A tx is a plain value; `data` and `access_list` are BORROWED pointers the
+ * caller keeps alive (after tx_decode they point into the raw input). Private keys are only ever
+ * taken as `const uint8_t[32]` owned by the caller; this module keeps no copy and never prints one.
+ * One secp256k1 context, created and randomized on first use (thread-safe), lives for the process.
+ */
+#ifndef CHAIN_TX_H
+#define CHAIN_TX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "schemas/u256.h"
+
+enum { TX_LEGACY = 0, TX_EIP1559 = 2 };
+
+typedef struct {
+    int type;                 /* TX_LEGACY or TX_EIP1559 */
+    uint64_t chain_id;        /* legacy: 0 = unprotected (pre-EIP-155, v = 27/28) */
+    uint64_t nonce;
+    u256 gas_price;           /* legacy only; zero is valid (Besu free-gas networks) */
+    u256 max_priority_fee;    /* type 2 only */
+    u256 max_fee;             /* type 2 only */
+    uint64_t gas_limit;
+    int has_to;               /* 0 = contract creation */
+    uint8_t to[20];
+    u256 value;
+    const uint8_t *data;      /* borrowed */
+    size_t data_len;
+    const uint8_t *access_list; /* type 2: borrowed RLP of the access list; NULL = empty list */
+    size_t access_list_len;
+    /* signature: set by tx_sign or tx_decode */
+    int is_signed;
+    uint8_t y_parity;         /* 0/1 (legacy v is derived from it and chain_id) */
+    uint8_t r[32], s[32];
+} tx;
+
+enum {
+    TX_OK = 0,
+    TX_ERLP = -1,      /* raw bytes are not canonical RLP (offset given) */
+    TX_ETYPE = -2,     /* unknown transaction type byte */
+    TX_EFIELDS = -3,   /* wrong number of fields, or a list where a value belongs */
+    TX_EFIELD = -4,    /* a field out of range (integer too long, leading zero, bad `to` length) */
+    TX_EV = -5,        /* legacy v is neither 27/28 nor chain_id*2+35/36, or y_parity not 0/1 */
+    TX_ESIG = -6,      /* r or s zero or >= n, or s > n/2 (EIP-2) */
+    TX_ESPACE = -7,    /* output buffer too small */
+    TX_EKEY = -8,      /* the private key is zero or >= n */
+    TX_ECHAIN = -9,    /* chain id too large for a legacy v */
+    TX_ERECOVER = -10, /* no public key recovers from the signature */
+    TX_EUNSIGNED = -11,
+    TX_ECTX = -12,     /* secp256k1 context could not be created */
+    TX_EACCESS = -13,  /* malformed access list */
+};
+
+/* The hash that is signed (legacy EIP-155: 9 fields with chain_id,0,0; type 2: 0x02 || rlp(9)). */
+int tx_signing_hash(const tx *t, uint8_t h[32]);
+
+/* Signs t with key: sets r, s, y_parity, is_signed. The key is not retained. */
+int tx_sign(tx *t, const uint8_t key[32]);
+
+/* Signed raw transaction bytes (what eth_sendRawTransaction takes). TX_ESPACE sets *len to the
+ * size needed; out may be NULL with cap 0 for a size query. */
+int tx_encode(const tx *t, uint8_t *out, size_t cap, size_t *len);
+
+/* Transaction hash = keccak256(raw). */
+void tx_hash(const uint8_t *raw, size_t n, uint8_t h[32]);
+
+/* Strict decoder of a signed raw tx (legacy or type 2); t->data/access_list borrow raw. */
+int tx_decode(const uint8_t *raw, size_t n, tx *t, size_t *err_off);
+
+/* Sender address of a signed tx, by public key recovery. */
+int tx_recover_sender(const tx *t, uint8_t addr[20]);
+
+/* Address of a private key: last 20 bytes of keccak256 of the 64-byte uncompressed public key. */
+int tx_address_from_key(const uint8_t key[32], uint8_t addr[20]);
+
+const char *tx_strerror(int err);
+
+#endif

@@ -1,0 +1,42 @@
+/* rt_http: the actor's small HTTP server (NNG's own), serving GET /health and GET /metrics
+ * plus any routes an actor adds (ccip-tail's /messages/<id>, the tokenizer's intake).
+ *
+ * Health: a set of named reasons. While any reason is set, /health answers 503 with
+ *   {"status":"degraded","actor":..,"instance":..,"reasons":[{"key":"rpc","text":"..."}]}
+ * otherwise 200 with {"status":"ok","actor":..,"instance":..}.
+ *
+ * Memory: route method/path strings are copied. A handler writes its response into `out`
+ * (owned and freed by the runtime after sending) and may point *ctype at a static string.
+ * The request method/path/query/body are valid only during the call. Handlers run on NNG's
+ * worker threads: they must be thread-safe and should not block for long. */
+#ifndef RT_HTTP_H
+#define RT_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bus/rt_buf.h"
+
+/* Returns the HTTP status. query is "" when absent; body is NULL when blen is 0. */
+typedef int (*rt_http_fn)(void *arg, const char *method, const char *path, const char *query,
+                          const uint8_t *body, size_t blen, rt_buf *out, const char **ctype);
+
+#define RT_HTTP_BODY_MAX_DEFAULT (1024 * 1024)
+
+/* url like "http://127.0.0.1:9100" (port 0 picks a free port, see rt_http_port). 0 or -1. */
+int  rt_http_start(const char *url);
+void rt_http_stop(void);
+int  rt_http_port(void); /* the bound port while running, else 0 */
+/* Adds a route, before or after start. method NULL = GET. prefix != 0 matches path and
+ * everything below it ("/messages" serves "/messages/<id>"). Up to 32 routes. 0 or -1. */
+int  rt_http_route(const char *method, const char *path, int prefix, rt_http_fn fn, void *arg);
+/* Request body limit for routes added afterwards; larger bodies get 400 from NNG. */
+void rt_http_set_body_max(size_t max);
+
+/* Health reasons: degraded != 0 sets or replaces key's reason, 0 clears it. Thread-safe. */
+void rt_health_set(const char *key, int degraded, const char *text);
+/* Renders the health JSON into out; returns the HTTP status (200 or 503). */
+int  rt_health_json(rt_buf *out);
+int  rt_health_degraded(void); /* number of reasons set */
+
+#endif

@@ -1,0 +1,34 @@
+/* rt_log: structured JSON log lines on stderr, one per event, shared by every actor.
+ *
+ * A line looks like
+ *   {"ts":"2026-11-27T17:00:00.123Z","level":"info","actor":"busd","instance":"busd-0","msg":"..."}
+ * Every value is JSON-escaped. Each line is written with one write(2) under a process-wide lock,
+ * so lines from different threads never interleave. Never pass secrets to these functions.
+ *
+ * Memory: all functions copy what they need; callers keep ownership of their arguments. */
+#ifndef RT_LOG_H
+#define RT_LOG_H
+
+enum { RT_DEBUG, RT_INFO, RT_WARN, RT_ERROR };
+
+/* printf-style message at a level; dropped when below the current level. */
+void rt_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Message plus extra string fields given as NULL-terminated key, value pairs:
+ *   rt_logkv(RT_WARN, "source down", "source", "kraken", "err", "timeout", NULL); */
+void rt_logkv(int level, const char *msg, ...) __attribute__((sentinel));
+
+/* Returns 1 when key's state differs from the last state recorded for key (or key is new), and
+ * records it; 0 otherwise. Thread-safe. Use it to log once per state change. */
+int rt_log_state_change(const char *key, const char *state);
+
+/* Setup, normally done by rt_init. Strings are copied. */
+void rt_log_set_identity(const char *actor, const char *instance);
+void rt_log_set_level(int level);
+int  rt_log_get_level(void);
+int  rt_log_parse_level(const char *s); /* "debug".."error" (any case) -> RT_*, or -1 */
+int  rt_log_enabled(int level);
+void rt_log_set_fd(int fd);             /* default 2 (stderr); tests redirect it */
+const char *rt_log_actor(void);         /* "" until set; valid until the next set_identity */
+const char *rt_log_instance(void);
+
+#endif

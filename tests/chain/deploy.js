@@ -2,8 +2,8 @@
 // Deploys <repo>/build/contracts/<Name>.json (from compile.js) and prints the new address on stdout.
 //   node deploy.js NAME [constructor args...]
 // Arguments are read by the constructor's ABI types: integers in decimal or 0x-hex, bool as
-// true/false, arrays as JSON ('["0xabc...","0xdef..."]') or comma lists ('0xabc,0xdef'; '' or [] is
-// empty), everything else as given.
+// true/false, arrays as JSON ('["0xabc...","0xdef..."]'), cast-style ('[0xabc,0xdef]') or comma lists
+// ('0xabc,0xdef'; '' or [] is empty), everything else as given.
 // Env: RPC_URL (default http://127.0.0.1:8545), DEPLOYER_KEY (default anvil's public dev key #0),
 //      CONTRACTS_OUT (default <repo>/build/contracts).
 'use strict';
@@ -24,8 +24,13 @@ function convert(param, s) {
     let items;
     const v = s.trim();
     if (v === '' || v === '[]') items = [];
-    else if (v.startsWith('[')) items = JSON.parse(v).map(String);
-    else items = v.split(',');
+    else if (v.startsWith('[') && v.endsWith(']')) {
+      try {
+        items = JSON.parse(v).map(String);
+      } catch (e) {
+        items = v.slice(1, -1).split(',');  // [0xabc,0xdef] as cast writes it
+      }
+    } else items = v.split(',');
     return items.map((x) => convert(inner, x.trim()));
   }
   if (/^u?int\d*$/.test(t)) {

@@ -1,0 +1,206 @@
+/* Unit tests for health and the HTTP server: the /health JSON (ok, degraded with reasons in
+ * order, back to ok when cleared), then a real server on an ephemeral port queried with libcurl:
+ * /health status codes, /metrics content type and body, an actor route with prefix and query,
+ * a POST body, the body size limit, and unknown paths. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bus/rt_http.h"
+#include "bus/rt_log.h"
+#include "bus/rt_metrics.h"
+
+static json_t *health(int *status)
+{
+	rt_buf b = RT_BUF_INIT;
+	*status = rt_health_json(&b);
+	json_error_t e;
+	json_t *j = json_loadb((const char *)b.data, b.len, 0, &e);
+	if (j == NULL)
+		fail_msg("health is not JSON: %s", (const char *)b.data);
+	rt_buf_free(&b);
+	return j;
+}
+
+static void test_health_json(void **state)
+{
+	rt_log_set_identity("ccip-tail", "ccip-tail-\"a\"");
+	int st;
+	json_t *j = health(&st);
+	assert_int_equal(st, 200);
+	assert_string_equal(json_string_value(json_object_get(j, "status")), "ok");
+	assert_string_equal(json_string_value(json_object_get(j, "actor")), "ccip-tail");
+	assert_string_equal(json_string_value(json_object_get(j, "instance")), "ccip-tail-\"a\"");
+	assert_null(json_object_get(j, "reasons"));
+	json_decref(j);
+
+	rt_health_set("rpc", 1, "all 2 endpoints down: \"timeout\"");
+	rt_health_set("bus", 1, "no busd");
+	rt_health_set("rpc", 1, "1 of 2 down"); /* replaces, keeps its place */
+	assert_int_equal(rt_health_degraded(), 2);
+	j = health(&st);
+	assert_int_equal(st, 503);
+	assert_string_equal(json_string_value(json_object_get(j, "status")), "degraded");
+	json_t *r = json_object_get(j, "reasons");
+	assert_int_equal(json_array_size(r), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(r, 0), "key")), "rpc");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(r, 0), "text")), "1 of 2 down");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(r, 1), "key")), "bus");
+	json_decref(j);
+
+	rt_health_set("rpc", 0, NULL);
+	rt_health_set("nonexistent", 0, NULL);
+	j = health(&st);
+	assert_int_equal(st, 503);
+	assert_int_equal(json_array_size(json_object_get(j, "reasons")), 1);
+	json_decref(j);
+	rt_health_set("bus", 0, NULL);
+	rt_health_set("late", 1, "x"); /* tail pointer still right after removals */
+	rt_health_set("late", 0, NULL);
+	j = health(&st);
+	assert_int_equal(st, 200);
+	assert_string_equal(json_string_value(json_object_get(j, "status")), "ok");
+	json_decref(j);
+}
+
+/* ---- a real server ---- */
+
+static size_t sink(char *p, size_t sz, size_t n, void *arg)
+{
+	rt_buf_append(arg, p, sz * n);
+	return sz * n;
+}
+
+/* GET (body NULL) or POST; returns the status, fills out and ctype (static). */
+static long fetch(const char *path, const char *body, size_t blen, rt_buf *out, char *ctype, size_t clen)
+{
+	char url[256];
+	snprintf(url, sizeof url, "http://127.0.0.1:%d%s", rt_http_port(), path);
+	CURL *c = curl_easy_init();
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 5L);
+	if (body) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)blen);
+	}
+	assert_int_equal(curl_easy_perform(c), CURLE_OK);
+	long code = 0;
+	char *ct = NULL;
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct);
+	if (ctype)
+		snprintf(ctype, clen, "%s", ct ? ct : "");
+	curl_easy_cleanup(c);
+	return code;
+}
+
+static int messages(void *arg, const char *method, const char *path, const char *query, const uint8_t *body,
+                    size_t blen, rt_buf *out, const char **ctype)
+{
+	const char *prefix = "/messages";
+	const char *id = path + strlen(prefix);
+	if (strncmp(path, prefix, strlen(prefix)) != 0)
+		return 500;
+	*ctype = "application/json";
+	if (*id == '/' && id[1]) {
+		rt_buf_printf(out, "{\"id\":");
+		rt_buf_json_str(out, id + 1);
+		rt_buf_puts(out, "}");
+		return 200;
+	}
+	rt_buf_printf(out, "{\"query\":");
+	rt_buf_json_str(out, query);
+	rt_buf_puts(out, "}");
+	return 200;
+}
+
+static int echo(void *arg, const char *method, const char *path, const char *query, const uint8_t *body,
+                size_t blen, rt_buf *out, const char **ctype)
+{
+	*ctype = "application/octet-stream";
+	rt_buf_printf(out, "%s %zu:", method, blen);
+	rt_buf_append(out, body, blen);
+	++*(int *)arg;
+	return 202;
+}
+
+static void test_server(void **state)
+{
+	static int echo_calls;
+	rt_counter("http_test_total", "A counter to find.", NULL);
+	assert_int_equal(rt_http_route("GET", "/messages", 1, messages, NULL), 0); /* before start */
+	assert_int_equal(rt_http_start("http://127.0.0.1:0"), 0);
+	assert_true(rt_http_port() > 0);
+	rt_http_set_body_max(16);
+	assert_int_equal(rt_http_route("POST", "/intake", 0, echo, &echo_calls), 0); /* after start */
+	assert_int_equal(rt_http_route("GET", "no-slash", 0, echo, NULL), -1);
+
+	rt_buf b = RT_BUF_INIT;
+	char ct[128];
+	assert_int_equal(fetch("/health", NULL, 0, &b, ct, sizeof ct), 200);
+	assert_string_equal(ct, "application/json");
+	assert_non_null(strstr((char *)b.data, "\"status\":\"ok\""));
+	rt_buf_reset(&b);
+
+	rt_health_set("rpc", 1, "down");
+	assert_int_equal(fetch("/health", NULL, 0, &b, NULL, 0), 503);
+	assert_non_null(strstr((char *)b.data, "\"key\":\"rpc\""));
+	rt_health_set("rpc", 0, NULL);
+	rt_buf_reset(&b);
+	assert_int_equal(fetch("/health", NULL, 0, &b, NULL, 0), 200);
+	rt_buf_reset(&b);
+
+	assert_int_equal(fetch("/metrics", NULL, 0, &b, ct, sizeof ct), 200);
+	assert_memory_equal(ct, "text/plain; version=0.0.4", 25);
+	assert_non_null(strstr((char *)b.data, "# TYPE http_test_total counter\nhttp_test_total 0\n"));
+	rt_buf_reset(&b);
+
+	assert_int_equal(fetch("/messages/0xab12", NULL, 0, &b, NULL, 0), 200);
+	assert_string_equal((char *)b.data, "{\"id\":\"0xab12\"}");
+	rt_buf_reset(&b);
+	assert_int_equal(fetch("/messages?state=failed&n=2", NULL, 0, &b, NULL, 0), 200);
+	assert_string_equal((char *)b.data, "{\"query\":\"state=failed&n=2\"}");
+	rt_buf_reset(&b);
+
+	assert_int_equal(fetch("/intake", "hello\0world", 11, &b, ct, sizeof ct), 202);
+	assert_int_equal(b.len, strlen("POST 11:") + 11);
+	assert_memory_equal(b.data, "POST 11:hello\0world", b.len);
+	assert_int_equal(echo_calls, 1);
+	rt_buf_reset(&b);
+	assert_int_equal(fetch("/intake", "0123456789abcdefX", 17, &b, NULL, 0), 400); /* over the limit */
+	assert_int_equal(echo_calls, 1);
+	rt_buf_reset(&b);
+	assert_int_equal(fetch("/nothing-here", NULL, 0, &b, NULL, 0), 404);
+	rt_buf_free(&b);
+
+	rt_http_stop();
+	assert_int_equal(rt_http_port(), 0);
+	/* restartable: the routes are re-attached */
+	assert_int_equal(rt_http_start("http://127.0.0.1:0"), 0);
+	b = (rt_buf)RT_BUF_INIT;
+	assert_int_equal(fetch("/messages/x", NULL, 0, &b, NULL, 0), 200);
+	rt_buf_free(&b);
+	rt_http_stop();
+	assert_int_equal(rt_http_start("http://256.0.0.1:bad"), -1);
+}
+
+int main(void)
+{
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_health_json),
+		cmocka_unit_test(test_server),
+	};
+	int rc = cmocka_run_group_tests(tests, NULL, NULL);
+	curl_global_cleanup();
+	return rc;
+}

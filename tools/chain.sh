@@ -152,5 +152,5 @@ case "$sub" in
       cast) echo "$CAST" ;;
       *) die "usage: chain.sh bin anvil|cast" ;;
     esac ;;
-  *) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+  *) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac

@@ -304,6 +304,25 @@ static void test_clamped_time_and_map_growth(void **state)
     st_abort(txn);
 }
 
+static void test_map_full_drops_batch_and_continues(void **state)
+{
+    fx *f = *state;
+    uint8_t big[4000];
+    memset(big, 'y', sizeof big);
+    memcpy(big, "blob\0", 5);
+    /* one unflushed batch of 2.4 MB into a 1 MiB map: MAP_FULL must hit mid-batch */
+    for (int i = 0; i < 600; i++)
+        assert_int_equal(jn_append(f->j, 1000 + (uint64_t)i, big, sizeof big, NULL, NULL), 0);
+    assert_int_equal(jn_flush(f->j, NULL), 0);
+    jn_stats_t s;
+    assert_int_equal(jn_stats(f->j, NULL, &s, NULL), 0);
+    assert_true(s.dropped > 0);
+    assert_true(s.count + s.dropped == 600);
+    /* what survived is contiguous from index 1 and the byte count matches */
+    assert_true(s.first_index == 1 && s.last_index == s.count);
+    assert_true(s.bytes == s.count * (8 + sizeof big));
+}
+
 static void test_reader_in_other_process(void **state)
 {
     fx *f = *state;
@@ -347,6 +366,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_iterate_by_time, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retention_by_size_and_age, setup, teardown),
         cmocka_unit_test_setup_teardown(test_clamped_time_and_map_growth, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_map_full_drops_batch_and_continues, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reader_in_other_process, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -199,7 +199,8 @@ long ob_due(MDB_txn *txn, ob_box *ob, uint64_t now_ns, uint8_t (*ids)[OB_ID_LEN]
     uint8_t hi[8];
     st_key_u64(hi, now_ns + 1);
     st_iter it;
-    int rc = st_iter_open(&it, txn, ob->due, NULL, 0, hi, sizeof hi, err);
+    int rc = st_iter_open(&it, txn, ob->due, NULL, 0, now_ns == UINT64_MAX ? NULL : hi,
+                          sizeof hi, err);
     if (rc != 0)
         return -1;
     size_t n = 0;

@@ -98,6 +98,7 @@ static void test_roundtrip_and_due_order(void **state)
     assert_memory_equal(ids[1], want, OB_ID_LEN);
     /* max bounds the copy */
     assert_int_equal(ob_due(txn, f->ob, 1000 * S, ids, 1, NULL), 1);
+    assert_int_equal(ob_due(txn, f->ob, UINT64_MAX, ids, 8, NULL), 3); /* no overflow at the top */
     assert_int_equal(ob_due(txn, f->ob, 49 * S, ids, 8, NULL), 0);
     uint64_t nd = 0;
     assert_int_equal(ob_next_due(txn, f->ob, &nd, NULL), 0);

@@ -22,7 +22,7 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void die(const char *what, const st_err *e)
+static _Noreturn void die(const char *what, const st_err *e)
 {
     fprintf(stderr, "store_bench: %s: %s\n", what, e->text);
     exit(1);

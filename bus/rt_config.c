@@ -350,6 +350,10 @@ int rt_config_load(const rt_opt *opts, size_t n, char *err, size_t errlen)
 		else if (rc != 0)
 			rtc_err(err, errlen, "%s: %s%s", o->env, from, why);
 		bad |= rc != 0;
+		if (rc == 0 && (o->flags & RT_SCRUB) && o->type != RT_STR && v != o->dflt) {
+			explicit_bzero((char *)v, strlen(v)); /* the environment block itself, not a copy */
+			unsetenv(o->env);
+		}
 	}
 	return bad ? -1 : 0;
 }

@@ -37,6 +37,9 @@ typedef enum {
 enum {
 	RT_REQUIRED = 1u << 0, /* unset or empty is an error */
 	RT_SECRET = 1u << 1,   /* never echo the value (errors, usage, logs) */
+	RT_SCRUB = 1u << 2,    /* after a successful parse into a copied type (not RT_STR), overwrite the
+	                          variable's bytes in place and unset it: the secret then neither stays in
+	                          /proc/<pid>/environ nor reaches child processes */
 };
 
 #define RT_LIST_MAX 32

@@ -196,6 +196,15 @@ static void test_secrets_not_echoed(void **state)
 	assert_null(strstr(err, "12345"));
 	assert_string_equal(err, "T_KEY: value (hidden) is not hex (expected 32 bytes, 64 hex digits, 0x optional)\n"
 	                         "T_I64: value (hidden) is out of range [1, 9]");
+	/* RT_SCRUB: a parsed key leaves the environment, its bytes wiped */
+	rt_opt os[] = { { "T_KEY", RT_HEX, NULL, "signing key", key, 0, 0, 4, RT_SECRET | RT_SCRUB } };
+	setenv("T_KEY", "0x0102a0ff", 1);
+	char *envp = getenv("T_KEY");
+	assert_int_equal(rt_config_load(os, 1, err, sizeof err), 0);
+	const uint8_t want[4] = { 1, 2, 0xa0, 0xff };
+	assert_memory_equal(key, want, 4);
+	assert_null(getenv("T_KEY"));
+	assert_int_equal(envp[0], 0); /* glibc keeps setenv's string allocated: it must be zeroed */
 	FILE *f;
 	char *text = NULL;
 	size_t len = 0;

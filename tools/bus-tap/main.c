@@ -1,0 +1,526 @@
+/*
+ * bus-tap - watch and inject oraclebus traffic, in the manner of mosquitto_sub / mosquitto_pub.
+ *
+ *   bus-tap [--url URL]... [--topic PREFIX]... [--count N] [--timeout SECONDS]
+ *           [--format json|pretty|raw] [--trust SPEC] [--all] [--stats]
+ *   bus-tap [--url URL]... --publish TOPIC [--type TYPE] (--json BODY | --hex BODY)
+ *           [--origin NAME] [--key-file FILE] [--repeat N] [--interval MS]
+ *   bus-tap --keygen
+ *
+ * Watching prints one line per frame: JSON (topic, envelope, body decoded through schemas/), a
+ * one-line human summary, or the raw frame in hex. A frame that does not decode, or fails the
+ * trust check, is printed as an error line with its hex: never skipped silently.
+ * Exit: 0 when --count frames arrived (or on Ctrl-C without --count), 1 on --timeout, 2 on a usage
+ * error, 3 when the bus cannot be reached or a publish fails.
+ */
+#include <getopt.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bus/bus.h"
+#include "bus/sig.h"
+#include "schemas/schema.h"
+
+enum { FMT_JSON, FMT_PRETTY, FMT_RAW };
+
+typedef struct {
+	char        urls[1024];
+	const char *topics[32];
+	int         ntopics;
+	long        count;
+	double      timeout_s;
+	int         format;
+	const char *trust_spec;
+	int         keep_dups, stats;
+	/* publishing */
+	const char *publish_topic, *type, *json_body, *hex_body, *origin, *key_file, *id_hex;
+	long        repeat, interval_ms;
+	int         keygen;
+} tap_opts;
+
+static volatile sig_atomic_t tap_stop;
+
+static void
+tap_on_signal(int sig)
+{
+	(void)sig;
+	tap_stop = 1;
+}
+
+static void
+tap_usage(FILE *f)
+{
+	fputs("usage: bus-tap [--url URL]... [--topic PREFIX]... [--count N] [--timeout SECONDS]\n"
+	      "               [--format json|pretty|raw] [--trust SPEC] [--all] [--stats]\n"
+	      "       bus-tap [--url URL]... --publish TOPIC [--type TYPE] (--json BODY | --hex BODY)\n"
+	      "               [--origin NAME] [--key-file FILE] [--id HEX] [--repeat N] [--interval MS]\n"
+	      "       bus-tap --keygen\n"
+	      "Watching dials busd's egress (default $BUS_SUB_URL or tcp://127.0.0.1:7702); publishing dials\n"
+	      "its ingress (default $BUS_PUB_URL or tcp://127.0.0.1:7701). --url may repeat or be a comma list.\n"
+	      "--trust PREFIX=PUBHEX[,PUBHEX][;...] (default $BUS_TRUST) rejects unsigned or wrongly signed\n"
+	      "frames on those topics. --all keeps duplicates from several busd. --stats prints per-stream\n"
+	      "rates, gaps, duplicates and restarts on stderr at the end. The signing key for --publish is read\n"
+	      "from --key-file or $BUS_SIGNING_KEY (hex); it is never printed.\n"
+	      "Exit: 0 count reached (or interrupted), 1 timeout, 2 usage, 3 bus or publish error.\n", f);
+}
+
+static void
+tap_hex(const uint8_t *p, size_t n, char *out)
+{
+	static const char d[] = "0123456789abcdef";
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = d[p[i] >> 4];
+		out[2 * i + 1] = d[p[i] & 15];
+	}
+	out[2 * n] = 0;
+}
+
+static json_t *
+tap_hex_json(const uint8_t *p, size_t n)
+{
+	char *s = malloc(2 * n + 3);
+	s[0] = '0';
+	s[1] = 'x';
+	tap_hex(p, n, s + 2);
+	json_t *j = json_string(s);
+	free(s);
+	return j;
+}
+
+static int
+tap_unhex(const char *s, uint8_t *out, size_t cap, size_t *n)
+{
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
+		s += 2;
+	size_t len = strlen(s);
+	if (len % 2 || len / 2 > cap)
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		int c = s[i], v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+		                 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+		if (v < 0)
+			return -1;
+		out[i / 2] = (uint8_t)(i % 2 ? out[i / 2] << 4 | v : v);
+	}
+	*n = len / 2;
+	return 0;
+}
+
+/* The schema of a frame: by its envelope type. */
+static const sc_msgdef *
+tap_def(const char *type, size_t n)
+{
+	char t[FRAME_TYPE_MAX + 1];
+	if (n > FRAME_TYPE_MAX)
+		return NULL;
+	memcpy(t, type, n);
+	t[n] = 0;
+	return sc_lookup(t);
+}
+
+static json_t *
+tap_frame_json(const frame_view *f, uint64_t gap)
+{
+	json_t *j = json_object();
+	json_object_set_new(j, "topic", json_stringn(f->topic, f->topic_len));
+	json_object_set_new(j, "type", json_stringn(f->type, f->type_len));
+	json_object_set_new(j, "id", tap_hex_json(f->id, 16));
+	json_object_set_new(j, "origin", json_stringn(f->origin, f->origin_len));
+	json_object_set_new(j, "seq", json_integer((json_int_t)f->seq));
+	json_object_set_new(j, "ts", json_integer((json_int_t)f->ts_ns));
+	json_object_set_new(j, "signed", json_boolean(f->key != NULL));
+	if (f->key)
+		json_object_set_new(j, "key", tap_hex_json(f->key, 32));
+	if (gap)
+		json_object_set_new(j, "gap", json_integer((json_int_t)gap));
+	const sc_msgdef *d = tap_def(f->type, f->type_len);
+	sc_err e = { "" };
+	json_t *body = d ? sc_body_to_json(d, f->body, f->body_len, &e) : NULL;
+	if (body) {
+		json_object_set_new(j, "body", body);
+	} else {
+		json_object_set_new(j, "body_hex", tap_hex_json(f->body, f->body_len));
+		json_object_set_new(j, "body_error", json_string(d ? e.text : "unknown type"));
+	}
+	return j;
+}
+
+static void
+tap_print_json(json_t *j)
+{
+	char *s = json_dumps(j, JSON_COMPACT);
+	puts(s);
+	free(s);
+}
+
+static void
+tap_print(const tap_opts *o, const bus_msg *m, int rv)
+{
+	size_t len;
+	const uint8_t *b = bus_msg_bytes(m, &len);
+	if (o->format == FMT_RAW || rv == BUS_EDECODE) {
+		char *hex = malloc(2 * len + 1);
+		tap_hex(b, len, hex);
+		if (rv == BUS_OK) {
+			puts(hex);
+		} else {
+			json_t *j = json_pack("{s:s,s:s}", "error", m->err, "hex", hex);
+			tap_print_json(j);
+			json_decref(j);
+		}
+		free(hex);
+		return;
+	}
+	if (o->format == FMT_PRETTY) {
+		char when[32];
+		time_t t = (time_t)(m->f.ts_ns / 1000000000u);
+		struct tm tm;
+		strftime(when, sizeof when, "%H:%M:%S", gmtime_r(&t, &tm));
+		json_t *j = tap_frame_json(&m->f, m->gap);
+		json_t *body = json_object_get(j, "body");
+		char *bs = body ? json_dumps(body, JSON_COMPACT) : strdup("(undecoded)");
+		printf("%s.%03u %s%.*s %.*s#%llu %s%s%s\n", when, (unsigned)(m->f.ts_ns / 1000000u % 1000),
+		       rv == BUS_EREJECT ? "REJECTED " : "", (int)m->f.topic_len, m->f.topic,
+		       (int)m->f.origin_len, m->f.origin, (unsigned long long)m->f.seq,
+		       m->f.key ? "[signed] " : "", bs, m->gap ? " (gap)" : "");
+		free(bs);
+		json_decref(j);
+		return;
+	}
+	json_t *j = tap_frame_json(&m->f, m->gap);
+	if (rv == BUS_EREJECT)
+		json_object_set_new(j, "error", json_string(m->err));
+	tap_print_json(j);
+	json_decref(j);
+}
+
+static void
+tap_stats(const bus_sub *s, double secs)
+{
+	bus_stream_stats st[256];
+	size_t n = bus_sub_streams(s, st, 256);
+	fprintf(stderr, "%-28s %-32s %9s %9s %6s %6s %8s\n", "origin", "topic", "frames", "msg/s", "gaps",
+	        "dups", "restarts");
+	for (size_t i = 0; i < n && i < 256; i++)
+		fprintf(stderr, "%-28s %-32s %9llu %9.1f %6llu %6llu %8llu\n", st[i].origin, st[i].topic,
+		        (unsigned long long)st[i].frames, secs > 0 ? st[i].frames / secs : 0.0,
+		        (unsigned long long)st[i].gaps, (unsigned long long)st[i].duplicates,
+		        (unsigned long long)st[i].restarts);
+}
+
+static double
+tap_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int
+tap_watch(const tap_opts *o)
+{
+	char err[256];
+	sig_trust *trust = sig_trust_parse(o->trust_spec, err, sizeof err);
+	if (trust == NULL) {
+		fprintf(stderr, "bus-tap: --trust: %s\n", err);
+		return 2;
+	}
+	bus_sub *s = bus_sub_open(o->urls, err, sizeof err);
+	if (s == NULL) {
+		fprintf(stderr, "bus-tap: %s\n", err);
+		sig_trust_free(trust);
+		return 3;
+	}
+	bus_sub_set_trust(s, trust);
+	bus_sub_keep_duplicates(s, o->keep_dups);
+	if (o->ntopics == 0)
+		bus_sub_topic(s, "");
+	for (int i = 0; i < o->ntopics; i++)
+		bus_sub_topic(s, o->topics[i]);
+
+	double start = tap_now();
+	long got = 0;
+	int rc = 0;
+	while (!tap_stop && (o->count <= 0 || got < o->count)) {
+		int wait = 200;
+		if (o->timeout_s > 0) {
+			double left = o->timeout_s - (tap_now() - start);
+			if (left <= 0) {
+				rc = 1;
+				break;
+			}
+			if (left * 1000 < wait)
+				wait = (int)(left * 1000) + 1;
+		}
+		bus_msg m;
+		int rv = bus_recv(s, &m, wait);
+		if (rv == BUS_TIMEOUT)
+			continue;
+		if (rv == BUS_ECLOSED) {
+			rc = 3;
+			break;
+		}
+		tap_print(o, &m, rv);
+		fflush(stdout);
+		bus_msg_free(&m);
+		if (rv == BUS_OK)
+			got++;
+	}
+	if (o->stats)
+		tap_stats(s, tap_now() - start);
+	bus_sub_close(s);
+	sig_trust_free(trust);
+	return rc;
+}
+
+/* The schema type of a topic: the longest known type that is a prefix of it, at a dot. */
+static const char *
+tap_type_of_topic(const char *topic)
+{
+	size_t n, best = 0;
+	const sc_msgdef *const *all = sc_all(&n);
+	const char *type = NULL;
+	for (size_t i = 0; i < n; i++) {
+		const char *t = sc_type(all[i]);
+		size_t tl = strlen(t);
+		if (strncmp(topic, t, tl) == 0 && (topic[tl] == 0 || topic[tl] == '.') && tl > best) {
+			best = tl;
+			type = t;
+		}
+	}
+	/* alert.<severity>.<kind> topics carry the "alert" type */
+	return type;
+}
+
+static sig_key *
+tap_load_key(const tap_opts *o, int *bad)
+{
+	char buf[256] = "";
+	const char *hex = getenv("BUS_SIGNING_KEY");
+	*bad = 0;
+	if (o->key_file) {
+		FILE *f = fopen(o->key_file, "r");
+		if (f == NULL || fgets(buf, sizeof buf, f) == NULL) {
+			fprintf(stderr, "bus-tap: cannot read key file %s\n", o->key_file);
+			if (f)
+				fclose(f);
+			*bad = 1;
+			return NULL;
+		}
+		fclose(f);
+		buf[strcspn(buf, "\r\n ")] = 0;
+		hex = buf;
+	}
+	if (hex == NULL || *hex == 0)
+		return NULL;
+	sig_key *k = sig_key_from_hex(hex);
+	explicit_bzero(buf, sizeof buf);
+	if (k == NULL) {
+		fprintf(stderr, "bus-tap: the signing key is not 32 bytes of valid hex\n");
+		*bad = 1;
+	}
+	return k;
+}
+
+static int
+tap_publish(const tap_opts *o)
+{
+	char err[256];
+	static uint8_t body[FRAME_BODY_MAX];
+	size_t blen = 0;
+	const char *type = o->type ? o->type : tap_type_of_topic(o->publish_topic);
+	if (type == NULL) {
+		fprintf(stderr, "bus-tap: no message type for topic %s: give --type\n", o->publish_topic);
+		return 2;
+	}
+	if (o->json_body) {
+		const sc_msgdef *d = sc_lookup(type);
+		json_error_t je;
+		json_t *j = json_loads(o->json_body, 0, &je);
+		if (j == NULL) {
+			fprintf(stderr, "bus-tap: --json: %s at column %d\n", je.text, je.column);
+			return 2;
+		}
+		if (d == NULL) {
+			fprintf(stderr, "bus-tap: unknown type %s for --json (use --hex for raw bodies)\n", type);
+			json_decref(j);
+			return 2;
+		}
+		void *rec = calloc(1, sc_size(d));
+		sc_err e;
+		int bad = sc_from_json(d, j, rec, &e) || sc_encode(d, rec, body, sizeof body, &blen, &e);
+		free(rec);
+		json_decref(j);
+		if (bad) {
+			fprintf(stderr, "bus-tap: %s body: %s\n", type, e.text);
+			return 2;
+		}
+	} else if (o->hex_body) {
+		if (tap_unhex(o->hex_body, body, sizeof body, &blen)) {
+			fprintf(stderr, "bus-tap: --hex: not valid hex\n");
+			return 2;
+		}
+	} else {
+		fprintf(stderr, "bus-tap: --publish needs --json BODY or --hex BODY\n");
+		return 2;
+	}
+	uint8_t id[16];
+	size_t idlen = 0;
+	if (o->id_hex && (tap_unhex(o->id_hex, id, 16, &idlen) || idlen != 16)) {
+		fprintf(stderr, "bus-tap: --id: want 16 bytes of hex\n");
+		return 2;
+	}
+	int badkey;
+	sig_key *k = tap_load_key(o, &badkey);
+	if (badkey)
+		return 2;
+	char origin[80];
+	snprintf(origin, sizeof origin, "bus-tap-%d", (int)getpid());
+	bus_pub *p = bus_pub_open(o->urls, o->origin ? o->origin : origin, err, sizeof err);
+	if (p == NULL) {
+		fprintf(stderr, "bus-tap: %s\n", err);
+		sig_key_free(k);
+		return 3;
+	}
+	bus_pub_set_key(p, k);
+	/* pub/sub drops what is sent before the connection is up: wait for busd first. */
+	if (bus_pub_wait(p, 1, o->timeout_s > 0 ? (int)(o->timeout_s * 1000) : 5000) != 0) {
+		fprintf(stderr, "bus-tap: no busd reachable at %s\n", o->urls);
+		bus_pub_close(p);
+		sig_key_free(k);
+		return 3;
+	}
+	int rc = 0;
+	for (long i = 0; i < (o->repeat > 0 ? o->repeat : 1) && !tap_stop; i++) {
+		uint8_t out_id[16];
+		char idhex[33];
+		if (bus_publish(p, o->publish_topic, type, idlen ? id : NULL, body, blen, out_id) != BUS_OK) {
+			fprintf(stderr, "bus-tap: publish to %s failed\n", o->publish_topic);
+			rc = 3;
+			break;
+		}
+		tap_hex(out_id, 16, idhex);
+		fprintf(stderr, "published %s type=%s id=%s seq=%llu%s\n", o->publish_topic, type, idhex,
+		        (unsigned long long)bus_pub_seq(p, o->publish_topic), k ? " signed" : "");
+		if (o->interval_ms > 0 && i + 1 < o->repeat)
+			usleep((useconds_t)o->interval_ms * 1000);
+	}
+	bus_pub_close(p);
+	sig_key_free(k);
+	return rc;
+}
+
+static int
+tap_keygen(void)
+{
+	sig_key *k = sig_key_generate();
+	char sec[65], pub[65];
+	if (k == NULL)
+		return 3;
+	sig_key_secret_hex(k, sec);
+	tap_hex(sig_key_pub(k), 32, pub);
+	printf("secret %s\npublic %s\n", sec, pub);
+	explicit_bzero(sec, sizeof sec);
+	sig_key_free(k);
+	return 0;
+}
+
+static void
+tap_add_url(tap_opts *o, const char *u)
+{
+	size_t n = strlen(o->urls);
+	snprintf(o->urls + n, sizeof o->urls - n, "%s%s", n ? "," : "", u);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "url", required_argument, 0, 'u' },     { "topic", required_argument, 0, 't' },
+		{ "count", required_argument, 0, 'C' },   { "timeout", required_argument, 0, 'W' },
+		{ "format", required_argument, 0, 'F' },  { "trust", required_argument, 0, 'T' },
+		{ "all", no_argument, 0, 'a' },           { "stats", no_argument, 0, 's' },
+		{ "publish", required_argument, 0, 'p' }, { "type", required_argument, 0, 'y' },
+		{ "json", required_argument, 0, 'j' },    { "hex", required_argument, 0, 'x' },
+		{ "origin", required_argument, 0, 'o' },  { "key-file", required_argument, 0, 'k' },
+		{ "id", required_argument, 0, 'i' },      { "repeat", required_argument, 0, 'r' },
+		{ "interval", required_argument, 0, 'I' }, { "keygen", no_argument, 0, 'g' },
+		{ "help", no_argument, 0, 'h' },          { 0, 0, 0, 0 },
+	};
+	tap_opts o = { .format = FMT_JSON, .trust_spec = getenv("BUS_TRUST") };
+	int c;
+	char *end;
+	while ((c = getopt_long(argc, argv, "u:t:C:W:F:T:asp:y:j:x:o:k:i:r:I:gh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'u': tap_add_url(&o, optarg); break;
+		case 't':
+			if (o.ntopics == 32) {
+				fprintf(stderr, "bus-tap: at most 32 --topic\n");
+				return 2;
+			}
+			o.topics[o.ntopics++] = optarg;
+			break;
+		case 'C':
+			o.count = strtol(optarg, &end, 10);
+			if (*end || o.count < 0) {
+				fprintf(stderr, "bus-tap: --count wants a number\n");
+				return 2;
+			}
+			break;
+		case 'W':
+			o.timeout_s = strtod(optarg, &end);
+			if (*end || o.timeout_s < 0) {
+				fprintf(stderr, "bus-tap: --timeout wants seconds\n");
+				return 2;
+			}
+			break;
+		case 'F':
+			if (strcmp(optarg, "json") == 0)
+				o.format = FMT_JSON;
+			else if (strcmp(optarg, "pretty") == 0)
+				o.format = FMT_PRETTY;
+			else if (strcmp(optarg, "raw") == 0)
+				o.format = FMT_RAW;
+			else {
+				fprintf(stderr, "bus-tap: --format json|pretty|raw\n");
+				return 2;
+			}
+			break;
+		case 'T': o.trust_spec = optarg; break;
+		case 'a': o.keep_dups = 1; break;
+		case 's': o.stats = 1; break;
+		case 'p': o.publish_topic = optarg; break;
+		case 'y': o.type = optarg; break;
+		case 'j': o.json_body = optarg; break;
+		case 'x': o.hex_body = optarg; break;
+		case 'o': o.origin = optarg; break;
+		case 'k': o.key_file = optarg; break;
+		case 'i': o.id_hex = optarg; break;
+		case 'r': o.repeat = strtol(optarg, NULL, 10); break;
+		case 'I': o.interval_ms = strtol(optarg, NULL, 10); break;
+		case 'g': o.keygen = 1; break;
+		case 'h': tap_usage(stdout); return 0;
+		default: tap_usage(stderr); return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "bus-tap: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	if (o.keygen)
+		return tap_keygen();
+	if (o.urls[0] == 0) {
+		const char *env = getenv(o.publish_topic ? "BUS_PUB_URL" : "BUS_SUB_URL");
+		tap_add_url(&o, env && *env ? env : o.publish_topic ? "tcp://127.0.0.1:7701" : "tcp://127.0.0.1:7702");
+	}
+	struct sigaction sa = { .sa_handler = tap_on_signal };
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	return o.publish_topic ? tap_publish(&o) : tap_watch(&o);
+}

@@ -34,6 +34,9 @@ fr_write(void *data, const char *p, size_t n)
 	return 0;
 }
 
+static void fr_seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fr_fail(void *in, const char *what, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 static void
 fr_seterr(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -150,8 +153,9 @@ typedef struct {
 } fr_in;
 
 static int
-fr_fail(fr_in *in, const char *what, const char *fmt, ...)
+fr_fail(void *arg, const char *what, const char *fmt, ...)
 {
+	fr_in *in = arg;
 	if (in->err && in->errlen) {
 		int n = snprintf(in->err, in->errlen, "%s: ", what);
 		if (n > 0 && (size_t)n < in->errlen) {

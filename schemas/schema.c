@@ -281,7 +281,6 @@ static void sc_pack_bin(msgpack_packer *pk, const void *s, size_t n)
 /* ---- the per-kind operations ------------------------------------------------------------------ */
 
 typedef struct {
-    const char *wire; /* what the wire holds, for "expected ..." */
     int (*dec)(const sc_field *f, void *rec, sc_rd *r, const sc_obj *o, sc_err *e);
     int (*enc)(const sc_field *f, const void *rec, msgpack_packer *pk, sc_err *e);
     int (*empty)(const sc_field *f, const void *rec);
@@ -914,17 +913,17 @@ static int map_equal(const sc_field *f, const void *a, const void *b)
 }
 
 static const sc_ops sc_kinds[SC_KIND_COUNT] = {
-    [SC_U64] = {"uint", u64_dec, u64_enc, u64_empty, u64_to_json, u64_from_json, u64_equal},
-    [SC_I64] = {"int", i64_dec, i64_enc, i64_empty, i64_to_json, i64_from_json, i64_equal},
-    [SC_BOOL] = {"bool", bool_dec, bool_enc, bool_empty, bool_to_json, bool_from_json, bool_equal},
-    [SC_STR] = {"str", str_dec, str_enc, str_empty, str_to_json, str_from_json, str_equal},
-    [SC_BYTES] = {"bin", bytes_dec, bytes_enc, bytes_empty, bytes_to_json, bytes_from_json, bytes_equal},
-    [SC_FIXED] = {"bin", fixed_dec, fixed_enc, fixed_empty, fixed_to_json, fixed_from_json, fixed_equal},
-    [SC_U256] = {"bin(32)", big_dec, big_enc, big_empty, big_to_json, big_from_json, big_equal},
-    [SC_I256] = {"bin(32)", big_dec, big_enc, big_empty, big_to_json, big_from_json, big_equal},
-    [SC_ENUM] = {"str", enum_dec, enum_enc, enum_empty, enum_to_json, enum_from_json, enum_equal},
-    [SC_LIST] = {"array", list_dec, list_enc, count_empty, list_to_json, list_from_json, list_equal},
-    [SC_MAP] = {"map", map_dec, map_enc, count_empty, map_to_json, map_from_json, map_equal},
+    [SC_U64] = {u64_dec, u64_enc, u64_empty, u64_to_json, u64_from_json, u64_equal},
+    [SC_I64] = {i64_dec, i64_enc, i64_empty, i64_to_json, i64_from_json, i64_equal},
+    [SC_BOOL] = {bool_dec, bool_enc, bool_empty, bool_to_json, bool_from_json, bool_equal},
+    [SC_STR] = {str_dec, str_enc, str_empty, str_to_json, str_from_json, str_equal},
+    [SC_BYTES] = {bytes_dec, bytes_enc, bytes_empty, bytes_to_json, bytes_from_json, bytes_equal},
+    [SC_FIXED] = {fixed_dec, fixed_enc, fixed_empty, fixed_to_json, fixed_from_json, fixed_equal},
+    [SC_U256] = {big_dec, big_enc, big_empty, big_to_json, big_from_json, big_equal},
+    [SC_I256] = {big_dec, big_enc, big_empty, big_to_json, big_from_json, big_equal},
+    [SC_ENUM] = {enum_dec, enum_enc, enum_empty, enum_to_json, enum_from_json, enum_equal},
+    [SC_LIST] = {list_dec, list_enc, count_empty, list_to_json, list_from_json, list_equal},
+    [SC_MAP] = {map_dec, map_enc, count_empty, map_to_json, map_from_json, map_equal},
 };
 
 /* ---- the table walkers ------------------------------------------------------------------------ */

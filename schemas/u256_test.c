@@ -321,6 +321,76 @@ static void test_fixed_to_dec(void **st)
     assert_int_equal(fixed_to_dec(&min, 78, out), 0);
 }
 
+static uint64_t rs = 0x243f6a8885a308d3ULL;
+static uint64_t rnd64(void)
+{
+    rs ^= rs << 13, rs ^= rs >> 7, rs ^= rs << 17;
+    return rs;
+}
+
+/* Properties on random values, checked against native 64-bit formatting where it applies and
+ * against the defining identities elsewhere. */
+static void test_random_properties(void **st)
+{
+    (void)st;
+    for (int it = 0; it < 20000; it++) {
+        /* fixed point vs an independent lldiv-based rendering */
+        int64_t v = (int64_t)rnd64() >> (rnd64() % 60);
+        unsigned dec = (unsigned)(rnd64() % 19);
+        uint64_t p10 = 1;
+        for (unsigned k = 0; k < dec; k++)
+            p10 *= 10;
+        uint64_t mag = v < 0 ? -(uint64_t)v : (uint64_t)v;
+        char want[64], frac[32];
+        snprintf(frac, sizeof frac, "%0*llu", (int)dec, (unsigned long long)(mag % p10));
+        size_t fl = dec;
+        while (fl > 0 && frac[fl - 1] == '0')
+            frac[--fl] = 0;
+        snprintf(want, sizeof want, "%s%llu%s%s", v < 0 ? "-" : "", (unsigned long long)(mag / p10),
+                 fl ? "." : "", fl ? frac : "");
+        u256 x, back;
+        u256_from_u64(&x, mag);
+        if (v < 0)
+            i256_neg(&x, &x);
+        char out[96];
+        size_t n = fixed_to_dec(&x, dec, out);
+        if (strcmp(out, want) != 0)
+            fail_msg("fixed_to_dec(%lld, %u) = %s, want %s", (long long)v, dec, out, want);
+        int inexact = 1;
+        assert_int_equal(dec_to_fixed(out, n, dec, &back, &inexact), 0);
+        assert_int_equal(inexact, 0);
+        assert_u256_eq(&back, &x);
+
+        /* full-width values: decimal round trip, division identity */
+        u256 a, b, q, r, t;
+        for (int k = 0; k < 4; k++) {
+            a.w[k] = rnd64();
+            b.w[k] = rnd64() >> (rnd64() % 64);
+        }
+        b.w[3] >>= rnd64() % 64; /* divisors of every limb count */
+        if (rnd64() & 1)
+            b.w[3] = 0, b.w[2] &= rnd64();
+        if (u256_is_zero(&b))
+            b.w[0] = 1;
+        char d1[80];
+        size_t dl = u256_to_dec(&a, d1);
+        assert_int_equal(u256_from_dec(&t, d1, dl), 0);
+        assert_u256_eq(&t, &a);
+        u256_divmod(&q, &r, &a, &b);
+        assert_true(u256_cmp(&r, &b) < 0);
+        u256_mul(&t, &q, &b);
+        assert_int_equal(u256_add(&t, &t, &r), 0);
+        assert_u256_eq(&t, &a);
+        /* small values print like printf */
+        uint64_t s64 = rnd64();
+        char d2[80], d3[32];
+        u256_from_u64(&t, s64);
+        u256_to_dec(&t, d2);
+        snprintf(d3, sizeof d3, "%llu", (unsigned long long)s64);
+        assert_string_equal(d2, d3);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -328,6 +398,7 @@ int main(void)
         cmocka_unit_test(test_add_sub_carry),  cmocka_unit_test(test_signed),
         cmocka_unit_test(test_exhaustive_small), cmocka_unit_test(test_decimal),
         cmocka_unit_test(test_dec_to_fixed),   cmocka_unit_test(test_fixed_to_dec),
+        cmocka_unit_test(test_random_properties),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

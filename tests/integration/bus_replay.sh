@@ -1,0 +1,201 @@
+#!/usr/bin/env bash
+# bus-replay end to end: journal a known run through busd, read it back, and replay it into a
+# second bus.
+#   1. busd #1 (ipc:// in a temp dir, journal there); bus-tap --publish injects 20 frames on
+#      several topics from several origins, 10 before a time mark and 10 after.
+#   2. list shows all 20 in order with the right topic, type, origin and seq; dump gives the
+#      bodies as JSON (decoded) or hex (unknown type); --topic, --from-seq/--to-seq, --since/
+#      --until (RFC 3339, ns, relative) and --count select exact subsets; no match exits 1.
+#   3. busd #1 stopped; busd #2 (fresh journal) with a bus-tap subscriber; bus-replay publish
+#      --rate 50 replays journal #1 into it: the subscriber gets exactly the recorded frames
+#      (same topic, origin, seq, id, publish ts, body), and busd #2 journals the same frames.
+#      The achieved rate is printed and checked loosely; --speed is checked loosely too.
+set -euo pipefail
+BUILD=${BUILD:-build}
+BIN=$BUILD/bin
+for b in busd bus-tap bus-replay; do
+	[ -x "$BIN/$b" ] || { echo "missing $BIN/$b (run make)"; exit 1; }
+done
+TMP=$(mktemp -d)
+PIDS=()
+cleanup() {
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+fail() {
+	echo "FAIL: $*"
+	for f in "$TMP"/*.log; do [ -s "$f" ] && tail -n 20 "$f" | sed "s#^#  $(basename "$f")| #"; done
+	exit 1
+}
+RP() { "$BIN/bus-replay" --journal "$TMP/b1.j" "$@"; }
+count() { RP list "$@" | wc -l; }
+expect_count() { # want args...
+	local want=$1 got; shift
+	got=$(count "$@") || fail "bus-replay list $* exited non-zero"
+	[ "$got" -eq "$want" ] || fail "list $*: $got frames, want $want"
+	echo "ok  list $*: $got"
+}
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# start_busd NAME [HTTP_PORT]: busd on ipc://$TMP/NAME.in / .out, journal $TMP/NAME.j
+start_busd() {
+	BUSD_INGRESS=ipc://$TMP/$1.in BUSD_EGRESS=ipc://$TMP/$1.out JOURNAL_DIR=$TMP/$1.j \
+		JOURNAL_FLUSH_MS=10 HTTP_PORT=${2:-0} HTTP_ADDR=127.0.0.1 "$BIN/busd" 2>"$TMP/$1.log" &
+	PIDS+=($!)
+	for _ in $(seq 100); do [ -S "$TMP/$1.in" ] && [ -S "$TMP/$1.out" ] && return 0; sleep 0.05; done
+	fail "busd $1 did not start"
+}
+stop_busd() { # pid
+	kill -TERM "$1"
+	wait "$1" || fail "busd exited with $?"
+}
+vec() { python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))[0]["json"]))' "schemas/vectors/$1.json"; }
+pub() { # topic type origin repeat --json|--hex body
+	"$BIN/bus-tap" --url "ipc://$TMP/b1.in" --publish "$1" --type "$2" --origin "$3" --repeat "$4" \
+		--interval 20 "$5" "$6" 2>>"$TMP/pub.log" || fail "bus-tap --publish $1 failed"
+}
+
+# ---- 1. journal a known run -------------------------------------------------------------------
+start_busd b1
+B1=${PIDS[-1]}
+OBS=$(vec price.obs); AGG=$(vec price.agg); ALERT=$(vec alert)
+pub price.obs.ETH-USD price.obs fetch-a 6 --json "$OBS"
+pub price.obs.BTC-USD price.obs fetch-b 4 --json "$OBS"
+sleep 0.3
+MARK_NS=$(date +%s%N)
+MARK_RFC=$(date -u -d "@${MARK_NS:0:10}.${MARK_NS:10:3}" +%Y-%m-%dT%H:%M:%S.%3NZ)
+sleep 0.3
+pub price.agg.ETH-USD price.agg median-0 3 --json "$AGG"
+pub alert.critical.ccip alert alerter-0 4 --json "$ALERT"
+pub debug.blob blob.raw tester 3 --hex 00ff10
+# busd commits the journal every 10 ms here; wait for all 20
+for _ in $(seq 100); do
+	n=$(RP stats 2>/dev/null | awk '$1=="frames"{print $2}')
+	[ "${n:-0}" -ge 20 ] && break
+	sleep 0.05
+done
+[ "${n:-0}" -eq 20 ] || fail "journal holds ${n:-0} frames, want 20"
+
+# ---- 2. list, dump, ranges ----------------------------------------------------------------------
+RP list >"$TMP/list.txt" || fail "list exited non-zero"
+expected=$(
+	for i in 1 2 3 4 5 6; do echo "price.obs.ETH-USD price.obs fetch-a $i"; done
+	for i in 1 2 3 4; do echo "price.obs.BTC-USD price.obs fetch-b $i"; done
+	for i in 1 2 3; do echo "price.agg.ETH-USD price.agg median-0 $i"; done
+	for i in 1 2 3 4; do echo "alert.critical.ccip alert alerter-0 $i"; done
+	for i in 1 2 3; do echo "debug.blob blob.raw tester $i"; done
+)
+got=$(awk '{print $3, $4, $5, $6}' "$TMP/list.txt")
+[ "$got" = "$expected" ] || fail "list order/content differs:$(diff <(echo "$expected") <(echo "$got"))"
+[ "$(awk '{print $1}' "$TMP/list.txt" | tr '\n' ' ')" = "$(seq -s ' ' 1 20) " ] || fail "indexes not 1..20"
+grep -Eq '^1 +20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\.[0-9]{3}Z ' "$TMP/list.txt" || fail "list time format"
+echo "ok  list: 20 frames in order"
+
+RP dump >"$TMP/dump1.jsonl" || fail "dump exited non-zero"
+python3 - "$TMP/dump1.jsonl" "$OBS" "$AGG" "$ALERT" <<'PY' || fail "dump content"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+obs, agg, alert = (json.loads(a) for a in sys.argv[2:5])
+assert len(rows) == 20, len(rows)
+want = {"price.obs": obs, "price.agg": agg, "alert": alert}
+ids = set()
+for i, r in enumerate(rows, 1):
+    assert r["index"] == i, r
+    assert r["signed"] is False, r
+    assert len(r["id"]) == 34 and r["id"].startswith("0x") and r["id"] not in ids, r
+    ids.add(r["id"])
+    assert i == 1 or r["recv_ts"] >= rows[i - 2]["recv_ts"], "recv_ts went back"
+    if r["type"] in want:
+        # the body decoded through the schema equals what was published (plus "v")
+        for k, v in want[r["type"]].items():
+            assert r["body"].get(k) == v, (r["type"], k, r["body"].get(k), v)
+        assert "body_hex" not in r
+    else:
+        assert r["type"] == "blob.raw" and r["body_hex"] == "0x00ff10" and "body" not in r, r
+print("ok  dump: 20 JSON lines, bodies decoded, unknown type as hex")
+PY
+
+expect_count 10 --topic price.obs.
+expect_count 6 --topic price.obs.ETH
+expect_count 7 --topic price.agg --topic alert.
+expect_count 20 --topic price --topic alert --topic debug
+expect_count 8 --from-seq 5 --to-seq 12
+expect_count 4 --from-seq 5 --to-seq 12 --topic price.obs.BTC
+expect_count 10 --since "$MARK_RFC"
+expect_count 10 --since "$MARK_NS"
+expect_count 10 --until "$MARK_NS"
+expect_count 4 --since "$MARK_RFC" --topic alert.
+expect_count 20 --since -1h --until now
+expect_count 3 --count 3 --topic price.agg.
+expect_count 2 --since "$MARK_NS" --from-seq 17 --to-seq 18
+[ "$(RP list --from-seq 5 --to-seq 12 | awk 'NR==1{print $1} END{print $1}' | tr '\n' ' ')" = "5 12 " ] ||
+	fail "--from-seq 5 --to-seq 12 is not 5..12"
+rc=0; RP list --topic nosuch. >/dev/null 2>&1 || rc=$?
+[ $rc -eq 1 ] || fail "no match: exit $rc, want 1"
+rc=0; RP list --since 2026-02-30T00:00:00Z >/dev/null 2>&1 || rc=$?
+[ $rc -eq 2 ] || fail "bad date: exit $rc, want 2"
+RP list --stats --topic alert. | grep -q '^matched  4 frames' || fail "stats with a range"
+echo "ok  no match exits 1, bad date exits 2, stats counts a range"
+
+stop_busd "$B1"
+[ "$(count)" -eq 20 ] || fail "journal unreadable after busd stopped"
+
+# ---- 3. replay into a second bus ----------------------------------------------------------------
+PORT=$(free_port)
+start_busd b2 "$PORT"
+B2=${PIDS[-1]}
+"$BIN/bus-tap" --url "ipc://$TMP/b2.out" --count 20 --timeout 20 --format json \
+	>"$TMP/sub.jsonl" 2>"$TMP/sub.log" &
+SUB=$!
+PIDS+=($SUB)
+# pub/sub drops what is sent before the subscriber is connected: wait until busd #2 sees it
+for _ in $(seq 60); do
+	curl -s "http://127.0.0.1:$PORT/metrics" | grep -q '^busd_subscribers 1$' && break
+	sleep 0.1
+done
+curl -s "http://127.0.0.1:$PORT/metrics" | grep -q '^busd_subscribers 1$' || fail "subscriber never connected"
+
+RP publish --url "ipc://$TMP/b2.in" --rate 50 2>"$TMP/replay.log" || fail "publish exited non-zero"
+cat "$TMP/replay.log"
+rate=$(sed -n 's/.*s (\([0-9.]*\) frames\/s.*/\1/p' "$TMP/replay.log")
+grep -q 'sent 20 frames' "$TMP/replay.log" || fail "publish did not send 20 frames"
+awk -v r="$rate" 'BEGIN{exit !(r >= 25 && r <= 75)}' || fail "achieved rate $rate, requested 50"
+echo "ok  replay rate: $rate frames/s (requested 50)"
+wait "$SUB" || fail "subscriber exited $? (timed out before 20 frames?)"
+
+for _ in $(seq 100); do
+	n=$("$BIN/bus-replay" --journal "$TMP/b2.j" stats 2>/dev/null | awk '$1=="frames"{print $2}')
+	[ "${n:-0}" -ge 20 ] && break
+	sleep 0.05
+done
+"$BIN/bus-replay" --journal "$TMP/b2.j" dump >"$TMP/dump2.jsonl" || fail "dump of journal #2"
+python3 - "$TMP/dump1.jsonl" "$TMP/sub.jsonl" "$TMP/dump2.jsonl" <<'PY' || fail "replayed frames differ"
+import json, sys
+keys = ("topic", "type", "id", "origin", "seq", "ts", "signed")
+def load(p):
+    return [json.loads(l) for l in open(p)]
+rec, sub, j2 = load(sys.argv[1]), load(sys.argv[2]), load(sys.argv[3])
+def view(r):
+    return tuple(r.get(k) for k in keys) + (json.dumps(r.get("body"), sort_keys=True), r.get("body_hex"))
+assert len(sub) == 20, f"subscriber got {len(sub)} frames"
+for a, b in zip(rec, sub):
+    assert view(a) == view(b), f"subscriber saw {view(b)}, recorded {view(a)}"
+assert len(j2) == 20, f"journal #2 holds {len(j2)} frames"
+for a, b in zip(rec, j2):
+    assert view(a) == view(b), f"journal #2 holds {view(b)}, journal #1 {view(a)}"
+assert all("gap" not in r for r in sub), "subscriber counted gaps"
+print("ok  subscriber and journal #2 got exactly the 20 recorded frames (topic, origin, seq, id, ts, body)")
+PY
+
+# --speed: the original pacing, scaled. Journal #1 spans at least 0.6 s (the sleeps around the mark).
+span=$(python3 -c 'import json,sys; r=[json.loads(l) for l in open(sys.argv[1])]; print((r[-1]["recv_ts"]-r[0]["recv_ts"])/1e9)' "$TMP/dump1.jsonl")
+RP publish --url "ipc://$TMP/b2.in" --speed 2 --linger-ms 0 2>"$TMP/speed.log" || fail "publish --speed exited non-zero"
+cat "$TMP/speed.log"
+took=$(sed -n 's/.* in \([0-9.]*\) s .*/\1/p' "$TMP/speed.log")
+awk -v t="$took" -v s="$span" 'BEGIN{exit !(t >= s/2*0.8 && t <= s/2*1.5 + 0.1)}' ||
+	fail "--speed 2 took $took s for a $span s recording"
+echo "ok  --speed 2: $took s for a $span s recording"
+stop_busd "$B2"
+echo "PASS bus_replay"

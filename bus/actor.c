@@ -1,0 +1,176 @@
+/*
+ * actor.c - the bus wiring shared by every actor (see actor.h).
+ */
+#include "bus/actor.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bus/rt_log.h"
+#include "bus/rt_main.h"
+#include "bus/rt_metrics.h"
+
+struct act_bus {
+	bus_pub   *pub;
+	bus_sub   *sub;
+	sig_key   *key;
+	sig_trust *trust;
+	uint8_t   *buf;      /* encode buffer, FRAME_BODY_MAX */
+};
+
+static const char *const act_sev_names[] = { "info", "warning", "error", "critical" };
+
+static rt_metric *
+act_bad(const char *type, const char *why)
+{
+	char labels[160], t[80];
+	rt_label_escape(type, t, sizeof t);
+	snprintf(labels, sizeof labels, "type=\"%s\",why=\"%s\"", t, why);
+	return rt_counter("actor_bad_messages_total",
+	                  "Bus messages this actor dropped: malformed, rejected or of an unexpected type.",
+	                  labels);
+}
+
+act_bus *
+act_open(act_bus_cfg *c, int what, const char *const *topics, char *err, size_t errlen)
+{
+	act_bus *a = calloc(1, sizeof *a);
+	if (a == NULL)
+		return NULL;
+	for (int i = 0; i < 32; i++)
+		c->have_key |= c->key[i] != 0;
+	if (c->have_key) {
+		a->key = sig_key_new(c->key);
+		explicit_bzero(c->key, sizeof c->key);
+		if (a->key == NULL) {
+			snprintf(err, errlen, "BUS_SIGNING_KEY: not a valid secp256k1 secret key");
+			goto fail;
+		}
+	}
+	if ((a->trust = sig_trust_parse(c->trust, err, errlen)) == NULL)
+		goto fail;
+	if ((what & ACT_PUB) && (a->pub = bus_pub_open(c->pub_urls, rt_instance(), err, errlen)) == NULL)
+		goto fail;
+	if (a->pub)
+		bus_pub_set_key(a->pub, a->key);
+	if (what & ACT_SUB) {
+		if ((a->sub = bus_sub_open(c->sub_urls, err, errlen)) == NULL)
+			goto fail;
+		bus_sub_set_trust(a->sub, a->trust);
+		for (size_t i = 0; topics && topics[i]; i++)
+			bus_sub_topic(a->sub, topics[i]);
+	}
+	if ((a->buf = malloc(FRAME_BODY_MAX)) == NULL)
+		goto fail;
+	return a;
+fail:
+	act_close(a);
+	return NULL;
+}
+
+void
+act_close(act_bus *a)
+{
+	if (a == NULL)
+		return;
+	bus_pub_close(a->pub);
+	bus_sub_close(a->sub);
+	sig_key_free(a->key);
+	sig_trust_free(a->trust);
+	free(a->buf);
+	free(a);
+}
+
+bus_pub *act_pub(act_bus *a) { return a->pub; }
+bus_sub *act_sub(act_bus *a) { return a->sub; }
+
+int
+act_publish(act_bus *a, const char *topic, const sc_msgdef *d, const void *rec, const uint8_t *id,
+            uint8_t id_out[16])
+{
+	size_t len;
+	sc_err e;
+	if (sc_encode(d, rec, a->buf, FRAME_BODY_MAX, &len, &e) != 0) {
+		rt_log(RT_ERROR, "cannot encode %s for %s: %s", sc_type(d), topic, e.text);
+		rt_inc(act_bad(sc_type(d), "encode"));
+		return BUS_EINVAL;
+	}
+	int rv = bus_publish(a->pub, topic, sc_type(d), id, a->buf, len, id_out);
+	if (rv != BUS_OK)
+		rt_log(RT_ERROR, "publish %s failed (%d)", topic, rv);
+	return rv;
+}
+
+int
+act_recv(act_bus *a, bus_msg *m, int timeout_ms)
+{
+	for (;;) {
+		int rv = bus_recv(a->sub, m, timeout_ms);
+		if (rv == BUS_OK || rv == BUS_TIMEOUT || rv == BUS_ECLOSED)
+			return rv;
+		if (rv == BUS_EDECODE) {
+			rt_inc(act_bad("(frame)", "malformed"));
+			rt_log(RT_WARN, "dropped malformed frame: %s", m->err);
+		} else if (rv == BUS_EREJECT) {
+			char key[FRAME_ORIGIN_MAX + FRAME_TOPIC_MAX + 4];
+			char type[FRAME_TYPE_MAX + 1];
+			snprintf(type, sizeof type, "%.*s", (int)m->f.type_len, m->f.type);
+			rt_inc(act_bad(type, "rejected"));
+			rt_log(RT_WARN, "rejected frame: %s", m->err);
+			snprintf(key, sizeof key, "%.*s/%.*s", (int)m->f.origin_len, m->f.origin,
+			         (int)m->f.topic_len, m->f.topic);
+			if (a->pub) {
+				const char *labels[] = { "receiver", rt_instance(), NULL };
+				act_alert(a, SC_SEV_WARNING, SC_ALERT_FIRING, "forged_message", key, m->err, labels);
+			}
+		}
+		bus_msg_free(m);
+	}
+}
+
+int
+act_decode(const bus_msg *m, const sc_msgdef *d, void *rec)
+{
+	const char *want = sc_type(d);
+	char        type[FRAME_TYPE_MAX + 1];
+	sc_err      e;
+	snprintf(type, sizeof type, "%.*s", (int)m->f.type_len, m->f.type);
+	if (strcmp(type, want) != 0) {
+		rt_inc(act_bad(type, "unexpected_type"));
+		rt_log(RT_WARN, "topic %.*s: type %s, expected %s", (int)m->f.topic_len, m->f.topic, type, want);
+		return -1;
+	}
+	if (sc_decode(d, m->f.body, m->f.body_len, rec, &e) != 0) {
+		rt_inc(act_bad(type, "invalid_body"));
+		rt_logkv(RT_WARN, "invalid message body", "type", type, "error", e.text, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+int
+act_alert(act_bus *a, int severity, int status, const char *kind, const char *dedupe_key,
+          const char *summary, const char *const *labels)
+{
+	sc_alert al;
+	char     topic[FRAME_TOPIC_MAX + 1];
+	memset(&al, 0, sizeof al);
+	snprintf(al.kind, sizeof al.kind, "%s", kind);
+	al.severity = severity;
+	al.status = status;
+	snprintf(al.dedupe_key, sizeof al.dedupe_key, "%s", dedupe_key);
+	snprintf(al.summary, sizeof al.summary, "%s", summary);
+	snprintf(al.origin, sizeof al.origin, "%s", rt_instance());
+	al.started_at_ns = rt_now_ns();
+	if (status == SC_ALERT_RESOLVED)
+		al.resolved_at_ns = al.started_at_ns;
+	for (size_t i = 0; labels && labels[i] && labels[i + 1] && al.labels_count < 16; i += 2) {
+		snprintf(al.labels[al.labels_count].key, sizeof al.labels[0].key, "%s", labels[i]);
+		snprintf(al.labels[al.labels_count].value, sizeof al.labels[0].value, "%s", labels[i + 1]);
+		al.labels_count++;
+	}
+	snprintf(topic, sizeof topic, "alert.%s.%s",
+	         act_sev_names[(unsigned)severity < 4 ? severity : 0], kind);
+	return act_publish(a, topic, &SC_ALERT, &al, NULL, NULL);
+}

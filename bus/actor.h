@@ -1,0 +1,76 @@
+/*
+ * actor.h - the bus wiring every actor shares: standard environment options, one publisher and
+ * one subscriber opened from them, typed publish and decode through schemas/, and alerts.
+ *
+ * An actor's main.c declares its option table as
+ *
+ *     static act_bus_cfg busc;
+ *     static const rt_opt opts[] = { ACT_BUS_OPTS(busc), { "MY_VAR", ... }, ... };
+ *
+ * calls rt_init(...), then act_open(&busc, ...) and loops on act_recv / act_decode /
+ * act_publish. Bad frames and bodies are counted and logged here, once, so actors only see
+ * messages that decoded (actor_bad_messages_total{type,why}).
+ *
+ * Ownership: act_open returns an act_bus the caller frees with act_close; the signing key, when
+ * configured, is copied into locked non-dumpable memory and the configuration buffer is wiped.
+ * Threads: one thread uses an act_bus at a time.
+ */
+#ifndef OB_BUS_ACTOR_H
+#define OB_BUS_ACTOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bus/bus.h"
+#include "bus/rt_config.h"
+#include "schemas/messages.h"
+#include "schemas/schema.h"
+
+typedef struct act_bus_cfg {
+	const char *pub_urls;   /* BUS_PUB_URL: busd ingress list */
+	const char *sub_urls;   /* BUS_SUB_URL: busd egress list */
+	const char *trust;      /* BUS_TRUST: PREFIX=PUBHEX[,PUBHEX];... */
+	uint8_t     key[32];    /* BUS_SIGNING_KEY (secret, wiped after act_open) */
+	int         have_key;
+} act_bus_cfg;
+
+#define ACT_BUS_OPTS(c)                                                                              \
+	{ "BUS_PUB_URL", RT_STR, "tcp://127.0.0.1:7701", "busd ingress URLs to publish to (comma list)",   \
+	  &(c).pub_urls, 0, 0, 0, 0 },                                                                      \
+	{ "BUS_SUB_URL", RT_STR, "tcp://127.0.0.1:7702", "busd egress URLs to subscribe to (comma list)",  \
+	  &(c).sub_urls, 0, 0, 0, 0 },                                                                      \
+	{ "BUS_TRUST", RT_STR, "", "trusted publisher keys per topic prefix: PREFIX=PUBHEX[,PUBHEX];...",   \
+	  &(c).trust, 0, 0, 0, 0 },                                                                         \
+	{ "BUS_SIGNING_KEY", RT_HEX, NULL, "BIP-340 secret key (hex) signing this actor's frames; unset = " \
+	  "unsigned", (c).key, 0, 0, 32, RT_SECRET | RT_SCRUB }
+
+typedef struct act_bus act_bus;
+
+enum { ACT_PUB = 1, ACT_SUB = 2 };
+
+/* Opens what `what` asks for (ACT_PUB | ACT_SUB); the origin is rt_instance(). Subscribes to each
+ * prefix of topics (NULL-terminated). NULL with err filled on a bad configuration. */
+act_bus *act_open(act_bus_cfg *c, int what, const char *const *topics, char *err, size_t errlen);
+void act_close(act_bus *a);
+bus_pub *act_pub(act_bus *a);
+bus_sub *act_sub(act_bus *a);
+
+/* Encodes rec with d and publishes it on topic. id: NULL for a fresh one. BUS_OK or an error
+ * (counted and logged). */
+int act_publish(act_bus *a, const char *topic, const sc_msgdef *d, const void *rec,
+                const uint8_t *id, uint8_t id_out[16]);
+
+/* Receives the next accepted frame (BUS_OK) or BUS_TIMEOUT / BUS_ECLOSED. Malformed and rejected
+ * frames are counted, logged and skipped here; a rejected (forged) frame also raises a
+ * forged_message alert. On BUS_OK the caller frees m with bus_msg_free. */
+int act_recv(act_bus *a, bus_msg *m, int timeout_ms);
+
+/* Decodes m's body as d into rec (sc_size(d) bytes). 0, or -1 when the envelope type is not d's
+ * or the body is invalid (counted and logged with the field named). */
+int act_decode(const bus_msg *m, const sc_msgdef *d, void *rec);
+
+/* Publishes an alert on alert.<severity>.<kind>. labels: NULL-terminated key, value pairs. */
+int act_alert(act_bus *a, int severity, int status, const char *kind, const char *dedupe_key,
+              const char *summary, const char *const *labels);
+
+#endif

@@ -143,6 +143,20 @@ static const sc_field gas_quote_f[] = {
 };
 const sc_msgdef SC_GAS_QUOTE = SC_DEF("gas.quote", sc_gas_quote, 1, 1, gas_quote_f);
 
+static const sc_field tx_bump_f[] = {
+    SC_F_FIXED(sc_tx_bump, id, SC_REQ),
+    SC_F_FIXED(sc_tx_bump, tx_hash, SC_REQ),
+    SC_F_U64(sc_tx_bump, chain_id, SC_REQ, 0),
+    SC_F_FIXED(sc_tx_bump, from, SC_REQ),
+    SC_F_U64(sc_tx_bump, nonce, SC_REQ, 0),
+    SC_F_U256(sc_tx_bump, min_gas_price, SC_REQ),
+    SC_F_U256(sc_tx_bump, min_max_fee_per_gas, SC_REQ),
+    SC_F_U256(sc_tx_bump, min_max_priority_fee_per_gas, SC_REQ),
+    SC_F_U64(sc_tx_bump, stuck_blocks, SC_REQ, 0),
+    SC_F_U64(sc_tx_bump, requested_at_ns, SC_REQ, 0),
+};
+const sc_msgdef SC_TX_BUMP = SC_DEF("tx.bump", sc_tx_bump, 1, 1, tx_bump_f);
+
 static const sc_field nonce_sync_f[] = {
     SC_F_U64(sc_nonce_sync, chain_id, SC_REQ, 0),
     SC_F_FIXED(sc_nonce_sync, address, SC_REQ),
@@ -241,7 +255,7 @@ const sc_msgdef SC_TOKEN_RESULT = SC_DEF("token.result", sc_token_result, 1, 1, 
 
 static const sc_msgdef *const all_defs[] = {
     &SC_PRICE_OBS, &SC_PRICE_AGG, &SC_PRICE_UPDATE, &SC_TX_REQUEST, &SC_TX_SIGNED,
-    &SC_TX_ACK, &SC_TX_STATUS, &SC_GAS_QUOTE, &SC_NONCE_SYNC, &SC_CCIP_MSG, &SC_ALERT,
+    &SC_TX_ACK, &SC_TX_STATUS, &SC_TX_BUMP, &SC_GAS_QUOTE, &SC_NONCE_SYNC, &SC_CCIP_MSG, &SC_ALERT,
     &SC_TOKEN_REQUEST, &SC_TOKEN_RESULT,
 };
 

@@ -149,6 +149,20 @@ typedef struct {
     uint64_t observed_at_ns;
 } sc_tx_status;
 
+/* ---- tx.bump: submitter -> signer: re-sign a stuck transaction with higher fees ------------- */
+typedef struct {
+    uint8_t id[16];                 /* the tx.signed to replace */
+    uint8_t tx_hash[32];            /* its hash */
+    uint64_t chain_id;
+    uint8_t from[20];
+    uint64_t nonce;                 /* the replacement keeps this nonce */
+    u256 min_gas_price;             /* legacy: at least this (node's replacement bump included) */
+    u256 min_max_fee_per_gas;       /* eip1559 */
+    u256 min_max_priority_fee_per_gas;
+    uint64_t stuck_blocks;          /* blocks it has waited unmined */
+    uint64_t requested_at_ns;
+} sc_tx_bump;
+
 /* ---- gas.quote: submitter -> signer -------------------------------------------------------- */
 typedef struct {
     uint64_t chain_id;
@@ -256,7 +270,7 @@ typedef struct {
 } sc_token_result;
 
 extern const sc_msgdef SC_PRICE_OBS, SC_PRICE_AGG, SC_PRICE_UPDATE;
-extern const sc_msgdef SC_TX_REQUEST, SC_TX_SIGNED, SC_TX_ACK, SC_TX_STATUS;
+extern const sc_msgdef SC_TX_REQUEST, SC_TX_SIGNED, SC_TX_ACK, SC_TX_STATUS, SC_TX_BUMP;
 extern const sc_msgdef SC_GAS_QUOTE, SC_NONCE_SYNC, SC_CCIP_MSG, SC_ALERT;
 extern const sc_msgdef SC_TOKEN_REQUEST, SC_TOKEN_RESULT;
 

@@ -29,6 +29,7 @@
 
 #include "bus/bus.h"
 #include "bus/frame.h"
+#include "tools/bus-replay/format.h"
 #include "schemas/schema.h"
 #include "store/journal.h"
 #include "store/store.h"
@@ -40,6 +41,11 @@
 #define RP_END 1                     /* rp_next: no more frames in the range */
 #define RP_TABLE "journal"          /* busd's journal table (actors/busd/main.c) */
 #define RP_RENEW_NS 1000000000ull   /* a read txn is never held longer than this (see rp_renew) */
+/* publish's default pace. NNG's pub0 never blocks: once the publisher's send queue (1024 frames)
+ * is full it drops frames, and an unpaced replay of 10,000 frames into a local busd lost 62% of
+ * them, while 20,000/s lost none (see README.md). */
+#define RP_DEFAULT_RATE 20000.0
+#define RP_CATCHUP_NS 100000000ull /* further behind schedule than this: rebase, never burst */
 
 typedef enum { RP_LIST, RP_DUMP, RP_STATS, RP_PUBLISH } rp_cmd;
 
@@ -53,7 +59,8 @@ typedef struct {
 	size_t      ntopics;
 	uint64_t    count;               /* 0 = no limit */
 	const char *url;
-	double      rate, speed;         /* 0 = unset */
+	double      rate, speed;         /* frames/s (0 = unpaced), gap divisor (0 = unset) */
+	int         rate_set;
 	int         wait_ms, linger_ms;
 } rp_opts;
 
@@ -100,7 +107,8 @@ static const char rp_usage_text[] =
     "  --count N         stop after N frames\n"
     "  --stats           with list: print stats instead of frames\n"
     "  --url URL         publish: bus address to publish to (busd ingress), comma list allowed\n"
-    "  --rate N          publish: N frames per second (default: as fast as possible)\n"
+    "  --rate N          publish: N frames per second (default 20000; 0 = unpaced, which\n"
+    "                    overruns NNG's send queue and drops frames beyond ~1000 in a burst)\n"
     "  --speed X         publish: original inter-arrival gaps divided by X (1 = real time)\n"
     "  --wait-ms MS      publish: wait this long for the connection first (default 2000)\n"
     "  --linger-ms MS    publish: wait after the last frame so queues drain (default 200)\n"
@@ -126,68 +134,6 @@ rp_real_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* RFC 3339 in UTC with milliseconds: 2026-11-27T17:00:00.123Z */
-static void
-rp_fmt_time(uint64_t ns, char out[40])
-{
-	time_t    secs = (time_t)(ns / 1000000000u);
-	struct tm tm;
-	gmtime_r(&secs, &tm);
-	size_t n = strftime(out, 40, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out + n, 40 - n, ".%03uZ", (unsigned)(ns % 1000000000u / 1000000u));
-}
-
-/* Copies a frame string for a whitespace-separated list column: no spaces, no control bytes. */
-static void
-rp_col(char *out, size_t cap, const char *s, size_t n)
-{
-	if (n >= cap)
-		n = cap - 1;
-	for (size_t i = 0; i < n; i++)
-		out[i] = (s[i] > ' ' && s[i] < 0x7f) ? s[i] : '?';
-	out[n] = '\0';
-	if (n == 0)
-		snprintf(out, cap, "-");
-}
-
-/* A JSON string of n bytes. jansson refuses invalid UTF-8, and a malformed frame may hold any
- * bytes, so fall back to a copy with every non-ASCII or control byte replaced by '?'. */
-static json_t *
-rp_jstr(const char *s, size_t n)
-{
-	json_t *j = json_stringn(s, n);
-	if (j != NULL)
-		return j;
-	char *c = malloc(n + 1);
-	if (c == NULL)
-		return NULL;
-	for (size_t i = 0; i < n; i++)
-		c[i] = (s[i] >= ' ' && s[i] < 0x7f) ? s[i] : '?';
-	j = json_stringn(c, n);
-	free(c);
-	return j;
-}
-
-/* Bytes as a JSON string "0x..." in lowercase hex, the schemas' convention for bytes (and
- * bus-tap's), so the two tools' output can be compared field by field. */
-static json_t *
-rp_jhex(const uint8_t *b, size_t n)
-{
-	static const char digits[] = "0123456789abcdef";
-	char             *s = malloc(2 * n + 3);
-	if (s == NULL)
-		return NULL;
-	s[0] = '0';
-	s[1] = 'x';
-	for (size_t i = 0; i < n; i++) {
-		s[2 + 2 * i] = digits[b[i] >> 4];
-		s[3 + 2 * i] = digits[b[i] & 15];
-	}
-	json_t *j = json_stringn(s, 2 * n + 2);
-	free(s);
-	return j;
-}
-
 /* ---- argument parsing ---------------------------------------------------------------------- */
 
 static int rp_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -201,140 +147,6 @@ rp_usage_error(const char *fmt, ...)
 	fprintf(stderr, "\nTry 'bus-replay --help'.\n");
 	va_end(ap);
 	return RP_EXIT_USAGE;
-}
-
-/* Strict unsigned decimal: no sign, no spaces, no trailing bytes, no overflow. */
-static int
-rp_parse_u64(const char *s, uint64_t *out)
-{
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	char              *end;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno != 0 || *end != '\0')
-		return -1;
-	*out = v;
-	return 0;
-}
-
-static int
-rp_parse_double(const char *s, double *out)
-{
-	errno = 0;
-	char  *end;
-	double v = strtod(s, &end);
-	if (errno != 0 || end == s || *end != '\0' || !(v > 0) || v > 1e9)
-		return -1;
-	*out = v;
-	return 0;
-}
-
-/* Reads exactly n decimal digits at *p. */
-static int
-rp_digits(const char **p, int n, int *out)
-{
-	int v = 0;
-	for (int i = 0; i < n; i++) {
-		char c = (*p)[i];
-		if (c < '0' || c > '9')
-			return -1;
-		v = v * 10 + (c - '0');
-	}
-	*p += n;
-	*out = v;
-	return 0;
-}
-
-/* RFC 3339: YYYY-MM-DD(T|t| )HH:MM:SS[.fraction](Z|z|+HH:MM|-HH:MM) -> ns since the epoch. */
-static int
-rp_parse_rfc3339(const char *s, uint64_t *out)
-{
-	const char *p = s;
-	int         Y, M, D, h, m, sec, oh = 0, om = 0;
-	if (rp_digits(&p, 4, &Y) || *p++ != '-' || rp_digits(&p, 2, &M) || *p++ != '-' ||
-	    rp_digits(&p, 2, &D) || (*p != 'T' && *p != 't' && *p != ' ') || !*p++ ||
-	    rp_digits(&p, 2, &h) || *p++ != ':' || rp_digits(&p, 2, &m) || *p++ != ':' ||
-	    rp_digits(&p, 2, &sec))
-		return -1;
-	uint64_t frac = 0;
-	if (*p == '.') {
-		int nd = 0;
-		for (p++; *p >= '0' && *p <= '9'; p++, nd++)
-			if (nd < 9)
-				frac = frac * 10 + (uint64_t)(*p - '0');
-		if (nd == 0)
-			return -1;
-		for (; nd < 9; nd++)
-			frac *= 10;
-	}
-	int sign = 0;
-	if (*p == 'Z' || *p == 'z') {
-		p++;
-	} else if (*p == '+' || *p == '-') {
-		sign = *p++ == '+' ? 1 : -1;
-		if (rp_digits(&p, 2, &oh) || *p++ != ':' || rp_digits(&p, 2, &om) || oh > 23 || om > 59)
-			return -1;
-	} else {
-		return -1;
-	}
-	if (*p != '\0' || Y < 1970 || M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60)
-		return -1;
-	struct tm tm = { .tm_year = Y - 1900, .tm_mon = M - 1, .tm_mday = D,
-		         .tm_hour = h, .tm_min = m, .tm_sec = sec };
-	time_t t = timegm(&tm);
-	if (t == (time_t)-1 || tm.tm_mday != D) /* timegm normalises Feb 30 into March: refuse it */
-		return -1;
-	t -= (time_t)sign * (oh * 3600 + om * 60);
-	if (t < 0)
-		return -1;
-	*out = (uint64_t)t * 1000000000u + frac;
-	return 0;
-}
-
-/* -10m, -2h, -30s, -1d, -500ms: that long before now. */
-static int
-rp_parse_relative(const char *s, uint64_t now, uint64_t *out)
-{
-	char              *end;
-	unsigned long long n;
-	if (s[0] != '-' || s[1] < '0' || s[1] > '9')
-		return -1;
-	errno = 0;
-	n = strtoull(s + 1, &end, 10);
-	if (errno != 0)
-		return -1;
-	uint64_t unit;
-	if (strcmp(end, "ms") == 0)
-		unit = 1000000u;
-	else if (strcmp(end, "s") == 0)
-		unit = 1000000000u;
-	else if (strcmp(end, "m") == 0)
-		unit = 60000000000u;
-	else if (strcmp(end, "h") == 0)
-		unit = 3600000000000u;
-	else if (strcmp(end, "d") == 0)
-		unit = 86400000000000u;
-	else
-		return -1;
-	if (n > now / unit)
-		return -1; /* before the epoch */
-	*out = now - n * unit;
-	return 0;
-}
-
-static int
-rp_parse_time(const char *s, uint64_t now, uint64_t *out)
-{
-	if (strcmp(s, "now") == 0) {
-		*out = now;
-		return 0;
-	}
-	if (s[0] == '-')
-		return rp_parse_relative(s, now, out);
-	if (strlen(s) > 4 && s[4] == '-')
-		return rp_parse_rfc3339(s, out);
-	return rp_parse_u64(s, out);
 }
 
 enum { RP_O_JOURNAL = 256, RP_O_FROM, RP_O_TO, RP_O_SINCE, RP_O_UNTIL, RP_O_TOPIC, RP_O_COUNT,
@@ -410,8 +222,9 @@ rp_parse_args(int argc, char **argv, rp_opts *o)
 		case RP_O_STATS: stats = 1; break;
 		case RP_O_URL: o->url = optarg; break;
 		case RP_O_RATE:
-			if (rp_parse_double(optarg, &o->rate))
-				return rp_usage_error("--rate: '%s' is not a positive number of frames per second", optarg);
+			if (strcmp(optarg, "0") != 0 && rp_parse_double(optarg, &o->rate))
+				return rp_usage_error("--rate: '%s' is not a number of frames per second", optarg);
+			o->rate_set = 1;
 			break;
 		case RP_O_SPEED:
 			if (rp_parse_double(optarg, &o->speed))
@@ -447,10 +260,12 @@ rp_parse_args(int argc, char **argv, rp_opts *o)
 		return rp_usage_error("--stats goes with list, not %s", cmd);
 	if (o->cmd == RP_PUBLISH && o->url == NULL)
 		return rp_usage_error("%s", "publish needs --url (the busd ingress to publish to)");
-	if (o->cmd != RP_PUBLISH && (o->url || o->rate > 0 || o->speed > 0))
+	if (o->cmd != RP_PUBLISH && (o->url || o->rate_set || o->speed > 0))
 		return rp_usage_error("--url, --rate and --speed go with publish, not %s", cmd);
-	if (o->rate > 0 && o->speed > 0)
+	if (o->rate_set && o->speed > 0)
 		return rp_usage_error("%s", "--rate and --speed exclude each other");
+	if (!o->rate_set && o->speed == 0)
+		o->rate = RP_DEFAULT_RATE;
 	if (o->from > o->to)
 		return rp_usage_error("%s", "--from-seq is after --to-seq");
 	if (o->t0 >= o->t1)
@@ -594,27 +409,6 @@ rp_renew(rp_reader *r)
 
 /* ---- list, stats, dump ----------------------------------------------------------------------- */
 
-static void
-rp_list_line(const jn_rec *rec)
-{
-	char       when[40], topic[FRAME_TOPIC_MAX + 1], type[FRAME_TYPE_MAX + 1];
-	char       origin[FRAME_ORIGIN_MAX + 1], err[160];
-	frame_view v;
-	rp_fmt_time(rec->ts_ns, when);
-	if (frame_decode(rec->frame, rec->len, &v, err, sizeof err) != 0) {
-		const uint8_t *nul = memchr(rec->frame, 0, rec->len < FRAME_TOPIC_MAX ? rec->len : FRAME_TOPIC_MAX);
-		rp_col(topic, sizeof topic, (const char *)rec->frame, nul ? (size_t)(nul - rec->frame) : 0);
-		printf("%-8" PRIu64 " %s %-28s %-14s %-24s %8s %7zu # %s\n", rec->index, when, topic, "!error",
-		       "-", "-", rec->len, err);
-		return;
-	}
-	rp_col(topic, sizeof topic, v.topic, v.topic_len);
-	rp_col(type, sizeof type, v.type, v.type_len);
-	rp_col(origin, sizeof origin, v.origin, v.origin_len);
-	printf("%-8" PRIu64 " %s %-28s %-14s %-24s %8" PRIu64 " %7zu\n", rec->index, when, topic, type, origin,
-	       v.seq, rec->len);
-}
-
 static int
 rp_stats(rp_reader *r)
 {
@@ -645,49 +439,6 @@ rp_stats(rp_reader *r)
 	return r->matched ? RP_EXIT_OK : RP_EXIT_FAIL;
 }
 
-/* One frame as a JSON object (a new reference), or NULL when out of memory. */
-static json_t *
-rp_dump_obj(const jn_rec *rec)
-{
-	char       err[160], type[FRAME_TYPE_MAX + 1];
-	frame_view v;
-	json_t    *o = json_object();
-	if (o == NULL)
-		return NULL;
-	json_object_set_new(o, "index", json_integer((json_int_t)rec->index));
-	json_object_set_new(o, "recv_ts", json_integer((json_int_t)rec->ts_ns));
-	if (frame_decode(rec->frame, rec->len, &v, err, sizeof err) != 0) {
-		json_object_set_new(o, "error", rp_jstr(err, strlen(err)));
-		json_object_set_new(o, "hex", rp_jhex(rec->frame, rec->len));
-		return o;
-	}
-	json_object_set_new(o, "topic", rp_jstr(v.topic, v.topic_len));
-	json_object_set_new(o, "type", rp_jstr(v.type, v.type_len));
-	json_object_set_new(o, "id", rp_jhex(v.id, 16));
-	json_object_set_new(o, "origin", rp_jstr(v.origin, v.origin_len));
-	json_object_set_new(o, "seq", json_integer((json_int_t)v.seq));
-	json_object_set_new(o, "ts", json_integer((json_int_t)v.ts_ns));
-	json_object_set_new(o, "signed", json_boolean(v.key != NULL));
-	if (v.key != NULL)
-		json_object_set_new(o, "key", rp_jhex(v.key, 32));
-
-	memcpy(type, v.type, v.type_len); /* frame_decode bounds it by FRAME_TYPE_MAX */
-	type[v.type_len] = '\0';
-	const sc_msgdef *def = sc_lookup(type);
-	json_t          *body = NULL;
-	sc_err           se = { "" };
-	if (def != NULL)
-		body = sc_body_to_json(def, v.body, v.body_len, &se);
-	if (body != NULL) {
-		json_object_set_new(o, "body", body);
-	} else {
-		json_object_set_new(o, "body_hex", rp_jhex(v.body, v.body_len));
-		if (def != NULL) /* a known type that does not decode is worth saying why */
-			json_object_set_new(o, "body_error", rp_jstr(se.text, strlen(se.text)));
-	}
-	return o;
-}
-
 static int
 rp_dump_line(const jn_rec *rec)
 {
@@ -710,7 +461,7 @@ rp_print(rp_reader *r)
 	int    rc;
 	while ((rc = rp_next(r, &rec)) == 0) {
 		if (r->o->cmd == RP_LIST)
-			rp_list_line(&rec);
+			rp_list_line(stdout, &rec);
 		else if (rp_dump_line(&rec) != 0)
 			return RP_EXIT_FAIL;
 		if (rp_renew(r) != 0)
@@ -750,6 +501,21 @@ rp_sleep_until(uint64_t due_ns)
 	return -1;
 }
 
+/* The schedule is absolute (frame i is due at base + offset(i)), so sleep overshoot never adds up
+ * into a lower rate. After a stall (a slow disk, a stopped process) the base moves forward instead
+ * of sending the backlog at once, which would overrun the send queue. */
+typedef struct {
+	uint64_t mono, recv, index; /* when, which receive time and which frame the schedule starts at */
+} rp_pacer;
+
+static uint64_t
+rp_due(const rp_opts *o, const rp_pacer *pc, uint64_t i, uint64_t recv_ns)
+{
+	if (o->rate > 0)
+		return pc->mono + (uint64_t)((double)(i - pc->index) * 1e9 / o->rate);
+	return pc->mono + (uint64_t)((double)(recv_ns - pc->recv) / o->speed);
+}
+
 static int
 rp_publish(rp_reader *r)
 {
@@ -770,19 +536,21 @@ rp_publish(rp_reader *r)
 		bus_pub_close(p);
 		return RP_EXIT_FAIL;
 	}
-	/* The schedule is absolute (frame i is due at start + offset(i)), so sleep overshoot never
-	 * accumulates into a lower rate. */
-	uint64_t sent = 0, errors = 0, first_recv = 0, start = 0, last = 0;
-	jn_rec   rec;
-	int      rc = 0;
+	uint64_t  sent = 0, errors = 0, start = 0, last = 0;
+	rp_pacer  pc = { 0 };
+	jn_rec    rec;
+	int       rc = 0;
 	while (!rp_stop && (rc = rp_next(r, &rec)) == 0) {
+		uint64_t now = rp_mono_ns();
 		if (sent == 0) {
-			start = rp_mono_ns();
-			first_recv = rec.ts_ns;
-		} else if (o->rate > 0) {
-			rp_sleep_until(start + (uint64_t)((double)sent * 1e9 / o->rate));
-		} else if (o->speed > 0) {
-			rp_sleep_until(start + (uint64_t)((double)(rec.ts_ns - first_recv) / o->speed));
+			start = now;
+			pc = (rp_pacer){ now, rec.ts_ns, 0 };
+		} else if (o->rate > 0 || o->speed > 0) {
+			uint64_t due = rp_due(o, &pc, sent, rec.ts_ns);
+			if (now > due + RP_CATCHUP_NS)
+				pc = (rp_pacer){ now, rec.ts_ns, sent }; /* a stall: carry on from here */
+			else
+				rp_sleep_until(due);
 		}
 		if (rp_stop)
 			break;
@@ -803,7 +571,7 @@ rp_publish(rp_reader *r)
 	bus_pub_close(p);
 
 	double span = sent > 1 ? (double)(last - start) / 1e9 : 0;
-	char   want[64] = "as fast as possible";
+	char   want[64] = "unpaced";
 	if (o->rate > 0)
 		snprintf(want, sizeof want, "requested %.1f/s", o->rate);
 	else if (o->speed > 0)

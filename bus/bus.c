@@ -348,6 +348,7 @@ bus_publish_raw(bus_pub *p, const uint8_t *frame, size_t len)
 		rt_inc(bus_m.tx_errors);
 		return BUS_ESEND;
 	}
+	p->published++;
 	rt_inc(bus_m.tx_frames);
 	return BUS_OK;
 }

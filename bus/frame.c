@@ -87,12 +87,12 @@ frame_encode(const frame_fields *f, uint8_t *buf, size_t cap, size_t *signed_len
 		fr_seterr(err, errlen, "topic: invalid (1..%d bytes of [A-Za-z0-9._:-])", FRAME_TOPIC_MAX);
 		return 0;
 	}
-	if (f->type_len == 0 || f->type_len > FRAME_TYPE_MAX) {
-		fr_seterr(err, errlen, "type: %zu bytes, want 1..%d", f->type_len, FRAME_TYPE_MAX);
+	if (f->type_len > FRAME_TYPE_MAX || !frame_topic_valid(f->type, f->type_len)) {
+		fr_seterr(err, errlen, "type: want 1..%d bytes of [A-Za-z0-9._:-]", FRAME_TYPE_MAX);
 		return 0;
 	}
-	if (f->origin_len == 0 || f->origin_len > FRAME_ORIGIN_MAX) {
-		fr_seterr(err, errlen, "origin: %zu bytes, want 1..%d", f->origin_len, FRAME_ORIGIN_MAX);
+	if (f->origin_len > FRAME_ORIGIN_MAX || !frame_topic_valid(f->origin, f->origin_len)) {
+		fr_seterr(err, errlen, "origin: want 1..%d bytes of [A-Za-z0-9._:-]", FRAME_ORIGIN_MAX);
 		return 0;
 	}
 	if (f->body_len > FRAME_BODY_MAX) {
@@ -284,16 +284,16 @@ frame_decode(const uint8_t *buf, size_t len, frame_view *v, char *err, size_t er
 	v->ver = (uint32_t)ver;
 	if (fr_raw(&in, "type", 0, FRAME_TYPE_MAX, &s, &n))
 		return -1;
-	if (n == 0)
-		return fr_fail(&in, "type", "empty");
+	if (!frame_topic_valid((const char *)s, n))
+		return fr_fail(&in, "type", "empty or not [A-Za-z0-9._:-]");
 	v->type = (const char *)s;
 	v->type_len = n;
 	if (fr_fixed_bin(&in, "id", 16, &v->id, 0))
 		return -1;
 	if (fr_raw(&in, "origin", 0, FRAME_ORIGIN_MAX, &s, &n))
 		return -1;
-	if (n == 0)
-		return fr_fail(&in, "origin", "empty");
+	if (!frame_topic_valid((const char *)s, n))
+		return fr_fail(&in, "origin", "empty or not [A-Za-z0-9._:-]");
 	v->origin = (const char *)s;
 	v->origin_len = n;
 	if (fr_uint(&in, "seq", &seq) || fr_uint(&in, "ts", &ts))

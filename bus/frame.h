@@ -7,6 +7,8 @@
  *
  *   [0] ver     uint       envelope version, FRAME_VERSION
  *   [1] type    str  <=32  message family, e.g. "price.obs" (see schemas/README.md)
+ *                          (type and origin use the topic alphabet [A-Za-z0-9._:-], so every view of
+ *                          a frame - JSON, logs, metric labels - can show them without escaping)
  *   [2] id      bin  16    unique message id (random; outboxes re-publish with the same id)
  *   [3] origin  str  <=64  publishing actor instance, e.g. "fetcher-coinbase-0"
  *   [4] seq     uint       sequence number per (origin, topic): 1 after each start, +1 per frame

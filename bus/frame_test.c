@@ -116,6 +116,12 @@ test_decode_rejects(void **state)
 	b[48] = 0xc4; /* origin as bin instead of str */
 	expect_error(b, sizeof GOLDEN, "origin: expected str");
 	memcpy(b, GOLDEN, sizeof GOLDEN);
+	b[49] = 0xff; /* origin not in the topic alphabet (here: not even UTF-8) */
+	expect_error(b, sizeof GOLDEN, "origin: empty or not");
+	memcpy(b, GOLDEN, sizeof GOLDEN);
+	b[25] = '{'; /* type "price{obs" */
+	expect_error(b, sizeof GOLDEN, "type: empty or not");
+	memcpy(b, GOLDEN, sizeof GOLDEN);
 	b[sizeof GOLDEN - 1] = 0xc2; /* sig = false */
 	expect_error(b, sizeof GOLDEN, "sig");
 	/* a key without a signature */

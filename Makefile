@@ -13,6 +13,9 @@
 # Every program links all four libraries; the linker keeps only what it uses.
 
 BUILD   ?= build
+V       ?= 0
+Q       := $(if $(filter 1,$(V)),,@)
+say      = $(if $(filter 1,$(V)),,@printf '  %-5s %s\n' $(1) $(2);)
 CC      ?= cc
 WERROR  ?= 1
 OPT     ?= -O2
@@ -48,8 +51,15 @@ FUZZ_SRCS  := $(shell find schemas store bus chain actors tools tests -name '*_f
 BENCH_SRCS := $(shell find schemas store bus chain actors tools tests -name '*_bench.c' 2>/dev/null | sort)
 BENCHES    := $(patsubst %.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
-.PHONY: all deps test unit integration asan bench fuzz demo clean help
+.PHONY: all deps test test-run unit integration asan asan-run bench bench-run fuzz fuzz-run demo demo-run clean help
 all: $(BINS)
+
+# The entry points a newcomer runs (test, demo, bench, asan, fuzz) first install what is missing
+# (once: the stamp), then re-run make so pkg-config sees the freshly installed libraries.
+DEPS_STAMP := build/.deps-ok
+$(DEPS_STAMP): tools/deps.sh $(wildcard tests/chain/package-lock.json)
+	tools/deps.sh
+	@mkdir -p $(@D) && touch $@
 
 help:
 	@echo "make deps      install every Debian and npm package the project needs"
@@ -62,24 +72,25 @@ help:
 
 deps:
 	tools/deps.sh
+	@mkdir -p build && touch $(DEPS_STAMP)
 
 # ---- libraries -------------------------------------------------------------------------------
 define module_rules
 $(BUILD)/lib/lib$(1).a: $(patsubst %.c,$(BUILD)/obj/%.o,$(call lib_srcs,$(1)))
 	@mkdir -p $$(@D)
-	$$(AR) rcs $$@ $$^
+	$$(call say,AR,$$@) $$(AR) rcs $$@ $$^
 endef
 $(foreach m,$(MODULES),$(eval $(call module_rules,$(m))))
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(call say,CC,$<) $(CC) $(CFLAGS) -c $< -o $@
 
 # ---- programs --------------------------------------------------------------------------------
 define prog_rules
 $(BUILD)/bin/$(2): $(patsubst %.c,$(BUILD)/obj/%.o,$(filter-out %_test.c %_fuzz.c %_bench.c,$(wildcard $(1)/$(2)/*.c))) $(LIBS)
 	@mkdir -p $$(@D)
-	$$(CC) $$(CFLAGS) -o $$@ $$(filter %.o,$$^) $(LINK_LIBS) $$(LDFLAGS) $$(LDLIBS)
+	$$(call say,LD,$$@) $$(CC) $$(CFLAGS) -o $$@ $$(filter %.o,$$^) $(LINK_LIBS) $$(LDFLAGS) $$(LDLIBS)
 endef
 $(foreach a,$(ACTORS),$(eval $(call prog_rules,actors,$(a))))
 $(foreach t,$(TOOLS),$(eval $(call prog_rules,tools,$(t))))
@@ -87,7 +98,7 @@ $(foreach t,$(TOOLS),$(eval $(call prog_rules,tools,$(t))))
 # ---- unit tests: each links every library, plus the non-main objects of its own actor/tool ----
 $(BUILD)/test/%: %.c $(LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $< $(filter %.o,$^) $(LINK_LIBS) $(LDFLAGS) $(LDLIBS) $(CMOCKA_LIBS)
+	$(call say,TEST,$@) $(CC) $(CFLAGS) -o $@ $< $(filter %.o,$^) $(LINK_LIBS) $(LDFLAGS) $(LDLIBS) $(CMOCKA_LIBS)
 
 $(foreach t,$(filter actors/% tools/%,$(TEST_SRCS)),$(eval $(BUILD)/test/$(t:.c=): $(patsubst %.c,$(BUILD)/obj/%.o,$(filter-out %_test.c %_fuzz.c %_bench.c %/main.c,$(wildcard $(dir $(t))*.c)))))
 
@@ -97,12 +108,14 @@ unit: $(TESTS)
 integration: all
 	@BUILD=$(BUILD) tools/run-tests.sh integration $(sort $(wildcard tests/integration/*.sh))
 
-test: all $(TESTS)
+test: $(DEPS_STAMP)
+	@$(MAKE) --no-print-directory test-run
+test-run: all $(TESTS)
 	@BUILD=$(BUILD) tools/run-tests.sh all $(TESTS) -- $(sort $(wildcard tests/integration/*.sh))
 
-asan:
+asan: $(DEPS_STAMP)
 	$(MAKE) BUILD=build/asan OPT="-O1" \
-	  CFLAGS_EXTRA="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" test
+	  CFLAGS_EXTRA="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" test-run
 
 ifdef CFLAGS_EXTRA
 CFLAGS  += $(CFLAGS_EXTRA)
@@ -112,14 +125,16 @@ endif
 # ---- bench -----------------------------------------------------------------------------------
 $(BUILD)/bench/%: %.c $(LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $< $(LINK_LIBS) $(LDFLAGS) $(LDLIBS)
+	$(call say,BENCH,$@) $(CC) $(CFLAGS) -o $@ $< $(LINK_LIBS) $(LDFLAGS) $(LDLIBS)
 
-bench: all $(BENCHES)
+bench: $(DEPS_STAMP)
+	@$(MAKE) --no-print-directory bench-run
+bench-run: all $(BENCHES)
 	@BUILD=$(BUILD) tools/run-bench.sh $(BENCHES)
 
 # ---- fuzz (clang + libFuzzer, its own build tree) -------------------------------------------
 FUZZ_SECONDS ?= 10
-fuzz:
+fuzz: $(DEPS_STAMP)
 	$(MAKE) BUILD=build/fuzz CC=clang OPT="-O1" \
 	  CFLAGS_EXTRA="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" fuzz-build
 	tools/run-fuzz.sh $(FUZZ_SECONDS) $(patsubst %.c,build/fuzz/fuzz/%,$(FUZZ_SRCS))
@@ -127,9 +142,10 @@ fuzz:
 fuzz-build: $(patsubst %.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 $(BUILD)/fuzz/%: %.c $(LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(LINK_LIBS) $(LDFLAGS) $(LDLIBS)
+	$(call say,FUZZ,$@) $(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(LINK_LIBS) $(LDFLAGS) $(LDLIBS)
 
-demo: all
+demo: $(DEPS_STAMP)
+	@$(MAKE) --no-print-directory all
 	tools/demo.sh
 
 clean:

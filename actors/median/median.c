@@ -1,0 +1,293 @@
+/* median.c - per-feed freshest-per-source median with outliers, spread and quorum (median.h). */
+#include "actors/median/median.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* ---- exact helpers ------------------------------------------------------------------------ */
+
+/* a * m as a 320-bit number, little-endian limbs: products of a 256-bit value and a ppm factor
+ * must not wrap, whatever the prices. */
+static void
+md_mul320(const u256 *a, uint64_t m, uint64_t out[5])
+{
+	unsigned __int128 carry = 0;
+	for (int i = 0; i < 4; i++) {
+		unsigned __int128 p = (unsigned __int128)a->w[i] * m + carry;
+		out[i] = (uint64_t)p;
+		carry = p >> 64;
+	}
+	out[4] = (uint64_t)carry;
+}
+
+static int
+md_cmp320(const uint64_t a[5], const uint64_t b[5])
+{
+	for (int i = 4; i >= 0; i--)
+		if (a[i] != b[i])
+			return a[i] < b[i] ? -1 : 1;
+	return 0;
+}
+
+/* Compares a*ma with b*mb exactly. */
+static int
+md_cmp_scaled(const u256 *a, uint64_t ma, const u256 *b, uint64_t mb)
+{
+	uint64_t x[5], y[5];
+	md_mul320(a, ma, x);
+	md_mul320(b, mb, y);
+	return md_cmp320(x, y);
+}
+
+void
+md_absdiff(u256 *r, const u256 *a, const u256 *b)
+{
+	/* The true difference of two int256 lies in [0, 2^256) once ordered, so the unsigned
+	 * subtraction of the larger minus the smaller is exact. */
+	if (i256_cmp(a, b) >= 0)
+		u256_sub(r, a, b);
+	else
+		u256_sub(r, b, a);
+}
+
+static void
+md_abs(u256 *r, const u256 *a)
+{
+	if (i256_is_neg(a))
+		i256_neg(r, a); /* -(-2^255) wraps to 2^255 read as unsigned: still the right magnitude */
+	else
+		*r = *a;
+}
+
+uint64_t
+md_ratio_ppm(const u256 *num, const u256 *den)
+{
+	static const uint64_t M = 1000000;
+	if (u256_is_zero(den))
+		return u256_is_zero(num) ? 0 : UINT64_MAX;
+	u256 q, r;
+	u256_divmod(&q, &r, num, den);
+	if (!u256_fits_u64(&q) || u256_low64(&q) > (UINT64_MAX - M) / M)
+		return UINT64_MAX;
+	/* floor(r * 1e6 / den) < 1e6 < 2^20: find it bit by bit with exact 320-bit compares. */
+	uint64_t frac = 0;
+	for (int bit = 19; bit >= 0; bit--) {
+		uint64_t t = frac | (uint64_t)1 << bit;
+		if (md_cmp_scaled(den, t, &r, M) <= 0)
+			frac = t;
+	}
+	return u256_low64(&q) * M + frac;
+}
+
+/* a / 2 truncated toward zero, and the remainder's sign (-1, 0, 1). */
+static int
+md_half(u256 *r, const u256 *a)
+{
+	u256 m;
+	int neg = i256_is_neg(a);
+	md_abs(&m, a);
+	uint64_t rem = u256_divmod_u64(r, &m, 2);
+	if (neg) {
+		i256_neg(r, r);
+		return rem ? -1 : 0;
+	}
+	return rem ? 1 : 0;
+}
+
+void
+md_avg_toward_zero(u256 *r, const u256 *a, const u256 *b)
+{
+	int na = i256_is_neg(a), nb = i256_is_neg(b);
+	int za = u256_is_zero(a), zb = u256_is_zero(b);
+	if (!za && !zb && na != nb) {
+		/* Opposite signs: the sum cannot overflow int256. */
+		u256 s;
+		u256_add(&s, a, b);
+		md_half(r, &s);
+		return;
+	}
+	/* Same sign (or a zero): halve each, then add half of what the two remainders make. The
+	 * remainders share the sign, so (ra + rb) / 2 is 0 or +-1. */
+	u256 ha, hb;
+	int ra = md_half(&ha, a), rb = md_half(&hb, b);
+	u256_add(r, &ha, &hb);
+	int extra = (ra + rb) / 2;
+	if (extra != 0) {
+		u256 one;
+		u256_from_u64(&one, 1);
+		if (extra > 0)
+			u256_add(r, r, &one);
+		else
+			u256_sub(r, r, &one);
+	}
+}
+
+/* ---- feed state --------------------------------------------------------------------------- */
+
+void
+md_feed_init(md_feed *f, const char *feed)
+{
+	memset(f, 0, sizeof *f);
+	snprintf(f->feed, sizeof f->feed, "%s", feed);
+}
+
+static int
+md_fresh(const md_cfg *c, uint64_t t, uint64_t now_ns)
+{
+	/* An observation from the future (clock skew) counts as fresh. */
+	return t >= now_ns || now_ns - t <= c->window_ns;
+}
+
+size_t
+md_prune(md_feed *f, const md_cfg *c, uint64_t now_ns)
+{
+	size_t k = 0, removed = 0;
+	for (size_t i = 0; i < f->n; i++) {
+		if (md_fresh(c, f->src[i].observed_at_ns, now_ns))
+			f->src[k++] = f->src[i];
+		else
+			removed++;
+	}
+	f->n = k;
+	return removed;
+}
+
+int
+md_observe(md_feed *f, const md_cfg *c, const sc_price_obs *o, uint64_t now_ns)
+{
+	if (strcmp(o->feed, f->feed) != 0)
+		return MD_EFEED;
+	md_prune(f, c, now_ns); /* so a feed whose sources all went quiet may change its decimals */
+	if (!md_fresh(c, o->observed_at_ns, now_ns))
+		return MD_ESTALE;
+	if (f->n > 0 && o->decimals != f->decimals)
+		return MD_EDECIMALS;
+	for (size_t i = 0; i < f->n; i++) {
+		if (strcmp(f->src[i].source, o->source) != 0)
+			continue;
+		/* A source sends one price at a time: keep its freshest, ignore a late older one. */
+		if (o->observed_at_ns < f->src[i].observed_at_ns)
+			return MD_ESTALE;
+		f->src[i].value = o->value;
+		f->src[i].observed_at_ns = o->observed_at_ns;
+		return MD_OK;
+	}
+	if (f->n == MD_MAX_SOURCES)
+		return MD_EFULL;
+	if (f->n == 0)
+		f->decimals = o->decimals;
+	sc_source_value *s = &f->src[f->n++];
+	memset(s, 0, sizeof *s);
+	snprintf(s->source, sizeof s->source, "%s", o->source);
+	s->value = o->value;
+	s->observed_at_ns = o->observed_at_ns;
+	return MD_OK;
+}
+
+/* Insertion sort by signed value: at most 16 elements, and stable, so equal values keep their
+ * arrival order (deterministic output). */
+static void
+md_sort(sc_source_value *v, size_t n)
+{
+	for (size_t i = 1; i < n; i++) {
+		sc_source_value x = v[i];
+		size_t j = i;
+		for (; j > 0 && i256_cmp(&v[j - 1].value, &x.value) > 0; j--)
+			v[j] = v[j - 1];
+		v[j] = x;
+	}
+}
+
+static void
+md_median_sorted(u256 *m, const sc_source_value *v, size_t n)
+{
+	if (n % 2)
+		*m = v[n / 2].value;
+	else
+		md_avg_toward_zero(m, &v[n / 2 - 1].value, &v[n / 2].value);
+}
+
+int
+md_compute(md_feed *f, const md_cfg *c, uint64_t now_ns, sc_price_agg *out, size_t *fresh)
+{
+	sc_source_value v[MD_MAX_SOURCES];
+	memset(out, 0, sizeof *out);
+	snprintf(out->feed, sizeof out->feed, "%s", f->feed);
+	out->aggregated_at_ns = now_ns;
+	md_prune(f, c, now_ns);
+	out->decimals = f->decimals;
+	*fresh = f->n;
+	if (f->n == 0)
+		return MD_NO_DATA;
+	memcpy(v, f->src, f->n * sizeof v[0]);
+	md_sort(v, f->n);
+
+	u256 prov, m, mag, d;
+	md_median_sorted(&prov, v, f->n);
+	md_abs(&mag, &prov);
+	for (size_t i = 0; i < f->n; i++) {
+		md_absdiff(&d, &v[i].value, &prov);
+		int outlier = c->max_dev_ppm > 0 && md_cmp_scaled(&d, 1000000, &mag, c->max_dev_ppm) > 0;
+		if (outlier)
+			out->dropped[out->dropped_count++] = v[i];
+		else
+			out->used[out->used_count++] = v[i];
+	}
+	if (out->used_count > 0) {
+		md_median_sorted(&m, out->used, out->used_count);
+		out->median = m;
+		md_abs(&mag, &m);
+		md_absdiff(&d, &out->used[out->used_count - 1].value, &out->used[0].value);
+		out->spread_ppm = md_ratio_ppm(&d, &mag);
+		out->oldest_observed_at_ns = UINT64_MAX;
+		for (size_t i = 0; i < out->used_count; i++)
+			if (out->used[i].observed_at_ns < out->oldest_observed_at_ns)
+				out->oldest_observed_at_ns = out->used[i].observed_at_ns;
+	}
+	if (out->used_count < c->quorum || out->used_count == 0)
+		return MD_BELOW_QUORUM;
+	if (c->max_spread_ppm > 0 && out->spread_ppm > c->max_spread_ppm)
+		return MD_DISAGREE;
+	return MD_AGG;
+}
+
+int
+md_same_aggregate(const sc_price_agg *a, const sc_price_agg *b)
+{
+	if (u256_cmp(&a->median, &b->median) != 0 || a->decimals != b->decimals ||
+	    a->used_count != b->used_count)
+		return 0;
+	for (uint32_t i = 0; i < a->used_count; i++)
+		if (strcmp(a->used[i].source, b->used[i].source) != 0)
+			return 0;
+	return 1;
+}
+
+static const char *const md_status_names[] = {
+	[MD_AGG] = "ok",
+	[MD_NO_DATA] = "no_data",
+	[MD_BELOW_QUORUM] = "below_quorum",
+	[MD_DISAGREE] = "sources_disagree",
+};
+
+static const char *const md_observe_names[] = {
+	[MD_OK] = "ok",
+	[MD_EFEED] = "wrong_feed",
+	[MD_EDECIMALS] = "decimals_mismatch",
+	[MD_ESTALE] = "stale",
+	[MD_EFULL] = "too_many_sources",
+};
+
+const char *
+md_status_name(int s)
+{
+	return s >= 0 && (size_t)s < sizeof md_status_names / sizeof md_status_names[0] ? md_status_names[s]
+	                                                                                  : "?";
+}
+
+const char *
+md_observe_error_name(int e)
+{
+	return e >= 0 && (size_t)e < sizeof md_observe_names / sizeof md_observe_names[0] ? md_observe_names[e]
+	                                                                                   : "?";
+}

@@ -1,0 +1,737 @@
+/* rpc.c - Ethereum JSON-RPC over libcurl with endpoint failover and chain-id verification.
+ *
+ * One curl easy handle per endpoint, reused for every call, so the connection stays alive
+ * between calls (a node answers in well under a millisecond on loopback; a new TCP connection
+ * per call would dominate). The response body is collected into a growing buffer that refuses
+ * to grow past max_response: a misbehaving or hostile endpoint cannot make us allocate more.
+ * See rpc.h for the failover rules. */
+#include "chain/rpc.h"
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bus/rt_log.h"
+#include "bus/rt_metrics.h"
+#include "chain/hex.h"
+
+#define RPC_URL_CAP 512
+
+typedef struct {
+	char       url[RPC_URL_CAP];
+	char       name[128];        /* scheme://host:port */
+	CURL      *h;
+	int        verified;         /* answered eth_chainId == expected since last marked down */
+	int        wrong_chain;
+	uint64_t   down_until;       /* monotonic ns; 0 = not down */
+	rt_metric *err_m[RPC_T_NO_ENDPOINT + 1];
+} rpc_ep;
+
+struct rpc {
+	rpc_ep             ep[RPC_MAX_ENDPOINTS];
+	size_t             n;
+	uint64_t           chain_id;
+	int                timeout_ms;
+	int                recheck_ms;
+	size_t             max_response;
+	long long          next_id;
+	int                active;
+	struct curl_slist *headers;
+	char              *buf;      /* response body of the call in flight */
+	size_t             len, cap;
+	int                too_big;
+};
+
+/* ---- metrics ------------------------------------------------------------------------------- */
+static const char *const rpc_kind_names[] = {
+	[RPC_T_NONE] = "node",        [RPC_T_CONNECT] = "connect",         [RPC_T_TIMEOUT] = "timeout",
+	[RPC_T_HTTP] = "http",        [RPC_T_TOO_BIG] = "too_big",         [RPC_T_DECODE] = "decode",
+	[RPC_T_WRONG_CHAIN] = "wrong_chain", [RPC_T_NO_ENDPOINT] = "no_endpoint",
+};
+
+static rt_metric *rpc_latency_m;
+
+static void rpc_metrics_once(void)
+{
+	static const double b[] = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10 };
+	rpc_latency_m = rt_histogram("rpc_latency_seconds", "JSON-RPC round trip time of successful calls.",
+	                             NULL, b, sizeof b / sizeof b[0]);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+static pthread_once_t rpc_once = PTHREAD_ONCE_INIT;
+
+/* Small cache of per-method counters: a handful of methods, looked up by pointer then name. */
+static struct { char name[48]; rt_metric *m; } rpc_method_m[32];
+static pthread_mutex_t rpc_method_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void rpc_count_method(const char *method)
+{
+	rt_metric *m = NULL;
+	pthread_mutex_lock(&rpc_method_mu);
+	for (size_t i = 0; i < sizeof rpc_method_m / sizeof rpc_method_m[0]; i++) {
+		if (rpc_method_m[i].m && strcmp(rpc_method_m[i].name, method) == 0) {
+			m = rpc_method_m[i].m;
+			break;
+		}
+		if (!rpc_method_m[i].m) {
+			char esc[96], lab[128];
+			rt_label_escape(method, esc, sizeof esc);
+			snprintf(lab, sizeof lab, "method=\"%s\"", esc);
+			m = rt_counter("rpc_requests_total", "JSON-RPC requests sent, by method.", lab);
+			snprintf(rpc_method_m[i].name, sizeof rpc_method_m[i].name, "%s", method);
+			rpc_method_m[i].m = m;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&rpc_method_mu);
+	rt_inc(m);
+}
+
+static void rpc_count_error(rpc_ep *ep, int kind)
+{
+	if (!ep->err_m[kind]) {
+		char esc[160], lab[256];
+		rt_label_escape(ep->name, esc, sizeof esc);
+		snprintf(lab, sizeof lab, "endpoint=\"%s\",kind=\"%s\"", esc, rpc_kind_names[kind]);
+		ep->err_m[kind] = rt_counter("rpc_errors_total", "JSON-RPC failures by endpoint and kind.", lab);
+	}
+	rt_inc(ep->err_m[kind]);
+}
+
+static uint64_t rpc_mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void rpc_seterr(rpc_error *e, int transport, int code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void rpc_seterr(rpc_error *e, int transport, int code, const char *fmt, ...)
+{
+	if (!e)
+		return;
+	e->transport = transport;
+	e->code = code;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+	va_end(ap);
+}
+
+/* ---- decoding ------------------------------------------------------------------------------ */
+static int rpc_hexdigit(char c)
+{
+	if (c >= '0' && c <= '9') return c - '0';
+	if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+	return -1;
+}
+
+int rpc_parse_u256(const json_t *v, u256 *out)
+{
+	if (!json_is_string(v))
+		return -1;
+	const char *s = json_string_value(v);
+	size_t n = json_string_length(v);
+	if (n < 3 || s[0] != '0' || (s[1] != 'x' && s[1] != 'X'))
+		return -1;
+	s += 2, n -= 2;
+	while (n > 1 && s[0] == '0') /* leading zeros are non-canonical but harmless */
+		s++, n--;
+	if (n > 64)
+		return -1;
+	uint8_t be[32] = { 0 };
+	for (size_t i = 0; i < n; i++) {
+		int d = rpc_hexdigit(s[n - 1 - i]);
+		if (d < 0)
+			return -1;
+		be[31 - i / 2] |= (uint8_t)(i % 2 ? d << 4 : d);
+	}
+	return u256_from_be(out, be, 32) == 0 ? 0 : -1;
+}
+
+int rpc_parse_u64(const json_t *v, uint64_t *out)
+{
+	u256 x;
+	if (rpc_parse_u256(v, &x) != 0 || !u256_fits_u64(&x))
+		return -1;
+	*out = u256_low64(&x);
+	return 0;
+}
+
+int rpc_parse_bytes(const json_t *v, uint8_t *out, size_t n)
+{
+	if (!json_is_string(v))
+		return -1;
+	const char *s = json_string_value(v);
+	size_t l = json_string_length(v);
+	if (l < 2 || s[0] != '0' || s[1] != 'x')
+		return -1;
+	return hex_decode_exact(s + 2, l - 2, out, n) == HEX_OK ? 0 : -1;
+}
+
+int rpc_parse_receipt(const json_t *v, rpc_receipt *rc)
+{
+	if (!json_is_object(v))
+		return -1;
+	memset(rc, 0, sizeof *rc);
+	if (rpc_parse_bytes(json_object_get(v, "transactionHash"), rc->tx_hash, 32) != 0 ||
+	    rpc_parse_u64(json_object_get(v, "blockNumber"), &rc->block_number) != 0 ||
+	    rpc_parse_bytes(json_object_get(v, "blockHash"), rc->block_hash, 32) != 0 ||
+	    rpc_parse_u64(json_object_get(v, "gasUsed"), &rc->gas_used) != 0)
+		return -1;
+	const json_t *st = json_object_get(v, "status");
+	uint64_t s;
+	if (!st || json_is_null(st))
+		rc->status = -1;
+	else if (rpc_parse_u64(st, &s) == 0 && s <= 1)
+		rc->status = (int)s;
+	else
+		return -1;
+	const json_t *egp = json_object_get(v, "effectiveGasPrice"); /* absent before London on some nodes */
+	if (egp && !json_is_null(egp) && rpc_parse_u256(egp, &rc->effective_gas_price) != 0)
+		return -1;
+	const json_t *ca = json_object_get(v, "contractAddress");
+	if (ca && !json_is_null(ca) && rpc_parse_bytes(ca, rc->contract, 20) != 0)
+		return -1;
+	return 0;
+}
+
+int rpc_parse_block(const json_t *v, rpc_block *b)
+{
+	if (!json_is_object(v))
+		return -1;
+	memset(b, 0, sizeof *b);
+	if (rpc_parse_u64(json_object_get(v, "number"), &b->number) != 0 ||
+	    rpc_parse_bytes(json_object_get(v, "hash"), b->hash, 32) != 0 ||
+	    rpc_parse_bytes(json_object_get(v, "parentHash"), b->parent_hash, 32) != 0 ||
+	    rpc_parse_u64(json_object_get(v, "timestamp"), &b->timestamp) != 0 ||
+	    rpc_parse_u64(json_object_get(v, "gasLimit"), &b->gas_limit) != 0)
+		return -1;
+	const json_t *bf = json_object_get(v, "baseFeePerGas");
+	if (bf && !json_is_null(bf)) {
+		if (rpc_parse_u256(bf, &b->base_fee_per_gas) != 0)
+			return -1;
+		b->has_base_fee = 1;
+	}
+	return 0;
+}
+
+int rpc_parse_response(const char *body, size_t len, long long expect_id, json_t **result, rpc_error *e)
+{
+	json_error_t je;
+	*result = NULL;
+	json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
+	if (!root) {
+		rpc_seterr(e, RPC_T_DECODE, 0, "response is not JSON: %s", je.text);
+		return RPC_EDECODE;
+	}
+	int rc = RPC_EDECODE;
+	if (!json_is_object(root)) {
+		rpc_seterr(e, RPC_T_DECODE, 0, "response is not a JSON object");
+		goto out;
+	}
+	const json_t *id = json_object_get(root, "id");
+	if (expect_id >= 0 && (!json_is_integer(id) || json_integer_value(id) != expect_id)) {
+		rpc_seterr(e, RPC_T_DECODE, 0, "response id does not match the request");
+		goto out;
+	}
+	const json_t *err = json_object_get(root, "error");
+	if (err && !json_is_null(err)) {
+		const json_t *code = json_object_get(err, "code"), *msg = json_object_get(err, "message");
+		if (!json_is_object(err) || !json_is_integer(code)) {
+			rpc_seterr(e, RPC_T_DECODE, 0, "malformed error object");
+			goto out;
+		}
+		rpc_seterr(e, RPC_T_NONE, (int)json_integer_value(code), "%s",
+		           json_is_string(msg) ? json_string_value(msg) : "");
+		rc = RPC_ENODE;
+		goto out;
+	}
+	json_t *res = json_object_get(root, "result");
+	if (!res) {
+		rpc_seterr(e, RPC_T_DECODE, 0, "response has neither result nor error");
+		goto out;
+	}
+	*result = json_incref(res);
+	rc = RPC_OK;
+out:
+	json_decref(root);
+	return rc;
+}
+
+/* ---- transport ----------------------------------------------------------------------------- */
+static size_t rpc_write_cb(char *p, size_t sz, size_t nm, void *arg)
+{
+	rpc *r = arg;
+	size_t n = sz * nm;
+	if (r->len + n > r->max_response) {
+		r->too_big = 1;
+		return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
+	}
+	if (r->len + n + 1 > r->cap) {
+		size_t nc = r->cap ? r->cap : 4096;
+		while (nc < r->len + n + 1)
+			nc *= 2;
+		char *nb = realloc(r->buf, nc);
+		if (!nb)
+			return 0;
+		r->buf = nb, r->cap = nc;
+	}
+	memcpy(r->buf + r->len, p, n);
+	r->len += n;
+	r->buf[r->len] = 0;
+	return n;
+}
+
+/* scheme://host[:port] from a URL, dropping userinfo, path and query. */
+static void rpc_url_name(const char *url, char *out, size_t cap)
+{
+	const char *s = strstr(url, "://");
+	const char *h = s ? s + 3 : url;
+	const char *end = h + strcspn(h, "/?#");
+	const char *at = memchr(h, '@', (size_t)(end - h));
+	if (at)
+		h = at + 1;
+	char tmp[RPC_URL_CAP];
+	snprintf(tmp, sizeof tmp, "%.*s%.*s", s ? (int)(s + 3 - url) : 0, url, (int)(end - h), h);
+	size_t n = strnlen(tmp, cap - 1);
+	memcpy(out, tmp, n);
+	out[n] = 0;
+}
+
+/* One HTTP exchange with one endpoint. RPC_OK / RPC_ENODE / RPC_ETRANSPORT (e->transport set). */
+static int rpc_exchange(rpc *r, rpc_ep *ep, const char *method, json_t *params, json_t **result,
+                        rpc_error *e)
+{
+	long long id = ++r->next_id;
+	json_t *req = json_pack("{s:s, s:I, s:s, s:O}", "jsonrpc", "2.0", "id", (json_int_t)id, "method",
+	                        method, "params", params);
+	char *body = req ? json_dumps(req, JSON_COMPACT) : NULL;
+	json_decref(req);
+	if (!body) {
+		rpc_seterr(e, RPC_T_DECODE, 0, "cannot encode request");
+		return RPC_ETRANSPORT;
+	}
+	rpc_count_method(method);
+	r->len = 0;
+	r->too_big = 0;
+	curl_easy_setopt(ep->h, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(ep->h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+	uint64_t t0 = rpc_mono_ns();
+	CURLcode cc = curl_easy_perform(ep->h);
+	free(body);
+	curl_easy_setopt(ep->h, CURLOPT_POSTFIELDS, NULL);
+	if (cc != CURLE_OK) {
+		int kind = r->too_big || cc == CURLE_FILESIZE_EXCEEDED ? RPC_T_TOO_BIG
+		         : cc == CURLE_OPERATION_TIMEDOUT ? RPC_T_TIMEOUT
+		         : cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST ? RPC_T_CONNECT
+		         : RPC_T_HTTP;
+		if (kind == RPC_T_TOO_BIG)
+			rpc_seterr(e, kind, 0, "%s: response larger than %zu bytes", ep->name, r->max_response);
+		else
+			rpc_seterr(e, kind, 0, "%s: %s", ep->name, curl_easy_strerror(cc));
+		rpc_count_error(ep, kind);
+		return RPC_ETRANSPORT;
+	}
+	long status = 0;
+	curl_easy_getinfo(ep->h, CURLINFO_RESPONSE_CODE, &status);
+	/* Some nodes and proxies answer JSON-RPC errors with a 4xx/5xx status and a JSON-RPC body:
+	 * that is the node speaking. A non-2xx without one (429, 502 from a proxy) is a transport
+	 * failure of this endpoint. */
+	int rc = rpc_parse_response(r->buf ? r->buf : "", r->len, id, result, e);
+	if (rc == RPC_ENODE) {
+		rpc_count_error(ep, RPC_T_NONE);
+		return RPC_ENODE;
+	}
+	if (rc == RPC_OK && status >= 200 && status < 300) {
+		rt_observe(rpc_latency_m, (double)(rpc_mono_ns() - t0) / 1e9);
+		return RPC_OK;
+	}
+	if (rc == RPC_OK) {
+		json_decref(*result);
+		*result = NULL;
+	}
+	int kind = status >= 200 && status < 300 ? RPC_T_DECODE : RPC_T_HTTP;
+	if (kind == RPC_T_HTTP)
+		rpc_seterr(e, kind, (int)status, "%s: HTTP status %ld", ep->name, status);
+	else {
+		char m[sizeof e->msg];
+		snprintf(m, sizeof m, "%s", e ? e->msg : "");
+		rpc_seterr(e, kind, 0, "%s: %s", ep->name, m);
+	}
+	rpc_count_error(ep, kind);
+	return RPC_ETRANSPORT;
+}
+
+static void rpc_mark_down(rpc *r, rpc_ep *ep, const rpc_error *e)
+{
+	ep->down_until = rpc_mono_ns() + (uint64_t)r->recheck_ms * 1000000u;
+	ep->verified = 0;
+	char key[160];
+	snprintf(key, sizeof key, "rpc:%s", ep->name);
+	if (rt_log_state_change(key, "down"))
+		rt_logkv(RT_WARN, "rpc endpoint down", "endpoint", ep->name, "err", e ? e->msg : "", NULL);
+}
+
+/* eth_chainId against the expected (or learned) chain. RPC_OK, or RPC_ETRANSPORT with e set. */
+static int rpc_verify(rpc *r, rpc_ep *ep, rpc_error *e)
+{
+	json_t *res = NULL;
+	int rc = rpc_exchange(r, ep, "eth_chainId", json_array(), &res, e);
+	if (rc == RPC_ENODE) {
+		/* A node that cannot tell its chain id cannot be trusted with transactions. */
+		rpc_seterr(e, RPC_T_WRONG_CHAIN, e ? e->code : 0, "%s: eth_chainId failed", ep->name);
+		rpc_count_error(ep, RPC_T_WRONG_CHAIN);
+		return RPC_ETRANSPORT;
+	}
+	if (rc != RPC_OK)
+		return rc;
+	uint64_t id;
+	int ok = rpc_parse_u64(res, &id) == 0;
+	json_decref(res);
+	if (!ok) {
+		rpc_seterr(e, RPC_T_DECODE, 0, "%s: eth_chainId answer is not a quantity", ep->name);
+		rpc_count_error(ep, RPC_T_DECODE);
+		return RPC_ETRANSPORT;
+	}
+	if (r->chain_id == 0)
+		r->chain_id = id;
+	if (id != r->chain_id) {
+		char want[24], got[24], key[160];
+		snprintf(want, sizeof want, "%llu", (unsigned long long)r->chain_id);
+		snprintf(got, sizeof got, "%llu", (unsigned long long)id);
+		snprintf(key, sizeof key, "rpc:%s", ep->name);
+		if (rt_log_state_change(key, "wrong_chain"))
+			rt_logkv(RT_ERROR, "rpc endpoint is on another chain; not used", "endpoint", ep->name,
+			         "expected", want, "got", got, NULL);
+		rpc_seterr(e, RPC_T_WRONG_CHAIN, 0, "%s: chain id %s, expected %s", ep->name, got, want);
+		rpc_count_error(ep, RPC_T_WRONG_CHAIN);
+		ep->wrong_chain = 1;
+		return RPC_ETRANSPORT;
+	}
+	ep->wrong_chain = 0;
+	ep->verified = 1;
+	char key[160];
+	snprintf(key, sizeof key, "rpc:%s", ep->name);
+	if (rt_log_state_change(key, "up"))
+		rt_logkv(RT_INFO, "rpc endpoint up", "endpoint", ep->name, NULL);
+	return RPC_OK;
+}
+
+/* Verify if needed, then call. Transport failures mark the endpoint down. */
+static int rpc_try(rpc *r, size_t i, const char *method, json_t *params, json_t **result, rpc_error *e)
+{
+	rpc_ep *ep = &r->ep[i];
+	int rc = RPC_OK;
+	if (!ep->verified)
+		rc = rpc_verify(r, ep, e);
+	if (rc == RPC_OK)
+		rc = rpc_exchange(r, ep, method, params, result, e);
+	if (rc == RPC_ETRANSPORT)
+		rpc_mark_down(r, ep, e);
+	else {
+		ep->down_until = 0;
+		r->active = (int)i;
+	}
+	return rc;
+}
+
+int rpc_call(rpc *r, const char *method, json_t *params, json_t **result, rpc_error *e)
+{
+	rpc_error tmp;
+	if (!e)
+		e = &tmp;
+	*result = NULL;
+	if (!params)
+		params = json_array();
+	if (!params) {
+		rpc_seterr(e, RPC_T_DECODE, 0, "out of memory");
+		return RPC_ETRANSPORT;
+	}
+	int rc = RPC_ETRANSPORT, tried = 0;
+	uint64_t now = rpc_mono_ns();
+	rpc_seterr(e, RPC_T_NO_ENDPOINT, 0, "no usable rpc endpoint");
+	for (size_t i = 0; i < r->n && rc == RPC_ETRANSPORT; i++) {
+		if (r->ep[i].down_until > now)
+			continue;
+		tried = 1;
+		rc = rpc_try(r, i, method, params, result, e);
+	}
+	/* Everything is marked down: try each once anyway, so a recovery is seen now. */
+	for (size_t i = 0; !tried && i < r->n && rc == RPC_ETRANSPORT; i++)
+		rc = rpc_try(r, i, method, params, result, e);
+	if (rc == RPC_ETRANSPORT)
+		r->active = -1;
+	json_decref(params);
+	return rc;
+}
+
+/* ---- lifecycle ----------------------------------------------------------------------------- */
+rpc *rpc_open(const char *urls, uint64_t expect_chain_id, int timeout_ms, char *err, size_t errlen)
+{
+	pthread_once(&rpc_once, rpc_metrics_once);
+	rpc *r = calloc(1, sizeof *r);
+	if (!r) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	r->chain_id = expect_chain_id;
+	r->timeout_ms = timeout_ms > 0 ? timeout_ms : 5000;
+	r->recheck_ms = 10000;
+	r->max_response = RPC_MAX_RESPONSE_DEFAULT;
+	r->active = -1;
+	r->headers = curl_slist_append(NULL, "Content-Type: application/json");
+	const char *p = urls ? urls : "";
+	while (*p) {
+		size_t l = strcspn(p, ",");
+		const char *s = p;
+		size_t sl = l;
+		while (sl && (*s == ' ' || *s == '\t'))
+			s++, sl--;
+		while (sl && (s[sl - 1] == ' ' || s[sl - 1] == '\t'))
+			sl--;
+		p += l + (p[l] == ',');
+		if (!sl)
+			continue;
+		if (r->n == RPC_MAX_ENDPOINTS || sl >= RPC_URL_CAP ||
+		    (strncmp(s, "http://", 7) != 0 && strncmp(s, "https://", 8) != 0)) {
+			snprintf(err, errlen, "rpc url %zu: must be http:// or https://, at most %d of them, each under %d bytes",
+			         r->n + 1, RPC_MAX_ENDPOINTS, RPC_URL_CAP);
+			rpc_close(r);
+			return NULL;
+		}
+		rpc_ep *ep = &r->ep[r->n++];
+		memcpy(ep->url, s, sl);
+		ep->url[sl] = 0;
+		rpc_url_name(ep->url, ep->name, sizeof ep->name);
+		ep->h = curl_easy_init();
+		if (!ep->h || !r->headers) {
+			snprintf(err, errlen, "cannot initialise libcurl");
+			rpc_close(r);
+			return NULL;
+		}
+		CURL *h = ep->h;
+		curl_easy_setopt(h, CURLOPT_URL, ep->url);
+		curl_easy_setopt(h, CURLOPT_HTTPHEADER, r->headers);
+		curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, rpc_write_cb);
+		curl_easy_setopt(h, CURLOPT_WRITEDATA, r);
+		curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)r->timeout_ms);
+		curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)r->timeout_ms);
+		curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+		curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+		curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+		curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+		curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)r->max_response);
+	}
+	if (r->n == 0) {
+		snprintf(err, errlen, "no rpc url given");
+		rpc_close(r);
+		return NULL;
+	}
+	size_t wrong = 0;
+	for (size_t i = 0; i < r->n; i++) {
+		rpc_error e;
+		if (rpc_verify(r, &r->ep[i], &e) != RPC_OK) {
+			wrong += r->ep[i].wrong_chain;
+			rpc_mark_down(r, &r->ep[i], &e);
+		}
+	}
+	if (wrong == r->n) {
+		snprintf(err, errlen, "every rpc endpoint is on another chain than %llu",
+		         (unsigned long long)r->chain_id);
+		rpc_close(r);
+		return NULL;
+	}
+	return r;
+}
+
+void rpc_close(rpc *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->n; i++)
+		if (r->ep[i].h)
+			curl_easy_cleanup(r->ep[i].h);
+	curl_slist_free_all(r->headers);
+	free(r->buf);
+	free(r);
+}
+
+void rpc_set_recheck_ms(rpc *r, int ms) { r->recheck_ms = ms > 0 ? ms : 0; }
+
+void rpc_set_max_response(rpc *r, size_t bytes)
+{
+	r->max_response = bytes;
+	for (size_t i = 0; i < r->n; i++)
+		curl_easy_setopt(r->ep[i].h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)bytes);
+}
+
+uint64_t rpc_chain_id(const rpc *r) { return r->chain_id; }
+size_t rpc_endpoint_count(const rpc *r) { return r->n; }
+const char *rpc_endpoint_name(const rpc *r, size_t i) { return i < r->n ? r->ep[i].name : ""; }
+int rpc_active(const rpc *r) { return r->active; }
+
+int rpc_endpoint_up(const rpc *r, size_t i)
+{
+	return i < r->n && r->ep[i].verified && r->ep[i].down_until <= rpc_mono_ns();
+}
+
+/* ---- helpers ------------------------------------------------------------------------------- */
+static json_t *rpc_hex(const uint8_t *b, size_t n)
+{
+	char *s = malloc(2 * n + 3);
+	if (!s)
+		return NULL;
+	hex_encode(b, n, 1, s);
+	json_t *j = json_string(s);
+	free(s);
+	return j;
+}
+
+static int rpc_decode_fail(rpc_error *e, const char *method)
+{
+	rpc_seterr(e, RPC_T_DECODE, 0, "%s: unexpected result", method);
+	return RPC_EDECODE;
+}
+
+/* Calls method and parses a quantity result. */
+static int rpc_call_u256(rpc *r, const char *method, json_t *params, u256 *out, rpc_error *e)
+{
+	json_t *res;
+	int rc = rpc_call(r, method, params, &res, e);
+	if (rc != RPC_OK)
+		return rc;
+	rc = rpc_parse_u256(res, out) == 0 ? RPC_OK : rpc_decode_fail(e, method);
+	json_decref(res);
+	return rc;
+}
+
+static int rpc_call_u64(rpc *r, const char *method, json_t *params, uint64_t *out, rpc_error *e)
+{
+	u256 v;
+	int rc = rpc_call_u256(r, method, params, &v, e);
+	if (rc != RPC_OK)
+		return rc;
+	if (!u256_fits_u64(&v))
+		return rpc_decode_fail(e, method);
+	*out = u256_low64(&v);
+	return RPC_OK;
+}
+
+int rpc_eth_call(rpc *r, const uint8_t to[20], const uint8_t *data, size_t len, uint8_t **out,
+                 size_t *outlen, rpc_error *e)
+{
+	*out = NULL;
+	*outlen = 0;
+	json_t *params = json_pack("[{s:o, s:o}, s:s]", "to", rpc_hex(to, 20), "data", rpc_hex(data, len),
+	                           "latest");
+	json_t *res;
+	int rc = rpc_call(r, "eth_call", params, &res, e);
+	if (rc != RPC_OK)
+		return rc;
+	const char *s = json_string_value(res);
+	size_t l = json_string_length(res);
+	uint8_t *b = NULL;
+	size_t bl = 0;
+	if (!s || l < 2 || s[0] != '0' || s[1] != 'x' || !(b = malloc(l / 2 + 1)) ||
+	    hex_decode(s + 2, l - 2, HEX_PREFIX_OPTIONAL, b, l / 2 + 1, &bl, NULL) != HEX_OK) {
+		free(b);
+		json_decref(res);
+		return rpc_decode_fail(e, "eth_call");
+	}
+	json_decref(res);
+	*out = b;
+	*outlen = bl;
+	return RPC_OK;
+}
+
+int rpc_block_number(rpc *r, uint64_t *n, rpc_error *e)
+{
+	return rpc_call_u64(r, "eth_blockNumber", NULL, n, e);
+}
+
+int rpc_get_tx_count(rpc *r, const uint8_t addr[20], const char *tag, uint64_t *n, rpc_error *e)
+{
+	return rpc_call_u64(r, "eth_getTransactionCount", json_pack("[o, s]", rpc_hex(addr, 20), tag), n, e);
+}
+
+int rpc_gas_price(rpc *r, u256 *wei, rpc_error *e) { return rpc_call_u256(r, "eth_gasPrice", NULL, wei, e); }
+
+int rpc_max_priority_fee(rpc *r, u256 *wei, rpc_error *e)
+{
+	return rpc_call_u256(r, "eth_maxPriorityFeePerGas", NULL, wei, e);
+}
+
+int rpc_send_raw(rpc *r, const uint8_t *raw, size_t len, uint8_t hash[32], rpc_error *e)
+{
+	json_t *res;
+	int rc = rpc_call(r, "eth_sendRawTransaction", json_pack("[o]", rpc_hex(raw, len)), &res, e);
+	if (rc != RPC_OK)
+		return rc;
+	uint8_t h[32];
+	rc = rpc_parse_bytes(res, h, 32) == 0 ? RPC_OK : rpc_decode_fail(e, "eth_sendRawTransaction");
+	if (rc == RPC_OK && hash)
+		memcpy(hash, h, 32);
+	json_decref(res);
+	return rc;
+}
+
+int rpc_get_receipt(rpc *r, const uint8_t hash[32], rpc_receipt *rc_out, rpc_error *e)
+{
+	json_t *res;
+	int rc = rpc_call(r, "eth_getTransactionReceipt", json_pack("[o]", rpc_hex(hash, 32)), &res, e);
+	if (rc != RPC_OK)
+		return rc;
+	if (json_is_null(res))
+		rc = RPC_ENOTFOUND;
+	else if (rpc_parse_receipt(res, rc_out) != 0)
+		rc = rpc_decode_fail(e, "eth_getTransactionReceipt");
+	json_decref(res);
+	return rc;
+}
+
+int rpc_block_by_number(rpc *r, uint64_t number, rpc_block *b, rpc_error *e)
+{
+	char tag[24];
+	if (number == RPC_LATEST)
+		snprintf(tag, sizeof tag, "latest");
+	else
+		snprintf(tag, sizeof tag, "0x%llx", (unsigned long long)number);
+	json_t *res;
+	int rc = rpc_call(r, "eth_getBlockByNumber", json_pack("[s, b]", tag, 0), &res, e);
+	if (rc != RPC_OK)
+		return rc;
+	if (json_is_null(res))
+		rc = RPC_ENOTFOUND;
+	else if (rpc_parse_block(res, b) != 0)
+		rc = rpc_decode_fail(e, "eth_getBlockByNumber");
+	json_decref(res);
+	return rc;
+}
+
+int rpc_get_tx(rpc *r, const uint8_t hash[32], uint64_t *block_number, rpc_error *e)
+{
+	json_t *res;
+	int rc = rpc_call(r, "eth_getTransactionByHash", json_pack("[o]", rpc_hex(hash, 32)), &res, e);
+	if (rc != RPC_OK)
+		return rc;
+	*block_number = 0;
+	if (json_is_null(res))
+		rc = RPC_ENOTFOUND;
+	else if (!json_is_object(res))
+		rc = rpc_decode_fail(e, "eth_getTransactionByHash");
+	else {
+		const json_t *bn = json_object_get(res, "blockNumber");
+		if (bn && !json_is_null(bn) && rpc_parse_u64(bn, block_number) != 0)
+			rc = rpc_decode_fail(e, "eth_getTransactionByHash");
+	}
+	json_decref(res);
+	return rc;
+}

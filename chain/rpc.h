@@ -1,0 +1,120 @@
+/* rpc.h - an Ethereum JSON-RPC client over HTTP(S) (libcurl, jansson) with a failover list of
+ * endpoints, each verified to be on the expected chain before it is used.
+ *
+ * Endpoints: "http://a:8545,http://b:8545". The first is preferred. A call goes to the first
+ * endpoint that is not marked down; a transport failure (connect, timeout, HTTP status without a
+ * JSON-RPC body, oversized or undecodable response) marks the endpoint down for the recheck period
+ * (default 10 s, rpc_set_recheck_ms) and the call moves on to the next one, so after that period
+ * the preferred endpoint is tried again. Before its first use, and again after being down, an
+ * endpoint must answer eth_chainId equal to the expected chain id; an endpoint on another chain is
+ * refused (logged, counted as kind="wrong_chain") and never used. When every endpoint is marked
+ * down, each is tried once anyway, so recovery is noticed at the next call.
+ *
+ * A JSON-RPC error from the node is not a transport failure: it is returned as RPC_ENODE with the
+ * node's code and message (the caller classifies it: nonce too low, already known, ...), and the
+ * endpoint stays in use.
+ *
+ * Metrics (rt_metrics): rpc_requests_total{method}, rpc_errors_total{endpoint,kind} with kind in
+ * connect|timeout|http|too_big|decode|wrong_chain|node, rpc_latency_seconds. The endpoint label
+ * and logs show only scheme://host:port, never a path or credentials (API keys live there).
+ *
+ * Memory: rpc_open copies urls. rpc_call steals the params reference (NULL = []) and returns a
+ * new reference in *result that the caller json_decref's. Buffers from rpc_eth_call are malloc'd
+ * and the caller frees them. Threads: one thread at a time per rpc handle; open one per thread.
+ */
+#ifndef CHAIN_RPC_H
+#define CHAIN_RPC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "schemas/u256.h"
+
+typedef struct rpc rpc;
+
+/* transport: RPC_T_NONE for a node error (code and msg are the node's), else what failed. */
+enum { RPC_T_NONE, RPC_T_CONNECT, RPC_T_TIMEOUT, RPC_T_HTTP, RPC_T_TOO_BIG, RPC_T_DECODE,
+       RPC_T_WRONG_CHAIN, RPC_T_NO_ENDPOINT };
+typedef struct { int code; int transport; char msg[256]; } rpc_error;
+
+/* Return values of the calls. */
+enum { RPC_OK = 0, RPC_ETRANSPORT = -1, RPC_ENODE = -2, RPC_EDECODE = -3, RPC_ENOTFOUND = -4 };
+
+#define RPC_MAX_ENDPOINTS 8
+#define RPC_MAX_RESPONSE_DEFAULT (4u << 20)
+
+/* Opens a client for a comma list of http(s) URLs. expect_chain_id 0 = learn it from the first
+ * endpoint that answers, and require the others to match. Reachable endpoints are verified now;
+ * unreachable ones later. NULL (err filled) when the list is malformed or every endpoint answered
+ * with another chain id. */
+rpc *rpc_open(const char *urls, uint64_t expect_chain_id, int timeout_ms, char *err, size_t errlen);
+void rpc_close(rpc *r);
+
+void rpc_set_recheck_ms(rpc *r, int ms);            /* how long a failed endpoint is skipped */
+void rpc_set_max_response(rpc *r, size_t bytes);    /* default RPC_MAX_RESPONSE_DEFAULT */
+
+uint64_t    rpc_chain_id(const rpc *r);             /* expected or learned; 0 until learned */
+size_t      rpc_endpoint_count(const rpc *r);
+const char *rpc_endpoint_name(const rpc *r, size_t i); /* scheme://host:port, for labels */
+int         rpc_endpoint_up(const rpc *r, size_t i);   /* 1 when verified and not marked down */
+int         rpc_active(const rpc *r);                  /* index of the endpoint last used, or -1 */
+
+/* Any method. RPC_OK with *result set (may be JSON null), RPC_ENODE (e->code, e->msg), or
+ * RPC_ETRANSPORT when no endpoint answered (e->transport says why for the last one tried). */
+int rpc_call(rpc *r, const char *method, json_t *params, json_t **result, rpc_error *e);
+
+/* ---- helpers (block tags: "latest", "pending", "safe", "finalized") ---------------------- */
+int rpc_eth_call(rpc *r, const uint8_t to[20], const uint8_t *data, size_t len, uint8_t **out,
+                 size_t *outlen, rpc_error *e);
+int rpc_block_number(rpc *r, uint64_t *n, rpc_error *e);
+int rpc_get_tx_count(rpc *r, const uint8_t addr[20], const char *tag, uint64_t *n, rpc_error *e);
+/* eth_sendRawTransaction; hash (may be NULL) is the node's answer. */
+int rpc_send_raw(rpc *r, const uint8_t *raw, size_t len, uint8_t hash[32], rpc_error *e);
+int rpc_gas_price(rpc *r, u256 *wei, rpc_error *e);
+int rpc_max_priority_fee(rpc *r, u256 *wei, rpc_error *e);
+
+typedef struct {
+	uint8_t  tx_hash[32];
+	uint64_t block_number;
+	uint8_t  block_hash[32];
+	int      status;            /* 1 success, 0 reverted, -1 absent (pre-Byzantium root) */
+	uint64_t gas_used;
+	u256     effective_gas_price;
+	uint8_t  contract[20];       /* contractAddress, zero if none */
+} rpc_receipt;
+/* RPC_ENOTFOUND when the node has no receipt (not mined, or dropped by a reorg). */
+int rpc_get_receipt(rpc *r, const uint8_t hash[32], rpc_receipt *rc, rpc_error *e);
+
+typedef struct {
+	uint64_t number;
+	uint8_t  hash[32];
+	uint8_t  parent_hash[32];
+	uint64_t timestamp;
+	uint64_t gas_limit;
+	int      has_base_fee;       /* London+ */
+	u256     base_fee_per_gas;
+} rpc_block;
+/* number = RPC_LATEST for the head. RPC_ENOTFOUND when there is no such block. */
+#define RPC_LATEST UINT64_MAX
+int rpc_block_by_number(rpc *r, uint64_t number, rpc_block *b, rpc_error *e);
+
+/* eth_getTransactionByHash: RPC_ENOTFOUND if the node does not know it; else *block_number is
+ * its block, or 0 while pending. */
+int rpc_get_tx(rpc *r, const uint8_t hash[32], uint64_t *block_number, rpc_error *e);
+
+/* ---- the decoder (pure functions, fuzzed by chain/rpc_fuzz.c) ----------------------------- */
+/* Parses a JSON-RPC 2.0 response body. expect_id < 0 = accept any id. RPC_OK with a new
+ * reference in *result, RPC_ENODE (e filled from "error"), or RPC_EDECODE. */
+int rpc_parse_response(const char *body, size_t len, long long expect_id, json_t **result,
+                       rpc_error *e);
+/* Hex quantities "0x0", "0x1a" (no leading zeros beyond "0x0" are tolerated too). 0 or -1. */
+int rpc_parse_u64(const json_t *v, uint64_t *out);
+int rpc_parse_u256(const json_t *v, u256 *out);
+/* Exact-length hex data "0x" + 2n digits. 0 or -1. */
+int rpc_parse_bytes(const json_t *v, uint8_t *out, size_t n);
+int rpc_parse_receipt(const json_t *v, rpc_receipt *rc);
+int rpc_parse_block(const json_t *v, rpc_block *b);
+
+#endif

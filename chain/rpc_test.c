@@ -1,0 +1,456 @@
+/* rpc_test.c - the JSON-RPC client against tiny JSON-RPC servers run in this process (one poll
+ * thread each, HTTP/1.1 keep-alive): failover, chain-id mismatch, node errors, timeouts,
+ * oversized and garbage responses, plus the decoder on real node output shapes. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "chain/rpc.h"
+
+/* ---- the test server ----------------------------------------------------------------------- */
+enum { MODE_OK, MODE_NODE_ERROR, MODE_SLOW, MODE_HUGE, MODE_HTTP502, MODE_GARBAGE, MODE_JSONRPC_400 };
+
+typedef struct {
+	int            lfd, port;
+	pthread_t      th;
+	atomic_int     stop;
+	atomic_int     mode;
+	uint64_t       chain_id;
+	atomic_int     requests;     /* every JSON-RPC request */
+	atomic_int     connections;  /* accepted TCP connections */
+	atomic_int     calls_ok;     /* non-eth_chainId requests answered */
+} srv;
+
+static void srv_reply(int fd, int status, const char *body, size_t blen)
+{
+	char hdr[256];
+	int hl = snprintf(hdr, sizeof hdr, "HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
+	                  status, blen);
+	if (send(fd, hdr, (size_t)hl, MSG_NOSIGNAL) < 0 || send(fd, body, blen, MSG_NOSIGNAL) < 0)
+		return;
+}
+
+/* Answers one request body. */
+static void srv_handle(srv *s, int fd, const char *req, size_t len)
+{
+	json_t *j = json_loadb(req, len, 0, NULL);
+	const char *method = json_string_value(json_object_get(j, "method"));
+	json_int_t id = json_integer_value(json_object_get(j, "id"));
+	char out[1024];
+	atomic_fetch_add(&s->requests, 1);
+	int mode = atomic_load(&s->mode);
+	if (method && strcmp(method, "eth_chainId") == 0 && mode != MODE_HTTP502 && mode != MODE_SLOW) {
+		int n = snprintf(out, sizeof out, "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"result\":\"0x%llx\"}", (long long)id,
+		                 (unsigned long long)s->chain_id);
+		srv_reply(fd, 200, out, (size_t)n);
+		json_decref(j);
+		return;
+	}
+	atomic_fetch_add(&s->calls_ok, 1);
+	const json_t *params = json_object_get(j, "params");
+	int n = 0;
+	switch (mode) {
+	case MODE_OK:
+		if (strcmp(method, "eth_getTransactionReceipt") == 0)
+			n = snprintf(out, sizeof out,
+			             "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"result\":{\"transactionHash\":\"%s\","
+			             "\"blockNumber\":\"0x2a\",\"blockHash\":\"0x%064x\",\"gasUsed\":\"0x5208\","
+			             "\"status\":\"0x0\",\"effectiveGasPrice\":\"0x3b9aca00\",\"contractAddress\":null,"
+			             "\"logs\":[]}}",
+			             (long long)id, json_string_value(json_array_get(params, 0)), 7);
+		else if (strcmp(method, "eth_call") == 0)
+			n = snprintf(out, sizeof out, "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"result\":\"%s\"}", (long long)id,
+			             json_string_value(json_object_get(json_array_get(params, 0), "data")));
+		else
+			n = snprintf(out, sizeof out, "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"result\":\"0x%x\"}", (long long)id,
+			             s->port);
+		srv_reply(fd, 200, out, (size_t)n);
+		break;
+	case MODE_NODE_ERROR:
+		n = snprintf(out, sizeof out,
+		             "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"error\":{\"code\":-32000,\"message\":\"nonce too low\"}}",
+		             (long long)id);
+		srv_reply(fd, 200, out, (size_t)n);
+		break;
+	case MODE_JSONRPC_400:
+		n = snprintf(out, sizeof out,
+		             "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"error\":{\"code\":-32602,\"message\":\"invalid argument\"}}",
+		             (long long)id);
+		srv_reply(fd, 400, out, (size_t)n);
+		break;
+	case MODE_SLOW:
+		usleep(400 * 1000);
+		n = snprintf(out, sizeof out, "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"result\":\"0x1\"}", (long long)id);
+		srv_reply(fd, 200, out, (size_t)n);
+		break;
+	case MODE_HUGE: {
+		size_t big = 3u << 20;
+		char *b = malloc(big + 128);
+		int h = snprintf(b, 128, "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"result\":\"0x", (long long)id);
+		memset(b + h, 'a', big);
+		memcpy(b + h + big, "\"}", 2);
+		srv_reply(fd, 200, b, (size_t)h + big + 2);
+		free(b);
+		break;
+	}
+	case MODE_HTTP502:
+		srv_reply(fd, 502, "bad gateway", 11);
+		break;
+	case MODE_GARBAGE:
+		srv_reply(fd, 200, "{\"jsonrpc\":\"2.0\",\"id\":", 22);
+		break;
+	}
+	json_decref(j);
+}
+
+static void *srv_main(void *arg)
+{
+	srv *s = arg;
+	struct pollfd p[9];
+	char *buf[9] = { 0 };
+	size_t len[9] = { 0 };
+	int n = 1;
+	p[0].fd = s->lfd;
+	p[0].events = POLLIN;
+	while (!atomic_load(&s->stop)) {
+		if (poll(p, (nfds_t)n, 50) <= 0)
+			continue;
+		if ((p[0].revents & POLLIN) && n < 9) {
+			int c = accept(s->lfd, NULL, NULL);
+			if (c >= 0) {
+				atomic_fetch_add(&s->connections, 1);
+				p[n].fd = c, p[n].events = POLLIN, p[n].revents = 0;
+				buf[n] = malloc(65536), len[n] = 0;
+				n++;
+			}
+		}
+		for (int i = 1; i < n; i++) {
+			if (!(p[i].revents & (POLLIN | POLLHUP)))
+				continue;
+			ssize_t r = read(p[i].fd, buf[i] + len[i], 65535 - len[i]);
+			if (r <= 0) {
+				close(p[i].fd);
+				free(buf[i]);
+				p[i] = p[n - 1], buf[i] = buf[n - 1], len[i] = len[n - 1];
+				n--, i--;
+				continue;
+			}
+			len[i] += (size_t)r;
+			buf[i][len[i]] = 0;
+			char *eoh = strstr(buf[i], "\r\n\r\n");
+			char *cl = strcasestr(buf[i], "Content-Length:");
+			if (!eoh || !cl)
+				continue;
+			size_t blen = strtoul(cl + 15, NULL, 10), hl = (size_t)(eoh + 4 - buf[i]);
+			if (len[i] < hl + blen)
+				continue;
+			srv_handle(s, p[i].fd, buf[i] + hl, blen);
+			memmove(buf[i], buf[i] + hl + blen, len[i] - hl - blen);
+			len[i] -= hl + blen;
+		}
+	}
+	for (int i = 1; i < n; i++)
+		close(p[i].fd), free(buf[i]);
+	close(s->lfd);
+	return NULL;
+}
+
+static srv *srv_start(uint64_t chain_id, int mode)
+{
+	srv *s = calloc(1, sizeof *s);
+	s->chain_id = chain_id;
+	atomic_store(&s->mode, mode);
+	s->lfd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t al = sizeof a;
+	assert_int_equal(bind(s->lfd, (struct sockaddr *)&a, sizeof a), 0);
+	assert_int_equal(listen(s->lfd, 16), 0);
+	getsockname(s->lfd, (struct sockaddr *)&a, &al);
+	s->port = ntohs(a.sin_port);
+	pthread_create(&s->th, NULL, srv_main, s);
+	return s;
+}
+
+static void srv_stop(srv *s)
+{
+	atomic_store(&s->stop, 1);
+	pthread_join(s->th, NULL);
+	free(s);
+}
+
+/* A port nothing listens on: bind, read the port, close. */
+static int dead_port(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t al = sizeof a;
+	bind(fd, (struct sockaddr *)&a, sizeof a);
+	getsockname(fd, (struct sockaddr *)&a, &al);
+	close(fd);
+	return ntohs(a.sin_port);
+}
+
+/* ---- tests --------------------------------------------------------------------------------- */
+static void test_basic_and_keepalive(void **st)
+{
+	srv *s = srv_start(138, MODE_OK);
+	char url[64], err[256];
+	snprintf(url, sizeof url, "http://127.0.0.1:%d/some/path?key=secret", s->port);
+	rpc *r = rpc_open(url, 138, 1000, err, sizeof err);
+	assert_non_null(r);
+	assert_int_equal(rpc_chain_id(r), 138);
+	assert_null(strstr(rpc_endpoint_name(r, 0), "secret"));
+	uint64_t n = 0;
+	rpc_error e;
+	for (int i = 0; i < 20; i++) {
+		assert_int_equal(rpc_block_number(r, &n, &e), RPC_OK);
+		assert_int_equal(n, (uint64_t)s->port);
+	}
+	assert_int_equal(atomic_load(&s->connections), 1); /* one connection reused */
+	assert_int_equal(rpc_endpoint_up(r, 0), 1);
+
+	uint8_t to[20] = { 1 }, data[5] = { 0xfe, 0xed, 0, 1, 2 }, *out;
+	size_t ol;
+	assert_int_equal(rpc_eth_call(r, to, data, 5, &out, &ol, &e), RPC_OK);
+	assert_int_equal(ol, 5);
+	assert_memory_equal(out, data, 5);
+	free(out);
+
+	uint8_t h[32];
+	memset(h, 0xab, 32);
+	rpc_receipt rc;
+	assert_int_equal(rpc_get_receipt(r, h, &rc, &e), RPC_OK);
+	assert_memory_equal(rc.tx_hash, h, 32);
+	assert_int_equal(rc.block_number, 42);
+	assert_int_equal(rc.status, 0);
+	assert_int_equal(rc.gas_used, 21000);
+	assert_int_equal(u256_low64(&rc.effective_gas_price), 1000000000);
+	assert_int_equal(rc.block_hash[31], 7);
+	rpc_close(r);
+	srv_stop(s);
+}
+
+static void test_failover_and_back(void **st)
+{
+	srv *a = srv_start(138, MODE_OK), *b = srv_start(138, MODE_OK);
+	char urls[160], err[256];
+	snprintf(urls, sizeof urls, "http://127.0.0.1:%d, http://127.0.0.1:%d,http://127.0.0.1:%d", dead_port(),
+	         a->port, b->port);
+	rpc *r = rpc_open(urls, 138, 300, err, sizeof err);
+	assert_non_null(r);
+	assert_int_equal(rpc_endpoint_count(r), 3);
+	rpc_set_recheck_ms(r, 200);
+	uint64_t n;
+	rpc_error e;
+	assert_int_equal(rpc_block_number(r, &n, &e), RPC_OK);
+	assert_int_equal(n, (uint64_t)a->port); /* the dead one skipped */
+	assert_int_equal(rpc_active(r), 1);
+	assert_int_equal(rpc_endpoint_up(r, 0), 0);
+
+	atomic_store(&a->mode, MODE_HTTP502); /* a now fails at the HTTP level: on to b */
+	assert_int_equal(rpc_block_number(r, &n, &e), RPC_OK);
+	assert_int_equal(n, (uint64_t)b->port);
+	assert_int_equal(rpc_active(r), 2);
+
+	atomic_store(&a->mode, MODE_OK); /* a recovers; after the recheck period it is preferred again */
+	assert_int_equal(rpc_block_number(r, &n, &e), RPC_OK);
+	assert_int_equal(n, (uint64_t)b->port);
+	usleep(300 * 1000);
+	assert_int_equal(rpc_block_number(r, &n, &e), RPC_OK);
+	assert_int_equal(n, (uint64_t)a->port);
+
+	/* Everything down: a transport error with the reason, and recovery noticed at once. */
+	atomic_store(&a->mode, MODE_HTTP502);
+	atomic_store(&b->mode, MODE_GARBAGE);
+	assert_int_equal(rpc_block_number(r, &n, &e), RPC_ETRANSPORT);
+	assert_int_not_equal(e.transport, RPC_T_NONE);
+	assert_int_equal(rpc_active(r), -1);
+	atomic_store(&b->mode, MODE_OK);
+	assert_int_equal(rpc_block_number(r, &n, &e), RPC_OK);
+	assert_int_equal(n, (uint64_t)b->port);
+	rpc_close(r);
+	srv_stop(a);
+	srv_stop(b);
+}
+
+static void test_wrong_chain(void **st)
+{
+	srv *w = srv_start(1, MODE_OK), *g = srv_start(138, MODE_OK);
+	char urls[160], err[256];
+	snprintf(urls, sizeof urls, "http://127.0.0.1:%d", w->port);
+	assert_null(rpc_open(urls, 138, 500, err, sizeof err)); /* only a wrong-chain endpoint: refused */
+	assert_non_null(strstr(err, "another chain"));
+
+	snprintf(urls, sizeof urls, "http://127.0.0.1:%d,http://127.0.0.1:%d", w->port, g->port);
+	rpc *r = rpc_open(urls, 138, 500, err, sizeof err);
+	assert_non_null(r);
+	rpc_set_recheck_ms(r, 1);
+	uint64_t n;
+	rpc_error e;
+	for (int i = 0; i < 5; i++) {
+		usleep(2000);
+		assert_int_equal(rpc_block_number(r, &n, &e), RPC_OK);
+		assert_int_equal(n, (uint64_t)g->port);
+	}
+	assert_int_equal(atomic_load(&w->calls_ok), 0); /* the wrong chain was never asked anything else */
+	rpc_close(r);
+
+	/* chain id 0: learned from the first endpoint, then others must match */
+	snprintf(urls, sizeof urls, "http://127.0.0.1:%d,http://127.0.0.1:%d", g->port, w->port);
+	r = rpc_open(urls, 0, 500, err, sizeof err);
+	assert_non_null(r);
+	assert_int_equal(rpc_chain_id(r), 138);
+	assert_int_equal(rpc_endpoint_up(r, 1), 0);
+	rpc_close(r);
+	srv_stop(w);
+	srv_stop(g);
+}
+
+static void test_node_errors(void **st)
+{
+	srv *a = srv_start(138, MODE_NODE_ERROR), *b = srv_start(138, MODE_OK);
+	char urls[160], err[256];
+	snprintf(urls, sizeof urls, "http://127.0.0.1:%d,http://127.0.0.1:%d", a->port, b->port);
+	rpc *r = rpc_open(urls, 138, 500, err, sizeof err);
+	uint8_t raw[3] = { 1, 2, 3 }, h[32];
+	rpc_error e;
+	assert_int_equal(rpc_send_raw(r, raw, 3, h, &e), RPC_ENODE);
+	assert_int_equal(e.transport, RPC_T_NONE);
+	assert_int_equal(e.code, -32000);
+	assert_string_equal(e.msg, "nonce too low");
+	assert_int_equal(atomic_load(&b->calls_ok), 0); /* a node error is an answer: no failover */
+	assert_int_equal(rpc_active(r), 0);
+
+	atomic_store(&a->mode, MODE_JSONRPC_400); /* JSON-RPC error with HTTP 400: still the node's */
+	uint64_t n;
+	assert_int_equal(rpc_block_number(r, &n, &e), RPC_ENODE);
+	assert_int_equal(e.code, -32602);
+	assert_string_equal(e.msg, "invalid argument");
+	rpc_close(r);
+	srv_stop(a);
+	srv_stop(b);
+}
+
+static void test_timeout_and_too_big(void **st)
+{
+	srv *slow = srv_start(138, MODE_OK), *huge = srv_start(138, MODE_HUGE);
+	char urls[160], err[256];
+	snprintf(urls, sizeof urls, "http://127.0.0.1:%d", slow->port);
+	rpc *r = rpc_open(urls, 138, 150, err, sizeof err);
+	assert_non_null(r);
+	atomic_store(&slow->mode, MODE_SLOW);
+	uint64_t n;
+	rpc_error e;
+	assert_int_equal(rpc_block_number(r, &n, &e), RPC_ETRANSPORT);
+	assert_int_equal(e.transport, RPC_T_TIMEOUT);
+	rpc_close(r);
+
+	snprintf(urls, sizeof urls, "http://127.0.0.1:%d", huge->port);
+	r = rpc_open(urls, 138, 2000, err, sizeof err);
+	assert_non_null(r);
+	rpc_set_max_response(r, 1u << 20);
+	assert_int_equal(rpc_block_number(r, &n, &e), RPC_ETRANSPORT);
+	assert_int_equal(e.transport, RPC_T_TOO_BIG);
+	rpc_set_max_response(r, 8u << 20); /* under a bigger limit it arrives, and is not a u64 */
+	usleep(1000);
+	rpc_set_recheck_ms(r, 0);
+	assert_int_equal(rpc_block_number(r, &n, &e), RPC_EDECODE);
+	rpc_close(r);
+	srv_stop(slow);
+	srv_stop(huge);
+}
+
+static void test_bad_urls(void **st)
+{
+	char err[256];
+	assert_null(rpc_open("", 138, 100, err, sizeof err));
+	assert_null(rpc_open("ftp://x", 138, 100, err, sizeof err));
+	assert_null(rpc_open("file:///etc/passwd", 138, 100, err, sizeof err));
+}
+
+static void test_decoder(void **st)
+{
+	json_t *res;
+	rpc_error e;
+	const char *ok = "{\"jsonrpc\":\"2.0\",\"id\":7,\"result\":\"0x0\"}";
+	assert_int_equal(rpc_parse_response(ok, strlen(ok), 7, &res, &e), RPC_OK);
+	uint64_t v = 9;
+	assert_int_equal(rpc_parse_u64(res, &v), 0);
+	assert_int_equal(v, 0);
+	json_decref(res);
+	assert_int_equal(rpc_parse_response(ok, strlen(ok), 8, &res, &e), RPC_EDECODE); /* id mismatch */
+	const char *dup = "{\"id\":7,\"result\":\"0x1\",\"result\":\"0x2\"}";
+	assert_int_equal(rpc_parse_response(dup, strlen(dup), 7, &res, &e), RPC_EDECODE);
+	const char *er = "{\"jsonrpc\":\"2.0\",\"id\":1,\"error\":{\"code\":-32003,\"message\":\"insufficient funds for gas * price + value\"}}";
+	assert_int_equal(rpc_parse_response(er, strlen(er), -1, &res, &e), RPC_ENODE);
+	assert_int_equal(e.code, -32003);
+	assert_non_null(strstr(e.msg, "insufficient funds"));
+
+	static const struct { const char *in; int ok; uint64_t v; } q[] = {
+		{ "\"0x1a\"", 0, 26 }, { "\"0x0\"", 0, 0 }, { "\"0x00ff\"", 0, 255 }, { "\"0x\"", -1, 0 },
+		{ "\"1a\"", -1, 0 }, { "\"0xg\"", -1, 0 }, { "26", -1, 0 }, { "\"0xffffffffffffffff\"", 0, UINT64_MAX },
+		{ "\"0x10000000000000000\"", -1, 0 }, { "null", -1, 0 },
+	};
+	for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
+		json_t *j = json_loads(q[i].in, JSON_DECODE_ANY, NULL);
+		v = 0;
+		assert_int_equal(rpc_parse_u64(j, &v), q[i].ok);
+		if (q[i].ok == 0)
+			assert_int_equal(v, q[i].v);
+		json_decref(j);
+	}
+	/* a 256-bit quantity, exactly */
+	json_t *j = json_string("0x8000000000000000000000000000000000000000000000000000000000000001");
+	u256 big;
+	assert_int_equal(rpc_parse_u256(j, &big), 0);
+	uint8_t be[32];
+	u256_to_be(&big, be);
+	assert_int_equal(be[0], 0x80);
+	assert_int_equal(be[31], 1);
+	json_decref(j);
+	j = json_string("0x18000000000000000000000000000000000000000000000000000000000000001");
+	assert_int_equal(rpc_parse_u256(j, &big), -1);
+	json_decref(j);
+
+	/* A block as anvil returns it (trimmed): base fee present. */
+	const char *blk = "{\"number\":\"0x5\",\"hash\":\"0x" "1111111111111111111111111111111111111111111111111111111111111111\","
+	                  "\"parentHash\":\"0x2222222222222222222222222222222222222222222222222222222222222222\","
+	                  "\"timestamp\":\"0x65\",\"gasLimit\":\"0x1c9c380\",\"baseFeePerGas\":\"0x3b9aca00\"}";
+	j = json_loads(blk, 0, NULL);
+	rpc_block b;
+	assert_int_equal(rpc_parse_block(j, &b), 0);
+	assert_int_equal(b.number, 5);
+	assert_int_equal(b.has_base_fee, 1);
+	assert_int_equal(u256_low64(&b.base_fee_per_gas), 1000000000);
+	assert_int_equal(b.gas_limit, 30000000);
+	json_object_del(j, "baseFeePerGas");
+	assert_int_equal(rpc_parse_block(j, &b), 0);
+	assert_int_equal(b.has_base_fee, 0);
+	json_object_set_new(j, "hash", json_string("0x11"));
+	assert_int_equal(rpc_parse_block(j, &b), -1);
+	json_decref(j);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_basic_and_keepalive), cmocka_unit_test(test_failover_and_back),
+		cmocka_unit_test(test_wrong_chain),         cmocka_unit_test(test_node_errors),
+		cmocka_unit_test(test_timeout_and_too_big), cmocka_unit_test(test_bad_urls),
+		cmocka_unit_test(test_decoder),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,436 @@
+/* jscan: strict JSON validation and exact-text lookup by path (see jscan.h for why). */
+#include "actors/fetcher/jscan.h"
+
+#include <string.h>
+
+typedef struct {
+	const char *s;
+	size_t      n, i;
+	const char *why;
+} js_cur;
+
+typedef struct {
+	const char *p;
+	size_t      n;
+} js_seg;
+
+static int js_fail(js_cur *c, const char *why)
+{
+	if (c->why == NULL)
+		c->why = why;
+	return -1;
+}
+
+static void js_ws(js_cur *c)
+{
+	while (c->i < c->n && (c->s[c->i] == ' ' || c->s[c->i] == '\t' || c->s[c->i] == '\n' || c->s[c->i] == '\r'))
+		c->i++;
+}
+
+static int js_hex4(const char *p, unsigned *v)
+{
+	*v = 0;
+	for (int k = 0; k < 4; k++) {
+		char ch = p[k];
+		unsigned d = ch >= '0' && ch <= '9' ? (unsigned)(ch - '0')
+		             : ch >= 'a' && ch <= 'f' ? (unsigned)(ch - 'a' + 10)
+		             : ch >= 'A' && ch <= 'F' ? (unsigned)(ch - 'A' + 10) : 16u;
+		if (d > 15)
+			return -1;
+		*v = *v << 4 | d;
+	}
+	return 0;
+}
+
+/* Length of the valid UTF-8 sequence at p (avail bytes), 0 when invalid (overlong forms,
+ * surrogates and code points past U+10FFFF included). */
+static size_t js_utf8(const unsigned char *p, size_t avail)
+{
+	unsigned char b = p[0];
+	size_t len;
+	unsigned lo = 0x80, hi = 0xBF;
+	if (b < 0x80)
+		return 1;
+	if (b >= 0xC2 && b <= 0xDF)
+		len = 2;
+	else if (b >= 0xE0 && b <= 0xEF) {
+		len = 3;
+		if (b == 0xE0)
+			lo = 0xA0;
+		else if (b == 0xED)
+			hi = 0x9F;
+	} else if (b >= 0xF0 && b <= 0xF4) {
+		len = 4;
+		if (b == 0xF0)
+			lo = 0x90;
+		else if (b == 0xF4)
+			hi = 0x8F;
+	} else
+		return 0;
+	if (avail < len || p[1] < lo || p[1] > hi)
+		return 0;
+	for (size_t k = 2; k < len; k++)
+		if ((p[k] & 0xC0) != 0x80)
+			return 0;
+	return len;
+}
+
+/* A string starting at the quote under the cursor; leaves the cursor after the closing quote. */
+static int js_skip_string(js_cur *c)
+{
+	c->i++;
+	while (c->i < c->n) {
+		unsigned char ch = (unsigned char)c->s[c->i];
+		if (ch == '"') {
+			c->i++;
+			return 0;
+		}
+		if (ch < 0x20)
+			return js_fail(c, "control character in string");
+		if (ch == '\\') {
+			if (c->i + 1 >= c->n)
+				break;
+			char e = c->s[c->i + 1];
+			if (e != 'u') {
+				if (!strchr("\"\\/bfnrt", e) || e == 0)
+					return js_fail(c, "bad escape");
+				c->i += 2;
+				continue;
+			}
+			unsigned u, u2;
+			if (c->i + 6 > c->n || js_hex4(c->s + c->i + 2, &u))
+				return js_fail(c, "bad \\u escape");
+			c->i += 6;
+			if (u >= 0xDC00 && u <= 0xDFFF)
+				return js_fail(c, "lone low surrogate");
+			if (u >= 0xD800 && u <= 0xDBFF) {
+				if (c->i + 6 > c->n || c->s[c->i] != '\\' || c->s[c->i + 1] != 'u' ||
+				    js_hex4(c->s + c->i + 2, &u2) || u2 < 0xDC00 || u2 > 0xDFFF)
+					return js_fail(c, "unpaired surrogate");
+				c->i += 6;
+			}
+			continue;
+		}
+		size_t len = js_utf8((const unsigned char *)c->s + c->i, c->n - c->i);
+		if (len == 0)
+			return js_fail(c, "invalid UTF-8");
+		c->i += len;
+	}
+	return js_fail(c, "unterminated string");
+}
+
+static int js_digits(js_cur *c)
+{
+	size_t i0 = c->i;
+	while (c->i < c->n && c->s[c->i] >= '0' && c->s[c->i] <= '9')
+		c->i++;
+	return c->i > i0 ? 0 : -1;
+}
+
+/* RFC 8259 number grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
+static int js_skip_number(js_cur *c)
+{
+	if (c->s[c->i] == '-')
+		c->i++;
+	if (c->i < c->n && c->s[c->i] == '0')
+		c->i++;
+	else if (js_digits(c))
+		return js_fail(c, "bad number");
+	if (c->i < c->n && c->s[c->i] == '.') {
+		c->i++;
+		if (js_digits(c))
+			return js_fail(c, "bad number fraction");
+	}
+	if (c->i < c->n && (c->s[c->i] == 'e' || c->s[c->i] == 'E')) {
+		c->i++;
+		if (c->i < c->n && (c->s[c->i] == '+' || c->s[c->i] == '-'))
+			c->i++;
+		if (js_digits(c))
+			return js_fail(c, "bad number exponent");
+	}
+	return 0;
+}
+
+static int js_literal(js_cur *c, const char *lit)
+{
+	size_t l = strlen(lit);
+	if (c->n - c->i < l || memcmp(c->s + c->i, lit, l) != 0)
+		return js_fail(c, "unexpected character");
+	c->i += l;
+	return 0;
+}
+
+static js_type js_peek(const js_cur *c)
+{
+	if (c->i >= c->n)
+		return JS_NONE;
+	switch (c->s[c->i]) {
+	case '{': return JS_OBJECT;
+	case '[': return JS_ARRAY;
+	case '"': return JS_STRING;
+	case 't': return JS_TRUE;
+	case 'f': return JS_FALSE;
+	case 'n': return JS_NULL;
+	default:
+		return c->s[c->i] == '-' || (c->s[c->i] >= '0' && c->s[c->i] <= '9') ? JS_NUMBER : JS_NONE;
+	}
+}
+
+static int js_skip_value(js_cur *c, int depth);
+
+/* Object or array body after its opening bracket; each member calls back with the cursor on the
+ * member's value (for objects, after the key, which is in key/klen with its quotes). */
+static int js_skip_container(js_cur *c, int depth, char close)
+{
+	if (depth >= JS_MAX_DEPTH)
+		return js_fail(c, "nested too deeply");
+	c->i++;
+	js_ws(c);
+	if (c->i < c->n && c->s[c->i] == close) {
+		c->i++;
+		return 0;
+	}
+	for (;;) {
+		if (close == '}') {
+			if (c->i >= c->n || c->s[c->i] != '"')
+				return js_fail(c, "expected a key");
+			if (js_skip_string(c))
+				return -1;
+			js_ws(c);
+			if (c->i >= c->n || c->s[c->i] != ':')
+				return js_fail(c, "expected ':'");
+			c->i++;
+			js_ws(c);
+		}
+		if (js_skip_value(c, depth + 1))
+			return -1;
+		js_ws(c);
+		if (c->i >= c->n)
+			return js_fail(c, "truncated");
+		if (c->s[c->i] == close) {
+			c->i++;
+			return 0;
+		}
+		if (c->s[c->i] != ',')
+			return js_fail(c, close == '}' ? "expected ',' or '}'" : "expected ',' or ']'");
+		c->i++;
+		js_ws(c);
+	}
+}
+
+static int js_skip_value(js_cur *c, int depth)
+{
+	switch (js_peek(c)) {
+	case JS_OBJECT: return js_skip_container(c, depth, '}');
+	case JS_ARRAY: return js_skip_container(c, depth, ']');
+	case JS_STRING: return js_skip_string(c);
+	case JS_NUMBER: return js_skip_number(c);
+	case JS_TRUE: return js_literal(c, "true");
+	case JS_FALSE: return js_literal(c, "false");
+	case JS_NULL: return js_literal(c, "null");
+	default: return js_fail(c, c->i >= c->n ? "truncated" : "unexpected character");
+	}
+}
+
+int js_validate(const char *doc, size_t n, size_t *off, const char **why)
+{
+	js_cur c = { doc, n, 0, NULL };
+	js_ws(&c);
+	int rc = js_skip_value(&c, 0);
+	if (rc == 0) {
+		js_ws(&c);
+		if (c.i != n)
+			rc = js_fail(&c, "data after the value");
+	}
+	if (off)
+		*off = c.i;
+	if (why)
+		*why = rc ? c.why : NULL;
+	return rc;
+}
+
+/* Unescapes the string whose opening quote is at p (validated) into out. */
+static long js_unescape(const char *p, size_t n, char *out, size_t cap)
+{
+	size_t o = 0, i = 1; /* after the quote */
+	while (i < n && p[i] != '"') {
+		unsigned cp;
+		char ch = p[i];
+		if (ch != '\\') {
+			if (o + 1 >= cap)
+				return -1;
+			out[o++] = ch;
+			i++;
+			continue;
+		}
+		char e = p[i + 1];
+		static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+		const char *k = e != 'u' ? strchr(from, e) : NULL;
+		if (k) {
+			if (o + 1 >= cap)
+				return -1;
+			out[o++] = to[k - from];
+			i += 2;
+			continue;
+		}
+		if (i + 6 > n || js_hex4(p + i + 2, &cp))
+			return -1;
+		i += 6;
+		if (cp >= 0xD800 && cp <= 0xDBFF) {
+			unsigned lo;
+			if (i + 6 > n || js_hex4(p + i + 2, &lo))
+				return -1;
+			cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+			i += 6;
+		}
+		if (cp == 0)
+			return -1;
+		unsigned char u[4];
+		size_t len = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+		static const unsigned char lead[5] = { 0, 0, 0xC0, 0xE0, 0xF0 };
+		for (size_t b = len - 1; b > 0; b--, cp >>= 6)
+			u[b] = (unsigned char)(0x80 | (cp & 0x3F));
+		u[0] = (unsigned char)(len == 1 ? cp : (lead[len] | cp));
+		if (o + len >= cap)
+			return -1;
+		memcpy(out + o, u, len);
+		o += len;
+	}
+	if (cap == 0)
+		return -1;
+	out[o] = '\0';
+	return (long)o;
+}
+
+long js_string(const js_val *v, char *out, size_t cap)
+{
+	if (v->type != JS_STRING)
+		return -1;
+	return js_unescape(v->p, v->n, out, cap);
+}
+
+static int js_seg_match(const js_seg *sg, const char *key, size_t klen)
+{
+	return (sg->n == 1 && sg->p[0] == '*') || (sg->n == klen && memcmp(sg->p, key, klen) == 0);
+}
+
+/* Index segment: decimal digits without leading zeros (except "0"), or "*" (returns -2). */
+static long js_seg_index(const js_seg *sg)
+{
+	if (sg->n == 1 && sg->p[0] == '*')
+		return -2;
+	if (sg->n == 0 || sg->n > 9 || (sg->n > 1 && sg->p[0] == '0'))
+		return -1;
+	long v = 0;
+	for (size_t k = 0; k < sg->n; k++) {
+		if (sg->p[k] < '0' || sg->p[k] > '9')
+			return -1;
+		v = v * 10 + (sg->p[k] - '0');
+	}
+	return v;
+}
+
+/* Cursor on a value; finds segs[k..] below it. Restores nothing: callers pass a copy. */
+static int js_find_at(js_cur c, const js_seg *segs, size_t k, size_t nseg, js_val *out)
+{
+	js_type t = js_peek(&c);
+	if (k == nseg) {
+		size_t i0 = c.i;
+		if (t == JS_NONE || js_skip_value(&c, 0))
+			return -1;
+		out->type = t;
+		out->p = c.s + i0;
+		out->n = c.i - i0;
+		return 0;
+	}
+	if (t != JS_OBJECT && t != JS_ARRAY)
+		return -1;
+	long want = t == JS_ARRAY ? js_seg_index(&segs[k]) : 0;
+	if (want == -1)
+		return -1;
+	c.i++;
+	js_ws(&c);
+	for (long idx = 0; c.i < c.n && c.s[c.i] != (t == JS_OBJECT ? '}' : ']'); idx++) {
+		int match;
+		if (t == JS_OBJECT) {
+			char key[256];
+			size_t k0 = c.i;
+			if (js_skip_string(&c))
+				return -1;
+			long klen = js_unescape(c.s + k0, c.i - k0, key, sizeof key);
+			match = klen >= 0 && js_seg_match(&segs[k], key, (size_t)klen);
+			js_ws(&c);
+			c.i++; /* ':' */
+			js_ws(&c);
+		} else {
+			match = want == -2 || want == idx;
+		}
+		if (match && js_find_at(c, segs, k + 1, nseg, out) == 0)
+			return 0;
+		if (js_skip_value(&c, 0))
+			return -1;
+		js_ws(&c);
+		if (c.i < c.n && c.s[c.i] == ',') {
+			c.i++;
+			js_ws(&c);
+		}
+	}
+	return -1;
+}
+
+int js_find(const char *doc, size_t n, const char *path, js_val *out)
+{
+	js_seg segs[JS_MAX_PATH];
+	size_t nseg = 0;
+	const char *p = path;
+	if (path == NULL)
+		return -1;
+	while (*p) {
+		const char *dot = strchr(p, '.');
+		size_t len = dot ? (size_t)(dot - p) : strlen(p);
+		if (len == 0 || nseg == JS_MAX_PATH)
+			return -1;
+		segs[nseg].p = p;
+		segs[nseg++].n = len;
+		p += len;
+		if (*p == '.' && *++p == '\0')
+			return -1;
+	}
+	js_cur c = { doc, n, 0, NULL };
+	js_ws(&c);
+	return js_find_at(c, segs, 0, nseg, out);
+}
+
+size_t js_count(const js_val *v)
+{
+	if (v->type != JS_OBJECT && v->type != JS_ARRAY)
+		return 0;
+	js_cur c = { v->p, v->n, 1, NULL };
+	size_t count = 0;
+	js_ws(&c);
+	char close = v->type == JS_OBJECT ? '}' : ']';
+	while (c.i < c.n && c.s[c.i] != close) {
+		if (v->type == JS_OBJECT) {
+			if (js_skip_string(&c))
+				return count;
+			js_ws(&c);
+			c.i++;
+			js_ws(&c);
+		}
+		if (js_skip_value(&c, 0))
+			return count;
+		count++;
+		js_ws(&c);
+		if (c.i < c.n && c.s[c.i] == ',') {
+			c.i++;
+			js_ws(&c);
+		}
+	}
+	return count;
+}
+
+const char *js_type_name(js_type t)
+{
+	static const char *const names[] = { "nothing", "object", "array", "string", "number", "true", "false", "null" };
+	return (unsigned)t < sizeof names / sizeof names[0] ? names[t] : "?";
+}

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Transaction signing: our path (ABI + RLP + keccak + libsecp256k1 via chain/tx, from chain/tx_bench)
+# against ethers.js Wallet.signTransaction of the same update call, on this machine, in this run.
+# Also checks both produce the same bytes for one transaction (same key, nonce, fields).
+set -euo pipefail
+BUILD=${BUILD:-build}
+cd "$(dirname "$0")/../.."
+[ -d tests/chain/node_modules/ethers ] || { echo "sign_vs_ethers: run make deps first"; exit 1; }
+make -s "$BUILD/bench/chain/tx_bench" "$BUILD/bin/ethtx" >/dev/null
+read -r ethers_rate ethers_raw < <(node tests/bench/ethers_sign.js 3000)
+ours=$("$BUILD/bench/chain/tx_bench" | awk '/updateAnswer\(int256\) signed legacy tx/ {print $5}')
+# the same last transaction (nonce 2999, answer 300000000000+2999) from our CLI
+mine=$(ETHTX_KEY=0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d "$BUILD/bin/ethtx" mktx --legacy \
+	--chain 138 --nonce 2999 --gas-limit 200000 --gas-price 0 0x5FbDB2315678afecb367f032d93F642f64180aa3 \
+	'updateAnswer(int256)' 300000002999)
+same=no; [ "$mine" = "$ethers_raw" ] && same=yes
+awk -v o="$ours" -v e="$ethers_rate" -v s="$same" 'BEGIN {
+	printf "signed update tx/s: ours %d, ethers.js %d, ratio %.1fx (identical bytes: %s)\n", o, e, o / e, s }'

@@ -1,0 +1,567 @@
+/*
+ * signer - the only holder of PRIVATE_KEY. Turns trusted price.update and tx.request messages
+ * into signed transactions (tx.signed, through an LMDB outbox until the submitter's tx.ack), with
+ * durable nonces, a policy (policy.h) and fee bumps on request. See README.md beside this file.
+ *
+ * This file is the process: configuration, the key, the bus loop that batches messages into
+ * sg_process (signer.h: one LMDB commit per batch, publish after commit), metrics, health, alerts.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "actors/signer/signer.h"
+#include "bus/actor.h"
+#include "bus/rt_http.h"
+#include "bus/rt_log.h"
+#include "bus/rt_main.h"
+#include "bus/rt_metrics.h"
+#include "chain/hex.h"
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---- configuration -------------------------------------------------------------------------- */
+
+static act_bus_cfg busc;
+static uint8_t     cfg_env_key[32]; /* wiped right after it is copied into secret memory */
+static const char *cfg_key_file, *cfg_state_dir, *cfg_update_sig, *cfg_tx_type, *cfg_gas_price;
+static const char *cfg_feeds_file, *cfg_max_gas_price, *cfg_max_fee, *cfg_min_answer, *cfg_max_answer;
+static uint64_t    cfg_chain_id, cfg_gas_limit, cfg_max_gas_limit, cfg_bump_ppm, cfg_max_change_ppm;
+static uint64_t    cfg_batch, cfg_retry_ms, cfg_retry_max_ms, cfg_gap_grace_ms, cfg_dedupe_ttl_ms;
+static rt_strlist  cfg_contracts, cfg_selectors;
+
+static const rt_opt opts[] = {
+	ACT_BUS_OPTS(busc),
+	{ "PRIVATE_KEY", RT_HEX, NULL, "secp256k1 key (hex) signing the transactions; or PRIVATE_KEY_FILE",
+	  cfg_env_key, 0, 0, 32, RT_SECRET | RT_SCRUB },
+	{ "PRIVATE_KEY_FILE", RT_STR, "", "file holding the key in hex; must be mode 0600 or stricter",
+	  &cfg_key_file, 0, 0, 0, 0 },
+	{ "STATE_DIR", RT_STR, "data/signer", "LMDB directory: nonces, signed txs, outbox, dedupe",
+	  &cfg_state_dir, 0, 0, 0, 0 },
+	{ "CHAIN_ID", RT_U64, "138", "chain id signed into every transaction (EIP-155)", &cfg_chain_id, 1,
+	  INT64_MAX, 0, 0 },
+	{ "UPDATE_SIGNATURE", RT_STR, "updateAnswer(int256)",
+	  "update call: updateAnswer(int256), updateAnswer(uint256) or submit(uint256,int256)", &cfg_update_sig,
+	  0, 0, 0, 0 },
+	{ "TX_TYPE", RT_STR, "legacy", "legacy (EIP-155) or eip1559", &cfg_tx_type, 0, 0, 0, 0 },
+	{ "GAS_PRICE", RT_STR, "0", "legacy gas price in wei (0 is valid on Besu), or auto (from gas.quote)",
+	  &cfg_gas_price, 0, 0, 0, 0 },
+	{ "GAS_LIMIT", RT_U64, "200000", "gas limit of update calls (and of tx.requests giving 0)",
+	  &cfg_gas_limit, 21000, 30000000, 0, 0 },
+	{ "MAX_GAS_LIMIT", RT_U64, "1000000", "largest gas limit a tx.request may ask for", &cfg_max_gas_limit,
+	  21000, 30000000, 0, 0 },
+	{ "MAX_GAS_PRICE", RT_STR, "1000000000000", "legacy cap in wei: refuse above", &cfg_max_gas_price, 0, 0,
+	  0, 0 },
+	{ "MAX_FEE_PER_GAS", RT_STR, "1000000000000", "eip1559 cap in wei (max fee and tip): refuse above",
+	  &cfg_max_fee, 0, 0, 0, 0 },
+	{ "BUMP_PERCENT", RT_PPM, "12.5", "least fee raise of a replacement (tx.bump), percent", &cfg_bump_ppm,
+	  0, 100000000, 0, 0 },
+	{ "ALLOWED_CONTRACTS", RT_LIST, NULL, "contracts the signer may call (comma list of addresses)",
+	  &cfg_contracts, 0, 0, RT_LIST_MAX, 0 },
+	{ "ALLOWED_SELECTORS", RT_LIST, NULL, "tx.request selectors: 0x12345678 or signatures (comma list)",
+	  &cfg_selectors, 0, 0, RT_LIST_MAX, 0 },
+	{ "FEEDS_FILE", RT_STR, "", "JSON list of feeds: feed, aggregator, min_answer, max_answer, max_change",
+	  &cfg_feeds_file, 0, 0, 0, 0 },
+	{ "MIN_ANSWER", RT_STR, "", "smallest answer signed (exact decimal, e.g. 0.01); empty = none",
+	  &cfg_min_answer, 0, 0, 0, 0 },
+	{ "MAX_ANSWER", RT_STR, "", "largest answer signed (exact decimal); empty = none", &cfg_max_answer, 0, 0,
+	  0, 0 },
+	{ "MAX_CHANGE", RT_PPM, "0", "largest change per update from the previous signed answer, percent (0 = "
+	  "none)", &cfg_max_change_ppm, 0, 0, 0, 0 },
+	{ "BATCH_MAX", RT_U64, "128", "requests signed per LMDB commit (group commit)", &cfg_batch, 1, 1024, 0,
+	  0 },
+	{ "OUTBOX_RETRY", RT_DURATION, "2s", "first re-publish of an unacked tx.signed", &cfg_retry_ms, 10,
+	  3600000, 0, 0 },
+	{ "OUTBOX_RETRY_MAX", RT_DURATION, "30s", "longest re-publish interval", &cfg_retry_max_ms, 10, 3600000,
+	  0, 0 },
+	{ "GAP_GRACE", RT_DURATION, "30s", "acked txs the node lacks are re-sent only after this long",
+	  &cfg_gap_grace_ms, 0, 86400000, 0, 0 },
+	{ "DEDUPE_TTL", RT_DURATION, "168h", "how long request ids are remembered (longer than the gate retries)",
+	  &cfg_dedupe_ttl_ms, 60000, 0, 0, 0 },
+};
+
+/* ---- messages the signer reads --------------------------------------------------------------- */
+
+enum { SM_QUOTE = SG_NKINDS };
+typedef struct {
+	const char      *type;
+	const char      *topic;  /* exact topic, or a prefix when it ends in '.' */
+	const sc_msgdef *def;
+	int              kind;   /* SG_* item, or SM_QUOTE (handled in memory) */
+	size_t           off;    /* where in sg_item the record goes */
+} sm_route;
+
+static const sm_route sm_routes[] = {
+	{ "price.update", "price.update.", &SC_PRICE_UPDATE, SG_UPDATE, offsetof(sg_item, u) },
+	{ "tx.request", "tx.request", &SC_TX_REQUEST, SG_REQUEST, offsetof(sg_item, r) },
+	{ "tx.ack", "tx.ack", &SC_TX_ACK, SG_ACK, offsetof(sg_item, a) },
+	{ "tx.bump", "tx.bump", &SC_TX_BUMP, SG_BUMP, offsetof(sg_item, b) },
+	{ "nonce.sync", "nonce.sync", &SC_NONCE_SYNC, SG_SYNC, offsetof(sg_item, s) },
+	{ "gas.quote", "gas.quote", &SC_GAS_QUOTE, SM_QUOTE, 0 },
+};
+
+static const char *const sm_kind_names[SG_NKINDS] = { "update", "request", "ack", "bump", "sync" };
+static const char *const sm_drop_names[SG_NDROPS] = { "nonce_not_synced", "no_gas_quote", "store_error" };
+
+typedef struct {
+	act_bus   *bus;
+	sg        *sg;
+	sg_item   *items;
+	sg_result *res;
+	size_t     n;
+	uint64_t   published;
+	rt_metric *m_signed[SG_NKINDS], *m_refused[SGP_NREASONS], *m_dropped[SG_NDROPS];
+	rt_metric *m_dup, *m_requeued, *m_republished, *m_next, *m_pending, *m_sign_s, *m_acks, *m_ignored;
+} sm_state;
+
+static sm_state S;
+
+/* ---- the key ---------------------------------------------------------------------------------- */
+
+/* Reads PRIVATE_KEY_FILE into key. Errors never contain the file's content. */
+static int
+sm_key_from_file(const char *path, uint8_t key[32], char *err, size_t errlen)
+{
+	struct stat st;
+	char       *buf = rt_secret_alloc(256);
+	ssize_t     n = -1;
+	int         fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), rv = -1;
+
+	if (buf == NULL) {
+		snprintf(err, errlen, "PRIVATE_KEY_FILE: cannot allocate locked memory");
+		goto out;
+	}
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		snprintf(err, errlen, "PRIVATE_KEY_FILE %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode) || (st.st_mode & 077) != 0) {
+		snprintf(err, errlen, "PRIVATE_KEY_FILE %s: mode %03o; it must be a regular file of mode 0600 or "
+		         "stricter (chmod 600)", path, (unsigned)(st.st_mode & 0777));
+		goto out;
+	}
+	n = read(fd, buf, 255);
+	if (n < 0) {
+		snprintf(err, errlen, "PRIVATE_KEY_FILE %s: %s", path, strerror(errno));
+		goto out;
+	}
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' ' || buf[n - 1] == '\t'))
+		n--;
+	buf[n] = 0;
+	if (rt_parse_hex(buf, key, 32) != 0) {
+		snprintf(err, errlen, "PRIVATE_KEY_FILE %s: not 64 hex digits", path);
+		goto out;
+	}
+	rv = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (buf)
+		rt_secret_free(buf, 256);
+	return rv;
+}
+
+static uint8_t *
+sm_load_key(char *err, size_t errlen)
+{
+	uint8_t *key = rt_secret_alloc(32);
+	int      have_env = 0;
+	for (size_t i = 0; i < 32; i++)
+		have_env |= cfg_env_key[i];
+	if (key == NULL) {
+		snprintf(err, errlen, "cannot allocate locked memory for the key");
+	} else if (have_env && cfg_key_file[0]) {
+		snprintf(err, errlen, "set PRIVATE_KEY or PRIVATE_KEY_FILE, not both");
+	} else if (have_env) {
+		memcpy(key, cfg_env_key, 32);
+		explicit_bzero(cfg_env_key, sizeof cfg_env_key);
+		return key;
+	} else if (!cfg_key_file[0]) {
+		snprintf(err, errlen, "PRIVATE_KEY or PRIVATE_KEY_FILE is required");
+	} else if (sm_key_from_file(cfg_key_file, key, err, errlen) == 0) {
+		return key;
+	}
+	explicit_bzero(cfg_env_key, sizeof cfg_env_key);
+	if (key)
+		rt_secret_free(key, 32);
+	return NULL;
+}
+
+/* ---- configuration into the core's structures --------------------------------------------- */
+
+static int
+sm_wei(const char *name, const char *s, u256 *out, char *err, size_t errlen)
+{
+	if (u256_from_dec(out, s, strlen(s)) != 0) {
+		snprintf(err, errlen, "%s: '%.40s' is not an amount in wei (decimal digits)", name, s);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+sm_configure(sgp_policy *pol, sgc_call *call, sg_cfg *c, char *err, size_t errlen)
+{
+	char e2[200];
+	memset(pol, 0, sizeof *pol);
+	memset(c, 0, sizeof *c);
+	pol->chain_id = cfg_chain_id;
+	pol->max_change_ppm = cfg_max_change_ppm;
+	pol->max_gas_limit = cfg_max_gas_limit;
+	for (size_t i = 0; i < cfg_contracts.n; i++)
+		if (sgp_add_contract(pol, cfg_contracts.v[i], e2, sizeof e2) != 0)
+			goto bad_list;
+	for (size_t i = 0; i < cfg_selectors.n; i++)
+		if (sgp_add_selector(pol, cfg_selectors.v[i], e2, sizeof e2) != 0) {
+			snprintf(err, errlen, "ALLOWED_SELECTORS: %s", e2);
+			return -1;
+		}
+	if (sgp_set_bound(pol->min_answer, cfg_min_answer, "MIN_ANSWER", err, errlen) != 0 ||
+	    sgp_set_bound(pol->max_answer, cfg_max_answer, "MAX_ANSWER", err, errlen) != 0)
+		return -1;
+	json_t *feeds = rt_config_file("FEEDS_FILE", e2, sizeof e2);
+	if (feeds == NULL && e2[0]) {
+		snprintf(err, errlen, "%s", e2);
+		return -1;
+	}
+	if (feeds) {
+		int rv = sgp_load_feeds(pol, feeds, e2, sizeof e2);
+		json_decref(feeds);
+		if (rv != 0) {
+			snprintf(err, errlen, "FEEDS_FILE: %s", e2);
+			return -1;
+		}
+	}
+	if (sgc_init(call, cfg_update_sig, err, errlen) != 0)
+		return -1;
+	if (strcmp(cfg_tx_type, "eip1559") == 0)
+		c->fees.eip1559 = 1;
+	else if (strcmp(cfg_tx_type, "legacy") != 0) {
+		snprintf(err, errlen, "TX_TYPE: '%.20s' is neither legacy nor eip1559", cfg_tx_type);
+		return -1;
+	}
+	c->fees.gas_auto = strcmp(cfg_gas_price, "auto") == 0;
+	if ((!c->fees.gas_auto && sm_wei("GAS_PRICE", cfg_gas_price, &c->fees.gas_price, err, errlen) != 0) ||
+	    sm_wei("MAX_GAS_PRICE", cfg_max_gas_price, &c->fees.max_gas_price, err, errlen) != 0 ||
+	    sm_wei("MAX_FEE_PER_GAS", cfg_max_fee, &c->fees.max_fee_per_gas, err, errlen) != 0)
+		return -1;
+	if (!c->fees.eip1559 && !c->fees.gas_auto && u256_cmp(&c->fees.gas_price, &c->fees.max_gas_price) > 0) {
+		snprintf(err, errlen, "GAS_PRICE is above MAX_GAS_PRICE");
+		return -1;
+	}
+	c->fees.bump_ppm = cfg_bump_ppm;
+	c->chain_id = cfg_chain_id;
+	c->gas_limit = cfg_gas_limit;
+	c->policy = pol;
+	c->call = call;
+	c->retry_ns = cfg_retry_ms * 1000000u;
+	c->retry_max_ns = cfg_retry_max_ms * 1000000u;
+	c->gap_grace_ns = cfg_gap_grace_ms * 1000000u;
+	return 0;
+bad_list:
+	snprintf(err, errlen, "ALLOWED_CONTRACTS: %s", e2);
+	return -1;
+}
+
+/* ---- metrics -------------------------------------------------------------------------------- */
+
+static rt_metric *
+sm_labeled(int counter, const char *name, const char *help, const char *key, const char *value)
+{
+	char labels[96];
+	snprintf(labels, sizeof labels, "%s=\"%s\"", key, value);
+	return counter ? rt_counter(name, help, labels) : rt_gauge(name, help, labels);
+}
+
+static void
+sm_metrics(void)
+{
+	static const double bounds[] = { 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5 };
+	for (int k = 0; k < SG_NKINDS; k++)
+		if (k == SG_UPDATE || k == SG_REQUEST || k == SG_BUMP)
+			S.m_signed[k] = sm_labeled(1, "signer_signed_total", "Transactions signed, by kind.", "kind",
+			                           sm_kind_names[k]);
+	for (int r = 1; r < SGP_NREASONS; r++)
+		S.m_refused[r] = sm_labeled(1, "signer_refusals_total", "Requests refused by policy, by reason.",
+		                            "reason", sgp_reason_name(r));
+	for (int d = 0; d < SG_NDROPS; d++)
+		S.m_dropped[d] = sm_labeled(1, "signer_dropped_total",
+		                            "Requests not signed for now (the gate re-publishes), by reason.", "reason",
+		                            sm_drop_names[d]);
+	S.m_dup = rt_counter("signer_duplicates_total", "Requests already signed: the stored tx was re-published.",
+	                     NULL);
+	S.m_acks = rt_counter("signer_acks_total", "tx.acks that removed a tx.signed from the outbox.", NULL);
+	S.m_ignored = rt_counter("signer_ignored_total", "Repeated acks and messages for another chain/address.",
+	                         NULL);
+	S.m_requeued = rt_counter("signer_requeued_total",
+	                          "Signed txs re-queued because nonce.sync showed the node lacks them.", NULL);
+	S.m_republished = rt_counter("signer_republished_total", "tx.signed frames re-published from the outbox.",
+	                             NULL);
+	S.m_next = rt_gauge("signer_next_nonce", "Next nonce the signer will allocate.", NULL);
+	S.m_pending = rt_gauge("signer_outbox_pending", "tx.signed frames not yet acked by the submitter.", NULL);
+	S.m_sign_s = rt_histogram("signer_sign_seconds",
+	                          "Receipt of a request to its tx.signed published (policy, signing, durable commit).",
+	                          NULL, bounds, N(bounds));
+}
+
+static void
+sm_gauges(void)
+{
+	rt_gauge_set(S.m_next, (double)sg_next_nonce(S.sg));
+	rt_gauge_set(S.m_pending, (double)sg_outbox_pending(S.sg));
+	rt_health_set("nonce", !sg_synced(S.sg), "nonce: waiting for sync");
+}
+
+/* ---- publishing ----------------------------------------------------------------------------- */
+
+static void
+sm_publish(void *arg, const uint8_t id[16], const uint8_t *body, size_t len)
+{
+	(void)arg;
+	if (bus_publish(act_pub(S.bus), "tx.signed", "tx.signed", id, body, len, NULL) != BUS_OK)
+		rt_log(RT_WARN, "publish tx.signed failed; the outbox re-publishes it");
+	S.published++;
+}
+
+static void
+sm_refusal_alert(const sg_item *it, const sg_result *r)
+{
+	char        key[96];
+	const char *reason = sgp_reason_name(r->reason);
+	const char *feed = it->kind == SG_UPDATE ? it->u.feed : "";
+	const char *labels[] = { "reason", reason, "feed", feed, "kind", sm_kind_names[it->kind], NULL };
+	snprintf(key, sizeof key, "%s/%s/%s", sm_kind_names[it->kind], reason, feed);
+	act_alert(S.bus, SC_SEV_WARNING, SC_ALERT_FIRING, "policy_refusal", key, r->detail, labels);
+}
+
+/* Counts, logs and alerts the outcome of one item after its batch committed. */
+static void
+sm_account(const sg_item *it, const sg_result *r, uint64_t done_mono)
+{
+	char nonce[24], ref[33];
+	snprintf(nonce, sizeof nonce, "%llu", (unsigned long long)r->nonce);
+	hex_encode(it->kind == SG_REQUEST ? it->r.id : it->msg_id, 16, 0, ref);
+	switch (r->status) {
+	case SG_R_SIGNED:
+		rt_inc(S.m_signed[it->kind]);
+		rt_observe(S.m_sign_s, (double)(done_mono - it->recv_mono_ns) / 1e9);
+		rt_logkv(RT_INFO, "signed", "kind", sm_kind_names[it->kind], "nonce", nonce, "ref", ref, "feed",
+		         it->kind == SG_UPDATE ? it->u.feed : "", NULL);
+		break;
+	case SG_R_DUPLICATE:
+		rt_inc(S.m_dup);
+		rt_logkv(RT_INFO, "already signed", "kind", sm_kind_names[it->kind], "ref", ref, "detail", r->detail,
+		         NULL);
+		break;
+	case SG_R_REFUSED:
+		rt_inc(S.m_refused[r->reason]);
+		rt_logkv(RT_WARN, "refused", "kind", sm_kind_names[it->kind], "reason", sgp_reason_name(r->reason),
+		         "ref", ref, "detail", r->detail, NULL);
+		sm_refusal_alert(it, r);
+		break;
+	case SG_R_DROPPED:
+		rt_inc(S.m_dropped[r->reason]);
+		if (rt_log_state_change("signer.drop", sm_drop_names[r->reason]))
+			rt_logkv(RT_WARN, "not signing for now", "reason", sm_drop_names[r->reason], "ref", ref, NULL);
+		break;
+	case SG_R_DONE:
+		if (it->kind == SG_ACK)
+			rt_inc(S.m_acks);
+		if (it->kind != SG_SYNC)
+			break;
+		rt_add(S.m_requeued, r->requeued);
+		rt_log_state_change("signer.drop", "ok");
+		if (r->detail[0] || r->requeued || r->finished) {
+			char rq[24], fin[24];
+			snprintf(rq, sizeof rq, "%u", r->requeued);
+			snprintf(fin, sizeof fin, "%u", r->finished);
+			rt_logkv(r->jumped ? RT_WARN : RT_INFO, "nonce sync", "next", nonce, "requeued", rq, "finished", fin,
+			         "detail", r->detail, NULL);
+		}
+		if (r->jumped) {
+			const char *labels[] = { "next_nonce", nonce, NULL };
+			act_alert(S.bus, SC_SEV_WARNING, SC_ALERT_FIRING, "nonce_gap", "nonce_gap", r->detail, labels);
+		}
+		break;
+	default:
+		rt_inc(S.m_ignored);
+		if (r->detail[0])
+			rt_logkv(RT_WARN, "ignored", "kind", sm_kind_names[it->kind], "detail", r->detail, NULL);
+		break;
+	}
+}
+
+static void
+sm_flush(void)
+{
+	char err[256];
+	if (S.n == 0)
+		return;
+	if (sg_process(S.sg, S.items, S.n, S.res, rt_now_ns(), sm_publish, NULL, err, sizeof err) != 0)
+		rt_logkv(RT_ERROR, "batch not committed; nothing published", "error", err, NULL);
+	uint64_t done = rt_mono_ns();
+	for (size_t i = 0; i < S.n; i++)
+		sm_account(&S.items[i], &S.res[i], done);
+	S.n = 0;
+	sm_gauges();
+}
+
+/* One accepted frame: routed by its type, which must arrive on its own topic (the trust check
+ * is per topic, so a price.update under another topic would dodge it). */
+static void
+sm_on_frame(const bus_msg *m)
+{
+	char type[FRAME_TYPE_MAX + 1];
+	snprintf(type, sizeof type, "%.*s", (int)m->f.type_len, m->f.type);
+	for (size_t i = 0; i < N(sm_routes); i++) {
+		const sm_route *r = &sm_routes[i];
+		size_t          tl = strlen(r->topic);
+		if (strcmp(type, r->type) != 0)
+			continue;
+		int prefix = r->topic[tl - 1] == '.';
+		if (m->f.topic_len < tl || memcmp(m->f.topic, r->topic, tl) != 0 || (!prefix && m->f.topic_len != tl)) {
+			rt_logkv(RT_WARN, "message on the wrong topic dropped", "type", type, NULL);
+			return;
+		}
+		if (r->kind == SM_QUOTE) {
+			sc_gas_quote q;
+			if (act_decode(m, r->def, &q) == 0) {
+				if (q.chain_id == cfg_chain_id)
+					sg_set_quote(S.sg, &q);
+				else
+					rt_inc(S.m_ignored);
+			}
+			return;
+		}
+		sg_item *it = &S.items[S.n];
+		if (act_decode(m, r->def, (uint8_t *)it + r->off) != 0)
+			return;
+		it->kind = r->kind;
+		memcpy(it->msg_id, m->f.id, 16);
+		it->recv_mono_ns = rt_mono_ns();
+		S.n++;
+		return;
+	}
+	rt_logkv(RT_WARN, "unexpected message type dropped", "type", type, NULL);
+}
+
+/* ---- main ----------------------------------------------------------------------------------- */
+
+int
+main(int argc, char **argv)
+{
+	static sgp_policy pol;
+	static sgc_call   call;
+	sg_cfg            c;
+	char              err[512];
+
+	if (rt_init("signer", argc, argv, opts, N(opts)) != 0)
+		return 1;
+	rt_no_core_dumps();
+	uint8_t *key = sm_load_key(err, sizeof err);
+	if (key == NULL) {
+		rt_log(RT_ERROR, "%s", err);
+		return 2;
+	}
+	if (sm_configure(&pol, &call, &c, err, sizeof err) != 0) {
+		rt_log(RT_ERROR, "%s", err);
+		return 2;
+	}
+	/* The signer acts on price.updates only from the gate's key: refuse to run open to anyone. */
+	sig_trust *t = sig_trust_parse(busc.trust, err, sizeof err);
+	if (t == NULL) {
+		rt_log(RT_ERROR, "BUS_TRUST: %s", err);
+		return 2;
+	}
+	int trust_update = sig_trust_required(t, "price.update.", 13);
+	int trust_request = sig_trust_required(t, "tx.request", 10);
+	sig_trust_free(t);
+	if (!trust_update) {
+		rt_log(RT_ERROR, "BUS_TRUST must list the publisher keys of price.update. (e.g. "
+		                 "price.update.=<gate public key>); refusing to sign for anyone");
+		return 2;
+	}
+	const char *topics[] = { "price.update.", "tx.ack", "tx.bump", "gas.quote", "nonce.sync",
+		                 trust_request ? "tx.request" : NULL, NULL };
+	if (!trust_request)
+		rt_log(RT_WARN, "tx.request ignored: BUS_TRUST does not cover it");
+
+	sm_metrics();
+	S.items = calloc(cfg_batch, sizeof *S.items);
+	S.res = calloc(cfg_batch, sizeof *S.res);
+	if (S.items == NULL || S.res == NULL) {
+		rt_log(RT_ERROR, "out of memory");
+		return 1;
+	}
+	if ((S.sg = sg_open(cfg_state_dir, &c, key, err, sizeof err)) == NULL) {
+		rt_log(RT_ERROR, "%s", err);
+		return 1;
+	}
+	if ((S.bus = act_open(&busc, ACT_PUB | ACT_SUB, topics, err, sizeof err)) == NULL) {
+		rt_log(RT_ERROR, "bus: %s", err);
+		return 1;
+	}
+	char addr[43], next[24];
+	hex_addr_format(sg_address(S.sg), addr);
+	snprintf(next, sizeof next, "%llu", (unsigned long long)sg_next_nonce(S.sg));
+	rt_logkv(RT_INFO, "signer ready", "address", addr, "call", call.sig.canon, "tx_type", cfg_tx_type,
+	         "state", cfg_state_dir, "next_nonce", sg_synced(S.sg) ? next : "(waiting for nonce.sync)", NULL);
+	sm_gauges();
+
+	/* What a previous run signed but may not have published: send it all once the bus is up. */
+	bus_pub_wait(act_pub(S.bus), 1, 2000);
+	long k = sg_resend(S.sg, rt_now_ns(), 1, sm_publish, NULL, err, sizeof err);
+	if (k < 0)
+		rt_log(RT_ERROR, "%s", err);
+	else if (k > 0)
+		rt_log(RT_INFO, "re-published %ld unacked tx.signed from the outbox", k);
+	rt_add(S.m_republished, k > 0 ? (uint64_t)k : 0);
+
+	uint64_t last_resend = rt_mono_ns(), last_prune = 0;
+	while (!rt_stopping()) {
+		bus_msg m;
+		int     rv = act_recv(S.bus, &m, 100);
+		/* Drain what is queued into one batch: one commit (fsync) for all of it. */
+		while (rv == BUS_OK) {
+			sm_on_frame(&m);
+			bus_msg_free(&m);
+			if (S.n == cfg_batch)
+				break;
+			rv = act_recv(S.bus, &m, 0);
+		}
+		if (rv == BUS_ECLOSED)
+			break;
+		sm_flush();
+		rt_health_set("gas", sgf_needs_quote(&c.fees) && !sg_has_quote(S.sg), "gas: waiting for gas.quote");
+		uint64_t now = rt_mono_ns();
+		if (now - last_resend >= 200000000u) {
+			last_resend = now;
+			k = sg_resend(S.sg, rt_now_ns(), 0, sm_publish, NULL, err, sizeof err);
+			if (k < 0)
+				rt_log(RT_ERROR, "%s", err);
+			else if (k > 0) {
+				rt_add(S.m_republished, (uint64_t)k);
+				rt_log(RT_DEBUG, "re-published %ld unacked tx.signed", k);
+			}
+		}
+		if (last_prune == 0 || now - last_prune >= 3600000000000ull) {
+			last_prune = now;
+			long p = sg_prune(S.sg, rt_now_ns() - cfg_dedupe_ttl_ms * 1000000u, err, sizeof err);
+			if (p < 0)
+				rt_log(RT_WARN, "dedupe prune: %s", err);
+		}
+	}
+	sm_flush();
+	rt_logkv(RT_INFO, "stopping", NULL);
+	act_close(S.bus);
+	sg_close(S.sg);
+	rt_secret_free(key, 32);
+	free(S.items);
+	free(S.res);
+	rt_shutdown();
+	return 0;
+}

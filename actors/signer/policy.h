@@ -1,0 +1,95 @@
+/*
+ * policy.h - what the signer is allowed to sign: the pure checks, no I/O.
+ *
+ * A price.update is signed only for an allowed contract (the feed's configured aggregator, or one
+ * of ALLOWED_CONTRACTS), on the configured chain, with an answer within the feed's bounds and
+ * within the maximum change from the previous answer the signer signed for that feed. A generic
+ * tx.request needs an allowed contract, an allowed selector, no value and a bounded gas limit.
+ * Every refusal has a reason from one table (sgp_reason_name), used for the
+ * signer_refusals_total{reason} label, the log line and the policy_refusal alert.
+ *
+ * Bounds are exact decimal text ("1000.5"), turned into the message's fixed point (its decimals)
+ * at check time, so feeds with different decimals share one configuration format.
+ *
+ * Memory: an sgp_policy is a plain value owned by the caller (no pointers); checks only read it.
+ */
+#ifndef SIGNER_POLICY_H
+#define SIGNER_POLICY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "schemas/messages.h"
+
+#define SGP_MAX_CONTRACTS 64
+#define SGP_MAX_SELECTORS 32
+#define SGP_MAX_FEEDS 64
+#define SGP_DEC_CAP 96 /* decimal bound text */
+
+enum sgp_reason {
+	SGP_OK = 0,
+	SGP_CHAIN_ID,     /* message for another chain */
+	SGP_CONTRACT,     /* target contract not allowed (for this feed) */
+	SGP_SELECTOR,     /* function selector not allowed */
+	SGP_BELOW_MIN,    /* answer below the feed's minimum */
+	SGP_ABOVE_MAX,    /* answer above the feed's maximum */
+	SGP_MAX_CHANGE,   /* change from the previous signed answer too large */
+	SGP_NEGATIVE,     /* negative answer for an unsigned update call */
+	SGP_VALUE,        /* tx.request with a non-zero value */
+	SGP_GAS_LIMIT,    /* tx.request gas limit above MAX_GAS_LIMIT */
+	SGP_FEE_CAP,      /* fees above MAX_GAS_PRICE / MAX_FEE_PER_GAS */
+	SGP_ENCODE,       /* the call cannot be encoded (value out of range for the ABI type) */
+	SGP_BUMP_UNKNOWN, /* tx.bump for a nonce or hash the signer does not hold */
+	SGP_BUMP_NO_INCREASE, /* tx.bump that would not raise any fee */
+	SGP_NREASONS
+};
+
+typedef struct {
+	char     feed[SC_NAME_CAP + 1];
+	int      has_aggregator;
+	uint8_t  aggregator[20];
+	char     min_answer[SGP_DEC_CAP]; /* "" = the global default */
+	char     max_answer[SGP_DEC_CAP];
+	int      has_max_change;
+	uint64_t max_change_ppm;          /* 0 = no limit */
+} sgp_feed;
+
+typedef struct {
+	uint64_t chain_id;
+	uint8_t  contracts[SGP_MAX_CONTRACTS][20];
+	size_t   ncontracts;
+	uint8_t  selectors[SGP_MAX_SELECTORS][4]; /* for tx.request */
+	size_t   nselectors;
+	char     min_answer[SGP_DEC_CAP];         /* global bounds, "" = none */
+	char     max_answer[SGP_DEC_CAP];
+	uint64_t max_change_ppm;                  /* 0 = no limit */
+	uint64_t max_gas_limit;                   /* tx.request */
+	sgp_feed feeds[SGP_MAX_FEEDS];
+	size_t   nfeeds;
+} sgp_policy;
+
+const char *sgp_reason_name(int reason); /* "max_change"; "?" out of range */
+
+/* Configuration helpers: 0, or -1 with a message in err (which never echoes secrets: there are
+ * none here). An address "0x"+40 hex; a selector "0x12345678" or a signature "f(uint256)";
+ * a bound a decimal number ("-12.5"). */
+int sgp_add_contract(sgp_policy *p, const char *addr, char *err, size_t errlen);
+int sgp_add_selector(sgp_policy *p, const char *sel, char *err, size_t errlen);
+int sgp_set_bound(char out[SGP_DEC_CAP], const char *dec, const char *what, char *err, size_t errlen);
+/* Feeds file: an array of {"feed", "aggregator"?, "min_answer"?, "max_answer"?, "max_change"?}
+ * or {"feeds": [...]}; bounds are decimal strings (or integers), max_change a percent. */
+int sgp_load_feeds(sgp_policy *p, const json_t *j, char *err, size_t errlen);
+const sgp_feed *sgp_feed_find(const sgp_policy *p, const char *feed);
+
+/* The checks. prev: the previous answer signed for the feed, NULL when there is none. detail gets
+ * a one-line human explanation of a refusal (may be NULL). */
+int sgp_check_update(const sgp_policy *p, const sc_price_update *u, const u256 *prev, char *detail,
+                     size_t dlen);
+int sgp_check_request(const sgp_policy *p, const sc_tx_request *r, char *detail, size_t dlen);
+
+/* Is |new - prev| * 10^6 > max_ppm * |prev|? Exact; overflow counts as too large. */
+int sgp_change_exceeds(const u256 *next, const u256 *prev, uint64_t max_ppm);
+
+#endif

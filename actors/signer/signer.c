@@ -1,0 +1,799 @@
+/*
+ * signer.c - the signer's durable core (see signer.h): one write transaction per batch, handlers
+ * per message kind in a table, publishing only after the commit.
+ */
+#include "actors/signer/signer.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chain/hex.h"
+#include "chain/tx.h"
+#include "store/outbox.h"
+#include "store/store.h"
+
+#define SG_TOPIC "tx.signed"
+#define SG_DEDUPE_LEN (16 + 8 + 8) /* tx id, nonce, time */
+#define SG_FINISH_MAX 1024         /* finished txs removed per nonce.sync (the rest at the next) */
+
+typedef struct {
+	uint8_t id[16];
+	size_t  off, len;
+} sg_out;
+
+struct sg {
+	st_env        *env;
+	MDB_dbi        t_nonce, t_txs, t_acks, t_dedupe, t_last;
+	ob_box        *ob;
+	sg_cfg         cfg;
+	const uint8_t *key; /* borrowed secret */
+	uint8_t        addr[20];
+	uint8_t        nonce_key[28];
+	/* committed state */
+	int            synced;
+	uint64_t       next;
+	uint64_t       pending;
+	int            have_quote;
+	sc_gas_quote   quote;
+	/* state of the running transaction, adopted on commit */
+	int            t_synced;
+	uint64_t       t_next, t_pending;
+	uint64_t       now;
+	/* frames to publish after the commit */
+	sg_out        *outs;
+	size_t         nouts, capouts;
+	uint8_t       *obuf;
+	size_t         olen, ocap;
+	/* scratch */
+	sc_tx_signed   rec;
+	uint8_t        body[SC_MAX_BODY];
+	uint8_t        calldata[SC_CALLDATA_CAP];
+	uint64_t       finish[SG_FINISH_MAX];
+};
+
+/* ---- small helpers --------------------------------------------------------------------------- */
+
+static int
+sg_out_add(sg *s, const uint8_t id[16], const uint8_t *body, size_t len, st_err *e)
+{
+	if (s->nouts == s->capouts) {
+		size_t   cap = s->capouts ? s->capouts * 2 : 64;
+		sg_out *o = realloc(s->outs, cap * sizeof *o);
+		if (o == NULL)
+			goto nomem;
+		s->outs = o;
+		s->capouts = cap;
+	}
+	if (s->olen + len > s->ocap) {
+		size_t   cap = s->ocap ? s->ocap : 65536;
+		while (cap < s->olen + len)
+			cap *= 2;
+		uint8_t *b = realloc(s->obuf, cap);
+		if (b == NULL)
+			goto nomem;
+		s->obuf = b;
+		s->ocap = cap;
+	}
+	memcpy(s->obuf + s->olen, body, len);
+	memcpy(s->outs[s->nouts].id, id, 16);
+	s->outs[s->nouts].off = s->olen;
+	s->outs[s->nouts].len = len;
+	s->nouts++;
+	s->olen += len;
+	return 0;
+nomem:
+	snprintf(e->text, sizeof e->text, "out of memory queuing a frame");
+	return ENOMEM;
+}
+
+static void
+sg_be64(uint8_t out[8], uint64_t v)
+{
+	st_key_u64(out, v);
+}
+
+/* Puts body into the outbox, marked as sent now (it is published right after the commit; the
+ * backoff only covers a loss), and queues it for that publish. */
+static int
+sg_queue(sg *s, MDB_txn *txn, const uint8_t id[16], const uint8_t *body, size_t len, st_err *e)
+{
+	int rv = ob_put(txn, s->ob, id, SG_TOPIC, "tx.signed", body, len, s->now, e);
+	if (rv == 0)
+		rv = ob_mark_sent(txn, s->ob, id, s->now, NULL, e);
+	return rv ? rv : sg_out_add(s, id, body, len, e);
+}
+
+static int
+sg_decode_rec(sg *s, const MDB_val *v, st_err *e)
+{
+	sc_err se;
+	if (sc_decode(&SC_TX_SIGNED, v->mv_data, v->mv_size, &s->rec, &se) != 0) {
+		snprintf(e->text, sizeof e->text, "txs: stored tx.signed does not decode: %s", se.text);
+		return ST_ESCHEMA;
+	}
+	return 0;
+}
+
+/* ---- signing and storing one transaction --------------------------------------------------- */
+
+typedef struct {
+	const sgf_fees *fees;
+	const uint8_t  *to;
+	const uint8_t  *data;
+	size_t          dlen;
+	uint64_t        gas_limit;
+	uint64_t        nonce;
+	const char     *feed;     /* "" for generic calls */
+	const u256     *answer;   /* NULL for generic calls */
+	const uint8_t  *ref;      /* 16-byte request id, rendered as 32 hex digits */
+	const uint8_t  *replaces; /* NULL, or the hash of the replaced tx */
+} sg_txspec;
+
+/* Signs, stores txs[nonce] and queues the tx.signed. SGP_ENCODE if it does not fit, else an
+ * store error code. On success r->nonce is set. */
+static int
+sg_sign_store(sg *s, MDB_txn *txn, const sg_txspec *ts, sg_result *r, st_err *e)
+{
+	tx            t;
+	sc_tx_signed *rec = &s->rec;
+	size_t        rawlen, blen;
+	sc_err        se;
+	uint8_t       k[8];
+	int           rv;
+
+	memset(&t, 0, sizeof t);
+	t.type = ts->fees->eip1559 ? TX_EIP1559 : TX_LEGACY;
+	t.chain_id = s->cfg.chain_id;
+	t.nonce = ts->nonce;
+	t.gas_price = ts->fees->gas_price;
+	t.max_fee = ts->fees->max_fee;
+	t.max_priority_fee = ts->fees->max_priority;
+	t.gas_limit = ts->gas_limit;
+	t.has_to = 1;
+	memcpy(t.to, ts->to, 20);
+	t.data = ts->data;
+	t.data_len = ts->dlen;
+	if ((rv = tx_sign(&t, s->key)) != TX_OK) {
+		/* tx_strerror never includes key material. */
+		snprintf(e->text, sizeof e->text, "signing failed: %s", tx_strerror(rv));
+		return EINVAL;
+	}
+	memset(rec, 0, sizeof *rec);
+	if (tx_encode(&t, rec->raw, sizeof rec->raw, &rawlen) != TX_OK) {
+		snprintf(r->detail, sizeof r->detail, "signed transaction larger than %d bytes", SC_RAWTX_CAP);
+		return SGP_ENCODE;
+	}
+	rec->raw_len = (uint32_t)rawlen;
+	tx_hash(rec->raw, rawlen, rec->tx_hash);
+	/* The id is the hash's prefix: unique per signed tx, and the same if a batch is re-run. */
+	memcpy(rec->id, rec->tx_hash, 16);
+	rec->chain_id = s->cfg.chain_id;
+	memcpy(rec->from, s->addr, 20);
+	memcpy(rec->to, ts->to, 20);
+	rec->nonce = ts->nonce;
+	rec->tx_type = ts->fees->eip1559 ? SC_TXTYPE_EIP1559 : SC_TXTYPE_LEGACY;
+	rec->gas_limit = ts->gas_limit;
+	rec->gas_price = ts->fees->gas_price;
+	rec->max_fee_per_gas = ts->fees->max_fee;
+	rec->max_priority_fee_per_gas = ts->fees->max_priority;
+	if (ts->replaces)
+		memcpy(rec->replaces, ts->replaces, 32);
+	snprintf(rec->feed, sizeof rec->feed, "%s", ts->feed);
+	if (ts->answer)
+		rec->answer = *ts->answer;
+	hex_encode(ts->ref, 16, 0, rec->ref);
+	rec->signed_at_ns = s->now;
+	if (sc_encode(&SC_TX_SIGNED, rec, s->body, sizeof s->body, &blen, &se) != 0) {
+		snprintf(r->detail, sizeof r->detail, "tx.signed does not encode: %s", se.text);
+		return SGP_ENCODE;
+	}
+	sg_be64(k, ts->nonce);
+	if ((rv = st_put(txn, s->t_txs, k, 8, s->body, blen, e)) != 0)
+		return rv;
+	if ((rv = st_del(txn, s->t_acks, k, 8, e)) != 0 && rv != MDB_NOTFOUND)
+		return rv;
+	r->nonce = ts->nonce;
+	return sg_queue(s, txn, rec->id, s->body, blen, e);
+}
+
+/* ---- deduplication of price.update / tx.request ids ---------------------------------------- */
+
+/* 1: id already signed (the stored tx is queued for re-publishing), 0: new, else an error. */
+static int
+sg_dup(sg *s, MDB_txn *txn, const uint8_t reqid[16], sg_result *r, st_err *e)
+{
+	MDB_val v;
+	uint8_t k[8];
+	int     rv = st_get(txn, s->t_dedupe, reqid, 16, &v, e);
+	if (rv == MDB_NOTFOUND)
+		return 0;
+	if (rv != 0)
+		return -rv;
+	if (v.mv_size != SG_DEDUPE_LEN) {
+		snprintf(e->text, sizeof e->text, "dedupe: entry of %zu bytes", v.mv_size);
+		return -ST_ESCHEMA;
+	}
+	r->status = SG_R_DUPLICATE;
+	r->nonce = st_u64_at((const uint8_t *)v.mv_data + 16);
+	sg_be64(k, r->nonce);
+	rv = st_get(txn, s->t_txs, k, 8, &v, e);
+	if (rv == MDB_NOTFOUND) {
+		snprintf(r->detail, sizeof r->detail, "already signed as nonce %llu, since final",
+		         (unsigned long long)r->nonce);
+		return 1;
+	}
+	if (rv != 0)
+		return -rv;
+	/* Re-publish the latest tx for that nonce (a bump may have replaced it): the submitter
+	 * deduplicates by id. */
+	snprintf(r->detail, sizeof r->detail, "already signed as nonce %llu", (unsigned long long)r->nonce);
+	if ((rv = sg_decode_rec(s, &v, e)) != 0)
+		return -rv;
+	rv = sg_out_add(s, s->rec.id, v.mv_data, v.mv_size, e);
+	return rv ? -rv : 1;
+}
+
+static int
+sg_dedupe_put(sg *s, MDB_txn *txn, const uint8_t reqid[16], st_err *e)
+{
+	uint8_t v[SG_DEDUPE_LEN];
+	memcpy(v, s->rec.id, 16);
+	sg_be64(v + 16, s->rec.nonce);
+	sg_be64(v + 24, s->now);
+	return st_put(txn, s->t_dedupe, reqid, 16, v, sizeof v, e);
+}
+
+/* Fees for a new tx: 0, or the result is filled (dropped or refused) and 1 returned. */
+static int
+sg_new_fees(sg *s, sgf_fees *f, sg_result *r)
+{
+	int rv = sgf_new(&s->cfg.fees, s->have_quote ? &s->quote : NULL, f);
+	if (rv == SGF_OK)
+		return 0;
+	if (rv == SGF_NO_QUOTE) {
+		r->status = SG_R_DROPPED;
+		r->reason = SG_DROP_NO_QUOTE;
+		snprintf(r->detail, sizeof r->detail, "no gas.quote yet");
+	} else {
+		r->status = SG_R_REFUSED;
+		r->reason = rv;
+		snprintf(r->detail, sizeof r->detail, "fees of the latest gas.quote above the cap");
+	}
+	return 1;
+}
+
+/* After sg_sign_store: SGP_ENCODE is a refusal, anything else non-zero a store error. */
+static int
+sg_signed(int rv, sg_result *r)
+{
+	if (rv == SGP_ENCODE) {
+		r->status = SG_R_REFUSED;
+		r->reason = SGP_ENCODE;
+		return 0;
+	}
+	if (rv == 0)
+		r->status = SG_R_SIGNED;
+	return rv;
+}
+
+/* ---- handlers, one per item kind ------------------------------------------------------------ */
+
+static int
+sg_on_update(sg *s, MDB_txn *txn, const sg_item *it, sg_result *r, st_err *e)
+{
+	const sc_price_update *u = &it->u;
+	MDB_val v;
+	u256    prev;
+	int     has_prev = 0, rv;
+	sgf_fees f;
+	size_t  dlen;
+
+	if ((rv = sg_dup(s, txn, it->msg_id, r, e)) != 0)
+		return rv < 0 ? -rv : 0;
+	if (!s->t_synced) {
+		r->status = SG_R_DROPPED;
+		r->reason = SG_DROP_NOT_SYNCED;
+		snprintf(r->detail, sizeof r->detail, "waiting for the first nonce.sync");
+		return 0;
+	}
+	rv = st_get(txn, s->t_last, u->feed, strlen(u->feed), &v, e);
+	if (rv == 0 && v.mv_size == 32) {
+		u256_from_be(&prev, v.mv_data, 32);
+		has_prev = 1;
+	} else if (rv != 0 && rv != MDB_NOTFOUND) {
+		return rv;
+	}
+	if ((rv = sgp_check_update(s->cfg.policy, u, has_prev ? &prev : NULL, r->detail, sizeof r->detail))) {
+		r->status = SG_R_REFUSED;
+		r->reason = rv;
+		return 0;
+	}
+	if ((rv = sgc_build(s->cfg.call, u, s->calldata, sizeof s->calldata, &dlen)) != SGP_OK) {
+		r->status = SG_R_REFUSED;
+		r->reason = rv;
+		snprintf(r->detail, sizeof r->detail, "feed %s: answer does not fit %.100s", u->feed, s->cfg.call->sig.canon);
+		return 0;
+	}
+	if (sg_new_fees(s, &f, r))
+		return 0;
+	sg_txspec ts = { .fees = &f, .to = u->contract, .data = s->calldata, .dlen = dlen,
+		         .gas_limit = s->cfg.gas_limit, .nonce = s->t_next, .feed = u->feed,
+		         .answer = &u->answer, .ref = it->msg_id };
+	if ((rv = sg_signed(sg_sign_store(s, txn, &ts, r, e), r)) != 0 || r->status != SG_R_SIGNED)
+		return rv;
+	uint8_t be[32];
+	u256_to_be(&u->answer, be);
+	if ((rv = st_put(txn, s->t_last, u->feed, strlen(u->feed), be, 32, e)) != 0 ||
+	    (rv = sg_dedupe_put(s, txn, it->msg_id, e)) != 0)
+		return rv;
+	s->t_next++;
+	return 0;
+}
+
+static int
+sg_on_request(sg *s, MDB_txn *txn, const sg_item *it, sg_result *r, st_err *e)
+{
+	const sc_tx_request *q = &it->r;
+	sgf_fees f;
+	int      rv;
+
+	if ((rv = sg_dup(s, txn, q->id, r, e)) != 0)
+		return rv < 0 ? -rv : 0;
+	if (!s->t_synced) {
+		r->status = SG_R_DROPPED;
+		r->reason = SG_DROP_NOT_SYNCED;
+		snprintf(r->detail, sizeof r->detail, "waiting for the first nonce.sync");
+		return 0;
+	}
+	if ((rv = sgp_check_request(s->cfg.policy, q, r->detail, sizeof r->detail))) {
+		r->status = SG_R_REFUSED;
+		r->reason = rv;
+		return 0;
+	}
+	if (sg_new_fees(s, &f, r))
+		return 0;
+	sg_txspec ts = { .fees = &f, .to = q->to, .data = q->data, .dlen = q->data_len,
+		         .gas_limit = q->gas_limit ? q->gas_limit : s->cfg.gas_limit, .nonce = s->t_next,
+		         .feed = "", .ref = q->id };
+	if ((rv = sg_signed(sg_sign_store(s, txn, &ts, r, e), r)) != 0 || r->status != SG_R_SIGNED)
+		return rv;
+	if ((rv = sg_dedupe_put(s, txn, q->id, e)) != 0)
+		return rv;
+	s->t_next++;
+	return 0;
+}
+
+static int
+sg_on_ack(sg *s, MDB_txn *txn, const sg_item *it, sg_result *r, st_err *e)
+{
+	ob_msg  m;
+	uint8_t k[8], t[8];
+	int     rv = ob_get(txn, s->ob, it->a.id, &m, e);
+	if (rv == MDB_NOTFOUND) {
+		r->status = SG_R_IGNORED; /* a repeated ack, or one for a replaced tx */
+		return 0;
+	}
+	if (rv != 0)
+		return rv;
+	MDB_val v = { .mv_size = m.body_len, .mv_data = (void *)m.body };
+	if ((rv = sg_decode_rec(s, &v, e)) != 0)
+		return rv;
+	r->status = SG_R_DONE;
+	r->nonce = s->rec.nonce;
+	sg_be64(k, s->rec.nonce);
+	sg_be64(t, s->now);
+	if ((rv = st_put(txn, s->t_acks, k, 8, t, 8, e)) != 0)
+		return rv;
+	return ob_ack(txn, s->ob, it->a.id, NULL, e);
+}
+
+/* Drops txs the chain has passed (nonce < latest): they are mined, ours or someone else's. */
+static int
+sg_finish_below(sg *s, MDB_txn *txn, uint64_t latest, sg_result *r, st_err *e)
+{
+	st_iter it;
+	MDB_val k, v;
+	uint8_t hi[8];
+	size_t  n = 0;
+	int     rv;
+
+	sg_be64(hi, latest);
+	if ((rv = st_iter_open(&it, txn, s->t_txs, NULL, 0, hi, 8, e)) != 0)
+		return rv;
+	while (n < SG_FINISH_MAX && (rv = st_iter_next(&it, &k, &v, e)) == 0)
+		s->finish[n++] = st_u64_at(k.mv_data);
+	st_iter_close(&it);
+	if (rv != 0 && rv != MDB_NOTFOUND)
+		return rv;
+	for (size_t i = 0; i < n; i++) {
+		uint8_t key[8];
+		sg_be64(key, s->finish[i]);
+		if ((rv = st_get(txn, s->t_txs, key, 8, &v, e)) != 0 || (rv = sg_decode_rec(s, &v, e)) != 0)
+			return rv;
+		if ((rv = ob_ack(txn, s->ob, s->rec.id, NULL, e)) != 0 || (rv = st_del(txn, s->t_txs, key, 8, e)) != 0)
+			return rv;
+		if ((rv = st_del(txn, s->t_acks, key, 8, e)) != 0 && rv != MDB_NOTFOUND)
+			return rv;
+		r->finished++;
+	}
+	return 0;
+}
+
+/* The node lacks nonces [from, t_next): re-queue our signed txs for them that are neither in the
+ * outbox (which re-publishes by itself) nor acked within the grace period (the submitter may
+ * simply not have sent them yet). */
+static int
+sg_requeue_gap(sg *s, MDB_txn *txn, uint64_t from, sg_result *r, st_err *e)
+{
+	for (uint64_t n = from; n < s->t_next && n - from < SG_FINISH_MAX; n++) {
+		uint8_t key[8];
+		MDB_val v, a;
+		ob_msg  m;
+		int     rv;
+		sg_be64(key, n);
+		if ((rv = st_get(txn, s->t_txs, key, 8, &v, e)) == MDB_NOTFOUND)
+			continue; /* refused or never signed by us: nothing we can re-send */
+		if (rv != 0 || (rv = sg_decode_rec(s, &v, e)) != 0)
+			return rv;
+		if ((rv = ob_get(txn, s->ob, s->rec.id, &m, e)) == 0)
+			continue;
+		if (rv != MDB_NOTFOUND)
+			return rv;
+		rv = st_get(txn, s->t_acks, key, 8, &a, e);
+		if (rv == 0 && a.mv_size == 8 && s->now - st_u64_at(a.mv_data) < s->cfg.gap_grace_ns)
+			continue;
+		if (rv != 0 && rv != MDB_NOTFOUND)
+			return rv;
+		/* v is still valid (only reads since its st_get); copy it before writing. */
+		memcpy(s->body, v.mv_data, v.mv_size);
+		if ((rv = sg_queue(s, txn, s->rec.id, s->body, v.mv_size, e)) != 0)
+			return rv;
+		r->requeued++;
+	}
+	return 0;
+}
+
+static int
+sg_on_sync(sg *s, MDB_txn *txn, const sg_item *it, sg_result *r, st_err *e)
+{
+	const sc_nonce_sync *y = &it->s;
+	uint64_t chain_next = y->pending_nonce > y->latest_nonce ? y->pending_nonce : y->latest_nonce;
+	int      rv;
+
+	if (y->chain_id != s->cfg.chain_id || memcmp(y->address, s->addr, 20) != 0) {
+		r->status = SG_R_IGNORED;
+		snprintf(r->detail, sizeof r->detail, "nonce.sync for another chain or address");
+		return 0;
+	}
+	r->status = SG_R_DONE;
+	if (!s->t_synced) {
+		s->t_synced = 1;
+		s->t_next = chain_next;
+		snprintf(r->detail, sizeof r->detail, "first sync: next nonce %llu", (unsigned long long)chain_next);
+	} else if (chain_next > s->t_next) {
+		/* Nonces we never signed are used on chain: the key is used elsewhere. Never reuse. */
+		r->jumped = 1;
+		r->jumped_from = s->t_next;
+		r->jumped_to = chain_next;
+		s->t_next = chain_next;
+		snprintf(r->detail, sizeof r->detail, "chain nonce %llu above ours %llu: jumped",
+		         (unsigned long long)chain_next, (unsigned long long)r->jumped_from);
+	}
+	r->nonce = s->t_next;
+	if ((rv = sg_finish_below(s, txn, y->latest_nonce, r, e)) != 0)
+		return rv;
+	if (y->pending_nonce < s->t_next)
+		return sg_requeue_gap(s, txn, y->pending_nonce > y->latest_nonce ? y->pending_nonce : y->latest_nonce,
+		                      r, e);
+	return 0;
+}
+
+static int
+sg_on_bump(sg *s, MDB_txn *txn, const sg_item *it, sg_result *r, st_err *e)
+{
+	const sc_tx_bump *b = &it->b;
+	uint8_t  key[8], old_hash[32], ref[16];
+	char     feed[SC_NAME_CAP + 1];
+	u256     answer;
+	MDB_val  v;
+	tx       t;
+	sgf_fees old, nf;
+	int      rv;
+
+	if (b->chain_id != s->cfg.chain_id || memcmp(b->from, s->addr, 20) != 0) {
+		r->status = SG_R_IGNORED;
+		snprintf(r->detail, sizeof r->detail, "tx.bump for another chain or address");
+		return 0;
+	}
+	r->nonce = b->nonce;
+	sg_be64(key, b->nonce);
+	if ((rv = st_get(txn, s->t_txs, key, 8, &v, e)) == MDB_NOTFOUND) {
+		r->status = SG_R_REFUSED;
+		r->reason = SGP_BUMP_UNKNOWN;
+		snprintf(r->detail, sizeof r->detail, "no signed tx for nonce %llu", (unsigned long long)b->nonce);
+		return 0;
+	}
+	if (rv != 0 || (rv = sg_decode_rec(s, &v, e)) != 0)
+		return rv;
+	if (memcmp(s->rec.tx_hash, b->tx_hash, 32) != 0) {
+		/* Already replaced: hand the submitter the current one again. */
+		r->status = SG_R_DUPLICATE;
+		snprintf(r->detail, sizeof r->detail, "nonce %llu was already replaced", (unsigned long long)b->nonce);
+		rv = sg_out_add(s, s->rec.id, v.mv_data, v.mv_size, e);
+		return rv;
+	}
+	if (tx_decode(s->rec.raw, s->rec.raw_len, &t, NULL) != TX_OK || t.data_len > sizeof s->calldata) {
+		snprintf(e->text, sizeof e->text, "txs: stored raw tx for nonce %llu does not decode",
+		         (unsigned long long)b->nonce);
+		return ST_ESCHEMA;
+	}
+	memcpy(s->calldata, t.data, t.data_len); /* s->rec is rewritten by sg_sign_store */
+	memset(&old, 0, sizeof old);
+	old.eip1559 = s->rec.tx_type == SC_TXTYPE_EIP1559;
+	old.gas_price = s->rec.gas_price;
+	old.max_fee = s->rec.max_fee_per_gas;
+	old.max_priority = s->rec.max_priority_fee_per_gas;
+	if ((rv = sgf_bump(&s->cfg.fees, &old, b, s->have_quote ? &s->quote : NULL, &nf)) != SGF_OK) {
+		r->status = SG_R_REFUSED;
+		r->reason = rv;
+		snprintf(r->detail, sizeof r->detail, "nonce %llu: %s", (unsigned long long)b->nonce,
+		         rv == SGP_FEE_CAP ? "replacement fees above the cap" : "replacement would not raise fees");
+		return 0;
+	}
+	uint8_t old_id[16], to[20];
+	memcpy(old_id, s->rec.id, 16);
+	memcpy(old_hash, s->rec.tx_hash, 32);
+	memcpy(to, s->rec.to, 20);
+	memcpy(feed, s->rec.feed, sizeof feed);
+	answer = s->rec.answer;
+	if (hex_decode_exact(s->rec.ref, strlen(s->rec.ref), ref, 16) != HEX_OK)
+		memset(ref, 0, sizeof ref);
+	sg_txspec ts = { .fees = &nf, .to = to, .data = s->calldata, .dlen = t.data_len,
+		         .gas_limit = s->rec.gas_limit, .nonce = b->nonce, .feed = feed,
+		         .answer = feed[0] ? &answer : NULL, .ref = ref, .replaces = old_hash };
+	if ((rv = sg_signed(sg_sign_store(s, txn, &ts, r, e), r)) != 0 || r->status != SG_R_SIGNED)
+		return rv;
+	return ob_ack(txn, s->ob, old_id, NULL, e); /* the old one is no longer ours to push */
+}
+
+typedef int (*sg_handler)(sg *, MDB_txn *, const sg_item *, sg_result *, st_err *);
+static const sg_handler sg_handlers[SG_NKINDS] = {
+	[SG_UPDATE] = sg_on_update, [SG_REQUEST] = sg_on_request, [SG_ACK] = sg_on_ack,
+	[SG_BUMP] = sg_on_bump,     [SG_SYNC] = sg_on_sync,
+};
+
+/* ---- the batch ------------------------------------------------------------------------------ */
+
+typedef struct {
+	sg            *s;
+	const sg_item *items;
+	size_t         n;
+	sg_result     *res;
+} sg_batch;
+
+/* st_write may run this twice (map full): it depends only on the txn and the committed state. */
+static int
+sg_batch_fn(MDB_txn *txn, void *arg, st_err *e)
+{
+	sg_batch *b = arg;
+	sg       *s = b->s;
+	int       rv;
+	s->nouts = s->olen = 0;
+	s->t_synced = s->synced;
+	s->t_next = s->next;
+	for (size_t i = 0; i < b->n; i++) {
+		memset(&b->res[i], 0, sizeof b->res[i]);
+		if ((unsigned)b->items[i].kind >= SG_NKINDS) {
+			b->res[i].status = SG_R_IGNORED;
+			continue;
+		}
+		if ((rv = sg_handlers[b->items[i].kind](s, txn, &b->items[i], &b->res[i], e)) != 0)
+			return rv;
+	}
+	if (s->t_synced && (!s->synced || s->t_next != s->next)) {
+		uint8_t v[8];
+		sg_be64(v, s->t_next);
+		if ((rv = st_put(txn, s->t_nonce, s->nonce_key, sizeof s->nonce_key, v, 8, e)) != 0)
+			return rv;
+	}
+	return ob_count(txn, s->ob, &s->t_pending, e);
+}
+
+int
+sg_process(sg *s, const sg_item *items, size_t n, sg_result *res, uint64_t now_ns, sg_publish_fn pub,
+           void *arg, char *err, size_t errlen)
+{
+	sg_batch b = { s, items, n, res };
+	st_err   e;
+	s->now = now_ns;
+	int rv = st_write(s->env, sg_batch_fn, &b, &e);
+	if (rv != 0) {
+		snprintf(err, errlen, "%s", e.text);
+		for (size_t i = 0; i < n; i++) {
+			memset(&res[i], 0, sizeof res[i]);
+			res[i].status = SG_R_DROPPED;
+			res[i].reason = SG_DROP_STORE;
+		}
+		return -1;
+	}
+	s->synced = s->t_synced;
+	s->next = s->t_next;
+	s->pending = s->t_pending;
+	for (size_t i = 0; i < s->nouts; i++)
+		pub(arg, s->outs[i].id, s->obuf + s->outs[i].off, s->outs[i].len);
+	return 0;
+}
+
+/* ---- outbox re-publishing and housekeeping -------------------------------------------------- */
+
+long
+sg_resend(sg *s, uint64_t now_ns, int all, sg_publish_fn pub, void *arg, char *err, size_t errlen)
+{
+	MDB_txn *txn;
+	st_err   e;
+	uint64_t due, count = 0;
+	long     n = 0;
+	uint8_t (*ids)[OB_ID_LEN] = NULL;
+
+	if (st_begin(s->env, 1, &txn, &e) != 0)
+		goto fail;
+	int rv = ob_next_due(txn, s->ob, &due, &e);
+	if (rv == 0 && (all || due <= now_ns))
+		rv = ob_count(txn, s->ob, &count, &e);
+	st_abort(txn);
+	if (rv == MDB_NOTFOUND || count == 0)
+		return 0;
+	if (rv != 0)
+		goto fail;
+	if (count > 4096)
+		count = 4096; /* the rest at the next call */
+	if ((ids = malloc(count * sizeof *ids)) == NULL) {
+		snprintf(e.text, sizeof e.text, "out of memory");
+		goto fail;
+	}
+	if (st_begin(s->env, 0, &txn, &e) != 0)
+		goto fail;
+	n = ob_due(txn, s->ob, all ? UINT64_MAX : now_ns, ids, count, &e);
+	for (long i = 0; i < n; i++) {
+		ob_msg m;
+		if (ob_get(txn, s->ob, ids[i], &m, &e) != 0)
+			continue;
+		pub(arg, ids[i], m.body, m.body_len); /* borrowed: published before the commit */
+		if (ob_mark_sent(txn, s->ob, ids[i], now_ns, NULL, &e) != 0)
+			break;
+	}
+	if (n < 0 || st_commit(txn, &e) != 0) {
+		if (n < 0)
+			st_abort(txn);
+		goto fail;
+	}
+	free(ids);
+	return n;
+fail:
+	free(ids);
+	snprintf(err, errlen, "outbox: %s", e.text);
+	return -1;
+}
+
+typedef struct {
+	sg      *s;
+	uint64_t older_than_ns, removed;
+} sg_prune_arg;
+
+static int
+sg_prune_fn(MDB_txn *txn, void *arg, st_err *e)
+{
+	sg_prune_arg *p = arg;
+	MDB_cursor   *c;
+	MDB_val       k, v;
+	int           rv = mdb_cursor_open(txn, p->s->t_dedupe, &c);
+	p->removed = 0;
+	if (rv != 0) {
+		snprintf(e->text, sizeof e->text, "dedupe: %s", mdb_strerror(rv));
+		return rv;
+	}
+	for (rv = mdb_cursor_get(c, &k, &v, MDB_FIRST); rv == 0; rv = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (v.mv_size == SG_DEDUPE_LEN && st_u64_at((uint8_t *)v.mv_data + 24) < p->older_than_ns) {
+			if ((rv = mdb_cursor_del(c, 0)) != 0)
+				break;
+			p->removed++;
+		}
+	}
+	mdb_cursor_close(c);
+	if (rv != MDB_NOTFOUND) {
+		snprintf(e->text, sizeof e->text, "dedupe prune: %s", mdb_strerror(rv));
+		return rv;
+	}
+	return 0;
+}
+
+long
+sg_prune(sg *s, uint64_t older_than_ns, char *err, size_t errlen)
+{
+	sg_prune_arg p = { s, older_than_ns, 0 };
+	st_err       e;
+	if (st_write(s->env, sg_prune_fn, &p, &e) != 0) {
+		snprintf(err, errlen, "%s", e.text);
+		return -1;
+	}
+	return (long)p.removed;
+}
+
+/* ---- open / close / accessors --------------------------------------------------------------- */
+
+sg *
+sg_open(const char *dir, const sg_cfg *cfg, const uint8_t *key, char *err, size_t errlen)
+{
+	st_opts  o = { .map_size = cfg->map_size ? cfg->map_size : 16u << 20, .map_max = 4ull << 30,
+		       .max_tables = 16 };
+	st_err   e;
+	MDB_txn *txn = NULL;
+	MDB_val  v;
+	ob_backoff bo = { .initial_ns = cfg->retry_ns, .factor = 2.0, .max_ns = cfg->retry_max_ns, .jitter = 0.2 };
+	sg      *s = calloc(1, sizeof *s);
+
+	if (s == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	s->cfg = *cfg;
+	s->key = key;
+	if (tx_address_from_key(key, s->addr) != TX_OK) {
+		snprintf(err, errlen, "PRIVATE_KEY: not a valid secp256k1 secret key");
+		goto fail_quiet;
+	}
+	sg_be64(s->nonce_key, cfg->chain_id);
+	memcpy(s->nonce_key + 8, s->addr, 20);
+	if (st_open(&s->env, dir, &o, &e) != 0 || st_begin(s->env, 0, &txn, &e) != 0 ||
+	    st_table(txn, "nonce", &s->t_nonce, &e) != 0 || st_table(txn, "txs", &s->t_txs, &e) != 0 ||
+	    st_table(txn, "acks", &s->t_acks, &e) != 0 || st_table(txn, "dedupe", &s->t_dedupe, &e) != 0 ||
+	    st_table(txn, "last", &s->t_last, &e) != 0 || ob_open(txn, "outbox", &bo, &s->ob, &e) != 0)
+		goto fail;
+	int rv = st_get(txn, s->t_nonce, s->nonce_key, sizeof s->nonce_key, &v, &e);
+	if (rv == 0 && v.mv_size == 8) {
+		s->synced = 1;
+		s->next = st_u64_at(v.mv_data);
+	} else if (rv != 0 && rv != MDB_NOTFOUND) {
+		goto fail;
+	}
+	if (ob_count(txn, s->ob, &s->pending, &e) != 0)
+		goto fail;
+	rv = st_commit(txn, &e);
+	txn = NULL;
+	if (rv != 0)
+		goto fail;
+	return s;
+fail:
+	snprintf(err, errlen, "STATE_DIR %s: %s", dir, e.text);
+fail_quiet:
+	st_abort(txn);
+	sg_close(s);
+	return NULL;
+}
+
+void
+sg_close(sg *s)
+{
+	if (s == NULL)
+		return;
+	ob_close(s->ob);
+	st_close(s->env);
+	free(s->outs);
+	free(s->obuf);
+	free(s);
+}
+
+const uint8_t *sg_address(const sg *s) { return s->addr; }
+int sg_synced(const sg *s) { return s->synced; }
+uint64_t sg_next_nonce(const sg *s) { return s->next; }
+uint64_t sg_outbox_pending(const sg *s) { return s->pending; }
+int sg_has_quote(const sg *s) { return s->have_quote; }
+
+void
+sg_set_quote(sg *s, const sc_gas_quote *q)
+{
+	s->quote = *q;
+	s->have_quote = 1;
+}

@@ -1,0 +1,112 @@
+/*
+ * signer.h - the signer's durable core: nonces, signed transactions, outbox and dedupe in one
+ * LMDB environment, and the batch step that turns requests into signed transactions.
+ *
+ * The bus loop (main.c) collects a batch of items (price.update, tx.request, tx.ack, tx.bump,
+ * nonce.sync) and calls sg_process. That runs every item inside ONE write transaction - nonce
+ * allocation, the signed tx, the dedupe entry, the outbox entry, the feed's last answer - commits it
+ * (fsync: the env is opened with full durability), and only then hands the tx.signed bodies to the
+ * publish callback. A kill -9 at any point therefore either loses the whole batch (nothing was
+ * published; the gate re-publishes its updates) or keeps all of it (the outbox re-publishes what
+ * the crash kept from going out). A nonce is never allocated twice and never skipped.
+ *
+ * Tables: "nonce" (be64 chain id || address -> be64 next nonce), "txs" (be64 nonce -> the
+ * tx.signed body, i.e. the sc_tx_signed record as msgpack, the latest for that nonce), "acks"
+ * (be64 nonce -> be64 ack time), "dedupe" (request id -> tx id || be64 nonce || be64 time),
+ * "last" (feed -> 32-byte answer), and the outbox "outbox" / "outbox.due".
+ *
+ * Ownership: sg_open returns an sg the caller frees with sg_close. The key is BORROWED (the
+ * caller keeps it in rt_secret_alloc memory for the life of the sg); this module never copies,
+ * logs or returns it. Threads: one thread uses an sg.
+ */
+#ifndef SIGNER_SIGNER_H
+#define SIGNER_SIGNER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "actors/signer/call.h"
+#include "actors/signer/fees.h"
+#include "actors/signer/policy.h"
+#include "schemas/messages.h"
+
+enum { SG_UPDATE, SG_REQUEST, SG_ACK, SG_BUMP, SG_SYNC, SG_NKINDS };
+
+/* One received message, decoded. */
+typedef struct {
+	int      kind;
+	uint8_t  msg_id[16]; /* envelope id (price.update dedupe key) */
+	uint64_t recv_mono_ns;
+	union {
+		sc_price_update u;
+		sc_tx_request   r;
+		sc_tx_ack       a;
+		sc_tx_bump      b;
+		sc_nonce_sync   s;
+	};
+} sg_item;
+
+enum {
+	SG_R_SIGNED = 1, /* a new tx.signed (update, request or bump) */
+	SG_R_DUPLICATE,  /* already signed: the stored tx was re-published */
+	SG_R_REFUSED,    /* policy: reason is an SGP_* */
+	SG_R_DROPPED,    /* not signable now: reason is an SG_DROP_* */
+	SG_R_DONE,       /* ack / sync handled */
+	SG_R_IGNORED,    /* stale ack, foreign sync, ... */
+};
+enum { SG_DROP_NOT_SYNCED, SG_DROP_NO_QUOTE, SG_DROP_STORE, SG_NDROPS };
+
+typedef struct {
+	int      status;      /* SG_R_* */
+	int      reason;      /* SGP_* or SG_DROP_* */
+	uint64_t nonce;
+	char     detail[200]; /* human explanation (never contains key material) */
+	/* nonce.sync outcome */
+	int      jumped;      /* the chain was ahead: next nonce jumped (nonce_gap) */
+	uint64_t jumped_from, jumped_to;
+	unsigned requeued;    /* txs re-queued into the outbox because the node lost them */
+	unsigned finished;    /* txs dropped from the table: below the chain's latest nonce */
+} sg_result;
+
+typedef struct {
+	uint64_t chain_id;
+	uint64_t gas_limit;       /* price updates, and tx.requests that leave it 0 */
+	sgp_policy *policy;       /* borrowed */
+	sgf_cfg   fees;
+	sgc_call *call;           /* borrowed */
+	uint64_t  retry_ns;       /* outbox backoff: first re-publish after this */
+	uint64_t  retry_max_ns;
+	uint64_t  gap_grace_ns;   /* an acked tx the node lacks is re-queued only after this long */
+	uint64_t  map_size;       /* LMDB initial map size; 0 = 16 MiB */
+} sg_cfg;
+
+typedef struct sg sg;
+
+/* Publishes one tx.signed body with the given frame id (= the tx.signed id). */
+typedef void (*sg_publish_fn)(void *arg, const uint8_t id[16], const uint8_t *body, size_t len);
+
+/* Opens (creating) the state in dir. NULL with err filled on failure. */
+sg *sg_open(const char *dir, const sg_cfg *cfg, const uint8_t *key, char *err, size_t errlen);
+void sg_close(sg *s);
+
+const uint8_t *sg_address(const sg *s);
+int sg_synced(const sg *s);           /* a next nonce is known (stored, or from a nonce.sync) */
+uint64_t sg_next_nonce(const sg *s);  /* as of the last commit */
+uint64_t sg_outbox_pending(const sg *s);
+void sg_set_quote(sg *s, const sc_gas_quote *q); /* copied */
+int sg_has_quote(const sg *s);
+
+/* Runs a batch (see the header comment). res[i] describes items[i]. Returns 0, or -1 when the
+ * transaction failed (err filled; every item is then SG_R_DROPPED / SG_DROP_STORE and nothing
+ * was published). */
+int sg_process(sg *s, const sg_item *items, size_t n, sg_result *res, uint64_t now_ns,
+               sg_publish_fn pub, void *arg, char *err, size_t errlen);
+
+/* Re-publishes outbox entries: all of them (all = 1, at start) or those due at now_ns. Returns
+ * how many were published, or -1 with err. */
+long sg_resend(sg *s, uint64_t now_ns, int all, sg_publish_fn pub, void *arg, char *err, size_t errlen);
+
+/* Forgets dedupe entries older than older_than_ns; returns how many, or -1. */
+long sg_prune(sg *s, uint64_t older_than_ns, char *err, size_t errlen);
+
+#endif

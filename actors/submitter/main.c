@@ -1,0 +1,107 @@
+/* submitter: sends the signer's transactions to the chain and follows each to finality
+ * (see submitter.h for the flow and README.md for the options, topics, metrics and tables).
+ *
+ *   RPC_URL=http://127.0.0.1:8545 STATE_DIR=/var/lib/submitter build/bin/submitter */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "actors/submitter/submitter.h"
+#include "bus/actor.h"
+#include "bus/rt_log.h"
+#include "bus/rt_main.h"
+#include "chain/hex.h"
+#include "chain/rpc.h"
+#include "store/store.h"
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+static act_bus_cfg busc;
+static sub_cfg     cfg;
+static const char *rpc_urls, *state_dir, *signer_hex;
+static uint64_t    rpc_timeout_ms;
+
+static const rt_opt opts[] = {
+	ACT_BUS_OPTS(busc),
+	{ "RPC_URL", RT_STR, NULL, "JSON-RPC endpoints, comma list = failover in order of preference", &rpc_urls, 0, 0,
+	  0, RT_REQUIRED },
+	{ "CHAIN_ID", RT_U64, "138", "expected chain id; endpoints on another chain are refused", &cfg.chain_id, 1,
+	  INT64_MAX, 0, 0 },
+	{ "STATE_DIR", RT_STR, "./state/submitter", "LMDB directory (tables pending, done)", &state_dir, 0, 0, 0, 0 },
+	{ "SIGNER_ADDRESS", RT_STR, "", "address whose nonces are synced; empty = learned from the first tx.signed",
+	  &signer_hex, 0, 0, 0, 0 },
+	{ "CONFIRMATIONS", RT_U64, "3", "blocks on top of the inclusion block for state confirmed", &cfg.confirmations, 0,
+	  10000, 0, 0 },
+	{ "FINALITY_DEPTH", RT_U64, "12", "blocks on top for state final; receipts are re-checked until then",
+	  &cfg.finality_depth, 1, 100000, 0, 0 },
+	{ "BUMP_AFTER_BLOCKS", RT_U64, "3", "blocks a sent transaction may wait unmined before tx.bump (0 = never)",
+	  &cfg.bump_after_blocks, 0, 100000, 0, 0 },
+	{ "BUMP_PERCENT", RT_U64, "20", "fee increase of a bump in percent (at least 10, the nodes' minimum)",
+	  &cfg.bump_percent, 10, 1000, 0, 0 },
+	{ "POLL_INTERVAL", RT_DURATION, "1s", "receipt and head polling period", &cfg.poll_ms, 10, 600000, 0, 0 },
+	{ "GAS_QUOTE_INTERVAL", RT_DURATION, "15s", "gas.quote period (also on every new block)", &cfg.quote_ms, 100,
+	  3600000, 0, 0 },
+	{ "NONCE_SYNC_INTERVAL", RT_DURATION, "60s", "nonce.sync period (also at start)", &cfg.nonce_sync_ms, 100,
+	  86400000, 0, 0 },
+	{ "RPC_TIMEOUT", RT_DURATION, "5s", "timeout of one JSON-RPC request", &rpc_timeout_ms, 50, 120000, 0, 0 },
+};
+
+int main(int argc, char **argv)
+{
+	if (rt_init("submitter", argc, argv, opts, N(opts)) != 0)
+		return 1;
+	char err[512];
+	if (signer_hex && *signer_hex) {
+		if (hex_addr_parse(signer_hex, strlen(signer_hex), cfg.signer) != HEX_OK) {
+			rt_logkv(RT_ERROR, "SIGNER_ADDRESS is not an address", NULL);
+			return 2;
+		}
+		cfg.have_signer = 1;
+	}
+	st_env *env = NULL;
+	st_err se;
+	if (st_open(&env, state_dir, NULL, &se) != 0) {
+		rt_logkv(RT_ERROR, "cannot open state", "dir", state_dir, "err", se.text, NULL);
+		return 1;
+	}
+	/* An unreachable node is not fatal: the submitter starts degraded and keeps trying. */
+	rpc *r = rpc_open(rpc_urls, cfg.chain_id, (int)rpc_timeout_ms, err, sizeof err);
+	if (!r) {
+		rt_logkv(RT_ERROR, "RPC_URL refused", "err", err, NULL);
+		st_close(env);
+		return 2;
+	}
+	static const char *const topics[] = { "tx.signed", NULL };
+	act_bus *a = act_open(&busc, ACT_PUB | ACT_SUB, topics, err, sizeof err);
+	if (!a) {
+		rt_logkv(RT_ERROR, "bus", "err", err, NULL);
+		return 2;
+	}
+	sub *s = sub_open(&cfg, a, r, env, err, sizeof err);
+	if (!s) {
+		rt_logkv(RT_ERROR, "cannot start", "err", err, NULL);
+		return 1;
+	}
+	rt_logkv(RT_INFO, "ready", NULL);
+	uint64_t wait = 0;
+	while (!rt_stopping()) {
+		bus_msg m;
+		int rc = act_recv(a, &m, (int)(wait > 100 ? 100 : wait));
+		if (rc == BUS_OK) {
+			sc_tx_signed *t = malloc(sizeof *t);
+			if (t && act_decode(&m, &SC_TX_SIGNED, t) == 0)
+				sub_on_signed(s, t);
+			free(t);
+			bus_msg_free(&m);
+		}
+		wait = sub_tick(s);
+	}
+	rt_logkv(RT_INFO, "draining", "pending", "kept in LMDB", NULL);
+	sub_close(s);
+	act_close(a);
+	rpc_close(r);
+	st_close(env);
+	rt_shutdown();
+	return 0;
+}

@@ -1,0 +1,733 @@
+/* submitter.c - see submitter.h. Every state change is written to LMDB before it is published,
+ * so a crash between the two re-publishes at worst (consumers take tx.status as idempotent). */
+#include "actors/submitter/submitter.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "actors/submitter/classify.h"
+#include "bus/rt_http.h"
+#include "bus/rt_log.h"
+#include "bus/rt_main.h"
+#include "bus/rt_metrics.h"
+#include "chain/hex.h"
+#include "chain/tx.h"
+
+#define SUB_DONE_KEEP_NS (24ull * 3600 * 1000000000ull) /* late duplicates of tx.signed are re-acked */
+
+struct sub {
+	sub_cfg     c;
+	act_bus    *a;
+	rpc        *r;
+	st_env     *env;
+	MDB_dbi     pending, done;
+	sub_entry **v;
+	size_t      n, cap;
+	uint64_t    head;            /* latest block number seen */
+	int         rpc_state;       /* -1 unknown, 0 down, 1 up */
+	int         resend_all;      /* after a restart: send what is pending again */
+	int         head_moved;
+	sc_gas_quote quote;
+	int         have_quote;
+	uint64_t    next_poll, next_quote, next_nonce; /* monotonic ms */
+	rt_metric  *m_sent, *m_pending, *m_bumps, *m_confirm, *m_bad, *m_up[RPC_MAX_ENDPOINTS];
+};
+
+static uint64_t sub_now_ms(void) { return rt_mono_ns() / 1000000u; }
+
+static void sub_hex(const uint8_t *b, size_t n, char *out) { hex_encode(b, n, 1, out); }
+
+/* ---- metrics ------------------------------------------------------------------------------- */
+static rt_metric *sub_err_metric(const char *cls)
+{
+	char lab[80];
+	snprintf(lab, sizeof lab, "class=\"%s\"", cls);
+	return rt_counter("oracle_update_errors_total", "Transactions the node refused or that failed, by error class.",
+	                  lab);
+}
+
+static void sub_metrics(sub *s)
+{
+	static const double b[] = { 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 1800 };
+	s->m_sent = rt_counter("oracle_updates_sent_total", "Price update transactions accepted by the node.", NULL);
+	s->m_pending = rt_gauge("submitter_pending", "Transactions tracked until final.", NULL);
+	s->m_bumps = rt_counter("submitter_bumps_total", "Fee bumps asked of the signer for stuck transactions.", NULL);
+	s->m_confirm = rt_histogram("submitter_confirm_seconds", "From tx.signed received to confirmed at depth.", NULL,
+	                            b, sizeof b / sizeof b[0]);
+	s->m_bad = rt_counter("submitter_rejected_total", "tx.signed messages refused (hash, sender, chain).", NULL);
+	for (const char *const *c = sub_class_names(); *c; c++)
+		sub_err_metric(*c);
+	for (size_t i = 0; i < rpc_endpoint_count(s->r) && i < RPC_MAX_ENDPOINTS; i++) {
+		char esc[160], lab[200];
+		rt_label_escape(rpc_endpoint_name(s->r, i), esc, sizeof esc);
+		snprintf(lab, sizeof lab, "endpoint=\"%s\"", esc);
+		s->m_up[i] = rt_gauge("submitter_rpc_up", "1 while the RPC endpoint answers on the right chain.", lab);
+	}
+}
+
+static void sub_gauges(sub *s)
+{
+	size_t live = 0;
+	for (size_t i = 0; i < s->n; i++)
+		live += s->v[i]->state != SC_TX_REPLACED;
+	rt_gauge_set(s->m_pending, (double)live);
+	for (size_t i = 0; i < rpc_endpoint_count(s->r) && i < RPC_MAX_ENDPOINTS; i++)
+		rt_gauge_set(s->m_up[i], rpc_endpoint_up(s->r, i));
+}
+
+/* ---- storage ------------------------------------------------------------------------------- */
+typedef struct { sub *s; sub_entry *e; int del; } sub_wr;
+
+static int sub_write_fn(MDB_txn *txn, void *arg, st_err *err)
+{
+	sub_wr *w = arg;
+	if (!w->del)
+		return sub_put(txn, w->s->pending, w->e, err);
+	uint8_t key[SUB_KEY_LEN], val[8];
+	sub_key(w->e, key);
+	int rc = st_del(txn, w->s->pending, key, sizeof key, err);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return rc;
+	st_key_u64(val, rt_now_ns());
+	return st_put(txn, w->s->done, w->e->tx.tx_hash, 32, val, sizeof val, err);
+}
+
+/* Durable first: a failure here is logged and the in-memory state still advances; the next
+ * change writes the whole record again. */
+static int sub_save(sub *s, sub_entry *e)
+{
+	st_err err;
+	sub_wr w = { s, e, 0 };
+	int rc = st_write(s->env, sub_write_fn, &w, &err);
+	if (rc != 0)
+		rt_logkv(RT_ERROR, "cannot store pending transaction", "err", err.text, NULL);
+	return rc;
+}
+
+static void sub_forget(sub *s, size_t i)
+{
+	st_err err;
+	sub_wr w = { s, s->v[i], 1 };
+	if (st_write(s->env, sub_write_fn, &w, &err) != 0)
+		rt_logkv(RT_ERROR, "cannot remove final transaction", "err", err.text, NULL);
+	free(s->v[i]);
+	memmove(&s->v[i], &s->v[i + 1], (s->n - i - 1) * sizeof s->v[0]);
+	s->n--;
+}
+
+static sub_entry *sub_find(sub *s, const uint8_t hash[32])
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (memcmp(s->v[i]->tx.tx_hash, hash, 32) == 0)
+			return s->v[i];
+	return NULL;
+}
+
+static int sub_index(sub *s, const sub_entry *e)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->v[i] == e)
+			return (int)i;
+	return -1;
+}
+
+/* ---- publishing ---------------------------------------------------------------------------- */
+static void sub_status(sub *s, sub_entry *e, int state, int errcls, const char *text)
+{
+	sc_tx_status st;
+	memset(&st, 0, sizeof st);
+	memcpy(st.tx_hash, e->tx.tx_hash, 32);
+	memcpy(st.id, e->tx.id, 16);
+	st.chain_id = e->tx.chain_id;
+	memcpy(st.from, e->tx.from, 20);
+	st.nonce = e->tx.nonce;
+	st.state = state;
+	st.block_number = e->block_number;
+	memcpy(st.block_hash, e->block_hash, 32);
+	st.confirmations = e->block_number && s->head >= e->block_number ? s->head - e->block_number : 0;
+	st.gas_used = e->gas_used;
+	st.effective_gas_price = e->effective_gas_price;
+	st.error = errcls;
+	snprintf(st.error_text, sizeof st.error_text, "%s", text ? text : "");
+	memcpy(st.replaced_by, e->replaced_by, 32);
+	st.attempts = e->attempts;
+	memcpy(st.feed, e->tx.feed, sizeof st.feed);
+	st.answer = e->tx.answer;
+	memcpy(st.ref, e->tx.ref, sizeof st.ref);
+	st.observed_at_ns = rt_now_ns();
+	e->state = (uint64_t)state;
+	act_publish(s->a, "tx.status", &SC_TX_STATUS, &st, NULL, NULL);
+
+	char h[67], bn[24];
+	sub_hex(e->tx.tx_hash, 32, h);
+	snprintf(bn, sizeof bn, "%llu", (unsigned long long)e->block_number);
+	rt_logkv(state == SC_TX_FAILED || state == SC_TX_DROPPED ? RT_WARN : RT_INFO, "tx status", "tx", h, "state",
+	         sc_enum_name(&SC_TX_STATUS, "state", state), "block", bn, "error",
+	         sc_enum_name(&SC_TX_STATUS, "error", errcls), "text", text ? text : "", NULL);
+}
+
+static void sub_alert(sub *s, int sev, int status, const char *kind, const sub_entry *e, const char *summary)
+{
+	char key[96], h[67] = "", nonce[24] = "";
+	if (e) {
+		sub_hex(e->tx.tx_hash, 32, h);
+		snprintf(nonce, sizeof nonce, "%llu", (unsigned long long)e->tx.nonce);
+	}
+	snprintf(key, sizeof key, "%s:%s", kind, e ? h : rt_instance());
+	const char *labels[] = { "tx", h, "nonce", nonce, "feed", e ? e->tx.feed : "", NULL };
+	act_alert(s->a, sev, status, kind, key, summary, e ? labels : NULL);
+}
+
+static void sub_nonce_sync(sub *s)
+{
+	if (!s->c.have_signer)
+		return;
+	sc_nonce_sync ns;
+	rpc_error e;
+	memset(&ns, 0, sizeof ns);
+	ns.chain_id = s->c.chain_id;
+	memcpy(ns.address, s->c.signer, 20);
+	if (rpc_get_tx_count(s->r, s->c.signer, "latest", &ns.latest_nonce, &e) != RPC_OK ||
+	    rpc_get_tx_count(s->r, s->c.signer, "pending", &ns.pending_nonce, &e) != RPC_OK) {
+		rt_logkv(RT_WARN, "nonce sync failed", "err", e.msg, NULL);
+		return;
+	}
+	ns.block_number = s->head;
+	ns.synced_at_ns = rt_now_ns();
+	act_publish(s->a, "nonce.sync", &SC_NONCE_SYNC, &ns, NULL, NULL);
+}
+
+static void sub_gas_quote(sub *s)
+{
+	sc_gas_quote q;
+	rpc_block b;
+	rpc_error e;
+	memset(&q, 0, sizeof q);
+	q.chain_id = s->c.chain_id;
+	if (rpc_block_by_number(s->r, RPC_LATEST, &b, &e) != RPC_OK || rpc_gas_price(s->r, &q.gas_price, &e) != RPC_OK) {
+		rt_logkv(RT_WARN, "gas quote failed", "err", e.msg, NULL);
+		return;
+	}
+	q.block_number = b.number;
+	if (b.has_base_fee) {
+		q.eip1559 = true;
+		q.base_fee_per_gas = b.base_fee_per_gas;
+		if (rpc_max_priority_fee(s->r, &q.max_priority_fee_per_gas, &e) != RPC_OK) {
+			/* Nodes without eth_maxPriorityFeePerGas (Besu before 21.x): what gasPrice adds to
+			 * the base fee is the tip it suggests. */
+			if (u256_sub(&q.max_priority_fee_per_gas, &q.gas_price, &b.base_fee_per_gas))
+				u256_zero(&q.max_priority_fee_per_gas);
+		}
+		u256_add(&q.max_fee_per_gas, &b.base_fee_per_gas, &b.base_fee_per_gas);
+		u256_add(&q.max_fee_per_gas, &q.max_fee_per_gas, &q.max_priority_fee_per_gas);
+	}
+	q.quoted_at_ns = rt_now_ns();
+	s->quote = q;
+	s->have_quote = 1;
+	act_publish(s->a, "gas.quote", &SC_GAS_QUOTE, &q, NULL, NULL);
+}
+
+static void sub_bump(sub *s, sub_entry *e)
+{
+	sc_tx_bump b;
+	memset(&b, 0, sizeof b);
+	memcpy(b.id, e->tx.id, 16);
+	memcpy(b.tx_hash, e->tx.tx_hash, 32);
+	b.chain_id = e->tx.chain_id;
+	memcpy(b.from, e->tx.from, 20);
+	b.nonce = e->tx.nonce;
+	const sc_gas_quote *q = s->have_quote ? &s->quote : NULL;
+	sub_bump_fee(&b.min_gas_price, &e->tx.gas_price, s->c.bump_percent, q ? &q->gas_price : NULL);
+	sub_bump_fee(&b.min_max_fee_per_gas, &e->tx.max_fee_per_gas, s->c.bump_percent,
+	             q && q->eip1559 ? &q->max_fee_per_gas : NULL);
+	sub_bump_fee(&b.min_max_priority_fee_per_gas, &e->tx.max_priority_fee_per_gas, s->c.bump_percent,
+	             q && q->eip1559 ? &q->max_priority_fee_per_gas : NULL);
+	b.stuck_blocks = s->head - e->sent_block;
+	b.requested_at_ns = rt_now_ns();
+	e->bump_block = s->head;
+	sub_save(s, e);
+	act_publish(s->a, "tx.bump", &SC_TX_BUMP, &b, NULL, NULL);
+	rt_inc(s->m_bumps);
+	char h[67], n[24];
+	sub_hex(e->tx.tx_hash, 32, h);
+	snprintf(n, sizeof n, "%llu", (unsigned long long)b.stuck_blocks);
+	rt_logkv(RT_WARN, "transaction stuck: fee bump asked", "tx", h, "blocks", n, NULL);
+	sub_alert(s, SC_SEV_WARNING, SC_ALERT_FIRING, "tx_stuck", e, "transaction not mined; fee bump asked of the signer");
+}
+
+/* ---- rpc health ---------------------------------------------------------------------------- */
+static void sub_rpc_state(sub *s, int up, const char *why)
+{
+	if (up == s->rpc_state)
+		return;
+	int was = s->rpc_state;
+	s->rpc_state = up;
+	rt_health_set("rpc", !up, up ? NULL : "no RPC endpoint answers on the expected chain");
+	if (!up) {
+		rt_logkv(RT_ERROR, "rpc unreachable", "err", why ? why : "", NULL);
+		sub_alert(s, SC_SEV_ERROR, SC_ALERT_FIRING, "rpc_unreachable", NULL, "no RPC endpoint answers");
+	} else if (was == 0) {
+		rt_logkv(RT_INFO, "rpc reachable again", NULL);
+		sub_alert(s, SC_SEV_ERROR, SC_ALERT_RESOLVED, "rpc_unreachable", NULL, "an RPC endpoint answers again");
+	}
+}
+
+/* ---- sending ------------------------------------------------------------------------------- */
+static void sub_remove_entry(sub *s, sub_entry *e)
+{
+	int i = sub_index(s, e);
+	if (i >= 0)
+		sub_forget(s, (size_t)i);
+}
+
+/* Nonce too low: is this nonce one of ours that got mined (fine: the poll reports it), or did
+ * someone else use it? */
+static void sub_nonce_used(sub *s, sub_entry *e, const char *text)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		sub_entry *o = s->v[i];
+		if (o->tx.nonce != e->tx.nonce)
+			continue;
+		rpc_receipt rc;
+		rpc_error re;
+		int rr = rpc_get_receipt(s->r, o->tx.tx_hash, &rc, &re);
+		if (rr == RPC_OK)
+			return; /* ours: included, the poll follows it */
+		if (rr != RPC_ENOTFOUND)
+			return; /* cannot tell now; asked again at the next send */
+	}
+	int state = e->sent_block ? SC_TX_DROPPED : SC_TX_FAILED;
+	rt_inc(sub_err_metric("nonce_too_low"));
+	sub_status(s, e, state, SC_TXERR_NONCE_TOO_LOW, text);
+	char summary[160];
+	snprintf(summary, sizeof summary, "nonce %llu was used by another transaction of the signer's address",
+	         (unsigned long long)e->tx.nonce);
+	sub_alert(s, SC_SEV_ERROR, SC_ALERT_FIRING, "nonce_gap", e, summary);
+	sub_nonce_sync(s);
+	sub_remove_entry(s, e);
+}
+
+static void sub_accepted(sub *s, sub_entry *e, int errcls, const char *text)
+{
+	int first = e->sent_block == 0;
+	if (first) {
+		uint64_t h = s->head;
+		rpc_error re;
+		if (rpc_block_number(s->r, &h, &re) == RPC_OK && h > s->head)
+			s->head = h;
+		e->sent_block = s->head ? s->head : 1;
+		if (e->tx.feed[0])
+			rt_inc(s->m_sent);
+	}
+	uint64_t olderr = e->error;
+	e->error = SC_TXERR_NONE;
+	sub_save(s, e);
+	if (first || olderr != SC_TXERR_NONE)
+		sub_status(s, e, SC_TX_PENDING, errcls, text);
+}
+
+/* Sends e once and acts on the answer. Returns 0 when e is still tracked, -1 when it was
+ * removed (failed or dropped). */
+static int sub_send(sub *s, sub_entry *e)
+{
+	rpc_error re;
+	e->attempts++;
+	e->last_sent_ns = rt_now_ns();
+	int rc = rpc_send_raw(s->r, e->tx.raw, e->tx.raw_len, NULL, &re);
+	if (rc == RPC_OK || rc == RPC_EDECODE) { /* a node that took it but answered oddly still took it */
+		sub_rpc_state(s, 1, NULL);
+		sub_accepted(s, e, SC_TXERR_NONE, NULL);
+		return 0;
+	}
+	const sub_class *c = rc == RPC_ENODE ? sub_classify(re.msg) : sub_class_rpc();
+	if (rc == RPC_ETRANSPORT)
+		sub_rpc_state(s, 0, re.msg);
+	else
+		sub_rpc_state(s, 1, NULL);
+	char h[67];
+	sub_hex(e->tx.tx_hash, 32, h);
+	rt_logkv(RT_INFO, "send refused", "tx", h, "class", c->name, "node", re.msg, NULL);
+	switch (c->action) {
+	case SUB_ACT_SENT:
+		sub_accepted(s, e, c->sc_err, re.msg);
+		return 0;
+	case SUB_ACT_NONCE_USED: {
+		size_t before = s->n;
+		sub_nonce_used(s, e, re.msg);
+		return s->n < before ? -1 : 0;
+	}
+	case SUB_ACT_FATAL:
+		rt_inc(sub_err_metric(c->name));
+		e->error = (uint64_t)c->sc_err;
+		sub_status(s, e, SC_TX_FAILED, c->sc_err, re.msg);
+		sub_alert(s, SC_SEV_ERROR, SC_ALERT_FIRING, "tx_failed", e, re.msg);
+		sub_remove_entry(s, e);
+		return -1;
+	default: /* retry / bump: stays pending; tell once per change of error */
+		rt_inc(sub_err_metric(c->name));
+		if (e->error != (uint64_t)c->sc_err || e->attempts == 1) {
+			e->error = (uint64_t)c->sc_err;
+			sub_save(s, e);
+			sub_status(s, e, SC_TX_PENDING, c->sc_err, re.msg);
+		}
+		return 0;
+	}
+}
+
+/* ---- receiving ----------------------------------------------------------------------------- */
+static void sub_ack(sub *s, const sc_tx_signed *t)
+{
+	sc_tx_ack k;
+	memcpy(k.id, t->id, 16);
+	memcpy(k.tx_hash, t->tx_hash, 32);
+	k.received_at_ns = rt_now_ns();
+	act_publish(s->a, "tx.ack", &SC_TX_ACK, &k, NULL, NULL);
+}
+
+static int sub_refuse(sub *s, const sc_tx_signed *t, const char *why)
+{
+	char h[67];
+	sub_hex(t->tx_hash, 32, h);
+	rt_inc(s->m_bad);
+	rt_logkv(RT_WARN, "tx.signed refused", "tx", h, "why", why, NULL);
+	return -1;
+}
+
+/* Everything the message claims is checked against the signed bytes themselves. */
+static int sub_check(sub *s, const sc_tx_signed *t)
+{
+	uint8_t h[32], from[20];
+	tx d;
+	if (t->chain_id != s->c.chain_id)
+		return sub_refuse(s, t, "chain id is not this submitter's");
+	tx_hash(t->raw, t->raw_len, h);
+	if (memcmp(h, t->tx_hash, 32) != 0)
+		return sub_refuse(s, t, "tx_hash is not keccak256(raw)");
+	if (tx_decode(t->raw, t->raw_len, &d, NULL) != TX_OK || tx_recover_sender(&d, from) != TX_OK)
+		return sub_refuse(s, t, "raw is not a valid signed transaction");
+	if (memcmp(from, t->from, 20) != 0 || d.nonce != t->nonce || d.chain_id != s->c.chain_id)
+		return sub_refuse(s, t, "from, nonce or chain id differ from the signed transaction");
+	if (s->c.have_signer && memcmp(from, s->c.signer, 20) != 0)
+		return sub_refuse(s, t, "sender is not SIGNER_ADDRESS");
+	return 0;
+}
+
+static int sub_is_done(sub *s, const uint8_t hash[32])
+{
+	MDB_txn *txn;
+	MDB_val v;
+	if (st_begin(s->env, 1, &txn, NULL) != 0)
+		return 0;
+	int found = st_get(txn, s->done, hash, 32, &v, NULL) == 0;
+	st_abort(txn);
+	return found;
+}
+
+void sub_on_signed(sub *s, const sc_tx_signed *t)
+{
+	if (sub_find(s, t->tx_hash) || sub_is_done(s, t->tx_hash)) {
+		sub_ack(s, t); /* a re-publish: our ack was lost or late */
+		return;
+	}
+	if (sub_check(s, t) != 0)
+		return;
+	if (!s->c.have_signer) {
+		memcpy(s->c.signer, t->from, 20);
+		s->c.have_signer = 1;
+		char a[43];
+		hex_addr_format(t->from, a);
+		rt_logkv(RT_INFO, "signer address learned", "address", a, NULL);
+		s->next_nonce = 0; /* sync now */
+	}
+	sub_entry *e = calloc(1, sizeof *e);
+	if (!e || (s->n == s->cap && !(s->v = realloc(s->v, (s->cap = s->cap ? 2 * s->cap : 8) * sizeof *s->v)))) {
+		rt_logkv(RT_ERROR, "out of memory: tx.signed not taken (the signer re-publishes)", NULL);
+		free(e);
+		return;
+	}
+	e->tx = *t;
+	e->state = SC_TX_PENDING;
+	e->first_seen_ns = rt_now_ns();
+	if (sub_save(s, e) != 0) {
+		free(e); /* not durable: no ack, the signer re-publishes */
+		return;
+	}
+	s->v[s->n++] = e;
+	sub_ack(s, t);
+	sub_send(s, e);
+	sub_gauges(s);
+}
+
+/* ---- following ----------------------------------------------------------------------------- */
+static void sub_included(sub *s, sub_entry *e, const rpc_receipt *rc)
+{
+	e->block_number = rc->block_number;
+	memcpy(e->block_hash, rc->block_hash, 32);
+	e->gas_used = rc->gas_used;
+	e->receipt_status = rc->status == 0 ? 0 : 1;
+	e->effective_gas_price = rc->effective_gas_price;
+	memset(e->replaced_by, 0, 32);
+	if (e->bump_block)
+		sub_alert(s, SC_SEV_WARNING, SC_ALERT_RESOLVED, "tx_stuck", e, "transaction mined");
+	if (e->receipt_status) {
+		e->error = SC_TXERR_NONE;
+		e->state = SC_TX_INCLUDED;
+		sub_save(s, e);
+		sub_status(s, e, SC_TX_INCLUDED, SC_TXERR_NONE, NULL);
+	} else {
+		e->error = SC_TXERR_REVERTED;
+		e->state = SC_TX_FAILED;
+		sub_save(s, e);
+		rt_inc(sub_err_metric("reverted"));
+		sub_status(s, e, SC_TX_FAILED, SC_TXERR_REVERTED, "execution reverted (receipt status 0)");
+		sub_alert(s, SC_SEV_ERROR, SC_ALERT_FIRING, "tx_failed", e, "transaction reverted on chain");
+	}
+	for (size_t i = 0; i < s->n; i++) { /* same nonce: the others lost */
+		sub_entry *o = s->v[i];
+		if (o == e || o->tx.nonce != e->tx.nonce || o->block_number || o->state == SC_TX_REPLACED)
+			continue;
+		memcpy(o->replaced_by, e->tx.tx_hash, 32);
+		o->state = SC_TX_REPLACED;
+		sub_save(s, o);
+		sub_status(s, o, SC_TX_REPLACED, SC_TXERR_NONE, NULL);
+	}
+}
+
+static void sub_reorged(sub *s, sub_entry *e)
+{
+	sub_status(s, e, SC_TX_REORGED, SC_TXERR_NONE, "receipt gone or moved to another block");
+	e->block_number = 0;
+	memset(e->block_hash, 0, 32);
+	e->confirmed_ns = 0;
+	e->state = SC_TX_PENDING;
+	e->sent_block = 0; /* stuck counting starts again */
+	e->bump_block = 0;
+	for (size_t i = 0; i < s->n; i++) { /* the ones it replaced compete again */
+		sub_entry *o = s->v[i];
+		if (o != e && o->state == SC_TX_REPLACED && memcmp(o->replaced_by, e->tx.tx_hash, 32) == 0) {
+			memset(o->replaced_by, 0, 32);
+			o->state = SC_TX_PENDING;
+			sub_save(s, o);
+			sub_send(s, o);
+		}
+	}
+	sub_save(s, e);
+	sub_send(s, e);
+}
+
+/* The newest of the txs sharing e's nonce (only it is bumped). */
+static int sub_is_newest(sub *s, const sub_entry *e)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->v[i]->tx.nonce == e->tx.nonce && s->v[i]->first_seen_ns > e->first_seen_ns &&
+		    s->v[i]->state != SC_TX_REPLACED)
+			return 0;
+	return 1;
+}
+
+/* Follows one entry. Returns -1 when it was removed, 1 on a transport failure (stop polling). */
+static int sub_follow(sub *s, sub_entry *e)
+{
+	rpc_receipt rc;
+	rpc_error re;
+	int r = rpc_get_receipt(s->r, e->tx.tx_hash, &rc, &re);
+	if (r == RPC_ETRANSPORT) {
+		sub_rpc_state(s, 0, re.msg);
+		return 1;
+	}
+	if (e->block_number == 0) {
+		if (r == RPC_OK) {
+			sub_included(s, e, &rc);
+			return 0;
+		}
+		if (e->sent_block == 0) /* never accepted yet: try again */
+			return sub_send(s, e);
+		if (s->head != e->checked_block) { /* once per block: does the node still hold it? */
+			uint64_t bn;
+			e->checked_block = s->head;
+			if (rpc_get_tx(s->r, e->tx.tx_hash, &bn, &re) == RPC_ENOTFOUND && sub_send(s, e) != 0)
+				return -1;
+		}
+		if (s->c.bump_after_blocks && s->head >= e->sent_block + s->c.bump_after_blocks &&
+		    (e->bump_block == 0 || s->head >= e->bump_block + s->c.bump_after_blocks) && sub_is_newest(s, e))
+			sub_bump(s, e);
+		return 0;
+	}
+	if (r == RPC_ENOTFOUND || (r == RPC_OK && memcmp(rc.block_hash, e->block_hash, 32) != 0)) {
+		sub_reorged(s, e);
+		return 0;
+	}
+	if (r != RPC_OK)
+		return 0;
+	uint64_t conf = s->head >= e->block_number ? s->head - e->block_number : 0;
+	if (e->receipt_status && conf >= s->c.confirmations && e->state == SC_TX_INCLUDED) {
+		e->confirmed_ns = rt_now_ns();
+		e->state = SC_TX_CONFIRMED;
+		sub_save(s, e);
+		rt_observe(s->m_confirm, (double)(e->confirmed_ns - e->first_seen_ns) / 1e9);
+		sub_status(s, e, SC_TX_CONFIRMED, SC_TXERR_NONE, NULL);
+	}
+	if (conf >= s->c.finality_depth) {
+		if (e->receipt_status)
+			sub_status(s, e, SC_TX_FINAL, SC_TXERR_NONE, NULL);
+		for (size_t i = s->n; i-- > 0;)
+			if (s->v[i] != e && s->v[i]->tx.nonce == e->tx.nonce)
+				sub_forget(s, i);
+		sub_remove_entry(s, e);
+		return -1;
+	}
+	return 0;
+}
+
+static void sub_poll(sub *s)
+{
+	uint64_t head;
+	rpc_error re;
+	if (rpc_block_number(s->r, &head, &re) != RPC_OK) {
+		sub_rpc_state(s, 0, re.msg);
+		return;
+	}
+	sub_rpc_state(s, 1, NULL);
+	if (head != s->head)
+		s->head_moved = 1;
+	s->head = head;
+	if (s->resend_all) {
+		s->resend_all = 0;
+		for (size_t i = s->n; i-- > 0;)
+			if (i < s->n && s->v[i]->block_number == 0 && s->v[i]->state != SC_TX_REPLACED)
+				sub_send(s, s->v[i]);
+	}
+	/* Walk a snapshot of the list: following one entry may remove it and its siblings. */
+	size_t n = s->n;
+	sub_entry **snap = n ? malloc(n * sizeof *snap) : NULL;
+	if (n && !snap)
+		return;
+	if (n)
+		memcpy(snap, s->v, n * sizeof *snap);
+	for (size_t i = 0; i < n; i++) {
+		if (sub_index(s, snap[i]) < 0 || snap[i]->state == SC_TX_REPLACED)
+			continue;
+		if (sub_follow(s, snap[i]) == 1)
+			break;
+	}
+	free(snap);
+}
+
+uint64_t sub_tick(sub *s)
+{
+	uint64_t now = sub_now_ms();
+	if (now >= s->next_poll) {
+		sub_poll(s);
+		s->next_poll = now + s->c.poll_ms;
+	}
+	if (s->rpc_state == 1 && (now >= s->next_quote || s->head_moved)) {
+		s->head_moved = 0;
+		sub_gas_quote(s);
+		s->next_quote = now + s->c.quote_ms;
+	}
+	if (s->rpc_state == 1 && now >= s->next_nonce) {
+		sub_nonce_sync(s);
+		s->next_nonce = now + s->c.nonce_sync_ms;
+	}
+	sub_gauges(s);
+	now = sub_now_ms();
+	uint64_t next = s->next_poll;
+	return next > now ? next - now : 0;
+}
+
+size_t sub_pending_count(const sub *s) { return s->n; }
+
+/* ---- lifecycle ----------------------------------------------------------------------------- */
+static int sub_load(sub *s, char *err, size_t errlen)
+{
+	MDB_txn *txn;
+	st_err e;
+	st_iter it;
+	MDB_val k, v;
+	if (st_begin(s->env, 0, &txn, &e) != 0 || st_table(txn, "pending", &s->pending, &e) != 0 ||
+	    st_table(txn, "done", &s->done, &e) != 0) {
+		st_abort(txn);
+		snprintf(err, errlen, "state: %s", e.text);
+		return -1;
+	}
+	int rc = st_iter_open(&it, txn, s->pending, NULL, 0, NULL, 0, &e);
+	while (rc == 0 && (rc = st_iter_next(&it, &k, &v, &e)) == 0) {
+		sub_entry *x = malloc(sizeof *x);
+		if (!x || sub_decode(v.mv_data, v.mv_size, x) != 0) {
+			free(x);
+			rt_logkv(RT_ERROR, "pending: unreadable record skipped", NULL);
+			continue;
+		}
+		if (s->n == s->cap) {
+			sub_entry **nv = realloc(s->v, (s->cap = s->cap ? 2 * s->cap : 8) * sizeof *s->v);
+			if (!nv) {
+				free(x);
+				break;
+			}
+			s->v = nv;
+		}
+		s->v[s->n++] = x;
+	}
+	st_iter_close(&it);
+	/* Forget done hashes past their retention. Collected first: no writes while iterating. */
+	uint64_t cut = rt_now_ns() > SUB_DONE_KEEP_NS ? rt_now_ns() - SUB_DONE_KEEP_NS : 0;
+	uint8_t (*old)[32] = NULL;
+	size_t nold = 0;
+	if (st_iter_open(&it, txn, s->done, NULL, 0, NULL, 0, &e) == 0) {
+		while (st_iter_next(&it, &k, &v, &e) == 0 && nold < 4096)
+			if (v.mv_size == 8 && k.mv_size == 32 && st_u64_at(v.mv_data) < cut) {
+				uint8_t(*no)[32] = realloc(old, (nold + 1) * 32);
+				if (!no)
+					break;
+				old = no;
+				memcpy(old[nold++], k.mv_data, 32);
+			}
+		st_iter_close(&it);
+	}
+	for (size_t i = 0; i < nold; i++)
+		st_del(txn, s->done, old[i], 32, NULL);
+	free(old);
+	if (st_commit(txn, &e) != 0) {
+		snprintf(err, errlen, "state: %s", e.text);
+		return -1;
+	}
+	return 0;
+}
+
+sub *sub_open(const sub_cfg *c, act_bus *a, rpc *r, st_env *env, char *err, size_t errlen)
+{
+	sub *s = calloc(1, sizeof *s);
+	if (!s) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	s->c = *c;
+	s->a = a;
+	s->r = r;
+	s->env = env;
+	s->rpc_state = -1;
+	if (sub_load(s, err, errlen) != 0) {
+		sub_close(s);
+		return NULL;
+	}
+	s->resend_all = s->n > 0;
+	sub_metrics(s);
+	sub_gauges(s);
+	if (s->n) {
+		char n[24];
+		snprintf(n, sizeof n, "%zu", s->n);
+		rt_logkv(RT_INFO, "pending transactions restored", "count", n, NULL);
+	}
+	return s;
+}
+
+void sub_close(sub *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->n; i++)
+		free(s->v[i]);
+	free(s->v);
+	free(s);
+}

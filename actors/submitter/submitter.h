@@ -1,0 +1,54 @@
+/* submitter.h - the submitter's logic: take signed transactions from the bus, store them, ack,
+ * send them to the chain and follow each one to finality, publishing every state change.
+ * main.c owns the process (options, loop); this file's functions are called from that one thread.
+ *
+ * Flow per tx.signed: verify (hash = keccak(raw), sender and nonce recovered from the signature
+ * match the message, chain id) -> store in LMDB `pending` -> tx.ack -> eth_sendRawTransaction ->
+ * tx.status pending. Then every poll: receipt -> included (or failed: reverted) -> confirmed at
+ * CONFIRMATIONS -> final at FINALITY_DEPTH (removed, hash kept in `done`). A receipt that vanishes
+ * or moves to another block hash before final -> reorged, sent again. A tx not mined after
+ * BUMP_AFTER_BLOCKS -> tx.bump; of several txs with one nonce, the one mined wins and the others
+ * are replaced.
+ *
+ * Sending: to the first working endpoint of RPC_URL (failover), not broadcast to all of them.
+ * Broadcasting (Chainlink's choice) helps when nodes do not gossip to one another; on one network
+ * they do, and the answers of one node are what the error classification needs. A tx that a node
+ * forgot is re-sent once per block (eth_getTransactionByHash says unknown), so propagation does
+ * not depend on one node's mempool.
+ *
+ * Memory: sub owns its entries; the act_bus, rpc and st_env are borrowed from main. */
+#ifndef SUBMITTER_SUBMITTER_H
+#define SUBMITTER_SUBMITTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "actors/submitter/pending.h"
+#include "bus/actor.h"
+#include "chain/rpc.h"
+#include "store/store.h"
+
+typedef struct {
+	uint64_t chain_id;
+	uint64_t confirmations;
+	uint64_t finality_depth;
+	uint64_t bump_after_blocks;
+	uint64_t bump_percent;
+	uint64_t poll_ms, quote_ms, nonce_sync_ms;
+	uint8_t  signer[20];
+	int      have_signer;
+} sub_cfg;
+
+typedef struct sub sub;
+
+/* Opens the tables, loads pending transactions (re-sent at the first sub_tick). NULL on error. */
+sub *sub_open(const sub_cfg *c, act_bus *a, rpc *r, st_env *env, char *err, size_t errlen);
+void sub_close(sub *s);
+
+/* One tx.signed from the bus. */
+void sub_on_signed(sub *s, const sc_tx_signed *t);
+/* Runs whatever is due (poll, gas quote, nonce sync). Returns ms until the next due time. */
+uint64_t sub_tick(sub *s);
+size_t sub_pending_count(const sub *s);
+
+#endif

@@ -1,0 +1,137 @@
+/* submitter_test.c - node error classification (real messages of geth, Besu, Nethermind, reth,
+ * anvil), the pending record layout, and fee-bump arithmetic. The send/follow logic runs
+ * against a real anvil in tests/integration/submitter_anvil.sh. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "actors/submitter/classify.h"
+#include "actors/submitter/pending.h"
+
+static void test_classify(void **st)
+{
+	static const struct { const char *msg, *cls; int action; } v[] = {
+		{ "nonce too low", "nonce_too_low", SUB_ACT_NONCE_USED },                       /* geth */
+		{ "nonce too low: next nonce 5, tx nonce 3", "nonce_too_low", SUB_ACT_NONCE_USED }, /* geth 1.11+ */
+		{ "Nonce too low", "nonce_too_low", SUB_ACT_NONCE_USED },                       /* Besu */
+		{ "OldNonce", "nonce_too_low", SUB_ACT_NONCE_USED },                            /* Nethermind */
+		{ "nonce too low. allowed nonce range: 4 - 8, actual: 2", "nonce_too_low", SUB_ACT_NONCE_USED }, /* anvil */
+		{ "already known", "already_known", SUB_ACT_SENT },                             /* geth */
+		{ "Known transaction", "already_known", SUB_ACT_SENT },                         /* Besu */
+		{ "transaction already imported", "already_known", SUB_ACT_SENT },              /* reth/Erigon */
+		{ "AlreadyKnown", "already_known", SUB_ACT_SENT },                              /* Nethermind */
+		{ "replacement transaction underpriced", "replacement_underpriced", SUB_ACT_BUMP },
+		{ "Replacement transaction underpriced", "replacement_underpriced", SUB_ACT_BUMP },
+		{ "insufficient funds for gas * price + value: balance 0, tx cost 21000", "insufficient_funds", SUB_ACT_RETRY },
+		{ "Upfront cost exceeds account balance", "insufficient_funds", SUB_ACT_RETRY },
+		{ "UPFRONT_COST_EXCEEDS_BALANCE", "insufficient_funds", SUB_ACT_RETRY },
+		{ "intrinsic gas too low", "intrinsic_gas_too_low", SUB_ACT_FATAL },
+		{ "exceeds block gas limit", "exceeds_block_gas_limit", SUB_ACT_FATAL },
+		{ "transaction underpriced", "underpriced", SUB_ACT_BUMP },
+		{ "max fee per gas less than block base fee: address 0x.., maxFeePerGas: 1 baseFee: 7", "fee_too_low", SUB_ACT_BUMP },
+		{ "tx fee (1.10 ether) exceeds the configured cap (1.00 ether)", "fee_cap_exceeded", SUB_ACT_FATAL },
+		{ "invalid sender", "invalid_signature", SUB_ACT_FATAL },
+		{ "execution reverted: only transmitters", "reverted", SUB_ACT_FATAL },
+		{ "something new", "other", SUB_ACT_RETRY },
+		{ "", "other", SUB_ACT_RETRY },
+	};
+	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+		const sub_class *c = sub_classify(v[i].msg);
+		if (strcmp(c->name, v[i].cls) != 0 || c->action != v[i].action)
+			fail_msg("'%s': got %s/%d, want %s/%d", v[i].msg, c->name, c->action, v[i].cls, v[i].action);
+	}
+	assert_int_equal(sub_classify("nonce too low")->sc_err, SC_TXERR_NONCE_TOO_LOW);
+	assert_int_equal(sub_classify(NULL)->action, SUB_ACT_RETRY);
+	/* every class the table can return is pre-registered as a metric label */
+	const char *const *names = sub_class_names();
+	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+		int found = 0;
+		for (size_t j = 0; names[j]; j++)
+			found |= strcmp(names[j], sub_classify(v[i].msg)->name) == 0;
+		assert_true(found);
+	}
+}
+
+static void test_record(void **st)
+{
+	static sub_entry a, b;
+	static uint8_t buf[SUB_REC_MAX];
+	memset(&a, 0, sizeof a);
+	a.tx.chain_id = 138;
+	a.tx.nonce = 0x0102030405060708ull;
+	a.tx.raw_len = 300;
+	for (int i = 0; i < 300; i++)
+		a.tx.raw[i] = (uint8_t)i;
+	memset(a.tx.tx_hash, 0xcd, 32);
+	snprintf(a.tx.feed, sizeof a.tx.feed, "ETH-USD");
+	snprintf(a.tx.ref, sizeof a.tx.ref, "price.update:gate-0:17");
+	u256_from_u64(&a.tx.answer, 123456789);
+	a.state = SC_TX_INCLUDED;
+	a.first_seen_ns = 1, a.last_sent_ns = 2, a.sent_block = 3, a.bump_block = 4, a.attempts = 5;
+	a.block_number = 6, a.gas_used = 7, a.receipt_status = 1, a.error = 2, a.confirmed_ns = 9, a.checked_block = 10;
+	memset(a.block_hash, 0xbb, 32);
+	memset(a.replaced_by, 0xee, 32);
+	u256_from_u64(&a.effective_gas_price, 1000000007);
+	size_t n = sub_encode(&a, buf, sizeof buf);
+	assert_true(n > 300);
+	assert_int_equal(sub_decode(buf, n, &b), 0);
+	assert_memory_equal(&a.tx, &b.tx, sizeof a.tx);
+	assert_int_equal(b.state, SC_TX_INCLUDED);
+	assert_int_equal(b.first_seen_ns + b.last_sent_ns + b.sent_block + b.bump_block + b.attempts, 15);
+	assert_int_equal(b.block_number, 6);
+	assert_int_equal(b.gas_used, 7);
+	assert_int_equal(b.receipt_status, 1);
+	assert_int_equal(b.error, 2);
+	assert_int_equal(b.confirmed_ns, 9);
+	assert_int_equal(b.checked_block, 10);
+	assert_memory_equal(b.block_hash, a.block_hash, 32);
+	assert_memory_equal(b.replaced_by, a.replaced_by, 32);
+	assert_int_equal(u256_cmp(&a.effective_gas_price, &b.effective_gas_price), 0);
+	assert_int_equal(sub_decode(buf, n - 1, &b), -1);   /* truncated */
+	assert_int_equal(sub_decode(buf, 60, &b), -1);
+	buf[0] = 'X';
+	assert_int_equal(sub_decode(buf, n, &b), -1);        /* not our layout */
+	buf[0] = 'S';
+	uint8_t key[SUB_KEY_LEN];
+	sub_key(&a, key);
+	assert_int_equal(key[0], 1);
+	assert_int_equal(key[7], 8);
+	assert_int_equal(key[8], 0xcd);
+	assert_int_equal(sub_encode(&a, buf, 100), 0);       /* too small a buffer */
+}
+
+static uint64_t bump(uint64_t old, uint64_t pct, int64_t quote)
+{
+	u256 o, q, r;
+	u256_from_u64(&o, old);
+	u256_from_u64(&q, (uint64_t)quote);
+	sub_bump_fee(&r, &o, pct, quote >= 0 ? &q : NULL);
+	assert_true(u256_fits_u64(&r));
+	return u256_low64(&r);
+}
+
+static void test_bump(void **st)
+{
+	assert_int_equal(bump(1000000000, 20, -1), 1200000000);
+	assert_int_equal(bump(1000000000, 5, -1), 1100000000);  /* never below the nodes' 10% */
+	assert_int_equal(bump(1000000001, 10, -1), 1100000002); /* rounded up: 10% of ...01 is ...00.1 */
+	assert_int_equal(bump(7, 10, -1), 8);
+	assert_int_equal(bump(0, 20, -1), 0);                   /* zero-gas networks stay at zero */
+	assert_int_equal(bump(0, 20, 5), 5);                    /* unless the quote is higher */
+	assert_int_equal(bump(100, 20, 119), 120);
+	assert_int_equal(bump(100, 20, 121), 121);
+	u256 big, r;
+	memset(&big, 0xff, sizeof big);                         /* saturates, never wraps */
+	sub_bump_fee(&r, &big, 20, NULL);
+	assert_int_equal(u256_cmp(&r, &big), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = { cmocka_unit_test(test_classify), cmocka_unit_test(test_record),
+					    cmocka_unit_test(test_bump) };
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,560 @@
+/*
+ * Unit tests of the signer's parts: the update call for the three signatures (vectors from
+ * `cast calldata`), the policy checks (a table of cases), fee bumps, and the durable core in a
+ * temporary LMDB (nonce sync, contiguous nonces, dedupe, reopen, acks, finished txs, gap re-queue,
+ * nonce jump, bump replacements), every published tx decoded and its sender recovered.
+ * The key is anvil's public dev key #1.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "actors/signer/call.h"
+#include "actors/signer/fees.h"
+#include "actors/signer/policy.h"
+#include "actors/signer/signer.h"
+#include "bus/rt_config.h"
+#include "chain/hex.h"
+#include "chain/tx.h"
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+static const char *KEY_HEX = "59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+static const char *ADDR = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
+static const char *CON = "0x5fbdb2315678afecb367f032d93f642f64180aa3";
+
+static void
+i256_set(u256 *v, const char *dec)
+{
+	assert_int_equal(i256_from_dec(v, dec, strlen(dec)), 0);
+}
+
+static void
+mk_update(sc_price_update *u, const char *feed, const char *answer)
+{
+	memset(u, 0, sizeof *u);
+	snprintf(u->feed, sizeof u->feed, "%s", feed);
+	i256_set(&u->answer, answer);
+	u->decimals = 8;
+	u->chain_id = 138;
+	assert_int_equal(hex_addr_parse(CON, strlen(CON), u->contract), 0);
+}
+
+static void
+expect_hex(const uint8_t *b, size_t n, const char *hex)
+{
+	char out[2 * 512 + 3];
+	assert_true(n <= 512);
+	hex_encode(b, n, 1, out);
+	assert_string_equal(out, hex);
+}
+
+/* ---- the update call ----------------------------------------------------------------------- */
+
+static void
+test_call_three_signatures(void **st)
+{
+	(void)st;
+	static const struct {
+		const char *sig, *answer, *round, *calldata;
+		int         rv;
+	} cases[] = {
+		{ "updateAnswer(int256)", "-123456789", "0",
+		  "0xa87a20cefffffffffffffffffffffffffffffffffffffffffffffffffffffffff8a432eb", SGP_OK },
+		{ "updateAnswer(uint256)", "300000000000", "0",
+		  "0x8e9b00ba00000000000000000000000000000000000000000000000000000045d964b800", SGP_OK },
+		{ "updateAnswer(uint256)", "-1", "0", NULL, SGP_NEGATIVE },
+		{ "submit(uint256,int256)", "5", "7",
+		  "0x202ee0ed0000000000000000000000000000000000000000000000000000000000000007"
+		  "0000000000000000000000000000000000000000000000000000000000000005", SGP_OK },
+		{ "submit(uint256,int256)", "-5", "7",
+		  "0x202ee0ed0000000000000000000000000000000000000000000000000000000000000007"
+		  "fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffb", SGP_OK },
+		/* int128 answer out of range: refused, not truncated */
+		{ "updateAnswer(int128)", "340282366920938463463374607431768211456", "0", NULL, SGP_ENCODE },
+	};
+	for (size_t i = 0; i < N(cases); i++) {
+		sgc_call        c;
+		sc_price_update u;
+		uint8_t         out[256];
+		size_t          len = 0;
+		char            err[200];
+		assert_int_equal(sgc_init(&c, cases[i].sig, err, sizeof err), 0);
+		mk_update(&u, "ETH-USD", cases[i].answer);
+		assert_int_equal(u256_from_dec(&u.round_id, cases[i].round, strlen(cases[i].round)), 0);
+		assert_int_equal(sgc_build(&c, &u, out, sizeof out, &len), cases[i].rv);
+		if (cases[i].calldata)
+			expect_hex(out, len, cases[i].calldata);
+	}
+	/* shapes the signer cannot fill are refused at start */
+	static const char *const bad[] = { "updateAnswer(string)", "f()", "f(uint256,uint256,int256)",
+		                           "submit(int256,int256)", "updateAnswer(int256" };
+	for (size_t i = 0; i < N(bad); i++) {
+		sgc_call c;
+		char     err[200];
+		assert_int_equal(sgc_init(&c, bad[i], err, sizeof err), -1);
+		assert_true(strstr(err, "UPDATE_SIGNATURE") != NULL);
+	}
+}
+
+/* ---- policy ---------------------------------------------------------------------------------- */
+
+static void
+base_policy(sgp_policy *p)
+{
+	char err[200];
+	memset(p, 0, sizeof *p);
+	p->chain_id = 138;
+	p->max_gas_limit = 500000;
+	assert_int_equal(sgp_add_contract(p, CON, err, sizeof err), 0);
+	assert_int_equal(sgp_add_selector(p, "transfer(address,uint256)", err, sizeof err), 0);
+	assert_int_equal(sgp_add_selector(p, "0x12345678", err, sizeof err), 0);
+	assert_int_equal(sgp_set_bound(p->min_answer, "0.01", "MIN_ANSWER", err, sizeof err), 0);
+	assert_int_equal(sgp_set_bound(p->max_answer, "1000000", "MAX_ANSWER", err, sizeof err), 0);
+	p->max_change_ppm = 100000; /* 10 % */
+	json_error_t je;
+	json_t *j = json_loads("[{\"feed\":\"BTC-USD\",\"aggregator\":\"0x00000000000000000000000000000000000000b7\","
+	                       "\"min_answer\":\"-50\",\"max_answer\":200000,\"max_change\":\"50\"}]", 0, &je);
+	assert_non_null(j);
+	assert_int_equal(sgp_load_feeds(p, j, err, sizeof err), 0);
+	json_decref(j);
+}
+
+static void
+test_policy_table(void **st)
+{
+	(void)st;
+	sgp_policy p;
+	base_policy(&p);
+	static const struct {
+		const char *feed, *answer, *prev, *contract;
+		uint64_t    chain, decimals;
+		int         want;
+	} cases[] = {
+		{ "ETH-USD", "300000000000", NULL, NULL, 138, 8, SGP_OK },
+		{ "ETH-USD", "300000000000", NULL, NULL, 1, 8, SGP_CHAIN_ID },
+		{ "ETH-USD", "300000000000", NULL, "0x00000000000000000000000000000000000000b7", 138, 8, SGP_CONTRACT },
+		{ "ETH-USD", "1000000", NULL, NULL, 138, 8, SGP_OK },             /* 0.01: the minimum itself */
+		{ "ETH-USD", "999999", NULL, NULL, 138, 8, SGP_BELOW_MIN },       /* 0.00999999 */
+		{ "ETH-USD", "-1", NULL, NULL, 138, 8, SGP_BELOW_MIN },
+		{ "ETH-USD", "100000000000000", NULL, NULL, 138, 8, SGP_OK },     /* 1000000.00000000 */
+		{ "ETH-USD", "100000000000001", NULL, NULL, 138, 8, SGP_ABOVE_MAX },
+		{ "ETH-USD", "1000001", NULL, NULL, 138, 0, SGP_ABOVE_MAX },      /* same bound, 0 decimals */
+		{ "ETH-USD", "110", "100", NULL, 138, 0, SGP_OK },                /* +10 %: at the limit */
+		{ "ETH-USD", "111", "100", NULL, 138, 0, SGP_MAX_CHANGE },
+		{ "ETH-USD", "90", "100", NULL, 138, 0, SGP_OK },
+		{ "ETH-USD", "89", "100", NULL, 138, 0, SGP_MAX_CHANGE },
+		/* per-feed: its own aggregator, bounds (negative min) and 50 % change */
+		{ "BTC-USD", "100", NULL, NULL, 138, 0, SGP_CONTRACT },
+		{ "BTC-USD", "-40", "-30", "0x00000000000000000000000000000000000000b7", 138, 0, SGP_OK },
+		{ "BTC-USD", "-51", NULL, "0x00000000000000000000000000000000000000b7", 138, 0, SGP_BELOW_MIN },
+		{ "BTC-USD", "200001", NULL, "0x00000000000000000000000000000000000000b7", 138, 0, SGP_ABOVE_MAX },
+		{ "BTC-USD", "-46", "-30", "0x00000000000000000000000000000000000000b7", 138, 0, SGP_MAX_CHANGE },
+	};
+	for (size_t i = 0; i < N(cases); i++) {
+		sc_price_update u;
+		u256            prev;
+		char            detail[200];
+		mk_update(&u, cases[i].feed, cases[i].answer);
+		u.chain_id = cases[i].chain;
+		u.decimals = cases[i].decimals;
+		if (cases[i].contract)
+			hex_addr_parse(cases[i].contract, strlen(cases[i].contract), u.contract);
+		if (cases[i].prev)
+			i256_set(&prev, cases[i].prev);
+		int got = sgp_check_update(&p, &u, cases[i].prev ? &prev : NULL, detail, sizeof detail);
+		if (got != cases[i].want)
+			fail_msg("case %zu: got %s, want %s (%s)", i, sgp_reason_name(got), sgp_reason_name(cases[i].want),
+			         detail);
+		assert_true(got == SGP_OK || detail[0] != 0);
+	}
+	/* tx.request */
+	static const struct {
+		const char *to, *data;
+		uint64_t    chain, gas, value;
+		int         want;
+	} rq[] = {
+		{ NULL, "a9059cbb00", 138, 0, 0, SGP_OK },
+		{ NULL, "1234567800", 138, 100000, 0, SGP_OK },
+		{ NULL, "1234567800", 5, 0, 0, SGP_CHAIN_ID },
+		{ "0x00000000000000000000000000000000000000b7", "a9059cbb", 138, 0, 0, SGP_CONTRACT },
+		{ NULL, "deadbeef", 138, 0, 0, SGP_SELECTOR },
+		{ NULL, "123456", 138, 0, 0, SGP_SELECTOR },
+		{ NULL, "a9059cbb", 138, 0, 1, SGP_VALUE },
+		{ NULL, "a9059cbb", 138, 500001, 0, SGP_GAS_LIMIT },
+	};
+	for (size_t i = 0; i < N(rq); i++) {
+		sc_tx_request r;
+		size_t        n;
+		memset(&r, 0, sizeof r);
+		r.chain_id = rq[i].chain;
+		r.gas_limit = rq[i].gas;
+		u256_from_u64(&r.value, rq[i].value);
+		hex_addr_parse(rq[i].to ? rq[i].to : CON, 42, r.to);
+		assert_int_equal(hex_decode(rq[i].data, strlen(rq[i].data), 0, r.data, sizeof r.data, &n, NULL), 0);
+		r.data_len = (uint32_t)n;
+		int got = sgp_check_request(&p, &r, NULL, 0);
+		if (got != rq[i].want)
+			fail_msg("request case %zu: got %s, want %s", i, sgp_reason_name(got), sgp_reason_name(rq[i].want));
+	}
+	/* configuration errors */
+	char err[200];
+	assert_int_equal(sgp_add_contract(&p, "0x5FbDB2315678afecb367f032d93F642f64180aA3", err, sizeof err), -1);
+	assert_int_equal(sgp_add_selector(&p, "0x1234", err, sizeof err), -1);
+	assert_int_equal(sgp_set_bound(p.min_answer, "1,5", "MIN_ANSWER", err, sizeof err), -1);
+	json_error_t je;
+	json_t *j = json_loads("[{\"feed\":\"X\",\"maxx\":1}]", 0, &je);
+	assert_int_equal(sgp_load_feeds(&p, j, err, sizeof err), -1);
+	assert_true(strstr(err, "maxx") != NULL);
+	json_decref(j);
+}
+
+/* ---- fees ------------------------------------------------------------------------------------ */
+
+static void
+test_fees(void **st)
+{
+	(void)st;
+	static const struct {
+		uint64_t old, ppm, want;
+	} raise[] = { { 0, 125000, 0 }, { 1, 125000, 2 }, { 8, 125000, 9 }, { 1000000000, 125000, 1125000000 },
+		      { 1000000001, 125000, 1125000002 }, { 100, 0, 100 }, { 7, 100000, 8 } };
+	for (size_t i = 0; i < N(raise); i++) {
+		u256 o, r;
+		u256_from_u64(&o, raise[i].old);
+		sgf_raise(&r, &o, raise[i].ppm);
+		assert_true(u256_fits_u64(&r));
+		assert_int_equal(u256_low64(&r), raise[i].want);
+	}
+	sgf_cfg c;
+	memset(&c, 0, sizeof c);
+	c.bump_ppm = 125000;
+	u256_from_u64(&c.max_gas_price, 100000000000ull);
+	u256_from_u64(&c.max_fee_per_gas, 100000000000ull);
+	u256_from_u64(&c.gas_price, 0);
+	sgf_fees f, nf, old;
+	sc_tx_bump b;
+	sc_gas_quote q;
+	memset(&b, 0, sizeof b);
+	memset(&q, 0, sizeof q);
+	/* legacy fixed zero: valid; a bump of zero with no minimum cannot raise anything */
+	assert_int_equal(sgf_new(&c, NULL, &f), SGF_OK);
+	assert_true(u256_is_zero(&f.gas_price));
+	assert_int_equal(sgf_bump(&c, &f, &b, NULL, &nf), SGP_BUMP_NO_INCREASE);
+	u256_from_u64(&b.min_gas_price, 5);
+	assert_int_equal(sgf_bump(&c, &f, &b, NULL, &nf), SGF_OK);
+	assert_int_equal(u256_low64(&nf.gas_price), 5);
+	/* legacy 10 gwei: +12.5 % unless the minimum asks more; the cap refuses */
+	u256_from_u64(&old.gas_price, 10000000000ull);
+	old.eip1559 = 0;
+	u256_from_u64(&b.min_gas_price, 11000000000ull);
+	assert_int_equal(sgf_bump(&c, &old, &b, NULL, &nf), SGF_OK);
+	assert_int_equal(u256_low64(&nf.gas_price), 11250000000ull);
+	u256_from_u64(&b.min_gas_price, 12000000000ull);
+	assert_int_equal(sgf_bump(&c, &old, &b, NULL, &nf), SGF_OK);
+	assert_int_equal(u256_low64(&nf.gas_price), 12000000000ull);
+	u256_from_u64(&b.min_gas_price, 100000000001ull);
+	assert_int_equal(sgf_bump(&c, &old, &b, NULL, &nf), SGP_FEE_CAP);
+	/* auto needs a quote */
+	c.gas_auto = 1;
+	assert_int_equal(sgf_new(&c, NULL, &f), SGF_NO_QUOTE);
+	u256_from_u64(&q.gas_price, 3);
+	assert_int_equal(sgf_new(&c, &q, &f), SGF_OK);
+	assert_int_equal(u256_low64(&f.gas_price), 3);
+	u256_from_u64(&q.gas_price, 100000000001ull);
+	assert_int_equal(sgf_new(&c, &q, &f), SGP_FEE_CAP);
+	/* eip1559: from the quote, max fee at least the tip; bump raises both */
+	c.eip1559 = 1;
+	u256_from_u64(&q.max_fee_per_gas, 1000);
+	u256_from_u64(&q.max_priority_fee_per_gas, 2000);
+	assert_int_equal(sgf_new(&c, &q, &f), SGF_OK);
+	assert_int_equal(u256_low64(&f.max_fee), 2000);
+	assert_int_equal(u256_low64(&f.max_priority), 2000);
+	memset(&b, 0, sizeof b);
+	u256_from_u64(&b.min_max_fee_per_gas, 2100);
+	assert_int_equal(sgf_bump(&c, &f, &b, NULL, &nf), SGF_OK);
+	assert_int_equal(u256_low64(&nf.max_fee), 2250);
+	assert_int_equal(u256_low64(&nf.max_priority), 2250);
+	u256_from_u64(&b.min_max_fee_per_gas, 100000000001ull);
+	assert_int_equal(sgf_bump(&c, &f, &b, NULL, &nf), SGP_FEE_CAP);
+}
+
+/* ---- the durable core ------------------------------------------------------------------------ */
+
+typedef struct {
+	size_t  n;
+	uint8_t ids[64][16];
+	uint8_t bodies[64][2048];
+	size_t  lens[64];
+} pubs;
+
+static void
+capture(void *arg, const uint8_t id[16], const uint8_t *body, size_t len)
+{
+	pubs *p = arg;
+	assert_true(p->n < 64 && len <= sizeof p->bodies[0]);
+	memcpy(p->ids[p->n], id, 16);
+	memcpy(p->bodies[p->n], body, len);
+	p->lens[p->n++] = len;
+}
+
+/* Decodes a published tx.signed, checks id = its hash prefix, the raw tx decodes and recovers to
+ * the signer; returns the nonce. */
+static uint64_t
+check_body(const pubs *p, size_t i, sc_tx_signed *rec)
+{
+	sc_err  e;
+	tx      t;
+	uint8_t addr[20], want[20], h[32];
+	assert_int_equal(sc_decode(&SC_TX_SIGNED, p->bodies[i], p->lens[i], rec, &e), 0);
+	assert_memory_equal(rec->id, p->ids[i], 16);
+	assert_int_equal(tx_decode(rec->raw, rec->raw_len, &t, NULL), TX_OK);
+	assert_int_equal(tx_recover_sender(&t, addr), TX_OK);
+	hex_addr_parse(ADDR, strlen(ADDR), want);
+	assert_memory_equal(addr, want, 20);
+	assert_memory_equal(rec->from, want, 20);
+	tx_hash(rec->raw, rec->raw_len, h);
+	assert_memory_equal(h, rec->tx_hash, 32);
+	assert_memory_equal(h, rec->id, 16);
+	assert_int_equal(t.nonce, rec->nonce);
+	assert_int_equal(t.chain_id, 138);
+	return rec->nonce;
+}
+
+static sgp_policy g_pol;
+static sgc_call   g_call;
+static uint8_t    g_key[32];
+
+static sg *
+open_core(const char *dir, uint64_t gas_price)
+{
+	sg_cfg c;
+	char   err[256];
+	memset(&c, 0, sizeof c);
+	base_policy(&g_pol);
+	assert_int_equal(sgc_init(&g_call, "updateAnswer(int256)", err, sizeof err), 0);
+	assert_int_equal(rt_parse_hex(KEY_HEX, g_key, 32), 0);
+	c.chain_id = 138;
+	c.gas_limit = 200000;
+	c.policy = &g_pol;
+	c.call = &g_call;
+	c.fees.bump_ppm = 125000;
+	u256_from_u64(&c.fees.gas_price, gas_price);
+	u256_from_u64(&c.fees.max_gas_price, 100000000000ull);
+	u256_from_u64(&c.fees.max_fee_per_gas, 100000000000ull);
+	c.retry_ns = 1000000000;
+	c.retry_max_ns = 10000000000ull;
+	c.gap_grace_ns = 5000000000ull;
+	sg *s = sg_open(dir, &c, g_key, err, sizeof err);
+	if (s == NULL)
+		fail_msg("sg_open: %s", err);
+	return s;
+}
+
+static void
+item_update(sg_item *it, uint8_t idbyte, const char *answer)
+{
+	memset(it, 0, sizeof *it);
+	it->kind = SG_UPDATE;
+	memset(it->msg_id, idbyte, 16);
+	mk_update(&it->u, "ETH-USD", answer);
+}
+
+static void
+item_sync(sg *s, sg_item *it, uint64_t latest, uint64_t pending)
+{
+	memset(it, 0, sizeof *it);
+	it->kind = SG_SYNC;
+	it->s.chain_id = 138;
+	memcpy(it->s.address, sg_address(s), 20);
+	it->s.latest_nonce = latest;
+	it->s.pending_nonce = pending;
+}
+
+static void
+run(sg *s, sg_item *items, size_t n, sg_result *res, uint64_t now, pubs *p)
+{
+	char err[256];
+	memset(p, 0, sizeof *p);
+	if (sg_process(s, items, n, res, now, capture, p, err, sizeof err) != 0)
+		fail_msg("sg_process: %s", err);
+}
+
+static void
+test_core(void **st)
+{
+	(void)st;
+	char dir[] = "/tmp/signer_test_XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	sg       *s = open_core(dir, 1000000000);
+	sg_item   it[8];
+	sg_result r[8];
+	pubs     *p = calloc(1, sizeof *p), *q = calloc(1, sizeof *q);
+	sc_tx_signed rec;
+	const uint64_t T = 1000000000000ull;
+
+	/* before any nonce.sync: nothing is signed */
+	assert_false(sg_synced(s));
+	item_update(&it[0], 1, "300000000000");
+	run(s, it, 1, r, T, p);
+	assert_int_equal(r[0].status, SG_R_DROPPED);
+	assert_int_equal(r[0].reason, SG_DROP_NOT_SYNCED);
+	assert_int_equal(p->n, 0);
+
+	/* first sync, then a batch: contiguous nonces from the chain's pending nonce, a repeated id
+	 * in the same batch returns the same tx, a refusal consumes no nonce */
+	item_sync(s, &it[0], 5, 5);
+	item_update(&it[1], 1, "300000000000");
+	item_update(&it[2], 2, "301000000000");
+	item_update(&it[3], 3, "999999999999999999");  /* above MAX_ANSWER */
+	item_update(&it[4], 1, "300000000000");        /* same id as it[1] */
+	item_update(&it[5], 4, "302000000000");
+	run(s, it, 6, r, T, p);
+	assert_int_equal(r[0].status, SG_R_DONE);
+	assert_int_equal(r[1].status, SG_R_SIGNED);
+	assert_int_equal(r[1].nonce, 5);
+	assert_int_equal(r[2].nonce, 6);
+	assert_int_equal(r[3].status, SG_R_REFUSED);
+	assert_int_equal(r[3].reason, SGP_ABOVE_MAX);
+	assert_int_equal(r[4].status, SG_R_DUPLICATE);
+	assert_int_equal(r[4].nonce, 5);
+	assert_int_equal(r[5].nonce, 7);
+	assert_int_equal(p->n, 4);
+	assert_int_equal(check_body(p, 0, &rec), 5);
+	assert_string_equal(rec.ref, "01010101010101010101010101010101");
+	assert_string_equal(rec.feed, "ETH-USD");
+	assert_int_equal(check_body(p, 1, &rec), 6);
+	assert_int_equal(check_body(p, 2, &rec), 5); /* the duplicate: byte-identical */
+	assert_int_equal(p->lens[2], p->lens[0]);
+	assert_memory_equal(p->bodies[2], p->bodies[0], p->lens[0]);
+	assert_int_equal(check_body(p, 3, &rec), 7);
+	assert_int_equal(sg_next_nonce(s), 8);
+	assert_int_equal(sg_outbox_pending(s), 3);
+	uint8_t id5[16], id6[16], id7[16], body6[2048];
+	size_t  len6 = p->lens[1];
+	memcpy(id5, p->ids[0], 16);
+	memcpy(id6, p->ids[1], 16);
+	memcpy(id7, p->ids[3], 16);
+	memcpy(body6, p->bodies[1], len6);
+
+	/* a MAX_CHANGE refusal against the last signed answer (302000000000, +10 % max) */
+	item_update(&it[0], 9, "340000000000");
+	run(s, it, 1, r, T, p);
+	assert_int_equal(r[0].status, SG_R_REFUSED);
+	assert_int_equal(r[0].reason, SGP_MAX_CHANGE);
+
+	/* reopen (as after a crash): the nonce and the outbox survive, all of it is re-published */
+	sg_close(s);
+	s = open_core(dir, 1000000000);
+	assert_true(sg_synced(s));
+	assert_int_equal(sg_next_nonce(s), 8);
+	char err[256];
+	memset(q, 0, sizeof *q);
+	assert_int_equal(sg_resend(s, T, 1, capture, q, err, sizeof err), 3);
+	memset(q, 0, sizeof *q);
+	assert_int_equal(sg_resend(s, T + 1, 0, capture, q, err, sizeof err), 0); /* not due yet */
+	assert_int_equal(sg_resend(s, T + 3000000000ull, 0, capture, q, err, sizeof err), 3);
+
+	/* acks empty the outbox; a repeated ack is ignored */
+	memset(&it[0], 0, sizeof it[0]);
+	it[0].kind = SG_ACK;
+	memcpy(it[0].a.id, id5, 16);
+	it[1] = it[0];
+	memcpy(it[1].a.id, id6, 16);
+	it[2] = it[0];
+	memcpy(it[2].a.id, id7, 16);
+	it[3] = it[0];
+	run(s, it, 4, r, T, p);
+	assert_int_equal(r[0].status, SG_R_DONE);
+	assert_int_equal(r[1].nonce, 6);
+	assert_int_equal(r[3].status, SG_R_IGNORED);
+	assert_int_equal(sg_outbox_pending(s), 0);
+
+	/* the node mined 5 and lost 6 and 7: 5 is finished; 6, 7 re-queued only after the grace */
+	item_sync(s, &it[0], 6, 6);
+	run(s, it, 1, r, T + 1000, p);
+	assert_int_equal(r[0].finished, 1);
+	assert_int_equal(r[0].requeued, 0);
+	assert_int_equal(p->n, 0);
+	run(s, it, 1, r, T + 6000000000ull, p);
+	assert_int_equal(r[0].requeued, 2);
+	assert_int_equal(p->n, 2);
+	assert_int_equal(p->lens[0], len6);
+	assert_memory_equal(p->bodies[0], body6, len6); /* the same signed bytes, not a new tx */
+	assert_int_equal(sg_outbox_pending(s), 2);
+	assert_false(r[0].jumped);
+
+	/* the account was used elsewhere: jump, never reuse */
+	item_sync(s, &it[0], 20, 21);
+	item_update(&it[1], 5, "303000000000");
+	run(s, it, 2, r, T, p);
+	assert_true(r[0].jumped);
+	assert_int_equal(r[0].jumped_from, 8);
+	assert_int_equal(r[0].jumped_to, 21);
+	assert_int_equal(r[0].finished, 2);
+	assert_int_equal(sg_outbox_pending(s), 1);
+	assert_int_equal(r[1].nonce, 21);
+	sc_tx_signed old;
+	check_body(p, 0, &old);
+
+	/* bump: same nonce and data, fees +12.5 %, replaces the old hash; the old id leaves the outbox */
+	memset(&it[0], 0, sizeof it[0]);
+	it[0].kind = SG_BUMP;
+	it[0].b.chain_id = 138;
+	memcpy(it[0].b.from, sg_address(s), 20);
+	it[0].b.nonce = 21;
+	memcpy(it[0].b.tx_hash, old.tx_hash, 32);
+	memcpy(it[0].b.id, old.id, 16);
+	run(s, it, 1, r, T, p);
+	assert_int_equal(r[0].status, SG_R_SIGNED);
+	sc_tx_signed nw;
+	assert_int_equal(check_body(p, 0, &nw), 21);
+	assert_memory_equal(nw.replaces, old.tx_hash, 32);
+	assert_int_equal(u256_low64(&nw.gas_price), 1125000000);
+	assert_string_equal(nw.ref, old.ref);
+	tx t1, t2;
+	assert_int_equal(tx_decode(old.raw, old.raw_len, &t1, NULL), 0);
+	assert_int_equal(tx_decode(nw.raw, nw.raw_len, &t2, NULL), 0);
+	assert_int_equal(t1.data_len, t2.data_len);
+	assert_memory_equal(t1.data, t2.data, t1.data_len);
+	assert_int_equal(sg_outbox_pending(s), 1);
+	/* a bump for the replaced hash hands back the current tx; an unknown nonce is refused */
+	run(s, it, 1, r, T, p);
+	assert_int_equal(r[0].status, SG_R_DUPLICATE);
+	assert_int_equal(p->n, 1);
+	assert_memory_equal(p->ids[0], nw.id, 16);
+	it[0].b.nonce = 99;
+	run(s, it, 1, r, T, p);
+	assert_int_equal(r[0].reason, SGP_BUMP_UNKNOWN);
+	/* the duplicate of update 5 now returns the bumped tx */
+	item_update(&it[0], 5, "303000000000");
+	run(s, it, 1, r, T, p);
+	assert_int_equal(r[0].status, SG_R_DUPLICATE);
+	assert_memory_equal(p->ids[0], nw.id, 16);
+	/* dedupe entries expire after their TTL */
+	assert_int_equal(sg_prune(s, T + 1, err, sizeof err), 4);
+	assert_int_equal(sg_next_nonce(s), 22);
+	sg_close(s);
+	free(p);
+	free(q);
+	char cmd[300];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_call_three_signatures),
+		cmocka_unit_test(test_policy_table),
+		cmocka_unit_test(test_fees),
+		cmocka_unit_test(test_core),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

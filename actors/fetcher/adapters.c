@@ -106,7 +106,7 @@ static const struct {
 static const char *const fx_units[FX_NUNITS] = { "s", "ms", "us", "ns", "rfc3339" };
 
 static const char *const fx_errs[FX_NERRS] = {
-	"ok", "connect", "timeout", "http", "body", "parse", "missing", "source_error", "range", "nonpositive", "stale",
+	"ok", "connect", "timeout", "http", "transfer", "parse", "missing", "source_error", "range", "nonpositive", "stale",
 };
 
 /* The literal text of a number, or the content of a string: the exact characters to convert. */

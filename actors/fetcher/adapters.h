@@ -33,7 +33,7 @@ typedef enum {
 	FX_E_CONNECT,     /* could not connect / resolve / TLS */
 	FX_E_TIMEOUT,     /* HTTP_TIMEOUT passed */
 	FX_E_HTTP,        /* a status other than 2xx */
-	FX_E_BODY,        /* body larger than the limit, or another transfer error */
+	FX_E_TRANSFER,    /* body larger than the limit, or another transfer error */
 	FX_E_PARSE,       /* not JSON */
 	FX_E_MISSING,     /* the price (or timestamp) is not where the format puts it, or has the wrong type */
 	FX_E_SOURCE,      /* the API reported an error in its body (Kraken's "error", Binance's "msg") */

@@ -1,0 +1,113 @@
+/*
+ * fetcher - fetches prices from HTTP(S) sources (CoinGecko, Binance, Coinbase, Kraken, or any JSON
+ * API through the generic adapter) and publishes each as price.obs.<feed>.
+ *
+ * Stateless: several replicas (or one per source) are harmless, the median keeps the freshest
+ * observation per source. Observations are lossy by design (the next fetch supersedes one), so a
+ * stop simply abandons the requests in flight. See README.md beside this file.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "actors/fetcher/config.h"
+#include "actors/fetcher/fetch.h"
+#include "bus/actor.h"
+#include "bus/rt_config.h"
+#include "bus/rt_log.h"
+#include "bus/rt_main.h"
+#include "bus/rt_metrics.h"
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+static act_bus_cfg busc;
+static fe_opts     fo;
+static rt_strlist  cfg_sources;
+static const char *cfg_feed, *cfg_file;
+static uint64_t    cfg_decimals, cfg_min_interval_ms;
+
+static const rt_opt opts[] = {
+	ACT_BUS_OPTS(busc),
+	{ "CONFIG_FILE", RT_STR, NULL, "JSON file of feeds and sources (see README); overrides SOURCES/FEED", &cfg_file, 0,
+	  0, 0, 0 },
+	{ "SOURCES", RT_LIST, NULL, "without CONFIG_FILE: name=url or name:kind=url, comma-separated", &cfg_sources, 0, 0,
+	  RT_LIST_MAX, 0 },
+	{ "FEED", RT_STR, "ETH-USD", "without CONFIG_FILE: the feed SOURCES price", &cfg_feed, 0, 0, 0, 0 },
+	{ "DECIMALS", RT_U64, "8", "without CONFIG_FILE: fixed-point decimals of FEED", &cfg_decimals, 0, 77, 0, 0 },
+	{ "MIN_INTERVAL", RT_DURATION, "0", "without CONFIG_FILE: least time between requests to one source",
+	  &cfg_min_interval_ms, 0, 86400000, 0, 0 },
+	{ "FETCH_INTERVAL", RT_DURATION, "10s", "time between fetches of each source (per-source \"interval\" wins)",
+	  &fo.interval_ms, 10, 86400000, 0, 0 },
+	{ "HTTP_TIMEOUT", RT_DURATION, "5s", "whole-request timeout", &fo.timeout_ms, 10, 600000, 0, 0 },
+	{ "CONNECT_TIMEOUT", RT_DURATION, "3s", "TCP/TLS connect timeout (capped at HTTP_TIMEOUT)",
+	  &fo.connect_timeout_ms, 10, 600000, 0, 0 },
+	{ "MAX_STALENESS", RT_DURATION, "5m", "refuse prices whose source time is further than this from now (0 = off)",
+	  &fo.max_staleness_ms, 0, 86400000, 0, 0 },
+	{ "RETRIES", RT_U64, "2", "retries of a transient failure (connect, timeout, 5xx, 429) within one interval",
+	  &fo.retries, 0, 20, 0, 0 },
+	{ "RETRY_BACKOFF", RT_DURATION, "250ms", "first retry delay; doubles per retry, jittered over [d/2, d]",
+	  &fo.backoff_ms, 1, 600000, 0, 0 },
+	{ "MAX_BODY", RT_U64, "65536", "largest response body accepted (bytes)", &fo.max_body, 256, 16 << 20, 0, 0 },
+};
+
+typedef struct {
+	act_bus   *bus;
+	rt_metric *m_pub_err;
+} fetcher;
+
+static void on_obs(void *arg, const sc_price_obs *obs)
+{
+	fetcher *f = arg;
+	char topic[64];
+	snprintf(topic, sizeof topic, "price.obs.%s", obs->feed);
+	if (act_publish(f->bus, topic, &SC_PRICE_OBS, obs, NULL, NULL) != BUS_OK)
+		rt_inc(f->m_pub_err); /* act_publish logged it; the next fetch supersedes this one */
+}
+
+int main(int argc, char **argv)
+{
+	char err[2048];
+	fc_config cfg;
+
+	if (rt_init("fetcher", argc, argv, opts, N(opts)) != 0)
+		return 1;
+	json_t *root = rt_config_file("CONFIG_FILE", err, sizeof err);
+	if (root == NULL && err[0]) {
+		rt_log(RT_ERROR, "%s", err);
+		return 2;
+	}
+	int rc = root ? fc_from_json(root, &cfg, err, sizeof err)
+	              : fc_from_list(cfg_feed, (unsigned)cfg_decimals, &cfg_sources, cfg_min_interval_ms, &cfg, err,
+	                             sizeof err);
+	json_decref(root);
+	if (rc != 0) {
+		for (char *line = strtok(err, "\n"); line; line = strtok(NULL, "\n"))
+			rt_logkv(RT_ERROR, "bad configuration", "err", line, NULL);
+		return 2;
+	}
+
+	fetcher f = { 0 };
+	f.m_pub_err = rt_counter("fetcher_publish_errors_total", "Observations the bus refused to take.", NULL);
+	if ((f.bus = act_open(&busc, ACT_PUB, NULL, err, sizeof err)) == NULL) {
+		rt_logkv(RT_ERROR, "bus", "err", err, NULL);
+		return 2;
+	}
+	fe_engine *e = fe_new(&cfg, &fo, on_obs, &f, err, sizeof err);
+	if (e == NULL) {
+		rt_logkv(RT_ERROR, "fetcher engine", "err", err, NULL);
+		return 1;
+	}
+	for (size_t i = 0; i < cfg.nsrcs; i++)
+		rt_logkv(RT_INFO, "source", "feed", cfg.feeds[cfg.srcs[i].feed].name, "source", cfg.srcs[i].name, "kind",
+		         fx_kind_name(cfg.srcs[i].spec.kind), "url", cfg.srcs[i].url, NULL);
+	rt_log(RT_INFO, "fetching %zu sources for %zu feeds", cfg.nsrcs, cfg.nfeeds);
+
+	while (!rt_stopping())
+		if (fe_step(e, 1000) != 0)
+			rt_sleep_ms(100); /* a multi error is logged; back off rather than spin */
+
+	fe_free(e);
+	act_close(f.bus);
+	fc_free(&cfg);
+	rt_shutdown();
+	return 0;
+}

@@ -1,0 +1,320 @@
+/*
+ * price-sim - a local price server speaking the real formats of CoinGecko, Binance, Coinbase and
+ * Kraken (plus a generic JSON one) at their real paths, with scripted prices and failures, for
+ * tests and `make demo`. See README.md beside this file and sim.h for the routes.
+ *
+ *   price-sim --port 0 --feed ETH-USD=3000.12      prints http://127.0.0.1:<port> on stdout
+ *   price-sim --port 9000 --walk                   prices random-walk every second
+ *   price-sim --port 9000 --script steps.txt       timed control commands
+ *
+ * HTTP: NNG's server (as bus/rt_http.c), not libmicrohttpd: the project already links NNG, so
+ * no new dependency or Makefile change; its handlers are asynchronous, which is what the "slow"
+ * mode needs (an answer held for a minute must not hold a worker thread: a timer aio finishes
+ * the request later).
+ */
+#include <nng/nng.h>
+#include <nng/supplemental/http/http.h>
+#include <nng/supplemental/util/platform.h>
+
+#include <arpa/inet.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bus/rt_config.h"
+#include "bus/rt_log.h"
+#include "tools/price-sim/sim.h"
+
+static ps_sim *sim;
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig) { stop = 1; }
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* ---- held answers (mode slow) ---------------------------------------------------------------- */
+
+typedef struct {
+	nng_aio      *req;   /* the server's aio for this request */
+	nng_aio      *timer;
+	nng_http_res *res;
+} held;
+
+static void held_done(void *arg)
+{
+	held *h = arg;
+	int rv = nng_aio_result(h->timer);
+	if (rv == 0) {
+		nng_aio_set_output(h->req, 0, h->res);
+		nng_aio_finish(h->req, 0);
+	} else { /* the connection went away (the client timed out): drop the answer */
+		nng_http_res_free(h->res);
+		nng_aio_finish(h->req, rv);
+	}
+	nng_aio_reap(h->timer);
+	free(h);
+}
+
+static void held_cancel(nng_aio *aio, void *arg, int rv)
+{
+	held *h = arg;
+	nng_aio_cancel(h->timer); /* held_done then finishes the request with the error */
+}
+
+/* ---- the one handler ------------------------------------------------------------------------- */
+
+static void serve(nng_aio *aio)
+{
+	nng_http_req *req = nng_aio_get_input(aio, 0);
+	nng_http_res *res;
+	char *uri = strdup(nng_http_req_get_uri(req));
+	if (uri == NULL || nng_http_res_alloc(&res) != 0) {
+		free(uri);
+		nng_aio_finish(aio, NNG_ENOMEM);
+		return;
+	}
+	char *query = strchr(uri, '?');
+	if (query)
+		*query++ = '\0';
+	rt_buf out = RT_BUF_INIT;
+	uint64_t delay = 0;
+	const char *method = nng_http_req_get_method(req);
+	int status = ps_handle(sim, method, uri, query ? query : "", now_ms(), &out, &delay);
+	if (strncmp(uri, "/ctl/", 5) == 0 && strcmp(method, "POST") == 0)
+		rt_logkv(status == 200 ? RT_INFO : RT_WARN, "control", "path", uri, "query", query ? query : "", "status",
+		         status == 200 ? "ok" : (const char *)out.data, NULL);
+	free(uri);
+	nng_http_res_set_status(res, (uint16_t)status);
+	nng_http_res_set_header(res, "Content-Type", "application/json; charset=utf-8");
+	nng_http_res_set_header(res, "Cache-Control", "no-store");
+	int rv = nng_http_res_copy_data(res, out.data ? (void *)out.data : (void *)"", out.len);
+	rt_buf_free(&out);
+	if (rv != 0) {
+		nng_http_res_free(res);
+		nng_aio_finish(aio, rv);
+		return;
+	}
+	held *h;
+	if (delay > 0 && (h = calloc(1, sizeof *h)) != NULL) {
+		h->req = aio;
+		h->res = res;
+		if (nng_aio_alloc(&h->timer, held_done, h) == 0) {
+			nng_aio_defer(aio, held_cancel, h);
+			nng_sleep_aio(delay > 3600000 ? 3600000 : (nng_duration)delay, h->timer);
+			return;
+		}
+		free(h);
+	}
+	nng_aio_set_output(aio, 0, res);
+	nng_aio_finish(aio, 0);
+}
+
+/* ---- script ------------------------------------------------------------------------------------ */
+
+typedef struct {
+	uint64_t at_ms;
+	char     verb[16];
+	char     query[240];
+} step;
+
+static int load_script(const char *path, step **out, size_t *n)
+{
+	FILE *f = fopen(path, "r");
+	if (f == NULL) {
+		fprintf(stderr, "price-sim: %s: cannot open\n", path);
+		return -1;
+	}
+	char line[512];
+	size_t cap = 0, lineno = 0;
+	*out = NULL;
+	*n = 0;
+	while (fgets(line, sizeof line, f)) {
+		lineno++;
+		char at[32], verb[16], query[240];
+		char *hash = strchr(line, '#');
+		if (hash)
+			*hash = '\0';
+		int k = sscanf(line, "%31s %15s %239s", at, verb, query);
+		if (k <= 0)
+			continue;
+		uint64_t ms;
+		if (k != 3 || rt_parse_duration_ms(at, &ms) != 0) {
+			fprintf(stderr, "price-sim: %s:%zu: want '<time> set|mode|lie <query>' (time like 5, 2.5s, 500ms)\n",
+			        path, lineno);
+			fclose(f);
+			free(*out);
+			return -1;
+		}
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 16;
+			step *p = realloc(*out, cap * sizeof *p);
+			if (p == NULL) {
+				fclose(f);
+				free(*out);
+				return -1;
+			}
+			*out = p;
+		}
+		step *s = &(*out)[(*n)++];
+		s->at_ms = ms;
+		snprintf(s->verb, sizeof s->verb, "%s", verb);
+		snprintf(s->query, sizeof s->query, "%s", query);
+	}
+	fclose(f);
+	return 0;
+}
+
+static void usage(void)
+{
+	fprintf(stderr,
+	        "usage: price-sim [--port N] [--addr A] [--feed NAME=PRICE]... [--walk] [--walk-interval D]\n"
+	        "                 [--walk-ppm N] [--walk-decimals N] [--seed N] [--script FILE [--loop]]\n"
+	        "  --port N          listen port (0 = pick one; the URL is printed on stdout)\n"
+	        "  --addr A          listen address (default 127.0.0.1)\n"
+	        "  --feed F=P        initial feed and price (default ETH-USD=3000.12 and BTC-USD=67123.45)\n"
+	        "  --walk            random-walk every feed's price every --walk-interval (default 1s)\n"
+	        "  --walk-ppm N      largest step in parts per million (default 2000 = 0.2%%)\n"
+	        "  --walk-decimals N prices keep N decimals while walking (default 2)\n"
+	        "  --script FILE     lines '<time> set|mode|lie <query>' run at <time> after start;\n"
+	        "                    --loop repeats the script\n");
+}
+
+int main(int argc, char **argv)
+{
+	const char *addr = "127.0.0.1", *script = NULL;
+	unsigned long port = 0, walk_dec = 2;
+	uint64_t walk_ms = 1000, walk_ppm = 2000, seed = 0;
+	int walk = 0, loop = 0, nfeeds = 0;
+	rt_buf err = RT_BUF_INIT;
+
+	rt_log_set_identity("price-sim", "price-sim");
+	if ((sim = ps_new()) == NULL)
+		return 1;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		int takes = 1;
+		if (strcmp(a, "--port") == 0 && v)
+			port = strtoul(v, NULL, 10);
+		else if (strcmp(a, "--addr") == 0 && v)
+			addr = v;
+		else if (strcmp(a, "--seed") == 0 && v)
+			seed = strtoull(v, NULL, 10);
+		else if (strcmp(a, "--walk-interval") == 0 && v) {
+			if (rt_parse_duration_ms(v, &walk_ms) != 0 || walk_ms == 0) {
+				fprintf(stderr, "price-sim: --walk-interval: '%s' is not a duration\n", v);
+				return 2;
+			}
+		} else if (strcmp(a, "--walk-ppm") == 0 && v) {
+			walk_ppm = strtoull(v, NULL, 10);
+			if (walk_ppm == 0 || walk_ppm >= 1000000) {
+				fprintf(stderr, "price-sim: --walk-ppm must be 1..999999\n");
+				return 2;
+			}
+		} else if (strcmp(a, "--walk-decimals") == 0 && v)
+			walk_dec = strtoul(v, NULL, 10) > 18 ? 18 : strtoul(v, NULL, 10);
+		else if (strcmp(a, "--script") == 0 && v)
+			script = v;
+		else if (strcmp(a, "--feed") == 0 && v) {
+			char q[200];
+			const char *eq = strchr(v, '=');
+			snprintf(q, sizeof q, "feed=%.*s&price=%s", eq ? (int)(eq - v) : 0, v, eq ? eq + 1 : "");
+			if (ps_command(sim, "set", q, &err) != 200) {
+				fprintf(stderr, "price-sim: --feed %s: %s\n", v, err.data);
+				return 2;
+			}
+			nfeeds++;
+		} else {
+			takes = 0;
+			if (strcmp(a, "--walk") == 0)
+				walk = 1;
+			else if (strcmp(a, "--loop") == 0)
+				loop = 1;
+			else {
+				usage();
+				return strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0 ? 0 : 2;
+			}
+		}
+		i += takes;
+	}
+	if (nfeeds == 0) {
+		ps_command(sim, "set", "feed=ETH-USD&price=3000.12", &err);
+		ps_command(sim, "set", "feed=BTC-USD&price=67123.45", &err);
+	}
+	step *steps = NULL;
+	size_t nsteps = 0;
+	if (script && load_script(script, &steps, &nsteps) != 0)
+		return 2;
+
+	char url[128];
+	nng_url *u;
+	nng_http_server *srv;
+	nng_http_handler *h;
+	snprintf(url, sizeof url, "http://%s:%lu", addr, port);
+	int rv;
+	if ((rv = nng_url_parse(&u, url)) != 0 || (rv = nng_http_server_hold(&srv, u)) != 0 ||
+	    (rv = nng_http_handler_alloc(&h, "/", serve)) != 0 || (rv = nng_http_handler_set_method(h, NULL)) != 0 ||
+	    (rv = nng_http_handler_set_tree(h)) != 0 || (rv = nng_http_handler_collect_body(h, true, 4096)) != 0 ||
+	    (rv = nng_http_server_add_handler(srv, h)) != 0 || (rv = nng_http_server_start(srv)) != 0) {
+		fprintf(stderr, "price-sim: cannot serve %s: %s\n", url, nng_strerror(rv));
+		return 1;
+	}
+	nng_sockaddr sa;
+	if (nng_http_server_get_addr(srv, &sa) == 0 && sa.s_family == NNG_AF_INET)
+		port = ntohs(sa.s_in.sa_port);
+	printf("http://%s:%lu\n", addr, port);
+	fflush(stdout);
+	char ports[16];
+	snprintf(ports, sizeof ports, "%lu", port);
+	rt_logkv(RT_INFO, "price-sim listening", "addr", addr, "port", ports, "walk", walk ? "on" : "off", "script",
+	         script ? script : "", NULL);
+
+	signal(SIGTERM, on_signal);
+	signal(SIGINT, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+	uint64_t rng = seed ? seed : (mono_ms() ^ (uint64_t)getpid() << 20) | 1;
+	uint64_t t0 = mono_ms(), next_walk = t0 + walk_ms;
+	size_t si = 0;
+	while (!stop) {
+		uint64_t now = mono_ms();
+		while (si < nsteps && now - t0 >= steps[si].at_ms) {
+			rt_buf_reset(&err);
+			if (ps_command(sim, steps[si].verb, steps[si].query, &err) != 200)
+				rt_logkv(RT_WARN, "script step refused", "verb", steps[si].verb, "query", steps[si].query, "err",
+				         (const char *)err.data, NULL);
+			else
+				rt_logkv(RT_INFO, "script step", "verb", steps[si].verb, "query", steps[si].query, NULL);
+			if (++si == nsteps && loop) {
+				si = 0;
+				t0 = now;
+			}
+		}
+		if (walk && now >= next_walk) {
+			ps_walk(sim, &rng, walk_ppm, (unsigned)walk_dec);
+			next_walk += walk_ms;
+		}
+		nng_msleep(20);
+	}
+	rt_log(RT_INFO, "stopping");
+	nng_http_server_stop(srv);
+	nng_http_server_release(srv);
+	nng_url_free(u);
+	free(steps);
+	rt_buf_free(&err);
+	ps_free(sim);
+	return 0;
+}

@@ -712,6 +712,10 @@ sub *sub_open(const sub_cfg *c, act_bus *a, rpc *r, st_env *env, char *err, size
 		return NULL;
 	}
 	s->resend_all = s->n > 0;
+	if (!s->c.have_signer && s->n) { /* learned before the restart: the pending txs say whose */
+		memcpy(s->c.signer, s->v[0]->tx.from, 20);
+		s->c.have_signer = 1;
+	}
 	sub_metrics(s);
 	sub_gauges(s);
 	if (s->n) {

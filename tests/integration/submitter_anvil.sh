@@ -1,0 +1,250 @@
+#!/usr/bin/env bash
+# The submitter against a real anvil (chain id 138) with busd: OracleAggregator deployed with anvil
+# account #1 as transmitter; transactions signed by build/bin/ethtx with #1's public test key, wrapped
+# into tx.signed and published with bus-tap. Checks, in order:
+#   1. tx.ack, then tx.status pending -> included -> confirmed -> final with the block, and the
+#      on-chain latestRoundData answer; the first RPC URL is a dead port (failover)
+#   2. a second tx with an already used nonce -> failed, error nonce_too_low, alert nonce_gap
+#   3. a tx stuck (automine off, next base fee above its fee cap) -> tx.bump; the replacement
+#      (tx.signed with replaces) is mined and the original is replaced
+#   4. a reorg (evm_snapshot / evm_revert after inclusion) -> reorged, re-sent, included again
+#   5. /metrics passes promtool (sent, errors by class, bumps, rpc_up); gas.quote and nonce.sync
+#   6. kill -9 of the submitter right after the ack, restart -> the tx still reaches confirmed
+#   7. RSS measured; RPC gone -> /health 503 and alert rpc_unreachable; SIGTERM exits 0
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+BUILD=${BUILD:-build}
+CHAIN=tools/chain.sh
+SUBMITTER=$BUILD/bin/submitter BUSD=$BUILD/bin/busd TAP=$BUILD/bin/bus-tap ETHTX=$BUILD/bin/ethtx
+[ -d tests/chain/node_modules ] || { echo "submitter_anvil: run \`make deps\` first" >&2; exit 1; }
+
+# anvil's well-known public development key #1 (never a real key).
+KEY1=0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d
+ADDR1=0x70997970C51812dc3A010C7d01b50e0d17dc79C8
+
+TMP="$(mktemp -d)"
+ANVIL_PID="" PIDS=() SUB_PID=""
+cleanup() {
+	for p in "${PIDS[@]}" $SUB_PID; do kill -TERM "$p" 2>/dev/null || true; done
+	for p in "${PIDS[@]}" $SUB_PID; do wait "$p" 2>/dev/null || true; done
+	[ -n "$ANVIL_PID" ] && "$CHAIN" stop "$ANVIL_PID" || true
+	[ -n "${KEEP_TMP:-}" ] && echo "kept $TMP" || rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+checks=0
+fail() {
+	echo "FAIL: $*" >&2
+	for f in "$TMP"/*.log; do [ -f "$f" ] && { echo "--- $f" >&2; tail -25 "$f" >&2; }; done
+	exit 1
+}
+ok() { checks=$((checks + 1)); echo "ok $checks - $*"; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# ---- chain ---------------------------------------------------------------------------------------
+for attempt in 1 2 3 4 5; do
+	PORT=$(free_port)
+	export CHAIN_LOG="$TMP/anvil.out"
+	if ANVIL_PID="$("$CHAIN" start "$PORT")"; then break; fi
+	ANVIL_PID=""
+done
+[ -n "$ANVIL_PID" ] || fail "could not start anvil"
+export RPC_URL="http://127.0.0.1:$PORT"
+rpc() { curl -s -H 'content-type: application/json' --data "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"$1\",\"params\":${2:-[]}}" "$RPC_URL"; }
+mine() { for _ in $(seq 1 "${1:-1}"); do rpc evm_mine >/dev/null; done; }
+"$CHAIN" compile >/dev/null
+AGG="$("$CHAIN" deploy OracleAggregator 8 "ETH / USD" 1 100000000000000 "[\"$ADDR1\"]")"
+[[ "$AGG" =~ ^0x[0-9a-fA-F]{40}$ ]] || fail "deploy printed '$AGG'"
+ok "anvil on $RPC_URL, OracleAggregator at $AGG (transmitter #1)"
+
+# ---- bus and submitter ---------------------------------------------------------------------------
+IN=ipc://$TMP/in.ipc OUT=ipc://$TMP/out.ipc
+BUSD_INGRESS=$IN BUSD_EGRESS=$OUT JOURNAL_DIR="$TMP/journal" INSTANCE=busd-t "$BUSD" 2>"$TMP/busd.log" &
+PIDS+=($!)
+sleep 0.3
+"$TAP" --url "$OUT" --topic tx. --topic gas. --topic nonce. --topic alert. --format json --count 1000000 \
+	--timeout 900 >"$TMP/tap.jsonl" 2>"$TMP/tap.log" &
+PIDS+=($!)
+DEAD=$(free_port)
+HP=$(free_port)
+start_submitter() {
+	RPC_URL="http://127.0.0.1:$DEAD,$RPC_URL" CHAIN_ID=138 STATE_DIR="$TMP/state" BUS_PUB_URL=$IN BUS_SUB_URL=$OUT \
+		POLL_INTERVAL=200ms CONFIRMATIONS=2 FINALITY_DEPTH=4 BUMP_AFTER_BLOCKS=2 BUMP_PERCENT=20 \
+		GAS_QUOTE_INTERVAL=1s NONCE_SYNC_INTERVAL=2s RPC_TIMEOUT=2s HTTP_PORT=$HP HTTP_ADDR=127.0.0.1 \
+		INSTANCE=submitter-t "$SUBMITTER" 2>>"$TMP/submitter.log" &
+	SUB_PID=$!
+	for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$HP/health" >/dev/null 2>&1 && return 0; sleep 0.1; done
+	curl -s "http://127.0.0.1:$HP/health" >/dev/null || fail "submitter has no /health"
+}
+start_submitter
+sleep 0.5 # subscriptions settle
+
+# ---- helpers -------------------------------------------------------------------------------------
+# mktx NONCE ANSWER MAXFEE PRIO -> raw hex
+mktx() { ETHTX_KEY=$KEY1 "$ETHTX" mktx --chain 138 --nonce "$1" --gas-limit 200000 --gas-price "$3" \
+	--priority-gas-price "$4" "$AGG" 'updateAnswer(int256)' "$2"; }
+# signed ID NONCE ANSWER RAW MAXFEE PRIO [REPLACES] -> tx.signed JSON
+signed() {
+	local h; h=$("$ETHTX" keccak "$4")
+	jq -cn --arg id "$1" --argjson nonce "$2" --arg ans "$3" --arg raw "$4" --arg h "$h" --arg mf "$5" \
+		--arg pf "$6" --arg rep "${7:-0x0000000000000000000000000000000000000000000000000000000000000000}" \
+		--arg from "$(tr 'A-F' 'a-f' <<<"$ADDR1")" --arg to "$(tr 'A-F' 'a-f' <<<"$AGG")" \
+		'{id:$id, chain_id:138, from:$from, to:$to, nonce:$nonce, tx_type:"eip1559", raw:$raw, tx_hash:$h,
+		  gas_limit:200000, gas_price:"0", max_fee_per_gas:$mf, max_priority_fee_per_gas:$pf, replaces:$rep,
+		  feed:"ETH-USD", answer:$ans, ref:("price.update:test:" + $id[30:]), signed_at_ns:1}'
+}
+publish() { "$TAP" --url "$IN" --publish tx.signed --type tx.signed --json "$1" >/dev/null 2>>"$TMP/tap.log" ||
+	fail "publish"; }
+hash_of() { "$ETHTX" keccak "$1"; }
+# wait_for JQ_FILTER SECONDS: a line of the tap output matching the filter
+wait_for() {
+	local t=$((${2:-10} * 10))
+	for _ in $(seq 1 $t); do
+		if jq -c "select($1)" "$TMP/tap.jsonl" 2>/dev/null | grep -q .; then return 0; fi
+		sleep 0.1
+	done
+	return 1
+}
+status_is() { wait_for ".topic==\"tx.status\" and .body.tx_hash==\"$1\" and .body.state==\"$2\"" "${3:-10}"; }
+answer() { "$CHAIN" latest "$AGG" | tr ' ' '\n' | sed -n 's/^answer=//p'; }
+GWEI=1000000000
+
+# ---- 1. happy path, with failover past a dead first URL ------------------------------------------
+RAW=$(mktx 0 300012345678 $((3 * GWEI)) $GWEI)
+H1=$(hash_of "$RAW")
+ID1=0x00000000000000000000000000000001
+publish "$(signed $ID1 0 300012345678 "$RAW" $((3 * GWEI)) $GWEI)"
+wait_for ".topic==\"tx.ack\" and .body.id==\"$ID1\" and .body.tx_hash==\"$H1\"" || fail "no tx.ack for $ID1"
+ok "tx.ack with the id and hash"
+status_is "$H1" pending || fail "no pending status"
+status_is "$H1" included || fail "not included"
+BLK=$(jq -r "select(.topic==\"tx.status\" and .body.tx_hash==\"$H1\" and .body.state==\"included\") | .body.block_number" "$TMP/tap.jsonl" | head -1)
+RCPT_BLK=$(rpc eth_getTransactionReceipt "[\"$H1\"]" | jq -r '.result.blockNumber')
+[ "$((RCPT_BLK))" = "$BLK" ] || fail "included block $BLK, receipt says $RCPT_BLK"
+ok "pending -> included in block $BLK (the receipt's block), through the second RPC URL"
+mine 2
+status_is "$H1" confirmed || fail "not confirmed after 2 blocks"
+wait_for ".topic==\"tx.status\" and .body.tx_hash==\"$H1\" and .body.state==\"confirmed\" and .body.feed==\"ETH-USD\" and .body.answer==\"300012345678\" and .body.block_number==$BLK and .body.ref==\"price.update:test:0001\"" 1 || fail "confirmed status lacks feed/answer/block"
+mine 2
+status_is "$H1" final || fail "not final after 4 blocks"
+[ "$(answer)" = 300012345678 ] || fail "on-chain answer $(answer)"
+ok "confirmed at depth 2, final at 4, feed/answer/ref copied; latestRoundData answer = 300012345678"
+
+# ---- 2. nonce already used ------------------------------------------------------------------------
+RAW=$(mktx 0 111 $((3 * GWEI)) $GWEI)
+H2=$(hash_of "$RAW")
+publish "$(signed 0x00000000000000000000000000000002 0 111 "$RAW" $((3 * GWEI)) $GWEI)"
+wait_for ".topic==\"tx.status\" and .body.tx_hash==\"$H2\" and .body.error==\"nonce_too_low\" and .body.state==\"failed\"" ||
+	fail "no failed/nonce_too_low for a used nonce"
+wait_for '.topic | startswith("alert.") and endswith("nonce_gap")' || fail "no nonce_gap alert"
+ok "used nonce -> failed, error nonce_too_low, alert nonce_gap"
+
+# ---- 3. stuck -> tx.bump -> replacement wins -------------------------------------------------------
+rpc evm_setAutomine '[false]' >/dev/null
+RAW=$(mktx 1 222 $((2 * GWEI)) $GWEI)
+H3=$(hash_of "$RAW")
+ID3=0x00000000000000000000000000000003
+publish "$(signed $ID3 1 222 "$RAW" $((2 * GWEI)) $GWEI)"
+status_is "$H3" pending || fail "stuck tx not pending"
+rpc anvil_setNextBlockBaseFeePerGas "[\"0x$(printf '%x' $((50 * GWEI)))\"]" >/dev/null
+mine 1; sleep 0.5; mine 1; sleep 0.5; mine 1
+[ "$(rpc eth_getTransactionReceipt "[\"$H3\"]" | jq -r .result)" = null ] || fail "the stuck tx was mined"
+wait_for ".topic==\"tx.bump\" and .body.tx_hash==\"$H3\" and .body.nonce==1" 10 || fail "no tx.bump"
+MINMAX=$(jq -r "select(.topic==\"tx.bump\" and .body.tx_hash==\"$H3\") | .body.min_max_fee_per_gas" "$TMP/tap.jsonl" | head -1)
+[ "$(python3 -c "print(int('$MINMAX') >= 2*$GWEI*12//10)")" = True ] || fail "bump min max fee $MINMAX < old + 20%"
+ok "stuck 2+ blocks -> tx.bump (min max fee $MINMAX >= old + 20%)"
+NEWFEE=$((200 * GWEI))
+[ "$MINMAX" -le "$NEWFEE" ] || NEWFEE=$MINMAX
+RAW=$(mktx 1 222 $NEWFEE $((2 * GWEI)))
+H4=$(hash_of "$RAW")
+publish "$(signed 0x00000000000000000000000000000004 1 222 "$RAW" $NEWFEE $((2 * GWEI)) "$H3")"
+status_is "$H4" pending || fail "replacement not sent"
+mine 1
+status_is "$H4" included || fail "replacement not included"
+status_is "$H3" replaced || fail "original not replaced"
+wait_for ".topic==\"tx.status\" and .body.tx_hash==\"$H3\" and .body.state==\"replaced\" and .body.replaced_by==\"$H4\"" 1 || fail "replaced_by"
+rpc evm_setAutomine '[true]' >/dev/null
+mine 4
+status_is "$H4" final || fail "replacement not final"
+ok "replacement mined; original replaced (replaced_by = replacement)"
+
+# ---- 4. reorg -------------------------------------------------------------------------------------
+SNAP=$(rpc evm_snapshot | jq -r .result)
+RAW=$(mktx 2 333 $((200 * GWEI)) $((2 * GWEI)))
+H5=$(hash_of "$RAW")
+publish "$(signed 0x00000000000000000000000000000005 2 333 "$RAW" $((200 * GWEI)) $((2 * GWEI)))"
+status_is "$H5" included || fail "reorg tx not included"
+B1=$(jq -r "select(.topic==\"tx.status\" and .body.tx_hash==\"$H5\" and .body.state==\"included\") | .body.block_hash" "$TMP/tap.jsonl" | head -1)
+mine 1 # a block on top, so the revert removes two
+[ "$(rpc evm_revert "[\"$SNAP\"]" | jq -r .result)" = true ] || fail "evm_revert"
+mine 1 # a different block at the same height
+status_is "$H5" reorged || fail "no reorged status"
+wait_for "[.topic==\"tx.status\" and .body.tx_hash==\"$H5\" and .body.state==\"included\"] | any" 1
+N_INC=0
+for _ in $(seq 1 50); do
+	N_INC=$(jq -c "select(.topic==\"tx.status\" and .body.tx_hash==\"$H5\" and .body.state==\"included\")" "$TMP/tap.jsonl" | wc -l)
+	[ "$N_INC" -ge 2 ] && break
+	sleep 0.2
+done
+[ "$N_INC" -ge 2 ] || fail "not included again after the reorg"
+[ "$(rpc eth_getTransactionReceipt "[\"$H5\"]" | jq -r .result.status)" = 0x1 ] || fail "no receipt after re-send"
+mine 4
+status_is "$H5" final || fail "reorged tx not final"
+[ "$(answer)" = 333 ] || fail "answer after reorg $(answer)"
+ok "reorg (block $B1 reverted) -> reorged, re-sent, included again, final; answer 333"
+
+# ---- 5. metrics, quotes, nonce sync --------------------------------------------------------
+wait_for '.topic=="gas.quote" and .body.eip1559==true and (.body.max_fee_per_gas|tonumber) > 0' || fail "no gas.quote"
+wait_for ".topic==\"nonce.sync\" and .body.latest_nonce >= 3" 5 || fail "no nonce.sync"
+ok "gas.quote (eip1559) and nonce.sync published"
+curl -s "http://127.0.0.1:$HP/metrics" >"$TMP/metrics.txt"
+promtool check metrics <"$TMP/metrics.txt" || fail "promtool"
+grep -q '^oracle_updates_sent_total [1-9]' "$TMP/metrics.txt" || fail "oracle_updates_sent_total"
+grep -q '^oracle_update_errors_total{class="nonce_too_low"} [1-9]' "$TMP/metrics.txt" || fail "errors{nonce_too_low}"
+grep -q '^submitter_bumps_total [1-9]' "$TMP/metrics.txt" || fail "bumps"
+grep -q "^submitter_rpc_up{endpoint=\"http://127.0.0.1:$PORT\"} 1" "$TMP/metrics.txt" || fail "rpc_up"
+grep -q "^submitter_rpc_up{endpoint=\"http://127.0.0.1:$DEAD\"} 0" "$TMP/metrics.txt" || fail "rpc_up dead"
+grep -q '^rpc_errors_total{endpoint="http://127.0.0.1:'"$DEAD"'",kind="connect"}' "$TMP/metrics.txt" || fail "rpc_errors_total"
+ok "/metrics passes promtool; sent, errors, bumps, rpc_up per endpoint"
+# ---- 6. kill -9 after the ack ------------------------------------------------------------------------
+rpc evm_setAutomine '[false]' >/dev/null
+rpc anvil_setNextBlockBaseFeePerGas "[\"0x$(printf '%x' $GWEI)\"]" >/dev/null
+RAW=$(mktx 3 444 $((200 * GWEI)) $((2 * GWEI)))
+H6=$(hash_of "$RAW")
+ID6=0x00000000000000000000000000000006
+publish "$(signed $ID6 3 444 "$RAW" $((200 * GWEI)) $((2 * GWEI)))"
+wait_for ".topic==\"tx.ack\" and .body.id==\"$ID6\"" || fail "no ack before the kill"
+kill -9 "$SUB_PID"
+wait "$SUB_PID" 2>/dev/null || true
+SUB_PID=""
+start_submitter
+grep -q '"pending transactions restored","count":"1"' "$TMP/submitter.log" || fail "restart did not restore the pending tx"
+mine 1
+rpc evm_setAutomine '[true]' >/dev/null
+mine 2
+status_is "$H6" confirmed 15 || fail "tx not followed to confirmed after kill -9 + restart"
+[ "$(answer)" = 444 ] || fail "answer $(answer)"
+ok "kill -9 after ack, restart: restored from LMDB, re-sent, confirmed (answer 444)"
+
+curl -s "http://127.0.0.1:$HP/metrics" | promtool check metrics || fail "promtool after restart"
+# ---- RSS
+RSS=$(awk '/VmRSS/ {print $2}' "/proc/$SUB_PID/status")
+HWM=$(awk '/VmHWM/ {print $2}' "/proc/$SUB_PID/status")
+echo "submitter RSS ${RSS} KiB (peak ${HWM} KiB)"
+ok "RSS measured"
+
+# ---- RPC down -> degraded, then back ------------------------------------------------------------
+"$CHAIN" stop "$ANVIL_PID"
+ANVIL_PID=""
+for _ in $(seq 1 30); do
+	[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$HP/health")" = 503 ] && break
+	sleep 0.2
+done
+[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$HP/health")" = 503 ] || fail "health not degraded"
+wait_for '.topic | endswith("rpc_unreachable")' 5 || fail "no rpc_unreachable alert"
+ok "no RPC endpoint -> /health 503 and alert rpc_unreachable"
+kill -TERM "$SUB_PID"
+wait "$SUB_PID" || fail "submitter exit status $? on SIGTERM"
+SUB_PID=""
+ok "SIGTERM: clean exit"
+echo "submitter_anvil: $checks checks passed"

@@ -383,8 +383,9 @@ static void rpc_mark_down(rpc *r, rpc_ep *ep, const rpc_error *e)
 /* eth_chainId against the expected (or learned) chain. RPC_OK, or RPC_ETRANSPORT with e set. */
 static int rpc_verify(rpc *r, rpc_ep *ep, rpc_error *e)
 {
-	json_t *res = NULL;
-	int rc = rpc_exchange(r, ep, "eth_chainId", json_array(), &res, e);
+	json_t *res = NULL, *params = json_array();
+	int rc = rpc_exchange(r, ep, "eth_chainId", params, &res, e);
+	json_decref(params);
 	if (rc == RPC_ENODE) {
 		/* A node that cannot tell its chain id cannot be trusted with transactions. */
 		rpc_seterr(e, RPC_T_WRONG_CHAIN, e ? e->code : 0, "%s: eth_chainId failed", ep->name);
@@ -630,7 +631,7 @@ int rpc_eth_call(rpc *r, const uint8_t to[20], const uint8_t *data, size_t len, 
 {
 	*out = NULL;
 	*outlen = 0;
-	json_t *params = json_pack("[{s:o, s:o}, s:s]", "to", rpc_hex(to, 20), "data", rpc_hex(data, len),
+	json_t *params = json_pack("[{s:o, s:o}, s]", "to", rpc_hex(to, 20), "data", rpc_hex(data, len),
 	                           "latest");
 	json_t *res;
 	int rc = rpc_call(r, "eth_call", params, &res, e);

@@ -19,6 +19,7 @@
 #include "actors/signer/policy.h"
 #include "actors/signer/signer.h"
 #include "bus/rt_config.h"
+#include "store/store.h"
 #include "chain/hex.h"
 #include "chain/tx.h"
 
@@ -320,7 +321,10 @@ check_body(const pubs *p, size_t i, sc_tx_signed *rec)
 	assert_memory_equal(rec->from, want, 20);
 	tx_hash(rec->raw, rec->raw_len, h);
 	assert_memory_equal(h, rec->tx_hash, 32);
-	assert_memory_equal(h, rec->id, 16);
+	uint8_t be[8];
+	st_key_u64(be, rec->nonce);
+	assert_memory_equal(rec->id, be, 8);
+	assert_memory_equal(rec->id + 8, h, 8);
 	assert_int_equal(t.nonce, rec->nonce);
 	assert_int_equal(t.chain_id, 138);
 	return rec->nonce;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # signer under SIGKILL: busd + signer (LMDB in a temp dir, anvil's public dev key #1), price.updates
 # signed by a gate key it trusts, a bus-tap capture, and a player standing in for the submitter (it
-# acks the tx.signed whose id is even, over the real wire format). The signer is killed with -9 at
+# acks the tx.signed whose hash is even, over the real wire format). The signer is killed with -9 at
 # random moments and restarted (alternately from PRIVATE_KEY and a 0600 PRIVATE_KEY_FILE) while
 # updates flow; then the gate's re-publishing is played (every update id once more).
 # Checks:
@@ -93,7 +93,7 @@ while True:
         j = json.loads(l)
         if j.get("type") != "tx.signed": continue
         b = j["body"]
-        if int(b["id"], 16) % 2: continue      # like a submitter, ack every copy seen
+        if int(b["tx_hash"], 16) % 2: continue # like a submitter, ack every copy seen
         body = json.dumps({"id": b["id"], "tx_hash": b["tx_hash"], "received_at_ns": time.time_ns()})
         subprocess.run([tap, "--url", url, "--publish", "tx.ack", "--origin", "submitter-0", "--json", body],
                        check=True, stdout=subprocess.DEVNULL)
@@ -172,7 +172,7 @@ for b in signed:
     d = json.loads(json.loads(subprocess.check_output([cast, "decode-transaction", b["raw"]])))
     assert d["signer"].lower() == addr, ("signer", d["signer"])
     assert int(d["nonce"], 16) == b["nonce"], ("nonce", d, b["nonce"])
-    assert int(d["chainId"], 16) == 138 and d["hash"] == b["tx_hash"] and b["id"] == b["tx_hash"][:34], d
+    assert int(d["chainId"], 16) == 138 and d["hash"] == b["tx_hash"] and b["id"] == "0x%016x" % b["nonce"] + b["tx_hash"][2:18], d
     assert b["from"] == addr
     assert by_nonce.setdefault(b["nonce"], b["raw"]) == b["raw"], ("two txs for nonce", b["nonce"])
     assert by_ref.setdefault(b["ref"], b["nonce"]) == b["nonce"], ("update signed twice", b["ref"])
@@ -196,7 +196,8 @@ kinds = [a["kind"] for a in alerts]
 assert "forged_message" in kinds and "policy_refusal" in kinds, kinds
 assert not errors, errors[:2]
 print(f"ok: {len(signed)} tx.signed frames, {len(seen)} distinct txs, nonces {nonces[0]}..{nonces[-1]}, "
-      f"{len(acked)} acked, {len(unacked)} unacked in the outbox, {republished} re-publications")
+      f"{len(acked)} acked, {len(unacked)} unacked in the outbox, {republished} re-publications; "
+      f"signer RSS {m['process_resident_memory_bytes'] / 2**20:.1f} MiB")
 PY
 for k in "$KEY" "${KEY^^}"; do
 	for f in "$TMP/signer.log" "$TMP/cap.jsonl" "$TMP/metrics.txt" "$TMP/tap.log"; do

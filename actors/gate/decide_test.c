@@ -122,7 +122,7 @@ static int ref_outside(int64_t cur, int64_t next, uint64_t rel_ppm, uint64_t abs
 
 static int64_t rnd64(void)
 {
-	int64_t x = ((int64_t)rand() << 33) ^ ((int64_t)rand() << 12) ^ rand();
+	int64_t x = (int64_t)(((uint64_t)rand() << 33) ^ ((uint64_t)rand() << 12) ^ (uint64_t)rand());
 	switch (rand() % 4) {
 	case 0: return x % 2000 - 1000;          /* small, many zeros and ties */
 	case 1: return x % 100000000000 * ((rand() & 1) ? 1 : -1);

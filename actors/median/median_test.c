@@ -147,7 +147,7 @@ static void test_random_against_int128(void **st)
 		size_t n = 1 + (size_t)(rand() % MD_MAX_SOURCES);
 		int64_t vals[MD_MAX_SOURCES];
 		for (size_t i = 0; i < n; i++) {
-			int64_t x = ((int64_t)rand() << 32) ^ ((int64_t)rand() << 8) ^ rand();
+			int64_t x = (int64_t)(((uint64_t)rand() << 32) ^ ((uint64_t)rand() << 8) ^ (uint64_t)rand());
 			if (iter % 3 == 0)
 				x %= 1000; /* many ties */
 			vals[i] = (rand() & 1) ? -x : x;
@@ -311,7 +311,7 @@ static void test_duplicates_equal_decimals(void **st)
 	/* too many sources */
 	md_feed_init(&f, "MANY");
 	for (int i = 0; i < MD_MAX_SOURCES; i++) {
-		char name[8];
+		char name[16];
 		snprintf(name, sizeof name, "s%d", i);
 		obs(&f, &c, name, "1", S, S, MD_OK);
 	}

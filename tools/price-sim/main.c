@@ -26,6 +26,7 @@
 
 #include "bus/rt_config.h"
 #include "bus/rt_log.h"
+#include "schemas/u256.h"
 #include "tools/price-sim/sim.h"
 
 static ps_sim *sim;
@@ -132,6 +133,22 @@ typedef struct {
 	char     query[240];
 } step;
 
+/* "5", "2.5s", "500ms", "2m": fractional seconds are kept exact (dec_to_fixed, 3 decimals). */
+static int script_time(const char *t, uint64_t *ms)
+{
+	size_t n = strlen(t);
+	u256 v;
+	int inexact;
+	if (n > 1 && t[n - 1] == 's' && t[n - 2] != 'm')
+		n--;
+	else if (n > 0 && (t[n - 1] < '0' || t[n - 1] > '9'))
+		return rt_parse_duration_ms(t, ms);
+	if (dec_to_fixed(t, n, 3, &v, &inexact) != 0 || inexact || i256_is_neg(&v) || !u256_fits_u64(&v))
+		return -1;
+	*ms = u256_low64(&v);
+	return 0;
+}
+
 static int load_script(const char *path, step **out, size_t *n)
 {
 	FILE *f = fopen(path, "r");
@@ -153,7 +170,7 @@ static int load_script(const char *path, step **out, size_t *n)
 		if (k <= 0)
 			continue;
 		uint64_t ms;
-		if (k != 3 || rt_parse_duration_ms(at, &ms) != 0) {
+		if (k != 3 || script_time(at, &ms) != 0) {
 			fprintf(stderr, "price-sim: %s:%zu: want '<time> set|mode|lie <query>' (time like 5, 2.5s, 500ms)\n",
 			        path, lineno);
 			fclose(f);

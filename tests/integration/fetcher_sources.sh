@@ -8,7 +8,8 @@
 #     the generic source continues and /health stays 200; then generic down too: /health 503.
 #  3. everything back, a new price: every source resumes with the new value; /health 200.
 #  4. /metrics passes promtool; memory while running: VmRSS is reported, and the limit
-#     (MEM_LIMIT_KB, default 8192; not for asan) applies to PSS, because ~9.5 MiB of the RSS are
+#     (MEM_LIMIT_KB, default 8192; not for asan) applies to the private memory (USS: pages no
+#     other process shares; PSS moves with how many other processes map the same libraries), because ~9.5 MiB of the RSS are
 #     the shared, clean pages of Debian's libcurl and its ~35 dependencies (a program that only
 #     calls curl_global_init has that RSS; see actors/fetcher/README.md). SIGTERM exits 0.
 set -euo pipefail
@@ -165,9 +166,11 @@ rss=$(awk '/^VmRSS/{print $2}' /proc/$FPID/status)
 hwm=$(awk '/^VmHWM/{print $2}' /proc/$FPID/status)
 anon=$(awk '/^RssAnon/{print $2}' /proc/$FPID/status)
 pss=$(awk '/^Pss:/{print $2}' /proc/$FPID/smaps_rollup)
+uss=$(awk '/^Private_(Clean|Dirty):/{s+=$2} END{print s}' /proc/$FPID/smaps_rollup)
 nobs=$(wc -l <"$TMP/tap.out")
-echo "fetcher: VmRSS ${rss} kB (peak ${hwm} kB), RssAnon ${anon} kB, Pss ${pss} kB; ${nobs} observations published"
-case "$BUILD" in *asan*) ;; *) [ "$pss" -le "${MEM_LIMIT_KB:-8192}" ] || fail "PSS ${pss} kB over limit";; esac
+echo "fetcher: VmRSS ${rss} kB (peak ${hwm} kB), private (USS) ${uss} kB, RssAnon ${anon} kB, Pss ${pss} kB;" \
+	"${nobs} observations published"
+case "$BUILD" in *asan*) ;; *) [ "$uss" -le "${MEM_LIMIT_KB:-8192}" ] || fail "private memory ${uss} kB over limit";; esac
 kill -TERM $FPID
 rc=0; for _ in $(seq 30); do kill -0 $FPID 2>/dev/null || break; sleep 0.1; done
 wait $FPID || rc=$?

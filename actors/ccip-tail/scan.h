@@ -1,0 +1,87 @@
+/* scan.h - following one chain's CCIP logs: cursor, confirmations, adaptive eth_getLogs ranges,
+ * reorg detection and rewind, and the ingest of a batch of logs into the tracker.
+ *
+ * Per poll of a chain (ct_poll):
+ *   1. head = eth_blockNumber; target = head - confirmations. Only blocks up to target are read:
+ *      a state published from a block that may still be reorged would page someone for a failure
+ *      that never happened, so we wait the confirmation depth; reorgs deeper than that are still
+ *      detected by hash and corrected (below).
+ *   2. Reorg check: the stored cursor hash is compared with the chain's block at that height; on a
+ *      mismatch we walk back through the stored hashes (range ends and blocks with logs) to the last
+ *      that still matches, roll back every fact above it (ct_rollback), settle, and re-scan.
+ *   3. Ranges [from, to] of at most `span` blocks; a range the node refuses as too large
+ *      (ct_range_refused) is halved and retried, and the span doubles back after 4 good ranges, up
+ *      to the configured maximum.
+ *   4. Each range is applied in ONE write transaction with the new cursor (number and hash of `to`),
+ *      the overdue deadlines and the settle: a crash leaves either the whole range or none of it.
+ *
+ * Memory: a ct_chain is owned by the caller (configuration plus its rpc handle and metrics);
+ * ct_chain_close releases what ct_chain_start opened. JSON arrays passed to ct_ingest are borrowed. */
+#ifndef ACTORS_CCIP_TAIL_SCAN_H
+#define ACTORS_CCIP_TAIL_SCAN_H
+
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "actors/ccip-tail/decode.h"
+#include "actors/ccip-tail/track.h"
+#include "chain/rpc.h"
+
+#define CT_MAX_CONTRACTS 32
+#define CT_MAX_CHAINS 16
+
+typedef struct {
+	uint8_t  addr[20];
+	uint64_t peer; /* v1.5 lane peer: an OnRamp's destination, an OffRamp's/CommitStore's source */
+} ct_contract;
+
+typedef struct {
+	char        name[32];
+	uint64_t    selector;      /* this chain's CCIP selector: the key of its facts and cursor */
+	uint64_t    chain_id;      /* 0 = learn from the first endpoint */
+	char        rpc_urls[1024];
+	uint64_t    confirmations;
+	int64_t     start_block;   /* first block when there is no cursor; -1 = head - confirmations */
+	uint64_t    max_range;     /* blocks per eth_getLogs at most */
+	ct_contract c[CT_MAX_CONTRACTS];
+	size_t      nc;
+	/* runtime */
+	rpc        *r;
+	uint64_t    span;
+	unsigned    ok_streak;
+	int         down;          /* RPC unreachable (alert raised) */
+	uint64_t    head;
+	rt_metric  *m_cursor, *m_head, *m_reorgs, *m_rpc_err, *m_splits;
+} ct_chain;
+
+/* Parses {"chains":[{"name","selector","chain_id","rpc_url" (string or list),"confirmations",
+ * "start_block","max_block_range","router","contracts":[ "0x.." | {"address","peer_selector"} ]}]}
+ * into out[0..*n). defaults supplies confirmations/start_block/max_range. 0 or -1 with err. */
+int ct_chains_from_json(const json_t *j, const ct_chain *defaults, ct_chain *out, size_t *n, char *err,
+                        size_t errlen);
+/* Parses "0xADDR[:peer],..." into c (appending). 0 or -1 with err. */
+int ct_contracts_parse(ct_chain *c, const char *list, char *err, size_t errlen);
+
+/* 1 when the node refused an eth_getLogs range as too large (split it), else 0. */
+int ct_range_refused(int rc, const rpc_error *e);
+
+/* Opens the chain's rpc handle and registers its metrics. 0 or -1 with err. */
+int  ct_chain_start(ct_chain *c, int timeout_ms, char *err, size_t errlen);
+void ct_chain_close(ct_chain *c);
+
+typedef struct {
+	st_env    *env;
+	ct_track  *t;
+	ct_dec    *dec;
+	uint64_t   logs, undecodable, changes, reorgs; /* totals, for logs and tests */
+} ct_scan;
+
+/* One poll of chain c (see above), reading at most max_ranges ranges. 0, or -1 when the RPC failed
+ * (err filled; nothing half-applied). */
+int ct_poll(ct_scan *s, ct_chain *c, unsigned max_ranges, char *err, size_t errlen);
+
+/* Decodes and applies an eth_getLogs result array of chain c inside txn (no settle). */
+int ct_ingest(ct_scan *s, MDB_txn *txn, ct_chain *c, const json_t *logs, uint64_t now_ns, st_err *e);
+
+#endif

@@ -57,8 +57,10 @@ cmd_start() {
   [ -z "$(chain_id "$url")" ] || die "something already answers on $url"
   local log="${CHAIN_LOG:-$ROOT/build/chain/anvil-$port.log}"
   mkdir -p "$(dirname "$log")"
-  # Detached from our stdout so that $(chain.sh start ...) returns at once.
-  "$ANVIL" --host 127.0.0.1 --port "$port" --chain-id 138 </dev/null >"$log" 2>&1 &
+  # Detached from our stdout so that $(chain.sh start ...) returns at once. ANVIL_ARGS adds options,
+  # e.g. "--block-time 1" so blocks (and so confirmations) advance without transactions.
+  # shellcheck disable=SC2086
+  "$ANVIL" --host 127.0.0.1 --port "$port" --chain-id 138 ${ANVIL_ARGS:-} </dev/null >"$log" 2>&1 &
   local pid=$!
   local i
   for i in $(seq 1 200); do  # up to ~20 s

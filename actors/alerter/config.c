@@ -71,6 +71,17 @@ ac_matcher_parse(const char *text, sk_matcher *m, char *err, size_t errlen)
 	m->op = op;
 	if (op == SK_RE || op == SK_NRE) {
 		char pat[SC_KV_VALUE_CAP + 8];
+		/* glibc's regcomp copies the tree per stacked quantifier ("a++++..."): memory grows
+		 * exponentially. Stacked quantifiers add nothing a matcher needs, so they are refused. */
+		for (const char *q = m->value; *q && q[1]; q++)
+			if (strchr("*+?}", q[0]) && strchr("*+?{", q[1]) && (q == m->value || q[-1] != '\\')) {
+				snprintf(err, errlen, "'%.64s': stacked quantifiers are not allowed", text);
+				return -1;
+			}
+		if (strchr(m->value, '{') && strchr(strchr(m->value, '{') + 1, '{')) { /* (a{99}){99} nests too */
+			snprintf(err, errlen, "'%.64s': at most one {m,n} repetition", text);
+			return -1;
+		}
 		snprintf(pat, sizeof pat, "^(%s)$", m->value);
 		int rc = regcomp(&m->re, pat, REG_EXTENDED | REG_NOSUB);
 		if (rc != 0) {

@@ -120,6 +120,10 @@ sys.exit(1)' "$@"
 metric() { curl -sf "http://127.0.0.1:$HP/metrics" | awk -v m="$1" '$1==m{print $2}'; }
 
 echo "== 1. one alert to every sink"
+BUS_SUB_URL=$OUT LOG_LEVEL=warn timeout 20 "$BUILD/bin/alert-subscriber" alert.critical. 1 >"$TMP/subscriber.out" 2>>"$TMP/subscriber.log" &
+SUBPID=$!
+PIDS+=($SUBPID)
+sleep 0.5
 publish firing tx_failed tx_failed:0xaaa critical
 wait_for 10 "slack got the alert" has slack 2xx tx_failed:0xaaa
 wait_for 10 "pagerduty trigger" has pagerduty 2xx tx_failed:0xaaa trigger
@@ -146,7 +150,9 @@ grep -q "$HOOK_SECRET" "$TMP"/alerter/*.mdb && fail "the webhook secret is store
 am_updated() { curl -sf "http://127.0.0.1:$AMP/api/v2/alerts" | python3 -c 'import json,sys; print([a["updatedAt"] for a in json.load(sys.stdin) if a["labels"]["dedupe_key"]=="tx_failed:0xaaa"][0])'; }
 U1=$(am_updated)
 resent() { [ "$(am_updated)" != "$U1" ]; }
-echo "ok: Alertmanager, Slack, PagerDuty, webhook (HMAC re-verified)"
+wait $SUBPID || fail "alert-subscriber did not print the alert"
+grep -q "FIRING   critical tx_failed tx_failed:0xaaa (submitter-0)" "$TMP/subscriber.out" || fail "subscriber line: $(cat "$TMP/subscriber.out")"
+echo "ok: Alertmanager, Slack, PagerDuty, webhook (HMAC re-verified), the example subscriber"
 
 echo "== 2. a storm of 50 identical alerts"
 publish firing tx_stuck tx_stuck:0xbbb critical --repeat 50 --interval 5

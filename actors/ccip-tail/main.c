@@ -27,7 +27,7 @@
 static act_bus_cfg busc;
 static const char *cfg_file, *cfg_rpc, *cfg_router, *cfg_contracts, *cfg_dir, *cfg_name;
 static uint64_t    cfg_interval_ms, cfg_conf, cfg_overdue_ms, cfg_commit_overdue_ms, cfg_max_range, cfg_chain_id,
-                   cfg_selector, cfg_timeout_ms, cfg_map_size, cfg_list_max;
+                   cfg_selector, cfg_timeout_ms, cfg_map_size, cfg_list_max, cfg_ranges;
 static int64_t     cfg_start;
 
 static const rt_opt opts[] = {
@@ -54,6 +54,8 @@ static const rt_opt opts[] = {
 	  -1, INT64_MAX, 0, 0 },
 	{ "MAX_BLOCK_RANGE", RT_U64, "2000", "blocks per eth_getLogs at most (halved when the node refuses)",
 	  &cfg_max_range, 1, 1000000, 0, 0 },
+	{ "MAX_RANGES_PER_POLL", RT_U64, "64", "eth_getLogs ranges one poll of a chain reads at most (then the next chain)",
+	  &cfg_ranges, 1, 100000, 0, 0 },
 	{ "OVERDUE_AFTER", RT_DURATION, "3h", "sent but not executed within this: overdue (0 = never)",
 	  &cfg_overdue_ms, 0, 0, 0, 0 },
 	{ "COMMIT_OVERDUE_AFTER", RT_DURATION, "1h", "sent but not committed within this: overdue (0 = never)",
@@ -341,7 +343,7 @@ main(int argc, char **argv)
 			if (now < next[i])
 				continue;
 			next[i] = now + cfg_interval_ms * 1000000u;
-			int rc = ct_poll(&scan, &chains[i], 64, err, sizeof err);
+			int rc = ct_poll(&scan, &chains[i], (unsigned)cfg_ranges, err, sizeof err);
 			chain_health(a, &chains[i], rc != 0, err);
 			if (rc != 0 && rt_log_state_change(chains[i].name, err))
 				rt_logkv(RT_WARN, "poll failed", "chain", chains[i].name, "error", err, NULL);

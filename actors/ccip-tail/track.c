@@ -1100,7 +1100,13 @@ ct_msg_json(ct_track *t, MDB_txn *txn, const uint8_t id[32])
 	json_t                     *o = json_object(), *hist = json_array();
 	int                         rc = ct_msg_get(t, txn, id, &h, &m, &e);
 	if (rc == 0) {
+		static __thread ct_exec_ev x;
 		m.state = h.state == CT_NONE ? SC_CCIP_SENT : h.state;
+		/* the outcome's return data (a failure's revert reason) comes from the execution fact */
+		if (ct_find_exec(t, txn, id, &x, &e) == 0 && x.state) {
+			memcpy(m.return_data, x.ret, x.x.rlen);
+			m.return_data_len = x.x.rlen;
+		}
 		json_object_set_new(o, "message", sc_to_json(&SC_CCIP_MSG, &m));
 		json_object_set_new(o, "state", json_string(ct_state_name(h.state)));
 		json_object_set_new(o, "commit_overdue", json_boolean(h.flags & F_OD_COMMIT));

@@ -250,6 +250,12 @@ test_onramp_mismatch(void **st)
 	assert_int_equal(state_of(f, 3), SC_CCIP_SENT);
 	step(f, DST, commit(20, 20, 32, 0xa1));
 	assert_int_equal(state_of(f, 3), SC_CCIP_COMMITTED);
+	/* a v1.5 interval (no OnRamp in the report: the CommitStore's lane) */
+	step(f, SRC, send(8, 70, 14));
+	const ct_event *c15 = commit(50, 90, 33, 0);
+	ev.roots[0].onramp_len = 0;
+	step(f, DST, c15);
+	assert_int_equal(state_of(f, 8), SC_CCIP_COMMITTED);
 }
 
 static void

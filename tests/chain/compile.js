@@ -24,6 +24,13 @@ const CONTRACTS = [
     evmVersion: 'paris',
   },
   {
+    // ccip-tail's test fixture (issue 4): the exact CCIP 1.5/1.6/Router events.
+    name: 'CcipEventEmitter',
+    solc: 'solc',
+    unit: 'deploy/contracts/test/CcipEventEmitter.sol',
+    evmVersion: 'paris',
+  },
+  {
     name: 'MockV3Aggregator',
     solc: 'solc',
     unit: '@chainlink/contracts/src/v0.8/shared/mocks/MockV3Aggregator.sol',

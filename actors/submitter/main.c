@@ -28,7 +28,7 @@ static const rt_opt opts[] = {
 	  0, RT_REQUIRED },
 	{ "CHAIN_ID", RT_U64, "138", "expected chain id; endpoints on another chain are refused", &cfg.chain_id, 1,
 	  INT64_MAX, 0, 0 },
-	{ "STATE_DIR", RT_STR, "./state/submitter", "LMDB directory (tables pending, done)", &state_dir, 0, 0, 0, 0 },
+	{ "STATE_DIR", RT_STR, "data/submitter", "LMDB directory (tables pending, done)", &state_dir, 0, 0, 0, 0 },
 	{ "SIGNER_ADDRESS", RT_STR, "", "address whose nonces are synced; empty = learned from the first tx.signed",
 	  &signer_hex, 0, 0, 0, 0 },
 	{ "CONFIRMATIONS", RT_U64, "3", "blocks on top of the inclusion block for state confirmed", &cfg.confirmations, 0,
@@ -42,7 +42,7 @@ static const rt_opt opts[] = {
 	{ "POLL_INTERVAL", RT_DURATION, "1s", "receipt and head polling period", &cfg.poll_ms, 10, 600000, 0, 0 },
 	{ "GAS_QUOTE_INTERVAL", RT_DURATION, "15s", "gas.quote period (also on every new block)", &cfg.quote_ms, 100,
 	  3600000, 0, 0 },
-	{ "NONCE_SYNC_INTERVAL", RT_DURATION, "60s", "nonce.sync period (also at start)", &cfg.nonce_sync_ms, 100,
+	{ "NONCE_SYNC_INTERVAL", RT_DURATION, "5s", "nonce.sync period (also at start; short, so a signer that starts later is synced within seconds)", &cfg.nonce_sync_ms, 100,
 	  86400000, 0, 0 },
 	{ "RPC_TIMEOUT", RT_DURATION, "5s", "timeout of one JSON-RPC request", &rpc_timeout_ms, 50, 120000, 0, 0 },
 };

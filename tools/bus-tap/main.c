@@ -152,6 +152,37 @@ tap_frame_json(const frame_view *f, uint64_t gap)
 	return j;
 }
 
+/* The pretty view leaves out what carries no information: zero numbers, empty strings, all-zero
+ * hex (unset hashes and addresses), empty lists. The json view keeps everything. */
+static int
+tap_is_blank(json_t *v)
+{
+	const char *s = json_string_value(v);
+	if (json_is_integer(v))
+		return json_integer_value(v) == 0;
+	if (json_is_array(v))
+		return json_array_size(v) == 0;
+	if (s == NULL)
+		return 0;
+	if (strcmp(s, "0") == 0 || *s == 0)
+		return 1;
+	if (strncmp(s, "0x", 2) == 0 && s[2] && strspn(s + 2, "0") == strlen(s + 2))
+		return 1;
+	return 0;
+}
+
+static void
+tap_strip_blanks(json_t *obj)
+{
+	const char *k;
+	json_t *v;
+	void *tmp;
+	json_object_foreach_safe(obj, tmp, k, v) {
+		if (tap_is_blank(v) || strcmp(k, "v") == 0)
+			json_object_del(obj, k);
+	}
+}
+
 static void
 tap_print_json(json_t *j)
 {
@@ -185,6 +216,8 @@ tap_print(const tap_opts *o, const bus_msg *m, int rv)
 		strftime(when, sizeof when, "%H:%M:%S", gmtime_r(&t, &tm));
 		json_t *j = tap_frame_json(&m->f, m->gap);
 		json_t *body = json_object_get(j, "body");
+		if (body)
+			tap_strip_blanks(body);
 		char *bs = body ? json_dumps(body, JSON_COMPACT) : strdup("(undecoded)");
 		printf("%s.%03u %s%.*s %.*s#%llu %s%s%s\n", when, (unsigned)(m->f.ts_ns / 1000000u % 1000),
 		       rv == BUS_EREJECT ? "REJECTED " : "", (int)m->f.topic_len, m->f.topic,

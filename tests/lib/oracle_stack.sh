@@ -1,0 +1,119 @@
+# oracle_stack.sh - sourced by tests and benches: brings up the whole Oracle Publisher on a local
+# chain in $TMP (anvil + OracleAggregator, busd, price-sim, 3 fetchers, median, gate, signer,
+# submitter; bus keys and trust lists), and the helpers to drive and read it.
+#
+# The caller sets TMP (a temp dir), BUILD, and may set before stack_up: FETCH_INTERVAL (300ms),
+# DEVIATION_THRESHOLD (1), HEARTBEAT (12s), GATE_MIN_INTERVAL (1s), LOG_LEVEL (info).
+# After stack_up: RPC_URL, AGG, ADDR1, IN, OUT, SIM, MPORT (median HTTP), SGPORT (signer HTTP),
+# PID[name] for every process. stack_down stops everything (call it from the caller's trap).
+# Functions: ctl, price, round ("roundId answer"), nonce, wait_round, start_signer, start_submitter,
+# start_gate, fail.
+
+STACK_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+B=${BUILD:-build}/bin
+CHAIN=$STACK_ROOT/tools/chain.sh
+KEY1=0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d # anvil's public dev key #1
+ADDR1=0x70997970C51812dc3A010C7d01b50e0d17dc79C8
+declare -A PID
+ANVIL_PID=
+
+stack_down() {
+	for p in "${PID[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+	[ -n "$ANVIL_PID" ] && "$CHAIN" stop "$ANVIL_PID" >/dev/null 2>&1 || true
+	wait 2>/dev/null || true
+}
+fail() {
+	echo "FAIL: $*"
+	for f in "$TMP"/*.log; do [ -f "$f" ] && { echo "--- $f"; tail -15 "$f"; }; done
+	exit 1
+}
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+round() { "$CHAIN" latest "$AGG" 2>/dev/null | tr ' ' '\n' | awk -F= '$1=="roundId"{r=$2} $1=="answer"{a=$2} END{print r+0, a}'; }
+nonce() { "$CHAIN" cast nonce --rpc-url "$RPC_URL" "$ADDR1" 2>/dev/null; }
+wait_round() {  # want_round timeout_s -> prints "round answer"; fails (1) on timeout
+	local want=$1 t=$2 r a
+	for _ in $(seq $((t * 5))); do
+		read -r r a < <(round)
+		[ "${r:-0}" -ge "$want" ] && { echo "$r $a"; return 0; }
+		sleep 0.2
+	done
+	read -r r a < <(round)
+	echo "$r $a"
+	return 1
+}
+ctl() { curl -sf -X POST "$SIM/ctl/$1?$2" >/dev/null || fail "price-sim ctl $1 $2"; }
+price() { ctl set "feed=ETH-USD&price=$1"; }
+
+start_gate() {
+	BUS_SIGNING_KEY=$GSEC BUS_TRUST="tx.status=$XPUB" FEED=ETH-USD AGGREGATOR_ADDRESS=$AGG CHAIN_ID=138 \
+		DEVIATION_THRESHOLD=${DEVIATION_THRESHOLD:-1} HEARTBEAT=${HEARTBEAT:-12s} \
+		MIN_INTERVAL=${GATE_MIN_INTERVAL:-1s} UPDATE_TIMEOUT=30s CHAIN_POLL=2s \
+		AGG_MAX_AGE=3s STATE_DIR=$TMP/gate INSTANCE=gate-e "$B/gate" 2>>"$TMP/gate.log" &
+	PID[gate]=$!
+}
+start_signer() {
+	BUS_SIGNING_KEY=$SSEC PRIVATE_KEY=$KEY1 STATE_DIR=$TMP/signer CHAIN_ID=138 GAS_PRICE=auto \
+		BUS_TRUST="price.update.=$GPUB;tx.ack=$XPUB;tx.bump=$XPUB;gas.quote=$XPUB;nonce.sync=$XPUB" \
+		ALLOWED_CONTRACTS=$AGG MIN_ANSWER=1 MAX_ANSWER=100000 OUTBOX_RETRY=1s \
+		HTTP_PORT=$SGPORT HTTP_ADDR=127.0.0.1 INSTANCE=signer-e "$B/signer" 2>>"$TMP/signer.log" &
+	PID[signer]=$!
+}
+start_submitter() {
+	BUS_SIGNING_KEY=$XSEC BUS_TRUST="tx.signed=$SPUB" STATE_DIR=$TMP/submitter CHAIN_ID=138 \
+		SIGNER_ADDRESS=$ADDR1 CONFIRMATIONS=1 FINALITY_DEPTH=3 POLL_INTERVAL=200ms NONCE_SYNC_INTERVAL=2s \
+		GAS_QUOTE_INTERVAL=2s INSTANCE=submitter-e "$B/submitter" 2>>"$TMP/submitter.log" &
+	PID[submitter]=$!
+}
+
+stack_up() {
+	for b in busd bus-tap price-sim fetcher median gate signer submitter; do
+		[ -x "$B/$b" ] || { echo "missing $B/$b (run make)"; exit 1; }
+	done
+	[ -x "$STACK_ROOT/tests/chain/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil" ] ||
+		{ echo "tests/chain/node_modules missing: run make deps"; exit 1; }
+	local cport
+	cport=$(free_port)
+	export RPC_URL=http://127.0.0.1:$cport
+	ANVIL_PID=$(ANVIL_ARGS="--block-time 1" CHAIN_LOG=$TMP/anvil.log "$CHAIN" start "$cport")
+	"$CHAIN" compile OracleAggregator >/dev/null 2>"$TMP/deploy.log"
+	AGG=$("$CHAIN" deploy OracleAggregator 8 "ETH / USD" 0 0 "[\"$ADDR1\"]" 2>>"$TMP/deploy.log")
+	[[ "$AGG" =~ ^0x[0-9a-fA-F]{40}$ ]] || fail "deploy printed '$AGG'"
+
+	IN=ipc://$TMP/in.ipc OUT=ipc://$TMP/out.ipc
+	BUSD_INGRESS=$IN BUSD_EGRESS=$OUT JOURNAL_DIR=$TMP/journal INSTANCE=busd-e "$B/busd" 2>"$TMP/busd.log" &
+	PID[busd]=$!
+	{ read -r _ GSEC; read -r _ GPUB; } < <("$B/bus-tap" --keygen)
+	{ read -r _ SSEC; read -r _ SPUB; } < <("$B/bus-tap" --keygen)
+	{ read -r _ XSEC; read -r _ XPUB; } < <("$B/bus-tap" --keygen)
+	export BUS_PUB_URL=$IN BUS_SUB_URL=$OUT LOG_LEVEL=${LOG_LEVEL:-info}
+
+	"$B/price-sim" --port 0 --feed ETH-USD=3000 >"$TMP/sim.url" 2>"$TMP/sim.log" &
+	PID[sim]=$!
+	for _ in $(seq 50); do [ -s "$TMP/sim.url" ] && break; sleep 0.1; done
+	SIM=$(head -1 "$TMP/sim.url")
+	[ -n "$SIM" ] || fail "price-sim printed no URL"
+
+	"$B/bus-tap" --url "$OUT" --topic price.obs. --topic price.update. --topic tx.signed --topic tx.status \
+		--topic alert. --timeout 900 >"$TMP/bus.jsonl" 2>"$TMP/tap.log" &
+	PID[tap]=$!
+
+	local -A url=(
+		[coinbase]="$SIM/v2/prices/ETH-USD/spot"
+		[binance]="$SIM/api/v3/ticker/price?symbol=ETHUSDT"
+		[kraken]="$SIM/0/public/Ticker?pair=XETHZUSD"
+	)
+	local s
+	for s in coinbase binance kraken; do
+		SOURCES="$s=${url[$s]}" FEED=ETH-USD FETCH_INTERVAL=${FETCH_INTERVAL:-300ms} HTTP_TIMEOUT=500ms \
+			RETRIES=0 INSTANCE=fetcher-$s "$B/fetcher" 2>"$TMP/fetcher-$s.log" &
+		PID[fetcher-$s]=$!
+	done
+	MPORT=$(free_port)
+	WINDOW=3s QUORUM=2 MAX_DEVIATION=2 MAX_SPREAD=5 AGG_INTERVAL=300ms MIN_PUBLISH_INTERVAL=1s \
+		HTTP_PORT=$MPORT HTTP_ADDR=127.0.0.1 INSTANCE=median-e "$B/median" 2>"$TMP/median.log" &
+	PID[median]=$!
+	SGPORT=$(free_port)
+	start_submitter
+	start_signer
+	start_gate
+}

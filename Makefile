@@ -122,10 +122,12 @@ CFLAGS  += $(CFLAGS_EXTRA)
 LDFLAGS += $(CFLAGS_EXTRA)
 endif
 
-# ---- bench -----------------------------------------------------------------------------------
+# ---- bench: like unit tests, each links every library plus its own actor/tool's non-main objects
 $(BUILD)/bench/%: %.c $(LIBS)
 	@mkdir -p $(@D)
-	$(call say,BENCH,$@) $(CC) $(CFLAGS) -o $@ $< $(LINK_LIBS) $(LDFLAGS) $(LDLIBS)
+	$(call say,BENCH,$@) $(CC) $(CFLAGS) -o $@ $< $(filter %.o,$^) $(LINK_LIBS) $(LDFLAGS) $(LDLIBS)
+
+$(foreach b,$(filter actors/% tools/%,$(BENCH_SRCS)),$(eval $(BUILD)/bench/$(b:.c=): $(patsubst %.c,$(BUILD)/obj/%.o,$(filter-out %_test.c %_fuzz.c %_bench.c %/main.c,$(wildcard $(dir $(b))*.c)))))
 
 bench: $(DEPS_STAMP)
 	@$(MAKE) --no-print-directory bench-run

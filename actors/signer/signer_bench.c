@@ -4,18 +4,19 @@
  * full fsync, group commit per batch) against raw secp256k1_ecdsa_sign_recoverable in the same
  * run. Reports ratios, never pass/fail on time. Also reports this process's peak RSS.
  *
- * The Makefile links benches with the libraries only, so the signer's own files are compiled in
- * here (they are plain C with no main).
+ * Linked with the signer's own objects (the Makefile does that for a bench in an actor's folder).
  */
-#include "actors/signer/call.c"
-#include "actors/signer/fees.c"
-#include "actors/signer/policy.c"
-#include "actors/signer/signer.c"
+#include "actors/signer/call.h"
+#include "actors/signer/policy.h"
+#include "actors/signer/signer.h"
+#include "bus/rt_config.h"
+#include "store/store.h"
 
 #include <secp256k1.h>
 #include <secp256k1_recovery.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 static const char *BENCH_KEY = "59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"; /* anvil #1 */

@@ -389,3 +389,70 @@ size_t fixed_to_dec(const u256 *v, unsigned decimals, char out[96])
         out[0] = '0', out[1] = '\0', len = 1;
     return len;
 }
+
+/* ---- thresholds and ratios ---------------------------------------------------------------- */
+
+void
+i256_abs(u256 *r, const u256 *a)
+{
+	if (i256_is_neg(a))
+		i256_neg(r, a); /* -(-2^255) wraps to 2^255 read unsigned: still the right magnitude */
+	else
+		*r = *a;
+}
+
+void
+i256_absdiff(u256 *r, const u256 *a, const u256 *b)
+{
+	/* The true difference of two int256 lies in [0, 2^256) once ordered, so the unsigned
+	 * subtraction of the larger minus the smaller is exact. */
+	if (i256_cmp(a, b) >= 0)
+		u256_sub(r, a, b);
+	else
+		u256_sub(r, b, a);
+}
+
+/* a * m as a 320-bit number, little-endian limbs. */
+static void
+u256_mul320(const u256 *a, uint64_t m, uint64_t out[5])
+{
+	unsigned __int128 carry = 0;
+	for (int i = 0; i < 4; i++) {
+		unsigned __int128 p = (unsigned __int128)a->w[i] * m + carry;
+		out[i] = (uint64_t)p;
+		carry = p >> 64;
+	}
+	out[4] = (uint64_t)carry;
+}
+
+int
+u256_cmp_scaled(const u256 *a, uint64_t ma, const u256 *b, uint64_t mb)
+{
+	uint64_t x[5], y[5];
+	u256_mul320(a, ma, x);
+	u256_mul320(b, mb, y);
+	for (int i = 4; i >= 0; i--)
+		if (x[i] != y[i])
+			return x[i] < y[i] ? -1 : 1;
+	return 0;
+}
+
+uint64_t
+u256_ratio_ppm(const u256 *num, const u256 *den)
+{
+	static const uint64_t M = 1000000;
+	u256 q, r;
+	if (u256_is_zero(den))
+		return u256_is_zero(num) ? 0 : UINT64_MAX;
+	u256_divmod(&q, &r, num, den);
+	if (!u256_fits_u64(&q) || u256_low64(&q) > (UINT64_MAX - M) / M)
+		return UINT64_MAX;
+	/* floor(r * 1e6 / den) < 1e6 < 2^20: find it bit by bit with exact 320-bit compares. */
+	uint64_t frac = 0;
+	for (int bit = 19; bit >= 0; bit--) {
+		uint64_t t = frac | (uint64_t)1 << bit;
+		if (u256_cmp_scaled(den, t, &r, M) <= 0)
+			frac = t;
+	}
+	return u256_low64(&q) * M + frac;
+}

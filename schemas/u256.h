@@ -43,6 +43,15 @@ size_t i256_to_dec(const u256 *a, char out[80]);
 
 #define U256_MAX_DECIMALS 77   /* 10^77 < 2^255: the most decimals a fixed-point value may have */
 
+/* Exact helpers for thresholds and ratios on prices (int256 in two's complement):
+ * |a| and |a - b| as uint256 (exact: |-2^255| = 2^255 fits), a*ma compared with b*mb on 320 bits
+ * (never wraps), and floor(num * 10^6 / den) in parts per million, saturating at UINT64_MAX
+ * (den == 0: 0 when num == 0, else UINT64_MAX). */
+void     i256_abs(u256 *r, const u256 *a);
+void     i256_absdiff(u256 *r, const u256 *a, const u256 *b);
+int      u256_cmp_scaled(const u256 *a, uint64_t ma, const u256 *b, uint64_t mb);
+uint64_t u256_ratio_ppm(const u256 *num, const u256 *den);
+
 /* Exact decimal price to fixed point, never through a double: "1234.5678" with decimals=8 ->
  * 123456780000. Accepts an optional leading '-', digits (leading zeros allowed), optionally '.' and
  * at least one digit, and an optional exponent 'e'/'E' with optional sign ("1.5e-3", "2E+5").

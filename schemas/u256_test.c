@@ -391,6 +391,78 @@ static void test_random_properties(void **st)
     }
 }
 
+static u256 rp_dec(const char *s)
+{
+    u256 v;
+    assert_int_equal(i256_from_dec(&v, s, strlen(s)), 0);
+    return v;
+}
+
+static void rp_assert_dec(const u256 *v, const char *want)
+{
+    char buf[80];
+    i256_to_dec(v, buf);
+    assert_string_equal(buf, want);
+}
+
+/* Thresholds and ratios (moved here from the median, which uses them with the gate and signer). */
+static void test_ratio_ppm(void **st)
+{
+	(void)st;
+	u256 n = rp_dec("1"), d = rp_dec("3");
+	assert_int_equal(u256_ratio_ppm(&n, &d), 333333);
+	n = rp_dec("2"), d = rp_dec("3");
+	assert_int_equal(u256_ratio_ppm(&n, &d), 666666);
+	n = rp_dec("0"), d = rp_dec("0");
+	assert_int_equal(u256_ratio_ppm(&n, &d), 0);
+	n = rp_dec("5");
+	assert_int_equal(u256_ratio_ppm(&n, &d), UINT64_MAX);
+	/* 256-bit operands whose product with 10^6 needs 320 bits */
+	const char *big = "57896044618658097711785492504343953926634992332820282019728792003956564819967";
+	n = rp_dec(big), d = rp_dec(big);
+	assert_int_equal(u256_ratio_ppm(&n, &d), 1000000);
+	u256 two;
+	u256_from_u64(&two, 2);
+	u256_divmod(&d, NULL, &n, &two);           /* big / 2 */
+	assert_int_equal(u256_ratio_ppm(&d, &n), 499999); /* floor((big-1)/2 / big * 1e6) */
+	/* a huge ratio saturates */
+	n = rp_dec(big), d = rp_dec("1");
+	assert_int_equal(u256_ratio_ppm(&n, &d), UINT64_MAX);
+	u256 x = rp_dec("-7"), y = rp_dec("5"), r;
+	i256_absdiff(&r, &x, &y);
+	rp_assert_dec(&r, "12");
+	i256_absdiff(&r, &y, &x);
+	rp_assert_dec(&r, "12");
+}
+
+
+static void test_cmp_scaled(void **st)
+{
+    (void)st;
+    /* against __int128 on small values */
+    for (uint64_t a = 0; a < 300; a += 7)
+        for (uint64_t b = 0; b < 300; b += 11)
+            for (uint64_t ma = 0; ma < 2000000; ma += 333331) {
+                u256 x, y;
+                u256_from_u64(&x, a);
+                u256_from_u64(&y, b);
+                unsigned __int128 l = (unsigned __int128)a * ma, r = (unsigned __int128)b * 1000000;
+                assert_int_equal(u256_cmp_scaled(&x, ma, &y, 1000000), l < r ? -1 : l > r);
+            }
+    /* 2^256-1 times 2 exceeds 256 bits: still ordered right */
+    u256 max, half;
+    memset(&max, 0xff, sizeof max);
+    u256_divmod_u64(&half, &max, 2);
+    assert_int_equal(u256_cmp_scaled(&max, 1, &half, 2), 1);  /* 2^256-1 > 2^256-2 */
+    assert_int_equal(u256_cmp_scaled(&half, 2, &max, 1), -1);
+    assert_int_equal(u256_cmp_scaled(&max, 3, &max, 3), 0);
+    u256 m = rp_dec("-57896044618658097711785492504343953926634992332820282019728792003956564819968"), r;
+    i256_abs(&r, &m);
+    char buf[80];
+    u256_to_dec(&r, buf);
+    assert_string_equal(buf, "57896044618658097711785492504343953926634992332820282019728792003956564819968");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -399,6 +471,7 @@ int main(void)
         cmocka_unit_test(test_exhaustive_small), cmocka_unit_test(test_decimal),
         cmocka_unit_test(test_dec_to_fixed),   cmocka_unit_test(test_fixed_to_dec),
         cmocka_unit_test(test_random_properties),
+        cmocka_unit_test(test_ratio_ppm), cmocka_unit_test(test_cmp_scaled),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

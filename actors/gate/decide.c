@@ -7,85 +7,28 @@
 #define GD_NS 1000000000ull
 #define GD_PPM 1000000ull
 
-/* a * m on 320 bits (little-endian limbs). */
-static void
-gd_mul320(const u256 *a, uint64_t m, uint64_t out[5])
-{
-	unsigned __int128 carry = 0;
-	for (int i = 0; i < 4; i++) {
-		unsigned __int128 p = (unsigned __int128)a->w[i] * m + carry;
-		out[i] = (uint64_t)p;
-		carry = p >> 64;
-	}
-	out[4] = (uint64_t)carry;
-}
-
-/* Compares a*ma with b*mb exactly. */
-static int
-gd_cmp_scaled(const u256 *a, uint64_t ma, const u256 *b, uint64_t mb)
-{
-	uint64_t x[5], y[5];
-	gd_mul320(a, ma, x);
-	gd_mul320(b, mb, y);
-	for (int i = 4; i >= 0; i--)
-		if (x[i] != y[i])
-			return x[i] < y[i] ? -1 : 1;
-	return 0;
-}
-
-/* |a - b| of two int256, exact as uint256. */
-static void
-gd_absdiff(u256 *r, const u256 *a, const u256 *b)
-{
-	if (i256_cmp(a, b) >= 0)
-		u256_sub(r, a, b);
-	else
-		u256_sub(r, b, a);
-}
-
-static void
-gd_abs(u256 *r, const u256 *a)
-{
-	if (i256_is_neg(a))
-		i256_neg(r, a); /* -2^255 becomes 2^255 read unsigned: the right magnitude */
-	else
-		*r = *a;
-}
-
 int
 gd_outside_deviation(const u256 *cur, const u256 *next, uint64_t rel_ppm, const u256 *abs)
 {
 	if (rel_ppm == 0 && u256_is_zero(abs))
 		return 1;
 	u256 diff, mag;
-	gd_absdiff(&diff, cur, next);
+	i256_absdiff(&diff, cur, next);
 	if (u256_cmp(&diff, abs) <= 0)
 		return 0;
 	if (u256_is_zero(cur))
 		return !u256_is_zero(next);
-	gd_abs(&mag, cur);
-	return gd_cmp_scaled(&diff, GD_PPM, &mag, rel_ppm) >= 0;
+	i256_abs(&mag, cur);
+	return u256_cmp_scaled(&diff, GD_PPM, &mag, rel_ppm) >= 0;
 }
 
 uint64_t
 gd_deviation_ppm(const u256 *cur, const u256 *next)
 {
-	u256 diff, mag, q, r;
-	gd_absdiff(&diff, cur, next);
-	if (u256_is_zero(cur))
-		return u256_is_zero(&diff) ? 0 : UINT64_MAX;
-	gd_abs(&mag, cur);
-	u256_divmod(&q, &r, &diff, &mag);
-	if (!u256_fits_u64(&q) || u256_low64(&q) > (UINT64_MAX - GD_PPM) / GD_PPM)
-		return UINT64_MAX;
-	/* floor(r * 1e6 / |cur|) < 2^20: set it bit by bit with exact compares. */
-	uint64_t frac = 0;
-	for (int bit = 19; bit >= 0; bit--) {
-		uint64_t t = frac | (uint64_t)1 << bit;
-		if (gd_cmp_scaled(&mag, t, &r, GD_PPM) <= 0)
-			frac = t;
-	}
-	return u256_low64(&q) * GD_PPM + frac;
+	u256 diff, mag;
+	i256_absdiff(&diff, cur, next);
+	i256_abs(&mag, cur);
+	return u256_ratio_ppm(&diff, &mag); /* cur == 0: 0 if unchanged, else "infinite" */
 }
 
 static uint64_t

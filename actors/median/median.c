@@ -6,86 +6,13 @@
 
 /* ---- exact helpers ------------------------------------------------------------------------ */
 
-/* a * m as a 320-bit number, little-endian limbs: products of a 256-bit value and a ppm factor
- * must not wrap, whatever the prices. */
-static void
-md_mul320(const u256 *a, uint64_t m, uint64_t out[5])
-{
-	unsigned __int128 carry = 0;
-	for (int i = 0; i < 4; i++) {
-		unsigned __int128 p = (unsigned __int128)a->w[i] * m + carry;
-		out[i] = (uint64_t)p;
-		carry = p >> 64;
-	}
-	out[4] = (uint64_t)carry;
-}
-
-static int
-md_cmp320(const uint64_t a[5], const uint64_t b[5])
-{
-	for (int i = 4; i >= 0; i--)
-		if (a[i] != b[i])
-			return a[i] < b[i] ? -1 : 1;
-	return 0;
-}
-
-/* Compares a*ma with b*mb exactly. */
-static int
-md_cmp_scaled(const u256 *a, uint64_t ma, const u256 *b, uint64_t mb)
-{
-	uint64_t x[5], y[5];
-	md_mul320(a, ma, x);
-	md_mul320(b, mb, y);
-	return md_cmp320(x, y);
-}
-
-void
-md_absdiff(u256 *r, const u256 *a, const u256 *b)
-{
-	/* The true difference of two int256 lies in [0, 2^256) once ordered, so the unsigned
-	 * subtraction of the larger minus the smaller is exact. */
-	if (i256_cmp(a, b) >= 0)
-		u256_sub(r, a, b);
-	else
-		u256_sub(r, b, a);
-}
-
-static void
-md_abs(u256 *r, const u256 *a)
-{
-	if (i256_is_neg(a))
-		i256_neg(r, a); /* -(-2^255) wraps to 2^255 read as unsigned: still the right magnitude */
-	else
-		*r = *a;
-}
-
-uint64_t
-md_ratio_ppm(const u256 *num, const u256 *den)
-{
-	static const uint64_t M = 1000000;
-	if (u256_is_zero(den))
-		return u256_is_zero(num) ? 0 : UINT64_MAX;
-	u256 q, r;
-	u256_divmod(&q, &r, num, den);
-	if (!u256_fits_u64(&q) || u256_low64(&q) > (UINT64_MAX - M) / M)
-		return UINT64_MAX;
-	/* floor(r * 1e6 / den) < 1e6 < 2^20: find it bit by bit with exact 320-bit compares. */
-	uint64_t frac = 0;
-	for (int bit = 19; bit >= 0; bit--) {
-		uint64_t t = frac | (uint64_t)1 << bit;
-		if (md_cmp_scaled(den, t, &r, M) <= 0)
-			frac = t;
-	}
-	return u256_low64(&q) * M + frac;
-}
-
 /* a / 2 truncated toward zero, and the remainder's sign (-1, 0, 1). */
 static int
 md_half(u256 *r, const u256 *a)
 {
 	u256 m;
 	int neg = i256_is_neg(a);
-	md_abs(&m, a);
+	i256_abs(&m, a);
 	uint64_t rem = u256_divmod_u64(r, &m, 2);
 	if (neg) {
 		i256_neg(r, r);
@@ -224,10 +151,10 @@ md_compute(md_feed *f, const md_cfg *c, uint64_t now_ns, sc_price_agg *out, size
 
 	u256 prov, m, mag, d;
 	md_median_sorted(&prov, v, f->n);
-	md_abs(&mag, &prov);
+	i256_abs(&mag, &prov);
 	for (size_t i = 0; i < f->n; i++) {
-		md_absdiff(&d, &v[i].value, &prov);
-		int outlier = c->max_dev_ppm > 0 && md_cmp_scaled(&d, 1000000, &mag, c->max_dev_ppm) > 0;
+		i256_absdiff(&d, &v[i].value, &prov);
+		int outlier = c->max_dev_ppm > 0 && u256_cmp_scaled(&d, 1000000, &mag, c->max_dev_ppm) > 0;
 		if (outlier)
 			out->dropped[out->dropped_count++] = v[i];
 		else
@@ -236,9 +163,9 @@ md_compute(md_feed *f, const md_cfg *c, uint64_t now_ns, sc_price_agg *out, size
 	if (out->used_count > 0) {
 		md_median_sorted(&m, out->used, out->used_count);
 		out->median = m;
-		md_abs(&mag, &m);
-		md_absdiff(&d, &out->used[out->used_count - 1].value, &out->used[0].value);
-		out->spread_ppm = md_ratio_ppm(&d, &mag);
+		i256_abs(&mag, &m);
+		i256_absdiff(&d, &out->used[out->used_count - 1].value, &out->used[0].value);
+		out->spread_ppm = u256_ratio_ppm(&d, &mag);
 		out->oldest_observed_at_ns = UINT64_MAX;
 		for (size_t i = 0; i < out->used_count; i++)
 			if (out->used[i].observed_at_ns < out->oldest_observed_at_ns)

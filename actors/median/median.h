@@ -66,8 +66,6 @@ int md_same_aggregate(const sc_price_agg *a, const sc_price_agg *b);
 
 /* Pure helpers, exposed for tests. */
 void md_avg_toward_zero(u256 *r, const u256 *a, const u256 *b);        /* (a+b)/2, truncated */
-void md_absdiff(u256 *r, const u256 *a, const u256 *b);                /* |a - b| as uint256 */
-uint64_t md_ratio_ppm(const u256 *num, const u256 *den);               /* floor(num*1e6/den), saturated */
 const char *md_status_name(int status);
 const char *md_observe_error_name(int err);
 

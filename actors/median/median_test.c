@@ -320,35 +320,6 @@ static void test_duplicates_equal_decimals(void **st)
 	assert_string_equal(md_status_name(MD_DISAGREE), "sources_disagree");
 }
 
-static void test_ratio_ppm(void **st)
-{
-	(void)st;
-	u256 n = dec("1"), d = dec("3");
-	assert_int_equal(md_ratio_ppm(&n, &d), 333333);
-	n = dec("2"), d = dec("3");
-	assert_int_equal(md_ratio_ppm(&n, &d), 666666);
-	n = dec("0"), d = dec("0");
-	assert_int_equal(md_ratio_ppm(&n, &d), 0);
-	n = dec("5");
-	assert_int_equal(md_ratio_ppm(&n, &d), UINT64_MAX);
-	/* 256-bit operands whose product with 10^6 needs 320 bits */
-	const char *big = "57896044618658097711785492504343953926634992332820282019728792003956564819967";
-	n = dec(big), d = dec(big);
-	assert_int_equal(md_ratio_ppm(&n, &d), 1000000);
-	u256 two;
-	u256_from_u64(&two, 2);
-	u256_divmod(&d, NULL, &n, &two);           /* big / 2 */
-	assert_int_equal(md_ratio_ppm(&d, &n), 499999); /* floor((big-1)/2 / big * 1e6) */
-	/* a huge ratio saturates */
-	n = dec(big), d = dec("1");
-	assert_int_equal(md_ratio_ppm(&n, &d), UINT64_MAX);
-	u256 x = dec("-7"), y = dec("5"), r;
-	md_absdiff(&r, &x, &y);
-	assert_dec(&r, "12");
-	md_absdiff(&r, &y, &x);
-	assert_dec(&r, "12");
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -359,7 +330,6 @@ int main(void)
 		cmocka_unit_test(test_spread_refusal),
 		cmocka_unit_test(test_staleness_and_quorum),
 		cmocka_unit_test(test_duplicates_equal_decimals),
-		cmocka_unit_test(test_ratio_ppm),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -207,30 +207,14 @@ sgp_contract_allowed(const sgp_policy *p, const uint8_t to[20])
 	return 0;
 }
 
-static void
-sgp_abs(u256 *r, const u256 *a)
-{
-	if (i256_is_neg(a))
-		i256_neg(r, a);
-	else
-		*r = *a;
-}
-
 int
 sgp_change_exceeds(const u256 *next, const u256 *prev, uint64_t max_ppm)
 {
-	u256 diff, lhs, rhs, aprev;
-	/* Signed difference; both values are int256, so compute on magnitudes to avoid wrap. */
-	if (i256_cmp(next, prev) >= 0)
-		u256_sub(&diff, next, prev);
-	else
-		u256_sub(&diff, prev, next);
-	sgp_abs(&aprev, prev);
-	if (u256_mul_u64(&lhs, &diff, 1000000))
-		return 1;
-	if (u256_mul_u64(&rhs, &aprev, max_ppm))
-		return 0; /* the allowed change exceeds 2^256: anything is within it */
-	return u256_cmp(&lhs, &rhs) > 0;
+	u256 diff, aprev;
+	i256_absdiff(&diff, next, prev);
+	i256_abs(&aprev, prev);
+	/* |next - prev| * 10^6 > |prev| * max_ppm, compared on 320 bits so neither side wraps. */
+	return u256_cmp_scaled(&diff, 1000000, &aprev, max_ppm) > 0;
 }
 
 /* Compares the answer with a decimal bound in its fixed point. bound "" = no bound (0 returned). */

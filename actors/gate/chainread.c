@@ -53,43 +53,6 @@ gc_decode_oracle_round(const uint8_t *data, size_t len, uint64_t *round, char *e
 	return abi_get_u64(&v[2], round) == ABI_OK ? 0 : -1;
 }
 
-/* eth_call at "latest" through rpc_call. (Not rpc_eth_call: in the version of chain/rpc.c this
- * was written against, its json_pack format "[{s:o, s:o}, s:s]" reads two strings for the block
- * tag, so the params fail to pack and the node receives [].) */
-static int
-gc_call(rpc *r, const uint8_t agg[20], const uint8_t *data, size_t len, uint8_t **out, size_t *outlen,
-        rpc_error *e)
-{
-	char    to[43], *hex = malloc(2 * len + 3);
-	json_t *res = NULL;
-	*out = NULL;
-	*outlen = 0;
-	if (hex == NULL)
-		return RPC_EDECODE;
-	hex_encode(agg, 20, 1, to);
-	hex_encode(data, len, 1, hex);
-	json_t *params = json_pack("[{s:s,s:s},s]", "to", to, "data", hex, "latest");
-	free(hex);
-	int rc = rpc_call(r, "eth_call", params, &res, e);
-	if (rc != RPC_OK)
-		return rc;
-	const char *s = json_string_value(res);
-	size_t      l = s ? strlen(s) : 0;
-	uint8_t    *b = l >= 2 ? malloc(l / 2 + 1) : NULL;
-	if (b == NULL || s[0] != '0' || s[1] != 'x' ||
-	    hex_decode(s + 2, l - 2, HEX_PREFIX_OPTIONAL, b, l / 2 + 1, outlen, NULL) != HEX_OK) {
-		free(b);
-		json_decref(res);
-		snprintf(e->msg, sizeof e->msg, "eth_call: result is not 0x-hex data");
-		e->code = 0;
-		e->transport = RPC_T_NONE;
-		return RPC_EDECODE;
-	}
-	json_decref(res);
-	*out = b;
-	return RPC_OK;
-}
-
 int
 gc_read_latest(rpc *r, const uint8_t agg[20], gc_round *out, rpc_error *e)
 {
@@ -97,7 +60,7 @@ gc_read_latest(rpc *r, const uint8_t agg[20], gc_round *out, rpc_error *e)
 	uint8_t *res;
 	size_t   rlen;
 	abi_selector("latestRoundData()", sel);
-	int rc = gc_call(r, agg, sel, 4, &res, &rlen, e);
+	int rc = rpc_eth_call(r, agg, sel, 4, &res, &rlen, e);
 	if (rc == RPC_ENODE && strstr(e->msg, "No data present") != NULL) {
 		memset(out, 0, sizeof *out); /* FluxAggregator before its first round */
 		return RPC_OK;
@@ -130,7 +93,7 @@ gc_read_oracle_round(rpc *r, const uint8_t agg[20], const uint8_t oracle[20], ui
 	abi_v_u64(&v[2], 0);
 	if (abi_encode(&s, v, 3, 1, data, sizeof data, &len) != ABI_OK)
 		return RPC_EDECODE;
-	int rc = gc_call(r, agg, data, len, &res, &rlen, e);
+	int rc = rpc_eth_call(r, agg, data, len, &res, &rlen, e);
 	if (rc != RPC_OK)
 		return rc;
 	rc = gc_decode_oracle_round(res, rlen, round, e->msg, sizeof e->msg) == 0 ? RPC_OK : RPC_EDECODE;

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# deploy/: the Prometheus config and rules with the real promtool (check config, check rules,
+# the rule unit tests of rules_test.yml), the Kubernetes manifests with deploy/k8s/validate.py
+# (and `kubectl kustomize` when kubectl is installed), and proof that the checks can fail: broken
+# copies of a manifest and of a rule must be refused.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+fails=0
+ok() { echo "ok:   $*"; }
+bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
+command -v promtool >/dev/null || { echo "FAIL: promtool missing (apt-get install prometheus; make deps)"; exit 1; }
+P=deploy/prometheus
+
+promtool check rules "$P/rules.yml" >"$TMP/out" 2>&1 && ok "promtool check rules" || { cat "$TMP/out"; bad "promtool check rules"; }
+promtool test rules "$P/rules_test.yml" >"$TMP/out" 2>&1 && ok "promtool test rules (rules_test.yml)" || { cat "$TMP/out"; bad "promtool test rules"; }
+promtool check config "$P/prometheus-demo.yml" >"$TMP/out" 2>&1 && ok "promtool check config prometheus-demo.yml" || { cat "$TMP/out"; bad "promtool check config prometheus-demo.yml"; }
+# prometheus.yml: Debian's promtool has no Kubernetes discovery. Use it if it has; otherwise check
+# the file with the kubernetes_sd_configs block swapped for a static one (the relabelling and the
+# rest are still checked), and the block itself here.
+if promtool check config "$P/prometheus.yml" >"$TMP/out" 2>&1; then
+	ok "promtool check config prometheus.yml"
+elif grep -q "field kubernetes_sd_configs not found" "$TMP/out"; then
+	python3 - "$P/prometheus.yml" "$TMP/prometheus-static.yml" <<'PY' || bad "prometheus.yml kubernetes_sd block"
+import re, sys
+s = open(sys.argv[1]).read()
+m = re.search(r"    kubernetes_sd_configs:\n      - role: pod\n        namespaces:\n          names: \[besu-network\]\n", s)
+if not m:
+    sys.exit("kubernetes_sd_configs: role pod in namespace besu-network not found")
+for need in ("__meta_kubernetes_pod_annotation_prometheus_io_scrape", "__meta_kubernetes_pod_annotation_prometheus_io_port",
+             "__meta_kubernetes_pod_label_app_kubernetes_io_name"):
+    if need not in s:
+        sys.exit("relabel on " + need + " missing")
+open(sys.argv[2], "w").write(s.replace(m.group(0), "    static_configs:\n      - targets: ['127.0.0.1:9100']\n"))
+PY
+	cp "$P/rules.yml" "$TMP/"
+	promtool check config "$TMP/prometheus-static.yml" >"$TMP/out" 2>&1 &&
+		ok "promtool check config prometheus.yml (kubernetes_sd block checked by script: this promtool lacks it)" ||
+		{ cat "$TMP/out"; bad "promtool check config prometheus.yml"; }
+else
+	cat "$TMP/out"; bad "promtool check config prometheus.yml"
+fi
+
+python3 deploy/k8s/validate.py >"$TMP/out" 2>&1 && ok "$(tail -1 "$TMP/out")" || { cat "$TMP/out"; bad "deploy/k8s/validate.py"; }
+if command -v kubectl >/dev/null; then
+	kubectl kustomize deploy/k8s >"$TMP/all.yaml" 2>"$TMP/out" && ok "kubectl kustomize deploy/k8s ($(grep -c '^kind:' "$TMP/all.yaml") objects)" ||
+		{ cat "$TMP/out"; bad "kubectl kustomize"; }
+else
+	echo "skip: kubectl not installed (kustomize build not checked)"
+fi
+
+# The checks must be able to fail.
+mutate() {  # name file python-replace-old python-replace-new
+	rm -rf "$TMP/k8s" && cp -r deploy/k8s "$TMP/k8s"
+	python3 - "$TMP/k8s/$2" "$3" "$4" <<'PY'
+import sys
+p, old, new = sys.argv[1:4]
+s = open(p).read()
+assert old in s, old
+open(p, "w").write(s.replace(old, new, 1))
+PY
+	if python3 deploy/k8s/validate.py "$TMP/k8s" >"$TMP/out" 2>&1; then bad "validate.py accepted: $1"; else ok "validate.py refuses: $1"; fi
+}
+mutate "two signer replicas" signer.yaml "replicas: 1                   # NEVER" "replicas: 2                   # NEVER"
+mutate "key Secret mode 0440" signer.yaml "defaultMode: 0400" "defaultMode: 0440"
+mutate "root filesystem writable" gate.yaml "readOnlyRootFilesystem: true" "readOnlyRootFilesystem: false"
+mutate "misspelt variable" median.yaml "name: QUORUM" "name: QUOROM"
+mutate "one busd in BUS_SUB_URL" common-config.yaml "tcp://busd-0.busd:7702,tcp://busd-1.busd:7702" "tcp://busd-0.busd:7702"
+mutate "HTTP_PORT not the scraped port" submitter.yaml 'prometheus.io/port: "9107"' 'prometheus.io/port: "9100"'
+sed 's/on (feed) 2 \* oraclebus:feed_heartbeat_seconds/on (feed) 3 * oraclebus:feed_heartbeat_seconds/' "$P/rules.yml" >"$TMP/rules.yml"
+sed "s#- rules.yml#- $TMP/rules.yml#" "$P/rules_test.yml" >"$TMP/rules_test.yml"
+if promtool test rules "$TMP/rules_test.yml" >/dev/null 2>&1; then bad "rule tests passed a broken OracleFeedStale"; else ok "rule tests refuse a broken OracleFeedStale"; fi
+
+[ "$fails" -eq 0 ] && echo "deploy_checks: all passed" || { echo "deploy_checks: $fails failed"; exit 1; }

@@ -29,8 +29,10 @@ static const rt_opt opts[] = {
 	{ "CHAIN_ID", RT_U64, "138", "expected chain id; endpoints on another chain are refused", &cfg.chain_id, 1,
 	  INT64_MAX, 0, 0 },
 	{ "STATE_DIR", RT_STR, "data/submitter", "LMDB directory (tables pending, done)", &state_dir, 0, 0, 0, 0 },
-	{ "SIGNER_ADDRESS", RT_STR, "", "address whose nonces are synced; empty = learned from the first tx.signed",
-	  &signer_hex, 0, 0, 0, 0 },
+	/* Required: a fresh signer signs nothing before its first nonce.sync, so the address cannot be
+	 * learned from a tx.signed (the submitter is one per key anyway). */
+	{ "SIGNER_ADDRESS", RT_STR, NULL, "the signer's address: its nonces are synced, only its txs are sent",
+	  &signer_hex, 0, 0, 0, RT_REQUIRED },
 	{ "CONFIRMATIONS", RT_U64, "3", "blocks on top of the inclusion block for state confirmed", &cfg.confirmations, 0,
 	  10000, 0, 0 },
 	{ "FINALITY_DEPTH", RT_U64, "12", "blocks on top for state final; receipts are re-checked until then",

@@ -4,7 +4,7 @@
  * API's own error report (Kraken's "error" array, Binance's {"code","msg"}, Coinbase's "errors",
  * CoinGecko's "status") into a clear FX_E_SOURCE instead of a vague "price missing". */
 #include "actors/fetcher/adapters.h"
-#include "actors/fetcher/jscan.h"
+#include "chain/jscan.h"
 
 #include <stdarg.h>
 #include <stdio.h>

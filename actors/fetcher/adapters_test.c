@@ -12,7 +12,7 @@
 #include <cmocka.h>
 
 #include "actors/fetcher/adapters.h"
-#include "actors/fetcher/jscan.h"
+#include "chain/jscan.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 

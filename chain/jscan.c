@@ -1,5 +1,5 @@
 /* jscan: strict JSON validation and exact-text lookup by path (see jscan.h for why). */
-#include "actors/fetcher/jscan.h"
+#include "chain/jscan.h"
 
 #include <string.h>
 

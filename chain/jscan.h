@@ -15,8 +15,8 @@
  * contain '.' cannot be addressed.
  *
  * Memory: nothing is allocated; js_val points into the caller's document, which must outlive it. */
-#ifndef FETCHER_JSCAN_H
-#define FETCHER_JSCAN_H
+#ifndef CHAIN_JSCAN_H
+#define CHAIN_JSCAN_H
 
 #include <stddef.h>
 

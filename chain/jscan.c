@@ -263,6 +263,8 @@ static long js_unescape(const char *p, size_t n, char *out, size_t cap)
 			i++;
 			continue;
 		}
+		if (i + 1 >= n)
+			return -1; /* only on text that was not validated */
 		char e = p[i + 1];
 		static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
 		const char *k = e != 'u' ? strchr(from, e) : NULL;
@@ -433,4 +435,164 @@ const char *js_type_name(js_type t)
 {
 	static const char *const names[] = { "nothing", "object", "array", "string", "number", "true", "false", "null" };
 	return (unsigned)t < sizeof names / sizeof names[0] ? names[t] : "?";
+}
+
+/* ---- iteration ------------------------------------------------------------------------------
+ * Trusted skips: the text is part of a validated document, so a string ends at the first '"' not
+ * escaped, and a container at its matching bracket. Every read is bounds-checked anyway, so text
+ * that was not validated yields garbage, never an out-of-bounds read or an endless loop. */
+
+static size_t js_fast_string(const char *s, size_t n, size_t i) /* i on the opening quote */
+{
+	i++;
+	while (i < n) {
+		const char *q = memchr(s + i, '"', n - i);
+		if (q == NULL)
+			return n;
+		size_t k = (size_t)(q - s), bs = 0;
+		while (k - bs > i && s[k - bs - 1] == '\\')
+			bs++;
+		if (bs % 2 == 0)
+			return k + 1;
+		i = k + 1;
+	}
+	return n;
+}
+
+static size_t js_fast_value(const char *s, size_t n, size_t i)
+{
+	if (i >= n)
+		return n;
+	char ch = s[i];
+	if (ch == '"')
+		return js_fast_string(s, n, i);
+	if (ch == '[' || ch == '{') {
+		size_t depth = 0;
+		while (i < n) {
+			ch = s[i];
+			if (ch == '"') {
+				i = js_fast_string(s, n, i);
+				continue;
+			}
+			if (ch == '[' || ch == '{')
+				depth++;
+			else if ((ch == ']' || ch == '}') && --depth == 0)
+				return i + 1;
+			i++;
+		}
+		return n;
+	}
+	/* number or literal */
+	size_t i0 = i;
+	while (i < n && s[i] != ',' && s[i] != ']' && s[i] != '}' && s[i] != ' ' && s[i] != '\t' && s[i] != '\n' &&
+	       s[i] != '\r')
+		i++;
+	return i > i0 ? i : i0 + 1;
+}
+
+static size_t js_fast_ws(const char *s, size_t n, size_t i)
+{
+	while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
+		i++;
+	return i;
+}
+
+void js_iter_init(js_iter *it, const js_val *v)
+{
+	it->s = v->p;
+	it->n = v->n;
+	it->i = 1;
+	it->close = v->type == JS_OBJECT ? '}' : v->type == JS_ARRAY ? ']' : 0;
+	if (v->n < 2 || v->p[0] != (it->close == '}' ? '{' : '['))
+		it->close = 0;
+}
+
+static js_type js_type_at(const char *s, size_t n, size_t i)
+{
+	js_cur c = { s, n, i, NULL };
+	return js_peek(&c);
+}
+
+int js_iter_next(js_iter *it, js_val *key, js_val *val)
+{
+	const char *s = it->s;
+	size_t n = it->n, i = js_fast_ws(s, n, it->i);
+	if (key) {
+		key->type = JS_NONE;
+		key->p = NULL;
+		key->n = 0;
+	}
+	if (it->close == 0 || i >= n || s[i] == it->close) {
+		it->close = 0;
+		return 0;
+	}
+	if (it->close == '}') {
+		if (s[i] != '"') {
+			it->close = 0;
+			return 0;
+		}
+		size_t k0 = i;
+		i = js_fast_string(s, n, i);
+		if (key) {
+			key->type = JS_STRING;
+			key->p = s + k0;
+			key->n = i - k0;
+		}
+		i = js_fast_ws(s, n, i);
+		if (i >= n || s[i] != ':') {
+			it->close = 0;
+			return 0;
+		}
+		i = js_fast_ws(s, n, i + 1);
+	}
+	js_type t = js_type_at(s, n, i);
+	if (t == JS_NONE) {
+		it->close = 0;
+		return 0;
+	}
+	size_t v0 = i;
+	i = js_fast_value(s, n, i);
+	val->type = t;
+	val->p = s + v0;
+	val->n = i - v0;
+	i = js_fast_ws(s, n, i);
+	if (i < n && s[i] == ',')
+		i++;
+	it->i = i;
+	return 1;
+}
+
+int js_string_raw(const js_val *v, const char **p, size_t *len)
+{
+	if (v->type != JS_STRING || v->n < 2 || memchr(v->p + 1, '\\', v->n - 2) != NULL)
+		return -1;
+	*p = v->p + 1;
+	*len = v->n - 2;
+	return 0;
+}
+
+int js_key_eq(const js_val *key, const char *name)
+{
+	const char *p;
+	size_t len, nl = strlen(name);
+	if (js_string_raw(key, &p, &len) == 0)
+		return len == nl && memcmp(p, name, nl) == 0;
+	char buf[256];
+	long l = key->type == JS_STRING ? js_unescape(key->p, key->n, buf, sizeof buf) : -1;
+	return l >= 0 && (size_t)l == nl && memcmp(buf, name, nl) == 0;
+}
+
+int js_get(const js_val *obj, const char *key, js_val *out)
+{
+	js_iter it;
+	js_val k, v;
+	if (obj->type != JS_OBJECT)
+		return -1;
+	js_iter_init(&it, obj);
+	while (js_iter_next(&it, &k, &v))
+		if (js_key_eq(&k, key)) {
+			*out = v;
+			return 0;
+		}
+	return -1;
 }

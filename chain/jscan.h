@@ -14,6 +14,16 @@
  * member or element, and the first one under which the rest of the path exists wins. Keys that
  * contain '.' cannot be addressed.
  *
+ * Iteration (js_iter_*, js_get): one pass over an array's elements or an object's members, handing
+ * out each key and value as js_val without building anything, for callers that read many fields
+ * of many elements (ccip-tail's eth_getLogs reader). Strictness comes from js_validate, called ONCE
+ * per document: the iterator trusts that the container it walks is part of a validated document
+ * and skips values without re-checking them (strings by memchr for the closing quote, containers
+ * by bracket counting), so a walk costs a fraction of a validation. On text that did not pass
+ * js_validate it stays within [p, p + n) and terminates, but what it yields is unspecified.
+ * Duplicate keys are not detected (RFC 8259 leaves them to the application): a caller that cares
+ * checks the members it reads.
+ *
  * Memory: nothing is allocated; js_val points into the caller's document, which must outlive it. */
 #ifndef CHAIN_JSCAN_H
 #define CHAIN_JSCAN_H
@@ -46,5 +56,31 @@ long js_string(const js_val *v, char *out, size_t cap);
 size_t js_count(const js_val *v);
 
 const char *js_type_name(js_type t);
+
+/* ---- iteration (over a value of a validated document; see above) ---------------------------- */
+typedef struct {
+	const char *s;
+	size_t      n, i;
+	char        close; /* ']' or '}'; 0 when exhausted or not a container */
+} js_iter;
+
+/* Starts a walk over an array's elements or an object's members; anything else yields nothing. */
+void js_iter_init(js_iter *it, const js_val *container);
+
+/* The next element: 1 with *val (and, for an object, *key: the member's key as a JS_STRING value,
+ * quotes included; for an array key->type is JS_NONE), or 0 at the end. key may be NULL. */
+int js_iter_next(js_iter *it, js_val *key, js_val *val);
+
+/* 1 when the JS_STRING key, unescaped, equals the NUL-terminated name; else 0. Keys whose
+ * unescaped form is longer than 255 bytes never match. */
+int js_key_eq(const js_val *key, const char *name);
+
+/* The first member of object obj named key (one level, exact after unescaping): 0 and *out, or -1
+ * when absent or obj is not an object. */
+int js_get(const js_val *obj, const char *key, js_val *out);
+
+/* The raw content of a JS_STRING (between the quotes) when it contains no escape: 0 with *p, *len
+ * pointing into the document; -1 when it has an escape (use js_string) or is not a string. */
+int js_string_raw(const js_val *v, const char **p, size_t *len);
 
 #endif

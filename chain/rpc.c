@@ -8,6 +8,7 @@
 #include "chain/rpc.h"
 
 #include <curl/curl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -266,6 +267,109 @@ out:
 	return rc;
 }
 
+/* An integer as jansson reads one (no fraction or exponent, fits a json_int_t). 0 or -1. */
+static int rpc_js_int(const js_val *v, long long *out)
+{
+	if (v->type != JS_NUMBER || memchr(v->p, '.', v->n) || memchr(v->p, 'e', v->n) || memchr(v->p, 'E', v->n))
+		return -1;
+	const char *p = v->p;
+	size_t i = 0;
+	int neg = 0;
+	unsigned long long x = 0, lim = (unsigned long long)LLONG_MAX;
+	if (p[0] == '-')
+		neg = 1, i = 1, lim += 1;
+	for (; i < v->n; i++) {
+		unsigned d = (unsigned)(p[i] - '0');
+		if (d > 9 || x > (lim - d) / 10)
+			return -1;
+		x = x * 10 + d;
+	}
+	*out = neg ? (x == lim ? LLONG_MIN : -(long long)x) : (long long)x;
+	return 0;
+}
+
+/* The named members of object o (first occurrence each); -1 when one of them appears twice. */
+static int rpc_js_members(const js_val *o, const char *const *names, js_val *out, size_t n)
+{
+	js_iter it;
+	js_val k, v;
+	for (size_t i = 0; i < n; i++)
+		out[i].type = JS_NONE;
+	js_iter_init(&it, o);
+	while (js_iter_next(&it, &k, &v))
+		for (size_t i = 0; i < n; i++)
+			if (js_key_eq(&k, names[i])) {
+				if (out[i].type != JS_NONE)
+					return -1;
+				out[i] = v;
+				break;
+			}
+	return 0;
+}
+
+int rpc_parse_response_raw(const char *body, size_t len, long long expect_id, js_val *result, rpc_error *e)
+{
+	static const char *const env_names[] = { "jsonrpc", "id", "result", "error" };
+	static const char *const err_names[] = { "code", "message" };
+	js_val root, m[4], em[2];
+	size_t off;
+	const char *why;
+	long long id;
+	result->type = JS_NONE;
+	result->p = NULL;
+	result->n = 0;
+	if (js_validate(body, len, &off, &why) != 0) {
+		rpc_seterr(e, RPC_T_DECODE, 0, "response is not JSON: %s at byte %zu", why, off);
+		return RPC_EDECODE;
+	}
+	/* the validated document's root, without scanning it again (js_find would) */
+	size_t b0 = 0, b1 = len;
+	while (b0 < len && (body[b0] == ' ' || body[b0] == '\t' || body[b0] == '\n' || body[b0] == '\r'))
+		b0++;
+	while (b1 > b0 && (body[b1 - 1] == ' ' || body[b1 - 1] == '\t' || body[b1 - 1] == '\n' || body[b1 - 1] == '\r'))
+		b1--;
+	root.type = body[b0] == '{' ? JS_OBJECT : JS_NONE;
+	root.p = body + b0;
+	root.n = b1 - b0;
+	if (root.type != JS_OBJECT) {
+		rpc_seterr(e, RPC_T_DECODE, 0, "response is not a JSON object");
+		return RPC_EDECODE;
+	}
+	if (rpc_js_members(&root, env_names, m, 4) != 0) {
+		rpc_seterr(e, RPC_T_DECODE, 0, "response is not JSON: duplicate object key");
+		return RPC_EDECODE;
+	}
+	if (expect_id >= 0 && (rpc_js_int(&m[1], &id) != 0 || id != expect_id)) {
+		rpc_seterr(e, RPC_T_DECODE, 0, "response id does not match the request");
+		return RPC_EDECODE;
+	}
+	if (m[3].type != JS_NONE && m[3].type != JS_NULL) {
+		long long code;
+		if (m[3].type != JS_OBJECT || rpc_js_members(&m[3], err_names, em, 2) != 0 ||
+		    rpc_js_int(&em[0], &code) != 0) {
+			rpc_seterr(e, RPC_T_DECODE, 0, "malformed error object");
+			return RPC_EDECODE;
+		}
+		char msg[sizeof e->msg], *big = NULL;
+		const char *text = "";
+		if (em[1].type == JS_STRING) {
+			if (js_string(&em[1], msg, sizeof msg) >= 0)
+				text = msg;
+			else if ((big = malloc(em[1].n)) != NULL && js_string(&em[1], big, em[1].n) >= 0)
+				text = big; /* longer than e->msg: truncated below, as before */
+		}
+		rpc_seterr(e, RPC_T_NONE, (int)code, "%s", text);
+		free(big);
+		return RPC_ENODE;
+	}
+	if (m[2].type == JS_NONE) {
+		rpc_seterr(e, RPC_T_DECODE, 0, "response has neither result nor error");
+		return RPC_EDECODE;
+	}
+	*result = m[2];
+	return RPC_OK;
+}
+
 /* ---- transport ----------------------------------------------------------------------------- */
 static size_t rpc_write_cb(char *p, size_t sz, size_t nm, void *arg)
 {
@@ -307,7 +411,15 @@ static void rpc_url_name(const char *url, char *out, size_t cap)
 }
 
 /* One HTTP exchange with one endpoint. RPC_OK / RPC_ENODE / RPC_ETRANSPORT (e->transport set). */
-static int rpc_exchange(rpc *r, rpc_ep *ep, const char *method, json_t *params, json_t **result,
+/* Where a call's answer goes: a jansson tree (result), or the raw body (body/len/raw). */
+typedef struct {
+	json_t **result;
+	char   **body;
+	size_t  *len;
+	js_val  *raw;
+} rpc_out;
+
+static int rpc_exchange(rpc *r, rpc_ep *ep, const char *method, json_t *params, const rpc_out *o,
                         rpc_error *e)
 {
 	long long id = ++r->next_id;
@@ -345,18 +457,25 @@ static int rpc_exchange(rpc *r, rpc_ep *ep, const char *method, json_t *params, 
 	/* Some nodes and proxies answer JSON-RPC errors with a 4xx/5xx status and a JSON-RPC body:
 	 * that is the node speaking. A non-2xx without one (429, 502 from a proxy) is a transport
 	 * failure of this endpoint. */
-	int rc = rpc_parse_response(r->buf ? r->buf : "", r->len, id, result, e);
+	int rc = o->result ? rpc_parse_response(r->buf ? r->buf : "", r->len, id, o->result, e)
+	                   : rpc_parse_response_raw(r->buf ? r->buf : "", r->len, id, o->raw, e);
 	if (rc == RPC_ENODE) {
 		rpc_count_error(ep, RPC_T_NONE);
 		return RPC_ENODE;
 	}
 	if (rc == RPC_OK && status >= 200 && status < 300) {
 		rt_observe(rpc_latency_m, (double)(rpc_mono_ns() - t0) / 1e9);
+		if (o->body) { /* hand the buffer over: no copy of a large answer */
+			*o->body = r->buf;
+			*o->len = r->len;
+			r->buf = NULL;
+			r->len = r->cap = 0;
+		}
 		return RPC_OK;
 	}
-	if (rc == RPC_OK) {
-		json_decref(*result);
-		*result = NULL;
+	if (rc == RPC_OK && o->result) {
+		json_decref(*o->result);
+		*o->result = NULL;
 	}
 	int kind = status >= 200 && status < 300 ? RPC_T_DECODE : RPC_T_HTTP;
 	if (kind == RPC_T_HTTP)
@@ -384,7 +503,8 @@ static void rpc_mark_down(rpc *r, rpc_ep *ep, const rpc_error *e)
 static int rpc_verify(rpc *r, rpc_ep *ep, rpc_error *e)
 {
 	json_t *res = NULL, *params = json_array();
-	int rc = rpc_exchange(r, ep, "eth_chainId", params, &res, e);
+	rpc_out o = { &res, NULL, NULL, NULL };
+	int rc = rpc_exchange(r, ep, "eth_chainId", params, &o, e);
 	json_decref(params);
 	if (rc == RPC_ENODE) {
 		/* A node that cannot tell its chain id cannot be trusted with transactions. */
@@ -427,14 +547,14 @@ static int rpc_verify(rpc *r, rpc_ep *ep, rpc_error *e)
 }
 
 /* Verify if needed, then call. Transport failures mark the endpoint down. */
-static int rpc_try(rpc *r, size_t i, const char *method, json_t *params, json_t **result, rpc_error *e)
+static int rpc_try(rpc *r, size_t i, const char *method, json_t *params, const rpc_out *o, rpc_error *e)
 {
 	rpc_ep *ep = &r->ep[i];
 	int rc = RPC_OK;
 	if (!ep->verified)
 		rc = rpc_verify(r, ep, e);
 	if (rc == RPC_OK)
-		rc = rpc_exchange(r, ep, method, params, result, e);
+		rc = rpc_exchange(r, ep, method, params, o, e);
 	if (rc == RPC_ETRANSPORT)
 		rpc_mark_down(r, ep, e);
 	else {
@@ -444,12 +564,11 @@ static int rpc_try(rpc *r, size_t i, const char *method, json_t *params, json_t 
 	return rc;
 }
 
-int rpc_call(rpc *r, const char *method, json_t *params, json_t **result, rpc_error *e)
+static int rpc_call_out(rpc *r, const char *method, json_t *params, const rpc_out *o, rpc_error *e)
 {
 	rpc_error tmp;
 	if (!e)
 		e = &tmp;
-	*result = NULL;
 	if (!params)
 		params = json_array();
 	if (!params) {
@@ -463,14 +582,36 @@ int rpc_call(rpc *r, const char *method, json_t *params, json_t **result, rpc_er
 		if (r->ep[i].down_until > now)
 			continue;
 		tried = 1;
-		rc = rpc_try(r, i, method, params, result, e);
+		rc = rpc_try(r, i, method, params, o, e);
 	}
 	/* Everything is marked down: try each once anyway, so a recovery is seen now. */
 	for (size_t i = 0; !tried && i < r->n && rc == RPC_ETRANSPORT; i++)
-		rc = rpc_try(r, i, method, params, result, e);
+		rc = rpc_try(r, i, method, params, o, e);
 	if (rc == RPC_ETRANSPORT)
 		r->active = -1;
 	json_decref(params);
+	return rc;
+}
+
+int rpc_call(rpc *r, const char *method, json_t *params, json_t **result, rpc_error *e)
+{
+	rpc_out o = { result, NULL, NULL, NULL };
+	*result = NULL;
+	return rpc_call_out(r, method, params, &o, e);
+}
+
+int rpc_call_raw(rpc *r, const char *method, json_t *params, char **body, size_t *len, js_val *result,
+                 rpc_error *e)
+{
+	rpc_out o = { NULL, body, len, result };
+	*body = NULL;
+	*len = 0;
+	int rc = rpc_call_out(r, method, params, &o, e);
+	if (rc != RPC_OK) {
+		result->type = JS_NONE;
+		result->p = NULL;
+		result->n = 0;
+	}
 	return rc;
 }
 

@@ -30,6 +30,7 @@
 
 #include <jansson.h>
 
+#include "chain/jscan.h"
 #include "schemas/u256.h"
 
 typedef struct rpc rpc;
@@ -64,6 +65,16 @@ int         rpc_active(const rpc *r);                  /* index of the endpoint 
 /* Any method. RPC_OK with *result set (may be JSON null), RPC_ENODE (e->code, e->msg), or
  * RPC_ETRANSPORT when no endpoint answered (e->transport says why for the last one tried). */
 int rpc_call(rpc *r, const char *method, json_t *params, json_t **result, rpc_error *e);
+
+/* Like rpc_call (same failover, same return values and errors), but builds no JSON tree of the
+ * answer: on RPC_OK *body is the raw response body (malloc'd, NUL-terminated at (*body)[*len]; the
+ * caller frees it) and *result is its "result" member, read with chain/jscan. The envelope is
+ * checked as rpc_parse_response checks it (rpc_parse_response_raw): the whole body is valid JSON
+ * (js_validate, so the caller may walk *result with js_iter without validating again), the id is
+ * the request's, "error" is absent or null. For large answers (eth_getLogs): a DOM of a 15 MB
+ * response costs several times its parse. On any other return *body is NULL. */
+int rpc_call_raw(rpc *r, const char *method, json_t *params, char **body, size_t *len, js_val *result,
+                 rpc_error *e);
 
 /* ---- helpers (block tags: "latest", "pending", "safe", "finalized") ---------------------- */
 int rpc_eth_call(rpc *r, const uint8_t to[20], const uint8_t *data, size_t len, uint8_t **out,
@@ -109,6 +120,11 @@ int rpc_get_tx(rpc *r, const uint8_t hash[32], uint64_t *block_number, rpc_error
  * reference in *result, RPC_ENODE (e filled from "error"), or RPC_EDECODE. */
 int rpc_parse_response(const char *body, size_t len, long long expect_id, json_t **result,
                        rpc_error *e);
+/* The same checks on the raw body, with jscan (no tree): RPC_OK with *result pointing into body,
+ * RPC_ENODE, or RPC_EDECODE. jansson's JSON_REJECT_DUPLICATES refused a duplicate key anywhere;
+ * here a duplicate of an envelope member (jsonrpc, id, result, error; code, message in error) is
+ * refused, and duplicates inside the result are the caller's to check. */
+int rpc_parse_response_raw(const char *body, size_t len, long long expect_id, js_val *result, rpc_error *e);
 /* Hex quantities "0x0", "0x1a" (no leading zeros beyond "0x0" are tolerated too). 0 or -1. */
 int rpc_parse_u64(const json_t *v, uint64_t *out);
 int rpc_parse_u256(const json_t *v, u256 *out);

@@ -444,13 +444,116 @@ static void test_decoder(void **st)
 	json_decref(j);
 }
 
+/* rpc_parse_response_raw agrees with rpc_parse_response (return value, code, message) on every
+ * envelope shape; the result is the member's exact text. */
+static void test_raw_decoder(void **st)
+{
+	char longmsg[700];
+	int lm = snprintf(longmsg, sizeof longmsg, "{\"id\":3,\"error\":{\"code\":5,\"message\":\"");
+	memset(longmsg + lm, 'm', 400);
+	snprintf(longmsg + lm + 400, sizeof longmsg - (size_t)lm - 400, "\"}}");
+	const struct { const char *body; long long id; const char *result; } c[] = {
+		{ "{\"jsonrpc\":\"2.0\",\"id\":7,\"result\":\"0x0\"}", 7, "\"0x0\"" },
+		{ " {\"result\" : [ {\"a\":1} , 2 ] ,\"id\":7} \n", 7, "[ {\"a\":1} , 2 ]" },
+		{ "{\"id\":7,\"result\":null,\"error\":null}", 7, "null" },
+		{ "{\"id\":7,\"result\":\"0x0\"}", 8, NULL },       /* id mismatch */
+		{ "{\"id\":\"7\",\"result\":\"0x0\"}", 7, NULL },   /* id not an integer */
+		{ "{\"id\":7.0,\"result\":\"0x0\"}", 7, NULL },
+		{ "{\"id\":7e0,\"result\":\"0x0\"}", 7, NULL },
+		/* jansson refuses an integer past 2^63 anywhere; the raw reader converts only the id and
+		 * the error code (a big number inside a result is the caller's text to read) */
+		{ "{\"id\":99999999999999999999,\"result\":1}", 7, NULL },
+		{ "{\"result\":1}", 7, NULL },
+		{ "{\"result\":1}", -1, "1" },
+		{ "{\"id\":7,\"result\":\"0x1\",\"result\":\"0x2\"}", 7, NULL }, /* duplicate */
+		{ "{\"id\":7,\"id\":7,\"result\":1}", 7, NULL },
+		{ "{\"id\":7}", 7, NULL },
+		{ "[1]", -1, NULL },
+		{ "\"x\"", -1, NULL },
+		{ "{\"id\":7,\"result\":1", 7, NULL },
+		{ "{\"id\":7,\"result\":1}x", 7, NULL },
+		{ "", -1, NULL },
+		{ "{\"id\":1,\"error\":{\"code\":-32003,\"message\":\"insufficient funds\"}}", -1, NULL },
+		{ "{\"id\":1,\"error\":{\"code\":-32003,\"message\":\"a\\u00e9\\\"b\"},\"result\":1}", 1, NULL },
+		{ "{\"id\":1,\"error\":{\"code\":3}}", 1, NULL },
+		{ "{\"id\":1,\"error\":{\"code\":3,\"message\":7}}", 1, NULL },
+		{ "{\"id\":1,\"error\":{\"code\":\"3\",\"message\":\"m\"}}", 1, NULL }, /* malformed */
+		{ "{\"id\":1,\"error\":{\"code\":3.5}}", 1, NULL },
+		{ "{\"id\":1,\"error\":\"boom\"}", 1, NULL },
+		{ "{\"id\":1,\"error\":{\"code\":1,\"code\":2}}", 1, NULL },
+		{ "{\"id\":-9223372036854775808,\"result\":1}", -1, "1" },
+		{ longmsg, 3, NULL },
+	};
+	for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+		json_t *res = NULL;
+		js_val raw;
+		rpc_error e1, e2;
+		memset(&e1, 0, sizeof e1);
+		memset(&e2, 0, sizeof e2);
+		int r1 = rpc_parse_response(c[i].body, strlen(c[i].body), c[i].id, &res, &e1);
+		int r2 = rpc_parse_response_raw(c[i].body, strlen(c[i].body), c[i].id, &raw, &e2);
+		if (r1 != r2)
+			fail_msg("case %zu: jansson %d, raw %d (%s / %s)", i, r1, r2, e1.msg, e2.msg);
+		json_decref(res);
+		if (r1 == RPC_ENODE) {
+			assert_int_equal(e1.code, e2.code);
+			assert_string_equal(e1.msg, e2.msg);
+			assert_int_equal(e2.transport, RPC_T_NONE);
+		} else if (r1 != RPC_OK)
+			assert_int_equal(e2.transport, RPC_T_DECODE);
+		if (c[i].result) {
+			assert_int_equal(r2, RPC_OK);
+			assert_int_equal(raw.n, strlen(c[i].result));
+			assert_memory_equal(raw.p, c[i].result, raw.n);
+		}
+	}
+}
+
+static void test_call_raw(void **st)
+{
+	srv *a = srv_start(138, MODE_OK);
+	char url[64], err[256];
+	snprintf(url, sizeof url, "http://127.0.0.1:%d", a->port);
+	rpc *r = rpc_open(url, 138, 1000, err, sizeof err);
+	assert_non_null(r);
+	rpc_error e;
+	char *body;
+	size_t len;
+	js_val res;
+	char want[32];
+	snprintf(want, sizeof want, "\"0x%x\"", a->port);
+	for (int i = 0; i < 3; i++) { /* the buffer is handed over each time; the next call makes a new one */
+		assert_int_equal(rpc_call_raw(r, "eth_blockNumber", NULL, &body, &len, &res, &e), RPC_OK);
+		assert_non_null(body);
+		assert_int_equal(strlen(body), len);
+		assert_int_equal(res.type, JS_STRING);
+		assert_true(res.p > body && res.p + res.n <= body + len);
+		assert_int_equal(res.n, strlen(want));
+		assert_memory_equal(res.p, want, res.n);
+		free(body);
+	}
+	atomic_store(&a->mode, MODE_NODE_ERROR);
+	assert_int_equal(rpc_call_raw(r, "eth_getLogs", NULL, &body, &len, &res, &e), RPC_ENODE);
+	assert_null(body);
+	assert_int_equal(res.type, JS_NONE);
+	assert_int_equal(e.code, -32000);
+	assert_string_equal(e.msg, "nonce too low");
+	atomic_store(&a->mode, MODE_GARBAGE);
+	assert_int_equal(rpc_call_raw(r, "eth_getLogs", NULL, &body, &len, &res, &e), RPC_ETRANSPORT);
+	assert_null(body);
+	assert_int_equal(e.transport, RPC_T_DECODE);
+	rpc_close(r);
+	srv_stop(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_basic_and_keepalive), cmocka_unit_test(test_failover_and_back),
 		cmocka_unit_test(test_wrong_chain),         cmocka_unit_test(test_node_errors),
 		cmocka_unit_test(test_timeout_and_too_big), cmocka_unit_test(test_bad_urls),
-		cmocka_unit_test(test_decoder),
+		cmocka_unit_test(test_decoder),             cmocka_unit_test(test_raw_decoder),
+		cmocka_unit_test(test_call_raw),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,17 +12,19 @@
  *                                               write txn per range (default: the whole response)
  *
  * Rates (best of RUNS, each on a fresh LMDB env opened as the actor opens it, fsync on commit):
- *   track:  json_loads of the response + ct_ingest (ct_log_from_json, ct_decode, ct_apply: the same
- *           function ct_poll calls) + cursor + ct_overdue + ct_settle + block-hash prune, all in ONE write
- *           transaction, committed: exactly what ct_poll does with one range once it has the logs.
- *   decode: json_loads + ct_log_from_json + ct_decode of every log, nothing stored.
+ *   track:  the response read as chain/rpc.c's rpc_call_raw reads it (rpc_parse_response_raw: js_validate
+ *           + envelope, no tree), the pass ct_range_check makes (block fields of every log), ct_ingest
+ *           (ct_log_from_js, ct_decode, ct_apply: the same function ct_poll calls) + cursor + ct_overdue +
+ *           ct_settle + block-hash prune, all in ONE write transaction, committed: exactly what ct_poll does
+ *           with one range once it has the response body.
+ *   decode: rpc_parse_response_raw + ct_log_from_js + ct_decode of every log, nothing stored.
  * The clock is the real one, as in the actor: the recording is from 2025, so sends whose execution is on
  * another chain (not in this response) go overdue and queue alerts, as a catch-up would.
  *
  * Memory (--mem): each round is the response again, as one range, with every decoded event shifted to
  * new messages (message ids xor the round, sequence numbers and blocks + round * stride), applied with
  * ct_apply, settled and committed as above; the publication queue is then drained as the actor's loop
- * does after publishing. The JSON is parsed again per round (as each eth_getLogs is), so what stays in
+ * does after publishing. The JSON is read again per round (as each eth_getLogs is), so what stays in
  * RAM is one response at most plus LMDB's map, which is file-backed (its pages are clean file cache:
  * RssFile, not Private_Dirty).
  */
@@ -38,6 +40,7 @@
 #include "actors/ccip-tail/scan.h"
 #include "actors/ccip-tail/track.h"
 #include "bus/rt_main.h"
+#include "chain/rpc.h"
 #include "store/store.h"
 
 #define RUNS 5
@@ -83,16 +86,16 @@ die(const char *what, const char *why)
 	exit(1);
 }
 
-/* The "result" array of a response (a new reference to the whole document in *doc). */
-static const json_t *
-load_logs(const char *buf, size_t len, json_t **doc)
+/* The "result" array of a response, read as chain/rpc.c's rpc_call_raw reads one (the id is the
+ * generator's 1). */
+static js_val
+load_logs(const char *buf, size_t len)
 {
-	json_error_t je;
-	*doc = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je); /* as chain/rpc.c reads a response */
-	if (*doc == NULL)
-		die("json", je.text);
-	const json_t *r = json_object_get(*doc, "result");
-	if (!json_is_array(r))
+	js_val    r;
+	rpc_error e;
+	if (rpc_parse_response_raw(buf, len, 1, &r, &e) != RPC_OK)
+		die("json", e.msg);
+	if (r.type != JS_ARRAY)
 		die("json", "no result array");
 	return r;
 }
@@ -174,29 +177,31 @@ db_close(bench_db *b)
 	rmdir(b->dir);
 }
 
-/* The last log's block (number, hash): the range's end, for the cursor. */
+/* The last log's block (number, hash): the range's end, for the cursor. Reads the block fields of
+ * every log, as ct_range_check does before a range is applied (its "moved" check). */
 static void
-range_end(const json_t *logs, ct_dec *dec, uint64_t *block, uint8_t hash[32], uint64_t *time_s)
+range_end(const js_val *logs, uint64_t *block, uint8_t hash[32])
 {
-	ct_log lg;
-	if (json_array_size(logs) == 0 ||
-	    ct_log_from_json(dec, json_array_get(logs, json_array_size(logs) - 1), &lg, NULL, 0) != 0)
+	js_iter it;
+	js_val  j;
+	int     got = 0, has_time;
+	js_iter_init(&it, logs);
+	while (js_iter_next(&it, NULL, &j))
+		got = ct_log_block_from_js(&j, block, hash, &has_time);
+	if (got != 3)
 		die("json", "last log unreadable");
-	*block = lg.block_number;
-	memcpy(hash, lg.block_hash, 32);
-	*time_s = lg.block_time_s;
 }
 
 /* What ct_poll does with one range after eth_getLogs: one write txn, committed. */
 static int
-apply_range(bench_db *b, ct_chain *c, const json_t *logs, uint64_t *changes, st_err *e)
+apply_range(bench_db *b, ct_chain *c, const js_val *logs, uint64_t *changes, st_err *e)
 {
 	MDB_txn *txn;
-	uint64_t to, ts, now = rt_now_ns();
+	uint64_t to, now = rt_now_ns();
 	uint8_t  h[32];
 	int      rc;
-	range_end(logs, b->s.dec, &to, h, &ts);
-	if ((rc = st_begin(b->s.env, 0, &txn, e)) != 0 || (rc = ct_ingest(&b->s, txn, c, logs, now, e)) != 0 ||
+	range_end(logs, &to, h);
+	if ((rc = st_begin(b->s.env, 0, &txn, e)) != 0 || (rc = ct_ingest(&b->s, txn, c, logs, NULL, 0, now, e)) != 0 ||
 	    (rc = ct_cursor_put(b->s.t, txn, c->selector, to, h, e)) != 0 ||
 	    (rc = ct_overdue(b->s.t, txn, now / 1000000000u, e)) != 0 ||
 	    (rc = ct_settle(b->s.t, txn, now, changes, e)) != 0 ||
@@ -228,24 +233,23 @@ bench_rates(const char *logs_path, const char *cfg_path)
 	for (int r = 0; r < RUNS + 1; r++) { /* the first is a warm-up */
 		memset(kinds, 0, sizeof kinds);
 		bad = 0;
-		double        t0 = now_s();
-		json_t       *doc;
-		const json_t *logs = load_logs(buf, len, &doc);
-		const json_t *j;
-		size_t        i;
-		double        t1 = now_s();
-		json_array_foreach(logs, i, j) {
+		double  t0 = now_s();
+		js_val  logs = load_logs(buf, len), j;
+		js_iter it;
+		double  t1 = now_s();
+		nlogs = 0;
+		js_iter_init(&it, &logs);
+		while (js_iter_next(&it, NULL, &j)) {
 			ct_log lg;
-			if (ct_log_from_json(dec, j, &lg, NULL, 0) != 0 ||
+			nlogs++;
+			if (ct_log_from_js(dec, &j, &lg, NULL, 0) != 0 ||
 			    ct_decode(dec, &lg, c->selector, peer_of(c, lg.address), &ev, NULL, 0) != CT_OK) {
 				bad++;
 				continue;
 			}
 			kinds[ev.kind]++;
 		}
-		nlogs = json_array_size(logs);
 		double t2 = now_s();
-		json_decref(doc);
 		double dt = now_s() - t0;
 		if (r > 0 && dt < best_dec)
 			best_dec = dt;
@@ -265,11 +269,9 @@ bench_rates(const char *logs_path, const char *cfg_path)
 		MDB_txn *txn;
 		db_open(&b, 268435456); /* LMDB_MAP_SIZE's default */
 		changes = 0;
-		double        t0 = now_s();
-		json_t       *doc;
-		const json_t *logs = load_logs(buf, len, &doc);
-		int           rc = apply_range(&b, c, logs, &changes, &e);
-		json_decref(doc);
+		double t0 = now_s();
+		js_val logs = load_logs(buf, len);
+		int    rc = apply_range(&b, c, &logs, &changes, &e);
 		double dt = now_s() - t0;
 		if (rc != 0)
 			die("track", e.text);
@@ -293,7 +295,7 @@ bench_rates(const char *logs_path, const char *cfg_path)
 	       dbsz / 1048576.0);
 	printf("ccip-tail decode only (JSON + ABI, no LMDB)     %8.0f logs/s  (%.1f ms)\n", nlogs / best_dec,
 	       best_dec * 1e3);
-	printf("  where the time goes: jansson parse + free %.1f ms, log fields + hex + ABI decode %.1f ms "
+	printf("  where the time goes: JSON validate + envelope (jscan) %.1f ms, log fields + hex + ABI decode %.1f ms "
 	       "(%.0f logs/s), LMDB track + settle + commit %.1f ms\n",
 	       best_parse * 1e3, best_abi * 1e3, nlogs / best_abi, (best_trk - best_dec) * 1e3);
 	(void)changes;
@@ -351,16 +353,17 @@ bench_mem(uint64_t want, const char *logs_path, const char *cfg_path, size_t per
 	db_open(&b, 8ull << 30); /* a file-backed map: only what is used takes disk and page cache */
 	double t0 = now_s();
 	for (round = 0; tracked < want; round++) {
-		json_t       *doc;
-		const json_t *logs = load_logs(buf, len, &doc), *j;
-		MDB_txn      *txn = NULL;
-		size_t        i, n = json_array_size(logs);
-		uint64_t      now = rt_now_ns();
-		json_array_foreach(logs, i, j) {
+		js_val   logs = load_logs(buf, len), j;
+		js_iter  it;
+		MDB_txn *txn = NULL;
+		size_t   i = 0, n = js_count(&logs);
+		uint64_t now = rt_now_ns();
+		js_iter_init(&it, &logs);
+		for (; js_iter_next(&it, NULL, &j); i++) {
 			ct_log lg;
 			if (txn == NULL && st_begin(b.s.env, 0, &txn, &e) != 0)
 				die("lmdb", e.text);
-			if (ct_log_from_json(b.s.dec, j, &lg, NULL, 0) != 0 ||
+			if (ct_log_from_js(b.s.dec, &j, &lg, NULL, 0) != 0 ||
 			    ct_decode(b.s.dec, &lg, c->selector, peer_of(c, lg.address), &ev, NULL, 0) != CT_OK)
 				die("decode", "a log did not decode");
 			ev.msg.observed_at_ns = now;
@@ -392,7 +395,6 @@ bench_mem(uint64_t want, const char *logs_path, const char *cfg_path, size_t per
 				die("lmdb", e.text);
 			txn = NULL;
 		}
-		json_decref(doc);
 		if (st_begin(b.s.env, 1, &txn, &e) != 0 || ct_counts(b.s.t, txn, &tracked, &pubs, &raw, &e) != 0)
 			die("lmdb", e.text);
 		st_abort(txn);

@@ -28,6 +28,8 @@ struct ct_dec {
 	abi_val  v[CT_MAX_NODES];
 	uint8_t *buf;  /* hex-decoded log data */
 	size_t   cap;
+	char    *sbuf; /* an escaped data string, unescaped */
+	size_t   scap;
 };
 
 typedef struct ct_ctx {
@@ -116,6 +118,7 @@ ct_dec_free(ct_dec *d)
 	if (d == NULL)
 		return;
 	free(d->buf);
+	free(d->sbuf);
 	free(d);
 }
 
@@ -415,41 +418,123 @@ ct_decode(ct_dec *d, const ct_log *lg, uint64_t self, uint64_t peer, ct_event *e
 }
 
 /* ---- eth_getLogs JSON ------------------------------------------------------------------------ */
+/* The raw response is read with chain/jscan: js_validate once per response (chain/rpc.c does it),
+ * then one pass over each log's members. Each field is checked exactly as the jansson reader this
+ * replaces did (the same grammar, the same order of checks, the same reasons); a string with an
+ * escape is unescaped first, as jansson would have. jansson's JSON_REJECT_DUPLICATES refused a
+ * duplicate key anywhere in the response; here a member this reader uses that appears twice in a
+ * log makes the log malformed ("duplicate <name>"), and duplicates of members it ignores are
+ * ignored. */
+
+enum { CT_F_ADDRESS, CT_F_NUMBER, CT_F_HASH, CT_F_TX, CT_F_INDEX, CT_F_TIME, CT_F_TOPICS, CT_F_DATA, CT_F_REMOVED,
+       CT_NF };
+static const char *const ct_fields[CT_NF] = { "address",  "blockNumber",    "blockHash", "transactionHash",
+	                                      "logIndex", "blockTimestamp", "topics",    "data",
+	                                      "removed" };
 
 static int
-ct_jhex(const json_t *j, const char *key, uint8_t *out, size_t n)
+ct_field(const js_val *key)
 {
-	const json_t *v = json_object_get(j, key);
-	const char   *s = json_string_value(v);
-	if (s == NULL)
+	const char *p;
+	size_t      n;
+	if (js_string_raw(key, &p, &n) == 0) {
+		for (int f = 0; f < CT_NF; f++)
+			if (strlen(ct_fields[f]) == n && memcmp(ct_fields[f], p, n) == 0)
+				return f;
 		return -1;
-	return hex_decode_exact(s, strlen(s), out, n) == HEX_OK ? 0 : -1;
+	}
+	for (int f = 0; f < CT_NF; f++)
+		if (js_key_eq(key, ct_fields[f]))
+			return f;
+	return -1;
 }
 
-static int
-ct_jquantity(const json_t *j, const char *key, uint64_t *out)
+/* The members this reader uses, by field; dup names the first duplicate, or is -1. */
+static void
+ct_members(const js_val *j, js_val *f, int *dup)
 {
-	const char *s = json_string_value(json_object_get(j, key));
-	if (s == NULL || s[0] != '0' || (s[1] != 'x' && s[1] != 'X') || s[2] == '\0')
+	js_iter it;
+	js_val  k, v;
+	for (int i = 0; i < CT_NF; i++)
+		f[i].type = JS_NONE;
+	*dup = -1;
+	js_iter_init(&it, j);
+	while (js_iter_next(&it, &k, &v)) {
+		int i = ct_field(&k);
+		if (i < 0)
+			continue;
+		if (f[i].type != JS_NONE && *dup < 0)
+			*dup = i;
+		f[i] = v;
+	}
+}
+
+/* A string's text: in place when it has no escape, else unescaped into buf. 0, or -1. */
+static int
+ct_js_text(const js_val *v, char *buf, size_t cap, const char **s, size_t *n)
+{
+	if (js_string_raw(v, s, n) == 0)
+		return 0;
+	long l = js_string(v, buf, cap);
+	if (l < 0)
 		return -1;
-	uint64_t v = 0;
-	size_t   k = 2;
-	for (; s[k]; k++) {
-		int c = s[k], x;
+	*s = buf;
+	*n = (size_t)l;
+	return 0;
+}
+
+int
+ct_js_hex(const js_val *v, uint8_t *out, size_t n)
+{
+	char        buf[160];
+	const char *s;
+	size_t      l;
+	if (v == NULL || ct_js_text(v, buf, sizeof buf, &s, &l) != 0)
+		return -1;
+	return hex_decode_exact(s, l, out, n) == HEX_OK ? 0 : -1;
+}
+
+int
+ct_js_quantity(const js_val *v, uint64_t *out)
+{
+	char        buf[64];
+	const char *s;
+	size_t      l;
+	if (v == NULL || ct_js_text(v, buf, sizeof buf, &s, &l) != 0)
+		return -1;
+	if (l < 3 || s[0] != '0' || (s[1] != 'x' && s[1] != 'X') || l > 18) /* 1 to 16 digits */
+		return -1;
+	uint64_t x = 0;
+	for (size_t k = 2; k < l; k++) {
+		int c = s[k], d;
 		if (c >= '0' && c <= '9')
-			x = c - '0';
+			d = c - '0';
 		else if (c >= 'a' && c <= 'f')
-			x = c - 'a' + 10;
+			d = c - 'a' + 10;
 		else if (c >= 'A' && c <= 'F')
-			x = c - 'A' + 10;
+			d = c - 'A' + 10;
 		else
 			return -1;
-		if (k >= 18)
-			return -1; /* more than 16 digits */
-		v = v << 4 | (uint64_t)x;
+		x = x << 4 | (uint64_t)d;
 	}
-	*out = v;
+	*out = x;
 	return 0;
+}
+
+int
+ct_log_block_from_js(const js_val *j, uint64_t *number, uint8_t hash[32], int *has_time)
+{
+	js_val f[CT_NF];
+	int    dup, got = 0;
+	if (j->type != JS_OBJECT)
+		return 0;
+	ct_members(j, f, &dup);
+	if (ct_js_quantity(&f[CT_F_NUMBER], number) == 0)
+		got |= 1;
+	if (ct_js_hex(&f[CT_F_HASH], hash, 32) == 0)
+		got |= 2;
+	*has_time = f[CT_F_TIME].type != JS_NONE;
+	return got;
 }
 
 static int
@@ -461,36 +546,66 @@ ct_jwhy(char *why, size_t whylen, const char *what)
 }
 
 int
-ct_log_from_json(ct_dec *d, const json_t *j, ct_log *lg, char *why, size_t whylen)
+ct_log_from_js(ct_dec *d, const js_val *j, ct_log *lg, char *why, size_t whylen)
 {
+	js_val f[CT_NF];
+	int    dup;
 	memset(lg, 0, sizeof *lg);
-	if (!json_is_object(j))
+	if (j->type != JS_OBJECT)
 		return ct_jwhy(why, whylen, "log is not an object");
-	if (ct_jhex(j, "address", lg->address, 20) != 0)
-		return ct_jwhy(why, whylen, "address");
-	if (ct_jquantity(j, "blockNumber", &lg->block_number) != 0)
-		return ct_jwhy(why, whylen, "blockNumber");
-	if (ct_jhex(j, "blockHash", lg->block_hash, 32) != 0)
-		return ct_jwhy(why, whylen, "blockHash");
-	if (ct_jhex(j, "transactionHash", lg->tx_hash, 32) != 0)
-		return ct_jwhy(why, whylen, "transactionHash");
-	if (ct_jquantity(j, "logIndex", &lg->log_index) != 0)
-		return ct_jwhy(why, whylen, "logIndex");
-	if (json_object_get(j, "blockTimestamp") && ct_jquantity(j, "blockTimestamp", &lg->block_time_s) != 0)
-		return ct_jwhy(why, whylen, "blockTimestamp");
-	const json_t *t = json_object_get(j, "topics");
-	if (!json_is_array(t) || json_array_size(t) > 4)
-		return ct_jwhy(why, whylen, "topics");
-	lg->ntopics = (unsigned)json_array_size(t);
-	for (unsigned k = 0; k < lg->ntopics; k++) {
-		const char *s = json_string_value(json_array_get(t, k));
-		if (s == NULL || hex_decode_exact(s, strlen(s), lg->topics[k], 32) != HEX_OK)
-			return ct_jwhy(why, whylen, "topic");
+	ct_members(j, f, &dup);
+	if (dup >= 0) {
+		if (why)
+			snprintf(why, whylen, "duplicate %s", ct_fields[dup]);
+		return -1;
 	}
-	const char *data = json_string_value(json_object_get(j, "data"));
-	if (data == NULL)
+	if (ct_js_hex(&f[CT_F_ADDRESS], lg->address, 20) != 0)
+		return ct_jwhy(why, whylen, "address");
+	if (ct_js_quantity(&f[CT_F_NUMBER], &lg->block_number) != 0)
+		return ct_jwhy(why, whylen, "blockNumber");
+	if (ct_js_hex(&f[CT_F_HASH], lg->block_hash, 32) != 0)
+		return ct_jwhy(why, whylen, "blockHash");
+	if (ct_js_hex(&f[CT_F_TX], lg->tx_hash, 32) != 0)
+		return ct_jwhy(why, whylen, "transactionHash");
+	if (ct_js_quantity(&f[CT_F_INDEX], &lg->log_index) != 0)
+		return ct_jwhy(why, whylen, "logIndex");
+	if (f[CT_F_TIME].type != JS_NONE) {
+		if (ct_js_quantity(&f[CT_F_TIME], &lg->block_time_s) != 0)
+			return ct_jwhy(why, whylen, "blockTimestamp");
+		lg->has_block_time = 1;
+	}
+	const js_val *t = &f[CT_F_TOPICS];
+	js_iter       it;
+	js_val        x;
+	if (t->type != JS_ARRAY || js_count(t) > 4)
+		return ct_jwhy(why, whylen, "topics");
+	js_iter_init(&it, t);
+	while (js_iter_next(&it, NULL, &x)) {
+		if (ct_js_hex(&x, lg->topics[lg->ntopics], 32) != 0)
+			return ct_jwhy(why, whylen, "topic");
+		lg->ntopics++;
+	}
+	lg->removed = f[CT_F_REMOVED].type == JS_TRUE;
+	const js_val *dv = &f[CT_F_DATA];
+	const char   *data;
+	size_t        hl, n;
+	if (dv->type != JS_STRING)
 		return ct_jwhy(why, whylen, "data");
-	size_t hl = strlen(data), n;
+	if (js_string_raw(dv, &data, &hl) != 0) {
+		/* escaped (legal, never seen from a node): unescaped text is never longer */
+		if (dv->n > d->scap) {
+			char *nb = realloc(d->sbuf, dv->n);
+			if (nb == NULL)
+				return ct_jwhy(why, whylen, "out of memory");
+			d->sbuf = nb;
+			d->scap = dv->n;
+		}
+		long l = js_string(dv, d->sbuf, d->scap);
+		if (l < 0)
+			return ct_jwhy(why, whylen, "data");
+		data = d->sbuf;
+		hl = (size_t)l;
+	}
 	if (hl < 2 || data[0] != '0' || data[1] != 'x')
 		return ct_jwhy(why, whylen, "data prefix");
 	if ((hl - 2) / 2 + 1 > d->cap) {

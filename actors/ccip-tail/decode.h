@@ -26,8 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <jansson.h>
-
+#include "chain/jscan.h"
 #include "schemas/messages.h"
 
 typedef struct {
@@ -41,6 +40,8 @@ typedef struct {
 	uint8_t        tx_hash[32];
 	uint64_t       log_index;
 	uint64_t       block_time_s;  /* "blockTimestamp" when the node gives it, else 0 */
+	int            has_block_time; /* the log carried "blockTimestamp" */
+	int            removed;       /* "removed": true (never in eth_getLogs; informational) */
 } ct_log;
 
 enum { CT_SEND = 1, CT_EXEC, CT_COMMIT };
@@ -86,8 +87,19 @@ int ct_decode(ct_dec *d, const ct_log *lg, uint64_t self, uint64_t peer, ct_even
  * points *out at a static array. Names are the Solidity event names ("v1.5"/"v1.6" suffixed). */
 size_t ct_topics(const uint8_t (**out)[32], const char *const **names);
 
-/* One eth_getLogs entry -> lg. The data is hex-decoded into the decoder's scratch (valid until
- * the next call on d). 0, or -1 with why filled (missing or malformed field). */
-int ct_log_from_json(ct_dec *d, const json_t *j, ct_log *lg, char *why, size_t whylen);
+/* One eth_getLogs entry -> lg: j is an element of the result array of a response that passed
+ * js_validate (chain/rpc.c's rpc_call_raw). The data is hex-decoded into the decoder's scratch
+ * (valid until the next call on d). 0, or -1 with why filled: the name of the missing or malformed
+ * field ("address", "blockNumber", ..., "topic", "data prefix", "data hex"), "log is not an object",
+ * or "duplicate <field>" when a field this reader uses appears twice. */
+int ct_log_from_js(ct_dec *d, const js_val *j, ct_log *lg, char *why, size_t whylen);
+
+/* Only the block fields of an entry, for the checks ct_poll makes before applying a range: a bit
+ * mask, 1 = *number read, 2 = hash read; *has_time = "blockTimestamp" is present. */
+int ct_log_block_from_js(const js_val *j, uint64_t *number, uint8_t hash[32], int *has_time);
+
+/* The field grammars of the reader: a hex quantity "0x" + 1..16 digits, exact-length hex data. */
+int ct_js_quantity(const js_val *v, uint64_t *out);
+int ct_js_hex(const js_val *v, uint8_t *out, size_t n);
 
 #endif

@@ -285,37 +285,100 @@ test_unknown(void **st)
 	ct_dec_free(d);
 }
 
+/* One log object as a validated document's value. */
+static js_val
+jlog(const char *js)
+{
+	js_val v;
+	assert_int_equal(js_validate(js, strlen(js), NULL, NULL), 0);
+	assert_int_equal(js_find(js, strlen(js), "", &v), 0);
+	return v;
+}
+
 static void
 test_json(void **st)
 {
 	(void)st;
 	ct_dec *d = ct_dec_new();
 	ct_log lg;
-	char js[2048];
-	snprintf(js, sizeof js,
-	         "{\"address\":\"0x9fe46736679d2d9a65f0992f2272de9f3c7fa6e0\",\"topics\":[\"%s\"],\"data\":\"0x%s\","
-	         "\"blockNumber\":\"0x1b4\",\"blockHash\":\"0x%064d\",\"transactionHash\":\"0x%064d\","
-	         "\"logIndex\":\"0x2\",\"blockTimestamp\":\"0x6553f100\",\"removed\":false}",
-	         ref[6].topic0, router_hex, 7, 8);
-	json_error_t je;
-	json_t *j = json_loads(js, 0, &je);
-	assert_non_null(j);
-	assert_int_equal(ct_log_from_json(d, j, &lg, why, sizeof why), 0);
+	char js[2048], alt[2048];
+#define LOGFMT "{\"address\":\"0x9fe46736679d2d9a65f0992f2272de9f3c7fa6e0\",\"topics\":[\"%s\"],\"data\":\"0x%s\"," \
+	                  "\"blockNumber\":\"0x1b4\",\"blockHash\":\"0x%064d\",\"transactionHash\":\"0x%064d\"," \
+	                  "\"logIndex\":\"0x2\",\"blockTimestamp\":\"0x6553f100\",\"removed\":false}"
+	snprintf(js, sizeof js, LOGFMT, ref[6].topic0, router_hex, 7, 8);
+#undef LOGFMT
+	js_val j = jlog(js);
+	assert_int_equal(ct_log_from_js(d, &j, &lg, why, sizeof why), 0);
 	assert_int_equal(lg.block_number, 0x1b4);
 	assert_int_equal(lg.log_index, 2);
 	assert_int_equal(lg.block_time_s, 0x6553f100);
+	assert_int_equal(lg.has_block_time, 1);
+	assert_int_equal(lg.removed, 0);
 	assert_int_equal(lg.ntopics, 1);
 	assert_int_equal(lg.data_len, 128);
 	assert_int_equal(lg.block_hash[31], 7);
+	assert_int_equal(lg.tx_hash[31], 8);
 	assert_int_equal(ct_decode(d, &lg, 138, 0, &ev, why, sizeof why), CT_OK);
-	/* malformed fields are named */
-	json_object_set_new(j, "logIndex", json_string("12"));
-	assert_int_equal(ct_log_from_json(d, j, &lg, why, sizeof why), -1);
-	assert_string_equal(why, "logIndex");
-	json_object_set_new(j, "logIndex", json_string("0x2"));
-	json_object_set_new(j, "data", json_string("0xabc"));
-	assert_int_equal(ct_log_from_json(d, j, &lg, why, sizeof why), -1);
-	json_decref(j);
+	uint64_t n;
+	uint8_t h[32];
+	int has_time;
+	assert_int_equal(ct_log_block_from_js(&j, &n, h, &has_time), 3);
+	assert_int_equal(n, 0x1b4);
+	assert_int_equal(h[31], 7);
+	assert_int_equal(has_time, 1);
+
+	/* escapes are read as jansson read them: the same log, every string escaped somewhere */
+	snprintf(alt, sizeof alt,
+	         "{\"addr\\u0065ss\":\"\\u0030x9fe46736679d2d9a65f0992f2272de9f3c7fa6e0\",\"topics\":[\"%s\"],"
+	         "\"data\":\"0\\u0078%s\",\"blockNumber\":\"0x1b\\u0034\",\"blockHash\":\"0x%064d\","
+	         "\"transactionHash\":\"0x%064d\",\"logIndex\":\"0x2\",\"removed\":true,\"extra\":[{\"x\":1}],"
+	         "\"extra\":null}",
+	         ref[6].topic0, router_hex, 7, 8);
+	j = jlog(alt);
+	assert_int_equal(ct_log_from_js(d, &j, &lg, why, sizeof why), 0);
+	assert_int_equal(lg.block_number, 0x1b4);
+	assert_int_equal(lg.address[0], 0x9f);
+	assert_int_equal(lg.data_len, 128);
+	assert_int_equal(lg.has_block_time, 0);
+	assert_int_equal(lg.block_time_s, 0);
+	assert_int_equal(lg.removed, 1);
+	assert_int_equal(ct_decode(d, &lg, 138, 0, &ev, why, sizeof why), CT_OK);
+
+	/* malformed fields are named, in the jansson reader's order */
+	static const struct { const char *from, *to, *why; } bad[] = {
+		{ "\"logIndex\":\"0x2\"", "\"logIndex\":\"12\"", "logIndex" },
+		{ "\"logIndex\":\"0x2\"", "\"logIndex\":\"0x00000000000000002\"", "logIndex" }, /* 17 digits */
+		{ "\"logIndex\":\"0x2\"", "\"logIndex\":2", "logIndex" },
+		{ "\"logIndex\":\"0x2\"", "\"logIndex\":\"0x2\",\"logIndex\":\"0x2\"", "duplicate logIndex" },
+		{ "\"blockNumber\":\"0x1b4\",", "", "blockNumber" },
+		{ "\"blockNumber\":\"0x1b4\"", "\"blockNumber\":\"0X1B4\"", NULL },
+		{ "\"blockTimestamp\":\"0x6553f100\"", "\"blockTimestamp\":null", "blockTimestamp" },
+		{ "\"address\":\"0x9fe4", "\"address\":\"0x9fe", "address" },
+		{ "\"address\":\"0x9fe4", "\"Address\":\"0x9fe4", "address" },
+		{ "\"transactionHash\":\"0x", "\"transactionHash\":\"0x00", "transactionHash" },
+		{ "\"topics\":[", "\"topics\":[\"0x01\",", "topic" },
+		{ "\"topics\":[", "\"topics\":[0,0,0,0,", "topics" },
+		{ "\"data\":\"0x", "\"data\":\"0xabc", "data hex" },
+		{ "\"data\":\"0x", "\"data\":\"", "data prefix" },
+		{ "\"data\":\"0x", "\"data\":0,\"x\":\"", "data" },
+		{ "\"topics\":[\"", "\"topics\":\"\",\"x\":[\"", "topics" },
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		const char *at = strstr(js, bad[i].from);
+		assert_non_null(at);
+		snprintf(alt, sizeof alt, "%.*s%s%s", (int)(at - js), js, bad[i].to, at + strlen(bad[i].from));
+		j = jlog(alt);
+		if (bad[i].why == NULL) {
+			assert_int_equal(ct_log_from_js(d, &j, &lg, why, sizeof why), 0);
+			continue;
+		}
+		assert_int_equal(ct_log_from_js(d, &j, &lg, why, sizeof why), -1);
+		if (strcmp(why, bad[i].why) != 0)
+			fail_msg("case %zu: why '%s', want '%s'", i, why, bad[i].why);
+	}
+	j = jlog("[1]");
+	assert_int_equal(ct_log_from_js(d, &j, &lg, why, sizeof why), -1);
+	assert_string_equal(why, "log is not an object");
 	ct_dec_free(d);
 }
 

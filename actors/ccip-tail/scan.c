@@ -217,11 +217,13 @@ ct_hexq(uint64_t v)
 	return json_string(s);
 }
 
+/* eth_getLogs for [from, to]: on RPC_OK *body is the raw response (the caller frees it) and *res its
+ * "result" member, in a document that passed js_validate (rpc_call_raw). */
 static int
-ct_get_logs(ct_chain *c, uint64_t from, uint64_t to, json_t **res, rpc_error *e)
+ct_get_logs(ct_chain *c, uint64_t from, uint64_t to, char **body, js_val *res, rpc_error *e)
 {
 	const uint8_t(*t0)[32];
-	size_t  nt = ct_topics(&t0, NULL);
+	size_t  nt = ct_topics(&t0, NULL), len;
 	json_t *f = json_object(), *addrs = json_array(), *tops = json_array(), *or = json_array();
 	char    h[67];
 	for (size_t i = 0; i < c->nc; i++) {
@@ -239,7 +241,7 @@ ct_get_logs(ct_chain *c, uint64_t from, uint64_t to, json_t **res, rpc_error *e)
 	json_object_set_new(f, "topics", tops);
 	json_t *params = json_array();
 	json_array_append_new(params, f);
-	return rpc_call(c->r, "eth_getLogs", params, res, e);
+	return rpc_call_raw(c->r, "eth_getLogs", params, body, &len, res, e);
 }
 
 /* ---- ingest ------------------------------------------------------------------------------------ */
@@ -271,18 +273,36 @@ ct_m_decoded(const char *event)
 	return NULL;
 }
 
+/* The time of block n from times (in the order ct_range_check met the blocks; *hint follows it). */
+static int
+ct_time_of(const ct_btime *times, size_t ntimes, size_t *hint, uint64_t n, uint64_t *t)
+{
+	for (size_t k = 0; k < ntimes; k++) {
+		size_t i = (*hint + k) % ntimes;
+		if (times[i].block == n) {
+			*hint = i;
+			*t = times[i].time_s;
+			return 0;
+		}
+	}
+	return -1;
+}
+
 int
-ct_ingest(ct_scan *s, MDB_txn *txn, ct_chain *c, const json_t *logs, uint64_t now_ns, st_err *e)
+ct_ingest(ct_scan *s, MDB_txn *txn, ct_chain *c, const js_val *logs, const ct_btime *times, size_t ntimes,
+          uint64_t now_ns, st_err *e)
 {
 	static ct_event ev;
-	size_t          i;
-	const json_t   *j;
+	js_iter         it;
+	js_val          j;
 	char            why[160];
 	int             rc;
-	json_array_foreach(logs, i, j) {
+	size_t          hint = 0;
+	js_iter_init(&it, logs);
+	while (js_iter_next(&it, NULL, &j)) {
 		ct_log lg;
 		s->logs++;
-		if (ct_log_from_json(s->dec, j, &lg, why, sizeof why) != 0) {
+		if (ct_log_from_js(s->dec, &j, &lg, why, sizeof why) != 0) {
 			/* not even a log: nothing to keep but the count */
 			rt_inc(rt_counter("ccip_undecodable_logs_total", "Logs that did not decode (kept raw).",
 			                  "contract=\"?\",topic0=\"?\""));
@@ -290,6 +310,8 @@ ct_ingest(ct_scan *s, MDB_txn *txn, ct_chain *c, const json_t *logs, uint64_t no
 			s->undecodable++;
 			continue;
 		}
+		if (!lg.has_block_time)
+			ct_time_of(times, ntimes, &hint, lg.block_number, &lg.block_time_s);
 		const ct_contract *k = ct_find_contract(c, lg.address);
 		rc = ct_decode(s->dec, &lg, c->selector, k ? k->peer : 0, &ev, why, sizeof why);
 		if (rc == CT_OK) {
@@ -317,31 +339,50 @@ ct_ingest(ct_scan *s, MDB_txn *txn, ct_chain *c, const json_t *logs, uint64_t no
 	return 0;
 }
 
-/* Logs without "blockTimestamp" (older nodes) get their block's time: the overdue clock of a send
- * starts at its block, not at when we happened to read it. */
-static int
-ct_fill_times(ct_chain *c, json_t *logs, char *err, size_t errlen)
+int
+ct_range_check(ct_chain *c, const js_val *logs, uint64_t to, const uint8_t to_hash[32], ct_btime **times,
+               size_t *ntimes, int *moved, char *err, size_t errlen)
 {
-	size_t   i;
-	json_t  *j;
-	uint64_t last_n = UINT64_MAX, last_t = 0;
-	json_array_foreach(logs, i, j) {
-		if (json_object_get(j, "blockTimestamp"))
-			continue;
-		const char *bn = json_string_value(json_object_get(j, "blockNumber"));
-		uint64_t    n;
-		if (bn == NULL || rpc_parse_u64(json_object_get(j, "blockNumber"), &n) != 0)
-			continue; /* ingest reports the malformed log */
-		if (n != last_n) {
-			rpc_block b;
-			rpc_error e;
-			int       rc = rpc_block_by_number(c->r, n, &b, &e);
-			if (rc != RPC_OK)
-				return ct_rpc_fail(c, "eth_getBlockByNumber", rc, &e, err, errlen);
-			last_n = n;
-			last_t = b.timestamp;
+	js_iter  it;
+	js_val   j;
+	uint64_t last_n = UINT64_MAX;
+	size_t   cap = 0;
+	*times = NULL;
+	*ntimes = 0;
+	*moved = 0;
+	js_iter_init(&it, logs);
+	while (js_iter_next(&it, NULL, &j)) {
+		uint64_t n;
+		uint8_t  bh[32];
+		int      has_time, got = ct_log_block_from_js(&j, &n, bh, &has_time);
+		/* a log of block `to` from another branch: the chain moved under us */
+		if ((got & 3) == 3 && n == to && memcmp(bh, to_hash, 32) != 0)
+			*moved = 1;
+		if (has_time || !(got & 1) || n == last_n)
+			continue; /* a malformed log is ingest's to report */
+		rpc_block b;
+		rpc_error e;
+		int       rc = rpc_block_by_number(c->r, n, &b, &e);
+		if (rc == RPC_OK && *ntimes == cap) {
+			size_t    nc = cap ? 2 * cap : 64;
+			ct_btime *nt = realloc(*times, nc * sizeof *nt);
+			if (nt == NULL) {
+				free(*times);
+				*times = NULL;
+				*ntimes = 0;
+				return ct_cerr(err, errlen, "%s", "out of memory");
+			}
+			*times = nt;
+			cap = nc;
 		}
-		json_object_set_new(j, "blockTimestamp", ct_hexq(last_t));
+		if (rc != RPC_OK) {
+			free(*times);
+			*times = NULL;
+			*ntimes = 0;
+			return ct_rpc_fail(c, "eth_getBlockByNumber", rc, &e, err, errlen);
+		}
+		last_n = n;
+		(*times)[(*ntimes)++] = (ct_btime){ n, b.timestamp };
 	}
 	return 0;
 }
@@ -454,8 +495,12 @@ ct_poll(ct_scan *s, ct_chain *c, unsigned max_ranges, char *err, size_t errlen)
 		if (from > target)
 			break;
 		uint64_t to = target - from + 1 > c->span ? from + c->span - 1 : target;
-		json_t  *logs = NULL;
-		rc = ct_get_logs(c, from, to, &logs, &re);
+		char     *body = NULL;
+		js_val    logs;
+		ct_btime *times = NULL;
+		size_t    ntimes = 0;
+		int       moved = 0;
+		rc = ct_get_logs(c, from, to, &body, &logs, &re);
 		if (rc != RPC_OK) {
 			if (ct_range_refused(rc, &re) && to > from) {
 				c->span = (to - from + 1) / 2;
@@ -466,43 +511,38 @@ ct_poll(ct_scan *s, ct_chain *c, unsigned max_ranges, char *err, size_t errlen)
 			}
 			return ct_rpc_fail(c, "eth_getLogs", rc, &re, err, errlen);
 		}
-		if (!json_is_array(logs)) {
-			json_decref(logs);
+		if (logs.type != JS_ARRAY) {
+			free(body);
 			return ct_cerr(err, errlen, "eth_getLogs: %s", "result is not an array");
 		}
 		/* The hash of `to`, read after the logs: a log of block `to` from another branch means
-		 * the chain moved under us; the range is read again at the next poll. */
-		if ((rc = rpc_block_by_number(c->r, to, &b, &re)) != RPC_OK || ct_fill_times(c, logs, err, errlen) != 0) {
-			json_decref(logs);
+		 * the chain moved under us; the range is read again at the next poll. Block times for
+		 * logs without one are read here too, before the write transaction. */
+		if ((rc = rpc_block_by_number(c->r, to, &b, &re)) != RPC_OK ||
+		    ct_range_check(c, &logs, to, b.hash, &times, &ntimes, &moved, err, errlen) != 0) {
+			free(body);
 			return rc != RPC_OK ? ct_rpc_fail(c, "eth_getBlockByNumber", rc, &re, err, errlen) : -1;
 		}
-		size_t  i;
-		json_t *j;
-		int     moved = 0;
-		json_array_foreach(logs, i, j) {
-			uint64_t n;
-			uint8_t  bh[32];
-			const char *hs = json_string_value(json_object_get(j, "blockHash"));
-			if (rpc_parse_u64(json_object_get(j, "blockNumber"), &n) == 0 && n == to && hs &&
-			    hex_decode_exact(hs, strlen(hs), bh, 32) == HEX_OK && memcmp(bh, b.hash, 32) != 0)
-				moved = 1;
-		}
 		if (moved) {
-			json_decref(logs);
+			free(body);
+			free(times);
 			rt_logkv(RT_INFO, "chain moved during a range; re-reading next poll", "chain", c->name, NULL);
 			break;
 		}
 		uint64_t changes = 0, now = rt_now_ns();
-		if ((rc = st_begin(s->env, 0, &txn, &e)) != 0 || (rc = ct_ingest(s, txn, c, logs, now, &e)) != 0 ||
+		if ((rc = st_begin(s->env, 0, &txn, &e)) != 0 ||
+		    (rc = ct_ingest(s, txn, c, &logs, times, ntimes, now, &e)) != 0 ||
 		    (rc = ct_cursor_put(s->t, txn, c->selector, to, b.hash, &e)) != 0 ||
 		    (rc = ct_overdue(s->t, txn, now / 1000000000u, &e)) != 0 ||
 		    (rc = ct_settle(s->t, txn, now, &changes, &e)) != 0 ||
 		    (to > CT_HASH_WINDOW && (rc = ct_blocks_prune(s->t, txn, c->selector, to - CT_HASH_WINDOW, &e)) != 0)) {
 			st_abort(txn);
-			json_decref(logs);
+			free(body);
+			free(times);
 			return ct_cerr(err, errlen, "lmdb: %s", e.text);
 		}
-		json_decref(logs);
+		free(body);
+		free(times);
 		if ((rc = st_commit(txn, &e)) != 0)
 			return ct_cerr(err, errlen, "lmdb: %s", e.text);
 		s->changes += changes;

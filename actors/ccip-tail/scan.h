@@ -16,7 +16,9 @@
  *      the overdue deadlines and the settle: a crash leaves either the whole range or none of it.
  *
  * Memory: a ct_chain is owned by the caller (configuration plus its rpc handle and metrics);
- * ct_chain_close releases what ct_chain_start opened. JSON arrays passed to ct_ingest are borrowed. */
+ * ct_chain_close releases what ct_chain_start opened. The eth_getLogs answer is read from the raw
+ * response body (chain/rpc.h rpc_call_raw, chain/jscan.h), never built into a JSON tree; the arrays
+ * passed to ct_range_check and ct_ingest are borrowed. */
 #ifndef ACTORS_CCIP_TAIL_SCAN_H
 #define ACTORS_CCIP_TAIL_SCAN_H
 
@@ -81,7 +83,23 @@ typedef struct {
  * (err filled; nothing half-applied). */
 int ct_poll(ct_scan *s, ct_chain *c, unsigned max_ranges, char *err, size_t errlen);
 
-/* Decodes and applies an eth_getLogs result array of chain c inside txn (no settle). */
-int ct_ingest(ct_scan *s, MDB_txn *txn, ct_chain *c, const json_t *logs, uint64_t now_ns, st_err *e);
+/* A block's time, for logs that come without "blockTimestamp" (older nodes). */
+typedef struct {
+	uint64_t block, time_s;
+} ct_btime;
+
+/* Before a range is applied (outside any write transaction): *moved = 1 when a log of block `to`
+ * carries another hash than to_hash (the chain moved under us); and the time of every block whose
+ * logs lack "blockTimestamp", read with eth_getBlockByNumber into *times (malloc'd, the caller
+ * frees it; in the order met). logs: the result array of a validated response. 0, or -1 with err
+ * when an RPC failed (nothing left allocated then). */
+int ct_range_check(ct_chain *c, const js_val *logs, uint64_t to, const uint8_t to_hash[32], ct_btime **times,
+                   size_t *ntimes, int *moved, char *err, size_t errlen);
+
+/* Decodes and applies an eth_getLogs result array (a value of a response that passed js_validate)
+ * of chain c inside txn (no settle); logs without "blockTimestamp" take their block's time from
+ * times[0..ntimes) (may be empty: then 0). */
+int ct_ingest(ct_scan *s, MDB_txn *txn, ct_chain *c, const js_val *logs, const ct_btime *times, size_t ntimes,
+              uint64_t now_ns, st_err *e);
 
 #endif

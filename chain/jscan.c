@@ -1,6 +1,7 @@
 /* jscan: strict JSON validation and exact-text lookup by path (see jscan.h for why). */
 #include "chain/jscan.h"
 
+#include <stdint.h>
 #include <string.h>
 
 typedef struct {
@@ -75,11 +76,39 @@ static size_t js_utf8(const unsigned char *p, size_t avail)
 	return len;
 }
 
+/* Index of the first byte at or after i that is not plain printable ASCII (0x20..0x7F other than
+ * '"' and '\\'), or n: eight bytes at a time (hex data, the bulk of an RPC answer, is all plain). */
+static size_t js_plain_run(const char *s, size_t i, size_t n)
+{
+	const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+	while (i + 8 <= n) {
+		uint64_t x, q, b;
+		memcpy(&x, s + i, 8);
+		q = x ^ (ones * '"');
+		b = x ^ (ones * '\\');
+		/* a byte below 0x20, a zero byte of q or b (a quote or a backslash), or a high bit */
+		uint64_t hit = ((x - ones * 0x20) | (q - ones) | (b - ones) | x) & high;
+		if (hit)
+			break;
+		i += 8;
+	}
+	while (i < n) {
+		unsigned char ch = (unsigned char)s[i];
+		if (ch < 0x20 || ch >= 0x80 || ch == '"' || ch == '\\')
+			break;
+		i++;
+	}
+	return i;
+}
+
 /* A string starting at the quote under the cursor; leaves the cursor after the closing quote. */
 static int js_skip_string(js_cur *c)
 {
 	c->i++;
 	while (c->i < c->n) {
+		c->i = js_plain_run(c->s, c->i, c->n);
+		if (c->i >= c->n)
+			break;
 		unsigned char ch = (unsigned char)c->s[c->i];
 		if (ch == '"') {
 			c->i++;

@@ -75,6 +75,27 @@ static void test_validate(void **state)
 		assert_int_equal(js_validate(good[i], strlen(good[i]), NULL, NULL), 0);
 	size_t off;
 	const char *why;
+	/* the eight-bytes-at-a-time string scan: an offending byte at every position of a block */
+	for (size_t pos = 1; pos < 20; pos++) {
+		static const char offend[] = { '\n', '\x01', '\x1f', '\x80', '\xff', '"' };
+		char b[24];
+		memset(b, 'a', sizeof b);
+		b[0] = '"';
+		b[21] = '"';
+		assert_int_equal(js_validate(b, 22, NULL, NULL), 0);
+		for (size_t k = 0; k < sizeof offend; k++) {
+			b[pos] = offend[k];
+			assert_int_equal(js_validate(b, 22, &off, &why), -1);
+			assert_int_equal(off, offend[k] == '"' ? pos + 1 : pos);
+		}
+		b[pos] = '\\';
+		assert_int_equal(js_validate(b, 22, NULL, NULL), -1); /* \a */
+		b[pos + 1] = 'n';
+		assert_int_equal(js_validate(b, 22, NULL, NULL), pos + 1 < 21 ? 0 : -1);
+		b[pos] = '\x7f'; /* DEL is allowed */
+		b[pos + 1] = ' ';
+		assert_int_equal(js_validate(b, 22, NULL, NULL), pos + 1 < 21 ? 0 : -1);
+	}
 	assert_int_equal(js_validate("[1,2 3]", 7, &off, &why), -1);
 	assert_int_equal(off, 5);
 	assert_string_equal(why, "expected ',' or ']'");

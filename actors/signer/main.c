@@ -32,7 +32,7 @@ static const char *cfg_key_file, *cfg_state_dir, *cfg_update_sig, *cfg_tx_type, 
 static const char *cfg_feeds_file, *cfg_max_gas_price, *cfg_max_fee, *cfg_min_answer, *cfg_max_answer;
 static uint64_t    cfg_chain_id, cfg_gas_limit, cfg_max_gas_limit, cfg_bump_ppm, cfg_max_change_ppm;
 static uint64_t    cfg_batch, cfg_retry_ms, cfg_retry_max_ms, cfg_gap_grace_ms, cfg_dedupe_ttl_ms;
-static rt_strlist  cfg_contracts, cfg_selectors;
+static rt_strlist  cfg_contracts, cfg_selectors, cfg_feeds;
 
 static const rt_opt opts[] = {
 	ACT_BUS_OPTS(busc),
@@ -64,6 +64,8 @@ static const rt_opt opts[] = {
 	  &cfg_contracts, 0, 0, RT_LIST_MAX, 0 },
 	{ "ALLOWED_SELECTORS", RT_LIST, NULL, "tx.request selectors: 0x12345678 or signatures (comma list)",
 	  &cfg_selectors, 0, 0, RT_LIST_MAX, 0 },
+	{ "FEEDS", RT_LIST, "", "feeds this signer signs (comma list); empty = every price.update (one key per "
+	  "feed shard when several signer/submitter pairs share the bus)", &cfg_feeds, 0, 0, 0, 0 },
 	{ "FEEDS_FILE", RT_STR, "", "JSON list of feeds: feed, aggregator, min_answer, max_answer, max_change",
 	  &cfg_feeds_file, 0, 0, 0, 0 },
 	{ "MIN_ANSWER", RT_STR, "", "smallest answer signed (exact decimal, e.g. 0.01); empty = none",
@@ -410,6 +412,16 @@ sm_flush(void)
 	sm_gauges();
 }
 
+/* FEEDS: exact feed names this signer signs; empty = all. */
+static int
+sm_feed_wanted(const char *feed)
+{
+	for (size_t i = 0; i < cfg_feeds.n; i++)
+		if (strcmp(cfg_feeds.v[i], feed) == 0)
+			return 1;
+	return cfg_feeds.n == 0;
+}
+
 /* One accepted frame: routed by its type, which must arrive on its own topic (the trust check
  * is per topic, so a price.update under another topic would dodge it). */
 static void
@@ -440,6 +452,10 @@ sm_on_frame(const bus_msg *m)
 		sg_item *it = &S.items[S.n];
 		if (act_decode(m, r->def, (uint8_t *)it + r->off) != 0)
 			return;
+		if (r->kind == SG_UPDATE && !sm_feed_wanted(it->u.feed)) {
+			rt_inc(S.m_ignored); /* another signer's feed shard (the subscription is a prefix) */
+			return;
+		}
 		it->kind = r->kind;
 		memcpy(it->msg_id, m->f.id, 16);
 		it->recv_mono_ns = rt_mono_ns();
@@ -485,8 +501,24 @@ main(int argc, char **argv)
 		                 "price.update.=<gate public key>); refusing to sign for anyone");
 		return 2;
 	}
-	const char *topics[] = { "price.update.", "tx.ack", "tx.bump", "gas.quote", "nonce.sync",
-		                 trust_request ? "tx.request" : NULL, NULL };
+	/* price.update.<feed> for each of FEEDS (a prefix: sm_feed_wanted checks the exact name), else the
+	 * whole family. */
+	static char feed_topics[RT_LIST_MAX][FRAME_TOPIC_MAX + 2];
+	const char *topics[RT_LIST_MAX + 8];
+	size_t      nt = 0;
+	for (size_t i = 0; i < cfg_feeds.n; i++) {
+		snprintf(feed_topics[i], sizeof feed_topics[i], "price.update.%s", cfg_feeds.v[i]);
+		topics[nt++] = feed_topics[i];
+	}
+	if (cfg_feeds.n == 0)
+		topics[nt++] = "price.update.";
+	topics[nt++] = "tx.ack";
+	topics[nt++] = "tx.bump";
+	topics[nt++] = "gas.quote";
+	topics[nt++] = "nonce.sync";
+	if (trust_request)
+		topics[nt++] = "tx.request";
+	topics[nt] = NULL;
 	if (!trust_request)
 		rt_log(RT_WARN, "tx.request ignored: BUS_TRUST does not cover it");
 

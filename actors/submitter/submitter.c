@@ -31,7 +31,7 @@ struct sub {
 	sc_gas_quote quote;
 	int         have_quote;
 	uint64_t    next_poll, next_quote, next_nonce; /* monotonic ms */
-	rt_metric  *m_sent, *m_pending, *m_bumps, *m_confirm, *m_bad, *m_up[RPC_MAX_ENDPOINTS];
+	rt_metric  *m_sent, *m_pending, *m_bumps, *m_confirm, *m_bad, *m_other, *m_up[RPC_MAX_ENDPOINTS];
 };
 
 static uint64_t sub_now_ms(void) { return rt_mono_ns() / 1000000u; }
@@ -56,6 +56,8 @@ static void sub_metrics(sub *s)
 	s->m_confirm = rt_histogram("submitter_confirm_seconds", "From tx.signed received to confirmed at depth.", NULL,
 	                            b, sizeof b / sizeof b[0]);
 	s->m_bad = rt_counter("submitter_rejected_total", "tx.signed messages refused (hash, sender, chain).", NULL);
+	s->m_other = rt_counter("submitter_other_signer_total",
+	                        "tx.signed messages of another signer's key, left to that key's submitter.", NULL);
 	for (const char *const *c = sub_class_names(); *c; c++)
 		sub_err_metric(*c);
 	for (size_t i = 0; i < rpc_endpoint_count(s->r) && i < RPC_MAX_ENDPOINTS; i++) {
@@ -426,6 +428,12 @@ static int sub_is_done(sub *s, const uint8_t hash[32])
 
 void sub_on_signed(sub *s, const sc_tx_signed *t)
 {
+	/* One signer/submitter pair per key share the bus: another key's transactions are not ours to
+	 * send, and not an error. (A message claiming our address is still checked in full below.) */
+	if (s->c.have_signer && memcmp(t->from, s->c.signer, 20) != 0) {
+		rt_inc(s->m_other);
+		return;
+	}
 	if (sub_find(s, t->tx_hash) || sub_is_done(s, t->tx_hash)) {
 		sub_ack(s, t); /* a re-publish: our ack was lost or late */
 		return;

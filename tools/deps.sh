@@ -15,9 +15,12 @@ DEB_PKGS=(
   libxml2-dev           # ISO 20022 XML (tokenizer)
   prometheus            # promtool check metrics, in tests
   prometheus-alertmanager # the real Alertmanager, in alerter tests
-  curl procps psmisc iproute2 jq
+  curl procps psmisc iproute2 jq  # test scripts: HTTP checks, process control
 )
 missing=()
+# python3 (standard library only) checks JSON and picks free ports in tests; the machine may already
+# have one (pyenv), else Debian's.
+command -v python3 >/dev/null || DEB_PKGS+=(python3)
 # node and npm (anvil, cast, solc-js, ethers for the local chain in tests) come with the machine;
 # fall back to Debian's packages where they do not.
 command -v npm >/dev/null || DEB_PKGS+=(nodejs npm)

@@ -64,7 +64,7 @@ static const rt_opt opts[] = {
 	  &cfg_contracts, 0, 0, RT_LIST_MAX, 0 },
 	{ "ALLOWED_SELECTORS", RT_LIST, NULL, "tx.request selectors: 0x12345678 or signatures (comma list)",
 	  &cfg_selectors, 0, 0, RT_LIST_MAX, 0 },
-	{ "FEEDS", RT_LIST, "", "feeds this signer signs (comma list); empty = every price.update (one key per "
+	{ "FEEDS", RT_LIST, NULL, "feeds this signer signs (comma list); empty = every price.update (one key per "
 	  "feed shard when several signer/submitter pairs share the bus)", &cfg_feeds, 0, 0, 0, 0 },
 	{ "FEEDS_FILE", RT_STR, "", "JSON list of feeds: feed, aggregator, min_answer, max_answer, max_change",
 	  &cfg_feeds_file, 0, 0, 0, 0 },

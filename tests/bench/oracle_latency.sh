@@ -15,11 +15,9 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
 N=${N:-25}
-TMP=$(mktemp -d)
 FETCH_INTERVAL=200ms DEVIATION_THRESHOLD=0.1 HEARTBEAT=1h GATE_MIN_INTERVAL=0 LOG_LEVEL=warn
 # shellcheck source=../lib/oracle_stack.sh
 . tests/lib/oracle_stack.sh
-trap 'stack_down; [ -n "${KEEP:-}" ] || rm -rf "$TMP"' EXIT
 stack_up
 wait_round 1 30 >/dev/null || fail "no first update"
 sleep 2.5

@@ -12,21 +12,12 @@
 #     back -> delivered exactly once per sink; alert.error.sink_failing raised and resolved
 #  6. promtool check metrics; RSS and delivery latency reported
 set -Eeuo pipefail
+. "$(dirname "$0")/../lib/common.sh"
 BUILD=${BUILD:-build}
 BUSD=$BUILD/bin/busd TAP=$BUILD/bin/bus-tap AL=$BUILD/bin/alerter DBL=$BUILD/bin/alert-sink-double
 AM=/usr/bin/prometheus-alertmanager
 for b in "$BUSD" "$TAP" "$AL" "$DBL" "$AM"; do [ -x "$b" ] || { echo "missing $b (run make / make deps)"; exit 1; }; done
-TMP=$(mktemp -d)
-PIDS=()
-cleanup() {
-	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
 trap 'fail "command failed at line $LINENO"' ERR
-fail() { echo "FAIL: $*"; for f in "$TMP"/*.log; do [ -f "$f" ] && { echo "--- $f"; tail -25 "$f"; }; done; exit 1; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_for() {  # seconds description command...
 	local t=$1 what=$2; shift 2
 	for _ in $(seq $((t * 10))); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done

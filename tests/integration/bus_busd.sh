@@ -8,19 +8,11 @@
 #     rejected and shown as an error line; the right key passes.
 #  4. two busd replicas: the subscriber dials both and sees each frame once.
 set -euo pipefail
+. "$(dirname "$0")/../lib/common.sh"
 BUILD=${BUILD:-build}
 BUSD=$BUILD/bin/busd TAP=$BUILD/bin/bus-tap
 for b in "$BUSD" "$TAP"; do [ -x "$b" ] || { echo "missing $b (run make)"; exit 1; }; done
-TMP=$(mktemp -d)
-PIDS=()
-cleanup() {
-	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; for f in "$TMP"/*.log; do [ -f "$f" ] && { echo "--- $f"; tail -20 "$f"; }; done; exit 1; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+FAIL_TAIL=20
 
 start_busd() {  # name ingress egress [http_port]
 	BUSD_INGRESS=$2 BUSD_EGRESS=$3 JOURNAL_DIR=$TMP/$1-journal HTTP_PORT=${4:-0} HTTP_ADDR=127.0.0.1 \

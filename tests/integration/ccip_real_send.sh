@@ -10,26 +10,17 @@
 # emitter for those sequence numbers (committed, executed_success, a failure then a manual
 # re-execution); GET /messages/<id> shows the full history.
 set -euo pipefail
+. "$(dirname "$0")/../lib/common.sh"
+on_exit() { [ -n "$TAIL_PID" ] && kill -9 "$TAIL_PID" 2>/dev/null; }
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
 TAIL=$BUILD/bin/ccip-tail BUSD=$BUILD/bin/busd TAP=$BUILD/bin/bus-tap CHAIN=tools/chain.sh
 for b in "$TAIL" "$BUSD" "$TAP"; do [ -x "$b" ] || { echo "missing $b (run make)"; exit 1; }; done
 [ -d tests/chain/node_modules ] || { echo "tests/chain/node_modules missing: make deps"; exit 1; }
 
-TMP=$(mktemp -d)
-PIDS=() ANVIL_PID="" TAIL_PID=""
-cleanup() {
-	[ -n "$TAIL_PID" ] && kill -9 "$TAIL_PID" 2>/dev/null || true
-	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-	[ -n "$ANVIL_PID" ] && { "$CHAIN" stop "$ANVIL_PID" || true; }
-	wait 2>/dev/null || true
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
+TAIL_PID=""
 checks=0
-fail() { echo "FAIL: $*"; for f in "$TMP"/*.log; do [ -f "$f" ] && { echo "--- $f"; tail -25 "$f"; }; done; exit 1; }
 ok() { checks=$((checks + 1)); echo "ok $checks - $*"; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_for() {  # seconds description command...
 	local t=$1 d=$2; shift 2
 	for _ in $(seq 1 $((t * 10))); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done

@@ -14,19 +14,10 @@
 #     actors/fetcher/README.md); USS and PSS move with how many other processes map the same
 #     libraries. SIGTERM exits 0.
 set -euo pipefail
+. "$(dirname "$0")/../lib/common.sh"
 BUILD=${BUILD:-build}
 BUSD=$BUILD/bin/busd TAP=$BUILD/bin/bus-tap FETCHER=$BUILD/bin/fetcher SIM=$BUILD/bin/price-sim
 for b in "$BUSD" "$TAP" "$FETCHER" "$SIM"; do [ -x "$b" ] || { echo "missing $b (run make)"; exit 1; }; done
-TMP=$(mktemp -d)
-PIDS=()
-cleanup() {
-	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; for f in "$TMP"/*.log; do [ -f "$f" ] && { echo "--- $f"; tail -25 "$f"; }; done; exit 1; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 now_ns() { date +%s%N; }
 
 IN=ipc://$TMP/in.ipc OUT=ipc://$TMP/out.ipc

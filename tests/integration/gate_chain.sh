@@ -14,24 +14,14 @@
 # Every confirmation is real: the transmitter sends updateAnswer on chain, and a tx.status
 # (confirmed, feed, answer, ref) is published as the submitter would.
 set -euo pipefail
+. "$(dirname "$0")/../lib/common.sh"
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 BUILD=${BUILD:-build}
 BUSD=$BUILD/bin/busd TAP=$BUILD/bin/bus-tap GATE=$BUILD/bin/gate CHAIN=$ROOT/tools/chain.sh
 for b in "$BUSD" "$TAP" "$GATE"; do [ -x "$b" ] || { echo "missing $b (run make)"; exit 1; }; done
 [ -x "$ROOT/tests/chain/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil" ] ||
 	{ echo "SKIP: tests/chain/node_modules missing (make deps)"; exit 0; }
-TMP=$(mktemp -d)
-PIDS=()
-ANVIL_PID=
-cleanup() {
-	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-	[ -n "$ANVIL_PID" ] && "$CHAIN" stop "$ANVIL_PID" || true
-	wait 2>/dev/null || true
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; for f in "$TMP"/*.log; do [ -f "$f" ] && { echo "--- $f"; tail -30 "$f"; }; done; exit 1; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+FAIL_TAIL=30
 
 KEY1=0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d  # anvil public dev key #1
 ADDR1=0x70997970C51812dc3A010C7d01b50e0d17dc79C8

@@ -11,19 +11,10 @@
 #     aggregates flow again;
 #  6. RSS of the running median is reported.
 set -euo pipefail
+. "$(dirname "$0")/../lib/common.sh"
 BUILD=${BUILD:-build}
 BUSD=$BUILD/bin/busd TAP=$BUILD/bin/bus-tap MED=$BUILD/bin/median
 for b in "$BUSD" "$TAP" "$MED"; do [ -x "$b" ] || { echo "missing $b (run make)"; exit 1; }; done
-TMP=$(mktemp -d)
-PIDS=()
-cleanup() {
-	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; for f in "$TMP"/*.log; do [ -f "$f" ] && { echo "--- $f"; tail -25 "$f"; }; done; exit 1; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 IN=ipc://$TMP/in.ipc OUT=ipc://$TMP/out.ipc
 BUSD_INGRESS=$IN BUSD_EGRESS=$OUT JOURNAL_DIR=$TMP/journal INSTANCE=busd-m "$BUSD" 2>"$TMP/busd.log" &

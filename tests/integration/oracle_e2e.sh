@@ -9,10 +9,8 @@
 #   injected with bus-tap: refused and alerted; 8. signer and submitter each SIGKILLed mid-run and
 #   restarted: no nonce gap, no duplicate, no lost update.
 set -euo pipefail
-TMP=$(mktemp -d)
 # shellcheck source=../lib/oracle_stack.sh
 . "$(dirname "$0")/../lib/oracle_stack.sh"
-trap 'stack_down; rm -rf "$TMP"' EXIT
 step() { echo "== $*"; }
 stack_up
 

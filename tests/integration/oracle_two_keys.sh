@@ -5,10 +5,8 @@
 # submitter leaves the other key's transactions alone (submitter_other_signer_total) instead of
 # refusing or alerting.
 set -euo pipefail
-TMP=$(mktemp -d)
 # shellcheck source=../lib/oracle_stack.sh
 . "$(dirname "$0")/../lib/oracle_stack.sh"
-trap 'stack_down; rm -rf "$TMP"' EXIT
 for b in busd bus-tap price-sim fetcher median gate signer submitter; do
 	[ -x "$B/$b" ] || { echo "missing $B/$b (run make)"; exit 1; }
 done

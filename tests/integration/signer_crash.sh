@@ -17,23 +17,15 @@
 #    MAX_ANSWER is refused (policy_refusal alert, signer_refusals_total{reason="above_max"});
 #  - the key's hex never appears in the signer's stderr, the bus capture or /metrics.
 set -euo pipefail
+. "$(dirname "$0")/../lib/common.sh"
+on_exit() { [ -n "${SIGNER_PID:-}" ] && kill -9 "$SIGNER_PID" 2>/dev/null; }
 BUILD=${BUILD:-build}
 BUSD=$BUILD/bin/busd TAP=$BUILD/bin/bus-tap SIGNER=$BUILD/bin/signer
 CAST=${CAST:-tests/chain/node_modules/.bin/cast}
 for b in "$BUSD" "$TAP" "$SIGNER"; do [ -x "$b" ] || { echo "missing $b (run make)"; exit 1; }; done
 [ -x "$CAST" ] || { echo "missing $CAST (run make deps)"; exit 1; }
-TMP=$(mktemp -d)
-PIDS=()
 SIGNER_PID=
-cleanup() {
-	[ -n "$SIGNER_PID" ] && kill -9 "$SIGNER_PID" 2>/dev/null || true
-	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; for f in "$TMP"/*.log; do [ -f "$f" ] && { echo "--- $f"; tail -15 "$f"; }; done; exit 1; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+FAIL_TAIL=15
 
 KEY=59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d   # anvil dev key #1 (public)
 ADDR=0x70997970c51812dc3a010c7d01b50e0d17dc79c8

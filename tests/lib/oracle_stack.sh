@@ -2,32 +2,24 @@
 # chain in $TMP (anvil + OracleAggregator, busd, price-sim, 3 fetchers, median, gate, signer,
 # submitter; bus keys and trust lists), and the helpers to drive and read it.
 #
-# The caller sets TMP (a temp dir), BUILD, and may set before stack_up: FETCH_INTERVAL (300ms),
+# Sources common.sh (TMP, fail, free_port, cleanup at exit). The caller may set BUILD, and before
+# stack_up: FETCH_INTERVAL (300ms),
 # DEVIATION_THRESHOLD (1), HEARTBEAT (12s), GATE_MIN_INTERVAL (1s), LOG_LEVEL (info).
 # After stack_up: RPC_URL, AGG, ADDR1, IN, OUT, SIM, MPORT (median HTTP), SGPORT (signer HTTP),
-# PID[name] for every process. stack_down stops everything (call it from the caller's trap).
+# PID[name] for every process; all are stopped at exit.
 # Functions: ctl, price, round ("roundId answer"), nonce, wait_round, start_signer, start_submitter,
 # start_gate, fail.
 
-STACK_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+# shellcheck source=common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+STACK_ROOT=$T_ROOT
 B=${BUILD:-build}/bin
 CHAIN=$STACK_ROOT/tools/chain.sh
 KEY1=0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d # anvil's public dev key #1
 ADDR1=0x70997970C51812dc3A010C7d01b50e0d17dc79C8
 declare -A PID
-ANVIL_PID=
-
-stack_down() {
-	for p in "${PID[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-	[ -n "$ANVIL_PID" ] && "$CHAIN" stop "$ANVIL_PID" >/dev/null 2>&1 || true
-	wait 2>/dev/null || true
-}
-fail() {
-	echo "FAIL: $*"
-	for f in "$TMP"/*.log; do [ -f "$f" ] && { echo "--- $f"; tail -15 "$f"; }; done
-	exit 1
-}
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+FAIL_TAIL=15
+on_exit() { for p in "${PID[@]}"; do kill -9 "$p" 2>/dev/null || true; done; }
 round() { "$CHAIN" latest "$AGG" 2>/dev/null | tr ' ' '\n' | awk -F= '$1=="roundId"{r=$2} $1=="answer"{a=$2} END{print r+0, a}'; }
 nonce() { "$CHAIN" cast nonce --rpc-url "$RPC_URL" "$ADDR1" 2>/dev/null; }
 wait_round() {  # want_round timeout_s -> prints "round answer"; fails (1) on timeout

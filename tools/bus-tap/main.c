@@ -423,8 +423,12 @@ tap_publish(const tap_opts *o)
 		return 3;
 	}
 	bus_pub_set_key(p, k);
-	/* pub/sub drops what is sent before the connection is up: wait for busd first. */
-	if (bus_pub_wait(p, 1, o->timeout_s > 0 ? (int)(o->timeout_s * 1000) : 5000) != 0) {
+	/* pub/sub drops what is sent before the connection is up: wait for every busd listed first (a
+	 * frame sent while only one of two replicas is connected reaches only that one). */
+	int want = 1;
+	for (const char *c = o->urls; *c; c++)
+		want += *c == ',';
+	if (bus_pub_wait(p, want, o->timeout_s > 0 ? (int)(o->timeout_s * 1000) : 5000) != 0) {
 		fprintf(stderr, "bus-tap: no busd reachable at %s\n", o->urls);
 		bus_pub_close(p);
 		sig_key_free(k);

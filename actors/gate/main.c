@@ -95,6 +95,7 @@ typedef struct {
 	u256         inf_answer;
 	/* chain following */
 	uint64_t     next_poll_mono;
+	uint64_t     status_block;   /* newest block of a confirmed tx.status taken as the chain's answer */
 	uint64_t     status_mono;   /* when st was last set from a tx.status; 0 = from the chain */
 	int          stale;         /* feed_stale alert firing */
 	int          last_why;
@@ -479,12 +480,19 @@ gt_on_status(const bus_msg *m)
 			u256_add(&round, &f->st.round_id, &one);
 			gt_set_chain(f, &s.answer, t, &round);
 			f->status_mono = rt_mono_ns();
+			if (s.block_number > f->status_block)
+				f->status_block = s.block_number;
 			gt_clear_inflight(f, sc_enum_name(&SC_TX_STATUS, "state", s.state));
-		} else if (f->st.known && u256_cmp(&s.answer, &f->st.answer) != 0) {
+		} else if (s.state == SC_TX_CONFIRMED && s.block_number > f->status_block && f->st.known &&
+		           u256_cmp(&s.answer, &f->st.answer) != 0) {
 			/* Someone else's confirmed update (another replica, an operator): take it; the
-			 * next poll brings the exact round and time. */
+			 * next poll brings the exact round and time. Only a newer block counts, and never a
+			 * "final": that is a later state of an update already taken when it was confirmed,
+			 * often our own previous one, and taking its answer again would roll the gate back
+			 * and make it publish the current answer a second time. */
 			gt_set_chain(f, &s.answer, t, &f->st.round_id);
 			f->status_mono = rt_mono_ns();
+			f->status_block = s.block_number;
 		} else {
 			return;
 		}

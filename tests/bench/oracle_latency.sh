@@ -73,6 +73,10 @@ for nonce, (t1, answer) in sorted(pending.items()):
     switched.sort()
     if len(switched) >= 2:  # quorum 2: the median could see the move when the second source did
         lat.append((t1 - switched[1]) / 1e6)
+# a second transaction for an answer already sent (not a heartbeat) would be a wasted update
+answers = [a for _, (_, a) in sorted(pending.items())]
+repeats = sum(1 for x, y in zip(answers, answers[1:]) if x == y)
+print(f"repeated answers (wasted updates): {repeats}")
 lat.sort()
 if not lat:
     print("no latency samples"); sys.exit(1)

@@ -142,6 +142,18 @@ status "$ID2" 301500000000
 T_CONF=$(date +%s)
 echo "ok: deviation 5000 ppm"
 
+echo "== C2. a late 'final' of an older update does not roll the gate back"
+# The first update's final status arrives after the second update was confirmed (finality lags
+# confirmation): taking its answer again made the gate publish the current answer a second time.
+"$TAP" --url "$IN" --publish tx.status --origin submitter-t --json \
+	"{\"tx_hash\":\"0x$(printf '%064d' 6)\",\"chain_id\":138,\"from\":\"$ADDR1\",\"nonce\":0,\"state\":\"final\",\"block_number\":1,\"feed\":\"ETH-USD\",\"answer\":\"300000000000\",\"ref\":\"$ID1\",\"observed_at_ns\":$(now)}" \
+	2>>"$TMP/pub.log" || fail "publish tx.status"
+sleep 0.3
+agg 301500000000
+sleep 1.5
+[ "$(q "len(ids)")" = 2 ] || fail "a stale final status made the gate publish again ($(last reason))"
+echo "ok: no second update for the same answer"
+
 echo "== D. heartbeat"
 wait_q "len(ids) == 3" 10 || fail "no heartbeat update"
 [ "$(last reason)" = heartbeat ] || fail "reason $(last reason), want heartbeat"

@@ -123,11 +123,16 @@ python3 - "$TMP/bus.jsonl" <<'PY' || fail "bus accounting"
 import json, sys
 signed = {}
 by_ref = {}
+reason = {}   # price.update id (hex) -> reason
+answer_of = {}
 for line in open(sys.argv[1]):
     m = json.loads(line)
+    if m.get("type") == "price.update" and "body" in m:
+        reason[m["id"][2:]] = m["body"]["reason"]
     if m.get("type") != "tx.signed" or "body" not in m:
         continue
     b = m["body"]
+    answer_of[int(b["nonce"])] = (b["answer"], b.get("ref", ""))
     n, raw, ref = int(b["nonce"]), b["raw"], b.get("ref", "")
     if b.get("replaces", "0x" + "00" * 32) != "0x" + "00" * 32:
         continue  # fee bumps legitimately re-use a nonce
@@ -137,6 +142,12 @@ dups = {r: ns for r, ns in by_ref.items() if len(ns) > 1}
 assert not dups, f"one update signed under several nonces: {dups}"
 ns = sorted(signed)
 assert ns == list(range(ns[0], ns[-1] + 1)), f"nonce gap in {ns}"
+# the same answer twice in a row is only right for a heartbeat: anything else is a wasted update
+for a, b in zip(ns, ns[1:]):
+    (ans_a, _), (ans_b, ref_b) = answer_of[a], answer_of[b]
+    if ans_a == ans_b:
+        assert reason.get(ref_b) in ("heartbeat", "first"), \
+            f"nonces {a} and {b} both publish {ans_a}; the second for reason {reason.get(ref_b)}"
 print(f"bus: {len(ns)} nonces {ns[0]}..{ns[-1]} contiguous, one per update")
 PY
 echo "PASS"

@@ -85,7 +85,7 @@ stack_up() {
 	SIM=$(head -1 "$TMP/sim.url")
 	[ -n "$SIM" ] || fail "price-sim printed no URL"
 
-	"$B/bus-tap" --url "$OUT" --topic price.obs. --topic price.update. --topic tx.signed --topic tx.status \
+	"$B/bus-tap" --url "$OUT" --topic price.obs. --topic price.agg. --topic price.update. --topic tx.signed --topic tx.status \
 		--topic alert. --timeout 900 >"$TMP/bus.jsonl" 2>"$TMP/tap.log" &
 	PID[tap]=$!
 

@@ -32,7 +32,7 @@ ANVIL="${ANVIL:-$NM/@foundry-rs/anvil-linux-amd64/bin/anvil}"
 CAST="${CAST:-$NM/@foundry-rs/cast-linux-amd64/bin/cast}"
 RPC_URL="${RPC_URL:-http://127.0.0.1:8545}"
 # anvil's well-known public development keys and accounts (never real keys).
-DEV_KEY0=0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80
+DEV_KEY0=0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80 # anvil public dev key #0
 DEV_ADDR1=0x70997970C51812dc3A010C7d01b50e0d17dc79C8
 DEPLOYER_KEY="${DEPLOYER_KEY:-$DEV_KEY0}"
 export RPC_URL DEPLOYER_KEY

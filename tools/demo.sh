@@ -38,7 +38,7 @@ run() {  # name cmd... : start in the background, log to $DIR/logs/name.log
 }
 
 # The signer's transaction key: anvil's well-known public dev key #1 (never a real key).
-export PRIVATE_KEY=0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d
+export PRIVATE_KEY=0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d # anvil public dev key #1
 echo "demo: starting the chain and deploying OracleAggregator ..."
 ANVIL_ARGS="--block-time 1" CHAIN_ENV=$DIR/chain.env FEEDS=ETH-USD deploy/local/local-chain.sh up >"$DIR/logs/chain.log" 2>&1 ||
 	{ cat "$DIR/logs/chain.log"; exit 1; }

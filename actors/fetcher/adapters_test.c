@@ -208,51 +208,6 @@ static void test_length_bounds(void **state)
 		assert_int_equal(fx_parse(&s, b, n, &v, &ts, NULL, err, sizeof err), FX_E_PARSE);
 }
 
-static void test_deep_nesting(void **state)
-{
-	static char deep[20001];
-	memset(deep, '[', 10000);
-	memset(deep + 10000, ']', 10000);
-	size_t off;
-	const char *why;
-	assert_int_equal(js_validate(deep, 20000, &off, &why), -1);
-	assert_string_equal(why, "nested too deeply");
-	/* at the limit it is fine */
-	char ok[2 * JS_MAX_DEPTH];
-	memset(ok, '[', JS_MAX_DEPTH);
-	memset(ok + JS_MAX_DEPTH, ']', JS_MAX_DEPTH);
-	assert_int_equal(js_validate(ok, sizeof ok, NULL, NULL), 0);
-}
-
-static void test_jscan(void **state)
-{
-	const char *d = "{\"a\":[1,{\"b\":\"x\\\"y\"},[]],\"c\":{},\"e\":\"\\ud83d\\ude00\"}";
-	js_val v;
-	char buf[16];
-	assert_int_equal(js_validate(d, strlen(d), NULL, NULL), 0);
-	assert_int_equal(js_find(d, strlen(d), "a.1.b", &v), 0);
-	assert_int_equal(v.type, JS_STRING);
-	assert_int_equal(js_string(&v, buf, sizeof buf), 3);
-	assert_string_equal(buf, "x\"y");
-	assert_int_equal(js_find(d, strlen(d), "a", &v), 0);
-	assert_int_equal(js_count(&v), 3);
-	assert_int_equal(js_find(d, strlen(d), "c", &v), 0);
-	assert_int_equal(js_count(&v), 0);
-	assert_int_equal(js_find(d, strlen(d), "e", &v), 0);
-	assert_int_equal(js_string(&v, buf, sizeof buf), 4);
-	assert_memory_equal(buf, "\xf0\x9f\x98\x80", 4);
-	assert_int_equal(js_string(&v, buf, 4), -1); /* does not fit */
-	assert_int_equal(js_find(d, strlen(d), "a.3", &v), -1);
-	assert_int_equal(js_find(d, strlen(d), "a..b", &v), -1);
-	assert_int_equal(js_find(d, strlen(d), "a.", &v), -1);
-	assert_int_equal(js_find(d, strlen(d), "*.*.b", &v), 0);
-	assert_int_equal(js_find(d, strlen(d), "", &v), 0);
-	assert_int_equal(v.type, JS_OBJECT);
-	const char *nul = "{\"p\":\"a\\u0000b\"}";
-	assert_int_equal(js_find(nul, strlen(nul), "p", &v), 0);
-	assert_int_equal(js_string(&v, buf, sizeof buf), -1);
-}
-
 static void test_coingecko_paths(void **state)
 {
 	char p[64], t[64], err[128];
@@ -306,8 +261,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cases),         cmocka_unit_test(test_inexact),
-		cmocka_unit_test(test_length_bounds), cmocka_unit_test(test_deep_nesting),
-		cmocka_unit_test(test_jscan),         cmocka_unit_test(test_coingecko_paths),
+		cmocka_unit_test(test_length_bounds),
+		cmocka_unit_test(test_coingecko_paths),
 		cmocka_unit_test(test_fresh),         cmocka_unit_test(test_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

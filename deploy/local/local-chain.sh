@@ -20,7 +20,7 @@ FEEDS="${FEEDS:-ETH-USD}"
 KIND="${AGGREGATOR_KIND:-OracleAggregator}"
 ENV_FILE="${CHAIN_ENV:-$ROOT/build/demo/chain.env}"
 # anvil's well-known public development key #1 (never a real key).
-DEV_KEY1=0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d
+DEV_KEY1=0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d # anvil public dev key #1
 export RPC_URL="http://127.0.0.1:$PORT"
 
 up() {

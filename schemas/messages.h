@@ -110,7 +110,7 @@ typedef struct {
     uint8_t replaces[32];           /* hash of the transaction this one replaces (fee bump), or 0 */
     char feed[SC_NAME_CAP + 1];     /* when it is a price update */
     u256 answer;                    /* I256, when it is a price update */
-    char ref[SC_ORIGIN_CAP + 1];    /* tx.request ref, or "price.update:<origin>:<seq>" */
+    char ref[SC_ORIGIN_CAP + 1];    /* id of the price.update or tx.request it came from, 32 lowercase hex digits */
     uint64_t signed_at_ns;
 } sc_tx_signed;
 

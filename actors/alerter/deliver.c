@@ -1,4 +1,5 @@
 /* deliver.c - the per-sink delivery thread; see deliver.h. */
+#include "chain/hex.h"
 #include "actors/alerter/deliver.h"
 
 #include <curl/curl.h>
@@ -150,7 +151,7 @@ dl_step(dl_sink *d, uint64_t now_ns, uint64_t *next_ns)
 		uint64_t   wait, backoff;
 		rt_buf     wire = RT_BUF_INIT, resp = RT_BUF_INIT;
 		sk_headers hd = { .n = 0 };
-		hm_hex(it->id, OB_ID_LEN, hex);
+		hex_encode(it->id, OB_ID_LEN, 0, hex);
 		if (d->max_age_ns && now_ns > it->created_ns && now_ns - it->created_ns > d->max_age_ns) {
 			rt_inc(dl_fail_metric(d, "expired"));
 			rt_logkv(RT_ERROR, "event expired undelivered", "sink", d->s->name, "key", it->key, "event", hex, NULL);

@@ -1,4 +1,5 @@
 /* engine.c - state per alert key and the per-sink outboxes; see engine.h for the rules. */
+#include "chain/hex.h"
 #include "actors/alerter/engine.h"
 
 #include <errno.h>
@@ -216,7 +217,7 @@ al_queue(MDB_txn *txn, al_engine *e, size_t i, al_slot *slot, const uint8_t id[O
 		if (removed)
 			rt_inc(e->m_superseded[i]);
 	}
-	hm_hex(id, OB_ID_LEN, hex);
+	hex_encode(id, OB_ID_LEN, 0, hex);
 	sk_event ev = { a, s->h.firing_since_ns, now_ns, s->h.count, grouped, hex, e->cfg.instance };
 	if (sk->ops->format(sk, &ev, &body) != 0) {
 		rt_buf_free(&body);

@@ -128,14 +128,3 @@ hm_hmac_sha256(const void *key, size_t klen, const void *msg, size_t mlen, uint8
 	const void *parts[1] = { msg };
 	hm_hmac_sha256_v(key, klen, parts, &mlen, 1, out);
 }
-
-void
-hm_hex(const uint8_t *in, size_t n, char *out)
-{
-	static const char x[] = "0123456789abcdef";
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = x[in[i] >> 4];
-		out[2 * i + 1] = x[in[i] & 15];
-	}
-	out[2 * n] = '\0';
-}

@@ -26,7 +26,5 @@ void hm_hmac_sha256_v(const void *key, size_t klen, const void *const *parts, co
                       size_t n, uint8_t out[32]);
 void hm_hmac_sha256(const void *key, size_t klen, const void *msg, size_t mlen, uint8_t out[32]);
 
-/* Lower-case hex of n bytes into out (2n+1 bytes, NUL-terminated). */
-void hm_hex(const uint8_t *in, size_t n, char *out);
 
 #endif

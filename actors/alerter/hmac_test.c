@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chain/hex.h"
 #include "actors/alerter/hmac.h"
 
 static void unhex(const char *h, uint8_t *out, size_t *n)
@@ -28,14 +29,14 @@ static void test_sha256(void **state)
 	uint8_t d[32];
 	char    x[65];
 	hm_sha256("abc", 3, d);
-	hm_hex(d, 32, x);
+	hex_encode(d, 32, 0, x);
 	assert_string_equal(x, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 	hm_sha256("", 0, d);
-	hm_hex(d, 32, x);
+	hex_encode(d, 32, 0, x);
 	assert_string_equal(x, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 	const char *m = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
 	hm_sha256(m, strlen(m), d);
-	hm_hex(d, 32, x);
+	hex_encode(d, 32, 0, x);
 	assert_string_equal(x, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
 	/* one million 'a', fed in odd-sized pieces to cross block boundaries */
 	hm_ctx    c;
@@ -49,7 +50,7 @@ static void test_sha256(void **state)
 		left -= k;
 	}
 	hm_sha256_final(&c, d);
-	hm_hex(d, 32, x);
+	hex_encode(d, 32, 0, x);
 	assert_string_equal(x, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
 }
 
@@ -89,7 +90,7 @@ static void test_rfc4231(void **state)
 			memset(key, 0xaa, kl = 131);
 		unhex(v[i].data, data, &dl);
 		hm_hmac_sha256(key, kl, data, dl, mac);
-		hm_hex(mac, 32, x);
+		hex_encode(mac, 32, 0, x);
 		x[strlen(v[i].mac)] = '\0'; /* case 5 compares the first 128 bits */
 		assert_string_equal(x, v[i].mac);
 	}

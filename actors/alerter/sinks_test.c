@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chain/hex.h"
 #include "actors/alerter/config.h"
 #include "actors/alerter/group.h"
 #include "actors/alerter/hmac.h"
@@ -164,7 +165,7 @@ static void test_webhook_signature(void **state)
 	uint8_t mac[32];
 	char    hex[65], want[100];
 	hm_hmac_sha256("topsecret", 9, msg, strlen(msg), mac);
-	hm_hex(mac, 32, hex);
+	hex_encode(mac, 32, 0, hex);
 	snprintf(want, sizeof want, "X-Oraclebus-Signature: sha256=%s", hex);
 	assert_string_equal(hd.h[1], want);
 	assert_string_equal(hd.h[2], "X-Oraclebus-Event-Id: 00ff");

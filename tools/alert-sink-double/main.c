@@ -21,6 +21,7 @@
  * recorded signatures with Python's hmac module, independently.
  */
 #include "actors/alerter/hmac.c"
+#include "chain/hex.h"
 
 #include <jansson.h>
 #include <nng/nng.h>
@@ -127,7 +128,7 @@ sd_hook_verified(nng_http_req *req, const char *body, size_t len)
 	const void *parts[3] = { ts, ".", body };
 	size_t      lens[3] = { strlen(ts), 1, len };
 	hm_hmac_sha256_v(sd_secret, strlen(sd_secret), parts, lens, 3, mac);
-	hm_hex(mac, 32, hex);
+	hex_encode(mac, 32, 0, hex);
 	snprintf(want, sizeof want, "sha256=%s", hex);
 	return strcmp(want, sig) == 0;
 }

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "bus/frame.h"
+#include "chain/hex.h"
 #include "schemas/schema.h"
 
 /* RFC 3339 in UTC with milliseconds: 2026-11-27T17:00:00.123Z */
@@ -60,16 +61,10 @@ rp_jstr(const char *s, size_t n)
 static json_t *
 rp_jhex(const uint8_t *b, size_t n)
 {
-	static const char digits[] = "0123456789abcdef";
-	char             *s = malloc(2 * n + 3);
+	char *s = malloc(2 * n + 3);
 	if (s == NULL)
 		return NULL;
-	s[0] = '0';
-	s[1] = 'x';
-	for (size_t i = 0; i < n; i++) {
-		s[2 + 2 * i] = digits[b[i] >> 4];
-		s[3 + 2 * i] = digits[b[i] & 15];
-	}
+	hex_encode(b, n, 1, s);
 	json_t *j = json_stringn(s, 2 * n + 2);
 	free(s);
 	return j;

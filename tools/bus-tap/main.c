@@ -24,6 +24,7 @@
 
 #include "bus/bus.h"
 #include "bus/sig.h"
+#include "chain/hex.h"
 #include "schemas/schema.h"
 
 enum { FMT_JSON, FMT_PRETTY, FMT_RAW };
@@ -69,48 +70,17 @@ tap_usage(FILE *f)
 	      "Exit: 0 count reached (or interrupted), 1 timeout, 2 usage, 3 bus or publish error.\n", f);
 }
 
-static void
-tap_hex(const uint8_t *p, size_t n, char *out)
-{
-	static const char d[] = "0123456789abcdef";
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = d[p[i] >> 4];
-		out[2 * i + 1] = d[p[i] & 15];
-	}
-	out[2 * n] = 0;
-}
-
+/* Bytes as "0x..." lowercase hex, the schemas' JSON convention for bytes. */
 static json_t *
 tap_hex_json(const uint8_t *p, size_t n)
 {
 	char *s = malloc(2 * n + 3);
 	if (s == NULL)
 		return json_null();
-	s[0] = '0';
-	s[1] = 'x';
-	tap_hex(p, n, s + 2);
+	hex_encode(p, n, 1, s);
 	json_t *j = json_string(s);
 	free(s);
 	return j;
-}
-
-static int
-tap_unhex(const char *s, uint8_t *out, size_t cap, size_t *n)
-{
-	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
-		s += 2;
-	size_t len = strlen(s);
-	if (len % 2 || len / 2 > cap)
-		return -1;
-	for (size_t i = 0; i < len; i++) {
-		int c = s[i], v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-		                 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-		if (v < 0)
-			return -1;
-		out[i / 2] = (uint8_t)(i % 2 ? out[i / 2] << 4 | v : v);
-	}
-	*n = len / 2;
-	return 0;
 }
 
 /* The schema of a frame: by its envelope type. */
@@ -198,7 +168,7 @@ tap_print(const tap_opts *o, const bus_msg *m, int rv)
 	const uint8_t *b = bus_msg_bytes(m, &len);
 	if (o->format == FMT_RAW || rv == BUS_EDECODE) {
 		char *hex = malloc(2 * len + 1);
-		tap_hex(b, len, hex);
+		hex_encode(b, len, 0, hex);
 		if (rv == BUS_OK) {
 			puts(hex);
 		} else {
@@ -396,7 +366,7 @@ tap_publish(const tap_opts *o)
 			return 2;
 		}
 	} else if (o->hex_body) {
-		if (tap_unhex(o->hex_body, body, sizeof body, &blen)) {
+		if (hex_decode(o->hex_body, strlen(o->hex_body), HEX_PREFIX_OPTIONAL, body, sizeof body, &blen, NULL) != HEX_OK) {
 			fprintf(stderr, "bus-tap: --hex: not valid hex\n");
 			return 2;
 		}
@@ -406,10 +376,12 @@ tap_publish(const tap_opts *o)
 	}
 	uint8_t id[16];
 	size_t idlen = 0;
-	if (o->id_hex && (tap_unhex(o->id_hex, id, 16, &idlen) || idlen != 16)) {
+	if (o->id_hex && (hex_decode_exact(o->id_hex, strlen(o->id_hex), id, 16) != HEX_OK)) {
 		fprintf(stderr, "bus-tap: --id: want 16 bytes of hex\n");
 		return 2;
 	}
+	if (o->id_hex)
+		idlen = 16;
 	int badkey;
 	sig_key *k = tap_load_key(o, &badkey);
 	if (badkey)
@@ -443,7 +415,7 @@ tap_publish(const tap_opts *o)
 			rc = 3;
 			break;
 		}
-		tap_hex(out_id, 16, idhex);
+		hex_encode(out_id, 16, 0, idhex);
 		fprintf(stderr, "published %s type=%s id=%s seq=%llu%s\n", o->publish_topic, type, idhex,
 		        (unsigned long long)bus_pub_seq(p, o->publish_topic), k ? " signed" : "");
 		if (o->interval_ms > 0 && i + 1 < o->repeat)
@@ -464,7 +436,7 @@ tap_keygen(void)
 	if (k == NULL)
 		return 3;
 	sig_key_secret_hex(k, sec);
-	tap_hex(sig_key_pub(k), 32, pub);
+	hex_encode(sig_key_pub(k), 32, 0, pub);
 	printf("secret %s\npublic %s\n", sec, pub);
 	explicit_bzero(sec, sizeof sec);
 	sig_key_free(k);

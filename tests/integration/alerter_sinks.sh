@@ -18,11 +18,6 @@ BUSD=$BUILD/bin/busd TAP=$BUILD/bin/bus-tap AL=$BUILD/bin/alerter DBL=$BUILD/bin
 AM=/usr/bin/prometheus-alertmanager
 for b in "$BUSD" "$TAP" "$AL" "$DBL" "$AM"; do [ -x "$b" ] || { echo "missing $b (run make / make deps)"; exit 1; }; done
 trap 'fail "command failed at line $LINENO"' ERR
-wait_for() {  # seconds description command...
-	local t=$1 what=$2; shift 2
-	for _ in $(seq $((t * 10))); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
-	fail "timeout: $what"
-}
 
 IN=ipc://$TMP/in.ipc OUT=ipc://$TMP/out.ipc
 AMP=$(free_port) DP=$(free_port) HP=$(free_port)

@@ -21,11 +21,6 @@ for b in "$TAIL" "$BUSD" "$TAP"; do [ -x "$b" ] || { echo "missing $b (run make)
 TAIL_PID=""
 checks=0
 ok() { checks=$((checks + 1)); echo "ok $checks - $*"; }
-wait_for() {  # seconds description command...
-	local t=$1 d=$2; shift 2
-	for _ in $(seq 1 $((t * 10))); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
-	fail "timeout: $d"
-}
 lc() { tr 'A-F' 'a-f' <<<"$1"; }
 
 # ---- chain, the real send side, the emitter -----------------------------------------------------------

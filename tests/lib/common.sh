@@ -5,6 +5,7 @@
 #   on_exit    a function the script may define; it runs first at exit
 #   fail MSG   prints MSG and the tail (FAIL_TAIL lines, 25) of every $TMP/*.log, exits 1
 #   free_port  prints a free TCP port on 127.0.0.1
+#   wait_for S DESC CMD...  runs CMD every 0.1 s until it succeeds; fails with DESC after S seconds
 T_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 TMP=$(mktemp -d)
 PIDS=()
@@ -26,3 +27,9 @@ fail() {
 	exit 1
 }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_for() {
+	local t=$1 what=$2
+	shift 2
+	for _ in $(seq $((t * 10))); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
+	fail "timeout: $what"
+}

@@ -17,11 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <time.h>
 
+#include "bus/rt_main.h"
 #include "bus/rt_metrics.h"
 
-#define BUS_WINDOW_WORDS 16 /* 1024 frames of duplicate memory per origin */
+#define BUS_WINDOW_WORDS 16 /* 1024 frames of duplicate memory per stream */
 
 /* ---- shared -------------------------------------------------------------------------------- */
 
@@ -98,7 +98,7 @@ bus_listen_all(nng_socket s, const char *urls, char *err, size_t errlen)
 	return bus_each_url(s, urls, 1, err, errlen);
 }
 
-/* Counts connected pipes, so callers can wait for a busd before publishing. */
+/* Keeps *n equal to the number of connected pipes (see bus.h). */
 static void
 bus_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
@@ -110,7 +110,7 @@ bus_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
 		atomic_fetch_sub(n, 1);
 }
 
-static void
+void
 bus_watch_pipes(nng_socket s, atomic_int *n)
 {
 	nng_pipe_notify(s, NNG_PIPE_EV_ADD_POST, bus_pipe_cb, n);
@@ -128,13 +128,6 @@ bus_wait_pipes(atomic_int *n, int want, int timeout_ms)
 	return 0;
 }
 
-static uint64_t
-bus_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* ---- publisher ----------------------------------------------------------------------------- */
 
@@ -292,7 +285,7 @@ bus_publish(bus_pub *p, const char *topic, const char *type, const uint8_t *id, 
 	frame_fields f = {
 		.topic = topic, .topic_len = topic_len, .type = type, .type_len = strlen(type),
 		.origin = p->origin, .origin_len = p->origin_len, .seq = ts->seq + 1,
-		.ts_ns = bus_now_ns(), .body = body, .body_len = body_len,
+		.ts_ns = rt_now_ns(), .body = body, .body_len = body_len,
 	};
 	if (id == NULL) {
 		bus_next_id(p, fresh);
@@ -372,7 +365,7 @@ typedef struct {
 	uint64_t         epoch_ts;  /* ts of this incarnation's seq 1: tells a restart from a dup */
 	uint64_t         win[BUS_WINDOW_WORDS]; /* bit k: seq (last_seq - k) was seen */
 	int              used;
-} bus_origin;
+} bus_stream;
 
 struct bus_sub {
 	nng_socket       sock;
@@ -380,8 +373,8 @@ struct bus_sub {
 	const sig_trust *trust;
 	int              keep_dups;
 	int              cur_timeout;
-	bus_origin      *origins;
-	size_t           norigins, cap; /* open addressing, cap a power of two */
+	bus_stream      *streams;
+	size_t           nstreams, cap; /* open addressing, cap a power of two */
 };
 
 static uint64_t
@@ -391,46 +384,46 @@ bus_stream_hash(const char *origin, size_t on, const char *topic, size_t tn)
 }
 
 static int
-bus_stream_is(const bus_origin *b, const char *origin, size_t on, const char *topic, size_t tn)
+bus_stream_is(const bus_stream *b, const char *origin, size_t on, const char *topic, size_t tn)
 {
 	return strncmp(b->st.origin, origin, on) == 0 && b->st.origin[on] == 0 &&
 	       strncmp(b->st.topic, topic, tn) == 0 && b->st.topic[tn] == 0;
 }
 
-static bus_origin *
+static bus_stream *
 bus_stream_find(bus_sub *s, const char *name, size_t n, const char *topic, size_t tn)
 {
-	if (s->norigins * 2 >= s->cap) {
+	if (s->nstreams * 2 >= s->cap) {
 		size_t      ncap = s->cap ? s->cap * 2 : 16;
-		bus_origin *nt = calloc(ncap, sizeof *nt);
+		bus_stream *nt = calloc(ncap, sizeof *nt);
 		if (nt == NULL)
 			return NULL;
 		for (size_t i = 0; i < s->cap; i++) {
-			if (!s->origins[i].used)
+			if (!s->streams[i].used)
 				continue;
-			const bus_stream_stats *st = &s->origins[i].st;
+			const bus_stream_stats *st = &s->streams[i].st;
 			size_t j = bus_stream_hash(st->origin, strlen(st->origin), st->topic, strlen(st->topic)) &
 			           (ncap - 1);
 			while (nt[j].used)
 				j = (j + 1) & (ncap - 1);
-			nt[j] = s->origins[i];
+			nt[j] = s->streams[i];
 		}
-		free(s->origins);
-		s->origins = nt;
+		free(s->streams);
+		s->streams = nt;
 		s->cap = ncap;
 	}
 	size_t j = bus_stream_hash(name, n, topic, tn) & (s->cap - 1);
-	while (s->origins[j].used) {
-		if (bus_stream_is(&s->origins[j], name, n, topic, tn))
-			return &s->origins[j];
+	while (s->streams[j].used) {
+		if (bus_stream_is(&s->streams[j], name, n, topic, tn))
+			return &s->streams[j];
 		j = (j + 1) & (s->cap - 1);
 	}
-	bus_origin *b = &s->origins[j];
+	bus_stream *b = &s->streams[j];
 	memset(b, 0, sizeof *b);
 	b->used = 1;
 	memcpy(b->st.origin, name, n);
 	memcpy(b->st.topic, topic, tn);
-	s->norigins++;
+	s->nstreams++;
 	return b;
 }
 
@@ -466,7 +459,7 @@ bus_win_test_set(uint64_t *w, uint64_t k)
 static int
 bus_track(bus_sub *s, const frame_view *f, uint64_t *gap)
 {
-	bus_origin *o = bus_stream_find(s, f->origin, f->origin_len, f->topic, f->topic_len);
+	bus_stream *o = bus_stream_find(s, f->origin, f->origin_len, f->topic, f->topic_len);
 	*gap = 0;
 	if (o == NULL)
 		return 0;
@@ -627,10 +620,10 @@ bus_sub_streams(const bus_sub *s, bus_stream_stats *out, size_t max)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < s->cap; i++) {
-		if (!s->origins[i].used)
+		if (!s->streams[i].used)
 			continue;
 		if (n < max)
-			out[n] = s->origins[i].st;
+			out[n] = s->streams[i].st;
 		n++;
 	}
 	return n;
@@ -642,6 +635,6 @@ bus_sub_close(bus_sub *s)
 	if (s == NULL)
 		return;
 	nng_close(s->sock);
-	free(s->origins);
+	free(s->streams);
 	free(s);
 }

@@ -23,6 +23,7 @@
 #define OB_BUS_BUS_H
 
 #include <nng/nng.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -111,6 +112,8 @@ void bus_sub_close(bus_sub *s);
 
 /* ---- shared -------------------------------------------------------------------------------- */
 
+/* Keeps *n equal to the number of connected pipes of s (NNG pipe callbacks; n must outlive s). */
+void bus_watch_pipes(nng_socket s, atomic_int *n);
 /* Applies the reconnect and buffer options every oraclebus socket uses. */
 void bus_socket_defaults(nng_socket s);
 /* Dials (asynchronously) or listens on each URL of a comma list. 0 or -1 with err filled. */

@@ -12,11 +12,11 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "bus/bus.h"
 #include "bus/frame.h"
 #include "bus/rt_log.h"
+#include "bus/rt_main.h"
 #include "bus/rt_metrics.h"
 
 struct bus_fwd {
@@ -28,14 +28,6 @@ struct bus_fwd {
 	uint64_t    forwarded, malformed;
 	rt_metric  *m_fwd, *m_bad, *m_bytes;
 };
-
-static void
-fwd_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
-{
-	(void)p;
-	atomic_int *n = arg;
-	atomic_fetch_add(n, ev == NNG_PIPE_EV_ADD_POST ? 1 : -1);
-}
 
 bus_fwd *
 bus_fwd_open(const char *ingress_urls, const char *egress_urls, char *err, size_t errlen)
@@ -55,10 +47,8 @@ bus_fwd_open(const char *ingress_urls, const char *egress_urls, char *err, size_
 	nng_socket_set_int(f->in, NNG_OPT_RECVBUF, 8192);
 	nng_socket_set_int(f->out, NNG_OPT_SENDBUF, 8192);
 	nng_socket_set(f->in, NNG_OPT_SUB_SUBSCRIBE, "", 0);
-	nng_pipe_notify(f->in, NNG_PIPE_EV_ADD_POST, fwd_pipe_cb, &f->npub);
-	nng_pipe_notify(f->in, NNG_PIPE_EV_REM_POST, fwd_pipe_cb, &f->npub);
-	nng_pipe_notify(f->out, NNG_PIPE_EV_ADD_POST, fwd_pipe_cb, &f->nsub);
-	nng_pipe_notify(f->out, NNG_PIPE_EV_REM_POST, fwd_pipe_cb, &f->nsub);
+	bus_watch_pipes(f->in, &f->npub);
+	bus_watch_pipes(f->out, &f->nsub);
 	if (bus_listen_all(f->in, ingress_urls, err, errlen) != 0 ||
 	    bus_listen_all(f->out, egress_urls, err, errlen) != 0) {
 		nng_close(f->in);
@@ -80,13 +70,6 @@ bus_fwd_set_tap(bus_fwd *f, bus_fwd_tap tap, void *arg)
 	f->tap_arg = arg;
 }
 
-static uint64_t
-fwd_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 int
 bus_fwd_run(bus_fwd *f, int timeout_ms, int max)
@@ -115,7 +98,7 @@ bus_fwd_run(bus_fwd *f, int timeout_ms, int max)
 			continue;
 		}
 		if (f->tap)
-			f->tap(f->tap_arg, b, len, fwd_now_ns());
+			f->tap(f->tap_arg, b, len, rt_now_ns());
 		rt_add(f->m_bytes, len);
 		if (nng_sendmsg(f->out, m, 0) != 0)
 			nng_msg_free(m);

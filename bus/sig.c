@@ -8,6 +8,8 @@
  */
 #include "bus/sig.h"
 
+#include "bus/rt_main.h"
+
 #include <pthread.h>
 #include <secp256k1.h>
 #include <secp256k1_extrakeys.h>
@@ -15,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/random.h>
 
 static const char SIG_TAG[] = "oraclebus/frame";
@@ -68,26 +69,18 @@ sig_result_name(sig_result r)
 
 /* ---- keys ---------------------------------------------------------------------------------- */
 
-/* Key memory: a whole page, locked (never swapped) and excluded from core dumps. */
+/* Key memory comes from rt_secret_alloc: locked (never swapped), excluded from core dumps, wiped
+ * on free. */
 static sig_key *
 sig_key_alloc(void)
 {
-	void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
-		return NULL;
-	(void)mlock(p, 4096);            /* may fail without CAP_IPC_LOCK; DONTDUMP still holds */
-	(void)madvise(p, 4096, MADV_DONTDUMP);
-	return p;
+	return rt_secret_alloc(sizeof(sig_key));
 }
 
 void
 sig_key_free(sig_key *k)
 {
-	if (k == NULL)
-		return;
-	explicit_bzero(k, sizeof *k);
-	munlock(k, 4096);
-	munmap(k, 4096);
+	rt_secret_free(k, sizeof *k);
 }
 
 sig_key *

@@ -36,6 +36,7 @@ static const sc_field price_agg_f[] = {
     SC_F_U64(sc_price_agg, spread_ppm, SC_REQ, 0),
     SC_F_U64(sc_price_agg, oldest_observed_at_ns, SC_REQ, 0),
     SC_F_U64(sc_price_agg, aggregated_at_ns, SC_REQ, 0),
+    SC_F_U64(sc_price_agg, window_ms, SC_OPT, 0),
 };
 const sc_msgdef SC_PRICE_AGG = SC_DEF("price.agg", sc_price_agg, 1, 1, price_agg_f);
 
@@ -59,6 +60,7 @@ static const sc_field price_update_f[] = {
     SC_F_STR(sc_price_update, agg_origin, SC_OPT),
     SC_F_U64(sc_price_update, agg_seq, SC_OPT, 0),
     SC_F_U64(sc_price_update, agg_sources, SC_OPT, 0),
+    SC_F_U64(sc_price_update, gas_limit, SC_OPT, 0),
 };
 const sc_msgdef SC_PRICE_UPDATE = SC_DEF("price.update", sc_price_update, 1, 1, price_update_f);
 

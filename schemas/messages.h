@@ -55,6 +55,8 @@ typedef struct {
     uint64_t spread_ppm;            /* (max - min) / median of the used values, ppm */
     uint64_t oldest_observed_at_ns; /* the oldest observation used */
     uint64_t aggregated_at_ns;
+    uint64_t window_ms;             /* the median's freshness window: an aggregate is not to be used
+                                       once oldest_observed_at_ns is older than this (0 = not said) */
 } sc_price_agg;
 
 /* ---- price.update: gate -> signer, topic price.update.<feed> -------------------------------- */
@@ -78,6 +80,8 @@ typedef struct {
     char agg_origin[SC_ORIGIN_CAP + 1]; /* envelope origin + seq of the price.agg it came from */
     uint64_t agg_seq;
     uint64_t agg_sources;           /* how many sources the aggregate used */
+    uint64_t gas_limit;             /* estimated by the gate (eth_estimateGas + margin, capped);
+                                       0 = the signer's configured GAS_LIMIT */
 } sc_price_update;
 
 /* ---- tx.request: any actor -> signer: a generic contract call ------------------------------ */

@@ -32,6 +32,7 @@ static const char *rtm_log_level = "info";
 static const char *rtm_instance_env;
 static int64_t     rtm_http_port;
 static const char *rtm_http_addr = "0.0.0.0";
+static uint64_t    rtm_http_maxconn, rtm_http_perip, rtm_http_timeout_ms;
 static const rt_opt rtm_common[] = {
 	{ "LOG_LEVEL", RT_STR, "info", "log level: debug, info, warn or error", &rtm_log_level, 0, 0, 0, 0 },
 	{ "INSTANCE", RT_STR, NULL, "instance name in logs, health and bus origin (default <actor>-<hostname>)",
@@ -39,6 +40,12 @@ static const rt_opt rtm_common[] = {
 	{ "HTTP_PORT", RT_I64, "0", "port for GET /health and /metrics; 0 = no HTTP server", &rtm_http_port, 0,
 	  65535, 0, 0 },
 	{ "HTTP_ADDR", RT_STR, "0.0.0.0", "address the HTTP server binds", &rtm_http_addr, 0, 0, 0, 0 },
+	{ "HTTP_MAX_CONNECTIONS", RT_U64, "64", "HTTP connections open at once; more are refused "
+	  "(http_connections_refused_total)", &rtm_http_maxconn, 1, 100000, 0, 0 },
+	{ "HTTP_MAX_PER_IP", RT_U64, "16", "HTTP connections open at once from one client address",
+	  &rtm_http_perip, 1, 100000, 0, 0 },
+	{ "HTTP_TIMEOUT", RT_DURATION, "10s", "an HTTP connection idle or trickling for this long is closed "
+	  "(slowloris)", &rtm_http_timeout_ms, 1000, 3600000, 0, 0 },
 };
 #define RTM_NCOMMON (sizeof rtm_common / sizeof rtm_common[0])
 
@@ -134,8 +141,8 @@ static int rtm_signals(void)
 	return 0;
 }
 
-/* Starts the HTTP server with the process signals blocked, so NNG's worker threads (created on
- * first use) inherit a blocked mask and every signal lands on the actor's own threads. */
+/* Starts the HTTP server with the process signals blocked, so its thread inherits a blocked mask
+ * and every signal lands on the actor's own threads. */
 static int rtm_http(void)
 {
 	char url[300];
@@ -219,6 +226,9 @@ int rt_init(const char *actor, int argc, char **argv, const rt_opt *opts, size_t
 	if (rtm_signals() != 0)
 		return -1;
 	rt_metrics_process_init();
+	rt_http_limits lim = { (unsigned)rtm_http_maxconn, (unsigned)rtm_http_perip,
+	                       (unsigned)(rtm_http_timeout_ms / 1000) };
+	rt_http_set_limits(&lim);
 	if (rtm_http_port > 0 && rtm_http() != 0)
 		return -1;
 	rt_log(RT_INFO, "started");

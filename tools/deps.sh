@@ -11,6 +11,7 @@ DEB_PKGS=(
   libsecp256k1-dev      # ECDSA (transactions) and BIP-340 Schnorr (bus signatures)
   libjansson-dev        # JSON: config files, RPC, bus-tap views
   libcurl4-openssl-dev  # HTTP(S) client: price sources, JSON-RPC, alert sinks
+  libmicrohttpd-dev     # HTTP server for /health, /metrics and intake: connection caps and timeouts
   libcmocka-dev         # unit test framework
   libxml2-dev           # ISO 20022 XML (tokenizer)
   prometheus            # promtool check metrics, in tests

@@ -39,7 +39,7 @@ static int st_fail(st_err *err, int rc, const char *fmt, ...)
         va_end(ap);
         if (n >= 0 && (size_t)n < sizeof err->text)
             snprintf(err->text + n, sizeof err->text - (size_t)n, ": %s",
-                     rc == ST_ESCHEMA ? "schema error" : mdb_strerror(rc));
+                     rc == ST_ESCHEMA ? "schema error" : rc == ST_ECORRUPT ? "corrupt" : mdb_strerror(rc));
     }
     return rc;
 }
@@ -123,6 +123,8 @@ int st_open(st_env **out, const char *dir, const st_opts *opts, st_err *err)
         fl |= MDB_RDONLY;
     if (o.flags & ST_NOSYNC)
         fl |= MDB_NOSYNC;
+    if ((rc = st_check(dir, err)) != 0)
+        goto fail;
     if ((rc = mdb_env_open(env->mdb, dir, fl, 0600)) != 0) {
         st_fail(err, rc, "env %s: open%s", dir, (o.flags & ST_RDONLY) ? " read-only" : "");
         goto fail;
@@ -134,6 +136,8 @@ int st_open(st_env **out, const char *dir, const st_opts *opts, st_err *err)
         st_fail(err, rc, "env %s: reader check", dir);
         goto fail;
     }
+    if (!(o.flags & ST_NOWALK) && (rc = st_check_tree(env, err)) != 0)
+        goto fail;
     *out = env;
     return 0;
 fail:

@@ -315,35 +315,43 @@ const char *tx_field_name(int type, size_t i)
     return tab && i < nf ? tab[i].name : NULL;
 }
 
-/* Access list: [[address(20), [key(32), ...]], ...]. On error *bad = offset of the refused item;
- * the counts (either may be NULL) cover the whole list when it is well-formed. */
-static int tx_walk_access(const rlp_item *al, size_t *bad, size_t *addresses, size_t *keys)
+/* A refusal: the item's offset in the RLP list (without the type byte) and why, for tx_derr. */
+typedef struct {
+    size_t off;
+    const char *why;
+} tx_bad;
+
+static int tx_refuse(tx_bad *b, const rlp_item *it, const char *why, int rc)
+{
+    b->off = it->off;
+    b->why = why;
+    return rc;
+}
+
+/* Access list: [[address(20), [key(32), ...]], ...]. On error *b names the refused item; the
+ * counts (either may be NULL) cover the whole list when it is well-formed. */
+static int tx_walk_access(const rlp_item *al, tx_bad *b, size_t *addresses, size_t *keys)
 {
     rlp_iter i, j, k;
     rlp_item e, a, ks, key;
     size_t na = 0, nk = 0;
-    *bad = al->off;
     if (!al->is_list)
-        return TX_EACCESS;
+        return tx_refuse(b, al, "not a list", TX_EACCESS);
     rlp_iter_init(&i, al);
     while (rlp_iter_next(&i, &e, NULL) == 1) {
-        *bad = e.off;
         if (!e.is_list || rlp_list_count(&e) != 2)
-            return TX_EACCESS;
+            return tx_refuse(b, &e, "an entry is not an [address, [storage keys]] pair", TX_EACCESS);
         rlp_iter_init(&j, &e);
         rlp_iter_next(&j, &a, NULL);
         rlp_iter_next(&j, &ks, NULL);
-        *bad = a.off;
         if (a.is_list || a.len != 20)
-            return TX_EACCESS;
-        *bad = ks.off;
+            return tx_refuse(b, &a, "an address is not 20 bytes", TX_EACCESS);
         if (!ks.is_list)
-            return TX_EACCESS;
+            return tx_refuse(b, &ks, "storage keys are not a list", TX_EACCESS);
         rlp_iter_init(&k, &ks);
         while (rlp_iter_next(&k, &key, NULL) == 1) {
-            *bad = key.off;
             if (key.is_list || key.len != 32)
-                return TX_EACCESS;
+                return tx_refuse(b, &key, "a storage key is not 32 bytes", TX_EACCESS);
             nk++;
         }
         na++;
@@ -358,63 +366,78 @@ static int tx_walk_access(const rlp_item *al, size_t *bad, size_t *addresses, si
 int tx_access_count(const tx *t, size_t *addresses, size_t *keys)
 {
     rlp_item al;
-    size_t bad;
+    tx_bad b;
     *addresses = *keys = 0;
     if (t->type == TX_LEGACY || !t->access_list)
         return TX_OK;
     if (rlp_decode(t->access_list, t->access_list_len, &al, NULL))
         return TX_EACCESS;
-    return tx_walk_access(&al, &bad, addresses, keys);
+    return tx_walk_access(&al, &b, addresses, keys);
 }
 
-static int tx_get_word(const rlp_item *it, uint8_t out[32])
+/* An unsigned integer of at most max bytes, minimal big-endian, right-aligned into out[32]. */
+static int tx_get_int(const rlp_item *it, size_t max, uint8_t out[32], tx_bad *b)
 {
     if (it->is_list)
-        return TX_EFIELDS;
-    if (it->len > 32 || (it->len && it->p[0] == 0))
-        return TX_EFIELD;
+        return tx_refuse(b, it, "a list where an integer belongs", TX_EFIELDS);
+    if (it->len > max)
+        return tx_refuse(b, it, max == 8 ? "integer longer than 8 bytes" : "integer longer than 32 bytes",
+                         TX_EFIELD);
+    if (it->len && it->p[0] == 0)
+        return tx_refuse(b, it, "integer with a leading zero byte", TX_EFIELD);
     memset(out, 0, 32 - it->len);
     memcpy(out + 32 - it->len, it->p, it->len);
     return TX_OK;
 }
 
-/* Decodes one field; on error *bad is the offset of the refused item (it->off unless deeper). */
-static int tx_decode_field(tx *t, const tx_dfield *d, const rlp_item *it, size_t *bad)
+static uint64_t tx_word_u64(const uint8_t w[32])
 {
-    uint8_t *dst = (uint8_t *)t + d->off;
+    uint64_t v = 0;
+    for (int i = 24; i < 32; i++)
+        v = (v << 8) | w[i];
+    return v;
+}
+
+/* Decodes one field; on error *b names the refused item (it, or an item inside it) and why. */
+static int tx_decode_field(tx *t, const tx_dfield *d, const rlp_item *it, tx_bad *b)
+{
+    uint8_t *dst = (uint8_t *)t + d->off, w[32];
     uint64_t v;
+    int rc;
     switch (d->kind) {
     case TF_U64:
-        if (it->is_list)
-            return TX_EFIELDS;
-        return rlp_get_u64(it, (uint64_t *)(void *)dst) ? TX_EFIELD : TX_OK;
+        if ((rc = tx_get_int(it, 8, w, b)))
+            return rc;
+        v = tx_word_u64(w);
+        memcpy(dst, &v, sizeof v);
+        return TX_OK;
     case TF_U256:
-        if (it->is_list)
-            return TX_EFIELDS;
-        return rlp_get_u256(it, (u256 *)(void *)dst) ? TX_EFIELD : TX_OK;
+        if ((rc = tx_get_int(it, 32, w, b)))
+            return rc;
+        u256_from_be((u256 *)(void *)dst, w, 32);
+        return TX_OK;
     case TF_TO:
         if (it->is_list)
-            return TX_EFIELDS;
+            return tx_refuse(b, it, "a list where an address belongs", TX_EFIELDS);
         if (it->len != 0 && it->len != 20)
-            return TX_EFIELD;
+            return tx_refuse(b, it, "not 20 bytes (or empty for a contract creation)", TX_EFIELD);
         t->has_to = it->len == 20;
         memcpy(t->to, it->p, it->len);
         return TX_OK;
     case TF_DATA:
         if (it->is_list)
-            return TX_EFIELDS;
+            return tx_refuse(b, it, "a list where bytes belong", TX_EFIELDS);
         t->data = it->p;
         t->data_len = it->len;
         return TX_OK;
     case TF_ACCESS:
         t->access_list = it->p - (it->size - it->len); /* keep the whole encoded list */
         t->access_list_len = it->size;
-        return tx_walk_access(it, bad, NULL, NULL);
+        return tx_walk_access(it, b, NULL, NULL);
     case TF_V:
-        if (it->is_list)
-            return TX_EFIELDS;
-        if (rlp_get_u64(it, &v))
-            return TX_EV;
+        if ((rc = tx_get_int(it, 8, w, b)))
+            return rc == TX_EFIELD ? TX_EV : rc;
+        v = tx_word_u64(w);
         if (v == 27 || v == 28) {
             t->chain_id = 0;
             t->y_parity = (uint8_t)(v - 27);
@@ -422,29 +445,29 @@ static int tx_decode_field(tx *t, const tx_dfield *d, const rlp_item *it, size_t
             t->chain_id = (v - 35) / 2;
             t->y_parity = (uint8_t)((v - 35) % 2);
         } else {
-            return TX_EV;
+            return tx_refuse(b, it, "neither 27/28 nor chain_id*2+35/36 with a chain id >= 1", TX_EV);
         }
         return TX_OK;
     case TF_PARITY:
-        if (it->is_list)
-            return TX_EFIELDS;
-        if (rlp_get_u64(it, &v) || v > 1)
-            return TX_EV;
+        if ((rc = tx_get_int(it, 8, w, b)))
+            return rc == TX_EFIELD ? TX_EV : rc;
+        if ((v = tx_word_u64(w)) > 1)
+            return tx_refuse(b, it, "neither 0 nor 1", TX_EV);
         t->y_parity = (uint8_t)v;
         return TX_OK;
     case TF_R:
-    case TF_S: {
-        int rc = tx_get_word(it, dst);
-        if (rc)
+    case TF_S:
+        if ((rc = tx_get_int(it, 32, dst, b)))
             return rc;
-        const uint8_t *max = d->kind == TF_R ? tx_order : tx_half_order;
-        int c = memcmp(dst, max, 32);
-        if (memcmp(dst, tx_zero, 32) == 0 || c > 0 || (d->kind == TF_R && c == 0))
-            return TX_ESIG;
+        if (memcmp(dst, tx_zero, 32) == 0)
+            return tx_refuse(b, it, "zero", TX_ESIG);
+        if (d->kind == TF_R && memcmp(dst, tx_order, 32) >= 0)
+            return tx_refuse(b, it, "not below the curve order n", TX_ESIG);
+        if (d->kind == TF_S && memcmp(dst, tx_half_order, 32) > 0)
+            return tx_refuse(b, it, "above n/2 (EIP-2: high s is malleable)", TX_ESIG);
         return TX_OK;
     }
-    }
-    return TX_EFIELD;
+    return tx_refuse(b, it, "unknown field kind", TX_EFIELD);
 }
 
 int tx_decode_at(const uint8_t *raw, size_t n, tx *t, tx_derr *e)
@@ -484,10 +507,11 @@ int tx_decode_at(const uint8_t *raw, size_t n, tx *t, tx_derr *e)
     rlp_iter_init(&i, &list);
     for (size_t k = 0; k < nf; k++) {
         rlp_iter_next(&i, &it, NULL);
-        size_t bad = it.off;
-        if ((rc = tx_decode_field(t, &tab[k], &it, &bad))) {
-            e->off = bad + base;
+        tx_bad b = {it.off, NULL};
+        if ((rc = tx_decode_field(t, &tab[k], &it, &b))) {
+            e->off = b.off + base;
             e->field = tab[k].name;
+            e->why = b.why;
             return rc;
         }
     }

@@ -79,6 +79,8 @@ typedef struct {
     size_t off;        /* byte offset in raw of the refused item (the first byte of its prefix) */
     const char *field; /* static name of the refused field ("nonce", "r", "accessList", ...) as in
                         * tx_field_name; NULL when no single field is at fault (type, RLP, count) */
+    const char *why;   /* with field: static text saying what is wrong with it ("integer with a
+                        * leading zero byte", "above n/2 (EIP-2: high s is malleable)", ...) */
     int rlp_err;       /* TX_ERLP: the rlp.h code saying what is wrong with the RLP; else 0 */
     size_t got, want;  /* TX_EFIELDS on the list: fields found and fields this type has */
 } tx_derr;

@@ -1,6 +1,6 @@
 /* tx_fuzz.c — libFuzzer: the raw transaction decoder (legacy, types 1 and 2) never crashes; a refusal
- * carries a consistent reason (an offset inside the input, a field name exactly when one field is at
- * fault, the RLP code for RLP errors, found != wanted for a wrong field count); an accepted
+ * carries a consistent reason (an offset inside the input, a field name and what is wrong with it
+ * exactly when one field is at fault, the RLP code for RLP errors, found != wanted for a wrong field count); an accepted
  * transaction re-encodes to the same bytes, its access list counts, and sender recovery on it
  * returns (any result) without crashing. These are the calls `ethtx decode` makes on operator input. */
 #include <stdint.h>
@@ -26,14 +26,14 @@ static void tx_fuzz_refusal(int rc, const tx_derr *e, size_t size, size_t off_pl
         break;
     case TX_EFIELDS:
         /* either the list has the wrong length, or one field is a list where a value belongs */
-        if (!e->field && e->got == e->want)
+        if (e->field ? !e->why : e->got == e->want)
             abort();
         break;
     case TX_EFIELD:
     case TX_EV:
     case TX_ESIG:
     case TX_EACCESS:
-        if (!e->field)
+        if (!e->field || !e->why)
             abort();
         break;
     default:

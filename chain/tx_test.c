@@ -378,6 +378,7 @@ static void test_reject_detail(void **st)
     snprintf(buf, sizeof buf, "f865%s%s%s", "03", "820007", cast_pre155 + 8);
     assert_int_equal(dec_at(buf, &e), TX_EFIELD);
     assert_string_equal(e.field, "gasPrice");
+    assert_string_equal(e.why, "integer with a leading zero byte");
     assert_int_equal(e.off, 3);
     /* `to` of 19 bytes: offset 2+1+1+3 = 7 */
     snprintf(buf, sizeof buf, "f862%.10s93%.38s%s", cast_pre155 + 4, cast_pre155 + 16, cast_pre155 + 56);
@@ -392,6 +393,7 @@ static void test_reject_detail(void **st)
     k[2] = 'e';
     assert_int_equal(dec_at(buf, &e), TX_EACCESS);
     assert_string_equal(e.field, "accessList");
+    assert_string_equal(e.why, "a storage key is not 32 bytes");
     assert_int_equal(e.off, koff);
     /* wrong count: type 2 with 3 fields */
     assert_int_equal(dec_at("02c3010203", &e), TX_EFIELDS);
@@ -409,6 +411,7 @@ static void test_reject_detail(void **st)
     memcpy(buf + strlen(buf) - 64, "ffffffffffffffffffffffffffffffffbaaedce6af48a03bbfd25e8cd0364140", 64);
     assert_int_equal(dec_at(buf, &e), TX_ESIG);
     assert_string_equal(e.field, "s");
+    assert_string_equal(e.why, "above n/2 (EIP-2: high s is malleable)");
     assert_int_equal(e.off, strlen(buf) / 2 - 33);
     /* names */
     assert_string_equal(tx_field_name(TX_LEGACY, 6), "v");

@@ -408,6 +408,9 @@ static int sub_check(sub *s, const sc_tx_signed *t)
 		return sub_refuse(s, t, "tx_hash is not keccak256(raw)");
 	if (tx_decode(t->raw, t->raw_len, &d, NULL) != TX_OK || tx_recover_sender(&d, from) != TX_OK)
 		return sub_refuse(s, t, "raw is not a valid signed transaction");
+	/* tx_decode also reads EIP-2930 (type 1), which tx.signed cannot announce */
+	if (d.type != (t->tx_type == SC_TXTYPE_EIP1559 ? TX_EIP1559 : TX_LEGACY))
+		return sub_refuse(s, t, "tx_type differs from the type of the signed transaction");
 	if (memcmp(from, t->from, 20) != 0 || d.nonce != t->nonce || d.chain_id != s->c.chain_id)
 		return sub_refuse(s, t, "from, nonce or chain id differ from the signed transaction");
 	if (s->c.have_signer && memcmp(from, s->c.signer, 20) != 0)

@@ -516,6 +516,10 @@ static int rtc_parse_urls(const rt_opt *o, const char *s, char *why, size_t wl)
 {
 	char item[512], e2[160];
 	size_t count = 0;
+	if (*s == '\0') { /* an empty default: none */
+		*(const char **)o->dst = s;
+		return 0;
+	}
 	for (const char *p = s;; p++) {
 		size_t l = strcspn(p, ",");
 		const char *a = p, *z = p + l;

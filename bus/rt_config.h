@@ -17,6 +17,9 @@
  *     }
  *     static const rt_opt opts[] = { ..., RT_CHECK_ROW("", gt_check) };
  *
+ * A check bound to no variable runs even when some failed: their destinations then hold what they
+ * held before (NULL for strings), so it tests rt_config_failed or the value before using one.
+ *
  * A process exits RT_EXIT_CONFIG (78, EX_CONFIG of sysexits.h) on any configuration error.
  *
  * Money and thresholds stay exact: RT_PPM parses a decimal percent into parts per million

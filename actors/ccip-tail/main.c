@@ -266,8 +266,8 @@ ct_check(const rt_opt *o, const char *text, rt_cfg_errs *e)
 	ct_chain *c = &chains[0];
 	*c = dflt;
 	snprintf(c->name, sizeof c->name, "%s", cfg_name);
-	snprintf(c->rpc_urls, sizeof c->rpc_urls, "%s", cfg_rpc);
-	rt_config_require(e, "RPC_URL", 1, cfg_rpc[0] != 0, "(or CCIP_CONFIG)");
+	snprintf(c->rpc_urls, sizeof c->rpc_urls, "%s", cfg_rpc ? cfg_rpc : ""); /* NULL when RPC_URL failed */
+	rt_config_require(e, "RPC_URL", 1, cfg_rpc && cfg_rpc[0], "(or CCIP_CONFIG)");
 	rt_config_require(e, "CHAIN_SELECTOR", 1, cfg_selector != 0, "(or CCIP_CONFIG)");
 	c->selector = cfg_selector;
 	if (cfg_router[0] && ct_contracts_parse(c, cfg_router, err, sizeof err) != 0)

@@ -46,8 +46,12 @@ int fc_valid_name(const char *s)
 static void fc_finish_source(fc_source *s, int kind_ok, const char *where, fc_errs *e)
 {
 	char err[160];
-	if (s->url == NULL || rt_check_http_url(s->url, err, sizeof err) != 0)
-		fc_err(e, "%s: url must be http:// or https://%s%s", where, s->url ? ": " : "", s->url ? err : "");
+	if (s->url == NULL || rt_check_http_url(s->url, err, sizeof err) != 0) {
+		if (s->url == NULL || strncmp(err, "not an http", 11) == 0)
+			fc_err(e, "%s: url must be http:// or https://", where);
+		else
+			fc_err(e, "%s: url: %s", where, err); /* host or port: the checker says which */
+	}
 	if (s->spec.kind == FX_COINGECKO && s->path == NULL && s->url) {
 		char p[96], t[96];
 		if (fx_coingecko_paths(s->url, p, sizeof p, t, sizeof t, err, sizeof err) != 0)

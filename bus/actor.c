@@ -51,6 +51,16 @@ act_bad(const char *type, const char *why)
 	                  labels);
 }
 
+void
+act_check_trust(const rt_opt *o, const char *text, rt_cfg_errs *e)
+{
+	char err[256];
+	sig_trust *t = sig_trust_parse(*(const char **)o->dst, err, sizeof err);
+	if (t == NULL)
+		rt_config_error(e, o->env, "%s", err);
+	sig_trust_free(t);
+}
+
 act_bus *
 act_open(act_bus_cfg *c, int what, const char *const *topics, char *err, size_t errlen)
 {

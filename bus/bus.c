@@ -76,6 +76,8 @@ bus_each_url(nng_socket s, const char *urls, int listen, char *err, size_t errle
 	for (char *u = strtok_r(copy, ",", &save); u && rv == 0; u = strtok_r(NULL, ",", &save)) {
 		while (*u == ' ')
 			u++;
+		for (char *e = u + strlen(u); e > u && e[-1] == ' ';) /* as the RT_BUS_URL check trims */
+			*--e = '\0';
 		if (*u == 0)
 			continue;
 		rv = listen ? nng_listen(s, u, NULL, 0) : nng_dial(s, u, NULL, NNG_FLAG_NONBLOCK);

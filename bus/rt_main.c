@@ -33,6 +33,13 @@ static const char *rtm_instance_env;
 static int64_t     rtm_http_port;
 static const char *rtm_http_addr = "0.0.0.0";
 static uint64_t    rtm_http_maxconn, rtm_http_perip, rtm_http_timeout_ms;
+
+static void rtm_check_level(const rt_opt *o, const char *text, rt_cfg_errs *e)
+{
+	if (rt_log_parse_level(rtm_log_level) < 0)
+		rt_config_error(e, o->env, "'%.40s' is not a level (debug, info, warn, error)", rtm_log_level);
+}
+
 static const rt_opt rtm_common[] = {
 	{ "LOG_LEVEL", RT_STR, "info", "log level: debug, info, warn or error", &rtm_log_level, 0, 0, 0, 0 },
 	{ "INSTANCE", RT_STR, NULL, "instance name in logs, health and bus origin (default <actor>-<hostname>)",
@@ -46,6 +53,7 @@ static const rt_opt rtm_common[] = {
 	  &rtm_http_perip, 1, 100000, 0, 0 },
 	{ "HTTP_TIMEOUT", RT_DURATION, "10s", "an HTTP connection idle or trickling for this long is closed "
 	  "(slowloris)", &rtm_http_timeout_ms, 1000, 3600000, 0, 0 },
+	RT_CHECK_ROW("LOG_LEVEL", rtm_check_level),
 };
 #define RTM_NCOMMON (sizeof rtm_common / sizeof rtm_common[0])
 
@@ -119,7 +127,9 @@ static void rtm_usage(const char *actor, const rt_opt *opts, size_t n, int full)
 {
 	if (full)
 		printf("%s: an oraclebus actor, configured by environment variables.\n"
-		       "Usage: %s [--help] [--env-table]\n\n", actor, actor);
+		       "Usage: %s [--help] [--env-table] [--check-config]\n"
+		       "  --check-config  validate the configuration, list every problem, exit 0 or %d (EX_CONFIG)\n\n",
+		       actor, actor, RT_EXIT_CONFIG);
 	rt_config_usage(opts, n, stdout);
 	rt_config_usage_rows(rtm_common, RTM_NCOMMON, stdout);
 	fflush(stdout);
@@ -179,7 +189,10 @@ int rt_init(const char *actor, int argc, char **argv, const rt_opt *opts, size_t
 		memcpy(all, opts, nopts * sizeof *opts);
 	memcpy(all + nopts, rtm_common, sizeof rtm_common);
 
+	int check_only = 0;
 	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--check-config") == 0)
+			check_only = 1;
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0 ||
 		    strcmp(argv[i], "--env-table") == 0) {
 			rtm_usage(actor, opts, nopts, strcmp(argv[i], "--env-table") != 0);
@@ -188,15 +201,10 @@ int rt_init(const char *actor, int argc, char **argv, const rt_opt *opts, size_t
 		}
 	}
 
-	char err[4096];
+	/* Every problem of the actor's table, its checks and the common options, in one list. */
+	char err[8192];
 	int rc = rt_config_load(all, nopts + RTM_NCOMMON, err, sizeof err);
 	int level = rt_log_parse_level(rtm_log_level);
-	if (level < 0) {
-		size_t used = strlen(err);
-		snprintf(err + used, sizeof err - used, "%sLOG_LEVEL: '%.40s' is not a level (debug, info, warn, error)",
-		         used ? "\n" : "", rtm_log_level);
-		rc = -1;
-	}
 	free(all);
 
 	char inst[128], host[64] = "localhost";
@@ -218,7 +226,12 @@ int rt_init(const char *actor, int argc, char **argv, const rt_opt *opts, size_t
 		}
 		rt_log(RT_ERROR, "invalid configuration; see %s --env-table", actor);
 		rt_config_free(opts, nopts);
-		exit(2);
+		exit(RT_EXIT_CONFIG);
+	}
+	if (check_only) {
+		rt_log(RT_INFO, "configuration valid (--check-config)");
+		rt_config_free(opts, nopts);
+		exit(0);
 	}
 	rtm_opts = opts;
 	rtm_nopts = nopts;

@@ -92,10 +92,10 @@ head -2 "$TMP/table" | grep -q '^| variable | default | meaning |$' || fail "tab
 grep -q '^| `EXAMPLE_TICK` | `100ms` | main loop period (duration' "$TMP/table" || fail "table row"
 grep -q '^| `HTTP_PORT` | `0` |' "$TMP/table" || fail "common rows"
 
-# A bad configuration: exit 2, every problem named, nothing started
+# A bad configuration: exit 78 (EX_CONFIG), every problem named, nothing started
 rc=0
 EXAMPLE_TICK=abc HTTP_PORT=70000 LOG_LEVEL=loud "$BIN" 2>"$TMP/bad.log" || rc=$?
-[ $rc -eq 2 ] || fail "bad config exit $rc, want 2"
+[ $rc -eq 78 ] || fail "bad config exit $rc, want 78"
 grep -q "EXAMPLE_TICK: 'abc' is not a duration" "$TMP/bad.log" || fail "EXAMPLE_TICK not named"
 grep -q "HTTP_PORT: '70000' is out of range" "$TMP/bad.log" || fail "HTTP_PORT not named"
 grep -q "LOG_LEVEL: 'loud' is not a level" "$TMP/bad.log" || fail "LOG_LEVEL not named"

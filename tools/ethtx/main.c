@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bus/rt_config.h"
 #include "chain/abi.h"
 #include "chain/hex.h"
 #include "chain/keccak.h"
@@ -232,8 +233,11 @@ static int ethtx_keccak(const char *a)
 static int ethtx_key(uint8_t key[32])
 {
     const char *k = getenv("ETHTX_KEY");
-    if (!k || hex_decode_exact(k, strlen(k), key, 32) != HEX_OK)
-        return ethtx_die("ETHTX_KEY must hold a 32-byte hex private key", NULL);
+    if (!k || hex_decode_exact(k, strlen(k), key, 32) != HEX_OK || rt_check_seckey(key) != 0) {
+        ethtx_die("ETHTX_KEY must hold a valid secp256k1 private key (32 bytes of hex, not zero, below the curve "
+                  "order)", NULL);
+        return RT_EXIT_CONFIG; /* a configuration error, as in every actor */
+    }
     return 0;
 }
 

@@ -34,6 +34,8 @@ static size_t           rth_nroutes;
 static nng_http_server *rth_server;
 static int              rth_port;
 static size_t           rth_body_max = RT_HTTP_BODY_MAX_DEFAULT;
+/* The request being handled on this thread, for rt_http_req_header. */
+static __thread nng_http_req *rth_cur_req;
 
 static int rth_metrics(void *arg, const char *method, const char *path, const char *query,
                        const uint8_t *body, size_t blen, rt_buf *out, const char **ctype)
@@ -55,30 +57,91 @@ static int rth_health(void *arg, const char *method, const char *path, const cha
 	return rt_health_json(out);
 }
 
+/* Reads the request body ourselves (NNG's own collection answers an oversized body with 400 and
+ * only after reading it): a Content-Length above the route's limit is answered 413 before one byte
+ * of the body is read. Returns 0 with *body (malloc'd, or NULL when empty) or an HTTP status. */
+static int rth_read_body(nng_aio *aio, nng_http_req *req, const rth_route *r, void **body, size_t *blen)
+{
+	const char *cl = nng_http_req_get_header(req, "Content-Length");
+	*body = NULL;
+	*blen = 0;
+	if (nng_http_req_get_header(req, "Transfer-Encoding") != NULL)
+		return 411; /* NNG's server does not decode chunked bodies: ask for a length */
+	if (cl == NULL)
+		return 0;
+	unsigned long long n = 0;
+	size_t             i = 0;
+	for (; cl[i] >= '0' && cl[i] <= '9' && i < 19; i++)
+		n = n * 10 + (unsigned)(cl[i] - '0');
+	if (i == 0 || cl[i] != '\0')
+		return 400;
+	if (n > r->body_max)
+		return 413;
+	if (n == 0)
+		return 0;
+	nng_aio *ra;
+	nng_iov  iov;
+	if ((iov.iov_buf = malloc((size_t)n)) == NULL)
+		return 503;
+	iov.iov_len = (size_t)n;
+	if (nng_aio_alloc(&ra, NULL, NULL) != 0) {
+		free(iov.iov_buf);
+		return 503;
+	}
+	nng_aio_set_timeout(ra, 30000);
+	nng_aio_set_iov(ra, 1, &iov);
+	nng_http_conn_read_all(nng_aio_get_input(aio, 2), ra);
+	nng_aio_wait(ra);
+	int rv = nng_aio_result(ra);
+	nng_aio_free(ra);
+	if (rv != 0) {
+		free(iov.iov_buf);
+		return -1; /* the connection is gone or stalled: drop it */
+	}
+	*body = iov.iov_buf;
+	*blen = (size_t)n;
+	return 0;
+}
+
 static void rth_cb(nng_aio *aio)
 {
 	nng_http_req     *req = nng_aio_get_input(aio, 0);
 	nng_http_handler *h = nng_aio_get_input(aio, 1);
 	const rth_route  *r = nng_http_handler_get_data(h);
 	nng_http_res     *res;
+	void             *body = NULL;
+	size_t            blen = 0;
 
+	int status = rth_read_body(aio, req, r, &body, &blen);
+	if (status < 0) {
+		nng_aio_finish(aio, NNG_ECLOSED);
+		return;
+	}
 	char *uri = strdup(nng_http_req_get_uri(req));
 	if (uri == NULL || nng_http_res_alloc(&res) != 0) {
 		free(uri);
+		free(body);
 		nng_aio_finish(aio, NNG_ENOMEM);
 		return;
 	}
 	char *query = strchr(uri, '?');
 	if (query)
 		*query++ = '\0';
-	void  *body;
-	size_t blen;
-	nng_http_req_get_data(req, &body, &blen);
 
 	rt_buf      out = RT_BUF_INIT;
 	const char *ctype = "application/json";
-	int status = r->fn(r->arg, nng_http_req_get_method(req), uri, query ? query : "",
-	                   blen ? body : NULL, blen, &out, &ctype);
+	if (status == 0) {
+		rth_cur_req = req;
+		status = r->fn(r->arg, nng_http_req_get_method(req), uri, query ? query : "",
+		               blen ? body : NULL, blen, &out, &ctype);
+		rth_cur_req = NULL;
+	} else {
+		/* Refused before reading the body: the unread bytes make the connection unusable. */
+		rt_buf_printf(&out, "{\"error\":\"%s\"}", status == 413 ? "request body too large" :
+		              status == 411 ? "Content-Length required" : "bad request");
+		nng_http_res_set_header(res, "Connection", "close");
+	}
+	free(body);
 	if (out.oom) {
 		status = 500;
 		rt_buf_reset(&out);
@@ -107,7 +170,7 @@ static int rth_attach(rth_route *r)
 	nng_http_handler *h;
 	int rv = nng_http_handler_alloc(&h, r->path, rth_cb);
 	if (rv == 0 && (rv = nng_http_handler_set_method(h, r->method)) == 0 &&
-	    (rv = nng_http_handler_collect_body(h, true, r->body_max)) == 0 &&
+	    (rv = nng_http_handler_collect_body(h, false, 0)) == 0 &&
 	    (rv = nng_http_handler_set_data(h, r, NULL)) == 0 &&
 	    (!r->prefix || (rv = nng_http_handler_set_tree(h)) == 0) &&
 	    (rv = nng_http_server_add_handler(rth_server, h)) == 0) {
@@ -118,6 +181,11 @@ static int rth_attach(rth_route *r)
 		nng_http_handler_free(h);
 	rt_logkv(RT_ERROR, "http route failed", "path", r->path, "err", nng_strerror(rv), NULL);
 	return -1;
+}
+
+const char *rt_http_req_header(const char *name)
+{
+	return rth_cur_req ? nng_http_req_get_header(rth_cur_req, name) : NULL;
 }
 
 int rt_http_route(const char *method, const char *path, int prefix, rt_http_fn fn, void *arg)

@@ -30,8 +30,12 @@ int  rt_http_port(void); /* the bound port while running, else 0 */
 /* Adds a route, before or after start. method NULL = GET. prefix != 0 matches path and
  * everything below it ("/messages" serves "/messages/<id>"). Up to 32 routes. 0 or -1. */
 int  rt_http_route(const char *method, const char *path, int prefix, rt_http_fn fn, void *arg);
-/* Request body limit for routes added afterwards; larger bodies get 400 from NNG. */
+/* Request body limit for routes added afterwards. A larger Content-Length is answered 413 (and the
+ * connection closed) before the body is read or the handler runs; a chunked body gets 411. */
 void rt_http_set_body_max(size_t max);
+/* A header of the request being handled (Content-Type, ...), from inside a handler only: NULL when
+ * absent or called outside one. The string is valid until the handler returns. */
+const char *rt_http_req_header(const char *name);
 
 /* Health reasons: degraded != 0 sets or replaces key's reason, 0 clears it. Thread-safe. */
 void rt_health_set(const char *key, int degraded, const char *text);

@@ -13,6 +13,7 @@ DEB_PKGS=(
   libcurl4-openssl-dev  # HTTP(S) client: price sources, JSON-RPC, alert sinks
   libcmocka-dev         # unit test framework
   libxml2-dev           # ISO 20022 XML (tokenizer)
+  libssl-dev            # OpenSSL libcrypto: SHA-256 of the tokenizer's payment keys and content
   prometheus            # promtool check metrics, in tests
   prometheus-alertmanager # the real Alertmanager, in alerter tests
   curl procps psmisc iproute2 jq  # test scripts: HTTP checks, process control

@@ -11,6 +11,8 @@
  * whole document has been read: a message is refused as a whole or not at all. */
 #include "payments/iso20022.h"
 
+#include "payments/validate.h"
+
 #include <libxml/parser.h>
 #include <libxml/parserInternals.h>
 #include <stdarg.h>
@@ -26,14 +28,14 @@
 
 /* Sorted (strcmp order) so px_name can bsearch; iso20022_test checks the order. */
 static const char *const px_names[] = {
-	"Amt", "AppHdr", "BICFI", "BizMsgIdr", "CdtTrfTxInf", "Cdtr", "CdtrAcct", "CdtrAgt", "ChrgBr",
+	"Amt", "AppHdr", "BICFI", "BizMsgIdr", "BizSvc", "CdtTrfTxInf", "Cdtr", "CdtrAcct", "CdtrAgt", "ChrgBr",
 	"CstmrCdtTrfInitn", "Dbtr", "DbtrAcct", "DbtrAgt", "Document", "Dt", "DtTm", "EndToEndId",
 	"EqvtAmt", "FIId", "FIToFICstmrCdtTrf", "FinInstnId", "Fr", "GrpHdr", "IBAN", "Id", "InstdAgt",
 	"InstdAmt", "InstgAgt", "InstrId", "IntrBkSttlmAmt", "IntrBkSttlmDt", "MsgId", "NbOfTxs", "Nm",
 	"Othr", "PmtId", "PmtInf", "PmtInfId", "ReqdExctnDt", "RmtInf", "To", "TxId", "UETR", "Ustrd",
 };
 enum {
-	N_Amt = 1, N_AppHdr, N_BICFI, N_BizMsgIdr, N_CdtTrfTxInf, N_Cdtr, N_CdtrAcct, N_CdtrAgt, N_ChrgBr,
+	N_Amt = 1, N_AppHdr, N_BICFI, N_BizMsgIdr, N_BizSvc, N_CdtTrfTxInf, N_Cdtr, N_CdtrAcct, N_CdtrAgt, N_ChrgBr,
 	N_CstmrCdtTrfInitn, N_Dbtr, N_DbtrAcct, N_DbtrAgt, N_Document, N_Dt, N_DtTm, N_EndToEndId,
 	N_EqvtAmt, N_FIId, N_FIToFICstmrCdtTrf, N_FinInstnId, N_Fr, N_GrpHdr, N_IBAN, N_Id, N_InstdAgt,
 	N_InstdAmt, N_InstgAgt, N_InstrId, N_IntrBkSttlmAmt, N_IntrBkSttlmDt, N_MsgId, N_NbOfTxs, N_Nm,
@@ -69,7 +71,7 @@ enum {
 	PX_SKIP = 0, PX_OUTER,
 	/* Business Application Header */
 	PX_AH, PX_AH_FR, PX_AH_FR_FIID, PX_AH_FR_FIN, PX_AH_FR_BIC,
-	PX_AH_TO, PX_AH_TO_FIID, PX_AH_TO_FIN, PX_AH_TO_BIC, PX_AH_BIZ,
+	PX_AH_TO, PX_AH_TO_FIID, PX_AH_TO_FIN, PX_AH_TO_BIC, PX_AH_BIZ, PX_AH_SVC,
 	/* Document roots */
 	PX_DOC8, PX_DOC1, PX_P8, PX_P1,
 	/* group header */
@@ -93,7 +95,7 @@ enum {
 
 /* What a state's text is read into. */
 enum {
-	F_NONE = 0, F_AH_FR, F_AH_TO, F_AH_BIZ, F_MSGID, F_NBOFTXS, F_GH_DATE, F_GH_INSTG, F_GH_INSTD,
+	F_NONE = 0, F_AH_FR, F_AH_TO, F_AH_BIZ, F_AH_SVC, F_MSGID, F_NBOFTXS, F_GH_DATE, F_GH_INSTG, F_GH_INSTD,
 	F_PMTINFID, F_INSTRID, F_E2E, F_TXID, F_UETR, F_AMT, F_DATE, F_DTTM, F_CHRGBR, F_INSTG, F_INSTD,
 	F_DBTR_NM, F_DBTR_ACCT, F_DBTR_BIC, F_CDTR_NM, F_CDTR_ACCT, F_CDTR_BIC, F_USTRD, F_EQVT,
 };
@@ -108,6 +110,7 @@ static const px_edge px_edges[] = {
 	{PX_AH_FR_FIN, N_BICFI, PX_AH_FR_BIC},
 	{PX_AH, N_To, PX_AH_TO}, {PX_AH_TO, N_FIId, PX_AH_TO_FIID}, {PX_AH_TO_FIID, N_FinInstnId, PX_AH_TO_FIN},
 	{PX_AH_TO_FIN, N_BICFI, PX_AH_TO_BIC}, {PX_AH, N_BizMsgIdr, PX_AH_BIZ},
+	{PX_AH, N_BizSvc, PX_AH_SVC},
 
 	{PX_DOC8, N_FIToFICstmrCdtTrf, PX_P8}, {PX_DOC1, N_CstmrCdtTrfInitn, PX_P1},
 	{PX_P8, N_GrpHdr, PX_GH}, {PX_P1, N_GrpHdr, PX_GH},
@@ -164,6 +167,7 @@ static const px_stinfo px_st[PX_NSTATES] = {
 	[PX_AH_FR_BIC] = {F_AH_FR, "AppHdr/Fr/FIId/FinInstnId/BICFI"},
 	[PX_AH_TO_BIC] = {F_AH_TO, "AppHdr/To/FIId/FinInstnId/BICFI"},
 	[PX_AH_BIZ] = {F_AH_BIZ, "AppHdr/BizMsgIdr"},
+	[PX_AH_SVC] = {F_AH_SVC, "AppHdr/BizSvc"},
 	[PX_GH_MSGID] = {F_MSGID, "GrpHdr/MsgId"},
 	[PX_GH_NB] = {F_NBOFTXS, "GrpHdr/NbOfTxs"},
 	[PX_GH_DATE] = {F_GH_DATE, "GrpHdr/IntrBkSttlmDt"},
@@ -222,7 +226,7 @@ typedef struct {
 	int       docs;        /* Document elements seen */
 	int       root_seen;   /* FIToFICstmrCdtTrf / CstmrCdtTrfInitn */
 	char      ah_ns[96];
-	char      ah_fr[PM_BIC_CAP], ah_to[PM_BIC_CAP], ah_biz[PM_ID_CAP];
+	char      ah_fr[PM_BIC_CAP], ah_to[PM_BIC_CAP], ah_biz[PM_ID_CAP], ah_svc[PM_ID_CAP];
 	char      msg_id[PM_ID_CAP];
 	char      nb_of_txs[16];
 	char      gh_date[11], gh_instg[PM_BIC_CAP], gh_instd[PM_BIC_CAP];
@@ -435,11 +439,16 @@ static void px_store(px_state *st, uint8_t state)
 		(si->field == F_AH_FR ? st->ah_fr : st->ah_to)[n] = 0;
 		return;
 	case F_AH_BIZ:
-		if (n > 0 && n < sizeof st->ah_biz) {
-			memcpy(st->ah_biz, s, n);
-			st->ah_biz[n] = 0;
+	case F_AH_SVC: {
+		char *dst = si->field == F_AH_BIZ ? st->ah_biz : st->ah_svc;
+		if (n == 0 || px_utf8_chars(s, n) > 35 || n >= PM_ID_CAP) {
+			px_fatal(st, "FF01", path, "%s must be 1 to 35 characters", path);
+			return;
 		}
+		memcpy(dst, s, n);
+		dst[n] = 0;
 		return;
+	}
 	case F_MSGID:
 		if (st->gh_seen & (1u << F_MSGID)) {
 			px_fatal(st, "FF01", path, "%s appears twice", path);
@@ -847,6 +856,7 @@ static void px_finish(const px_state *st, px_tx *t)
 	pm_payment *p = &t->p;
 	snprintf(p->msgdef, sizeof p->msgdef, "%s", st->msgdef);
 	memcpy(p->msg_id, st->msg_id, sizeof p->msg_id);
+	memcpy(p->biz_svc, st->ah_svc, sizeof p->biz_svc);
 	if (!p->value_date[0])
 		memcpy(p->value_date, st->gh_date, sizeof p->value_date);
 	if (!p->instg_agent_bic[0])
@@ -858,9 +868,9 @@ static void px_finish(const px_state *st, px_tx *t)
 	if (!(t->seen & (1u << F_AMT)) && !(t->seen & (1u << F_EQVT)))
 		px_missing(t, px_amt_path(st), st->fmt == PM_FMT_PAIN001 ? "CdtTrfTxInf/Amt/InstdAmt is missing"
 		                                                         : "CdtTrfTxInf/IntrBkSttlmAmt is missing");
-	/* CBPR+ makes the UETR mandatory in a pacs.008, and the tokenizer keys on it */
-	if (st->fmt == PM_FMT_PACS008 && !(t->seen & (1u << F_UETR)))
-		px_missing(t, "CdtTrfTxInf/PmtId/UETR", "CdtTrfTxInf/PmtId/UETR is missing (mandatory for pacs.008)");
+	/* the business rules every format shares (CBPR+ UETR, currency, minor units, BIC, IBAN, ...) */
+	if (!t->bad && pm_payment_validate(p, &t->e) != 0)
+		t->bad = 1;
 }
 
 static int px_refuse(pm_sink sink, void *ctx, const px_state *st, pm_error *e)

@@ -18,8 +18,10 @@
  * exactly one pm_error (reason FF01 unless said otherwise) and no payment.
  *
  * Errors name the element path ("CdtTrfTxInf/PmtId/UETR") and the 1-based line of the parser when it
- * met the problem. Amounts are read exactly with pm_amount_parse (no floating point). Business rules
- * (BIC, IBAN, active currency, minor units, dates) are not checked here: see validate.h.
+ * met the problem. Amounts are read exactly with pm_amount_parse (no floating point). Here the reader
+ * checks the shape of each value (lengths, patterns, codes the schema lists); then every payment goes
+ * through pm_payment_validate (validate.h: currency and minor units, BIC, IBAN, calendar dates, the UETR
+ * CBPR+ asks for, ...), so the sink sees only payments that passed, and a pm_error for the others.
  *
  * Memory: the input is only read during the call. pm_payment / pm_error values handed to the sink live
  * only for the duration of that call. The reader allocates (libxml2's parser context and a buffer of the

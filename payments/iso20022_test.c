@@ -383,27 +383,74 @@ static void test_sink_stops(void **s)
 
 /* ---- per-transaction refusals ----------------------------------------------------------------- */
 
+/* CBPR+ (AppHdr BizSvc swift.cbprplus.*) makes the UETR mandatory; a plain pacs.008 does not. */
 static void test_missing_uetr(void **s)
 {
 	(void)s;
-	char txs[4096];
+	char txs[4096], env[8192];
 	snprintf(txs, sizeof txs, "%s%s%s", tx_ok,
 	         "<CdtTrfTxInf><PmtId><InstrId>I2</InstrId><EndToEndId>E2</EndToEndId></PmtId>\n"
 	         "<IntrBkSttlmAmt Ccy=\"EUR\">5</IntrBkSttlmAmt><ChrgBr>SHAR</ChrgBr></CdtTrfTxInf>\n",
 	         tx_ok);
+	const char *d = strstr(doc8("pacs.008.001.08", "<NbOfTxs>3</NbOfTxs>", txs), "<Document");
+	snprintf(env, sizeof env,
+	         "<Envelope xmlns=\"urn:swift:xsd:envelope\"><AppHdr xmlns=\"urn:iso:std:iso:20022:tech:xsd:head.001.001.02\">"
+	         "<BizSvc>swift.cbprplus.02</BizSvc></AppHdr>\n%s</Envelope>", d);
 	res r;
-	assert_int_equal(parse_s(doc8("pacs.008.001.08", "<NbOfTxs>3</NbOfTxs>", txs), &r), 0);
+	assert_int_equal(parse_s(env, &r), 0);
 	assert_int_equal(r.npay, 2);
 	assert_int_equal(r.nerr, 1);
 	assert_string_equal(r.order, "pep");
+	assert_string_equal(r.pay[0].biz_svc, "swift.cbprplus.02");
 	const pm_error *e = &r.err[0];
 	assert_string_equal(e->reason, "FF01");
-	assert_string_equal(e->field, "CdtTrfTxInf/PmtId/UETR");
+	assert_non_null(strstr(e->field, "UETR"));
+	assert_non_null(strstr(e->text, "UETR"));
 	assert_int_equal(e->line, 5); /* the second transaction starts on line 5 */
 	assert_string_equal(e->msg_id, "M1");
 	assert_string_equal(e->instr_id, "I2");
 	assert_string_equal(e->end_to_end_id, "E2");
 	assert_string_equal(e->msgdef, "pacs.008.001.08");
+
+	/* the same Document without the CBPR+ header: all three go through */
+	assert_int_equal(parse_s(d, &r), 0);
+	assert_int_equal(r.npay, 3);
+	assert_string_equal(r.pay[1].uetr, "");
+	assert_string_equal(r.pay[1].biz_svc, "");
+}
+
+/* Business rules run on every payment read (validate.h): 3 decimals in EUR, zero, XAU, a bad IBAN. */
+static void test_validation(void **s)
+{
+	(void)s;
+	struct { const char *amt, *extra, *reason, *word; } c[] = {
+		{"<IntrBkSttlmAmt Ccy=\"EUR\">1.234</IntrBkSttlmAmt>", "", "AM03", "decimals"},
+		{"<IntrBkSttlmAmt Ccy=\"EUR\">1.230</IntrBkSttlmAmt>", "", NULL, NULL}, /* a trailing zero is fine */
+		{"<IntrBkSttlmAmt Ccy=\"JPY\">100.5</IntrBkSttlmAmt>", "", "AM03", "decimals"},
+		{"<IntrBkSttlmAmt Ccy=\"EUR\">0.00</IntrBkSttlmAmt>", "", "AM01", "zero"},
+		{"<IntrBkSttlmAmt Ccy=\"XAU\">1</IntrBkSttlmAmt>", "", "AM03", "XAU"},
+		{"<IntrBkSttlmAmt Ccy=\"EUR\">1</IntrBkSttlmAmt>",
+		 "<CdtrAcct><Id><IBAN>DE89370400440532013001</IBAN></Id></CdtrAcct>", "AC01", ""},
+		{"<IntrBkSttlmAmt Ccy=\"EUR\">1</IntrBkSttlmAmt>", "<IntrBkSttlmDt>2026-02-30</IntrBkSttlmDt>", "DT01", ""},
+	};
+	for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+		char tx[2048];
+		snprintf(tx, sizeof tx,
+		         "<CdtTrfTxInf><PmtId><EndToEndId>E1</EndToEndId></PmtId>%s%s<ChrgBr>SHAR</ChrgBr></CdtTrfTxInf>",
+		         c[i].amt, c[i].extra);
+		res r;
+		assert_int_equal(parse_s(doc8("pacs.008.001.08", "", tx), &r), 0);
+		if (!c[i].reason) {
+			assert_int_equal(r.npay, 1);
+			amount_is(&r.pay[0], "EUR", 1230, 3);
+			continue;
+		}
+		assert_int_equal(r.npay, 0);
+		assert_int_equal(r.nerr, 1);
+		if (strcmp(r.err[0].reason, c[i].reason) || !strstr(r.err[0].text, c[i].word))
+			fail_msg("case %zu: %s %s: %s", i, r.err[0].reason, r.err[0].field, r.err[0].text);
+		assert_int_equal(r.err[0].line, 4);
+	}
 }
 
 static void tx_refused(const char *tx, const char *reason, const char *field, const char *word)
@@ -421,7 +468,7 @@ static void tx_refused(const char *tx, const char *reason, const char *field, co
 
 #define TX(amt, extra)                                                                               \
 	"<CdtTrfTxInf><PmtId><EndToEndId>E1</EndToEndId><UETR>174c245f-2682-4291-ad67-2a41e530cd27</UETR>" \
-	"</PmtId>" amt extra "</CdtTrfTxInf>"
+	"</PmtId>" amt extra "<ChrgBr>SHAR</ChrgBr></CdtTrfTxInf>"
 
 static void test_bad_fields(void **s)
 {
@@ -435,7 +482,7 @@ static void test_bad_fields(void **s)
 	tx_refused(TX("", ""), "FF01", amt, "missing");
 	tx_refused(TX("<IntrBkSttlmAmt Ccy=\"EUR\">5</IntrBkSttlmAmt>", "<IntrBkSttlmDt>2026-13</IntrBkSttlmDt>"),
 	           "DT01", "CdtTrfTxInf/IntrBkSttlmDt", "date");
-	tx_refused(TX("<IntrBkSttlmAmt Ccy=\"EUR\">5</IntrBkSttlmAmt>", "<ChrgBr>OUR</ChrgBr>"), "FF01",
+	tx_refused(TX("<IntrBkSttlmAmt Ccy=\"EUR\">5</IntrBkSttlmAmt><ChrgBr>OUR</ChrgBr>", ""), "FF01",
 	           "CdtTrfTxInf/ChrgBr", "OUR");
 	tx_refused(TX("<IntrBkSttlmAmt Ccy=\"EUR\">5</IntrBkSttlmAmt>",
 	              "<DbtrAgt><FinInstnId><BICFI>COBADEFFXX</BICFI></FinInstnId></DbtrAgt>"),
@@ -716,6 +763,7 @@ int main(void)
 		cmocka_unit_test(test_utf16),
 		cmocka_unit_test(test_sink_stops),
 		cmocka_unit_test(test_missing_uetr),
+		cmocka_unit_test(test_validation),
 		cmocka_unit_test(test_bad_fields),
 		cmocka_unit_test(test_long_utf8_name),
 		cmocka_unit_test(test_pain_eqvt_amt),

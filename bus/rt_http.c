@@ -13,6 +13,7 @@
 
 #include <arpa/inet.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -137,6 +138,10 @@ static void rth_cb(nng_aio *aio)
 		rth_cur_req = NULL;
 	} else {
 		/* Refused before reading the body: the unread bytes make the connection unusable. */
+		char lab[24];
+		snprintf(lab, sizeof lab, "status=\"%d\"", status);
+		rt_inc(rt_counter("http_refused_total", "HTTP requests refused before their handler ran (413 body "
+		                  "too large, 411 chunked, 400 bad Content-Length).", lab));
 		rt_buf_printf(&out, "{\"error\":\"%s\"}", status == 413 ? "request body too large" :
 		              status == 411 ? "Content-Length required" : "bad request");
 		nng_http_res_set_header(res, "Connection", "close");

@@ -184,6 +184,9 @@ static void test_server(void **state)
 	assert_int_equal(echo_calls, 2);
 	assert_null(rt_http_req_header("Content-Type")); /* outside a handler */
 	rt_buf_reset(&b);
+	assert_int_equal(fetch("/metrics", NULL, 0, &b, NULL, 0), 200);
+	assert_non_null(strstr((char *)b.data, "http_refused_total{status=\"413\"} 1\n"));
+	rt_buf_reset(&b);
 	assert_int_equal(fetch("/nothing-here", NULL, 0, &b, NULL, 0), 404);
 	rt_buf_free(&b);
 

@@ -76,7 +76,10 @@ static int rth_read_body(nng_aio *aio, nng_http_req *req, const rth_route *r, vo
 		n = n * 10 + (unsigned)(cl[i] - '0');
 	if (i == 0 || cl[i] != '\0')
 		return 400;
-	if (n > r->body_max)
+	pthread_mutex_lock(&rth_mu);
+	size_t max = r->body_max;
+	pthread_mutex_unlock(&rth_mu);
+	if (n > max)
 		return 413;
 	if (n == 0)
 		return 0;
@@ -228,6 +231,19 @@ void rt_http_set_body_max(size_t max)
 	pthread_mutex_lock(&rth_mu);
 	rth_body_max = max;
 	pthread_mutex_unlock(&rth_mu);
+}
+
+int rt_http_set_route_body_max(const char *path, size_t max)
+{
+	int n = 0;
+	pthread_mutex_lock(&rth_mu);
+	for (size_t i = 0; i < rth_nroutes; i++)
+		if (strcmp(rth_routes[i].path, path) == 0) {
+			rth_routes[i].body_max = max;
+			n++;
+		}
+	pthread_mutex_unlock(&rth_mu);
+	return n ? 0 : -1;
 }
 
 static int rth_has_route(const char *path)

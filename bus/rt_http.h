@@ -33,6 +33,9 @@ int  rt_http_route(const char *method, const char *path, int prefix, rt_http_fn 
 /* Request body limit for routes added afterwards. A larger Content-Length is answered 413 (and the
  * connection closed) before the body is read or the handler runs; a chunked body gets 411. */
 void rt_http_set_body_max(size_t max);
+/* Changes the body limit of every route on path (e.g. once the configuration is read, for routes added
+ * before rt_init so that they exist the moment the server listens). 0, or -1 when there is none. */
+int rt_http_set_route_body_max(const char *path, size_t max);
 /* A header of the request being handled (Content-Type, ...), from inside a handler only: NULL when
  * absent or called outside one. The string is valid until the handler returns. */
 const char *rt_http_req_header(const char *name);

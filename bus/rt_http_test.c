@@ -182,10 +182,16 @@ static void test_server(void **state)
 	rt_buf_reset(&b);
 	assert_int_equal(fetch("/intake", "0123456789abcdef", 16, &b, NULL, 0), 202); /* at the limit */
 	assert_int_equal(echo_calls, 2);
-	assert_null(rt_http_req_header("Content-Type")); /* outside a handler */
+	assert_int_equal(rt_http_set_route_body_max("/intake", 8), 0);
+	assert_int_equal(rt_http_set_route_body_max("/none", 8), -1);
+	assert_int_equal(fetch("/intake", "012345678", 9, &b, NULL, 0), 413);
+	assert_int_equal(echo_calls, 2);
 	rt_buf_reset(&b);
 	assert_int_equal(fetch("/metrics", NULL, 0, &b, NULL, 0), 200);
-	assert_non_null(strstr((char *)b.data, "http_refused_total{status=\"413\"} 1\n"));
+	assert_non_null(strstr((char *)b.data, "http_refused_total{status=\"413\"} 2\n"));
+	rt_buf_reset(&b);
+
+	assert_null(rt_http_req_header("Content-Type")); /* outside a handler */
 	rt_buf_reset(&b);
 	assert_int_equal(fetch("/nothing-here", NULL, 0, &b, NULL, 0), 404);
 	rt_buf_free(&b);

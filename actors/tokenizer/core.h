@@ -16,8 +16,8 @@
  * the outbox entry, so the request is re-published (tk_resend, same frame id) until a backend has
  * taken it. Each state change is also published as a token.result on topic token.status.
  *
- * Tables: "payments" (key id (16) -> tk_rec, a fixed binary layout with a version byte; this process's
- * own format, never on the wire), "open" (be64 accepted_ns || key id -> empty: the payments not yet
+ * Tables: "payments" (key id (16) -> tk_rec, a fixed binary layout with a version byte, its runs of zero
+ * bytes packed; this process's own format, never on the wire), "open" (be64 accepted_ns || key id -> empty: the payments not yet
  * confirmed or failed, oldest first) and the outbox "outbox" / "outbox.due".
  *
  * Ownership: tk_open returns a tk_core the caller frees with tk_close. Threads: tk_commit, tk_results

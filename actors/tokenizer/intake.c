@@ -195,7 +195,11 @@ tk_payment_from_request(const tk_config *c, const sc_token_request *q, pm_paymen
 		s--;
 	}
 	u256_from_u64(&ten18, 1000000000000000000ull);
-	if (s > 5 || u256_cmp(&v, &ten18) >= 0) {
+	if (s > (uint64_t)pm_ccy_minor_units(q->currency)) {
+		pm_error_set(e, "AM03", "amount", 0, 0, "more fraction digits than %s has", q->currency);
+		return -1;
+	}
+	if (u256_cmp(&v, &ten18) >= 0) {
 		pm_error_set(e, "AM02", "amount", 0, 0, "not representable as a payment amount");
 		return -1;
 	}

@@ -9,7 +9,7 @@
  *      payment with neither a BIC nor a reference has no key and is refused (NARR): a key is never
  *      made up from content, since real traffic reuses :20: references across payments;
  *   3. a token.request from the bus (JSON source format): its idempotency_key when it is a UETR,
- *      else "json/<idempotency_key>".
+ *      else "json/-/<idempotency_key>" (1..30 characters).
  * The key id is the first 16 bytes of SHA-256("oraclebus/payment-key" NUL key): the LMDB key, the
  * outbox and token.request frame id, and the <id> of GET /payments/<id> (32 hex digits).
  *

@@ -9,6 +9,8 @@
 #  - hostile XML touches nothing: XXE against a live loopback listener (which must see no connection),
 #    billion laughs, 10k-deep nesting: 400 FF01; a 16 MiB body: 413 before it is read;
 #  - a spool file is moved to done/ with its status file; a garbage file to rejected/;
+#  - a token.request on token.submit signed by a trusted key is accepted (token.status), the same request
+#    as JSON over HTTP is its duplicate, an unsigned one is rejected by the trust check;
 #  - a backend's token.result moves the state (pending, confirmed) and the pacs.002 (ACSP, ACSC);
 #    token.status carries the changes; metrics tokenization_requests_total / _success_total;
 #  - SIGKILL loop: clients post payments (and retry until answered) while the tokenizer is killed -9
@@ -47,6 +49,9 @@ cat >"$TMP/cfg.json" <<'EOF'
   "redemption_accounts": [ "DE02100100109307118603" ] }
 EOF
 mkdir -p "$TMP/spool"
+read -r SUB_SEC SUB_PUB < <("$TAP" --keygen | awk '{printf "%s ", $2} END {print ""}')
+printf '%s\n' "$SUB_SEC" >"$TMP/sub.key"
+chmod 600 "$TMP/sub.key"
 
 BUSD_INGRESS=$IN BUSD_EGRESS=$OUT JOURNAL_DIR=$TMP/journal INSTANCE=busd "$BUSD" 2>>"$TMP/busd.log" &
 PIDS+=($!)
@@ -56,7 +61,7 @@ PIDS+=($!)
 run_tok() {
 	env BUS_PUB_URL=$IN BUS_SUB_URL=$OUT TOKEN_CONFIG=$TMP/cfg.json STATE_DIR=$TMP/state SPOOL_DIR=$TMP/spool \
 		SPOOL_POLL=100ms OUTBOX_RETRY=500ms OUTBOX_RETRY_MAX=2s BODY_MAX=4194304 HTTP_PORT=$HP HTTP_ADDR=127.0.0.1 \
-		INSTANCE=tokenizer-0 "$@" "$TOK" 2>>"$TMP/tokenizer.log" &
+		BUS_TRUST="token.submit=$SUB_PUB" INSTANCE=tokenizer-0 "$@" "$TOK" 2>>"$TMP/tokenizer.log" &
 	TOK_PID=$!
 }
 up() { curl -sf "$H/health" >/dev/null; }
@@ -167,6 +172,19 @@ grep -q '"FF01"' "$TMP/spool/rejected/junk.txt.status.json" || fail "junk status
 [ ! -e "$TMP/spool/pay1.xml" ] || fail "spool file still there"
 echo ok
 
+echo "== token.request from another system (bus token.submit, signed; HTTP JSON)"
+REQ='{"idempotency_key":"order-42","kind":"mint","pool":"x","amount":"2500000","currency":"USD","decimals":6,"creditor_account":"254178963","source_format":"json","received_at_ns":1}'
+"$TAP" --url "$IN" --publish token.submit --type token.request --key-file "$TMP/sub.key" --json "$REQ" >/dev/null
+wait_for 10 "token.status accepted for the submitted request" sh -c "grep -F '\"topic\":\"token.status\"' $TMP/cap.jsonl | grep -F '\"state\":\"accepted\"' | grep -qF 'json/-/order-42'"
+[[ "$(curl -sf "$H/payments/json%2F-%2Forder-42")" == *'"kind":"mint"'* ]] || fail "submitted request not stored"
+printf '%s' "$REQ" >"$TMP/req.json"
+[ "$(post $TMP/req.json application/json)" = 200 ] || fail "the same request over HTTP is not a duplicate: $(cat $TMP/resp)"
+# Unsigned: not trusted, never reaches the tokenizer.
+"$TAP" --url "$IN" --publish token.submit --type token.request --json "${REQ/order-42/order-43}" >/dev/null
+wait_for 10 "the unsigned token.submit rejected" grep -q '"msg":"rejected frame' "$TMP/tokenizer.log"
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$H/payments/json%2F-%2Forder-43")" = 404 ] || fail "unsigned token.submit accepted"
+echo ok
+
 echo "== backend results, pacs.002"
 [[ "$(curl -sf "$H/payments/$ID/pacs002")" == *'<TxSts>ACTC</TxSts>'* ]] || fail "accepted payment not ACTC"
 "$TAP" --url "$IN" --publish token.result --json "{\"idempotency_key\":\"$UETR\",\"state\":\"pending\",\"kind\":\"transfer\",\"amount\":\"136500000000\",\"decided_at_ns\":1,\"backend\":\"erc20\"}" >/dev/null
@@ -246,7 +264,8 @@ for i in range(start, len(lines) - 1, 2):
 want = {kid(u) for u in all_u}
 missing = [u for u in acc if kid(u) not in stored]
 assert not missing, "answered but not in LMDB: %s" % missing[:3]
-extra = stored - want - {kid("174c245f-2682-4291-ad67-2a41e530cd27"), kid("bbbbbbbb-2682-4291-ad67-2a41e530cd27")}
+extra = stored - want - {kid("174c245f-2682-4291-ad67-2a41e530cd27"), kid("bbbbbbbb-2682-4291-ad67-2a41e530cd27"),
+                         kid("json/-/order-42")}
 assert not extra, "LMDB holds payments nobody posted: %d" % len(extra)
 assert want <= stored, "posted payments missing from LMDB: %d" % len(want - stored)
 ids = {}

@@ -164,13 +164,13 @@ tk_payment_from_request(const tk_config *c, const sc_token_request *q, pm_paymen
 	snprintf(p->msg_id, sizeof p->msg_id, "%.35s", q->message_ref[0] ? q->message_ref : "NOTPROVIDED");
 	snprintf(p->end_to_end_id, sizeof p->end_to_end_id, "NOTPROVIDED");
 	if (tk_is_uetr(q->idempotency_key)) {
-		snprintf(p->uetr, sizeof p->uetr, "%s", q->idempotency_key);
+		snprintf(p->uetr, sizeof p->uetr, "%.36s", q->idempotency_key);
 	} else if (strlen(q->idempotency_key) > 30 || !q->idempotency_key[0]) {
 		/* Not a UETR: it becomes the reference of the key "json/<date>/<ref>" (Max35Text). */
 		pm_error_set(e, "FF01", "idempotency_key", 0, 0, "an idempotency_key is a UETR or 1..30 characters");
 		return -1;
 	} else {
-		snprintf(p->instr_id, sizeof p->instr_id, "%s", q->idempotency_key);
+		snprintf(p->instr_id, sizeof p->instr_id, "%.35s", q->idempotency_key);
 		snprintf(p->instg_agent_bic, sizeof p->instg_agent_bic, "json");
 	}
 	snprintf(e->uetr, sizeof e->uetr, "%s", p->uetr);
@@ -209,8 +209,8 @@ tk_payment_from_request(const tk_config *c, const sc_token_request *q, pm_paymen
 		pm_error_set(e, "AC01", "creditor_account", 0, 0, "an account id has at most 34 characters");
 		return -1;
 	}
-	snprintf(p->debtor_account, sizeof p->debtor_account, "%s", q->debtor_account);
-	snprintf(p->creditor_account, sizeof p->creditor_account, "%s", q->creditor_account);
+	snprintf(p->debtor_account, sizeof p->debtor_account, "%.34s", q->debtor_account);
+	snprintf(p->creditor_account, sizeof p->creditor_account, "%.34s", q->creditor_account);
 	tk_op op;
 	if (tk_map(c, p, &op, e) != 0)
 		return -1;

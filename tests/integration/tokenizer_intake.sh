@@ -281,4 +281,5 @@ for u in all_u:
 print("payments %d, answered %d (%d as 200 after a kill), stored %d, one token.request id each" %
       (len(all_u), len(acc), sum(1 for s in acc.values() if s == 200), len(stored)))
 PY
+if grep -q "AddressSanitizer\|runtime error:\|LeakSanitizer" "$TMP/tokenizer.log"; then fail "sanitizer report in the tokenizer's log"; fi
 echo ok

@@ -33,7 +33,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
-if [ -f tests/chain/package.json ]; then
+# A node_modules that is a symbolic link (a git worktree sharing another checkout's packages) is left
+# alone: `npm ls` reports every package in it as extraneous, and `npm ci` would empty the link's target.
+if [ -f tests/chain/package.json ] && [ ! -L tests/chain/node_modules ]; then
   (cd tests/chain && { [ -d node_modules ] && npm ls >/dev/null 2>&1 || npm ci --no-audit --no-fund; })
 fi
 echo "deps: ok"

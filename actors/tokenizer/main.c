@@ -106,7 +106,8 @@ static struct {
 	rt_metric      *m_req[5][3][TKM_NOUT], *m_success[5][3], *m_intake_s, *m_backend_s, *m_pending, *m_oldest,
 	               *m_outbox, *m_republished, *m_results_ignored, *m_store_errors, *m_overdue, *m_spool[2];
 	uint64_t        overdue_alerted;
-	int             ready;  /* routes exist from the first moment the server listens; 503 until set */
+	int             ready;
+	int             closing; /* under mu: no new jobs (shutdown) */ /* routes exist from the first moment the server listens; 503 until set */
 } S = { .mu = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER, .done = PTHREAD_COND_INITIALIZER };
 
 /* ---- metrics ---------------------------------------------------------------------------------- */
@@ -434,11 +435,19 @@ tkm_worker_step(int timeout_ms)
 	pthread_mutex_unlock(&S.mu);
 }
 
-/* Queues a job; for HTTP and spool jobs waits until the worker has run it. */
-static void
+/* Queues a job; for HTTP and spool jobs waits until the worker has run it. While the process stops, a
+ * job is not taken: status 503 (HTTP, spool: the file stays) or, for the bus, dropped (the sender
+ * re-publishes until it sees token.status for its key). Returns 0 when queued, -1 when refused. */
+static int
 tkm_submit(tkm_job *j)
 {
 	pthread_mutex_lock(&S.mu);
+	if (S.closing) {
+		pthread_mutex_unlock(&S.mu);
+		j->status = 503;
+		rt_buf_puts(&j->answer, "{\"error\":\"stopping, retry\"}\n");
+		return -1;
+	}
 	if (S.tail)
 		S.tail->next = j;
 	else
@@ -449,6 +458,7 @@ tkm_submit(tkm_job *j)
 		while (!j->done)
 			pthread_cond_wait(&S.done, &S.mu);
 	pthread_mutex_unlock(&S.mu);
+	return 0;
 }
 
 /* ---- HTTP ------------------------------------------------------------------------------------------ */
@@ -783,11 +793,10 @@ tkm_recv_thread(void *arg)
 				j->source = TKM_SRC_BUS;
 				j->recv_mono = rt_mono_ns();
 				j->b.format = TK_IN_JSON;
-				if (tk_batch_add_request(&j->b, S.cfg, &q, rt_now_ns()) < 0) {
+				if (tk_batch_add_request(&j->b, S.cfg, &q, rt_now_ns()) < 0 || tkm_submit(j) != 0) {
+					rt_buf_free(&j->answer);
 					tk_batch_free(&j->b);
 					free(j);
-				} else {
-					tkm_submit(j);
 				}
 			}
 		} else {
@@ -908,12 +917,18 @@ main(int argc, char **argv)
 			tkm_gauges();
 		}
 	}
-	/* Stop taking work; finish what is queued so no waiting request is left without an answer. */
+	/* Stop taking work, then finish what is queued so no waiting request is left without an answer (the
+	 * HTTP server's stop waits for its handlers, which wait for this thread). */
+	pthread_mutex_lock(&S.mu);
+	S.closing = 1;
+	pthread_mutex_unlock(&S.mu);
+	while (S.head || S.nres)
+		tkm_worker_step(0);
 	rt_http_stop();
 	if (have_sp)
 		pthread_join(sp, NULL);
 	pthread_join(rx, NULL);
-	while (S.head || S.nres)
+	while (S.nres)
 		tkm_worker_step(0);
 	rt_logkv(RT_INFO, "stopping", NULL);
 	act_close(S.sub);

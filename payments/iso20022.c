@@ -412,11 +412,6 @@ static void px_store(px_state *st, uint8_t state)
 	const char *path = si->path ? si->path : px_amt_path(st);
 	char *s = st->text;
 	size_t n = st->text_len;
-	/* XML whitespace around a value is layout, not data (xs:decimal and xs:date collapse it anyway). */
-	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\n' || s[n - 1] == '\r'))
-		n--;
-	while (n > 0 && (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r'))
-		s++, n--;
 	if (st->text_len > PX_TEXT_CAP) { /* more than 150 characters: longer than any field we read */
 		if (si->field == F_USTRD && (st->tx.seen & (1u << F_USTRD)))
 			return;
@@ -426,6 +421,12 @@ static void px_store(px_state *st, uint8_t state)
 			px_txerr(st, "FF01", path, "%s is longer than any value it may hold", path);
 		return;
 	}
+
+	/* XML whitespace around a value is layout, not data (xs:decimal and xs:date collapse it anyway). */
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\n' || s[n - 1] == '\r'))
+		n--;
+	while (n > 0 && (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r'))
+		s++, n--;
 
 	/* message-level fields: an error refuses the whole message */
 	switch (si->field) {

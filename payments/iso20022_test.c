@@ -491,6 +491,12 @@ static void test_bad_fields(void **s)
 	              "<Cdtr><Nm>XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX"
 	              "XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX1</Nm></Cdtr>"),
 	           "FF01", "CdtTrfTxInf/Cdtr/Nm", "141 characters");
+	char big[2048];
+	memset(big, 'X', 700); /* longer than the text buffer: refused without reading past it */
+	snprintf(big + 700, sizeof big - 700, "</Nm></Cdtr><IntrBkSttlmAmt Ccy=\"EUR\">5</IntrBkSttlmAmt></CdtTrfTxInf>");
+	char tx[4096];
+	snprintf(tx, sizeof tx, "<CdtTrfTxInf><PmtId><EndToEndId>E1</EndToEndId></PmtId><Cdtr><Nm>   %s", big);
+	tx_refused(tx, "FF01", "CdtTrfTxInf/Cdtr/Nm", "longer than");
 	tx_refused(TX("<IntrBkSttlmAmt Ccy=\"EUR\">5</IntrBkSttlmAmt><IntrBkSttlmAmt Ccy=\"EUR\">6</IntrBkSttlmAmt>",
 	              ""),
 	           "FF01", amt, "twice");

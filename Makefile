@@ -21,7 +21,7 @@ CC      ?= cc
 WERROR  ?= 1
 OPT     ?= -O2
 
-PKGS    := msgpack lmdb libsecp256k1 jansson libcurl libmicrohttpd libxml-2.0
+PKGS    := msgpack lmdb libsecp256k1 jansson libcurl libmicrohttpd libxml-2.0 libcrypto
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 # Debian's libnng-dev ships no pkg-config file.

@@ -51,6 +51,34 @@ static size_t             rth_body_max = RT_HTTP_BODY_MAX_DEFAULT;
 static rt_http_limits     rth_limits = { RT_HTTP_MAX_CONNECTIONS_DEFAULT, RT_HTTP_MAX_PER_IP_DEFAULT,
                                          RT_HTTP_TIMEOUT_S_DEFAULT };
 static rt_metric         *rth_m_refused, *rth_m_open;
+static __thread struct MHD_Connection *rth_current; /* the connection whose handler runs */
+
+/* Requests refused before their handler, by status (a fixed set: bounded series). */
+static void rth_count_refusal(int status)
+{
+	char labels[32];
+	snprintf(labels, sizeof labels, "status=\"%d\"", status);
+	rt_inc(rt_counter("http_refused_total", "HTTP requests refused before their handler (404, 405, 413).",
+	                  labels));
+}
+
+const char *rt_http_req_header(const char *name)
+{
+	return rth_current ? MHD_lookup_connection_value(rth_current, MHD_HEADER_KIND, name) : NULL;
+}
+
+int rt_http_set_route_body_max(const char *path, size_t max)
+{
+	int found = -1;
+	pthread_mutex_lock(&rth_mu);
+	for (size_t i = 0; i < rth_nroutes; i++)
+		if (strcmp(rth_routes[i].path, path) == 0) {
+			rth_routes[i].body_max = max;
+			found = 0;
+		}
+	pthread_mutex_unlock(&rth_mu);
+	return found;
+}
 
 static int rth_metrics(void *arg, const char *method, const char *path, const char *query,
                        const uint8_t *body, size_t blen, rt_buf *out, const char **ctype)
@@ -141,8 +169,26 @@ static enum MHD_Result rth_access_cb(void *cls, struct MHD_Connection *c, const 
 		pthread_mutex_unlock(&rth_mu);
 		if (qs)
 			*qs = '?';
-		if (q->route)
+		if (q->route) {
 			q->status = 0;
+			/* a declared body past the limit: answer now, before reading it */
+			const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+			if (cl && strtoull(cl, NULL, 10) > q->route->body_max)
+				q->status = 413;
+		}
+		if (q->status == 413) {
+			rt_buf out = RT_BUF_INIT;
+			rth_count_refusal(413);
+			rt_buf_puts(&out, "{\"error\":\"request body too large\"}");
+			enum MHD_Result rv = rth_reply(c, 413, "application/json", &out);
+			rt_buf_free(&out);
+			q->status = -1; /* answered: ignore the rest */
+			return rv;
+		}
+		return MHD_YES;
+	}
+	if (q->status == -1) { /* already answered; swallow what still arrives */
+		*upload_size = 0;
 		return MHD_YES;
 	}
 	if (*upload_size) { /* a piece of the body */
@@ -162,8 +208,10 @@ static enum MHD_Result rth_access_cb(void *cls, struct MHD_Connection *c, const 
 		char *query = strchr(q->uri, '?');
 		if (query)
 			*query++ = '\0';
+		rth_current = c;
 		status = q->route->fn(q->route->arg, method, q->uri, query ? query : "",
 		                      q->body.len ? q->body.data : NULL, q->body.len, &out, &ctype);
+		rth_current = NULL;
 		if (out.oom) {
 			status = 500;
 			rt_buf_reset(&out);
@@ -171,6 +219,7 @@ static enum MHD_Result rth_access_cb(void *cls, struct MHD_Connection *c, const 
 		if (status < 100 || status > 599)
 			status = 500;
 	} else {
+		rth_count_refusal(status);
 		rt_buf_printf(&out, "{\"error\":\"%s\"}",
 		              status == 404 ? "not found" : status == 405 ? "method not allowed" :
 		              status == 413 ? "request body too large" : "internal error");

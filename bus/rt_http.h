@@ -3,7 +3,8 @@
  *
  * Bounded against abuse: at most max_connections connections (max_per_ip from one address), and a
  * connection idle for timeout_s seconds (a request that trickles in: slowloris) is closed; refused
- * connections are counted in http_connections_refused_total. Bodies past the route's limit get 413.
+ * connections are counted in http_connections_refused_total. Bodies past the route's limit get 413;
+ * requests refused before their handler are counted in http_refused_total{status}.
  *
  * Health: a set of named reasons. While any reason is set, /health answers 503 with
  *   {"status":"degraded","actor":..,"instance":..,"reasons":[{"key":"rpc","text":"..."}]}
@@ -45,8 +46,15 @@ int  rt_http_port(void); /* the bound port while running, else 0 */
 /* Adds a route, before or after start. method NULL = GET. prefix != 0 matches path and
  * everything below it ("/messages" serves "/messages/<id>"). Up to 32 routes. 0 or -1. */
 int  rt_http_route(const char *method, const char *path, int prefix, rt_http_fn fn, void *arg);
-/* Request body limit for routes added afterwards; larger bodies get 413. */
+/* Request body limit for routes added afterwards. A larger Content-Length is answered 413 before
+ * the body is read or the handler runs; a chunked body is cut off with 413 once past the limit. */
 void rt_http_set_body_max(size_t max);
+/* Changes the body limit of every route on path (e.g. once the configuration is read, for routes added
+ * before rt_init so that they exist the moment the server listens). 0, or -1 when there is none. */
+int rt_http_set_route_body_max(const char *path, size_t max);
+/* A header of the request being handled (Content-Type, ...), from inside a handler only: NULL when
+ * absent or called outside one. The string is valid until the handler returns. */
+const char *rt_http_req_header(const char *name);
 
 /* Health reasons: degraded != 0 sets or replaces key's reason, 0 clears it. Thread-safe. */
 void rt_health_set(const char *key, int degraded, const char *text);

@@ -134,8 +134,9 @@ static int messages(void *arg, const char *method, const char *path, const char 
 static int echo(void *arg, const char *method, const char *path, const char *query, const uint8_t *body,
                 size_t blen, rt_buf *out, const char **ctype)
 {
+	const char *ct = rt_http_req_header("Content-Type");
 	*ctype = "application/octet-stream";
-	rt_buf_printf(out, "%s %zu:", method, blen);
+	rt_buf_printf(out, "%s %s %zu:", method, ct ? ct : "-", blen);
 	rt_buf_append(out, body, blen);
 	++*(int *)arg;
 	return 202;
@@ -180,12 +181,25 @@ static void test_server(void **state)
 	rt_buf_reset(&b);
 
 	assert_int_equal(fetch("/intake", "hello\0world", 11, &b, ct, sizeof ct), 202);
-	assert_int_equal(b.len, strlen("POST 11:") + 11);
-	assert_memory_equal(b.data, "POST 11:hello\0world", b.len);
+	assert_int_equal(b.len, strlen("POST application/x-www-form-urlencoded 11:") + 11);
+	assert_memory_equal(b.data, "POST application/x-www-form-urlencoded 11:hello\0world", b.len);
 	assert_int_equal(echo_calls, 1);
 	rt_buf_reset(&b);
 	assert_int_equal(fetch("/intake", "0123456789abcdefX", 17, &b, NULL, 0), 413); /* over the limit */
 	assert_int_equal(echo_calls, 1);
+	rt_buf_reset(&b);
+	assert_int_equal(fetch("/intake", "0123456789abcdef", 16, &b, NULL, 0), 202); /* at the limit */
+	assert_int_equal(echo_calls, 2);
+	assert_int_equal(rt_http_set_route_body_max("/intake", 8), 0);
+	assert_int_equal(rt_http_set_route_body_max("/none", 8), -1);
+	assert_int_equal(fetch("/intake", "012345678", 9, &b, NULL, 0), 413);
+	assert_int_equal(echo_calls, 2);
+	rt_buf_reset(&b);
+	assert_int_equal(fetch("/metrics", NULL, 0, &b, NULL, 0), 200);
+	assert_non_null(strstr((char *)b.data, "http_refused_total{status=\"413\"} 2\n"));
+	rt_buf_reset(&b);
+
+	assert_null(rt_http_req_header("Content-Type")); /* outside a handler */
 	rt_buf_reset(&b);
 	assert_int_equal(fetch("/nothing-here", NULL, 0, &b, NULL, 0), 404);
 	rt_buf_free(&b);

@@ -37,8 +37,13 @@ typedef struct {
  * field. Duplicate feed names are an error. */
 int gf_parse(const json_t *root, const gf_feed *dflt, gf_feed *out, size_t cap, char *err, size_t errlen);
 
-/* One feed from already-parsed environment values; the aggregator as text. 0 or -1 with err. */
-int gf_from_env(const char *feed, const char *aggregator, const char *abs_text, const gf_feed *dflt,
-                gf_feed *out, char *err, size_t errlen);
+/* One feed from already-parsed environment values (dflt, whose threshold_abs the caller parsed
+ * with gf_parse_abs); the aggregator as text. 0 or -1 with err. */
+int gf_from_env(const char *feed, const char *aggregator, const gf_feed *dflt, gf_feed *out, char *err,
+                size_t errlen);
+
+/* DEVIATION_ABSOLUTE / "deviation_absolute": a non-negative integer in the feed's fixed point;
+ * NULL or "" = 0. 0, or -1 with err saying why. */
+int gf_parse_abs(const char *text, u256 *out, char *err, size_t errlen);
 
 #endif

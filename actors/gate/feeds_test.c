@@ -92,14 +92,18 @@ static void test_env(void **st)
 	(void)st;
 	gf_feed d = dflt(), f;
 	char err[256];
-	assert_int_equal(gf_from_env("ETH-USD", "0x5FbDB2315678afecb367f032d93F642f64180aa3", "25", &d, &f, err, sizeof err), 0);
+	assert_int_equal(gf_parse_abs("25", &d.threshold_abs, err, sizeof err), 0);
+	assert_int_equal(gf_from_env("ETH-USD", "0x5FbDB2315678afecb367f032d93F642f64180aa3", &d, &f, err, sizeof err), 0);
 	assert_int_equal(u256_low64(&f.threshold_abs), 25);
-	assert_int_equal(gf_from_env(NULL, "0x5FbDB2315678afecb367f032d93F642f64180aa3", "0", &d, &f, err, sizeof err), -1);
+	assert_int_equal(gf_from_env(NULL, "0x5FbDB2315678afecb367f032d93F642f64180aa3", &d, &f, err, sizeof err), -1);
 	assert_non_null(strstr(err, "FEED"));
-	assert_int_equal(gf_from_env("ETH-USD", "0x12", "0", &d, &f, err, sizeof err), -1);
+	assert_int_equal(gf_from_env("ETH-USD", "0x12", &d, &f, err, sizeof err), -1);
 	assert_non_null(strstr(err, "AGGREGATOR_ADDRESS"));
-	assert_int_equal(gf_from_env("ETH-USD", "0x5FbDB2315678afecb367f032d93F642f64180aa3", "1.5", &d, &f, err, sizeof err), -1);
-	assert_non_null(strstr(err, "DEVIATION_ABSOLUTE"));
+	u256 abs;
+	assert_int_equal(gf_parse_abs("1.5", &abs, err, sizeof err), -1);
+	assert_non_null(strstr(err, "1.5"));
+	assert_int_equal(gf_parse_abs("", &abs, err, sizeof err), 0);
+	assert_true(u256_is_zero(&abs));
 }
 
 static void word_u64(uint8_t w[32], uint64_t v)

@@ -97,7 +97,7 @@ gf_parse(const json_t *root, const gf_feed *dflt, gf_feed *out, size_t cap, char
 		json_t     *v;
 		json_object_foreach((json_t *)e, k, v) {
 			static const char *const known[] = { "feed", "aggregator", "decimals", "deviation",
-			                                     "deviation_absolute", "heartbeat", "min_interval" };
+			                                     "deviation_absolute", "heartbeat", "min_interval", "transmitter" };
 			int ok = 0;
 			for (size_t j = 0; j < sizeof known / sizeof known[0]; j++)
 				ok |= strcmp(k, known[j]) == 0;
@@ -146,6 +146,13 @@ gf_parse(const json_t *root, const gf_feed *dflt, gf_feed *out, size_t cap, char
 			what = "min_interval: a duration string such as \"5s\"";
 			goto bad;
 		}
+		if ((r = gf_str(e, "transmitter", &s)) < 0 ||
+		    (r == 1 && hex_addr_parse(s, strlen(s), f->transmitter) != HEX_OK)) {
+			what = "transmitter: a 0x address (the signer's, for eth_estimateGas and oracleRoundState)";
+			goto bad;
+		}
+		if (r == 1)
+			f->has_transmitter = 1;
 		continue;
 bad:
 		snprintf(err, errlen, "feeds[%zu]: %s", i, what);

@@ -1,7 +1,8 @@
 /* feeds.h - the gate's per-feed configuration: from a JSON file (FEEDS_FILE)
  *
  *   {"feeds":[{"feed":"ETH-USD","aggregator":"0x..","decimals":8,"deviation":"0.5",
- *              "deviation_absolute":"0","heartbeat":"60s","min_interval":"5s"}]}
+ *              "deviation_absolute":"0","heartbeat":"60s","min_interval":"5s",
+ *              "transmitter":"0x.."}]}
  *
  * or, for one feed, from the environment (FEED, AGGREGATOR_ADDRESS, ...). Fields missing from a
  * file entry take the environment's values (the defaults passed in). "deviation" is a percent
@@ -30,6 +31,8 @@ typedef struct {
 	u256     threshold_abs;
 	uint64_t heartbeat_ms;
 	uint64_t min_interval_ms;
+	uint8_t  transmitter[20]; /* the signer's address sending this feed's updates (TRANSMITTER) */
+	int      has_transmitter;
 } gf_feed;
 
 /* Parses the file's JSON (borrowed). dflt gives every field's default (feed and aggregator are

@@ -14,6 +14,7 @@
 #include "bus/rt_log.h"
 #include "bus/rt_metrics.h"
 #include "chain/hex.h"
+#include "chain/revert.h"
 #include "store/outbox.h"
 #include "store/store.h"
 
@@ -39,8 +40,12 @@ typedef struct {
 	/* chain following */
 	uint64_t     next_poll_mono;
 	int          stale;         /* feed_stale alert firing */
+	int          agg_stale;     /* held: the aggregate is older than it may be used */
 	int          last_why;
+	uint64_t     retry_mono;    /* no publishing before this (the estimate could not be made) */
+	char         fail_text[160];/* why the last failure happened */
 	rt_metric   *m_upd[3], *m_dev, *m_age, *m_inflight, *m_chain_err, *m_refused;
+	rt_metric   *m_agg_stale, *m_agg_age, *m_breaker, *m_failures, *m_consecutive, *m_gas;
 } gt_feed;
 
 struct gt {
@@ -51,10 +56,64 @@ struct gt {
 	size_t     n;
 	st_env    *env;
 	ob_box    *ob;
-	MDB_dbi    t_last, t_inf;
+	MDB_dbi    t_last, t_inf, t_breaker;
 	uint64_t   next_tick_mono;
-	rt_metric *m_ob_pending, *m_status_unknown;
+	char      *instance;
+	gc_call    call;
+	int        rpc_down;        /* rpc_unreachable alert firing */
+	rt_metric *m_ob_pending, *m_status_unknown, *m_store_err, *m_rpc_up;
 };
+
+/* Breaker record (table "breaker", key = feed): version, open, failures (be32), last failure
+ * (be64 ns), text length, text. */
+enum { GT_BRK_V = 1, GT_BRK_HDR = 1 + 1 + 4 + 8 + 1 };
+
+/* Counts and logs a failed store write; the in-memory state stays as decided (the next write
+ * retries), and /metrics shows it. */
+static void
+gt_store_failed(gt *g, const char *what, const char *feed, const st_err *e)
+{
+	rt_inc(g->m_store_err);
+	rt_logkv(RT_ERROR, "state write failed", "what", what, "feed", feed ? feed : "", "error", e->text, NULL);
+}
+
+static void
+gt_alert(gt *g, int severity, int status, const char *kind, const char *key, const char *text,
+         const char *const *labels)
+{
+	if (g->io.alert && g->io.alert(g->io.ctx, severity, status, kind, key, text, labels) != BUS_OK)
+		rt_logkv(RT_ERROR, "cannot publish the alert", "kind", kind, "key", key, NULL);
+}
+
+/* The RPC is up as long as any endpoint answers (a node error is an answer). */
+static void
+gt_rpc_result(gt *g, int rc, const rpc_error *e)
+{
+	int down;
+	if (rc == RPC_ETRANSPORT)
+		down = 1;
+	else if (rc == RPC_OK || rc == RPC_ENODE)
+		down = 0;
+	else
+		return;
+	if (down == g->rpc_down)
+		return;
+	g->rpc_down = down;
+	rt_gauge_set(g->m_rpc_up, !down);
+	rt_health_set("rpc", down, down ? "no RPC endpoint answers" : NULL);
+	char key[160], text[320];
+	snprintf(key, sizeof key, "rpc_unreachable:gate:%.100s", g->instance);
+	if (down)
+		snprintf(text, sizeof text, "gate %.60s cannot reach any RPC endpoint: %.200s", g->instance, e->msg);
+	else
+		snprintf(text, sizeof text, "gate %.60s reaches an RPC endpoint again", g->instance);
+	const char *labels[] = { "actor", "gate", NULL };
+	gt_alert(g, SC_SEV_ERROR, down ? SC_ALERT_FIRING : SC_ALERT_RESOLVED, "rpc_unreachable", key, text, labels);
+	rt_logkv(down ? RT_ERROR : RT_INFO, down ? "rpc unreachable" : "rpc reachable again", "error",
+	         down ? e->msg : "", NULL);
+}
+
+static void gt_succeed(gt *g, gt_feed *f);
 
 /* ---- persistence ------------------------------------------------------------------------- */
 
@@ -65,6 +124,56 @@ gt_inf_encode(const gt_feed *f, uint8_t b[GT_INF_LEN])
 	memcpy(b + 1, f->v.inf_id, 16);
 	st_key_u64(b + 17, f->v.st.inflight_since_ns);
 	u256_to_be(&f->v.inf_answer, b + 25);
+}
+
+static int
+gt_brk_put(gt *g, MDB_txn *txn, const gt_feed *f, st_err *e)
+{
+	size_t  tl = strlen(f->fail_text);
+	uint8_t b[GT_BRK_HDR + sizeof f->fail_text];
+	if (f->v.st.failures == 0 && !f->v.st.breaker_open) {
+		int rc = st_del(txn, g->t_breaker, f->c.feed, strlen(f->c.feed), e);
+		return rc == MDB_NOTFOUND ? 0 : rc;
+	}
+	b[0] = GT_BRK_V;
+	b[1] = (uint8_t)f->v.st.breaker_open;
+	for (int i = 0; i < 4; i++)
+		b[2 + i] = (uint8_t)(f->v.st.failures >> (24 - 8 * i));
+	st_key_u64(b + 6, f->v.st.last_failure_ns);
+	b[14] = (uint8_t)tl;
+	memcpy(b + GT_BRK_HDR, f->fail_text, tl);
+	return st_put(txn, g->t_breaker, f->c.feed, strlen(f->c.feed), b, GT_BRK_HDR + tl, e);
+}
+
+/* Persists a feed's failure count and breaker on their own (a failure or a reset). */
+static void
+gt_brk_save(gt *g, const gt_feed *f)
+{
+	MDB_txn *txn;
+	st_err   e;
+	int      rc = st_begin(g->env, 0, &txn, &e);
+	if (rc == 0 && (rc = gt_brk_put(g, txn, f, &e)) == 0)
+		rc = st_commit(txn, &e);
+	else
+		st_abort(txn);
+	if (rc != 0)
+		gt_store_failed(g, "breaker", f->c.feed, &e);
+}
+
+static void
+gt_brk_load(gt_feed *f, const MDB_val *v)
+{
+	const uint8_t *b = v->mv_data;
+	if (v->mv_size < GT_BRK_HDR || b[0] != GT_BRK_V || v->mv_size != GT_BRK_HDR + (size_t)b[14] ||
+	    b[14] >= sizeof f->fail_text) {
+		rt_logkv(RT_ERROR, "breaker record unreadable: ignored", "feed", f->c.feed, NULL);
+		return;
+	}
+	f->v.st.breaker_open = b[1] != 0;
+	f->v.st.failures = (uint32_t)b[2] << 24 | (uint32_t)b[3] << 16 | (uint32_t)b[4] << 8 | b[5];
+	f->v.st.last_failure_ns = st_u64_at(b + 6);
+	memcpy(f->fail_text, b + GT_BRK_HDR, b[14]);
+	f->fail_text[b[14]] = 0;
 }
 
 /* Loads the last decision and the in-flight update of every feed (after a restart). */
@@ -95,7 +204,20 @@ gt_load(gt *g, char *err, size_t errlen)
 			hex_encode(f->v.inf_id, 16, 0, id);
 			rt_logkv(RT_INFO, "update in flight from before the restart", "feed", f->c.feed, "id", id, NULL);
 		}
+		if (st_get(txn, g->t_breaker, f->c.feed, klen, &v, &e) == 0)
+			gt_brk_load(f, &v);
 		rt_gauge_set(f->m_inflight, f->v.st.inflight);
+		rt_gauge_set(f->m_consecutive, f->v.st.failures);
+		rt_gauge_set(f->m_breaker, f->v.st.breaker_open);
+		if (f->v.st.breaker_open) {
+			/* A restart does not close it: only gt_reset does. The alert was sent when it opened. */
+			char key[64], text[240];
+			snprintf(key, sizeof key, "breaker:%.31s", f->c.feed);
+			snprintf(text, sizeof text, "updates stopped after %u failures: %s", f->v.st.failures, f->fail_text);
+			rt_health_set(key, 1, text);
+			rt_logkv(RT_ERROR, "breaker open (from before the restart): no updates until reset", "feed", f->c.feed,
+			         "why", f->fail_text, NULL);
+		}
 	}
 	st_abort(txn);
 	return 0;
@@ -119,7 +241,7 @@ gt_drop_inflight(gt *g, gt_feed *f, const uint8_t id[16], const char *why)
 			st_abort(txn);
 	}
 	if (rc != 0)
-		rt_log(RT_ERROR, "state: clearing in-flight update of %s: %s", f->c.feed, e.text);
+		gt_store_failed(g, "clearing the in-flight update", f->c.feed, &e);
 	rt_gauge_set(f->m_inflight, 0);
 	rt_logkv(RT_INFO, "update no longer in flight", "feed", f->c.feed, "why", why, NULL);
 }
@@ -134,10 +256,15 @@ gt_flush_outbox(gt *g, uint64_t now_ns)
 	MDB_txn *txn;
 	st_err   e;
 	if (st_begin(g->env, 0, &txn, &e) != 0) {
-		rt_log(RT_ERROR, "outbox: %s", e.text);
+		gt_store_failed(g, "outbox", NULL, &e);
 		return;
 	}
 	long n = ob_due(txn, g->ob, now_ns, ids, GT_N(ids), &e);
+	if (n < 0) {
+		st_abort(txn);
+		gt_store_failed(g, "outbox read", NULL, &e);
+		return;
+	}
 	for (long i = 0; i < n; i++) {
 		ob_msg m;
 		char   topic[OB_TOPIC_MAX + 1], type[OB_TYPE_MAX + 1];
@@ -148,13 +275,18 @@ gt_flush_outbox(gt *g, uint64_t now_ns)
 		int rv = g->io.publish(g->io.ctx, topic, type, m.id, m.body, m.body_len);
 		if (m.attempts > 0 && rt_log_enabled(RT_DEBUG))
 			rt_logkv(RT_DEBUG, "re-published update", "topic", topic, NULL);
-		ob_mark_sent(txn, g->ob, ids[i], now_ns, rv == BUS_OK ? NULL : "publish failed", &e);
+		if (ob_mark_sent(txn, g->ob, ids[i], now_ns, rv == BUS_OK ? NULL : "publish failed", &e) != 0) {
+			/* Not fatal: the entry stays due and goes out again next time (same id). */
+			st_abort(txn);
+			gt_store_failed(g, "outbox mark sent", NULL, &e);
+			return;
+		}
 	}
 	uint64_t cnt = 0;
-	ob_count(txn, g->ob, &cnt, &e);
-	rt_gauge_set(g->m_ob_pending, (double)cnt);
+	if (ob_count(txn, g->ob, &cnt, &e) == 0)
+		rt_gauge_set(g->m_ob_pending, (double)cnt);
 	if (st_commit(txn, &e) != 0)
-		rt_log(RT_ERROR, "outbox: %s", e.text);
+		gt_store_failed(g, "outbox", NULL, &e);
 }
 
 /* ---- following the chain ------------------------------------------------------------------- */
@@ -166,6 +298,7 @@ gt_poll(gt *g, gt_feed *f, uint64_t mono)
 	rpc_error e;
 	int       rc = g->io.read_latest(g->io.ctx, f->c.aggregator, &r, &e);
 	char      key[64];
+	gt_rpc_result(g, rc, &e);
 	snprintf(key, sizeof key, "chain:%.31s", f->c.feed);
 	if (rc != RPC_OK) {
 		rt_inc(f->m_chain_err);
@@ -191,8 +324,10 @@ gt_poll(gt *g, gt_feed *f, uint64_t mono)
 		rt_logkv(RT_INFO, "on-chain answer", "feed", f->c.feed, "answer", a, "updated_at", t, "round", rd, NULL);
 	}
 	/* Our in-flight update landed even if its tx.status was lost. */
-	if (fl & GR_LANDED)
+	if (fl & GR_LANDED) {
 		gt_drop_inflight(g, f, id, "seen on chain");
+		gt_succeed(g, f);
+	}
 }
 
 /* The round the update will be for: FluxAggregator's submit needs the exact one. */
@@ -206,7 +341,9 @@ gt_round_for_update(gt *g, gt_feed *f, u256 *round)
 		return;
 	uint64_t  rd;
 	rpc_error e;
-	if (g->io.read_oracle_round(g->io.ctx, f->c.aggregator, g->c.transmitter, &rd, &e) == RPC_OK)
+	int rc = g->io.read_oracle_round(g->io.ctx, f->c.aggregator, f->c.transmitter, &rd, &e);
+	gt_rpc_result(g, rc, &e);
+	if (rc == RPC_OK)
 		u256_from_u64(round, rd);
 	else
 		rt_logkv(RT_WARN, "oracleRoundState failed; using latest round + 1", "feed", f->c.feed, "error", e.msg,
@@ -232,16 +369,152 @@ gt_check_stale(gt *g, gt_feed *f, uint64_t now_ns)
 	         (unsigned long long)age, (unsigned long long)(f->c.heartbeat_ms / 1000),
 	         (unsigned long long)g->c.stale_factor);
 	const char *labels[] = { "feed", f->c.feed, NULL };
-	if (g->io.alert)
-		g->io.alert(g->io.ctx, SC_SEV_ERROR, stale ? SC_ALERT_FIRING : SC_ALERT_RESOLVED, "feed_stale", key, text,
-		            labels);
+	gt_alert(g, SC_SEV_ERROR, stale ? SC_ALERT_FIRING : SC_ALERT_RESOLVED, "feed_stale", key, text, labels);
 	rt_logkv(stale ? RT_WARN : RT_INFO, stale ? "feed stale" : "feed fresh again", "feed", f->c.feed, NULL);
+}
+
+/* ---- failures and the breaker ---------------------------------------------------------------- */
+
+/* Printable ASCII only: error texts come from contracts and other processes. */
+static void
+gt_clean(const char *in, char *out, size_t cap)
+{
+	size_t k = 0;
+	for (; *in && k + 1 < cap; in++)
+		out[k++] = (unsigned char)*in >= 0x20 && (unsigned char)*in < 0x7f && *in != '"' && *in != '\\' ? *in : '?';
+	out[k] = 0;
+}
+
+/* A failed update (estimate reverted or over the cap, tx failed): back off, maybe open the
+ * breaker (one grouped alert per feed, keyed by the configured feed name only). */
+static void
+gt_fail(gt *g, gt_feed *f, uint64_t now_ns, const char *why)
+{
+	gt_clean(why && *why ? why : "failed without a reason", f->fail_text, sizeof f->fail_text);
+	int tripped = gd_fail(&f->dc, &f->v.st, now_ns);
+	gt_brk_save(g, f);
+	rt_inc(f->m_failures);
+	rt_gauge_set(f->m_consecutive, f->v.st.failures);
+	char n[16], wait[24];
+	snprintf(n, sizeof n, "%u", f->v.st.failures);
+	snprintf(wait, sizeof wait, "%llu", (unsigned long long)(gd_backoff_ns(&f->dc, f->v.st.failures) / GT_MS));
+	rt_logkv(RT_WARN, "update failed", "feed", f->c.feed, "why", f->fail_text, "consecutive", n,
+	         "next_attempt_after_ms", tripped ? "never (breaker open)" : wait, NULL);
+	if (!tripped)
+		return;
+	char key[64], hkey[64], text[300];
+	snprintf(key, sizeof key, "gate:%.31s:update_failing", f->c.feed);
+	snprintf(hkey, sizeof hkey, "breaker:%.31s", f->c.feed);
+	snprintf(text, sizeof text, "%.31s: updates stopped after %u consecutive failures: %s (reset: POST "
+	         "/feeds/%.31s/reset)", f->c.feed, f->v.st.failures, f->fail_text, f->c.feed);
+	const char *labels[] = { "feed", f->c.feed, NULL };
+	gt_alert(g, SC_SEV_ERROR, SC_ALERT_FIRING, "update_failing", key, text, labels);
+	rt_health_set(hkey, 1, text);
+	rt_gauge_set(f->m_breaker, 1);
+	rt_logkv(RT_ERROR, "breaker open: no more updates of this feed until reset", "feed", f->c.feed, "why",
+	         f->fail_text, NULL);
+}
+
+static void
+gt_succeed(gt *g, gt_feed *f)
+{
+	if (f->v.st.failures == 0)
+		return;
+	gd_succeed(&f->v.st);
+	f->fail_text[0] = 0;
+	gt_brk_save(g, f);
+	rt_gauge_set(f->m_consecutive, 0);
+	rt_logkv(RT_INFO, "update succeeded: failure count cleared", "feed", f->c.feed, NULL);
+}
+
+int
+gt_reset(gt *g, const char *feed, int *was_open, uint32_t *failures)
+{
+	gt_feed *f = NULL;
+	for (size_t i = 0; i < g->n && f == NULL; i++)
+		if (strcmp(g->feeds[i].c.feed, feed) == 0)
+			f = &g->feeds[i];
+	if (f == NULL)
+		return -1;
+	int      open = f->v.st.breaker_open;
+	uint32_t n = f->v.st.failures;
+	if (was_open)
+		*was_open = open;
+	if (failures)
+		*failures = n;
+	gd_reset(&f->v.st);
+	f->fail_text[0] = 0;
+	f->retry_mono = 0;
+	gt_brk_save(g, f);
+	rt_gauge_set(f->m_breaker, 0);
+	rt_gauge_set(f->m_consecutive, 0);
+	char key[64], hkey[64], text[200], cnt[16];
+	snprintf(hkey, sizeof hkey, "breaker:%.31s", f->c.feed);
+	rt_health_set(hkey, 0, NULL);
+	if (open) {
+		snprintf(key, sizeof key, "gate:%.31s:update_failing", f->c.feed);
+		snprintf(text, sizeof text, "%.31s: breaker reset by the operator; updates resume", f->c.feed);
+		const char *labels[] = { "feed", f->c.feed, NULL };
+		gt_alert(g, SC_SEV_ERROR, SC_ALERT_RESOLVED, "update_failing", key, text, labels);
+	}
+	snprintf(cnt, sizeof cnt, "%u", n);
+	rt_logkv(RT_WARN, "breaker reset", "feed", f->c.feed, "was_open", open ? "yes" : "no", "failures", cnt, NULL);
+	return 0;
 }
 
 /* ---- deciding ---------------------------------------------------------------------------- */
 
+/* The gas limit of the update: the exact call estimated from the feed's transmitter. Returns 1
+ * with *limit, 0 on a failure (counted: revert, over the cap), -1 when it could not be asked
+ * (RPC down: try again shortly, no failure). */
+static int
+gt_estimate(gt *g, gt_feed *f, const u256 *round, const u256 *answer, uint64_t now_ns, uint64_t mono_ns,
+            uint64_t *limit)
+{
+	uint8_t   data[4 + 64];
+	size_t    len;
+	rpc_error e;
+	uint64_t  gas;
+	char      why[200];
+	if (gc_call_build(&g->call, round, answer, data, sizeof data, &len) != 0) {
+		gt_fail(g, f, now_ns, "the answer does not fit the update call's types");
+		return 0;
+	}
+	memset(&e, 0, sizeof e);
+	int rc = g->io.estimate_gas(g->io.ctx, f->c.transmitter, f->c.aggregator, data, len, &gas, &e);
+	gt_rpc_result(g, rc, &e);
+	if (rc == RPC_ENODE) {
+		/* The node ran the call and it failed: the reason is in the revert data (or the message). */
+		char reason[160];
+		if (e.data[0])
+			rv_describe_hex(e.data, reason, sizeof reason);
+		else
+			gt_clean(e.msg[0] ? e.msg : "reverted", reason, sizeof reason);
+		snprintf(why, sizeof why, "gas estimate: %s", reason);
+		gt_fail(g, f, now_ns, why);
+		return 0;
+	}
+	if (rc != RPC_OK) {
+		f->retry_mono = mono_ns + 1000 * GT_MS;
+		if (rt_log_state_change("estimate", "error"))
+			rt_logkv(RT_WARN, "cannot estimate gas: holding the update", "feed", f->c.feed, "error", e.msg, NULL);
+		return -1;
+	}
+	rt_log_state_change("estimate", "ok");
+	rt_gauge_set(f->m_gas, (double)gas);
+	if (gas > g->c.gas_limit_max) {
+		snprintf(why, sizeof why, "gas estimate %llu exceeds GAS_LIMIT_MAX %llu", (unsigned long long)gas,
+		         (unsigned long long)g->c.gas_limit_max);
+		gt_fail(g, f, now_ns, why);
+		return 0;
+	}
+	uint64_t margin = (gas * g->c.gas_margin_ppm + 999999) / 1000000; /* gas < 2^40: no overflow */
+	*limit = gas + margin > g->c.gas_limit_max ? g->c.gas_limit_max : gas + margin;
+	return 1;
+}
+
 static void
-gt_publish(gt *g, gt_feed *f, const gd_decision *d, uint64_t now_ns)
+gt_publish(gt *g, gt_feed *f, const gd_decision *d, uint64_t now_ns, uint64_t mono_ns)
 {
 	sc_price_update u;
 	memset(&u, 0, sizeof u);
@@ -263,6 +536,8 @@ gt_publish(gt *g, gt_feed *f, const gd_decision *d, uint64_t now_ns)
 	snprintf(u.agg_origin, sizeof u.agg_origin, "%s", f->agg_origin);
 	u.agg_seq = f->agg_seq;
 	u.agg_sources = f->agg.used_count;
+	if (g->c.estimate && gt_estimate(g, f, &u.round_id, &u.answer, now_ns, mono_ns, &u.gas_limit) != 1)
+		return;
 
 	uint8_t id[16], body[2048], inf[GT_INF_LEN];
 	size_t  len;
@@ -301,32 +576,66 @@ gt_publish(gt *g, gt_feed *f, const gd_decision *d, uint64_t now_ns)
 		st_abort(txn);
 	if (rc != 0) {
 		f->v = saved;
-		rt_log(RT_ERROR, "state: cannot queue the update of %s: %s", f->c.feed, e.text);
+		gt_store_failed(g, "queueing the update", f->c.feed, &e);
 		return;
 	}
 	rt_inc(f->m_upd[d->reason]);
 	rt_gauge_set(f->m_inflight, 1);
-	char a[96], p[96], dev[24], ids[33], since[24];
+	char a[96], p[96], dev[24], ids[33], since[24], gas[24];
+	snprintf(gas, sizeof gas, "%llu", (unsigned long long)u.gas_limit);
 	fixed_to_dec(&u.answer, (unsigned)u.decimals, a);
 	fixed_to_dec(&u.previous_answer, (unsigned)u.decimals, p);
 	snprintf(dev, sizeof dev, "%llu", (unsigned long long)d->deviation_ppm);
 	snprintf(since, sizeof since, "%llu", (unsigned long long)d->since_update_s);
 	hex_encode(id, 16, 0, ids);
 	rt_logkv(RT_INFO, "update", "feed", f->c.feed, "reason", gd_reason_name(d->reason), "answer", a, "previous", p,
-	         "deviation_ppm", dev, "since_update_s", since, "id", ids, "supersedes", supersede ? "yes" : "no", NULL);
+	         "deviation_ppm", dev, "since_update_s", since, "id", ids, "supersedes", supersede ? "yes" : "no", "gas_limit", gas, NULL);
 	gt_flush_outbox(g, now_ns);
+}
+
+/* Says so once per change when the feed is held because its aggregate is too old (quorum lost
+ * at the median, or the median gone): metric, log, /health, and a warning alert. */
+static void
+gt_agg_state(gt *g, gt_feed *f, const gd_agg *a, uint64_t now_ns)
+{
+	uint64_t age = gd_agg_age_ns(a, now_ns), lim = gd_agg_limit_ns(&f->dc, a->window_ms);
+	int      stale = age > lim;
+	rt_gauge_set(f->m_agg_age, (double)age / 1e9);
+	if (stale == f->agg_stale)
+		return;
+	f->agg_stale = stale;
+	rt_gauge_set(f->m_agg_stale, stale);
+	char key[64], hkey[64], text[240], ages[24], lims[24];
+	snprintf(key, sizeof key, "gate:%.31s:aggregate_stale", f->c.feed);
+	snprintf(hkey, sizeof hkey, "aggregate:%.31s", f->c.feed);
+	snprintf(ages, sizeof ages, "%.1f", (double)age / 1e9);
+	snprintf(lims, sizeof lims, "%.1f", (double)lim / 1e9);
+	snprintf(text, sizeof text, "%.31s: held, the latest aggregate is %s s old (limit %s s): no update until "
+	         "the median publishes a fresh one", f->c.feed, ages, lims);
+	if (!stale)
+		snprintf(text, sizeof text, "%.31s: a fresh aggregate again", f->c.feed);
+	rt_health_set(hkey, stale, stale ? text : NULL);
+	const char *labels[] = { "feed", f->c.feed, NULL };
+	gt_alert(g, SC_SEV_WARNING, stale ? SC_ALERT_FIRING : SC_ALERT_RESOLVED, "aggregate_stale", key, text, labels);
+	rt_logkv(stale ? RT_WARN : RT_INFO, stale ? "aggregate stale: holding the feed" : "aggregate fresh again",
+	         "feed", f->c.feed, "age_s", ages, "limit_s", lims, NULL);
 }
 
 static void
 gt_evaluate(gt *g, gt_feed *f, uint64_t now_ns, uint64_t mono_ns)
 {
-	if (!f->have_agg || mono_ns - f->agg_mono > g->c.agg_max_age_ms * GT_MS)
+	if (!f->have_agg)
+		return;
+	gd_agg a = { .median = f->agg.median, .oldest_observed_ns = f->agg.oldest_observed_at_ns,
+	             .window_ms = f->agg.window_ms };
+	gt_agg_state(g, f, &a, now_ns);
+	if (mono_ns < f->retry_mono)
 		return;
 	gd_decision d;
-	gd_decide(&f->dc, &f->v.st, &f->agg.median, now_ns, &d);
+	gd_evaluate(&f->dc, &f->v.st, &a, now_ns, &d);
 	rt_gauge_set(f->m_dev, d.deviation_ppm == UINT64_MAX ? 1e18 : (double)d.deviation_ppm);
 	if (d.action == GD_PUBLISH) {
-		gt_publish(g, f, &d, now_ns);
+		gt_publish(g, f, &d, now_ns, mono_ns);
 	} else if (d.why != f->last_why && d.why != GD_WHY_WITHIN) {
 		rt_logkv(RT_DEBUG, "holding", "feed", f->c.feed, "why", gd_why_name(d.why), "reason",
 		         gd_reason_name(d.reason), NULL);
@@ -376,12 +685,15 @@ gt_on_status(gt *g, const sc_tx_status *s, uint64_t now_ns, uint64_t mono_ns)
 		MDB_txn *txn;
 		st_err   e;
 		int      removed = 0;
-		if (st_begin(g->env, 0, &txn, &e) == 0) {
-			if (ob_ack(txn, g->ob, ref, &removed, &e) == 0)
-				st_commit(txn, &e);
+		int rc = st_begin(g->env, 0, &txn, &e);
+		if (rc == 0) {
+			if ((rc = ob_ack(txn, g->ob, ref, &removed, &e)) == 0)
+				rc = st_commit(txn, &e);
 			else
 				st_abort(txn);
 		}
+		if (rc != 0)
+			gt_store_failed(g, "outbox ack", s->feed, &e); /* re-published, acked again */
 		if (removed)
 			rt_logkv(RT_DEBUG, "update acknowledged", "ref", s->ref, NULL);
 	}
@@ -397,6 +709,7 @@ gt_on_status(gt *g, const sc_tx_status *s, uint64_t now_ns, uint64_t mono_ns)
 	switch (out) {
 	case GR_S_OURS_DONE:
 		gt_drop_inflight(g, f, id, sc_enum_name(&SC_TX_STATUS, "state", s->state));
+		gt_succeed(g, f);
 		/* fall through */
 	case GR_S_OTHERS: {
 		char a[96];
@@ -404,10 +717,18 @@ gt_on_status(gt *g, const sc_tx_status *s, uint64_t now_ns, uint64_t mono_ns)
 		rt_logkv(RT_INFO, "confirmed answer", "feed", f->c.feed, "answer", a, "ref", s->ref, NULL);
 		break;
 	}
-	case GR_S_OURS_FAILED:
+	case GR_S_OURS_FAILED: {
+		/* Mined and reverted (out of gas, a require): counted, backed off, maybe the breaker. */
+		char why[200];
+		snprintf(why, sizeof why, "transaction failed: %.160s", s->error_text[0] ? s->error_text : "reverted");
+		gt_drop_inflight(g, f, id, "failed");
+		gt_fail(g, f, now_ns, why);
+		break;
+	}
 	case GR_S_OURS_DROPPED:
-		gt_drop_inflight(g, f, id, sc_enum_name(&SC_TX_STATUS, "state", s->state));
-		rt_logkv(RT_WARN, "update failed", "feed", f->c.feed, "error", s->error_text, NULL);
+		/* Never mined (replaced, evicted): not the call's fault, decided again as usual. */
+		gt_drop_inflight(g, f, id, "dropped");
+		rt_logkv(RT_WARN, "update dropped", "feed", f->c.feed, "error", s->error_text, NULL);
 		break;
 	default:
 		break;
@@ -440,7 +761,9 @@ gt_feed_init(gt *g, gt_feed *f, const gf_feed *c)
 	f->c = *c;
 	f->dc = (gd_cfg){ .threshold_ppm = c->threshold_ppm, .threshold_abs = c->threshold_abs,
 	                  .heartbeat_ns = c->heartbeat_ms * GT_MS, .min_interval_ns = c->min_interval_ms * GT_MS,
-	                  .update_timeout_ns = g->c.update_timeout_ms * GT_MS };
+	                  .update_timeout_ns = g->c.update_timeout_ms * GT_MS,
+	                  .agg_max_age_ns = g->c.agg_max_age_ms * GT_MS, .backoff_max_ns = g->c.backoff_max_ms * GT_MS,
+	                  .breaker_after = g->c.breaker_after };
 	f->last_why = -1;
 	/* (not snprintf: source and destination are parts of one object) */
 	memcpy(f->topic, "price.update.", 13);
@@ -457,6 +780,16 @@ gt_feed_init(gt *g, gt_feed *f, const gf_feed *c)
 	f->m_inflight = rt_gauge("gate_inflight", "1 while an update of the feed is in flight.", l);
 	f->m_chain_err = rt_counter("gate_chain_read_errors_total", "latestRoundData reads that failed.", l);
 	f->m_refused = rt_counter("gate_aggregates_refused_total", "Aggregates refused (decimals differ).", l);
+	f->m_agg_stale = rt_gauge("gate_aggregate_stale", "1 while the feed is held because its latest aggregate is "
+	                          "older than min(AGG_MAX_AGE, the median's window).", l);
+	f->m_agg_age = rt_gauge("gate_aggregate_age_seconds", "Age of the latest aggregate's oldest observation.", l);
+	f->m_breaker = rt_gauge("gate_breaker_open", "1 while the feed's breaker is open (updates stopped until "
+	                        "POST /feeds/<feed>/reset).", l);
+	f->m_failures = rt_counter("gate_update_failures_total", "Failed updates: estimate reverted or over "
+	                           "GAS_LIMIT_MAX, transaction failed.", l);
+	f->m_consecutive = rt_gauge("gate_consecutive_failures", "Failed updates in a row (BREAKER_AFTER opens the "
+	                            "breaker).", l);
+	f->m_gas = rt_gauge("gate_gas_estimate", "The latest eth_estimateGas of the feed's update call.", l);
 }
 
 gt *
@@ -474,7 +807,22 @@ gt_open(const gt_cfg *cfg, const gf_feed *feeds, size_t n, const gt_io *io, char
 	}
 	g->c = *cfg;
 	g->c.state_dir = g->state_dir;
+	g->c.instance = NULL;
+	g->c.update_sig = NULL;
 	g->io = *io;
+	if ((g->instance = strdup(cfg->instance ? cfg->instance : "gate")) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		gt_close(g);
+		return NULL;
+	}
+	if (gc_call_init(&g->call, cfg->update_sig ? cfg->update_sig : "updateAnswer(int256)", err, errlen) != 0) {
+		gt_close(g);
+		return NULL;
+	}
+	g->m_store_err = rt_counter("gate_store_errors_total", "LMDB writes that failed (retried by the next one).",
+	                            NULL);
+	g->m_rpc_up = rt_gauge("gate_rpc_up", "1 while an RPC endpoint answers the gate.", NULL);
+	rt_gauge_set(g->m_rpc_up, 1);
 	g->m_ob_pending = rt_gauge("gate_outbox_pending", "Updates in the outbox, not yet seen by the signer.", NULL);
 	g->m_status_unknown = rt_counter("gate_status_unknown_total", "tx.status with a ref for no feed of this gate.",
 	                                 NULL);
@@ -491,7 +839,13 @@ gt_open(const gt_cfg *cfg, const gf_feed *feeds, size_t n, const gt_io *io, char
 		return NULL;
 	}
 	if (st_table(txn, "last", &g->t_last, &e) || st_table(txn, "inflight", &g->t_inf, &e) ||
-	    ob_open(txn, "updates", &bo, &g->ob, &e) || st_commit(txn, &e)) {
+	    st_table(txn, "breaker", &g->t_breaker, &e) || ob_open(txn, "updates", &bo, &g->ob, &e)) {
+		st_abort(txn);
+		snprintf(err, errlen, "STATE_DIR %s: %s", g->state_dir, e.text);
+		gt_close(g);
+		return NULL;
+	}
+	if (st_commit(txn, &e) != 0) {
 		snprintf(err, errlen, "STATE_DIR %s: %s", g->state_dir, e.text);
 		gt_close(g);
 		return NULL;
@@ -511,6 +865,7 @@ gt_close(gt *g)
 	ob_close(g->ob);
 	st_close(g->env);
 	free(g->state_dir);
+	free(g->instance);
 	free(g);
 }
 

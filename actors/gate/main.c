@@ -7,9 +7,13 @@
  * (gate.h: outbox, persistence, decisions) gets decoded messages, the clock and its I/O as
  * callbacks; the chain's answer is reconciled from polls and tx.status in reconcile.c.
  */
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "actors/gate/chainread.h"
 #include "actors/gate/feeds.h"
@@ -28,7 +32,9 @@ static act_bus_cfg busc;
 static const char *cfg_rpc, *cfg_feeds_file, *cfg_feed, *cfg_agg, *cfg_abs, *cfg_state_dir, *cfg_sig,
                   *cfg_transmitter;
 static uint64_t cfg_chain_id, cfg_rpc_timeout_ms, cfg_decimals, cfg_dev_ppm, cfg_heartbeat_ms, cfg_min_ms,
-                cfg_timeout_ms, cfg_poll_ms, cfg_stale_factor, cfg_agg_age_ms;
+                cfg_timeout_ms, cfg_poll_ms, cfg_stale_factor, cfg_agg_age_ms, cfg_gas_margin_ppm, cfg_gas_max,
+                cfg_backoff_max_ms, cfg_breaker_after;
+static bool     cfg_estimate;
 
 static const rt_opt opts[] = {
 	ACT_BUS_OPTS(busc),
@@ -57,13 +63,26 @@ static const rt_opt opts[] = {
 	{ "CHAIN_POLL", RT_DURATION, "30s", "re-read latestRoundData this often", &cfg_poll_ms, 100, 0, 0, 0 },
 	{ "STALE_FACTOR", RT_U64, "2", "feed_stale alert when the on-chain age exceeds this many heartbeats",
 	  &cfg_stale_factor, 1, 1000, 0, 0 },
-	{ "AGG_MAX_AGE", RT_DURATION, "60s", "an aggregate older than this is not published (not even on "
-	  "heartbeat)", &cfg_agg_age_ms, 100, 0, 0, 0 },
+	{ "AGG_MAX_AGE", RT_DURATION, "0", "an aggregate whose oldest observation is older than this is not used "
+	  "(no first, deviation or heartbeat); the limit is min(AGG_MAX_AGE, the aggregate's window_ms); 0 = the "
+	  "window only (60s when an aggregate does not say)", &cfg_agg_age_ms, 0, 0, 0, 0 },
 	{ "STATE_DIR", RT_STR, "data/gate", "LMDB directory: outbox, last decision and in-flight update per feed",
 	  &cfg_state_dir, 0, 0, 0, 0 },
 	{ "UPDATE_SIGNATURE", RT_STR, "updateAnswer(int256)", "the signer's update call; submit(uint256,int256) "
 	  "makes the round come from oracleRoundState(TRANSMITTER, 0)", &cfg_sig, 0, 0, 0, 0 },
-	{ "TRANSMITTER", RT_STR, NULL, "the signer's address (for oracleRoundState)", &cfg_transmitter, 0, 0, 0, 0 },
+	{ "TRANSMITTER", RT_STR, NULL, "the signer's address, sender of the estimated call and of "
+	  "oracleRoundState; required with GAS_ESTIMATE or submit(...) (a FEEDS_FILE entry's \"transmitter\" "
+	  "overrides it)", &cfg_transmitter, 0, 0, 0, 0 },
+	{ "GAS_ESTIMATE", RT_BOOL, "true", "eth_estimateGas of the exact update call before publishing; its "
+	  "result plus GAS_MARGIN is price.update.gas_limit; a revert is a failure, nothing is published",
+	  &cfg_estimate, 0, 0, 0, 0 },
+	{ "GAS_MARGIN", RT_PPM, "25", "percent added to the gas estimate", &cfg_gas_margin_ppm, 0, 100000000, 0, 0 },
+	{ "GAS_LIMIT_MAX", RT_U64, "2000000", "cap of price.update.gas_limit; an estimate above it is a failure "
+	  "(keep it at or below the signer's cap)", &cfg_gas_max, 21000, 30000000, 0, 0 },
+	{ "BACKOFF_MAX", RT_DURATION, "10m", "after n failed updates in a row a feed waits MIN_INTERVAL x 2^n, at "
+	  "most this", &cfg_backoff_max_ms, 1000, 0, 0, 0 },
+	{ "BREAKER_AFTER", RT_U64, "5", "failed updates in a row that stop a feed until POST /feeds/<feed>/reset "
+	  "(0 = never)", &cfg_breaker_after, 0, 1000, 0, 0 },
 };
 
 static act_bus *gm_bus;
@@ -90,18 +109,103 @@ gm_chain_id(void *ctx)
 }
 
 static int
+gm_estimate_gas(void *ctx, const uint8_t from[20], const uint8_t to[20], const uint8_t *data, size_t len,
+                uint64_t *gas, rpc_error *e)
+{
+	return gc_estimate_gas(ctx, from, to, data, len, gas, e);
+}
+
+static int
 gm_publish(void *ctx, const char *topic, const char *type, const uint8_t id[16], const uint8_t *body, size_t len)
 {
 	(void)ctx;
 	return bus_publish(act_pub(gm_bus), topic, type, id, body, len, NULL);
 }
 
-static void
+static int
 gm_alert(void *ctx, int severity, int status, const char *kind, const char *key, const char *text,
          const char *const *labels)
 {
 	(void)ctx;
-	act_alert(gm_bus, severity, status, kind, key, text, labels);
+	return act_alert(gm_bus, severity, status, kind, key, text, labels);
+}
+
+/* ---- POST /feeds/<feed>/reset ------------------------------------------------------------------
+ * The HTTP handler runs on an NNG thread: it hands the feed name to the loop and waits for the
+ * loop to have reset it (the core is single-threaded), then answers with what was reset. */
+
+static pthread_mutex_t gm_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t  gm_cv = PTHREAD_COND_INITIALIZER;
+static struct {
+	char     feed[SC_NAME_CAP + 1];
+	int      pending, done, found, was_open;
+	uint32_t failures;
+	uint64_t ticket, served;
+} gm_reset_req;
+static char   gm_names[GF_MAX_FEEDS][SC_NAME_CAP + 1]; /* immutable after start: the handler reads it */
+static size_t gm_nnames;
+
+static int
+gm_http_reset(void *arg, const char *method, const char *path, const char *query, const uint8_t *body,
+              size_t blen, rt_buf *out, const char **ctype)
+{
+	(void)arg, (void)method, (void)query, (void)body, (void)blen;
+	*ctype = "application/json";
+	const char *p = path + strlen("/feeds/"), *slash = strchr(p, '/');
+	size_t      fl = slash ? (size_t)(slash - p) : 0;
+	int         known = 0;
+	if (strncmp(path, "/feeds/", 7) != 0 || slash == NULL || strcmp(slash, "/reset") != 0 || fl == 0 ||
+	    fl > SC_NAME_CAP) {
+		rt_buf_puts(out, "{\"error\":\"POST /feeds/<feed>/reset\"}\n");
+		return 404;
+	}
+	char feed[SC_NAME_CAP + 1];
+	memcpy(feed, p, fl);
+	feed[fl] = 0;
+	for (size_t i = 0; i < gm_nnames; i++)
+		known |= strcmp(gm_names[i], feed) == 0;
+	if (!known) {
+		rt_buf_puts(out, "{\"error\":\"no such feed here\"}\n");
+		return 404;
+	}
+	pthread_mutex_lock(&gm_mu);
+	while (gm_reset_req.pending) /* one reset at a time */
+		pthread_cond_wait(&gm_cv, &gm_mu);
+	snprintf(gm_reset_req.feed, sizeof gm_reset_req.feed, "%s", feed);
+	gm_reset_req.pending = 1;
+	uint64_t        ticket = ++gm_reset_req.ticket;
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 10;
+	int rc = 0;
+	while (gm_reset_req.served < ticket && rc != ETIMEDOUT)
+		rc = pthread_cond_timedwait(&gm_cv, &gm_mu, &until);
+	int status = 503;
+	if (gm_reset_req.served >= ticket) {
+		status = 200;
+		rt_buf_printf(out, "{\"feed\":\"%s\",\"reset\":true,\"was_open\":%s,\"failures\":%u}\n", feed,
+		              gm_reset_req.was_open ? "true" : "false", gm_reset_req.failures);
+	} else {
+		gm_reset_req.pending = 0; /* the loop is stuck: give up this request */
+		rt_buf_puts(out, "{\"error\":\"the gate did not answer in time\"}\n");
+	}
+	pthread_cond_broadcast(&gm_cv);
+	pthread_mutex_unlock(&gm_mu);
+	return status;
+}
+
+/* In the loop: serves a pending reset. */
+static void
+gm_serve_reset(gt *g)
+{
+	pthread_mutex_lock(&gm_mu);
+	if (gm_reset_req.pending) {
+		gm_reset_req.found = gt_reset(g, gm_reset_req.feed, &gm_reset_req.was_open, &gm_reset_req.failures) == 0;
+		gm_reset_req.pending = 0;
+		gm_reset_req.served = gm_reset_req.ticket;
+		pthread_cond_broadcast(&gm_cv);
+	}
+	pthread_mutex_unlock(&gm_mu);
 }
 
 /* ---- start ------------------------------------------------------------------------------- */
@@ -148,6 +252,59 @@ gm_load_feeds(gf_feed *list)
 	return n;
 }
 
+/* Settings that contradict each other are refused at start, every problem listed (README.md,
+ * "Consistency"). Returns the number of problems. */
+static int
+gm_check(gf_feed *feeds, int n, int flux)
+{
+	int problems = 0;
+	for (int i = 0; i < n; i++) {
+		gf_feed *f = &feeds[i];
+		if (!f->has_transmitter && cfg_transmitter) {
+			if (hex_addr_parse(cfg_transmitter, strlen(cfg_transmitter), f->transmitter) != HEX_OK) {
+				rt_logkv(RT_ERROR, "config: TRANSMITTER is not an address", NULL);
+				return problems + 1;
+			}
+			f->has_transmitter = 1;
+		}
+		char w[200];
+		if ((cfg_estimate || flux) && !f->has_transmitter) {
+			snprintf(w, sizeof w, "no transmitter (TRANSMITTER, or the feed's \"transmitter\"): needed %s",
+			         cfg_estimate ? "to estimate the update's gas (GAS_ESTIMATE)" : "for oracleRoundState");
+			rt_logkv(RT_ERROR, "config", "feed", f->feed, "problem", w, NULL);
+			problems++;
+		}
+		if (f->heartbeat_ms > 0 && f->min_interval_ms > f->heartbeat_ms) {
+			snprintf(w, sizeof w, "MIN_INTERVAL %llu ms exceeds HEARTBEAT %llu ms: the heartbeat cannot be kept",
+			         (unsigned long long)f->min_interval_ms, (unsigned long long)f->heartbeat_ms);
+			rt_logkv(RT_ERROR, "config", "feed", f->feed, "problem", w, NULL);
+			problems++;
+		}
+		if (cfg_agg_age_ms > 0 && f->heartbeat_ms > 0 && cfg_agg_age_ms > f->heartbeat_ms) {
+			snprintf(w, sizeof w, "AGG_MAX_AGE %llu ms exceeds HEARTBEAT %llu ms: a heartbeat round could carry "
+			         "a price older than the round before it", (unsigned long long)cfg_agg_age_ms,
+			         (unsigned long long)f->heartbeat_ms);
+			rt_logkv(RT_ERROR, "config", "feed", f->feed, "problem", w, NULL);
+			problems++;
+		}
+		if (cfg_timeout_ms < f->min_interval_ms) {
+			snprintf(w, sizeof w, "UPDATE_TIMEOUT %llu ms is shorter than MIN_INTERVAL %llu ms: an update would be "
+			         "superseded before the gate may send the next one", (unsigned long long)cfg_timeout_ms,
+			         (unsigned long long)f->min_interval_ms);
+			rt_logkv(RT_ERROR, "config", "feed", f->feed, "problem", w, NULL);
+			problems++;
+		}
+		if (cfg_backoff_max_ms < f->min_interval_ms) {
+			snprintf(w, sizeof w, "BACKOFF_MAX %llu ms is shorter than MIN_INTERVAL %llu ms: a failure would be "
+			         "retried sooner than a success", (unsigned long long)cfg_backoff_max_ms,
+			         (unsigned long long)f->min_interval_ms);
+			rt_logkv(RT_ERROR, "config", "feed", f->feed, "problem", w, NULL);
+			problems++;
+		}
+	}
+	return problems;
+}
+
 /* The frame's topic names the body's feed (a body for another feed is a producer bug). */
 static int
 gm_topic_is(const bus_msg *m, const char *prefix, const char *feed)
@@ -166,14 +323,16 @@ main(int argc, char **argv)
 		return 1;
 	memset(&gc, 0, sizeof gc);
 	gc.flux = strcmp(cfg_sig, "submit(uint256,int256)") == 0;
-	if (gc.flux && (cfg_transmitter == NULL ||
-	                hex_addr_parse(cfg_transmitter, strlen(cfg_transmitter), gc.transmitter) != HEX_OK)) {
-		rt_log(RT_ERROR, "TRANSMITTER: the signer's address is required with %s", cfg_sig);
-		return 2;
-	}
 	int n = gm_load_feeds(feeds);
 	if (n < 0)
 		return 2;
+	int problems = gm_check(feeds, n, gc.flux);
+	if (problems > 0) {
+		rt_log(RT_ERROR, "config: %d problem(s) above; refusing to start", problems);
+		return 2;
+	}
+	for (int i = 0; i < n; i++)
+		memcpy(gm_names[gm_nnames++], feeds[i].feed, sizeof gm_names[0]); /* same size, NUL-terminated */
 	if ((gm_rpc = rpc_open(cfg_rpc, cfg_chain_id, (int)cfg_rpc_timeout_ms, err, sizeof err)) == NULL) {
 		rt_log(RT_ERROR, "RPC_URL: %s", err);
 		return 1;
@@ -183,8 +342,16 @@ main(int argc, char **argv)
 	gc.poll_ms = cfg_poll_ms;
 	gc.stale_factor = cfg_stale_factor;
 	gc.agg_max_age_ms = cfg_agg_age_ms;
+	gc.instance = rt_instance();
+	gc.update_sig = cfg_sig;
+	gc.estimate = cfg_estimate;
+	gc.gas_margin_ppm = cfg_gas_margin_ppm;
+	gc.gas_limit_max = cfg_gas_max;
+	gc.backoff_max_ms = cfg_backoff_max_ms;
+	gc.breaker_after = (uint32_t)cfg_breaker_after;
 	gt_io io = { .ctx = gm_rpc, .read_latest = gm_read_latest, .read_oracle_round = gm_read_oracle_round,
-	             .chain_id = gm_chain_id, .publish = gm_publish, .alert = gm_alert };
+	             .estimate_gas = gm_estimate_gas, .chain_id = gm_chain_id, .publish = gm_publish,
+	             .alert = gm_alert };
 	gt *g = gt_open(&gc, feeds, (size_t)n, &io, err, sizeof err);
 	if (g == NULL) {
 		rt_log(RT_ERROR, "%s", err);
@@ -198,7 +365,14 @@ main(int argc, char **argv)
 		rpc_close(gm_rpc);
 		return 1;
 	}
-	rt_logkv(RT_INFO, "gate ready", "signature", cfg_sig, NULL);
+	if (rt_http_route("POST", "/feeds", 1, gm_http_reset, NULL) != 0) {
+		rt_log(RT_ERROR, "cannot add the HTTP route POST /feeds/<feed>/reset");
+		act_close(gm_bus);
+		gt_close(g);
+		rpc_close(gm_rpc);
+		return 1;
+	}
+	rt_logkv(RT_INFO, "gate ready", "signature", cfg_sig, "gas_estimate", cfg_estimate ? "on" : "off", NULL);
 
 	while (!rt_stopping()) {
 		bus_msg m;
@@ -220,6 +394,7 @@ main(int argc, char **argv)
 		} else if (rv == BUS_ECLOSED) {
 			break;
 		}
+		gm_serve_reset(g);
 		gt_step(g, rt_now_ns(), rt_mono_ns());
 	}
 	rt_log(RT_INFO, "stopping");

@@ -494,13 +494,15 @@ gt_estimate(gt *g, gt_feed *f, const u256 *round, const u256 *answer, uint64_t n
 		gt_fail(g, f, now_ns, why);
 		return 0;
 	}
+	char lkey[64];
+	snprintf(lkey, sizeof lkey, "estimate:%.31s", f->c.feed);
 	if (rc != RPC_OK) {
 		f->retry_mono = mono_ns + 1000 * GT_MS;
-		if (rt_log_state_change("estimate", "error"))
+		if (rt_log_state_change(lkey, "error"))
 			rt_logkv(RT_WARN, "cannot estimate gas: holding the update", "feed", f->c.feed, "error", e.msg, NULL);
 		return -1;
 	}
-	rt_log_state_change("estimate", "ok");
+	rt_log_state_change(lkey, "ok");
 	rt_gauge_set(f->m_gas, (double)gas);
 	if (gas > g->c.gas_limit_max) {
 		snprintf(why, sizeof why, "gas estimate %llu exceeds GAS_LIMIT_MAX %llu", (unsigned long long)gas,

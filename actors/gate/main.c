@@ -257,14 +257,21 @@ gm_load_feeds(gf_feed *list)
 static int
 gm_check(gf_feed *feeds, int n, int flux)
 {
-	int problems = 0;
+	int     problems = 0, have_tx = 0;
+	uint8_t tx[20];
+	if (cfg_transmitter && *cfg_transmitter) {
+		if (hex_addr_parse(cfg_transmitter, strlen(cfg_transmitter), tx) != HEX_OK) {
+			rt_logkv(RT_ERROR, "config", "problem", "TRANSMITTER is not an address (0x + 40 hex digits, "
+			         "EIP-55 checksum if mixed case)", NULL);
+			problems++;
+		} else {
+			have_tx = 1;
+		}
+	}
 	for (int i = 0; i < n; i++) {
 		gf_feed *f = &feeds[i];
-		if (!f->has_transmitter && cfg_transmitter) {
-			if (hex_addr_parse(cfg_transmitter, strlen(cfg_transmitter), f->transmitter) != HEX_OK) {
-				rt_logkv(RT_ERROR, "config: TRANSMITTER is not an address", NULL);
-				return problems + 1;
-			}
+		if (!f->has_transmitter && have_tx) {
+			memcpy(f->transmitter, tx, 20);
 			f->has_transmitter = 1;
 		}
 		char w[200];

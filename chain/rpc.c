@@ -119,6 +119,7 @@ static void rpc_seterr(rpc_error *e, int transport, int code, const char *fmt, .
 		return;
 	e->transport = transport;
 	e->code = code;
+	e->data[0] = 0;
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(e->msg, sizeof e->msg, fmt, ap);
@@ -252,6 +253,9 @@ int rpc_parse_response(const char *body, size_t len, long long expect_id, json_t
 		}
 		rpc_seterr(e, RPC_T_NONE, (int)json_integer_value(code), "%s",
 		           json_is_string(msg) ? json_string_value(msg) : "");
+		const json_t *data = json_object_get(err, "data");
+		if (e && json_is_string(data) && json_string_length(data) < sizeof e->data)
+			memcpy(e->data, json_string_value(data), json_string_length(data) + 1);
 		rc = RPC_ENODE;
 		goto out;
 	}
@@ -310,8 +314,8 @@ static int rpc_js_members(const js_val *o, const char *const *names, js_val *out
 int rpc_parse_response_raw(const char *body, size_t len, long long expect_id, js_val *result, rpc_error *e)
 {
 	static const char *const env_names[] = { "jsonrpc", "id", "result", "error" };
-	static const char *const err_names[] = { "code", "message" };
-	js_val root, m[4], em[2];
+	static const char *const err_names[] = { "code", "message", "data" };
+	js_val root, m[4], em[3];
 	size_t off;
 	const char *why;
 	long long id;
@@ -345,7 +349,7 @@ int rpc_parse_response_raw(const char *body, size_t len, long long expect_id, js
 	}
 	if (m[3].type != JS_NONE && m[3].type != JS_NULL) {
 		long long code;
-		if (m[3].type != JS_OBJECT || rpc_js_members(&m[3], err_names, em, 2) != 0 ||
+		if (m[3].type != JS_OBJECT || rpc_js_members(&m[3], err_names, em, 3) != 0 ||
 		    rpc_js_int(&em[0], &code) != 0) {
 			rpc_seterr(e, RPC_T_DECODE, 0, "malformed error object");
 			return RPC_EDECODE;
@@ -360,6 +364,8 @@ int rpc_parse_response_raw(const char *body, size_t len, long long expect_id, js
 		}
 		rpc_seterr(e, RPC_T_NONE, (int)code, "%s", text);
 		free(big);
+		if (e && em[2].type == JS_STRING && js_string(&em[2], e->data, sizeof e->data) < 0)
+			e->data[0] = 0;
 		return RPC_ENODE;
 	}
 	if (m[2].type == JS_NONE) {

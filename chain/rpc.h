@@ -35,10 +35,13 @@
 
 typedef struct rpc rpc;
 
-/* transport: RPC_T_NONE for a node error (code and msg are the node's), else what failed. */
+/* transport: RPC_T_NONE for a node error (code and msg are the node's), else what failed.
+ * data: a node error's "data" member when it is a string (the revert data of eth_call and
+ * eth_estimateGas, "0x..."; chain/revert.h decodes it), "" otherwise or when longer than fits. */
 enum { RPC_T_NONE, RPC_T_CONNECT, RPC_T_TIMEOUT, RPC_T_HTTP, RPC_T_TOO_BIG, RPC_T_DECODE,
        RPC_T_WRONG_CHAIN, RPC_T_NO_ENDPOINT };
-typedef struct { int code; int transport; char msg[256]; } rpc_error;
+#define RPC_ERR_DATA_MAX 1024
+typedef struct { int code; int transport; char msg[256]; char data[RPC_ERR_DATA_MAX]; } rpc_error;
 
 /* Return values of the calls. */
 enum { RPC_OK = 0, RPC_ETRANSPORT = -1, RPC_ENODE = -2, RPC_EDECODE = -3, RPC_ENOTFOUND = -4 };

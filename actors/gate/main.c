@@ -36,10 +36,12 @@ static uint64_t cfg_chain_id, cfg_rpc_timeout_ms, cfg_decimals, cfg_dev_ppm, cfg
                 cfg_backoff_max_ms, cfg_breaker_after;
 static bool     cfg_estimate;
 
+static void gm_check_all(const rt_opt *o, const char *text, rt_cfg_errs *e);
+
 static const rt_opt opts[] = {
-	ACT_BUS_OPTS(busc),
-	{ "RPC_URL", RT_STR, NULL, "JSON-RPC endpoints (comma list = failover, first preferred)", &cfg_rpc, 0, 0, 0,
-	  RT_REQUIRED },
+	ACT_BUS_OPTS_SIGNED(busc),
+	{ "RPC_URL", RT_HTTP_URL, NULL, "JSON-RPC endpoints (comma list = failover, first preferred)", &cfg_rpc, 0, 0,
+	  RPC_MAX_ENDPOINTS, RT_REQUIRED },
 	{ "CHAIN_ID", RT_U64, "0", "expected chain id, checked on every endpoint (0 = learn from the first)",
 	  &cfg_chain_id, 0, 0, 0, 0 },
 	{ "RPC_TIMEOUT", RT_DURATION, "2s", "timeout of one JSON-RPC request", &cfg_rpc_timeout_ms, 100, 60000, 0, 0 },
@@ -83,6 +85,7 @@ static const rt_opt opts[] = {
 	  "most this", &cfg_backoff_max_ms, 1000, 0, 0, 0 },
 	{ "BREAKER_AFTER", RT_U64, "5", "failed updates in a row that stop a feed until POST /feeds/<feed>/reset "
 	  "(0 = never)", &cfg_breaker_after, 0, 1000, 0, 0 },
+	RT_CHECK_ROW("", gm_check_all),
 };
 
 static act_bus *gm_bus;
@@ -212,7 +215,7 @@ gm_serve_reset(gt *g)
 
 /* The feeds: FEEDS_FILE, or the one feed of the environment. Returns the count or -1. */
 static int
-gm_load_feeds(gf_feed *list)
+gm_load_feeds(gf_feed *list, rt_cfg_errs *e)
 {
 	char    err[256];
 	gf_feed dflt;
@@ -221,33 +224,28 @@ gm_load_feeds(gf_feed *list)
 	dflt.threshold_ppm = cfg_dev_ppm;
 	dflt.heartbeat_ms = cfg_heartbeat_ms;
 	dflt.min_interval_ms = cfg_min_ms;
-	if (gf_parse_abs(cfg_abs, &dflt.threshold_abs, err, sizeof err) != 0) {
-		rt_log(RT_ERROR, "DEVIATION_ABSOLUTE: %s", err);
+	if (cfg_abs == NULL || gf_parse_abs(cfg_abs, &dflt.threshold_abs, err, sizeof err) != 0) {
+		if (cfg_abs)
+			rt_config_error(e, "DEVIATION_ABSOLUTE", "%s", err);
 		return -1;
 	}
 	int     n;
-	json_t *root = rt_config_file("FEEDS_FILE", err, sizeof err);
-	if (root) {
+	if (cfg_feeds_file && *cfg_feeds_file) {
+		json_t *root = rt_config_json(e, "FEEDS_FILE");
+		if (root == NULL)
+			return -1;
 		n = gf_parse(root, &dflt, list, GF_MAX_FEEDS, err, sizeof err);
 		json_decref(root);
 		if (n < 0) {
-			rt_log(RT_ERROR, "FEEDS_FILE: %s", err);
+			rt_config_error(e, "FEEDS_FILE", "%s", err);
 			return -1;
 		}
-	} else if (err[0]) {
-		rt_log(RT_ERROR, "%s", err);
-		return -1;
 	} else {
 		if (gf_from_env(cfg_feed, cfg_agg, &dflt, &list[0], err, sizeof err) != 0) {
-			rt_log(RT_ERROR, "%s (or set FEEDS_FILE)", err);
+			rt_config_error(e, NULL, "%s (or set FEEDS_FILE)", err);
 			return -1;
 		}
 		n = 1;
-	}
-	for (int i = 0; i < n; i++) {
-		char addr[43];
-		hex_addr_format(list[i].aggregator, addr);
-		rt_logkv(RT_INFO, "feed", "feed", list[i].feed, "aggregator", addr, NULL);
 	}
 	return n;
 }
@@ -255,14 +253,13 @@ gm_load_feeds(gf_feed *list)
 /* Settings that contradict each other are refused at start, every problem listed (README.md,
  * "Consistency"). Returns the number of problems. */
 static int
-gm_check(gf_feed *feeds, int n, int flux)
+gm_check(gf_feed *feeds, int n, int flux, rt_cfg_errs *e)
 {
 	int     problems = 0, have_tx = 0;
 	uint8_t tx[20];
 	if (cfg_transmitter && *cfg_transmitter) {
 		if (hex_addr_parse(cfg_transmitter, strlen(cfg_transmitter), tx) != HEX_OK) {
-			rt_logkv(RT_ERROR, "config", "problem", "TRANSMITTER is not an address (0x + 40 hex digits, "
-			         "EIP-55 checksum if mixed case)", NULL);
+			rt_config_error(e, "TRANSMITTER", "not an address (0x + 40 hex digits, EIP-55 checksum if mixed case)");
 			problems++;
 		} else {
 			have_tx = 1;
@@ -278,38 +275,54 @@ gm_check(gf_feed *feeds, int n, int flux)
 		if ((cfg_estimate || flux) && !f->has_transmitter) {
 			snprintf(w, sizeof w, "no transmitter (TRANSMITTER, or the feed's \"transmitter\"): needed %s",
 			         cfg_estimate ? "to estimate the update's gas (GAS_ESTIMATE)" : "for oracleRoundState");
-			rt_logkv(RT_ERROR, "config", "feed", f->feed, "problem", w, NULL);
+			rt_config_error(e, NULL, "feed %s: %s", f->feed, w);
 			problems++;
 		}
 		if (f->heartbeat_ms > 0 && f->min_interval_ms > f->heartbeat_ms) {
 			snprintf(w, sizeof w, "MIN_INTERVAL %llu ms exceeds HEARTBEAT %llu ms: the heartbeat cannot be kept",
 			         (unsigned long long)f->min_interval_ms, (unsigned long long)f->heartbeat_ms);
-			rt_logkv(RT_ERROR, "config", "feed", f->feed, "problem", w, NULL);
+			rt_config_error(e, NULL, "feed %s: %s", f->feed, w);
 			problems++;
 		}
 		if (cfg_agg_age_ms > 0 && f->heartbeat_ms > 0 && cfg_agg_age_ms > f->heartbeat_ms) {
 			snprintf(w, sizeof w, "AGG_MAX_AGE %llu ms exceeds HEARTBEAT %llu ms: a heartbeat round could carry "
 			         "a price older than the round before it", (unsigned long long)cfg_agg_age_ms,
 			         (unsigned long long)f->heartbeat_ms);
-			rt_logkv(RT_ERROR, "config", "feed", f->feed, "problem", w, NULL);
+			rt_config_error(e, NULL, "feed %s: %s", f->feed, w);
 			problems++;
 		}
 		if (cfg_timeout_ms < f->min_interval_ms) {
 			snprintf(w, sizeof w, "UPDATE_TIMEOUT %llu ms is shorter than MIN_INTERVAL %llu ms: an update would be "
 			         "superseded before the gate may send the next one", (unsigned long long)cfg_timeout_ms,
 			         (unsigned long long)f->min_interval_ms);
-			rt_logkv(RT_ERROR, "config", "feed", f->feed, "problem", w, NULL);
+			rt_config_error(e, NULL, "feed %s: %s", f->feed, w);
 			problems++;
 		}
 		if (cfg_backoff_max_ms < f->min_interval_ms) {
 			snprintf(w, sizeof w, "BACKOFF_MAX %llu ms is shorter than MIN_INTERVAL %llu ms: a failure would be "
 			         "retried sooner than a success", (unsigned long long)cfg_backoff_max_ms,
 			         (unsigned long long)f->min_interval_ms);
-			rt_logkv(RT_ERROR, "config", "feed", f->feed, "problem", w, NULL);
+			rt_config_error(e, NULL, "feed %s: %s", f->feed, w);
 			problems++;
 		}
 	}
 	return problems;
+}
+
+/* Everything that needs more than one variable, in rt_init's single pass (the feeds are parsed
+ * here once and kept for main). */
+static gf_feed gm_feeds[GF_MAX_FEEDS];
+static int     gm_nfeeds = -1;
+
+static void
+gm_check_all(const rt_opt *o, const char *text, rt_cfg_errs *e)
+{
+	int flux = cfg_sig && strcmp(cfg_sig, "submit(uint256,int256)") == 0;
+	if (cfg_sig && !flux && strcmp(cfg_sig, "updateAnswer(int256)") != 0 && strcmp(cfg_sig, "updateAnswer(uint256)") != 0)
+		rt_config_error(e, "UPDATE_SIGNATURE", "'%.60s' is not one of updateAnswer(int256), updateAnswer(uint256), "
+		                "submit(uint256,int256)", cfg_sig);
+	gm_nfeeds = gm_load_feeds(gm_feeds, e);
+	gm_check(gm_feeds, gm_nfeeds > 0 ? gm_nfeeds : 0, flux, e); /* TRANSMITTER even without feeds */
 }
 
 /* The frame's topic names the body's feed (a body for another feed is a producer bug). */
@@ -330,13 +343,12 @@ main(int argc, char **argv)
 		return 1;
 	memset(&gc, 0, sizeof gc);
 	gc.flux = strcmp(cfg_sig, "submit(uint256,int256)") == 0;
-	int n = gm_load_feeds(feeds);
-	if (n < 0)
-		return 2;
-	int problems = gm_check(feeds, n, gc.flux);
-	if (problems > 0) {
-		rt_log(RT_ERROR, "config: %d problem(s) above; refusing to start", problems);
-		return 2;
+	int n = gm_nfeeds; /* parsed and checked by gm_check_all inside rt_init */
+	memcpy(feeds, gm_feeds, sizeof feeds);
+	for (int i = 0; i < n; i++) {
+		char addr[43];
+		hex_addr_format(feeds[i].aggregator, addr);
+		rt_logkv(RT_INFO, "feed", "feed", feeds[i].feed, "aggregator", addr, NULL);
 	}
 	for (int i = 0; i < n; i++)
 		memcpy(gm_names[gm_nnames++], feeds[i].feed, sizeof gm_names[0]); /* same size, NUL-terminated */

@@ -52,7 +52,7 @@ FUZZ_SRCS  := $(shell find base schemas store bus chain payments actors tools te
 BENCH_SRCS := $(shell find base schemas store bus chain payments actors tools tests -name '*_bench.c' 2>/dev/null | sort)
 BENCHES    := $(patsubst %.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
-.PHONY: all deps test test-run unit integration asan asan-run bench bench-run fuzz fuzz-run demo demo-run clean help
+.PHONY: FORCE all deps test test-run unit integration asan asan-run bench bench-run fuzz fuzz-run demo demo-run clean help
 all: $(BINS)
 
 # The entry points a newcomer runs (test, demo, bench, asan, fuzz) first install what is missing
@@ -86,6 +86,18 @@ $(foreach m,$(MODULES),$(eval $(call module_rules,$(m))))
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(call say,CC,$<) $(CC) $(CFLAGS) -c $< -o $@
+
+# ---- version: --version and oraclebus_build_info come from one generated header -------------
+# tools/version.sh rewrites it only when the version (VERSION file, or make OB_VERSION=...) or the
+# git revision (`git describe --always --dirty`; make OB_REVISION=... outside git) changed, so
+# only bus/rt_version.o recompiles and the programs relink.
+OB_VERSION  ?=
+OB_REVISION ?=
+$(BUILD)/gen/ob_version.h: FORCE
+	@OB_VERSION='$(OB_VERSION)' OB_REVISION='$(OB_REVISION)' tools/version.sh $@
+$(BUILD)/obj/bus/rt_version.o: $(BUILD)/gen/ob_version.h
+$(BUILD)/obj/bus/rt_version.o: CFLAGS += -I$(BUILD)/gen
+FORCE:
 
 # ---- programs --------------------------------------------------------------------------------
 define prog_rules

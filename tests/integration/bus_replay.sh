@@ -107,7 +107,9 @@ for i, r in enumerate(rows, 1):
     assert r["signed"] is False, r
     assert len(r["id"]) == 34 and r["id"].startswith("0x") and r["id"] not in ids, r
     ids.add(r["id"])
-    assert i == 1 or r["recv_ts"] >= rows[i - 2]["recv_ts"], "recv_ts went back"
+    # ns since the epoch are beyond 2^53: decimal strings (exact in jq), never numbers
+    assert isinstance(r["recv_ts"], str) and isinstance(r["ts"], str), r
+    assert i == 1 or int(r["recv_ts"]) >= int(rows[i - 2]["recv_ts"]), "recv_ts went back"
     if r["type"] in want:
         # the body decoded through the schema equals what was published (plus "v")
         for k, v in want[r["type"]].items():
@@ -196,7 +198,7 @@ print("ok  subscriber and journal #2 got exactly the 20 recorded frames (topic, 
 PY
 
 # --speed: the original pacing, scaled. Journal #1 spans at least 0.6 s (the sleeps around the mark).
-span=$(python3 -c 'import json,sys; r=[json.loads(l) for l in open(sys.argv[1])]; print((r[-1]["recv_ts"]-r[0]["recv_ts"])/1e9)' "$TMP/dump1.jsonl")
+span=$(python3 -c 'import json,sys; r=[json.loads(l) for l in open(sys.argv[1])]; print((int(r[-1]["recv_ts"])-int(r[0]["recv_ts"]))/1e9)' "$TMP/dump1.jsonl")
 RP publish --to-seq 20 --url "ipc://$TMP/b2.in" --speed 2 --linger-ms 0 2>"$TMP/speed.log" || fail "publish --speed exited non-zero"
 cat "$TMP/speed.log"
 took=$(sed -n 's/.* in \([0-9.]*\) s .*/\1/p' "$TMP/speed.log")

@@ -106,7 +106,7 @@ sys.exit(1)' "$@"
 metric() { curl -sf "http://127.0.0.1:$HP/metrics" | awk -v m="$1" '$1==m{print $2}'; }
 
 echo "== 1. one alert to every sink"
-BUS_SUB_URL=$OUT LOG_LEVEL=warn timeout 20 "$BUILD/bin/alert-subscriber" alert.critical. 1 >"$TMP/subscriber.out" 2>>"$TMP/subscriber.log" &
+"$BUILD/bin/alert-subscriber" --url "$OUT" --severity critical --count 1 --timeout 20 >"$TMP/subscriber.out" 2>>"$TMP/subscriber.log" &
 SUBPID=$!
 PIDS+=($SUBPID)
 sleep 0.5

@@ -16,9 +16,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "bus/rt_log.h"
-#include "bus/rt_metrics.h"
-#include "chain/hex.h"
+#include "base/rt_log.h"
+#include "base/rt_metrics.h"
+#include "base/hex.h"
 
 #define RPC_URL_CAP 512
 

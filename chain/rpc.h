@@ -31,7 +31,7 @@
 #include <jansson.h>
 
 #include "chain/jscan.h"
-#include "schemas/u256.h"
+#include "base/u256.h"
 
 typedef struct rpc rpc;
 

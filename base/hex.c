@@ -18,6 +18,11 @@ static const int8_t hex_val[256] = {
 static const char hex_lower[] = "0123456789abcdef";
 static const char hex_upper[] = "0123456789ABCDEF";
 
+int hex_digit(int c)
+{
+    return hex_val[(uint8_t)c] - 1;
+}
+
 static size_t hex_skip_prefix(const char *s, size_t slen)
 {
     return (slen >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) ? 2 : 0;

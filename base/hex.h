@@ -4,8 +4,8 @@
  * signature; inputs are only read during the call. Strings in are (pointer, length), not NUL-bound,
  * so they may point into a larger JSON text; strings out are NUL-terminated.
  */
-#ifndef CHAIN_HEX_H
-#define CHAIN_HEX_H
+#ifndef OB_BASE_HEX_H
+#define OB_BASE_HEX_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -27,6 +27,9 @@ enum {
  * are both accepted. On error, *err_off (if non-NULL) is the offset in s of the offending char. */
 int hex_decode(const char *s, size_t slen, int flags, uint8_t *out, size_t cap, size_t *outlen,
                size_t *err_off);
+
+/* The value of one hex digit (either case), or -1. */
+int hex_digit(int c);
 
 /* Like hex_decode, but the input must encode exactly n bytes. */
 int hex_decode_exact(const char *s, size_t slen, uint8_t *out, size_t n);

@@ -4,6 +4,7 @@
  * type is one row. Parsers write into the destination only when the whole value is valid, and
  * describe a failure in `why` without ever quoting a secret. */
 #include "base/rt_config.h"
+#include "base/hex.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -254,24 +255,13 @@ static int rtc_parse_list(const rt_opt *o, const char *s, char *why, size_t wl)
 	return 0;
 }
 
-static int rtc_hexval(int c)
-{
-	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
 int rt_parse_hex(const char *s, uint8_t *out, size_t n)
 {
-	if (s == NULL)
+	uint8_t tmp[256]; /* decoded aside: a refused value writes nothing into out */
+	if (s == NULL || n > sizeof tmp || hex_decode_exact(s, strlen(s), tmp, n) != HEX_OK)
 		return -1;
-	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
-		s += 2;
-	if (strlen(s) != 2 * n)
-		return -1;
-	for (size_t i = 0; i < n; i++) /* validate everything before writing anything */
-		if (rtc_hexval(s[2 * i]) < 0 || rtc_hexval(s[2 * i + 1]) < 0)
-			return -1;
-	for (size_t i = 0; i < n; i++)
-		out[i] = (uint8_t)(rtc_hexval(s[2 * i]) << 4 | rtc_hexval(s[2 * i + 1]));
+	memcpy(out, tmp, n);
+	explicit_bzero(tmp, n); /* it may be a secret */
 	return 0;
 }
 
@@ -282,7 +272,7 @@ static int rtc_parse_hex(const rt_opt *o, const char *s, char *why, size_t wl)
 	const char *h = s[0] == '0' && (s[1] == 'x' || s[1] == 'X') ? s + 2 : s;
 	int digits_ok = 1;
 	for (const char *p = h; *p; p++)
-		digits_ok &= rtc_hexval(*p) >= 0;
+		digits_ok &= hex_digit(*p) >= 0;
 	char b[80];
 	if (digits_ok)
 		snprintf(why, wl, "expected %zu bytes (%zu hex digits, 0x optional), got %zu hex digits", o->size,

@@ -7,6 +7,7 @@
  * which libsecp256k1 allows from several threads.
  */
 #include "bus/sig.h"
+#include "base/hex.h"
 
 #include "base/rt_main.h"
 
@@ -100,34 +101,12 @@ sig_key_new(const uint8_t secret[32])
 	return k;
 }
 
-static int
-sig_unhex(const char *s, uint8_t *out, size_t n)
-{
-	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
-		s += 2;
-	if (strlen(s) != 2 * n)
-		return -1;
-	for (size_t i = 0; i < 2 * n; i++) {
-		int c = s[i], d;
-		if (c >= '0' && c <= '9')
-			d = c - '0';
-		else if (c >= 'a' && c <= 'f')
-			d = c - 'a' + 10;
-		else if (c >= 'A' && c <= 'F')
-			d = c - 'A' + 10;
-		else
-			return -1;
-		out[i / 2] = (uint8_t)((i & 1) ? (out[i / 2] << 4) | d : d);
-	}
-	return 0;
-}
-
 sig_key *
 sig_key_from_hex(const char *hex)
 {
 	uint8_t secret[32];
 	sig_key *k = NULL;
-	if (hex != NULL && sig_unhex(hex, secret, 32) == 0)
+	if (hex != NULL && hex_decode_exact(hex, strlen(hex), secret, 32) == HEX_OK)
 		k = sig_key_new(secret);
 	explicit_bzero(secret, sizeof secret);
 	return k;
@@ -262,7 +241,7 @@ sig_trust_parse(const char *spec, char *err, size_t errlen)
 		*eq = 0;
 		for (char *hk = strtok_r(eq + 1, ",", &save2); hk; hk = strtok_r(NULL, ",", &save2)) {
 			uint8_t pub[32];
-			if (sig_unhex(hk, pub, 32) || sig_trust_add(t, rule, pub)) {
+			if (hex_decode_exact(hk, strlen(hk), pub, 32) != HEX_OK || sig_trust_add(t, rule, pub)) {
 				snprintf(err, errlen, "trust rule '%.40s': bad or too many keys ('%.20s...')", rule, hk);
 				goto fail;
 			}

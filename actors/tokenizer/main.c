@@ -496,12 +496,6 @@ tkm_post(void *arg, const char *method, const char *path, const char *query, con
 	return status;
 }
 
-static int
-tkm_hexval(char c)
-{
-	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
 /* <id>: 32 hex digits (the key id), or the key itself, percent-encoded. */
 static int
 tkm_parse_id(const char *s, size_t n, uint8_t id[16])
@@ -512,8 +506,8 @@ tkm_parse_id(const char *s, size_t n, uint8_t id[16])
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++) {
 		int c = (unsigned char)s[i];
-		if (c == '%' && i + 2 < n + 0 && tkm_hexval(s[i + 1]) >= 0 && tkm_hexval(s[i + 2]) >= 0) {
-			c = tkm_hexval(s[i + 1]) * 16 + tkm_hexval(s[i + 2]);
+		if (c == '%' && i + 2 < n + 0 && hex_digit(s[i + 1]) >= 0 && hex_digit(s[i + 2]) >= 0) {
+			c = hex_digit(s[i + 1]) * 16 + hex_digit(s[i + 2]);
 			i += 2;
 		}
 		if (k + 1 >= sizeof key)

@@ -10,17 +10,17 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/util.h"
 #include "base/rt_config.h"
 #include "base/hex.h"
 
-#define N(a) (sizeof(a) / sizeof((a)[0]))
 
 static void clear_env(void)
 {
 	static const char *names[] = { "T_STR", "T_I64", "T_U64", "T_BOOL", "T_DUR", "T_PPM", "T_DBL", "T_LIST",
 		                       "T_HEX", "T_KEY", "T_REQ", "T_FILE", "T_URL", "T_RPC",
 		                       "T_ADDR", "T_THR", "T_MODE" };
-	for (size_t i = 0; i < N(names); i++)
+	for (size_t i = 0; i < OB_COUNT(names); i++)
 		unsetenv(names[i]);
 }
 
@@ -55,7 +55,7 @@ static void test_every_type_ok(void **state)
 	setenv("T_LIST", " a , b,c ", 1);
 	setenv("T_HEX", "0xDeadBeef", 1);
 	char err[512];
-	assert_int_equal(rt_config_load(o, N(o), err, sizeof err), 0);
+	assert_int_equal(rt_config_load(o, OB_COUNT(o), err, sizeof err), 0);
 	assert_string_equal(err, "");
 	assert_string_equal(s, "http://x:8545");
 	assert_int_equal(i, -7);
@@ -70,7 +70,7 @@ static void test_every_type_ok(void **state)
 	assert_string_equal(l.v[2], "c");
 	const uint8_t want[4] = { 0xde, 0xad, 0xbe, 0xef };
 	assert_memory_equal(h, want, 4);
-	rt_config_free(o, N(o));
+	rt_config_free(o, OB_COUNT(o));
 	assert_null(l.mem);
 	clear_env();
 }
@@ -85,7 +85,7 @@ static void test_parsers(void **state)
 		    { "1h", 1, 3600000 }, { "0", 1, 0 }, { "", 0, 0 }, { "s", 0, 0 }, { "1.5s", 0, 0 },
 		    { "-1s", 0, 0 }, { "10x", 0, 0 }, { " 1s", 0, 0 }, { "99999999999999999999", 0, 0 },
 		    { "18446744073709551615h", 0, 0 } };
-	for (size_t k = 0; k < N(dur); k++) {
+	for (size_t k = 0; k < OB_COUNT(dur); k++) {
 		uint64_t v = 0;
 		int rc = rt_parse_duration_ms(dur[k].in, &v);
 		assert_int_equal(rc == 0, dur[k].ok);
@@ -100,7 +100,7 @@ static void test_parsers(void **state)
 		   { "0.0001", 1, 1 }, { "0.00010", 1, 1 }, { "100", 1, 1000000 }, { "0.00001", 0, 0 },
 		   { ".5", 0, 0 }, { "5.", 0, 0 }, { "-1", 0, 0 }, { "1e2", 0, 0 }, { "abc", 0, 0 },
 		   { "1%%", 0, 0 } };
-	for (size_t k = 0; k < N(pp); k++) {
+	for (size_t k = 0; k < OB_COUNT(pp); k++) {
 		uint64_t v = 0;
 		int rc = rt_parse_ppm(pp[k].in, &v);
 		assert_int_equal(rc == 0, pp[k].ok);
@@ -148,7 +148,7 @@ static void test_all_errors_at_once(void **state)
 	setenv("T_LIST", "a,b,c", 1);
 	setenv("T_HEX", "0x1234", 1);
 	char err[2048];
-	assert_int_equal(rt_config_load(o, N(o), err, sizeof err), -1);
+	assert_int_equal(rt_config_load(o, OB_COUNT(o), err, sizeof err), -1);
 	const char *want = "T_REQ: required (the node URL)\n"
 	                   "T_I64: '5' is out of range [1, 3]\n"
 	                   "T_U64: '-1' is not an unsigned integer\n"
@@ -175,7 +175,7 @@ static void test_all_errors_at_once(void **state)
 
 	/* A small err buffer truncates but stays terminated. */
 	char tiny[16];
-	assert_int_equal(rt_config_load(o, N(o), tiny, sizeof tiny), -1);
+	assert_int_equal(rt_config_load(o, OB_COUNT(o), tiny, sizeof tiny), -1);
 	assert_int_equal(strlen(tiny), 15);
 	clear_env();
 }
@@ -193,7 +193,7 @@ static void test_secrets_not_echoed(void **state)
 	setenv("T_KEY", secret, 1);
 	setenv("T_I64", "12345", 1);
 	char err[512];
-	assert_int_equal(rt_config_load(o, N(o), err, sizeof err), -1);
+	assert_int_equal(rt_config_load(o, OB_COUNT(o), err, sizeof err), -1);
 	assert_null(strstr(err, "SECRET"));
 	assert_null(strstr(err, "12345"));
 	assert_string_equal(err, "T_KEY: value (hidden) is not hex (expected 32 bytes, 64 hex digits, 0x optional)\n"
@@ -231,7 +231,7 @@ static void test_defaults_and_untouched(void **state)
 	};
 	setenv("T_PPM", "", 1); /* empty counts as unset */
 	char err[128];
-	assert_int_equal(rt_config_load(o, N(o), err, sizeof err), 0);
+	assert_int_equal(rt_config_load(o, OB_COUNT(o), err, sizeof err), 0);
 	assert_int_equal(hb, 3600000);
 	assert_int_equal(dev, 5000);
 	assert_string_equal(url, "keep");
@@ -251,7 +251,7 @@ static void test_usage_table(void **state)
 	char *text = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&text, &len);
-	rt_config_usage(o, N(o), f);
+	rt_config_usage(o, OB_COUNT(o), f);
 	fclose(f);
 	assert_string_equal(text,
 	                    "| variable | default | meaning |\n"
@@ -352,7 +352,7 @@ static void test_bus_urls(void **state)
 		{ "ipc://", 0, "ipc path empty" },
 		{ "inproc://", 0, "inproc name is empty" },
 	};
-	for (size_t i = 0; i < N(c); i++)
+	for (size_t i = 0; i < OB_COUNT(c); i++)
 		url_case(1, c[i].url, c[i].listen, c[i].want);
 	char longipc[200] = "ipc:///";
 	memset(longipc + 7, 'a', 150);
@@ -378,7 +378,7 @@ static void test_http_urls(void **state)
 		{ "http://host:/", "no port" },
 		{ "http://ho st/", "space" },
 	};
-	for (size_t i = 0; i < N(c); i++)
+	for (size_t i = 0; i < OB_COUNT(c); i++)
 		url_case(0, c[i].url, 0, c[i].want);
 }
 
@@ -394,7 +394,7 @@ static void test_url_options(void **state)
 	setenv("T_URL", "tcp://127.0.0.1:7701, ipc:///tmp/b.sock", 1);
 	setenv("T_RPC", "http://a:8545,https://b", 1);
 	char err[512];
-	assert_int_equal(rt_config_load(o, N(o), err, sizeof err), 0);
+	assert_int_equal(rt_config_load(o, OB_COUNT(o), err, sizeof err), 0);
 	assert_string_equal(bus, "tcp://127.0.0.1:7701, ipc:///tmp/b.sock");
 	assert_string_equal(rpc, "http://a:8545,https://b");
 	assert_string_equal(lst, "tcp://*:7701");
@@ -402,14 +402,14 @@ static void test_url_options(void **state)
 	setenv("T_URL", "tcp://256.1.1.1:99999", 1);
 	setenv("T_RPC", "http://a:8545,,http://b", 1);
 	setenv("T_MODE", "tcp://a:1,tcp://b:2,ipc://", 1);
-	assert_int_equal(rt_config_load(o, N(o), err, sizeof err), -1);
+	assert_int_equal(rt_config_load(o, OB_COUNT(o), err, sizeof err), -1);
 	assert_string_equal(err, "T_URL: 'tcp://256.1.1.1:99999' is not a bus URL: IPv4 octet 256 is above 255\n"
 	                         "T_RPC: empty item 2 in the comma list\n"
 	                         "T_MODE: item 3 'ipc://' is not a bus URL: ipc path empty or longer than 107 bytes");
 	setenv("T_RPC", "http://a,http://b,http://c", 1);
 	unsetenv("T_URL");
 	unsetenv("T_MODE");
-	assert_int_equal(rt_config_load(o, N(o), err, sizeof err), -1);
+	assert_int_equal(rt_config_load(o, OB_COUNT(o), err, sizeof err), -1);
 	assert_string_equal(err, "T_RPC: more than 2 URLs");
 	clear_env();
 }
@@ -427,10 +427,10 @@ static void test_addresses(void **state)
 	static const char *const good[] = { "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed",
 		                            "0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed",
 		                            "0X5AAEB6053F3E94C9B9A09F33669435E7EF1BEAED" };
-	for (size_t i = 0; i < N(good); i++) {
+	for (size_t i = 0; i < OB_COUNT(good); i++) {
 		memset(a, 0, sizeof a);
 		setenv("T_ADDR", good[i], 1);
-		assert_int_equal(rt_config_load(o, N(o), err, sizeof err), 0);
+		assert_int_equal(rt_config_load(o, OB_COUNT(o), err, sizeof err), 0);
 		assert_int_equal(a[0], 0x5a);
 		assert_int_equal(a[19], 0xed);
 	}
@@ -449,10 +449,10 @@ static void test_addresses(void **state)
 		{ "0x0000000000000000000000000000000000000000",
 		  "T_ADDR: '0x0000000000000000000000000000000000000000' is not an address: the zero address" },
 	};
-	for (size_t i = 0; i < N(bad); i++) {
+	for (size_t i = 0; i < OB_COUNT(bad); i++) {
 		memset(a, 0x77, sizeof a);
 		setenv("T_ADDR", bad[i].in, 1);
-		assert_int_equal(rt_config_load(o, N(o), err, sizeof err), -1);
+		assert_int_equal(rt_config_load(o, OB_COUNT(o), err, sizeof err), -1);
 		assert_string_equal(err, bad[i].want);
 	}
 	assert_int_equal(a[0], 0x77); /* untouched when the syntax is wrong */
@@ -475,7 +475,7 @@ static void test_secp256k1_keys(void **state)
 	uint8_t k[32];
 	rt_opt o[] = { { "T_KEY", RT_KEY, NULL, "signing key", k, 0, 0, 32, RT_SECRET | RT_SCRUB } };
 	char err[512];
-	for (size_t i = 0; i < N(c); i++) {
+	for (size_t i = 0; i < OB_COUNT(c); i++) {
 		memset(k, 0x55, sizeof k);
 		setenv("T_KEY", c[i].hex, 1);
 		int rc = rt_config_load(o, 1, err, sizeof err);
@@ -545,7 +545,7 @@ static void test_three_errors_three_lines(void **state)
 	setenv("T_THR", "-5", 1);
 	char err[1024];
 	cross_runs = 0;
-	assert_int_equal(rt_config_load(o, N(o), err, sizeof err), -1);
+	assert_int_equal(rt_config_load(o, OB_COUNT(o), err, sizeof err), -1);
 	assert_string_equal(err, "T_URL: 'tcp://256.1.1.1:99999' is not a bus URL: IPv4 octet 256 is above 255\n"
 	                         "T_ADDR: '0x1234' is not an address: an address is 0x and 40 hex digits\n"
 	                         "T_THR: '-5' is out of range [0, 100]");
@@ -554,7 +554,7 @@ static void test_three_errors_three_lines(void **state)
 	/* the semantic checks add their lines to the type errors */
 	setenv("T_THR", "50", 1);
 	setenv("T_MODE", "safe", 1);
-	assert_int_equal(rt_config_load(o, N(o), err, sizeof err), -1);
+	assert_int_equal(rt_config_load(o, OB_COUNT(o), err, sizeof err), -1);
 	assert_string_equal(err, "T_URL: 'tcp://256.1.1.1:99999' is not a bus URL: IPv4 octet 256 is above 255\n"
 	                         "T_ADDR: '0x1234' is not an address: an address is 0x and 40 hex digits\n"
 	                         "T_THR: above 10\n"
@@ -562,7 +562,7 @@ static void test_three_errors_three_lines(void **state)
 	setenv("T_MODE", "turbo", 1);
 	unsetenv("T_URL");
 	unsetenv("T_ADDR");
-	assert_int_equal(rt_config_load(o, N(o), err, sizeof err), -1);
+	assert_int_equal(rt_config_load(o, OB_COUNT(o), err, sizeof err), -1);
 	assert_string_equal(err, "T_MODE: 'turbo' is neither fast nor safe\nT_THR: above 10");
 
 	/* a check bound to a variable that failed does not run */
@@ -570,7 +570,7 @@ static void test_three_errors_three_lines(void **state)
 	rt_opt ob[] = { { "T_THR", RT_I64, NULL, "t", &thr, 0, 9, 0, 0 }, { "T_MODE", RT_I64, NULL, "m", &thr, 0, 9, 0, 0 },
 		        RT_CHECK_ROW("T_MODE", check_mode) };
 	setenv("T_MODE", "x", 1);
-	assert_int_equal(rt_config_load(ob, N(ob), err, sizeof err), -1);
+	assert_int_equal(rt_config_load(ob, OB_COUNT(ob), err, sizeof err), -1);
 	assert_string_equal(err, "T_MODE: 'x' is not an integer");
 	/* a check row naming a variable not in the table is a table bug, reported */
 	rt_opt orphan[] = { RT_CHECK_ROW("T_NOPE", check_mode) };
@@ -580,7 +580,7 @@ static void test_three_errors_three_lines(void **state)
 	char *text = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&text, &len);
-	rt_config_usage_rows(o, N(o), f);
+	rt_config_usage_rows(o, OB_COUNT(o), f);
 	fclose(f);
 	assert_null(strstr(text, "check"));
 	assert_non_null(strstr(text, "| `T_URL` |  | bus (bus URL list) |"));
@@ -604,10 +604,10 @@ static void test_check_reads_file(void **state)
 	rt_opt o[] = { { "T_FILE", RT_STR, NULL, "file", &path, 0, 0, 0, 0 }, { "T_I64", RT_I64, NULL, "i", &i, 0, 1, 0, 0 },
 		       RT_CHECK_ROW("T_FILE", check_file) };
 	char err[512];
-	assert_int_equal(rt_config_load(o, N(o), err, sizeof err), 0);
+	assert_int_equal(rt_config_load(o, OB_COUNT(o), err, sizeof err), 0);
 	setenv("T_FILE", "/nonexistent/feeds.json", 1);
 	setenv("T_I64", "7", 1);
-	assert_int_equal(rt_config_load(o, N(o), err, sizeof err), -1);
+	assert_int_equal(rt_config_load(o, OB_COUNT(o), err, sizeof err), -1);
 	assert_string_equal(err, "T_I64: '7' is out of range [0, 1]\n"
 	                         "T_FILE: /nonexistent/feeds.json:-1:-1: unable to open /nonexistent/feeds.json: No "
 	                         "such file or directory");

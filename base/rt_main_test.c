@@ -17,10 +17,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/util.h"
 #include "base/rt_log.h"
 #include "base/rt_main.h"
 
-#define N(a) (sizeof(a) / sizeof((a)[0]))
 
 static uint64_t tick;
 static const rt_opt opts[] = {
@@ -54,7 +54,7 @@ static int in_child(void (*fn)(void), char *out, size_t olen)
 static void child_env_table(void)
 {
 	char *argv[] = { "x", "--env-table", NULL };
-	rt_init("tester", 2, argv, opts, N(opts));
+	rt_init("tester", 2, argv, opts, OB_COUNT(opts));
 }
 
 static void child_bad_config(void)
@@ -63,7 +63,7 @@ static void child_bad_config(void)
 	setenv("HTTP_PORT", "-1", 1);
 	setenv("LOG_LEVEL", "loud", 1);
 	char *argv[] = { "x", NULL };
-	rt_init("tester", 1, argv, opts, N(opts));
+	rt_init("tester", 1, argv, opts, OB_COUNT(opts));
 }
 
 /* --check-config: validates, says so, exits 0 without starting (no "started" line). */
@@ -73,14 +73,14 @@ static void child_check_ok(void)
 	unsetenv("LOG_LEVEL");
 	setenv("T_TICK", "2s", 1);
 	char *argv[] = { "x", "--check-config", NULL };
-	rt_init("tester", 2, argv, opts, N(opts));
+	rt_init("tester", 2, argv, opts, OB_COUNT(opts));
 }
 
 static void child_check_bad(void)
 {
 	setenv("T_TICK", "2 s", 1);
 	char *argv[] = { "x", "--check-config", NULL };
-	rt_init("tester", 2, argv, opts, N(opts));
+	rt_init("tester", 2, argv, opts, OB_COUNT(opts));
 }
 
 static void child_two_signals(void)
@@ -88,7 +88,7 @@ static void child_two_signals(void)
 	char *argv[] = { "x", NULL };
 	unsetenv("T_TICK");
 	unsetenv("HTTP_PORT");
-	if (rt_init("tester", 1, argv, opts, N(opts)) != 0)
+	if (rt_init("tester", 1, argv, opts, OB_COUNT(opts)) != 0)
 		_exit(98);
 	raise(SIGTERM);
 	if (!rt_stopping())
@@ -147,7 +147,7 @@ static void test_init_and_stop(void **state)
 	unsetenv("HTTP_PORT");
 	setenv("T_TICK", "250ms", 1);
 	setenv("INSTANCE", "tester-7", 1);
-	assert_int_equal(rt_init("tester", 1, argv, opts, N(opts)), 0);
+	assert_int_equal(rt_init("tester", 1, argv, opts, OB_COUNT(opts)), 0);
 	assert_int_equal(tick, 250);
 	assert_string_equal(rt_instance(), "tester-7");
 	assert_string_equal(rt_actor(), "tester");

@@ -7,6 +7,7 @@
  * which libsecp256k1 allows from several threads.
  */
 #include "bus/sig.h"
+#include "base/secp.h"
 #include "base/hex.h"
 
 #include "base/rt_main.h"
@@ -40,26 +41,6 @@ struct sig_trust {
 	sig_rule rules[32];
 };
 
-static secp256k1_context *sig_ctx;
-static pthread_once_t     sig_once = PTHREAD_ONCE_INIT;
-
-static void
-sig_ctx_init(void)
-{
-	uint8_t seed[32];
-	sig_ctx = secp256k1_context_create(SECP256K1_CONTEXT_SIGN | SECP256K1_CONTEXT_VERIFY);
-	/* Randomization only hardens against side channels; a failure leaves a working context. */
-	if (getrandom(seed, sizeof seed, 0) == sizeof seed && !secp256k1_context_randomize(sig_ctx, seed))
-		seed[0] = 0;
-	explicit_bzero(seed, sizeof seed);
-}
-
-static secp256k1_context *
-sig_context(void)
-{
-	pthread_once(&sig_once, sig_ctx_init);
-	return sig_ctx;
-}
 
 const char *
 sig_result_name(sig_result r)
@@ -87,7 +68,7 @@ sig_key_free(sig_key *k)
 sig_key *
 sig_key_new(const uint8_t secret[32])
 {
-	secp256k1_context *ctx = sig_context();
+	secp256k1_context *ctx = ob_secp();
 	sig_key *k = sig_key_alloc();
 	secp256k1_xonly_pubkey xpub;
 	if (k == NULL)
@@ -134,7 +115,7 @@ void
 sig_key_secret_hex(const sig_key *k, char out[65])
 {
 	uint8_t secret[32];
-	if (!secp256k1_keypair_sec(sig_context(), secret, &k->kp))
+	if (!secp256k1_keypair_sec(ob_secp(), secret, &k->kp))
 		memset(secret, 0, sizeof secret);
 	for (int i = 0; i < 32; i++)
 		snprintf(out + 2 * i, 3, "%02x", secret[i]);
@@ -146,7 +127,7 @@ sig_key_secret_hex(const sig_key *k, char out[65])
 static int
 sig_digest(const uint8_t *frame, size_t len, uint8_t msg[32])
 {
-	return secp256k1_tagged_sha256(sig_context(), msg, (const unsigned char *)SIG_TAG,
+	return secp256k1_tagged_sha256(ob_secp(), msg, (const unsigned char *)SIG_TAG,
 	                               sizeof SIG_TAG - 1, frame, len) ? 0 : -1;
 }
 
@@ -159,7 +140,7 @@ sig_sign(const sig_key *k, const uint8_t *frame, size_t signed_len, uint8_t sig[
 		return -1;
 	if (sig_digest(frame, signed_len, msg))
 		return -1;
-	return secp256k1_schnorrsig_sign32(sig_context(), sig, msg, &k->kp, aux) ? 0 : -1;
+	return secp256k1_schnorrsig_sign32(ob_secp(), sig, msg, &k->kp, aux) ? 0 : -1;
 }
 
 static int
@@ -169,14 +150,14 @@ sig_verify_parsed(const secp256k1_xonly_pubkey *pk, const uint8_t *frame, size_t
 	uint8_t msg[32];
 	if (sig_digest(frame, len, msg))
 		return 0;
-	return secp256k1_schnorrsig_verify(sig_context(), sig, msg, 32, pk);
+	return secp256k1_schnorrsig_verify(ob_secp(), sig, msg, 32, pk);
 }
 
 int
 sig_verify(const uint8_t pub[32], const uint8_t *frame, size_t signed_len, const uint8_t sig[64])
 {
 	secp256k1_xonly_pubkey pk;
-	if (!secp256k1_xonly_pubkey_parse(sig_context(), &pk, pub))
+	if (!secp256k1_xonly_pubkey_parse(ob_secp(), &pk, pub))
 		return 0;
 	return sig_verify_parsed(&pk, frame, signed_len, sig);
 }
@@ -216,7 +197,7 @@ sig_trust_add(sig_trust *t, const char *prefix, const uint8_t pub[32])
 	}
 	if (r->nkeys == sizeof r->keys / sizeof r->keys[0])
 		return -1;
-	if (!secp256k1_xonly_pubkey_parse(sig_context(), &r->parsed[r->nkeys], pub))
+	if (!secp256k1_xonly_pubkey_parse(ob_secp(), &r->parsed[r->nkeys], pub))
 		return -1;
 	memcpy(r->keys[r->nkeys++], pub, 32);
 	return 0;

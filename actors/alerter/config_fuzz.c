@@ -2,7 +2,6 @@
  * names) on arbitrary bytes; must never crash or leak, and a parse that fails leaves no sink. The
  * Makefile's fuzz rule links only the shared libraries, so the actor's pure files are included. */
 #include "actors/alerter/config.c"
-#include "actors/alerter/hmac.c"
 #include "actors/alerter/sinks.c"
 
 static const char *

@@ -10,7 +10,6 @@
 #include "base/rt_http.h"
 #include "base/rt_log.h"
 #include "base/rt_main.h"
-#include "actors/alerter/hmac.h"
 
 #define DL_RESP_MAX 4096 /* sinks answer in a few bytes; keep what helps a log line */
 #define DL_BATCH 16

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/util.h"
 #include "actors/gate/chainread.h"
 #include "actors/gate/feeds.h"
 #include "actors/gate/gate.h"
@@ -26,7 +27,6 @@
 #include "base/hex.h"
 #include "chain/rpc.h"
 
-#define N(a) (sizeof(a) / sizeof((a)[0]))
 
 static act_bus_cfg busc;
 static const char *cfg_rpc, *cfg_feeds_file, *cfg_feed, *cfg_agg, *cfg_abs, *cfg_state_dir, *cfg_sig,
@@ -339,7 +339,7 @@ main(int argc, char **argv)
 	char    err[512];
 	gt_cfg  gc;
 	gf_feed feeds[GF_MAX_FEEDS];
-	if (rt_init("gate", argc, argv, opts, N(opts)) != 0)
+	if (rt_init("gate", argc, argv, opts, OB_COUNT(opts)) != 0)
 		return 1;
 	memset(&gc, 0, sizeof gc);
 	gc.flux = strcmp(cfg_sig, "submit(uint256,int256)") == 0;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/util.h"
 #include "actors/submitter/submitter.h"
 #include "bus/actor.h"
 #include "base/rt_log.h"
@@ -15,7 +16,6 @@
 #include "chain/rpc.h"
 #include "store/store.h"
 
-#define N(a) (sizeof(a) / sizeof((a)[0]))
 
 static act_bus_cfg busc;
 static sub_cfg     cfg;
@@ -52,7 +52,7 @@ static const rt_opt opts[] = {
 
 int main(int argc, char **argv)
 {
-	if (rt_init("submitter", argc, argv, opts, N(opts)) != 0)
+	if (rt_init("submitter", argc, argv, opts, OB_COUNT(opts)) != 0)
 		return 1;
 	char err[512];
 	cfg.have_signer = 1; /* SIGNER_ADDRESS is required and was checked */

@@ -23,6 +23,7 @@
 
 #include <libxml/parser.h>
 
+#include "base/util.h"
 #include "actors/tokenizer/config.h"
 #include "actors/tokenizer/core.h"
 #include "actors/tokenizer/intake.h"
@@ -34,7 +35,6 @@
 #include "base/hex.h"
 #include "store/store.h"
 
-#define N(a) (sizeof(a) / sizeof((a)[0]))
 #define TKM_TOPIC_SUBMIT "token.submit"
 #define TKM_TOPIC_RESULT "token.result"
 #define TKM_TOPIC_STATUS "token.status"
@@ -162,10 +162,10 @@ tkm_metrics(void)
 		}
 	S.m_intake_s = rt_histogram("tokenization_intake_seconds",
 	                            "Message received to its payments durable in LMDB (parse, map, group commit).", NULL,
-	                            b_intake, N(b_intake));
+	                            b_intake, OB_COUNT(b_intake));
 	S.m_backend_s = rt_histogram("tokenization_backend_seconds",
 	                             "Payment accepted to its final token.result (confirmed or failed).", NULL, b_backend,
-	                             N(b_backend));
+	                             OB_COUNT(b_backend));
 	S.m_pending = rt_gauge("tokenization_pending", "Payments accepted and not yet confirmed or failed.", NULL);
 	S.m_oldest = rt_gauge("tokenization_oldest_pending_age_seconds", "Age of the oldest payment not yet final.",
 	                      NULL);
@@ -713,7 +713,7 @@ tkm_spool_wanted(const char *name)
 	if (name[0] == '.' || n > 255)
 		return 0; /* hidden: writers create ".name" and rename it in when complete */
 	static const char *const skip[] = { ".part", ".tmp", ".status.json" };
-	for (size_t i = 0; i < N(skip); i++) {
+	for (size_t i = 0; i < OB_COUNT(skip); i++) {
 		size_t k = strlen(skip[i]);
 		if (n >= k && strcmp(name + n - k, skip[i]) == 0)
 			return 0;
@@ -811,7 +811,7 @@ main(int argc, char **argv)
 	if (rt_http_route("POST", "/payments", 0, tkm_post, NULL) != 0 ||
 	    rt_http_route("GET", "/payments", 1, tkm_get, NULL) != 0)
 		return 1;
-	if (rt_init("tokenizer", argc, argv, opts, N(opts)) != 0)
+	if (rt_init("tokenizer", argc, argv, opts, OB_COUNT(opts)) != 0)
 		return 1;
 	rt_health_set("starting", 1, "opening the state, re-publishing the outbox");
 	xmlInitParser();

@@ -20,7 +20,7 @@
  * The HMAC check uses the alerter's SHA-256 (included below); the integration test re-checks the
  * recorded signatures with Python's hmac module, independently.
  */
-#include "actors/alerter/hmac.c"
+#include "base/hash.h"
 #include "base/hex.h"
 
 #include <jansson.h>
@@ -127,7 +127,7 @@ sd_hook_verified(nng_http_req *req, const char *body, size_t len)
 		return 0;
 	const void *parts[3] = { ts, ".", body };
 	size_t      lens[3] = { strlen(ts), 1, len };
-	hm_hmac_sha256_v(sd_secret, strlen(sd_secret), parts, lens, 3, mac);
+	ob_hmac_sha256_v(sd_secret, strlen(sd_secret), parts, lens, 3, mac);
 	hex_encode(mac, 32, 0, hex);
 	snprintf(want, sizeof want, "sha256=%s", hex);
 	return strcmp(want, sig) == 0;

@@ -127,14 +127,6 @@ static void rpc_seterr(rpc_error *e, int transport, int code, const char *fmt, .
 }
 
 /* ---- decoding ------------------------------------------------------------------------------ */
-static int rpc_hexdigit(char c)
-{
-	if (c >= '0' && c <= '9') return c - '0';
-	if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-	return -1;
-}
-
 int rpc_parse_u256(const json_t *v, u256 *out)
 {
 	if (!json_is_string(v))
@@ -150,7 +142,7 @@ int rpc_parse_u256(const json_t *v, u256 *out)
 		return -1;
 	uint8_t be[32] = { 0 };
 	for (size_t i = 0; i < n; i++) {
-		int d = rpc_hexdigit(s[n - 1 - i]);
+		int d = hex_digit(s[n - 1 - i]);
 		if (d < 0)
 			return -1;
 		be[31 - i / 2] |= (uint8_t)(i % 2 ? d << 4 : d);

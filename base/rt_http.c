@@ -4,7 +4,7 @@
  * needs a cap on connections (in all and per client address) and a deadline for a request to
  * arrive whole; NNG 1.5's server has neither, so a slowloris client could hold every descriptor of
  * the process. libmicrohttpd enforces both itself (HTTP_MAX_CONNECTIONS, HTTP_MAX_PER_IP,
- * HTTP_TIMEOUT), answers 503 past the cap, and is a small, well-kept C library (Debian package).
+ * HTTP_IDLE_TIMEOUT), answers 503 past the cap, and is a small, well-kept C library (Debian package).
  *
  * Every route, the built-in /health and /metrics included, is an rt_http_fn in one fixed table.
  * One internal thread serves every connection (epoll); handlers run on it, so they must not block
@@ -299,6 +299,7 @@ static void rth_conn_cb(void *cls, struct MHD_Connection *c, void **socket_ctx, 
 	rt_gauge_set(rth_m_open, (double)rth_open);
 }
 
+static void rth_log_cb(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 static void rth_log_cb(void *cls, const char *fmt, va_list ap)
 {
 	char msg[256];

@@ -51,7 +51,7 @@ static const rt_opt rtm_common[] = {
 	  "(http_connections_refused_total)", &rtm_http_maxconn, 1, 100000, 0, 0 },
 	{ "HTTP_MAX_PER_IP", RT_U64, "16", "HTTP connections open at once from one client address",
 	  &rtm_http_perip, 1, 100000, 0, 0 },
-	{ "HTTP_TIMEOUT", RT_DURATION, "10s", "an HTTP connection idle or trickling for this long is closed "
+	{ "HTTP_IDLE_TIMEOUT", RT_DURATION, "10s", "an HTTP connection idle or trickling for this long is closed "
 	  "(slowloris)", &rtm_http_timeout_ms, 1000, 3600000, 0, 0 },
 	RT_CHECK_ROW("LOG_LEVEL", rtm_check_level),
 };

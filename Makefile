@@ -9,8 +9,9 @@
 #   tools/<name>/*.c          one operator tool: build/bin/<name>
 #   tests/integration/*.sh    multi-process tests, run by `make test` after the unit tests
 #
-# Module layering (a module may use the ones before it): schemas store bus chain.
-# Every program links all four libraries; the linker keeps only what it uses.
+# Module layering (a module may use the ones before it): base schemas store bus chain.
+# base/ is the bottom layer every module may use (err.h: the one error space); it links nothing.
+# Every program links all five libraries; the linker keeps only what it uses.
 
 BUILD   ?= build
 V       ?= 0
@@ -35,20 +36,20 @@ CFLAGS  += -Werror
 endif
 LDLIBS  += $(PKG_LIBS) $(NNG_LIBS) -lpthread -lm
 
-MODULES := schemas store bus chain
+MODULES := base schemas store bus chain
 lib_srcs = $(filter-out %_test.c %_fuzz.c %_bench.c,$(wildcard $(1)/*.c))
 LIBS    := $(foreach m,$(MODULES),$(if $(call lib_srcs,$(m)),$(BUILD)/lib/lib$(m).a))
 # Link order: dependents first.
-LINK_LIBS := $(foreach m,chain bus store schemas,$(filter $(BUILD)/lib/lib$(m).a,$(LIBS)))
+LINK_LIBS := $(foreach m,chain bus store schemas base,$(filter $(BUILD)/lib/lib$(m).a,$(LIBS)))
 
 ACTORS  := $(notdir $(patsubst %/,%,$(dir $(wildcard actors/*/main.c))))
 TOOLS   := $(notdir $(patsubst %/,%,$(dir $(wildcard tools/*/main.c))))
 BINS    := $(addprefix $(BUILD)/bin/,$(ACTORS) $(TOOLS))
 
-TEST_SRCS  := $(shell find schemas store bus chain actors tools tests -name '*_test.c' 2>/dev/null | sort)
+TEST_SRCS  := $(shell find base schemas store bus chain actors tools tests -name '*_test.c' 2>/dev/null | sort)
 TESTS      := $(patsubst %.c,$(BUILD)/test/%,$(TEST_SRCS))
-FUZZ_SRCS  := $(shell find schemas store bus chain actors tools tests -name '*_fuzz.c' 2>/dev/null | sort)
-BENCH_SRCS := $(shell find schemas store bus chain actors tools tests -name '*_bench.c' 2>/dev/null | sort)
+FUZZ_SRCS  := $(shell find base schemas store bus chain actors tools tests -name '*_fuzz.c' 2>/dev/null | sort)
+BENCH_SRCS := $(shell find base schemas store bus chain actors tools tests -name '*_bench.c' 2>/dev/null | sort)
 BENCHES    := $(patsubst %.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
 .PHONY: all deps test test-run unit integration asan asan-run bench bench-run fuzz fuzz-run demo demo-run clean help

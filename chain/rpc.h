@@ -30,6 +30,7 @@
 
 #include <jansson.h>
 
+#include "base/err.h"
 #include "chain/jscan.h"
 #include "schemas/u256.h"
 
@@ -40,8 +41,9 @@ enum { RPC_T_NONE, RPC_T_CONNECT, RPC_T_TIMEOUT, RPC_T_HTTP, RPC_T_TOO_BIG, RPC_
        RPC_T_WRONG_CHAIN, RPC_T_NO_ENDPOINT };
 typedef struct { int code; int transport; char msg[256]; } rpc_error;
 
-/* Return values of the calls. */
-enum { RPC_OK = 0, RPC_ETRANSPORT = -1, RPC_ENODE = -2, RPC_EDECODE = -3, RPC_ENOTFOUND = -4 };
+/* Return values of the calls: codes of the project's one error space (base/err.h). */
+enum { RPC_OK = OB_OK, RPC_ETRANSPORT = OB_ERPC_TRANSPORT, RPC_ENODE = OB_ERPC_NODE,
+       RPC_EDECODE = OB_ERPC_DECODE, RPC_ENOTFOUND = OB_ERPC_NOTFOUND };
 
 #define RPC_MAX_ENDPOINTS 8
 #define RPC_MAX_RESPONSE_DEFAULT (4u << 20)

@@ -208,7 +208,8 @@ gt_flush_outbox(void)
 		int rv = bus_publish(act_pub(gt_bus), topic, type, m.id, m.body, m.body_len, NULL);
 		if (m.attempts > 0 && rt_log_enabled(RT_DEBUG))
 			rt_logkv(RT_DEBUG, "re-published update", "topic", topic, NULL);
-		ob_mark_sent(txn, gt_ob, ids[i], rt_now_ns(), rv == BUS_OK ? NULL : "publish failed", &e);
+		if (ob_mark_sent(txn, gt_ob, ids[i], rt_now_ns(), rv == BUS_OK ? NULL : "publish failed", &e) != 0)
+			rt_logkv(RT_WARN, "outbox: cannot reschedule update", "error", e.text, NULL);
 	}
 	uint64_t cnt = 0;
 	ob_count(txn, gt_ob, &cnt, &e);
@@ -457,9 +458,12 @@ gt_on_status(const bus_msg *m)
 		st_err   e;
 		int      removed = 0;
 		if (st_begin(gt_env, 0, &txn, &e) == 0) {
-			if (ob_ack(txn, gt_ob, ref, &removed, &e) == 0)
-				st_commit(txn, &e);
-			else
+			if (ob_ack(txn, gt_ob, ref, &removed, &e) == 0) {
+				if (st_commit(txn, &e) != 0) {
+					rt_logkv(RT_WARN, "outbox: ack not stored", "error", e.text, NULL);
+					removed = 0;
+				}
+			} else
 				st_abort(txn);
 		}
 		if (removed)

@@ -31,6 +31,7 @@ struct sub {
 	sc_gas_quote quote;
 	int         have_quote;
 	uint64_t    next_poll, next_quote, next_nonce; /* monotonic ms */
+	rt_metric  *m_pub_err;
 	rt_metric  *m_sent, *m_pending, *m_bumps, *m_confirm, *m_bad, *m_other, *m_up[RPC_MAX_ENDPOINTS];
 };
 
@@ -56,6 +57,8 @@ static void sub_metrics(sub *s)
 	s->m_confirm = rt_histogram("submitter_confirm_seconds", "From tx.signed received to confirmed at depth.", NULL,
 	                            b, sizeof b / sizeof b[0]);
 	s->m_bad = rt_counter("submitter_rejected_total", "tx.signed messages refused (hash, sender, chain).", NULL);
+	s->m_pub_err = rt_counter("submitter_publish_errors_total",
+	                          "Messages the bus refused to send (tx.status, tx.ack, tx.bump, gas.quote, nonce.sync).", NULL);
 	s->m_other = rt_counter("submitter_other_signer_total",
 	                        "tx.signed messages of another signer's key, left to that key's submitter.", NULL);
 	for (const char *const *c = sub_class_names(); *c; c++)
@@ -135,6 +138,16 @@ static int sub_index(sub *s, const sub_entry *e)
 }
 
 /* ---- publishing ---------------------------------------------------------------------------- */
+/* act_publish, counting a failure (act_publish logs it). What the caller does about it is its
+ * own: a lost tx.ack or gas.quote is repeated by the protocol, a lost tx.bump is asked again. */
+static int sub_pub(sub *s, const char *topic, const sc_msgdef *d, const void *rec)
+{
+	int rv = act_publish(s->a, topic, d, rec, NULL, NULL);
+	if (rv != BUS_OK)
+		rt_inc(s->m_pub_err);
+	return rv;
+}
+
 static void sub_status(sub *s, sub_entry *e, int state, int errcls, const char *text)
 {
 	sc_tx_status st;
@@ -159,14 +172,17 @@ static void sub_status(sub *s, sub_entry *e, int state, int errcls, const char *
 	memcpy(st.ref, e->tx.ref, sizeof st.ref);
 	st.observed_at_ns = rt_now_ns();
 	e->state = (uint64_t)state;
-	act_publish(s->a, "tx.status", &SC_TX_STATUS, &st, NULL, NULL);
+	/* A lost tx.status is not repeated: the next change publishes the whole state again, and the
+	 * gate re-publishes its update until a status arrives. Counted in submitter_publish_errors_total. */
+	int pub = sub_pub(s, "tx.status", &SC_TX_STATUS, &st);
 
 	char h[67], bn[24];
 	sub_hex(e->tx.tx_hash, 32, h);
 	snprintf(bn, sizeof bn, "%llu", (unsigned long long)e->block_number);
 	rt_logkv(state == SC_TX_FAILED || state == SC_TX_DROPPED ? RT_WARN : RT_INFO, "tx status", "tx", h, "state",
 	         sc_enum_name(&SC_TX_STATUS, "state", state), "block", bn, "error",
-	         sc_enum_name(&SC_TX_STATUS, "error", errcls), "text", text ? text : "", NULL);
+	         sc_enum_name(&SC_TX_STATUS, "error", errcls), "text", text ? text : "", "published",
+	         pub == BUS_OK ? "yes" : ob_strerror(pub), NULL);
 }
 
 static void sub_alert(sub *s, int sev, int status, const char *kind, const sub_entry *e, const char *summary)
@@ -197,7 +213,7 @@ static void sub_nonce_sync(sub *s)
 	}
 	ns.block_number = s->head;
 	ns.synced_at_ns = rt_now_ns();
-	act_publish(s->a, "nonce.sync", &SC_NONCE_SYNC, &ns, NULL, NULL);
+	sub_pub(s, "nonce.sync", &SC_NONCE_SYNC, &ns); /* a lost one is repeated every NONCE_SYNC_INTERVAL */
 }
 
 static void sub_gas_quote(sub *s)
@@ -227,7 +243,7 @@ static void sub_gas_quote(sub *s)
 	q.quoted_at_ns = rt_now_ns();
 	s->quote = q;
 	s->have_quote = 1;
-	act_publish(s->a, "gas.quote", &SC_GAS_QUOTE, &q, NULL, NULL);
+	sub_pub(s, "gas.quote", &SC_GAS_QUOTE, &q); /* a lost one is repeated at the next block */
 }
 
 static void sub_bump(sub *s, sub_entry *e)
@@ -247,9 +263,10 @@ static void sub_bump(sub *s, sub_entry *e)
 	             q && q->eip1559 ? &q->max_priority_fee_per_gas : NULL);
 	b.stuck_blocks = s->head - e->sent_block;
 	b.requested_at_ns = rt_now_ns();
+	if (sub_pub(s, "tx.bump", &SC_TX_BUMP, &b) != BUS_OK)
+		return; /* bump_block unchanged: asked again at the next poll */
 	e->bump_block = s->head;
 	sub_save(s, e);
-	act_publish(s->a, "tx.bump", &SC_TX_BUMP, &b, NULL, NULL);
 	rt_inc(s->m_bumps);
 	char h[67], n[24];
 	sub_hex(e->tx.tx_hash, 32, h);
@@ -384,7 +401,9 @@ static void sub_ack(sub *s, const sc_tx_signed *t)
 	memcpy(k.id, t->id, 16);
 	memcpy(k.tx_hash, t->tx_hash, 32);
 	k.received_at_ns = rt_now_ns();
-	act_publish(s->a, "tx.ack", &SC_TX_ACK, &k, NULL, NULL);
+	/* A lost ack is harmless: the signer re-publishes the tx.signed and it is acked again. */
+	if (sub_pub(s, "tx.ack", &SC_TX_ACK, &k) != BUS_OK)
+		rt_logkv(RT_WARN, "tx.ack not sent; the signer's re-publish is acked", NULL);
 }
 
 static int sub_refuse(sub *s, const sc_tx_signed *t, const char *why)
@@ -693,8 +712,15 @@ static int sub_load(sub *s, char *err, size_t errlen)
 			}
 		st_iter_close(&it);
 	}
-	for (size_t i = 0; i < nold; i++)
-		st_del(txn, s->done, old[i], 32, NULL);
+	for (size_t i = 0; i < nold; i++) {
+		int rc2 = st_del(txn, s->done, old[i], 32, &e);
+		if (rc2 != 0 && rc2 != MDB_NOTFOUND) {
+			free(old);
+			st_abort(txn);
+			snprintf(err, errlen, "state: %s", e.text);
+			return -1;
+		}
+	}
 	free(old);
 	if (st_commit(txn, &e) != 0) {
 		snprintf(err, errlen, "state: %s", e.text);

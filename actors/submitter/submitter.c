@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "actors/submitter/classify.h"
+#include "actors/submitter/revert.h"
 #include "bus/rt_http.h"
 #include "bus/rt_log.h"
 #include "bus/rt_main.h"
@@ -38,6 +39,13 @@ struct sub {
 static uint64_t sub_now_ms(void) { return rt_mono_ns() / 1000000u; }
 
 static void sub_hex(const uint8_t *b, size_t n, char *out) { hex_encode(b, n, 1, out); }
+
+/* Confirmations as Ethereum tools count them (ethers' wait(n), web3): the inclusion block is the
+ * first, so head - inclusion + 1; 0 while not included. CONFIRMATIONS=1 means "included". */
+static uint64_t sub_confirmations(const sub *s, const sub_entry *e)
+{
+	return e->block_number && s->head >= e->block_number ? s->head - e->block_number + 1 : 0;
+}
 
 /* ---- metrics ------------------------------------------------------------------------------- */
 static rt_metric *sub_err_metric(const char *cls)
@@ -160,7 +168,7 @@ static void sub_status(sub *s, sub_entry *e, int state, int errcls, const char *
 	st.state = state;
 	st.block_number = e->block_number;
 	memcpy(st.block_hash, e->block_hash, 32);
-	st.confirmations = e->block_number && s->head >= e->block_number ? s->head - e->block_number : 0;
+	st.confirmations = sub_confirmations(s, e);
 	st.gas_used = e->gas_used;
 	st.effective_gas_price = e->effective_gas_price;
 	st.error = errcls;
@@ -183,6 +191,21 @@ static void sub_status(sub *s, sub_entry *e, int state, int errcls, const char *
 	         sc_enum_name(&SC_TX_STATUS, "state", state), "block", bn, "error",
 	         sc_enum_name(&SC_TX_STATUS, "error", errcls), "text", text ? text : "", "published",
 	         pub == BUS_OK ? "yes" : ob_strerror(pub), NULL);
+}
+
+/* A failed transaction's alert, keyed by what failed (error class and feed), not by the tx: a feed
+ * whose every update reverts raises one alert whose repeats the alerter groups, not one alert per
+ * transaction. No per-tx label either (Alertmanager tells alerts apart by their labels); the
+ * summary names the latest tx. */
+static void sub_alert_failed(sub *s, const sub_entry *e, const char *cls, const char *why)
+{
+	char key[96], h[67], summary[400];
+	sub_hex(e->tx.tx_hash, 32, h);
+	snprintf(key, sizeof key, "tx_failed:%s:%s", cls, e->tx.feed[0] ? e->tx.feed : "call");
+	snprintf(summary, sizeof summary, "transaction %s (nonce %llu) failed: %s", h, (unsigned long long)e->tx.nonce,
+	         why);
+	const char *labels[] = { "class", cls, "feed", e->tx.feed, NULL };
+	act_alert(s->a, SC_SEV_ERROR, SC_ALERT_FIRING, "tx_failed", key, summary, labels);
 }
 
 static void sub_alert(sub *s, int sev, int status, const char *kind, const sub_entry *e, const char *summary)
@@ -380,7 +403,7 @@ static int sub_send(sub *s, sub_entry *e)
 		rt_inc(sub_err_metric(c->name));
 		e->error = (uint64_t)c->sc_err;
 		sub_status(s, e, SC_TX_FAILED, c->sc_err, re.msg);
-		sub_alert(s, SC_SEV_ERROR, SC_ALERT_FIRING, "tx_failed", e, re.msg);
+		sub_alert_failed(s, e, c->name, re.msg);
 		sub_remove_entry(s, e);
 		return -1;
 	default: /* retry / bump: stays pending; tell once per change of error */
@@ -487,8 +510,47 @@ void sub_on_signed(sub *s, const sc_tx_signed *t)
 }
 
 /* ---- following ----------------------------------------------------------------------------- */
+/* Why a mined transaction reverted (receipt status 0), in one line: out of gas when it used (63/64
+ * of) its signed gas limit, else the revert reason of a replay with eth_call on the state its
+ * block started from (block - 1: the same as the transaction's unless a transaction before it in
+ * that block changed what it reads). */
+static void sub_why_reverted(sub *s, const sub_entry *e, char *out, size_t cap)
+{
+	tx t;
+	if (tx_decode(e->tx.raw, e->tx.raw_len, &t, NULL) != TX_OK || !t.has_to) { /* calls only: checked on receipt */
+		snprintf(out, cap, "execution reverted (receipt status 0)");
+		return;
+	}
+	if (sub_out_of_gas(e->gas_used, t.gas_limit)) {
+		snprintf(out, cap, "out of gas (used %llu of limit %llu)", (unsigned long long)e->gas_used,
+		         (unsigned long long)t.gas_limit);
+		return;
+	}
+	rpc_callmsg m = { .from = e->tx.from, .to = t.to, .data = t.data, .len = t.data_len, .gas = t.gas_limit,
+		          .value = &t.value, .block = e->block_number ? e->block_number - 1 : RPC_LATEST };
+	uint8_t *ret = NULL;
+	size_t rlen = 0;
+	rpc_error re;
+	int rc = rpc_eth_call_at(s->r, &m, &ret, &rlen, &re);
+	free(ret);
+	char why[300];
+	if (rc == RPC_ENODE && re.data_len > 0)
+		sub_revert_text(re.data, re.data_len, why, sizeof why);
+	else if (rc == RPC_ENODE)
+		snprintf(why, sizeof why, "reverted: %s", re.msg[0] ? re.msg : "(the node gave no reason)");
+	else if (rc == RPC_OK)
+		snprintf(why, sizeof why, "reverted, but a replay on the state before block %llu succeeds (a transaction "
+		         "before it in the block changed the state)", (unsigned long long)e->block_number);
+	else
+		snprintf(why, sizeof why, "reverted (reason unknown: replay failed: %s)", re.msg);
+	snprintf(out, cap, "%.200s (gas used %llu of %llu)", why, (unsigned long long)e->gas_used,
+	         (unsigned long long)t.gas_limit);
+}
+
 static void sub_included(sub *s, sub_entry *e, const rpc_receipt *rc)
 {
+	if (rc->block_number > s->head) /* the receipt shows the block exists: the head is at least there */
+		s->head = rc->block_number;
 	e->block_number = rc->block_number;
 	memcpy(e->block_hash, rc->block_hash, 32);
 	e->gas_used = rc->gas_used;
@@ -507,8 +569,10 @@ static void sub_included(sub *s, sub_entry *e, const rpc_receipt *rc)
 		e->state = SC_TX_FAILED;
 		sub_save(s, e);
 		rt_inc(sub_err_metric("reverted"));
-		sub_status(s, e, SC_TX_FAILED, SC_TXERR_REVERTED, "execution reverted (receipt status 0)");
-		sub_alert(s, SC_SEV_ERROR, SC_ALERT_FIRING, "tx_failed", e, "transaction reverted on chain");
+		char why[256];
+		sub_why_reverted(s, e, why, sizeof why);
+		sub_status(s, e, SC_TX_FAILED, SC_TXERR_REVERTED, why);
+		sub_alert_failed(s, e, "reverted", why);
 	}
 	for (size_t i = 0; i < s->n; i++) { /* same nonce: the others lost */
 		sub_entry *o = s->v[i];
@@ -553,6 +617,8 @@ static int sub_is_newest(sub *s, const sub_entry *e)
 	return 1;
 }
 
+static int sub_follow_depth(sub *s, sub_entry *e);
+
 /* Follows one entry. Returns -1 when it was removed, 1 on a transport failure (stop polling). */
 static int sub_follow(sub *s, sub_entry *e)
 {
@@ -566,7 +632,7 @@ static int sub_follow(sub *s, sub_entry *e)
 	if (e->block_number == 0) {
 		if (r == RPC_OK) {
 			sub_included(s, e, &rc);
-			return 0;
+			return sub_follow_depth(s, e); /* CONFIRMATIONS=1 is confirmed in this same poll */
 		}
 		if (e->sent_block == 0) /* never accepted yet: try again */
 			return sub_send(s, e);
@@ -587,7 +653,14 @@ static int sub_follow(sub *s, sub_entry *e)
 	}
 	if (r != RPC_OK)
 		return 0;
-	uint64_t conf = s->head >= e->block_number ? s->head - e->block_number : 0;
+	return sub_follow_depth(s, e);
+}
+
+/* An included tx: confirmed at CONFIRMATIONS, final (and forgotten) at FINALITY_DEPTH, both counted
+ * as sub_confirmations does. Returns -1 when it was removed. */
+static int sub_follow_depth(sub *s, sub_entry *e)
+{
+	uint64_t conf = sub_confirmations(s, e);
 	if (e->receipt_status && conf >= s->c.confirmations && e->state == SC_TX_INCLUDED) {
 		e->confirmed_ns = rt_now_ns();
 		e->state = SC_TX_CONFIRMED;

@@ -10,6 +10,62 @@
 
 #include "actors/submitter/classify.h"
 #include "actors/submitter/pending.h"
+#include "actors/submitter/revert.h"
+#include "chain/hex.h"
+
+/* Revert data as a node returns it (vectors from `cast calldata`), and out of gas by EIP-150's 63/64. */
+static void test_revert(void **st)
+{
+	(void)st;
+	static const struct { const char *hex, *want; } v[] = {
+		{ "0x08c379a0000000000000000000000000000000000000000000000000000000000000002000000000000000000000000000000"
+		  "0000000000000000000000000000000002063616e6e6f74207265706f7274206f6e2070726576696f757320726f756e6473",
+		  "reverted: cannot report on previous rounds" },
+		{ "0x4e487b710000000000000000000000000000000000000000000000000000000000000011",
+		  "panic 0x11: arithmetic overflow or underflow" },
+		{ "0x4e487b710000000000000000000000000000000000000000000000000000000000000012",
+		  "panic 0x12: division or modulo by zero" },
+		{ "0x245aecd300000000000000000000000070997970c51812dc3a010c7d01b50e0d17dc79c8",
+		  "custom error 0x245aecd3(0x70997970c51812dc3a010c7d01b50e0d17dc79c8)" },
+		{ "0x6e153168" "0000000000000000000000000000000000000000000000000000000000000000"
+		  "0000000000000000000000000000000000000000000000000000000000000001"
+		  "00000000000000000000000000000000000000000000000000005af3107a4000",
+		  "custom error 0x6e153168(0x0,0x1,0x5af3107a4000)" }, /* AnswerOutOfBounds(0, 1, 1e14) */
+		{ "0x245aecd3aabb", "custom error 0x245aecd3, data 0xaabb" },
+		{ "0x245aecd3", "custom error 0x245aecd3" },
+		{ "0x", "reverted without a reason" },
+		{ "0x08c3", "reverted with malformed data 0x08c3" },
+		/* Error(string) whose offset points past the data: not decoded as a string */
+		{ "0x08c379a000000000000000000000000000000000000000000000000000000000000000ff",
+		  "custom error 0x08c379a0(0xff)" },
+	};
+	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+		uint8_t b[512];
+		size_t n;
+		char out[256];
+		assert_int_equal(hex_decode(v[i].hex, strlen(v[i].hex), HEX_PREFIX_OPTIONAL, b, sizeof b, &n, NULL), HEX_OK);
+		sub_revert_text(b, n, out, sizeof out);
+		assert_string_equal(out, v[i].want);
+	}
+	/* a reason with a newline cannot forge a log line or an alert's text */
+	uint8_t e[4 + 96] = { 0x08, 0xc3, 0x79, 0xa0 };
+	e[4 + 31] = 0x20;
+	e[4 + 63] = 3;
+	memcpy(e + 4 + 64, "a\nb", 3);
+	char out[64];
+	sub_revert_text(e, sizeof e, out, sizeof out);
+	assert_string_equal(out, "reverted: a?b");
+	sub_revert_text(e, sizeof e, out, 12); /* truncated, still terminated */
+	assert_string_equal(out, "reverted: a");
+	assert_true(sub_out_of_gas(200000, 200000));
+	assert_true(sub_out_of_gas(196875, 200000));  /* 63/64 of it: ran out inside a sub-call */
+	assert_false(sub_out_of_gas(196874, 200000));
+	assert_false(sub_out_of_gas(30000, 200000));
+	assert_false(sub_out_of_gas(0, 0));
+	assert_true(sub_out_of_gas(UINT64_MAX, UINT64_MAX));
+	assert_string_equal(sub_panic_name(0x32), "array index out of bounds");
+	assert_string_equal(sub_panic_name(0x99), "unknown panic code");
+}
 
 static void test_classify(void **st)
 {
@@ -131,7 +187,8 @@ static void test_bump(void **st)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = { cmocka_unit_test(test_classify), cmocka_unit_test(test_record),
+	const struct CMUnitTest tests[] = { cmocka_unit_test(test_classify), cmocka_unit_test(test_revert),
+					    cmocka_unit_test(test_record),
 					    cmocka_unit_test(test_bump) };
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

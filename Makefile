@@ -1,7 +1,7 @@
 # oraclebus: the one entry point for build, test, bench, fuzz and demo.
 #
 # The layout is discovered by convention, so adding a file never needs an edit here:
-#   <module>/*.c              library code of a shared module (schemas, store, bus, chain)
+#   <module>/*.c              library code of a shared module (schemas, store, bus, chain, payments)
 #   <anything>/*_test.c       a cmocka unit test, one binary each, beside the code it tests
 #   <anything>/*_fuzz.c       a libFuzzer target (clang), built by `make fuzz`
 #   <anything>/*_bench.c      a benchmark binary, built and run by `make bench`
@@ -9,9 +9,9 @@
 #   tools/<name>/*.c          one operator tool: build/bin/<name>
 #   tests/integration/*.sh    multi-process tests, run by `make test` after the unit tests
 #
-# Module layering (a module may use the ones before it): base schemas store bus chain.
-# base/ is the bottom layer every module may use (err.h: the one error space); it links nothing.
-# Every program links all five libraries; the linker keeps only what it uses.
+# Module layering (a module may use the ones before it): base schemas store bus chain payments.
+# payments (the tokenizer's MT103 / ISO 20022 parsers and exact amounts) uses only base and schemas.
+# Every program links all the libraries; the linker keeps only what it uses.
 
 BUILD   ?= build
 V       ?= 0
@@ -21,7 +21,7 @@ CC      ?= cc
 WERROR  ?= 1
 OPT     ?= -O2
 
-PKGS    := msgpack lmdb libsecp256k1 jansson libcurl
+PKGS    := msgpack lmdb libsecp256k1 jansson libcurl libmicrohttpd libxml-2.0 libcrypto
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 # Debian's libnng-dev ships no pkg-config file.
@@ -36,20 +36,20 @@ CFLAGS  += -Werror
 endif
 LDLIBS  += $(PKG_LIBS) $(NNG_LIBS) -lpthread -lm
 
-MODULES := base schemas store bus chain
+MODULES := base schemas store bus chain payments
 lib_srcs = $(filter-out %_test.c %_fuzz.c %_bench.c,$(wildcard $(1)/*.c))
 LIBS    := $(foreach m,$(MODULES),$(if $(call lib_srcs,$(m)),$(BUILD)/lib/lib$(m).a))
 # Link order: dependents first.
-LINK_LIBS := $(foreach m,chain bus store schemas base,$(filter $(BUILD)/lib/lib$(m).a,$(LIBS)))
+LINK_LIBS := $(foreach m,payments chain bus store schemas base,$(filter $(BUILD)/lib/lib$(m).a,$(LIBS)))
 
 ACTORS  := $(notdir $(patsubst %/,%,$(dir $(wildcard actors/*/main.c))))
 TOOLS   := $(notdir $(patsubst %/,%,$(dir $(wildcard tools/*/main.c))))
 BINS    := $(addprefix $(BUILD)/bin/,$(ACTORS) $(TOOLS))
 
-TEST_SRCS  := $(shell find base schemas store bus chain actors tools tests -name '*_test.c' 2>/dev/null | sort)
+TEST_SRCS  := $(shell find base schemas store bus chain payments actors tools tests -name '*_test.c' 2>/dev/null | sort)
 TESTS      := $(patsubst %.c,$(BUILD)/test/%,$(TEST_SRCS))
-FUZZ_SRCS  := $(shell find base schemas store bus chain actors tools tests -name '*_fuzz.c' 2>/dev/null | sort)
-BENCH_SRCS := $(shell find base schemas store bus chain actors tools tests -name '*_bench.c' 2>/dev/null | sort)
+FUZZ_SRCS  := $(shell find base schemas store bus chain payments actors tools tests -name '*_fuzz.c' 2>/dev/null | sort)
+BENCH_SRCS := $(shell find base schemas store bus chain payments actors tools tests -name '*_bench.c' 2>/dev/null | sort)
 BENCHES    := $(patsubst %.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
 .PHONY: all deps test test-run unit integration asan asan-run bench bench-run fuzz fuzz-run demo demo-run clean help

@@ -35,6 +35,7 @@ static const struct {
 } ob_texts[] = {
 	{ OB_ESCHEMA, "stored record does not decode" },
 	{ OB_ECORRUPT, "stored record is malformed" },
+	{ OB_EDAMAGED, "LMDB file is damaged" },
 	{ OB_EBUS_TIMEOUT, "bus: timed out" },
 	{ OB_EBUS_DECODE, "bus: malformed frame" },
 	{ OB_EBUS_REJECT, "bus: frame rejected by the trust check" },
@@ -91,6 +92,6 @@ ob_err_errno(int e)
 int
 ob_err_integrity(int code)
 {
-	return code == OB_ESCHEMA || code == OB_ECORRUPT || code == OB_ECORRUPTED || code == OB_EPAGE_NOTFOUND ||
+	return code == OB_ESCHEMA || code == OB_ECORRUPT || code == OB_EDAMAGED || code == OB_ECORRUPTED || code == OB_EPAGE_NOTFOUND ||
 	       code == OB_EPANIC || code == OB_EINVALID_ENV || code == OB_EVERSION;
 }

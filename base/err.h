@@ -59,6 +59,7 @@ enum ob_err {
 	/* store/ */
 	OB_ESCHEMA = -40000,       /* a stored value does not decode as its record (corrupt or foreign) */
 	OB_ECORRUPT = -40001,      /* a stored value has the wrong size or breaks an invariant */
+	OB_EDAMAGED = -40002,      /* the LMDB file is damaged (empty, truncated, not LMDB, unreadable tables) */
 
 	/* bus/ */
 	OB_EBUS_TIMEOUT = -40100,  /* nothing arrived within the timeout */

@@ -14,7 +14,7 @@
 #include "store/store.h"
 
 static const int codes[] = {
-	OB_OK, OB_EKEYEXIST, OB_ENOTFOUND, OB_ECORRUPTED, OB_EMAPFULL, OB_ESCHEMA, OB_ECORRUPT,
+	OB_OK, OB_EKEYEXIST, OB_ENOTFOUND, OB_ECORRUPTED, OB_EMAPFULL, OB_ESCHEMA, OB_ECORRUPT, OB_EDAMAGED,
 	BUS_TIMEOUT, BUS_EDECODE, BUS_EREJECT, BUS_ECLOSED, BUS_EINVAL, BUS_ESEND,
 	RPC_ETRANSPORT, RPC_ENODE, RPC_EDECODE, RPC_ENOTFOUND,
 };
@@ -32,6 +32,7 @@ static void test_distinct(void **state)
 	}
 	/* Every module returns codes of this space: store's schema error, LMDB's own codes. */
 	assert_int_equal(ST_ESCHEMA, OB_ESCHEMA);
+	assert_int_equal(ST_ECORRUPT, OB_EDAMAGED);
 	assert_int_equal(MDB_NOTFOUND, OB_ENOTFOUND);
 	assert_int_equal(MDB_BAD_DBI, OB_LMDB_LAST);
 }

@@ -11,25 +11,54 @@
 #include "bus/rt_main.h"
 #include "bus/rt_metrics.h"
 
+/* Rejected (forged or unsigned) frames, aggregated per trust rule: the alert's key is the rule's
+ * prefix from the configuration, never something the sender chose, and it is raised at most once
+ * per ACT_FORGED_EVERY with the count since the last one. */
+#define ACT_FORGED_SLOTS 16
+#define ACT_FORGED_EVERY_NS (60ull * 1000000000ull)
+#define ACT_FORGED_QUIET_NS (300ull * 1000000000ull) /* resolved after this long without one */
+
+typedef struct {
+	char     prefix[FRAME_TOPIC_MAX + 1]; /* the trust rule's prefix, or "" for topics no rule covers */
+	int      used, firing;
+	uint64_t pending;                     /* rejections not yet reported in an alert */
+	uint64_t total;
+	uint64_t last_alert_ns, last_seen_ns;
+	char     last_err[160];
+} act_forged;
+
 struct act_bus {
 	bus_pub   *pub;
 	bus_sub   *sub;
 	sig_key   *key;
 	sig_trust *trust;
 	uint8_t   *buf;      /* encode buffer, FRAME_BODY_MAX */
+	act_forged forged[ACT_FORGED_SLOTS];
 };
 
 static const char *const act_sev_names[] = { "info", "warning", "error", "critical" };
 
+/* The counter of one (type, why). The type label is a message type this build knows, or "unknown":
+ * label values never come from a peer's bytes, so the series are bounded by construction (the
+ * schema families times the few reasons). */
 static rt_metric *
 act_bad(const char *type, const char *why)
 {
-	char labels[160], t[80];
-	rt_label_escape(type, t, sizeof t);
-	snprintf(labels, sizeof labels, "type=\"%s\",why=\"%s\"", t, why);
+	char labels[160];
+	snprintf(labels, sizeof labels, "type=\"%s\",why=\"%s\"", sc_lookup(type) ? type : "unknown", why);
 	return rt_counter("actor_bad_messages_total",
 	                  "Bus messages this actor dropped: malformed, rejected or of an unexpected type.",
 	                  labels);
+}
+
+void
+act_check_trust(const rt_opt *o, const char *text, rt_cfg_errs *e)
+{
+	char err[256];
+	sig_trust *t = sig_trust_parse(*(const char **)o->dst, err, sizeof err);
+	if (t == NULL)
+		rt_config_error(e, o->env, "%s", err);
+	sig_trust_free(t);
 }
 
 act_bus *
@@ -58,6 +87,10 @@ act_open(act_bus_cfg *c, int what, const char *const *topics, char *err, size_t 
 		if ((a->sub = bus_sub_open(c->sub_urls, err, errlen)) == NULL)
 			goto fail;
 		bus_sub_set_trust(a->sub, a->trust);
+		if (c->max_streams && bus_sub_max_streams(a->sub, c->max_streams) != 0) {
+			snprintf(err, errlen, "BUS_MAX_STREAMS: out of memory");
+			goto fail;
+		}
 		for (size_t i = 0; topics && topics[i]; i++)
 			bus_sub_topic(a->sub, topics[i]);
 	}
@@ -102,30 +135,87 @@ act_publish(act_bus *a, const char *topic, const sc_msgdef *d, const void *rec, 
 	return rv;
 }
 
+static void
+act_forged_alert(act_bus *a, act_forged *f, int status, uint64_t now)
+{
+	char key[FRAME_TOPIC_MAX + 40], summary[400];
+	snprintf(key, sizeof key, "%s/%s", rt_instance(), f->prefix[0] ? f->prefix : "(unsigned)");
+	if (status == SC_ALERT_FIRING)
+		snprintf(summary, sizeof summary, "%llu frame(s) rejected on %s%s (%llu in all); latest: %s",
+		         (unsigned long long)f->pending, f->prefix[0] ? f->prefix : "topics without a trust rule",
+		         f->prefix[0] ? "*" : "", (unsigned long long)f->total, f->last_err);
+	else
+		snprintf(summary, sizeof summary, "no rejected frame on %s for %llu s (%llu in all)",
+		         f->prefix[0] ? f->prefix : "topics without a trust rule",
+		         (unsigned long long)(ACT_FORGED_QUIET_NS / 1000000000ull), (unsigned long long)f->total);
+	const char *labels[] = { "receiver", rt_instance(), "rule", f->prefix[0] ? f->prefix : "(none)", NULL };
+	if (act_alert(a, SC_SEV_WARNING, status, "forged_message", key, summary, labels) != BUS_OK)
+		return; /* try again on the next tick */
+	f->firing = status == SC_ALERT_FIRING;
+	f->pending = 0;
+	f->last_alert_ns = now;
+}
+
+static void
+act_forged_seen(act_bus *a, const bus_msg *m)
+{
+	const char *rule = sig_trust_rule_prefix(a->trust, m->f.topic, m->f.topic_len);
+	act_forged *f = NULL;
+	for (int i = 0; i < ACT_FORGED_SLOTS && f == NULL; i++)
+		if (!a->forged[i].used || strcmp(a->forged[i].prefix, rule ? rule : "") == 0)
+			f = &a->forged[i];
+	if (f == NULL) /* more rules than slots: the last slot takes the rest */
+		f = &a->forged[ACT_FORGED_SLOTS - 1];
+	if (!f->used) {
+		f->used = 1;
+		snprintf(f->prefix, sizeof f->prefix, "%s", rule ? rule : "");
+	}
+	uint64_t now = rt_now_ns();
+	f->pending++;
+	f->total++;
+	f->last_seen_ns = now;
+	snprintf(f->last_err, sizeof f->last_err, "%s", m->err);
+	if (a->pub && (!f->firing || now - f->last_alert_ns >= ACT_FORGED_EVERY_NS))
+		act_forged_alert(a, f, SC_ALERT_FIRING, now);
+}
+
+/* Reports rejections held back by the rate limit, and resolves a rule that has been quiet. */
+static void
+act_forged_tick(act_bus *a)
+{
+	if (a->pub == NULL)
+		return;
+	uint64_t now = rt_now_ns();
+	for (int i = 0; i < ACT_FORGED_SLOTS && a->forged[i].used; i++) {
+		act_forged *f = &a->forged[i];
+		if (f->pending && now - f->last_alert_ns >= ACT_FORGED_EVERY_NS)
+			act_forged_alert(a, f, SC_ALERT_FIRING, now);
+		else if (f->firing && !f->pending && now - f->last_seen_ns >= ACT_FORGED_QUIET_NS)
+			act_forged_alert(a, f, SC_ALERT_RESOLVED, now);
+	}
+}
+
 int
 act_recv(act_bus *a, bus_msg *m, int timeout_ms)
 {
 	for (;;) {
 		int rv = bus_recv(a->sub, m, timeout_ms);
-		if (rv == BUS_OK || rv == BUS_TIMEOUT || rv == BUS_ECLOSED)
+		if (rv == BUS_OK || rv == BUS_TIMEOUT || rv == BUS_ECLOSED) {
+			act_forged_tick(a);
 			return rv;
+		}
 		if (rv == BUS_EDECODE) {
 			rt_inc(act_bad("(frame)", "malformed"));
 			rt_log(RT_WARN, "dropped malformed frame: %s", m->err);
 		} else if (rv == BUS_EREJECT) {
-			char key[FRAME_ORIGIN_MAX + FRAME_TOPIC_MAX + 4];
 			char type[FRAME_TYPE_MAX + 1];
 			snprintf(type, sizeof type, "%.*s", (int)m->f.type_len, m->f.type);
 			rt_inc(act_bad(type, "rejected"));
 			rt_log(RT_WARN, "rejected frame: %s", m->err);
-			snprintf(key, sizeof key, "%.*s/%.*s", (int)m->f.origin_len, m->f.origin,
-			         (int)m->f.topic_len, m->f.topic);
-			if (a->pub) {
-				const char *labels[] = { "receiver", rt_instance(), NULL };
-				act_alert(a, SC_SEV_WARNING, SC_ALERT_FIRING, "forged_message", key, m->err, labels);
-			}
+			act_forged_seen(a, m);
 		}
 		bus_msg_free(m);
+		act_forged_tick(a);
 	}
 }
 

@@ -7,9 +7,11 @@
  *     static act_bus_cfg busc;
  *     static const rt_opt opts[] = { ACT_BUS_OPTS(busc), { "MY_VAR", ... }, ... };
  *
- * calls rt_init(...), then act_open(&busc, ...) and loops on act_recv / act_decode /
- * act_publish. Bad frames and bodies are counted and logged here, once, so actors only see
- * messages that decoded (actor_bad_messages_total{type,why}).
+ * (ACT_BUS_OPTS_SIGNED when the actor must sign), calls rt_init(...), then act_open(&busc, ...)
+ * and loops on act_recv / act_decode / act_publish. Bad frames and bodies are counted and logged here, once, so actors only see
+ * messages that decoded (actor_bad_messages_total{type,why}; type is a known message type or
+ * "unknown", never a peer's text). Rejected frames raise one forged_message alert per trust rule,
+ * at most once a minute with the count since the last, resolved after five quiet minutes.
  *
  * Ownership: act_open returns an act_bus the caller frees with act_close; the signing key, when
  * configured, is copied into locked non-dumpable memory and the configuration buffer is wiped.
@@ -32,17 +34,32 @@ typedef struct act_bus_cfg {
 	const char *trust;      /* BUS_TRUST: PREFIX=PUBHEX[,PUBHEX];... */
 	uint8_t     key[32];    /* BUS_SIGNING_KEY (secret, wiped after act_open) */
 	int         have_key;
+	uint64_t    max_streams; /* BUS_MAX_STREAMS: (origin, topic) streams tracked at most */
 } act_bus_cfg;
 
-#define ACT_BUS_OPTS(c)                                                                              \
-	{ "BUS_PUB_URL", RT_STR, "tcp://127.0.0.1:7701", "busd ingress URLs to publish to (comma list)",   \
+#define ACT_BUS_OPTS_KEY(c, key_help, key_flags)                                                    \
+	{ "BUS_PUB_URL", RT_BUS_URL, "tcp://127.0.0.1:7701", "busd ingress URLs to publish to (comma list)", \
 	  &(c).pub_urls, 0, 0, 0, 0 },                                                                      \
-	{ "BUS_SUB_URL", RT_STR, "tcp://127.0.0.1:7702", "busd egress URLs to subscribe to (comma list)",  \
+	{ "BUS_SUB_URL", RT_BUS_URL, "tcp://127.0.0.1:7702", "busd egress URLs to subscribe to (comma list)",\
 	  &(c).sub_urls, 0, 0, 0, 0 },                                                                      \
 	{ "BUS_TRUST", RT_STR, "", "trusted publisher keys per topic prefix: PREFIX=PUBHEX[,PUBHEX];...",   \
 	  &(c).trust, 0, 0, 0, 0 },                                                                         \
-	{ "BUS_SIGNING_KEY", RT_HEX, NULL, "BIP-340 secret key (hex) signing this actor's frames; unset = " \
-	  "unsigned", (c).key, 0, 0, 32, RT_SECRET | RT_SCRUB }
+	RT_CHECK_ROW("BUS_TRUST", act_check_trust),                                                         \
+	{ "BUS_SIGNING_KEY", RT_KEY, NULL, key_help, (c).key, 0, 0, 32, RT_SECRET | RT_SCRUB | (key_flags) }, \
+	{ "BUS_MAX_STREAMS", RT_U64, "4096", "(origin, topic) streams whose sequence is tracked; past it the "  \
+	  "least recently heard is forgotten (bus_rx_streams_evicted_total)", &(c).max_streams, 16, 1000000, 0, 0 }
+
+/* The bus options; BUS_SIGNING_KEY optional (unset = unsigned frames). */
+#define ACT_BUS_OPTS(c) \
+	ACT_BUS_OPTS_KEY(c, "BIP-340 secret key (hex) signing this actor's frames; unset = unsigned", 0)
+/* The same for an actor whose frames subscribers only take signed (the gate: the signer trusts
+ * only its key for price.update.): it refuses to start without BUS_SIGNING_KEY. */
+#define ACT_BUS_OPTS_SIGNED(c) \
+	ACT_BUS_OPTS_KEY(c, "BIP-340 secret key (hex) signing this actor's frames (its readers trust only signed ones)", \
+	                 RT_REQUIRED)
+
+/* Check row of BUS_TRUST: the spec parses (the same parser act_open uses). */
+void act_check_trust(const rt_opt *o, const char *text, rt_cfg_errs *e);
 
 typedef struct act_bus act_bus;
 
@@ -61,8 +78,8 @@ OB_MUST_CHECK int act_publish(act_bus *a, const char *topic, const sc_msgdef *d,
                 const uint8_t *id, uint8_t id_out[16]);
 
 /* Receives the next accepted frame (BUS_OK) or BUS_TIMEOUT / BUS_ECLOSED. Malformed and rejected
- * frames are counted, logged and skipped here; a rejected (forged) frame also raises a
- * forged_message alert. On BUS_OK the caller frees m with bus_msg_free. */
+ * frames are counted, logged and skipped here; rejected (forged) frames also raise a
+ * forged_message alert keyed by the trust rule (rate-limited, see above). On BUS_OK the caller frees m with bus_msg_free. */
 int act_recv(act_bus *a, bus_msg *m, int timeout_ms);
 
 /* Decodes m's body as d into rec (sc_size(d) bytes). 0, or -1 when the envelope type is not d's

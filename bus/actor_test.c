@@ -100,11 +100,113 @@ test_actor_roundtrip_and_forgery(void **state)
 	bus_fwd_close(f);
 }
 
+static uint64_t
+rejected_total(void)
+{
+	static const char *const why[] = { "bad_signature", "missing_signature", "untrusted_key" };
+	uint64_t n = 0;
+	for (int i = 0; i < 3; i++) {
+		char l[64];
+		snprintf(l, sizeof l, "reason=\"%s\"", why[i]);
+		n += rt_counter_value(rt_counter("bus_rx_rejected_total", "", l));
+	}
+	return n;
+}
+
+static size_t
+series_of(const char *name)
+{
+	size_t len, n = 0;
+	char *text = rt_metrics_text(&len);
+	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
+		if (strncmp(line, name, strlen(name)) == 0 && line[strlen(name)] == '{')
+			n++;
+	free(text);
+	return n;
+}
+
+/* A flood of unsigned frames with 2,000 made-up types and topics: one forged_message alert (keyed by
+ * the trust rule, not by anything the sender chose), and no metric series named after their types. */
+static void
+test_forgery_flood_is_bounded(void **state)
+{
+	(void)state;
+	char err[160];
+	atomic_store(&fwd_stop, 0);
+	bus_fwd *f = bus_fwd_open("inproc://fl-in", "inproc://fl-out", err, sizeof err);
+	assert_non_null(f);
+	pthread_t th;
+	pthread_create(&th, NULL, fwd_main, f);
+	uint8_t sec[32];
+	memset(sec, 0x11, 32);
+	sig_key *good = sig_key_new(sec);
+	char spec[128] = "price.update.=";
+	for (int i = 0; i < 32; i++)
+		snprintf(spec + strlen(spec), 3, "%02x", sig_key_pub(good)[i]);
+	act_bus_cfg rc = { .pub_urls = "inproc://fl-in", .sub_urls = "inproc://fl-out", .trust = spec };
+	const char *rtopics[] = { "price.update.", "alert.", NULL };
+	act_bus *rx = act_open(&rc, ACT_PUB | ACT_SUB, rtopics, err, sizeof err);
+	bus_pub *evil = bus_pub_open("inproc://fl-in", "evil", err, sizeof err);
+	assert_non_null(rx);
+	assert_non_null(evil);
+	assert_int_equal(bus_pub_wait(evil, 1, 2000), 0);
+	assert_int_equal(bus_pub_wait(act_pub(rx), 1, 2000), 0);
+	assert_int_equal(bus_sub_wait(act_sub(rx), 1, 2000), 0);
+	nng_msleep(50);
+	size_t series0 = series_of("actor_bad_messages_total");
+	uint64_t rej0 = rejected_total();
+	int alerts = 0;
+	sc_alert al;
+	for (int batch = 0; batch < 10; batch++) {
+		for (int i = 0; i < 200; i++) {
+			char topic[64], type[32];
+			snprintf(topic, sizeof topic, "price.update.F%d", batch * 200 + i);
+			snprintf(type, sizeof type, "t%d", batch * 200 + i);
+			assert_int_equal(bus_publish(evil, topic, type, NULL, (const uint8_t *)"x", 1, NULL), BUS_OK);
+		}
+		uint64_t want = rej0 + (uint64_t)(batch + 1) * 200;
+		for (int tries = 0; rejected_total() < want && tries < 300; tries++) {
+			bus_msg m;
+			if (act_recv(rx, &m, 100) == BUS_OK) {
+				assert_int_equal(act_decode(&m, &SC_ALERT, &al), 0);
+				assert_string_equal(al.kind, "forged_message");
+				alerts++;
+				bus_msg_free(&m);
+			}
+		}
+		assert_int_equal(rejected_total(), want);
+	}
+	for (int i = 0; i < 5; i++) { /* an alert still in flight would arrive now */
+		bus_msg m;
+		if (act_recv(rx, &m, 100) == BUS_OK) {
+			alerts++;
+			bus_msg_free(&m);
+		}
+	}
+	assert_int_equal(alerts, 1);
+	assert_non_null(strstr(al.dedupe_key, "price.update."));
+	assert_null(strstr(al.dedupe_key, "evil"));
+	assert_null(strstr(al.dedupe_key, "F1"));
+	/* at most one new series (type="unknown",why="rejected") for 2,000 distinct types */
+	assert_true(series_of("actor_bad_messages_total") <= series0 + 1);
+	assert_int_equal(rt_counter_value(rt_counter("actor_bad_messages_total", "",
+	                                             "type=\"unknown\",why=\"rejected\"")), 2000);
+	bus_pub_close(evil);
+	act_close(rx);
+	sig_key_free(good);
+	atomic_store(&fwd_stop, 1);
+	pthread_join(th, NULL);
+	bus_fwd_close(f);
+}
+
 int
 main(int argc, char **argv)
 {
 	setenv("INSTANCE", "actor-test-0", 1);
 	rt_init("actor-test", argc, argv, NULL, 0);
-	const struct CMUnitTest tests[] = { cmocka_unit_test(test_actor_roundtrip_and_forgery) };
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_actor_roundtrip_and_forgery),
+		cmocka_unit_test(test_forgery_flood_is_bounded),
+	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "base/table.h"
 #include "bus/rt_main.h"
 #include "bus/rt_metrics.h"
 
@@ -27,7 +28,7 @@
 
 static struct {
 	rt_metric *tx_frames, *tx_errors, *rx_frames, *rx_dups, *rx_gaps, *rx_late, *rx_restarts,
-	          *rx_decode, *rx_bad_sig, *rx_missing_sig, *rx_untrusted;
+	          *rx_decode, *rx_bad_sig, *rx_missing_sig, *rx_untrusted, *rx_evicted, *rx_streams;
 } bus_m;
 
 static void
@@ -50,6 +51,10 @@ bus_metrics_init(void)
 	                              "reason=\"bad_signature\"");
 	bus_m.rx_missing_sig = rt_counter("bus_rx_rejected_total", "Frames rejected by the trust check.",
 	                                  "reason=\"missing_signature\"");
+	bus_m.rx_evicted = rt_counter("bus_rx_streams_evicted_total",
+	                              "Streams (origin, topic) forgotten because the table was full (BUS_MAX_STREAMS).",
+	                              NULL);
+	bus_m.rx_streams = rt_gauge("bus_rx_streams", "Streams (origin, topic) tracked by this subscriber.", NULL);
 	bus_m.rx_untrusted = rt_counter("bus_rx_rejected_total", "Frames rejected by the trust check.",
 	                                "reason=\"untrusted_key\"");
 }
@@ -71,6 +76,8 @@ bus_each_url(nng_socket s, const char *urls, int listen, char *err, size_t errle
 	for (char *u = strtok_r(copy, ",", &save); u && rv == 0; u = strtok_r(NULL, ",", &save)) {
 		while (*u == ' ')
 			u++;
+		for (char *e = u + strlen(u); e > u && e[-1] == ' ';) /* as the RT_BUS_URL check trims */
+			*--e = '\0';
 		if (*u == 0)
 			continue;
 		rv = listen ? nng_listen(s, u, NULL, 0) : nng_dial(s, u, NULL, NNG_FLAG_NONBLOCK);
@@ -132,7 +139,6 @@ bus_wait_pipes(atomic_int *n, int want, int timeout_ms)
 /* ---- publisher ----------------------------------------------------------------------------- */
 
 typedef struct {
-	char     topic[FRAME_TOPIC_MAX + 1];
 	uint64_t seq;
 } bus_topic_seq;
 
@@ -142,8 +148,7 @@ struct bus_pub {
 	char           origin[FRAME_ORIGIN_MAX + 1];
 	size_t         origin_len;
 	uint64_t       published;
-	bus_topic_seq *topics;       /* open addressing, cap a power of two */
-	size_t         ntopics, tcap;
+	tbl           *topics;       /* topic -> bus_topic_seq; unbounded: the process picks its topics */
 	uint8_t        id_prefix[8]; /* random per process: ids are prefix || counter */
 	uint64_t       id_counter;
 	const sig_key *key;
@@ -169,9 +174,15 @@ bus_pub_open(const char *urls, const char *origin, char *err, size_t errlen)
 		free(p);
 		return NULL;
 	}
+	if ((p->topics = tbl_new(FRAME_TOPIC_MAX, sizeof(bus_topic_seq), 0)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		free(p);
+		return NULL;
+	}
 	int rv = nng_pub0_open(&p->sock);
 	if (rv != 0) {
 		snprintf(err, errlen, "pub socket: %s", nng_strerror(rv));
+		tbl_free(p->topics);
 		free(p);
 		return NULL;
 	}
@@ -181,6 +192,7 @@ bus_pub_open(const char *urls, const char *origin, char *err, size_t errlen)
 	bus_watch_pipes(p->sock, &p->pipes);
 	if (bus_dial_all(p->sock, urls, err, errlen) != 0) {
 		nng_close(p->sock);
+		tbl_free(p->topics);
 		free(p);
 		return NULL;
 	}
@@ -205,49 +217,12 @@ bus_pub_connected(const bus_pub *p)
 	return atomic_load(&((bus_pub *)p)->pipes);
 }
 
-static uint64_t
-bus_hash(const char *s, size_t n)
-{
-	uint64_t h = 1469598103934665603ull; /* FNV-1a */
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (uint8_t)s[i]) * 1099511628211ull;
-	return h;
-}
-
 /* The sequence counter of one topic; NULL only when out of memory. */
 static bus_topic_seq *
 bus_topic_slot(bus_pub *p, const char *topic, size_t n, int create)
 {
-	if (create && p->ntopics * 2 >= p->tcap) {
-		size_t         ncap = p->tcap ? p->tcap * 2 : 8;
-		bus_topic_seq *nt = calloc(ncap, sizeof *nt);
-		if (nt == NULL)
-			return NULL;
-		for (size_t i = 0; i < p->tcap; i++) {
-			if (p->topics[i].topic[0] == 0)
-				continue;
-			size_t j = bus_hash(p->topics[i].topic, strlen(p->topics[i].topic)) & (ncap - 1);
-			while (nt[j].topic[0])
-				j = (j + 1) & (ncap - 1);
-			nt[j] = p->topics[i];
-		}
-		free(p->topics);
-		p->topics = nt;
-		p->tcap = ncap;
-	}
-	if (p->tcap == 0)
-		return NULL;
-	size_t j = bus_hash(topic, n) & (p->tcap - 1);
-	while (p->topics[j].topic[0]) {
-		if (strncmp(p->topics[j].topic, topic, n) == 0 && p->topics[j].topic[n] == 0)
-			return &p->topics[j];
-		j = (j + 1) & (p->tcap - 1);
-	}
-	if (!create)
-		return NULL;
-	memcpy(p->topics[j].topic, topic, n);
-	p->ntopics++;
-	return &p->topics[j];
+	int created;
+	return create ? tbl_put(p->topics, topic, n, &created) : tbl_get(p->topics, topic, n);
 }
 
 uint64_t
@@ -354,7 +329,7 @@ bus_pub_close(bus_pub *p)
 	/* Give queued frames a moment to leave: pub0 has no flush, and closing drops its queues. */
 	nng_msleep(p->published ? 20 : 0);
 	nng_close(p->sock);
-	free(p->topics);
+	tbl_free(p->topics);
 	free(p);
 }
 
@@ -364,7 +339,6 @@ typedef struct {
 	bus_stream_stats st;
 	uint64_t         epoch_ts;  /* ts of this incarnation's seq 1: tells a restart from a dup */
 	uint64_t         win[BUS_WINDOW_WORDS]; /* bit k: seq (last_seq - k) was seen */
-	int              used;
 } bus_stream;
 
 struct bus_sub {
@@ -373,57 +347,49 @@ struct bus_sub {
 	const sig_trust *trust;
 	int              keep_dups;
 	int              cur_timeout;
-	bus_stream      *streams;
-	size_t           nstreams, cap; /* open addressing, cap a power of two */
+	tbl             *streams;       /* origin NUL topic -> bus_stream, at most max_streams */
+	uint64_t         evictions_seen; /* of streams: the metric is advanced by the difference */
 };
 
-static uint64_t
-bus_stream_hash(const char *origin, size_t on, const char *topic, size_t tn)
+static tbl *
+bus_stream_table(size_t max)
 {
-	return bus_hash(origin, on) * 31 + bus_hash(topic, tn);
+	return tbl_new(FRAME_ORIGIN_MAX + 1 + FRAME_TOPIC_MAX, sizeof(bus_stream), max);
 }
 
-static int
-bus_stream_is(const bus_stream *b, const char *origin, size_t on, const char *topic, size_t tn)
+int
+bus_sub_max_streams(bus_sub *s, size_t max)
 {
-	return strncmp(b->st.origin, origin, on) == 0 && b->st.origin[on] == 0 &&
-	       strncmp(b->st.topic, topic, tn) == 0 && b->st.topic[tn] == 0;
+	tbl *t = bus_stream_table(max);
+	if (t == NULL)
+		return -1;
+	tbl_free(s->streams);
+	s->streams = t;
+	s->evictions_seen = 0;
+	return 0;
 }
 
+/* The stream of (origin, topic), created when new. Origins are chosen by whoever publishes, so the
+ * table is bounded: when full, a stream not heard from lately is forgotten (counted). A forgotten
+ * stream that comes back starts afresh, without gap or duplicate history (outbox consumers still
+ * deduplicate by id). */
 static bus_stream *
-bus_stream_find(bus_sub *s, const char *name, size_t n, const char *topic, size_t tn)
+bus_stream_find(bus_sub *s, const char *origin, size_t on, const char *topic, size_t tn)
 {
-	if (s->nstreams * 2 >= s->cap) {
-		size_t      ncap = s->cap ? s->cap * 2 : 16;
-		bus_stream *nt = calloc(ncap, sizeof *nt);
-		if (nt == NULL)
-			return NULL;
-		for (size_t i = 0; i < s->cap; i++) {
-			if (!s->streams[i].used)
-				continue;
-			const bus_stream_stats *st = &s->streams[i].st;
-			size_t j = bus_stream_hash(st->origin, strlen(st->origin), st->topic, strlen(st->topic)) &
-			           (ncap - 1);
-			while (nt[j].used)
-				j = (j + 1) & (ncap - 1);
-			nt[j] = s->streams[i];
-		}
-		free(s->streams);
-		s->streams = nt;
-		s->cap = ncap;
+	char key[FRAME_ORIGIN_MAX + 1 + FRAME_TOPIC_MAX];
+	int  created;
+	memcpy(key, origin, on);
+	key[on] = 0;
+	memcpy(key + on + 1, topic, tn);
+	bus_stream *b = tbl_put(s->streams, key, on + 1 + tn, &created);
+	if (b && created) {
+		memcpy(b->st.origin, origin, on);
+		memcpy(b->st.topic, topic, tn);
+		uint64_t ev = tbl_evictions(s->streams);
+		rt_add(bus_m.rx_evicted, ev - s->evictions_seen);
+		s->evictions_seen = ev;
+		rt_gauge_set(bus_m.rx_streams, (double)tbl_count(s->streams));
 	}
-	size_t j = bus_stream_hash(name, n, topic, tn) & (s->cap - 1);
-	while (s->streams[j].used) {
-		if (bus_stream_is(&s->streams[j], name, n, topic, tn))
-			return &s->streams[j];
-		j = (j + 1) & (s->cap - 1);
-	}
-	bus_stream *b = &s->streams[j];
-	memset(b, 0, sizeof *b);
-	b->used = 1;
-	memcpy(b->st.origin, name, n);
-	memcpy(b->st.topic, topic, tn);
-	s->nstreams++;
 	return b;
 }
 
@@ -512,9 +478,15 @@ bus_sub_open(const char *urls, char *err, size_t errlen)
 	bus_metrics_init();
 	if (s == NULL)
 		return NULL;
+	if ((s->streams = bus_stream_table(BUS_MAX_STREAMS_DEFAULT)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		free(s);
+		return NULL;
+	}
 	int rv = nng_sub0_open(&s->sock);
 	if (rv != 0) {
 		snprintf(err, errlen, "sub socket: %s", nng_strerror(rv));
+		tbl_free(s->streams);
 		free(s);
 		return NULL;
 	}
@@ -524,6 +496,7 @@ bus_sub_open(const char *urls, char *err, size_t errlen)
 	bus_watch_pipes(s->sock, &s->pipes);
 	if (bus_dial_all(s->sock, urls, err, errlen) != 0) {
 		nng_close(s->sock);
+		tbl_free(s->streams);
 		free(s);
 		return NULL;
 	}
@@ -619,13 +592,11 @@ size_t
 bus_sub_streams(const bus_sub *s, bus_stream_stats *out, size_t max)
 {
 	size_t n = 0;
-	for (size_t i = 0; i < s->cap; i++) {
-		if (!s->streams[i].used)
-			continue;
+	size_t      it = 0, klen;
+	const void *key;
+	for (const bus_stream *b; (b = tbl_next(s->streams, &it, &key, &klen)) != NULL; n++)
 		if (n < max)
-			out[n] = s->streams[i].st;
-		n++;
-	}
+			out[n] = b->st;
 	return n;
 }
 
@@ -635,6 +606,6 @@ bus_sub_close(bus_sub *s)
 	if (s == NULL)
 		return;
 	nng_close(s->sock);
-	free(s->streams);
+	tbl_free(s->streams);
 	free(s);
 }

@@ -15,7 +15,8 @@
  *
  * Metrics (every actor exposes them on /metrics): bus_tx_frames_total, bus_tx_errors_total,
  * bus_rx_frames_total, bus_rx_duplicates_total, bus_rx_gaps_total, bus_rx_origin_restarts_total,
- * bus_rx_decode_errors_total, bus_rx_rejected_total{reason}.
+ * bus_rx_decode_errors_total, bus_rx_rejected_total{reason}, bus_rx_streams,
+ * bus_rx_streams_evicted_total.
  *
  * Threads: a bus_pub or a bus_sub is used by one thread at a time.
  */
@@ -97,6 +98,11 @@ bus_sub *bus_sub_open(const char *urls, char *err, size_t errlen);
 int bus_sub_topic(bus_sub *s, const char *prefix);
 /* Enforces trust lists from now on (borrowed: must outlive the subscriber). */
 void bus_sub_set_trust(bus_sub *s, const sig_trust *t);
+/* Streams (origin, topic) tracked at most; past it the least recently heard one is forgotten and
+ * counted in bus_rx_streams_evicted_total. Call before the first bus_recv (it starts afresh).
+ * 0 or -1 (out of memory). */
+#define BUS_MAX_STREAMS_DEFAULT 4096
+int bus_sub_max_streams(bus_sub *s, size_t max);
 /* Keeps duplicates instead of dropping them (bus-tap --all). */
 void bus_sub_keep_duplicates(bus_sub *s, int keep);
 int bus_sub_connected(const bus_sub *s);

@@ -253,6 +253,64 @@ test_trust_rejects_forgery(void **state)
 	sig_key_free(evil);
 }
 
+/* Origins are chosen by publishers: 30,000 distinct ones leave at most BUS_MAX_STREAMS streams in a
+ * subscriber, every forgotten one counted, and a stream heard all along keeps its history. */
+static void
+test_streams_bounded(void **state)
+{
+	(void)state;
+	fwd_thread fw;
+	char err[128];
+	uint8_t buf[256];
+	static const uint8_t id[16];
+	fwd_start(&fw, "inproc://t6-in", "inproc://t6-out");
+	bus_pub *p = bus_pub_open("inproc://t6-in", "raw", err, sizeof err);
+	bus_sub *s = bus_sub_open("inproc://t6-out", err, sizeof err);
+	assert_int_equal(bus_sub_max_streams(s, 1000), 0);
+	bus_sub_topic(s, "g.");
+	assert_int_equal(bus_pub_wait(p, 1, 2000), 0);
+	assert_int_equal(bus_sub_wait(s, 1, 2000), 0);
+	nng_msleep(50);
+	rt_metric *ev = rt_counter("bus_rx_streams_evicted_total", "", NULL);
+	uint64_t ev0 = rt_counter_value(ev);
+	enum { N = 30000 };
+	uint64_t hot_seq = 0;
+	for (int i = 0; i < N; i++) {
+		char origin[32];
+		int on = snprintf(origin, sizeof origin, "o-%d", i);
+		frame_fields f = { .topic = "g.t", .topic_len = 3, .type = "x", .type_len = 1, .id = id,
+		                   .origin = origin, .origin_len = (size_t)on, .seq = 1, .ts_ns = 1,
+		                   .body = (const uint8_t *)"", .body_len = 0 };
+		if (i % 10 == 0) { /* the "hot" stream, heard every tenth frame */
+			f.origin = "hot";
+			f.origin_len = 3;
+			f.seq = ++hot_seq;
+		}
+		size_t len = frame_encode(&f, buf, sizeof buf, NULL, NULL, 0);
+		assert_int_equal(bus_publish_raw(p, buf, len), BUS_OK);
+		bus_msg m;
+		assert_int_equal(bus_recv(s, &m, 5000), BUS_OK);
+		assert_int_equal(m.gap, 0);
+		bus_msg_free(&m);
+	}
+	bus_stream_stats st[1100];
+	size_t n = bus_sub_streams(s, st, 1100);
+	assert_true(n <= 1000);
+	int found = 0;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(st[i].origin, "hot") == 0) {
+			found = 1;
+			assert_int_equal(st[i].last_seq, hot_seq);
+			assert_int_equal(st[i].frames, hot_seq);
+		}
+	assert_true(found);
+	/* distinct streams: N - N/10 cold ones + the hot one; all but n were forgotten */
+	assert_int_equal(rt_counter_value(ev) - ev0, (uint64_t)(N - N / 10 + 1) - n);
+	bus_pub_close(p);
+	bus_sub_close(s);
+	fwd_stop(&fw);
+}
+
 /* busd drops malformed frames instead of passing them on. */
 static void
 test_forwarder_drops_malformed(void **state)
@@ -286,6 +344,7 @@ main(void)
 		cmocka_unit_test(test_gaps_late_restart),
 		cmocka_unit_test(test_trust_rejects_forgery),
 		cmocka_unit_test(test_forwarder_drops_malformed),
+		cmocka_unit_test(test_streams_bounded),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

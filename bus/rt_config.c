@@ -5,6 +5,7 @@
  * describe a failure in `why` without ever quoting a secret. */
 #include "bus/rt_config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -13,6 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/un.h>
+
+#include <secp256k1.h>
 
 typedef struct {
 	const char *name; /* shown in the usage table */
@@ -289,6 +293,297 @@ static int rtc_parse_hex(const rt_opt *o, const char *s, char *why, size_t wl)
 	return -2;
 }
 
+
+/* ---- URLs, addresses, keys ---------------------------------------------------------------- */
+
+/* host[0..n): a DNS name, an IPv4 address (4 octets <= 255), [IPv6], or, when wildcard is allowed,
+ * empty or "*". */
+static int rtc_host(const char *h, size_t n, int wildcard, char *why, size_t wl)
+{
+	if (n == 0 || (n == 1 && h[0] == '*')) {
+		if (wildcard)
+			return 0;
+		snprintf(why, wl, "no host");
+		return -1;
+	}
+	if (h[0] == '[') {
+		char a6[64];
+		struct in6_addr in6;
+		if (n < 3 || h[n - 1] != ']' || n - 2 >= sizeof a6) {
+			snprintf(why, wl, "bad IPv6 host (expected [address])");
+			return -1;
+		}
+		memcpy(a6, h + 1, n - 2);
+		a6[n - 2] = '\0';
+		if (inet_pton(AF_INET6, a6, &in6) != 1) {
+			snprintf(why, wl, "'%.60s' is not an IPv6 address", a6);
+			return -1;
+		}
+		return 0;
+	}
+	size_t digits_dots = 0;
+	for (size_t i = 0; i < n; i++)
+		digits_dots += isdigit((unsigned char)h[i]) || h[i] == '.';
+	if (digits_dots == n) { /* numeric: must be a whole IPv4 address, not a name */
+		unsigned parts = 0;
+		for (const char *p = h, *end = h + n;; p++) {
+			const char *q = p;
+			unsigned v = 0;
+			while (q < end && isdigit((unsigned char)*q) && q - p < 4)
+				v = v * 10 + (unsigned)(*q++ - '0');
+			if (q == p || q - p > 3 || ++parts > 4)
+				break;
+			if (v > 255) {
+				snprintf(why, wl, "IPv4 octet %u is above 255", v);
+				return -1;
+			}
+			if (q == end) {
+				if (parts == 4)
+					return 0;
+				break;
+			}
+			p = q; /* at the dot */
+		}
+		snprintf(why, wl, "'%.*s' is not an IPv4 address (four octets 0..255)", (int)(n > 60 ? 60 : n), h);
+		return -1;
+	}
+	if (n > 253) {
+		snprintf(why, wl, "host name longer than 253 characters");
+		return -1;
+	}
+	for (size_t i = 0, label = 0; i <= n; i++) {
+		if (i == n || h[i] == '.') {
+			if (label == 0 || label > 63 || h[i - 1] == '-' || h[i - label] == '-') {
+				snprintf(why, wl, "'%.*s' is not a host name", (int)(n > 60 ? 60 : n), h);
+				return -1;
+			}
+			label = 0;
+		} else if (isalnum((unsigned char)h[i]) || h[i] == '-' || h[i] == '_') {
+			label++;
+		} else {
+			snprintf(why, wl, "host '%.*s' has a character not allowed in a name", (int)(n > 60 ? 60 : n), h);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* ":port" digits -> 1..65535 */
+static int rtc_port(const char *p, size_t n, char *why, size_t wl)
+{
+	unsigned long v = 0;
+	if (n == 0) {
+		snprintf(why, wl, "no port (host:port)");
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)p[i]) || i >= 6) {
+			snprintf(why, wl, "port '%.*s' is not a number in 1..65535", (int)(n > 20 ? 20 : n), p);
+			return -1;
+		}
+		v = v * 10 + (unsigned long)(p[i] - '0');
+	}
+	if (v < 1 || v > 65535) {
+		snprintf(why, wl, "port %lu is not in 1..65535", v);
+		return -1;
+	}
+	return 0;
+}
+
+/* "host:port" (host may be [v6]); port optional when need_port is 0. */
+static int rtc_hostport(const char *s, size_t n, int wildcard, int need_port, char *why, size_t wl)
+{
+	const char *colon = NULL;
+	const char *close = memchr(s, ']', n);
+	for (const char *p = close ? close : s; p < s + n; p++)
+		if (*p == ':')
+			colon = p;
+	if (colon == NULL) {
+		if (need_port) {
+			snprintf(why, wl, "no port (host:port)");
+			return -1;
+		}
+		return rtc_host(s, n, wildcard, why, wl);
+	}
+	if (rtc_host(s, (size_t)(colon - s), wildcard, why, wl) != 0)
+		return -1;
+	return rtc_port(colon + 1, (size_t)(s + n - colon - 1), why, wl);
+}
+
+static int rtc_no_space(const char *url, char *why, size_t wl)
+{
+	for (const char *p = url; *p; p++)
+		if (isspace((unsigned char)*p) || iscntrl((unsigned char)*p)) {
+			snprintf(why, wl, "contains a space or control character");
+			return -1;
+		}
+	return 0;
+}
+
+int rt_check_bus_url(const char *url, int listen, char *why, size_t wl)
+{
+	static const char *const tcp[] = { "tcp", "tcp4", "tcp6", "tls+tcp", "tls+tcp4", "tls+tcp6" };
+	const char *sep = strstr(url, "://");
+	if (rtc_no_space(url, why, wl) != 0)
+		return -1;
+	if (sep == NULL) {
+		snprintf(why, wl, "not a URL (expected tcp://host:port, ipc:///path or inproc://name)");
+		return -1;
+	}
+	size_t sl = (size_t)(sep - url);
+	const char *rest = sep + 3;
+	for (size_t i = 0; i < sizeof tcp / sizeof tcp[0]; i++)
+		if (strlen(tcp[i]) == sl && strncmp(url, tcp[i], sl) == 0) {
+			if (strchr(rest, '/') != NULL) {
+				snprintf(why, wl, "a tcp URL has no path (tcp://host:port)");
+				return -1;
+			}
+			return rtc_hostport(rest, strlen(rest), listen, 1, why, wl);
+		}
+	if (sl == 3 && strncmp(url, "ipc", 3) == 0) {
+		if (*rest == '\0' || strlen(rest) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+			snprintf(why, wl, "ipc path empty or longer than %zu bytes",
+			         sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
+			return -1;
+		}
+		return 0;
+	}
+	if (sl == 6 && strncmp(url, "inproc", 6) == 0) {
+		if (*rest == '\0') {
+			snprintf(why, wl, "inproc name is empty");
+			return -1;
+		}
+		return 0;
+	}
+	snprintf(why, wl, "scheme '%.*s' is not a bus transport (tcp, tls+tcp, ipc, inproc)", (int)(sl > 20 ? 20 : sl), url);
+	return -1;
+}
+
+int rt_check_http_url(const char *url, char *why, size_t wl)
+{
+	const char *rest;
+	if (rtc_no_space(url, why, wl) != 0)
+		return -1;
+	if (strncasecmp(url, "http://", 7) == 0)
+		rest = url + 7;
+	else if (strncasecmp(url, "https://", 8) == 0)
+		rest = url + 8;
+	else {
+		snprintf(why, wl, "not an http:// or https:// URL");
+		return -1;
+	}
+	size_t n = strcspn(rest, "/?#");
+	const char *at = NULL;
+	for (const char *p = rest; p < rest + n; p++)
+		if (*p == '@')
+			at = p; /* user:password@ (never quoted in messages below) */
+	if (at) {
+		n -= (size_t)(at + 1 - rest);
+		rest = at + 1;
+	}
+	return rtc_hostport(rest, n, 0, 0, why, wl);
+}
+
+int rt_check_addr(const char *s, uint8_t out[20], char *why, size_t wl)
+{
+	uint8_t tmp[20];
+	if (s[0] != '0' || (s[1] != 'x' && s[1] != 'X')) {
+		snprintf(why, wl, "an address starts with 0x");
+		return -1;
+	}
+	if (rt_parse_hex(s + 2, tmp, 20) != 0) {
+		snprintf(why, wl, "an address is 0x and 40 hex digits");
+		return -1;
+	}
+	int zero = 1;
+	for (size_t i = 0; i < 20; i++)
+		zero &= tmp[i] == 0;
+	if (zero) {
+		snprintf(why, wl, "the zero address");
+		return -1;
+	}
+	memcpy(out, tmp, 20);
+	return 0;
+}
+
+int rt_check_seckey(const uint8_t key[32])
+{
+	return secp256k1_ec_seckey_verify(secp256k1_context_static, key) == 1 ? 0 : -1;
+}
+
+/* Comma list of URLs: items trimmed, none empty, at most o->size (0 = any). */
+static int rtc_parse_urls(const rt_opt *o, const char *s, char *why, size_t wl)
+{
+	char item[512], e2[160];
+	size_t count = 0;
+	if (*s == '\0') { /* an empty default: none */
+		*(const char **)o->dst = s;
+		return 0;
+	}
+	for (const char *p = s;; p++) {
+		size_t l = strcspn(p, ",");
+		const char *a = p, *z = p + l;
+		while (a < z && isspace((unsigned char)*a))
+			a++;
+		while (z > a && isspace((unsigned char)z[-1]))
+			z--;
+		count++;
+		if (z == a) {
+			snprintf(why, wl, "empty item %zu in the comma list", count);
+			return -2;
+		}
+		if (o->size && count > o->size) {
+			snprintf(why, wl, "more than %zu URL%s", o->size, o->size == 1 ? "" : "s");
+			return -2;
+		}
+		snprintf(item, sizeof item, "%.*s", (int)(z - a), a);
+		int rc = o->type == RT_BUS_URL ? rt_check_bus_url(item, (o->flags & RT_LISTEN) != 0, e2, sizeof e2)
+		                               : rt_check_http_url(item, e2, sizeof e2);
+		if (rc != 0) {
+			char b[80];
+			const char *kind = o->type == RT_BUS_URL ? "a bus URL" : "an HTTP(S) URL";
+			if (p == s && p[l] == '\0')
+				snprintf(why, wl, "%s is not %s: %s", rtc_show(o, item, b, sizeof b), kind, e2);
+			else
+				snprintf(why, wl, "item %zu %s is not %s: %s", count, rtc_show(o, item, b, sizeof b), kind, e2);
+			return -2;
+		}
+		p += l;
+		if (*p == '\0')
+			break;
+	}
+	*(const char **)o->dst = s;
+	return 0;
+}
+
+static int rtc_parse_addr(const rt_opt *o, const char *s, char *why, size_t wl)
+{
+	char e2[120], b[80];
+	if (rt_check_addr(s, o->dst, e2, sizeof e2) == 0)
+		return 0;
+	snprintf(why, wl, "%s is not an address: %s", rtc_show(o, s, b, sizeof b), e2);
+	return -2;
+}
+
+static int rtc_parse_key(const rt_opt *o, const char *s, char *why, size_t wl)
+{
+	uint8_t k[32];
+	rt_opt hex = *o;
+	hex.dst = k;
+	hex.size = 32;
+	int rc = rtc_parse_hex(&hex, s, why, wl);
+	if (rc == 0 && rt_check_seckey(k) != 0) {
+		snprintf(why, wl, "not a valid secp256k1 secret key (it is zero or not below the curve order)");
+		rc = -2;
+	}
+	if (rc == 0)
+		memcpy(o->dst, k, 32);
+	explicit_bzero(k, sizeof k);
+	return rc;
+}
+
+static int rtc_parse_none(const rt_opt *o, const char *s, char *why, size_t wl) { return 0; }
+
 static const rtc_type rtc_types[] = {
 	[RT_STR] = { "string", "a string", rtc_parse_str },
 	[RT_I64] = { "integer", "an integer", rtc_parse_i64 },
@@ -299,63 +594,140 @@ static const rtc_type rtc_types[] = {
 	[RT_DOUBLE] = { "number", "a finite number", rtc_parse_double },
 	[RT_LIST] = { "comma list", "a comma list", rtc_parse_list },
 	[RT_HEX] = { "hex bytes", "hex", rtc_parse_hex },
+	[RT_BUS_URL] = { "bus URL list", "a bus URL list", rtc_parse_urls },
+	[RT_HTTP_URL] = { "http(s) URL list", "an HTTP(S) URL list", rtc_parse_urls },
+	[RT_ADDR] = { "address", "an address", rtc_parse_addr },
+	[RT_KEY] = { "secp256k1 key", "a secp256k1 secret key", rtc_parse_key },
+	[RT_CHECK] = { "check", "a check", rtc_parse_none },
 };
 
-/* Appends one line to err, '\n'-separated, keeping it NUL-terminated within errlen. */
-static void rtc_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void rtc_err(char *err, size_t errlen, const char *fmt, ...)
+void rt_config_error(rt_cfg_errs *e, const char *env, const char *fmt, ...)
 {
-	if (err == NULL || errlen == 0)
+	e->n++;
+	if (e->buf == NULL || e->cap == 0)
 		return;
-	size_t used = strnlen(err, errlen);
-	if (used + 1 >= errlen)
+	size_t used = strnlen(e->buf, e->cap);
+	if (used + 1 >= e->cap)
 		return;
 	if (used > 0)
-		err[used++] = '\n';
+		e->buf[used++] = '\n';
+	if (env && *env)
+		used += (size_t)snprintf(e->buf + used, e->cap - used, "%s: ", env);
+	if (used >= e->cap) {
+		e->buf[e->cap - 1] = '\0';
+		return;
+	}
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(err + used, errlen - used, fmt, ap);
+	vsnprintf(e->buf + used, e->cap - used, fmt, ap);
 	va_end(ap);
+}
+
+int rt_config_failed(const rt_cfg_errs *e, const char *env)
+{
+	size_t l = strlen(env);
+	for (const char *line = e->buf; line && *line;) {
+		if (strncmp(line, env, l) == 0 && line[l] == ':')
+			return 1;
+		line = strchr(line, '\n');
+		line = line ? line + 1 : NULL;
+	}
+	return 0;
+}
+
+void rt_config_require(rt_cfg_errs *e, const char *env, int when, int given, const char *because)
+{
+	if (when && !given && !rt_config_failed(e, env))
+		rt_config_error(e, env, "required %s", because);
+}
+
+json_t *rt_config_json(rt_cfg_errs *e, const char *env_name)
+{
+	char err[512];
+	json_t *j = rt_config_file(env_name, err, sizeof err);
+	if (j == NULL && err[0])
+		rt_config_error(e, NULL, "%s", err);
+	return j;
 }
 
 int rt_config_load(const rt_opt *opts, size_t n, char *err, size_t errlen)
 {
-	int bad = 0;
+	rt_cfg_errs e = { err, errlen, 0 };
 	if (err && errlen)
 		err[0] = '\0';
+	/* what each row parsed (for its check): NULL = nothing or scrubbed; ok = parsed without error */
+	const char **texts = calloc(n ? n : 1, sizeof *texts);
+	unsigned char *ok = calloc(n ? n : 1, 1);
+	if (texts == NULL || ok == NULL) {
+		free(texts);
+		free(ok);
+		rt_config_error(&e, NULL, "out of memory reading the configuration");
+		return -1;
+	}
 	for (size_t i = 0; i < n; i++) {
 		const rt_opt *o = &opts[i];
-		if (o->type > RT_HEX || o->dst == NULL) {
-			rtc_err(err, errlen, "%s: invalid option descriptor", o->env);
-			bad = 1;
+		if (o->type == RT_CHECK)
+			continue;
+		if (o->type > RT_CHECK || o->dst == NULL) {
+			rt_config_error(&e, o->env, "invalid option descriptor");
 			continue;
 		}
 		const char *v = getenv(o->env), *from = "";
 		if (v == NULL || *v == '\0') {
 			if (o->flags & RT_REQUIRED) {
-				rtc_err(err, errlen, "%s: required (%s)", o->env, o->help ? o->help : rtc_types[o->type].name);
-				bad = 1;
+				rt_config_error(&e, o->env, "required (%s)", o->help ? o->help : rtc_types[o->type].name);
 				continue;
 			}
 			v = o->dflt;
 			from = "default ";
-			if (v == NULL)
+			if (v == NULL) {
+				ok[i] = 1;
 				continue;
+			}
 		}
 		char why[256] = "", shown[80];
 		int rc = rtc_types[o->type].parse(o, v, why, sizeof why);
 		if (rc == -1)
-			rtc_err(err, errlen, "%s: %s%s is not %s", o->env, from, rtc_show(o, v, shown, sizeof shown),
-			        rtc_types[o->type].what);
+			rt_config_error(&e, o->env, "%s%s is not %s", from, rtc_show(o, v, shown, sizeof shown),
+			                rtc_types[o->type].what);
 		else if (rc != 0)
-			rtc_err(err, errlen, "%s: %s%s", o->env, from, why);
-		bad |= rc != 0;
+			rt_config_error(&e, o->env, "%s%s", from, why);
+		ok[i] = rc == 0;
+		texts[i] = v;
 		if (rc == 0 && (o->flags & RT_SCRUB) && o->type != RT_STR && v != o->dflt) {
 			explicit_bzero((char *)v, strlen(v)); /* the environment block itself, not a copy */
 			unsetenv(o->env);
+			texts[i] = NULL;
 		}
 	}
-	return bad ? -1 : 0;
+	/* Second pass: semantic checks see every value, and report into the same list. */
+	for (size_t i = 0; i < n; i++) {
+		const rt_opt *c = &opts[i], *bound = c;
+		const char *text = NULL;
+		if (c->type != RT_CHECK)
+			continue;
+		if (c->dst == NULL) {
+			rt_config_error(&e, c->env, "invalid check row (no function)");
+			continue;
+		}
+		if (c->env && *c->env) {
+			size_t j = 0;
+			while (j < n && (opts[j].type == RT_CHECK || strcmp(opts[j].env, c->env) != 0))
+				j++;
+			if (j == n) {
+				rt_config_error(&e, c->env, "check row for a variable not in the table");
+				continue;
+			}
+			if (!ok[j])
+				continue; /* its own error is listed; a check of a bad value would only repeat it */
+			bound = &opts[j];
+			text = texts[j];
+		}
+		((rt_check_fn *)c->dst)(bound, text, &e);
+	}
+	free(texts);
+	free(ok);
+	return e.n ? -1 : 0;
 }
 
 void rt_config_free(const rt_opt *opts, size_t n)
@@ -386,6 +758,8 @@ void rt_config_usage_rows(const rt_opt *opts, size_t n, FILE *f)
 {
 	for (size_t i = 0; i < n; i++) {
 		const rt_opt *o = &opts[i];
+		if (o->type == RT_CHECK)
+			continue;
 		fprintf(f, "| `%s` | ", o->env);
 		if (o->flags & RT_REQUIRED)
 			fputs("(required)", f);
@@ -398,12 +772,17 @@ void rt_config_usage_rows(const rt_opt *opts, size_t n, FILE *f)
 		}
 		fputs(" | ", f);
 		rtc_cell(f, o->help);
-		fprintf(f, " (%s", o->type <= RT_HEX ? rtc_types[o->type].name : "?");
+		const char *tn = o->type <= RT_CHECK ? rtc_types[o->type].name : "?";
+		if (o->size == 1 && (o->type == RT_BUS_URL || o->type == RT_HTTP_URL))
+			tn = o->type == RT_BUS_URL ? "bus URL" : "http(s) URL";
+		fprintf(f, " (%s", tn);
 		if (o->type == RT_HEX)
 			fprintf(f, ", %zu bytes", o->size);
 		if (o->type == RT_LIST)
 			fprintf(f, ", at most %zu", rtc_list_cap(o));
-		if (rtc_bounded(o) && o->type != RT_STR && o->type != RT_BOOL && o->type != RT_LIST && o->type != RT_HEX)
+		if ((o->type == RT_BUS_URL || o->type == RT_HTTP_URL) && o->size > 1)
+			fprintf(f, ", at most %zu", o->size);
+		if (rtc_bounded(o) && o->type <= RT_DOUBLE && o->type != RT_STR && o->type != RT_BOOL)
 			fprintf(f, ", %" PRId64 "..%" PRId64 "%s", o->min, o->max,
 			        o->type == RT_DURATION ? " ms" : o->type == RT_PPM ? " ppm" : "");
 		if (o->flags & RT_SECRET)
@@ -428,6 +807,6 @@ json_t *rt_config_file(const char *env_name, char *err, size_t errlen)
 	json_error_t je;
 	json_t *j = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
 	if (j == NULL)
-		rtc_err(err, errlen, "%s: %s:%d:%d: %s", env_name, path, je.line, je.column, je.text);
+		snprintf(err, errlen, "%s: %s:%d:%d: %s", env_name, path, je.line, je.column, je.text);
 	return j;
 }

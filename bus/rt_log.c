@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -102,6 +103,77 @@ static void rtl_emit(rt_buf *b)
 	pthread_mutex_unlock(&rtl_mu);
 }
 
+/* ---- rate limit per call site ----
+ * A line that repeats (a malformed frame a second from a broken peer, a source down) must not fill
+ * the disk or drown the other lines: each call site (its format string, by address) may write
+ * RT_LOG_BURST lines per RT_LOG_WINDOW_S seconds; the rest are counted, and the site's next line
+ * after the window says how many were suppressed. Sites are tracked in a fixed table; a site that
+ * finds the table full shares its last slot, so memory stays bounded whatever is logged. */
+#define RTL_SITES 128
+
+typedef struct {
+	const void *site;
+	uint64_t    window; /* RT_LOG_WINDOW_S-long window number (monotonic seconds / window) */
+	uint32_t    lines;  /* written in this window */
+	uint64_t    held;   /* suppressed since the last line written */
+} rtl_site;
+
+static pthread_mutex_t rtl_rl_mu = PTHREAD_MUTEX_INITIALIZER;
+static rtl_site        rtl_sites[RTL_SITES];
+static atomic_ullong   rtl_suppressed;
+static uint32_t        rtl_burst = RT_LOG_BURST, rtl_window_s = RT_LOG_WINDOW_S;
+
+void rt_log_set_rate_limit(unsigned burst, unsigned window_s)
+{
+	pthread_mutex_lock(&rtl_rl_mu);
+	rtl_burst = burst;
+	rtl_window_s = window_s ? window_s : 1;
+	memset(rtl_sites, 0, sizeof rtl_sites);
+	pthread_mutex_unlock(&rtl_rl_mu);
+}
+
+/* 1 when the line may be written; *held is then the number suppressed before it (to report). */
+static int rtl_allow(const void *site, uint64_t *held)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	size_t   i = ((uintptr_t)site >> 3) % RTL_SITES, probes = 0;
+	int      ok;
+	pthread_mutex_lock(&rtl_rl_mu);
+	uint64_t window = (uint64_t)ts.tv_sec / rtl_window_s;
+	while (rtl_sites[i].site != NULL && rtl_sites[i].site != site && probes++ < RTL_SITES - 1)
+		i = (i + 1) % RTL_SITES;
+	rtl_site *s = &rtl_sites[i];
+	if (s->site == NULL)
+		s->site = site;
+	if (s->window != window) {
+		s->window = window;
+		s->lines = 0;
+	}
+	ok = rtl_burst == 0 || s->lines < rtl_burst;
+	if (ok) {
+		s->lines++;
+		*held = s->held;
+		s->held = 0;
+	} else {
+		s->held++;
+		atomic_fetch_add(&rtl_suppressed, 1);
+	}
+	pthread_mutex_unlock(&rtl_rl_mu);
+	return ok;
+}
+
+unsigned long long rt_log_suppressed(void)
+{
+	return atomic_load(&rtl_suppressed);
+}
+
+static void rtl_add_held(rt_buf *b, uint64_t held)
+{
+	if (held)
+		rt_buf_printf(b, ",\"suppressed\":%llu", (unsigned long long)held);
+}
+
 static int rtl_clamp(int level)
 {
 	return level < RT_DEBUG ? RT_DEBUG : level > RT_ERROR ? RT_ERROR : level;
@@ -110,7 +182,8 @@ static int rtl_clamp(int level)
 void rt_log(int level, const char *fmt, ...)
 {
 	level = rtl_clamp(level);
-	if (!rt_log_enabled(level))
+	uint64_t held;
+	if (!rt_log_enabled(level) || !rtl_allow(fmt, &held))
 		return;
 	va_list ap;
 	char small[512];
@@ -129,6 +202,7 @@ void rt_log(int level, const char *fmt, ...)
 		msg = small; /* truncated rather than lost */
 	rt_buf b = RT_BUF_INIT;
 	rtl_begin(&b, level, msg);
+	rtl_add_held(&b, held);
 	rtl_emit(&b);
 	rt_buf_free(&b);
 	if (msg != small)
@@ -138,10 +212,12 @@ void rt_log(int level, const char *fmt, ...)
 void rt_logkv(int level, const char *msg, ...)
 {
 	level = rtl_clamp(level);
-	if (!rt_log_enabled(level))
+	uint64_t held;
+	if (!rt_log_enabled(level) || !rtl_allow(msg, &held))
 		return;
 	rt_buf b = RT_BUF_INIT;
 	rtl_begin(&b, level, msg);
+	rtl_add_held(&b, held);
 	va_list ap;
 	va_start(ap, msg);
 	for (;;) {
@@ -167,6 +243,8 @@ typedef struct rtl_state {
 } rtl_state;
 
 static rtl_state *rtl_states;
+static size_t     rtl_nstates;
+#define RTL_STATES_MAX 4096 /* past it, new keys are not remembered (and so always logged) */
 
 int rt_log_state_change(const char *key, const char *state)
 {
@@ -187,11 +265,12 @@ int rt_log_state_change(const char *key, const char *state)
 		} else if (s != NULL) {
 			free(s->state);
 			s->state = copy;
-		} else if ((s = malloc(sizeof *s + strlen(key) + 1)) != NULL) {
+		} else if (rtl_nstates < RTL_STATES_MAX && (s = malloc(sizeof *s + strlen(key) + 1)) != NULL) {
 			strcpy(s->key, key);
 			s->state = copy;
 			s->next = rtl_states;
 			rtl_states = s;
+			rtl_nstates++;
 		} else {
 			free(copy);
 		}

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bus/rt_log.h"
@@ -131,6 +132,7 @@ static void test_concurrent_lines_whole(void **state)
 {
 	int fd = capture();
 	rt_log_set_level(RT_INFO);
+	rt_log_set_rate_limit(0, 1); /* every line, for this test */
 	pthread_t th[THREADS];
 	for (intptr_t i = 0; i < THREADS; i++)
 		assert_int_equal(pthread_create(&th[i], NULL, writer, (void *)i), 0);
@@ -152,6 +154,56 @@ static void test_concurrent_lines_whole(void **state)
 	assert_int_equal(lines, THREADS * LINES);
 	free(s);
 	close(fd);
+	rt_log_set_rate_limit(RT_LOG_BURST, RT_LOG_WINDOW_S);
+}
+
+static int count_lines(const char *s, const char *needle)
+{
+	int n = 0;
+	for (const char *p = s; (p = strstr(p, needle)) != NULL; p++)
+		n++;
+	return n;
+}
+
+static void flood_line(int i)
+{
+	rt_log(RT_WARN, "dropped malformed frame %d", i); /* one call site */
+}
+
+/* 1,000 lines from one call site in a flood: at most a burst per window get out, the rest are
+ * counted, the next line after the window reports them, and another site is not silenced. */
+static void test_rate_limit(void **state)
+{
+	int fd = capture();
+	rt_log_set_rate_limit(5, 1);
+	unsigned long long sup0 = rt_log_suppressed();
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (int i = 0; i < 1000; i++)
+		flood_line(i);
+	rt_log(RT_WARN, "another site");
+	char *s = captured(fd);
+	int written = count_lines(s, "dropped malformed frame");
+	assert_true(written >= 5 && written <= 10); /* a window may have turned during the loop */
+	assert_int_equal(rt_log_suppressed() - sup0, (unsigned long long)(1000 - written));
+	assert_int_equal(count_lines(s, "another site"), 1);
+	free(s);
+	/* wait for the next window (an event on the monotonic clock), then one line says how many */
+	for (;;) {
+		struct timespec t;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (t.tv_sec > t0.tv_sec + 1)
+			break;
+		usleep(20000);
+	}
+	ftruncate(fd, 0);
+	lseek(fd, 0, SEEK_SET);
+	flood_line(0);
+	s = captured(fd);
+	assert_non_null(strstr(s, "\"suppressed\":"));
+	free(s);
+	close(fd);
+	rt_log_set_rate_limit(RT_LOG_BURST, RT_LOG_WINDOW_S);
 }
 
 static void test_state_change(void **state)
@@ -173,6 +225,7 @@ int main(void)
 		cmocka_unit_test(test_levels),
 		cmocka_unit_test(test_concurrent_lines_whole),
 		cmocka_unit_test(test_state_change),
+		cmocka_unit_test(test_rate_limit),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	rt_log_set_fd(2);

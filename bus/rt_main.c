@@ -32,6 +32,14 @@ static const char *rtm_log_level = "info";
 static const char *rtm_instance_env;
 static int64_t     rtm_http_port;
 static const char *rtm_http_addr = "0.0.0.0";
+static uint64_t    rtm_http_maxconn, rtm_http_perip, rtm_http_timeout_ms;
+
+static void rtm_check_level(const rt_opt *o, const char *text, rt_cfg_errs *e)
+{
+	if (rt_log_parse_level(rtm_log_level) < 0)
+		rt_config_error(e, o->env, "'%.40s' is not a level (debug, info, warn, error)", rtm_log_level);
+}
+
 static const rt_opt rtm_common[] = {
 	{ "LOG_LEVEL", RT_STR, "info", "log level: debug, info, warn or error", &rtm_log_level, 0, 0, 0, 0 },
 	{ "INSTANCE", RT_STR, NULL, "instance name in logs, health and bus origin (default <actor>-<hostname>)",
@@ -39,6 +47,13 @@ static const rt_opt rtm_common[] = {
 	{ "HTTP_PORT", RT_I64, "0", "port for GET /health and /metrics; 0 = no HTTP server", &rtm_http_port, 0,
 	  65535, 0, 0 },
 	{ "HTTP_ADDR", RT_STR, "0.0.0.0", "address the HTTP server binds", &rtm_http_addr, 0, 0, 0, 0 },
+	{ "HTTP_MAX_CONNECTIONS", RT_U64, "64", "HTTP connections open at once; more are refused "
+	  "(http_connections_refused_total)", &rtm_http_maxconn, 1, 100000, 0, 0 },
+	{ "HTTP_MAX_PER_IP", RT_U64, "16", "HTTP connections open at once from one client address",
+	  &rtm_http_perip, 1, 100000, 0, 0 },
+	{ "HTTP_TIMEOUT", RT_DURATION, "10s", "an HTTP connection idle or trickling for this long is closed "
+	  "(slowloris)", &rtm_http_timeout_ms, 1000, 3600000, 0, 0 },
+	RT_CHECK_ROW("LOG_LEVEL", rtm_check_level),
 };
 #define RTM_NCOMMON (sizeof rtm_common / sizeof rtm_common[0])
 
@@ -112,7 +127,9 @@ static void rtm_usage(const char *actor, const rt_opt *opts, size_t n, int full)
 {
 	if (full)
 		printf("%s: an oraclebus actor, configured by environment variables.\n"
-		       "Usage: %s [--help] [--env-table]\n\n", actor, actor);
+		       "Usage: %s [--help] [--env-table] [--check-config]\n"
+		       "  --check-config  validate the configuration, list every problem, exit 0 or %d (EX_CONFIG)\n\n",
+		       actor, actor, RT_EXIT_CONFIG);
 	rt_config_usage(opts, n, stdout);
 	rt_config_usage_rows(rtm_common, RTM_NCOMMON, stdout);
 	fflush(stdout);
@@ -134,8 +151,8 @@ static int rtm_signals(void)
 	return 0;
 }
 
-/* Starts the HTTP server with the process signals blocked, so NNG's worker threads (created on
- * first use) inherit a blocked mask and every signal lands on the actor's own threads. */
+/* Starts the HTTP server with the process signals blocked, so its thread inherits a blocked mask
+ * and every signal lands on the actor's own threads. */
 static int rtm_http(void)
 {
 	char url[300];
@@ -172,7 +189,10 @@ int rt_init(const char *actor, int argc, char **argv, const rt_opt *opts, size_t
 		memcpy(all, opts, nopts * sizeof *opts);
 	memcpy(all + nopts, rtm_common, sizeof rtm_common);
 
+	int check_only = 0;
 	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--check-config") == 0)
+			check_only = 1;
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0 ||
 		    strcmp(argv[i], "--env-table") == 0) {
 			rtm_usage(actor, opts, nopts, strcmp(argv[i], "--env-table") != 0);
@@ -181,15 +201,10 @@ int rt_init(const char *actor, int argc, char **argv, const rt_opt *opts, size_t
 		}
 	}
 
-	char err[4096];
+	/* Every problem of the actor's table, its checks and the common options, in one list. */
+	char err[8192];
 	int rc = rt_config_load(all, nopts + RTM_NCOMMON, err, sizeof err);
 	int level = rt_log_parse_level(rtm_log_level);
-	if (level < 0) {
-		size_t used = strlen(err);
-		snprintf(err + used, sizeof err - used, "%sLOG_LEVEL: '%.40s' is not a level (debug, info, warn, error)",
-		         used ? "\n" : "", rtm_log_level);
-		rc = -1;
-	}
 	free(all);
 
 	char inst[128], host[64] = "localhost";
@@ -211,7 +226,12 @@ int rt_init(const char *actor, int argc, char **argv, const rt_opt *opts, size_t
 		}
 		rt_log(RT_ERROR, "invalid configuration; see %s --env-table", actor);
 		rt_config_free(opts, nopts);
-		exit(2);
+		exit(RT_EXIT_CONFIG);
+	}
+	if (check_only) {
+		rt_log(RT_INFO, "configuration valid (--check-config)");
+		rt_config_free(opts, nopts);
+		exit(0);
 	}
 	rtm_opts = opts;
 	rtm_nopts = nopts;
@@ -219,6 +239,9 @@ int rt_init(const char *actor, int argc, char **argv, const rt_opt *opts, size_t
 	if (rtm_signals() != 0)
 		return -1;
 	rt_metrics_process_init();
+	rt_http_limits lim = { (unsigned)rtm_http_maxconn, (unsigned)rtm_http_perip,
+	                       (unsigned)(rtm_http_timeout_ms / 1000) };
+	rt_http_set_limits(&lim);
 	if (rtm_http_port > 0 && rtm_http() != 0)
 		return -1;
 	rt_log(RT_INFO, "started");

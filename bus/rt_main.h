@@ -7,8 +7,9 @@
  *
  * rt_init: sets the actor name and instance (INSTANCE, default <actor>-<hostname>) and the log
  * level (LOG_LEVEL); handles --help and --env-table (print the variable table, exit 0); loads the
- * actor's options plus the common ones (LOG_LEVEL, INSTANCE, HTTP_PORT, HTTP_ADDR), logging every
- * error and exiting 2 on failure; installs SIGTERM/SIGINT handlers (first: rt_stopping() becomes
+ * actor's options plus the common ones (LOG_LEVEL, INSTANCE, HTTP_PORT, HTTP_ADDR) and runs the
+ * table's check rows, logging every problem ("config: VAR: ...") and exiting RT_EXIT_CONFIG (78) on
+ * any; with --check-config it exits 0 right after a valid load, before starting anything; installs SIGTERM/SIGINT handlers (first: rt_stopping() becomes
  * true; second: exit at once) and ignores SIGPIPE; starts the HTTP server when HTTP_PORT is set
  * (bound to HTTP_ADDR, default 0.0.0.0). Returns 0, or -1 when the HTTP server cannot start.
  *

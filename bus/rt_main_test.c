@@ -61,8 +61,26 @@ static void child_bad_config(void)
 {
 	setenv("T_TICK", "soon", 1);
 	setenv("HTTP_PORT", "-1", 1);
+	setenv("LOG_LEVEL", "loud", 1);
 	char *argv[] = { "x", NULL };
 	rt_init("tester", 1, argv, opts, N(opts));
+}
+
+/* --check-config: validates, says so, exits 0 without starting (no "started" line). */
+static void child_check_ok(void)
+{
+	unsetenv("HTTP_PORT");
+	unsetenv("LOG_LEVEL");
+	setenv("T_TICK", "2s", 1);
+	char *argv[] = { "x", "--check-config", NULL };
+	rt_init("tester", 2, argv, opts, N(opts));
+}
+
+static void child_check_bad(void)
+{
+	setenv("T_TICK", "2 s", 1);
+	char *argv[] = { "x", "--check-config", NULL };
+	rt_init("tester", 2, argv, opts, N(opts));
 }
 
 static void child_two_signals(void)
@@ -92,10 +110,22 @@ static void test_exits(void **state)
 
 	st = in_child(child_bad_config, out, sizeof out);
 	assert_true(WIFEXITED(st));
-	assert_int_equal(WEXITSTATUS(st), 2);
+	assert_int_equal(WEXITSTATUS(st), RT_EXIT_CONFIG);
+	assert_int_equal(RT_EXIT_CONFIG, 78); /* EX_CONFIG: operators and scripts rely on the number */
 	assert_non_null(strstr(out, "T_TICK: 'soon' is not a duration"));
 	assert_non_null(strstr(out, "HTTP_PORT: '-1' is out of range [0, 65535]"));
+	assert_non_null(strstr(out, "LOG_LEVEL: 'loud' is not a level"));
 	assert_non_null(strstr(out, "\"level\":\"error\""));
+
+	st = in_child(child_check_ok, out, sizeof out);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	assert_non_null(strstr(out, "configuration valid"));
+	assert_null(strstr(out, "\"msg\":\"started\""));
+	st = in_child(child_check_bad, out, sizeof out);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), RT_EXIT_CONFIG);
+	assert_non_null(strstr(out, "T_TICK: '2 s' is not a duration"));
 
 	st = in_child(child_two_signals, out, sizeof out);
 	assert_true(WIFEXITED(st));

@@ -6,6 +6,7 @@
  * Histogram buckets are stored non-cumulative (one atomic add per observation) and summed at
  * render time; _count is derived from the same bucket reads so +Inf always equals _count. */
 #include "bus/rt_metrics.h"
+#include "bus/rt_log.h"
 #include "bus/rt_buf.h"
 
 #include <dirent.h>
@@ -303,7 +304,7 @@ uint64_t rt_histogram_count(const rt_metric *m)
 
 /* ---- process metrics ----------------------------------------------------------------------- */
 
-static rt_metric *rtm_p_rss, *rtm_p_cpu, *rtm_p_start, *rtm_p_fds, *rtm_p_maxfds;
+static rt_metric *rtm_p_rss, *rtm_p_cpu, *rtm_p_start, *rtm_p_fds, *rtm_p_maxfds, *rtm_p_logsup;
 
 void rt_metrics_process_init(void)
 {
@@ -311,6 +312,9 @@ void rt_metrics_process_init(void)
 		return;
 	rtm_p_cpu = rtm_register("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.",
 	                         NULL, RTM_COUNTER, 1, NULL, 0);
+	rtm_p_logsup = rtm_register("log_lines_suppressed_total",
+	                            "Log lines dropped by the per-call-site rate limit (rt_log.h).", NULL, RTM_COUNTER,
+	                            1, NULL, 0);
 	rtm_p_fds = rt_gauge("process_open_fds", "Number of open file descriptors.", NULL);
 	rtm_p_maxfds = rt_gauge("process_max_fds", "Maximum number of open file descriptors.", NULL);
 	rtm_p_start = rt_gauge("process_start_time_seconds",
@@ -321,6 +325,7 @@ void rt_metrics_process_init(void)
 static void rtm_process_refresh(void)
 {
 	char buf[1024];
+	rt_gauge_set(rtm_p_logsup, (double)rt_log_suppressed());
 	long tck = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
 	FILE *f = fopen("/proc/self/stat", "re");
 	if (f) {

@@ -288,6 +288,13 @@ sig_trust_required(const sig_trust *t, const char *topic, size_t topic_len)
 	return sig_rule_for(t, topic, topic_len) != NULL;
 }
 
+const char *
+sig_trust_rule_prefix(const sig_trust *t, const char *topic, size_t topic_len)
+{
+	const sig_rule *r = sig_rule_for(t, topic, topic_len);
+	return r ? r->prefix : NULL;
+}
+
 sig_result
 sig_check(const sig_trust *t, const char *topic, size_t topic_len, const uint8_t *frame,
           size_t signed_len, const uint8_t *key, const uint8_t *sig)

@@ -55,6 +55,10 @@ void sig_trust_free(sig_trust *t);
 /* 1 if some rule covers this topic (its frames must be signed by a listed key). */
 int sig_trust_required(const sig_trust *t, const char *topic, size_t topic_len);
 
+/* The prefix of the rule that covers topic (owned by t), or NULL when none does. Used to name what a
+ * rejected frame was aimed at with configuration, never with the sender's own bytes. */
+const char *sig_trust_rule_prefix(const sig_trust *t, const char *topic, size_t topic_len);
+
 /* Checks one frame against t. key/sig may be NULL (unsigned frame). */
 sig_result sig_check(const sig_trust *t, const char *topic, size_t topic_len, const uint8_t *frame,
                      size_t signed_len, const uint8_t *key, const uint8_t *sig);

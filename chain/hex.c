@@ -5,6 +5,7 @@
  */
 #include "chain/hex.h"
 #include "chain/keccak.h"
+#include "bus/rt_config.h"
 
 #include <string.h>
 
@@ -134,4 +135,12 @@ const char *hex_strerror(int err)
     };
     unsigned i = (unsigned)-err;
     return err <= 0 && i < sizeof msg / sizeof msg[0] ? msg[i] : "unknown hex error";
+}
+
+void hex_addr_opt_check(const struct rt_opt *o, const char *text, struct rt_cfg_errs *e)
+{
+    uint8_t a[20];
+    if (text != NULL && hex_addr_parse(text, strlen(text), a) == HEX_ESUM)
+        rt_config_error(e, o->env, "'%.42s' has a wrong EIP-55 checksum (mixed case); check the address or "
+                        "write it in lower case", text);
 }

@@ -122,8 +122,7 @@ static void rpc_seterr(rpc_error *e, int transport, int code, const char *fmt, .
 		return;
 	e->transport = transport;
 	e->code = code;
-	e->data_len = 0;
-	e->data_trunc = 0;
+	e->data[0] = 0;
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(e->msg, sizeof e->msg, fmt, ap);
@@ -229,21 +228,6 @@ int rpc_parse_block(const json_t *v, rpc_block *b)
 	return 0;
 }
 
-/* The error's "data" when it is "0x" + hex bytes (revert data); anything else is left out. */
-static void rpc_err_data(rpc_error *e, const json_t *d)
-{
-	const char *s = json_string_value(d);
-	size_t l = json_string_length(d), n = 0;
-	if (!e || !s || l < 2 || s[0] != '0' || s[1] != 'x' || (l & 1))
-		return;
-	size_t want = (l - 2) / 2;
-	size_t take = want > RPC_ERR_DATA_MAX ? RPC_ERR_DATA_MAX : want;
-	if (hex_decode(s + 2, 2 * take, 0, e->data, sizeof e->data, &n, NULL) != HEX_OK)
-		return;
-	e->data_len = n;
-	e->data_trunc = want > take;
-}
-
 int rpc_parse_response(const char *body, size_t len, long long expect_id, json_t **result, rpc_error *e)
 {
 	json_error_t je;
@@ -272,7 +256,9 @@ int rpc_parse_response(const char *body, size_t len, long long expect_id, json_t
 		}
 		rpc_seterr(e, RPC_T_NONE, (int)json_integer_value(code), "%s",
 		           json_is_string(msg) ? json_string_value(msg) : "");
-		rpc_err_data(e, json_object_get(err, "data"));
+		const json_t *data = json_object_get(err, "data");
+		if (e && json_is_string(data) && json_string_length(data) < sizeof e->data)
+			memcpy(e->data, json_string_value(data), json_string_length(data) + 1);
 		rc = RPC_ENODE;
 		goto out;
 	}
@@ -331,8 +317,8 @@ static int rpc_js_members(const js_val *o, const char *const *names, js_val *out
 int rpc_parse_response_raw(const char *body, size_t len, long long expect_id, js_val *result, rpc_error *e)
 {
 	static const char *const env_names[] = { "jsonrpc", "id", "result", "error" };
-	static const char *const err_names[] = { "code", "message" };
-	js_val root, m[4], em[2];
+	static const char *const err_names[] = { "code", "message", "data" };
+	js_val root, m[4], em[3];
 	size_t off;
 	const char *why;
 	long long id;
@@ -366,7 +352,7 @@ int rpc_parse_response_raw(const char *body, size_t len, long long expect_id, js
 	}
 	if (m[3].type != JS_NONE && m[3].type != JS_NULL) {
 		long long code;
-		if (m[3].type != JS_OBJECT || rpc_js_members(&m[3], err_names, em, 2) != 0 ||
+		if (m[3].type != JS_OBJECT || rpc_js_members(&m[3], err_names, em, 3) != 0 ||
 		    rpc_js_int(&em[0], &code) != 0) {
 			rpc_seterr(e, RPC_T_DECODE, 0, "malformed error object");
 			return RPC_EDECODE;
@@ -381,6 +367,8 @@ int rpc_parse_response_raw(const char *body, size_t len, long long expect_id, js
 		}
 		rpc_seterr(e, RPC_T_NONE, (int)code, "%s", text);
 		free(big);
+		if (e && em[2].type == JS_STRING && js_string(&em[2], e->data, sizeof e->data) < 0)
+			e->data[0] = 0;
 		return RPC_ENODE;
 	}
 	if (m[2].type == JS_NONE) {

@@ -40,21 +40,13 @@
 
 typedef struct rpc rpc;
 
-/* transport: RPC_T_NONE for a node error (code and msg are the node's), else what failed. */
+/* transport: RPC_T_NONE for a node error (code and msg are the node's), else what failed.
+ * data: a node error's "data" member when it is a string (the revert data of eth_call and
+ * eth_estimateGas, "0x..."; chain/revert.h decodes it), "" otherwise or when longer than fits. */
 enum { RPC_T_NONE, RPC_T_CONNECT, RPC_T_TIMEOUT, RPC_T_HTTP, RPC_T_TOO_BIG, RPC_T_DECODE,
        RPC_T_WRONG_CHAIN, RPC_T_NO_ENDPOINT };
-/* data: the error's "data" member when it is hex bytes (a revert's return data from eth_call, as
- * geth, Besu, Nethermind and anvil send it), at most RPC_ERR_DATA_MAX bytes (data_trunc set when
- * there were more); data_len 0 otherwise. */
 #define RPC_ERR_DATA_MAX 1024
-typedef struct {
-	int      code;
-	int      transport;
-	char     msg[256];
-	uint8_t  data[RPC_ERR_DATA_MAX];
-	size_t   data_len;
-	int      data_trunc;
-} rpc_error;
+typedef struct { int code; int transport; char msg[256]; char data[RPC_ERR_DATA_MAX]; } rpc_error;
 
 /* Return values of the calls: codes of the project's one error space (base/err.h). */
 enum { RPC_OK = OB_OK, RPC_ETRANSPORT = OB_ERPC_TRANSPORT, RPC_ENODE = OB_ERPC_NODE,

@@ -481,6 +481,13 @@ static void test_decoder(void **st)
 	assert_int_equal(rpc_parse_response(er, strlen(er), -1, &res, &e), RPC_ENODE);
 	assert_int_equal(e.code, -32003);
 	assert_non_null(strstr(e.msg, "insufficient funds"));
+	assert_string_equal(e.data, "");
+	const char *rv = "{\"jsonrpc\":\"2.0\",\"id\":1,\"error\":{\"code\":3,\"message\":\"execution reverted\",\"data\":\"0x4e487b710000000000000000000000000000000000000000000000000000000000000011\"}}";
+	assert_int_equal(rpc_parse_response(rv, strlen(rv), -1, &res, &e), RPC_ENODE);
+	assert_string_equal(e.data, "0x4e487b710000000000000000000000000000000000000000000000000000000000000011");
+	js_val rawv;
+	assert_int_equal(rpc_parse_response_raw(rv, strlen(rv), -1, &rawv, &e), RPC_ENODE);
+	assert_string_equal(e.data, "0x4e487b710000000000000000000000000000000000000000000000000000000000000011");
 
 	static const struct { const char *in; int ok; uint64_t v; } q[] = {
 		{ "\"0x1a\"", 0, 26 }, { "\"0x0\"", 0, 0 }, { "\"0x00ff\"", 0, 255 }, { "\"0x\"", -1, 0 },
@@ -559,6 +566,8 @@ static void test_raw_decoder(void **st)
 		{ "{\"id\":1,\"error\":{\"code\":-32003,\"message\":\"insufficient funds\"}}", -1, NULL },
 		{ "{\"id\":1,\"error\":{\"code\":-32003,\"message\":\"a\\u00e9\\\"b\"},\"result\":1}", 1, NULL },
 		{ "{\"id\":1,\"error\":{\"code\":3}}", 1, NULL },
+		{ "{\"id\":1,\"error\":{\"code\":3,\"message\":\"execution reverted\",\"data\":\"0x4e487b71\"}}", 1, NULL },
+		{ "{\"id\":1,\"error\":{\"code\":3,\"message\":\"m\",\"data\":{\"x\":1}}}", 1, NULL },
 		{ "{\"id\":1,\"error\":{\"code\":3,\"message\":7}}", 1, NULL },
 		{ "{\"id\":1,\"error\":{\"code\":\"3\",\"message\":\"m\"}}", 1, NULL }, /* malformed */
 		{ "{\"id\":1,\"error\":{\"code\":3.5}}", 1, NULL },
@@ -581,6 +590,7 @@ static void test_raw_decoder(void **st)
 		if (r1 == RPC_ENODE) {
 			assert_int_equal(e1.code, e2.code);
 			assert_string_equal(e1.msg, e2.msg);
+			assert_string_equal(e1.data, e2.data);
 			assert_int_equal(e2.transport, RPC_T_NONE);
 		} else if (r1 != RPC_OK)
 			assert_int_equal(e2.transport, RPC_T_DECODE);

@@ -1,4 +1,4 @@
-/* tx.c — Ethereum transaction encoding, signing and strict decoding.
+/* tx.c — Ethereum transaction encoding, signing and strict decoding (legacy, types 1 and 2).
  *
  * Both the signing payload and the raw transaction are a list of fields. Each layout is first
  * lowered into a small table of (bytes, is_raw) fields — integers as minimal big-endian — whose
@@ -96,23 +96,25 @@ static const uint8_t tx_empty_list = 0xc0;
 /* Lays out the fields; signing = the payload that is hashed, else the signed raw tx. */
 static int tx_layout(const tx *t, int signing, tx_fields *fs)
 {
+    uint64_t v;
+    int rc;
     fs->nf = 0;
-    if (t->type == TX_EIP1559) {
+    if (t->type != TX_LEGACY && t->type != TX_EIP2930 && t->type != TX_EIP1559)
+        return TX_ETYPE;
+    if (t->type != TX_LEGACY)
         tx_add_u64(fs, t->chain_id);
-        tx_add_u64(fs, t->nonce);
+    tx_add_u64(fs, t->nonce);
+    if (t->type == TX_EIP1559) {
         tx_add_u256(fs, &t->max_priority_fee);
         tx_add_u256(fs, &t->max_fee);
-    } else if (t->type == TX_LEGACY) {
-        tx_add_u64(fs, t->nonce);
-        tx_add_u256(fs, &t->gas_price);
     } else {
-        return TX_ETYPE;
+        tx_add_u256(fs, &t->gas_price);
     }
     tx_add_u64(fs, t->gas_limit);
     tx_add_bytes(fs, t->to, t->has_to ? 20 : 0, 0);
     tx_add_u256(fs, &t->value);
     tx_add_bytes(fs, t->data, t->data_len, 0);
-    if (t->type == TX_EIP1559) {
+    if (t->type != TX_LEGACY) {
         if (t->access_list)
             tx_add_bytes(fs, t->access_list, t->access_list_len, 1);
         else
@@ -130,14 +132,22 @@ static int tx_layout(const tx *t, int signing, tx_fields *fs)
         }
         return TX_OK;
     } else {
-        if (t->y_parity > 1)
-            return TX_EV;
-        if (t->chain_id > (UINT64_MAX - 36) / 2)
-            return TX_ECHAIN;
-        tx_add_u64(fs, t->chain_id ? t->chain_id * 2 + 35 + t->y_parity : 27u + t->y_parity);
+        if ((rc = tx_legacy_v(t, &v)))
+            return rc;
+        tx_add_u64(fs, v);
     }
     tx_add_be(fs, t->r);
     tx_add_be(fs, t->s);
+    return TX_OK;
+}
+
+int tx_legacy_v(const tx *t, uint64_t *v)
+{
+    if (t->y_parity > 1)
+        return TX_EV;
+    if (t->chain_id > (UINT64_MAX - 36) / 2)
+        return TX_ECHAIN;
+    *v = t->chain_id ? t->chain_id * 2 + 35 + t->y_parity : 27u + t->y_parity;
     return TX_OK;
 }
 
@@ -252,93 +262,182 @@ enum { TF_U64, TF_U256, TF_TO, TF_DATA, TF_ACCESS, TF_V, TF_PARITY, TF_R, TF_S }
 
 typedef struct {
     uint8_t kind;
-    size_t off; /* offsetof the destination in tx */
+    size_t off;       /* offsetof the destination in tx */
+    const char *name; /* for error messages and tx_field_name */
 } tx_dfield;
 
-#define TXF(k, m) {k, offsetof(tx, m)}
-static const tx_dfield tx_legacy_fields[9] = {
-    TXF(TF_U64, nonce),  TXF(TF_U256, gas_price), TXF(TF_U64, gas_limit),
-    TXF(TF_TO, to),      TXF(TF_U256, value),     TXF(TF_DATA, data),
-    TXF(TF_V, y_parity), TXF(TF_R, r),            TXF(TF_S, s),
+#define TXF(k, m, nm) {k, offsetof(tx, m), nm}
+static const tx_dfield tx_legacy_fields[] = {
+    TXF(TF_U64, nonce, "nonce"),   TXF(TF_U256, gas_price, "gasPrice"), TXF(TF_U64, gas_limit, "gasLimit"),
+    TXF(TF_TO, to, "to"),          TXF(TF_U256, value, "value"),        TXF(TF_DATA, data, "data"),
+    TXF(TF_V, y_parity, "v"),      TXF(TF_R, r, "r"),                   TXF(TF_S, s, "s"),
 };
-static const tx_dfield tx_1559_fields[12] = {
-    TXF(TF_U64, chain_id),  TXF(TF_U64, nonce),   TXF(TF_U256, max_priority_fee),
-    TXF(TF_U256, max_fee),  TXF(TF_U64, gas_limit), TXF(TF_TO, to),
-    TXF(TF_U256, value),    TXF(TF_DATA, data),   TXF(TF_ACCESS, access_list),
-    TXF(TF_PARITY, y_parity), TXF(TF_R, r),       TXF(TF_S, s),
+static const tx_dfield tx_2930_fields[] = {
+    TXF(TF_U64, chain_id, "chainId"),        TXF(TF_U64, nonce, "nonce"),
+    TXF(TF_U256, gas_price, "gasPrice"),     TXF(TF_U64, gas_limit, "gasLimit"),
+    TXF(TF_TO, to, "to"),                    TXF(TF_U256, value, "value"),
+    TXF(TF_DATA, data, "data"),              TXF(TF_ACCESS, access_list, "accessList"),
+    TXF(TF_PARITY, y_parity, "yParity"),     TXF(TF_R, r, "r"),
+    TXF(TF_S, s, "s"),
 };
+static const tx_dfield tx_1559_fields[] = {
+    TXF(TF_U64, chain_id, "chainId"),        TXF(TF_U64, nonce, "nonce"),
+    TXF(TF_U256, max_priority_fee, "maxPriorityFeePerGas"), TXF(TF_U256, max_fee, "maxFeePerGas"),
+    TXF(TF_U64, gas_limit, "gasLimit"),      TXF(TF_TO, to, "to"),
+    TXF(TF_U256, value, "value"),            TXF(TF_DATA, data, "data"),
+    TXF(TF_ACCESS, access_list, "accessList"), TXF(TF_PARITY, y_parity, "yParity"),
+    TXF(TF_R, r, "r"),                       TXF(TF_S, s, "s"),
+};
+#define TX_NF(a) (sizeof(a) / sizeof(a)[0])
 
-/* Access list: [[address(20), [key(32), ...]], ...]. */
-static int tx_check_access(const rlp_item *al)
+/* The decoder's table for a type; NULL for an unknown one. */
+static const tx_dfield *tx_table(int type, size_t *nf)
+{
+    switch (type) {
+    case TX_LEGACY:
+        *nf = TX_NF(tx_legacy_fields);
+        return tx_legacy_fields;
+    case TX_EIP2930:
+        *nf = TX_NF(tx_2930_fields);
+        return tx_2930_fields;
+    case TX_EIP1559:
+        *nf = TX_NF(tx_1559_fields);
+        return tx_1559_fields;
+    }
+    *nf = 0;
+    return NULL;
+}
+
+const char *tx_field_name(int type, size_t i)
+{
+    size_t nf;
+    const tx_dfield *tab = tx_table(type, &nf);
+    return tab && i < nf ? tab[i].name : NULL;
+}
+
+/* A refusal: the item's offset in the RLP list (without the type byte) and why, for tx_derr. */
+typedef struct {
+    size_t off;
+    const char *why;
+} tx_bad;
+
+static int tx_refuse(tx_bad *b, const rlp_item *it, const char *why, int rc)
+{
+    b->off = it->off;
+    b->why = why;
+    return rc;
+}
+
+/* Access list: [[address(20), [key(32), ...]], ...]. On error *b names the refused item; the
+ * counts (either may be NULL) cover the whole list when it is well-formed. */
+static int tx_walk_access(const rlp_item *al, tx_bad *b, size_t *addresses, size_t *keys)
 {
     rlp_iter i, j, k;
-    rlp_item e, a, keys, key;
+    rlp_item e, a, ks, key;
+    size_t na = 0, nk = 0;
     if (!al->is_list)
-        return TX_EACCESS;
+        return tx_refuse(b, al, "not a list", TX_EACCESS);
     rlp_iter_init(&i, al);
     while (rlp_iter_next(&i, &e, NULL) == 1) {
         if (!e.is_list || rlp_list_count(&e) != 2)
-            return TX_EACCESS;
+            return tx_refuse(b, &e, "an entry is not an [address, [storage keys]] pair", TX_EACCESS);
         rlp_iter_init(&j, &e);
         rlp_iter_next(&j, &a, NULL);
-        rlp_iter_next(&j, &keys, NULL);
-        if (a.is_list || a.len != 20 || !keys.is_list)
-            return TX_EACCESS;
-        rlp_iter_init(&k, &keys);
-        while (rlp_iter_next(&k, &key, NULL) == 1)
+        rlp_iter_next(&j, &ks, NULL);
+        if (a.is_list || a.len != 20)
+            return tx_refuse(b, &a, "an address is not 20 bytes", TX_EACCESS);
+        if (!ks.is_list)
+            return tx_refuse(b, &ks, "storage keys are not a list", TX_EACCESS);
+        rlp_iter_init(&k, &ks);
+        while (rlp_iter_next(&k, &key, NULL) == 1) {
             if (key.is_list || key.len != 32)
-                return TX_EACCESS;
+                return tx_refuse(b, &key, "a storage key is not 32 bytes", TX_EACCESS);
+            nk++;
+        }
+        na++;
     }
+    if (addresses)
+        *addresses = na;
+    if (keys)
+        *keys = nk;
     return TX_OK;
 }
 
-static int tx_get_word(const rlp_item *it, uint8_t out[32])
+int tx_access_count(const tx *t, size_t *addresses, size_t *keys)
+{
+    rlp_item al;
+    tx_bad b;
+    *addresses = *keys = 0;
+    if (t->type == TX_LEGACY || !t->access_list)
+        return TX_OK;
+    if (rlp_decode(t->access_list, t->access_list_len, &al, NULL))
+        return TX_EACCESS;
+    return tx_walk_access(&al, &b, addresses, keys);
+}
+
+/* An unsigned integer of at most max bytes, minimal big-endian, right-aligned into out[32]. */
+static int tx_get_int(const rlp_item *it, size_t max, uint8_t out[32], tx_bad *b)
 {
     if (it->is_list)
-        return TX_EFIELDS;
-    if (it->len > 32 || (it->len && it->p[0] == 0))
-        return TX_EFIELD;
+        return tx_refuse(b, it, "a list where an integer belongs", TX_EFIELDS);
+    if (it->len > max)
+        return tx_refuse(b, it, max == 8 ? "integer longer than 8 bytes" : "integer longer than 32 bytes",
+                         TX_EFIELD);
+    if (it->len && it->p[0] == 0)
+        return tx_refuse(b, it, "integer with a leading zero byte", TX_EFIELD);
     memset(out, 0, 32 - it->len);
     memcpy(out + 32 - it->len, it->p, it->len);
     return TX_OK;
 }
 
-static int tx_decode_field(tx *t, const tx_dfield *d, const rlp_item *it)
+static uint64_t tx_word_u64(const uint8_t w[32])
 {
-    uint8_t *dst = (uint8_t *)t + d->off;
+    uint64_t v = 0;
+    for (int i = 24; i < 32; i++)
+        v = (v << 8) | w[i];
+    return v;
+}
+
+/* Decodes one field; on error *b names the refused item (it, or an item inside it) and why. */
+static int tx_decode_field(tx *t, const tx_dfield *d, const rlp_item *it, tx_bad *b)
+{
+    uint8_t *dst = (uint8_t *)t + d->off, w[32];
     uint64_t v;
+    int rc;
     switch (d->kind) {
     case TF_U64:
-        if (it->is_list)
-            return TX_EFIELDS;
-        return rlp_get_u64(it, (uint64_t *)(void *)dst) ? TX_EFIELD : TX_OK;
+        if ((rc = tx_get_int(it, 8, w, b)))
+            return rc;
+        v = tx_word_u64(w);
+        memcpy(dst, &v, sizeof v);
+        return TX_OK;
     case TF_U256:
-        if (it->is_list)
-            return TX_EFIELDS;
-        return rlp_get_u256(it, (u256 *)(void *)dst) ? TX_EFIELD : TX_OK;
+        if ((rc = tx_get_int(it, 32, w, b)))
+            return rc;
+        u256_from_be((u256 *)(void *)dst, w, 32);
+        return TX_OK;
     case TF_TO:
         if (it->is_list)
-            return TX_EFIELDS;
+            return tx_refuse(b, it, "a list where an address belongs", TX_EFIELDS);
         if (it->len != 0 && it->len != 20)
-            return TX_EFIELD;
+            return tx_refuse(b, it, "not 20 bytes (or empty for a contract creation)", TX_EFIELD);
         t->has_to = it->len == 20;
         memcpy(t->to, it->p, it->len);
         return TX_OK;
     case TF_DATA:
         if (it->is_list)
-            return TX_EFIELDS;
+            return tx_refuse(b, it, "a list where bytes belong", TX_EFIELDS);
         t->data = it->p;
         t->data_len = it->len;
         return TX_OK;
     case TF_ACCESS:
         t->access_list = it->p - (it->size - it->len); /* keep the whole encoded list */
         t->access_list_len = it->size;
-        return tx_check_access(it);
+        return tx_walk_access(it, b, NULL, NULL);
     case TF_V:
-        if (it->is_list)
-            return TX_EFIELDS;
-        if (rlp_get_u64(it, &v))
-            return TX_EV;
+        if ((rc = tx_get_int(it, 8, w, b)))
+            return rc == TX_EFIELD ? TX_EV : rc;
+        v = tx_word_u64(w);
         if (v == 27 || v == 28) {
             t->chain_id = 0;
             t->y_parity = (uint8_t)(v - 27);
@@ -346,73 +445,87 @@ static int tx_decode_field(tx *t, const tx_dfield *d, const rlp_item *it)
             t->chain_id = (v - 35) / 2;
             t->y_parity = (uint8_t)((v - 35) % 2);
         } else {
-            return TX_EV;
+            return tx_refuse(b, it, "neither 27/28 nor chain_id*2+35/36 with a chain id >= 1", TX_EV);
         }
         return TX_OK;
     case TF_PARITY:
-        if (it->is_list)
-            return TX_EFIELDS;
-        if (rlp_get_u64(it, &v) || v > 1)
-            return TX_EV;
+        if ((rc = tx_get_int(it, 8, w, b)))
+            return rc == TX_EFIELD ? TX_EV : rc;
+        if ((v = tx_word_u64(w)) > 1)
+            return tx_refuse(b, it, "neither 0 nor 1", TX_EV);
         t->y_parity = (uint8_t)v;
         return TX_OK;
     case TF_R:
-    case TF_S: {
-        int rc = tx_get_word(it, dst);
-        if (rc)
+    case TF_S:
+        if ((rc = tx_get_int(it, 32, dst, b)))
             return rc;
-        const uint8_t *max = d->kind == TF_R ? tx_order : tx_half_order;
-        int c = memcmp(dst, max, 32);
-        if (memcmp(dst, tx_zero, 32) == 0 || c > 0 || (d->kind == TF_R && c == 0))
-            return TX_ESIG;
+        if (memcmp(dst, tx_zero, 32) == 0)
+            return tx_refuse(b, it, "zero", TX_ESIG);
+        if (d->kind == TF_R && memcmp(dst, tx_order, 32) >= 0)
+            return tx_refuse(b, it, "not below the curve order n", TX_ESIG);
+        if (d->kind == TF_S && memcmp(dst, tx_half_order, 32) > 0)
+            return tx_refuse(b, it, "above n/2 (EIP-2: high s is malleable)", TX_ESIG);
         return TX_OK;
     }
-    }
-    return TX_EFIELD;
+    return tx_refuse(b, it, "unknown field kind", TX_EFIELD);
 }
 
-int tx_decode(const uint8_t *raw, size_t n, tx *t, size_t *err_off)
+int tx_decode_at(const uint8_t *raw, size_t n, tx *t, tx_derr *e)
 {
-    size_t dummy, base, nf;
+    size_t base, nf, got;
     const tx_dfield *tab;
     rlp_item list, it;
     rlp_iter i;
+    tx_derr dummy;
     int rc;
-    if (!err_off)
-        err_off = &dummy;
+    if (!e)
+        e = &dummy;
     memset(t, 0, sizeof *t);
-    *err_off = 0;
-    if (n == 0)
+    memset(e, 0, sizeof *e);
+    if (n == 0) {
+        e->rlp_err = RLP_ETRUNC;
         return TX_ERLP;
-    if (raw[0] >= 0xc0) {
-        t->type = TX_LEGACY;
-        base = 0;
-        tab = tx_legacy_fields;
-        nf = 9;
-    } else if (raw[0] == TX_EIP1559) {
-        t->type = TX_EIP1559;
-        base = 1;
-        tab = tx_1559_fields;
-        nf = 12;
-    } else {
+    }
+    /* EIP-2718: a first byte >= 0xc0 is a legacy RLP list, else it is the type. */
+    t->type = raw[0] >= 0xc0 ? TX_LEGACY : raw[0];
+    if (!(tab = tx_table(t->type, &nf))) {
+        t->type = 0;
         return TX_ETYPE;
     }
-    if (rlp_decode(raw + base, n - base, &list, err_off)) {
-        *err_off += base;
+    base = t->type == TX_LEGACY ? 0 : 1;
+    if ((e->rlp_err = rlp_decode(raw + base, n - base, &list, &e->off))) {
+        e->off += base;
         return TX_ERLP;
     }
-    if (!list.is_list || rlp_list_count(&list) != nf)
+    e->off = base;
+    got = rlp_list_count(&list);
+    if (!list.is_list || got != nf) {
+        e->got = list.is_list ? got : 0;
+        e->want = nf;
         return TX_EFIELDS;
+    }
     rlp_iter_init(&i, &list);
     for (size_t k = 0; k < nf; k++) {
         rlp_iter_next(&i, &it, NULL);
-        if ((rc = tx_decode_field(t, &tab[k], &it))) {
-            *err_off = it.off + base;
+        tx_bad b = {it.off, NULL};
+        if ((rc = tx_decode_field(t, &tab[k], &it, &b))) {
+            e->off = b.off + base;
+            e->field = tab[k].name;
+            e->why = b.why;
             return rc;
         }
     }
     t->is_signed = 1;
     return TX_OK;
+}
+
+int tx_decode(const uint8_t *raw, size_t n, tx *t, size_t *err_off)
+{
+    tx_derr e;
+    int rc = tx_decode_at(raw, n, t, &e);
+    if (err_off)
+        *err_off = rc ? e.off : 0;
+    return rc;
 }
 
 static int tx_pub_to_addr(const secp256k1_context *c, const secp256k1_pubkey *pub, uint8_t addr[20])

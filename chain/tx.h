@@ -1,6 +1,7 @@
-/* tx.h — Ethereum transactions: legacy (EIP-155, or unprotected) and EIP-1559 (type 2): signing
- * hash, signing with libsecp256k1 (RFC 6979 nonces, low-s), raw encoding, strict decoding, sender
- * recovery, and the address of a private key.
+/* tx.h — Ethereum transactions: legacy (EIP-155, or unprotected), EIP-2930 (type 1) and EIP-1559
+ * (type 2): signing hash, signing with libsecp256k1 (RFC 6979 nonces, low-s), raw encoding, strict
+ * decoding that names the refused field and its byte offset, sender recovery, and the address of a
+ * private key.
  *
  * Memory: no allocation. A tx is a plain value; `data` and `access_list` are BORROWED pointers the
  * caller keeps alive (after tx_decode they point into the raw input). Private keys are only ever
@@ -15,13 +16,13 @@
 
 #include "schemas/u256.h"
 
-enum { TX_LEGACY = 0, TX_EIP1559 = 2 };
+enum { TX_LEGACY = 0, TX_EIP2930 = 1, TX_EIP1559 = 2 };
 
 typedef struct {
-    int type;                 /* TX_LEGACY or TX_EIP1559 */
+    int type;                 /* TX_LEGACY, TX_EIP2930 or TX_EIP1559 */
     uint64_t chain_id;        /* legacy: 0 = unprotected (pre-EIP-155, v = 27/28) */
     uint64_t nonce;
-    u256 gas_price;           /* legacy only; zero is valid (Besu free-gas networks) */
+    u256 gas_price;           /* legacy and type 1; zero is valid (Besu free-gas networks) */
     u256 max_priority_fee;    /* type 2 only */
     u256 max_fee;             /* type 2 only */
     uint64_t gas_limit;
@@ -30,7 +31,7 @@ typedef struct {
     u256 value;
     const uint8_t *data;      /* borrowed */
     size_t data_len;
-    const uint8_t *access_list; /* type 2: borrowed RLP of the access list; NULL = empty list */
+    const uint8_t *access_list; /* types 1, 2: borrowed RLP of the access list; NULL = empty list */
     size_t access_list_len;
     /* signature: set by tx_sign or tx_decode */
     int is_signed;
@@ -55,7 +56,8 @@ enum {
     TX_EACCESS = -13,  /* malformed access list */
 };
 
-/* The hash that is signed (legacy EIP-155: 9 fields with chain_id,0,0; type 2: 0x02 || rlp(9)). */
+/* The hash that is signed (legacy EIP-155: 9 fields with chain_id,0,0; pre-155: 6 fields;
+ * type 1: 0x01 || rlp(8); type 2: 0x02 || rlp(9)). */
 int tx_signing_hash(const tx *t, uint8_t h[32]);
 
 /* Signs t with key: sets r, s, y_parity, is_signed. The key is not retained. */
@@ -68,8 +70,36 @@ int tx_encode(const tx *t, uint8_t *out, size_t cap, size_t *len);
 /* Transaction hash = keccak256(raw). */
 void tx_hash(const uint8_t *raw, size_t n, uint8_t h[32]);
 
-/* Strict decoder of a signed raw tx (legacy or type 2); t->data/access_list borrow raw. */
+/* Strict decoder of a signed raw tx (legacy, type 1 or type 2); t->data/access_list borrow raw.
+ * On error *err_off (if non-NULL) is the byte offset in raw of the refused item. */
 int tx_decode(const uint8_t *raw, size_t n, tx *t, size_t *err_off);
+
+/* Why tx_decode_at refused its input, for messages an operator can act on. */
+typedef struct {
+    size_t off;        /* byte offset in raw of the refused item (the first byte of its prefix) */
+    const char *field; /* static name of the refused field ("nonce", "r", "accessList", ...) as in
+                        * tx_field_name; NULL when no single field is at fault (type, RLP, count) */
+    const char *why;   /* with field: static text saying what is wrong with it ("integer with a
+                        * leading zero byte", "above n/2 (EIP-2: high s is malleable)", ...) */
+    int rlp_err;       /* TX_ERLP: the rlp.h code saying what is wrong with the RLP; else 0 */
+    size_t got, want;  /* TX_EFIELDS on the list: fields found and fields this type has */
+} tx_derr;
+
+/* tx_decode with the reason; e may be NULL. */
+int tx_decode_at(const uint8_t *raw, size_t n, tx *t, tx_derr *e);
+
+/* JSON-RPC style names of the fields of a raw tx of this type, in order ("chainId", "nonce",
+ * "gasPrice" | "maxPriorityFeePerGas", "maxFeePerGas", "gasLimit", "to", "value", "data",
+ * "accessList", "v" | "yParity", "r", "s"); NULL past the end or for an unknown type. */
+const char *tx_field_name(int type, size_t i);
+
+/* Legacy v as it appears on the wire: 27/28 unprotected, chain_id*2+35+y_parity under EIP-155.
+ * Returns TX_ECHAIN when that does not fit 64 bits. Typed txs carry y_parity instead. */
+int tx_legacy_v(const tx *t, uint64_t *v);
+
+/* Counts the access list of a decoded (or well-formed) tx: entries (addresses) and storage keys
+ * over all entries. Zero for legacy txs and for an empty or absent list; TX_EACCESS if malformed. */
+int tx_access_count(const tx *t, size_t *addresses, size_t *keys);
 
 /* Sender address of a signed tx, by public key recovery. */
 int tx_recover_sender(const tx *t, uint8_t addr[20]);

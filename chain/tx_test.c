@@ -1,5 +1,7 @@
 /* tx_test.c — transactions against EIP-155's published example, anvil's dev key, and raw
- * transactions produced by Foundry's `cast mktx` 1.7.1 (an independent implementation) for chain 138. */
+ * transactions produced by Foundry's `cast` 1.7.1 (an independent implementation) for chain 138:
+ * `cast mktx` for EIP-155 legacy, type 1 and type 2, `cast wallet sign --no-hash` for a pre-EIP-155
+ * one; their hashes and senders as `cast decode-tx` reports them. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +12,7 @@
 
 #include "chain/hex.h"
 #include "chain/keccak.h"
+#include "chain/rlp.h"
 #include "chain/tx.h"
 
 static const char anvil_key_hex[] = "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
@@ -174,16 +177,19 @@ static void test_low_s_roundtrip(void **st)
         0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
         0x5d, 0x57, 0x6e, 0x73, 0x57, 0xa4, 0x50, 0x1d, 0xdf, 0xe9, 0x2f, 0x46, 0x68, 0x1b, 0x20, 0xa0};
     uint8_t key[32], me[20], from[20], raw[256], raw2[256];
-    uint8_t data[5] = {1, 2, 3, 4, 5};
-    size_t n, n2;
+    uint8_t data[5] = {1, 2, 3, 4, 5}, access[81];
+    size_t n, n2, na, nk;
     unhex(anvil_key_hex, key, 32);
     tx_address_from_key(key, me);
-    for (int i = 0; i < 200; i++) {
+    /* [[0x11 x20, [0x22 x32]], [0x33 x20, []]] */
+    unhex("f84ff7941111111111111111111111111111111111111111e1a02222222222222222222222222222222222222222"
+          "222222222222222222222222d6943333333333333333333333333333333333333333c0", access, sizeof access);
+    for (int i = 0; i < 300; i++) {
         tx t = {0}, d;
-        t.type = (i % 2) ? TX_EIP1559 : TX_LEGACY;
-        t.chain_id = (i % 3 == 0) ? 0 : (i % 3 == 1 ? 138 : 0xffffffffULL);
-        if (t.type == TX_EIP1559 && t.chain_id == 0)
-            t.chain_id = 1;
+        t.type = i % 3 == 0 ? TX_LEGACY : i % 3 == 1 ? TX_EIP2930 : TX_EIP1559;
+        t.chain_id = (i % 4 == 0) ? 0 : (i % 4 == 1 ? 138 : 0xffffffffULL);
+        if (t.type != TX_LEGACY && i % 7 == 0)
+            t.access_list = access, t.access_list_len = sizeof access;
         t.nonce = (uint64_t)i * 7919;
         u256_from_u64(&t.gas_price, (uint64_t)i);
         u256_from_u64(&t.max_fee, (uint64_t)i * 1000);
@@ -196,8 +202,19 @@ static void test_low_s_roundtrip(void **st)
         assert_true(memcmp(t.s, half, 32) <= 0);
         assert_int_equal(tx_encode(&t, raw, sizeof raw, &n), TX_OK);
         assert_int_equal(tx_decode(raw, n, &d, NULL), TX_OK);
+        assert_int_equal(d.type, t.type);
         assert_int_equal(d.chain_id, t.chain_id);
+        assert_int_equal(d.nonce, t.nonce);
+        assert_int_equal(d.gas_limit, t.gas_limit);
         assert_int_equal(d.has_to, t.has_to);
+        assert_int_equal(d.data_len, t.data_len);
+        if (t.type == TX_EIP1559)
+            assert_int_equal(u256_cmp(&d.max_fee, &t.max_fee), 0);
+        else
+            assert_int_equal(u256_cmp(&d.gas_price, &t.gas_price), 0);
+        assert_int_equal(tx_access_count(&d, &na, &nk), TX_OK);
+        assert_int_equal(na, t.access_list ? 2 : 0);
+        assert_int_equal(nk, t.access_list ? 1 : 0);
         assert_int_equal(tx_recover_sender(&d, from), TX_OK);
         assert_memory_equal(from, me, 20);
         assert_int_equal(tx_encode(&d, raw2, sizeof raw2, &n2), TX_OK);
@@ -220,7 +237,7 @@ static void test_reject(void **st)
     size_t off;
     char buf[700];
     assert_int_equal(dec("", &off), TX_ERLP);
-    assert_int_equal(dec("01c0", &off), TX_ETYPE);      /* EIP-2930 not supported */
+    assert_int_equal(dec("01c0", &off), TX_EFIELDS);    /* EIP-2930: 11 fields wanted */
     assert_int_equal(dec("03c0", &off), TX_ETYPE);
     assert_int_equal(dec("02c0", &off), TX_EFIELDS);
     assert_int_equal(dec("c0", &off), TX_EFIELDS);
@@ -255,12 +272,167 @@ static void test_reject(void **st)
     assert_string_equal(tx_strerror(TX_ESIG), "bad signature values (zero, >= n, or high s)");
 }
 
+/* cast mktx --private-key <anvil> --chain 138 --nonce 3 --gas-limit 50000 --gas-price 7 --legacy
+ *   --access-list '[{"address":"0x5FbD..0aa3","storageKeys":["0x00..01"]}]' 0x5FbD..0aa3 --value 5
+ * (cast makes a type 1 tx of a legacy one with an access list) */
+static const char cast_2930[] =
+    "01f89b818a030782c350945fbdb2315678afecb367f032d93f642f64180aa30580f838f7945fbdb2315678afecb367"
+    "f032d93f642f64180aa3e1a0000000000000000000000000000000000000000000000000000000000000000101a069"
+    "d4fef46ef68eb195523eebec0afb2a26e9cb74168527407da822633c8db8cea04b77f57f613c03e7a12f52aa176413"
+    "3a4cdeb427e094c3b681a6549a6b30a2a1";
+/* cast wallet sign --no-hash --private-key <anvil> $(cast keccak $(cast to-rlp
+ *   '["0x03","0x07","0xc350","0x5fbd..0aa3","0x05","0xdeadbeef"]')), assembled with v = 0x1b */
+static const char cast_pre155[] =
+    "f863030782c350945fbdb2315678afecb367f032d93f642f64180aa30584deadbeef1ba0f7dafe3913e7a72fe81efd"
+    "65eb6f264e6e50b096e29a74e7f91630fd3dc88a78a01d5f2cb29e9e07500677c6715c1863005af4458cf7e8d975d4"
+    "de9722566302e0";
+
+/* Decodes a cast-made tx, checks the hash and sender cast's decode-tx printed, then re-signs the
+ * decoded fields with the same key: RFC 6979 on both sides must give the same bytes again. */
+static void check_cast_tx(const char *hexraw, const char *want_hash, tx *d)
+{
+    static uint8_t in[600], out[600];
+    uint8_t key[32], anvil[20], from[20], h[32];
+    size_t n = unhex(hexraw, in, sizeof in), m;
+    tx t;
+    unhex(anvil_key_hex, key, 32);
+    tx_address_from_key(key, anvil);
+    assert_int_equal(tx_decode_at(in, n, d, NULL), TX_OK);
+    tx_hash(in, n, h);
+    expect_hex(h, 32, want_hash);
+    assert_int_equal(tx_recover_sender(d, from), TX_OK);
+    assert_memory_equal(from, anvil, 20);
+    t = *d;
+    memset(t.r, 0, 32);
+    memset(t.s, 0, 32);
+    t.is_signed = 0;
+    assert_int_equal(tx_sign(&t, key), TX_OK);
+    assert_int_equal(tx_encode(&t, out, sizeof out, &m), TX_OK);
+    assert_int_equal(m, n);
+    assert_memory_equal(out, in, n);
+}
+
+static void test_cast_more_types(void **st)
+{
+    (void)st;
+    tx d;
+    size_t na, nk;
+    uint64_t v;
+    uint8_t to[20];
+    unhex("5fbdb2315678afecb367f032d93f642f64180aa3", to, 20);
+
+    check_cast_tx(cast_2930, "963126028d75259895df9326a0f53d2b98b3b813534c4814e7f4362dfc4f402a", &d);
+    assert_int_equal(d.type, TX_EIP2930);
+    assert_int_equal(d.chain_id, 138);
+    assert_int_equal(d.nonce, 3);
+    assert_true(u256_fits_u64(&d.gas_price) && u256_low64(&d.gas_price) == 7);
+    assert_int_equal(d.gas_limit, 50000);
+    assert_true(d.has_to);
+    assert_memory_equal(d.to, to, 20);
+    assert_true(u256_fits_u64(&d.value) && u256_low64(&d.value) == 5);
+    assert_int_equal(d.data_len, 0);
+    assert_int_equal(d.y_parity, 1);
+    assert_int_equal(tx_access_count(&d, &na, &nk), TX_OK);
+    assert_int_equal(na, 1);
+    assert_int_equal(nk, 1);
+    assert_int_equal(d.access_list_len, 58); /* f838 + 56 */
+
+    check_cast_tx(cast_pre155, "d4e6cb9bbce438c4bd6c540168748e4f8408a31a6d8856ef95087d4b5e33bbb9", &d);
+    assert_int_equal(d.type, TX_LEGACY);
+    assert_int_equal(d.chain_id, 0);
+    assert_int_equal(d.nonce, 3);
+    assert_int_equal(d.data_len, 4);
+    assert_memory_equal(d.data, "\xde\xad\xbe\xef", 4);
+    assert_int_equal(tx_legacy_v(&d, &v), TX_OK);
+    assert_int_equal(v, 27);
+    assert_int_equal(tx_access_count(&d, &na, &nk), TX_OK);
+    assert_int_equal(na + nk, 0);
+
+    check_cast_tx(cast_1559, "1b897236fe82337337269a3559d7d541c5387473824dbe98709d2e4d702ae0b8", &d);
+    check_cast_tx(cast_legacy0, "661cb6dc7420ed3ec7f42139c551d073fdae0d1cf07d12ef25b4e425f130df2a", &d);
+    assert_int_equal(tx_legacy_v(&d, &v), TX_OK);
+    assert_int_equal(v, 138 * 2 + 35);
+}
+
+static int dec_at(const char *h, tx_derr *e)
+{
+    static uint8_t in[600];
+    tx d;
+    size_t n = unhex(h, in, sizeof in);
+    return tx_decode_at(in, n, &d, e);
+}
+
+/* The refusal names the field and the byte offset of its first byte. */
+static void test_reject_detail(void **st)
+{
+    (void)st;
+    tx_derr e;
+    char buf[700];
+    /* pre-155 vector with nonce 0x03 re-encoded as 0x8103 (non-canonical single byte) */
+    snprintf(buf, sizeof buf, "f864%s%s", "8103", cast_pre155 + 6);
+    assert_int_equal(dec_at(buf, &e), TX_ERLP);
+    assert_int_equal(e.rlp_err, RLP_ESINGLE);
+    assert_int_equal(e.off, 2);
+    assert_null(e.field);
+    /* gas price 0x07 as 0x820007: an integer with a leading zero; offset 3 */
+    snprintf(buf, sizeof buf, "f865%s%s%s", "03", "820007", cast_pre155 + 8);
+    assert_int_equal(dec_at(buf, &e), TX_EFIELD);
+    assert_string_equal(e.field, "gasPrice");
+    assert_string_equal(e.why, "integer with a leading zero byte");
+    assert_int_equal(e.off, 3);
+    /* `to` of 19 bytes: offset 2+1+1+3 = 7 */
+    snprintf(buf, sizeof buf, "f862%.10s93%.38s%s", cast_pre155 + 4, cast_pre155 + 16, cast_pre155 + 56);
+    assert_int_equal(dec_at(buf, &e), TX_EFIELD);
+    assert_string_equal(e.field, "to");
+    assert_int_equal(e.off, 7);
+    /* type 1: a storage key that is a list (a0 -> e0, same size) inside the access list */
+    strcpy(buf, cast_2930);
+    char *k = strstr(buf, "e1a000");
+    assert_non_null(k);
+    size_t koff = (size_t)(k - buf) / 2 + 1; /* the key item, after the e1 list prefix */
+    k[2] = 'e';
+    assert_int_equal(dec_at(buf, &e), TX_EACCESS);
+    assert_string_equal(e.field, "accessList");
+    assert_string_equal(e.why, "a storage key is not 32 bytes");
+    assert_int_equal(e.off, koff);
+    /* wrong count: type 2 with 3 fields */
+    assert_int_equal(dec_at("02c3010203", &e), TX_EFIELDS);
+    assert_int_equal(e.got, 3);
+    assert_int_equal(e.want, 12);
+    assert_null(e.field);
+    assert_int_equal(dec_at("01c0", &e), TX_EFIELDS);
+    assert_int_equal(e.want, 11);
+    assert_int_equal(dec_at("0280", &e), TX_EFIELDS); /* a string, not a list */
+    assert_int_equal(e.got, 0);
+    assert_int_equal(dec_at("04c0", &e), TX_ETYPE);
+    assert_int_equal(e.off, 0);
+    /* high s on type 1: the field is "s", at the last 33 bytes */
+    strcpy(buf, cast_2930);
+    memcpy(buf + strlen(buf) - 64, "ffffffffffffffffffffffffffffffffbaaedce6af48a03bbfd25e8cd0364140", 64);
+    assert_int_equal(dec_at(buf, &e), TX_ESIG);
+    assert_string_equal(e.field, "s");
+    assert_string_equal(e.why, "above n/2 (EIP-2: high s is malleable)");
+    assert_int_equal(e.off, strlen(buf) / 2 - 33);
+    /* names */
+    assert_string_equal(tx_field_name(TX_LEGACY, 6), "v");
+    assert_string_equal(tx_field_name(TX_EIP2930, 2), "gasPrice");
+    assert_string_equal(tx_field_name(TX_EIP1559, 3), "maxFeePerGas");
+    assert_null(tx_field_name(TX_EIP1559, 12));
+    assert_null(tx_field_name(3, 0));
+    /* legacy v for a chain id too large */
+    tx t = {0};
+    uint64_t v;
+    t.chain_id = UINT64_MAX / 2;
+    assert_int_equal(tx_legacy_v(&t, &v), TX_ECHAIN);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_eip155_example), cmocka_unit_test(test_anvil_address),
         cmocka_unit_test(test_cast_vectors),   cmocka_unit_test(test_low_s_roundtrip),
-        cmocka_unit_test(test_reject),
+        cmocka_unit_test(test_reject),         cmocka_unit_test(test_cast_more_types),
+        cmocka_unit_test(test_reject_detail),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -27,6 +27,11 @@ int pm_amount_parse(const char *s, size_t n, char sep, pm_amount *out, char *err
  * -1 for a code that is not an active currency or has no minor units (XAU, XDR, XXX, ...). */
 int pm_ccy_minor_units(const char *ccy3);
 
+/* 1 when ccy3 is on the ISO 4217 list at all, including the codes without minor units (XAU, XDR,
+ * XXX, ...); 0 otherwise. Both functions read exactly 3 bytes (no NUL needed after them) and stop at
+ * the first one outside 'A'..'Z'. */
+int pm_ccy_listed(const char *ccy3);
+
 /* The amount's fraction digits without trailing zeros (1.50 -> 1). */
 unsigned pm_amount_decimals(const pm_amount *a);
 

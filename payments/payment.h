@@ -59,6 +59,8 @@ typedef struct {
 	char      charge_bearer[5];              /* DEBT, CRED, SHAR, SLEV; MT :71A: OUR/BEN/SHA mapped */
 	char      remittance[PM_NAME_CAP];       /* RmtInf/Ustrd (first line); MT :70: */
 	char      variant[8];                    /* MT: "", "STP" or "REMIT" (block 3 {119:}) */
+	char      biz_svc[PM_ID_CAP];            /* BAH BizSvc ("swift.cbprplus.03"); "" when absent or MT.
+	                                            CBPR+ ("swift.cbprplus.*") makes the UETR mandatory */
 	uint32_t  line;                          /* 1-based line where this payment starts in the input */
 	uint32_t  offset;                        /* byte offset where it starts */
 } pm_payment;

@@ -219,7 +219,7 @@ static const sc_field alert_f[] = {
 };
 const sc_msgdef SC_ALERT = SC_DEF("alert", sc_alert, 1, 1, alert_f);
 
-static const char *const token_kind_names[] = {"mint", "burn", "transfer"};
+static const char *const token_kind_names[] = {"mint", "burn", "transfer", "bridge"};
 static const char *const format_names[] = {"iso20022_pacs008", "iso20022_pain001", "mt103", "json"};
 static const sc_field token_request_f[] = {
     SC_F_STR(sc_token_request, idempotency_key, SC_REQ),
@@ -236,6 +236,7 @@ static const sc_field token_request_f[] = {
     SC_F_ENUM(sc_token_request, source_format, SC_REQ, format_names),
     SC_F_STR(sc_token_request, message_ref, SC_OPT),
     SC_F_U64(sc_token_request, received_at_ns, SC_REQ, 0),
+    SC_F_STR(sc_token_request, backend, SC_OPT),
 };
 const sc_msgdef SC_TOKEN_REQUEST = SC_DEF("token.request", sc_token_request, 1, 1, token_request_f);
 
@@ -252,6 +253,8 @@ static const sc_field token_result_f[] = {
     SC_F_U64(sc_token_result, block_number, SC_OPT, 0),
     SC_F_STR(sc_token_result, error, SC_OPT),
     SC_F_U64(sc_token_result, decided_at_ns, SC_REQ, 0),
+    SC_F_STR(sc_token_result, reason, SC_OPT),
+    SC_F_STR(sc_token_result, backend, SC_OPT),
 };
 const sc_msgdef SC_TOKEN_RESULT = SC_DEF("token.result", sc_token_result, 1, 1, token_result_f);
 

@@ -239,7 +239,7 @@ typedef struct {
 } sc_alert;
 
 /* ---- token.request / token.result: tokenizer ----------------------------------------------- */
-enum { SC_TOKEN_MINT, SC_TOKEN_BURN, SC_TOKEN_TRANSFER };
+enum { SC_TOKEN_MINT, SC_TOKEN_BURN, SC_TOKEN_TRANSFER, SC_TOKEN_BRIDGE /* reserved: cross-chain, later */ };
 enum { SC_FMT_ISO20022_PACS008, SC_FMT_ISO20022_PAIN001, SC_FMT_MT103, SC_FMT_JSON };
 enum { SC_TOKST_ACCEPTED, SC_TOKST_PENDING, SC_TOKST_CONFIRMED, SC_TOKST_FAILED, SC_TOKST_REJECTED,
        SC_TOKST_DUPLICATE };
@@ -258,6 +258,7 @@ typedef struct {
     int source_format;              /* SC_FMT_* */
     char message_ref[SC_ORIGIN_CAP + 1];      /* pacs.008 MsgId / MT103 :20: */
     uint64_t received_at_ns;
+    char backend[15 + 1];           /* which backend executes it: "firefly", "erc20"; "" = any */
 } sc_token_request;
 
 typedef struct {
@@ -271,6 +272,8 @@ typedef struct {
     uint64_t block_number;
     char error[255 + 1];
     uint64_t decided_at_ns;
+    char reason[7 + 1];             /* ISO 20022 status reason code of a failure/rejection (AM05, AC01) */
+    char backend[15 + 1];           /* the backend that decided it, "" for the tokenizer's own states */
 } sc_token_result;
 
 extern const sc_msgdef SC_PRICE_OBS, SC_PRICE_AGG, SC_PRICE_UPDATE;

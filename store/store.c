@@ -128,6 +128,8 @@ int st_open(st_env **out, const char *dir, const st_opts *opts, st_err *err)
         fl |= MDB_RDONLY;
     if (o.flags & ST_NOSYNC)
         fl |= MDB_NOSYNC;
+    if ((rc = st_check(dir, err)) != 0)
+        goto fail;
     if ((rc = mdb_env_open(env->mdb, dir, fl, 0600)) != 0) {
         st_fail(err, rc, "env %s: open%s", dir, (o.flags & ST_RDONLY) ? " read-only" : "");
         goto fail;
@@ -139,6 +141,8 @@ int st_open(st_env **out, const char *dir, const st_opts *opts, st_err *err)
         st_fail(err, rc, "env %s: reader check", dir);
         goto fail;
     }
+    if (!(o.flags & ST_NOWALK) && (rc = st_check_tree(env, err)) != 0)
+        goto fail;
     *out = env;
     return 0;
 fail:

@@ -40,10 +40,13 @@ typedef struct { char text[256]; } st_err;
 
 /* A typed record's value failed to encode or decode through the schema engine. */
 #define ST_ESCHEMA OB_ESCHEMA
+/* The file is damaged (empty, truncated, not LMDB, unreadable tables): err says how. */
+#define ST_ECORRUPT OB_EDAMAGED
 
 /* Open flags (st_opts.flags). */
 #define ST_RDONLY 0x1u /* read-only open, for tools looking at a running actor's env */
 #define ST_NOSYNC 0x2u /* commits do not fsync; call st_sync. For the journal only: see journal.h */
+#define ST_NOWALK 0x4u /* skip st_check_tree at open (a big journal a tool only lists) */
 
 typedef struct {
     uint64_t map_size;   /* initial map size in bytes; 0 = 64 MiB */
@@ -54,8 +57,15 @@ typedef struct {
 
 /* Opens (creating the directory with mode 0700 unless ST_RDONLY) the environment in dir, and
  * clears stale reader slots left by dead processes. opts may be NULL for defaults.
+ * A damaged file is refused with ST_ECORRUPT before LMDB maps it (st_check), and, unless
+ * ST_NOWALK, every table is read once in a child process (st_check_tree).
  * On success *out is owned by the caller (st_close). */
 int st_open(st_env **out, const char *dir, const st_opts *opts, st_err *err);
+/* The meta-page check alone: 0 when dir/data.mdb is absent or consistent with its size, else
+ * ST_ECORRUPT (an empty, truncated or foreign file) or an errno, with the reason in err. */
+int st_check(const char *dir, st_err *err);
+/* Reads every key and value of every table in a child process; ST_ECORRUPT if that crashed. */
+int st_check_tree(st_env *env, st_err *err);
 /* Closes the env; every transaction must have ended. NULL is fine. */
 void st_close(st_env *env);
 /* The LMDB environment underneath (borrowed; valid until st_close). */

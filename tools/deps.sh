@@ -11,8 +11,10 @@ DEB_PKGS=(
   libsecp256k1-dev      # ECDSA (transactions) and BIP-340 Schnorr (bus signatures)
   libjansson-dev        # JSON: config files, RPC, bus-tap views
   libcurl4-openssl-dev  # HTTP(S) client: price sources, JSON-RPC, alert sinks
+  libmicrohttpd-dev     # HTTP server for /health, /metrics and intake: connection caps and timeouts
   libcmocka-dev         # unit test framework
   libxml2-dev           # ISO 20022 XML (tokenizer)
+  libssl-dev            # OpenSSL libcrypto: SHA-256 of the tokenizer's payment keys and content
   prometheus            # promtool check metrics, in tests
   prometheus-alertmanager # the real Alertmanager, in alerter tests
   curl procps psmisc iproute2 jq  # test scripts: HTTP checks, process control
@@ -32,7 +34,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
-if [ -f tests/chain/package.json ]; then
+# A node_modules that is a symbolic link (a git worktree sharing another checkout's packages) is left
+# alone: `npm ls` reports every package in it as extraneous, and `npm ci` would empty the link's target.
+if [ -f tests/chain/package.json ] && [ ! -L tests/chain/node_modules ]; then
   (cd tests/chain && { [ -d node_modules ] && npm ls >/dev/null 2>&1 || npm ci --no-audit --no-fund; })
 fi
 echo "deps: ok"

@@ -1,5 +1,6 @@
 /* config.c - sinks from the config file and the environment, and alert routing; see config.h. */
 #include "actors/alerter/config.h"
+#include "bus/rt_config.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -152,7 +153,8 @@ ac_url(sk_kind kind, const char *url)
 static int
 ac_url_ok(const char *u)
 {
-	return strncmp(u, "http://", 7) == 0 ? u[7] != '\0' : strncmp(u, "https://", 8) == 0 && u[8] != '\0';
+	char why[160];
+	return rt_check_http_url(u, why, sizeof why) == 0; /* host and port checked too (bus/rt_config.h) */
 }
 
 static int

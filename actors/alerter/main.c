@@ -30,24 +30,26 @@ static const char *cfg_state_dir, *cfg_config_file, *cfg_am_url, *cfg_slack_url,
 static uint64_t cfg_resend_ms, cfg_group_ms, cfg_rate, cfg_timeout_ms, cfg_retry_ms, cfg_retry_max_ms,
     cfg_max_age_ms, cfg_fail_after, cfg_retention_ms, cfg_map_size;
 
+static rt_check_fn al_check_sinks_config;
+
 static const rt_opt opts[] = {
 	ACT_BUS_OPTS(busc),
 	{ "STATE_DIR", RT_STR, "data/alerter", "LMDB directory: alert state, outboxes", &cfg_state_dir, 0, 0, 0, 0 },
 	{ "CONFIG_FILE", RT_STR, "", "JSON file of sinks (see README); the shortcuts below add to it", &cfg_config_file, 0, 0, 0,
 	  0 },
-	{ "ALERTMANAGER_URL", RT_STR, "", "Alertmanager base URL (POST /api/v2/alerts is added)", &cfg_am_url, 0, 0,
-	  0, 0 },
-	{ "SLACK_WEBHOOK_URL", RT_STR, "", "Slack incoming webhook URL (holds a token)", &cfg_slack_url, 0, 0, 0,
+	{ "ALERTMANAGER_URL", RT_HTTP_URL, "", "Alertmanager base URL (POST /api/v2/alerts is added)", &cfg_am_url, 0,
+	  0, 1, 0 },
+	{ "SLACK_WEBHOOK_URL", RT_HTTP_URL, "", "Slack incoming webhook URL (holds a token)", &cfg_slack_url, 0, 0, 1,
 	  RT_SECRET },
-	{ "PAGERDUTY_URL", RT_STR, "", "PagerDuty Events v2 URL (default https://events.pagerduty.com/v2/enqueue)",
-	  &cfg_pd_url, 0, 0, 0, 0 },
+	{ "PAGERDUTY_URL", RT_HTTP_URL, "", "PagerDuty Events v2 URL (default https://events.pagerduty.com/v2/enqueue)",
+	  &cfg_pd_url, 0, 0, 1, 0 },
 	{ "PAGERDUTY_ROUTING_KEY", RT_STR, "", "PagerDuty integration (routing) key", &cfg_pd_key, 0, 0, 0,
 	  RT_SECRET },
-	{ "WEBHOOK_URL", RT_STR, "", "generic JSON webhook URL", &cfg_hook_url, 0, 0, 0, 0 },
+	{ "WEBHOOK_URL", RT_HTTP_URL, "", "generic JSON webhook URL", &cfg_hook_url, 0, 0, 1, 0 },
 	{ "WEBHOOK_SECRET", RT_STR, "", "HMAC-SHA256 key signing webhook bodies", &cfg_hook_secret, 0, 0, 0,
 	  RT_SECRET },
-	{ "GENERATOR_URL", RT_STR, "", "generatorURL sent to Alertmanager (env shortcut sink)", &cfg_generator, 0, 0,
-	  0, 0 },
+	{ "GENERATOR_URL", RT_HTTP_URL, "", "generatorURL sent to Alertmanager (env shortcut sink)", &cfg_generator, 0,
+	  0, 1, 0 },
 	{ "RESEND_INTERVAL", RT_DURATION, "60s", "re-send firing alerts to Alertmanager (< its resolve_timeout)",
 	  &cfg_resend_ms, 1000, 86400000, 0, 0 },
 	{ "GROUP_INTERVAL", RT_DURATION, "5m", "at most one message per alert key and sink in this time",
@@ -66,6 +68,7 @@ static const rt_opt opts[] = {
 	  &cfg_retention_ms, 0, 0, 0, 0 },
 	{ "STATE_MAP_SIZE", RT_U64, "67108864", "initial LMDB map size in bytes (grows as needed)", &cfg_map_size,
 	  1 << 20, INT64_MAX, 0, 0 },
+	RT_CHECK_ROW("", al_check_sinks_config),
 };
 
 static sk_sink    sinks[SK_MAX_SINKS];
@@ -95,30 +98,31 @@ al_scrub_env(const char *name)
 	}
 }
 
-static int
-al_load_sinks(void)
+/* The sinks of CONFIG_FILE and of the shortcuts, every problem listed. */
+static void
+al_check_sinks_config(const rt_opt *o, const char *text, rt_cfg_errs *e)
 {
 	char    err[2048] = "";
-	json_t *root = rt_config_file("CONFIG_FILE", err, sizeof err);
-	if (!root && err[0]) {
-		rt_log(RT_ERROR, "%s", err);
-		return -1;
-	}
+	json_t *root = rt_config_json(e, "CONFIG_FILE");
 	if (root) {
 		int rc = ac_parse_sinks(root, al_getenv, sinks, &nsinks, err, sizeof err);
 		json_decref(root);
-		if (rc != 0) {
+		if (rc != 0)
 			for (char *l = strtok(err, "\n"); l; l = strtok(NULL, "\n"))
-				rt_log(RT_ERROR, "CONFIG_FILE: %s", l);
-			return -1;
-		}
+				rt_config_error(e, "CONFIG_FILE", "%s", l);
 	}
 	ac_env env = { cfg_am_url, cfg_slack_url, cfg_pd_url, cfg_pd_key, cfg_hook_url, cfg_hook_secret,
 		       cfg_generator };
-	if (ac_env_sinks(&env, sinks, &nsinks, err, sizeof err) != 0) {
-		rt_log(RT_ERROR, "%s", err);
-		return -1;
-	}
+	err[0] = '\0';
+	if (ac_env_sinks(&env, sinks, &nsinks, err, sizeof err) != 0)
+		for (char *l = strtok(err, "\n"); l; l = strtok(NULL, "\n"))
+			rt_config_error(e, NULL, "%s", l);
+}
+
+/* Once the sinks hold copies: the secrets leave the environment. */
+static void
+al_scrub_secrets(void)
+{
 	for (size_t i = 0; i < nsecret_envs; i++)
 		al_scrub_env(secret_envs[i]);
 	al_scrub_env("SLACK_WEBHOOK_URL");
@@ -126,7 +130,6 @@ al_load_sinks(void)
 	al_scrub_env("WEBHOOK_SECRET");
 	if (nsinks == 0)
 		rt_log(RT_WARN, "no sinks configured: alerts are tracked but delivered nowhere");
-	return 0;
 }
 
 /* ---- metrics ------------------------------------------------------------------------------ */
@@ -241,8 +244,7 @@ main(int argc, char **argv)
 	if (rt_init("alerter", argc, argv, opts, N(opts)) != 0)
 		return 1;
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	if (al_load_sinks() != 0)
-		goto out;
+	al_scrub_secrets();
 	st_opts so = { .map_size = cfg_map_size, .max_tables = 8 + 2 * SK_MAX_SINKS + 4 };
 	if (st_open(&env, cfg_state_dir, &so, &se) != 0) {
 		rt_logkv(RT_ERROR, "cannot open state", "dir", cfg_state_dir, "error", se.text, NULL);

@@ -24,10 +24,10 @@ static const char *cfg_ingress, *cfg_egress, *cfg_journal_dir;
 static uint64_t    cfg_max_bytes, cfg_max_age_ms, cfg_map_size, cfg_batch, cfg_flush_ms;
 
 static const rt_opt busd_opts[] = {
-	{ "BUSD_INGRESS", RT_STR, "tcp://127.0.0.1:7701", "comma list of URLs publishers dial (ipc://, tcp://)",
-	  &cfg_ingress, 0, 0, 0, 0 },
-	{ "BUSD_EGRESS", RT_STR, "tcp://127.0.0.1:7702", "comma list of URLs subscribers dial",
-	  &cfg_egress, 0, 0, 0, 0 },
+	{ "BUSD_INGRESS", RT_BUS_URL, "tcp://127.0.0.1:7701", "comma list of URLs publishers dial (ipc://, tcp://)",
+	  &cfg_ingress, 0, 0, 0, RT_LISTEN },
+	{ "BUSD_EGRESS", RT_BUS_URL, "tcp://127.0.0.1:7702", "comma list of URLs subscribers dial",
+	  &cfg_egress, 0, 0, 0, RT_LISTEN },
 	{ "JOURNAL_DIR", RT_STR, "data/busd", "LMDB directory of the journal; empty = no journal",
 	  &cfg_journal_dir, 0, 0, 0, 0 },
 	{ "JOURNAL_MAX_BYTES", RT_U64, "1073741824", "retention: oldest frames go past this many bytes",
@@ -86,7 +86,8 @@ main(int argc, char **argv)
 	busd_journal  bj = { 0 };
 	st_err        serr;
 
-	rt_init("busd", argc, argv, busd_opts, sizeof busd_opts / sizeof busd_opts[0]);
+	if (rt_init("busd", argc, argv, busd_opts, sizeof busd_opts / sizeof busd_opts[0]) != 0)
+		return 1;
 	bus_fwd *fwd = bus_fwd_open(cfg_ingress, cfg_egress, err, sizeof err);
 	if (fwd == NULL) {
 		rt_log(RT_ERROR, "cannot listen: %s", err);

@@ -30,18 +30,21 @@ static uint64_t    cfg_interval_ms, cfg_conf, cfg_overdue_ms, cfg_commit_overdue
                    cfg_selector, cfg_timeout_ms, cfg_map_size, cfg_list_max, cfg_ranges;
 static int64_t     cfg_start;
 
+static rt_check_fn ct_check;
+
 static const rt_opt opts[] = {
 	ACT_BUS_OPTS(busc),
 	{ "CCIP_CONFIG", RT_STR, "", "JSON file listing chains (overrides the single-chain variables below; README)",
 	  &cfg_file, 0, 0, 0, 0 },
-	{ "RPC_URL", RT_STR, "", "single chain: JSON-RPC endpoints, comma list (first preferred, failover)", &cfg_rpc,
-	  0, 0, 0, 0 },
+	{ "RPC_URL", RT_HTTP_URL, "", "single chain: JSON-RPC endpoints, comma list (first preferred, failover)",
+	  &cfg_rpc, 0, 0, RPC_MAX_ENDPOINTS, 0 },
 	{ "CHAIN_ID", RT_U64, "0", "single chain: expected chain id (0 = learn from the node)", &cfg_chain_id, 0, 0, 0,
 	  0 },
 	{ "CHAIN_SELECTOR", RT_U64, "0", "single chain: its CCIP chain selector (required without CCIP_CONFIG)",
 	  &cfg_selector, 0, 0, 0, 0 },
 	{ "CHAIN_NAME", RT_STR, "chain", "single chain: name used in metrics and logs", &cfg_name, 0, 0, 0, 0 },
-	{ "CCIP_ROUTER_ADDRESS", RT_STR, "", "single chain: the Router (MessageExecuted)", &cfg_router, 0, 0, 0, 0 },
+	{ "CCIP_ROUTER_ADDRESS", RT_STR, "", "single chain: the Router (MessageExecuted), 0x + 40 hex digits",
+	  &cfg_router, 0, 0, 0, 0 },
 	{ "CCIP_CONTRACTS", RT_STR, "",
 	  "single chain: OnRamps, OffRamps, CommitStores: 0xADDR[:PEER_SELECTOR],... (PEER for v1.5: an OnRamp's "
 	  "destination, an OffRamp's/CommitStore's source)",
@@ -66,6 +69,7 @@ static const rt_opt opts[] = {
 	  1 << 20, INT64_MAX, 0, 0 },
 	{ "LIST_MAX", RT_U64, "1000", "most messages one GET /messages?state= returns", &cfg_list_max, 1, 100000, 0,
 	  0 },
+	RT_CHECK_ROW("", ct_check),
 };
 
 static ct_chain  chains[CT_MAX_CHAINS];
@@ -224,8 +228,9 @@ publish_queue(act_bus *a)
 
 /* ---- configuration ----------------------------------------------------------------------------- */
 
-static int
-load_chains(void)
+/* The chains to follow, from CCIP_CONFIG or the single-chain variables; every problem listed. */
+static void
+ct_check(const rt_opt *o, const char *text, rt_cfg_errs *e)
 {
 	char     err[512];
 	ct_chain dflt;
@@ -234,40 +239,50 @@ load_chains(void)
 	dflt.start_block = cfg_start;
 	dflt.max_range = cfg_max_range;
 	dflt.chain_id = cfg_chain_id;
-	json_t *j = cfg_file[0] ? rt_config_file("CCIP_CONFIG", err, sizeof err) : NULL;
-	if (!cfg_file[0])
-		err[0] = '\0';
-	if (j) {
+	if (cfg_file[0]) {
+		json_t *j = rt_config_json(e, "CCIP_CONFIG");
+		if (j == NULL)
+			return;
 		int rc = ct_chains_from_json(j, &dflt, chains, &nchains, err, sizeof err);
 		json_decref(j);
 		if (rc != 0) {
-			rt_log(RT_ERROR, "%s", err);
-			return -1;
+			rt_config_error(e, "CCIP_CONFIG", "%s", err);
+			return;
 		}
-	} else if (err[0]) {
-		rt_log(RT_ERROR, "%s", err);
-		return -1;
-	} else {
-		ct_chain *c = &chains[0];
-		*c = dflt;
-		snprintf(c->name, sizeof c->name, "%s", cfg_name);
-		snprintf(c->rpc_urls, sizeof c->rpc_urls, "%s", cfg_rpc);
-		c->selector = cfg_selector;
-		if (!cfg_rpc[0] || cfg_selector == 0) {
-			rt_log(RT_ERROR, "RPC_URL and CHAIN_SELECTOR are required (or CCIP_CONFIG)");
-			return -1;
+		/* the file's endpoints get the same check as RPC_URL */
+		for (size_t i = 0; i < nchains; i++) {
+			char urls[sizeof chains[i].rpc_urls], why[160];
+			snprintf(urls, sizeof urls, "%s", chains[i].rpc_urls);
+			for (char *u = strtok(urls, ","); u; u = strtok(NULL, ",")) {
+				while (*u == ' ')
+					u++;
+				if (rt_check_http_url(u, why, sizeof why) != 0)
+					rt_config_error(e, "CCIP_CONFIG", "chain %s: rpc '%.80s' is not an HTTP(S) URL: %s",
+					                chains[i].name, u, why);
+			}
 		}
-		if ((cfg_router[0] && ct_contracts_parse(c, cfg_router, err, sizeof err) != 0) ||
-		    ct_contracts_parse(c, cfg_contracts, err, sizeof err) != 0) {
-			rt_log(RT_ERROR, "CCIP_CONTRACTS/CCIP_ROUTER_ADDRESS: %s", err);
-			return -1;
-		}
-		if (c->nc == 0) {
-			rt_log(RT_ERROR, "no contracts to follow: set CCIP_ROUTER_ADDRESS and/or CCIP_CONTRACTS");
-			return -1;
-		}
-		nchains = 1;
+		return;
 	}
+	ct_chain *c = &chains[0];
+	*c = dflt;
+	snprintf(c->name, sizeof c->name, "%s", cfg_name);
+	snprintf(c->rpc_urls, sizeof c->rpc_urls, "%s", cfg_rpc ? cfg_rpc : ""); /* NULL when RPC_URL failed */
+	rt_config_require(e, "RPC_URL", 1, cfg_rpc && cfg_rpc[0], "(or CCIP_CONFIG)");
+	rt_config_require(e, "CHAIN_SELECTOR", 1, cfg_selector != 0, "(or CCIP_CONFIG)");
+	c->selector = cfg_selector;
+	if (cfg_router[0] && ct_contracts_parse(c, cfg_router, err, sizeof err) != 0)
+		rt_config_error(e, "CCIP_ROUTER_ADDRESS", "%s", err);
+	if (ct_contracts_parse(c, cfg_contracts, err, sizeof err) != 0)
+		rt_config_error(e, "CCIP_CONTRACTS", "%s", err);
+	else if (c->nc == 0 && !rt_config_failed(e, "CCIP_ROUTER_ADDRESS"))
+		rt_config_error(e, "CCIP_CONTRACTS", "no contracts to follow: set CCIP_ROUTER_ADDRESS and/or CCIP_CONTRACTS");
+	nchains = 1;
+}
+
+static int
+start_chains(void)
+{
+	char err[512];
 	for (size_t i = 0; i < nchains; i++)
 		if (ct_chain_start(&chains[i], (int)cfg_timeout_ms, err, sizeof err) != 0) {
 			rt_logkv(RT_ERROR, "rpc", "chain", chains[i].name, "error", err, NULL);
@@ -301,8 +316,8 @@ main(int argc, char **argv)
 	st_err e;
 	if (rt_init("ccip-tail", argc, argv, opts, sizeof opts / sizeof opts[0]) != 0)
 		return 1;
-	if (load_chains() != 0)
-		return 2;
+	if (start_chains() != 0)
+		return 1;
 	st_opts so = { .map_size = cfg_map_size, .max_tables = 20 };
 	if (st_open(&scan.env, cfg_dir, &so, &e) != 0) {
 		rt_log(RT_ERROR, "lmdb %s: %s", cfg_dir, e.text);

@@ -25,7 +25,7 @@ test_range_refused(void **st)
 		{ RPC_ETRANSPORT, 0, RPC_T_TIMEOUT, "timeout", 0 },
 	};
 	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
-		rpc_error e = { .code = v[i].code, .transport = v[i].transport };
+		rpc_error e = { v[i].code, v[i].transport, "", "" };
 		snprintf(e.msg, sizeof e.msg, "%s", v[i].msg);
 		assert_int_equal(ct_range_refused(v[i].rc, &e), v[i].want);
 	}

@@ -41,18 +41,17 @@ int fc_valid_name(const char *s)
 	return 1;
 }
 
-static int fc_valid_url(const char *u)
-{
-	return u && (strncmp(u, "http://", 7) == 0 || strncmp(u, "https://", 8) == 0) && strlen(u) > 8 &&
-	       !strpbrk(u, " \t\r\n");
-}
 
 /* Fills the parts of a source every origin (file or list) shares, checks them. */
 static void fc_finish_source(fc_source *s, int kind_ok, const char *where, fc_errs *e)
 {
 	char err[160];
-	if (!fc_valid_url(s->url))
-		fc_err(e, "%s: url must be http:// or https:// with no spaces", where);
+	if (s->url == NULL || rt_check_http_url(s->url, err, sizeof err) != 0) {
+		if (s->url == NULL || strncmp(err, "not an http", 11) == 0)
+			fc_err(e, "%s: url must be http:// or https://", where);
+		else
+			fc_err(e, "%s: url: %s", where, err); /* host or port: the checker says which */
+	}
 	if (s->spec.kind == FX_COINGECKO && s->path == NULL && s->url) {
 		char p[96], t[96];
 		if (fx_coingecko_paths(s->url, p, sizeof p, t, sizeof t, err, sizeof err) != 0)

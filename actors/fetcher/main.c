@@ -24,6 +24,32 @@ static fe_opts     fo;
 static rt_strlist  cfg_sources;
 static const char *cfg_feed, *cfg_file;
 static uint64_t    cfg_decimals, cfg_min_interval_ms;
+static fc_config   cfg; /* the feeds and sources, built by fetcher_check */
+
+/* Adds each line of a multi-line error (fc_from_* list every problem) to the list. */
+static void fetcher_lines(rt_cfg_errs *e, const char *env, char *err)
+{
+	for (char *line = strtok(err, "\n"); line; line = strtok(NULL, "\n"))
+		rt_config_error(e, env, "%s", line);
+}
+
+/* CONFIG_FILE, or SOURCES + FEED: parsed and validated in the configuration pass. */
+static void fetcher_check(const rt_opt *o, const char *text, rt_cfg_errs *e)
+{
+	char err[4096];
+	if (rt_config_failed(e, "CONFIG_FILE") || rt_config_failed(e, "SOURCES") || rt_config_failed(e, "DECIMALS"))
+		return;
+	json_t *root = rt_config_json(e, "CONFIG_FILE");
+	if (root == NULL && cfg_file && *cfg_file)
+		return; /* unreadable: rt_config_json listed it */
+	const char *env = root ? "CONFIG_FILE" : NULL; /* SOURCES lines name themselves */
+	int rc = root ? fc_from_json(root, &cfg, err, sizeof err)
+	              : fc_from_list(cfg_feed, (unsigned)cfg_decimals, &cfg_sources, cfg_min_interval_ms, &cfg, err,
+	                             sizeof err);
+	json_decref(root);
+	if (rc != 0)
+		fetcher_lines(e, env, err);
+}
 
 static const rt_opt opts[] = {
 	ACT_BUS_OPTS(busc),
@@ -47,6 +73,7 @@ static const rt_opt opts[] = {
 	{ "RETRY_BACKOFF", RT_DURATION, "250ms", "first retry delay; doubles per retry, jittered over [d/2, d]",
 	  &fo.backoff_ms, 1, 600000, 0, 0 },
 	{ "MAX_BODY", RT_U64, "65536", "largest response body accepted (bytes)", &fo.max_body, 256, 16 << 20, 0, 0 },
+	RT_CHECK_ROW("", fetcher_check),
 };
 
 typedef struct {
@@ -66,30 +93,15 @@ static void on_obs(void *arg, const sc_price_obs *obs)
 int main(int argc, char **argv)
 {
 	char err[2048];
-	fc_config cfg;
 
 	if (rt_init("fetcher", argc, argv, opts, N(opts)) != 0)
 		return 1;
-	json_t *root = rt_config_file("CONFIG_FILE", err, sizeof err);
-	if (root == NULL && err[0]) {
-		rt_log(RT_ERROR, "%s", err);
-		return 2;
-	}
-	int rc = root ? fc_from_json(root, &cfg, err, sizeof err)
-	              : fc_from_list(cfg_feed, (unsigned)cfg_decimals, &cfg_sources, cfg_min_interval_ms, &cfg, err,
-	                             sizeof err);
-	json_decref(root);
-	if (rc != 0) {
-		for (char *line = strtok(err, "\n"); line; line = strtok(NULL, "\n"))
-			rt_logkv(RT_ERROR, "bad configuration", "err", line, NULL);
-		return 2;
-	}
 
 	fetcher f = { 0 };
 	f.m_pub_err = rt_counter("fetcher_publish_errors_total", "Observations the bus refused to take.", NULL);
 	if ((f.bus = act_open(&busc, ACT_PUB, NULL, err, sizeof err)) == NULL) {
 		rt_logkv(RT_ERROR, "bus", "err", err, NULL);
-		return 2;
+		return 1;
 	}
 	fe_engine *e = fe_new(&cfg, &fo, on_obs, &f, err, sizeof err);
 	if (e == NULL) {

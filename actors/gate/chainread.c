@@ -100,3 +100,70 @@ gc_read_oracle_round(rpc *r, const uint8_t agg[20], const uint8_t oracle[20], ui
 	free(res);
 	return rc;
 }
+
+int
+gc_call_init(gc_call *c, const char *signature, char *err, size_t errlen)
+{
+	size_t off = 0;
+	memset(c, 0, sizeof *c);
+	int rv = abi_parse_sig(&c->sig, signature, &off);
+	if (rv != ABI_OK) {
+		snprintf(err, errlen, "UPDATE_SIGNATURE: %s at offset %zu", abi_strerror(rv), off);
+		return -1;
+	}
+	const abi_type *root = &c->sig.t[c->sig.root];
+	const abi_type *first = root->ncomp >= 1 ? &c->sig.t[root->first] : NULL;
+	const abi_type *last = root->ncomp == 2 ? &c->sig.t[first->next] : first;
+	if ((root->ncomp != 1 && root->ncomp != 2) || (last->kind != ABI_INT && last->kind != ABI_UINT) ||
+	    (root->ncomp == 2 && first->kind != ABI_UINT)) {
+		snprintf(err, errlen, "UPDATE_SIGNATURE: %s: (answer intN|uintN) or (round uintN, answer) expected",
+		         c->sig.canon);
+		return -1;
+	}
+	c->has_round = root->ncomp == 2;
+	c->answer_unsigned = last->kind == ABI_UINT;
+	return 0;
+}
+
+int
+gc_call_build(const gc_call *c, const u256 *round, const u256 *answer, uint8_t *out, size_t cap, size_t *len)
+{
+	abi_val v[3];
+	size_t  n = 0;
+	if (c->answer_unsigned && i256_is_neg(answer))
+		return -1;
+	abi_v_list(&v[n++], c->has_round ? 2 : 1, c->has_round ? 3 : 2);
+	if (c->has_round)
+		abi_v_uint(&v[n++], round);
+	abi_v_uint(&v[n++], answer);
+	return abi_encode(&c->sig, v, n, 1, out, cap, len) == ABI_OK ? 0 : -1;
+}
+
+int
+gc_estimate_gas(rpc *r, const uint8_t from[20], const uint8_t to[20], const uint8_t *data, size_t len,
+                uint64_t *gas, rpc_error *e)
+{
+	char   f[43], t[43], *d = malloc(2 * len + 3);
+	if (d == NULL) {
+		memset(e, 0, sizeof *e);
+		snprintf(e->msg, sizeof e->msg, "out of memory");
+		return RPC_EDECODE;
+	}
+	hex_encode(from, 20, 1, f);
+	hex_encode(to, 20, 1, t);
+	hex_encode(data, len, 1, d);
+	json_t *params = json_pack("[{s:s, s:s, s:s}]", "from", f, "to", t, "data", d);
+	free(d);
+	json_t *res = NULL;
+	int     rc = rpc_call(r, "eth_estimateGas", params, &res, e);
+	if (rc != RPC_OK)
+		return rc;
+	if (rpc_parse_u64(res, gas) != 0) {
+		json_decref(res);
+		memset(e, 0, sizeof *e);
+		snprintf(e->msg, sizeof e->msg, "eth_estimateGas: result is not a quantity");
+		return RPC_EDECODE;
+	}
+	json_decref(res);
+	return RPC_OK;
+}

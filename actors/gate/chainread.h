@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "chain/abi.h"
 #include "chain/rpc.h"
 #include "schemas/u256.h"
 
@@ -31,5 +32,24 @@ int gc_decode_oracle_round(const uint8_t *data, size_t len, uint64_t *round, cha
 int gc_read_latest(rpc *r, const uint8_t agg[20], gc_round *out, rpc_error *e);
 /* eth_call oracleRoundState(oracle, 0) on agg: the round oracle may submit to. */
 int gc_read_oracle_round(rpc *r, const uint8_t agg[20], const uint8_t oracle[20], uint64_t *round, rpc_error *e);
+
+/* The update call the signer will send (UPDATE_SIGNATURE, as actors/signer/call.c builds it):
+ * f(intN|uintN answer) or f(uintN round, intN|uintN answer). */
+typedef struct {
+	abi_sig sig;
+	int     has_round;
+	int     answer_unsigned;
+} gc_call;
+
+/* Parses and checks the signature. 0, or -1 with err. */
+int gc_call_init(gc_call *c, const char *signature, char *err, size_t errlen);
+/* Calldata for (round, answer) into out[cap]. 0, or -1 (negative answer for a uintN, a value out
+ * of its type's range, or cap too small). */
+int gc_call_build(const gc_call *c, const u256 *round, const u256 *answer, uint8_t *out, size_t cap, size_t *len);
+
+/* eth_estimateGas {from, to, data}. RPC_OK with *gas, or an rpc error code; a revert is
+ * RPC_ENODE with e->data holding the revert data (chain/revert.h reads it). */
+int gc_estimate_gas(rpc *r, const uint8_t from[20], const uint8_t to[20], const uint8_t *data, size_t len,
+                    uint64_t *gas, rpc_error *e);
 
 #endif

@@ -79,12 +79,90 @@ gd_decide(const gd_cfg *c, const gd_state *s, const u256 *next, uint64_t now_ns,
 	d->why = GD_WHY_REASON;
 }
 
+uint64_t
+gd_agg_limit_ns(const gd_cfg *c, uint64_t window_ms)
+{
+	uint64_t lim = c->agg_max_age_ns, w = gd_sat_mul(window_ms, 1000000ull);
+	if (w > 0 && (lim == 0 || w < lim))
+		lim = w;
+	return lim ? lim : GD_AGG_AGE_FALLBACK_NS;
+}
+
+uint64_t
+gd_agg_age_ns(const gd_agg *a, uint64_t now_ns)
+{
+	return now_ns > a->oldest_observed_ns ? now_ns - a->oldest_observed_ns : 0;
+}
+
+int
+gd_agg_fresh(const gd_cfg *c, const gd_agg *a, uint64_t now_ns)
+{
+	return gd_agg_age_ns(a, now_ns) <= gd_agg_limit_ns(c, a->window_ms);
+}
+
+uint64_t
+gd_backoff_ns(const gd_cfg *c, uint32_t failures)
+{
+	uint64_t base = c->min_interval_ns > GD_NS ? c->min_interval_ns : GD_NS;
+	uint64_t v = gd_sat_mul(base, failures >= 63 ? UINT64_MAX : 1ull << failures);
+	return c->backoff_max_ns > 0 && v > c->backoff_max_ns ? c->backoff_max_ns : v;
+}
+
+void
+gd_evaluate(const gd_cfg *c, const gd_state *s, const gd_agg *a, uint64_t now_ns, gd_decision *d)
+{
+	gd_decide(c, s, &a->median, now_ns, d);
+	int hold = -1;
+	if (s->breaker_open)
+		hold = GD_WHY_BREAKER;
+	else if (!gd_agg_fresh(c, a, now_ns))
+		hold = GD_WHY_STALE_AGG;
+	else if (d->action == GD_PUBLISH && s->failures > 0 && now_ns >= s->last_failure_ns &&
+	         now_ns - s->last_failure_ns < gd_backoff_ns(c, s->failures))
+		hold = GD_WHY_BACKOFF;
+	if (hold >= 0) {
+		d->action = GD_HOLD;
+		d->why = hold;
+		d->supersede = 0;
+	}
+}
+
+int
+gd_fail(const gd_cfg *c, gd_state *s, uint64_t now_ns)
+{
+	if (s->failures < UINT32_MAX)
+		s->failures++;
+	s->last_failure_ns = now_ns;
+	if (!s->breaker_open && c->breaker_after > 0 && s->failures >= c->breaker_after) {
+		s->breaker_open = 1;
+		return 1;
+	}
+	return 0;
+}
+
+void
+gd_succeed(gd_state *s)
+{
+	s->failures = 0;
+	s->last_failure_ns = 0;
+}
+
+void
+gd_reset(gd_state *s)
+{
+	gd_succeed(s);
+	s->breaker_open = 0;
+}
+
 static const char *const gd_why_names[GD_WHY_COUNT] = {
 	[GD_WHY_REASON] = "reason",
 	[GD_WHY_NO_CHAIN] = "no_chain",
 	[GD_WHY_INFLIGHT] = "inflight",
 	[GD_WHY_WITHIN] = "within_threshold",
 	[GD_WHY_MIN_INTERVAL] = "min_interval",
+	[GD_WHY_STALE_AGG] = "stale_aggregate",
+	[GD_WHY_BACKOFF] = "backoff",
+	[GD_WHY_BREAKER] = "breaker",
 };
 
 static const char *const gd_reason_names[] = {

@@ -20,6 +20,14 @@
  *   then: less than min_interval since our last publish or the on-chain updatedAt -> hold
  *   (min_interval), whatever the reason.
  *
+ * gd_evaluate wraps gd_decide with what the aggregate and the feed's failures allow:
+ *   breaker open (BREAKER_AFTER consecutive failures)            -> hold (breaker)
+ *   aggregate older than gd_agg_limit_ns (from oldest_observed_at) -> hold (stale_aggregate)
+ *   gd_decide's outcome; a publish within the backoff after the last failure -> hold (backoff)
+ * The backoff after n consecutive failures is max(MIN_INTERVAL, 1 s) * 2^n, capped by
+ * backoff_max; gd_fail/gd_succeed keep the count (a success clears it; only gd_reset closes an
+ * open breaker).
+ *
  * Memory: plain values, owned by the caller; nothing allocates. */
 #ifndef ACTORS_GATE_DECIDE_H
 #define ACTORS_GATE_DECIDE_H
@@ -35,7 +43,13 @@ typedef struct {
 	uint64_t heartbeat_ns;       /* HEARTBEAT: 0 = none */
 	uint64_t min_interval_ns;    /* MIN_INTERVAL */
 	uint64_t update_timeout_ns;  /* UPDATE_TIMEOUT: an in-flight update older than this is superseded */
+	uint64_t agg_max_age_ns;     /* AGG_MAX_AGE: 0 = the aggregate's own window only */
+	uint64_t backoff_max_ns;     /* BACKOFF_MAX: cap of the failure backoff; 0 = uncapped */
+	uint32_t breaker_after;      /* BREAKER_AFTER: consecutive failures that open the breaker; 0 = never */
 } gd_cfg;
+
+/* An aggregate's age limit when neither AGG_MAX_AGE nor the aggregate's window_ms says one. */
+#define GD_AGG_AGE_FALLBACK_NS (60ull * 1000000000ull)
 
 typedef struct {
 	int      known;              /* the on-chain state was read (or followed) at least once */
@@ -45,7 +59,17 @@ typedef struct {
 	uint64_t last_publish_ns;    /* the gate's last published update; 0 = none */
 	int      inflight;           /* an update is published and not yet confirmed or failed */
 	uint64_t inflight_since_ns;
+	uint32_t failures;           /* consecutive failed updates (estimate reverted, tx failed) */
+	uint64_t last_failure_ns;
+	int      breaker_open;       /* no updates until gd_reset */
 } gd_state;
+
+/* The aggregate as the decision sees it. */
+typedef struct {
+	u256     median;             /* I256 */
+	uint64_t oldest_observed_ns; /* price.agg.oldest_observed_at_ns */
+	uint64_t window_ms;          /* price.agg.window_ms (0 = not said) */
+} gd_agg;
 
 enum { GD_HOLD = 0, GD_PUBLISH = 1 };
 enum {
@@ -54,6 +78,9 @@ enum {
 	GD_WHY_INFLIGHT,        /* one update per feed at a time */
 	GD_WHY_WITHIN,          /* no deviation and the heartbeat is not due */
 	GD_WHY_MIN_INTERVAL,    /* a reason exists but the last update is too recent */
+	GD_WHY_STALE_AGG,       /* the aggregate is older than the median considers fresh */
+	GD_WHY_BACKOFF,         /* a reason exists but the last failure is too recent */
+	GD_WHY_BREAKER,         /* too many consecutive failures: stopped until reset */
 	GD_WHY_COUNT
 };
 
@@ -73,6 +100,22 @@ int gd_outside_deviation(const u256 *cur, const u256 *next, uint64_t rel_ppm, co
 uint64_t gd_deviation_ppm(const u256 *cur, const u256 *next);
 
 void gd_decide(const gd_cfg *c, const gd_state *s, const u256 *next, uint64_t now_ns, gd_decision *d);
+/* gd_decide plus breaker, staleness and backoff (see above). */
+void gd_evaluate(const gd_cfg *c, const gd_state *s, const gd_agg *a, uint64_t now_ns, gd_decision *d);
+
+/* min(agg_max_age, window_ms), 0 meaning unset; both unset: GD_AGG_AGE_FALLBACK_NS. */
+uint64_t gd_agg_limit_ns(const gd_cfg *c, uint64_t window_ms);
+/* now - oldest_observed (0 when that is in the future). */
+uint64_t gd_agg_age_ns(const gd_agg *a, uint64_t now_ns);
+int gd_agg_fresh(const gd_cfg *c, const gd_agg *a, uint64_t now_ns);
+/* The wait after the failures-th consecutive failure. */
+uint64_t gd_backoff_ns(const gd_cfg *c, uint32_t failures);
+/* Counts a failure at now; returns 1 when it opens the breaker (once). */
+int gd_fail(const gd_cfg *c, gd_state *s, uint64_t now_ns);
+/* A success: the failure count is cleared (an open breaker stays open). */
+void gd_succeed(gd_state *s);
+/* The operator's reset: breaker closed, count cleared. */
+void gd_reset(gd_state *s);
 
 const char *gd_why_name(int why);       /* "no_chain", "inflight", ... */
 const char *gd_reason_name(int reason); /* "first", "deviation", "heartbeat" */

@@ -319,6 +319,110 @@ static void test_inflight(void **st)
 	assert_string_equal(gd_why_name(GD_WHY_MIN_INTERVAL), "min_interval");
 }
 
+/* ---- gd_evaluate: staleness, backoff, breaker -------------------------------------------- */
+
+static gd_decision eval(const gd_cfg *c, const gd_state *s, const char *next, uint64_t oldest_ns,
+                        uint64_t window_ms, uint64_t now_ns)
+{
+	gd_agg a = { .median = dec(next), .oldest_observed_ns = oldest_ns, .window_ms = window_ms };
+	gd_decision d;
+	gd_evaluate(c, s, &a, now_ns, &d);
+	return d;
+}
+
+static void test_stale_aggregate(void **st)
+{
+	(void)st;
+	gd_cfg c = base_cfg();
+	/* The limit: min(AGG_MAX_AGE, window), 0 = unset; both unset = 60 s. */
+	assert_int_equal(gd_agg_limit_ns(&c, 0), GD_AGG_AGE_FALLBACK_NS);
+	assert_int_equal(gd_agg_limit_ns(&c, 3000), 3 * S);
+	c.agg_max_age_ns = 2 * S;
+	assert_int_equal(gd_agg_limit_ns(&c, 3000), 2 * S);
+	assert_int_equal(gd_agg_limit_ns(&c, 0), 2 * S);
+	c.agg_max_age_ns = 0;
+	/* Issue 7: quorum lost, the last aggregate ages; the heartbeat is due (60 s since updatedAt).
+	 * With the median's window of 3 s, an aggregate observed 3 s ago is still usable, 3 s + 1 ns
+	 * is not: no heartbeat round may carry it. */
+	gd_state s = chain_at("100", 1000);
+	uint64_t now = 1061 * S;
+	gd_decision d = eval(&c, &s, "100", now - 3 * S, 3000, now);
+	assert_int_equal(d.action, GD_PUBLISH);
+	assert_int_equal(d.reason, SC_REASON_HEARTBEAT);
+	d = eval(&c, &s, "100", now - 3 * S - 1, 3000, now);
+	assert_int_equal(d.action, GD_HOLD);
+	assert_int_equal(d.why, GD_WHY_STALE_AGG);
+	assert_string_equal(gd_why_name(d.why), "stale_aggregate");
+	/* ...and no first or deviation either. */
+	gd_state first = chain_at("0", 0);
+	assert_int_equal(eval(&c, &first, "100", now - 10 * S, 3000, now).why, GD_WHY_STALE_AGG);
+	assert_int_equal(eval(&c, &s, "200", now - 10 * S, 3000, now).why, GD_WHY_STALE_AGG);
+	/* An aggregate that does not say its window: AGG_MAX_AGE, else 60 s. */
+	assert_int_equal(eval(&c, &s, "200", now - 60 * S, 0, now).action, GD_PUBLISH);
+	assert_int_equal(eval(&c, &s, "200", now - 61 * S, 0, now).why, GD_WHY_STALE_AGG);
+	c.agg_max_age_ns = 5 * S;
+	assert_int_equal(eval(&c, &s, "200", now - 6 * S, 0, now).why, GD_WHY_STALE_AGG);
+	assert_int_equal(eval(&c, &s, "200", now - 6 * S, 60000, now).why, GD_WHY_STALE_AGG);
+	/* Observed "in the future" (skewed clocks) counts as age 0. */
+	assert_int_equal(eval(&c, &s, "200", now + 5 * S, 3000, now).action, GD_PUBLISH);
+}
+
+static void test_backoff_and_breaker(void **st)
+{
+	(void)st;
+	gd_cfg c = base_cfg(); /* min interval 10 s */
+	c.backoff_max_ns = 600 * S;
+	c.breaker_after = 5;
+	assert_int_equal(gd_backoff_ns(&c, 1), 20 * S);
+	assert_int_equal(gd_backoff_ns(&c, 2), 40 * S);
+	assert_int_equal(gd_backoff_ns(&c, 5), 320 * S);
+	assert_int_equal(gd_backoff_ns(&c, 6), 600 * S);  /* capped */
+	assert_int_equal(gd_backoff_ns(&c, 200), 600 * S); /* no overflow */
+	c.min_interval_ns = 0;
+	assert_int_equal(gd_backoff_ns(&c, 1), 2 * S);     /* at least 1 s per step */
+	c.min_interval_ns = 10 * S;
+
+	/* The revert loop of issue 7: first, reverted, first again... Each failure doubles the wait
+	 * and the fifth opens the breaker; then nothing is published, whatever the reason. */
+	gd_state s = chain_at("0", 0);
+	uint64_t now = 1000 * S;
+	int      published = 0;
+	for (int i = 0; i < 1000; i++, now += 1 * S) {
+		gd_decision d = eval(&c, &s, "100", now, 3000, now);
+		if (d.action != GD_PUBLISH) {
+			assert_true(d.why == GD_WHY_BACKOFF || d.why == GD_WHY_MIN_INTERVAL || d.why == GD_WHY_BREAKER);
+			continue;
+		}
+		published++;
+		s.last_publish_ns = now;
+		int tripped = gd_fail(&c, &s, now + 1); /* reverted at once */
+		assert_int_equal(tripped, published == 5);
+	}
+	assert_int_equal(published, 5);
+	assert_true(s.breaker_open);
+	assert_int_equal(eval(&c, &s, "100", now, 3000, now).why, GD_WHY_BREAKER);
+	/* The waits between attempts: 20, 40, 80, 160 s after each failure. */
+	gd_state t = chain_at("0", 0);
+	gd_fail(&c, &t, 0);
+	assert_int_equal(eval(&c, &t, "100", 20 * S - 1, 3000, 20 * S - 1).why, GD_WHY_BACKOFF);
+	assert_int_equal(eval(&c, &t, "100", 20 * S, 3000, 20 * S).action, GD_PUBLISH);
+	/* A success clears the count (no backoff), not an open breaker; a reset does both. */
+	gd_succeed(&t);
+	assert_int_equal(t.failures, 0);
+	assert_int_equal(eval(&c, &t, "100", 1, 3000, 1).action, GD_PUBLISH);
+	gd_succeed(&s);
+	assert_true(s.breaker_open);
+	gd_reset(&s);
+	assert_false(s.breaker_open);
+	assert_int_equal(eval(&c, &s, "100", now, 3000, now).action, GD_PUBLISH);
+	/* breaker_after 0: never opens */
+	c.breaker_after = 0;
+	gd_state u = chain_at("0", 0);
+	for (int i = 0; i < 100; i++)
+		assert_int_equal(gd_fail(&c, &u, (uint64_t)i), 0);
+	assert_false(u.breaker_open);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -329,6 +433,8 @@ int main(void)
 		cmocka_unit_test(test_deviation_and_heartbeat),
 		cmocka_unit_test(test_min_interval),
 		cmocka_unit_test(test_inflight),
+		cmocka_unit_test(test_stale_aggregate),
+		cmocka_unit_test(test_backoff_and_breaker),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

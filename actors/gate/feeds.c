@@ -20,16 +20,30 @@ gf_name_ok(const char *s)
 	return frame_topic_valid(topic, strlen(topic));
 }
 
+int
+gf_parse_abs(const char *text, u256 *out, char *err, size_t errlen)
+{
+	/* A non-negative integer in the feed's fixed point ("0" = no absolute threshold). */
+	if (text == NULL || *text == 0) {
+		u256_from_u64(out, 0);
+		return 0;
+	}
+	if (u256_from_dec(out, text, strlen(text)) != 0) {
+		snprintf(err, errlen, "'%s' is not a non-negative integer (fixed point)", text);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 gf_abs(const char *s, u256 *out)
 {
-	/* A non-negative integer in the feed's fixed point ("0" = no absolute threshold). */
-	return u256_from_dec(out, s, strlen(s));
+	return u256_from_dec(out, s, strlen(s)); /* in a file, "" is not a number */
 }
 
 int
-gf_from_env(const char *feed, const char *aggregator, const char *abs_text, const gf_feed *dflt,
-            gf_feed *out, char *err, size_t errlen)
+gf_from_env(const char *feed, const char *aggregator, const gf_feed *dflt, gf_feed *out, char *err,
+            size_t errlen)
 {
 	*out = *dflt;
 	if (feed == NULL || !gf_name_ok(feed)) {
@@ -39,10 +53,6 @@ gf_from_env(const char *feed, const char *aggregator, const char *abs_text, cons
 	snprintf(out->feed, sizeof out->feed, "%s", feed);
 	if (aggregator == NULL || hex_addr_parse(aggregator, strlen(aggregator), out->aggregator) != HEX_OK) {
 		snprintf(err, errlen, "AGGREGATOR_ADDRESS: not an address: '%s'", aggregator ? aggregator : "");
-		return -1;
-	}
-	if (abs_text && *abs_text && gf_abs(abs_text, &out->threshold_abs) != 0) {
-		snprintf(err, errlen, "DEVIATION_ABSOLUTE: '%s' is not a non-negative integer (fixed point)", abs_text);
 		return -1;
 	}
 	return 0;
@@ -87,7 +97,7 @@ gf_parse(const json_t *root, const gf_feed *dflt, gf_feed *out, size_t cap, char
 		json_t     *v;
 		json_object_foreach((json_t *)e, k, v) {
 			static const char *const known[] = { "feed", "aggregator", "decimals", "deviation",
-			                                     "deviation_absolute", "heartbeat", "min_interval" };
+			                                     "deviation_absolute", "heartbeat", "min_interval", "transmitter" };
 			int ok = 0;
 			for (size_t j = 0; j < sizeof known / sizeof known[0]; j++)
 				ok |= strcmp(k, known[j]) == 0;
@@ -136,6 +146,13 @@ gf_parse(const json_t *root, const gf_feed *dflt, gf_feed *out, size_t cap, char
 			what = "min_interval: a duration string such as \"5s\"";
 			goto bad;
 		}
+		if ((r = gf_str(e, "transmitter", &s)) < 0 ||
+		    (r == 1 && hex_addr_parse(s, strlen(s), f->transmitter) != HEX_OK)) {
+			what = "transmitter: a 0x address (the signer's, for eth_estimateGas and oracleRoundState)";
+			goto bad;
+		}
+		if (r == 1)
+			f->has_transmitter = 1;
 		continue;
 bad:
 		snprintf(err, errlen, "feeds[%zu]: %s", i, what);

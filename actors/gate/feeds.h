@@ -1,7 +1,8 @@
 /* feeds.h - the gate's per-feed configuration: from a JSON file (FEEDS_FILE)
  *
  *   {"feeds":[{"feed":"ETH-USD","aggregator":"0x..","decimals":8,"deviation":"0.5",
- *              "deviation_absolute":"0","heartbeat":"60s","min_interval":"5s"}]}
+ *              "deviation_absolute":"0","heartbeat":"60s","min_interval":"5s",
+ *              "transmitter":"0x.."}]}
  *
  * or, for one feed, from the environment (FEED, AGGREGATOR_ADDRESS, ...). Fields missing from a
  * file entry take the environment's values (the defaults passed in). "deviation" is a percent
@@ -30,6 +31,8 @@ typedef struct {
 	u256     threshold_abs;
 	uint64_t heartbeat_ms;
 	uint64_t min_interval_ms;
+	uint8_t  transmitter[20]; /* the signer's address sending this feed's updates (TRANSMITTER) */
+	int      has_transmitter;
 } gf_feed;
 
 /* Parses the file's JSON (borrowed). dflt gives every field's default (feed and aggregator are
@@ -37,8 +40,13 @@ typedef struct {
  * field. Duplicate feed names are an error. */
 int gf_parse(const json_t *root, const gf_feed *dflt, gf_feed *out, size_t cap, char *err, size_t errlen);
 
-/* One feed from already-parsed environment values; the aggregator as text. 0 or -1 with err. */
-int gf_from_env(const char *feed, const char *aggregator, const char *abs_text, const gf_feed *dflt,
-                gf_feed *out, char *err, size_t errlen);
+/* One feed from already-parsed environment values (dflt, whose threshold_abs the caller parsed
+ * with gf_parse_abs); the aggregator as text. 0 or -1 with err. */
+int gf_from_env(const char *feed, const char *aggregator, const gf_feed *dflt, gf_feed *out, char *err,
+                size_t errlen);
+
+/* DEVIATION_ABSOLUTE / "deviation_absolute": a non-negative integer in the feed's fixed point;
+ * NULL or "" = 0. 0, or -1 with err saying why. */
+int gf_parse_abs(const char *text, u256 *out, char *err, size_t errlen);
 
 #endif

@@ -41,7 +41,7 @@ static void test_file(void **st)
 	char err[256] = "";
 	int n = parse("{\"feeds\":[{\"feed\":\"ETH-USD\",\"aggregator\":\"0x5FbDB2315678afecb367f032d93F642f64180aa3\","
 	              "\"decimals\":18,\"deviation\":\"0.25\",\"deviation_absolute\":\"1000\",\"heartbeat\":\"60s\","
-	              "\"min_interval\":\"2s\"},"
+	              "\"min_interval\":\"2s\",\"transmitter\":\"0x70997970C51812dc3A010C7d01b50e0d17dc79C8\"},"
 	              "{\"feed\":\"BTC-USD\",\"aggregator\":\"0x70997970c51812dc3a010c7d01b50e0d17dc79c8\"}]}",
 	              f, err);
 	assert_int_equal(n, 2);
@@ -53,6 +53,9 @@ static void test_file(void **st)
 	assert_int_equal(u256_low64(&f[0].threshold_abs), 1000);
 	assert_int_equal(f[0].heartbeat_ms, 60000);
 	assert_int_equal(f[0].min_interval_ms, 2000);
+	assert_true(f[0].has_transmitter);
+	assert_int_equal(f[0].transmitter[0], 0x70);
+	assert_false(f[1].has_transmitter);
 	/* defaults */
 	assert_int_equal(f[1].decimals, 8);
 	assert_int_equal(f[1].threshold_ppm, 5000);
@@ -76,6 +79,7 @@ static void test_file_errors(void **st)
 		{ "{\"feeds\":[{\"feed\":\"E\",\"aggregator\":\"0x5FbDB2315678afecb367f032d93F642f64180aa3\",\"heartbeat\":\"soon\"}]}", "heartbeat" },
 		{ "{\"feeds\":[{\"feed\":\"E\",\"aggregator\":\"0x5FbDB2315678afecb367f032d93F642f64180aa3\",\"decimals\":78}]}", "decimals" },
 		{ "{\"feeds\":[{\"feed\":\"E\",\"aggregator\":\"0x5FbDB2315678afecb367f032d93F642f64180aa3\",\"threshold\":\"1\"}]}", "unknown field 'threshold'" },
+		{ "{\"feeds\":[{\"feed\":\"E\",\"aggregator\":\"0x5FbDB2315678afecb367f032d93F642f64180aa3\",\"transmitter\":\"0x12\"}]}", "feeds[0]: transmitter" },
 		{ "{\"feeds\":[{\"feed\":\"E\",\"aggregator\":\"0x5FbDB2315678afecb367f032d93F642f64180aa3\"},"
 		  "{\"feed\":\"E\",\"aggregator\":\"0x5FbDB2315678afecb367f032d93F642f64180aa3\"}]}", "feeds[1]: feed: listed twice" },
 	};
@@ -92,14 +96,18 @@ static void test_env(void **st)
 	(void)st;
 	gf_feed d = dflt(), f;
 	char err[256];
-	assert_int_equal(gf_from_env("ETH-USD", "0x5FbDB2315678afecb367f032d93F642f64180aa3", "25", &d, &f, err, sizeof err), 0);
+	assert_int_equal(gf_parse_abs("25", &d.threshold_abs, err, sizeof err), 0);
+	assert_int_equal(gf_from_env("ETH-USD", "0x5FbDB2315678afecb367f032d93F642f64180aa3", &d, &f, err, sizeof err), 0);
 	assert_int_equal(u256_low64(&f.threshold_abs), 25);
-	assert_int_equal(gf_from_env(NULL, "0x5FbDB2315678afecb367f032d93F642f64180aa3", "0", &d, &f, err, sizeof err), -1);
+	assert_int_equal(gf_from_env(NULL, "0x5FbDB2315678afecb367f032d93F642f64180aa3", &d, &f, err, sizeof err), -1);
 	assert_non_null(strstr(err, "FEED"));
-	assert_int_equal(gf_from_env("ETH-USD", "0x12", "0", &d, &f, err, sizeof err), -1);
+	assert_int_equal(gf_from_env("ETH-USD", "0x12", &d, &f, err, sizeof err), -1);
 	assert_non_null(strstr(err, "AGGREGATOR_ADDRESS"));
-	assert_int_equal(gf_from_env("ETH-USD", "0x5FbDB2315678afecb367f032d93F642f64180aa3", "1.5", &d, &f, err, sizeof err), -1);
-	assert_non_null(strstr(err, "DEVIATION_ABSOLUTE"));
+	u256 abs;
+	assert_int_equal(gf_parse_abs("1.5", &abs, err, sizeof err), -1);
+	assert_non_null(strstr(err, "1.5"));
+	assert_int_equal(gf_parse_abs("", &abs, err, sizeof err), 0);
+	assert_true(u256_is_zero(&abs));
 }
 
 static void word_u64(uint8_t w[32], uint64_t v)

@@ -29,10 +29,23 @@ static act_bus_cfg busc;
 static rt_strlist  cfg_feeds;
 static uint64_t    cfg_window_ms, cfg_quorum, cfg_dev_ppm, cfg_spread_ppm, cfg_interval_ms, cfg_min_pub_ms;
 
+/* FEEDS: each a feed name that fits price.obs/agg records and topics. */
+static void med_check_feeds(const rt_opt *o, const char *text, rt_cfg_errs *e)
+{
+	for (size_t i = 0; i < cfg_feeds.n; i++) {
+		char topic[FRAME_TOPIC_MAX + 16];
+		const char *f = cfg_feeds.v[i];
+		int n = snprintf(topic, sizeof topic, "price.agg.%s", f);
+		if (strlen(f) > SC_NAME_CAP || n >= (int)sizeof topic || !frame_topic_valid(topic, (size_t)n))
+			rt_config_error(e, o->env, "'%.40s' is not a feed name (1..%d of [A-Za-z0-9._:-])", f, SC_NAME_CAP);
+	}
+}
+
 static const rt_opt opts[] = {
 	ACT_BUS_OPTS(busc),
 	{ "FEEDS", RT_LIST, NULL, "feeds this replica aggregates (comma list); empty = every price.obs feed",
 	  &cfg_feeds, 0, 0, RT_LIST_MAX, 0 },
+	RT_CHECK_ROW("FEEDS", med_check_feeds),
 	{ "WINDOW", RT_DURATION, "60s", "an observation older than this is not used", &cfg_window_ms, 1,
 	  86400000, 0, 0 },
 	{ "QUORUM", RT_U64, "2", "distinct fresh sources needed after outliers are dropped", &cfg_quorum, 1,
@@ -267,7 +280,7 @@ main(int argc, char **argv)
 		}
 	}
 	med_bus = act_open(&busc, ACT_PUB | ACT_SUB, topics, err, sizeof err);
-	if (med_bus == NULL) {
+	if (med_bus == NULL) { /* the configuration was checked: this is the environment (sockets) */
 		rt_log(RT_ERROR, "bus: %s", err);
 		return 1;
 	}

@@ -61,7 +61,7 @@ md_feed_init(md_feed *f, const char *feed)
 static int
 md_fresh(const md_cfg *c, uint64_t t, uint64_t now_ns)
 {
-	/* An observation from the future (clock skew) counts as fresh. */
+	/* md_observe never stores a time after its arrival; the test keeps a held one valid. */
 	return t >= now_ns || now_ns - t <= c->window_ns;
 }
 
@@ -85,7 +85,11 @@ md_observe(md_feed *f, const md_cfg *c, const sc_price_obs *o, uint64_t now_ns)
 	if (strcmp(o->feed, f->feed) != 0)
 		return MD_EFEED;
 	md_prune(f, c, now_ns); /* so a feed whose sources all went quiet may change its decimals */
-	if (!md_fresh(c, o->observed_at_ns, now_ns))
+	/* An observation cannot be fresher than its arrival: one stamped in the future (a fast
+	 * clock) is held as observed now, so it expires one WINDOW later like any other instead of
+	 * keeping an aggregate "fresh" for as long as the clock is ahead. */
+	uint64_t t = o->observed_at_ns > now_ns ? now_ns : o->observed_at_ns;
+	if (!md_fresh(c, t, now_ns))
 		return MD_ESTALE;
 	if (f->n > 0 && o->decimals != f->decimals)
 		return MD_EDECIMALS;
@@ -93,10 +97,10 @@ md_observe(md_feed *f, const md_cfg *c, const sc_price_obs *o, uint64_t now_ns)
 		if (strcmp(f->src[i].source, o->source) != 0)
 			continue;
 		/* A source sends one price at a time: keep its freshest, ignore a late older one. */
-		if (o->observed_at_ns < f->src[i].observed_at_ns)
+		if (t < f->src[i].observed_at_ns)
 			return MD_ESTALE;
 		f->src[i].value = o->value;
-		f->src[i].observed_at_ns = o->observed_at_ns;
+		f->src[i].observed_at_ns = t;
 		return MD_OK;
 	}
 	if (f->n == MD_MAX_SOURCES)
@@ -107,7 +111,7 @@ md_observe(md_feed *f, const md_cfg *c, const sc_price_obs *o, uint64_t now_ns)
 	memset(s, 0, sizeof *s);
 	snprintf(s->source, sizeof s->source, "%s", o->source);
 	s->value = o->value;
-	s->observed_at_ns = o->observed_at_ns;
+	s->observed_at_ns = t;
 	return MD_OK;
 }
 
@@ -141,6 +145,7 @@ md_compute(md_feed *f, const md_cfg *c, uint64_t now_ns, sc_price_agg *out, size
 	memset(out, 0, sizeof *out);
 	snprintf(out->feed, sizeof out->feed, "%s", f->feed);
 	out->aggregated_at_ns = now_ns;
+	out->window_ms = c->window_ns / 1000000; /* consumers (the gate) refuse it once older */
 	md_prune(f, c, now_ns);
 	out->decimals = f->decimals;
 	*fresh = f->n;

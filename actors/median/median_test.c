@@ -260,9 +260,23 @@ static void test_staleness_and_quorum(void **st)
 	assert_int_equal(f.n, 1);
 	/* an observation already older than the window is refused */
 	obs(&f, &c, "c", "100", 99 * S, 160 * S, MD_ESTALE);
-	/* from the future (skew) counts as fresh */
+	/* from the future (skew) counts as fresh, but as observed on arrival: it expires one window
+	 * after that, not after its own (future) time */
 	obs(&f, &c, "c", "101", 170 * S, 160 * S, MD_OK);
 	assert_int_equal(md_compute(&f, &c, 160 * S, &a, &fresh), MD_AGG);
+	assert_int_equal(a.oldest_observed_at_ns, 130 * S);
+	assert_int_equal(a.used[0].observed_at_ns, 160 * S);
+	assert_int_equal(a.window_ms, 60000); /* the window travels with the aggregate */
+	obs(&f, &c, "b", "102", 190 * S, 190 * S, MD_OK);
+	assert_int_equal(md_compute(&f, &c, 220 * S, &a, &fresh), MD_AGG);
+	assert_int_equal(md_compute(&f, &c, 220 * S + 1, &a, &fresh), MD_BELOW_QUORUM); /* c stored at 160 s */
+	/* every aggregate produced holds only observations within the window it states */
+	for (uint64_t now = 221 * S; now < 400 * S; now += 7 * S) {
+		obs(&f, &c, "a", "100", now - 59 * S, now, MD_OK);
+		obs(&f, &c, "b", "101", now, now, MD_OK);
+		if (md_compute(&f, &c, now, &a, &fresh) == MD_AGG)
+			assert_true(now - a.oldest_observed_at_ns <= a.window_ms * 1000000ull);
+	}
 }
 
 static void test_duplicates_equal_decimals(void **st)

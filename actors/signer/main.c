@@ -34,9 +34,17 @@ static uint64_t    cfg_chain_id, cfg_gas_limit, cfg_max_gas_limit, cfg_bump_ppm,
 static uint64_t    cfg_batch, cfg_retry_ms, cfg_retry_max_ms, cfg_gap_grace_ms, cfg_dedupe_ttl_ms;
 static rt_strlist  cfg_contracts, cfg_selectors, cfg_feeds;
 
+/* What the configuration pass builds (sm_check): the key in secret memory, the policy, the call. */
+static uint8_t    *sm_key;
+static sgp_policy  sm_pol;
+static sgc_call    sm_call;
+static sg_cfg      sm_cfg;
+static int         sm_trust_request;
+static rt_check_fn sm_check, sm_check_feeds;
+
 static const rt_opt opts[] = {
 	ACT_BUS_OPTS(busc),
-	{ "PRIVATE_KEY", RT_HEX, NULL, "secp256k1 key (hex) signing the transactions; or PRIVATE_KEY_FILE",
+	{ "PRIVATE_KEY", RT_KEY, NULL, "secp256k1 key (hex) signing the transactions; or PRIVATE_KEY_FILE",
 	  cfg_env_key, 0, 0, 32, RT_SECRET | RT_SCRUB },
 	{ "PRIVATE_KEY_FILE", RT_STR, "", "file holding the key in hex; must be mode 0600 or stricter",
 	  &cfg_key_file, 0, 0, 0, 0 },
@@ -75,6 +83,7 @@ static const rt_opt opts[] = {
 	  0, 0 },
 	{ "MAX_CHANGE", RT_PPM, "0", "largest change per update from the previous signed answer, percent (0 = "
 	  "none)", &cfg_max_change_ppm, 0, 0, 0, 0 },
+	RT_CHECK_ROW("FEEDS", sm_check_feeds),
 	{ "BATCH_MAX", RT_U64, "128", "requests signed per LMDB commit (group commit)", &cfg_batch, 1, 1024, 0,
 	  0 },
 	{ "OUTBOX_RETRY", RT_DURATION, "2s", "first re-publish of an unacked tx.signed", &cfg_retry_ms, 10,
@@ -85,6 +94,7 @@ static const rt_opt opts[] = {
 	  &cfg_gap_grace_ms, 0, 86400000, 0, 0 },
 	{ "DEDUPE_TTL", RT_DURATION, "168h", "how long request ids are remembered (longer than the gate retries)",
 	  &cfg_dedupe_ttl_ms, 60000, 0, 0, 0 },
+	RT_CHECK_ROW("", sm_check),
 };
 
 /* ---- messages the signer reads --------------------------------------------------------------- */
@@ -169,48 +179,67 @@ out:
 	return rv;
 }
 
-static uint8_t *
-sm_load_key(char *err, size_t errlen)
+/* PRIVATE_KEY (parsed and checked by its type) or PRIVATE_KEY_FILE, exactly one, into sm_key. */
+static void
+sm_check_key(rt_cfg_errs *e)
 {
-	uint8_t *key = rt_secret_alloc(32);
-	int      have_env = 0;
+	char err[300];
+	int  have_env = 0;
 	for (size_t i = 0; i < 32; i++)
 		have_env |= cfg_env_key[i];
-	if (key == NULL) {
-		snprintf(err, errlen, "cannot allocate locked memory for the key");
-	} else if (have_env && cfg_key_file[0]) {
-		snprintf(err, errlen, "set PRIVATE_KEY or PRIVATE_KEY_FILE, not both");
+	if (rt_config_failed(e, "PRIVATE_KEY"))
+		return;
+	if (have_env && cfg_key_file[0]) {
+		rt_config_error(e, "PRIVATE_KEY_FILE", "set PRIVATE_KEY or PRIVATE_KEY_FILE, not both");
+	} else if (!have_env && !cfg_key_file[0]) {
+		rt_config_error(e, "PRIVATE_KEY", "required (or PRIVATE_KEY_FILE)");
+	} else if ((sm_key = rt_secret_alloc(32)) == NULL) {
+		rt_config_error(e, "PRIVATE_KEY", "cannot allocate locked memory for the key");
 	} else if (have_env) {
-		memcpy(key, cfg_env_key, 32);
-		explicit_bzero(cfg_env_key, sizeof cfg_env_key);
-		return key;
-	} else if (!cfg_key_file[0]) {
-		snprintf(err, errlen, "PRIVATE_KEY or PRIVATE_KEY_FILE is required");
-	} else if (sm_key_from_file(cfg_key_file, key, err, errlen) == 0) {
-		return key;
+		memcpy(sm_key, cfg_env_key, 32);
+	} else if (sm_key_from_file(cfg_key_file, sm_key, err, sizeof err) != 0) {
+		rt_config_error(e, NULL, "%s", err);
+	} else if (rt_check_seckey(sm_key) != 0) {
+		rt_config_error(e, "PRIVATE_KEY_FILE", "%s: not a valid secp256k1 secret key (it is zero or not below "
+		                "the curve order)", cfg_key_file);
 	}
 	explicit_bzero(cfg_env_key, sizeof cfg_env_key);
-	if (key)
-		rt_secret_free(key, 32);
-	return NULL;
 }
 
 /* ---- configuration into the core's structures --------------------------------------------- */
 
 static int
-sm_wei(const char *name, const char *s, u256 *out, char *err, size_t errlen)
+sm_wei(rt_cfg_errs *e, const char *name, const char *s, u256 *out)
 {
 	if (u256_from_dec(out, s, strlen(s)) != 0) {
-		snprintf(err, errlen, "%s: '%.40s' is not an amount in wei (decimal digits)", name, s);
+		rt_config_error(e, name, "'%.40s' is not an amount in wei (decimal digits)", s);
 		return -1;
 	}
 	return 0;
 }
 
-static int
-sm_configure(sgp_policy *pol, sgc_call *call, sg_cfg *c, char *err, size_t errlen)
+/* FEEDS: each a feed name that fits price.update records and topics. */
+static void
+sm_check_feeds(const rt_opt *o, const char *text, rt_cfg_errs *e)
 {
-	char e2[200];
+	for (size_t i = 0; i < cfg_feeds.n; i++) {
+		char        topic[FRAME_TOPIC_MAX + 16];
+		const char *f = cfg_feeds.v[i];
+		int         n = snprintf(topic, sizeof topic, "price.update.%s", f);
+		if (strlen(f) > SC_NAME_CAP || n >= (int)sizeof topic || !frame_topic_valid(topic, (size_t)n))
+			rt_config_error(e, o->env, "'%.40s' is not a feed name (1..%d of [A-Za-z0-9._:-])", f, SC_NAME_CAP);
+	}
+}
+
+/* Everything the table cannot say: the key, the policy and its files, the call, fees, BUS_TRUST.
+ * Each problem is listed; the structures are complete only when none was. */
+static void
+sm_check(const rt_opt *o, const char *text, rt_cfg_errs *e)
+{
+	char        e2[300];
+	sgp_policy *pol = &sm_pol;
+	sg_cfg     *c = &sm_cfg;
+	sm_check_key(e);
 	memset(pol, 0, sizeof *pol);
 	memset(c, 0, sizeof *c);
 	pol->chain_id = cfg_chain_id;
@@ -218,62 +247,55 @@ sm_configure(sgp_policy *pol, sgc_call *call, sg_cfg *c, char *err, size_t errle
 	pol->max_gas_limit = cfg_max_gas_limit;
 	for (size_t i = 0; i < cfg_contracts.n; i++)
 		if (sgp_add_contract(pol, cfg_contracts.v[i], e2, sizeof e2) != 0)
-			goto bad_list;
+			rt_config_error(e, "ALLOWED_CONTRACTS", "%s", e2);
 	for (size_t i = 0; i < cfg_selectors.n; i++)
-		if (sgp_add_selector(pol, cfg_selectors.v[i], e2, sizeof e2) != 0) {
-			snprintf(err, errlen, "ALLOWED_SELECTORS: %s", e2);
-			return -1;
-		}
-	if (sgp_set_bound(pol->min_answer, cfg_min_answer, "MIN_ANSWER", err, errlen) != 0 ||
-	    sgp_set_bound(pol->max_answer, cfg_max_answer, "MAX_ANSWER", err, errlen) != 0)
-		return -1;
-	json_t *feeds = rt_config_file("FEEDS_FILE", e2, sizeof e2);
-	if (feeds == NULL && e2[0]) {
-		snprintf(err, errlen, "%s", e2);
-		return -1;
-	}
-	if (feeds) {
-		int rv = sgp_load_feeds(pol, feeds, e2, sizeof e2);
-		json_decref(feeds);
-		if (rv != 0) {
-			snprintf(err, errlen, "FEEDS_FILE: %s", e2);
-			return -1;
-		}
-	}
-	if (sgc_init(call, cfg_update_sig, err, errlen) != 0)
-		return -1;
+		if (sgp_add_selector(pol, cfg_selectors.v[i], e2, sizeof e2) != 0)
+			rt_config_error(e, "ALLOWED_SELECTORS", "%s", e2);
+	if (sgp_set_bound(pol->min_answer, cfg_min_answer, "MIN_ANSWER", e2, sizeof e2) != 0)
+		rt_config_error(e, NULL, "%s", e2);
+	if (sgp_set_bound(pol->max_answer, cfg_max_answer, "MAX_ANSWER", e2, sizeof e2) != 0)
+		rt_config_error(e, NULL, "%s", e2);
+	json_t *feeds = rt_config_json(e, "FEEDS_FILE");
+	if (feeds && sgp_load_feeds(pol, feeds, e2, sizeof e2) != 0)
+		rt_config_error(e, "FEEDS_FILE", "%s", e2);
+	json_decref(feeds);
+	if (sgc_init(&sm_call, cfg_update_sig, e2, sizeof e2) != 0)
+		rt_config_error(e, NULL, "%s", e2);
 	if (strcmp(cfg_tx_type, "eip1559") == 0)
 		c->fees.eip1559 = 1;
-	else if (strcmp(cfg_tx_type, "legacy") != 0) {
-		snprintf(err, errlen, "TX_TYPE: '%.20s' is neither legacy nor eip1559", cfg_tx_type);
-		return -1;
-	}
+	else if (strcmp(cfg_tx_type, "legacy") != 0)
+		rt_config_error(e, "TX_TYPE", "'%.20s' is neither legacy nor eip1559", cfg_tx_type);
 	c->fees.gas_auto = strcmp(cfg_gas_price, "auto") == 0;
-	if ((!c->fees.gas_auto && sm_wei("GAS_PRICE", cfg_gas_price, &c->fees.gas_price, err, errlen) != 0) ||
-	    sm_wei("MAX_GAS_PRICE", cfg_max_gas_price, &c->fees.max_gas_price, err, errlen) != 0 ||
-	    sm_wei("MAX_FEE_PER_GAS", cfg_max_fee, &c->fees.max_fee_per_gas, err, errlen) != 0)
-		return -1;
-	if (!c->fees.eip1559 && !c->fees.gas_auto && u256_cmp(&c->fees.gas_price, &c->fees.max_gas_price) > 0) {
-		snprintf(err, errlen, "GAS_PRICE is above MAX_GAS_PRICE");
-		return -1;
-	}
+	int gas_ok = c->fees.gas_auto || sm_wei(e, "GAS_PRICE", cfg_gas_price, &c->fees.gas_price) == 0;
+	int max_ok = sm_wei(e, "MAX_GAS_PRICE", cfg_max_gas_price, &c->fees.max_gas_price) == 0;
+	sm_wei(e, "MAX_FEE_PER_GAS", cfg_max_fee, &c->fees.max_fee_per_gas);
+	if (gas_ok && max_ok && !c->fees.eip1559 && !c->fees.gas_auto &&
+	    u256_cmp(&c->fees.gas_price, &c->fees.max_gas_price) > 0)
+		rt_config_error(e, "GAS_PRICE", "above MAX_GAS_PRICE");
 	c->fees.bump_ppm = cfg_bump_ppm;
 	c->chain_id = cfg_chain_id;
-	if (cfg_gas_limit > cfg_max_gas_limit) {
-		snprintf(err, errlen, "GAS_LIMIT %llu is above MAX_GAS_LIMIT %llu", (unsigned long long)cfg_gas_limit,
-		         (unsigned long long)cfg_max_gas_limit);
-		return -1;
-	}
+	if (cfg_gas_limit > cfg_max_gas_limit)
+		rt_config_error(e, "GAS_LIMIT", "%llu is above MAX_GAS_LIMIT %llu", (unsigned long long)cfg_gas_limit,
+		                (unsigned long long)cfg_max_gas_limit);
 	c->gas_limit = cfg_gas_limit;
 	c->policy = pol;
-	c->call = call;
+	c->call = &sm_call;
 	c->retry_ns = cfg_retry_ms * 1000000u;
 	c->retry_max_ns = cfg_retry_max_ms * 1000000u;
 	c->gap_grace_ns = cfg_gap_grace_ms * 1000000u;
-	return 0;
-bad_list:
-	snprintf(err, errlen, "ALLOWED_CONTRACTS: %s", e2);
-	return -1;
+
+	/* The signer acts on price.updates only from the gate's key: refuse to run open to anyone. */
+	if (rt_config_failed(e, "BUS_TRUST"))
+		return;
+	sig_trust *t = sig_trust_parse(busc.trust, e2, sizeof e2);
+	if (t == NULL)
+		return; /* act_check_trust listed it */
+	int trust_update = sig_trust_required(t, "price.update.", 13);
+	sm_trust_request = sig_trust_required(t, "tx.request", 10);
+	sig_trust_free(t);
+	if (!trust_update)
+		rt_config_error(e, "BUS_TRUST", "must list the publisher keys of price.update. (e.g. "
+		                "price.update.=<gate public key>); refusing to sign for anyone");
 }
 
 /* ---- metrics -------------------------------------------------------------------------------- */
@@ -507,37 +529,12 @@ sm_on_frame(const bus_msg *m)
 int
 main(int argc, char **argv)
 {
-	static sgp_policy pol;
-	static sgc_call   call;
-	sg_cfg            c;
-	char              err[512];
+	char err[512];
 
+	rt_no_core_dumps(); /* before rt_init: the configuration pass reads the key */
 	if (rt_init("signer", argc, argv, opts, N(opts)) != 0)
 		return 1;
-	rt_no_core_dumps();
-	uint8_t *key = sm_load_key(err, sizeof err);
-	if (key == NULL) {
-		rt_log(RT_ERROR, "%s", err);
-		return 2;
-	}
-	if (sm_configure(&pol, &call, &c, err, sizeof err) != 0) {
-		rt_log(RT_ERROR, "%s", err);
-		return 2;
-	}
-	/* The signer acts on price.updates only from the gate's key: refuse to run open to anyone. */
-	sig_trust *t = sig_trust_parse(busc.trust, err, sizeof err);
-	if (t == NULL) {
-		rt_log(RT_ERROR, "BUS_TRUST: %s", err);
-		return 2;
-	}
-	int trust_update = sig_trust_required(t, "price.update.", 13);
-	int trust_request = sig_trust_required(t, "tx.request", 10);
-	sig_trust_free(t);
-	if (!trust_update) {
-		rt_log(RT_ERROR, "BUS_TRUST must list the publisher keys of price.update. (e.g. "
-		                 "price.update.=<gate public key>); refusing to sign for anyone");
-		return 2;
-	}
+	int trust_request = sm_trust_request;
 	/* price.update.<feed> for each of FEEDS (a prefix: sm_feed_wanted checks the exact name), else the
 	 * whole family. */
 	static char feed_topics[RT_LIST_MAX][FRAME_TOPIC_MAX + 2];
@@ -566,7 +563,7 @@ main(int argc, char **argv)
 		rt_log(RT_ERROR, "out of memory");
 		return 1;
 	}
-	if ((S.sg = sg_open(cfg_state_dir, &c, key, err, sizeof err)) == NULL) {
+	if ((S.sg = sg_open(cfg_state_dir, &sm_cfg, sm_key, err, sizeof err)) == NULL) {
 		rt_log(RT_ERROR, "%s", err);
 		return 1;
 	}
@@ -577,7 +574,7 @@ main(int argc, char **argv)
 	char addr[43], next[24];
 	hex_addr_format(sg_address(S.sg), addr);
 	snprintf(next, sizeof next, "%llu", (unsigned long long)sg_next_nonce(S.sg));
-	rt_logkv(RT_INFO, "signer ready", "address", addr, "call", call.sig.canon, "tx_type", cfg_tx_type,
+	rt_logkv(RT_INFO, "signer ready", "address", addr, "call", sm_call.sig.canon, "tx_type", cfg_tx_type,
 	         "state", cfg_state_dir, "next_nonce", sg_synced(S.sg) ? next : "(waiting for nonce.sync)", NULL);
 	sm_gauges();
 
@@ -605,7 +602,7 @@ main(int argc, char **argv)
 		if (rv == BUS_ECLOSED)
 			break;
 		sm_flush();
-		rt_health_set("gas", sgf_needs_quote(&c.fees) && !sg_has_quote(S.sg), "gas: waiting for gas.quote");
+		rt_health_set("gas", sgf_needs_quote(&sm_cfg.fees) && !sg_has_quote(S.sg), "gas: waiting for gas.quote");
 		uint64_t now = rt_mono_ns();
 		if (now - last_resend >= 200000000u) {
 			last_resend = now;
@@ -628,7 +625,7 @@ main(int argc, char **argv)
 	rt_logkv(RT_INFO, "stopping", NULL);
 	act_close(S.bus);
 	sg_close(S.sg);
-	rt_secret_free(key, 32);
+	rt_secret_free(sm_key, 32);
 	free(S.items);
 	free(S.res);
 	rt_shutdown();

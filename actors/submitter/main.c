@@ -19,20 +19,21 @@
 
 static act_bus_cfg busc;
 static sub_cfg     cfg;
-static const char *rpc_urls, *state_dir, *signer_hex;
+static const char *rpc_urls, *state_dir;
 static uint64_t    rpc_timeout_ms, rpc_chain_check_ms;
 
 static const rt_opt opts[] = {
 	ACT_BUS_OPTS(busc),
-	{ "RPC_URL", RT_STR, NULL, "JSON-RPC endpoints, comma list = failover in order of preference", &rpc_urls, 0, 0,
-	  0, RT_REQUIRED },
+	{ "RPC_URL", RT_HTTP_URL, NULL, "JSON-RPC endpoints, comma list = failover in order of preference", &rpc_urls,
+	  0, 0, RPC_MAX_ENDPOINTS, RT_REQUIRED },
 	{ "CHAIN_ID", RT_U64, "138", "expected chain id; endpoints on another chain are refused", &cfg.chain_id, 1,
 	  INT64_MAX, 0, 0 },
 	{ "STATE_DIR", RT_STR, "data/submitter", "LMDB directory (tables pending, done)", &state_dir, 0, 0, 0, 0 },
 	/* Required: a fresh signer signs nothing before its first nonce.sync, so the address cannot be
 	 * learned from a tx.signed (the submitter is one per key anyway). */
-	{ "SIGNER_ADDRESS", RT_STR, NULL, "the signer's address: its nonces are synced, only its txs are sent",
-	  &signer_hex, 0, 0, 0, RT_REQUIRED },
+	{ "SIGNER_ADDRESS", RT_ADDR, NULL, "the signer's address: its nonces are synced, only its txs are sent",
+	  cfg.signer, 0, 0, 20, RT_REQUIRED },
+	RT_CHECK_ROW("SIGNER_ADDRESS", hex_addr_opt_check),
 	{ "CONFIRMATIONS", RT_U64, "3", "blocks on top of the inclusion block for state confirmed", &cfg.confirmations, 0,
 	  10000, 0, 0 },
 	{ "FINALITY_DEPTH", RT_U64, "12", "blocks on top for state final; receipts are re-checked until then",
@@ -56,13 +57,7 @@ int main(int argc, char **argv)
 	if (rt_init("submitter", argc, argv, opts, N(opts)) != 0)
 		return 1;
 	char err[512];
-	if (signer_hex && *signer_hex) {
-		if (hex_addr_parse(signer_hex, strlen(signer_hex), cfg.signer) != HEX_OK) {
-			rt_logkv(RT_ERROR, "SIGNER_ADDRESS is not an address", NULL);
-			return 2;
-		}
-		cfg.have_signer = 1;
-	}
+	cfg.have_signer = 1; /* SIGNER_ADDRESS is required and was checked */
 	st_env *env = NULL;
 	st_err se;
 	if (st_open(&env, state_dir, NULL, &se) != 0) {
@@ -74,14 +69,14 @@ int main(int argc, char **argv)
 	if (!r) {
 		rt_logkv(RT_ERROR, "RPC_URL refused", "err", err, NULL);
 		st_close(env);
-		return 2;
+		return 1;
 	}
 	rpc_set_chain_check_ms(r, (int)rpc_chain_check_ms);
 	static const char *const topics[] = { "tx.signed", NULL };
 	act_bus *a = act_open(&busc, ACT_PUB | ACT_SUB, topics, err, sizeof err);
 	if (!a) {
 		rt_logkv(RT_ERROR, "bus", "err", err, NULL);
-		return 2;
+		return 1;
 	}
 	sub *s = sub_open(&cfg, a, r, env, err, sizeof err);
 	if (!s) {

@@ -1,5 +1,5 @@
-/* revert.h - why a transaction failed, in one line for tx.status.error_text and the tx_failed
- * alert: out of gas from the receipt, or the revert data of a replay (eth_call) decoded.
+/* revert.h - the submitter's part of telling why a transaction failed (chain/revert.h reads the
+ * revert data itself): out of gas from the receipt, and a custom error's arguments as words.
  *
  * Memory: pure functions writing into the caller's buffer; nothing is allocated or kept.
  */
@@ -13,17 +13,10 @@
  * out of gas inside a sub-call leaves 1/64 unused: EIP-150). */
 int sub_out_of_gas(uint64_t gas_used, uint64_t gas_limit);
 
-/* Revert data as text:
- *   Error(string)   "reverted: <reason>" (control characters shown as '?')
- *   Panic(uint256)  "panic 0x11: arithmetic overflow or underflow"
- *   other selector  "custom error 0x12345678(0x0,0x1,0x5af3107a4000)": its arguments as 32-byte
- *                   words in hex (the first 8); data not made of whole words "..., data 0x..."
- *   empty           "reverted without a reason"
- *   1-3 bytes       "reverted with malformed data 0x..."
- * Always NUL-terminates out (cap > 0). */
-void sub_revert_text(const uint8_t *data, size_t len, char *out, size_t cap);
-
-/* The meaning of a Solidity panic code ("division or modulo by zero"), "unknown panic code". */
-const char *sub_panic_name(uint64_t code);
+/* A custom error with its arguments as 32-byte words in hex without leading zeros, the first 8:
+ * "custom error 0x6e153168(0x0,0x1,0x5af3107a4000)". Data whose arguments are not whole words, or
+ * shorter than a selector: 0 is returned and out is untouched (chain/revert.h's text is used).
+ * Returns 1 when out was written (always NUL-terminated, cap > 0). */
+int sub_custom_error_words(const uint8_t *data, size_t len, char *out, size_t cap);
 
 #endif

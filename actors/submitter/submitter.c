@@ -8,6 +8,7 @@
 
 #include "actors/submitter/classify.h"
 #include "actors/submitter/revert.h"
+#include "chain/revert.h"
 #include "bus/rt_http.h"
 #include "bus/rt_log.h"
 #include "bus/rt_main.h"
@@ -450,6 +451,9 @@ static int sub_check(sub *s, const sc_tx_signed *t)
 		return sub_refuse(s, t, "tx_hash is not keccak256(raw)");
 	if (tx_decode(t->raw, t->raw_len, &d, NULL) != TX_OK || tx_recover_sender(&d, from) != TX_OK)
 		return sub_refuse(s, t, "raw is not a valid signed transaction");
+	/* tx_decode also reads EIP-2930 (type 1), which tx.signed cannot announce */
+	if (d.type != (t->tx_type == SC_TXTYPE_EIP1559 ? TX_EIP1559 : TX_LEGACY))
+		return sub_refuse(s, t, "tx_type differs from the type of the signed transaction");
 	if (memcmp(from, t->from, 20) != 0 || d.nonce != t->nonce || d.chain_id != s->c.chain_id)
 		return sub_refuse(s, t, "from, nonce or chain id differ from the signed transaction");
 	if (s->c.have_signer && memcmp(from, s->c.signer, 20) != 0)
@@ -534,8 +538,14 @@ static void sub_why_reverted(sub *s, const sub_entry *e, char *out, size_t cap)
 	int rc = rpc_eth_call_at(s->r, &m, &ret, &rlen, &re);
 	free(ret);
 	char why[300];
-	if (rc == RPC_ENODE && re.data_len > 0)
-		sub_revert_text(re.data, re.data_len, why, sizeof why);
+	uint8_t rd[RPC_ERR_DATA_MAX / 2];
+	size_t rdl = 0;
+	if (rc == RPC_ENODE && re.data[0] &&
+	    hex_decode(re.data, strlen(re.data), HEX_PREFIX_OPTIONAL, rd, sizeof rd, &rdl, NULL) == HEX_OK &&
+	    rv_describe(rd, rdl, why, sizeof why) == RV_CUSTOM)
+		sub_custom_error_words(rd, rdl, why, sizeof why); /* the selector and its arguments */
+	else if (rc == RPC_ENODE && re.data[0])
+		rv_describe_hex(re.data, why, sizeof why);
 	else if (rc == RPC_ENODE)
 		snprintf(why, sizeof why, "reverted: %s", re.msg[0] ? re.msg : "(the node gave no reason)");
 	else if (rc == RPC_OK)

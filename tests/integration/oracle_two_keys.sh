@@ -58,8 +58,8 @@ done
 WINDOW=3s QUORUM=2 AGG_INTERVAL=300ms "$B/median" 2>"$TMP/median.log" &
 PID[median]=$!
 cat >"$TMP/gate.json" <<JSON
-{"feeds":[{"feed":"ETH-USD","aggregator":"$AGG_ETH","decimals":8,"deviation":"1","heartbeat":"1h","min_interval":"1s"},
-          {"feed":"BTC-USD","aggregator":"$AGG_BTC","decimals":8,"deviation":"1","heartbeat":"1h","min_interval":"1s"}]}
+{"feeds":[{"feed":"ETH-USD","aggregator":"$AGG_ETH","decimals":8,"deviation":"1","heartbeat":"1h","min_interval":"1s","transmitter":"$ADDR1"},
+          {"feed":"BTC-USD","aggregator":"$AGG_BTC","decimals":8,"deviation":"1","heartbeat":"1h","min_interval":"1s","transmitter":"$ADDR2"}]}
 JSON
 BUS_SIGNING_KEY=$GSEC BUS_TRUST="tx.status=$XAPUB,$XBPUB" FEEDS_FILE=$TMP/gate.json CHAIN_ID=138 \
 	STATE_DIR=$TMP/gate CHAIN_POLL=2s "$B/gate" 2>"$TMP/gate.log" &

@@ -54,12 +54,12 @@ echo "== start-up refusals"
 set +e
 env BUS_PUB_URL=$IN BUS_SUB_URL=$OUT BUS_TRUST="tx.ack=$GATE_PUB" STATE_DIR=$TMP/s0 PRIVATE_KEY=$KEY \
 	"$SIGNER" 2>>"$TMP/signer.log"; rc=$?
-[ $rc = 2 ] || fail "started without BUS_TRUST covering price.update. (exit $rc)"
+[ $rc = 78 ] || fail "started without BUS_TRUST covering price.update. (exit $rc)"
 env BUS_PUB_URL=$IN BUS_SUB_URL=$OUT BUS_TRUST="price.update.=$GATE_PUB" STATE_DIR=$TMP/s0 \
 	PRIVATE_KEY_FILE=$TMP/key.hex "$SIGNER" 2>"$TMP/mode.err"; rc=$?
 set -e
 cat "$TMP/mode.err" >>"$TMP/signer.log"
-[ $rc = 2 ] || fail "started with a key file of mode 0644 (exit $rc)"
+[ $rc = 78 ] || fail "started with a key file of mode 0644 (exit $rc)"
 grep -q "chmod 600" "$TMP/mode.err" || fail "no clear error for the key file mode"
 chmod 600 "$TMP/key.hex"
 echo "ok"

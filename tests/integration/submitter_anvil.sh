@@ -200,6 +200,11 @@ status_is "$H5" final || fail "reorged tx not final"
 ok "reorg (block $B1 reverted) -> reorged, re-sent, included again, final; answer 333"
 
 # ---- 5. metrics, quotes, nonce sync --------------------------------------------------------
+# a tx.signed whose tx_type (eip1559) is not the type of its raw (legacy) is refused, not sent
+RAW=$(ETHTX_KEY=$KEY1 "$ETHTX" mktx --legacy --chain 138 --nonce 3 --gas-limit 200000 --gas-price 0 "$AGG")
+publish "$(signed 0x000000000000000000000000000000e1 3 0 "$RAW" 0 0)"
+for _ in $(seq 1 100); do grep -q 'tx_type differs from the type' "$TMP/submitter.log" && break; sleep 0.1; done
+grep -q 'tx_type differs from the type' "$TMP/submitter.log" || fail "tx_type/raw type mismatch not refused"
 wait_for '.topic=="gas.quote" and .body.eip1559==true and (.body.max_fee_per_gas|tonumber) > 0' || fail "no gas.quote"
 wait_for ".topic==\"nonce.sync\" and .body.latest_nonce >= 3" 5 || fail "no nonce.sync"
 ok "gas.quote (eip1559) and nonce.sync published"
@@ -208,10 +213,11 @@ promtool check metrics <"$TMP/metrics.txt" || fail "promtool"
 grep -q '^oracle_updates_sent_total [1-9]' "$TMP/metrics.txt" || fail "oracle_updates_sent_total"
 grep -q '^oracle_update_errors_total{class="nonce_too_low"} [1-9]' "$TMP/metrics.txt" || fail "errors{nonce_too_low}"
 grep -q '^submitter_bumps_total [1-9]' "$TMP/metrics.txt" || fail "bumps"
+grep -q '^submitter_rejected_total [1-9]' "$TMP/metrics.txt" || fail "submitter_rejected_total (tx_type mismatch)"
 grep -q "^submitter_rpc_up{endpoint=\"http://127.0.0.1:$PORT\"} 1" "$TMP/metrics.txt" || fail "rpc_up"
 grep -q "^submitter_rpc_up{endpoint=\"http://127.0.0.1:$DEAD\"} 0" "$TMP/metrics.txt" || fail "rpc_up dead"
 grep -q '^rpc_errors_total{endpoint="http://127.0.0.1:'"$DEAD"'",kind="connect"}' "$TMP/metrics.txt" || fail "rpc_errors_total"
-ok "/metrics passes promtool; sent, errors, bumps, rpc_up per endpoint"
+ok "tx_type/raw type mismatch refused; /metrics passes promtool; sent, errors, bumps, rejected, rpc_up per endpoint"
 # ---- 6. kill -9 after the ack ------------------------------------------------------------------------
 rpc evm_setAutomine '[false]' >/dev/null
 rpc anvil_setNextBlockBaseFeePerGas "[\"0x$(printf '%x' $GWEI)\"]" >/dev/null

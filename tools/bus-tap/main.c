@@ -22,7 +22,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bus/actor.h"
 #include "bus/bus.h"
+#include "bus/rt_config.h"
 #include "bus/sig.h"
 #include "chain/hex.h"
 #include "schemas/schema.h"
@@ -332,6 +334,31 @@ tap_load_key(const tap_opts *o, int *bad)
 	return k;
 }
 
+/* The environment bus-tap reads, checked all at once like an actor's (exit RT_EXIT_CONFIG). The key
+ * is only validated here (tap_load_key reads it again, or the --key-file). */
+static const char *tap_env_pub, *tap_env_sub, *tap_env_trust;
+static uint8_t     tap_env_key[32];
+static const rt_opt tap_env[] = {
+	{ "BUS_PUB_URL", RT_BUS_URL, NULL, "busd ingress URLs (--publish)", &tap_env_pub, 0, 0, 0, 0 },
+	{ "BUS_SUB_URL", RT_BUS_URL, NULL, "busd egress URLs", &tap_env_sub, 0, 0, 0, 0 },
+	{ "BUS_TRUST", RT_STR, NULL, "trusted keys per topic prefix", &tap_env_trust, 0, 0, 0, 0 },
+	RT_CHECK_ROW("BUS_TRUST", act_check_trust),
+	{ "BUS_SIGNING_KEY", RT_KEY, NULL, "BIP-340 key signing --publish frames", tap_env_key, 0, 0, 32, RT_SECRET },
+};
+
+static int
+tap_check_env(void)
+{
+	char err[2048];
+	int  rc = rt_config_load(tap_env, sizeof tap_env / sizeof tap_env[0], err, sizeof err);
+	explicit_bzero(tap_env_key, sizeof tap_env_key);
+	if (rc == 0)
+		return 0;
+	for (char *l = strtok(err, "\n"); l; l = strtok(NULL, "\n"))
+		fprintf(stderr, "bus-tap: %s\n", l);
+	return -1;
+}
+
 static int
 tap_publish(const tap_opts *o)
 {
@@ -385,7 +412,7 @@ tap_publish(const tap_opts *o)
 	int badkey;
 	sig_key *k = tap_load_key(o, &badkey);
 	if (badkey)
-		return 2;
+		return RT_EXIT_CONFIG;
 	char origin[80];
 	snprintf(origin, sizeof origin, "bus-tap-%d", (int)getpid());
 	bus_pub *p = bus_pub_open(o->urls, o->origin ? o->origin : origin, err, sizeof err);
@@ -527,6 +554,8 @@ main(int argc, char **argv)
 	}
 	if (o.keygen)
 		return tap_keygen();
+	if (tap_check_env() != 0)
+		return RT_EXIT_CONFIG;
 	if (o.urls[0] == 0) {
 		const char *env = getenv(o.publish_topic ? "BUS_PUB_URL" : "BUS_SUB_URL");
 		tap_add_url(&o, env && *env ? env : o.publish_topic ? "tcp://127.0.0.1:7701" : "tcp://127.0.0.1:7702");

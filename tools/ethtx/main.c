@@ -1,6 +1,10 @@
-/* ethtx — a small command line front end to chain/ (keccak, RLP, ABI, transactions), mainly so
- * tests can compare this implementation with Foundry's `cast` on the same inputs.
+/* ethtx — a small command line front end to chain/ (keccak, RLP, ABI, transactions), for operators
+ * (decode a raw transaction) and so tests can compare this implementation with Foundry's `cast`.
+ * The usage text below (ethtx_usage) is the reference; tools/ethtx/README.md explains it.
  *
+ *   ethtx decode [--json] 0xRAW|-   decode a signed raw transaction (legacy, EIP-2930, EIP-1559),
+ *        its hash and the sender recovered from the signature; inspect adds the signing hash, size,
+ *        the access list and the calldata words. Exit 1 on a malformed transaction.
  *   ethtx mktx [--legacy] --chain N --nonce N --gas-limit N --gas-price WEI
  *              [--priority-gas-price WEI] [--value WEI] TO [SIG [ARGS...]]
  *        prints the signed raw transaction (0x...). The key comes from env ETHTX_KEY (hex), is
@@ -11,26 +15,55 @@
  *   ethtx calldata SIG ARGS...   the same with the selector
  *   ethtx to-rlp JSON            nested JSON arrays of 0x-hex strings, e.g. '["0xaa",["0x"]]'
  * A "--" argument anywhere only ends options, as in cast ("-- -5" passes a negative number).
- * Exit status 0 on success, 2 on bad usage or input (with a message on stderr).
+ * Exit status 0 on success; 1 when decode/inspect refuse the transaction; 2 on bad usage or on
+ * bad input to the other commands (with a message on stderr). --help prints usage and exits 0.
  */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "bus/rt_config.h"
 #include "chain/abi.h"
 #include "chain/hex.h"
 #include "chain/keccak.h"
 #include "chain/rlp.h"
 #include "chain/tx.h"
+#include "tools/ethtx/decode.h"
 
 static uint8_t ethtx_buf[1 << 16];
+
+static const char ethtx_usage_text[] =
+    "usage: ethtx COMMAND [ARGS]\n"
+    "  decode [--json] 0xRAW|-     decode a signed raw transaction (legacy, EIP-2930, EIP-1559):\n"
+    "                              every field, the hash, the sender; - reads the hex from stdin\n"
+    "  inspect [--json] 0xRAW|-    the same plus size, signing hash, access list, calldata words\n"
+    "  mktx [--legacy] --chain N --nonce N --gas-limit N --gas-price WEI\n"
+    "       [--priority-gas-price WEI] [--value WEI] TO [SIG [ARGS...]]\n"
+    "                              sign a transaction with the key in env ETHTX_KEY (hex)\n"
+    "  address                     the EIP-55 address of ETHTX_KEY\n"
+    "  keccak DATA                 keccak-256 of 0x-hex DATA, or else of DATA as text\n"
+    "  abi-encode SIG ARGS...      ABI-encode scalar, bytes and string arguments\n"
+    "  calldata SIG ARGS...        the same with the 4-byte selector\n"
+    "  to-rlp JSON                 RLP of nested JSON arrays of 0x-hex strings\n"
+    "  --help                      this text\n"
+    "Exit status: 0 ok, 1 decode/inspect refused a malformed transaction, 2 bad usage or input.\n";
 
 static int ethtx_die(const char *what, const char *detail)
 {
     fprintf(stderr, "ethtx: %s%s%s\n", what, detail ? ": " : "", detail ? detail : "");
     return 2;
 }
+
+/* Bad usage (unknown command or option): the message, then the usage, on stderr; exit 2. */
+static int ethtx_usage_error(const char *what, const char *detail)
+{
+    ethtx_die(what, detail);
+    fputs(ethtx_usage_text, stderr);
+    return 2;
+}
+
+static int ethtx_is_help(const char *a) { return !strcmp(a, "--help") || !strcmp(a, "-h"); }
 
 static void ethtx_print_hex(const uint8_t *b, size_t n)
 {
@@ -200,8 +233,11 @@ static int ethtx_keccak(const char *a)
 static int ethtx_key(uint8_t key[32])
 {
     const char *k = getenv("ETHTX_KEY");
-    if (!k || hex_decode_exact(k, strlen(k), key, 32) != HEX_OK)
-        return ethtx_die("ETHTX_KEY must hold a 32-byte hex private key", NULL);
+    if (!k || hex_decode_exact(k, strlen(k), key, 32) != HEX_OK || rt_check_seckey(key) != 0) {
+        ethtx_die("ETHTX_KEY must hold a valid secp256k1 private key (32 bytes of hex, not zero, below the curve "
+                  "order)", NULL);
+        return RT_EXIT_CONFIG; /* a configuration error, as in every actor */
+    }
     return 0;
 }
 
@@ -251,7 +287,7 @@ static int ethtx_mktx(int argc, char **argv)
         else if (!strcmp(o, "--value"))
             rc = ethtx_u256(v, &t.value);
         else
-            return ethtx_die("unknown option", o);
+            return ethtx_usage_error("unknown option", o);
         if (rc)
             return ethtx_die("bad number for", o);
     }
@@ -282,17 +318,94 @@ static int ethtx_mktx(int argc, char **argv)
     return 0;
 }
 
+/* Reads all of stdin (at most cap bytes) into buf. */
+static int ethtx_read_stdin(char *buf, size_t cap, size_t *n)
+{
+    size_t r;
+    *n = 0;
+    while ((r = fread(buf + *n, 1, cap - *n, stdin)) > 0)
+        if ((*n += r) == cap)
+            return fgetc(stdin) == EOF ? 0 : -1;
+    return ferror(stdin) ? -1 : 0;
+}
+
+static int ethtx_decode(const char *cmd, int argc, char **argv)
+{
+    static uint8_t raw[DX_MAX_RAW];
+    static char text[2 * DX_MAX_RAW + 4096]; /* 0x, digits, and room for surrounding whitespace */
+    const char *in = NULL;
+    char err[256];
+    size_t n, tlen;
+    int json = 0, rich = cmd[0] == 'i';
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--json"))
+            json = 1;
+        else if (ethtx_is_help(argv[i])) {
+            fputs(ethtx_usage_text, stdout);
+            return 0;
+        } else if (argv[i][0] == '-' && argv[i][1])
+            return ethtx_usage_error("unknown option", argv[i]);
+        else if (in)
+            return ethtx_usage_error("one raw transaction at a time, got another", argv[i]);
+        else
+            in = argv[i];
+    }
+    if (!in)
+        return ethtx_usage_error("missing argument", "0xRAW or - (stdin)");
+    if (!strcmp(in, "-")) {
+        if (ethtx_read_stdin(text, sizeof text, &tlen)) {
+            fprintf(stderr, "ethtx: %s: stdin: unreadable or longer than %zu characters\n", cmd, sizeof text);
+            return 1;
+        }
+    } else {
+        tlen = strlen(in);
+        if (tlen > sizeof text) {
+            fprintf(stderr, "ethtx: %s: input longer than %u bytes\n", cmd, DX_MAX_RAW);
+            return 1;
+        }
+        memcpy(text, in, tlen);
+    }
+    if (dx_parse_hex(text, tlen, raw, &n, err, sizeof err)) {
+        fprintf(stderr, "ethtx: %s: %s\n", cmd, err);
+        return 1;
+    }
+    json_t *view = dx_view(raw, n, rich, err, sizeof err);
+    if (!view) {
+        fprintf(stderr, "ethtx: %s: %s\n", cmd, err);
+        return 1;
+    }
+    if (json) {
+        json_dumpf(view, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        fputc('\n', stdout);
+    } else {
+        dx_print_text(view, stdout);
+    }
+    json_decref(view);
+    return fflush(stdout) == 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2)
-        return ethtx_die("usage", "ethtx mktx|address|keccak|abi-encode|calldata|to-rlp ...");
+        return ethtx_usage_error("missing command", NULL);
     const char *cmd = argv[1];
+    if (ethtx_is_help(cmd) || !strcmp(cmd, "help")) {
+        fputs(ethtx_usage_text, stdout);
+        return 0;
+    }
     /* "--" only ends options (as in cast: `-- -5` passes a negative number); drop it. */
     int w = 2;
     for (int r = 2; r < argc; r++)
         if (strcmp(argv[r], "--") != 0)
             argv[w++] = argv[r];
     argc = w;
+    if (!strcmp(cmd, "decode") || !strcmp(cmd, "inspect"))
+        return ethtx_decode(cmd, argc - 2, argv + 2);
+    for (int i = 2; i < argc; i++)
+        if (ethtx_is_help(argv[i])) {
+            fputs(ethtx_usage_text, stdout);
+            return 0;
+        }
     if (!strcmp(cmd, "mktx"))
         return ethtx_mktx(argc - 2, argv + 2);
     if (!strcmp(cmd, "address"))
@@ -305,5 +418,5 @@ int main(int argc, char **argv)
         return ethtx_abi(argc - 2, argv + 2, 1);
     if (!strcmp(cmd, "to-rlp") && argc == 3)
         return ethtx_to_rlp(argv[2]);
-    return ethtx_die("unknown command or wrong arguments", cmd);
+    return ethtx_usage_error("unknown command or wrong arguments", cmd);
 }

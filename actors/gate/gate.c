@@ -1,0 +1,891 @@
+/*
+ * gate.c - the gate's core (gate.h): aggregates in, decisions out through an LMDB outbox, the
+ * chain followed by polls and tx.status (reconcile.c). See README.md beside this file.
+ */
+#include "actors/gate/gate.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "bus/bus.h"
+#include "bus/rt_http.h"
+#include "bus/rt_log.h"
+#include "bus/rt_metrics.h"
+#include "chain/hex.h"
+#include "chain/revert.h"
+#include "store/outbox.h"
+#include "store/store.h"
+
+#define GT_N(a) (sizeof(a) / sizeof((a)[0]))
+#define GT_MS 1000000ull
+#define GT_NS 1000000000ull
+
+/* In-flight record (table "inflight", key = feed): version, id, since, answer. */
+enum { GT_INF_V = 1, GT_INF_LEN = 1 + 16 + 8 + 32 };
+
+typedef struct {
+	gf_feed      c;
+	gd_cfg       dc;
+	gr_view      v;
+	char         topic[FRAME_TOPIC_MAX + 1];
+	char         esc[80];
+	/* the latest aggregate */
+	int          have_agg;
+	sc_price_agg agg;
+	uint64_t     agg_mono;
+	char         agg_origin[SC_ORIGIN_CAP + 1];
+	uint64_t     agg_seq;
+	/* chain following */
+	uint64_t     next_poll_mono;
+	int          stale;         /* feed_stale alert firing */
+	int          agg_stale;     /* held: the aggregate is older than it may be used */
+	int          last_why;
+	uint64_t     retry_mono;    /* no publishing before this (the estimate could not be made) */
+	char         fail_text[160];/* why the last failure happened */
+	rt_metric   *m_upd[3], *m_dev, *m_age, *m_inflight, *m_chain_err, *m_refused;
+	rt_metric   *m_agg_stale, *m_agg_age, *m_breaker, *m_failures, *m_consecutive, *m_gas;
+} gt_feed;
+
+struct gt {
+	gt_cfg     c;
+	char      *state_dir;
+	gt_io      io;
+	gt_feed    feeds[GF_MAX_FEEDS];
+	size_t     n;
+	st_env    *env;
+	ob_box    *ob;
+	MDB_dbi    t_last, t_inf, t_breaker;
+	uint64_t   next_tick_mono;
+	char      *instance;
+	gc_call    call;
+	int        rpc_down;        /* rpc_unreachable alert firing */
+	rt_metric *m_ob_pending, *m_status_unknown, *m_store_err, *m_rpc_up;
+};
+
+/* Breaker record (table "breaker", key = feed): version, open, failures (be32), last failure
+ * (be64 ns), text length, text. */
+enum { GT_BRK_V = 1, GT_BRK_HDR = 1 + 1 + 4 + 8 + 1 };
+
+/* Counts and logs a failed store write; the in-memory state stays as decided (the next write
+ * retries), and /metrics shows it. */
+static void
+gt_store_failed(gt *g, const char *what, const char *feed, const st_err *e)
+{
+	rt_inc(g->m_store_err);
+	rt_logkv(RT_ERROR, "state write failed", "what", what, "feed", feed ? feed : "", "error", e->text, NULL);
+}
+
+static void
+gt_alert(gt *g, int severity, int status, const char *kind, const char *key, const char *text,
+         const char *const *labels)
+{
+	if (g->io.alert && g->io.alert(g->io.ctx, severity, status, kind, key, text, labels) != BUS_OK)
+		rt_logkv(RT_ERROR, "cannot publish the alert", "kind", kind, "key", key, NULL);
+}
+
+/* The RPC is up as long as any endpoint answers (a node error is an answer). */
+static void
+gt_rpc_result(gt *g, int rc, const rpc_error *e)
+{
+	int down;
+	if (rc == RPC_ETRANSPORT)
+		down = 1;
+	else if (rc == RPC_OK || rc == RPC_ENODE)
+		down = 0;
+	else
+		return;
+	if (down == g->rpc_down)
+		return;
+	g->rpc_down = down;
+	rt_gauge_set(g->m_rpc_up, !down);
+	rt_health_set("rpc", down, down ? "no RPC endpoint answers" : NULL);
+	char key[160], text[320];
+	snprintf(key, sizeof key, "rpc_unreachable:gate:%.100s", g->instance);
+	if (down)
+		snprintf(text, sizeof text, "gate %.60s cannot reach any RPC endpoint: %.200s", g->instance, e->msg);
+	else
+		snprintf(text, sizeof text, "gate %.60s reaches an RPC endpoint again", g->instance);
+	const char *labels[] = { "actor", "gate", NULL };
+	gt_alert(g, SC_SEV_ERROR, down ? SC_ALERT_FIRING : SC_ALERT_RESOLVED, "rpc_unreachable", key, text, labels);
+	rt_logkv(down ? RT_ERROR : RT_INFO, down ? "rpc unreachable" : "rpc reachable again", "error",
+	         down ? e->msg : "", NULL);
+}
+
+static void gt_succeed(gt *g, gt_feed *f);
+
+/* ---- persistence ------------------------------------------------------------------------- */
+
+static void
+gt_inf_encode(const gt_feed *f, uint8_t b[GT_INF_LEN])
+{
+	b[0] = GT_INF_V;
+	memcpy(b + 1, f->v.inf_id, 16);
+	st_key_u64(b + 17, f->v.st.inflight_since_ns);
+	u256_to_be(&f->v.inf_answer, b + 25);
+}
+
+static int
+gt_brk_put(gt *g, MDB_txn *txn, const gt_feed *f, st_err *e)
+{
+	size_t  tl = strlen(f->fail_text);
+	uint8_t b[GT_BRK_HDR + sizeof f->fail_text];
+	if (f->v.st.failures == 0 && !f->v.st.breaker_open) {
+		int rc = st_del(txn, g->t_breaker, f->c.feed, strlen(f->c.feed), e);
+		return rc == MDB_NOTFOUND ? 0 : rc;
+	}
+	b[0] = GT_BRK_V;
+	b[1] = (uint8_t)f->v.st.breaker_open;
+	for (int i = 0; i < 4; i++)
+		b[2 + i] = (uint8_t)(f->v.st.failures >> (24 - 8 * i));
+	st_key_u64(b + 6, f->v.st.last_failure_ns);
+	b[14] = (uint8_t)tl;
+	memcpy(b + GT_BRK_HDR, f->fail_text, tl);
+	return st_put(txn, g->t_breaker, f->c.feed, strlen(f->c.feed), b, GT_BRK_HDR + tl, e);
+}
+
+/* Persists a feed's failure count and breaker on their own (a failure or a reset). */
+static void
+gt_brk_save(gt *g, const gt_feed *f)
+{
+	MDB_txn *txn;
+	st_err   e;
+	int      rc = st_begin(g->env, 0, &txn, &e);
+	if (rc == 0 && (rc = gt_brk_put(g, txn, f, &e)) == 0)
+		rc = st_commit(txn, &e);
+	else
+		st_abort(txn);
+	if (rc != 0)
+		gt_store_failed(g, "breaker", f->c.feed, &e);
+}
+
+static void
+gt_brk_load(gt_feed *f, const MDB_val *v)
+{
+	const uint8_t *b = v->mv_data;
+	if (v->mv_size < GT_BRK_HDR || b[0] != GT_BRK_V || v->mv_size != GT_BRK_HDR + (size_t)b[14] ||
+	    b[14] >= sizeof f->fail_text) {
+		rt_logkv(RT_ERROR, "breaker record unreadable: ignored", "feed", f->c.feed, NULL);
+		return;
+	}
+	f->v.st.breaker_open = b[1] != 0;
+	f->v.st.failures = (uint32_t)b[2] << 24 | (uint32_t)b[3] << 16 | (uint32_t)b[4] << 8 | b[5];
+	f->v.st.last_failure_ns = st_u64_at(b + 6);
+	memcpy(f->fail_text, b + GT_BRK_HDR, b[14]);
+	f->fail_text[b[14]] = 0;
+}
+
+/* Loads the last decision and the in-flight update of every feed (after a restart). */
+static int
+gt_load(gt *g, char *err, size_t errlen)
+{
+	MDB_txn *txn;
+	st_err   e;
+	if (st_begin(g->env, 1, &txn, &e) != 0) {
+		snprintf(err, errlen, "state: %s", e.text);
+		return -1;
+	}
+	for (size_t i = 0; i < g->n; i++) {
+		gt_feed        *f = &g->feeds[i];
+		sc_price_update last;
+		MDB_val         v;
+		size_t          klen = strlen(f->c.feed);
+		if (st_get_rec(txn, g->t_last, f->c.feed, klen, &SC_PRICE_UPDATE, &last, &e) == 0)
+			f->v.st.last_publish_ns = last.decided_at_ns;
+		if (st_get(txn, g->t_inf, f->c.feed, klen, &v, &e) == 0 && v.mv_size == GT_INF_LEN &&
+		    ((uint8_t *)v.mv_data)[0] == GT_INF_V) {
+			const uint8_t *b = v.mv_data;
+			f->v.st.inflight = 1;
+			memcpy(f->v.inf_id, b + 1, 16);
+			f->v.st.inflight_since_ns = st_u64_at(b + 17);
+			u256_from_be(&f->v.inf_answer, b + 25, 32);
+			char id[33];
+			hex_encode(f->v.inf_id, 16, 0, id);
+			rt_logkv(RT_INFO, "update in flight from before the restart", "feed", f->c.feed, "id", id, NULL);
+		}
+		if (st_get(txn, g->t_breaker, f->c.feed, klen, &v, &e) == 0)
+			gt_brk_load(f, &v);
+		rt_gauge_set(f->m_inflight, f->v.st.inflight);
+		rt_gauge_set(f->m_consecutive, f->v.st.failures);
+		rt_gauge_set(f->m_breaker, f->v.st.breaker_open);
+		if (f->v.st.breaker_open) {
+			/* A restart does not close it: only gt_reset does. The alert was sent when it opened. */
+			char key[64], text[240];
+			snprintf(key, sizeof key, "breaker:%.31s", f->c.feed);
+			snprintf(text, sizeof text, "updates stopped after %u failures: %s", f->v.st.failures, f->fail_text);
+			rt_health_set(key, 1, text);
+			rt_logkv(RT_ERROR, "breaker open (from before the restart): no updates until reset", "feed", f->c.feed,
+			         "why", f->fail_text, NULL);
+		}
+	}
+	st_abort(txn);
+	return 0;
+}
+
+/* Persists that a feed's in-flight update is over (the view already says so). */
+static void
+gt_drop_inflight(gt *g, gt_feed *f, const uint8_t id[16], const char *why)
+{
+	MDB_txn *txn;
+	st_err   e;
+	int      rc = st_begin(g->env, 0, &txn, &e);
+	if (rc == 0) {
+		rc = st_del(txn, g->t_inf, f->c.feed, strlen(f->c.feed), &e);
+		if (rc == MDB_NOTFOUND)
+			rc = 0;
+		rc = rc ? rc : ob_ack(txn, g->ob, id, NULL, &e);
+		if (rc == 0)
+			rc = st_commit(txn, &e);
+		else
+			st_abort(txn);
+	}
+	if (rc != 0)
+		gt_store_failed(g, "clearing the in-flight update", f->c.feed, &e);
+	rt_gauge_set(f->m_inflight, 0);
+	rt_logkv(RT_INFO, "update no longer in flight", "feed", f->c.feed, "why", why, NULL);
+}
+
+/* ---- the outbox ---------------------------------------------------------------------------- */
+
+/* (Re)publishes every due update; each keeps its id, so the signer deduplicates. */
+static void
+gt_flush_outbox(gt *g, uint64_t now_ns)
+{
+	uint8_t  ids[16][OB_ID_LEN];
+	MDB_txn *txn;
+	st_err   e;
+	if (st_begin(g->env, 0, &txn, &e) != 0) {
+		gt_store_failed(g, "outbox", NULL, &e);
+		return;
+	}
+	long n = ob_due(txn, g->ob, now_ns, ids, GT_N(ids), &e);
+	if (n < 0) {
+		st_abort(txn);
+		gt_store_failed(g, "outbox read", NULL, &e);
+		return;
+	}
+	for (long i = 0; i < n; i++) {
+		ob_msg m;
+		char   topic[OB_TOPIC_MAX + 1], type[OB_TYPE_MAX + 1];
+		if (ob_get(txn, g->ob, ids[i], &m, &e) != 0)
+			continue;
+		snprintf(topic, sizeof topic, "%.*s", (int)m.topic_len, m.topic);
+		snprintf(type, sizeof type, "%.*s", (int)m.type_len, m.type);
+		int rv = g->io.publish(g->io.ctx, topic, type, m.id, m.body, m.body_len);
+		if (m.attempts > 0 && rt_log_enabled(RT_DEBUG))
+			rt_logkv(RT_DEBUG, "re-published update", "topic", topic, NULL);
+		if (ob_mark_sent(txn, g->ob, ids[i], now_ns, rv == BUS_OK ? NULL : "publish failed", &e) != 0) {
+			/* Not fatal: the entry stays due and goes out again next time (same id). */
+			st_abort(txn);
+			gt_store_failed(g, "outbox mark sent", NULL, &e);
+			return;
+		}
+	}
+	uint64_t cnt = 0;
+	if (ob_count(txn, g->ob, &cnt, &e) == 0)
+		rt_gauge_set(g->m_ob_pending, (double)cnt);
+	if (st_commit(txn, &e) != 0)
+		gt_store_failed(g, "outbox", NULL, &e);
+}
+
+/* ---- following the chain ------------------------------------------------------------------- */
+
+static void
+gt_poll(gt *g, gt_feed *f, uint64_t mono)
+{
+	gc_round  r;
+	rpc_error e;
+	int       rc = g->io.read_latest(g->io.ctx, f->c.aggregator, &r, &e);
+	char      key[64];
+	gt_rpc_result(g, rc, &e);
+	snprintf(key, sizeof key, "chain:%.31s", f->c.feed);
+	if (rc != RPC_OK) {
+		rt_inc(f->m_chain_err);
+		rt_health_set(key, 1, e.msg);
+		if (rt_log_state_change(key, "error"))
+			rt_logkv(RT_WARN, "cannot read latestRoundData", "feed", f->c.feed, "error", e.msg, NULL);
+		/* Retry soon while the answer is unknown, else at the normal pace. */
+		f->next_poll_mono = mono + (f->v.st.known ? g->c.poll_ms : 1000) * GT_MS;
+		return;
+	}
+	rt_health_set(key, 0, NULL);
+	f->next_poll_mono = mono + g->c.poll_ms * GT_MS;
+	uint8_t id[16];
+	memcpy(id, f->v.inf_id, 16);
+	int fl = gr_poll(&f->v, &r, mono, 2 * g->c.poll_ms * GT_MS);
+	if (!(fl & GR_ADOPTED))
+		return;
+	if (rt_log_state_change(key, "ok") || (fl & GR_CHANGED)) {
+		char a[96], t[24], rd[80];
+		fixed_to_dec(&r.answer, (unsigned)f->c.decimals, a);
+		snprintf(t, sizeof t, "%llu", (unsigned long long)r.updated_at_s);
+		u256_to_dec(&r.round_id, rd);
+		rt_logkv(RT_INFO, "on-chain answer", "feed", f->c.feed, "answer", a, "updated_at", t, "round", rd, NULL);
+	}
+	/* Our in-flight update landed even if its tx.status was lost. */
+	if (fl & GR_LANDED) {
+		gt_drop_inflight(g, f, id, "seen on chain");
+		gt_succeed(g, f);
+	}
+}
+
+/* The round the update will be for: FluxAggregator's submit needs the exact one. */
+static void
+gt_round_for_update(gt *g, gt_feed *f, u256 *round)
+{
+	u256 one;
+	u256_from_u64(&one, 1);
+	u256_add(round, &f->v.st.round_id, &one);
+	if (!g->c.flux)
+		return;
+	uint64_t  rd;
+	rpc_error e;
+	int rc = g->io.read_oracle_round(g->io.ctx, f->c.aggregator, f->c.transmitter, &rd, &e);
+	gt_rpc_result(g, rc, &e);
+	if (rc == RPC_OK)
+		u256_from_u64(round, rd);
+	else
+		rt_logkv(RT_WARN, "oracleRoundState failed; using latest round + 1", "feed", f->c.feed, "error", e.msg,
+		         NULL);
+}
+
+static void
+gt_check_stale(gt *g, gt_feed *f, uint64_t now_ns)
+{
+	uint64_t now_s = now_ns / GT_NS;
+	const gd_state *st = &f->v.st;
+	uint64_t age = st->known && st->updated_at_s && now_s > st->updated_at_s ? now_s - st->updated_at_s : 0;
+	rt_gauge_set(f->m_age, (double)age);
+	if (!st->known || f->c.heartbeat_ms == 0 || st->updated_at_s == 0)
+		return;
+	int stale = age * 1000 > g->c.stale_factor * f->c.heartbeat_ms;
+	if (stale == f->stale)
+		return;
+	f->stale = stale;
+	char key[64], text[200];
+	snprintf(key, sizeof key, "gate:%.31s:feed_stale", f->c.feed);
+	snprintf(text, sizeof text, "%.31s: on-chain answer is %llu s old (heartbeat %llu s x %llu)", f->c.feed,
+	         (unsigned long long)age, (unsigned long long)(f->c.heartbeat_ms / 1000),
+	         (unsigned long long)g->c.stale_factor);
+	const char *labels[] = { "feed", f->c.feed, NULL };
+	gt_alert(g, SC_SEV_ERROR, stale ? SC_ALERT_FIRING : SC_ALERT_RESOLVED, "feed_stale", key, text, labels);
+	rt_logkv(stale ? RT_WARN : RT_INFO, stale ? "feed stale" : "feed fresh again", "feed", f->c.feed, NULL);
+}
+
+/* ---- failures and the breaker ---------------------------------------------------------------- */
+
+/* Printable ASCII only: error texts come from contracts and other processes. */
+static void
+gt_clean(const char *in, char *out, size_t cap)
+{
+	size_t k = 0;
+	for (; *in && k + 1 < cap; in++)
+		out[k++] = (unsigned char)*in >= 0x20 && (unsigned char)*in < 0x7f && *in != '"' && *in != '\\' ? *in : '?';
+	out[k] = 0;
+}
+
+/* A failed update (estimate reverted or over the cap, tx failed): back off, maybe open the
+ * breaker (one grouped alert per feed, keyed by the configured feed name only). */
+static void
+gt_fail(gt *g, gt_feed *f, uint64_t now_ns, const char *why)
+{
+	gt_clean(why && *why ? why : "failed without a reason", f->fail_text, sizeof f->fail_text);
+	int tripped = gd_fail(&f->dc, &f->v.st, now_ns);
+	gt_brk_save(g, f);
+	rt_inc(f->m_failures);
+	rt_gauge_set(f->m_consecutive, f->v.st.failures);
+	char n[16], wait[24];
+	snprintf(n, sizeof n, "%u", f->v.st.failures);
+	snprintf(wait, sizeof wait, "%llu", (unsigned long long)(gd_backoff_ns(&f->dc, f->v.st.failures) / GT_MS));
+	rt_logkv(RT_WARN, "update failed", "feed", f->c.feed, "why", f->fail_text, "consecutive", n,
+	         "next_attempt_after_ms", tripped ? "never (breaker open)" : wait, NULL);
+	if (!tripped)
+		return;
+	char key[64], hkey[64], text[300];
+	snprintf(key, sizeof key, "gate:%.31s:update_failing", f->c.feed);
+	snprintf(hkey, sizeof hkey, "breaker:%.31s", f->c.feed);
+	snprintf(text, sizeof text, "%.31s: updates stopped after %u consecutive failures: %s (reset: POST "
+	         "/feeds/%.31s/reset)", f->c.feed, f->v.st.failures, f->fail_text, f->c.feed);
+	const char *labels[] = { "feed", f->c.feed, NULL };
+	gt_alert(g, SC_SEV_ERROR, SC_ALERT_FIRING, "update_failing", key, text, labels);
+	rt_health_set(hkey, 1, text);
+	rt_gauge_set(f->m_breaker, 1);
+	rt_logkv(RT_ERROR, "breaker open: no more updates of this feed until reset", "feed", f->c.feed, "why",
+	         f->fail_text, NULL);
+}
+
+static void
+gt_succeed(gt *g, gt_feed *f)
+{
+	if (f->v.st.failures == 0)
+		return;
+	gd_succeed(&f->v.st);
+	f->fail_text[0] = 0;
+	gt_brk_save(g, f);
+	rt_gauge_set(f->m_consecutive, 0);
+	rt_logkv(RT_INFO, "update succeeded: failure count cleared", "feed", f->c.feed, NULL);
+}
+
+int
+gt_reset(gt *g, const char *feed, int *was_open, uint32_t *failures)
+{
+	gt_feed *f = NULL;
+	for (size_t i = 0; i < g->n && f == NULL; i++)
+		if (strcmp(g->feeds[i].c.feed, feed) == 0)
+			f = &g->feeds[i];
+	if (f == NULL)
+		return -1;
+	int      open = f->v.st.breaker_open;
+	uint32_t n = f->v.st.failures;
+	if (was_open)
+		*was_open = open;
+	if (failures)
+		*failures = n;
+	gd_reset(&f->v.st);
+	f->fail_text[0] = 0;
+	f->retry_mono = 0;
+	gt_brk_save(g, f);
+	rt_gauge_set(f->m_breaker, 0);
+	rt_gauge_set(f->m_consecutive, 0);
+	char key[64], hkey[64], text[200], cnt[16];
+	snprintf(hkey, sizeof hkey, "breaker:%.31s", f->c.feed);
+	rt_health_set(hkey, 0, NULL);
+	if (open) {
+		snprintf(key, sizeof key, "gate:%.31s:update_failing", f->c.feed);
+		snprintf(text, sizeof text, "%.31s: breaker reset by the operator; updates resume", f->c.feed);
+		const char *labels[] = { "feed", f->c.feed, NULL };
+		gt_alert(g, SC_SEV_ERROR, SC_ALERT_RESOLVED, "update_failing", key, text, labels);
+	}
+	snprintf(cnt, sizeof cnt, "%u", n);
+	rt_logkv(RT_WARN, "breaker reset", "feed", f->c.feed, "was_open", open ? "yes" : "no", "failures", cnt, NULL);
+	return 0;
+}
+
+/* ---- deciding ---------------------------------------------------------------------------- */
+
+/* The gas limit of the update: the exact call estimated from the feed's transmitter. Returns 1
+ * with *limit, 0 on a failure (counted: revert, over the cap), -1 when it could not be asked
+ * (RPC down: try again shortly, no failure). */
+static int
+gt_estimate(gt *g, gt_feed *f, const u256 *round, const u256 *answer, uint64_t now_ns, uint64_t mono_ns,
+            uint64_t *limit)
+{
+	uint8_t   data[4 + 64];
+	size_t    len;
+	rpc_error e;
+	uint64_t  gas;
+	char      why[200];
+	if (gc_call_build(&g->call, round, answer, data, sizeof data, &len) != 0) {
+		gt_fail(g, f, now_ns, "the answer does not fit the update call's types");
+		return 0;
+	}
+	memset(&e, 0, sizeof e);
+	int rc = g->io.estimate_gas(g->io.ctx, f->c.transmitter, f->c.aggregator, data, len, &gas, &e);
+	gt_rpc_result(g, rc, &e);
+	if (rc == RPC_ENODE) {
+		/* The node ran the call and it failed: the reason is in the revert data (or the message). */
+		char reason[160];
+		if (e.data[0])
+			rv_describe_hex(e.data, reason, sizeof reason);
+		else
+			gt_clean(e.msg[0] ? e.msg : "reverted", reason, sizeof reason);
+		snprintf(why, sizeof why, "gas estimate: %s", reason);
+		gt_fail(g, f, now_ns, why);
+		return 0;
+	}
+	char lkey[64];
+	snprintf(lkey, sizeof lkey, "estimate:%.31s", f->c.feed);
+	if (rc != RPC_OK) {
+		f->retry_mono = mono_ns + 1000 * GT_MS;
+		if (rt_log_state_change(lkey, "error"))
+			rt_logkv(RT_WARN, "cannot estimate gas: holding the update", "feed", f->c.feed, "error", e.msg, NULL);
+		return -1;
+	}
+	rt_log_state_change(lkey, "ok");
+	rt_gauge_set(f->m_gas, (double)gas);
+	if (gas > g->c.gas_limit_max) {
+		snprintf(why, sizeof why, "gas estimate %llu exceeds GAS_LIMIT_MAX %llu", (unsigned long long)gas,
+		         (unsigned long long)g->c.gas_limit_max);
+		gt_fail(g, f, now_ns, why);
+		return 0;
+	}
+	uint64_t margin = (gas * g->c.gas_margin_ppm + 999999) / 1000000; /* gas < 2^40: no overflow */
+	*limit = gas + margin > g->c.gas_limit_max ? g->c.gas_limit_max : gas + margin;
+	return 1;
+}
+
+static void
+gt_publish(gt *g, gt_feed *f, const gd_decision *d, uint64_t now_ns, uint64_t mono_ns)
+{
+	sc_price_update u;
+	memset(&u, 0, sizeof u);
+	snprintf(u.feed, sizeof u.feed, "%s", f->c.feed);
+	u.answer = f->agg.median;
+	u.decimals = f->c.decimals;
+	u.reason = d->reason;
+	u.previous_answer = f->v.st.answer;
+	u.previous_updated_at_s = f->v.st.updated_at_s;
+	u.deviation_ppm = d->deviation_ppm;
+	u.threshold_ppm = f->c.threshold_ppm;
+	u.threshold_abs = f->c.threshold_abs;
+	u.since_update_s = d->since_update_s;
+	u.heartbeat_s = f->c.heartbeat_ms / 1000;
+	gt_round_for_update(g, f, &u.round_id);
+	u.chain_id = g->io.chain_id(g->io.ctx);
+	memcpy(u.contract, f->c.aggregator, 20);
+	u.decided_at_ns = now_ns;
+	snprintf(u.agg_origin, sizeof u.agg_origin, "%s", f->agg_origin);
+	u.agg_seq = f->agg_seq;
+	u.agg_sources = f->agg.used_count;
+	if (g->c.estimate && gt_estimate(g, f, &u.round_id, &u.answer, now_ns, mono_ns, &u.gas_limit) != 1)
+		return;
+
+	uint8_t id[16], body[2048], inf[GT_INF_LEN];
+	size_t  len;
+	sc_err  se;
+	st_err  e;
+	if (getrandom(id, sizeof id, 0) != (ssize_t)sizeof id ||
+	    sc_encode(&SC_PRICE_UPDATE, &u, body, sizeof body, &len, &se) != 0) {
+		rt_log(RT_ERROR, "cannot build the update for %s", f->c.feed);
+		return;
+	}
+	uint8_t old[16];
+	int     supersede = d->supersede && f->v.st.inflight;
+	memcpy(old, f->v.inf_id, 16);
+	gr_view saved = f->v;
+	memcpy(f->v.inf_id, id, 16);
+	f->v.inf_answer = u.answer;
+	f->v.st.inflight = 1;
+	f->v.st.inflight_since_ns = u.decided_at_ns;
+	f->v.st.last_publish_ns = u.decided_at_ns;
+	gt_inf_encode(f, inf);
+
+	/* Decision, in-flight marker and outbox entry commit together or not at all. */
+	MDB_txn *txn;
+	int      rc = st_begin(g->env, 0, &txn, &e);
+	if (rc == 0 && supersede)
+		rc = ob_ack(txn, g->ob, old, NULL, &e);
+	if (rc == 0)
+		rc = ob_put(txn, g->ob, id, f->topic, "price.update", body, len, u.decided_at_ns, &e);
+	if (rc == 0)
+		rc = st_put_rec(txn, g->t_last, f->c.feed, strlen(f->c.feed), &SC_PRICE_UPDATE, &u, &e);
+	if (rc == 0)
+		rc = st_put(txn, g->t_inf, f->c.feed, strlen(f->c.feed), inf, sizeof inf, &e);
+	if (rc == 0)
+		rc = st_commit(txn, &e);
+	else if (txn)
+		st_abort(txn);
+	if (rc != 0) {
+		f->v = saved;
+		gt_store_failed(g, "queueing the update", f->c.feed, &e);
+		return;
+	}
+	rt_inc(f->m_upd[d->reason]);
+	rt_gauge_set(f->m_inflight, 1);
+	char a[96], p[96], dev[24], ids[33], since[24], gas[24];
+	snprintf(gas, sizeof gas, "%llu", (unsigned long long)u.gas_limit);
+	fixed_to_dec(&u.answer, (unsigned)u.decimals, a);
+	fixed_to_dec(&u.previous_answer, (unsigned)u.decimals, p);
+	snprintf(dev, sizeof dev, "%llu", (unsigned long long)d->deviation_ppm);
+	snprintf(since, sizeof since, "%llu", (unsigned long long)d->since_update_s);
+	hex_encode(id, 16, 0, ids);
+	rt_logkv(RT_INFO, "update", "feed", f->c.feed, "reason", gd_reason_name(d->reason), "answer", a, "previous", p,
+	         "deviation_ppm", dev, "since_update_s", since, "id", ids, "supersedes", supersede ? "yes" : "no", "gas_limit", gas, NULL);
+	gt_flush_outbox(g, now_ns);
+}
+
+/* Says so once per change when the feed is held because its aggregate is too old (quorum lost
+ * at the median, or the median gone): metric, log, /health, and a warning alert. */
+static void
+gt_agg_state(gt *g, gt_feed *f, const gd_agg *a, uint64_t now_ns)
+{
+	uint64_t age = gd_agg_age_ns(a, now_ns), lim = gd_agg_limit_ns(&f->dc, a->window_ms);
+	int      stale = age > lim;
+	rt_gauge_set(f->m_agg_age, (double)age / 1e9);
+	if (stale == f->agg_stale)
+		return;
+	f->agg_stale = stale;
+	rt_gauge_set(f->m_agg_stale, stale);
+	char key[64], hkey[64], text[240], ages[24], lims[24];
+	snprintf(key, sizeof key, "gate:%.31s:aggregate_stale", f->c.feed);
+	snprintf(hkey, sizeof hkey, "aggregate:%.31s", f->c.feed);
+	snprintf(ages, sizeof ages, "%.1f", (double)age / 1e9);
+	snprintf(lims, sizeof lims, "%.1f", (double)lim / 1e9);
+	snprintf(text, sizeof text, "%.31s: held, the latest aggregate is %s s old (limit %s s): no update until "
+	         "the median publishes a fresh one", f->c.feed, ages, lims);
+	if (!stale)
+		snprintf(text, sizeof text, "%.31s: a fresh aggregate again", f->c.feed);
+	rt_health_set(hkey, stale, stale ? text : NULL);
+	const char *labels[] = { "feed", f->c.feed, NULL };
+	gt_alert(g, SC_SEV_WARNING, stale ? SC_ALERT_FIRING : SC_ALERT_RESOLVED, "aggregate_stale", key, text, labels);
+	rt_logkv(stale ? RT_WARN : RT_INFO, stale ? "aggregate stale: holding the feed" : "aggregate fresh again",
+	         "feed", f->c.feed, "age_s", ages, "limit_s", lims, NULL);
+}
+
+static void
+gt_evaluate(gt *g, gt_feed *f, uint64_t now_ns, uint64_t mono_ns)
+{
+	if (!f->have_agg)
+		return;
+	gd_agg a = { .median = f->agg.median, .oldest_observed_ns = f->agg.oldest_observed_at_ns,
+	             .window_ms = f->agg.window_ms };
+	gt_agg_state(g, f, &a, now_ns);
+	if (mono_ns < f->retry_mono)
+		return;
+	gd_decision d;
+	gd_evaluate(&f->dc, &f->v.st, &a, now_ns, &d);
+	rt_gauge_set(f->m_dev, d.deviation_ppm == UINT64_MAX ? 1e18 : (double)d.deviation_ppm);
+	if (d.action == GD_PUBLISH) {
+		gt_publish(g, f, &d, now_ns, mono_ns);
+	} else if (d.why != f->last_why && d.why != GD_WHY_WITHIN) {
+		rt_logkv(RT_DEBUG, "holding", "feed", f->c.feed, "why", gd_why_name(d.why), "reason",
+		         gd_reason_name(d.reason), NULL);
+	}
+	f->last_why = d.why;
+}
+
+static gt_feed *
+gt_find(const gt *g, const char *name)
+{
+	for (size_t i = 0; i < g->n; i++)
+		if (strcmp(g->feeds[i].c.feed, name) == 0)
+			return (gt_feed *)&g->feeds[i];
+	return NULL;
+}
+
+int
+gt_on_agg(gt *g, const sc_price_agg *a, const char *origin, uint64_t seq, uint64_t now_ns, uint64_t mono_ns)
+{
+	gt_feed *f = gt_find(g, a->feed);
+	if (f == NULL)
+		return GT_AGG_OTHER_FEED; /* another shard's feed */
+	if (a->decimals != f->c.decimals) {
+		rt_inc(f->m_refused);
+		char key[64];
+		snprintf(key, sizeof key, "decimals:%.31s", a->feed);
+		if (rt_log_state_change(key, "mismatch"))
+			rt_logkv(RT_ERROR, "aggregate refused: decimals differ from the feed's", "feed", a->feed, NULL);
+		return GT_AGG_REFUSED;
+	}
+	f->agg = *a;
+	f->have_agg = 1;
+	f->agg_mono = mono_ns;
+	snprintf(f->agg_origin, sizeof f->agg_origin, "%s", origin);
+	f->agg_seq = seq;
+	gt_evaluate(g, f, now_ns, mono_ns);
+	return GT_AGG_TAKEN;
+}
+
+void
+gt_on_status(gt *g, const sc_tx_status *s, uint64_t now_ns, uint64_t mono_ns)
+{
+	uint8_t ref[16];
+	int     has_ref = strlen(s->ref) == 32 && hex_decode_exact(s->ref, 32, ref, 16) == HEX_OK;
+	if (has_ref) {
+		/* Any status for our update means the signer has it: stop re-publishing. */
+		MDB_txn *txn;
+		st_err   e;
+		int      removed = 0;
+		int rc = st_begin(g->env, 0, &txn, &e);
+		if (rc == 0) {
+			if ((rc = ob_ack(txn, g->ob, ref, &removed, &e)) == 0)
+				rc = st_commit(txn, &e);
+			else
+				st_abort(txn);
+		}
+		if (rc != 0)
+			gt_store_failed(g, "outbox ack", s->feed, &e); /* re-published, acked again */
+		if (removed)
+			rt_logkv(RT_DEBUG, "update acknowledged", "ref", s->ref, NULL);
+	}
+	gt_feed *f = s->feed[0] ? gt_find(g, s->feed) : NULL;
+	if (f == NULL) {
+		if (has_ref)
+			rt_inc(g->m_status_unknown);
+		return;
+	}
+	uint8_t id[16];
+	memcpy(id, f->v.inf_id, 16);
+	int out = gr_status(&f->v, s, has_ref ? ref : NULL, now_ns, mono_ns);
+	switch (out) {
+	case GR_S_OURS_DONE:
+		gt_drop_inflight(g, f, id, sc_enum_name(&SC_TX_STATUS, "state", s->state));
+		gt_succeed(g, f);
+		/* fall through */
+	case GR_S_OTHERS: {
+		char a[96];
+		fixed_to_dec(&s->answer, (unsigned)f->c.decimals, a);
+		rt_logkv(RT_INFO, "confirmed answer", "feed", f->c.feed, "answer", a, "ref", s->ref, NULL);
+		break;
+	}
+	case GR_S_OURS_FAILED: {
+		/* Mined and reverted (out of gas, a require): counted, backed off, maybe the breaker. */
+		char why[200];
+		snprintf(why, sizeof why, "transaction failed: %.160s", s->error_text[0] ? s->error_text : "reverted");
+		gt_drop_inflight(g, f, id, "failed");
+		gt_fail(g, f, now_ns, why);
+		break;
+	}
+	case GR_S_OURS_DROPPED:
+		/* Never mined (replaced, evicted): not the call's fault, decided again as usual. */
+		gt_drop_inflight(g, f, id, "dropped");
+		rt_logkv(RT_WARN, "update dropped", "feed", f->c.feed, "error", s->error_text, NULL);
+		break;
+	default:
+		break;
+	}
+}
+
+void
+gt_step(gt *g, uint64_t now_ns, uint64_t mono_ns)
+{
+	for (size_t i = 0; i < g->n; i++)
+		if (mono_ns >= g->feeds[i].next_poll_mono)
+			gt_poll(g, &g->feeds[i], mono_ns);
+	if (mono_ns < g->next_tick_mono)
+		return;
+	/* Timers: heartbeats and expired in-flight updates need no new aggregate. */
+	g->next_tick_mono = mono_ns + 250 * GT_MS;
+	for (size_t i = 0; i < g->n; i++) {
+		gt_check_stale(g, &g->feeds[i], now_ns);
+		gt_evaluate(g, &g->feeds[i], now_ns, mono_ns);
+	}
+	gt_flush_outbox(g, now_ns);
+}
+
+/* ---- start ------------------------------------------------------------------------------- */
+
+static void
+gt_feed_init(gt *g, gt_feed *f, const gf_feed *c)
+{
+	memset(f, 0, sizeof *f);
+	f->c = *c;
+	f->dc = (gd_cfg){ .threshold_ppm = c->threshold_ppm, .threshold_abs = c->threshold_abs,
+	                  .heartbeat_ns = c->heartbeat_ms * GT_MS, .min_interval_ns = c->min_interval_ms * GT_MS,
+	                  .update_timeout_ns = g->c.update_timeout_ms * GT_MS,
+	                  .agg_max_age_ns = g->c.agg_max_age_ms * GT_MS, .backoff_max_ns = g->c.backoff_max_ms * GT_MS,
+	                  .breaker_after = g->c.breaker_after };
+	f->last_why = -1;
+	/* (not snprintf: source and destination are parts of one object) */
+	memcpy(f->topic, "price.update.", 13);
+	memcpy(f->topic + 13, f->c.feed, strlen(f->c.feed) + 1);
+	rt_label_escape(f->c.feed, f->esc, sizeof f->esc);
+	char l[160];
+	for (int r = 0; r < 3; r++) {
+		snprintf(l, sizeof l, "feed=\"%s\",reason=\"%s\"", f->esc, gd_reason_name(r));
+		f->m_upd[r] = rt_counter("gate_updates_total", "Updates published, by reason.", l);
+	}
+	snprintf(l, sizeof l, "feed=\"%s\"", f->esc);
+	f->m_dev = rt_gauge("gate_deviation_ppm", "Deviation of the latest aggregate from the on-chain answer, ppm.", l);
+	f->m_age = rt_gauge("gate_onchain_age_seconds", "Seconds since the on-chain updatedAt.", l);
+	f->m_inflight = rt_gauge("gate_inflight", "1 while an update of the feed is in flight.", l);
+	f->m_chain_err = rt_counter("gate_chain_read_errors_total", "latestRoundData reads that failed.", l);
+	f->m_refused = rt_counter("gate_aggregates_refused_total", "Aggregates refused (decimals differ).", l);
+	f->m_agg_stale = rt_gauge("gate_aggregate_stale", "1 while the feed is held because its latest aggregate is "
+	                          "older than min(AGG_MAX_AGE, the median's window).", l);
+	f->m_agg_age = rt_gauge("gate_aggregate_age_seconds", "Age of the latest aggregate's oldest observation.", l);
+	f->m_breaker = rt_gauge("gate_breaker_open", "1 while the feed's breaker is open (updates stopped until "
+	                        "POST /feeds/<feed>/reset).", l);
+	f->m_failures = rt_counter("gate_update_failures_total", "Failed updates: estimate reverted or over "
+	                           "GAS_LIMIT_MAX, transaction failed.", l);
+	f->m_consecutive = rt_gauge("gate_consecutive_failures", "Failed updates in a row (BREAKER_AFTER opens the "
+	                            "breaker).", l);
+	f->m_gas = rt_gauge("gate_gas_estimate", "The latest eth_estimateGas of the feed's update call.", l);
+}
+
+gt *
+gt_open(const gt_cfg *cfg, const gf_feed *feeds, size_t n, const gt_io *io, char *err, size_t errlen)
+{
+	if (n == 0 || n > GF_MAX_FEEDS) {
+		snprintf(err, errlen, "between 1 and %d feeds", GF_MAX_FEEDS);
+		return NULL;
+	}
+	gt *g = calloc(1, sizeof *g);
+	if (g == NULL || (g->state_dir = strdup(cfg->state_dir)) == NULL) {
+		free(g);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	g->c = *cfg;
+	g->c.state_dir = g->state_dir;
+	g->c.instance = NULL;
+	g->c.update_sig = NULL;
+	g->io = *io;
+	if ((g->instance = strdup(cfg->instance ? cfg->instance : "gate")) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		gt_close(g);
+		return NULL;
+	}
+	if (gc_call_init(&g->call, cfg->update_sig ? cfg->update_sig : "updateAnswer(int256)", err, errlen) != 0) {
+		gt_close(g);
+		return NULL;
+	}
+	g->m_store_err = rt_counter("gate_store_errors_total", "LMDB writes that failed (retried by the next one).",
+	                            NULL);
+	g->m_rpc_up = rt_gauge("gate_rpc_up", "1 while an RPC endpoint answers the gate.", NULL);
+	rt_gauge_set(g->m_rpc_up, 1);
+	g->m_ob_pending = rt_gauge("gate_outbox_pending", "Updates in the outbox, not yet seen by the signer.", NULL);
+	g->m_status_unknown = rt_counter("gate_status_unknown_total", "tx.status with a ref for no feed of this gate.",
+	                                 NULL);
+	for (size_t i = 0; i < n; i++)
+		gt_feed_init(g, &g->feeds[g->n++], &feeds[i]);
+
+	st_err     e;
+	MDB_txn   *txn;
+	ob_backoff bo = { .initial_ns = 1 * GT_NS, .factor = 2.0, .max_ns = 30 * GT_NS, .jitter = 0.1 };
+	st_opts    o = { .map_size = 16u << 20, .max_tables = 8 };
+	if (st_open(&g->env, g->state_dir, &o, &e) != 0 || st_begin(g->env, 0, &txn, &e) != 0) {
+		snprintf(err, errlen, "STATE_DIR %s: %s", g->state_dir, e.text);
+		gt_close(g);
+		return NULL;
+	}
+	if (st_table(txn, "last", &g->t_last, &e) || st_table(txn, "inflight", &g->t_inf, &e) ||
+	    st_table(txn, "breaker", &g->t_breaker, &e) || ob_open(txn, "updates", &bo, &g->ob, &e)) {
+		st_abort(txn);
+		snprintf(err, errlen, "STATE_DIR %s: %s", g->state_dir, e.text);
+		gt_close(g);
+		return NULL;
+	}
+	if (st_commit(txn, &e) != 0) {
+		snprintf(err, errlen, "STATE_DIR %s: %s", g->state_dir, e.text);
+		gt_close(g);
+		return NULL;
+	}
+	if (gt_load(g, err, errlen) != 0) {
+		gt_close(g);
+		return NULL;
+	}
+	return g;
+}
+
+void
+gt_close(gt *g)
+{
+	if (g == NULL)
+		return;
+	ob_close(g->ob);
+	st_close(g->env);
+	free(g->state_dir);
+	free(g->instance);
+	free(g);
+}
+
+const gr_view *
+gt_view(const gt *g, const char *feed)
+{
+	const gt_feed *f = gt_find(g, feed);
+	return f ? &f->v : NULL;
+}
+
+size_t
+gt_feed_count(const gt *g)
+{
+	return g->n;
+}
+
+const char *
+gt_feed_name(const gt *g, size_t i)
+{
+	return i < g->n ? g->feeds[i].c.feed : NULL;
+}

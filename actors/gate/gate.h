@@ -1,0 +1,92 @@
+/*
+ * gate.h - the gate's core: per feed, the latest aggregate, the view of the chain (reconcile.h),
+ * the decision (decide.h), and the durable side - an LMDB outbox of price.update frames, the last
+ * decision and the in-flight update per feed, written in ONE transaction per update.
+ *
+ * The process (main.c) owns the bus, the RPC handle and the loop; it hands this core decoded
+ * messages and the clock, and gives it its I/O as callbacks (gt_io): chain reads, gas estimates,
+ * the frame publisher and alerts. Tests pass fakes and a fake clock. Nothing here reads a clock
+ * or a socket.
+ *
+ * Before an update is queued its exact call is estimated (eth_estimateGas from the feed's
+ * transmitter); price.update.gas_limit = estimate * (1 + GAS_MARGIN), at most GAS_LIMIT_MAX. A
+ * reverted estimate, an estimate above the cap, and a tx.status "failed" of our update are
+ * failures: the feed backs off (decide.h) and after BREAKER_AFTER in a row its breaker opens (one
+ * update_failing alert, /health degraded), persisted in the "breaker" table until gt_reset.
+ *
+ * Ownership: gt_open copies cfg and feeds; io's ctx is BORROWED for the life of the gt. gt_close
+ * frees everything. Threads: one thread uses a gt.
+ */
+#ifndef ACTORS_GATE_GATE_H
+#define ACTORS_GATE_GATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "actors/gate/chainread.h"
+#include "actors/gate/decide.h"
+#include "actors/gate/feeds.h"
+#include "actors/gate/reconcile.h"
+#include "schemas/messages.h"
+
+typedef struct {
+	const char *state_dir;         /* LMDB directory (copied) */
+	const char *instance;          /* for alert keys (copied); NULL = "gate" */
+	const char *update_sig;        /* UPDATE_SIGNATURE: the call estimated (parsed by gt_open) */
+	uint64_t    update_timeout_ms; /* UPDATE_TIMEOUT */
+	uint64_t    poll_ms;           /* CHAIN_POLL */
+	uint64_t    stale_factor;      /* STALE_FACTOR */
+	uint64_t    agg_max_age_ms;    /* AGG_MAX_AGE: 0 = the aggregate's window_ms only */
+	int         flux;              /* submit(uint256,int256): the round comes from oracleRoundState */
+	int         estimate;          /* GAS_ESTIMATE: eth_estimateGas before publishing (needs transmitters) */
+	uint64_t    gas_margin_ppm;    /* GAS_MARGIN: gas_limit = estimate * (1 + margin) */
+	uint64_t    gas_limit_max;     /* GAS_LIMIT_MAX: cap; an estimate above it is a failure */
+	uint64_t    backoff_max_ms;    /* BACKOFF_MAX */
+	uint32_t    breaker_after;     /* BREAKER_AFTER: 0 = never */
+} gt_cfg;
+
+/* The core's I/O. Every function gets ctx. Chain reads return RPC_OK or an rpc error code with
+ * e filled (chainread.h; RPC_ETRANSPORT = no endpoint answers, which raises rpc_unreachable);
+ * publish and alert return BUS_OK or an error. alert may be NULL (tests). */
+typedef struct {
+	void *ctx;
+	int (*read_latest)(void *ctx, const uint8_t agg[20], gc_round *r, rpc_error *e);
+	int (*read_oracle_round)(void *ctx, const uint8_t agg[20], const uint8_t oracle[20], uint64_t *round,
+	                         rpc_error *e);
+	int (*estimate_gas)(void *ctx, const uint8_t from[20], const uint8_t to[20], const uint8_t *data, size_t len,
+	                    uint64_t *gas, rpc_error *e);
+	uint64_t (*chain_id)(void *ctx);
+	int (*publish)(void *ctx, const char *topic, const char *type, const uint8_t id[16], const uint8_t *body,
+	               size_t len);
+	int (*alert)(void *ctx, int severity, int status, const char *kind, const char *key, const char *text,
+	             const char *const *labels);
+} gt_io;
+
+typedef struct gt gt;
+
+gt *gt_open(const gt_cfg *cfg, const gf_feed *feeds, size_t n, const gt_io *io, char *err, size_t errlen);
+void gt_close(gt *g);
+
+/* Results of gt_on_agg. */
+enum { GT_AGG_TAKEN = 0, GT_AGG_OTHER_FEED, GT_AGG_REFUSED };
+
+/* An aggregate for feed a->feed (the caller checked that the topic names it). origin/seq: the
+ * frame's, carried into the update. Evaluates the feed at once. */
+int gt_on_agg(gt *g, const sc_price_agg *a, const char *origin, uint64_t seq, uint64_t now_ns, uint64_t mono_ns);
+/* A tx.status: acks the outbox entry its ref names, then follows the chain (reconcile.h). */
+void gt_on_status(gt *g, const sc_tx_status *s, uint64_t now_ns, uint64_t mono_ns);
+/* Timers: polls due feeds, and every 250 ms checks staleness, evaluates every feed (heartbeats,
+ * expired in-flight updates) and re-publishes due outbox entries. Call it on every loop turn. */
+void gt_step(gt *g, uint64_t now_ns, uint64_t mono_ns);
+
+/* The operator's reset of a feed's breaker and failure count (HTTP POST /feeds/<feed>/reset).
+ * Persisted; resolves the update_failing alert. 0, or -1 when there is no such feed. *was_open
+ * and *failures (may be NULL) say what was reset. */
+int gt_reset(gt *g, const char *feed, int *was_open, uint32_t *failures);
+
+/* For tests and health: a feed's view, or NULL. */
+const gr_view *gt_view(const gt *g, const char *feed);
+size_t gt_feed_count(const gt *g);
+const char *gt_feed_name(const gt *g, size_t i);
+
+#endif

@@ -96,7 +96,8 @@ ok "alert.critical.store_error, one dedupe key (store_error/integrity) for every
 [ "$(health_code)" = 503 ] || fail "health not degraded"
 curl -s "http://127.0.0.1:$HP/health" | grep -q '"store' || fail "no store reason in /health"
 kill -0 "$SIGNER_PID" || fail "signer died"
-curl -s "http://127.0.0.1:$HP/metrics" | grep -Eq '^signer_dropped_total\{reason="store_error"\} [2-9]' || fail "signer_dropped_total{store_error}"
+dropped() { curl -s "http://127.0.0.1:$HP/metrics" | grep -Eq '^signer_dropped_total\{reason="store_error"\} [2-9]'; }
+wait_for 10 "signer_dropped_total{reason=store_error} >= 2" dropped
 ok "/health 503 (store), process up, signer_dropped_total{reason=\"store_error\"} counted"
 kill -TERM "$SIGNER_PID"
 wait "$SIGNER_PID" || fail "signer exit status $? on SIGTERM"

@@ -10,7 +10,9 @@
 #   tests/integration/*.sh    multi-process tests, run by `make test` after the unit tests
 #
 # Module layering (a module may use the ones before it): base schemas store bus chain payments.
-# payments (the tokenizer's MT103 / ISO 20022 parsers and exact amounts) uses only base and schemas.
+#   base      below everything: the actor runtime (rt_*: config, logs, metrics, HTTP, lifecycle), hex,
+#             Keccak-256, exact 256-bit integers (u256), bounded tables
+#   payments  the tokenizer's MT103 / ISO 20022 parsers and exact amounts (uses base and schemas)
 # Every program links all the libraries; the linker keeps only what it uses.
 
 BUILD   ?= build
@@ -79,7 +81,7 @@ deps:
 define module_rules
 $(BUILD)/lib/lib$(1).a: $(patsubst %.c,$(BUILD)/obj/%.o,$(call lib_srcs,$(1)))
 	@mkdir -p $$(@D)
-	$$(call say,AR,$$@) $$(AR) rcs $$@ $$^
+	$$(call say,AR,$$@) rm -f $$@ && $$(AR) rcs $$@ $$^
 endef
 $(foreach m,$(MODULES),$(eval $(call module_rules,$(m))))
 

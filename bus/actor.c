@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bus/rt_log.h"
-#include "bus/rt_main.h"
-#include "bus/rt_metrics.h"
+#include "base/rt_log.h"
+#include "base/rt_main.h"
+#include "base/rt_metrics.h"
 
 /* Rejected (forged or unsigned) frames, aggregated per trust rule: the alert's key is the rule's
  * prefix from the configuration, never something the sender chose, and it is raised at most once

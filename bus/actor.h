@@ -24,7 +24,7 @@
 #include <stdint.h>
 
 #include "bus/bus.h"
-#include "bus/rt_config.h"
+#include "base/rt_config.h"
 #include "schemas/messages.h"
 #include "schemas/schema.h"
 

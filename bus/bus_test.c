@@ -19,7 +19,7 @@
 
 #include "bus/bus.h"
 #include "bus/fwd.h"
-#include "bus/rt_metrics.h"
+#include "base/rt_metrics.h"
 
 typedef struct {
 	bus_fwd    *f;

@@ -8,7 +8,7 @@
  */
 #include "bus/sig.h"
 
-#include "bus/rt_main.h"
+#include "base/rt_main.h"
 
 #include <pthread.h>
 #include <secp256k1.h>

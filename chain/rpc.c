@@ -16,10 +16,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "bus/rt_http.h"
-#include "bus/rt_log.h"
-#include "bus/rt_metrics.h"
-#include "chain/hex.h"
+#include "base/rt_http.h"
+#include "base/rt_log.h"
+#include "base/rt_metrics.h"
+#include "base/hex.h"
 
 #define RPC_URL_CAP 512
 

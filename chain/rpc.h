@@ -36,7 +36,7 @@
 
 #include "base/err.h"
 #include "chain/jscan.h"
-#include "schemas/u256.h"
+#include "base/u256.h"
 
 typedef struct rpc rpc;
 

@@ -18,9 +18,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "bus/rt_buf.h"
-#include "bus/rt_http.h"
+#include "base/rt_buf.h"
+#include "base/rt_http.h"
+#include "bus/bus.h"
 #include "chain/rpc.h"
+#include "store/store.h"
 
 /* ---- the test server ----------------------------------------------------------------------- */
 enum { MODE_OK, MODE_NODE_ERROR, MODE_SLOW, MODE_HUGE, MODE_HTTP502, MODE_GARBAGE, MODE_JSONRPC_400 };
@@ -464,6 +466,24 @@ static void test_bad_urls(void **st)
 	assert_null(rpc_open("file:///etc/passwd", 138, 100, err, sizeof err));
 }
 
+/* The codes the modules return are those of base/err.h, distinct from each other and from errno. */
+static void test_error_space(void **st)
+{
+	static const int c[] = { RPC_OK, RPC_ETRANSPORT, RPC_ENODE, RPC_EDECODE, RPC_ENOTFOUND, BUS_TIMEOUT, BUS_EDECODE,
+		                 BUS_EREJECT, BUS_ECLOSED, BUS_EINVAL, BUS_ESEND, ST_ESCHEMA, ST_ECORRUPT, MDB_NOTFOUND,
+		                 MDB_KEYEXIST, MDB_MAP_FULL };
+	for (size_t i = 0; i < sizeof c / sizeof c[0]; i++)
+		for (size_t j = i + 1; j < sizeof c / sizeof c[0]; j++)
+			assert_int_not_equal(c[i], c[j]);
+	assert_int_equal(RPC_ETRANSPORT, OB_ERPC_TRANSPORT); /* was -1, the same as ST_ESCHEMA */
+	assert_int_equal(ST_ESCHEMA, OB_ESCHEMA);
+	assert_int_equal(ST_ECORRUPT, OB_EDAMAGED);
+	assert_int_equal(BUS_TIMEOUT, OB_EBUS_TIMEOUT);
+	assert_string_equal(ob_err_class(RPC_ENODE), "rpc");
+	assert_string_equal(ob_err_class(BUS_ESEND), "bus");
+	assert_string_equal(ob_err_class(ST_ESCHEMA), "store");
+}
+
 static void test_decoder(void **st)
 {
 	json_t *res;
@@ -647,6 +667,7 @@ int main(void)
 		cmocka_unit_test(test_timeout_and_too_big), cmocka_unit_test(test_bad_urls),
 		cmocka_unit_test(test_decoder),             cmocka_unit_test(test_raw_decoder),
 		cmocka_unit_test(test_call_raw),            cmocka_unit_test(test_chain_switch),
+		cmocka_unit_test(test_error_space),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

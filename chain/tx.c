@@ -13,7 +13,7 @@
 #include <string.h>
 #include <sys/random.h>
 
-#include "chain/keccak.h"
+#include "base/keccak.h"
 #include "chain/rlp.h"
 
 /* ---- the shared secp256k1 context ---- */

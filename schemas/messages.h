@@ -16,7 +16,7 @@
 #include <stdint.h>
 
 #include "schemas/schema.h"
-#include "schemas/u256.h"
+#include "base/u256.h"
 
 #define SC_NAME_CAP 31    /* feed, source, currency-like names */
 #define SC_ORIGIN_CAP 63  /* actor instance names, references */

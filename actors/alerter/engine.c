@@ -1,5 +1,5 @@
 /* engine.c - state per alert key and the per-sink outboxes; see engine.h for the rules. */
-#include "chain/hex.h"
+#include "base/hex.h"
 #include "actors/alerter/engine.h"
 
 #include <errno.h>
@@ -10,7 +10,7 @@
 #include "actors/alerter/config.h"
 #include "actors/alerter/group.h"
 #include "actors/alerter/hmac.h"
-#include "bus/rt_log.h"
+#include "base/rt_log.h"
 #include "schemas/schema.h"
 #include "store/dedupe.h"
 

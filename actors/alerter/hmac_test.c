@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "chain/hex.h"
+#include "base/hex.h"
 #include "actors/alerter/hmac.h"
 
 static void unhex(const char *h, uint8_t *out, size_t *n)

@@ -1,7 +1,7 @@
 /* sinks.c - body formats, wire finalization and response classification of the four sink
  * kinds; see sinks.h. JSON is written field by field (not through a DOM) so that the order of
  * fields is fixed and the unit tests can compare exact bytes. */
-#include "chain/hex.h"
+#include "base/hex.h"
 #include "actors/alerter/sinks.h"
 
 #include <stdio.h>

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "chain/hex.h"
+#include "base/hex.h"
 #include "actors/alerter/config.h"
 #include "actors/alerter/group.h"
 #include "actors/alerter/hmac.h"

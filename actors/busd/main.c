@@ -12,11 +12,11 @@
 #include <string.h>
 
 #include "bus/fwd.h"
-#include "bus/rt_config.h"
-#include "bus/rt_http.h"
-#include "bus/rt_log.h"
-#include "bus/rt_main.h"
-#include "bus/rt_metrics.h"
+#include "base/rt_config.h"
+#include "base/rt_http.h"
+#include "base/rt_log.h"
+#include "base/rt_main.h"
+#include "base/rt_metrics.h"
 #include "store/journal.h"
 #include "store/store.h"
 

@@ -12,8 +12,8 @@
 
 #include "actors/ccip-tail/decode.h"
 #include "chain/abi.h"
-#include "chain/hex.h"
-#include "chain/keccak.h"
+#include "base/hex.h"
+#include "base/keccak.h"
 
 #define T15 "(uint64,address,address,uint64,uint256,bool,uint64,address,uint256,bytes," \
             "(address,uint256)[],bytes[],bytes32)"

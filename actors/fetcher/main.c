@@ -12,10 +12,10 @@
 #include "actors/fetcher/config.h"
 #include "actors/fetcher/fetch.h"
 #include "bus/actor.h"
-#include "bus/rt_config.h"
-#include "bus/rt_log.h"
-#include "bus/rt_main.h"
-#include "bus/rt_metrics.h"
+#include "base/rt_config.h"
+#include "base/rt_log.h"
+#include "base/rt_main.h"
+#include "base/rt_metrics.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -10,10 +10,10 @@
 #include <sys/random.h>
 
 #include "bus/bus.h"
-#include "bus/rt_http.h"
-#include "bus/rt_log.h"
-#include "bus/rt_metrics.h"
-#include "chain/hex.h"
+#include "base/rt_http.h"
+#include "base/rt_log.h"
+#include "base/rt_metrics.h"
+#include "base/hex.h"
 #include "chain/revert.h"
 #include "store/outbox.h"
 #include "store/store.h"

@@ -16,10 +16,10 @@
 
 #include "actors/median/median.h"
 #include "bus/actor.h"
-#include "bus/rt_http.h"
-#include "bus/rt_log.h"
-#include "bus/rt_main.h"
-#include "bus/rt_metrics.h"
+#include "base/rt_http.h"
+#include "base/rt_log.h"
+#include "base/rt_main.h"
+#include "base/rt_metrics.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 #define MS 1000000ull

@@ -6,9 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "bus/rt_config.h"
+#include "base/rt_config.h"
 #include "chain/abi.h"
-#include "chain/hex.h"
+#include "base/hex.h"
 
 static const char *const sgp_names[SGP_NREASONS] = {
 	[SGP_OK] = "ok",

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "chain/hex.h"
+#include "base/hex.h"
 #include "chain/tx.h"
 #include "store/outbox.h"
 #include "store/store.h"

@@ -18,9 +18,9 @@
 #include "actors/signer/fees.h"
 #include "actors/signer/policy.h"
 #include "actors/signer/signer.h"
-#include "bus/rt_config.h"
+#include "base/rt_config.h"
 #include "store/store.h"
-#include "chain/hex.h"
+#include "base/hex.h"
 #include "chain/tx.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))

@@ -9,9 +9,9 @@
 
 #include "actors/submitter/submitter.h"
 #include "bus/actor.h"
-#include "bus/rt_log.h"
-#include "bus/rt_main.h"
-#include "chain/hex.h"
+#include "base/rt_log.h"
+#include "base/rt_main.h"
+#include "base/hex.h"
 #include "chain/rpc.h"
 #include "store/store.h"
 

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "chain/hex.h"
+#include "base/hex.h"
 
 int sub_out_of_gas(uint64_t gas_used, uint64_t gas_limit)
 {

@@ -11,7 +11,7 @@
 #include "actors/submitter/classify.h"
 #include "actors/submitter/pending.h"
 #include "actors/submitter/revert.h"
-#include "chain/hex.h"
+#include "base/hex.h"
 
 /* The out-of-gas rule (EIP-150's 63/64) and custom errors with their argument words (vectors from
  * `cast calldata`; chain/revert_test.c covers Error(string) and Panic). */

@@ -21,7 +21,7 @@
  * recorded signatures with Python's hmac module, independently.
  */
 #include "actors/alerter/hmac.c"
-#include "chain/hex.h"
+#include "base/hex.h"
 
 #include <jansson.h>
 #include <nng/nng.h>

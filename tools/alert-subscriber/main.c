@@ -17,7 +17,7 @@
 #include <time.h>
 
 #include "bus/actor.h"
-#include "bus/rt_main.h"
+#include "base/rt_main.h"
 
 static const char *const sev[] = { "info", "warning", "error", "critical" };
 

@@ -11,7 +11,7 @@
 #include <time.h>
 
 #include "bus/frame.h"
-#include "chain/hex.h"
+#include "base/hex.h"
 #include "schemas/schema.h"
 
 /* RFC 3339 in UTC with milliseconds: 2026-11-27T17:00:00.123Z */

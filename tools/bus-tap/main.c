@@ -24,9 +24,9 @@
 
 #include "bus/actor.h"
 #include "bus/bus.h"
-#include "bus/rt_config.h"
+#include "base/rt_config.h"
 #include "bus/sig.h"
-#include "chain/hex.h"
+#include "base/hex.h"
 #include "schemas/schema.h"
 
 enum { FMT_JSON, FMT_PRETTY, FMT_RAW };

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "schemas/u256.h"
+#include "base/u256.h"
 
 enum { PS_COINGECKO, PS_BINANCE, PS_COINBASE, PS_KRAKEN, PS_GENERIC, PS_NSRC };
 typedef enum { PM_OK, PM_DOWN, PM_SLOW, PM_GARBAGE, PM_STALE, PM_N } ps_mode;

@@ -4,10 +4,10 @@
  * to see /health flip to 503).
  *
  *   HTTP_PORT=9100 build/bin/rt-example      then  curl localhost:9100/metrics */
-#include "bus/rt_http.h"
-#include "bus/rt_log.h"
-#include "bus/rt_main.h"
-#include "bus/rt_metrics.h"
+#include "base/rt_http.h"
+#include "base/rt_log.h"
+#include "base/rt_main.h"
+#include "base/rt_metrics.h"
 
 #include <signal.h>
 #include <string.h>

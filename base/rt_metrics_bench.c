@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "bus/rt_metrics.h"
+#include "base/rt_metrics.h"
 
 #define OPS 10000000
 

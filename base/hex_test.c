@@ -6,7 +6,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "chain/hex.h"
+#include "base/hex.h"
 
 static void test_roundtrip(void **st)
 {

@@ -8,8 +8,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "chain/hex.h"
-#include "chain/keccak.h"
+#include "base/hex.h"
+#include "base/keccak.h"
 
 static void expect_hash(const uint8_t got[32], const char *want_hex)
 {

@@ -10,8 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bus/rt_config.h"
-#include "chain/hex.h"
+#include "base/rt_config.h"
+#include "base/hex.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 

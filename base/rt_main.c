@@ -1,9 +1,9 @@
 /* rt_main: actor lifecycle (see rt_main.h). Stop requests go through a self-pipe so a signal
  * handler stays async-signal-safe and poll loops can wait on rt_stop_fd() beside their sockets. */
-#include "bus/rt_main.h"
-#include "bus/rt_http.h"
-#include "bus/rt_log.h"
-#include "bus/rt_metrics.h"
+#include "base/rt_main.h"
+#include "base/rt_http.h"
+#include "base/rt_log.h"
+#include "base/rt_metrics.h"
 
 #include <errno.h>
 #include <fcntl.h>

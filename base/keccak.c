@@ -4,7 +4,7 @@
  * constant loops the compiler fully unrolls (see kec_f1600).
  * Lanes are little-endian: bytes are absorbed with explicit shifts so the code is endian-neutral.
  */
-#include "chain/keccak.h"
+#include "base/keccak.h"
 
 #include <string.h>
 

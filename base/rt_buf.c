@@ -1,5 +1,5 @@
 /* rt_buf: growable byte buffer (see rt_buf.h). Grows geometrically; always NUL-terminated. */
-#include "bus/rt_buf.h"
+#include "base/rt_buf.h"
 
 #include <stdarg.h>
 #include <stdio.h>

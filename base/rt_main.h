@@ -22,7 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "bus/rt_config.h"
+#include "base/rt_config.h"
 
 int  rt_init(const char *actor, int argc, char **argv, const rt_opt *opts, size_t nopts);
 int  rt_stopping(void);

@@ -44,7 +44,7 @@ int hex_addr_parse(const char *s, size_t slen, uint8_t addr[20]);
 
 const char *hex_strerror(int err);
 
-/* Check row for an RT_ADDR option (bus/rt_config.h): RT_CHECK_ROW("VAR", hex_addr_opt_check) adds
+/* Check row for an RT_ADDR option (base/rt_config.h): RT_CHECK_ROW("VAR", hex_addr_opt_check) adds
  * the EIP-55 checksum check of a mixed-case value to the type's syntax check. */
 struct rt_opt;
 struct rt_cfg_errs;

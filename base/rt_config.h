@@ -54,8 +54,8 @@ typedef enum {
 	                wildcard host of a listener (empty or a star: tcp://:7701) */
 	RT_HTTP_URL, /* const char **dst; comma list of http:// or https:// URLs; at most `size` (0 = any) */
 	RT_ADDR,     /* uint8_t dst[20]; "0x" + 40 hex digits, not the zero address. A mixed-case value must
-	                be a valid EIP-55 checksum: that needs Keccak (chain/, above bus/), so the table adds
-	                RT_CHECK_ROW("<VAR>", hex_addr_opt_check) from chain/hex.h */
+	                be a valid EIP-55 checksum: the table adds RT_CHECK_ROW("<VAR>", hex_addr_opt_check)
+	                from base/hex.h */
 	RT_KEY,      /* uint8_t dst[32]; a secp256k1 secret key in hex (64 digits, 0x optional): not zero and
 	                below the curve order. Use with RT_SECRET | RT_SCRUB */
 	RT_CHECK,    /* a check row (RT_CHECK_ROW): env = the variable it checks or ""; dst = the rt_check_fn */

@@ -4,7 +4,7 @@
  * clang provide on every 64-bit target) carry products and remainders. General division is
  * shift-subtract: it is only used for rare, non-hot paths (tools, tests); the hot conversions
  * (decimal text) divide by a single limb. */
-#include "schemas/u256.h"
+#include "base/u256.h"
 
 #include <string.h>
 

@@ -1,8 +1,8 @@
 /* rt_log: JSON log lines (see rt_log.h). Lines are built in a heap buffer (logging is not a
  * fast path) and written with a single write(2) under a mutex, so they stay whole even when
  * longer than PIPE_BUF and several threads log at once. */
-#include "bus/rt_log.h"
-#include "bus/rt_buf.h"
+#include "base/rt_log.h"
+#include "base/rt_buf.h"
 
 #include <errno.h>
 #include <pthread.h>

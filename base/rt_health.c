@@ -1,7 +1,7 @@
 /* rt_health: the set of reasons an actor is degraded, rendered as the /health JSON
  * (see rt_http.h). A short list under a mutex: health changes rarely and is read per request. */
-#include "bus/rt_http.h"
-#include "bus/rt_log.h"
+#include "base/rt_http.h"
+#include "base/rt_log.h"
 
 #include <pthread.h>
 #include <stdlib.h>

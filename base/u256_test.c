@@ -1,4 +1,4 @@
-/* Unit tests of schemas/u256: arithmetic against constants computed independently with Python's
+/* Unit tests of base/u256: arithmetic against constants computed independently with Python's
  * arbitrary-precision integers, exhaustive small products/quotients against native 64-bit
  * arithmetic, decimal round trips, and dec_to_fixed on the strings real price APIs send. */
 #include <setjmp.h>
@@ -9,7 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "schemas/u256.h"
+#include "base/u256.h"
 
 /* Parse big-endian hex (no 0x) via u256_from_be: a path independent of the decimal code. */
 static u256 H(const char *hex)

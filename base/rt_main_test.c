@@ -17,8 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bus/rt_log.h"
-#include "bus/rt_main.h"
+#include "base/rt_log.h"
+#include "base/rt_main.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 

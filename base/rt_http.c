@@ -10,9 +10,9 @@
  * One internal thread serves every connection (epoll); handlers run on it, so they must not block
  * for long. A request body is collected up to its route's limit; past it the answer is 413 and the
  * handler never runs. */
-#include "bus/rt_http.h"
-#include "bus/rt_log.h"
-#include "bus/rt_metrics.h"
+#include "base/rt_http.h"
+#include "base/rt_log.h"
+#include "base/rt_metrics.h"
 
 #include <microhttpd.h>
 

@@ -5,9 +5,9 @@
  * only the series' atomics. Gauges store the bits of a double in a uint64 and update with CAS.
  * Histogram buckets are stored non-cumulative (one atomic add per observation) and summed at
  * render time; _count is derived from the same bucket reads so +Inf always equals _count. */
-#include "bus/rt_metrics.h"
-#include "bus/rt_log.h"
-#include "bus/rt_buf.h"
+#include "base/rt_metrics.h"
+#include "base/rt_log.h"
+#include "base/rt_buf.h"
 
 #include <dirent.h>
 #include <math.h>

@@ -3,9 +3,9 @@
  * Decoding goes through a 256-entry table (-1 = not a digit) so the loop has no branches per
  * character class; outside input can only ever produce an error code and an offset.
  */
-#include "chain/hex.h"
-#include "chain/keccak.h"
-#include "bus/rt_config.h"
+#include "base/hex.h"
+#include "base/keccak.h"
+#include "base/rt_config.h"
 
 #include <string.h>
 

@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "bus/rt_buf.h"
+#include "base/rt_buf.h"
 
 /* Returns the HTTP status. query is "" when absent; body is NULL when blen is 0. */
 typedef int (*rt_http_fn)(void *arg, const char *method, const char *path, const char *query,

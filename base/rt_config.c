@@ -3,7 +3,7 @@
  * One descriptor per type (name shown in usage, parser, what a bad value "is not"), so adding a
  * type is one row. Parsers write into the destination only when the whole value is valid, and
  * describe a failure in `why` without ever quoting a secret. */
-#include "bus/rt_config.h"
+#include "base/rt_config.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>

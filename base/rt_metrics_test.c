@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bus/rt_metrics.h"
+#include "base/rt_metrics.h"
 
 /* Runs first: the registry is process-wide, so the whole text is known exactly here. */
 static void test_exact_text(void **state)

@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bus/rt_log.h"
+#include "base/rt_log.h"
 
 /* Log into a fresh temp file; returns its fd (also the log fd). */
 static int capture(void)

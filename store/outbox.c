@@ -28,7 +28,7 @@ static int ob_fail(st_err *err, int rc, const ob_box *ob, const char *op)
 {
     if (err)
         snprintf(err->text, sizeof err->text, "outbox %s: %s: %s", ob->name, op,
-                 rc == ST_ESCHEMA ? "corrupt entry" : mdb_strerror(rc));
+                 ob_strerror(rc));
     return rc;
 }
 

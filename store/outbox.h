@@ -67,11 +67,11 @@ typedef struct {
 
 /* Opens (creates) the outbox's tables in txn (a write txn at start, or a read txn for tools
  * reading a read-only env). backoff may be NULL for defaults. *out is owned by the caller. */
-int ob_open(MDB_txn *txn, const char *name, const ob_backoff *backoff, ob_box **out, st_err *err);
+OB_MUST_CHECK int ob_open(MDB_txn *txn, const char *name, const ob_backoff *backoff, ob_box **out, st_err *err);
 void ob_close(ob_box *ob);
 
 /* Queues a message, due at once. MDB_KEYEXIST if the id is already queued. Copies everything. */
-int ob_put(MDB_txn *txn, ob_box *ob, const uint8_t id[OB_ID_LEN], const char *topic,
+OB_MUST_CHECK int ob_put(MDB_txn *txn, ob_box *ob, const uint8_t id[OB_ID_LEN], const char *topic,
            const char *type, const void *body, size_t len, uint64_t now_ns, st_err *err);
 /* Reads one entry (borrowed views). MDB_NOTFOUND if not queued (acked meanwhile). */
 int ob_get(MDB_txn *txn, ob_box *ob, const uint8_t id[OB_ID_LEN], ob_msg *m, st_err *err);
@@ -83,11 +83,11 @@ long ob_due(MDB_txn *txn, ob_box *ob, uint64_t now_ns, uint8_t (*ids)[OB_ID_LEN]
 int ob_next_due(MDB_txn *txn, ob_box *ob, uint64_t *due_ns, st_err *err);
 /* After a (re)publish: attempts++, next_due = now + backoff(attempts), last_error recorded
  * (NULL = keep the previous one). MDB_NOTFOUND if the id is not queued. */
-int ob_mark_sent(MDB_txn *txn, ob_box *ob, const uint8_t id[OB_ID_LEN], uint64_t now_ns,
+OB_MUST_CHECK int ob_mark_sent(MDB_txn *txn, ob_box *ob, const uint8_t id[OB_ID_LEN], uint64_t now_ns,
                  const char *last_error, st_err *err);
 /* The consumer's ack: deletes the entry. Acks are idempotent, so an unknown id is not an error;
  * *removed (may be NULL) says whether an entry was deleted. */
-int ob_ack(MDB_txn *txn, ob_box *ob, const uint8_t id[OB_ID_LEN], int *removed, st_err *err);
+OB_MUST_CHECK int ob_ack(MDB_txn *txn, ob_box *ob, const uint8_t id[OB_ID_LEN], int *removed, st_err *err);
 int ob_count(MDB_txn *txn, ob_box *ob, uint64_t *n, st_err *err);
 /* The delay the outbox would schedule after `attempts` sends of id (exposed for tests/metrics). */
 uint64_t ob_backoff_ns(const ob_box *ob, const uint8_t id[OB_ID_LEN], uint32_t attempts);

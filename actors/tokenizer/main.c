@@ -238,7 +238,9 @@ tkm_publish_refusal(const tk_item *it)
 		snprintf(r.error, sizeof r.error, "%s: %s", it->err.field, it->err.text);
 	}
 	r.decided_at_ns = rt_now_ns();
-	act_publish(S.pub, TKM_TOPIC_STATUS, &SC_TOKEN_RESULT, &r, NULL, NULL);
+	/* A lost refusal is not repeated: the sender's re-submission of the same key gets it again. */
+	if (act_publish(S.pub, TKM_TOPIC_STATUS, &SC_TOKEN_RESULT, &r, NULL, NULL) != BUS_OK)
+		rt_logkv(RT_WARN, "refusal not published; a re-submission gets it again", "key", r.idempotency_key, NULL);
 }
 
 static void

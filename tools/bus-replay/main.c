@@ -364,7 +364,8 @@ static void
 rp_close(rp_reader *r)
 {
 	rp_end(r);
-	jn_close(r->j, NULL);
+	if (jn_close(r->j, NULL) != 0)
+		fprintf(stderr, "bus-replay: closing the journal failed\n"); /* read-only: nothing was lost */
 	st_close(r->env);
 }
 

@@ -16,30 +16,33 @@ P=deploy/prometheus
 promtool check rules "$P/rules.yml" >"$TMP/out" 2>&1 && ok "promtool check rules" || { cat "$TMP/out"; bad "promtool check rules"; }
 promtool test rules "$P/rules_test.yml" >"$TMP/out" 2>&1 && ok "promtool test rules (rules_test.yml)" || { cat "$TMP/out"; bad "promtool test rules"; }
 promtool check config "$P/prometheus-demo.yml" >"$TMP/out" 2>&1 && ok "promtool check config prometheus-demo.yml" || { cat "$TMP/out"; bad "promtool check config prometheus-demo.yml"; }
-# prometheus.yml: Debian's promtool has no Kubernetes discovery. Use it if it has; otherwise check
-# the file with the kubernetes_sd_configs block swapped for a static one (the relabelling and the
-# rest are still checked), and the block itself here.
-if promtool check config "$P/prometheus.yml" >"$TMP/out" 2>&1; then
-	ok "promtool check config prometheus.yml"
+# prometheus.yml (one host): passes Debian's promtool as it is.
+promtool check config "$P/prometheus.yml" >"$TMP/out" 2>&1 && ok "promtool check config prometheus.yml" || { cat "$TMP/out"; bad "promtool check config prometheus.yml"; }
+# prometheus-kubernetes.yml: Debian's promtool has no Kubernetes discovery. Use it if it has;
+# otherwise check the file with the kubernetes_sd_configs block swapped for a static one (the
+# relabelling and the rest are still checked), and the block itself here.
+K="$P/prometheus-kubernetes.yml"
+if promtool check config "$K" >"$TMP/out" 2>&1; then
+	ok "promtool check config prometheus-kubernetes.yml"
 elif grep -q "field kubernetes_sd_configs not found" "$TMP/out"; then
-	python3 - "$P/prometheus.yml" "$TMP/prometheus-static.yml" <<'PY' || bad "prometheus.yml kubernetes_sd block"
+	python3 - "$K" "$TMP/prometheus-static.yml" <<'PY' || bad "prometheus-kubernetes.yml kubernetes_sd block"
 import re, sys
 s = open(sys.argv[1]).read()
 m = re.search(r"    kubernetes_sd_configs:\n      - role: pod\n        namespaces:\n          names: \[besu-network\]\n", s)
 if not m:
     sys.exit("kubernetes_sd_configs: role pod in namespace besu-network not found")
 for need in ("__meta_kubernetes_pod_annotation_prometheus_io_scrape", "__meta_kubernetes_pod_annotation_prometheus_io_port",
-             "__meta_kubernetes_pod_label_app_kubernetes_io_name"):
+             "__meta_kubernetes_pod_label_app_kubernetes_io_name", "__meta_kubernetes_pod_label_app_kubernetes_io_part_of"):
     if need not in s:
         sys.exit("relabel on " + need + " missing")
-open(sys.argv[2], "w").write(s.replace(m.group(0), "    static_configs:\n      - targets: ['127.0.0.1:9100']\n"))
+open(sys.argv[2], "w").write(s.replace(m.group(0), "    static_configs:\n      - targets: ['127.0.0.1:8000']\n"))
 PY
 	cp "$P/rules.yml" "$TMP/"
 	promtool check config "$TMP/prometheus-static.yml" >"$TMP/out" 2>&1 &&
-		ok "promtool check config prometheus.yml (kubernetes_sd block checked by script: this promtool lacks it)" ||
-		{ cat "$TMP/out"; bad "promtool check config prometheus.yml"; }
+		ok "promtool check config prometheus-kubernetes.yml (kubernetes_sd block checked by script: this promtool lacks it)" ||
+		{ cat "$TMP/out"; bad "promtool check config prometheus-kubernetes.yml"; }
 else
-	cat "$TMP/out"; bad "promtool check config prometheus.yml"
+	cat "$TMP/out"; bad "promtool check config prometheus-kubernetes.yml"
 fi
 
 python3 deploy/k8s/validate.py >"$TMP/out" 2>&1 && ok "$(tail -1 "$TMP/out")" || { cat "$TMP/out"; bad "deploy/k8s/validate.py"; }
@@ -120,8 +123,21 @@ mutate "signer PDB selecting nothing" signer.yaml "  maxUnavailable: 1
     matchLabels: {app.kubernetes.io/name: signer, app.kubernetes.io/instance: signer-0}" "  maxUnavailable: 1
   selector:
     matchLabels: {app.kubernetes.io/name: signer, app.kubernetes.io/instance: signer-9}"
-sed 's/on (feed) 2 \* oraclebus:feed_heartbeat_seconds/on (feed) 3 * oraclebus:feed_heartbeat_seconds/' "$P/rules.yml" >"$TMP/rules.yml"
-sed "s#- rules.yml#- $TMP/rules.yml#" "$P/rules_test.yml" >"$TMP/rules_test.yml"
-if promtool test rules "$TMP/rules_test.yml" >/dev/null 2>&1; then bad "rule tests passed a broken OracleFeedStale"; else ok "rule tests refuse a broken OracleFeedStale"; fi
+rule_mutate() {  # name old new: the rule tests must fail on a broken rules.yml
+	python3 - "$P/rules.yml" "$TMP/rules.yml" "$2" "$3" <<'PY'
+import sys
+src, dst, old, new = sys.argv[1:5]
+s = open(src).read()
+assert old in s, old
+open(dst, "w").write(s.replace(old, new, 1))
+PY
+	sed "s#- rules.yml#- $TMP/rules.yml#" "$P/rules_test.yml" >"$TMP/rules_test.yml"
+	if promtool test rules "$TMP/rules_test.yml" >/dev/null 2>&1; then bad "rule tests passed a broken rule: $1"; else ok "rule tests refuse: $1"; fi
+}
+rule_mutate "OracleFeedStale at 3 heartbeats" "on (feed) 2 * oraclebus:feed_heartbeat_seconds" "on (feed) 3 * oraclebus:feed_heartbeat_seconds"
+rule_mutate "TokenizationBackendDown on a draining outbox" "min_over_time(tokenization_outbox_pending[10m])" "max_over_time(tokenization_outbox_pending[10m])"
+rule_mutate "TokenizationConflict on every rejection" 'tokenization_rejections_total{reason="AM05"}' 'tokenization_rejections_total'
+rule_mutate "TokenizationPaymentPendingTooLong without its 5 m" "        expr: max by (workload) (tokenization_pending_overdue) > 0
+        for: 5m" "        expr: max by (workload) (tokenization_pending_overdue) > 0"
 
 [ "$fails" -eq 0 ] && echo "deploy_checks: all passed" || { echo "deploy_checks: $fails failed"; exit 1; }

@@ -131,7 +131,7 @@ assert old in s, old
 open(dst, "w").write(s.replace(old, new))
 PY
 	if check "$TMP/Dockerfile" >"$TMP/out" 2>&1; then bad "accepted: $1"; else ok "refuses: $1"; fi
-	[ -z "${DEPLOY_CHECKS_VERBOSE:-}" ] || grep -- "  - " "$TMP/out" | sed 's/^/      /'
+	[ -z "${DEPLOY_CHECKS_VERBOSE:-}" ] || grep -- "  - " "$TMP/out" | sed 's/^/      /' || true
 }
 mutate "an unpinned base" "FROM debian:12.11-slim@sha256:b1a741487078b369e78119849663d7f1a5341ef2768798f7b7406c4240f86aef AS build" "FROM debian:bookworm-slim AS build"
 mutate "root at run time" "USER 10001:10001" "USER root"

@@ -147,7 +147,10 @@ fuzz: $(DEPS_STAMP)
 fuzz-build: $(patsubst %.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 $(BUILD)/fuzz/%: %.c $(LIBS)
 	@mkdir -p $(@D)
-	$(call say,FUZZ,$@) $(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(LINK_LIBS) $(LDFLAGS) $(LDLIBS)
+	$(call say,FUZZ,$@) $(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(filter %.o,$^) $(LINK_LIBS) $(LDFLAGS) $(LDLIBS)
+
+# like unit tests, a fuzz target in actors/<x>/ or tools/<x>/ links that folder's non-main objects
+$(foreach f,$(filter actors/% tools/%,$(FUZZ_SRCS)),$(eval $(BUILD)/fuzz/$(f:.c=): $(patsubst %.c,$(BUILD)/obj/%.o,$(filter-out %_test.c %_fuzz.c %_bench.c %/main.c,$(wildcard $(dir $(f))*.c)))))
 
 demo: $(DEPS_STAMP)
 	@$(MAKE) --no-print-directory all

@@ -666,53 +666,28 @@ sg_process(sg *s, const sg_item *items, size_t n, sg_result *res, uint64_t now_n
 
 /* ---- outbox re-publishing and housekeeping -------------------------------------------------- */
 
+typedef struct {
+	sg_publish_fn pub;
+	void         *arg;
+} sg_resend_arg;
+
+static const char *
+sg_resend_one(void *ctx, const ob_msg *m)
+{
+	sg_resend_arg *r = ctx;
+	r->pub(r->arg, m->id, m->body, m->body_len); /* borrowed: published before the commit */
+	return NULL;
+}
+
 long
 sg_resend(sg *s, uint64_t now_ns, int all, sg_publish_fn pub, void *arg, char *err, size_t errlen)
 {
-	MDB_txn *txn;
-	st_err   e;
-	uint64_t due, count = 0;
-	long     n = 0;
-	uint8_t (*ids)[OB_ID_LEN] = NULL;
-
-	if (st_begin(s->env, 1, &txn, &e) != 0)
-		goto fail;
-	int rv = ob_next_due(txn, s->ob, &due, &e);
-	if (rv == 0 && (all || due <= now_ns))
-		rv = ob_count(txn, s->ob, &count, &e);
-	st_abort(txn);
-	if (rv == MDB_NOTFOUND || count == 0)
-		return 0;
-	if (rv != 0)
-		goto fail;
-	if (count > 4096)
-		count = 4096; /* the rest at the next call */
-	if ((ids = malloc(count * sizeof *ids)) == NULL) {
-		snprintf(e.text, sizeof e.text, "out of memory");
-		goto fail;
-	}
-	if (st_begin(s->env, 0, &txn, &e) != 0)
-		goto fail;
-	n = ob_due(txn, s->ob, all ? UINT64_MAX : now_ns, ids, count, &e);
-	for (long i = 0; i < n; i++) {
-		ob_msg m;
-		if (ob_get(txn, s->ob, ids[i], &m, &e) != 0)
-			continue;
-		pub(arg, ids[i], m.body, m.body_len); /* borrowed: published before the commit */
-		if (ob_mark_sent(txn, s->ob, ids[i], now_ns, NULL, &e) != 0)
-			break;
-	}
-	if (n < 0 || st_commit(txn, &e) != 0) {
-		if (n < 0)
-			st_abort(txn);
-		goto fail;
-	}
-	free(ids);
+	st_err        e;
+	sg_resend_arg r = { pub, arg };
+	long          n = ob_send_due(s->env, s->ob, now_ns, all ? UINT64_MAX : now_ns, sg_resend_one, &r, NULL, &e);
+	if (n < 0)
+		snprintf(err, errlen, "outbox: %s", e.text);
 	return n;
-fail:
-	free(ids);
-	snprintf(err, errlen, "outbox: %s", e.text);
-	return -1;
 }
 
 typedef struct {

@@ -10,7 +10,9 @@
 #   tests/integration/*.sh    multi-process tests, run by `make test` after the unit tests
 #
 # Module layering (a module may use the ones before it): base schemas store bus chain payments.
-# payments (the tokenizer's MT103 / ISO 20022 parsers and exact amounts) uses only base and schemas.
+#   base      below everything: the actor runtime (rt_*: config, logs, metrics, HTTP, lifecycle), hex,
+#             Keccak-256, exact 256-bit integers (u256), bounded tables
+#   payments  the tokenizer's MT103 / ISO 20022 parsers and exact amounts (uses base and schemas)
 # Every program links all the libraries; the linker keeps only what it uses.
 
 BUILD   ?= build
@@ -79,7 +81,7 @@ deps:
 define module_rules
 $(BUILD)/lib/lib$(1).a: $(patsubst %.c,$(BUILD)/obj/%.o,$(call lib_srcs,$(1)))
 	@mkdir -p $$(@D)
-	$$(call say,AR,$$@) $$(AR) rcs $$@ $$^
+	$$(call say,AR,$$@) rm -f $$@ && $$(AR) rcs $$@ $$^
 endef
 $(foreach m,$(MODULES),$(eval $(call module_rules,$(m))))
 
@@ -90,13 +92,13 @@ $(BUILD)/obj/%.o: %.c
 # ---- version: --version and oraclebus_build_info come from one generated header -------------
 # tools/version.sh rewrites it only when the version (VERSION file, or make OB_VERSION=...) or the
 # git revision (`git describe --always --dirty`; make OB_REVISION=... outside git) changed, so
-# only bus/rt_version.o recompiles and the programs relink.
+# only base/rt_version.o recompiles and the programs relink.
 OB_VERSION  ?=
 OB_REVISION ?=
 $(BUILD)/gen/ob_version.h: FORCE
 	@OB_VERSION='$(OB_VERSION)' OB_REVISION='$(OB_REVISION)' tools/version.sh $@
-$(BUILD)/obj/bus/rt_version.o: $(BUILD)/gen/ob_version.h
-$(BUILD)/obj/bus/rt_version.o: CFLAGS += -I$(BUILD)/gen
+$(BUILD)/obj/base/rt_version.o: $(BUILD)/gen/ob_version.h
+$(BUILD)/obj/base/rt_version.o: CFLAGS += -I$(BUILD)/gen
 FORCE:
 
 # ---- programs --------------------------------------------------------------------------------
@@ -157,7 +159,10 @@ fuzz: $(DEPS_STAMP)
 fuzz-build: $(patsubst %.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 $(BUILD)/fuzz/%: %.c $(LIBS)
 	@mkdir -p $(@D)
-	$(call say,FUZZ,$@) $(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(LINK_LIBS) $(LDFLAGS) $(LDLIBS)
+	$(call say,FUZZ,$@) $(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(filter %.o,$^) $(LINK_LIBS) $(LDFLAGS) $(LDLIBS)
+
+# like unit tests, a fuzz target in actors/<x>/ or tools/<x>/ links that folder's non-main objects
+$(foreach f,$(filter actors/% tools/%,$(FUZZ_SRCS)),$(eval $(BUILD)/fuzz/$(f:.c=): $(patsubst %.c,$(BUILD)/obj/%.o,$(filter-out %_test.c %_fuzz.c %_bench.c %/main.c,$(wildcard $(dir $(f))*.c)))))
 
 demo: $(DEPS_STAMP)
 	@$(MAKE) --no-print-directory all

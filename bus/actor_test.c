@@ -17,8 +17,8 @@
 
 #include "bus/actor.h"
 #include "bus/fwd.h"
-#include "bus/rt_main.h"
-#include "bus/rt_metrics.h"
+#include "base/rt_main.h"
+#include "base/rt_metrics.h"
 
 static atomic_int fwd_stop;
 static void *

@@ -19,7 +19,7 @@
 
 #include "bus/bus.h"
 #include "bus/fwd.h"
-#include "bus/rt_metrics.h"
+#include "base/rt_metrics.h"
 
 typedef struct {
 	bus_fwd    *f;
@@ -228,11 +228,11 @@ test_trust_rejects_forgery(void **state)
 	nng_msleep(50);
 	uint64_t rej0 = rt_counter_value(rt_counter("bus_rx_rejected_total", "", "reason=\"untrusted_key\""));
 
-	bus_publish(p, "price.update.ETH-USD", "price.update", NULL, (uint8_t *)"unsigned", 8, NULL);
+	assert_int_equal(bus_publish(p, "price.update.ETH-USD", "price.update", NULL, (uint8_t *)"unsigned", 8, NULL), BUS_OK);
 	bus_pub_set_key(p, evil);
-	bus_publish(p, "price.update.ETH-USD", "price.update", NULL, (uint8_t *)"evil", 4, NULL);
+	assert_int_equal(bus_publish(p, "price.update.ETH-USD", "price.update", NULL, (uint8_t *)"evil", 4, NULL), BUS_OK);
 	bus_pub_set_key(p, good);
-	bus_publish(p, "price.update.ETH-USD", "price.update", NULL, (uint8_t *)"good", 4, NULL);
+	assert_int_equal(bus_publish(p, "price.update.ETH-USD", "price.update", NULL, (uint8_t *)"good", 4, NULL), BUS_OK);
 
 	bus_msg m;
 	assert_int_equal(bus_recv(s, &m, 2000), BUS_EREJECT);

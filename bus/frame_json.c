@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/hex.h"
 #include "schemas/schema.h"
 
 json_t *frame_json_u64(uint64_t v)
@@ -16,20 +17,12 @@ json_t *frame_json_u64(uint64_t v)
 	return json_string(buf);
 }
 
-/* chain/hex.h has the project's hex codec, but chain sits above bus: these few lines stay here. */
 json_t *frame_json_hex(const uint8_t *p, size_t n)
 {
-	static const char digits[] = "0123456789abcdef";
 	char *s = malloc(2 * n + 3);
 	if (s == NULL)
 		return NULL;
-	s[0] = '0';
-	s[1] = 'x';
-	for (size_t i = 0; i < n; i++) {
-		s[2 + 2 * i] = digits[p[i] >> 4];
-		s[3 + 2 * i] = digits[p[i] & 15];
-	}
-	s[2 + 2 * n] = '\0';
+	hex_encode(p, n, 1, s);
 	json_t *j = json_stringn(s, 2 * n + 2);
 	free(s);
 	return j;

@@ -16,9 +16,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "bus/rt_log.h"
-#include "bus/rt_metrics.h"
-#include "chain/hex.h"
+#include "base/rt_http.h"
+#include "base/rt_log.h"
+#include "base/rt_metrics.h"
+#include "base/hex.h"
 
 #define RPC_URL_CAP 512
 
@@ -27,6 +28,7 @@ typedef struct {
 	char       name[128];        /* scheme://host:port */
 	CURL      *h;
 	int        verified;         /* answered eth_chainId == expected since last marked down */
+	uint64_t   verified_at;      /* monotonic ns of that answer (periodic re-check) */
 	int        wrong_chain;
 	uint64_t   down_until;       /* monotonic ns; 0 = not down */
 	rt_metric *err_m[RPC_T_NO_ENDPOINT + 1];
@@ -38,6 +40,7 @@ struct rpc {
 	uint64_t           chain_id;
 	int                timeout_ms;
 	int                recheck_ms;
+	int                chain_check_ms; /* re-ask eth_chainId of an endpoint in use this often; 0 = never */
 	size_t             max_response;
 	long long          next_id;
 	int                active;
@@ -127,14 +130,6 @@ static void rpc_seterr(rpc_error *e, int transport, int code, const char *fmt, .
 }
 
 /* ---- decoding ------------------------------------------------------------------------------ */
-static int rpc_hexdigit(char c)
-{
-	if (c >= '0' && c <= '9') return c - '0';
-	if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-	return -1;
-}
-
 int rpc_parse_u256(const json_t *v, u256 *out)
 {
 	if (!json_is_string(v))
@@ -150,7 +145,7 @@ int rpc_parse_u256(const json_t *v, u256 *out)
 		return -1;
 	uint8_t be[32] = { 0 };
 	for (size_t i = 0; i < n; i++) {
-		int d = rpc_hexdigit(s[n - 1 - i]);
+		int d = hex_digit(s[n - 1 - i]);
 		if (d < 0)
 			return -1;
 		be[31 - i / 2] |= (uint8_t)(i % 2 ? d << 4 : d);
@@ -541,10 +536,21 @@ static int rpc_verify(rpc *r, rpc_ep *ep, rpc_error *e)
 		rpc_seterr(e, RPC_T_WRONG_CHAIN, 0, "%s: chain id %s, expected %s", ep->name, got, want);
 		rpc_count_error(ep, RPC_T_WRONG_CHAIN);
 		ep->wrong_chain = 1;
+		ep->verified = 0;
+		char hkey[160], text[300];
+		snprintf(hkey, sizeof hkey, "rpc_chain:%s", ep->name);
+		snprintf(text, sizeof text, "rpc endpoint %s is on chain %s, expected %s: not used", ep->name, got, want);
+		rt_health_set(hkey, 1, text);
 		return RPC_ETRANSPORT;
+	}
+	if (ep->wrong_chain) {
+		char hkey[160];
+		snprintf(hkey, sizeof hkey, "rpc_chain:%s", ep->name);
+		rt_health_set(hkey, 0, NULL);
 	}
 	ep->wrong_chain = 0;
 	ep->verified = 1;
+	ep->verified_at = rpc_mono_ns();
 	char key[160];
 	snprintf(key, sizeof key, "rpc:%s", ep->name);
 	if (rt_log_state_change(key, "up"))
@@ -552,15 +558,58 @@ static int rpc_verify(rpc *r, rpc_ep *ep, rpc_error *e)
 	return RPC_OK;
 }
 
-/* Verify if needed, then call. Transport failures mark the endpoint down. */
+/* Drops the answer of a call whose endpoint turned out to be on another chain. */
+static void rpc_discard(const rpc_out *o)
+{
+	if (o->result) {
+		json_decref(*o->result);
+		*o->result = NULL;
+	}
+	if (o->body) {
+		free(*o->body);
+		*o->body = NULL;
+		*o->len = 0;
+	}
+	if (o->raw) {
+		o->raw->type = JS_NONE;
+		o->raw->p = NULL;
+		o->raw->n = 0;
+	}
+}
+
+/* Did the last transfer on ep open a new TCP connection? Behind the same URL there may now be
+ * another node (a restarted one, a load balancer's other backend): its chain is checked again. */
+static int rpc_new_connection(rpc_ep *ep)
+{
+	long n = 0;
+	return curl_easy_getinfo(ep->h, CURLINFO_NUM_CONNECTS, &n) == CURLE_OK && n > 0;
+}
+
+/* Verify if needed, then call. Transport failures mark the endpoint down.
+ * The chain id is asked before an endpoint's first use and again after it was marked down (a
+ * transport error, a failover), every chain_check_ms while in use, and after any call that
+ * libcurl had to make over a new connection: there the answer is kept only if the endpoint is
+ * still on the expected chain. An endpoint on another chain is refused (failover to the next). */
 static int rpc_try(rpc *r, size_t i, const char *method, json_t *params, const rpc_out *o, rpc_error *e)
 {
 	rpc_ep *ep = &r->ep[i];
 	int rc = RPC_OK;
-	if (!ep->verified)
+	if (!ep->verified ||
+	    (r->chain_check_ms && rpc_mono_ns() - ep->verified_at >= (uint64_t)r->chain_check_ms * 1000000u))
 		rc = rpc_verify(r, ep, e);
-	if (rc == RPC_OK)
+	if (rc == RPC_OK) {
 		rc = rpc_exchange(r, ep, method, params, o, e);
+		if (rc != RPC_ETRANSPORT && rpc_new_connection(ep)) {
+			rpc_error ve;
+			if (rpc_verify(r, ep, &ve) != RPC_OK) {
+				if (rc == RPC_OK)
+					rpc_discard(o);
+				if (e)
+					*e = ve;
+				rc = RPC_ETRANSPORT;
+			}
+		}
+	}
 	if (rc == RPC_ETRANSPORT)
 		rpc_mark_down(r, ep, e);
 	else {
@@ -633,6 +682,7 @@ rpc *rpc_open(const char *urls, uint64_t expect_chain_id, int timeout_ms, char *
 	r->chain_id = expect_chain_id;
 	r->timeout_ms = timeout_ms > 0 ? timeout_ms : 5000;
 	r->recheck_ms = 10000;
+	r->chain_check_ms = RPC_CHAIN_CHECK_MS_DEFAULT;
 	r->max_response = RPC_MAX_RESPONSE_DEFAULT;
 	r->active = -1;
 	r->headers = curl_slist_append(NULL, "Content-Type: application/json");
@@ -713,6 +763,7 @@ void rpc_close(rpc *r)
 }
 
 void rpc_set_recheck_ms(rpc *r, int ms) { r->recheck_ms = ms > 0 ? ms : 0; }
+void rpc_set_chain_check_ms(rpc *r, int ms) { r->chain_check_ms = ms > 0 ? ms : 0; }
 
 void rpc_set_max_response(rpc *r, size_t bytes)
 {
@@ -788,6 +839,55 @@ int rpc_eth_call(rpc *r, const uint8_t to[20], const uint8_t *data, size_t len, 
 	size_t l = json_string_length(res);
 	uint8_t *b = NULL;
 	size_t bl = 0;
+	if (!s || l < 2 || s[0] != '0' || s[1] != 'x' || !(b = malloc(l / 2 + 1)) ||
+	    hex_decode(s + 2, l - 2, HEX_PREFIX_OPTIONAL, b, l / 2 + 1, &bl, NULL) != HEX_OK) {
+		free(b);
+		json_decref(res);
+		return rpc_decode_fail(e, "eth_call");
+	}
+	json_decref(res);
+	*out = b;
+	*outlen = bl;
+	return RPC_OK;
+}
+
+int rpc_eth_call_at(rpc *r, const rpc_callmsg *m, uint8_t **out, size_t *outlen, rpc_error *e)
+{
+	*out = NULL;
+	*outlen = 0;
+	json_t *call = json_pack("{s:o, s:o}", "to", rpc_hex(m->to, 20), "data", rpc_hex(m->data, m->len));
+	char q[80];
+	if (call && m->from)
+		json_object_set_new(call, "from", rpc_hex(m->from, 20));
+	if (call && m->gas) {
+		snprintf(q, sizeof q, "0x%llx", (unsigned long long)m->gas);
+		json_object_set_new(call, "gas", json_string(q));
+	}
+	if (call && m->value && !u256_is_zero(m->value)) { /* a quantity: "0x" and no leading zeros */
+		uint8_t be[32];
+		char h[67];
+		u256_to_be(m->value, be);
+		hex_encode(be, 32, 0, h);
+		size_t z = strspn(h, "0");
+		snprintf(q, sizeof q, "0x%s", h + (z < 64 ? z : 63));
+		json_object_set_new(call, "value", json_string(q));
+	}
+	if (m->block == RPC_LATEST)
+		snprintf(q, sizeof q, "latest");
+	else
+		snprintf(q, sizeof q, "0x%llx", (unsigned long long)m->block);
+	json_t *params = call ? json_pack("[o, s]", call, q) : NULL;
+	if (!params) {
+		rpc_seterr(e, RPC_T_DECODE, 0, "out of memory");
+		return RPC_ETRANSPORT;
+	}
+	json_t *res;
+	int rc = rpc_call(r, "eth_call", params, &res, e);
+	if (rc != RPC_OK)
+		return rc;
+	const char *s = json_string_value(res);
+	size_t l = json_string_length(res), bl = 0;
+	uint8_t *b = NULL;
 	if (!s || l < 2 || s[0] != '0' || s[1] != 'x' || !(b = malloc(l / 2 + 1)) ||
 	    hex_decode(s + 2, l - 2, HEX_PREFIX_OPTIONAL, b, l / 2 + 1, &bl, NULL) != HEX_OK) {
 		free(b);

@@ -1,6 +1,6 @@
 /* config.c - sinks from the config file and the environment, and alert routing; see config.h. */
 #include "actors/alerter/config.h"
-#include "bus/rt_config.h"
+#include "base/rt_config.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -154,7 +154,7 @@ static int
 ac_url_ok(const char *u)
 {
 	char why[160];
-	return rt_check_http_url(u, why, sizeof why) == 0; /* host and port checked too (bus/rt_config.h) */
+	return rt_check_http_url(u, why, sizeof why) == 0; /* host and port checked too (base/rt_config.h) */
 }
 
 static int

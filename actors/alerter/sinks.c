@@ -1,7 +1,7 @@
 /* sinks.c - body formats, wire finalization and response classification of the four sink
  * kinds; see sinks.h. JSON is written field by field (not through a DOM) so that the order of
  * fields is fixed and the unit tests can compare exact bytes. */
-#include "chain/hex.h"
+#include "base/hex.h"
 #include "actors/alerter/sinks.h"
 
 #include <stdio.h>
@@ -9,7 +9,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "actors/alerter/hmac.h"
+#include "base/hash.h"
 
 static const char *const sk_sev_names[] = { "info", "warning", "error", "critical" };
 
@@ -304,7 +304,7 @@ sk_hook_finalize(const sk_sink *s, const uint8_t *body, size_t len, uint64_t now
 	snprintf(t, sizeof t, "%llu", (unsigned long long)now_s);
 	const void *parts[3] = { t, ".", body };
 	size_t      lens[3] = { strlen(t), 1, len };
-	hm_hmac_sha256_v(s->secret ? s->secret : "", s->secret_len, parts, lens, 3, mac);
+	ob_hmac_sha256_v(s->secret ? s->secret : "", s->secret_len, parts, lens, 3, mac);
 	hex_encode(mac, 32, 0, hex);
 	hd->n = 0;
 	snprintf(hd->h[hd->n++], sizeof hd->h[0], "X-Oraclebus-Timestamp: %s", t);

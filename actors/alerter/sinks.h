@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "bus/rt_buf.h"
+#include "base/rt_buf.h"
 #include "schemas/messages.h"
 
 typedef enum { SK_ALERTMANAGER, SK_SLACK, SK_PAGERDUTY, SK_WEBHOOK, SK_NKINDS } sk_kind;

@@ -21,9 +21,9 @@
 #include <string.h>
 
 #include "actors/ccip-tail/track.h"
-#include "bus/rt_main.h"
-#include "chain/hex.h"
-#include "chain/keccak.h"
+#include "base/rt_main.h"
+#include "base/hex.h"
+#include "base/keccak.h"
 #include "schemas/schema.h"
 
 #define CT_NONE 255 /* hdr.state before the first publication */

@@ -8,10 +8,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bus/rt_http.h"
-#include "bus/rt_log.h"
-#include "bus/rt_main.h"
-#include "bus/rt_metrics.h"
+#include "base/rt_http.h"
+#include "base/rt_log.h"
+#include "base/rt_main.h"
+#include "base/rt_metrics.h"
 
 enum { FE_UNKNOWN, FE_UP, FE_DOWN };
 

@@ -14,14 +14,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/util.h"
 #include "actors/median/median.h"
 #include "bus/actor.h"
-#include "bus/rt_http.h"
-#include "bus/rt_log.h"
-#include "bus/rt_main.h"
-#include "bus/rt_metrics.h"
+#include "base/rt_http.h"
+#include "base/rt_log.h"
+#include "base/rt_main.h"
+#include "base/rt_metrics.h"
 
-#define N(a) (sizeof(a) / sizeof((a)[0]))
 #define MS 1000000ull
 #define MED_MAX_FEEDS 64
 
@@ -264,7 +264,7 @@ int
 main(int argc, char **argv)
 {
 	char err[512];
-	if (rt_init("median", argc, argv, opts, N(opts)) != 0)
+	if (rt_init("median", argc, argv, opts, OB_COUNT(opts)) != 0)
 		return 1;
 	med_cfg = (md_cfg){ .window_ns = cfg_window_ms * MS, .quorum = (uint32_t)cfg_quorum,
 	                    .max_dev_ppm = cfg_dev_ppm, .max_spread_ppm = cfg_spread_ppm };

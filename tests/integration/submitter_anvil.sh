@@ -3,14 +3,18 @@
 # account #1 as transmitter; transactions signed by build/bin/ethtx with #1's public test key, wrapped
 # into tx.signed and published with bus-tap. Checks, in order:
 #   1. tx.ack, then tx.status pending -> included -> confirmed -> final with the block, and the
-#      on-chain latestRoundData answer; the first RPC URL is a dead port (failover)
+#      on-chain latestRoundData answer; the first RPC URL is a dead port (failover); confirmations
+#      count the inclusion block as the first (ethers' wait(n)): CONFIRMATIONS=2 is one block on top
 #   2. a second tx with an already used nonce -> failed, error nonce_too_low, alert nonce_gap
 #   3. a tx stuck (automine off, next base fee above its fee cap) -> tx.bump; the replacement
 #      (tx.signed with replaces) is mined and the original is replaced
 #   4. a reorg (evm_snapshot / evm_revert after inclusion) -> reorged, re-sent, included again
 #   5. /metrics passes promtool (sent, errors by class, bumps, rpc_up); gas.quote and nonce.sync
-#   6. kill -9 of the submitter right after the ack, restart -> the tx still reaches confirmed
-#   7. RSS measured; RPC gone -> /health 503 and alert rpc_unreachable; SIGTERM exits 0
+#   6. kill -9 of the submitter right after the ack, restart (CONFIRMATIONS=1) -> the tx is
+#      confirmed in its inclusion block, with no block on top
+#   7. reverts say why in tx.status.error_text: a custom error (selector + data, from an eth_call
+#      replay) and out of gas (gas used of limit); both tx_failed alerts share one dedupe key
+#   8. RSS measured; RPC gone -> /health 503 and alert rpc_unreachable; SIGTERM exits 0
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
@@ -69,7 +73,7 @@ DEAD=$(free_port)
 HP=$(free_port)
 start_submitter() {
 	RPC_URL="http://127.0.0.1:$DEAD,$RPC_URL" CHAIN_ID=138 SIGNER_ADDRESS=$ADDR1 STATE_DIR="$TMP/state" BUS_PUB_URL=$IN BUS_SUB_URL=$OUT \
-		POLL_INTERVAL=200ms CONFIRMATIONS=2 FINALITY_DEPTH=4 BUMP_AFTER_BLOCKS=2 BUMP_PERCENT=20 \
+		POLL_INTERVAL=200ms CONFIRMATIONS=${CONF:-2} FINALITY_DEPTH=4 BUMP_AFTER_BLOCKS=2 BUMP_PERCENT=20 \
 		GAS_QUOTE_INTERVAL=1s NONCE_SYNC_INTERVAL=2s RPC_TIMEOUT=2s HTTP_PORT=$HP HTTP_ADDR=127.0.0.1 \
 		INSTANCE=submitter-t "$SUBMITTER" 2>>"$TMP/submitter.log" &
 	SUB_PID=$!
@@ -81,7 +85,7 @@ sleep 0.5 # subscriptions settle
 
 # ---- helpers -------------------------------------------------------------------------------------
 # mktx NONCE ANSWER MAXFEE PRIO -> raw hex
-mktx() { ETHTX_KEY=$KEY1 "$ETHTX" mktx --chain 138 --nonce "$1" --gas-limit 200000 --gas-price "$3" \
+mktx() { ETHTX_KEY=$KEY1 "$ETHTX" mktx --chain 138 --nonce "$1" --gas-limit "${GASLIM:-200000}" --gas-price "$3" \
 	--priority-gas-price "$4" "$AGG" 'updateAnswer(int256)' "$2"; }
 # signed ID NONCE ANSWER RAW MAXFEE PRIO [REPLACES] -> tx.signed JSON
 signed() {
@@ -122,13 +126,15 @@ BLK=$(jq -r "select(.topic==\"tx.status\" and .body.tx_hash==\"$H1\" and .body.s
 RCPT_BLK=$(rpc eth_getTransactionReceipt "[\"$H1\"]" | jq -r '.result.blockNumber')
 [ "$((RCPT_BLK))" = "$BLK" ] || fail "included block $BLK, receipt says $RCPT_BLK"
 ok "pending -> included in block $BLK (the receipt's block), through the second RPC URL"
+wait_for ".topic==\"tx.status\" and .body.tx_hash==\"$H1\" and .body.state==\"included\" and .body.confirmations==1" 1 ||
+	fail "included status does not count its own block as confirmation 1"
+mine 1 # one block on top: 2 confirmations (head - inclusion + 1), as ethers' wait(2) counts
+status_is "$H1" confirmed || fail "not confirmed with one block on top (CONFIRMATIONS=2)"
+wait_for ".topic==\"tx.status\" and .body.tx_hash==\"$H1\" and .body.state==\"confirmed\" and .body.confirmations==2 and .body.feed==\"ETH-USD\" and .body.answer==\"300012345678\" and .body.block_number==$BLK and .body.ref==\"price.update:test:0001\"" 1 || fail "confirmed status lacks confirmations/feed/answer/block"
 mine 2
-status_is "$H1" confirmed || fail "not confirmed after 2 blocks"
-wait_for ".topic==\"tx.status\" and .body.tx_hash==\"$H1\" and .body.state==\"confirmed\" and .body.feed==\"ETH-USD\" and .body.answer==\"300012345678\" and .body.block_number==$BLK and .body.ref==\"price.update:test:0001\"" 1 || fail "confirmed status lacks feed/answer/block"
-mine 2
-status_is "$H1" final || fail "not final after 4 blocks"
+status_is "$H1" final || fail "not final at 4 confirmations"
 [ "$(answer)" = 300012345678 ] || fail "on-chain answer $(answer)"
-ok "confirmed at depth 2, final at 4, feed/answer/ref copied; latestRoundData answer = 300012345678"
+ok "included = 1 confirmation, confirmed at 2 (one block on top), final at 4; feed/answer/ref copied; answer = 300012345678"
 
 # ---- 2. nonce already used ------------------------------------------------------------------------
 RAW=$(mktx 0 111 $((3 * GWEI)) $GWEI)
@@ -223,16 +229,39 @@ wait_for ".topic==\"tx.ack\" and .body.id==\"$ID6\"" || fail "no ack before the 
 kill -9 "$SUB_PID"
 wait "$SUB_PID" 2>/dev/null || true
 SUB_PID=""
-start_submitter
+CONF=1 start_submitter
 grep -q '"pending transactions restored","count":"1"' "$TMP/submitter.log" || fail "restart did not restore the pending tx"
-mine 1
+mine 1 # the inclusion block, nothing on top: CONFIRMATIONS=1 means "included"
+status_is "$H6" confirmed 15 || fail "tx not confirmed in its inclusion block after kill -9 + restart (CONFIRMATIONS=1)"
+B6=$(jq -r "select(.topic==\"tx.status\" and .body.tx_hash==\"$H6\" and .body.state==\"confirmed\") | .body.block_number" "$TMP/tap.jsonl" | head -1)
+[ "$((B6))" = "$(($(rpc eth_blockNumber | jq -r .result)))" ] || fail "confirmed with blocks on top (CONFIRMATIONS=1)"
+wait_for ".topic==\"tx.status\" and .body.tx_hash==\"$H6\" and .body.state==\"confirmed\" and .body.confirmations==1" 1 ||
+	fail "confirmed status lacks confirmations 1"
 rpc evm_setAutomine '[true]' >/dev/null
-mine 2
-status_is "$H6" confirmed 15 || fail "tx not followed to confirmed after kill -9 + restart"
 [ "$(answer)" = 444 ] || fail "answer $(answer)"
-ok "kill -9 after ack, restart: restored from LMDB, re-sent, confirmed (answer 444)"
+ok "kill -9 after ack, restart: restored from LMDB, re-sent, confirmed in its inclusion block with CONFIRMATIONS=1 (answer 444)"
 
 curl -s "http://127.0.0.1:$HP/metrics" | promtool check metrics || fail "promtool after restart"
+
+# ---- 7. reverts: why, and one alert key -----------------------------------------------------------
+RAW=$(mktx 4 0 $((200 * GWEI)) $((2 * GWEI))) # answer 0 < the aggregator's minimum 1
+H7=$(hash_of "$RAW")
+publish "$(signed 0x00000000000000000000000000000007 4 0 "$RAW" $((200 * GWEI)) $((2 * GWEI)))"
+wait_for ".topic==\"tx.status\" and .body.tx_hash==\"$H7\" and .body.state==\"failed\" and .body.error==\"reverted\"" ||
+	fail "no failed/reverted status for a reverting tx"
+TXT7=$(jq -r "select(.topic==\"tx.status\" and .body.tx_hash==\"$H7\" and .body.state==\"failed\") | .body.error_text" "$TMP/tap.jsonl" | head -1)
+# AnswerOutOfBounds(int256 answer=0, int256 min=1, int256 max=1e14)
+WANT7="custom error 0x6e153168(0x0,0x1,0x5af3107a4000)"
+[[ "$TXT7" == "$WANT7"* ]] || fail "revert reason '$TXT7', expected '$WANT7...'"
+RAW=$(GASLIM=30000 mktx 5 555 $((200 * GWEI)) $((2 * GWEI))) # the SSTORE alone needs more
+H8=$(hash_of "$RAW")
+publish "$(signed 0x00000000000000000000000000000008 5 555 "$RAW" $((200 * GWEI)) $((2 * GWEI)))"
+wait_for ".topic==\"tx.status\" and .body.tx_hash==\"$H8\" and .body.state==\"failed\" and .body.error_text==\"out of gas (used 30000 of limit 30000)\"" ||
+	fail "out of gas not told: $(jq -r "select(.topic==\"tx.status\" and .body.tx_hash==\"$H8\") | .body.error_text" "$TMP/tap.jsonl")"
+wait_for "(.topic | startswith(\"alert.\")) and .body.kind==\"tx_failed\" and (.body.summary | contains(\"$H8\"))" 5 || fail "no tx_failed alert"
+KEYS=$(jq -r 'select((.topic | startswith("alert.")) and .body.kind=="tx_failed") | .body.dedupe_key' "$TMP/tap.jsonl" | sort -u)
+[ "$KEYS" = "tx_failed:reverted:ETH-USD" ] || fail "tx_failed alerts keyed per tx: $KEYS"
+ok "reverts: '$TXT7'; 'out of gas (used 30000 of limit 30000)'; one tx_failed key ($KEYS)"
 # ---- RSS
 RSS=$(awk '/VmRSS/ {print $2}' "/proc/$SUB_PID/status")
 HWM=$(awk '/VmHWM/ {print $2}' "/proc/$SUB_PID/status")

@@ -4,8 +4,11 @@
 #
 # Sources common.sh (TMP, fail, free_port, cleanup at exit). The caller may set BUILD, and before
 # stack_up: FETCH_INTERVAL (300ms),
-# DEVIATION_THRESHOLD (1), HEARTBEAT (12s), GATE_MIN_INTERVAL (1s), LOG_LEVEL (info).
+# DEVIATION_THRESHOLD (1), HEARTBEAT (12s), GATE_MIN_INTERVAL (1s), LOG_LEVEL (info),
+# ORACLE_CONTRACT (oracle = our OracleAggregator with updateAnswer(int256); flux = Chainlink's
+# FluxAggregator with submit(uint256,int256), the round read from oracleRoundState).
 # After stack_up: RPC_URL, AGG, ADDR1, IN, OUT, SIM, MPORT (median HTTP), SGPORT (signer HTTP),
+# GPORT (gate HTTP), UPDATE_SIG,
 # PID[name] for every process; all are stopped at exit.
 # Functions: ctl, price, round ("roundId answer"), nonce, wait_round, start_signer, start_submitter,
 # start_gate, fail.
@@ -40,13 +43,14 @@ start_gate() {
 	BUS_SIGNING_KEY=$GSEC BUS_TRUST="tx.status=$XPUB" FEED=ETH-USD AGGREGATOR_ADDRESS=$AGG CHAIN_ID=138 TRANSMITTER=$ADDR1 \
 		DEVIATION_THRESHOLD=${DEVIATION_THRESHOLD:-1} HEARTBEAT=${HEARTBEAT:-12s} \
 		MIN_INTERVAL=${GATE_MIN_INTERVAL:-1s} UPDATE_TIMEOUT=30s CHAIN_POLL=2s \
-		AGG_MAX_AGE=3s STATE_DIR=$TMP/gate INSTANCE=gate-e "$B/gate" 2>>"$TMP/gate.log" &
+		UPDATE_SIGNATURE="$UPDATE_SIG" HTTP_PORT=$GPORT HTTP_ADDR=127.0.0.1 \
+		STATE_DIR=$TMP/gate INSTANCE=gate-e "$B/gate" 2>>"$TMP/gate.log" &
 	PID[gate]=$!
 }
 start_signer() {
 	BUS_SIGNING_KEY=$SSEC PRIVATE_KEY=$KEY1 STATE_DIR=$TMP/signer CHAIN_ID=138 GAS_PRICE=auto \
 		BUS_TRUST="price.update.=$GPUB;tx.ack=$XPUB;tx.bump=$XPUB;gas.quote=$XPUB;nonce.sync=$XPUB" \
-		ALLOWED_CONTRACTS=$AGG MIN_ANSWER=1 MAX_ANSWER=100000 OUTBOX_RETRY=1s \
+		ALLOWED_CONTRACTS=$AGG MIN_ANSWER=1 MAX_ANSWER=100000 OUTBOX_RETRY=1s UPDATE_SIGNATURE="$UPDATE_SIG" \
 		HTTP_PORT=$SGPORT HTTP_ADDR=127.0.0.1 INSTANCE=signer-e "$B/signer" 2>>"$TMP/signer.log" &
 	PID[signer]=$!
 }
@@ -67,8 +71,15 @@ stack_up() {
 	cport=$(free_port)
 	export RPC_URL=http://127.0.0.1:$cport
 	ANVIL_PID=$(ANVIL_ARGS="--block-time 1" CHAIN_LOG=$TMP/anvil.log "$CHAIN" start "$cport")
-	"$CHAIN" compile OracleAggregator >/dev/null 2>"$TMP/deploy.log"
-	AGG=$("$CHAIN" deploy OracleAggregator 8 "ETH / USD" 0 0 "[\"$ADDR1\"]" 2>>"$TMP/deploy.log")
+	if [ "${ORACLE_CONTRACT:-oracle}" = flux ]; then
+		"$CHAIN" compile FluxAggregator >/dev/null 2>"$TMP/deploy.log"
+		AGG=$("$CHAIN" deploy-flux "$ADDR1" 2>>"$TMP/deploy.log")
+		UPDATE_SIG="submit(uint256,int256)"
+	else
+		"$CHAIN" compile OracleAggregator >/dev/null 2>"$TMP/deploy.log"
+		AGG=$("$CHAIN" deploy OracleAggregator 8 "ETH / USD" 0 0 "[\"$ADDR1\"]" 2>>"$TMP/deploy.log")
+		UPDATE_SIG="updateAnswer(int256)"
+	fi
 	[[ "$AGG" =~ ^0x[0-9a-fA-F]{40}$ ]] || fail "deploy printed '$AGG'"
 
 	IN=ipc://$TMP/in.ipc OUT=ipc://$TMP/out.ipc
@@ -105,6 +116,7 @@ stack_up() {
 		HTTP_PORT=$MPORT HTTP_ADDR=127.0.0.1 INSTANCE=median-e "$B/median" 2>"$TMP/median.log" &
 	PID[median]=$!
 	SGPORT=$(free_port)
+	GPORT=$(free_port)
 	start_submitter
 	start_signer
 	start_gate

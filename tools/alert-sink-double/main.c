@@ -20,9 +20,9 @@
  * The HMAC check uses the alerter's SHA-256 (included below); the integration test re-checks the
  * recorded signatures with Python's hmac module, independently.
  */
-#include "actors/alerter/hmac.c"
-#include "bus/rt_version.h"
-#include "chain/hex.h"
+#include "base/hash.h"
+#include "base/hex.h"
+#include "base/rt_version.h"
 
 #include <jansson.h>
 #include <nng/nng.h>
@@ -128,7 +128,7 @@ sd_hook_verified(nng_http_req *req, const char *body, size_t len)
 		return 0;
 	const void *parts[3] = { ts, ".", body };
 	size_t      lens[3] = { strlen(ts), 1, len };
-	hm_hmac_sha256_v(sd_secret, strlen(sd_secret), parts, lens, 3, mac);
+	ob_hmac_sha256_v(sd_secret, strlen(sd_secret), parts, lens, 3, mac);
 	hex_encode(mac, 32, 0, hex);
 	snprintf(want, sizeof want, "sha256=%s", hex);
 	return strcmp(want, sig) == 0;

@@ -25,11 +25,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/hex.h"
+#include "base/rt_config.h"
+#include "base/rt_version.h"
 #include "bus/actor.h"
 #include "bus/bus.h"
 #include "bus/frame_json.h"
-#include "bus/rt_config.h"
-#include "bus/rt_version.h"
 #include "bus/sig.h"
 #include "schemas/schema.h"
 
@@ -192,14 +193,7 @@ static void as_report_bad(const bus_msg *m, int rv, const char *why)
 		return;
 	}
 	char id[35];
-	static const char digits[] = "0123456789abcdef";
-	id[0] = '0';
-	id[1] = 'x';
-	for (int i = 0; i < 16; i++) {
-		id[2 + 2 * i] = digits[m->f.id[i] >> 4];
-		id[3 + 2 * i] = digits[m->f.id[i] & 15];
-	}
-	id[34] = '\0';
+	hex_encode(m->f.id, 16, 1, id);
 	fprintf(stderr, "alert-subscriber: %s on %.*s from %.*s (id %s): %s\n", rv == BUS_EREJECT ? "rejected" : "not an alert",
 	        (int)m->f.topic_len, m->f.topic, (int)m->f.origin_len, m->f.origin, id, why);
 }

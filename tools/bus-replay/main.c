@@ -30,7 +30,7 @@
 
 #include "bus/bus.h"
 #include "bus/frame.h"
-#include "bus/rt_version.h"
+#include "base/rt_version.h"
 #include "tools/bus-replay/format.h"
 #include "schemas/schema.h"
 #include "store/journal.h"
@@ -374,7 +374,8 @@ static void
 rp_close(rp_reader *r)
 {
 	rp_end(r);
-	jn_close(r->j, NULL);
+	if (jn_close(r->j, NULL) != 0)
+		fprintf(stderr, "bus-replay: closing the journal failed\n"); /* read-only: nothing was lost */
 	st_close(r->env);
 }
 

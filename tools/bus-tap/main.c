@@ -25,13 +25,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/hex.h"
+#include "base/rt_config.h"
+#include "base/rt_version.h"
 #include "bus/actor.h"
 #include "bus/bus.h"
 #include "bus/frame_json.h"
-#include "bus/rt_config.h"
-#include "bus/rt_version.h"
 #include "bus/sig.h"
-#include "chain/hex.h"
 #include "schemas/schema.h"
 
 enum { FMT_JSON, FMT_PRETTY, FMT_RAW };

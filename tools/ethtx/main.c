@@ -23,11 +23,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bus/rt_config.h"
-#include "bus/rt_version.h"
+#include "base/rt_config.h"
+#include "base/rt_version.h"
 #include "chain/abi.h"
-#include "chain/hex.h"
-#include "chain/keccak.h"
+#include "base/hex.h"
+#include "base/keccak.h"
 #include "chain/rlp.h"
 #include "chain/tx.h"
 #include "tools/ethtx/decode.h"

@@ -7,7 +7,7 @@
  *   price-sim --port 9000 --walk                   prices random-walk every second
  *   price-sim --port 9000 --script steps.txt       timed control commands
  *
- * HTTP: NNG's server (as bus/rt_http.c), not libmicrohttpd: the project already links NNG, so
+ * HTTP: NNG's server (as base/rt_http.c), not libmicrohttpd: the project already links NNG, so
  * no new dependency or Makefile change; its handlers are asynchronous, which is what the "slow"
  * mode needs (an answer held for a minute must not hold a worker thread: a timer aio finishes
  * the request later).
@@ -24,10 +24,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bus/rt_config.h"
-#include "bus/rt_log.h"
-#include "bus/rt_version.h"
-#include "schemas/u256.h"
+#include "base/rt_config.h"
+#include "base/rt_log.h"
+#include "base/rt_version.h"
+#include "base/u256.h"
 #include "tools/price-sim/sim.h"
 
 static ps_sim *sim;

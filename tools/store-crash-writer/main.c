@@ -25,7 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bus/rt_version.h"
+#include "base/rt_version.h"
 #include "store/dedupe.h"
 #include "store/outbox.h"
 #include "store/store.h"

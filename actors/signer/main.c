@@ -392,8 +392,10 @@ sm_store_error(const sg_item *it, const sg_result *r, const char *ref)
 	const char *labels[] = { "error", ob_strerror(r->err), "class", cls, "ref", ref, NULL };
 	act_alert(S.bus, integrity ? SC_SEV_CRITICAL : SC_SEV_ERROR, SC_ALERT_FIRING, "store_error", key, r->detail,
 	          labels);
-	rt_health_set("store", 1, integrity ? "store: corrupt entry (see the log); restart after repair"
-	                                    : "store: write failed");
+	char text[240];
+	snprintf(text, sizeof text, "store: %s", integrity ? "corrupt entry (see the log); restart after repair"
+	                                                   : ob_strerror(r->err));
+	rt_health_set("store", 1, text);
 	S.store_sticky |= integrity;
 	S.store_failed = 1;
 }

@@ -431,12 +431,20 @@ sm_account(const sg_item *it, const sg_result *r, uint64_t done_mono)
 			sm_store_error(it, r, ref);
 			break;
 		}
-		if (r->reason == SG_DROP_STATE_MISSING && it->kind == SG_SYNC &&
-		    rt_log_state_change("signer.state", "missing")) {
-			rt_logkv(RT_ERROR, "refusing to sign", "reason", "state_missing", "detail", r->detail, NULL);
-			rt_health_set("state", 1, r->detail);
-			const char *labels[] = { "state_dir", cfg_state_dir, NULL };
-			act_alert(S.bus, SC_SEV_CRITICAL, SC_ALERT_FIRING, "state_missing", "state_missing", r->detail, labels);
+		if (r->reason == SG_DROP_STATE_MISSING && it->kind == SG_SYNC) {
+			/* Said once in the log; the alert is repeated every 30 s while it lasts (a single
+			 * frame may be lost on the bus, and nobody may be listening yet). */
+			static uint64_t last_alert;
+			if (rt_log_state_change("signer.state", "missing")) {
+				rt_logkv(RT_ERROR, "refusing to sign", "reason", "state_missing", "detail", r->detail, NULL);
+				rt_health_set("state", 1, r->detail);
+			}
+			if (last_alert == 0 || done_mono - last_alert >= 30000000000ull) {
+				const char *labels[] = { "state_dir", cfg_state_dir, NULL };
+				act_alert(S.bus, SC_SEV_CRITICAL, SC_ALERT_FIRING, "state_missing", "state_missing", r->detail,
+				          labels);
+				last_alert = done_mono;
+			}
 		}
 		if (rt_log_state_change("signer.drop", sm_drop_names[r->reason]))
 			rt_logkv(RT_WARN, "not signing for now", "reason", sm_drop_names[r->reason], "ref", ref, NULL);

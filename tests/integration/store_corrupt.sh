@@ -102,7 +102,12 @@ for _ in $(seq 100); do # nonce.sync is lossy on the bus (the submitter repeats 
 	sleep 0.3
 done
 health_says_state || fail "the signer took an empty store for a key with 12 transactions"
-wait_for 30 "state_missing alert" grep -q '"kind":"state_missing"' "$TMP/alerts.jsonl"
+for _ in $(seq 200); do # the alert repeats every 30 s while the state is missing
+	grep -q '"kind":"state_missing"' "$TMP/alerts.jsonl" && break
+	"$TAP" --url "$IN" --publish nonce.sync --origin submitter-0 --json "$SYNC" >/dev/null 2>>"$TMP/tap.log"
+	sleep 0.5
+done
+grep -q '"kind":"state_missing"' "$TMP/alerts.jsonl" || fail "no state_missing alert"
 curl -s "http://127.0.0.1:$HP/health" | grep -q ALLOW_EMPTY_STATE || fail "/health does not say how to proceed"
 echo "ok: signer on an empty store for a used key: refuses, /health 503 (state), state_missing alert"
 echo "store_corrupt: all refusals clear"

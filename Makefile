@@ -54,7 +54,7 @@ FUZZ_SRCS  := $(shell find base schemas store bus chain payments actors tools te
 BENCH_SRCS := $(shell find base schemas store bus chain payments actors tools tests -name '*_bench.c' 2>/dev/null | sort)
 BENCHES    := $(patsubst %.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
-.PHONY: FORCE all deps test test-run unit integration asan asan-run bench bench-run fuzz fuzz-run demo demo-run clean help
+.PHONY: FORCE all deps test test-run unit integration asan asan-run bench bench-run fuzz fuzz-long fuzz-run demo demo-run clean help
 all: $(BINS)
 
 # The entry points a newcomer runs (test, demo, bench, asan, fuzz) first install what is missing
@@ -71,6 +71,7 @@ help:
 	@echo "make asan      the same tests under AddressSanitizer + UBSan (build/asan)"
 	@echo "make bench     benchmarks, reported as ratios against raw baselines"
 	@echo "make fuzz      every libFuzzer target for FUZZ_SECONDS (default 10) each"
+	@echo "make fuzz-long every libFuzzer target for FUZZ_RUNS (10 million) executions, with a report"
 	@echo "make demo      start a local chain and every actor, show updates landing"
 
 deps:
@@ -155,6 +156,13 @@ fuzz: $(DEPS_STAMP)
 	$(MAKE) BUILD=build/fuzz CC=clang OPT="-O1" \
 	  CFLAGS_EXTRA="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" fuzz-build
 	tools/run-fuzz.sh $(FUZZ_SECONDS) $(patsubst %.c,build/fuzz/fuzz/%,$(FUZZ_SRCS))
+
+# every target for FUZZ_RUNS executions (10 million), with a report; hours, so not in CI
+FUZZ_RUNS ?= 10000000
+fuzz-long: $(DEPS_STAMP)
+	$(MAKE) BUILD=build/fuzz CC=clang OPT="-O1" \
+	  CFLAGS_EXTRA="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" fuzz-build
+	FUZZ_RUNS=$(FUZZ_RUNS) tools/run-fuzz-long.sh $(patsubst %.c,build/fuzz/fuzz/%,$(FUZZ_SRCS))
 
 fuzz-build: $(patsubst %.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 $(BUILD)/fuzz/%: %.c $(LIBS)

@@ -204,7 +204,7 @@ int jn_flush(jn *j, st_err *err)
         jn_drop_batch(j);
         return jn_fail(err, rc, j, "flush: write meta");
     }
-    rc = mdb_txn_commit(j->txn);
+    rc = st_io_errno(j->env, mdb_txn_commit(j->txn));
     j->txn = NULL;
     if (rc != 0) {
         jn_drop_batch(j);

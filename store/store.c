@@ -202,7 +202,7 @@ int st_commit(MDB_txn *txn, st_err *err)
     st_env *env = st_env_of(txn);
     int rc = mdb_txn_commit(txn);
     if (rc != 0)
-        return st_fail(err, rc, "env %s: commit", env->dir);
+        return st_fail(err, st_io_errno(env, rc), "env %s: commit", env->dir);
     return 0;
 }
 
@@ -253,7 +253,7 @@ int st_sync(st_env *env, st_err *err)
 {
     int rc = mdb_env_sync(env->mdb, 1);
     if (rc != 0)
-        return st_fail(err, rc, "env %s: sync", env->dir);
+        return st_fail(err, st_io_errno(env, rc), "env %s: sync", env->dir);
     return 0;
 }
 

@@ -66,6 +66,9 @@ int st_open(st_env **out, const char *dir, const st_opts *opts, st_err *err);
 int st_check(const char *dir, st_err *err);
 /* Reads every key and value of every table in a child process; ST_ECORRUPT if that crashed. */
 int st_check_tree(st_env *env, st_err *err);
+/* EIO from a write is ENOSPC when the env's filesystem is (almost) full: LMDB reports a write a full
+ * disk cut short as EIO. Other codes pass through. */
+int st_io_errno(st_env *env, int rc);
 /* Closes the env; every transaction must have ended. NULL is fine. */
 void st_close(st_env *env);
 /* The LMDB environment underneath (borrowed; valid until st_close). */

@@ -32,6 +32,7 @@ static const char *cfg_key_file, *cfg_state_dir, *cfg_update_sig, *cfg_tx_type, 
 static const char *cfg_feeds_file, *cfg_max_gas_price, *cfg_max_fee, *cfg_min_answer, *cfg_max_answer;
 static uint64_t    cfg_chain_id, cfg_gas_limit, cfg_max_gas_limit, cfg_bump_ppm, cfg_max_change_ppm;
 static uint64_t    cfg_batch, cfg_retry_ms, cfg_retry_max_ms, cfg_gap_grace_ms, cfg_dedupe_ttl_ms;
+static bool        cfg_allow_empty;
 static rt_strlist  cfg_contracts, cfg_selectors, cfg_feeds;
 
 /* What the configuration pass builds (sm_check): the key in secret memory, the policy, the call. */
@@ -94,6 +95,9 @@ static const rt_opt opts[] = {
 	  &cfg_gap_grace_ms, 0, 86400000, 0, 0 },
 	{ "DEDUPE_TTL", RT_DURATION, "168h", "how long request ids are remembered (longer than the gate retries)",
 	  &cfg_dedupe_ttl_ms, 60000, 0, 0, 0 },
+	{ "ALLOW_EMPTY_STATE", RT_BOOL, "false", "sign on an empty STATE_DIR although the chain shows transactions "
+	  "from this key (a lost store loses the record of what was signed: restore a backup instead)",
+	  &cfg_allow_empty, 0, 0, 0, 0 },
 	RT_CHECK_ROW("", sm_check),
 };
 
@@ -118,7 +122,8 @@ static const sm_route sm_routes[] = {
 };
 
 static const char *const sm_kind_names[SG_NKINDS] = { "update", "request", "ack", "bump", "sync" };
-static const char *const sm_drop_names[SG_NDROPS] = { "nonce_not_synced", "no_gas_quote", "store_error" };
+static const char *const sm_drop_names[SG_NDROPS] = { "nonce_not_synced", "no_gas_quote", "store_error",
+	                                                      "state_missing" };
 
 typedef struct {
 	act_bus   *bus;
@@ -283,6 +288,7 @@ sm_check(const rt_opt *o, const char *text, rt_cfg_errs *e)
 	c->retry_ns = cfg_retry_ms * 1000000u;
 	c->retry_max_ns = cfg_retry_max_ms * 1000000u;
 	c->gap_grace_ns = cfg_gap_grace_ms * 1000000u;
+	c->allow_empty_state = cfg_allow_empty;
 
 	/* The signer acts on price.updates only from the gate's key: refuse to run open to anyone. */
 	if (rt_config_failed(e, "BUS_TRUST"))
@@ -304,7 +310,7 @@ static rt_metric *
 sm_labeled(int counter, const char *name, const char *help, const char *key, const char *value)
 {
 	char labels[96];
-	snprintf(labels, sizeof labels, "%s=\"%s\"", key, value);
+	rt_labels(labels, sizeof labels, key, value, NULL);
 	return counter ? rt_counter(name, help, labels) : rt_gauge(name, help, labels);
 }
 
@@ -386,8 +392,10 @@ sm_store_error(const sg_item *it, const sg_result *r, const char *ref)
 	const char *labels[] = { "error", ob_strerror(r->err), "class", cls, "ref", ref, NULL };
 	act_alert(S.bus, integrity ? SC_SEV_CRITICAL : SC_SEV_ERROR, SC_ALERT_FIRING, "store_error", key, r->detail,
 	          labels);
-	rt_health_set("store", 1, integrity ? "store: corrupt entry (see the log); restart after repair"
-	                                    : "store: write failed");
+	char text[240];
+	snprintf(text, sizeof text, "store: %s", integrity ? "corrupt entry (see the log); restart after repair"
+	                                                   : ob_strerror(r->err));
+	rt_health_set("store", 1, text);
 	S.store_sticky |= integrity;
 	S.store_failed = 1;
 }
@@ -422,6 +430,21 @@ sm_account(const sg_item *it, const sg_result *r, uint64_t done_mono)
 		if (r->reason == SG_DROP_STORE) {
 			sm_store_error(it, r, ref);
 			break;
+		}
+		if (r->reason == SG_DROP_STATE_MISSING && it->kind == SG_SYNC) {
+			/* Said once in the log; the alert is repeated every 30 s while it lasts (a single
+			 * frame may be lost on the bus, and nobody may be listening yet). */
+			static uint64_t last_alert;
+			if (rt_log_state_change("signer.state", "missing")) {
+				rt_logkv(RT_ERROR, "refusing to sign", "reason", "state_missing", "detail", r->detail, NULL);
+				rt_health_set("state", 1, r->detail);
+			}
+			if (last_alert == 0 || done_mono - last_alert >= 30000000000ull) {
+				const char *labels[] = { "state_dir", cfg_state_dir, NULL };
+				act_alert(S.bus, SC_SEV_CRITICAL, SC_ALERT_FIRING, "state_missing", "state_missing", r->detail,
+				          labels);
+				last_alert = done_mono;
+			}
 		}
 		if (rt_log_state_change("signer.drop", sm_drop_names[r->reason]))
 			rt_logkv(RT_WARN, "not signing for now", "reason", sm_drop_names[r->reason], "ref", ref, NULL);

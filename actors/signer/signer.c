@@ -40,6 +40,8 @@ struct sg {
 	/* state of the running transaction, adopted on commit */
 	int            t_synced;
 	uint64_t       t_next, t_pending;
+	int            fresh;         /* opened on a store that never held a nonce */
+	int            state_missing; /* fresh, and the chain says the key was used: sign nothing */
 	uint64_t       now;
 	/* frames to publish after the commit */
 	sg_out        *outs;
@@ -302,8 +304,10 @@ sg_on_update(sg *s, MDB_txn *txn, const sg_item *it, sg_result *r, st_err *e)
 		return rv;
 	if (!s->t_synced) {
 		r->status = SG_R_DROPPED;
-		r->reason = SG_DROP_NOT_SYNCED;
-		snprintf(r->detail, sizeof r->detail, "waiting for the first nonce.sync");
+		r->reason = s->state_missing ? SG_DROP_STATE_MISSING : SG_DROP_NOT_SYNCED;
+		snprintf(r->detail, sizeof r->detail, "%s",
+		         s->state_missing ? "the store is empty but the key has sent transactions (see nonce.sync)"
+		                          : "waiting for the first nonce.sync");
 		return 0;
 	}
 	rv = st_get(txn, s->t_last, u->feed, strlen(u->feed), &v, e);
@@ -356,8 +360,10 @@ sg_on_request(sg *s, MDB_txn *txn, const sg_item *it, sg_result *r, st_err *e)
 		return rv;
 	if (!s->t_synced) {
 		r->status = SG_R_DROPPED;
-		r->reason = SG_DROP_NOT_SYNCED;
-		snprintf(r->detail, sizeof r->detail, "waiting for the first nonce.sync");
+		r->reason = s->state_missing ? SG_DROP_STATE_MISSING : SG_DROP_NOT_SYNCED;
+		snprintf(r->detail, sizeof r->detail, "%s",
+		         s->state_missing ? "the store is empty but the key has sent transactions (see nonce.sync)"
+		                          : "waiting for the first nonce.sync");
 		return 0;
 	}
 	if ((rv = sgp_check_request(s->cfg.policy, q, r->detail, sizeof r->detail))) {
@@ -481,6 +487,16 @@ sg_on_sync(sg *s, MDB_txn *txn, const sg_item *it, sg_result *r, st_err *e)
 		return 0;
 	}
 	r->status = SG_R_DONE;
+	if (!s->t_synced && chain_next > 0 && !s->cfg.allow_empty_state && s->fresh) {
+		r->status = SG_R_DROPPED;
+		r->reason = SG_DROP_STATE_MISSING;
+		s->state_missing = 1;
+		snprintf(r->detail, sizeof r->detail,
+		         "the store is empty but the chain shows %llu transactions from this key: restore the store "
+		         "(mdb_copy backup) or set ALLOW_EMPTY_STATE=true to start afresh",
+		         (unsigned long long)chain_next);
+		return 0;
+	}
 	if (!s->t_synced) {
 		s->t_synced = 1;
 		s->t_next = chain_next;
@@ -768,6 +784,8 @@ sg_open(const char *dir, const sg_cfg *cfg, const uint8_t *key, char *err, size_
 	if (rv == 0 && v.mv_size == 8) {
 		s->synced = 1;
 		s->next = st_u64_at(v.mv_data);
+	} else if (rv == MDB_NOTFOUND) {
+		s->fresh = 1; /* no nonce was ever stored here */
 	} else if (rv == 0) {
 		/* Never guess a nonce: a corrupt one could reuse a nonce or skip many. */
 		snprintf(e.text, sizeof e.text, "nonce: entry of %zu bytes, expected 8 (corrupt store)", v.mv_size);

@@ -54,7 +54,10 @@ enum {
 	SG_R_DONE,       /* ack / sync handled */
 	SG_R_IGNORED,    /* stale ack, foreign sync, ... */
 };
-enum { SG_DROP_NOT_SYNCED, SG_DROP_NO_QUOTE, SG_DROP_STORE, SG_NDROPS };
+/* SG_DROP_STATE_MISSING: the store is empty (no nonce ever stored) but the chain shows transactions from
+ * this key: a lost or replaced store, whose dedupe history is gone. Nothing is signed until the
+ * operator restores the store or says to start afresh (sg_cfg.allow_empty_state). */
+enum { SG_DROP_NOT_SYNCED, SG_DROP_NO_QUOTE, SG_DROP_STORE, SG_DROP_STATE_MISSING, SG_NDROPS };
 
 typedef struct {
 	int      status;      /* SG_R_* */
@@ -79,6 +82,7 @@ typedef struct {
 	uint64_t  retry_max_ns;
 	uint64_t  gap_grace_ns;   /* an acked tx the node lacks is re-queued only after this long */
 	uint64_t  map_size;       /* LMDB initial map size; 0 = 16 MiB */
+	int       allow_empty_state; /* an empty store may adopt a chain nonce > 0 (else SG_DROP_STATE_MISSING) */
 } sg_cfg;
 
 typedef struct sg sg;

@@ -354,6 +354,8 @@ static sgp_policy g_pol;
 static sgc_call   g_call;
 static uint8_t    g_key[32];
 
+static int g_allow_empty = 1; /* most tests start on a chain where the key already sent txs */
+
 static sg *
 open_core(const char *dir, uint64_t gas_price)
 {
@@ -374,6 +376,7 @@ open_core(const char *dir, uint64_t gas_price)
 	c.retry_ns = 1000000000;
 	c.retry_max_ns = 10000000000ull;
 	c.gap_grace_ns = 5000000000ull;
+	c.allow_empty_state = g_allow_empty;
 	sg *s = sg_open(dir, &c, g_key, err, sizeof err);
 	if (s == NULL)
 		fail_msg("sg_open: %s", err);
@@ -725,6 +728,63 @@ test_corrupt_store(void **st)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* An empty store on a key the chain says has sent transactions: a lost or replaced store. Nothing is
+ * signed (the record of what was signed is gone) until ALLOW_EMPTY_STATE; a brand-new key (chain
+ * nonce 0) starts normally, and a store that already held a nonce is not "empty". */
+static void
+test_empty_state_refused(void **st)
+{
+	(void)st;
+	char dir[] = "/tmp/signer_empty_XXXXXX", dir2[] = "/tmp/signer_empty2_XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	assert_non_null(mkdtemp(dir2));
+	sg_item   it[2];
+	sg_result r[2];
+	pubs     *p = calloc(1, sizeof *p);
+	g_allow_empty = 0;
+	sg *s = open_core(dir, 1000000000);
+	item_sync(s, &it[0], 7, 7);
+	item_update(&it[1], 1, "300000000000");
+	run(s, it, 2, r, 1000000000000ull, p);
+	assert_int_equal(r[0].status, SG_R_DROPPED);
+	assert_int_equal(r[0].reason, SG_DROP_STATE_MISSING);
+	assert_non_null(strstr(r[0].detail, "ALLOW_EMPTY_STATE"));
+	assert_int_equal(r[1].status, SG_R_DROPPED);
+	assert_int_equal(r[1].reason, SG_DROP_STATE_MISSING);
+	assert_int_equal(p->n, 0);
+	assert_false(sg_synced(s));
+	sg_close(s);
+	/* told to start afresh: it adopts the chain's nonce */
+	g_allow_empty = 1;
+	s = open_core(dir, 1000000000);
+	run(s, it, 2, r, 1000000000000ull, p);
+	assert_int_equal(r[0].status, SG_R_DONE);
+	assert_int_equal(r[1].status, SG_R_SIGNED);
+	assert_int_equal(r[1].nonce, 7);
+	sg_close(s);
+	/* reopened without the flag: the store is no longer empty, signing goes on */
+	g_allow_empty = 0;
+	s = open_core(dir, 1000000000);
+	item_sync(s, &it[0], 8, 8);
+	item_update(&it[1], 2, "301000000000");
+	run(s, it, 2, r, 1000000000000ull, p);
+	assert_int_equal(r[1].status, SG_R_SIGNED);
+	sg_close(s);
+	/* a new key (chain nonce 0) on an empty store: normal */
+	s = open_core(dir2, 1000000000);
+	item_sync(s, &it[0], 0, 0);
+	item_update(&it[1], 3, "300000000000");
+	run(s, it, 2, r, 1000000000000ull, p);
+	assert_int_equal(r[0].status, SG_R_DONE);
+	assert_int_equal(r[1].status, SG_R_SIGNED);
+	sg_close(s);
+	g_allow_empty = 1;
+	free(p);
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf %s %s", dir, dir2);
+	assert_int_equal(system(cmd), 0);
+}
+
 int
 main(void)
 {
@@ -735,6 +795,7 @@ main(void)
 		cmocka_unit_test(test_core),
 		cmocka_unit_test(test_gas_limit),
 		cmocka_unit_test(test_corrupt_store),
+		cmocka_unit_test(test_empty_state_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

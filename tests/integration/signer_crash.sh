@@ -45,7 +45,7 @@ PIDS+=($!)
 run_signer() {  # [env assignments...]: starts the signer in the background (SIGNER_PID)
 	env BUS_PUB_URL=$IN BUS_SUB_URL=$OUT BUS_TRUST="price.update.=$GATE_PUB" STATE_DIR=$TMP/state \
 		ALLOWED_CONTRACTS=$CON MAX_ANSWER=5000 MIN_ANSWER=1 MAX_CHANGE=10 OUTBOX_RETRY=1h \
-		HTTP_PORT=$HP HTTP_ADDR=127.0.0.1 INSTANCE=signer-0 "$@" "$SIGNER" 2>>"$TMP/signer.log" &
+		ALLOW_EMPTY_STATE=true HTTP_PORT=$HP HTTP_ADDR=127.0.0.1 INSTANCE=signer-0 "$@" "$SIGNER" 2>>"$TMP/signer.log" &
 	SIGNER_PID=$!
 }
 wait_http() { for _ in $(seq 50); do curl -s "http://127.0.0.1:$HP/health" >/dev/null 2>&1 && return 0; sleep 0.1; done; return 1; }

@@ -34,7 +34,7 @@ PIDS+=($!)
 run_signer() {
 	env BUS_PUB_URL=$IN BUS_SUB_URL=$OUT BUS_TRUST="price.update.=$GATE_PUB" STATE_DIR=$TMP/state \
 		ALLOWED_CONTRACTS=$CON PRIVATE_KEY=$KEY OUTBOX_RETRY=1h HTTP_PORT=$HP HTTP_ADDR=127.0.0.1 \
-		INSTANCE=signer-0 "$SIGNER" 2>>"$TMP/signer.log" &
+		ALLOW_EMPTY_STATE=true INSTANCE=signer-0 "$SIGNER" 2>>"$TMP/signer.log" &
 	SIGNER_PID=$!
 	wait_for 10 "signer /health" curl -s "http://127.0.0.1:$HP/health"
 }

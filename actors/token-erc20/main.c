@@ -253,8 +253,7 @@ tem_precheck(const sc_token_request *r, char *refuse, size_t len)
 static void
 tem_flush(void)
 {
-	char   err[256], refuse[160];
-	tq_rec rec;
+	char err[256], refuse[160];
 	if (S.n == 0)
 		return;
 	uint64_t now = rt_now_ns();
@@ -298,7 +297,6 @@ tem_flush(void)
 		rt_logkv(RT_ERROR, "batch not stored; nothing published (the producers re-send)", "error", err, NULL);
 		goto out;
 	}
-	(void)rec;
 	for (size_t i = 0; i < S.n; i++) {
 		tem_item *it = &S.items[i];
 		if (it->kind == TEM_REQ && take[i]) {
@@ -389,7 +387,6 @@ tem_watch(void)
 {
 	tq_stats st;
 	char     err[256];
-	uint8_t  ids[1][16];
 	if (tq_get_stats(S.q, &st, err, sizeof err) == 0) {
 		uint64_t open = st.open[TQ_QUEUED] + st.open[TQ_SUBMITTED] + st.open[TQ_MINED];
 		rt_gauge_set(S.m_open, (double)open);
@@ -400,7 +397,6 @@ tem_watch(void)
 	/* SUBMITTED records are listed once their stall deadline (next_ns) passed. */
 	uint8_t many[256][16];
 	long    stalled = tq_list(S.q, TQ_SUBMITTED, rt_now_ns(), many, N(many), err, sizeof err);
-	(void)ids;
 	if (stalled >= 0) {
 		rt_gauge_set(S.m_stalled, (double)stalled);
 		if ((stalled > 0) != S.stalled_alerted) {
@@ -416,8 +412,11 @@ tem_watch(void)
 			S.stalled_alerted = stalled > 0;
 		}
 	}
-	int down = rpc_active(S.rpc) < 0 || !rpc_endpoint_up(S.rpc, (size_t)rpc_active(S.rpc));
-	rt_health_set("rpc", down, "rpc: no endpoint answers");
+	/* Down when no endpoint is verified and up (rpc.h marks an endpoint down on a transport failure). */
+	int up = 0;
+	for (size_t i = 0; i < rpc_endpoint_count(S.rpc); i++)
+		up |= rpc_endpoint_up(S.rpc, i);
+	rt_health_set("rpc", !up, "rpc: no endpoint answers");
 }
 
 static void

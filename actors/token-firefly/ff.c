@@ -349,6 +349,8 @@ tf_backoff(const tf_cfg *c, uint32_t failures)
 	return c->retry_max_ns && d > c->retry_max_ns ? c->retry_max_ns : d;
 }
 
+#define TF_GAVE_UP_POSTING 0x01 /* tq_rec.reserved[0]: MAX_FAILURES reached, no POST again */
+
 static void
 tf_submitted(tf_ctx *x, tq_rec *rec, const char *tx_id, uint64_t now_ns)
 {
@@ -397,10 +399,16 @@ tf_on_post(tf_ctx *x, const uint8_t id[16], const tf_post *p, uint64_t now_ns, t
 			rec->first_fail_ns = now_ns;
 		snprintf(rec->error, sizeof rec->error, "FireFly: %s (attempt %u, retrying)", p->text, rec->failures);
 		if (rec->failures >= x->cfg->max_failures) {
-			rec->state = TQ_FAILED;
-			snprintf(rec->reason, sizeof rec->reason, "NARR");
-			snprintf(rec->error, sizeof rec->error, "FireFly failed %u times in a row: %s", rec->failures, p->text);
-			return tf_store_emit(x, rec, now_ns, err, errlen) == 0 ? TF_O_GAVE_UP : -1;
+			/* No more POSTs. Failed only once FireFly shows it holds no transaction for the key: a POST
+			 * whose answer was lost may have got through (then that transaction is followed, to its end
+			 * or the deadline: a stuck operation fails there). */
+			uint32_t n = rec->failures;
+			rec->reserved[0] |= TF_GAVE_UP_POSTING;
+			tf_submitted(x, rec, NULL, now_ns);
+			snprintf(rec->error, sizeof rec->error, "FireFly failed %u times in a row: %.150s", n, p->text);
+			rec->next_ns = now_ns;
+			rec->updated_ns = now_ns;
+			return tq_put(x->q, rec, err, errlen) == 0 ? TF_O_CHANGED : -1;
 		}
 		rec->next_ns = now_ns + tf_backoff(x->cfg, rec->failures);
 		/* The first failure of a run is reported (pending with error: pacs.002 PDNG); repeats are not. */
@@ -443,6 +451,12 @@ tf_on_poll(tf_ctx *x, const uint8_t id[16], const tf_poll *p, uint64_t now_ns, t
 		snprintf(rec->error, sizeof rec->error, "FireFly: %s", p->text);
 		return tf_store_emit(x, rec, now_ns, err, errlen) == 0 ? TF_O_CHANGED : -1;
 	case TF_S_NOT_FOUND:
+		if (rec->ff_tx_id[0] == '\0' && (rec->reserved[0] & TF_GAVE_UP_POSTING)) {
+			rec->state = TQ_FAILED;
+			snprintf(rec->reason, sizeof rec->reason, "NARR");
+			/* rec->error says why the POSTs stopped */
+			return tf_store_emit(x, rec, now_ns, err, errlen) == 0 ? TF_O_GAVE_UP : -1;
+		}
 		if (rec->ff_tx_id[0] == '\0') {
 			/* FireFly holds no transaction with our key: the POST never got in. Sending it again is safe. */
 			rec->state = TQ_QUEUED;

@@ -10,7 +10,9 @@
  *              409 FF10431 (the key was used: an earlier POST of ours got through) -> SUBMITTED with the
  *              tx id named in the error, never a second POST effect; 408 (FireFly timed out waiting but
  *              did not cancel) -> SUBMITTED without a tx id (looked up by key); 5xx / no answer -> retried
- *              with backoff, and after max_failures in a row FAILED (alert); other 4xx -> REJECTED.
+ *              with backoff; after max_failures in a row no more POSTs: the key is looked up and the
+ *              payment FAILED (alert) unless FireFly holds a transaction for it (then that one is
+ *              followed); other 4xx -> REJECTED.
  *   SUBMITTED  polled (next_ns): without a tx id, GET /transactions?idempotencykey= finds it (none: FireFly
  *              never stored it -> QUEUED again, safe since the key is unused); with one,
  *              GET /transactions/{id}/status: Succeeded -> CONFIRMED (tx hash and block from the blockchain
@@ -96,11 +98,12 @@ enum { TF_O_NEW = 1, TF_O_REPEAT, TF_O_CONFLICT, TF_O_REJECTED, TF_O_CHANGED, TF
        TF_O_UNKNOWN };
 
 int tf_on_request(tf_ctx *x, const sc_token_request *req, uint64_t now_ns, tq_rec *rec, char *err, size_t errlen);
-/* The answer of the POST for record id. TF_O_CHANGED / TF_O_SAME (retry scheduled) / TF_O_GAVE_UP
- * (max_failures reached: FAILED) / TF_O_REJECTED, or -1. */
+/* The answer of the POST for record id. TF_O_CHANGED (submitted; or max_failures reached: looked up
+ * next) / TF_O_SAME (retry scheduled) / TF_O_REJECTED, or -1. */
 int tf_on_post(tf_ctx *x, const uint8_t id[16], const tf_post *p, uint64_t now_ns, tq_rec *rec, char *err,
                size_t errlen);
-/* A poll's findings for record id. TF_O_CHANGED, TF_O_SAME, TF_O_GAVE_UP (deadline passed), or -1. */
+/* A poll's findings for record id. TF_O_CHANGED, TF_O_SAME, TF_O_GAVE_UP (deadline passed, or no
+ * transaction for the key after max_failures POSTs), or -1. */
 int tf_on_poll(tf_ctx *x, const uint8_t id[16], const tf_poll *p, uint64_t now_ns, tq_rec *rec, char *err,
                size_t errlen);
 

@@ -363,17 +363,35 @@ test_bound_and_deadline(void **state)
 	sc_token_request r;
 	tq_rec           rec;
 	uint8_t          id[16];
-	/* 500 forever (FireFly's stuck initialising op): failed after max_failures (4). */
+	/* 500 forever: after max_failures (4) no more POSTs; the key is looked up; nothing there -> failed. */
 	request(&r, "stuck", SC_TOKEN_BURN, 5);
 	tq_key_id("stuck", id);
 	take(f, &r, 100, &rec);
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(posted(f, id, 500, "{\"error\":\"FF10274: x\"}", 200 + (uint64_t)i * 1000, &rec), TF_O_SAME);
-	assert_int_equal(posted(f, id, 500, "{\"error\":\"FF10274: x\"}", 5000, &rec), TF_O_GAVE_UP);
+	assert_int_equal(posted(f, id, 500, "{\"error\":\"FF10274: x\"}", 5000, &rec), TF_O_CHANGED);
+	assert_int_equal(rec.state, TQ_SUBMITTED);
+	assert_int_equal(due(f, TQ_QUEUED, UINT64_MAX), 0);
+	assert_int_equal(due(f, TQ_SUBMITTED, 5000), 1);
+	tf_poll s = { .kind = TF_S_NOT_FOUND };
+	assert_int_equal(polled(f, id, &s, 5100, &rec), TF_O_GAVE_UP);
 	assert_int_equal(LAST.state, SC_TOKST_FAILED);
 	assert_string_equal(LAST.reason, "NARR");
 	assert_non_null(strstr(LAST.error, "4 times"));
 	assert_int_equal(due(f, TQ_QUEUED, UINT64_MAX), 0);
+	/* The same with a lost answer that got through: the lookup finds FireFly's transaction, followed. */
+	request(&r, "lost", SC_TOKEN_MINT, 5);
+	tq_key_id("lost", id);
+	take(f, &r, 100, &rec);
+	for (int i = 0; i < 4; i++)
+		posted(f, id, 0, NULL, 200 + (uint64_t)i * 1000, &rec);
+	assert_int_equal(rec.state, TQ_SUBMITTED);
+	s = (tf_poll){ .kind = TF_S_PENDING };
+	snprintf(s.tx_id, sizeof s.tx_id, TXID);
+	assert_int_equal(polled(f, id, &s, 5100, &rec), TF_O_CHANGED);
+	s = (tf_poll){ .kind = TF_S_SUCCEEDED };
+	assert_int_equal(polled(f, id, &s, 5200, &rec), TF_O_CHANGED);
+	assert_int_equal(LAST.state, SC_TOKST_CONFIRMED);
 
 	/* 409: an earlier POST got through; that transaction is followed, not re-sent. */
 	request(&r, "used", SC_TOKEN_MINT, 5);
@@ -383,7 +401,7 @@ test_bound_and_deadline(void **state)
 	                        TXID "'\"}", 200, &rec), TF_O_CHANGED);
 	assert_int_equal(rec.state, TQ_SUBMITTED);
 	assert_string_equal(rec.ff_tx_id, TXID);
-	tf_poll s = { .kind = TF_S_FAILED };
+	s = (tf_poll){ .kind = TF_S_FAILED };
 	snprintf(s.text, sizeof s.text, "FF23054: reverted");
 	assert_int_equal(polled(f, id, &s, 300, &rec), TF_O_CHANGED);
 	assert_int_equal(LAST.state, SC_TOKST_FAILED);
@@ -422,7 +440,7 @@ test_bound_and_deadline(void **state)
 	tq_stats st;
 	char     err[256];
 	assert_int_equal(tq_get_stats(f->q, &st, err, sizeof err), 0);
-	assert_int_equal(st.results_pending, 4);
+	assert_int_equal(st.results_pending, 5);
 }
 
 int

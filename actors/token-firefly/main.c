@@ -46,9 +46,10 @@ static const rt_opt opts[] = {
 	{ "REQUEST_TIMEOUT", RT_DURATION, "10s", "one HTTP call to FireFly at most", &cfg_timeout_ms, 100, 600000, 0, 0 },
 	{ "RETRY", RT_DURATION, "1s", "first retry of a POST FireFly did not answer or answered 5xx (doubling)",
 	  &cfg_retry_ms, 10, 3600000, 0, 0 },
-	{ "RETRY_MAX", RT_DURATION, "30s", "longest retry interval", &cfg_retry_max_ms, 10, 3600000, 0, 0 },
-	{ "MAX_FAILURES", RT_U64, "8", "failed POSTs in a row on one payment before it is failed (alert "
-	  "tokenization_backend_failing)", &cfg_max_failures, 1, 1000, 0, 0 },
+	{ "RETRY_MAX", RT_DURATION, "2m", "longest retry interval", &cfg_retry_max_ms, 10, 3600000, 0, 0 },
+	{ "MAX_FAILURES", RT_U64, "8", "failed POSTs in a row on one payment before it is no longer sent: failed "
+	  "(alert tokenization_backend_failing) unless FireFly holds a transaction for its key",
+	  &cfg_max_failures, 1, 1000, 0, 0 },
 	{ "POLL_INTERVAL", RT_DURATION, "1s", "transaction status polls of a submitted transfer", &cfg_poll_ms, 10,
 	  3600000, 0, 0 },
 	{ "POLL_DEADLINE", RT_DURATION, "10m", "a transfer not Succeeded/Failed this long after its POST is failed "
@@ -446,6 +447,8 @@ tfm_work(void)
 				tfm_gave_up(&recs[i]);
 			if ((o[i] == TF_O_CHANGED || o[i] == TF_O_GAVE_UP || o[i] == TF_O_REJECTED) && tq_terminal(recs[i].state))
 				tfm_terminal(&recs[i]);
+			else if (o[i] == TF_O_CHANGED && d[i].post && recs[i].error[0])
+				tfm_log_rec(RT_WARN, "FireFly kept failing: no more POSTs, the key is looked up", &recs[i]);
 			else if (o[i] == TF_O_CHANGED)
 				tfm_log_rec(RT_INFO, recs[i].state == TQ_SUBMITTED ? "submitted to FireFly" : "queued again", &recs[i]);
 			else if (o[i] == TF_O_SAME && recs[i].failures == 1 && d[i].post)

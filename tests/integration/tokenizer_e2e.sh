@@ -85,7 +85,7 @@ start_tokenizer() {
 }
 start_firefly() {
 	env BUS_SIGNING_KEY=$FSEC BUS_TRUST="token.request=$TPUB;token.status=$TPUB" FIREFLY_URL=$FF \
-		STATE_DIR=$TMP/token-firefly RETRY=200ms RETRY_MAX=1s MAX_FAILURES=8 POLL_INTERVAL=200ms POLL_DEADLINE=5m \
+		STATE_DIR=$TMP/token-firefly RETRY=200ms RETRY_MAX=1s MAX_FAILURES=100 POLL_INTERVAL=200ms POLL_DEADLINE=5m \
 		REQUEST_TIMEOUT=5s DOWN_AFTER=2 OUTBOX_RETRY=1s INSTANCE=token-firefly \
 		"$B/token-firefly" 2>>"$TMP/token-firefly.log" &
 	P[token-firefly]=$!

@@ -8,6 +8,7 @@
 
 #include "chain/abi.h"
 #include "chain/hex.h"
+#include "chain/revert.h"
 #include "chain/rpc.h"
 #include "schemas/schema.h"
 #include "store/store.h"
@@ -151,6 +152,7 @@ te_match_receipt(const json_t *r, const sc_token_request *req, te_receipt *out)
 		snprintf(out->text, sizeof out->text, "receipt lacks status, blockNumber, transactionHash or logs");
 		return;
 	}
+	te_hex_field(r, "from", out->from, 20);
 	if (status != 1) {
 		out->outcome = TE_RC_REVERTED;
 		snprintf(out->text, sizeof out->text, "reverted on chain in block %llu", (unsigned long long)out->block_number);
@@ -181,6 +183,27 @@ te_match_receipt(const json_t *r, const sc_token_request *req, te_receipt *out)
 	}
 	out->outcome = TE_RC_NO_TRANSFER;
 	snprintf(out->text, sizeof out->text, "succeeded but no Transfer(from, to, amount) log of the token");
+}
+
+void
+te_revert_reason(const uint8_t *data, size_t len, char reason[8], char *text, size_t textlen)
+{
+	static const struct { const char *sig, *reason, *text; } known[] = {
+		{ "ERC20InsufficientBalance(address,uint256,uint256)", "AM04", "insufficient token balance" },
+		{ "ERC20InsufficientAllowance(address,uint256,uint256)", "AG01", "the holder's allowance to the issuer does not cover it" },
+		{ "AccessControlUnauthorizedAccount(address,bytes32)", "NARR", "the issuer key lacks the token role" },
+	};
+	uint8_t sel[4];
+	snprintf(reason, 8, "NARR");
+	for (size_t i = 0; len >= 4 && i < sizeof known / sizeof known[0]; i++) {
+		abi_selector(known[i].sig, sel);
+		if (memcmp(data, sel, 4) == 0) {
+			snprintf(reason, 8, "%s", known[i].reason);
+			snprintf(text, textlen, "reverted: %s", known[i].text);
+			return;
+		}
+	}
+	rv_describe(data, len, text, textlen);
 }
 
 /* ---- state machine ------------------------------------------------------------------------------ */
@@ -299,6 +322,15 @@ te_on_tx_status(te_ctx *x, const sc_tx_status *s, uint64_t now_ns, tq_rec *rec, 
 	case SC_TX_FAILED:
 		if (!same_hash && !no_hash)
 			return TE_O_SAME; /* an older, replaced transaction */
+		if (s->error == SC_TXERR_REVERTED && s->block_number) {
+			/* mined and reverted: the receipt check confirms it and replays the call for the reason */
+			memcpy(rec->tx_hash, s->tx_hash, 32);
+			rec->block_number = s->block_number;
+			rec->state = TQ_MINED;
+			rec->next_ns = now_ns;
+			rec->updated_ns = now_ns;
+			return tq_put(x->q, rec, err, errlen) == 0 ? TE_O_CHANGED : -1;
+		}
 		memcpy(rec->tx_hash, s->tx_hash, 32);
 		rec->block_number = s->block_number;
 		rec->state = TQ_FAILED;
@@ -347,7 +379,7 @@ te_on_receipt(te_ctx *x, const uint8_t id[16], const te_receipt *rc, uint64_t no
 	case TE_RC_NO_TRANSFER:
 		rec->state = TQ_FAILED;
 		rec->block_number = rc->block_number;
-		snprintf(rec->reason, sizeof rec->reason, "NARR");
+		snprintf(rec->reason, sizeof rec->reason, "%s", rc->reason[0] ? rc->reason : "NARR");
 		snprintf(rec->error, sizeof rec->error, "%s", rc->text);
 		break;
 	case TE_RC_ABSENT:

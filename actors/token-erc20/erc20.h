@@ -67,9 +67,17 @@ typedef struct {
 	int      outcome;
 	uint64_t block_number;
 	uint8_t  tx_hash[32];
+	uint8_t  from[20];      /* the sender (the signer's address) */
+	char     reason[8];     /* REVERTED: ISO reason from te_revert_reason, "" = NARR */
 	char     text[160];
 } te_receipt;
 void te_match_receipt(const json_t *receipt, const sc_token_request *req, te_receipt *out);
+
+/* Why a call reverted, from its revert data (a replay with eth_call): OpenZeppelin 5's
+ * ERC20InsufficientBalance -> AM04 (insufficient funds), ERC20InsufficientAllowance -> AG01 (the
+ * holder's mandate to the issuer does not cover it), AccessControlUnauthorizedAccount -> NARR (the
+ * issuer key lacks the role), anything else NARR with chain/revert.h's reading. text gets the reading. */
+void te_revert_reason(const uint8_t *data, size_t len, char reason[8], char *text, size_t textlen);
 
 /* ---- state machine (inside a tq transaction) --------------------------------------------------- */
 enum { TE_O_NEW = 1, TE_O_REPEAT, TE_O_CONFLICT, TE_O_REJECTED, TE_O_CHANGED, TE_O_SAME, TE_O_UNKNOWN };
@@ -82,8 +90,8 @@ int te_on_request(te_ctx *x, const sc_token_request *req, const char *refuse, ui
                   char *err, size_t errlen);
 
 /* A tx.status whose ref is one of ours: pending/included note the hash (and ack the tx.request);
- * confirmed/final -> MINED (the caller then checks the receipt); failed -> FAILED; replaced follows
- * the new hash. TE_O_CHANGED, TE_O_SAME, TE_O_UNKNOWN (not ours), or -1. */
+ * confirmed/final, and failed as reverted in a block -> MINED (the caller then checks the receipt, and
+ * replays a revert for its reason); failed otherwise -> FAILED; replaced follows the new hash. TE_O_CHANGED, TE_O_SAME, TE_O_UNKNOWN (not ours), or -1. */
 int te_on_tx_status(te_ctx *x, const sc_tx_status *s, uint64_t now_ns, tq_rec *rec, char *err, size_t errlen);
 
 /* The receipt check of a MINED record: OK -> CONFIRMED; REVERTED / NO_TRANSFER -> FAILED;

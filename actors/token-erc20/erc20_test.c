@@ -173,6 +173,40 @@ test_receipt(void **state)
 	assert_int_equal(match(&r, json_pack("{s:s}", "status", "0x1"), NULL), TE_RC_BAD);
 }
 
+static void
+test_revert_reason(void **state)
+{
+	char    reason[8], text[160];
+	uint8_t d[4 + 96];
+	size_t  len;
+	/* OpenZeppelin 5 custom errors (selectors from `cast sig`) */
+	assert_int_equal(hex_decode("0xe450d38c0000000000000000000000003c44cdddb6a900fa2b585dd299e03d12fa4293bc"
+	                            "0000000000000000000000000000000000000000000000000000000000000005"
+	                            "0000000000000000000000000000000000000000000000000000000000000007",
+	                            202, HEX_PREFIX_OPTIONAL, d, sizeof d, &len, NULL), HEX_OK);
+	te_revert_reason(d, len, reason, text, sizeof text);
+	assert_string_equal(reason, "AM04");
+	assert_non_null(strstr(text, "balance"));
+	assert_int_equal(hex_decode("0xfb8f41b2", 10, HEX_PREFIX_OPTIONAL, d, sizeof d, &len, NULL), HEX_OK);
+	te_revert_reason(d, len, reason, text, sizeof text);
+	assert_string_equal(reason, "AG01");
+	assert_int_equal(hex_decode("0xe2517d3f", 10, HEX_PREFIX_OPTIONAL, d, sizeof d, &len, NULL), HEX_OK);
+	te_revert_reason(d, len, reason, text, sizeof text);
+	assert_string_equal(reason, "NARR");
+	assert_non_null(strstr(text, "role"));
+	/* Error(string) "no" and nothing: NARR with chain/revert.h's reading. */
+	assert_int_equal(hex_decode("0x08c379a0"
+	                            "0000000000000000000000000000000000000000000000000000000000000020"
+	                            "0000000000000000000000000000000000000000000000000000000000000002"
+	                            "6e6f000000000000000000000000000000000000000000000000000000000000",
+	                            202, HEX_PREFIX_OPTIONAL, d, sizeof d, &len, NULL), HEX_OK);
+	te_revert_reason(d, len, reason, text, sizeof text);
+	assert_string_equal(reason, "NARR");
+	assert_non_null(strstr(text, "no"));
+	te_revert_reason(d, 0, reason, text, sizeof text);
+	assert_string_equal(reason, "NARR");
+}
+
 /* ---- the state machine ------------------------------------------------------------------------- */
 
 typedef struct {
@@ -470,17 +504,36 @@ test_failures(void **state)
 	assert_int_equal(on_request(f, &r, NULL, 110, &rec), TE_O_REPEAT);
 	assert_int_equal(last_result(&res), SC_TOKST_REJECTED);
 
-	/* A reverted transaction: failed with the node's text. */
+	/* Reverted in a block: the receipt check confirms it, with the replayed reason (AM04). */
 	request(&r, "key-revert", SC_TOKEN_BURN, 10);
 	tq_key_id("key-revert", id);
 	assert_int_equal(on_request(f, &r, NULL, 200, &rec), TE_O_NEW);
 	status(&s, id, SC_TX_FAILED, 0xcd);
 	s.error = SC_TXERR_REVERTED;
 	snprintf(s.error_text, sizeof s.error_text, "execution reverted");
+	size_t before = NF;
 	assert_int_equal(on_status(f, &s, 300, &rec), TE_O_CHANGED);
-	assert_int_equal(last_result(&res), SC_TOKST_FAILED);
-	assert_non_null(strstr(res.error, "reverted"));
+	assert_int_equal(rec.state, TQ_MINED);
+	assert_int_equal(NF, before); /* nothing final yet */
 	assert_int_equal(stats(f).calls_pending, 0);
+	te_receipt rv = { .outcome = TE_RC_REVERTED, .block_number = 27 };
+	snprintf(rv.reason, sizeof rv.reason, "AM04");
+	snprintf(rv.text, sizeof rv.text, "reverted: insufficient token balance (block 27)");
+	assert_int_equal(on_receipt(f, id, &rv, 310, &rec), TE_O_CHANGED);
+	assert_int_equal(last_result(&res), SC_TOKST_FAILED);
+	assert_string_equal(res.reason, "AM04");
+	assert_non_null(strstr(res.error, "insufficient"));
+	/* Failed before any block (the node refused it): failed at once with the node's text. */
+	request(&r, "key-refused", SC_TOKEN_MINT, 10);
+	tq_key_id("key-refused", id);
+	assert_int_equal(on_request(f, &r, NULL, 320, &rec), TE_O_NEW);
+	status(&s, id, SC_TX_FAILED, 0xce);
+	s.block_number = 0;
+	s.error = SC_TXERR_INSUFFICIENT_FUNDS;
+	snprintf(s.error_text, sizeof s.error_text, "insufficient funds for gas * price + value");
+	assert_int_equal(on_status(f, &s, 330, &rec), TE_O_CHANGED);
+	assert_int_equal(last_result(&res), SC_TOKST_FAILED);
+	assert_non_null(strstr(res.error, "gas"));
 
 	/* Replaced: the new hash is followed; a failure of the old one is ignored; the receipt says
 	 * reverted -> failed. */
@@ -510,11 +563,11 @@ test_failures(void **state)
 	assert_string_equal(res.reason, "NARR");
 
 	/* Unacknowledged terminal results are re-published at most result_attempts (3) times. */
-	assert_int_equal(stats(f).results_pending, 3);
+	assert_int_equal(stats(f).results_pending, 4);
 	uint64_t gave = 0, now = 1000000;
 	for (int i = 0; i < 6; i++, now += 1000000)
 		assert_true(tq_resend(f->q, now, 0, pub, NULL, &gave, err, sizeof err) >= 0);
-	assert_int_equal(gave, 3);
+	assert_int_equal(gave, 4);
 	assert_int_equal(stats(f).results_pending, 0);
 
 	/* Stall: a SUBMITTED record with no tx.status is listed once its deadline passed. */
@@ -531,6 +584,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_calldata),
 		cmocka_unit_test(test_receipt),
+		cmocka_unit_test(test_revert_reason),
 		cmocka_unit_test_setup_teardown(test_happy_path, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failures, setup, teardown),
 	};

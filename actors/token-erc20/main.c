@@ -321,6 +321,40 @@ out:
 	S.n = 0;
 }
 
+/* Why a mined call reverted: the same call replayed with eth_call from the same sender on the state of
+ * the block before (close enough: the state the call met may include earlier txs of its block). The
+ * reason stays NARR when the replay does not revert (state changed) or the node gives no data. */
+static void
+tem_replay(const tq_rec *rec, te_receipt *rc)
+{
+	uint8_t   data[SC_CALLDATA_CAP];
+	size_t    len;
+	char      reason[8], why[160], from[43], to[43], block[24], text[160];
+	rpc_error e;
+	json_t   *res = NULL;
+	if (te_calldata(&tem_cfg, &rec->req, data, sizeof data, &len, reason, why, sizeof why) != 0 || rc->block_number == 0)
+		return;
+	char *hex = malloc(2 * len + 3);
+	if (hex == NULL)
+		return;
+	hex_encode(data, len, 1, hex);
+	hex_addr_format(rc->from, from);
+	hex_addr_format(rec->req.token, to);
+	snprintf(block, sizeof block, "0x%llx", (unsigned long long)(rc->block_number - 1));
+	json_t *params = json_pack("[{s:s, s:s, s:s}, s]", "from", from, "to", to, "data", hex, block);
+	free(hex);
+	int rv = rpc_call(S.rpc, "eth_call", params, &res, &e);
+	json_decref(res);
+	if (rv != RPC_ENODE || e.data[0] == '\0')
+		return;
+	uint8_t rd[512];
+	size_t  rdlen = 0;
+	if (hex_decode(e.data, strlen(e.data), HEX_PREFIX_OPTIONAL, rd, sizeof rd, &rdlen, NULL) != HEX_OK)
+		return;
+	te_revert_reason(rd, rdlen, rc->reason, text, sizeof text);
+	snprintf(rc->text, sizeof rc->text, "%.100s (block %llu)", text, (unsigned long long)rc->block_number);
+}
+
 /* Reads the receipts of MINED records and applies them (one commit per batch of checks). */
 static void
 tem_receipts(void)
@@ -354,6 +388,8 @@ tem_receipts(void)
 				snprintf(rc[i].text, sizeof rc[i].text, "receipt of another transaction");
 			}
 		}
+		if (rc[i].outcome == TE_RC_REVERTED)
+			tem_replay(&recs[i], &rc[i]);
 		rt_inc(S.m_receipts[rc[i].outcome]);
 		if (rc[i].outcome == TE_RC_BAD && rt_log_state_change("erc20.receipt", rc[i].text))
 			rt_logkv(RT_WARN, "receipt check failed; retried", "error", rc[i].text, NULL);

@@ -187,15 +187,21 @@ post() {
 	done
 	fail "no answer to $1 (last $code)"
 }
-# pay FORMAT CCY AMOUNT DEBTOR CREDITOR -> posts one payment, records it; KIND from the accounts
-pay() {
-	local fmt=$1 ccy=$2 amt=$3 dac=$4 cac=$5 uetr f code units from to
+# post_one FORMAT CCY AMOUNT DEBTOR CREDITOR -> posts one payment (202 or 200); LAST_UETR, LAST_FILE
+post_one() {
+	local fmt=$1 ccy=$2 amt=$3 dac=$4 cac=$5 uetr f code
 	uetr=$(h uuid)
 	f=$TMP/msg-$uetr
 	if [ "$fmt" = mt ]; then h mt103 "$uetr" "$ccy" "${amt/./,}" "$dac" "$cac" >"$f"; else h pacs008 "$TPL" "$uetr" "$ccy" "$amt" "$dac" "$cac" >"$f"; fi
 	code=$(post "$f")
 	# 200 (duplicate) only when an earlier attempt of ours was stored before its answer was lost
 	[ "$code" = 202 ] || [ "$code" = 200 ] || fail "payment $uetr ($fmt $ccy $amt): HTTP $code $(head -c 400 "$TMP/resp")"
+	LAST_UETR=$uetr LAST_FILE=$f
+}
+# pay FORMAT CCY AMOUNT DEBTOR CREDITOR -> posts one payment that must be tokenized, records it
+pay() {
+	local fmt=$1 ccy=$2 amt=$3 dac=$4 cac=$5 units from to
+	post_one "$@"
 	units=$(python3 -c 'import sys; from decimal import Decimal; print(int(Decimal(sys.argv[1]) * 10**6))' "$amt")
 	case "$dac:$cac" in
 		96325874:254178963) from=$ZERO to=$A2 ;;
@@ -204,9 +210,9 @@ pay() {
 		*) fail "test bug: accounts $dac $cac" ;;
 	esac
 	echo "$ccy $from $to $units" >>"$TMP/ledger"
-	h keyid "$uetr" >>"$TMP/keys"
-	LAST_UETR=$uetr LAST_FILE=$f
+	h keyid "$LAST_UETR" >>"$TMP/keys"
 }
+test_state() { [ "$(state_of "$1" 2>/dev/null)" = "$2" ]; }
 state_of() { curl -sf "$H/payments/$1" | python3 -c 'import json,sys; d=json.load(sys.stdin); p=d.get("payment", d); print(p.get("state"))'; }
 all_final() {  # every recorded key confirmed (a failed one fails the test at once)
 	local k s
@@ -258,6 +264,13 @@ pay mt EUR 5 254178963 DE02100100109307118603
 wait_final 180
 chain_check
 echo "ok: transfers and burns; chain = payments"
+# A burn above the holder's balance: reverted on chain, failed with AM04 (the replayed revert), no effect.
+post_one pacs USD 99999999 254178963 DE02100100109307118603
+BIG=$(h keyid "$LAST_UETR")
+wait_for 120 "the over-balance burn failed" test_state "$BIG" failed
+curl -sf "$H/payments/$BIG" | grep -q '"AM04"' || fail "over-balance burn not AM04: $(curl -s "$H/payments/$BIG")"
+chain_check
+echo "ok: a burn above the balance failed with AM04, nothing moved"
 
 # ---- 4. FireFly faults -------------------------------------------------------------------------------
 curl -sf -X POST -H 'Content-Type: application/json' -d '{"status":500,"stage":"api","count":3}' "$FFADMIN/__double/faults" >/dev/null

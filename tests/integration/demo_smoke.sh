@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make demo, unattended: tools/demo.sh with DEMO_SECONDS, on free ports and a temp dir; at least two
-# rounds must land on chain (the first update and a deviation or heartbeat), and everything the demo
-# started must be gone afterwards.
+# rounds must land on chain (the first update and a deviation or heartbeat), the sample payments must be
+# tokenized (pacs.002 ACSC shown), and everything the demo started must be gone afterwards.
 set -euo pipefail
 BUILD=${BUILD:-build}
 [ "$BUILD" = build ] || { echo "demo smoke runs on the default build only (skipped for $BUILD)"; exit 0; }
@@ -19,6 +19,8 @@ rounds=$(awk -F'roundId=' '/^chain:/ {split($2, a, " "); if (a[1] > m) m = a[1]}
 echo "rounds landed during the demo: $rounds"
 [ "$rounds" -ge 2 ] || { tail -40 "$TMP/out.txt"; exit 1; }
 grep -q '"reason":"first"' "$TMP/out.txt" || { echo "no first update shown"; exit 1; }
+# the tokenization part: the sample payments settled on chain (their pacs.002 shown with ACSC)
+grep -q '<TxSts>ACSC</TxSts>' "$TMP/out.txt" || { echo "no payment settled (pacs.002 ACSC) during the demo"; grep '^tokens:' "$TMP/out.txt" | tail -3; exit 1; }
 sleep 1
 if pgrep -f "$TMP" >/dev/null; then echo "demo left processes behind:"; pgrep -af "$TMP"; exit 1; fi
 if curl -s --max-time 1 "http://127.0.0.1:$CPORT" >/dev/null 2>&1; then echo "demo left anvil running"; exit 1; fi

@@ -13,7 +13,7 @@
  * is fixed when the tool starts (frames busd appends later are not replayed), which also keeps
  * a replay into the same busd from chasing its own tail. See README.md beside this file.
  *
- * Exit codes (the table every tool shares, bus/rt_version.h): 0 ok (also when a publish is
+ * Exit codes (the table every tool shares, base/rt_version.h): 0 ok (also when a publish is
  * interrupted); 1 nothing matched; 2 usage; 3 journal, bus or output error.
  */
 #include <errno.h>

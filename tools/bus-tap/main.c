@@ -12,7 +12,7 @@
  * not decode, or fails the trust check, is printed as an error line with its hex: never skipped
  * silently. No busd reachable within --connect-timeout (default 2 s) is said on stderr, naming the
  * URLs, and exits 3; a busd lost later is said too, and redialed.
- * Exit (the table every tool shares, bus/rt_version.h): 0 --count frames arrived, --timeout passed
+ * Exit (the table every tool shares, base/rt_version.h): 0 --count frames arrived, --timeout passed
  * without --count, or interrupted; 1 --timeout passed before --count frames; 2 usage; 3 no busd
  * within the connect deadline, bus or publish error; 78 invalid environment.
  */

@@ -7,6 +7,7 @@
 #
 # Shows the bus (bus-tap, pretty) and the contract's latestRoundData every few seconds. Ctrl-C
 # stops everything it started. Env: DEMO_SECONDS (stop by itself after that long, for tests),
+# DEMO_ROUNDS (stop by itself once the contract has that many rounds, for tests),
 # CHAIN_PORT (8545), DEVIATION_THRESHOLD (0.5), HEARTBEAT (30s), DEMO_DIR (build/demo),
 # DEMO_HTTP_BASE (9100: busd, then fetchers, median, gate, signer, submitter on the next ports).
 set -euo pipefail
@@ -103,4 +104,6 @@ while :; do
 	line=$(tools/chain.sh latest "$AGGREGATOR_ADDRESS" 2>/dev/null || echo "unavailable")
 	echo "chain: ETH-USD latestRoundData $line"
 	if [ -n "${DEMO_SECONDS:-}" ] && [ $(( $(date +%s) - start )) -ge "$DEMO_SECONDS" ]; then break; fi
+	round=$(sed -n 's/.*roundId=\([0-9]*\).*/\1/p' <<<"$line")
+	if [ -n "${DEMO_ROUNDS:-}" ] && [ "${round:-0}" -ge "$DEMO_ROUNDS" ]; then break; fi
 done

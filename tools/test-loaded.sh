@@ -22,12 +22,12 @@ failed=0
 summary=()
 for i in $(seq "$RUNS"); do
 	start=$(date +%s)
-	log=$(mktemp)
+	log=${BUILD:-build}/test-logs/loaded-run-$i.log  # kept (not in /tmp, which others may clean)
+	mkdir -p "$(dirname "$log")"
 	${MAKE:-make} --no-print-directory test "$@" 2>&1 | tee "$log"
 	rc=${PIPESTATUS[0]}
 	secs=$(($(date +%s) - start))
 	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
-	rm -f "$log"
 	summary+=("run $i: ${line:-no result line}, exit $rc, ${secs} s (load average $(cut -d' ' -f1-3 /proc/loadavg))")
 	[ "$rc" -eq 0 ] || failed=$((failed + 1))
 done

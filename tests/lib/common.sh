@@ -33,6 +33,7 @@ t_cleanup() {
 trap t_cleanup EXIT
 fail() {
 	echo "FAIL: $*"
+	[ -d "$TMP" ] || echo "(its temp dir $TMP is gone: removed by something outside the test)"
 	for f in "$TMP"/*.log; do [ -f "$f" ] && { echo "--- $f"; tail -"${FAIL_TAIL:-25}" "$f"; }; done
 	exit 1
 }

@@ -10,6 +10,8 @@
 #
 # Shows the bus (bus-tap, pretty) and the contract's latestRoundData every few seconds. Ctrl-C
 # stops everything it started. Env: DEMO_SECONDS (stop by itself after that long, for tests),
+# DEMO_ROUNDS (stop by itself once the contract has that many rounds and the sample payments
+# settled, for tests),
 # CHAIN_PORT (8545), DEVIATION_THRESHOLD (0.5), HEARTBEAT (30s), DEMO_DIR (build/demo),
 # DEMO_HTTP_BASE (9100: busd, then fetchers, median, gate, signer, submitter, tokenizer, token-erc20,
 # token-firefly, the FireFly double on the next ports).
@@ -194,4 +196,8 @@ while :; do
 	echo "chain: ETH-USD latestRoundData $line"
 	show_tokens
 	if [ -n "${DEMO_SECONDS:-}" ] && [ $(( $(date +%s) - start )) -ge "$DEMO_SECONDS" ]; then break; fi
+	round=$(sed -n 's/.*roundId=\([0-9]*\).*/\1/p' <<<"$line")
+	# (for tests) enough rounds, and the sample payments settled and their pacs.002 shown
+	if [ -n "${DEMO_ROUNDS:-}" ] && [ "${round:-0}" -ge "$DEMO_ROUNDS" ] &&
+		{ [ -n "$pacs_shown" ] || [ ${#PAY_IDS[@]} -eq 0 ]; }; then break; fi
 done

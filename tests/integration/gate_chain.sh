@@ -134,7 +134,7 @@ wait_for 5 "outbox empty after the tx.status" metric_is gate_outbox_pending 0
 T_ACK=$(now)
 sleep 2.5
 n=$(q "len(U)")
-[ "$(q "[l['ts'] for l in U if l['ts'] > $T_ACK]")" = "[]" ] || fail "still re-published after its tx.status"
+[ "$(q "[l['ts'] for l in U if int(l['ts']) > $T_ACK]")" = "[]" ] || fail "still re-published after its tx.status"
 echo "ok: first, re-published until acked ($n frames, one id)"
 
 echo "== B. within threshold"

@@ -331,4 +331,13 @@ chain_check
 # check (one Transfer event per payment); FireFly saw one effect per idempotency key.
 echo "ok: kill -9 loop: every accepted payment tokenized exactly once"
 grep -lE 'AddressSanitizer|runtime error:|LeakSanitizer' "$TMP"/token-*.log "$TMP"/tokenizer.log && fail "sanitizer report"
+# Private memory of each tokenizer actor after the run (aim < 4 MiB; RssAnon is what the process itself
+# adds, the rest of VmRSS being shared library pages). The bound asserted is looser, to catch a leak.
+for a in tokenizer token-firefly token-erc20; do
+	pid=$(pgrep -x -n "$a") || fail "$a is not running at the end"
+	anon=$(awk '/^RssAnon/{print $2}' "/proc/$pid/status")
+	rss=$(awk '/^VmRSS/{print $2}' "/proc/$pid/status")
+	echo "memory: $a private ${anon} kB (VmRSS ${rss} kB) after $N payments and the kill loop"
+	case "${BUILD:-build}" in *asan*) ;; *) [ "$anon" -le 16384 ] || fail "$a private memory ${anon} kB" ;; esac
+done
 echo "PASS tokenizer_e2e"

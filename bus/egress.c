@@ -70,6 +70,7 @@ struct bus_egress {
 	int               nlive, nconns;
 	bus_egress_stats  st;
 	uint64_t          trim_peak;  /* highest held_bytes since the last malloc_trim */
+	uint64_t          serial;     /* connections accepted: names ipc peers in logs */
 };
 
 static uint64_t
@@ -91,7 +92,7 @@ static void
 eg_peer_name(eg_conn *c)
 {
 	nng_sockaddr sa;
-	snprintf(c->peer, sizeof c->peer, "%s", c->ipc ? "ipc" : "?");
+	snprintf(c->peer, sizeof c->peer, "%s#%llu", c->ipc ? "ipc" : "conn", (unsigned long long)++c->e->serial);
 	if (c->ipc || nng_stream_get_addr(c->s, NNG_OPT_REMADDR, &sa) != 0)
 		return;
 	if (sa.s_family == NNG_AF_INET) {
@@ -542,6 +543,7 @@ bus_egress_get_stats(bus_egress *e, bus_egress_stats *st)
 	nng_mtx_lock(e->mtx);
 	*st = e->st;
 	st->conns = e->nlive;
+	st->open = e->nconns;
 	nng_mtx_unlock(e->mtx);
 }
 

@@ -45,6 +45,7 @@ typedef struct bus_egress_stats {
 	uint64_t disconnected_stalled;
 	uint64_t held_bytes, held_peak;          /* frame bytes in memory now, and the highest since open */
 	int      conns;                          /* subscribers past the handshake */
+	int      open;                           /* connections in any state, until freed */
 } bus_egress_stats;
 
 /* Listens on every URL of the comma list (tls+tcp:// uses bus_tls_set's identity). NULL + err. */

@@ -12,6 +12,9 @@
 #include <nng/protocol/pubsub0/pub.h>
 #include <nng/protocol/pubsub0/sub.h>
 #include <nng/supplemental/util/platform.h>
+#include <openssl/bio.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -171,6 +174,30 @@ bus_tls_config_new(int server, const char *server_name, char *err, size_t errlen
 	return c;
 }
 
+/* mbedTLS (NNG's TLS) takes a key that does not belong to the certificate and only fails at the
+ * first handshake; OpenSSL's libcrypto (a dependency already) says so now. 0 or -1. */
+static int
+bus_tls_pair_ok(const char *cert_pem, const char *key_pem, size_t key_len, char *err, size_t errlen)
+{
+	BIO      *bc = BIO_new_mem_buf(cert_pem, -1), *bk = BIO_new_mem_buf(key_pem, (int)key_len);
+	X509     *x = bc ? PEM_read_bio_X509(bc, NULL, NULL, NULL) : NULL;
+	EVP_PKEY *k = bk ? PEM_read_bio_PrivateKey(bk, NULL, NULL, (void *)"") : NULL;
+	int       rv = -1;
+	if (x == NULL)
+		snprintf(err, errlen, "BUS_TLS_CERT: no PEM certificate");
+	else if (k == NULL)
+		snprintf(err, errlen, "BUS_TLS_KEY: no unencrypted PEM private key");
+	else if (X509_check_private_key(x, k) != 1)
+		snprintf(err, errlen, "BUS_TLS_KEY: not the private key of BUS_TLS_CERT's certificate");
+	else
+		rv = 0;
+	X509_free(x);
+	EVP_PKEY_free(k);
+	BIO_free(bc);
+	BIO_free(bk);
+	return rv;
+}
+
 int
 bus_tls_set(const char *cert_file, const char *key_file, const char *ca_file, char *err, size_t errlen)
 {
@@ -196,6 +223,8 @@ bus_tls_set(const char *cert_file, const char *key_file, const char *ca_file, ch
 		goto fail;
 	}
 	bus_tls.ca_file = strdup(ca_file);
+	if (bus_tls_pair_ok(bus_tls.cert, bus_tls.key, bus_tls.key_len, err, errlen) != 0)
+		goto fail;
 	/* Build both sides once, so a bad file is a configuration error now, not a dial failure later. */
 	nng_tls_config *c = bus_tls_config_new(1, NULL, err, errlen);
 	if (c == NULL)

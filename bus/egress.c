@@ -47,6 +47,7 @@ struct eg_conn {
 	size_t       hs_out_done, hs_in_done;
 	eg_frame   **q;             /* ring of queued frames, the head possibly partly sent */
 	size_t       qcap, qhead, qn, head_off;
+	size_t       inflight;      /* frames at the head that the pending send points into */
 	uint64_t     qbytes;        /* frame bytes + EG_ENTRY per queued frame */
 	uint64_t     sent, dropped, dropped_bytes, dropped_logged, last_log_ns;
 	uint64_t     born_ns, progress_ns;
@@ -144,6 +145,7 @@ eg_send_start_locked(eg_conn *c)
 		iov[n].iov_buf = f->buf + (EG_HDR - hdr) + off;
 		iov[n].iov_len = hdr + f->len - off;
 	}
+	c->inflight = n;
 	if (nng_aio_set_iov(c->tx, (unsigned)n, iov) != 0) {
 		eg_close_locked(c);
 		return;
@@ -204,6 +206,7 @@ eg_tx_cb(void *arg)
 		}
 	} else {
 		size_t hdr = c->ipc ? EG_HDR : EG_HDR - 1;
+		c->inflight = 0;
 		if (n > 0)
 			c->progress_ns = rt_mono_ns();
 		while (n > 0 && c->qn > 0) {
@@ -414,6 +417,30 @@ eg_push(eg_conn *c, eg_frame *f)
 	return 0;
 }
 
+/* The total is about to be passed: subscribers whose queue is over its share (they filled it when
+ * there were fewer subscribers and never drained) lose their newest queued frames, until the new
+ * frame fits or none is over its share. Without this, stalled subscribers that joined one by one
+ * would keep the total full and the subscribers that keep up would lose frames. Lock held. */
+static void
+eg_make_room_locked(bus_egress *e, size_t len, uint64_t limit)
+{
+	for (eg_conn *c = e->conns; c && e->st.held_bytes + len > e->lim.max_total_bytes; c = c->next) {
+		size_t keep = c->inflight > 0 ? c->inflight : (c->head_off > 0);
+		if (c->state != EG_LIVE || c->closing)
+			continue;
+		while (c->qbytes > limit && c->qn > keep && e->st.held_bytes + len > e->lim.max_total_bytes) {
+			eg_frame *f = c->q[(c->qhead + c->qn - 1) % c->qcap];
+			c->qn--;
+			c->qbytes -= f->len + EG_ENTRY;
+			c->dropped++;
+			c->dropped_bytes += f->len;
+			e->st.dropped_frames++;
+			e->st.dropped_bytes += f->len;
+			eg_frame_release(e, f);
+		}
+	}
+}
+
 void
 bus_egress_send(bus_egress *e, const uint8_t *frame, size_t len)
 {
@@ -423,8 +450,12 @@ bus_egress_send(bus_egress *e, const uint8_t *frame, size_t len)
 		nng_mtx_unlock(e->mtx);
 		return;
 	}
-	/* Each subscriber's share: all of them full at once still fit in max_total_bytes. */
-	uint64_t limit = eg_min(e->lim.max_conn_bytes, e->lim.max_total_bytes / (uint64_t)e->nlive);
+	/* Each subscriber's share of the total, divided by one more than there are subscribers: all of
+	 * them full at once still leave one share free. Shares shrink as subscribers join; those over
+	 * their new share give frames back when the total is reached (eg_make_room_locked). */
+	uint64_t limit = eg_min(e->lim.max_conn_bytes, e->lim.max_total_bytes / ((uint64_t)e->nlive + 1));
+	if (e->st.held_bytes + len > e->lim.max_total_bytes)
+		eg_make_room_locked(e, len, limit);
 	for (eg_conn *c = e->conns; c; c = c->next) {
 		if (c->state != EG_LIVE || c->closing)
 			continue;
@@ -448,6 +479,8 @@ bus_egress_send(bus_egress *e, const uint8_t *frame, size_t len)
 			}
 		}
 		if (!admit || eg_push(c, f) != 0) {
+			if (f == NULL && (c->qn == 0 || c->qbytes + len + EG_ENTRY <= limit))
+				e->st.dropped_total_bound++;
 			c->dropped++;
 			c->dropped_bytes += len;
 			e->st.dropped_frames++;

@@ -7,7 +7,7 @@
  * frames of 1 MB took it to 589 MiB. Here each connection holds references to shared, refcounted
  * frames; a frame is stored once however many subscribers still have it queued. A frame is queued
  * for a subscriber only while that subscriber's queue stays under its bound (min(max_conn_bytes,
- * max_total_bytes / subscribers), always at least one frame when its queue is empty) and the
+ * max_total_bytes / (subscribers + 1)), always at least one frame when its queue is empty) and the
  * frames held in all stay under max_total_bytes; otherwise that subscriber alone loses the frame
  * (counted, logged with its remote address). A subscriber that has not taken a byte for
  * stall_ms while frames wait is disconnected (its subscriber redials and counts the gap).
@@ -41,6 +41,7 @@ typedef struct bus_egress_limits {
 typedef struct bus_egress_stats {
 	uint64_t sent_frames, sent_bytes;
 	uint64_t dropped_frames, dropped_bytes; /* frames a subscriber lost to its bound */
+	uint64_t dropped_total_bound;           /* of those: lost because the total was full */
 	uint64_t refused_tls, refused_proto, refused_limit;
 	uint64_t disconnected_stalled;
 	uint64_t held_bytes, held_peak;          /* frame bytes in memory now, and the highest since open */

@@ -28,7 +28,7 @@ struct bus_fwd {
 	atomic_int  npub, nsub;
 	uint64_t    last_tick;
 	bus_egress_stats last;        /* what the metrics already counted */
-	rt_metric  *m_drop, *m_drop_bytes, *m_held, *m_peak, *m_ref_tls, *m_ref_proto, *m_ref_limit, *m_stalled;
+	rt_metric  *m_drop, *m_drop_total, *m_drop_bytes, *m_held, *m_peak, *m_ref_tls, *m_ref_proto, *m_ref_limit, *m_stalled;
 	bus_fwd_tap tap;
 	void       *tap_arg;
 	int         cur_timeout;
@@ -114,8 +114,10 @@ bus_fwd_open_limits(const char *ingress_urls, const char *egress_urls, const bus
 	f->m_fwd = rt_counter("busd_forwarded_total", "Frames forwarded from ingress to egress.", NULL);
 	f->m_bytes = rt_counter("busd_forwarded_bytes_total", "Bytes forwarded.", NULL);
 	f->m_bad = rt_counter("busd_malformed_total", "Malformed frames dropped at ingress.", NULL);
-	f->m_drop = rt_counter("busd_egress_dropped_total",
-	                       "Frames a subscriber lost because its queue was at its byte bound.", NULL);
+	f->m_drop = rt_counter("busd_egress_dropped_total", "Frames a subscriber lost to a byte bound.",
+	                       "bound=\"subscriber\"");
+	f->m_drop_total = rt_counter("busd_egress_dropped_total", "Frames a subscriber lost to a byte bound.",
+	                             "bound=\"total\"");
 	f->m_drop_bytes = rt_counter("busd_egress_dropped_bytes_total", "Bytes of the frames in busd_egress_dropped_total.",
 	                             NULL);
 	f->m_held = rt_gauge("busd_egress_held_bytes", "Frame bytes held for subscribers (each frame once).", NULL);
@@ -166,7 +168,9 @@ fwd_tick(bus_fwd *f)
 	f->last_tick = now;
 	bus_egress_tick(f->eg);
 	bus_egress_get_stats(f->eg, &st);
-	rt_add(f->m_drop, st.dropped_frames - f->last.dropped_frames);
+	rt_add(f->m_drop, (st.dropped_frames - st.dropped_total_bound) -
+	                  (f->last.dropped_frames - f->last.dropped_total_bound));
+	rt_add(f->m_drop_total, st.dropped_total_bound - f->last.dropped_total_bound);
 	rt_add(f->m_drop_bytes, st.dropped_bytes - f->last.dropped_bytes);
 	rt_add(f->m_ref_tls, st.refused_tls - f->last.refused_tls);
 	rt_add(f->m_ref_proto, st.refused_proto - f->last.refused_proto);

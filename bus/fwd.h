@@ -35,7 +35,7 @@ typedef struct bus_fwd_limits {
 #define BUS_FWD_SUB_BYTES_DEFAULT (8u << 20)
 #define BUS_FWD_TOTAL_BYTES_DEFAULT (64u << 20)
 #define BUS_FWD_STALL_MS_DEFAULT 60000u
-#define BUS_FWD_MAX_SUBS_DEFAULT 1024
+#define BUS_FWD_MAX_SUBS_DEFAULT 512
 
 /* Listens on every URL of the two comma lists. NULL with err filled on failure. lim NULL = defaults. */
 bus_fwd *bus_fwd_open_limits(const char *ingress_urls, const char *egress_urls, const bus_fwd_limits *lim,

@@ -36,10 +36,11 @@ static const rt_opt busd_opts[] = {
 	{ "BUSD_SUB_MAX_BYTES", RT_U64, "8388608", "frame bytes queued for one subscriber at most; past it that "
 	  "subscriber loses frames (busd_egress_dropped_total)", &cfg_sub_bytes, 65536, INT64_MAX, 0, 0 },
 	{ "BUSD_MAX_BYTES", RT_U64, "67108864", "frame bytes held for all subscribers together at most (each "
-	  "subscriber's share is at most this / subscribers)", &cfg_total_bytes, 1 << 20, INT64_MAX, 0, 0 },
+	  "subscriber's share is at most this / (subscribers + 1))", &cfg_total_bytes, 1 << 20, INT64_MAX, 0, 0 },
 	{ "BUSD_SUB_STALL", RT_DURATION, "60s", "disconnect a subscriber that took nothing this long while "
 	  "frames waited (0 = never)", &cfg_stall_ms, 0, 0, 0, 0 },
-	{ "BUSD_MAX_SUBSCRIBERS", RT_U64, "1024", "egress connections at most; more are refused", &cfg_max_subs,
+	{ "BUSD_MAX_SUBSCRIBERS", RT_U64, "512", "egress connections at most; more are refused (keep BUSD_MAX_BYTES "
+	  ">= (this + 1) x BUSD_MAX_FRAME)", &cfg_max_subs,
 	  1, 65536, 0, 0 },
 	ACT_TLS_OPTS(cfg_tls_cert, cfg_tls_key, cfg_tls_ca),
 	{ "JOURNAL_DIR", RT_STR, "data/busd", "LMDB directory of the journal; empty = no journal",

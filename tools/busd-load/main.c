@@ -156,7 +156,7 @@ main(int argc, char **argv)
 	}
 	if (!ld.ingress || !ld.egress || ld.pid <= 0 || ld.stalled < 0 || ld.frames <= 0 || ld.body <= 0 ||
 	    ld.body > (int)FRAME_BODY_MAX || ld.window <= 0 || ld.oversize < 0 || ld.oversize > (int)FRAME_BODY_MAX ||
-	    sscanf(ld.egress, "tcp://%63[^:]:%d", host, &port) != 2)
+	    (ld.stalled > 0 && sscanf(ld.egress, "tcp://%63[^:]:%d", host, &port) != 2))
 		return ld_usage();
 	if (bus_tls_set(getenv("BUS_TLS_CERT"), getenv("BUS_TLS_KEY"), getenv("BUS_TLS_CA"), err, sizeof err) != 0) {
 		fprintf(stderr, "busd-load: %s\n", err);

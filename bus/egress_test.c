@@ -210,16 +210,17 @@ test_stalled_subscriber_disconnected(void **state)
 	for (int i = 0; i < 2000; i++)
 		bus_egress_send(e, frame, sizeof frame);
 	for (int w = 0; w < DEADLINE_MS; w += 20) {
+		bus_egress_send(e, frame, sizeof frame); /* frames keep coming: some wait, none is taken */
 		bus_egress_tick(e);
 		bus_egress_get_stats(e, &st);
 		if (st.disconnected_stalled == 1 && st.conns == 0 && st.held_bytes == 0)
 			break;
 		nng_msleep(20);
 	}
-	assert_int_equal(st.disconnected_stalled, 1);
-	assert_int_equal(st.conns, 0);
-	assert_int_equal(st.held_bytes, 0);
-	assert_true(st.dropped_frames > 0);
+	if (st.disconnected_stalled != 1 || st.conns != 0 || st.held_bytes != 0)
+		fail_msg("stalled %llu conns %d open %d held %llu sent %llu dropped %llu", (unsigned long long)st.disconnected_stalled,
+		         st.conns, st.open, (unsigned long long)st.held_bytes, (unsigned long long)st.sent_frames,
+		         (unsigned long long)st.dropped_frames);
 	close(fd);
 	bus_egress_close(e);
 	unlink(eg_path);

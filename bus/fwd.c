@@ -28,6 +28,8 @@ struct bus_fwd {
 	atomic_int  npub, nsub;
 	uint64_t    last_tick;
 	bus_egress_stats last;        /* what the metrics already counted */
+	uint64_t    in_auth, in_proto, in_other; /* NNG's ingress listener counters, last seen */
+	rt_metric  *m_in_tls, *m_in_proto, *m_in_other;
 	rt_metric  *m_drop, *m_drop_total, *m_drop_bytes, *m_held, *m_peak, *m_ref_tls, *m_ref_proto, *m_ref_limit, *m_stalled;
 	bus_fwd_tap tap;
 	void       *tap_arg;
@@ -114,6 +116,13 @@ bus_fwd_open_limits(const char *ingress_urls, const char *egress_urls, const bus
 	f->m_fwd = rt_counter("busd_forwarded_total", "Frames forwarded from ingress to egress.", NULL);
 	f->m_bytes = rt_counter("busd_forwarded_bytes_total", "Bytes forwarded.", NULL);
 	f->m_bad = rt_counter("busd_malformed_total", "Malformed frames dropped at ingress.", NULL);
+	f->m_in_tls = rt_counter("busd_ingress_refused_total", "Ingress connections refused (NNG listener counters).",
+	                         "reason=\"tls\"");
+	f->m_in_proto = rt_counter("busd_ingress_refused_total", "Ingress connections refused (NNG listener counters).",
+	                           "reason=\"protocol\"");
+	f->m_in_other = rt_counter("busd_ingress_pipe_errors_total",
+	                           "Publisher connections that ended on an error: a publisher that went away, or a frame "
+	                           "over BUSD_MAX_FRAME (NNG does not tell them apart).", NULL);
 	f->m_drop = rt_counter("busd_egress_dropped_total", "Frames a subscriber lost to a byte bound.",
 	                       "bound=\"subscriber\"");
 	f->m_drop_total = rt_counter("busd_egress_dropped_total", "Frames a subscriber lost to a byte bound.",
@@ -157,15 +166,49 @@ bus_fwd_egress_stats(bus_fwd *f, bus_egress_stats *st)
 		bus_egress_get_stats(f->eg, st);
 }
 
+/* Sums NNG's counters of the ingress listeners (TLS refusals, protocol errors, other pipe errors such
+ * as a frame over BUSD_MAX_FRAME) and advances the metrics by the difference. */
+static void
+fwd_ingress_stats(bus_fwd *f)
+{
+	nng_stat *root;
+	uint64_t  auth = 0, proto = 0, other = 0;
+	if (nng_stats_get(&root) != 0)
+		return;
+	for (nng_stat *l = nng_stat_child(root); l; l = nng_stat_next(l)) {
+		nng_stat *sock;
+		if (strcmp(nng_stat_name(l), "listener") != 0 || (sock = nng_stat_find(l, "socket")) == NULL ||
+		    nng_stat_value(sock) != (uint64_t)nng_socket_id(f->in))
+			continue;
+		nng_stat *a = nng_stat_find(l, "auth"), *p = nng_stat_find(l, "proto"), *o = nng_stat_find(l, "other");
+		auth += a ? nng_stat_value(a) : 0;
+		proto += p ? nng_stat_value(p) : 0;
+		other += o ? nng_stat_value(o) : 0;
+	}
+	nng_stats_free(root);
+	if (auth >= f->in_auth)
+		rt_add(f->m_in_tls, auth - f->in_auth);
+	if (proto >= f->in_proto)
+		rt_add(f->m_in_proto, proto - f->in_proto);
+	if (other >= f->in_other)
+		rt_add(f->m_in_other, other - f->in_other);
+	f->in_auth = auth;
+	f->in_proto = proto;
+	f->in_other = other;
+}
+
 /* Once a second: the egress's housekeeping and its counters into the metrics. */
 static void
 fwd_tick(bus_fwd *f)
 {
 	bus_egress_stats st;
 	uint64_t         now = rt_mono_ns();
-	if (f->eg == NULL || now - f->last_tick < 1000000000u)
+	if (now - f->last_tick < 1000000000u)
 		return;
 	f->last_tick = now;
+	fwd_ingress_stats(f);
+	if (f->eg == NULL)
+		return;
 	bus_egress_tick(f->eg);
 	bus_egress_get_stats(f->eg, &st);
 	rt_add(f->m_drop, (st.dropped_frames - st.dropped_total_bound) -

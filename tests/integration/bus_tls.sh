@@ -72,6 +72,8 @@ echo "== 2. clients without a valid certificate are refused and counted"
 before=$(metric 'busd_refused_total{reason="tls"}')
 openssl s_client -connect 127.0.0.1:"$P2" -CAfile "$P/bus-ca.crt" </dev/null >"$TMP/s_client.out" 2>&1 || true
 wait_for 10 "refusal of a client without certificate counted" metric_ge 'busd_refused_total{reason="tls"}' $((${before%.*} + 1))
+openssl s_client -connect 127.0.0.1:"$P1" -CAfile "$P/bus-ca.crt" </dev/null >"$TMP/s_client_in.out" 2>&1 || true
+wait_for 10 "ingress refusal counted" metric_ge 'busd_ingress_refused_total{reason="tls"}' 1
 BUS_TLS_CERT=$P/rogue.crt BUS_TLS_KEY=$P/rogue.key BUS_TLS_CA=$P/bus-ca.crt \
 	"$TAP" --url "$OUT" --topic tls. --count 1 --timeout 3 >"$TMP/rogue.out" 2>"$TMP/rogue.log" &
 ROGUE=$!

@@ -17,6 +17,10 @@ FAIL_TAIL=15
 # buffers, the journal's write batch, malloc's slack): 96 MiB. Without the byte bounds (NNG pub0,
 # 8192 frames per subscriber) the same run took busd to 128 MiB, still 107 MiB 30 s after.
 BOUND_MIB=96 AFTER_MIB=8
+# ASan's allocator keeps freed memory in quarantine: there the bounds are not RssAnon's to show (the
+# frame bytes held are still checked through busd_egress_held_peak_bytes).
+MEM_ARGS=(--max-private-mib $BOUND_MIB --after-mib $AFTER_MIB)
+case "$BUILD" in *asan*) MEM_ARGS=(--after-mib 100000) ;; esac
 
 IN=tcp://127.0.0.1:$(free_port) OUT=tcp://127.0.0.1:$(free_port) HP=$(free_port)
 BUSD_INGRESS=$IN BUSD_EGRESS=$OUT JOURNAL_DIR=$TMP/journal HTTP_PORT=$HP HTTP_ADDR=127.0.0.1 BUSD_SUB_STALL=0 \
@@ -29,7 +33,7 @@ metric_is() { [ "$(metric "$1")" = "$2" ]; }
 
 echo "== 1. 80 stalled subscribers, 2000 frames of 64 KiB (125 MiB)"
 "$LOAD" --ingress "$IN" --egress "$OUT" --pid $BPID --stalled 80 --frames 2000 --body 65000 \
-	--max-private-mib $BOUND_MIB --after-mib $AFTER_MIB >"$TMP/load.out" 2>"$TMP/load.log" ||
+	"${MEM_ARGS[@]}" >"$TMP/load.out" 2>"$TMP/load.log" ||
 	{ cat "$TMP/load.out"; fail "busd-load"; }
 cat "$TMP/load.out"
 drops=$(metric 'busd_egress_dropped_total{bound="subscriber"}')

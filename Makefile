@@ -10,7 +10,9 @@
 #   tests/integration/*.sh    multi-process tests, run by `make test` after the unit tests
 #
 # Module layering (a module may use the ones before it): base schemas store bus chain payments.
-# payments (the tokenizer's MT103 / ISO 20022 parsers and exact amounts) uses only base and schemas.
+#   base      below everything: the actor runtime (rt_*: config, logs, metrics, HTTP, lifecycle), hex,
+#             Keccak-256, exact 256-bit integers (u256), bounded tables
+#   payments  the tokenizer's MT103 / ISO 20022 parsers and exact amounts (uses base and schemas)
 # Every program links all the libraries; the linker keeps only what it uses.
 
 BUILD   ?= build
@@ -52,7 +54,7 @@ FUZZ_SRCS  := $(shell find base schemas store bus chain payments actors tools te
 BENCH_SRCS := $(shell find base schemas store bus chain payments actors tools tests -name '*_bench.c' 2>/dev/null | sort)
 BENCHES    := $(patsubst %.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
-.PHONY: all deps test test-run unit integration asan asan-run bench bench-run fuzz fuzz-run demo demo-run clean help
+.PHONY: FORCE all deps test test-run test-loaded unit integration asan asan-run bench bench-run fuzz fuzz-long fuzz-run demo demo-run clean help
 all: $(BINS)
 
 # The entry points a newcomer runs (test, demo, bench, asan, fuzz) first install what is missing
@@ -66,9 +68,11 @@ help:
 	@echo "make deps      install every Debian and npm package the project needs"
 	@echo "make           build every binary into $(BUILD)/bin/"
 	@echo "make test      unit tests, then multi-process integration tests"
+	@echo "make test-loaded  make test while busy loops occupy every core (RUNS=3 for three in a row)"
 	@echo "make asan      the same tests under AddressSanitizer + UBSan (build/asan)"
 	@echo "make bench     benchmarks, reported as ratios against raw baselines"
 	@echo "make fuzz      every libFuzzer target for FUZZ_SECONDS (default 10) each"
+	@echo "make fuzz-long every libFuzzer target for FUZZ_RUNS (10 million) executions, with a report"
 	@echo "make demo      start a local chain and every actor, show updates landing"
 
 deps:
@@ -79,13 +83,25 @@ deps:
 define module_rules
 $(BUILD)/lib/lib$(1).a: $(patsubst %.c,$(BUILD)/obj/%.o,$(call lib_srcs,$(1)))
 	@mkdir -p $$(@D)
-	$$(call say,AR,$$@) $$(AR) rcs $$@ $$^
+	$$(call say,AR,$$@) rm -f $$@ && $$(AR) rcs $$@ $$^
 endef
 $(foreach m,$(MODULES),$(eval $(call module_rules,$(m))))
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(call say,CC,$<) $(CC) $(CFLAGS) -c $< -o $@
+
+# ---- version: --version and oraclebus_build_info come from one generated header -------------
+# tools/version.sh rewrites it only when the version (VERSION file, or make OB_VERSION=...) or the
+# git revision (`git describe --always --dirty`; make OB_REVISION=... outside git) changed, so
+# only base/rt_version.o recompiles and the programs relink.
+OB_VERSION  ?=
+OB_REVISION ?=
+$(BUILD)/gen/ob_version.h: FORCE
+	@OB_VERSION='$(OB_VERSION)' OB_REVISION='$(OB_REVISION)' tools/version.sh $@
+$(BUILD)/obj/base/rt_version.o: $(BUILD)/gen/ob_version.h
+$(BUILD)/obj/base/rt_version.o: CFLAGS += -I$(BUILD)/gen
+FORCE:
 
 # ---- programs --------------------------------------------------------------------------------
 define prog_rules
@@ -113,6 +129,9 @@ test: $(DEPS_STAMP)
 	@$(MAKE) --no-print-directory test-run
 test-run: all $(TESTS)
 	@BUILD=$(BUILD) tools/run-tests.sh all $(TESTS) -- $(sort $(wildcard tests/integration/*.sh))
+# make test with a busy loop on every core (LOADERS), RUNS times: the tests must not depend on an idle machine
+test-loaded: $(DEPS_STAMP)
+	@tools/test-loaded.sh
 
 asan: $(DEPS_STAMP)
 	$(MAKE) BUILD=build/asan OPT="-O1" \
@@ -142,10 +161,20 @@ fuzz: $(DEPS_STAMP)
 	  CFLAGS_EXTRA="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" fuzz-build
 	tools/run-fuzz.sh $(FUZZ_SECONDS) $(patsubst %.c,build/fuzz/fuzz/%,$(FUZZ_SRCS))
 
+# every target for FUZZ_RUNS executions (10 million), with a report; hours, so not in CI
+FUZZ_RUNS ?= 10000000
+fuzz-long: $(DEPS_STAMP)
+	$(MAKE) BUILD=build/fuzz CC=clang OPT="-O1" \
+	  CFLAGS_EXTRA="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" fuzz-build
+	FUZZ_RUNS=$(FUZZ_RUNS) tools/run-fuzz-long.sh $(patsubst %.c,build/fuzz/fuzz/%,$(FUZZ_SRCS))
+
 fuzz-build: $(patsubst %.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 $(BUILD)/fuzz/%: %.c $(LIBS)
 	@mkdir -p $(@D)
-	$(call say,FUZZ,$@) $(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(LINK_LIBS) $(LDFLAGS) $(LDLIBS)
+	$(call say,FUZZ,$@) $(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(filter %.o,$^) $(LINK_LIBS) $(LDFLAGS) $(LDLIBS)
+
+# like unit tests, a fuzz target in actors/<x>/ or tools/<x>/ links that folder's non-main objects
+$(foreach f,$(filter actors/% tools/%,$(FUZZ_SRCS)),$(eval $(BUILD)/fuzz/$(f:.c=): $(patsubst %.c,$(BUILD)/obj/%.o,$(filter-out %_test.c %_fuzz.c %_bench.c %/main.c,$(wildcard $(dir $(f))*.c)))))
 
 demo: $(DEPS_STAMP)
 	@$(MAKE) --no-print-directory all

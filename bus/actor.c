@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bus/rt_log.h"
-#include "bus/rt_main.h"
-#include "bus/rt_metrics.h"
+#include "base/rt_log.h"
+#include "base/rt_main.h"
+#include "base/rt_metrics.h"
 
 /* Rejected (forged or unsigned) frames, aggregated per trust rule: the alert's key is the rule's
  * prefix from the configuration, never something the sender chose, and it is raised at most once
@@ -80,7 +80,9 @@ act_open(act_bus_cfg *c, int what, const char *const *topics, char *err, size_t 
 		return NULL;
 	for (int i = 0; i < 32; i++)
 		c->have_key |= c->key[i] != 0;
-	if (c->have_key) {
+	/* Only a publishing handle signs, and the key is wiped once taken: a subscribe-only handle opened
+	 * after the publishing one (the tokenizer's receiver thread) must not try to take it again. */
+	if (c->have_key && (what & ACT_PUB)) {
 		a->key = sig_key_new(c->key);
 		explicit_bzero(c->key, sizeof c->key);
 		if (a->key == NULL) {
@@ -144,7 +146,7 @@ act_publish(act_bus *a, const char *topic, const sc_msgdef *d, const void *rec, 
 	}
 	int rv = bus_publish(a->pub, topic, sc_type(d), id, a->buf, len, id_out);
 	if (rv != BUS_OK)
-		rt_log(RT_ERROR, "publish %s failed (%d)", topic, rv);
+		rt_log(RT_ERROR, "publish %s failed: %s", topic, ob_strerror(rv));
 	return rv;
 }
 
@@ -275,5 +277,8 @@ act_alert(act_bus *a, int severity, int status, const char *kind, const char *de
 	}
 	snprintf(topic, sizeof topic, "alert.%s.%s",
 	         act_sev_names[(unsigned)severity < 4 ? severity : 0], kind);
-	return act_publish(a, topic, &SC_ALERT, &al, NULL, NULL);
+	int rv = act_publish(a, topic, &SC_ALERT, &al, NULL, NULL);
+	if (rv != BUS_OK)
+		rt_inc(rt_counter("actor_alerts_lost_total", "Alerts this actor could not publish (see its log).", NULL));
+	return rv;
 }

@@ -24,7 +24,7 @@
 #include <stdint.h>
 
 #include "bus/bus.h"
-#include "bus/rt_config.h"
+#include "base/rt_config.h"
 #include "schemas/messages.h"
 #include "schemas/schema.h"
 
@@ -93,7 +93,7 @@ bus_sub *act_sub(act_bus *a);
 
 /* Encodes rec with d and publishes it on topic. id: NULL for a fresh one. BUS_OK or an error
  * (counted and logged). */
-int act_publish(act_bus *a, const char *topic, const sc_msgdef *d, const void *rec,
+OB_MUST_CHECK int act_publish(act_bus *a, const char *topic, const sc_msgdef *d, const void *rec,
                 const uint8_t *id, uint8_t id_out[16]);
 
 /* Receives the next accepted frame (BUS_OK) or BUS_TIMEOUT / BUS_ECLOSED. Malformed and rejected
@@ -105,7 +105,10 @@ int act_recv(act_bus *a, bus_msg *m, int timeout_ms);
  * or the body is invalid (counted and logged with the field named). */
 int act_decode(const bus_msg *m, const sc_msgdef *d, void *rec);
 
-/* Publishes an alert on alert.<severity>.<kind>. labels: NULL-terminated key, value pairs. */
+/* Publishes an alert on alert.<severity>.<kind>. labels: NULL-terminated key, value pairs.
+ * Unlike the other publishes it may be called without looking at the result: a failure is
+ * logged and counted here (actor_alerts_lost_total), and there is nothing else an actor can do
+ * about an alert that cannot be sent (the condition is also in its logs, metrics and health). */
 int act_alert(act_bus *a, int severity, int status, const char *kind, const char *dedupe_key,
               const char *summary, const char *const *labels);
 

@@ -24,8 +24,8 @@
 #include <unistd.h>
 
 #include "base/table.h"
-#include "bus/rt_main.h"
-#include "bus/rt_metrics.h"
+#include "base/rt_main.h"
+#include "base/rt_metrics.h"
 
 #define BUS_WINDOW_WORDS 16 /* 1024 frames of duplicate memory per stream */
 

@@ -29,20 +29,23 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/err.h"
 #include "bus/frame.h"
 #include "bus/sig.h"
 
 typedef struct bus_pub bus_pub;
 typedef struct bus_sub bus_sub;
 
+/* Codes of the project's one error space (base/err.h), so a bus code is never read as an errno
+ * or a store code. */
 enum {
-	BUS_OK = 0,
-	BUS_TIMEOUT = 1,   /* nothing arrived within the timeout */
-	BUS_EDECODE = 2,   /* a frame arrived but is malformed: msg.err says why, msg.raw has the bytes */
-	BUS_EREJECT = 3,   /* a frame failed the signature / trust check: msg.err says why */
-	BUS_ECLOSED = 4,   /* the socket was closed */
-	BUS_EINVAL = 5,    /* bad argument (publish: invalid topic, type, origin or body) */
-	BUS_ESEND = 6,     /* NNG refused the send */
+	BUS_OK = OB_OK,
+	BUS_TIMEOUT = OB_EBUS_TIMEOUT, /* nothing arrived within the timeout */
+	BUS_EDECODE = OB_EBUS_DECODE,  /* a frame arrived but is malformed: msg.err says why, msg.raw has the bytes */
+	BUS_EREJECT = OB_EBUS_REJECT,  /* a frame failed the signature / trust check: msg.err says why */
+	BUS_ECLOSED = OB_EBUS_CLOSED,  /* the socket was closed */
+	BUS_EINVAL = OB_EBUS_INVAL,    /* bad argument (publish: invalid topic, type, origin or body) */
+	BUS_ESEND = OB_EBUS_SEND,      /* NNG refused the send */
 };
 
 /* ---- publishing ---------------------------------------------------------------------------- */
@@ -63,10 +66,10 @@ int bus_pub_connected(const bus_pub *p);
  * Publishes one message. id: 16 bytes, or NULL for a fresh random id (written to id_out if not
  * NULL). The body is copied. Returns BUS_OK, BUS_EINVAL or BUS_ESEND.
  */
-int bus_publish(bus_pub *p, const char *topic, const char *type, const uint8_t *id,
+OB_MUST_CHECK int bus_publish(bus_pub *p, const char *topic, const char *type, const uint8_t *id,
                 const uint8_t *body, size_t body_len, uint8_t id_out[16]);
 /* Publishes a frame exactly as given (bus-replay). Returns BUS_OK or BUS_ESEND. */
-int bus_publish_raw(bus_pub *p, const uint8_t *frame, size_t len);
+OB_MUST_CHECK int bus_publish_raw(bus_pub *p, const uint8_t *frame, size_t len);
 uint64_t bus_pub_seq(const bus_pub *p, const char *topic); /* last seq published on topic, 0 if none */
 void bus_pub_close(bus_pub *p);
 

@@ -16,8 +16,8 @@
 #include <string.h>
 
 #include "bus/bus.h"
-#include "bus/rt_log.h"
-#include "bus/rt_main.h"
+#include "base/rt_log.h"
+#include "base/rt_main.h"
 
 #define EG_HDR 9                 /* ipc: type byte + u64 length; tcp and tls use the last 8 */
 #define EG_IOV 8                 /* frames per stream send */

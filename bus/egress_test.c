@@ -25,7 +25,7 @@
 #include <cmocka.h>
 
 #include "bus/egress.h"
-#include "bus/rt_main.h"
+#include "base/rt_main.h"
 
 #define NSTALLED 80
 #define NFRAMES 600

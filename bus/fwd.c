@@ -17,9 +17,9 @@
 
 #include "bus/bus.h"
 #include "bus/frame.h"
-#include "bus/rt_log.h"
-#include "bus/rt_main.h"
-#include "bus/rt_metrics.h"
+#include "base/rt_log.h"
+#include "base/rt_main.h"
+#include "base/rt_metrics.h"
 
 struct bus_fwd {
 	nng_socket  in, out;          /* out: pub0 for inproc:// egress URLs only (open when has_out) */

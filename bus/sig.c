@@ -7,8 +7,10 @@
  * which libsecp256k1 allows from several threads.
  */
 #include "bus/sig.h"
+#include "base/secp.h"
+#include "base/hex.h"
 
-#include "bus/rt_main.h"
+#include "base/rt_main.h"
 
 #include <pthread.h>
 #include <secp256k1.h>
@@ -39,26 +41,6 @@ struct sig_trust {
 	sig_rule rules[32];
 };
 
-static secp256k1_context *sig_ctx;
-static pthread_once_t     sig_once = PTHREAD_ONCE_INIT;
-
-static void
-sig_ctx_init(void)
-{
-	uint8_t seed[32];
-	sig_ctx = secp256k1_context_create(SECP256K1_CONTEXT_SIGN | SECP256K1_CONTEXT_VERIFY);
-	/* Randomization only hardens against side channels; a failure leaves a working context. */
-	if (getrandom(seed, sizeof seed, 0) == sizeof seed && !secp256k1_context_randomize(sig_ctx, seed))
-		seed[0] = 0;
-	explicit_bzero(seed, sizeof seed);
-}
-
-static secp256k1_context *
-sig_context(void)
-{
-	pthread_once(&sig_once, sig_ctx_init);
-	return sig_ctx;
-}
 
 const char *
 sig_result_name(sig_result r)
@@ -86,7 +68,7 @@ sig_key_free(sig_key *k)
 sig_key *
 sig_key_new(const uint8_t secret[32])
 {
-	secp256k1_context *ctx = sig_context();
+	secp256k1_context *ctx = ob_secp();
 	sig_key *k = sig_key_alloc();
 	secp256k1_xonly_pubkey xpub;
 	if (k == NULL)
@@ -100,34 +82,12 @@ sig_key_new(const uint8_t secret[32])
 	return k;
 }
 
-static int
-sig_unhex(const char *s, uint8_t *out, size_t n)
-{
-	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
-		s += 2;
-	if (strlen(s) != 2 * n)
-		return -1;
-	for (size_t i = 0; i < 2 * n; i++) {
-		int c = s[i], d;
-		if (c >= '0' && c <= '9')
-			d = c - '0';
-		else if (c >= 'a' && c <= 'f')
-			d = c - 'a' + 10;
-		else if (c >= 'A' && c <= 'F')
-			d = c - 'A' + 10;
-		else
-			return -1;
-		out[i / 2] = (uint8_t)((i & 1) ? (out[i / 2] << 4) | d : d);
-	}
-	return 0;
-}
-
 sig_key *
 sig_key_from_hex(const char *hex)
 {
 	uint8_t secret[32];
 	sig_key *k = NULL;
-	if (hex != NULL && sig_unhex(hex, secret, 32) == 0)
+	if (hex != NULL && hex_decode_exact(hex, strlen(hex), secret, 32) == HEX_OK)
 		k = sig_key_new(secret);
 	explicit_bzero(secret, sizeof secret);
 	return k;
@@ -155,7 +115,7 @@ void
 sig_key_secret_hex(const sig_key *k, char out[65])
 {
 	uint8_t secret[32];
-	if (!secp256k1_keypair_sec(sig_context(), secret, &k->kp))
+	if (!secp256k1_keypair_sec(ob_secp(), secret, &k->kp))
 		memset(secret, 0, sizeof secret);
 	for (int i = 0; i < 32; i++)
 		snprintf(out + 2 * i, 3, "%02x", secret[i]);
@@ -167,7 +127,7 @@ sig_key_secret_hex(const sig_key *k, char out[65])
 static int
 sig_digest(const uint8_t *frame, size_t len, uint8_t msg[32])
 {
-	return secp256k1_tagged_sha256(sig_context(), msg, (const unsigned char *)SIG_TAG,
+	return secp256k1_tagged_sha256(ob_secp(), msg, (const unsigned char *)SIG_TAG,
 	                               sizeof SIG_TAG - 1, frame, len) ? 0 : -1;
 }
 
@@ -180,7 +140,7 @@ sig_sign(const sig_key *k, const uint8_t *frame, size_t signed_len, uint8_t sig[
 		return -1;
 	if (sig_digest(frame, signed_len, msg))
 		return -1;
-	return secp256k1_schnorrsig_sign32(sig_context(), sig, msg, &k->kp, aux) ? 0 : -1;
+	return secp256k1_schnorrsig_sign32(ob_secp(), sig, msg, &k->kp, aux) ? 0 : -1;
 }
 
 static int
@@ -190,14 +150,14 @@ sig_verify_parsed(const secp256k1_xonly_pubkey *pk, const uint8_t *frame, size_t
 	uint8_t msg[32];
 	if (sig_digest(frame, len, msg))
 		return 0;
-	return secp256k1_schnorrsig_verify(sig_context(), sig, msg, 32, pk);
+	return secp256k1_schnorrsig_verify(ob_secp(), sig, msg, 32, pk);
 }
 
 int
 sig_verify(const uint8_t pub[32], const uint8_t *frame, size_t signed_len, const uint8_t sig[64])
 {
 	secp256k1_xonly_pubkey pk;
-	if (!secp256k1_xonly_pubkey_parse(sig_context(), &pk, pub))
+	if (!secp256k1_xonly_pubkey_parse(ob_secp(), &pk, pub))
 		return 0;
 	return sig_verify_parsed(&pk, frame, signed_len, sig);
 }
@@ -237,7 +197,7 @@ sig_trust_add(sig_trust *t, const char *prefix, const uint8_t pub[32])
 	}
 	if (r->nkeys == sizeof r->keys / sizeof r->keys[0])
 		return -1;
-	if (!secp256k1_xonly_pubkey_parse(sig_context(), &r->parsed[r->nkeys], pub))
+	if (!secp256k1_xonly_pubkey_parse(ob_secp(), &r->parsed[r->nkeys], pub))
 		return -1;
 	memcpy(r->keys[r->nkeys++], pub, 32);
 	return 0;
@@ -262,7 +222,7 @@ sig_trust_parse(const char *spec, char *err, size_t errlen)
 		*eq = 0;
 		for (char *hk = strtok_r(eq + 1, ",", &save2); hk; hk = strtok_r(NULL, ",", &save2)) {
 			uint8_t pub[32];
-			if (sig_unhex(hk, pub, 32) || sig_trust_add(t, rule, pub)) {
+			if (hex_decode_exact(hk, strlen(hk), pub, 32) != HEX_OK || sig_trust_add(t, rule, pub)) {
 				snprintf(err, errlen, "trust rule '%.40s': bad or too many keys ('%.20s...')", rule, hk);
 				goto fail;
 			}

@@ -10,7 +10,7 @@
 
 #include <string.h>
 
-#include "chain/keccak.h"
+#include "base/keccak.h"
 
 /* ---- parser ---- */
 

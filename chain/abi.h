@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "schemas/u256.h"
+#include "base/u256.h"
 
 #define ABI_MAX_TYPES 64   /* type-tree nodes per signature */
 #define ABI_MAX_DEPTH 16   /* nesting of tuples and arrays */

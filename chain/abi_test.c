@@ -11,7 +11,7 @@
 #include <cmocka.h>
 
 #include "chain/abi.h"
-#include "chain/hex.h"
+#include "base/hex.h"
 #include "chain/abi_vectors.h"
 
 #define T16 "((bytes32,uint64,uint64,uint64,uint64),address,bytes,bytes,bytes,address,uint256,uint256," \

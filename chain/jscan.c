@@ -1,4 +1,5 @@
 /* jscan: strict JSON validation and exact-text lookup by path (see jscan.h for why). */
+#include "base/hex.h"
 #include "chain/jscan.h"
 
 #include <stdint.h>
@@ -32,13 +33,10 @@ static int js_hex4(const char *p, unsigned *v)
 {
 	*v = 0;
 	for (int k = 0; k < 4; k++) {
-		char ch = p[k];
-		unsigned d = ch >= '0' && ch <= '9' ? (unsigned)(ch - '0')
-		             : ch >= 'a' && ch <= 'f' ? (unsigned)(ch - 'a' + 10)
-		             : ch >= 'A' && ch <= 'F' ? (unsigned)(ch - 'A' + 10) : 16u;
-		if (d > 15)
+		int d = hex_digit(p[k]);
+		if (d < 0)
 			return -1;
-		*v = *v << 4 | d;
+		*v = *v << 4 | (unsigned)d;
 	}
 	return 0;
 }

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "chain/abi.h"
-#include "chain/hex.h"
+#include "base/hex.h"
 
 #define RV_HEX_MAX 512
 

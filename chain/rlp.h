@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "schemas/u256.h"
+#include "base/u256.h"
 
 #define RLP_MAX_DEPTH 32
 

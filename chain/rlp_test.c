@@ -7,7 +7,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "chain/hex.h"
+#include "base/hex.h"
 #include "chain/rlp.h"
 
 static uint8_t buf[2048];

@@ -16,9 +16,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "bus/rt_log.h"
-#include "bus/rt_metrics.h"
-#include "chain/hex.h"
+#include "base/rt_http.h"
+#include "base/rt_log.h"
+#include "base/rt_metrics.h"
+#include "base/hex.h"
 
 #define RPC_URL_CAP 512
 
@@ -27,6 +28,7 @@ typedef struct {
 	char       name[128];        /* scheme://host:port */
 	CURL      *h;
 	int        verified;         /* answered eth_chainId == expected since last marked down */
+	uint64_t   verified_at;      /* monotonic ns of that answer (periodic re-check) */
 	int        wrong_chain;
 	uint64_t   down_until;       /* monotonic ns; 0 = not down */
 	rt_metric *err_m[RPC_T_NO_ENDPOINT + 1];
@@ -38,6 +40,7 @@ struct rpc {
 	uint64_t           chain_id;
 	int                timeout_ms;
 	int                recheck_ms;
+	int                chain_check_ms; /* re-ask eth_chainId of an endpoint in use this often; 0 = never */
 	size_t             max_response;
 	long long          next_id;
 	int                active;
@@ -111,9 +114,7 @@ static uint64_t rpc_mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static void rpc_seterr(rpc_error *e, int transport, int code, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static void rpc_seterr(rpc_error *e, int transport, int code, const char *fmt, ...)
+void rpc_seterr(rpc_error *e, int transport, int code, const char *fmt, ...)
 {
 	if (!e)
 		return;
@@ -124,256 +125,6 @@ static void rpc_seterr(rpc_error *e, int transport, int code, const char *fmt, .
 	va_start(ap, fmt);
 	vsnprintf(e->msg, sizeof e->msg, fmt, ap);
 	va_end(ap);
-}
-
-/* ---- decoding ------------------------------------------------------------------------------ */
-static int rpc_hexdigit(char c)
-{
-	if (c >= '0' && c <= '9') return c - '0';
-	if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-	return -1;
-}
-
-int rpc_parse_u256(const json_t *v, u256 *out)
-{
-	if (!json_is_string(v))
-		return -1;
-	const char *s = json_string_value(v);
-	size_t n = json_string_length(v);
-	if (n < 3 || s[0] != '0' || (s[1] != 'x' && s[1] != 'X'))
-		return -1;
-	s += 2, n -= 2;
-	while (n > 1 && s[0] == '0') /* leading zeros are non-canonical but harmless */
-		s++, n--;
-	if (n > 64)
-		return -1;
-	uint8_t be[32] = { 0 };
-	for (size_t i = 0; i < n; i++) {
-		int d = rpc_hexdigit(s[n - 1 - i]);
-		if (d < 0)
-			return -1;
-		be[31 - i / 2] |= (uint8_t)(i % 2 ? d << 4 : d);
-	}
-	return u256_from_be(out, be, 32) == 0 ? 0 : -1;
-}
-
-int rpc_parse_u64(const json_t *v, uint64_t *out)
-{
-	u256 x;
-	if (rpc_parse_u256(v, &x) != 0 || !u256_fits_u64(&x))
-		return -1;
-	*out = u256_low64(&x);
-	return 0;
-}
-
-int rpc_parse_bytes(const json_t *v, uint8_t *out, size_t n)
-{
-	if (!json_is_string(v))
-		return -1;
-	const char *s = json_string_value(v);
-	size_t l = json_string_length(v);
-	if (l < 2 || s[0] != '0' || s[1] != 'x')
-		return -1;
-	return hex_decode_exact(s + 2, l - 2, out, n) == HEX_OK ? 0 : -1;
-}
-
-int rpc_parse_receipt(const json_t *v, rpc_receipt *rc)
-{
-	if (!json_is_object(v))
-		return -1;
-	memset(rc, 0, sizeof *rc);
-	if (rpc_parse_bytes(json_object_get(v, "transactionHash"), rc->tx_hash, 32) != 0 ||
-	    rpc_parse_u64(json_object_get(v, "blockNumber"), &rc->block_number) != 0 ||
-	    rpc_parse_bytes(json_object_get(v, "blockHash"), rc->block_hash, 32) != 0 ||
-	    rpc_parse_u64(json_object_get(v, "gasUsed"), &rc->gas_used) != 0)
-		return -1;
-	const json_t *st = json_object_get(v, "status");
-	uint64_t s;
-	if (!st || json_is_null(st))
-		rc->status = -1;
-	else if (rpc_parse_u64(st, &s) == 0 && s <= 1)
-		rc->status = (int)s;
-	else
-		return -1;
-	const json_t *egp = json_object_get(v, "effectiveGasPrice"); /* absent before London on some nodes */
-	if (egp && !json_is_null(egp) && rpc_parse_u256(egp, &rc->effective_gas_price) != 0)
-		return -1;
-	const json_t *ca = json_object_get(v, "contractAddress");
-	if (ca && !json_is_null(ca) && rpc_parse_bytes(ca, rc->contract, 20) != 0)
-		return -1;
-	return 0;
-}
-
-int rpc_parse_block(const json_t *v, rpc_block *b)
-{
-	if (!json_is_object(v))
-		return -1;
-	memset(b, 0, sizeof *b);
-	if (rpc_parse_u64(json_object_get(v, "number"), &b->number) != 0 ||
-	    rpc_parse_bytes(json_object_get(v, "hash"), b->hash, 32) != 0 ||
-	    rpc_parse_bytes(json_object_get(v, "parentHash"), b->parent_hash, 32) != 0 ||
-	    rpc_parse_u64(json_object_get(v, "timestamp"), &b->timestamp) != 0 ||
-	    rpc_parse_u64(json_object_get(v, "gasLimit"), &b->gas_limit) != 0)
-		return -1;
-	const json_t *bf = json_object_get(v, "baseFeePerGas");
-	if (bf && !json_is_null(bf)) {
-		if (rpc_parse_u256(bf, &b->base_fee_per_gas) != 0)
-			return -1;
-		b->has_base_fee = 1;
-	}
-	return 0;
-}
-
-int rpc_parse_response(const char *body, size_t len, long long expect_id, json_t **result, rpc_error *e)
-{
-	json_error_t je;
-	*result = NULL;
-	json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
-	if (!root) {
-		rpc_seterr(e, RPC_T_DECODE, 0, "response is not JSON: %s", je.text);
-		return RPC_EDECODE;
-	}
-	int rc = RPC_EDECODE;
-	if (!json_is_object(root)) {
-		rpc_seterr(e, RPC_T_DECODE, 0, "response is not a JSON object");
-		goto out;
-	}
-	const json_t *id = json_object_get(root, "id");
-	if (expect_id >= 0 && (!json_is_integer(id) || json_integer_value(id) != expect_id)) {
-		rpc_seterr(e, RPC_T_DECODE, 0, "response id does not match the request");
-		goto out;
-	}
-	const json_t *err = json_object_get(root, "error");
-	if (err && !json_is_null(err)) {
-		const json_t *code = json_object_get(err, "code"), *msg = json_object_get(err, "message");
-		if (!json_is_object(err) || !json_is_integer(code)) {
-			rpc_seterr(e, RPC_T_DECODE, 0, "malformed error object");
-			goto out;
-		}
-		rpc_seterr(e, RPC_T_NONE, (int)json_integer_value(code), "%s",
-		           json_is_string(msg) ? json_string_value(msg) : "");
-		const json_t *data = json_object_get(err, "data");
-		if (e && json_is_string(data) && json_string_length(data) < sizeof e->data)
-			memcpy(e->data, json_string_value(data), json_string_length(data) + 1);
-		rc = RPC_ENODE;
-		goto out;
-	}
-	json_t *res = json_object_get(root, "result");
-	if (!res) {
-		rpc_seterr(e, RPC_T_DECODE, 0, "response has neither result nor error");
-		goto out;
-	}
-	*result = json_incref(res);
-	rc = RPC_OK;
-out:
-	json_decref(root);
-	return rc;
-}
-
-/* An integer as jansson reads one (no fraction or exponent, fits a json_int_t). 0 or -1. */
-static int rpc_js_int(const js_val *v, long long *out)
-{
-	if (v->type != JS_NUMBER || memchr(v->p, '.', v->n) || memchr(v->p, 'e', v->n) || memchr(v->p, 'E', v->n))
-		return -1;
-	const char *p = v->p;
-	size_t i = 0;
-	int neg = 0;
-	unsigned long long x = 0, lim = (unsigned long long)LLONG_MAX;
-	if (p[0] == '-')
-		neg = 1, i = 1, lim += 1;
-	for (; i < v->n; i++) {
-		unsigned d = (unsigned)(p[i] - '0');
-		if (d > 9 || x > (lim - d) / 10)
-			return -1;
-		x = x * 10 + d;
-	}
-	*out = neg ? (x == lim ? LLONG_MIN : -(long long)x) : (long long)x;
-	return 0;
-}
-
-/* The named members of object o (first occurrence each); -1 when one of them appears twice. */
-static int rpc_js_members(const js_val *o, const char *const *names, js_val *out, size_t n)
-{
-	js_iter it;
-	js_val k, v;
-	for (size_t i = 0; i < n; i++)
-		out[i].type = JS_NONE;
-	js_iter_init(&it, o);
-	while (js_iter_next(&it, &k, &v))
-		for (size_t i = 0; i < n; i++)
-			if (js_key_eq(&k, names[i])) {
-				if (out[i].type != JS_NONE)
-					return -1;
-				out[i] = v;
-				break;
-			}
-	return 0;
-}
-
-int rpc_parse_response_raw(const char *body, size_t len, long long expect_id, js_val *result, rpc_error *e)
-{
-	static const char *const env_names[] = { "jsonrpc", "id", "result", "error" };
-	static const char *const err_names[] = { "code", "message", "data" };
-	js_val root, m[4], em[3];
-	size_t off;
-	const char *why;
-	long long id;
-	result->type = JS_NONE;
-	result->p = NULL;
-	result->n = 0;
-	if (js_validate(body, len, &off, &why) != 0) {
-		rpc_seterr(e, RPC_T_DECODE, 0, "response is not JSON: %s at byte %zu", why, off);
-		return RPC_EDECODE;
-	}
-	/* the validated document's root, without scanning it again (js_find would) */
-	size_t b0 = 0, b1 = len;
-	while (b0 < len && (body[b0] == ' ' || body[b0] == '\t' || body[b0] == '\n' || body[b0] == '\r'))
-		b0++;
-	while (b1 > b0 && (body[b1 - 1] == ' ' || body[b1 - 1] == '\t' || body[b1 - 1] == '\n' || body[b1 - 1] == '\r'))
-		b1--;
-	root.type = body[b0] == '{' ? JS_OBJECT : JS_NONE;
-	root.p = body + b0;
-	root.n = b1 - b0;
-	if (root.type != JS_OBJECT) {
-		rpc_seterr(e, RPC_T_DECODE, 0, "response is not a JSON object");
-		return RPC_EDECODE;
-	}
-	if (rpc_js_members(&root, env_names, m, 4) != 0) {
-		rpc_seterr(e, RPC_T_DECODE, 0, "response is not JSON: duplicate object key");
-		return RPC_EDECODE;
-	}
-	if (expect_id >= 0 && (rpc_js_int(&m[1], &id) != 0 || id != expect_id)) {
-		rpc_seterr(e, RPC_T_DECODE, 0, "response id does not match the request");
-		return RPC_EDECODE;
-	}
-	if (m[3].type != JS_NONE && m[3].type != JS_NULL) {
-		long long code;
-		if (m[3].type != JS_OBJECT || rpc_js_members(&m[3], err_names, em, 3) != 0 ||
-		    rpc_js_int(&em[0], &code) != 0) {
-			rpc_seterr(e, RPC_T_DECODE, 0, "malformed error object");
-			return RPC_EDECODE;
-		}
-		char msg[sizeof e->msg], *big = NULL;
-		const char *text = "";
-		if (em[1].type == JS_STRING) {
-			if (js_string(&em[1], msg, sizeof msg) >= 0)
-				text = msg;
-			else if ((big = malloc(em[1].n)) != NULL && js_string(&em[1], big, em[1].n) >= 0)
-				text = big; /* longer than e->msg: truncated below, as before */
-		}
-		rpc_seterr(e, RPC_T_NONE, (int)code, "%s", text);
-		free(big);
-		if (e && em[2].type == JS_STRING && js_string(&em[2], e->data, sizeof e->data) < 0)
-			e->data[0] = 0;
-		return RPC_ENODE;
-	}
-	if (m[2].type == JS_NONE) {
-		rpc_seterr(e, RPC_T_DECODE, 0, "response has neither result nor error");
-		return RPC_EDECODE;
-	}
-	*result = m[2];
-	return RPC_OK;
 }
 
 /* ---- transport ----------------------------------------------------------------------------- */
@@ -541,10 +292,21 @@ static int rpc_verify(rpc *r, rpc_ep *ep, rpc_error *e)
 		rpc_seterr(e, RPC_T_WRONG_CHAIN, 0, "%s: chain id %s, expected %s", ep->name, got, want);
 		rpc_count_error(ep, RPC_T_WRONG_CHAIN);
 		ep->wrong_chain = 1;
+		ep->verified = 0;
+		char hkey[160], text[300];
+		snprintf(hkey, sizeof hkey, "rpc_chain:%s", ep->name);
+		snprintf(text, sizeof text, "rpc endpoint %s is on chain %s, expected %s: not used", ep->name, got, want);
+		rt_health_set(hkey, 1, text);
 		return RPC_ETRANSPORT;
+	}
+	if (ep->wrong_chain) {
+		char hkey[160];
+		snprintf(hkey, sizeof hkey, "rpc_chain:%s", ep->name);
+		rt_health_set(hkey, 0, NULL);
 	}
 	ep->wrong_chain = 0;
 	ep->verified = 1;
+	ep->verified_at = rpc_mono_ns();
 	char key[160];
 	snprintf(key, sizeof key, "rpc:%s", ep->name);
 	if (rt_log_state_change(key, "up"))
@@ -552,15 +314,58 @@ static int rpc_verify(rpc *r, rpc_ep *ep, rpc_error *e)
 	return RPC_OK;
 }
 
-/* Verify if needed, then call. Transport failures mark the endpoint down. */
+/* Drops the answer of a call whose endpoint turned out to be on another chain. */
+static void rpc_discard(const rpc_out *o)
+{
+	if (o->result) {
+		json_decref(*o->result);
+		*o->result = NULL;
+	}
+	if (o->body) {
+		free(*o->body);
+		*o->body = NULL;
+		*o->len = 0;
+	}
+	if (o->raw) {
+		o->raw->type = JS_NONE;
+		o->raw->p = NULL;
+		o->raw->n = 0;
+	}
+}
+
+/* Did the last transfer on ep open a new TCP connection? Behind the same URL there may now be
+ * another node (a restarted one, a load balancer's other backend): its chain is checked again. */
+static int rpc_new_connection(rpc_ep *ep)
+{
+	long n = 0;
+	return curl_easy_getinfo(ep->h, CURLINFO_NUM_CONNECTS, &n) == CURLE_OK && n > 0;
+}
+
+/* Verify if needed, then call. Transport failures mark the endpoint down.
+ * The chain id is asked before an endpoint's first use and again after it was marked down (a
+ * transport error, a failover), every chain_check_ms while in use, and after any call that
+ * libcurl had to make over a new connection: there the answer is kept only if the endpoint is
+ * still on the expected chain. An endpoint on another chain is refused (failover to the next). */
 static int rpc_try(rpc *r, size_t i, const char *method, json_t *params, const rpc_out *o, rpc_error *e)
 {
 	rpc_ep *ep = &r->ep[i];
 	int rc = RPC_OK;
-	if (!ep->verified)
+	if (!ep->verified ||
+	    (r->chain_check_ms && rpc_mono_ns() - ep->verified_at >= (uint64_t)r->chain_check_ms * 1000000u))
 		rc = rpc_verify(r, ep, e);
-	if (rc == RPC_OK)
+	if (rc == RPC_OK) {
 		rc = rpc_exchange(r, ep, method, params, o, e);
+		if (rc != RPC_ETRANSPORT && rpc_new_connection(ep)) {
+			rpc_error ve;
+			if (rpc_verify(r, ep, &ve) != RPC_OK) {
+				if (rc == RPC_OK)
+					rpc_discard(o);
+				if (e)
+					*e = ve;
+				rc = RPC_ETRANSPORT;
+			}
+		}
+	}
 	if (rc == RPC_ETRANSPORT)
 		rpc_mark_down(r, ep, e);
 	else {
@@ -633,6 +438,7 @@ rpc *rpc_open(const char *urls, uint64_t expect_chain_id, int timeout_ms, char *
 	r->chain_id = expect_chain_id;
 	r->timeout_ms = timeout_ms > 0 ? timeout_ms : 5000;
 	r->recheck_ms = 10000;
+	r->chain_check_ms = RPC_CHAIN_CHECK_MS_DEFAULT;
 	r->max_response = RPC_MAX_RESPONSE_DEFAULT;
 	r->active = -1;
 	r->headers = curl_slist_append(NULL, "Content-Type: application/json");
@@ -713,6 +519,7 @@ void rpc_close(rpc *r)
 }
 
 void rpc_set_recheck_ms(rpc *r, int ms) { r->recheck_ms = ms > 0 ? ms : 0; }
+void rpc_set_chain_check_ms(rpc *r, int ms) { r->chain_check_ms = ms > 0 ? ms : 0; }
 
 void rpc_set_max_response(rpc *r, size_t bytes)
 {
@@ -729,157 +536,4 @@ int rpc_active(const rpc *r) { return r->active; }
 int rpc_endpoint_up(const rpc *r, size_t i)
 {
 	return i < r->n && r->ep[i].verified && r->ep[i].down_until <= rpc_mono_ns();
-}
-
-/* ---- helpers ------------------------------------------------------------------------------- */
-static json_t *rpc_hex(const uint8_t *b, size_t n)
-{
-	char *s = malloc(2 * n + 3);
-	if (!s)
-		return NULL;
-	hex_encode(b, n, 1, s);
-	json_t *j = json_string(s);
-	free(s);
-	return j;
-}
-
-static int rpc_decode_fail(rpc_error *e, const char *method)
-{
-	rpc_seterr(e, RPC_T_DECODE, 0, "%s: unexpected result", method);
-	return RPC_EDECODE;
-}
-
-/* Calls method and parses a quantity result. */
-static int rpc_call_u256(rpc *r, const char *method, json_t *params, u256 *out, rpc_error *e)
-{
-	json_t *res;
-	int rc = rpc_call(r, method, params, &res, e);
-	if (rc != RPC_OK)
-		return rc;
-	rc = rpc_parse_u256(res, out) == 0 ? RPC_OK : rpc_decode_fail(e, method);
-	json_decref(res);
-	return rc;
-}
-
-static int rpc_call_u64(rpc *r, const char *method, json_t *params, uint64_t *out, rpc_error *e)
-{
-	u256 v;
-	int rc = rpc_call_u256(r, method, params, &v, e);
-	if (rc != RPC_OK)
-		return rc;
-	if (!u256_fits_u64(&v))
-		return rpc_decode_fail(e, method);
-	*out = u256_low64(&v);
-	return RPC_OK;
-}
-
-int rpc_eth_call(rpc *r, const uint8_t to[20], const uint8_t *data, size_t len, uint8_t **out,
-                 size_t *outlen, rpc_error *e)
-{
-	*out = NULL;
-	*outlen = 0;
-	json_t *params = json_pack("[{s:o, s:o}, s]", "to", rpc_hex(to, 20), "data", rpc_hex(data, len),
-	                           "latest");
-	json_t *res;
-	int rc = rpc_call(r, "eth_call", params, &res, e);
-	if (rc != RPC_OK)
-		return rc;
-	const char *s = json_string_value(res);
-	size_t l = json_string_length(res);
-	uint8_t *b = NULL;
-	size_t bl = 0;
-	if (!s || l < 2 || s[0] != '0' || s[1] != 'x' || !(b = malloc(l / 2 + 1)) ||
-	    hex_decode(s + 2, l - 2, HEX_PREFIX_OPTIONAL, b, l / 2 + 1, &bl, NULL) != HEX_OK) {
-		free(b);
-		json_decref(res);
-		return rpc_decode_fail(e, "eth_call");
-	}
-	json_decref(res);
-	*out = b;
-	*outlen = bl;
-	return RPC_OK;
-}
-
-int rpc_block_number(rpc *r, uint64_t *n, rpc_error *e)
-{
-	return rpc_call_u64(r, "eth_blockNumber", NULL, n, e);
-}
-
-int rpc_get_tx_count(rpc *r, const uint8_t addr[20], const char *tag, uint64_t *n, rpc_error *e)
-{
-	return rpc_call_u64(r, "eth_getTransactionCount", json_pack("[o, s]", rpc_hex(addr, 20), tag), n, e);
-}
-
-int rpc_gas_price(rpc *r, u256 *wei, rpc_error *e) { return rpc_call_u256(r, "eth_gasPrice", NULL, wei, e); }
-
-int rpc_max_priority_fee(rpc *r, u256 *wei, rpc_error *e)
-{
-	return rpc_call_u256(r, "eth_maxPriorityFeePerGas", NULL, wei, e);
-}
-
-int rpc_send_raw(rpc *r, const uint8_t *raw, size_t len, uint8_t hash[32], rpc_error *e)
-{
-	json_t *res;
-	int rc = rpc_call(r, "eth_sendRawTransaction", json_pack("[o]", rpc_hex(raw, len)), &res, e);
-	if (rc != RPC_OK)
-		return rc;
-	uint8_t h[32];
-	rc = rpc_parse_bytes(res, h, 32) == 0 ? RPC_OK : rpc_decode_fail(e, "eth_sendRawTransaction");
-	if (rc == RPC_OK && hash)
-		memcpy(hash, h, 32);
-	json_decref(res);
-	return rc;
-}
-
-int rpc_get_receipt(rpc *r, const uint8_t hash[32], rpc_receipt *rc_out, rpc_error *e)
-{
-	json_t *res;
-	int rc = rpc_call(r, "eth_getTransactionReceipt", json_pack("[o]", rpc_hex(hash, 32)), &res, e);
-	if (rc != RPC_OK)
-		return rc;
-	if (json_is_null(res))
-		rc = RPC_ENOTFOUND;
-	else if (rpc_parse_receipt(res, rc_out) != 0)
-		rc = rpc_decode_fail(e, "eth_getTransactionReceipt");
-	json_decref(res);
-	return rc;
-}
-
-int rpc_block_by_number(rpc *r, uint64_t number, rpc_block *b, rpc_error *e)
-{
-	char tag[24];
-	if (number == RPC_LATEST)
-		snprintf(tag, sizeof tag, "latest");
-	else
-		snprintf(tag, sizeof tag, "0x%llx", (unsigned long long)number);
-	json_t *res;
-	int rc = rpc_call(r, "eth_getBlockByNumber", json_pack("[s, b]", tag, 0), &res, e);
-	if (rc != RPC_OK)
-		return rc;
-	if (json_is_null(res))
-		rc = RPC_ENOTFOUND;
-	else if (rpc_parse_block(res, b) != 0)
-		rc = rpc_decode_fail(e, "eth_getBlockByNumber");
-	json_decref(res);
-	return rc;
-}
-
-int rpc_get_tx(rpc *r, const uint8_t hash[32], uint64_t *block_number, rpc_error *e)
-{
-	json_t *res;
-	int rc = rpc_call(r, "eth_getTransactionByHash", json_pack("[o]", rpc_hex(hash, 32)), &res, e);
-	if (rc != RPC_OK)
-		return rc;
-	*block_number = 0;
-	if (json_is_null(res))
-		rc = RPC_ENOTFOUND;
-	else if (!json_is_object(res))
-		rc = rpc_decode_fail(e, "eth_getTransactionByHash");
-	else {
-		const json_t *bn = json_object_get(res, "blockNumber");
-		if (bn && !json_is_null(bn) && rpc_parse_u64(bn, block_number) != 0)
-			rc = rpc_decode_fail(e, "eth_getTransactionByHash");
-	}
-	json_decref(res);
-	return rc;
 }

@@ -5,10 +5,14 @@
  * endpoint that is not marked down; a transport failure (connect, timeout, HTTP status without a
  * JSON-RPC body, oversized or undecodable response) marks the endpoint down for the recheck period
  * (default 10 s, rpc_set_recheck_ms) and the call moves on to the next one, so after that period
- * the preferred endpoint is tried again. Before its first use, and again after being down, an
- * endpoint must answer eth_chainId equal to the expected chain id; an endpoint on another chain is
- * refused (logged, counted as kind="wrong_chain") and never used. When every endpoint is marked
- * down, each is tried once anyway, so recovery is noticed at the next call.
+ * the preferred endpoint is tried again. Before its first use, again after being down, after any
+ * call that had to open a new connection (the node behind the URL may have changed: such a call's
+ * answer is dropped unless the chain still matches) and every RPC_CHAIN_CHECK_MS_DEFAULT (60 s,
+ * rpc_set_chain_check_ms) while in use, an endpoint must answer eth_chainId equal to the expected
+ * chain id. An endpoint on another chain is refused (logged, counted as kind="wrong_chain", health
+ * reason "rpc_chain:<endpoint>" set until it is back on the right chain) and the call fails over to
+ * the next. When every endpoint is marked down, each is tried once anyway, so recovery is noticed
+ * at the next call.
  *
  * A JSON-RPC error from the node is not a transport failure: it is returned as RPC_ENODE with the
  * node's code and message (the caller classifies it: nonce too low, already known, ...), and the
@@ -30,8 +34,9 @@
 
 #include <jansson.h>
 
+#include "base/err.h"
 #include "chain/jscan.h"
-#include "schemas/u256.h"
+#include "base/u256.h"
 
 typedef struct rpc rpc;
 
@@ -43,8 +48,12 @@ enum { RPC_T_NONE, RPC_T_CONNECT, RPC_T_TIMEOUT, RPC_T_HTTP, RPC_T_TOO_BIG, RPC_
 #define RPC_ERR_DATA_MAX 1024
 typedef struct { int code; int transport; char msg[256]; char data[RPC_ERR_DATA_MAX]; } rpc_error;
 
-/* Return values of the calls. */
-enum { RPC_OK = 0, RPC_ETRANSPORT = -1, RPC_ENODE = -2, RPC_EDECODE = -3, RPC_ENOTFOUND = -4 };
+/* Fills e (NULL is fine): transport or node error, code, message. Shared by rpc.c, rpc_parse.c, eth.c. */
+void rpc_seterr(rpc_error *e, int transport, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* Return values of the calls: codes of the project's one error space (base/err.h). */
+enum { RPC_OK = OB_OK, RPC_ETRANSPORT = OB_ERPC_TRANSPORT, RPC_ENODE = OB_ERPC_NODE,
+       RPC_EDECODE = OB_ERPC_DECODE, RPC_ENOTFOUND = OB_ERPC_NOTFOUND };
 
 #define RPC_MAX_ENDPOINTS 8
 #define RPC_MAX_RESPONSE_DEFAULT (4u << 20)
@@ -57,6 +66,10 @@ rpc *rpc_open(const char *urls, uint64_t expect_chain_id, int timeout_ms, char *
 void rpc_close(rpc *r);
 
 void rpc_set_recheck_ms(rpc *r, int ms);            /* how long a failed endpoint is skipped */
+/* How often the chain id of an endpoint in use is asked again (default RPC_CHAIN_CHECK_MS_DEFAULT;
+ * 0 = only when it is (re)connected). */
+#define RPC_CHAIN_CHECK_MS_DEFAULT 60000
+void rpc_set_chain_check_ms(rpc *r, int ms);
 void rpc_set_max_response(rpc *r, size_t bytes);    /* default RPC_MAX_RESPONSE_DEFAULT */
 
 uint64_t    rpc_chain_id(const rpc *r);             /* expected or learned; 0 until learned */
@@ -82,6 +95,19 @@ int rpc_call_raw(rpc *r, const char *method, json_t *params, char **body, size_t
 /* ---- helpers (block tags: "latest", "pending", "safe", "finalized") ---------------------- */
 int rpc_eth_call(rpc *r, const uint8_t to[20], const uint8_t *data, size_t len, uint8_t **out,
                  size_t *outlen, rpc_error *e);
+/* eth_call with a sender and gas limit at a given block (RPC_LATEST = "latest"), as a replay of a
+ * transaction: from may be NULL, gas 0 = the node's default, value NULL = 0. A revert is RPC_ENODE
+ * with the revert data in e->data. */
+typedef struct {
+	const uint8_t *from;
+	const uint8_t *to;
+	const uint8_t *data;
+	size_t         len;
+	uint64_t       gas;
+	const u256    *value;
+	uint64_t       block;
+} rpc_callmsg;
+int rpc_eth_call_at(rpc *r, const rpc_callmsg *m, uint8_t **out, size_t *outlen, rpc_error *e);
 int rpc_block_number(rpc *r, uint64_t *n, rpc_error *e);
 int rpc_get_tx_count(rpc *r, const uint8_t addr[20], const char *tag, uint64_t *n, rpc_error *e);
 /* eth_sendRawTransaction; hash (may be NULL) is the node's answer. */

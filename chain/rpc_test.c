@@ -16,9 +16,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "base/rt_buf.h"
+#include "base/rt_http.h"
+#include "bus/bus.h"
 #include "chain/rpc.h"
+#include "store/store.h"
 
 /* ---- the test server ----------------------------------------------------------------------- */
 enum { MODE_OK, MODE_NODE_ERROR, MODE_SLOW, MODE_HUGE, MODE_HTTP502, MODE_GARBAGE, MODE_JSONRPC_400 };
@@ -28,7 +33,8 @@ typedef struct {
 	pthread_t      th;
 	atomic_int     stop;
 	atomic_int     mode;
-	uint64_t       chain_id;
+	_Atomic uint64_t chain_id;   /* may change while running: a node restarted on another chain */
+	atomic_int     drop;         /* set: the server closes every client connection, then clears it */
 	atomic_int     requests;     /* every JSON-RPC request */
 	atomic_int     connections;  /* accepted TCP connections */
 	atomic_int     calls_ok;     /* non-eth_chainId requests answered */
@@ -54,7 +60,7 @@ static void srv_handle(srv *s, int fd, const char *req, size_t len)
 	int mode = atomic_load(&s->mode);
 	if (method && strcmp(method, "eth_chainId") == 0 && mode != MODE_HTTP502 && mode != MODE_SLOW) {
 		int n = snprintf(out, sizeof out, "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"result\":\"0x%llx\"}", (long long)id,
-		                 (unsigned long long)s->chain_id);
+		                 (unsigned long long)atomic_load(&s->chain_id));
 		srv_reply(fd, 200, out, (size_t)n);
 		json_decref(j);
 		return;
@@ -126,7 +132,13 @@ static void *srv_main(void *arg)
 	p[0].fd = s->lfd;
 	p[0].events = POLLIN;
 	while (!atomic_load(&s->stop)) {
-		if (poll(p, (nfds_t)n, 50) <= 0)
+		if (atomic_load(&s->drop)) {
+			for (int i = 1; i < n; i++)
+				close(p[i].fd), free(buf[i]);
+			n = 1;
+			atomic_store(&s->drop, 0);
+		}
+		if (poll(p, (nfds_t)n, 20) <= 0)
 			continue;
 		if ((p[0].revents & POLLIN) && n < 9) {
 			int c = accept(s->lfd, NULL, NULL);
@@ -209,7 +221,7 @@ static void test_basic_and_keepalive(void **st)
 	srv *s = srv_start(138, MODE_OK);
 	char url[64], err[256];
 	snprintf(url, sizeof url, "http://127.0.0.1:%d/some/path?key=secret", s->port);
-	rpc *r = rpc_open(url, 138, 1000, err, sizeof err);
+	rpc *r = rpc_open(url, 138, 5000, err, sizeof err);
 	assert_non_null(r);
 	assert_int_equal(rpc_chain_id(r), 138);
 	assert_null(strstr(rpc_endpoint_name(r, 0), "secret"));
@@ -243,16 +255,26 @@ static void test_basic_and_keepalive(void **st)
 	srv_stop(s);
 }
 
+/* The recheck period of test_failover_and_back, long enough that an idle machine always checks
+ * the "still skipped" rule inside it. */
+#define RECHECK_MS 1000
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 static void test_failover_and_back(void **st)
 {
 	srv *a = srv_start(138, MODE_OK), *b = srv_start(138, MODE_OK);
 	char urls[160], err[256];
 	snprintf(urls, sizeof urls, "http://127.0.0.1:%d, http://127.0.0.1:%d,http://127.0.0.1:%d", dead_port(),
 	         a->port, b->port);
-	rpc *r = rpc_open(urls, 138, 300, err, sizeof err);
+	rpc *r = rpc_open(urls, 138, 5000, err, sizeof err);
 	assert_non_null(r);
 	assert_int_equal(rpc_endpoint_count(r), 3);
-	rpc_set_recheck_ms(r, 200);
+	rpc_set_recheck_ms(r, RECHECK_MS);
 	uint64_t n;
 	rpc_error e;
 	assert_int_equal(rpc_block_number(r, &n, &e), RPC_OK);
@@ -260,15 +282,21 @@ static void test_failover_and_back(void **st)
 	assert_int_equal(rpc_active(r), 1);
 	assert_int_equal(rpc_endpoint_up(r, 0), 0);
 
+	uint64_t t_down = mono_ms();
 	atomic_store(&a->mode, MODE_HTTP502); /* a now fails at the HTTP level: on to b */
 	assert_int_equal(rpc_block_number(r, &n, &e), RPC_OK);
 	assert_int_equal(n, (uint64_t)b->port);
 	assert_int_equal(rpc_active(r), 2);
+	uint64_t t_marked = mono_ms(); /* a was marked down between t_down and now */
 
 	atomic_store(&a->mode, MODE_OK); /* a recovers; after the recheck period it is preferred again */
 	assert_int_equal(rpc_block_number(r, &n, &e), RPC_OK);
-	assert_int_equal(n, (uint64_t)b->port);
-	usleep(300 * 1000);
+	/* within the period a is still skipped; a machine so loaded that the period already ended
+	 * cannot show that, and it is not asserted then (timing, not the rule, would fail) */
+	if (mono_ms() - t_down < RECHECK_MS)
+		assert_int_equal(n, (uint64_t)b->port);
+	while (mono_ms() < t_marked + RECHECK_MS + 20)
+		usleep(10 * 1000);
 	assert_int_equal(rpc_block_number(r, &n, &e), RPC_OK);
 	assert_int_equal(n, (uint64_t)a->port);
 
@@ -291,11 +319,11 @@ static void test_wrong_chain(void **st)
 	srv *w = srv_start(1, MODE_OK), *g = srv_start(138, MODE_OK);
 	char urls[160], err[256];
 	snprintf(urls, sizeof urls, "http://127.0.0.1:%d", w->port);
-	assert_null(rpc_open(urls, 138, 500, err, sizeof err)); /* only a wrong-chain endpoint: refused */
+	assert_null(rpc_open(urls, 138, 5000, err, sizeof err)); /* only a wrong-chain endpoint: refused */
 	assert_non_null(strstr(err, "another chain"));
 
 	snprintf(urls, sizeof urls, "http://127.0.0.1:%d,http://127.0.0.1:%d", w->port, g->port);
-	rpc *r = rpc_open(urls, 138, 500, err, sizeof err);
+	rpc *r = rpc_open(urls, 138, 5000, err, sizeof err);
 	assert_non_null(r);
 	rpc_set_recheck_ms(r, 1);
 	uint64_t n;
@@ -317,6 +345,80 @@ static void test_wrong_chain(void **st)
 	rpc_close(r);
 	srv_stop(w);
 	srv_stop(g);
+}
+
+/* Waits (generous deadline) until the server has closed its client connections. */
+static void srv_drop_connections(srv *s)
+{
+	atomic_store(&s->drop, 1);
+	for (int i = 0; i < 5000 && atomic_load(&s->drop); i++)
+		usleep(1000);
+	assert_int_equal(atomic_load(&s->drop), 0);
+}
+
+static int health_has(const char *what)
+{
+	rt_buf b = RT_BUF_INIT;
+	rt_health_json(&b);
+	rt_buf_puts(&b, ""); /* NUL-terminated below */
+	int found = rt_buf_append(&b, "", 1) == 0 && strstr((const char *)b.data, what) != NULL;
+	rt_buf_free(&b);
+	return found;
+}
+
+/* An endpoint that moves to another chain while in use: noticed on reconnect and periodically,
+ * refused (failover, health), used again once it is back on the expected chain. */
+static void test_chain_switch(void **st)
+{
+	srv *a = srv_start(138, MODE_OK), *b = srv_start(138, MODE_OK);
+	char urls[160], err[256], hkey[64];
+	snprintf(urls, sizeof urls, "http://127.0.0.1:%d,http://127.0.0.1:%d", a->port, b->port);
+	snprintf(hkey, sizeof hkey, "rpc_chain:http://127.0.0.1:%d", a->port);
+	rpc *r = rpc_open(urls, 138, 2000, err, sizeof err);
+	assert_non_null(r);
+	rpc_set_chain_check_ms(r, 0); /* first: only reconnects trigger the check */
+	rpc_set_recheck_ms(r, 100);
+	uint64_t n;
+	rpc_error e;
+	assert_int_equal(rpc_block_number(r, &n, &e), RPC_OK);
+	assert_int_equal(n, (uint64_t)a->port);
+
+	/* the node behind a's URL restarts on chain 1: libcurl reconnects by itself, the answer it
+	 * got there is dropped and b answers instead */
+	atomic_store(&a->chain_id, 1);
+	srv_drop_connections(a);
+	assert_int_equal(rpc_block_number(r, &n, &e), RPC_OK);
+	assert_int_equal(n, (uint64_t)b->port);
+	assert_int_equal(rpc_endpoint_up(r, 0), 0);
+	assert_true(health_has(hkey));
+	/* still refused after the recheck period while it stays on the other chain */
+	usleep(150 * 1000);
+	assert_int_equal(rpc_block_number(r, &n, &e), RPC_OK);
+	assert_int_equal(n, (uint64_t)b->port);
+
+	/* back on the right chain: preferred again, health clear */
+	atomic_store(&a->chain_id, 138);
+	for (int i = 0; i < 200 && n != (uint64_t)a->port; i++) {
+		usleep(10 * 1000);
+		assert_int_equal(rpc_block_number(r, &n, &e), RPC_OK);
+	}
+	assert_int_equal(n, (uint64_t)a->port);
+	assert_false(health_has(hkey));
+
+	/* same connection, no error at all: the periodic check finds it */
+	rpc_set_chain_check_ms(r, 50);
+	atomic_store(&a->chain_id, 5);
+	int before = atomic_load(&a->connections);
+	for (int i = 0; i < 200 && n == (uint64_t)a->port; i++) {
+		usleep(10 * 1000);
+		assert_int_equal(rpc_block_number(r, &n, &e), RPC_OK);
+	}
+	assert_int_equal(n, (uint64_t)b->port);
+	assert_int_equal(atomic_load(&a->connections), before); /* no reconnect needed to notice */
+	assert_true(health_has(hkey));
+	rpc_close(r);
+	srv_stop(a);
+	srv_stop(b);
 }
 
 static void test_node_errors(void **st)
@@ -379,6 +481,24 @@ static void test_bad_urls(void **st)
 	assert_null(rpc_open("", 138, 100, err, sizeof err));
 	assert_null(rpc_open("ftp://x", 138, 100, err, sizeof err));
 	assert_null(rpc_open("file:///etc/passwd", 138, 100, err, sizeof err));
+}
+
+/* The codes the modules return are those of base/err.h, distinct from each other and from errno. */
+static void test_error_space(void **st)
+{
+	static const int c[] = { RPC_OK, RPC_ETRANSPORT, RPC_ENODE, RPC_EDECODE, RPC_ENOTFOUND, BUS_TIMEOUT, BUS_EDECODE,
+		                 BUS_EREJECT, BUS_ECLOSED, BUS_EINVAL, BUS_ESEND, ST_ESCHEMA, ST_ECORRUPT, MDB_NOTFOUND,
+		                 MDB_KEYEXIST, MDB_MAP_FULL };
+	for (size_t i = 0; i < sizeof c / sizeof c[0]; i++)
+		for (size_t j = i + 1; j < sizeof c / sizeof c[0]; j++)
+			assert_int_not_equal(c[i], c[j]);
+	assert_int_equal(RPC_ETRANSPORT, OB_ERPC_TRANSPORT); /* was -1, the same as ST_ESCHEMA */
+	assert_int_equal(ST_ESCHEMA, OB_ESCHEMA);
+	assert_int_equal(ST_ECORRUPT, OB_EDAMAGED);
+	assert_int_equal(BUS_TIMEOUT, OB_EBUS_TIMEOUT);
+	assert_string_equal(ob_err_class(RPC_ENODE), "rpc");
+	assert_string_equal(ob_err_class(BUS_ESEND), "bus");
+	assert_string_equal(ob_err_class(ST_ESCHEMA), "store");
 }
 
 static void test_decoder(void **st)
@@ -524,7 +644,7 @@ static void test_call_raw(void **st)
 	srv *a = srv_start(138, MODE_OK);
 	char url[64], err[256];
 	snprintf(url, sizeof url, "http://127.0.0.1:%d", a->port);
-	rpc *r = rpc_open(url, 138, 1000, err, sizeof err);
+	rpc *r = rpc_open(url, 138, 5000, err, sizeof err);
 	assert_non_null(r);
 	rpc_error e;
 	char *body;
@@ -563,7 +683,8 @@ int main(void)
 		cmocka_unit_test(test_wrong_chain),         cmocka_unit_test(test_node_errors),
 		cmocka_unit_test(test_timeout_and_too_big), cmocka_unit_test(test_bad_urls),
 		cmocka_unit_test(test_decoder),             cmocka_unit_test(test_raw_decoder),
-		cmocka_unit_test(test_call_raw),
+		cmocka_unit_test(test_call_raw),            cmocka_unit_test(test_chain_switch),
+		cmocka_unit_test(test_error_space),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,38 +13,10 @@
 #include <string.h>
 #include <sys/random.h>
 
-#include "chain/keccak.h"
+#include "base/keccak.h"
+#include "base/secp.h"
 #include "chain/rlp.h"
 
-/* ---- the shared secp256k1 context ---- */
-
-static secp256k1_context *tx_secp;
-static pthread_once_t tx_secp_once = PTHREAD_ONCE_INIT;
-
-static void tx_secp_create(void)
-{
-    uint8_t seed[32];
-#ifdef SECP256K1_CONTEXT_NONE
-    secp256k1_context *c = secp256k1_context_create(SECP256K1_CONTEXT_NONE);
-#else
-    secp256k1_context *c = secp256k1_context_create(SECP256K1_CONTEXT_SIGN | SECP256K1_CONTEXT_VERIFY);
-#endif
-    if (!c)
-        return;
-    /* Blinding against side channels; without entropy the context still signs correctly. */
-    if (getrandom(seed, sizeof seed, 0) == (ssize_t)sizeof seed && !secp256k1_context_randomize(c, seed)) {
-        secp256k1_context_destroy(c);
-        c = NULL;
-    }
-    explicit_bzero(seed, sizeof seed);
-    tx_secp = c;
-}
-
-static secp256k1_context *tx_ctx(void)
-{
-    pthread_once(&tx_secp_once, tx_secp_create);
-    return tx_secp;
-}
 
 /* ---- field tables ---- */
 
@@ -208,7 +180,7 @@ int tx_signing_hash(const tx *t, uint8_t h[32])
 
 int tx_sign(tx *t, const uint8_t key[32])
 {
-    secp256k1_context *c = tx_ctx();
+    secp256k1_context *c = ob_secp();
     secp256k1_ecdsa_recoverable_signature sig;
     uint8_t h[32], rs[64];
     int recid, rc;
@@ -540,7 +512,7 @@ static int tx_pub_to_addr(const secp256k1_context *c, const secp256k1_pubkey *pu
 
 int tx_recover_sender(const tx *t, uint8_t addr[20])
 {
-    secp256k1_context *c = tx_ctx();
+    secp256k1_context *c = ob_secp();
     secp256k1_ecdsa_recoverable_signature sig;
     secp256k1_pubkey pub;
     uint8_t h[32], rs[64];
@@ -562,7 +534,7 @@ int tx_recover_sender(const tx *t, uint8_t addr[20])
 
 int tx_address_from_key(const uint8_t key[32], uint8_t addr[20])
 {
-    secp256k1_context *c = tx_ctx();
+    secp256k1_context *c = ob_secp();
     secp256k1_pubkey pub;
     if (!c)
         return TX_ECTX;

@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "schemas/u256.h"
+#include "base/u256.h"
 
 enum { TX_LEGACY = 0, TX_EIP2930 = 1, TX_EIP1559 = 2 };
 

@@ -13,7 +13,7 @@
 #include <time.h>
 
 #include "chain/abi.h"
-#include "chain/keccak.h"
+#include "base/keccak.h"
 #include "chain/tx.h"
 
 static double now(void)

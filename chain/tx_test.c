@@ -10,8 +10,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "chain/hex.h"
-#include "chain/keccak.h"
+#include "base/hex.h"
+#include "base/keccak.h"
 #include "chain/rlp.h"
 #include "chain/tx.h"
 

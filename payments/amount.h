@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "schemas/u256.h"
+#include "base/u256.h"
 
 typedef struct {
 	uint64_t units; /* value = units / 10^scale; < 10^18 */

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "payments/amount.h"
-#include "schemas/u256.h"
+#include "base/u256.h"
 
 static int fz_syntax_ok(const char *s, size_t n, char sep)
 {

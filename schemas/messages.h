@@ -16,7 +16,7 @@
 #include <stdint.h>
 
 #include "schemas/schema.h"
-#include "schemas/u256.h"
+#include "base/u256.h"
 
 #define SC_NAME_CAP 31    /* feed, source, currency-like names */
 #define SC_ORIGIN_CAP 63  /* actor instance names, references */
@@ -140,7 +140,7 @@ typedef struct {
     int state;                      /* SC_TX_* */
     uint64_t block_number;          /* when included */
     uint8_t block_hash[32];
-    uint64_t confirmations;         /* blocks on top of block_number */
+    uint64_t confirmations;         /* head - block_number + 1: the inclusion block counts as 1 */
     uint64_t gas_used;
     u256 effective_gas_price;
     int error;                      /* SC_TXERR_* error class */

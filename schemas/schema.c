@@ -6,6 +6,7 @@
  * and refuses what the schema cannot hold before looking further. Every kind of field has one row
  * in sc_ops: decode, encode, emptiness, to-JSON, from-JSON and equality. */
 #include "schemas/schema.h"
+#include "base/hex.h"
 
 #include <msgpack.h>
 #include <stdarg.h>
@@ -511,14 +512,6 @@ static json_t *sc_hex_json(const uint8_t *p, size_t n)
     return j;
 }
 
-static int sc_hexval(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 /* "0x..." -> dst[cap]; exact: length must equal cap. Returns the byte count or -1. */
 static long sc_hex_from_json(const sc_field *f, const json_t *j, uint8_t *dst, size_t cap, int exact,
                              sc_err *e)
@@ -534,12 +527,9 @@ static long sc_hex_from_json(const sc_field *f, const json_t *j, uint8_t *dst, s
         return sc_fail(e, "%s: expected exactly %zu bytes, got %zu", f->name, cap, nb), -1;
     if (nb > cap)
         return sc_fail(e, "%s: %zu bytes exceeds capacity %zu", f->name, nb, cap), -1;
-    for (size_t i = 0; i < nb; i++) {
-        int hi = sc_hexval(s[2 + 2 * i]), lo = sc_hexval(s[3 + 2 * i]);
-        if (hi < 0 || lo < 0)
-            return sc_fail(e, "%s: invalid hex digit", f->name), -1;
-        dst[i] = (uint8_t)(hi << 4 | lo);
-    }
+    size_t got;
+    if (hex_decode(s, n, HEX_PREFIX_REQUIRED, dst, cap, &got, NULL) != HEX_OK)
+        return sc_fail(e, "%s: invalid hex digit", f->name), -1;
     return (long)nb;
 }
 

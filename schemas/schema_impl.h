@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #include "schemas/schema.h"
-#include "schemas/u256.h"
+#include "base/u256.h"
 
 typedef enum {
     SC_U64,   /* uint64_t; wire uint; optional upper bound `max` */

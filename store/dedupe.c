@@ -20,7 +20,7 @@ static int dd_fail(st_err *err, int rc, const dd_set *dd, const char *op)
 {
     if (err)
         snprintf(err->text, sizeof err->text, "dedupe %s: %s: %s", dd->name, op,
-                 mdb_strerror(rc));
+                 ob_strerror(rc));
     return rc;
 }
 

@@ -25,13 +25,13 @@
 
 typedef struct dd_set dd_set;
 
-int dd_open(MDB_txn *txn, const char *name, dd_set **out, st_err *err);
+OB_MUST_CHECK int dd_open(MDB_txn *txn, const char *name, dd_set **out, st_err *err);
 void dd_close(dd_set *dd);
 /* *seen = 1 if id was already recorded; else records it at now_ns and sets *seen = 0. */
-int dd_seen(MDB_txn *txn, dd_set *dd, const uint8_t id[DD_ID_LEN], uint64_t now_ns, int *seen,
+OB_MUST_CHECK int dd_seen(MDB_txn *txn, dd_set *dd, const uint8_t id[DD_ID_LEN], uint64_t now_ns, int *seen,
             st_err *err);
 /* Forgets ids recorded before older_than_ns; *removed (may be NULL) counts them. */
-int dd_prune(MDB_txn *txn, dd_set *dd, uint64_t older_than_ns, uint64_t *removed, st_err *err);
+OB_MUST_CHECK int dd_prune(MDB_txn *txn, dd_set *dd, uint64_t older_than_ns, uint64_t *removed, st_err *err);
 int dd_count(MDB_txn *txn, dd_set *dd, uint64_t *n, st_err *err);
 
 #endif

@@ -34,7 +34,7 @@ static int jn_fail(st_err *err, int rc, const jn *j, const char *op)
 {
     if (err)
         snprintf(err->text, sizeof err->text, "journal %s: %s: %s", j->name, op,
-                 rc == ST_ESCHEMA ? "corrupt entry" : mdb_strerror(rc));
+                 ob_strerror(rc));
     return rc;
 }
 
@@ -142,8 +142,9 @@ static void jn_maybe_grow(jn *j)
     if (mdb_env_info(st_mdb(j->env), &info) != 0 || mdb_env_stat(st_mdb(j->env), &st) != 0)
         return;
     uint64_t used = (uint64_t)(info.me_last_pgno + 1) * st.ms_psize;
-    if (used > info.me_mapsize / 4 * 3)
-        st_grow(j->env, NULL);
+    /* Best effort ahead of need: if it fails, the commit that hits MAP_FULL grows (or fails) then. */
+    if (used > info.me_mapsize / 4 * 3 && st_grow(j->env, NULL) != 0)
+        return;
 }
 
 static int jn_put(jn *j, uint64_t index, uint64_t ts, const void *frame, size_t len)
@@ -203,12 +204,12 @@ int jn_flush(jn *j, st_err *err)
         jn_drop_batch(j);
         return jn_fail(err, rc, j, "flush: write meta");
     }
-    rc = mdb_txn_commit(j->txn);
+    rc = st_io_errno(j->env, mdb_txn_commit(j->txn));
     j->txn = NULL;
     if (rc != 0) {
         jn_drop_batch(j);
-        if (rc == MDB_MAP_FULL)
-            st_grow(j->env, NULL);
+        if (rc == MDB_MAP_FULL && st_grow(j->env, NULL) != 0)
+            return jn_fail(err, rc, j, "flush: commit (and the map cannot grow)");
         return jn_fail(err, rc, j, "flush: commit");
     }
     j->bytes += j->pend_bytes;
@@ -431,7 +432,7 @@ int jn_next(jn_iter *it, jn_rec *rec, st_err *err)
     }
     if (rc != MDB_NOTFOUND && err)
         snprintf(err->text, sizeof err->text, "journal: next: %s",
-                 rc == ST_ESCHEMA ? "corrupt entry" : mdb_strerror(rc));
+                 ob_strerror(rc));
     return rc;
 }
 

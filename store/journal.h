@@ -49,17 +49,17 @@ typedef struct {
 /* Opens (creates, unless the env is read-only) the journal's tables and finds the next index. */
 int jn_open(st_env *env, const char *name, jn **out, st_err *err);
 /* Flushes a pending batch (its result is returned) and frees the jn. NULL is fine. */
-int jn_close(jn *j, st_err *err);
+OB_MUST_CHECK int jn_close(jn *j, st_err *err);
 
 /* Appends one frame to the current batch; *index (may be NULL) gets its journal index. */
-int jn_append(jn *j, uint64_t ts_ns, const void *frame, size_t len, uint64_t *index, st_err *err);
+OB_MUST_CHECK int jn_append(jn *j, uint64_t ts_ns, const void *frame, size_t len, uint64_t *index, st_err *err);
 /* Commits the batch (no-op if none). */
-int jn_flush(jn *j, st_err *err);
+OB_MUST_CHECK int jn_flush(jn *j, st_err *err);
 /* Frames appended but not yet flushed. */
 size_t jn_pending(const jn *j);
 /* Flushes, then deletes the oldest entries until total bytes <= max_bytes and every entry is
  * younger than max_age_ns at now_ns (0 = no limit for either). *removed may be NULL. */
-int jn_retain(jn *j, uint64_t max_bytes, uint64_t max_age_ns, uint64_t now_ns,
+OB_MUST_CHECK int jn_retain(jn *j, uint64_t max_bytes, uint64_t max_age_ns, uint64_t now_ns,
               uint64_t *removed, st_err *err);
 /* Statistics as seen by txn (a read txn; NULL = a fresh one). */
 int jn_stats(jn *j, MDB_txn *txn, jn_stats_t *s, st_err *err);

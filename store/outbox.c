@@ -28,7 +28,7 @@ static int ob_fail(st_err *err, int rc, const ob_box *ob, const char *op)
 {
     if (err)
         snprintf(err->text, sizeof err->text, "outbox %s: %s: %s", ob->name, op,
-                 rc == ST_ESCHEMA ? "corrupt entry" : mdb_strerror(rc));
+                 ob_strerror(rc));
     return rc;
 }
 
@@ -276,4 +276,53 @@ int ob_ack(MDB_txn *txn, ob_box *ob, const uint8_t id[OB_ID_LEN], int *removed, 
 int ob_count(MDB_txn *txn, ob_box *ob, uint64_t *n, st_err *err)
 {
     return st_count(txn, ob->entries, n, err);
+}
+
+long ob_send_due(st_env *env, ob_box *ob, uint64_t now_ns, uint64_t due_before, ob_send_fn *send, void *ctx,
+                 uint64_t *pending, st_err *err)
+{
+    enum { BATCH = 64 };
+    uint8_t ids[BATCH][OB_ID_LEN];
+    long total = 0, n;
+    uint64_t limit = UINT64_MAX;
+    if (due_before > now_ns) {
+        /* Entries sent here are due again at now + backoff, which may still be before due_before:
+         * send at most as many as there are, so the loop ends. */
+        MDB_txn *txn;
+        if (st_begin(env, 1, &txn, err) != 0)
+            return -1;
+        int rc = ob_count(txn, ob, &limit, err);
+        st_abort(txn);
+        if (rc != 0)
+            return -1;
+    }
+    do {
+        MDB_txn *txn;
+        int rc = st_begin(env, 0, &txn, err);
+        if (rc != 0)
+            return -1;
+        n = ob_due(txn, ob, due_before, ids, limit - (uint64_t)total < BATCH ? (size_t)(limit - (uint64_t)total) : BATCH,
+                   err);
+        for (long i = 0; i < n && rc == 0; i++) {
+            ob_msg m;
+            if ((rc = ob_get(txn, ob, ids[i], &m, err)) == MDB_NOTFOUND) {
+                rc = 0; /* acked meanwhile */
+                continue;
+            }
+            if (rc == 0)
+                rc = ob_mark_sent(txn, ob, ids[i], now_ns, send(ctx, &m), err);
+        }
+        if (n < 0 || rc != 0) {
+            st_abort(txn);
+            return -1;
+        }
+        if (pending && ob_count(txn, ob, pending, err) != 0) {
+            st_abort(txn);
+            return -1;
+        }
+        if (st_commit(txn, err) != 0)
+            return -1;
+        total += n;
+    } while (n == BATCH && (uint64_t)total < limit);
+    return total;
 }

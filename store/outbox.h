@@ -16,14 +16,9 @@
  *   bus_publish("tx.signed", body, len);           // may be lost: that is fine
  *
  *   // every tick (and at start, which re-sends whatever a crash left behind):
- *   st_begin(env, 0, &txn, &e);
- *   n = ob_due(txn, ob, now, ids, 64, &e);
- *   for (i = 0; i < n; i++)
- *       if (ob_get(txn, ob, ids[i], &m, &e) == 0) {
- *           bus_publish(m.topic, m.body, m.body_len);  // borrowed memory: use before commit
- *           ob_mark_sent(txn, ob, ids[i], now, NULL, &e);
- *       }
- *   st_commit(txn, &e);
+ *   n = ob_send_due(env, ob, now, now, publish_fn, ctx, &pending, &e);  // the loop below, once
+ *   // which is: st_begin; ob_due; for each: ob_get, publish (borrowed memory: before the commit),
+ *   //           ob_mark_sent; st_commit; again while a batch came back full.
  *
  *   // on "tx.ack" carrying id:
  *   st_begin(env, 0, &txn, &e); ob_ack(txn, ob, id, NULL, &e); st_commit(txn, &e);
@@ -67,11 +62,11 @@ typedef struct {
 
 /* Opens (creates) the outbox's tables in txn (a write txn at start, or a read txn for tools
  * reading a read-only env). backoff may be NULL for defaults. *out is owned by the caller. */
-int ob_open(MDB_txn *txn, const char *name, const ob_backoff *backoff, ob_box **out, st_err *err);
+OB_MUST_CHECK int ob_open(MDB_txn *txn, const char *name, const ob_backoff *backoff, ob_box **out, st_err *err);
 void ob_close(ob_box *ob);
 
 /* Queues a message, due at once. MDB_KEYEXIST if the id is already queued. Copies everything. */
-int ob_put(MDB_txn *txn, ob_box *ob, const uint8_t id[OB_ID_LEN], const char *topic,
+OB_MUST_CHECK int ob_put(MDB_txn *txn, ob_box *ob, const uint8_t id[OB_ID_LEN], const char *topic,
            const char *type, const void *body, size_t len, uint64_t now_ns, st_err *err);
 /* Reads one entry (borrowed views). MDB_NOTFOUND if not queued (acked meanwhile). */
 int ob_get(MDB_txn *txn, ob_box *ob, const uint8_t id[OB_ID_LEN], ob_msg *m, st_err *err);
@@ -83,12 +78,24 @@ long ob_due(MDB_txn *txn, ob_box *ob, uint64_t now_ns, uint8_t (*ids)[OB_ID_LEN]
 int ob_next_due(MDB_txn *txn, ob_box *ob, uint64_t *due_ns, st_err *err);
 /* After a (re)publish: attempts++, next_due = now + backoff(attempts), last_error recorded
  * (NULL = keep the previous one). MDB_NOTFOUND if the id is not queued. */
-int ob_mark_sent(MDB_txn *txn, ob_box *ob, const uint8_t id[OB_ID_LEN], uint64_t now_ns,
+OB_MUST_CHECK int ob_mark_sent(MDB_txn *txn, ob_box *ob, const uint8_t id[OB_ID_LEN], uint64_t now_ns,
                  const char *last_error, st_err *err);
 /* The consumer's ack: deletes the entry. Acks are idempotent, so an unknown id is not an error;
  * *removed (may be NULL) says whether an entry was deleted. */
-int ob_ack(MDB_txn *txn, ob_box *ob, const uint8_t id[OB_ID_LEN], int *removed, st_err *err);
+OB_MUST_CHECK int ob_ack(MDB_txn *txn, ob_box *ob, const uint8_t id[OB_ID_LEN], int *removed, st_err *err);
 int ob_count(MDB_txn *txn, ob_box *ob, uint64_t *n, st_err *err);
+/* Publishes one entry (m borrows LMDB memory: copy what must outlive the call). Returns NULL when
+ * it went out, else a short reason recorded as the entry's last_error (it stays due). */
+typedef const char *ob_send_fn(void *ctx, const ob_msg *m);
+
+/* The "publish what is due" loop every producer needs, written once: in write transactions of up to
+ * 64 entries, every entry due at `due_before` (UINT64_MAX = all, e.g. after a restart) is handed to
+ * send and rescheduled from now_ns (ob_mark_sent), then committed; *pending (may be NULL) is the
+ * outbox's size afterwards. Returns the entries sent, or -1 with err filled (what was committed
+ * before stays sent). */
+long ob_send_due(st_env *env, ob_box *ob, uint64_t now_ns, uint64_t due_before, ob_send_fn *send, void *ctx,
+                 uint64_t *pending, st_err *err);
+
 /* The delay the outbox would schedule after `attempts` sends of id (exposed for tests/metrics). */
 uint64_t ob_backoff_ns(const ob_box *ob, const uint8_t id[OB_ID_LEN], uint32_t attempts);
 

@@ -261,6 +261,52 @@ static void test_due_scan_touches_only_due(void **state)
     st_abort(txn);
 }
 
+/* ob_send_due: 150 due entries go out once each in three batches, are rescheduled, and a failed send is
+ * recorded and retried; with due_before = all, every entry goes exactly once, even those the call
+ * itself just rescheduled. */
+typedef struct { unsigned sent[200]; int fail_odd; } sd_ctx;
+static const char *sd_send(void *ctx, const ob_msg *m)
+{
+    sd_ctx *c = ctx;
+    unsigned n = (unsigned)m->id[0] << 8 | m->id[1];
+    c->sent[n]++;
+    return c->fail_odd && (n & 1) ? "publish failed" : NULL;
+}
+
+static void test_send_due(void **state)
+{
+    fx *f = *state;
+    st_err e = {{0}};
+    sd_ctx c;
+    memset(&c, 0, sizeof c);
+    for (unsigned i = 0; i < 150; i++)
+        put(f, i, 10 * S);
+    uint64_t pending = 0;
+    assert_int_equal(ob_send_due(f->env, f->ob, 10 * S, 10 * S, sd_send, &c, &pending, &e), 150);
+    assert_int_equal(pending, 150);
+    for (unsigned i = 0; i < 150; i++)
+        assert_int_equal(c.sent[i], 1);
+    /* nothing is due again until the backoff (2 s) has passed */
+    assert_int_equal(ob_send_due(f->env, f->ob, 11 * S, 11 * S, sd_send, &c, NULL, &e), 0);
+    c.fail_odd = 1;
+    assert_int_equal(ob_send_due(f->env, f->ob, 12 * S, 12 * S, sd_send, &c, NULL, &e), 150);
+    MDB_txn *txn;
+    ob_msg m;
+    uint8_t id[OB_ID_LEN];
+    assert_int_equal(st_begin(f->env, 1, &txn, &e), 0);
+    mkid(id, 3);
+    assert_int_equal(ob_get(txn, f->ob, id, &m, &e), 0);
+    assert_int_equal(m.attempts, 2);
+    assert_memory_equal(m.last_error, "publish failed", m.error_len);
+    st_abort(txn);
+    /* everything, whatever its due time: each once */
+    memset(c.sent, 0, sizeof c.sent);
+    c.fail_odd = 0;
+    assert_int_equal(ob_send_due(f->env, f->ob, 13 * S, UINT64_MAX, sd_send, &c, NULL, &e), 150);
+    for (unsigned i = 0; i < 150; i++)
+        assert_int_equal(c.sent[i], 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -270,6 +316,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_ack_is_idempotent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_put_is_atomic_with_callers_txn_and_durable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_due_scan_touches_only_due, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_send_due, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

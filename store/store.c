@@ -12,6 +12,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
+/* base/err.h gives LMDB's codes their LMDB values, so what LMDB returns passes through unchanged. */
+_Static_assert(OB_EKEYEXIST == MDB_KEYEXIST && OB_ENOTFOUND == MDB_NOTFOUND && OB_ECORRUPTED == MDB_CORRUPTED &&
+               OB_EMAPFULL == MDB_MAP_FULL && OB_LMDB_LAST == MDB_LAST_ERRCODE,
+               "base/err.h LMDB codes differ from lmdb.h");
+
 #define ST_DEFAULT_MAP (64ull << 20)
 #define ST_DEFAULT_TABLES 16u
 #define ST_NAME_MAX 64
@@ -39,7 +44,7 @@ static int st_fail(st_err *err, int rc, const char *fmt, ...)
         va_end(ap);
         if (n >= 0 && (size_t)n < sizeof err->text)
             snprintf(err->text + n, sizeof err->text - (size_t)n, ": %s",
-                     rc == ST_ESCHEMA ? "schema error" : rc == ST_ECORRUPT ? "corrupt" : mdb_strerror(rc));
+                     ob_strerror(rc));
     }
     return rc;
 }
@@ -197,7 +202,7 @@ int st_commit(MDB_txn *txn, st_err *err)
     st_env *env = st_env_of(txn);
     int rc = mdb_txn_commit(txn);
     if (rc != 0)
-        return st_fail(err, rc, "env %s: commit", env->dir);
+        return st_fail(err, st_io_errno(env, rc), "env %s: commit", env->dir);
     return 0;
 }
 
@@ -248,7 +253,7 @@ int st_sync(st_env *env, st_err *err)
 {
     int rc = mdb_env_sync(env->mdb, 1);
     if (rc != 0)
-        return st_fail(err, rc, "env %s: sync", env->dir);
+        return st_fail(err, st_io_errno(env, rc), "env %s: sync", env->dir);
     return 0;
 }
 

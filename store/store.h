@@ -13,8 +13,10 @@
  *
  * Return convention: every int-returning function returns 0 on success, MDB_NOTFOUND when a key
  * or the end of an iteration is reached (no error text is written for that: it is not an error),
- * or an error code (an LMDB MDB_* code, an errno value, or ST_ESCHEMA) with text in *err.
- * err may be NULL when the caller does not want the text.
+ * or an error code of the project's one error space (base/err.h: an LMDB MDB_* code, which has the
+ * same value there, an errno value, or ST_ESCHEMA / OB_ECORRUPT) with text in *err. err may be
+ * NULL when the caller does not want the text. Writes and commits are OB_MUST_CHECK: a dropped
+ * result is a compile error.
  *
  * Ownership: the st_env is owned by the caller of st_open and freed by st_close. Values returned
  * by st_get and the iterators point into LMDB's memory map: they are borrowed, valid until the
@@ -31,13 +33,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/err.h"
+
 typedef struct st_env st_env;
 typedef struct { char text[256]; } st_err;
 
 /* A typed record's value failed to encode or decode through the schema engine. */
-#define ST_ESCHEMA (-1)
+#define ST_ESCHEMA OB_ESCHEMA
 /* The file is damaged (empty, truncated, not LMDB, unreadable tables): err says how. */
-#define ST_ECORRUPT (-2)
+#define ST_ECORRUPT OB_EDAMAGED
 
 /* Open flags (st_opts.flags). */
 #define ST_RDONLY 0x1u /* read-only open, for tools looking at a running actor's env */
@@ -62,6 +66,9 @@ int st_open(st_env **out, const char *dir, const st_opts *opts, st_err *err);
 int st_check(const char *dir, st_err *err);
 /* Reads every key and value of every table in a child process; ST_ECORRUPT if that crashed. */
 int st_check_tree(st_env *env, st_err *err);
+/* EIO from a write is ENOSPC when the env's filesystem is (almost) full: LMDB reports a write a full
+ * disk cut short as EIO. Other codes pass through. */
+int st_io_errno(st_env *env, int rc);
 /* Closes the env; every transaction must have ended. NULL is fine. */
 void st_close(st_env *env);
 /* The LMDB environment underneath (borrowed; valid until st_close). */
@@ -79,30 +86,30 @@ const char *st_table_name(MDB_txn *txn, MDB_dbi dbi);
 
 /* Transactions: thin wrappers over mdb_txn_begin/commit/abort that write error text. A read-only
  * begin that sees the map grown by another process adopts the new size and retries. */
-int st_begin(st_env *env, int rdonly, MDB_txn **txn, st_err *err);
-int st_commit(MDB_txn *txn, st_err *err); /* the txn is gone whatever the result */
+OB_MUST_CHECK int st_begin(st_env *env, int rdonly, MDB_txn **txn, st_err *err);
+OB_MUST_CHECK int st_commit(MDB_txn *txn, st_err *err); /* the txn is gone whatever the result */
 void st_abort(MDB_txn *txn);              /* NULL is fine */
 
 /* Grows the map (doubling, capped by map_max). No transaction of this process may be active. */
-int st_grow(st_env *env, st_err *err);
+OB_MUST_CHECK int st_grow(st_env *env, st_err *err);
 /* Runs fn in a new write transaction and commits it. If fn or the commit fails with
  * MDB_MAP_FULL, the txn is aborted, the map grown and fn run once more, so fn must only
  * depend on what it reads in the txn and on arg. fn returns 0 to commit, anything else to abort
  * (that value is returned). */
 typedef int (*st_write_fn)(MDB_txn *txn, void *arg, st_err *err);
-int st_write(st_env *env, st_write_fn fn, void *arg, st_err *err);
+OB_MUST_CHECK int st_write(st_env *env, st_write_fn fn, void *arg, st_err *err);
 /* Flushes the map to disk (for ST_NOSYNC envs). */
-int st_sync(st_env *env, st_err *err);
+OB_MUST_CHECK int st_sync(st_env *env, st_err *err);
 
 /* Plain key/value access. st_get sets *val (borrowed) and returns MDB_NOTFOUND if absent.
  * st_put overwrites; st_put_new returns MDB_KEYEXIST if the key exists. st_del returns
  * MDB_NOTFOUND if absent. */
 int st_get(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, MDB_val *val, st_err *err);
-int st_put(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, const void *val, size_t vlen,
+OB_MUST_CHECK int st_put(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, const void *val, size_t vlen,
            st_err *err);
-int st_put_new(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, const void *val,
+OB_MUST_CHECK int st_put_new(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, const void *val,
                size_t vlen, st_err *err);
-int st_del(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, st_err *err);
+OB_MUST_CHECK int st_del(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, st_err *err);
 /* Number of entries in a table. */
 int st_count(MDB_txn *txn, MDB_dbi dbi, uint64_t *n, st_err *err);
 
@@ -144,7 +151,7 @@ int st_last(MDB_txn *txn, MDB_dbi dbi, MDB_val *key, MDB_val *val, st_err *err);
  * msgpack encoding. The caller owns rec; st_get_rec decodes into it (no LMDB memory is kept).
  * A decode failure returns ST_ESCHEMA with the schema engine's text, naming the table. */
 struct sc_msgdef;
-int st_put_rec(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen,
+OB_MUST_CHECK int st_put_rec(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen,
                const struct sc_msgdef *def, const void *rec, st_err *err);
 int st_get_rec(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen,
                const struct sc_msgdef *def, void *rec, st_err *err);

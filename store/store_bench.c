@@ -112,7 +112,8 @@ int main(void)
     if (st_open(&jenv, jdir, &jo, &e) || jn_open(jenv, "journal", &j, &e))
         die("journal open", &e);
     double jr = bench_journal(jenv, j);
-    jn_close(j, NULL);
+    if (jn_close(j, &e) != 0)
+        die("journal close", &e);
     st_close(jenv);
 
     printf("store: durable commits on %s, 200-byte values, %.0f s each\n", base, BENCH_SECONDS);

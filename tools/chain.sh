@@ -16,6 +16,12 @@
 #   tools/chain.sh deploy-flux [ORACLE...]
 #                                        deploy Chainlink's FluxAggregator with zero payment and let
 #                                        ORACLEs (default: anvil account #1) submit; print the address
+#   tools/chain.sh deploy-token DECIMALS [MINTERS [BURNERS]]
+#                                        deploy PaymentToken (OpenZeppelin ERC20 + AccessControl) with
+#                                        DECIMALS; MINTERS/BURNERS are comma lists of addresses given
+#                                        MINTER_ROLE/BURNER_ROLE ('' for none); print the address.
+#                                        Name/symbol: TOKEN_NAME ("Payment Token"), TOKEN_SYMBOL (PAY);
+#                                        admin (DEFAULT_ADMIN_ROLE): TOKEN_ADMIN (the deployer)
 #   tools/chain.sh latest ADDR           latestRoundData() as one line:
 #                                        roundId=N answer=N startedAt=N updatedAt=N answeredInRound=N
 #   tools/chain.sh cast ARGS...          run the pinned cast
@@ -125,6 +131,23 @@ cmd_deploy_flux() {
   echo "$addr"
 }
 
+cmd_deploy_token() {
+  local decimals="${1:?usage: chain.sh deploy-token DECIMALS [MINTERS [BURNERS]]}"
+  need_deps
+  [[ "$decimals" =~ ^[0-9]+$ ]] && [ "$decimals" -le 255 ] || die "bad decimals: $decimals"
+  local minters="${2:-}" burners="${3:-}" admin="${TOKEN_ADMIN:-}"
+  local a
+  for a in ${minters//,/ } ${burners//,/ } $admin; do
+    [[ "$a" =~ ^0x[0-9a-fA-F]{40}$ ]] || die "not an address: $a"
+  done
+  [ -n "$admin" ] || admin="$("$CAST" wallet address --private-key "$DEPLOYER_KEY")"
+  node "$CHAIN_DIR/compile.js" PaymentToken  # progress on stderr; stdout is only the address
+  # PaymentToken(name, symbol, decimals, admin, minters[], burners[]): roles granted in the constructor,
+  # so the token is never deployed without them.
+  node "$CHAIN_DIR/deploy.js" PaymentToken "${TOKEN_NAME:-Payment Token}" "${TOKEN_SYMBOL:-PAY}" \
+    "$decimals" "$admin" "$minters" "$burners"
+}
+
 cmd_latest() {
   local addr="${1:?usage: chain.sh latest ADDR}"
   need_deps
@@ -146,6 +169,7 @@ case "$sub" in
   compile) cmd_compile "$@" ;;
   deploy) cmd_deploy "$@" ;;
   deploy-flux) cmd_deploy_flux "$@" ;;
+  deploy-token) cmd_deploy_token "$@" ;;
   latest) cmd_latest "$@" ;;
   cast) need_deps; exec "$CAST" "$@" ;;
   bin)
@@ -154,5 +178,5 @@ case "$sub" in
       cast) echo "$CAST" ;;
       *) die "usage: chain.sh bin anvil|cast" ;;
     esac ;;
-  *) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+  *) sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac

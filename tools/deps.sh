@@ -26,6 +26,12 @@ command -v python3 >/dev/null || DEB_PKGS+=(python3)
 # node and npm (anvil, cast, solc-js, ethers for the local chain in tests) come with the machine;
 # fall back to Debian's packages where they do not.
 command -v npm >/dev/null || DEB_PKGS+=(nodejs npm)
+# Deployment checks (tests/integration/deploy_*.sh): PyYAML for Debian's python3 (the manifest,
+# dashboard and PrometheusRule checks), kubectl for `kubectl kustomize` (Debian's kubernetes-client
+# unless a kubectl is already installed: the two would conflict), systemd-analyze for the units.
+DEB_PKGS+=(python3-yaml)
+command -v kubectl >/dev/null || DEB_PKGS+=(kubernetes-client)
+command -v systemd-analyze >/dev/null || DEB_PKGS+=(systemd)
 for p in "${DEB_PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done

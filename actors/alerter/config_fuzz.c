@@ -1,9 +1,10 @@
 /* config_fuzz: the config file's sink entries (ac_parse_text: JSON, matchers and regexes, URLs,
  * names) on arbitrary bytes; must never crash or leak, and a parse that fails leaves no sink. The
- * Makefile's fuzz rule links only the shared libraries, so the actor's pure files are included. */
-#include "actors/alerter/config.c"
-#include "actors/alerter/hmac.c"
-#include "actors/alerter/sinks.c"
+ * Makefile links the actor's objects into its fuzz target, as into its unit tests. */
+#include "actors/alerter/config.h"
+#include "actors/alerter/sinks.h"
+
+#include <string.h>
 
 static const char *
 fz_env(const char *name)

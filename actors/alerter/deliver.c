@@ -1,5 +1,5 @@
 /* deliver.c - the per-sink delivery thread; see deliver.h. */
-#include "chain/hex.h"
+#include "base/hex.h"
 #include "actors/alerter/deliver.h"
 
 #include <curl/curl.h>
@@ -7,10 +7,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "bus/rt_http.h"
-#include "bus/rt_log.h"
-#include "bus/rt_main.h"
-#include "actors/alerter/hmac.h"
+#include "base/rt_http.h"
+#include "base/rt_log.h"
+#include "base/rt_main.h"
 
 #define DL_RESP_MAX 4096 /* sinks answer in a few bytes; keep what helps a log line */
 #define DL_BATCH 16

@@ -1,5 +1,5 @@
 /* engine.c - state per alert key and the per-sink outboxes; see engine.h for the rules. */
-#include "chain/hex.h"
+#include "base/hex.h"
 #include "actors/alerter/engine.h"
 
 #include <errno.h>
@@ -9,8 +9,8 @@
 
 #include "actors/alerter/config.h"
 #include "actors/alerter/group.h"
-#include "actors/alerter/hmac.h"
-#include "bus/rt_log.h"
+#include "base/hash.h"
+#include "base/rt_log.h"
 #include "schemas/schema.h"
 #include "store/dedupe.h"
 
@@ -176,15 +176,11 @@ al_zero_id(const uint8_t id[OB_ID_LEN])
 static void
 al_entry_id(const char *sink, const char *what, const void *x, size_t xl, uint64_t n, uint8_t id[OB_ID_LEN])
 {
-	hm_ctx  c;
-	uint8_t d[32], nb[8];
+	uint8_t     d[32], nb[8];
 	st_key_u64(nb, n);
-	hm_sha256_init(&c);
-	hm_sha256_update(&c, sink, strlen(sink) + 1);
-	hm_sha256_update(&c, what, strlen(what) + 1);
-	hm_sha256_update(&c, x, xl);
-	hm_sha256_update(&c, nb, 8);
-	hm_sha256_final(&c, d);
+	const void *parts[] = { sink, what, x, nb };
+	size_t      lens[] = { strlen(sink) + 1, strlen(what) + 1, xl, 8 };
+	ob_sha256_v(parts, lens, 4, d);
 	memcpy(id, d, OB_ID_LEN);
 }
 

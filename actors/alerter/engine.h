@@ -29,7 +29,7 @@
 #include <stdint.h>
 
 #include "actors/alerter/sinks.h"
-#include "bus/rt_metrics.h"
+#include "base/rt_metrics.h"
 #include "store/outbox.h"
 #include "store/store.h"
 

@@ -12,16 +12,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/util.h"
 #include "actors/alerter/config.h"
 #include "actors/alerter/deliver.h"
 #include "actors/alerter/engine.h"
 #include "bus/actor.h"
-#include "bus/rt_http.h"
-#include "bus/rt_log.h"
-#include "bus/rt_main.h"
-#include "bus/rt_metrics.h"
+#include "base/rt_http.h"
+#include "base/rt_log.h"
+#include "base/rt_main.h"
+#include "base/rt_metrics.h"
 
-#define N(a) (sizeof(a) / sizeof((a)[0]))
 #define MS 1000000ull /* ns per ms */
 
 static act_bus_cfg busc;
@@ -83,7 +83,7 @@ static size_t      nsecret_envs;
 static const char *
 al_getenv(const char *name)
 {
-	if (nsecret_envs < N(secret_envs))
+	if (nsecret_envs < OB_COUNT(secret_envs))
 		secret_envs[nsecret_envs++] = name; /* url_env and secret_env names, borrowed from the JSON */
 	return getenv(name);
 }
@@ -175,7 +175,7 @@ al_count_received(const sc_alert *a)
 static void
 al_set_firing(void *arg, const char *kind, uint64_t n)
 {
-	for (size_t i = 0; i < N(known_kinds); i++)
+	for (size_t i = 0; i < OB_COUNT(known_kinds); i++)
 		if (strcmp(known_kinds[i], kind) == 0)
 			goto set;
 	if (!al_kind_ok(kind))
@@ -188,7 +188,7 @@ set:
 static void
 al_collect(void *arg)
 {
-	for (size_t i = 0; i < N(known_kinds); i++)
+	for (size_t i = 0; i < OB_COUNT(known_kinds); i++)
 		rt_gauge_set(al_firing_gauge(known_kinds[i]), 0);
 	al_firing_by_kind(eng, al_set_firing, NULL);
 	for (size_t i = 0; i < nsinks; i++) {
@@ -241,7 +241,7 @@ main(int argc, char **argv)
 	act_bus                 *a = NULL;
 	int                      code = 1;
 
-	if (rt_init("alerter", argc, argv, opts, N(opts)) != 0)
+	if (rt_init("alerter", argc, argv, opts, OB_COUNT(opts)) != 0)
 		return 1;
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	al_scrub_secrets();
@@ -277,7 +277,7 @@ main(int argc, char **argv)
 		rt_logkv(RT_INFO, "sink", "name", sinks[i].name, "type", sinks[i].ops->name, "min_severity",
 		         sk_severity_name(sinks[i].min_severity), NULL);
 	}
-	for (size_t i = 0; i < N(known_kinds); i++)
+	for (size_t i = 0; i < OB_COUNT(known_kinds); i++)
 		al_firing_gauge(known_kinds[i]);
 	rt_metrics_collector(al_collect, NULL);
 	if (!(a = act_open(&busc, ACT_PUB | ACT_SUB, topics, err, sizeof err))) {

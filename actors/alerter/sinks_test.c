@@ -13,10 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "chain/hex.h"
+#include "base/hex.h"
 #include "actors/alerter/config.h"
 #include "actors/alerter/group.h"
-#include "actors/alerter/hmac.h"
+#include "base/hash.h"
 #include "actors/alerter/sinks.h"
 
 #define S 1000000000ull
@@ -164,7 +164,7 @@ static void test_webhook_signature(void **state)
 	assert_true(asprintf(&msg, "1700000700.%s", (char *)b.data) > 0);
 	uint8_t mac[32];
 	char    hex[65], want[100];
-	hm_hmac_sha256("topsecret", 9, msg, strlen(msg), mac);
+	ob_hmac_sha256("topsecret", 9, msg, strlen(msg), mac);
 	hex_encode(mac, 32, 0, hex);
 	snprintf(want, sizeof want, "X-Oraclebus-Signature: sha256=%s", hex);
 	assert_string_equal(hd.h[1], want);

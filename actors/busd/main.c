@@ -13,11 +13,11 @@
 
 #include "bus/actor.h"
 #include "bus/fwd.h"
-#include "bus/rt_config.h"
-#include "bus/rt_http.h"
-#include "bus/rt_log.h"
-#include "bus/rt_main.h"
-#include "bus/rt_metrics.h"
+#include "base/rt_config.h"
+#include "base/rt_http.h"
+#include "base/rt_log.h"
+#include "base/rt_main.h"
+#include "base/rt_metrics.h"
 #include "store/journal.h"
 #include "store/store.h"
 
@@ -170,8 +170,8 @@ main(int argc, char **argv)
 	       (unsigned long long)bus_fwd_forwarded(fwd), (unsigned long long)bus_fwd_malformed(fwd));
 	if (bj.j) {
 		busd_flush(&bj);
-		jn_close(bj.j, &serr);
-		st_sync(env, &serr);
+		if (jn_close(bj.j, &serr) != 0 || st_sync(env, &serr) != 0)
+			rt_log(RT_ERROR, "journal: last frames may not be on disk: %s", serr.text);
 		st_close(env);
 	}
 	bus_fwd_close(fwd);

@@ -39,7 +39,7 @@
 #include "actors/ccip-tail/decode.h"
 #include "actors/ccip-tail/scan.h"
 #include "actors/ccip-tail/track.h"
-#include "bus/rt_main.h"
+#include "base/rt_main.h"
 #include "chain/rpc.h"
 #include "store/store.h"
 

@@ -12,8 +12,8 @@
 
 #include "actors/ccip-tail/decode.h"
 #include "chain/abi.h"
-#include "chain/hex.h"
-#include "chain/keccak.h"
+#include "base/hex.h"
+#include "base/keccak.h"
 
 #define T15 "(uint64,address,address,uint64,uint256,bool,uint64,address,uint256,bytes," \
             "(address,uint256)[],bytes[],bytes32)"
@@ -506,14 +506,8 @@ ct_js_quantity(const js_val *v, uint64_t *out)
 		return -1;
 	uint64_t x = 0;
 	for (size_t k = 2; k < l; k++) {
-		int c = s[k], d;
-		if (c >= '0' && c <= '9')
-			d = c - '0';
-		else if (c >= 'a' && c <= 'f')
-			d = c - 'a' + 10;
-		else if (c >= 'A' && c <= 'F')
-			d = c - 'A' + 10;
-		else
+		int d = hex_digit(s[k]);
+		if (d < 0)
 			return -1;
 		x = x << 4 | (uint64_t)d;
 	}

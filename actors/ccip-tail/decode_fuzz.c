@@ -1,9 +1,10 @@
 /* decode_fuzz: every CCIP event decoder on arbitrary data and topics, plus the eth_getLogs JSON
  * reader on arbitrary text; must never crash, read out of bounds or accept a topic0 outside the
- * table. The Makefile's fuzz rule links only the shared libraries, so decode.c is included here
- * (the JSON reader's scanner, chain/jscan, is in libchain).
+ * table. The Makefile links the actor's objects into its fuzz target, as into its unit tests.
  * Input: byte 0 picks the row, byte 1 the topic count, then up to 3 topics of 32 bytes, then data. */
-#include "actors/ccip-tail/decode.c"
+#include "actors/ccip-tail/decode.h"
+
+#include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -1,5 +1,5 @@
 /* decode_test.c - the CCIP event decoders on cast-encoded payloads (vectors.h), the topic0 table
- * against the reference's constants (recomputed with chain/keccak here), strictness on hostile
+ * against the reference's constants (recomputed with base/keccak here), strictness on hostile
  * logs, and the eth_getLogs JSON reader. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,8 +11,8 @@
 
 #include "actors/ccip-tail/decode.h"
 #include "actors/ccip-tail/vectors.h"
-#include "chain/hex.h"
-#include "chain/keccak.h"
+#include "base/hex.h"
+#include "base/keccak.h"
 
 /* Reference §1.3 (Chainlink's Go bindings' Topic() values). */
 static const struct { const char *sig, *topic0; } ref[] = {

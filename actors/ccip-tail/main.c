@@ -16,12 +16,12 @@
 #include "actors/ccip-tail/scan.h"
 #include "actors/ccip-tail/track.h"
 #include "bus/actor.h"
-#include "bus/rt_config.h"
-#include "bus/rt_http.h"
-#include "bus/rt_log.h"
-#include "bus/rt_main.h"
-#include "bus/rt_metrics.h"
-#include "chain/hex.h"
+#include "base/rt_config.h"
+#include "base/rt_http.h"
+#include "base/rt_log.h"
+#include "base/rt_main.h"
+#include "base/rt_metrics.h"
+#include "base/hex.h"
 #include "store/store.h"
 
 static act_bus_cfg busc;

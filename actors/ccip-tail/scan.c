@@ -6,9 +6,9 @@
 #include <strings.h>
 
 #include "actors/ccip-tail/scan.h"
-#include "bus/rt_log.h"
-#include "bus/rt_main.h"
-#include "chain/hex.h"
+#include "base/rt_log.h"
+#include "base/rt_main.h"
+#include "base/hex.h"
 
 #define CT_GROW_AFTER 4      /* good ranges before the span doubles back */
 #define CT_HASH_WINDOW 4096  /* block hashes kept below the cursor for reorg walk-backs */

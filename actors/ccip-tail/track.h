@@ -31,7 +31,7 @@
 #include <jansson.h>
 
 #include "actors/ccip-tail/decode.h"
-#include "bus/rt_metrics.h"
+#include "base/rt_metrics.h"
 #include "store/store.h"
 
 #define CT_NSTATES 6 /* SC_CCIP_SENT .. SC_CCIP_REORGED */

@@ -3,6 +3,7 @@
  * One table row per source kind: where the price and the time are, and a check that turns the
  * API's own error report (Kraken's "error" array, Binance's {"code","msg"}, Coinbase's "errors",
  * CoinGecko's "status") into a clear FX_E_SOURCE instead of a vague "price missing". */
+#include "base/hex.h"
 #include "actors/fetcher/adapters.h"
 #include "chain/jscan.h"
 
@@ -257,11 +258,6 @@ fx_err fx_parse(const fx_spec *s, const char *body, size_t len, u256 *value, uin
 	return e;
 }
 
-static int fx_hexval(char c)
-{
-	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
 /* Copies the percent-decoded value of query parameter `key` of url into out. 0, or -1 if absent. */
 static int fx_query_param(const char *url, const char *key, char *out, size_t cap)
 {
@@ -274,7 +270,7 @@ static int fx_query_param(const char *url, const char *key, char *out, size_t ca
 			size_t o = 0;
 			for (size_t i = klen + 1; i < len && o + 1 < cap; i++) {
 				char c = q[i];
-				int hi = i + 2 < len ? fx_hexval(q[i + 1]) : -1, lo = i + 2 < len ? fx_hexval(q[i + 2]) : -1;
+				int hi = i + 2 < len ? hex_digit(q[i + 1]) : -1, lo = i + 2 < len ? hex_digit(q[i + 2]) : -1;
 				if (c == '%' && hi >= 0 && lo >= 0) {
 					c = (char)(hi << 4 | lo);
 					i += 2;

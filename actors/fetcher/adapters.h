@@ -11,7 +11,7 @@
  *              {"error":[],"result":{"XETHZUSD":{"c":["3000.12000","0.5"],...}}}  (last trade c[0])
  *   generic    any JSON; a price path and an optional timestamp path (see jscan.h for paths)
  * A price may be a JSON number or a string holding a decimal ("1.5e3" included); either way its
- * exact text goes to dec_to_fixed (schemas/u256.h), never through a double.
+ * exact text goes to dec_to_fixed (base/u256.h), never through a double.
  *
  * Memory: fx_spec strings are the caller's; outputs are caller buffers. */
 #ifndef FETCHER_ADAPTERS_H
@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "schemas/u256.h"
+#include "base/u256.h"
 
 typedef enum { FX_COINGECKO, FX_BINANCE, FX_COINBASE, FX_KRAKEN, FX_GENERIC, FX_NKINDS } fx_kind;
 

@@ -1,10 +1,11 @@
 /* adapters_fuzz: every adapter (and the generic one with paths taken from the input) on arbitrary
- * bytes; must never crash, read out of bounds or leave a value behind on error. The Makefile's fuzz
- * rule links only the shared libraries, so the actor's pure file is included here (jscan is in libchain). */
-#include "actors/fetcher/adapters.c"
+ * bytes; must never crash, read out of bounds or leave a value behind on error. The Makefile links the
+ * actor's objects into its fuzz target, as into its unit tests. */
+#include "actors/fetcher/adapters.h"
 #include "chain/jscan.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -11,10 +11,10 @@
 
 #include <cmocka.h>
 
+#include "base/util.h"
 #include "actors/fetcher/adapters.h"
 #include "chain/jscan.h"
 
-#define N(a) (sizeof(a) / sizeof((a)[0]))
 
 typedef struct {
 	fx_kind     kind;
@@ -154,7 +154,7 @@ static const pcase cases[] = {
 
 static void test_cases(void **state)
 {
-	for (size_t i = 0; i < N(cases); i++) {
+	for (size_t i = 0; i < OB_COUNT(cases); i++) {
 		const pcase *c = &cases[i];
 		fx_spec s = { c->kind, c->path, c->ts_path, c->unit, c->decimals };
 		u256 v;

@@ -17,7 +17,7 @@
 #include <jansson.h>
 
 #include "actors/fetcher/adapters.h"
-#include "bus/rt_config.h"
+#include "base/rt_config.h"
 
 #define FC_NAME_CAP 31   /* as sc_price_obs.feed / .source */
 #define FC_MAX_HEADERS 8

@@ -9,15 +9,15 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/util.h"
 #include "actors/fetcher/config.h"
 #include "actors/fetcher/fetch.h"
 #include "bus/actor.h"
-#include "bus/rt_config.h"
-#include "bus/rt_log.h"
-#include "bus/rt_main.h"
-#include "bus/rt_metrics.h"
+#include "base/rt_config.h"
+#include "base/rt_log.h"
+#include "base/rt_main.h"
+#include "base/rt_metrics.h"
 
-#define N(a) (sizeof(a) / sizeof((a)[0]))
 
 static act_bus_cfg busc;
 static fe_opts     fo;
@@ -94,7 +94,7 @@ int main(int argc, char **argv)
 {
 	char err[2048];
 
-	if (rt_init("fetcher", argc, argv, opts, N(opts)) != 0)
+	if (rt_init("fetcher", argc, argv, opts, OB_COUNT(opts)) != 0)
 		return 1;
 
 	fetcher f = { 0 };

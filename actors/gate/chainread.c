@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "chain/abi.h"
-#include "chain/hex.h"
+#include "base/hex.h"
 
 /* Return types, parsed once per call (cheap: no allocation, a few hundred ns). */
 static int

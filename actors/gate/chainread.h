@@ -11,7 +11,7 @@
 
 #include "chain/abi.h"
 #include "chain/rpc.h"
-#include "schemas/u256.h"
+#include "base/u256.h"
 
 typedef struct {
 	u256     round_id;      /* uint80 */

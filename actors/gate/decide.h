@@ -35,7 +35,7 @@
 #include <stdint.h>
 
 #include "schemas/messages.h"
-#include "schemas/u256.h"
+#include "base/u256.h"
 
 typedef struct {
 	uint64_t threshold_ppm;      /* DEVIATION_THRESHOLD: relative, ppm of |cur| */

@@ -5,8 +5,8 @@
 #include <string.h>
 
 #include "bus/frame.h"
-#include "bus/rt_config.h"
-#include "chain/hex.h"
+#include "base/rt_config.h"
+#include "base/hex.h"
 
 static int
 gf_name_ok(const char *s)

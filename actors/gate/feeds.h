@@ -19,7 +19,7 @@
 #include <jansson.h>
 
 #include "schemas/messages.h"
-#include "schemas/u256.h"
+#include "base/u256.h"
 
 #define GF_MAX_FEEDS 32
 

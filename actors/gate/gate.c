@@ -10,10 +10,10 @@
 #include <sys/random.h>
 
 #include "bus/bus.h"
-#include "bus/rt_http.h"
-#include "bus/rt_log.h"
-#include "bus/rt_metrics.h"
-#include "chain/hex.h"
+#include "base/rt_http.h"
+#include "base/rt_log.h"
+#include "base/rt_metrics.h"
+#include "base/hex.h"
 #include "chain/revert.h"
 #include "store/outbox.h"
 #include "store/store.h"
@@ -30,7 +30,6 @@ typedef struct {
 	gd_cfg       dc;
 	gr_view      v;
 	char         topic[FRAME_TOPIC_MAX + 1];
-	char         esc[80];
 	/* the latest aggregate */
 	int          have_agg;
 	sc_price_agg agg;
@@ -248,45 +247,29 @@ gt_drop_inflight(gt *g, gt_feed *f, const uint8_t id[16], const char *why)
 
 /* ---- the outbox ---------------------------------------------------------------------------- */
 
-/* (Re)publishes every due update; each keeps its id, so the signer deduplicates. */
+static const char *
+gt_send_update(void *ctx, const ob_msg *m)
+{
+	gt  *g = ctx;
+	char topic[OB_TOPIC_MAX + 1], type[OB_TYPE_MAX + 1];
+	snprintf(topic, sizeof topic, "%.*s", (int)m->topic_len, m->topic);
+	snprintf(type, sizeof type, "%.*s", (int)m->type_len, m->type);
+	if (m->attempts > 0 && rt_log_enabled(RT_DEBUG))
+		rt_logkv(RT_DEBUG, "re-published update", "topic", topic, NULL);
+	return g->io.publish(g->io.ctx, topic, type, m->id, m->body, m->body_len) == BUS_OK ? NULL : "publish failed";
+}
+
+/* (Re)publishes every due update; each keeps its id, so the signer deduplicates. A failure is not
+ * fatal: the entry stays due and goes out again next time (same id). */
 static void
 gt_flush_outbox(gt *g, uint64_t now_ns)
 {
-	uint8_t  ids[16][OB_ID_LEN];
-	MDB_txn *txn;
 	st_err   e;
-	if (st_begin(g->env, 0, &txn, &e) != 0) {
+	uint64_t pending = 0;
+	if (ob_send_due(g->env, g->ob, now_ns, now_ns, gt_send_update, g, &pending, &e) < 0)
 		gt_store_failed(g, "outbox", NULL, &e);
-		return;
-	}
-	long n = ob_due(txn, g->ob, now_ns, ids, GT_N(ids), &e);
-	if (n < 0) {
-		st_abort(txn);
-		gt_store_failed(g, "outbox read", NULL, &e);
-		return;
-	}
-	for (long i = 0; i < n; i++) {
-		ob_msg m;
-		char   topic[OB_TOPIC_MAX + 1], type[OB_TYPE_MAX + 1];
-		if (ob_get(txn, g->ob, ids[i], &m, &e) != 0)
-			continue;
-		snprintf(topic, sizeof topic, "%.*s", (int)m.topic_len, m.topic);
-		snprintf(type, sizeof type, "%.*s", (int)m.type_len, m.type);
-		int rv = g->io.publish(g->io.ctx, topic, type, m.id, m.body, m.body_len);
-		if (m.attempts > 0 && rt_log_enabled(RT_DEBUG))
-			rt_logkv(RT_DEBUG, "re-published update", "topic", topic, NULL);
-		if (ob_mark_sent(txn, g->ob, ids[i], now_ns, rv == BUS_OK ? NULL : "publish failed", &e) != 0) {
-			/* Not fatal: the entry stays due and goes out again next time (same id). */
-			st_abort(txn);
-			gt_store_failed(g, "outbox mark sent", NULL, &e);
-			return;
-		}
-	}
-	uint64_t cnt = 0;
-	if (ob_count(txn, g->ob, &cnt, &e) == 0)
-		rt_gauge_set(g->m_ob_pending, (double)cnt);
-	if (st_commit(txn, &e) != 0)
-		gt_store_failed(g, "outbox", NULL, &e);
+	else
+		rt_gauge_set(g->m_ob_pending, (double)pending);
 }
 
 /* ---- following the chain ------------------------------------------------------------------- */
@@ -770,13 +753,11 @@ gt_feed_init(gt *g, gt_feed *f, const gf_feed *c)
 	/* (not snprintf: source and destination are parts of one object) */
 	memcpy(f->topic, "price.update.", 13);
 	memcpy(f->topic + 13, f->c.feed, strlen(f->c.feed) + 1);
-	rt_label_escape(f->c.feed, f->esc, sizeof f->esc);
 	char l[160];
-	for (int r = 0; r < 3; r++) {
-		snprintf(l, sizeof l, "feed=\"%s\",reason=\"%s\"", f->esc, gd_reason_name(r));
-		f->m_upd[r] = rt_counter("gate_updates_total", "Updates published, by reason.", l);
-	}
-	snprintf(l, sizeof l, "feed=\"%s\"", f->esc);
+	for (int r = 0; r < 3; r++)
+		f->m_upd[r] = rt_counter("gate_updates_total", "Updates published, by reason.",
+		                         rt_labels(l, sizeof l, "feed", f->c.feed, "reason", gd_reason_name(r), NULL));
+	rt_labels(l, sizeof l, "feed", f->c.feed, NULL);
 	f->m_dev = rt_gauge("gate_deviation_ppm", "Deviation of the latest aggregate from the on-chain answer, ppm.", l);
 	f->m_age = rt_gauge("gate_onchain_age_seconds", "Seconds since the on-chain updatedAt.", l);
 	f->m_inflight = rt_gauge("gate_inflight", "1 while an update of the feed is in flight.", l);

@@ -20,8 +20,8 @@
 
 #include "actors/gate/gate.h"
 #include "bus/bus.h"
-#include "bus/rt_http.h"
-#include "chain/hex.h"
+#include "base/rt_http.h"
+#include "base/hex.h"
 
 #define S 1000000000ull
 #define MS 1000000ull

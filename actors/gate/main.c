@@ -15,18 +15,18 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/util.h"
 #include "actors/gate/chainread.h"
 #include "actors/gate/feeds.h"
 #include "actors/gate/gate.h"
 #include "bus/actor.h"
-#include "bus/rt_http.h"
-#include "bus/rt_log.h"
-#include "bus/rt_main.h"
-#include "bus/rt_metrics.h"
-#include "chain/hex.h"
+#include "base/rt_http.h"
+#include "base/rt_log.h"
+#include "base/rt_main.h"
+#include "base/rt_metrics.h"
+#include "base/hex.h"
 #include "chain/rpc.h"
 
-#define N(a) (sizeof(a) / sizeof((a)[0]))
 
 static act_bus_cfg busc;
 static const char *cfg_rpc, *cfg_feeds_file, *cfg_feed, *cfg_agg, *cfg_abs, *cfg_state_dir, *cfg_sig,
@@ -339,7 +339,7 @@ main(int argc, char **argv)
 	char    err[512];
 	gt_cfg  gc;
 	gf_feed feeds[GF_MAX_FEEDS];
-	if (rt_init("gate", argc, argv, opts, N(opts)) != 0)
+	if (rt_init("gate", argc, argv, opts, OB_COUNT(opts)) != 0)
 		return 1;
 	memset(&gc, 0, sizeof gc);
 	gc.flux = strcmp(cfg_sig, "submit(uint256,int256)") == 0;

@@ -2,7 +2,7 @@
  * source within a window, outlier removal around a provisional median, a spread check, a quorum,
  * and the aggregate record the actor publishes. No I/O, no clock: callers pass `now`.
  *
- * Arithmetic is exact on int256 (schemas/u256.h). With an even number of values the median is the
+ * Arithmetic is exact on int256 (base/u256.h). With an even number of values the median is the
  * mean of the two middle ones, truncated toward zero, as Chainlink's Median.sol does
  * (SignedSafeMath.avg): avg(3, 4) = 3, avg(-3, -4) = -3. Ratios (deviation, spread) are computed
  * on 320-bit products, floor'd, and compared without rounding: |v - m| * 10^6 > max_ppm * |m|.
@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 #include "schemas/messages.h"
-#include "schemas/u256.h"
+#include "base/u256.h"
 
 #define MD_MAX_SOURCES SC_MAX_SOURCES
 

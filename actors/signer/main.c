@@ -16,11 +16,11 @@
 
 #include "actors/signer/signer.h"
 #include "bus/actor.h"
-#include "bus/rt_http.h"
-#include "bus/rt_log.h"
-#include "bus/rt_main.h"
-#include "bus/rt_metrics.h"
-#include "chain/hex.h"
+#include "base/rt_http.h"
+#include "base/rt_log.h"
+#include "base/rt_main.h"
+#include "base/rt_metrics.h"
+#include "base/hex.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -32,6 +32,7 @@ static const char *cfg_key_file, *cfg_state_dir, *cfg_update_sig, *cfg_tx_type, 
 static const char *cfg_feeds_file, *cfg_max_gas_price, *cfg_max_fee, *cfg_min_answer, *cfg_max_answer;
 static uint64_t    cfg_chain_id, cfg_gas_limit, cfg_max_gas_limit, cfg_bump_ppm, cfg_max_change_ppm;
 static uint64_t    cfg_batch, cfg_retry_ms, cfg_retry_max_ms, cfg_gap_grace_ms, cfg_dedupe_ttl_ms;
+static bool        cfg_allow_empty;
 static rt_strlist  cfg_contracts, cfg_selectors, cfg_feeds;
 
 /* What the configuration pass builds (sm_check): the key in secret memory, the policy, the call. */
@@ -58,10 +59,11 @@ static const rt_opt opts[] = {
 	{ "TX_TYPE", RT_STR, "legacy", "legacy (EIP-155) or eip1559", &cfg_tx_type, 0, 0, 0, 0 },
 	{ "GAS_PRICE", RT_STR, "0", "legacy gas price in wei (0 is valid on Besu), or auto (from gas.quote)",
 	  &cfg_gas_price, 0, 0, 0, 0 },
-	{ "GAS_LIMIT", RT_U64, "200000", "gas limit of update calls (and of tx.requests giving 0)",
-	  &cfg_gas_limit, 21000, 30000000, 0, 0 },
-	{ "MAX_GAS_LIMIT", RT_U64, "1000000", "largest gas limit a tx.request may ask for", &cfg_max_gas_limit,
-	  21000, 30000000, 0, 0 },
+	{ "GAS_LIMIT", RT_U64, "500000", "gas limit of update calls whose price.update carries none, and of "
+	  "tx.requests giving 0 (FluxAggregator's first submit of a round needs 207292)", &cfg_gas_limit, 21000,
+	  30000000, 0, 0 },
+	{ "MAX_GAS_LIMIT", RT_U64, "2000000", "largest gas limit a price.update (the gate's estimate) or tx.request "
+	  "may ask for: refused above", &cfg_max_gas_limit, 21000, 30000000, 0, 0 },
 	{ "MAX_GAS_PRICE", RT_STR, "1000000000000", "legacy cap in wei: refuse above", &cfg_max_gas_price, 0, 0,
 	  0, 0 },
 	{ "MAX_FEE_PER_GAS", RT_STR, "1000000000000", "eip1559 cap in wei (max fee and tip): refuse above",
@@ -93,6 +95,9 @@ static const rt_opt opts[] = {
 	  &cfg_gap_grace_ms, 0, 86400000, 0, 0 },
 	{ "DEDUPE_TTL", RT_DURATION, "168h", "how long request ids are remembered (longer than the gate retries)",
 	  &cfg_dedupe_ttl_ms, 60000, 0, 0, 0 },
+	{ "ALLOW_EMPTY_STATE", RT_BOOL, "false", "sign on an empty STATE_DIR although the chain shows transactions "
+	  "from this key (a lost store loses the record of what was signed: restore a backup instead)",
+	  &cfg_allow_empty, 0, 0, 0, 0 },
 	RT_CHECK_ROW("", sm_check),
 };
 
@@ -117,7 +122,8 @@ static const sm_route sm_routes[] = {
 };
 
 static const char *const sm_kind_names[SG_NKINDS] = { "update", "request", "ack", "bump", "sync" };
-static const char *const sm_drop_names[SG_NDROPS] = { "nonce_not_synced", "no_gas_quote", "store_error" };
+static const char *const sm_drop_names[SG_NDROPS] = { "nonce_not_synced", "no_gas_quote", "store_error",
+	                                                      "state_missing" };
 
 typedef struct {
 	act_bus   *bus;
@@ -126,6 +132,7 @@ typedef struct {
 	sg_result *res;
 	size_t     n;
 	uint64_t   published;
+	int        store_failed, store_sticky; /* this flush / since start: see sm_store_error */
 	rt_metric *m_signed[SG_NKINDS], *m_refused[SGP_NREASONS], *m_dropped[SG_NDROPS];
 	rt_metric *m_dup, *m_requeued, *m_republished, *m_next, *m_pending, *m_sign_s, *m_acks, *m_ignored;
 } sm_state;
@@ -272,12 +279,16 @@ sm_check(const rt_opt *o, const char *text, rt_cfg_errs *e)
 		rt_config_error(e, "GAS_PRICE", "above MAX_GAS_PRICE");
 	c->fees.bump_ppm = cfg_bump_ppm;
 	c->chain_id = cfg_chain_id;
+	if (cfg_gas_limit > cfg_max_gas_limit)
+		rt_config_error(e, "GAS_LIMIT", "%llu is above MAX_GAS_LIMIT %llu", (unsigned long long)cfg_gas_limit,
+		                (unsigned long long)cfg_max_gas_limit);
 	c->gas_limit = cfg_gas_limit;
 	c->policy = pol;
 	c->call = &sm_call;
 	c->retry_ns = cfg_retry_ms * 1000000u;
 	c->retry_max_ns = cfg_retry_max_ms * 1000000u;
 	c->gap_grace_ns = cfg_gap_grace_ms * 1000000u;
+	c->allow_empty_state = cfg_allow_empty;
 
 	/* The signer acts on price.updates only from the gate's key: refuse to run open to anyone. */
 	if (rt_config_failed(e, "BUS_TRUST"))
@@ -299,7 +310,7 @@ static rt_metric *
 sm_labeled(int counter, const char *name, const char *help, const char *key, const char *value)
 {
 	char labels[96];
-	snprintf(labels, sizeof labels, "%s=\"%s\"", key, value);
+	rt_labels(labels, sizeof labels, key, value, NULL);
 	return counter ? rt_counter(name, help, labels) : rt_gauge(name, help, labels);
 }
 
@@ -364,6 +375,31 @@ sm_refusal_alert(const sg_item *it, const sg_result *r)
 	act_alert(S.bus, SC_SEV_WARNING, SC_ALERT_FIRING, "policy_refusal", key, r->detail, labels);
 }
 
+/* An item the store could not handle: nothing was signed or published for it. Logged each time
+ * (with the request's ref, so the operator can find the entry), one alert per signer and error
+ * class (the gate re-publishes the request every few seconds: one alert, not one per retry), and
+ * health `store` degraded. A corrupt entry keeps health degraded until the signer restarts (an
+ * operator has to look); other errors clear at the next clean batch. */
+static void
+sm_store_error(const sg_item *it, const sg_result *r, const char *ref)
+{
+	char        key[64];
+	const char *cls = ob_err_class(r->err);
+	int         integrity = ob_err_integrity(r->err);
+	rt_logkv(RT_ERROR, "store error: not signed, nothing published", "kind", sm_kind_names[it->kind], "ref", ref,
+	         "error", ob_strerror(r->err), "detail", r->detail, NULL);
+	snprintf(key, sizeof key, "store_error/%s", integrity ? "integrity" : cls);
+	const char *labels[] = { "error", ob_strerror(r->err), "class", cls, "ref", ref, NULL };
+	act_alert(S.bus, integrity ? SC_SEV_CRITICAL : SC_SEV_ERROR, SC_ALERT_FIRING, "store_error", key, r->detail,
+	          labels);
+	char text[240];
+	snprintf(text, sizeof text, "store: %s", integrity ? "corrupt entry (see the log); restart after repair"
+	                                                   : ob_strerror(r->err));
+	rt_health_set("store", 1, text);
+	S.store_sticky |= integrity;
+	S.store_failed = 1;
+}
+
 /* Counts, logs and alerts the outcome of one item after its batch committed. */
 static void
 sm_account(const sg_item *it, const sg_result *r, uint64_t done_mono)
@@ -391,6 +427,25 @@ sm_account(const sg_item *it, const sg_result *r, uint64_t done_mono)
 		break;
 	case SG_R_DROPPED:
 		rt_inc(S.m_dropped[r->reason]);
+		if (r->reason == SG_DROP_STORE) {
+			sm_store_error(it, r, ref);
+			break;
+		}
+		if (r->reason == SG_DROP_STATE_MISSING && it->kind == SG_SYNC) {
+			/* Said once in the log; the alert is repeated every 30 s while it lasts (a single
+			 * frame may be lost on the bus, and nobody may be listening yet). */
+			static uint64_t last_alert;
+			if (rt_log_state_change("signer.state", "missing")) {
+				rt_logkv(RT_ERROR, "refusing to sign", "reason", "state_missing", "detail", r->detail, NULL);
+				rt_health_set("state", 1, r->detail);
+			}
+			if (last_alert == 0 || done_mono - last_alert >= 30000000000ull) {
+				const char *labels[] = { "state_dir", cfg_state_dir, NULL };
+				act_alert(S.bus, SC_SEV_CRITICAL, SC_ALERT_FIRING, "state_missing", "state_missing", r->detail,
+				          labels);
+				last_alert = done_mono;
+			}
+		}
 		if (rt_log_state_change("signer.drop", sm_drop_names[r->reason]))
 			rt_logkv(RT_WARN, "not signing for now", "reason", sm_drop_names[r->reason], "ref", ref, NULL);
 		break;
@@ -427,11 +482,14 @@ sm_flush(void)
 	char err[256];
 	if (S.n == 0)
 		return;
+	S.store_failed = 0;
 	if (sg_process(S.sg, S.items, S.n, S.res, rt_now_ns(), sm_publish, NULL, err, sizeof err) != 0)
-		rt_logkv(RT_ERROR, "batch not committed; nothing published", "error", err, NULL);
+		rt_logkv(RT_ERROR, "batch not committed as a whole; each item ran alone", "error", err, NULL);
 	uint64_t done = rt_mono_ns();
 	for (size_t i = 0; i < S.n; i++)
 		sm_account(&S.items[i], &S.res[i], done);
+	if (!S.store_failed && !S.store_sticky)
+		rt_health_set("store", 0, NULL);
 	S.n = 0;
 	sm_gauges();
 }

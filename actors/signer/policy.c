@@ -6,9 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "bus/rt_config.h"
+#include "base/rt_config.h"
 #include "chain/abi.h"
-#include "chain/hex.h"
+#include "base/hex.h"
 
 static const char *const sgp_names[SGP_NREASONS] = {
 	[SGP_OK] = "ok",
@@ -258,6 +258,18 @@ sgp_check_update(const sgp_policy *p, const sc_price_update *u, const u256 *prev
 		snprintf(detail, dlen, "feed %s: contract %s is not allowed", u->feed, a);
 		return SGP_CONTRACT;
 	}
+	/* The gate's estimate (eth_estimateGas + margin); 0 = the signer's GAS_LIMIT. Capped so a
+	 * compromised or buggy gate cannot make the key pay for arbitrary gas. */
+	if (u->gas_limit > p->max_gas_limit) {
+		snprintf(detail, dlen, "feed %s: gas limit %llu above MAX_GAS_LIMIT %llu", u->feed,
+		         (unsigned long long)u->gas_limit, (unsigned long long)p->max_gas_limit);
+		return SGP_GAS_LIMIT;
+	}
+	if (u->gas_limit && u->gas_limit < SGP_GAS_MIN) {
+		snprintf(detail, dlen, "feed %s: gas limit %llu below the %d any transaction costs", u->feed,
+		         (unsigned long long)u->gas_limit, SGP_GAS_MIN);
+		return SGP_GAS_LIMIT;
+	}
 	i256_to_dec(&u->answer, a);
 	if ((rv = sgp_bound_cmp(&u->answer, min, u->decimals, &cmp)) != 0 && (rv < 0 || cmp < 0)) {
 		snprintf(detail, dlen, "feed %s: answer %s below minimum %s (decimals %llu)", u->feed, a, min,
@@ -311,8 +323,13 @@ sgp_check_request(const sgp_policy *p, const sc_tx_request *r, char *detail, siz
 		return SGP_VALUE;
 	}
 	if (r->gas_limit > p->max_gas_limit) {
-		snprintf(detail, dlen, "gas limit %llu above %llu", (unsigned long long)r->gas_limit,
+		snprintf(detail, dlen, "gas limit %llu above MAX_GAS_LIMIT %llu", (unsigned long long)r->gas_limit,
 		         (unsigned long long)p->max_gas_limit);
+		return SGP_GAS_LIMIT;
+	}
+	if (r->gas_limit && r->gas_limit < SGP_GAS_MIN) {
+		snprintf(detail, dlen, "gas limit %llu below the %d any transaction costs",
+		         (unsigned long long)r->gas_limit, SGP_GAS_MIN);
 		return SGP_GAS_LIMIT;
 	}
 	return SGP_OK;

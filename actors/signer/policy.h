@@ -3,8 +3,11 @@
  *
  * A price.update is signed only for an allowed contract (the feed's configured aggregator, or one
  * of ALLOWED_CONTRACTS), on the configured chain, with an answer within the feed's bounds and
- * within the maximum change from the previous answer the signer signed for that feed. A generic
- * tx.request needs an allowed contract, an allowed selector, no value and a bounded gas limit.
+ * within the maximum change from the previous answer the signer signed for that feed, and a gas
+ * limit (when the gate sends its estimate) within [21000, MAX_GAS_LIMIT]. A generic tx.request
+ * needs an allowed contract, an allowed selector, no value and a gas limit in the same bounds.
+ * Refusal reasons are outcomes, not errors: they travel in their own field (sg_result.reason),
+ * never in an int that carries an error code of base/err.h.
  * Every refusal has a reason from one table (sgp_reason_name), used for the
  * signer_refusals_total{reason} label, the log line and the policy_refusal alert.
  *
@@ -27,6 +30,7 @@
 #define SGP_MAX_SELECTORS 32
 #define SGP_MAX_FEEDS 64
 #define SGP_DEC_CAP 96 /* decimal bound text */
+#define SGP_GAS_MIN 21000 /* intrinsic gas of any transaction: a lower limit can never be mined */
 
 enum sgp_reason {
 	SGP_OK = 0,
@@ -38,7 +42,7 @@ enum sgp_reason {
 	SGP_MAX_CHANGE,   /* change from the previous signed answer too large */
 	SGP_NEGATIVE,     /* negative answer for an unsigned update call */
 	SGP_VALUE,        /* tx.request with a non-zero value */
-	SGP_GAS_LIMIT,    /* tx.request gas limit above MAX_GAS_LIMIT */
+	SGP_GAS_LIMIT,    /* gas limit asked (price.update or tx.request) above MAX_GAS_LIMIT or below 21000 */
 	SGP_FEE_CAP,      /* fees above MAX_GAS_PRICE / MAX_FEE_PER_GAS */
 	SGP_ENCODE,       /* the call cannot be encoded (value out of range for the ABI type) */
 	SGP_BUMP_UNKNOWN, /* tx.bump for a nonce or hash the signer does not hold */
@@ -65,7 +69,7 @@ typedef struct {
 	char     min_answer[SGP_DEC_CAP];         /* global bounds, "" = none */
 	char     max_answer[SGP_DEC_CAP];
 	uint64_t max_change_ppm;                  /* 0 = no limit */
-	uint64_t max_gas_limit;                   /* tx.request */
+	uint64_t max_gas_limit;                   /* cap on the gas limit a price.update or tx.request asks for */
 	sgp_feed feeds[SGP_MAX_FEEDS];
 	size_t   nfeeds;
 } sgp_policy;

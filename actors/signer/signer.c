@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "chain/hex.h"
+#include "base/hex.h"
 #include "chain/tx.h"
 #include "store/outbox.h"
 #include "store/store.h"
@@ -40,6 +40,8 @@ struct sg {
 	/* state of the running transaction, adopted on commit */
 	int            t_synced;
 	uint64_t       t_next, t_pending;
+	int            fresh;         /* opened on a store that never held a nonce */
+	int            state_missing; /* fresh, and the chain says the key was used: sign nothing */
 	uint64_t       now;
 	/* frames to publish after the commit */
 	sg_out        *outs;
@@ -131,8 +133,8 @@ typedef struct {
 	const uint8_t  *replaces; /* NULL, or the hash of the replaced tx */
 } sg_txspec;
 
-/* Signs, stores txs[nonce] and queues the tx.signed. SGP_ENCODE if it does not fit, else an
- * store error code. On success r->nonce is set. */
+/* Signs, stores txs[nonce] and queues the tx.signed: r->status SG_R_SIGNED and r->nonce set, or
+ * SG_R_REFUSED (SGP_ENCODE) when it does not fit. Returns 0 or an error code (base/err.h). */
 static int
 sg_sign_store(sg *s, MDB_txn *txn, const sg_txspec *ts, sg_result *r, st_err *e)
 {
@@ -163,7 +165,9 @@ sg_sign_store(sg *s, MDB_txn *txn, const sg_txspec *ts, sg_result *r, st_err *e)
 	memset(rec, 0, sizeof *rec);
 	if (tx_encode(&t, rec->raw, sizeof rec->raw, &rawlen) != TX_OK) {
 		snprintf(r->detail, sizeof r->detail, "signed transaction larger than %d bytes", SC_RAWTX_CAP);
-		return SGP_ENCODE;
+		r->status = SG_R_REFUSED;
+		r->reason = SGP_ENCODE;
+		return 0;
 	}
 	rec->raw_len = (uint32_t)rawlen;
 	tx_hash(rec->raw, rawlen, rec->tx_hash);
@@ -190,7 +194,9 @@ sg_sign_store(sg *s, MDB_txn *txn, const sg_txspec *ts, sg_result *r, st_err *e)
 	rec->signed_at_ns = s->now;
 	if (sc_encode(&SC_TX_SIGNED, rec, s->body, sizeof s->body, &blen, &se) != 0) {
 		snprintf(r->detail, sizeof r->detail, "tx.signed does not encode: %s", se.text);
-		return SGP_ENCODE;
+		r->status = SG_R_REFUSED;
+		r->reason = SGP_ENCODE;
+		return 0;
 	}
 	sg_be64(k, ts->nonce);
 	if ((rv = st_put(txn, s->t_txs, k, 8, s->body, blen, e)) != 0)
@@ -198,44 +204,58 @@ sg_sign_store(sg *s, MDB_txn *txn, const sg_txspec *ts, sg_result *r, st_err *e)
 	if ((rv = st_del(txn, s->t_acks, k, 8, e)) != 0 && rv != MDB_NOTFOUND)
 		return rv;
 	r->nonce = ts->nonce;
-	return sg_queue(s, txn, rec->id, s->body, blen, e);
+	if ((rv = sg_queue(s, txn, rec->id, s->body, blen, e)) != 0)
+		return rv;
+	r->status = SG_R_SIGNED;
+	return 0;
 }
 
 /* ---- deduplication of price.update / tx.request ids ---------------------------------------- */
 
-/* 1: id already signed (the stored tx is queued for re-publishing), 0: new, else an error. */
+/* Was reqid signed already? If so *dup = 1, r says so and the stored tx is queued for
+ * re-publishing. Returns 0 or an error code: an unreadable or corrupt entry is an error that
+ * aborts the batch, never "already signed" (that once hid corruption and committed the batch). */
 static int
-sg_dup(sg *s, MDB_txn *txn, const uint8_t reqid[16], sg_result *r, st_err *e)
+sg_dup(sg *s, MDB_txn *txn, const uint8_t reqid[16], sg_result *r, st_err *e, int *dup)
 {
 	MDB_val v;
 	uint8_t k[8];
 	int     rv = st_get(txn, s->t_dedupe, reqid, 16, &v, e);
+	*dup = 0;
 	if (rv == MDB_NOTFOUND)
 		return 0;
 	if (rv != 0)
-		return -rv;
+		return rv;
 	if (v.mv_size != SG_DEDUPE_LEN) {
-		snprintf(e->text, sizeof e->text, "dedupe: entry of %zu bytes", v.mv_size);
-		return -ST_ESCHEMA;
+		snprintf(e->text, sizeof e->text, "dedupe: entry of %zu bytes, expected %d", v.mv_size, SG_DEDUPE_LEN);
+		return OB_ECORRUPT;
 	}
-	r->status = SG_R_DUPLICATE;
-	r->nonce = st_u64_at((const uint8_t *)v.mv_data + 16);
-	sg_be64(k, r->nonce);
+	uint64_t nonce = st_u64_at((const uint8_t *)v.mv_data + 16);
+	sg_be64(k, nonce);
 	rv = st_get(txn, s->t_txs, k, 8, &v, e);
 	if (rv == MDB_NOTFOUND) {
 		snprintf(r->detail, sizeof r->detail, "already signed as nonce %llu, since final",
-		         (unsigned long long)r->nonce);
-		return 1;
+		         (unsigned long long)nonce);
+	} else if (rv != 0) {
+		return rv;
+	} else {
+		/* Re-publish the latest tx for that nonce (a bump may have replaced it): the submitter
+		 * deduplicates by id. */
+		if ((rv = sg_decode_rec(s, &v, e)) != 0)
+			return rv;
+		if (s->rec.nonce != nonce) {
+			snprintf(e->text, sizeof e->text, "txs: entry for nonce %llu holds nonce %llu",
+			         (unsigned long long)nonce, (unsigned long long)s->rec.nonce);
+			return OB_ECORRUPT;
+		}
+		if ((rv = sg_out_add(s, s->rec.id, v.mv_data, v.mv_size, e)) != 0)
+			return rv;
+		snprintf(r->detail, sizeof r->detail, "already signed as nonce %llu", (unsigned long long)nonce);
 	}
-	if (rv != 0)
-		return -rv;
-	/* Re-publish the latest tx for that nonce (a bump may have replaced it): the submitter
-	 * deduplicates by id. */
-	snprintf(r->detail, sizeof r->detail, "already signed as nonce %llu", (unsigned long long)r->nonce);
-	if ((rv = sg_decode_rec(s, &v, e)) != 0)
-		return -rv;
-	rv = sg_out_add(s, s->rec.id, v.mv_data, v.mv_size, e);
-	return rv ? -rv : 1;
+	r->status = SG_R_DUPLICATE;
+	r->nonce = nonce;
+	*dup = 1;
+	return 0;
 }
 
 static int
@@ -267,20 +287,6 @@ sg_new_fees(sg *s, sgf_fees *f, sg_result *r)
 	return 1;
 }
 
-/* After sg_sign_store: SGP_ENCODE is a refusal, anything else non-zero a store error. */
-static int
-sg_signed(int rv, sg_result *r)
-{
-	if (rv == SGP_ENCODE) {
-		r->status = SG_R_REFUSED;
-		r->reason = SGP_ENCODE;
-		return 0;
-	}
-	if (rv == 0)
-		r->status = SG_R_SIGNED;
-	return rv;
-}
-
 /* ---- handlers, one per item kind ------------------------------------------------------------ */
 
 static int
@@ -292,20 +298,27 @@ sg_on_update(sg *s, MDB_txn *txn, const sg_item *it, sg_result *r, st_err *e)
 	int     has_prev = 0, rv;
 	sgf_fees f;
 	size_t  dlen;
+	int     dup;
 
-	if ((rv = sg_dup(s, txn, it->msg_id, r, e)) != 0)
-		return rv < 0 ? -rv : 0;
+	if ((rv = sg_dup(s, txn, it->msg_id, r, e, &dup)) != 0 || dup)
+		return rv;
 	if (!s->t_synced) {
 		r->status = SG_R_DROPPED;
-		r->reason = SG_DROP_NOT_SYNCED;
-		snprintf(r->detail, sizeof r->detail, "waiting for the first nonce.sync");
+		r->reason = s->state_missing ? SG_DROP_STATE_MISSING : SG_DROP_NOT_SYNCED;
+		snprintf(r->detail, sizeof r->detail, "%s",
+		         s->state_missing ? "the store is empty but the key has sent transactions (see nonce.sync)"
+		                          : "waiting for the first nonce.sync");
 		return 0;
 	}
 	rv = st_get(txn, s->t_last, u->feed, strlen(u->feed), &v, e);
 	if (rv == 0 && v.mv_size == 32) {
 		u256_from_be(&prev, v.mv_data, 32);
 		has_prev = 1;
-	} else if (rv != 0 && rv != MDB_NOTFOUND) {
+	} else if (rv == 0) {
+		/* Reading it as "no previous answer" would skip the MAX_CHANGE check. */
+		snprintf(e->text, sizeof e->text, "last: entry for feed %s of %zu bytes, expected 32", u->feed, v.mv_size);
+		return OB_ECORRUPT;
+	} else if (rv != MDB_NOTFOUND) {
 		return rv;
 	}
 	if ((rv = sgp_check_update(s->cfg.policy, u, has_prev ? &prev : NULL, r->detail, sizeof r->detail))) {
@@ -321,10 +334,11 @@ sg_on_update(sg *s, MDB_txn *txn, const sg_item *it, sg_result *r, st_err *e)
 	}
 	if (sg_new_fees(s, &f, r))
 		return 0;
+	/* The gate's estimate when it sent one (checked against MAX_GAS_LIMIT by the policy). */
 	sg_txspec ts = { .fees = &f, .to = u->contract, .data = s->calldata, .dlen = dlen,
-		         .gas_limit = s->cfg.gas_limit, .nonce = s->t_next, .feed = u->feed,
-		         .answer = &u->answer, .ref = it->msg_id };
-	if ((rv = sg_signed(sg_sign_store(s, txn, &ts, r, e), r)) != 0 || r->status != SG_R_SIGNED)
+		         .gas_limit = u->gas_limit ? u->gas_limit : s->cfg.gas_limit, .nonce = s->t_next,
+		         .feed = u->feed, .answer = &u->answer, .ref = it->msg_id };
+	if ((rv = sg_sign_store(s, txn, &ts, r, e)) != 0 || r->status != SG_R_SIGNED)
 		return rv;
 	uint8_t be[32];
 	u256_to_be(&u->answer, be);
@@ -340,14 +354,16 @@ sg_on_request(sg *s, MDB_txn *txn, const sg_item *it, sg_result *r, st_err *e)
 {
 	const sc_tx_request *q = &it->r;
 	sgf_fees f;
-	int      rv;
+	int      rv, dup;
 
-	if ((rv = sg_dup(s, txn, q->id, r, e)) != 0)
-		return rv < 0 ? -rv : 0;
+	if ((rv = sg_dup(s, txn, q->id, r, e, &dup)) != 0 || dup)
+		return rv;
 	if (!s->t_synced) {
 		r->status = SG_R_DROPPED;
-		r->reason = SG_DROP_NOT_SYNCED;
-		snprintf(r->detail, sizeof r->detail, "waiting for the first nonce.sync");
+		r->reason = s->state_missing ? SG_DROP_STATE_MISSING : SG_DROP_NOT_SYNCED;
+		snprintf(r->detail, sizeof r->detail, "%s",
+		         s->state_missing ? "the store is empty but the key has sent transactions (see nonce.sync)"
+		                          : "waiting for the first nonce.sync");
 		return 0;
 	}
 	if ((rv = sgp_check_request(s->cfg.policy, q, r->detail, sizeof r->detail))) {
@@ -360,7 +376,7 @@ sg_on_request(sg *s, MDB_txn *txn, const sg_item *it, sg_result *r, st_err *e)
 	sg_txspec ts = { .fees = &f, .to = q->to, .data = q->data, .dlen = q->data_len,
 		         .gas_limit = q->gas_limit ? q->gas_limit : s->cfg.gas_limit, .nonce = s->t_next,
 		         .feed = "", .ref = q->id };
-	if ((rv = sg_signed(sg_sign_store(s, txn, &ts, r, e), r)) != 0 || r->status != SG_R_SIGNED)
+	if ((rv = sg_sign_store(s, txn, &ts, r, e)) != 0 || r->status != SG_R_SIGNED)
 		return rv;
 	if ((rv = sg_dedupe_put(s, txn, q->id, e)) != 0)
 		return rv;
@@ -471,6 +487,16 @@ sg_on_sync(sg *s, MDB_txn *txn, const sg_item *it, sg_result *r, st_err *e)
 		return 0;
 	}
 	r->status = SG_R_DONE;
+	if (!s->t_synced && chain_next > 0 && !s->cfg.allow_empty_state && s->fresh) {
+		r->status = SG_R_DROPPED;
+		r->reason = SG_DROP_STATE_MISSING;
+		s->state_missing = 1;
+		snprintf(r->detail, sizeof r->detail,
+		         "the store is empty but the chain shows %llu transactions from this key: restore the store "
+		         "(mdb_copy backup) or set ALLOW_EMPTY_STATE=true to start afresh",
+		         (unsigned long long)chain_next);
+		return 0;
+	}
 	if (!s->t_synced) {
 		s->t_synced = 1;
 		s->t_next = chain_next;
@@ -556,7 +582,7 @@ sg_on_bump(sg *s, MDB_txn *txn, const sg_item *it, sg_result *r, st_err *e)
 	sg_txspec ts = { .fees = &nf, .to = to, .data = s->calldata, .dlen = t.data_len,
 		         .gas_limit = s->rec.gas_limit, .nonce = b->nonce, .feed = feed,
 		         .answer = feed[0] ? &answer : NULL, .ref = ref, .replaces = old_hash };
-	if ((rv = sg_signed(sg_sign_store(s, txn, &ts, r, e), r)) != 0 || r->status != SG_R_SIGNED)
+	if ((rv = sg_sign_store(s, txn, &ts, r, e)) != 0 || r->status != SG_R_SIGNED)
 		return rv;
 	return ob_ack(txn, s->ob, old_id, NULL, e); /* the old one is no longer ours to push */
 }
@@ -604,22 +630,21 @@ sg_batch_fn(MDB_txn *txn, void *arg, st_err *e)
 	return ob_count(txn, s->ob, &s->t_pending, e);
 }
 
-int
-sg_process(sg *s, const sg_item *items, size_t n, sg_result *res, uint64_t now_ns, sg_publish_fn pub,
-           void *arg, char *err, size_t errlen)
+/* Runs items as one write transaction; after its commit adopts the state and publishes. */
+static int
+sg_run(sg *s, const sg_item *items, size_t n, sg_result *res, sg_publish_fn pub, void *arg, st_err *e)
 {
 	sg_batch b = { s, items, n, res };
-	st_err   e;
-	s->now = now_ns;
-	int rv = st_write(s->env, sg_batch_fn, &b, &e);
+	int      rv = st_write(s->env, sg_batch_fn, &b, e);
 	if (rv != 0) {
-		snprintf(err, errlen, "%s", e.text);
 		for (size_t i = 0; i < n; i++) {
 			memset(&res[i], 0, sizeof res[i]);
 			res[i].status = SG_R_DROPPED;
 			res[i].reason = SG_DROP_STORE;
+			res[i].err = rv;
+			snprintf(res[i].detail, sizeof res[i].detail, "%.190s", e->text);
 		}
-		return -1;
+		return rv;
 	}
 	s->synced = s->t_synced;
 	s->next = s->t_next;
@@ -629,55 +654,56 @@ sg_process(sg *s, const sg_item *items, size_t n, sg_result *res, uint64_t now_n
 	return 0;
 }
 
+int
+sg_process(sg *s, const sg_item *items, size_t n, sg_result *res, uint64_t now_ns, sg_publish_fn pub,
+           void *arg, char *err, size_t errlen)
+{
+	st_err e;
+	s->now = now_ns;
+	int rv = sg_run(s, items, n, res, pub, arg, &e);
+	if (rv == 0 || n == 1) {
+		if (rv != 0)
+			snprintf(err, errlen, "%s", e.text);
+		return rv;
+	}
+	/* One bad entry (say, the corrupt record of one request id) must not stop every other
+	 * request in the batch, now and each time the gate re-publishes: run each item alone, so
+	 * only the ones that fail by themselves are dropped. */
+	int first = 0;
+	for (size_t i = 0; i < n; i++) {
+		int r1 = sg_run(s, &items[i], 1, &res[i], pub, arg, &e);
+		if (r1 != 0 && first == 0) {
+			first = r1;
+			snprintf(err, errlen, "%s", e.text);
+		}
+	}
+	return first;
+}
+
 /* ---- outbox re-publishing and housekeeping -------------------------------------------------- */
+
+typedef struct {
+	sg_publish_fn pub;
+	void         *arg;
+} sg_resend_arg;
+
+static const char *
+sg_resend_one(void *ctx, const ob_msg *m)
+{
+	sg_resend_arg *r = ctx;
+	r->pub(r->arg, m->id, m->body, m->body_len); /* borrowed: published before the commit */
+	return NULL;
+}
 
 long
 sg_resend(sg *s, uint64_t now_ns, int all, sg_publish_fn pub, void *arg, char *err, size_t errlen)
 {
-	MDB_txn *txn;
-	st_err   e;
-	uint64_t due, count = 0;
-	long     n = 0;
-	uint8_t (*ids)[OB_ID_LEN] = NULL;
-
-	if (st_begin(s->env, 1, &txn, &e) != 0)
-		goto fail;
-	int rv = ob_next_due(txn, s->ob, &due, &e);
-	if (rv == 0 && (all || due <= now_ns))
-		rv = ob_count(txn, s->ob, &count, &e);
-	st_abort(txn);
-	if (rv == MDB_NOTFOUND || count == 0)
-		return 0;
-	if (rv != 0)
-		goto fail;
-	if (count > 4096)
-		count = 4096; /* the rest at the next call */
-	if ((ids = malloc(count * sizeof *ids)) == NULL) {
-		snprintf(e.text, sizeof e.text, "out of memory");
-		goto fail;
-	}
-	if (st_begin(s->env, 0, &txn, &e) != 0)
-		goto fail;
-	n = ob_due(txn, s->ob, all ? UINT64_MAX : now_ns, ids, count, &e);
-	for (long i = 0; i < n; i++) {
-		ob_msg m;
-		if (ob_get(txn, s->ob, ids[i], &m, &e) != 0)
-			continue;
-		pub(arg, ids[i], m.body, m.body_len); /* borrowed: published before the commit */
-		if (ob_mark_sent(txn, s->ob, ids[i], now_ns, NULL, &e) != 0)
-			break;
-	}
-	if (n < 0 || st_commit(txn, &e) != 0) {
-		if (n < 0)
-			st_abort(txn);
-		goto fail;
-	}
-	free(ids);
+	st_err        e;
+	sg_resend_arg r = { pub, arg };
+	long          n = ob_send_due(s->env, s->ob, now_ns, all ? UINT64_MAX : now_ns, sg_resend_one, &r, NULL, &e);
+	if (n < 0)
+		snprintf(err, errlen, "outbox: %s", e.text);
 	return n;
-fail:
-	free(ids);
-	snprintf(err, errlen, "outbox: %s", e.text);
-	return -1;
 }
 
 typedef struct {
@@ -758,7 +784,13 @@ sg_open(const char *dir, const sg_cfg *cfg, const uint8_t *key, char *err, size_
 	if (rv == 0 && v.mv_size == 8) {
 		s->synced = 1;
 		s->next = st_u64_at(v.mv_data);
-	} else if (rv != 0 && rv != MDB_NOTFOUND) {
+	} else if (rv == MDB_NOTFOUND) {
+		s->fresh = 1; /* no nonce was ever stored here */
+	} else if (rv == 0) {
+		/* Never guess a nonce: a corrupt one could reuse a nonce or skip many. */
+		snprintf(e.text, sizeof e.text, "nonce: entry of %zu bytes, expected 8 (corrupt store)", v.mv_size);
+		goto fail;
+	} else if (rv != MDB_NOTFOUND) {
 		goto fail;
 	}
 	if (ob_count(txn, s->ob, &s->pending, &e) != 0)

@@ -54,11 +54,15 @@ enum {
 	SG_R_DONE,       /* ack / sync handled */
 	SG_R_IGNORED,    /* stale ack, foreign sync, ... */
 };
-enum { SG_DROP_NOT_SYNCED, SG_DROP_NO_QUOTE, SG_DROP_STORE, SG_NDROPS };
+/* SG_DROP_STATE_MISSING: the store is empty (no nonce ever stored) but the chain shows transactions from
+ * this key: a lost or replaced store, whose dedupe history is gone. Nothing is signed until the
+ * operator restores the store or says to start afresh (sg_cfg.allow_empty_state). */
+enum { SG_DROP_NOT_SYNCED, SG_DROP_NO_QUOTE, SG_DROP_STORE, SG_DROP_STATE_MISSING, SG_NDROPS };
 
 typedef struct {
 	int      status;      /* SG_R_* */
-	int      reason;      /* SGP_* or SG_DROP_* */
+	int      reason;      /* SGP_* (refused) or SG_DROP_* (dropped): an outcome, never an error code */
+	int      err;         /* SG_DROP_STORE: the error code (base/err.h) that stopped it */
 	uint64_t nonce;
 	char     detail[200]; /* human explanation (never contains key material) */
 	/* nonce.sync outcome */
@@ -78,6 +82,7 @@ typedef struct {
 	uint64_t  retry_max_ns;
 	uint64_t  gap_grace_ns;   /* an acked tx the node lacks is re-queued only after this long */
 	uint64_t  map_size;       /* LMDB initial map size; 0 = 16 MiB */
+	int       allow_empty_state; /* an empty store may adopt a chain nonce > 0 (else SG_DROP_STATE_MISSING) */
 } sg_cfg;
 
 typedef struct sg sg;
@@ -96,9 +101,12 @@ uint64_t sg_outbox_pending(const sg *s);
 void sg_set_quote(sg *s, const sc_gas_quote *q); /* copied */
 int sg_has_quote(const sg *s);
 
-/* Runs a batch (see the header comment). res[i] describes items[i]. Returns 0, or -1 when the
- * transaction failed (err filled; every item is then SG_R_DROPPED / SG_DROP_STORE and nothing
- * was published). */
+/* Runs a batch (see the header comment). res[i] describes items[i]. Returns 0, or an error code
+ * (base/err.h) when an item could not be handled: if the batch's transaction fails, each item is
+ * run again in a transaction of its own, and those that fail alone are SG_R_DROPPED /
+ * SG_DROP_STORE with res[i].err and res[i].detail saying why; nothing of theirs is signed or
+ * published. err gets the text of the first failure. A corrupt or unreadable stored entry is
+ * such a failure (OB_ESCHEMA, OB_ECORRUPT, MDB_CORRUPTED, ...; see ob_err_integrity). */
 int sg_process(sg *s, const sg_item *items, size_t n, sg_result *res, uint64_t now_ns,
                sg_publish_fn pub, void *arg, char *err, size_t errlen);
 

@@ -9,7 +9,7 @@
 #include "actors/signer/call.h"
 #include "actors/signer/policy.h"
 #include "actors/signer/signer.h"
-#include "bus/rt_config.h"
+#include "base/rt_config.h"
 #include "store/store.h"
 
 #include <secp256k1.h>

@@ -18,9 +18,9 @@
 #include "actors/signer/fees.h"
 #include "actors/signer/policy.h"
 #include "actors/signer/signer.h"
-#include "bus/rt_config.h"
+#include "base/rt_config.h"
 #include "store/store.h"
-#include "chain/hex.h"
+#include "base/hex.h"
 #include "chain/tx.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
@@ -188,6 +188,8 @@ test_policy_table(void **st)
 		{ NULL, "123456", 138, 0, 0, SGP_SELECTOR },
 		{ NULL, "a9059cbb", 138, 0, 1, SGP_VALUE },
 		{ NULL, "a9059cbb", 138, 500001, 0, SGP_GAS_LIMIT },
+		{ NULL, "a9059cbb", 138, 500000, 0, SGP_OK },
+		{ NULL, "a9059cbb", 138, 20999, 0, SGP_GAS_LIMIT }, /* below any tx's intrinsic gas */
 	};
 	for (size_t i = 0; i < N(rq); i++) {
 		sc_tx_request r;
@@ -202,6 +204,24 @@ test_policy_table(void **st)
 		int got = sgp_check_request(&p, &r, NULL, 0);
 		if (got != rq[i].want)
 			fail_msg("request case %zu: got %s, want %s", i, sgp_reason_name(got), sgp_reason_name(rq[i].want));
+	}
+	/* price.update's gas_limit (the gate's estimate): 0 = the signer's own, else within
+	 * [21000, MAX_GAS_LIMIT] */
+	static const struct {
+		uint64_t gas;
+		int      want;
+	} gl[] = { { 0, SGP_OK }, { 207292, SGP_OK }, { 500000, SGP_OK }, { 500001, SGP_GAS_LIMIT },
+		   { 30000000, SGP_GAS_LIMIT }, { 20999, SGP_GAS_LIMIT }, { 21000, SGP_OK } };
+	for (size_t i = 0; i < N(gl); i++) {
+		sc_price_update u;
+		char            detail[200];
+		mk_update(&u, "ETH-USD", "300000000000");
+		u.gas_limit = gl[i].gas;
+		int got = sgp_check_update(&p, &u, NULL, detail, sizeof detail);
+		if (got != gl[i].want)
+			fail_msg("gas case %zu: got %s, want %s", i, sgp_reason_name(got), sgp_reason_name(gl[i].want));
+		if (got != SGP_OK)
+			assert_non_null(strstr(detail, "gas limit"));
 	}
 	/* configuration errors */
 	char err[200];
@@ -334,6 +354,8 @@ static sgp_policy g_pol;
 static sgc_call   g_call;
 static uint8_t    g_key[32];
 
+static int g_allow_empty = 1; /* most tests start on a chain where the key already sent txs */
+
 static sg *
 open_core(const char *dir, uint64_t gas_price)
 {
@@ -354,6 +376,7 @@ open_core(const char *dir, uint64_t gas_price)
 	c.retry_ns = 1000000000;
 	c.retry_max_ns = 10000000000ull;
 	c.gap_grace_ns = 5000000000ull;
+	c.allow_empty_state = g_allow_empty;
 	sg *s = sg_open(dir, &c, g_key, err, sizeof err);
 	if (s == NULL)
 		fail_msg("sg_open: %s", err);
@@ -551,6 +574,217 @@ test_core(void **st)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* The gas limit signed: the price.update's (the gate's estimate) when it has one, else GAS_LIMIT;
+ * above MAX_GAS_LIMIT refused, consuming no nonce. */
+static void
+test_gas_limit(void **st)
+{
+	(void)st;
+	char dir[] = "/tmp/signer_gas_XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	sg          *s = open_core(dir, 1000000000);
+	sg_item      it[4];
+	sg_result    r[4];
+	pubs        *p = calloc(1, sizeof *p);
+	sc_tx_signed rec;
+	tx           t;
+	const uint64_t T = 1000000000000ull;
+
+	item_sync(s, &it[0], 0, 0);
+	item_update(&it[1], 1, "300000000000");
+	it[1].u.gas_limit = 248750; /* e.g. FluxAggregator's 207292 first submit + 20 % */
+	item_update(&it[2], 2, "300000000000");
+	it[2].u.gas_limit = 500001; /* above MAX_GAS_LIMIT (500000 in base_policy) */
+	item_update(&it[3], 3, "300000000000");
+	run(s, it, 4, r, T, p);
+	assert_int_equal(r[1].status, SG_R_SIGNED);
+	assert_int_equal(r[2].status, SG_R_REFUSED);
+	assert_int_equal(r[2].reason, SGP_GAS_LIMIT);
+	assert_non_null(strstr(r[2].detail, "MAX_GAS_LIMIT"));
+	assert_int_equal(r[3].status, SG_R_SIGNED);
+	assert_int_equal(r[3].nonce, 1); /* the refusal used no nonce */
+	assert_int_equal(p->n, 2);
+	check_body(p, 0, &rec);
+	assert_int_equal(rec.gas_limit, 248750);
+	assert_int_equal(tx_decode(rec.raw, rec.raw_len, &t, NULL), TX_OK);
+	assert_int_equal(t.gas_limit, 248750); /* in the signed bytes, not only the message */
+	check_body(p, 1, &rec);
+	assert_int_equal(tx_decode(rec.raw, rec.raw_len, &t, NULL), TX_OK);
+	assert_int_equal(t.gas_limit, 200000); /* none asked: the configured GAS_LIMIT */
+	sg_close(s);
+	free(p);
+	char cmd[300];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* Overwrites one entry of the signer's LMDB while the signer is closed, as a disk or a bug would. */
+static void
+corrupt_entry(const char *dir, const char *table, const void *key, size_t klen, const void *val, size_t vlen)
+{
+	st_env  *env;
+	MDB_txn *txn;
+	MDB_dbi  dbi;
+	st_err   e;
+	assert_int_equal(st_open(&env, dir, NULL, &e), 0);
+	assert_int_equal(st_begin(env, 0, &txn, &e), 0);
+	assert_int_equal(st_table(txn, table, &dbi, &e), 0);
+	assert_int_equal(st_put(txn, dbi, key, klen, val, vlen, &e), 0);
+	assert_int_equal(st_commit(txn, &e), 0);
+	st_close(env);
+}
+
+/* A corrupt stored entry is an error that stops the item (nothing signed, nothing published),
+ * never "already signed" nor "no previous answer"; the other items of the batch still go. */
+static void
+test_corrupt_store(void **st)
+{
+	(void)st;
+	char dir[] = "/tmp/signer_corrupt_XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	sg          *s = open_core(dir, 1000000000);
+	sg_item      it[4];
+	sg_result    r[4];
+	pubs        *p = calloc(1, sizeof *p);
+	sc_tx_signed rec;
+	char         err[256];
+	const uint64_t T = 1000000000000ull;
+
+	item_sync(s, &it[0], 5, 5);
+	item_update(&it[1], 1, "300000000000");
+	run(s, it, 2, r, T, p);
+	assert_int_equal(r[1].nonce, 5);
+	check_body(p, 0, &rec);
+	sg_close(s);
+
+	/* the signed tx of nonce 5, truncated */
+	uint8_t k5[8];
+	st_key_u64(k5, 5);
+	corrupt_entry(dir, "txs", k5, 8, p->bodies[0], p->lens[0] / 2);
+	s = open_core(dir, 1000000000);
+	item_update(&it[0], 1, "300000000000"); /* the gate re-publishes update 1 */
+	item_update(&it[1], 2, "301000000000"); /* and another feed's update is in the same batch */
+	memset(p, 0, sizeof *p);
+	int rv = sg_process(s, it, 2, r, T, capture, p, err, sizeof err);
+	assert_int_equal(rv, OB_ESCHEMA);
+	assert_non_null(strstr(err, "txs"));
+	assert_int_equal(r[0].status, SG_R_DROPPED);
+	assert_int_equal(r[0].reason, SG_DROP_STORE);
+	assert_int_equal(r[0].err, OB_ESCHEMA);
+	assert_true(ob_err_integrity(r[0].err));
+	assert_int_equal(r[1].status, SG_R_SIGNED); /* ran alone: not held up by the corrupt entry */
+	assert_int_equal(r[1].nonce, 6);
+	assert_int_equal(p->n, 1);
+	assert_int_equal(check_body(p, 0, &rec), 6);
+	assert_int_equal(sg_next_nonce(s), 7);
+	/* again: still refused, nothing published for it, no nonce consumed */
+	memset(p, 0, sizeof *p);
+	assert_int_equal(sg_process(s, it, 1, r, T, capture, p, err, sizeof err), OB_ESCHEMA);
+	assert_int_equal(r[0].status, SG_R_DROPPED);
+	assert_int_equal(p->n, 0);
+	assert_int_equal(sg_next_nonce(s), 7);
+	sg_close(s);
+
+	/* a dedupe entry of the wrong size: an error, not "already signed" */
+	uint8_t id3[16], junk[5] = { 1, 2, 3, 4, 5 };
+	memset(id3, 3, 16);
+	corrupt_entry(dir, "dedupe", id3, 16, junk, sizeof junk);
+	/* the feed's last answer of the wrong size: an error, not "no previous answer" (which would
+	 * skip MAX_CHANGE) */
+	corrupt_entry(dir, "last", "BTC-USD", 7, junk, sizeof junk);
+	s = open_core(dir, 1000000000);
+	item_update(&it[0], 3, "300000000000");
+	item_update(&it[1], 4, "100"); /* within BTC-USD's bounds: only the corrupt entry stops it */
+	snprintf(it[1].u.feed, sizeof it[1].u.feed, "BTC-USD");
+	hex_addr_parse("0x00000000000000000000000000000000000000b7", 42, it[1].u.contract);
+	it[1].u.decimals = 0;
+	memset(p, 0, sizeof *p);
+	assert_int_equal(sg_process(s, it, 2, r, T, capture, p, err, sizeof err), OB_ECORRUPT);
+	assert_int_equal(r[0].status, SG_R_DROPPED);
+	assert_int_equal(r[0].err, OB_ECORRUPT);
+	assert_int_equal(r[1].status, SG_R_DROPPED);
+	assert_int_equal(r[1].err, OB_ECORRUPT);
+	assert_non_null(strstr(r[1].detail, "last"));
+	assert_int_equal(p->n, 0);
+	assert_int_equal(sg_next_nonce(s), 7);
+	sg_close(s);
+
+	/* a corrupt nonce: the signer refuses to open rather than guess */
+	uint8_t nk[28], bad[3] = { 0 };
+	st_key_u64(nk, 138);
+	hex_addr_parse(ADDR, strlen(ADDR), nk + 8);
+	corrupt_entry(dir, "nonce", nk, sizeof nk, bad, sizeof bad);
+	sg_cfg c;
+	memset(&c, 0, sizeof c);
+	c.chain_id = 138;
+	c.gas_limit = 200000;
+	c.policy = &g_pol;
+	c.call = &g_call;
+	assert_null(sg_open(dir, &c, g_key, err, sizeof err));
+	assert_non_null(strstr(err, "nonce"));
+	free(p);
+	char cmd[300];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* An empty store on a key the chain says has sent transactions: a lost or replaced store. Nothing is
+ * signed (the record of what was signed is gone) until ALLOW_EMPTY_STATE; a brand-new key (chain
+ * nonce 0) starts normally, and a store that already held a nonce is not "empty". */
+static void
+test_empty_state_refused(void **st)
+{
+	(void)st;
+	char dir[] = "/tmp/signer_empty_XXXXXX", dir2[] = "/tmp/signer_empty2_XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	assert_non_null(mkdtemp(dir2));
+	sg_item   it[2];
+	sg_result r[2];
+	pubs     *p = calloc(1, sizeof *p);
+	g_allow_empty = 0;
+	sg *s = open_core(dir, 1000000000);
+	item_sync(s, &it[0], 7, 7);
+	item_update(&it[1], 1, "300000000000");
+	run(s, it, 2, r, 1000000000000ull, p);
+	assert_int_equal(r[0].status, SG_R_DROPPED);
+	assert_int_equal(r[0].reason, SG_DROP_STATE_MISSING);
+	assert_non_null(strstr(r[0].detail, "ALLOW_EMPTY_STATE"));
+	assert_int_equal(r[1].status, SG_R_DROPPED);
+	assert_int_equal(r[1].reason, SG_DROP_STATE_MISSING);
+	assert_int_equal(p->n, 0);
+	assert_false(sg_synced(s));
+	sg_close(s);
+	/* told to start afresh: it adopts the chain's nonce */
+	g_allow_empty = 1;
+	s = open_core(dir, 1000000000);
+	run(s, it, 2, r, 1000000000000ull, p);
+	assert_int_equal(r[0].status, SG_R_DONE);
+	assert_int_equal(r[1].status, SG_R_SIGNED);
+	assert_int_equal(r[1].nonce, 7);
+	sg_close(s);
+	/* reopened without the flag: the store is no longer empty, signing goes on */
+	g_allow_empty = 0;
+	s = open_core(dir, 1000000000);
+	item_sync(s, &it[0], 8, 8);
+	item_update(&it[1], 2, "301000000000");
+	run(s, it, 2, r, 1000000000000ull, p);
+	assert_int_equal(r[1].status, SG_R_SIGNED);
+	sg_close(s);
+	/* a new key (chain nonce 0) on an empty store: normal */
+	s = open_core(dir2, 1000000000);
+	item_sync(s, &it[0], 0, 0);
+	item_update(&it[1], 3, "300000000000");
+	run(s, it, 2, r, 1000000000000ull, p);
+	assert_int_equal(r[0].status, SG_R_DONE);
+	assert_int_equal(r[1].status, SG_R_SIGNED);
+	sg_close(s);
+	g_allow_empty = 1;
+	free(p);
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf %s %s", dir, dir2);
+	assert_int_equal(system(cmd), 0);
+}
+
 int
 main(void)
 {
@@ -559,6 +793,9 @@ main(void)
 		cmocka_unit_test(test_policy_table),
 		cmocka_unit_test(test_fees),
 		cmocka_unit_test(test_core),
+		cmocka_unit_test(test_gas_limit),
+		cmocka_unit_test(test_corrupt_store),
+		cmocka_unit_test(test_empty_state_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,20 +7,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/util.h"
 #include "actors/submitter/submitter.h"
 #include "bus/actor.h"
-#include "bus/rt_log.h"
-#include "bus/rt_main.h"
-#include "chain/hex.h"
+#include "base/rt_log.h"
+#include "base/rt_main.h"
+#include "base/hex.h"
 #include "chain/rpc.h"
 #include "store/store.h"
 
-#define N(a) (sizeof(a) / sizeof((a)[0]))
 
 static act_bus_cfg busc;
 static sub_cfg     cfg;
 static const char *rpc_urls, *state_dir;
-static uint64_t    rpc_timeout_ms;
+static uint64_t    rpc_timeout_ms, rpc_chain_check_ms;
 
 static const rt_opt opts[] = {
 	ACT_BUS_OPTS(busc),
@@ -48,11 +48,13 @@ static const rt_opt opts[] = {
 	{ "NONCE_SYNC_INTERVAL", RT_DURATION, "5s", "nonce.sync period (also at start; short, so a signer that starts later is synced within seconds)", &cfg.nonce_sync_ms, 100,
 	  86400000, 0, 0 },
 	{ "RPC_TIMEOUT", RT_DURATION, "5s", "timeout of one JSON-RPC request", &rpc_timeout_ms, 50, 120000, 0, 0 },
+	{ "RPC_CHAIN_CHECK", RT_DURATION, "60s", "eth_chainId of the endpoint in use is asked again this often (also "
+	  "after any reconnect); 0 = only on reconnect", &rpc_chain_check_ms, 0, 86400000, 0, 0 },
 };
 
 int main(int argc, char **argv)
 {
-	if (rt_init("submitter", argc, argv, opts, N(opts)) != 0)
+	if (rt_init("submitter", argc, argv, opts, OB_COUNT(opts)) != 0)
 		return 1;
 	char err[512];
 	cfg.have_signer = 1; /* SIGNER_ADDRESS is required and was checked */
@@ -69,6 +71,7 @@ int main(int argc, char **argv)
 		st_close(env);
 		return 1;
 	}
+	rpc_set_chain_check_ms(r, (int)rpc_chain_check_ms);
 	static const char *const topics[] = { "tx.signed", NULL };
 	act_bus *a = act_open(&busc, ACT_PUB | ACT_SUB, topics, err, sizeof err);
 	if (!a) {

@@ -7,11 +7,13 @@
 #include <string.h>
 
 #include "actors/submitter/classify.h"
-#include "bus/rt_http.h"
-#include "bus/rt_log.h"
-#include "bus/rt_main.h"
-#include "bus/rt_metrics.h"
-#include "chain/hex.h"
+#include "actors/submitter/revert.h"
+#include "chain/revert.h"
+#include "base/rt_http.h"
+#include "base/rt_log.h"
+#include "base/rt_main.h"
+#include "base/rt_metrics.h"
+#include "base/hex.h"
 #include "chain/tx.h"
 
 #define SUB_DONE_KEEP_NS (24ull * 3600 * 1000000000ull) /* late duplicates of tx.signed are re-acked */
@@ -31,12 +33,20 @@ struct sub {
 	sc_gas_quote quote;
 	int         have_quote;
 	uint64_t    next_poll, next_quote, next_nonce; /* monotonic ms */
+	rt_metric  *m_pub_err;
 	rt_metric  *m_sent, *m_pending, *m_bumps, *m_confirm, *m_bad, *m_other, *m_up[RPC_MAX_ENDPOINTS];
 };
 
 static uint64_t sub_now_ms(void) { return rt_mono_ns() / 1000000u; }
 
 static void sub_hex(const uint8_t *b, size_t n, char *out) { hex_encode(b, n, 1, out); }
+
+/* Confirmations as Ethereum tools count them (ethers' wait(n), web3): the inclusion block is the
+ * first, so head - inclusion + 1; 0 while not included. CONFIRMATIONS=1 means "included". */
+static uint64_t sub_confirmations(const sub *s, const sub_entry *e)
+{
+	return e->block_number && s->head >= e->block_number ? s->head - e->block_number + 1 : 0;
+}
 
 /* ---- metrics ------------------------------------------------------------------------------- */
 static rt_metric *sub_err_metric(const char *cls)
@@ -56,6 +66,8 @@ static void sub_metrics(sub *s)
 	s->m_confirm = rt_histogram("submitter_confirm_seconds", "From tx.signed received to confirmed at depth.", NULL,
 	                            b, sizeof b / sizeof b[0]);
 	s->m_bad = rt_counter("submitter_rejected_total", "tx.signed messages refused (hash, sender, chain).", NULL);
+	s->m_pub_err = rt_counter("submitter_publish_errors_total",
+	                          "Messages the bus refused to send (tx.status, tx.ack, tx.bump, gas.quote, nonce.sync).", NULL);
 	s->m_other = rt_counter("submitter_other_signer_total",
 	                        "tx.signed messages of another signer's key, left to that key's submitter.", NULL);
 	for (const char *const *c = sub_class_names(); *c; c++)
@@ -135,6 +147,16 @@ static int sub_index(sub *s, const sub_entry *e)
 }
 
 /* ---- publishing ---------------------------------------------------------------------------- */
+/* act_publish, counting a failure (act_publish logs it). What the caller does about it is its
+ * own: a lost tx.ack or gas.quote is repeated by the protocol, a lost tx.bump is asked again. */
+static int sub_pub(sub *s, const char *topic, const sc_msgdef *d, const void *rec)
+{
+	int rv = act_publish(s->a, topic, d, rec, NULL, NULL);
+	if (rv != BUS_OK)
+		rt_inc(s->m_pub_err);
+	return rv;
+}
+
 static void sub_status(sub *s, sub_entry *e, int state, int errcls, const char *text)
 {
 	sc_tx_status st;
@@ -147,7 +169,7 @@ static void sub_status(sub *s, sub_entry *e, int state, int errcls, const char *
 	st.state = state;
 	st.block_number = e->block_number;
 	memcpy(st.block_hash, e->block_hash, 32);
-	st.confirmations = e->block_number && s->head >= e->block_number ? s->head - e->block_number : 0;
+	st.confirmations = sub_confirmations(s, e);
 	st.gas_used = e->gas_used;
 	st.effective_gas_price = e->effective_gas_price;
 	st.error = errcls;
@@ -159,14 +181,32 @@ static void sub_status(sub *s, sub_entry *e, int state, int errcls, const char *
 	memcpy(st.ref, e->tx.ref, sizeof st.ref);
 	st.observed_at_ns = rt_now_ns();
 	e->state = (uint64_t)state;
-	act_publish(s->a, "tx.status", &SC_TX_STATUS, &st, NULL, NULL);
+	/* A lost tx.status is not repeated: the next change publishes the whole state again, and the
+	 * gate re-publishes its update until a status arrives. Counted in submitter_publish_errors_total. */
+	int pub = sub_pub(s, "tx.status", &SC_TX_STATUS, &st);
 
 	char h[67], bn[24];
 	sub_hex(e->tx.tx_hash, 32, h);
 	snprintf(bn, sizeof bn, "%llu", (unsigned long long)e->block_number);
 	rt_logkv(state == SC_TX_FAILED || state == SC_TX_DROPPED ? RT_WARN : RT_INFO, "tx status", "tx", h, "state",
 	         sc_enum_name(&SC_TX_STATUS, "state", state), "block", bn, "error",
-	         sc_enum_name(&SC_TX_STATUS, "error", errcls), "text", text ? text : "", NULL);
+	         sc_enum_name(&SC_TX_STATUS, "error", errcls), "text", text ? text : "", "published",
+	         pub == BUS_OK ? "yes" : ob_strerror(pub), NULL);
+}
+
+/* A failed transaction's alert, keyed by what failed (error class and feed), not by the tx: a feed
+ * whose every update reverts raises one alert whose repeats the alerter groups, not one alert per
+ * transaction. No per-tx label either (Alertmanager tells alerts apart by their labels); the
+ * summary names the latest tx. */
+static void sub_alert_failed(sub *s, const sub_entry *e, const char *cls, const char *why)
+{
+	char key[96], h[67], summary[400];
+	sub_hex(e->tx.tx_hash, 32, h);
+	snprintf(key, sizeof key, "tx_failed:%s:%s", cls, e->tx.feed[0] ? e->tx.feed : "call");
+	snprintf(summary, sizeof summary, "transaction %s (nonce %llu) failed: %s", h, (unsigned long long)e->tx.nonce,
+	         why);
+	const char *labels[] = { "class", cls, "feed", e->tx.feed, NULL };
+	act_alert(s->a, SC_SEV_ERROR, SC_ALERT_FIRING, "tx_failed", key, summary, labels);
 }
 
 static void sub_alert(sub *s, int sev, int status, const char *kind, const sub_entry *e, const char *summary)
@@ -197,7 +237,7 @@ static void sub_nonce_sync(sub *s)
 	}
 	ns.block_number = s->head;
 	ns.synced_at_ns = rt_now_ns();
-	act_publish(s->a, "nonce.sync", &SC_NONCE_SYNC, &ns, NULL, NULL);
+	sub_pub(s, "nonce.sync", &SC_NONCE_SYNC, &ns); /* a lost one is repeated every NONCE_SYNC_INTERVAL */
 }
 
 static void sub_gas_quote(sub *s)
@@ -227,7 +267,7 @@ static void sub_gas_quote(sub *s)
 	q.quoted_at_ns = rt_now_ns();
 	s->quote = q;
 	s->have_quote = 1;
-	act_publish(s->a, "gas.quote", &SC_GAS_QUOTE, &q, NULL, NULL);
+	sub_pub(s, "gas.quote", &SC_GAS_QUOTE, &q); /* a lost one is repeated at the next block */
 }
 
 static void sub_bump(sub *s, sub_entry *e)
@@ -247,9 +287,10 @@ static void sub_bump(sub *s, sub_entry *e)
 	             q && q->eip1559 ? &q->max_priority_fee_per_gas : NULL);
 	b.stuck_blocks = s->head - e->sent_block;
 	b.requested_at_ns = rt_now_ns();
+	if (sub_pub(s, "tx.bump", &SC_TX_BUMP, &b) != BUS_OK)
+		return; /* bump_block unchanged: asked again at the next poll */
 	e->bump_block = s->head;
 	sub_save(s, e);
-	act_publish(s->a, "tx.bump", &SC_TX_BUMP, &b, NULL, NULL);
 	rt_inc(s->m_bumps);
 	char h[67], n[24];
 	sub_hex(e->tx.tx_hash, 32, h);
@@ -363,7 +404,7 @@ static int sub_send(sub *s, sub_entry *e)
 		rt_inc(sub_err_metric(c->name));
 		e->error = (uint64_t)c->sc_err;
 		sub_status(s, e, SC_TX_FAILED, c->sc_err, re.msg);
-		sub_alert(s, SC_SEV_ERROR, SC_ALERT_FIRING, "tx_failed", e, re.msg);
+		sub_alert_failed(s, e, c->name, re.msg);
 		sub_remove_entry(s, e);
 		return -1;
 	default: /* retry / bump: stays pending; tell once per change of error */
@@ -384,7 +425,9 @@ static void sub_ack(sub *s, const sc_tx_signed *t)
 	memcpy(k.id, t->id, 16);
 	memcpy(k.tx_hash, t->tx_hash, 32);
 	k.received_at_ns = rt_now_ns();
-	act_publish(s->a, "tx.ack", &SC_TX_ACK, &k, NULL, NULL);
+	/* A lost ack is harmless: the signer re-publishes the tx.signed and it is acked again. */
+	if (sub_pub(s, "tx.ack", &SC_TX_ACK, &k) != BUS_OK)
+		rt_logkv(RT_WARN, "tx.ack not sent; the signer's re-publish is acked", NULL);
 }
 
 static int sub_refuse(sub *s, const sc_tx_signed *t, const char *why)
@@ -471,8 +514,53 @@ void sub_on_signed(sub *s, const sc_tx_signed *t)
 }
 
 /* ---- following ----------------------------------------------------------------------------- */
+/* Why a mined transaction reverted (receipt status 0), in one line: out of gas when it used (63/64
+ * of) its signed gas limit, else the revert reason of a replay with eth_call on the state its
+ * block started from (block - 1: the same as the transaction's unless a transaction before it in
+ * that block changed what it reads). */
+static void sub_why_reverted(sub *s, const sub_entry *e, char *out, size_t cap)
+{
+	tx t;
+	if (tx_decode(e->tx.raw, e->tx.raw_len, &t, NULL) != TX_OK || !t.has_to) { /* calls only: checked on receipt */
+		snprintf(out, cap, "execution reverted (receipt status 0)");
+		return;
+	}
+	if (sub_out_of_gas(e->gas_used, t.gas_limit)) {
+		snprintf(out, cap, "out of gas (used %llu of limit %llu)", (unsigned long long)e->gas_used,
+		         (unsigned long long)t.gas_limit);
+		return;
+	}
+	rpc_callmsg m = { .from = e->tx.from, .to = t.to, .data = t.data, .len = t.data_len, .gas = t.gas_limit,
+		          .value = &t.value, .block = e->block_number ? e->block_number - 1 : RPC_LATEST };
+	uint8_t *ret = NULL;
+	size_t rlen = 0;
+	rpc_error re;
+	int rc = rpc_eth_call_at(s->r, &m, &ret, &rlen, &re);
+	free(ret);
+	char why[300];
+	uint8_t rd[RPC_ERR_DATA_MAX / 2];
+	size_t rdl = 0;
+	if (rc == RPC_ENODE && re.data[0] &&
+	    hex_decode(re.data, strlen(re.data), HEX_PREFIX_OPTIONAL, rd, sizeof rd, &rdl, NULL) == HEX_OK &&
+	    rv_describe(rd, rdl, why, sizeof why) == RV_CUSTOM)
+		sub_custom_error_words(rd, rdl, why, sizeof why); /* the selector and its arguments */
+	else if (rc == RPC_ENODE && re.data[0])
+		rv_describe_hex(re.data, why, sizeof why);
+	else if (rc == RPC_ENODE)
+		snprintf(why, sizeof why, "reverted: %s", re.msg[0] ? re.msg : "(the node gave no reason)");
+	else if (rc == RPC_OK)
+		snprintf(why, sizeof why, "reverted, but a replay on the state before block %llu succeeds (a transaction "
+		         "before it in the block changed the state)", (unsigned long long)e->block_number);
+	else
+		snprintf(why, sizeof why, "reverted (reason unknown: replay failed: %s)", re.msg);
+	snprintf(out, cap, "%.200s (gas used %llu of %llu)", why, (unsigned long long)e->gas_used,
+	         (unsigned long long)t.gas_limit);
+}
+
 static void sub_included(sub *s, sub_entry *e, const rpc_receipt *rc)
 {
+	if (rc->block_number > s->head) /* the receipt shows the block exists: the head is at least there */
+		s->head = rc->block_number;
 	e->block_number = rc->block_number;
 	memcpy(e->block_hash, rc->block_hash, 32);
 	e->gas_used = rc->gas_used;
@@ -491,8 +579,10 @@ static void sub_included(sub *s, sub_entry *e, const rpc_receipt *rc)
 		e->state = SC_TX_FAILED;
 		sub_save(s, e);
 		rt_inc(sub_err_metric("reverted"));
-		sub_status(s, e, SC_TX_FAILED, SC_TXERR_REVERTED, "execution reverted (receipt status 0)");
-		sub_alert(s, SC_SEV_ERROR, SC_ALERT_FIRING, "tx_failed", e, "transaction reverted on chain");
+		char why[256];
+		sub_why_reverted(s, e, why, sizeof why);
+		sub_status(s, e, SC_TX_FAILED, SC_TXERR_REVERTED, why);
+		sub_alert_failed(s, e, "reverted", why);
 	}
 	for (size_t i = 0; i < s->n; i++) { /* same nonce: the others lost */
 		sub_entry *o = s->v[i];
@@ -537,6 +627,8 @@ static int sub_is_newest(sub *s, const sub_entry *e)
 	return 1;
 }
 
+static int sub_follow_depth(sub *s, sub_entry *e);
+
 /* Follows one entry. Returns -1 when it was removed, 1 on a transport failure (stop polling). */
 static int sub_follow(sub *s, sub_entry *e)
 {
@@ -550,7 +642,7 @@ static int sub_follow(sub *s, sub_entry *e)
 	if (e->block_number == 0) {
 		if (r == RPC_OK) {
 			sub_included(s, e, &rc);
-			return 0;
+			return sub_follow_depth(s, e); /* CONFIRMATIONS=1 is confirmed in this same poll */
 		}
 		if (e->sent_block == 0) /* never accepted yet: try again */
 			return sub_send(s, e);
@@ -571,7 +663,14 @@ static int sub_follow(sub *s, sub_entry *e)
 	}
 	if (r != RPC_OK)
 		return 0;
-	uint64_t conf = s->head >= e->block_number ? s->head - e->block_number : 0;
+	return sub_follow_depth(s, e);
+}
+
+/* An included tx: confirmed at CONFIRMATIONS, final (and forgotten) at FINALITY_DEPTH, both counted
+ * as sub_confirmations does. Returns -1 when it was removed. */
+static int sub_follow_depth(sub *s, sub_entry *e)
+{
+	uint64_t conf = sub_confirmations(s, e);
 	if (e->receipt_status && conf >= s->c.confirmations && e->state == SC_TX_INCLUDED) {
 		e->confirmed_ns = rt_now_ns();
 		e->state = SC_TX_CONFIRMED;
@@ -696,8 +795,15 @@ static int sub_load(sub *s, char *err, size_t errlen)
 			}
 		st_iter_close(&it);
 	}
-	for (size_t i = 0; i < nold; i++)
-		st_del(txn, s->done, old[i], 32, NULL);
+	for (size_t i = 0; i < nold; i++) {
+		int rc2 = st_del(txn, s->done, old[i], 32, &e);
+		if (rc2 != 0 && rc2 != MDB_NOTFOUND) {
+			free(old);
+			st_abort(txn);
+			snprintf(err, errlen, "state: %s", e.text);
+			return -1;
+		}
+	}
 	free(old);
 	if (st_commit(txn, &e) != 0) {
 		snprintf(err, errlen, "state: %s", e.text);

@@ -10,6 +10,48 @@
 
 #include "actors/submitter/classify.h"
 #include "actors/submitter/pending.h"
+#include "actors/submitter/revert.h"
+#include "base/hex.h"
+
+/* The out-of-gas rule (EIP-150's 63/64) and custom errors with their argument words (vectors from
+ * `cast calldata`; chain/revert_test.c covers Error(string) and Panic). */
+static void test_revert(void **st)
+{
+	(void)st;
+	static const struct { const char *hex, *want; } v[] = {
+		{ "0x6e153168" "0000000000000000000000000000000000000000000000000000000000000000"
+		  "0000000000000000000000000000000000000000000000000000000000000001"
+		  "00000000000000000000000000000000000000000000000000005af3107a4000",
+		  "custom error 0x6e153168(0x0,0x1,0x5af3107a4000)" }, /* AnswerOutOfBounds(0, 1, 1e14) */
+		{ "0x245aecd300000000000000000000000070997970c51812dc3a010c7d01b50e0d17dc79c8",
+		  "custom error 0x245aecd3(0x70997970c51812dc3a010c7d01b50e0d17dc79c8)" },
+		{ "0x245aecd3", "custom error 0x245aecd3()" },
+		{ "0x245aecd3aabb", NULL }, /* not whole words: left to chain/revert.h */
+		{ "0x08c3", NULL },
+	};
+	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+		uint8_t b[512];
+		size_t n;
+		char out[256] = "untouched";
+		assert_int_equal(hex_decode(v[i].hex, strlen(v[i].hex), HEX_PREFIX_OPTIONAL, b, sizeof b, &n, NULL), HEX_OK);
+		int got = sub_custom_error_words(b, n, out, sizeof out);
+		assert_int_equal(got, v[i].want != NULL);
+		assert_string_equal(out, v[i].want ? v[i].want : "untouched");
+	}
+	/* nine words: the first eight, then "..."; and a small buffer stays terminated */
+	uint8_t nine[4 + 9 * 32] = { 0x12, 0x34, 0x56, 0x78 };
+	char out[256];
+	assert_int_equal(sub_custom_error_words(nine, sizeof nine, out, sizeof out), 1);
+	assert_string_equal(out, "custom error 0x12345678(0x0,0x0,0x0,0x0,0x0,0x0,0x0,0x0,...)");
+	assert_int_equal(sub_custom_error_words(nine, sizeof nine, out, 20), 1);
+	assert_int_equal(strlen(out), 19);
+	assert_true(sub_out_of_gas(200000, 200000));
+	assert_true(sub_out_of_gas(196875, 200000));  /* 63/64 of it: ran out inside a sub-call */
+	assert_false(sub_out_of_gas(196874, 200000));
+	assert_false(sub_out_of_gas(30000, 200000));
+	assert_false(sub_out_of_gas(0, 0));
+	assert_true(sub_out_of_gas(UINT64_MAX, UINT64_MAX));
+}
 
 static void test_classify(void **st)
 {
@@ -131,7 +173,8 @@ static void test_bump(void **st)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = { cmocka_unit_test(test_classify), cmocka_unit_test(test_record),
+	const struct CMUnitTest tests[] = { cmocka_unit_test(test_classify), cmocka_unit_test(test_revert),
+					    cmocka_unit_test(test_record),
 					    cmocka_unit_test(test_bump) };
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

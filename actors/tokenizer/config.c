@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bus/rt_config.h"
-#include "chain/hex.h"
+#include "base/rt_config.h"
+#include "base/hex.h"
 #include "schemas/messages.h"
 
 #define TKC_ALL_KINDS ((1u << SC_TOKEN_MINT) | (1u << SC_TOKEN_BURN) | (1u << SC_TOKEN_TRANSFER))

@@ -34,7 +34,7 @@
 #include <stdint.h>
 
 #include "payments/payment.h"
-#include "schemas/u256.h"
+#include "base/u256.h"
 
 enum { TK_BE_FIREFLY = 1, TK_BE_ERC20 = 2 };
 enum { TK_ACCT_OPEN, TK_ACCT_CLOSED, TK_ACCT_BLOCKED };

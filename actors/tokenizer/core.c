@@ -580,13 +580,19 @@ out:
 	return n;
 }
 
+static const char *
+tkc_resend_one(void *ctx, const ob_msg *m)
+{
+	st_err e;
+	return tkc_out_add(ctx, TKC_TOPIC_REQUEST, "token.request", m->id, m->body, m->body_len, &e) == 0 ? NULL
+	                                                                                               : "out of memory";
+}
+
 long
 tk_resend(tk_core *k, uint64_t now_ns, int all, tk_pub_fn pub, void *arg, char *err, size_t errlen)
 {
-	uint8_t  ids[256][OB_ID_LEN];
-	MDB_txn *txn;
 	st_err   e;
-	long     n, total = 0;
+	long     total = 0;
 	int      rv;
 	tkc_discard(k);
 	if (all) {
@@ -596,30 +602,10 @@ tk_resend(tk_core *k, uint64_t now_ns, int all, tk_pub_fn pub, void *arg, char *
 		tkc_flush(k, pub, arg);
 		return total;
 	}
-	do {
-		tkc_discard(k);
-		if ((rv = st_begin(k->env, 0, &txn, &e)) != 0)
-			goto fail;
-		n = ob_due(txn, k->ob, now_ns, ids, 256, &e);
-		if (n < 0) {
-			st_abort(txn);
-			goto fail;
-		}
-		for (long i = 0; i < n && rv == 0; i++) {
-			ob_msg m;
-			if ((rv = ob_get(txn, k->ob, ids[i], &m, &e)) == 0 &&
-			    (rv = tkc_out_add(k, TKC_TOPIC_REQUEST, "token.request", ids[i], m.body, m.body_len, &e)) == 0)
-				rv = ob_mark_sent(txn, k->ob, ids[i], now_ns, NULL, &e);
-		}
-		if (rv != 0) {
-			st_abort(txn);
-			goto fail;
-		}
-		if ((rv = st_commit(txn, &e)) != 0)
-			goto fail;
-		tkc_flush(k, pub, arg);
-		total += n;
-	} while (n == 256);
+	/* queued aside and published once the marks are committed */
+	if ((total = ob_send_due(k->env, k->ob, now_ns, now_ns, tkc_resend_one, k, NULL, &e)) < 0)
+		goto fail;
+	tkc_flush(k, pub, arg);
 	return total;
 fail:
 	tkc_discard(k);

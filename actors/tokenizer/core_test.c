@@ -13,7 +13,7 @@
 #include "actors/tokenizer/config.h"
 #include "actors/tokenizer/core.h"
 #include "actors/tokenizer/key.h"
-#include "chain/hex.h"
+#include "base/hex.h"
 #include "store/store.h"
 
 #define UETR "174c245f-2682-4291-ad67-2a41e530cd27"

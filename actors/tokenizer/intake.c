@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "chain/hex.h"
+#include "base/hex.h"
 #include "payments/mt.h"
 #include "payments/pacs002.h"
 #include "payments/validate.h"

@@ -23,7 +23,7 @@
 
 #include "actors/tokenizer/config.h"
 #include "actors/tokenizer/core.h"
-#include "bus/rt_buf.h"
+#include "base/rt_buf.h"
 #include "payments/iso20022.h"
 #include "schemas/messages.h"
 

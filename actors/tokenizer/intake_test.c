@@ -13,7 +13,7 @@
 #include <libxml/parser.h>
 
 #include "actors/tokenizer/intake.h"
-#include "chain/hex.h"
+#include "base/hex.h"
 
 #define UETR "174c245f-2682-4291-ad67-2a41e530cd27"
 #define XML_SAMPLE "payments/testdata/iso/ballerina_p_2_1_2_mt103_pacs_008_A_B.xml"

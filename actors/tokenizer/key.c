@@ -1,7 +1,7 @@
 /* key.c - the payment key rule and content hash (see key.h). SHA-256 from OpenSSL libcrypto. */
+#include "base/hash.h"
 #include "actors/tokenizer/key.h"
 
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -55,21 +55,14 @@ tk_key(const pm_payment *p, char key[TK_KEY_CAP], pm_error *e)
 	return 0;
 }
 
+/* SHA-256 of the parts, truncated to outlen. Only an allocation failure can stop SHA-256; then the
+ * output is all zero, which equals no real hash, so a duplicate would read as a conflict (refused,
+ * never a second effect). */
 static void
 tkk_sha256(const void *const *parts, const size_t *lens, size_t n, uint8_t *out, unsigned outlen)
 {
-	uint8_t      md[32];
-	unsigned int mdlen = 0;
-	EVP_MD_CTX  *c = EVP_MD_CTX_new();
-	/* Only an allocation failure can stop SHA-256; then the output is all zero, which equals no real
-	 * hash, so a duplicate would read as a conflict (refused, never a second effect). */
-	memset(md, 0, sizeof md);
-	if (c && EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1) {
-		for (size_t i = 0; i < n; i++)
-			EVP_DigestUpdate(c, parts[i], lens[i]);
-		EVP_DigestFinal_ex(c, md, &mdlen);
-	}
-	EVP_MD_CTX_free(c);
+	uint8_t md[32];
+	ob_sha256_v(parts, lens, n, md); /* zeroed on failure */
 	memcpy(out, md, outlen);
 }
 

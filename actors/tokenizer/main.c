@@ -23,18 +23,18 @@
 
 #include <libxml/parser.h>
 
+#include "base/util.h"
 #include "actors/tokenizer/config.h"
 #include "actors/tokenizer/core.h"
 #include "actors/tokenizer/intake.h"
 #include "bus/actor.h"
-#include "bus/rt_http.h"
-#include "bus/rt_log.h"
-#include "bus/rt_main.h"
-#include "bus/rt_metrics.h"
-#include "chain/hex.h"
+#include "base/rt_http.h"
+#include "base/rt_log.h"
+#include "base/rt_main.h"
+#include "base/rt_metrics.h"
+#include "base/hex.h"
 #include "store/store.h"
 
-#define N(a) (sizeof(a) / sizeof((a)[0]))
 #define TKM_TOPIC_SUBMIT "token.submit"
 #define TKM_TOPIC_RESULT "token.result"
 #define TKM_TOPIC_STATUS "token.status"
@@ -162,10 +162,10 @@ tkm_metrics(void)
 		}
 	S.m_intake_s = rt_histogram("tokenization_intake_seconds",
 	                            "Message received to its payments durable in LMDB (parse, map, group commit).", NULL,
-	                            b_intake, N(b_intake));
+	                            b_intake, OB_COUNT(b_intake));
 	S.m_backend_s = rt_histogram("tokenization_backend_seconds",
 	                             "Payment accepted to its final token.result (confirmed or failed).", NULL, b_backend,
-	                             N(b_backend));
+	                             OB_COUNT(b_backend));
 	S.m_pending = rt_gauge("tokenization_pending", "Payments accepted and not yet confirmed or failed.", NULL);
 	S.m_oldest = rt_gauge("tokenization_oldest_pending_age_seconds", "Age of the oldest payment not yet final.",
 	                      NULL);
@@ -238,7 +238,9 @@ tkm_publish_refusal(const tk_item *it)
 		snprintf(r.error, sizeof r.error, "%s: %s", it->err.field, it->err.text);
 	}
 	r.decided_at_ns = rt_now_ns();
-	act_publish(S.pub, TKM_TOPIC_STATUS, &SC_TOKEN_RESULT, &r, NULL, NULL);
+	/* A lost refusal is not repeated: the sender's re-submission of the same key gets it again. */
+	if (act_publish(S.pub, TKM_TOPIC_STATUS, &SC_TOKEN_RESULT, &r, NULL, NULL) != BUS_OK)
+		rt_logkv(RT_WARN, "refusal not published; a re-submission gets it again", "key", r.idempotency_key, NULL);
 }
 
 static void
@@ -496,12 +498,6 @@ tkm_post(void *arg, const char *method, const char *path, const char *query, con
 	return status;
 }
 
-static int
-tkm_hexval(char c)
-{
-	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
 /* <id>: 32 hex digits (the key id), or the key itself, percent-encoded. */
 static int
 tkm_parse_id(const char *s, size_t n, uint8_t id[16])
@@ -512,8 +508,8 @@ tkm_parse_id(const char *s, size_t n, uint8_t id[16])
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++) {
 		int c = (unsigned char)s[i];
-		if (c == '%' && i + 2 < n + 0 && tkm_hexval(s[i + 1]) >= 0 && tkm_hexval(s[i + 2]) >= 0) {
-			c = tkm_hexval(s[i + 1]) * 16 + tkm_hexval(s[i + 2]);
+		if (c == '%' && i + 2 < n + 0 && hex_digit(s[i + 1]) >= 0 && hex_digit(s[i + 2]) >= 0) {
+			c = hex_digit(s[i + 1]) * 16 + hex_digit(s[i + 2]);
 			i += 2;
 		}
 		if (k + 1 >= sizeof key)
@@ -719,7 +715,7 @@ tkm_spool_wanted(const char *name)
 	if (name[0] == '.' || n > 255)
 		return 0; /* hidden: writers create ".name" and rename it in when complete */
 	static const char *const skip[] = { ".part", ".tmp", ".status.json" };
-	for (size_t i = 0; i < N(skip); i++) {
+	for (size_t i = 0; i < OB_COUNT(skip); i++) {
 		size_t k = strlen(skip[i]);
 		if (n >= k && strcmp(name + n - k, skip[i]) == 0)
 			return 0;
@@ -817,7 +813,7 @@ main(int argc, char **argv)
 	if (rt_http_route("POST", "/payments", 0, tkm_post, NULL) != 0 ||
 	    rt_http_route("GET", "/payments", 1, tkm_get, NULL) != 0)
 		return 1;
-	if (rt_init("tokenizer", argc, argv, opts, N(opts)) != 0)
+	if (rt_init("tokenizer", argc, argv, opts, OB_COUNT(opts)) != 0)
 		return 1;
 	rt_health_set("starting", 1, "opening the state, re-publishing the outbox");
 	xmlInitParser();

@@ -12,7 +12,18 @@ table); HTTP_PORT = the http containerPort = the prometheus.io/port annotation; 
 GET /health; non-root, read-only root, no privilege escalation, no service account token, no
 service links; memory requests/limits; bus URLs list both busd replicas over tcp://; the signer's
 key from a Secret with defaultMode 0400 copied as a regular file, never PRIVATE_KEY in env,
-BUS_SIGNING_KEY only from Secrets; JSON in ConfigMaps parses; the never-two-signers comment.
+JSON in ConfigMaps parses; the never-two-signers comment.
+Labels: every object part-of=oraclebus; every pod app=<its seed service> (oracle-publisher,
+ccip-monitor, financial-tokenization) and app.kubernetes.io/name=<actor>; HTTP on the seed's 8000;
+seccomp RuntimeDefault; CPU and memory requests, memory limits.
+Secrets: every secret is a file of a Secret volume (defaultMode 0400): no secretKeyRef/secretRef in
+any env, no secret variable (BUS_SIGNING_KEY, PRIVATE_KEY, ...) set directly, NAME_FILE only through
+/usr/local/bin/oraclebus-run and pointing into a mounted Secret volume.
+NetworkPolicy: every pod selected for Ingress and Egress; busd's bus ports only from the stack's
+pods; 8000 of every pod from the monitoring namespace; every actor reaches busd; the signer reaches
+nothing but busd (and DNS); RPC egress for gate/submitter/ccip-tail; no internet for the others.
+PodDisruptionBudgets: busd minAvailable 1 of 2; one per signer/submitter StatefulSet (maxUnavailable
+0 or 1); every PDB and Service selects pods that exist.
 """
 import json, os, re, subprocess, sys
 
@@ -44,14 +55,45 @@ def load_all(path):
     return json.loads(out.stdout)
 
 
+notes = []
+
+
 def env_table(actor):
+    """The actor's variables from its README's env table; empty (checks skipped, noted) when the
+    actor is not in this tree yet (a manifest may land before its actor is merged)."""
     names = set()
-    with open(os.path.join(ROOT, "actors", actor, "README.md")) as f:
+    path = os.path.join(ROOT, "actors", actor, "README.md")
+    if not os.path.exists(path):
+        note = f"note: actors/{actor}/README.md not in this tree: {actor}'s variables not checked"
+        if note not in notes:
+            notes.append(note)
+        return names
+    with open(path) as f:
         for line in f:
             m = re.match(r"\|\s*`([A-Z][A-Z0-9_]*)`\s*\|", line)
             if m:
                 names.add(m.group(1))
     return names
+
+
+def match(sel, labels):
+    """Kubernetes label selector semantics (matchLabels, matchExpressions); {} matches everything."""
+    if sel is None:
+        return False
+    for k, v in (sel.get("matchLabels") or {}).items():
+        if labels.get(k) != v:
+            return False
+    for e in sel.get("matchExpressions") or []:
+        k, op, vals = e.get("key"), e.get("operator"), e.get("values") or []
+        if op == "In" and labels.get(k) not in vals:
+            return False
+        if op == "NotIn" and k in labels and labels[k] in vals:
+            return False
+        if op == "Exists" and k not in labels:
+            return False
+        if op == "DoesNotExist" and k in labels:
+            return False
+    return True
 
 
 def mem_mi(q):
@@ -91,6 +133,8 @@ for f, d in objs:
     if d.get("kind") == "Namespace":
         err(f"{f}: the shared namespace must not be a resource (kubectl delete -k would delete it)")
     by_kind.setdefault(d.get("kind"), {})[md.get("name")] = (f, d)
+    if (md.get("labels") or {}).get("app.kubernetes.io/part-of") != "oraclebus":
+        err(f"{f}: {d.get('kind')}/{md.get('name')}: label app.kubernetes.io/part-of: oraclebus missing")
     if d.get("kind") == "ConfigMap":
         configmaps[md.get("name")] = d.get("data", {})
         for k, v in d.get("data", {}).items():
@@ -122,7 +166,20 @@ for part in trust.split(";"):
 EXPECT = {"busd": ("StatefulSet", "JOURNAL_DIR"), "fetcher": ("Deployment", None),
           "median": ("Deployment", None), "gate": ("StatefulSet", "STATE_DIR"),
           "signer": ("StatefulSet", "STATE_DIR"), "submitter": ("StatefulSet", "STATE_DIR"),
-          "ccip-tail": ("StatefulSet", "DATA_DIR"), "alerter": ("StatefulSet", "STATE_DIR")}
+          "ccip-tail": ("StatefulSet", "DATA_DIR"), "alerter": ("StatefulSet", "STATE_DIR"),
+          "tokenizer": ("StatefulSet", "STATE_DIR")}
+# The seed's three services (SERVICES_ARCHITECTURE.md: kubectl get pods -l app=...). busd carries
+# every service's frames and is labelled with the publisher, its first user; the alerter is the
+# CCIP Monitor's "alerting system" and delivers everyone's alerts.
+SERVICE = {"busd": "oracle-publisher", "fetcher": "oracle-publisher", "median": "oracle-publisher",
+           "gate": "oracle-publisher", "signer": "oracle-publisher", "submitter": "oracle-publisher",
+           "ccip-tail": "ccip-monitor", "alerter": "ccip-monitor", "tokenizer": "financial-tokenization"}
+MEM_LIMIT = {"busd": 128, "tokenizer": 256}  # Mi; others 64
+HTTP_PORT = "8000"  # the seed's metrics port, the same in every pod (one IP per pod)
+SECRET_VARS = ("BUS_SIGNING_KEY", "PRIVATE_KEY", "PAGERDUTY_ROUTING_KEY", "SLACK_WEBHOOK_URL", "WEBHOOK_SECRET")
+RUN = "/usr/local/bin/oraclebus-run"  # deploy/bin/oraclebus-run: NAME_FILE -> NAME, then exec
+RUN_VARS = {v + "_FILE" for v in SECRET_VARS if v != "PRIVATE_KEY"} | {"ORACLEBUS_OPTIONAL_SECRETS"}
+pods = []  # (where, actor, template labels, pod spec)
 seen = {}
 for kind in ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"):
     for name, (f, d) in by_kind.get(kind, {}).items():
@@ -135,6 +192,17 @@ for kind in ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"):
             err(f"{where}: label app.kubernetes.io/name {actor!r} is not an actor")
             continue
         seen.setdefault(actor, []).append(name)
+        plabels = tmeta.get("labels", {})
+        pods.append((where, actor, plabels, pod))
+        if plabels.get("app") != SERVICE[actor]:
+            err(f"{where}: pod label app must be {SERVICE[actor]} (the seed's service), got {plabels.get('app')!r}")
+        if plabels.get("app.kubernetes.io/part-of") != "oraclebus":
+            err(f"{where}: pod label app.kubernetes.io/part-of: oraclebus missing")
+        if (pod.get("securityContext", {}).get("seccompProfile") or {}).get("type") != "RuntimeDefault":
+            err(f"{where}: pod securityContext.seccompProfile must be RuntimeDefault")
+        for v in pod.get("volumes", []):
+            if "secret" in v and v["secret"].get("defaultMode") != 0o400:
+                err(f"{where}: Secret volume {v.get('name')} must have defaultMode 0400")
         want_kind, state_var = EXPECT[actor]
         if kind != want_kind:
             err(f"{where}: {actor} must be a {want_kind}")
@@ -177,8 +245,19 @@ for kind in ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"):
                 err(f"{cw}: runs as root")
             r = c.get("resources", {})
             req, lim = mem_mi(r.get("requests", {}).get("memory")), mem_mi(r.get("limits", {}).get("memory"))
-            if req is None or lim is None or not (16 <= req <= 32) or lim < req or lim > (128 if actor == "busd" else 64):
-                err(f"{cw}: memory requests 16-32Mi and limit <= 64Mi (busd 128Mi) expected, got {req}/{lim}")
+            if req is None or lim is None or not (16 <= req <= 32) or lim < req or lim > MEM_LIMIT.get(actor, 64):
+                err(f"{cw}: memory requests 16-32Mi and limit <= {MEM_LIMIT.get(actor, 64)}Mi expected, got {req}/{lim}")
+            if not r.get("requests", {}).get("cpu"):
+                err(f"{cw}: no CPU request")
+            for e in c.get("env", []):
+                vf = e.get("valueFrom", {})
+                if "secretKeyRef" in vf:
+                    err(f"{cw}: {e.get('name')} from a Secret in the environment: mount the Secret as a file")
+                if e.get("name") in SECRET_VARS:
+                    err(f"{cw}: {e.get('name')} set in the environment: use {e.get('name')}_FILE")
+            for src in c.get("envFrom", []):
+                if "secretRef" in src:
+                    err(f"{cw}: envFrom secretRef puts secrets in the environment: mount them as files")
             mounts = {m.get("name"): m for m in c.get("volumeMounts", [])}
             for m in mounts:
                 if m not in vols and m not in claims:
@@ -186,17 +265,31 @@ for kind in ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"):
             if init:
                 continue
             cmd = c.get("command", [])
-            if not cmd or os.path.basename(cmd[0]) != actor:
-                err(f"{cw}: command must run /usr/local/bin/{actor}")
+            wrapped = bool(cmd) and cmd[0] == RUN
+            prog = cmd[1:] if wrapped else cmd
+            if not prog or prog[0] != f"/usr/local/bin/{actor}":
+                err(f"{cw}: command must run /usr/local/bin/{actor} (directly or through {RUN})")
             env = {e.get("name"): e for e in c.get("env", [])}
             for e in env:
-                if e not in known:
+                if e in RUN_VARS:
+                    if not wrapped:
+                        err(f"{cw}: {e} is read by {RUN}, which the command does not run")
+                    elif e != "ORACLEBUS_OPTIONAL_SECRETS" and e[:-5] not in known and known:
+                        err(f"{cw}: {e[:-5]} is not a variable of {actor}")
+                elif known and e not in known:
                     err(f"{cw}: {e} is not a variable of {actor} (actors/{actor}/README.md)")
+            for e in env:
+                if e.endswith("_FILE") and (e in RUN_VARS or e == "PRIVATE_KEY_FILE"):
+                    path = env[e].get("value", "")
+                    m = [m for m in mounts.values() if path.startswith(m.get("mountPath", "//").rstrip("/") + "/")]
+                    vol = vols.get(m[0]["name"], {}) if m else {}
+                    if e != "PRIVATE_KEY_FILE" and "secret" not in vol:
+                        err(f"{cw}: {e}={path} is not on a Secret volume")
             for src in c.get("envFrom", []):
                 cm = src.get("configMapRef", {}).get("name")
                 if cm not in configmaps:
                     err(f"{cw}: envFrom ConfigMap {cm} not defined here")
-                elif cm != "oraclebus-common":
+                elif cm != "oraclebus-common" and known:
                     for k in configmaps[cm]:
                         if k not in known:
                             err(f"{cw}: envFrom {cm}: {k} is not a variable of {actor}")
@@ -207,15 +300,11 @@ for kind in ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"):
             if actor != "busd" and not any(s.get("configMapRef", {}).get("name") == "oraclebus-common"
                                            for s in c.get("envFrom", [])):
                 err(f"{cw}: envFrom oraclebus-common missing")
-            for secret_var in ("BUS_SIGNING_KEY", "PRIVATE_KEY", "PAGERDUTY_ROUTING_KEY", "SLACK_WEBHOOK_URL",
-                               "WEBHOOK_SECRET"):
-                if secret_var in env and "secretKeyRef" not in env[secret_var].get("valueFrom", {}):
-                    err(f"{cw}: {secret_var} must come from a Secret")
-            if actor != "busd" and "BUS_SIGNING_KEY" not in env:
-                err(f"{cw}: BUS_SIGNING_KEY missing (every publisher signs)")
-            if "PRIVATE_KEY" in env:
-                err(f"{cw}: PRIVATE_KEY in the environment: use PRIVATE_KEY_FILE")
+            if actor != "busd" and "BUS_SIGNING_KEY_FILE" not in env:
+                err(f"{cw}: BUS_SIGNING_KEY_FILE missing (every publisher signs)")
             port = env.get("HTTP_PORT", {}).get("value")
+            if port != HTTP_PORT:
+                err(f"{cw}: HTTP_PORT must be {HTTP_PORT} (the seed's metrics port), got {port}")
             cports = {p.get("name"): p.get("containerPort") for p in c.get("ports", [])}
             if port is None or str(cports.get("http")) != port or ann.get("prometheus.io/port") != port:
                 err(f"{cw}: HTTP_PORT {port}, containerPort http {cports.get('http')} and "
@@ -249,8 +338,15 @@ for kind in ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"):
             if not secrets or any(v["secret"].get("defaultMode") != 0o400 for v in secrets):
                 err(f"{where}: the key Secret volume must have defaultMode 0400")
             main = pod.get("containers", [{}])[0]
-            if any(m["name"] in {v["name"] for v in secrets} for m in main.get("volumeMounts", [])):
+            init_secret = {m["name"] for ic in pod.get("initContainers", []) for m in ic.get("volumeMounts", [])
+                           if "secret" in vols.get(m["name"], {})}
+            if not init_secret or any(m["name"] in init_secret for m in main.get("volumeMounts", [])):
                 err(f"{where}: the signer must read the 0400 copy, not the Secret volume (symlinks, fsGroup 0440)")
+            kf = next((e.get("value", "") for e in main.get("env", []) if e.get("name") == "PRIVATE_KEY_FILE"), "")
+            kv = [vols.get(m["name"], {}) for m in main.get("volumeMounts", [])
+                  if kf.startswith(m.get("mountPath", "//").rstrip("/") + "/")]
+            if not kv or (kv[0].get("emptyDir") or {}).get("medium") != "Memory":
+                err(f"{where}: PRIVATE_KEY_FILE must be the copy on a memory emptyDir (never on a disk)")
             text = open(os.path.join(DIR, f)).read()
             if not re.search(r"never\s+(run\s+)?two\s+signers", text, re.I):
                 err(f"{f}: the 'never two signers on one key' comment is missing")
@@ -263,6 +359,118 @@ if svc.get("clusterIP") != "None":
     err("Service busd must be headless (clusterIP: None) for busd-0.busd / busd-1.busd")
 if by_kind.get("StatefulSet", {}).get("busd", (None, {}))[1].get("spec", {}).get("serviceName") != "busd":
     err("StatefulSet busd must be governed by Service busd")
+
+# ---- NetworkPolicy ----------------------------------------------------------------------------
+NS = "besu-network"
+policies = [d for _, d in by_kind.get("NetworkPolicy", {}).values()]
+busd_labels = next((l for _, a, l, _ in pods if a == "busd"), {})
+DNS = {"kube-system": {"k8s-app": "kube-dns"}}
+
+
+def peer_ns_labels(peer):
+    """The namespace labels a peer's namespaceSelector requires (None: the policy's own namespace)."""
+    if "namespaceSelector" not in peer:
+        return None
+    return (peer["namespaceSelector"] or {}).get("matchLabels", {})
+
+
+def port_ok(rule, port, proto="TCP"):
+    ports = rule.get("ports")
+    return not ports or any(str(p.get("port")) == str(port) and p.get("protocol", "TCP") == proto for p in ports)
+
+
+def rules_for(labels, kind):
+    out = []
+    for pol in policies:
+        spec = pol.get("spec", {})
+        if kind in spec.get("policyTypes", []) and match(spec.get("podSelector"), labels):
+            out += spec.get(kind.lower(), []) or []
+    return out
+
+
+def is_busd_peer(peer):
+    return set(peer) == {"podSelector"} and match(peer["podSelector"], busd_labels)
+
+
+def is_dns_peer(peer):
+    ns = peer_ns_labels(peer)
+    return (ns == {"kubernetes.io/metadata.name": "kube-system"}
+            and match(peer.get("podSelector"), {"k8s-app": "kube-dns"}))
+
+
+RPC_ACTORS = ("gate", "submitter", "ccip-tail")
+INTERNET_OK = RPC_ACTORS + ("fetcher", "alerter")
+for where, actor, labels, pod in pods:
+    for kind in ("Ingress", "Egress"):
+        if not any(kind in p.get("spec", {}).get("policyTypes", []) and match(p["spec"].get("podSelector"), labels)
+                   for p in policies):
+            err(f"{where}: no NetworkPolicy selects its pods for {kind} (default deny missing)")
+    ing, egr = rules_for(labels, "Ingress"), rules_for(labels, "Egress")
+    if not any(port_ok(r, HTTP_PORT) and any(peer_ns_labels(p) == {"kubernetes.io/metadata.name": "monitoring"}
+                                             for p in r.get("from", [])) for r in ing):
+        err(f"{where}: NetworkPolicy: {HTTP_PORT} (/metrics, /health) not open to the monitoring namespace")
+    for r in ing:
+        if not r.get("from"):
+            err(f"{where}: NetworkPolicy ingress rule without 'from' admits everyone")
+    if actor == "busd":
+        if egr:
+            err(f"{where}: busd only listens: it must have no egress rule")
+        for r in ing:
+            if port_ok(r, 7701) or port_ok(r, 7702):
+                for peer in r.get("from", []):
+                    sel = peer.get("podSelector")
+                    if set(peer) != {"podSelector"} or not match(sel, {"app.kubernetes.io/part-of": "oraclebus"}) \
+                            or match(sel, {}):
+                        err(f"{where}: bus ports 7701/7702 open to {peer}: only the stack's pods (podSelector on part-of)")
+        if not any(port_ok(r, 7701) and port_ok(r, 7702) for r in ing):
+            err(f"{where}: NetworkPolicy does not open the bus ports 7701/7702 to the stack")
+        continue
+    # every other actor reaches both bus ports, and busd admits it
+    for port in (7701, 7702):
+        if not any(port_ok(r, port) and any(is_busd_peer(p) for p in r.get("to", [])) for r in egr):
+            err(f"{where}: NetworkPolicy egress to busd:{port} missing")
+        if not any(port_ok(r, port) and any(set(p) == {"podSelector"} and match(p["podSelector"], labels)
+                                            for p in r.get("from", []))
+                   for r in rules_for(busd_labels, "Ingress")):
+            err(f"{where}: busd's NetworkPolicy does not admit this pod on {port}")
+    for r in egr:
+        if not r.get("to"):
+            err(f"{where}: NetworkPolicy egress rule without 'to' allows everything")
+        for peer in r.get("to", []):
+            if is_busd_peer(peer) and all(port_ok({"ports": [pp]}, 7701) or port_ok({"ports": [pp]}, 7702)
+                                          for pp in r.get("ports") or [{}]):
+                continue
+            if is_dns_peer(peer) and r.get("ports") and all(str(pp.get("port")) == "53" for pp in r["ports"]):
+                continue
+            if actor == "signer":
+                err(f"{where}: the signer may reach nothing but busd (and DNS), policy allows {peer}")
+            elif actor not in INTERNET_OK and "ipBlock" in peer:
+                err(f"{where}: {actor} has no business outside the cluster (egress to {peer})")
+    if actor in RPC_ACTORS and not any("ipBlock" in p and (port_ok(r, 443) or port_ok(r, 8545))
+                                       for r in egr for p in r.get("to", [])):
+        err(f"{where}: {actor} needs egress to the RPC endpoints (443 / 8545)")
+
+# ---- PodDisruptionBudgets and Services --------------------------------------------------------
+pdbs = by_kind.get("PodDisruptionBudget", {})
+for name, (f, d) in pdbs.items():
+    sel = d.get("spec", {}).get("selector")
+    if not any(match(sel, l) for _, _, l, _ in pods):
+        err(f"{f}: PodDisruptionBudget/{name} selects no pod")
+busd_pdb = [d for _, d in pdbs.values() if match(d["spec"].get("selector"), busd_labels)]
+if len(busd_pdb) != 1 or busd_pdb[0]["spec"].get("minAvailable") != 1:
+    err("busd needs one PodDisruptionBudget with minAvailable: 1 (of its 2 replicas)")
+for where, actor, labels, pod in pods:
+    if actor in ("signer", "submitter"):
+        mine = [d for _, d in pdbs.values() if match(d["spec"].get("selector"), labels)]
+        if len(mine) != 1 or mine[0]["spec"].get("maxUnavailable") not in (0, 1):
+            err(f"{where}: needs one PodDisruptionBudget with maxUnavailable 0 or 1")
+for name, (f, d) in by_kind.get("Service", {}).items():
+    sel = d.get("spec", {}).get("selector")
+    if not any(match({"matchLabels": sel}, l) for _, _, l, _ in pods):
+        err(f"{f}: Service/{name} selects no pod")
+
+for n in notes:
+    print(n)
 
 for e in errors:
     print("FAIL:", e)

@@ -31,6 +31,13 @@ const CONTRACTS = [
     evmVersion: 'paris',
   },
   {
+    // The Financial Tokenization service's ERC-20 (issue 9): OpenZeppelin 5 ERC20 + AccessControl.
+    name: 'PaymentToken',
+    solc: 'solc',
+    unit: 'deploy/contracts/PaymentToken.sol',
+    evmVersion: 'paris',
+  },
+  {
     name: 'MockV3Aggregator',
     solc: 'solc',
     unit: '@chainlink/contracts/src/v0.8/shared/mocks/MockV3Aggregator.sol',

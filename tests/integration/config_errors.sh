@@ -71,11 +71,12 @@ expect_errors median 5 "BUS_SUB_URL: 'http://busd:7702' is not a bus URL: scheme
 	"FEEDS: 'ETH USD' is not a feed name" "QUORUM: '0' is out of range" "MAX_SPREAD: '-1' is not a percent" \
 	"BUS_TRUST: trust rule 'nonsense'"
 
-# The gate's own checks belong to its main.c (another branch); the runtime's are asserted here.
-run gate BUS_PUB_URL=tcp://busd HEARTBEAT=soon DEVIATION_THRESHOLD=-1 BUS_SIGNING_KEY=$ORDER
+# The runtime's checks and the gate's own (no feed, a transmitter that is no address) in one pass.
+run gate BUS_PUB_URL=tcp://busd HEARTBEAT=soon DEVIATION_THRESHOLD=-1 BUS_SIGNING_KEY=$ORDER TRANSMITTER=0x12
 gate_needles=("BUS_PUB_URL: 'tcp://busd' is not a bus URL: no port" "HEARTBEAT: 'soon' is not a duration"
-	"DEVIATION_THRESHOLD: '-1' is not a percent" "RPC_URL: required" "BUS_SIGNING_KEY: not a valid secp256k1")
-expect_errors gate 5 "${gate_needles[@]}"
+	"DEVIATION_THRESHOLD: '-1' is not a percent" "RPC_URL: required" "BUS_SIGNING_KEY: not a valid secp256k1"
+	"is not a feed name" "TRANSMITTER: not an address")
+expect_errors gate 7 "${gate_needles[@]}"
 
 printf '{"feeds": [{"feed": "ETH-USD", "aggregator": "0x12"}]}' >"$TMP/signer-feeds.json"
 run signer PRIVATE_KEY=$ORDER ALLOWED_CONTRACTS=0x1234 TX_TYPE=fast GAS_PRICE=cheap FEEDS_FILE="$TMP/signer-feeds.json" \
@@ -120,7 +121,7 @@ run fetcher SOURCES=cb:coinbase=http://127.0.0.1:1/v2/prices/ETH-USD/spot BUS_SI
 check_ok fetcher
 run median FEEDS=ETH-USD,BTC-USD BUS_PUB_URL="tcp://[::1]:7701,ipc://$TMP/x" -- --check-config
 check_ok median
-run gate RPC_URL=http://127.0.0.1:1 FEED=ETH-USD AGGREGATOR_ADDRESS=$ADDR BUS_SIGNING_KEY="$GSEC" -- --check-config
+run gate RPC_URL=http://127.0.0.1:1 FEED=ETH-USD AGGREGATOR_ADDRESS=$ADDR TRANSMITTER=$ADDR BUS_SIGNING_KEY="$GSEC" -- --check-config
 check_ok gate
 printf '{"feeds": [{"feed": "ETH-USD", "aggregator": "%s"}]}' "$ADDR" >"$TMP/signer-feeds.json"
 run signer PRIVATE_KEY=0x0000000000000000000000000000000000000000000000000000000000000001 \

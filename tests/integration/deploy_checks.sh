@@ -16,38 +16,62 @@ P=deploy/prometheus
 promtool check rules "$P/rules.yml" >"$TMP/out" 2>&1 && ok "promtool check rules" || { cat "$TMP/out"; bad "promtool check rules"; }
 promtool test rules "$P/rules_test.yml" >"$TMP/out" 2>&1 && ok "promtool test rules (rules_test.yml)" || { cat "$TMP/out"; bad "promtool test rules"; }
 promtool check config "$P/prometheus-demo.yml" >"$TMP/out" 2>&1 && ok "promtool check config prometheus-demo.yml" || { cat "$TMP/out"; bad "promtool check config prometheus-demo.yml"; }
-# prometheus.yml: Debian's promtool has no Kubernetes discovery. Use it if it has; otherwise check
-# the file with the kubernetes_sd_configs block swapped for a static one (the relabelling and the
-# rest are still checked), and the block itself here.
-if promtool check config "$P/prometheus.yml" >"$TMP/out" 2>&1; then
-	ok "promtool check config prometheus.yml"
+# prometheus.yml (one host): passes Debian's promtool as it is.
+promtool check config "$P/prometheus.yml" >"$TMP/out" 2>&1 && ok "promtool check config prometheus.yml" || { cat "$TMP/out"; bad "promtool check config prometheus.yml"; }
+# prometheus-kubernetes.yml: Debian's promtool has no Kubernetes discovery. Use it if it has;
+# otherwise check the file with the kubernetes_sd_configs block swapped for a static one (the
+# relabelling and the rest are still checked), and the block itself here.
+K="$P/prometheus-kubernetes.yml"
+if promtool check config "$K" >"$TMP/out" 2>&1; then
+	ok "promtool check config prometheus-kubernetes.yml"
 elif grep -q "field kubernetes_sd_configs not found" "$TMP/out"; then
-	python3 - "$P/prometheus.yml" "$TMP/prometheus-static.yml" <<'PY' || bad "prometheus.yml kubernetes_sd block"
+	python3 - "$K" "$TMP/prometheus-static.yml" <<'PY' || bad "prometheus-kubernetes.yml kubernetes_sd block"
 import re, sys
 s = open(sys.argv[1]).read()
 m = re.search(r"    kubernetes_sd_configs:\n      - role: pod\n        namespaces:\n          names: \[besu-network\]\n", s)
 if not m:
     sys.exit("kubernetes_sd_configs: role pod in namespace besu-network not found")
 for need in ("__meta_kubernetes_pod_annotation_prometheus_io_scrape", "__meta_kubernetes_pod_annotation_prometheus_io_port",
-             "__meta_kubernetes_pod_label_app_kubernetes_io_name"):
+             "__meta_kubernetes_pod_label_app_kubernetes_io_name", "__meta_kubernetes_pod_label_app_kubernetes_io_part_of"):
     if need not in s:
         sys.exit("relabel on " + need + " missing")
-open(sys.argv[2], "w").write(s.replace(m.group(0), "    static_configs:\n      - targets: ['127.0.0.1:9100']\n"))
+open(sys.argv[2], "w").write(s.replace(m.group(0), "    static_configs:\n      - targets: ['127.0.0.1:8000']\n"))
 PY
 	cp "$P/rules.yml" "$TMP/"
 	promtool check config "$TMP/prometheus-static.yml" >"$TMP/out" 2>&1 &&
-		ok "promtool check config prometheus.yml (kubernetes_sd block checked by script: this promtool lacks it)" ||
-		{ cat "$TMP/out"; bad "promtool check config prometheus.yml"; }
+		ok "promtool check config prometheus-kubernetes.yml (kubernetes_sd block checked by script: this promtool lacks it)" ||
+		{ cat "$TMP/out"; bad "promtool check config prometheus-kubernetes.yml"; }
 else
-	cat "$TMP/out"; bad "promtool check config prometheus.yml"
+	cat "$TMP/out"; bad "promtool check config prometheus-kubernetes.yml"
 fi
 
 python3 deploy/k8s/validate.py >"$TMP/out" 2>&1 && ok "$(tail -1 "$TMP/out")" || { cat "$TMP/out"; bad "deploy/k8s/validate.py"; }
 if command -v kubectl >/dev/null; then
 	kubectl kustomize deploy/k8s >"$TMP/all.yaml" 2>"$TMP/out" && ok "kubectl kustomize deploy/k8s ($(grep -c '^kind:' "$TMP/all.yaml") objects)" ||
 		{ cat "$TMP/out"; bad "kubectl kustomize"; }
+	# The operator overlay names its base as a directory (resources: [../k8s]): kustomize >= 2.1
+	# (kubectl >= 1.21). Debian 12's kubernetes-client is 1.20: it renders deploy/k8s only.
+	minor=$(kubectl version --client -o json 2>/dev/null | python3 -c 'import json,sys; print(int("".join(c for c in json.load(sys.stdin)["clientVersion"]["minor"] if c.isdigit())))' 2>/dev/null || echo 0)
+	if [ "$minor" -ge 21 ]; then
+		kubectl kustomize deploy/k8s-prometheus-operator >"$TMP/op.yaml" 2>"$TMP/out" &&
+			grep -q '^kind: PodMonitor' "$TMP/op.yaml" && grep -q '^kind: PrometheusRule' "$TMP/op.yaml" &&
+			ok "kubectl kustomize deploy/k8s-prometheus-operator ($(grep -c '^kind:' "$TMP/op.yaml") objects, PodMonitor, PrometheusRule)" ||
+			{ cat "$TMP/out"; bad "kubectl kustomize deploy/k8s-prometheus-operator"; }
+	else
+		echo "skip: kubectl 1.$minor renders no directory resources (deploy/k8s-prometheus-operator not rendered)"
+	fi
 else
 	echo "skip: kubectl not installed (kustomize build not checked)"
+fi
+# The PrometheusRule is generated from rules.yml: it must not be stale.
+if python3 -c 'import yaml' 2>/dev/null || /usr/bin/python3 -c 'import yaml' 2>/dev/null; then
+	py=python3; python3 -c 'import yaml' 2>/dev/null || py=/usr/bin/python3
+	$py tools/gen-prometheusrule.py "$TMP/prometheusrule.yaml" &&
+		cmp -s "$TMP/prometheusrule.yaml" deploy/k8s-prometheus-operator/prometheusrule.yaml &&
+		ok "deploy/k8s-prometheus-operator/prometheusrule.yaml matches rules.yml" ||
+		bad "deploy/k8s-prometheus-operator/prometheusrule.yaml is stale: run tools/gen-prometheusrule.py"
+else
+	bad "PyYAML missing (apt-get install python3-yaml; make deps)"
 fi
 
 # The checks must be able to fail.
@@ -61,15 +85,59 @@ assert old in s, old
 open(p, "w").write(s.replace(old, new, 1))
 PY
 	if python3 deploy/k8s/validate.py "$TMP/k8s" >"$TMP/out" 2>&1; then bad "validate.py accepted: $1"; else ok "validate.py refuses: $1"; fi
+	[ -z "${DEPLOY_CHECKS_VERBOSE:-}" ] || grep FAIL "$TMP/out" | sed "s/^/      /" || true
 }
 mutate "two signer replicas" signer.yaml "replicas: 1                   # NEVER" "replicas: 2                   # NEVER"
 mutate "key Secret mode 0440" signer.yaml "defaultMode: 0400" "defaultMode: 0440"
 mutate "root filesystem writable" gate.yaml "readOnlyRootFilesystem: true" "readOnlyRootFilesystem: false"
 mutate "misspelt variable" median.yaml "name: QUORUM" "name: QUOROM"
 mutate "one busd in BUS_SUB_URL" common-config.yaml "tcp://busd-0.busd:7702,tcp://busd-1.busd:7702" "tcp://busd-0.busd:7702"
-mutate "HTTP_PORT not the scraped port" submitter.yaml 'prometheus.io/port: "9107"' 'prometheus.io/port: "9100"'
-sed 's/on (feed) 2 \* oraclebus:feed_heartbeat_seconds/on (feed) 3 * oraclebus:feed_heartbeat_seconds/' "$P/rules.yml" >"$TMP/rules.yml"
-sed "s#- rules.yml#- $TMP/rules.yml#" "$P/rules_test.yml" >"$TMP/rules_test.yml"
-if promtool test rules "$TMP/rules_test.yml" >/dev/null 2>&1; then bad "rule tests passed a broken OracleFeedStale"; else ok "rule tests refuse a broken OracleFeedStale"; fi
+mutate "HTTP_PORT not the scraped port" submitter.yaml 'prometheus.io/port: "8000"' 'prometheus.io/port: "9100"'
+mutate "a bus key in the environment (secretKeyRef)" submitter.yaml \
+	"- {name: BUS_SIGNING_KEY_FILE, value: /run/secrets/oraclebus/bus-signing-key}" \
+	"- {name: BUS_SIGNING_KEY, valueFrom: {secretKeyRef: {name: oraclebus-bus-keys, key: submitter-0}}}"
+mutate "a secret file read without oraclebus-run" gate.yaml 'command: ["/usr/local/bin/oraclebus-run", "/usr/local/bin/gate"]' 'command: ["/usr/local/bin/gate"]'
+mutate "pod labelled with no seed service" ccip-tail.yaml "app: ccip-monitor}" "app: oraclebus}"
+mutate "tokenizer under the wrong service" tokenizer.yaml "app: financial-tokenization}" "app: oracle-publisher}"
+mutate "no seccomp profile" median.yaml "        seccompProfile: {type: RuntimeDefault}" ""
+mutate "no CPU request" alerter.yaml "requests: {cpu: 20m, memory: 32Mi}" "requests: {memory: 32Mi}"
+mutate "bus ports open to the whole namespace" networkpolicy.yaml \
+	"    - from:
+        - podSelector:
+            matchLabels: {app.kubernetes.io/part-of: oraclebus}" \
+	"    - from:
+        - podSelector: {}"
+mutate "signer allowed to reach the RPC" networkpolicy.yaml "values: [gate, submitter, ccip-tail]" "values: [gate, submitter, ccip-tail, signer]"
+mutate "median allowed onto the internet" networkpolicy.yaml "matchLabels: {app.kubernetes.io/name: fetcher, app.kubernetes.io/part-of: oraclebus}
+  policyTypes: [Egress]" "matchExpressions: [{key: app.kubernetes.io/name, operator: In, values: [fetcher, median]}]
+  policyTypes: [Egress]"
+mutate "no default deny for egress" networkpolicy.yaml "policyTypes: [Ingress, Egress]" "policyTypes: [Ingress]"
+mutate "metrics closed to Prometheus" networkpolicy.yaml "            matchLabels: {kubernetes.io/metadata.name: monitoring}
+      ports:
+        - {protocol: TCP, port: 8000}" "            matchLabels: {kubernetes.io/metadata.name: prometheus}
+      ports:
+        - {protocol: TCP, port: 8000}"
+mutate "busd PDB allowing both down" busd.yaml "  minAvailable: 1" "  maxUnavailable: 2"
+mutate "signer PDB selecting nothing" signer.yaml "  maxUnavailable: 1
+  selector:
+    matchLabels: {app.kubernetes.io/name: signer, app.kubernetes.io/instance: signer-0}" "  maxUnavailable: 1
+  selector:
+    matchLabels: {app.kubernetes.io/name: signer, app.kubernetes.io/instance: signer-9}"
+rule_mutate() {  # name old new: the rule tests must fail on a broken rules.yml
+	python3 - "$P/rules.yml" "$TMP/rules.yml" "$2" "$3" <<'PY'
+import sys
+src, dst, old, new = sys.argv[1:5]
+s = open(src).read()
+assert old in s, old
+open(dst, "w").write(s.replace(old, new, 1))
+PY
+	sed "s#- rules.yml#- $TMP/rules.yml#" "$P/rules_test.yml" >"$TMP/rules_test.yml"
+	if promtool test rules "$TMP/rules_test.yml" >/dev/null 2>&1; then bad "rule tests passed a broken rule: $1"; else ok "rule tests refuse: $1"; fi
+}
+rule_mutate "OracleFeedStale at 3 heartbeats" "on (feed) 2 * oraclebus:feed_heartbeat_seconds" "on (feed) 3 * oraclebus:feed_heartbeat_seconds"
+rule_mutate "TokenizationBackendDown on a draining outbox" "min_over_time(tokenization_outbox_pending[10m])" "max_over_time(tokenization_outbox_pending[10m])"
+rule_mutate "TokenizationConflict on every rejection" 'tokenization_rejections_total{reason="AM05"}' 'tokenization_rejections_total'
+rule_mutate "TokenizationPaymentPendingTooLong without its 5 m" "        expr: max by (workload) (tokenization_pending_overdue) > 0
+        for: 5m" "        expr: max by (workload) (tokenization_pending_overdue) > 0"
 
 [ "$fails" -eq 0 ] && echo "deploy_checks: all passed" || { echo "deploy_checks: $fails failed"; exit 1; }

@@ -20,7 +20,7 @@ BUSD_PID=$!
 PIDS+=($BUSD_PID)
 "$TAP" --url "$IN" --publish test.frames --type test --hex "$(printf 'ab%.0s' $(seq 200))" \
 	--repeat 300 --interval 1 >/dev/null 2>>"$TMP/tap.log" || fail "bus-tap --publish"
-wait_for 30 "journal has 300 frames" sh -c "'$REPLAY' --journal '$TMP/journal' stats 2>/dev/null | grep -Eq '^frames +300$'"
+wait_for 90 "journal has 300 frames" sh -c "'$REPLAY' --journal '$TMP/journal' stats 2>/dev/null | grep -Eq '^frames +300$'"
 kill -TERM $BUSD_PID
 wait $BUSD_PID || true
 cp -a "$TMP/journal" "$TMP/journal.good"
@@ -31,7 +31,7 @@ SIGNER_ENV=(BUS_PUB_URL=$IN BUS_SUB_URL=$OUT BUS_TRUST="price.update.=$GATE_PUB"
 env "${SIGNER_ENV[@]}" "$SIGNER" 2>"$TMP/signer.log" &
 SPID=$!
 PIDS+=($SPID)
-wait_for 30 "signer state created" test -s "$TMP/signer/data.mdb"
+wait_for 90 "signer state created" test -s "$TMP/signer/data.mdb"
 sleep 0.5
 kill -TERM $SPID
 wait $SPID || true
@@ -82,4 +82,32 @@ mdb_copy "$TMP/journal.good" "$TMP/backup"
 cp -a "$TMP/backup" "$TMP/journal"
 "$REPLAY" --journal "$TMP/journal" stats | grep -Eq '^frames +300$' || fail "restored journal lost frames"
 echo "ok: mdb_copy backup restored with 300 frames"
+# A signer whose STATE_DIR is gone (a new, empty directory) while the chain shows transactions
+# from its key: it signs nothing, says why on /health and raises state_missing, until told to start
+# afresh (ALLOW_EMPTY_STATE) or given its store back.
+ADDR=0x70997970c51812dc3a010c7d01b50e0d17dc79c8
+HP=$(free_port)
+BUSD_INGRESS=$IN BUSD_EGRESS=$OUT JOURNAL_DIR= INSTANCE=busd "$BUSD" 2>>"$TMP/busd.log" &
+PIDS+=($!)
+"$TAP" --url "$OUT" --topic alert. --timeout 120 >"$TMP/alerts.jsonl" 2>>"$TMP/tap.log" &
+PIDS+=($!)
+env "${SIGNER_ENV[@]}" STATE_DIR=$TMP/signer-new HTTP_PORT=$HP HTTP_ADDR=127.0.0.1 "$SIGNER" 2>>"$TMP/signer.log" &
+PIDS+=($!)
+wait_for 90 "signer HTTP" curl -s -o /dev/null "http://127.0.0.1:$HP/health"
+SYNC="{\"chain_id\":138,\"address\":\"$ADDR\",\"latest_nonce\":12,\"pending_nonce\":12,\"block_number\":1,\"synced_at_ns\":1}"
+health_says_state() { curl -s "http://127.0.0.1:$HP/health" | grep -q '"key":"state"'; }
+for _ in $(seq 100); do # nonce.sync is lossy on the bus (the submitter repeats it): so do we
+	"$TAP" --url "$IN" --publish nonce.sync --origin submitter-0 --json "$SYNC" >/dev/null 2>>"$TMP/tap.log"
+	health_says_state && break
+	sleep 0.3
+done
+health_says_state || fail "the signer took an empty store for a key with 12 transactions"
+for _ in $(seq 200); do # the alert repeats every 30 s while the state is missing
+	grep -q '"kind":"state_missing"' "$TMP/alerts.jsonl" && break
+	"$TAP" --url "$IN" --publish nonce.sync --origin submitter-0 --json "$SYNC" >/dev/null 2>>"$TMP/tap.log"
+	sleep 0.5
+done
+grep -q '"kind":"state_missing"' "$TMP/alerts.jsonl" || fail "no state_missing alert"
+curl -s "http://127.0.0.1:$HP/health" | grep -q ALLOW_EMPTY_STATE || fail "/health does not say how to proceed"
+echo "ok: signer on an empty store for a used key: refuses, /health 503 (state), state_missing alert"
 echo "store_corrupt: all refusals clear"

@@ -4,14 +4,16 @@
 #
 # Sources common.sh (TMP, fail, free_port, cleanup at exit). The caller may set BUILD, and before
 # stack_up: FETCH_INTERVAL (300ms),
-# DEVIATION_THRESHOLD (1), HEARTBEAT (12s), GATE_MIN_INTERVAL (1s), LOG_LEVEL (info).
+# DEVIATION_THRESHOLD (1), HEARTBEAT (12s), GATE_MIN_INTERVAL (1s), LOG_LEVEL (info),
+# ORACLE_CONTRACT (oracle = our OracleAggregator with updateAnswer(int256); flux = Chainlink's
+# FluxAggregator with submit(uint256,int256), the round read from oracleRoundState).
 # STACK_TLS=1 runs the bus over tls+tcp:// with client certificates (a CA, busd's certificate and one
 # for the pods made with openssl in $TMP/pki; every actor gets BUS_TLS_CERT/KEY/CA).
-# After stack_up: RPC_URL, AGG, ADDR1, IN, OUT, SIM, MPORT (median HTTP), SGPORT (signer HTTP),
-# BPORT (busd HTTP),
-# PID[name] for every process; all are stopped at exit.
-# Functions: ctl, price, round ("roundId answer"), nonce, wait_round, start_signer, start_submitter,
-# start_gate, fail.
+# After stack_up: RPC_URL, AGG, ADDR1, IN, OUT, SIM, BPORT (busd HTTP), MPORT (median HTTP),
+# SGPORT (signer HTTP), GTPORT (gate HTTP), UPDATE_SIG, PID[name] for every process; all are stopped
+# at exit. stack_up returns once every subscriber (tap, median, gate, signer, submitter) is connected.
+# Functions: ctl, price, round ("roundId answer"), nonce, wait_round, wait_answer, start_signer,
+# start_submitter, start_gate, fail.
 
 # shellcheck source=common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -25,17 +27,12 @@ FAIL_TAIL=15
 on_exit() { for p in "${PID[@]}"; do kill -9 "$p" 2>/dev/null || true; done; }
 round() { "$CHAIN" latest "$AGG" 2>/dev/null | tr ' ' '\n' | awk -F= '$1=="roundId"{r=$2} $1=="answer"{a=$2} END{print r+0, a}'; }
 nonce() { "$CHAIN" cast nonce --rpc-url "$RPC_URL" "$ADDR1" 2>/dev/null; }
-wait_round() {  # want_round timeout_s -> prints "round answer"; fails (1) on timeout
-	local want=$1 t=$2 r a
-	for _ in $(seq $((t * 5))); do
-		read -r r a < <(round)
-		[ "${r:-0}" -ge "$want" ] && { echo "$r $a"; return 0; }
-		sleep 0.2
-	done
-	read -r r a < <(round)
-	echo "$r $a"
-	return 1
-}
+round_ge() { local r a; read -r r a < <(round); [ "${r:-0}" -ge "$1" ]; }
+answer_is() { local r a; read -r r a < <(round); [ "$a" = "$1" ]; }
+# wait_round want_round timeout_s / wait_answer answer timeout_s -> print "round answer"; 1 on
+# timeout (timeout_s x T_SLOW, see common.sh)
+wait_round() { local rc=0; poll "$2" round_ge "$1" || rc=1; round; return $rc; }
+wait_answer() { local rc=0; poll "$2" answer_is "$1" || rc=1; round; return $rc; }
 ctl() { curl -sf -X POST "$SIM/ctl/$1?$2" >/dev/null || fail "price-sim ctl $1 $2"; }
 price() { ctl set "feed=ETH-USD&price=$1"; }
 
@@ -43,13 +40,14 @@ start_gate() {
 	BUS_SIGNING_KEY=$GSEC BUS_TRUST="tx.status=$XPUB" FEED=ETH-USD AGGREGATOR_ADDRESS=$AGG CHAIN_ID=138 TRANSMITTER=$ADDR1 \
 		DEVIATION_THRESHOLD=${DEVIATION_THRESHOLD:-1} HEARTBEAT=${HEARTBEAT:-12s} \
 		MIN_INTERVAL=${GATE_MIN_INTERVAL:-1s} UPDATE_TIMEOUT=30s CHAIN_POLL=2s \
-		AGG_MAX_AGE=3s STATE_DIR=$TMP/gate INSTANCE=gate-e "$B/gate" 2>>"$TMP/gate.log" &
+		UPDATE_SIGNATURE="$UPDATE_SIG" STATE_DIR=$TMP/gate HTTP_PORT=$GTPORT HTTP_ADDR=127.0.0.1 INSTANCE=gate-e \
+		"$B/gate" 2>>"$TMP/gate.log" &
 	PID[gate]=$!
 }
 start_signer() {
 	BUS_SIGNING_KEY=$SSEC PRIVATE_KEY=$KEY1 STATE_DIR=$TMP/signer CHAIN_ID=138 GAS_PRICE=auto \
 		BUS_TRUST="price.update.=$GPUB;tx.ack=$XPUB;tx.bump=$XPUB;gas.quote=$XPUB;nonce.sync=$XPUB" \
-		ALLOWED_CONTRACTS=$AGG MIN_ANSWER=1 MAX_ANSWER=100000 OUTBOX_RETRY=1s \
+		ALLOWED_CONTRACTS=$AGG MIN_ANSWER=1 MAX_ANSWER=100000 OUTBOX_RETRY=1s UPDATE_SIGNATURE="$UPDATE_SIG" \
 		HTTP_PORT=$SGPORT HTTP_ADDR=127.0.0.1 INSTANCE=signer-e "$B/signer" 2>>"$TMP/signer.log" &
 	PID[signer]=$!
 }
@@ -89,8 +87,15 @@ stack_up() {
 	cport=$(free_port)
 	export RPC_URL=http://127.0.0.1:$cport
 	ANVIL_PID=$(ANVIL_ARGS="--block-time 1" CHAIN_LOG=$TMP/anvil.log "$CHAIN" start "$cport")
-	"$CHAIN" compile OracleAggregator >/dev/null 2>"$TMP/deploy.log"
-	AGG=$("$CHAIN" deploy OracleAggregator 8 "ETH / USD" 0 0 "[\"$ADDR1\"]" 2>>"$TMP/deploy.log")
+	if [ "${ORACLE_CONTRACT:-oracle}" = flux ]; then
+		"$CHAIN" compile FluxAggregator >/dev/null 2>"$TMP/deploy.log"
+		AGG=$("$CHAIN" deploy-flux "$ADDR1" 2>>"$TMP/deploy.log")
+		UPDATE_SIG="submit(uint256,int256)"
+	else
+		"$CHAIN" compile OracleAggregator >/dev/null 2>"$TMP/deploy.log"
+		AGG=$("$CHAIN" deploy OracleAggregator 8 "ETH / USD" 0 0 "[\"$ADDR1\"]" 2>>"$TMP/deploy.log")
+		UPDATE_SIG="updateAnswer(int256)"
+	fi
 	[[ "$AGG" =~ ^0x[0-9a-fA-F]{40}$ ]] || fail "deploy printed '$AGG'"
 
 	IN=ipc://$TMP/in.ipc OUT=ipc://$TMP/out.ipc
@@ -114,13 +119,14 @@ stack_up() {
 
 	"$B/price-sim" --port 0 --feed ETH-USD=3000 >"$TMP/sim.url" 2>"$TMP/sim.log" &
 	PID[sim]=$!
-	for _ in $(seq 50); do [ -s "$TMP/sim.url" ] && break; sleep 0.1; done
+	wait_for 5 "price-sim printed its URL" test -s "$TMP/sim.url"
 	SIM=$(head -1 "$TMP/sim.url")
 	[ -n "$SIM" ] || fail "price-sim printed no URL"
 
 	"$B/bus-tap" --url "$OUT" --topic price.obs. --topic price.agg. --topic price.update. --topic tx.signed --topic tx.status \
 		--topic alert. --timeout 900 >"$TMP/bus.jsonl" 2>"$TMP/tap.log" &
 	PID[tap]=$!
+	wait_subscribers "$BPORT" 1  # the tap sees everything from the first observation on
 
 	local -A url=(
 		[coinbase]="$SIM/v2/prices/ETH-USD/spot"
@@ -137,8 +143,9 @@ stack_up() {
 	WINDOW=3s QUORUM=2 MAX_DEVIATION=2 MAX_SPREAD=5 AGG_INTERVAL=300ms MIN_PUBLISH_INTERVAL=1s \
 		HTTP_PORT=$MPORT HTTP_ADDR=127.0.0.1 INSTANCE=median-e "$B/median" 2>"$TMP/median.log" &
 	PID[median]=$!
-	SGPORT=$(free_port)
+	SGPORT=$(free_port) GTPORT=$(free_port)
 	start_submitter
 	start_signer
 	start_gate
+	wait_subscribers "$BPORT" 5
 }

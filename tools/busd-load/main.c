@@ -33,7 +33,7 @@
 #include <unistd.h>
 
 #include "bus/bus.h"
-#include "bus/rt_main.h"
+#include "base/rt_main.h"
 
 #include <nng/supplemental/util/platform.h>
 

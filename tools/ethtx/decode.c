@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "chain/hex.h"
+#include "base/hex.h"
 #include "chain/rlp.h"
 #include "chain/tx.h"
 

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "chain/hex.h"
+#include "base/hex.h"
 #include "chain/tx.h"
 #include "tools/ethtx/decode.h"
 

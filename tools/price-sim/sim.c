@@ -1,4 +1,5 @@
 /* sim: price simulator model and responses (see sim.h). */
+#include "base/hex.h"
 #include "tools/price-sim/sim.h"
 
 #include <pthread.h>
@@ -6,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "schemas/u256.h"
+#include "base/u256.h"
 
 enum { PS_COINGECKO, PS_BINANCE, PS_COINBASE, PS_KRAKEN, PS_GENERIC, PS_NSRC };
 typedef enum { PM_OK, PM_DOWN, PM_SLOW, PM_GARBAGE, PM_STALE, PM_N } ps_mode;
@@ -60,11 +61,6 @@ void ps_free(ps_sim *s)
 
 /* ---- small helpers ---------------------------------------------------------------------- */
 
-static int ps_hex(char c)
-{
-	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
 /* Percent-decoded value of query parameter key, or -1 when absent (or too long). */
 static int ps_q(const char *q, const char *key, char *out, size_t cap)
 {
@@ -76,8 +72,8 @@ static int ps_q(const char *q, const char *key, char *out, size_t cap)
 			size_t o = 0;
 			for (size_t i = klen + 1; i < len; i++) {
 				char c = q[i];
-				if (c == '%' && i + 2 < len && ps_hex(q[i + 1]) >= 0 && ps_hex(q[i + 2]) >= 0) {
-					c = (char)(ps_hex(q[i + 1]) << 4 | ps_hex(q[i + 2]));
+				if (c == '%' && i + 2 < len && hex_digit(q[i + 1]) >= 0 && hex_digit(q[i + 2]) >= 0) {
+					c = (char)(hex_digit(q[i + 1]) << 4 | hex_digit(q[i + 2]));
 					i += 2;
 				} else if (c == '+')
 					c = ' ';

@@ -21,7 +21,7 @@
 
 #include <stdint.h>
 
-#include "bus/rt_buf.h"
+#include "base/rt_buf.h"
 
 #define PS_DEC 18
 #define PS_MAX_FEEDS 32

@@ -4,15 +4,15 @@
  * to see /health flip to 503).
  *
  *   HTTP_PORT=9100 build/bin/rt-example      then  curl localhost:9100/metrics */
-#include "bus/rt_http.h"
-#include "bus/rt_log.h"
-#include "bus/rt_main.h"
-#include "bus/rt_metrics.h"
+#include "base/util.h"
+#include "base/rt_http.h"
+#include "base/rt_log.h"
+#include "base/rt_main.h"
+#include "base/rt_metrics.h"
 
 #include <signal.h>
 #include <string.h>
 
-#define N(a) (sizeof(a) / sizeof((a)[0]))
 
 static const char *greeting = "hello";
 static uint64_t    tick_ms = 100;
@@ -46,14 +46,14 @@ int main(int argc, char **argv)
 {
 	/* Routes added before rt_init are attached when the server starts. */
 	rt_http_route("GET", "/hello", 0, hello, NULL);
-	if (rt_init("rt-example", argc, argv, opts, N(opts)) != 0)
+	if (rt_init("rt-example", argc, argv, opts, OB_COUNT(opts)) != 0)
 		return 1;
 	signal(SIGUSR1, on_usr1);
 
 	static const double bounds[] = { 0.001, 0.01, 0.1, 1 };
 	rt_metric *ticks = rt_counter("example_ticks_total", "Main loop iterations.", NULL);
 	rt_metric *degraded = rt_gauge("example_degraded", "1 while the demo health reason is set.", NULL);
-	rt_metric *lat = rt_histogram("example_tick_seconds", "Time spent per tick.", NULL, bounds, N(bounds));
+	rt_metric *lat = rt_histogram("example_tick_seconds", "Time spent per tick.", NULL, bounds, OB_COUNT(bounds));
 	for (size_t i = 0; i < feeds.n; i++) {
 		char esc[64], labels[80];
 		rt_label_escape(feeds.v[i], esc, sizeof esc);

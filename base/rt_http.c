@@ -1,0 +1,478 @@
+/* rt_http: the actor's HTTP server on GNU libmicrohttpd (see rt_http.h).
+ *
+ * Why libmicrohttpd and not NNG's HTTP server: a server reachable by anyone who can reach the pod
+ * needs a cap on connections (in all and per client address) and a deadline for a request to
+ * arrive whole; NNG 1.5's server has neither, so a slowloris client could hold every descriptor of
+ * the process. libmicrohttpd enforces both itself (HTTP_MAX_CONNECTIONS, HTTP_MAX_PER_IP,
+ * HTTP_IDLE_TIMEOUT), answers 503 past the cap, and is a small, well-kept C library (Debian package).
+ *
+ * Every route, the built-in /health and /metrics included, is an rt_http_fn in one fixed table.
+ * One internal thread serves every connection (epoll); handlers run on it, so they must not block
+ * for long. A request body is collected up to its route's limit; past it the answer is 413 and the
+ * handler never runs. */
+#include "base/rt_http.h"
+#include "base/rt_log.h"
+#include "base/rt_metrics.h"
+
+#include <microhttpd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RTH_MAX_ROUTES 32
+
+typedef struct {
+	char      *method;
+	char      *path;
+	int        prefix;
+	rt_http_fn fn;
+	void      *arg;
+	size_t     body_max;
+} rth_route;
+
+/* One request being received: its raw URI (with the query), the route, and the body so far. */
+typedef struct {
+	char            *uri;
+	const rth_route *route;
+	int              status; /* set when refused before the handler (404, 405, 413) */
+	rt_buf           body;
+} rth_req;
+
+static pthread_mutex_t    rth_mu = PTHREAD_MUTEX_INITIALIZER;
+static rth_route          rth_routes[RTH_MAX_ROUTES];
+static size_t             rth_nroutes;
+static struct MHD_Daemon *rth_daemon;
+static int                rth_port;
+static size_t             rth_body_max = RT_HTTP_BODY_MAX_DEFAULT;
+static rt_http_limits     rth_limits = { RT_HTTP_MAX_CONNECTIONS_DEFAULT, RT_HTTP_MAX_PER_IP_DEFAULT,
+                                         RT_HTTP_TIMEOUT_S_DEFAULT };
+static rt_metric         *rth_m_refused, *rth_m_open;
+static __thread struct MHD_Connection *rth_current; /* the connection whose handler runs */
+
+/* Requests refused before their handler, by status (a fixed set: bounded series). */
+static void rth_count_refusal(int status)
+{
+	char labels[32];
+	snprintf(labels, sizeof labels, "status=\"%d\"", status);
+	rt_inc(rt_counter("http_refused_total", "HTTP requests refused before their handler (404, 405, 413).",
+	                  labels));
+}
+
+const char *rt_http_req_header(const char *name)
+{
+	return rth_current ? MHD_lookup_connection_value(rth_current, MHD_HEADER_KIND, name) : NULL;
+}
+
+int rt_http_set_route_body_max(const char *path, size_t max)
+{
+	int found = -1;
+	pthread_mutex_lock(&rth_mu);
+	for (size_t i = 0; i < rth_nroutes; i++)
+		if (strcmp(rth_routes[i].path, path) == 0) {
+			rth_routes[i].body_max = max;
+			found = 0;
+		}
+	pthread_mutex_unlock(&rth_mu);
+	return found;
+}
+
+static int rth_metrics(void *arg, const char *method, const char *path, const char *query,
+                       const uint8_t *body, size_t blen, rt_buf *out, const char **ctype)
+{
+	size_t len;
+	char *text = rt_metrics_text(&len);
+	if (text == NULL)
+		return 500;
+	*ctype = "text/plain; version=0.0.4; charset=utf-8";
+	rt_buf_append(out, text, len);
+	free(text);
+	return 200;
+}
+
+static int rth_health(void *arg, const char *method, const char *path, const char *query,
+                      const uint8_t *body, size_t blen, rt_buf *out, const char **ctype)
+{
+	*ctype = "application/json";
+	return rt_health_json(out);
+}
+
+/* The route for (method, path): exact path, or a prefix route and a path below it. *status is 404
+ * when no path matches, 405 when only the method differs. Caller holds rth_mu. */
+static const rth_route *rth_match(const char *method, const char *path, int *status)
+{
+	*status = 404;
+	for (size_t i = 0; i < rth_nroutes; i++) {
+		const rth_route *r = &rth_routes[i];
+		size_t n = strlen(r->path);
+		int hit = strcmp(path, r->path) == 0 ||
+		          (r->prefix && strncmp(path, r->path, n) == 0 && (path[n] == '/' || r->path[n - 1] == '/'));
+		if (!hit)
+			continue;
+		if (strcmp(method, r->method) == 0 || (strcmp(method, "HEAD") == 0 && strcmp(r->method, "GET") == 0))
+			return r;
+		*status = 405;
+	}
+	return NULL;
+}
+
+/* libmicrohttpd hands over the raw URI before it splits off the query: keep it. */
+static void *rth_uri_cb(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	rth_req *q = calloc(1, sizeof *q);
+	if (q != NULL && (q->uri = strdup(uri)) == NULL) {
+		free(q);
+		q = NULL;
+	}
+	return q;
+}
+
+static void rth_done_cb(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode tc)
+{
+	rth_req *q = *con_cls;
+	if (q == NULL)
+		return;
+	rt_buf_free(&q->body);
+	free(q->uri);
+	free(q);
+	*con_cls = NULL;
+}
+
+static enum MHD_Result rth_reply(struct MHD_Connection *c, int status, const char *ctype, rt_buf *out)
+{
+	struct MHD_Response *res =
+	    MHD_create_response_from_buffer(out->len, out->data ? out->data : (void *)"", MHD_RESPMEM_MUST_COPY);
+	if (res == NULL)
+		return MHD_NO;
+	MHD_add_response_header(res, "Content-Type", ctype);
+	MHD_add_response_header(res, "Cache-Control", "no-store");
+	enum MHD_Result rv = MHD_queue_response(c, (unsigned)status, res);
+	MHD_destroy_response(res);
+	return rv;
+}
+
+static enum MHD_Result rth_access_cb(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                                     const char *version, const char *upload, size_t *upload_size, void **con_cls)
+{
+	rth_req *q = *con_cls;
+	if (q == NULL)
+		return MHD_NO; /* out of memory in rth_uri_cb: drop the connection */
+	if (q->route == NULL && q->status == 0) { /* first call: headers are in */
+		char *qs = strchr(q->uri, '?');
+		if (qs)
+			*qs = '\0';
+		pthread_mutex_lock(&rth_mu);
+		q->route = rth_match(method, q->uri, &q->status);
+		pthread_mutex_unlock(&rth_mu);
+		if (qs)
+			*qs = '?';
+		if (q->route) {
+			q->status = 0;
+			/* a declared body past the limit: answer now, before reading it */
+			const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+			if (cl && strtoull(cl, NULL, 10) > q->route->body_max)
+				q->status = 413;
+		}
+		if (q->status == 413) {
+			rt_buf out = RT_BUF_INIT;
+			rth_count_refusal(413);
+			rt_buf_puts(&out, "{\"error\":\"request body too large\"}");
+			enum MHD_Result rv = rth_reply(c, 413, "application/json", &out);
+			rt_buf_free(&out);
+			q->status = -1; /* answered: ignore the rest */
+			return rv;
+		}
+		return MHD_YES;
+	}
+	if (q->status == -1) { /* already answered; swallow what still arrives */
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (*upload_size) { /* a piece of the body */
+		if (q->status == 0 && q->route && q->body.len + *upload_size > q->route->body_max)
+			q->status = 413;
+		if (q->status == 0)
+			rt_buf_append(&q->body, upload, *upload_size);
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	rt_buf      out = RT_BUF_INIT;
+	const char *ctype = "application/json";
+	int         status = q->status;
+	if (status == 0 && q->body.oom)
+		status = 500;
+	if (status == 0) {
+		char *query = strchr(q->uri, '?');
+		if (query)
+			*query++ = '\0';
+		rth_current = c;
+		status = q->route->fn(q->route->arg, method, q->uri, query ? query : "",
+		                      q->body.len ? q->body.data : NULL, q->body.len, &out, &ctype);
+		rth_current = NULL;
+		if (out.oom) {
+			status = 500;
+			rt_buf_reset(&out);
+		}
+		if (status < 100 || status > 599)
+			status = 500;
+	} else {
+		rth_count_refusal(status);
+		rt_buf_printf(&out, "{\"error\":\"%s\"}",
+		              status == 404 ? "not found" : status == 405 ? "method not allowed" :
+		              status == 413 ? "request body too large" : "internal error");
+	}
+	enum MHD_Result rv = rth_reply(c, status, ctype, &out);
+	rt_buf_free(&out);
+	return rv;
+}
+
+/* The caps, enforced here rather than by libmicrohttpd's own limits so that each refusal is counted
+ * (they close the socket silently): open connections in all and per client address. The address
+ * table has one slot per allowed connection, so it is bounded by the cap itself. Both callbacks run
+ * on the server's one thread. */
+typedef struct {
+	struct sockaddr_storage addr;
+	unsigned                n;
+} rth_peer;
+
+static unsigned  rth_open;
+static rth_peer *rth_peers; /* max_connections slots */
+
+static int rth_same_host(const struct sockaddr *a, const struct sockaddr_storage *b)
+{
+	if (a->sa_family != b->ss_family)
+		return 0;
+	if (a->sa_family == AF_INET)
+		return ((const struct sockaddr_in *)a)->sin_addr.s_addr == ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+	if (a->sa_family == AF_INET6)
+		return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr, &((const struct sockaddr_in6 *)b)->sin6_addr,
+		              16) == 0;
+	return 0;
+}
+
+static rth_peer *rth_peer_of(const struct sockaddr *a, int create)
+{
+	rth_peer *free_slot = NULL;
+	for (unsigned i = 0; i < rth_limits.max_connections; i++) {
+		if (rth_peers[i].n && rth_same_host(a, &rth_peers[i].addr))
+			return &rth_peers[i];
+		if (!rth_peers[i].n && free_slot == NULL)
+			free_slot = &rth_peers[i];
+	}
+	if (create && free_slot) {
+		memset(&free_slot->addr, 0, sizeof free_slot->addr);
+		memcpy(&free_slot->addr, a, a->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
+	}
+	return create ? free_slot : NULL;
+}
+
+static enum MHD_Result rth_accept_cb(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+	rth_peer *p = rth_peer_of(addr, 0);
+	if (rth_open >= rth_limits.max_connections || (p && p->n >= rth_limits.max_per_ip)) {
+		rt_inc(rth_m_refused);
+		rt_log(RT_WARN, "http: refusing a connection (%u open in all, %u from that address; "
+		       "HTTP_MAX_CONNECTIONS %u, HTTP_MAX_PER_IP %u)", rth_open, p ? p->n : 0,
+		       rth_limits.max_connections, rth_limits.max_per_ip);
+		return MHD_NO;
+	}
+	return MHD_YES;
+}
+
+static void rth_conn_cb(void *cls, struct MHD_Connection *c, void **socket_ctx, enum MHD_ConnectionNotificationCode code)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	rth_peer *p = ci && ci->client_addr ? rth_peer_of(ci->client_addr, code == MHD_CONNECTION_NOTIFY_STARTED) : NULL;
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		rth_open++;
+		if (p)
+			p->n++;
+	} else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+		if (rth_open)
+			rth_open--;
+		if (p && p->n)
+			p->n--;
+	}
+	rt_gauge_set(rth_m_open, (double)rth_open);
+}
+
+static void rth_log_cb(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+static void rth_log_cb(void *cls, const char *fmt, va_list ap)
+{
+	char msg[256];
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	size_t n = strlen(msg);
+	while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+		msg[--n] = '\0';
+	rt_logkv(RT_WARN, "http", "detail", msg, NULL);
+}
+
+int rt_http_route(const char *method, const char *path, int prefix, rt_http_fn fn, void *arg)
+{
+	if (path == NULL || path[0] != '/' || fn == NULL)
+		return -1;
+	int rc = -1;
+	pthread_mutex_lock(&rth_mu);
+	if (rth_nroutes < RTH_MAX_ROUTES) {
+		rth_route *r = &rth_routes[rth_nroutes];
+		r->method = strdup(method ? method : "GET");
+		r->path = strdup(path);
+		if (r->method && r->path) {
+			r->prefix = prefix;
+			r->fn = fn;
+			r->arg = arg;
+			r->body_max = rth_body_max;
+			rth_nroutes++;
+			rc = 0;
+		} else {
+			free(r->method);
+			free(r->path);
+			memset(r, 0, sizeof *r);
+		}
+	}
+	pthread_mutex_unlock(&rth_mu);
+	return rc;
+}
+
+void rt_http_set_body_max(size_t max)
+{
+	pthread_mutex_lock(&rth_mu);
+	rth_body_max = max;
+	pthread_mutex_unlock(&rth_mu);
+}
+
+void rt_http_set_limits(const rt_http_limits *l)
+{
+	pthread_mutex_lock(&rth_mu);
+	rth_limits = *l;
+	pthread_mutex_unlock(&rth_mu);
+}
+
+static int rth_has_route(const char *path)
+{
+	pthread_mutex_lock(&rth_mu);
+	int found = 0;
+	for (size_t i = 0; i < rth_nroutes && !found; i++)
+		found = strcmp(rth_routes[i].path, path) == 0 && strcmp(rth_routes[i].method, "GET") == 0;
+	pthread_mutex_unlock(&rth_mu);
+	return found;
+}
+
+/* "http://HOST:PORT" with HOST an IPv4 address, "[IPv6]", or "localhost". 0 or -1. */
+static int rth_parse_url(const char *url, struct sockaddr_storage *ss, socklen_t *sl)
+{
+	char host[128];
+	const char *p = strncmp(url, "http://", 7) == 0 ? url + 7 : NULL, *colon;
+	if (p == NULL)
+		return -1;
+	if (*p == '[') {
+		const char *e = strchr(p, ']');
+		if (e == NULL || e[1] != ':' || (size_t)(e - p - 1) >= sizeof host)
+			return -1;
+		memcpy(host, p + 1, (size_t)(e - p - 1));
+		host[e - p - 1] = '\0';
+		colon = e + 1;
+	} else {
+		if ((colon = strrchr(p, ':')) == NULL || (size_t)(colon - p) >= sizeof host)
+			return -1;
+		memcpy(host, p, (size_t)(colon - p));
+		host[colon - p] = '\0';
+	}
+	char *end;
+	long port = strtol(colon + 1, &end, 10);
+	if (*end != '\0' && *end != '/')
+		return -1;
+	if (port < 0 || port > 65535)
+		return -1;
+	memset(ss, 0, sizeof *ss);
+	if (strcmp(host, "localhost") == 0)
+		snprintf(host, sizeof host, "127.0.0.1");
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+	if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		*sl = sizeof *s4;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		*sl = sizeof *s6;
+		return 0;
+	}
+	return -1;
+}
+
+int rt_http_start(const char *url)
+{
+	struct sockaddr_storage ss;
+	socklen_t               sl;
+	if (rth_parse_url(url, &ss, &sl) != 0) {
+		rt_logkv(RT_ERROR, "http server failed", "url", url, "err", "not http://ADDRESS:PORT", NULL);
+		return -1;
+	}
+	pthread_mutex_lock(&rth_mu);
+	int running = rth_daemon != NULL;
+	rt_http_limits lim = rth_limits;
+	pthread_mutex_unlock(&rth_mu);
+	if (running)
+		return -1;
+	/* The built-ins, unless the actor registered its own first. */
+	if (!rth_has_route("/metrics"))
+		rt_http_route("GET", "/metrics", 0, rth_metrics, NULL);
+	if (!rth_has_route("/health"))
+		rt_http_route("GET", "/health", 0, rth_health, NULL);
+	rth_m_refused = rt_counter("http_connections_refused_total",
+	                           "HTTP connections refused by the caps (HTTP_MAX_CONNECTIONS, HTTP_MAX_PER_IP).",
+	                           NULL);
+	rth_m_open = rt_gauge("http_connections_open", "HTTP connections open now.", NULL);
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	if (ss.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	rth_open = 0;
+	free(rth_peers);
+	if ((rth_peers = calloc(lim.max_connections ? lim.max_connections : 1, sizeof *rth_peers)) == NULL)
+		return -1;
+	struct MHD_Daemon *d = MHD_start_daemon(
+	    flags, 0, rth_accept_cb, NULL, rth_access_cb, NULL, MHD_OPTION_EXTERNAL_LOGGER, rth_log_cb, NULL,
+	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+	    MHD_OPTION_NOTIFY_CONNECTION, rth_conn_cb, NULL,
+	    MHD_OPTION_URI_LOG_CALLBACK, rth_uri_cb, NULL, MHD_OPTION_NOTIFY_COMPLETED, rth_done_cb, NULL,
+	    /* a backstop only: the caps are rth_accept_cb's, which counts what it refuses */
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)lim.max_connections * 2 + 4, MHD_OPTION_CONNECTION_TIMEOUT,
+	    (unsigned)lim.timeout_s, MHD_OPTION_END);
+	(void)sl;
+	if (d == NULL) {
+		rt_logkv(RT_ERROR, "http server failed", "url", url, "err", "cannot listen (address in use?)", NULL);
+		return -1;
+	}
+	const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+	pthread_mutex_lock(&rth_mu);
+	rth_daemon = d;
+	rth_port = info ? info->port : 0;
+	pthread_mutex_unlock(&rth_mu);
+	return 0;
+}
+
+int rt_http_port(void)
+{
+	pthread_mutex_lock(&rth_mu);
+	int p = rth_daemon ? rth_port : 0;
+	pthread_mutex_unlock(&rth_mu);
+	return p;
+}
+
+void rt_http_stop(void)
+{
+	pthread_mutex_lock(&rth_mu);
+	struct MHD_Daemon *d = rth_daemon;
+	rth_daemon = NULL;
+	rth_port = 0;
+	pthread_mutex_unlock(&rth_mu);
+	if (d)
+		MHD_stop_daemon(d);
+}

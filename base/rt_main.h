@@ -1,0 +1,46 @@
+/* rt_main: the lifecycle every actor shares. A main() is
+ *
+ *     static const rt_opt opts[] = { ... };
+ *     if (rt_init("median", argc, argv, opts, N(opts)) != 0) return 1;
+ *     while (!rt_stopping()) { ...; rt_sleep_ms(100); }
+ *     rt_shutdown();
+ *
+ * rt_init: sets the actor name and instance (INSTANCE, default <actor>-<hostname>) and the log
+ * level (LOG_LEVEL); handles --help and --env-table (print the variable table, exit 0), --version
+ * (rt_version.h, exit 0) and any other argument (stderr, exit 2: actors take no arguments); loads the
+ * actor's options plus the common ones (LOG_LEVEL, INSTANCE, HTTP_PORT, HTTP_ADDR) and runs the
+ * table's check rows, logging every problem ("config: VAR: ...") and exiting RT_EXIT_CONFIG (78) on
+ * any; with --check-config it exits 0 right after a valid load, before starting anything; installs SIGTERM/SIGINT handlers (first: rt_stopping() becomes
+ * true; second: exit at once) and ignores SIGPIPE; starts the HTTP server when HTTP_PORT is set
+ * (bound to HTTP_ADDR, default 0.0.0.0); registers oraclebus_build_info. Returns 0, or -1 when the
+ * HTTP server cannot start.
+ *
+ * Memory: opts must outlive the process run (rt_shutdown frees what RT_LIST destinations own).
+ * rt_instance returns a string owned by the runtime. rt_secret_alloc memory is released only by
+ * rt_secret_free with the same size. */
+#ifndef RT_MAIN_H
+#define RT_MAIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/rt_config.h"
+
+int  rt_init(const char *actor, int argc, char **argv, const rt_opt *opts, size_t nopts);
+int  rt_stopping(void);
+void rt_request_stop(void);            /* async-signal-safe */
+int  rt_stop_fd(void);                 /* readable once a stop is requested (for poll loops) */
+int  rt_sleep_ms(uint64_t ms);         /* sleeps, waking early on stop; returns rt_stopping() */
+uint64_t rt_now_ns(void);              /* CLOCK_REALTIME */
+uint64_t rt_mono_ns(void);             /* CLOCK_MONOTONIC */
+const char *rt_instance(void);
+const char *rt_actor(void);
+void rt_shutdown(void);                /* stops HTTP, logs "stopped", frees config lists */
+
+/* For processes that hold keys: no core dumps, no ptrace by other users. */
+void  rt_no_core_dumps(void);
+/* Page-aligned memory, mlock'ed where allowed, excluded from core dumps, zeroed. NULL on failure. */
+void *rt_secret_alloc(size_t n);
+void  rt_secret_free(void *p, size_t n); /* explicit_bzero, munlock, unmap */
+
+#endif

@@ -35,7 +35,21 @@ typedef struct act_bus_cfg {
 	uint8_t     key[32];    /* BUS_SIGNING_KEY (secret, wiped after act_open) */
 	int         have_key;
 	uint64_t    max_streams; /* BUS_MAX_STREAMS: (origin, topic) streams tracked at most */
+	const char *tls_cert;   /* BUS_TLS_CERT: PEM certificate (chain) for tls+tcp:// */
+	const char *tls_key;    /* BUS_TLS_KEY: PEM private key file (a mounted Secret) */
+	const char *tls_ca;     /* BUS_TLS_CA: PEM CA bundle peers must chain to */
 } act_bus_cfg;
+
+/* The TLS rows, shared by every actor, busd, bus-tap and bus-replay: file paths, checked together
+ * (all three or none, readable, the key matching the certificate) by act_check_tls. */
+#define ACT_TLS_OPTS(cert, key, ca)                                                                         \
+	{ "BUS_TLS_CERT", RT_STR, "", "PEM certificate (chain) this process shows on tls+tcp:// bus URLs",      \
+	  &(cert), 0, 0, 0, 0 },                                                                                \
+	{ "BUS_TLS_KEY", RT_STR, "", "PEM private key file of BUS_TLS_CERT (mount it from a Secret)",           \
+	  &(key), 0, 0, 0, 0 },                                                                                 \
+	{ "BUS_TLS_CA", RT_STR, "", "PEM CA bundle the peer's certificate must chain to (tls+tcp:// both ways)", \
+	  &(ca), 0, 0, 0, 0 },                                                                                  \
+	RT_CHECK_ROW("", act_check_tls)
 
 #define ACT_BUS_OPTS_KEY(c, key_help, key_flags)                                                    \
 	{ "BUS_PUB_URL", RT_BUS_URL, "tcp://127.0.0.1:7701", "busd ingress URLs to publish to (comma list)", \
@@ -47,7 +61,8 @@ typedef struct act_bus_cfg {
 	RT_CHECK_ROW("BUS_TRUST", act_check_trust),                                                         \
 	{ "BUS_SIGNING_KEY", RT_KEY, NULL, key_help, (c).key, 0, 0, 32, RT_SECRET | RT_SCRUB | (key_flags) }, \
 	{ "BUS_MAX_STREAMS", RT_U64, "4096", "(origin, topic) streams whose sequence is tracked; past it the "  \
-	  "least recently heard is forgotten (bus_rx_streams_evicted_total)", &(c).max_streams, 16, 1000000, 0, 0 }
+	  "least recently heard is forgotten (bus_rx_streams_evicted_total)", &(c).max_streams, 16, 1000000, 0, 0 }, \
+	ACT_TLS_OPTS((c).tls_cert, (c).tls_key, (c).tls_ca)
 
 /* The bus options; BUS_SIGNING_KEY optional (unset = unsigned frames). */
 #define ACT_BUS_OPTS(c) \
@@ -57,6 +72,10 @@ typedef struct act_bus_cfg {
 #define ACT_BUS_OPTS_SIGNED(c) \
 	ACT_BUS_OPTS_KEY(c, "BIP-340 secret key (hex) signing this actor's frames (its readers trust only signed ones)", \
 	                 RT_REQUIRED)
+
+/* Check row of the TLS options: reads BUS_TLS_CERT, BUS_TLS_KEY, BUS_TLS_CA from the environment
+ * and loads them as bus_tls_set would (files, PEM, key matching the certificate). */
+void act_check_tls(const rt_opt *o, const char *text, rt_cfg_errs *e);
 
 /* Check row of BUS_TRUST: the spec parses (the same parser act_open uses). */
 void act_check_trust(const rt_opt *o, const char *text, rt_cfg_errs *e);

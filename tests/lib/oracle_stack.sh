@@ -7,6 +7,8 @@
 # DEVIATION_THRESHOLD (1), HEARTBEAT (12s), GATE_MIN_INTERVAL (1s), LOG_LEVEL (info),
 # ORACLE_CONTRACT (oracle = our OracleAggregator with updateAnswer(int256); flux = Chainlink's
 # FluxAggregator with submit(uint256,int256), the round read from oracleRoundState).
+# STACK_TLS=1 runs the bus over tls+tcp:// with client certificates (a CA, busd's certificate and one
+# for the pods made with openssl in $TMP/pki; every actor gets BUS_TLS_CERT/KEY/CA).
 # After stack_up: RPC_URL, AGG, ADDR1, IN, OUT, SIM, BPORT (busd HTTP), MPORT (median HTTP),
 # SGPORT (signer HTTP), GTPORT (gate HTTP), UPDATE_SIG, PID[name] for every process; all are stopped
 # at exit. stack_up returns once every subscriber (tap, median, gate, signer, submitter) is connected.
@@ -56,6 +58,25 @@ start_submitter() {
 	PID[submitter]=$!
 }
 
+# The bus PKI for STACK_TLS=1 (actors/busd/README.md shows the same commands).
+stack_pki() {
+	local p=$TMP/pki n
+	mkdir -p "$p"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$p/ca.key" -out "$p/ca.crt" \
+		-days 3650 -subj /CN=oraclebus-bus-ca 2>>"$TMP/openssl.log" || fail "openssl CA"
+	for n in busd pod; do
+		openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$p/$n.key" -out "$p/$n.csr" \
+			-subj "/CN=$n" 2>>"$TMP/openssl.log" || fail "openssl $n key"
+		if [ $n = busd ]; then
+			printf 'subjectAltName=DNS:localhost,DNS:127.0.0.1,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n'
+		else
+			printf 'extendedKeyUsage=clientAuth\n'
+		fi >"$p/$n.ext"
+		openssl x509 -req -in "$p/$n.csr" -CA "$p/ca.crt" -CAkey "$p/ca.key" -CAcreateserial -days 825 \
+			-extfile "$p/$n.ext" -out "$p/$n.crt" 2>>"$TMP/openssl.log" || fail "openssl $n cert"
+	done
+}
+
 stack_up() {
 	for b in busd bus-tap price-sim fetcher median gate signer submitter; do
 		[ -x "$B/$b" ] || { echo "missing $B/$b (run make)"; exit 1; }
@@ -79,9 +100,18 @@ stack_up() {
 
 	IN=ipc://$TMP/in.ipc OUT=ipc://$TMP/out.ipc
 	BPORT=$(free_port)
-	BUSD_INGRESS=$IN BUSD_EGRESS=$OUT JOURNAL_DIR=$TMP/journal HTTP_PORT=$BPORT HTTP_ADDR=127.0.0.1 INSTANCE=busd-e \
-		"$B/busd" 2>"$TMP/busd.log" &
+	local busd_tls=()
+	if [ "${STACK_TLS:-0}" = 1 ]; then
+		stack_pki
+		IN=tls+tcp://127.0.0.1:$(free_port) OUT=tls+tcp://127.0.0.1:$(free_port)
+		busd_tls=(BUS_TLS_CERT="$TMP/pki/busd.crt" BUS_TLS_KEY="$TMP/pki/busd.key" BUS_TLS_CA="$TMP/pki/ca.crt")
+	fi
+	env "${busd_tls[@]}" BUSD_INGRESS=$IN BUSD_EGRESS=$OUT JOURNAL_DIR=$TMP/journal INSTANCE=busd-e \
+		HTTP_PORT=$BPORT HTTP_ADDR=127.0.0.1 "$B/busd" 2>"$TMP/busd.log" &
 	PID[busd]=$!
+	if [ "${STACK_TLS:-0}" = 1 ]; then
+		export BUS_TLS_CERT=$TMP/pki/pod.crt BUS_TLS_KEY=$TMP/pki/pod.key BUS_TLS_CA=$TMP/pki/ca.crt
+	fi
 	{ read -r _ GSEC; read -r _ GPUB; } < <("$B/bus-tap" --keygen)
 	{ read -r _ SSEC; read -r _ SPUB; } < <("$B/bus-tap" --keygen)
 	{ read -r _ XSEC; read -r _ XPUB; } < <("$B/bus-tap" --keygen)
@@ -105,7 +135,7 @@ stack_up() {
 	)
 	local s
 	for s in coinbase binance kraken; do
-		SOURCES="$s=${url[$s]}" FEED=ETH-USD FETCH_INTERVAL=${FETCH_INTERVAL:-300ms} HTTP_TIMEOUT=500ms \
+		SOURCES="$s=${url[$s]}" FEED=ETH-USD FETCH_INTERVAL=${FETCH_INTERVAL:-300ms} HTTP_TIMEOUT=1s \
 			RETRIES=0 INSTANCE=fetcher-$s "$B/fetcher" 2>"$TMP/fetcher-$s.log" &
 		PID[fetcher-$s]=$!
 	done

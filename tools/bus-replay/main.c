@@ -536,6 +536,11 @@ rp_publish(rp_reader *r)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 
+	/* tls+tcp:// URLs: the identity files every actor takes (BUS_TLS_CERT, BUS_TLS_KEY, BUS_TLS_CA). */
+	if (bus_tls_set(getenv("BUS_TLS_CERT"), getenv("BUS_TLS_KEY"), getenv("BUS_TLS_CA"), err, sizeof err) != 0) {
+		fprintf(stderr, "bus-replay: %s\n", err);
+		return RP_EXIT_FAIL;
+	}
 	bus_pub *p = bus_pub_open(o->url, "bus-replay", err, sizeof err);
 	if (p == NULL) {
 		fprintf(stderr, "bus-replay: cannot publish to %s: %s\n", o->url, err);

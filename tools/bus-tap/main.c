@@ -365,7 +365,7 @@ tap_load_key(const tap_opts *o, int *bad)
 
 /* The environment bus-tap reads, checked all at once like an actor's (exit RT_EXIT_CONFIG). The key
  * is only validated here (tap_load_key reads it again, or the --key-file). */
-static const char *tap_env_pub, *tap_env_sub, *tap_env_trust;
+static const char *tap_env_pub, *tap_env_sub, *tap_env_trust, *tap_tls_cert, *tap_tls_key, *tap_tls_ca;
 static uint8_t     tap_env_key[32];
 static const rt_opt tap_env[] = {
 	{ "BUS_PUB_URL", RT_BUS_URL, NULL, "busd ingress URLs (--publish)", &tap_env_pub, 0, 0, 0, 0 },
@@ -373,6 +373,7 @@ static const rt_opt tap_env[] = {
 	{ "BUS_TRUST", RT_STR, NULL, "trusted keys per topic prefix", &tap_env_trust, 0, 0, 0, 0 },
 	RT_CHECK_ROW("BUS_TRUST", act_check_trust),
 	{ "BUS_SIGNING_KEY", RT_KEY, NULL, "BIP-340 key signing --publish frames", tap_env_key, 0, 0, 32, RT_SECRET },
+	ACT_TLS_OPTS(tap_tls_cert, tap_tls_key, tap_tls_ca),
 };
 
 static int
@@ -381,6 +382,9 @@ tap_check_env(void)
 	char err[2048];
 	int  rc = rt_config_load(tap_env, sizeof tap_env / sizeof tap_env[0], err, sizeof err);
 	explicit_bzero(tap_env_key, sizeof tap_env_key);
+	/* tls+tcp:// URLs: the same identity files as every actor (checked above). */
+	if (rc == 0 && bus_tls_set(tap_tls_cert, tap_tls_key, tap_tls_ca, err, sizeof err) != 0)
+		rc = -1;
 	if (rc == 0)
 		return 0;
 	for (char *l = strtok(err, "\n"); l; l = strtok(NULL, "\n"))

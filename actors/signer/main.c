@@ -292,6 +292,7 @@ sm_check_key(rt_cfg_errs *e)
 		have_env |= cfg_env_key[i];
 	if (rt_config_failed(e, "PRIVATE_KEY"))
 		return;
+	have_env = have_env != 0;
 	int have_ks = cfg_ks_file[0] != 0, have_rs = cfg_rs_url != NULL && cfg_rs_url[0] != 0;
 	if (have_env + (cfg_key_file[0] != 0) + have_ks + have_rs > 1) {
 		rt_config_error(e, "PRIVATE_KEY", "set exactly one key source: PRIVATE_KEY, PRIVATE_KEY_FILE, KEYSTORE_FILE "

@@ -602,12 +602,13 @@ sm_account(const sg_item *it, const sg_result *r, uint64_t done_mono)
 		}
 		if (r->jumped) {
 			/* The chain used nonces this signer never signed: a transaction from the key that this
-			 * stack did not sign. While another signer of the address is live that is the duplicate
-			 * (already alerted as duplicate_signer). */
+			 * stack did not sign. Not while this signer stands by (the live one signs: jumps are
+			 * expected) nor while another signer of the address is live (already alerted as
+			 * duplicate_signer). */
 			char from[24];
 			snprintf(from, sizeof from, "%llu", (unsigned long long)r->jumped_from);
 			const char *labels[] = { "from_nonce", from, "next_nonce", nonce, NULL };
-			if (sgl_live_peers(&S.lease, rt_mono_ns()) == 0)
+			if (S.lease_state == SGL_ACTIVE && sgl_live_peers(&S.lease, rt_mono_ns()) == 0)
 				act_alert(S.bus, SC_SEV_CRITICAL, SC_ALERT_FIRING, "foreign_transaction", "foreign_transaction",
 				          r->detail, labels);
 		}

@@ -5,7 +5,8 @@
 # its own empty store). B hears A's signer.lease, refuses to sign (signer_dropped_total{reason=
 # "lease"}, /health 503 naming the lease), and alert.critical.duplicate_signer fires; updates keep
 # landing, signed by A only, and no nonce is signed twice. Stopping A (SIGTERM: its lease is
-# released) lets B sign: the next update lands, signed by B.
+# released) lets B sign: the next update lands, signed by B. Then a transaction from the key sent
+# behind the stack's back (anvil, unlocked account) raises alert.critical.foreign_transaction.
 set -euo pipefail
 # shellcheck source=../lib/oracle_stack.sh
 . "$(dirname "$0")/../lib/oracle_stack.sh"
@@ -59,4 +60,12 @@ jq -r 'select(.topic=="tx.signed") | .origin' "$TMP/bus.jsonl" | grep -q '^signe
 code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$BPORT/health")
 [ "$code" = 200 ] || fail "B health $code after taking over"
 ok "A stopped: B signs (round $R2), health 200"
+
+# a transaction from the key that this stack did not sign (anvil sends it for the unlocked account);
+# A's own transactions were not taken for foreign ones
+grep -q '"alert.critical.foreign_transaction"' "$TMP/bus.jsonl" && fail "foreign_transaction before any foreign tx"
+"$CHAIN" cast send --unlocked --from "$ADDR1" "$ADDR1" --value 0 --rpc-url "$RPC_URL" >/dev/null 2>>"$TMP/deploy.log" ||
+	fail "cast send"
+wait_for 30 "foreign_transaction alert" grep -q '"alert.critical.foreign_transaction"' "$TMP/bus.jsonl"
+ok "a transaction the stack did not sign: alert.critical.foreign_transaction"
 echo "PASS signer_duplicate"

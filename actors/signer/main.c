@@ -253,7 +253,10 @@ sm_key_from_keystore(rt_cfg_errs *e, uint8_t key[32])
 		rt_config_error(e, "KEYSTORE_PASSWORD_FILE", "%s", err);
 		goto out;
 	}
-	if ((f = fopen(cfg_ks_file, "re")) == NULL || fstat(fileno(f), &st) != 0) {
+	int fd = open(cfg_ks_file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW); /* as PRIVATE_KEY_FILE */
+	if (fd >= 0 && (f = fdopen(fd, "r")) == NULL)
+		close(fd);
+	if (f == NULL || fstat(fileno(f), &st) != 0) {
 		rt_config_error(e, "KEYSTORE_FILE", "%s: %s", cfg_ks_file, strerror(errno));
 		goto out;
 	}

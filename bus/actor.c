@@ -69,7 +69,9 @@ act_open(act_bus_cfg *c, int what, const char *const *topics, char *err, size_t 
 		return NULL;
 	for (int i = 0; i < 32; i++)
 		c->have_key |= c->key[i] != 0;
-	if (c->have_key) {
+	/* Only a publishing handle signs, and the key is wiped once taken: a subscribe-only handle opened
+	 * after the publishing one (the tokenizer's receiver thread) must not try to take it again. */
+	if (c->have_key && (what & ACT_PUB)) {
 		a->key = sig_key_new(c->key);
 		explicit_bzero(c->key, sizeof c->key);
 		if (a->key == NULL) {

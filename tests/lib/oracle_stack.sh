@@ -10,11 +10,11 @@
 # SIGNER_KEY_SOURCE (key = PRIVATE_KEY; keystore = KEYSTORE_FILE written by ethers.js from KEY1,
 # with KEYSTORE_PASSWORD_FILE; remote = REMOTE_SIGNER_URL: anvil itself signs for its unlocked
 # ADDR1 over eth_signTransaction).
-# After stack_up: RPC_URL, AGG, ADDR1, IN, OUT, SIM, MPORT (median HTTP), SGPORT (signer HTTP),
-# GPORT (gate HTTP), UPDATE_SIG,
-# PID[name] for every process; all are stopped at exit.
-# Functions: ctl, price, round ("roundId answer"), nonce, wait_round, start_signer, start_submitter,
-# start_gate, fail.
+# After stack_up: RPC_URL, AGG, ADDR1, IN, OUT, SIM, BPORT (busd HTTP), MPORT (median HTTP),
+# SGPORT (signer HTTP), GTPORT (gate HTTP), UPDATE_SIG, PID[name] for every process; all are stopped
+# at exit. stack_up returns once every subscriber (tap, median, gate, signer, submitter) is connected.
+# Functions: ctl, price, round ("roundId answer"), nonce, wait_round, wait_answer, start_signer,
+# start_submitter, start_gate, fail.
 
 # shellcheck source=common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -28,17 +28,12 @@ FAIL_TAIL=15
 on_exit() { for p in "${PID[@]}"; do kill -9 "$p" 2>/dev/null || true; done; }
 round() { "$CHAIN" latest "$AGG" 2>/dev/null | tr ' ' '\n' | awk -F= '$1=="roundId"{r=$2} $1=="answer"{a=$2} END{print r+0, a}'; }
 nonce() { "$CHAIN" cast nonce --rpc-url "$RPC_URL" "$ADDR1" 2>/dev/null; }
-wait_round() {  # want_round timeout_s -> prints "round answer"; fails (1) on timeout
-	local want=$1 t=$2 r a
-	for _ in $(seq $((t * 5))); do
-		read -r r a < <(round)
-		[ "${r:-0}" -ge "$want" ] && { echo "$r $a"; return 0; }
-		sleep 0.2
-	done
-	read -r r a < <(round)
-	echo "$r $a"
-	return 1
-}
+round_ge() { local r a; read -r r a < <(round); [ "${r:-0}" -ge "$1" ]; }
+answer_is() { local r a; read -r r a < <(round); [ "$a" = "$1" ]; }
+# wait_round want_round timeout_s / wait_answer answer timeout_s -> print "round answer"; 1 on
+# timeout (timeout_s x T_SLOW, see common.sh)
+wait_round() { local rc=0; poll "$2" round_ge "$1" || rc=1; round; return $rc; }
+wait_answer() { local rc=0; poll "$2" answer_is "$1" || rc=1; round; return $rc; }
 ctl() { curl -sf -X POST "$SIM/ctl/$1?$2" >/dev/null || fail "price-sim ctl $1 $2"; }
 price() { ctl set "feed=ETH-USD&price=$1"; }
 
@@ -46,8 +41,8 @@ start_gate() {
 	BUS_SIGNING_KEY=$GSEC BUS_TRUST="tx.status=$XPUB" FEED=ETH-USD AGGREGATOR_ADDRESS=$AGG CHAIN_ID=138 TRANSMITTER=$ADDR1 \
 		DEVIATION_THRESHOLD=${DEVIATION_THRESHOLD:-1} HEARTBEAT=${HEARTBEAT:-12s} \
 		MIN_INTERVAL=${GATE_MIN_INTERVAL:-1s} UPDATE_TIMEOUT=30s CHAIN_POLL=2s \
-		UPDATE_SIGNATURE="$UPDATE_SIG" HTTP_PORT=$GPORT HTTP_ADDR=127.0.0.1 \
-		STATE_DIR=$TMP/gate INSTANCE=gate-e "$B/gate" 2>>"$TMP/gate.log" &
+		UPDATE_SIGNATURE="$UPDATE_SIG" STATE_DIR=$TMP/gate HTTP_PORT=$GTPORT HTTP_ADDR=127.0.0.1 INSTANCE=gate-e \
+		"$B/gate" 2>>"$TMP/gate.log" &
 	PID[gate]=$!
 }
 # The signer's key variables for SIGNER_KEY_SOURCE (see above), into the array SIGNER_KEY_ENV.
@@ -104,7 +99,9 @@ stack_up() {
 	[[ "$AGG" =~ ^0x[0-9a-fA-F]{40}$ ]] || fail "deploy printed '$AGG'"
 
 	IN=ipc://$TMP/in.ipc OUT=ipc://$TMP/out.ipc
-	BUSD_INGRESS=$IN BUSD_EGRESS=$OUT JOURNAL_DIR=$TMP/journal INSTANCE=busd-e "$B/busd" 2>"$TMP/busd.log" &
+	BPORT=$(free_port)
+	BUSD_INGRESS=$IN BUSD_EGRESS=$OUT JOURNAL_DIR=$TMP/journal HTTP_PORT=$BPORT HTTP_ADDR=127.0.0.1 INSTANCE=busd-e \
+		"$B/busd" 2>"$TMP/busd.log" &
 	PID[busd]=$!
 	{ read -r _ GSEC; read -r _ GPUB; } < <("$B/bus-tap" --keygen)
 	{ read -r _ SSEC; read -r _ SPUB; } < <("$B/bus-tap" --keygen)
@@ -113,13 +110,14 @@ stack_up() {
 
 	"$B/price-sim" --port 0 --feed ETH-USD=3000 >"$TMP/sim.url" 2>"$TMP/sim.log" &
 	PID[sim]=$!
-	for _ in $(seq 50); do [ -s "$TMP/sim.url" ] && break; sleep 0.1; done
+	wait_for 5 "price-sim printed its URL" test -s "$TMP/sim.url"
 	SIM=$(head -1 "$TMP/sim.url")
 	[ -n "$SIM" ] || fail "price-sim printed no URL"
 
 	"$B/bus-tap" --url "$OUT" --topic price.obs. --topic price.agg. --topic price.update. --topic tx.signed --topic tx.status \
 		--topic alert. --timeout 900 >"$TMP/bus.jsonl" 2>"$TMP/tap.log" &
 	PID[tap]=$!
+	wait_subscribers "$BPORT" 1  # the tap sees everything from the first observation on
 
 	local -A url=(
 		[coinbase]="$SIM/v2/prices/ETH-USD/spot"
@@ -136,9 +134,9 @@ stack_up() {
 	WINDOW=3s QUORUM=2 MAX_DEVIATION=2 MAX_SPREAD=5 AGG_INTERVAL=300ms MIN_PUBLISH_INTERVAL=1s \
 		HTTP_PORT=$MPORT HTTP_ADDR=127.0.0.1 INSTANCE=median-e "$B/median" 2>"$TMP/median.log" &
 	PID[median]=$!
-	SGPORT=$(free_port)
-	GPORT=$(free_port)
+	SGPORT=$(free_port) GTPORT=$(free_port)
 	start_submitter
 	start_signer
 	start_gate
+	wait_subscribers "$BPORT" 5
 }

@@ -46,6 +46,15 @@ static const struct {
 	{ OB_ERPC_NODE, "rpc: the node answered with an error" },
 	{ OB_ERPC_DECODE, "rpc: unexpected answer" },
 	{ OB_ERPC_NOTFOUND, "rpc: not found" },
+	{ OB_EKS_FORMAT, "keystore: not a v3 keystore" },
+	{ OB_EKS_PARAMS, "keystore: KDF parameters refused" },
+	{ OB_EKS_MAC, "keystore: MAC mismatch (wrong password, or the file was altered)" },
+	{ OB_EKS_KEY, "keystore: not a valid secp256k1 key" },
+	{ OB_EKS_ADDR, "keystore: address is not the key's" },
+	{ OB_EKS_CRYPTO, "keystore: libcrypto failed" },
+	{ OB_ERS_TRANSPORT, "remote signer: unreachable" },
+	{ OB_ERS_REFUSED, "remote signer: refused" },
+	{ OB_ERS_MISMATCH, "remote signer: returned another transaction or sender" },
 };
 
 const char *
@@ -80,6 +89,8 @@ ob_err_class(int code)
 		return "bus";
 	if (code <= -40200 && code > -40300)
 		return "rpc";
+	if (code <= -40300 && code > -40400)
+		return "keys";
 	return "unknown";
 }
 

@@ -12,6 +12,7 @@
  *   -40099 .. -40000       store/ (a stored record that does not decode, an integrity check)
  *   -40199 .. -40100       bus/ (BUS_* are these values)
  *   -40299 .. -40200       chain/rpc (RPC_E* are these values)
+ *   -40399 .. -40300       keys: chain/keystore (KS_E*) and chain/rsign (RS_E*)
  *
  * Not in this space: policy refusals and similar decisions ("this request is not allowed"). They
  * are outcomes, not failures, and travel in their own field (the signer's sg_result.reason), never
@@ -74,11 +75,22 @@ enum ob_err {
 	OB_ERPC_NODE = -40201,      /* the node answered with a JSON-RPC error */
 	OB_ERPC_DECODE = -40202,    /* the node's answer is not what the method returns */
 	OB_ERPC_NOTFOUND = -40203,  /* the node has no such object (receipt, block, tx) */
+
+	/* keys: chain/keystore, chain/rsign */
+	OB_EKS_FORMAT = -40300,     /* not a v3 keystore (JSON, a missing or malformed field, a wrong length) */
+	OB_EKS_PARAMS = -40301,     /* keystore KDF parameters weak or absurd (outside the limits) */
+	OB_EKS_MAC = -40302,        /* keystore MAC mismatch: wrong password, or the file was altered */
+	OB_EKS_KEY = -40303,        /* the decrypted key is not a valid secp256k1 key */
+	OB_EKS_ADDR = -40304,       /* the keystore's address is not its key's */
+	OB_EKS_CRYPTO = -40305,     /* libcrypto failed (out of memory) */
+	OB_ERS_TRANSPORT = -40320,  /* remote signer unreachable (connect, timeout, HTTP status, too big) */
+	OB_ERS_REFUSED = -40321,    /* remote signer answered with a JSON-RPC error */
+	OB_ERS_MISMATCH = -40322,   /* remote signer's tx is not the one asked for, or not from the address */
 };
 
 /* One line of text for any code of the space (never NULL); "unknown error -N" for others. */
 const char *ob_strerror(int code);
-/* "ok", "errno", "lmdb", "store", "bus", "rpc" or "unknown": a metric label for a code. */
+/* "ok", "errno", "lmdb", "store", "bus", "rpc", "keys" or "unknown": a metric label for a code. */
 const char *ob_err_class(int code);
 /* An errno value into the space (0 and out-of-range values become EIO: a failure, never OK). */
 int ob_err_errno(int e);

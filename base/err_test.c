@@ -49,6 +49,8 @@ static void test_text_and_class(void **state)
 	assert_string_equal(ob_err_class(OB_ESCHEMA), "store");
 	assert_string_equal(ob_err_class(OB_EBUS_TIMEOUT), "bus");
 	assert_string_equal(ob_err_class(OB_ERPC_NODE), "rpc");
+	assert_string_equal(ob_err_class(OB_EKS_MAC), "keys");
+	assert_string_equal(ob_err_class(OB_ERS_MISMATCH), "keys");
 	assert_string_equal(ob_err_class(-1), "unknown");
 	assert_int_equal(ob_err_errno(ENOSPC), ENOSPC);
 	assert_int_equal(ob_err_errno(0), EIO);

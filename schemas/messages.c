@@ -169,6 +169,19 @@ static const sc_field nonce_sync_f[] = {
 };
 const sc_msgdef SC_NONCE_SYNC = SC_DEF("nonce.sync", sc_nonce_sync, 1, 1, nonce_sync_f);
 
+static const sc_field signer_lease_f[] = {
+    SC_F_U64(sc_signer_lease, chain_id, SC_REQ, 0),
+    SC_F_FIXED(sc_signer_lease, address, SC_REQ),
+    SC_F_STR(sc_signer_lease, instance, SC_REQ),
+    SC_F_FIXED(sc_signer_lease, boot_id, SC_REQ),
+    SC_F_U64(sc_signer_lease, started_at_ns, SC_REQ, 0),
+    SC_F_U64(sc_signer_lease, seq, SC_REQ, 0),
+    SC_F_U64(sc_signer_lease, ttl_ms, SC_REQ, 0),
+    SC_F_BOOL(sc_signer_lease, released, SC_OPT),
+    SC_F_U64(sc_signer_lease, sent_at_ns, SC_REQ, 0),
+};
+const sc_msgdef SC_SIGNER_LEASE = SC_DEF("signer.lease", sc_signer_lease, 1, 1, signer_lease_f);
+
 static const sc_field token_amount_f[] = {
     SC_F_FIXED(sc_token_amount, token, SC_REQ),
     SC_F_U256(sc_token_amount, amount, SC_REQ),
@@ -261,7 +274,7 @@ const sc_msgdef SC_TOKEN_RESULT = SC_DEF("token.result", sc_token_result, 1, 1, 
 static const sc_msgdef *const all_defs[] = {
     &SC_PRICE_OBS, &SC_PRICE_AGG, &SC_PRICE_UPDATE, &SC_TX_REQUEST, &SC_TX_SIGNED,
     &SC_TX_ACK, &SC_TX_STATUS, &SC_TX_BUMP, &SC_GAS_QUOTE, &SC_NONCE_SYNC, &SC_CCIP_MSG, &SC_ALERT,
-    &SC_TOKEN_REQUEST, &SC_TOKEN_RESULT,
+    &SC_TOKEN_REQUEST, &SC_TOKEN_RESULT, &SC_SIGNER_LEASE,
 };
 
 const sc_msgdef *const *sc_all(size_t *n)

@@ -189,6 +189,19 @@ typedef struct {
     uint64_t synced_at_ns;
 } sc_nonce_sync;
 
+/* ---- signer.lease: signer -> signers of the same address (actors/signer/lease.h) ------------ */
+typedef struct {
+    uint64_t chain_id;
+    uint8_t address[20];            /* the key's address */
+    char instance[SC_ORIGIN_CAP + 1]; /* the signer's INSTANCE (for the operator) */
+    uint8_t boot_id[16];            /* random per process start */
+    uint64_t started_at_ns;         /* process start; with boot_id, the order of who yields */
+    uint64_t seq;                   /* heartbeat count of this boot */
+    uint64_t ttl_ms;                /* the lease time: live until this long after it is heard */
+    bool released;                  /* the signer stops: its lease ends now */
+    uint64_t sent_at_ns;
+} sc_signer_lease;
+
 /* ---- ccip.msg: ccip-tail, topic ccip.msg.<state> ------------------------------------------- */
 enum { SC_CCIP_SENT, SC_CCIP_COMMITTED, SC_CCIP_EXECUTED_SUCCESS, SC_CCIP_EXECUTED_FAILURE,
        SC_CCIP_OVERDUE, SC_CCIP_REORGED };
@@ -278,7 +291,7 @@ typedef struct {
 
 extern const sc_msgdef SC_PRICE_OBS, SC_PRICE_AGG, SC_PRICE_UPDATE;
 extern const sc_msgdef SC_TX_REQUEST, SC_TX_SIGNED, SC_TX_ACK, SC_TX_STATUS, SC_TX_BUMP;
-extern const sc_msgdef SC_GAS_QUOTE, SC_NONCE_SYNC, SC_CCIP_MSG, SC_ALERT;
+extern const sc_msgdef SC_GAS_QUOTE, SC_NONCE_SYNC, SC_CCIP_MSG, SC_ALERT, SC_SIGNER_LEASE;
 extern const sc_msgdef SC_TOKEN_REQUEST, SC_TOKEN_RESULT;
 
 /* Enum value <-> name, for logs and topics ("deviation", "executed_failure"). Static strings. */

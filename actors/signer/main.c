@@ -11,10 +11,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "actors/signer/lease.h"
 #include "actors/signer/signer.h"
+#include "chain/keystore.h"
+#include "chain/rsign.h"
 #include "bus/actor.h"
 #include "base/rt_http.h"
 #include "base/rt_log.h"
@@ -33,6 +37,9 @@ static const char *cfg_feeds_file, *cfg_max_gas_price, *cfg_max_fee, *cfg_min_an
 static uint64_t    cfg_chain_id, cfg_gas_limit, cfg_max_gas_limit, cfg_bump_ppm, cfg_max_change_ppm;
 static uint64_t    cfg_batch, cfg_retry_ms, cfg_retry_max_ms, cfg_gap_grace_ms, cfg_dedupe_ttl_ms;
 static bool        cfg_allow_empty;
+static const char *cfg_ks_file, *cfg_ks_pw_file, *cfg_ks_pw, *cfg_rs_url, *cfg_rs_method;
+static uint8_t     cfg_rs_addr[20];
+static uint64_t    cfg_rs_timeout_ms, cfg_lease_ms, cfg_lease_ttl_ms;
 static rt_strlist  cfg_contracts, cfg_selectors, cfg_feeds;
 
 /* What the configuration pass builds (sm_check): the key in secret memory, the policy, the call. */
@@ -49,6 +56,25 @@ static const rt_opt opts[] = {
 	  cfg_env_key, 0, 0, 32, RT_SECRET | RT_SCRUB },
 	{ "PRIVATE_KEY_FILE", RT_STR, "", "file holding the key in hex; must be mode 0600 or stricter",
 	  &cfg_key_file, 0, 0, 0, 0 },
+	{ "KEYSTORE_FILE", RT_STR, "", "encrypted Web3 Secret Storage v3 JSON keystore (geth, Besu, cast wallet new, "
+	  "ethers) holding the key; mode 0600 or stricter", &cfg_ks_file, 0, 0, 0, 0 },
+	{ "KEYSTORE_PASSWORD_FILE", RT_STR, "", "file whose first line is KEYSTORE_FILE's password; mode 0600 or "
+	  "stricter", &cfg_ks_pw_file, 0, 0, 0, 0 },
+	{ "KEYSTORE_PASSWORD", RT_STR, NULL, "KEYSTORE_FILE's password (prefer KEYSTORE_PASSWORD_FILE); wiped from the "
+	  "environment once read", &cfg_ks_pw, 0, 0, 0, RT_SECRET },
+	{ "REMOTE_SIGNER_URL", RT_HTTP_URL, NULL, "remote signer (Web3Signer, Clef, ...) signing over JSON-RPC instead "
+	  "of a local key", &cfg_rs_url, 0, 0, 1, 0 },
+	{ "REMOTE_SIGNER_ADDRESS", RT_ADDR, NULL, "the account the remote signer signs for (required with "
+	  "REMOTE_SIGNER_URL)", cfg_rs_addr, 0, 0, 0, 0 },
+	RT_CHECK_ROW("REMOTE_SIGNER_ADDRESS", hex_addr_opt_check),
+	{ "REMOTE_SIGNER_METHOD", RT_STR, "eth_signTransaction", "eth_signTransaction (Web3Signer, geth, anvil) or "
+	  "account_signTransaction (Clef)", &cfg_rs_method, 0, 0, 0, 0 },
+	{ "REMOTE_SIGNER_TIMEOUT", RT_DURATION, "5s", "longest wait for one remote signature", &cfg_rs_timeout_ms, 100,
+	  120000, 0, 0 },
+	{ "LEASE_INTERVAL", RT_DURATION, "2s", "how often this signer publishes its signer.lease", &cfg_lease_ms, 100,
+	  60000, 0, 0 },
+	{ "LEASE_TTL", RT_DURATION, "6s", "a signer.lease is live this long after it is heard; also the listening time "
+	  "before signing at start (at least 2 x LEASE_INTERVAL)", &cfg_lease_ttl_ms, 200, 600000, 0, 0 },
 	{ "STATE_DIR", RT_STR, "data/signer", "LMDB directory: nonces, signed txs, outbox, dedupe",
 	  &cfg_state_dir, 0, 0, 0, 0 },
 	{ "CHAIN_ID", RT_U64, "138", "chain id signed into every transaction (EIP-155)", &cfg_chain_id, 1,
@@ -103,7 +129,7 @@ static const rt_opt opts[] = {
 
 /* ---- messages the signer reads --------------------------------------------------------------- */
 
-enum { SM_QUOTE = SG_NKINDS };
+enum { SM_QUOTE = SG_NKINDS, SM_LEASE };
 typedef struct {
 	const char      *type;
 	const char      *topic;  /* exact topic, or a prefix when it ends in '.' */
@@ -119,11 +145,13 @@ static const sm_route sm_routes[] = {
 	{ "tx.bump", "tx.bump", &SC_TX_BUMP, SG_BUMP, offsetof(sg_item, b) },
 	{ "nonce.sync", "nonce.sync", &SC_NONCE_SYNC, SG_SYNC, offsetof(sg_item, s) },
 	{ "gas.quote", "gas.quote", &SC_GAS_QUOTE, SM_QUOTE, 0 },
+	{ "signer.lease", "signer.lease", &SC_SIGNER_LEASE, SM_LEASE, 0 },
 };
 
 static const char *const sm_kind_names[SG_NKINDS] = { "update", "request", "ack", "bump", "sync" };
 static const char *const sm_drop_names[SG_NDROPS] = { "nonce_not_synced", "no_gas_quote", "store_error",
-	                                                      "state_missing" };
+	                                                      "state_missing", "remote_signer", "remote_signer_mismatch",
+	                                                      "lease" };
 
 typedef struct {
 	act_bus   *bus;
@@ -135,6 +163,14 @@ typedef struct {
 	int        store_failed, store_sticky; /* this flush / since start: see sm_store_error */
 	rt_metric *m_signed[SG_NKINDS], *m_refused[SGP_NREASONS], *m_dropped[SG_NDROPS];
 	rt_metric *m_dup, *m_requeued, *m_republished, *m_next, *m_pending, *m_sign_s, *m_acks, *m_ignored;
+	rt_metric *m_peers, *m_leases, *m_remote_s;
+	rs        *remote;      /* REMOTE_SIGNER_URL, or NULL */
+	sgl        lease;
+	int        lease_state; /* SGL_* as of the last check */
+	uint64_t   dup_alert_mono;
+	sg_item   *run;         /* the items sg_process runs (the others are held by the lease) */
+	sg_result *runres;
+	size_t    *runidx;
 } sm_state;
 
 static sm_state S;
@@ -184,7 +220,72 @@ out:
 	return rv;
 }
 
-/* PRIVATE_KEY (parsed and checked by its type) or PRIVATE_KEY_FILE, exactly one, into sm_key. */
+/* KEYSTORE_FILE decrypted with its password into key. The password lives in secret memory only
+ * while the KDF runs; KEYSTORE_PASSWORD's bytes in the environment are wiped and unset. */
+static void
+sm_key_from_keystore(rt_cfg_errs *e, uint8_t key[32])
+{
+	enum { PW_CAP = 1024 };
+	char    err[300], *json = NULL;
+	uint8_t addr[20], *pw = rt_secret_alloc(PW_CAP);
+	size_t  pwlen = 0, len = 0;
+	int     have_pw_env = cfg_ks_pw != NULL && cfg_ks_pw[0] != 0;
+	struct stat st;
+	FILE   *f = NULL;
+
+	if (pw == NULL) {
+		rt_config_error(e, "KEYSTORE_FILE", "cannot allocate locked memory for the password");
+		goto out;
+	}
+	if (have_pw_env == (cfg_ks_pw_file[0] != 0)) {
+		rt_config_error(e, "KEYSTORE_PASSWORD_FILE", "set KEYSTORE_PASSWORD_FILE or KEYSTORE_PASSWORD (exactly one) "
+		                "with KEYSTORE_FILE");
+		goto out;
+	}
+	if (have_pw_env) {
+		pwlen = strlen(cfg_ks_pw);
+		if (pwlen >= PW_CAP) {
+			rt_config_error(e, "KEYSTORE_PASSWORD", "longer than %d bytes", PW_CAP - 1);
+			goto out;
+		}
+		memcpy(pw, cfg_ks_pw, pwlen);
+	} else if (ks_read_password_file(cfg_ks_pw_file, pw, PW_CAP, &pwlen, err, sizeof err) != 0) {
+		rt_config_error(e, "KEYSTORE_PASSWORD_FILE", "%s", err);
+		goto out;
+	}
+	int fd = open(cfg_ks_file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW); /* as PRIVATE_KEY_FILE */
+	if (fd >= 0 && (f = fdopen(fd, "r")) == NULL)
+		close(fd);
+	if (f == NULL || fstat(fileno(f), &st) != 0) {
+		rt_config_error(e, "KEYSTORE_FILE", "%s: %s", cfg_ks_file, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode) || (st.st_mode & 077) != 0) {
+		rt_config_error(e, "KEYSTORE_FILE", "%s: mode %03o; it must be a regular file of mode 0600 or stricter "
+		                "(chmod 600)", cfg_ks_file, (unsigned)(st.st_mode & 0777));
+		goto out;
+	}
+	if ((json = malloc(KS_JSON_MAX_DEFAULT + 1)) == NULL) {
+		rt_config_error(e, "KEYSTORE_FILE", "out of memory");
+		goto out;
+	}
+	len = fread(json, 1, KS_JSON_MAX_DEFAULT + 1, f);
+	if (ks_decrypt(json, len, pw, pwlen, NULL, key, addr, err, sizeof err) != KS_OK)
+		rt_config_error(e, "KEYSTORE_FILE", "%s: %s", cfg_ks_file, err);
+out:
+	if (have_pw_env) { /* RT_STR points into the environment: wipe it there */
+		explicit_bzero((char *)cfg_ks_pw, strlen(cfg_ks_pw));
+		unsetenv("KEYSTORE_PASSWORD");
+	}
+	if (f)
+		fclose(f);
+	free(json);
+	if (pw)
+		rt_secret_free(pw, PW_CAP);
+}
+
+/* Exactly one key source: PRIVATE_KEY (parsed and checked by its type), PRIVATE_KEY_FILE,
+ * KEYSTORE_FILE (into sm_key) or REMOTE_SIGNER_URL (no key here: sm_key stays NULL). */
 static void
 sm_check_key(rt_cfg_errs *e)
 {
@@ -194,12 +295,25 @@ sm_check_key(rt_cfg_errs *e)
 		have_env |= cfg_env_key[i];
 	if (rt_config_failed(e, "PRIVATE_KEY"))
 		return;
-	if (have_env && cfg_key_file[0]) {
-		rt_config_error(e, "PRIVATE_KEY_FILE", "set PRIVATE_KEY or PRIVATE_KEY_FILE, not both");
-	} else if (!have_env && !cfg_key_file[0]) {
-		rt_config_error(e, "PRIVATE_KEY", "required (or PRIVATE_KEY_FILE)");
+	have_env = have_env != 0;
+	int have_ks = cfg_ks_file[0] != 0, have_rs = cfg_rs_url != NULL && cfg_rs_url[0] != 0;
+	if (have_env + (cfg_key_file[0] != 0) + have_ks + have_rs > 1) {
+		rt_config_error(e, "PRIVATE_KEY", "set exactly one key source: PRIVATE_KEY, PRIVATE_KEY_FILE, KEYSTORE_FILE "
+		                "or REMOTE_SIGNER_URL");
+	} else if (have_rs) {
+		int have_addr = 0;
+		for (size_t i = 0; i < 20; i++)
+			have_addr |= cfg_rs_addr[i];
+		rt_config_require(e, "REMOTE_SIGNER_ADDRESS", 1, have_addr, "with REMOTE_SIGNER_URL");
+		if (strcmp(cfg_rs_method, "eth_signTransaction") != 0 && strcmp(cfg_rs_method, "account_signTransaction") != 0)
+			rt_config_error(e, "REMOTE_SIGNER_METHOD", "'%.40s' is neither eth_signTransaction nor "
+			                "account_signTransaction", cfg_rs_method);
+	} else if (!have_env && !cfg_key_file[0] && !have_ks) {
+		rt_config_error(e, "PRIVATE_KEY", "required (or PRIVATE_KEY_FILE, KEYSTORE_FILE or REMOTE_SIGNER_URL)");
 	} else if ((sm_key = rt_secret_alloc(32)) == NULL) {
 		rt_config_error(e, "PRIVATE_KEY", "cannot allocate locked memory for the key");
+	} else if (have_ks) {
+		sm_key_from_keystore(e, sm_key);
 	} else if (have_env) {
 		memcpy(sm_key, cfg_env_key, 32);
 	} else if (sm_key_from_file(cfg_key_file, sm_key, err, sizeof err) != 0) {
@@ -209,6 +323,13 @@ sm_check_key(rt_cfg_errs *e)
 		                "the curve order)", cfg_key_file);
 	}
 	explicit_bzero(cfg_env_key, sizeof cfg_env_key);
+	if (cfg_ks_pw != NULL && cfg_ks_pw[0] && !cfg_ks_file[0]) {
+		explicit_bzero((char *)cfg_ks_pw, strlen(cfg_ks_pw));
+		unsetenv("KEYSTORE_PASSWORD");
+		rt_config_error(e, "KEYSTORE_PASSWORD", "set without KEYSTORE_FILE");
+	}
+	if (cfg_lease_ttl_ms < 2 * cfg_lease_ms)
+		rt_config_error(e, "LEASE_TTL", "%llu ms is less than 2 x LEASE_INTERVAL", (unsigned long long)cfg_lease_ttl_ms);
 }
 
 /* ---- configuration into the core's structures --------------------------------------------- */
@@ -338,6 +459,12 @@ sm_metrics(void)
 	                          "Signed txs re-queued because nonce.sync showed the node lacks them.", NULL);
 	S.m_republished = rt_counter("signer_republished_total", "tx.signed frames re-published from the outbox.",
 	                             NULL);
+	S.m_peers = rt_gauge("signer_lease_peers", "Other live signers of this address heard on signer.lease (should be 0).",
+	                     NULL);
+	S.m_leases = rt_counter("signer_leases_heard_total", "signer.lease frames heard for this address (own included).",
+	                        NULL);
+	S.m_remote_s = rt_histogram("signer_remote_sign_seconds", "One remote signer call (REMOTE_SIGNER_URL).", NULL,
+	                            bounds, N(bounds));
 	S.m_next = rt_gauge("signer_next_nonce", "Next nonce the signer will allocate.", NULL);
 	S.m_pending = rt_gauge("signer_outbox_pending", "tx.signed frames not yet acked by the submitter.", NULL);
 	S.m_sign_s = rt_histogram("signer_sign_seconds",
@@ -410,6 +537,8 @@ sm_account(const sg_item *it, const sg_result *r, uint64_t done_mono)
 	switch (r->status) {
 	case SG_R_SIGNED:
 		rt_inc(S.m_signed[it->kind]);
+		if (S.remote && rt_log_state_change("signer.remote", "ok"))
+			rt_health_set("remote_signer", 0, NULL);
 		rt_observe(S.m_sign_s, (double)(done_mono - it->recv_mono_ns) / 1e9);
 		rt_logkv(RT_INFO, "signed", "kind", sm_kind_names[it->kind], "nonce", nonce, "ref", ref, "feed",
 		         it->kind == SG_UPDATE ? it->u.feed : "", NULL);
@@ -430,6 +559,17 @@ sm_account(const sg_item *it, const sg_result *r, uint64_t done_mono)
 		if (r->reason == SG_DROP_STORE) {
 			sm_store_error(it, r, ref);
 			break;
+		}
+		if (r->reason == SG_DROP_REMOTE_BAD) {
+			const char *labels[] = { "signer", S.remote ? rs_endpoint(S.remote) : "", "ref", ref, NULL };
+			rt_logkv(RT_ERROR, "remote signer returned a wrong transaction: refused", "ref", ref, "detail", r->detail,
+			         NULL);
+			act_alert(S.bus, SC_SEV_CRITICAL, SC_ALERT_FIRING, "remote_signer_mismatch", "remote_signer_mismatch",
+			          r->detail, labels);
+			rt_health_set("remote_signer", 1, "remote signer: returned a wrong transaction (see the log)");
+		} else if (r->reason == SG_DROP_REMOTE && rt_log_state_change("signer.remote", "down")) {
+			rt_logkv(RT_WARN, "remote signer did not sign", "detail", r->detail, NULL);
+			rt_health_set("remote_signer", 1, "remote signer: not signing (see the log)");
 		}
 		if (r->reason == SG_DROP_STATE_MISSING && it->kind == SG_SYNC) {
 			/* Said once in the log; the alert is repeated every 30 s while it lasts (a single
@@ -464,8 +604,16 @@ sm_account(const sg_item *it, const sg_result *r, uint64_t done_mono)
 			         "detail", r->detail, NULL);
 		}
 		if (r->jumped) {
-			const char *labels[] = { "next_nonce", nonce, NULL };
-			act_alert(S.bus, SC_SEV_WARNING, SC_ALERT_FIRING, "nonce_gap", "nonce_gap", r->detail, labels);
+			/* The chain used nonces this signer never signed: a transaction from the key that this
+			 * stack did not sign. Not while this signer stands by (the live one signs: jumps are
+			 * expected) nor while another signer of the address is live (already alerted as
+			 * duplicate_signer). */
+			char from[24];
+			snprintf(from, sizeof from, "%llu", (unsigned long long)r->jumped_from);
+			const char *labels[] = { "from_nonce", from, "next_nonce", nonce, NULL };
+			if (S.lease_state == SGL_ACTIVE && sgl_live_peers(&S.lease, rt_mono_ns()) == 0)
+				act_alert(S.bus, SC_SEV_CRITICAL, SC_ALERT_FIRING, "foreign_transaction", "foreign_transaction",
+				          r->detail, labels);
 		}
 		break;
 	default:
@@ -483,8 +631,25 @@ sm_flush(void)
 	if (S.n == 0)
 		return;
 	S.store_failed = 0;
-	if (sg_process(S.sg, S.items, S.n, S.res, rt_now_ns(), sm_publish, NULL, err, sizeof err) != 0)
+	/* Without the lease nothing is signed or re-published (acks and nonce.syncs still run, so the
+	 * store follows the chain): the held requests come again (the gate re-publishes). */
+	int    hold = S.lease_state != SGL_ACTIVE;
+	size_t nrun = 0;
+	for (size_t i = 0; i < S.n; i++) {
+		int k = S.items[i].kind;
+		if (hold && (k == SG_UPDATE || k == SG_REQUEST || k == SG_BUMP)) {
+			memset(&S.res[i], 0, sizeof S.res[i]);
+			S.res[i].status = SG_R_DROPPED;
+			S.res[i].reason = SG_DROP_LEASE;
+			continue;
+		}
+		S.run[nrun] = S.items[i];
+		S.runidx[nrun++] = i;
+	}
+	if (nrun && sg_process(S.sg, S.run, nrun, S.runres, rt_now_ns(), sm_publish, NULL, err, sizeof err) != 0)
 		rt_logkv(RT_ERROR, "batch not committed as a whole; each item ran alone", "error", err, NULL);
+	for (size_t j = 0; j < nrun; j++)
+		S.res[S.runidx[j]] = S.runres[j];
 	uint64_t done = rt_mono_ns();
 	for (size_t i = 0; i < S.n; i++)
 		sm_account(&S.items[i], &S.res[i], done);
@@ -492,6 +657,74 @@ sm_flush(void)
 		rt_health_set("store", 0, NULL);
 	S.n = 0;
 	sm_gauges();
+}
+
+/* ---- one signer per key (lease.h) ---------------------------------------------------------- */
+
+static void
+sm_dup_alert(const char *why)
+{
+	char        n[12], addr[43];
+	const char *labels[] = { "address", addr, "peers", n, NULL };
+	snprintf(n, sizeof n, "%d", sgl_live_peers(&S.lease, rt_mono_ns()));
+	hex_addr_format(sg_address(S.sg), addr);
+	act_alert(S.bus, SC_SEV_CRITICAL, SC_ALERT_FIRING, "duplicate_signer", addr, why, labels);
+	S.dup_alert_mono = rt_mono_ns();
+}
+
+static void
+sm_on_lease(const sc_signer_lease *l)
+{
+	int ev = sgl_on_lease(&S.lease, l, rt_mono_ns());
+	if (ev == SGL_EV_IGNORED)
+		return;
+	rt_inc(S.m_leases);
+	if (ev == SGL_EV_PEER_NEW) {
+		char why[256];
+		int  st = sgl_state(&S.lease, rt_mono_ns(), NULL, 0);
+		snprintf(why, sizeof why, "another signer for this address is live (instance %.63s); this one %s", l->instance,
+		         st == SGL_YIELD ? "started later and refuses to sign" : "started earlier and keeps signing");
+		rt_logkv(RT_ERROR, "duplicate signer", "peer", l->instance, "detail", why, NULL);
+		sm_dup_alert(why);
+	} else if (ev == SGL_EV_RELEASED) {
+		rt_logkv(RT_INFO, "another signer of this address released its lease", "peer", l->instance, NULL);
+	}
+}
+
+/* Publishes our lease (released: we stop) and re-evaluates the state. */
+static void
+sm_lease_tick(int publish, int released)
+{
+	uint64_t now = rt_mono_ns();
+	if (publish) {
+		sc_signer_lease m;
+		sgl_make(&S.lease, &m, released, rt_now_ns());
+		if (act_publish(S.bus, "signer.lease", &SC_SIGNER_LEASE, &m, NULL, NULL) != BUS_OK)
+			rt_log(RT_WARN, "publish signer.lease failed");
+	}
+	char why[256];
+	int  st = sgl_state(&S.lease, now, why, sizeof why), peers = sgl_live_peers(&S.lease, now);
+	if (st != S.lease_state) {
+		static const char *const names[] = { "active", "listening", "no_echo", "yield" };
+		rt_logkv(st == SGL_ACTIVE ? RT_INFO : RT_WARN, "lease", "state", names[st], "detail",
+		         st == SGL_ACTIVE ? "signing" : why, NULL);
+		S.lease_state = st;
+	}
+	rt_health_set("lease", st != SGL_ACTIVE, why);
+	rt_gauge_set(S.m_peers, (double)peers);
+	if (peers > 0 && now - S.dup_alert_mono >= 30000000000ull)
+		sm_dup_alert(st == SGL_YIELD ? "another signer for this address is live; this one refuses to sign"
+		                             : "another signer for this address is live; this one keeps signing");
+}
+
+/* The remote signer as sg_cfg.sign. */
+static int
+sm_remote_sign(void *arg, tx *t, char *detail, size_t len)
+{
+	uint64_t t0 = rt_mono_ns();
+	int      rv = rs_sign(arg, t, detail, len);
+	rt_observe(S.m_remote_s, (double)(rt_mono_ns() - t0) / 1e9);
+	return rv;
 }
 
 /* FEEDS: exact feed names this signer signs; empty = all. */
@@ -519,6 +752,12 @@ sm_on_frame(const bus_msg *m)
 		int prefix = r->topic[tl - 1] == '.';
 		if (m->f.topic_len < tl || memcmp(m->f.topic, r->topic, tl) != 0 || (!prefix && m->f.topic_len != tl)) {
 			rt_logkv(RT_WARN, "message on the wrong topic dropped", "type", type, NULL);
+			return;
+		}
+		if (r->kind == SM_LEASE) {
+			sc_signer_lease l;
+			if (act_decode(m, r->def, &l) == 0)
+				sm_on_lease(&l);
 			return;
 		}
 		if (r->kind == SM_QUOTE) {
@@ -573,6 +812,7 @@ main(int argc, char **argv)
 	topics[nt++] = "tx.bump";
 	topics[nt++] = "gas.quote";
 	topics[nt++] = "nonce.sync";
+	topics[nt++] = "signer.lease";
 	if (trust_request)
 		topics[nt++] = "tx.request";
 	topics[nt] = NULL;
@@ -582,9 +822,22 @@ main(int argc, char **argv)
 	sm_metrics();
 	S.items = calloc(cfg_batch, sizeof *S.items);
 	S.res = calloc(cfg_batch, sizeof *S.res);
-	if (S.items == NULL || S.res == NULL) {
+	S.run = calloc(cfg_batch, sizeof *S.run);
+	S.runres = calloc(cfg_batch, sizeof *S.runres);
+	S.runidx = calloc(cfg_batch, sizeof *S.runidx);
+	if (S.items == NULL || S.res == NULL || S.run == NULL || S.runres == NULL || S.runidx == NULL) {
 		rt_log(RT_ERROR, "out of memory");
 		return 1;
+	}
+	if (cfg_rs_url != NULL && cfg_rs_url[0]) {
+		if ((S.remote = rs_open(cfg_rs_url, cfg_rs_addr, cfg_rs_method, (int)cfg_rs_timeout_ms, err, sizeof err)) ==
+		    NULL) {
+			rt_log(RT_ERROR, "%s", err);
+			return 1;
+		}
+		sm_cfg.sign = sm_remote_sign;
+		sm_cfg.sign_arg = S.remote;
+		memcpy(sm_cfg.address, cfg_rs_addr, 20);
 	}
 	if ((S.sg = sg_open(cfg_state_dir, &sm_cfg, sm_key, err, sizeof err)) == NULL) {
 		rt_log(RT_ERROR, "%s", err);
@@ -598,18 +851,26 @@ main(int argc, char **argv)
 	hex_addr_format(sg_address(S.sg), addr);
 	snprintf(next, sizeof next, "%llu", (unsigned long long)sg_next_nonce(S.sg));
 	rt_logkv(RT_INFO, "signer ready", "address", addr, "call", sm_call.sig.canon, "tx_type", cfg_tx_type,
-	         "state", cfg_state_dir, "next_nonce", sg_synced(S.sg) ? next : "(waiting for nonce.sync)", NULL);
+	         "state", cfg_state_dir, "next_nonce", sg_synced(S.sg) ? next : "(waiting for nonce.sync)", "key",
+	         S.remote ? rs_endpoint(S.remote) : cfg_ks_file[0] ? "keystore" : "local", NULL);
 	sm_gauges();
 
-	/* What a previous run signed but may not have published: send it all once the bus is up. */
-	bus_pub_wait(act_pub(S.bus), 1, 2000);
-	long k = sg_resend(S.sg, rt_now_ns(), 1, sm_publish, NULL, err, sizeof err);
-	if (k < 0)
-		rt_log(RT_ERROR, "%s", err);
-	else if (k > 0)
-		rt_log(RT_INFO, "re-published %ld unacked tx.signed from the outbox", k);
-	rt_add(S.m_republished, k > 0 ? (uint64_t)k : 0);
+	uint8_t boot[16];
+	if (getrandom(boot, sizeof boot, 0) != (ssize_t)sizeof boot) {
+		rt_log(RT_ERROR, "getrandom failed: no boot id for signer.lease");
+		return 1;
+	}
+	sgl_init(&S.lease, cfg_chain_id, sg_address(S.sg), rt_instance(), boot, rt_now_ns(), cfg_lease_ttl_ms * 1000000u,
+	         rt_mono_ns());
+	S.lease_state = -1;
+	sm_lease_tick(1, 0);
+	uint64_t last_lease = rt_mono_ns();
 
+	/* What a previous run signed but may not have published is sent, all of it, once the lease
+	 * is held (a restored store's outbox must not go out beside another live signer). */
+	bus_pub_wait(act_pub(S.bus), 1, 2000);
+	int      resent_all = 0;
+	long     k;
 	uint64_t last_resend = rt_mono_ns(), last_prune = 0;
 	while (!rt_stopping()) {
 		bus_msg m;
@@ -624,10 +885,24 @@ main(int argc, char **argv)
 		}
 		if (rv == BUS_ECLOSED)
 			break;
+		uint64_t lnow = rt_mono_ns();
+		int      due = lnow - last_lease >= cfg_lease_ms * 1000000u;
+		sm_lease_tick(due, 0);
+		if (due)
+			last_lease = lnow;
 		sm_flush();
 		rt_health_set("gas", sgf_needs_quote(&sm_cfg.fees) && !sg_has_quote(S.sg), "gas: waiting for gas.quote");
 		uint64_t now = rt_mono_ns();
-		if (now - last_resend >= 200000000u) {
+		if (S.lease_state == SGL_ACTIVE && !resent_all) {
+			resent_all = 1;
+			k = sg_resend(S.sg, rt_now_ns(), 1, sm_publish, NULL, err, sizeof err);
+			if (k < 0)
+				rt_log(RT_ERROR, "%s", err);
+			else if (k > 0)
+				rt_log(RT_INFO, "re-published %ld unacked tx.signed from the outbox", k);
+			rt_add(S.m_republished, k > 0 ? (uint64_t)k : 0);
+		}
+		if (S.lease_state == SGL_ACTIVE && now - last_resend >= 200000000u) {
 			last_resend = now;
 			k = sg_resend(S.sg, rt_now_ns(), 0, sm_publish, NULL, err, sizeof err);
 			if (k < 0)
@@ -645,12 +920,19 @@ main(int argc, char **argv)
 		}
 	}
 	sm_flush();
+	sm_lease_tick(1, 1); /* released: another signer of this address may take over now */
+	bus_pub_wait(act_pub(S.bus), 1, 500);
 	rt_logkv(RT_INFO, "stopping", NULL);
 	act_close(S.bus);
 	sg_close(S.sg);
-	rt_secret_free(sm_key, 32);
+	rs_close(S.remote);
+	if (sm_key)
+		rt_secret_free(sm_key, 32);
 	free(S.items);
 	free(S.res);
+	free(S.run);
+	free(S.runres);
+	free(S.runidx);
 	rt_shutdown();
 	return 0;
 }

@@ -157,7 +157,16 @@ sg_sign_store(sg *s, MDB_txn *txn, const sg_txspec *ts, sg_result *r, st_err *e)
 	memcpy(t.to, ts->to, 20);
 	t.data = ts->data;
 	t.data_len = ts->dlen;
-	if ((rv = tx_sign(&t, s->key)) != TX_OK) {
+	if (s->cfg.sign != NULL) {
+		/* The remote signer's answer is checked field by field (chain/rsign.h). A failure signs
+		 * nothing and allocates no nonce: the request comes again (the gate re-publishes). */
+		if ((rv = s->cfg.sign(s->cfg.sign_arg, &t, r->detail, sizeof r->detail)) != 0) {
+			r->status = SG_R_DROPPED;
+			r->reason = rv == OB_ERS_MISMATCH ? SG_DROP_REMOTE_BAD : SG_DROP_REMOTE;
+			r->err = rv;
+			return 0;
+		}
+	} else if ((rv = tx_sign(&t, s->key)) != TX_OK) {
 		/* tx_strerror never includes key material. */
 		snprintf(e->text, sizeof e->text, "signing failed: %s", tx_strerror(rv));
 		return EINVAL;
@@ -769,7 +778,9 @@ sg_open(const char *dir, const sg_cfg *cfg, const uint8_t *key, char *err, size_
 	}
 	s->cfg = *cfg;
 	s->key = key;
-	if (tx_address_from_key(key, s->addr) != TX_OK) {
+	if (key == NULL && cfg->sign != NULL) {
+		memcpy(s->addr, cfg->address, 20);
+	} else if (key == NULL || tx_address_from_key(key, s->addr) != TX_OK) {
 		snprintf(err, errlen, "PRIVATE_KEY: not a valid secp256k1 secret key");
 		goto fail_quiet;
 	}

@@ -28,6 +28,7 @@
 #include "actors/signer/call.h"
 #include "actors/signer/fees.h"
 #include "actors/signer/policy.h"
+#include "chain/tx.h"
 #include "schemas/messages.h"
 
 enum { SG_UPDATE, SG_REQUEST, SG_ACK, SG_BUMP, SG_SYNC, SG_NKINDS };
@@ -57,7 +58,16 @@ enum {
 /* SG_DROP_STATE_MISSING: the store is empty (no nonce ever stored) but the chain shows transactions from
  * this key: a lost or replaced store, whose dedupe history is gone. Nothing is signed until the
  * operator restores the store or says to start afresh (sg_cfg.allow_empty_state). */
-enum { SG_DROP_NOT_SYNCED, SG_DROP_NO_QUOTE, SG_DROP_STORE, SG_DROP_STATE_MISSING, SG_NDROPS };
+/* SG_DROP_REMOTE: the remote signer did not sign (unreachable, or it refused: locked account, operator
+ * said no); SG_DROP_REMOTE_BAD: it returned a tx that is not the one asked for, or from another
+ * address (an alert: something between us and the key is wrong). SG_DROP_LEASE: not signing because
+ * another signer for this address is live, or none was heard yet (lease.h; set by the process). */
+enum { SG_DROP_NOT_SYNCED, SG_DROP_NO_QUOTE, SG_DROP_STORE, SG_DROP_STATE_MISSING, SG_DROP_REMOTE,
+       SG_DROP_REMOTE_BAD, SG_DROP_LEASE, SG_NDROPS };
+
+/* Remote signing (sg_cfg.sign): fills t's signature, checked (chain/rsign.h). Returns 0, or an
+ * error code: OB_ERS_MISMATCH for a wrong answer, any other for "not signed now". detail gets why. */
+typedef int (*sg_sign_fn)(void *arg, tx *t, char *detail, size_t len);
 
 typedef struct {
 	int      status;      /* SG_R_* */
@@ -83,6 +93,9 @@ typedef struct {
 	uint64_t  gap_grace_ns;   /* an acked tx the node lacks is re-queued only after this long */
 	uint64_t  map_size;       /* LMDB initial map size; 0 = 16 MiB */
 	int       allow_empty_state; /* an empty store may adopt a chain nonce > 0 (else SG_DROP_STATE_MISSING) */
+	sg_sign_fn sign;          /* NULL: sign with the key given to sg_open; else the key is NULL and */
+	void     *sign_arg;       /* this signs, as `address` */
+	uint8_t   address[20];
 } sg_cfg;
 
 typedef struct sg sg;
@@ -90,7 +103,7 @@ typedef struct sg sg;
 /* Publishes one tx.signed body with the given frame id (= the tx.signed id). */
 typedef void (*sg_publish_fn)(void *arg, const uint8_t id[16], const uint8_t *body, size_t len);
 
-/* Opens (creating) the state in dir. NULL with err filled on failure. */
+/* Opens (creating) the state in dir. NULL with err filled on failure. key NULL: cfg->sign signs. */
 sg *sg_open(const char *dir, const sg_cfg *cfg, const uint8_t *key, char *err, size_t errlen);
 void sg_close(sg *s);
 

@@ -355,6 +355,7 @@ static sgc_call   g_call;
 static uint8_t    g_key[32];
 
 static int g_allow_empty = 1; /* most tests start on a chain where the key already sent txs */
+static sg_sign_fn g_sign;     /* set: the core signs through it, with no key (remote signing) */
 
 static sg *
 open_core(const char *dir, uint64_t gas_price)
@@ -377,7 +378,11 @@ open_core(const char *dir, uint64_t gas_price)
 	c.retry_max_ns = 10000000000ull;
 	c.gap_grace_ns = 5000000000ull;
 	c.allow_empty_state = g_allow_empty;
-	sg *s = sg_open(dir, &c, g_key, err, sizeof err);
+	if (g_sign) {
+		c.sign = g_sign;
+		hex_addr_parse(ADDR, strlen(ADDR), c.address);
+	}
+	sg *s = sg_open(dir, &c, g_sign ? NULL : g_key, err, sizeof err);
 	if (s == NULL)
 		fail_msg("sg_open: %s", err);
 	return s;
@@ -785,6 +790,77 @@ test_empty_state_refused(void **st)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* ---- signing through sg_cfg.sign (the remote signer's hook) ------------------------------- */
+
+static int g_sign_mode, g_sign_calls; /* 0 signs, 1 unreachable, 2 wrong answer */
+
+static int
+fake_remote(void *arg, tx *t, char *detail, size_t len)
+{
+	g_sign_calls++;
+	if (g_sign_mode == 1) {
+		snprintf(detail, len, "remote signer http://127.0.0.1:1: Couldn't connect to server");
+		return OB_ERS_TRANSPORT;
+	}
+	if (g_sign_mode == 2) {
+		snprintf(detail, len, "remote signer returned another nonce than asked");
+		return OB_ERS_MISMATCH;
+	}
+	return tx_sign(t, g_key) == TX_OK ? 0 : OB_ERS_REFUSED; /* the key is the remote signer's here */
+}
+
+static void
+test_sign_hook(void **st)
+{
+	(void)st;
+	char dir[] = "/tmp/signer_hook_XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	sg_item   it[3];
+	sg_result r[3];
+	pubs     *p = calloc(1, sizeof *p);
+	sc_tx_signed rec;
+	g_sign = fake_remote;
+	sg *s = open_core(dir, 1000000000);
+	uint8_t want[20];
+	hex_addr_parse(ADDR, strlen(ADDR), want);
+	assert_memory_equal(sg_address(s), want, 20); /* the configured address: no key in this process */
+	/* unreachable: dropped (not a store error), no nonce used, nothing published */
+	g_sign_mode = 1;
+	item_sync(s, &it[0], 4, 4);
+	item_update(&it[1], 1, "300000000000");
+	run(s, it, 2, r, 1000000000000ull, p);
+	assert_int_equal(r[1].status, SG_R_DROPPED);
+	assert_int_equal(r[1].reason, SG_DROP_REMOTE);
+	assert_non_null(strstr(r[1].detail, "connect"));
+	assert_int_equal(p->n, 0);
+	assert_int_equal(sg_next_nonce(s), 4);
+	/* a wrong answer: its own reason (the process alerts) */
+	g_sign_mode = 2;
+	item_update(&it[0], 1, "300000000000");
+	run(s, it, 1, r, 1000000000000ull, p);
+	assert_int_equal(r[0].reason, SG_DROP_REMOTE_BAD);
+	assert_int_equal(p->n, 0);
+	/* back: the same request is signed with the nonce the failures did not use */
+	g_sign_mode = 0;
+	g_sign_calls = 0;
+	run(s, it, 1, r, 1000000000000ull, p);
+	assert_int_equal(r[0].status, SG_R_SIGNED);
+	assert_int_equal(r[0].nonce, 4);
+	assert_int_equal(p->n, 1);
+	assert_int_equal(check_body(p, 0, &rec), 4);
+	assert_int_equal(g_sign_calls, 1);
+	/* a repeat of the id is a duplicate: the signer is not asked again */
+	run(s, it, 1, r, 1000000000000ull, p);
+	assert_int_equal(r[0].status, SG_R_DUPLICATE);
+	assert_int_equal(g_sign_calls, 1);
+	sg_close(s);
+	g_sign = NULL;
+	free(p);
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int
 main(void)
 {
@@ -796,6 +872,7 @@ main(void)
 		cmocka_unit_test(test_gas_limit),
 		cmocka_unit_test(test_corrupt_store),
 		cmocka_unit_test(test_empty_state_refused),
+		cmocka_unit_test(test_sign_hook),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,6 +17,8 @@
 #    MAX_ANSWER is refused (policy_refusal alert, signer_refusals_total{reason="above_max"});
 #  - the key's hex never appears in the signer's stderr, the bus capture or /metrics.
 set -euo pipefail
+# the signer's lease (one signer per key) short: this test restarts it often and times its readiness
+export LEASE_TTL=1s LEASE_INTERVAL=200ms
 . "$(dirname "$0")/../lib/common.sh"
 on_exit() { [ -n "${SIGNER_PID:-}" ] && kill -9 "$SIGNER_PID" 2>/dev/null; }
 BUILD=${BUILD:-build}

@@ -10,6 +10,8 @@
 #  - alert.critical.store_error published once per dedupe key (the re-publications group under it);
 #  - /health 503 with reason "store", the process stays up, signer_dropped_total{reason="store_error"}.
 set -euo pipefail
+# the signer's lease (one signer per key) short: this test restarts it often and times its readiness
+export LEASE_TTL=1s LEASE_INTERVAL=200ms
 . "$(dirname "$0")/../lib/common.sh"
 on_exit() { [ -n "${SIGNER_PID:-}" ] && kill -9 "$SIGNER_PID" 2>/dev/null; }
 BUILD=${BUILD:-build}
@@ -76,6 +78,7 @@ mdb_load -s txs -f "$TMP/txs.dump" "$TMP/state" || fail "mdb_load"
 ok "stored tx.signed of nonce 10 truncated in LMDB"
 
 run_signer
+wait_for 10 "signer holds its lease (signs)" health_is 200
 before=$(jq -s '[.[] | select(.topic=="tx.signed")] | length' "$TMP/cap.jsonl")
 update 1 300000000000 # the gate re-publishes update 1 (same id): its dedupe entry points at the corrupt tx
 update 2 301000000000

@@ -6,7 +6,10 @@
 # stack_up: FETCH_INTERVAL (300ms),
 # DEVIATION_THRESHOLD (1), HEARTBEAT (12s), GATE_MIN_INTERVAL (1s), LOG_LEVEL (info),
 # ORACLE_CONTRACT (oracle = our OracleAggregator with updateAnswer(int256); flux = Chainlink's
-# FluxAggregator with submit(uint256,int256), the round read from oracleRoundState).
+# FluxAggregator with submit(uint256,int256), the round read from oracleRoundState),
+# SIGNER_KEY_SOURCE (key = PRIVATE_KEY; keystore = KEYSTORE_FILE written by ethers.js from KEY1,
+# with KEYSTORE_PASSWORD_FILE; remote = REMOTE_SIGNER_URL: anvil itself signs for its unlocked
+# ADDR1 over eth_signTransaction).
 # STACK_TLS=1 runs the bus over tls+tcp:// with client certificates (a CA, busd's certificate and one
 # for the pods made with openssl in $TMP/pki; every actor gets BUS_TLS_CERT/KEY/CA).
 # After stack_up: RPC_URL, AGG, ADDR1, IN, OUT, SIM, BPORT (busd HTTP), MPORT (median HTTP),
@@ -44,8 +47,26 @@ start_gate() {
 		"$B/gate" 2>>"$TMP/gate.log" &
 	PID[gate]=$!
 }
+# The signer's key variables for SIGNER_KEY_SOURCE (see above), into the array SIGNER_KEY_ENV.
+signer_key_env() {
+	case ${SIGNER_KEY_SOURCE:-key} in
+	key) SIGNER_KEY_ENV=(PRIVATE_KEY=$KEY1) ;;
+	keystore)
+		if [ ! -s "$TMP/keystore.json" ]; then
+			# scrypt n = 2^14 keeps the test quick; ethers' default (2^17) is read in chain/keystore_test.c
+			(cd "$STACK_ROOT/tests/chain" && node keystore.js "$KEY1" "stack password" "$TMP/keystore.json" 16384) \
+				>"$TMP/keystore.addr" 2>>"$TMP/deploy.log" || fail "ethers could not write the keystore"
+			[ "$(cat "$TMP/keystore.addr")" = "$ADDR1" ] || fail "ethers keystore address $(cat "$TMP/keystore.addr")"
+			(umask 077 && printf 'stack password\n' >"$TMP/keystore.pw")
+		fi
+		SIGNER_KEY_ENV=(KEYSTORE_FILE="$TMP/keystore.json" KEYSTORE_PASSWORD_FILE="$TMP/keystore.pw") ;;
+	remote) SIGNER_KEY_ENV=(REMOTE_SIGNER_URL="$RPC_URL" REMOTE_SIGNER_ADDRESS=$ADDR1) ;;
+	*) fail "SIGNER_KEY_SOURCE=$SIGNER_KEY_SOURCE: key, keystore or remote" ;;
+	esac
+}
 start_signer() {
-	BUS_SIGNING_KEY=$SSEC PRIVATE_KEY=$KEY1 STATE_DIR=$TMP/signer CHAIN_ID=138 GAS_PRICE=auto \
+	signer_key_env
+	env "${SIGNER_KEY_ENV[@]}" BUS_SIGNING_KEY=$SSEC STATE_DIR=$TMP/signer CHAIN_ID=138 GAS_PRICE=auto \
 		BUS_TRUST="price.update.=$GPUB;tx.ack=$XPUB;tx.bump=$XPUB;gas.quote=$XPUB;nonce.sync=$XPUB" \
 		ALLOWED_CONTRACTS=$AGG MIN_ANSWER=1 MAX_ANSWER=100000 OUTBOX_RETRY=1s UPDATE_SIGNATURE="$UPDATE_SIG" \
 		HTTP_PORT=$SGPORT HTTP_ADDR=127.0.0.1 INSTANCE=signer-e "$B/signer" 2>>"$TMP/signer.log" &

@@ -203,6 +203,7 @@ int
 main(int argc, char **argv)
 {
 	setenv("INSTANCE", "actor-test-0", 1);
+	setenv("HTTP_PORT", "0", 1); /* no listener: the seed's 8000/8080 may be taken on a test host */
 	rt_init("actor-test", argc, argv, NULL, 0);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_actor_roundtrip_and_forgery),

@@ -10,6 +10,7 @@
 # CHAIN_PORT (8545), DEVIATION_THRESHOLD (0.5), HEARTBEAT (30s), DEMO_DIR (build/demo),
 # DEMO_HTTP_BASE (9100: busd, then fetchers, median, gate, signer, submitter on the next ports).
 set -euo pipefail
+export HTTP_PORT=${HTTP_PORT-0} # actors listen on the seed's 8000/8080 unless told: here, no HTTP unless a start asks (docs/MIGRATION.md)
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
 B=build/bin

@@ -4,6 +4,7 @@
 # Each unit binary is a cmocka suite; each integration script exits 0 on success.
 # Output of a failing test is shown; passing tests print one line each.
 set -u
+export HTTP_PORT=${HTTP_PORT-0} # actors listen on the seed's 8000/8080 unless told: here, no HTTP unless a start asks (docs/MIGRATION.md)
 mode=$1; shift
 pass=0; fail=0; failed=()
 BUILD=${BUILD:-build}

@@ -30,7 +30,7 @@ run() {
 	while [ $# -gt 0 ] && [ "$1" != -- ]; do envs+=("$1"); shift; done
 	[ "${1:-}" = -- ] && { shift; args=("$@"); }
 	RC=0
-	(cd "$TMP" && env -i PATH="$PATH" INSTANCE="$name-cfgtest" "${envs[@]}" "$T_ROOT/$B/$name" "${args[@]}") \
+	(cd "$TMP" && env -i PATH="$PATH" INSTANCE="$name-cfgtest" HTTP_PORT=0 "${envs[@]}" "$T_ROOT/$B/$name" "${args[@]}") \
 		>"$TMP/$name.out" 2>"$TMP/$name.err" || RC=$?
 }
 
@@ -140,7 +140,7 @@ check_ok alerter
 
 echo "== 3. a valid median starts (past validation)"
 HP=$(free_port)
-env -i PATH="$PATH" BUSD_INGRESS="ipc://$TMP/in.ipc" BUSD_EGRESS="ipc://$TMP/out.ipc" JOURNAL_DIR= \
+env -i PATH="$PATH" HTTP_PORT=0 BUSD_INGRESS="ipc://$TMP/in.ipc" BUSD_EGRESS="ipc://$TMP/out.ipc" JOURNAL_DIR= \
 	"$B/busd" 2>"$TMP/busd.log" &
 PIDS+=($!)
 env -i PATH="$PATH" BUS_PUB_URL="ipc://$TMP/in.ipc" BUS_SUB_URL="ipc://$TMP/out.ipc" HTTP_PORT=$HP HTTP_ADDR=127.0.0.1 \

@@ -3,6 +3,7 @@
 # rounds must land on chain (the first update and a deviation or heartbeat), and everything the demo
 # started must be gone afterwards.
 set -euo pipefail
+export HTTP_PORT=${HTTP_PORT-0} # actors listen on the seed's 8000/8080 unless told: here, no HTTP unless a start asks (docs/MIGRATION.md)
 BUILD=${BUILD:-build}
 [ "$BUILD" = build ] || { echo "demo smoke runs on the default build only (skipped for $BUILD)"; exit 0; }
 cd "$(dirname "$0")/../.."

@@ -6,6 +6,10 @@
 #   fail MSG   prints MSG and the tail (FAIL_TAIL lines, 25) of every $TMP/*.log, exits 1
 #   free_port  prints a free TCP port on 127.0.0.1
 #   wait_for S DESC CMD...  runs CMD every 0.1 s until it succeeds; fails with DESC after S seconds
+#   HTTP_PORT  exported as 0 unless set: actors would otherwise listen on the seed's 8000/8080, and a
+#              test starts many on one host (a start that wants HTTP sets HTTP_PORT=port; one that
+#              wants the two ports runs with env -u HTTP_PORT METRICS_PORT=.. HEALTH_PORT=..)
+export HTTP_PORT=${HTTP_PORT-0}
 T_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 TMP=$(mktemp -d)
 PIDS=()

@@ -145,7 +145,7 @@ act_keys_dir(const rt_opt *o, rt_cfg_errs *e, int key_required)
 			sig_trust *t = sig_trust_parse(buf, why, sizeof why);
 			if (t == NULL)
 				rt_config_error(e, o->env, "%s: %s", path, why);
-			else if ((c->trust_mem = strdup(buf)) == NULL)
+			else if (free(c->trust_mem), (c->trust_mem = strdup(buf)) == NULL)
 				rt_config_error(e, o->env, "out of memory");
 			else
 				c->trust = c->trust_mem;

@@ -100,6 +100,12 @@ run ccip-tail RPC_URL=ftp://node CCIP_CONTRACTS=0x12 MONITORING_INTERVAL=1ms
 expect_errors ccip-tail 4 "RPC_URL: 'ftp://node' is not an HTTP(S) URL" "CHAIN_SELECTOR: required with CCIP_CONTRACTS" \
 	"CCIP_CONTRACTS:" "MONITORING_INTERVAL: '1ms' is out of range"
 
+# The two HTTP forms at once, and a bus-keys directory without its trust list (tools/bus-keys.sh makes both).
+mkdir -p "$TMP/nokeys"
+run median HTTP_PORT=9100 METRICS_PORT=9200 BUS_KEYS_DIR="$TMP/nokeys"
+expect_errors median 2 "HTTP_PORT: set either HTTP_PORT (one port for everything) or METRICS_PORT/HEALTH_PORT" \
+	"BUS_KEYS_DIR: $TMP/nokeys/trust: no such file (make the directory with tools/bus-keys.sh)"
+
 run alerter ALERTMANAGER_URL=http://am:70000 CONFIG_FILE="$TMP/none.json" RESEND_INTERVAL=10ms SINK_FAILING_AFTER=0 \
 	SLACK_WEBHOOK_URL=hooks.slack.com/T0/B0/SECRETTOKEN
 expect_errors alerter 5 "ALERTMANAGER_URL: 'http://am:70000' is not an HTTP(S) URL: port 70000 is not in 1..65535" \

@@ -33,6 +33,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	char *fake_argv[] = { argv[0], NULL };
+	/* A command-line tool: no listener on the actors' 8000/8080 unless asked (HTTP_PORT=N). */
+	if (getenv("METRICS_PORT") == NULL && getenv("HEALTH_PORT") == NULL)
+		setenv("HTTP_PORT", "0", 0);
 	if (rt_init("alert-subscriber", 1, fake_argv, opts, sizeof opts / sizeof opts[0]) != 0)
 		return 1;
 	act_bus *a = act_open(&busc, ACT_SUB, topics, err, sizeof err);

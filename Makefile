@@ -54,7 +54,7 @@ FUZZ_SRCS  := $(shell find base schemas store bus chain payments actors tools te
 BENCH_SRCS := $(shell find base schemas store bus chain payments actors tools tests -name '*_bench.c' 2>/dev/null | sort)
 BENCHES    := $(patsubst %.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
-.PHONY: all deps test test-run unit integration asan asan-run bench bench-run fuzz fuzz-long fuzz-run demo demo-run clean help
+.PHONY: FORCE all deps test test-run test-loaded unit integration asan asan-run bench bench-run fuzz fuzz-long fuzz-run demo demo-run clean help
 all: $(BINS)
 
 # The entry points a newcomer runs (test, demo, bench, asan, fuzz) first install what is missing
@@ -68,6 +68,7 @@ help:
 	@echo "make deps      install every Debian and npm package the project needs"
 	@echo "make           build every binary into $(BUILD)/bin/"
 	@echo "make test      unit tests, then multi-process integration tests"
+	@echo "make test-loaded  make test while busy loops occupy every core (RUNS=3 for three in a row)"
 	@echo "make asan      the same tests under AddressSanitizer + UBSan (build/asan)"
 	@echo "make bench     benchmarks, reported as ratios against raw baselines"
 	@echo "make fuzz      every libFuzzer target for FUZZ_SECONDS (default 10) each"
@@ -89,6 +90,18 @@ $(foreach m,$(MODULES),$(eval $(call module_rules,$(m))))
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(call say,CC,$<) $(CC) $(CFLAGS) -c $< -o $@
+
+# ---- version: --version and oraclebus_build_info come from one generated header -------------
+# tools/version.sh rewrites it only when the version (VERSION file, or make OB_VERSION=...) or the
+# git revision (`git describe --always --dirty`; make OB_REVISION=... outside git) changed, so
+# only base/rt_version.o recompiles and the programs relink.
+OB_VERSION  ?=
+OB_REVISION ?=
+$(BUILD)/gen/ob_version.h: FORCE
+	@OB_VERSION='$(OB_VERSION)' OB_REVISION='$(OB_REVISION)' tools/version.sh $@
+$(BUILD)/obj/base/rt_version.o: $(BUILD)/gen/ob_version.h
+$(BUILD)/obj/base/rt_version.o: CFLAGS += -I$(BUILD)/gen
+FORCE:
 
 # ---- programs --------------------------------------------------------------------------------
 define prog_rules
@@ -116,6 +129,9 @@ test: $(DEPS_STAMP)
 	@$(MAKE) --no-print-directory test-run
 test-run: all $(TESTS)
 	@BUILD=$(BUILD) tools/run-tests.sh all $(TESTS) -- $(sort $(wildcard tests/integration/*.sh))
+# make test with a busy loop on every core (LOADERS), RUNS times: the tests must not depend on an idle machine
+test-loaded: $(DEPS_STAMP)
+	@tools/test-loaded.sh
 
 asan: $(DEPS_STAMP)
 	$(MAKE) BUILD=build/asan OPT="-O1" \

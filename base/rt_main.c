@@ -4,6 +4,7 @@
 #include "base/rt_http.h"
 #include "base/rt_log.h"
 #include "base/rt_metrics.h"
+#include "base/rt_version.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -142,9 +143,11 @@ static void rtm_usage(const char *actor, const rt_opt *opts, size_t n, int full)
 {
 	if (full)
 		printf("%s: an oraclebus actor, configured by environment variables.\n"
-		       "Usage: %s [--help] [--env-table] [--check-config]\n"
-		       "  --check-config  validate the configuration, list every problem, exit 0 or %d (EX_CONFIG)\n\n",
-		       actor, actor, RT_EXIT_CONFIG);
+		       "Usage: %s [--help] [--version] [--env-table] [--check-config]\n"
+		       "  --check-config  validate the configuration, list every problem, exit 0 or %d (EX_CONFIG)\n"
+		       "  --version       print '%s VERSION (git REVISION, built DATE)' and exit 0\n"
+		       "Exit: 0 stopped cleanly, 1 runtime failure, 2 usage, %d configuration.\n\n",
+		       actor, actor, RT_EXIT_CONFIG, actor, RT_EXIT_CONFIG);
 	rt_config_usage(opts, n, stdout);
 	rt_config_usage_rows(rtm_common, RTM_NCOMMON, stdout);
 	fflush(stdout);
@@ -217,7 +220,22 @@ int rt_init(const char *actor, int argc, char **argv, const rt_opt *opts, size_t
 			free(all);
 			exit(0);
 		}
+		if (strcmp(argv[i], "--version") == 0) {
+			rt_version_print(actor, stdout);
+			free(all);
+			exit(0);
+		}
 	}
+	/* Actors are configured by the environment: any other argument is a mistake, said at once
+	 * rather than ignored (a flag meant for a tool, a typo of --check-config). */
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--check-config") != 0) {
+			fprintf(stderr, "%s: unknown %s '%s'\nUsage: %s [--help] [--version] [--env-table] "
+			        "[--check-config]; settings are environment variables (see --help)\n", actor,
+			        argv[i][0] == '-' ? "option" : "argument", argv[i], actor);
+			free(all);
+			exit(RT_EXIT_USAGE);
+		}
 
 	/* Every problem of the actor's table, its checks and the common options, in one list. */
 	char err[8192];
@@ -257,6 +275,7 @@ int rt_init(const char *actor, int argc, char **argv, const rt_opt *opts, size_t
 	if (rtm_signals() != 0)
 		return -1;
 	rt_metrics_process_init();
+	rt_build_info_metric();
 	rt_http_limits lim = { (unsigned)rtm_http_maxconn, (unsigned)rtm_http_perip,
 	                       (unsigned)(rtm_http_timeout_ms / 1000) };
 	rt_http_set_limits(&lim);
@@ -269,7 +288,7 @@ int rt_init(const char *actor, int argc, char **argv, const rt_opt *opts, size_t
 		if (rtm_metrics_port > 0 && rtm_metrics_port != rtm_health_port)
 			rtm_http("METRICS_PORT", rtm_metrics_port, 1);
 	}
-	rt_log(RT_INFO, "started");
+	rt_logkv(RT_INFO, "started", "version", rt_version(), "revision", rt_revision(), NULL);
 	return 0;
 }
 

@@ -25,6 +25,8 @@
 #include "base/rt_http.h"
 #include "base/rt_log.h"
 #include "base/rt_main.h"
+#include "base/rt_metrics.h"
+#include "base/rt_version.h"
 
 
 static uint64_t tick;
@@ -86,6 +88,20 @@ static void child_check_bad(void)
 	setenv("T_TICK", "2 s", 1);
 	char *argv[] = { "x", "--check-config", NULL };
 	rt_init("tester", 2, argv, opts, OB_COUNT(opts));
+}
+
+static void child_version(void)
+{
+	char *argv[] = { "x", "--version", NULL };
+	rt_init("tester", 2, argv, opts, OB_COUNT(opts));
+}
+
+/* Actors take no arguments: a stray one is a usage error, before the configuration is read. */
+static void child_unknown(void)
+{
+	setenv("T_TICK", "soon", 1); /* would be 78 if the configuration were read first */
+	char *argv[] = { "x", "--check-config", "--verbose", NULL };
+	rt_init("tester", 3, argv, opts, OB_COUNT(opts));
 }
 
 static void child_two_signals(void)
@@ -241,6 +257,20 @@ static void test_exits(void **state)
 	assert_int_equal(WEXITSTATUS(st), RT_EXIT_CONFIG);
 	assert_non_null(strstr(out, "T_TICK: '2 s' is not a duration"));
 
+	st = in_child(child_version, out, sizeof out);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	char want[256];
+	snprintf(want, sizeof want, "tester %s (git %s, built %s)\n", rt_version(), rt_revision(), rt_build_date());
+	assert_string_equal(out, want);
+	assert_true(strlen(rt_version()) > 0 && strlen(rt_revision()) > 0);
+
+	st = in_child(child_unknown, out, sizeof out);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), RT_EXIT_USAGE);
+	assert_non_null(strstr(out, "tester: unknown option '--verbose'"));
+	assert_null(strstr(out, "T_TICK"));
+
 	st = in_child(child_two_signals, out, sizeof out);
 	assert_true(WIFEXITED(st));
 	assert_int_equal(WEXITSTATUS(st), 128 + SIGINT);
@@ -265,6 +295,12 @@ static void test_init_and_stop(void **state)
 	assert_int_equal(tick, 250);
 	assert_string_equal(rt_instance(), "tester-7");
 	assert_string_equal(rt_actor(), "tester");
+	char *text = rt_metrics_text(NULL), want[256];
+	assert_non_null(text);
+	snprintf(want, sizeof want, "\noraclebus_build_info{version=\"%s\",revision=\"%s\"} 1\n", rt_version(),
+	         rt_revision());
+	assert_non_null(strstr(text, want));
+	free(text);
 	assert_false(rt_stopping());
 	assert_true(rt_stop_fd() >= 0);
 

@@ -13,6 +13,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -482,4 +483,27 @@ char *rt_metrics_text(size_t *len)
 		return NULL;
 	}
 	return rt_buf_take(&b, len);
+}
+
+char *rt_labels(char *out, size_t cap, ...)
+{
+	va_list ap;
+	size_t  n = 0;
+	if (cap == 0)
+		return out;
+	out[0] = '\0';
+	va_start(ap, cap);
+	for (const char *k; (k = va_arg(ap, const char *)) != NULL;) {
+		const char *v = va_arg(ap, const char *);
+		char        esc[256];
+		rt_label_escape(v ? v : "", esc, sizeof esc);
+		int w = snprintf(out + n, cap - n, "%s%s=\"%s\"", n ? "," : "", k, esc);
+		if (w < 0 || (size_t)w >= cap - n) {
+			out[n] = '\0'; /* only whole pairs: the caller's buffer is too small for its constants */
+			break;
+		}
+		n += (size_t)w;
+	}
+	va_end(ap);
+	return out;
 }

@@ -42,6 +42,10 @@ char *rt_metrics_text(size_t *len);
 /* Escapes a label value (\\, \", \n) into out (NUL-terminated, truncated to cap). Returns the
  * length the full escaped value needs (excluding the NUL), like snprintf. */
 size_t rt_label_escape(const char *in, char *out, size_t cap);
+/* A label set from NULL-terminated key, value pairs: rt_labels(buf, sizeof buf, "feed", feed,
+ * "reason", "first", NULL) writes feed="ETH-USD",reason="first" with every value escaped. Keys are
+ * the caller's constants (never a peer's text). A pair that does not fit is left out whole. Returns buf. */
+char *rt_labels(char *out, size_t cap, ...) __attribute__((sentinel));
 
 /* Registers process_resident_memory_bytes, process_cpu_seconds_total,
  * process_start_time_seconds, process_open_fds, process_max_fds (read from /proc at render

@@ -203,6 +203,18 @@ static void test_process_and_promtool(void **state)
 	free(t);
 }
 
+static void test_labels(void **state)
+{
+	char b[128];
+	assert_string_equal(rt_labels(b, sizeof b, "feed", "ETH-USD", NULL), "feed=\"ETH-USD\"");
+	assert_string_equal(rt_labels(b, sizeof b, "feed", "a\"b\\c\nd", "reason", "first", NULL),
+	                    "feed=\"a\\\"b\\\\c\\nd\",reason=\"first\"");
+	assert_string_equal(rt_labels(b, sizeof b, "feed", "x", NULL, "ignored", NULL), "feed=\"x\"");
+	char small[20];
+	assert_string_equal(rt_labels(small, sizeof small, "feed", "ETH-USD", "reason", "first", NULL),
+	                    "feed=\"ETH-USD\""); /* whole pairs only */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -213,6 +225,7 @@ int main(void)
 		cmocka_unit_test(test_histogram_buckets),
 		cmocka_unit_test(test_concurrent_updates),
 		cmocka_unit_test(test_process_and_promtool),
+		cmocka_unit_test(test_labels),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -166,6 +166,17 @@ act_check_keys_signed(const rt_opt *o, const char *text, rt_cfg_errs *e)
 	act_keys_dir(o, e, 1);
 }
 
+void
+act_check_tls(const rt_opt *o, const char *text, rt_cfg_errs *e)
+{
+	char err[256];
+	(void)o;
+	(void)text;
+	if (bus_tls_set(getenv("BUS_TLS_CERT"), getenv("BUS_TLS_KEY"), getenv("BUS_TLS_CA"), err, sizeof err) != 0)
+		rt_config_error(e, NULL, "%s", err);
+	bus_tls_clear(); /* loaded for real by act_open (or the tool) after the whole table passed */
+}
+
 act_bus *
 act_open(act_bus_cfg *c, int what, const char *const *topics, char *err, size_t errlen)
 {
@@ -174,7 +185,9 @@ act_open(act_bus_cfg *c, int what, const char *const *topics, char *err, size_t 
 		return NULL;
 	for (int i = 0; i < 32; i++)
 		c->have_key |= c->key[i] != 0;
-	if (c->have_key) {
+	/* Only a publishing handle signs, and the key is wiped once taken: a subscribe-only handle opened
+	 * after the publishing one (the tokenizer's receiver thread) must not try to take it again. */
+	if (c->have_key && (what & ACT_PUB)) {
 		a->key = sig_key_new(c->key);
 		explicit_bzero(c->key, sizeof c->key);
 		if (a->key == NULL) {
@@ -182,6 +195,8 @@ act_open(act_bus_cfg *c, int what, const char *const *topics, char *err, size_t 
 			goto fail;
 		}
 	}
+	if (bus_tls_set(c->tls_cert, c->tls_key, c->tls_ca, err, errlen) != 0)
+		goto fail;
 	if ((a->trust = sig_trust_parse(c->trust, err, errlen)) == NULL)
 		goto fail;
 	if ((what & ACT_PUB) && (a->pub = bus_pub_open(c->pub_urls, rt_instance(), err, errlen)) == NULL)

@@ -37,7 +37,21 @@ typedef struct act_bus_cfg {
 	uint64_t    max_streams; /* BUS_MAX_STREAMS: (origin, topic) streams tracked at most */
 	const char *keys_dir;    /* BUS_KEYS_DIR: <actor>.key and trust, as tools/bus-keys.sh writes them */
 	char       *trust_mem;   /* BUS_TRUST read from BUS_KEYS_DIR/trust (owned; lives until exit) */
+	const char *tls_cert;   /* BUS_TLS_CERT: PEM certificate (chain) for tls+tcp:// */
+	const char *tls_key;    /* BUS_TLS_KEY: PEM private key file (a mounted Secret) */
+	const char *tls_ca;     /* BUS_TLS_CA: PEM CA bundle peers must chain to */
 } act_bus_cfg;
+
+/* The TLS rows, shared by every actor, busd, bus-tap and bus-replay: file paths, checked together
+ * (all three or none, readable, the key matching the certificate) by act_check_tls. */
+#define ACT_TLS_OPTS(cert, key, ca)                                                                         \
+	{ "BUS_TLS_CERT", RT_STR, "", "PEM certificate (chain) this process shows on tls+tcp:// bus URLs",      \
+	  &(cert), 0, 0, 0, 0 },                                                                                \
+	{ "BUS_TLS_KEY", RT_STR, "", "PEM private key file of BUS_TLS_CERT (mount it from a Secret)",           \
+	  &(key), 0, 0, 0, 0 },                                                                                 \
+	{ "BUS_TLS_CA", RT_STR, "", "PEM CA bundle the peer's certificate must chain to (tls+tcp:// both ways)", \
+	  &(ca), 0, 0, 0, 0 },                                                                                  \
+	RT_CHECK_ROW("", act_check_tls)
 
 #define ACT_BUS_OPTS_KEY(c, key_help, key_flags)                                                    \
 	{ "BUS_PUB_URL", RT_BUS_URL, "tcp://127.0.0.1:7701", "busd ingress URLs to publish to (comma list)", \
@@ -53,7 +67,8 @@ typedef struct act_bus_cfg {
 	  "BUS_TRUST is unset", &(c).keys_dir, 0, 0, 0, 0 },                                                    \
 	RT_CHECK_ROW("BUS_KEYS_DIR", (key_flags) ? act_check_keys_signed : act_check_keys),                   \
 	{ "BUS_MAX_STREAMS", RT_U64, "4096", "(origin, topic) streams whose sequence is tracked; past it the "  \
-	  "least recently heard is forgotten (bus_rx_streams_evicted_total)", &(c).max_streams, 16, 1000000, 0, 0 }
+	  "least recently heard is forgotten (bus_rx_streams_evicted_total)", &(c).max_streams, 16, 1000000, 0, 0 }, \
+	ACT_TLS_OPTS((c).tls_cert, (c).tls_key, (c).tls_ca)
 
 /* The bus options; BUS_SIGNING_KEY optional (unset = unsigned frames). */
 #define ACT_BUS_OPTS(c) \
@@ -64,6 +79,10 @@ typedef struct act_bus_cfg {
 #define ACT_BUS_OPTS_SIGNED(c) \
 	ACT_BUS_OPTS_KEY(c, "BIP-340 secret key (hex) signing this actor's frames (its readers trust only signed ones)", \
 	                 RT_REQUIRED)
+
+/* Check row of the TLS options: reads BUS_TLS_CERT, BUS_TLS_KEY, BUS_TLS_CA from the environment
+ * and loads them as bus_tls_set would (files, PEM, key matching the certificate). */
+void act_check_tls(const rt_opt *o, const char *text, rt_cfg_errs *e);
 
 /* Check row of BUS_TRUST: the spec parses (the same parser act_open uses). */
 void act_check_trust(const rt_opt *o, const char *text, rt_cfg_errs *e);

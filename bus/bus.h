@@ -24,6 +24,7 @@
 #define OB_BUS_BUS_H
 
 #include <nng/nng.h>
+#include <nng/supplemental/tls/tls.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -121,6 +122,24 @@ void bus_sub_close(bus_sub *s);
 
 /* ---- shared -------------------------------------------------------------------------------- */
 
+/*
+ * TLS for tls+tcp:// URLs (mutual: both sides present a certificate signed by the bus CA).
+ * bus_tls_set gives this process its identity: cert_file (PEM, leaf first, may hold the chain),
+ * key_file (PEM private key, read once and kept in memory, never logged), ca_file (PEM CA bundle
+ * the peer's certificate must chain to). From then on every tls+tcp:// URL dialed or listened on
+ * uses it: a listener refuses clients without a valid certificate (NNG_TLS_AUTH_MODE_REQUIRED), a
+ * dialer checks the server's certificate and its name against the URL's host. All three empty or
+ * NULL turns TLS off (a tls+tcp:// URL then fails with a clear error). 0, or -1 with err filled
+ * (unreadable file, bad PEM, key not matching the certificate). Call before opening sockets.
+ */
+int bus_tls_set(const char *cert_file, const char *key_file, const char *ca_file, char *err, size_t errlen);
+int bus_tls_enabled(void);
+/* A new configuration carrying the identity (server: listener side, else dialer side checking
+ * server_name when not NULL). The caller releases it with nng_tls_config_free. NULL + err. */
+nng_tls_config *bus_tls_config_new(int server, const char *server_name, char *err, size_t errlen);
+/* Drops the identity (the key bytes are wiped). */
+void bus_tls_clear(void);
+
 /* Keeps *n equal to the number of connected pipes of s (NNG pipe callbacks; n must outlive s). */
 void bus_watch_pipes(nng_socket s, atomic_int *n);
 /* Applies the reconnect and buffer options every oraclebus socket uses. */
@@ -128,5 +147,7 @@ void bus_socket_defaults(nng_socket s);
 /* Dials (asynchronously) or listens on each URL of a comma list. 0 or -1 with err filled. */
 int bus_dial_all(nng_socket s, const char *urls, char *err, size_t errlen);
 int bus_listen_all(nng_socket s, const char *urls, char *err, size_t errlen);
+/* 1 when u is a tls+tcp URL (TLS identity needed). */
+int bus_is_tls_url(const char *u);
 
 #endif

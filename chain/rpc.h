@@ -48,6 +48,9 @@ enum { RPC_T_NONE, RPC_T_CONNECT, RPC_T_TIMEOUT, RPC_T_HTTP, RPC_T_TOO_BIG, RPC_
 #define RPC_ERR_DATA_MAX 1024
 typedef struct { int code; int transport; char msg[256]; char data[RPC_ERR_DATA_MAX]; } rpc_error;
 
+/* Fills e (NULL is fine): transport or node error, code, message. Shared by rpc.c, rpc_parse.c, eth.c. */
+void rpc_seterr(rpc_error *e, int transport, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
 /* Return values of the calls: codes of the project's one error space (base/err.h). */
 enum { RPC_OK = OB_OK, RPC_ETRANSPORT = OB_ERPC_TRANSPORT, RPC_ENODE = OB_ERPC_NODE,
        RPC_EDECODE = OB_ERPC_DECODE, RPC_ENOTFOUND = OB_ERPC_NOTFOUND };

@@ -131,21 +131,20 @@ ac_match(const sk_sink *s, const sc_alert *a)
 	return 1;
 }
 
-/* Alertmanager is configured by its base URL; the API path is ours to add. */
+/* A sink with a url_path (Alertmanager) is configured by its base URL; the API path is ours to add. */
 static char *
 ac_url(sk_kind kind, const char *url)
 {
-	static const char am_path[] = "/api/v2/alerts";
-	size_t            n = strlen(url);
+	const char *path = sk_ops_table[kind].url_path;
+	size_t      n = strlen(url), pl = path ? strlen(path) : 0;
 	while (n && url[n - 1] == '/')
 		n--;
-	if (kind != SK_ALERTMANAGER || (n >= sizeof am_path - 1 && memcmp(url + n - (sizeof am_path - 1), am_path,
-	                                                                   sizeof am_path - 1) == 0))
+	if (!path || (n >= pl && memcmp(url + n - pl, path, pl) == 0))
 		return strdup(url);
-	char *u = malloc(n + sizeof am_path);
+	char *u = malloc(n + pl + 1);
 	if (u) {
 		memcpy(u, url, n);
-		memcpy(u + n, am_path, sizeof am_path);
+		memcpy(u + n, path, pl + 1);
 	}
 	return u;
 }
@@ -217,12 +216,11 @@ ac_finish(sk_sink *s, const char *where, char *err, size_t errlen)
 	int bad = 0;
 	if (!s->url || !ac_url_ok(s->url))
 		ac_err(err, errlen, "%s: url must be http:// or https://", where), bad = 1;
-	if ((s->kind == SK_PAGERDUTY || s->kind == SK_WEBHOOK) && s->secret_len == 0)
-		ac_err(err, errlen, "%s: %s needs a secret (%s)", where, s->ops->name,
-		       s->kind == SK_PAGERDUTY ? "the routing key" : "the HMAC key"),
+	if (s->ops->secret && s->secret_len == 0)
+		ac_err(err, errlen, "%s: %s needs a secret (%s)", where, s->ops->name, s->ops->secret), bad = 1;
+	if (s->ops->secret && s->ops->secret_max && s->secret_len > s->ops->secret_max)
+		ac_err(err, errlen, "%s: %s is longer than %zu characters", where, s->ops->secret, s->ops->secret_max),
 		    bad = 1;
-	if (s->kind == SK_PAGERDUTY && s->secret_len > 64)
-		ac_err(err, errlen, "%s: the routing key is longer than 64 characters", where), bad = 1;
 	return bad ? -1 : 0;
 }
 
@@ -318,7 +316,7 @@ ac_one(const json_t *j, size_t idx, ac_getenv_fn getenv_fn, sk_sink *s, const sk
 		if (!json_is_boolean(v))
 			ac_err(err, errlen, "%s.send_resolved: true or false", where), bad = 1;
 		else
-			s->send_resolved = json_is_true(v) || s->kind == SK_ALERTMANAGER;
+			s->send_resolved = json_is_true(v) || s->ops->always_resolves;
 	}
 	if ((v = json_object_get(j, "rate_limit"))) {
 		if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 100000)
@@ -429,8 +427,7 @@ ac_env_one(sk_kind kind, const char *url, const char *secret, const char *gen, s
 	s->ops = &sk_ops_table[kind];
 	snprintf(s->name, sizeof s->name, "%s", s->ops->name);
 	s->send_resolved = s->ops->resolves;
-	/* shortcuts page for errors and above; the other sinks take everything */
-	s->min_severity = kind == SK_PAGERDUTY ? SC_SEV_ERROR : SC_SEV_INFO;
+	s->min_severity = s->ops->min_severity;
 	if (kind == SK_ALERTMANAGER && gen)
 		snprintf(s->generator_url, sizeof s->generator_url, "%s", gen);
 	if (!(s->url = ac_url(kind, url)) || (secret && *secret && ac_set_secret(s, secret, strlen(secret)) != 0) ||

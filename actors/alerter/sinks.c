@@ -358,11 +358,18 @@ sk_classify_slack(long status, const char *body, size_t len)
 	return r;
 }
 
+/* Every rule of a sink kind lives in its row: the config reader and the engine only read the table. */
 const sk_ops sk_ops_table[SK_NKINDS] = {
-	[SK_ALERTMANAGER] = { "alertmanager", 1, 1, sk_am_format, sk_plain_finalize, sk_classify_status },
-	[SK_SLACK] = { "slack", 0, 0, sk_slack_format, sk_plain_finalize, sk_classify_slack },
-	[SK_PAGERDUTY] = { "pagerduty", 0, 1, sk_pd_format, sk_pd_finalize, sk_classify_status },
-	[SK_WEBHOOK] = { "webhook", 0, 1, sk_hook_format, sk_hook_finalize, sk_classify_status },
+	[SK_ALERTMANAGER] = { .name = "alertmanager", .resends = 1, .resolves = 1, .always_resolves = 1,
+	                      .min_severity = SC_SEV_INFO, .url_path = "/api/v2/alerts", .format = sk_am_format,
+	                      .finalize = sk_plain_finalize, .classify = sk_classify_status },
+	[SK_SLACK] = { .name = "slack", .min_severity = SC_SEV_INFO, .format = sk_slack_format,
+	               .finalize = sk_plain_finalize, .classify = sk_classify_slack },
+	[SK_PAGERDUTY] = { .name = "pagerduty", .resolves = 1, .secret = "the routing key", .secret_max = 64,
+	                   .min_severity = SC_SEV_ERROR, .format = sk_pd_format, .finalize = sk_pd_finalize,
+	                   .classify = sk_classify_status },
+	[SK_WEBHOOK] = { .name = "webhook", .resolves = 1, .secret = "the HMAC key", .min_severity = SC_SEV_INFO,
+	                 .format = sk_hook_format, .finalize = sk_hook_finalize, .classify = sk_classify_status },
 };
 
 const sk_ops *

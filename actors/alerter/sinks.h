@@ -79,6 +79,11 @@ typedef struct sk_ops {
 	const char *name;     /* config "type" */
 	int         resends;  /* re-send firing alerts periodically (Alertmanager expires them otherwise) */
 	int         resolves; /* default of send_resolved: Slack, as in Alertmanager, says nothing */
+	int         always_resolves; /* resolves cannot be turned off (Alertmanager needs them to clear alerts) */
+	const char *secret;   /* what its secret is ("the routing key", "the HMAC key"); NULL = none needed */
+	size_t      secret_max; /* longest secret accepted (0 = any) */
+	int         min_severity; /* default min_severity (a pager takes errors and above) */
+	const char *url_path; /* appended to a base URL that does not end with it (Alertmanager's API) */
 	/* The body stored in the outbox. 0, or -1 on allocation failure. */
 	int (*format)(const sk_sink *s, const sk_event *ev, rt_buf *out);
 	/* The bytes sent and the extra headers, from the stored body, at send time. 0 or -1. */

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bus/actor.h"
 #include "bus/fwd.h"
 #include "base/rt_config.h"
 #include "base/rt_http.h"
@@ -22,12 +23,26 @@
 
 static const char *cfg_ingress, *cfg_egress, *cfg_journal_dir;
 static uint64_t    cfg_max_bytes, cfg_max_age_ms, cfg_map_size, cfg_batch, cfg_flush_ms;
+static uint64_t    cfg_max_frame, cfg_sub_bytes, cfg_total_bytes, cfg_stall_ms, cfg_max_subs;
+static const char *cfg_tls_cert, *cfg_tls_key, *cfg_tls_ca;
 
 static const rt_opt busd_opts[] = {
 	{ "BUSD_INGRESS", RT_BUS_URL, "tcp://127.0.0.1:7701", "comma list of URLs publishers dial (ipc://, tcp://)",
 	  &cfg_ingress, 0, 0, 0, RT_LISTEN },
 	{ "BUSD_EGRESS", RT_BUS_URL, "tcp://127.0.0.1:7702", "comma list of URLs subscribers dial",
 	  &cfg_egress, 0, 0, 0, RT_LISTEN },
+	{ "BUSD_MAX_FRAME", RT_U64, "65536", "largest frame accepted at the ingress, bytes (a larger one closes "
+	  "its publisher's connection)", &cfg_max_frame, 1024, 2 << 20, 0, 0 },
+	{ "BUSD_SUB_MAX_BYTES", RT_U64, "8388608", "frame bytes queued for one subscriber at most; past it that "
+	  "subscriber loses frames (busd_egress_dropped_total)", &cfg_sub_bytes, 65536, INT64_MAX, 0, 0 },
+	{ "BUSD_MAX_BYTES", RT_U64, "67108864", "frame bytes held for all subscribers together at most (each "
+	  "subscriber's share is at most this / (subscribers + 1))", &cfg_total_bytes, 1 << 20, INT64_MAX, 0, 0 },
+	{ "BUSD_SUB_STALL", RT_DURATION, "60s", "disconnect a subscriber that took nothing this long while "
+	  "frames waited (0 = never)", &cfg_stall_ms, 0, 0, 0, 0 },
+	{ "BUSD_MAX_SUBSCRIBERS", RT_U64, "512", "egress connections at most; more are refused (keep BUSD_MAX_BYTES "
+	  ">= (this + 1) x BUSD_MAX_FRAME)", &cfg_max_subs,
+	  1, 65536, 0, 0 },
+	ACT_TLS_OPTS(cfg_tls_cert, cfg_tls_key, cfg_tls_ca),
 	{ "JOURNAL_DIR", RT_STR, "data/busd", "LMDB directory of the journal; empty = no journal",
 	  &cfg_journal_dir, 0, 0, 0, 0 },
 	{ "JOURNAL_MAX_BYTES", RT_U64, "1073741824", "retention: oldest frames go past this many bytes",
@@ -88,7 +103,16 @@ main(int argc, char **argv)
 
 	if (rt_init("busd", argc, argv, busd_opts, sizeof busd_opts / sizeof busd_opts[0]) != 0)
 		return 1;
-	bus_fwd *fwd = bus_fwd_open(cfg_ingress, cfg_egress, err, sizeof err);
+	if (bus_tls_set(cfg_tls_cert, cfg_tls_key, cfg_tls_ca, err, sizeof err) != 0) {
+		rt_log(RT_ERROR, "%s", err);
+		return RT_EXIT_CONFIG;
+	}
+	bus_fwd_limits lim = {
+		.max_frame = cfg_max_frame,
+		.egress = { .max_conn_bytes = cfg_sub_bytes, .max_total_bytes = cfg_total_bytes,
+		            .stall_ms = cfg_stall_ms, .max_conns = (int)cfg_max_subs },
+	};
+	bus_fwd *fwd = bus_fwd_open_limits(cfg_ingress, cfg_egress, &lim, err, sizeof err);
 	if (fwd == NULL) {
 		rt_log(RT_ERROR, "cannot listen: %s", err);
 		return 1;
@@ -108,7 +132,8 @@ main(int argc, char **argv)
 	rt_metric *g_jcount = rt_gauge("busd_journal_frames", "Frames held in the journal.", NULL);
 	rt_metric *c_pruned = rt_counter("busd_journal_pruned_total", "Frames removed by retention.", NULL);
 	rt_logkv(RT_INFO, "busd listening", "ingress", cfg_ingress, "egress", cfg_egress, "journal",
-	         cfg_journal_dir && *cfg_journal_dir ? cfg_journal_dir : "(off)", NULL);
+	         cfg_journal_dir && *cfg_journal_dir ? cfg_journal_dir : "(off)", "tls",
+	         bus_tls_enabled() ? "on" : "off", NULL);
 
 	uint64_t last_flush = rt_mono_ns(), last_sync = last_flush, last_retain = 0;
 	while (!rt_stopping()) {

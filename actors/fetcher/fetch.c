@@ -78,13 +78,7 @@ static size_t fe_write(char *p, size_t sz, size_t n, void *arg)
 
 static void fe_labels(char *out, size_t cap, const char *source, const char *feed, const char *kind)
 {
-	char s[80], f[80];
-	rt_label_escape(source, s, sizeof s);
-	rt_label_escape(feed, f, sizeof f);
-	if (kind)
-		snprintf(out, cap, "source=\"%s\",feed=\"%s\",kind=\"%s\"", s, f, kind);
-	else
-		snprintf(out, cap, "source=\"%s\",feed=\"%s\"", s, f);
+	rt_labels(out, cap, "source", source, "feed", feed, kind ? "kind" : NULL, kind, NULL);
 }
 
 static int fe_setup_job(fe_engine *e, fe_job *j, char *err, size_t errlen)

@@ -30,7 +30,6 @@ typedef struct {
 	gd_cfg       dc;
 	gr_view      v;
 	char         topic[FRAME_TOPIC_MAX + 1];
-	char         esc[80];
 	/* the latest aggregate */
 	int          have_agg;
 	sc_price_agg agg;
@@ -754,13 +753,11 @@ gt_feed_init(gt *g, gt_feed *f, const gf_feed *c)
 	/* (not snprintf: source and destination are parts of one object) */
 	memcpy(f->topic, "price.update.", 13);
 	memcpy(f->topic + 13, f->c.feed, strlen(f->c.feed) + 1);
-	rt_label_escape(f->c.feed, f->esc, sizeof f->esc);
 	char l[160];
-	for (int r = 0; r < 3; r++) {
-		snprintf(l, sizeof l, "feed=\"%s\",reason=\"%s\"", f->esc, gd_reason_name(r));
-		f->m_upd[r] = rt_counter("gate_updates_total", "Updates published, by reason.", l);
-	}
-	snprintf(l, sizeof l, "feed=\"%s\"", f->esc);
+	for (int r = 0; r < 3; r++)
+		f->m_upd[r] = rt_counter("gate_updates_total", "Updates published, by reason.",
+		                         rt_labels(l, sizeof l, "feed", f->c.feed, "reason", gd_reason_name(r), NULL));
+	rt_labels(l, sizeof l, "feed", f->c.feed, NULL);
 	f->m_dev = rt_gauge("gate_deviation_ppm", "Deviation of the latest aggregate from the on-chain answer, ppm.", l);
 	f->m_age = rt_gauge("gate_onchain_age_seconds", "Seconds since the on-chain updatedAt.", l);
 	f->m_inflight = rt_gauge("gate_inflight", "1 while an update of the feed is in flight.", l);

@@ -69,7 +69,6 @@ typedef struct {
 	int          have_last;
 	uint64_t     last_pub_mono;
 	int          alert;         /* ALERT_* currently raised */
-	char         esc[80];       /* feed, escaped for labels */
 	rt_metric   *m_aggs, *m_sources, *m_spread, *m_refuse[2], *m_suppressed;
 } med_feed;
 
@@ -81,17 +80,10 @@ static uint64_t  med_start_mono;
 static rt_metric *m_unknown_feed;
 
 static rt_metric *
-med_labeled_counter(const char *name, const char *help, const char *feed_esc, const char *k2,
-                    const char *v2)
+med_labeled_counter(const char *name, const char *help, const char *feed, const char *k2, const char *v2)
 {
-	char labels[256], esc[96];
-	if (k2) {
-		rt_label_escape(v2, esc, sizeof esc);
-		snprintf(labels, sizeof labels, "feed=\"%s\",%s=\"%s\"", feed_esc, k2, esc);
-	} else {
-		snprintf(labels, sizeof labels, "feed=\"%s\"", feed_esc);
-	}
-	return rt_counter(name, help, labels);
+	char labels[256];
+	return rt_counter(name, help, rt_labels(labels, sizeof labels, "feed", feed, k2, v2, NULL));
 }
 
 static med_feed *
@@ -105,9 +97,8 @@ med_feed_get(const char *name, int create)
 	med_feed *mf = &med_feeds[med_nfeeds++];
 	memset(mf, 0, sizeof *mf);
 	md_feed_init(&mf->f, name);
-	rt_label_escape(name, mf->esc, sizeof mf->esc);
 	char labels[128];
-	snprintf(labels, sizeof labels, "feed=\"%s\"", mf->esc);
+	rt_labels(labels, sizeof labels, "feed", name, NULL);
 	mf->m_aggs = rt_counter("median_aggregates_total", "Aggregates published.", labels);
 	mf->m_sources = rt_gauge("median_sources", "Sources used in the last aggregation.", labels);
 	mf->m_spread = rt_gauge("median_spread_ppm", "(max - min) / |median| of the used sources, ppm.", labels);
@@ -115,9 +106,9 @@ med_feed_get(const char *name, int create)
 	                              "Aggregates equal to the last one not re-published within "
 	                              "MIN_PUBLISH_INTERVAL.", labels);
 	mf->m_refuse[0] = med_labeled_counter("median_refusals_total", "Aggregations refused, by reason.",
-	                                      mf->esc, "reason", "below_quorum");
+	                                      mf->f.feed, "reason", "below_quorum");
 	mf->m_refuse[1] = med_labeled_counter("median_refusals_total", "Aggregations refused, by reason.",
-	                                      mf->esc, "reason", "sources_disagree");
+	                                      mf->f.feed, "reason", "sources_disagree");
 	rt_logkv(RT_INFO, "feed added", "feed", name, NULL);
 	return mf;
 }
@@ -169,7 +160,7 @@ med_evaluate(med_feed *mf, const char *trigger_source)
 		const char *src = agg.dropped[i].source;
 		if (trigger_source && strcmp(trigger_source, src) == 0)
 			rt_inc(med_labeled_counter("median_outliers_total", "Observations dropped as outliers.",
-			                           mf->esc, "source", src));
+			                           mf->f.feed, "source", src));
 	}
 	for (uint32_t i = 0; i < agg.dropped_count + agg.used_count; i++) {
 		int out = i < agg.dropped_count;
@@ -245,7 +236,7 @@ med_on_obs(const bus_msg *m)
 	char key[96];
 	snprintf(key, sizeof key, "obs:%s:%s", o.feed, o.source);
 	if (rv != MD_OK) {
-		rt_inc(med_labeled_counter("median_rejected_total", "Observations rejected, by why.", mf->esc, "why",
+		rt_inc(med_labeled_counter("median_rejected_total", "Observations rejected, by why.", mf->f.feed, "why",
 		                           md_observe_error_name(rv)));
 		if (rt_log_state_change(key, md_observe_error_name(rv))) {
 			char d[24], fd[24];

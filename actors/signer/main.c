@@ -346,7 +346,7 @@ static rt_metric *
 sm_labeled(int counter, const char *name, const char *help, const char *key, const char *value)
 {
 	char labels[96];
-	snprintf(labels, sizeof labels, "%s=\"%s\"", key, value);
+	rt_labels(labels, sizeof labels, key, value, NULL);
 	return counter ? rt_counter(name, help, labels) : rt_gauge(name, help, labels);
 }
 

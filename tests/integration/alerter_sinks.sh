@@ -24,7 +24,9 @@ AMP=$(free_port) DP=$(free_port) HP=$(free_port)
 REC=$TMP/rec.jsonl
 PD_KEY=0123456789abcdef0123456789abcdef HOOK_SECRET=hook-secret-for-tests
 
-BUSD_INGRESS=$IN BUSD_EGRESS=$OUT JOURNAL_DIR=$TMP/journal INSTANCE=busd "$BUSD" 2>>"$TMP/busd.log" &
+BP=$(free_port)
+BUSD_INGRESS=$IN BUSD_EGRESS=$OUT JOURNAL_DIR=$TMP/journal HTTP_PORT=$BP HTTP_ADDR=127.0.0.1 INSTANCE=busd \
+	"$BUSD" 2>>"$TMP/busd.log" &
 PIDS+=($!)
 cat >"$TMP/am.yml" <<YML
 route:
@@ -58,11 +60,12 @@ start_alerter() {
 	APID=$!
 	PIDS+=($APID)
 	wait_for 10 "alerter /health" curl -sf "http://127.0.0.1:$HP/health"
+	wait_subscribers "$BP" 1  # the alerter
 }
 wait_for 15 "alertmanager ready" curl -sf "http://127.0.0.1:$AMP/-/ready"
 wait_for 5 "double up" curl -s -o /dev/null "http://127.0.0.1:$DP/"
+wait_for 5 "busd /health" curl -sf "http://127.0.0.1:$BP/health"
 start_alerter
-sleep 0.5 # the subscriber's dial
 
 alert() {  # status kind key severity [labels-json]
 	local st=$1 kind=$2 key=$3 sev=$4 labels=${5:-'{"chain":"138","tx_hash":"0xabc"}'}
@@ -106,10 +109,10 @@ sys.exit(1)' "$@"
 metric() { curl -sf "http://127.0.0.1:$HP/metrics" | awk -v m="$1" '$1==m{print $2}'; }
 
 echo "== 1. one alert to every sink"
-BUS_SUB_URL=$OUT LOG_LEVEL=warn timeout 20 "$BUILD/bin/alert-subscriber" alert.critical. 1 >"$TMP/subscriber.out" 2>>"$TMP/subscriber.log" &
+"$BUILD/bin/alert-subscriber" --url "$OUT" --severity critical --count 1 --timeout 20 >"$TMP/subscriber.out" 2>>"$TMP/subscriber.log" &
 SUBPID=$!
 PIDS+=($SUBPID)
-sleep 0.5
+wait_subscribers "$BP" 2
 publish firing tx_failed tx_failed:0xaaa critical
 wait_for 10 "slack got the alert" has slack 2xx tx_failed:0xaaa
 wait_for 10 "pagerduty trigger" has pagerduty 2xx tx_failed:0xaaa trigger
@@ -143,7 +146,11 @@ echo "ok: Alertmanager, Slack, PagerDuty, webhook (HMAC re-verified), the exampl
 echo "== 2. a storm of 50 identical alerts"
 publish firing tx_stuck tx_stuck:0xbbb critical --repeat 50 --interval 5
 wait_for 10 "storm received" bash -c "[ \"\$(curl -sf http://127.0.0.1:$HP/metrics | awk '\$1==\"alerter_received_total{kind=\\\"tx_stuck\\\",severity=\\\"critical\\\"}\"{print \$2}')\" -ge 45 ]"
-sleep 1.5
+# every alert of the storm was either the one delivered or suppressed: then count deliveries
+for k in slack pagerduty webhook; do wait_for 10 "storm: $k got one" has $k any tx_stuck:0xbbb; done
+rcv=$(metric 'alerter_received_total{kind="tx_stuck",severity="critical"}')
+sup_ge() { local v; v=$(metric "alerter_suppressed_total{sink=\"$1\"}"); [ "${v:-0}" -ge "$2" ]; }
+for s in chat oncall hook; do wait_for 10 "storm: $s suppressed the rest" sup_ge $s $((rcv - 1)); done
 for k in slack pagerduty webhook; do
 	n=$(recs $k any tx_stuck:0xbbb)
 	[ "$n" = 1 ] || fail "storm: $k got $n messages, want 1"
@@ -165,7 +172,8 @@ echo "== 4. PagerDuty 429, 429, then 202"
 curl -sf -X POST --data '429 429' "http://127.0.0.1:$DP/_ctl/script?kind=pagerduty" >/dev/null
 publish firing ccip_failure ccip_failure:0xccc critical
 wait_for 15 "pagerduty delivered after retries" has pagerduty 2xx ccip_failure:0xccc
-sleep 1
+pending_is_0() { [ "$(metric "alerter_outbox_pending{sink=\"$1\"}")" = 0 ]; }
+wait_for 10 "oncall outbox empty" pending_is_0 oncall
 [ "$(recs pagerduty 429 ccip_failure:0xccc)" = 2 ] || fail "want two 429s"
 [ "$(recs pagerduty 2xx ccip_failure:0xccc)" = 1 ] || fail "want exactly one 202"
 thr=$(metric 'alerter_delivery_failures_total{sink="oncall",class="throttled"}')
@@ -181,17 +189,16 @@ wait_for 10 "sink_failing raised" am_has "sink_failing:alerter-t:hook"
 kill -9 $APID
 wait $APID 2>/dev/null || true
 start_alerter
-pend=$(metric 'alerter_outbox_pending{sink="chat"}')
-[ "${pend:-0}" -ge 1 ] || fail "the outbox lost the event across SIGKILL (pending=$pend)"
+pend_ge1() { local v; v=$(metric 'alerter_outbox_pending{sink="chat"}'); [ "${v:-0}" -ge 1 ]; }
+poll 5 pend_ge1 || fail "the outbox lost the event across SIGKILL (pending=$(metric 'alerter_outbox_pending{sink="chat"}'))"
 start_double
 for k in slack pagerduty webhook; do
 	wait_for 15 "$k delivered after restart" has $k 2xx nonce_gap:0xddd
 done
-sleep 2.5
+for s in chat oncall hook; do wait_for 10 "$s outbox drained" pending_is_0 $s; done
 for k in slack pagerduty webhook; do
 	[ "$(recs $k 2xx nonce_gap:0xddd)" = 1 ] || fail "$k: nonce_gap delivered $(recs $k 2xx nonce_gap:0xddd) times"
 done
-wait_for 10 "outbox drained" bash -c "[ \"\$(curl -sf http://127.0.0.1:$HP/metrics | awk '\$1==\"alerter_outbox_pending{sink=\\\"chat\\\"}\"{print \$2}')\" = 0 ]"
 wait_for 10 "sink_failing resolved" bash -c "! curl -sf 'http://127.0.0.1:$AMP/api/v2/alerts?active=true' | grep -q 'sink_failing:alerter-t:hook'"
 # our own sink_failing about the webhook went to the other sinks, never to the webhook itself
 has slack 2xx "sink_failing:alerter-t:hook" || fail "slack did not get the webhook's sink_failing"

@@ -14,13 +14,18 @@ BUSD=$BUILD/bin/busd TAP=$BUILD/bin/bus-tap
 for b in "$BUSD" "$TAP"; do [ -x "$b" ] || { echo "missing $b (run make)"; exit 1; }; done
 FAIL_TAIL=20
 
-start_busd() {  # name ingress egress [http_port]
-	BUSD_INGRESS=$2 BUSD_EGRESS=$3 JOURNAL_DIR=$TMP/$1-journal HTTP_PORT=${4:-0} HTTP_ADDR=127.0.0.1 \
+start_busd() {  # name ingress egress http_port: returns once it serves /health
+	BUSD_INGRESS=$2 BUSD_EGRESS=$3 JOURNAL_DIR=$TMP/$1-journal HTTP_PORT=$4 HTTP_ADDR=127.0.0.1 \
 		INSTANCE=$1 "$BUSD" 2>>"$TMP/$1.log" &
 	PIDS+=($!)
 	LAST_PID=$!
-	sleep 0.3
+	wait_for 5 "$1 /health" curl -sf "http://127.0.0.1:$4/health"
 }
+lines_ge() { [ "$(wc -l <"$1")" -ge "$2" ]; }
+# before a new subscriber on a busd whose last one just ended: its pipe gone, so that
+# wait_subscribers counts the new one
+subs_is_0() { [ "$(metric_at "$1" busd_subscribers)" = 0 ]; }
+wait_no_subscribers() { wait_for 5 "no subscriber left on :$1" subs_is_0 "$1"; }
 
 OBS='{"feed":"ETH-USD","source":"coinbase","value":"300012345678","decimals":8,"source_ts_ms":1700000000000,"fetch_latency_us":1500,"observed_at_ns":1700000000000000000}'
 
@@ -31,9 +36,9 @@ for transport in ipc tcp; do
 	HP=$(free_port)
 	start_busd busd-$transport "$IN" "$OUT" "$HP"
 	BPID=$LAST_PID
-	"$TAP" --url "$OUT" --topic price.obs. --count 3 --timeout 10 >"$TMP/sub1.out" 2>"$TMP/sub1.log" &
+	"$TAP" --url "$OUT" --topic price.obs. --count 3 --timeout 120 >"$TMP/sub1.out" 2>"$TMP/sub1.log" &
 	SUB=$!
-	sleep 0.3
+	wait_subscribers "$HP" 1
 	for i in 1 2 3; do
 		"$TAP" --url "$IN" --publish price.obs.ETH-USD --origin pub-a --json "$OBS" 2>>"$TMP/pub.log" || fail "publish $i"
 	done
@@ -64,24 +69,28 @@ PY
 done
 
 echo "== 2. busd killed and restarted under traffic"
-IN=ipc://$TMP/in2.ipc OUT=ipc://$TMP/out2.ipc
-start_busd busd-r "$IN" "$OUT"
+IN=ipc://$TMP/in2.ipc OUT=ipc://$TMP/out2.ipc RP=$(free_port)
+start_busd busd-r "$IN" "$OUT" "$RP"
 BPID=$LAST_PID
-"$TAP" --url "$OUT" --topic flow. --timeout 12 --stats >"$TMP/sub2.out" 2>"$TMP/sub2.stats" &
+"$TAP" --url "$OUT" --topic flow. --timeout 600 --stats >"$TMP/sub2.out" 2>"$TMP/sub2.stats" &
 SUB=$!
-sleep 0.3
+wait_subscribers "$RP" 1
 "$TAP" --url "$IN" --publish flow.t --type raw --hex 01 --origin flow-pub --repeat 300 --interval 20 \
 	2>"$TMP/pub2.log" &
 PUB=$!
-sleep 2
+wait_for 10 "frames flowing" lines_ge "$TMP/sub2.out" 20
 kill -9 $BPID
 wait $BPID 2>/dev/null || true
-sleep 1 # frames published now are lost: nobody listens
-start_busd busd-r "$IN" "$OUT"
+sleep 1 # frames published now are lost: nobody listens (the publisher goes on: 300 x 20 ms)
+start_busd busd-r "$IN" "$OUT" "$RP"
 wait $PUB || fail "publisher failed"
-wait $SUB || true # ends by timeout (exit 1): it had no --count
+last_seq() { tail -1 "$TMP/sub2.out" | python3 -c 'import json,sys; print(json.loads(sys.stdin.read())["seq"])'; }
+last_is_300() { [ "$(last_seq)" = 300 ]; }
+poll 10 last_is_300 || true  # the subscriber recovers by itself; then stop it (its stats at exit)
+kill -INT $SUB
+wait $SUB || fail "subscriber exit $?"
 got=$(wc -l <"$TMP/sub2.out")
-last=$(tail -1 "$TMP/sub2.out" | python3 -c 'import json,sys; print(json.loads(sys.stdin.read())["seq"])')
+last=$(last_seq)
 gaps=$(awk '$1=="flow-pub"{print $5}' "$TMP/sub2.stats")
 echo "received $got of 300, last seq $last, gaps counted $gaps"
 [ "$last" = 300 ] || fail "subscriber did not recover: last seq $last"
@@ -92,40 +101,54 @@ grep -q '"gap":' "$TMP/sub2.out" || fail "no frame marked with its gap"
 
 echo "== 3. trust: forged and unsigned frames are rejected"
 read -r _ GOODSEC < <("$TAP" --keygen | head -1)
+wait_no_subscribers "$RP"
 # the public key of GOODSEC, as subscribers see it: sign one frame and read its key from a tap
-"$TAP" --url "$OUT" --topic keyprobe. --count 1 --timeout 5 >"$TMP/probe.out" &
-P=$!; sleep 0.3
+"$TAP" --url "$OUT" --topic keyprobe. --count 1 --timeout 120 >"$TMP/probe.out" &
+P=$!
+wait_subscribers "$RP" 1
 BUS_SIGNING_KEY=$GOODSEC "$TAP" --url "$IN" --publish keyprobe.x --type raw --hex 00 2>/dev/null
 wait $P || fail "key probe"
 GOODPUB=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["key"][2:])' "$TMP/probe.out")
 read -r _ EVILSEC < <("$TAP" --keygen | head -1)
-"$TAP" --url "$OUT" --topic price.update. --trust "price.update.=$GOODPUB" --count 1 --timeout 10 \
+wait_no_subscribers "$RP"
+"$TAP" --url "$OUT" --topic price.update. --trust "price.update.=$GOODPUB" --timeout 600 \
 	>"$TMP/sub3.out" 2>"$TMP/sub3.log" &
 SUB=$!
-sleep 0.3
+wait_subscribers "$RP" 1
 BUS_SIGNING_KEY=$EVILSEC "$TAP" --url "$IN" --publish price.update.ETH-USD --type raw --hex 01 2>/dev/null
 "$TAP" --url "$IN" --publish price.update.ETH-USD --type raw --hex 02 2>/dev/null
-sleep 0.2
 BUS_SIGNING_KEY=$GOODSEC "$TAP" --url "$IN" --publish price.update.ETH-USD --type raw --hex 03 2>/dev/null
-wait $SUB || fail "the correctly signed frame did not arrive"
-grep -q 'untrusted_key' "$TMP/sub3.out" || fail "wrong-key frame not reported as rejected"
-grep -q 'missing_signature' "$TMP/sub3.out" || fail "unsigned frame not reported as rejected"
+wait_for 10 "three frames seen" lines_ge "$TMP/sub3.out" 3
+kill -INT $SUB; wait $SUB || fail "subscriber exit $?"
+grep '"body_hex":"0x01"' "$TMP/sub3.out" | grep -q 'untrusted_key' || fail "wrong-key frame not reported as rejected"
+grep '"body_hex":"0x02"' "$TMP/sub3.out" | grep -q 'missing_signature' || fail "unsigned frame not reported as rejected"
 [ "$(grep -c '"error"' "$TMP/sub3.out")" = 2 ] || fail "want exactly 2 rejections"
-tail -1 "$TMP/sub3.out" | grep -q '"body_hex":"0x03"' || fail "the good frame is not last"
+grep '"body_hex":"0x03"' "$TMP/sub3.out" | grep -vq '"error"' || fail "the good frame was not accepted"
 grep -q "$GOODSEC" "$TMP"/*.out "$TMP"/*.log && fail "a secret key appeared in output"
 echo "ok: forged and unsigned rejected"
 
 echo "== 4. two busd replicas: one delivery each"
-start_busd busd-a ipc://$TMP/a-in ipc://$TMP/a-out
-start_busd busd-b ipc://$TMP/b-in ipc://$TMP/b-out
-"$TAP" --url ipc://$TMP/a-out --url ipc://$TMP/b-out --topic dup. --timeout 3 --stats \
+AP=$(free_port) BBP=$(free_port)
+start_busd busd-a ipc://$TMP/a-in ipc://$TMP/a-out "$AP"
+start_busd busd-b ipc://$TMP/b-in ipc://$TMP/b-out "$BBP"
+"$TAP" --url ipc://$TMP/a-out --url ipc://$TMP/b-out --topic dup. --timeout 600 --stats \
 	>"$TMP/sub4.out" 2>"$TMP/sub4.stats" &
 SUB=$!
-sleep 0.3
+wait_subscribers "$AP" 1
+wait_subscribers "$BBP" 1
 "$TAP" --url ipc://$TMP/a-in,ipc://$TMP/b-in --publish dup.t --type raw --hex 05 --origin dup-pub \
 	--repeat 20 --interval 5 2>/dev/null
-wait $SUB || true
-[ "$(wc -l <"$TMP/sub4.out")" = 20 ] || fail "want 20 frames once each, got $(wc -l <"$TMP/sub4.out")"
+# Both busd forwarded the 20; then one end marker through each: a busd forwards to a subscriber in
+# order, so once both markers are printed every copy of the 20 has reached the subscriber.
+fwd_ge() { local v; v=$(metric_at "$1" busd_forwarded_total); [ "${v:-0}" -ge "$2" ]; }
+wait_for 5 "busd-a forwarded 20" fwd_ge "$AP" 20
+wait_for 5 "busd-b forwarded 20" fwd_ge "$BBP" 20
+"$TAP" --url ipc://$TMP/a-in --publish dup.end --type raw --hex 0a --origin end-a 2>/dev/null
+"$TAP" --url ipc://$TMP/b-in --publish dup.end --type raw --hex 0b --origin end-b 2>/dev/null
+both_ends() { grep -q '"origin":"end-a"' "$TMP/sub4.out" && grep -q '"origin":"end-b"' "$TMP/sub4.out"; }
+wait_for 5 "both end markers" both_ends
+kill -INT $SUB; wait $SUB || fail "subscriber exit $?"
+[ "$(grep -c '"origin":"dup-pub"' "$TMP/sub4.out")" = 20 ] || fail "want 20 frames once each, got $(grep -c '"origin":"dup-pub"' "$TMP/sub4.out")"
 dups=$(awk '$1=="dup-pub"{print $6}' "$TMP/sub4.stats")
 [ "$dups" = 20 ] || fail "want 20 duplicates dropped, got $dups"
 echo "ok: 20 frames, 20 duplicates dropped"

@@ -18,19 +18,8 @@ BIN=$BUILD/bin
 for b in busd bus-tap bus-replay; do
 	[ -x "$BIN/$b" ] || { echo "missing $BIN/$b (run make)"; exit 1; }
 done
-TMP=$(mktemp -d)
-PIDS=()
-cleanup() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-fail() {
-	echo "FAIL: $*"
-	for f in "$TMP"/*.log; do [ -s "$f" ] && tail -n 20 "$f" | sed "s#^#  $(basename "$f")| #"; done
-	exit 1
-}
+. "$(dirname "$0")/../lib/common.sh"
+FAIL_TAIL=20
 RP() { "$BIN/bus-replay" --journal "$TMP/b1.j" "$@"; }
 count() { RP list "$@" | wc -l; }
 expect_count() { # want args...
@@ -39,16 +28,16 @@ expect_count() { # want args...
 	[ "$got" -eq "$want" ] || fail "list $*: $got frames, want $want"
 	echo "ok  list $*: $got"
 }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # start_busd NAME [HTTP_PORT]: busd on ipc://$TMP/NAME.in / .out, journal $TMP/NAME.j
 start_busd() {
 	BUSD_INGRESS=ipc://$TMP/$1.in BUSD_EGRESS=ipc://$TMP/$1.out JOURNAL_DIR=$TMP/$1.j \
 		JOURNAL_FLUSH_MS=10 HTTP_PORT=${2:-0} HTTP_ADDR=127.0.0.1 "$BIN/busd" 2>"$TMP/$1.log" &
 	PIDS+=($!)
-	for _ in $(seq 100); do [ -S "$TMP/$1.in" ] && [ -S "$TMP/$1.out" ] && return 0; sleep 0.05; done
-	fail "busd $1 did not start"
+	wait_for 5 "busd $1 listening" test -S "$TMP/$1.in" -a -S "$TMP/$1.out"
 }
+# journal_ge J N: the journal J (busd commits it every 10 ms here) holds at least N frames
+journal_ge() { local n; n=$("$BIN/bus-replay" --journal "$1" stats 2>/dev/null | awk '$1=="frames"{print $2}'); [ "${n:-0}" -ge "$2" ]; }
 stop_busd() { # pid
 	kill -TERM "$1"
 	wait "$1" || fail "busd exited with $?"
@@ -65,6 +54,8 @@ B1=${PIDS[-1]}
 OBS=$(vec price.obs); AGG=$(vec price.agg); ALERT=$(vec alert)
 pub price.obs.ETH-USD price.obs fetch-a 6 --json "$OBS"
 pub price.obs.BTC-USD price.obs fetch-b 4 --json "$OBS"
+# the mark falls after busd received the first 10 (their recv_ts) however slow the machine
+wait_for 5 "the first 10 frames journalled" journal_ge "$TMP/b1.j" 10
 sleep 0.3
 MARK_NS=$(date +%s%N)
 MARK_RFC=$(date -u -d "@${MARK_NS:0:10}.${MARK_NS:10:3}" +%Y-%m-%dT%H:%M:%S.%3NZ)
@@ -72,12 +63,8 @@ sleep 0.3
 pub price.agg.ETH-USD price.agg median-0 3 --json "$AGG"
 pub alert.critical.ccip alert alerter-0 4 --json "$ALERT"
 pub debug.blob blob.raw tester 3 --hex 00ff10
-# busd commits the journal every 10 ms here; wait for all 20
-for _ in $(seq 100); do
-	n=$(RP stats 2>/dev/null | awk '$1=="frames"{print $2}')
-	[ "${n:-0}" -ge 20 ] && break
-	sleep 0.05
-done
+wait_for 5 "20 frames journalled" journal_ge "$TMP/b1.j" 20
+n=$(RP stats 2>/dev/null | awk '$1=="frames"{print $2}')
 [ "${n:-0}" -eq 20 ] || fail "journal holds ${n:-0} frames, want 20"
 
 # ---- 2. list, dump, ranges ----------------------------------------------------------------------
@@ -108,7 +95,9 @@ for i, r in enumerate(rows, 1):
     assert r["signed"] is False, r
     assert len(r["id"]) == 34 and r["id"].startswith("0x") and r["id"] not in ids, r
     ids.add(r["id"])
-    assert i == 1 or r["recv_ts"] >= rows[i - 2]["recv_ts"], "recv_ts went back"
+    # ns since the epoch are beyond 2^53: decimal strings (exact in jq), never numbers
+    assert isinstance(r["recv_ts"], str) and isinstance(r["ts"], str), r
+    assert i == 1 or int(r["recv_ts"]) >= int(rows[i - 2]["recv_ts"]), "recv_ts went back"
     if r["type"] in want:
         # the body decoded through the schema equals what was published (plus "v")
         for k, v in want[r["type"]].items():
@@ -144,7 +133,7 @@ echo "ok  no match exits 1, bad date exits 2, stats counts a range"
 # Replaying into the busd that writes the journal ends: the range is fixed at start.
 timeout 10 "$BIN/bus-replay" --journal "$TMP/b1.j" publish --url "ipc://$TMP/b1.in" --from-seq 19 \
 	2>"$TMP/self.log" || fail "self-replay did not end cleanly"
-for _ in $(seq 100); do [ "$(count)" -ge 22 ] && break; sleep 0.05; done
+wait_for 5 "the self-replay journalled" journal_ge "$TMP/b1.j" 22
 stop_busd "$B1"
 [ "$(count)" -eq 22 ] || fail "after a self-replay of 2 frames the journal holds $(count), want 22"
 echo "ok  self-replay of 2 frames ended; journal #1 now 22 frames"
@@ -153,30 +142,22 @@ echo "ok  self-replay of 2 frames ended; journal #1 now 22 frames"
 PORT=$(free_port)
 start_busd b2 "$PORT"
 B2=${PIDS[-1]}
-"$BIN/bus-tap" --url "ipc://$TMP/b2.out" --count 20 --timeout 20 --format json \
+"$BIN/bus-tap" --url "ipc://$TMP/b2.out" --count 20 --timeout 300 --format json \
 	>"$TMP/sub.jsonl" 2>"$TMP/sub.log" &
 SUB=$!
 PIDS+=($SUB)
-# pub/sub drops what is sent before the subscriber is connected: wait until busd #2 sees it
-for _ in $(seq 60); do
-	curl -s "http://127.0.0.1:$PORT/metrics" | grep -q '^busd_subscribers 1$' && break
-	sleep 0.1
-done
-curl -s "http://127.0.0.1:$PORT/metrics" | grep -q '^busd_subscribers 1$' || fail "subscriber never connected"
+wait_subscribers "$PORT" 1
 
 RP publish --to-seq 20 --url "ipc://$TMP/b2.in" --rate 50 2>"$TMP/replay.log" || fail "publish exited non-zero"
 cat "$TMP/replay.log"
 rate=$(sed -n 's/.*s (\([0-9.]*\) frames\/s.*/\1/p' "$TMP/replay.log")
 grep -q 'sent 20 frames' "$TMP/replay.log" || fail "publish did not send 20 frames"
-awk -v r="$rate" 'BEGIN{exit !(r >= 25 && r <= 75)}' || fail "achieved rate $rate, requested 50"
+# not much faster than asked; slower only by what a loaded machine costs
+awk -v r="$rate" 'BEGIN{exit !(r >= 10 && r <= 75)}' || fail "achieved rate $rate, requested 50"
 echo "ok  replay rate: $rate frames/s (requested 50)"
 wait "$SUB" || fail "subscriber exited $? (timed out before 20 frames?)"
 
-for _ in $(seq 100); do
-	n=$("$BIN/bus-replay" --journal "$TMP/b2.j" stats 2>/dev/null | awk '$1=="frames"{print $2}')
-	[ "${n:-0}" -ge 20 ] && break
-	sleep 0.05
-done
+wait_for 5 "journal #2 holds 20" journal_ge "$TMP/b2.j" 20
 "$BIN/bus-replay" --journal "$TMP/b2.j" dump >"$TMP/dump2.jsonl" || fail "dump of journal #2"
 python3 - "$TMP/dump1.jsonl" "$TMP/sub.jsonl" "$TMP/dump2.jsonl" <<'PY' || fail "replayed frames differ"
 import json, sys
@@ -197,11 +178,11 @@ print("ok  subscriber and journal #2 got exactly the 20 recorded frames (topic, 
 PY
 
 # --speed: the original pacing, scaled. Journal #1 spans at least 0.6 s (the sleeps around the mark).
-span=$(python3 -c 'import json,sys; r=[json.loads(l) for l in open(sys.argv[1])]; print((r[-1]["recv_ts"]-r[0]["recv_ts"])/1e9)' "$TMP/dump1.jsonl")
+span=$(python3 -c 'import json,sys; r=[json.loads(l) for l in open(sys.argv[1])]; print((int(r[-1]["recv_ts"])-int(r[0]["recv_ts"]))/1e9)' "$TMP/dump1.jsonl")
 RP publish --to-seq 20 --url "ipc://$TMP/b2.in" --speed 2 --linger-ms 0 2>"$TMP/speed.log" || fail "publish --speed exited non-zero"
 cat "$TMP/speed.log"
 took=$(sed -n 's/.* in \([0-9.]*\) s .*/\1/p' "$TMP/speed.log")
-awk -v t="$took" -v s="$span" 'BEGIN{exit !(t >= s/2*0.8 && t <= s/2*1.5 + 0.1)}' ||
+awk -v t="$took" -v s="$span" 'BEGIN{exit !(t >= s/2*0.8 && t <= s/2*1.5 + 2)}' ||
 	fail "--speed 2 took $took s for a $span s recording"
 echo "ok  --speed 2: $took s for a $span s recording"
 stop_busd "$B2"

@@ -48,9 +48,12 @@ tx() { "$CHAIN" cast send -q --rpc-url "$RPC_URL" --private-key $KEY0 "$@" >/dev
 
 # ---- bus and the tail: "src" = chain 138's real OnRamp, "dst" = the emitter's OffRamp/Router events --------
 IN=tcp://127.0.0.1:$(free_port) OUT=tcp://127.0.0.1:$(free_port)
-BUSD_INGRESS=$IN BUSD_EGRESS=$OUT JOURNAL_DIR=$TMP/journal INSTANCE=busd-crs "$BUSD" 2>>"$TMP/busd.log" & PIDS+=($!)
+BP=$(free_port)
+BUSD_INGRESS=$IN BUSD_EGRESS=$OUT JOURNAL_DIR=$TMP/journal HTTP_PORT=$BP HTTP_ADDR=127.0.0.1 INSTANCE=busd-crs \
+	"$BUSD" 2>>"$TMP/busd.log" & PIDS+=($!)
+wait_for 5 "busd /health" curl -sf "http://127.0.0.1:$BP/health"
 "$TAP" --url "$OUT" --topic ccip.msg. --topic alert. --format json >"$TMP/bus.jsonl" 2>>"$TMP/tap.log" & PIDS+=($!)
-sleep 0.4
+wait_subscribers "$BP" 1
 cat >"$TMP/ccip.json" <<JSON
 {"chains":[
  {"name":"src","selector":"$SRC","chain_id":138,"rpc_url":"$RPC_URL","router":"$ROUTER","contracts":["$ONRAMP"]},

@@ -57,9 +57,12 @@ id() { printf '0x%064x' "$1"; }
 
 # ---- bus and the tail --------------------------------------------------------------------------------
 IN=tcp://127.0.0.1:$(free_port) OUT=tcp://127.0.0.1:$(free_port)
-BUSD_INGRESS=$IN BUSD_EGRESS=$OUT JOURNAL_DIR=$TMP/journal INSTANCE=busd-ct "$BUSD" 2>>"$TMP/busd.log" & PIDS+=($!)
+BP=$(free_port)
+BUSD_INGRESS=$IN BUSD_EGRESS=$OUT JOURNAL_DIR=$TMP/journal HTTP_PORT=$BP HTTP_ADDR=127.0.0.1 INSTANCE=busd-ct \
+	"$BUSD" 2>>"$TMP/busd.log" & PIDS+=($!)
+wait_for 5 "busd /health" curl -sf "http://127.0.0.1:$BP/health"
 "$TAP" --url "$OUT" --topic ccip.msg. --topic alert. --format json >"$TMP/bus.jsonl" 2>>"$TMP/tap.log" & PIDS+=($!)
-sleep 0.4
+wait_subscribers "$BP" 1
 DEAD=$(free_port)
 cat >"$TMP/ccip.json" <<JSON
 {"chains":[
@@ -110,7 +113,10 @@ ok "v1.5 lane: CCIPSendRequested -> ReportAccepted interval -> ExecutionStateCha
 
 tx "$B" "exec16(uint64,uint64,bytes32,uint8,bytes)" $SRC 3 "$(id 4)" 2 0x
 tx "$B" "commit16(uint64,address,uint64,uint64,bytes32)" $SRC "$A" 3 3 "$(id 97)"
-sleep 1
+# the tail has processed the block of that commit (and the exec before it): only then "none" means it
+cursor_ge() { local c; c=$(metric "ccip_cursor_block{chain=\"$1\"}"); [ "${c:-0}" -ge "$2" ]; }
+BLK=$("$CHAIN" cast block-number --rpc-url "$RPC_URL")
+wait_for 10 "the tail processed block $BLK of dst" cursor_ge dst "$BLK"
 [ "$(state 4)" = none ] || fail "m4 known before its send"
 tx "$A" "send16(bytes32,uint64,uint64,uint64,bytes,uint256)" "$(id 4)" $SRC $DST 3 0x 0
 wait_for 10 "m4 applied when the send arrives" has_state 4 executed_success
@@ -161,14 +167,12 @@ for i in $(seq 10 39); do
 	n=$(msg "$i" | jq '[.history[]|select(.state=="sent")]|length')
 	[ "$n" = 1 ] || fail "message $i has $n sent entries"
 done
-sleep 1
+all_on_bus() { for i in $(seq 10 39); do grep -q "\"message_id\":\"$(id $i)\"" "$TMP/bus.jsonl" || return 1; done; }
+wait_for 10 "all 30 sends on the bus" all_on_bus
 # on the bus: every (message, state) once by envelope id (a re-publication after the crash has the same id)
 dups=$(jq -r 'select(.topic|startswith("ccip.msg.")) | "\(.body.message_id) \(.topic) \(.id)"' "$TMP/bus.jsonl" |
 	sort -u | awk '{print $1, $2}' | sort | uniq -d | grep -v reorged || true)
 [ -z "$dups" ] || fail "duplicated state changes with different ids: $dups"
-for i in $(seq 10 39); do
-	grep -q "\"message_id\":\"$(id $i)\"" "$TMP/bus.jsonl" || fail "message $i never published"
-done
 ok "kill -9 mid-range ($mid of 30 sends published before the kill): 30 sends, one history entry and one bus id each"
 
 # ---- RPC outage -------------------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ ALLOW_EMPTY_STATE=true BUS_PUB_URL=$IN BUS_SUB_URL=$OUT BUS_TRUST="price.update.
 PIDS+=($!)
 health() { curl -s "http://127.0.0.1:$1/health"; }
 code() { curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$1/health"; }
-wait_for 30 "busd healthy" sh -c "[ \$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$BP/health) = 200 ]"
+wait_for 90 "busd healthy" sh -c "[ \$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$BP/health) = 200 ]"
 pub() { "$TAP" --url "$IN" --publish "$@" >/dev/null 2>>"$TMP/tap.log"; }
 SYNC="{\"chain_id\":138,\"address\":\"$ADDR\",\"latest_nonce\":0,\"pending_nonce\":0,\"block_number\":1,\"synced_at_ns\":1}"
 for _ in $(seq 50); do pub nonce.sync --json "$SYNC"; [ "$(code "$SP")" = 200 ] && break; sleep 0.2; done

@@ -21,12 +21,15 @@ for b in "$BUSD" "$TAP" "$FETCHER" "$SIM"; do [ -x "$b" ] || { echo "missing $b 
 now_ns() { date +%s%N; }
 
 IN=ipc://$TMP/in.ipc OUT=ipc://$TMP/out.ipc
-BUSD_INGRESS=$IN BUSD_EGRESS=$OUT JOURNAL_DIR=$TMP/journal INSTANCE=busd-f "$BUSD" 2>"$TMP/busd.log" &
+BP=$(free_port)
+BUSD_INGRESS=$IN BUSD_EGRESS=$OUT JOURNAL_DIR=$TMP/journal HTTP_PORT=$BP HTTP_ADDR=127.0.0.1 INSTANCE=busd-f \
+	"$BUSD" 2>"$TMP/busd.log" &
 PIDS+=($!)
+wait_for 5 "busd /health" curl -sf "http://127.0.0.1:$BP/health"
 
 "$SIM" --port 0 --feed ETH-USD=3000 >"$TMP/sim.url" 2>"$TMP/sim.log" &
 PIDS+=($!)
-for _ in $(seq 50); do [ -s "$TMP/sim.url" ] && break; sleep 0.1; done
+wait_for 5 "price-sim printed its URL" test -s "$TMP/sim.url"
 SIMURL=$(head -1 "$TMP/sim.url")
 [ -n "$SIMURL" ] || fail "price-sim printed no URL"
 ctl() { curl -sf -X POST "$SIMURL/ctl/$1?$2" >/dev/null || fail "ctl $1 $2"; }
@@ -48,10 +51,10 @@ cat >"$TMP/fetcher.json" <<JSON
 ]}]}
 JSON
 
-"$TAP" --url "$OUT" --topic price.obs. --timeout 120 >"$TMP/tap.out" 2>"$TMP/tap.log" &
+"$TAP" --url "$OUT" --topic price.obs. --timeout 600 >"$TMP/tap.out" 2>"$TMP/tap.log" &
 TAP_PID=$!
 PIDS+=($TAP_PID)
-sleep 0.3
+wait_subscribers "$BP" 1
 
 HP=$(free_port)
 MURL=http://127.0.0.1:$HP
@@ -88,6 +91,11 @@ if mode == "values":          # every listed source seen, each value exact: sour
         if src in ("coingecko", "sim-generic"):
             assert all(int(b["source_ts_ms"]) > 0 for b in got), (src, got[-1])
         print("%s: %d observations, value %s" % (src, len(got), got[-1]["value"]))
+elif mode == "has":           # every listed source has an observation of exactly this price
+    for kv in sys.argv[4:]:
+        src, price = kv.split("=")
+        want = int(Decimal(price) * 10**8)
+        assert any(int(b["value"]) == want for b in obs.get(src, [])), "%s: no %s yet" % (src, price)
 elif mode == "silent":        # none from these sources, at least 3 from the rest listed after '--'
     args = sys.argv[4:]
     cut = args.index("--")
@@ -98,10 +106,22 @@ elif mode == "silent":        # none from these sources, at least 3 from the res
 PY
 check() { python3 "$TMP/check.py" "$TMP/tap.out" "$@"; }
 metric() { awk -v k="$1" '$1==k{print $2}' "$2"; }
+health_is() { [ "$(curl -s -o /dev/null -w '%{http_code}' "$MURL/health")" = "$1" ]; }
+# errors_grown FILE N: every broken source's error counter (of its kind) is N more than in FILE
+errors_grown() {
+	curl -sf "$MURL/metrics" >"$TMP/m.now" || return 1
+	local sk key a b
+	for sk in binance:http kraken:parse coingecko:stale coinbase:timeout; do
+		key="fetcher_errors_total{source=\"${sk%%:*}\",feed=\"ETH-USD\",kind=\"${sk#*:}\"}"
+		a=$(metric "$key" "$1"); b=$(metric "$key" "$TMP/m.now")
+		[ "${b:-0}" -ge $((${a:-0} + $2)) ] || return 1
+	done
+}
 
 echo "== 1. five sources, exact values"
 T0=$(now_ns)
-sleep 2
+wait_for 10 "an observation from every source" check "$T0" has coingecko=3000.11 binance=3000.12345678 \
+	coinbase=3000.13 kraken=2999.99999 sim-generic=3000.15
 check "$T0" values coingecko=3000.11 binance=3000.12345678 coinbase=3000.13 kraken=2999.99999 \
 	sim-generic=3000.15 || fail "values"
 curl -sf "$MURL/metrics" >"$TMP/m0.txt" || fail "/metrics"
@@ -112,10 +132,15 @@ ctl mode "source=binance&mode=down"
 ctl mode "source=kraken&mode=garbage"
 ctl mode "source=coingecko&mode=stale&age_s=3600"
 ctl mode "source=coinbase&mode=slow&delay_ms=5000"
-sleep 1.2   # requests already in flight finish; slow ones time out
+# every broken source failed twice since: nothing fetched before the change is still in flight
+curl -sf "$MURL/metrics" >"$TMP/m0b.txt" || fail "/metrics"
+wait_for 10 "every broken source failing" errors_grown "$TMP/m0b.txt" 2
 T1=$(now_ns)
 curl -sf "$MURL/metrics" >"$TMP/m1.txt" || fail "/metrics"
-sleep 2.5
+# ...and twice more after T1, while the generic source went on
+generic_after_t1() { check "$T1" silent -- sim-generic; }
+wait_for 10 "two more failures each" errors_grown "$TMP/m1.txt" 2
+wait_for 10 "3 generic observations after T1" generic_after_t1
 check "$T1" silent binance kraken coingecko coinbase -- sim-generic || fail "broken sources"
 curl -sf "$MURL/metrics" >"$TMP/m2.txt" || fail "/metrics"
 for sk in binance:http kraken:parse coingecko:stale coinbase:timeout; do
@@ -134,7 +159,7 @@ for s in binance kraken coingecko coinbase; do
 	[ "$n" = 1 ] || fail "$s: $n 'source failing' log lines, want exactly 1 (once per state change)"
 done
 ctl mode "source=generic&mode=down"
-for _ in $(seq 30); do [ "$(curl -s -o /dev/null -w '%{http_code}' "$MURL/health")" = 503 ] && break; sleep 0.1; done
+poll 3 health_is 503 || true
 [ "$(curl -s "$MURL/health" -o "$TMP/h.json" -w '%{http_code}')" = 503 ] || fail "/health not 503 with every source down"
 grep -q 'feed:ETH-USD' "$TMP/h.json" || fail "health reason does not name the feed: $(cat "$TMP/h.json")"
 echo "ok: /health 503 with every source failing"
@@ -142,12 +167,14 @@ echo "ok: /health 503 with every source failing"
 echo "== 3. back to normal at a new price"
 ctl mode "source=all&mode=ok"
 ctl set "feed=ETH-USD&price=3100.5"
-sleep 0.3
+# once every source has given the new price, whatever follows must be it
+wait_for 10 "every source at the new price" check "$(now_ns)" has coingecko=3100.5 binance=3100.5 \
+	coinbase=3100.5 kraken=3100.5 sim-generic=3100.5
 T2=$(now_ns)
-sleep 2.5
+wait_for 10 "an observation from every source after T2" check "$T2" has coingecko=3100.5 binance=3100.5 \
+	coinbase=3100.5 kraken=3100.5 sim-generic=3100.5
 check "$T2" values coingecko=3100.5 binance=3100.5 coinbase=3100.5 kraken=3100.5 sim-generic=3100.5 || fail "resume"
-for _ in $(seq 30); do [ "$(curl -s -o /dev/null -w '%{http_code}' "$MURL/health")" = 200 ] && break; sleep 0.1; done
-[ "$(curl -s -o /dev/null -w '%{http_code}' "$MURL/health")" = 200 ] || fail "/health not back to 200"
+wait_for 3 "/health back to 200" health_is 200
 grep -q '"msg":"source up".*"source":"binance"' "$TMP/fetcher.log" || fail "no 'source up' log line"
 
 echo "== 4. metrics, RSS, stop"
@@ -166,7 +193,6 @@ echo "fetcher: VmRSS ${rss} kB (peak ${hwm} kB), private (USS) ${uss} kB, RssAno
 # it counts libcurl's library pages as private whenever no other process happens to map them.
 case "$BUILD" in *asan*) ;; *) [ "$anon" -le "${MEM_LIMIT_KB:-8192}" ] || fail "anonymous memory ${anon} kB over limit";; esac
 kill -TERM $FPID
-rc=0; for _ in $(seq 30); do kill -0 $FPID 2>/dev/null || break; sleep 0.1; done
-wait $FPID || rc=$?
+rc=0; wait $FPID || rc=$?
 [ $rc -eq 0 ] || fail "fetcher exit $rc after SIGTERM"
 echo "PASS"

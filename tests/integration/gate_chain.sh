@@ -6,13 +6,17 @@
 #     re-published with the SAME id until a tx.status whose ref is that id, then no more;
 #  B. a move within DEVIATION_THRESHOLD (0.4667 % < 0.5 %) -> no update;
 #  C. exactly 0.5 % -> one update, reason deviation, deviation_ppm 5000, previous answer right;
-#  D. flat price -> after HEARTBEAT, reason heartbeat;
-#  E. restart (the chain updated by a real `cast send updateAnswer` from the transmitter): no
-#     needless update, and the next heartbeat still comes on time, measured from the on-chain
+#  C2. a late 'final' status of the first update does not roll the gate back;
+#  E. restart (the chain updated by a real `cast send updateAnswer` from the transmitter just
+#     before): no needless update, and the heartbeat comes on time, measured from the on-chain
 #     updatedAt read at start;
+#  D. the next heartbeat, without a restart, measured from the confirmed heartbeat update;
 #  F. RSS of the running gate.
 # Every confirmation is real: the transmitter sends updateAnswer on chain, and a tx.status
 # (confirmed, feed, answer, ref) is published as the submitter would.
+# Timing: A-C2 run with HEARTBEAT=1h so no heartbeat can overtake a step however slow the machine;
+# the heartbeat steps restart the gate with HEARTBEAT=$HB right after an on-chain update. "No
+# update" checks first wait for the gate's metrics to show it evaluated the input.
 set -euo pipefail
 . "$(dirname "$0")/../lib/common.sh"
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -22,6 +26,7 @@ for b in "$BUSD" "$TAP" "$GATE"; do [ -x "$b" ] || { echo "missing $b (run make)
 [ -x "$ROOT/tests/chain/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil" ] ||
 	{ echo "SKIP: tests/chain/node_modules missing (make deps)"; exit 0; }
 FAIL_TAIL=30
+HB=8  # the heartbeat (s) of steps E and D
 
 KEY1=0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d  # anvil public dev key #1
 ADDR1=0x70997970C51812dc3A010C7d01b50e0d17dc79C8
@@ -34,29 +39,35 @@ AGG=$("$CHAIN" deploy OracleAggregator 8 "ETH / USD" 0 0 "[\"$ADDR1\"]" 2>>"$TMP
 echo "aggregator $AGG on $RPC_URL"
 
 IN=ipc://$TMP/in.ipc OUT=ipc://$TMP/out.ipc
-BUSD_INGRESS=$IN BUSD_EGRESS=$OUT JOURNAL_DIR=$TMP/journal INSTANCE=busd-g "$BUSD" 2>"$TMP/busd.log" &
+BP=$(free_port)
+BUSD_INGRESS=$IN BUSD_EGRESS=$OUT JOURNAL_DIR=$TMP/journal HTTP_PORT=$BP HTTP_ADDR=127.0.0.1 INSTANCE=busd-g \
+	"$BUSD" 2>"$TMP/busd.log" &
 PIDS+=($!)
-sleep 0.3
+wait_for 5 "busd /health" curl -sf "http://127.0.0.1:$BP/health"
 { read -r _ GSEC; read -r _ GPUB; } < <("$TAP" --keygen)
 HP=$(free_port)
 GPID=
-start_gate() {
+start_gate() {  # heartbeat; returns once the gate is subscribed and has read the chain
+	local reads; reads=$(chain_reads)
 	BUS_PUB_URL=$IN BUS_SUB_URL=$OUT BUS_SIGNING_KEY=$GSEC FEED=ETH-USD AGGREGATOR_ADDRESS=$AGG CHAIN_ID=138 TRANSMITTER=$ADDR1 \
-		DEVIATION_THRESHOLD=0.5 HEARTBEAT=6s MIN_INTERVAL=1s UPDATE_TIMEOUT=60s CHAIN_POLL=1s \
+		DEVIATION_THRESHOLD=0.5 HEARTBEAT=$1 MIN_INTERVAL=1s UPDATE_TIMEOUT=60s CHAIN_POLL=1s \
 		STATE_DIR=$TMP/gate-state HTTP_PORT=$HP HTTP_ADDR=127.0.0.1 INSTANCE=gate-t LOG_LEVEL=debug \
 		"$GATE" 2>>"$TMP/gate.log" &
 	GPID=$!
 	PIDS+=($GPID)
-	for _ in $(seq 50); do curl -sf "http://127.0.0.1:$HP/health" >/dev/null 2>&1 && break; sleep 0.1; done
+	wait_for 5 "gate /health" curl -sf "http://127.0.0.1:$HP/health"
 	kill -0 $GPID 2>/dev/null || fail "gate did not start"
-	sleep 0.5
+	wait_subscribers "$BP" 2  # the tap and the gate
+	wait_for 5 "the gate read the chain" chain_reads_gt "$reads"
 }
-start_gate
+chain_reads() { local n; n=$(grep -c '"on-chain answer"' "$TMP/gate.log" 2>/dev/null); echo "${n:-0}"; }
+chain_reads_gt() { [ "$(chain_reads)" -gt "$1" ]; }
 # Only frames signed by the gate's key are accepted on price.update.
-"$TAP" --url "$OUT" --topic price.update. --trust "price.update.=$GPUB" --timeout 120 >"$TMP/tap.out" \
+"$TAP" --url "$OUT" --topic price.update. --trust "price.update.=$GPUB" --timeout 600 >"$TMP/tap.out" \
 	2>"$TMP/tap.log" &
 PIDS+=($!)
-sleep 0.3
+wait_subscribers "$BP" 1
+start_gate 1h
 
 now() { date +%s%N; }
 agg() {  # median
@@ -71,7 +82,8 @@ status() {  # ref answer
 		2>>"$TMP/pub.log" || fail "publish tx.status"
 }
 onchain() { "$CHAIN" cast send --rpc-url "$RPC_URL" --private-key "$KEY1" "$AGG" 'updateAnswer(int256)' "$1" >/dev/null; }
-# python over the tap's lines: U = list of price.update lines (l), bodies b
+chain_updated() { "$CHAIN" latest "$AGG" | sed -n 's/.*updatedAt=\([0-9]*\).*/\1/p'; }
+# python over the tap's lines: U = list of price.update lines (l), bodies b; ids in order
 q() {
 	python3 - "$TMP/tap.out" "$1" <<'PY'
 import json, sys
@@ -90,17 +102,17 @@ for l in U:
 print(eval(sys.argv[2]))
 PY
 }
-wait_q() {  # expr timeout_s: waits until expr prints True
-	local i
-	for i in $(seq $(($2 * 10))); do
-		[ "$(q "$1")" = True ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
+is_true() { [ "$(q "$1")" = True ]; }
+wait_q() { poll "$2" is_true "$1"; }  # expr timeout_s: waits until expr prints True
 last() { q "[l for l in U if l['id'] == ids[-1]][0]['body']['$1']"; }
 lastid() { q "ids[-1][2:]"; }
-metric() { curl -sf "http://127.0.0.1:$HP/metrics" | awk -v k="$1" '$1==k{print $2}'; }
+metric() { metric_at "$HP" "$1"; }
+metric_is() { [ "$(metric "$1")" = "$2" ]; }
+metric_ge() { local v; v=$(metric "$1"); [ "${v:-0}" -ge "$2" ]; }
+# rx_mark: frames the gate accepted so far; rx_wait N: until it has accepted N more (then it has
+# evaluated them: each frame is handled right after it is received, on the same thread)
+rx_mark() { RX=$(metric bus_rx_frames_total); RX=${RX:-0}; }
+rx_wait() { wait_for 5 "the gate received $1 more frame(s)" metric_ge bus_rx_frames_total $((RX + $1)); }
 
 echo "== A. first"
 agg 300000000000
@@ -114,19 +126,22 @@ ID1=$(lastid)
 wait_q "len(U) >= 2 and len(ids) == 1" 5 || fail "update not re-published with the same id"
 status "$ID1" 300000000000
 onchain 300000000000
-sleep 0.5
-grep -q '"confirmed answer"' "$TMP/gate.log" || fail "gate did not take the confirmed answer"
-n=$(q "len(U)")
-sleep 2.5
-[ "$(q "len(U)")" = "$n" ] || fail "still re-published after its tx.status"
-[ "$(metric 'gate_outbox_pending')" = 0 ] || fail "outbox not empty"
+wait_for 5 "the gate took the confirmed answer" grep -q '"confirmed answer"' "$TMP/gate.log"
+wait_for 5 "outbox empty after the tx.status" metric_is gate_outbox_pending 0
 [ "$(metric 'gate_inflight{feed="ETH-USD"}')" = 0 ] || fail "still in flight"
+# Whatever the tap delivers late was published before the ack; nothing may be published after it
+# (the next re-publication would have been due within 2 s of the ack: backoff 1 s, x2).
+T_ACK=$(now)
+sleep 2.5
+n=$(q "len(U)")
+[ "$(q "[l['ts'] for l in U if int(l['ts']) > $T_ACK]")" = "[]" ] || fail "still re-published after its tx.status"
 echo "ok: first, re-published until acked ($n frames, one id)"
 
 echo "== B. within threshold"
 agg 301400000000
-sleep 1.5
-[ "$(q "len(ids)")" = 1 ] || fail "an update within the threshold"
+# the gate has evaluated it once its deviation gauge shows 0.4667 % (floor of 1.4e9 * 1e6 / 3e11)
+wait_for 5 "the gate evaluated 3014.00" metric_is 'gate_deviation_ppm{feed="ETH-USD"}' 4666
+[ "$(q "len(ids)")" = 1 ] || fail "an update within the threshold: $(last reason)"
 echo "ok: none"
 
 echo "== C. deviation"
@@ -139,55 +154,62 @@ wait_q "len(ids) == 2" 5 || fail "no deviation update"
 ID2=$(lastid)
 onchain 301500000000
 status "$ID2" 301500000000
-T_CONF=$(date +%s)
+wait_for 5 "the gate took the second confirmed answer" metric_is 'gate_inflight{feed="ETH-USD"}' 0
 echo "ok: deviation 5000 ppm"
 
 echo "== C2. a late 'final' of an older update does not roll the gate back"
 # The first update's final status arrives after the second update was confirmed (finality lags
 # confirmation): taking its answer again made the gate publish the current answer a second time.
+rx_mark
 "$TAP" --url "$IN" --publish tx.status --origin submitter-t --json \
 	"{\"tx_hash\":\"0x$(printf '%064d' 6)\",\"chain_id\":138,\"from\":\"$ADDR1\",\"nonce\":0,\"state\":\"final\",\"block_number\":1,\"feed\":\"ETH-USD\",\"answer\":\"300000000000\",\"ref\":\"$ID1\",\"observed_at_ns\":$(now)}" \
 	2>>"$TMP/pub.log" || fail "publish tx.status"
-sleep 0.3
 agg 301500000000
-sleep 1.5
+rx_wait 2  # both handled: a rolled-back gate would now see 5000 ppm and publish at once
+sleep 0.5  # two more evaluations (every 250 ms): a roll-back would show in the gauge
+[ "$(metric 'gate_deviation_ppm{feed="ETH-USD"}')" = 0 ] ||
+	fail "the stale final status moved the gate's answer (deviation $(metric 'gate_deviation_ppm{feed="ETH-USD"}') ppm)"
 [ "$(q "len(ids)")" = 2 ] || fail "a stale final status made the gate publish again ($(last reason))"
 echo "ok: no second update for the same answer"
 
-echo "== D. heartbeat"
-wait_q "len(ids) == 3" 10 || fail "no heartbeat update"
-[ "$(last reason)" = heartbeat ] || fail "reason $(last reason), want heartbeat"
-since=$(last since_update_s)
-[ "$since" -ge 6 ] && [ "$since" -le 8 ] || fail "heartbeat after $since s, want 6..8"
-[ "$(last heartbeat_s)" = 6 ] || fail "heartbeat_s"
-ID3=$(lastid)
-onchain 301500000000
-status "$ID3" 301500000000
-echo "ok: heartbeat after $since s"
-
-echo "== E. restart"
-sleep 1
-read -r _ ANS _ UPD _ < <("$CHAIN" latest "$AGG" | tr ' =' '  ' | awk '{print $3, $4, $7, $8}' | sed 's/^/x /')
+echo "== E. restart right after an on-chain update by the transmitter (heartbeat $HB s)"
 kill -TERM $GPID
 wait $GPID || fail "gate did not exit 0 on SIGTERM"
+onchain 301500000000  # round 3, updatedAt = now: the heartbeat is due HB s after it
+UPD=$(chain_updated)
 n=$(q "len(ids)")
-start_gate
-grep -q '"on-chain answer"' "$TMP/gate.log" || fail "no chain read at start"
+start_gate ${HB}s
+grep '"on-chain answer"' "$TMP/gate.log" | tail -1 | grep -q "\"updated_at\":\"$UPD\"" ||
+	fail "the gate did not read updatedAt $UPD at start: $(grep '"on-chain answer"' "$TMP/gate.log" | tail -1)"
+rx_mark
 agg 301500000000
-sleep 2
-[ "$(q "len(ids)")" = "$n" ] || fail "needless update after restart: $(last reason)"
-wait_q "len(ids) == $((n + 1))" 8 || fail "the heartbeat was missed after the restart"
-[ "$(last reason)" = heartbeat ] || fail "reason $(last reason)"
-updated=$("$CHAIN" latest "$AGG" | sed -n 's/.*updatedAt=\([0-9]*\).*/\1/p')
-[ "$(last previous_updated_at_s)" = "$updated" ] || fail "previous_updated_at_s $(last previous_updated_at_s), chain $updated"
+rx_wait 1
+# Only a heartbeat may follow: HB s after updatedAt (on a slow enough machine, at once)
+wait_q "len(ids) == $((n + 1))" $((HB + 2)) || fail "the heartbeat was missed after the restart"
+[ "$(last reason)" = heartbeat ] || fail "needless update after restart: reason $(last reason)"
+[ "$(last previous_updated_at_s)" = "$UPD" ] || fail "previous_updated_at_s $(last previous_updated_at_s), chain $UPD"
+[ "$(last heartbeat_s)" = $HB ] || fail "heartbeat_s $(last heartbeat_s)"
 since=$(last since_update_s)
-[ "$since" -ge 6 ] && [ "$since" -le 8 ] || fail "heartbeat after restart at $since s"
-echo "ok: no update on restart, heartbeat at $since s from the on-chain updatedAt"
+[ "$since" -ge $HB ] && [ "$since" -le $((HB + 4)) ] || fail "heartbeat after restart at $since s, want $HB..$((HB + 4))"
+echo "ok: no other update on restart, heartbeat at $since s from the on-chain updatedAt"
+
+echo "== D. the next heartbeat, measured from the confirmed one"
+ID3=$(lastid)
+onchain 301500000000
+UPD=$(chain_updated)
+status "$ID3" 301500000000
+wait_for 5 "the gate took the heartbeat's confirmation" metric_is 'gate_inflight{feed="ETH-USD"}' 0
+wait_q "len(ids) == $((n + 2))" $((HB + 2)) || fail "no second heartbeat"
+[ "$(last reason)" = heartbeat ] || fail "reason $(last reason), want heartbeat"
+[ "$(last previous_updated_at_s)" = "$UPD" ] || fail "previous_updated_at_s $(last previous_updated_at_s), chain $UPD"
+since=$(last since_update_s)
+[ "$since" -ge $HB ] && [ "$since" -le $((HB + 4)) ] || fail "heartbeat after $since s, want $HB..$((HB + 4))"
+echo "ok: heartbeat after $since s"
 
 echo "== F. resources"
 rss=$(awk '/VmRSS/{print $2}' /proc/$GPID/status)
 echo "gate RSS: ${rss} KiB"
-[ "$(metric 'gate_updates_total{feed="ETH-USD",reason="heartbeat"}')" = 1 ] || fail "updates metric after restart"
+[ "$(metric 'gate_updates_total{feed="ETH-USD",reason="heartbeat"}')" = 2 ] || fail "updates metric after restart"
 kill -TERM $GPID
 wait $GPID || fail "gate did not exit 0"
 echo "PASS"

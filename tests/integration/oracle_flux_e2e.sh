@@ -55,7 +55,7 @@ read -r RQ _ < <(round)
 price 3300  # +7.8%: an update if a quorum were there
 # proof the gate decided past the heartbeat: its on-chain age gauge exceeds HEARTBEAT (12 s)
 wait_for 90 "the gate's view of the on-chain age passes the heartbeat" sh -c \
-	"[ \"\$(curl -s http://127.0.0.1:$GPORT/metrics | awk '\$1 ~ /^gate_onchain_age_seconds/ {print int(\$2); exit}')\" -ge 14 ]"
+	"[ \"\$(curl -s http://127.0.0.1:$GTPORT/metrics | awk '\$1 ~ /^gate_onchain_age_seconds/ {print int(\$2); exit}')\" -ge 14 ]"
 read -r RQ2 AQ2 < <(round)
 [ "$RQ2" = "$RQ" ] || fail "a round landed without quorum (round $RQ2, answer $AQ2)"
 echo "round still $RQ2 past the heartbeat with 1 of 3 sources"

@@ -22,14 +22,15 @@ ANVIL_PID=$(ANVIL_ARGS="--block-time 1" CHAIN_LOG=$TMP/anvil.log "$CHAIN" start 
 AGG_ETH=$("$CHAIN" deploy OracleAggregator 8 "ETH / USD" 0 0 "[\"$ADDR1\"]" 2>>"$TMP/deploy.log")
 AGG_BTC=$("$CHAIN" deploy OracleAggregator 8 "BTC / USD" 0 0 "[\"$ADDR2\"]" 2>>"$TMP/deploy.log")
 latest() { "$CHAIN" latest "$1" 2>/dev/null | tr ' ' '\n' | awk -F= '$1=="roundId"{r=$2} $1=="answer"{a=$2} END{print r+0, a}'; }
-wait_on() {  # aggregator want_round timeout_s
-	local r a
-	for _ in $(seq $(($3 * 5))); do read -r r a < <(latest "$1"); [ "$r" -ge "$2" ] && { echo "$r $a"; return 0; }; sleep 0.2; done
-	echo "$r $a"; return 1
+round_on_ge() { local r a; read -r r a < <(latest "$1"); [ "${r:-0}" -ge "$2" ]; }
+answer_on_is() { local r a; read -r r a < <(latest "$1"); [ "$a" = "$2" ]; }
+wait_on() {  # aggregator want_round timeout_s -> "round answer"; 1 on timeout (x T_SLOW)
+	local rc=0; poll "$3" round_on_ge "$1" "$2" || rc=1; latest "$1"; return $rc
 }
 
 IN=ipc://$TMP/in.ipc OUT=ipc://$TMP/out.ipc
-BUSD_INGRESS=$IN BUSD_EGRESS=$OUT JOURNAL_DIR=$TMP/journal "$B/busd" 2>"$TMP/busd.log" &
+BPORT=$(free_port)
+BUSD_INGRESS=$IN BUSD_EGRESS=$OUT JOURNAL_DIR=$TMP/journal HTTP_PORT=$BPORT HTTP_ADDR=127.0.0.1 "$B/busd" 2>"$TMP/busd.log" &
 PID[busd]=$!
 export BUS_PUB_URL=$IN BUS_SUB_URL=$OUT
 { read -r _ GSEC; read -r _ GPUB; } < <("$B/bus-tap" --keygen)
@@ -40,7 +41,7 @@ export BUS_PUB_URL=$IN BUS_SUB_URL=$OUT
 
 "$B/price-sim" --port 0 --feed ETH-USD=3000 --feed BTC-USD=67000 >"$TMP/sim.url" 2>"$TMP/sim.log" &
 PID[sim]=$!
-for _ in $(seq 50); do [ -s "$TMP/sim.url" ] && break; sleep 0.1; done
+wait_for 5 "price-sim printed its URL" test -s "$TMP/sim.url"
 SIM=$(head -1 "$TMP/sim.url")
 "$B/bus-tap" --url "$OUT" --topic alert. --timeout 300 >"$TMP/alerts.jsonl" 2>/dev/null &
 PID[tap]=$!
@@ -81,6 +82,7 @@ pair() {  # name key feed aggregator signer_secret submitter_secret submitter_ad
 }
 pair a "$KEY1" ETH-USD "$AGG_ETH" "$SASEC" "$XASEC" "$ADDR1"
 pair b "$KEY2" BTC-USD "$AGG_BTC" "$SBSEC" "$XBSEC" "$ADDR2"
+wait_subscribers "$BPORT" 7  # the alert tap, median, gate, two signers, two submitters
 
 read -r r a < <(wait_on "$AGG_ETH" 1 30) || fail "ETH-USD: no first update"
 [ "$a" = 300000000000 ] || fail "ETH-USD answer $a"
@@ -91,7 +93,8 @@ echo "first updates: ETH-USD $a (key #1), BTC-USD $b (key #2)"
 ctl set "feed=BTC-USD&price=68500"
 # With two sources the median can first be their mean (67750, itself a >1% move) while one source
 # still shows the old price; wait for the final answer.
-for _ in $(seq 100); do read -r rb b < <(latest "$AGG_BTC"); [ "$b" = 6850000000000 ] && break; sleep 0.2; done
+poll 20 answer_on_is "$AGG_BTC" 6850000000000 || true
+read -r rb b < <(latest "$AGG_BTC")
 [ "$b" = 6850000000000 ] || fail "BTC-USD answer after the move $b"
 read -r re a < <(latest "$AGG_ETH")
 [ "$re" = 1 ] || fail "ETH-USD moved without a price change (round $re)"
@@ -99,12 +102,17 @@ read -r re a < <(latest "$AGG_ETH")
 [ "$("$CHAIN" cast nonce --rpc-url "$RPC_URL" "$ADDR2")" = "$rb" ] || fail "key #2's nonce is not BTC-USD's round count ($rb)"
 echo "BTC-USD moved to $b through key #2 only; ETH-USD untouched"
 ctl set "feed=ETH-USD&price=3100"
-for _ in $(seq 100); do read -r re a < <(latest "$AGG_ETH"); [ "$a" = 310000000000 ] && break; sleep 0.2; done
+poll 20 answer_on_is "$AGG_ETH" 310000000000 || true
+read -r re a < <(latest "$AGG_ETH")
 [ "$a" = 310000000000 ] || fail "ETH-USD answer after its move $a"
 [ "$("$CHAIN" cast nonce --rpc-url "$RPC_URL" "$ADDR1")" = "$re" ] || fail "key #1's nonce is not ETH-USD's round count ($re)"
-sleep 1
 
 metric() { curl -s "http://127.0.0.1:$1/metrics" | awk -v m="$2" '$1 ~ "^"m {s += $2} END {print s + 0}'; }
+metric_ge1() { [ "$(metric "$1" "$2")" -ge 1 ]; }
+for p in a b; do
+	xp=XPORT_$p
+	wait_for 10 "submitter $p saw the other key's transactions" metric_ge1 "${!xp}" submitter_other_signer_total
+done
 for p in a b; do
 	sp=SPORT_$p xp=XPORT_$p
 	[ "$(metric "${!sp}" signer_refusals_total)" = 0 ] || fail "signer $p refused something"

@@ -9,21 +9,19 @@ export HTTP_PORT=${HTTP_PORT-0} # actors listen on the seed's 8000/8080 unless t
 BUILD=${BUILD:-build}
 BIN=$BUILD/bin/rt-example
 [ -x "$BIN" ] || { echo "missing $BIN (run make)"; exit 1; }
-TMP=$(mktemp -d)
+. "$(dirname "$0")/../lib/common.sh"
 PID=
-cleanup() { [ -n "$PID" ] && kill -9 "$PID" 2>/dev/null; rm -rf "$TMP"; }
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; [ -f "$TMP/err.log" ] && sed 's/^/  log| /' "$TMP/err.log"; exit 1; }
+on_exit() { [ -n "$PID" ] && kill -9 "$PID" 2>/dev/null; }
 
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 URL=http://127.0.0.1:$PORT
 
 status() { curl -s -o "$TMP/body" -w '%{http_code}' "$URL$1" || echo 000; }
-
+status_is() { [ "$(status "$1")" = "$2" ]; }
 HTTP_PORT=$PORT HTTP_ADDR=127.0.0.1 INSTANCE=rtx-1 EXAMPLE_FEEDS='ETH-USD, "odd"\feed' \
 	"$BIN" 2>"$TMP/err.log" &
 PID=$!
-for _ in $(seq 50); do [ "$(status /health)" = 200 ] && break; sleep 0.1; done
+poll 5 status_is /health 200 || true
 
 # /health: 200 and JSON naming the actor and instance
 [ "$(status /health)" = 200 ] || fail "/health not 200"
@@ -40,8 +38,8 @@ promtool check metrics <"$TMP/m1" || fail "promtool rejected /metrics"
 grep -q '^process_resident_memory_bytes [0-9]' "$TMP/m1" || fail "no process RSS metric"
 grep -q '^example_feed_threshold_ppm{feed="\\"odd\\"\\\\feed"} 5000$' "$TMP/m1" || fail "label escaping"
 t1=$(awk '$1=="example_ticks_total"{print $2}' "$TMP/m1")
-sleep 0.3
-curl -s "$URL/metrics" >"$TMP/m2"
+ticked() { curl -s "$URL/metrics" >"$TMP/m2"; [ "$(awk '$1=="example_ticks_total"{print $2}' "$TMP/m2")" -gt "$t1" ]; }
+poll 3 ticked || true
 t2=$(awk '$1=="example_ticks_total"{print $2}' "$TMP/m2")
 [ "$t2" -gt "$t1" ] || fail "ticks did not advance ($t1 -> $t2)"
 [ "$(curl -s "$URL/hello")" = "hello from rtx-1" ] || fail "/hello route"
@@ -60,7 +58,7 @@ case "$BUILD" in *asan*) ;; *)
 
 # Degraded and back
 kill -USR1 $PID
-for _ in $(seq 30); do [ "$(status /health)" = 503 ] && break; sleep 0.1; done
+poll 3 status_is /health 503 || true
 [ "$(status /health)" = 503 ] || fail "/health did not turn 503"
 python3 - "$TMP/body" <<'PY' || fail "degraded body"
 import json, sys
@@ -68,7 +66,7 @@ h = json.load(open(sys.argv[1]))
 assert h["status"] == "degraded" and h["reasons"] == [{"key": "demo", "text": "toggled by SIGUSR1"}], h
 PY
 kill -USR1 $PID
-for _ in $(seq 30); do [ "$(status /health)" = 200 ] && break; sleep 0.1; done
+poll 3 status_is /health 200 || true
 [ "$(status /health)" = 200 ] || fail "/health did not return to 200"
 
 # Graceful stop

@@ -39,8 +39,10 @@ read -r FORGE_SEC _ < <("$TAP" --keygen | awk '{printf "%s ", $2} END {print ""}
 printf '%s\n' "$KEY" >"$TMP/key.hex"
 chmod 644 "$TMP/key.hex"
 
-BUSD_INGRESS=$IN BUSD_EGRESS=$OUT JOURNAL_DIR= INSTANCE=busd "$BUSD" 2>>"$TMP/busd.log" &
+BP=$(free_port)
+BUSD_INGRESS=$IN BUSD_EGRESS=$OUT JOURNAL_DIR= HTTP_PORT=$BP HTTP_ADDR=127.0.0.1 INSTANCE=busd "$BUSD" 2>>"$TMP/busd.log" &
 PIDS+=($!)
+wait_for 5 "busd /health" curl -sf "http://127.0.0.1:$BP/health"
 
 run_signer() {  # [env assignments...]: starts the signer in the background (SIGNER_PID)
 	env BUS_PUB_URL=$IN BUS_SUB_URL=$OUT BUS_TRUST="price.update.=$GATE_PUB" STATE_DIR=$TMP/state \
@@ -48,7 +50,8 @@ run_signer() {  # [env assignments...]: starts the signer in the background (SIG
 		ALLOW_EMPTY_STATE=true HTTP_PORT=$HP HTTP_ADDR=127.0.0.1 INSTANCE=signer-0 "$@" "$SIGNER" 2>>"$TMP/signer.log" &
 	SIGNER_PID=$!
 }
-wait_http() { for _ in $(seq 50); do curl -s "http://127.0.0.1:$HP/health" >/dev/null 2>&1 && return 0; sleep 0.1; done; return 1; }
+wait_http() { poll 5 curl -s "http://127.0.0.1:$HP/health"; }
+health_is() { [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$HP/health")" = "$1" ]; }
 
 echo "== start-up refusals"
 set +e
@@ -94,15 +97,15 @@ while True:
     time.sleep(0.05)
 PY
 PIDS+=($!)
-sleep 0.3
+wait_subscribers "$BP" 1  # the capture
 run_signer PRIVATE_KEY=$KEY
 wait_http || fail "signer /health not up"
+wait_subscribers "$BP" 2  # and the signer: the nonce.sync must reach it
 code=$(curl -s -o "$TMP/health.json" -w '%{http_code}' "http://127.0.0.1:$HP/health")
 [ "$code" = 503 ] && grep -q "waiting for sync" "$TMP/health.json" || fail "health before sync: $code $(cat "$TMP/health.json")"
 SYNC="{\"chain_id\":138,\"address\":\"$ADDR\",\"latest_nonce\":$START_NONCE,\"pending_nonce\":$START_NONCE,\"block_number\":1,\"synced_at_ns\":1}"
 "$TAP" --url "$IN" --publish nonce.sync --origin submitter-0 --json "$SYNC" >/dev/null 2>>"$TMP/pub.log"
-for _ in $(seq 30); do [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$HP/health")" = 200 ] && break; sleep 0.1; done
-[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$HP/health")" = 200 ] || fail "health not ok after sync"
+wait_for 3 "signer /health ok after the nonce.sync" health_is 200
 echo "ok"
 
 update() {  # id-number answer [key]
@@ -135,11 +138,52 @@ wait $PUBLISHER
 echo "ok: $KILLS kills"
 
 echo "== the gate re-publishes every update (same ids); then forged and out-of-bounds updates"
-sleep 0.5
+# The last signer started from its LMDB state (synced): once it is up and subscribed, the
+# re-publication reaches it. Like the gate, re-publish what has no tx.signed yet until all have.
+wait_for 5 "signer /health ok after the last restart" health_is 200
+wait_subscribers "$BP" 2
 for i in $(seq 0 $((N - 1))); do update "$i" $((300000000000 + i * 1000000)); done
+# unsigned: the update numbers without a tx.signed in the capture
+unsigned() {
+	python3 - "$TMP/cap.jsonl" "$N" <<'PY'
+import json, sys
+refs = set()
+for l in open(sys.argv[1]):
+    if l.endswith("\n") and '"tx.signed"' in l:
+        refs.add(json.loads(l)["body"]["ref"])
+print(" ".join(str(i) for i in range(int(sys.argv[2])) if "%032x" % (0xa000 + i) not in refs))
+PY
+}
+all_signed() {
+	local u; u=$(unsigned)
+	[ -z "$u" ] && return 0
+	for i in $u; do update "$i" $((300000000000 + i * 1000000)); done
+	return 1
+}
+wait_for 30 "every update signed" all_signed
 update 9000 300000000000 "$FORGE_SEC"          # untrusted key
 update 9001 999900000000                       # 9999 > MAX_ANSWER 5000
-sleep 5                                        # the player acks the last ones
+# the player acks the last ones: the signer's outbox must come to hold exactly the unacked ones
+settled() {
+	curl -s "http://127.0.0.1:$HP/metrics" >"$TMP/metrics.now" || return 1
+	python3 - "$TMP/cap.jsonl" "$TMP/acked.txt" "$TMP/metrics.now" <<'PY'
+import json, sys
+cap, acked_path, metrics = sys.argv[1:]
+ids, even = set(), set()
+for l in open(cap):
+    if not l.endswith("\n") or '"tx.signed"' not in l: continue
+    b = json.loads(l)["body"]
+    ids.add(b["id"])
+    if int(b["tx_hash"], 16) % 2 == 0: even.add(b["id"])
+acked = set(open(acked_path).read().split())
+m = dict(l.rsplit(" ", 1) for l in open(metrics) if l.strip() and not l.startswith("#"))
+ok = even <= acked and float(m.get("signer_outbox_pending", -1)) == len(ids - acked) \
+    and float(m.get('signer_refusals_total{reason="above_max"}', 0)) == 1 \
+    and float(m.get('actor_bad_messages_total{type="price.update",why="rejected"}', 0)) >= 1
+sys.exit(0 if ok else 1)
+PY
+}
+wait_for 15 "the player's acks processed, both refusals counted" settled
 curl -s "http://127.0.0.1:$HP/metrics" >"$TMP/metrics.txt" || fail "/metrics"
 kill -TERM "$SIGNER_PID"; wait "$SIGNER_PID" || fail "signer did not exit 0 on SIGTERM"
 SIGNER_PID=

@@ -20,7 +20,7 @@ BUSD_PID=$!
 PIDS+=($BUSD_PID)
 "$TAP" --url "$IN" --publish test.frames --type test --hex "$(printf 'ab%.0s' $(seq 200))" \
 	--repeat 300 --interval 1 >/dev/null 2>>"$TMP/tap.log" || fail "bus-tap --publish"
-wait_for 30 "journal has 300 frames" sh -c "'$REPLAY' --journal '$TMP/journal' stats 2>/dev/null | grep -Eq '^frames +300$'"
+wait_for 90 "journal has 300 frames" sh -c "'$REPLAY' --journal '$TMP/journal' stats 2>/dev/null | grep -Eq '^frames +300$'"
 kill -TERM $BUSD_PID
 wait $BUSD_PID || true
 cp -a "$TMP/journal" "$TMP/journal.good"
@@ -31,7 +31,7 @@ SIGNER_ENV=(BUS_PUB_URL=$IN BUS_SUB_URL=$OUT BUS_TRUST="price.update.=$GATE_PUB"
 env "${SIGNER_ENV[@]}" "$SIGNER" 2>"$TMP/signer.log" &
 SPID=$!
 PIDS+=($SPID)
-wait_for 30 "signer state created" test -s "$TMP/signer/data.mdb"
+wait_for 90 "signer state created" test -s "$TMP/signer/data.mdb"
 sleep 0.5
 kill -TERM $SPID
 wait $SPID || true
@@ -93,7 +93,7 @@ PIDS+=($!)
 PIDS+=($!)
 env "${SIGNER_ENV[@]}" STATE_DIR=$TMP/signer-new HTTP_PORT=$HP HTTP_ADDR=127.0.0.1 "$SIGNER" 2>>"$TMP/signer.log" &
 PIDS+=($!)
-wait_for 30 "signer HTTP" curl -s -o /dev/null "http://127.0.0.1:$HP/health"
+wait_for 90 "signer HTTP" curl -s -o /dev/null "http://127.0.0.1:$HP/health"
 SYNC="{\"chain_id\":138,\"address\":\"$ADDR\",\"latest_nonce\":12,\"pending_nonce\":12,\"block_number\":1,\"synced_at_ns\":1}"
 health_says_state() { curl -s "http://127.0.0.1:$HP/health" | grep -q '"key":"state"'; }
 for _ in $(seq 100); do # nonce.sync is lossy on the bus (the submitter repeats it): so do we

@@ -10,14 +10,19 @@ BUILD=${BUILD:-build}
 bin="$BUILD/bin/store-crash-writer"
 KILLS=${KILLS:-50}
 [ -x "$bin" ] || { echo "missing $bin (run make)"; exit 1; }
-tmp=$(mktemp -d /tmp/store_crash.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/../lib/common.sh"
+tmp=$TMP
+# progress_gt N: the writer reported a committed counter above N (its progress file)
+progress_gt() { local c; c=$(tr -d ' \n' <"$tmp/progress" 2>/dev/null); [ "${c:-0}" -gt "$1" ]; }
 
 prev=0
 for i in $(seq 1 "$KILLS"); do
   "$bin" write "$tmp/env" "$tmp/progress" 2>"$tmp/writer.err" &
   pid=$!
-  # 20..219 ms: lands anywhere in a commit, a map growth or the open itself
+  # every 10th kill comes after a commit of this run, so the check never only sees empty runs
+  # however slow the machine; the others 20..219 ms after the start: anywhere in a commit, a
+  # map growth or the open itself
+  [ $((i % 10)) = 0 ] && { poll 10 progress_gt "$prev" || { echo "kill $i: the writer committed nothing in time"; exit 1; }; }
   sleep "0.$(printf '%03d' $((20 + RANDOM % 200)))"
   kill -KILL "$pid"
   wait "$pid" 2>/dev/null
@@ -36,10 +41,13 @@ echo "$KILLS kills: store consistent every time, final counter $prev"
 # transactions leaves them disagreeing when killed in between (a 2 ms window per increment).
 rm -rf "$tmp/env" "$tmp/progress"
 caught=0
-for i in $(seq 1 30); do
+done_=0
+for i in $(seq 1 60); do
   "$bin" write "$tmp/env" "$tmp/progress" --broken 2>/dev/null &
   pid=$!
-  sleep "0.$(printf '%03d' $((20 + RANDOM % 100)))"
+  # once it is committing (a slow machine may take longer than any fixed delay to get there)
+  poll 10 progress_gt "$done_" || { echo "the broken writer committed nothing in time"; exit 1; }
+  sleep "0.$(printf '%03d' $((RANDOM % 100)))"
   kill -KILL "$pid"
   wait "$pid" 2>/dev/null
   if ! "$bin" check "$tmp/env" "$tmp/progress" >/dev/null 2>"$tmp/check.err"; then
@@ -47,6 +55,7 @@ for i in $(seq 1 30); do
     echo "broken writer caught after $i kills: $(head -n1 "$tmp/check.err")"
     break
   fi
+  done_=$(tr -d ' \n' <"$tmp/progress")
 done
 [ "$caught" = 1 ] || { echo "the check never detected the deliberately broken writer"; exit 1; }
 echo "ok"

@@ -27,24 +27,11 @@ SUBMITTER=$BUILD/bin/submitter BUSD=$BUILD/bin/busd TAP=$BUILD/bin/bus-tap ETHTX
 KEY1=0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d
 ADDR1=0x70997970C51812dc3A010C7d01b50e0d17dc79C8
 
-TMP="$(mktemp -d)"
-ANVIL_PID="" PIDS=() SUB_PID=""
-cleanup() {
-	for p in "${PIDS[@]}" $SUB_PID; do kill -TERM "$p" 2>/dev/null || true; done
-	for p in "${PIDS[@]}" $SUB_PID; do wait "$p" 2>/dev/null || true; done
-	[ -n "$ANVIL_PID" ] && "$CHAIN" stop "$ANVIL_PID" || true
-	[ -n "${KEEP_TMP:-}" ] && echo "kept $TMP" || rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+. tests/lib/common.sh
+SUB_PID=""
+on_exit() { [ -n "$SUB_PID" ] && kill -9 "$SUB_PID" 2>/dev/null; }
 checks=0
-fail() {
-	echo "FAIL: $*" >&2
-	for f in "$TMP"/*.log; do [ -f "$f" ] && { echo "--- $f" >&2; tail -25 "$f" >&2; }; done
-	exit 1
-}
 ok() { checks=$((checks + 1)); echo "ok $checks - $*"; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # ---- chain ---------------------------------------------------------------------------------------
 for attempt in 1 2 3 4 5; do
@@ -64,12 +51,15 @@ ok "anvil on $RPC_URL, OracleAggregator at $AGG (transmitter #1)"
 
 # ---- bus and submitter ---------------------------------------------------------------------------
 IN=ipc://$TMP/in.ipc OUT=ipc://$TMP/out.ipc
-BUSD_INGRESS=$IN BUSD_EGRESS=$OUT JOURNAL_DIR="$TMP/journal" INSTANCE=busd-t "$BUSD" 2>"$TMP/busd.log" &
+BP=$(free_port)
+BUSD_INGRESS=$IN BUSD_EGRESS=$OUT JOURNAL_DIR="$TMP/journal" HTTP_PORT=$BP HTTP_ADDR=127.0.0.1 INSTANCE=busd-t \
+	"$BUSD" 2>"$TMP/busd.log" &
 PIDS+=($!)
-sleep 0.3
+wait_for 5 "busd /health" curl -sf "http://127.0.0.1:$BP/health"
 "$TAP" --url "$OUT" --topic tx. --topic gas. --topic nonce. --topic alert. --format json --count 1000000 \
 	--timeout 900 >"$TMP/tap.jsonl" 2>"$TMP/tap.log" &
 PIDS+=($!)
+wait_subscribers "$BP" 1
 DEAD=$(free_port)
 HP=$(free_port)
 start_submitter() {
@@ -78,11 +68,10 @@ start_submitter() {
 		GAS_QUOTE_INTERVAL=1s NONCE_SYNC_INTERVAL=2s RPC_TIMEOUT=2s HTTP_PORT=$HP HTTP_ADDR=127.0.0.1 \
 		INSTANCE=submitter-t "$SUBMITTER" 2>>"$TMP/submitter.log" &
 	SUB_PID=$!
-	for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$HP/health" >/dev/null 2>&1 && return 0; sleep 0.1; done
-	curl -s "http://127.0.0.1:$HP/health" >/dev/null || fail "submitter has no /health"
+	wait_for 5 "submitter /health" curl -s "http://127.0.0.1:$HP/health"
+	wait_subscribers "$BP" 2  # the tap and the submitter
 }
 start_submitter
-sleep 0.5 # subscriptions settle
 
 # ---- helpers -------------------------------------------------------------------------------------
 # mktx NONCE ANSWER MAXFEE PRIO -> raw hex
@@ -101,16 +90,10 @@ signed() {
 publish() { "$TAP" --url "$IN" --publish tx.signed --type tx.signed --json "$1" >/dev/null 2>>"$TMP/tap.log" ||
 	fail "publish"; }
 hash_of() { "$ETHTX" keccak "$1"; }
-# wait_for JQ_FILTER SECONDS: a line of the tap output matching the filter
-wait_for() {
-	local t=$((${2:-10} * 10))
-	for _ in $(seq 1 $t); do
-		if jq -c "select($1)" "$TMP/tap.jsonl" 2>/dev/null | grep -q .; then return 0; fi
-		sleep 0.1
-	done
-	return 1
-}
-status_is() { wait_for ".topic==\"tx.status\" and .body.tx_hash==\"$1\" and .body.state==\"$2\"" "${3:-10}"; }
+# wait_tap JQ_FILTER SECONDS: a line of the tap output matching the filter (deadline x T_SLOW)
+tap_has() { jq -c "select($1)" "$TMP/tap.jsonl" 2>/dev/null | grep -q .; }
+wait_tap() { poll "${2:-10}" tap_has "$1"; }
+status_is() { wait_tap ".topic==\"tx.status\" and .body.tx_hash==\"$1\" and .body.state==\"$2\"" "${3:-10}"; }
 answer() { "$CHAIN" latest "$AGG" | tr ' ' '\n' | sed -n 's/^answer=//p'; }
 GWEI=1000000000
 
@@ -119,7 +102,7 @@ RAW=$(mktx 0 300012345678 $((3 * GWEI)) $GWEI)
 H1=$(hash_of "$RAW")
 ID1=0x00000000000000000000000000000001
 publish "$(signed $ID1 0 300012345678 "$RAW" $((3 * GWEI)) $GWEI)"
-wait_for ".topic==\"tx.ack\" and .body.id==\"$ID1\" and .body.tx_hash==\"$H1\"" || fail "no tx.ack for $ID1"
+wait_tap ".topic==\"tx.ack\" and .body.id==\"$ID1\" and .body.tx_hash==\"$H1\"" || fail "no tx.ack for $ID1"
 ok "tx.ack with the id and hash"
 status_is "$H1" pending || fail "no pending status"
 status_is "$H1" included || fail "not included"
@@ -127,11 +110,11 @@ BLK=$(jq -r "select(.topic==\"tx.status\" and .body.tx_hash==\"$H1\" and .body.s
 RCPT_BLK=$(rpc eth_getTransactionReceipt "[\"$H1\"]" | jq -r '.result.blockNumber')
 [ "$((RCPT_BLK))" = "$BLK" ] || fail "included block $BLK, receipt says $RCPT_BLK"
 ok "pending -> included in block $BLK (the receipt's block), through the second RPC URL"
-wait_for ".topic==\"tx.status\" and .body.tx_hash==\"$H1\" and .body.state==\"included\" and .body.confirmations==1" 1 ||
+wait_tap ".topic==\"tx.status\" and .body.tx_hash==\"$H1\" and .body.state==\"included\" and .body.confirmations==1" 1 ||
 	fail "included status does not count its own block as confirmation 1"
 mine 1 # one block on top: 2 confirmations (head - inclusion + 1), as ethers' wait(2) counts
 status_is "$H1" confirmed || fail "not confirmed with one block on top (CONFIRMATIONS=2)"
-wait_for ".topic==\"tx.status\" and .body.tx_hash==\"$H1\" and .body.state==\"confirmed\" and .body.confirmations==2 and .body.feed==\"ETH-USD\" and .body.answer==\"300012345678\" and .body.block_number==$BLK and .body.ref==\"price.update:test:0001\"" 1 || fail "confirmed status lacks confirmations/feed/answer/block"
+wait_tap ".topic==\"tx.status\" and .body.tx_hash==\"$H1\" and .body.state==\"confirmed\" and .body.confirmations==2 and .body.feed==\"ETH-USD\" and .body.answer==\"300012345678\" and .body.block_number==$BLK and .body.ref==\"price.update:test:0001\"" 1 || fail "confirmed status lacks confirmations/feed/answer/block"
 mine 2
 status_is "$H1" final || fail "not final at 4 confirmations"
 [ "$(answer)" = 300012345678 ] || fail "on-chain answer $(answer)"
@@ -141,9 +124,9 @@ ok "included = 1 confirmation, confirmed at 2 (one block on top), final at 4; fe
 RAW=$(mktx 0 111 $((3 * GWEI)) $GWEI)
 H2=$(hash_of "$RAW")
 publish "$(signed 0x00000000000000000000000000000002 0 111 "$RAW" $((3 * GWEI)) $GWEI)"
-wait_for ".topic==\"tx.status\" and .body.tx_hash==\"$H2\" and .body.error==\"nonce_too_low\" and .body.state==\"failed\"" ||
+wait_tap ".topic==\"tx.status\" and .body.tx_hash==\"$H2\" and .body.error==\"nonce_too_low\" and .body.state==\"failed\"" ||
 	fail "no failed/nonce_too_low for a used nonce"
-wait_for '.topic | startswith("alert.") and endswith("nonce_gap")' || fail "no nonce_gap alert"
+wait_tap '.topic | startswith("alert.") and endswith("nonce_gap")' || fail "no nonce_gap alert"
 ok "used nonce -> failed, error nonce_too_low, alert nonce_gap"
 
 # ---- 3. stuck -> tx.bump -> replacement wins -------------------------------------------------------
@@ -156,7 +139,7 @@ status_is "$H3" pending || fail "stuck tx not pending"
 rpc anvil_setNextBlockBaseFeePerGas "[\"0x$(printf '%x' $((50 * GWEI)))\"]" >/dev/null
 mine 1; sleep 0.5; mine 1; sleep 0.5; mine 1
 [ "$(rpc eth_getTransactionReceipt "[\"$H3\"]" | jq -r .result)" = null ] || fail "the stuck tx was mined"
-wait_for ".topic==\"tx.bump\" and .body.tx_hash==\"$H3\" and .body.nonce==1" 10 || fail "no tx.bump"
+wait_tap ".topic==\"tx.bump\" and .body.tx_hash==\"$H3\" and .body.nonce==1" 10 || fail "no tx.bump"
 MINMAX=$(jq -r "select(.topic==\"tx.bump\" and .body.tx_hash==\"$H3\") | .body.min_max_fee_per_gas" "$TMP/tap.jsonl" | head -1)
 [ "$(python3 -c "print(int('$MINMAX') >= 2*$GWEI*12//10)")" = True ] || fail "bump min max fee $MINMAX < old + 20%"
 ok "stuck 2+ blocks -> tx.bump (min max fee $MINMAX >= old + 20%)"
@@ -169,7 +152,7 @@ status_is "$H4" pending || fail "replacement not sent"
 mine 1
 status_is "$H4" included || fail "replacement not included"
 status_is "$H3" replaced || fail "original not replaced"
-wait_for ".topic==\"tx.status\" and .body.tx_hash==\"$H3\" and .body.state==\"replaced\" and .body.replaced_by==\"$H4\"" 1 || fail "replaced_by"
+wait_tap ".topic==\"tx.status\" and .body.tx_hash==\"$H3\" and .body.state==\"replaced\" and .body.replaced_by==\"$H4\"" 1 || fail "replaced_by"
 rpc evm_setAutomine '[true]' >/dev/null
 mine 4
 status_is "$H4" final || fail "replacement not final"
@@ -186,13 +169,11 @@ mine 1 # a block on top, so the revert removes two
 [ "$(rpc evm_revert "[\"$SNAP\"]" | jq -r .result)" = true ] || fail "evm_revert"
 mine 1 # a different block at the same height
 status_is "$H5" reorged || fail "no reorged status"
-wait_for "[.topic==\"tx.status\" and .body.tx_hash==\"$H5\" and .body.state==\"included\"] | any" 1
-N_INC=0
-for _ in $(seq 1 50); do
-	N_INC=$(jq -c "select(.topic==\"tx.status\" and .body.tx_hash==\"$H5\" and .body.state==\"included\")" "$TMP/tap.jsonl" | wc -l)
-	[ "$N_INC" -ge 2 ] && break
-	sleep 0.2
-done
+wait_tap "[.topic==\"tx.status\" and .body.tx_hash==\"$H5\" and .body.state==\"included\"] | any" 1
+n_inc() { jq -c "select(.topic==\"tx.status\" and .body.tx_hash==\"$H5\" and .body.state==\"included\")" "$TMP/tap.jsonl" | wc -l; }
+n_inc_ge2() { [ "$(n_inc)" -ge 2 ]; }
+poll 10 n_inc_ge2 || true
+N_INC=$(n_inc)
 [ "$N_INC" -ge 2 ] || fail "not included again after the reorg"
 [ "$(rpc eth_getTransactionReceipt "[\"$H5\"]" | jq -r .result.status)" = 0x1 ] || fail "no receipt after re-send"
 mine 4
@@ -206,8 +187,8 @@ RAW=$(ETHTX_KEY=$KEY1 "$ETHTX" mktx --legacy --chain 138 --nonce 3 --gas-limit 2
 publish "$(signed 0x000000000000000000000000000000e1 3 0 "$RAW" 0 0)"
 for _ in $(seq 1 100); do grep -q 'tx_type differs from the type' "$TMP/submitter.log" && break; sleep 0.1; done
 grep -q 'tx_type differs from the type' "$TMP/submitter.log" || fail "tx_type/raw type mismatch not refused"
-wait_for '.topic=="gas.quote" and .body.eip1559==true and (.body.max_fee_per_gas|tonumber) > 0' || fail "no gas.quote"
-wait_for ".topic==\"nonce.sync\" and .body.latest_nonce >= 3" 5 || fail "no nonce.sync"
+wait_tap '.topic=="gas.quote" and .body.eip1559==true and (.body.max_fee_per_gas|tonumber) > 0' || fail "no gas.quote"
+wait_tap ".topic==\"nonce.sync\" and .body.latest_nonce >= 3" 5 || fail "no nonce.sync"
 ok "gas.quote (eip1559) and nonce.sync published"
 curl -s "http://127.0.0.1:$HP/metrics" >"$TMP/metrics.txt"
 promtool check metrics <"$TMP/metrics.txt" || fail "promtool"
@@ -226,17 +207,17 @@ RAW=$(mktx 3 444 $((200 * GWEI)) $((2 * GWEI)))
 H6=$(hash_of "$RAW")
 ID6=0x00000000000000000000000000000006
 publish "$(signed $ID6 3 444 "$RAW" $((200 * GWEI)) $((2 * GWEI)))"
-wait_for ".topic==\"tx.ack\" and .body.id==\"$ID6\"" || fail "no ack before the kill"
+wait_tap ".topic==\"tx.ack\" and .body.id==\"$ID6\"" || fail "no ack before the kill"
 kill -9 "$SUB_PID"
 wait "$SUB_PID" 2>/dev/null || true
 SUB_PID=""
 CONF=1 start_submitter
-grep -q '"pending transactions restored","count":"1"' "$TMP/submitter.log" || fail "restart did not restore the pending tx"
+wait_for 5 "restart restored the pending tx" grep -q '"pending transactions restored","count":"1"' "$TMP/submitter.log"
 mine 1 # the inclusion block, nothing on top: CONFIRMATIONS=1 means "included"
 status_is "$H6" confirmed 15 || fail "tx not confirmed in its inclusion block after kill -9 + restart (CONFIRMATIONS=1)"
 B6=$(jq -r "select(.topic==\"tx.status\" and .body.tx_hash==\"$H6\" and .body.state==\"confirmed\") | .body.block_number" "$TMP/tap.jsonl" | head -1)
 [ "$((B6))" = "$(($(rpc eth_blockNumber | jq -r .result)))" ] || fail "confirmed with blocks on top (CONFIRMATIONS=1)"
-wait_for ".topic==\"tx.status\" and .body.tx_hash==\"$H6\" and .body.state==\"confirmed\" and .body.confirmations==1" 1 ||
+wait_tap ".topic==\"tx.status\" and .body.tx_hash==\"$H6\" and .body.state==\"confirmed\" and .body.confirmations==1" 1 ||
 	fail "confirmed status lacks confirmations 1"
 rpc evm_setAutomine '[true]' >/dev/null
 [ "$(answer)" = 444 ] || fail "answer $(answer)"
@@ -248,7 +229,7 @@ curl -s "http://127.0.0.1:$HP/metrics" | promtool check metrics || fail "promtoo
 RAW=$(mktx 4 0 $((200 * GWEI)) $((2 * GWEI))) # answer 0 < the aggregator's minimum 1
 H7=$(hash_of "$RAW")
 publish "$(signed 0x00000000000000000000000000000007 4 0 "$RAW" $((200 * GWEI)) $((2 * GWEI)))"
-wait_for ".topic==\"tx.status\" and .body.tx_hash==\"$H7\" and .body.state==\"failed\" and .body.error==\"reverted\"" ||
+wait_tap ".topic==\"tx.status\" and .body.tx_hash==\"$H7\" and .body.state==\"failed\" and .body.error==\"reverted\"" ||
 	fail "no failed/reverted status for a reverting tx"
 TXT7=$(jq -r "select(.topic==\"tx.status\" and .body.tx_hash==\"$H7\" and .body.state==\"failed\") | .body.error_text" "$TMP/tap.jsonl" | head -1)
 # AnswerOutOfBounds(int256 answer=0, int256 min=1, int256 max=1e14)
@@ -257,9 +238,9 @@ WANT7="custom error 0x6e153168(0x0,0x1,0x5af3107a4000)"
 RAW=$(GASLIM=30000 mktx 5 555 $((200 * GWEI)) $((2 * GWEI))) # the SSTORE alone needs more
 H8=$(hash_of "$RAW")
 publish "$(signed 0x00000000000000000000000000000008 5 555 "$RAW" $((200 * GWEI)) $((2 * GWEI)))"
-wait_for ".topic==\"tx.status\" and .body.tx_hash==\"$H8\" and .body.state==\"failed\" and .body.error_text==\"out of gas (used 30000 of limit 30000)\"" ||
+wait_tap ".topic==\"tx.status\" and .body.tx_hash==\"$H8\" and .body.state==\"failed\" and .body.error_text==\"out of gas (used 30000 of limit 30000)\"" ||
 	fail "out of gas not told: $(jq -r "select(.topic==\"tx.status\" and .body.tx_hash==\"$H8\") | .body.error_text" "$TMP/tap.jsonl")"
-wait_for "(.topic | startswith(\"alert.\")) and .body.kind==\"tx_failed\" and (.body.summary | contains(\"$H8\"))" 5 || fail "no tx_failed alert"
+wait_tap "(.topic | startswith(\"alert.\")) and .body.kind==\"tx_failed\" and (.body.summary | contains(\"$H8\"))" 5 || fail "no tx_failed alert"
 KEYS=$(jq -r 'select((.topic | startswith("alert.")) and .body.kind=="tx_failed") | .body.dedupe_key' "$TMP/tap.jsonl" | sort -u)
 [ "$KEYS" = "tx_failed:reverted:ETH-USD" ] || fail "tx_failed alerts keyed per tx: $KEYS"
 ok "reverts: '$TXT7'; 'out of gas (used 30000 of limit 30000)'; one tx_failed key ($KEYS)"
@@ -272,12 +253,10 @@ ok "RSS measured"
 # ---- RPC down -> degraded, then back ------------------------------------------------------------
 "$CHAIN" stop "$ANVIL_PID"
 ANVIL_PID=""
-for _ in $(seq 1 30); do
-	[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$HP/health")" = 503 ] && break
-	sleep 0.2
-done
+health_503() { [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$HP/health")" = 503 ]; }
+poll 6 health_503 || true
 [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$HP/health")" = 503 ] || fail "health not degraded"
-wait_for '.topic | endswith("rpc_unreachable")' 5 || fail "no rpc_unreachable alert"
+wait_tap '.topic | endswith("rpc_unreachable")' 5 || fail "no rpc_unreachable alert"
 ok "no RPC endpoint -> /health 503 and alert rpc_unreachable"
 kill -TERM "$SUB_PID"
 wait "$SUB_PID" || fail "submitter exit status $? on SIGTERM"

@@ -5,12 +5,22 @@
 #   on_exit    a function the script may define; it runs first at exit
 #   fail MSG   prints MSG and the tail (FAIL_TAIL lines, 25) of every $TMP/*.log, exits 1
 #   free_port  prints a free TCP port on 127.0.0.1
-#   wait_for S DESC CMD...  runs CMD every 0.1 s until it succeeds; fails with DESC after S seconds
+#   poll S CMD...           runs CMD every 0.1 s until it succeeds (0), or returns 1 after S × T_SLOW s
+#   wait_for S DESC CMD...  the same, but fails the script with DESC on timeout
+#   metric_at PORT NAME     the value of the sample NAME (exact, labels included) at :PORT/metrics
+#   wait_subscribers PORT N waits until the busd whose HTTP port is PORT has N subscriber pipes
 #   HTTP_PORT  exported as 0 unless set: actors would otherwise listen on the seed's 8000/8080, and a
 #              test starts many on one host (a start that wants HTTP sets HTTP_PORT=port; one that
 #              wants the two ports runs with env -u HTTP_PORT METRICS_PORT=.. HEALTH_PORT=..)
+#
+# Timing rule (make test must pass while other work loads both cores): a test waits for the event
+# it needs (poll/wait_for), never for a fixed sleep. S is what an idle machine needs at most; the
+# deadline is S × T_SLOW (default 4), so a loaded machine only makes a passing test slower, and a
+# deadline only ends a test that would fail anyway. A check that something did NOT happen first
+# waits for a positive marker proving the input was processed (a counter moved, a log line).
 export HTTP_PORT=${HTTP_PORT-0}
 T_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+T_SLOW=${T_SLOW:-4}
 TMP=$(mktemp -d)
 PIDS=()
 ANVIL_PID=
@@ -27,13 +37,27 @@ t_cleanup() {
 trap t_cleanup EXIT
 fail() {
 	echo "FAIL: $*"
+	[ -d "$TMP" ] || echo "(its temp dir $TMP is gone: removed by something outside the test)"
 	for f in "$TMP"/*.log; do [ -f "$f" ] && { echo "--- $f"; tail -"${FAIL_TAIL:-25}" "$f"; }; done
 	exit 1
 }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# The deadline is on the clock, not a count of tries: a slow CMD does not stretch it unboundedly.
+poll() {
+	local end=$((${EPOCHREALTIME/./} + $(awk -v s="$1" -v k="$T_SLOW" 'BEGIN{printf "%d", s * k * 1e6}')))
+	shift
+	while :; do
+		"$@" >/dev/null 2>&1 && return 0
+		[ "${EPOCHREALTIME/./}" -lt "$end" ] || return 1
+		sleep 0.1
+	done
+}
 wait_for() {
 	local t=$1 what=$2
 	shift 2
-	for _ in $(seq $((t * 10))); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
-	fail "timeout: $what"
+	poll "$t" "$@" || fail "timeout ($(awk -v s="$t" -v k="$T_SLOW" 'BEGIN{print s * k}') s): $what"
 }
+metric_at() { curl -sf "http://127.0.0.1:$1/metrics" | awk -v k="$2" '$1==k{print $2}'; }
+t_subs_ge() { local n; n=$(metric_at "$1" busd_subscribers); [ "${n:-0}" -ge "$2" ]; }
+# pub/sub drops what is published before a subscriber's pipe is up: wait for busd to count them.
+wait_subscribers() { wait_for 5 "$2 subscriber(s) connected to busd :$1" t_subs_ge "$1" "$2"; }

@@ -7,11 +7,13 @@
 # DEVIATION_THRESHOLD (1), HEARTBEAT (12s), GATE_MIN_INTERVAL (1s), LOG_LEVEL (info),
 # ORACLE_CONTRACT (oracle = our OracleAggregator with updateAnswer(int256); flux = Chainlink's
 # FluxAggregator with submit(uint256,int256), the round read from oracleRoundState).
-# After stack_up: RPC_URL, AGG, ADDR1, IN, OUT, SIM, MPORT (median HTTP), SGPORT (signer HTTP),
-# GPORT (gate HTTP), UPDATE_SIG,
-# PID[name] for every process; all are stopped at exit.
-# Functions: ctl, price, round ("roundId answer"), nonce, wait_round, start_signer, start_submitter,
-# start_gate, fail.
+# STACK_TLS=1 runs the bus over tls+tcp:// with client certificates (a CA, busd's certificate and one
+# for the pods made with openssl in $TMP/pki; every actor gets BUS_TLS_CERT/KEY/CA).
+# After stack_up: RPC_URL, AGG, ADDR1, IN, OUT, SIM, BPORT (busd HTTP), MPORT (median HTTP),
+# SGPORT (signer HTTP), GTPORT (gate HTTP), UPDATE_SIG, PID[name] for every process; all are stopped
+# at exit. stack_up returns once every subscriber (tap, median, gate, signer, submitter) is connected.
+# Functions: ctl, price, round ("roundId answer"), nonce, wait_round, wait_answer, start_signer,
+# start_submitter, start_gate, fail.
 
 # shellcheck source=common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -25,17 +27,12 @@ FAIL_TAIL=15
 on_exit() { for p in "${PID[@]}"; do kill -9 "$p" 2>/dev/null || true; done; }
 round() { "$CHAIN" latest "$AGG" 2>/dev/null | tr ' ' '\n' | awk -F= '$1=="roundId"{r=$2} $1=="answer"{a=$2} END{print r+0, a}'; }
 nonce() { "$CHAIN" cast nonce --rpc-url "$RPC_URL" "$ADDR1" 2>/dev/null; }
-wait_round() {  # want_round timeout_s -> prints "round answer"; fails (1) on timeout
-	local want=$1 t=$2 r a
-	for _ in $(seq $((t * 5))); do
-		read -r r a < <(round)
-		[ "${r:-0}" -ge "$want" ] && { echo "$r $a"; return 0; }
-		sleep 0.2
-	done
-	read -r r a < <(round)
-	echo "$r $a"
-	return 1
-}
+round_ge() { local r a; read -r r a < <(round); [ "${r:-0}" -ge "$1" ]; }
+answer_is() { local r a; read -r r a < <(round); [ "$a" = "$1" ]; }
+# wait_round want_round timeout_s / wait_answer answer timeout_s -> print "round answer"; 1 on
+# timeout (timeout_s x T_SLOW, see common.sh)
+wait_round() { local rc=0; poll "$2" round_ge "$1" || rc=1; round; return $rc; }
+wait_answer() { local rc=0; poll "$2" answer_is "$1" || rc=1; round; return $rc; }
 ctl() { curl -sf -X POST "$SIM/ctl/$1?$2" >/dev/null || fail "price-sim ctl $1 $2"; }
 price() { ctl set "feed=ETH-USD&price=$1"; }
 
@@ -43,8 +40,8 @@ start_gate() {
 	BUS_SIGNING_KEY=$GSEC BUS_TRUST="tx.status=$XPUB" FEED=ETH-USD AGGREGATOR_ADDRESS=$AGG CHAIN_ID=138 TRANSMITTER=$ADDR1 \
 		DEVIATION_THRESHOLD=${DEVIATION_THRESHOLD:-1} HEARTBEAT=${HEARTBEAT:-12s} \
 		MIN_INTERVAL=${GATE_MIN_INTERVAL:-1s} UPDATE_TIMEOUT=30s CHAIN_POLL=2s \
-		UPDATE_SIGNATURE="$UPDATE_SIG" HTTP_PORT=$GPORT HTTP_ADDR=127.0.0.1 \
-		STATE_DIR=$TMP/gate INSTANCE=gate-e "$B/gate" 2>>"$TMP/gate.log" &
+		UPDATE_SIGNATURE="$UPDATE_SIG" STATE_DIR=$TMP/gate HTTP_PORT=$GTPORT HTTP_ADDR=127.0.0.1 INSTANCE=gate-e \
+		"$B/gate" 2>>"$TMP/gate.log" &
 	PID[gate]=$!
 }
 start_signer() {
@@ -59,6 +56,25 @@ start_submitter() {
 		SIGNER_ADDRESS=$ADDR1 CONFIRMATIONS=1 FINALITY_DEPTH=3 POLL_INTERVAL=200ms NONCE_SYNC_INTERVAL=2s \
 		GAS_QUOTE_INTERVAL=2s INSTANCE=submitter-e "$B/submitter" 2>>"$TMP/submitter.log" &
 	PID[submitter]=$!
+}
+
+# The bus PKI for STACK_TLS=1 (actors/busd/README.md shows the same commands).
+stack_pki() {
+	local p=$TMP/pki n
+	mkdir -p "$p"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$p/ca.key" -out "$p/ca.crt" \
+		-days 3650 -subj /CN=oraclebus-bus-ca 2>>"$TMP/openssl.log" || fail "openssl CA"
+	for n in busd pod; do
+		openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$p/$n.key" -out "$p/$n.csr" \
+			-subj "/CN=$n" 2>>"$TMP/openssl.log" || fail "openssl $n key"
+		if [ $n = busd ]; then
+			printf 'subjectAltName=DNS:localhost,DNS:127.0.0.1,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n'
+		else
+			printf 'extendedKeyUsage=clientAuth\n'
+		fi >"$p/$n.ext"
+		openssl x509 -req -in "$p/$n.csr" -CA "$p/ca.crt" -CAkey "$p/ca.key" -CAcreateserial -days 825 \
+			-extfile "$p/$n.ext" -out "$p/$n.crt" 2>>"$TMP/openssl.log" || fail "openssl $n cert"
+	done
 }
 
 stack_up() {
@@ -83,8 +99,19 @@ stack_up() {
 	[[ "$AGG" =~ ^0x[0-9a-fA-F]{40}$ ]] || fail "deploy printed '$AGG'"
 
 	IN=ipc://$TMP/in.ipc OUT=ipc://$TMP/out.ipc
-	BUSD_INGRESS=$IN BUSD_EGRESS=$OUT JOURNAL_DIR=$TMP/journal INSTANCE=busd-e "$B/busd" 2>"$TMP/busd.log" &
+	BPORT=$(free_port)
+	local busd_tls=()
+	if [ "${STACK_TLS:-0}" = 1 ]; then
+		stack_pki
+		IN=tls+tcp://127.0.0.1:$(free_port) OUT=tls+tcp://127.0.0.1:$(free_port)
+		busd_tls=(BUS_TLS_CERT="$TMP/pki/busd.crt" BUS_TLS_KEY="$TMP/pki/busd.key" BUS_TLS_CA="$TMP/pki/ca.crt")
+	fi
+	env "${busd_tls[@]}" BUSD_INGRESS=$IN BUSD_EGRESS=$OUT JOURNAL_DIR=$TMP/journal INSTANCE=busd-e \
+		HTTP_PORT=$BPORT HTTP_ADDR=127.0.0.1 "$B/busd" 2>"$TMP/busd.log" &
 	PID[busd]=$!
+	if [ "${STACK_TLS:-0}" = 1 ]; then
+		export BUS_TLS_CERT=$TMP/pki/pod.crt BUS_TLS_KEY=$TMP/pki/pod.key BUS_TLS_CA=$TMP/pki/ca.crt
+	fi
 	{ read -r _ GSEC; read -r _ GPUB; } < <("$B/bus-tap" --keygen)
 	{ read -r _ SSEC; read -r _ SPUB; } < <("$B/bus-tap" --keygen)
 	{ read -r _ XSEC; read -r _ XPUB; } < <("$B/bus-tap" --keygen)
@@ -92,13 +119,14 @@ stack_up() {
 
 	"$B/price-sim" --port 0 --feed ETH-USD=3000 >"$TMP/sim.url" 2>"$TMP/sim.log" &
 	PID[sim]=$!
-	for _ in $(seq 50); do [ -s "$TMP/sim.url" ] && break; sleep 0.1; done
+	wait_for 5 "price-sim printed its URL" test -s "$TMP/sim.url"
 	SIM=$(head -1 "$TMP/sim.url")
 	[ -n "$SIM" ] || fail "price-sim printed no URL"
 
 	"$B/bus-tap" --url "$OUT" --topic price.obs. --topic price.agg. --topic price.update. --topic tx.signed --topic tx.status \
 		--topic alert. --timeout 900 >"$TMP/bus.jsonl" 2>"$TMP/tap.log" &
 	PID[tap]=$!
+	wait_subscribers "$BPORT" 1  # the tap sees everything from the first observation on
 
 	local -A url=(
 		[coinbase]="$SIM/v2/prices/ETH-USD/spot"
@@ -107,7 +135,7 @@ stack_up() {
 	)
 	local s
 	for s in coinbase binance kraken; do
-		SOURCES="$s=${url[$s]}" FEED=ETH-USD FETCH_INTERVAL=${FETCH_INTERVAL:-300ms} HTTP_TIMEOUT=500ms \
+		SOURCES="$s=${url[$s]}" FEED=ETH-USD FETCH_INTERVAL=${FETCH_INTERVAL:-300ms} HTTP_TIMEOUT=1s \
 			RETRIES=0 INSTANCE=fetcher-$s "$B/fetcher" 2>"$TMP/fetcher-$s.log" &
 		PID[fetcher-$s]=$!
 	done
@@ -115,9 +143,9 @@ stack_up() {
 	WINDOW=3s QUORUM=2 MAX_DEVIATION=2 MAX_SPREAD=5 AGG_INTERVAL=300ms MIN_PUBLISH_INTERVAL=1s \
 		HTTP_PORT=$MPORT HTTP_ADDR=127.0.0.1 INSTANCE=median-e "$B/median" 2>"$TMP/median.log" &
 	PID[median]=$!
-	SGPORT=$(free_port)
-	GPORT=$(free_port)
+	SGPORT=$(free_port) GTPORT=$(free_port)
 	start_submitter
 	start_signer
 	start_gate
+	wait_subscribers "$BPORT" 5
 }

@@ -22,6 +22,7 @@
  */
 #include "base/hash.h"
 #include "base/hex.h"
+#include "base/rt_version.h"
 
 #include <jansson.h>
 #include <nng/nng.h>
@@ -241,21 +242,33 @@ sd_cb(nng_aio *aio)
 	}
 }
 
+#define SD_USAGE "usage: alert-sink-double --port P --record FILE [--secret HMAC_KEY]\n" \
+                 "       alert-sink-double --help | --version\n"
+
 int
 main(int argc, char **argv)
 {
 	const char *port = NULL, *rec = NULL;
-	for (int i = 1; i + 1 < argc; i += 2) {
-		if (!strcmp(argv[i], "--port"))
-			port = argv[i + 1];
-		else if (!strcmp(argv[i], "--record"))
-			rec = argv[i + 1];
-		else if (!strcmp(argv[i], "--secret"))
-			sd_secret = argv[i + 1];
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			fputs(SD_USAGE "A test double of Slack, PagerDuty and the alerter's webhook (see main.c).\n", stdout);
+			return RT_EXIT_OK;
+		}
+		if (!strcmp(argv[i], "--version")) {
+			rt_version_print("alert-sink-double", stdout);
+			return RT_EXIT_OK;
+		}
+		const char **dst = !strcmp(argv[i], "--port") ? &port : !strcmp(argv[i], "--record") ? &rec
+		                   : !strcmp(argv[i], "--secret") ? &sd_secret : NULL;
+		if (dst == NULL || i + 1 == argc) {
+			fprintf(stderr, "alert-sink-double: unknown option or missing value: %s\n" SD_USAGE, argv[i]);
+			return RT_EXIT_USAGE;
+		}
+		*dst = argv[++i];
 	}
 	if (!port || !rec) {
-		fprintf(stderr, "usage: alert-sink-double --port P --record FILE [--secret HMAC_KEY]\n");
-		return 2;
+		fprintf(stderr, "alert-sink-double: --port and --record are required\n" SD_USAGE);
+		return RT_EXIT_USAGE;
 	}
 	if (!(sd_rec = fopen(rec, "a"))) {
 		perror(rec);
@@ -272,7 +285,7 @@ main(int argc, char **argv)
 	    (rv = nng_http_handler_set_tree(h)) != 0 || (rv = nng_http_handler_collect_body(h, true, 1 << 20)) != 0 ||
 	    (rv = nng_http_server_add_handler(srv, h)) != 0 || (rv = nng_http_server_start(srv)) != 0) {
 		fprintf(stderr, "alert-sink-double: %s: %s\n", url, nng_strerror(rv));
-		return 1;
+		return RT_EXIT_UNAVAILABLE;
 	}
 	signal(SIGTERM, sd_on_term);
 	signal(SIGINT, sd_on_term);

@@ -11,8 +11,7 @@
 #include <time.h>
 
 #include "bus/frame.h"
-#include "base/hex.h"
-#include "schemas/schema.h"
+#include "bus/frame_json.h"
 
 /* RFC 3339 in UTC with milliseconds: 2026-11-27T17:00:00.123Z */
 void
@@ -53,20 +52,6 @@ rp_jstr(const char *s, size_t n)
 		c[i] = (s[i] >= ' ' && s[i] < 0x7f) ? s[i] : '?';
 	j = json_stringn(c, n);
 	free(c);
-	return j;
-}
-
-/* Bytes as a JSON string "0x..." in lowercase hex, the schemas' convention for bytes (and
- * bus-tap's), so the two tools' output can be compared field by field. */
-static json_t *
-rp_jhex(const uint8_t *b, size_t n)
-{
-	char *s = malloc(2 * n + 3);
-	if (s == NULL)
-		return NULL;
-	hex_encode(b, n, 1, s);
-	json_t *j = json_stringn(s, 2 * n + 2);
-	free(s);
 	return j;
 }
 
@@ -225,45 +210,27 @@ rp_list_line(FILE *out, const jn_rec *rec)
 	       v.seq, rec->len);
 }
 
-/* One frame as a JSON object (a new reference), or NULL when out of memory. */
+/* One frame as a JSON object (a new reference), or NULL when out of memory: index and recv_ts, then
+ * the view every tool shares (bus/frame_json.h: 0x-hex bytes, integers beyond 2^53 as strings). */
 json_t *
 rp_dump_obj(const jn_rec *rec)
 {
-	char       err[160], type[FRAME_TYPE_MAX + 1];
+	char       err[160];
 	frame_view v;
 	json_t    *o = json_object();
 	if (o == NULL)
 		return NULL;
-	json_object_set_new(o, "index", json_integer((json_int_t)rec->index));
-	json_object_set_new(o, "recv_ts", json_integer((json_int_t)rec->ts_ns));
+	int bad = json_object_set_new(o, "index", frame_json_u64(rec->index));
+	bad |= json_object_set_new(o, "recv_ts", frame_json_u64(rec->ts_ns));
 	if (frame_decode(rec->frame, rec->len, &v, err, sizeof err) != 0) {
-		json_object_set_new(o, "error", rp_jstr(err, strlen(err)));
-		json_object_set_new(o, "hex", rp_jhex(rec->frame, rec->len));
-		return o;
-	}
-	json_object_set_new(o, "topic", rp_jstr(v.topic, v.topic_len));
-	json_object_set_new(o, "type", rp_jstr(v.type, v.type_len));
-	json_object_set_new(o, "id", rp_jhex(v.id, 16));
-	json_object_set_new(o, "origin", rp_jstr(v.origin, v.origin_len));
-	json_object_set_new(o, "seq", json_integer((json_int_t)v.seq));
-	json_object_set_new(o, "ts", json_integer((json_int_t)v.ts_ns));
-	json_object_set_new(o, "signed", json_boolean(v.key != NULL));
-	if (v.key != NULL)
-		json_object_set_new(o, "key", rp_jhex(v.key, 32));
-
-	memcpy(type, v.type, v.type_len); /* frame_decode bounds it by FRAME_TYPE_MAX */
-	type[v.type_len] = '\0';
-	const sc_msgdef *def = sc_lookup(type);
-	json_t          *body = NULL;
-	sc_err           se = { "" };
-	if (def != NULL)
-		body = sc_body_to_json(def, v.body, v.body_len, &se);
-	if (body != NULL) {
-		json_object_set_new(o, "body", body);
+		bad |= json_object_set_new(o, "error", rp_jstr(err, strlen(err)));
+		bad |= json_object_set_new(o, "hex", frame_json_hex(rec->frame, rec->len));
 	} else {
-		json_object_set_new(o, "body_hex", rp_jhex(v.body, v.body_len));
-		if (def != NULL) /* a known type that does not decode is worth saying why */
-			json_object_set_new(o, "body_error", rp_jstr(se.text, strlen(se.text)));
+		bad |= frame_json_add(o, &v);
+	}
+	if (bad) {
+		json_decref(o);
+		return NULL;
 	}
 	return o;
 }

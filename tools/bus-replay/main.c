@@ -13,7 +13,8 @@
  * is fixed when the tool starts (frames busd appends later are not replayed), which also keeps
  * a replay into the same busd from chasing its own tail. See README.md beside this file.
  *
- * Exit codes: 0 ok; 1 nothing matched, or a runtime error (journal, bus, output); 2 usage.
+ * Exit codes (the table every tool shares, base/rt_version.h): 0 ok (also when a publish is
+ * interrupted); 1 nothing matched; 2 usage; 3 journal, bus or output error.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -29,14 +30,16 @@
 
 #include "bus/bus.h"
 #include "bus/frame.h"
+#include "base/rt_version.h"
 #include "tools/bus-replay/format.h"
 #include "schemas/schema.h"
 #include "store/journal.h"
 #include "store/store.h"
 
-#define RP_EXIT_OK 0
-#define RP_EXIT_FAIL 1
-#define RP_EXIT_USAGE 2
+#define RP_EXIT_OK RT_EXIT_OK
+#define RP_EXIT_NONE RT_EXIT_NORESULT   /* nothing matched the range */
+#define RP_EXIT_USAGE RT_EXIT_USAGE
+#define RP_EXIT_FAIL RT_EXIT_UNAVAILABLE /* journal, bus or output error */
 #define RP_MAX_TOPICS 32
 #define RP_END 1                     /* rp_next: no more frames in the range */
 #define RP_TABLE "journal"          /* busd's journal table (actors/busd/main.c) */
@@ -113,8 +116,12 @@ static const char rp_usage_text[] =
     "  --wait-ms MS      publish: wait this long for the connection first (default 2000)\n"
     "  --linger-ms MS    publish: wait after the last frame so queues drain (default 200)\n"
     "  --help            this text\n"
+    "  --version         print the version and exit\n"
     "\n"
-    "Exit codes: 0 ok, 1 nothing matched or runtime error, 2 usage error.\n";
+    "Output: ids, keys and bodies as 0x-hex; integers beyond 2^53 (ts, recv_ts: ns since the epoch)\n"
+    "as decimal strings, so jq reads them exactly.\n"
+    "Exit codes: 0 ok (also a publish interrupted by Ctrl-C), 1 nothing matched, 2 usage error,\n"
+    "3 journal, bus or output error.\n";
 
 /* ---- small helpers ----------------------------------------------------------------------- */
 
@@ -144,13 +151,14 @@ rp_usage_error(const char *fmt, ...)
 	va_start(ap, fmt);
 	fprintf(stderr, "bus-replay: ");
 	vfprintf(stderr, fmt, ap);
-	fprintf(stderr, "\nTry 'bus-replay --help'.\n");
+	fprintf(stderr, "\nUsage: bus-replay [--journal DIR] list|dump|stats|publish [range] [options]\n"
+	                "Try 'bus-replay --help'.\n");
 	va_end(ap);
 	return RP_EXIT_USAGE;
 }
 
 enum { RP_O_JOURNAL = 256, RP_O_FROM, RP_O_TO, RP_O_SINCE, RP_O_UNTIL, RP_O_TOPIC, RP_O_COUNT,
-       RP_O_STATS, RP_O_URL, RP_O_RATE, RP_O_SPEED, RP_O_WAIT, RP_O_LINGER, RP_O_HELP };
+       RP_O_STATS, RP_O_URL, RP_O_RATE, RP_O_SPEED, RP_O_WAIT, RP_O_LINGER, RP_O_HELP, RP_O_VERSION };
 
 /* Fills o from argv. Returns -1 to go on, or an exit code (usage error, or 0 after --help). */
 static int
@@ -171,6 +179,7 @@ rp_parse_args(int argc, char **argv, rp_opts *o)
 		{ "wait-ms", required_argument, NULL, RP_O_WAIT },
 		{ "linger-ms", required_argument, NULL, RP_O_LINGER },
 		{ "help", no_argument, NULL, RP_O_HELP },
+		{ "version", no_argument, NULL, RP_O_VERSION },
 		{ NULL, 0, NULL, 0 },
 	};
 	uint64_t now = rp_real_ns(), v;
@@ -237,6 +246,7 @@ rp_parse_args(int argc, char **argv, rp_opts *o)
 			*(c == RP_O_WAIT ? &o->wait_ms : &o->linger_ms) = (int)v;
 			break;
 		case RP_O_HELP: fputs(rp_usage_text, stdout); return RP_EXIT_OK;
+		case RP_O_VERSION: rt_version_print("bus-replay", stdout); return RP_EXIT_OK;
 		default:
 			return rp_usage_error("unknown option or missing value: %s", argv[optind - 1]);
 		}
@@ -437,7 +447,7 @@ rp_stats(rp_reader *r)
 	if (rc < 0)
 		return RP_EXIT_FAIL;
 	printf("matched  %" PRIu64 " frames, %" PRIu64 " bytes\n", r->matched, bytes);
-	return r->matched ? RP_EXIT_OK : RP_EXIT_FAIL;
+	return r->matched ? RP_EXIT_OK : RP_EXIT_NONE;
 }
 
 static int
@@ -476,7 +486,7 @@ rp_print(rp_reader *r)
 	}
 	if (r->matched == 0) {
 		fprintf(stderr, "bus-replay: no frames matched in %s\n", r->o->journal);
-		return RP_EXIT_FAIL;
+		return RP_EXIT_NONE;
 	}
 	return RP_EXIT_OK;
 }
@@ -526,14 +536,19 @@ rp_publish(rp_reader *r)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 
+	/* tls+tcp:// URLs: the identity files every actor takes (BUS_TLS_CERT, BUS_TLS_KEY, BUS_TLS_CA). */
+	if (bus_tls_set(getenv("BUS_TLS_CERT"), getenv("BUS_TLS_KEY"), getenv("BUS_TLS_CA"), err, sizeof err) != 0) {
+		fprintf(stderr, "bus-replay: %s\n", err);
+		return RP_EXIT_FAIL;
+	}
 	bus_pub *p = bus_pub_open(o->url, "bus-replay", err, sizeof err);
 	if (p == NULL) {
 		fprintf(stderr, "bus-replay: cannot publish to %s: %s\n", o->url, err);
 		return RP_EXIT_FAIL;
 	}
 	if (bus_pub_wait(p, 1, o->wait_ms) != 0) {
-		fprintf(stderr, "bus-replay: no connection to %s within %d ms (is busd running?)\n", o->url,
-		        o->wait_ms);
+		fprintf(stderr, "bus-replay: no busd at %s after %g s (is busd running? --wait-ms)\n", o->url,
+		        o->wait_ms / 1000.0);
 		bus_pub_close(p);
 		return RP_EXIT_FAIL;
 	}
@@ -580,11 +595,13 @@ rp_publish(rp_reader *r)
 	fprintf(stderr, "bus-replay: sent %" PRIu64 " frames to %s in %.3f s (%.1f frames/s, %s), %" PRIu64
 	        " send errors%s\n", sent, o->url, span, span > 0 ? (double)(sent - 1) / span : 0.0, want, errors,
 	        rp_stop ? ", interrupted" : "");
-	if (rp_stop || rc < 0 || errors > 0)
+	if (rc < 0 || errors > 0)
 		return RP_EXIT_FAIL;
+	if (rp_stop)
+		return RP_EXIT_OK; /* interrupted on purpose: the summary above says how far it got */
 	if (sent == 0) {
 		fprintf(stderr, "bus-replay: no frames matched in %s\n", o->journal);
-		return RP_EXIT_FAIL;
+		return RP_EXIT_NONE;
 	}
 	return RP_EXIT_OK;
 }

@@ -7,11 +7,14 @@
  *           [--origin NAME] [--key-file FILE] [--repeat N] [--interval MS]
  *   bus-tap --keygen
  *
- * Watching prints one line per frame: JSON (topic, envelope, body decoded through schemas/), a
- * one-line human summary, or the raw frame in hex. A frame that does not decode, or fails the
- * trust check, is printed as an error line with its hex: never skipped silently.
- * Exit: 0 when --count frames arrived (or on Ctrl-C without --count), 1 on --timeout, 2 on a usage
- * error, 3 when the bus cannot be reached or a publish fails.
+ * Watching prints one line per frame: JSON (topic, envelope, body decoded through schemas/, the
+ * view of bus/frame_json.h), a one-line human summary, or the raw frame in hex. A frame that does
+ * not decode, or fails the trust check, is printed as an error line with its hex: never skipped
+ * silently. No busd reachable within --connect-timeout (default 2 s) is said on stderr, naming the
+ * URLs, and exits 3; a busd lost later is said too, and redialed.
+ * Exit (the table every tool shares, base/rt_version.h): 0 --count frames arrived, --timeout passed
+ * without --count, or interrupted; 1 --timeout passed before --count frames; 2 usage; 3 no busd
+ * within the connect deadline, bus or publish error; 78 invalid environment.
  */
 #include <getopt.h>
 #include <jansson.h>
@@ -22,11 +25,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/hex.h"
+#include "base/rt_config.h"
+#include "base/rt_version.h"
 #include "bus/actor.h"
 #include "bus/bus.h"
-#include "base/rt_config.h"
+#include "bus/frame_json.h"
 #include "bus/sig.h"
-#include "base/hex.h"
 #include "schemas/schema.h"
 
 enum { FMT_JSON, FMT_PRETTY, FMT_RAW };
@@ -36,7 +41,7 @@ typedef struct {
 	const char *topics[32];
 	int         ntopics;
 	long        count;
-	double      timeout_s;
+	double      timeout_s, connect_s;
 	int         format;
 	const char *trust_spec;
 	int         keep_dups, stats;
@@ -55,72 +60,49 @@ tap_on_signal(int sig)
 	tap_stop = 1;
 }
 
+#define TAP_SYNOPSIS \
+	"usage: bus-tap [--url URL]... [--topic PREFIX]... [--count N] [--timeout SECONDS]\n" \
+	"               [--format json|pretty|raw] [--trust SPEC] [--all] [--stats] [--connect-timeout S]\n" \
+	"       bus-tap [--url URL]... --publish TOPIC [--type TYPE] (--json BODY | --hex BODY)\n" \
+	"               [--origin NAME] [--key-file FILE] [--id HEX] [--repeat N] [--interval MS]\n" \
+	"       bus-tap --keygen | --help | --version\n"
+
 static void
 tap_usage(FILE *f)
 {
-	fputs("usage: bus-tap [--url URL]... [--topic PREFIX]... [--count N] [--timeout SECONDS]\n"
-	      "               [--format json|pretty|raw] [--trust SPEC] [--all] [--stats]\n"
-	      "       bus-tap [--url URL]... --publish TOPIC [--type TYPE] (--json BODY | --hex BODY)\n"
-	      "               [--origin NAME] [--key-file FILE] [--id HEX] [--repeat N] [--interval MS]\n"
-	      "       bus-tap --keygen\n"
+	fputs(TAP_SYNOPSIS
 	      "Watching dials busd's egress (default $BUS_SUB_URL or tcp://127.0.0.1:7702); publishing dials\n"
 	      "its ingress (default $BUS_PUB_URL or tcp://127.0.0.1:7701). --url may repeat or be a comma list.\n"
 	      "--trust PREFIX=PUBHEX[,PUBHEX][;...] (default $BUS_TRUST) rejects unsigned or wrongly signed\n"
 	      "frames on those topics. --all keeps duplicates from several busd. --stats prints per-stream\n"
 	      "rates, gaps, duplicates and restarts on stderr at the end. The signing key for --publish is read\n"
 	      "from --key-file or $BUS_SIGNING_KEY (hex); it is never printed.\n"
-	      "Exit: 0 count reached (or interrupted), 1 timeout, 2 usage, 3 bus or publish error.\n", f);
+	      "--connect-timeout S (default 2): no busd reachable by then is an error (exit 3).\n"
+	      "JSON: ids, keys and raw bodies as 0x-hex; integers beyond 2^53 (ts) as decimal strings.\n"
+	      "Exit: 0 count reached, timeout without --count, or interrupted; 1 timeout before --count\n"
+	      "frames; 2 usage; 3 no busd, bus or publish error; 78 invalid environment.\n", f);
 }
 
-/* Bytes as "0x..." lowercase hex, the schemas' JSON convention for bytes. */
-static json_t *
-tap_hex_json(const uint8_t *p, size_t n)
+/* An unknown option or a bad value: what is wrong, the synopsis, exit 2 (stderr only). */
+static int
+tap_usage_error(const char *what, const char *arg)
 {
-	char *s = malloc(2 * n + 3);
-	if (s == NULL)
-		return json_null();
-	hex_encode(p, n, 1, s);
-	json_t *j = json_string(s);
-	free(s);
-	return j;
+	fprintf(stderr, "bus-tap: %s%s%s\n" TAP_SYNOPSIS "Try 'bus-tap --help'.\n", what, arg ? " " : "",
+	        arg ? arg : "");
+	return RT_EXIT_USAGE;
 }
 
-/* The schema of a frame: by its envelope type. */
-static const sc_msgdef *
-tap_def(const char *type, size_t n)
-{
-	char t[FRAME_TYPE_MAX + 1];
-	if (n > FRAME_TYPE_MAX)
-		return NULL;
-	memcpy(t, type, n);
-	t[n] = 0;
-	return sc_lookup(t);
-}
-
+/* The frame as the JSON every tool prints (bus/frame_json.h), plus this subscriber's gap count. */
 static json_t *
 tap_frame_json(const frame_view *f, uint64_t gap)
 {
 	json_t *j = json_object();
-	json_object_set_new(j, "topic", json_stringn(f->topic, f->topic_len));
-	json_object_set_new(j, "type", json_stringn(f->type, f->type_len));
-	json_object_set_new(j, "id", tap_hex_json(f->id, 16));
-	json_object_set_new(j, "origin", json_stringn(f->origin, f->origin_len));
-	json_object_set_new(j, "seq", json_integer((json_int_t)f->seq));
-	json_object_set_new(j, "ts", json_integer((json_int_t)f->ts_ns));
-	json_object_set_new(j, "signed", json_boolean(f->key != NULL));
-	if (f->key)
-		json_object_set_new(j, "key", tap_hex_json(f->key, 32));
-	if (gap)
-		json_object_set_new(j, "gap", json_integer((json_int_t)gap));
-	const sc_msgdef *d = tap_def(f->type, f->type_len);
-	sc_err e = { "" };
-	json_t *body = d ? sc_body_to_json(d, f->body, f->body_len, &e) : NULL;
-	if (body) {
-		json_object_set_new(j, "body", body);
-	} else {
-		json_object_set_new(j, "body_hex", tap_hex_json(f->body, f->body_len));
-		json_object_set_new(j, "body_error", json_string(d ? e.text : "unknown type"));
+	if (j == NULL || frame_json_add(j, f) != 0) {
+		json_decref(j);
+		return NULL;
 	}
+	if (gap)
+		json_object_set_new(j, "gap", frame_json_u64(gap));
 	return j;
 }
 
@@ -158,7 +140,11 @@ tap_strip_blanks(json_t *obj)
 static void
 tap_print_json(json_t *j)
 {
-	char *s = json_dumps(j, JSON_COMPACT);
+	char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	if (s == NULL) {
+		fputs("bus-tap: cannot render a frame as JSON (out of memory)\n", stderr);
+		return;
+	}
 	puts(s);
 	free(s);
 }
@@ -187,7 +173,7 @@ tap_print(const tap_opts *o, const bus_msg *m, int rv)
 		struct tm tm;
 		strftime(when, sizeof when, "%H:%M:%S", gmtime_r(&t, &tm));
 		json_t *j = tap_frame_json(&m->f, m->gap);
-		json_t *body = json_object_get(j, "body");
+		json_t *body = j ? json_object_get(j, "body") : NULL;
 		if (body)
 			tap_strip_blanks(body);
 		char *bs = body ? json_dumps(body, JSON_COMPACT) : strdup("(undecoded)");
@@ -200,7 +186,7 @@ tap_print(const tap_opts *o, const bus_msg *m, int rv)
 		return;
 	}
 	json_t *j = tap_frame_json(&m->f, m->gap);
-	if (rv == BUS_EREJECT)
+	if (j && rv == BUS_EREJECT)
 		json_object_set_new(j, "error", json_string(m->err));
 	tap_print_json(j);
 	json_decref(j);
@@ -229,6 +215,34 @@ tap_now(void)
 }
 
 static int
+tap_nurls(const char *urls)
+{
+	int n = 1;
+	for (const char *c = urls; *c; c++)
+		n += *c == ',';
+	return n;
+}
+
+/* Waits for the busd listed (up to --connect-timeout): none is an error the operator must see at
+ * once (mosquitto_sub says "Connection refused"); some of several is worth a line, and the rest are
+ * redialed. Returns 0 when at least one is connected. */
+static int
+tap_connect(bus_sub *s, const tap_opts *o)
+{
+	int want = tap_nurls(o->urls);
+	bus_sub_wait(s, want, (int)(o->connect_s * 1000));
+	int got = bus_sub_connected(s);
+	if (got == 0) {
+		fprintf(stderr, "bus-tap: no busd at %s after %g s\n", o->urls, o->connect_s);
+		return -1;
+	}
+	if (got < want)
+		fprintf(stderr, "bus-tap: %d of the %d busd at %s connected after %g s; redialing the others\n", got,
+		        want, o->urls, o->connect_s);
+	return 0;
+}
+
+static int
 tap_watch(const tap_opts *o)
 {
 	char err[256];
@@ -241,7 +255,7 @@ tap_watch(const tap_opts *o)
 	if (s == NULL) {
 		fprintf(stderr, "bus-tap: %s\n", err);
 		sig_trust_free(trust);
-		return 3;
+		return RT_EXIT_UNAVAILABLE;
 	}
 	bus_sub_set_trust(s, trust);
 	bus_sub_keep_duplicates(s, o->keep_dups);
@@ -249,16 +263,30 @@ tap_watch(const tap_opts *o)
 		bus_sub_topic(s, "");
 	for (int i = 0; i < o->ntopics; i++)
 		bus_sub_topic(s, o->topics[i]);
+	if (tap_connect(s, o) != 0) {
+		bus_sub_close(s);
+		sig_trust_free(trust);
+		return RT_EXIT_UNAVAILABLE;
+	}
 
 	double start = tap_now();
 	long got = 0;
-	int rc = 0;
+	int rc = RT_EXIT_OK, up = 1;
 	while (!tap_stop && (o->count <= 0 || got < o->count)) {
 		int wait = 200;
+		int now_up = bus_sub_connected(s) > 0;
+		if (now_up != up)
+			fprintf(stderr, now_up ? "bus-tap: busd at %s reachable again\n"
+			                       : "bus-tap: lost every busd at %s; redialing (frames meanwhile are missed)\n",
+			        o->urls);
+		up = now_up;
 		if (o->timeout_s > 0) {
 			double left = o->timeout_s - (tap_now() - start);
 			if (left <= 0) {
-				rc = 1;
+				/* a watch window without --count ends normally; a count not reached is "no result" */
+				rc = o->count > 0 ? RT_EXIT_NORESULT : RT_EXIT_OK;
+				if (o->count > 0)
+					fprintf(stderr, "bus-tap: %ld of %ld frames after %g s\n", got, o->count, o->timeout_s);
 				break;
 			}
 			if (left * 1000 < wait)
@@ -269,7 +297,8 @@ tap_watch(const tap_opts *o)
 		if (rv == BUS_TIMEOUT)
 			continue;
 		if (rv == BUS_ECLOSED) {
-			rc = 3;
+			fprintf(stderr, "bus-tap: the bus socket closed\n");
+			rc = RT_EXIT_UNAVAILABLE;
 			break;
 		}
 		tap_print(o, &m, rv);
@@ -336,7 +365,7 @@ tap_load_key(const tap_opts *o, int *bad)
 
 /* The environment bus-tap reads, checked all at once like an actor's (exit RT_EXIT_CONFIG). The key
  * is only validated here (tap_load_key reads it again, or the --key-file). */
-static const char *tap_env_pub, *tap_env_sub, *tap_env_trust;
+static const char *tap_env_pub, *tap_env_sub, *tap_env_trust, *tap_tls_cert, *tap_tls_key, *tap_tls_ca;
 static uint8_t     tap_env_key[32];
 static const rt_opt tap_env[] = {
 	{ "BUS_PUB_URL", RT_BUS_URL, NULL, "busd ingress URLs (--publish)", &tap_env_pub, 0, 0, 0, 0 },
@@ -344,6 +373,7 @@ static const rt_opt tap_env[] = {
 	{ "BUS_TRUST", RT_STR, NULL, "trusted keys per topic prefix", &tap_env_trust, 0, 0, 0, 0 },
 	RT_CHECK_ROW("BUS_TRUST", act_check_trust),
 	{ "BUS_SIGNING_KEY", RT_KEY, NULL, "BIP-340 key signing --publish frames", tap_env_key, 0, 0, 32, RT_SECRET },
+	ACT_TLS_OPTS(tap_tls_cert, tap_tls_key, tap_tls_ca),
 };
 
 static int
@@ -352,6 +382,9 @@ tap_check_env(void)
 	char err[2048];
 	int  rc = rt_config_load(tap_env, sizeof tap_env / sizeof tap_env[0], err, sizeof err);
 	explicit_bzero(tap_env_key, sizeof tap_env_key);
+	/* tls+tcp:// URLs: the same identity files as every actor (checked above). */
+	if (rc == 0 && bus_tls_set(tap_tls_cert, tap_tls_key, tap_tls_ca, err, sizeof err) != 0)
+		rc = -1;
 	if (rc == 0)
 		return 0;
 	for (char *l = strtok(err, "\n"); l; l = strtok(NULL, "\n"))
@@ -419,30 +452,33 @@ tap_publish(const tap_opts *o)
 	if (p == NULL) {
 		fprintf(stderr, "bus-tap: %s\n", err);
 		sig_key_free(k);
-		return 3;
+		return RT_EXIT_UNAVAILABLE;
 	}
 	bus_pub_set_key(p, k);
 	/* pub/sub drops what is sent before the connection is up: wait for every busd listed first (a
 	 * frame sent while only one of two replicas is connected reaches only that one). */
-	int want = 1;
-	for (const char *c = o->urls; *c; c++)
-		want += *c == ',';
-	if (bus_pub_wait(p, want, o->timeout_s > 0 ? (int)(o->timeout_s * 1000) : 5000) != 0) {
-		fprintf(stderr, "bus-tap: no busd reachable at %s\n", o->urls);
+	int want = tap_nurls(o->urls);
+	if (bus_pub_wait(p, want, (int)(o->connect_s * 1000)) != 0) {
+		int got = bus_pub_connected(p);
+		if (got == 0)
+			fprintf(stderr, "bus-tap: no busd at %s after %g s\n", o->urls, o->connect_s);
+		else
+			fprintf(stderr, "bus-tap: only %d of the %d busd at %s after %g s: not publishing to some\n",
+			        got, want, o->urls, o->connect_s);
 		bus_pub_close(p);
 		sig_key_free(k);
-		return 3;
+		return RT_EXIT_UNAVAILABLE;
 	}
 	int rc = 0;
 	for (long i = 0; i < (o->repeat > 0 ? o->repeat : 1) && !tap_stop; i++) {
 		uint8_t out_id[16];
-		char idhex[33];
+		char idhex[35];
 		if (bus_publish(p, o->publish_topic, type, idlen ? id : NULL, body, blen, out_id) != BUS_OK) {
 			fprintf(stderr, "bus-tap: publish to %s failed\n", o->publish_topic);
-			rc = 3;
+			rc = RT_EXIT_UNAVAILABLE;
 			break;
 		}
-		hex_encode(out_id, 16, 0, idhex);
+		hex_encode(out_id, 16, 1, idhex); /* 0x-hex, as every JSON view spells ids */
 		fprintf(stderr, "published %s type=%s id=%s seq=%llu%s\n", o->publish_topic, type, idhex,
 		        (unsigned long long)bus_pub_seq(p, o->publish_topic), k ? " signed" : "");
 		if (o->interval_ms > 0 && i + 1 < o->repeat)
@@ -490,35 +526,36 @@ main(int argc, char **argv)
 		{ "origin", required_argument, 0, 'o' },  { "key-file", required_argument, 0, 'k' },
 		{ "id", required_argument, 0, 'i' },      { "repeat", required_argument, 0, 'r' },
 		{ "interval", required_argument, 0, 'I' }, { "keygen", no_argument, 0, 'g' },
-		{ "help", no_argument, 0, 'h' },          { 0, 0, 0, 0 },
+		{ "connect-timeout", required_argument, 0, 'c' },
+		{ "help", no_argument, 0, 'h' },          { "version", no_argument, 0, 'V' },
+		{ 0, 0, 0, 0 },
 	};
-	tap_opts o = { .format = FMT_JSON, .trust_spec = getenv("BUS_TRUST") };
+	tap_opts o = { .format = FMT_JSON, .trust_spec = getenv("BUS_TRUST"), .connect_s = 2 };
 	int c;
 	char *end;
-	while ((c = getopt_long(argc, argv, "u:t:C:W:F:T:asp:y:j:x:o:k:i:r:I:gh", longopts, NULL)) != -1) {
+	opterr = 0; /* our own message, naming the option, then the synopsis */
+	while ((c = getopt_long(argc, argv, "u:t:C:W:F:T:asp:y:j:x:o:k:i:r:I:c:ghV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'u': tap_add_url(&o, optarg); break;
 		case 't':
-			if (o.ntopics == 32) {
-				fprintf(stderr, "bus-tap: at most 32 --topic\n");
-				return 2;
-			}
+			if (o.ntopics == 32)
+				return tap_usage_error("at most 32 --topic; one too many:", optarg);
 			o.topics[o.ntopics++] = optarg;
 			break;
 		case 'C':
 			o.count = strtol(optarg, &end, 10);
-			if (*end || o.count < 0) {
-				fprintf(stderr, "bus-tap: --count wants a number\n");
-				return 2;
-			}
+			if (*end || end == optarg || o.count < 0)
+				return tap_usage_error("--count wants a number of frames, not", optarg);
 			break;
 		case 'W':
-			o.timeout_s = strtod(optarg, &end);
-			if (*end || o.timeout_s < 0) {
-				fprintf(stderr, "bus-tap: --timeout wants seconds\n");
-				return 2;
-			}
+		case 'c': {
+			double v = strtod(optarg, &end);
+			if (*end || end == optarg || !(v >= 0) || v > 1e9)
+				return tap_usage_error(c == 'W' ? "--timeout wants seconds, not" : "--connect-timeout wants seconds, not",
+				                       optarg);
+			*(c == 'W' ? &o.timeout_s : &o.connect_s) = v;
 			break;
+		}
 		case 'F':
 			if (strcmp(optarg, "json") == 0)
 				o.format = FMT_JSON;
@@ -526,10 +563,8 @@ main(int argc, char **argv)
 				o.format = FMT_PRETTY;
 			else if (strcmp(optarg, "raw") == 0)
 				o.format = FMT_RAW;
-			else {
-				fprintf(stderr, "bus-tap: --format json|pretty|raw\n");
-				return 2;
-			}
+			else
+				return tap_usage_error("--format is json, pretty or raw, not", optarg);
 			break;
 		case 'T': o.trust_spec = optarg; break;
 		case 'a': o.keep_dups = 1; break;
@@ -541,17 +576,23 @@ main(int argc, char **argv)
 		case 'o': o.origin = optarg; break;
 		case 'k': o.key_file = optarg; break;
 		case 'i': o.id_hex = optarg; break;
-		case 'r': o.repeat = strtol(optarg, NULL, 10); break;
-		case 'I': o.interval_ms = strtol(optarg, NULL, 10); break;
+		case 'r':
+		case 'I': {
+			long v = strtol(optarg, &end, 10);
+			if (*end || end == optarg || v < 0)
+				return tap_usage_error(c == 'r' ? "--repeat wants a count, not" : "--interval wants milliseconds, not",
+				                       optarg);
+			*(c == 'r' ? &o.repeat : &o.interval_ms) = v;
+			break;
+		}
 		case 'g': o.keygen = 1; break;
-		case 'h': tap_usage(stdout); return 0;
-		default: tap_usage(stderr); return 2;
+		case 'h': tap_usage(stdout); return RT_EXIT_OK;
+		case 'V': rt_version_print("bus-tap", stdout); return RT_EXIT_OK;
+		default: return tap_usage_error("unknown option or missing value:", argv[optind - 1]);
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "bus-tap: unexpected argument '%s'\n", argv[optind]);
-		return 2;
-	}
+	if (optind < argc)
+		return tap_usage_error("unexpected argument", argv[optind]);
 	if (o.keygen)
 		return tap_keygen();
 	if (tap_check_env() != 0)

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "base/rt_config.h"
+#include "base/rt_version.h"
 #include "chain/abi.h"
 #include "base/hex.h"
 #include "base/keccak.h"
@@ -47,6 +48,7 @@ static const char ethtx_usage_text[] =
     "  calldata SIG ARGS...        the same with the 4-byte selector\n"
     "  to-rlp JSON                 RLP of nested JSON arrays of 0x-hex strings\n"
     "  --help                      this text\n"
+    "  --version                   'ethtx VERSION (git REVISION, built DATE)'\n"
     "Exit status: 0 ok, 1 decode/inspect refused a malformed transaction, 2 bad usage or input.\n";
 
 static int ethtx_die(const char *what, const char *detail)
@@ -391,6 +393,10 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (ethtx_is_help(cmd) || !strcmp(cmd, "help")) {
         fputs(ethtx_usage_text, stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "--version")) {
+        rt_version_print("ethtx", stdout);
         return 0;
     }
     /* "--" only ends options (as in cast: `-- -5` passes a negative number); drop it. */

@@ -26,6 +26,7 @@
 
 #include "base/rt_config.h"
 #include "base/rt_log.h"
+#include "base/rt_version.h"
 #include "base/u256.h"
 #include "tools/price-sim/sim.h"
 
@@ -196,9 +197,9 @@ static int load_script(const char *path, step **out, size_t *n)
 	return 0;
 }
 
-static void usage(void)
+static void usage(FILE *f)
 {
-	fprintf(stderr,
+	fprintf(f,
 	        "usage: price-sim [--port N] [--addr A] [--feed NAME=PRICE]... [--walk] [--walk-interval D]\n"
 	        "                 [--walk-ppm N] [--walk-decimals N] [--seed N] [--script FILE [--loop]]\n"
 	        "  --port N          listen port (0 = pick one; the URL is printed on stdout)\n"
@@ -208,7 +209,9 @@ static void usage(void)
 	        "  --walk-ppm N      largest step in parts per million (default 2000 = 0.2%%)\n"
 	        "  --walk-decimals N prices keep N decimals while walking (default 2)\n"
 	        "  --script FILE     lines '<time> set|mode|lie <query>' run at <time> after start;\n"
-	        "                    --loop repeats the script\n");
+	        "                    --loop repeats the script\n"
+	        "  --help, --version\n"
+	        "Exit: 0 stopped (SIGTERM, Ctrl-C), 2 usage, 3 cannot listen.\n");
 }
 
 int main(int argc, char **argv)
@@ -261,9 +264,16 @@ int main(int argc, char **argv)
 				walk = 1;
 			else if (strcmp(a, "--loop") == 0)
 				loop = 1;
-			else {
-				usage();
-				return strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0 ? 0 : 2;
+			else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+				usage(stdout);
+				return RT_EXIT_OK;
+			} else if (strcmp(a, "--version") == 0) {
+				rt_version_print("price-sim", stdout);
+				return RT_EXIT_OK;
+			} else {
+				fprintf(stderr, "price-sim: unknown option or missing value: %s\n", a);
+				usage(stderr);
+				return RT_EXIT_USAGE;
 			}
 		}
 		i += takes;
@@ -288,7 +298,7 @@ int main(int argc, char **argv)
 	    (rv = nng_http_handler_set_tree(h)) != 0 || (rv = nng_http_handler_collect_body(h, true, 4096)) != 0 ||
 	    (rv = nng_http_server_add_handler(srv, h)) != 0 || (rv = nng_http_server_start(srv)) != 0) {
 		fprintf(stderr, "price-sim: cannot serve %s: %s\n", url, nng_strerror(rv));
-		return 1;
+		return RT_EXIT_UNAVAILABLE;
 	}
 	nng_sockaddr sa;
 	if (nng_http_server_get_addr(srv, &sa) == 0 && sa.s_family == NNG_AF_INET)

@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/rt_version.h"
 #include "store/dedupe.h"
 #include "store/outbox.h"
 #include "store/store.h"
@@ -264,13 +265,25 @@ static int cw_check(const char *dir, const char *progress, uint64_t min)
     return bad;
 }
 
+#define CW_USAGE "usage: store-crash-writer write DIR PROGRESS [--broken]\n" \
+                 "       store-crash-writer check DIR PROGRESS [MIN]\n" \
+                 "       store-crash-writer --help | --version\n"
+
 int main(int argc, char **argv)
 {
+    if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        fputs(CW_USAGE "The writer half of tests/integration/store_crash.sh (see main.c).\n", stdout);
+        return RT_EXIT_OK;
+    }
+    if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+        rt_version_print("store-crash-writer", stdout);
+        return RT_EXIT_OK;
+    }
     if (argc >= 4 && strcmp(argv[1], "write") == 0)
         return cw_write(argv[2], argv[3], argc > 4 && strcmp(argv[4], "--broken") == 0);
     if (argc >= 4 && strcmp(argv[1], "check") == 0)
         return cw_check(argv[2], argv[3], argc > 4 ? strtoull(argv[4], NULL, 10) : 0);
-    fprintf(stderr, "usage: store-crash-writer write DIR PROGRESS [--broken]\n"
-                    "       store-crash-writer check DIR PROGRESS [MIN]\n");
-    return 2;
+    fprintf(stderr, "store-crash-writer: %s %s\n" CW_USAGE, argc > 1 ? "unknown command or arguments:" : "no command",
+            argc > 1 ? argv[1] : "");
+    return RT_EXIT_USAGE;
 }

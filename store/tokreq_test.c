@@ -1,0 +1,183 @@
+/* tokreq_test.c - the token backends' shared store: records and the open index by state, the result
+ * outbox and its token.status acks (rejected shows as failed at the tokenizer), re-publication at start
+ * and its bound, calls acked, and a batch that fails to commit publishes nothing. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "schemas/schema.h"
+#include "store/store.h"
+#include "store/tokreq.h"
+
+static size_t NPUB, NRESULT, NCALL;
+
+static void
+pub(void *arg, const char *topic, const char *type, const uint8_t *id, const uint8_t *body, size_t len)
+{
+	NPUB++;
+	if (strcmp(topic, "token.result") == 0) {
+		sc_token_result r;
+		sc_err          e;
+		assert_int_equal(sc_decode(&SC_TOKEN_RESULT, body, len, &r, &e), 0);
+		assert_string_equal(r.backend, "test");
+		NRESULT++;
+	} else {
+		assert_string_equal(topic, "call.topic");
+		assert_non_null(id);
+		NCALL++;
+	}
+}
+
+static void
+req(sc_token_request *r, const char *key)
+{
+	memset(r, 0, sizeof *r);
+	snprintf(r->idempotency_key, sizeof r->idempotency_key, "%s", key);
+	r->kind = SC_TOKEN_MINT;
+	snprintf(r->pool, sizeof r->pool, "p");
+	u256_from_u64(&r->amount, 5);
+	snprintf(r->currency, sizeof r->currency, "EUR");
+	r->decimals = 6;
+	r->received_at_ns = 7;
+}
+
+static tq *
+open_q(const char *dir)
+{
+	char   err[256];
+	tq_cfg c = { .backend = "test", .map_size = 1u << 20, .retry_ns = 10, .retry_max_ns = 10, .result_attempts = 2 };
+	tq    *q = tq_open(dir, &c, err, sizeof err);
+	if (q == NULL)
+		fail_msg("%s", err);
+	return q;
+}
+
+static void
+test_tokreq(void **state)
+{
+	char             dir[] = "/tmp/tokreq_test.XXXXXX", err[256], cmd[64];
+	sc_token_request r;
+	sc_token_result  st;
+	tq_rec           rec, got;
+	tq_stats         s;
+	uint8_t          ids[4][16];
+	int              acked;
+	assert_non_null(mkdtemp(dir));
+	tq *q = open_q(dir);
+
+	/* The key id is the tokenizer's (computed independently with Python's hashlib). */
+	static const uint8_t want[16] = { 0x71, 0xc8, 0x1b, 0x8c, 0x67, 0xd9, 0x85, 0xbf,
+	                                  0x21, 0x5c, 0xc1, 0x33, 0xcf, 0x5c, 0x90, 0x46 };
+	uint8_t id[16];
+	tq_key_id("174c245f-2682-4291-ad67-2a41e530cd27", id);
+	assert_memory_equal(id, want, 16);
+
+	/* New, stored open (queued) with a call in the outbox; the frames leave only after the commit. */
+	req(&r, "k1");
+	NPUB = NRESULT = NCALL = 0;
+	assert_int_equal(tq_begin(q, err, sizeof err), 0);
+	assert_int_equal(tq_take(q, &r, 100, &rec, err, sizeof err), TQ_T_NEW);
+	rec.state = TQ_QUEUED;
+	rec.next_ns = 500;
+	assert_int_equal(tq_put(q, &rec, err, sizeof err), 0);
+	assert_int_equal(tq_emit(q, &rec, 100, err, sizeof err), 0);
+	assert_int_equal(tq_send(q, "call.topic", "call", rec.id, (const uint8_t *)"x", 1, 1, 100, err, sizeof err), 0);
+	assert_int_equal(NPUB, 0);
+	assert_int_equal(tq_commit(q, pub, NULL, err, sizeof err), 0);
+	assert_int_equal(NRESULT, 1);
+	assert_int_equal(NCALL, 1);
+	/* An aborted batch: nothing stored, nothing published. */
+	req(&r, "k2");
+	assert_int_equal(tq_begin(q, err, sizeof err), 0);
+	assert_int_equal(tq_take(q, &r, 100, &rec, err, sizeof err), TQ_T_NEW);
+	rec.state = TQ_QUEUED;
+	assert_int_equal(tq_put(q, &rec, err, sizeof err), 0);
+	assert_int_equal(tq_emit(q, &rec, 100, err, sizeof err), 0);
+	tq_abort(q);
+	assert_int_equal(NPUB, 2);
+	assert_int_equal(tq_get(q, rec.id, &got, err, sizeof err), MDB_NOTFOUND);
+
+	/* Known (receive time differs), conflict (amount differs). */
+	req(&r, "k1");
+	r.received_at_ns = 99;
+	assert_int_equal(tq_begin(q, err, sizeof err), 0);
+	assert_int_equal(tq_take(q, &r, 200, &rec, err, sizeof err), TQ_T_KNOWN);
+	u256_from_u64(&r.amount, 6);
+	assert_int_equal(tq_take(q, &r, 200, &rec, err, sizeof err), TQ_T_CONFLICT);
+	tq_abort(q);
+
+	/* The open index by state and due time. */
+	assert_int_equal(tq_list(q, TQ_QUEUED, 499, ids, 4, err, sizeof err), 0);
+	assert_int_equal(tq_list(q, TQ_QUEUED, 500, ids, 4, err, sizeof err), 1);
+	assert_int_equal(tq_list(q, TQ_SUBMITTED, UINT64_MAX, ids, 4, err, sizeof err), 0);
+
+	/* Calls acked; a terminal (rejected) result into the outbox, leaving the open index. */
+	assert_int_equal(tq_begin(q, err, sizeof err), 0);
+	assert_int_equal(tq_call_ack(q, ids[0], &acked, err, sizeof err), 0);
+	assert_int_equal(acked, 1);
+	assert_int_equal(tq_get(q, ids[0], &rec, err, sizeof err), 0);
+	rec.state = TQ_REJECTED;
+	snprintf(rec.reason, sizeof rec.reason, "AM01");
+	assert_int_equal(tq_put(q, &rec, err, sizeof err), 0);
+	assert_int_equal(tq_emit(q, &rec, 300, err, sizeof err), 0);
+	assert_int_equal(tq_commit(q, pub, NULL, err, sizeof err), 0);
+	assert_int_equal(tq_get_stats(q, &s, err, sizeof err), 0);
+	assert_int_equal(s.open[TQ_QUEUED], 0);
+	assert_int_equal(s.results_pending, 1);
+	assert_int_equal(s.calls_pending, 0);
+
+	/* After a restart everything queued goes out again (all, due or not). */
+	tq_close(q);
+	q = open_q(dir);
+	NPUB = 0;
+	assert_int_equal(tq_resend(q, 301, 1, pub, NULL, NULL, err, sizeof err), 1);
+
+	/* token.status: confirmed does not ack a rejection; failed (how the tokenizer stores it) does. */
+	memset(&st, 0, sizeof st);
+	snprintf(st.idempotency_key, sizeof st.idempotency_key, "k1");
+	st.state = SC_TOKST_CONFIRMED;
+	assert_int_equal(tq_begin(q, err, sizeof err), 0);
+	assert_int_equal(tq_status_ack(q, &st, &acked, err, sizeof err), 0);
+	assert_int_equal(acked, 0);
+	st.state = SC_TOKST_PENDING;
+	assert_int_equal(tq_status_ack(q, &st, &acked, err, sizeof err), 0);
+	assert_int_equal(acked, 0);
+	st.state = SC_TOKST_FAILED;
+	assert_int_equal(tq_status_ack(q, &st, &acked, err, sizeof err), 0);
+	assert_int_equal(acked, 1);
+	assert_int_equal(tq_commit(q, pub, NULL, err, sizeof err), 0);
+	assert_int_equal(tq_get_stats(q, &s, err, sizeof err), 0);
+	assert_int_equal(s.results_pending, 0);
+
+	/* The bound: a result nobody acks is re-published result_attempts (2) times, then dropped. */
+	req(&r, "k3");
+	assert_int_equal(tq_begin(q, err, sizeof err), 0);
+	assert_int_equal(tq_take(q, &r, 400, &rec, err, sizeof err), TQ_T_NEW);
+	rec.state = TQ_FAILED;
+	assert_int_equal(tq_put(q, &rec, err, sizeof err), 0);
+	assert_int_equal(tq_emit(q, &rec, 400, err, sizeof err), 0);
+	assert_int_equal(tq_commit(q, pub, NULL, err, sizeof err), 0);
+	uint64_t gave = 0;
+	long     sent = 0;
+	for (uint64_t now = 1000; now < 10000; now += 1000)
+		sent += tq_resend(q, now, 0, pub, NULL, &gave, err, sizeof err);
+	assert_int_equal(sent, 2);
+	assert_int_equal(gave, 1);
+	tq_close(q);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = { cmocka_unit_test(test_tokreq) };
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The Oracle Publisher over an authenticated bus, and its outbox after busd dropped frames:
+#  1. STACK_TLS=1: busd and every actor on tls+tcp:// with client certificates; an update lands.
+#  2. the submitter is paused (SIGSTOP) while 20 MiB of large frames pass through busd: it goes
+#     past its byte bound and loses frames (busd_egress_dropped_total grows); the tx.signed of a new
+#     price then waits in its full queue, which busd throws away when it disconnects the stalled
+#     submitter (BUSD_SUB_STALL=4s). When continued, the submitter redials, the signer's outbox
+#     re-publishes tx.signed until the submitter acknowledges it, and the update lands.
+set -euo pipefail
+STACK_TLS=1
+export BUSD_SUB_STALL=4s
+# shellcheck source=../lib/oracle_stack.sh
+. "$(dirname "$0")/../lib/oracle_stack.sh"
+[ -x "$B/busd-load" ] || { echo "missing $B/busd-load (run make)"; exit 1; }
+step() { echo "== $*"; }
+metric() { curl -sf "http://127.0.0.1:$BPORT/metrics" | awk -v m="$1" '$1==m{print $2}'; }
+stack_up
+
+step "1. an update over tls+tcp://"
+wait_for 10 "busd says tls on" grep -q '"tls":"on"' "$TMP/busd.log"
+wait_round 1 40 >"$TMP/round" || fail "no first update over TLS (round $(cat "$TMP/round"))"
+read -r R A <"$TMP/round"
+echo "round $R answer $A over $OUT"
+[ "$(metric 'busd_refused_total{reason="tls"}')" = 0 ] || fail "busd refused one of the stack's pods"
+
+step "2. a paused submitter loses frames; the outbox recovers the update"
+kill -STOP "${PID[submitter]}"
+before=$(metric 'busd_egress_dropped_total{bound="subscriber"}')
+"$B/busd-load" --ingress "$IN" --egress "$OUT" --pid "${PID[busd]}" --stalled 0 --frames 320 --body 65000 --after-mib 100000 \
+	>"$TMP/load.out" 2>"$TMP/load.log" || { cat "$TMP/load.out"; fail "busd-load"; }
+after=$(metric 'busd_egress_dropped_total{bound="subscriber"}')
+[ "${after%.*}" -gt "${before%.*}" ] || fail "the paused submitter lost no frame ($before -> $after)"
+signed_n() { grep -c '"msg":"signed"' "$TMP/signer.log" || true; }
+signed_more() { [ "$(signed_n)" -gt "$1" ]; }
+n0=$(signed_n)
+price 3100
+wait_for 20 "tx.signed for 3100 published" signed_more "$n0"
+metric_is() { [ "$(metric "$1")" = "$2" ]; }
+wait_for 20 "the stalled submitter disconnected" metric_is 'busd_subscribers_disconnected_total{reason="stalled"}' 1
+grep -q 'is behind: lost' "$TMP/busd.log" || fail "busd did not log the subscriber losing frames"
+kill -CONT "${PID[submitter]}"
+wait_round $((R + 1)) 60 >"$TMP/round" || fail "the update after the drops did not land (round $(cat "$TMP/round"))"
+read -r R2 A2 <"$TMP/round"
+[ "$A2" = 310000000000 ] || fail "answer $A2, want 310000000000"
+echo "dropped for the paused submitter: $((${after%.*} - ${before%.*})) frames, then disconnected with tx.signed queued; round $R2 answer $A2 landed after it continued"

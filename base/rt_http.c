@@ -42,11 +42,28 @@ typedef struct {
 	rt_buf           body;
 } rth_req;
 
+/* Up to two listeners: the main one (every route; HEALTH_PORT or HTTP_PORT) and a metrics-only one
+ * (METRICS_PORT). Each has its own thread, so each keeps its own connection counts. */
+typedef struct rth_server rth_server;
+enum { RTH_MAIN, RTH_METRICS, RTH_NSERVERS };
+
+typedef struct {
+	struct sockaddr_storage addr;
+	unsigned                n;
+} rth_peer;
+
+struct rth_server {
+	struct MHD_Daemon *daemon;
+	int                port;
+	int                metrics_only; /* serves GET /metrics and nothing else */
+	unsigned           open;         /* touched by this server's thread only */
+	rth_peer          *peers;        /* max_connections slots */
+};
+static rth_server rth_servers[RTH_NSERVERS] = { { NULL, 0, 0, 0, NULL }, { NULL, 0, 1, 0, NULL } };
+
 static pthread_mutex_t    rth_mu = PTHREAD_MUTEX_INITIALIZER;
 static rth_route          rth_routes[RTH_MAX_ROUTES];
 static size_t             rth_nroutes;
-static struct MHD_Daemon *rth_daemon;
-static int                rth_port;
 static size_t             rth_body_max = RT_HTTP_BODY_MAX_DEFAULT;
 static rt_http_limits     rth_limits = { RT_HTTP_MAX_CONNECTIONS_DEFAULT, RT_HTTP_MAX_PER_IP_DEFAULT,
                                          RT_HTTP_TIMEOUT_S_DEFAULT };
@@ -102,9 +119,11 @@ static int rth_health(void *arg, const char *method, const char *path, const cha
 
 /* The route for (method, path): exact path, or a prefix route and a path below it. *status is 404
  * when no path matches, 405 when only the method differs. Caller holds rth_mu. */
-static const rth_route *rth_match(const char *method, const char *path, int *status)
+static const rth_route *rth_match(const char *method, const char *path, int metrics_only, int *status)
 {
 	*status = 404;
+	if (metrics_only && strcmp(path, "/metrics") != 0)
+		return NULL; /* the metrics listener serves nothing else (no intake, no admin routes) */
 	for (size_t i = 0; i < rth_nroutes; i++) {
 		const rth_route *r = &rth_routes[i];
 		size_t n = strlen(r->path);
@@ -158,6 +177,7 @@ static enum MHD_Result rth_access_cb(void *cls, struct MHD_Connection *c, const 
                                      const char *version, const char *upload, size_t *upload_size, void **con_cls)
 {
 	rth_req *q = *con_cls;
+	const rth_server *srv = cls;
 	if (q == NULL)
 		return MHD_NO; /* out of memory in rth_uri_cb: drop the connection */
 	if (q->route == NULL && q->status == 0) { /* first call: headers are in */
@@ -165,7 +185,7 @@ static enum MHD_Result rth_access_cb(void *cls, struct MHD_Connection *c, const 
 		if (qs)
 			*qs = '\0';
 		pthread_mutex_lock(&rth_mu);
-		q->route = rth_match(method, q->uri, &q->status);
+		q->route = rth_match(method, q->uri, srv->metrics_only, &q->status);
 		pthread_mutex_unlock(&rth_mu);
 		if (qs)
 			*qs = '?';
@@ -233,13 +253,6 @@ static enum MHD_Result rth_access_cb(void *cls, struct MHD_Connection *c, const 
  * (they close the socket silently): open connections in all and per client address. The address
  * table has one slot per allowed connection, so it is bounded by the cap itself. Both callbacks run
  * on the server's one thread. */
-typedef struct {
-	struct sockaddr_storage addr;
-	unsigned                n;
-} rth_peer;
-
-static unsigned  rth_open;
-static rth_peer *rth_peers; /* max_connections slots */
 
 static int rth_same_host(const struct sockaddr *a, const struct sockaddr_storage *b)
 {
@@ -253,14 +266,14 @@ static int rth_same_host(const struct sockaddr *a, const struct sockaddr_storage
 	return 0;
 }
 
-static rth_peer *rth_peer_of(const struct sockaddr *a, int create)
+static rth_peer *rth_peer_of(rth_server *srv, const struct sockaddr *a, int create)
 {
-	rth_peer *free_slot = NULL;
+	rth_peer *free_slot = NULL, *peers = srv->peers;
 	for (unsigned i = 0; i < rth_limits.max_connections; i++) {
-		if (rth_peers[i].n && rth_same_host(a, &rth_peers[i].addr))
-			return &rth_peers[i];
-		if (!rth_peers[i].n && free_slot == NULL)
-			free_slot = &rth_peers[i];
+		if (peers[i].n && rth_same_host(a, &peers[i].addr))
+			return &peers[i];
+		if (!peers[i].n && free_slot == NULL)
+			free_slot = &peers[i];
 	}
 	if (create && free_slot) {
 		memset(&free_slot->addr, 0, sizeof free_slot->addr);
@@ -271,11 +284,12 @@ static rth_peer *rth_peer_of(const struct sockaddr *a, int create)
 
 static enum MHD_Result rth_accept_cb(void *cls, const struct sockaddr *addr, socklen_t addrlen)
 {
-	rth_peer *p = rth_peer_of(addr, 0);
-	if (rth_open >= rth_limits.max_connections || (p && p->n >= rth_limits.max_per_ip)) {
+	rth_server *srv = cls;
+	rth_peer *p = rth_peer_of(srv, addr, 0);
+	if (srv->open >= rth_limits.max_connections || (p && p->n >= rth_limits.max_per_ip)) {
 		rt_inc(rth_m_refused);
 		rt_log(RT_WARN, "http: refusing a connection (%u open in all, %u from that address; "
-		       "HTTP_MAX_CONNECTIONS %u, HTTP_MAX_PER_IP %u)", rth_open, p ? p->n : 0,
+		       "HTTP_MAX_CONNECTIONS %u, HTTP_MAX_PER_IP %u)", srv->open, p ? p->n : 0,
 		       rth_limits.max_connections, rth_limits.max_per_ip);
 		return MHD_NO;
 	}
@@ -284,19 +298,23 @@ static enum MHD_Result rth_accept_cb(void *cls, const struct sockaddr *addr, soc
 
 static void rth_conn_cb(void *cls, struct MHD_Connection *c, void **socket_ctx, enum MHD_ConnectionNotificationCode code)
 {
+	rth_server *srv = cls;
 	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	rth_peer *p = ci && ci->client_addr ? rth_peer_of(ci->client_addr, code == MHD_CONNECTION_NOTIFY_STARTED) : NULL;
+	rth_peer *p = ci && ci->client_addr ? rth_peer_of(srv, ci->client_addr, code == MHD_CONNECTION_NOTIFY_STARTED)
+	                                    : NULL;
 	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
-		rth_open++;
+		srv->open++;
 		if (p)
 			p->n++;
 	} else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
-		if (rth_open)
-			rth_open--;
+		if (srv->open)
+			srv->open--;
 		if (p && p->n)
 			p->n--;
 	}
-	rt_gauge_set(rth_m_open, (double)rth_open);
+	/* one gauge for both listeners: the sum (each thread reads the other's count unlocked; a
+	 * momentarily stale sum is harmless for a gauge) */
+	rt_gauge_set(rth_m_open, (double)(rth_servers[RTH_MAIN].open + rth_servers[RTH_METRICS].open));
 }
 
 static void rth_log_cb(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
@@ -407,7 +425,7 @@ static int rth_parse_url(const char *url, struct sockaddr_storage *ss, socklen_t
 	return -1;
 }
 
-int rt_http_start(const char *url)
+static int rth_start(rth_server *srv, const char *url)
 {
 	struct sockaddr_storage ss;
 	socklen_t               sl;
@@ -416,7 +434,7 @@ int rt_http_start(const char *url)
 		return -1;
 	}
 	pthread_mutex_lock(&rth_mu);
-	int running = rth_daemon != NULL;
+	int running = srv->daemon != NULL;
 	rt_http_limits lim = rth_limits;
 	pthread_mutex_unlock(&rth_mu);
 	if (running)
@@ -433,14 +451,14 @@ int rt_http_start(const char *url)
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	rth_open = 0;
-	free(rth_peers);
-	if ((rth_peers = calloc(lim.max_connections ? lim.max_connections : 1, sizeof *rth_peers)) == NULL)
+	srv->open = 0;
+	free(srv->peers);
+	if ((srv->peers = calloc(lim.max_connections ? lim.max_connections : 1, sizeof *srv->peers)) == NULL)
 		return -1;
 	struct MHD_Daemon *d = MHD_start_daemon(
-	    flags, 0, rth_accept_cb, NULL, rth_access_cb, NULL, MHD_OPTION_EXTERNAL_LOGGER, rth_log_cb, NULL,
+	    flags, 0, rth_accept_cb, srv, rth_access_cb, srv, MHD_OPTION_EXTERNAL_LOGGER, rth_log_cb, NULL,
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-	    MHD_OPTION_NOTIFY_CONNECTION, rth_conn_cb, NULL,
+	    MHD_OPTION_NOTIFY_CONNECTION, rth_conn_cb, srv,
 	    MHD_OPTION_URI_LOG_CALLBACK, rth_uri_cb, NULL, MHD_OPTION_NOTIFY_COMPLETED, rth_done_cb, NULL,
 	    /* a backstop only: the caps are rth_accept_cb's, which counts what it refuses */
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)lim.max_connections * 2 + 4, MHD_OPTION_CONNECTION_TIMEOUT,
@@ -452,27 +470,35 @@ int rt_http_start(const char *url)
 	}
 	const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
 	pthread_mutex_lock(&rth_mu);
-	rth_daemon = d;
-	rth_port = info ? info->port : 0;
+	srv->daemon = d;
+	srv->port = info ? info->port : 0;
 	pthread_mutex_unlock(&rth_mu);
 	return 0;
 }
 
-int rt_http_port(void)
+int rt_http_start(const char *url) { return rth_start(&rth_servers[RTH_MAIN], url); }
+int rt_http_start_metrics(const char *url) { return rth_start(&rth_servers[RTH_METRICS], url); }
+
+static int rth_port_of(const rth_server *srv)
 {
 	pthread_mutex_lock(&rth_mu);
-	int p = rth_daemon ? rth_port : 0;
+	int p = srv->daemon ? srv->port : 0;
 	pthread_mutex_unlock(&rth_mu);
 	return p;
 }
 
+int rt_http_port(void) { return rth_port_of(&rth_servers[RTH_MAIN]); }
+int rt_http_metrics_port(void) { return rth_port_of(&rth_servers[RTH_METRICS]); }
+
 void rt_http_stop(void)
 {
-	pthread_mutex_lock(&rth_mu);
-	struct MHD_Daemon *d = rth_daemon;
-	rth_daemon = NULL;
-	rth_port = 0;
-	pthread_mutex_unlock(&rth_mu);
-	if (d)
-		MHD_stop_daemon(d);
+	for (int i = 0; i < RTH_NSERVERS; i++) {
+		pthread_mutex_lock(&rth_mu);
+		struct MHD_Daemon *d = rth_servers[i].daemon;
+		rth_servers[i].daemon = NULL;
+		rth_servers[i].port = 0;
+		pthread_mutex_unlock(&rth_mu);
+		if (d)
+			MHD_stop_daemon(d);
+	}
 }

@@ -39,10 +39,15 @@ typedef struct {
 /* Before rt_http_start. */
 void rt_http_set_limits(const rt_http_limits *l);
 
-/* url like "http://127.0.0.1:9100" (port 0 picks a free port, see rt_http_port). 0 or -1. */
+/* url like "http://127.0.0.1:9100" (port 0 picks a free port, see rt_http_port). 0 or -1.
+ * rt_http_start: the main listener, every route (/health, /metrics, the actor's own).
+ * rt_http_start_metrics: a second listener serving GET /metrics only (404 for anything else), so
+ * a scrape port never exposes intake or admin routes. rt_http_stop stops both. */
 int  rt_http_start(const char *url);
+int  rt_http_start_metrics(const char *url);
 void rt_http_stop(void);
-int  rt_http_port(void); /* the bound port while running, else 0 */
+int  rt_http_port(void);         /* the main listener's bound port while running, else 0 */
+int  rt_http_metrics_port(void); /* the metrics-only listener's, else 0 */
 /* Adds a route, before or after start. method NULL = GET. prefix != 0 matches path and
  * everything below it ("/messages" serves "/messages/<id>"). Up to 32 routes. 0 or -1. */
 int  rt_http_route(const char *method, const char *path, int prefix, rt_http_fn fn, void *arg);

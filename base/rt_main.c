@@ -31,7 +31,7 @@ static char           rtm_actor_name[64];
 /* The common options every actor gets; appended to the actor's table. */
 static const char *rtm_log_level = "info";
 static const char *rtm_instance_env;
-static int64_t     rtm_http_port;
+static int64_t     rtm_http_port = -1, rtm_metrics_port = 8000, rtm_health_port = 8080; /* -1: unset */
 static const char *rtm_http_addr = "0.0.0.0";
 static uint64_t    rtm_http_maxconn, rtm_http_perip, rtm_http_timeout_ms;
 
@@ -41,12 +41,26 @@ static void rtm_check_level(const rt_opt *o, const char *text, rt_cfg_errs *e)
 		rt_config_error(e, o->env, "'%.40s' is not a level (debug, info, warn, error)", rtm_log_level);
 }
 
+/* HTTP_PORT is the one-port form of earlier releases: with it, the two seed ports are not used, and
+ * naming both forms is a contradiction, refused rather than resolved by a rule nobody remembers. */
+static void rtm_check_ports(const rt_opt *o, const char *text, rt_cfg_errs *e)
+{
+	const char *p = getenv("HTTP_PORT"), *m = getenv("METRICS_PORT"), *h = getenv("HEALTH_PORT");
+	if (p && *p && ((m && *m) || (h && *h)))
+		rt_config_error(e, o->env, "set either HTTP_PORT (one port for everything) or METRICS_PORT/HEALTH_PORT, "
+		                "not both");
+}
+
 static const rt_opt rtm_common[] = {
 	{ "LOG_LEVEL", RT_STR, "info", "log level: debug, info, warn or error", &rtm_log_level, 0, 0, 0, 0 },
 	{ "INSTANCE", RT_STR, NULL, "instance name in logs, health and bus origin (default <actor>-<hostname>)",
 	  &rtm_instance_env, 0, 0, 0, 0 },
-	{ "HTTP_PORT", RT_I64, "0", "port for GET /health and /metrics; 0 = no HTTP server", &rtm_http_port, 0,
-	  65535, 0, 0 },
+	{ "METRICS_PORT", RT_I64, "8000", "port serving GET /metrics only (the seed's 8000); 0 = none",
+	  &rtm_metrics_port, 0, 65535, 0, 0 },
+	{ "HEALTH_PORT", RT_I64, "8080", "port serving GET /health and the actor's own routes, /metrics too "
+	  "(the seed's 8080); 0 = none; equal to METRICS_PORT = one listener", &rtm_health_port, 0, 65535, 0, 0 },
+	{ "HTTP_PORT", RT_I64, NULL, "compatibility: when set, one port for everything and METRICS_PORT/HEALTH_PORT "
+	  "are not used (setting both is an error); 0 = no HTTP server", &rtm_http_port, 0, 65535, 0, 0 },
 	{ "HTTP_ADDR", RT_STR, "0.0.0.0", "address the HTTP server binds", &rtm_http_addr, 0, 0, 0, 0 },
 	{ "HTTP_MAX_CONNECTIONS", RT_U64, "64", "HTTP connections open at once; more are refused "
 	  "(http_connections_refused_total)", &rtm_http_maxconn, 1, 100000, 0, 0 },
@@ -55,6 +69,7 @@ static const rt_opt rtm_common[] = {
 	{ "HTTP_IDLE_TIMEOUT", RT_DURATION, "10s", "an HTTP connection idle or trickling for this long is closed "
 	  "(slowloris)", &rtm_http_timeout_ms, 1000, 3600000, 0, 0 },
 	RT_CHECK_ROW("LOG_LEVEL", rtm_check_level),
+	RT_CHECK_ROW("HTTP_PORT", rtm_check_ports),
 };
 #define RTM_NCOMMON (sizeof rtm_common / sizeof rtm_common[0])
 
@@ -154,14 +169,14 @@ static int rtm_signals(void)
 	return 0;
 }
 
-/* Starts the HTTP server with the process signals blocked, so its thread inherits a blocked mask
- * and every signal lands on the actor's own threads. */
-static int rtm_http(void)
+/* Starts an HTTP listener with the process signals blocked, so its thread inherits a blocked mask
+ * and every signal lands on the actor's own threads. A port that cannot be bound is fatal: an
+ * actor without its health port would look dead to its supervisor, or worse, alive to nobody. */
+static void rtm_http(const char *var, int64_t port, int metrics_only)
 {
 	char url[300];
 	const char *a = rtm_http_addr;
-	snprintf(url, sizeof url, strchr(a, ':') ? "http://[%s]:%lld" : "http://%s:%lld", a,
-	         (long long)rtm_http_port);
+	snprintf(url, sizeof url, strchr(a, ':') ? "http://[%s]:%lld" : "http://%s:%lld", a, (long long)port);
 	sigset_t block, old;
 	sigemptyset(&block);
 	sigaddset(&block, SIGTERM);
@@ -170,11 +185,14 @@ static int rtm_http(void)
 	sigaddset(&block, SIGUSR1);
 	sigaddset(&block, SIGUSR2);
 	pthread_sigmask(SIG_BLOCK, &block, &old);
-	int rc = rt_http_start(url);
+	int rc = metrics_only ? rt_http_start_metrics(url) : rt_http_start(url);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc == 0)
-		rt_logkv(RT_INFO, "http listening", "url", url, NULL);
-	return rc;
+	if (rc != 0) {
+		rt_log(RT_ERROR, "%s %lld: cannot listen on %s (port in use, or HTTP_ADDR not an address of this "
+		       "host); set %s to a free port or 0 for none", var, (long long)port, url, var);
+		exit(1);
+	}
+	rt_logkv(RT_INFO, "http listening", "url", url, "serves", metrics_only ? "/metrics" : "every route", NULL);
 }
 
 int rt_init(const char *actor, int argc, char **argv, const rt_opt *opts, size_t nopts)
@@ -261,8 +279,15 @@ int rt_init(const char *actor, int argc, char **argv, const rt_opt *opts, size_t
 	rt_http_limits lim = { (unsigned)rtm_http_maxconn, (unsigned)rtm_http_perip,
 	                       (unsigned)(rtm_http_timeout_ms / 1000) };
 	rt_http_set_limits(&lim);
-	if (rtm_http_port > 0 && rtm_http() != 0)
-		return -1;
+	if (rtm_http_port >= 0) { /* HTTP_PORT given: the one-port form */
+		if (rtm_http_port > 0)
+			rtm_http("HTTP_PORT", rtm_http_port, 0);
+	} else {
+		if (rtm_health_port > 0)
+			rtm_http("HEALTH_PORT", rtm_health_port, 0);
+		if (rtm_metrics_port > 0 && rtm_metrics_port != rtm_health_port)
+			rtm_http("METRICS_PORT", rtm_metrics_port, 1);
+	}
 	rt_logkv(RT_INFO, "started", "version", rt_version(), "revision", rt_revision(), NULL);
 	return 0;
 }

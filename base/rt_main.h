@@ -8,12 +8,15 @@
  * rt_init: sets the actor name and instance (INSTANCE, default <actor>-<hostname>) and the log
  * level (LOG_LEVEL); handles --help and --env-table (print the variable table, exit 0), --version
  * (rt_version.h, exit 0) and any other argument (stderr, exit 2: actors take no arguments); loads the
- * actor's options plus the common ones (LOG_LEVEL, INSTANCE, HTTP_PORT, HTTP_ADDR) and runs the
+ * actor's options plus the common ones (LOG_LEVEL, INSTANCE, METRICS_PORT, HEALTH_PORT, HTTP_PORT,
+ * HTTP_ADDR) and runs the
  * table's check rows, logging every problem ("config: VAR: ...") and exiting RT_EXIT_CONFIG (78) on
  * any; with --check-config it exits 0 right after a valid load, before starting anything; installs SIGTERM/SIGINT handlers (first: rt_stopping() becomes
- * true; second: exit at once) and ignores SIGPIPE; starts the HTTP server when HTTP_PORT is set
- * (bound to HTTP_ADDR, default 0.0.0.0); registers oraclebus_build_info. Returns 0, or -1 when the
- * HTTP server cannot start.
+ * true; second: exit at once) and ignores SIGPIPE; registers oraclebus_build_info; starts the HTTP
+ * listeners, bound to HTTP_ADDR (default 0.0.0.0): HEALTH_PORT (8080: /health, /metrics and the
+ * actor's routes) and METRICS_PORT (8000: /metrics only), the seed's ports; or, when HTTP_PORT is
+ * set, that one port for everything (0 = none). A port that cannot be bound exits 1 with the
+ * variable and port named. Returns 0, or -1 when the signal pipe cannot be made.
  *
  * Memory: opts must outlive the process run (rt_shutdown frees what RT_LIST destinations own).
  * rt_instance returns a string owned by the runtime. rt_secret_alloc memory is released only by

@@ -17,7 +17,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include "base/util.h"
+#include "base/rt_http.h"
 #include "base/rt_log.h"
 #include "base/rt_main.h"
 #include "base/rt_metrics.h"
@@ -103,7 +108,7 @@ static void child_two_signals(void)
 {
 	char *argv[] = { "x", NULL };
 	unsetenv("T_TICK");
-	unsetenv("HTTP_PORT");
+	setenv("HTTP_PORT", "0", 1); /* no listener: the seed's 8000/8080 may be taken on a test host */
 	if (rt_init("tester", 1, argv, opts, OB_COUNT(opts)) != 0)
 		_exit(98);
 	raise(SIGTERM);
@@ -111,6 +116,115 @@ static void child_two_signals(void)
 		_exit(97);
 	raise(SIGINT); /* the second signal exits at once */
 	_exit(96);
+}
+
+/* A listening socket on a free loopback port (the caller closes it); its port in *port. */
+static int listen_any(int *port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t l = sizeof a;
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+	assert_int_equal(listen(fd, 1), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &l), 0);
+	*port = ntohs(a.sin_port);
+	return fd;
+}
+
+/* The status of GET path on 127.0.0.1:port, or -1. */
+static int http_status(int port, const char *path)
+{
+	char req[128], resp[64];
+	int fd = socket(AF_INET, SOCK_STREAM, 0), status = -1;
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+	                         .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0) {
+		int n = snprintf(req, sizeof req, "GET %s HTTP/1.0\r\n\r\n", path);
+		if (write(fd, req, (size_t)n) == n) {
+			ssize_t r = read(fd, resp, sizeof resp - 1);
+			resp[r > 0 ? r : 0] = '\0';
+			if (sscanf(resp, "HTTP/1.%*d %d", &status) != 1)
+				status = -1;
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	return status;
+}
+
+/* METRICS_PORT serves /metrics only; HEALTH_PORT every route. Exits 0 when all holds, else a step. */
+static void child_two_ports(void)
+{
+	char *argv[] = { "x", NULL }, v[16];
+	int mp, hp;
+	close(listen_any(&mp));
+	close(listen_any(&hp));
+	unsetenv("HTTP_PORT");
+	snprintf(v, sizeof v, "%d", mp);
+	setenv("METRICS_PORT", v, 1);
+	snprintf(v, sizeof v, "%d", hp);
+	setenv("HEALTH_PORT", v, 1);
+	setenv("HTTP_ADDR", "127.0.0.1", 1);
+	if (rt_init("tester", 1, argv, opts, OB_COUNT(opts)) != 0)
+		_exit(10);
+	if (rt_http_port() != hp || rt_http_metrics_port() != mp)
+		_exit(11);
+	if (http_status(mp, "/metrics") != 200 || http_status(mp, "/health") != 404)
+		_exit(12);
+	if (http_status(hp, "/health") != 200 || http_status(hp, "/metrics") != 200)
+		_exit(13);
+	rt_shutdown();
+	_exit(0);
+}
+
+/* A port already taken: exit 1, the variable and port named. */
+static int taken_port;
+static void child_port_taken(void)
+{
+	char *argv[] = { "x", NULL }, v[16];
+	unsetenv("HTTP_PORT");
+	setenv("METRICS_PORT", "0", 1);
+	snprintf(v, sizeof v, "%d", taken_port);
+	setenv("HEALTH_PORT", v, 1);
+	setenv("HTTP_ADDR", "127.0.0.1", 1);
+	rt_init("tester", 1, argv, opts, OB_COUNT(opts));
+	_exit(0);
+}
+
+static void child_both_forms(void)
+{
+	char *argv[] = { "x", NULL };
+	setenv("HTTP_PORT", "0", 1);
+	setenv("METRICS_PORT", "9", 1);
+	rt_init("tester", 1, argv, opts, OB_COUNT(opts));
+	_exit(0);
+}
+
+static void test_ports(void **state)
+{
+	char out[8192];
+	int st = in_child(child_two_ports, out, sizeof out);
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		fprintf(stderr, "%s\n", out);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	assert_non_null(strstr(out, "\"serves\":\"/metrics\""));
+
+	int fd = listen_any(&taken_port);
+	st = in_child(child_port_taken, out, sizeof out);
+	close(fd);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 1);
+	char want[64];
+	snprintf(want, sizeof want, "HEALTH_PORT %d: cannot listen", taken_port);
+	assert_non_null(strstr(out, want));
+	assert_null(strstr(out, "\"msg\":\"started\""));
+
+	st = in_child(child_both_forms, out, sizeof out);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), RT_EXIT_CONFIG);
+	assert_non_null(strstr(out, "HTTP_PORT: set either HTTP_PORT"));
 }
 
 static void test_exits(void **state)
@@ -174,7 +288,7 @@ static void *stopper(void *arg)
 static void test_init_and_stop(void **state)
 {
 	char *argv[] = { "x", NULL };
-	unsetenv("HTTP_PORT");
+	setenv("HTTP_PORT", "0", 1);
 	setenv("T_TICK", "250ms", 1);
 	setenv("INSTANCE", "tester-7", 1);
 	assert_int_equal(rt_init("tester", 1, argv, opts, OB_COUNT(opts)), 0);
@@ -237,6 +351,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_exits),
+		cmocka_unit_test(test_ports),
 		cmocka_unit_test(test_clocks),
 		cmocka_unit_test(test_secrets),
 		cmocka_unit_test(test_init_and_stop),

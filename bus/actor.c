@@ -3,9 +3,14 @@
  */
 #include "bus/actor.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/rt_log.h"
 #include "base/rt_main.h"
@@ -59,6 +64,106 @@ act_check_trust(const rt_opt *o, const char *text, rt_cfg_errs *e)
 	if (t == NULL)
 		rt_config_error(e, o->env, "%s", err);
 	sig_trust_free(t);
+}
+
+/* Reads a small file of BUS_KEYS_DIR into buf (NUL-terminated, trailing blanks cut). secret: the
+ * file must be a regular file of mode 0600 or stricter. 0, 1 when it does not exist, -1 with why. */
+static int
+act_read_small(const char *path, int secret, char *buf, size_t cap, char *why, size_t wl)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 1;
+		snprintf(why, wl, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	ssize_t n = -1;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+		snprintf(why, wl, "%s: not a regular file", path);
+	else if (secret && (st.st_mode & 077) != 0)
+		snprintf(why, wl, "%s: mode %03o; a key file must be 0600 or stricter (chmod 600)", path,
+		         (unsigned)(st.st_mode & 0777));
+	else if ((n = read(fd, buf, cap - 1)) < 0)
+		snprintf(why, wl, "%s: %s", path, strerror(errno));
+	else if ((size_t)n == cap - 1)
+		snprintf(why, wl, "%s: longer than %zu bytes", path, cap - 2), n = -1;
+	close(fd);
+	if (n < 0) {
+		explicit_bzero(buf, cap);
+		return -1;
+	}
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' ' || buf[n - 1] == '\t'))
+		n--;
+	buf[n] = '\0';
+	return 0;
+}
+
+static void
+act_keys_dir(const rt_opt *o, rt_cfg_errs *e, int key_required)
+{
+	act_bus_cfg *c = (act_bus_cfg *)(void *)((char *)o->dst - offsetof(act_bus_cfg, keys_dir));
+	const char  *dir = c->keys_dir ? c->keys_dir : "";
+	char         path[4096], why[4200];
+	int          have_key = 0;
+	for (int i = 0; i < 32; i++)
+		have_key |= c->key[i] != 0;
+	if (rt_config_failed(e, "BUS_SIGNING_KEY"))
+		have_key = 1; /* already listed */
+	if (*dir && !have_key) {
+		char *hex = rt_secret_alloc(256);
+		snprintf(path, sizeof path, "%s/%s.key", dir, rt_actor());
+		int r = hex ? act_read_small(path, 1, hex, 256, why, sizeof why) : -1;
+		have_key = r != 1; /* from here on, a problem is listed once, not again as "required" */
+		if (hex == NULL)
+			rt_config_error(e, o->env, "cannot allocate locked memory for the key");
+		else if (r < 0)
+			rt_config_error(e, o->env, "%s", why);
+		else if (r == 0 && (rt_parse_hex(hex, c->key, 32) != 0 || rt_check_seckey(c->key) != 0)) {
+			explicit_bzero(c->key, sizeof c->key);
+			rt_config_error(e, o->env, "%s: not a BIP-340 secret key (64 hex digits)", path);
+		} else if (r == 1 && key_required) {
+			rt_config_error(e, "BUS_SIGNING_KEY", "required: this actor's readers take only its signed frames; "
+			                "no %s either (make it with tools/bus-keys.sh %s)", path, dir);
+			have_key = 1;
+		}
+		rt_secret_free(hex, 256);
+	}
+	if (key_required && !have_key)
+		rt_config_error(e, "BUS_SIGNING_KEY", "required: this actor's readers take only its signed frames "
+		                "(or BUS_KEYS_DIR from tools/bus-keys.sh)");
+	if (*dir && (c->trust == NULL || c->trust[0] == '\0') && !rt_config_failed(e, "BUS_TRUST")) {
+		char buf[4096];
+		snprintf(path, sizeof path, "%s/trust", dir);
+		int r = act_read_small(path, 0, buf, sizeof buf, why, sizeof why);
+		if (r == 1)
+			rt_config_error(e, o->env, "%s: no such file (make the directory with tools/bus-keys.sh)", path);
+		else if (r < 0)
+			rt_config_error(e, o->env, "%s", why);
+		else {
+			sig_trust *t = sig_trust_parse(buf, why, sizeof why);
+			if (t == NULL)
+				rt_config_error(e, o->env, "%s: %s", path, why);
+			else if (free(c->trust_mem), (c->trust_mem = strdup(buf)) == NULL)
+				rt_config_error(e, o->env, "out of memory");
+			else
+				c->trust = c->trust_mem;
+			sig_trust_free(t);
+		}
+	}
+}
+
+void
+act_check_keys(const rt_opt *o, const char *text, rt_cfg_errs *e)
+{
+	act_keys_dir(o, e, 0);
+}
+
+void
+act_check_keys_signed(const rt_opt *o, const char *text, rt_cfg_errs *e)
+{
+	act_keys_dir(o, e, 1);
 }
 
 void

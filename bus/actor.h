@@ -35,6 +35,8 @@ typedef struct act_bus_cfg {
 	uint8_t     key[32];    /* BUS_SIGNING_KEY (secret, wiped after act_open) */
 	int         have_key;
 	uint64_t    max_streams; /* BUS_MAX_STREAMS: (origin, topic) streams tracked at most */
+	const char *keys_dir;    /* BUS_KEYS_DIR: <actor>.key and trust, as tools/bus-keys.sh writes them */
+	char       *trust_mem;   /* BUS_TRUST read from BUS_KEYS_DIR/trust (owned; lives until exit) */
 	const char *tls_cert;   /* BUS_TLS_CERT: PEM certificate (chain) for tls+tcp:// */
 	const char *tls_key;    /* BUS_TLS_KEY: PEM private key file (a mounted Secret) */
 	const char *tls_ca;     /* BUS_TLS_CA: PEM CA bundle peers must chain to */
@@ -59,7 +61,11 @@ typedef struct act_bus_cfg {
 	{ "BUS_TRUST", RT_STR, "", "trusted publisher keys per topic prefix: PREFIX=PUBHEX[,PUBHEX];...",   \
 	  &(c).trust, 0, 0, 0, 0 },                                                                         \
 	RT_CHECK_ROW("BUS_TRUST", act_check_trust),                                                         \
-	{ "BUS_SIGNING_KEY", RT_KEY, NULL, key_help, (c).key, 0, 0, 32, RT_SECRET | RT_SCRUB | (key_flags) }, \
+	{ "BUS_SIGNING_KEY", RT_KEY, NULL, key_help, (c).key, 0, 0, 32, RT_SECRET | RT_SCRUB }, \
+	{ "BUS_KEYS_DIR", RT_STR, "", "directory made once per deployment by tools/bus-keys.sh: this actor's key "  \
+	  "<actor>.key (mode 0600) when BUS_SIGNING_KEY is unset, and BUS_TRUST from its file trust when "        \
+	  "BUS_TRUST is unset", &(c).keys_dir, 0, 0, 0, 0 },                                                    \
+	RT_CHECK_ROW("BUS_KEYS_DIR", (key_flags) ? act_check_keys_signed : act_check_keys),                   \
 	{ "BUS_MAX_STREAMS", RT_U64, "4096", "(origin, topic) streams whose sequence is tracked; past it the "  \
 	  "least recently heard is forgotten (bus_rx_streams_evicted_total)", &(c).max_streams, 16, 1000000, 0, 0 }, \
 	ACT_TLS_OPTS((c).tls_cert, (c).tls_key, (c).tls_ca)
@@ -68,7 +74,8 @@ typedef struct act_bus_cfg {
 #define ACT_BUS_OPTS(c) \
 	ACT_BUS_OPTS_KEY(c, "BIP-340 secret key (hex) signing this actor's frames; unset = unsigned", 0)
 /* The same for an actor whose frames subscribers only take signed (the gate: the signer trusts
- * only its key for price.update.): it refuses to start without BUS_SIGNING_KEY. */
+ * only its key for price.update.): it refuses to start without a key (BUS_SIGNING_KEY, or
+ * <actor>.key in BUS_KEYS_DIR). */
 #define ACT_BUS_OPTS_SIGNED(c) \
 	ACT_BUS_OPTS_KEY(c, "BIP-340 secret key (hex) signing this actor's frames (its readers trust only signed ones)", \
 	                 RT_REQUIRED)
@@ -79,6 +86,11 @@ void act_check_tls(const rt_opt *o, const char *text, rt_cfg_errs *e);
 
 /* Check row of BUS_TRUST: the spec parses (the same parser act_open uses). */
 void act_check_trust(const rt_opt *o, const char *text, rt_cfg_errs *e);
+/* Check rows of BUS_KEYS_DIR: fill an unset BUS_SIGNING_KEY from <dir>/<actor>.key (mode 0600 or
+ * stricter) and an unset BUS_TRUST from <dir>/trust; the _signed form also requires a key (from
+ * either place). The key file's content never appears in an error. */
+void act_check_keys(const rt_opt *o, const char *text, rt_cfg_errs *e);
+void act_check_keys_signed(const rt_opt *o, const char *text, rt_cfg_errs *e);
 
 typedef struct act_bus act_bus;
 

@@ -14,11 +14,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "bus/actor.h"
 #include "bus/fwd.h"
 #include "base/rt_main.h"
 #include "base/rt_metrics.h"
+#include "base/util.h"
 
 static atomic_int fwd_stop;
 static void *
@@ -203,14 +206,89 @@ test_forgery_flood_is_bounded(void **state)
 	bus_fwd_close(f);
 }
 
+/* BUS_KEYS_DIR: the actor's key and the trust list from the directory tools/bus-keys.sh makes; a key
+ * file readable by others, a missing trust file and a signed actor without a key are each named. */
+static act_bus_cfg kc, kcs;
+static const rt_opt kopts[] = { ACT_BUS_OPTS(kc) };
+static const rt_opt kopts_signed[] = { ACT_BUS_OPTS_SIGNED(kcs) };
+
+static void
+put(const char *path, const char *text, mode_t mode)
+{
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	assert_int_equal(chmod(path, mode), 0);
+}
+
+static void
+test_keys_dir(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/actor_test_keys_XXXXXX", path[128], err[2048];
+	static const char sec[] = "290fb1ff4324f4bca610dda1f48664baa871d77a92cc1b9f2c73cdbd139d49c1\n";
+	static const char trust[] = "price.update.=d101562a66c1b71bc2a62dc9c982e334da35e8fe3f525b40d90ee5ebf5d6a145\n";
+	assert_non_null(mkdtemp(dir));
+	setenv("BUS_KEYS_DIR", dir, 1);
+	unsetenv("BUS_TRUST");
+	unsetenv("BUS_SIGNING_KEY");
+
+	/* nothing in it: no trust file is named; the signed form also names the missing key */
+	assert_int_equal(rt_config_load(kopts_signed, OB_COUNT(kopts_signed), err, sizeof err), -1);
+	assert_non_null(strstr(err, "/trust: no such file"));
+	assert_non_null(strstr(err, "BUS_SIGNING_KEY: required"));
+	assert_non_null(strstr(err, "actor-test.key"));
+
+	snprintf(path, sizeof path, "%s/trust", dir);
+	put(path, trust, 0644);
+	snprintf(path, sizeof path, "%s/actor-test.key", dir);
+	put(path, sec, 0644);
+	assert_int_equal(rt_config_load(kopts, OB_COUNT(kopts), err, sizeof err), -1);
+	assert_non_null(strstr(err, "mode 644"));
+	assert_null(strstr(err, "290fb1ff")); /* the key never in an error */
+
+	assert_int_equal(chmod(path, 0600), 0);
+	free(kc.trust_mem);
+	memset(&kc, 0, sizeof kc);
+	assert_int_equal(rt_config_load(kopts, OB_COUNT(kopts), err, sizeof err), 0);
+	assert_int_equal(kc.key[0], 0x29);
+	assert_int_equal(kc.key[31], 0xc1);
+	assert_string_equal(kc.trust, "price.update.=d101562a66c1b71bc2a62dc9c982e334da35e8fe3f525b40d90ee5ebf5d6a145");
+
+	/* the environment wins over the directory */
+	setenv("BUS_TRUST", "tx.signed=d101562a66c1b71bc2a62dc9c982e334da35e8fe3f525b40d90ee5ebf5d6a145", 1);
+	free(kc.trust_mem);
+	memset(&kc, 0, sizeof kc);
+	assert_int_equal(rt_config_load(kopts, OB_COUNT(kopts), err, sizeof err), 0);
+	assert_non_null(strstr(kc.trust, "tx.signed="));
+
+	put(path, "not hex\n", 0600);
+	free(kc.trust_mem);
+	memset(&kc, 0, sizeof kc);
+	assert_int_equal(rt_config_load(kopts, OB_COUNT(kopts), err, sizeof err), -1);
+	assert_non_null(strstr(err, "not a BIP-340 secret key"));
+
+	unlink(path);
+	snprintf(path, sizeof path, "%s/trust", dir);
+	unlink(path);
+	rmdir(dir);
+	unsetenv("BUS_KEYS_DIR");
+	unsetenv("BUS_TRUST");
+	free(kc.trust_mem);
+	free(kcs.trust_mem);
+}
+
 int
 main(int argc, char **argv)
 {
 	setenv("INSTANCE", "actor-test-0", 1);
+	setenv("HTTP_PORT", "0", 1); /* no listener: the seed's 8000/8080 may be taken on a test host */
 	rt_init("actor-test", argc, argv, NULL, 0);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_actor_roundtrip_and_forgery),
 		cmocka_unit_test(test_forgery_flood_is_bounded),
+		cmocka_unit_test(test_keys_dir),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

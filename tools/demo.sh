@@ -16,6 +16,7 @@
 # DEMO_HTTP_BASE (9100: busd, then fetchers, median, gate, signer, submitter, tokenizer, token-erc20,
 # token-firefly, the FireFly double on the next ports).
 set -euo pipefail
+export HTTP_PORT=${HTTP_PORT-0} # actors listen on the seed's 8000/8080 unless told: here, no HTTP unless a start asks (docs/MIGRATION.md)
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
 B=build/bin

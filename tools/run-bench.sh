@@ -2,6 +2,7 @@
 # Runs every benchmark binary and every tests/bench/*.sh, one after another (never in parallel: they
 # compare against baselines measured in the same run), and tees the report to build/bench-report.txt.
 set -u
+export HTTP_PORT=${HTTP_PORT-0} # actors listen on the seed's 8000/8080 unless told: here, no HTTP unless a start asks (docs/MIGRATION.md)
 BUILD=${BUILD:-build}
 out="$BUILD/bench-report.txt"; : >"$out"
 {

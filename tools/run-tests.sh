@@ -8,6 +8,7 @@
 # INTEGRATION_TIMEOUT, 900 s: generous, so a loaded machine only makes tests slower) or ends
 # leaving processes behind (listed as a failure: a script must clean up what it starts).
 set -u
+export HTTP_PORT=${HTTP_PORT-0} # actors listen on the seed's 8000/8080 unless told: here, no HTTP unless a start asks (docs/MIGRATION.md)
 mode=$1; shift
 pass=0; fail=0; failed=()
 BUILD=${BUILD:-build}

@@ -40,7 +40,9 @@ static const rt_opt opts[] = {
 	  &cfg_rpc, 0, 0, RPC_MAX_ENDPOINTS, 0 },
 	{ "CHAIN_ID", RT_U64, "0", "single chain: expected chain id (0 = learn from the node)", &cfg_chain_id, 0, 0, 0,
 	  0 },
-	{ "CHAIN_SELECTOR", RT_U64, "0", "single chain: its CCIP chain selector (required without CCIP_CONFIG)",
+	{ "CHAIN_SELECTOR", RT_U64, "0", "single chain: its CCIP chain selector (required with CCIP_CONTRACTS; with "
+	  "only CCIP_ROUTER_ADDRESS, 0 leaves this chain unlabelled; set it before adding lanes: the cursor is kept per "
+	  "selector)",
 	  &cfg_selector, 0, 0, 0, 0 },
 	{ "CHAIN_NAME", RT_STR, "chain", "single chain: name used in metrics and logs", &cfg_name, 0, 0, 0, 0 },
 	{ "CCIP_ROUTER_ADDRESS", RT_STR, "", "single chain: the Router (MessageExecuted), 0x + 40 hex digits",
@@ -268,7 +270,10 @@ ct_check(const rt_opt *o, const char *text, rt_cfg_errs *e)
 	snprintf(c->name, sizeof c->name, "%s", cfg_name);
 	snprintf(c->rpc_urls, sizeof c->rpc_urls, "%s", cfg_rpc ? cfg_rpc : ""); /* NULL when RPC_URL failed */
 	rt_config_require(e, "RPC_URL", 1, cfg_rpc && cfg_rpc[0], "(or CCIP_CONFIG)");
-	rt_config_require(e, "CHAIN_SELECTOR", 1, cfg_selector != 0, "(or CCIP_CONFIG)");
+	/* Lanes (CCIP_CONTRACTS) are matched by selector; the seed's Router alone is followed by message id,
+	 * so there the selector only labels this chain (0 until set, warned at start). */
+	rt_config_require(e, "CHAIN_SELECTOR", cfg_contracts[0] != '\0', cfg_selector != 0,
+	                  "with CCIP_CONTRACTS: lanes are matched by selector (or CCIP_CONFIG)");
 	c->selector = cfg_selector;
 	if (cfg_router[0] && ct_contracts_parse(c, cfg_router, err, sizeof err) != 0)
 		rt_config_error(e, "CCIP_ROUTER_ADDRESS", "%s", err);
@@ -316,6 +321,9 @@ main(int argc, char **argv)
 	st_err e;
 	if (rt_init("ccip-tail", argc, argv, opts, sizeof opts / sizeof opts[0]) != 0)
 		return 1;
+	if (!cfg_file[0] && cfg_selector == 0)
+		rt_log(RT_WARN, "CHAIN_SELECTOR unset: following the Router by message id, this chain unlabelled (selector 0); "
+		       "set it before adding CCIP_CONTRACTS lanes (the cursor is kept per selector)");
 	if (start_chains() != 0)
 		return 1;
 	st_opts so = { .map_size = cfg_map_size, .max_tables = 20 };

@@ -33,6 +33,49 @@ static void fetcher_lines(rt_cfg_errs *e, const char *env, char *err)
 		rt_config_error(e, env, "%s", line);
 }
 
+/* The seed's public sources for FEED when SOURCES and CONFIG_FILE are unset: CoinGecko, Binance and
+ * Coinbase at their real paths (a quote in USD is USDT on Binance; CoinGecko needs its coin id, known
+ * here for a few bases, else it is left out). PUBLIC_SOURCES_ORIGIN replaces the three origins (a
+ * mirror or egress proxy; tools/price-sim in tests). Fills list (pointing into bufs); the count. */
+static const char *cfg_origin;
+static char        fetcher_dflt_bufs[3][320];
+static rt_strlist  fetcher_dflt;
+
+static size_t fetcher_default_sources(const char *feed, rt_cfg_errs *e)
+{
+	static const char *const ids[][2] = { { "ETH", "ethereum" }, { "BTC", "bitcoin" }, { "LINK", "chainlink" },
+	                                      { "USDC", "usd-coin" }, { "USDT", "tether" }, { "DAI", "dai" },
+	                                      { "SOL", "solana" }, { "MATIC", "matic-network" } };
+	char base[16], quote[16], lq[16];
+	const char *dash = strchr(feed, '-');
+	size_t bl = dash ? (size_t)(dash - feed) : 0;
+	if (!dash || bl == 0 || bl >= sizeof base || strlen(dash + 1) == 0 || strlen(dash + 1) >= sizeof quote) {
+		rt_config_error(e, "SOURCES", "required: FEED '%.40s' is not BASE-QUOTE, so no public source can be derived "
+		                "(or set CONFIG_FILE)", feed);
+		return 0;
+	}
+	memcpy(base, feed, bl);
+	base[bl] = '\0';
+	snprintf(quote, sizeof quote, "%s", dash + 1);
+	for (size_t i = 0; i <= strlen(quote); i++)
+		lq[i] = (char)(quote[i] >= 'A' && quote[i] <= 'Z' ? quote[i] + 32 : quote[i]);
+	const char *o = cfg_origin && *cfg_origin ? cfg_origin : NULL;
+	size_t n = 0;
+	for (size_t i = 0; i < OB_COUNT(ids); i++)
+		if (strcmp(ids[i][0], base) == 0)
+			snprintf(fetcher_dflt_bufs[n++], sizeof fetcher_dflt_bufs[0],
+			         "coingecko=%s/api/v3/simple/price?ids=%s&vs_currencies=%s&include_last_updated_at=true",
+			         o ? o : "https://api.coingecko.com", ids[i][1], lq);
+	snprintf(fetcher_dflt_bufs[n++], sizeof fetcher_dflt_bufs[0], "binance=%s/api/v3/ticker/price?symbol=%s%s",
+	         o ? o : "https://api.binance.com", base, strcmp(quote, "USD") == 0 ? "USDT" : quote);
+	snprintf(fetcher_dflt_bufs[n++], sizeof fetcher_dflt_bufs[0], "coinbase=%s/v2/prices/%s-%s/spot",
+	         o ? o : "https://api.coinbase.com", base, quote);
+	for (size_t i = 0; i < n; i++)
+		fetcher_dflt.v[i] = fetcher_dflt_bufs[i];
+	fetcher_dflt.n = n;
+	return n;
+}
+
 /* CONFIG_FILE, or SOURCES + FEED: parsed and validated in the configuration pass. */
 static void fetcher_check(const rt_opt *o, const char *text, rt_cfg_errs *e)
 {
@@ -43,8 +86,17 @@ static void fetcher_check(const rt_opt *o, const char *text, rt_cfg_errs *e)
 	if (root == NULL && cfg_file && *cfg_file)
 		return; /* unreadable: rt_config_json listed it */
 	const char *env = root ? "CONFIG_FILE" : NULL; /* SOURCES lines name themselves */
+	const rt_strlist *list = &cfg_sources;
+	if (root == NULL && cfg_sources.n == 0) {
+		if (fetcher_default_sources(cfg_feed ? cfg_feed : "", e) == 0)
+			return;
+		list = &fetcher_dflt;
+	} else if (cfg_origin && *cfg_origin) {
+		rt_config_error(e, "PUBLIC_SOURCES_ORIGIN", "applies only to the default sources (SOURCES and CONFIG_FILE "
+		                "unset)");
+	}
 	int rc = root ? fc_from_json(root, &cfg, err, sizeof err)
-	              : fc_from_list(cfg_feed, (unsigned)cfg_decimals, &cfg_sources, cfg_min_interval_ms, &cfg, err,
+	              : fc_from_list(cfg_feed, (unsigned)cfg_decimals, list, cfg_min_interval_ms, &cfg, err,
 	                             sizeof err);
 	json_decref(root);
 	if (rc != 0)
@@ -55,8 +107,10 @@ static const rt_opt opts[] = {
 	ACT_BUS_OPTS(busc),
 	{ "CONFIG_FILE", RT_STR, NULL, "JSON file of feeds and sources (see README); overrides SOURCES/FEED", &cfg_file, 0,
 	  0, 0, 0 },
-	{ "SOURCES", RT_LIST, NULL, "without CONFIG_FILE: name=url or name:kind=url, comma-separated", &cfg_sources, 0, 0,
-	  RT_LIST_MAX, 0 },
+	{ "SOURCES", RT_LIST, NULL, "without CONFIG_FILE: name=url or name:kind=url, comma-separated; unset = the "
+	  "seed's public sources for FEED (CoinGecko, Binance, Coinbase)", &cfg_sources, 0, 0, RT_LIST_MAX, 0 },
+	{ "PUBLIC_SOURCES_ORIGIN", RT_STR, NULL, "with SOURCES unset: http(s)://host[:port] serving the public APIs' "
+	  "paths instead of their own hosts (a mirror or egress proxy)", &cfg_origin, 0, 0, 0, 0 },
 	{ "FEED", RT_STR, "ETH-USD", "without CONFIG_FILE: the feed SOURCES price", &cfg_feed, 0, 0, 0, 0 },
 	{ "DECIMALS", RT_U64, "8", "without CONFIG_FILE: fixed-point decimals of FEED", &cfg_decimals, 0, 77, 0, 0 },
 	{ "MIN_INTERVAL", RT_DURATION, "0", "without CONFIG_FILE: least time between requests to one source",

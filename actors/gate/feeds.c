@@ -51,7 +51,11 @@ gf_from_env(const char *feed, const char *aggregator, const gf_feed *dflt, gf_fe
 		return -1;
 	}
 	snprintf(out->feed, sizeof out->feed, "%s", feed);
-	if (aggregator == NULL || hex_addr_parse(aggregator, strlen(aggregator), out->aggregator) != HEX_OK) {
+	if (aggregator == NULL || aggregator[0] == '\0') {
+		snprintf(err, errlen, "AGGREGATOR_ADDRESS: required (the feed's aggregator contract)");
+		return -1;
+	}
+	if (hex_addr_parse(aggregator, strlen(aggregator), out->aggregator) != HEX_OK) {
 		snprintf(err, errlen, "AGGREGATOR_ADDRESS: not an address: '%s'", aggregator ? aggregator : "");
 		return -1;
 	}

@@ -34,7 +34,8 @@ static const char *cfg_rpc, *cfg_feeds_file, *cfg_feed, *cfg_agg, *cfg_abs, *cfg
 static uint64_t cfg_chain_id, cfg_rpc_timeout_ms, cfg_decimals, cfg_dev_ppm, cfg_heartbeat_ms, cfg_min_ms,
                 cfg_timeout_ms, cfg_poll_ms, cfg_stale_factor, cfg_agg_age_ms, cfg_gas_margin_ppm, cfg_gas_max,
                 cfg_backoff_max_ms, cfg_breaker_after;
-static bool     cfg_estimate;
+static bool     cfg_estimate;      /* from GAS_ESTIMATE, decided in gm_check */
+static const char *cfg_estimate_text;
 
 static void gm_check_all(const rt_opt *o, const char *text, rt_cfg_errs *e);
 
@@ -48,7 +49,8 @@ static const rt_opt opts[] = {
 	{ "FEEDS_FILE", RT_STR, NULL, "JSON file {\"feeds\":[{\"feed\",\"aggregator\",\"decimals\",\"deviation\","
 	  "\"deviation_absolute\",\"heartbeat\",\"min_interval\"}]}; unset = the one feed below",
 	  &cfg_feeds_file, 0, 0, 0, 0 },
-	{ "FEED", RT_STR, NULL, "feed name when there is no FEEDS_FILE", &cfg_feed, 0, 0, 0, 0 },
+	{ "FEED", RT_STR, "ETH-USD", "feed name when there is no FEEDS_FILE: the topic segment of price.agg.<feed> "
+	  "and price.update.<feed>, the same default as the fetcher's FEED", &cfg_feed, 0, 0, 0, 0 },
 	{ "AGGREGATOR_ADDRESS", RT_STR, NULL, "the feed's aggregator contract when there is no FEEDS_FILE", &cfg_agg,
 	  0, 0, 0, 0 },
 	{ "DECIMALS", RT_U64, "8", "decimals of the feed's answers (aggregates with others are refused)",
@@ -75,9 +77,10 @@ static const rt_opt opts[] = {
 	{ "TRANSMITTER", RT_STR, NULL, "the signer's address, sender of the estimated call and of "
 	  "oracleRoundState; required with GAS_ESTIMATE or submit(...) (a FEEDS_FILE entry's \"transmitter\" "
 	  "overrides it)", &cfg_transmitter, 0, 0, 0, 0 },
-	{ "GAS_ESTIMATE", RT_BOOL, "true", "eth_estimateGas of the exact update call before publishing; its "
-	  "result plus GAS_MARGIN is price.update.gas_limit; a revert is a failure, nothing is published",
-	  &cfg_estimate, 0, 0, 0, 0 },
+	{ "GAS_ESTIMATE", RT_STR, "auto", "eth_estimateGas of the exact update call (from the transmitter) before "
+	  "publishing; its result plus GAS_MARGIN is price.update.gas_limit; a revert is a failure, nothing is "
+	  "published. true, false, or auto = on when every feed has a transmitter, else off (the signer's "
+	  "GAS_LIMIT)", &cfg_estimate_text, 0, 0, 0, 0 },
 	{ "GAS_MARGIN", RT_PPM, "25", "percent added to the gas estimate", &cfg_gas_margin_ppm, 0, 100000000, 0, 0 },
 	{ "GAS_LIMIT_MAX", RT_U64, "2000000", "cap of price.update.gas_limit; an estimate above it is a failure "
 	  "(keep it at or below the signer's cap)", &cfg_gas_max, 21000, 30000000, 0, 0 },
@@ -265,12 +268,29 @@ gm_check(gf_feed *feeds, int n, int flux, rt_cfg_errs *e)
 			have_tx = 1;
 		}
 	}
+	int all_tx = 1;
+	for (int i = 0; i < n; i++) {
+		if (!feeds[i].has_transmitter && have_tx) {
+			memcpy(feeds[i].transmitter, tx, 20);
+			feeds[i].has_transmitter = 1;
+		}
+		all_tx &= feeds[i].has_transmitter;
+	}
+	/* auto: the gate holds no key and does not guess the sender (see README "Transmitter"): without
+	 * one it leaves the gas limit to the signer's GAS_LIMIT. An explicit true still requires one. */
+	const char *est = cfg_estimate_text ? cfg_estimate_text : "auto";
+	if (strcmp(est, "auto") == 0)
+		cfg_estimate = all_tx && n > 0;
+	else if (!strcmp(est, "true") || !strcmp(est, "1") || !strcmp(est, "yes") || !strcmp(est, "on"))
+		cfg_estimate = true;
+	else if (!strcmp(est, "false") || !strcmp(est, "0") || !strcmp(est, "no") || !strcmp(est, "off"))
+		cfg_estimate = false;
+	else {
+		rt_config_error(e, "GAS_ESTIMATE", "'%.20s' is not true, false or auto", est);
+		problems++;
+	}
 	for (int i = 0; i < n; i++) {
 		gf_feed *f = &feeds[i];
-		if (!f->has_transmitter && have_tx) {
-			memcpy(f->transmitter, tx, 20);
-			f->has_transmitter = 1;
-		}
 		char w[200];
 		if ((cfg_estimate || flux) && !f->has_transmitter) {
 			snprintf(w, sizeof w, "no transmitter (TRANSMITTER, or the feed's \"transmitter\"): needed %s",
@@ -391,7 +411,9 @@ main(int argc, char **argv)
 		rpc_close(gm_rpc);
 		return 1;
 	}
-	rt_logkv(RT_INFO, "gate ready", "signature", cfg_sig, "gas_estimate", cfg_estimate ? "on" : "off", NULL);
+	rt_logkv(RT_INFO, "gate ready", "signature", cfg_sig, "gas_estimate",
+	         cfg_estimate ? "on" : strcmp(cfg_estimate_text, "auto") == 0 ? "off (auto: no TRANSMITTER; the signer's "
+	         "GAS_LIMIT applies)" : "off", NULL);
 
 	while (!rt_stopping()) {
 		bus_msg m;

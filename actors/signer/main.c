@@ -33,6 +33,7 @@
 static act_bus_cfg busc;
 static uint8_t     cfg_env_key[32]; /* wiped right after it is copied into secret memory */
 static const char *cfg_key_file, *cfg_state_dir, *cfg_update_sig, *cfg_tx_type, *cfg_gas_price;
+static const char *cfg_aggregator; /* AGGREGATOR_ADDRESS: the seed's name for the one contract */
 static const char *cfg_feeds_file, *cfg_max_gas_price, *cfg_max_fee, *cfg_min_answer, *cfg_max_answer;
 static uint64_t    cfg_chain_id, cfg_gas_limit, cfg_max_gas_limit, cfg_bump_ppm, cfg_max_change_ppm;
 static uint64_t    cfg_batch, cfg_retry_ms, cfg_retry_max_ms, cfg_gap_grace_ms, cfg_dedupe_ttl_ms;
@@ -83,8 +84,8 @@ static const rt_opt opts[] = {
 	  "update call: updateAnswer(int256), updateAnswer(uint256) or submit(uint256,int256)", &cfg_update_sig,
 	  0, 0, 0, 0 },
 	{ "TX_TYPE", RT_STR, "legacy", "legacy (EIP-155) or eip1559", &cfg_tx_type, 0, 0, 0, 0 },
-	{ "GAS_PRICE", RT_STR, "0", "legacy gas price in wei (0 is valid on Besu), or auto (from gas.quote)",
-	  &cfg_gas_price, 0, 0, 0, 0 },
+	{ "GAS_PRICE", RT_STR, "auto", "legacy gas price: auto = the chain's (the submitter's gas.quote), or a fixed "
+	  "price in wei (0 is valid on Besu networks without a base fee)", &cfg_gas_price, 0, 0, 0, 0 },
 	{ "GAS_LIMIT", RT_U64, "500000", "gas limit of update calls whose price.update carries none, and of "
 	  "tx.requests giving 0 (FluxAggregator's first submit of a round needs 207292)", &cfg_gas_limit, 21000,
 	  30000000, 0, 0 },
@@ -96,8 +97,10 @@ static const rt_opt opts[] = {
 	  &cfg_max_fee, 0, 0, 0, 0 },
 	{ "BUMP_PERCENT", RT_PPM, "12.5", "least fee raise of a replacement (tx.bump), percent", &cfg_bump_ppm,
 	  0, 100000000, 0, 0 },
-	{ "ALLOWED_CONTRACTS", RT_LIST, NULL, "contracts the signer may call (comma list of addresses)",
-	  &cfg_contracts, 0, 0, RT_LIST_MAX, 0 },
+	{ "ALLOWED_CONTRACTS", RT_LIST, NULL, "contracts the signer may call (comma list of addresses); unset = "
+	  "AGGREGATOR_ADDRESS", &cfg_contracts, 0, 0, RT_LIST_MAX, 0 },
+	{ "AGGREGATOR_ADDRESS", RT_STR, NULL, "the seed's aggregator contract: the one allowed contract when "
+	  "ALLOWED_CONTRACTS is unset", &cfg_aggregator, 0, 0, 0, 0 },
 	{ "ALLOWED_SELECTORS", RT_LIST, NULL, "tx.request selectors: 0x12345678 or signatures (comma list)",
 	  &cfg_selectors, 0, 0, RT_LIST_MAX, 0 },
 	{ "FEEDS", RT_LIST, NULL, "feeds this signer signs (comma list); empty = every price.update (one key per "
@@ -374,6 +377,10 @@ sm_check(const rt_opt *o, const char *text, rt_cfg_errs *e)
 	for (size_t i = 0; i < cfg_contracts.n; i++)
 		if (sgp_add_contract(pol, cfg_contracts.v[i], e2, sizeof e2) != 0)
 			rt_config_error(e, "ALLOWED_CONTRACTS", "%s", e2);
+	/* The seed's one setting: the aggregator is the contract this signer exists to call. */
+	if (cfg_contracts.n == 0 && !rt_config_failed(e, "ALLOWED_CONTRACTS") && cfg_aggregator && *cfg_aggregator &&
+	    sgp_add_contract(pol, cfg_aggregator, e2, sizeof e2) != 0)
+		rt_config_error(e, "AGGREGATOR_ADDRESS", "%s", e2);
 	for (size_t i = 0; i < cfg_selectors.n; i++)
 		if (sgp_add_selector(pol, cfg_selectors.v[i], e2, sizeof e2) != 0)
 			rt_config_error(e, "ALLOWED_SELECTORS", "%s", e2);
@@ -385,6 +392,14 @@ sm_check(const rt_opt *o, const char *text, rt_cfg_errs *e)
 	if (feeds && sgp_load_feeds(pol, feeds, e2, sizeof e2) != 0)
 		rt_config_error(e, "FEEDS_FILE", "%s", e2);
 	json_decref(feeds);
+	/* Nothing it may call: it would report ready and then refuse every update; say so now. */
+	int feed_aggs = 0;
+	for (size_t i = 0; i < pol->nfeeds; i++)
+		feed_aggs += pol->feeds[i].has_aggregator;
+	if (pol->ncontracts == 0 && feed_aggs == 0 && !rt_config_failed(e, "ALLOWED_CONTRACTS") &&
+	    !rt_config_failed(e, "AGGREGATOR_ADDRESS") && !rt_config_failed(e, "FEEDS_FILE"))
+		rt_config_error(e, "ALLOWED_CONTRACTS", "required (or AGGREGATOR_ADDRESS, or aggregators in FEEDS_FILE): "
+		                "with no allowed contract every update would be refused");
 	if (sgc_init(&sm_call, cfg_update_sig, e2, sizeof e2) != 0)
 		rt_config_error(e, NULL, "%s", e2);
 	if (strcmp(cfg_tx_type, "eip1559") == 0)
@@ -423,6 +438,27 @@ sm_check(const rt_opt *o, const char *text, rt_cfg_errs *e)
 	if (!trust_update)
 		rt_config_error(e, "BUS_TRUST", "must list the publisher keys of price.update. (e.g. "
 		                "price.update.=<gate public key>); refusing to sign for anyone");
+}
+
+/* A fixed legacy GAS_PRICE below the chain's base fee: every transaction would be refused by the node
+ * (and re-sent and refused again). Said once per change, as a warning with the fix, and on /health;
+ * the signer still signs (the operator may know the node accepts it), it does not hide the problem. */
+static void
+sm_check_fixed_price(const sc_gas_quote *q)
+{
+	const sgf_cfg *f = &sm_cfg.fees;
+	if (f->eip1559 || f->gas_auto)
+		return;
+	int low = q->eip1559 && u256_cmp(&f->gas_price, &q->base_fee_per_gas) < 0;
+	if (rt_log_state_change("gas_price_below_base_fee", low ? "below" : "ok") && low) {
+		char price[80], base[80];
+		u256_to_dec(&f->gas_price, price);
+		u256_to_dec(&q->base_fee_per_gas, base);
+		rt_logkv(RT_WARN, "GAS_PRICE is below the chain's base fee: the node will refuse every transaction; "
+		         "unset GAS_PRICE (auto: the chain's price) or set TX_TYPE=eip1559", "gas_price", price,
+		         "base_fee", base, NULL);
+	}
+	rt_health_set("gas_price", low, "GAS_PRICE below the chain's base fee: set GAS_PRICE=auto");
 }
 
 /* ---- metrics -------------------------------------------------------------------------------- */
@@ -763,9 +799,10 @@ sm_on_frame(const bus_msg *m)
 		if (r->kind == SM_QUOTE) {
 			sc_gas_quote q;
 			if (act_decode(m, r->def, &q) == 0) {
-				if (q.chain_id == cfg_chain_id)
+				if (q.chain_id == cfg_chain_id) {
 					sg_set_quote(S.sg, &q);
-				else
+					sm_check_fixed_price(&q);
+				} else
 					rt_inc(S.m_ignored);
 			}
 			return;

@@ -14,6 +14,7 @@
 #include "base/rt_main.h"
 #include "base/hex.h"
 #include "chain/rpc.h"
+#include "chain/tx.h"
 #include "store/store.h"
 
 
@@ -22,6 +23,36 @@ static sub_cfg     cfg;
 static const char *rpc_urls, *state_dir;
 static uint64_t    rpc_timeout_ms, rpc_chain_check_ms;
 
+static uint8_t sm_seed_key[32]; /* PRIVATE_KEY, wiped in sm_check_signer */
+
+/* SIGNER_ADDRESS, or the address of PRIVATE_KEY; one of the two is required, and when both are given
+ * they must agree (a submitter syncing another account's nonces would stall its signer). */
+static void
+sm_check_signer(const rt_opt *o, const char *text, rt_cfg_errs *e)
+{
+	int given = 0, have_key = 0;
+	uint8_t addr[20];
+	for (int i = 0; i < 20; i++)
+		given |= cfg.signer[i];
+	for (int i = 0; i < 32; i++)
+		have_key |= sm_seed_key[i];
+	if (have_key && tx_address_from_key(sm_seed_key, addr) != 0) {
+		rt_config_error(e, "PRIVATE_KEY", "no address could be derived from it");
+		have_key = 0;
+	}
+	explicit_bzero(sm_seed_key, sizeof sm_seed_key);
+	if (rt_config_failed(e, "SIGNER_ADDRESS") || rt_config_failed(e, "PRIVATE_KEY"))
+		return;
+	if (have_key && given && memcmp(addr, cfg.signer, 20) != 0)
+		rt_config_error(e, "SIGNER_ADDRESS", "is not the address of PRIVATE_KEY; set one of them, or the right pair");
+	else if (have_key && !given)
+		memcpy(cfg.signer, addr, 20);
+	else if (!given)
+		rt_config_error(e, "SIGNER_ADDRESS", "required: the signer's address (or PRIVATE_KEY in this environment, "
+		                "from which only the address is derived)");
+	explicit_bzero(addr, sizeof addr);
+}
+
 static const rt_opt opts[] = {
 	ACT_BUS_OPTS(busc),
 	{ "RPC_URL", RT_HTTP_URL, NULL, "JSON-RPC endpoints, comma list = failover in order of preference", &rpc_urls,
@@ -29,11 +60,17 @@ static const rt_opt opts[] = {
 	{ "CHAIN_ID", RT_U64, "138", "expected chain id; endpoints on another chain are refused", &cfg.chain_id, 1,
 	  INT64_MAX, 0, 0 },
 	{ "STATE_DIR", RT_STR, "data/submitter", "LMDB directory (tables pending, done)", &state_dir, 0, 0, 0, 0 },
-	/* Required: a fresh signer signs nothing before its first nonce.sync, so the address cannot be
-	 * learned from a tx.signed (the submitter is one per key anyway). */
-	{ "SIGNER_ADDRESS", RT_ADDR, NULL, "the signer's address: its nonces are synced, only its txs are sent",
-	  cfg.signer, 0, 0, 20, RT_REQUIRED },
+	/* Known at start: a fresh signer signs nothing before its first nonce.sync, so the address cannot
+	 * be learned from a tx.signed (the submitter is one per key anyway). Given, or derived from the
+	 * seed's PRIVATE_KEY when the same environment holds it (the address only; the key is wiped at
+	 * once and scrubbed from the environment). */
+	{ "SIGNER_ADDRESS", RT_ADDR, NULL, "the signer's address: its nonces are synced, only its txs are sent; "
+	  "unset = derived from PRIVATE_KEY", cfg.signer, 0, 0, 20, 0 },
 	RT_CHECK_ROW("SIGNER_ADDRESS", hex_addr_opt_check),
+	{ "PRIVATE_KEY", RT_KEY, NULL, "the seed's signing key, when this environment holds it: only the address "
+	  "is derived (SIGNER_ADDRESS unset), the key is wiped at once; the signer alone signs", sm_seed_key, 0, 0, 32,
+	  RT_SECRET | RT_SCRUB },
+	RT_CHECK_ROW("", sm_check_signer),
 	{ "CONFIRMATIONS", RT_U64, "3", "blocks on top of the inclusion block for state confirmed", &cfg.confirmations, 0,
 	  10000, 0, 0 },
 	{ "FINALITY_DEPTH", RT_U64, "12", "blocks on top for state final; receipts are re-checked until then",
@@ -57,7 +94,10 @@ int main(int argc, char **argv)
 	if (rt_init("submitter", argc, argv, opts, OB_COUNT(opts)) != 0)
 		return 1;
 	char err[512];
-	cfg.have_signer = 1; /* SIGNER_ADDRESS is required and was checked */
+	cfg.have_signer = 1; /* SIGNER_ADDRESS or PRIVATE_KEY's address: sm_check_signer */
+	char signer[43];
+	hex_addr_format(cfg.signer, signer);
+	rt_logkv(RT_INFO, "signer address", "address", signer, NULL);
 	st_env *env = NULL;
 	st_err se;
 	if (st_open(&env, state_dir, NULL, &se) != 0) {

@@ -379,6 +379,8 @@ static int sub_send(sub *s, sub_entry *e)
 	e->last_sent_ns = rt_now_ns();
 	int rc = rpc_send_raw(s->r, e->tx.raw, e->tx.raw_len, NULL, &re);
 	if (rc == RPC_OK || rc == RPC_EDECODE) { /* a node that took it but answered oddly still took it */
+		if (rt_log_state_change("send_fee_refused", "ok") && e->attempts > 1)
+			rt_log(RT_INFO, "send accepted again after fee refusals");
 		sub_rpc_state(s, 1, NULL);
 		sub_accepted(s, e, SC_TXERR_NONE, NULL);
 		return 0;
@@ -390,7 +392,16 @@ static int sub_send(sub *s, sub_entry *e)
 		sub_rpc_state(s, 1, NULL);
 	char h[67];
 	sub_hex(e->tx.tx_hash, 32, h);
-	rt_logkv(RT_INFO, "send refused", "tx", h, "class", c->name, "node", re.msg, NULL);
+	/* A fee the node refuses is refused again on every re-send (once a second): say it once per change, as
+	 * a warning naming the fix, and the repeats at debug. Other refusals are the protocol at work. */
+	int fee = strcmp(c->name, "underpriced") == 0 || strcmp(c->name, "fee_too_low") == 0;
+	if (!fee)
+		rt_logkv(RT_INFO, "send refused", "tx", h, "class", c->name, "node", re.msg, NULL);
+	else if (rt_log_state_change("send_fee_refused", "refused"))
+		rt_logkv(RT_WARN, "send refused: the fee is below what the node accepts (the signer's GAS_PRICE: auto follows "
+		         "the chain); repeats are logged at debug", "tx", h, "class", c->name, "node", re.msg, NULL);
+	else
+		rt_logkv(RT_DEBUG, "send refused", "tx", h, "class", c->name, "node", re.msg, NULL);
 	switch (c->action) {
 	case SUB_ACT_SENT:
 		sub_accepted(s, e, c->sc_err, re.msg);

@@ -864,7 +864,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	if (rt_http_port() == 0 && !cfg_spool_dir[0]) {
-		rt_log(RT_ERROR, "no intake: set HTTP_PORT (POST /payments) and/or SPOOL_DIR");
+		rt_log(RT_ERROR, "no intake: set HEALTH_PORT or HTTP_PORT (POST /payments) and/or SPOOL_DIR");
 		return 2;
 	}
 	rt_http_set_route_body_max("/payments", cfg_body_max);

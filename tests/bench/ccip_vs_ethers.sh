@@ -4,6 +4,7 @@
 # ethers.js v6 Interface.parseLog on the same logs in the same run; then the process memory after 10k, 50k
 # and 100k tracked messages (fresh LMDB each). Reports numbers and ratios; never fails on them.
 set -euo pipefail
+export HTTP_PORT=${HTTP_PORT-0} # actors listen on the seed's 8000/8080 unless told: here, no HTTP unless a start asks (docs/MIGRATION.md)
 BUILD=${BUILD:-build}
 cd "$(dirname "$0")/../.."
 [ -d tests/chain/node_modules/ethers ] || { echo "ccip_vs_ethers: run make deps first"; exit 1; }

@@ -3,6 +3,7 @@
 # against ethers.js Wallet.signTransaction of the same update call, on this machine, in this run.
 # Also checks both produce the same bytes for one transaction (same key, nonce, fields).
 set -euo pipefail
+export HTTP_PORT=${HTTP_PORT-0} # actors listen on the seed's 8000/8080 unless told: here, no HTTP unless a start asks (docs/MIGRATION.md)
 BUILD=${BUILD:-build}
 cd "$(dirname "$0")/../.."
 [ -d tests/chain/node_modules/ethers ] || { echo "sign_vs_ethers: run make deps first"; exit 1; }

@@ -12,6 +12,7 @@
 #      Before that, a replay of journal #1 into busd #1 itself must end (range fixed at start).
 #      The achieved rate is printed and checked loosely; --speed is checked loosely too.
 set -euo pipefail
+export HTTP_PORT=${HTTP_PORT-0} # actors listen on the seed's 8000/8080 unless told: here, no HTTP unless a start asks (docs/MIGRATION.md)
 BUILD=${BUILD:-build}
 BIN=$BUILD/bin
 for b in busd bus-tap bus-replay; do

@@ -4,6 +4,7 @@
 # prices, the signer's update calls), keccak-256, ABI encoding and RLP. Uses only anvil's public
 # development key. Needs tests/chain/node_modules (`make deps`) and build/bin/ethtx (`make`).
 set -euo pipefail
+export HTTP_PORT=${HTTP_PORT-0} # actors listen on the seed's 8000/8080 unless told: here, no HTTP unless a start asks (docs/MIGRATION.md)
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
 ETHTX=$BUILD/bin/ethtx

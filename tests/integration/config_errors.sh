@@ -30,7 +30,7 @@ run() {
 	while [ $# -gt 0 ] && [ "$1" != -- ]; do envs+=("$1"); shift; done
 	[ "${1:-}" = -- ] && { shift; args=("$@"); }
 	RC=0
-	(cd "$TMP" && env -i PATH="$PATH" INSTANCE="$name-cfgtest" "${envs[@]}" "$T_ROOT/$B/$name" "${args[@]}") \
+	(cd "$TMP" && env -i PATH="$PATH" INSTANCE="$name-cfgtest" HTTP_PORT=0 "${envs[@]}" "$T_ROOT/$B/$name" "${args[@]}") \
 		>"$TMP/$name.out" 2>"$TMP/$name.err" || RC=$?
 }
 
@@ -71,11 +71,11 @@ expect_errors median 5 "BUS_SUB_URL: 'http://busd:7702' is not a bus URL: scheme
 	"FEEDS: 'ETH USD' is not a feed name" "QUORUM: '0' is out of range" "MAX_SPREAD: '-1' is not a percent" \
 	"BUS_TRUST: trust rule 'nonsense'"
 
-# The runtime's checks and the gate's own (no feed, a transmitter that is no address) in one pass.
+# The runtime's checks and the gate's own (no aggregator, a transmitter that is no address) in one pass.
 run gate BUS_PUB_URL=tcp://busd HEARTBEAT=soon DEVIATION_THRESHOLD=-1 BUS_SIGNING_KEY=$ORDER TRANSMITTER=0x12
 gate_needles=("BUS_PUB_URL: 'tcp://busd' is not a bus URL: no port" "HEARTBEAT: 'soon' is not a duration"
 	"DEVIATION_THRESHOLD: '-1' is not a percent" "RPC_URL: required" "BUS_SIGNING_KEY: not a valid secp256k1"
-	"is not a feed name" "TRANSMITTER: not an address")
+	"AGGREGATOR_ADDRESS: required" "TRANSMITTER: not an address")
 expect_errors gate 7 "${gate_needles[@]}"
 
 printf '{"feeds": [{"feed": "ETH-USD", "aggregator": "0x12"}]}' >"$TMP/signer-feeds.json"
@@ -87,7 +87,8 @@ expect_errors signer 7 "PRIVATE_KEY: not a valid secp256k1 secret key" "ALLOWED_
 	"BUS_TRUST: must list the publisher keys of price.update."
 [ -e "$TMP/signer-state" ] && fail "the signer opened its state with a bad configuration"
 run signer PRIVATE_KEY=$ZERO BUS_TRUST="price.update.=$GPUB"
-expect_errors signer 1 "PRIVATE_KEY: not a valid secp256k1 secret key"
+expect_errors signer 2 "PRIVATE_KEY: not a valid secp256k1 secret key" \
+	"ALLOWED_CONTRACTS: required (or AGGREGATOR_ADDRESS, or aggregators in FEEDS_FILE)"
 
 run submitter RPC_URL=http://300.0.0.1:8545 SIGNER_ADDRESS=$BADSUM CONFIRMATIONS=-1 BUMP_PERCENT=5 STATE_DIR="$TMP/sub-state"
 expect_errors submitter 4 "RPC_URL: 'http://300.0.0.1:8545' is not an HTTP(S) URL: IPv4 octet 300 is above 255" \
@@ -96,8 +97,14 @@ expect_errors submitter 4 "RPC_URL: 'http://300.0.0.1:8545' is not an HTTP(S) UR
 [ -e "$TMP/sub-state" ] && fail "the submitter opened its state with a bad configuration"
 
 run ccip-tail RPC_URL=ftp://node CCIP_CONTRACTS=0x12 MONITORING_INTERVAL=1ms
-expect_errors ccip-tail 4 "RPC_URL: 'ftp://node' is not an HTTP(S) URL" "CHAIN_SELECTOR: required (or CCIP_CONFIG)" \
+expect_errors ccip-tail 4 "RPC_URL: 'ftp://node' is not an HTTP(S) URL" "CHAIN_SELECTOR: required with CCIP_CONTRACTS" \
 	"CCIP_CONTRACTS:" "MONITORING_INTERVAL: '1ms' is out of range"
+
+# The two HTTP forms at once, and a bus-keys directory without its trust list (tools/bus-keys.sh makes both).
+mkdir -p "$TMP/nokeys"
+run median HTTP_PORT=9100 METRICS_PORT=9200 BUS_KEYS_DIR="$TMP/nokeys"
+expect_errors median 2 "HTTP_PORT: set either HTTP_PORT (one port for everything) or METRICS_PORT/HEALTH_PORT" \
+	"BUS_KEYS_DIR: $TMP/nokeys/trust: no such file (make the directory with tools/bus-keys.sh)"
 
 run alerter ALERTMANAGER_URL=http://am:70000 CONFIG_FILE="$TMP/none.json" RESEND_INTERVAL=10ms SINK_FAILING_AFTER=0 \
 	SLACK_WEBHOOK_URL=hooks.slack.com/T0/B0/SECRETTOKEN
@@ -140,7 +147,7 @@ check_ok alerter
 
 echo "== 3. a valid median starts (past validation)"
 HP=$(free_port)
-env -i PATH="$PATH" BUSD_INGRESS="ipc://$TMP/in.ipc" BUSD_EGRESS="ipc://$TMP/out.ipc" JOURNAL_DIR= \
+env -i PATH="$PATH" HTTP_PORT=0 BUSD_INGRESS="ipc://$TMP/in.ipc" BUSD_EGRESS="ipc://$TMP/out.ipc" JOURNAL_DIR= \
 	"$B/busd" 2>"$TMP/busd.log" &
 PIDS+=($!)
 env -i PATH="$PATH" BUS_PUB_URL="ipc://$TMP/in.ipc" BUS_SUB_URL="ipc://$TMP/out.ipc" HTTP_PORT=$HP HTTP_ADDR=127.0.0.1 \

@@ -4,6 +4,7 @@
 # that never gets there), on free ports and a temp dir; the payments' pacs.002 must show ACSC, and
 # everything the demo started must be gone afterwards.
 set -euo pipefail
+export HTTP_PORT=${HTTP_PORT-0} # actors listen on the seed's 8000/8080 unless told: here, no HTTP unless a start asks (docs/MIGRATION.md)
 BUILD=${BUILD:-build}
 [ "$BUILD" = build ] || { echo "demo smoke runs on the default build only (skipped for $BUILD)"; exit 0; }
 cd "$(dirname "$0")/../.."

@@ -4,6 +4,7 @@
 # (and `kubectl kustomize` when kubectl is installed), and proof that the checks can fail: broken
 # copies of a manifest and of a rule must be refused.
 set -euo pipefail
+export HTTP_PORT=${HTTP_PORT-0} # actors listen on the seed's 8000/8080 unless told: here, no HTTP unless a start asks (docs/MIGRATION.md)
 cd "$(dirname "$0")/../.."
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT

@@ -7,6 +7,7 @@
 # Also deploy/bin/oraclebus-run, the secret-file wrapper the image runs actors through.
 # Broken copies of the Dockerfile must be refused.
 set -euo pipefail
+export HTTP_PORT=${HTTP_PORT-0} # actors listen on the seed's 8000/8080 unless told: here, no HTTP unless a start asks (docs/MIGRATION.md)
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
 TMP=$(mktemp -d)

@@ -3,6 +3,7 @@
 # ExecStart pointed at this build so the programs exist; any warning fails) when systemd-analyze is
 # installed, deploy/systemd/check.py's static checks always, and broken copies that must be refused.
 set -euo pipefail
+export HTTP_PORT=${HTTP_PORT-0} # actors listen on the seed's 8000/8080 unless told: here, no HTTP unless a start asks (docs/MIGRATION.md)
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
 TMP=$(mktemp -d)

@@ -6,6 +6,7 @@
 # exits 0 with usage on stdout; unknown options exit 2 with usage on stderr. Uses only anvil's
 # public development keys. Needs tests/chain/node_modules (`make deps`) and build/bin/ethtx (`make`).
 set -euo pipefail
+export HTTP_PORT=${HTTP_PORT-0} # actors listen on the seed's 8000/8080 unless told: here, no HTTP unless a start asks (docs/MIGRATION.md)
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
 ETHTX=$BUILD/bin/ethtx

@@ -5,6 +5,7 @@
 # problem named. Also reports the idle memory (private: PRIVATE_LIMIT_KB, default 1024; VmRSS:
 # RSS_LIMIT_KB, default 6144; skipped for asan).
 set -euo pipefail
+export HTTP_PORT=${HTTP_PORT-0} # actors listen on the seed's 8000/8080 unless told: here, no HTTP unless a start asks (docs/MIGRATION.md)
 BUILD=${BUILD:-build}
 BIN=$BUILD/bin/rt-example
 [ -x "$BIN" ] || { echo "missing $BIN (run make)"; exit 1; }
@@ -88,7 +89,7 @@ PY
 "$BIN" --env-table >"$TMP/table" || fail "--env-table exit"
 head -2 "$TMP/table" | grep -q '^| variable | default | meaning |$' || fail "table header"
 grep -q '^| `EXAMPLE_TICK` | `100ms` | main loop period (duration' "$TMP/table" || fail "table row"
-grep -q '^| `HTTP_PORT` | `0` |' "$TMP/table" || fail "common rows"
+grep -q '^| `HTTP_PORT` |  | compatibility' "$TMP/table" && grep -q '^| `METRICS_PORT` | `8000` |' "$TMP/table" && grep -q '^| `HEALTH_PORT` | `8080` |' "$TMP/table" || fail "common rows"
 
 # A bad configuration: exit 78 (EX_CONFIG), every problem named, nothing started
 rc=0

@@ -48,7 +48,7 @@ wait_for 5 "busd /health" curl -sf "http://127.0.0.1:$BP/health"
 
 run_signer() {  # [env assignments...]: starts the signer in the background (SIGNER_PID)
 	env BUS_PUB_URL=$IN BUS_SUB_URL=$OUT BUS_TRUST="price.update.=$GATE_PUB" STATE_DIR=$TMP/state \
-		ALLOWED_CONTRACTS=$CON MAX_ANSWER=5000 MIN_ANSWER=1 MAX_CHANGE=10 OUTBOX_RETRY=1h \
+		ALLOWED_CONTRACTS=$CON GAS_PRICE=0 MAX_ANSWER=5000 MIN_ANSWER=1 MAX_CHANGE=10 OUTBOX_RETRY=1h \
 		ALLOW_EMPTY_STATE=true HTTP_PORT=$HP HTTP_ADDR=127.0.0.1 INSTANCE=signer-0 "$@" "$SIGNER" 2>>"$TMP/signer.log" &
 	SIGNER_PID=$!
 }

@@ -27,7 +27,7 @@ cp -a "$TMP/journal" "$TMP/journal.good"
 
 # A signer state directory (the signer creates its tables at start).
 SIGNER_ENV=(BUS_PUB_URL=$IN BUS_SUB_URL=$OUT BUS_TRUST="price.update.=$GATE_PUB" STATE_DIR=$TMP/signer
-	ALLOWED_CONTRACTS=$CON PRIVATE_KEY=$KEY INSTANCE=signer-0)
+	ALLOWED_CONTRACTS=$CON GAS_PRICE=0 PRIVATE_KEY=$KEY INSTANCE=signer-0)
 env "${SIGNER_ENV[@]}" "$SIGNER" 2>"$TMP/signer.log" &
 SPID=$!
 PIDS+=($SPID)

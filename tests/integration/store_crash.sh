@@ -5,6 +5,7 @@
 # reported committed was lost, and that the counter never goes backwards.
 # Then prove the check can fail: a writer that splits one update into two commits must be caught.
 set -u
+export HTTP_PORT=${HTTP_PORT-0} # actors listen on the seed's 8000/8080 unless told: here, no HTTP unless a start asks (docs/MIGRATION.md)
 BUILD=${BUILD:-build}
 bin="$BUILD/bin/store-crash-writer"
 KILLS=${KILLS:-50}

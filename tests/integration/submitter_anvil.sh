@@ -16,6 +16,7 @@
 #      replay) and out of gas (gas used of limit); both tx_failed alerts share one dedupe key
 #   8. RSS measured; RPC gone -> /health 503 and alert rpc_unreachable; SIGTERM exits 0
 set -euo pipefail
+export HTTP_PORT=${HTTP_PORT-0} # actors listen on the seed's 8000/8080 unless told: here, no HTTP unless a start asks (docs/MIGRATION.md)
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
 CHAIN=tools/chain.sh

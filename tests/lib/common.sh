@@ -9,12 +9,16 @@
 #   wait_for S DESC CMD...  the same, but fails the script with DESC on timeout
 #   metric_at PORT NAME     the value of the sample NAME (exact, labels included) at :PORT/metrics
 #   wait_subscribers PORT N waits until the busd whose HTTP port is PORT has N subscriber pipes
+#   HTTP_PORT  exported as 0 unless set: actors would otherwise listen on the seed's 8000/8080, and a
+#              test starts many on one host (a start that wants HTTP sets HTTP_PORT=port; one that
+#              wants the two ports runs with env -u HTTP_PORT METRICS_PORT=.. HEALTH_PORT=..)
 #
 # Timing rule (make test must pass while other work loads both cores): a test waits for the event
 # it needs (poll/wait_for), never for a fixed sleep. S is what an idle machine needs at most; the
 # deadline is S × T_SLOW (default 4), so a loaded machine only makes a passing test slower, and a
 # deadline only ends a test that would fail anyway. A check that something did NOT happen first
 # waits for a positive marker proving the input was processed (a counter moved, a log line).
+export HTTP_PORT=${HTTP_PORT-0}
 T_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 T_SLOW=${T_SLOW:-4}
 TMP=$(mktemp -d)

@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/rt_version.h"
 #include "bus/bus.h"
 #include "base/rt_main.h"
 
@@ -112,12 +113,19 @@ ld_stalled_conn(const char *host, int port)
 	return fd;
 }
 
+static void
+ld_usage_to(FILE *f)
+{
+	fprintf(f, "usage: busd-load --ingress URL --egress tcp://HOST:PORT --pid BUSD_PID [--stalled 80] "
+	           "[--frames 600] [--body 65000] [--window 4] [--max-private-mib N] [--after-mib N] "
+	           "[--oversize BYTES]\n"
+	           "       busd-load --help | --version\n");
+}
+
 static int
 ld_usage(void)
 {
-	fprintf(stderr, "usage: busd-load --ingress URL --egress tcp://HOST:PORT --pid BUSD_PID [--stalled 80] "
-	                "[--frames 600] [--body 65000] [--window 4] [--max-private-mib N] [--after-mib N] "
-	                "[--oversize BYTES]\n");
+	ld_usage_to(stderr);
 	return 2;
 }
 
@@ -126,6 +134,16 @@ main(int argc, char **argv)
 {
 	char host[64] = "127.0.0.1", err[256];
 	int  port = 0;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			ld_usage_to(stdout);
+			return 0;
+		}
+		if (!strcmp(argv[i], "--version")) {
+			rt_version_print("busd-load", stdout);
+			return 0;
+		}
+	}
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (v == NULL)

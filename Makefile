@@ -54,7 +54,7 @@ FUZZ_SRCS  := $(shell find base schemas store bus chain payments actors tools te
 BENCH_SRCS := $(shell find base schemas store bus chain payments actors tools tests -name '*_bench.c' 2>/dev/null | sort)
 BENCHES    := $(patsubst %.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
-.PHONY: FORCE all deps test test-run test-loaded unit integration asan asan-run bench bench-run fuzz fuzz-long fuzz-run demo demo-run clean help
+.PHONY: FORCE all deps test test-run test-loaded unit integration asan asan-run bench bench-run fuzz fuzz-long fuzz-run demo demo-run format format-check clean help
 all: $(BINS)
 
 # The entry points a newcomer runs (test, demo, bench, asan, fuzz) first install what is missing
@@ -74,6 +74,7 @@ help:
 	@echo "make fuzz      every libFuzzer target for FUZZ_SECONDS (default 10) each"
 	@echo "make fuzz-long every libFuzzer target for FUZZ_RUNS (10 million) executions, with a report"
 	@echo "make demo      start a local chain and every actor, show updates landing"
+	@echo "make format   apply the one style (.clang-format) and the include-guard rule; format-check checks (CI)"
 
 deps:
 	tools/deps.sh
@@ -141,6 +142,12 @@ ifdef CFLAGS_EXTRA
 CFLAGS  += $(CFLAGS_EXTRA)
 LDFLAGS += $(CFLAGS_EXTRA)
 endif
+
+# ---- one style (.clang-format, clang-format 14) and one include-guard rule; CI runs format-check
+format:
+	@tools/check-format.sh --fix
+format-check:
+	@tools/check-format.sh
 
 # ---- bench: like unit tests, each links every library plus its own actor/tool's non-main objects
 $(BUILD)/bench/%: %.c $(LIBS)

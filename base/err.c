@@ -30,7 +30,7 @@ static const char *const ob_lmdb_text[] = {
 };
 
 static const struct {
-	int         code;
+	int code;
 	const char *text;
 } ob_texts[] = {
 	{ OB_ESCHEMA, "stored record does not decode" },
@@ -103,6 +103,6 @@ ob_err_errno(int e)
 int
 ob_err_integrity(int code)
 {
-	return code == OB_ESCHEMA || code == OB_ECORRUPT || code == OB_EDAMAGED || code == OB_ECORRUPTED || code == OB_EPAGE_NOTFOUND ||
-	       code == OB_EPANIC || code == OB_EINVALID_ENV || code == OB_EVERSION;
+	return code == OB_ESCHEMA || code == OB_ECORRUPT || code == OB_EDAMAGED || code == OB_ECORRUPTED ||
+	       code == OB_EPAGE_NOTFOUND || code == OB_EPANIC || code == OB_EINVALID_ENV || code == OB_EVERSION;
 }

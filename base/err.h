@@ -34,14 +34,14 @@ enum ob_err {
 	OB_ERRNO_MAX = 4095,
 
 	/* LMDB (store/): the values of lmdb.h's MDB_* codes. */
-	OB_EKEYEXIST = -30799,     /* key already in the table (st_put_new, ob_put) */
-	OB_ENOTFOUND = -30798,     /* no such key / end of iteration: not an error, an answer */
+	OB_EKEYEXIST = -30799, /* key already in the table (st_put_new, ob_put) */
+	OB_ENOTFOUND = -30798, /* no such key / end of iteration: not an error, an answer */
 	OB_EPAGE_NOTFOUND = -30797,
-	OB_ECORRUPTED = -30796,    /* LMDB found a corrupt page */
+	OB_ECORRUPTED = -30796, /* LMDB found a corrupt page */
 	OB_EPANIC = -30795,
 	OB_EVERSION = -30794,
-	OB_EINVALID_ENV = -30793,  /* not an LMDB file */
-	OB_EMAPFULL = -30792,      /* map full (st_write grows it and retries) */
+	OB_EINVALID_ENV = -30793, /* not an LMDB file */
+	OB_EMAPFULL = -30792,     /* map full (st_write grows it and retries) */
 	OB_EDBSFULL = -30791,
 	OB_EREADERSFULL = -30790,
 	OB_ETLSFULL = -30789,
@@ -58,17 +58,17 @@ enum ob_err {
 	OB_LMDB_LAST = OB_EBADDBI,
 
 	/* store/ */
-	OB_ESCHEMA = -40000,       /* a stored value does not decode as its record (corrupt or foreign) */
-	OB_ECORRUPT = -40001,      /* a stored value has the wrong size or breaks an invariant */
-	OB_EDAMAGED = -40002,      /* the LMDB file is damaged (empty, truncated, not LMDB, unreadable tables) */
+	OB_ESCHEMA = -40000,  /* a stored value does not decode as its record (corrupt or foreign) */
+	OB_ECORRUPT = -40001, /* a stored value has the wrong size or breaks an invariant */
+	OB_EDAMAGED = -40002, /* the LMDB file is damaged (empty, truncated, not LMDB, unreadable tables) */
 
 	/* bus/ */
-	OB_EBUS_TIMEOUT = -40100,  /* nothing arrived within the timeout */
-	OB_EBUS_DECODE = -40101,   /* a malformed frame arrived */
-	OB_EBUS_REJECT = -40102,   /* a frame failed the signature / trust check */
-	OB_EBUS_CLOSED = -40103,   /* the socket was closed */
-	OB_EBUS_INVAL = -40104,    /* bad argument to publish (topic, type, origin or body) */
-	OB_EBUS_SEND = -40105,     /* NNG refused the send */
+	OB_EBUS_TIMEOUT = -40100, /* nothing arrived within the timeout */
+	OB_EBUS_DECODE = -40101,  /* a malformed frame arrived */
+	OB_EBUS_REJECT = -40102,  /* a frame failed the signature / trust check */
+	OB_EBUS_CLOSED = -40103,  /* the socket was closed */
+	OB_EBUS_INVAL = -40104,   /* bad argument to publish (topic, type, origin or body) */
+	OB_EBUS_SEND = -40105,    /* NNG refused the send */
 
 	/* chain/rpc */
 	OB_ERPC_TRANSPORT = -40200, /* no endpoint answered (connect, timeout, HTTP, wrong chain) */
@@ -77,15 +77,15 @@ enum ob_err {
 	OB_ERPC_NOTFOUND = -40203,  /* the node has no such object (receipt, block, tx) */
 
 	/* keys: chain/keystore, chain/rsign */
-	OB_EKS_FORMAT = -40300,     /* not a v3 keystore (JSON, a missing or malformed field, a wrong length) */
-	OB_EKS_PARAMS = -40301,     /* keystore KDF parameters weak or absurd (outside the limits) */
-	OB_EKS_MAC = -40302,        /* keystore MAC mismatch: wrong password, or the file was altered */
-	OB_EKS_KEY = -40303,        /* the decrypted key is not a valid secp256k1 key */
-	OB_EKS_ADDR = -40304,       /* the keystore's address is not its key's */
-	OB_EKS_CRYPTO = -40305,     /* libcrypto failed (out of memory) */
-	OB_ERS_TRANSPORT = -40320,  /* remote signer unreachable (connect, timeout, HTTP status, too big) */
-	OB_ERS_REFUSED = -40321,    /* remote signer answered with a JSON-RPC error */
-	OB_ERS_MISMATCH = -40322,   /* remote signer's tx is not the one asked for, or not from the address */
+	OB_EKS_FORMAT = -40300,    /* not a v3 keystore (JSON, a missing or malformed field, a wrong length) */
+	OB_EKS_PARAMS = -40301,    /* keystore KDF parameters weak or absurd (outside the limits) */
+	OB_EKS_MAC = -40302,       /* keystore MAC mismatch: wrong password, or the file was altered */
+	OB_EKS_KEY = -40303,       /* the decrypted key is not a valid secp256k1 key */
+	OB_EKS_ADDR = -40304,      /* the keystore's address is not its key's */
+	OB_EKS_CRYPTO = -40305,    /* libcrypto failed (out of memory) */
+	OB_ERS_TRANSPORT = -40320, /* remote signer unreachable (connect, timeout, HTTP status, too big) */
+	OB_ERS_REFUSED = -40321,   /* remote signer answered with a JSON-RPC error */
+	OB_ERS_MISMATCH = -40322,  /* remote signer's tx is not the one asked for, or not from the address */
 };
 
 /* One line of text for any code of the space (never NULL); "unknown error -N" for others. */

@@ -13,12 +13,13 @@
 #include "base/err.h"
 
 static const int codes[] = {
-	OB_OK, OB_EKEYEXIST, OB_ENOTFOUND, OB_ECORRUPTED, OB_EMAPFULL, OB_ESCHEMA, OB_ECORRUPT, OB_EDAMAGED,
-	OB_EBUS_TIMEOUT, OB_EBUS_DECODE, OB_EBUS_REJECT, OB_EBUS_CLOSED, OB_EBUS_INVAL, OB_EBUS_SEND,
-	OB_ERPC_TRANSPORT, OB_ERPC_NODE, OB_ERPC_DECODE, OB_ERPC_NOTFOUND,
+	OB_OK,         OB_EKEYEXIST, OB_ENOTFOUND,      OB_ECORRUPTED,  OB_EMAPFULL,    OB_ESCHEMA,
+	OB_ECORRUPT,   OB_EDAMAGED,  OB_EBUS_TIMEOUT,   OB_EBUS_DECODE, OB_EBUS_REJECT, OB_EBUS_CLOSED,
+	OB_EBUS_INVAL, OB_EBUS_SEND, OB_ERPC_TRANSPORT, OB_ERPC_NODE,   OB_ERPC_DECODE, OB_ERPC_NOTFOUND,
 };
 
-static void test_distinct(void **state)
+static void
+test_distinct(void **state)
 {
 	(void)state;
 	size_t n = sizeof codes / sizeof codes[0];
@@ -34,7 +35,8 @@ static void test_distinct(void **state)
 	assert_int_equal(MDB_BAD_DBI, OB_LMDB_LAST);
 }
 
-static void test_text_and_class(void **state)
+static void
+test_text_and_class(void **state)
 {
 	(void)state;
 	assert_string_equal(ob_strerror(OB_OK), "ok");
@@ -61,7 +63,8 @@ static void test_text_and_class(void **state)
 	assert_false(ob_err_integrity(ENOSPC));
 }
 
-int main(void)
+int
+main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_distinct),

@@ -11,12 +11,12 @@
 #include <stdint.h>
 
 enum {
-    HEX_OK = 0,
-    HEX_EODD = -1,    /* odd number of digits */
-    HEX_ECHAR = -2,   /* a character that is not a hex digit */
-    HEX_ESPACE = -3,  /* output buffer too small / wrong exact length */
-    HEX_EPREFIX = -4, /* the 0x prefix is required but missing */
-    HEX_ESUM = -5,    /* mixed-case address whose EIP-55 checksum is wrong */
+	HEX_OK = 0,
+	HEX_EODD = -1,    /* odd number of digits */
+	HEX_ECHAR = -2,   /* a character that is not a hex digit */
+	HEX_ESPACE = -3,  /* output buffer too small / wrong exact length */
+	HEX_EPREFIX = -4, /* the 0x prefix is required but missing */
+	HEX_ESUM = -5,    /* mixed-case address whose EIP-55 checksum is wrong */
 };
 
 /* Flags for hex_decode. */
@@ -25,8 +25,7 @@ enum {
 
 /* Decodes s[0..slen) into out (capacity cap), *outlen = bytes written. Upper and lower case digits
  * are both accepted. On error, *err_off (if non-NULL) is the offset in s of the offending char. */
-int hex_decode(const char *s, size_t slen, int flags, uint8_t *out, size_t cap, size_t *outlen,
-               size_t *err_off);
+int hex_decode(const char *s, size_t slen, int flags, uint8_t *out, size_t cap, size_t *outlen, size_t *err_off);
 
 /* The value of one hex digit (either case), or -1. */
 int hex_digit(int c);

@@ -3,8 +3,8 @@
  * Memory: no allocation. A kec_ctx is a plain value the caller owns (stack or embedded); it holds no
  * pointers, so it may be copied to fork a running hash. Inputs are only read during the call.
  */
-#ifndef CHAIN_KECCAK_H
-#define CHAIN_KECCAK_H
+#ifndef OB_BASE_KECCAK_H
+#define OB_BASE_KECCAK_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -12,9 +12,9 @@
 #define KEC_RATE 136 /* bytes absorbed per permutation for a 256-bit capacity-512 sponge */
 
 typedef struct {
-    uint64_t s[25];  /* the 5x5 lane state, lane (x,y) at s[x + 5y] */
-    size_t pos;      /* bytes absorbed into the current block */
-    uint8_t pad;     /* domain/padding byte: 0x01 Keccak, 0x06 SHA3 */
+	uint64_t s[25]; /* the 5x5 lane state, lane (x,y) at s[x + 5y] */
+	size_t pos;     /* bytes absorbed into the current block */
+	uint8_t pad;    /* domain/padding byte: 0x01 Keccak, 0x06 SHA3 */
 } kec_ctx;
 
 /* Incremental Keccak-256. */

@@ -6,7 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int rtb_reserve(rt_buf *b, size_t extra)
+static int
+rtb_reserve(rt_buf *b, size_t extra)
 {
 	size_t need = b->len + extra + 1; /* +1 keeps room for the terminating NUL */
 	if (need < b->len) {
@@ -28,7 +29,8 @@ static int rtb_reserve(rt_buf *b, size_t extra)
 	return 0;
 }
 
-int rt_buf_append(rt_buf *b, const void *p, size_t n)
+int
+rt_buf_append(rt_buf *b, const void *p, size_t n)
 {
 	if (rtb_reserve(b, n) != 0)
 		return -1;
@@ -39,12 +41,14 @@ int rt_buf_append(rt_buf *b, const void *p, size_t n)
 	return 0;
 }
 
-int rt_buf_puts(rt_buf *b, const char *s)
+int
+rt_buf_puts(rt_buf *b, const char *s)
 {
 	return rt_buf_append(b, s, strlen(s));
 }
 
-int rt_buf_printf(rt_buf *b, const char *fmt, ...)
+int
+rt_buf_printf(rt_buf *b, const char *fmt, ...)
 {
 	va_list ap;
 	char small[256];
@@ -66,7 +70,8 @@ int rt_buf_printf(rt_buf *b, const char *fmt, ...)
 }
 
 /* Length of a valid UTF-8 sequence at s (1..4), or 0 if the bytes there are not valid UTF-8. */
-static size_t rtb_utf8_len(const unsigned char *s)
+static size_t
+rtb_utf8_len(const unsigned char *s)
 {
 	unsigned c = s[0];
 	size_t n;
@@ -95,7 +100,8 @@ static size_t rtb_utf8_len(const unsigned char *s)
 	return n;
 }
 
-int rt_buf_json_str(rt_buf *b, const char *s)
+int
+rt_buf_json_str(rt_buf *b, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *p = (const unsigned char *)(s ? s : "");
@@ -112,12 +118,33 @@ int rt_buf_json_str(rt_buf *b, const char *s)
 			break;
 		char esc[6] = { '\\', 0 };
 		switch (*p) {
-		case '"': esc[1] = '"'; rc = rt_buf_append(b, esc, 2); p++; continue;
-		case '\\': esc[1] = '\\'; rc = rt_buf_append(b, esc, 2); p++; continue;
-		case '\n': esc[1] = 'n'; rc = rt_buf_append(b, esc, 2); p++; continue;
-		case '\r': esc[1] = 'r'; rc = rt_buf_append(b, esc, 2); p++; continue;
-		case '\t': esc[1] = 't'; rc = rt_buf_append(b, esc, 2); p++; continue;
-		default: break;
+		case '"':
+			esc[1] = '"';
+			rc = rt_buf_append(b, esc, 2);
+			p++;
+			continue;
+		case '\\':
+			esc[1] = '\\';
+			rc = rt_buf_append(b, esc, 2);
+			p++;
+			continue;
+		case '\n':
+			esc[1] = 'n';
+			rc = rt_buf_append(b, esc, 2);
+			p++;
+			continue;
+		case '\r':
+			esc[1] = 'r';
+			rc = rt_buf_append(b, esc, 2);
+			p++;
+			continue;
+		case '\t':
+			esc[1] = 't';
+			rc = rt_buf_append(b, esc, 2);
+			p++;
+			continue;
+		default:
+			break;
 		}
 		if (*p < 0x20 || *p == 0x7f) {
 			esc[1] = 'u';
@@ -147,7 +174,8 @@ int rt_buf_json_str(rt_buf *b, const char *s)
 	return rc;
 }
 
-char *rt_buf_take(rt_buf *b, size_t *len)
+char *
+rt_buf_take(rt_buf *b, size_t *len)
 {
 	char *p = (char *)b->data;
 	if (p == NULL)
@@ -160,14 +188,16 @@ char *rt_buf_take(rt_buf *b, size_t *len)
 	return p;
 }
 
-void rt_buf_reset(rt_buf *b)
+void
+rt_buf_reset(rt_buf *b)
 {
 	b->len = 0;
 	if (b->data)
 		b->data[0] = '\0';
 }
 
-void rt_buf_free(rt_buf *b)
+void
+rt_buf_free(rt_buf *b)
 {
 	free(b->data);
 	b->data = NULL;

@@ -4,27 +4,30 @@
  * (RT_BUF_INIT) is empty and valid. After any successful append, data[len] == '\0', so the
  * contents can be used as a C string when no NUL was appended. On allocation failure an append
  * returns -1 and leaves the buffer unchanged (the buffer remembers the failure in `oom`). */
-#ifndef RT_BUF_H
-#define RT_BUF_H
+#ifndef OB_BASE_RT_BUF_H
+#define OB_BASE_RT_BUF_H
 
 #include <stddef.h>
 #include <stdint.h>
 
 typedef struct rt_buf {
 	uint8_t *data; /* owned; NULL until the first append */
-	size_t   len;
-	size_t   cap;
-	int      oom; /* set once any append failed */
+	size_t len;
+	size_t cap;
+	int oom; /* set once any append failed */
 } rt_buf;
 
-#define RT_BUF_INIT { NULL, 0, 0, 0 }
+#define RT_BUF_INIT                                                                                                    \
+	{                                                                                                              \
+		NULL, 0, 0, 0                                                                                          \
+	}
 
-int  rt_buf_append(rt_buf *b, const void *p, size_t n);        /* 0 or -1 (ENOMEM) */
-int  rt_buf_puts(rt_buf *b, const char *s);                    /* append a C string */
-int  rt_buf_printf(rt_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int rt_buf_append(rt_buf *b, const void *p, size_t n); /* 0 or -1 (ENOMEM) */
+int rt_buf_puts(rt_buf *b, const char *s);             /* append a C string */
+int rt_buf_printf(rt_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Append s as a quoted JSON string ("..." with \" \\ \n \uXXXX escapes); invalid UTF-8 bytes
  * become U+FFFD so the output is always valid JSON. */
-int  rt_buf_json_str(rt_buf *b, const char *s);
+int rt_buf_json_str(rt_buf *b, const char *s);
 /* Hand the contents to the caller (who frees them with free()); the buffer becomes empty. */
 char *rt_buf_take(rt_buf *b, size_t *len);
 void rt_buf_reset(rt_buf *b); /* len = 0, keep memory */

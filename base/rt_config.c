@@ -26,7 +26,8 @@ typedef struct {
 } rtc_type;
 
 /* The value as it may appear in a message: quoted and shortened, or hidden for secrets. */
-static const char *rtc_show(const rt_opt *o, const char *s, char *buf, size_t cap)
+static const char *
+rtc_show(const rt_opt *o, const char *s, char *buf, size_t cap)
 {
 	if (o->flags & RT_SECRET)
 		return "value (hidden)";
@@ -38,19 +39,24 @@ static const char *rtc_show(const rt_opt *o, const char *s, char *buf, size_t ca
 	return buf;
 }
 
-static int rtc_bounded(const rt_opt *o) { return o->max > o->min; }
+static int
+rtc_bounded(const rt_opt *o)
+{
+	return o->max > o->min;
+}
 
-static int rtc_range_i(const rt_opt *o, int64_t v, const char *s, char *why, size_t wl)
+static int
+rtc_range_i(const rt_opt *o, int64_t v, const char *s, char *why, size_t wl)
 {
 	if (!rtc_bounded(o) || (v >= o->min && v <= o->max))
 		return 0;
 	char b[80];
-	snprintf(why, wl, "%s is out of range [%" PRId64 ", %" PRId64 "]", rtc_show(o, s, b, sizeof b),
-	         o->min, o->max);
+	snprintf(why, wl, "%s is out of range [%" PRId64 ", %" PRId64 "]", rtc_show(o, s, b, sizeof b), o->min, o->max);
 	return -2;
 }
 
-static int rtc_range_u(const rt_opt *o, uint64_t v, const char *s, char *why, size_t wl)
+static int
+rtc_range_u(const rt_opt *o, uint64_t v, const char *s, char *why, size_t wl)
 {
 	if (!rtc_bounded(o))
 		return 0;
@@ -63,7 +69,8 @@ static int rtc_range_u(const rt_opt *o, uint64_t v, const char *s, char *why, si
 }
 
 /* Decimal digits only, no sign, no spaces; overflow is an error. */
-static int rtc_u64(const char *s, const char **end, uint64_t *out)
+static int
+rtc_u64(const char *s, const char **end, uint64_t *out)
 {
 	uint64_t v = 0;
 	const char *p = s;
@@ -80,13 +87,15 @@ static int rtc_u64(const char *s, const char **end, uint64_t *out)
 	return 0;
 }
 
-static int rtc_parse_str(const rt_opt *o, const char *s, char *why, size_t wl)
+static int
+rtc_parse_str(const rt_opt *o, const char *s, char *why, size_t wl)
 {
 	*(const char **)o->dst = s;
 	return 0;
 }
 
-static int rtc_parse_i64(const rt_opt *o, const char *s, char *why, size_t wl)
+static int
+rtc_parse_i64(const rt_opt *o, const char *s, char *why, size_t wl)
 {
 	const char *p = s, *end;
 	int neg = 0;
@@ -102,7 +111,8 @@ static int rtc_parse_i64(const rt_opt *o, const char *s, char *why, size_t wl)
 	return rc;
 }
 
-static int rtc_parse_u64(const rt_opt *o, const char *s, char *why, size_t wl)
+static int
+rtc_parse_u64(const rt_opt *o, const char *s, char *why, size_t wl)
 {
 	const char *end;
 	uint64_t v;
@@ -114,7 +124,8 @@ static int rtc_parse_u64(const rt_opt *o, const char *s, char *why, size_t wl)
 	return rc;
 }
 
-static int rtc_parse_bool(const rt_opt *o, const char *s, char *why, size_t wl)
+static int
+rtc_parse_bool(const rt_opt *o, const char *s, char *why, size_t wl)
 {
 	static const char *const yes[] = { "1", "true", "yes", "on" }, *const no[] = { "0", "false", "no", "off" };
 	for (size_t i = 0; i < 4; i++) {
@@ -126,11 +137,12 @@ static int rtc_parse_bool(const rt_opt *o, const char *s, char *why, size_t wl)
 	return -1;
 }
 
-int rt_parse_duration_ms(const char *s, uint64_t *ms)
+int
+rt_parse_duration_ms(const char *s, uint64_t *ms)
 {
 	static const struct {
 		const char *unit;
-		uint64_t    mult;
+		uint64_t mult;
 	} units[] = { { "", 1000 }, { "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 }, { "d", 86400000 } };
 	const char *end;
 	uint64_t v;
@@ -147,7 +159,8 @@ int rt_parse_duration_ms(const char *s, uint64_t *ms)
 	return -1;
 }
 
-static int rtc_parse_duration(const rt_opt *o, const char *s, char *why, size_t wl)
+static int
+rtc_parse_duration(const rt_opt *o, const char *s, char *why, size_t wl)
 {
 	uint64_t ms;
 	if (rt_parse_duration_ms(s, &ms) != 0)
@@ -159,7 +172,8 @@ static int rtc_parse_duration(const rt_opt *o, const char *s, char *why, size_t 
 }
 
 /* Percent with at most 4 decimals -> ppm: "12.3456" -> 123456, "0.5" -> 5000, "1%" -> 10000. */
-int rt_parse_ppm(const char *s, uint64_t *ppm)
+int
+rt_parse_ppm(const char *s, uint64_t *ppm)
 {
 	const char *p;
 	uint64_t whole, frac = 0;
@@ -187,7 +201,8 @@ int rt_parse_ppm(const char *s, uint64_t *ppm)
 	return 0;
 }
 
-static int rtc_parse_ppm(const rt_opt *o, const char *s, char *why, size_t wl)
+static int
+rtc_parse_ppm(const rt_opt *o, const char *s, char *why, size_t wl)
 {
 	uint64_t v;
 	if (rt_parse_ppm(s, &v) != 0)
@@ -198,7 +213,8 @@ static int rtc_parse_ppm(const rt_opt *o, const char *s, char *why, size_t wl)
 	return rc;
 }
 
-static int rtc_parse_double(const rt_opt *o, const char *s, char *why, size_t wl)
+static int
+rtc_parse_double(const rt_opt *o, const char *s, char *why, size_t wl)
 {
 	char *end;
 	errno = 0;
@@ -207,20 +223,22 @@ static int rtc_parse_double(const rt_opt *o, const char *s, char *why, size_t wl
 		return -1;
 	if (rtc_bounded(o) && (v < (double)o->min || v > (double)o->max)) {
 		char b[80];
-		snprintf(why, wl, "%s is out of range [%" PRId64 ", %" PRId64 "]", rtc_show(o, s, b, sizeof b),
-		         o->min, o->max);
+		snprintf(why, wl, "%s is out of range [%" PRId64 ", %" PRId64 "]", rtc_show(o, s, b, sizeof b), o->min,
+		         o->max);
 		return -2;
 	}
 	*(double *)o->dst = v;
 	return 0;
 }
 
-static size_t rtc_list_cap(const rt_opt *o)
+static size_t
+rtc_list_cap(const rt_opt *o)
 {
 	return o->size == 0 || o->size > RT_LIST_MAX ? RT_LIST_MAX : o->size;
 }
 
-static int rtc_parse_list(const rt_opt *o, const char *s, char *why, size_t wl)
+static int
+rtc_parse_list(const rt_opt *o, const char *s, char *why, size_t wl)
 {
 	rt_strlist tmp = { 0, { 0 }, strdup(s) };
 	size_t cap = rtc_list_cap(o);
@@ -255,7 +273,8 @@ static int rtc_parse_list(const rt_opt *o, const char *s, char *why, size_t wl)
 	return 0;
 }
 
-int rt_parse_hex(const char *s, uint8_t *out, size_t n)
+int
+rt_parse_hex(const char *s, uint8_t *out, size_t n)
 {
 	uint8_t tmp[256]; /* decoded aside: a refused value writes nothing into out */
 	if (s == NULL || n > sizeof tmp || hex_decode_exact(s, strlen(s), tmp, n) != HEX_OK)
@@ -265,7 +284,8 @@ int rt_parse_hex(const char *s, uint8_t *out, size_t n)
 	return 0;
 }
 
-static int rtc_parse_hex(const rt_opt *o, const char *s, char *why, size_t wl)
+static int
+rtc_parse_hex(const rt_opt *o, const char *s, char *why, size_t wl)
 {
 	if (rt_parse_hex(s, o->dst, o->size) == 0)
 		return 0;
@@ -283,12 +303,12 @@ static int rtc_parse_hex(const rt_opt *o, const char *s, char *why, size_t wl)
 	return -2;
 }
 
-
 /* ---- URLs, addresses, keys ---------------------------------------------------------------- */
 
 /* host[0..n): a DNS name, an IPv4 address (4 octets <= 255), [IPv6], or, when wildcard is allowed,
  * empty or "*". */
-static int rtc_host(const char *h, size_t n, int wildcard, char *why, size_t wl)
+static int
+rtc_host(const char *h, size_t n, int wildcard, char *why, size_t wl)
 {
 	if (n == 0 || (n == 1 && h[0] == '*')) {
 		if (wildcard)
@@ -351,7 +371,8 @@ static int rtc_host(const char *h, size_t n, int wildcard, char *why, size_t wl)
 		} else if (isalnum((unsigned char)h[i]) || h[i] == '-' || h[i] == '_') {
 			label++;
 		} else {
-			snprintf(why, wl, "host '%.*s' has a character not allowed in a name", (int)(n > 60 ? 60 : n), h);
+			snprintf(why, wl, "host '%.*s' has a character not allowed in a name", (int)(n > 60 ? 60 : n),
+			         h);
 			return -1;
 		}
 	}
@@ -359,7 +380,8 @@ static int rtc_host(const char *h, size_t n, int wildcard, char *why, size_t wl)
 }
 
 /* ":port" digits -> 1..65535 */
-static int rtc_port(const char *p, size_t n, char *why, size_t wl)
+static int
+rtc_port(const char *p, size_t n, char *why, size_t wl)
 {
 	unsigned long v = 0;
 	if (n == 0) {
@@ -381,7 +403,8 @@ static int rtc_port(const char *p, size_t n, char *why, size_t wl)
 }
 
 /* "host:port" (host may be [v6]); port optional when need_port is 0. */
-static int rtc_hostport(const char *s, size_t n, int wildcard, int need_port, char *why, size_t wl)
+static int
+rtc_hostport(const char *s, size_t n, int wildcard, int need_port, char *why, size_t wl)
 {
 	const char *colon = NULL;
 	const char *close = memchr(s, ']', n);
@@ -400,7 +423,8 @@ static int rtc_hostport(const char *s, size_t n, int wildcard, int need_port, ch
 	return rtc_port(colon + 1, (size_t)(s + n - colon - 1), why, wl);
 }
 
-static int rtc_no_space(const char *url, char *why, size_t wl)
+static int
+rtc_no_space(const char *url, char *why, size_t wl)
 {
 	for (const char *p = url; *p; p++)
 		if (isspace((unsigned char)*p) || iscntrl((unsigned char)*p)) {
@@ -410,7 +434,8 @@ static int rtc_no_space(const char *url, char *why, size_t wl)
 	return 0;
 }
 
-int rt_check_bus_url(const char *url, int listen, char *why, size_t wl)
+int
+rt_check_bus_url(const char *url, int listen, char *why, size_t wl)
 {
 	static const char *const tcp[] = { "tcp", "tcp4", "tcp6", "tls+tcp", "tls+tcp4", "tls+tcp6" };
 	const char *sep = strstr(url, "://");
@@ -445,11 +470,13 @@ int rt_check_bus_url(const char *url, int listen, char *why, size_t wl)
 		}
 		return 0;
 	}
-	snprintf(why, wl, "scheme '%.*s' is not a bus transport (tcp, tls+tcp, ipc, inproc)", (int)(sl > 20 ? 20 : sl), url);
+	snprintf(why, wl, "scheme '%.*s' is not a bus transport (tcp, tls+tcp, ipc, inproc)", (int)(sl > 20 ? 20 : sl),
+	         url);
 	return -1;
 }
 
-int rt_check_http_url(const char *url, char *why, size_t wl)
+int
+rt_check_http_url(const char *url, char *why, size_t wl)
 {
 	const char *rest;
 	if (rtc_no_space(url, why, wl) != 0)
@@ -474,7 +501,8 @@ int rt_check_http_url(const char *url, char *why, size_t wl)
 	return rtc_hostport(rest, n, 0, 0, why, wl);
 }
 
-int rt_check_addr(const char *s, uint8_t out[20], char *why, size_t wl)
+int
+rt_check_addr(const char *s, uint8_t out[20], char *why, size_t wl)
 {
 	uint8_t tmp[20];
 	if (s[0] != '0' || (s[1] != 'x' && s[1] != 'X')) {
@@ -496,13 +524,15 @@ int rt_check_addr(const char *s, uint8_t out[20], char *why, size_t wl)
 	return 0;
 }
 
-int rt_check_seckey(const uint8_t key[32])
+int
+rt_check_seckey(const uint8_t key[32])
 {
 	return secp256k1_ec_seckey_verify(secp256k1_context_static, key) == 1 ? 0 : -1;
 }
 
 /* Comma list of URLs: items trimmed, none empty, at most o->size (0 = any). */
-static int rtc_parse_urls(const rt_opt *o, const char *s, char *why, size_t wl)
+static int
+rtc_parse_urls(const rt_opt *o, const char *s, char *why, size_t wl)
 {
 	char item[512], e2[160];
 	size_t count = 0;
@@ -535,7 +565,8 @@ static int rtc_parse_urls(const rt_opt *o, const char *s, char *why, size_t wl)
 			if (p == s && p[l] == '\0')
 				snprintf(why, wl, "%s is not %s: %s", rtc_show(o, item, b, sizeof b), kind, e2);
 			else
-				snprintf(why, wl, "item %zu %s is not %s: %s", count, rtc_show(o, item, b, sizeof b), kind, e2);
+				snprintf(why, wl, "item %zu %s is not %s: %s", count, rtc_show(o, item, b, sizeof b),
+				         kind, e2);
 			return -2;
 		}
 		p += l;
@@ -546,7 +577,8 @@ static int rtc_parse_urls(const rt_opt *o, const char *s, char *why, size_t wl)
 	return 0;
 }
 
-static int rtc_parse_addr(const rt_opt *o, const char *s, char *why, size_t wl)
+static int
+rtc_parse_addr(const rt_opt *o, const char *s, char *why, size_t wl)
 {
 	char e2[120], b[80];
 	if (rt_check_addr(s, o->dst, e2, sizeof e2) == 0)
@@ -555,7 +587,8 @@ static int rtc_parse_addr(const rt_opt *o, const char *s, char *why, size_t wl)
 	return -2;
 }
 
-static int rtc_parse_key(const rt_opt *o, const char *s, char *why, size_t wl)
+static int
+rtc_parse_key(const rt_opt *o, const char *s, char *why, size_t wl)
 {
 	uint8_t k[32];
 	rt_opt hex = *o;
@@ -572,7 +605,11 @@ static int rtc_parse_key(const rt_opt *o, const char *s, char *why, size_t wl)
 	return rc;
 }
 
-static int rtc_parse_none(const rt_opt *o, const char *s, char *why, size_t wl) { return 0; }
+static int
+rtc_parse_none(const rt_opt *o, const char *s, char *why, size_t wl)
+{
+	return 0;
+}
 
 static const rtc_type rtc_types[] = {
 	[RT_STR] = { "string", "a string", rtc_parse_str },
@@ -591,7 +628,8 @@ static const rtc_type rtc_types[] = {
 	[RT_CHECK] = { "check", "a check", rtc_parse_none },
 };
 
-void rt_config_error(rt_cfg_errs *e, const char *env, const char *fmt, ...)
+void
+rt_config_error(rt_cfg_errs *e, const char *env, const char *fmt, ...)
 {
 	e->n++;
 	if (e->buf == NULL || e->cap == 0)
@@ -613,7 +651,8 @@ void rt_config_error(rt_cfg_errs *e, const char *env, const char *fmt, ...)
 	va_end(ap);
 }
 
-int rt_config_failed(const rt_cfg_errs *e, const char *env)
+int
+rt_config_failed(const rt_cfg_errs *e, const char *env)
 {
 	size_t l = strlen(env);
 	for (const char *line = e->buf; line && *line;) {
@@ -625,13 +664,15 @@ int rt_config_failed(const rt_cfg_errs *e, const char *env)
 	return 0;
 }
 
-void rt_config_require(rt_cfg_errs *e, const char *env, int when, int given, const char *because)
+void
+rt_config_require(rt_cfg_errs *e, const char *env, int when, int given, const char *because)
 {
 	if (when && !given && !rt_config_failed(e, env))
 		rt_config_error(e, env, "required %s", because);
 }
 
-json_t *rt_config_json(rt_cfg_errs *e, const char *env_name)
+json_t *
+rt_config_json(rt_cfg_errs *e, const char *env_name)
 {
 	char err[512];
 	json_t *j = rt_config_file(env_name, err, sizeof err);
@@ -640,7 +681,8 @@ json_t *rt_config_json(rt_cfg_errs *e, const char *env_name)
 	return j;
 }
 
-int rt_config_load(const rt_opt *opts, size_t n, char *err, size_t errlen)
+int
+rt_config_load(const rt_opt *opts, size_t n, char *err, size_t errlen)
 {
 	rt_cfg_errs e = { err, errlen, 0 };
 	if (err && errlen)
@@ -665,7 +707,8 @@ int rt_config_load(const rt_opt *opts, size_t n, char *err, size_t errlen)
 		const char *v = getenv(o->env), *from = "";
 		if (v == NULL || *v == '\0') {
 			if (o->flags & RT_REQUIRED) {
-				rt_config_error(&e, o->env, "required (%s)", o->help ? o->help : rtc_types[o->type].name);
+				rt_config_error(&e, o->env, "required (%s)",
+				                o->help ? o->help : rtc_types[o->type].name);
 				continue;
 			}
 			v = o->dflt;
@@ -720,7 +763,8 @@ int rt_config_load(const rt_opt *opts, size_t n, char *err, size_t errlen)
 	return e.n ? -1 : 0;
 }
 
-void rt_config_free(const rt_opt *opts, size_t n)
+void
+rt_config_free(const rt_opt *opts, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		if (opts[i].type == RT_LIST && opts[i].dst) {
@@ -732,7 +776,8 @@ void rt_config_free(const rt_opt *opts, size_t n)
 }
 
 /* Markdown cell text: '|' would end the cell, newlines would end the row. */
-static void rtc_cell(FILE *f, const char *s)
+static void
+rtc_cell(FILE *f, const char *s)
 {
 	for (; s && *s; s++) {
 		if (*s == '|')
@@ -744,7 +789,8 @@ static void rtc_cell(FILE *f, const char *s)
 	}
 }
 
-void rt_config_usage_rows(const rt_opt *opts, size_t n, FILE *f)
+void
+rt_config_usage_rows(const rt_opt *opts, size_t n, FILE *f)
 {
 	for (size_t i = 0; i < n; i++) {
 		const rt_opt *o = &opts[i];
@@ -774,20 +820,24 @@ void rt_config_usage_rows(const rt_opt *opts, size_t n, FILE *f)
 			fprintf(f, ", at most %zu", o->size);
 		if (rtc_bounded(o) && o->type <= RT_DOUBLE && o->type != RT_STR && o->type != RT_BOOL)
 			fprintf(f, ", %" PRId64 "..%" PRId64 "%s", o->min, o->max,
-			        o->type == RT_DURATION ? " ms" : o->type == RT_PPM ? " ppm" : "");
+			        o->type == RT_DURATION ? " ms"
+			        : o->type == RT_PPM    ? " ppm"
+			                               : "");
 		if (o->flags & RT_SECRET)
 			fputs(", secret", f);
 		fputs(") |\n", f);
 	}
 }
 
-void rt_config_usage(const rt_opt *opts, size_t n, FILE *f)
+void
+rt_config_usage(const rt_opt *opts, size_t n, FILE *f)
 {
 	fputs("| variable | default | meaning |\n|---|---|---|\n", f);
 	rt_config_usage_rows(opts, n, f);
 }
 
-json_t *rt_config_file(const char *env_name, char *err, size_t errlen)
+json_t *
+rt_config_file(const char *env_name, char *err, size_t errlen)
 {
 	if (err && errlen)
 		err[0] = '\0';

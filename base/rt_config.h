@@ -29,8 +29,8 @@
  * until exit; not copied). RT_LIST destinations own one heap block each, released by
  * rt_config_free. RT_HEX writes into the caller's buffer of exactly `size` bytes.
  * rt_config_file returns a new jansson reference the caller must json_decref. */
-#ifndef RT_CONFIG_H
-#define RT_CONFIG_H
+#ifndef OB_BASE_RT_CONFIG_H
+#define OB_BASE_RT_CONFIG_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -76,8 +76,8 @@ enum {
 /* The problems found so far: lines "ENV: what is wrong", '\n'-separated, NUL-terminated within
  * cap (later lines are dropped when it is full, but still counted in n). */
 typedef struct rt_cfg_errs {
-	char    *buf;
-	size_t   cap;
+	char *buf;
+	size_t cap;
 	unsigned n;
 } rt_cfg_errs;
 
@@ -89,25 +89,28 @@ typedef void rt_check_fn(const struct rt_opt *o, const char *text, rt_cfg_errs *
 
 #define RT_LIST_MAX 32
 typedef struct {
-	size_t      n;
+	size_t n;
 	const char *v[RT_LIST_MAX]; /* point into mem */
-	char       *mem;            /* owned; freed by rt_config_free */
+	char *mem;                  /* owned; freed by rt_config_free */
 } rt_strlist;
 
 typedef struct rt_opt {
-	const char *env;   /* variable name */
+	const char *env; /* variable name */
 	rt_opt_type type;
-	const char *dflt;  /* text parsed like a value when the variable is unset or empty; NULL = none */
-	const char *help;  /* one line for the usage table */
-	void       *dst;   /* see rt_opt_type; left untouched when there is neither value nor default */
-	int64_t     min, max; /* integer/duration/ppm/double bounds, checked only when max > min */
-	size_t      size;  /* RT_HEX: byte count; RT_LIST: max items (0 = RT_LIST_MAX) */
-	unsigned    flags; /* RT_REQUIRED | RT_SECRET | RT_SCRUB | RT_LISTEN */
+	const char *dflt; /* text parsed like a value when the variable is unset or empty; NULL = none */
+	const char *help; /* one line for the usage table */
+	void *dst;        /* see rt_opt_type; left untouched when there is neither value nor default */
+	int64_t min, max; /* integer/duration/ppm/double bounds, checked only when max > min */
+	size_t size;      /* RT_HEX: byte count; RT_LIST: max items (0 = RT_LIST_MAX) */
+	unsigned flags;   /* RT_REQUIRED | RT_SECRET | RT_SCRUB | RT_LISTEN */
 } rt_opt;
 
 /* A check row: env = the variable it checks (it runs only when that one parsed), or "" for a check
  * of several. The function travels in dst (POSIX guarantees the conversion, as for dlsym). */
-#define RT_CHECK_ROW(env, fn) { (env), RT_CHECK, NULL, NULL, (void *)(rt_check_fn *)(fn), 0, 0, 0, 0 }
+#define RT_CHECK_ROW(env, fn)                                                                                          \
+	{                                                                                                              \
+		(env), RT_CHECK, NULL, NULL, (void *)(rt_check_fn *)(fn), 0, 0, 0, 0                                   \
+	}
 
 /* Reads every option, then runs the checks; 0 on success, -1 with every problem in err (lines
  * joined by '\n', truncated to errlen). */

@@ -14,17 +14,18 @@
 #include "base/rt_config.h"
 #include "base/hex.h"
 
-
-static void clear_env(void)
+static void
+clear_env(void)
 {
-	static const char *names[] = { "T_STR", "T_I64", "T_U64", "T_BOOL", "T_DUR", "T_PPM", "T_DBL", "T_LIST",
-		                       "T_HEX", "T_KEY", "T_REQ", "T_FILE", "T_URL", "T_RPC",
-		                       "T_ADDR", "T_THR", "T_MODE" };
+	static const char *names[] = { "T_STR", "T_I64",  "T_U64",  "T_BOOL", "T_DUR", "T_PPM",
+		                       "T_DBL", "T_LIST", "T_HEX",  "T_KEY",  "T_REQ", "T_FILE",
+		                       "T_URL", "T_RPC",  "T_ADDR", "T_THR",  "T_MODE" };
 	for (size_t i = 0; i < OB_COUNT(names); i++)
 		unsetenv(names[i]);
 }
 
-static void test_every_type_ok(void **state)
+static void
+test_every_type_ok(void **state)
 {
 	clear_env();
 	const char *s = NULL;
@@ -35,14 +36,10 @@ static void test_every_type_ok(void **state)
 	rt_strlist l = { 0 };
 	uint8_t h[4] = { 0 };
 	rt_opt o[] = {
-		{ "T_STR", RT_STR, NULL, "s", &s, 0, 0, 0, 0 },
-		{ "T_I64", RT_I64, NULL, "i", &i, -10, 10, 0, 0 },
-		{ "T_U64", RT_U64, NULL, "u", &u, 0, 0, 0, 0 },
-		{ "T_BOOL", RT_BOOL, NULL, "b", &b, 0, 0, 0, 0 },
-		{ "T_DUR", RT_DURATION, NULL, "d", &d, 0, 0, 0, 0 },
-		{ "T_PPM", RT_PPM, NULL, "p", &p, 0, 0, 0, 0 },
-		{ "T_DBL", RT_DOUBLE, NULL, "x", &x, 0, 0, 0, 0 },
-		{ "T_LIST", RT_LIST, NULL, "l", &l, 0, 0, 3, 0 },
+		{ "T_STR", RT_STR, NULL, "s", &s, 0, 0, 0, 0 },      { "T_I64", RT_I64, NULL, "i", &i, -10, 10, 0, 0 },
+		{ "T_U64", RT_U64, NULL, "u", &u, 0, 0, 0, 0 },      { "T_BOOL", RT_BOOL, NULL, "b", &b, 0, 0, 0, 0 },
+		{ "T_DUR", RT_DURATION, NULL, "d", &d, 0, 0, 0, 0 }, { "T_PPM", RT_PPM, NULL, "p", &p, 0, 0, 0, 0 },
+		{ "T_DBL", RT_DOUBLE, NULL, "x", &x, 0, 0, 0, 0 },   { "T_LIST", RT_LIST, NULL, "l", &l, 0, 0, 3, 0 },
 		{ "T_HEX", RT_HEX, NULL, "h", h, 0, 0, 4, 0 },
 	};
 	setenv("T_STR", "http://x:8545", 1);
@@ -75,15 +72,26 @@ static void test_every_type_ok(void **state)
 	clear_env();
 }
 
-static void test_parsers(void **state)
+static void
+test_parsers(void **state)
 {
 	static const struct {
 		const char *in;
 		int ok;
 		uint64_t ms;
-	} dur[] = { { "30", 1, 30000 }, { "30s", 1, 30000 }, { "500ms", 1, 500 }, { "2m", 1, 120000 },
-		    { "1h", 1, 3600000 }, { "0", 1, 0 }, { "", 0, 0 }, { "s", 0, 0 }, { "1.5s", 0, 0 },
-		    { "-1s", 0, 0 }, { "10x", 0, 0 }, { " 1s", 0, 0 }, { "99999999999999999999", 0, 0 },
+	} dur[] = { { "30", 1, 30000 },
+		    { "30s", 1, 30000 },
+		    { "500ms", 1, 500 },
+		    { "2m", 1, 120000 },
+		    { "1h", 1, 3600000 },
+		    { "0", 1, 0 },
+		    { "", 0, 0 },
+		    { "s", 0, 0 },
+		    { "1.5s", 0, 0 },
+		    { "-1s", 0, 0 },
+		    { "10x", 0, 0 },
+		    { " 1s", 0, 0 },
+		    { "99999999999999999999", 0, 0 },
 		    { "18446744073709551615h", 0, 0 } };
 	for (size_t k = 0; k < OB_COUNT(dur); k++) {
 		uint64_t v = 0;
@@ -96,10 +104,10 @@ static void test_parsers(void **state)
 		const char *in;
 		int ok;
 		uint64_t ppm;
-	} pp[] = { { "0.5", 1, 5000 }, { "1", 1, 10000 }, { "1%", 1, 10000 }, { "12.3456", 1, 123456 },
+	} pp[] = { { "0.5", 1, 5000 }, { "1", 1, 10000 },   { "1%", 1, 10000 },    { "12.3456", 1, 123456 },
 		   { "0.0001", 1, 1 }, { "0.00010", 1, 1 }, { "100", 1, 1000000 }, { "0.00001", 0, 0 },
-		   { ".5", 0, 0 }, { "5.", 0, 0 }, { "-1", 0, 0 }, { "1e2", 0, 0 }, { "abc", 0, 0 },
-		   { "1%%", 0, 0 } };
+		   { ".5", 0, 0 },     { "5.", 0, 0 },      { "-1", 0, 0 },        { "1e2", 0, 0 },
+		   { "abc", 0, 0 },    { "1%%", 0, 0 } };
 	for (size_t k = 0; k < OB_COUNT(pp); k++) {
 		uint64_t v = 0;
 		int rc = rt_parse_ppm(pp[k].in, &v);
@@ -117,7 +125,8 @@ static void test_parsers(void **state)
 }
 
 /* Every error message, all reported in one call, in table order. */
-static void test_all_errors_at_once(void **state)
+static void
+test_all_errors_at_once(void **state)
 {
 	clear_env();
 	const char *s = "untouched";
@@ -180,7 +189,8 @@ static void test_all_errors_at_once(void **state)
 	clear_env();
 }
 
-static void test_secrets_not_echoed(void **state)
+static void
+test_secrets_not_echoed(void **state)
 {
 	clear_env();
 	uint8_t key[32];
@@ -219,7 +229,8 @@ static void test_secrets_not_echoed(void **state)
 	clear_env();
 }
 
-static void test_defaults_and_untouched(void **state)
+static void
+test_defaults_and_untouched(void **state)
 {
 	clear_env();
 	uint64_t hb = 7, dev = 0;
@@ -238,7 +249,8 @@ static void test_defaults_and_untouched(void **state)
 	clear_env();
 }
 
-static void test_usage_table(void **state)
+static void
+test_usage_table(void **state)
 {
 	uint64_t hb;
 	const char *url;
@@ -262,7 +274,8 @@ static void test_usage_table(void **state)
 	free(text);
 }
 
-static void test_config_file(void **state)
+static void
+test_config_file(void **state)
 {
 	clear_env();
 	char err[256] = "x";
@@ -298,9 +311,9 @@ static void test_config_file(void **state)
 	clear_env();
 }
 
-
 /* One validator call: ok, or the reason contains want. */
-static void url_case(int bus, const char *url, int listen, const char *want)
+static void
+url_case(int bus, const char *url, int listen, const char *want)
 {
 	char why[200] = "";
 	int rc = bus ? rt_check_bus_url(url, listen, why, sizeof why) : rt_check_http_url(url, why, sizeof why);
@@ -315,7 +328,8 @@ static void url_case(int bus, const char *url, int listen, const char *want)
 	}
 }
 
-static void test_bus_urls(void **state)
+static void
+test_bus_urls(void **state)
 {
 	static const struct {
 		const char *url;
@@ -359,7 +373,8 @@ static void test_bus_urls(void **state)
 	url_case(1, longipc, 0, "longer than");
 }
 
-static void test_http_urls(void **state)
+static void
+test_http_urls(void **state)
 {
 	static const struct {
 		const char *url, *want;
@@ -382,7 +397,8 @@ static void test_http_urls(void **state)
 		url_case(0, c[i].url, 0, c[i].want);
 }
 
-static void test_url_options(void **state)
+static void
+test_url_options(void **state)
 {
 	clear_env();
 	const char *bus = NULL, *rpc = NULL, *lst = NULL;
@@ -414,7 +430,8 @@ static void test_url_options(void **state)
 	clear_env();
 }
 
-static void test_addresses(void **state)
+static void
+test_addresses(void **state)
 {
 	clear_env();
 	uint8_t a[20] = { 0 };
@@ -437,15 +454,16 @@ static void test_addresses(void **state)
 	static const struct {
 		const char *in, *want;
 	} bad[] = {
-		{ "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAeD",
-		  "T_ADDR: '0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAeD' has a wrong EIP-55 checksum (mixed case); check "
-		  "the address or write it in lower case" },
+		{ "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAeD", "T_ADDR: '0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAeD' "
+		                                                "has a wrong EIP-55 checksum (mixed case); check "
+		                                                "the address or write it in lower case" },
 		{ "5aaeb6053f3e94c9b9a09f33669435e7ef1beaed",
 		  "T_ADDR: '5aaeb6053f3e94c9b9a09f33669435e7ef1beaed' is not an address: an address starts with 0x" },
-		{ "0x5aaeb6053f3e94c9b9a09f33669435e7ef1bea",
-		  "T_ADDR: '0x5aaeb6053f3e94c9b9a09f33669435e7ef1bea' is not an address: an address is 0x and 40 hex digits" },
+		{ "0x5aaeb6053f3e94c9b9a09f33669435e7ef1bea", "T_ADDR: '0x5aaeb6053f3e94c9b9a09f33669435e7ef1bea' is "
+		                                              "not an address: an address is 0x and 40 hex digits" },
 		{ "0x5aaeb6053f3e94c9b9a09f33669435e7ef1beazz",
-		  "T_ADDR: '0x5aaeb6053f3e94c9b9a09f33669435e7ef1beazz' is not an address: an address is 0x and 40 hex digits" },
+		  "T_ADDR: '0x5aaeb6053f3e94c9b9a09f33669435e7ef1beazz' is not an address: an address is 0x and 40 hex "
+		  "digits" },
 		{ "0x0000000000000000000000000000000000000000",
 		  "T_ADDR: '0x0000000000000000000000000000000000000000' is not an address: the zero address" },
 	};
@@ -459,7 +477,8 @@ static void test_addresses(void **state)
 	clear_env();
 }
 
-static void test_secp256k1_keys(void **state)
+static void
+test_secp256k1_keys(void **state)
 {
 	clear_env();
 	static const struct {
@@ -468,8 +487,8 @@ static void test_secp256k1_keys(void **state)
 	} c[] = {
 		{ "0000000000000000000000000000000000000000000000000000000000000001", 1 },
 		{ "0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364140", 1 }, /* n - 1 */
-		{ "0000000000000000000000000000000000000000000000000000000000000000", 0 }, /* zero */
-		{ "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141", 0 }, /* n */
+		{ "0000000000000000000000000000000000000000000000000000000000000000", 0 },   /* zero */
+		{ "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141", 0 },   /* n */
 		{ "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff", 0 },
 	};
 	uint8_t k[32];
@@ -508,13 +527,15 @@ static void test_secp256k1_keys(void **state)
 /* The checks of the test below: an actor's own semantic rules. */
 static int64_t thr;
 static const char *mode;
-static void check_mode(const rt_opt *o, const char *text, rt_cfg_errs *e)
+static void
+check_mode(const rt_opt *o, const char *text, rt_cfg_errs *e)
 {
 	if (strcmp(mode, "fast") != 0 && strcmp(mode, "safe") != 0)
 		rt_config_error(e, o->env, "'%s' is neither fast nor safe", mode);
 }
 static int cross_runs;
-static void check_cross(const rt_opt *o, const char *text, rt_cfg_errs *e)
+static void
+check_cross(const rt_opt *o, const char *text, rt_cfg_errs *e)
 {
 	cross_runs++;
 	/* a threshold problem is already listed: say nothing more about it */
@@ -527,7 +548,8 @@ static void check_cross(const rt_opt *o, const char *text, rt_cfg_errs *e)
 
 /* Three independent errors of three types, and an actor's semantic checks in the same pass: every
  * one is listed, one line each, in table order. */
-static void test_three_errors_three_lines(void **state)
+static void
+test_three_errors_three_lines(void **state)
 {
 	clear_env();
 	const char *url = NULL;
@@ -567,7 +589,8 @@ static void test_three_errors_three_lines(void **state)
 
 	/* a check bound to a variable that failed does not run */
 	setenv("T_THR", "5", 1);
-	rt_opt ob[] = { { "T_THR", RT_I64, NULL, "t", &thr, 0, 9, 0, 0 }, { "T_MODE", RT_I64, NULL, "m", &thr, 0, 9, 0, 0 },
+	rt_opt ob[] = { { "T_THR", RT_I64, NULL, "t", &thr, 0, 9, 0, 0 },
+		        { "T_MODE", RT_I64, NULL, "m", &thr, 0, 9, 0, 0 },
 		        RT_CHECK_ROW("T_MODE", check_mode) };
 	setenv("T_MODE", "x", 1);
 	assert_int_equal(rt_config_load(ob, OB_COUNT(ob), err, sizeof err), -1);
@@ -590,18 +613,21 @@ static void test_three_errors_three_lines(void **state)
 }
 
 /* rt_config_json: a missing or broken file is one more line in the list. */
-static void check_file(const rt_opt *o, const char *text, rt_cfg_errs *e)
+static void
+check_file(const rt_opt *o, const char *text, rt_cfg_errs *e)
 {
 	json_t *j = rt_config_json(e, "T_FILE");
 	json_decref(j);
 }
 
-static void test_check_reads_file(void **state)
+static void
+test_check_reads_file(void **state)
 {
 	clear_env();
 	const char *path = NULL;
 	int64_t i = 0;
-	rt_opt o[] = { { "T_FILE", RT_STR, NULL, "file", &path, 0, 0, 0, 0 }, { "T_I64", RT_I64, NULL, "i", &i, 0, 1, 0, 0 },
+	rt_opt o[] = { { "T_FILE", RT_STR, NULL, "file", &path, 0, 0, 0, 0 },
+		       { "T_I64", RT_I64, NULL, "i", &i, 0, 1, 0, 0 },
 		       RT_CHECK_ROW("T_FILE", check_file) };
 	char err[512];
 	assert_int_equal(rt_config_load(o, OB_COUNT(o), err, sizeof err), 0);
@@ -614,7 +640,8 @@ static void test_check_reads_file(void **state)
 	clear_env();
 }
 
-int main(void)
+int
+main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_every_type_ok),

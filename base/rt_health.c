@@ -14,10 +14,11 @@ typedef struct rth_reason {
 } rth_reason;
 
 static pthread_mutex_t rthl_mu = PTHREAD_MUTEX_INITIALIZER;
-static rth_reason     *rthl_reasons, **rthl_tail = &rthl_reasons;
-static int             rthl_count;
+static rth_reason *rthl_reasons, **rthl_tail = &rthl_reasons;
+static int rthl_count;
 
-void rt_health_set(const char *key, int degraded, const char *text)
+void
+rt_health_set(const char *key, int degraded, const char *text)
 {
 	if (key == NULL)
 		return;
@@ -56,7 +57,8 @@ void rt_health_set(const char *key, int degraded, const char *text)
 	pthread_mutex_unlock(&rthl_mu);
 }
 
-int rt_health_degraded(void)
+int
+rt_health_degraded(void)
 {
 	pthread_mutex_lock(&rthl_mu);
 	int n = rthl_count;
@@ -64,7 +66,8 @@ int rt_health_degraded(void)
 	return n;
 }
 
-int rt_health_json(rt_buf *out)
+int
+rt_health_json(rt_buf *out)
 {
 	pthread_mutex_lock(&rthl_mu);
 	int degraded = rthl_reasons != NULL;

@@ -26,65 +26,71 @@
 #define RTH_MAX_ROUTES 32
 
 typedef struct {
-	char      *method;
-	char      *path;
-	int        prefix;
+	char *method;
+	char *path;
+	int prefix;
 	rt_http_fn fn;
-	void      *arg;
-	size_t     body_max;
+	void *arg;
+	size_t body_max;
 } rth_route;
 
 /* One request being received: its raw URI (with the query), the route, and the body so far. */
 typedef struct {
-	char            *uri;
+	char *uri;
 	const rth_route *route;
-	int              status; /* set when refused before the handler (404, 405, 413) */
-	rt_buf           body;
+	int status; /* set when refused before the handler (404, 405, 413) */
+	rt_buf body;
 } rth_req;
 
 /* Up to two listeners: the main one (every route; HEALTH_PORT or HTTP_PORT) and a metrics-only one
  * (METRICS_PORT). Each has its own thread, so each keeps its own connection counts. */
 typedef struct rth_server rth_server;
-enum { RTH_MAIN, RTH_METRICS, RTH_NSERVERS };
+enum {
+	RTH_MAIN,
+	RTH_METRICS,
+	RTH_NSERVERS
+};
 
 typedef struct {
 	struct sockaddr_storage addr;
-	unsigned                n;
+	unsigned n;
 } rth_peer;
 
 struct rth_server {
 	struct MHD_Daemon *daemon;
-	int                port;
-	int                metrics_only; /* serves GET /metrics and nothing else */
-	unsigned           open;         /* touched by this server's thread only */
-	rth_peer          *peers;        /* max_connections slots */
+	int port;
+	int metrics_only; /* serves GET /metrics and nothing else */
+	unsigned open;    /* touched by this server's thread only */
+	rth_peer *peers;  /* max_connections slots */
 };
 static rth_server rth_servers[RTH_NSERVERS] = { { NULL, 0, 0, 0, NULL }, { NULL, 0, 1, 0, NULL } };
 
-static pthread_mutex_t    rth_mu = PTHREAD_MUTEX_INITIALIZER;
-static rth_route          rth_routes[RTH_MAX_ROUTES];
-static size_t             rth_nroutes;
-static size_t             rth_body_max = RT_HTTP_BODY_MAX_DEFAULT;
-static rt_http_limits     rth_limits = { RT_HTTP_MAX_CONNECTIONS_DEFAULT, RT_HTTP_MAX_PER_IP_DEFAULT,
-                                         RT_HTTP_TIMEOUT_S_DEFAULT };
-static rt_metric         *rth_m_refused, *rth_m_open;
+static pthread_mutex_t rth_mu = PTHREAD_MUTEX_INITIALIZER;
+static rth_route rth_routes[RTH_MAX_ROUTES];
+static size_t rth_nroutes;
+static size_t rth_body_max = RT_HTTP_BODY_MAX_DEFAULT;
+static rt_http_limits rth_limits = { RT_HTTP_MAX_CONNECTIONS_DEFAULT, RT_HTTP_MAX_PER_IP_DEFAULT,
+	                             RT_HTTP_TIMEOUT_S_DEFAULT };
+static rt_metric *rth_m_refused, *rth_m_open;
 static __thread struct MHD_Connection *rth_current; /* the connection whose handler runs */
 
 /* Requests refused before their handler, by status (a fixed set: bounded series). */
-static void rth_count_refusal(int status)
+static void
+rth_count_refusal(int status)
 {
 	char labels[32];
 	snprintf(labels, sizeof labels, "status=\"%d\"", status);
-	rt_inc(rt_counter("http_refused_total", "HTTP requests refused before their handler (404, 405, 413).",
-	                  labels));
+	rt_inc(rt_counter("http_refused_total", "HTTP requests refused before their handler (404, 405, 413).", labels));
 }
 
-const char *rt_http_req_header(const char *name)
+const char *
+rt_http_req_header(const char *name)
 {
 	return rth_current ? MHD_lookup_connection_value(rth_current, MHD_HEADER_KIND, name) : NULL;
 }
 
-int rt_http_set_route_body_max(const char *path, size_t max)
+int
+rt_http_set_route_body_max(const char *path, size_t max)
 {
 	int found = -1;
 	pthread_mutex_lock(&rth_mu);
@@ -97,8 +103,9 @@ int rt_http_set_route_body_max(const char *path, size_t max)
 	return found;
 }
 
-static int rth_metrics(void *arg, const char *method, const char *path, const char *query,
-                       const uint8_t *body, size_t blen, rt_buf *out, const char **ctype)
+static int
+rth_metrics(void *arg, const char *method, const char *path, const char *query, const uint8_t *body, size_t blen,
+            rt_buf *out, const char **ctype)
 {
 	size_t len;
 	char *text = rt_metrics_text(&len);
@@ -110,8 +117,9 @@ static int rth_metrics(void *arg, const char *method, const char *path, const ch
 	return 200;
 }
 
-static int rth_health(void *arg, const char *method, const char *path, const char *query,
-                      const uint8_t *body, size_t blen, rt_buf *out, const char **ctype)
+static int
+rth_health(void *arg, const char *method, const char *path, const char *query, const uint8_t *body, size_t blen,
+           rt_buf *out, const char **ctype)
 {
 	*ctype = "application/json";
 	return rt_health_json(out);
@@ -119,7 +127,8 @@ static int rth_health(void *arg, const char *method, const char *path, const cha
 
 /* The route for (method, path): exact path, or a prefix route and a path below it. *status is 404
  * when no path matches, 405 when only the method differs. Caller holds rth_mu. */
-static const rth_route *rth_match(const char *method, const char *path, int metrics_only, int *status)
+static const rth_route *
+rth_match(const char *method, const char *path, int metrics_only, int *status)
 {
 	*status = 404;
 	if (metrics_only && strcmp(path, "/metrics") != 0)
@@ -139,7 +148,8 @@ static const rth_route *rth_match(const char *method, const char *path, int metr
 }
 
 /* libmicrohttpd hands over the raw URI before it splits off the query: keep it. */
-static void *rth_uri_cb(void *cls, const char *uri, struct MHD_Connection *c)
+static void *
+rth_uri_cb(void *cls, const char *uri, struct MHD_Connection *c)
 {
 	rth_req *q = calloc(1, sizeof *q);
 	if (q != NULL && (q->uri = strdup(uri)) == NULL) {
@@ -149,7 +159,8 @@ static void *rth_uri_cb(void *cls, const char *uri, struct MHD_Connection *c)
 	return q;
 }
 
-static void rth_done_cb(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode tc)
+static void
+rth_done_cb(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode tc)
 {
 	rth_req *q = *con_cls;
 	if (q == NULL)
@@ -160,10 +171,11 @@ static void rth_done_cb(void *cls, struct MHD_Connection *c, void **con_cls, enu
 	*con_cls = NULL;
 }
 
-static enum MHD_Result rth_reply(struct MHD_Connection *c, int status, const char *ctype, rt_buf *out)
+static enum MHD_Result
+rth_reply(struct MHD_Connection *c, int status, const char *ctype, rt_buf *out)
 {
 	struct MHD_Response *res =
-	    MHD_create_response_from_buffer(out->len, out->data ? out->data : (void *)"", MHD_RESPMEM_MUST_COPY);
+	        MHD_create_response_from_buffer(out->len, out->data ? out->data : (void *)"", MHD_RESPMEM_MUST_COPY);
 	if (res == NULL)
 		return MHD_NO;
 	MHD_add_response_header(res, "Content-Type", ctype);
@@ -173,13 +185,14 @@ static enum MHD_Result rth_reply(struct MHD_Connection *c, int status, const cha
 	return rv;
 }
 
-static enum MHD_Result rth_access_cb(void *cls, struct MHD_Connection *c, const char *url, const char *method,
-                                     const char *version, const char *upload, size_t *upload_size, void **con_cls)
+static enum MHD_Result
+rth_access_cb(void *cls, struct MHD_Connection *c, const char *url, const char *method, const char *version,
+              const char *upload, size_t *upload_size, void **con_cls)
 {
 	rth_req *q = *con_cls;
 	const rth_server *srv = cls;
 	if (q == NULL)
-		return MHD_NO; /* out of memory in rth_uri_cb: drop the connection */
+		return MHD_NO;                    /* out of memory in rth_uri_cb: drop the connection */
 	if (q->route == NULL && q->status == 0) { /* first call: headers are in */
 		char *qs = strchr(q->uri, '?');
 		if (qs)
@@ -192,7 +205,8 @@ static enum MHD_Result rth_access_cb(void *cls, struct MHD_Connection *c, const 
 		if (q->route) {
 			q->status = 0;
 			/* a declared body past the limit: answer now, before reading it */
-			const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+			const char *cl =
+			        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 			if (cl && strtoull(cl, NULL, 10) > q->route->body_max)
 				q->status = 413;
 		}
@@ -219,9 +233,9 @@ static enum MHD_Result rth_access_cb(void *cls, struct MHD_Connection *c, const 
 		*upload_size = 0;
 		return MHD_YES;
 	}
-	rt_buf      out = RT_BUF_INIT;
+	rt_buf out = RT_BUF_INIT;
 	const char *ctype = "application/json";
-	int         status = q->status;
+	int status = q->status;
 	if (status == 0 && q->body.oom)
 		status = 500;
 	if (status == 0) {
@@ -241,8 +255,10 @@ static enum MHD_Result rth_access_cb(void *cls, struct MHD_Connection *c, const 
 	} else {
 		rth_count_refusal(status);
 		rt_buf_printf(&out, "{\"error\":\"%s\"}",
-		              status == 404 ? "not found" : status == 405 ? "method not allowed" :
-		              status == 413 ? "request body too large" : "internal error");
+		              status == 404   ? "not found"
+		              : status == 405 ? "method not allowed"
+		              : status == 413 ? "request body too large"
+		                              : "internal error");
 	}
 	enum MHD_Result rv = rth_reply(c, status, ctype, &out);
 	rt_buf_free(&out);
@@ -254,19 +270,22 @@ static enum MHD_Result rth_access_cb(void *cls, struct MHD_Connection *c, const 
  * table has one slot per allowed connection, so it is bounded by the cap itself. Both callbacks run
  * on the server's one thread. */
 
-static int rth_same_host(const struct sockaddr *a, const struct sockaddr_storage *b)
+static int
+rth_same_host(const struct sockaddr *a, const struct sockaddr_storage *b)
 {
 	if (a->sa_family != b->ss_family)
 		return 0;
 	if (a->sa_family == AF_INET)
-		return ((const struct sockaddr_in *)a)->sin_addr.s_addr == ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+		       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
 	if (a->sa_family == AF_INET6)
-		return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr, &((const struct sockaddr_in6 *)b)->sin6_addr,
-		              16) == 0;
+		return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+		              &((const struct sockaddr_in6 *)b)->sin6_addr, 16) == 0;
 	return 0;
 }
 
-static rth_peer *rth_peer_of(rth_server *srv, const struct sockaddr *a, int create)
+static rth_peer *
+rth_peer_of(rth_server *srv, const struct sockaddr *a, int create)
 {
 	rth_peer *free_slot = NULL, *peers = srv->peers;
 	for (unsigned i = 0; i < rth_limits.max_connections; i++) {
@@ -277,31 +296,35 @@ static rth_peer *rth_peer_of(rth_server *srv, const struct sockaddr *a, int crea
 	}
 	if (create && free_slot) {
 		memset(&free_slot->addr, 0, sizeof free_slot->addr);
-		memcpy(&free_slot->addr, a, a->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
+		memcpy(&free_slot->addr, a,
+		       a->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
 	}
 	return create ? free_slot : NULL;
 }
 
-static enum MHD_Result rth_accept_cb(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+static enum MHD_Result
+rth_accept_cb(void *cls, const struct sockaddr *addr, socklen_t addrlen)
 {
 	rth_server *srv = cls;
 	rth_peer *p = rth_peer_of(srv, addr, 0);
 	if (srv->open >= rth_limits.max_connections || (p && p->n >= rth_limits.max_per_ip)) {
 		rt_inc(rth_m_refused);
-		rt_log(RT_WARN, "http: refusing a connection (%u open in all, %u from that address; "
-		       "HTTP_MAX_CONNECTIONS %u, HTTP_MAX_PER_IP %u)", srv->open, p ? p->n : 0,
-		       rth_limits.max_connections, rth_limits.max_per_ip);
+		rt_log(RT_WARN,
+		       "http: refusing a connection (%u open in all, %u from that address; "
+		       "HTTP_MAX_CONNECTIONS %u, HTTP_MAX_PER_IP %u)",
+		       srv->open, p ? p->n : 0, rth_limits.max_connections, rth_limits.max_per_ip);
 		return MHD_NO;
 	}
 	return MHD_YES;
 }
 
-static void rth_conn_cb(void *cls, struct MHD_Connection *c, void **socket_ctx, enum MHD_ConnectionNotificationCode code)
+static void
+rth_conn_cb(void *cls, struct MHD_Connection *c, void **socket_ctx, enum MHD_ConnectionNotificationCode code)
 {
 	rth_server *srv = cls;
 	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	rth_peer *p = ci && ci->client_addr ? rth_peer_of(srv, ci->client_addr, code == MHD_CONNECTION_NOTIFY_STARTED)
-	                                    : NULL;
+	rth_peer *p =
+	        ci && ci->client_addr ? rth_peer_of(srv, ci->client_addr, code == MHD_CONNECTION_NOTIFY_STARTED) : NULL;
 	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
 		srv->open++;
 		if (p)
@@ -318,7 +341,8 @@ static void rth_conn_cb(void *cls, struct MHD_Connection *c, void **socket_ctx, 
 }
 
 static void rth_log_cb(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
-static void rth_log_cb(void *cls, const char *fmt, va_list ap)
+static void
+rth_log_cb(void *cls, const char *fmt, va_list ap)
 {
 	char msg[256];
 	vsnprintf(msg, sizeof msg, fmt, ap);
@@ -328,7 +352,8 @@ static void rth_log_cb(void *cls, const char *fmt, va_list ap)
 	rt_logkv(RT_WARN, "http", "detail", msg, NULL);
 }
 
-int rt_http_route(const char *method, const char *path, int prefix, rt_http_fn fn, void *arg)
+int
+rt_http_route(const char *method, const char *path, int prefix, rt_http_fn fn, void *arg)
 {
 	if (path == NULL || path[0] != '/' || fn == NULL)
 		return -1;
@@ -355,21 +380,24 @@ int rt_http_route(const char *method, const char *path, int prefix, rt_http_fn f
 	return rc;
 }
 
-void rt_http_set_body_max(size_t max)
+void
+rt_http_set_body_max(size_t max)
 {
 	pthread_mutex_lock(&rth_mu);
 	rth_body_max = max;
 	pthread_mutex_unlock(&rth_mu);
 }
 
-void rt_http_set_limits(const rt_http_limits *l)
+void
+rt_http_set_limits(const rt_http_limits *l)
 {
 	pthread_mutex_lock(&rth_mu);
 	rth_limits = *l;
 	pthread_mutex_unlock(&rth_mu);
 }
 
-static int rth_has_route(const char *path)
+static int
+rth_has_route(const char *path)
 {
 	pthread_mutex_lock(&rth_mu);
 	int found = 0;
@@ -380,7 +408,8 @@ static int rth_has_route(const char *path)
 }
 
 /* "http://HOST:PORT" with HOST an IPv4 address, "[IPv6]", or "localhost". 0 or -1. */
-static int rth_parse_url(const char *url, struct sockaddr_storage *ss, socklen_t *sl)
+static int
+rth_parse_url(const char *url, struct sockaddr_storage *ss, socklen_t *sl)
 {
 	char host[128];
 	const char *p = strncmp(url, "http://", 7) == 0 ? url + 7 : NULL, *colon;
@@ -425,10 +454,11 @@ static int rth_parse_url(const char *url, struct sockaddr_storage *ss, socklen_t
 	return -1;
 }
 
-static int rth_start(rth_server *srv, const char *url)
+static int
+rth_start(rth_server *srv, const char *url)
 {
 	struct sockaddr_storage ss;
-	socklen_t               sl;
+	socklen_t sl;
 	if (rth_parse_url(url, &ss, &sl) != 0) {
 		rt_logkv(RT_ERROR, "http server failed", "url", url, "err", "not http://ADDRESS:PORT", NULL);
 		return -1;
@@ -444,9 +474,9 @@ static int rth_start(rth_server *srv, const char *url)
 		rt_http_route("GET", "/metrics", 0, rth_metrics, NULL);
 	if (!rth_has_route("/health"))
 		rt_http_route("GET", "/health", 0, rth_health, NULL);
-	rth_m_refused = rt_counter("http_connections_refused_total",
-	                           "HTTP connections refused by the caps (HTTP_MAX_CONNECTIONS, HTTP_MAX_PER_IP).",
-	                           NULL);
+	rth_m_refused =
+	        rt_counter("http_connections_refused_total",
+	                   "HTTP connections refused by the caps (HTTP_MAX_CONNECTIONS, HTTP_MAX_PER_IP).", NULL);
 	rth_m_open = rt_gauge("http_connections_open", "HTTP connections open now.", NULL);
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
 	if (ss.ss_family == AF_INET6)
@@ -456,13 +486,12 @@ static int rth_start(rth_server *srv, const char *url)
 	if ((srv->peers = calloc(lim.max_connections ? lim.max_connections : 1, sizeof *srv->peers)) == NULL)
 		return -1;
 	struct MHD_Daemon *d = MHD_start_daemon(
-	    flags, 0, rth_accept_cb, srv, rth_access_cb, srv, MHD_OPTION_EXTERNAL_LOGGER, rth_log_cb, NULL,
-	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-	    MHD_OPTION_NOTIFY_CONNECTION, rth_conn_cb, srv,
-	    MHD_OPTION_URI_LOG_CALLBACK, rth_uri_cb, NULL, MHD_OPTION_NOTIFY_COMPLETED, rth_done_cb, NULL,
-	    /* a backstop only: the caps are rth_accept_cb's, which counts what it refuses */
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)lim.max_connections * 2 + 4, MHD_OPTION_CONNECTION_TIMEOUT,
-	    (unsigned)lim.timeout_s, MHD_OPTION_END);
+	        flags, 0, rth_accept_cb, srv, rth_access_cb, srv, MHD_OPTION_EXTERNAL_LOGGER, rth_log_cb, NULL,
+	        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_CONNECTION, rth_conn_cb, srv,
+	        MHD_OPTION_URI_LOG_CALLBACK, rth_uri_cb, NULL, MHD_OPTION_NOTIFY_COMPLETED, rth_done_cb, NULL,
+	        /* a backstop only: the caps are rth_accept_cb's, which counts what it refuses */
+	        MHD_OPTION_CONNECTION_LIMIT, (unsigned)lim.max_connections * 2 + 4, MHD_OPTION_CONNECTION_TIMEOUT,
+	        (unsigned)lim.timeout_s, MHD_OPTION_END);
 	(void)sl;
 	if (d == NULL) {
 		rt_logkv(RT_ERROR, "http server failed", "url", url, "err", "cannot listen (address in use?)", NULL);
@@ -476,10 +505,19 @@ static int rth_start(rth_server *srv, const char *url)
 	return 0;
 }
 
-int rt_http_start(const char *url) { return rth_start(&rth_servers[RTH_MAIN], url); }
-int rt_http_start_metrics(const char *url) { return rth_start(&rth_servers[RTH_METRICS], url); }
+int
+rt_http_start(const char *url)
+{
+	return rth_start(&rth_servers[RTH_MAIN], url);
+}
+int
+rt_http_start_metrics(const char *url)
+{
+	return rth_start(&rth_servers[RTH_METRICS], url);
+}
 
-static int rth_port_of(const rth_server *srv)
+static int
+rth_port_of(const rth_server *srv)
 {
 	pthread_mutex_lock(&rth_mu);
 	int p = srv->daemon ? srv->port : 0;
@@ -487,10 +525,19 @@ static int rth_port_of(const rth_server *srv)
 	return p;
 }
 
-int rt_http_port(void) { return rth_port_of(&rth_servers[RTH_MAIN]); }
-int rt_http_metrics_port(void) { return rth_port_of(&rth_servers[RTH_METRICS]); }
+int
+rt_http_port(void)
+{
+	return rth_port_of(&rth_servers[RTH_MAIN]);
+}
+int
+rt_http_metrics_port(void)
+{
+	return rth_port_of(&rth_servers[RTH_METRICS]);
+}
 
-void rt_http_stop(void)
+void
+rt_http_stop(void)
 {
 	for (int i = 0; i < RTH_NSERVERS; i++) {
 		pthread_mutex_lock(&rth_mu);

@@ -14,8 +14,8 @@
  * (owned and freed by the runtime after sending) and may point *ctype at a static string.
  * The request method/path/query/body are valid only during the call. Handlers run on the server's
  * thread: they must be thread-safe with the actor's own threads and should not block for long. */
-#ifndef RT_HTTP_H
-#define RT_HTTP_H
+#ifndef OB_BASE_RT_HTTP_H
+#define OB_BASE_RT_HTTP_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -23,13 +23,13 @@
 #include "base/rt_buf.h"
 
 /* Returns the HTTP status. query is "" when absent; body is NULL when blen is 0. */
-typedef int (*rt_http_fn)(void *arg, const char *method, const char *path, const char *query,
-                          const uint8_t *body, size_t blen, rt_buf *out, const char **ctype);
+typedef int (*rt_http_fn)(void *arg, const char *method, const char *path, const char *query, const uint8_t *body,
+                          size_t blen, rt_buf *out, const char **ctype);
 
-#define RT_HTTP_BODY_MAX_DEFAULT (1024 * 1024)
+#define RT_HTTP_BODY_MAX_DEFAULT        (1024 * 1024)
 #define RT_HTTP_MAX_CONNECTIONS_DEFAULT 64
-#define RT_HTTP_MAX_PER_IP_DEFAULT 16
-#define RT_HTTP_TIMEOUT_S_DEFAULT 10
+#define RT_HTTP_MAX_PER_IP_DEFAULT      16
+#define RT_HTTP_TIMEOUT_S_DEFAULT       10
 
 typedef struct {
 	unsigned max_connections; /* in all */
@@ -43,14 +43,14 @@ void rt_http_set_limits(const rt_http_limits *l);
  * rt_http_start: the main listener, every route (/health, /metrics, the actor's own).
  * rt_http_start_metrics: a second listener serving GET /metrics only (404 for anything else), so
  * a scrape port never exposes intake or admin routes. rt_http_stop stops both. */
-int  rt_http_start(const char *url);
-int  rt_http_start_metrics(const char *url);
+int rt_http_start(const char *url);
+int rt_http_start_metrics(const char *url);
 void rt_http_stop(void);
-int  rt_http_port(void);         /* the main listener's bound port while running, else 0 */
-int  rt_http_metrics_port(void); /* the metrics-only listener's, else 0 */
+int rt_http_port(void);         /* the main listener's bound port while running, else 0 */
+int rt_http_metrics_port(void); /* the metrics-only listener's, else 0 */
 /* Adds a route, before or after start. method NULL = GET. prefix != 0 matches path and
  * everything below it ("/messages" serves "/messages/<id>"). Up to 32 routes. 0 or -1. */
-int  rt_http_route(const char *method, const char *path, int prefix, rt_http_fn fn, void *arg);
+int rt_http_route(const char *method, const char *path, int prefix, rt_http_fn fn, void *arg);
 /* Request body limit for routes added afterwards. A larger Content-Length is answered 413 before
  * the body is read or the handler runs; a chunked body is cut off with 413 once past the limit. */
 void rt_http_set_body_max(size_t max);
@@ -64,7 +64,7 @@ const char *rt_http_req_header(const char *name);
 /* Health reasons: degraded != 0 sets or replaces key's reason, 0 clears it. Thread-safe. */
 void rt_health_set(const char *key, int degraded, const char *text);
 /* Renders the health JSON into out; returns the HTTP status (200 or 503). */
-int  rt_health_json(rt_buf *out);
-int  rt_health_degraded(void); /* number of reasons set */
+int rt_health_json(rt_buf *out);
+int rt_health_degraded(void); /* number of reasons set */
 
 #endif

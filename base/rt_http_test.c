@@ -22,7 +22,8 @@
 #include "base/rt_log.h"
 #include "base/rt_metrics.h"
 
-static json_t *health(int *status)
+static json_t *
+health(int *status)
 {
 	rt_buf b = RT_BUF_INIT;
 	*status = rt_health_json(&b);
@@ -34,7 +35,8 @@ static json_t *health(int *status)
 	return j;
 }
 
-static void test_health_json(void **state)
+static void
+test_health_json(void **state)
 {
 	rt_log_set_identity("ccip-tail", "ccip-tail-\"a\"");
 	int st;
@@ -77,14 +79,16 @@ static void test_health_json(void **state)
 
 /* ---- a real server ---- */
 
-static size_t sink(char *p, size_t sz, size_t n, void *arg)
+static size_t
+sink(char *p, size_t sz, size_t n, void *arg)
 {
 	rt_buf_append(arg, p, sz * n);
 	return sz * n;
 }
 
 /* GET (body NULL) or POST; returns the status (0 when the connection failed), fills out and ctype. */
-static long fetch(const char *path, const char *body, size_t blen, rt_buf *out, char *ctype, size_t clen)
+static long
+fetch(const char *path, const char *body, size_t blen, rt_buf *out, char *ctype, size_t clen)
 {
 	char url[256];
 	snprintf(url, sizeof url, "http://127.0.0.1:%d%s", rt_http_port(), path);
@@ -111,8 +115,9 @@ static long fetch(const char *path, const char *body, size_t blen, rt_buf *out, 
 	return code;
 }
 
-static int messages(void *arg, const char *method, const char *path, const char *query, const uint8_t *body,
-                    size_t blen, rt_buf *out, const char **ctype)
+static int
+messages(void *arg, const char *method, const char *path, const char *query, const uint8_t *body, size_t blen,
+         rt_buf *out, const char **ctype)
 {
 	const char *prefix = "/messages";
 	const char *id = path + strlen(prefix);
@@ -131,8 +136,9 @@ static int messages(void *arg, const char *method, const char *path, const char 
 	return 200;
 }
 
-static int echo(void *arg, const char *method, const char *path, const char *query, const uint8_t *body,
-                size_t blen, rt_buf *out, const char **ctype)
+static int
+echo(void *arg, const char *method, const char *path, const char *query, const uint8_t *body, size_t blen, rt_buf *out,
+     const char **ctype)
 {
 	const char *ct = rt_http_req_header("Content-Type");
 	*ctype = "application/octet-stream";
@@ -142,7 +148,8 @@ static int echo(void *arg, const char *method, const char *path, const char *que
 	return 202;
 }
 
-static void test_server(void **state)
+static void
+test_server(void **state)
 {
 	static int echo_calls;
 	rt_counter("http_test_total", "A counter to find.", NULL);
@@ -216,7 +223,8 @@ static void test_server(void **state)
 }
 
 /* A connection to the server from the loopback address 127.0.0.<from>. */
-static int connect_from(int port, int from)
+static int
+connect_from(int port, int from)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	struct sockaddr_in src = { .sin_family = AF_INET };
@@ -228,7 +236,8 @@ static int connect_from(int port, int from)
 	return fd;
 }
 
-static int connect_port(int port)
+static int
+connect_port(int port)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
@@ -238,7 +247,8 @@ static int connect_port(int port)
 }
 
 /* 1 when the server closed fd (read returns 0 or an error) within deadline_ms. */
-static int closed_within(int fd, int deadline_ms)
+static int
+closed_within(int fd, int deadline_ms)
 {
 	struct pollfd p = { .fd = fd, .events = POLLIN };
 	if (poll(&p, 1, deadline_ms) <= 0)
@@ -247,7 +257,8 @@ static int closed_within(int fd, int deadline_ms)
 	return read(fd, &c, 1) <= 0;
 }
 
-static int wait_gauge(rt_metric *g, double want)
+static int
+wait_gauge(rt_metric *g, double want)
 {
 	for (int i = 0; i < 3000; i++) { /* 30 s for a busy machine */
 		if (rt_gauge_value(g) == want)
@@ -260,7 +271,8 @@ static int wait_gauge(rt_metric *g, double want)
 /* A slowloris client (a header that never ends) is cut after the timeout; past the connection cap
  * new connections are refused and counted while the server keeps answering once they go; a port
  * already taken is an error, not a silent server-less actor. */
-static void test_abuse_bounds(void **state)
+static void
+test_abuse_bounds(void **state)
 {
 	rt_log_set_rate_limit(0, 1);
 	rt_http_limits lim = { .max_connections = 8, .max_per_ip = 4, .timeout_s = 1 };
@@ -331,7 +343,8 @@ static void test_abuse_bounds(void **state)
 	rt_http_set_limits(&def);
 }
 
-int main(void)
+int
+main(void)
 {
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	const struct CMUnitTest tests[] = {

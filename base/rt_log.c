@@ -19,12 +19,13 @@
 static const char *const rtl_names[] = { "debug", "info", "warn", "error" };
 
 static pthread_mutex_t rtl_mu = PTHREAD_MUTEX_INITIALIZER;
-static atomic_int      rtl_level = RT_INFO;
-static int             rtl_fd = 2;
-static char            rtl_actor[64];
-static char            rtl_instance[128];
+static atomic_int rtl_level = RT_INFO;
+static int rtl_fd = 2;
+static char rtl_actor[64];
+static char rtl_instance[128];
 
-void rt_log_set_identity(const char *actor, const char *instance)
+void
+rt_log_set_identity(const char *actor, const char *instance)
 {
 	pthread_mutex_lock(&rtl_mu);
 	snprintf(rtl_actor, sizeof rtl_actor, "%s", actor ? actor : "");
@@ -32,27 +33,46 @@ void rt_log_set_identity(const char *actor, const char *instance)
 	pthread_mutex_unlock(&rtl_mu);
 }
 
-const char *rt_log_actor(void) { return rtl_actor; }
-const char *rt_log_instance(void) { return rtl_instance; }
+const char *
+rt_log_actor(void)
+{
+	return rtl_actor;
+}
+const char *
+rt_log_instance(void)
+{
+	return rtl_instance;
+}
 
-void rt_log_set_level(int level)
+void
+rt_log_set_level(int level)
 {
 	if (level >= RT_DEBUG && level <= RT_ERROR)
 		atomic_store(&rtl_level, level);
 }
 
-int rt_log_get_level(void) { return atomic_load(&rtl_level); }
+int
+rt_log_get_level(void)
+{
+	return atomic_load(&rtl_level);
+}
 
-int rt_log_enabled(int level) { return level >= atomic_load(&rtl_level); }
+int
+rt_log_enabled(int level)
+{
+	return level >= atomic_load(&rtl_level);
+}
 
-void rt_log_set_fd(int fd)
+void
+rt_log_set_fd(int fd)
 {
 	pthread_mutex_lock(&rtl_mu);
 	rtl_fd = fd;
 	pthread_mutex_unlock(&rtl_mu);
 }
 
-int rt_log_parse_level(const char *s)
+int
+rt_log_parse_level(const char *s)
 {
 	if (s == NULL)
 		return -1;
@@ -65,15 +85,16 @@ int rt_log_parse_level(const char *s)
 }
 
 /* Opens a line: {"ts":...,"level":...,"actor":...,"instance":...,"msg":<msg> */
-static void rtl_begin(rt_buf *b, int level, const char *msg)
+static void
+rtl_begin(rt_buf *b, int level, const char *msg)
 {
 	struct timespec ts;
 	struct tm tm;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
-	rt_buf_printf(b, "{\"ts\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ\",\"level\":\"%s\",\"actor\":",
-	              tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-	              ts.tv_nsec / 1000000, rtl_names[level]);
+	rt_buf_printf(
+	        b, "{\"ts\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ\",\"level\":\"%s\",\"actor\":", tm.tm_year + 1900,
+	        tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, rtl_names[level]);
 	pthread_mutex_lock(&rtl_mu);
 	rt_buf_json_str(b, rtl_actor);
 	rt_buf_puts(b, ",\"instance\":");
@@ -83,7 +104,8 @@ static void rtl_begin(rt_buf *b, int level, const char *msg)
 	rt_buf_json_str(b, msg);
 }
 
-static void rtl_emit(rt_buf *b)
+static void
+rtl_emit(rt_buf *b)
 {
 	rt_buf_puts(b, "}\n");
 	if (b->oom)
@@ -113,17 +135,18 @@ static void rtl_emit(rt_buf *b)
 
 typedef struct {
 	const void *site;
-	uint64_t    window; /* RT_LOG_WINDOW_S-long window number (monotonic seconds / window) */
-	uint32_t    lines;  /* written in this window */
-	uint64_t    held;   /* suppressed since the last line written */
+	uint64_t window; /* RT_LOG_WINDOW_S-long window number (monotonic seconds / window) */
+	uint32_t lines;  /* written in this window */
+	uint64_t held;   /* suppressed since the last line written */
 } rtl_site;
 
 static pthread_mutex_t rtl_rl_mu = PTHREAD_MUTEX_INITIALIZER;
-static rtl_site        rtl_sites[RTL_SITES];
-static atomic_ullong   rtl_suppressed;
-static uint32_t        rtl_burst = RT_LOG_BURST, rtl_window_s = RT_LOG_WINDOW_S;
+static rtl_site rtl_sites[RTL_SITES];
+static atomic_ullong rtl_suppressed;
+static uint32_t rtl_burst = RT_LOG_BURST, rtl_window_s = RT_LOG_WINDOW_S;
 
-void rt_log_set_rate_limit(unsigned burst, unsigned window_s)
+void
+rt_log_set_rate_limit(unsigned burst, unsigned window_s)
 {
 	pthread_mutex_lock(&rtl_rl_mu);
 	rtl_burst = burst;
@@ -133,12 +156,13 @@ void rt_log_set_rate_limit(unsigned burst, unsigned window_s)
 }
 
 /* 1 when the line may be written; *held is then the number suppressed before it (to report). */
-static int rtl_allow(const void *site, uint64_t *held)
+static int
+rtl_allow(const void *site, uint64_t *held)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	size_t   i = ((uintptr_t)site >> 3) % RTL_SITES, probes = 0;
-	int      ok;
+	size_t i = ((uintptr_t)site >> 3) % RTL_SITES, probes = 0;
+	int ok;
 	pthread_mutex_lock(&rtl_rl_mu);
 	uint64_t window = (uint64_t)ts.tv_sec / rtl_window_s;
 	while (rtl_sites[i].site != NULL && rtl_sites[i].site != site && probes++ < RTL_SITES - 1)
@@ -163,23 +187,27 @@ static int rtl_allow(const void *site, uint64_t *held)
 	return ok;
 }
 
-unsigned long long rt_log_suppressed(void)
+unsigned long long
+rt_log_suppressed(void)
 {
 	return atomic_load(&rtl_suppressed);
 }
 
-static void rtl_add_held(rt_buf *b, uint64_t held)
+static void
+rtl_add_held(rt_buf *b, uint64_t held)
 {
 	if (held)
 		rt_buf_printf(b, ",\"suppressed\":%llu", (unsigned long long)held);
 }
 
-static int rtl_clamp(int level)
+static int
+rtl_clamp(int level)
 {
 	return level < RT_DEBUG ? RT_DEBUG : level > RT_ERROR ? RT_ERROR : level;
 }
 
-void rt_log(int level, const char *fmt, ...)
+void
+rt_log(int level, const char *fmt, ...)
 {
 	level = rtl_clamp(level);
 	uint64_t held;
@@ -209,7 +237,8 @@ void rt_log(int level, const char *fmt, ...)
 		free(msg);
 }
 
-void rt_logkv(int level, const char *msg, ...)
+void
+rt_logkv(int level, const char *msg, ...)
 {
 	level = rtl_clamp(level);
 	uint64_t held;
@@ -239,14 +268,15 @@ void rt_logkv(int level, const char *msg, ...)
 typedef struct rtl_state {
 	struct rtl_state *next;
 	char *state;
-	char  key[]; /* flexible: key stored inline */
+	char key[]; /* flexible: key stored inline */
 } rtl_state;
 
 static rtl_state *rtl_states;
-static size_t     rtl_nstates;
+static size_t rtl_nstates;
 #define RTL_STATES_MAX 4096 /* past it, new keys are not remembered (and so always logged) */
 
-int rt_log_state_change(const char *key, const char *state)
+int
+rt_log_state_change(const char *key, const char *state)
 {
 	int changed = 1;
 	if (key == NULL || state == NULL)

@@ -18,7 +18,8 @@
 #include "base/rt_log.h"
 
 /* Log into a fresh temp file; returns its fd (also the log fd). */
-static int capture(void)
+static int
+capture(void)
 {
 	char path[] = "/tmp/rt_log_test_XXXXXX";
 	int fd = mkstemp(path);
@@ -29,7 +30,8 @@ static int capture(void)
 }
 
 /* Everything logged so far; caller frees. */
-static char *captured(int fd)
+static char *
+captured(int fd)
 {
 	off_t n = lseek(fd, 0, SEEK_END);
 	char *s = malloc((size_t)n + 1);
@@ -38,7 +40,8 @@ static char *captured(int fd)
 	return s;
 }
 
-static json_t *parse_line(const char *line)
+static json_t *
+parse_line(const char *line)
 {
 	json_error_t e;
 	json_t *j = json_loads(line, JSON_REJECT_DUPLICATES, &e);
@@ -47,7 +50,8 @@ static json_t *parse_line(const char *line)
 	return j;
 }
 
-static void test_line_is_json(void **state)
+static void
+test_line_is_json(void **state)
 {
 	int fd = capture();
 	rt_log_set_identity("busd", "busd-\"0\"");
@@ -75,7 +79,8 @@ static void test_line_is_json(void **state)
 	close(fd);
 }
 
-static void test_invalid_utf8_and_kv(void **state)
+static void
+test_invalid_utf8_and_kv(void **state)
 {
 	int fd = capture();
 	rt_log_set_level(RT_DEBUG);
@@ -92,7 +97,8 @@ static void test_invalid_utf8_and_kv(void **state)
 	close(fd);
 }
 
-static void test_levels(void **state)
+static void
+test_levels(void **state)
 {
 	assert_int_equal(rt_log_parse_level("debug"), RT_DEBUG);
 	assert_int_equal(rt_log_parse_level("INFO"), RT_INFO);
@@ -117,8 +123,9 @@ static void test_levels(void **state)
 }
 
 #define THREADS 4
-#define LINES 200
-static void *writer(void *arg)
+#define LINES   200
+static void *
+writer(void *arg)
 {
 	char big[6000]; /* longer than PIPE_BUF: atomicity must come from the runtime */
 	memset(big, 'a' + (int)(intptr_t)arg, sizeof big - 1);
@@ -128,7 +135,8 @@ static void *writer(void *arg)
 	return NULL;
 }
 
-static void test_concurrent_lines_whole(void **state)
+static void
+test_concurrent_lines_whole(void **state)
 {
 	int fd = capture();
 	rt_log_set_level(RT_INFO);
@@ -157,7 +165,8 @@ static void test_concurrent_lines_whole(void **state)
 	rt_log_set_rate_limit(RT_LOG_BURST, RT_LOG_WINDOW_S);
 }
 
-static int count_lines(const char *s, const char *needle)
+static int
+count_lines(const char *s, const char *needle)
 {
 	int n = 0;
 	for (const char *p = s; (p = strstr(p, needle)) != NULL; p++)
@@ -165,14 +174,16 @@ static int count_lines(const char *s, const char *needle)
 	return n;
 }
 
-static void flood_line(int i)
+static void
+flood_line(int i)
 {
 	rt_log(RT_WARN, "dropped malformed frame %d", i); /* one call site */
 }
 
 /* 1,000 lines from one call site in a flood: at most a burst per window get out, the rest are
  * counted, the next line after the window reports them, and another site is not silenced. */
-static void test_rate_limit(void **state)
+static void
+test_rate_limit(void **state)
 {
 	int fd = capture();
 	rt_log_set_rate_limit(5, 1);
@@ -206,7 +217,8 @@ static void test_rate_limit(void **state)
 	rt_log_set_rate_limit(RT_LOG_BURST, RT_LOG_WINDOW_S);
 }
 
-static void test_state_change(void **state)
+static void
+test_state_change(void **state)
 {
 	assert_int_equal(rt_log_state_change("kraken", "down"), 1); /* first sight */
 	assert_int_equal(rt_log_state_change("kraken", "down"), 0);
@@ -217,15 +229,13 @@ static void test_state_change(void **state)
 	assert_int_equal(rt_log_state_change("kraken", "down"), 1);
 }
 
-int main(void)
+int
+main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_line_is_json),
-		cmocka_unit_test(test_invalid_utf8_and_kv),
-		cmocka_unit_test(test_levels),
-		cmocka_unit_test(test_concurrent_lines_whole),
-		cmocka_unit_test(test_state_change),
-		cmocka_unit_test(test_rate_limit),
+		cmocka_unit_test(test_line_is_json), cmocka_unit_test(test_invalid_utf8_and_kv),
+		cmocka_unit_test(test_levels),       cmocka_unit_test(test_concurrent_lines_whole),
+		cmocka_unit_test(test_state_change), cmocka_unit_test(test_rate_limit),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	rt_log_set_fd(2);

@@ -22,20 +22,21 @@
 #include <time.h>
 #include <unistd.h>
 
-static atomic_int     rtm_stop;
-static int            rtm_pipe[2] = { -1, -1 };
-static const rt_opt  *rtm_opts;
-static size_t         rtm_nopts;
-static char           rtm_actor_name[64];
+static atomic_int rtm_stop;
+static int rtm_pipe[2] = { -1, -1 };
+static const rt_opt *rtm_opts;
+static size_t rtm_nopts;
+static char rtm_actor_name[64];
 
 /* The common options every actor gets; appended to the actor's table. */
 static const char *rtm_log_level = "info";
 static const char *rtm_instance_env;
-static int64_t     rtm_http_port = -1, rtm_metrics_port = 8000, rtm_health_port = 8080; /* -1: unset */
+static int64_t rtm_http_port = -1, rtm_metrics_port = 8000, rtm_health_port = 8080; /* -1: unset */
 static const char *rtm_http_addr = "0.0.0.0";
-static uint64_t    rtm_http_maxconn, rtm_http_perip, rtm_http_timeout_ms;
+static uint64_t rtm_http_maxconn, rtm_http_perip, rtm_http_timeout_ms;
 
-static void rtm_check_level(const rt_opt *o, const char *text, rt_cfg_errs *e)
+static void
+rtm_check_level(const rt_opt *o, const char *text, rt_cfg_errs *e)
 {
 	if (rt_log_parse_level(rtm_log_level) < 0)
 		rt_config_error(e, o->env, "'%.40s' is not a level (debug, info, warn, error)", rtm_log_level);
@@ -43,11 +44,13 @@ static void rtm_check_level(const rt_opt *o, const char *text, rt_cfg_errs *e)
 
 /* HTTP_PORT is the one-port form of earlier releases: with it, the two seed ports are not used, and
  * naming both forms is a contradiction, refused rather than resolved by a rule nobody remembers. */
-static void rtm_check_ports(const rt_opt *o, const char *text, rt_cfg_errs *e)
+static void
+rtm_check_ports(const rt_opt *o, const char *text, rt_cfg_errs *e)
 {
 	const char *p = getenv("HTTP_PORT"), *m = getenv("METRICS_PORT"), *h = getenv("HEALTH_PORT");
 	if (p && *p && ((m && *m) || (h && *h)))
-		rt_config_error(e, o->env, "set either HTTP_PORT (one port for everything) or METRICS_PORT/HEALTH_PORT, "
+		rt_config_error(e, o->env,
+		                "set either HTTP_PORT (one port for everything) or METRICS_PORT/HEALTH_PORT, "
 		                "not both");
 }
 
@@ -57,23 +60,32 @@ static const rt_opt rtm_common[] = {
 	  &rtm_instance_env, 0, 0, 0, 0 },
 	{ "METRICS_PORT", RT_I64, "8000", "port serving GET /metrics only (the seed's 8000); 0 = none",
 	  &rtm_metrics_port, 0, 65535, 0, 0 },
-	{ "HEALTH_PORT", RT_I64, "8080", "port serving GET /health and the actor's own routes, /metrics too "
-	  "(the seed's 8080); 0 = none; equal to METRICS_PORT = one listener", &rtm_health_port, 0, 65535, 0, 0 },
-	{ "HTTP_PORT", RT_I64, NULL, "compatibility: when set, one port for everything and METRICS_PORT/HEALTH_PORT "
-	  "are not used (setting both is an error); 0 = no HTTP server", &rtm_http_port, 0, 65535, 0, 0 },
+	{ "HEALTH_PORT", RT_I64, "8080",
+	  "port serving GET /health and the actor's own routes, /metrics too "
+	  "(the seed's 8080); 0 = none; equal to METRICS_PORT = one listener",
+	  &rtm_health_port, 0, 65535, 0, 0 },
+	{ "HTTP_PORT", RT_I64, NULL,
+	  "compatibility: when set, one port for everything and METRICS_PORT/HEALTH_PORT "
+	  "are not used (setting both is an error); 0 = no HTTP server",
+	  &rtm_http_port, 0, 65535, 0, 0 },
 	{ "HTTP_ADDR", RT_STR, "0.0.0.0", "address the HTTP server binds", &rtm_http_addr, 0, 0, 0, 0 },
-	{ "HTTP_MAX_CONNECTIONS", RT_U64, "64", "HTTP connections open at once; more are refused "
-	  "(http_connections_refused_total)", &rtm_http_maxconn, 1, 100000, 0, 0 },
-	{ "HTTP_MAX_PER_IP", RT_U64, "16", "HTTP connections open at once from one client address",
-	  &rtm_http_perip, 1, 100000, 0, 0 },
-	{ "HTTP_IDLE_TIMEOUT", RT_DURATION, "10s", "an HTTP connection idle or trickling for this long is closed "
-	  "(slowloris)", &rtm_http_timeout_ms, 1000, 3600000, 0, 0 },
+	{ "HTTP_MAX_CONNECTIONS", RT_U64, "64",
+	  "HTTP connections open at once; more are refused "
+	  "(http_connections_refused_total)",
+	  &rtm_http_maxconn, 1, 100000, 0, 0 },
+	{ "HTTP_MAX_PER_IP", RT_U64, "16", "HTTP connections open at once from one client address", &rtm_http_perip, 1,
+	  100000, 0, 0 },
+	{ "HTTP_IDLE_TIMEOUT", RT_DURATION, "10s",
+	  "an HTTP connection idle or trickling for this long is closed "
+	  "(slowloris)",
+	  &rtm_http_timeout_ms, 1000, 3600000, 0, 0 },
 	RT_CHECK_ROW("LOG_LEVEL", rtm_check_level),
 	RT_CHECK_ROW("HTTP_PORT", rtm_check_ports),
 };
 #define RTM_NCOMMON (sizeof rtm_common / sizeof rtm_common[0])
 
-static void rtm_wake(void)
+static void
+rtm_wake(void)
 {
 	if (rtm_pipe[1] >= 0) {
 		int saved = errno; /* signal handlers must not clobber errno */
@@ -83,7 +95,8 @@ static void rtm_wake(void)
 	}
 }
 
-static void rtm_on_signal(int sig)
+static void
+rtm_on_signal(int sig)
 {
 	if (atomic_exchange(&rtm_stop, 1)) {
 		static const char msg[] = "{\"level\":\"error\",\"msg\":\"second signal: exiting at once\"}\n";
@@ -94,16 +107,26 @@ static void rtm_on_signal(int sig)
 	rtm_wake();
 }
 
-void rt_request_stop(void)
+void
+rt_request_stop(void)
 {
 	atomic_store(&rtm_stop, 1);
 	rtm_wake();
 }
 
-int rt_stopping(void) { return atomic_load(&rtm_stop); }
-int rt_stop_fd(void) { return rtm_pipe[0]; }
+int
+rt_stopping(void)
+{
+	return atomic_load(&rtm_stop);
+}
+int
+rt_stop_fd(void)
+{
+	return rtm_pipe[0];
+}
 
-int rt_sleep_ms(uint64_t ms)
+int
+rt_sleep_ms(uint64_t ms)
 {
 	uint64_t end = rt_mono_ns() + ms * 1000000ull;
 	while (!rt_stopping()) {
@@ -122,24 +145,35 @@ int rt_sleep_ms(uint64_t ms)
 	return rt_stopping();
 }
 
-uint64_t rt_now_ns(void)
+uint64_t
+rt_now_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-uint64_t rt_mono_ns(void)
+uint64_t
+rt_mono_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-const char *rt_instance(void) { return rt_log_instance(); }
-const char *rt_actor(void) { return rt_log_actor(); }
+const char *
+rt_instance(void)
+{
+	return rt_log_instance();
+}
+const char *
+rt_actor(void)
+{
+	return rt_log_actor();
+}
 
-static void rtm_usage(const char *actor, const rt_opt *opts, size_t n, int full)
+static void
+rtm_usage(const char *actor, const rt_opt *opts, size_t n, int full)
 {
 	if (full)
 		printf("%s: an oraclebus actor, configured by environment variables.\n"
@@ -153,7 +187,8 @@ static void rtm_usage(const char *actor, const rt_opt *opts, size_t n, int full)
 	fflush(stdout);
 }
 
-static int rtm_signals(void)
+static int
+rtm_signals(void)
 {
 	if (pipe2(rtm_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
 		return -1;
@@ -172,7 +207,8 @@ static int rtm_signals(void)
 /* Starts an HTTP listener with the process signals blocked, so its thread inherits a blocked mask
  * and every signal lands on the actor's own threads. A port that cannot be bound is fatal: an
  * actor without its health port would look dead to its supervisor, or worse, alive to nobody. */
-static void rtm_http(const char *var, int64_t port, int metrics_only)
+static void
+rtm_http(const char *var, int64_t port, int metrics_only)
 {
 	char url[300];
 	const char *a = rtm_http_addr;
@@ -188,14 +224,17 @@ static void rtm_http(const char *var, int64_t port, int metrics_only)
 	int rc = metrics_only ? rt_http_start_metrics(url) : rt_http_start(url);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc != 0) {
-		rt_log(RT_ERROR, "%s %lld: cannot listen on %s (port in use, or HTTP_ADDR not an address of this "
-		       "host); set %s to a free port or 0 for none", var, (long long)port, url, var);
+		rt_log(RT_ERROR,
+		       "%s %lld: cannot listen on %s (port in use, or HTTP_ADDR not an address of this "
+		       "host); set %s to a free port or 0 for none",
+		       var, (long long)port, url, var);
 		exit(1);
 	}
 	rt_logkv(RT_INFO, "http listening", "url", url, "serves", metrics_only ? "/metrics" : "every route", NULL);
 }
 
-int rt_init(const char *actor, int argc, char **argv, const rt_opt *opts, size_t nopts)
+int
+rt_init(const char *actor, int argc, char **argv, const rt_opt *opts, size_t nopts)
 {
 	/* An actor has few threads and small allocations: two arenas keep per-thread heaps from
 	 * multiplying the resident set. */
@@ -230,9 +269,10 @@ int rt_init(const char *actor, int argc, char **argv, const rt_opt *opts, size_t
 	 * rather than ignored (a flag meant for a tool, a typo of --check-config). */
 	for (int i = 1; i < argc; i++)
 		if (strcmp(argv[i], "--check-config") != 0) {
-			fprintf(stderr, "%s: unknown %s '%s'\nUsage: %s [--help] [--version] [--env-table] "
-			        "[--check-config]; settings are environment variables (see --help)\n", actor,
-			        argv[i][0] == '-' ? "option" : "argument", argv[i], actor);
+			fprintf(stderr,
+			        "%s: unknown %s '%s'\nUsage: %s [--help] [--version] [--env-table] "
+			        "[--check-config]; settings are environment variables (see --help)\n",
+			        actor, argv[i][0] == '-' ? "option" : "argument", argv[i], actor);
 			free(all);
 			exit(RT_EXIT_USAGE);
 		}
@@ -277,7 +317,7 @@ int rt_init(const char *actor, int argc, char **argv, const rt_opt *opts, size_t
 	rt_metrics_process_init();
 	rt_build_info_metric();
 	rt_http_limits lim = { (unsigned)rtm_http_maxconn, (unsigned)rtm_http_perip,
-	                       (unsigned)(rtm_http_timeout_ms / 1000) };
+		               (unsigned)(rtm_http_timeout_ms / 1000) };
 	rt_http_set_limits(&lim);
 	if (rtm_http_port >= 0) { /* HTTP_PORT given: the one-port form */
 		if (rtm_http_port > 0)
@@ -292,7 +332,8 @@ int rt_init(const char *actor, int argc, char **argv, const rt_opt *opts, size_t
 	return 0;
 }
 
-void rt_shutdown(void)
+void
+rt_shutdown(void)
 {
 	rt_http_stop();
 	rt_log(RT_INFO, "stopped");
@@ -301,20 +342,23 @@ void rt_shutdown(void)
 	rtm_nopts = 0;
 }
 
-void rt_no_core_dumps(void)
+void
+rt_no_core_dumps(void)
 {
 	struct rlimit rl = { 0, 0 };
 	setrlimit(RLIMIT_CORE, &rl);
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 }
 
-static size_t rtm_round_pages(size_t n)
+static size_t
+rtm_round_pages(size_t n)
 {
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
 	return n == 0 ? page : (n + page - 1) / page * page;
 }
 
-void *rt_secret_alloc(size_t n)
+void *
+rt_secret_alloc(size_t n)
 {
 	size_t len = rtm_round_pages(n);
 	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -325,7 +369,8 @@ void *rt_secret_alloc(size_t n)
 	return p;
 }
 
-void rt_secret_free(void *p, size_t n)
+void
+rt_secret_free(void *p, size_t n)
 {
 	if (p == NULL)
 		return;

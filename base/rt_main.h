@@ -21,29 +21,29 @@
  * Memory: opts must outlive the process run (rt_shutdown frees what RT_LIST destinations own).
  * rt_instance returns a string owned by the runtime. rt_secret_alloc memory is released only by
  * rt_secret_free with the same size. */
-#ifndef RT_MAIN_H
-#define RT_MAIN_H
+#ifndef OB_BASE_RT_MAIN_H
+#define OB_BASE_RT_MAIN_H
 
 #include <stddef.h>
 #include <stdint.h>
 
 #include "base/rt_config.h"
 
-int  rt_init(const char *actor, int argc, char **argv, const rt_opt *opts, size_t nopts);
-int  rt_stopping(void);
-void rt_request_stop(void);            /* async-signal-safe */
-int  rt_stop_fd(void);                 /* readable once a stop is requested (for poll loops) */
-int  rt_sleep_ms(uint64_t ms);         /* sleeps, waking early on stop; returns rt_stopping() */
-uint64_t rt_now_ns(void);              /* CLOCK_REALTIME */
-uint64_t rt_mono_ns(void);             /* CLOCK_MONOTONIC */
+int rt_init(const char *actor, int argc, char **argv, const rt_opt *opts, size_t nopts);
+int rt_stopping(void);
+void rt_request_stop(void);   /* async-signal-safe */
+int rt_stop_fd(void);         /* readable once a stop is requested (for poll loops) */
+int rt_sleep_ms(uint64_t ms); /* sleeps, waking early on stop; returns rt_stopping() */
+uint64_t rt_now_ns(void);     /* CLOCK_REALTIME */
+uint64_t rt_mono_ns(void);    /* CLOCK_MONOTONIC */
 const char *rt_instance(void);
 const char *rt_actor(void);
-void rt_shutdown(void);                /* stops HTTP, logs "stopped", frees config lists */
+void rt_shutdown(void); /* stops HTTP, logs "stopped", frees config lists */
 
 /* For processes that hold keys: no core dumps, no ptrace by other users. */
-void  rt_no_core_dumps(void);
+void rt_no_core_dumps(void);
 /* Page-aligned memory, mlock'ed where allowed, excluded from core dumps, zeroed. NULL on failure. */
 void *rt_secret_alloc(size_t n);
-void  rt_secret_free(void *p, size_t n); /* explicit_bzero, munlock, unmap */
+void rt_secret_free(void *p, size_t n); /* explicit_bzero, munlock, unmap */
 
 #endif

@@ -28,14 +28,14 @@
 #include "base/rt_metrics.h"
 #include "base/rt_version.h"
 
-
 static uint64_t tick;
 static const rt_opt opts[] = {
 	{ "T_TICK", RT_DURATION, "1s", "tick", &tick, 0, 0, 0, 0 },
 };
 
 /* Runs fn in a child with stdout/stderr to files; returns the wait status. */
-static int in_child(void (*fn)(void), char *out, size_t olen)
+static int
+in_child(void (*fn)(void), char *out, size_t olen)
 {
 	char path[] = "/tmp/rt_main_test_XXXXXX";
 	int fd = mkstemp(path);
@@ -58,13 +58,15 @@ static int in_child(void (*fn)(void), char *out, size_t olen)
 	return st;
 }
 
-static void child_env_table(void)
+static void
+child_env_table(void)
 {
 	char *argv[] = { "x", "--env-table", NULL };
 	rt_init("tester", 2, argv, opts, OB_COUNT(opts));
 }
 
-static void child_bad_config(void)
+static void
+child_bad_config(void)
 {
 	setenv("T_TICK", "soon", 1);
 	setenv("HTTP_PORT", "-1", 1);
@@ -74,7 +76,8 @@ static void child_bad_config(void)
 }
 
 /* --check-config: validates, says so, exits 0 without starting (no "started" line). */
-static void child_check_ok(void)
+static void
+child_check_ok(void)
 {
 	unsetenv("HTTP_PORT");
 	unsetenv("LOG_LEVEL");
@@ -83,28 +86,32 @@ static void child_check_ok(void)
 	rt_init("tester", 2, argv, opts, OB_COUNT(opts));
 }
 
-static void child_check_bad(void)
+static void
+child_check_bad(void)
 {
 	setenv("T_TICK", "2 s", 1);
 	char *argv[] = { "x", "--check-config", NULL };
 	rt_init("tester", 2, argv, opts, OB_COUNT(opts));
 }
 
-static void child_version(void)
+static void
+child_version(void)
 {
 	char *argv[] = { "x", "--version", NULL };
 	rt_init("tester", 2, argv, opts, OB_COUNT(opts));
 }
 
 /* Actors take no arguments: a stray one is a usage error, before the configuration is read. */
-static void child_unknown(void)
+static void
+child_unknown(void)
 {
 	setenv("T_TICK", "soon", 1); /* would be 78 if the configuration were read first */
 	char *argv[] = { "x", "--check-config", "--verbose", NULL };
 	rt_init("tester", 3, argv, opts, OB_COUNT(opts));
 }
 
-static void child_two_signals(void)
+static void
+child_two_signals(void)
 {
 	char *argv[] = { "x", NULL };
 	unsetenv("T_TICK");
@@ -119,7 +126,8 @@ static void child_two_signals(void)
 }
 
 /* A listening socket on a free loopback port (the caller closes it); its port in *port. */
-static int listen_any(int *port)
+static int
+listen_any(int *port)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
@@ -133,12 +141,14 @@ static int listen_any(int *port)
 }
 
 /* The status of GET path on 127.0.0.1:port, or -1. */
-static int http_status(int port, const char *path)
+static int
+http_status(int port, const char *path)
 {
 	char req[128], resp[64];
 	int fd = socket(AF_INET, SOCK_STREAM, 0), status = -1;
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-	                         .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in a = { .sin_family = AF_INET,
+		                 .sin_port = htons((uint16_t)port),
+		                 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0) {
 		int n = snprintf(req, sizeof req, "GET %s HTTP/1.0\r\n\r\n", path);
 		if (write(fd, req, (size_t)n) == n) {
@@ -154,7 +164,8 @@ static int http_status(int port, const char *path)
 }
 
 /* METRICS_PORT serves /metrics only; HEALTH_PORT every route. Exits 0 when all holds, else a step. */
-static void child_two_ports(void)
+static void
+child_two_ports(void)
 {
 	char *argv[] = { "x", NULL }, v[16];
 	int mp, hp;
@@ -180,7 +191,8 @@ static void child_two_ports(void)
 
 /* A port already taken: exit 1, the variable and port named. */
 static int taken_port;
-static void child_port_taken(void)
+static void
+child_port_taken(void)
 {
 	char *argv[] = { "x", NULL }, v[16];
 	unsetenv("HTTP_PORT");
@@ -192,7 +204,8 @@ static void child_port_taken(void)
 	_exit(0);
 }
 
-static void child_both_forms(void)
+static void
+child_both_forms(void)
 {
 	char *argv[] = { "x", NULL };
 	setenv("HTTP_PORT", "0", 1);
@@ -201,7 +214,8 @@ static void child_both_forms(void)
 	_exit(0);
 }
 
-static void test_ports(void **state)
+static void
+test_ports(void **state)
 {
 	char out[8192];
 	int st = in_child(child_two_ports, out, sizeof out);
@@ -227,7 +241,8 @@ static void test_ports(void **state)
 	assert_non_null(strstr(out, "HTTP_PORT: set either HTTP_PORT"));
 }
 
-static void test_exits(void **state)
+static void
+test_exits(void **state)
 {
 	char out[8192];
 	int st = in_child(child_env_table, out, sizeof out);
@@ -276,7 +291,8 @@ static void test_exits(void **state)
 	assert_int_equal(WEXITSTATUS(st), 128 + SIGINT);
 }
 
-static void *stopper(void *arg)
+static void *
+stopper(void *arg)
 {
 	struct timespec ts = { 0, 50 * 1000000 };
 	nanosleep(&ts, NULL);
@@ -285,7 +301,8 @@ static void *stopper(void *arg)
 }
 
 /* Last in order: it leaves the process "stopping". */
-static void test_init_and_stop(void **state)
+static void
+test_init_and_stop(void **state)
 {
 	char *argv[] = { "x", NULL };
 	setenv("HTTP_PORT", "0", 1);
@@ -320,7 +337,8 @@ static void test_init_and_stop(void **state)
 	unsetenv("T_TICK");
 }
 
-static void test_clocks(void **state)
+static void
+test_clocks(void **state)
 {
 	uint64_t now = rt_now_ns();
 	time_t t = time(NULL);
@@ -329,7 +347,8 @@ static void test_clocks(void **state)
 	assert_true(b >= a);
 }
 
-static void test_secrets(void **state)
+static void
+test_secrets(void **state)
 {
 	uint8_t *k = rt_secret_alloc(32);
 	assert_non_null(k);
@@ -347,14 +366,12 @@ static void test_secrets(void **state)
 	assert_int_equal(rl.rlim_cur, 0);
 }
 
-int main(void)
+int
+main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_exits),
-		cmocka_unit_test(test_ports),
-		cmocka_unit_test(test_clocks),
-		cmocka_unit_test(test_secrets),
-		cmocka_unit_test(test_init_and_stop),
+		cmocka_unit_test(test_exits),   cmocka_unit_test(test_ports),         cmocka_unit_test(test_clocks),
+		cmocka_unit_test(test_secrets), cmocka_unit_test(test_init_and_stop),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,48 +20,54 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-enum { RTM_COUNTER, RTM_GAUGE, RTM_HISTOGRAM };
+enum {
+	RTM_COUNTER,
+	RTM_GAUGE,
+	RTM_HISTOGRAM
+};
 static const char *const rtm_type_names[] = { "counter", "gauge", "histogram" };
 
 typedef struct rtm_family rtm_family;
 
 struct rt_metric {
-	rt_metric  *next;
+	rt_metric *next;
 	rtm_family *fam;
-	char       *labels;          /* "" when none */
-	_Atomic uint64_t v;          /* counter value, or double bits (gauge, float counter, hist sum) */
-	_Atomic uint64_t *buckets;   /* histogram: nb + 1 non-cumulative counts, last is +Inf */
+	char *labels;              /* "" when none */
+	_Atomic uint64_t v;        /* counter value, or double bits (gauge, float counter, hist sum) */
+	_Atomic uint64_t *buckets; /* histogram: nb + 1 non-cumulative counts, last is +Inf */
 };
 
 struct rtm_family {
 	rtm_family *next;
-	char       *name;
-	char       *help;
-	int         type;
-	int         dbl;             /* value stored as double bits (gauges, process CPU seconds) */
-	double     *bounds;
-	size_t      nb;
-	rt_metric  *head, **tail;
+	char *name;
+	char *help;
+	int type;
+	int dbl; /* value stored as double bits (gauges, process CPU seconds) */
+	double *bounds;
+	size_t nb;
+	rt_metric *head, **tail;
 };
 
 static pthread_mutex_t rtm_mu = PTHREAD_MUTEX_INITIALIZER;
-static rtm_family     *rtm_families, **rtm_ftail = &rtm_families;
+static rtm_family *rtm_families, **rtm_ftail = &rtm_families;
 
 typedef struct {
 	void (*fn)(void *);
 	void *arg;
 } rtm_collector;
 static rtm_collector rtm_collectors[16];
-static size_t        rtm_ncollectors;
+static size_t rtm_ncollectors;
 
-static uint64_t rtm_dbits(double d)
+static uint64_t
+rtm_dbits(double d)
 {
 	uint64_t u;
 	memcpy(&u, &d, sizeof u);
 	return u;
 }
 
-static double rtm_bitsd(uint64_t u)
+static double
+rtm_bitsd(uint64_t u)
 {
 	double d;
 	memcpy(&d, &u, sizeof d);
@@ -70,7 +76,8 @@ static double rtm_bitsd(uint64_t u)
 
 /* ---- validation ---------------------------------------------------------------------------- */
 
-static int rtm_name_ok(const char *s)
+static int
+rtm_name_ok(const char *s)
 {
 	if (s == NULL || !*s)
 		return 0;
@@ -84,7 +91,8 @@ static int rtm_name_ok(const char *s)
 }
 
 /* `k="v",k2="v2"` with label names [a-zA-Z_][a-zA-Z0-9_]*, values escaped (\\ \" \n only). */
-static int rtm_labels_ok(const char *s, int forbid_le)
+static int
+rtm_labels_ok(const char *s, int forbid_le)
 {
 	if (s == NULL || !*s)
 		return 1;
@@ -92,8 +100,7 @@ static int rtm_labels_ok(const char *s, int forbid_le)
 		const char *k = s;
 		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_'))
 			return 0;
-		while ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_' ||
-		       (*s >= '0' && *s <= '9'))
+		while ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_' || (*s >= '0' && *s <= '9'))
 			s++;
 		if ((s - k == 2 && k[0] == 'l' && k[1] == 'e' && forbid_le) || (k[0] == '_' && k[1] == '_'))
 			return 0;
@@ -118,7 +125,8 @@ static int rtm_labels_ok(const char *s, int forbid_le)
 	}
 }
 
-size_t rt_label_escape(const char *in, char *out, size_t cap)
+size_t
+rt_label_escape(const char *in, char *out, size_t cap)
 {
 	size_t n = 0, w = 0; /* n: bytes needed; w: bytes written, always < cap */
 	int full = cap == 0;
@@ -145,8 +153,8 @@ size_t rt_label_escape(const char *in, char *out, size_t cap)
 
 /* ---- registration -------------------------------------------------------------------------- */
 
-static rt_metric *rtm_register(const char *name, const char *help, const char *labels, int type,
-                               int dbl, const double *bounds, size_t nb)
+static rt_metric *
+rtm_register(const char *name, const char *help, const char *labels, int type, int dbl, const double *bounds, size_t nb)
 {
 	if (!rtm_name_ok(name) || !rtm_labels_ok(labels, type == RTM_HISTOGRAM))
 		return NULL;
@@ -217,57 +225,65 @@ out:
 	return m;
 }
 
-rt_metric *rt_counter(const char *name, const char *help, const char *labels)
+rt_metric *
+rt_counter(const char *name, const char *help, const char *labels)
 {
 	return rtm_register(name, help, labels, RTM_COUNTER, 0, NULL, 0);
 }
 
-rt_metric *rt_gauge(const char *name, const char *help, const char *labels)
+rt_metric *
+rt_gauge(const char *name, const char *help, const char *labels)
 {
 	return rtm_register(name, help, labels, RTM_GAUGE, 1, NULL, 0);
 }
 
-rt_metric *rt_histogram(const char *name, const char *help, const char *labels, const double *bounds,
-                        size_t n)
+rt_metric *
+rt_histogram(const char *name, const char *help, const char *labels, const double *bounds, size_t n)
 {
 	return rtm_register(name, help, labels, RTM_HISTOGRAM, 0, bounds, n);
 }
 
 /* ---- updates: lock-free -------------------------------------------------------------------- */
 
-void rt_inc(rt_metric *m)
+void
+rt_inc(rt_metric *m)
 {
 	if (m)
 		atomic_fetch_add_explicit(&m->v, 1, memory_order_relaxed);
 }
 
-void rt_add(rt_metric *m, uint64_t n)
+void
+rt_add(rt_metric *m, uint64_t n)
 {
 	if (m)
 		atomic_fetch_add_explicit(&m->v, n, memory_order_relaxed);
 }
 
-void rt_gauge_set(rt_metric *m, double v)
+void
+rt_gauge_set(rt_metric *m, double v)
 {
 	if (m)
 		atomic_store_explicit(&m->v, rtm_dbits(v), memory_order_relaxed);
 }
 
-static void rtm_dbl_add(_Atomic uint64_t *p, double d)
+static void
+rtm_dbl_add(_Atomic uint64_t *p, double d)
 {
 	uint64_t old = atomic_load_explicit(p, memory_order_relaxed);
-	while (!atomic_compare_exchange_weak_explicit(p, &old, rtm_dbits(rtm_bitsd(old) + d),
-	                                              memory_order_relaxed, memory_order_relaxed))
+	while (!atomic_compare_exchange_weak_explicit(p, &old, rtm_dbits(rtm_bitsd(old) + d), memory_order_relaxed,
+	                                              memory_order_relaxed))
 		;
 }
 
-void rt_gauge_add(rt_metric *m, double d)
+void
+rt_gauge_add(rt_metric *m, double d)
 {
 	if (m)
 		rtm_dbl_add(&m->v, d);
 }
 
-void rt_observe(rt_metric *m, double v)
+void
+rt_observe(rt_metric *m, double v)
 {
 	if (m == NULL || m->buckets == NULL || isnan(v))
 		return;
@@ -284,17 +300,20 @@ void rt_observe(rt_metric *m, double v)
 	rtm_dbl_add(&m->v, v);
 }
 
-uint64_t rt_counter_value(const rt_metric *m)
+uint64_t
+rt_counter_value(const rt_metric *m)
 {
 	return m ? atomic_load_explicit(&((rt_metric *)m)->v, memory_order_relaxed) : 0;
 }
 
-double rt_gauge_value(const rt_metric *m)
+double
+rt_gauge_value(const rt_metric *m)
 {
 	return m ? rtm_bitsd(atomic_load_explicit(&((rt_metric *)m)->v, memory_order_relaxed)) : 0.0;
 }
 
-uint64_t rt_histogram_count(const rt_metric *m)
+uint64_t
+rt_histogram_count(const rt_metric *m)
 {
 	uint64_t n = 0;
 	if (m && m->buckets)
@@ -307,23 +326,25 @@ uint64_t rt_histogram_count(const rt_metric *m)
 
 static rt_metric *rtm_p_rss, *rtm_p_cpu, *rtm_p_start, *rtm_p_fds, *rtm_p_maxfds, *rtm_p_logsup;
 
-void rt_metrics_process_init(void)
+void
+rt_metrics_process_init(void)
 {
 	if (rtm_p_rss)
 		return;
-	rtm_p_cpu = rtm_register("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.",
-	                         NULL, RTM_COUNTER, 1, NULL, 0);
+	rtm_p_cpu = rtm_register("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.", NULL,
+	                         RTM_COUNTER, 1, NULL, 0);
 	rtm_p_logsup = rtm_register("log_lines_suppressed_total",
 	                            "Log lines dropped by the per-call-site rate limit (rt_log.h).", NULL, RTM_COUNTER,
 	                            1, NULL, 0);
 	rtm_p_fds = rt_gauge("process_open_fds", "Number of open file descriptors.", NULL);
 	rtm_p_maxfds = rt_gauge("process_max_fds", "Maximum number of open file descriptors.", NULL);
-	rtm_p_start = rt_gauge("process_start_time_seconds",
-	                       "Start time of the process since unix epoch in seconds.", NULL);
+	rtm_p_start =
+	        rt_gauge("process_start_time_seconds", "Start time of the process since unix epoch in seconds.", NULL);
 	rtm_p_rss = rt_gauge("process_resident_memory_bytes", "Resident memory size in bytes.", NULL);
 }
 
-static void rtm_process_refresh(void)
+static void
+rtm_process_refresh(void)
 {
 	char buf[1024];
 	rt_gauge_set(rtm_p_logsup, (double)rt_log_suppressed());
@@ -336,8 +357,12 @@ static void rtm_process_refresh(void)
 		/* Fields after the parenthesised command name (which may contain spaces). */
 		char *p = strrchr(buf, ')');
 		unsigned long long ut = 0, st = 0, start = 0;
-		if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d "
-		                       "%*d %*d %llu", &ut, &st, &start) == 3 && tck > 0) {
+		if (p &&
+		    sscanf(p + 2,
+		           "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d "
+		           "%*d %*d %llu",
+		           &ut, &st, &start) == 3 &&
+		    tck > 0) {
 			rt_gauge_set(rtm_p_cpu, (double)(ut + st) / (double)tck);
 			if (rt_gauge_value(rtm_p_start) == 0.0 && (f = fopen("/proc/stat", "re")) != NULL) {
 				unsigned long long btime = 0;
@@ -370,7 +395,8 @@ static void rtm_process_refresh(void)
 		rt_gauge_set(rtm_p_maxfds, rl.rlim_cur == RLIM_INFINITY ? INFINITY : (double)rl.rlim_cur);
 }
 
-int rt_metrics_collector(void (*fn)(void *arg), void *arg)
+int
+rt_metrics_collector(void (*fn)(void *arg), void *arg)
 {
 	int rc = -1;
 	pthread_mutex_lock(&rtm_mu);
@@ -387,7 +413,8 @@ int rt_metrics_collector(void (*fn)(void *arg), void *arg)
 /* ---- rendering ----------------------------------------------------------------------------- */
 
 /* Shortest decimal that reads back as the same double; Prometheus spellings for the specials. */
-static void rtm_fmt(char *out, size_t cap, double v)
+static void
+rtm_fmt(char *out, size_t cap, double v)
 {
 	if (isnan(v)) {
 		snprintf(out, cap, "NaN");
@@ -404,7 +431,8 @@ static void rtm_fmt(char *out, size_t cap, double v)
 	}
 }
 
-static void rtm_help(rt_buf *b, const rtm_family *f)
+static void
+rtm_help(rt_buf *b, const rtm_family *f)
 {
 	rt_buf_printf(b, "# HELP %s ", f->name);
 	for (const char *p = f->help; *p; p++) {
@@ -419,8 +447,8 @@ static void rtm_help(rt_buf *b, const rtm_family *f)
 }
 
 /* name{labels} or name{labels,extra} or name; extra is e.g. le="0.5" */
-static void rtm_series(rt_buf *b, const char *name, const char *suffix, const char *labels,
-                       const char *extra)
+static void
+rtm_series(rt_buf *b, const char *name, const char *suffix, const char *labels, const char *extra)
 {
 	rt_buf_printf(b, "%s%s", name, suffix);
 	if (*labels || extra) {
@@ -428,7 +456,8 @@ static void rtm_series(rt_buf *b, const char *name, const char *suffix, const ch
 	}
 }
 
-static void rtm_render_hist(rt_buf *b, const rtm_family *f, const rt_metric *m)
+static void
+rtm_render_hist(rt_buf *b, const rtm_family *f, const rt_metric *m)
 {
 	char num[40], le[64];
 	uint64_t cum = 0;
@@ -446,7 +475,8 @@ static void rtm_render_hist(rt_buf *b, const rtm_family *f, const rt_metric *m)
 	rt_buf_printf(b, " %llu\n", (unsigned long long)cum);
 }
 
-char *rt_metrics_text(size_t *len)
+char *
+rt_metrics_text(size_t *len)
 {
 	if (rtm_p_rss)
 		rtm_process_refresh();
@@ -485,17 +515,18 @@ char *rt_metrics_text(size_t *len)
 	return rt_buf_take(&b, len);
 }
 
-char *rt_labels(char *out, size_t cap, ...)
+char *
+rt_labels(char *out, size_t cap, ...)
 {
 	va_list ap;
-	size_t  n = 0;
+	size_t n = 0;
 	if (cap == 0)
 		return out;
 	out[0] = '\0';
 	va_start(ap, cap);
 	for (const char *k; (k = va_arg(ap, const char *)) != NULL;) {
 		const char *v = va_arg(ap, const char *);
-		char        esc[256];
+		char esc[256];
 		rt_label_escape(v ? v : "", esc, sizeof esc);
 		int w = snprintf(out + n, cap - n, "%s%s=\"%s\"", n ? "," : "", k, esc);
 		if (w < 0 || (size_t)w >= cap - n) {

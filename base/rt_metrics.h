@@ -10,8 +10,8 @@
  *
  * Memory: metrics are owned by the registry and live until exit; callers never free them.
  * name/help/labels/bounds are copied. rt_metrics_text returns a malloc'd string the caller frees. */
-#ifndef RT_METRICS_H
-#define RT_METRICS_H
+#ifndef OB_BASE_RT_METRICS_H
+#define OB_BASE_RT_METRICS_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -22,17 +22,16 @@ typedef struct rt_metric rt_metric;
 rt_metric *rt_counter(const char *name, const char *help, const char *labels);
 rt_metric *rt_gauge(const char *name, const char *help, const char *labels);
 /* bounds: n strictly increasing finite upper bounds; +Inf is implicit. */
-rt_metric *rt_histogram(const char *name, const char *help, const char *labels, const double *bounds,
-                        size_t n);
+rt_metric *rt_histogram(const char *name, const char *help, const char *labels, const double *bounds, size_t n);
 
-void rt_inc(rt_metric *m);                 /* counters */
+void rt_inc(rt_metric *m); /* counters */
 void rt_add(rt_metric *m, uint64_t n);
 void rt_gauge_set(rt_metric *m, double v); /* gauges */
 void rt_gauge_add(rt_metric *m, double d);
-void rt_observe(rt_metric *m, double v);   /* histograms */
+void rt_observe(rt_metric *m, double v); /* histograms */
 
 uint64_t rt_counter_value(const rt_metric *m); /* for tests; 0 for NULL */
-double   rt_gauge_value(const rt_metric *m);
+double rt_gauge_value(const rt_metric *m);
 uint64_t rt_histogram_count(const rt_metric *m);
 
 /* The whole registry as exposition text: HELP and TYPE once per name, families in registration

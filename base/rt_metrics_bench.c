@@ -11,7 +11,8 @@
 
 #define OPS 10000000
 
-static double now_s(void)
+static double
+now_s(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -21,12 +22,37 @@ static double now_s(void)
 static _Atomic uint64_t raw;
 static rt_metric *c, *g, *h;
 
-static void *run_raw(void *a) { for (int i = 0; i < OPS; i++) atomic_fetch_add_explicit(&raw, 1, memory_order_relaxed); return a; }
-static void *run_inc(void *a) { for (int i = 0; i < OPS; i++) rt_inc(c); return a; }
-static void *run_gauge(void *a) { for (int i = 0; i < OPS; i++) rt_gauge_add(g, 1.0); return a; }
-static void *run_obs(void *a) { for (int i = 0; i < OPS; i++) rt_observe(h, (double)(i & 1023) * 1e-4); return a; }
+static void *
+run_raw(void *a)
+{
+	for (int i = 0; i < OPS; i++)
+		atomic_fetch_add_explicit(&raw, 1, memory_order_relaxed);
+	return a;
+}
+static void *
+run_inc(void *a)
+{
+	for (int i = 0; i < OPS; i++)
+		rt_inc(c);
+	return a;
+}
+static void *
+run_gauge(void *a)
+{
+	for (int i = 0; i < OPS; i++)
+		rt_gauge_add(g, 1.0);
+	return a;
+}
+static void *
+run_obs(void *a)
+{
+	for (int i = 0; i < OPS; i++)
+		rt_observe(h, (double)(i & 1023) * 1e-4);
+	return a;
+}
 
-static double bench(void *(*fn)(void *), int threads)
+static double
+bench(void *(*fn)(void *), int threads)
 {
 	pthread_t th[8];
 	double t0 = now_s();
@@ -37,7 +63,8 @@ static double bench(void *(*fn)(void *), int threads)
 	return (now_s() - t0) * 1e9 / OPS; /* ns per op per thread */
 }
 
-int main(void)
+int
+main(void)
 {
 	static const double b[] = { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1 };
 	c = rt_counter("bench_ops_total", "ops", NULL);
@@ -46,8 +73,10 @@ int main(void)
 	static const struct {
 		const char *name;
 		void *(*fn)(void *);
-	} cases[] = { { "raw atomic add (baseline)", run_raw }, { "rt_inc", run_inc },
-		      { "rt_gauge_add (CAS)", run_gauge }, { "rt_observe (7 buckets)", run_obs } };
+	} cases[] = { { "raw atomic add (baseline)", run_raw },
+		      { "rt_inc", run_inc },
+		      { "rt_gauge_add (CAS)", run_gauge },
+		      { "rt_observe (7 buckets)", run_obs } };
 	printf("%-28s %12s %12s\n", "op", "1 thread ns", "4 threads ns");
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
 		printf("%-28s %12.1f %12.1f\n", cases[i].name, bench(cases[i].fn, 1), bench(cases[i].fn, 4));

@@ -15,7 +15,8 @@
 #include "base/rt_metrics.h"
 
 /* Runs first: the registry is process-wide, so the whole text is known exactly here. */
-static void test_exact_text(void **state)
+static void
+test_exact_text(void **state)
 {
 	static const double b[] = { 0.5, 1, 2.5 };
 	rt_metric *c = rt_counter("t_requests_total", "Requests\\served\nper route.", "route=\"/a\"");
@@ -36,28 +37,28 @@ static void test_exact_text(void **state)
 	size_t len = 0;
 	char *t = rt_metrics_text(&len);
 	assert_non_null(t);
-	const char *want =
-	    "# HELP t_requests_total Requests\\\\served\\nper route.\n"
-	    "# TYPE t_requests_total counter\n"
-	    "t_requests_total{route=\"/a\"} 42\n"
-	    "t_requests_total{route=\"/b\"} 0\n"
-	    "# HELP t_temp A gauge.\n"
-	    "# TYPE t_temp gauge\n"
-	    "t_temp -1.25\n"
-	    "# HELP t_lat_seconds Latency.\n"
-	    "# TYPE t_lat_seconds histogram\n"
-	    "t_lat_seconds_bucket{op=\"x\",le=\"0.5\"} 1\n"
-	    "t_lat_seconds_bucket{op=\"x\",le=\"1\"} 2\n"
-	    "t_lat_seconds_bucket{op=\"x\",le=\"2.5\"} 2\n"
-	    "t_lat_seconds_bucket{op=\"x\",le=\"+Inf\"} 4\n"
-	    "t_lat_seconds_sum{op=\"x\"} 104.2\n"
-	    "t_lat_seconds_count{op=\"x\"} 4\n";
+	const char *want = "# HELP t_requests_total Requests\\\\served\\nper route.\n"
+	                   "# TYPE t_requests_total counter\n"
+	                   "t_requests_total{route=\"/a\"} 42\n"
+	                   "t_requests_total{route=\"/b\"} 0\n"
+	                   "# HELP t_temp A gauge.\n"
+	                   "# TYPE t_temp gauge\n"
+	                   "t_temp -1.25\n"
+	                   "# HELP t_lat_seconds Latency.\n"
+	                   "# TYPE t_lat_seconds histogram\n"
+	                   "t_lat_seconds_bucket{op=\"x\",le=\"0.5\"} 1\n"
+	                   "t_lat_seconds_bucket{op=\"x\",le=\"1\"} 2\n"
+	                   "t_lat_seconds_bucket{op=\"x\",le=\"2.5\"} 2\n"
+	                   "t_lat_seconds_bucket{op=\"x\",le=\"+Inf\"} 4\n"
+	                   "t_lat_seconds_sum{op=\"x\"} 104.2\n"
+	                   "t_lat_seconds_count{op=\"x\"} 4\n";
 	assert_string_equal(t, want);
 	assert_int_equal(len, strlen(want));
 	free(t);
 }
 
-static void test_identity_and_values(void **state)
+static void
+test_identity_and_values(void **state)
 {
 	rt_metric *a = rt_counter("t_same_total", "h", "k=\"v\"");
 	rt_metric *b = rt_counter("t_same_total", "h", "k=\"v\"");
@@ -79,17 +80,18 @@ static void test_identity_and_values(void **state)
 	assert_int_equal(rt_counter_value(NULL), 0);
 }
 
-static void test_validation(void **state)
+static void
+test_validation(void **state)
 {
 	static const double ok[] = { 1, 2 }, dup[] = { 1, 1 }, nan_b[] = { NAN };
 	assert_null(rt_counter("1bad", "h", NULL));
 	assert_null(rt_counter("bad-name", "h", NULL));
 	assert_null(rt_counter("", "h", NULL));
-	assert_null(rt_counter("t_lbl_total", "h", "k=v"));          /* unquoted */
-	assert_null(rt_counter("t_lbl_total", "h", "k=\"v"));        /* unterminated */
-	assert_null(rt_counter("t_lbl_total", "h", "k=\"a\\x\""));   /* bad escape */
-	assert_null(rt_counter("t_lbl_total", "h", "k=\"a\",")); /* trailing comma */
-	assert_null(rt_counter("t_lbl_total", "h", "__k=\"a\""));     /* reserved */
+	assert_null(rt_counter("t_lbl_total", "h", "k=v"));        /* unquoted */
+	assert_null(rt_counter("t_lbl_total", "h", "k=\"v"));      /* unterminated */
+	assert_null(rt_counter("t_lbl_total", "h", "k=\"a\\x\"")); /* bad escape */
+	assert_null(rt_counter("t_lbl_total", "h", "k=\"a\","));   /* trailing comma */
+	assert_null(rt_counter("t_lbl_total", "h", "__k=\"a\""));  /* reserved */
 	assert_non_null(rt_counter("t_lbl_total", "h", "k=\"a\\\"b\",k2=\"\""));
 	assert_null(rt_histogram("t_hist_seconds", "h", "le=\"1\"", ok, 2)); /* le is the runtime's */
 	assert_null(rt_histogram("t_hist_seconds", "h", NULL, dup, 2));
@@ -100,7 +102,8 @@ static void test_validation(void **state)
 	assert_null(rt_counter("t_g2_total", "h", NULL) ? rt_gauge("t_g2_total", "h", NULL) : (rt_metric *)1);
 }
 
-static void test_label_escape(void **state)
+static void
+test_label_escape(void **state)
 {
 	char out[64];
 	size_t n = rt_label_escape("a\"b\\c\nd", out, sizeof out);
@@ -108,12 +111,13 @@ static void test_label_escape(void **state)
 	assert_int_equal(n, strlen("a\\\"b\\\\c\\nd"));
 	char small[4];
 	n = rt_label_escape("ab\"cd", small, sizeof small); /* never splits an escape */
-	assert_int_equal(n, 6); /* a b \\ " c d */
+	assert_int_equal(n, 6);                             /* a b \\ " c d */
 	assert_string_equal(small, "ab");
 	assert_int_equal(rt_label_escape("xyz", NULL, 0), 3);
 }
 
-static void test_histogram_buckets(void **state)
+static void
+test_histogram_buckets(void **state)
 {
 	static const double b[] = { 1, 10, 100 };
 	rt_metric *h = rt_histogram("t_hb", "h", NULL, b, 3);
@@ -130,7 +134,8 @@ static void test_histogram_buckets(void **state)
 
 static rt_metric *conc_c, *conc_g, *conc_h;
 #define CONC_N 100000
-static void *conc_worker(void *arg)
+static void *
+conc_worker(void *arg)
 {
 	for (int i = 0; i < CONC_N; i++) {
 		rt_inc(conc_c);
@@ -140,7 +145,8 @@ static void *conc_worker(void *arg)
 	return NULL;
 }
 
-static void test_concurrent_updates(void **state)
+static void
+test_concurrent_updates(void **state)
 {
 	static const double b[] = { 1 };
 	conc_c = rt_counter("t_conc_total", "h", NULL);
@@ -157,13 +163,15 @@ static void test_concurrent_updates(void **state)
 }
 
 static int collector_calls;
-static void collector(void *arg)
+static void
+collector(void *arg)
 {
 	collector_calls++;
 	rt_gauge_set(arg, collector_calls);
 }
 
-static void test_process_and_promtool(void **state)
+static void
+test_process_and_promtool(void **state)
 {
 	rt_metrics_process_init();
 	rt_metrics_process_init(); /* idempotent */
@@ -203,7 +211,8 @@ static void test_process_and_promtool(void **state)
 	free(t);
 }
 
-static void test_labels(void **state)
+static void
+test_labels(void **state)
 {
 	char b[128];
 	assert_string_equal(rt_labels(b, sizeof b, "feed", "ETH-USD", NULL), "feed=\"ETH-USD\"");
@@ -215,17 +224,14 @@ static void test_labels(void **state)
 	                    "feed=\"ETH-USD\""); /* whole pairs only */
 }
 
-int main(void)
+int
+main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_exact_text),
-		cmocka_unit_test(test_identity_and_values),
-		cmocka_unit_test(test_validation),
-		cmocka_unit_test(test_label_escape),
-		cmocka_unit_test(test_histogram_buckets),
-		cmocka_unit_test(test_concurrent_updates),
-		cmocka_unit_test(test_process_and_promtool),
-		cmocka_unit_test(test_labels),
+		cmocka_unit_test(test_exact_text),           cmocka_unit_test(test_identity_and_values),
+		cmocka_unit_test(test_validation),           cmocka_unit_test(test_label_escape),
+		cmocka_unit_test(test_histogram_buckets),    cmocka_unit_test(test_concurrent_updates),
+		cmocka_unit_test(test_process_and_promtool), cmocka_unit_test(test_labels),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

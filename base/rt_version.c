@@ -18,23 +18,36 @@
 #define OB_BUILD_DATE "unknown"
 #endif
 
-const char *rt_version(void) { return OB_VERSION; }
-const char *rt_revision(void) { return OB_REVISION; }
-const char *rt_build_date(void) { return OB_BUILD_DATE; }
+const char *
+rt_version(void)
+{
+	return OB_VERSION;
+}
+const char *
+rt_revision(void)
+{
+	return OB_REVISION;
+}
+const char *
+rt_build_date(void)
+{
+	return OB_BUILD_DATE;
+}
 
-void rt_version_print(const char *name, FILE *f)
+void
+rt_version_print(const char *name, FILE *f)
 {
 	fprintf(f, "%s %s (git %s, built %s)\n", name, OB_VERSION, OB_REVISION, OB_BUILD_DATE);
 	fflush(f);
 }
 
-void rt_build_info_metric(void)
+void
+rt_build_info_metric(void)
 {
 	char v[160], r[160], labels[400];
 	rt_label_escape(OB_VERSION, v, sizeof v);
 	rt_label_escape(OB_REVISION, r, sizeof r);
 	snprintf(labels, sizeof labels, "version=\"%s\",revision=\"%s\"", v, r);
-	rt_gauge_set(rt_gauge("oraclebus_build_info", "the version and git revision of this binary (always 1)",
-	                      labels),
+	rt_gauge_set(rt_gauge("oraclebus_build_info", "the version and git revision of this binary (always 1)", labels),
 	             1);
 }

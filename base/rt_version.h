@@ -14,8 +14,8 @@
  *   78 configuration: the environment is invalid (RT_EXIT_CONFIG, every problem listed)
  *
  * Memory: every string returned is static. */
-#ifndef RT_VERSION_H
-#define RT_VERSION_H
+#ifndef OB_BASE_RT_VERSION_H
+#define OB_BASE_RT_VERSION_H
 
 #include <stdio.h>
 

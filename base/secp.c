@@ -7,7 +7,7 @@
 #include <sys/random.h>
 
 static secp256k1_context *secp_ctx;
-static pthread_once_t     secp_once = PTHREAD_ONCE_INIT;
+static pthread_once_t secp_once = PTHREAD_ONCE_INIT;
 
 static void
 secp_create(void)

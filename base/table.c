@@ -7,17 +7,17 @@
 typedef struct {
 	uint64_t hash;
 	uint16_t klen;
-	uint8_t  used;
-	uint8_t  ref; /* CLOCK bit: set on use, cleared as the hand passes */
+	uint8_t used;
+	uint8_t ref; /* CLOCK bit: set on use, cleared as the hand passes */
 } tbl_hdr;
 
 struct tbl {
 	uint8_t *slots;
-	size_t   cap;    /* power of two, 0 before the first put */
-	size_t   n;
-	size_t   max;    /* 0 = unbounded */
-	size_t   key_cap, val_size, stride, val_off;
-	size_t   hand;   /* CLOCK hand */
+	size_t cap; /* power of two, 0 before the first put */
+	size_t n;
+	size_t max; /* 0 = unbounded */
+	size_t key_cap, val_size, stride, val_off;
+	size_t hand; /* CLOCK hand */
 	uint64_t evictions;
 };
 
@@ -39,7 +39,7 @@ static uint64_t
 tbl_hash(const void *key, size_t n)
 {
 	const uint8_t *p = key;
-	uint64_t       h = 1469598103934665603ull; /* FNV-1a, then a final mix for the low bits */
+	uint64_t h = 1469598103934665603ull; /* FNV-1a, then a final mix for the low bits */
 	for (size_t i = 0; i < n; i++)
 		h = (h ^ p[i]) * 1099511628211ull;
 	h ^= h >> 29;
@@ -92,7 +92,7 @@ tbl_grow(tbl *t, size_t ncap)
 	if (ns == NULL)
 		return -1;
 	uint8_t *old = t->slots;
-	size_t   ocap = t->cap;
+	size_t ocap = t->cap;
 	t->slots = ns;
 	t->cap = ncap;
 	for (size_t i = 0; i < ocap; i++) {

@@ -36,7 +36,7 @@ void *tbl_put(tbl *t, const void *key, size_t klen, int *created);
 /* Removes key; 1 if it was there. */
 int tbl_del(tbl *t, const void *key, size_t klen);
 
-size_t   tbl_count(const tbl *t);
+size_t tbl_count(const tbl *t);
 uint64_t tbl_evictions(const tbl *t);
 
 /* Iteration: start with *it = 0; returns the next value (key and klen set) or NULL at the end. The

@@ -19,7 +19,7 @@ static void
 test_put_get_del(void **state)
 {
 	tbl *t = tbl_new(32, sizeof(tv), 0);
-	int  c;
+	int c;
 	assert_null(tbl_get(t, "a", 1));
 	tv *a = tbl_put(t, "a", 1, &c);
 	assert_non_null(a);
@@ -46,16 +46,18 @@ test_put_get_del(void **state)
 static void
 test_model(void **state)
 {
-	enum { K = 3000 };
+	enum {
+		K = 3000
+	};
 	static uint64_t model[K];
-	static int      present[K];
+	static int present[K];
 	memset(present, 0, sizeof present);
 	tbl *t = tbl_new(16, sizeof(tv), 0);
 	srand(1);
 	for (int step = 0; step < 200000; step++) {
-		int  k = rand() % K, c;
+		int k = rand() % K, c;
 		char key[16];
-		int  n = snprintf(key, sizeof key, "k%d", k);
+		int n = snprintf(key, sizeof key, "k%d", k);
 		if (rand() % 3 == 0) {
 			assert_int_equal(tbl_del(t, key, (size_t)n), present[k]);
 			present[k] = 0;
@@ -70,8 +72,8 @@ test_model(void **state)
 	size_t want = 0;
 	for (int k = 0; k < K; k++) {
 		char key[16];
-		int  n = snprintf(key, sizeof key, "k%d", k);
-		tv  *v = tbl_get(t, key, (size_t)n);
+		int n = snprintf(key, sizeof key, "k%d", k);
+		tv *v = tbl_get(t, key, (size_t)n);
 		if (present[k]) {
 			assert_non_null(v);
 			assert_int_equal(v->v, model[k]);
@@ -96,11 +98,11 @@ static void
 test_bound_and_clock(void **state)
 {
 	tbl *t = tbl_new(64, sizeof(tv), 1000);
-	int  c;
+	int c;
 	((tv *)tbl_put(t, "hot", 3, &c))->v = 42;
 	for (int i = 0; i < 30000; i++) {
 		char key[32];
-		int  n = snprintf(key, sizeof key, "origin-%d/topic", i);
+		int n = snprintf(key, sizeof key, "origin-%d/topic", i);
 		assert_non_null(tbl_put(t, key, (size_t)n, &c));
 		assert_int_equal(c, 1);
 		assert_true(tbl_count(t) <= 1000);

@@ -19,25 +19,25 @@
 /* Rejected (forged or unsigned) frames, aggregated per trust rule: the alert's key is the rule's
  * prefix from the configuration, never something the sender chose, and it is raised at most once
  * per ACT_FORGED_EVERY with the count since the last one. */
-#define ACT_FORGED_SLOTS 16
+#define ACT_FORGED_SLOTS    16
 #define ACT_FORGED_EVERY_NS (60ull * 1000000000ull)
 #define ACT_FORGED_QUIET_NS (300ull * 1000000000ull) /* resolved after this long without one */
 
 typedef struct {
-	char     prefix[FRAME_TOPIC_MAX + 1]; /* the trust rule's prefix, or "" for topics no rule covers */
-	int      used, firing;
-	uint64_t pending;                     /* rejections not yet reported in an alert */
+	char prefix[FRAME_TOPIC_MAX + 1]; /* the trust rule's prefix, or "" for topics no rule covers */
+	int used, firing;
+	uint64_t pending; /* rejections not yet reported in an alert */
 	uint64_t total;
 	uint64_t last_alert_ns, last_seen_ns;
-	char     last_err[160];
+	char last_err[160];
 } act_forged;
 
 struct act_bus {
-	bus_pub   *pub;
-	bus_sub   *sub;
-	sig_key   *key;
+	bus_pub *pub;
+	bus_sub *sub;
+	sig_key *key;
 	sig_trust *trust;
-	uint8_t   *buf;      /* encode buffer, FRAME_BODY_MAX */
+	uint8_t *buf; /* encode buffer, FRAME_BODY_MAX */
 	act_forged forged[ACT_FORGED_SLOTS];
 };
 
@@ -52,8 +52,7 @@ act_bad(const char *type, const char *why)
 	char labels[160];
 	snprintf(labels, sizeof labels, "type=\"%s\",why=\"%s\"", sc_lookup(type) ? type : "unknown", why);
 	return rt_counter("actor_bad_messages_total",
-	                  "Bus messages this actor dropped: malformed, rejected or of an unexpected type.",
-	                  labels);
+	                  "Bus messages this actor dropped: malformed, rejected or of an unexpected type.", labels);
 }
 
 void
@@ -104,9 +103,9 @@ static void
 act_keys_dir(const rt_opt *o, rt_cfg_errs *e, int key_required)
 {
 	act_bus_cfg *c = (act_bus_cfg *)(void *)((char *)o->dst - offsetof(act_bus_cfg, keys_dir));
-	const char  *dir = c->keys_dir ? c->keys_dir : "";
-	char         path[4096], why[4200];
-	int          have_key = 0;
+	const char *dir = c->keys_dir ? c->keys_dir : "";
+	char path[4096], why[4200];
+	int have_key = 0;
 	for (int i = 0; i < 32; i++)
 		have_key |= c->key[i] != 0;
 	if (rt_config_failed(e, "BUS_SIGNING_KEY"))
@@ -124,21 +123,25 @@ act_keys_dir(const rt_opt *o, rt_cfg_errs *e, int key_required)
 			explicit_bzero(c->key, sizeof c->key);
 			rt_config_error(e, o->env, "%s: not a BIP-340 secret key (64 hex digits)", path);
 		} else if (r == 1 && key_required) {
-			rt_config_error(e, "BUS_SIGNING_KEY", "required: this actor's readers take only its signed frames; "
-			                "no %s either (make it with tools/bus-keys.sh %s)", path, dir);
+			rt_config_error(e, "BUS_SIGNING_KEY",
+			                "required: this actor's readers take only its signed frames; "
+			                "no %s either (make it with tools/bus-keys.sh %s)",
+			                path, dir);
 			have_key = 1;
 		}
 		rt_secret_free(hex, 256);
 	}
 	if (key_required && !have_key)
-		rt_config_error(e, "BUS_SIGNING_KEY", "required: this actor's readers take only its signed frames "
+		rt_config_error(e, "BUS_SIGNING_KEY",
+		                "required: this actor's readers take only its signed frames "
 		                "(or BUS_KEYS_DIR from tools/bus-keys.sh)");
 	if (*dir && (c->trust == NULL || c->trust[0] == '\0') && !rt_config_failed(e, "BUS_TRUST")) {
 		char buf[4096];
 		snprintf(path, sizeof path, "%s/trust", dir);
 		int r = act_read_small(path, 0, buf, sizeof buf, why, sizeof why);
 		if (r == 1)
-			rt_config_error(e, o->env, "%s: no such file (make the directory with tools/bus-keys.sh)", path);
+			rt_config_error(e, o->env, "%s: no such file (make the directory with tools/bus-keys.sh)",
+			                path);
 		else if (r < 0)
 			rt_config_error(e, o->env, "%s", why);
 		else {
@@ -235,12 +238,19 @@ act_close(act_bus *a)
 	free(a);
 }
 
-bus_pub *act_pub(act_bus *a) { return a->pub; }
-bus_sub *act_sub(act_bus *a) { return a->sub; }
+bus_pub *
+act_pub(act_bus *a)
+{
+	return a->pub;
+}
+bus_sub *
+act_sub(act_bus *a)
+{
+	return a->sub;
+}
 
 int
-act_publish(act_bus *a, const char *topic, const sc_msgdef *d, const void *rec, const uint8_t *id,
-            uint8_t id_out[16])
+act_publish(act_bus *a, const char *topic, const sc_msgdef *d, const void *rec, const uint8_t *id, uint8_t id_out[16])
 {
 	size_t len;
 	sc_err e;
@@ -343,8 +353,8 @@ int
 act_decode(const bus_msg *m, const sc_msgdef *d, void *rec)
 {
 	const char *want = sc_type(d);
-	char        type[FRAME_TYPE_MAX + 1];
-	sc_err      e;
+	char type[FRAME_TYPE_MAX + 1];
+	sc_err e;
 	snprintf(type, sizeof type, "%.*s", (int)m->f.type_len, m->f.type);
 	if (strcmp(type, want) != 0) {
 		rt_inc(act_bad(type, "unexpected_type"));
@@ -360,11 +370,11 @@ act_decode(const bus_msg *m, const sc_msgdef *d, void *rec)
 }
 
 int
-act_alert(act_bus *a, int severity, int status, const char *kind, const char *dedupe_key,
-          const char *summary, const char *const *labels)
+act_alert(act_bus *a, int severity, int status, const char *kind, const char *dedupe_key, const char *summary,
+          const char *const *labels)
 {
 	sc_alert al;
-	char     topic[FRAME_TOPIC_MAX + 1];
+	char topic[FRAME_TOPIC_MAX + 1];
 	memset(&al, 0, sizeof al);
 	snprintf(al.kind, sizeof al.kind, "%s", kind);
 	al.severity = severity;
@@ -380,10 +390,10 @@ act_alert(act_bus *a, int severity, int status, const char *kind, const char *de
 		snprintf(al.labels[al.labels_count].value, sizeof al.labels[0].value, "%s", labels[i + 1]);
 		al.labels_count++;
 	}
-	snprintf(topic, sizeof topic, "alert.%s.%s",
-	         act_sev_names[(unsigned)severity < 4 ? severity : 0], kind);
+	snprintf(topic, sizeof topic, "alert.%s.%s", act_sev_names[(unsigned)severity < 4 ? severity : 0], kind);
 	int rv = act_publish(a, topic, &SC_ALERT, &al, NULL, NULL);
 	if (rv != BUS_OK)
-		rt_inc(rt_counter("actor_alerts_lost_total", "Alerts this actor could not publish (see its log).", NULL));
+		rt_inc(rt_counter("actor_alerts_lost_total", "Alerts this actor could not publish (see its log).",
+		                  NULL));
 	return rv;
 }

@@ -29,55 +29,113 @@
 #include "schemas/schema.h"
 
 typedef struct act_bus_cfg {
-	const char *pub_urls;   /* BUS_PUB_URL: busd ingress list */
-	const char *sub_urls;   /* BUS_SUB_URL: busd egress list */
-	const char *trust;      /* BUS_TRUST: PREFIX=PUBHEX[,PUBHEX];... */
-	uint8_t     key[32];    /* BUS_SIGNING_KEY (secret, wiped after act_open) */
-	int         have_key;
-	uint64_t    max_streams; /* BUS_MAX_STREAMS: (origin, topic) streams tracked at most */
-	const char *keys_dir;    /* BUS_KEYS_DIR: <actor>.key and trust, as tools/bus-keys.sh writes them */
-	char       *trust_mem;   /* BUS_TRUST read from BUS_KEYS_DIR/trust (owned; lives until exit) */
-	const char *tls_cert;   /* BUS_TLS_CERT: PEM certificate (chain) for tls+tcp:// */
-	const char *tls_key;    /* BUS_TLS_KEY: PEM private key file (a mounted Secret) */
-	const char *tls_ca;     /* BUS_TLS_CA: PEM CA bundle peers must chain to */
+	const char *pub_urls; /* BUS_PUB_URL: busd ingress list */
+	const char *sub_urls; /* BUS_SUB_URL: busd egress list */
+	const char *trust;    /* BUS_TRUST: PREFIX=PUBHEX[,PUBHEX];... */
+	uint8_t key[32];      /* BUS_SIGNING_KEY (secret, wiped after act_open) */
+	int have_key;
+	uint64_t max_streams; /* BUS_MAX_STREAMS: (origin, topic) streams tracked at most */
+	const char *keys_dir; /* BUS_KEYS_DIR: <actor>.key and trust, as tools/bus-keys.sh writes them */
+	char *trust_mem;      /* BUS_TRUST read from BUS_KEYS_DIR/trust (owned; lives until exit) */
+	const char *tls_cert; /* BUS_TLS_CERT: PEM certificate (chain) for tls+tcp:// */
+	const char *tls_key;  /* BUS_TLS_KEY: PEM private key file (a mounted Secret) */
+	const char *tls_ca;   /* BUS_TLS_CA: PEM CA bundle peers must chain to */
 } act_bus_cfg;
 
 /* The TLS rows, shared by every actor, busd, bus-tap and bus-replay: file paths, checked together
  * (all three or none, readable, the key matching the certificate) by act_check_tls. */
-#define ACT_TLS_OPTS(cert, key, ca)                                                                         \
-	{ "BUS_TLS_CERT", RT_STR, "", "PEM certificate (chain) this process shows on tls+tcp:// bus URLs",      \
-	  &(cert), 0, 0, 0, 0 },                                                                                \
-	{ "BUS_TLS_KEY", RT_STR, "", "PEM private key file of BUS_TLS_CERT (mount it from a Secret)",           \
-	  &(key), 0, 0, 0, 0 },                                                                                 \
-	{ "BUS_TLS_CA", RT_STR, "", "PEM CA bundle the peer's certificate must chain to (tls+tcp:// both ways)", \
-	  &(ca), 0, 0, 0, 0 },                                                                                  \
-	RT_CHECK_ROW("", act_check_tls)
+#define ACT_TLS_OPTS(cert, key, ca)                                                                                    \
+	{ "BUS_TLS_CERT",                                                                                              \
+	  RT_STR,                                                                                                      \
+	  "",                                                                                                          \
+	  "PEM certificate (chain) this process shows on tls+tcp:// bus URLs",                                         \
+	  &(cert),                                                                                                     \
+	  0,                                                                                                           \
+	  0,                                                                                                           \
+	  0,                                                                                                           \
+	  0 },                                                                                                         \
+	        { "BUS_TLS_KEY",                                                                                       \
+		  RT_STR,                                                                                              \
+		  "",                                                                                                  \
+		  "PEM private key file of BUS_TLS_CERT (mount it from a Secret)",                                     \
+		  &(key),                                                                                              \
+		  0,                                                                                                   \
+		  0,                                                                                                   \
+		  0,                                                                                                   \
+		  0 },                                                                                                 \
+	        { "BUS_TLS_CA",                                                                                        \
+		  RT_STR,                                                                                              \
+		  "",                                                                                                  \
+		  "PEM CA bundle the peer's certificate must chain to (tls+tcp:// both ways)",                         \
+		  &(ca),                                                                                               \
+		  0,                                                                                                   \
+		  0,                                                                                                   \
+		  0,                                                                                                   \
+		  0 },                                                                                                 \
+	        RT_CHECK_ROW("", act_check_tls)
 
-#define ACT_BUS_OPTS_KEY(c, key_help, key_flags)                                                    \
-	{ "BUS_PUB_URL", RT_BUS_URL, "tcp://127.0.0.1:7701", "busd ingress URLs to publish to (comma list)", \
-	  &(c).pub_urls, 0, 0, 0, 0 },                                                                      \
-	{ "BUS_SUB_URL", RT_BUS_URL, "tcp://127.0.0.1:7702", "busd egress URLs to subscribe to (comma list)",\
-	  &(c).sub_urls, 0, 0, 0, 0 },                                                                      \
-	{ "BUS_TRUST", RT_STR, "", "trusted publisher keys per topic prefix: PREFIX=PUBHEX[,PUBHEX];...",   \
-	  &(c).trust, 0, 0, 0, 0 },                                                                         \
-	RT_CHECK_ROW("BUS_TRUST", act_check_trust),                                                         \
-	{ "BUS_SIGNING_KEY", RT_KEY, NULL, key_help, (c).key, 0, 0, 32, RT_SECRET | RT_SCRUB }, \
-	{ "BUS_KEYS_DIR", RT_STR, "", "directory made once per deployment by tools/bus-keys.sh: this actor's key "  \
-	  "<actor>.key (mode 0600) when BUS_SIGNING_KEY is unset, and BUS_TRUST from its file trust when "        \
-	  "BUS_TRUST is unset", &(c).keys_dir, 0, 0, 0, 0 },                                                    \
-	RT_CHECK_ROW("BUS_KEYS_DIR", (key_flags) ? act_check_keys_signed : act_check_keys),                   \
-	{ "BUS_MAX_STREAMS", RT_U64, "4096", "(origin, topic) streams whose sequence is tracked; past it the "  \
-	  "least recently heard is forgotten (bus_rx_streams_evicted_total)", &(c).max_streams, 16, 1000000, 0, 0 }, \
-	ACT_TLS_OPTS((c).tls_cert, (c).tls_key, (c).tls_ca)
+#define ACT_BUS_OPTS_KEY(c, key_help, key_flags)                                                                       \
+	{ "BUS_PUB_URL",                                                                                               \
+	  RT_BUS_URL,                                                                                                  \
+	  "tcp://127.0.0.1:7701",                                                                                      \
+	  "busd ingress URLs to publish to (comma list)",                                                              \
+	  &(c).pub_urls,                                                                                               \
+	  0,                                                                                                           \
+	  0,                                                                                                           \
+	  0,                                                                                                           \
+	  0 },                                                                                                         \
+	        { "BUS_SUB_URL",                                                                                       \
+		  RT_BUS_URL,                                                                                          \
+		  "tcp://127.0.0.1:7702",                                                                              \
+		  "busd egress URLs to subscribe to (comma list)",                                                     \
+		  &(c).sub_urls,                                                                                       \
+		  0,                                                                                                   \
+		  0,                                                                                                   \
+		  0,                                                                                                   \
+		  0 },                                                                                                 \
+	        { "BUS_TRUST",                                                                                         \
+		  RT_STR,                                                                                              \
+		  "",                                                                                                  \
+		  "trusted publisher keys per topic prefix: PREFIX=PUBHEX[,PUBHEX];...",                               \
+		  &(c).trust,                                                                                          \
+		  0,                                                                                                   \
+		  0,                                                                                                   \
+		  0,                                                                                                   \
+		  0 },                                                                                                 \
+	        RT_CHECK_ROW("BUS_TRUST", act_check_trust),                                                            \
+	        { "BUS_SIGNING_KEY", RT_KEY, NULL, key_help, (c).key, 0, 0, 32, RT_SECRET | RT_SCRUB },                \
+	        { "BUS_KEYS_DIR",                                                                                      \
+		  RT_STR,                                                                                              \
+		  "",                                                                                                  \
+		  "directory made once per deployment by tools/bus-keys.sh: this actor's key "                         \
+		  "<actor>.key (mode 0600) when BUS_SIGNING_KEY is unset, and BUS_TRUST from its file trust when "     \
+		  "BUS_TRUST is unset",                                                                                \
+		  &(c).keys_dir,                                                                                       \
+		  0,                                                                                                   \
+		  0,                                                                                                   \
+		  0,                                                                                                   \
+		  0 },                                                                                                 \
+	        RT_CHECK_ROW("BUS_KEYS_DIR", (key_flags) ? act_check_keys_signed : act_check_keys),                    \
+	        { "BUS_MAX_STREAMS",                                                                                   \
+		  RT_U64,                                                                                              \
+		  "4096",                                                                                              \
+		  "(origin, topic) streams whose sequence is tracked; past it the "                                    \
+		  "least recently heard is forgotten (bus_rx_streams_evicted_total)",                                  \
+		  &(c).max_streams,                                                                                    \
+		  16,                                                                                                  \
+		  1000000,                                                                                             \
+		  0,                                                                                                   \
+		  0 },                                                                                                 \
+	        ACT_TLS_OPTS((c).tls_cert, (c).tls_key, (c).tls_ca)
 
 /* The bus options; BUS_SIGNING_KEY optional (unset = unsigned frames). */
-#define ACT_BUS_OPTS(c) \
-	ACT_BUS_OPTS_KEY(c, "BIP-340 secret key (hex) signing this actor's frames; unset = unsigned", 0)
+#define ACT_BUS_OPTS(c) ACT_BUS_OPTS_KEY(c, "BIP-340 secret key (hex) signing this actor's frames; unset = unsigned", 0)
 /* The same for an actor whose frames subscribers only take signed (the gate: the signer trusts
  * only its key for price.update.): it refuses to start without a key (BUS_SIGNING_KEY, or
  * <actor>.key in BUS_KEYS_DIR). */
-#define ACT_BUS_OPTS_SIGNED(c) \
-	ACT_BUS_OPTS_KEY(c, "BIP-340 secret key (hex) signing this actor's frames (its readers trust only signed ones)", \
+#define ACT_BUS_OPTS_SIGNED(c)                                                                                         \
+	ACT_BUS_OPTS_KEY(c,                                                                                            \
+	                 "BIP-340 secret key (hex) signing this actor's frames (its readers trust only signed ones)",  \
 	                 RT_REQUIRED)
 
 /* Check row of the TLS options: reads BUS_TLS_CERT, BUS_TLS_KEY, BUS_TLS_CA from the environment
@@ -94,7 +152,10 @@ void act_check_keys_signed(const rt_opt *o, const char *text, rt_cfg_errs *e);
 
 typedef struct act_bus act_bus;
 
-enum { ACT_PUB = 1, ACT_SUB = 2 };
+enum {
+	ACT_PUB = 1,
+	ACT_SUB = 2
+};
 
 /* Opens what `what` asks for (ACT_PUB | ACT_SUB); the origin is rt_instance(). Subscribes to each
  * prefix of topics (NULL-terminated). NULL with err filled on a bad configuration. */
@@ -105,8 +166,8 @@ bus_sub *act_sub(act_bus *a);
 
 /* Encodes rec with d and publishes it on topic. id: NULL for a fresh one. BUS_OK or an error
  * (counted and logged). */
-OB_MUST_CHECK int act_publish(act_bus *a, const char *topic, const sc_msgdef *d, const void *rec,
-                const uint8_t *id, uint8_t id_out[16]);
+OB_MUST_CHECK int act_publish(act_bus *a, const char *topic, const sc_msgdef *d, const void *rec, const uint8_t *id,
+                              uint8_t id_out[16]);
 
 /* Receives the next accepted frame (BUS_OK) or BUS_TIMEOUT / BUS_ECLOSED. Malformed and rejected
  * frames are counted, logged and skipped here; rejected (forged) frames also raise a
@@ -121,7 +182,7 @@ int act_decode(const bus_msg *m, const sc_msgdef *d, void *rec);
  * Unlike the other publishes it may be called without looking at the result: a failure is
  * logged and counted here (actor_alerts_lost_total), and there is nothing else an actor can do
  * about an alert that cannot be sent (the condition is also in its logs, metrics and health). */
-int act_alert(act_bus *a, int severity, int status, const char *kind, const char *dedupe_key,
-              const char *summary, const char *const *labels);
+int act_alert(act_bus *a, int severity, int status, const char *kind, const char *dedupe_key, const char *summary,
+              const char *const *labels);
 
 #endif

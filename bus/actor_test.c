@@ -77,8 +77,7 @@ test_actor_roundtrip_and_forgery(void **state)
 	assert_int_equal(act_decode(&m, &SC_PRICE_OBS, &got), 0);
 	assert_true(sc_equal(&SC_PRICE_OBS, &obs, &got));
 	/* the same message read as another type is refused and counted */
-	rt_metric *bad = rt_counter("actor_bad_messages_total", "",
-	                            "type=\"price.obs\",why=\"unexpected_type\"");
+	rt_metric *bad = rt_counter("actor_bad_messages_total", "", "type=\"price.obs\",why=\"unexpected_type\"");
 	uint64_t bad0 = rt_counter_value(bad);
 	sc_price_agg agg;
 	assert_int_equal(act_decode(&m, &SC_PRICE_AGG, &agg), -1);
@@ -196,8 +195,9 @@ test_forgery_flood_is_bounded(void **state)
 	assert_null(strstr(al.dedupe_key, "F1"));
 	/* at most one new series (type="unknown",why="rejected") for 2,000 distinct types */
 	assert_true(series_of("actor_bad_messages_total") <= series0 + 1);
-	assert_int_equal(rt_counter_value(rt_counter("actor_bad_messages_total", "",
-	                                             "type=\"unknown\",why=\"rejected\"")), 2000);
+	assert_int_equal(
+	        rt_counter_value(rt_counter("actor_bad_messages_total", "", "type=\"unknown\",why=\"rejected\"")),
+	        2000);
 	bus_pub_close(evil);
 	act_close(rx);
 	sig_key_free(good);

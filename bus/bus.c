@@ -32,8 +32,8 @@
 /* ---- shared -------------------------------------------------------------------------------- */
 
 static struct {
-	rt_metric *tx_frames, *tx_errors, *rx_frames, *rx_dups, *rx_gaps, *rx_late, *rx_restarts,
-	          *rx_decode, *rx_bad_sig, *rx_missing_sig, *rx_untrusted, *rx_evicted, *rx_streams;
+	rt_metric *tx_frames, *tx_errors, *rx_frames, *rx_dups, *rx_gaps, *rx_late, *rx_restarts, *rx_decode,
+	        *rx_bad_sig, *rx_missing_sig, *rx_untrusted, *rx_evicted, *rx_streams;
 } bus_m;
 
 static void
@@ -47,21 +47,19 @@ bus_metrics_init(void)
 	bus_m.rx_dups = rt_counter("bus_rx_duplicates_total",
 	                           "Frames dropped as duplicates (same origin and seq via another busd).", NULL);
 	bus_m.rx_gaps = rt_counter("bus_rx_gaps_total", "Frames skipped in an origin's sequence.", NULL);
-	bus_m.rx_late = rt_counter("bus_rx_late_total",
-	                           "Frames that arrived after being counted as skipped.", NULL);
-	bus_m.rx_restarts = rt_counter("bus_rx_origin_restarts_total",
-	                               "Origins seen starting again at seq 1.", NULL);
+	bus_m.rx_late = rt_counter("bus_rx_late_total", "Frames that arrived after being counted as skipped.", NULL);
+	bus_m.rx_restarts = rt_counter("bus_rx_origin_restarts_total", "Origins seen starting again at seq 1.", NULL);
 	bus_m.rx_decode = rt_counter("bus_rx_decode_errors_total", "Malformed frames received.", NULL);
-	bus_m.rx_bad_sig = rt_counter("bus_rx_rejected_total", "Frames rejected by the trust check.",
-	                              "reason=\"bad_signature\"");
+	bus_m.rx_bad_sig =
+	        rt_counter("bus_rx_rejected_total", "Frames rejected by the trust check.", "reason=\"bad_signature\"");
 	bus_m.rx_missing_sig = rt_counter("bus_rx_rejected_total", "Frames rejected by the trust check.",
 	                                  "reason=\"missing_signature\"");
-	bus_m.rx_evicted = rt_counter("bus_rx_streams_evicted_total",
-	                              "Streams (origin, topic) forgotten because the table was full (BUS_MAX_STREAMS).",
-	                              NULL);
+	bus_m.rx_evicted =
+	        rt_counter("bus_rx_streams_evicted_total",
+	                   "Streams (origin, topic) forgotten because the table was full (BUS_MAX_STREAMS).", NULL);
 	bus_m.rx_streams = rt_gauge("bus_rx_streams", "Streams (origin, topic) tracked by this subscriber.", NULL);
-	bus_m.rx_untrusted = rt_counter("bus_rx_rejected_total", "Frames rejected by the trust check.",
-	                                "reason=\"untrusted_key\"");
+	bus_m.rx_untrusted =
+	        rt_counter("bus_rx_rejected_total", "Frames rejected by the trust check.", "reason=\"untrusted_key\"");
 }
 
 void
@@ -76,9 +74,9 @@ bus_socket_defaults(nng_socket s)
 /* ---- TLS ----------------------------------------------------------------------------------- */
 
 static struct {
-	char  *cert, *key;   /* PEM text; key wiped on clear */
+	char *cert, *key; /* PEM text; key wiped on clear */
 	size_t key_len;
-	char  *ca_file;
+	char *ca_file;
 } bus_tls;
 
 static char *
@@ -145,8 +143,8 @@ nng_tls_config *
 bus_tls_config_new(int server, const char *server_name, char *err, size_t errlen)
 {
 	nng_tls_config *c;
-	int             rv;
-	const char     *what = "tls config";
+	int rv;
+	const char *what = "tls config";
 	if (!bus_tls_enabled()) {
 		snprintf(err, errlen, "tls+tcp:// needs BUS_TLS_CERT, BUS_TLS_KEY and BUS_TLS_CA");
 		return NULL;
@@ -179,10 +177,10 @@ bus_tls_config_new(int server, const char *server_name, char *err, size_t errlen
 static int
 bus_tls_pair_ok(const char *cert_pem, const char *key_pem, size_t key_len, char *err, size_t errlen)
 {
-	BIO      *bc = BIO_new_mem_buf(cert_pem, -1), *bk = BIO_new_mem_buf(key_pem, (int)key_len);
-	X509     *x = bc ? PEM_read_bio_X509(bc, NULL, NULL, NULL) : NULL;
+	BIO *bc = BIO_new_mem_buf(cert_pem, -1), *bk = BIO_new_mem_buf(key_pem, (int)key_len);
+	X509 *x = bc ? PEM_read_bio_X509(bc, NULL, NULL, NULL) : NULL;
 	EVP_PKEY *k = bk ? PEM_read_bio_PrivateKey(bk, NULL, NULL, (void *)"") : NULL;
-	int       rv = -1;
+	int rv = -1;
 	if (x == NULL)
 		snprintf(err, errlen, "BUS_TLS_CERT: no PEM certificate");
 	else if (k == NULL)
@@ -243,10 +241,10 @@ fail:
 static int
 bus_tls_endpoint(nng_socket s, const char *u, int listen, char *err, size_t errlen)
 {
-	nng_url        *url = NULL;
+	nng_url *url = NULL;
 	nng_tls_config *c;
-	int             rv;
-	char            sub[200];
+	int rv;
+	char sub[200];
 	if ((rv = nng_url_parse(&url, u)) != 0) {
 		snprintf(err, errlen, "%s: %s", u, nng_strerror(rv));
 		return -1;
@@ -283,7 +281,7 @@ static int
 bus_each_url(nng_socket s, const char *urls, int listen, char *err, size_t errlen)
 {
 	char *copy = strdup(urls ? urls : ""), *save = NULL;
-	int   n = 0, rv = 0;
+	int n = 0, rv = 0;
 	for (char *u = strtok_r(copy, ",", &save); u && rv == 0; u = strtok_r(NULL, ",", &save)) {
 		while (*u == ' ')
 			u++;
@@ -350,7 +348,6 @@ bus_wait_pipes(atomic_int *n, int want, int timeout_ms)
 	return 0;
 }
 
-
 /* ---- publisher ----------------------------------------------------------------------------- */
 
 typedef struct {
@@ -358,14 +355,14 @@ typedef struct {
 } bus_topic_seq;
 
 struct bus_pub {
-	nng_socket     sock;
-	atomic_int     pipes;
-	char           origin[FRAME_ORIGIN_MAX + 1];
-	size_t         origin_len;
-	uint64_t       published;
-	tbl           *topics;       /* topic -> bus_topic_seq; unbounded: the process picks its topics */
-	uint8_t        id_prefix[8]; /* random per process: ids are prefix || counter */
-	uint64_t       id_counter;
+	nng_socket sock;
+	atomic_int pipes;
+	char origin[FRAME_ORIGIN_MAX + 1];
+	size_t origin_len;
+	uint64_t published;
+	tbl *topics;          /* topic -> bus_topic_seq; unbounded: the process picks its topics */
+	uint8_t id_prefix[8]; /* random per process: ids are prefix || counter */
+	uint64_t id_counter;
 	const sig_key *key;
 };
 
@@ -373,7 +370,7 @@ bus_pub *
 bus_pub_open(const char *urls, const char *origin, char *err, size_t errlen)
 {
 	bus_pub *p = calloc(1, sizeof *p);
-	size_t   olen = origin ? strlen(origin) : 0;
+	size_t olen = origin ? strlen(origin) : 0;
 	bus_metrics_init();
 	if (p == NULL)
 		return NULL;
@@ -457,12 +454,12 @@ bus_next_id(bus_pub *p, uint8_t id[16])
 }
 
 int
-bus_publish(bus_pub *p, const char *topic, const char *type, const uint8_t *id, const uint8_t *body,
-            size_t body_len, uint8_t id_out[16])
+bus_publish(bus_pub *p, const char *topic, const char *type, const uint8_t *id, const uint8_t *body, size_t body_len,
+            uint8_t id_out[16])
 {
-	uint8_t        fresh[16];
-	nng_msg       *m;
-	size_t         signed_len, len, topic_len = strlen(topic);
+	uint8_t fresh[16];
+	nng_msg *m;
+	size_t signed_len, len, topic_len = strlen(topic);
 	bus_topic_seq *ts;
 	if (!frame_topic_valid(topic, topic_len)) {
 		rt_inc(bus_m.tx_errors);
@@ -473,9 +470,16 @@ bus_publish(bus_pub *p, const char *topic, const char *type, const uint8_t *id, 
 		return BUS_ESEND;
 	}
 	frame_fields f = {
-		.topic = topic, .topic_len = topic_len, .type = type, .type_len = strlen(type),
-		.origin = p->origin, .origin_len = p->origin_len, .seq = ts->seq + 1,
-		.ts_ns = rt_now_ns(), .body = body, .body_len = body_len,
+		.topic = topic,
+		.topic_len = topic_len,
+		.type = type,
+		.type_len = strlen(type),
+		.origin = p->origin,
+		.origin_len = p->origin_len,
+		.seq = ts->seq + 1,
+		.ts_ns = rt_now_ns(),
+		.body = body,
+		.body_len = body_len,
 	};
 	if (id == NULL) {
 		bus_next_id(p, fresh);
@@ -552,18 +556,18 @@ bus_pub_close(bus_pub *p)
 
 typedef struct {
 	bus_stream_stats st;
-	uint64_t         epoch_ts;  /* ts of this incarnation's seq 1: tells a restart from a dup */
-	uint64_t         win[BUS_WINDOW_WORDS]; /* bit k: seq (last_seq - k) was seen */
+	uint64_t epoch_ts;              /* ts of this incarnation's seq 1: tells a restart from a dup */
+	uint64_t win[BUS_WINDOW_WORDS]; /* bit k: seq (last_seq - k) was seen */
 } bus_stream;
 
 struct bus_sub {
-	nng_socket       sock;
-	atomic_int       pipes;
+	nng_socket sock;
+	atomic_int pipes;
 	const sig_trust *trust;
-	int              keep_dups;
-	int              cur_timeout;
-	tbl             *streams;       /* origin NUL topic -> bus_stream, at most max_streams */
-	uint64_t         evictions_seen; /* of streams: the metric is advanced by the difference */
+	int keep_dups;
+	int cur_timeout;
+	tbl *streams;            /* origin NUL topic -> bus_stream, at most max_streams */
+	uint64_t evictions_seen; /* of streams: the metric is advanced by the difference */
 };
 
 static tbl *
@@ -592,7 +596,7 @@ static bus_stream *
 bus_stream_find(bus_sub *s, const char *origin, size_t on, const char *topic, size_t tn)
 {
 	char key[FRAME_ORIGIN_MAX + 1 + FRAME_TOPIC_MAX];
-	int  created;
+	int created;
 	memcpy(key, origin, on);
 	key[on] = 0;
 	memcpy(key + on + 1, topic, tn);
@@ -631,7 +635,7 @@ static int
 bus_win_test_set(uint64_t *w, uint64_t k)
 {
 	uint64_t bit = 1ull << (k % 64);
-	int      was = (w[k / 64] & bit) != 0;
+	int was = (w[k / 64] & bit) != 0;
 	w[k / 64] |= bit;
 	return was;
 }
@@ -773,7 +777,7 @@ bus_recv(bus_sub *s, bus_msg *m, int timeout_ms)
 	}
 	for (;;) {
 		nng_msg *raw;
-		int      rv = nng_recvmsg(s->sock, &raw, 0);
+		int rv = nng_recvmsg(s->sock, &raw, 0);
 		if (rv == NNG_ETIMEDOUT)
 			return BUS_TIMEOUT;
 		if (rv != 0)
@@ -784,11 +788,10 @@ bus_recv(bus_sub *s, bus_msg *m, int timeout_ms)
 			rt_inc(bus_m.rx_decode);
 			return BUS_EDECODE;
 		}
-		sig_result sr = sig_check(s->trust, m->f.topic, m->f.topic_len, b, m->f.signed_len,
-		                          m->f.key, m->f.sig);
+		sig_result sr = sig_check(s->trust, m->f.topic, m->f.topic_len, b, m->f.signed_len, m->f.key, m->f.sig);
 		if (sr != SIG_OK) {
 			rt_metric *const by_reason[] = { NULL, bus_m.rx_bad_sig, bus_m.rx_missing_sig,
-			                                 bus_m.rx_untrusted };
+				                         bus_m.rx_untrusted };
 			rt_inc(by_reason[sr]);
 			snprintf(m->err, sizeof m->err, "%s: topic %.*s from origin %.*s", sig_result_name(sr),
 			         (int)m->f.topic_len, m->f.topic, (int)m->f.origin_len, m->f.origin);
@@ -807,7 +810,7 @@ size_t
 bus_sub_streams(const bus_sub *s, bus_stream_stats *out, size_t max)
 {
 	size_t n = 0;
-	size_t      it = 0, klen;
+	size_t it = 0, klen;
 	const void *key;
 	for (const bus_stream *b; (b = tbl_next(s->streams, &it, &key, &klen)) != NULL; n++)
 		if (n < max)

@@ -66,8 +66,8 @@ int bus_pub_connected(const bus_pub *p);
  * Publishes one message. id: 16 bytes, or NULL for a fresh random id (written to id_out if not
  * NULL). The body is copied. Returns BUS_OK, BUS_EINVAL or BUS_ESEND.
  */
-OB_MUST_CHECK int bus_publish(bus_pub *p, const char *topic, const char *type, const uint8_t *id,
-                const uint8_t *body, size_t body_len, uint8_t id_out[16]);
+OB_MUST_CHECK int bus_publish(bus_pub *p, const char *topic, const char *type, const uint8_t *id, const uint8_t *body,
+                              size_t body_len, uint8_t id_out[16]);
 /* Publishes a frame exactly as given (bus-replay). Returns BUS_OK or BUS_ESEND. */
 OB_MUST_CHECK int bus_publish_raw(bus_pub *p, const uint8_t *frame, size_t len);
 uint64_t bus_pub_seq(const bus_pub *p, const char *topic); /* last seq published on topic, 0 if none */
@@ -77,10 +77,10 @@ void bus_pub_close(bus_pub *p);
 
 /* One received frame. `raw` owns the bytes; `f` borrows from it. Free with bus_msg_free. */
 typedef struct bus_msg {
-	nng_msg   *raw;
-	frame_view f;          /* valid when bus_recv returned BUS_OK */
-	char       err[160];   /* why, when bus_recv returned BUS_EDECODE or BUS_EREJECT */
-	uint64_t   gap;        /* frames of this stream missed just before this one */
+	nng_msg *raw;
+	frame_view f;  /* valid when bus_recv returned BUS_OK */
+	char err[160]; /* why, when bus_recv returned BUS_EDECODE or BUS_EREJECT */
+	uint64_t gap;  /* frames of this stream missed just before this one */
 } bus_msg;
 
 void bus_msg_free(bus_msg *m);
@@ -88,8 +88,8 @@ const uint8_t *bus_msg_bytes(const bus_msg *m, size_t *len);
 
 /* Per-stream (origin, topic) accounting, for bus-tap --stats. */
 typedef struct bus_stream_stats {
-	char     origin[FRAME_ORIGIN_MAX + 1];
-	char     topic[FRAME_TOPIC_MAX + 1];
+	char origin[FRAME_ORIGIN_MAX + 1];
+	char topic[FRAME_TOPIC_MAX + 1];
 	uint64_t frames, last_seq, gaps, duplicates, restarts;
 } bus_stream_stats;
 

@@ -33,8 +33,8 @@
 #include "bus/sig.h"
 
 #define PAYLOAD 200
-#define MAXSUB 4
-#define WINDOW 256
+#define MAXSUB  4
+#define WINDOW  256
 
 static uint64_t
 now_ns(void)
@@ -52,15 +52,15 @@ cmp_u64(const void *a, const void *b)
 }
 
 typedef struct {
-	int         raw;         /* 1 = raw NNG, 0 = oraclebus */
+	int raw; /* 1 = raw NNG, 0 = oraclebus */
 	const char *url;
 	const sig_trust *trust;
-	atomic_int  ready;
-	atomic_int  stop;
+	atomic_int ready;
+	atomic_int stop;
 	_Atomic uint64_t got;
-	uint64_t    first_ns, last_ns;
-	uint64_t   *lat;         /* latency samples (ns), when measuring latency */
-	size_t      nlat, cap;
+	uint64_t first_ns, last_ns;
+	uint64_t *lat; /* latency samples (ns), when measuring latency */
+	size_t nlat, cap;
 } sub_ctx;
 
 static void
@@ -162,8 +162,8 @@ start_forwarder(int raw, const char *in, const char *out, const char *dir)
 }
 
 typedef struct {
-	double   rate;     /* delivered msgs/s per subscriber (mean) */
-	double   loss;     /* fraction not delivered */
+	double rate;       /* delivered msgs/s per subscriber (mean) */
+	double loss;       /* fraction not delivered */
 	uint64_t p50, p99; /* ns */
 } result;
 
@@ -292,15 +292,15 @@ run(int raw, int nsub, uint64_t count, uint64_t pace_per_s, const sig_key *key, 
 static void
 report(const char *what, result raw, result ob)
 {
-	printf("%-34s raw %8.0f msg/s (loss %4.1f%%)   oraclebus %8.0f msg/s (loss %4.1f%%)   ratio %.2f\n",
-	       what, raw.rate, raw.loss * 100, ob.rate, ob.loss * 100, ob.rate / raw.rate);
+	printf("%-34s raw %8.0f msg/s (loss %4.1f%%)   oraclebus %8.0f msg/s (loss %4.1f%%)   ratio %.2f\n", what,
+	       raw.rate, raw.loss * 100, ob.rate, ob.loss * 100, ob.rate / raw.rate);
 }
 
 static void
 report_lat(const char *what, result raw, result ob)
 {
-	printf("%-34s raw p50 %6.1f us p99 %7.1f us   oraclebus p50 %6.1f us p99 %7.1f us\n", what,
-	       raw.p50 / 1e3, raw.p99 / 1e3, ob.p50 / 1e3, ob.p99 / 1e3);
+	printf("%-34s raw p50 %6.1f us p99 %7.1f us   oraclebus p50 %6.1f us p99 %7.1f us\n", what, raw.p50 / 1e3,
+	       raw.p99 / 1e3, ob.p50 / 1e3, ob.p99 / 1e3);
 }
 
 int
@@ -314,8 +314,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "bus_bench: run from the repository root after make (needs build/bin/busd)\n");
 		return 1;
 	}
-	printf("bus bench: %d-byte payloads, %llu messages per throughput run, ipc://, busd journal on\n",
-	       PAYLOAD, (unsigned long long)n);
+	printf("bus bench: %d-byte payloads, %llu messages per throughput run, ipc://, busd journal on\n", PAYLOAD,
+	       (unsigned long long)n);
 	for (int nsub = 1; nsub <= MAXSUB; nsub += 3) {
 		char what[64];
 		result raw = run(1, nsub, n, 0, NULL, NULL);

@@ -22,9 +22,9 @@
 #include "base/rt_metrics.h"
 
 typedef struct {
-	bus_fwd    *f;
-	atomic_int  stop;
-	pthread_t   th;
+	bus_fwd *f;
+	atomic_int stop;
+	pthread_t th;
 } fwd_thread;
 
 static void *
@@ -101,8 +101,9 @@ test_delivery_order_and_filter(void **state)
 
 	for (int i = 0; i < 300; i++) {
 		snprintf(body, sizeof body, "%d", i);
-		assert_int_equal(bus_publish(p, "price.obs.ETH-USD", "price.obs", NULL, (uint8_t *)body,
-		                             strlen(body), NULL), BUS_OK);
+		assert_int_equal(
+		        bus_publish(p, "price.obs.ETH-USD", "price.obs", NULL, (uint8_t *)body, strlen(body), NULL),
+		        BUS_OK);
 		/* a topic the subscriber did not ask for, from the same origin: must not show as a gap */
 		assert_int_equal(bus_publish(p, "alert.info.x", "alert", NULL, (uint8_t *)"x", 1, NULL), BUS_OK);
 		if (i % 50 == 0)
@@ -151,8 +152,8 @@ test_two_replicas_dedupe(void **state)
 	uint64_t dups0 = rt_counter_value(rt_counter("bus_rx_duplicates_total", "", NULL));
 	for (int i = 0; i < 100; i++) {
 		snprintf(body, sizeof body, "m%d", i);
-		assert_int_equal(bus_publish(p, "tx.signed", "tx.signed", NULL, (uint8_t *)body, strlen(body),
-		                             NULL), BUS_OK);
+		assert_int_equal(bus_publish(p, "tx.signed", "tx.signed", NULL, (uint8_t *)body, strlen(body), NULL),
+		                 BUS_OK);
 	}
 	/* each frame once; receiving also drops the second copies, which may still be on the way */
 	int got = 0;
@@ -174,9 +175,17 @@ static size_t
 make_frame(uint8_t *buf, size_t cap, uint64_t seq, uint64_t ts)
 {
 	static const uint8_t id[16];
-	frame_fields f = { .topic = "g.t", .topic_len = 3, .type = "x", .type_len = 1, .id = id,
-	                   .origin = "o", .origin_len = 1, .seq = seq, .ts_ns = ts,
-	                   .body = (const uint8_t *)"", .body_len = 0 };
+	frame_fields f = { .topic = "g.t",
+		           .topic_len = 3,
+		           .type = "x",
+		           .type_len = 1,
+		           .id = id,
+		           .origin = "o",
+		           .origin_len = 1,
+		           .seq = seq,
+		           .ts_ns = ts,
+		           .body = (const uint8_t *)"",
+		           .body_len = 0 };
 	return frame_encode(&f, buf, cap, NULL, NULL, 0);
 }
 
@@ -246,11 +255,14 @@ test_trust_rejects_forgery(void **state)
 	assert_int_equal(fwd_ready(&fw, 1, 1), 0);
 	uint64_t rej0 = rt_counter_value(rt_counter("bus_rx_rejected_total", "", "reason=\"untrusted_key\""));
 
-	assert_int_equal(bus_publish(p, "price.update.ETH-USD", "price.update", NULL, (uint8_t *)"unsigned", 8, NULL), BUS_OK);
+	assert_int_equal(bus_publish(p, "price.update.ETH-USD", "price.update", NULL, (uint8_t *)"unsigned", 8, NULL),
+	                 BUS_OK);
 	bus_pub_set_key(p, evil);
-	assert_int_equal(bus_publish(p, "price.update.ETH-USD", "price.update", NULL, (uint8_t *)"evil", 4, NULL), BUS_OK);
+	assert_int_equal(bus_publish(p, "price.update.ETH-USD", "price.update", NULL, (uint8_t *)"evil", 4, NULL),
+	                 BUS_OK);
 	bus_pub_set_key(p, good);
-	assert_int_equal(bus_publish(p, "price.update.ETH-USD", "price.update", NULL, (uint8_t *)"good", 4, NULL), BUS_OK);
+	assert_int_equal(bus_publish(p, "price.update.ETH-USD", "price.update", NULL, (uint8_t *)"good", 4, NULL),
+	                 BUS_OK);
 
 	bus_msg m;
 	assert_int_equal(bus_recv(s, &m, 10000), BUS_EREJECT);
@@ -261,7 +273,8 @@ test_trust_rejects_forgery(void **state)
 	bus_msg_free(&m);
 	assert_int_equal(recv_body(s, body, sizeof body, 10000), BUS_OK);
 	assert_string_equal(body, "good");
-	assert_int_equal(rt_counter_value(rt_counter("bus_rx_rejected_total", "", "reason=\"untrusted_key\"")) - rej0, 1);
+	assert_int_equal(rt_counter_value(rt_counter("bus_rx_rejected_total", "", "reason=\"untrusted_key\"")) - rej0,
+	                 1);
 
 	bus_pub_close(p);
 	bus_sub_close(s);
@@ -291,14 +304,24 @@ test_streams_bounded(void **state)
 	nng_msleep(50);
 	rt_metric *ev = rt_counter("bus_rx_streams_evicted_total", "", NULL);
 	uint64_t ev0 = rt_counter_value(ev);
-	enum { N = 30000 };
+	enum {
+		N = 30000
+	};
 	uint64_t hot_seq = 0;
 	for (int i = 0; i < N; i++) {
 		char origin[32];
 		int on = snprintf(origin, sizeof origin, "o-%d", i);
-		frame_fields f = { .topic = "g.t", .topic_len = 3, .type = "x", .type_len = 1, .id = id,
-		                   .origin = origin, .origin_len = (size_t)on, .seq = 1, .ts_ns = 1,
-		                   .body = (const uint8_t *)"", .body_len = 0 };
+		frame_fields f = { .topic = "g.t",
+			           .topic_len = 3,
+			           .type = "x",
+			           .type_len = 1,
+			           .id = id,
+			           .origin = origin,
+			           .origin_len = (size_t)on,
+			           .seq = 1,
+			           .ts_ns = 1,
+			           .body = (const uint8_t *)"",
+			           .body_len = 0 };
 		if (i % 10 == 0) { /* the "hot" stream, heard every tenth frame */
 			f.origin = "hot";
 			f.origin_len = 3;
@@ -357,12 +380,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_delivery_order_and_filter),
-		cmocka_unit_test(test_two_replicas_dedupe),
-		cmocka_unit_test(test_gaps_late_restart),
-		cmocka_unit_test(test_trust_rejects_forgery),
-		cmocka_unit_test(test_forwarder_drops_malformed),
-		cmocka_unit_test(test_streams_bounded),
+		cmocka_unit_test(test_delivery_order_and_filter), cmocka_unit_test(test_two_replicas_dedupe),
+		cmocka_unit_test(test_gaps_late_restart),         cmocka_unit_test(test_trust_rejects_forgery),
+		cmocka_unit_test(test_forwarder_drops_malformed), cmocka_unit_test(test_streams_bounded),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -19,59 +19,62 @@
 #include "base/rt_log.h"
 #include "base/rt_main.h"
 
-#define EG_HDR 9                 /* ipc: type byte + u64 length; tcp and tls use the last 8 */
-#define EG_IOV 8                 /* frames per stream send */
-#define EG_ENTRY 16              /* queue bookkeeping charged per queued frame */
+#define EG_HDR          9  /* ipc: type byte + u64 length; tcp and tls use the last 8 */
+#define EG_IOV          8  /* frames per stream send */
+#define EG_ENTRY        16 /* queue bookkeeping charged per queued frame */
 #define EG_HANDSHAKE_NS (10ull * 1000000000ull)
 #define EG_LOG_EVERY_NS (10ull * 1000000000ull)
-#define EG_TRIM_SLACK (1u << 20) /* give memory back once this much was freed since the peak */
-#define EG_PROTO_PUB0 0x0020
-#define EG_PROTO_SUB0 0x0021
+#define EG_TRIM_SLACK   (1u << 20) /* give memory back once this much was freed since the peak */
+#define EG_PROTO_PUB0   0x0020
+#define EG_PROTO_SUB0   0x0021
 
 typedef struct eg_frame {
 	unsigned refs;
-	size_t   len;
-	uint8_t  buf[];             /* EG_HDR header bytes, then the frame */
+	size_t len;
+	uint8_t buf[]; /* EG_HDR header bytes, then the frame */
 } eg_frame;
 
-enum { EG_HS, EG_LIVE };
+enum {
+	EG_HS,
+	EG_LIVE
+};
 
 typedef struct eg_conn eg_conn;
 struct eg_conn {
-	eg_conn     *next;
-	bus_egress  *e;
-	nng_stream  *s;
-	nng_aio     *tx, *rx;
-	int          ipc, tls, state, closing, tx_busy, rx_busy;
-	uint8_t      hs_out[8], hs_in[8], sink[256];
-	size_t       hs_out_done, hs_in_done;
-	eg_frame   **q;             /* ring of queued frames, the head possibly partly sent */
-	size_t       qcap, qhead, qn, head_off;
-	size_t       inflight;      /* frames at the head that the pending send points into */
-	uint64_t     qbytes;        /* frame bytes + EG_ENTRY per queued frame */
-	uint64_t     sent, dropped, dropped_bytes, dropped_logged, last_log_ns;
-	uint64_t     born_ns, progress_ns;
-	char         peer[64];
+	eg_conn *next;
+	bus_egress *e;
+	nng_stream *s;
+	nng_aio *tx, *rx;
+	int ipc, tls, state, closing, tx_busy, rx_busy;
+	uint8_t hs_out[8], hs_in[8], sink[256];
+	size_t hs_out_done, hs_in_done;
+	eg_frame **q; /* ring of queued frames, the head possibly partly sent */
+	size_t qcap, qhead, qn, head_off;
+	size_t inflight; /* frames at the head that the pending send points into */
+	uint64_t qbytes; /* frame bytes + EG_ENTRY per queued frame */
+	uint64_t sent, dropped, dropped_bytes, dropped_logged, last_log_ns;
+	uint64_t born_ns, progress_ns;
+	char peer[64];
 };
 
 typedef struct eg_listener {
-	struct eg_listener  *next;
-	bus_egress          *e;
+	struct eg_listener *next;
+	bus_egress *e;
 	nng_stream_listener *l;
-	nng_aio             *aio;
-	int                  ipc, tls;
-	char                 url[256];
+	nng_aio *aio;
+	int ipc, tls;
+	char url[256];
 } eg_listener;
 
 struct bus_egress {
-	nng_mtx          *mtx;
+	nng_mtx *mtx;
 	bus_egress_limits lim;
-	eg_listener      *listeners;
-	eg_conn          *conns;
-	int               nlive, nconns;
-	bus_egress_stats  st;
-	uint64_t          trim_peak;  /* highest held_bytes since the last malloc_trim */
-	uint64_t          serial;     /* connections accepted: names ipc peers in logs */
+	eg_listener *listeners;
+	eg_conn *conns;
+	int nlive, nconns;
+	bus_egress_stats st;
+	uint64_t trim_peak; /* highest held_bytes since the last malloc_trim */
+	uint64_t serial;    /* connections accepted: names ipc peers in logs */
 };
 
 static uint64_t
@@ -136,12 +139,12 @@ static void
 eg_send_start_locked(eg_conn *c)
 {
 	nng_iov iov[EG_IOV];
-	size_t  n = 0, hdr = c->ipc ? EG_HDR : EG_HDR - 1;
+	size_t n = 0, hdr = c->ipc ? EG_HDR : EG_HDR - 1;
 	if (c->closing || c->tx_busy || c->state != EG_LIVE || c->qn == 0)
 		return;
 	for (; n < EG_IOV && n < c->qn; n++) {
 		eg_frame *f = c->q[(c->qhead + n) % c->qcap];
-		size_t    off = n == 0 ? c->head_off : 0;
+		size_t off = n == 0 ? c->head_off : 0;
 		iov[n].iov_buf = f->buf + (EG_HDR - hdr) + off;
 		iov[n].iov_len = hdr + f->len - off;
 	}
@@ -183,11 +186,11 @@ eg_recv_start_locked(eg_conn *c)
 static void
 eg_tx_cb(void *arg)
 {
-	eg_conn    *c = arg;
+	eg_conn *c = arg;
 	bus_egress *e = c->e;
 	nng_mtx_lock(e->mtx);
 	c->tx_busy = 0;
-	int    rv = nng_aio_result(c->tx);
+	int rv = nng_aio_result(c->tx);
 	size_t n = nng_aio_count(c->tx);
 	if (rv != 0) {
 		if (c->state == EG_HS)
@@ -211,7 +214,7 @@ eg_tx_cb(void *arg)
 			c->progress_ns = rt_mono_ns();
 		while (n > 0 && c->qn > 0) {
 			eg_frame *f = c->q[c->qhead];
-			size_t    rem = hdr + f->len - c->head_off;
+			size_t rem = hdr + f->len - c->head_off;
 			if (n < rem) {
 				c->head_off += n;
 				break;
@@ -234,7 +237,7 @@ eg_tx_cb(void *arg)
 static void
 eg_rx_cb(void *arg)
 {
-	eg_conn    *c = arg;
+	eg_conn *c = arg;
 	bus_egress *e = c->e;
 	nng_mtx_lock(e->mtx);
 	c->rx_busy = 0;
@@ -268,8 +271,8 @@ static void
 eg_accept_cb(void *arg)
 {
 	eg_listener *l = arg;
-	bus_egress  *e = l->e;
-	int          rv = nng_aio_result(l->aio);
+	bus_egress *e = l->e;
+	int rv = nng_aio_result(l->aio);
 	if (rv == NNG_ECLOSED)
 		return;
 	if (rv != 0) { /* e.g. out of files: try again shortly rather than spin */
@@ -278,7 +281,7 @@ eg_accept_cb(void *arg)
 		return;
 	}
 	nng_stream *s = nng_aio_get_output(l->aio, 0);
-	eg_conn    *c = calloc(1, sizeof *c);
+	eg_conn *c = calloc(1, sizeof *c);
 	nng_mtx_lock(e->mtx);
 	if (c == NULL || e->nconns >= e->lim.max_conns || nng_aio_alloc(&c->tx, eg_tx_cb, c) != 0 ||
 	    nng_aio_alloc(&c->rx, eg_rx_cb, c) != 0) {
@@ -320,7 +323,7 @@ static int
 eg_listen(bus_egress *e, const char *u, char *err, size_t errlen)
 {
 	eg_listener *l = calloc(1, sizeof *l);
-	int          rv;
+	int rv;
 	if (l == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
@@ -336,7 +339,7 @@ eg_listen(bus_egress *e, const char *u, char *err, size_t errlen)
 		return -1;
 	}
 	if (l->tls) {
-		char            sub[200];
+		char sub[200];
 		nng_tls_config *c = bus_tls_config_new(1, NULL, sub, sizeof sub);
 		if (c == NULL) {
 			snprintf(err, errlen, "%s: %s", u, sub);
@@ -361,8 +364,8 @@ bus_egress *
 bus_egress_open(const char *urls, const bus_egress_limits *lim, char *err, size_t errlen)
 {
 	bus_egress *e = calloc(1, sizeof *e);
-	char       *copy = strdup(urls ? urls : ""), *save = NULL;
-	int         n = 0, rv = 0;
+	char *copy = strdup(urls ? urls : ""), *save = NULL;
+	int n = 0, rv = 0;
 	if (e == NULL || copy == NULL || nng_mtx_alloc(&e->mtx) != 0) {
 		snprintf(err, errlen, "out of memory");
 		free(copy);
@@ -399,7 +402,7 @@ static int
 eg_push(eg_conn *c, eg_frame *f)
 {
 	if (c->qn == c->qcap) {
-		size_t     ncap = c->qcap ? c->qcap * 2 : 64;
+		size_t ncap = c->qcap ? c->qcap * 2 : 64;
 		eg_frame **nq = malloc(ncap * sizeof *nq);
 		if (nq == NULL)
 			return -1;
@@ -522,14 +525,16 @@ bus_egress_tick(bus_egress *e)
 		           now - c->progress_ns > e->lim.stall_ms * 1000000u) {
 			e->st.disconnected_stalled++;
 			rt_logkv(RT_WARN, "subscriber stalled: disconnected", "peer", c->peer, NULL);
-			rt_log(RT_WARN, "subscriber %s took nothing for %llu ms with %zu frames (%llu bytes) queued: "
-			       "disconnected (%llu frames lost to its bound before)", c->peer,
-			       (unsigned long long)e->lim.stall_ms, c->qn, (unsigned long long)c->qbytes,
+			rt_log(RT_WARN,
+			       "subscriber %s took nothing for %llu ms with %zu frames (%llu bytes) queued: "
+			       "disconnected (%llu frames lost to its bound before)",
+			       c->peer, (unsigned long long)e->lim.stall_ms, c->qn, (unsigned long long)c->qbytes,
 			       (unsigned long long)c->dropped);
 			eg_close_locked(c);
 		}
 		if (c->dropped > c->dropped_logged && now - c->last_log_ns >= EG_LOG_EVERY_NS) {
-			rt_log(RT_WARN, "subscriber %s is behind: lost %llu frames (%llu bytes) to its bound, %llu in all",
+			rt_log(RT_WARN,
+			       "subscriber %s is behind: lost %llu frames (%llu bytes) to its bound, %llu in all",
 			       c->peer, (unsigned long long)(c->dropped - c->dropped_logged),
 			       (unsigned long long)c->dropped_bytes, (unsigned long long)c->dropped);
 			c->dropped_logged = c->dropped;

@@ -35,7 +35,7 @@ typedef struct bus_egress_limits {
 	uint64_t max_conn_bytes;  /* queued frame bytes per subscriber */
 	uint64_t max_total_bytes; /* frame bytes held for all subscribers together */
 	uint64_t stall_ms;        /* disconnect a subscriber that took nothing for this long (0 = never) */
-	int      max_conns;       /* subscribers at most; more are refused */
+	int max_conns;            /* subscribers at most; more are refused */
 } bus_egress_limits;
 
 typedef struct bus_egress_stats {
@@ -44,9 +44,9 @@ typedef struct bus_egress_stats {
 	uint64_t dropped_total_bound;           /* of those: lost because the total was full */
 	uint64_t refused_tls, refused_proto, refused_limit;
 	uint64_t disconnected_stalled;
-	uint64_t held_bytes, held_peak;          /* frame bytes in memory now, and the highest since open */
-	int      conns;                          /* subscribers past the handshake */
-	int      open;                           /* connections in any state, until freed */
+	uint64_t held_bytes, held_peak; /* frame bytes in memory now, and the highest since open */
+	int conns;                      /* subscribers past the handshake */
+	int open;                       /* connections in any state, until freed */
 } bus_egress_stats;
 
 /* Listens on every URL of the comma list (tls+tcp:// uses bus_tls_set's identity). NULL + err. */

@@ -17,8 +17,8 @@
 
 typedef struct {
 	uint8_t *buf;
-	size_t   cap, len;
-	int      overflow;
+	size_t cap, len;
+	int overflow;
 } fr_out;
 
 static int
@@ -53,17 +53,14 @@ frame_topic_valid(const char *t, size_t n)
 {
 	/* A table rather than a chain of comparisons: this runs for every frame published. */
 	static const uint8_t ok[256] = {
-		['-'] = 1, ['.'] = 1, [':'] = 1, ['_'] = 1,
-		['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1,
-		['8'] = 1, ['9'] = 1,
-		['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1,
-		['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1,
-		['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
-		['Y'] = 1, ['Z'] = 1,
-		['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1,
-		['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1,
-		['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
-		['y'] = 1, ['z'] = 1,
+		['-'] = 1, ['.'] = 1, [':'] = 1, ['_'] = 1, ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1,
+		['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1, ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1,
+		['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1,
+		['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1,
+		['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1,
+		['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1,
+		['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1,
+		['x'] = 1, ['y'] = 1, ['z'] = 1,
 	};
 	if (n == 0 || n > FRAME_TOPIC_MAX)
 		return 0;
@@ -80,8 +77,7 @@ frame_size_bound(const frame_fields *f)
 }
 
 size_t
-frame_encode(const frame_fields *f, uint8_t *buf, size_t cap, size_t *signed_len, char *err,
-             size_t errlen)
+frame_encode(const frame_fields *f, uint8_t *buf, size_t cap, size_t *signed_len, char *err, size_t errlen)
 {
 	if (!frame_topic_valid(f->topic, f->topic_len)) {
 		fr_seterr(err, errlen, "topic: invalid (1..%d bytes of [A-Za-z0-9._:-])", FRAME_TOPIC_MAX);
@@ -148,8 +144,8 @@ frame_attach_sig(uint8_t *buf, size_t signed_len, const uint8_t key[32], const u
 
 typedef struct {
 	const uint8_t *p, *end, *start;
-	char          *err;
-	size_t         errlen;
+	char *err;
+	size_t errlen;
 } fr_in;
 
 static int
@@ -214,8 +210,8 @@ fr_raw(fr_in *in, const char *what, int want_bin, size_t max, const uint8_t **ou
 	if (fr_need(in, what, 1))
 		return -1;
 	uint8_t b = *in->p;
-	int     hw; /* width of the length field */
-	size_t  n;
+	int hw; /* width of the length field */
+	size_t n;
 	if (!want_bin && b >= 0xa0 && b <= 0xbf) {
 		hw = 0;
 		n = b & 0x1f;

@@ -27,39 +27,47 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define FRAME_VERSION 1u
-#define FRAME_TOPIC_MAX 128
-#define FRAME_TYPE_MAX 32
+#define FRAME_VERSION    1u
+#define FRAME_TOPIC_MAX  128
+#define FRAME_TYPE_MAX   32
 #define FRAME_ORIGIN_MAX 64
-#define FRAME_BODY_MAX (1u << 20)
+#define FRAME_BODY_MAX   (1u << 20)
 /* Worst-case envelope overhead beyond topic + body: array, ver, type, id, origin, seq, ts, bin32
  * header, key, sig. Used to size buffers. */
 #define FRAME_OVERHEAD (1 + 1 + 9 + 2 + FRAME_TYPE_MAX + 2 + 16 + 2 + FRAME_ORIGIN_MAX + 9 + 9 + 5 + 34 + 66)
 
 /* A decoded frame. Every pointer borrows from the buffer given to frame_decode. */
 typedef struct frame_view {
-	const char    *topic;   size_t topic_len;
-	uint32_t       ver;
-	const char    *type;    size_t type_len;
-	const uint8_t *id;      /* 16 bytes */
-	const char    *origin;  size_t origin_len;
-	uint64_t       seq;
-	uint64_t       ts_ns;
-	const uint8_t *body;    size_t body_len;
-	const uint8_t *key;     /* 32 bytes, or NULL when unsigned */
-	const uint8_t *sig;     /* 64 bytes, or NULL when unsigned */
-	size_t         signed_len; /* the signature covers frame[0 .. signed_len) */
+	const char *topic;
+	size_t topic_len;
+	uint32_t ver;
+	const char *type;
+	size_t type_len;
+	const uint8_t *id; /* 16 bytes */
+	const char *origin;
+	size_t origin_len;
+	uint64_t seq;
+	uint64_t ts_ns;
+	const uint8_t *body;
+	size_t body_len;
+	const uint8_t *key; /* 32 bytes, or NULL when unsigned */
+	const uint8_t *sig; /* 64 bytes, or NULL when unsigned */
+	size_t signed_len;  /* the signature covers frame[0 .. signed_len) */
 } frame_view;
 
 /* What to encode. Strings need not be NUL-terminated. */
 typedef struct frame_fields {
-	const char    *topic;   size_t topic_len;
-	const char    *type;    size_t type_len;
-	const uint8_t *id;      /* 16 bytes */
-	const char    *origin;  size_t origin_len;
-	uint64_t       seq;
-	uint64_t       ts_ns;
-	const uint8_t *body;    size_t body_len;
+	const char *topic;
+	size_t topic_len;
+	const char *type;
+	size_t type_len;
+	const uint8_t *id; /* 16 bytes */
+	const char *origin;
+	size_t origin_len;
+	uint64_t seq;
+	uint64_t ts_ns;
+	const uint8_t *body;
+	size_t body_len;
 } frame_fields;
 
 /* 1 if every byte is in [A-Za-z0-9._:-] and 1 <= len <= FRAME_TOPIC_MAX. */
@@ -73,8 +81,7 @@ size_t frame_size_bound(const frame_fields *f);
  * offset at which the key element starts (what a signature covers). Returns the frame length, or 0
  * when a field is invalid or cap is too small (err, if not NULL, says which).
  */
-size_t frame_encode(const frame_fields *f, uint8_t *buf, size_t cap, size_t *signed_len,
-                    char *err, size_t errlen);
+size_t frame_encode(const frame_fields *f, uint8_t *buf, size_t cap, size_t *signed_len, char *err, size_t errlen);
 
 /*
  * Replaces the trailing nil,nil of a frame made by frame_encode with key and signature. buf must

@@ -26,9 +26,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (frame_decode(data, size, &v, err, sizeof err) != 0)
 		return 0;
 	frame_fields f = {
-		.topic = v.topic, .topic_len = v.topic_len, .type = v.type, .type_len = v.type_len,
-		.id = v.id, .origin = v.origin, .origin_len = v.origin_len, .seq = v.seq, .ts_ns = v.ts_ns,
-		.body = v.body, .body_len = v.body_len,
+		.topic = v.topic,
+		.topic_len = v.topic_len,
+		.type = v.type,
+		.type_len = v.type_len,
+		.id = v.id,
+		.origin = v.origin,
+		.origin_len = v.origin_len,
+		.seq = v.seq,
+		.ts_ns = v.ts_ns,
+		.body = v.body,
+		.body_len = v.body_len,
 	};
 	size_t cap = frame_size_bound(&f), sl;
 	uint8_t *buf = malloc(cap);
@@ -39,8 +47,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	 * and never different when the input was minimal; compare by decoding again. */
 	frame_view w;
 	if (frame_decode(buf, n, &w, err, sizeof err) != 0 || w.seq != v.seq || w.ts_ns != v.ts_ns ||
-	    w.body_len != v.body_len || memcmp(w.body, v.body, v.body_len) != 0 ||
-	    w.topic_len != v.topic_len || memcmp(w.topic, v.topic, v.topic_len) != 0)
+	    w.body_len != v.body_len || memcmp(w.body, v.body, v.body_len) != 0 || w.topic_len != v.topic_len ||
+	    memcmp(w.topic, v.topic, v.topic_len) != 0)
 		abort();
 	(void)sig_check(trust, v.topic, v.topic_len, data, v.signed_len, v.key, v.sig);
 	free(buf);

@@ -8,7 +8,8 @@
 #include "base/hex.h"
 #include "schemas/schema.h"
 
-json_t *frame_json_u64(uint64_t v)
+json_t *
+frame_json_u64(uint64_t v)
 {
 	char buf[24];
 	if (v <= FRAME_JSON_SAFE_INT)
@@ -17,7 +18,8 @@ json_t *frame_json_u64(uint64_t v)
 	return json_string(buf);
 }
 
-json_t *frame_json_hex(const uint8_t *p, size_t n)
+json_t *
+frame_json_hex(const uint8_t *p, size_t n)
 {
 	char *s = malloc(2 * n + 3);
 	if (s == NULL)
@@ -29,15 +31,17 @@ json_t *frame_json_hex(const uint8_t *p, size_t n)
 }
 
 /* json_object_set_new that reports a NULL value (out of memory) instead of dropping it quietly. */
-static int fj_set(json_t *o, const char *k, json_t *v)
+static int
+fj_set(json_t *o, const char *k, json_t *v)
 {
 	return v == NULL || json_object_set_new(o, k, v) != 0 ? -1 : 0;
 }
 
-int frame_json_add(json_t *o, const frame_view *f)
+int
+frame_json_add(json_t *o, const frame_view *f)
 {
 	char type[FRAME_TYPE_MAX + 1];
-	int  bad = 0;
+	int bad = 0;
 	bad |= fj_set(o, "topic", json_stringn(f->topic, f->topic_len));
 	bad |= fj_set(o, "type", json_stringn(f->type, f->type_len));
 	bad |= fj_set(o, "id", frame_json_hex(f->id, 16));
@@ -52,8 +56,8 @@ int frame_json_add(json_t *o, const frame_view *f)
 	memcpy(type, f->type, tl);
 	type[tl] = '\0';
 	const sc_msgdef *def = sc_lookup(type);
-	sc_err           se = { "" };
-	json_t          *body = def ? sc_body_to_json(def, f->body, f->body_len, &se) : NULL;
+	sc_err se = { "" };
+	json_t *body = def ? sc_body_to_json(def, f->body, f->body_len, &se) : NULL;
 	if (body != NULL)
 		return bad | fj_set(o, "body", body);
 	bad |= fj_set(o, "body_hex", frame_json_hex(f->body, f->body_len));

@@ -20,8 +20,8 @@
 
 #define FRAME_JSON_SAFE_INT 9007199254740992ULL /* 2^53 */
 
-json_t *frame_json_u64(uint64_t v);                    /* number <= 2^53, else "decimal" */
-json_t *frame_json_hex(const uint8_t *p, size_t n);    /* "0x..." */
+json_t *frame_json_u64(uint64_t v);                 /* number <= 2^53, else "decimal" */
+json_t *frame_json_hex(const uint8_t *p, size_t n); /* "0x..." */
 
 /* Adds topic, type, id, origin, seq, ts, signed, [key], then body (decoded through the schemas) or
  * body_hex, plus body_error when the type is known but its body does not decode. 0, or -1 when out

@@ -14,33 +14,46 @@
 
 static const uint8_t t_id[16] = { 0xab, 0xcd, [15] = 0x01 };
 
-static size_t t_frame(uint8_t *buf, size_t cap, const char *type, uint64_t seq, uint64_t ts, const uint8_t *body,
-                      size_t blen, frame_view *v)
+static size_t
+t_frame(uint8_t *buf, size_t cap, const char *type, uint64_t seq, uint64_t ts, const uint8_t *body, size_t blen,
+        frame_view *v)
 {
-	frame_fields f = { .topic = "price.obs.ETH-USD", .topic_len = 17, .type = type, .type_len = strlen(type),
-	                   .id = t_id, .origin = "fetch-a", .origin_len = 7, .seq = seq, .ts_ns = ts,
-	                   .body = body, .body_len = blen };
+	frame_fields f = { .topic = "price.obs.ETH-USD",
+		           .topic_len = 17,
+		           .type = type,
+		           .type_len = strlen(type),
+		           .id = t_id,
+		           .origin = "fetch-a",
+		           .origin_len = 7,
+		           .seq = seq,
+		           .ts_ns = ts,
+		           .body = body,
+		           .body_len = blen };
 	size_t signed_len;
-	char   err[128];
+	char err[128];
 	size_t n = frame_encode(&f, buf, cap, &signed_len, err, sizeof err);
 	assert_true(n > 0);
 	assert_int_equal(frame_decode(buf, n, v, err, sizeof err), 0);
 	return n;
 }
 
-static void test_u64(void **state)
+static void
+test_u64(void **state)
 {
 	(void)state;
-	struct { uint64_t v; const char *want; } c[] = {
+	struct {
+		uint64_t v;
+		const char *want;
+	} c[] = {
 		{ 0, "0" },
 		{ 9007199254740991ull, "9007199254740991" },
-		{ 9007199254740992ull, "9007199254740992" },      /* 2^53: still exact as a double */
-		{ 9007199254740993ull, "\"9007199254740993\"" },  /* 2^53+1: a double would say ...992 */
+		{ 9007199254740992ull, "9007199254740992" },     /* 2^53: still exact as a double */
+		{ 9007199254740993ull, "\"9007199254740993\"" }, /* 2^53+1: a double would say ...992 */
 		{ 18446744073709551615ull, "\"18446744073709551615\"" },
 	};
 	for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
 		json_t *j = frame_json_u64(c[i].v);
-		char   *s = json_dumps(j, JSON_ENCODE_ANY);
+		char *s = json_dumps(j, JSON_ENCODE_ANY);
 		assert_string_equal(s, c[i].want);
 		free(s);
 		json_decref(j);
@@ -53,18 +66,21 @@ static void test_u64(void **state)
 	json_decref(h);
 }
 
-static void test_frame(void **state)
+static void
+test_frame(void **state)
 {
 	(void)state;
 	const sc_msgdef *def = sc_lookup("price.obs");
-	json_error_t     jerr;
-	json_t *in = json_loads("{\"feed\":\"ETH-USD\",\"source\":\"coinbase\",\"value\":\"312345670000\",\"decimals\":8,"
-	                        "\"observed_at_ns\":\"18446744073709551615\"}", 0, &jerr);
+	json_error_t jerr;
+	json_t *in =
+	        json_loads("{\"feed\":\"ETH-USD\",\"source\":\"coinbase\",\"value\":\"312345670000\",\"decimals\":8,"
+	                   "\"observed_at_ns\":\"18446744073709551615\"}",
+	                   0, &jerr);
 	assert_non_null(in);
-	void  *rec = calloc(1, sc_size(def));
+	void *rec = calloc(1, sc_size(def));
 	sc_err se;
 	uint8_t body[512], buf[1024];
-	size_t  blen;
+	size_t blen;
 	assert_int_equal(sc_from_json(def, in, rec, &se), 0);
 	assert_int_equal(sc_encode(def, rec, body, sizeof body, &blen, &se), 0);
 	free(rec);
@@ -97,12 +113,13 @@ static void test_frame(void **state)
 	json_decref(o);
 }
 
-static void test_bodies_that_do_not_decode(void **state)
+static void
+test_bodies_that_do_not_decode(void **state)
 {
 	(void)state;
 	const uint8_t raw[] = { 0x00, 0xff, 0x10 };
-	uint8_t       buf[512];
-	frame_view    v;
+	uint8_t buf[512];
+	frame_view v;
 	t_frame(buf, sizeof buf, "blob.raw", 1, 1, raw, sizeof raw, &v);
 	json_t *o = json_object();
 	assert_int_equal(frame_json_add(o, &v), 0);
@@ -119,7 +136,8 @@ static void test_bodies_that_do_not_decode(void **state)
 	json_decref(o);
 }
 
-int main(void)
+int
+main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_u64),

@@ -22,9 +22,17 @@ sample(void)
 {
 	static const uint8_t body[3] = { 0x81, 0xa1, 0x76 }; /* arbitrary bytes: the bus does not look */
 	frame_fields f = {
-		.topic = "price.obs.ETH-USD", .topic_len = 17, .type = "price.obs", .type_len = 9, .id = ID,
-		.origin = "fetcher-1", .origin_len = 9, .seq = 300, .ts_ns = 1700000000000000000ull,
-		.body = body, .body_len = 3,
+		.topic = "price.obs.ETH-USD",
+		.topic_len = 17,
+		.type = "price.obs",
+		.type_len = 9,
+		.id = ID,
+		.origin = "fetcher-1",
+		.origin_len = 9,
+		.seq = 300,
+		.ts_ns = 1700000000000000000ull,
+		.body = body,
+		.body_len = 3,
 	};
 	return f;
 }
@@ -32,15 +40,11 @@ sample(void)
 /* topic \0, 0x99, ver 1, fixstr "price.obs", bin8 16 id, fixstr "fetcher-1", uint16 300,
  * uint64 ts, bin8 3 body, nil, nil */
 static const uint8_t GOLDEN[] = {
-	'p', 'r', 'i', 'c', 'e', '.', 'o', 'b', 's', '.', 'E', 'T', 'H', '-', 'U', 'S', 'D', 0,
-	0x99, 0x01,
-	0xa9, 'p', 'r', 'i', 'c', 'e', '.', 'o', 'b', 's',
-	0xc4, 0x10, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
-	0xa9, 'f', 'e', 't', 'c', 'h', 'e', 'r', '-', '1',
-	0xcd, 0x01, 0x2c,
-	0xcf, 0x17, 0x97, 0x9c, 0xfe, 0x36, 0x2a, 0x00, 0x00,
-	0xc4, 0x03, 0x81, 0xa1, 0x76,
-	0xc0, 0xc0,
+	'p',  'r',  'i',  'c',  'e',  '.',  'o',  'b',  's',  '.',  'E',  'T',  'H',  '-',  'U',  'S',
+	'D',  0,    0x99, 0x01, 0xa9, 'p',  'r',  'i',  'c',  'e',  '.',  'o',  'b',  's',  0xc4, 0x10,
+	0,    1,    2,    3,    4,    5,    6,    7,    8,    9,    10,   11,   12,   13,   14,   15,
+	0xa9, 'f',  'e',  't',  'c',  'h',  'e',  'r',  '-',  '1',  0xcd, 0x01, 0x2c, 0xcf, 0x17, 0x97,
+	0x9c, 0xfe, 0x36, 0x2a, 0x00, 0x00, 0xc4, 0x03, 0x81, 0xa1, 0x76, 0xc0, 0xc0,
 };
 
 static void
@@ -163,8 +167,9 @@ test_roundtrip_sizes(void **state)
 	(void)state;
 	static uint8_t body[70000], buf[72000];
 	static const size_t body_lens[] = { 0, 1, 255, 256, 65535, 65536, 69999 };
-	static const uint64_t seqs[] = { 1, 127, 128, 255, 256, 65535, 65536, 4294967295ull,
-	                                 4294967296ull, UINT64_MAX };
+	static const uint64_t seqs[] = {
+		1, 127, 128, 255, 256, 65535, 65536, 4294967295ull, 4294967296ull, UINT64_MAX
+	};
 	char origin[65];
 	memset(origin, 'o', sizeof origin);
 	for (size_t i = 0; i < sizeof body; i++)
@@ -234,8 +239,8 @@ test_sign_verify_trust(void **state)
 			buf[i] ^= (uint8_t)(1 << bit);
 			frame_view w;
 			if (frame_decode(buf, n, &w, err, sizeof err) == 0)
-				assert_int_not_equal(sig_check(t, w.topic, w.topic_len, buf, w.signed_len, w.key, w.sig),
-				                     SIG_OK);
+				assert_int_not_equal(
+				        sig_check(t, w.topic, w.topic_len, buf, w.signed_len, w.key, w.sig), SIG_OK);
 			buf[i] ^= (uint8_t)(1 << bit);
 		}
 	}
@@ -279,12 +284,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_encode_matches_golden),
-		cmocka_unit_test(test_decode_golden),
-		cmocka_unit_test(test_decode_rejects),
-		cmocka_unit_test(test_encode_rejects),
-		cmocka_unit_test(test_roundtrip_sizes),
-		cmocka_unit_test(test_sign_verify_trust),
+		cmocka_unit_test(test_encode_matches_golden), cmocka_unit_test(test_decode_golden),
+		cmocka_unit_test(test_decode_rejects),        cmocka_unit_test(test_encode_rejects),
+		cmocka_unit_test(test_roundtrip_sizes),       cmocka_unit_test(test_sign_verify_trust),
 		cmocka_unit_test(test_bip340_vector_pubkey),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -22,20 +22,21 @@
 #include "base/rt_metrics.h"
 
 struct bus_fwd {
-	nng_socket  in, out;          /* out: pub0 for inproc:// egress URLs only (open when has_out) */
-	bus_egress *eg;               /* the stream egress, NULL when every egress URL is inproc:// */
-	int         has_out;
-	atomic_int  npub, nsub;
-	uint64_t    last_tick;
-	bus_egress_stats last;        /* what the metrics already counted */
-	uint64_t    in_auth, in_proto, in_other; /* NNG's ingress listener counters, last seen */
-	rt_metric  *m_in_tls, *m_in_proto, *m_in_other;
-	rt_metric  *m_drop, *m_drop_total, *m_drop_bytes, *m_held, *m_peak, *m_ref_tls, *m_ref_proto, *m_ref_limit, *m_stalled;
+	nng_socket in, out; /* out: pub0 for inproc:// egress URLs only (open when has_out) */
+	bus_egress *eg;     /* the stream egress, NULL when every egress URL is inproc:// */
+	int has_out;
+	atomic_int npub, nsub;
+	uint64_t last_tick;
+	bus_egress_stats last;                /* what the metrics already counted */
+	uint64_t in_auth, in_proto, in_other; /* NNG's ingress listener counters, last seen */
+	rt_metric *m_in_tls, *m_in_proto, *m_in_other;
+	rt_metric *m_drop, *m_drop_total, *m_drop_bytes, *m_held, *m_peak, *m_ref_tls, *m_ref_proto, *m_ref_limit,
+	        *m_stalled;
 	bus_fwd_tap tap;
-	void       *tap_arg;
-	int         cur_timeout;
-	uint64_t    forwarded, malformed;
-	rt_metric  *m_fwd, *m_bad, *m_bytes;
+	void *tap_arg;
+	int cur_timeout;
+	uint64_t forwarded, malformed;
+	rt_metric *m_fwd, *m_bad, *m_bytes;
 };
 
 /* Splits the egress list: inproc:// URLs (one process, tests) to *inproc, the rest to *streams. */
@@ -68,12 +69,14 @@ bus_fwd_open_limits(const char *ingress_urls, const char *egress_urls, const bus
 {
 	bus_fwd_limits dflt = {
 		.max_frame = BUS_FWD_MAX_FRAME_DEFAULT,
-		.egress = { .max_conn_bytes = BUS_FWD_SUB_BYTES_DEFAULT, .max_total_bytes = BUS_FWD_TOTAL_BYTES_DEFAULT,
-		            .stall_ms = BUS_FWD_STALL_MS_DEFAULT, .max_conns = BUS_FWD_MAX_SUBS_DEFAULT },
+		.egress = { .max_conn_bytes = BUS_FWD_SUB_BYTES_DEFAULT,
+		            .max_total_bytes = BUS_FWD_TOTAL_BYTES_DEFAULT,
+		            .stall_ms = BUS_FWD_STALL_MS_DEFAULT,
+		            .max_conns = BUS_FWD_MAX_SUBS_DEFAULT },
 	};
 	bus_fwd *f = calloc(1, sizeof *f);
-	char    *inproc = NULL, *streams = NULL;
-	int      rv;
+	char *inproc = NULL, *streams = NULL;
+	int rv;
 	if (lim == NULL)
 		lim = &dflt;
 	if (f == NULL || fwd_split(egress_urls, &inproc, &streams) != 0) {
@@ -120,15 +123,17 @@ bus_fwd_open_limits(const char *ingress_urls, const char *egress_urls, const bus
 	                         "reason=\"tls\"");
 	f->m_in_proto = rt_counter("busd_ingress_refused_total", "Ingress connections refused (NNG listener counters).",
 	                           "reason=\"protocol\"");
-	f->m_in_other = rt_counter("busd_ingress_pipe_errors_total",
-	                           "Publisher connections that ended on an error: a publisher that went away, or a frame "
-	                           "over BUSD_MAX_FRAME (NNG does not tell them apart).", NULL);
+	f->m_in_other =
+	        rt_counter("busd_ingress_pipe_errors_total",
+	                   "Publisher connections that ended on an error: a publisher that went away, or a frame "
+	                   "over BUSD_MAX_FRAME (NNG does not tell them apart).",
+	                   NULL);
 	f->m_drop = rt_counter("busd_egress_dropped_total", "Frames a subscriber lost to a byte bound.",
 	                       "bound=\"subscriber\"");
-	f->m_drop_total = rt_counter("busd_egress_dropped_total", "Frames a subscriber lost to a byte bound.",
-	                             "bound=\"total\"");
-	f->m_drop_bytes = rt_counter("busd_egress_dropped_bytes_total", "Bytes of the frames in busd_egress_dropped_total.",
-	                             NULL);
+	f->m_drop_total =
+	        rt_counter("busd_egress_dropped_total", "Frames a subscriber lost to a byte bound.", "bound=\"total\"");
+	f->m_drop_bytes = rt_counter("busd_egress_dropped_bytes_total",
+	                             "Bytes of the frames in busd_egress_dropped_total.", NULL);
 	f->m_held = rt_gauge("busd_egress_held_bytes", "Frame bytes held for subscribers (each frame once).", NULL);
 	f->m_peak = rt_gauge("busd_egress_held_peak_bytes", "Highest busd_egress_held_bytes since start.", NULL);
 	f->m_ref_tls = rt_counter("busd_refused_total", "Egress connections refused.", "reason=\"tls\"");
@@ -172,7 +177,7 @@ static void
 fwd_ingress_stats(bus_fwd *f)
 {
 	nng_stat *root;
-	uint64_t  auth = 0, proto = 0, other = 0;
+	uint64_t auth = 0, proto = 0, other = 0;
 	if (nng_stats_get(&root) != 0)
 		return;
 	for (nng_stat *l = nng_stat_child(root); l; l = nng_stat_next(l)) {
@@ -202,7 +207,7 @@ static void
 fwd_tick(bus_fwd *f)
 {
 	bus_egress_stats st;
-	uint64_t         now = rt_mono_ns();
+	uint64_t now = rt_mono_ns();
 	if (now - f->last_tick < 1000000000u)
 		return;
 	f->last_tick = now;
@@ -211,8 +216,8 @@ fwd_tick(bus_fwd *f)
 		return;
 	bus_egress_tick(f->eg);
 	bus_egress_get_stats(f->eg, &st);
-	rt_add(f->m_drop, (st.dropped_frames - st.dropped_total_bound) -
-	                  (f->last.dropped_frames - f->last.dropped_total_bound));
+	rt_add(f->m_drop,
+	       (st.dropped_frames - st.dropped_total_bound) - (f->last.dropped_frames - f->last.dropped_total_bound));
 	rt_add(f->m_drop_total, st.dropped_total_bound - f->last.dropped_total_bound);
 	rt_add(f->m_drop_bytes, st.dropped_bytes - f->last.dropped_bytes);
 	rt_add(f->m_ref_tls, st.refused_tls - f->last.refused_tls);
@@ -231,7 +236,6 @@ bus_fwd_set_tap(bus_fwd *f, bus_fwd_tap tap, void *arg)
 	f->tap_arg = arg;
 }
 
-
 int
 bus_fwd_run(bus_fwd *f, int timeout_ms, int max)
 {
@@ -243,15 +247,15 @@ bus_fwd_run(bus_fwd *f, int timeout_ms, int max)
 	fwd_tick(f);
 	while (n < max) {
 		nng_msg *m;
-		int      rv = nng_recvmsg(f->in, &m, 0);
+		int rv = nng_recvmsg(f->in, &m, 0);
 		if (rv == NNG_ETIMEDOUT)
 			break;
 		if (rv != 0)
 			return n ? n : -1;
 		const uint8_t *b = nng_msg_body(m);
-		size_t         len = nng_msg_len(m);
-		frame_view     v;
-		char           err[160];
+		size_t len = nng_msg_len(m);
+		frame_view v;
+		char err[160];
 		if (frame_decode(b, len, &v, err, sizeof err) != 0) {
 			f->malformed++;
 			rt_inc(f->m_bad);
@@ -278,9 +282,21 @@ bus_fwd_run(bus_fwd *f, int timeout_ms, int max)
 	return n;
 }
 
-uint64_t bus_fwd_forwarded(const bus_fwd *f) { return f->forwarded; }
-uint64_t bus_fwd_malformed(const bus_fwd *f) { return f->malformed; }
-int bus_fwd_publishers(const bus_fwd *f) { return atomic_load(&((bus_fwd *)f)->npub); }
+uint64_t
+bus_fwd_forwarded(const bus_fwd *f)
+{
+	return f->forwarded;
+}
+uint64_t
+bus_fwd_malformed(const bus_fwd *f)
+{
+	return f->malformed;
+}
+int
+bus_fwd_publishers(const bus_fwd *f)
+{
+	return atomic_load(&((bus_fwd *)f)->npub);
+}
 int
 bus_fwd_subscribers(const bus_fwd *f)
 {

@@ -26,20 +26,20 @@ typedef void (*bus_fwd_tap)(void *arg, const uint8_t *frame, size_t len, uint64_
 #include "bus/egress.h"
 
 typedef struct bus_fwd_limits {
-	size_t            max_frame; /* bytes; larger frames are refused at the ingress */
+	size_t max_frame; /* bytes; larger frames are refused at the ingress */
 	bus_egress_limits egress;
 } bus_fwd_limits;
 
 /* The defaults of busd's table (BUSD_MAX_FRAME, BUSD_SUB_MAX_BYTES, ...). */
-#define BUS_FWD_MAX_FRAME_DEFAULT (64u << 10)
-#define BUS_FWD_SUB_BYTES_DEFAULT (8u << 20)
+#define BUS_FWD_MAX_FRAME_DEFAULT   (64u << 10)
+#define BUS_FWD_SUB_BYTES_DEFAULT   (8u << 20)
 #define BUS_FWD_TOTAL_BYTES_DEFAULT (64u << 20)
-#define BUS_FWD_STALL_MS_DEFAULT 60000u
-#define BUS_FWD_MAX_SUBS_DEFAULT 512
+#define BUS_FWD_STALL_MS_DEFAULT    60000u
+#define BUS_FWD_MAX_SUBS_DEFAULT    512
 
 /* Listens on every URL of the two comma lists. NULL with err filled on failure. lim NULL = defaults. */
-bus_fwd *bus_fwd_open_limits(const char *ingress_urls, const char *egress_urls, const bus_fwd_limits *lim,
-                             char *err, size_t errlen);
+bus_fwd *bus_fwd_open_limits(const char *ingress_urls, const char *egress_urls, const bus_fwd_limits *lim, char *err,
+                             size_t errlen);
 /* The same with the defaults. */
 bus_fwd *bus_fwd_open(const char *ingress_urls, const char *egress_urls, char *err, size_t errlen);
 void bus_fwd_set_tap(bus_fwd *f, bus_fwd_tap tap, void *arg);
@@ -51,8 +51,8 @@ int bus_fwd_run(bus_fwd *f, int timeout_ms, int max);
 /* Counters since open. */
 uint64_t bus_fwd_forwarded(const bus_fwd *f);
 uint64_t bus_fwd_malformed(const bus_fwd *f);
-int bus_fwd_publishers(const bus_fwd *f);   /* connected ingress pipes */
-int bus_fwd_subscribers(const bus_fwd *f);  /* subscribers connected to the egress */
+int bus_fwd_publishers(const bus_fwd *f);  /* connected ingress pipes */
+int bus_fwd_subscribers(const bus_fwd *f); /* subscribers connected to the egress */
 /* The egress counters (zeros when the egress is inproc:// only). */
 void bus_fwd_egress_stats(bus_fwd *f, bus_egress_stats *st);
 void bus_fwd_close(bus_fwd *f);

@@ -24,23 +24,22 @@
 static const char SIG_TAG[] = "oraclebus/frame";
 
 struct sig_key {
-	secp256k1_keypair kp;  /* holds the secret: lives in locked, non-dumpable memory */
-	uint8_t           pub[32];
+	secp256k1_keypair kp; /* holds the secret: lives in locked, non-dumpable memory */
+	uint8_t pub[32];
 };
 
 typedef struct {
-	char                   prefix[64];
-	size_t                 prefix_len;
-	size_t                 nkeys;
-	uint8_t                keys[8][32];
+	char prefix[64];
+	size_t prefix_len;
+	size_t nkeys;
+	uint8_t keys[8][32];
 	secp256k1_xonly_pubkey parsed[8];
 } sig_rule;
 
 struct sig_trust {
-	size_t   n;
+	size_t n;
 	sig_rule rules[32];
 };
-
 
 const char *
 sig_result_name(sig_result r)
@@ -73,8 +72,7 @@ sig_key_new(const uint8_t secret[32])
 	secp256k1_xonly_pubkey xpub;
 	if (k == NULL)
 		return NULL;
-	if (!secp256k1_keypair_create(ctx, &k->kp, secret) ||
-	    !secp256k1_keypair_xonly_pub(ctx, &xpub, NULL, &k->kp) ||
+	if (!secp256k1_keypair_create(ctx, &k->kp, secret) || !secp256k1_keypair_xonly_pub(ctx, &xpub, NULL, &k->kp) ||
 	    !secp256k1_xonly_pubkey_serialize(ctx, k->pub, &xpub)) {
 		sig_key_free(k);
 		return NULL;
@@ -127,8 +125,9 @@ sig_key_secret_hex(const sig_key *k, char out[65])
 static int
 sig_digest(const uint8_t *frame, size_t len, uint8_t msg[32])
 {
-	return secp256k1_tagged_sha256(ob_secp(), msg, (const unsigned char *)SIG_TAG,
-	                               sizeof SIG_TAG - 1, frame, len) ? 0 : -1;
+	return secp256k1_tagged_sha256(ob_secp(), msg, (const unsigned char *)SIG_TAG, sizeof SIG_TAG - 1, frame, len)
+	               ? 0
+	               : -1;
 }
 
 int
@@ -144,8 +143,7 @@ sig_sign(const sig_key *k, const uint8_t *frame, size_t signed_len, uint8_t sig[
 }
 
 static int
-sig_verify_parsed(const secp256k1_xonly_pubkey *pk, const uint8_t *frame, size_t len,
-                  const uint8_t sig[64])
+sig_verify_parsed(const secp256k1_xonly_pubkey *pk, const uint8_t *frame, size_t len, const uint8_t sig[64])
 {
 	uint8_t msg[32];
 	if (sig_digest(frame, len, msg))
@@ -223,7 +221,8 @@ sig_trust_parse(const char *spec, char *err, size_t errlen)
 		for (char *hk = strtok_r(eq + 1, ",", &save2); hk; hk = strtok_r(NULL, ",", &save2)) {
 			uint8_t pub[32];
 			if (hex_decode_exact(hk, strlen(hk), pub, 32) != HEX_OK || sig_trust_add(t, rule, pub)) {
-				snprintf(err, errlen, "trust rule '%.40s': bad or too many keys ('%.20s...')", rule, hk);
+				snprintf(err, errlen, "trust rule '%.40s': bad or too many keys ('%.20s...')", rule,
+				         hk);
 				goto fail;
 			}
 		}
@@ -256,8 +255,8 @@ sig_trust_rule_prefix(const sig_trust *t, const char *topic, size_t topic_len)
 }
 
 sig_result
-sig_check(const sig_trust *t, const char *topic, size_t topic_len, const uint8_t *frame,
-          size_t signed_len, const uint8_t *key, const uint8_t *sig)
+sig_check(const sig_trust *t, const char *topic, size_t topic_len, const uint8_t *frame, size_t signed_len,
+          const uint8_t *key, const uint8_t *sig)
 {
 	const sig_rule *r = sig_rule_for(t, topic, topic_len);
 	if (key == NULL || sig == NULL)

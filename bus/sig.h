@@ -19,10 +19,10 @@ typedef struct sig_trust sig_trust;
 
 /* Outcome of a check, for metrics and logs. */
 typedef enum {
-	SIG_OK = 0,          /* valid signature by a trusted key, or no rule for the topic */
-	SIG_BAD,             /* a signature is present and does not verify */
-	SIG_MISSING,         /* the topic requires a signature and the frame has none */
-	SIG_UNTRUSTED,       /* valid signature, but by a key not trusted for the topic */
+	SIG_OK = 0,    /* valid signature by a trusted key, or no rule for the topic */
+	SIG_BAD,       /* a signature is present and does not verify */
+	SIG_MISSING,   /* the topic requires a signature and the frame has none */
+	SIG_UNTRUSTED, /* valid signature, but by a key not trusted for the topic */
 } sig_result;
 
 const char *sig_result_name(sig_result r);
@@ -33,7 +33,7 @@ sig_key *sig_key_new(const uint8_t secret[32]);
 sig_key *sig_key_from_hex(const char *hex);
 /* Generates a fresh key from the OS's randomness. */
 sig_key *sig_key_generate(void);
-void sig_key_free(sig_key *k); /* wipes the secret */
+void sig_key_free(sig_key *k);                /* wipes the secret */
 const uint8_t *sig_key_pub(const sig_key *k); /* 32-byte x-only public key, owned by k */
 /* Writes the 64-digit secret in hex into out (for bus-tap --keygen only). */
 void sig_key_secret_hex(const sig_key *k, char out[65]);
@@ -60,7 +60,7 @@ int sig_trust_required(const sig_trust *t, const char *topic, size_t topic_len);
 const char *sig_trust_rule_prefix(const sig_trust *t, const char *topic, size_t topic_len);
 
 /* Checks one frame against t. key/sig may be NULL (unsigned frame). */
-sig_result sig_check(const sig_trust *t, const char *topic, size_t topic_len, const uint8_t *frame,
-                     size_t signed_len, const uint8_t *key, const uint8_t *sig);
+sig_result sig_check(const sig_trust *t, const char *topic, size_t topic_len, const uint8_t *frame, size_t signed_len,
+                     const uint8_t *key, const uint8_t *sig);
 
 #endif

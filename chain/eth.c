@@ -8,7 +8,8 @@
 #include "base/hex.h"
 
 /* ---- helpers ------------------------------------------------------------------------------- */
-static json_t *rpc_hex(const uint8_t *b, size_t n)
+static json_t *
+rpc_hex(const uint8_t *b, size_t n)
 {
 	char *s = malloc(2 * n + 3);
 	if (!s)
@@ -19,14 +20,16 @@ static json_t *rpc_hex(const uint8_t *b, size_t n)
 	return j;
 }
 
-static int rpc_decode_fail(rpc_error *e, const char *method)
+static int
+rpc_decode_fail(rpc_error *e, const char *method)
 {
 	rpc_seterr(e, RPC_T_DECODE, 0, "%s: unexpected result", method);
 	return RPC_EDECODE;
 }
 
 /* Calls method and parses a quantity result. */
-static int rpc_call_u256(rpc *r, const char *method, json_t *params, u256 *out, rpc_error *e)
+static int
+rpc_call_u256(rpc *r, const char *method, json_t *params, u256 *out, rpc_error *e)
 {
 	json_t *res;
 	int rc = rpc_call(r, method, params, &res, e);
@@ -37,7 +40,8 @@ static int rpc_call_u256(rpc *r, const char *method, json_t *params, u256 *out, 
 	return rc;
 }
 
-static int rpc_call_u64(rpc *r, const char *method, json_t *params, uint64_t *out, rpc_error *e)
+static int
+rpc_call_u64(rpc *r, const char *method, json_t *params, uint64_t *out, rpc_error *e)
 {
 	u256 v;
 	int rc = rpc_call_u256(r, method, params, &v, e);
@@ -49,13 +53,12 @@ static int rpc_call_u64(rpc *r, const char *method, json_t *params, uint64_t *ou
 	return RPC_OK;
 }
 
-int rpc_eth_call(rpc *r, const uint8_t to[20], const uint8_t *data, size_t len, uint8_t **out,
-                 size_t *outlen, rpc_error *e)
+int
+rpc_eth_call(rpc *r, const uint8_t to[20], const uint8_t *data, size_t len, uint8_t **out, size_t *outlen, rpc_error *e)
 {
 	*out = NULL;
 	*outlen = 0;
-	json_t *params = json_pack("[{s:o, s:o}, s]", "to", rpc_hex(to, 20), "data", rpc_hex(data, len),
-	                           "latest");
+	json_t *params = json_pack("[{s:o, s:o}, s]", "to", rpc_hex(to, 20), "data", rpc_hex(data, len), "latest");
 	json_t *res;
 	int rc = rpc_call(r, "eth_call", params, &res, e);
 	if (rc != RPC_OK)
@@ -76,7 +79,8 @@ int rpc_eth_call(rpc *r, const uint8_t to[20], const uint8_t *data, size_t len, 
 	return RPC_OK;
 }
 
-int rpc_eth_call_at(rpc *r, const rpc_callmsg *m, uint8_t **out, size_t *outlen, rpc_error *e)
+int
+rpc_eth_call_at(rpc *r, const rpc_callmsg *m, uint8_t **out, size_t *outlen, rpc_error *e)
 {
 	*out = NULL;
 	*outlen = 0;
@@ -125,24 +129,32 @@ int rpc_eth_call_at(rpc *r, const rpc_callmsg *m, uint8_t **out, size_t *outlen,
 	return RPC_OK;
 }
 
-int rpc_block_number(rpc *r, uint64_t *n, rpc_error *e)
+int
+rpc_block_number(rpc *r, uint64_t *n, rpc_error *e)
 {
 	return rpc_call_u64(r, "eth_blockNumber", NULL, n, e);
 }
 
-int rpc_get_tx_count(rpc *r, const uint8_t addr[20], const char *tag, uint64_t *n, rpc_error *e)
+int
+rpc_get_tx_count(rpc *r, const uint8_t addr[20], const char *tag, uint64_t *n, rpc_error *e)
 {
 	return rpc_call_u64(r, "eth_getTransactionCount", json_pack("[o, s]", rpc_hex(addr, 20), tag), n, e);
 }
 
-int rpc_gas_price(rpc *r, u256 *wei, rpc_error *e) { return rpc_call_u256(r, "eth_gasPrice", NULL, wei, e); }
+int
+rpc_gas_price(rpc *r, u256 *wei, rpc_error *e)
+{
+	return rpc_call_u256(r, "eth_gasPrice", NULL, wei, e);
+}
 
-int rpc_max_priority_fee(rpc *r, u256 *wei, rpc_error *e)
+int
+rpc_max_priority_fee(rpc *r, u256 *wei, rpc_error *e)
 {
 	return rpc_call_u256(r, "eth_maxPriorityFeePerGas", NULL, wei, e);
 }
 
-int rpc_send_raw(rpc *r, const uint8_t *raw, size_t len, uint8_t hash[32], rpc_error *e)
+int
+rpc_send_raw(rpc *r, const uint8_t *raw, size_t len, uint8_t hash[32], rpc_error *e)
 {
 	json_t *res;
 	int rc = rpc_call(r, "eth_sendRawTransaction", json_pack("[o]", rpc_hex(raw, len)), &res, e);
@@ -156,7 +168,8 @@ int rpc_send_raw(rpc *r, const uint8_t *raw, size_t len, uint8_t hash[32], rpc_e
 	return rc;
 }
 
-int rpc_get_receipt(rpc *r, const uint8_t hash[32], rpc_receipt *rc_out, rpc_error *e)
+int
+rpc_get_receipt(rpc *r, const uint8_t hash[32], rpc_receipt *rc_out, rpc_error *e)
 {
 	json_t *res;
 	int rc = rpc_call(r, "eth_getTransactionReceipt", json_pack("[o]", rpc_hex(hash, 32)), &res, e);
@@ -170,7 +183,8 @@ int rpc_get_receipt(rpc *r, const uint8_t hash[32], rpc_receipt *rc_out, rpc_err
 	return rc;
 }
 
-int rpc_block_by_number(rpc *r, uint64_t number, rpc_block *b, rpc_error *e)
+int
+rpc_block_by_number(rpc *r, uint64_t number, rpc_block *b, rpc_error *e)
 {
 	char tag[24];
 	if (number == RPC_LATEST)
@@ -189,7 +203,8 @@ int rpc_block_by_number(rpc *r, uint64_t number, rpc_block *b, rpc_error *e)
 	return rc;
 }
 
-int rpc_get_tx(rpc *r, const uint8_t hash[32], uint64_t *block_number, rpc_error *e)
+int
+rpc_get_tx(rpc *r, const uint8_t hash[32], uint64_t *block_number, rpc_error *e)
 {
 	json_t *res;
 	int rc = rpc_call(r, "eth_getTransactionByHash", json_pack("[o]", rpc_hex(hash, 32)), &res, e);

@@ -7,29 +7,32 @@
 
 typedef struct {
 	const char *s;
-	size_t      n, i;
+	size_t n, i;
 	const char *why;
 } js_cur;
 
 typedef struct {
 	const char *p;
-	size_t      n;
+	size_t n;
 } js_seg;
 
-static int js_fail(js_cur *c, const char *why)
+static int
+js_fail(js_cur *c, const char *why)
 {
 	if (c->why == NULL)
 		c->why = why;
 	return -1;
 }
 
-static void js_ws(js_cur *c)
+static void
+js_ws(js_cur *c)
 {
 	while (c->i < c->n && (c->s[c->i] == ' ' || c->s[c->i] == '\t' || c->s[c->i] == '\n' || c->s[c->i] == '\r'))
 		c->i++;
 }
 
-static int js_hex4(const char *p, unsigned *v)
+static int
+js_hex4(const char *p, unsigned *v)
 {
 	*v = 0;
 	for (int k = 0; k < 4; k++) {
@@ -43,7 +46,8 @@ static int js_hex4(const char *p, unsigned *v)
 
 /* Length of the valid UTF-8 sequence at p (avail bytes), 0 when invalid (overlong forms,
  * surrogates and code points past U+10FFFF included). */
-static size_t js_utf8(const unsigned char *p, size_t avail)
+static size_t
+js_utf8(const unsigned char *p, size_t avail)
 {
 	unsigned char b = p[0];
 	size_t len;
@@ -76,7 +80,8 @@ static size_t js_utf8(const unsigned char *p, size_t avail)
 
 /* Index of the first byte at or after i that is not plain printable ASCII (0x20..0x7F other than
  * '"' and '\\'), or n: eight bytes at a time (hex data, the bulk of an RPC answer, is all plain). */
-static size_t js_plain_run(const char *s, size_t i, size_t n)
+static size_t
+js_plain_run(const char *s, size_t i, size_t n)
 {
 	const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
 	while (i + 8 <= n) {
@@ -100,7 +105,8 @@ static size_t js_plain_run(const char *s, size_t i, size_t n)
 }
 
 /* A string starting at the quote under the cursor; leaves the cursor after the closing quote. */
-static int js_skip_string(js_cur *c)
+static int
+js_skip_string(js_cur *c)
 {
 	c->i++;
 	while (c->i < c->n) {
@@ -146,7 +152,8 @@ static int js_skip_string(js_cur *c)
 	return js_fail(c, "unterminated string");
 }
 
-static int js_digits(js_cur *c)
+static int
+js_digits(js_cur *c)
 {
 	size_t i0 = c->i;
 	while (c->i < c->n && c->s[c->i] >= '0' && c->s[c->i] <= '9')
@@ -155,7 +162,8 @@ static int js_digits(js_cur *c)
 }
 
 /* RFC 8259 number grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
-static int js_skip_number(js_cur *c)
+static int
+js_skip_number(js_cur *c)
 {
 	if (c->s[c->i] == '-')
 		c->i++;
@@ -178,7 +186,8 @@ static int js_skip_number(js_cur *c)
 	return 0;
 }
 
-static int js_literal(js_cur *c, const char *lit)
+static int
+js_literal(js_cur *c, const char *lit)
 {
 	size_t l = strlen(lit);
 	if (c->n - c->i < l || memcmp(c->s + c->i, lit, l) != 0)
@@ -187,17 +196,24 @@ static int js_literal(js_cur *c, const char *lit)
 	return 0;
 }
 
-static js_type js_peek(const js_cur *c)
+static js_type
+js_peek(const js_cur *c)
 {
 	if (c->i >= c->n)
 		return JS_NONE;
 	switch (c->s[c->i]) {
-	case '{': return JS_OBJECT;
-	case '[': return JS_ARRAY;
-	case '"': return JS_STRING;
-	case 't': return JS_TRUE;
-	case 'f': return JS_FALSE;
-	case 'n': return JS_NULL;
+	case '{':
+		return JS_OBJECT;
+	case '[':
+		return JS_ARRAY;
+	case '"':
+		return JS_STRING;
+	case 't':
+		return JS_TRUE;
+	case 'f':
+		return JS_FALSE;
+	case 'n':
+		return JS_NULL;
 	default:
 		return c->s[c->i] == '-' || (c->s[c->i] >= '0' && c->s[c->i] <= '9') ? JS_NUMBER : JS_NONE;
 	}
@@ -207,7 +223,8 @@ static int js_skip_value(js_cur *c, int depth);
 
 /* Object or array body after its opening bracket; each member calls back with the cursor on the
  * member's value (for objects, after the key, which is in key/klen with its quotes). */
-static int js_skip_container(js_cur *c, int depth, char close)
+static int
+js_skip_container(js_cur *c, int depth, char close)
 {
 	if (depth >= JS_MAX_DEPTH)
 		return js_fail(c, "nested too deeply");
@@ -245,21 +262,31 @@ static int js_skip_container(js_cur *c, int depth, char close)
 	}
 }
 
-static int js_skip_value(js_cur *c, int depth)
+static int
+js_skip_value(js_cur *c, int depth)
 {
 	switch (js_peek(c)) {
-	case JS_OBJECT: return js_skip_container(c, depth, '}');
-	case JS_ARRAY: return js_skip_container(c, depth, ']');
-	case JS_STRING: return js_skip_string(c);
-	case JS_NUMBER: return js_skip_number(c);
-	case JS_TRUE: return js_literal(c, "true");
-	case JS_FALSE: return js_literal(c, "false");
-	case JS_NULL: return js_literal(c, "null");
-	default: return js_fail(c, c->i >= c->n ? "truncated" : "unexpected character");
+	case JS_OBJECT:
+		return js_skip_container(c, depth, '}');
+	case JS_ARRAY:
+		return js_skip_container(c, depth, ']');
+	case JS_STRING:
+		return js_skip_string(c);
+	case JS_NUMBER:
+		return js_skip_number(c);
+	case JS_TRUE:
+		return js_literal(c, "true");
+	case JS_FALSE:
+		return js_literal(c, "false");
+	case JS_NULL:
+		return js_literal(c, "null");
+	default:
+		return js_fail(c, c->i >= c->n ? "truncated" : "unexpected character");
 	}
 }
 
-int js_validate(const char *doc, size_t n, size_t *off, const char **why)
+int
+js_validate(const char *doc, size_t n, size_t *off, const char **why)
 {
 	js_cur c = { doc, n, 0, NULL };
 	js_ws(&c);
@@ -277,7 +304,8 @@ int js_validate(const char *doc, size_t n, size_t *off, const char **why)
 }
 
 /* Unescapes the string whose opening quote is at p (validated) into out. */
-static long js_unescape(const char *p, size_t n, char *out, size_t cap)
+static long
+js_unescape(const char *p, size_t n, char *out, size_t cap)
 {
 	size_t o = 0, i = 1; /* after the quote */
 	while (i < n && p[i] != '"') {
@@ -331,20 +359,23 @@ static long js_unescape(const char *p, size_t n, char *out, size_t cap)
 	return (long)o;
 }
 
-long js_string(const js_val *v, char *out, size_t cap)
+long
+js_string(const js_val *v, char *out, size_t cap)
 {
 	if (v->type != JS_STRING)
 		return -1;
 	return js_unescape(v->p, v->n, out, cap);
 }
 
-static int js_seg_match(const js_seg *sg, const char *key, size_t klen)
+static int
+js_seg_match(const js_seg *sg, const char *key, size_t klen)
 {
 	return (sg->n == 1 && sg->p[0] == '*') || (sg->n == klen && memcmp(sg->p, key, klen) == 0);
 }
 
 /* Index segment: decimal digits without leading zeros (except "0"), or "*" (returns -2). */
-static long js_seg_index(const js_seg *sg)
+static long
+js_seg_index(const js_seg *sg)
 {
 	if (sg->n == 1 && sg->p[0] == '*')
 		return -2;
@@ -360,7 +391,8 @@ static long js_seg_index(const js_seg *sg)
 }
 
 /* Cursor on a value; finds segs[k..] below it. Restores nothing: callers pass a copy. */
-static int js_find_at(js_cur c, const js_seg *segs, size_t k, size_t nseg, js_val *out)
+static int
+js_find_at(js_cur c, const js_seg *segs, size_t k, size_t nseg, js_val *out)
 {
 	js_type t = js_peek(&c);
 	if (k == nseg) {
@@ -407,7 +439,8 @@ static int js_find_at(js_cur c, const js_seg *segs, size_t k, size_t nseg, js_va
 	return -1;
 }
 
-int js_find(const char *doc, size_t n, const char *path, js_val *out)
+int
+js_find(const char *doc, size_t n, const char *path, js_val *out)
 {
 	js_seg segs[JS_MAX_PATH];
 	size_t nseg = 0;
@@ -430,7 +463,8 @@ int js_find(const char *doc, size_t n, const char *path, js_val *out)
 	return js_find_at(c, segs, 0, nseg, out);
 }
 
-size_t js_count(const js_val *v)
+size_t
+js_count(const js_val *v)
 {
 	if (v->type != JS_OBJECT && v->type != JS_ARRAY)
 		return 0;
@@ -458,9 +492,12 @@ size_t js_count(const js_val *v)
 	return count;
 }
 
-const char *js_type_name(js_type t)
+const char *
+js_type_name(js_type t)
 {
-	static const char *const names[] = { "nothing", "object", "array", "string", "number", "true", "false", "null" };
+	static const char *const names[] = {
+		"nothing", "object", "array", "string", "number", "true", "false", "null"
+	};
 	return (unsigned)t < sizeof names / sizeof names[0] ? names[t] : "?";
 }
 
@@ -469,7 +506,8 @@ const char *js_type_name(js_type t)
  * escaped, and a container at its matching bracket. Every read is bounds-checked anyway, so text
  * that was not validated yields garbage, never an out-of-bounds read or an endless loop. */
 
-static size_t js_fast_string(const char *s, size_t n, size_t i) /* i on the opening quote */
+static size_t
+js_fast_string(const char *s, size_t n, size_t i) /* i on the opening quote */
 {
 	i++;
 	while (i < n) {
@@ -486,7 +524,8 @@ static size_t js_fast_string(const char *s, size_t n, size_t i) /* i on the open
 	return n;
 }
 
-static size_t js_fast_value(const char *s, size_t n, size_t i)
+static size_t
+js_fast_value(const char *s, size_t n, size_t i)
 {
 	if (i >= n)
 		return n;
@@ -517,14 +556,16 @@ static size_t js_fast_value(const char *s, size_t n, size_t i)
 	return i > i0 ? i : i0 + 1;
 }
 
-static size_t js_fast_ws(const char *s, size_t n, size_t i)
+static size_t
+js_fast_ws(const char *s, size_t n, size_t i)
 {
 	while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
 		i++;
 	return i;
 }
 
-void js_iter_init(js_iter *it, const js_val *v)
+void
+js_iter_init(js_iter *it, const js_val *v)
 {
 	it->s = v->p;
 	it->n = v->n;
@@ -534,13 +575,15 @@ void js_iter_init(js_iter *it, const js_val *v)
 		it->close = 0;
 }
 
-static js_type js_type_at(const char *s, size_t n, size_t i)
+static js_type
+js_type_at(const char *s, size_t n, size_t i)
 {
 	js_cur c = { s, n, i, NULL };
 	return js_peek(&c);
 }
 
-int js_iter_next(js_iter *it, js_val *key, js_val *val)
+int
+js_iter_next(js_iter *it, js_val *key, js_val *val)
 {
 	const char *s = it->s;
 	size_t n = it->n, i = js_fast_ws(s, n, it->i);
@@ -589,7 +632,8 @@ int js_iter_next(js_iter *it, js_val *key, js_val *val)
 	return 1;
 }
 
-int js_string_raw(const js_val *v, const char **p, size_t *len)
+int
+js_string_raw(const js_val *v, const char **p, size_t *len)
 {
 	if (v->type != JS_STRING || v->n < 2 || memchr(v->p + 1, '\\', v->n - 2) != NULL)
 		return -1;
@@ -598,7 +642,8 @@ int js_string_raw(const js_val *v, const char **p, size_t *len)
 	return 0;
 }
 
-int js_key_eq(const js_val *key, const char *name)
+int
+js_key_eq(const js_val *key, const char *name)
 {
 	const char *p;
 	size_t len, nl = strlen(name);
@@ -609,7 +654,8 @@ int js_key_eq(const js_val *key, const char *name)
 	return l >= 0 && (size_t)l == nl && memcmp(buf, name, nl) == 0;
 }
 
-int js_get(const js_val *obj, const char *key, js_val *out)
+int
+js_get(const js_val *obj, const char *key, js_val *out)
 {
 	js_iter it;
 	js_val k, v;

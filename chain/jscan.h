@@ -25,20 +25,29 @@
  * checks the members it reads.
  *
  * Memory: nothing is allocated; js_val points into the caller's document, which must outlive it. */
-#ifndef CHAIN_JSCAN_H
-#define CHAIN_JSCAN_H
+#ifndef OB_CHAIN_JSCAN_H
+#define OB_CHAIN_JSCAN_H
 
 #include <stddef.h>
 
 #define JS_MAX_DEPTH 64
-#define JS_MAX_PATH 16 /* segments */
+#define JS_MAX_PATH  16 /* segments */
 
-typedef enum { JS_NONE, JS_OBJECT, JS_ARRAY, JS_STRING, JS_NUMBER, JS_TRUE, JS_FALSE, JS_NULL } js_type;
+typedef enum {
+	JS_NONE,
+	JS_OBJECT,
+	JS_ARRAY,
+	JS_STRING,
+	JS_NUMBER,
+	JS_TRUE,
+	JS_FALSE,
+	JS_NULL
+} js_type;
 
 typedef struct {
-	js_type     type;
+	js_type type;
 	const char *p; /* the value's text: strings include their quotes */
-	size_t      n;
+	size_t n;
 } js_val;
 
 /* 0 when doc[0..n) is exactly one JSON value (surrounding whitespace allowed); -1 otherwise with
@@ -60,8 +69,8 @@ const char *js_type_name(js_type t);
 /* ---- iteration (over a value of a validated document; see above) ---------------------------- */
 typedef struct {
 	const char *s;
-	size_t      n, i;
-	char        close; /* ']' or '}'; 0 when exhausted or not a container */
+	size_t n, i;
+	char close; /* ']' or '}'; 0 when exhausted or not a container */
 } js_iter;
 
 /* Starts a walk over an array's elements or an object's members; anything else yields nothing. */

@@ -9,7 +9,8 @@
 
 #include "chain/jscan.h"
 
-static void walk(const char *doc, size_t len, const js_val *c, int depth)
+static void
+walk(const char *doc, size_t len, const js_val *c, int depth)
 {
 	js_iter it;
 	js_val k, v, x;
@@ -48,7 +49,8 @@ static void walk(const char *doc, size_t len, const js_val *c, int depth)
 	(void)doc, (void)len;
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *d = malloc(size ? size : 1);
 	if (d == NULL)

@@ -13,7 +13,8 @@
 
 #include "chain/jscan.h"
 
-static void test_deep_nesting(void **state)
+static void
+test_deep_nesting(void **state)
 {
 	static char deep[20001];
 	memset(deep, '[', 10000);
@@ -29,7 +30,8 @@ static void test_deep_nesting(void **state)
 	assert_int_equal(js_validate(ok, sizeof ok, NULL, NULL), 0);
 }
 
-static void test_find(void **state)
+static void
+test_find(void **state)
 {
 	const char *d = "{\"a\":[1,{\"b\":\"x\\\"y\"},[]],\"c\":{},\"e\":\"\\ud83d\\ude00\"}";
 	js_val v;
@@ -58,16 +60,48 @@ static void test_find(void **state)
 	assert_int_equal(js_string(&v, buf, sizeof buf), -1);
 }
 
-static void test_validate(void **state)
+static void
+test_validate(void **state)
 {
 	static const char *const bad[] = {
-		"", " ", "{", "[1,]", "{\"a\":1,}", "{\"a\" 1}", "{1:2}", "01", "1.", "1e", "-", "+1", ".5",
-		"\"\\x\"", "\"\\u12\"", "\"\\udc00\"", "\"\\ud800\"", "\"\\ud800\\u0041\"", "\"a\nb\"",
-		"\"\xc0\xaf\"", "\"\xed\xa0\x80\"", "\"\xf4\x90\x80\x80\"", "tru", "nulll", "[] []", "\"abc",
+		"",
+		" ",
+		"{",
+		"[1,]",
+		"{\"a\":1,}",
+		"{\"a\" 1}",
+		"{1:2}",
+		"01",
+		"1.",
+		"1e",
+		"-",
+		"+1",
+		".5",
+		"\"\\x\"",
+		"\"\\u12\"",
+		"\"\\udc00\"",
+		"\"\\ud800\"",
+		"\"\\ud800\\u0041\"",
+		"\"a\nb\"",
+		"\"\xc0\xaf\"",
+		"\"\xed\xa0\x80\"",
+		"\"\xf4\x90\x80\x80\"",
+		"tru",
+		"nulll",
+		"[] []",
+		"\"abc",
 	};
 	static const char *const good[] = {
-		"0", "-0", "1.5e+10", " [ ] ", "{}", "\"\\u00e9\\/\"", "\"\xc3\xa9\"", "\"\xf0\x9f\x98\x80\"",
-		"[true,false,null]", "{\"a\":{\"b\":[{}]}}",
+		"0",
+		"-0",
+		"1.5e+10",
+		" [ ] ",
+		"{}",
+		"\"\\u00e9\\/\"",
+		"\"\xc3\xa9\"",
+		"\"\xf0\x9f\x98\x80\"",
+		"[true,false,null]",
+		"{\"a\":{\"b\":[{}]}}",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
 		assert_int_equal(js_validate(bad[i], strlen(bad[i]), NULL, NULL), -1);
@@ -101,7 +135,8 @@ static void test_validate(void **state)
 	assert_string_equal(why, "expected ',' or ']'");
 }
 
-static js_val doc_val(const char *d)
+static js_val
+doc_val(const char *d)
 {
 	js_val v;
 	assert_int_equal(js_validate(d, strlen(d), NULL, NULL), 0);
@@ -109,7 +144,8 @@ static js_val doc_val(const char *d)
 	return v;
 }
 
-static void test_iter_array(void **state)
+static void
+test_iter_array(void **state)
 {
 	const char *d = " [ 1 , \"a\\\"]\" ,[[],{}], {\"x\":[1,2]} ,true,null,-2.5e3 ] ";
 	js_val root = doc_val(d), k, v;
@@ -142,7 +178,8 @@ static void test_iter_array(void **state)
 	assert_int_equal(js_iter_next(&in, NULL, &v), 0);
 }
 
-static void test_iter_object(void **state)
+static void
+test_iter_object(void **state)
 {
 	const char *d = "{\"a\":{\"b\":[1,{\"c\":\"}\"}]},\"k\\u0065y\":2,\"q\\\"\":\"v\",\"\":[],\"e\":{}}";
 	js_val root = doc_val(d), k, v, x;
@@ -183,7 +220,7 @@ static void test_iter_object(void **state)
 	assert_int_equal(js_get(&root, "key", &x), 0);
 	assert_memory_equal(x.p, "2", 1);
 	assert_int_equal(js_get(&root, "k\\u0065y", &x), -1); /* names are unescaped text */
-	assert_int_equal(js_get(&root, "c", &x), -1);            /* one level only */
+	assert_int_equal(js_get(&root, "c", &x), -1);         /* one level only */
 	assert_int_equal(js_get(&root, "q\"", &x), 0);
 	assert_int_equal(x.type, JS_STRING);
 	const char *raw;
@@ -204,11 +241,13 @@ static void test_iter_object(void **state)
 	}
 }
 
-static void test_iter_untrusted(void **state)
+static void
+test_iter_untrusted(void **state)
 {
 	/* not validated: must stop inside the bounds (ASan checks) and never loop */
-	static const char *const junk[] = { "[", "{", "{\"a", "{\"a\\", "{\"a\":", "[\"\\", "[1,", "{\"a\" 1}",
-	                                    "[[[[", "{\"a\":\"b\\\"}", "[}", "{]", "[,,,]", "{\"\\u12\":1}" };
+	static const char *const junk[] = { "[",     "{",   "{\"a",      "{\"a\\",       "{\"a\":",
+		                            "[\"\\", "[1,", "{\"a\" 1}", "[[[[",         "{\"a\":\"b\\\"}",
+		                            "[}",    "{]",  "[,,,]",     "{\"\\u12\":1}" };
 	for (size_t i = 0; i < sizeof junk / sizeof junk[0]; i++) {
 		size_t n = strlen(junk[i]);
 		char *b = malloc(n);
@@ -228,15 +267,13 @@ static void test_iter_untrusted(void **state)
 	}
 }
 
-int main(void)
+int
+main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_deep_nesting),
-		cmocka_unit_test(test_find),
-		cmocka_unit_test(test_validate),
-		cmocka_unit_test(test_iter_array),
-		cmocka_unit_test(test_iter_object),
-		cmocka_unit_test(test_iter_untrusted),
+		cmocka_unit_test(test_deep_nesting), cmocka_unit_test(test_find),
+		cmocka_unit_test(test_validate),     cmocka_unit_test(test_iter_array),
+		cmocka_unit_test(test_iter_object),  cmocka_unit_test(test_iter_untrusted),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,7 +22,7 @@
 
 #define KS_SALT_MIN 16 /* bytes: geth, Besu and ethers all write 32 */
 #define KS_SALT_MAX 64
-#define KS_CT_LEN 32   /* a secp256k1 key */
+#define KS_CT_LEN   32 /* a secp256k1 key */
 
 void
 ks_limits_default(ks_limits *l)
@@ -37,8 +37,7 @@ ks_limits_default(ks_limits *l)
 	l->json_max = KS_JSON_MAX_DEFAULT;
 }
 
-static int
-ks_fail(int code, char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int ks_fail(int code, char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 static int
 ks_fail(int code, char *err, size_t errlen, const char *fmt, ...)
 {
@@ -52,15 +51,14 @@ ks_fail(int code, char *err, size_t errlen, const char *fmt, ...)
 
 /* A hex string member of exactly n bytes (or, when max > n, n..max bytes); "0x" tolerated. */
 static int
-ks_hex(const json_t *obj, const char *name, uint8_t *out, size_t n, size_t max, size_t *got, char *err,
-       size_t errlen)
+ks_hex(const json_t *obj, const char *name, uint8_t *out, size_t n, size_t max, size_t *got, char *err, size_t errlen)
 {
 	const json_t *v = json_object_get(obj, name);
-	size_t        len;
+	size_t len;
 	if (!json_is_string(v))
 		return ks_fail(KS_EFORMAT, err, errlen, "keystore: %s missing or not a string", name);
 	const char *s = json_string_value(v);
-	size_t      sl = json_string_length(v);
+	size_t sl = json_string_length(v);
 	if (hex_decode(s, sl, HEX_PREFIX_OPTIONAL, out, max, &len, NULL) != HEX_OK || len < n)
 		return ks_fail(KS_EFORMAT, err, errlen, "keystore: %s must be %zu%s bytes of hex", name, n,
 		               max > n ? " or more" : "");
@@ -85,14 +83,14 @@ ks_uint(const json_t *obj, const char *name, uint64_t *out, char *err, size_t er
 
 /* The derived key from the "kdf" and "kdfparams" of crypto, after checking them against lim. */
 static int
-ks_derive(const json_t *crypto, const uint8_t *pw, size_t pwlen, const ks_limits *lim, uint8_t dk[32],
-          char *err, size_t errlen)
+ks_derive(const json_t *crypto, const uint8_t *pw, size_t pwlen, const ks_limits *lim, uint8_t dk[32], char *err,
+          size_t errlen)
 {
 	const json_t *kdf = json_object_get(crypto, "kdf"), *kp = json_object_get(crypto, "kdfparams");
-	uint8_t       salt[KS_SALT_MAX];
-	size_t        saltlen;
-	uint64_t      dklen;
-	int           rv;
+	uint8_t salt[KS_SALT_MAX];
+	size_t saltlen;
+	uint64_t dklen;
+	int rv;
 
 	if (!json_is_string(kdf))
 		return ks_fail(KS_EFORMAT, err, errlen, "keystore: crypto.kdf missing");
@@ -104,24 +102,29 @@ ks_derive(const json_t *crypto, const uint8_t *pw, size_t pwlen, const ks_limits
 		return ks_fail(KS_EPARAMS, err, errlen, "keystore: kdfparams.dklen %llu, must be 32",
 		               (unsigned long long)dklen);
 	if ((rv = ks_hex(kp, "salt", salt, KS_SALT_MIN, KS_SALT_MAX, &saltlen, err, errlen)) != KS_OK)
-		return rv == KS_EFORMAT ? ks_fail(KS_EFORMAT, err, errlen, "keystore: kdfparams.salt must be %d..%d "
-		                                  "bytes of hex", KS_SALT_MIN, KS_SALT_MAX) : rv;
+		return rv == KS_EFORMAT ? ks_fail(KS_EFORMAT, err, errlen,
+		                                  "keystore: kdfparams.salt must be %d..%d "
+		                                  "bytes of hex",
+		                                  KS_SALT_MIN, KS_SALT_MAX)
+		                        : rv;
 	const char *name = json_string_value(kdf);
 	if (strcmp(name, "scrypt") == 0) {
 		uint64_t n, r, p;
-		if ((rv = ks_uint(kp, "n", &n, err, errlen)) != KS_OK || (rv = ks_uint(kp, "r", &r, err, errlen)) != KS_OK ||
+		if ((rv = ks_uint(kp, "n", &n, err, errlen)) != KS_OK ||
+		    (rv = ks_uint(kp, "r", &r, err, errlen)) != KS_OK ||
 		    (rv = ks_uint(kp, "p", &p, err, errlen)) != KS_OK)
 			return rv;
 		if (n < 2 || (n & (n - 1)) != 0)
 			return ks_fail(KS_EPARAMS, err, errlen, "keystore: scrypt n %llu is not a power of two",
 			               (unsigned long long)n);
 		if (n < lim->scrypt_n_min)
-			return ks_fail(KS_EPARAMS, err, errlen, "keystore: scrypt n %llu is below %llu: too weak (re-encrypt "
-			               "the key with stronger parameters)", (unsigned long long)n,
-			               (unsigned long long)lim->scrypt_n_min);
+			return ks_fail(KS_EPARAMS, err, errlen,
+			               "keystore: scrypt n %llu is below %llu: too weak (re-encrypt "
+			               "the key with stronger parameters)",
+			               (unsigned long long)n, (unsigned long long)lim->scrypt_n_min);
 		if (n > lim->scrypt_n_max)
-			return ks_fail(KS_EPARAMS, err, errlen, "keystore: scrypt n %llu is above %llu", (unsigned long long)n,
-			               (unsigned long long)lim->scrypt_n_max);
+			return ks_fail(KS_EPARAMS, err, errlen, "keystore: scrypt n %llu is above %llu",
+			               (unsigned long long)n, (unsigned long long)lim->scrypt_n_max);
 		if (r < 1 || r > lim->scrypt_r_max)
 			return ks_fail(KS_EPARAMS, err, errlen, "keystore: scrypt r %llu is outside 1..%u",
 			               (unsigned long long)r, lim->scrypt_r_max);
@@ -132,22 +135,26 @@ ks_derive(const json_t *crypto, const uint8_t *pw, size_t pwlen, const ks_limits
 		 * we, with the reason (the Web3 Secret Storage page's own scrypt example, r = 1 and
 		 * n = 2^18, is one; geth's Go scrypt does not check it). */
 		if (16 * r < 64 && n >= (1ull << (16 * r)))
-			return ks_fail(KS_EPARAMS, err, errlen, "keystore: scrypt n %llu is not below 2^(16*r) = %llu with r "
-			               "%llu (RFC 7914; OpenSSL and ethers.js refuse it too): re-encrypt the key with r = 8",
-			               (unsigned long long)n, 1ull << (16 * r), (unsigned long long)r);
+			return ks_fail(
+			        KS_EPARAMS, err, errlen,
+			        "keystore: scrypt n %llu is not below 2^(16*r) = %llu with r "
+			        "%llu (RFC 7914; OpenSSL and ethers.js refuse it too): re-encrypt the key with r = 8",
+			        (unsigned long long)n, 1ull << (16 * r), (unsigned long long)r);
 		/* scrypt's V array is 128*r*n bytes, plus 128*r*p for B and 256*r for XY. */
 		uint64_t mem = 128 * r * n + 128 * r * p + 256 * r;
 		if (mem > lim->scrypt_mem_max)
-			return ks_fail(KS_EPARAMS, err, errlen, "keystore: scrypt n %llu, r %llu would use %llu MiB, above "
-			               "%llu MiB", (unsigned long long)n, (unsigned long long)r,
-			               (unsigned long long)(mem >> 20), (unsigned long long)(lim->scrypt_mem_max >> 20));
+			return ks_fail(KS_EPARAMS, err, errlen,
+			               "keystore: scrypt n %llu, r %llu would use %llu MiB, above "
+			               "%llu MiB",
+			               (unsigned long long)n, (unsigned long long)r, (unsigned long long)(mem >> 20),
+			               (unsigned long long)(lim->scrypt_mem_max >> 20));
 		if (EVP_PBE_scrypt((const char *)pw, pwlen, salt, saltlen, n, r, p, mem + 65536, dk, 32) != 1)
 			return ks_fail(KS_ECRYPTO, err, errlen, "keystore: scrypt failed (out of memory?)");
 		return KS_OK;
 	}
 	if (strcmp(name, "pbkdf2") == 0) {
 		const json_t *prf = json_object_get(kp, "prf");
-		uint64_t      c;
+		uint64_t c;
 		if (!json_is_string(prf) || strcmp(json_string_value(prf), "hmac-sha256") != 0)
 			return ks_fail(KS_EPARAMS, err, errlen, "keystore: kdfparams.prf must be hmac-sha256");
 		if ((rv = ks_uint(kp, "c", &c, err, errlen)) != KS_OK)
@@ -156,7 +163,8 @@ ks_derive(const json_t *crypto, const uint8_t *pw, size_t pwlen, const ks_limits
 			return ks_fail(KS_EPARAMS, err, errlen, "keystore: pbkdf2 c %llu is outside %u..%u%s",
 			               (unsigned long long)c, lim->pbkdf2_c_min, lim->pbkdf2_c_max,
 			               c < lim->pbkdf2_c_min ? ": too weak" : "");
-		if (PKCS5_PBKDF2_HMAC((const char *)pw, (int)pwlen, salt, (int)saltlen, (int)c, EVP_sha256(), 32, dk) != 1)
+		if (PKCS5_PBKDF2_HMAC((const char *)pw, (int)pwlen, salt, (int)saltlen, (int)c, EVP_sha256(), 32, dk) !=
+		    1)
 			return ks_fail(KS_ECRYPTO, err, errlen, "keystore: pbkdf2 failed");
 		return KS_OK;
 	}
@@ -168,7 +176,7 @@ static int
 ks_aes_ctr(const uint8_t k[16], const uint8_t iv[16], const uint8_t ct[KS_CT_LEN], uint8_t key[32])
 {
 	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
-	int             n1 = 0, n2 = 0, ok;
+	int n1 = 0, n2 = 0, ok;
 	if (c == NULL)
 		return -1;
 	ok = EVP_DecryptInit_ex(c, EVP_aes_128_ctr(), NULL, k, iv) == 1 &&
@@ -184,8 +192,8 @@ ks_decrypt_json(const json_t *root, const uint8_t *pw, size_t pwlen, const ks_li
 {
 	const json_t *ver = json_object_get(root, "version");
 	const json_t *c1 = json_object_get(root, "crypto"), *c2 = json_object_get(root, "Crypto");
-	uint8_t       iv[16], ct[KS_CT_LEN], mac[32], want[32], fileaddr[20], a[20];
-	int           rv;
+	uint8_t iv[16], ct[KS_CT_LEN], mac[32], want[32], fileaddr[20], a[20];
+	int rv;
 
 	if (!json_is_integer(ver) || json_integer_value(ver) != 3)
 		return ks_fail(KS_EFORMAT, err, errlen, "keystore: version must be 3");
@@ -234,10 +242,10 @@ int
 ks_decrypt(const char *json, size_t len, const uint8_t *pw, size_t pwlen, const ks_limits *lim, uint8_t key[32],
            uint8_t addr[20], char *err, size_t errlen)
 {
-	ks_limits    dl;
+	ks_limits dl;
 	json_error_t je;
-	uint8_t      dk[32];
-	int          rv;
+	uint8_t dk[32];
+	int rv;
 
 	if (lim == NULL) {
 		ks_limits_default(&dl);
@@ -266,8 +274,8 @@ int
 ks_read_password_file(const char *path, uint8_t *pw, size_t cap, size_t *pwlen, char *err, size_t errlen)
 {
 	struct stat st;
-	int         fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), rv = -1;
-	ssize_t     n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), rv = -1;
+	ssize_t n;
 
 	*pwlen = 0;
 	if (fd < 0 || fstat(fd, &st) != 0) {
@@ -275,8 +283,8 @@ ks_read_password_file(const char *path, uint8_t *pw, size_t cap, size_t *pwlen, 
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode) || (st.st_mode & 077) != 0) {
-		snprintf(err, errlen, "%s: mode %03o; it must be a regular file of mode 0600 or stricter (chmod 600)", path,
-		         (unsigned)(st.st_mode & 0777));
+		snprintf(err, errlen, "%s: mode %03o; it must be a regular file of mode 0600 or stricter (chmod 600)",
+		         path, (unsigned)(st.st_mode & 0777));
 		goto out;
 	}
 	if (cap < 2 || (n = read(fd, pw, cap)) < 0) {

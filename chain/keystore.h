@@ -20,8 +20,8 @@
  * intermediate copy are wiped before return, on every path. Error texts never contain key material,
  * the password or the ciphertext.
  */
-#ifndef CHAIN_KEYSTORE_H
-#define CHAIN_KEYSTORE_H
+#ifndef OB_CHAIN_KEYSTORE_H
+#define OB_CHAIN_KEYSTORE_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -32,9 +32,9 @@ enum {
 	KS_OK = 0,
 	KS_EFORMAT = OB_EKS_FORMAT, /* not a v3 keystore: JSON, missing/odd field, wrong length */
 	KS_EPARAMS = OB_EKS_PARAMS, /* KDF parameters outside ks_limits (weak or absurd) */
-	KS_EMAC = OB_EKS_MAC,    /* MAC mismatch: wrong password or altered file */
-	KS_EKEY = OB_EKS_KEY,    /* decrypted, but not a valid secp256k1 key */
-	KS_EADDR = OB_EKS_ADDR,   /* the file's "address" is not the key's address */
+	KS_EMAC = OB_EKS_MAC,       /* MAC mismatch: wrong password or altered file */
+	KS_EKEY = OB_EKS_KEY,       /* decrypted, but not a valid secp256k1 key */
+	KS_EADDR = OB_EKS_ADDR,     /* the file's "address" is not the key's address */
 	KS_ECRYPTO = OB_EKS_CRYPTO, /* libcrypto failed (out of memory) */
 };
 
@@ -43,7 +43,7 @@ typedef struct {
 	uint32_t scrypt_r_max, scrypt_p_max; /* default 32, 16 */
 	uint64_t scrypt_mem_max;             /* bytes scrypt may use (128 * r * n); default 1 GiB */
 	uint32_t pbkdf2_c_min, pbkdf2_c_max; /* default 2^13 .. 2^24 */
-	size_t   json_max;                   /* default 64 KiB */
+	size_t json_max;                     /* default 64 KiB */
 } ks_limits;
 
 #define KS_JSON_MAX_DEFAULT 65536
@@ -53,8 +53,8 @@ void ks_limits_default(ks_limits *l);
 /* Decrypts the keystore json[0..len) with password pw[0..pwlen) (the bytes as given: no
  * normalisation). KS_OK with key (32 bytes) and addr (the key's address; may be NULL) set, else a
  * KS_* code with err saying what and which field; key is then zeroed. lim NULL = defaults. */
-int ks_decrypt(const char *json, size_t len, const uint8_t *pw, size_t pwlen, const ks_limits *lim,
-               uint8_t key[32], uint8_t addr[20], char *err, size_t errlen);
+int ks_decrypt(const char *json, size_t len, const uint8_t *pw, size_t pwlen, const ks_limits *lim, uint8_t key[32],
+               uint8_t addr[20], char *err, size_t errlen);
 
 /* Reads a password file: the first line, without its line end (as geth's --password). The file
  * must be a regular file of mode 0600 or stricter. pw is caller memory of cap bytes (rt_secret_alloc);

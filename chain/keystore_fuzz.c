@@ -8,11 +8,12 @@
 
 #include "chain/keystore.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	ks_limits l;
-	uint8_t   key[32], addr[20];
-	char      err[256];
+	uint8_t key[32], addr[20];
+	char err[256];
 	ks_limits_default(&l);
 	l.scrypt_n_max = 1u << 10;
 	l.scrypt_r_max = 8;
@@ -25,7 +26,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	switch (rv) {
 	case KS_OK:
 		return 0;
-	case KS_EFORMAT: case KS_EPARAMS: case KS_EMAC: case KS_EKEY: case KS_EADDR: case KS_ECRYPTO:
+	case KS_EFORMAT:
+	case KS_EPARAMS:
+	case KS_EMAC:
+	case KS_EKEY:
+	case KS_EADDR:
+	case KS_ECRYPTO:
 		for (size_t i = 0; i < 32; i++)
 			if (key[i])
 				abort();

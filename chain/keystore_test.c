@@ -49,8 +49,8 @@ static int
 kt_file(const char *name, const char *pw, char keyhex[65], char addr[43], char *err, size_t el)
 {
 	size_t len;
-	char  *json = kt_read(name, &len);
-	int    rv = kt_decrypt(json, len, pw, keyhex, addr, err, el);
+	char *json = kt_read(name, &len);
+	int rv = kt_decrypt(json, len, pw, keyhex, addr, err, el);
 	free(json);
 	return rv;
 }
@@ -122,10 +122,10 @@ kt_edit(const char *name, const char *from, const char *to, size_t *len)
 static void
 kt_expect(const char *name, const char *from, const char *to, const char *pw, int code, const char *text)
 {
-	char   key[65], addr[43], err[300];
+	char key[65], addr[43], err[300];
 	size_t len;
-	char  *json = kt_edit(name, from, to, &len);
-	int    rv = kt_decrypt(json, len, pw, key, addr, err, sizeof err);
+	char *json = kt_edit(name, from, to, &len);
+	int rv = kt_decrypt(json, len, pw, key, addr, err, sizeof err);
 	free(json);
 	if (rv != code || strstr(err, text) == NULL)
 		fail_msg("%s: %s -> %s: got %d '%s', want %d '%s'", name, from, to, rv, err, code, text);
@@ -164,8 +164,8 @@ test_params(void **st)
 	kt_expect(f, "\"version\":3", "\"version\":4", "pw", KS_EFORMAT, "version");
 	kt_expect(f, "\"iv\":\"0a", "\"iv\":\"", "pw", KS_EFORMAT, "iv must be 16 bytes");
 	kt_expect(f, "\"ciphertext\":\"b8", "\"ciphertext\":\"", "pw", KS_EFORMAT, "ciphertext must be 32 bytes");
-	kt_expect(f, "\"salt\":\"4e3214db6f5beea21ca3a90b1e0d5b6abbbe3eae867a3aaa224db3b551173eea\"", "\"salt\":\"4e32\"",
-	          "pw", KS_EFORMAT, "salt must be 16..64");
+	kt_expect(f, "\"salt\":\"4e3214db6f5beea21ca3a90b1e0d5b6abbbe3eae867a3aaa224db3b551173eea\"",
+	          "\"salt\":\"4e32\"", "pw", KS_EFORMAT, "salt must be 16..64");
 	kt_expect(f, "\"Crypto\"", "\"crypto\"", "pw", KS_OK, "");
 	kt_expect(f, "{\"address\"", "{\"crypto\":{},\"address\"", "pw", KS_EFORMAT, "one crypto");
 	kt_expect(f, "{\"address\"", "{\"version\":3,\"address\"", "pw", KS_EFORMAT, "not JSON"); /* duplicate key */
@@ -177,10 +177,10 @@ test_params(void **st)
 static void
 test_limits(void **st)
 {
-	size_t    len;
-	char     *json = kt_read("ks_ethers_n1024.json", &len);
-	uint8_t   key[32];
-	char      err[300];
+	size_t len;
+	char *json = kt_read("ks_ethers_n1024.json", &len);
+	uint8_t key[32];
+	char err[300];
 	ks_limits l;
 	ks_limits_default(&l);
 	l.json_max = 100;
@@ -195,10 +195,10 @@ test_limits(void **st)
 static void
 test_password_file(void **st)
 {
-	char    path[] = "/tmp/ks_test_pw_XXXXXX", err[300];
+	char path[] = "/tmp/ks_test_pw_XXXXXX", err[300];
 	uint8_t pw[64];
-	size_t  n;
-	int     fd = mkstemp(path);
+	size_t n;
+	int fd = mkstemp(path);
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, "secret one\r\nsecond line\n", 24), 24);
 	close(fd);
@@ -221,10 +221,10 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_spec_pbkdf2), cmocka_unit_test(test_spec_scrypt_refused),
-		cmocka_unit_test(test_ethers),      cmocka_unit_test(test_cast),
+		cmocka_unit_test(test_spec_pbkdf2),    cmocka_unit_test(test_spec_scrypt_refused),
+		cmocka_unit_test(test_ethers),         cmocka_unit_test(test_cast),
 		cmocka_unit_test(test_wrong_password), cmocka_unit_test(test_tampered),
-		cmocka_unit_test(test_params),      cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_params),         cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_password_file),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -16,17 +16,28 @@ const char *
 rv_panic_name(uint64_t code)
 {
 	switch (code) { /* Solidity docs, "Panic via assert and Error via require" */
-	case 0x00: return "generic compiler panic";
-	case 0x01: return "assert failed";
-	case 0x11: return "arithmetic overflow or underflow";
-	case 0x12: return "division or modulo by zero";
-	case 0x21: return "invalid enum value";
-	case 0x22: return "invalid storage byte array";
-	case 0x31: return "pop on an empty array";
-	case 0x32: return "array index out of bounds";
-	case 0x41: return "out of memory";
-	case 0x51: return "call to an uninitialised function";
-	default: return NULL;
+	case 0x00:
+		return "generic compiler panic";
+	case 0x01:
+		return "assert failed";
+	case 0x11:
+		return "arithmetic overflow or underflow";
+	case 0x12:
+		return "division or modulo by zero";
+	case 0x21:
+		return "invalid enum value";
+	case 0x22:
+		return "invalid storage byte array";
+	case 0x31:
+		return "pop on an empty array";
+	case 0x32:
+		return "array index out of bounds";
+	case 0x41:
+		return "out of memory";
+	case 0x51:
+		return "call to an uninitialised function";
+	default:
+		return NULL;
 	}
 }
 
@@ -55,7 +66,7 @@ rv_describe(const uint8_t *data, size_t len, char *out, size_t cap)
 	}
 	abi_sig s;
 	abi_val v[4];
-	size_t  nv, off = 0;
+	size_t nv, off = 0;
 	if (memcmp(data, rv_sel_error, 4) == 0) {
 		if (abi_parse_types(&s, "(string)", &off) == ABI_OK &&
 		    abi_decode(&s, data + 4, len - 4, v, 4, &nv, &off) == ABI_OK && nv >= 2) {
@@ -70,9 +81,11 @@ rv_describe(const uint8_t *data, size_t len, char *out, size_t cap)
 	if (memcmp(data, rv_sel_panic, 4) == 0) {
 		uint64_t code;
 		if (len == 36 && abi_parse_types(&s, "(uint256)", &off) == ABI_OK &&
-		    abi_decode(&s, data + 4, len - 4, v, 4, &nv, &off) == ABI_OK && abi_get_u64(&v[1], &code) == ABI_OK) {
+		    abi_decode(&s, data + 4, len - 4, v, 4, &nv, &off) == ABI_OK &&
+		    abi_get_u64(&v[1], &code) == ABI_OK) {
 			const char *name = rv_panic_name(code);
-			snprintf(out, cap, "panic 0x%02llx (%s)", (unsigned long long)code, name ? name : "unknown code");
+			snprintf(out, cap, "panic 0x%02llx (%s)", (unsigned long long)code,
+			         name ? name : "unknown code");
 			return RV_PANIC;
 		}
 		snprintf(out, cap, "panic with malformed data (%zu bytes)", len);

@@ -8,14 +8,20 @@
  * alert summaries and metric-free labels as is.
  *
  * Memory: out is the caller's; nothing allocates. */
-#ifndef CHAIN_REVERT_H
-#define CHAIN_REVERT_H
+#ifndef OB_CHAIN_REVERT_H
+#define OB_CHAIN_REVERT_H
 
 #include <stddef.h>
 #include <stdint.h>
 
 /* Kinds returned by rv_describe. */
-enum { RV_NONE = 0, RV_ERROR_STRING, RV_PANIC, RV_CUSTOM, RV_MALFORMED };
+enum {
+	RV_NONE = 0,
+	RV_ERROR_STRING,
+	RV_PANIC,
+	RV_CUSTOM,
+	RV_MALFORMED
+};
 
 /* Describes data[0..len) into out[cap] (always NUL-terminated when cap > 0). Returns RV_*. */
 int rv_describe(const uint8_t *data, size_t len, char *out, size_t cap);

@@ -15,14 +15,15 @@
 
 /* cast calldata "Error(string)" "not enabled oracle" */
 static const char *ERR_HEX =
-	"0x08c379a0000000000000000000000000000000000000000000000000000000000000002000000000000000000000000000000000"
-	"000000000000000000000000000000126e6f7420656e61626c6564206f7261636c65000000000000000000000000000000";
+        "0x08c379a0000000000000000000000000000000000000000000000000000000000000002000000000000000000000000000000000"
+        "000000000000000000000000000000126e6f7420656e61626c6564206f7261636c65000000000000000000000000000000";
 /* cast calldata "Panic(uint256)" 17 */
 static const char *PANIC_HEX = "0x4e487b710000000000000000000000000000000000000000000000000000000000000011";
 /* cast calldata "NotTransmitter(address)" 0x70997970C51812dc3A010C7d01b50e0d17dc79C8 */
 static const char *CUSTOM_HEX = "0xb3106a0700000000000000000000000070997970c51812dc3a010c7d01b50e0d17dc79c8";
 
-static void test_vectors(void **st)
+static void
+test_vectors(void **st)
 {
 	(void)st;
 	char out[256];
@@ -40,16 +41,17 @@ static void test_vectors(void **st)
 	assert_null(rv_panic_name(0x99));
 }
 
-static void test_malformed(void **st)
+static void
+test_malformed(void **st)
 {
 	(void)st;
 	char out[256];
-	assert_int_equal(rv_describe_hex("0x08c379", out, sizeof out), RV_MALFORMED);          /* < 4 bytes */
-	assert_int_equal(rv_describe_hex("0x08c379a0", out, sizeof out), RV_MALFORMED);        /* no string */
+	assert_int_equal(rv_describe_hex("0x08c379", out, sizeof out), RV_MALFORMED);   /* < 4 bytes */
+	assert_int_equal(rv_describe_hex("0x08c379a0", out, sizeof out), RV_MALFORMED); /* no string */
 	assert_non_null(strstr(out, "malformed"));
-	assert_int_equal(rv_describe_hex("0x4e487b7100", out, sizeof out), RV_MALFORMED);      /* short panic */
-	assert_int_equal(rv_describe_hex("0xzz", out, sizeof out), RV_MALFORMED);              /* not hex */
-	assert_int_equal(rv_describe_hex("0x123", out, sizeof out), RV_MALFORMED);             /* odd */
+	assert_int_equal(rv_describe_hex("0x4e487b7100", out, sizeof out), RV_MALFORMED); /* short panic */
+	assert_int_equal(rv_describe_hex("0xzz", out, sizeof out), RV_MALFORMED);         /* not hex */
+	assert_int_equal(rv_describe_hex("0x123", out, sizeof out), RV_MALFORMED);        /* odd */
 	/* Error(string) whose length runs past the data */
 	char bad[300];
 	snprintf(bad, sizeof bad, "%s", ERR_HEX);
@@ -61,7 +63,8 @@ static void test_malformed(void **st)
 	assert_int_equal(strlen(tiny), 7);
 }
 
-static void test_hostile_reason(void **st)
+static void
+test_hostile_reason(void **st)
 {
 	(void)st;
 	/* Error("a\"b\\c\n\x80") built by hand: offset 32, length 7 */
@@ -76,7 +79,8 @@ static void test_hostile_reason(void **st)
 	assert_string_equal(out, "reverted: a?b?c??");
 }
 
-int main(void)
+int
+main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_vectors),

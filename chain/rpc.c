@@ -24,56 +24,66 @@
 #define RPC_URL_CAP 512
 
 typedef struct {
-	char       url[RPC_URL_CAP];
-	char       name[128];        /* scheme://host:port */
-	CURL      *h;
-	int        verified;         /* answered eth_chainId == expected since last marked down */
-	uint64_t   verified_at;      /* monotonic ns of that answer (periodic re-check) */
-	int        wrong_chain;
-	uint64_t   down_until;       /* monotonic ns; 0 = not down */
+	char url[RPC_URL_CAP];
+	char name[128]; /* scheme://host:port */
+	CURL *h;
+	int verified;         /* answered eth_chainId == expected since last marked down */
+	uint64_t verified_at; /* monotonic ns of that answer (periodic re-check) */
+	int wrong_chain;
+	uint64_t down_until; /* monotonic ns; 0 = not down */
 	rt_metric *err_m[RPC_T_NO_ENDPOINT + 1];
 } rpc_ep;
 
 struct rpc {
-	rpc_ep             ep[RPC_MAX_ENDPOINTS];
-	size_t             n;
-	uint64_t           chain_id;
-	int                timeout_ms;
-	int                recheck_ms;
-	int                chain_check_ms; /* re-ask eth_chainId of an endpoint in use this often; 0 = never */
-	size_t             max_response;
-	long long          next_id;
-	int                active;
+	rpc_ep ep[RPC_MAX_ENDPOINTS];
+	size_t n;
+	uint64_t chain_id;
+	int timeout_ms;
+	int recheck_ms;
+	int chain_check_ms; /* re-ask eth_chainId of an endpoint in use this often; 0 = never */
+	size_t max_response;
+	long long next_id;
+	int active;
 	struct curl_slist *headers;
-	char              *buf;      /* response body of the call in flight */
-	size_t             len, cap;
-	int                too_big;
+	char *buf; /* response body of the call in flight */
+	size_t len, cap;
+	int too_big;
 };
 
 /* ---- metrics ------------------------------------------------------------------------------- */
 static const char *const rpc_kind_names[] = {
-	[RPC_T_NONE] = "node",        [RPC_T_CONNECT] = "connect",         [RPC_T_TIMEOUT] = "timeout",
-	[RPC_T_HTTP] = "http",        [RPC_T_TOO_BIG] = "too_big",         [RPC_T_DECODE] = "decode",
-	[RPC_T_WRONG_CHAIN] = "wrong_chain", [RPC_T_NO_ENDPOINT] = "no_endpoint",
+	[RPC_T_NONE] = "node",
+	[RPC_T_CONNECT] = "connect",
+	[RPC_T_TIMEOUT] = "timeout",
+	[RPC_T_HTTP] = "http",
+	[RPC_T_TOO_BIG] = "too_big",
+	[RPC_T_DECODE] = "decode",
+	[RPC_T_WRONG_CHAIN] = "wrong_chain",
+	[RPC_T_NO_ENDPOINT] = "no_endpoint",
 };
 
 static rt_metric *rpc_latency_m;
 
-static void rpc_metrics_once(void)
+static void
+rpc_metrics_once(void)
 {
 	static const double b[] = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10 };
-	rpc_latency_m = rt_histogram("rpc_latency_seconds", "JSON-RPC round trip time of successful calls.",
-	                             NULL, b, sizeof b / sizeof b[0]);
+	rpc_latency_m = rt_histogram("rpc_latency_seconds", "JSON-RPC round trip time of successful calls.", NULL, b,
+	                             sizeof b / sizeof b[0]);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
 static pthread_once_t rpc_once = PTHREAD_ONCE_INIT;
 
 /* Small cache of per-method counters: a handful of methods, looked up by pointer then name. */
-static struct { char name[48]; rt_metric *m; } rpc_method_m[32];
+static struct {
+	char name[48];
+	rt_metric *m;
+} rpc_method_m[32];
 static pthread_mutex_t rpc_method_mu = PTHREAD_MUTEX_INITIALIZER;
 
-static void rpc_count_method(const char *method)
+static void
+rpc_count_method(const char *method)
 {
 	rt_metric *m = NULL;
 	pthread_mutex_lock(&rpc_method_mu);
@@ -96,7 +106,8 @@ static void rpc_count_method(const char *method)
 	rt_inc(m);
 }
 
-static void rpc_count_error(rpc_ep *ep, int kind)
+static void
+rpc_count_error(rpc_ep *ep, int kind)
 {
 	if (!ep->err_m[kind]) {
 		char esc[160], lab[256];
@@ -107,14 +118,16 @@ static void rpc_count_error(rpc_ep *ep, int kind)
 	rt_inc(ep->err_m[kind]);
 }
 
-static uint64_t rpc_mono_ns(void)
+static uint64_t
+rpc_mono_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-void rpc_seterr(rpc_error *e, int transport, int code, const char *fmt, ...)
+void
+rpc_seterr(rpc_error *e, int transport, int code, const char *fmt, ...)
 {
 	if (!e)
 		return;
@@ -128,7 +141,8 @@ void rpc_seterr(rpc_error *e, int transport, int code, const char *fmt, ...)
 }
 
 /* ---- transport ----------------------------------------------------------------------------- */
-static size_t rpc_write_cb(char *p, size_t sz, size_t nm, void *arg)
+static size_t
+rpc_write_cb(char *p, size_t sz, size_t nm, void *arg)
 {
 	rpc *r = arg;
 	size_t n = sz * nm;
@@ -152,7 +166,8 @@ static size_t rpc_write_cb(char *p, size_t sz, size_t nm, void *arg)
 }
 
 /* scheme://host[:port] from a URL, dropping userinfo, path and query. */
-static void rpc_url_name(const char *url, char *out, size_t cap)
+static void
+rpc_url_name(const char *url, char *out, size_t cap)
 {
 	const char *s = strstr(url, "://");
 	const char *h = s ? s + 3 : url;
@@ -171,17 +186,17 @@ static void rpc_url_name(const char *url, char *out, size_t cap)
 /* Where a call's answer goes: a jansson tree (result), or the raw body (body/len/raw). */
 typedef struct {
 	json_t **result;
-	char   **body;
-	size_t  *len;
-	js_val  *raw;
+	char **body;
+	size_t *len;
+	js_val *raw;
 } rpc_out;
 
-static int rpc_exchange(rpc *r, rpc_ep *ep, const char *method, json_t *params, const rpc_out *o,
-                        rpc_error *e)
+static int
+rpc_exchange(rpc *r, rpc_ep *ep, const char *method, json_t *params, const rpc_out *o, rpc_error *e)
 {
 	long long id = ++r->next_id;
-	json_t *req = json_pack("{s:s, s:I, s:s, s:O}", "jsonrpc", "2.0", "id", (json_int_t)id, "method",
-	                        method, "params", params);
+	json_t *req = json_pack("{s:s, s:I, s:s, s:O}", "jsonrpc", "2.0", "id", (json_int_t)id, "method", method,
+	                        "params", params);
 	char *body = req ? json_dumps(req, JSON_COMPACT) : NULL;
 	json_decref(req);
 	if (!body) {
@@ -198,10 +213,10 @@ static int rpc_exchange(rpc *r, rpc_ep *ep, const char *method, json_t *params, 
 	free(body);
 	curl_easy_setopt(ep->h, CURLOPT_POSTFIELDS, NULL);
 	if (cc != CURLE_OK) {
-		int kind = r->too_big || cc == CURLE_FILESIZE_EXCEEDED ? RPC_T_TOO_BIG
-		         : cc == CURLE_OPERATION_TIMEDOUT ? RPC_T_TIMEOUT
-		         : cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST ? RPC_T_CONNECT
-		         : RPC_T_HTTP;
+		int kind = r->too_big || cc == CURLE_FILESIZE_EXCEEDED                       ? RPC_T_TOO_BIG
+		           : cc == CURLE_OPERATION_TIMEDOUT                                  ? RPC_T_TIMEOUT
+		           : cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST ? RPC_T_CONNECT
+		                                                                             : RPC_T_HTTP;
 		if (kind == RPC_T_TOO_BIG)
 			rpc_seterr(e, kind, 0, "%s: response larger than %zu bytes", ep->name, r->max_response);
 		else
@@ -246,7 +261,8 @@ static int rpc_exchange(rpc *r, rpc_ep *ep, const char *method, json_t *params, 
 	return RPC_ETRANSPORT;
 }
 
-static void rpc_mark_down(rpc *r, rpc_ep *ep, const rpc_error *e)
+static void
+rpc_mark_down(rpc *r, rpc_ep *ep, const rpc_error *e)
 {
 	ep->down_until = rpc_mono_ns() + (uint64_t)r->recheck_ms * 1000000u;
 	ep->verified = 0;
@@ -257,7 +273,8 @@ static void rpc_mark_down(rpc *r, rpc_ep *ep, const rpc_error *e)
 }
 
 /* eth_chainId against the expected (or learned) chain. RPC_OK, or RPC_ETRANSPORT with e set. */
-static int rpc_verify(rpc *r, rpc_ep *ep, rpc_error *e)
+static int
+rpc_verify(rpc *r, rpc_ep *ep, rpc_error *e)
 {
 	json_t *res = NULL, *params = json_array();
 	rpc_out o = { &res, NULL, NULL, NULL };
@@ -295,7 +312,8 @@ static int rpc_verify(rpc *r, rpc_ep *ep, rpc_error *e)
 		ep->verified = 0;
 		char hkey[160], text[300];
 		snprintf(hkey, sizeof hkey, "rpc_chain:%s", ep->name);
-		snprintf(text, sizeof text, "rpc endpoint %s is on chain %s, expected %s: not used", ep->name, got, want);
+		snprintf(text, sizeof text, "rpc endpoint %s is on chain %s, expected %s: not used", ep->name, got,
+		         want);
 		rt_health_set(hkey, 1, text);
 		return RPC_ETRANSPORT;
 	}
@@ -315,7 +333,8 @@ static int rpc_verify(rpc *r, rpc_ep *ep, rpc_error *e)
 }
 
 /* Drops the answer of a call whose endpoint turned out to be on another chain. */
-static void rpc_discard(const rpc_out *o)
+static void
+rpc_discard(const rpc_out *o)
 {
 	if (o->result) {
 		json_decref(*o->result);
@@ -335,7 +354,8 @@ static void rpc_discard(const rpc_out *o)
 
 /* Did the last transfer on ep open a new TCP connection? Behind the same URL there may now be
  * another node (a restarted one, a load balancer's other backend): its chain is checked again. */
-static int rpc_new_connection(rpc_ep *ep)
+static int
+rpc_new_connection(rpc_ep *ep)
 {
 	long n = 0;
 	return curl_easy_getinfo(ep->h, CURLINFO_NUM_CONNECTS, &n) == CURLE_OK && n > 0;
@@ -346,7 +366,8 @@ static int rpc_new_connection(rpc_ep *ep)
  * transport error, a failover), every chain_check_ms while in use, and after any call that
  * libcurl had to make over a new connection: there the answer is kept only if the endpoint is
  * still on the expected chain. An endpoint on another chain is refused (failover to the next). */
-static int rpc_try(rpc *r, size_t i, const char *method, json_t *params, const rpc_out *o, rpc_error *e)
+static int
+rpc_try(rpc *r, size_t i, const char *method, json_t *params, const rpc_out *o, rpc_error *e)
 {
 	rpc_ep *ep = &r->ep[i];
 	int rc = RPC_OK;
@@ -375,7 +396,8 @@ static int rpc_try(rpc *r, size_t i, const char *method, json_t *params, const r
 	return rc;
 }
 
-static int rpc_call_out(rpc *r, const char *method, json_t *params, const rpc_out *o, rpc_error *e)
+static int
+rpc_call_out(rpc *r, const char *method, json_t *params, const rpc_out *o, rpc_error *e)
 {
 	rpc_error tmp;
 	if (!e)
@@ -404,15 +426,16 @@ static int rpc_call_out(rpc *r, const char *method, json_t *params, const rpc_ou
 	return rc;
 }
 
-int rpc_call(rpc *r, const char *method, json_t *params, json_t **result, rpc_error *e)
+int
+rpc_call(rpc *r, const char *method, json_t *params, json_t **result, rpc_error *e)
 {
 	rpc_out o = { result, NULL, NULL, NULL };
 	*result = NULL;
 	return rpc_call_out(r, method, params, &o, e);
 }
 
-int rpc_call_raw(rpc *r, const char *method, json_t *params, char **body, size_t *len, js_val *result,
-                 rpc_error *e)
+int
+rpc_call_raw(rpc *r, const char *method, json_t *params, char **body, size_t *len, js_val *result, rpc_error *e)
 {
 	rpc_out o = { NULL, body, len, result };
 	*body = NULL;
@@ -427,7 +450,8 @@ int rpc_call_raw(rpc *r, const char *method, json_t *params, char **body, size_t
 }
 
 /* ---- lifecycle ----------------------------------------------------------------------------- */
-rpc *rpc_open(const char *urls, uint64_t expect_chain_id, int timeout_ms, char *err, size_t errlen)
+rpc *
+rpc_open(const char *urls, uint64_t expect_chain_id, int timeout_ms, char *err, size_t errlen)
 {
 	pthread_once(&rpc_once, rpc_metrics_once);
 	rpc *r = calloc(1, sizeof *r);
@@ -456,7 +480,8 @@ rpc *rpc_open(const char *urls, uint64_t expect_chain_id, int timeout_ms, char *
 			continue;
 		if (r->n == RPC_MAX_ENDPOINTS || sl >= RPC_URL_CAP ||
 		    (strncmp(s, "http://", 7) != 0 && strncmp(s, "https://", 8) != 0)) {
-			snprintf(err, errlen, "rpc url %zu: must be http:// or https://, at most %d of them, each under %d bytes",
+			snprintf(err, errlen,
+			         "rpc url %zu: must be http:// or https://, at most %d of them, each under %d bytes",
 			         r->n + 1, RPC_MAX_ENDPOINTS, RPC_URL_CAP);
 			rpc_close(r);
 			return NULL;
@@ -506,7 +531,8 @@ rpc *rpc_open(const char *urls, uint64_t expect_chain_id, int timeout_ms, char *
 	return r;
 }
 
-void rpc_close(rpc *r)
+void
+rpc_close(rpc *r)
 {
 	if (!r)
 		return;
@@ -518,22 +544,48 @@ void rpc_close(rpc *r)
 	free(r);
 }
 
-void rpc_set_recheck_ms(rpc *r, int ms) { r->recheck_ms = ms > 0 ? ms : 0; }
-void rpc_set_chain_check_ms(rpc *r, int ms) { r->chain_check_ms = ms > 0 ? ms : 0; }
+void
+rpc_set_recheck_ms(rpc *r, int ms)
+{
+	r->recheck_ms = ms > 0 ? ms : 0;
+}
+void
+rpc_set_chain_check_ms(rpc *r, int ms)
+{
+	r->chain_check_ms = ms > 0 ? ms : 0;
+}
 
-void rpc_set_max_response(rpc *r, size_t bytes)
+void
+rpc_set_max_response(rpc *r, size_t bytes)
 {
 	r->max_response = bytes;
 	for (size_t i = 0; i < r->n; i++)
 		curl_easy_setopt(r->ep[i].h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)bytes);
 }
 
-uint64_t rpc_chain_id(const rpc *r) { return r->chain_id; }
-size_t rpc_endpoint_count(const rpc *r) { return r->n; }
-const char *rpc_endpoint_name(const rpc *r, size_t i) { return i < r->n ? r->ep[i].name : ""; }
-int rpc_active(const rpc *r) { return r->active; }
+uint64_t
+rpc_chain_id(const rpc *r)
+{
+	return r->chain_id;
+}
+size_t
+rpc_endpoint_count(const rpc *r)
+{
+	return r->n;
+}
+const char *
+rpc_endpoint_name(const rpc *r, size_t i)
+{
+	return i < r->n ? r->ep[i].name : "";
+}
+int
+rpc_active(const rpc *r)
+{
+	return r->active;
+}
 
-int rpc_endpoint_up(const rpc *r, size_t i)
+int
+rpc_endpoint_up(const rpc *r, size_t i)
 {
 	return i < r->n && r->ep[i].verified && r->ep[i].down_until <= rpc_mono_ns();
 }

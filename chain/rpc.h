@@ -26,8 +26,8 @@
  * new reference in *result that the caller json_decref's. Buffers from rpc_eth_call are malloc'd
  * and the caller frees them. Threads: one thread at a time per rpc handle; open one per thread.
  */
-#ifndef CHAIN_RPC_H
-#define CHAIN_RPC_H
+#ifndef OB_CHAIN_RPC_H
+#define OB_CHAIN_RPC_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -43,19 +43,37 @@ typedef struct rpc rpc;
 /* transport: RPC_T_NONE for a node error (code and msg are the node's), else what failed.
  * data: a node error's "data" member when it is a string (the revert data of eth_call and
  * eth_estimateGas, "0x..."; chain/revert.h decodes it), "" otherwise or when longer than fits. */
-enum { RPC_T_NONE, RPC_T_CONNECT, RPC_T_TIMEOUT, RPC_T_HTTP, RPC_T_TOO_BIG, RPC_T_DECODE,
-       RPC_T_WRONG_CHAIN, RPC_T_NO_ENDPOINT };
+enum {
+	RPC_T_NONE,
+	RPC_T_CONNECT,
+	RPC_T_TIMEOUT,
+	RPC_T_HTTP,
+	RPC_T_TOO_BIG,
+	RPC_T_DECODE,
+	RPC_T_WRONG_CHAIN,
+	RPC_T_NO_ENDPOINT
+};
 #define RPC_ERR_DATA_MAX 1024
-typedef struct { int code; int transport; char msg[256]; char data[RPC_ERR_DATA_MAX]; } rpc_error;
+typedef struct {
+	int code;
+	int transport;
+	char msg[256];
+	char data[RPC_ERR_DATA_MAX];
+} rpc_error;
 
 /* Fills e (NULL is fine): transport or node error, code, message. Shared by rpc.c, rpc_parse.c, eth.c. */
 void rpc_seterr(rpc_error *e, int transport, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* Return values of the calls: codes of the project's one error space (base/err.h). */
-enum { RPC_OK = OB_OK, RPC_ETRANSPORT = OB_ERPC_TRANSPORT, RPC_ENODE = OB_ERPC_NODE,
-       RPC_EDECODE = OB_ERPC_DECODE, RPC_ENOTFOUND = OB_ERPC_NOTFOUND };
+enum {
+	RPC_OK = OB_OK,
+	RPC_ETRANSPORT = OB_ERPC_TRANSPORT,
+	RPC_ENODE = OB_ERPC_NODE,
+	RPC_EDECODE = OB_ERPC_DECODE,
+	RPC_ENOTFOUND = OB_ERPC_NOTFOUND
+};
 
-#define RPC_MAX_ENDPOINTS 8
+#define RPC_MAX_ENDPOINTS        8
 #define RPC_MAX_RESPONSE_DEFAULT (4u << 20)
 
 /* Opens a client for a comma list of http(s) URLs. expect_chain_id 0 = learn it from the first
@@ -65,18 +83,18 @@ enum { RPC_OK = OB_OK, RPC_ETRANSPORT = OB_ERPC_TRANSPORT, RPC_ENODE = OB_ERPC_N
 rpc *rpc_open(const char *urls, uint64_t expect_chain_id, int timeout_ms, char *err, size_t errlen);
 void rpc_close(rpc *r);
 
-void rpc_set_recheck_ms(rpc *r, int ms);            /* how long a failed endpoint is skipped */
+void rpc_set_recheck_ms(rpc *r, int ms); /* how long a failed endpoint is skipped */
 /* How often the chain id of an endpoint in use is asked again (default RPC_CHAIN_CHECK_MS_DEFAULT;
  * 0 = only when it is (re)connected). */
 #define RPC_CHAIN_CHECK_MS_DEFAULT 60000
 void rpc_set_chain_check_ms(rpc *r, int ms);
-void rpc_set_max_response(rpc *r, size_t bytes);    /* default RPC_MAX_RESPONSE_DEFAULT */
+void rpc_set_max_response(rpc *r, size_t bytes); /* default RPC_MAX_RESPONSE_DEFAULT */
 
-uint64_t    rpc_chain_id(const rpc *r);             /* expected or learned; 0 until learned */
-size_t      rpc_endpoint_count(const rpc *r);
+uint64_t rpc_chain_id(const rpc *r); /* expected or learned; 0 until learned */
+size_t rpc_endpoint_count(const rpc *r);
 const char *rpc_endpoint_name(const rpc *r, size_t i); /* scheme://host:port, for labels */
-int         rpc_endpoint_up(const rpc *r, size_t i);   /* 1 when verified and not marked down */
-int         rpc_active(const rpc *r);                  /* index of the endpoint last used, or -1 */
+int rpc_endpoint_up(const rpc *r, size_t i);           /* 1 when verified and not marked down */
+int rpc_active(const rpc *r);                          /* index of the endpoint last used, or -1 */
 
 /* Any method. RPC_OK with *result set (may be JSON null), RPC_ENODE (e->code, e->msg), or
  * RPC_ETRANSPORT when no endpoint answered (e->transport says why for the last one tried). */
@@ -89,12 +107,11 @@ int rpc_call(rpc *r, const char *method, json_t *params, json_t **result, rpc_er
  * (js_validate, so the caller may walk *result with js_iter without validating again), the id is
  * the request's, "error" is absent or null. For large answers (eth_getLogs): a DOM of a 15 MB
  * response costs several times its parse. On any other return *body is NULL. */
-int rpc_call_raw(rpc *r, const char *method, json_t *params, char **body, size_t *len, js_val *result,
-                 rpc_error *e);
+int rpc_call_raw(rpc *r, const char *method, json_t *params, char **body, size_t *len, js_val *result, rpc_error *e);
 
 /* ---- helpers (block tags: "latest", "pending", "safe", "finalized") ---------------------- */
-int rpc_eth_call(rpc *r, const uint8_t to[20], const uint8_t *data, size_t len, uint8_t **out,
-                 size_t *outlen, rpc_error *e);
+int rpc_eth_call(rpc *r, const uint8_t to[20], const uint8_t *data, size_t len, uint8_t **out, size_t *outlen,
+                 rpc_error *e);
 /* eth_call with a sender and gas limit at a given block (RPC_LATEST = "latest"), as a replay of a
  * transaction: from may be NULL, gas 0 = the node's default, value NULL = 0. A revert is RPC_ENODE
  * with the revert data in e->data. */
@@ -102,10 +119,10 @@ typedef struct {
 	const uint8_t *from;
 	const uint8_t *to;
 	const uint8_t *data;
-	size_t         len;
-	uint64_t       gas;
-	const u256    *value;
-	uint64_t       block;
+	size_t len;
+	uint64_t gas;
+	const u256 *value;
+	uint64_t block;
 } rpc_callmsg;
 int rpc_eth_call_at(rpc *r, const rpc_callmsg *m, uint8_t **out, size_t *outlen, rpc_error *e);
 int rpc_block_number(rpc *r, uint64_t *n, rpc_error *e);
@@ -116,25 +133,25 @@ int rpc_gas_price(rpc *r, u256 *wei, rpc_error *e);
 int rpc_max_priority_fee(rpc *r, u256 *wei, rpc_error *e);
 
 typedef struct {
-	uint8_t  tx_hash[32];
+	uint8_t tx_hash[32];
 	uint64_t block_number;
-	uint8_t  block_hash[32];
-	int      status;            /* 1 success, 0 reverted, -1 absent (pre-Byzantium root) */
+	uint8_t block_hash[32];
+	int status; /* 1 success, 0 reverted, -1 absent (pre-Byzantium root) */
 	uint64_t gas_used;
-	u256     effective_gas_price;
-	uint8_t  contract[20];       /* contractAddress, zero if none */
+	u256 effective_gas_price;
+	uint8_t contract[20]; /* contractAddress, zero if none */
 } rpc_receipt;
 /* RPC_ENOTFOUND when the node has no receipt (not mined, or dropped by a reorg). */
 int rpc_get_receipt(rpc *r, const uint8_t hash[32], rpc_receipt *rc, rpc_error *e);
 
 typedef struct {
 	uint64_t number;
-	uint8_t  hash[32];
-	uint8_t  parent_hash[32];
+	uint8_t hash[32];
+	uint8_t parent_hash[32];
 	uint64_t timestamp;
 	uint64_t gas_limit;
-	int      has_base_fee;       /* London+ */
-	u256     base_fee_per_gas;
+	int has_base_fee; /* London+ */
+	u256 base_fee_per_gas;
 } rpc_block;
 /* number = RPC_LATEST for the head. RPC_ENOTFOUND when there is no such block. */
 #define RPC_LATEST UINT64_MAX
@@ -147,8 +164,7 @@ int rpc_get_tx(rpc *r, const uint8_t hash[32], uint64_t *block_number, rpc_error
 /* ---- the decoder (pure functions, fuzzed by chain/rpc_fuzz.c) ----------------------------- */
 /* Parses a JSON-RPC 2.0 response body. expect_id < 0 = accept any id. RPC_OK with a new
  * reference in *result, RPC_ENODE (e filled from "error"), or RPC_EDECODE. */
-int rpc_parse_response(const char *body, size_t len, long long expect_id, json_t **result,
-                       rpc_error *e);
+int rpc_parse_response(const char *body, size_t len, long long expect_id, json_t **result, rpc_error *e);
 /* The same checks on the raw body, with jscan (no tree): RPC_OK with *result pointing into body,
  * RPC_ENODE, or RPC_EDECODE. jansson's JSON_REJECT_DUPLICATES refused a duplicate key anywhere;
  * here a duplicate of an envelope member (jsonrpc, id, result, error; code, message in error) is

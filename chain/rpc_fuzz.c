@@ -10,7 +10,8 @@
 
 #include "chain/rpc.h"
 
-static void check_quantity(const json_t *v)
+static void
+check_quantity(const json_t *v)
 {
 	u256 a, b;
 	if (rpc_parse_u256(v, &a) != 0)
@@ -33,7 +34,8 @@ static void check_quantity(const json_t *v)
 		__builtin_trap();
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	json_t *res = NULL;
 	rpc_error e, e2;
@@ -44,7 +46,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(copy, data, size);
 	int rc = rpc_parse_response((const char *)data, size, -1, &res, &e);
 	int rc2 = rpc_parse_response_raw(copy, size, -1, &raw, &e2);
-	if (rc2 == RPC_OK && (raw.p < copy || raw.p + raw.n > copy + size || js_validate(raw.p, raw.n, NULL, NULL) != 0))
+	if (rc2 == RPC_OK &&
+	    (raw.p < copy || raw.p + raw.n > copy + size || js_validate(raw.p, raw.n, NULL, NULL) != 0))
 		__builtin_trap();
 	if (rc == RPC_OK && rc2 == RPC_OK) {
 		json_t *j = json_loadb(raw.p, raw.n, JSON_DECODE_ANY, NULL);

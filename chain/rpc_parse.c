@@ -10,7 +10,8 @@
 #include "base/hex.h"
 
 /* ---- decoding ------------------------------------------------------------------------------ */
-int rpc_parse_u256(const json_t *v, u256 *out)
+int
+rpc_parse_u256(const json_t *v, u256 *out)
 {
 	if (!json_is_string(v))
 		return -1;
@@ -33,7 +34,8 @@ int rpc_parse_u256(const json_t *v, u256 *out)
 	return u256_from_be(out, be, 32) == 0 ? 0 : -1;
 }
 
-int rpc_parse_u64(const json_t *v, uint64_t *out)
+int
+rpc_parse_u64(const json_t *v, uint64_t *out)
 {
 	u256 x;
 	if (rpc_parse_u256(v, &x) != 0 || !u256_fits_u64(&x))
@@ -42,7 +44,8 @@ int rpc_parse_u64(const json_t *v, uint64_t *out)
 	return 0;
 }
 
-int rpc_parse_bytes(const json_t *v, uint8_t *out, size_t n)
+int
+rpc_parse_bytes(const json_t *v, uint8_t *out, size_t n)
 {
 	if (!json_is_string(v))
 		return -1;
@@ -53,7 +56,8 @@ int rpc_parse_bytes(const json_t *v, uint8_t *out, size_t n)
 	return hex_decode_exact(s + 2, l - 2, out, n) == HEX_OK ? 0 : -1;
 }
 
-int rpc_parse_receipt(const json_t *v, rpc_receipt *rc)
+int
+rpc_parse_receipt(const json_t *v, rpc_receipt *rc)
 {
 	if (!json_is_object(v))
 		return -1;
@@ -80,7 +84,8 @@ int rpc_parse_receipt(const json_t *v, rpc_receipt *rc)
 	return 0;
 }
 
-int rpc_parse_block(const json_t *v, rpc_block *b)
+int
+rpc_parse_block(const json_t *v, rpc_block *b)
 {
 	if (!json_is_object(v))
 		return -1;
@@ -100,7 +105,8 @@ int rpc_parse_block(const json_t *v, rpc_block *b)
 	return 0;
 }
 
-int rpc_parse_response(const char *body, size_t len, long long expect_id, json_t **result, rpc_error *e)
+int
+rpc_parse_response(const char *body, size_t len, long long expect_id, json_t **result, rpc_error *e)
 {
 	json_error_t je;
 	*result = NULL;
@@ -147,7 +153,8 @@ out:
 }
 
 /* An integer as jansson reads one (no fraction or exponent, fits a json_int_t). 0 or -1. */
-static int rpc_js_int(const js_val *v, long long *out)
+static int
+rpc_js_int(const js_val *v, long long *out)
 {
 	if (v->type != JS_NUMBER || memchr(v->p, '.', v->n) || memchr(v->p, 'e', v->n) || memchr(v->p, 'E', v->n))
 		return -1;
@@ -168,7 +175,8 @@ static int rpc_js_int(const js_val *v, long long *out)
 }
 
 /* The named members of object o (first occurrence each); -1 when one of them appears twice. */
-static int rpc_js_members(const js_val *o, const char *const *names, js_val *out, size_t n)
+static int
+rpc_js_members(const js_val *o, const char *const *names, js_val *out, size_t n)
 {
 	js_iter it;
 	js_val k, v;
@@ -186,7 +194,8 @@ static int rpc_js_members(const js_val *o, const char *const *names, js_val *out
 	return 0;
 }
 
-int rpc_parse_response_raw(const char *body, size_t len, long long expect_id, js_val *result, rpc_error *e)
+int
+rpc_parse_response_raw(const char *body, size_t len, long long expect_id, js_val *result, rpc_error *e)
 {
 	static const char *const env_names[] = { "jsonrpc", "id", "result", "error" };
 	static const char *const err_names[] = { "code", "message", "data" };

@@ -26,31 +26,42 @@
 #include "store/store.h"
 
 /* ---- the test server ----------------------------------------------------------------------- */
-enum { MODE_OK, MODE_NODE_ERROR, MODE_SLOW, MODE_HUGE, MODE_HTTP502, MODE_GARBAGE, MODE_JSONRPC_400 };
+enum {
+	MODE_OK,
+	MODE_NODE_ERROR,
+	MODE_SLOW,
+	MODE_HUGE,
+	MODE_HTTP502,
+	MODE_GARBAGE,
+	MODE_JSONRPC_400
+};
 
 typedef struct {
-	int            lfd, port;
-	pthread_t      th;
-	atomic_int     stop;
-	atomic_int     mode;
-	_Atomic uint64_t chain_id;   /* may change while running: a node restarted on another chain */
-	atomic_int     drop;         /* set: the server closes every client connection, then clears it */
-	atomic_int     requests;     /* every JSON-RPC request */
-	atomic_int     connections;  /* accepted TCP connections */
-	atomic_int     calls_ok;     /* non-eth_chainId requests answered */
+	int lfd, port;
+	pthread_t th;
+	atomic_int stop;
+	atomic_int mode;
+	_Atomic uint64_t chain_id; /* may change while running: a node restarted on another chain */
+	atomic_int drop;           /* set: the server closes every client connection, then clears it */
+	atomic_int requests;       /* every JSON-RPC request */
+	atomic_int connections;    /* accepted TCP connections */
+	atomic_int calls_ok;       /* non-eth_chainId requests answered */
 } srv;
 
-static void srv_reply(int fd, int status, const char *body, size_t blen)
+static void
+srv_reply(int fd, int status, const char *body, size_t blen)
 {
 	char hdr[256];
-	int hl = snprintf(hdr, sizeof hdr, "HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
-	                  status, blen);
+	int hl = snprintf(hdr, sizeof hdr,
+	                  "HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n", status,
+	                  blen);
 	if (send(fd, hdr, (size_t)hl, MSG_NOSIGNAL) < 0 || send(fd, body, blen, MSG_NOSIGNAL) < 0)
 		return;
 }
 
 /* Answers one request body. */
-static void srv_handle(srv *s, int fd, const char *req, size_t len)
+static void
+srv_handle(srv *s, int fd, const char *req, size_t len)
 {
 	json_t *j = json_loadb(req, len, 0, NULL);
 	const char *method = json_string_value(json_object_get(j, "method"));
@@ -59,8 +70,8 @@ static void srv_handle(srv *s, int fd, const char *req, size_t len)
 	atomic_fetch_add(&s->requests, 1);
 	int mode = atomic_load(&s->mode);
 	if (method && strcmp(method, "eth_chainId") == 0 && mode != MODE_HTTP502 && mode != MODE_SLOW) {
-		int n = snprintf(out, sizeof out, "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"result\":\"0x%llx\"}", (long long)id,
-		                 (unsigned long long)atomic_load(&s->chain_id));
+		int n = snprintf(out, sizeof out, "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"result\":\"0x%llx\"}",
+		                 (long long)id, (unsigned long long)atomic_load(&s->chain_id));
 		srv_reply(fd, 200, out, (size_t)n);
 		json_decref(j);
 		return;
@@ -78,22 +89,25 @@ static void srv_handle(srv *s, int fd, const char *req, size_t len)
 			             "\"logs\":[]}}",
 			             (long long)id, json_string_value(json_array_get(params, 0)), 7);
 		else if (strcmp(method, "eth_call") == 0)
-			n = snprintf(out, sizeof out, "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"result\":\"%s\"}", (long long)id,
+			n = snprintf(out, sizeof out, "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"result\":\"%s\"}",
+			             (long long)id,
 			             json_string_value(json_object_get(json_array_get(params, 0), "data")));
 		else
-			n = snprintf(out, sizeof out, "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"result\":\"0x%x\"}", (long long)id,
-			             s->port);
+			n = snprintf(out, sizeof out, "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"result\":\"0x%x\"}",
+			             (long long)id, s->port);
 		srv_reply(fd, 200, out, (size_t)n);
 		break;
 	case MODE_NODE_ERROR:
-		n = snprintf(out, sizeof out,
-		             "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"error\":{\"code\":-32000,\"message\":\"nonce too low\"}}",
-		             (long long)id);
+		n = snprintf(
+		        out, sizeof out,
+		        "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"error\":{\"code\":-32000,\"message\":\"nonce too low\"}}",
+		        (long long)id);
 		srv_reply(fd, 200, out, (size_t)n);
 		break;
 	case MODE_JSONRPC_400:
 		n = snprintf(out, sizeof out,
-		             "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"error\":{\"code\":-32602,\"message\":\"invalid argument\"}}",
+		             "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"error\":{\"code\":-32602,\"message\":\"invalid "
+		             "argument\"}}",
 		             (long long)id);
 		srv_reply(fd, 400, out, (size_t)n);
 		break;
@@ -122,7 +136,8 @@ static void srv_handle(srv *s, int fd, const char *req, size_t len)
 	json_decref(j);
 }
 
-static void *srv_main(void *arg)
+static void *
+srv_main(void *arg)
 {
 	srv *s = arg;
 	struct pollfd p[9];
@@ -180,7 +195,8 @@ static void *srv_main(void *arg)
 	return NULL;
 }
 
-static srv *srv_start(uint64_t chain_id, int mode)
+static srv *
+srv_start(uint64_t chain_id, int mode)
 {
 	srv *s = calloc(1, sizeof *s);
 	s->chain_id = chain_id;
@@ -196,7 +212,8 @@ static srv *srv_start(uint64_t chain_id, int mode)
 	return s;
 }
 
-static void srv_stop(srv *s)
+static void
+srv_stop(srv *s)
 {
 	atomic_store(&s->stop, 1);
 	pthread_join(s->th, NULL);
@@ -204,7 +221,8 @@ static void srv_stop(srv *s)
 }
 
 /* A port nothing listens on: bind, read the port, close. */
-static int dead_port(void)
+static int
+dead_port(void)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
@@ -216,7 +234,8 @@ static int dead_port(void)
 }
 
 /* ---- tests --------------------------------------------------------------------------------- */
-static void test_basic_and_keepalive(void **st)
+static void
+test_basic_and_keepalive(void **st)
 {
 	srv *s = srv_start(138, MODE_OK);
 	char url[64], err[256];
@@ -258,14 +277,16 @@ static void test_basic_and_keepalive(void **st)
 /* The recheck period of test_failover_and_back, long enough that an idle machine always checks
  * the "still skipped" rule inside it. */
 #define RECHECK_MS 1000
-static uint64_t mono_ms(void)
+static uint64_t
+mono_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static void test_failover_and_back(void **st)
+static void
+test_failover_and_back(void **st)
 {
 	srv *a = srv_start(138, MODE_OK), *b = srv_start(138, MODE_OK);
 	char urls[160], err[256];
@@ -314,7 +335,8 @@ static void test_failover_and_back(void **st)
 	srv_stop(b);
 }
 
-static void test_wrong_chain(void **st)
+static void
+test_wrong_chain(void **st)
 {
 	srv *w = srv_start(1, MODE_OK), *g = srv_start(138, MODE_OK);
 	char urls[160], err[256];
@@ -348,7 +370,8 @@ static void test_wrong_chain(void **st)
 }
 
 /* Waits (generous deadline) until the server has closed its client connections. */
-static void srv_drop_connections(srv *s)
+static void
+srv_drop_connections(srv *s)
 {
 	atomic_store(&s->drop, 1);
 	for (int i = 0; i < 5000 && atomic_load(&s->drop); i++)
@@ -356,7 +379,8 @@ static void srv_drop_connections(srv *s)
 	assert_int_equal(atomic_load(&s->drop), 0);
 }
 
-static int health_has(const char *what)
+static int
+health_has(const char *what)
 {
 	rt_buf b = RT_BUF_INIT;
 	rt_health_json(&b);
@@ -368,7 +392,8 @@ static int health_has(const char *what)
 
 /* An endpoint that moves to another chain while in use: noticed on reconnect and periodically,
  * refused (failover, health), used again once it is back on the expected chain. */
-static void test_chain_switch(void **st)
+static void
+test_chain_switch(void **st)
 {
 	srv *a = srv_start(138, MODE_OK), *b = srv_start(138, MODE_OK);
 	char urls[160], err[256], hkey[64];
@@ -421,7 +446,8 @@ static void test_chain_switch(void **st)
 	srv_stop(b);
 }
 
-static void test_node_errors(void **st)
+static void
+test_node_errors(void **st)
 {
 	srv *a = srv_start(138, MODE_NODE_ERROR), *b = srv_start(138, MODE_OK);
 	char urls[160], err[256];
@@ -446,7 +472,8 @@ static void test_node_errors(void **st)
 	srv_stop(b);
 }
 
-static void test_timeout_and_too_big(void **st)
+static void
+test_timeout_and_too_big(void **st)
 {
 	srv *slow = srv_start(138, MODE_OK), *huge = srv_start(138, MODE_HUGE);
 	char urls[160], err[256];
@@ -475,7 +502,8 @@ static void test_timeout_and_too_big(void **st)
 	srv_stop(huge);
 }
 
-static void test_bad_urls(void **st)
+static void
+test_bad_urls(void **st)
 {
 	char err[256];
 	assert_null(rpc_open("", 138, 100, err, sizeof err));
@@ -484,11 +512,12 @@ static void test_bad_urls(void **st)
 }
 
 /* The codes the modules return are those of base/err.h, distinct from each other and from errno. */
-static void test_error_space(void **st)
+static void
+test_error_space(void **st)
 {
-	static const int c[] = { RPC_OK, RPC_ETRANSPORT, RPC_ENODE, RPC_EDECODE, RPC_ENOTFOUND, BUS_TIMEOUT, BUS_EDECODE,
-		                 BUS_EREJECT, BUS_ECLOSED, BUS_EINVAL, BUS_ESEND, ST_ESCHEMA, ST_ECORRUPT, MDB_NOTFOUND,
-		                 MDB_KEYEXIST, MDB_MAP_FULL };
+	static const int c[] = { RPC_OK,      RPC_ETRANSPORT, RPC_ENODE,    RPC_EDECODE, RPC_ENOTFOUND, BUS_TIMEOUT,
+		                 BUS_EDECODE, BUS_EREJECT,    BUS_ECLOSED,  BUS_EINVAL,  BUS_ESEND,     ST_ESCHEMA,
+		                 ST_ECORRUPT, MDB_NOTFOUND,   MDB_KEYEXIST, MDB_MAP_FULL };
 	for (size_t i = 0; i < sizeof c / sizeof c[0]; i++)
 		for (size_t j = i + 1; j < sizeof c / sizeof c[0]; j++)
 			assert_int_not_equal(c[i], c[j]);
@@ -501,7 +530,8 @@ static void test_error_space(void **st)
 	assert_string_equal(ob_err_class(ST_ESCHEMA), "store");
 }
 
-static void test_decoder(void **st)
+static void
+test_decoder(void **st)
 {
 	json_t *res;
 	rpc_error e;
@@ -514,22 +544,36 @@ static void test_decoder(void **st)
 	assert_int_equal(rpc_parse_response(ok, strlen(ok), 8, &res, &e), RPC_EDECODE); /* id mismatch */
 	const char *dup = "{\"id\":7,\"result\":\"0x1\",\"result\":\"0x2\"}";
 	assert_int_equal(rpc_parse_response(dup, strlen(dup), 7, &res, &e), RPC_EDECODE);
-	const char *er = "{\"jsonrpc\":\"2.0\",\"id\":1,\"error\":{\"code\":-32003,\"message\":\"insufficient funds for gas * price + value\"}}";
+	const char *er = "{\"jsonrpc\":\"2.0\",\"id\":1,\"error\":{\"code\":-32003,\"message\":\"insufficient funds "
+	                 "for gas * price + value\"}}";
 	assert_int_equal(rpc_parse_response(er, strlen(er), -1, &res, &e), RPC_ENODE);
 	assert_int_equal(e.code, -32003);
 	assert_non_null(strstr(e.msg, "insufficient funds"));
 	assert_string_equal(e.data, "");
-	const char *rv = "{\"jsonrpc\":\"2.0\",\"id\":1,\"error\":{\"code\":3,\"message\":\"execution reverted\",\"data\":\"0x4e487b710000000000000000000000000000000000000000000000000000000000000011\"}}";
+	const char *rv =
+	        "{\"jsonrpc\":\"2.0\",\"id\":1,\"error\":{\"code\":3,\"message\":\"execution "
+	        "reverted\",\"data\":\"0x4e487b710000000000000000000000000000000000000000000000000000000000000011\"}}";
 	assert_int_equal(rpc_parse_response(rv, strlen(rv), -1, &res, &e), RPC_ENODE);
 	assert_string_equal(e.data, "0x4e487b710000000000000000000000000000000000000000000000000000000000000011");
 	js_val rawv;
 	assert_int_equal(rpc_parse_response_raw(rv, strlen(rv), -1, &rawv, &e), RPC_ENODE);
 	assert_string_equal(e.data, "0x4e487b710000000000000000000000000000000000000000000000000000000000000011");
 
-	static const struct { const char *in; int ok; uint64_t v; } q[] = {
-		{ "\"0x1a\"", 0, 26 }, { "\"0x0\"", 0, 0 }, { "\"0x00ff\"", 0, 255 }, { "\"0x\"", -1, 0 },
-		{ "\"1a\"", -1, 0 }, { "\"0xg\"", -1, 0 }, { "26", -1, 0 }, { "\"0xffffffffffffffff\"", 0, UINT64_MAX },
-		{ "\"0x10000000000000000\"", -1, 0 }, { "null", -1, 0 },
+	static const struct {
+		const char *in;
+		int ok;
+		uint64_t v;
+	} q[] = {
+		{ "\"0x1a\"", 0, 26 },
+		{ "\"0x0\"", 0, 0 },
+		{ "\"0x00ff\"", 0, 255 },
+		{ "\"0x\"", -1, 0 },
+		{ "\"1a\"", -1, 0 },
+		{ "\"0xg\"", -1, 0 },
+		{ "26", -1, 0 },
+		{ "\"0xffffffffffffffff\"", 0, UINT64_MAX },
+		{ "\"0x10000000000000000\"", -1, 0 },
+		{ "null", -1, 0 },
 	};
 	for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
 		json_t *j = json_loads(q[i].in, JSON_DECODE_ANY, NULL);
@@ -553,7 +597,8 @@ static void test_decoder(void **st)
 	json_decref(j);
 
 	/* A block as anvil returns it (trimmed): base fee present. */
-	const char *blk = "{\"number\":\"0x5\",\"hash\":\"0x" "1111111111111111111111111111111111111111111111111111111111111111\","
+	const char *blk = "{\"number\":\"0x5\",\"hash\":\"0x"
+	                  "1111111111111111111111111111111111111111111111111111111111111111\","
 	                  "\"parentHash\":\"0x2222222222222222222222222222222222222222222222222222222222222222\","
 	                  "\"timestamp\":\"0x65\",\"gasLimit\":\"0x1c9c380\",\"baseFeePerGas\":\"0x3b9aca00\"}";
 	j = json_loads(blk, 0, NULL);
@@ -573,18 +618,23 @@ static void test_decoder(void **st)
 
 /* rpc_parse_response_raw agrees with rpc_parse_response (return value, code, message) on every
  * envelope shape; the result is the member's exact text. */
-static void test_raw_decoder(void **st)
+static void
+test_raw_decoder(void **st)
 {
 	char longmsg[700];
 	int lm = snprintf(longmsg, sizeof longmsg, "{\"id\":3,\"error\":{\"code\":5,\"message\":\"");
 	memset(longmsg + lm, 'm', 400);
 	snprintf(longmsg + lm + 400, sizeof longmsg - (size_t)lm - 400, "\"}}");
-	const struct { const char *body; long long id; const char *result; } c[] = {
+	const struct {
+		const char *body;
+		long long id;
+		const char *result;
+	} c[] = {
 		{ "{\"jsonrpc\":\"2.0\",\"id\":7,\"result\":\"0x0\"}", 7, "\"0x0\"" },
 		{ " {\"result\" : [ {\"a\":1} , 2 ] ,\"id\":7} \n", 7, "[ {\"a\":1} , 2 ]" },
 		{ "{\"id\":7,\"result\":null,\"error\":null}", 7, "null" },
-		{ "{\"id\":7,\"result\":\"0x0\"}", 8, NULL },       /* id mismatch */
-		{ "{\"id\":\"7\",\"result\":\"0x0\"}", 7, NULL },   /* id not an integer */
+		{ "{\"id\":7,\"result\":\"0x0\"}", 8, NULL },     /* id mismatch */
+		{ "{\"id\":\"7\",\"result\":\"0x0\"}", 7, NULL }, /* id not an integer */
 		{ "{\"id\":7.0,\"result\":\"0x0\"}", 7, NULL },
 		{ "{\"id\":7e0,\"result\":\"0x0\"}", 7, NULL },
 		/* jansson refuses an integer past 2^63 anywhere; the raw reader converts only the id and
@@ -603,7 +653,8 @@ static void test_raw_decoder(void **st)
 		{ "{\"id\":1,\"error\":{\"code\":-32003,\"message\":\"insufficient funds\"}}", -1, NULL },
 		{ "{\"id\":1,\"error\":{\"code\":-32003,\"message\":\"a\\u00e9\\\"b\"},\"result\":1}", 1, NULL },
 		{ "{\"id\":1,\"error\":{\"code\":3}}", 1, NULL },
-		{ "{\"id\":1,\"error\":{\"code\":3,\"message\":\"execution reverted\",\"data\":\"0x4e487b71\"}}", 1, NULL },
+		{ "{\"id\":1,\"error\":{\"code\":3,\"message\":\"execution reverted\",\"data\":\"0x4e487b71\"}}", 1,
+		  NULL },
 		{ "{\"id\":1,\"error\":{\"code\":3,\"message\":\"m\",\"data\":{\"x\":1}}}", 1, NULL },
 		{ "{\"id\":1,\"error\":{\"code\":3,\"message\":7}}", 1, NULL },
 		{ "{\"id\":1,\"error\":{\"code\":\"3\",\"message\":\"m\"}}", 1, NULL }, /* malformed */
@@ -639,7 +690,8 @@ static void test_raw_decoder(void **st)
 	}
 }
 
-static void test_call_raw(void **st)
+static void
+test_call_raw(void **st)
 {
 	srv *a = srv_start(138, MODE_OK);
 	char url[64], err[256];
@@ -676,14 +728,20 @@ static void test_call_raw(void **st)
 	srv_stop(a);
 }
 
-int main(void)
+int
+main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_basic_and_keepalive), cmocka_unit_test(test_failover_and_back),
-		cmocka_unit_test(test_wrong_chain),         cmocka_unit_test(test_node_errors),
-		cmocka_unit_test(test_timeout_and_too_big), cmocka_unit_test(test_bad_urls),
-		cmocka_unit_test(test_decoder),             cmocka_unit_test(test_raw_decoder),
-		cmocka_unit_test(test_call_raw),            cmocka_unit_test(test_chain_switch),
+		cmocka_unit_test(test_basic_and_keepalive),
+		cmocka_unit_test(test_failover_and_back),
+		cmocka_unit_test(test_wrong_chain),
+		cmocka_unit_test(test_node_errors),
+		cmocka_unit_test(test_timeout_and_too_big),
+		cmocka_unit_test(test_bad_urls),
+		cmocka_unit_test(test_decoder),
+		cmocka_unit_test(test_raw_decoder),
+		cmocka_unit_test(test_call_raw),
+		cmocka_unit_test(test_chain_switch),
 		cmocka_unit_test(test_error_space),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -17,19 +17,19 @@
 #include "chain/rpc.h"
 
 struct rs {
-	CURL              *h;
+	CURL *h;
 	struct curl_slist *headers;
-	char              *url;
-	char               name[128]; /* scheme://host:port */
-	char               method[40];
-	uint8_t            from[20];
-	long long          id;
-	int                backoff_ms;
-	uint64_t           down_until; /* monotonic ns: no calls before */
-	char               last[200];  /* the failure that started the back-off */
-	char              *buf;
-	size_t             len;
-	int                too_big;
+	char *url;
+	char name[128]; /* scheme://host:port */
+	char method[40];
+	uint8_t from[20];
+	long long id;
+	int backoff_ms;
+	uint64_t down_until; /* monotonic ns: no calls before */
+	char last[200];      /* the failure that started the back-off */
+	char *buf;
+	size_t len;
+	int too_big;
 };
 
 static uint64_t
@@ -40,8 +40,7 @@ rs_mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static int
-rs_fail(int code, char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int rs_fail(int code, char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 static int
 rs_fail(int code, char *err, size_t errlen, const char *fmt, ...)
 {
@@ -56,7 +55,7 @@ rs_fail(int code, char *err, size_t errlen, const char *fmt, ...)
 static size_t
 rs_write_cb(char *p, size_t sz, size_t nm, void *arg)
 {
-	rs    *r = arg;
+	rs *r = arg;
 	size_t n = sz * nm;
 	if (r->len + n > RS_MAX_RESPONSE) {
 		r->too_big = 1;
@@ -78,8 +77,10 @@ rs_open(const char *url, const uint8_t from[20], const char *method, int timeout
 	if (method == NULL || method[0] == 0)
 		method = "eth_signTransaction";
 	if (strcmp(method, "eth_signTransaction") != 0 && strcmp(method, "account_signTransaction") != 0) {
-		rs_fail(-1, err, errlen, "remote signer method '%.40s' is neither eth_signTransaction nor "
-		        "account_signTransaction", method);
+		rs_fail(-1, err, errlen,
+		        "remote signer method '%.40s' is neither eth_signTransaction nor "
+		        "account_signTransaction",
+		        method);
 		return NULL;
 	}
 	rs *r = calloc(1, sizeof *r);
@@ -125,8 +126,16 @@ rs_close(rs *r)
 	free(r);
 }
 
-void rs_set_backoff_ms(rs *r, int ms) { r->backoff_ms = ms > 0 ? ms : 0; }
-const char *rs_endpoint(const rs *r) { return r->name; }
+void
+rs_set_backoff_ms(rs *r, int ms)
+{
+	r->backoff_ms = ms > 0 ? ms : 0;
+}
+const char *
+rs_endpoint(const rs *r)
+{
+	return r->name;
+}
 
 /* ---- the request ---------------------------------------------------------------------------- */
 
@@ -142,8 +151,8 @@ static json_t *
 rs_qty(const u256 *v)
 {
 	uint8_t be[32];
-	char    b[2 + 64 + 1];
-	size_t  i = 0;
+	char b[2 + 64 + 1];
+	size_t i = 0;
 	u256_to_be(v, be);
 	while (i < 31 && be[i] == 0)
 		i++;
@@ -173,8 +182,8 @@ rs_data(const uint8_t *d, size_t n)
 json_t *
 rs_tx_json(const tx *t, const uint8_t from[20])
 {
-	char   a[43];
-	u256   zero;
+	char a[43];
+	u256 zero;
 	json_t *o = json_object();
 	u256_zero(&zero);
 	hex_addr_format(from, a);
@@ -214,20 +223,21 @@ rs_result_raw(const json_t *result, uint8_t *raw, size_t cap, size_t *n, char *e
 	return 0;
 }
 
-#define RS_DIFF(cond, field) \
-	do { \
-		if (cond) \
-			return rs_fail(RS_EMISMATCH, err, errlen, "remote signer returned another %s than asked", field); \
+#define RS_DIFF(cond, field)                                                                                           \
+	do {                                                                                                           \
+		if (cond)                                                                                              \
+			return rs_fail(RS_EMISMATCH, err, errlen, "remote signer returned another %s than asked",      \
+			               field);                                                                         \
 	} while (0)
 
 int
 rs_check(tx *want, const uint8_t from[20], const uint8_t *raw, size_t n, char *err, size_t errlen)
 {
-	tx      got;
+	tx got;
 	tx_derr de;
 	uint8_t sender[20], again[4096];
-	size_t  elen;
-	int     rv = tx_decode_at(raw, n, &got, &de);
+	size_t elen;
+	int rv = tx_decode_at(raw, n, &got, &de);
 	if (rv != TX_OK)
 		return rs_fail(RS_EMISMATCH, err, errlen, "remote signer's raw tx does not decode: %s%s%s at byte %zu",
 		               tx_strerror(rv), de.field ? ": " : "", de.field ? de.field : "", de.off);
@@ -261,15 +271,15 @@ rs_check(tx *want, const uint8_t from[20], const uint8_t *raw, size_t n, char *e
 	/* Our encoding of what we asked for, with its signature, must be the very bytes returned. */
 	if (tx_encode(want, again, sizeof again, &elen) != TX_OK || elen != n || memcmp(again, raw, n) != 0) {
 		want->is_signed = 0;
-		return rs_fail(RS_EMISMATCH, err, errlen, "remote signer's raw tx does not re-encode to the same bytes");
+		return rs_fail(RS_EMISMATCH, err, errlen,
+		               "remote signer's raw tx does not re-encode to the same bytes");
 	}
 	return RS_OK;
 }
 
 /* ---- the call ------------------------------------------------------------------------------- */
 
-static int
-rs_down(rs *r, char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int rs_down(rs *r, char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 static int
 rs_down(rs *r, char *err, size_t errlen, const char *fmt, ...)
 {
@@ -285,7 +295,7 @@ int
 rs_sign(rs *r, tx *t, char *err, size_t errlen)
 {
 	uint8_t raw[4096];
-	size_t  rawlen;
+	size_t rawlen;
 	if (r->down_until && rs_mono_ns() < r->down_until)
 		return rs_fail(RS_ETRANSPORT, err, errlen, "remote signer %s: not asked again yet after: %s", r->name,
 		               r->last);
@@ -313,9 +323,9 @@ rs_sign(rs *r, tx *t, char *err, size_t errlen)
 	if (cc != CURLE_OK)
 		return rs_down(r, err, errlen, "%s", curl_easy_strerror(cc));
 	r->buf[r->len] = 0;
-	json_t   *result = NULL;
+	json_t *result = NULL;
 	rpc_error e;
-	int       rv = rpc_parse_response(r->buf, r->len, r->id, &result, &e);
+	int rv = rpc_parse_response(r->buf, r->len, r->id, &result, &e);
 	if (rv == RPC_ENODE) {
 		r->down_until = 0;
 		return rs_fail(RS_EREFUSED, err, errlen, "remote signer %s refused: %d %s", r->name, e.code, e.msg);

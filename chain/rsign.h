@@ -23,8 +23,8 @@
  * Memory: rs_open copies url; rs_sign writes only into the caller's tx (its data stays borrowed).
  * Threads: one thread per rs.
  */
-#ifndef CHAIN_RSIGN_H
-#define CHAIN_RSIGN_H
+#ifndef OB_CHAIN_RSIGN_H
+#define OB_CHAIN_RSIGN_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -34,8 +34,12 @@
 #include "base/err.h"
 #include "chain/tx.h"
 
-enum { RS_OK = OB_OK, RS_ETRANSPORT = OB_ERS_TRANSPORT, RS_EREFUSED = OB_ERS_REFUSED,
-       RS_EMISMATCH = OB_ERS_MISMATCH };
+enum {
+	RS_OK = OB_OK,
+	RS_ETRANSPORT = OB_ERS_TRANSPORT,
+	RS_EREFUSED = OB_ERS_REFUSED,
+	RS_EMISMATCH = OB_ERS_MISMATCH
+};
 
 #define RS_MAX_RESPONSE (64u << 10)
 

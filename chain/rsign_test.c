@@ -25,7 +25,7 @@ static const char eip1559_raw[] = "02f869818a050184773594008252089470997970c5181
                                   "01a0850e48d6676c60053f0503eacdbb84e7766f40850784d9a7bca21276deac2638a054e2b96e7bb1"
                                   "36ad1f96c9686da026e7e40c7be34c0ddd944ce5bf335b20e19f";
 static const uint8_t data[] = { 0x12, 0x34 };
-static uint8_t       from[20];
+static uint8_t from[20];
 
 static void
 rt_want(tx *t, int type)
@@ -53,7 +53,8 @@ rt_raw(const char *h, uint8_t *out)
 	return n;
 }
 
-static int setup(void **st)
+static int
+setup(void **st)
 {
 	return hex_addr_parse("0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266", 42, from) == HEX_OK ? 0 : -1;
 }
@@ -62,15 +63,16 @@ static void
 test_accepts_exact(void **st)
 {
 	uint8_t raw[512], key[32];
-	char    err[200];
-	tx      t, mine;
-	size_t  n = rt_raw(legacy_raw, raw);
+	char err[200];
+	tx t, mine;
+	size_t n = rt_raw(legacy_raw, raw);
 	rt_want(&t, TX_LEGACY);
 	assert_int_equal(rs_check(&t, from, raw, n, err, sizeof err), RS_OK);
 	assert_true(t.is_signed);
 	/* anvil's dev key signs deterministically (RFC 6979): our own signature is the same */
-	assert_int_equal(hex_decode_exact("ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80", 64, key, 32),
-	                 HEX_OK);
+	assert_int_equal(
+	        hex_decode_exact("ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80", 64, key, 32),
+	        HEX_OK);
 	rt_want(&mine, TX_LEGACY);
 	assert_int_equal(tx_sign(&mine, key), TX_OK);
 	assert_memory_equal(mine.r, t.r, 32);
@@ -84,9 +86,9 @@ static void
 rt_refused(int type, void (*change)(tx *), const char *what)
 {
 	uint8_t raw[512];
-	char    err[200] = "";
-	tx      t;
-	size_t  n = rt_raw(type == TX_LEGACY ? legacy_raw : eip1559_raw, raw);
+	char err[200] = "";
+	tx t;
+	size_t n = rt_raw(type == TX_LEGACY ? legacy_raw : eip1559_raw, raw);
 	rt_want(&t, type);
 	change(&t);
 	int rv = rs_check(&t, from, raw, n, err, sizeof err);
@@ -95,16 +97,56 @@ rt_refused(int type, void (*change)(tx *), const char *what)
 	assert_false(t.is_signed);
 }
 
-static void c_nonce(tx *t) { t->nonce = 6; }
-static void c_chain(tx *t) { t->chain_id = 1; }
-static void c_gas(tx *t) { t->gas_limit = 21001; }
-static void c_price(tx *t) { u256_from_u64(&t->gas_price, 1); }
-static void c_to(tx *t) { t->to[19] ^= 1; }
-static void c_value(tx *t) { u256_from_u64(&t->value, 1); }
-static void c_data(tx *t) { t->data_len = 1; }
-static void c_type(tx *t) { t->type = TX_EIP1559; }
-static void c_maxfee(tx *t) { u256_from_u64(&t->max_fee, 2000000001); }
-static void c_tip(tx *t) { u256_from_u64(&t->max_priority_fee, 2); }
+static void
+c_nonce(tx *t)
+{
+	t->nonce = 6;
+}
+static void
+c_chain(tx *t)
+{
+	t->chain_id = 1;
+}
+static void
+c_gas(tx *t)
+{
+	t->gas_limit = 21001;
+}
+static void
+c_price(tx *t)
+{
+	u256_from_u64(&t->gas_price, 1);
+}
+static void
+c_to(tx *t)
+{
+	t->to[19] ^= 1;
+}
+static void
+c_value(tx *t)
+{
+	u256_from_u64(&t->value, 1);
+}
+static void
+c_data(tx *t)
+{
+	t->data_len = 1;
+}
+static void
+c_type(tx *t)
+{
+	t->type = TX_EIP1559;
+}
+static void
+c_maxfee(tx *t)
+{
+	u256_from_u64(&t->max_fee, 2000000001);
+}
+static void
+c_tip(tx *t)
+{
+	u256_from_u64(&t->max_priority_fee, 2);
+}
 
 static void
 test_refuses_other_fields(void **st)
@@ -125,9 +167,9 @@ static void
 test_refuses_other_sender_and_garbage(void **st)
 {
 	uint8_t raw[512], other[20];
-	char    err[200];
-	tx      t;
-	size_t  n = rt_raw(legacy_raw, raw);
+	char err[200];
+	tx t;
+	size_t n = rt_raw(legacy_raw, raw);
 	memcpy(other, from, 20);
 	other[0] ^= 1;
 	rt_want(&t, TX_LEGACY);
@@ -146,8 +188,8 @@ static void
 test_result_forms(void **st)
 {
 	uint8_t raw[512];
-	size_t  n;
-	char    err[200];
+	size_t n;
+	char err[200];
 	json_t *s = json_string("0x1234"), *o = json_pack("{s:s,s:{}}", "raw", "0xabcd", "tx");
 	json_t *bad = json_string("1234"), *num = json_integer(5);
 	assert_int_equal(rs_result_raw(s, raw, sizeof raw, &n, err, sizeof err), 0);
@@ -169,10 +211,11 @@ test_request_json(void **st)
 	tx t;
 	rt_want(&t, TX_LEGACY);
 	json_t *j = rs_tx_json(&t, from);
-	char   *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
-	assert_string_equal(s, "{\"chainId\":\"0x8a\",\"data\":\"0x1234\",\"from\":\"0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266\","
-	                       "\"gas\":\"0x5208\",\"gasPrice\":\"0x0\",\"nonce\":\"0x5\",\"to\":"
-	                       "\"0x70997970C51812dc3A010C7d01b50e0d17dc79C8\",\"value\":\"0x0\"}");
+	char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+	assert_string_equal(
+	        s, "{\"chainId\":\"0x8a\",\"data\":\"0x1234\",\"from\":\"0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266\","
+	           "\"gas\":\"0x5208\",\"gasPrice\":\"0x0\",\"nonce\":\"0x5\",\"to\":"
+	           "\"0x70997970C51812dc3A010C7d01b50e0d17dc79C8\",\"value\":\"0x0\"}");
 	free(s);
 	json_decref(j);
 	rt_want(&t, TX_EIP1559);

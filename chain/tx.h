@@ -8,52 +8,56 @@
  * taken as `const uint8_t[32]` owned by the caller; this module keeps no copy and never prints one.
  * One secp256k1 context, created and randomized on first use (thread-safe), lives for the process.
  */
-#ifndef CHAIN_TX_H
-#define CHAIN_TX_H
+#ifndef OB_CHAIN_TX_H
+#define OB_CHAIN_TX_H
 
 #include <stddef.h>
 #include <stdint.h>
 
 #include "base/u256.h"
 
-enum { TX_LEGACY = 0, TX_EIP2930 = 1, TX_EIP1559 = 2 };
+enum {
+	TX_LEGACY = 0,
+	TX_EIP2930 = 1,
+	TX_EIP1559 = 2
+};
 
 typedef struct {
-    int type;                 /* TX_LEGACY, TX_EIP2930 or TX_EIP1559 */
-    uint64_t chain_id;        /* legacy: 0 = unprotected (pre-EIP-155, v = 27/28) */
-    uint64_t nonce;
-    u256 gas_price;           /* legacy and type 1; zero is valid (Besu free-gas networks) */
-    u256 max_priority_fee;    /* type 2 only */
-    u256 max_fee;             /* type 2 only */
-    uint64_t gas_limit;
-    int has_to;               /* 0 = contract creation */
-    uint8_t to[20];
-    u256 value;
-    const uint8_t *data;      /* borrowed */
-    size_t data_len;
-    const uint8_t *access_list; /* types 1, 2: borrowed RLP of the access list; NULL = empty list */
-    size_t access_list_len;
-    /* signature: set by tx_sign or tx_decode */
-    int is_signed;
-    uint8_t y_parity;         /* 0/1 (legacy v is derived from it and chain_id) */
-    uint8_t r[32], s[32];
+	int type;          /* TX_LEGACY, TX_EIP2930 or TX_EIP1559 */
+	uint64_t chain_id; /* legacy: 0 = unprotected (pre-EIP-155, v = 27/28) */
+	uint64_t nonce;
+	u256 gas_price;        /* legacy and type 1; zero is valid (Besu free-gas networks) */
+	u256 max_priority_fee; /* type 2 only */
+	u256 max_fee;          /* type 2 only */
+	uint64_t gas_limit;
+	int has_to; /* 0 = contract creation */
+	uint8_t to[20];
+	u256 value;
+	const uint8_t *data; /* borrowed */
+	size_t data_len;
+	const uint8_t *access_list; /* types 1, 2: borrowed RLP of the access list; NULL = empty list */
+	size_t access_list_len;
+	/* signature: set by tx_sign or tx_decode */
+	int is_signed;
+	uint8_t y_parity; /* 0/1 (legacy v is derived from it and chain_id) */
+	uint8_t r[32], s[32];
 } tx;
 
 enum {
-    TX_OK = 0,
-    TX_ERLP = -1,      /* raw bytes are not canonical RLP (offset given) */
-    TX_ETYPE = -2,     /* unknown transaction type byte */
-    TX_EFIELDS = -3,   /* wrong number of fields, or a list where a value belongs */
-    TX_EFIELD = -4,    /* a field out of range (integer too long, leading zero, bad `to` length) */
-    TX_EV = -5,        /* legacy v is neither 27/28 nor chain_id*2+35/36, or y_parity not 0/1 */
-    TX_ESIG = -6,      /* r or s zero or >= n, or s > n/2 (EIP-2) */
-    TX_ESPACE = -7,    /* output buffer too small */
-    TX_EKEY = -8,      /* the private key is zero or >= n */
-    TX_ECHAIN = -9,    /* chain id too large for a legacy v */
-    TX_ERECOVER = -10, /* no public key recovers from the signature */
-    TX_EUNSIGNED = -11,
-    TX_ECTX = -12,     /* secp256k1 context could not be created */
-    TX_EACCESS = -13,  /* malformed access list */
+	TX_OK = 0,
+	TX_ERLP = -1,      /* raw bytes are not canonical RLP (offset given) */
+	TX_ETYPE = -2,     /* unknown transaction type byte */
+	TX_EFIELDS = -3,   /* wrong number of fields, or a list where a value belongs */
+	TX_EFIELD = -4,    /* a field out of range (integer too long, leading zero, bad `to` length) */
+	TX_EV = -5,        /* legacy v is neither 27/28 nor chain_id*2+35/36, or y_parity not 0/1 */
+	TX_ESIG = -6,      /* r or s zero or >= n, or s > n/2 (EIP-2) */
+	TX_ESPACE = -7,    /* output buffer too small */
+	TX_EKEY = -8,      /* the private key is zero or >= n */
+	TX_ECHAIN = -9,    /* chain id too large for a legacy v */
+	TX_ERECOVER = -10, /* no public key recovers from the signature */
+	TX_EUNSIGNED = -11,
+	TX_ECTX = -12,    /* secp256k1 context could not be created */
+	TX_EACCESS = -13, /* malformed access list */
 };
 
 /* The hash that is signed (legacy EIP-155: 9 fields with chain_id,0,0; pre-155: 6 fields;
@@ -76,13 +80,13 @@ int tx_decode(const uint8_t *raw, size_t n, tx *t, size_t *err_off);
 
 /* Why tx_decode_at refused its input, for messages an operator can act on. */
 typedef struct {
-    size_t off;        /* byte offset in raw of the refused item (the first byte of its prefix) */
-    const char *field; /* static name of the refused field ("nonce", "r", "accessList", ...) as in
+	size_t off;        /* byte offset in raw of the refused item (the first byte of its prefix) */
+	const char *field; /* static name of the refused field ("nonce", "r", "accessList", ...) as in
                         * tx_field_name; NULL when no single field is at fault (type, RLP, count) */
-    const char *why;   /* with field: static text saying what is wrong with it ("integer with a
+	const char *why;   /* with field: static text saying what is wrong with it ("integer with a
                         * leading zero byte", "above n/2 (EIP-2: high s is malleable)", ...) */
-    int rlp_err;       /* TX_ERLP: the rlp.h code saying what is wrong with the RLP; else 0 */
-    size_t got, want;  /* TX_EFIELDS on the list: fields found and fields this type has */
+	int rlp_err;       /* TX_ERLP: the rlp.h code saying what is wrong with the RLP; else 0 */
+	size_t got, want;  /* TX_EFIELDS on the list: fields found and fields this type has */
 } tx_derr;
 
 /* tx_decode with the reason; e may be NULL. */

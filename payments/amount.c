@@ -18,47 +18,66 @@ typedef struct {
 
 /* Sorted by code: looked up by binary search. */
 static const am_ccy am_table[] = {
-	{"AED", 2}, {"AFN", 2}, {"ALL", 2}, {"AMD", 2}, {"ANG", 2}, {"AOA", 2}, {"ARS", 2}, {"AUD", 2},
-	{"AWG", 2}, {"AZN", 2}, {"BAM", 2}, {"BBD", 2}, {"BDT", 2}, {"BGN", 2}, {"BHD", 3}, {"BIF", 0},
-	{"BMD", 2}, {"BND", 2}, {"BOB", 2}, {"BOV", 2}, {"BRL", 2}, {"BSD", 2}, {"BTN", 2}, {"BWP", 2},
-	{"BYN", 2}, {"BZD", 2}, {"CAD", 2}, {"CDF", 2}, {"CHE", 2}, {"CHF", 2}, {"CHW", 2}, {"CLF", 4},
-	{"CLP", 0}, {"CNY", 2}, {"COP", 2}, {"COU", 2}, {"CRC", 2}, {"CUC", 2}, {"CUP", 2}, {"CVE", 2},
-	{"CZK", 2}, {"DJF", 0}, {"DKK", 2}, {"DOP", 2}, {"DZD", 2}, {"EGP", 2}, {"ERN", 2}, {"ETB", 2},
-	{"EUR", 2}, {"FJD", 2}, {"FKP", 2}, {"GBP", 2}, {"GEL", 2}, {"GHS", 2}, {"GIP", 2}, {"GMD", 2},
-	{"GNF", 0}, {"GTQ", 2}, {"GYD", 2}, {"HKD", 2}, {"HNL", 2}, {"HTG", 2}, {"HUF", 2}, {"IDR", 2},
-	{"ILS", 2}, {"INR", 2}, {"IQD", 3}, {"IRR", 2}, {"ISK", 0}, {"JMD", 2}, {"JOD", 3}, {"JPY", 0},
-	{"KES", 2}, {"KGS", 2}, {"KHR", 2}, {"KMF", 0}, {"KPW", 2}, {"KRW", 0}, {"KWD", 3}, {"KYD", 2},
-	{"KZT", 2}, {"LAK", 2}, {"LBP", 2}, {"LKR", 2}, {"LRD", 2}, {"LSL", 2}, {"LYD", 3}, {"MAD", 2},
-	{"MDL", 2}, {"MGA", 2}, {"MKD", 2}, {"MMK", 2}, {"MNT", 2}, {"MOP", 2}, {"MRU", 2}, {"MUR", 2},
-	{"MVR", 2}, {"MWK", 2}, {"MXN", 2}, {"MXV", 2}, {"MYR", 2}, {"MZN", 2}, {"NAD", 2}, {"NGN", 2},
-	{"NIO", 2}, {"NOK", 2}, {"NPR", 2}, {"NZD", 2}, {"OMR", 3}, {"PAB", 2}, {"PEN", 2}, {"PGK", 2},
-	{"PHP", 2}, {"PKR", 2}, {"PLN", 2}, {"PYG", 0}, {"QAR", 2}, {"RON", 2}, {"RSD", 2}, {"RUB", 2},
-	{"RWF", 0}, {"SAR", 2}, {"SBD", 2}, {"SCR", 2}, {"SDG", 2}, {"SEK", 2}, {"SGD", 2}, {"SHP", 2},
-	{"SLE", 2}, {"SLL", 2}, {"SOS", 2}, {"SRD", 2}, {"SSP", 2}, {"STN", 2}, {"SVC", 2}, {"SYP", 2},
-	{"SZL", 2}, {"THB", 2}, {"TJS", 2}, {"TMT", 2}, {"TND", 3}, {"TOP", 2}, {"TRY", 2}, {"TTD", 2},
-	{"TWD", 2}, {"TZS", 2}, {"UAH", 2}, {"UGX", 0}, {"USD", 2}, {"USN", 2}, {"UYI", 0}, {"UYU", 2},
-	{"UYW", 4}, {"UZS", 2}, {"VED", 2}, {"VES", 2}, {"VND", 0}, {"VUV", 0}, {"WST", 2}, {"XAF", 0},
-	{"XAG", -1}, {"XAU", -1}, {"XBA", -1}, {"XBB", -1}, {"XBC", -1}, {"XBD", -1}, {"XCD", 2},
-	{"XCG", 2}, {"XDR", -1}, {"XOF", 0}, {"XPD", -1}, {"XPF", 0}, {"XPT", -1}, {"XSU", -1},
-	{"XTS", -1}, {"XUA", -1}, {"XXX", -1}, {"YER", 2}, {"ZAR", 2}, {"ZMW", 2}, {"ZWG", 2},
-	{"ZWL", 2},
+	{ "AED", 2 },  { "AFN", 2 },  { "ALL", 2 },  { "AMD", 2 },  { "ANG", 2 },  { "AOA", 2 },  { "ARS", 2 },
+	{ "AUD", 2 },  { "AWG", 2 },  { "AZN", 2 },  { "BAM", 2 },  { "BBD", 2 },  { "BDT", 2 },  { "BGN", 2 },
+	{ "BHD", 3 },  { "BIF", 0 },  { "BMD", 2 },  { "BND", 2 },  { "BOB", 2 },  { "BOV", 2 },  { "BRL", 2 },
+	{ "BSD", 2 },  { "BTN", 2 },  { "BWP", 2 },  { "BYN", 2 },  { "BZD", 2 },  { "CAD", 2 },  { "CDF", 2 },
+	{ "CHE", 2 },  { "CHF", 2 },  { "CHW", 2 },  { "CLF", 4 },  { "CLP", 0 },  { "CNY", 2 },  { "COP", 2 },
+	{ "COU", 2 },  { "CRC", 2 },  { "CUC", 2 },  { "CUP", 2 },  { "CVE", 2 },  { "CZK", 2 },  { "DJF", 0 },
+	{ "DKK", 2 },  { "DOP", 2 },  { "DZD", 2 },  { "EGP", 2 },  { "ERN", 2 },  { "ETB", 2 },  { "EUR", 2 },
+	{ "FJD", 2 },  { "FKP", 2 },  { "GBP", 2 },  { "GEL", 2 },  { "GHS", 2 },  { "GIP", 2 },  { "GMD", 2 },
+	{ "GNF", 0 },  { "GTQ", 2 },  { "GYD", 2 },  { "HKD", 2 },  { "HNL", 2 },  { "HTG", 2 },  { "HUF", 2 },
+	{ "IDR", 2 },  { "ILS", 2 },  { "INR", 2 },  { "IQD", 3 },  { "IRR", 2 },  { "ISK", 0 },  { "JMD", 2 },
+	{ "JOD", 3 },  { "JPY", 0 },  { "KES", 2 },  { "KGS", 2 },  { "KHR", 2 },  { "KMF", 0 },  { "KPW", 2 },
+	{ "KRW", 0 },  { "KWD", 3 },  { "KYD", 2 },  { "KZT", 2 },  { "LAK", 2 },  { "LBP", 2 },  { "LKR", 2 },
+	{ "LRD", 2 },  { "LSL", 2 },  { "LYD", 3 },  { "MAD", 2 },  { "MDL", 2 },  { "MGA", 2 },  { "MKD", 2 },
+	{ "MMK", 2 },  { "MNT", 2 },  { "MOP", 2 },  { "MRU", 2 },  { "MUR", 2 },  { "MVR", 2 },  { "MWK", 2 },
+	{ "MXN", 2 },  { "MXV", 2 },  { "MYR", 2 },  { "MZN", 2 },  { "NAD", 2 },  { "NGN", 2 },  { "NIO", 2 },
+	{ "NOK", 2 },  { "NPR", 2 },  { "NZD", 2 },  { "OMR", 3 },  { "PAB", 2 },  { "PEN", 2 },  { "PGK", 2 },
+	{ "PHP", 2 },  { "PKR", 2 },  { "PLN", 2 },  { "PYG", 0 },  { "QAR", 2 },  { "RON", 2 },  { "RSD", 2 },
+	{ "RUB", 2 },  { "RWF", 0 },  { "SAR", 2 },  { "SBD", 2 },  { "SCR", 2 },  { "SDG", 2 },  { "SEK", 2 },
+	{ "SGD", 2 },  { "SHP", 2 },  { "SLE", 2 },  { "SLL", 2 },  { "SOS", 2 },  { "SRD", 2 },  { "SSP", 2 },
+	{ "STN", 2 },  { "SVC", 2 },  { "SYP", 2 },  { "SZL", 2 },  { "THB", 2 },  { "TJS", 2 },  { "TMT", 2 },
+	{ "TND", 3 },  { "TOP", 2 },  { "TRY", 2 },  { "TTD", 2 },  { "TWD", 2 },  { "TZS", 2 },  { "UAH", 2 },
+	{ "UGX", 0 },  { "USD", 2 },  { "USN", 2 },  { "UYI", 0 },  { "UYU", 2 },  { "UYW", 4 },  { "UZS", 2 },
+	{ "VED", 2 },  { "VES", 2 },  { "VND", 0 },  { "VUV", 0 },  { "WST", 2 },  { "XAF", 0 },  { "XAG", -1 },
+	{ "XAU", -1 }, { "XBA", -1 }, { "XBB", -1 }, { "XBC", -1 }, { "XBD", -1 }, { "XCD", 2 },  { "XCG", 2 },
+	{ "XDR", -1 }, { "XOF", 0 },  { "XPD", -1 }, { "XPF", 0 },  { "XPT", -1 }, { "XSU", -1 }, { "XTS", -1 },
+	{ "XUA", -1 }, { "XXX", -1 }, { "YER", 2 },  { "ZAR", 2 },  { "ZMW", 2 },  { "ZWG", 2 },  { "ZWL", 2 },
 };
 
 static const uint64_t am_p10[19] = {
-	1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL, 10000000ULL, 100000000ULL,
-	1000000000ULL, 10000000000ULL, 100000000000ULL, 1000000000000ULL, 10000000000000ULL,
-	100000000000000ULL, 1000000000000000ULL, 10000000000000000ULL, 100000000000000000ULL,
+	1ULL,
+	10ULL,
+	100ULL,
+	1000ULL,
+	10000ULL,
+	100000ULL,
+	1000000ULL,
+	10000000ULL,
+	100000000ULL,
+	1000000000ULL,
+	10000000000ULL,
+	100000000000ULL,
+	1000000000000ULL,
+	10000000000000ULL,
+	100000000000000ULL,
+	1000000000000000ULL,
+	10000000000000000ULL,
+	100000000000000000ULL,
 	1000000000000000000ULL,
 };
 
-static int am_fail(char *err, size_t errlen, const char *why)
+static int
+am_fail(char *err, size_t errlen, const char *why)
 {
 	if (err && errlen)
 		snprintf(err, errlen, "%s", why);
 	return -1;
 }
 
-int pm_amount_parse(const char *s, size_t n, char sep, pm_amount *out, char *err, size_t errlen)
+int
+pm_amount_parse(const char *s, size_t n, char sep, pm_amount *out, char *err, size_t errlen)
 {
 	if (sep != '.' && sep != ',')
 		return am_fail(err, errlen, "decimal separator must be '.' or ','");
@@ -118,7 +137,8 @@ int pm_amount_parse(const char *s, size_t n, char sep, pm_amount *out, char *err
 	return 0;
 }
 
-int pm_ccy_minor_units(const char *ccy3)
+int
+pm_ccy_minor_units(const char *ccy3)
 {
 	if (!ccy3)
 		return -1;
@@ -139,7 +159,8 @@ int pm_ccy_minor_units(const char *ccy3)
 	return -1;
 }
 
-int pm_ccy_listed(const char *ccy3)
+int
+pm_ccy_listed(const char *ccy3)
 {
 	if (!ccy3)
 		return 0;
@@ -152,7 +173,8 @@ int pm_ccy_listed(const char *ccy3)
 	return 0;
 }
 
-unsigned pm_amount_decimals(const pm_amount *a)
+unsigned
+pm_amount_decimals(const pm_amount *a)
 {
 	uint64_t u = a->units;
 	unsigned s = a->scale;
@@ -163,7 +185,8 @@ unsigned pm_amount_decimals(const pm_amount *a)
 	return s;
 }
 
-int pm_amount_to_token_units(const pm_amount *a, unsigned minor_units, unsigned token_decimals, u256 *out)
+int
+pm_amount_to_token_units(const pm_amount *a, unsigned minor_units, unsigned token_decimals, u256 *out)
 {
 	if (a->scale > 5 || a->units >= am_p10[18])
 		return -1;
@@ -180,7 +203,8 @@ int pm_amount_to_token_units(const pm_amount *a, unsigned minor_units, unsigned 
 	return 0;
 }
 
-int pm_amount_format(const pm_amount *a, unsigned decimals, char *out, size_t cap)
+int
+pm_amount_format(const pm_amount *a, unsigned decimals, char *out, size_t cap)
 {
 	if (a->scale > 5 || a->units >= am_p10[18])
 		return -1;

@@ -5,8 +5,8 @@
  * integer count of 10^-scale units. No floating point anywhere.
  *
  * Memory: plain values; nothing allocates. */
-#ifndef PAYMENTS_AMOUNT_H
-#define PAYMENTS_AMOUNT_H
+#ifndef OB_PAYMENTS_AMOUNT_H
+#define OB_PAYMENTS_AMOUNT_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -15,7 +15,7 @@
 
 typedef struct {
 	uint64_t units; /* value = units / 10^scale; < 10^18 */
-	uint8_t  scale; /* fraction digits as written (trailing zeros kept): 0..5 */
+	uint8_t scale;  /* fraction digits as written (trailing zeros kept): 0..5 */
 } pm_amount;
 
 /* Parses "1234.56" (sep '.') or MT's "1234,56" (sep ','): digits, at most one separator, at least one

@@ -9,7 +9,8 @@
 #include "payments/amount.h"
 #include "base/u256.h"
 
-static int fz_syntax_ok(const char *s, size_t n, char sep)
+static int
+fz_syntax_ok(const char *s, size_t n, char sep)
 {
 	size_t seps = 0, before = 0, after = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -23,13 +24,14 @@ static int fz_syntax_ok(const char *s, size_t n, char sep)
 	return seps <= 1 && before > 0 && !(sep == '.' && seps == 1 && after == 0);
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 1 || size > 200)
 		return 0;
 	char sep = (data[0] & 1) ? ',' : '.';
-	unsigned minor = (data[0] >> 1) & 7;   /* 0..7: beyond 5 tests the refusals too */
-	unsigned tokdec = (data[0] >> 4) * 5;  /* 0..75 */
+	unsigned minor = (data[0] >> 1) & 7;  /* 0..7: beyond 5 tests the refusals too */
+	unsigned tokdec = (data[0] >> 4) * 5; /* 0..75 */
 	const char *s = (const char *)data + 1;
 	size_t n = size - 1;
 	pm_amount a;

@@ -9,7 +9,8 @@
 
 #include "payments/amount.h"
 
-static int parse(const char *s, char sep, pm_amount *a)
+static int
+parse(const char *s, char sep, pm_amount *a)
 {
 	char err[64] = "";
 	int rc = pm_amount_parse(s, strlen(s), sep, a, err, sizeof err);
@@ -18,9 +19,10 @@ static int parse(const char *s, char sep, pm_amount *a)
 	return rc;
 }
 
-static void expect(const char *s, char sep, uint64_t units, unsigned scale)
+static void
+expect(const char *s, char sep, uint64_t units, unsigned scale)
 {
-	pm_amount a = {0, 0};
+	pm_amount a = { 0, 0 };
 	if (parse(s, sep, &a) != 0)
 		fail_msg("'%s' refused", s);
 	if (a.units != units || a.scale != scale)
@@ -28,12 +30,13 @@ static void expect(const char *s, char sep, uint64_t units, unsigned scale)
 		         (unsigned long long)units, scale);
 }
 
-static void test_parse_ok(void **st)
+static void
+test_parse_ok(void **st)
 {
 	(void)st;
 	expect("1234.56", '.', 123456, 2);
 	expect("1234,56", ',', 123456, 2);
-	expect("1234,", ',', 1234, 0);      /* MT: the comma is mandatory, decimals are not */
+	expect("1234,", ',', 1234, 0); /* MT: the comma is mandatory, decimals are not */
 	expect("0", '.', 0, 0);
 	expect("0,", ',', 0, 0);
 	expect("0.05", '.', 5, 2);
@@ -50,19 +53,39 @@ static void test_parse_ok(void **st)
 	expect("136500,", ',', 136500, 0);
 }
 
-static void test_parse_refused(void **st)
+static void
+test_parse_refused(void **st)
 {
 	(void)st;
 	static const char *const bad_dot[] = {
-		"", ".5", "1.", "1.2.3", "1,5", "-1", "+1", "1e5", "1E5", " 1", "1 ", "1_000", "0x10",
-		"1.000001", "1000000000000000000", "9999999999999999999", "12345678901234.56789",
-		"0.0000001", "1.5\n", "NaN", "inf", "١",
+		"",
+		".5",
+		"1.",
+		"1.2.3",
+		"1,5",
+		"-1",
+		"+1",
+		"1e5",
+		"1E5",
+		" 1",
+		"1 ",
+		"1_000",
+		"0x10",
+		"1.000001",
+		"1000000000000000000",
+		"9999999999999999999",
+		"12345678901234.56789",
+		"0.0000001",
+		"1.5\n",
+		"NaN",
+		"inf",
+		"١",
 	};
 	pm_amount a;
 	for (size_t i = 0; i < sizeof bad_dot / sizeof bad_dot[0]; i++)
 		if (parse(bad_dot[i], '.', &a) == 0)
 			fail_msg("'%s' accepted", bad_dot[i]);
-	static const char *const bad_comma[] = {",5", "1,2,3", "1.5", "1,,", "1,000001", ","};
+	static const char *const bad_comma[] = { ",5", "1,2,3", "1.5", "1,,", "1,000001", "," };
 	for (size_t i = 0; i < sizeof bad_comma / sizeof bad_comma[0]; i++)
 		if (parse(bad_comma[i], ',', &a) == 0)
 			fail_msg("'%s' accepted with ','", bad_comma[i]);
@@ -72,19 +95,25 @@ static void test_parse_refused(void **st)
 	/* length is honoured: "12.5" read as "12" */
 	assert_int_equal(pm_amount_parse("12.5", 2, '.', &a, NULL, 0), 0);
 	assert_int_equal(a.units, 12);
-	assert_int_equal(pm_amount_parse("12\0" "5", 4, '.', &a, NULL, 0), -1);
+	assert_int_equal(pm_amount_parse("12\0"
+	                                 "5",
+	                                 4, '.', &a, NULL, 0),
+	                 -1);
 }
 
-static void test_minor_units(void **st)
+static void
+test_minor_units(void **st)
 {
 	(void)st;
-	static const char *const zero[] = {"BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG",
-	                                   "RWF", "UGX", "UYI", "VND", "VUV", "XAF", "XOF", "XPF"};
-	static const char *const three[] = {"BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"};
-	static const char *const none[] = {"XAU", "XAG", "XDR", "XTS", "XXX", "XPD", "XPT", "XBA", "XSU", "XUA"};
-	static const char *const two[] = {"EUR", "USD", "GBP", "CHF", "CNY", "INR", "BRL", "ZAR", "AED", "SEK",
-	                                  "HUF", "IDR", "MGA", "MRU", "VES", "XCD", "XCG", "ZWG", "AUD", "CAD"};
-	static const char *const unknown[] = {"ABC", "eur", "Eur", "EU", "", "HRK", "DEM", "FRF", "XYZ", "ZZZ", "E1R"};
+	static const char *const zero[] = { "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG",
+		                            "RWF", "UGX", "UYI", "VND", "VUV", "XAF", "XOF", "XPF" };
+	static const char *const three[] = { "BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND" };
+	static const char *const none[] = { "XAU", "XAG", "XDR", "XTS", "XXX", "XPD", "XPT", "XBA", "XSU", "XUA" };
+	static const char *const two[] = { "EUR", "USD", "GBP", "CHF", "CNY", "INR", "BRL", "ZAR", "AED", "SEK",
+		                           "HUF", "IDR", "MGA", "MRU", "VES", "XCD", "XCG", "ZWG", "AUD", "CAD" };
+	static const char *const unknown[] = {
+		"ABC", "eur", "Eur", "EU", "", "HRK", "DEM", "FRF", "XYZ", "ZZZ", "E1R"
+	};
 	for (size_t i = 0; i < sizeof zero / sizeof *zero; i++)
 		assert_int_equal(pm_ccy_minor_units(zero[i]), 0);
 	for (size_t i = 0; i < sizeof three / sizeof *three; i++)
@@ -106,7 +135,7 @@ static void test_minor_units(void **st)
 	assert_int_equal(pm_ccy_minor_units("USD1814,28"), 2);
 	/* every code of the table is found (binary search over the whole table): walk AAA..ZZZ and
 	 * count; the table holds 182 codes, 17 with 0 decimals, 7 with 3, 2 with 4, 13 without */
-	int listed = 0, counts[6] = {0};
+	int listed = 0, counts[6] = { 0 };
 	char c[4] = "AAA";
 	for (c[0] = 'A'; c[0] <= 'Z'; c[0]++)
 		for (c[1] = 'A'; c[1] <= 'Z'; c[1]++)
@@ -126,22 +155,24 @@ static void test_minor_units(void **st)
 	assert_int_equal(counts[3], 143);
 }
 
-static void test_decimals(void **st)
+static void
+test_decimals(void **st)
 {
 	(void)st;
-	pm_amount a = {150, 2};
+	pm_amount a = { 150, 2 };
 	assert_int_equal(pm_amount_decimals(&a), 1);
-	a = (pm_amount){100, 0};
+	a = (pm_amount){ 100, 0 };
 	assert_int_equal(pm_amount_decimals(&a), 0);
-	a = (pm_amount){100, 2};
+	a = (pm_amount){ 100, 2 };
 	assert_int_equal(pm_amount_decimals(&a), 0);
-	a = (pm_amount){0, 5};
+	a = (pm_amount){ 0, 5 };
 	assert_int_equal(pm_amount_decimals(&a), 0);
-	a = (pm_amount){12345, 5};
+	a = (pm_amount){ 12345, 5 };
 	assert_int_equal(pm_amount_decimals(&a), 5);
 }
 
-static void tok(const char *amt, unsigned minor, unsigned dec, const char *want)
+static void
+tok(const char *amt, unsigned minor, unsigned dec, const char *want)
 {
 	pm_amount a;
 	assert_int_equal(parse(amt, '.', &a), 0);
@@ -159,36 +190,39 @@ static void tok(const char *amt, unsigned minor, unsigned dec, const char *want)
 		fail_msg("%s minor %u dec %u -> %s, want %s", amt, minor, dec, s, want);
 }
 
-static void test_token_units(void **st)
+static void
+test_token_units(void **st)
 {
 	(void)st;
 	tok("1.50", 2, 18, "1500000000000000000");
 	tok("1.5", 2, 2, "150");
-	tok("1.50000", 2, 2, "150");  /* trailing zeros are not decimals */
+	tok("1.50000", 2, 2, "150"); /* trailing zeros are not decimals */
 	tok("100", 0, 0, "100");
 	tok("100", 0, 6, "100000000");
 	tok("0.001", 3, 3, "1");
 	tok("0", 2, 18, "0");
-	tok("1.505", 2, 18, NULL);    /* 3 decimals, the currency allows 2 */
-	tok("1.5", 2, 1, NULL);       /* fewer token decimals than minor units */
+	tok("1.505", 2, 18, NULL); /* 3 decimals, the currency allows 2 */
+	tok("1.5", 2, 1, NULL);    /* fewer token decimals than minor units */
 	tok("1", 4, 4, "10000");
-	tok("999999999999999999", 0, 59, "99999999999999999900000000000000000000000000000000000000000000000000000000000");
+	tok("999999999999999999", 0, 59,
+	    "99999999999999999900000000000000000000000000000000000000000000000000000000000");
 	tok("999999999999999999", 0, 60, NULL); /* > 2^256 - 1 */
 	tok("1", 0, 77, "100000000000000000000000000000000000000000000000000000000000000000000000000000");
 	tok("1", 0, 78, NULL);
-	pm_amount bad = {1000000000000000000ULL, 0};
+	pm_amount bad = { 1000000000000000000ULL, 0 };
 	u256 v;
 	assert_int_equal(pm_amount_to_token_units(&bad, 2, 18, &v), -1);
-	bad = (pm_amount){1, 6};
+	bad = (pm_amount){ 1, 6 };
 	assert_int_equal(pm_amount_to_token_units(&bad, 6, 18, &v), -1);
 	/* minor units straight from the table: -1 (XAU) becomes a huge unsigned: refused */
-	pm_amount one = {1, 0};
+	pm_amount one = { 1, 0 };
 	assert_int_equal(pm_amount_to_token_units(&one, (unsigned)pm_ccy_minor_units("XAU"), 18, &v), -1);
 }
 
-static void fmt(uint64_t units, unsigned scale, unsigned dec, const char *want)
+static void
+fmt(uint64_t units, unsigned scale, unsigned dec, const char *want)
 {
-	pm_amount a = {units, (uint8_t)scale};
+	pm_amount a = { units, (uint8_t)scale };
 	char out[64];
 	int n = pm_amount_format(&a, dec, out, sizeof out);
 	if (!want) {
@@ -199,7 +233,8 @@ static void fmt(uint64_t units, unsigned scale, unsigned dec, const char *want)
 	assert_string_equal(out, want);
 }
 
-static void test_format(void **st)
+static void
+test_format(void **st)
 {
 	(void)st;
 	fmt(12345, 1, 2, "1234.50");
@@ -212,7 +247,7 @@ static void test_format(void **st)
 	fmt(999999999999999999ULL, 0, 0, "999999999999999999");
 	fmt(1000000000000000000ULL, 0, 0, NULL); /* not a valid pm_amount */
 	fmt(1, 6, 6, NULL);
-	pm_amount a = {12345, 2}; /* "123.45": 6 chars + NUL */
+	pm_amount a = { 12345, 2 }; /* "123.45": 6 chars + NUL */
 	char out[8];
 	assert_int_equal(pm_amount_format(&a, 2, out, 7), 6);
 	assert_string_equal(out, "123.45");
@@ -220,7 +255,8 @@ static void test_format(void **st)
 	assert_int_equal(pm_amount_format(&a, 2, out, 0), -1);
 }
 
-static void test_roundtrip(void **st)
+static void
+test_roundtrip(void **st)
 {
 	(void)st;
 	/* every scale with units around each power of ten: format with the written scale, parse back */
@@ -236,7 +272,7 @@ static void test_roundtrip(void **st)
 					u = 0;
 				else
 					u = (uint64_t)((int64_t)u + d);
-				pm_amount a = {u, (uint8_t)scale}, b;
+				pm_amount a = { u, (uint8_t)scale }, b;
 				char s[40];
 				int n = pm_amount_format(&a, scale, s, sizeof s);
 				assert_true(n > 0);
@@ -252,7 +288,8 @@ static void test_roundtrip(void **st)
 			}
 }
 
-int main(void)
+int
+main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_ok),    cmocka_unit_test(test_parse_refused),

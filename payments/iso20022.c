@@ -28,36 +28,118 @@
 
 /* Sorted (strcmp order) so px_name can bsearch; iso20022_test checks the order. */
 static const char *const px_names[] = {
-	"Amt", "AppHdr", "BICFI", "BizMsgIdr", "BizSvc", "CdtTrfTxInf", "Cdtr", "CdtrAcct", "CdtrAgt", "ChrgBr",
-	"CstmrCdtTrfInitn", "Dbtr", "DbtrAcct", "DbtrAgt", "Document", "Dt", "DtTm", "EndToEndId",
-	"EqvtAmt", "FIId", "FIToFICstmrCdtTrf", "FinInstnId", "Fr", "GrpHdr", "IBAN", "Id", "InstdAgt",
-	"InstdAmt", "InstgAgt", "InstrId", "IntrBkSttlmAmt", "IntrBkSttlmDt", "MsgId", "NbOfTxs", "Nm",
-	"Othr", "PmtId", "PmtInf", "PmtInfId", "ReqdExctnDt", "RmtInf", "To", "TxId", "UETR", "Ustrd",
+	"Amt",
+	"AppHdr",
+	"BICFI",
+	"BizMsgIdr",
+	"BizSvc",
+	"CdtTrfTxInf",
+	"Cdtr",
+	"CdtrAcct",
+	"CdtrAgt",
+	"ChrgBr",
+	"CstmrCdtTrfInitn",
+	"Dbtr",
+	"DbtrAcct",
+	"DbtrAgt",
+	"Document",
+	"Dt",
+	"DtTm",
+	"EndToEndId",
+	"EqvtAmt",
+	"FIId",
+	"FIToFICstmrCdtTrf",
+	"FinInstnId",
+	"Fr",
+	"GrpHdr",
+	"IBAN",
+	"Id",
+	"InstdAgt",
+	"InstdAmt",
+	"InstgAgt",
+	"InstrId",
+	"IntrBkSttlmAmt",
+	"IntrBkSttlmDt",
+	"MsgId",
+	"NbOfTxs",
+	"Nm",
+	"Othr",
+	"PmtId",
+	"PmtInf",
+	"PmtInfId",
+	"ReqdExctnDt",
+	"RmtInf",
+	"To",
+	"TxId",
+	"UETR",
+	"Ustrd",
 };
 enum {
-	N_Amt = 1, N_AppHdr, N_BICFI, N_BizMsgIdr, N_BizSvc, N_CdtTrfTxInf, N_Cdtr, N_CdtrAcct, N_CdtrAgt, N_ChrgBr,
-	N_CstmrCdtTrfInitn, N_Dbtr, N_DbtrAcct, N_DbtrAgt, N_Document, N_Dt, N_DtTm, N_EndToEndId,
-	N_EqvtAmt, N_FIId, N_FIToFICstmrCdtTrf, N_FinInstnId, N_Fr, N_GrpHdr, N_IBAN, N_Id, N_InstdAgt,
-	N_InstdAmt, N_InstgAgt, N_InstrId, N_IntrBkSttlmAmt, N_IntrBkSttlmDt, N_MsgId, N_NbOfTxs, N_Nm,
-	N_Othr, N_PmtId, N_PmtInf, N_PmtInfId, N_ReqdExctnDt, N_RmtInf, N_To, N_TxId, N_UETR, N_Ustrd,
+	N_Amt = 1,
+	N_AppHdr,
+	N_BICFI,
+	N_BizMsgIdr,
+	N_BizSvc,
+	N_CdtTrfTxInf,
+	N_Cdtr,
+	N_CdtrAcct,
+	N_CdtrAgt,
+	N_ChrgBr,
+	N_CstmrCdtTrfInitn,
+	N_Dbtr,
+	N_DbtrAcct,
+	N_DbtrAgt,
+	N_Document,
+	N_Dt,
+	N_DtTm,
+	N_EndToEndId,
+	N_EqvtAmt,
+	N_FIId,
+	N_FIToFICstmrCdtTrf,
+	N_FinInstnId,
+	N_Fr,
+	N_GrpHdr,
+	N_IBAN,
+	N_Id,
+	N_InstdAgt,
+	N_InstdAmt,
+	N_InstgAgt,
+	N_InstrId,
+	N_IntrBkSttlmAmt,
+	N_IntrBkSttlmDt,
+	N_MsgId,
+	N_NbOfTxs,
+	N_Nm,
+	N_Othr,
+	N_PmtId,
+	N_PmtInf,
+	N_PmtInfId,
+	N_ReqdExctnDt,
+	N_RmtInf,
+	N_To,
+	N_TxId,
+	N_UETR,
+	N_Ustrd,
 };
 
-static int px_cmp(const void *k, const void *e)
+static int
+px_cmp(const void *k, const void *e)
 {
 	return strcmp((const char *)k, *(const char *const *)e);
 }
 
 /* 0 for a name we never read. Exported to the test through iso20022_names_sorted below. */
-static int px_name(const xmlChar *n)
+static int
+px_name(const xmlChar *n)
 {
-	const char *const *e = bsearch(n, px_names, sizeof px_names / sizeof px_names[0],
-	                               sizeof px_names[0], px_cmp);
+	const char *const *e = bsearch(n, px_names, sizeof px_names / sizeof px_names[0], sizeof px_names[0], px_cmp);
 	return e ? (int)(e - px_names) + 1 : 0;
 }
 
 /* For iso20022_test only (not in the header): 1 when px_names is in strcmp order. */
 int pm_xml_names_sorted(void);
-int pm_xml_names_sorted(void)
+int
+pm_xml_names_sorted(void)
 {
 	for (size_t i = 1; i < sizeof px_names / sizeof px_names[0]; i++)
 		if (strcmp(px_names[i - 1], px_names[i]) >= 0)
@@ -68,36 +150,128 @@ int pm_xml_names_sorted(void)
 /* ---- states and fields ------------------------------------------------------------------------ */
 
 enum {
-	PX_SKIP = 0, PX_OUTER,
+	PX_SKIP = 0,
+	PX_OUTER,
 	/* Business Application Header */
-	PX_AH, PX_AH_FR, PX_AH_FR_FIID, PX_AH_FR_FIN, PX_AH_FR_BIC,
-	PX_AH_TO, PX_AH_TO_FIID, PX_AH_TO_FIN, PX_AH_TO_BIC, PX_AH_BIZ, PX_AH_SVC,
+	PX_AH,
+	PX_AH_FR,
+	PX_AH_FR_FIID,
+	PX_AH_FR_FIN,
+	PX_AH_FR_BIC,
+	PX_AH_TO,
+	PX_AH_TO_FIID,
+	PX_AH_TO_FIN,
+	PX_AH_TO_BIC,
+	PX_AH_BIZ,
+	PX_AH_SVC,
 	/* Document roots */
-	PX_DOC8, PX_DOC1, PX_P8, PX_P1,
+	PX_DOC8,
+	PX_DOC1,
+	PX_P8,
+	PX_P1,
 	/* group header */
-	PX_GH, PX_GH_MSGID, PX_GH_NB, PX_GH_DATE,
-	PX_GH_INSTG, PX_GH_INSTG_FIN, PX_GH_INSTG_BIC, PX_GH_INSTD, PX_GH_INSTD_FIN, PX_GH_INSTD_BIC,
+	PX_GH,
+	PX_GH_MSGID,
+	PX_GH_NB,
+	PX_GH_DATE,
+	PX_GH_INSTG,
+	PX_GH_INSTG_FIN,
+	PX_GH_INSTG_BIC,
+	PX_GH_INSTD,
+	PX_GH_INSTD_FIN,
+	PX_GH_INSTD_BIC,
 	/* pain.001 payment information */
-	PX_PI, PX_PI_ID, PX_PI_DATE, PX_PI_DT, PX_PI_DTTM, PX_PI_CHRGBR,
-	PX_PI_DBTR, PX_PI_DBTR_NM, PX_PI_DACCT, PX_PI_DACCT_ID, PX_PI_DACCT_IBAN, PX_PI_DACCT_OTHR,
-	PX_PI_DACCT_OTHR_ID, PX_PI_DAGT, PX_PI_DAGT_FIN, PX_PI_DAGT_BIC,
+	PX_PI,
+	PX_PI_ID,
+	PX_PI_DATE,
+	PX_PI_DT,
+	PX_PI_DTTM,
+	PX_PI_CHRGBR,
+	PX_PI_DBTR,
+	PX_PI_DBTR_NM,
+	PX_PI_DACCT,
+	PX_PI_DACCT_ID,
+	PX_PI_DACCT_IBAN,
+	PX_PI_DACCT_OTHR,
+	PX_PI_DACCT_OTHR_ID,
+	PX_PI_DAGT,
+	PX_PI_DAGT_FIN,
+	PX_PI_DAGT_BIC,
 	/* a transaction (CdtTrfTxInf) of either message */
-	PX_TX8, PX_TX1, PX_PMTID, PX_INSTRID, PX_E2E, PX_TXID, PX_UETR,
-	PX_AMT, PX_AMTCH, PX_EQVT, PX_DATE, PX_CHRGBR,
-	PX_INSTG, PX_INSTG_FIN, PX_INSTG_BIC, PX_INSTD, PX_INSTD_FIN, PX_INSTD_BIC,
-	PX_DBTR, PX_DBTR_NM, PX_DACCT, PX_DACCT_ID, PX_DACCT_IBAN, PX_DACCT_OTHR, PX_DACCT_OTHR_ID,
-	PX_DAGT, PX_DAGT_FIN, PX_DAGT_BIC,
-	PX_CDTR, PX_CDTR_NM, PX_CACCT, PX_CACCT_ID, PX_CACCT_IBAN, PX_CACCT_OTHR, PX_CACCT_OTHR_ID,
-	PX_CAGT, PX_CAGT_FIN, PX_CAGT_BIC,
-	PX_RMT, PX_USTRD,
+	PX_TX8,
+	PX_TX1,
+	PX_PMTID,
+	PX_INSTRID,
+	PX_E2E,
+	PX_TXID,
+	PX_UETR,
+	PX_AMT,
+	PX_AMTCH,
+	PX_EQVT,
+	PX_DATE,
+	PX_CHRGBR,
+	PX_INSTG,
+	PX_INSTG_FIN,
+	PX_INSTG_BIC,
+	PX_INSTD,
+	PX_INSTD_FIN,
+	PX_INSTD_BIC,
+	PX_DBTR,
+	PX_DBTR_NM,
+	PX_DACCT,
+	PX_DACCT_ID,
+	PX_DACCT_IBAN,
+	PX_DACCT_OTHR,
+	PX_DACCT_OTHR_ID,
+	PX_DAGT,
+	PX_DAGT_FIN,
+	PX_DAGT_BIC,
+	PX_CDTR,
+	PX_CDTR_NM,
+	PX_CACCT,
+	PX_CACCT_ID,
+	PX_CACCT_IBAN,
+	PX_CACCT_OTHR,
+	PX_CACCT_OTHR_ID,
+	PX_CAGT,
+	PX_CAGT_FIN,
+	PX_CAGT_BIC,
+	PX_RMT,
+	PX_USTRD,
 	PX_NSTATES
 };
 
 /* What a state's text is read into. */
 enum {
-	F_NONE = 0, F_AH_FR, F_AH_TO, F_AH_BIZ, F_AH_SVC, F_MSGID, F_NBOFTXS, F_GH_DATE, F_GH_INSTG, F_GH_INSTD,
-	F_PMTINFID, F_INSTRID, F_E2E, F_TXID, F_UETR, F_AMT, F_DATE, F_DTTM, F_CHRGBR, F_INSTG, F_INSTD,
-	F_DBTR_NM, F_DBTR_ACCT, F_DBTR_BIC, F_CDTR_NM, F_CDTR_ACCT, F_CDTR_BIC, F_USTRD, F_EQVT,
+	F_NONE = 0,
+	F_AH_FR,
+	F_AH_TO,
+	F_AH_BIZ,
+	F_AH_SVC,
+	F_MSGID,
+	F_NBOFTXS,
+	F_GH_DATE,
+	F_GH_INSTG,
+	F_GH_INSTD,
+	F_PMTINFID,
+	F_INSTRID,
+	F_E2E,
+	F_TXID,
+	F_UETR,
+	F_AMT,
+	F_DATE,
+	F_DTTM,
+	F_CHRGBR,
+	F_INSTG,
+	F_INSTD,
+	F_DBTR_NM,
+	F_DBTR_ACCT,
+	F_DBTR_BIC,
+	F_CDTR_NM,
+	F_CDTR_ACCT,
+	F_CDTR_BIC,
+	F_USTRD,
+	F_EQVT,
 };
 
 typedef struct {
@@ -106,55 +280,98 @@ typedef struct {
 
 /* The paths we read. PX_OUTER -> PX_AH / PX_DOC8 / PX_DOC1 are decided in code (namespaces). */
 static const px_edge px_edges[] = {
-	{PX_AH, N_Fr, PX_AH_FR}, {PX_AH_FR, N_FIId, PX_AH_FR_FIID}, {PX_AH_FR_FIID, N_FinInstnId, PX_AH_FR_FIN},
-	{PX_AH_FR_FIN, N_BICFI, PX_AH_FR_BIC},
-	{PX_AH, N_To, PX_AH_TO}, {PX_AH_TO, N_FIId, PX_AH_TO_FIID}, {PX_AH_TO_FIID, N_FinInstnId, PX_AH_TO_FIN},
-	{PX_AH_TO_FIN, N_BICFI, PX_AH_TO_BIC}, {PX_AH, N_BizMsgIdr, PX_AH_BIZ},
-	{PX_AH, N_BizSvc, PX_AH_SVC},
+	{ PX_AH, N_Fr, PX_AH_FR },
+	{ PX_AH_FR, N_FIId, PX_AH_FR_FIID },
+	{ PX_AH_FR_FIID, N_FinInstnId, PX_AH_FR_FIN },
+	{ PX_AH_FR_FIN, N_BICFI, PX_AH_FR_BIC },
+	{ PX_AH, N_To, PX_AH_TO },
+	{ PX_AH_TO, N_FIId, PX_AH_TO_FIID },
+	{ PX_AH_TO_FIID, N_FinInstnId, PX_AH_TO_FIN },
+	{ PX_AH_TO_FIN, N_BICFI, PX_AH_TO_BIC },
+	{ PX_AH, N_BizMsgIdr, PX_AH_BIZ },
+	{ PX_AH, N_BizSvc, PX_AH_SVC },
 
-	{PX_DOC8, N_FIToFICstmrCdtTrf, PX_P8}, {PX_DOC1, N_CstmrCdtTrfInitn, PX_P1},
-	{PX_P8, N_GrpHdr, PX_GH}, {PX_P1, N_GrpHdr, PX_GH},
-	{PX_GH, N_MsgId, PX_GH_MSGID}, {PX_GH, N_NbOfTxs, PX_GH_NB}, {PX_GH, N_IntrBkSttlmDt, PX_GH_DATE},
-	{PX_GH, N_InstgAgt, PX_GH_INSTG}, {PX_GH_INSTG, N_FinInstnId, PX_GH_INSTG_FIN},
-	{PX_GH_INSTG_FIN, N_BICFI, PX_GH_INSTG_BIC},
-	{PX_GH, N_InstdAgt, PX_GH_INSTD}, {PX_GH_INSTD, N_FinInstnId, PX_GH_INSTD_FIN},
-	{PX_GH_INSTD_FIN, N_BICFI, PX_GH_INSTD_BIC},
+	{ PX_DOC8, N_FIToFICstmrCdtTrf, PX_P8 },
+	{ PX_DOC1, N_CstmrCdtTrfInitn, PX_P1 },
+	{ PX_P8, N_GrpHdr, PX_GH },
+	{ PX_P1, N_GrpHdr, PX_GH },
+	{ PX_GH, N_MsgId, PX_GH_MSGID },
+	{ PX_GH, N_NbOfTxs, PX_GH_NB },
+	{ PX_GH, N_IntrBkSttlmDt, PX_GH_DATE },
+	{ PX_GH, N_InstgAgt, PX_GH_INSTG },
+	{ PX_GH_INSTG, N_FinInstnId, PX_GH_INSTG_FIN },
+	{ PX_GH_INSTG_FIN, N_BICFI, PX_GH_INSTG_BIC },
+	{ PX_GH, N_InstdAgt, PX_GH_INSTD },
+	{ PX_GH_INSTD, N_FinInstnId, PX_GH_INSTD_FIN },
+	{ PX_GH_INSTD_FIN, N_BICFI, PX_GH_INSTD_BIC },
 
-	{PX_P8, N_CdtTrfTxInf, PX_TX8}, {PX_P1, N_PmtInf, PX_PI},
-	{PX_PI, N_PmtInfId, PX_PI_ID}, {PX_PI, N_ReqdExctnDt, PX_PI_DATE},
-	{PX_PI_DATE, N_Dt, PX_PI_DT}, {PX_PI_DATE, N_DtTm, PX_PI_DTTM}, {PX_PI, N_ChrgBr, PX_PI_CHRGBR},
-	{PX_PI, N_Dbtr, PX_PI_DBTR}, {PX_PI_DBTR, N_Nm, PX_PI_DBTR_NM},
-	{PX_PI, N_DbtrAcct, PX_PI_DACCT}, {PX_PI_DACCT, N_Id, PX_PI_DACCT_ID},
-	{PX_PI_DACCT_ID, N_IBAN, PX_PI_DACCT_IBAN}, {PX_PI_DACCT_ID, N_Othr, PX_PI_DACCT_OTHR},
-	{PX_PI_DACCT_OTHR, N_Id, PX_PI_DACCT_OTHR_ID},
-	{PX_PI, N_DbtrAgt, PX_PI_DAGT}, {PX_PI_DAGT, N_FinInstnId, PX_PI_DAGT_FIN},
-	{PX_PI_DAGT_FIN, N_BICFI, PX_PI_DAGT_BIC},
-	{PX_PI, N_CdtTrfTxInf, PX_TX1},
+	{ PX_P8, N_CdtTrfTxInf, PX_TX8 },
+	{ PX_P1, N_PmtInf, PX_PI },
+	{ PX_PI, N_PmtInfId, PX_PI_ID },
+	{ PX_PI, N_ReqdExctnDt, PX_PI_DATE },
+	{ PX_PI_DATE, N_Dt, PX_PI_DT },
+	{ PX_PI_DATE, N_DtTm, PX_PI_DTTM },
+	{ PX_PI, N_ChrgBr, PX_PI_CHRGBR },
+	{ PX_PI, N_Dbtr, PX_PI_DBTR },
+	{ PX_PI_DBTR, N_Nm, PX_PI_DBTR_NM },
+	{ PX_PI, N_DbtrAcct, PX_PI_DACCT },
+	{ PX_PI_DACCT, N_Id, PX_PI_DACCT_ID },
+	{ PX_PI_DACCT_ID, N_IBAN, PX_PI_DACCT_IBAN },
+	{ PX_PI_DACCT_ID, N_Othr, PX_PI_DACCT_OTHR },
+	{ PX_PI_DACCT_OTHR, N_Id, PX_PI_DACCT_OTHR_ID },
+	{ PX_PI, N_DbtrAgt, PX_PI_DAGT },
+	{ PX_PI_DAGT, N_FinInstnId, PX_PI_DAGT_FIN },
+	{ PX_PI_DAGT_FIN, N_BICFI, PX_PI_DAGT_BIC },
+	{ PX_PI, N_CdtTrfTxInf, PX_TX1 },
 
 	/* pacs.008 CreditTransferTransaction */
-	{PX_TX8, N_PmtId, PX_PMTID}, {PX_TX8, N_IntrBkSttlmAmt, PX_AMT}, {PX_TX8, N_IntrBkSttlmDt, PX_DATE},
-	{PX_TX8, N_ChrgBr, PX_CHRGBR},
-	{PX_TX8, N_InstgAgt, PX_INSTG}, {PX_INSTG, N_FinInstnId, PX_INSTG_FIN}, {PX_INSTG_FIN, N_BICFI, PX_INSTG_BIC},
-	{PX_TX8, N_InstdAgt, PX_INSTD}, {PX_INSTD, N_FinInstnId, PX_INSTD_FIN}, {PX_INSTD_FIN, N_BICFI, PX_INSTD_BIC},
-	{PX_TX8, N_Dbtr, PX_DBTR}, {PX_TX8, N_DbtrAcct, PX_DACCT}, {PX_TX8, N_DbtrAgt, PX_DAGT},
-	{PX_TX8, N_CdtrAgt, PX_CAGT}, {PX_TX8, N_Cdtr, PX_CDTR}, {PX_TX8, N_CdtrAcct, PX_CACCT},
-	{PX_TX8, N_RmtInf, PX_RMT},
+	{ PX_TX8, N_PmtId, PX_PMTID },
+	{ PX_TX8, N_IntrBkSttlmAmt, PX_AMT },
+	{ PX_TX8, N_IntrBkSttlmDt, PX_DATE },
+	{ PX_TX8, N_ChrgBr, PX_CHRGBR },
+	{ PX_TX8, N_InstgAgt, PX_INSTG },
+	{ PX_INSTG, N_FinInstnId, PX_INSTG_FIN },
+	{ PX_INSTG_FIN, N_BICFI, PX_INSTG_BIC },
+	{ PX_TX8, N_InstdAgt, PX_INSTD },
+	{ PX_INSTD, N_FinInstnId, PX_INSTD_FIN },
+	{ PX_INSTD_FIN, N_BICFI, PX_INSTD_BIC },
+	{ PX_TX8, N_Dbtr, PX_DBTR },
+	{ PX_TX8, N_DbtrAcct, PX_DACCT },
+	{ PX_TX8, N_DbtrAgt, PX_DAGT },
+	{ PX_TX8, N_CdtrAgt, PX_CAGT },
+	{ PX_TX8, N_Cdtr, PX_CDTR },
+	{ PX_TX8, N_CdtrAcct, PX_CACCT },
+	{ PX_TX8, N_RmtInf, PX_RMT },
 	/* pain.001 CreditTransferTransaction */
-	{PX_TX1, N_PmtId, PX_PMTID}, {PX_TX1, N_Amt, PX_AMTCH}, {PX_AMTCH, N_InstdAmt, PX_AMT},
-	{PX_AMTCH, N_EqvtAmt, PX_EQVT}, {PX_TX1, N_ChrgBr, PX_CHRGBR}, {PX_TX1, N_CdtrAgt, PX_CAGT},
-	{PX_TX1, N_Cdtr, PX_CDTR}, {PX_TX1, N_CdtrAcct, PX_CACCT}, {PX_TX1, N_RmtInf, PX_RMT},
+	{ PX_TX1, N_PmtId, PX_PMTID },
+	{ PX_TX1, N_Amt, PX_AMTCH },
+	{ PX_AMTCH, N_InstdAmt, PX_AMT },
+	{ PX_AMTCH, N_EqvtAmt, PX_EQVT },
+	{ PX_TX1, N_ChrgBr, PX_CHRGBR },
+	{ PX_TX1, N_CdtrAgt, PX_CAGT },
+	{ PX_TX1, N_Cdtr, PX_CDTR },
+	{ PX_TX1, N_CdtrAcct, PX_CACCT },
+	{ PX_TX1, N_RmtInf, PX_RMT },
 	/* shared by both */
-	{PX_PMTID, N_InstrId, PX_INSTRID}, {PX_PMTID, N_EndToEndId, PX_E2E}, {PX_PMTID, N_TxId, PX_TXID},
-	{PX_PMTID, N_UETR, PX_UETR},
-	{PX_DBTR, N_Nm, PX_DBTR_NM},
-	{PX_DACCT, N_Id, PX_DACCT_ID}, {PX_DACCT_ID, N_IBAN, PX_DACCT_IBAN}, {PX_DACCT_ID, N_Othr, PX_DACCT_OTHR},
-	{PX_DACCT_OTHR, N_Id, PX_DACCT_OTHR_ID},
-	{PX_DAGT, N_FinInstnId, PX_DAGT_FIN}, {PX_DAGT_FIN, N_BICFI, PX_DAGT_BIC},
-	{PX_CDTR, N_Nm, PX_CDTR_NM},
-	{PX_CACCT, N_Id, PX_CACCT_ID}, {PX_CACCT_ID, N_IBAN, PX_CACCT_IBAN}, {PX_CACCT_ID, N_Othr, PX_CACCT_OTHR},
-	{PX_CACCT_OTHR, N_Id, PX_CACCT_OTHR_ID},
-	{PX_CAGT, N_FinInstnId, PX_CAGT_FIN}, {PX_CAGT_FIN, N_BICFI, PX_CAGT_BIC},
-	{PX_RMT, N_Ustrd, PX_USTRD},
+	{ PX_PMTID, N_InstrId, PX_INSTRID },
+	{ PX_PMTID, N_EndToEndId, PX_E2E },
+	{ PX_PMTID, N_TxId, PX_TXID },
+	{ PX_PMTID, N_UETR, PX_UETR },
+	{ PX_DBTR, N_Nm, PX_DBTR_NM },
+	{ PX_DACCT, N_Id, PX_DACCT_ID },
+	{ PX_DACCT_ID, N_IBAN, PX_DACCT_IBAN },
+	{ PX_DACCT_ID, N_Othr, PX_DACCT_OTHR },
+	{ PX_DACCT_OTHR, N_Id, PX_DACCT_OTHR_ID },
+	{ PX_DAGT, N_FinInstnId, PX_DAGT_FIN },
+	{ PX_DAGT_FIN, N_BICFI, PX_DAGT_BIC },
+	{ PX_CDTR, N_Nm, PX_CDTR_NM },
+	{ PX_CACCT, N_Id, PX_CACCT_ID },
+	{ PX_CACCT_ID, N_IBAN, PX_CACCT_IBAN },
+	{ PX_CACCT_ID, N_Othr, PX_CACCT_OTHR },
+	{ PX_CACCT_OTHR, N_Id, PX_CACCT_OTHR_ID },
+	{ PX_CAGT, N_FinInstnId, PX_CAGT_FIN },
+	{ PX_CAGT_FIN, N_BICFI, PX_CAGT_BIC },
+	{ PX_RMT, N_Ustrd, PX_USTRD },
 };
 
 /* Per state: the field it captures and its path for error messages (relative to the message root). */
@@ -164,42 +381,42 @@ typedef struct {
 } px_stinfo;
 
 static const px_stinfo px_st[PX_NSTATES] = {
-	[PX_AH_FR_BIC] = {F_AH_FR, "AppHdr/Fr/FIId/FinInstnId/BICFI"},
-	[PX_AH_TO_BIC] = {F_AH_TO, "AppHdr/To/FIId/FinInstnId/BICFI"},
-	[PX_AH_BIZ] = {F_AH_BIZ, "AppHdr/BizMsgIdr"},
-	[PX_AH_SVC] = {F_AH_SVC, "AppHdr/BizSvc"},
-	[PX_GH_MSGID] = {F_MSGID, "GrpHdr/MsgId"},
-	[PX_GH_NB] = {F_NBOFTXS, "GrpHdr/NbOfTxs"},
-	[PX_GH_DATE] = {F_GH_DATE, "GrpHdr/IntrBkSttlmDt"},
-	[PX_GH_INSTG_BIC] = {F_GH_INSTG, "GrpHdr/InstgAgt/FinInstnId/BICFI"},
-	[PX_GH_INSTD_BIC] = {F_GH_INSTD, "GrpHdr/InstdAgt/FinInstnId/BICFI"},
-	[PX_PI_ID] = {F_PMTINFID, "PmtInf/PmtInfId"},
-	[PX_PI_DT] = {F_DATE, "PmtInf/ReqdExctnDt/Dt"},
-	[PX_PI_DTTM] = {F_DTTM, "PmtInf/ReqdExctnDt/DtTm"},
-	[PX_PI_CHRGBR] = {F_CHRGBR, "PmtInf/ChrgBr"},
-	[PX_PI_DBTR_NM] = {F_DBTR_NM, "PmtInf/Dbtr/Nm"},
-	[PX_PI_DACCT_IBAN] = {F_DBTR_ACCT, "PmtInf/DbtrAcct/Id/IBAN"},
-	[PX_PI_DACCT_OTHR_ID] = {F_DBTR_ACCT, "PmtInf/DbtrAcct/Id/Othr/Id"},
-	[PX_PI_DAGT_BIC] = {F_DBTR_BIC, "PmtInf/DbtrAgt/FinInstnId/BICFI"},
-	[PX_INSTRID] = {F_INSTRID, "CdtTrfTxInf/PmtId/InstrId"},
-	[PX_E2E] = {F_E2E, "CdtTrfTxInf/PmtId/EndToEndId"},
-	[PX_TXID] = {F_TXID, "CdtTrfTxInf/PmtId/TxId"},
-	[PX_UETR] = {F_UETR, "CdtTrfTxInf/PmtId/UETR"},
-	[PX_AMT] = {F_AMT, NULL}, /* path depends on the message: px_amt_path */
-	[PX_EQVT] = {F_EQVT, "CdtTrfTxInf/Amt/EqvtAmt"},
-	[PX_DATE] = {F_DATE, "CdtTrfTxInf/IntrBkSttlmDt"},
-	[PX_CHRGBR] = {F_CHRGBR, "CdtTrfTxInf/ChrgBr"},
-	[PX_INSTG_BIC] = {F_INSTG, "CdtTrfTxInf/InstgAgt/FinInstnId/BICFI"},
-	[PX_INSTD_BIC] = {F_INSTD, "CdtTrfTxInf/InstdAgt/FinInstnId/BICFI"},
-	[PX_DBTR_NM] = {F_DBTR_NM, "CdtTrfTxInf/Dbtr/Nm"},
-	[PX_DACCT_IBAN] = {F_DBTR_ACCT, "CdtTrfTxInf/DbtrAcct/Id/IBAN"},
-	[PX_DACCT_OTHR_ID] = {F_DBTR_ACCT, "CdtTrfTxInf/DbtrAcct/Id/Othr/Id"},
-	[PX_DAGT_BIC] = {F_DBTR_BIC, "CdtTrfTxInf/DbtrAgt/FinInstnId/BICFI"},
-	[PX_CDTR_NM] = {F_CDTR_NM, "CdtTrfTxInf/Cdtr/Nm"},
-	[PX_CACCT_IBAN] = {F_CDTR_ACCT, "CdtTrfTxInf/CdtrAcct/Id/IBAN"},
-	[PX_CACCT_OTHR_ID] = {F_CDTR_ACCT, "CdtTrfTxInf/CdtrAcct/Id/Othr/Id"},
-	[PX_CAGT_BIC] = {F_CDTR_BIC, "CdtTrfTxInf/CdtrAgt/FinInstnId/BICFI"},
-	[PX_USTRD] = {F_USTRD, "CdtTrfTxInf/RmtInf/Ustrd"},
+	[PX_AH_FR_BIC] = { F_AH_FR, "AppHdr/Fr/FIId/FinInstnId/BICFI" },
+	[PX_AH_TO_BIC] = { F_AH_TO, "AppHdr/To/FIId/FinInstnId/BICFI" },
+	[PX_AH_BIZ] = { F_AH_BIZ, "AppHdr/BizMsgIdr" },
+	[PX_AH_SVC] = { F_AH_SVC, "AppHdr/BizSvc" },
+	[PX_GH_MSGID] = { F_MSGID, "GrpHdr/MsgId" },
+	[PX_GH_NB] = { F_NBOFTXS, "GrpHdr/NbOfTxs" },
+	[PX_GH_DATE] = { F_GH_DATE, "GrpHdr/IntrBkSttlmDt" },
+	[PX_GH_INSTG_BIC] = { F_GH_INSTG, "GrpHdr/InstgAgt/FinInstnId/BICFI" },
+	[PX_GH_INSTD_BIC] = { F_GH_INSTD, "GrpHdr/InstdAgt/FinInstnId/BICFI" },
+	[PX_PI_ID] = { F_PMTINFID, "PmtInf/PmtInfId" },
+	[PX_PI_DT] = { F_DATE, "PmtInf/ReqdExctnDt/Dt" },
+	[PX_PI_DTTM] = { F_DTTM, "PmtInf/ReqdExctnDt/DtTm" },
+	[PX_PI_CHRGBR] = { F_CHRGBR, "PmtInf/ChrgBr" },
+	[PX_PI_DBTR_NM] = { F_DBTR_NM, "PmtInf/Dbtr/Nm" },
+	[PX_PI_DACCT_IBAN] = { F_DBTR_ACCT, "PmtInf/DbtrAcct/Id/IBAN" },
+	[PX_PI_DACCT_OTHR_ID] = { F_DBTR_ACCT, "PmtInf/DbtrAcct/Id/Othr/Id" },
+	[PX_PI_DAGT_BIC] = { F_DBTR_BIC, "PmtInf/DbtrAgt/FinInstnId/BICFI" },
+	[PX_INSTRID] = { F_INSTRID, "CdtTrfTxInf/PmtId/InstrId" },
+	[PX_E2E] = { F_E2E, "CdtTrfTxInf/PmtId/EndToEndId" },
+	[PX_TXID] = { F_TXID, "CdtTrfTxInf/PmtId/TxId" },
+	[PX_UETR] = { F_UETR, "CdtTrfTxInf/PmtId/UETR" },
+	[PX_AMT] = { F_AMT, NULL }, /* path depends on the message: px_amt_path */
+	[PX_EQVT] = { F_EQVT, "CdtTrfTxInf/Amt/EqvtAmt" },
+	[PX_DATE] = { F_DATE, "CdtTrfTxInf/IntrBkSttlmDt" },
+	[PX_CHRGBR] = { F_CHRGBR, "CdtTrfTxInf/ChrgBr" },
+	[PX_INSTG_BIC] = { F_INSTG, "CdtTrfTxInf/InstgAgt/FinInstnId/BICFI" },
+	[PX_INSTD_BIC] = { F_INSTD, "CdtTrfTxInf/InstdAgt/FinInstnId/BICFI" },
+	[PX_DBTR_NM] = { F_DBTR_NM, "CdtTrfTxInf/Dbtr/Nm" },
+	[PX_DACCT_IBAN] = { F_DBTR_ACCT, "CdtTrfTxInf/DbtrAcct/Id/IBAN" },
+	[PX_DACCT_OTHR_ID] = { F_DBTR_ACCT, "CdtTrfTxInf/DbtrAcct/Id/Othr/Id" },
+	[PX_DAGT_BIC] = { F_DBTR_BIC, "CdtTrfTxInf/DbtrAgt/FinInstnId/BICFI" },
+	[PX_CDTR_NM] = { F_CDTR_NM, "CdtTrfTxInf/Cdtr/Nm" },
+	[PX_CACCT_IBAN] = { F_CDTR_ACCT, "CdtTrfTxInf/CdtrAcct/Id/IBAN" },
+	[PX_CACCT_OTHR_ID] = { F_CDTR_ACCT, "CdtTrfTxInf/CdtrAcct/Id/Othr/Id" },
+	[PX_CAGT_BIC] = { F_CDTR_BIC, "CdtTrfTxInf/CdtrAgt/FinInstnId/BICFI" },
+	[PX_USTRD] = { F_USTRD, "CdtTrfTxInf/RmtInf/Ustrd" },
 };
 
 /* ---- parser state ---------------------------------------------------------------------------- */
@@ -207,75 +424,78 @@ static const px_stinfo px_st[PX_NSTATES] = {
 /* One transaction read: the payment, which fields were seen, and its first error if any. */
 typedef struct {
 	pm_payment p;
-	uint32_t   seen; /* 1u << F_* */
-	int        bad;
-	pm_error   e;
+	uint32_t seen; /* 1u << F_* */
+	int bad;
+	pm_error e;
 } px_tx;
 
 typedef struct {
 	xmlParserCtxtPtr ctxt;
 	unsigned max_depth, max_elements;
 	unsigned depth, elements;
-	uint8_t  stack[PX_DEPTH_CAP + 1];
-	int      stopped;
+	uint8_t stack[PX_DEPTH_CAP + 1];
+	int stopped;
 
 	/* the message */
 	pm_format fmt;
-	char      msgdef[PM_MSGDEF_CAP];
-	char      doc_ns[96];
-	int       docs;        /* Document elements seen */
-	int       root_seen;   /* FIToFICstmrCdtTrf / CstmrCdtTrfInitn */
-	char      ah_ns[96];
-	char      ah_fr[PM_BIC_CAP], ah_to[PM_BIC_CAP], ah_biz[PM_ID_CAP], ah_svc[PM_ID_CAP];
-	char      msg_id[PM_ID_CAP];
-	char      nb_of_txs[16];
-	char      gh_date[11], gh_instg[PM_BIC_CAP], gh_instd[PM_BIC_CAP];
-	uint32_t  gh_seen;
-	pm_error  fatal; /* the message-level refusal, when fatal_set */
-	int       fatal_set;
+	char msgdef[PM_MSGDEF_CAP];
+	char doc_ns[96];
+	int docs;      /* Document elements seen */
+	int root_seen; /* FIToFICstmrCdtTrf / CstmrCdtTrfInitn */
+	char ah_ns[96];
+	char ah_fr[PM_BIC_CAP], ah_to[PM_BIC_CAP], ah_biz[PM_ID_CAP], ah_svc[PM_ID_CAP];
+	char msg_id[PM_ID_CAP];
+	char nb_of_txs[16];
+	char gh_date[11], gh_instg[PM_BIC_CAP], gh_instd[PM_BIC_CAP];
+	uint32_t gh_seen;
+	pm_error fatal; /* the message-level refusal, when fatal_set */
+	int fatal_set;
 
 	/* the pain.001 PmtInf being read: its fields, copied into each of its transactions */
-	px_tx     pi;
-	int       in_pi;
+	px_tx pi;
+	int in_pi;
 
 	/* the transaction being read */
-	px_tx     tx;
-	int       in_tx;
+	px_tx tx;
+	int in_tx;
 
 	/* text of the capturing element */
-	uint8_t   cap_state;
-	unsigned  cap_depth;
-	size_t    text_len;
-	char      text[PX_TEXT_CAP + 1];
-	char      ccy[4];
-	int       ccy_state; /* 0 none, 1 ok, -1 bad */
+	uint8_t cap_state;
+	unsigned cap_depth;
+	size_t text_len;
+	char text[PX_TEXT_CAP + 1];
+	char ccy[4];
+	int ccy_state; /* 0 none, 1 ok, -1 bad */
 
 	/* transactions read, in document order */
-	px_tx    *txs;
-	size_t    ntx, captx;
-	int       oom;
+	px_tx *txs;
+	size_t ntx, captx;
+	int oom;
 } px_state;
 
-static uint32_t px_line(px_state *st)
+static uint32_t
+px_line(px_state *st)
 {
 	return st->ctxt && st->ctxt->input ? (uint32_t)st->ctxt->input->line : 0;
 }
 
-static uint32_t px_offset(px_state *st)
+static uint32_t
+px_offset(px_state *st)
 {
 	long n = st->ctxt ? xmlByteConsumed(st->ctxt) : 0;
 	return n > 0 ? (uint32_t)n : 0;
 }
 
-static void px_stop(px_state *st)
+static void
+px_stop(px_state *st)
 {
 	st->stopped = 1;
 	xmlStopParser(st->ctxt);
 }
 
 /* The whole message is refused: keep the first reason, stop the parser. */
-__attribute__((format(printf, 4, 5)))
-static void px_fatal(px_state *st, const char *reason, const char *field, const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static void
+px_fatal(px_state *st, const char *reason, const char *field, const char *fmt, ...)
 {
 	if (!st->fatal_set) {
 		pm_error *e = &st->fatal;
@@ -294,8 +514,8 @@ static void px_fatal(px_state *st, const char *reason, const char *field, const 
 }
 
 /* An error in one transaction (or in the PmtInf that holds it): keep its first one, read on. */
-__attribute__((format(printf, 4, 5)))
-static void px_txerr(px_state *st, const char *reason, const char *field, const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static void
+px_txerr(px_state *st, const char *reason, const char *field, const char *fmt, ...)
 {
 	px_tx *t = st->in_tx ? &st->tx : &st->pi;
 	if (t->bad)
@@ -315,7 +535,8 @@ static void px_txerr(px_state *st, const char *reason, const char *field, const 
 
 /* ---- text checks ----------------------------------------------------------------------------- */
 
-static size_t px_utf8_chars(const char *s, size_t n)
+static size_t
+px_utf8_chars(const char *s, size_t n)
 {
 	size_t c = 0;
 	for (size_t i = 0; i < n; i++)
@@ -323,7 +544,8 @@ static size_t px_utf8_chars(const char *s, size_t n)
 	return c;
 }
 
-static int px_is_digits(const char *s, size_t n)
+static int
+px_is_digits(const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		if (s[i] < '0' || s[i] > '9')
@@ -332,14 +554,16 @@ static int px_is_digits(const char *s, size_t n)
 }
 
 /* YYYY-MM-DD (the calendar is validate.h's business). */
-static int px_date_shape(const char *s, size_t n)
+static int
+px_date_shape(const char *s, size_t n)
 {
 	return n >= 10 && px_is_digits(s, 4) && s[4] == '-' && px_is_digits(s + 5, 2) && s[7] == '-' &&
 	       px_is_digits(s + 8, 2);
 }
 
 /* xs:date may carry a time zone: "2021-05-11", "2021-05-11Z", "2021-05-11+01:00". */
-static int px_date_ok(const char *s, size_t n)
+static int
+px_date_ok(const char *s, size_t n)
 {
 	if (!px_date_shape(s, n))
 		return 0;
@@ -352,8 +576,8 @@ static int px_date_ok(const char *s, size_t n)
 }
 
 /* Copies a Max<max>Text identifier: 1..max characters, and it must fit in cap-1 bytes. */
-static int px_copy_id(px_state *st, const char *path, const char *s, size_t n, size_t max, char *out,
-                      size_t cap)
+static int
+px_copy_id(px_state *st, const char *path, const char *s, size_t n, size_t max, char *out, size_t cap)
 {
 	size_t chars = px_utf8_chars(s, n);
 	if (n == 0) {
@@ -374,7 +598,8 @@ static int px_copy_id(px_state *st, const char *path, const char *s, size_t n, s
 }
 
 /* Copies a Max140Text name: at most 140 characters, cut at a character boundary to fit out. */
-static void px_copy_name(px_state *st, const char *path, const char *s, size_t n, char *out, size_t cap)
+static void
+px_copy_name(px_state *st, const char *path, const char *s, size_t n, char *out, size_t cap)
 {
 	size_t chars = px_utf8_chars(s, n);
 	if (chars > 140) {
@@ -390,7 +615,8 @@ static void px_copy_name(px_state *st, const char *path, const char *s, size_t n
 	out[n] = 0;
 }
 
-static void px_copy_bic(px_state *st, const char *path, const char *s, size_t n, char *out)
+static void
+px_copy_bic(px_state *st, const char *path, const char *s, size_t n, char *out)
 {
 	if (n != 8 && n != 11) {
 		px_txerr(st, "RC01", path, "%s '%.*s' is not 8 or 11 characters", path, (int)(n > 20 ? 20 : n), s);
@@ -400,13 +626,15 @@ static void px_copy_bic(px_state *st, const char *path, const char *s, size_t n,
 	out[n] = 0;
 }
 
-static const char *px_amt_path(const px_state *st)
+static const char *
+px_amt_path(const px_state *st)
 {
 	return st->fmt == PM_FMT_PAIN001 ? "CdtTrfTxInf/Amt/InstdAmt" : "CdtTrfTxInf/IntrBkSttlmAmt";
 }
 
 /* The text of a capturing element is complete: check it and store it. */
-static void px_store(px_state *st, uint8_t state)
+static void
+px_store(px_state *st, uint8_t state)
 {
 	const px_stinfo *si = &px_st[state];
 	const char *path = si->path ? si->path : px_amt_path(st);
@@ -433,7 +661,8 @@ static void px_store(px_state *st, uint8_t state)
 	case F_AH_FR:
 	case F_AH_TO:
 		if (n != 8 && n != 11) {
-			px_fatal(st, "RC01", path, "%s '%.*s' is not 8 or 11 characters", path, (int)(n > 20 ? 20 : n), s);
+			px_fatal(st, "RC01", path, "%s '%.*s' is not 8 or 11 characters", path, (int)(n > 20 ? 20 : n),
+			         s);
 			return;
 		}
 		memcpy(si->field == F_AH_FR ? st->ah_fr : st->ah_to, s, n);
@@ -473,7 +702,8 @@ static void px_store(px_state *st, uint8_t state)
 		return;
 	case F_GH_DATE:
 		if (!px_date_ok(s, n)) {
-			px_fatal(st, "DT01", path, "%s '%.*s' is not a date (YYYY-MM-DD)", path, (int)(n > 30 ? 30 : n), s);
+			px_fatal(st, "DT01", path, "%s '%.*s' is not a date (YYYY-MM-DD)", path, (int)(n > 30 ? 30 : n),
+			         s);
 			return;
 		}
 		memcpy(st->gh_date, s, 10);
@@ -482,7 +712,8 @@ static void px_store(px_state *st, uint8_t state)
 	case F_GH_INSTG:
 	case F_GH_INSTD:
 		if (n != 8 && n != 11) {
-			px_fatal(st, "RC01", path, "%s '%.*s' is not 8 or 11 characters", path, (int)(n > 20 ? 20 : n), s);
+			px_fatal(st, "RC01", path, "%s '%.*s' is not 8 or 11 characters", path, (int)(n > 20 ? 20 : n),
+			         s);
 			return;
 		}
 		memcpy(si->field == F_GH_INSTG ? st->gh_instg : st->gh_instd, s, n);
@@ -519,7 +750,8 @@ static void px_store(px_state *st, uint8_t state)
 	case F_UETR:
 		/* the UUIDv4 pattern is validate.h's; here it must at least be a 36-character value */
 		if (n != 36) {
-			px_txerr(st, "FF01", path, "%s '%.*s' is not a 36-character UUID", path, (int)(n > 40 ? 40 : n), s);
+			px_txerr(st, "FF01", path, "%s '%.*s' is not a 36-character UUID", path, (int)(n > 40 ? 40 : n),
+			         s);
 			break;
 		}
 		memcpy(p->uetr, s, n);
@@ -547,7 +779,8 @@ static void px_store(px_state *st, uint8_t state)
 		break;
 	case F_DATE:
 		if (!px_date_ok(s, n)) {
-			px_txerr(st, "DT01", path, "%s '%.*s' is not a date (YYYY-MM-DD)", path, (int)(n > 30 ? 30 : n), s);
+			px_txerr(st, "DT01", path, "%s '%.*s' is not a date (YYYY-MM-DD)", path, (int)(n > 30 ? 30 : n),
+			         s);
 			break;
 		}
 		memcpy(p->value_date, s, 10);
@@ -563,9 +796,10 @@ static void px_store(px_state *st, uint8_t state)
 		p->value_date[10] = 0;
 		break;
 	case F_CHRGBR:
-		if (n != 4 || (memcmp(s, "DEBT", 4) && memcmp(s, "CRED", 4) && memcmp(s, "SHAR", 4) &&
-		               memcmp(s, "SLEV", 4))) {
-			px_txerr(st, "FF01", path, "%s '%.*s' is not DEBT, CRED, SHAR or SLEV", path, (int)(n > 10 ? 10 : n), s);
+		if (n != 4 ||
+		    (memcmp(s, "DEBT", 4) && memcmp(s, "CRED", 4) && memcmp(s, "SHAR", 4) && memcmp(s, "SLEV", 4))) {
+			px_txerr(st, "FF01", path, "%s '%.*s' is not DEBT, CRED, SHAR or SLEV", path,
+			         (int)(n > 10 ? 10 : n), s);
 			break;
 		}
 		memcpy(p->charge_bearer, s, 4);
@@ -606,7 +840,8 @@ static void px_store(px_state *st, uint8_t state)
 /* ---- namespaces ------------------------------------------------------------------------------- */
 
 /* "pacs.008.001.NN" -> NN, when ns is PX_NS_PREFIX + that, else -1. */
-static int px_ns_version(const char *ns, const char *msg)
+static int
+px_ns_version(const char *ns, const char *msg)
 {
 	size_t pl = sizeof PX_NS_PREFIX - 1, ml = strlen(msg);
 	if (strncmp(ns, PX_NS_PREFIX, pl) || strncmp(ns + pl, msg, ml))
@@ -618,15 +853,16 @@ static int px_ns_version(const char *ns, const char *msg)
 	return atoi(v);
 }
 
-static uint8_t px_document(px_state *st, const char *uri)
+static uint8_t
+px_document(px_state *st, const char *uri)
 {
 	if (st->docs++) {
 		px_fatal(st, "FF01", "Document", "more than one Document in the message");
 		return PX_SKIP;
 	}
 	if (!uri || !*uri) {
-		px_fatal(st, "FF01", "Document", "Document has no namespace; expected %spacs.008.001.NN or pain.001.001.NN",
-		         PX_NS_PREFIX);
+		px_fatal(st, "FF01", "Document",
+		         "Document has no namespace; expected %spacs.008.001.NN or pain.001.001.NN", PX_NS_PREFIX);
 		return PX_SKIP;
 	}
 	if (strlen(uri) >= sizeof st->doc_ns) {
@@ -642,17 +878,22 @@ static uint8_t px_document(px_state *st, const char *uri)
 		return v8 >= 8 ? PX_DOC8 : PX_DOC1;
 	}
 	if (v8 >= 0 || v1 >= 0)
-		px_fatal(st, "FF01", "Document", "unsupported version %s (accepted: pacs.008.001.08 and later, "
-		         "pain.001.001.09 and later)", uri + pl);
+		px_fatal(st, "FF01", "Document",
+		         "unsupported version %s (accepted: pacs.008.001.08 and later, "
+		         "pain.001.001.09 and later)",
+		         uri + pl);
 	else
-		px_fatal(st, "FF01", "Document", "unsupported message: namespace '%s' (accepted: pacs.008.001.08+, "
-		         "pain.001.001.09+)", uri);
+		px_fatal(st, "FF01", "Document",
+		         "unsupported message: namespace '%s' (accepted: pacs.008.001.08+, "
+		         "pain.001.001.09+)",
+		         uri);
 	return PX_SKIP;
 }
 
 /* ---- transactions ----------------------------------------------------------------------------- */
 
-static void px_tx_begin(px_state *st)
+static void
+px_tx_begin(px_state *st)
 {
 	if (st->fmt == PM_FMT_PAIN001) {
 		st->tx = st->pi; /* the PmtInf's debtor, account, agent, date and charge bearer */
@@ -666,7 +907,8 @@ static void px_tx_begin(px_state *st)
 	st->in_tx = 1;
 }
 
-static void px_tx_end(px_state *st)
+static void
+px_tx_end(px_state *st)
 {
 	st->in_tx = 0;
 	if (st->ntx == st->captx) {
@@ -685,8 +927,9 @@ static void px_tx_end(px_state *st)
 
 /* ---- SAX callbacks ---------------------------------------------------------------------------- */
 
-static void px_start(void *ctx, const xmlChar *local, const xmlChar *prefix, const xmlChar *uri, int nb_ns,
-                     const xmlChar **ns, int nb_attr, int nb_def, const xmlChar **attrs)
+static void
+px_start(void *ctx, const xmlChar *local, const xmlChar *prefix, const xmlChar *uri, int nb_ns, const xmlChar **ns,
+         int nb_attr, int nb_def, const xmlChar **attrs)
 {
 	(void)prefix, (void)nb_ns, (void)ns, (void)nb_def;
 	px_state *st = ctx;
@@ -751,7 +994,9 @@ static void px_start(void *ctx, const xmlChar *local, const xmlChar *prefix, con
 				const char *v = (const char *)a[3];
 				size_t n = (size_t)(a[4] - a[3]);
 				st->ccy_state = n == 3 && v[0] >= 'A' && v[0] <= 'Z' && v[1] >= 'A' && v[1] <= 'Z' &&
-				                v[2] >= 'A' && v[2] <= 'Z' ? 1 : -1;
+				                                v[2] >= 'A' && v[2] <= 'Z'
+				                        ? 1
+				                        : -1;
 				if (st->ccy_state > 0) {
 					memcpy(st->ccy, v, 3);
 					st->ccy[3] = 0;
@@ -769,7 +1014,8 @@ static void px_start(void *ctx, const xmlChar *local, const xmlChar *prefix, con
 	}
 }
 
-static void px_end(void *ctx, const xmlChar *local, const xmlChar *prefix, const xmlChar *uri)
+static void
+px_end(void *ctx, const xmlChar *local, const xmlChar *prefix, const xmlChar *uri)
 {
 	(void)local, (void)prefix, (void)uri;
 	px_state *st = ctx;
@@ -787,7 +1033,8 @@ static void px_end(void *ctx, const xmlChar *local, const xmlChar *prefix, const
 		st->in_pi = 0;
 }
 
-static void px_chars(void *ctx, const xmlChar *ch, int len)
+static void
+px_chars(void *ctx, const xmlChar *ch, int len)
 {
 	px_state *st = ctx;
 	if (!st->cap_state || st->cap_depth != st->depth || st->stopped)
@@ -800,7 +1047,8 @@ static void px_chars(void *ctx, const xmlChar *ch, int len)
 }
 
 /* A DOCTYPE: refused before its internal subset or external identifier is read. */
-static void px_doctype(void *ctx, const xmlChar *name, const xmlChar *ext, const xmlChar *sys)
+static void
+px_doctype(void *ctx, const xmlChar *name, const xmlChar *ext, const xmlChar *sys)
 {
 	(void)ext, (void)sys;
 	px_state *st = ctx;
@@ -808,7 +1056,8 @@ static void px_doctype(void *ctx, const xmlChar *name, const xmlChar *ext, const
 }
 
 /* Parser errors: kept in the context (lastError), never printed. */
-static void px_serror(void *ctx, xmlErrorPtr err)
+static void
+px_serror(void *ctx, xmlErrorPtr err)
 {
 	(void)ctx, (void)err;
 }
@@ -827,7 +1076,8 @@ static const xmlSAXHandler px_sax = {
 
 /* ---- delivery --------------------------------------------------------------------------------- */
 
-static void px_err_ids(const px_state *st, pm_error *e, const pm_payment *p)
+static void
+px_err_ids(const px_state *st, pm_error *e, const pm_payment *p)
 {
 	snprintf(e->msg_id, sizeof e->msg_id, "%s", st->msg_id);
 	snprintf(e->msgdef, sizeof e->msgdef, "%s", st->msgdef);
@@ -838,7 +1088,8 @@ static void px_err_ids(const px_state *st, pm_error *e, const pm_payment *p)
 	}
 }
 
-static void px_missing(px_tx *t, const char *path, const char *what)
+static void
+px_missing(px_tx *t, const char *path, const char *what)
 {
 	if (t->bad)
 		return;
@@ -852,7 +1103,8 @@ static void px_missing(px_tx *t, const char *path, const char *what)
 }
 
 /* Fills what the transaction inherits (dates, agents) and checks what it must carry. */
-static void px_finish(const px_state *st, px_tx *t)
+static void
+px_finish(const px_state *st, px_tx *t)
 {
 	pm_payment *p = &t->p;
 	snprintf(p->msgdef, sizeof p->msgdef, "%s", st->msgdef);
@@ -867,21 +1119,24 @@ static void px_finish(const px_state *st, px_tx *t)
 	if (!(t->seen & (1u << F_E2E)))
 		px_missing(t, "CdtTrfTxInf/PmtId/EndToEndId", "CdtTrfTxInf/PmtId/EndToEndId is missing");
 	if (!(t->seen & (1u << F_AMT)) && !(t->seen & (1u << F_EQVT)))
-		px_missing(t, px_amt_path(st), st->fmt == PM_FMT_PAIN001 ? "CdtTrfTxInf/Amt/InstdAmt is missing"
-		                                                         : "CdtTrfTxInf/IntrBkSttlmAmt is missing");
+		px_missing(t, px_amt_path(st),
+		           st->fmt == PM_FMT_PAIN001 ? "CdtTrfTxInf/Amt/InstdAmt is missing"
+		                                     : "CdtTrfTxInf/IntrBkSttlmAmt is missing");
 	/* the business rules every format shares (CBPR+ UETR, currency, minor units, BIC, IBAN, ...) */
 	if (!t->bad && pm_payment_validate(p, &t->e) != 0)
 		t->bad = 1;
 }
 
-static int px_refuse(pm_sink sink, void *ctx, const px_state *st, pm_error *e)
+static int
+px_refuse(pm_sink sink, void *ctx, const px_state *st, pm_error *e)
 {
 	px_err_ids(st, e, NULL);
 	int r = sink(ctx, NULL, e);
 	return r ? r : PM_XML_REFUSED;
 }
 
-int pm_xml_parse(const char *buf, size_t len, const pm_xml_limits *lim, pm_sink sink, void *ctx)
+int
+pm_xml_parse(const char *buf, size_t len, const pm_xml_limits *lim, pm_sink sink, void *ctx)
 {
 	size_t max_bytes = lim && lim->max_bytes ? lim->max_bytes : PM_XML_MAX_BYTES;
 	px_state *st = calloc(1, sizeof *st);
@@ -948,7 +1203,8 @@ int pm_xml_parse(const char *buf, size_t len, const pm_xml_limits *lim, pm_sink 
 
 	if (!st->fatal_set) {
 		if (!st->docs)
-			pm_error_set(&st->fatal, "FF01", "Document", 0, 0, "no ISO 20022 Document element in the message");
+			pm_error_set(&st->fatal, "FF01", "Document", 0, 0,
+			             "no ISO 20022 Document element in the message");
 		else if (!st->root_seen)
 			pm_error_set(&st->fatal, "FF01", "Document", 0, 0, "Document holds no %s",
 			             st->fmt == PM_FMT_PACS008 ? "FIToFICstmrCdtTrf" : "CstmrCdtTrfInitn");
@@ -958,7 +1214,8 @@ int pm_xml_parse(const char *buf, size_t len, const pm_xml_limits *lim, pm_sink 
 			pm_error_set(&st->fatal, "FF01", "CdtTrfTxInf", 0, 0, "the message holds no CdtTrfTxInf");
 		else if (st->nb_of_txs[0] && strtoull(st->nb_of_txs, NULL, 10) != st->ntx)
 			pm_error_set(&st->fatal, "AM18", "GrpHdr/NbOfTxs", 0, 0,
-			             "GrpHdr/NbOfTxs says %s, the message holds %zu transactions", st->nb_of_txs, st->ntx);
+			             "GrpHdr/NbOfTxs says %s, the message holds %zu transactions", st->nb_of_txs,
+			             st->ntx);
 		else
 			goto deliver;
 		st->fatal_set = 1;

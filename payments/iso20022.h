@@ -28,15 +28,15 @@
  * transactions read so far) and frees everything before it returns. Thread-safe: no global state is
  * changed (xmlInitParser is called, which is idempotent; call it once from the main thread before
  * starting threads, as libxml2 asks). */
-#ifndef PAYMENTS_ISO20022_H
-#define PAYMENTS_ISO20022_H
+#ifndef OB_PAYMENTS_ISO20022_H
+#define OB_PAYMENTS_ISO20022_H
 
 #include <stddef.h>
 
 #include "payments/payment.h"
 
 typedef struct {
-	size_t   max_bytes;    /* input size; default 4 MiB */
+	size_t max_bytes;      /* input size; default 4 MiB */
 	unsigned max_depth;    /* element nesting; default 64 (clamped to 256, libxml2's own limit) */
 	unsigned max_elements; /* elements in the whole document; default 100000 */
 } pm_xml_limits;

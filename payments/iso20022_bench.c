@@ -12,55 +12,61 @@
 
 #include "payments/iso20022.h"
 
-static double now(void)
+static double
+now(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static int count_sink(void *ctx, const pm_payment *p, const pm_error *e)
+static int
+count_sink(void *ctx, const pm_payment *p, const pm_error *e)
 {
 	(void)e;
 	*(long *)ctx += p != NULL;
 	return 0;
 }
 
-static char *make_large(int ntx, size_t *len)
+static char *
+make_large(int ntx, size_t *len)
 {
 	size_t cap = (size_t)ntx * 1400 + 1024, n = 0;
 	char *b = malloc(cap);
 	if (!b)
 		return NULL;
-	n += (size_t)snprintf(b + n, cap - n,
-	                      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-	                      "<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:pacs.008.001.08\">\n<FIToFICstmrCdtTrf>\n"
-	                      "<GrpHdr><MsgId>BENCH-1</MsgId><CreDtTm>2026-01-02T10:00:00Z</CreDtTm><NbOfTxs>%d</NbOfTxs>"
-	                      "<IntrBkSttlmDt>2026-01-02</IntrBkSttlmDt><SttlmInf><SttlmMtd>CLRG</SttlmMtd></SttlmInf></GrpHdr>\n",
-	                      ntx);
+	n += (size_t)snprintf(
+	        b + n, cap - n,
+	        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	        "<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:pacs.008.001.08\">\n<FIToFICstmrCdtTrf>\n"
+	        "<GrpHdr><MsgId>BENCH-1</MsgId><CreDtTm>2026-01-02T10:00:00Z</CreDtTm><NbOfTxs>%d</NbOfTxs>"
+	        "<IntrBkSttlmDt>2026-01-02</IntrBkSttlmDt><SttlmInf><SttlmMtd>CLRG</SttlmMtd></SttlmInf></GrpHdr>\n",
+	        ntx);
 	for (int i = 0; i < ntx; i++)
-		n += (size_t)snprintf(b + n, cap - n,
-		                      "<CdtTrfTxInf>\n  <PmtId><InstrId>I%d</InstrId><EndToEndId>E2E-%d</EndToEndId>"
-		                      "<TxId>T%d</TxId><UETR>%08x-2682-4291-ad67-2a41e530cd27</UETR></PmtId>\n"
-		                      "  <IntrBkSttlmAmt Ccy=\"EUR\">%d.%02d</IntrBkSttlmAmt>\n  <ChrgBr>SHAR</ChrgBr>\n"
-		                      "  <InstgAgt><FinInstnId><BICFI>COBADEFFXXX</BICFI></FinInstnId></InstgAgt>\n"
-		                      "  <InstdAgt><FinInstnId><BICFI>BNPAFRPPXXX</BICFI></FinInstnId></InstdAgt>\n"
-		                      "  <Dbtr><Nm>Debtor number %d GmbH</Nm><PstlAdr><StrtNm>Hauptstrasse</StrtNm>"
-		                      "<TwnNm>Frankfurt</TwnNm><Ctry>DE</Ctry></PstlAdr></Dbtr>\n"
-		                      "  <DbtrAcct><Id><IBAN>DE89370400440532013000</IBAN></Id></DbtrAcct>\n"
-		                      "  <DbtrAgt><FinInstnId><BICFI>COBADEFFXXX</BICFI></FinInstnId></DbtrAgt>\n"
-		                      "  <CdtrAgt><FinInstnId><BICFI>BNPAFRPPXXX</BICFI></FinInstnId></CdtrAgt>\n"
-		                      "  <Cdtr><Nm>Creditor number %d SARL</Nm><PstlAdr><StrtNm>Rue de Rivoli</StrtNm>"
-		                      "<TwnNm>Paris</TwnNm><Ctry>FR</Ctry></PstlAdr></Cdtr>\n"
-		                      "  <CdtrAcct><Id><IBAN>FR1420041010050500013M02606</IBAN></Id></CdtrAcct>\n"
-		                      "  <RmtInf><Ustrd>Invoice %d of 2026</Ustrd></RmtInf>\n</CdtTrfTxInf>\n",
-		                      i, i, i, (unsigned)i, 1 + i % 100000, i % 100, i, i, i);
+		n += (size_t)snprintf(
+		        b + n, cap - n,
+		        "<CdtTrfTxInf>\n  <PmtId><InstrId>I%d</InstrId><EndToEndId>E2E-%d</EndToEndId>"
+		        "<TxId>T%d</TxId><UETR>%08x-2682-4291-ad67-2a41e530cd27</UETR></PmtId>\n"
+		        "  <IntrBkSttlmAmt Ccy=\"EUR\">%d.%02d</IntrBkSttlmAmt>\n  <ChrgBr>SHAR</ChrgBr>\n"
+		        "  <InstgAgt><FinInstnId><BICFI>COBADEFFXXX</BICFI></FinInstnId></InstgAgt>\n"
+		        "  <InstdAgt><FinInstnId><BICFI>BNPAFRPPXXX</BICFI></FinInstnId></InstdAgt>\n"
+		        "  <Dbtr><Nm>Debtor number %d GmbH</Nm><PstlAdr><StrtNm>Hauptstrasse</StrtNm>"
+		        "<TwnNm>Frankfurt</TwnNm><Ctry>DE</Ctry></PstlAdr></Dbtr>\n"
+		        "  <DbtrAcct><Id><IBAN>DE89370400440532013000</IBAN></Id></DbtrAcct>\n"
+		        "  <DbtrAgt><FinInstnId><BICFI>COBADEFFXXX</BICFI></FinInstnId></DbtrAgt>\n"
+		        "  <CdtrAgt><FinInstnId><BICFI>BNPAFRPPXXX</BICFI></FinInstnId></CdtrAgt>\n"
+		        "  <Cdtr><Nm>Creditor number %d SARL</Nm><PstlAdr><StrtNm>Rue de Rivoli</StrtNm>"
+		        "<TwnNm>Paris</TwnNm><Ctry>FR</Ctry></PstlAdr></Cdtr>\n"
+		        "  <CdtrAcct><Id><IBAN>FR1420041010050500013M02606</IBAN></Id></CdtrAcct>\n"
+		        "  <RmtInf><Ustrd>Invoice %d of 2026</Ustrd></RmtInf>\n</CdtTrfTxInf>\n",
+		        i, i, i, (unsigned)i, 1 + i % 100000, i % 100, i, i, i);
 	n += (size_t)snprintf(b + n, cap - n, "</FIToFICstmrCdtTrf>\n</Document>\n");
 	*len = n;
 	return b;
 }
 
-static char *slurp(const char *path, size_t *len)
+static char *
+slurp(const char *path, size_t *len)
 {
 	FILE *f = fopen(path, "rb");
 	if (!f)
@@ -79,7 +85,8 @@ static char *slurp(const char *path, size_t *len)
 }
 
 /* Runs both for about secs each (interleaved rounds, so a change of machine load hits both alike). */
-static int compare(const char *name, const char *buf, size_t len, long want_pay, double secs)
+static int
+compare(const char *name, const char *buf, size_t len, long want_pay, double secs)
 {
 	double t_base = 0, t_ours = 0;
 	long n_base = 0, n_ours = 0;
@@ -111,7 +118,8 @@ static int compare(const char *name, const char *buf, size_t len, long want_pay,
 	return 0;
 }
 
-int main(void)
+int
+main(void)
 {
 	xmlInitParser();
 	size_t len;

@@ -17,7 +17,8 @@ typedef struct {
 	int pays, errs;
 } fz_count;
 
-static void fz_report(const pm_status_report *r)
+static void
+fz_report(const pm_status_report *r)
 {
 	static char out[8192];
 	int n = pm_pacs002_write(r, out, sizeof out, NULL, 0);
@@ -29,7 +30,8 @@ static void fz_report(const pm_status_report *r)
 	xmlFreeDoc(d);
 }
 
-static int fz_sink(void *ctx, const pm_payment *p, const pm_error *e)
+static int
+fz_sink(void *ctx, const pm_payment *p, const pm_error *e)
 {
 	fz_count *c = ctx;
 	if ((p == NULL) == (e == NULL))
@@ -66,14 +68,15 @@ static int fz_sink(void *ctx, const pm_payment *p, const pm_error *e)
 	return 0;
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static int init;
 	if (!init) {
 		xmlInitParser();
 		init = 1;
 	}
-	fz_count c = {0, 0};
+	fz_count c = { 0, 0 };
 	int rc = pm_xml_parse((const char *)data, size, NULL, fz_sink, &c);
 	if (rc == PM_XML_REFUSED && (c.errs != 1 || c.pays != 0))
 		abort();

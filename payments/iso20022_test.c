@@ -27,15 +27,18 @@ int pm_xml_names_sorted(void);
 
 /* ---- a sink that keeps everything ------------------------------------------------------------- */
 
-enum { MAXR = 8 };
+enum {
+	MAXR = 8
+};
 typedef struct {
-	int        npay, nerr, calls, stop_after;
+	int npay, nerr, calls, stop_after;
 	pm_payment pay[MAXR];
-	pm_error   err[MAXR];
-	char       order[2 * MAXR + 1]; /* 'p' / 'e' in delivery order */
+	pm_error err[MAXR];
+	char order[2 * MAXR + 1]; /* 'p' / 'e' in delivery order */
 } res;
 
-static int keep(void *ctx, const pm_payment *p, const pm_error *e)
+static int
+keep(void *ctx, const pm_payment *p, const pm_error *e)
 {
 	res *r = ctx;
 	assert_true((p == NULL) != (e == NULL));
@@ -52,13 +55,15 @@ static int keep(void *ctx, const pm_payment *p, const pm_error *e)
 	return r->stop_after && r->calls >= r->stop_after ? 7 : 0;
 }
 
-static int parse_s(const char *s, res *r)
+static int
+parse_s(const char *s, res *r)
 {
 	memset(r, 0, sizeof *r);
 	return pm_xml_parse(s, strlen(s), NULL, keep, r);
 }
 
-static char *slurp(const char *name, size_t *len)
+static char *
+slurp(const char *name, size_t *len)
 {
 	const char *dir = getenv("PM_TESTDATA") ? getenv("PM_TESTDATA") : "payments/testdata/iso";
 	char path[512];
@@ -78,7 +83,8 @@ static char *slurp(const char *name, size_t *len)
 	return b;
 }
 
-static int parse_file(const char *name, res *r)
+static int
+parse_file(const char *name, res *r)
 {
 	size_t n;
 	char *b = slurp(name, &n);
@@ -89,7 +95,8 @@ static int parse_file(const char *name, res *r)
 }
 
 /* 1-based line of the nth (0-based) occurrence of needle in the file. */
-static uint32_t line_of(const char *name, const char *needle, int nth)
+static uint32_t
+line_of(const char *name, const char *needle, int nth)
 {
 	size_t n;
 	char *b = slurp(name, &n), *p = b;
@@ -104,7 +111,8 @@ static uint32_t line_of(const char *name, const char *needle, int nth)
 	return line;
 }
 
-static void amount_is(const pm_payment *p, const char *ccy, uint64_t units, unsigned scale)
+static void
+amount_is(const pm_payment *p, const char *ccy, uint64_t units, unsigned scale)
 {
 	assert_string_equal(p->ccy, ccy);
 	if (p->amount.units != units || p->amount.scale != scale)
@@ -113,7 +121,8 @@ static void amount_is(const pm_payment *p, const char *ccy, uint64_t units, unsi
 }
 
 /* One refusal of the whole message: no payment, one error naming FF01 (unless given) and a word. */
-static void refused(int rc, const res *r, const char *reason, const char *word)
+static void
+refused(int rc, const res *r, const char *reason, const char *word)
 {
 	assert_int_equal(rc, PM_XML_REFUSED);
 	assert_int_equal(r->npay, 0);
@@ -126,13 +135,15 @@ static void refused(int rc, const res *r, const char *reason, const char *word)
 /* ---- a minimal pacs.008 to vary --------------------------------------------------------------- */
 
 static const char *tx_ok =
-	"<CdtTrfTxInf><PmtId><InstrId>I1</InstrId><EndToEndId>E1</EndToEndId>"
-	"<UETR>174c245f-2682-4291-ad67-2a41e530cd27</UETR></PmtId>"
-	"<IntrBkSttlmAmt Ccy=\"EUR\">10.00</IntrBkSttlmAmt><IntrBkSttlmDt>2026-01-02</IntrBkSttlmDt>"
-	"<ChrgBr>SHAR</ChrgBr><Dbtr><Nm>D</Nm></Dbtr><DbtrAgt><FinInstnId><BICFI>COBADEFF</BICFI></FinInstnId></DbtrAgt>"
-	"<CdtrAgt><FinInstnId><BICFI>BNPAFRPP</BICFI></FinInstnId></CdtrAgt><Cdtr><Nm>C</Nm></Cdtr></CdtTrfTxInf>\n";
+        "<CdtTrfTxInf><PmtId><InstrId>I1</InstrId><EndToEndId>E1</EndToEndId>"
+        "<UETR>174c245f-2682-4291-ad67-2a41e530cd27</UETR></PmtId>"
+        "<IntrBkSttlmAmt Ccy=\"EUR\">10.00</IntrBkSttlmAmt><IntrBkSttlmDt>2026-01-02</IntrBkSttlmDt>"
+        "<ChrgBr>SHAR</ChrgBr><Dbtr><Nm>D</Nm></Dbtr><DbtrAgt><FinInstnId><BICFI>COBADEFF</BICFI></FinInstnId></"
+        "DbtrAgt>"
+        "<CdtrAgt><FinInstnId><BICFI>BNPAFRPP</BICFI></FinInstnId></CdtrAgt><Cdtr><Nm>C</Nm></Cdtr></CdtTrfTxInf>\n";
 
-static char *doc8(const char *ns, const char *grp_extra, const char *txs)
+static char *
+doc8(const char *ns, const char *grp_extra, const char *txs)
 {
 	static char buf[1 << 16];
 	snprintf(buf, sizeof buf,
@@ -145,13 +156,15 @@ static char *doc8(const char *ns, const char *grp_extra, const char *txs)
 
 /* ---- real samples ----------------------------------------------------------------------------- */
 
-static void test_names_sorted(void **s)
+static void
+test_names_sorted(void **s)
 {
 	(void)s;
 	assert_true(pm_xml_names_sorted());
 }
 
-static void test_sample_p212(void **s)
+static void
+test_sample_p212(void **s)
 {
 	(void)s;
 	res r;
@@ -184,7 +197,8 @@ static void test_sample_p212(void **s)
 	assert_true(p->offset > 0);
 }
 
-static void test_sample_c535(void **s)
+static void
+test_sample_c535(void **s)
 {
 	(void)s;
 	res r;
@@ -201,7 +215,8 @@ static void test_sample_c535(void **s)
 }
 
 /* Agents, accounts and names that look like the ones we read but sit elsewhere must not leak in. */
-static void test_sample_custom(void **s)
+static void
+test_sample_custom(void **s)
 {
 	(void)s;
 	res r;
@@ -219,7 +234,8 @@ static void test_sample_custom(void **s)
 	assert_string_equal(p->uetr, "8403c004-66b2-40fc-acba-9f11d1a4ad84");
 }
 
-static void test_sample_pain001(void **s)
+static void
+test_sample_pain001(void **s)
 {
 	(void)s;
 	res r;
@@ -252,7 +268,8 @@ static void test_sample_pain001(void **s)
 
 /* ---- own edge cases --------------------------------------------------------------------------- */
 
-static void test_own_pacs008_multi(void **s)
+static void
+test_own_pacs008_multi(void **s)
 {
 	(void)s;
 	res r;
@@ -265,8 +282,8 @@ static void test_own_pacs008_multi(void **s)
 	assert_string_equal(a->end_to_end_id, "E2E-1");
 	assert_string_equal(a->tx_id, "TX-1");
 	amount_is(a, "EUR", 100050, 2);
-	assert_string_equal(a->value_date, "2026-09-10");         /* from GrpHdr */
-	assert_string_equal(a->instg_agent_bic, "COBADEFFXXX");   /* from GrpHdr */
+	assert_string_equal(a->value_date, "2026-09-10");       /* from GrpHdr */
+	assert_string_equal(a->instg_agent_bic, "COBADEFFXXX"); /* from GrpHdr */
 	assert_string_equal(a->instd_agent_bic, "BNPAFRPP");
 	assert_string_equal(a->debtor_name, "Alpha & Sons GmbH");
 	assert_string_equal(a->debtor_account, "DE89370400440532013000");
@@ -276,9 +293,9 @@ static void test_own_pacs008_multi(void **s)
 	assert_string_equal(b->end_to_end_id, "E2E-2");
 	assert_string_equal(b->instr_id, "");
 	amount_is(b, "JPY", 250000, 0);
-	assert_string_equal(b->value_date, "2026-09-11");         /* its own */
-	assert_string_equal(b->instg_agent_bic, "MHCBJPJT");      /* its own */
-	assert_string_equal(b->debtor_name, "Gamma K.K.");        /* CDATA */
+	assert_string_equal(b->value_date, "2026-09-11");    /* its own */
+	assert_string_equal(b->instg_agent_bic, "MHCBJPJT"); /* its own */
+	assert_string_equal(b->debtor_name, "Gamma K.K.");   /* CDATA */
 	assert_string_equal(b->creditor_name, "Soci\xc3\xa9t\xc3\xa9 G\xc3\xa9n\xc3\xa9rale Client");
 	assert_string_equal(b->debtor_account, "1234567");
 	assert_string_equal(b->uetr, "0f8e1c1e-6c1b-4e43-9d5a-3b0c2e7a9a02"); /* SplmtryData's is not read */
@@ -288,7 +305,8 @@ static void test_own_pacs008_multi(void **s)
 	assert_int_equal(b->line, line_of(f, "<CdtTrfTxInf>", 1));
 }
 
-static void test_own_pain001_multi(void **s)
+static void
+test_own_pain001_multi(void **s)
 {
 	(void)s;
 	res r;
@@ -306,19 +324,20 @@ static void test_own_pain001_multi(void **s)
 	amount_is(a, "GBP", 10, 0);
 	assert_string_equal(a->instg_agent_bic, ""); /* no AppHdr, no agents in a pain.001 */
 	assert_string_equal(b->pmt_inf_id, "PMT-A");
-	assert_string_equal(b->charge_bearer, "SHAR");   /* the transaction's own */
-	assert_string_equal(b->uetr, "");                /* optional in pain.001 */
+	assert_string_equal(b->charge_bearer, "SHAR"); /* the transaction's own */
+	assert_string_equal(b->uetr, "");              /* optional in pain.001 */
 	assert_string_equal(b->creditor_account, "40-30-20 12345678");
 	amount_is(b, "GBP", 250075, 2);
 	assert_string_equal(c->pmt_inf_id, "PMT-B");
 	assert_string_equal(c->value_date, "2026-10-07"); /* from DtTm */
 	assert_string_equal(c->debtor_name, "Acme Corp (EUR)");
 	assert_string_equal(c->debtor_agent_bic, "COBADEFFXXX");
-	assert_string_equal(c->charge_bearer, "");        /* neither PmtInf B nor the transaction has one */
+	assert_string_equal(c->charge_bearer, ""); /* neither PmtInf B nor the transaction has one */
 	assert_string_equal(c->creditor_agent_bic, "");
 }
 
-static void test_own_busmsgenvlp(void **s)
+static void
+test_own_busmsgenvlp(void **s)
 {
 	(void)s;
 	res r;
@@ -330,17 +349,19 @@ static void test_own_busmsgenvlp(void **s)
 	amount_is(&r.pay[0], "EUR", 1566938, 2);
 }
 
-static void test_request_payload_wrapper(void **s)
+static void
+test_request_payload_wrapper(void **s)
 {
 	(void)s;
 	char buf[8192];
-	snprintf(buf, sizeof buf,
-	         "<SwInt:Request xmlns:SwInt=\"urn:example:swint\"><SwInt:RequestHeader><SwInt:Service>x</SwInt:Service>"
-	         "</SwInt:RequestHeader><SwInt:RequestPayload>"
-	         "<h:AppHdr xmlns:h=\"urn:iso:std:iso:20022:tech:xsd:head.001.001.02\"><h:Fr><h:FIId><h:FinInstnId>"
-	         "<h:BICFI>AAAABBCC</h:BICFI></h:FinInstnId></h:FIId></h:Fr></h:AppHdr>%s</SwInt:RequestPayload>"
-	         "</SwInt:Request>",
-	         strstr(doc8("pacs.008.001.09", "", tx_ok), "<Document"));
+	snprintf(
+	        buf, sizeof buf,
+	        "<SwInt:Request xmlns:SwInt=\"urn:example:swint\"><SwInt:RequestHeader><SwInt:Service>x</SwInt:Service>"
+	        "</SwInt:RequestHeader><SwInt:RequestPayload>"
+	        "<h:AppHdr xmlns:h=\"urn:iso:std:iso:20022:tech:xsd:head.001.001.02\"><h:Fr><h:FIId><h:FinInstnId>"
+	        "<h:BICFI>AAAABBCC</h:BICFI></h:FinInstnId></h:FIId></h:Fr></h:AppHdr>%s</SwInt:RequestPayload>"
+	        "</SwInt:Request>",
+	        strstr(doc8("pacs.008.001.09", "", tx_ok), "<Document"));
 	res r;
 	assert_int_equal(parse_s(buf, &r), 0);
 	assert_int_equal(r.npay, 1);
@@ -349,7 +370,8 @@ static void test_request_payload_wrapper(void **s)
 	assert_string_equal(r.pay[0].instd_agent_bic, "");
 }
 
-static void test_utf16(void **s)
+static void
+test_utf16(void **s)
 {
 	(void)s;
 	const char *d = doc8("pacs.008.001.08", "", tx_ok);
@@ -368,7 +390,8 @@ static void test_utf16(void **s)
 	assert_string_equal(r.pay[0].end_to_end_id, "E1");
 }
 
-static void test_sink_stops(void **s)
+static void
+test_sink_stops(void **s)
 {
 	(void)s;
 	res r;
@@ -384,7 +407,8 @@ static void test_sink_stops(void **s)
 /* ---- per-transaction refusals ----------------------------------------------------------------- */
 
 /* CBPR+ (AppHdr BizSvc swift.cbprplus.*) makes the UETR mandatory; a plain pacs.008 does not. */
-static void test_missing_uetr(void **s)
+static void
+test_missing_uetr(void **s)
 {
 	(void)s;
 	char txs[4096], env[8192];
@@ -394,8 +418,10 @@ static void test_missing_uetr(void **s)
 	         tx_ok);
 	const char *d = strstr(doc8("pacs.008.001.08", "<NbOfTxs>3</NbOfTxs>", txs), "<Document");
 	snprintf(env, sizeof env,
-	         "<Envelope xmlns=\"urn:swift:xsd:envelope\"><AppHdr xmlns=\"urn:iso:std:iso:20022:tech:xsd:head.001.001.02\">"
-	         "<BizSvc>swift.cbprplus.02</BizSvc></AppHdr>\n%s</Envelope>", d);
+	         "<Envelope xmlns=\"urn:swift:xsd:envelope\"><AppHdr "
+	         "xmlns=\"urn:iso:std:iso:20022:tech:xsd:head.001.001.02\">"
+	         "<BizSvc>swift.cbprplus.02</BizSvc></AppHdr>\n%s</Envelope>",
+	         d);
 	res r;
 	assert_int_equal(parse_s(env, &r), 0);
 	assert_int_equal(r.npay, 2);
@@ -420,23 +446,28 @@ static void test_missing_uetr(void **s)
 }
 
 /* Business rules run on every payment read (validate.h): 3 decimals in EUR, zero, XAU, a bad IBAN. */
-static void test_validation(void **s)
+static void
+test_validation(void **s)
 {
 	(void)s;
-	struct { const char *amt, *extra, *reason, *word; } c[] = {
-		{"<IntrBkSttlmAmt Ccy=\"EUR\">1.234</IntrBkSttlmAmt>", "", "AM03", "decimals"},
-		{"<IntrBkSttlmAmt Ccy=\"EUR\">1.230</IntrBkSttlmAmt>", "", NULL, NULL}, /* a trailing zero is fine */
-		{"<IntrBkSttlmAmt Ccy=\"JPY\">100.5</IntrBkSttlmAmt>", "", "AM03", "decimals"},
-		{"<IntrBkSttlmAmt Ccy=\"EUR\">0.00</IntrBkSttlmAmt>", "", "AM01", "zero"},
-		{"<IntrBkSttlmAmt Ccy=\"XAU\">1</IntrBkSttlmAmt>", "", "AM03", "XAU"},
-		{"<IntrBkSttlmAmt Ccy=\"EUR\">1</IntrBkSttlmAmt>",
-		 "<CdtrAcct><Id><IBAN>DE89370400440532013001</IBAN></Id></CdtrAcct>", "AC01", ""},
-		{"<IntrBkSttlmAmt Ccy=\"EUR\">1</IntrBkSttlmAmt>", "<IntrBkSttlmDt>2026-02-30</IntrBkSttlmDt>", "DT01", ""},
+	struct {
+		const char *amt, *extra, *reason, *word;
+	} c[] = {
+		{ "<IntrBkSttlmAmt Ccy=\"EUR\">1.234</IntrBkSttlmAmt>", "", "AM03", "decimals" },
+		{ "<IntrBkSttlmAmt Ccy=\"EUR\">1.230</IntrBkSttlmAmt>", "", NULL, NULL }, /* a trailing zero is fine */
+		{ "<IntrBkSttlmAmt Ccy=\"JPY\">100.5</IntrBkSttlmAmt>", "", "AM03", "decimals" },
+		{ "<IntrBkSttlmAmt Ccy=\"EUR\">0.00</IntrBkSttlmAmt>", "", "AM01", "zero" },
+		{ "<IntrBkSttlmAmt Ccy=\"XAU\">1</IntrBkSttlmAmt>", "", "AM03", "XAU" },
+		{ "<IntrBkSttlmAmt Ccy=\"EUR\">1</IntrBkSttlmAmt>",
+		  "<CdtrAcct><Id><IBAN>DE89370400440532013001</IBAN></Id></CdtrAcct>", "AC01", "" },
+		{ "<IntrBkSttlmAmt Ccy=\"EUR\">1</IntrBkSttlmAmt>", "<IntrBkSttlmDt>2026-02-30</IntrBkSttlmDt>", "DT01",
+		  "" },
 	};
 	for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
 		char tx[2048];
 		snprintf(tx, sizeof tx,
-		         "<CdtTrfTxInf><PmtId><EndToEndId>E1</EndToEndId></PmtId>%s%s<ChrgBr>SHAR</ChrgBr></CdtTrfTxInf>",
+		         "<CdtTrfTxInf><PmtId><EndToEndId>E1</EndToEndId></PmtId>%s%s<ChrgBr>SHAR</ChrgBr></"
+		         "CdtTrfTxInf>",
 		         c[i].amt, c[i].extra);
 		res r;
 		assert_int_equal(parse_s(doc8("pacs.008.001.08", "", tx), &r), 0);
@@ -453,7 +484,8 @@ static void test_validation(void **s)
 	}
 }
 
-static void tx_refused(const char *tx, const char *reason, const char *field, const char *word)
+static void
+tx_refused(const char *tx, const char *reason, const char *field, const char *word)
 {
 	res r;
 	assert_int_equal(parse_s(doc8("pacs.008.001.08", "", tx), &r), 0);
@@ -466,11 +498,12 @@ static void tx_refused(const char *tx, const char *reason, const char *field, co
 	assert_int_equal(r.err[0].line, 4);
 }
 
-#define TX(amt, extra)                                                                               \
-	"<CdtTrfTxInf><PmtId><EndToEndId>E1</EndToEndId><UETR>174c245f-2682-4291-ad67-2a41e530cd27</UETR>" \
+#define TX(amt, extra)                                                                                                 \
+	"<CdtTrfTxInf><PmtId><EndToEndId>E1</EndToEndId><UETR>174c245f-2682-4291-ad67-2a41e530cd27</UETR>"             \
 	"</PmtId>" amt extra "<ChrgBr>SHAR</ChrgBr></CdtTrfTxInf>"
 
-static void test_bad_fields(void **s)
+static void
+test_bad_fields(void **s)
 {
 	(void)s;
 	const char *amt = "CdtTrfTxInf/IntrBkSttlmAmt";
@@ -487,19 +520,21 @@ static void test_bad_fields(void **s)
 	tx_refused(TX("<IntrBkSttlmAmt Ccy=\"EUR\">5</IntrBkSttlmAmt>",
 	              "<DbtrAgt><FinInstnId><BICFI>COBADEFFXX</BICFI></FinInstnId></DbtrAgt>"),
 	           "RC01", "CdtTrfTxInf/DbtrAgt/FinInstnId/BICFI", "COBADEFFXX");
-	tx_refused(TX("<IntrBkSttlmAmt Ccy=\"EUR\">5</IntrBkSttlmAmt>",
-	              "<Cdtr><Nm>XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX"
-	              "XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX1</Nm></Cdtr>"),
-	           "FF01", "CdtTrfTxInf/Cdtr/Nm", "141 characters");
+	tx_refused(
+	        TX("<IntrBkSttlmAmt Ccy=\"EUR\">5</IntrBkSttlmAmt>",
+	           "<Cdtr><Nm>XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX"
+	           "XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX1</Nm></Cdtr>"),
+	        "FF01", "CdtTrfTxInf/Cdtr/Nm", "141 characters");
 	char big[2048];
 	memset(big, 'X', 700); /* longer than the text buffer: refused without reading past it */
-	snprintf(big + 700, sizeof big - 700, "</Nm></Cdtr><IntrBkSttlmAmt Ccy=\"EUR\">5</IntrBkSttlmAmt></CdtTrfTxInf>");
+	snprintf(big + 700, sizeof big - 700,
+	         "</Nm></Cdtr><IntrBkSttlmAmt Ccy=\"EUR\">5</IntrBkSttlmAmt></CdtTrfTxInf>");
 	char tx[4096];
 	snprintf(tx, sizeof tx, "<CdtTrfTxInf><PmtId><EndToEndId>E1</EndToEndId></PmtId><Cdtr><Nm>   %s", big);
 	tx_refused(tx, "FF01", "CdtTrfTxInf/Cdtr/Nm", "longer than");
-	tx_refused(TX("<IntrBkSttlmAmt Ccy=\"EUR\">5</IntrBkSttlmAmt><IntrBkSttlmAmt Ccy=\"EUR\">6</IntrBkSttlmAmt>",
-	              ""),
-	           "FF01", amt, "twice");
+	tx_refused(
+	        TX("<IntrBkSttlmAmt Ccy=\"EUR\">5</IntrBkSttlmAmt><IntrBkSttlmAmt Ccy=\"EUR\">6</IntrBkSttlmAmt>", ""),
+	        "FF01", amt, "twice");
 	tx_refused("<CdtTrfTxInf><PmtId><EndToEndId>E1</EndToEndId><UETR>174c245f</UETR></PmtId>"
 	           "<IntrBkSttlmAmt Ccy=\"EUR\">5</IntrBkSttlmAmt></CdtTrfTxInf>",
 	           "FF01", "CdtTrfTxInf/PmtId/UETR", "UUID");
@@ -510,7 +545,8 @@ static void test_bad_fields(void **s)
 }
 
 /* A non-ASCII name of 140 characters is valid: kept, cut at a character boundary to fit the field. */
-static void test_long_utf8_name(void **s)
+static void
+test_long_utf8_name(void **s)
 {
 	(void)s;
 	char nm[512] = "", tx[2048];
@@ -524,14 +560,15 @@ static void test_long_utf8_name(void **s)
 	assert_memory_equal(r.pay[0].debtor_name, nm, 140);
 }
 
-static void test_pain_eqvt_amt(void **s)
+static void
+test_pain_eqvt_amt(void **s)
 {
 	(void)s;
 	const char *d =
-		"<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:pain.001.001.09\"><CstmrCdtTrfInitn><GrpHdr>"
-		"<MsgId>P</MsgId></GrpHdr><PmtInf><PmtInfId>X</PmtInfId><CdtTrfTxInf><PmtId><EndToEndId>E</EndToEndId>"
-		"</PmtId><Amt><EqvtAmt><Amt Ccy=\"EUR\">5</Amt><CcyOfTrf>USD</CcyOfTrf></EqvtAmt></Amt></CdtTrfTxInf>"
-		"</PmtInf></CstmrCdtTrfInitn></Document>";
+	        "<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:pain.001.001.09\"><CstmrCdtTrfInitn><GrpHdr>"
+	        "<MsgId>P</MsgId></GrpHdr><PmtInf><PmtInfId>X</PmtInfId><CdtTrfTxInf><PmtId><EndToEndId>E</EndToEndId>"
+	        "</PmtId><Amt><EqvtAmt><Amt Ccy=\"EUR\">5</Amt><CcyOfTrf>USD</CcyOfTrf></EqvtAmt></Amt></CdtTrfTxInf>"
+	        "</PmtInf></CstmrCdtTrfInitn></Document>";
 	res r;
 	assert_int_equal(parse_s(d, &r), 0);
 	assert_int_equal(r.nerr, 1);
@@ -540,7 +577,8 @@ static void test_pain_eqvt_amt(void **s)
 
 /* ---- whole-message refusals ------------------------------------------------------------------- */
 
-static void test_versions_and_namespaces(void **s)
+static void
+test_versions_and_namespaces(void **s)
 {
 	(void)s;
 	res r;
@@ -554,20 +592,25 @@ static void test_versions_and_namespaces(void **s)
 	refused(parse_s("<Other xmlns=\"urn:x\"><Y/></Other>", &r), &r, "FF01", "no ISO 20022 Document");
 	assert_string_equal(r.err[0].field, "Document");
 	/* the pacs.008 namespace over a pain.001 body */
-	refused(parse_s("<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:pacs.008.001.08\"><CstmrCdtTrfInitn/></Document>",
-	                &r), &r, "FF01", "FIToFICstmrCdtTrf");
+	refused(parse_s("<Document "
+	                "xmlns=\"urn:iso:std:iso:20022:tech:xsd:pacs.008.001.08\"><CstmrCdtTrfInitn/></Document>",
+	                &r),
+	        &r, "FF01", "FIToFICstmrCdtTrf");
 	refused(parse_s(doc8("pacs.008.001.08", "", ""), &r), &r, "FF01", "no CdtTrfTxInf");
 	refused(parse_s(doc8("pacs.008.001.08", "<NbOfTxs>2</NbOfTxs>", tx_ok), &r), &r, "AM18", "NbOfTxs");
 	refused(parse_s("<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:pacs.008.001.08\"><FIToFICstmrCdtTrf>"
-	                "<GrpHdr><MsgId>M23456789012345678901234567890123456</MsgId></GrpHdr></FIToFICstmrCdtTrf></Document>",
-	                &r), &r, "FF01", "MsgId");
+	                "<GrpHdr><MsgId>M23456789012345678901234567890123456</MsgId></GrpHdr></FIToFICstmrCdtTrf></"
+	                "Document>",
+	                &r),
+	        &r, "FF01", "MsgId");
 	char two[8192];
 	const char *d = strstr(doc8("pacs.008.001.08", "", tx_ok), "<Document");
 	snprintf(two, sizeof two, "<W>%s%s</W>", d, d);
 	refused(parse_s(two, &r), &r, "FF01", "more than one Document");
 }
 
-static void test_not_well_formed(void **s)
+static void
+test_not_well_formed(void **s)
 {
 	(void)s;
 	res r;
@@ -586,31 +629,34 @@ static void test_not_well_formed(void **s)
 	refused(parse_s("not xml at all", &r), &r, "FF01", "not well-formed");
 }
 
-static void test_billion_laughs(void **s)
+static void
+test_billion_laughs(void **s)
 {
 	(void)s;
-	const char *d =
-		"<?xml version=\"1.0\"?>\n<!DOCTYPE lolz [\n <!ENTITY lol \"lol\">\n"
-		" <!ENTITY lol1 \"&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;\">\n"
-		" <!ENTITY lol2 \"&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;\">\n"
-		" <!ENTITY lol3 \"&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;\">\n"
-		" <!ENTITY lol4 \"&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;\">\n"
-		" <!ENTITY lol5 \"&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;\">\n"
-		" <!ENTITY lol6 \"&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;\">\n"
-		" <!ENTITY lol7 \"&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;\">\n"
-		" <!ENTITY lol8 \"&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;\">\n"
-		" <!ENTITY lol9 \"&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;\">\n]>\n"
-		"<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:pacs.008.001.08\"><FIToFICstmrCdtTrf><GrpHdr>"
-		"<MsgId>&lol9;</MsgId></GrpHdr></FIToFICstmrCdtTrf></Document>\n";
+	const char *d = "<?xml version=\"1.0\"?>\n<!DOCTYPE lolz [\n <!ENTITY lol \"lol\">\n"
+	                " <!ENTITY lol1 \"&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;\">\n"
+	                " <!ENTITY lol2 \"&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;\">\n"
+	                " <!ENTITY lol3 \"&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;\">\n"
+	                " <!ENTITY lol4 \"&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;\">\n"
+	                " <!ENTITY lol5 \"&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;\">\n"
+	                " <!ENTITY lol6 \"&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;\">\n"
+	                " <!ENTITY lol7 \"&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;\">\n"
+	                " <!ENTITY lol8 \"&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;\">\n"
+	                " <!ENTITY lol9 \"&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;\">\n]>\n"
+	                "<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:pacs.008.001.08\"><FIToFICstmrCdtTrf><GrpHdr>"
+	                "<MsgId>&lol9;</MsgId></GrpHdr></FIToFICstmrCdtTrf></Document>\n";
 	res r;
 	refused(parse_s(d, &r), &r, "FF01", "DOCTYPE");
 	assert_int_equal(r.err[0].line, 2);
 }
 
-static void test_deep_nesting(void **s)
+static void
+test_deep_nesting(void **s)
 {
 	(void)s;
-	enum { DEPTH = 10000 };
+	enum {
+		DEPTH = 10000
+	};
 	size_t cap = DEPTH * 8 + 256, n = 0;
 	char *d = malloc(cap);
 	assert_non_null(d);
@@ -625,7 +671,7 @@ static void test_deep_nesting(void **s)
 	refused(pm_xml_parse(d, n, NULL, keep, &r), &r, "FF01", "deeper than 64");
 	assert_int_equal(r.err[0].line, 2);
 	/* a caller's tighter limit applies to a real sample (its deepest element, DbtrAcct/Id/Othr/Id, is 8 levels down) */
-	pm_xml_limits lim = {0, 7, 0};
+	pm_xml_limits lim = { 0, 7, 0 };
 	size_t sn;
 	char *smp = slurp("ballerina_p_2_1_2_mt103_pacs_008_A_B.xml", &sn);
 	memset(&r, 0, sizeof r);
@@ -638,7 +684,8 @@ static void test_deep_nesting(void **s)
 	free(d);
 }
 
-static void test_oversize_and_floods(void **s)
+static void
+test_oversize_and_floods(void **s)
 {
 	(void)s;
 	size_t big = 16u << 20;
@@ -667,11 +714,12 @@ static void test_oversize_and_floods(void **s)
 
 /* ---- XXE against a live socket ---------------------------------------------------------------- */
 
-static int listen_loopback(int *port)
+static int
+listen_loopback(int *port)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	assert_true(fd >= 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t al = sizeof a;
 	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
 	assert_int_equal(listen(fd, 16), 0);
@@ -682,7 +730,8 @@ static int listen_loopback(int *port)
 }
 
 /* Connections that reached the listener (a fetch connects before the parser returns). */
-static int connections(int fd)
+static int
+connections(int fd)
 {
 	int n = 0, c;
 	while ((c = accept(fd, NULL, NULL)) >= 0) {
@@ -693,7 +742,8 @@ static int connections(int fd)
 	return n;
 }
 
-static void test_xxe_no_fetch(void **s)
+static void
+test_xxe_no_fetch(void **s)
 {
 	(void)s;
 	int port, fd = listen_loopback(&port);
@@ -722,10 +772,11 @@ static void test_xxe_no_fetch(void **s)
 }
 
 /* The detector works: libxml2 told to load DTDs and substitute entities does connect. */
-static void *accept_one(void *arg)
+static void *
+accept_one(void *arg)
 {
 	int fd = *(int *)arg;
-	struct pollfd p = {fd, POLLIN, 0};
+	struct pollfd p = { fd, POLLIN, 0 };
 	if (poll(&p, 1, 30000) == 1) {
 		int c = accept(fd, NULL, NULL);
 		if (c >= 0) {
@@ -736,7 +787,8 @@ static void *accept_one(void *arg)
 	return NULL;
 }
 
-static void test_xxe_detector_can_fail(void **s)
+static void
+test_xxe_detector_can_fail(void **s)
 {
 	(void)s;
 	int port, fd = listen_loopback(&port), flag = fd;
@@ -753,7 +805,8 @@ static void test_xxe_detector_can_fail(void **s)
 		skip(); /* this libxml2 has no HTTP client: the guard cannot be demonstrated, nothing to fetch with */
 }
 
-int main(void)
+int
+main(void)
 {
 	xmlInitParser();
 	const struct CMUnitTest tests[] = {

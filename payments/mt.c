@@ -17,7 +17,10 @@
 
 #include "payments/validate.h"
 
-enum { MT_MAX_FIELDS = 64, MT_MAX_SUBS = 16 };
+enum {
+	MT_MAX_FIELDS = 64,
+	MT_MAX_SUBS = 16
+};
 
 typedef struct {
 	const char *buf;
@@ -29,10 +32,10 @@ typedef struct {
 } mt_ctx;
 
 typedef struct {
-	char tag[4];  /* "20", "23B", "50K", "59" */
-	size_t off;   /* offset of the ':' that starts the field */
-	size_t voff;  /* offset of the value */
-	size_t vn;    /* value length (line breaks inside, none at the end) */
+	char tag[4]; /* "20", "23B", "50K", "59" */
+	size_t off;  /* offset of the ':' that starts the field */
+	size_t voff; /* offset of the value */
+	size_t vn;   /* value length (line breaks inside, none at the end) */
 } mt_field;
 
 typedef struct {
@@ -44,16 +47,16 @@ typedef struct {
 	mt_ctx *c;
 	pm_error err;
 	int failed;
-	size_t start;               /* offset of "{1:" */
-	size_t b1, b1n, b2, b2n;    /* block 1 and 2 contents */
-	size_t b4, b4n, b4open;     /* block 4 text (after the line break of "{4:"), and where "{4:" is */
+	size_t start;            /* offset of "{1:" */
+	size_t b1, b1n, b2, b2n; /* block 1 and 2 contents */
+	size_t b4, b4n, b4open;  /* block 4 text (after the line break of "{4:"), and where "{4:" is */
 	int has_b2, has_b3, has_b4, b4_system;
-	mt_sub b4s[MT_MAX_SUBS];    /* system block 4 of an ACK/NAK */
+	mt_sub b4s[MT_MAX_SUBS]; /* system block 4 of an ACK/NAK */
 	int nb4s;
-	char svc[3];                /* "01" or "21" */
-	char ltss[23];              /* block 1 LT + session + sequence: ties an ACK to its original */
-	char io;                    /* 'I' or 'O' */
-	char mt[4];                 /* "103" */
+	char svc[3];   /* "01" or "21" */
+	char ltss[23]; /* block 1 LT + session + sequence: ties an ACK to its original */
+	char io;       /* 'I' or 'O' */
+	char mt[4];    /* "103" */
 	char sender[PM_BIC_CAP], receiver[PM_BIC_CAP];
 	char uetr[PM_UETR_CAP], variant[8];
 	mt_field f[MT_MAX_FIELDS];
@@ -62,7 +65,8 @@ typedef struct {
 
 /* ---- positions and errors ----------------------------------------------------------------- */
 
-static uint32_t mt_line(mt_ctx *c, size_t off)
+static uint32_t
+mt_line(mt_ctx *c, size_t off)
 {
 	if (off > c->len)
 		off = c->len;
@@ -78,9 +82,10 @@ static uint32_t mt_line(mt_ctx *c, size_t off)
 }
 
 static int mt_fail(mt_msg *m, const char *reason, const char *field, size_t off, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
+        __attribute__((format(printf, 5, 6)));
 
-static int mt_fail(mt_msg *m, const char *reason, const char *field, size_t off, const char *fmt, ...)
+static int
+mt_fail(mt_msg *m, const char *reason, const char *field, size_t off, const char *fmt, ...)
 {
 	if (m->failed)
 		return -1;
@@ -96,23 +101,45 @@ static int mt_fail(mt_msg *m, const char *reason, const char *field, size_t off,
 
 /* ---- character classes -------------------------------------------------------------------- */
 
-static int mt_upper(char c) { return c >= 'A' && c <= 'Z'; }
-static int mt_digit(char c) { return c >= '0' && c <= '9'; }
-static int mt_alnum(char c) { return mt_upper(c) || mt_digit(c); }
+static int
+mt_upper(char c)
+{
+	return c >= 'A' && c <= 'Z';
+}
+static int
+mt_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+static int
+mt_alnum(char c)
+{
+	return mt_upper(c) || mt_digit(c);
+}
 
 /* SWIFT character set X: a-z A-Z 0-9 / - ? : ( ) . , ' + space */
-static int mt_x(char c)
+static int
+mt_x(char c)
 {
 	return mt_alnum(c) || (c >= 'a' && c <= 'z') || (c && strchr("/-?:().,'+ ", c) != NULL);
 }
 
 /* Set Z (77T): X plus = ! " % & * < > ; { @ # _ */
-static int mt_z(char c) { return mt_x(c) || (c && strchr("=!\"%&*<>;{@#_", c) != NULL); }
+static int
+mt_z(char c)
+{
+	return mt_x(c) || (c && strchr("=!\"%&*<>;{@#_", c) != NULL);
+}
 
 /* c is one of the characters of set (never the terminating NUL) */
-static int mt_in(char c, const char *set) { return c && strchr(set, c) != NULL; }
+static int
+mt_in(char c, const char *set)
+{
+	return c && strchr(set, c) != NULL;
+}
 
-static int mt_all(const char *s, size_t n, int (*cls)(char))
+static int
+mt_all(const char *s, size_t n, int (*cls)(char))
 {
 	for (size_t i = 0; i < n; i++)
 		if (!s[i] || !cls(s[i]))
@@ -120,9 +147,14 @@ static int mt_all(const char *s, size_t n, int (*cls)(char))
 	return 1;
 }
 
-static int mt_digits(const char *s, size_t n) { return mt_all(s, n, mt_digit); }
+static int
+mt_digits(const char *s, size_t n)
+{
+	return mt_all(s, n, mt_digit);
+}
 
-static int mt_zero(const char *s, size_t n)
+static int
+mt_zero(const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		if (s[i] != '0' && s[i] != ',')
@@ -132,10 +164,15 @@ static int mt_zero(const char *s, size_t n)
 
 /* ---- block structure ---------------------------------------------------------------------- */
 
-static int mt_is_eol(const mt_ctx *c, size_t i) { return i < c->len && (c->buf[i] == '\n' || c->buf[i] == '\r'); }
+static int
+mt_is_eol(const mt_ctx *c, size_t i)
+{
+	return i < c->len && (c->buf[i] == '\n' || c->buf[i] == '\r');
+}
 
 /* Skips one line break (CRLF or LF) at *pos; 0 when there was one. */
-static int mt_eol(const mt_ctx *c, size_t *pos)
+static int
+mt_eol(const mt_ctx *c, size_t *pos)
 {
 	if (*pos + 1 < c->len && c->buf[*pos] == '\r' && c->buf[*pos + 1] == '\n') {
 		*pos += 2;
@@ -149,7 +186,8 @@ static int mt_eol(const mt_ctx *c, size_t *pos)
 }
 
 /* "{tag:value}" sequence up to the closing '}' of the enclosing block. */
-static int mt_subblocks(mt_msg *m, size_t *pos, mt_sub *out, int cap, int *n, const char *blk, int digit_tags)
+static int
+mt_subblocks(mt_msg *m, size_t *pos, mt_sub *out, int cap, int *n, const char *blk, int digit_tags)
 {
 	mt_ctx *c = m->c;
 	*n = 0;
@@ -187,7 +225,8 @@ static int mt_subblocks(mt_msg *m, size_t *pos, mt_sub *out, int cap, int *n, co
 }
 
 /* LT address (12): BIC8, terminal code, branch. Writes the BIC11 (BIC8 + branch). */
-static int mt_lt(const char *s, char bic[PM_BIC_CAP])
+static int
+mt_lt(const char *s, char bic[PM_BIC_CAP])
 {
 	char b[12];
 	memcpy(b, s, 8);
@@ -199,15 +238,22 @@ static int mt_lt(const char *s, char bic[PM_BIC_CAP])
 	return 0;
 }
 
-static int mt_hhmm(const char *s) { return mt_digits(s, 4) && (s[0] - '0') * 10 + (s[1] - '0') < 24 && s[2] < '6'; }
+static int
+mt_hhmm(const char *s)
+{
+	return mt_digits(s, 4) && (s[0] - '0') * 10 + (s[1] - '0') < 24 && s[2] < '6';
+}
 
-static int mt_block1(mt_msg *m)
+static int
+mt_block1(mt_msg *m)
 {
 	const char *s = m->c->buf + m->b1;
 	if (m->b1n != 25 || s[0] != 'F' || !mt_digits(s + 1, 2) || !mt_digits(s + 15, 10))
-		return mt_fail(m, "FF01", "block1", m->b1, "basic header must be F01|F21 + LT address (12) + session (4) + sequence (6)");
+		return mt_fail(m, "FF01", "block1", m->b1,
+		               "basic header must be F01|F21 + LT address (12) + session (4) + sequence (6)");
 	if (memcmp(s + 1, "01", 2) && memcmp(s + 1, "21", 2))
-		return mt_fail(m, "FF01", "block1", m->b1, "service id %.2s: only 01 (FIN) and 21 (ACK/NAK) are accepted", s + 1);
+		return mt_fail(m, "FF01", "block1", m->b1,
+		               "service id %.2s: only 01 (FIN) and 21 (ACK/NAK) are accepted", s + 1);
 	memcpy(m->svc, s + 1, 2);
 	m->svc[2] = 0;
 	memcpy(m->ltss, s + 3, 22);
@@ -220,12 +266,14 @@ static int mt_block1(mt_msg *m)
 	return 0;
 }
 
-static int mt_block2(mt_msg *m)
+static int
+mt_block2(mt_msg *m)
 {
 	const char *s = m->c->buf + m->b2;
 	size_t n = m->b2n;
 	if (n < 4 || (s[0] != 'I' && s[0] != 'O') || !mt_digits(s + 1, 3))
-		return mt_fail(m, "FF01", "block2", m->b2, "application header must start with I or O and the 3-digit message type");
+		return mt_fail(m, "FF01", "block2", m->b2,
+		               "application header must start with I or O and the 3-digit message type");
 	m->io = s[0];
 	memcpy(m->mt, s + 1, 3);
 	m->mt[3] = 0;
@@ -233,9 +281,12 @@ static int mt_block2(mt_msg *m)
 	if (s[0] == 'I') {
 		/* I + type + LT(12) [+ priority S/U/N [+ delivery monitoring 1/2/3 [+ obsolescence 3n]]] */
 		if (n != 16 && n != 17 && n != 18 && n != 21)
-			return mt_fail(m, "FF01", "block2", m->b2, "input header must be I + type + receiver LT (12) + optional priority, monitoring, obsolescence");
+			return mt_fail(m, "FF01", "block2", m->b2,
+			               "input header must be I + type + receiver LT (12) + optional priority, "
+			               "monitoring, obsolescence");
 		if (mt_lt(s + 4, bic))
-			return mt_fail(m, "RC01", "block2", m->b2, "receiver LT address %.12s is not a BIC + terminal + branch", s + 4);
+			return mt_fail(m, "RC01", "block2", m->b2,
+			               "receiver LT address %.12s is not a BIC + terminal + branch", s + 4);
 		if (n >= 17 && !mt_in(s[16], "SUN"))
 			return mt_fail(m, "FF01", "block2", m->b2, "priority '%c' is not S, U or N", s[16]);
 		if (n >= 18 && !mt_in(s[17], "123"))
@@ -247,23 +298,28 @@ static int mt_block2(mt_msg *m)
 		/* O + type + input time HHMM + MIR (date 6, LT 12, session 4, sequence 6) + output date 6 +
 		 * output time 4 [+ priority] */
 		if (n != 46 && n != 47)
-			return mt_fail(m, "FF01", "block2", m->b2, "output header must be O + type + HHMM + MIR (28) + YYMMDD + HHMM + optional priority");
+			return mt_fail(
+			        m, "FF01", "block2", m->b2,
+			        "output header must be O + type + HHMM + MIR (28) + YYMMDD + HHMM + optional priority");
 		if (!mt_hhmm(s + 4) || pm_date_yymmdd(s + 8, 6, d) || !mt_digits(s + 26, 10) ||
 		    pm_date_yymmdd(s + 36, 6, d) || !mt_hhmm(s + 42))
-			return mt_fail(m, "FF01", "block2", m->b2, "output header: bad time, date, session or sequence");
+			return mt_fail(m, "FF01", "block2", m->b2,
+			               "output header: bad time, date, session or sequence");
 		if (n == 47 && !mt_in(s[46], "SUN"))
 			return mt_fail(m, "FF01", "block2", m->b2, "priority '%c' is not S, U or N", s[46]);
 		if (mt_lt(s + 14, bic))
-			return mt_fail(m, "RC01", "block2", m->b2, "sender LT address %.12s is not a BIC + terminal + branch", s + 14);
+			return mt_fail(m, "RC01", "block2", m->b2,
+			               "sender LT address %.12s is not a BIC + terminal + branch", s + 14);
 		memcpy(m->sender, bic, PM_BIC_CAP);
 	}
 	return 0;
 }
 
-static int mt_block3(mt_msg *m, const mt_sub *s, int n)
+static int
+mt_block3(mt_msg *m, const mt_sub *s, int n)
 {
-	static const char *const known[] = {"103", "106", "108", "111", "113", "115", "119", "121",
-	                                    "165", "423", "424", "433", "434"};
+	static const char *const known[] = { "103", "106", "108", "111", "113", "115", "119",
+		                             "121", "165", "423", "424", "433", "434" };
 	const char *buf = m->c->buf;
 	for (int i = 0; i < n; i++) {
 		size_t k;
@@ -271,39 +327,47 @@ static int mt_block3(mt_msg *m, const mt_sub *s, int n)
 			if (!strcmp(s[i].tag, known[k]))
 				break;
 		if (k == sizeof known / sizeof *known)
-			return mt_fail(m, "FF01", "block3", s[i].off, "user header tag {%s:} is not a FIN block 3 tag", s[i].tag);
+			return mt_fail(m, "FF01", "block3", s[i].off, "user header tag {%s:} is not a FIN block 3 tag",
+			               s[i].tag);
 		for (int j = 0; j < i; j++)
 			if (!strcmp(s[i].tag, s[j].tag))
-				return mt_fail(m, "FF01", "block3", s[i].off, "user header tag {%s:} repeated", s[i].tag);
+				return mt_fail(m, "FF01", "block3", s[i].off, "user header tag {%s:} repeated",
+				               s[i].tag);
 		const char *v = buf + s[i].voff;
 		size_t vn = s[i].vn;
 		if (!strcmp(s[i].tag, "121")) {
 			if (pm_uetr_normalise(v, vn, m->uetr))
-				return mt_fail(m, "FF01", "121", s[i].off, "UETR '%.*s' is not a UUID v4 (8-4-4-4-12 hex, version 4, variant 8/9/a/b)",
-				               (int)(vn > 40 ? 40 : vn), v);
+				return mt_fail(
+				        m, "FF01", "121", s[i].off,
+				        "UETR '%.*s' is not a UUID v4 (8-4-4-4-12 hex, version 4, variant 8/9/a/b)",
+				        (int)(vn > 40 ? 40 : vn), v);
 		} else if (!strcmp(s[i].tag, "119")) {
 			if (vn == 3 && !memcmp(v, "STP", 3))
 				strcpy(m->variant, "STP");
 			else if (vn == 5 && !memcmp(v, "REMIT", 5))
 				strcpy(m->variant, "REMIT");
 			else
-				return mt_fail(m, "FF01", "119", s[i].off, "validation flag {119:%.*s}: MT103 takes STP or REMIT",
+				return mt_fail(m, "FF01", "119", s[i].off,
+				               "validation flag {119:%.*s}: MT103 takes STP or REMIT",
 				               (int)(vn > 16 ? 16 : vn), v);
 		} else if (!strcmp(s[i].tag, "108") && (vn == 0 || vn > 16 || !mt_all(v, vn, mt_x))) {
-			return mt_fail(m, "FF01", "108", s[i].off, "message user reference must be 1..16 characters of set X");
+			return mt_fail(m, "FF01", "108", s[i].off,
+			               "message user reference must be 1..16 characters of set X");
 		} else if (!strcmp(s[i].tag, "111") && (vn != 3 || !mt_digits(v, 3))) {
 			return mt_fail(m, "FF01", "111", s[i].off, "service type identifier must be 3 digits");
 		} else if (!strcmp(s[i].tag, "103") && (vn != 3 || !mt_all(v, 3, mt_alnum))) {
 			return mt_fail(m, "FF01", "103", s[i].off, "service identifier must be 3 letters/digits");
 		} else if (vn > 65 || !mt_all(v, vn, mt_z)) {
-			return mt_fail(m, "FF01", "block3", s[i].off, "{%s:} value not in the SWIFT character set", s[i].tag);
+			return mt_fail(m, "FF01", "block3", s[i].off, "{%s:} value not in the SWIFT character set",
+			               s[i].tag);
 		}
 	}
 	return 0;
 }
 
 /* Block 4 text: from the line break after "{4:" to a line "-}". Splits it into fields. */
-static int mt_text(mt_msg *m, size_t *pos)
+static int
+mt_text(mt_msg *m, size_t *pos)
 {
 	mt_ctx *c = m->c;
 	size_t i = *pos;
@@ -334,11 +398,13 @@ static int mt_text(mt_msg *m, size_t *pos)
 			while (k < ln && k < 3 && mt_digit(l[k]))
 				k++;
 			if (k != 3)
-				return mt_fail(m, "FF01", "block4", ls, "field tag must be ':' + 2 digits [+ letter] + ':'");
+				return mt_fail(m, "FF01", "block4", ls,
+				               "field tag must be ':' + 2 digits [+ letter] + ':'");
 			if (k < ln && mt_upper(l[k]))
 				k++;
 			if (k >= ln || l[k] != ':')
-				return mt_fail(m, "FF01", "block4", ls, "field tag must be ':' + 2 digits [+ letter] + ':'");
+				return mt_fail(m, "FF01", "block4", ls,
+				               "field tag must be ':' + 2 digits [+ letter] + ':'");
 			if (m->nf == MT_MAX_FIELDS)
 				return mt_fail(m, "FF01", "block4", ls, "more than %d fields", MT_MAX_FIELDS);
 			cur = &m->f[m->nf++];
@@ -350,7 +416,8 @@ static int mt_text(mt_msg *m, size_t *pos)
 		} else if (!cur) {
 			return mt_fail(m, "FF01", "block4", ls, "text block must start with a field ':tag:'");
 		} else if (ln && l[0] == '-') {
-			return mt_fail(m, "FF01", cur->tag, ls, "a line may not start with '-' (only the closing '-}')");
+			return mt_fail(m, "FF01", cur->tag, ls,
+			               "a line may not start with '-' (only the closing '-}')");
 		} else {
 			cur->vn = le - cur->voff; /* continuation line */
 		}
@@ -361,7 +428,8 @@ static int mt_text(mt_msg *m, size_t *pos)
 
 /* One message: {1:} then optional {2:} {3:}, {4:}, {5:}, {S:} in that order; line breaks may sit
  * between blocks. Stops before the next "{1:" or anything else. */
-static int mt_blocks(mt_msg *m, size_t *pos)
+static int
+mt_blocks(mt_msg *m, size_t *pos)
 {
 	mt_ctx *c = m->c;
 	size_t i = *pos;
@@ -378,7 +446,8 @@ static int mt_blocks(mt_msg *m, size_t *pos)
 			break;
 		}
 		if (i + 2 >= c->len || c->buf[i + 2] != ':')
-			return mt_fail(m, "FF01", "block", i, "expected a block '{<id>:', a line break, '$' or the end");
+			return mt_fail(m, "FF01", "block", i,
+			               "expected a block '{<id>:', a line break, '$' or the end");
 		char id = c->buf[i + 1];
 		int rank = id == 'S' ? 6 : (id >= '1' && id <= '5') ? id - '0' : 0;
 		if (!rank)
@@ -453,10 +522,11 @@ static int mt_blocks(mt_msg *m, size_t *pos)
 typedef struct {
 	const char *p; /* current line */
 	size_t n;
-	size_t off;    /* its offset in the buffer */
+	size_t off; /* its offset in the buffer */
 } mt_linev;
 
-static int mt_lines(const mt_ctx *c, const mt_field *f, mt_linev *out, int cap)
+static int
+mt_lines(const mt_ctx *c, const mt_field *f, mt_linev *out, int cap)
 {
 	int n = 0;
 	size_t i = f->voff, end = f->voff + f->vn;
@@ -480,7 +550,8 @@ static int mt_lines(const mt_ctx *c, const mt_field *f, mt_linev *out, int cap)
 
 #define MT_MAXL 12 /* most lines any MT103 field but 77T may have (+1 to detect too many) */
 
-static const mt_field *mt_find(const mt_msg *m, const char *tag)
+static const mt_field *
+mt_find(const mt_msg *m, const char *tag)
 {
 	for (int i = 0; i < m->nf; i++)
 		if (!strcmp(m->f[i].tag, tag))
@@ -489,7 +560,8 @@ static const mt_field *mt_find(const mt_msg *m, const char *tag)
 }
 
 /* Field with number num and any option letter ("50" finds 50A/50F/50K). */
-static const mt_field *mt_find_opt(const mt_msg *m, const char *num)
+static const mt_field *
+mt_find_opt(const mt_msg *m, const char *num)
 {
 	for (int i = 0; i < m->nf; i++)
 		if (!strncmp(m->f[i].tag, num, 2))
@@ -498,43 +570,34 @@ static const mt_field *mt_find_opt(const mt_msg *m, const char *num)
 }
 
 typedef struct {
-	const char *num;    /* full tag ("23B") when opts is NULL, else the field number ("50") */
-	const char *opts;   /* allowed option letters; ' ' = no letter */
-	const char *stp;    /* options allowed in MT103 STP; NULL = same; "" = field not allowed */
+	const char *num;  /* full tag ("23B") when opts is NULL, else the field number ("50") */
+	const char *opts; /* allowed option letters; ' ' = no letter */
+	const char *stp;  /* options allowed in MT103 STP; NULL = same; "" = field not allowed */
 	char mand, rep;
-	int maxl, width;    /* lines, characters per line (0: checked by the field's own rule) */
-	const char *name;   /* how errors name it when missing */
+	int maxl, width;  /* lines, characters per line (0: checked by the field's own rule) */
+	const char *name; /* how errors name it when missing */
 } mt_spec;
 
 static const mt_spec mt_table[] = {
-	{"20", NULL, NULL, 1, 0, 1, 16, "20"},
-	{"13C", NULL, NULL, 0, 1, 1, 35, "13C"},
-	{"23B", NULL, NULL, 1, 0, 1, 4, "23B"},
-	{"23E", NULL, NULL, 0, 1, 1, 35, "23E"},
-	{"26T", NULL, NULL, 0, 0, 1, 3, "26T"},
-	{"32A", NULL, NULL, 1, 0, 1, 35, "32A"},
-	{"33B", NULL, NULL, 0, 0, 1, 35, "33B"},
-	{"36", NULL, NULL, 0, 0, 1, 12, "36"},
-	{"50", "AFK", NULL, 1, 0, 5, 35, "50a"},
-	{"51A", NULL, "", 0, 0, 2, 37, "51A"},
-	{"52", "AD", "A", 0, 0, 5, 37, "52a"},
-	{"53", "ABD", "AB", 0, 0, 5, 37, "53a"},
-	{"54", "ABD", "A", 0, 0, 5, 37, "54a"},
-	{"55", "ABD", "A", 0, 0, 5, 37, "55a"},
-	{"56", "ACD", "A", 0, 0, 5, 37, "56a"},
-	{"57", "ABCD", "A", 0, 0, 5, 37, "57a"},
-	{"59", " AF", NULL, 1, 0, 5, 35, "59a"},
-	{"70", NULL, NULL, 0, 0, 4, 35, "70"},
-	{"71A", NULL, NULL, 1, 0, 1, 3, "71A"},
-	{"71F", NULL, NULL, 0, 1, 1, 35, "71F"},
-	{"71G", NULL, NULL, 0, 0, 1, 35, "71G"},
-	{"72", NULL, NULL, 0, 0, 6, 35, "72"},
-	{"77B", NULL, NULL, 0, 0, 3, 35, "77B"},
-	{"77T", NULL, "", 0, 0, 0, 0, "77T"},
+	{ "20", NULL, NULL, 1, 0, 1, 16, "20" },   { "13C", NULL, NULL, 0, 1, 1, 35, "13C" },
+	{ "23B", NULL, NULL, 1, 0, 1, 4, "23B" },  { "23E", NULL, NULL, 0, 1, 1, 35, "23E" },
+	{ "26T", NULL, NULL, 0, 0, 1, 3, "26T" },  { "32A", NULL, NULL, 1, 0, 1, 35, "32A" },
+	{ "33B", NULL, NULL, 0, 0, 1, 35, "33B" }, { "36", NULL, NULL, 0, 0, 1, 12, "36" },
+	{ "50", "AFK", NULL, 1, 0, 5, 35, "50a" }, { "51A", NULL, "", 0, 0, 2, 37, "51A" },
+	{ "52", "AD", "A", 0, 0, 5, 37, "52a" },   { "53", "ABD", "AB", 0, 0, 5, 37, "53a" },
+	{ "54", "ABD", "A", 0, 0, 5, 37, "54a" },  { "55", "ABD", "A", 0, 0, 5, 37, "55a" },
+	{ "56", "ACD", "A", 0, 0, 5, 37, "56a" },  { "57", "ABCD", "A", 0, 0, 5, 37, "57a" },
+	{ "59", " AF", NULL, 1, 0, 5, 35, "59a" }, { "70", NULL, NULL, 0, 0, 4, 35, "70" },
+	{ "71A", NULL, NULL, 1, 0, 1, 3, "71A" },  { "71F", NULL, NULL, 0, 1, 1, 35, "71F" },
+	{ "71G", NULL, NULL, 0, 0, 1, 35, "71G" }, { "72", NULL, NULL, 0, 0, 6, 35, "72" },
+	{ "77B", NULL, NULL, 0, 0, 3, 35, "77B" }, { "77T", NULL, "", 0, 0, 0, 0, "77T" },
 };
-enum { MT_NSPEC = sizeof mt_table / sizeof mt_table[0] };
+enum {
+	MT_NSPEC = sizeof mt_table / sizeof mt_table[0]
+};
 
-static int mt_spec_of(const char *tag)
+static int
+mt_spec_of(const char *tag)
 {
 	for (int i = 0; i < MT_NSPEC; i++) {
 		const mt_spec *s = &mt_table[i];
@@ -555,7 +618,8 @@ static int mt_spec_of(const char *tag)
 
 /* 3!a15d: currency (listed, with minor units) + amount with mandatory comma, <= 15 characters,
  * fraction digits within the currency's minor units. */
-static int mt_ccy_amount(mt_msg *m, const mt_field *f, const char *v, size_t n, size_t off, pm_amount *out, char ccy[4])
+static int
+mt_ccy_amount(mt_msg *m, const mt_field *f, const char *v, size_t n, size_t off, pm_amount *out, char ccy[4])
 {
 	if (n < 5 || !mt_all(v, 3, mt_upper))
 		return mt_fail(m, "FF01", f->tag, off, "expected currency (3 letters) and amount");
@@ -563,19 +627,22 @@ static int mt_ccy_amount(mt_msg *m, const mt_field *f, const char *v, size_t n, 
 		return mt_fail(m, "AM03", f->tag, off, "currency %.3s is not an ISO 4217 code", v);
 	int minor = pm_ccy_minor_units(v);
 	if (minor < 0)
-		return mt_fail(m, "AM03", f->tag, off, "%.3s (metal, fund or test code) is not allowed in a payment", v);
+		return mt_fail(m, "AM03", f->tag, off, "%.3s (metal, fund or test code) is not allowed in a payment",
+		               v);
 	const char *a = v + 3;
 	size_t an = n - 3;
 	if (an > 15)
 		return mt_fail(m, "FF01", f->tag, off, "amount '%.*s' longer than 15 characters", (int)an, a);
 	if (!memchr(a, ',', an))
-		return mt_fail(m, "FF01", f->tag, off, "amount '%.*s' has no decimal comma (mandatory, e.g. 100,)", (int)an, a);
+		return mt_fail(m, "FF01", f->tag, off, "amount '%.*s' has no decimal comma (mandatory, e.g. 100,)",
+		               (int)an, a);
 	char why[64];
 	pm_amount am;
 	if (pm_amount_parse(a, an, ',', &am, why, sizeof why))
 		return mt_fail(m, "FF01", f->tag, off, "amount '%.*s': %s", (int)an, a, why);
 	if (pm_amount_decimals(&am) > (unsigned)minor)
-		return mt_fail(m, "FF01", f->tag, off, "amount has %u decimals, %.3s allows %d", pm_amount_decimals(&am), v, minor);
+		return mt_fail(m, "FF01", f->tag, off, "amount has %u decimals, %.3s allows %d",
+		               pm_amount_decimals(&am), v, minor);
 	if (out)
 		*out = am;
 	if (ccy) {
@@ -586,18 +653,21 @@ static int mt_ccy_amount(mt_msg *m, const mt_field *f, const char *v, size_t n, 
 }
 
 /* Agent fields option A: [/1!a][/34x] party identifier line, then a BIC. */
-static int mt_opt_a(mt_msg *m, const mt_field *f, const mt_linev *l, int nl, char bic[PM_BIC_CAP])
+static int
+mt_opt_a(mt_msg *m, const mt_field *f, const mt_linev *l, int nl, char bic[PM_BIC_CAP])
 {
 	int b = 0;
 	if (nl == 2) {
 		if (l[0].n < 2 || l[0].p[0] != '/')
-			return mt_fail(m, "FF01", f->tag, l[0].off, "option A: the line before the BIC must be a party identifier '/...'");
+			return mt_fail(m, "FF01", f->tag, l[0].off,
+			               "option A: the line before the BIC must be a party identifier '/...'");
 		b = 1;
 	} else if (nl != 1) {
 		return mt_fail(m, "FF01", f->tag, f->off, "option A: [/party identifier] and a BIC, 1 or 2 lines");
 	}
 	if (!pm_bic_valid(l[b].p, l[b].n))
-		return mt_fail(m, "RC01", f->tag, l[b].off, "'%.*s' is not a BIC", (int)(l[b].n > 20 ? 20 : l[b].n), l[b].p);
+		return mt_fail(m, "RC01", f->tag, l[b].off, "'%.*s' is not a BIC", (int)(l[b].n > 20 ? 20 : l[b].n),
+		               l[b].p);
 	if (bic) {
 		memcpy(bic, l[b].p, l[b].n);
 		bic[l[b].n] = 0;
@@ -605,7 +675,8 @@ static int mt_opt_a(mt_msg *m, const mt_field *f, const mt_linev *l, int nl, cha
 	return 0;
 }
 
-static void mt_copy(char *dst, size_t cap, const char *s, size_t n)
+static void
+mt_copy(char *dst, size_t cap, const char *s, size_t n)
 {
 	while (n && s[n - 1] == ' ')
 		n--; /* SWIFT pads; the padding is not part of a name or id */
@@ -622,7 +693,8 @@ typedef struct {
 } mt_party;
 
 /* 50a / 59a: account from the '/' line, the name, the BIC for option A. */
-static int mt_party_field(mt_msg *m, const mt_field *f, mt_party *p)
+static int
+mt_party_field(mt_msg *m, const mt_field *f, mt_party *p)
 {
 	mt_linev l[MT_MAXL];
 	int nl = mt_lines(m->c, f, l, MT_MAXL);
@@ -639,7 +711,8 @@ static int mt_party_field(mt_msg *m, const mt_field *f, mt_party *p)
 		if (nl - i != 1)
 			return mt_fail(m, "FF01", f->tag, f->off, "option A: [/account] and a BIC");
 		if (!pm_bic_valid(l[i].p, l[i].n))
-			return mt_fail(m, "RC01", f->tag, l[i].off, "'%.*s' is not a BIC", (int)(l[i].n > 20 ? 20 : l[i].n), l[i].p);
+			return mt_fail(m, "RC01", f->tag, l[i].off, "'%.*s' is not a BIC",
+			               (int)(l[i].n > 20 ? 20 : l[i].n), l[i].p);
 		mt_copy(p->bic, sizeof p->bic, l[i].p, l[i].n);
 		return 0;
 	}
@@ -650,14 +723,16 @@ static int mt_party_field(mt_msg *m, const mt_field *f, mt_party *p)
 			 * account is optional */
 			if (nl < 1 || l[0].n < 9 || !mt_all(l[0].p, 4, mt_upper) || l[0].p[4] != '/' ||
 			    !mt_all(l[0].p + 5, 2, mt_upper) || l[0].p[7] != '/')
-				return mt_fail(m, "FF01", f->tag, f->off, "option F: first line is '/account' or a party identifier CODE/CC/id");
+				return mt_fail(m, "FF01", f->tag, f->off,
+				               "option F: first line is '/account' or a party identifier CODE/CC/id");
 			i = 1;
 		}
 		if (nl - i < 1 || nl - i > 4)
 			return mt_fail(m, "FF01", f->tag, f->off, "option F: 1 to 4 lines 'n/text' after the first");
 		for (int k = i; k < nl; k++) {
 			if (l[k].n < 3 || l[k].p[0] < '1' || l[k].p[0] > '0' + maxn || l[k].p[1] != '/')
-				return mt_fail(m, "FF01", f->tag, l[k].off, "option F: line must be 'n/text' with n 1..%d", maxn);
+				return mt_fail(m, "FF01", f->tag, l[k].off,
+				               "option F: line must be 'n/text' with n 1..%d", maxn);
 			if (l[k].p[0] == '1') { /* name lines, joined by a space */
 				size_t have = strlen(p->name);
 				if (have && have + 1 < sizeof p->name)
@@ -676,7 +751,8 @@ static int mt_party_field(mt_msg *m, const mt_field *f, mt_party *p)
 	return 0;
 }
 
-static int mt_field_rules(mt_msg *m, const mt_field *f, const mt_spec *s)
+static int
+mt_field_rules(mt_msg *m, const mt_field *f, const mt_spec *s)
 {
 	mt_linev l[MT_MAXL];
 	const char *v = m->c->buf + f->voff;
@@ -685,7 +761,8 @@ static int mt_field_rules(mt_msg *m, const mt_field *f, const mt_spec *s)
 			return mt_fail(m, "FF01", f->tag, f->off, "envelope contents: 1 to 9000 characters");
 		for (size_t k = 0; k < f->vn; k++)
 			if (v[k] != '\r' && v[k] != '\n' && !mt_z(v[k]))
-				return mt_fail(m, "FF01", f->tag, f->voff + k, "character 0x%02x not in SWIFT set Z", (unsigned char)v[k]);
+				return mt_fail(m, "FF01", f->tag, f->voff + k, "character 0x%02x not in SWIFT set Z",
+				               (unsigned char)v[k]);
 		return 0;
 	}
 	int nl = mt_lines(m->c, f, l, MT_MAXL);
@@ -706,34 +783,40 @@ static int mt_field_rules(mt_msg *m, const mt_field *f, const mt_spec *s)
 	const char *p = l[0].p;
 	if (!strcmp(t, "20")) {
 		if (p[0] == '/' || p[n - 1] == '/' || memmem(p, n, "//", 2))
-			return mt_fail(m, "FF01", t, f->off, "reference may not start or end with '/' nor contain '//'");
+			return mt_fail(m, "FF01", t, f->off,
+			               "reference may not start or end with '/' nor contain '//'");
 	} else if (!strcmp(t, "13C")) {
-		static const char *const codes[] = {"/CLSTIME/", "/RNCTIME/", "/SNDTIME/"};
+		static const char *const codes[] = { "/CLSTIME/", "/RNCTIME/", "/SNDTIME/" };
 		int ok = n == 18;
 		if (ok) {
 			ok = 0;
 			for (int k = 0; k < 3; k++)
 				ok |= !memcmp(p, codes[k], 9);
 		}
-		if (!ok || !mt_hhmm(p + 9) || (p[13] != '+' && p[13] != '-') || !mt_hhmm(p + 14) || (p[14] - '0') * 10 + (p[15] - '0') > 13)
-			return mt_fail(m, "FF01", t, f->off, "time indication must be /CLSTIME/, /RNCTIME/ or /SNDTIME/ + HHMM + sign + HHMM");
+		if (!ok || !mt_hhmm(p + 9) || (p[13] != '+' && p[13] != '-') || !mt_hhmm(p + 14) ||
+		    (p[14] - '0') * 10 + (p[15] - '0') > 13)
+			return mt_fail(
+			        m, "FF01", t, f->off,
+			        "time indication must be /CLSTIME/, /RNCTIME/ or /SNDTIME/ + HHMM + sign + HHMM");
 	} else if (!strcmp(t, "23B")) {
-		static const char *const codes[] = {"CRED", "CRTS", "SPAY", "SPRI", "SSTD"};
+		static const char *const codes[] = { "CRED", "CRTS", "SPAY", "SPRI", "SSTD" };
 		int ok = 0;
 		for (int k = 0; k < 5; k++)
 			ok |= n == 4 && !memcmp(p, codes[k], 4);
 		if (!ok)
-			return mt_fail(m, "FF01", t, f->off, "bank operation code '%.*s' is not CRED, CRTS, SPAY, SPRI or SSTD", (int)n, p);
+			return mt_fail(m, "FF01", t, f->off,
+			               "bank operation code '%.*s' is not CRED, CRTS, SPAY, SPRI or SSTD", (int)n, p);
 	} else if (!strcmp(t, "23E")) {
-		static const char *const codes[] = {"CHQB", "CORT", "HOLD", "INTC", "PHOB", "PHOI", "PHON", "REPA",
-		                                    "SDVA", "TELB", "TELE", "TELI"};
+		static const char *const codes[] = { "CHQB", "CORT", "HOLD", "INTC", "PHOB", "PHOI",
+			                             "PHON", "REPA", "SDVA", "TELB", "TELE", "TELI" };
 		int ok = 0;
 		for (int k = 0; k < 12; k++)
 			ok |= n >= 4 && !memcmp(p, codes[k], 4);
 		if (!ok || (n > 4 && (p[4] != '/' || n < 6 || n > 35)))
-			return mt_fail(m, "FF01", t, f->off, "instruction code '%.*s' is not a 23E code [/30x]", (int)(n > 8 ? 8 : n), p);
-		if (!strcmp(m->variant, "STP") && memcmp(p, "CORT", 4) && memcmp(p, "INTC", 4) && memcmp(p, "REPA", 4) &&
-		    memcmp(p, "SDVA", 4))
+			return mt_fail(m, "FF01", t, f->off, "instruction code '%.*s' is not a 23E code [/30x]",
+			               (int)(n > 8 ? 8 : n), p);
+		if (!strcmp(m->variant, "STP") && memcmp(p, "CORT", 4) && memcmp(p, "INTC", 4) &&
+		    memcmp(p, "REPA", 4) && memcmp(p, "SDVA", 4))
 			return mt_fail(m, "FF01", t, f->off, "MT103 STP allows only CORT, INTC, REPA, SDVA in 23E");
 	} else if (!strcmp(t, "26T")) {
 		if (n != 3 || !mt_all(p, 3, mt_alnum))
@@ -751,10 +834,12 @@ static int mt_field_rules(mt_msg *m, const mt_field *f, const mt_spec *s)
 		const char *c = memchr(p, ',', n);
 		if (!c || c == p || memchr(c + 1, ',', n - (size_t)(c + 1 - p)) || !mt_digits(p, (size_t)(c - p)) ||
 		    !mt_digits(c + 1, n - (size_t)(c + 1 - p)) || mt_zero(p, n))
-			return mt_fail(m, "FF01", t, f->off, "exchange rate must be digits with a decimal comma, not zero");
+			return mt_fail(m, "FF01", t, f->off,
+			               "exchange rate must be digits with a decimal comma, not zero");
 	} else if (!strcmp(t, "71A")) {
 		if (n != 3 || (memcmp(p, "BEN", 3) && memcmp(p, "OUR", 3) && memcmp(p, "SHA", 3)))
-			return mt_fail(m, "FF01", t, f->off, "details of charges '%.*s' is not BEN, OUR or SHA", (int)n, p);
+			return mt_fail(m, "FF01", t, f->off, "details of charges '%.*s' is not BEN, OUR or SHA", (int)n,
+			               p);
 	} else if (t[0] == '5' && t[1] >= '1' && t[1] <= '7') {
 		char o = t[2];
 		if (o == 'A')
@@ -766,7 +851,8 @@ static int mt_field_rules(mt_msg *m, const mt_field *f, const mt_spec *s)
 		if (o == 'D') {
 			int i = p[0] == '/' ? 1 : 0;
 			if (nl - i < 1 || nl - i > 4)
-				return mt_fail(m, "FF01", t, f->off, "option D: [/party identifier] and 1 to 4 lines name and address");
+				return mt_fail(m, "FF01", t, f->off,
+				               "option D: [/party identifier] and 1 to 4 lines name and address");
 			for (int k = 0; k < nl; k++)
 				if (l[k].n > 35 && !(k == 0 && i))
 					return mt_fail(m, "FF01", t, l[k].off, "line longer than 35 characters");
@@ -782,17 +868,23 @@ static int mt_field_rules(mt_msg *m, const mt_field *f, const mt_spec *s)
 	return 0;
 }
 
-static int mt_ccy_eq(const mt_msg *m, const mt_field *a, const mt_field *b)
+static int
+mt_ccy_eq(const mt_msg *m, const mt_field *a, const mt_field *b)
 {
 	const char *pa = m->c->buf + a->voff + (a->tag[1] == '2' ? 6 : 0); /* 32A: after the date */
 	const char *pb = m->c->buf + b->voff;
 	return !memcmp(pa, pb, 3);
 }
 
-static int mt_has_opt(const mt_msg *m, const char *num) { return mt_find_opt(m, num) != NULL; }
+static int
+mt_has_opt(const mt_msg *m, const char *num)
+{
+	return mt_find_opt(m, num) != NULL;
+}
 
 /* Network validated rules (all MT103) and the STP / REMIT usage rules. */
-static int mt_network_rules(mt_msg *m)
+static int
+mt_network_rules(mt_msg *m)
 {
 	const mt_field *f32 = mt_find(m, "32A"), *f33 = mt_find(m, "33B"), *f36 = mt_find(m, "36");
 	const mt_field *f71a = mt_find(m, "71A"), *f71f = mt_find(m, "71F"), *f71g = mt_find(m, "71G");
@@ -802,7 +894,8 @@ static int mt_network_rules(mt_msg *m)
 	/* C1 (D75): 36 if and only if 33B is in another currency than 32A */
 	int other = f33 && !mt_ccy_eq(m, f32, f33);
 	if (other && !f36)
-		return mt_fail(m, "FF01", "36", f33->off, "33B is in another currency than 32A: exchange rate 36 is mandatory (D75)");
+		return mt_fail(m, "FF01", "36", f33->off,
+		               "33B is in another currency than 32A: exchange rate 36 is mandatory (D75)");
 	if (!other && f36)
 		return mt_fail(m, "FF01", "36", f36->off, "exchange rate 36 without a 33B in another currency (D75)");
 	/* C7 (E13, D50, E15): charges against 71A */
@@ -817,7 +910,8 @@ static int mt_network_rules(mt_msg *m)
 		return mt_fail(m, "FF01", "71G", f71g->off, "71A BEN: receiver's charges 71G not allowed (E15)");
 	/* C8 (D51): charges need the instructed amount */
 	if ((f71f || f71g) && !f33)
-		return mt_fail(m, "FF01", "33B", (f71f ? f71f : f71g)->off, "71F/71G present: instructed amount 33B is mandatory (D51)");
+		return mt_fail(m, "FF01", "33B", (f71f ? f71f : f71g)->off,
+		               "71F/71G present: instructed amount 33B is mandatory (D51)");
 	/* C4 (E06): a third reimbursement institution needs 53a and 54a */
 	const mt_field *f55 = mt_find_opt(m, "55");
 	if (f55 && (!mt_has_opt(m, "53") || !mt_has_opt(m, "54")))
@@ -835,7 +929,8 @@ static int mt_network_rules(mt_msg *m)
 		const char *c = buf + f->voff;
 		if (!memcmp(op, "SPRI", 4) && memcmp(c, "SDVA", 4) && memcmp(c, "INTC", 4) &&
 		    (stp || (memcmp(c, "TELB", 4) && memcmp(c, "PHOB", 4))))
-			return mt_fail(m, "FF01", "23E", f->off, "23B SPRI: 23E may only be SDVA, INTC%s (E01)", stp ? "" : ", TELB, PHOB");
+			return mt_fail(m, "FF01", "23E", f->off, "23B SPRI: 23E may only be SDVA, INTC%s (E01)",
+			               stp ? "" : ", TELB, PHOB");
 		if (!memcmp(op, "SSTD", 4) || !memcmp(op, "SPAY", 4))
 			return mt_fail(m, "FF01", "23E", f->off, "23B %.4s: 23E not allowed (E02)", op);
 	}
@@ -848,28 +943,33 @@ static int mt_network_rules(mt_msg *m)
 	if (remit && !f77t)
 		return mt_fail(m, "FF01", "77T", m->b4open, "MT103 REMIT: envelope contents 77T is mandatory");
 	if (remit && f70)
-		return mt_fail(m, "FF01", "70", f70->off, "MT103 REMIT: remittance information 70 not allowed (77T carries it)");
+		return mt_fail(m, "FF01", "70", f70->off,
+		               "MT103 REMIT: remittance information 70 not allowed (77T carries it)");
 	if (!remit && f77t)
 		return mt_fail(m, "FF01", "77T", f77t->off, "77T only in MT103 REMIT ({3:{119:REMIT}})");
 	if (stp) {
 		const mt_field *f59 = mt_find_opt(m, "59");
 		if (buf[f59->voff] != '/')
-			return mt_fail(m, "FF01", f59->tag, f59->off, "MT103 STP: the beneficiary account is mandatory in 59a (E10)");
+			return mt_fail(m, "FF01", f59->tag, f59->off,
+			               "MT103 STP: the beneficiary account is mandatory in 59a (E10)");
 		if (f71g && !mt_ccy_eq(m, f32, f71g))
-			return mt_fail(m, "FF01", "71G", f71g->off, "MT103 STP: 71G must be in the currency of 32A (C9)");
+			return mt_fail(m, "FF01", "71G", f71g->off,
+			               "MT103 STP: 71G must be in the currency of 32A (C9)");
 		const mt_field *f72 = mt_find(m, "72");
 		if (f72) {
 			mt_linev l[MT_MAXL];
 			int nl = mt_lines(m->c, f72, l, MT_MAXL);
 			for (int k = 0; k < nl; k++)
 				if (l[k].n >= 6 && (!memcmp(l[k].p, "/REJT/", 6) || !memcmp(l[k].p, "/RETN/", 6)))
-					return mt_fail(m, "FF01", "72", l[k].off, "MT103 STP: codes /REJT/ and /RETN/ not allowed in 72");
+					return mt_fail(m, "FF01", "72", l[k].off,
+					               "MT103 STP: codes /REJT/ and /RETN/ not allowed in 72");
 		}
 	}
 	return 0;
 }
 
-static int mt_fields(mt_msg *m)
+static int
+mt_fields(mt_msg *m)
 {
 	int last = -1, stp = !strcmp(m->variant, "STP");
 	for (int i = 0; i < m->nf; i++) {
@@ -878,7 +978,8 @@ static int mt_fields(mt_msg *m)
 		if (k == -1)
 			return mt_fail(m, "FF01", f->tag, f->off, "field %s is not part of MT103", f->tag);
 		if (k < -1)
-			return mt_fail(m, "FF01", f->tag, f->off, "option %s not allowed for %s in MT103", f->tag, mt_table[-2 - k].name);
+			return mt_fail(m, "FF01", f->tag, f->off, "option %s not allowed for %s in MT103", f->tag,
+			               mt_table[-2 - k].name);
 		const mt_spec *s = &mt_table[k];
 		if (stp && s->stp) {
 			char o = f->tag[2] ? f->tag[2] : ' ';
@@ -887,7 +988,8 @@ static int mt_fields(mt_msg *m)
 				               s->stp[0] ? " (options " : "", s->stp[0] ? s->stp : "");
 		}
 		if (k < last)
-			return mt_fail(m, "FF01", f->tag, f->off, "field %s out of sequence (after %s)", f->tag, m->f[i - 1].tag);
+			return mt_fail(m, "FF01", f->tag, f->off, "field %s out of sequence (after %s)", f->tag,
+			               m->f[i - 1].tag);
 		if (k == last && !s->rep)
 			return mt_fail(m, "FF01", f->tag, f->off, "field %s repeated", f->tag);
 		last = k;
@@ -912,7 +1014,8 @@ static int mt_fields(mt_msg *m)
 
 /* ---- mapping ------------------------------------------------------------------------------ */
 
-static void mt_ids_to_error(const mt_msg *m, pm_error *e)
+static void
+mt_ids_to_error(const mt_msg *m, pm_error *e)
 {
 	if (m->mt[0])
 		snprintf(e->msgdef, sizeof e->msgdef, "MT%s", m->mt);
@@ -924,7 +1027,8 @@ static void mt_ids_to_error(const mt_msg *m, pm_error *e)
 	}
 }
 
-static int mt_build(mt_msg *m, pm_payment *p)
+static int
+mt_build(mt_msg *m, pm_payment *p)
 {
 	const char *buf = m->c->buf;
 	memset(p, 0, sizeof *p);
@@ -984,7 +1088,8 @@ static int mt_build(mt_msg *m, pm_payment *p)
 }
 
 /* The MT field a validation error names, to point at its line. */
-static size_t mt_field_off(const mt_msg *m, const char *name)
+static size_t
+mt_field_off(const mt_msg *m, const char *name)
 {
 	for (int i = 0; i < m->nf; i++) {
 		const char *t = m->f[i].tag;
@@ -996,23 +1101,27 @@ static size_t mt_field_off(const mt_msg *m, const char *name)
 
 /* ---- driver ------------------------------------------------------------------------------- */
 
-static int mt_emit_error(mt_ctx *c, mt_msg *m)
+static int
+mt_emit_error(mt_ctx *c, mt_msg *m)
 {
 	pm_error e = m->err;
 	mt_ids_to_error(m, &e);
 	return c->sink(c->ctx, NULL, &e);
 }
 
-static int mt_emit(mt_ctx *c, mt_msg *m)
+static int
+mt_emit(mt_ctx *c, mt_msg *m)
 {
 	if (m->failed)
 		return mt_emit_error(c, m);
 	if (m->b4_system) {
-		mt_fail(m, "FF01", "block4", m->b4open, "a FIN message carries a text block '{4:' + line break, not system tags");
+		mt_fail(m, "FF01", "block4", m->b4open,
+		        "a FIN message carries a text block '{4:' + line break, not system tags");
 		return mt_emit_error(c, m);
 	}
 	if (strcmp(m->mt, "103")) {
-		mt_fail(m, "FF01", "block2", m->b2, "MT%s is not tokenizable: only MT103 customer credit transfers are", m->mt);
+		mt_fail(m, "FF01", "block2", m->b2, "MT%s is not tokenizable: only MT103 customer credit transfers are",
+		        m->mt);
 		return mt_emit_error(c, m);
 	}
 	if (mt_fields(m))
@@ -1031,7 +1140,8 @@ static int mt_emit(mt_ctx *c, mt_msg *m)
 }
 
 /* Where to go on after a refused message: the next '$' separator or the next "{1:". */
-static size_t mt_resync(const mt_ctx *c, size_t from)
+static size_t
+mt_resync(const mt_ctx *c, size_t from)
 {
 	for (size_t i = from; i < c->len; i++) {
 		if (c->buf[i] == '$')
@@ -1042,7 +1152,8 @@ static size_t mt_resync(const mt_ctx *c, size_t from)
 	return c->len;
 }
 
-static const mt_sub *mt_sub_find(const mt_msg *m, const char *tag)
+static const mt_sub *
+mt_sub_find(const mt_msg *m, const char *tag)
 {
 	for (int i = 0; i < m->nb4s; i++)
 		if (!strcmp(m->b4s[i].tag, tag))
@@ -1050,9 +1161,10 @@ static const mt_sub *mt_sub_find(const mt_msg *m, const char *tag)
 	return NULL;
 }
 
-int pm_mt_parse(const char *buf, size_t len, pm_sink sink, void *ctx)
+int
+pm_mt_parse(const char *buf, size_t len, pm_sink sink, void *ctx)
 {
-	mt_ctx c = {buf, len, sink, ctx, 0, 1};
+	mt_ctx c = { buf, len, sink, ctx, 0, 1 };
 	size_t pos = 0;
 	int rc;
 	mt_msg m, orig;
@@ -1091,7 +1203,8 @@ int pm_mt_parse(const char *buf, size_t len, pm_sink sink, void *ctx)
 			continue;
 		}
 		/* ACK/NAK: {4:{177:YYMMDDHHMM}{451:0|1}[{405:reason}]} then the original message */
-		const mt_sub *s451 = mt_sub_find(&m, "451"), *s177 = mt_sub_find(&m, "177"), *s405 = mt_sub_find(&m, "405");
+		const mt_sub *s451 = mt_sub_find(&m, "451"), *s177 = mt_sub_find(&m, "177"),
+		             *s405 = mt_sub_find(&m, "405");
 		size_t p3 = p2;
 		while (p3 < len && (buf[p3] == '\n' || buf[p3] == '\r'))
 			p3++;
@@ -1100,7 +1213,8 @@ int pm_mt_parse(const char *buf, size_t len, pm_sink sink, void *ctx)
 		orig.start = p3;
 		int have_orig = p3 + 2 < len && buf[p3] == '{' && buf[p3 + 1] == '1' && buf[p3 + 2] == ':';
 		if (have_orig && mt_blocks(&orig, &p3) == 0 && !strcmp(orig.svc, "21"))
-			mt_fail(&orig, "FF01", "ack", orig.start, "an ACK/NAK follows an ACK/NAK: the original message is missing");
+			mt_fail(&orig, "FF01", "ack", orig.start,
+			        "an ACK/NAK follows an ACK/NAK: the original message is missing");
 		if (!m.b4_system || !s451 || !s177)
 			mt_fail(&m, "FF01", "ack", m.b4open, "ACK/NAK block 4 must carry {177:} and {451:}");
 		else if (s451->vn != 1 || (buf[s451->voff] != '0' && buf[s451->voff] != '1'))
@@ -1114,11 +1228,13 @@ int pm_mt_parse(const char *buf, size_t len, pm_sink sink, void *ctx)
 			continue;
 		}
 		if (!orig.failed && strcmp(orig.ltss, m.ltss))
-			mt_fail(&orig, "FF01", "ack", orig.start, "the ACK/NAK is for %.12s session %.4s sequence %.6s, not this message",
-			        m.ltss, m.ltss + 12, m.ltss + 16);
+			mt_fail(&orig, "FF01", "ack", orig.start,
+			        "the ACK/NAK is for %.12s session %.4s sequence %.6s, not this message", m.ltss,
+			        m.ltss + 12, m.ltss + 16);
 		if (!orig.failed && buf[s451->voff] == '1')
-			mt_fail(&orig, "FF01", "ack", m.start, "SWIFT refused this message (NAK {451:1}%s%.*s)", s405 ? ", error " : "",
-			        s405 ? (int)(s405->vn > 40 ? 40 : s405->vn) : 0, s405 ? buf + s405->voff : "");
+			mt_fail(&orig, "FF01", "ack", m.start, "SWIFT refused this message (NAK {451:1}%s%.*s)",
+			        s405 ? ", error " : "", s405 ? (int)(s405->vn > 40 ? 40 : s405->vn) : 0,
+			        s405 ? buf + s405->voff : "");
 		if ((rc = mt_emit(&c, &orig)))
 			return rc;
 		pos = orig.failed && orig.err.offset >= p3 ? mt_resync(&c, orig.err.offset + 1) : p3;

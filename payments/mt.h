@@ -15,8 +15,8 @@
  *
  * Memory: nothing allocates; the pm_payment / pm_error handed to the sink live on the parser's stack
  * for the duration of the call. The buffer needs no NUL terminator. */
-#ifndef PAYMENTS_MT_H
-#define PAYMENTS_MT_H
+#ifndef OB_PAYMENTS_MT_H
+#define OB_PAYMENTS_MT_H
 
 #include <stddef.h>
 

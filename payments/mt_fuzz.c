@@ -16,13 +16,15 @@ typedef struct {
 	uint32_t sig; /* order-sensitive digest of the answers, for the determinism check */
 } fz_state;
 
-static void fz_str(const char *s, size_t cap)
+static void
+fz_str(const char *s, size_t cap)
 {
 	if (!memchr(s, '\0', cap))
 		abort();
 }
 
-static int fz_sink(void *ctx, const pm_payment *p, const pm_error *e)
+static int
+fz_sink(void *ctx, const pm_payment *p, const pm_error *e)
 {
 	fz_state *st = ctx;
 	if ((p == NULL) == (e == NULL))
@@ -58,9 +60,10 @@ static int fz_sink(void *ctx, const pm_payment *p, const pm_error *e)
 	return 0;
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	fz_state a = {size, 1, 0, 0, 0}, b;
+	fz_state a = { size, 1, 0, 0, 0 }, b;
 	for (size_t i = 0; i < size; i++)
 		a.lines += data[i] == '\n';
 	b = a;

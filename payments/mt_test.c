@@ -25,7 +25,8 @@ typedef struct {
 static res R[64];
 static int NR;
 
-static int collect(void *ctx, const pm_payment *p, const pm_error *e)
+static int
+collect(void *ctx, const pm_payment *p, const pm_error *e)
 {
 	(void)ctx;
 	assert_true((p == NULL) != (e == NULL));
@@ -44,60 +45,73 @@ static int collect(void *ctx, const pm_payment *p, const pm_error *e)
 	return 0;
 }
 
-static int run(const char *s, size_t n)
+static int
+run(const char *s, size_t n)
 {
 	NR = 0;
 	assert_int_equal(pm_mt_parse(s, n, collect, NULL), 0);
 	return NR;
 }
 
-static int runs(const char *s) { return run(s, strlen(s)); }
+static int
+runs(const char *s)
+{
+	return run(s, strlen(s));
+}
 
-static void expect_err(int i, const char *reason, const char *field, uint32_t line, const char *text)
+static void
+expect_err(int i, const char *reason, const char *field, uint32_t line, const char *text)
 {
 	assert_true(i < NR);
 	if (R[i].is_payment)
-		fail_msg("result %d is a payment (%s), want error %s %s line %u", i, R[i].p.msg_id, reason, field, line);
+		fail_msg("result %d is a payment (%s), want error %s %s line %u", i, R[i].p.msg_id, reason, field,
+		         line);
 	const pm_error *e = &R[i].e;
 	if (strcmp(e->reason, reason) || strcmp(e->field, field) || e->line != line || (text && !strstr(e->text, text)))
 		fail_msg("result %d: got %s %s line %u '%s', want %s %s line %u '%s'", i, e->reason, e->field, e->line,
 		         e->text, reason, field, line, text ? text : "");
 }
 
-static const pm_payment *expect_pay(int i)
+static const pm_payment *
+expect_pay(int i)
 {
 	assert_true(i < NR);
 	if (!R[i].is_payment)
-		fail_msg("result %d is an error: %s %s line %u: %s", i, R[i].e.reason, R[i].e.field, R[i].e.line, R[i].e.text);
+		fail_msg("result %d is an error: %s %s line %u: %s", i, R[i].e.reason, R[i].e.field, R[i].e.line,
+		         R[i].e.text);
 	return &R[i].p;
 }
 
 /* ---- our base message: lines numbered for the assertions ----------------------------------- */
 
 static const char *const BASE[] = {
-	"{1:F01BANKBEBBAXXX0000000000}{2:I103BANKDEFFXXXXN}{3:{108:MUR-1}{121:e6a2e3c6-6b3c-4c69-9d7c-2f0e1a5e9b10}}{4:", /* 1 */
-	":20:REF-0001",                /* 2 */
-	":23B:CRED",                   /* 3 */
-	":32A:240229EUR1234,56",       /* 4 */
+	"{1:F01BANKBEBBAXXX0000000000}{2:I103BANKDEFFXXXXN}{3:{108:MUR-1}{121:e6a2e3c6-6b3c-4c69-9d7c-2f0e1a5e9b10}}{"
+	"4:",                           /* 1 */
+	":20:REF-0001",                 /* 2 */
+	":23B:CRED",                    /* 3 */
+	":32A:240229EUR1234,56",        /* 4 */
 	":50K:/DE89370400440532013000", /* 5 */
-	"JOHN DOE",                    /* 6 */
-	"1 MAIN STREET",               /* 7 */
-	":52A:BANKBEBB",               /* 8 */
-	":57A:BANKDEFFXXX",            /* 9 */
-	":59:/GB33BUKB20201555555555", /* 10 */
-	"JANE ROE",                    /* 11 */
-	":70:/ROC/E2E-REF-42",         /* 12 */
-	"INVOICE 2024-02",             /* 13 */
-	":71A:OUR",                    /* 14 */
-	"-}",                          /* 15 */
+	"JOHN DOE",                     /* 6 */
+	"1 MAIN STREET",                /* 7 */
+	":52A:BANKBEBB",                /* 8 */
+	":57A:BANKDEFFXXX",             /* 9 */
+	":59:/GB33BUKB20201555555555",  /* 10 */
+	"JANE ROE",                     /* 11 */
+	":70:/ROC/E2E-REF-42",          /* 12 */
+	"INVOICE 2024-02",              /* 13 */
+	":71A:OUR",                     /* 14 */
+	"-}",                           /* 15 */
 };
-enum { NBASE = sizeof BASE / sizeof BASE[0] };
+enum {
+	NBASE = sizeof BASE / sizeof BASE[0]
+};
 
 static char MSG[8192];
 
 /* The base message with line `at` (1-based) replaced by `with` (NULL: removed; may hold several
  * lines), line ends `eol`. A second replacement may be given (at2/with2, at2 0 for none). */
-static const char *build2(const char *eol, int at, const char *with, int at2, const char *with2)
+static const char *
+build2(const char *eol, int at, const char *with, int at2, const char *with2)
 {
 	size_t o = 0;
 	for (int i = 1; i <= NBASE; i++) {
@@ -113,9 +127,14 @@ static const char *build2(const char *eol, int at, const char *with, int at2, co
 	return MSG;
 }
 
-static const char *build(int at, const char *with) { return build2("\n", at, with, 0, NULL); }
+static const char *
+build(int at, const char *with)
+{
+	return build2("\n", at, with, 0, NULL);
+}
 
-static void test_base_lf_crlf(void **st)
+static void
+test_base_lf_crlf(void **st)
 {
 	(void)st;
 	assert_int_equal(runs(build(0, NULL)), 1);
@@ -168,15 +187,21 @@ static void test_base_lf_crlf(void **st)
 	runs(build2("\n", 8, NULL, 0, NULL));
 	assert_string_equal(expect_pay(0)->debtor_agent_bic, "BANKBEBBXXX");
 	/* an uppercase UETR is normalised */
-	runs(build(1, "{1:F01BANKBEBBAXXX0000000000}{2:I103BANKDEFFXXXXN}{3:{121:E6A2E3C6-6B3C-4C69-9D7C-2F0E1A5E9B10}}{4:"));
+	runs(build(
+	        1,
+	        "{1:F01BANKBEBBAXXX0000000000}{2:I103BANKDEFFXXXXN}{3:{121:E6A2E3C6-6B3C-4C69-9D7C-2F0E1A5E9B10}}{4:"));
 	assert_string_equal(expect_pay(0)->uetr, "e6a2e3c6-6b3c-4c69-9d7c-2f0e1a5e9b10");
 }
 
-static void test_mandatory_missing(void **st)
+static void
+test_mandatory_missing(void **st)
 {
 	(void)st;
-	struct { int from, to; const char *field; } cases[] = {
-		{2, 2, "20"}, {3, 3, "23B"}, {4, 4, "32A"}, {5, 7, "50a"}, {10, 11, "59a"}, {14, 14, "71A"},
+	struct {
+		int from, to;
+		const char *field;
+	} cases[] = {
+		{ 2, 2, "20" }, { 3, 3, "23B" }, { 4, 4, "32A" }, { 5, 7, "50a" }, { 10, 11, "59a" }, { 14, 14, "71A" },
 	};
 	for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
 		size_t o = 0;
@@ -192,26 +217,29 @@ static void test_mandatory_missing(void **st)
 	}
 }
 
-static void test_bad_32a(void **st)
+static void
+test_bad_32a(void **st)
 {
 	(void)st;
-	struct { const char *line, *reason, *text; } cases[] = {
-		{":32A:241301EUR1234,56", "DT01", "not a calendar date"},
-		{":32A:230229EUR1234,56", "DT01", "not a calendar date"},
-		{":32A:24022EUR1234,56", "FF01", "YYMMDD"},
-		{":32A:240229EUR1234.56", "FF01", "no decimal comma"},
-		{":32A:240229EUR1234", "FF01", "no decimal comma"},
-		{":32A:240229EUR1234,567", "FF01", "3 decimals, EUR allows 2"},
-		{":32A:240229JPY1234,5", "FF01", "JPY allows 0"},
-		{":32A:240229XAU10,", "AM03", "not allowed in a payment"},
-		{":32A:240229ABC10,", "AM03", "not an ISO 4217"},
-		{":32A:240229eur10,", "FF01", "currency"},
-		{":32A:240229EUR12345678901234,5", "FF01", "longer than 15"},
-		{":32A:240229EUR12,3,4", "FF01", "more than one decimal separator"},
-		{":32A:240229EUR-12,", "FF01", "only digits"},
-		{":32A:240229EUR0,", "AM01", "zero"},
-		{":32A:240229EUR", "FF01", "currency"},
-		{":32A:", "FF01", "empty line"},
+	struct {
+		const char *line, *reason, *text;
+	} cases[] = {
+		{ ":32A:241301EUR1234,56", "DT01", "not a calendar date" },
+		{ ":32A:230229EUR1234,56", "DT01", "not a calendar date" },
+		{ ":32A:24022EUR1234,56", "FF01", "YYMMDD" },
+		{ ":32A:240229EUR1234.56", "FF01", "no decimal comma" },
+		{ ":32A:240229EUR1234", "FF01", "no decimal comma" },
+		{ ":32A:240229EUR1234,567", "FF01", "3 decimals, EUR allows 2" },
+		{ ":32A:240229JPY1234,5", "FF01", "JPY allows 0" },
+		{ ":32A:240229XAU10,", "AM03", "not allowed in a payment" },
+		{ ":32A:240229ABC10,", "AM03", "not an ISO 4217" },
+		{ ":32A:240229eur10,", "FF01", "currency" },
+		{ ":32A:240229EUR12345678901234,5", "FF01", "longer than 15" },
+		{ ":32A:240229EUR12,3,4", "FF01", "more than one decimal separator" },
+		{ ":32A:240229EUR-12,", "FF01", "only digits" },
+		{ ":32A:240229EUR0,", "AM01", "zero" },
+		{ ":32A:240229EUR", "FF01", "currency" },
+		{ ":32A:", "FF01", "empty line" },
 	};
 	for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
 		assert_int_equal(runs(build(4, cases[k].line)), 1);
@@ -228,7 +256,8 @@ static void test_bad_32a(void **st)
 	assert_string_equal(expect_pay(0)->value_date, "2000-02-29");
 }
 
-static void test_bad_bic_and_account(void **st)
+static void
+test_bad_bic_and_account(void **st)
 {
 	(void)st;
 	runs(build(8, ":52A:BANKBEB"));
@@ -237,9 +266,13 @@ static void test_bad_bic_and_account(void **st)
 	expect_err(0, "RC01", "57A", 9, "not a BIC");
 	runs(build(9, ":57A:/ACC123\nbankdeff"));
 	expect_err(0, "RC01", "57A", 10, "not a BIC"); /* the BIC's own line */
-	runs(build(1, "{1:F01BANKBEBBAXXX0000000000}{2:I103BANK1EFFXXXXN}{3:{121:e6a2e3c6-6b3c-4c69-9d7c-2f0e1a5e9b10}}{4:"));
+	runs(build(
+	        1,
+	        "{1:F01BANKBEBBAXXX0000000000}{2:I103BANK1EFFXXXXN}{3:{121:e6a2e3c6-6b3c-4c69-9d7c-2f0e1a5e9b10}}{4:"));
 	expect_err(0, "RC01", "block2", 1, "receiver LT");
-	runs(build(1, "{1:F01BANK1EBBAXXX0000000000}{2:I103BANKDEFFXXXXN}{3:{121:e6a2e3c6-6b3c-4c69-9d7c-2f0e1a5e9b10}}{4:"));
+	runs(build(
+	        1,
+	        "{1:F01BANK1EBBAXXX0000000000}{2:I103BANKDEFFXXXXN}{3:{121:e6a2e3c6-6b3c-4c69-9d7c-2f0e1a5e9b10}}{4:"));
 	expect_err(0, "RC01", "block1", 1, "LT address");
 	runs(build(10, ":59:/GB33BUKB20201555555556"));
 	expect_err(0, "AC01", "59a", 10, "check digits");
@@ -265,12 +298,14 @@ static void test_bad_bic_and_account(void **st)
 	assert_string_equal(expect_pay(0)->debtor_name, "JOHN DOE");
 }
 
-static void test_lines_and_structure(void **st)
+static void
+test_lines_and_structure(void **st)
 {
 	(void)st;
 	/* continuation lines: 70 takes 4 lines of 35, not 5, not 36 characters */
 	runs(build(13, "LINE 2\nLINE 3\n12345678901234567890123456789012345"));
-	assert_string_equal(expect_pay(0)->remittance, "/ROC/E2E-REF-42LINE 2LINE 312345678901234567890123456789012345");
+	assert_string_equal(expect_pay(0)->remittance,
+	                    "/ROC/E2E-REF-42LINE 2LINE 312345678901234567890123456789012345");
 	runs(build(13, "LINE 2\nLINE 3\nLINE 4\nLINE 5"));
 	expect_err(0, "FF01", "70", 12, "at most 4 lines");
 	runs(build(13, "123456789012345678901234567890123456"));
@@ -314,28 +349,41 @@ static void test_lines_and_structure(void **st)
 	runs(build(14, ":71A:ALL"));
 	expect_err(0, "FF01", "71A", 14, "not BEN, OUR or SHA");
 	/* blocks */
-	runs(build(1, "{1:F01BANKBEBBAXXX0000000000}{2:I202BANKDEFFXXXXN}{3:{121:e6a2e3c6-6b3c-4c69-9d7c-2f0e1a5e9b10}}{4:"));
+	runs(build(
+	        1,
+	        "{1:F01BANKBEBBAXXX0000000000}{2:I202BANKDEFFXXXXN}{3:{121:e6a2e3c6-6b3c-4c69-9d7c-2f0e1a5e9b10}}{4:"));
 	expect_err(0, "FF01", "block2", 1, "MT202 is not tokenizable");
 	assert_string_equal(R[0].e.msgdef, "MT202");
-	runs(build(1, "{1:F01BANKBEBBAXXX0000000000}{2:I103BANKDEFFXXXXN}{3:{121:e6a2e3c6-6b3c-1c69-9d7c-2f0e1a5e9b10}}{4:"));
+	runs(build(
+	        1,
+	        "{1:F01BANKBEBBAXXX0000000000}{2:I103BANKDEFFXXXXN}{3:{121:e6a2e3c6-6b3c-1c69-9d7c-2f0e1a5e9b10}}{4:"));
 	expect_err(0, "FF01", "121", 1, "not a UUID v4");
-	runs(build(1, "{1:F01BANKBEBBAXXX0000000000}{2:I103BANKDEFFXXXXN}{3:{999:X}{121:e6a2e3c6-6b3c-4c69-9d7c-2f0e1a5e9b10}}{4:"));
+	runs(build(1, "{1:F01BANKBEBBAXXX0000000000}{2:I103BANKDEFFXXXXN}{3:{999:X}{121:e6a2e3c6-6b3c-4c69-9d7c-"
+	              "2f0e1a5e9b10}}{4:"));
 	expect_err(0, "FF01", "block3", 1, "{999:}");
-	runs(build(1, "{1:F01BANKBEBBAXXX0000000000}{2:I103BANKDEFFXXXXN}{3:{119:COV}{121:e6a2e3c6-6b3c-4c69-9d7c-2f0e1a5e9b10}}{4:"));
+	runs(build(1, "{1:F01BANKBEBBAXXX0000000000}{2:I103BANKDEFFXXXXN}{3:{119:COV}{121:e6a2e3c6-6b3c-4c69-9d7c-"
+	              "2f0e1a5e9b10}}{4:"));
 	expect_err(0, "FF01", "119", 1, "STP or REMIT");
 	runs(build(1, "{1:F01BANKBEBBAXXX0000000000}{3:{121:e6a2e3c6-6b3c-4c69-9d7c-2f0e1a5e9b10}}{4:"));
 	expect_err(0, "FF01", "block2", 1, "no application header");
-	runs(build(1, "{1:F01BANKBEBBAXXX0000000000}{3:{121:e6a2e3c6-6b3c-4c69-9d7c-2f0e1a5e9b10}}{2:I103BANKDEFFXXXXN}{4:"));
+	runs(build(
+	        1,
+	        "{1:F01BANKBEBBAXXX0000000000}{3:{121:e6a2e3c6-6b3c-4c69-9d7c-2f0e1a5e9b10}}{2:I103BANKDEFFXXXXN}{4:"));
 	expect_err(0, "FF01", "block", 1, "out of order");
-	runs(build(1, "{1:F01BANKBEBBAXXX000000000}{2:I103BANKDEFFXXXXN}{3:{121:e6a2e3c6-6b3c-4c69-9d7c-2f0e1a5e9b10}}{4:"));
+	runs(build(
+	        1,
+	        "{1:F01BANKBEBBAXXX000000000}{2:I103BANKDEFFXXXXN}{3:{121:e6a2e3c6-6b3c-4c69-9d7c-2f0e1a5e9b10}}{4:"));
 	expect_err(0, "FF01", "block1", 1, "basic header");
-	runs(build(1, "{1:F01BANKBEBBAXXX0000000000}{2:I103BANKDEFFXXXXN}{3:{121:e6a2e3c6-6b3c-4c69-9d7c-2f0e1a5e9b10}}{4:X"));
+	runs(build(1, "{1:F01BANKBEBBAXXX0000000000}{2:I103BANKDEFFXXXXN}{3:{121:e6a2e3c6-6b3c-4c69-9d7c-2f0e1a5e9b10}}"
+	              "{4:X"));
 	expect_err(0, "FF01", "block4", 1, "line break");
 	/* output header: sender from the MIR, receiver from block 1; a bad time is refused */
-	runs(build(1, "{1:F01BANKDEFFAXXX0000000000}{2:O1031200240229BANKBEBBAXXX12341234562402291201N}{3:{121:e6a2e3c6-6b3c-4c69-9d7c-2f0e1a5e9b10}}{4:"));
+	runs(build(1, "{1:F01BANKDEFFAXXX0000000000}{2:O1031200240229BANKBEBBAXXX12341234562402291201N}{3:{121:"
+	              "e6a2e3c6-6b3c-4c69-9d7c-2f0e1a5e9b10}}{4:"));
 	assert_string_equal(expect_pay(0)->instg_agent_bic, "BANKBEBBXXX");
 	assert_string_equal(expect_pay(0)->instd_agent_bic, "BANKDEFFXXX");
-	runs(build(1, "{1:F01BANKDEFFAXXX0000000000}{2:O1032500240229BANKBEBBAXXX12341234562402291201N}{3:{121:e6a2e3c6-6b3c-4c69-9d7c-2f0e1a5e9b10}}{4:"));
+	runs(build(1, "{1:F01BANKDEFFAXXX0000000000}{2:O1032500240229BANKBEBBAXXX12341234562402291201N}{3:{121:"
+	              "e6a2e3c6-6b3c-4c69-9d7c-2f0e1a5e9b10}}{4:"));
 	expect_err(0, "FF01", "block2", 1, "bad time");
 	/* trailer, system block, line breaks between blocks */
 	char buf[4096];
@@ -365,7 +413,8 @@ static void test_lines_and_structure(void **st)
 	expect_err(0, "FF01", "59", 11, "not in SWIFT set X");
 }
 
-static void test_network_rules(void **st)
+static void
+test_network_rules(void **st)
 {
 	(void)st;
 	runs(build(4, ":32A:240229EUR1234,56\n:33B:USD1300,"));
@@ -406,14 +455,19 @@ static void test_network_rules(void **st)
 	expect_err(0, "FF01", "13C", 3, "time indication");
 }
 
-static const char *hdr(const char *b3)
+static const char *
+hdr(const char *b3)
 {
 	static char h[256];
-	snprintf(h, sizeof h, "{1:F01BANKBEBBAXXX0000000000}{2:I103BANKDEFFXXXXN}{3:%s{121:e6a2e3c6-6b3c-4c69-9d7c-2f0e1a5e9b10}}{4:", b3);
+	snprintf(
+	        h, sizeof h,
+	        "{1:F01BANKBEBBAXXX0000000000}{2:I103BANKDEFFXXXXN}{3:%s{121:e6a2e3c6-6b3c-4c69-9d7c-2f0e1a5e9b10}}{4:",
+	        b3);
 	return h;
 }
 
-static void test_stp_remit(void **st)
+static void
+test_stp_remit(void **st)
 {
 	(void)st;
 	runs(build(1, hdr("{119:STP}")));
@@ -453,7 +507,8 @@ static void test_stp_remit(void **st)
 	expect_err(0, "FF01", "77T", 15, "only in MT103 REMIT");
 }
 
-static void test_rje_and_ack(void **st)
+static void
+test_rje_and_ack(void **st)
 {
 	(void)st;
 	/* three messages, the middle one broken: 2 payments and 1 error on the broken line */
@@ -493,10 +548,12 @@ static void test_rje_and_ack(void **st)
 	assert_int_equal(run(buf, o), 1);
 	expect_err(0, "FF01", "ack", 1, "NAK {451:1}, error T27");
 	assert_string_equal(R[0].e.msg_id, "REF-0001");
-	o = (size_t)snprintf(buf, sizeof buf, "{1:F21BANKBEBBAXXX0000000099}{4:{177:2402291200}{451:0}}%s", build(0, NULL));
+	o = (size_t)snprintf(buf, sizeof buf, "{1:F21BANKBEBBAXXX0000000099}{4:{177:2402291200}{451:0}}%s",
+	                     build(0, NULL));
 	assert_int_equal(run(buf, o), 1);
 	expect_err(0, "FF01", "ack", 1, "not this message");
-	o = (size_t)snprintf(buf, sizeof buf, "{1:F21BANKBEBBAXXX0000000000}{4:{177:2402291200}{451:2}}%s\n$\n", build(0, NULL));
+	o = (size_t)snprintf(buf, sizeof buf, "{1:F21BANKBEBBAXXX0000000000}{4:{177:2402291200}{451:2}}%s\n$\n",
+	                     build(0, NULL));
 	o += (size_t)snprintf(buf + o, sizeof buf - o, "%s", build(2, ":20:AFTER"));
 	assert_int_equal(run(buf, o), 2); /* a broken ACK takes its original with it */
 	expect_err(0, "FF01", "ack", 1, "{451:}");
@@ -520,7 +577,8 @@ static void test_rje_and_ack(void **st)
 	assert_int_equal(calls, 1);
 }
 
-int stop(void *ctx, const pm_payment *p, const pm_error *e)
+int
+stop(void *ctx, const pm_payment *p, const pm_error *e)
 {
 	(void)p;
 	(void)e;
@@ -532,7 +590,8 @@ int stop(void *ctx, const pm_payment *p, const pm_error *e)
 
 static char FILEBUF[1 << 16];
 
-static size_t load(const char *name)
+static size_t
+load(const char *name)
 {
 	const char *dir = getenv("MT_TESTDATA");
 	char path[512];
@@ -546,7 +605,8 @@ static size_t load(const char *name)
 	return n;
 }
 
-static void test_corpus_prowide(void **st)
+static void
+test_corpus_prowide(void **st)
 {
 	(void)st;
 	size_t n = load("prowide_MT103-out-ack.rje");
@@ -568,13 +628,17 @@ static void test_corpus_prowide(void **st)
 	assert_string_equal(p->end_to_end_id, "NOTPROVIDED");
 	assert_int_equal(strncmp(p->remittance, "FINDERS FEES-JULY,2007-  10.00, AUGUST,2007", 43), 0);
 	/* messages 2-5 and 10: no UETR; 6-9, 12, 13: anonymised ES "IBAN"; 11: "-}{" before the '$' */
-	static const struct { const char *reason, *field; uint32_t line; const char *id; } want[] = {
-		{"FF01", "121", 23, "INGDESMM"}, {"FF01", "121", 38, "INGDESMM"}, {"FF01", "121", 54, "FOODESMM"},
-		{"FF01", "121", 69, "OMF000000724103"}, {"AC01", "59a", 98, "530165650050"},
-		{"AC01", "59a", 118, "0061350113089906"}, {"AC01", "59a", 138, "0061350113089908"},
-		{"AC01", "59a", 159, "0061350113089907"}, {"FF01", "121", 164, "AMLX985338-D4E5E"},
-		{"FF01", "block", 198, "0061350113089903"}, {"AC01", "59a", 215, "0061350113089904"},
-		{"AC01", "59a", 235, "0061350113089905"},
+	static const struct {
+		const char *reason, *field;
+		uint32_t line;
+		const char *id;
+	} want[] = {
+		{ "FF01", "121", 23, "INGDESMM" },          { "FF01", "121", 38, "INGDESMM" },
+		{ "FF01", "121", 54, "FOODESMM" },          { "FF01", "121", 69, "OMF000000724103" },
+		{ "AC01", "59a", 98, "530165650050" },      { "AC01", "59a", 118, "0061350113089906" },
+		{ "AC01", "59a", 138, "0061350113089908" }, { "AC01", "59a", 159, "0061350113089907" },
+		{ "FF01", "121", 164, "AMLX985338-D4E5E" }, { "FF01", "block", 198, "0061350113089903" },
+		{ "AC01", "59a", 215, "0061350113089904" }, { "AC01", "59a", 235, "0061350113089905" },
 	};
 	for (int i = 0; i < 12; i++) {
 		expect_err(i + 1, want[i].reason, want[i].field, want[i].line, NULL);
@@ -593,7 +657,8 @@ static void test_corpus_prowide(void **st)
 	const char *cut = strstr(FILEBUF, "{119:STP}");
 	size_t head = (size_t)(cut - FILEBUF);
 	memcpy(fixed, FILEBUF, head);
-	int k = snprintf(fixed + head, sizeof fixed - head, "{119:STP}{121:3f1d3c8e-0a4b-4f6e-8d2a-1b2c3d4e5f60}%s", cut + 9);
+	int k = snprintf(fixed + head, sizeof fixed - head, "{119:STP}{121:3f1d3c8e-0a4b-4f6e-8d2a-1b2c3d4e5f60}%s",
+	                 cut + 9);
 	assert_int_equal(run(fixed, head + (size_t)k), 3);
 	p = expect_pay(1);
 	assert_string_equal(p->variant, "STP");
@@ -603,7 +668,8 @@ static void test_corpus_prowide(void **st)
 	assert_int_equal(p->line, 20);
 }
 
-static void test_corpus_ballerina(void **st)
+static void
+test_corpus_ballerina(void **st)
 {
 	(void)st;
 	size_t n = load("ballerina_p212_A_B.fin");
@@ -658,8 +724,8 @@ static void test_corpus_ballerina(void **st)
 	/* all of them in one RJE file: same answers, lines shifted */
 	static char all[1 << 16];
 	size_t o = 0;
-	static const char *const names[] = {"ballerina_p212_A_B.fin", "ballerina_p212_B_B.fin", "ballerina_full.fin",
-	                                    "ballerina_p211_C_D.fin"};
+	static const char *const names[] = { "ballerina_p212_A_B.fin", "ballerina_p212_B_B.fin", "ballerina_full.fin",
+		                             "ballerina_p211_C_D.fin" };
 	for (size_t i = 0; i < 4; i++) {
 		n = load(names[i]);
 		memcpy(all + o, FILEBUF, n);
@@ -673,14 +739,20 @@ static void test_corpus_ballerina(void **st)
 	assert_string_equal(expect_pay(3)->msg_id, "pacs8bizmsgidr03");
 }
 
-int main(void)
+int
+main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_base_lf_crlf),   cmocka_unit_test(test_mandatory_missing),
-		cmocka_unit_test(test_bad_32a),        cmocka_unit_test(test_bad_bic_and_account),
-		cmocka_unit_test(test_lines_and_structure), cmocka_unit_test(test_network_rules),
-		cmocka_unit_test(test_stp_remit),      cmocka_unit_test(test_rje_and_ack),
-		cmocka_unit_test(test_corpus_prowide), cmocka_unit_test(test_corpus_ballerina),
+		cmocka_unit_test(test_base_lf_crlf),
+		cmocka_unit_test(test_mandatory_missing),
+		cmocka_unit_test(test_bad_32a),
+		cmocka_unit_test(test_bad_bic_and_account),
+		cmocka_unit_test(test_lines_and_structure),
+		cmocka_unit_test(test_network_rules),
+		cmocka_unit_test(test_stp_remit),
+		cmocka_unit_test(test_rje_and_ack),
+		cmocka_unit_test(test_corpus_prowide),
+		cmocka_unit_test(test_corpus_ballerina),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

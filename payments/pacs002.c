@@ -9,12 +9,13 @@
 #include <time.h>
 
 typedef struct {
-	char  *out;
+	char *out;
 	size_t cap, len;
-	int    full;
+	int full;
 } p2_buf;
 
-static void p2_raw(p2_buf *b, const char *s, size_t n)
+static void
+p2_raw(p2_buf *b, const char *s, size_t n)
 {
 	if (b->full || b->len + n >= b->cap) {
 		b->full = 1;
@@ -25,18 +26,23 @@ static void p2_raw(p2_buf *b, const char *s, size_t n)
 	b->out[b->len] = 0;
 }
 
-static void p2_str(p2_buf *b, const char *s)
+static void
+p2_str(p2_buf *b, const char *s)
 {
 	p2_raw(b, s, strlen(s));
 }
 
 /* Text content: & < > escaped (and " for symmetry with attribute use); the text was checked before. */
-static void p2_text(p2_buf *b, const char *s, size_t n)
+static void
+p2_text(p2_buf *b, const char *s, size_t n)
 {
 	size_t i0 = 0;
 	for (size_t i = 0; i < n; i++) {
-		const char *rep = s[i] == '&' ? "&amp;" : s[i] == '<' ? "&lt;" : s[i] == '>' ? "&gt;" :
-		                  s[i] == '"' ? "&quot;" : NULL;
+		const char *rep = s[i] == '&'   ? "&amp;"
+		                  : s[i] == '<' ? "&lt;"
+		                  : s[i] == '>' ? "&gt;"
+		                  : s[i] == '"' ? "&quot;"
+		                                : NULL;
 		if (rep) {
 			p2_raw(b, s + i0, i - i0);
 			p2_str(b, rep);
@@ -46,7 +52,8 @@ static void p2_text(p2_buf *b, const char *s, size_t n)
 	p2_raw(b, s + i0, n - i0);
 }
 
-static void p2_elem(p2_buf *b, int indent, const char *name, const char *val, size_t n)
+static void
+p2_elem(p2_buf *b, int indent, const char *name, const char *val, size_t n)
 {
 	for (int i = 0; i < indent; i++)
 		p2_raw(b, "  ", 2);
@@ -59,7 +66,8 @@ static void p2_elem(p2_buf *b, int indent, const char *name, const char *val, si
 	p2_raw(b, ">\n", 2);
 }
 
-static void p2_open(p2_buf *b, int indent, const char *name, int close)
+static void
+p2_open(p2_buf *b, int indent, const char *name, int close)
 {
 	for (int i = 0; i < indent; i++)
 		p2_raw(b, "  ", 2);
@@ -68,8 +76,8 @@ static void p2_open(p2_buf *b, int indent, const char *name, int close)
 	p2_raw(b, ">\n", 2);
 }
 
-__attribute__((format(printf, 3, 4)))
-static int p2_fail(char *err, size_t errlen, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int
+p2_fail(char *err, size_t errlen, const char *fmt, ...)
 {
 	if (err && errlen) {
 		va_list ap;
@@ -82,7 +90,8 @@ static int p2_fail(char *err, size_t errlen, const char *fmt, ...)
 
 /* Valid UTF-8 of characters XML 1.0 can carry (no C0 controls but tab, LF, CR; no surrogates, no
  * U+FFFE/U+FFFF). Returns the number of characters, or -1. */
-static long p2_xml_chars(const char *s, size_t n)
+static long
+p2_xml_chars(const char *s, size_t n)
 {
 	const unsigned char *u = (const unsigned char *)s;
 	long chars = 0;
@@ -118,13 +127,15 @@ static long p2_xml_chars(const char *s, size_t n)
 }
 
 /* Max<max>Text: 1..max characters XML can carry. */
-static int p2_text_ok(const char *s, size_t max)
+static int
+p2_text_ok(const char *s, size_t max)
 {
 	long c = p2_xml_chars(s, strlen(s));
 	return c >= 1 && (size_t)c <= max;
 }
 
-static int p2_bic_ok(const char *s)
+static int
+p2_bic_ok(const char *s)
 {
 	size_t n = strlen(s);
 	if (n != 8 && n != 11)
@@ -138,7 +149,8 @@ static int p2_bic_ok(const char *s)
 }
 
 /* UUIDv4Identifier: [a-f0-9]{8}-[a-f0-9]{4}-4[a-f0-9]{3}-[89ab][a-f0-9]{3}-[a-f0-9]{12} */
-static int p2_uetr_ok(const char *s)
+static int
+p2_uetr_ok(const char *s)
 {
 	if (strlen(s) != 36)
 		return 0;
@@ -155,7 +167,8 @@ static int p2_uetr_ok(const char *s)
 }
 
 /* ISODateTime (xs:dateTime): YYYY-MM-DDThh:mm:ss[.fff][Z|+hh:mm|-hh:mm]; the calendar is not checked. */
-static int p2_datetime_ok(const char *s)
+static int
+p2_datetime_ok(const char *s)
 {
 	static const char shape[] = "dddd-dd-ddTdd:dd:dd";
 	size_t n = strlen(s), i;
@@ -180,9 +193,10 @@ static int p2_datetime_ok(const char *s)
 	       s[i + 5] >= '0' && s[i + 5] <= '9';
 }
 
-static int p2_status_ok(const char *s)
+static int
+p2_status_ok(const char *s)
 {
-	static const char *const ok[] = {"ACTC", "ACSP", "ACSC", "PDNG", "RJCT"};
+	static const char *const ok[] = { "ACTC", "ACSP", "ACSC", "PDNG", "RJCT" };
 	for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
 		if (!strcmp(s, ok[i]))
 			return 1;
@@ -190,7 +204,8 @@ static int p2_status_ok(const char *s)
 }
 
 /* ExternalStatusReason1Code: 1..4 characters; the external code list uses [A-Z0-9]{4}. */
-static int p2_reason_ok(const char *s)
+static int
+p2_reason_ok(const char *s)
 {
 	size_t n = strlen(s);
 	if (n < 1 || n > 4)
@@ -201,7 +216,8 @@ static int p2_reason_ok(const char *s)
 	return 1;
 }
 
-void pm_status_from_payment(pm_status_report *r, const pm_payment *p)
+void
+pm_status_from_payment(pm_status_report *r, const pm_payment *p)
 {
 	memset(r, 0, sizeof *r);
 	snprintf(r->orgnl_msg_id, sizeof r->orgnl_msg_id, "%s", p->msg_id);
@@ -213,7 +229,8 @@ void pm_status_from_payment(pm_status_report *r, const pm_payment *p)
 	snprintf(r->instd_agt_bic, sizeof r->instd_agt_bic, "%s", p->instg_agent_bic);
 }
 
-void pm_status_from_error(pm_status_report *r, const pm_error *e)
+void
+pm_status_from_error(pm_status_report *r, const pm_error *e)
 {
 	memset(r, 0, sizeof *r);
 	snprintf(r->orgnl_msg_id, sizeof r->orgnl_msg_id, "%s", e->msg_id);
@@ -231,7 +248,8 @@ void pm_status_from_error(pm_status_report *r, const pm_error *e)
 
 /* Writes AddtlInf elements of at most 105 characters each, cut after a space where one is near the
  * end: the parts put back together are the text (the schema keeps their whitespace). */
-static void p2_addtl(p2_buf *b, const char *s)
+static void
+p2_addtl(p2_buf *b, const char *s)
 {
 	size_t n = strlen(s);
 	while (n > 0) {
@@ -252,7 +270,8 @@ static void p2_addtl(p2_buf *b, const char *s)
 	}
 }
 
-int pm_pacs002_write(const pm_status_report *r, char *out, size_t cap, char *err, size_t errlen)
+int
+pm_pacs002_write(const pm_status_report *r, char *out, size_t cap, char *err, size_t errlen)
 {
 	char now[32];
 	const char *cre = r->cre_dt_tm;
@@ -290,7 +309,7 @@ int pm_pacs002_write(const pm_status_report *r, char *out, size_t cap, char *err
 	if (r->instd_agt_bic[0] && !p2_bic_ok(r->instd_agt_bic))
 		return p2_fail(err, errlen, "instd_agt_bic '%.11s' is not a BIC", r->instd_agt_bic);
 
-	p2_buf b = {out, cap, 0, cap == 0};
+	p2_buf b = { out, cap, 0, cap == 0 };
 	if (cap)
 		out[0] = 0;
 	p2_str(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Document xmlns=\"" PM_PACS002_NS "\">\n");
@@ -321,7 +340,7 @@ int pm_pacs002_write(const pm_status_report *r, char *out, size_t cap, char *err
 		p2_addtl(&b, r->addtl_inf);
 		p2_open(&b, 3, "StsRsnInf", 1);
 	}
-	const char *agt[2][2] = {{"InstgAgt", r->instg_agt_bic}, {"InstdAgt", r->instd_agt_bic}};
+	const char *agt[2][2] = { { "InstgAgt", r->instg_agt_bic }, { "InstdAgt", r->instd_agt_bic } };
 	for (int i = 0; i < 2; i++) {
 		if (!agt[i][1][0])
 			continue;

@@ -12,8 +12,8 @@
  *
  * Memory: pm_status_report is a plain value; pm_pacs002_write writes into the caller's buffer and
  * allocates nothing. */
-#ifndef PAYMENTS_PACS002_H
-#define PAYMENTS_PACS002_H
+#ifndef OB_PAYMENTS_PACS002_H
+#define OB_PAYMENTS_PACS002_H
 
 #include <stddef.h>
 

@@ -19,12 +19,14 @@
 #include "payments/iso20022.h"
 #include "payments/pacs002.h"
 
-static const char *dir(void)
+static const char *
+dir(void)
 {
 	return getenv("PM_TESTDATA") ? getenv("PM_TESTDATA") : "payments/testdata/iso";
 }
 
-static char *slurp(const char *name, size_t *len)
+static char *
+slurp(const char *name, size_t *len)
 {
 	char path[512];
 	snprintf(path, sizeof path, "%s/%s", dir(), name);
@@ -48,12 +50,14 @@ static char *slurp(const char *name, size_t *len)
 
 static xmlSchemaPtr schema;
 
-static void quiet(void *ctx, const char *msg, ...)
+static void
+quiet(void *ctx, const char *msg, ...)
 {
 	(void)ctx, (void)msg;
 }
 
-static int setup(void **s)
+static int
+setup(void **s)
 {
 	(void)s;
 	char path[512];
@@ -66,7 +70,8 @@ static int setup(void **s)
 	return 0;
 }
 
-static int teardown(void **s)
+static int
+teardown(void **s)
 {
 	(void)s;
 	xmlSchemaFree(schema);
@@ -74,9 +79,11 @@ static int teardown(void **s)
 }
 
 /* 0 when the document is well-formed and valid against the subset. */
-static int validate(const char *xml, size_t n)
+static int
+validate(const char *xml, size_t n)
 {
-	xmlDocPtr doc = xmlReadMemory(xml, (int)n, NULL, NULL, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	xmlDocPtr doc =
+	        xmlReadMemory(xml, (int)n, NULL, NULL, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
 	if (!doc)
 		return -1;
 	xmlSchemaValidCtxtPtr vc = xmlSchemaNewValidCtxt(schema);
@@ -89,7 +96,8 @@ static int validate(const char *xml, size_t n)
 
 /* ---- fixtures --------------------------------------------------------------------------------- */
 
-static int first_payment(void *ctx, const pm_payment *p, const pm_error *e)
+static int
+first_payment(void *ctx, const pm_payment *p, const pm_error *e)
 {
 	(void)e;
 	if (p)
@@ -97,7 +105,8 @@ static int first_payment(void *ctx, const pm_payment *p, const pm_error *e)
 	return 0;
 }
 
-static pm_payment sample_payment(void)
+static pm_payment
+sample_payment(void)
 {
 	size_t n;
 	char *b = slurp("ballerina_p_2_1_2_mt103_pacs_008_A_B.xml", &n);
@@ -109,7 +118,8 @@ static pm_payment sample_payment(void)
 	return p;
 }
 
-static int write_ok(const pm_status_report *r, char *out, size_t cap)
+static int
+write_ok(const pm_status_report *r, char *out, size_t cap)
 {
 	char err[160] = "";
 	int n = pm_pacs002_write(r, out, cap, err, sizeof err);
@@ -120,7 +130,8 @@ static int write_ok(const pm_status_report *r, char *out, size_t cap)
 }
 
 /* PM_GOLDEN_UPDATE=1 rewrites the golden files from the output (review the diff before committing). */
-static void golden(const char *name, const char *got)
+static void
+golden(const char *name, const char *got)
 {
 	if (getenv("PM_GOLDEN_UPDATE")) {
 		char path[512];
@@ -136,7 +147,8 @@ static void golden(const char *name, const char *got)
 	free(want);
 }
 
-static xmlNodePtr find(xmlNodePtr n, const char *name)
+static xmlNodePtr
+find(xmlNodePtr n, const char *name)
 {
 	for (; n; n = n->next) {
 		if (n->type == XML_ELEMENT_NODE && !strcmp((const char *)n->name, name))
@@ -150,7 +162,8 @@ static xmlNodePtr find(xmlNodePtr n, const char *name)
 
 /* ---- tests ------------------------------------------------------------------------------------ */
 
-static void test_golden_accepted(void **s)
+static void
+test_golden_accepted(void **s)
 {
 	(void)s;
 	pm_payment p = sample_payment();
@@ -167,7 +180,8 @@ static void test_golden_accepted(void **s)
 	assert_int_equal(validate(out, (size_t)n), 0);
 }
 
-static void test_golden_rejected(void **s)
+static void
+test_golden_rejected(void **s)
 {
 	(void)s;
 	pm_error e;
@@ -214,10 +228,11 @@ static void test_golden_rejected(void **s)
 }
 
 /* Every status, with and without the optional parts, gives a valid report. */
-static void test_all_statuses_valid(void **s)
+static void
+test_all_statuses_valid(void **s)
 {
 	(void)s;
-	const char *sts[] = {"ACTC", "ACSP", "ACSC", "PDNG", "RJCT"};
+	const char *sts[] = { "ACTC", "ACSP", "ACSC", "PDNG", "RJCT" };
 	for (size_t i = 0; i < 5; i++)
 		for (int full = 0; full < 2; full++) {
 			pm_status_report r;
@@ -244,7 +259,8 @@ static void test_all_statuses_valid(void **s)
 }
 
 /* The schema check can fail: the golden with two elements swapped, or a lowercase BIC, is invalid. */
-static void test_schema_rejects_mutations(void **s)
+static void
+test_schema_rejects_mutations(void **s)
 {
 	(void)s;
 	size_t n;
@@ -268,7 +284,8 @@ static void test_schema_rejects_mutations(void **s)
 	free(g);
 }
 
-static void refuse(const pm_status_report *r, const char *word)
+static void
+refuse(const pm_status_report *r, const char *word)
 {
 	char out[4096], err[160] = "";
 	assert_int_equal(pm_pacs002_write(r, out, sizeof out, err, sizeof err), -1);
@@ -276,7 +293,8 @@ static void refuse(const pm_status_report *r, const char *word)
 		fail_msg("'%s' does not mention '%s'", err, word);
 }
 
-static void test_refusals(void **s)
+static void
+test_refusals(void **s)
 {
 	(void)s;
 	pm_status_report ok, r;
@@ -295,8 +313,10 @@ static void test_refusals(void **s)
 	r = ok, memcpy(r.tx_sts, "ACCP", 5), refuse(&r, "tx_sts");
 	r = ok, memcpy(r.tx_sts, "RJCT", 5), refuse(&r, "reason");
 	r = ok, memcpy(r.reason, "am03", 5), refuse(&r, "reason");
-	r = ok, snprintf(r.orgnl_uetr, sizeof r.orgnl_uetr, "174C245F-2682-4291-AD67-2A41E530CD27"), refuse(&r, "UUIDv4");
-	r = ok, snprintf(r.orgnl_uetr, sizeof r.orgnl_uetr, "174c245f-2682-1291-ad67-2a41e530cd27"), refuse(&r, "UUIDv4");
+	r = ok, snprintf(r.orgnl_uetr, sizeof r.orgnl_uetr, "174C245F-2682-4291-AD67-2A41E530CD27"),
+	refuse(&r, "UUIDv4");
+	r = ok, snprintf(r.orgnl_uetr, sizeof r.orgnl_uetr, "174c245f-2682-1291-ad67-2a41e530cd27"),
+	refuse(&r, "UUIDv4");
 	r = ok, snprintf(r.cre_dt_tm, sizeof r.cre_dt_tm, "2026-12-06 09:40:19"), refuse(&r, "cre_dt_tm");
 	r = ok, snprintf(r.cre_dt_tm, sizeof r.cre_dt_tm, "2026-12-06T09:40:19+0100"), refuse(&r, "cre_dt_tm");
 	r = ok, snprintf(r.instg_agt_bic, sizeof r.instg_agt_bic, "AAAA1BCC"), refuse(&r, "BIC");
@@ -305,7 +325,8 @@ static void test_refusals(void **s)
 	r = ok, snprintf(r.addtl_inf, sizeof r.addtl_inf, "bad \xc3("), refuse(&r, "addtl_inf");
 	r = ok, snprintf(r.addtl_inf, sizeof r.addtl_inf, "overlong \xc0\xaf"), refuse(&r, "addtl_inf");
 	r = ok, snprintf(r.addtl_inf, sizeof r.addtl_inf, "surrogate \xed\xa0\x80"), refuse(&r, "addtl_inf");
-	r = ok, snprintf(r.orgnl_end_to_end_id, sizeof r.orgnl_end_to_end_id, "nul\x01"), refuse(&r, "orgnl_end_to_end_id");
+	r = ok, snprintf(r.orgnl_end_to_end_id, sizeof r.orgnl_end_to_end_id, "nul\x01"),
+	refuse(&r, "orgnl_end_to_end_id");
 
 	/* every buffer short of the report is refused and left empty; one byte more is enough */
 	int n = write_ok(&ok, out, sizeof out);
@@ -323,14 +344,13 @@ static void test_refusals(void **s)
 	assert_string_equal(exact, out);
 }
 
-int main(void)
+int
+main(void)
 {
 	xmlInitParser();
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_golden_accepted),
-		cmocka_unit_test(test_golden_rejected),
-		cmocka_unit_test(test_all_statuses_valid),
-		cmocka_unit_test(test_schema_rejects_mutations),
+		cmocka_unit_test(test_golden_accepted),    cmocka_unit_test(test_golden_rejected),
+		cmocka_unit_test(test_all_statuses_valid), cmocka_unit_test(test_schema_rejects_mutations),
 		cmocka_unit_test(test_refusals),
 	};
 	int rc = cmocka_run_group_tests(tests, setup, teardown);

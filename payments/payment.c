@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
-void pm_error_set(pm_error *e, const char *reason, const char *field, uint32_t line, uint32_t offset,
-                  const char *fmt, ...)
+void
+pm_error_set(pm_error *e, const char *reason, const char *field, uint32_t line, uint32_t offset, const char *fmt, ...)
 {
 	memset(e, 0, sizeof *e);
 	snprintf(e->reason, sizeof e->reason, "%s", reason ? reason : "");

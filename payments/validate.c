@@ -7,11 +7,24 @@
 #include <stdio.h>
 #include <string.h>
 
-static int va_upper(char c) { return c >= 'A' && c <= 'Z'; }
-static int va_digit(char c) { return c >= '0' && c <= '9'; }
-static int va_alnum(char c) { return va_upper(c) || va_digit(c); }
+static int
+va_upper(char c)
+{
+	return c >= 'A' && c <= 'Z';
+}
+static int
+va_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+static int
+va_alnum(char c)
+{
+	return va_upper(c) || va_digit(c);
+}
 
-int pm_bic_valid(const char *s, size_t n)
+int
+pm_bic_valid(const char *s, size_t n)
 {
 	if (!s || (n != 8 && n != 11))
 		return 0;
@@ -30,23 +43,24 @@ typedef struct {
 } va_iban_len;
 
 static const va_iban_len va_iban[] = {
-	{"AD", 24}, {"AE", 23}, {"AL", 28}, {"AT", 20}, {"AZ", 28}, {"BA", 20}, {"BE", 16}, {"BG", 22},
-	{"BH", 22}, {"BI", 27}, {"BR", 29}, {"BY", 28}, {"CH", 21}, {"CR", 22}, {"CY", 28}, {"CZ", 24},
-	{"DE", 22}, {"DJ", 27}, {"DK", 18}, {"DO", 28}, {"EE", 20}, {"EG", 29}, {"ES", 24}, {"FI", 18},
-	{"FK", 18}, {"FO", 18}, {"FR", 27}, {"GB", 22}, {"GE", 22}, {"GI", 23}, {"GL", 18}, {"GR", 27},
-	{"GT", 28}, {"HR", 21}, {"HU", 28}, {"IE", 22}, {"IL", 23}, {"IQ", 23}, {"IS", 26}, {"IT", 27},
-	{"JO", 30}, {"KW", 30}, {"KZ", 20}, {"LB", 28}, {"LC", 32}, {"LI", 21}, {"LT", 20}, {"LU", 20},
-	{"LV", 21}, {"LY", 25}, {"MC", 27}, {"MD", 24}, {"ME", 22}, {"MK", 19}, {"MN", 20}, {"MR", 27},
-	{"MT", 31}, {"MU", 30}, {"NI", 28}, {"NL", 18}, {"NO", 15}, {"OM", 23}, {"PK", 24}, {"PL", 28},
-	{"PS", 29}, {"PT", 25}, {"QA", 29}, {"RO", 24}, {"RS", 22}, {"RU", 33}, {"SA", 24}, {"SC", 31},
-	{"SD", 18}, {"SE", 24}, {"SI", 19}, {"SK", 24}, {"SM", 27}, {"SO", 23}, {"ST", 25}, {"SV", 28},
-	{"TL", 23}, {"TN", 24}, {"TR", 26}, {"UA", 29}, {"VA", 22}, {"VG", 24}, {"XK", 20}, {"YE", 30},
+	{ "AD", 24 }, { "AE", 23 }, { "AL", 28 }, { "AT", 20 }, { "AZ", 28 }, { "BA", 20 }, { "BE", 16 }, { "BG", 22 },
+	{ "BH", 22 }, { "BI", 27 }, { "BR", 29 }, { "BY", 28 }, { "CH", 21 }, { "CR", 22 }, { "CY", 28 }, { "CZ", 24 },
+	{ "DE", 22 }, { "DJ", 27 }, { "DK", 18 }, { "DO", 28 }, { "EE", 20 }, { "EG", 29 }, { "ES", 24 }, { "FI", 18 },
+	{ "FK", 18 }, { "FO", 18 }, { "FR", 27 }, { "GB", 22 }, { "GE", 22 }, { "GI", 23 }, { "GL", 18 }, { "GR", 27 },
+	{ "GT", 28 }, { "HR", 21 }, { "HU", 28 }, { "IE", 22 }, { "IL", 23 }, { "IQ", 23 }, { "IS", 26 }, { "IT", 27 },
+	{ "JO", 30 }, { "KW", 30 }, { "KZ", 20 }, { "LB", 28 }, { "LC", 32 }, { "LI", 21 }, { "LT", 20 }, { "LU", 20 },
+	{ "LV", 21 }, { "LY", 25 }, { "MC", 27 }, { "MD", 24 }, { "ME", 22 }, { "MK", 19 }, { "MN", 20 }, { "MR", 27 },
+	{ "MT", 31 }, { "MU", 30 }, { "NI", 28 }, { "NL", 18 }, { "NO", 15 }, { "OM", 23 }, { "PK", 24 }, { "PL", 28 },
+	{ "PS", 29 }, { "PT", 25 }, { "QA", 29 }, { "RO", 24 }, { "RS", 22 }, { "RU", 33 }, { "SA", 24 }, { "SC", 31 },
+	{ "SD", 18 }, { "SE", 24 }, { "SI", 19 }, { "SK", 24 }, { "SM", 27 }, { "SO", 23 }, { "ST", 25 }, { "SV", 28 },
+	{ "TL", 23 }, { "TN", 24 }, { "TR", 26 }, { "UA", 29 }, { "VA", 22 }, { "VG", 24 }, { "XK", 20 }, { "YE", 30 },
 };
 
 /* Writes the reason into why (when given) and evaluates to -1. */
 #define VA_WHY(...) ((why && whylen ? (void)snprintf(why, whylen, __VA_ARGS__) : (void)0), -1)
 
-int pm_iban_like(const char *s, size_t n)
+int
+pm_iban_like(const char *s, size_t n)
 {
 	if (!s || n < 15 || n > 34 || !va_upper(s[0]) || !va_upper(s[1]) || !va_digit(s[2]) || !va_digit(s[3]))
 		return 0;
@@ -56,11 +70,12 @@ int pm_iban_like(const char *s, size_t n)
 	return 1;
 }
 
-int pm_iban_check(const char *s, size_t n, char *why, size_t whylen)
+int
+pm_iban_check(const char *s, size_t n, char *why, size_t whylen)
 {
 	if (!s || n < 5 || !va_upper(s[0]) || !va_upper(s[1]) || !va_digit(s[2]) || !va_digit(s[3]))
 		return VA_WHY("IBAN must start with a country code and 2 check digits");
-	char cc[3] = {s[0], s[1], 0};
+	char cc[3] = { s[0], s[1], 0 };
 	int want = 0;
 	for (size_t i = 0; i < sizeof va_iban / sizeof va_iban[0]; i++)
 		if (memcmp(va_iban[i].cc, cc, 2) == 0)
@@ -86,17 +101,23 @@ int pm_iban_check(const char *s, size_t n, char *why, size_t whylen)
 	return 0;
 }
 
-int pm_ccy_known(const char *ccy3) { return pm_ccy_minor_units(ccy3) >= 0; }
-
-static int va_days_in_month(unsigned y, unsigned m)
+int
+pm_ccy_known(const char *ccy3)
 {
-	static const unsigned char dm[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	return pm_ccy_minor_units(ccy3) >= 0;
+}
+
+static int
+va_days_in_month(unsigned y, unsigned m)
+{
+	static const unsigned char dm[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
 	if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
 		return 29;
 	return dm[m - 1];
 }
 
-static int va_num(const char *s, size_t n, unsigned *v)
+static int
+va_num(const char *s, size_t n, unsigned *v)
 {
 	unsigned x = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -108,12 +129,14 @@ static int va_num(const char *s, size_t n, unsigned *v)
 	return 0;
 }
 
-static int va_ymd_ok(unsigned y, unsigned m, unsigned d)
+static int
+va_ymd_ok(unsigned y, unsigned m, unsigned d)
 {
 	return m >= 1 && m <= 12 && d >= 1 && (int)d <= va_days_in_month(y, m);
 }
 
-int pm_date_yymmdd(const char *s, size_t n, char out[11])
+int
+pm_date_yymmdd(const char *s, size_t n, char out[11])
 {
 	unsigned yy, m, d;
 	if (!s || n != 6 || va_num(s, 2, &yy) || va_num(s + 2, 2, &m) || va_num(s + 4, 2, &d))
@@ -125,7 +148,8 @@ int pm_date_yymmdd(const char *s, size_t n, char out[11])
 	return 0;
 }
 
-int pm_date_iso_valid(const char *s, size_t n)
+int
+pm_date_iso_valid(const char *s, size_t n)
 {
 	unsigned y, m, d;
 	if (!s || n != 10 || s[4] != '-' || s[7] != '-' || va_num(s, 4, &y) || va_num(s + 5, 2, &m) ||
@@ -134,7 +158,8 @@ int pm_date_iso_valid(const char *s, size_t n)
 	return y >= 1 && va_ymd_ok(y, m, d);
 }
 
-int pm_uetr_normalise(const char *s, size_t n, char out[PM_UETR_CAP])
+int
+pm_uetr_normalise(const char *s, size_t n, char out[PM_UETR_CAP])
 {
 	if (!s || n != 36)
 		return -1;
@@ -158,28 +183,63 @@ int pm_uetr_normalise(const char *s, size_t n, char out[PM_UETR_CAP])
 	return 0;
 }
 
-int pm_charge_bearer_valid(const char *s)
+int
+pm_charge_bearer_valid(const char *s)
 {
 	return s && (!strcmp(s, "DEBT") || !strcmp(s, "CRED") || !strcmp(s, "SHAR") || !strcmp(s, "SLEV"));
 }
 
 /* Field names: the MT103 tag, or the ISO 20022 element (pacs.008 / pain.001). */
-enum { VA_MSGID, VA_E2E, VA_CCY, VA_AMT, VA_DATE, VA_DBTR_ACCT, VA_CDTR_ACCT, VA_DBTR_AGT, VA_CDTR_AGT,
-       VA_INSTG, VA_INSTD, VA_UETR, VA_CHRGBR, VA_VARIANT };
+enum {
+	VA_MSGID,
+	VA_E2E,
+	VA_CCY,
+	VA_AMT,
+	VA_DATE,
+	VA_DBTR_ACCT,
+	VA_CDTR_ACCT,
+	VA_DBTR_AGT,
+	VA_CDTR_AGT,
+	VA_INSTG,
+	VA_INSTD,
+	VA_UETR,
+	VA_CHRGBR,
+	VA_VARIANT
+};
 
-static const char *va_field(const pm_payment *p, int f)
+static const char *
+va_field(const pm_payment *p, int f)
 {
-	static const char *const mt[] = {"20", "70", "32A", "32A", "32A", "50a", "59a", "52A", "57A",
-	                                 "block2", "block2", "121", "71A", "119"};
-	static const char *const pacs[] = {"GrpHdr/MsgId", "PmtId/EndToEndId", "IntrBkSttlmAmt/@Ccy",
-	                                   "IntrBkSttlmAmt", "IntrBkSttlmDt", "DbtrAcct", "CdtrAcct",
-	                                   "DbtrAgt/FinInstnId/BICFI", "CdtrAgt/FinInstnId/BICFI",
-	                                   "InstgAgt/FinInstnId/BICFI", "InstdAgt/FinInstnId/BICFI",
-	                                   "PmtId/UETR", "ChrgBr", "variant"};
-	static const char *const pain[] = {"GrpHdr/MsgId", "PmtId/EndToEndId", "InstdAmt/@Ccy", "InstdAmt",
-	                                   "ReqdExctnDt", "DbtrAcct", "CdtrAcct", "DbtrAgt/FinInstnId/BICFI",
-	                                   "CdtrAgt/FinInstnId/BICFI", "InstgAgt/FinInstnId/BICFI",
-	                                   "InstdAgt/FinInstnId/BICFI", "PmtId/UETR", "ChrgBr", "variant"};
+	static const char *const mt[] = { "20",  "70",  "32A",    "32A",    "32A", "50a", "59a",
+		                          "52A", "57A", "block2", "block2", "121", "71A", "119" };
+	static const char *const pacs[] = { "GrpHdr/MsgId",
+		                            "PmtId/EndToEndId",
+		                            "IntrBkSttlmAmt/@Ccy",
+		                            "IntrBkSttlmAmt",
+		                            "IntrBkSttlmDt",
+		                            "DbtrAcct",
+		                            "CdtrAcct",
+		                            "DbtrAgt/FinInstnId/BICFI",
+		                            "CdtrAgt/FinInstnId/BICFI",
+		                            "InstgAgt/FinInstnId/BICFI",
+		                            "InstdAgt/FinInstnId/BICFI",
+		                            "PmtId/UETR",
+		                            "ChrgBr",
+		                            "variant" };
+	static const char *const pain[] = { "GrpHdr/MsgId",
+		                            "PmtId/EndToEndId",
+		                            "InstdAmt/@Ccy",
+		                            "InstdAmt",
+		                            "ReqdExctnDt",
+		                            "DbtrAcct",
+		                            "CdtrAcct",
+		                            "DbtrAgt/FinInstnId/BICFI",
+		                            "CdtrAgt/FinInstnId/BICFI",
+		                            "InstgAgt/FinInstnId/BICFI",
+		                            "InstdAgt/FinInstnId/BICFI",
+		                            "PmtId/UETR",
+		                            "ChrgBr",
+		                            "variant" };
 	if (p->format == PM_FMT_MT103)
 		return mt[f];
 	if (p->format == PM_FMT_PAIN001)
@@ -188,9 +248,10 @@ static const char *va_field(const pm_payment *p, int f)
 }
 
 static int va_fail(const pm_payment *p, pm_error *e, const char *reason, int f, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
+        __attribute__((format(printf, 5, 6)));
 
-static int va_fail(const pm_payment *p, pm_error *e, const char *reason, int f, const char *fmt, ...)
+static int
+va_fail(const pm_payment *p, pm_error *e, const char *reason, int f, const char *fmt, ...)
 {
 	char text[sizeof e->text];
 	va_list ap;
@@ -209,18 +270,26 @@ static int va_fail(const pm_payment *p, pm_error *e, const char *reason, int f, 
 	return -1;
 }
 
-static size_t va_len(const char *s, size_t cap) { return strnlen(s, cap); }
+static size_t
+va_len(const char *s, size_t cap)
+{
+	return strnlen(s, cap);
+}
 
-static int va_bic(const pm_payment *p, pm_error *e, const char *bic, size_t cap, int f)
+static int
+va_bic(const pm_payment *p, pm_error *e, const char *bic, size_t cap, int f)
 {
 	size_t n = va_len(bic, cap);
 	if (n && !pm_bic_valid(bic, n))
-		return va_fail(p, e, "RC01", f, "'%.*s' is not a BIC (4 letters bank, 2 letters country, 2 letters/digits location, optional 3 branch)",
+		return va_fail(p, e, "RC01", f,
+		               "'%.*s' is not a BIC (4 letters bank, 2 letters country, 2 letters/digits location, "
+		               "optional 3 branch)",
 		               (int)n, bic);
 	return 0;
 }
 
-static int va_acct(const pm_payment *p, pm_error *e, const char *acct, size_t cap, int f)
+static int
+va_acct(const pm_payment *p, pm_error *e, const char *acct, size_t cap, int f)
 {
 	size_t n = va_len(acct, cap);
 	char why[96];
@@ -229,7 +298,8 @@ static int va_acct(const pm_payment *p, pm_error *e, const char *acct, size_t ca
 	return 0;
 }
 
-int pm_payment_validate(const pm_payment *p, pm_error *e)
+int
+pm_payment_validate(const pm_payment *p, pm_error *e)
 {
 	int mt = p->format == PM_FMT_MT103;
 	if (!va_len(p->msg_id, sizeof p->msg_id))
@@ -240,12 +310,14 @@ int pm_payment_validate(const pm_payment *p, pm_error *e)
 		return va_fail(p, e, "AM03", VA_CCY, "'%.3s' is not an ISO 4217 currency", p->ccy);
 	int minor = pm_ccy_minor_units(p->ccy);
 	if (minor < 0)
-		return va_fail(p, e, "AM03", VA_CCY, "%.3s has no minor unit (metal, fund or test code): not a currency amount", p->ccy);
+		return va_fail(p, e, "AM03", VA_CCY,
+		               "%.3s has no minor unit (metal, fund or test code): not a currency amount", p->ccy);
 	if (p->amount.units == 0)
 		return va_fail(p, e, "AM01", VA_AMT, "amount is zero");
 	unsigned dec = pm_amount_decimals(&p->amount);
 	if (p->amount.scale > 5 || dec > (unsigned)minor)
-		return va_fail(p, e, mt ? "FF01" : "AM03", VA_AMT, "amount has %u decimals, %.3s allows %d", dec, p->ccy, minor);
+		return va_fail(p, e, mt ? "FF01" : "AM03", VA_AMT, "amount has %u decimals, %.3s allows %d", dec,
+		               p->ccy, minor);
 	size_t dl = va_len(p->value_date, sizeof p->value_date);
 	if (dl && !pm_date_iso_valid(p->value_date, dl))
 		return va_fail(p, e, "DT01", VA_DATE, "'%.*s' is not a calendar date", (int)dl, p->value_date);
@@ -263,11 +335,14 @@ int pm_payment_validate(const pm_payment *p, pm_error *e)
 		return va_fail(p, e, "FF01", VA_UETR, "UETR '%.*s' is not a lowercase UUID v4", (int)ul, p->uetr);
 	int cbpr = p->format == PM_FMT_PACS008 && !strncmp(p->biz_svc, "swift.cbprplus", 14);
 	if (!ul && (mt || cbpr))
-		return va_fail(p, e, "FF01", VA_UETR, mt ? "UETR missing: MT103 needs block 3 {121:} (SWIFT gpi, mandatory for MT103 since SR2018)"
-		                                          : "UETR missing: mandatory under CBPR+");
+		return va_fail(
+		        p, e, "FF01", VA_UETR,
+		        mt ? "UETR missing: MT103 needs block 3 {121:} (SWIFT gpi, mandatory for MT103 since SR2018)"
+		           : "UETR missing: mandatory under CBPR+");
 	size_t cl = va_len(p->charge_bearer, sizeof p->charge_bearer);
 	if (cl ? !pm_charge_bearer_valid(p->charge_bearer) : (mt || p->format == PM_FMT_PACS008))
-		return va_fail(p, e, "FF01", VA_CHRGBR, "charge bearer '%.*s' is not DEBT, CRED, SHAR or SLEV", (int)cl, p->charge_bearer);
+		return va_fail(p, e, "FF01", VA_CHRGBR, "charge bearer '%.*s' is not DEBT, CRED, SHAR or SLEV", (int)cl,
+		               p->charge_bearer);
 	size_t vl = va_len(p->variant, sizeof p->variant);
 	if (vl && (!mt || (strcmp(p->variant, "STP") && strcmp(p->variant, "REMIT"))))
 		return va_fail(p, e, "FF01", VA_VARIANT, "variant '%.*s' is not STP or REMIT", (int)vl, p->variant);

@@ -6,8 +6,8 @@
  *
  * Memory: nothing allocates; every output buffer is the caller's. Inputs are (pointer, length) and
  * need no NUL. */
-#ifndef PAYMENTS_VALIDATE_H
-#define PAYMENTS_VALIDATE_H
+#ifndef OB_PAYMENTS_VALIDATE_H
+#define OB_PAYMENTS_VALIDATE_H
 
 #include <stddef.h>
 

@@ -22,15 +22,17 @@
 
 #define SC_MAX_BODY 65536 /* bytes; larger bodies are refused before any parsing */
 
-typedef struct sc_msgdef sc_msgdef;          /* static descriptor of one family (never freed) */
-typedef struct { char text[160]; } sc_err;   /* what failed, naming the field; always NUL-terminated */
+typedef struct sc_msgdef sc_msgdef; /* static descriptor of one family (never freed) */
+typedef struct {
+	char text[160];
+} sc_err; /* what failed, naming the field; always NUL-terminated */
 
 /* Descriptors are static: no ownership, valid for the life of the program. */
-const sc_msgdef *sc_lookup(const char *type);         /* "price.obs" -> def; NULL if unknown */
-const sc_msgdef *const *sc_all(size_t *n);            /* every family, for tools and tests */
-const char *sc_type(const sc_msgdef *d);              /* "price.obs" */
-size_t sc_size(const sc_msgdef *d);                   /* sizeof the family's struct */
-unsigned sc_version(const sc_msgdef *d);              /* the version this build writes */
+const sc_msgdef *sc_lookup(const char *type); /* "price.obs" -> def; NULL if unknown */
+const sc_msgdef *const *sc_all(size_t *n);    /* every family, for tools and tests */
+const char *sc_type(const sc_msgdef *d);      /* "price.obs" */
+size_t sc_size(const sc_msgdef *d);           /* sizeof the family's struct */
+unsigned sc_version(const sc_msgdef *d);      /* the version this build writes */
 
 /* rec -> msgpack body into the caller's buf[cap]; *len = bytes written. Deterministic: "v" first,
  * then fields in table order; optional fields that are zero/empty are left out. Fails (naming the

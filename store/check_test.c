@@ -20,129 +20,140 @@
 static char dir[64];
 static char path[128];
 
-static int setup(void **state)
+static int
+setup(void **state)
 {
-    snprintf(dir, sizeof dir, "/tmp/st_check_XXXXXX");
-    assert_non_null(mkdtemp(dir));
-    snprintf(path, sizeof path, "%s/data.mdb", dir);
-    return 0;
+	snprintf(dir, sizeof dir, "/tmp/st_check_XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/data.mdb", dir);
+	return 0;
 }
 
-static int teardown(void **state)
+static int
+teardown(void **state)
 {
-    char cmd[160];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd);
+	char cmd[160];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	return system(cmd);
 }
 
 /* A store with 3,000 records of 300 bytes in one table (about 300 pages). */
-static void fill(void)
+static void
+fill(void)
 {
-    st_env *env;
-    st_err e;
-    MDB_txn *txn;
-    MDB_dbi dbi;
-    assert_int_equal(st_open(&env, dir, NULL, &e), 0);
-    assert_int_equal(st_begin(env, 0, &txn, &e), 0);
-    assert_int_equal(st_table(txn, "things", &dbi, &e), 0);
-    char v[300];
-    memset(v, 'v', sizeof v);
-    for (uint64_t i = 0; i < 3000; i++) {
-        uint8_t k[8];
-        st_key_u64(k, i);
-        assert_int_equal(st_put(txn, dbi, k, 8, v, sizeof v, &e), 0);
-    }
-    assert_int_equal(st_commit(txn, &e), 0);
-    st_close(env);
+	st_env *env;
+	st_err e;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	assert_int_equal(st_open(&env, dir, NULL, &e), 0);
+	assert_int_equal(st_begin(env, 0, &txn, &e), 0);
+	assert_int_equal(st_table(txn, "things", &dbi, &e), 0);
+	char v[300];
+	memset(v, 'v', sizeof v);
+	for (uint64_t i = 0; i < 3000; i++) {
+		uint8_t k[8];
+		st_key_u64(k, i);
+		assert_int_equal(st_put(txn, dbi, k, 8, v, sizeof v, &e), 0);
+	}
+	assert_int_equal(st_commit(txn, &e), 0);
+	st_close(env);
 }
 
-static int open_rc(st_err *e)
+static int
+open_rc(st_err *e)
 {
-    st_env *env = NULL;
-    memset(e, 0, sizeof *e);
-    int rc = st_open(&env, dir, NULL, e);
-    st_close(env);
-    return rc;
+	st_env *env = NULL;
+	memset(e, 0, sizeof *e);
+	int rc = st_open(&env, dir, NULL, e);
+	st_close(env);
+	return rc;
 }
 
-static off_t file_size(void)
+static off_t
+file_size(void)
 {
-    struct stat sb;
-    assert_int_equal(stat(path, &sb), 0);
-    return sb.st_size;
+	struct stat sb;
+	assert_int_equal(stat(path, &sb), 0);
+	return sb.st_size;
 }
 
-static void test_healthy_and_absent(void **state)
+static void
+test_healthy_and_absent(void **state)
 {
-    st_err e;
-    assert_int_equal(st_check(dir, &e), 0); /* no file yet: a new store */
-    fill();
-    assert_int_equal(st_check(dir, &e), 0);
-    assert_int_equal(open_rc(&e), 0);
+	st_err e;
+	assert_int_equal(st_check(dir, &e), 0); /* no file yet: a new store */
+	fill();
+	assert_int_equal(st_check(dir, &e), 0);
+	assert_int_equal(open_rc(&e), 0);
 }
 
-static void test_empty_file(void **state)
+static void
+test_empty_file(void **state)
 {
-    st_err e;
-    fill();
-    assert_int_equal(truncate(path, 0), 0);
-    assert_int_equal(open_rc(&e), ST_ECORRUPT);
-    assert_non_null(strstr(e.text, "empty"));
-    assert_int_equal(file_size(), 0); /* refused, not re-initialised */
+	st_err e;
+	fill();
+	assert_int_equal(truncate(path, 0), 0);
+	assert_int_equal(open_rc(&e), ST_ECORRUPT);
+	assert_non_null(strstr(e.text, "empty"));
+	assert_int_equal(file_size(), 0); /* refused, not re-initialised */
 }
 
-static void test_truncated(void **state)
+static void
+test_truncated(void **state)
 {
-    st_err e;
-    fill();
-    assert_true(file_size() > 16384);
-    assert_int_equal(truncate(path, 16384), 0);
-    assert_int_equal(open_rc(&e), ST_ECORRUPT);
-    assert_non_null(strstr(e.text, "truncated"));
-    assert_int_equal(truncate(path, 100), 0);
-    assert_int_equal(open_rc(&e), ST_ECORRUPT);
+	st_err e;
+	fill();
+	assert_true(file_size() > 16384);
+	assert_int_equal(truncate(path, 16384), 0);
+	assert_int_equal(open_rc(&e), ST_ECORRUPT);
+	assert_non_null(strstr(e.text, "truncated"));
+	assert_int_equal(truncate(path, 100), 0);
+	assert_int_equal(open_rc(&e), ST_ECORRUPT);
 }
 
-static void test_not_lmdb(void **state)
+static void
+test_not_lmdb(void **state)
 {
-    st_err e;
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    char junk[8192];
-    memset(junk, 'x', sizeof junk);
-    assert_int_equal(write(fd, junk, sizeof junk), (ssize_t)sizeof junk);
-    close(fd);
-    assert_int_equal(open_rc(&e), ST_ECORRUPT);
-    assert_non_null(strstr(e.text, "not an LMDB file"));
+	st_err e;
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	char junk[8192];
+	memset(junk, 'x', sizeof junk);
+	assert_int_equal(write(fd, junk, sizeof junk), (ssize_t)sizeof junk);
+	close(fd);
+	assert_int_equal(open_rc(&e), ST_ECORRUPT);
+	assert_non_null(strstr(e.text, "not an LMDB file"));
 }
 
 /* Garbage over every page but the two meta pages: LMDB would follow it; the walk in a child
  * process takes the blow and the open is refused. */
-static void test_garbage_pages(void **state)
+static void
+test_garbage_pages(void **state)
 {
-    st_err e;
-    fill();
-    off_t n = file_size();
-    int fd = open(path, O_WRONLY);
-    srand(7);
-    uint8_t page[4096];
-    for (off_t off = 2 * 4096; off < n; off += 4096) {
-        for (size_t i = 0; i < sizeof page; i++)
-            page[i] = (uint8_t)rand();
-        assert_int_equal(pwrite(fd, page, sizeof page, off), (ssize_t)sizeof page);
-    }
-    close(fd);
-    assert_int_equal(open_rc(&e), ST_ECORRUPT);
-    assert_non_null(strstr(e.text, "corrupt"));
+	st_err e;
+	fill();
+	off_t n = file_size();
+	int fd = open(path, O_WRONLY);
+	srand(7);
+	uint8_t page[4096];
+	for (off_t off = 2 * 4096; off < n; off += 4096) {
+		for (size_t i = 0; i < sizeof page; i++)
+			page[i] = (uint8_t)rand();
+		assert_int_equal(pwrite(fd, page, sizeof page, off), (ssize_t)sizeof page);
+	}
+	close(fd);
+	assert_int_equal(open_rc(&e), ST_ECORRUPT);
+	assert_non_null(strstr(e.text, "corrupt"));
 }
 
-int main(void)
+int
+main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_healthy_and_absent, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_empty_file, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_truncated, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_not_lmdb, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_garbage_pages, setup, teardown),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_healthy_and_absent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_empty_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_truncated, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_not_lmdb, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_garbage_pages, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,8 +16,8 @@
  * dd_prune costs O(pruned). Prune only ids older than the producer's longest retry horizon.
  * Return convention as store.h. dd_open allocates the dd_set (free with dd_close).
  */
-#ifndef ORACLEBUS_DEDUPE_H
-#define ORACLEBUS_DEDUPE_H
+#ifndef OB_STORE_DEDUPE_H
+#define OB_STORE_DEDUPE_H
 
 #include "store/store.h"
 
@@ -29,7 +29,7 @@ OB_MUST_CHECK int dd_open(MDB_txn *txn, const char *name, dd_set **out, st_err *
 void dd_close(dd_set *dd);
 /* *seen = 1 if id was already recorded; else records it at now_ns and sets *seen = 0. */
 OB_MUST_CHECK int dd_seen(MDB_txn *txn, dd_set *dd, const uint8_t id[DD_ID_LEN], uint64_t now_ns, int *seen,
-            st_err *err);
+                          st_err *err);
 /* Forgets ids recorded before older_than_ns; *removed (may be NULL) counts them. */
 OB_MUST_CHECK int dd_prune(MDB_txn *txn, dd_set *dd, uint64_t older_than_ns, uint64_t *removed, st_err *err);
 int dd_count(MDB_txn *txn, dd_set *dd, uint64_t *n, st_err *err);

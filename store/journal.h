@@ -26,24 +26,24 @@
  * Return convention as store.h (0, MDB_NOTFOUND at the end of an iteration, or an error code
  * with text in *err). Ownership: jn_open allocates the jn (jn_close frees it).
  */
-#ifndef ORACLEBUS_JOURNAL_H
-#define ORACLEBUS_JOURNAL_H
+#ifndef OB_STORE_JOURNAL_H
+#define OB_STORE_JOURNAL_H
 
 #include "store/store.h"
 
 typedef struct jn jn;
 
 typedef struct {
-    uint64_t index, ts_ns;
-    const uint8_t *frame; /* borrowed, see above */
-    size_t len;
+	uint64_t index, ts_ns;
+	const uint8_t *frame; /* borrowed, see above */
+	size_t len;
 } jn_rec;
 
 typedef struct {
-    uint64_t first_index, last_index; /* 0, 0 when empty */
-    uint64_t first_ns, last_ns;
-    uint64_t count, bytes;             /* committed entries and value bytes */
-    uint64_t dropped;                  /* frames lost to a full map, by this jn since open */
+	uint64_t first_index, last_index; /* 0, 0 when empty */
+	uint64_t first_ns, last_ns;
+	uint64_t count, bytes; /* committed entries and value bytes */
+	uint64_t dropped;      /* frames lost to a full map, by this jn since open */
 } jn_stats_t;
 
 /* Opens (creates, unless the env is read-only) the journal's tables and finds the next index. */
@@ -59,8 +59,8 @@ OB_MUST_CHECK int jn_flush(jn *j, st_err *err);
 size_t jn_pending(const jn *j);
 /* Flushes, then deletes the oldest entries until total bytes <= max_bytes and every entry is
  * younger than max_age_ns at now_ns (0 = no limit for either). *removed may be NULL. */
-OB_MUST_CHECK int jn_retain(jn *j, uint64_t max_bytes, uint64_t max_age_ns, uint64_t now_ns,
-              uint64_t *removed, st_err *err);
+OB_MUST_CHECK int jn_retain(jn *j, uint64_t max_bytes, uint64_t max_age_ns, uint64_t now_ns, uint64_t *removed,
+                            st_err *err);
 /* Statistics as seen by txn (a read txn; NULL = a fresh one). */
 int jn_stats(jn *j, MDB_txn *txn, jn_stats_t *s, st_err *err);
 
@@ -68,17 +68,15 @@ int jn_stats(jn *j, MDB_txn *txn, jn_stats_t *s, st_err *err);
  * prefix NULL or "" = every topic (the prefix is copied, at most 255 bytes). Close the iterator
  * before the txn ends. */
 typedef struct {
-    MDB_txn *txn;
-    MDB_cursor *cur;
-    uint64_t start, to, t1;
-    char prefix[256];
-    size_t plen;
-    int started;
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	uint64_t start, to, t1;
+	char prefix[256];
+	size_t plen;
+	int started;
 } jn_iter;
-int jn_iter_index(jn_iter *it, jn *j, MDB_txn *txn, uint64_t from, uint64_t to,
-                  const char *prefix, st_err *err);
-int jn_iter_time(jn_iter *it, jn *j, MDB_txn *txn, uint64_t t0, uint64_t t1,
-                 const char *prefix, st_err *err);
+int jn_iter_index(jn_iter *it, jn *j, MDB_txn *txn, uint64_t from, uint64_t to, const char *prefix, st_err *err);
+int jn_iter_time(jn_iter *it, jn *j, MDB_txn *txn, uint64_t t0, uint64_t t1, const char *prefix, st_err *err);
 int jn_next(jn_iter *it, jn_rec *rec, st_err *err);
 void jn_iter_close(jn_iter *it);
 

@@ -31,33 +31,37 @@
  * Ownership: ob_open allocates the ob_box (the caller frees it with ob_close); ob_get fills an
  * ob_msg whose pointers borrow LMDB memory, valid until the txn ends or writes that entry.
  */
-#ifndef ORACLEBUS_OUTBOX_H
-#define ORACLEBUS_OUTBOX_H
+#ifndef OB_STORE_OUTBOX_H
+#define OB_STORE_OUTBOX_H
 
 #include "store/store.h"
 
-#define OB_ID_LEN 16
+#define OB_ID_LEN    16
 #define OB_TOPIC_MAX 255
-#define OB_TYPE_MAX 255
+#define OB_TYPE_MAX  255
 #define OB_ERROR_MAX 200 /* last_error is truncated to this */
 
 typedef struct ob_box ob_box;
 
 typedef struct {
-    uint64_t initial_ns; /* delay after the first send; 0 = 1 s */
-    double factor;       /* growth per attempt; 0 = 2.0 */
-    uint64_t max_ns;     /* cap; 0 = 5 min */
-    double jitter;       /* +- fraction of the delay, 0..1 (0 = none), deterministic per (id, attempt) */
+	uint64_t initial_ns; /* delay after the first send; 0 = 1 s */
+	double factor;       /* growth per attempt; 0 = 2.0 */
+	uint64_t max_ns;     /* cap; 0 = 5 min */
+	double jitter;       /* +- fraction of the delay, 0..1 (0 = none), deterministic per (id, attempt) */
 } ob_backoff;
 
 typedef struct {
-    uint8_t id[OB_ID_LEN];
-    const char *topic;   size_t topic_len;  /* borrowed, not NUL-terminated */
-    const char *type;    size_t type_len;   /* borrowed, not NUL-terminated */
-    const uint8_t *body; size_t body_len;   /* borrowed */
-    const char *last_error; size_t error_len; /* borrowed, empty if none */
-    uint64_t created_ns, next_due_ns;
-    uint32_t attempts;
+	uint8_t id[OB_ID_LEN];
+	const char *topic;
+	size_t topic_len; /* borrowed, not NUL-terminated */
+	const char *type;
+	size_t type_len; /* borrowed, not NUL-terminated */
+	const uint8_t *body;
+	size_t body_len; /* borrowed */
+	const char *last_error;
+	size_t error_len; /* borrowed, empty if none */
+	uint64_t created_ns, next_due_ns;
+	uint32_t attempts;
 } ob_msg;
 
 /* Opens (creates) the outbox's tables in txn (a write txn at start, or a read txn for tools
@@ -66,20 +70,19 @@ OB_MUST_CHECK int ob_open(MDB_txn *txn, const char *name, const ob_backoff *back
 void ob_close(ob_box *ob);
 
 /* Queues a message, due at once. MDB_KEYEXIST if the id is already queued. Copies everything. */
-OB_MUST_CHECK int ob_put(MDB_txn *txn, ob_box *ob, const uint8_t id[OB_ID_LEN], const char *topic,
-           const char *type, const void *body, size_t len, uint64_t now_ns, st_err *err);
+OB_MUST_CHECK int ob_put(MDB_txn *txn, ob_box *ob, const uint8_t id[OB_ID_LEN], const char *topic, const char *type,
+                         const void *body, size_t len, uint64_t now_ns, st_err *err);
 /* Reads one entry (borrowed views). MDB_NOTFOUND if not queued (acked meanwhile). */
 int ob_get(MDB_txn *txn, ob_box *ob, const uint8_t id[OB_ID_LEN], ob_msg *m, st_err *err);
 /* Copies into ids[] up to max ids due at now_ns (next_due <= now), earliest first. Returns the
  * count (>= 0) or, on failure, a negative value with text in *err. */
-long ob_due(MDB_txn *txn, ob_box *ob, uint64_t now_ns, uint8_t (*ids)[OB_ID_LEN], size_t max,
-            st_err *err);
+long ob_due(MDB_txn *txn, ob_box *ob, uint64_t now_ns, uint8_t (*ids)[OB_ID_LEN], size_t max, st_err *err);
 /* Earliest next_due_ns of all entries; MDB_NOTFOUND when the outbox is empty. */
 int ob_next_due(MDB_txn *txn, ob_box *ob, uint64_t *due_ns, st_err *err);
 /* After a (re)publish: attempts++, next_due = now + backoff(attempts), last_error recorded
  * (NULL = keep the previous one). MDB_NOTFOUND if the id is not queued. */
 OB_MUST_CHECK int ob_mark_sent(MDB_txn *txn, ob_box *ob, const uint8_t id[OB_ID_LEN], uint64_t now_ns,
-                 const char *last_error, st_err *err);
+                               const char *last_error, st_err *err);
 /* The consumer's ack: deletes the entry. Acks are idempotent, so an unknown id is not an error;
  * *removed (may be NULL) says whether an entry was deleted. */
 OB_MUST_CHECK int ob_ack(MDB_txn *txn, ob_box *ob, const uint8_t id[OB_ID_LEN], int *removed, st_err *err);

@@ -15,48 +15,49 @@
  * heap buffer of the largest body the schema engine accepts. */
 #define ST_REC_STACK 2048
 
-static int st_rec_fail(st_err *err, MDB_txn *txn, MDB_dbi dbi, const char *op,
-                       const sc_msgdef *def, const sc_err *se)
+static int
+st_rec_fail(st_err *err, MDB_txn *txn, MDB_dbi dbi, const char *op, const sc_msgdef *def, const sc_err *se)
 {
-    if (err)
-        snprintf(err->text, sizeof err->text, "table %s: %s %s: %s", st_table_name(txn, dbi), op,
-                 sc_type(def), se->text);
-    return ST_ESCHEMA;
+	if (err)
+		snprintf(err->text, sizeof err->text, "table %s: %s %s: %s", st_table_name(txn, dbi), op, sc_type(def),
+		         se->text);
+	return ST_ESCHEMA;
 }
 
-int st_put_rec(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen,
-               const struct sc_msgdef *def, const void *rec, st_err *err)
+int
+st_put_rec(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, const struct sc_msgdef *def, const void *rec,
+           st_err *err)
 {
-    uint8_t small[ST_REC_STACK];
-    size_t len = 0;
-    sc_err se = {{0}};
-    if (sc_encode(def, rec, small, sizeof small, &len, &se) == 0)
-        return st_put(txn, dbi, key, klen, small, len, err);
-    uint8_t *big = malloc(SC_MAX_BODY);
-    if (!big) {
-        if (err)
-            snprintf(err->text, sizeof err->text, "table %s: encode %s: out of memory",
-                     st_table_name(txn, dbi), sc_type(def));
-        return ENOMEM;
-    }
-    int rc;
-    if (sc_encode(def, rec, big, SC_MAX_BODY, &len, &se) == 0)
-        rc = st_put(txn, dbi, key, klen, big, len, err);
-    else
-        rc = st_rec_fail(err, txn, dbi, "encode", def, &se);
-    free(big);
-    return rc;
+	uint8_t small[ST_REC_STACK];
+	size_t len = 0;
+	sc_err se = { { 0 } };
+	if (sc_encode(def, rec, small, sizeof small, &len, &se) == 0)
+		return st_put(txn, dbi, key, klen, small, len, err);
+	uint8_t *big = malloc(SC_MAX_BODY);
+	if (!big) {
+		if (err)
+			snprintf(err->text, sizeof err->text, "table %s: encode %s: out of memory",
+			         st_table_name(txn, dbi), sc_type(def));
+		return ENOMEM;
+	}
+	int rc;
+	if (sc_encode(def, rec, big, SC_MAX_BODY, &len, &se) == 0)
+		rc = st_put(txn, dbi, key, klen, big, len, err);
+	else
+		rc = st_rec_fail(err, txn, dbi, "encode", def, &se);
+	free(big);
+	return rc;
 }
 
-int st_get_rec(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen,
-               const struct sc_msgdef *def, void *rec, st_err *err)
+int
+st_get_rec(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, const struct sc_msgdef *def, void *rec, st_err *err)
 {
-    MDB_val v;
-    int rc = st_get(txn, dbi, key, klen, &v, err);
-    if (rc != 0)
-        return rc;
-    sc_err se = {{0}};
-    if (sc_decode(def, v.mv_data, v.mv_size, rec, &se) != 0)
-        return st_rec_fail(err, txn, dbi, "decode", def, &se);
-    return 0;
+	MDB_val v;
+	int rc = st_get(txn, dbi, key, klen, &v, err);
+	if (rc != 0)
+		return rc;
+	sc_err se = { { 0 } };
+	if (sc_decode(def, v.mv_data, v.mv_size, rec, &se) != 0)
+		return st_rec_fail(err, txn, dbi, "decode", def, &se);
+	return 0;
 }

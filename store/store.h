@@ -26,8 +26,8 @@
  * thread. As in LMDB, a transaction must be used by one thread at a time, and at most one write
  * transaction exists at a time (a second st_begin for writing blocks until the first ends).
  */
-#ifndef ORACLEBUS_STORE_H
-#define ORACLEBUS_STORE_H
+#ifndef OB_STORE_STORE_H
+#define OB_STORE_STORE_H
 
 #include <lmdb.h>
 #include <stddef.h>
@@ -36,7 +36,9 @@
 #include "base/err.h"
 
 typedef struct st_env st_env;
-typedef struct { char text[256]; } st_err;
+typedef struct {
+	char text[256];
+} st_err;
 
 /* A typed record's value failed to encode or decode through the schema engine. */
 #define ST_ESCHEMA OB_ESCHEMA
@@ -49,10 +51,10 @@ typedef struct { char text[256]; } st_err;
 #define ST_NOWALK 0x4u /* skip st_check_tree at open (a big journal a tool only lists) */
 
 typedef struct {
-    uint64_t map_size;   /* initial map size in bytes; 0 = 64 MiB */
-    uint64_t map_max;    /* st_grow never goes beyond this; 0 = no limit */
-    unsigned max_tables; /* named tables the env can hold; 0 = 16 */
-    unsigned flags;      /* ST_RDONLY, ST_NOSYNC */
+	uint64_t map_size;   /* initial map size in bytes; 0 = 64 MiB */
+	uint64_t map_max;    /* st_grow never goes beyond this; 0 = no limit */
+	unsigned max_tables; /* named tables the env can hold; 0 = 16 */
+	unsigned flags;      /* ST_RDONLY, ST_NOSYNC */
 } st_opts;
 
 /* Opens (creating the directory with mode 0700 unless ST_RDONLY) the environment in dir, and
@@ -88,7 +90,7 @@ const char *st_table_name(MDB_txn *txn, MDB_dbi dbi);
  * begin that sees the map grown by another process adopts the new size and retries. */
 OB_MUST_CHECK int st_begin(st_env *env, int rdonly, MDB_txn **txn, st_err *err);
 OB_MUST_CHECK int st_commit(MDB_txn *txn, st_err *err); /* the txn is gone whatever the result */
-void st_abort(MDB_txn *txn);              /* NULL is fine */
+void st_abort(MDB_txn *txn);                            /* NULL is fine */
 
 /* Grows the map (doubling, capped by map_max). No transaction of this process may be active. */
 OB_MUST_CHECK int st_grow(st_env *env, st_err *err);
@@ -106,26 +108,28 @@ OB_MUST_CHECK int st_sync(st_env *env, st_err *err);
  * MDB_NOTFOUND if absent. */
 int st_get(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, MDB_val *val, st_err *err);
 OB_MUST_CHECK int st_put(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, const void *val, size_t vlen,
-           st_err *err);
-OB_MUST_CHECK int st_put_new(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, const void *val,
-               size_t vlen, st_err *err);
+                         st_err *err);
+OB_MUST_CHECK int st_put_new(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, const void *val, size_t vlen,
+                             st_err *err);
 OB_MUST_CHECK int st_del(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, st_err *err);
 /* Number of entries in a table. */
 int st_count(MDB_txn *txn, MDB_dbi dbi, uint64_t *n, st_err *err);
 
 /* Big-endian u64 keys: cursor order is numeric order. */
-static inline void st_key_u64(uint8_t out[8], uint64_t v)
+static inline void
+st_key_u64(uint8_t out[8], uint64_t v)
 {
-    for (int i = 7; i >= 0; i--, v >>= 8)
-        out[i] = (uint8_t)v;
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		out[i] = (uint8_t)v;
 }
-static inline uint64_t st_u64_at(const void *p)
+static inline uint64_t
+st_u64_at(const void *p)
 {
-    const uint8_t *b = p;
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = v << 8 | b[i];
-    return v;
+	const uint8_t *b = p;
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | b[i];
+	return v;
 }
 
 /* Cursor iteration over keys in [lo, hi) in table order. lo NULL = from the first key; hi NULL
@@ -133,15 +137,15 @@ static inline uint64_t st_u64_at(const void *p)
  * before the txn ends (closing twice is fine). st_iter_next returns 0 with *key and *val borrowed,
  * MDB_NOTFOUND at the end. Do not write to the table while iterating it. */
 typedef struct {
-    MDB_txn *txn;
-    MDB_dbi dbi;
-    MDB_cursor *cur;
-    uint8_t lo[64], hi[64];
-    size_t lolen, hilen;
-    int has_lo, has_hi, started;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_cursor *cur;
+	uint8_t lo[64], hi[64];
+	size_t lolen, hilen;
+	int has_lo, has_hi, started;
 } st_iter;
-int st_iter_open(st_iter *it, MDB_txn *txn, MDB_dbi dbi, const void *lo, size_t lolen,
-                 const void *hi, size_t hilen, st_err *err);
+int st_iter_open(st_iter *it, MDB_txn *txn, MDB_dbi dbi, const void *lo, size_t lolen, const void *hi, size_t hilen,
+                 st_err *err);
 int st_iter_next(st_iter *it, MDB_val *key, MDB_val *val, st_err *err);
 void st_iter_close(st_iter *it);
 /* The last (greatest) key and its value, borrowed; MDB_NOTFOUND if the table is empty. */
@@ -151,9 +155,9 @@ int st_last(MDB_txn *txn, MDB_dbi dbi, MDB_val *key, MDB_val *val, st_err *err);
  * msgpack encoding. The caller owns rec; st_get_rec decodes into it (no LMDB memory is kept).
  * A decode failure returns ST_ESCHEMA with the schema engine's text, naming the table. */
 struct sc_msgdef;
-OB_MUST_CHECK int st_put_rec(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen,
-               const struct sc_msgdef *def, const void *rec, st_err *err);
-int st_get_rec(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen,
-               const struct sc_msgdef *def, void *rec, st_err *err);
+OB_MUST_CHECK int st_put_rec(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, const struct sc_msgdef *def,
+                             const void *rec, st_err *err);
+int st_get_rec(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, const struct sc_msgdef *def, void *rec,
+               st_err *err);
 
 #endif

@@ -12,29 +12,30 @@
 #include "store/store.h"
 
 #define TQ_TOPIC_RESULT "token.result"
-#define TQ_QMAX 256 /* frames queued in one transaction at most; more are published by the outbox */
+#define TQ_QMAX         256 /* frames queued in one transaction at most; more are published by the outbox */
 
 typedef struct {
-	char     topic[64], type[32];
-	uint8_t  id[16];
-	int      has_id;
+	char topic[64], type[32];
+	uint8_t id[16];
+	int has_id;
 	uint8_t *body;
-	size_t   len;
+	size_t len;
 } tq_frame;
 
 struct tq {
-	st_env  *env;
-	MDB_dbi  t_req, t_open;
-	ob_box  *results, *calls;
-	tq_cfg   cfg;
-	char     backend[16];
+	st_env *env;
+	MDB_dbi t_req, t_open;
+	ob_box *results, *calls;
+	tq_cfg cfg;
+	char backend[16];
 	MDB_txn *txn;
 	tq_frame q[TQ_QMAX];
-	size_t   nq;
+	size_t nq;
 };
 
-static const char *const tq_names[TQ_NSTATES] = { "?", "queued", "submitted", "mined", "confirmed", "failed",
-	                                              "rejected" };
+static const char *const tq_names[TQ_NSTATES] = {
+	"?", "queued", "submitted", "mined", "confirmed", "failed", "rejected"
+};
 
 const char *
 tq_state_name(int state)
@@ -51,7 +52,7 @@ tq_terminal(int state)
 static void
 tq_sha256(const void *const *parts, const size_t *lens, size_t n, uint8_t *out, size_t outlen)
 {
-	uint8_t     md[32];
+	uint8_t md[32];
 	EVP_MD_CTX *c = EVP_MD_CTX_new();
 	EVP_DigestInit_ex(c, EVP_sha256(), NULL);
 	for (size_t i = 0; i < n; i++)
@@ -66,7 +67,7 @@ tq_key_id(const char *key, uint8_t id[16])
 {
 	static const char tag[] = "oraclebus/payment-key"; /* with its NUL: the tokenizer's key.c */
 	const void *parts[] = { tag, key };
-	size_t      lens[] = { sizeof tag, strlen(key) };
+	size_t lens[] = { sizeof tag, strlen(key) };
 	tq_sha256(parts, lens, 2, id, 16);
 }
 
@@ -75,15 +76,15 @@ tq_key_id(const char *key, uint8_t id[16])
 static int
 tq_req_hash(const sc_token_request *req, uint8_t out[32])
 {
-	static uint8_t   buf[SC_MAX_BODY];
+	static uint8_t buf[SC_MAX_BODY];
 	sc_token_request r = *req;
-	size_t           len;
-	sc_err           e;
+	size_t len;
+	sc_err e;
 	r.received_at_ns = 0;
 	if (sc_encode(&SC_TOKEN_REQUEST, &r, buf, sizeof buf, &len, &e) != 0)
 		return -1;
 	const void *parts[] = { buf };
-	size_t      lens[] = { len };
+	size_t lens[] = { len };
 	tq_sha256(parts, lens, 1, out, 32);
 	return 0;
 }
@@ -107,10 +108,10 @@ tq_fail(char *err, size_t errlen, const st_err *e, int rv)
 tq *
 tq_open(const char *dir, const tq_cfg *cfg, char *err, size_t errlen)
 {
-	tq     *q = calloc(1, sizeof *q);
-	st_err  e = { { 0 } };
+	tq *q = calloc(1, sizeof *q);
+	st_err e = { { 0 } };
 	MDB_txn *txn = NULL;
-	int      rv;
+	int rv;
 	if (q == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
@@ -120,14 +121,17 @@ tq_open(const char *dir, const tq_cfg *cfg, char *err, size_t errlen)
 	if (q->cfg.result_attempts == 0)
 		q->cfg.result_attempts = 10;
 	st_opts o = { .map_size = cfg->map_size ? cfg->map_size : 64u << 20, .max_tables = 16 };
-	ob_backoff b = { .initial_ns = cfg->retry_ns ? cfg->retry_ns : 2000000000ull, .factor = 2.0,
-		             .max_ns = cfg->retry_max_ns ? cfg->retry_max_ns : 60000000000ull, .jitter = 0.1 };
+	ob_backoff b = { .initial_ns = cfg->retry_ns ? cfg->retry_ns : 2000000000ull,
+		         .factor = 2.0,
+		         .max_ns = cfg->retry_max_ns ? cfg->retry_max_ns : 60000000000ull,
+		         .jitter = 0.1 };
 	if ((rv = st_open(&q->env, dir, &o, &e)) != 0)
 		goto fail;
 	if ((rv = st_begin(q->env, 0, &txn, &e)) != 0)
 		goto fail;
 	if ((rv = st_table(txn, "requests", &q->t_req, &e)) != 0 || (rv = st_table(txn, "open", &q->t_open, &e)) != 0 ||
-	    (rv = ob_open(txn, "results", &b, &q->results, &e)) != 0 || (rv = ob_open(txn, "calls", &b, &q->calls, &e)) != 0) {
+	    (rv = ob_open(txn, "results", &b, &q->results, &e)) != 0 ||
+	    (rv = ob_open(txn, "calls", &b, &q->calls, &e)) != 0) {
 		st_abort(txn);
 		goto fail;
 	}
@@ -156,7 +160,7 @@ int
 tq_begin(tq *q, char *err, size_t errlen)
 {
 	st_err e;
-	int    rv;
+	int rv;
 	tq_discard(q);
 	if ((rv = st_begin(q->env, 0, &q->txn, &e)) != 0) {
 		q->txn = NULL;
@@ -178,7 +182,7 @@ int
 tq_commit(tq *q, tq_pub_fn pub, void *arg, char *err, size_t errlen)
 {
 	st_err e;
-	int    rv = st_commit(q->txn, &e);
+	int rv = st_commit(q->txn, &e);
 	q->txn = NULL;
 	if (rv != 0) {
 		tq_discard(q);
@@ -207,12 +211,13 @@ static int
 tq_read(tq *q, MDB_txn *txn, const uint8_t id[16], tq_rec *rec, st_err *e)
 {
 	MDB_val v;
-	int     rv = st_get(txn, q->t_req, id, 16, &v, e);
+	int rv = st_get(txn, q->t_req, id, 16, &v, e);
 	if (rv != 0)
 		return rv;
 	if (v.mv_size != sizeof *rec || ((const uint8_t *)v.mv_data)[0] != TQ_REC_VERSION) {
-		snprintf(e->text, sizeof e->text, "requests: record of %zu bytes / version %u is not this build's (%zu, %u)",
-		         v.mv_size, v.mv_size ? ((const uint8_t *)v.mv_data)[0] : 0, sizeof *rec, TQ_REC_VERSION);
+		snprintf(e->text, sizeof e->text,
+		         "requests: record of %zu bytes / version %u is not this build's (%zu, %u)", v.mv_size,
+		         v.mv_size ? ((const uint8_t *)v.mv_data)[0] : 0, sizeof *rec, TQ_REC_VERSION);
 		return ST_ESCHEMA;
 	}
 	memcpy(rec, v.mv_data, sizeof *rec);
@@ -222,9 +227,9 @@ tq_read(tq *q, MDB_txn *txn, const uint8_t id[16], tq_rec *rec, st_err *e)
 int
 tq_get(tq *q, const uint8_t id[16], tq_rec *rec, char *err, size_t errlen)
 {
-	st_err   e;
+	st_err e;
 	MDB_txn *txn = q->txn;
-	int      rv;
+	int rv;
 	if (txn == NULL && (rv = st_begin(q->env, 1, &txn, &e)) != 0)
 		return tq_fail(err, errlen, &e, rv);
 	rv = tq_read(q, txn, id, rec, &e);
@@ -237,7 +242,7 @@ int
 tq_take(tq *q, const sc_token_request *req, uint64_t now_ns, tq_rec *rec, char *err, size_t errlen)
 {
 	uint8_t id[16], h[32];
-	st_err  e;
+	st_err e;
 	tq_key_id(req->idempotency_key, id);
 	if (tq_req_hash(req, h) != 0) {
 		snprintf(err, errlen, "token.request does not encode");
@@ -246,7 +251,8 @@ tq_take(tq *q, const sc_token_request *req, uint64_t now_ns, tq_rec *rec, char *
 	int rv = tq_read(q, q->txn, id, rec, &e);
 	if (rv == 0)
 		return memcmp(rec->req_hash, h, 32) == 0 && strcmp(rec->req.idempotency_key, req->idempotency_key) == 0
-		       ? TQ_T_KNOWN : TQ_T_CONFLICT;
+		               ? TQ_T_KNOWN
+		               : TQ_T_CONFLICT;
 	if (rv != MDB_NOTFOUND)
 		return tq_fail(err, errlen, &e, rv);
 	memset(rec, 0, sizeof *rec);
@@ -261,10 +267,10 @@ tq_take(tq *q, const sc_token_request *req, uint64_t now_ns, tq_rec *rec, char *
 int
 tq_put(tq *q, const tq_rec *rec, char *err, size_t errlen)
 {
-	tq_rec  old;
+	tq_rec old;
 	uint8_t k[17], due[8];
-	st_err  e;
-	int     rv = tq_read(q, q->txn, rec->id, &old, &e);
+	st_err e;
+	int rv = tq_read(q, q->txn, rec->id, &old, &e);
 	if (rv != 0 && rv != MDB_NOTFOUND)
 		return tq_fail(err, errlen, &e, rv);
 	if (rv == 0 && !tq_terminal(old.state) && old.state != 0) {
@@ -311,10 +317,18 @@ tq_result_of(const tq *q, const tq_rec *rec, uint64_t now_ns, sc_token_result *o
 	memset(out, 0, sizeof *out);
 	snprintf(out->idempotency_key, sizeof out->idempotency_key, "%s", rec->req.idempotency_key);
 	switch (rec->state) {
-	case TQ_CONFIRMED: out->state = SC_TOKST_CONFIRMED; break;
-	case TQ_FAILED: out->state = SC_TOKST_FAILED; break;
-	case TQ_REJECTED: out->state = SC_TOKST_REJECTED; break;
-	default: out->state = SC_TOKST_PENDING; break;
+	case TQ_CONFIRMED:
+		out->state = SC_TOKST_CONFIRMED;
+		break;
+	case TQ_FAILED:
+		out->state = SC_TOKST_FAILED;
+		break;
+	case TQ_REJECTED:
+		out->state = SC_TOKST_REJECTED;
+		break;
+	default:
+		out->state = SC_TOKST_PENDING;
+		break;
 	}
 	out->kind = rec->req.kind;
 	out->amount = rec->req.amount;
@@ -334,12 +348,12 @@ tq_result_of(const tq *q, const tq_rec *rec, uint64_t now_ns, sc_token_result *o
 int
 tq_emit(tq *q, const tq_rec *rec, uint64_t now_ns, char *err, size_t errlen)
 {
-	static uint8_t  buf[SC_MAX_BODY];
+	static uint8_t buf[SC_MAX_BODY];
 	sc_token_result r;
-	size_t          len;
-	sc_err          se;
-	st_err          e;
-	int             rv;
+	size_t len;
+	sc_err se;
+	st_err e;
+	int rv;
 	tq_result_of(q, rec, now_ns, &r);
 	if (sc_encode(&SC_TOKEN_RESULT, &r, buf, sizeof buf, &len, &se) != 0) {
 		snprintf(err, errlen, "token.result: %s", se.text);
@@ -348,7 +362,8 @@ tq_emit(tq *q, const tq_rec *rec, uint64_t now_ns, char *err, size_t errlen)
 	if (tq_terminal(rec->state)) {
 		/* A later terminal state (a late confirmation after a failure) replaces the queued one. */
 		if ((rv = ob_ack(q->txn, q->results, rec->id, NULL, &e)) != 0 ||
-		    (rv = ob_put(q->txn, q->results, rec->id, TQ_TOPIC_RESULT, "token.result", buf, len, now_ns, &e)) != 0)
+		    (rv = ob_put(q->txn, q->results, rec->id, TQ_TOPIC_RESULT, "token.result", buf, len, now_ns, &e)) !=
+		            0)
 			return tq_fail(err, errlen, &e, rv);
 	}
 	if (tq_queue(q, TQ_TOPIC_RESULT, "token.result", NULL, buf, len) != 0) {
@@ -359,12 +374,13 @@ tq_emit(tq *q, const tq_rec *rec, uint64_t now_ns, char *err, size_t errlen)
 }
 
 int
-tq_send(tq *q, const char *topic, const char *type, const uint8_t id[16], const uint8_t *body, size_t len,
-        int outbox, uint64_t now_ns, char *err, size_t errlen)
+tq_send(tq *q, const char *topic, const char *type, const uint8_t id[16], const uint8_t *body, size_t len, int outbox,
+        uint64_t now_ns, char *err, size_t errlen)
 {
 	st_err e;
-	int    rv;
-	if (outbox && (rv = ob_put(q->txn, q->calls, id, topic, type, body, len, now_ns, &e)) != 0 && rv != MDB_KEYEXIST)
+	int rv;
+	if (outbox && (rv = ob_put(q->txn, q->calls, id, topic, type, body, len, now_ns, &e)) != 0 &&
+	    rv != MDB_KEYEXIST)
 		return tq_fail(err, errlen, &e, rv);
 	if (tq_queue(q, topic, type, id, body, len) != 0) {
 		snprintf(err, errlen, "out of memory");
@@ -377,7 +393,7 @@ int
 tq_call_ack(tq *q, const uint8_t id[16], int *removed, char *err, size_t errlen)
 {
 	st_err e;
-	int    rv = ob_ack(q->txn, q->calls, id, removed, &e);
+	int rv = ob_ack(q->txn, q->calls, id, removed, &e);
 	return rv == 0 ? 0 : tq_fail(err, errlen, &e, rv);
 }
 
@@ -385,9 +401,9 @@ int
 tq_status_ack(tq *q, const sc_token_result *st, int *acked, char *err, size_t errlen)
 {
 	uint8_t id[16];
-	tq_rec  rec;
-	st_err  e;
-	int     rv, want;
+	tq_rec rec;
+	st_err e;
+	int rv, want;
 	if (acked)
 		*acked = 0;
 	if (st->state != SC_TOKST_CONFIRMED && st->state != SC_TOKST_FAILED && st->state != SC_TOKST_REJECTED)
@@ -412,12 +428,12 @@ long
 tq_list(tq *q, int state, uint64_t now_ns, uint8_t (*ids)[16], size_t max, char *err, size_t errlen)
 {
 	MDB_txn *txn;
-	st_iter  it;
-	MDB_val  k, v;
-	st_err   e;
-	uint8_t  lo[1] = { (uint8_t)state }, hi[1] = { (uint8_t)(state + 1) };
-	long     n = 0;
-	int      rv;
+	st_iter it;
+	MDB_val k, v;
+	st_err e;
+	uint8_t lo[1] = { (uint8_t)state }, hi[1] = { (uint8_t)(state + 1) };
+	long n = 0;
+	int rv;
 	if ((rv = st_begin(q->env, 1, &txn, &e)) != 0)
 		return tq_fail(err, errlen, &e, rv), -1;
 	if ((rv = st_iter_open(&it, txn, q->t_open, lo, 1, hi, 1, &e)) == 0) {
@@ -433,14 +449,16 @@ tq_list(tq *q, int state, uint64_t now_ns, uint8_t (*ids)[16], size_t max, char 
 }
 
 static long
-tq_resend_box(tq *q, ob_box *ob, int results, uint64_t now_ns, int all, tq_pub_fn pub, void *arg,
-              uint64_t *gave_up, st_err *e, int *rvp)
+tq_resend_box(tq *q, ob_box *ob, int results, uint64_t now_ns, int all, tq_pub_fn pub, void *arg, uint64_t *gave_up,
+              st_err *e, int *rvp)
 {
-	enum { BATCH = 64 };
-	uint8_t  ids[BATCH][16];
-	long     total = 0;
+	enum {
+		BATCH = 64
+	};
+	uint8_t ids[BATCH][16];
+	long total = 0;
 	MDB_txn *txn;
-	int      rv = 0;
+	int rv = 0;
 	for (int round = 0; round < 64; round++) {
 		if ((rv = st_begin(q->env, 0, &txn, e)) != 0)
 			break;
@@ -489,8 +507,8 @@ long
 tq_resend(tq *q, uint64_t now_ns, int all, tq_pub_fn pub, void *arg, uint64_t *gave_up, char *err, size_t errlen)
 {
 	st_err e;
-	int    rv = 0;
-	long   n = tq_resend_box(q, q->results, 1, now_ns, all, pub, arg, gave_up, &e, &rv);
+	int rv = 0;
+	long n = tq_resend_box(q, q->results, 1, now_ns, all, pub, arg, gave_up, &e, &rv);
 	if (rv == 0)
 		n += tq_resend_box(q, q->calls, 0, now_ns, all, pub, arg, NULL, &e, &rv);
 	if (rv != 0) {
@@ -504,21 +522,22 @@ int
 tq_get_stats(tq *q, tq_stats *s, char *err, size_t errlen)
 {
 	MDB_txn *txn;
-	st_iter  it;
-	MDB_val  k, v;
-	st_err   e;
-	int      rv;
+	st_iter it;
+	MDB_val k, v;
+	st_err e;
+	int rv;
 	memset(s, 0, sizeof *s);
 	if ((rv = st_begin(q->env, 1, &txn, &e)) != 0)
 		return tq_fail(err, errlen, &e, rv);
 	if ((rv = st_iter_open(&it, txn, q->t_open, NULL, 0, NULL, 0, &e)) == 0) {
 		while ((rv = st_iter_next(&it, &k, &v, &e)) == 0) {
 			const uint8_t *kb = k.mv_data;
-			tq_rec         rec;
+			tq_rec rec;
 			if (k.mv_size != 17 || kb[0] >= TQ_NSTATES)
 				continue;
 			s->open[kb[0]]++;
-			if (tq_read(q, txn, kb + 1, &rec, &e) == 0 && (s->oldest_open_ns == 0 || rec.created_ns < s->oldest_open_ns))
+			if (tq_read(q, txn, kb + 1, &rec, &e) == 0 &&
+			    (s->oldest_open_ns == 0 || rec.created_ns < s->oldest_open_ns))
 				s->oldest_open_ns = rec.created_ns;
 		}
 		st_iter_close(&it);

@@ -26,8 +26,8 @@
  * Ownership: tq_open returns a tq the caller frees with tq_close. Records are plain structs the caller
  * owns. Threads: one thread uses a tq.
  */
-#ifndef ORACLEBUS_TOKREQ_H
-#define ORACLEBUS_TOKREQ_H
+#ifndef OB_STORE_TOKREQ_H
+#define OB_STORE_TOKREQ_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -37,43 +37,51 @@
 #define TQ_REC_VERSION 1
 
 /* Record states. QUEUED, SUBMITTED, MINED are open (the tokenizer sees "pending"); the rest terminal. */
-enum { TQ_QUEUED = 1, TQ_SUBMITTED, TQ_MINED, TQ_CONFIRMED, TQ_FAILED, TQ_REJECTED, TQ_NSTATES };
+enum {
+	TQ_QUEUED = 1,
+	TQ_SUBMITTED,
+	TQ_MINED,
+	TQ_CONFIRMED,
+	TQ_FAILED,
+	TQ_REJECTED,
+	TQ_NSTATES
+};
 
 typedef struct {
-	uint8_t          version;        /* TQ_REC_VERSION */
-	uint8_t          state;          /* TQ_* */
-	uint8_t          reserved[6];
-	uint8_t          id[16];         /* key id = SHA-256("oraclebus/payment-key\0" || key)[:16] */
-	uint8_t          req_hash[32];   /* SHA-256 of the request's encoding (received_at_ns zeroed) */
-	sc_token_request req;            /* as first received */
-	uint8_t          tx_hash[32];    /* chain transaction, once known */
-	uint64_t         block_number;
-	uint64_t         created_ns, updated_ns;
-	uint64_t         next_ns;        /* when the backend should look at it again (open states) */
-	uint64_t         deadline_ns;    /* backend-defined (poll deadline, stall alert) */
-	uint64_t         first_fail_ns;  /* first failure of the current run of failures, 0 if none */
-	uint32_t         attempts;       /* backend-defined: sends, polls */
-	uint32_t         failures;       /* consecutive recoverable failures */
-	char             ff_request_id[64], ff_tx_id[64];
-	char             reason[8];      /* ISO 20022 reason of a failed/rejected state */
-	char             error[256];     /* terminal: why; open: the last recoverable problem ("" if none) */
+	uint8_t version; /* TQ_REC_VERSION */
+	uint8_t state;   /* TQ_* */
+	uint8_t reserved[6];
+	uint8_t id[16];       /* key id = SHA-256("oraclebus/payment-key\0" || key)[:16] */
+	uint8_t req_hash[32]; /* SHA-256 of the request's encoding (received_at_ns zeroed) */
+	sc_token_request req; /* as first received */
+	uint8_t tx_hash[32];  /* chain transaction, once known */
+	uint64_t block_number;
+	uint64_t created_ns, updated_ns;
+	uint64_t next_ns;       /* when the backend should look at it again (open states) */
+	uint64_t deadline_ns;   /* backend-defined (poll deadline, stall alert) */
+	uint64_t first_fail_ns; /* first failure of the current run of failures, 0 if none */
+	uint32_t attempts;      /* backend-defined: sends, polls */
+	uint32_t failures;      /* consecutive recoverable failures */
+	char ff_request_id[64], ff_tx_id[64];
+	char reason[8];  /* ISO 20022 reason of a failed/rejected state */
+	char error[256]; /* terminal: why; open: the last recoverable problem ("" if none) */
 } tq_rec;
 
 typedef struct {
-	const char *backend;        /* "firefly", "erc20": token.result.backend */
-	uint64_t    map_size;       /* initial LMDB map; 0 = 64 MiB */
-	uint64_t    retry_ns;       /* first re-publish of an outbox entry; 0 = 2 s */
-	uint64_t    retry_max_ns;   /* 0 = 60 s */
-	uint32_t    result_attempts; /* terminal results re-published at most this often; 0 = 10 */
+	const char *backend;      /* "firefly", "erc20": token.result.backend */
+	uint64_t map_size;        /* initial LMDB map; 0 = 64 MiB */
+	uint64_t retry_ns;        /* first re-publish of an outbox entry; 0 = 2 s */
+	uint64_t retry_max_ns;    /* 0 = 60 s */
+	uint32_t result_attempts; /* terminal results re-published at most this often; 0 = 10 */
 } tq_cfg;
 
 typedef struct tq tq;
 
 /* One frame to publish after a commit. id NULL = a fresh frame id. */
-typedef void (*tq_pub_fn)(void *arg, const char *topic, const char *type, const uint8_t *id,
-                          const uint8_t *body, size_t len);
+typedef void (*tq_pub_fn)(void *arg, const char *topic, const char *type, const uint8_t *id, const uint8_t *body,
+                          size_t len);
 
-tq  *tq_open(const char *dir, const tq_cfg *cfg, char *err, size_t errlen);
+tq *tq_open(const char *dir, const tq_cfg *cfg, char *err, size_t errlen);
 void tq_close(tq *q);
 
 /* The key id of an idempotency key (the tokenizer's rule: equal to its token.request frame id). */
@@ -83,14 +91,18 @@ int tq_terminal(int state);
 const char *tq_state_name(int state);
 
 /* ---- one write transaction ------------------------------------------------------------------ */
-int  tq_begin(tq *q, char *err, size_t errlen);
+int tq_begin(tq *q, char *err, size_t errlen);
 /* Commits; on success publishes every frame queued since tq_begin through pub. On failure nothing
  * is published and nothing of the batch is stored. */
-int  tq_commit(tq *q, tq_pub_fn pub, void *arg, char *err, size_t errlen);
+int tq_commit(tq *q, tq_pub_fn pub, void *arg, char *err, size_t errlen);
 void tq_abort(tq *q);
 
 /* Inside a transaction. */
-enum { TQ_T_NEW = 1, TQ_T_KNOWN, TQ_T_CONFLICT };
+enum {
+	TQ_T_NEW = 1,
+	TQ_T_KNOWN,
+	TQ_T_CONFLICT
+};
 /* Looks the request up: TQ_T_NEW fills *rec for it (state 0: the caller sets it and tq_put's it),
  * TQ_T_KNOWN / TQ_T_CONFLICT (same key, other content) fill *rec with the stored record. Returns the
  * TQ_T_* value, or -1 (err). */
@@ -104,8 +116,8 @@ int tq_put(tq *q, const tq_rec *rec, char *err, size_t errlen);
 int tq_emit(tq *q, const tq_rec *rec, uint64_t now_ns, char *err, size_t errlen);
 /* Queues a downstream frame. outbox: 1 = also into the "calls" outbox under id (re-published until
  * tq_call_ack), 0 = published once. */
-int tq_send(tq *q, const char *topic, const char *type, const uint8_t id[16], const uint8_t *body,
-            size_t len, int outbox, uint64_t now_ns, char *err, size_t errlen);
+int tq_send(tq *q, const char *topic, const char *type, const uint8_t id[16], const uint8_t *body, size_t len,
+            int outbox, uint64_t now_ns, char *err, size_t errlen);
 /* Removes a "calls" outbox entry (idempotent). *removed may be NULL. */
 int tq_call_ack(tq *q, const uint8_t id[16], int *removed, char *err, size_t errlen);
 /* A token.status from the tokenizer: when it shows a terminal state for a key whose terminal result
@@ -118,14 +130,13 @@ int tq_status_ack(tq *q, const sc_token_result *st, int *acked, char *err, size_
 long tq_list(tq *q, int state, uint64_t now_ns, uint8_t (*ids)[16], size_t max, char *err, size_t errlen);
 /* Re-publishes outbox entries (results and calls): all (at start) or the due ones. Results
  * re-published result_attempts times are dropped (counted in *gave_up, may be NULL). Count or -1. */
-long tq_resend(tq *q, uint64_t now_ns, int all, tq_pub_fn pub, void *arg, uint64_t *gave_up, char *err,
-               size_t errlen);
+long tq_resend(tq *q, uint64_t now_ns, int all, tq_pub_fn pub, void *arg, uint64_t *gave_up, char *err, size_t errlen);
 
 typedef struct {
-	uint64_t open[TQ_NSTATES];   /* open records per state */
-	uint64_t oldest_open_ns;     /* created_ns of the oldest open record, 0 if none */
-	uint64_t results_pending;    /* terminal results not yet acknowledged */
-	uint64_t calls_pending;      /* downstream requests not yet acknowledged */
+	uint64_t open[TQ_NSTATES]; /* open records per state */
+	uint64_t oldest_open_ns;   /* created_ns of the oldest open record, 0 if none */
+	uint64_t results_pending;  /* terminal results not yet acknowledged */
+	uint64_t calls_pending;    /* downstream requests not yet acknowledged */
 } tq_stats;
 int tq_get_stats(tq *q, tq_stats *s, char *err, size_t errlen);
 

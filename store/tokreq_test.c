@@ -24,7 +24,7 @@ pub(void *arg, const char *topic, const char *type, const uint8_t *id, const uin
 	NPUB++;
 	if (strcmp(topic, "token.result") == 0) {
 		sc_token_result r;
-		sc_err          e;
+		sc_err e;
 		assert_int_equal(sc_decode(&SC_TOKEN_RESULT, body, len, &r, &e), 0);
 		assert_string_equal(r.backend, "test");
 		NRESULT++;
@@ -51,9 +51,11 @@ req(sc_token_request *r, const char *key)
 static tq *
 open_q(const char *dir)
 {
-	char   err[256];
-	tq_cfg c = { .backend = "test", .map_size = 1u << 20, .retry_ns = 10, .retry_max_ns = 10, .result_attempts = 2 };
-	tq    *q = tq_open(dir, &c, err, sizeof err);
+	char err[256];
+	tq_cfg c = {
+		.backend = "test", .map_size = 1u << 20, .retry_ns = 10, .retry_max_ns = 10, .result_attempts = 2
+	};
+	tq *q = tq_open(dir, &c, err, sizeof err);
 	if (q == NULL)
 		fail_msg("%s", err);
 	return q;
@@ -62,19 +64,19 @@ open_q(const char *dir)
 static void
 test_tokreq(void **state)
 {
-	char             dir[] = "/tmp/tokreq_test.XXXXXX", err[256], cmd[64];
+	char dir[] = "/tmp/tokreq_test.XXXXXX", err[256], cmd[64];
 	sc_token_request r;
-	sc_token_result  st;
-	tq_rec           rec, got;
-	tq_stats         s;
-	uint8_t          ids[4][16];
-	int              acked;
+	sc_token_result st;
+	tq_rec rec, got;
+	tq_stats s;
+	uint8_t ids[4][16];
+	int acked;
 	assert_non_null(mkdtemp(dir));
 	tq *q = open_q(dir);
 
 	/* The key id is the tokenizer's (computed independently with Python's hashlib). */
 	static const uint8_t want[16] = { 0x71, 0xc8, 0x1b, 0x8c, 0x67, 0xd9, 0x85, 0xbf,
-	                                  0x21, 0x5c, 0xc1, 0x33, 0xcf, 0x5c, 0x90, 0x46 };
+		                          0x21, 0x5c, 0xc1, 0x33, 0xcf, 0x5c, 0x90, 0x46 };
 	uint8_t id[16];
 	tq_key_id("174c245f-2682-4291-ad67-2a41e530cd27", id);
 	assert_memory_equal(id, want, 16);
@@ -165,7 +167,7 @@ test_tokreq(void **state)
 	assert_int_equal(tq_emit(q, &rec, 400, err, sizeof err), 0);
 	assert_int_equal(tq_commit(q, pub, NULL, err, sizeof err), 0);
 	uint64_t gave = 0;
-	long     sent = 0;
+	long sent = 0;
 	for (uint64_t now = 1000; now < 10000; now += 1000)
 		sent += tq_resend(q, now, 0, pub, NULL, &gave, err, sizeof err);
 	assert_int_equal(sent, 2);

@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 DEB_PKGS=(
   build-essential pkg-config clang libclang-rt-14-dev   # compilers; clang for libFuzzer
+  clang-format-14                                      # make format / format-check (CI): the one style, pinned to 14
   libnng-dev            # the bus: pub/sub sockets and the HTTP server for /health and /metrics
   libmsgpack-dev        # msgpack-c: frame and message encoding
   liblmdb-dev lmdb-utils # LMDB: durable nonces, outboxes, the journal; mdb_stat for operators

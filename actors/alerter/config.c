@@ -13,10 +13,9 @@
 
 #define AC_SECRET_MAX 4096
 
-static void __attribute__((format(printf, 3, 4)))
-ac_err(char *err, size_t errlen, const char *fmt, ...)
+static void __attribute__((format(printf, 3, 4))) ac_err(char *err, size_t errlen, const char *fmt, ...)
 {
-	size_t  used = strnlen(err, errlen);
+	size_t used = strnlen(err, errlen);
 	va_list ap;
 	if (used + 2 >= errlen)
 		return;
@@ -32,11 +31,11 @@ ac_matcher_parse(const char *text, sk_matcher *m, char *err, size_t errlen)
 {
 	static const struct {
 		const char *tok;
-		int         op;
+		int op;
 	} ops[] = { { "!=", SK_NE }, { "=~", SK_RE }, { "!~", SK_NRE }, { "=", SK_EQ } };
 	const char *best = NULL;
-	int         op = -1;
-	size_t      toklen = 0;
+	int op = -1;
+	size_t toklen = 0;
 	memset(m, 0, sizeof *m);
 	/* the operator is the first one found; at a tie the two-character form wins ("=~" over "=") */
 	for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
@@ -119,8 +118,8 @@ ac_match(const sk_sink *s, const sc_alert *a)
 		return 0;
 	for (size_t i = 0; i < s->nm; i++) {
 		const sk_matcher *m = &s->m[i];
-		const char       *v = ac_field(a, m->label);
-		int               hit;
+		const char *v = ac_field(a, m->label);
+		int hit;
 		if (m->op == SK_EQ || m->op == SK_NE)
 			hit = strcmp(v, m->value) == 0;
 		else
@@ -136,7 +135,7 @@ static char *
 ac_url(sk_kind kind, const char *url)
 {
 	const char *path = sk_ops_table[kind].url_path;
-	size_t      n = strlen(url), pl = path ? strlen(path) : 0;
+	size_t n = strlen(url), pl = path ? strlen(path) : 0;
 	while (n && url[n - 1] == '/')
 		n--;
 	if (!path || (n >= pl && memcmp(url + n - pl, path, pl) == 0))
@@ -171,18 +170,19 @@ ac_name_ok(const char *n)
 static char *
 ac_read_secret_file(const char *path, size_t *len, char *why, size_t whylen)
 {
-	int         fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
 	if (fd < 0) {
 		snprintf(why, whylen, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
 	if (fstat(fd, &st) != 0 || (st.st_mode & 077) != 0 || st.st_size > AC_SECRET_MAX) {
-		snprintf(why, whylen, "%s: must be a file of mode 0600 (or stricter) under %d bytes", path, AC_SECRET_MAX);
+		snprintf(why, whylen, "%s: must be a file of mode 0600 (or stricter) under %d bytes", path,
+		         AC_SECRET_MAX);
 		close(fd);
 		return NULL;
 	}
-	char   *buf = malloc((size_t)st.st_size + 1);
+	char *buf = malloc((size_t)st.st_size + 1);
 	ssize_t r = buf ? read(fd, buf, (size_t)st.st_size) : -1;
 	close(fd);
 	if (r < 0) {
@@ -220,35 +220,37 @@ ac_finish(sk_sink *s, const char *where, char *err, size_t errlen)
 		ac_err(err, errlen, "%s: %s needs a secret (%s)", where, s->ops->name, s->ops->secret), bad = 1;
 	if (s->ops->secret && s->ops->secret_max && s->secret_len > s->ops->secret_max)
 		ac_err(err, errlen, "%s: %s is longer than %zu characters", where, s->ops->secret, s->ops->secret_max),
-		    bad = 1;
+		        bad = 1;
 	return bad ? -1 : 0;
 }
 
-static const char *const ac_keys[] = { "name",          "type",       "url",           "url_env",
-	                               "secret_env",    "secret_file", "min_severity", "match",
-	                               "send_resolved", "rate_limit", "generator_url", NULL };
+static const char *const ac_keys[] = { "name",          "type",        "url",           "url_env",
+	                               "secret_env",    "secret_file", "min_severity",  "match",
+	                               "send_resolved", "rate_limit",  "generator_url", NULL };
 
 static int
-ac_one(const json_t *j, size_t idx, ac_getenv_fn getenv_fn, sk_sink *s, const sk_sink *prev, size_t nprev,
-       char *err, size_t errlen)
+ac_one(const json_t *j, size_t idx, ac_getenv_fn getenv_fn, sk_sink *s, const sk_sink *prev, size_t nprev, char *err,
+       size_t errlen)
 {
-	char        where[32];
+	char where[32];
 	const char *key;
-	json_t     *v;
-	int         bad = 0;
+	json_t *v;
+	int bad = 0;
 	snprintf(where, sizeof where, "sinks[%zu]", idx);
 	memset(s, 0, sizeof *s);
 	if (!json_is_object(j)) {
 		ac_err(err, errlen, "%s: not an object", where);
 		return -1;
 	}
-	json_object_foreach((json_t *)j, key, v) {
+	json_object_foreach((json_t *)j, key, v)
+	{
 		int known = 0;
 		for (int i = 0; ac_keys[i]; i++)
 			known |= strcmp(key, ac_keys[i]) == 0;
 		if (!known) {
 			if (strcmp(key, "secret") == 0 || strcmp(key, "routing_key") == 0)
-				ac_err(err, errlen, "%s.%s: secrets do not belong in the config file: use secret_env or secret_file",
+				ac_err(err, errlen,
+				       "%s.%s: secrets do not belong in the config file: use secret_env or secret_file",
 				       where, key);
 			else
 				ac_err(err, errlen, "%s: unknown key '%.40s'", where, key);
@@ -332,15 +334,18 @@ ac_one(const json_t *j, size_t idx, ac_getenv_fn getenv_fn, sk_sink *s, const sk
 			snprintf(s->generator_url, sizeof s->generator_url, "%s", g);
 	}
 	if ((v = json_object_get(j, "match"))) {
-		size_t  i;
+		size_t i;
 		json_t *mj;
 		if (!json_is_array(v) || json_array_size(v) > SK_MAX_MATCHERS)
 			ac_err(err, errlen, "%s.match: a list of at most %d matchers", where, SK_MAX_MATCHERS), bad = 1;
 		else
-			json_array_foreach(v, i, mj) {
+			json_array_foreach(v, i, mj)
+			{
 				char why[160];
-				if (!json_is_string(mj) || ac_matcher_parse(json_string_value(mj), &s->m[s->nm], why, sizeof why) != 0) {
-					ac_err(err, errlen, "%s.match[%zu]: %s", where, i, json_is_string(mj) ? why : "not a string");
+				if (!json_is_string(mj) ||
+				    ac_matcher_parse(json_string_value(mj), &s->m[s->nm], why, sizeof why) != 0) {
+					ac_err(err, errlen, "%s.match[%zu]: %s", where, i,
+					       json_is_string(mj) ? why : "not a string");
 					bad = 1;
 					continue;
 				}
@@ -359,20 +364,21 @@ ac_one(const json_t *j, size_t idx, ac_getenv_fn getenv_fn, sk_sink *s, const sk
 int
 ac_parse_sinks(const json_t *root, ac_getenv_fn getenv_fn, sk_sink *out, size_t *n, char *err, size_t errlen)
 {
-	size_t  start = *n, i;
+	size_t start = *n, i;
 	json_t *sj, *arr = json_object_get(root, "sinks");
 	const char *key;
-	json_t     *v;
-	int         bad = 0;
+	json_t *v;
+	int bad = 0;
 	err[0] = '\0';
 	if (!json_is_object(root) || !json_is_array(arr)) {
 		ac_err(err, errlen, "want {\"sinks\": [...]}");
 		return -1;
 	}
-	json_object_foreach((json_t *)root, key, v)
-		if (strcmp(key, "sinks") != 0)
-			ac_err(err, errlen, "unknown key '%.40s'", key), bad = 1;
-	json_array_foreach(arr, i, sj) {
+	json_object_foreach((json_t *)root, key, v) if (strcmp(key, "sinks") != 0)
+	        ac_err(err, errlen, "unknown key '%.40s'", key),
+	        bad = 1;
+	json_array_foreach(arr, i, sj)
+	{
 		if (*n >= SK_MAX_SINKS) {
 			ac_err(err, errlen, "at most %d sinks", SK_MAX_SINKS);
 			bad = 1;
@@ -392,11 +398,10 @@ ac_parse_sinks(const json_t *root, ac_getenv_fn getenv_fn, sk_sink *out, size_t 
 }
 
 int
-ac_parse_text(const char *text, size_t len, ac_getenv_fn getenv_fn, sk_sink *out, size_t *n, char *err,
-              size_t errlen)
+ac_parse_text(const char *text, size_t len, ac_getenv_fn getenv_fn, sk_sink *out, size_t *n, char *err, size_t errlen)
 {
 	json_error_t je;
-	json_t      *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+	json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
 	if (!root) {
 		snprintf(err, errlen, "line %d column %d: %s", je.line, je.column, je.text);
 		return -1;
@@ -407,8 +412,8 @@ ac_parse_text(const char *text, size_t len, ac_getenv_fn getenv_fn, sk_sink *out
 }
 
 static int
-ac_env_one(sk_kind kind, const char *url, const char *secret, const char *gen, sk_sink *out, size_t *n,
-           char *err, size_t errlen)
+ac_env_one(sk_kind kind, const char *url, const char *secret, const char *gen, sk_sink *out, size_t *n, char *err,
+           size_t errlen)
 {
 	if (!url || !*url)
 		return 0;
@@ -444,7 +449,7 @@ ac_env_sinks(const ac_env *e, sk_sink *out, size_t *n, char *err, size_t errlen)
 {
 	int bad = 0;
 	/* PagerDuty's one public endpoint is the default once a routing key is given */
-	const char *pd_url = e->pagerduty_url && *e->pagerduty_url ? e->pagerduty_url
+	const char *pd_url = e->pagerduty_url && *e->pagerduty_url   ? e->pagerduty_url
 	                     : e->pagerduty_key && *e->pagerduty_key ? "https://events.pagerduty.com/v2/enqueue"
 	                                                             : NULL;
 	bad |= ac_env_one(SK_ALERTMANAGER, e->alertmanager_url, NULL, e->generator_url, out, n, err, errlen);

@@ -16,8 +16,8 @@
  *
  * Memory: filled sk_sink entries own their strings (sk_sink_free each); nothing else is kept.
  * The getenv function is injectable so tests and the fuzz target need no environment. */
-#ifndef ALERTER_CONFIG_H
-#define ALERTER_CONFIG_H
+#ifndef OB_ACTORS_ALERTER_CONFIG_H
+#define OB_ACTORS_ALERTER_CONFIG_H
 
 #include <jansson.h>
 #include <stddef.h>
@@ -34,8 +34,7 @@ typedef struct {
 
 /* Appends the sinks of root ({"sinks": [...]}) to out[*n..]. 0, or -1 with every problem named
  * ("sinks[1].match[0]: ...") in err; on failure nothing is left allocated past the initial *n. */
-int ac_parse_sinks(const json_t *root, ac_getenv_fn getenv_fn, sk_sink *out, size_t *n, char *err,
-                   size_t errlen);
+int ac_parse_sinks(const json_t *root, ac_getenv_fn getenv_fn, sk_sink *out, size_t *n, char *err, size_t errlen);
 /* The same from JSON text (the fuzz target's entry). */
 int ac_parse_text(const char *text, size_t len, ac_getenv_fn getenv_fn, sk_sink *out, size_t *n, char *err,
                   size_t errlen);

@@ -9,15 +9,17 @@
 static const char *
 fz_env(const char *name)
 {
-	return strcmp(name, "K") == 0 ? "0123456789abcdef0123456789abcdef" : strcmp(name, "U") == 0 ? "http://h/x" : NULL;
+	return strcmp(name, "K") == 0   ? "0123456789abcdef0123456789abcdef"
+	       : strcmp(name, "U") == 0 ? "http://h/x"
+	                                : NULL;
 }
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	sk_sink s[SK_MAX_SINKS];
-	size_t  n = 0;
-	char    err[1024];
+	size_t n = 0;
+	char err[1024];
 	if (ac_parse_text((const char *)data, size, fz_env, s, &n, err, sizeof err) != 0 && n != 0)
 		__builtin_trap();
 	sc_alert a;

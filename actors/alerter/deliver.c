@@ -12,7 +12,7 @@
 #include "base/rt_main.h"
 
 #define DL_RESP_MAX 4096 /* sinks answer in a few bytes; keep what helps a log line */
-#define DL_BATCH 16
+#define DL_BATCH    16
 
 static rt_metric *
 dl_fail_metric(const dl_sink *d, const char *cls)
@@ -26,14 +26,14 @@ int
 dl_init(dl_sink *d)
 {
 	static const double bounds[] = { 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800 };
-	static const char *const classes[] = { "network", "throttled", "server", "rejected",
+	static const char *const classes[] = { "network",  "throttled",    "server",  "rejected",
 		                               "redirect", "bad_response", "expired", NULL };
 	char labels[64];
 	snprintf(labels, sizeof labels, "sink=\"%s\"", d->s->name);
 	d->m_delivered = rt_counter("alerter_delivered_total", "Events a sink accepted (2xx).", labels);
 	d->m_latency = rt_histogram("alerter_delivery_seconds",
-	                            "From an event queued to its acceptance by a sink, retries included.", NULL,
-	                            bounds, sizeof bounds / sizeof bounds[0]);
+	                            "From an event queued to its acceptance by a sink, retries included.", NULL, bounds,
+	                            sizeof bounds / sizeof bounds[0]);
 	for (int i = 0; classes[i]; i++) /* every series exists from the start: rate() needs a zero */
 		dl_fail_metric(d, classes[i]);
 	atomic_init(&d->failing, 0);
@@ -46,7 +46,7 @@ static size_t
 dl_write_cb(char *p, size_t sz, size_t n, void *arg)
 {
 	rt_buf *b = arg;
-	size_t  len = sz * n;
+	size_t len = sz * n;
 	if (b->len < DL_RESP_MAX)
 		rt_buf_append(b, p, b->len + len > DL_RESP_MAX ? DL_RESP_MAX - b->len : len);
 	return len;
@@ -56,9 +56,9 @@ static long
 dl_curl_post(dl_sink *d, const char *url, const sk_headers *hd, const uint8_t *body, size_t len, rt_buf *resp,
              char *why, size_t whylen)
 {
-	CURL              *c = d->curl;
+	CURL *c = d->curl;
 	struct curl_slist *h = NULL;
-	long               status = 0;
+	long status = 0;
 	if (!c && !(c = d->curl = curl_easy_init())) {
 		snprintf(why, whylen, "curl_easy_init failed");
 		return 0;
@@ -105,8 +105,8 @@ dl_set_failing(dl_sink *d, int failing, const char *why)
 	atomic_store(&d->failing, failing);
 	snprintf(key, sizeof key, "sink:%s", d->s->name);
 	rt_health_set(key, failing, failing ? why : NULL);
-	rt_logkv(failing ? RT_ERROR : RT_INFO, failing ? "sink failing" : "sink recovered", "sink", d->s->name,
-	         "error", failing && why ? why : "", NULL);
+	rt_logkv(failing ? RT_ERROR : RT_INFO, failing ? "sink failing" : "sink recovered", "sink", d->s->name, "error",
+	         failing && why ? why : "", NULL);
 }
 
 void
@@ -130,9 +130,9 @@ dl_excerpt(const rt_buf *b, char *out, size_t cap)
 int
 dl_step(dl_sink *d, uint64_t now_ns, uint64_t *next_ns)
 {
-	al_item  items[DL_BATCH];
-	st_err   err;
-	int      delivered = 0;
+	al_item items[DL_BATCH];
+	st_err err;
+	int delivered = 0;
 	uint64_t pending, due;
 	*next_ns = now_ns + 1000000000ull;
 	if (now_ns < d->pause_until_ns) {
@@ -145,15 +145,16 @@ dl_step(dl_sink *d, uint64_t now_ns, uint64_t *next_ns)
 		return 0;
 	}
 	for (long j = 0; j < n; j++) {
-		al_item   *it = &items[j];
-		char       hex[2 * OB_ID_LEN + 1], why[200] = "", ex[128];
-		uint64_t   wait, backoff;
-		rt_buf     wire = RT_BUF_INIT, resp = RT_BUF_INIT;
+		al_item *it = &items[j];
+		char hex[2 * OB_ID_LEN + 1], why[200] = "", ex[128];
+		uint64_t wait, backoff;
+		rt_buf wire = RT_BUF_INIT, resp = RT_BUF_INIT;
 		sk_headers hd = { .n = 0 };
 		hex_encode(it->id, OB_ID_LEN, 0, hex);
 		if (d->max_age_ns && now_ns > it->created_ns && now_ns - it->created_ns > d->max_age_ns) {
 			rt_inc(dl_fail_metric(d, "expired"));
-			rt_logkv(RT_ERROR, "event expired undelivered", "sink", d->s->name, "key", it->key, "event", hex, NULL);
+			rt_logkv(RT_ERROR, "event expired undelivered", "sink", d->s->name, "key", it->key, "event",
+			         hex, NULL);
 			al_done(d->e, d->i, it->id, SK_PERMANENT, "expired", now_ns, NULL, &err);
 			continue;
 		}
@@ -170,7 +171,7 @@ dl_step(dl_sink *d, uint64_t now_ns, uint64_t *next_ns)
 		explicit_bzero(wire.data, wire.len); /* PagerDuty's holds the routing key */
 		rt_buf_free(&wire);
 		sk_result r = d->s->ops->classify(status, resp.data ? (const char *)resp.data : "", resp.len);
-		uint64_t  done_ns = rt_now_ns() > now_ns ? rt_now_ns() : now_ns;
+		uint64_t done_ns = rt_now_ns() > now_ns ? rt_now_ns() : now_ns;
 		dl_excerpt(&resp, ex, sizeof ex);
 		rt_buf_free(&resp);
 		if (status)
@@ -179,7 +180,8 @@ dl_step(dl_sink *d, uint64_t now_ns, uint64_t *next_ns)
 			if (al_done(d->e, d->i, it->id, SK_OK, NULL, done_ns, NULL, &err) != 0)
 				rt_logkv(RT_ERROR, "outbox ack failed", "sink", d->s->name, "error", err.text, NULL);
 			rt_inc(d->m_delivered);
-			rt_observe(d->m_latency, (double)(done_ns - (it->created_ns < done_ns ? it->created_ns : done_ns)) / 1e9);
+			rt_observe(d->m_latency,
+			           (double)(done_ns - (it->created_ns < done_ns ? it->created_ns : done_ns)) / 1e9);
 			rt_logkv(RT_DEBUG, "delivered", "sink", d->s->name, "key", it->key, "event", hex, NULL);
 			d->consecutive = 0;
 			dl_set_failing(d, 0, NULL);
@@ -190,14 +192,14 @@ dl_step(dl_sink *d, uint64_t now_ns, uint64_t *next_ns)
 		d->consecutive++;
 		if (r.verdict == SK_PERMANENT) {
 			/* the sink refused this event for good (a bad payload or key): retrying cannot help */
-			rt_logkv(RT_ERROR, "sink refused event, dropped", "sink", d->s->name, "key", it->key, "event", hex,
-			         "class", r.cls, "answer", why, NULL);
+			rt_logkv(RT_ERROR, "sink refused event, dropped", "sink", d->s->name, "key", it->key, "event",
+			         hex, "class", r.cls, "answer", why, NULL);
 			al_done(d->e, d->i, it->id, SK_PERMANENT, why, done_ns, NULL, &err);
 		} else {
 			al_done(d->e, d->i, it->id, SK_RETRY, why, done_ns, &backoff, &err);
 			if (rt_log_state_change(d->s->name, r.cls))
-				rt_logkv(RT_WARN, "delivery failed, will retry", "sink", d->s->name, "key", it->key, "class",
-				         r.cls, "error", why, NULL);
+				rt_logkv(RT_WARN, "delivery failed, will retry", "sink", d->s->name, "key", it->key,
+				         "class", r.cls, "error", why, NULL);
 			d->pause_until_ns = done_ns + (backoff ? backoff : 1000000000ull);
 		}
 		if (d->consecutive >= d->fail_after)

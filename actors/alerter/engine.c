@@ -14,38 +14,38 @@
 #include "schemas/schema.h"
 #include "store/dedupe.h"
 
-#define AL_VER 1
+#define AL_VER          1
 #define AL_SEEN_KEEP_NS (24ull * 3600 * 1000000000ull)
-#define AL_TICK_BATCH 256 /* keys re-sent or pruned per tick; the rest wait for the next one */
+#define AL_TICK_BATCH   256 /* keys re-sent or pruned per tick; the rest wait for the next one */
 
 /* Per sink, in the state record; found by sink name so a reordered config keeps its history. */
 typedef struct {
-	char     name[SK_NAME_MAX + 1];
-	gp_slot  g;
+	char name[SK_NAME_MAX + 1];
+	gp_slot g;
 	uint64_t last_resend_ns;
-	uint8_t  last_id[OB_ID_LEN]; /* last entry queued for this key; all-zero = none */
+	uint8_t last_id[OB_ID_LEN]; /* last entry queued for this key; all-zero = none */
 } al_slot;
 
 /* The fixed head of a state record (internal, host byte order, versioned), then the alert. */
 typedef struct {
-	uint8_t  ver, status, pad[6];
+	uint8_t ver, status, pad[6];
 	uint64_t firing_since_ns, last_seen_ns, resolved_at_ns, count;
-	al_slot  slot[SK_MAX_SINKS];
+	al_slot slot[SK_MAX_SINKS];
 } al_head;
 
 typedef struct {
-	al_head  h;
+	al_head h;
 	sc_alert a;
 } al_state;
 
 struct al_engine {
-	st_env    *env;
-	sk_sink   *sinks;
-	size_t     n;
-	al_cfg     cfg;
-	MDB_dbi    state;
-	dd_set    *seen;
-	ob_box    *ob[SK_MAX_SINKS];
+	st_env *env;
+	sk_sink *sinks;
+	size_t n;
+	al_cfg cfg;
+	MDB_dbi state;
+	dd_set *seen;
+	ob_box *ob[SK_MAX_SINKS];
 	rt_metric *m_suppressed[SK_MAX_SINKS], *m_superseded[SK_MAX_SINKS];
 };
 
@@ -61,8 +61,8 @@ int
 al_open(al_engine **out, st_env *env, sk_sink *sinks, size_t nsinks, const al_cfg *cfg, st_err *err)
 {
 	al_engine *e = calloc(1, sizeof *e);
-	MDB_txn   *txn = NULL;
-	int        rc;
+	MDB_txn *txn = NULL;
+	int rc;
 	if (!e)
 		return ENOMEM;
 	e->env = env, e->sinks = sinks, e->n = nsinks < SK_MAX_SINKS ? nsinks : SK_MAX_SINKS, e->cfg = *cfg;
@@ -75,10 +75,12 @@ al_open(al_engine **out, st_env *env, sk_sink *sinks, size_t nsinks, const al_cf
 		if ((rc = ob_open(txn, name, &cfg->backoff, &e->ob[i], err)) != 0)
 			goto fail;
 		snprintf(labels, sizeof labels, "sink=\"%s\"", sinks[i].name); /* names are [a-z0-9_-] */
-		e->m_suppressed[i] = rt_counter("alerter_suppressed_total",
-		                                "Firing repeats grouped into a later message (GROUP_INTERVAL).", labels);
-		e->m_superseded[i] = rt_counter("alerter_superseded_total",
-		                                "Undelivered events replaced by a newer event of the same key.", labels);
+		e->m_suppressed[i] =
+		        rt_counter("alerter_suppressed_total",
+		                   "Firing repeats grouped into a later message (GROUP_INTERVAL).", labels);
+		e->m_superseded[i] =
+		        rt_counter("alerter_superseded_total",
+		                   "Undelivered events replaced by a newer event of the same key.", labels);
 	}
 	if ((rc = st_commit(txn, err)) != 0) {
 		txn = NULL;
@@ -117,12 +119,13 @@ static int
 al_load(MDB_txn *txn, al_engine *e, const uint8_t *k, size_t kl, al_state *s, st_err *err)
 {
 	MDB_val v;
-	sc_err  se;
-	int     rc = st_get(txn, e->state, k, kl, &v, err);
+	sc_err se;
+	int rc = st_get(txn, e->state, k, kl, &v, err);
 	if (rc != 0)
 		return rc;
 	if (v.mv_size < sizeof s->h || ((const uint8_t *)v.mv_data)[0] != AL_VER) {
-		snprintf(err->text, sizeof err->text, "state: record of %zu bytes is not version %d", v.mv_size, AL_VER);
+		snprintf(err->text, sizeof err->text, "state: record of %zu bytes is not version %d", v.mv_size,
+		         AL_VER);
 		return ST_ESCHEMA;
 	}
 	memcpy(&s->h, v.mv_data, sizeof s->h);
@@ -137,8 +140,8 @@ static int
 al_store(MDB_txn *txn, al_engine *e, const uint8_t *k, size_t kl, const al_state *s, st_err *err)
 {
 	uint8_t buf[sizeof(al_head) + 8192];
-	size_t  len;
-	sc_err  se;
+	size_t len;
+	sc_err se;
 	memcpy(buf, &s->h, sizeof s->h);
 	if (sc_encode(&SC_ALERT, &s->a, buf + sizeof s->h, sizeof buf - sizeof s->h, &len, &se) != 0) {
 		snprintf(err->text, sizeof err->text, "state: %s", se.text);
@@ -176,10 +179,10 @@ al_zero_id(const uint8_t id[OB_ID_LEN])
 static void
 al_entry_id(const char *sink, const char *what, const void *x, size_t xl, uint64_t n, uint8_t id[OB_ID_LEN])
 {
-	uint8_t     d[32], nb[8];
+	uint8_t d[32], nb[8];
 	st_key_u64(nb, n);
 	const void *parts[] = { sink, what, x, nb };
-	size_t      lens[] = { strlen(sink) + 1, strlen(what) + 1, xl, 8 };
+	size_t lens[] = { strlen(sink) + 1, strlen(what) + 1, xl, 8 };
 	ob_sha256_v(parts, lens, 4, d);
 	memcpy(id, d, OB_ID_LEN);
 }
@@ -202,10 +205,10 @@ al_queue(MDB_txn *txn, al_engine *e, size_t i, al_slot *slot, const uint8_t id[O
          const al_state *s, uint64_t now_ns, uint64_t grouped, st_err *err)
 {
 	const sk_sink *sk = &e->sinks[i];
-	ob_msg         m;
-	rt_buf         body = RT_BUF_INIT;
-	char           hex[2 * OB_ID_LEN + 1], topic[OB_TOPIC_MAX + 1];
-	int            rc, removed = 0;
+	ob_msg m;
+	rt_buf body = RT_BUF_INIT;
+	char hex[2 * OB_ID_LEN + 1], topic[OB_TOPIC_MAX + 1];
+	int rc, removed = 0;
 	if (!al_zero_id(slot->last_id) && memcmp(slot->last_id, id, OB_ID_LEN) != 0 &&
 	    ob_get(txn, e->ob[i], slot->last_id, &m, err) == 0) {
 		if ((rc = ob_ack(txn, e->ob[i], slot->last_id, &removed, err)) != 0)
@@ -233,10 +236,10 @@ int
 al_ingest(al_engine *e, const uint8_t id[16], const sc_alert *a, uint64_t now_ns, unsigned *queued, st_err *err)
 {
 	MDB_txn *txn;
-	uint8_t  k[512];
-	size_t   kl = al_key(a->kind, a->dedupe_key, k);
+	uint8_t k[512];
+	size_t kl = al_key(a->kind, a->dedupe_key, k);
 	al_state s;
-	int      rc, seen, have;
+	int rc, seen, have;
 	*queued = 0;
 	err->text[0] = '\0';
 	if ((rc = st_begin(e->env, 0, &txn, err)) != 0)
@@ -268,7 +271,7 @@ al_ingest(al_engine *e, const uint8_t id[16], const sc_alert *a, uint64_t now_ns
 		s.a = *a;
 		for (size_t i = 0; i < e->n; i++) {
 			uint64_t grouped;
-			uint8_t  eid[OB_ID_LEN];
+			uint8_t eid[OB_ID_LEN];
 			if (!al_routable(e, &e->sinks[i], a))
 				continue;
 			al_slot *slot = al_slot_of(&s, e->sinks[i].name);
@@ -296,7 +299,7 @@ al_ingest(al_engine *e, const uint8_t id[16], const sc_alert *a, uint64_t now_ns
 		s.a.status = SC_ALERT_RESOLVED;
 		s.a.resolved_at_ns = s.h.resolved_at_ns;
 		for (size_t i = 0; i < e->n; i++) {
-			uint8_t  eid[OB_ID_LEN];
+			uint8_t eid[OB_ID_LEN];
 			al_slot *slot = al_slot_of(&s, e->sinks[i].name);
 			if (!e->sinks[i].send_resolved || slot->g.last_sent_ns == 0)
 				continue; /* never told of the firing, or does not want resolves */
@@ -323,11 +326,11 @@ int
 al_tick(al_engine *e, uint64_t now_ns, unsigned *queued, st_err *err)
 {
 	MDB_txn *txn;
-	st_iter  it;
-	MDB_val  k, v;
-	int      rc;
+	st_iter it;
+	MDB_val k, v;
+	int rc;
 	static uint8_t keys[AL_TICK_BATCH][512];
-	size_t         klen[AL_TICK_BATCH], nk = 0;
+	size_t klen[AL_TICK_BATCH], nk = 0;
 	*queued = 0;
 	err->text[0] = '\0';
 	if ((rc = st_begin(e->env, 0, &txn, err)) != 0)
@@ -337,7 +340,7 @@ al_tick(al_engine *e, uint64_t now_ns, unsigned *queued, st_err *err)
 		goto out;
 	while (nk < AL_TICK_BATCH && (rc = st_iter_next(&it, &k, &v, err)) == 0) {
 		al_head h;
-		int     work = 0;
+		int work = 0;
 		if (v.mv_size < sizeof h || k.mv_size > sizeof keys[0])
 			continue;
 		memcpy(&h, v.mv_data, sizeof h);
@@ -365,14 +368,15 @@ al_tick(al_engine *e, uint64_t now_ns, unsigned *queued, st_err *err)
 	/* pass 2: re-send or prune */
 	for (size_t n = 0; n < nk; n++) {
 		al_state s;
-		ob_msg   m;
+		ob_msg m;
 		if ((rc = al_load(txn, e, keys[n], klen[n], &s, err)) != 0)
 			goto out;
 		if (s.h.status == SC_ALERT_RESOLVED) {
 			int pending = 0;
 			for (size_t i = 0; i < e->n; i++) {
 				al_slot *slot = al_slot_of(&s, e->sinks[i].name);
-				pending |= !al_zero_id(slot->last_id) && ob_get(txn, e->ob[i], slot->last_id, &m, err) == 0;
+				pending |= !al_zero_id(slot->last_id) &&
+				           ob_get(txn, e->ob[i], slot->last_id, &m, err) == 0;
 			}
 			if (!pending && (rc = st_del(txn, e->state, keys[n], klen[n], err)) != 0)
 				goto out;
@@ -380,7 +384,7 @@ al_tick(al_engine *e, uint64_t now_ns, unsigned *queued, st_err *err)
 		}
 		for (size_t i = 0; i < e->n; i++) {
 			al_slot *slot;
-			uint8_t  eid[OB_ID_LEN];
+			uint8_t eid[OB_ID_LEN];
 			if (!e->sinks[i].ops->resends || !al_routable(e, &e->sinks[i], &s.a))
 				continue;
 			slot = al_slot_of(&s, e->sinks[i].name);
@@ -412,8 +416,8 @@ long
 al_due(al_engine *e, size_t i, uint64_t now_ns, al_item *items, size_t max, st_err *err)
 {
 	MDB_txn *txn;
-	uint8_t  ids[16][OB_ID_LEN];
-	long     n, got = 0;
+	uint8_t ids[16][OB_ID_LEN];
+	long n, got = 0;
 	if (max > 16)
 		max = 16;
 	err->text[0] = '\0';
@@ -421,7 +425,7 @@ al_due(al_engine *e, size_t i, uint64_t now_ns, al_item *items, size_t max, st_e
 		return -1;
 	n = ob_due(txn, e->ob[i], now_ns, ids, max, err);
 	for (long j = 0; j < n; j++) {
-		ob_msg   m;
+		ob_msg m;
 		al_item *it = &items[got];
 		if (ob_get(txn, e->ob[i], ids[j], &m, err) != 0)
 			continue;
@@ -453,8 +457,8 @@ al_done(al_engine *e, size_t i, const uint8_t id[OB_ID_LEN], sk_verdict v, const
         uint64_t *backoff_ns, st_err *err)
 {
 	MDB_txn *txn;
-	ob_msg   m;
-	int      rc;
+	ob_msg m;
+	int rc;
 	err->text[0] = '\0';
 	if (backoff_ns)
 		*backoff_ns = 0;
@@ -480,7 +484,7 @@ int
 al_pending(al_engine *e, size_t i, uint64_t *n, uint64_t *next_due_ns, st_err *err)
 {
 	MDB_txn *txn;
-	int      rc;
+	int rc;
 	*n = 0;
 	*next_due_ns = UINT64_MAX;
 	if ((rc = st_begin(e->env, 1, &txn, err)) != 0)
@@ -496,10 +500,10 @@ int
 al_is_firing(al_engine *e, const char *kind, const char *dedupe_key)
 {
 	MDB_txn *txn;
-	st_err   err;
-	uint8_t  k[512];
+	st_err err;
+	uint8_t k[512];
 	al_state s;
-	size_t   kl = al_key(kind, dedupe_key, k);
+	size_t kl = al_key(kind, dedupe_key, k);
 	if (st_begin(e->env, 1, &txn, &err) != 0)
 		return -1;
 	int rc = al_load(txn, e, k, kl, &s, &err);
@@ -511,12 +515,12 @@ int
 al_firing_by_kind(al_engine *e, void (*fn)(void *arg, const char *kind, uint64_t n), void *arg)
 {
 	MDB_txn *txn;
-	st_iter  it;
-	MDB_val  k, v;
-	st_err   err;
-	char     kind[64] = "";
+	st_iter it;
+	MDB_val k, v;
+	st_err err;
+	char kind[64] = "";
 	uint64_t n = 0;
-	int      rc;
+	int rc;
 	if (st_begin(e->env, 1, &txn, &err) != 0)
 		return -1;
 	if (st_iter_open(&it, txn, e->state, NULL, 0, NULL, 0, &err) != 0) {
@@ -526,7 +530,7 @@ al_firing_by_kind(al_engine *e, void (*fn)(void *arg, const char *kind, uint64_t
 	/* keys sort by kind first, so each kind is one run */
 	while ((rc = st_iter_next(&it, &k, &v, &err)) == 0) {
 		const char *kk = k.mv_data;
-		size_t      kl = strnlen(kk, k.mv_size);
+		size_t kl = strnlen(kk, k.mv_size);
 		if (kl >= sizeof kind || v.mv_size < sizeof(al_head))
 			continue;
 		if (strlen(kind) != kl || memcmp(kind, kk, kl) != 0) {

@@ -22,8 +22,8 @@
  * Threads: al_ingest/al_tick from the bus thread; al_due/al_done from each sink's thread; LMDB
  * serializes the writes. Memory: al_open borrows sinks and env (they must outlive the engine);
  * al_item bodies are malloc'd copies the caller frees with al_items_free. */
-#ifndef ALERTER_ENGINE_H
-#define ALERTER_ENGINE_H
+#ifndef OB_ACTORS_ALERTER_ENGINE_H
+#define OB_ACTORS_ALERTER_ENGINE_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -34,31 +34,30 @@
 #include "store/store.h"
 
 typedef struct {
-	uint64_t    group_ns;     /* GROUP_INTERVAL */
-	uint64_t    resend_ns;    /* RESEND_INTERVAL (Alertmanager) */
-	uint64_t    retention_ns; /* resolved states kept this long (ordering, history) */
-	ob_backoff  backoff;      /* retries */
-	const char *instance;     /* our origin: never deliver our own sink_failing to that sink */
+	uint64_t group_ns;     /* GROUP_INTERVAL */
+	uint64_t resend_ns;    /* RESEND_INTERVAL (Alertmanager) */
+	uint64_t retention_ns; /* resolved states kept this long (ordering, history) */
+	ob_backoff backoff;    /* retries */
+	const char *instance;  /* our origin: never deliver our own sink_failing to that sink */
 } al_cfg;
 
 typedef struct al_engine al_engine;
 
 typedef struct {
-	uint8_t  id[OB_ID_LEN];
-	char     key[200];      /* "kind:dedupe_key" for logs */
-	uint8_t *body;          /* malloc'd */
-	size_t   len;
+	uint8_t id[OB_ID_LEN];
+	char key[200]; /* "kind:dedupe_key" for logs */
+	uint8_t *body; /* malloc'd */
+	size_t len;
 	uint64_t created_ns;
 	uint32_t attempts;
 } al_item;
 
-int  al_open(al_engine **out, st_env *env, sk_sink *sinks, size_t nsinks, const al_cfg *cfg, st_err *err);
+int al_open(al_engine **out, st_env *env, sk_sink *sinks, size_t nsinks, const al_cfg *cfg, st_err *err);
 void al_close(al_engine *e);
 
 /* One alert from the bus (id: its 16-byte frame id). *queued gets bit i for each sink with a new
  * entry. 0 or an error code (store.h convention). */
-int al_ingest(al_engine *e, const uint8_t id[16], const sc_alert *a, uint64_t now_ns, unsigned *queued,
-              st_err *err);
+int al_ingest(al_engine *e, const uint8_t id[16], const sc_alert *a, uint64_t now_ns, unsigned *queued, st_err *err);
 /* Periodic work: Alertmanager re-sends of firing alerts, pruning of old resolved states and seen
  * ids. *queued as above. */
 int al_tick(al_engine *e, uint64_t now_ns, unsigned *queued, st_err *err);

@@ -36,8 +36,7 @@ gp_take(gp_bucket *b, uint64_t now_ns, uint64_t per_min, uint64_t *wait_ns)
 		if (add > 0) {
 			b->mtokens = add >= cap - b->mtokens ? cap : b->mtokens + (uint64_t)add;
 			/* advance only by the time the added tokens account for, so fractions carry over */
-			b->last_ns = b->mtokens == cap ? now_ns
-			                               : b->last_ns + (uint64_t)(add * GP_MINUTE_NS / cap);
+			b->last_ns = b->mtokens == cap ? now_ns : b->last_ns + (uint64_t)(add * GP_MINUTE_NS / cap);
 		}
 	} else if (now_ns < b->last_ns) {
 		b->last_ns = now_ns;

@@ -2,8 +2,8 @@
  * per sink per interval, with the number of repeats it stood for) and a per-sink rate limit
  * (a token bucket of N messages per minute). No clock and no I/O: times are arguments.
  * Memory: plain structs owned by the caller (grouping slots live in the LMDB state record). */
-#ifndef ALERTER_GROUP_H
-#define ALERTER_GROUP_H
+#ifndef OB_ACTORS_ALERTER_GROUP_H
+#define OB_ACTORS_ALERTER_GROUP_H
 
 #include <stdint.h>
 
@@ -21,7 +21,7 @@ int gp_decide(gp_slot *slot, uint64_t now_ns, uint64_t interval_ns, uint64_t *gr
 typedef struct {
 	uint64_t mtokens;
 	uint64_t last_ns;
-	int      init;
+	int init;
 } gp_bucket;
 
 /* 1 and one token taken, or 0 with *wait_ns = time until a token is there. per_min 0 = unlimited. */

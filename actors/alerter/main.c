@@ -25,26 +25,25 @@
 #define MS 1000000ull /* ns per ms */
 
 static act_bus_cfg busc;
-static const char *cfg_state_dir, *cfg_config_file, *cfg_am_url, *cfg_slack_url, *cfg_pd_url, *cfg_pd_key, *cfg_hook_url,
-    *cfg_hook_secret, *cfg_generator;
-static uint64_t cfg_resend_ms, cfg_group_ms, cfg_rate, cfg_timeout_ms, cfg_retry_ms, cfg_retry_max_ms,
-    cfg_max_age_ms, cfg_fail_after, cfg_retention_ms, cfg_map_size;
+static const char *cfg_state_dir, *cfg_config_file, *cfg_am_url, *cfg_slack_url, *cfg_pd_url, *cfg_pd_key,
+        *cfg_hook_url, *cfg_hook_secret, *cfg_generator;
+static uint64_t cfg_resend_ms, cfg_group_ms, cfg_rate, cfg_timeout_ms, cfg_retry_ms, cfg_retry_max_ms, cfg_max_age_ms,
+        cfg_fail_after, cfg_retention_ms, cfg_map_size;
 
 static rt_check_fn al_check_sinks_config;
 
 static const rt_opt opts[] = {
 	ACT_BUS_OPTS(busc),
 	{ "STATE_DIR", RT_STR, "data/alerter", "LMDB directory: alert state, outboxes", &cfg_state_dir, 0, 0, 0, 0 },
-	{ "CONFIG_FILE", RT_STR, "", "JSON file of sinks (see README); the shortcuts below add to it", &cfg_config_file, 0, 0, 0,
-	  0 },
+	{ "CONFIG_FILE", RT_STR, "", "JSON file of sinks (see README); the shortcuts below add to it", &cfg_config_file,
+	  0, 0, 0, 0 },
 	{ "ALERTMANAGER_URL", RT_HTTP_URL, "", "Alertmanager base URL (POST /api/v2/alerts is added)", &cfg_am_url, 0,
 	  0, 1, 0 },
 	{ "SLACK_WEBHOOK_URL", RT_HTTP_URL, "", "Slack incoming webhook URL (holds a token)", &cfg_slack_url, 0, 0, 1,
 	  RT_SECRET },
 	{ "PAGERDUTY_URL", RT_HTTP_URL, "", "PagerDuty Events v2 URL (default https://events.pagerduty.com/v2/enqueue)",
 	  &cfg_pd_url, 0, 0, 1, 0 },
-	{ "PAGERDUTY_ROUTING_KEY", RT_STR, "", "PagerDuty integration (routing) key", &cfg_pd_key, 0, 0, 0,
-	  RT_SECRET },
+	{ "PAGERDUTY_ROUTING_KEY", RT_STR, "", "PagerDuty integration (routing) key", &cfg_pd_key, 0, 0, 0, RT_SECRET },
 	{ "WEBHOOK_URL", RT_HTTP_URL, "", "generic JSON webhook URL", &cfg_hook_url, 0, 0, 1, 0 },
 	{ "WEBHOOK_SECRET", RT_STR, "", "HMAC-SHA256 key signing webhook bodies", &cfg_hook_secret, 0, 0, 0,
 	  RT_SECRET },
@@ -52,8 +51,8 @@ static const rt_opt opts[] = {
 	  0, 1, 0 },
 	{ "RESEND_INTERVAL", RT_DURATION, "60s", "re-send firing alerts to Alertmanager (< its resolve_timeout)",
 	  &cfg_resend_ms, 1000, 86400000, 0, 0 },
-	{ "GROUP_INTERVAL", RT_DURATION, "5m", "at most one message per alert key and sink in this time",
-	  &cfg_group_ms, 0, 86400000, 0, 0 },
+	{ "GROUP_INTERVAL", RT_DURATION, "5m", "at most one message per alert key and sink in this time", &cfg_group_ms,
+	  0, 86400000, 0, 0 },
 	{ "SINK_RATE_LIMIT", RT_U64, "30", "messages per minute per sink (0 = unlimited); the rest wait queued",
 	  &cfg_rate, 0, 1000000, 0, 0 },
 	{ "HTTP_TIMEOUT", RT_DURATION, "10s", "timeout of one delivery request", &cfg_timeout_ms, 100, 300000, 0, 0 },
@@ -64,21 +63,21 @@ static const rt_opt opts[] = {
 	  &cfg_max_age_ms, 0, 0, 0, 0 },
 	{ "SINK_FAILING_AFTER", RT_U64, "3", "consecutive failures that raise alert.error.sink_failing",
 	  &cfg_fail_after, 1, 1000, 0, 0 },
-	{ "RESOLVED_RETENTION", RT_DURATION, "1h", "resolved alert states kept (history, ordering)",
-	  &cfg_retention_ms, 0, 0, 0, 0 },
+	{ "RESOLVED_RETENTION", RT_DURATION, "1h", "resolved alert states kept (history, ordering)", &cfg_retention_ms,
+	  0, 0, 0, 0 },
 	{ "STATE_MAP_SIZE", RT_U64, "67108864", "initial LMDB map size in bytes (grows as needed)", &cfg_map_size,
 	  1 << 20, INT64_MAX, 0, 0 },
 	RT_CHECK_ROW("", al_check_sinks_config),
 };
 
-static sk_sink    sinks[SK_MAX_SINKS];
-static size_t     nsinks;
-static dl_sink    dls[SK_MAX_SINKS];
+static sk_sink sinks[SK_MAX_SINKS];
+static size_t nsinks;
+static dl_sink dls[SK_MAX_SINKS];
 static al_engine *eng;
 
 /* Names of environment variables that held secrets, wiped once the sinks hold copies. */
 static const char *secret_envs[2 * SK_MAX_SINKS + 4];
-static size_t      nsecret_envs;
+static size_t nsecret_envs;
 
 static const char *
 al_getenv(const char *name)
@@ -102,7 +101,7 @@ al_scrub_env(const char *name)
 static void
 al_check_sinks_config(const rt_opt *o, const char *text, rt_cfg_errs *e)
 {
-	char    err[2048] = "";
+	char err[2048] = "";
 	json_t *root = rt_config_json(e, "CONFIG_FILE");
 	if (root) {
 		int rc = ac_parse_sinks(root, al_getenv, sinks, &nsinks, err, sizeof err);
@@ -111,8 +110,9 @@ al_check_sinks_config(const rt_opt *o, const char *text, rt_cfg_errs *e)
 			for (char *l = strtok(err, "\n"); l; l = strtok(NULL, "\n"))
 				rt_config_error(e, "CONFIG_FILE", "%s", l);
 	}
-	ac_env env = { cfg_am_url, cfg_slack_url, cfg_pd_url, cfg_pd_key, cfg_hook_url, cfg_hook_secret,
-		       cfg_generator };
+	ac_env env = {
+		cfg_am_url, cfg_slack_url, cfg_pd_url, cfg_pd_key, cfg_hook_url, cfg_hook_secret, cfg_generator
+	};
 	err[0] = '\0';
 	if (ac_env_sinks(&env, sinks, &nsinks, err, sizeof err) != 0)
 		for (char *l = strtok(err, "\n"); l; l = strtok(NULL, "\n"))
@@ -135,11 +135,11 @@ al_scrub_secrets(void)
 /* ---- metrics ------------------------------------------------------------------------------ */
 
 #define AL_KINDS_MAX 64 /* distinct kinds with their own series; others count as kind="other" */
-static const char *const known_kinds[] = { "ccip_failure", "ccip_overdue",     "tx_failed",       "tx_stuck",
-	                                   "nonce_gap",    "feed_stale",       "below_quorum",    "sources_disagree",
+static const char *const known_kinds[] = { "ccip_failure",    "ccip_overdue",   "tx_failed",      "tx_stuck",
+	                                   "nonce_gap",       "feed_stale",     "below_quorum",   "sources_disagree",
 	                                   "rpc_unreachable", "policy_refusal", "forged_message", "sink_failing" };
-static char       kinds_seen[AL_KINDS_MAX][48];
-static size_t     nkinds_seen;
+static char kinds_seen[AL_KINDS_MAX][48];
+static size_t nkinds_seen;
 static rt_metric *m_pending[SK_MAX_SINKS];
 
 static int
@@ -193,7 +193,7 @@ al_collect(void *arg)
 	al_firing_by_kind(eng, al_set_firing, NULL);
 	for (size_t i = 0; i < nsinks; i++) {
 		uint64_t n, due;
-		st_err   err;
+		st_err err;
 		if (al_pending(eng, i, &n, &due, &err) == 0)
 			rt_gauge_set(m_pending[i], (double)n);
 	}
@@ -224,7 +224,8 @@ al_check_sinks(act_bus *a)
 			snprintf(summary, sizeof summary, "alert sink %.31s (%.15s) is failing: %.150s", sinks[i].name,
 			         sinks[i].ops->name, why);
 		else
-			snprintf(summary, sizeof summary, "alert sink %.31s (%.15s) delivers again", sinks[i].name, sinks[i].ops->name);
+			snprintf(summary, sizeof summary, "alert sink %.31s (%.15s) delivers again", sinks[i].name,
+			         sinks[i].ops->name);
 		if (act_alert(a, SC_SEV_ERROR, f ? SC_ALERT_FIRING : SC_ALERT_RESOLVED, "sink_failing", key, summary,
 		              labels) == BUS_OK)
 			published_failing[i] = f;
@@ -235,11 +236,11 @@ int
 main(int argc, char **argv)
 {
 	static const char *const topics[] = { "alert.", NULL };
-	char                     err[512];
-	st_err                   se;
-	st_env                  *env = NULL;
-	act_bus                 *a = NULL;
-	int                      code = 1;
+	char err[512];
+	st_err se;
+	st_env *env = NULL;
+	act_bus *a = NULL;
+	int code = 1;
 
 	if (rt_init("alerter", argc, argv, opts, OB_COUNT(opts)) != 0)
 		return 1;
@@ -261,11 +262,16 @@ main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < nsinks; i++) {
 		char labels[64], key[160];
-		dls[i] = (dl_sink){ .e = eng, .i = i, .s = &sinks[i], .rate_per_min = sinks[i].rate_per_min ? sinks[i].rate_per_min : cfg_rate,
-			            .max_age_ns = cfg_max_age_ms * MS, .timeout_ms = cfg_timeout_ms,
+		dls[i] = (dl_sink){ .e = eng,
+			            .i = i,
+			            .s = &sinks[i],
+			            .rate_per_min = sinks[i].rate_per_min ? sinks[i].rate_per_min : cfg_rate,
+			            .max_age_ns = cfg_max_age_ms * MS,
+			            .timeout_ms = cfg_timeout_ms,
 			            .fail_after = (unsigned)cfg_fail_after };
 		snprintf(labels, sizeof labels, "sink=\"%.31s\"", sinks[i].name);
-		m_pending[i] = rt_gauge("alerter_outbox_pending", "Events queued for a sink, not yet accepted.", labels);
+		m_pending[i] =
+		        rt_gauge("alerter_outbox_pending", "Events queued for a sink, not yet accepted.", labels);
 		/* a sink_failing we published before a restart is still open: the next success resolves it */
 		al_sink_key(i, key, sizeof key);
 		published_failing[i] = al_is_firing(eng, "sink_failing", key) == 1;
@@ -288,16 +294,17 @@ main(int argc, char **argv)
 
 	uint64_t last_tick = 0;
 	while (!rt_stopping()) {
-		bus_msg  m;
+		bus_msg m;
 		unsigned queued = 0, tq = 0;
-		int      rc = act_recv(a, &m, 200);
+		int rc = act_recv(a, &m, 200);
 		if (rc == BUS_OK) {
 			static sc_alert al; /* 20 KB: off the stack */
 			if (act_decode(&m, &SC_ALERT, &al) == 0) {
 				al_count_received(&al);
 				if (al_ingest(eng, m.f.id, &al, rt_now_ns(), &queued, &se) != 0)
 					/* not acked to anyone: the producer's outbox or the next repeat brings it back */
-					rt_logkv(RT_ERROR, "cannot store alert", "kind", al.kind, "error", se.text, NULL);
+					rt_logkv(RT_ERROR, "cannot store alert", "kind", al.kind, "error", se.text,
+					         NULL);
 			}
 			bus_msg_free(&m);
 		} else if (rc == BUS_ECLOSED) {

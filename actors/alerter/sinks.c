@@ -31,7 +31,7 @@ sk_severity_name(int sev)
 void
 sk_rfc3339(uint64_t ns, char *out, size_t cap)
 {
-	time_t    t = (time_t)(ns / 1000000000u);
+	time_t t = (time_t)(ns / 1000000000u);
 	struct tm tm;
 	gmtime_r(&t, &tm);
 	snprintf(out, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
@@ -95,7 +95,7 @@ sk_am_label_name(const char *in, char *out, size_t cap)
 		out[j++] = '_';
 	for (; *in && j + 1 < cap; in++) {
 		char c = *in;
-		int  ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+		int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
 		out[j++] = ok ? c : '_';
 	}
 	out[j] = '\0';
@@ -115,7 +115,7 @@ static int
 sk_am_format(const sk_sink *s, const sk_event *ev, rt_buf *b)
 {
 	const sc_alert *a = ev->a;
-	char            ts[40], name[SC_KV_KEY_CAP + 2];
+	char ts[40], name[SC_KV_KEY_CAP + 2];
 	rt_buf_puts(b, "[{\"labels\":{");
 	sk_kv(b, 1, "alertname", a->kind);
 	sk_kv(b, 0, "severity", sk_severity_name(a->severity));
@@ -173,14 +173,13 @@ static int
 sk_slack_format(const sk_sink *s, const sk_event *ev, rt_buf *b)
 {
 	const sc_alert *a = ev->a;
-	rt_buf          t = RT_BUF_INIT;
-	char            up[16], since[40];
-	int             resolved = a->status == SC_ALERT_RESOLVED;
+	rt_buf t = RT_BUF_INIT;
+	char up[16], since[40];
+	int resolved = a->status == SC_ALERT_RESOLVED;
 	snprintf(up, sizeof up, "%s", sk_severity_name(a->severity));
 	for (char *p = up; *p; p++)
 		*p = (char)(*p - 'a' + 'A');
-	rt_buf_printf(&t, "%s *%s* ", resolved ? ":white_check_mark:" : ":rotating_light:",
-	              resolved ? "RESOLVED" : up);
+	rt_buf_printf(&t, "%s *%s* ", resolved ? ":white_check_mark:" : ":rotating_light:", resolved ? "RESOLVED" : up);
 	sk_slack_escape(&t, a->kind);
 	rt_buf_puts(&t, ": ");
 	sk_slack_escape(&t, a->summary);
@@ -217,7 +216,7 @@ static int
 sk_pd_format(const sk_sink *s, const sk_event *ev, rt_buf *b)
 {
 	const sc_alert *a = ev->a;
-	char            dk[256], ts[40];
+	char dk[256], ts[40];
 	sk_dedup_key(a, dk, sizeof dk);
 	/* routing_key is put in front at send time (sk_pd_finalize): the secret stays off disk */
 	if (a->status == SC_ALERT_RESOLVED) {
@@ -249,8 +248,8 @@ sk_pd_format(const sk_sink *s, const sk_event *ev, rt_buf *b)
 }
 
 static int
-sk_pd_finalize(const sk_sink *s, const uint8_t *body, size_t len, uint64_t now_s, const char *event_id,
-               rt_buf *out, sk_headers *hd)
+sk_pd_finalize(const sk_sink *s, const uint8_t *body, size_t len, uint64_t now_s, const char *event_id, rt_buf *out,
+               sk_headers *hd)
 {
 	if (len < 2 || body[0] != '{')
 		return -1;
@@ -267,7 +266,7 @@ static int
 sk_hook_format(const sk_sink *s, const sk_event *ev, rt_buf *b)
 {
 	const sc_alert *a = ev->a;
-	char            ts[40];
+	char ts[40];
 	rt_buf_puts(b, "{\"version\":1,");
 	sk_kv(b, 1, "event_id", ev->event_id ? ev->event_id : "");
 	sk_kv(b, 0, "status", a->status == SC_ALERT_RESOLVED ? "resolved" : "firing");
@@ -296,14 +295,14 @@ sk_hook_format(const sk_sink *s, const sk_event *ev, rt_buf *b)
 /* Signature = HMAC-SHA256(secret, "<timestamp>.<body>"): the timestamp is inside the MAC, so a
  * receiver that refuses old timestamps is safe from replays (the scheme Stripe and Slack use). */
 static int
-sk_hook_finalize(const sk_sink *s, const uint8_t *body, size_t len, uint64_t now_s, const char *event_id,
-                 rt_buf *out, sk_headers *hd)
+sk_hook_finalize(const sk_sink *s, const uint8_t *body, size_t len, uint64_t now_s, const char *event_id, rt_buf *out,
+                 sk_headers *hd)
 {
-	char        t[24], hex[65];
-	uint8_t     mac[32];
+	char t[24], hex[65];
+	uint8_t mac[32];
 	snprintf(t, sizeof t, "%llu", (unsigned long long)now_s);
 	const void *parts[3] = { t, ".", body };
-	size_t      lens[3] = { strlen(t), 1, len };
+	size_t lens[3] = { strlen(t), 1, len };
 	ob_hmac_sha256_v(s->secret ? s->secret : "", s->secret_len, parts, lens, 3, mac);
 	hex_encode(mac, 32, 0, hex);
 	hd->n = 0;
@@ -315,8 +314,8 @@ sk_hook_finalize(const sk_sink *s, const uint8_t *body, size_t len, uint64_t now
 }
 
 static int
-sk_plain_finalize(const sk_sink *s, const uint8_t *body, size_t len, uint64_t now_s, const char *event_id,
-                  rt_buf *out, sk_headers *hd)
+sk_plain_finalize(const sk_sink *s, const uint8_t *body, size_t len, uint64_t now_s, const char *event_id, rt_buf *out,
+                  sk_headers *hd)
 {
 	return rt_buf_append(out, body, len);
 }
@@ -325,18 +324,19 @@ sk_plain_finalize(const sk_sink *s, const uint8_t *body, size_t len, uint64_t no
 
 /* First matching row wins. Shared by every kind; Slack adds its body check on top. */
 static const struct {
-	long       lo, hi;
+	long lo, hi;
 	sk_verdict v;
 	const char *cls;
-} sk_rules[] = {
-	{ 0, 0, SK_RETRY, "network" },        /* no answer: connect refused, timeout, reset */
-	{ 200, 299, SK_OK, "ok" },
-	{ 300, 399, SK_PERMANENT, "redirect" }, /* not followed: a moved webhook is a config error */
-	{ 408, 408, SK_RETRY, "server" },     /* request timeout */
-	{ 429, 429, SK_RETRY, "throttled" },
-	{ 400, 499, SK_PERMANENT, "rejected" },
-	{ 500, 599, SK_RETRY, "server" },
-};
+} sk_rules
+        [] = {
+	        { 0, 0, SK_RETRY, "network" }, /* no answer: connect refused, timeout, reset */
+	        { 200, 299, SK_OK, "ok" },
+	        { 300, 399, SK_PERMANENT, "redirect" }, /* not followed: a moved webhook is a config error */
+	        { 408, 408, SK_RETRY, "server" },       /* request timeout */
+	        { 429, 429, SK_RETRY, "throttled" },
+	        { 400, 499, SK_PERMANENT, "rejected" },
+	        { 500, 599, SK_RETRY, "server" },
+        };
 
 static sk_result
 sk_classify_status(long status, const char *body, size_t len)
@@ -360,16 +360,35 @@ sk_classify_slack(long status, const char *body, size_t len)
 
 /* Every rule of a sink kind lives in its row: the config reader and the engine only read the table. */
 const sk_ops sk_ops_table[SK_NKINDS] = {
-	[SK_ALERTMANAGER] = { .name = "alertmanager", .resends = 1, .resolves = 1, .always_resolves = 1,
-	                      .min_severity = SC_SEV_INFO, .url_path = "/api/v2/alerts", .format = sk_am_format,
-	                      .finalize = sk_plain_finalize, .classify = sk_classify_status },
-	[SK_SLACK] = { .name = "slack", .min_severity = SC_SEV_INFO, .format = sk_slack_format,
-	               .finalize = sk_plain_finalize, .classify = sk_classify_slack },
-	[SK_PAGERDUTY] = { .name = "pagerduty", .resolves = 1, .secret = "the routing key", .secret_max = 64,
-	                   .min_severity = SC_SEV_ERROR, .format = sk_pd_format, .finalize = sk_pd_finalize,
+	[SK_ALERTMANAGER] = { .name = "alertmanager",
+	                      .resends = 1,
+	                      .resolves = 1,
+	                      .always_resolves = 1,
+	                      .min_severity = SC_SEV_INFO,
+	                      .url_path = "/api/v2/alerts",
+	                      .format = sk_am_format,
+	                      .finalize = sk_plain_finalize,
+	                      .classify = sk_classify_status },
+	[SK_SLACK] = { .name = "slack",
+	               .min_severity = SC_SEV_INFO,
+	               .format = sk_slack_format,
+	               .finalize = sk_plain_finalize,
+	               .classify = sk_classify_slack },
+	[SK_PAGERDUTY] = { .name = "pagerduty",
+	                   .resolves = 1,
+	                   .secret = "the routing key",
+	                   .secret_max = 64,
+	                   .min_severity = SC_SEV_ERROR,
+	                   .format = sk_pd_format,
+	                   .finalize = sk_pd_finalize,
 	                   .classify = sk_classify_status },
-	[SK_WEBHOOK] = { .name = "webhook", .resolves = 1, .secret = "the HMAC key", .min_severity = SC_SEV_INFO,
-	                 .format = sk_hook_format, .finalize = sk_hook_finalize, .classify = sk_classify_status },
+	[SK_WEBHOOK] = { .name = "webhook",
+	                 .resolves = 1,
+	                 .secret = "the HMAC key",
+	                 .min_severity = SC_SEV_INFO,
+	                 .format = sk_hook_format,
+	                 .finalize = sk_hook_finalize,
+	                 .classify = sk_classify_status },
 };
 
 const sk_ops *

@@ -21,7 +21,8 @@
 
 #define S 1000000000ull
 
-static sc_alert alert(int status)
+static sc_alert
+alert(int status)
 {
 	sc_alert a;
 	memset(&a, 0, sizeof a);
@@ -42,7 +43,8 @@ static sc_alert alert(int status)
 	return a;
 }
 
-static sk_sink sink(sk_kind k, const char *secret)
+static sk_sink
+sink(sk_kind k, const char *secret)
 {
 	sk_sink s;
 	memset(&s, 0, sizeof s);
@@ -57,11 +59,12 @@ static sk_sink sink(sk_kind k, const char *secret)
 	return s;
 }
 
-static char *fmt(sk_kind k, const char *secret, const sc_alert *a, uint64_t count, uint64_t grouped)
+static char *
+fmt(sk_kind k, const char *secret, const sc_alert *a, uint64_t count, uint64_t grouped)
 {
-	sk_sink  s = sink(k, secret);
+	sk_sink s = sink(k, secret);
 	sk_event ev = { a, 1700000000123000000ull, 1700000600000000000ull, count, grouped, "00ff", "alerter-0" };
-	rt_buf   b = RT_BUF_INIT, w = RT_BUF_INIT;
+	rt_buf b = RT_BUF_INIT, w = RT_BUF_INIT;
 	sk_headers hd = { .n = 0 };
 	if (k == SK_ALERTMANAGER)
 		strcpy(s.generator_url, "http://alerter:9100/alerts");
@@ -74,33 +77,38 @@ static char *fmt(sk_kind k, const char *secret, const sc_alert *a, uint64_t coun
 	return (char *)w.data;
 }
 
-static void test_alertmanager(void **state)
+static void
+test_alertmanager(void **state)
 {
 	sc_alert a = alert(SC_ALERT_FIRING);
-	char    *j = fmt(SK_ALERTMANAGER, NULL, &a, 1, 0);
-	assert_string_equal(j, "[{\"labels\":{\"alertname\":\"tx_failed\",\"severity\":\"critical\",\"dedupe_key\":"
-	                       "\"tx_failed:0xabc\",\"origin\":\"submitter-0\",\"chain\":\"138\",\"tx_hash\":\"0xabc\"},"
-	                       "\"annotations\":{\"summary\":\"tx 0xabc reverted <out of gas> & \\\"more\\\"\"},"
-	                       "\"startsAt\":\"2023-11-14T22:13:20.123Z\",\"generatorURL\":\"http://alerter:9100/alerts\"}]");
+	char *j = fmt(SK_ALERTMANAGER, NULL, &a, 1, 0);
+	assert_string_equal(
+	        j, "[{\"labels\":{\"alertname\":\"tx_failed\",\"severity\":\"critical\",\"dedupe_key\":"
+	           "\"tx_failed:0xabc\",\"origin\":\"submitter-0\",\"chain\":\"138\",\"tx_hash\":\"0xabc\"},"
+	           "\"annotations\":{\"summary\":\"tx 0xabc reverted <out of gas> & \\\"more\\\"\"},"
+	           "\"startsAt\":\"2023-11-14T22:13:20.123Z\",\"generatorURL\":\"http://alerter:9100/alerts\"}]");
 	free(j);
 	a.status = SC_ALERT_RESOLVED;
 	j = fmt(SK_ALERTMANAGER, NULL, &a, 7, 6);
-	assert_string_equal(j, "[{\"labels\":{\"alertname\":\"tx_failed\",\"severity\":\"critical\",\"dedupe_key\":"
-	                       "\"tx_failed:0xabc\",\"origin\":\"submitter-0\",\"chain\":\"138\",\"tx_hash\":\"0xabc\"},"
-	                       "\"annotations\":{\"summary\":\"tx 0xabc reverted <out of gas> & \\\"more\\\"\","
-	                       "\"occurrences\":\"7\"},\"startsAt\":\"2023-11-14T22:13:20.123Z\","
-	                       "\"endsAt\":\"2023-11-14T22:23:20.000Z\",\"generatorURL\":\"http://alerter:9100/alerts\"}]");
+	assert_string_equal(
+	        j, "[{\"labels\":{\"alertname\":\"tx_failed\",\"severity\":\"critical\",\"dedupe_key\":"
+	           "\"tx_failed:0xabc\",\"origin\":\"submitter-0\",\"chain\":\"138\",\"tx_hash\":\"0xabc\"},"
+	           "\"annotations\":{\"summary\":\"tx 0xabc reverted <out of gas> & \\\"more\\\"\","
+	           "\"occurrences\":\"7\"},\"startsAt\":\"2023-11-14T22:13:20.123Z\","
+	           "\"endsAt\":\"2023-11-14T22:23:20.000Z\",\"generatorURL\":\"http://alerter:9100/alerts\"}]");
 	free(j);
 }
 
-static void test_slack(void **state)
+static void
+test_slack(void **state)
 {
 	sc_alert a = alert(SC_ALERT_FIRING);
-	char    *j = fmt(SK_SLACK, NULL, &a, 51, 50);
-	assert_string_equal(j, "{\"text\":\":rotating_light: *CRITICAL* tx_failed: tx 0xabc reverted &lt;out of gas&gt; "
-	                       "&amp; \\\"more\\\"\\nkey `tx_failed:0xabc` from `submitter-0` · chain=138, tx-hash=0xabc, "
-	                       "severity=low\\n50 repeats grouped since the last message; 51 occurrences since "
-	                       "2023-11-14T22:13:20.123Z\"}");
+	char *j = fmt(SK_SLACK, NULL, &a, 51, 50);
+	assert_string_equal(j,
+	                    "{\"text\":\":rotating_light: *CRITICAL* tx_failed: tx 0xabc reverted &lt;out of gas&gt; "
+	                    "&amp; \\\"more\\\"\\nkey `tx_failed:0xabc` from `submitter-0` · chain=138, tx-hash=0xabc, "
+	                    "severity=low\\n50 repeats grouped since the last message; 51 occurrences since "
+	                    "2023-11-14T22:13:20.123Z\"}");
 	free(j);
 	a.status = SC_ALERT_RESOLVED;
 	a.labels_count = 0;
@@ -111,20 +119,23 @@ static void test_slack(void **state)
 	free(j);
 }
 
-static void test_pagerduty(void **state)
+static void
+test_pagerduty(void **state)
 {
 	sc_alert a = alert(SC_ALERT_FIRING);
-	char    *j = fmt(SK_PAGERDUTY, "R0UT1NGKEY0123456789abcdefabcdef", &a, 3, 2);
-	assert_string_equal(j, "{\"routing_key\":\"R0UT1NGKEY0123456789abcdefabcdef\",\"event_action\":\"trigger\","
-	                       "\"dedup_key\":\"tx_failed:0xabc\",\"payload\":{\"summary\":\"tx 0xabc reverted <out of "
-	                       "gas> & \\\"more\\\"\",\"source\":\"submitter-0\",\"severity\":\"critical\",\"timestamp\":"
-	                       "\"2023-11-14T22:13:20.123Z\",\"class\":\"tx_failed\",\"custom_details\":{\"dedupe_key\":"
-	                       "\"tx_failed:0xabc\",\"chain\":\"138\",\"tx-hash\":\"0xabc\",\"severity\":\"low\","
-	                       "\"occurrences\":3,\"grouped_repeats\":2}},\"client\":\"oraclebus alerter\"}");
+	char *j = fmt(SK_PAGERDUTY, "R0UT1NGKEY0123456789abcdefabcdef", &a, 3, 2);
+	assert_string_equal(j,
+	                    "{\"routing_key\":\"R0UT1NGKEY0123456789abcdefabcdef\",\"event_action\":\"trigger\","
+	                    "\"dedup_key\":\"tx_failed:0xabc\",\"payload\":{\"summary\":\"tx 0xabc reverted <out of "
+	                    "gas> & \\\"more\\\"\",\"source\":\"submitter-0\",\"severity\":\"critical\",\"timestamp\":"
+	                    "\"2023-11-14T22:13:20.123Z\",\"class\":\"tx_failed\",\"custom_details\":{\"dedupe_key\":"
+	                    "\"tx_failed:0xabc\",\"chain\":\"138\",\"tx-hash\":\"0xabc\",\"severity\":\"low\","
+	                    "\"occurrences\":3,\"grouped_repeats\":2}},\"client\":\"oraclebus alerter\"}");
 	free(j);
 	a.status = SC_ALERT_RESOLVED;
 	j = fmt(SK_PAGERDUTY, "K", &a, 3, 0);
-	assert_string_equal(j, "{\"routing_key\":\"K\",\"event_action\":\"resolve\",\"dedup_key\":\"tx_failed:0xabc\"}");
+	assert_string_equal(j,
+	                    "{\"routing_key\":\"K\",\"event_action\":\"resolve\",\"dedup_key\":\"tx_failed:0xabc\"}");
 	free(j);
 	/* dedup_key: prefixed with the kind unless already; capped at 255 bytes */
 	char dk[300];
@@ -140,21 +151,23 @@ static void test_pagerduty(void **state)
 	/* summary capped at 1024 bytes without splitting UTF-8: 511 bytes fit anyway */
 }
 
-static void test_webhook_signature(void **state)
+static void
+test_webhook_signature(void **state)
 {
-	sc_alert   a = alert(SC_ALERT_FIRING);
-	sk_sink    s = sink(SK_WEBHOOK, "topsecret");
-	sk_event   ev = { &a, a.started_at_ns, a.started_at_ns, 1, 0, "00ff", "alerter-0" };
-	rt_buf     b = RT_BUF_INIT, w = RT_BUF_INIT;
+	sc_alert a = alert(SC_ALERT_FIRING);
+	sk_sink s = sink(SK_WEBHOOK, "topsecret");
+	sk_event ev = { &a, a.started_at_ns, a.started_at_ns, 1, 0, "00ff", "alerter-0" };
+	rt_buf b = RT_BUF_INIT, w = RT_BUF_INIT;
 	sk_headers hd = { .n = 0 };
 	a.labels_count = 1;
 	assert_int_equal(s.ops->format(&s, &ev, &b), 0);
-	assert_string_equal((char *)b.data,
-	                    "{\"version\":1,\"event_id\":\"00ff\",\"status\":\"firing\",\"kind\":\"tx_failed\","
-	                    "\"severity\":\"critical\",\"dedupe_key\":\"tx_failed:0xabc\",\"summary\":\"tx 0xabc reverted "
-	                    "<out of gas> & \\\"more\\\"\",\"labels\":{\"chain\":\"138\"},\"origin\":\"submitter-0\","
-	                    "\"starts_at\":\"2023-11-14T22:13:20.123Z\",\"occurrences\":1,\"grouped_repeats\":0,"
-	                    "\"alerter\":\"alerter-0\"}");
+	assert_string_equal(
+	        (char *)b.data,
+	        "{\"version\":1,\"event_id\":\"00ff\",\"status\":\"firing\",\"kind\":\"tx_failed\","
+	        "\"severity\":\"critical\",\"dedupe_key\":\"tx_failed:0xabc\",\"summary\":\"tx 0xabc reverted "
+	        "<out of gas> & \\\"more\\\"\",\"labels\":{\"chain\":\"138\"},\"origin\":\"submitter-0\","
+	        "\"starts_at\":\"2023-11-14T22:13:20.123Z\",\"occurrences\":1,\"grouped_repeats\":0,"
+	        "\"alerter\":\"alerter-0\"}");
 	assert_int_equal(s.ops->finalize(&s, b.data, b.len, 1700000700, "00ff", &w, &hd), 0);
 	assert_int_equal(w.len, b.len);
 	assert_int_equal(hd.n, 3);
@@ -163,7 +176,7 @@ static void test_webhook_signature(void **state)
 	char *msg = NULL;
 	assert_true(asprintf(&msg, "1700000700.%s", (char *)b.data) > 0);
 	uint8_t mac[32];
-	char    hex[65], want[100];
+	char hex[65], want[100];
 	ob_hmac_sha256("topsecret", 9, msg, strlen(msg), mac);
 	hex_encode(mac, 32, 0, hex);
 	snprintf(want, sizeof want, "X-Oraclebus-Signature: sha256=%s", hex);
@@ -175,13 +188,14 @@ static void test_webhook_signature(void **state)
 	sk_sink_free(&s);
 }
 
-static void test_classify(void **state)
+static void
+test_classify(void **state)
 {
 	static const struct {
-		sk_kind     k;
-		long        status;
+		sk_kind k;
+		long status;
 		const char *body;
-		sk_verdict  v;
+		sk_verdict v;
 		const char *cls;
 	} t[] = {
 		{ SK_PAGERDUTY, 202, "{\"status\":\"success\"}", SK_OK, "ok" },
@@ -211,9 +225,10 @@ static void test_classify(void **state)
 	}
 }
 
-static void test_grouping(void **state)
+static void
+test_grouping(void **state)
 {
-	gp_slot  g = { 0, 0 };
+	gp_slot g = { 0, 0 };
 	uint64_t grouped;
 	assert_true(gp_decide(&g, 100 * S, 300 * S, &grouped));
 	assert_int_equal(grouped, 0);
@@ -230,11 +245,12 @@ static void test_grouping(void **state)
 	assert_true(gp_decide(&z, 5, 0, &grouped));
 }
 
-static void test_rate_limit(void **state)
+static void
+test_rate_limit(void **state)
 {
 	gp_bucket b = { 0 };
-	uint64_t  wait;
-	int       sent = 0;
+	uint64_t wait;
+	int sent = 0;
 	for (int i = 0; i < 100; i++)
 		sent += gp_take(&b, 1000 * S, 30, &wait);
 	assert_int_equal(sent, 30); /* a full bucket: one minute's worth */
@@ -250,7 +266,8 @@ static void test_rate_limit(void **state)
 	assert_true(gp_take(&b, 0, 0, &wait)); /* 0 = unlimited */
 }
 
-static const char *fake_env(const char *name)
+static const char *
+fake_env(const char *name)
 {
 	if (strcmp(name, "PD_KEY") == 0)
 		return "abcdef0123456789abcdef0123456789";
@@ -259,16 +276,18 @@ static const char *fake_env(const char *name)
 	return NULL;
 }
 
-static void test_config(void **state)
+static void
+test_config(void **state)
 {
 	sk_sink s[SK_MAX_SINKS];
-	size_t  n = 0;
-	char    err[1024];
-	const char *good = "{\"sinks\":[{\"name\":\"am\",\"type\":\"alertmanager\",\"url\":\"http://127.0.0.1:9093/\"},"
-	                   "{\"type\":\"pagerduty\",\"url\":\"http://127.0.0.1:1/v2/enqueue\",\"secret_env\":\"PD_KEY\","
-	                   "\"min_severity\":\"error\",\"match\":[\"kind=~tx_.*|ccip_.*\",\"chain!=1337\"]},"
-	                   "{\"name\":\"chat\",\"type\":\"slack\",\"url_env\":\"SLACK_URL\",\"send_resolved\":true,"
-	                   "\"rate_limit\":5}]}";
+	size_t n = 0;
+	char err[1024];
+	const char *good =
+	        "{\"sinks\":[{\"name\":\"am\",\"type\":\"alertmanager\",\"url\":\"http://127.0.0.1:9093/\"},"
+	        "{\"type\":\"pagerduty\",\"url\":\"http://127.0.0.1:1/v2/enqueue\",\"secret_env\":\"PD_KEY\","
+	        "\"min_severity\":\"error\",\"match\":[\"kind=~tx_.*|ccip_.*\",\"chain!=1337\"]},"
+	        "{\"name\":\"chat\",\"type\":\"slack\",\"url_env\":\"SLACK_URL\",\"send_resolved\":true,"
+	        "\"rate_limit\":5}]}";
 	assert_int_equal(ac_parse_text(good, strlen(good), fake_env, s, &n, err, sizeof err), 0);
 	assert_int_equal(n, 3);
 	assert_string_equal(s[0].url, "http://127.0.0.1:9093/api/v2/alerts");
@@ -303,7 +322,8 @@ static void test_config(void **state)
 	assert_non_null(strstr(err, "sinks[2].secret_env: NOPE is not set"));
 	assert_non_null(strstr(err, "sinks[3].min_severity"));
 	assert_non_null(strstr(err, "sinks[3].match[0]: 'a=~(': bad regex"));
-	const char *dup = "{\"sinks\":[{\"type\":\"slack\",\"url\":\"http://x\"},{\"type\":\"slack\",\"url\":\"http://y\"}]}";
+	const char *dup =
+	        "{\"sinks\":[{\"type\":\"slack\",\"url\":\"http://x\"},{\"type\":\"slack\",\"url\":\"http://y\"}]}";
 	assert_int_equal(ac_parse_text(dup, strlen(dup), fake_env, s, &n, err, sizeof err), -1);
 	assert_non_null(strstr(err, "used twice"));
 
@@ -325,10 +345,11 @@ static void test_config(void **state)
 		sk_sink_free(&s[i]);
 }
 
-static void test_matchers(void **state)
+static void
+test_matchers(void **state)
 {
 	sk_matcher m;
-	char       err[200];
+	char err[200];
 	assert_int_equal(ac_matcher_parse("chain!=1", &m, err, sizeof err), 0);
 	assert_int_equal(m.op, SK_NE);
 	assert_string_equal(m.label, "chain");
@@ -345,7 +366,8 @@ static void test_matchers(void **state)
 	assert_int_equal(ac_matcher_parse("novalue", &m, err, sizeof err), -1);
 }
 
-int main(void)
+int
+main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_alertmanager), cmocka_unit_test(test_slack),

@@ -22,44 +22,53 @@
 #include "store/store.h"
 
 static const char *cfg_ingress, *cfg_egress, *cfg_journal_dir;
-static uint64_t    cfg_max_bytes, cfg_max_age_ms, cfg_map_size, cfg_batch, cfg_flush_ms;
-static uint64_t    cfg_max_frame, cfg_sub_bytes, cfg_total_bytes, cfg_stall_ms, cfg_max_subs;
+static uint64_t cfg_max_bytes, cfg_max_age_ms, cfg_map_size, cfg_batch, cfg_flush_ms;
+static uint64_t cfg_max_frame, cfg_sub_bytes, cfg_total_bytes, cfg_stall_ms, cfg_max_subs;
 static const char *cfg_tls_cert, *cfg_tls_key, *cfg_tls_ca;
 
 static const rt_opt busd_opts[] = {
 	{ "BUSD_INGRESS", RT_BUS_URL, "tcp://127.0.0.1:7701", "comma list of URLs publishers dial (ipc://, tcp://)",
 	  &cfg_ingress, 0, 0, 0, RT_LISTEN },
-	{ "BUSD_EGRESS", RT_BUS_URL, "tcp://127.0.0.1:7702", "comma list of URLs subscribers dial",
-	  &cfg_egress, 0, 0, 0, RT_LISTEN },
-	{ "BUSD_MAX_FRAME", RT_U64, "65536", "largest frame accepted at the ingress, bytes (a larger one closes "
-	  "its publisher's connection)", &cfg_max_frame, 1024, 2 << 20, 0, 0 },
-	{ "BUSD_SUB_MAX_BYTES", RT_U64, "8388608", "frame bytes queued for one subscriber at most; past it that "
-	  "subscriber loses frames (busd_egress_dropped_total)", &cfg_sub_bytes, 65536, INT64_MAX, 0, 0 },
-	{ "BUSD_MAX_BYTES", RT_U64, "67108864", "frame bytes held for all subscribers together at most (each "
-	  "subscriber's share is at most this / (subscribers + 1))", &cfg_total_bytes, 1 << 20, INT64_MAX, 0, 0 },
-	{ "BUSD_SUB_STALL", RT_DURATION, "60s", "disconnect a subscriber that took nothing this long while "
-	  "frames waited (0 = never)", &cfg_stall_ms, 0, 0, 0, 0 },
-	{ "BUSD_MAX_SUBSCRIBERS", RT_U64, "512", "egress connections at most; more are refused (keep BUSD_MAX_BYTES "
-	  ">= (this + 1) x BUSD_MAX_FRAME)", &cfg_max_subs,
-	  1, 65536, 0, 0 },
+	{ "BUSD_EGRESS", RT_BUS_URL, "tcp://127.0.0.1:7702", "comma list of URLs subscribers dial", &cfg_egress, 0, 0,
+	  0, RT_LISTEN },
+	{ "BUSD_MAX_FRAME", RT_U64, "65536",
+	  "largest frame accepted at the ingress, bytes (a larger one closes "
+	  "its publisher's connection)",
+	  &cfg_max_frame, 1024, 2 << 20, 0, 0 },
+	{ "BUSD_SUB_MAX_BYTES", RT_U64, "8388608",
+	  "frame bytes queued for one subscriber at most; past it that "
+	  "subscriber loses frames (busd_egress_dropped_total)",
+	  &cfg_sub_bytes, 65536, INT64_MAX, 0, 0 },
+	{ "BUSD_MAX_BYTES", RT_U64, "67108864",
+	  "frame bytes held for all subscribers together at most (each "
+	  "subscriber's share is at most this / (subscribers + 1))",
+	  &cfg_total_bytes, 1 << 20, INT64_MAX, 0, 0 },
+	{ "BUSD_SUB_STALL", RT_DURATION, "60s",
+	  "disconnect a subscriber that took nothing this long while "
+	  "frames waited (0 = never)",
+	  &cfg_stall_ms, 0, 0, 0, 0 },
+	{ "BUSD_MAX_SUBSCRIBERS", RT_U64, "512",
+	  "egress connections at most; more are refused (keep BUSD_MAX_BYTES "
+	  ">= (this + 1) x BUSD_MAX_FRAME)",
+	  &cfg_max_subs, 1, 65536, 0, 0 },
 	ACT_TLS_OPTS(cfg_tls_cert, cfg_tls_key, cfg_tls_ca),
-	{ "JOURNAL_DIR", RT_STR, "data/busd", "LMDB directory of the journal; empty = no journal",
-	  &cfg_journal_dir, 0, 0, 0, 0 },
-	{ "JOURNAL_MAX_BYTES", RT_U64, "1073741824", "retention: oldest frames go past this many bytes",
-	  &cfg_max_bytes, 0, 0, 0, 0 },
-	{ "JOURNAL_MAX_AGE", RT_DURATION, "168h", "retention: frames older than this go (0 = keep)",
-	  &cfg_max_age_ms, 0, 0, 0, 0 },
-	{ "JOURNAL_MAP_SIZE", RT_U64, "268435456", "initial LMDB map size in bytes (grows as needed)",
-	  &cfg_map_size, 1 << 20, INT64_MAX, 0, 0 },
+	{ "JOURNAL_DIR", RT_STR, "data/busd", "LMDB directory of the journal; empty = no journal", &cfg_journal_dir, 0,
+	  0, 0, 0 },
+	{ "JOURNAL_MAX_BYTES", RT_U64, "1073741824", "retention: oldest frames go past this many bytes", &cfg_max_bytes,
+	  0, 0, 0, 0 },
+	{ "JOURNAL_MAX_AGE", RT_DURATION, "168h", "retention: frames older than this go (0 = keep)", &cfg_max_age_ms, 0,
+	  0, 0, 0 },
+	{ "JOURNAL_MAP_SIZE", RT_U64, "268435456", "initial LMDB map size in bytes (grows as needed)", &cfg_map_size,
+	  1 << 20, INT64_MAX, 0, 0 },
 	{ "JOURNAL_BATCH", RT_U64, "512", "frames per journal commit", &cfg_batch, 1, 65536, 0, 0 },
-	{ "JOURNAL_FLUSH_MS", RT_U64, "50", "longest a frame waits to be committed (ms)", &cfg_flush_ms, 1,
-	  10000, 0, 0 },
+	{ "JOURNAL_FLUSH_MS", RT_U64, "50", "longest a frame waits to be committed (ms)", &cfg_flush_ms, 1, 10000, 0,
+	  0 },
 };
 
 typedef struct {
-	jn        *j;
+	jn *j;
 	rt_metric *m_err;
-	int        failing;
+	int failing;
 } busd_journal;
 
 /* The forwarder's tap: runs for every valid frame, before it is sent on. */
@@ -67,7 +76,7 @@ static void
 busd_tap(void *arg, const uint8_t *frame, size_t len, uint64_t recv_ns)
 {
 	busd_journal *bj = arg;
-	st_err        err;
+	st_err err;
 	if (jn_append(bj->j, recv_ns, frame, len, NULL, &err) != 0) {
 		rt_inc(bj->m_err);
 		if (!bj->failing)
@@ -96,10 +105,10 @@ busd_flush(busd_journal *bj)
 int
 main(int argc, char **argv)
 {
-	char          err[256];
-	st_env       *env = NULL;
-	busd_journal  bj = { 0 };
-	st_err        serr;
+	char err[256];
+	st_env *env = NULL;
+	busd_journal bj = { 0 };
+	st_err serr;
 
 	if (rt_init("busd", argc, argv, busd_opts, sizeof busd_opts / sizeof busd_opts[0]) != 0)
 		return 1;
@@ -109,8 +118,10 @@ main(int argc, char **argv)
 	}
 	bus_fwd_limits lim = {
 		.max_frame = cfg_max_frame,
-		.egress = { .max_conn_bytes = cfg_sub_bytes, .max_total_bytes = cfg_total_bytes,
-		            .stall_ms = cfg_stall_ms, .max_conns = (int)cfg_max_subs },
+		.egress = { .max_conn_bytes = cfg_sub_bytes,
+		            .max_total_bytes = cfg_total_bytes,
+		            .stall_ms = cfg_stall_ms,
+		            .max_conns = (int)cfg_max_subs },
 	};
 	bus_fwd *fwd = bus_fwd_open_limits(cfg_ingress, cfg_egress, &lim, err, sizeof err);
 	if (fwd == NULL) {
@@ -154,10 +165,11 @@ main(int argc, char **argv)
 				rt_log(RT_WARN, "journal sync: %s", serr.text);
 		}
 		if (bj.j && now - last_retain >= 10000000000u) {
-			uint64_t   removed = 0;
+			uint64_t removed = 0;
 			jn_stats_t js;
 			last_retain = now;
-			if (jn_retain(bj.j, cfg_max_bytes, cfg_max_age_ms * 1000000u, rt_now_ns(), &removed, &serr) != 0)
+			if (jn_retain(bj.j, cfg_max_bytes, cfg_max_age_ms * 1000000u, rt_now_ns(), &removed, &serr) !=
+			    0)
 				rt_log(RT_WARN, "journal retention: %s", serr.text);
 			rt_add(c_pruned, removed);
 			if (jn_stats(bj.j, NULL, &js, &serr) == 0) {

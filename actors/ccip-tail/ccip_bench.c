@@ -43,10 +43,10 @@
 #include "chain/rpc.h"
 #include "store/store.h"
 
-#define RUNS 5
-#define SEQ_STRIDE 10000000ull
-#define BLK_STRIDE 10000000ull
-#define OVERDUE_S (3 * 3600)        /* the actor's defaults */
+#define RUNS             5
+#define SEQ_STRIDE       10000000ull
+#define BLK_STRIDE       10000000ull
+#define OVERDUE_S        (3 * 3600) /* the actor's defaults */
 #define COMMIT_OVERDUE_S 3600
 
 static double
@@ -91,7 +91,7 @@ die(const char *what, const char *why)
 static js_val
 load_logs(const char *buf, size_t len)
 {
-	js_val    r;
+	js_val r;
 	rpc_error e;
 	if (rpc_parse_response_raw(buf, len, 1, &r, &e) != RPC_OK)
 		die("json", e.msg);
@@ -104,10 +104,10 @@ static void
 load_chain(const char *path, ct_chain *c)
 {
 	json_error_t je;
-	json_t      *j = json_load_file(path, 0, &je);
-	ct_chain     d;
-	size_t       n = 0;
-	char         err[256];
+	json_t *j = json_load_file(path, 0, &je);
+	ct_chain d;
+	size_t n = 0;
+	char err[256];
 	if (j == NULL)
 		die(path, je.text);
 	memset(&d, 0, sizeof d);
@@ -128,16 +128,16 @@ peer_of(const ct_chain *c, const uint8_t a[20])
 }
 
 typedef struct {
-	char      dir[64];
-	ct_scan   s;
+	char dir[64];
+	ct_scan s;
 } bench_db;
 
 static void
 db_open(bench_db *b, uint64_t map_size)
 {
-	st_err       e;
+	st_err e;
 	ct_track_cfg tc = { .overdue_after_s = OVERDUE_S, .commit_overdue_after_s = COMMIT_OVERDUE_S };
-	st_opts      so = { .map_size = map_size, .max_tables = 20 };
+	st_opts so = { .map_size = map_size, .max_tables = 20 };
 	snprintf(b->dir, sizeof b->dir, "/tmp/ccip_bench_XXXXXX");
 	if (mkdtemp(b->dir) == NULL)
 		die("mkdtemp", strerror(errno));
@@ -151,9 +151,9 @@ db_open(bench_db *b, uint64_t map_size)
 static uint64_t
 db_size(const bench_db *b)
 {
-	char  p[96];
+	char p[96];
 	FILE *f;
-	long  n = 0;
+	long n = 0;
 	snprintf(p, sizeof p, "%s/data.mdb", b->dir);
 	if ((f = fopen(p, "rb")) != NULL) {
 		fseek(f, 0, SEEK_END);
@@ -183,8 +183,8 @@ static void
 range_end(const js_val *logs, uint64_t *block, uint8_t hash[32])
 {
 	js_iter it;
-	js_val  j;
-	int     got = 0, has_time;
+	js_val j;
+	int got = 0, has_time;
 	js_iter_init(&it, logs);
 	while (js_iter_next(&it, NULL, &j))
 		got = ct_log_block_from_js(&j, block, hash, &has_time);
@@ -198,8 +198,8 @@ apply_range(bench_db *b, ct_chain *c, const js_val *logs, uint64_t *changes, st_
 {
 	MDB_txn *txn;
 	uint64_t to, now = rt_now_ns();
-	uint8_t  h[32];
-	int      rc;
+	uint8_t h[32];
+	int rc;
 	range_end(logs, &to, h);
 	if ((rc = st_begin(b->s.env, 0, &txn, e)) != 0 || (rc = ct_ingest(&b->s, txn, c, logs, NULL, 0, now, e)) != 0 ||
 	    (rc = ct_cursor_put(b->s.t, txn, c->selector, to, h, e)) != 0 ||
@@ -219,24 +219,24 @@ bench_rates(const char *logs_path, const char *cfg_path)
 {
 	static ct_chain c[CT_MAX_CHAINS];
 	static ct_event ev;
-	size_t          len;
-	char           *buf = slurp(logs_path, &len);
+	size_t len;
+	char *buf = slurp(logs_path, &len);
 	if (buf == NULL)
 		die(logs_path, strerror(errno));
 	load_chain(cfg_path, c);
 
 	/* decode only */
-	double   best_dec = 1e9, best_parse = 1e9, best_abi = 1e9;
-	size_t   nlogs = 0;
+	double best_dec = 1e9, best_parse = 1e9, best_abi = 1e9;
+	size_t nlogs = 0;
 	uint64_t kinds[4] = { 0 }, bad = 0;
-	ct_dec  *dec = ct_dec_new();
+	ct_dec *dec = ct_dec_new();
 	for (int r = 0; r < RUNS + 1; r++) { /* the first is a warm-up */
 		memset(kinds, 0, sizeof kinds);
 		bad = 0;
-		double  t0 = now_s();
-		js_val  logs = load_logs(buf, len), j;
+		double t0 = now_s();
+		js_val logs = load_logs(buf, len), j;
 		js_iter it;
-		double  t1 = now_s();
+		double t1 = now_s();
 		nlogs = 0;
 		js_iter_init(&it, &logs);
 		while (js_iter_next(&it, NULL, &j)) {
@@ -261,17 +261,17 @@ bench_rates(const char *logs_path, const char *cfg_path)
 	ct_dec_free(dec);
 
 	/* decode + track in LMDB, one fsync'd write transaction for the range */
-	double   best_trk = 1e9;
+	double best_trk = 1e9;
 	uint64_t changes = 0, tracked = 0, pubs = 0, raw = 0, dbsz = 0;
 	for (int r = 0; r < RUNS; r++) {
 		bench_db b;
-		st_err   e;
+		st_err e;
 		MDB_txn *txn;
 		db_open(&b, 268435456); /* LMDB_MAP_SIZE's default */
 		changes = 0;
 		double t0 = now_s();
 		js_val logs = load_logs(buf, len);
-		int    rc = apply_range(&b, c, &logs, &changes, &e);
+		int rc = apply_range(&b, c, &logs, &changes, &e);
 		double dt = now_s() - t0;
 		if (rc != 0)
 			die("track", e.text);
@@ -306,10 +306,10 @@ bench_rates(const char *logs_path, const char *cfg_path)
 static long
 status_kib(const char *file, const char *field)
 {
-	char   line[256];
-	long   v = -1;
+	char line[256];
+	long v = -1;
 	size_t fl = strlen(field);
-	FILE  *f = fopen(file, "r");
+	FILE *f = fopen(file, "r");
 	while (f && fgets(line, sizeof line, f))
 		if (strncmp(line, field, fl) == 0 && line[fl] == ':')
 			v = strtol(line + fl + 1, NULL, 10);
@@ -342,21 +342,21 @@ bench_mem(uint64_t want, const char *logs_path, const char *cfg_path, size_t per
 {
 	static ct_chain c[CT_MAX_CHAINS];
 	static ct_event ev;
-	size_t          len;
-	char           *buf = slurp(logs_path, &len);
-	bench_db        b;
-	st_err          e;
-	uint64_t        tracked = 0, pubs = 0, raw = 0, nlogs = 0, round = 0, changes = 0, ranges = 0;
+	size_t len;
+	char *buf = slurp(logs_path, &len);
+	bench_db b;
+	st_err e;
+	uint64_t tracked = 0, pubs = 0, raw = 0, nlogs = 0, round = 0, changes = 0, ranges = 0;
 	if (buf == NULL)
 		die(logs_path, strerror(errno));
 	load_chain(cfg_path, c);
 	db_open(&b, 8ull << 30); /* a file-backed map: only what is used takes disk and page cache */
 	double t0 = now_s();
 	for (round = 0; tracked < want; round++) {
-		js_val   logs = load_logs(buf, len), j;
-		js_iter  it;
+		js_val logs = load_logs(buf, len), j;
+		js_iter it;
 		MDB_txn *txn = NULL;
-		size_t   i = 0, n = js_count(&logs);
+		size_t i = 0, n = js_count(&logs);
 		uint64_t now = rt_now_ns();
 		js_iter_init(&it, &logs);
 		for (; js_iter_next(&it, NULL, &j); i++) {
@@ -376,13 +376,13 @@ bench_mem(uint64_t want, const char *logs_path, const char *cfg_path, size_t per
 			/* the range ends at this log's block: cursor, deadlines, settle, commit */
 			uint64_t ch = 0;
 			if (ct_cursor_put(b.s.t, txn, c->selector, ev.msg.block_number, lg.block_hash, &e) != 0 ||
-			    ct_overdue(b.s.t, txn, now / 1000000000u, &e) != 0 || ct_settle(b.s.t, txn, now, &ch, &e) != 0 ||
-			    st_commit(txn, &e) != 0)
+			    ct_overdue(b.s.t, txn, now / 1000000000u, &e) != 0 ||
+			    ct_settle(b.s.t, txn, now, &ch, &e) != 0 || st_commit(txn, &e) != 0)
 				die("lmdb", e.text);
 			changes += ch;
 			ranges++;
 			/* the actor's loop: publish the queue, delete what went out */
-			ct_pub   p;
+			ct_pub p;
 			uint64_t after = 0;
 			if (st_begin(b.s.env, 0, &txn, &e) != 0)
 				die("lmdb", e.text);
@@ -400,9 +400,9 @@ bench_mem(uint64_t want, const char *logs_path, const char *cfg_path, size_t per
 		st_abort(txn);
 	}
 	double dt = now_s() - t0;
-	long   rss = status_kib("/proc/self/status", "VmRSS"), hwm = status_kib("/proc/self/status", "VmHWM");
-	long   anon = status_kib("/proc/self/status", "RssAnon"), file = status_kib("/proc/self/status", "RssFile");
-	long   pd = status_kib("/proc/self/smaps_rollup", "Private_Dirty");
+	long rss = status_kib("/proc/self/status", "VmRSS"), hwm = status_kib("/proc/self/status", "VmHWM");
+	long anon = status_kib("/proc/self/status", "RssAnon"), file = status_kib("/proc/self/status", "RssFile");
+	long pd = status_kib("/proc/self/smaps_rollup", "Private_Dirty");
 	struct mallinfo2 mi = mallinfo2();
 	printf("%7llu messages tracked (%llu logs in %llu ranges, %.0f logs/s, db %.0f MiB): VmRSS %ld KiB "
 	       "(anon %ld, file %ld), Private_Dirty %ld KiB, malloc in use %zu KiB (free kept %zu), VmHWM %ld KiB\n",

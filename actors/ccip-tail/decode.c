@@ -15,21 +15,23 @@
 #include "base/hex.h"
 #include "base/keccak.h"
 
-#define T15 "(uint64,address,address,uint64,uint256,bool,uint64,address,uint256,bytes," \
-            "(address,uint256)[],bytes[],bytes32)"
-#define T16 "((bytes32,uint64,uint64,uint64,uint64),address,bytes,bytes,bytes,address,uint256,uint256," \
-            "(address,bytes,bytes,uint256,bytes)[])"
+#define T15                                                                                                            \
+	"(uint64,address,address,uint64,uint256,bool,uint64,address,uint256,bytes,"                                    \
+	"(address,uint256)[],bytes[],bytes32)"
+#define T16                                                                                                            \
+	"((bytes32,uint64,uint64,uint64,uint64),address,bytes,bytes,bytes,address,uint256,uint256,"                    \
+	"(address,bytes,bytes,uint256,bytes)[])"
 #define MR "(uint64,bytes,uint64,uint64,bytes32)"
 #define PU "((address,uint224)[],(uint64,uint224)[])"
 
 #define CT_MAX_NODES 4096 /* ABI nodes per log: a commit with hundreds of price updates still fits */
 
 struct ct_dec {
-	abi_val  v[CT_MAX_NODES];
-	uint8_t *buf;  /* hex-decoded log data */
-	size_t   cap;
-	char    *sbuf; /* an escaped data string, unescaped */
-	size_t   scap;
+	abi_val v[CT_MAX_NODES];
+	uint8_t *buf; /* hex-decoded log data */
+	size_t cap;
+	char *sbuf; /* an escaped data string, unescaped */
+	size_t scap;
 };
 
 typedef struct ct_ctx {
@@ -46,9 +48,9 @@ typedef struct {
 	const char *label;      /* metrics label */
 	const char *sig;        /* canonical event signature */
 	const char *data_types; /* ABI types of the non-indexed parameters */
-	unsigned    ntopics;    /* topic0 + indexed parameters */
-	int         kind;       /* CT_SEND | CT_EXEC | CT_COMMIT */
-	ct_fn       fn;
+	unsigned ntopics;       /* topic0 + indexed parameters */
+	int kind;               /* CT_SEND | CT_EXEC | CT_COMMIT */
+	ct_fn fn;
 } ct_row;
 
 static int ct_send15(const ct_ctx *c, ct_event *ev);
@@ -63,22 +65,22 @@ static const ct_row ct_rows[] = {
 	{ "CCIPSendRequested", "CCIPSendRequested(" T15 ")", "(" T15 ")", 1, CT_SEND, ct_send15 },
 	{ "ExecutionStateChanged_v1.5", "ExecutionStateChanged(uint64,bytes32,uint8,bytes)", "(uint8,bytes)", 3,
 	  CT_EXEC, ct_exec15 },
-	{ "ReportAccepted", "ReportAccepted((" PU ",(uint64,uint64),bytes32))", "((" PU ",(uint64,uint64),bytes32))",
-	  1, CT_COMMIT, ct_commit15 },
+	{ "ReportAccepted", "ReportAccepted((" PU ",(uint64,uint64),bytes32))", "((" PU ",(uint64,uint64),bytes32))", 1,
+	  CT_COMMIT, ct_commit15 },
 	{ "CCIPMessageSent", "CCIPMessageSent(uint64,uint64," T16 ")", "(" T16 ")", 3, CT_SEND, ct_send16 },
 	{ "ExecutionStateChanged_v1.6", "ExecutionStateChanged(uint64,uint64,bytes32,bytes32,uint8,bytes,uint256)",
 	  "(bytes32,uint8,bytes,uint256)", 4, CT_EXEC, ct_exec16 },
 	{ "CommitReportAccepted", "CommitReportAccepted(" MR "[]," MR "[]," PU ")", "(" MR "[]," MR "[]," PU ")", 1,
 	  CT_COMMIT, ct_commit16 },
-	{ "MessageExecuted", "MessageExecuted(bytes32,uint64,address,bytes32)", "(bytes32,uint64,address,bytes32)",
-	  1, CT_EXEC, ct_router },
+	{ "MessageExecuted", "MessageExecuted(bytes32,uint64,address,bytes32)", "(bytes32,uint64,address,bytes32)", 1,
+	  CT_EXEC, ct_router },
 };
 #define CT_NROWS (sizeof ct_rows / sizeof ct_rows[0])
 
 /* Parsed once: the signatures are constants, so a parse failure is a programming error. */
-static abi_sig        ct_sigs[CT_NROWS];
-static uint8_t        ct_topic0[CT_NROWS][32];
-static const char    *ct_names[CT_NROWS];
+static abi_sig ct_sigs[CT_NROWS];
+static uint8_t ct_topic0[CT_NROWS][32];
+static const char *ct_names[CT_NROWS];
 static pthread_once_t ct_once = PTHREAD_ONCE_INIT;
 
 static void
@@ -166,7 +168,7 @@ ct_set_bytes(uint8_t *dst, uint32_t *dlen, size_t cap, const abi_val *v)
 {
 	/* An abi-encoded EVM address (32 bytes, 12 leading zeros) is kept as its 20 bytes. */
 	const uint8_t *p = v->p;
-	size_t         n = v->len;
+	size_t n = v->len;
 	if (n == 32 && memcmp(p, "\0\0\0\0\0\0\0\0\0\0\0\0", 12) == 0) {
 		p += 12;
 		n = 20;
@@ -191,8 +193,8 @@ static int
 ct_send15(const ct_ctx *c, ct_event *ev)
 {
 	const abi_val *v = c->v;
-	sc_ccip_msg   *m = &ev->msg;
-	size_t         s = abi_child(v, 0, 0); /* the EVM2EVMMessage tuple */
+	sc_ccip_msg *m = &ev->msg;
+	size_t s = abi_child(v, 0, 0); /* the EVM2EVMMessage tuple */
 	m->ccip_version = SC_CCIP_V1_5;
 	m->state = SC_CCIP_SENT;
 	if (abi_get_u64(&v[abi_child(v, s, 0)], &m->source_chain_selector) != ABI_OK ||
@@ -248,9 +250,9 @@ static int
 ct_commit15(const ct_ctx *c, ct_event *ev)
 {
 	const abi_val *v = c->v;
-	size_t         rep = abi_child(v, 0, 0);
-	size_t         iv = abi_child(v, rep, 1);
-	ct_root       *r = &ev->roots[0];
+	size_t rep = abi_child(v, 0, 0);
+	size_t iv = abi_child(v, rep, 1);
+	ct_root *r = &ev->roots[0];
 	if (abi_get_u64(&v[abi_child(v, iv, 0)], &r->min_seq) != ABI_OK ||
 	    abi_get_u64(&v[abi_child(v, iv, 1)], &r->max_seq) != ABI_OK)
 		return ct_bad(c, "interval out of range");
@@ -272,10 +274,10 @@ static int
 ct_send16(const ct_ctx *c, ct_event *ev)
 {
 	const abi_val *v = c->v;
-	sc_ccip_msg   *m = &ev->msg;
-	size_t         s = abi_child(v, 0, 0); /* EVM2AnyRampMessage */
-	size_t         h = abi_child(v, s, 0); /* RampMessageHeader */
-	uint64_t       tdest, tseq;
+	sc_ccip_msg *m = &ev->msg;
+	size_t s = abi_child(v, 0, 0); /* EVM2AnyRampMessage */
+	size_t h = abi_child(v, s, 0); /* RampMessageHeader */
+	uint64_t tdest, tseq;
 	m->ccip_version = SC_CCIP_V1_6;
 	m->state = SC_CCIP_SENT;
 	memcpy(m->message_id, v[abi_child(v, h, 0)].word, 32);
@@ -334,7 +336,7 @@ ct_commit16(const ct_ctx *c, ct_event *ev)
 		for (uint32_t k = 0; k < v[arr].count; k++) {
 			if (ev->nroots == CT_MAX_ROOTS)
 				return ct_bad(c, "more merkle roots than CT_MAX_ROOTS");
-			size_t   t = abi_child(v, arr, k);
+			size_t t = abi_child(v, arr, k);
 			ct_root *r = &ev->roots[ev->nroots];
 			if (abi_get_u64(&v[abi_child(v, t, 0)], &r->source_selector) != ABI_OK ||
 			    abi_get_u64(&v[abi_child(v, t, 2)], &r->min_seq) != ABI_OK ||
@@ -383,8 +385,7 @@ ct_find(const uint8_t t0[32], size_t *idx)
 }
 
 int
-ct_decode(ct_dec *d, const ct_log *lg, uint64_t self, uint64_t peer, ct_event *ev, char *why,
-          size_t whylen)
+ct_decode(ct_dec *d, const ct_log *lg, uint64_t self, uint64_t peer, ct_event *ev, char *why, size_t whylen)
 {
 	size_t i, nv, off = 0;
 	pthread_once(&ct_once, ct_init);
@@ -426,17 +427,27 @@ ct_decode(ct_dec *d, const ct_log *lg, uint64_t self, uint64_t peer, ct_event *e
  * log makes the log malformed ("duplicate <name>"), and duplicates of members it ignores are
  * ignored. */
 
-enum { CT_F_ADDRESS, CT_F_NUMBER, CT_F_HASH, CT_F_TX, CT_F_INDEX, CT_F_TIME, CT_F_TOPICS, CT_F_DATA, CT_F_REMOVED,
-       CT_NF };
-static const char *const ct_fields[CT_NF] = { "address",  "blockNumber",    "blockHash", "transactionHash",
-	                                      "logIndex", "blockTimestamp", "topics",    "data",
-	                                      "removed" };
+enum {
+	CT_F_ADDRESS,
+	CT_F_NUMBER,
+	CT_F_HASH,
+	CT_F_TX,
+	CT_F_INDEX,
+	CT_F_TIME,
+	CT_F_TOPICS,
+	CT_F_DATA,
+	CT_F_REMOVED,
+	CT_NF
+};
+static const char *const ct_fields[CT_NF] = { "address",         "blockNumber", "blockHash",
+	                                      "transactionHash", "logIndex",    "blockTimestamp",
+	                                      "topics",          "data",        "removed" };
 
 static int
 ct_field(const js_val *key)
 {
 	const char *p;
-	size_t      n;
+	size_t n;
 	if (js_string_raw(key, &p, &n) == 0) {
 		for (int f = 0; f < CT_NF; f++)
 			if (strlen(ct_fields[f]) == n && memcmp(ct_fields[f], p, n) == 0)
@@ -454,7 +465,7 @@ static void
 ct_members(const js_val *j, js_val *f, int *dup)
 {
 	js_iter it;
-	js_val  k, v;
+	js_val k, v;
 	for (int i = 0; i < CT_NF; i++)
 		f[i].type = JS_NONE;
 	*dup = -1;
@@ -486,9 +497,9 @@ ct_js_text(const js_val *v, char *buf, size_t cap, const char **s, size_t *n)
 int
 ct_js_hex(const js_val *v, uint8_t *out, size_t n)
 {
-	char        buf[160];
+	char buf[160];
 	const char *s;
-	size_t      l;
+	size_t l;
 	if (v == NULL || ct_js_text(v, buf, sizeof buf, &s, &l) != 0)
 		return -1;
 	return hex_decode_exact(s, l, out, n) == HEX_OK ? 0 : -1;
@@ -497,9 +508,9 @@ ct_js_hex(const js_val *v, uint8_t *out, size_t n)
 int
 ct_js_quantity(const js_val *v, uint64_t *out)
 {
-	char        buf[64];
+	char buf[64];
 	const char *s;
-	size_t      l;
+	size_t l;
 	if (v == NULL || ct_js_text(v, buf, sizeof buf, &s, &l) != 0)
 		return -1;
 	if (l < 3 || s[0] != '0' || (s[1] != 'x' && s[1] != 'X') || l > 18) /* 1 to 16 digits */
@@ -519,7 +530,7 @@ int
 ct_log_block_from_js(const js_val *j, uint64_t *number, uint8_t hash[32], int *has_time)
 {
 	js_val f[CT_NF];
-	int    dup, got = 0;
+	int dup, got = 0;
 	if (j->type != JS_OBJECT)
 		return 0;
 	ct_members(j, f, &dup);
@@ -543,7 +554,7 @@ int
 ct_log_from_js(ct_dec *d, const js_val *j, ct_log *lg, char *why, size_t whylen)
 {
 	js_val f[CT_NF];
-	int    dup;
+	int dup;
 	memset(lg, 0, sizeof *lg);
 	if (j->type != JS_OBJECT)
 		return ct_jwhy(why, whylen, "log is not an object");
@@ -569,8 +580,8 @@ ct_log_from_js(ct_dec *d, const js_val *j, ct_log *lg, char *why, size_t whylen)
 		lg->has_block_time = 1;
 	}
 	const js_val *t = &f[CT_F_TOPICS];
-	js_iter       it;
-	js_val        x;
+	js_iter it;
+	js_val x;
 	if (t->type != JS_ARRAY || js_count(t) > 4)
 		return ct_jwhy(why, whylen, "topics");
 	js_iter_init(&it, t);
@@ -581,8 +592,8 @@ ct_log_from_js(ct_dec *d, const js_val *j, ct_log *lg, char *why, size_t whylen)
 	}
 	lg->removed = f[CT_F_REMOVED].type == JS_TRUE;
 	const js_val *dv = &f[CT_F_DATA];
-	const char   *data;
-	size_t        hl, n;
+	const char *data;
+	size_t hl, n;
 	if (dv->type != JS_STRING)
 		return ct_jwhy(why, whylen, "data");
 	if (js_string_raw(dv, &data, &hl) != 0) {
@@ -603,7 +614,7 @@ ct_log_from_js(ct_dec *d, const js_val *j, ct_log *lg, char *why, size_t whylen)
 	if (hl < 2 || data[0] != '0' || data[1] != 'x')
 		return ct_jwhy(why, whylen, "data prefix");
 	if ((hl - 2) / 2 + 1 > d->cap) {
-		size_t   cap = (hl - 2) / 2 + 64;
+		size_t cap = (hl - 2) / 2 + 64;
 		uint8_t *nb = realloc(d->buf, cap);
 		if (nb == NULL)
 			return ct_jwhy(why, whylen, "out of memory");

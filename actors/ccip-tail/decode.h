@@ -20,8 +20,8 @@
  * Memory: a ct_dec owns its scratch (ABI node array, a hex buffer) and is used by one thread at a
  * time; ct_dec_new allocates it, ct_dec_free releases it. A ct_log borrows its data; a ct_event is
  * a plain value that owns everything (copied out of the log). */
-#ifndef ACTORS_CCIP_TAIL_DECODE_H
-#define ACTORS_CCIP_TAIL_DECODE_H
+#ifndef OB_ACTORS_CCIP_TAIL_DECODE_H
+#define OB_ACTORS_CCIP_TAIL_DECODE_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -30,58 +30,69 @@
 #include "schemas/messages.h"
 
 typedef struct {
-	uint8_t        address[20];
-	uint8_t        topics[4][32];
-	unsigned       ntopics;
-	const uint8_t *data;          /* borrowed */
-	size_t         data_len;
-	uint64_t       block_number;
-	uint8_t        block_hash[32];
-	uint8_t        tx_hash[32];
-	uint64_t       log_index;
-	uint64_t       block_time_s;  /* "blockTimestamp" when the node gives it, else 0 */
-	int            has_block_time; /* the log carried "blockTimestamp" */
-	int            removed;       /* "removed": true (never in eth_getLogs; informational) */
+	uint8_t address[20];
+	uint8_t topics[4][32];
+	unsigned ntopics;
+	const uint8_t *data; /* borrowed */
+	size_t data_len;
+	uint64_t block_number;
+	uint8_t block_hash[32];
+	uint8_t tx_hash[32];
+	uint64_t log_index;
+	uint64_t block_time_s; /* "blockTimestamp" when the node gives it, else 0 */
+	int has_block_time;    /* the log carried "blockTimestamp" */
+	int removed;           /* "removed": true (never in eth_getLogs; informational) */
 } ct_log;
 
-enum { CT_SEND = 1, CT_EXEC, CT_COMMIT };
-enum { CT_EX_SUCCESS = 2, CT_EX_FAILURE = 3 }; /* Internal.MessageExecutionState */
+enum {
+	CT_SEND = 1,
+	CT_EXEC,
+	CT_COMMIT
+};
+enum {
+	CT_EX_SUCCESS = 2,
+	CT_EX_FAILURE = 3
+}; /* Internal.MessageExecutionState */
 
 #define CT_MAX_ROOTS 32
 
 typedef struct {
 	uint64_t source_selector;
-	uint8_t  onramp[32];          /* v1.6: the MerkleRoot's onRampAddress (abi-encoded address) */
-	uint32_t onramp_len;          /* 0 for v1.5 (the lane is the CommitStore's) */
+	uint8_t onramp[32];  /* v1.6: the MerkleRoot's onRampAddress (abi-encoded address) */
+	uint32_t onramp_len; /* 0 for v1.5 (the lane is the CommitStore's) */
 	uint64_t min_seq, max_seq;
-	uint8_t  root[32];
+	uint8_t root[32];
 } ct_root;
 
 typedef struct {
-	int         kind;             /* CT_SEND | CT_EXEC | CT_COMMIT */
-	const char *name;             /* the decoder's event label, e.g. "CCIPMessageSent" (static) */
+	int kind;         /* CT_SEND | CT_EXEC | CT_COMMIT */
+	const char *name; /* the decoder's event label, e.g. "CCIPMessageSent" (static) */
 	/* CT_SEND: the whole message (state SENT), block/tx/log/contract filled.
 	 * CT_EXEC: message_id, sequence_number (0 for the Router), source_chain_selector (v1.6, or the
 	 * configured peer for v1.5), return_data, block/tx/log/contract. */
 	sc_ccip_msg msg;
-	int         exec_state;       /* CT_EXEC: CT_EX_SUCCESS | CT_EX_FAILURE */
-	int         from_router;      /* CT_EXEC from Router.MessageExecuted (no sequence number) */
-	ct_root     roots[CT_MAX_ROOTS]; /* CT_COMMIT */
-	unsigned    nroots;
+	int exec_state;              /* CT_EXEC: CT_EX_SUCCESS | CT_EX_FAILURE */
+	int from_router;             /* CT_EXEC from Router.MessageExecuted (no sequence number) */
+	ct_root roots[CT_MAX_ROOTS]; /* CT_COMMIT */
+	unsigned nroots;
 } ct_event;
 
-enum { CT_OK = 0, CT_EUNKNOWN = -1, CT_EBAD = -2, CT_ENOMEM = -3 };
+enum {
+	CT_OK = 0,
+	CT_EUNKNOWN = -1,
+	CT_EBAD = -2,
+	CT_ENOMEM = -3
+};
 
 typedef struct ct_dec ct_dec;
 
 ct_dec *ct_dec_new(void);
-void    ct_dec_free(ct_dec *d);
+void ct_dec_free(ct_dec *d);
 
 /* Decodes lg into *ev. peer: the configured lane peer selector of the emitting contract (v1.5
  * OnRamp: destination; v1.5 OffRamp/CommitStore: source), 0 if none. self: this chain's selector
  * (the destination of what its OffRamps execute). why (may be NULL) gets a reason on CT_EBAD. */
-int ct_decode(ct_dec *d, const ct_log *lg, uint64_t self, uint64_t peer, ct_event *ev, char *why,
-              size_t whylen);
+int ct_decode(ct_dec *d, const ct_log *lg, uint64_t self, uint64_t peer, ct_event *ev, char *why, size_t whylen);
 
 /* The topic0 of every event in the table (for the eth_getLogs filter): returns the count and
  * points *out at a static array. Names are the Solidity event names ("v1.5"/"v1.6" suffixed). */

@@ -6,11 +6,12 @@
 
 #include <string.h>
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static ct_dec  *d;
+	static ct_dec *d;
 	static ct_event ev;
-	char            why[160];
+	char why[160];
 	if (d == NULL)
 		d = ct_dec_new();
 	if (size < 2)
@@ -40,8 +41,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	js_val j;
 	if (js_validate(txt, size, NULL, NULL) == 0 && js_find(txt, size, "", &j) == 0) {
 		uint64_t n;
-		uint8_t  h[32];
-		int      has_time;
+		uint8_t h[32];
+		int has_time;
 		(void)ct_log_block_from_js(&j, &n, h, &has_time);
 		if (ct_log_from_js(d, &j, &lg, why, sizeof why) == 0) {
 			if (lg.ntopics > 4 || (lg.data_len && lg.data == NULL))

@@ -15,8 +15,11 @@
 #include "base/keccak.h"
 
 /* Reference §1.3 (Chainlink's Go bindings' Topic() values). */
-static const struct { const char *sig, *topic0; } ref[] = {
-	{ "CCIPSendRequested((uint64,address,address,uint64,uint256,bool,uint64,address,uint256,bytes,(address,uint256)[],"
+static const struct {
+	const char *sig, *topic0;
+} ref[] = {
+	{ "CCIPSendRequested((uint64,address,address,uint64,uint256,bool,uint64,address,uint256,bytes,(address,uint256)"
+	  "[],"
 	  "bytes[],bytes32))",
 	  "0xd0c3c799bf9e2639de44391e7f524d229b2b55f5b1ea94b2bf7da42f7243dddd" },
 	{ "ExecutionStateChanged(uint64,bytes32,uint8,bytes)",
@@ -28,7 +31,8 @@ static const struct { const char *sig, *topic0; } ref[] = {
 	  "0x192442a2b2adb6a7948f097023cb6b57d29d3a7a5dd33e6666d33c39cc456f32" },
 	{ "ExecutionStateChanged(uint64,uint64,bytes32,bytes32,uint8,bytes,uint256)",
 	  "0x05665fe9ad095383d018353f4cbcba77e84db27dd215081bbf7cdf9ae6fbe48b" },
-	{ "CommitReportAccepted((uint64,bytes,uint64,uint64,bytes32)[],(uint64,bytes,uint64,uint64,bytes32)[],((address,"
+	{ "CommitReportAccepted((uint64,bytes,uint64,uint64,bytes32)[],(uint64,bytes,uint64,uint64,bytes32)[],(("
+	  "address,"
 	  "uint224)[],(uint64,uint224)[]))",
 	  "0xb967c9b9e1b7af9a61ca71ff00e9f5b89ec6f2e268de8dacf12f0de8e51f3e47" },
 	{ "MessageExecuted(bytes32,uint64,address,bytes32)",
@@ -302,9 +306,10 @@ test_json(void **st)
 	ct_dec *d = ct_dec_new();
 	ct_log lg;
 	char js[2048], alt[2048];
-#define LOGFMT "{\"address\":\"0x9fe46736679d2d9a65f0992f2272de9f3c7fa6e0\",\"topics\":[\"%s\"],\"data\":\"0x%s\"," \
-	                  "\"blockNumber\":\"0x1b4\",\"blockHash\":\"0x%064d\",\"transactionHash\":\"0x%064d\"," \
-	                  "\"logIndex\":\"0x2\",\"blockTimestamp\":\"0x6553f100\",\"removed\":false}"
+#define LOGFMT                                                                                                         \
+	"{\"address\":\"0x9fe46736679d2d9a65f0992f2272de9f3c7fa6e0\",\"topics\":[\"%s\"],\"data\":\"0x%s\","           \
+	"\"blockNumber\":\"0x1b4\",\"blockHash\":\"0x%064d\",\"transactionHash\":\"0x%064d\","                         \
+	"\"logIndex\":\"0x2\",\"blockTimestamp\":\"0x6553f100\",\"removed\":false}"
 	snprintf(js, sizeof js, LOGFMT, ref[6].topic0, router_hex, 7, 8);
 #undef LOGFMT
 	js_val j = jlog(js);
@@ -345,7 +350,9 @@ test_json(void **st)
 	assert_int_equal(ct_decode(d, &lg, 138, 0, &ev, why, sizeof why), CT_OK);
 
 	/* malformed fields are named, in the jansson reader's order */
-	static const struct { const char *from, *to, *why; } bad[] = {
+	static const struct {
+		const char *from, *to, *why;
+	} bad[] = {
 		{ "\"logIndex\":\"0x2\"", "\"logIndex\":\"12\"", "logIndex" },
 		{ "\"logIndex\":\"0x2\"", "\"logIndex\":\"0x00000000000000002\"", "logIndex" }, /* 17 digits */
 		{ "\"logIndex\":\"0x2\"", "\"logIndex\":2", "logIndex" },
@@ -386,9 +393,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_topics),   cmocka_unit_test(test_send16),  cmocka_unit_test(test_send15),
+		cmocka_unit_test(test_topics),   cmocka_unit_test(test_send16),   cmocka_unit_test(test_send15),
 		cmocka_unit_test(test_exec15),   cmocka_unit_test(test_commit15), cmocka_unit_test(test_exec16),
-		cmocka_unit_test(test_commit16), cmocka_unit_test(test_router),  cmocka_unit_test(test_unknown),
+		cmocka_unit_test(test_commit16), cmocka_unit_test(test_router),   cmocka_unit_test(test_unknown),
 		cmocka_unit_test(test_json),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

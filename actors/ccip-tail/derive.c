@@ -17,11 +17,11 @@ ct_overdue(ct_track *t, MDB_txn *txn, uint64_t now_s, st_err *e)
 {
 	for (;;) {
 		uint8_t keys[64][41];
-		size_t  n = 0;
+		size_t n = 0;
 		uint8_t hi[8];
 		st_iter it;
 		MDB_val k, v;
-		int     rc;
+		int rc;
 		ct_be(hi, now_s + 1);
 		if ((rc = st_iter_open(&it, txn, t->due, NULL, 0, hi, 8, e)) != 0)
 			return rc;
@@ -35,7 +35,7 @@ ct_overdue(ct_track *t, MDB_txn *txn, uint64_t now_s, st_err *e)
 			return 0;
 		for (size_t i = 0; i < n; i++) {
 			const uint8_t *id = keys[i] + 8;
-			ct_hdr         h;
+			ct_hdr h;
 			if ((rc = st_del(txn, t->due, keys[i], 41, e)) != 0)
 				return rc;
 			if ((rc = ct_msg_get(t, txn, id, &h, NULL, e)) == MDB_NOTFOUND)
@@ -44,7 +44,8 @@ ct_overdue(ct_track *t, MDB_txn *txn, uint64_t now_s, st_err *e)
 				return rc;
 			int executed = h.state == SC_CCIP_EXECUTED_SUCCESS || h.state == SC_CCIP_EXECUTED_FAILURE;
 			int committed = (h.flags & F_PUB_COMMITTED) != 0;
-			uint8_t f = keys[i][40] == 'c' ? (committed || executed ? 0 : F_OD_COMMIT) : (executed ? 0 : F_OD_EXEC);
+			uint8_t f = keys[i][40] == 'c' ? (committed || executed ? 0 : F_OD_COMMIT)
+			                               : (executed ? 0 : F_OD_EXEC);
 			if (f == 0)
 				continue;
 			h.flags |= f;
@@ -57,11 +58,10 @@ ct_overdue(ct_track *t, MDB_txn *txn, uint64_t now_s, st_err *e)
 /* ---- derivation ------------------------------------------------------------------------------ */
 
 typedef struct {
-	int     found;
+	int found;
 	uint64_t chain, block, log;
 	ct_cval cv;
 } ct_commit_ev;
-
 
 /* A commit covering m: the interval table is ordered by max, so the candidates start at the first
  * interval whose max >= seq; intervals on a lane do not overlap, so a few looks suffice. */
@@ -71,7 +71,7 @@ ct_find_commit(ct_track *t, MDB_txn *txn, const sc_ccip_msg *m, ct_commit_ev *c,
 	uint8_t lo[24];
 	st_iter it;
 	MDB_val k, v;
-	int     rc, looks = 0;
+	int rc, looks = 0;
 	memset(c, 0, sizeof *c);
 	ct_be(lo, m->source_chain_selector);
 	ct_be(lo + 8, m->dest_chain_selector);
@@ -107,7 +107,7 @@ ct_find_exec(ct_track *t, MDB_txn *txn, const uint8_t id[32], ct_exec_ev *x, st_
 {
 	st_iter it;
 	MDB_val k, v;
-	int     rc;
+	int rc;
 	x->state = 0;
 	if ((rc = st_iter_open(&it, txn, t->exec, id, 32, NULL, 0, e)) != 0)
 		return rc;
@@ -140,10 +140,10 @@ ct_find_exec(ct_track *t, MDB_txn *txn, const uint8_t id[32], ct_exec_ev *x, st_
 
 /* One publication and its history entry. `where` gives the block the state came from. */
 typedef struct {
-	uint64_t       chain, block, log;
+	uint64_t chain, block, log;
 	const uint8_t *block_hash, *tx, *contract;
 	const uint8_t *ret;
-	size_t         rlen;
+	size_t rlen;
 } ct_where;
 
 static void
@@ -158,16 +158,15 @@ ct_env_id(const uint8_t id[32], uint32_t n, uint8_t tag, uint8_t out[16])
 }
 
 static int
-ct_queue(ct_track *t, MDB_txn *txn, int is_alert, const uint8_t id[16], const char *topic, const void *rec,
-         st_err *e)
+ct_queue(ct_track *t, MDB_txn *txn, int is_alert, const uint8_t id[16], const char *topic, const void *rec, st_err *e)
 {
-	MDB_val  k, v;
+	MDB_val k, v;
 	uint64_t seq = 1;
-	uint8_t  key[8];
-	size_t   tl = strlen(topic), n;
-	sc_err   se;
-	ct_pval  pv = { (uint8_t)is_alert, { 0 }, (uint8_t)tl };
-	int      rc = st_last(txn, t->pub, &k, &v, e);
+	uint8_t key[8];
+	size_t tl = strlen(topic), n;
+	sc_err se;
+	ct_pval pv = { (uint8_t)is_alert, { 0 }, (uint8_t)tl };
+	int rc = st_last(txn, t->pub, &k, &v, e);
 	if (rc == 0)
 		seq = st_u64_at(k.mv_data) + 1;
 	else if (rc != MDB_NOTFOUND)
@@ -195,8 +194,8 @@ ct_alert(ct_track *t, MDB_txn *txn, const sc_ccip_msg *m, uint32_t n, const char
          uint64_t now_ns, st_err *e)
 {
 	static sc_alert al; /* large; a write txn is single-threaded */
-	char            idhex[67], src[24], dst[24], seq[24], topic[96];
-	uint8_t         eid[16];
+	char idhex[67], src[24], dst[24], seq[24], topic[96];
+	uint8_t eid[16];
 	memset(&al, 0, sizeof al);
 	hex_encode(m->message_id, 32, 1, idhex);
 	ct_sel_str(m->source_chain_selector, src, sizeof src);
@@ -212,8 +211,10 @@ ct_alert(ct_track *t, MDB_txn *txn, const sc_ccip_msg *m, uint32_t n, const char
 	else
 		snprintf(al.summary, sizeof al.summary, "CCIP message %s (lane %s->%s seq %s) %s", idhex, src, dst, seq,
 		         status == SC_ALERT_FIRING ? "is overdue" : "executed");
-	const char *kv[][2] = { { "message_id", idhex }, { "source_chain_selector", src },
-	                        { "dest_chain_selector", dst }, { "sequence_number", seq } };
+	const char *kv[][2] = { { "message_id", idhex },
+		                { "source_chain_selector", src },
+		                { "dest_chain_selector", dst },
+		                { "sequence_number", seq } };
 	for (size_t i = 0; i < 4; i++) {
 		snprintf(al.labels[i].key, sizeof al.labels[i].key, "%s", kv[i][0]);
 		snprintf(al.labels[i].value, sizeof al.labels[i].value, "%s", kv[i][1]);
@@ -234,10 +235,10 @@ ct_emit(ct_track *t, MDB_txn *txn, ct_hdr *h, const sc_ccip_msg *send, int st, c
         st_err *e)
 {
 	static sc_ccip_msg m; /* large; a write txn is single-threaded */
-	uint8_t            hk[36], sk[33], eid[16];
-	ct_hist            he;
-	char               topic[64];
-	int                rc;
+	uint8_t hk[36], sk[33], eid[16];
+	ct_hist he;
+	char topic[64];
+	int rc;
 	m = *send;
 	m.state = st;
 	m.observed_at_ns = now_ns;
@@ -293,20 +294,24 @@ ct_emit(ct_track *t, MDB_txn *txn, ct_hdr *h, const sc_ccip_msg *send, int st, c
 	/* Alerts follow the transition. */
 	if (st == SC_CCIP_EXECUTED_FAILURE && !(h->flags & F_FAIL_ALERTED)) {
 		h->flags |= F_FAIL_ALERTED;
-		if ((rc = ct_alert(t, txn, &m, h->nhist, "ccip_failure", SC_SEV_CRITICAL, SC_ALERT_FIRING, now_ns, e)) != 0)
+		if ((rc = ct_alert(t, txn, &m, h->nhist, "ccip_failure", SC_SEV_CRITICAL, SC_ALERT_FIRING, now_ns,
+		                   e)) != 0)
 			return rc;
 	} else if (st != SC_CCIP_EXECUTED_FAILURE && st != SC_CCIP_REORGED && (h->flags & F_FAIL_ALERTED)) {
 		h->flags &= (uint8_t)~F_FAIL_ALERTED; /* re-executed, or the failure was reorged away */
-		if ((rc = ct_alert(t, txn, &m, h->nhist, "ccip_failure", SC_SEV_CRITICAL, SC_ALERT_RESOLVED, now_ns, e)) != 0)
+		if ((rc = ct_alert(t, txn, &m, h->nhist, "ccip_failure", SC_SEV_CRITICAL, SC_ALERT_RESOLVED, now_ns,
+		                   e)) != 0)
 			return rc;
 	}
 	if (st == SC_CCIP_OVERDUE && !(h->flags & F_OD_ALERTED)) {
 		h->flags |= F_OD_ALERTED;
-		if ((rc = ct_alert(t, txn, &m, h->nhist, "ccip_overdue", SC_SEV_WARNING, SC_ALERT_FIRING, now_ns, e)) != 0)
+		if ((rc = ct_alert(t, txn, &m, h->nhist, "ccip_overdue", SC_SEV_WARNING, SC_ALERT_FIRING, now_ns, e)) !=
+		    0)
 			return rc;
 	} else if ((st == SC_CCIP_EXECUTED_SUCCESS || st == SC_CCIP_EXECUTED_FAILURE) && (h->flags & F_OD_ALERTED)) {
 		h->flags &= (uint8_t)~F_OD_ALERTED;
-		if ((rc = ct_alert(t, txn, &m, h->nhist, "ccip_overdue", SC_SEV_WARNING, SC_ALERT_RESOLVED, now_ns, e)) != 0)
+		if ((rc = ct_alert(t, txn, &m, h->nhist, "ccip_overdue", SC_SEV_WARNING, SC_ALERT_RESOLVED, now_ns,
+		                   e)) != 0)
 			return rc;
 	}
 	return 0;
@@ -316,11 +321,11 @@ ct_emit(ct_track *t, MDB_txn *txn, ct_hdr *h, const sc_ccip_msg *send, int st, c
 static int
 ct_hist_undo(ct_track *t, MDB_txn *txn, const uint8_t id[32], uint64_t chain, uint64_t keep, int *undone, st_err *e)
 {
-	uint8_t  del[64][36];
-	size_t   n = 0;
-	st_iter  it;
-	MDB_val  k, v;
-	int      rc;
+	uint8_t del[64][36];
+	size_t n = 0;
+	st_iter it;
+	MDB_val k, v;
+	int rc;
 	*undone = 0;
 	if ((rc = st_iter_open(&it, txn, t->hist, id, 32, NULL, 0, e)) != 0)
 		return rc;
@@ -349,10 +354,10 @@ ct_settle_one(ct_track *t, MDB_txn *txn, const uint8_t id[32], const ct_dirty *d
               st_err *e)
 {
 	static sc_ccip_msg send;
-	static ct_exec_ev  x;
-	ct_commit_ev       c;
-	ct_hdr             h;
-	int                rc = ct_msg_get(t, txn, id, &h, &send, e), undone = 0;
+	static ct_exec_ev x;
+	ct_commit_ev c;
+	ct_hdr h;
+	int rc = ct_msg_get(t, txn, id, &h, &send, e), undone = 0;
 	if (rc == MDB_NOTFOUND)
 		return 0; /* facts without a send: they wait */
 	if (rc != 0)
@@ -383,7 +388,8 @@ ct_settle_one(ct_track *t, MDB_txn *txn, const uint8_t id[32], const ct_dirty *d
 	int want = base;
 	if (!executed && ((h.flags & F_OD_EXEC) || (base == SC_CCIP_SENT && (h.flags & F_OD_COMMIT))))
 		want = SC_CCIP_OVERDUE;
-	ct_where sw = { h.chain, send.block_number, send.log_index, send.block_hash, send.tx_hash, send.contract, NULL, 0 };
+	ct_where sw = { h.chain,      send.block_number, send.log_index, send.block_hash,
+		        send.tx_hash, send.contract,     NULL,           0 };
 	ct_where cw = { c.chain, c.block, c.log, c.cv.block_hash, c.cv.tx, c.cv.contract, NULL, 0 };
 	ct_where xw = { x.chain, x.block, x.log, x.x.block_hash, x.x.tx, x.x.contract, x.ret, x.x.rlen };
 	const ct_where *wwant = executed ? &xw : want == SC_CCIP_COMMITTED ? &cw : &sw;
@@ -427,12 +433,12 @@ ct_settle(ct_track *t, MDB_txn *txn, uint64_t now_ns, uint64_t *changes, st_err 
 {
 	uint64_t ch = 0;
 	for (;;) {
-		uint8_t  ids[64][32];
+		uint8_t ids[64][32];
 		ct_dirty ds[64];
-		size_t   n = 0;
-		st_iter  it;
-		MDB_val  k, v;
-		int      rc;
+		size_t n = 0;
+		st_iter it;
+		MDB_val k, v;
+		int rc;
 		if ((rc = st_iter_open(&it, txn, t->dirty, NULL, 0, NULL, 0, e)) != 0)
 			return rc;
 		while (n < 64 && (rc = st_iter_next(&it, &k, &v, e)) == 0)

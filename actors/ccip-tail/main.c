@@ -26,9 +26,9 @@
 
 static act_bus_cfg busc;
 static const char *cfg_file, *cfg_rpc, *cfg_router, *cfg_contracts, *cfg_dir, *cfg_name;
-static uint64_t    cfg_interval_ms, cfg_conf, cfg_overdue_ms, cfg_commit_overdue_ms, cfg_max_range, cfg_chain_id,
-                   cfg_selector, cfg_timeout_ms, cfg_map_size, cfg_list_max, cfg_ranges;
-static int64_t     cfg_start;
+static uint64_t cfg_interval_ms, cfg_conf, cfg_overdue_ms, cfg_commit_overdue_ms, cfg_max_range, cfg_chain_id,
+        cfg_selector, cfg_timeout_ms, cfg_map_size, cfg_list_max, cfg_ranges;
+static int64_t cfg_start;
 
 static rt_check_fn ct_check;
 
@@ -40,8 +40,10 @@ static const rt_opt opts[] = {
 	  &cfg_rpc, 0, 0, RPC_MAX_ENDPOINTS, 0 },
 	{ "CHAIN_ID", RT_U64, "0", "single chain: expected chain id (0 = learn from the node)", &cfg_chain_id, 0, 0, 0,
 	  0 },
-	{ "CHAIN_SELECTOR", RT_U64, "0", "single chain: its CCIP chain selector (required with CCIP_CONTRACTS; with "
-	  "only CCIP_ROUTER_ADDRESS, 0 leaves this chain unlabelled; set it before adding lanes: the cursor is kept per "
+	{ "CHAIN_SELECTOR", RT_U64, "0",
+	  "single chain: its CCIP chain selector (required with CCIP_CONTRACTS; with "
+	  "only CCIP_ROUTER_ADDRESS, 0 leaves this chain unlabelled; set it before adding lanes: the cursor is kept "
+	  "per "
 	  "selector)",
 	  &cfg_selector, 0, 0, 0, 0 },
 	{ "CHAIN_NAME", RT_STR, "chain", "single chain: name used in metrics and logs", &cfg_name, 0, 0, 0, 0 },
@@ -55,14 +57,14 @@ static const rt_opt opts[] = {
 	  86400000, 0, 0 },
 	{ "CONFIRMATIONS", RT_U64, "2", "blocks below the head before a block is processed", &cfg_conf, 0, 100000, 0,
 	  0 },
-	{ "START_BLOCK", RT_I64, "-1", "first block when no cursor is stored (-1 = the confirmed head)", &cfg_start,
-	  -1, INT64_MAX, 0, 0 },
+	{ "START_BLOCK", RT_I64, "-1", "first block when no cursor is stored (-1 = the confirmed head)", &cfg_start, -1,
+	  INT64_MAX, 0, 0 },
 	{ "MAX_BLOCK_RANGE", RT_U64, "2000", "blocks per eth_getLogs at most (halved when the node refuses)",
 	  &cfg_max_range, 1, 1000000, 0, 0 },
-	{ "MAX_RANGES_PER_POLL", RT_U64, "64", "eth_getLogs ranges one poll of a chain reads at most (then the next chain)",
-	  &cfg_ranges, 1, 100000, 0, 0 },
-	{ "OVERDUE_AFTER", RT_DURATION, "3h", "sent but not executed within this: overdue (0 = never)",
-	  &cfg_overdue_ms, 0, 0, 0, 0 },
+	{ "MAX_RANGES_PER_POLL", RT_U64, "64",
+	  "eth_getLogs ranges one poll of a chain reads at most (then the next chain)", &cfg_ranges, 1, 100000, 0, 0 },
+	{ "OVERDUE_AFTER", RT_DURATION, "3h", "sent but not executed within this: overdue (0 = never)", &cfg_overdue_ms,
+	  0, 0, 0, 0 },
 	{ "COMMIT_OVERDUE_AFTER", RT_DURATION, "1h", "sent but not committed within this: overdue (0 = never)",
 	  &cfg_commit_overdue_ms, 0, 0, 0, 0 },
 	{ "RPC_TIMEOUT", RT_DURATION, "10s", "per JSON-RPC request", &cfg_timeout_ms, 100, 600000, 0, 0 },
@@ -74,9 +76,9 @@ static const rt_opt opts[] = {
 	RT_CHECK_ROW("", ct_check),
 };
 
-static ct_chain  chains[CT_MAX_CHAINS];
-static size_t    nchains;
-static ct_scan   scan;
+static ct_chain chains[CT_MAX_CHAINS];
+static size_t nchains;
+static ct_scan scan;
 static rt_metric *m_tracked, *m_pending, *m_raw;
 
 /* ---- HTTP ------------------------------------------------------------------------------------ */
@@ -110,7 +112,7 @@ query_get(const char *q, const char *key, char *v, size_t vlen)
 	size_t kl = strlen(key);
 	for (const char *p = q; p && *p;) {
 		const char *amp = strchr(p, '&');
-		size_t      len = amp ? (size_t)(amp - p) : strlen(p);
+		size_t len = amp ? (size_t)(amp - p) : strlen(p);
 		if (len > kl && strncmp(p, key, kl) == 0 && p[kl] == '=') {
 			snprintf(v, vlen, "%.*s", (int)(len - kl - 1), p + kl + 1);
 			return 1;
@@ -125,9 +127,9 @@ http_messages(void *arg, const char *method, const char *path, const char *query
               rt_buf *out, const char **ctype)
 {
 	MDB_txn *txn;
-	st_err   e;
-	uint8_t  id[32];
-	json_t  *j;
+	st_err e;
+	uint8_t id[32];
+	json_t *j;
 	(void)arg;
 	if (strncmp(path, "/messages/", 10) == 0) {
 		const char *h = path + 10;
@@ -142,7 +144,7 @@ http_messages(void *arg, const char *method, const char *path, const char *query
 	if (strcmp(path, "/messages") != 0 && strcmp(path, "/messages/") != 0)
 		return http_error(out, ctype, 404, "not found");
 	char sv[32] = "", lv[16] = "", av[80] = "";
-	int  state = -1;
+	int state = -1;
 	uint64_t limit = 100;
 	if (query_get(query, "state", sv, sizeof sv)) {
 		for (int s = 0; s < CT_NSTATES; s++)
@@ -174,7 +176,7 @@ static void
 collect(void *arg)
 {
 	MDB_txn *txn;
-	st_err   e;
+	st_err e;
 	uint64_t tracked, pubs, raw;
 	(void)arg;
 	if (st_begin(scan.env, 1, &txn, &e) != 0)
@@ -193,14 +195,14 @@ static int
 publish_queue(act_bus *a)
 {
 	static sc_ccip_msg m;
-	static sc_alert    al;
-	int                sent = 0;
+	static sc_alert al;
+	int sent = 0;
 	for (;;) {
 		MDB_txn *txn;
-		st_err   e;
-		ct_pub   p;
+		st_err e;
+		ct_pub p;
 		uint64_t after = 0;
-		int      n = 0, rc = 0;
+		int n = 0, rc = 0;
 		if (st_begin(scan.env, 0, &txn, &e) != 0)
 			return -1;
 		while (n < 256 && (rc = ct_pub_next(scan.t, txn, after, &p, &e)) == 0) {
@@ -234,7 +236,7 @@ publish_queue(act_bus *a)
 static void
 ct_check(const rt_opt *o, const char *text, rt_cfg_errs *e)
 {
-	char     err[512];
+	char err[512];
 	ct_chain dflt;
 	memset(&dflt, 0, sizeof dflt);
 	dflt.confirmations = cfg_conf;
@@ -259,7 +261,8 @@ ct_check(const rt_opt *o, const char *text, rt_cfg_errs *e)
 				while (*u == ' ')
 					u++;
 				if (rt_check_http_url(u, why, sizeof why) != 0)
-					rt_config_error(e, "CCIP_CONFIG", "chain %s: rpc '%.80s' is not an HTTP(S) URL: %s",
+					rt_config_error(e, "CCIP_CONFIG",
+					                "chain %s: rpc '%.80s' is not an HTTP(S) URL: %s",
 					                chains[i].name, u, why);
 			}
 		}
@@ -280,7 +283,8 @@ ct_check(const rt_opt *o, const char *text, rt_cfg_errs *e)
 	if (ct_contracts_parse(c, cfg_contracts, err, sizeof err) != 0)
 		rt_config_error(e, "CCIP_CONTRACTS", "%s", err);
 	else if (c->nc == 0 && !rt_config_failed(e, "CCIP_ROUTER_ADDRESS"))
-		rt_config_error(e, "CCIP_CONTRACTS", "no contracts to follow: set CCIP_ROUTER_ADDRESS and/or CCIP_CONTRACTS");
+		rt_config_error(e, "CCIP_CONTRACTS",
+		                "no contracts to follow: set CCIP_ROUTER_ADDRESS and/or CCIP_CONTRACTS");
 	nchains = 1;
 }
 
@@ -307,7 +311,7 @@ chain_health(act_bus *a, ct_chain *c, int down, const char *err)
 	c->down = down;
 	rt_health_set(key, down, err);
 	const char *labels[] = { "chain", c->name, "actor", "ccip-tail", NULL };
-	char        sum[300];
+	char sum[300];
 	snprintf(sum, sizeof sum, "ccip-tail cannot read chain %.31s: %.200s", c->name, down ? err : "recovered");
 	act_alert(a, SC_SEV_WARNING, down ? SC_ALERT_FIRING : SC_ALERT_RESOLVED, "rpc_unreachable", dk, sum, labels);
 	rt_logkv(down ? RT_WARN : RT_INFO, down ? "chain unreachable" : "chain reachable again", "chain", c->name,
@@ -317,12 +321,13 @@ chain_health(act_bus *a, ct_chain *c, int down, const char *err)
 int
 main(int argc, char **argv)
 {
-	char   err[512];
+	char err[512];
 	st_err e;
 	if (rt_init("ccip-tail", argc, argv, opts, sizeof opts / sizeof opts[0]) != 0)
 		return 1;
 	if (!cfg_file[0] && cfg_selector == 0)
-		rt_log(RT_WARN, "CHAIN_SELECTOR unset: following the Router by message id, this chain unlabelled (selector 0); "
+		rt_log(RT_WARN,
+		       "CHAIN_SELECTOR unset: following the Router by message id, this chain unlabelled (selector 0); "
 		       "set it before adding CCIP_CONTRACTS lanes (the cursor is kept per selector)");
 	if (start_chains() != 0)
 		return 1;
@@ -331,13 +336,16 @@ main(int argc, char **argv)
 		rt_log(RT_ERROR, "lmdb %s: %s", cfg_dir, e.text);
 		return 1;
 	}
-	ct_track_cfg tc = { .overdue_after_s = cfg_overdue_ms / 1000, .commit_overdue_after_s = cfg_commit_overdue_ms / 1000 };
+	ct_track_cfg tc = { .overdue_after_s = cfg_overdue_ms / 1000,
+		            .commit_overdue_after_s = cfg_commit_overdue_ms / 1000 };
 	for (int s = 0; s < CT_NSTATES; s++) {
 		char lab[64];
 		snprintf(lab, sizeof lab, "state=\"%s\"", sc_enum_name(&SC_CCIP_MSG, "state", s));
-		tc.m_state[s] = rt_counter("ccip_state_changes_total", "Message state changes published, by state.", lab);
+		tc.m_state[s] =
+		        rt_counter("ccip_state_changes_total", "Message state changes published, by state.", lab);
 	}
-	tc.m_failures = rt_counter("ccip_message_failures_total", "Messages whose execution failed (seed: ccip_message_failures).", NULL);
+	tc.m_failures = rt_counter("ccip_message_failures_total",
+	                           "Messages whose execution failed (seed: ccip_message_failures).", NULL);
 	if (ct_track_open(scan.env, &tc, &scan.t, &e) != 0) {
 		rt_log(RT_ERROR, "lmdb tables: %s", e.text);
 		return 1;

@@ -43,10 +43,10 @@ json_t *
 ct_msg_json(ct_track *t, MDB_txn *txn, const uint8_t id[32])
 {
 	static __thread sc_ccip_msg m;
-	ct_hdr                      h;
-	st_err                      e;
-	json_t                     *o = json_object(), *hist = json_array();
-	int                         rc = ct_msg_get(t, txn, id, &h, &m, &e);
+	ct_hdr h;
+	st_err e;
+	json_t *o = json_object(), *hist = json_array();
+	int rc = ct_msg_get(t, txn, id, &h, &m, &e);
 	if (rc == 0) {
 		static __thread ct_exec_ev x;
 		m.state = h.state == CT_NONE ? SC_CCIP_SENT : h.state;
@@ -99,14 +99,14 @@ json_t *
 ct_list_json(ct_track *t, MDB_txn *txn, int state, const uint8_t *after, size_t limit)
 {
 	static __thread sc_ccip_msg m;
-	json_t                     *o = json_object(), *arr = json_array();
-	uint8_t                     lo[33], hi[1];
-	size_t                      lolen = 0;
-	st_iter                     it;
-	MDB_val                     k, v;
-	st_err                      e;
-	uint8_t                     last[32];
-	int                         more = 0, have_last = 0;
+	json_t *o = json_object(), *arr = json_array();
+	uint8_t lo[33], hi[1];
+	size_t lolen = 0;
+	st_iter it;
+	MDB_val k, v;
+	st_err e;
+	uint8_t last[32];
+	int more = 0, have_last = 0;
 	if (state >= 0) {
 		lo[0] = (uint8_t)state;
 		hi[0] = (uint8_t)(state + 1);
@@ -134,7 +134,8 @@ ct_list_json(ct_track *t, MDB_txn *txn, int state, const uint8_t *after, size_t 
 			json_t *x = json_object();
 			json_object_set_new(x, "message_id", ct_jhex(id, 32));
 			json_object_set_new(x, "state", json_string(ct_state_name(h.state)));
-			json_object_set_new(x, "ccip_version", json_string(m.ccip_version == SC_CCIP_V1_5 ? "1.5" : "1.6"));
+			json_object_set_new(x, "ccip_version",
+			                    json_string(m.ccip_version == SC_CCIP_V1_5 ? "1.5" : "1.6"));
 			json_object_set_new(x, "source_chain_selector", ct_ju64(m.source_chain_selector));
 			json_object_set_new(x, "dest_chain_selector", ct_ju64(m.dest_chain_selector));
 			json_object_set_new(x, "sequence_number", ct_ju64(m.sequence_number));

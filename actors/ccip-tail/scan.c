@@ -10,8 +10,8 @@
 #include "base/rt_main.h"
 #include "base/hex.h"
 
-#define CT_GROW_AFTER 4      /* good ranges before the span doubles back */
-#define CT_HASH_WINDOW 4096  /* block hashes kept below the cursor for reorg walk-backs */
+#define CT_GROW_AFTER  4    /* good ranges before the span doubles back */
+#define CT_HASH_WINDOW 4096 /* block hashes kept below the cursor for reorg walk-backs */
 
 /* ---- configuration --------------------------------------------------------------------------- */
 
@@ -29,7 +29,7 @@ ct_cerr(char *err, size_t errlen, const char *fmt, ...)
 static int
 ct_add_contract(ct_chain *c, const char *addr, size_t alen, uint64_t peer, char *err, size_t errlen)
 {
-	char    tmp[64];
+	char tmp[64];
 	uint8_t a[20];
 	snprintf(tmp, sizeof tmp, "%.*s", (int)(alen < 60 ? alen : 60), addr);
 	if (hex_addr_parse(tmp, strlen(tmp), a) != HEX_OK)
@@ -60,11 +60,11 @@ ct_contracts_parse(ct_chain *c, const char *list, char *err, size_t errlen)
 		if (!*p)
 			break;
 		const char *end = strchr(p, ',');
-		size_t      len = end ? (size_t)(end - p) : strlen(p);
+		size_t len = end ? (size_t)(end - p) : strlen(p);
 		const char *colon = memchr(p, ':', len);
-		uint64_t    peer = 0;
+		uint64_t peer = 0;
 		if (colon) {
-			char  num[32], *q;
+			char num[32], *q;
 			size_t nl = len - (size_t)(colon + 1 - p);
 			snprintf(num, sizeof num, "%.*s", (int)(nl < 31 ? nl : 31), colon + 1);
 			peer = strtoull(num, &q, 10);
@@ -100,13 +100,14 @@ int
 ct_chains_from_json(const json_t *j, const ct_chain *defaults, ct_chain *out, size_t *n, char *err, size_t errlen)
 {
 	const json_t *arr = json_object_get(j, "chains");
-	size_t        i;
+	size_t i;
 	const json_t *cj;
 	if (!json_is_array(arr) || json_array_size(arr) == 0)
 		return ct_cerr(err, errlen, "%s", "config: \"chains\" must be a non-empty array");
 	if (json_array_size(arr) > CT_MAX_CHAINS)
 		return ct_cerr(err, errlen, "%s", "config: too many chains");
-	json_array_foreach(arr, i, cj) {
+	json_array_foreach(arr, i, cj)
+	{
 		ct_chain *c = &out[i];
 		*c = *defaults;
 		c->nc = 0;
@@ -115,7 +116,8 @@ ct_chains_from_json(const json_t *j, const ct_chain *defaults, ct_chain *out, si
 		uint64_t sb = (uint64_t)-1;
 		if (ct_ju64(cj, "selector", &c->selector) != 0 || c->selector == 0)
 			return ct_cerr(err, errlen, "config: chain %s: \"selector\" is required", c->name);
-		if (ct_ju64(cj, "chain_id", &c->chain_id) != 0 || ct_ju64(cj, "confirmations", &c->confirmations) != 0 ||
+		if (ct_ju64(cj, "chain_id", &c->chain_id) != 0 ||
+		    ct_ju64(cj, "confirmations", &c->confirmations) != 0 ||
 		    ct_ju64(cj, "max_block_range", &c->max_range) != 0 || ct_ju64(cj, "start_block", &sb) != 0)
 			return ct_cerr(err, errlen, "config: chain %s: a number field is malformed", c->name);
 		if (json_object_get(cj, "start_block"))
@@ -127,7 +129,8 @@ ct_chains_from_json(const json_t *j, const ct_chain *defaults, ct_chain *out, si
 			size_t k;
 			const json_t *x;
 			c->rpc_urls[0] = '\0';
-			json_array_foreach(u, k, x) {
+			json_array_foreach(u, k, x)
+			{
 				size_t l = strlen(c->rpc_urls);
 				snprintf(c->rpc_urls + l, sizeof c->rpc_urls - l, "%s%s", k ? "," : "",
 				         json_string_value(x) ? json_string_value(x) : "");
@@ -140,8 +143,10 @@ ct_chains_from_json(const json_t *j, const ct_chain *defaults, ct_chain *out, si
 		const json_t *cs = json_object_get(cj, "contracts");
 		size_t k;
 		const json_t *x;
-		json_array_foreach(cs, k, x) {
-			const char *a = json_is_string(x) ? json_string_value(x) : json_string_value(json_object_get(x, "address"));
+		json_array_foreach(cs, k, x)
+		{
+			const char *a = json_is_string(x) ? json_string_value(x)
+			                                  : json_string_value(json_object_get(x, "address"));
 			uint64_t peer = 0;
 			if (a == NULL || (json_is_object(x) && ct_ju64(x, "peer_selector", &peer) != 0))
 				return ct_cerr(err, errlen, "config: chain %s: bad contract entry", c->name);
@@ -162,8 +167,8 @@ ct_chains_from_json(const json_t *j, const ct_chain *defaults, ct_chain *out, si
 int
 ct_range_refused(int rc, const rpc_error *e)
 {
-	static const char *const hints[] = { "more than", "too large", "too many", "range", "limit exceeded",
-	                                     "exceed", "response size", "query timeout" };
+	static const char *const hints[] = { "more than",      "too large", "too many",      "range",
+		                             "limit exceeded", "exceed",    "response size", "query timeout" };
 	if (rc == RPC_ETRANSPORT)
 		return e->transport == RPC_T_TOO_BIG; /* our own response size limit: a smaller range fits */
 	if (rc != RPC_ENODE)
@@ -190,7 +195,8 @@ ct_chain_start(ct_chain *c, int timeout_ms, char *err, size_t errlen)
 	c->m_head = rt_gauge("ccip_head_block", "Chain head seen at the last poll, per chain.", lab);
 	c->m_reorgs = rt_counter("ccip_reorgs_total", "Reorgs detected (cursor hash mismatch), per chain.", lab);
 	c->m_rpc_err = rt_counter("ccip_rpc_errors_total", "Polls that failed on an RPC error, per chain.", lab);
-	c->m_splits = rt_counter("ccip_range_splits_total", "eth_getLogs ranges halved after the node refused them.", lab);
+	c->m_splits =
+	        rt_counter("ccip_range_splits_total", "eth_getLogs ranges halved after the node refused them.", lab);
 	return 0;
 }
 
@@ -223,9 +229,9 @@ static int
 ct_get_logs(ct_chain *c, uint64_t from, uint64_t to, char **body, js_val *res, rpc_error *e)
 {
 	const uint8_t(*t0)[32];
-	size_t  nt = ct_topics(&t0, NULL), len;
-	json_t *f = json_object(), *addrs = json_array(), *tops = json_array(), *or = json_array();
-	char    h[67];
+	size_t nt = ct_topics(&t0, NULL), len;
+	json_t *f = json_object(), *addrs = json_array(), *tops = json_array(), * or = json_array();
+	char h[67];
 	for (size_t i = 0; i < c->nc; i++) {
 		hex_encode(c->c[i].addr, 20, 1, h);
 		json_array_append_new(addrs, json_string(h));
@@ -293,11 +299,11 @@ ct_ingest(ct_scan *s, MDB_txn *txn, ct_chain *c, const js_val *logs, const ct_bt
           uint64_t now_ns, st_err *e)
 {
 	static ct_event ev;
-	js_iter         it;
-	js_val          j;
-	char            why[160];
-	int             rc;
-	size_t          hint = 0;
+	js_iter it;
+	js_val j;
+	char why[160];
+	int rc;
+	size_t hint = 0;
 	js_iter_init(&it, logs);
 	while (js_iter_next(&it, NULL, &j)) {
 		ct_log lg;
@@ -343,18 +349,18 @@ int
 ct_range_check(ct_chain *c, const js_val *logs, uint64_t to, const uint8_t to_hash[32], ct_btime **times,
                size_t *ntimes, int *moved, char *err, size_t errlen)
 {
-	js_iter  it;
-	js_val   j;
+	js_iter it;
+	js_val j;
 	uint64_t last_n = UINT64_MAX;
-	size_t   cap = 0;
+	size_t cap = 0;
 	*times = NULL;
 	*ntimes = 0;
 	*moved = 0;
 	js_iter_init(&it, logs);
 	while (js_iter_next(&it, NULL, &j)) {
 		uint64_t n;
-		uint8_t  bh[32];
-		int      has_time, got = ct_log_block_from_js(&j, &n, bh, &has_time);
+		uint8_t bh[32];
+		int has_time, got = ct_log_block_from_js(&j, &n, bh, &has_time);
 		/* a log of block `to` from another branch: the chain moved under us */
 		if ((got & 3) == 3 && n == to && memcmp(bh, to_hash, 32) != 0)
 			*moved = 1;
@@ -362,9 +368,9 @@ ct_range_check(ct_chain *c, const js_val *logs, uint64_t to, const uint8_t to_ha
 			continue; /* a malformed log is ingest's to report */
 		rpc_block b;
 		rpc_error e;
-		int       rc = rpc_block_by_number(c->r, n, &b, &e);
+		int rc = rpc_block_by_number(c->r, n, &b, &e);
 		if (rc == RPC_OK && *ntimes == cap) {
-			size_t    nc = cap ? 2 * cap : 64;
+			size_t nc = cap ? 2 * cap : 64;
 			ct_btime *nt = realloc(*times, nc * sizeof *nt);
 			if (nt == NULL) {
 				free(*times);
@@ -392,13 +398,13 @@ ct_range_check(ct_chain *c, const js_val *logs, uint64_t to, const uint8_t to_ha
 static int
 ct_rewind(ct_scan *s, ct_chain *c, uint64_t cur, char *err, size_t errlen)
 {
-	uint64_t  below = cur, keep = 0, n;
-	uint8_t   h[32];
+	uint64_t below = cur, keep = 0, n;
+	uint8_t h[32];
 	rpc_block b;
 	rpc_error re;
-	int       rc, found = 0;
-	MDB_txn  *txn;
-	st_err    e;
+	int rc, found = 0;
+	MDB_txn *txn;
+	st_err e;
 	/* Walk back through the hashes we stored until the chain agrees with one. */
 	for (;;) {
 		if ((rc = st_begin(s->env, 1, &txn, &e)) != 0)
@@ -419,7 +425,8 @@ ct_rewind(ct_scan *s, ct_chain *c, uint64_t cur, char *err, size_t errlen)
 	if (!found) {
 		/* deeper than every hash we kept: start over from the oldest point we know */
 		keep = below > 0 ? below - 1 : 0;
-		rt_logkv(RT_ERROR, "reorg deeper than the stored hash window; rewinding to its start", "chain", c->name, NULL);
+		rt_logkv(RT_ERROR, "reorg deeper than the stored hash window; rewinding to its start", "chain", c->name,
+		         NULL);
 	}
 	if ((rc = rpc_block_by_number(c->r, keep, &b, &re)) != RPC_OK)
 		return ct_rpc_fail(c, "eth_getBlockByNumber", rc, &re, err, errlen);
@@ -447,13 +454,13 @@ ct_rewind(ct_scan *s, ct_chain *c, uint64_t cur, char *err, size_t errlen)
 int
 ct_poll(ct_scan *s, ct_chain *c, unsigned max_ranges, char *err, size_t errlen)
 {
-	uint64_t  head, cur = 0;
-	uint8_t   cur_hash[32];
+	uint64_t head, cur = 0;
+	uint8_t cur_hash[32];
 	rpc_error re;
 	rpc_block b;
-	MDB_txn  *txn;
-	st_err    e;
-	int       rc, have;
+	MDB_txn *txn;
+	st_err e;
+	int rc, have;
 
 	if ((rc = rpc_block_number(c->r, &head, &re)) != RPC_OK)
 		return ct_rpc_fail(c, "eth_blockNumber", rc, &re, err, errlen);
@@ -495,11 +502,11 @@ ct_poll(ct_scan *s, ct_chain *c, unsigned max_ranges, char *err, size_t errlen)
 		if (from > target)
 			break;
 		uint64_t to = target - from + 1 > c->span ? from + c->span - 1 : target;
-		char     *body = NULL;
-		js_val    logs;
+		char *body = NULL;
+		js_val logs;
 		ct_btime *times = NULL;
-		size_t    ntimes = 0;
-		int       moved = 0;
+		size_t ntimes = 0;
+		int moved = 0;
 		rc = ct_get_logs(c, from, to, &body, &logs, &re);
 		if (rc != RPC_OK) {
 			if (ct_range_refused(rc, &re) && to > from) {
@@ -535,7 +542,8 @@ ct_poll(ct_scan *s, ct_chain *c, unsigned max_ranges, char *err, size_t errlen)
 		    (rc = ct_cursor_put(s->t, txn, c->selector, to, b.hash, &e)) != 0 ||
 		    (rc = ct_overdue(s->t, txn, now / 1000000000u, &e)) != 0 ||
 		    (rc = ct_settle(s->t, txn, now, &changes, &e)) != 0 ||
-		    (to > CT_HASH_WINDOW && (rc = ct_blocks_prune(s->t, txn, c->selector, to - CT_HASH_WINDOW, &e)) != 0)) {
+		    (to > CT_HASH_WINDOW &&
+		     (rc = ct_blocks_prune(s->t, txn, c->selector, to - CT_HASH_WINDOW, &e)) != 0)) {
 			st_abort(txn);
 			free(body);
 			free(times);

@@ -19,8 +19,8 @@
  * ct_chain_close releases what ct_chain_start opened. The eth_getLogs answer is read from the raw
  * response body (chain/rpc.h rpc_call_raw, chain/jscan.h), never built into a JSON tree; the arrays
  * passed to ct_range_check and ct_ingest are borrowed. */
-#ifndef ACTORS_CCIP_TAIL_SCAN_H
-#define ACTORS_CCIP_TAIL_SCAN_H
+#ifndef OB_ACTORS_CCIP_TAIL_SCAN_H
+#define OB_ACTORS_CCIP_TAIL_SCAN_H
 
 #include <stdint.h>
 
@@ -31,37 +31,36 @@
 #include "chain/rpc.h"
 
 #define CT_MAX_CONTRACTS 32
-#define CT_MAX_CHAINS 16
+#define CT_MAX_CHAINS    16
 
 typedef struct {
-	uint8_t  addr[20];
+	uint8_t addr[20];
 	uint64_t peer; /* v1.5 lane peer: an OnRamp's destination, an OffRamp's/CommitStore's source */
 } ct_contract;
 
 typedef struct {
-	char        name[32];
-	uint64_t    selector;      /* this chain's CCIP selector: the key of its facts and cursor */
-	uint64_t    chain_id;      /* 0 = learn from the first endpoint */
-	char        rpc_urls[1024];
-	uint64_t    confirmations;
-	int64_t     start_block;   /* first block when there is no cursor; -1 = head - confirmations */
-	uint64_t    max_range;     /* blocks per eth_getLogs at most */
+	char name[32];
+	uint64_t selector; /* this chain's CCIP selector: the key of its facts and cursor */
+	uint64_t chain_id; /* 0 = learn from the first endpoint */
+	char rpc_urls[1024];
+	uint64_t confirmations;
+	int64_t start_block; /* first block when there is no cursor; -1 = head - confirmations */
+	uint64_t max_range;  /* blocks per eth_getLogs at most */
 	ct_contract c[CT_MAX_CONTRACTS];
-	size_t      nc;
+	size_t nc;
 	/* runtime */
-	rpc        *r;
-	uint64_t    span;
-	unsigned    ok_streak;
-	int         down;          /* RPC unreachable (alert raised) */
-	uint64_t    head;
-	rt_metric  *m_cursor, *m_head, *m_reorgs, *m_rpc_err, *m_splits;
+	rpc *r;
+	uint64_t span;
+	unsigned ok_streak;
+	int down; /* RPC unreachable (alert raised) */
+	uint64_t head;
+	rt_metric *m_cursor, *m_head, *m_reorgs, *m_rpc_err, *m_splits;
 } ct_chain;
 
 /* Parses {"chains":[{"name","selector","chain_id","rpc_url" (string or list),"confirmations",
  * "start_block","max_block_range","router","contracts":[ "0x.." | {"address","peer_selector"} ]}]}
  * into out[0..*n). defaults supplies confirmations/start_block/max_range. 0 or -1 with err. */
-int ct_chains_from_json(const json_t *j, const ct_chain *defaults, ct_chain *out, size_t *n, char *err,
-                        size_t errlen);
+int ct_chains_from_json(const json_t *j, const ct_chain *defaults, ct_chain *out, size_t *n, char *err, size_t errlen);
 /* Parses "0xADDR[:peer],..." into c (appending). 0 or -1 with err. */
 int ct_contracts_parse(ct_chain *c, const char *list, char *err, size_t errlen);
 
@@ -69,14 +68,14 @@ int ct_contracts_parse(ct_chain *c, const char *list, char *err, size_t errlen);
 int ct_range_refused(int rc, const rpc_error *e);
 
 /* Opens the chain's rpc handle and registers its metrics. 0 or -1 with err. */
-int  ct_chain_start(ct_chain *c, int timeout_ms, char *err, size_t errlen);
+int ct_chain_start(ct_chain *c, int timeout_ms, char *err, size_t errlen);
 void ct_chain_close(ct_chain *c);
 
 typedef struct {
-	st_env    *env;
-	ct_track  *t;
-	ct_dec    *dec;
-	uint64_t   logs, undecodable, changes, reorgs; /* totals, for logs and tests */
+	st_env *env;
+	ct_track *t;
+	ct_dec *dec;
+	uint64_t logs, undecodable, changes, reorgs; /* totals, for logs and tests */
 } ct_scan;
 
 /* One poll of chain c (see above), reading at most max_ranges ranges. 0, or -1 when the RPC failed

@@ -14,7 +14,11 @@ static void
 test_range_refused(void **st)
 {
 	(void)st;
-	static const struct { int rc, code, transport; const char *msg; int want; } v[] = {
+	static const struct {
+		int rc, code, transport;
+		const char *msg;
+		int want;
+	} v[] = {
 		{ RPC_ENODE, -32005, RPC_T_NONE, "limit exceeded", 1 },
 		{ RPC_ENODE, -32602, RPC_T_NONE, "query returned more than 10000 results", 1 },
 		{ RPC_ENODE, -32000, RPC_T_NONE, "block range too large", 1 },
@@ -45,11 +49,13 @@ test_config(void **st)
 	d.start_block = -1;
 	d.max_range = 500;
 	const char *js =
-	    "{\"chains\":[{\"name\":\"eth\",\"selector\":\"5009297550715157269\",\"rpc_url\":[\"http://a:1\",\"http://b:2\"],"
-	    "\"router\":\"0x9fe46736679d2d9a65f0992f2272de9f3c7fa6e0\",\"confirmations\":12,\"start_block\":7,"
-	    "\"contracts\":[\"0x5FbDB2315678afecb367f032d93F642f64180aa3\",{\"address\":"
-	    "\"0x9fe46736679d2d9a65f0992f2272de9f3c7fa6e0\",\"peer_selector\":\"138\"}]},"
-	    "{\"name\":\"c138\",\"selector\":138,\"rpc_url\":\"http://c:3\",\"contracts\":[\"0x5FbDB2315678afecb367f032d93F642f64180aa3\"]}]}";
+	        "{\"chains\":[{\"name\":\"eth\",\"selector\":\"5009297550715157269\",\"rpc_url\":[\"http://"
+	        "a:1\",\"http://b:2\"],"
+	        "\"router\":\"0x9fe46736679d2d9a65f0992f2272de9f3c7fa6e0\",\"confirmations\":12,\"start_block\":7,"
+	        "\"contracts\":[\"0x5FbDB2315678afecb367f032d93F642f64180aa3\",{\"address\":"
+	        "\"0x9fe46736679d2d9a65f0992f2272de9f3c7fa6e0\",\"peer_selector\":\"138\"}]},"
+	        "{\"name\":\"c138\",\"selector\":138,\"rpc_url\":\"http://"
+	        "c:3\",\"contracts\":[\"0x5FbDB2315678afecb367f032d93F642f64180aa3\"]}]}";
 	json_t *j = json_loads(js, 0, NULL);
 	assert_non_null(j);
 	int rc = ct_chains_from_json(j, &d, out, &n, err, sizeof err);
@@ -74,8 +80,11 @@ test_config(void **st)
 
 	ct_chain c;
 	memset(&c, 0, sizeof c);
-	assert_int_equal(ct_contracts_parse(&c, "0x5FbDB2315678afecb367f032d93F642f64180aa3:42, "
-	                                        "0x9fe46736679d2d9a65f0992f2272de9f3c7fa6e0", err, sizeof err), 0);
+	assert_int_equal(ct_contracts_parse(&c,
+	                                    "0x5FbDB2315678afecb367f032d93F642f64180aa3:42, "
+	                                    "0x9fe46736679d2d9a65f0992f2272de9f3c7fa6e0",
+	                                    err, sizeof err),
+	                 0);
 	assert_int_equal(c.nc, 2);
 	assert_int_equal(c.c[0].peer, 42);
 	assert_int_equal(c.c[1].peer, 0);

@@ -38,18 +38,21 @@ int
 ct_track_open(st_env *env, const ct_track_cfg *cfg, ct_track **out, st_err *e)
 {
 	ct_track *t = calloc(1, sizeof *t);
-	MDB_txn  *txn;
-	int       rc;
+	MDB_txn *txn;
+	int rc;
 	if (t == NULL)
 		return ENOMEM;
 	t->env = env;
 	if (cfg)
 		t->cfg = *cfg;
-	struct { const char *name; MDB_dbi *dbi; } tabs[] = {
-		{ "msg", &t->msg },         { "laneseq", &t->laneseq }, { "commit", &t->commit },
-		{ "exec", &t->exec },       { "byblock", &t->byblock }, { "dirty", &t->dirty },
-		{ "hist", &t->hist },       { "due", &t->due },         { "bystate", &t->bystate },
-		{ "pub", &t->pub },         { "cursor", &t->cursor },   { "blocks", &t->blocks },
+	struct {
+		const char *name;
+		MDB_dbi *dbi;
+	} tabs[] = {
+		{ "msg", &t->msg },   { "laneseq", &t->laneseq }, { "commit", &t->commit },
+		{ "exec", &t->exec }, { "byblock", &t->byblock }, { "dirty", &t->dirty },
+		{ "hist", &t->hist }, { "due", &t->due },         { "bystate", &t->bystate },
+		{ "pub", &t->pub },   { "cursor", &t->cursor },   { "blocks", &t->blocks },
 		{ "raw", &t->raw },
 	};
 	if ((rc = st_begin(env, 0, &txn, e)) != 0) {
@@ -82,7 +85,7 @@ int
 ct_msg_get(ct_track *t, MDB_txn *txn, const uint8_t id[32], ct_hdr *h, sc_ccip_msg *m, st_err *e)
 {
 	MDB_val v;
-	int     rc = st_get(txn, t->msg, id, 32, &v, e);
+	int rc = st_get(txn, t->msg, id, 32, &v, e);
 	if (rc != 0)
 		return rc;
 	if (v.mv_size < sizeof *h) {
@@ -92,7 +95,8 @@ ct_msg_get(ct_track *t, MDB_txn *txn, const uint8_t id[32], ct_hdr *h, sc_ccip_m
 	memcpy(h, v.mv_data, sizeof *h);
 	if (m) {
 		sc_err se;
-		if (sc_decode(&SC_CCIP_MSG, (const uint8_t *)v.mv_data + sizeof *h, v.mv_size - sizeof *h, m, &se) != 0) {
+		if (sc_decode(&SC_CCIP_MSG, (const uint8_t *)v.mv_data + sizeof *h, v.mv_size - sizeof *h, m, &se) !=
+		    0) {
 			snprintf(e->text, sizeof e->text, "msg: %s", se.text);
 			return ST_ESCHEMA;
 		}
@@ -118,7 +122,7 @@ int
 ct_hdr_put(ct_track *t, MDB_txn *txn, const uint8_t id[32], const ct_hdr *h, st_err *e)
 {
 	MDB_val v;
-	int     rc = st_get(txn, t->msg, id, 32, &v, e);
+	int rc = st_get(txn, t->msg, id, 32, &v, e);
 	if (rc != 0)
 		return rc;
 	if (v.mv_size > sizeof t->buf)
@@ -132,7 +136,7 @@ int
 ct_mark(ct_track *t, MDB_txn *txn, const uint8_t id[32], int reorg, uint64_t chain, uint64_t keep, st_err *e)
 {
 	ct_dirty d = { 0 };
-	MDB_val  v;
+	MDB_val v;
 	/* A reorg mark is never downgraded by a later plain mark in the same batch. */
 	if (!reorg && st_get(txn, t->dirty, id, 32, &v, NULL) == 0)
 		return 0;
@@ -143,8 +147,8 @@ ct_mark(ct_track *t, MDB_txn *txn, const uint8_t id[32], int reorg, uint64_t cha
 }
 
 static int
-ct_byblock(ct_track *t, MDB_txn *txn, uint64_t chain, const sc_ccip_msg *m, uint8_t k, int type,
-           const uint8_t *key, size_t klen, st_err *e)
+ct_byblock(ct_track *t, MDB_txn *txn, uint64_t chain, const sc_ccip_msg *m, uint8_t k, int type, const uint8_t *key,
+           size_t klen, st_err *e)
 {
 	uint8_t bk[25], v[1 + 64];
 	ct_be(bk, chain);
@@ -162,10 +166,10 @@ static int
 ct_apply_send(ct_track *t, MDB_txn *txn, uint64_t chain, const ct_event *ev, st_err *e)
 {
 	const sc_ccip_msg *m = &ev->msg;
-	ct_hdr             h;
-	sc_ccip_msg        old;
-	uint8_t            lk[24], dk[41];
-	int                rc = ct_msg_get(t, txn, m->message_id, &h, &old, e);
+	ct_hdr h;
+	sc_ccip_msg old;
+	uint8_t lk[24], dk[41];
+	int rc = ct_msg_get(t, txn, m->message_id, &h, &old, e);
 	if (rc == 0 && !(h.flags & F_SEND_GONE))
 		return 0; /* seen already (same log re-scanned, or a duplicate id: the first send wins) */
 	if (rc != 0 && rc != MDB_NOTFOUND)
@@ -208,7 +212,7 @@ ct_mark_range(ct_track *t, MDB_txn *txn, uint64_t src, uint64_t dst, uint64_t mi
 	uint8_t lo[24], hi[24];
 	st_iter it;
 	MDB_val k, v;
-	int     rc;
+	int rc;
 	ct_be(lo, src);
 	ct_be(lo + 8, dst);
 	ct_be(lo + 16, min);
@@ -235,11 +239,11 @@ static int
 ct_apply_commit(ct_track *t, MDB_txn *txn, uint64_t chain, const ct_event *ev, st_err *e)
 {
 	const sc_ccip_msg *m = &ev->msg;
-	int                rc;
+	int rc;
 	for (unsigned k = 0; k < ev->nroots; k++) {
 		const ct_root *r = &ev->roots[k];
-		uint8_t        key[57];
-		ct_cval        cv;
+		uint8_t key[57];
+		ct_cval cv;
 		memset(&cv, 0, sizeof cv);
 		ct_be(key, r->source_selector);
 		ct_be(key + 8, m->dest_chain_selector);
@@ -257,8 +261,8 @@ ct_apply_commit(ct_track *t, MDB_txn *txn, uint64_t chain, const ct_event *ev, s
 		memcpy(cv.contract, m->contract, 20);
 		if ((rc = st_put(txn, t->commit, key, sizeof key, &cv, sizeof cv, e)) != 0 ||
 		    (rc = ct_byblock(t, txn, chain, m, (uint8_t)(k + 1), B_COMMIT, key, sizeof key, e)) != 0 ||
-		    (rc = ct_mark_range(t, txn, r->source_selector, m->dest_chain_selector, r->min_seq, r->max_seq, 0, 0,
-		                        0, e)) != 0)
+		    (rc = ct_mark_range(t, txn, r->source_selector, m->dest_chain_selector, r->min_seq, r->max_seq, 0,
+		                        0, 0, e)) != 0)
 			return rc;
 	}
 	return 0;
@@ -268,9 +272,9 @@ static int
 ct_apply_exec(ct_track *t, MDB_txn *txn, uint64_t chain, const ct_event *ev, st_err *e)
 {
 	const sc_ccip_msg *m = &ev->msg;
-	uint8_t            key[56];
-	ct_eval            x;
-	int                rc;
+	uint8_t key[56];
+	ct_eval x;
+	int rc;
 	memset(&x, 0, sizeof x);
 	memcpy(key, m->message_id, 32);
 	ct_be(key + 32, chain);
@@ -296,7 +300,9 @@ int
 ct_apply(ct_track *t, MDB_txn *txn, uint64_t chain, const ct_event *ev, st_err *e)
 {
 	static int (*const by_kind[])(ct_track *, MDB_txn *, uint64_t, const ct_event *, st_err *) = {
-		[CT_SEND] = ct_apply_send, [CT_EXEC] = ct_apply_exec, [CT_COMMIT] = ct_apply_commit,
+		[CT_SEND] = ct_apply_send,
+		[CT_EXEC] = ct_apply_exec,
+		[CT_COMMIT] = ct_apply_commit,
 	};
 	uint8_t bk[24];
 	if (ev->kind < CT_SEND || ev->kind > CT_COMMIT)
@@ -312,7 +318,7 @@ int
 ct_keep_raw(ct_track *t, MDB_txn *txn, uint64_t chain, const ct_log *lg, const char *why, st_err *e)
 {
 	uint8_t key[24];
-	size_t  wl = why ? strlen(why) : 0, n = 0;
+	size_t wl = why ? strlen(why) : 0, n = 0;
 	if (wl > 200)
 		wl = 200;
 	size_t need = 20 + 1 + 32 * lg->ntopics + 2 + wl + lg->data_len;
@@ -340,7 +346,7 @@ typedef struct {
 	uint8_t bk[25];
 	uint8_t type;
 	uint8_t key[64];
-	size_t  klen;
+	size_t klen;
 } ct_undo;
 
 static int
@@ -352,8 +358,8 @@ ct_del_prefix_range(MDB_txn *txn, MDB_dbi dbi, const uint8_t *lo, size_t lolen, 
 		st_iter it;
 		MDB_val k, v;
 		uint8_t key[64];
-		size_t  kl;
-		int     rc = st_iter_open(&it, txn, dbi, lo, lolen, hi, hilen, e);
+		size_t kl;
+		int rc = st_iter_open(&it, txn, dbi, lo, lolen, hi, hilen, e);
 		if (rc != 0)
 			return rc;
 		rc = st_iter_next(&it, &k, &v, e);
@@ -374,12 +380,12 @@ ct_del_prefix_range(MDB_txn *txn, MDB_dbi dbi, const uint8_t *lo, size_t lolen, 
 int
 ct_rollback(ct_track *t, MDB_txn *txn, uint64_t chain, uint64_t keep, uint64_t *touched, st_err *e)
 {
-	uint8_t  lo[16], hi[8];
+	uint8_t lo[16], hi[8];
 	ct_undo *u = NULL;
-	size_t   n = 0, cap = 0;
-	st_iter  it;
-	MDB_val  k, v;
-	int      rc;
+	size_t n = 0, cap = 0;
+	st_iter it;
+	MDB_val k, v;
+	int rc;
 	ct_be(lo, chain);
 	ct_be(lo + 8, keep + 1);
 	ct_be(hi, chain + 1);
@@ -422,8 +428,8 @@ ct_rollback(ct_track *t, MDB_txn *txn, uint64_t chain, uint64_t keep, uint64_t *
 			if (rc == MDB_NOTFOUND)
 				rc = 0;
 			if (rc == 0)
-				rc = ct_mark_range(t, txn, st_u64_at(x->key), st_u64_at(x->key + 8), st_u64_at(x->key + 24),
-				                   st_u64_at(x->key + 16), 1, chain, keep, e);
+				rc = ct_mark_range(t, txn, st_u64_at(x->key), st_u64_at(x->key + 8),
+				                   st_u64_at(x->key + 24), st_u64_at(x->key + 16), 1, chain, keep, e);
 		} else if (x->type == B_EXEC) {
 			rc = st_del(txn, t->exec, x->key, x->klen, e);
 			if (rc == MDB_NOTFOUND)
@@ -484,13 +490,12 @@ ct_block_put(ct_track *t, MDB_txn *txn, uint64_t chain, uint64_t block, const ui
 }
 
 int
-ct_block_below(ct_track *t, MDB_txn *txn, uint64_t chain, uint64_t below, uint64_t *block, uint8_t hash[32],
-               st_err *e)
+ct_block_below(ct_track *t, MDB_txn *txn, uint64_t chain, uint64_t below, uint64_t *block, uint8_t hash[32], st_err *e)
 {
-	uint8_t     k[16];
+	uint8_t k[16];
 	MDB_cursor *cur;
-	MDB_val     key, val;
-	int         rc;
+	MDB_val key, val;
+	int rc;
 	ct_be(k, chain);
 	ct_be(k + 8, below);
 	if ((rc = mdb_cursor_open(txn, t->blocks, &cur)) != 0)
@@ -500,7 +505,8 @@ ct_block_below(ct_track *t, MDB_txn *txn, uint64_t chain, uint64_t below, uint64
 	/* the first key >= (chain, below), then one step back */
 	rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
 	rc = rc == MDB_NOTFOUND ? mdb_cursor_get(cur, &key, &val, MDB_LAST) : mdb_cursor_get(cur, &key, &val, MDB_PREV);
-	if (rc == 0 && (key.mv_size != 16 || st_u64_at(key.mv_data) != chain || st_u64_at((uint8_t *)key.mv_data + 8) >= below))
+	if (rc == 0 &&
+	    (key.mv_size != 16 || st_u64_at(key.mv_data) != chain || st_u64_at((uint8_t *)key.mv_data + 8) >= below))
 		rc = MDB_NOTFOUND;
 	if (rc == 0) {
 		*block = st_u64_at((uint8_t *)key.mv_data + 8);
@@ -529,7 +535,7 @@ ct_pub_next(ct_track *t, MDB_txn *txn, uint64_t after_seq, ct_pub *p, st_err *e)
 	uint8_t lo[8];
 	st_iter it;
 	MDB_val k, v;
-	int     rc;
+	int rc;
 	ct_be(lo, after_seq + 1);
 	if ((rc = st_iter_open(&it, txn, t->pub, lo, 8, NULL, 0, e)) != 0)
 		return rc;

@@ -23,8 +23,8 @@
  * buffers only the keys of the rewound blocks. ct_track is owned by the caller of ct_track_open.
  * Functions taking an MDB_txn run inside the caller's transaction (write, except the queries);
  * the JSON queries return new references. */
-#ifndef ACTORS_CCIP_TAIL_TRACK_H
-#define ACTORS_CCIP_TAIL_TRACK_H
+#ifndef OB_ACTORS_CCIP_TAIL_TRACK_H
+#define OB_ACTORS_CCIP_TAIL_TRACK_H
 
 #include <stdint.h>
 
@@ -37,8 +37,8 @@
 #define CT_NSTATES 6 /* SC_CCIP_SENT .. SC_CCIP_REORGED */
 
 typedef struct {
-	uint64_t   overdue_after_s;        /* sent -> executed; 0 = never overdue */
-	uint64_t   commit_overdue_after_s; /* sent -> committed; 0 = never */
+	uint64_t overdue_after_s;        /* sent -> executed; 0 = never overdue */
+	uint64_t commit_overdue_after_s; /* sent -> committed; 0 = never */
 	/* optional metrics (NULL = none): transitions by state, failures (ccip_message_failures_total) */
 	rt_metric *m_state[CT_NSTATES];
 	rt_metric *m_failures;
@@ -47,7 +47,7 @@ typedef struct {
 typedef struct ct_track ct_track;
 
 /* Opens (creating) the tables in one write transaction. */
-int  ct_track_open(st_env *env, const ct_track_cfg *cfg, ct_track **out, st_err *e);
+int ct_track_open(st_env *env, const ct_track_cfg *cfg, ct_track **out, st_err *e);
 void ct_track_close(ct_track *t);
 
 /* Records one decoded event of chain (its CCIP selector) as a fact and marks the messages it
@@ -69,20 +69,20 @@ int ct_cursor_put(ct_track *t, MDB_txn *txn, uint64_t chain, uint64_t block, con
 /* Known block hashes (range ends and blocks with logs) for walking back on a reorg. */
 int ct_block_put(ct_track *t, MDB_txn *txn, uint64_t chain, uint64_t block, const uint8_t hash[32], st_err *e);
 /* The greatest stored block of chain strictly below `below`: 0 or MDB_NOTFOUND. */
-int ct_block_below(ct_track *t, MDB_txn *txn, uint64_t chain, uint64_t below, uint64_t *block,
-                   uint8_t hash[32], st_err *e);
+int ct_block_below(ct_track *t, MDB_txn *txn, uint64_t chain, uint64_t below, uint64_t *block, uint8_t hash[32],
+                   st_err *e);
 /* Forgets block hashes of chain below `from` (they are past any reorg we will look for). */
 int ct_blocks_prune(ct_track *t, MDB_txn *txn, uint64_t chain, uint64_t from, st_err *e);
 
 /* The publication queue, oldest first. ct_pub_next returns 0 with p filled (topic NUL-terminated,
  * body borrowed from LMDB until the txn ends), or MDB_NOTFOUND. */
 typedef struct {
-	uint64_t       seq;
-	int            is_alert;     /* body is SC_ALERT, else SC_CCIP_MSG */
-	uint8_t        id[16];       /* envelope id: deterministic per (message, transition) */
-	char           topic[128];
+	uint64_t seq;
+	int is_alert;   /* body is SC_ALERT, else SC_CCIP_MSG */
+	uint8_t id[16]; /* envelope id: deterministic per (message, transition) */
+	char topic[128];
 	const uint8_t *body;
-	size_t         body_len;
+	size_t body_len;
 } ct_pub;
 int ct_pub_next(ct_track *t, MDB_txn *txn, uint64_t after_seq, ct_pub *p, st_err *e);
 int ct_pub_del(ct_track *t, MDB_txn *txn, uint64_t seq, st_err *e);

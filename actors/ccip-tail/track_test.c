@@ -15,11 +15,11 @@
 
 #define SRC 5009297550715157269ULL /* source chain selector */
 #define DST 138ULL                 /* destination chain selector */
-#define T0 1700000000ULL           /* send block time */
+#define T0  1700000000ULL          /* send block time */
 
 typedef struct {
-	char      dir[64];
-	st_env   *env;
+	char dir[64];
+	st_env *env;
 	ct_track *t;
 } fx;
 

@@ -15,7 +15,8 @@
 #define FX_TEXT_MAX 128 /* longest price/time literal accepted (a uint256 has 78 digits) */
 
 static fx_err fx_fail(fx_err e, char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static fx_err fx_fail(fx_err e, char *err, size_t errlen, const char *fmt, ...)
+static fx_err
+fx_fail(fx_err e, char *err, size_t errlen, const char *fmt, ...)
 {
 	if (errlen) {
 		va_list ap;
@@ -27,7 +28,8 @@ static fx_err fx_fail(fx_err e, char *err, size_t errlen, const char *fmt, ...)
 }
 
 /* A short printable copy of an API's error text for err (the body is untrusted). */
-static void fx_quote(const js_val *v, char *out, size_t cap)
+static void
+fx_quote(const js_val *v, char *out, size_t cap)
 {
 	char tmp[96];
 	long n = js_string(v, tmp, sizeof tmp);
@@ -40,13 +42,15 @@ static void fx_quote(const js_val *v, char *out, size_t cap)
 		out[o] = '\0';
 }
 
-static fx_err fx_check_kraken(const char *doc, size_t n, char *err, size_t errlen)
+static fx_err
+fx_check_kraken(const char *doc, size_t n, char *err, size_t errlen)
 {
 	js_val v, first;
 	if (js_find(doc, n, "error", &v) != 0)
 		return FX_OK;
 	if (v.type != JS_ARRAY)
-		return fx_fail(FX_E_SOURCE, err, errlen, "kraken: \"error\" is a %s, want an array", js_type_name(v.type));
+		return fx_fail(FX_E_SOURCE, err, errlen, "kraken: \"error\" is a %s, want an array",
+		               js_type_name(v.type));
 	if (js_count(&v) == 0)
 		return FX_OK;
 	char q[96] = "?";
@@ -55,7 +59,8 @@ static fx_err fx_check_kraken(const char *doc, size_t n, char *err, size_t errle
 	return fx_fail(FX_E_SOURCE, err, errlen, "kraken error: %s", q);
 }
 
-static fx_err fx_check_binance(const char *doc, size_t n, char *err, size_t errlen)
+static fx_err
+fx_check_binance(const char *doc, size_t n, char *err, size_t errlen)
 {
 	js_val msg, code, price;
 	if (js_find(doc, n, "price", &price) == 0 || js_find(doc, n, "msg", &msg) != 0)
@@ -67,7 +72,8 @@ static fx_err fx_check_binance(const char *doc, size_t n, char *err, size_t errl
 	return fx_fail(FX_E_SOURCE, err, errlen, "binance error %s: %s", c, q);
 }
 
-static fx_err fx_check_coinbase(const char *doc, size_t n, char *err, size_t errlen)
+static fx_err
+fx_check_coinbase(const char *doc, size_t n, char *err, size_t errlen)
 {
 	js_val v;
 	if (js_find(doc, n, "errors.0", &v) != 0)
@@ -79,7 +85,8 @@ static fx_err fx_check_coinbase(const char *doc, size_t n, char *err, size_t err
 	return fx_fail(FX_E_SOURCE, err, errlen, "coinbase error: %s", q);
 }
 
-static fx_err fx_check_coingecko(const char *doc, size_t n, char *err, size_t errlen)
+static fx_err
+fx_check_coingecko(const char *doc, size_t n, char *err, size_t errlen)
 {
 	js_val v;
 	if (js_find(doc, n, "status.error_message", &v) != 0 && js_find(doc, n, "error", &v) != 0)
@@ -93,8 +100,8 @@ typedef fx_err (*fx_check_fn)(const char *doc, size_t n, char *err, size_t errle
 
 static const struct {
 	const char *name;
-	const char *path;    /* default price path */
-	int         ts_optional; /* a missing timestamp is normal (CoinGecko without include_last_updated_at) */
+	const char *path; /* default price path */
+	int ts_optional;  /* a missing timestamp is normal (CoinGecko without include_last_updated_at) */
 	fx_check_fn check;
 } fx_kinds[FX_NKINDS] = {
 	[FX_COINGECKO] = { "coingecko", NULL, 1, fx_check_coingecko },
@@ -107,11 +114,13 @@ static const struct {
 static const char *const fx_units[FX_NUNITS] = { "s", "ms", "us", "ns", "rfc3339" };
 
 static const char *const fx_errs[FX_NERRS] = {
-	"ok", "connect", "timeout", "http", "transfer", "parse", "missing", "source_error", "range", "nonpositive", "stale",
+	"ok",      "connect",      "timeout", "http",        "transfer", "parse",
+	"missing", "source_error", "range",   "nonpositive", "stale",
 };
 
 /* The literal text of a number, or the content of a string: the exact characters to convert. */
-static int fx_text(const js_val *v, char *out, size_t cap)
+static int
+fx_text(const js_val *v, char *out, size_t cap)
 {
 	if (v->type == JS_NUMBER) {
 		if (v->n >= cap)
@@ -124,7 +133,8 @@ static int fx_text(const js_val *v, char *out, size_t cap)
 }
 
 /* "2024-01-02T03:04:05.678Z" or with +hh:mm / -hh:mm; fraction truncated to ms. */
-static int fx_rfc3339(const char *s, uint64_t *ms)
+static int
+fx_rfc3339(const char *s, uint64_t *ms)
 {
 	static const char shape[] = "dddd-dd-ddTdd:dd:dd";
 	int f[6] = { 0 }, fi = 0;
@@ -158,7 +168,8 @@ static int fx_rfc3339(const char *s, uint64_t *ms)
 	} else if ((s[i] == '+' || s[i] == '-') && s[i + 1] >= '0' && s[i + 1] <= '9' && s[i + 2] >= '0' &&
 	           s[i + 2] <= '9' && s[i + 3] == ':' && s[i + 4] >= '0' && s[i + 4] <= '9' && s[i + 5] >= '0' &&
 	           s[i + 5] <= '9') {
-		off = ((s[i + 1] - '0') * 10 + (s[i + 2] - '0')) * 3600L + ((s[i + 4] - '0') * 10 + (s[i + 5] - '0')) * 60L;
+		off = ((s[i + 1] - '0') * 10 + (s[i + 2] - '0')) * 3600L +
+		      ((s[i + 4] - '0') * 10 + (s[i + 5] - '0')) * 60L;
 		if (s[i] == '-')
 			off = -off;
 		i += 6;
@@ -167,8 +178,12 @@ static int fx_rfc3339(const char *s, uint64_t *ms)
 	}
 	if (s[i] != '\0' || f[1] < 1 || f[1] > 12 || f[2] < 1 || f[2] > 31 || f[3] > 23 || f[4] > 59 || f[5] > 60)
 		return -1;
-	struct tm tm = { .tm_year = f[0] - 1900, .tm_mon = f[1] - 1, .tm_mday = f[2], .tm_hour = f[3],
-	                 .tm_min = f[4], .tm_sec = f[5] };
+	struct tm tm = { .tm_year = f[0] - 1900,
+		         .tm_mon = f[1] - 1,
+		         .tm_mday = f[2],
+		         .tm_hour = f[3],
+		         .tm_min = f[4],
+		         .tm_sec = f[5] };
 	time_t t = timegm(&tm);
 	if (t == (time_t)-1 || (long long)t - off < 0)
 		return -1;
@@ -176,8 +191,8 @@ static int fx_rfc3339(const char *s, uint64_t *ms)
 	return 0;
 }
 
-static fx_err fx_timestamp(const js_val *v, fx_ts_unit unit, const char *path, uint64_t *ts_ms, char *err,
-                           size_t errlen)
+static fx_err
+fx_timestamp(const js_val *v, fx_ts_unit unit, const char *path, uint64_t *ts_ms, char *err, size_t errlen)
 {
 	char text[FX_TEXT_MAX];
 	if (fx_text(v, text, sizeof text) != 0)
@@ -200,13 +215,14 @@ static fx_err fx_timestamp(const js_val *v, fx_ts_unit unit, const char *path, u
 	return FX_OK;
 }
 
-static fx_err fx_parse_inner(const fx_spec *s, const char *body, size_t len, u256 *value, uint64_t *ts_ms,
-                             int *inexact, char *err, size_t errlen)
+static fx_err
+fx_parse_inner(const fx_spec *s, const char *body, size_t len, u256 *value, uint64_t *ts_ms, int *inexact, char *err,
+               size_t errlen)
 {
-	size_t      off;
+	size_t off;
 	const char *why;
-	js_val      v;
-	char        text[FX_TEXT_MAX];
+	js_val v;
+	char text[FX_TEXT_MAX];
 
 	u256_zero(value);
 	*ts_ms = 0;
@@ -228,7 +244,8 @@ static fx_err fx_parse_inner(const fx_spec *s, const char *body, size_t len, u25
 		return fx_fail(FX_E_MISSING, err, errlen, "no price at %s", path);
 	if (fx_text(&v, text, sizeof text) != 0)
 		return fx_fail(v.type == JS_STRING ? FX_E_RANGE : FX_E_MISSING, err, errlen,
-		               v.type == JS_STRING ? "price at %s: string too long" : "price at %s is a %s, want a number or a decimal string",
+		               v.type == JS_STRING ? "price at %s: string too long"
+		                                   : "price at %s is a %s, want a number or a decimal string",
 		               path, js_type_name(v.type));
 	if (dec_to_fixed(text, strlen(text), s->decimals, value, inexact) != 0)
 		return fx_fail(FX_E_RANGE, err, errlen, "price at %s is not a decimal in range: \"%.40s\"", path, text);
@@ -247,8 +264,9 @@ static fx_err fx_parse_inner(const fx_spec *s, const char *body, size_t len, u25
 	return FX_OK;
 }
 
-fx_err fx_parse(const fx_spec *s, const char *body, size_t len, u256 *value, uint64_t *ts_ms, int *inexact,
-                char *err, size_t errlen)
+fx_err
+fx_parse(const fx_spec *s, const char *body, size_t len, u256 *value, uint64_t *ts_ms, int *inexact, char *err,
+         size_t errlen)
 {
 	fx_err e = fx_parse_inner(s, body, len, value, ts_ms, inexact, err, errlen);
 	if (e != FX_OK) { /* a refused response leaves nothing behind that could be published by mistake */
@@ -259,7 +277,8 @@ fx_err fx_parse(const fx_spec *s, const char *body, size_t len, u256 *value, uin
 }
 
 /* Copies the percent-decoded value of query parameter `key` of url into out. 0, or -1 if absent. */
-static int fx_query_param(const char *url, const char *key, char *out, size_t cap)
+static int
+fx_query_param(const char *url, const char *key, char *out, size_t cap)
 {
 	const char *q = strchr(url, '?');
 	size_t klen = strlen(key);
@@ -270,7 +289,8 @@ static int fx_query_param(const char *url, const char *key, char *out, size_t ca
 			size_t o = 0;
 			for (size_t i = klen + 1; i < len && o + 1 < cap; i++) {
 				char c = q[i];
-				int hi = i + 2 < len ? hex_digit(q[i + 1]) : -1, lo = i + 2 < len ? hex_digit(q[i + 2]) : -1;
+				int hi = i + 2 < len ? hex_digit(q[i + 1]) : -1,
+				    lo = i + 2 < len ? hex_digit(q[i + 2]) : -1;
 				if (c == '%' && hi >= 0 && lo >= 0) {
 					c = (char)(hi << 4 | lo);
 					i += 2;
@@ -287,17 +307,19 @@ static int fx_query_param(const char *url, const char *key, char *out, size_t ca
 	return -1;
 }
 
-int fx_coingecko_paths(const char *url, char *path, size_t pcap, char *ts_path, size_t tcap, char *err, size_t errlen)
+int
+fx_coingecko_paths(const char *url, char *path, size_t pcap, char *ts_path, size_t tcap, char *err, size_t errlen)
 {
 	char ids[64], vs[32];
-	if (fx_query_param(url, "ids", ids, sizeof ids) != 0 || fx_query_param(url, "vs_currencies", vs, sizeof vs) != 0 ||
-	    !ids[0] || !vs[0]) {
-		fx_fail(FX_E_MISSING, err, errlen, "coingecko URL needs ?ids=<id>&vs_currencies=<cur> (or give \"path\")");
+	if (fx_query_param(url, "ids", ids, sizeof ids) != 0 ||
+	    fx_query_param(url, "vs_currencies", vs, sizeof vs) != 0 || !ids[0] || !vs[0]) {
+		fx_fail(FX_E_MISSING, err, errlen,
+		        "coingecko URL needs ?ids=<id>&vs_currencies=<cur> (or give \"path\")");
 		return -1;
 	}
 	if (strpbrk(ids, ",.* ") || strpbrk(vs, ",.* ")) {
-		fx_fail(FX_E_MISSING, err, errlen, "coingecko URL names several ids or currencies: give \"path\" (e.g. %s)",
-		        "ethereum.usd");
+		fx_fail(FX_E_MISSING, err, errlen,
+		        "coingecko URL names several ids or currencies: give \"path\" (e.g. %s)", "ethereum.usd");
 		return -1;
 	}
 	if ((size_t)snprintf(path, pcap, "%s.%s", ids, vs) >= pcap ||
@@ -308,7 +330,8 @@ int fx_coingecko_paths(const char *url, char *path, size_t pcap, char *ts_path, 
 	return 0;
 }
 
-fx_err fx_check_fresh(uint64_t ts_ms, uint64_t now_ms, uint64_t max_ms)
+fx_err
+fx_check_fresh(uint64_t ts_ms, uint64_t now_ms, uint64_t max_ms)
 {
 	if (ts_ms == 0 || max_ms == 0)
 		return FX_OK;
@@ -319,11 +342,24 @@ fx_err fx_check_fresh(uint64_t ts_ms, uint64_t now_ms, uint64_t max_ms)
 	return FX_OK;
 }
 
-const char *fx_kind_name(fx_kind k) { return (unsigned)k < FX_NKINDS ? fx_kinds[k].name : "?"; }
-const char *fx_unit_name(fx_ts_unit u) { return (unsigned)u < FX_NUNITS ? fx_units[u] : "?"; }
-const char *fx_err_name(fx_err e) { return (unsigned)e < FX_NERRS ? fx_errs[e] : "?"; }
+const char *
+fx_kind_name(fx_kind k)
+{
+	return (unsigned)k < FX_NKINDS ? fx_kinds[k].name : "?";
+}
+const char *
+fx_unit_name(fx_ts_unit u)
+{
+	return (unsigned)u < FX_NUNITS ? fx_units[u] : "?";
+}
+const char *
+fx_err_name(fx_err e)
+{
+	return (unsigned)e < FX_NERRS ? fx_errs[e] : "?";
+}
 
-int fx_kind_from_name(const char *name)
+int
+fx_kind_from_name(const char *name)
 {
 	for (int k = 0; k < FX_NKINDS; k++)
 		if (name && strcmp(name, fx_kinds[k].name) == 0)
@@ -331,7 +367,8 @@ int fx_kind_from_name(const char *name)
 	return -1;
 }
 
-int fx_unit_from_name(const char *name)
+int
+fx_unit_from_name(const char *name)
 {
 	for (int u = 0; u < FX_NUNITS; u++)
 		if (name && strcmp(name, fx_units[u]) == 0)

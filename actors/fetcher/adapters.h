@@ -14,17 +14,31 @@
  * exact text goes to dec_to_fixed (base/u256.h), never through a double.
  *
  * Memory: fx_spec strings are the caller's; outputs are caller buffers. */
-#ifndef FETCHER_ADAPTERS_H
-#define FETCHER_ADAPTERS_H
+#ifndef OB_ACTORS_FETCHER_ADAPTERS_H
+#define OB_ACTORS_FETCHER_ADAPTERS_H
 
 #include <stddef.h>
 #include <stdint.h>
 
 #include "base/u256.h"
 
-typedef enum { FX_COINGECKO, FX_BINANCE, FX_COINBASE, FX_KRAKEN, FX_GENERIC, FX_NKINDS } fx_kind;
+typedef enum {
+	FX_COINGECKO,
+	FX_BINANCE,
+	FX_COINBASE,
+	FX_KRAKEN,
+	FX_GENERIC,
+	FX_NKINDS
+} fx_kind;
 
-typedef enum { FX_TS_S, FX_TS_MS, FX_TS_US, FX_TS_NS, FX_TS_RFC3339, FX_NUNITS } fx_ts_unit;
+typedef enum {
+	FX_TS_S,
+	FX_TS_MS,
+	FX_TS_US,
+	FX_TS_NS,
+	FX_TS_RFC3339,
+	FX_NUNITS
+} fx_ts_unit;
 
 /* Why a response was refused: also the `kind` label of fetcher_errors_total (fx_err_name).
  * The first ones are the fetcher's transport errors; the adapter returns FX_E_PARSE and after. */
@@ -44,24 +58,23 @@ typedef enum {
 } fx_err;
 
 typedef struct {
-	fx_kind     kind;
+	fx_kind kind;
 	const char *path;    /* price path; NULL = the kind's own (coingecko: see fx_coingecko_paths) */
 	const char *ts_path; /* timestamp path; NULL = the kind's own (none but coingecko's) */
-	fx_ts_unit  ts_unit; /* for ts_path (coingecko's is seconds whatever this says) */
-	unsigned    decimals;
+	fx_ts_unit ts_unit;  /* for ts_path (coingecko's is seconds whatever this says) */
+	unsigned decimals;
 } fx_spec;
 
 /* Parses body. FX_OK with *value (price * 10^decimals, > 0) and *ts_ms (0 = the source gave no
  * time); otherwise the error kind with a one-line reason in err. *inexact is set to 1 when the
  * price had more fractional digits than `decimals` and was rounded half-even (may be NULL). */
-fx_err fx_parse(const fx_spec *s, const char *body, size_t len, u256 *value, uint64_t *ts_ms, int *inexact,
-                char *err, size_t errlen);
+fx_err fx_parse(const fx_spec *s, const char *body, size_t len, u256 *value, uint64_t *ts_ms, int *inexact, char *err,
+                size_t errlen);
 
 /* CoinGecko's response is keyed by coin id and currency, which are in the request URL: derives
  * "ethereum.usd" and "ethereum.last_updated_at" from ...?ids=ethereum&vs_currencies=usd. 0, or -1
  * with a reason when the URL does not name exactly one id and one currency. */
-int fx_coingecko_paths(const char *url, char *path, size_t pcap, char *ts_path, size_t tcap, char *err,
-                       size_t errlen);
+int fx_coingecko_paths(const char *url, char *path, size_t pcap, char *ts_path, size_t tcap, char *err, size_t errlen);
 
 /* Freshness of a source timestamp: FX_OK, or FX_E_STALE when ts_ms is older than max_ms before
  * now_ms, or more than max_ms ahead of it. ts_ms == 0 (no time given) and max_ms == 0 pass. */
@@ -69,9 +82,9 @@ fx_err fx_check_fresh(uint64_t ts_ms, uint64_t now_ms, uint64_t max_ms);
 
 /* Names: "coingecko".."generic", "s".."rfc3339", "connect".."stale"; lookups return -1 if unknown. */
 const char *fx_kind_name(fx_kind k);
-int         fx_kind_from_name(const char *name);
+int fx_kind_from_name(const char *name);
 const char *fx_unit_name(fx_ts_unit u);
-int         fx_unit_from_name(const char *name);
+int fx_unit_from_name(const char *name);
 const char *fx_err_name(fx_err e);
 
 #endif

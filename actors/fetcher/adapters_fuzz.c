@@ -7,7 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *const gpaths[] = { "p", "data.amount", "result.*.c.0", "*.*", "a.0.b", "*.*.*.*" };
 	/* A private copy: the fuzzer's buffer is exactly size bytes, so ASan sees any overread. */
@@ -18,8 +19,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (int k = 0; k < FX_NKINDS; k++) {
 		for (int u = 0; u < FX_NUNITS; u++) {
 			fx_spec s = { (fx_kind)k, k == FX_COINGECKO ? "ethereum.usd" : NULL,
-			              k == FX_COINGECKO ? "ethereum.last_updated_at" : NULL, (fx_ts_unit)u,
-			              (unsigned)(size % 80) };
+				      k == FX_COINGECKO ? "ethereum.last_updated_at" : NULL, (fx_ts_unit)u,
+				      (unsigned)(size % 80) };
 			if (k == FX_GENERIC) {
 				s.path = gpaths[size % 6];
 				s.ts_path = gpaths[(size / 6) % 6];

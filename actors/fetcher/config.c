@@ -7,13 +7,14 @@
 #include <string.h>
 
 typedef struct {
-	char  *buf;
+	char *buf;
 	size_t cap, len;
-	int    bad;
+	int bad;
 } fc_errs;
 
 static void fc_err(fc_errs *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void fc_err(fc_errs *e, const char *fmt, ...)
+static void
+fc_err(fc_errs *e, const char *fmt, ...)
 {
 	e->bad = 1;
 	if (e->cap == 0 || e->len + 1 >= e->cap)
@@ -28,22 +29,24 @@ static void fc_err(fc_errs *e, const char *fmt, ...)
 	e->buf[e->len] = '\0';
 }
 
-int fc_valid_name(const char *s)
+int
+fc_valid_name(const char *s)
 {
 	size_t n = s ? strlen(s) : 0;
 	if (n == 0 || n > FC_NAME_CAP)
 		return 0;
 	for (size_t i = 0; i < n; i++) {
 		char c = s[i];
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || strchr("._:/@+-", c)))
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      strchr("._:/@+-", c)))
 			return 0;
 	}
 	return 1;
 }
 
-
 /* Fills the parts of a source every origin (file or list) shares, checks them. */
-static void fc_finish_source(fc_source *s, int kind_ok, const char *where, fc_errs *e)
+static void
+fc_finish_source(fc_source *s, int kind_ok, const char *where, fc_errs *e)
 {
 	char err[160];
 	if (s->url == NULL || rt_check_http_url(s->url, err, sizeof err) != 0) {
@@ -70,7 +73,8 @@ static void fc_finish_source(fc_source *s, int kind_ok, const char *where, fc_er
 
 static const char *fc_kind_list = "coingecko, binance, coinbase, kraken, generic";
 
-static int fc_grow(fc_config *c, size_t nf, size_t ns)
+static int
+fc_grow(fc_config *c, size_t nf, size_t ns)
 {
 	c->feeds = calloc(nf ? nf : 1, sizeof *c->feeds);
 	c->srcs = calloc(ns ? ns : 1, sizeof *c->srcs);
@@ -78,7 +82,8 @@ static int fc_grow(fc_config *c, size_t nf, size_t ns)
 }
 
 /* A duration given as a string ("5s") or a number of seconds. */
-static int fc_duration(const json_t *v, uint64_t *ms)
+static int
+fc_duration(const json_t *v, uint64_t *ms)
 {
 	if (json_is_integer(v) && json_integer_value(v) >= 0) {
 		*ms = (uint64_t)json_integer_value(v) * 1000u;
@@ -87,15 +92,17 @@ static int fc_duration(const json_t *v, uint64_t *ms)
 	return json_is_string(v) ? rt_parse_duration_ms(json_string_value(v), ms) : -1;
 }
 
-static const char *const fc_src_keys[] = { "name", "kind", "url", "path", "ts_path", "ts_unit", "interval",
-	                                       "min_interval", "headers", NULL };
+static const char *const fc_src_keys[] = { "name",    "kind",     "url",          "path",    "ts_path",
+	                                   "ts_unit", "interval", "min_interval", "headers", NULL };
 static const char *const fc_feed_keys[] = { "feed", "decimals", "sources", NULL };
 
-static void fc_unknown_keys(const json_t *obj, const char *const *keys, const char *where, fc_errs *e)
+static void
+fc_unknown_keys(const json_t *obj, const char *const *keys, const char *where, fc_errs *e)
 {
 	const char *k;
 	json_t *v;
-	json_object_foreach((json_t *)obj, k, v) {
+	json_object_foreach((json_t *)obj, k, v)
+	{
 		size_t i;
 		for (i = 0; keys[i] && strcmp(keys[i], k) != 0; i++)
 			;
@@ -104,7 +111,8 @@ static void fc_unknown_keys(const json_t *obj, const char *const *keys, const ch
 	}
 }
 
-static char *fc_opt_str(const json_t *o, const char *key, const char *where, fc_errs *e)
+static char *
+fc_opt_str(const json_t *o, const char *key, const char *where, fc_errs *e)
 {
 	const json_t *v = json_object_get(o, key);
 	if (v == NULL)
@@ -116,7 +124,8 @@ static char *fc_opt_str(const json_t *o, const char *key, const char *where, fc_
 	return strdup(json_string_value(v));
 }
 
-static void fc_parse_source(const json_t *js, fc_source *s, size_t fi, size_t si, fc_errs *e)
+static void
+fc_parse_source(const json_t *js, fc_source *s, size_t fi, size_t si, fc_errs *e)
 {
 	char where[96];
 	const json_t *name = json_object_get(js, "name");
@@ -162,11 +171,13 @@ static void fc_parse_source(const json_t *js, fc_source *s, size_t fi, size_t si
 		fc_err(e, "%s: headers must be an object of strings", where);
 	const char *hk;
 	json_t *hv;
-	json_object_foreach((json_t *)hd, hk, hv) {
+	json_object_foreach((json_t *)hd, hk, hv)
+	{
 		if (s->nheaders == FC_MAX_HEADERS || !json_is_string(hv) || !*hk || strpbrk(hk, ": \r\n") ||
 		    strpbrk(json_string_value(hv), "\r\n")) {
-			fc_err(e, "%s: header \"%s\": at most %d, names without ':' or spaces, string values on one line", where,
-			       hk, FC_MAX_HEADERS);
+			fc_err(e,
+			       "%s: header \"%s\": at most %d, names without ':' or spaces, string values on one line",
+			       where, hk, FC_MAX_HEADERS);
 			break;
 		}
 		size_t n = strlen(hk) + json_string_length(hv) + 3;
@@ -177,7 +188,8 @@ static void fc_parse_source(const json_t *js, fc_source *s, size_t fi, size_t si
 	fc_finish_source(s, k >= 0, where, e);
 }
 
-int fc_from_json(const json_t *root, fc_config *c, char *err, size_t errlen)
+int
+fc_from_json(const json_t *root, fc_config *c, char *err, size_t errlen)
 {
 	fc_errs e = { err, errlen, 0, 0 };
 	const json_t *feeds = json_object_get(root, "feeds");
@@ -195,7 +207,8 @@ int fc_from_json(const json_t *root, fc_config *c, char *err, size_t errlen)
 		fc_err(&e, "config: out of memory");
 		return -1;
 	}
-	json_array_foreach(feeds, fi, f) {
+	json_array_foreach(feeds, fi, f)
+	{
 		char where[64];
 		fc_feed *fd = &c->feeds[c->nfeeds++];
 		snprintf(where, sizeof where, "feeds[%zu]", fi);
@@ -212,7 +225,8 @@ int fc_from_json(const json_t *root, fc_config *c, char *err, size_t errlen)
 		}
 		fc_unknown_keys(f, fc_feed_keys, where, &e);
 		fd->decimals = 8;
-		if (dec && (!json_is_integer(dec) || json_integer_value(dec) < 0 || json_integer_value(dec) > U256_MAX_DECIMALS))
+		if (dec && (!json_is_integer(dec) || json_integer_value(dec) < 0 ||
+		            json_integer_value(dec) > U256_MAX_DECIMALS))
 			fc_err(&e, "%s: decimals must be an integer 0..%d", where, U256_MAX_DECIMALS);
 		else if (dec)
 			fd->decimals = (unsigned)json_integer_value(dec);
@@ -225,13 +239,15 @@ int fc_from_json(const json_t *root, fc_config *c, char *err, size_t errlen)
 			continue;
 		}
 		size_t first = c->nsrcs;
-		json_array_foreach(srcs, si, js) {
+		json_array_foreach(srcs, si, js)
+		{
 			fc_source *s = &c->srcs[c->nsrcs++];
 			fc_parse_source(js, s, fi, si, &e);
 			s->spec.decimals = fd->decimals;
 			for (size_t k = first; k + 1 < c->nsrcs && s->name[0]; k++)
 				if (strcmp(c->srcs[k].name, s->name) == 0)
-					fc_err(&e, "%s.sources[%zu]: source name \"%s\" used twice in this feed", where, si, s->name);
+					fc_err(&e, "%s.sources[%zu]: source name \"%s\" used twice in this feed", where,
+					       si, s->name);
 		}
 	}
 	if (e.bad) {
@@ -241,8 +257,9 @@ int fc_from_json(const json_t *root, fc_config *c, char *err, size_t errlen)
 	return 0;
 }
 
-int fc_from_list(const char *feed, unsigned decimals, const rt_strlist *sources, uint64_t min_interval_ms,
-                 fc_config *c, char *err, size_t errlen)
+int
+fc_from_list(const char *feed, unsigned decimals, const rt_strlist *sources, uint64_t min_interval_ms, fc_config *c,
+             char *err, size_t errlen)
 {
 	fc_errs e = { err, errlen, 0, 0 };
 	memset(c, 0, sizeof *c);
@@ -283,7 +300,9 @@ int fc_from_list(const char *feed, unsigned decimals, const rt_strlist *sources,
 		snprintf(where, sizeof where, "SOURCES[%zu] \"%s\"", i, s->name);
 		int k = fx_kind_from_name(kname);
 		if (k < 0 || k == FX_GENERIC)
-			fc_err(&e, "%s: kind \"%s\" unknown (coingecko, binance, coinbase, kraken; generic needs CONFIG_FILE)",
+			fc_err(&e,
+			       "%s: kind \"%s\" unknown (coingecko, binance, coinbase, kraken; generic needs "
+			       "CONFIG_FILE)",
 			       where, kname);
 		s->spec.kind = k < 0 ? FX_GENERIC : (fx_kind)k;
 		s->url = strdup(eq + 1);
@@ -301,7 +320,8 @@ int fc_from_list(const char *feed, unsigned decimals, const rt_strlist *sources,
 	return 0;
 }
 
-void fc_free(fc_config *c)
+void
+fc_free(fc_config *c)
 {
 	for (size_t i = 0; c->srcs && i < c->nsrcs; i++) {
 		fc_source *s = &c->srcs[i];

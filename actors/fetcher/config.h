@@ -8,8 +8,8 @@
  *       "interval":"5s","min_interval":"1s","headers":{"x-api-key":"..."}}]}]}
  *
  * Memory: fc_config owns every string and array; release with fc_free. */
-#ifndef FETCHER_CONFIG_H
-#define FETCHER_CONFIG_H
+#ifndef OB_ACTORS_FETCHER_CONFIG_H
+#define OB_ACTORS_FETCHER_CONFIG_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -19,31 +19,31 @@
 #include "actors/fetcher/adapters.h"
 #include "base/rt_config.h"
 
-#define FC_NAME_CAP 31   /* as sc_price_obs.feed / .source */
+#define FC_NAME_CAP    31 /* as sc_price_obs.feed / .source */
 #define FC_MAX_HEADERS 8
 
 typedef struct {
-	char       name[FC_NAME_CAP + 1];
-	size_t     feed;          /* index into fc_config.feeds */
-	char      *url;
-	fx_spec    spec;          /* spec.path / ts_path point into path / ts_path below */
-	char      *path, *ts_path;
-	uint64_t   interval_ms;   /* 0 = FETCH_INTERVAL */
-	uint64_t   min_interval_ms; /* least time between two requests of any job with this source name */
-	char      *headers[FC_MAX_HEADERS]; /* "Name: value" lines */
-	size_t     nheaders;
+	char name[FC_NAME_CAP + 1];
+	size_t feed; /* index into fc_config.feeds */
+	char *url;
+	fx_spec spec; /* spec.path / ts_path point into path / ts_path below */
+	char *path, *ts_path;
+	uint64_t interval_ms;          /* 0 = FETCH_INTERVAL */
+	uint64_t min_interval_ms;      /* least time between two requests of any job with this source name */
+	char *headers[FC_MAX_HEADERS]; /* "Name: value" lines */
+	size_t nheaders;
 } fc_source;
 
 typedef struct {
-	char     name[FC_NAME_CAP + 1];
+	char name[FC_NAME_CAP + 1];
 	unsigned decimals;
 } fc_feed;
 
 typedef struct {
-	fc_feed   *feeds;
-	size_t     nfeeds;
+	fc_feed *feeds;
+	size_t nfeeds;
 	fc_source *srcs;
-	size_t     nsrcs;
+	size_t nsrcs;
 } fc_config;
 
 /* From a parsed config file. 0, or -1 with every problem (lines joined by '\n') in err. */

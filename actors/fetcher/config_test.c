@@ -10,7 +10,8 @@
 
 #include "actors/fetcher/config.h"
 
-static int load(const char *text, fc_config *c, char *err, size_t errlen)
+static int
+load(const char *text, fc_config *c, char *err, size_t errlen)
 {
 	json_error_t je;
 	json_t *j = json_loads(text, 0, &je);
@@ -20,18 +21,22 @@ static int load(const char *text, fc_config *c, char *err, size_t errlen)
 	return rc;
 }
 
-static void test_json_ok(void **state)
+static void
+test_json_ok(void **state)
 {
 	fc_config c;
 	char err[1024];
-	int rc = load("{\"feeds\":[{\"feed\":\"ETH-USD\",\"decimals\":6,\"sources\":["
-	              "{\"name\":\"coingecko\",\"url\":\"http://h/api/v3/simple/price?ids=ethereum&vs_currencies=usd\"},"
-	              "{\"name\":\"cb\",\"kind\":\"coinbase\",\"url\":\"https://h/v2/prices/ETH-USD/spot\",\"interval\":\"2s\","
-	              "\"min_interval\":1,\"headers\":{\"X-Key\":\"abc\"}},"
-	              "{\"name\":\"g\",\"kind\":\"generic\",\"url\":\"http://h/p\",\"path\":\"data.price\",\"ts_path\":\"data.t\","
-	              "\"ts_unit\":\"ms\"}]},"
-	              "{\"feed\":\"BTC-USD\",\"sources\":[{\"name\":\"cb\",\"kind\":\"coinbase\",\"url\":\"http://h/x\"}]}]}",
-	              &c, err, sizeof err);
+	int rc = load(
+	        "{\"feeds\":[{\"feed\":\"ETH-USD\",\"decimals\":6,\"sources\":["
+	        "{\"name\":\"coingecko\",\"url\":\"http://h/api/v3/simple/price?ids=ethereum&vs_currencies=usd\"},"
+	        "{\"name\":\"cb\",\"kind\":\"coinbase\",\"url\":\"https://h/v2/prices/ETH-USD/"
+	        "spot\",\"interval\":\"2s\","
+	        "\"min_interval\":1,\"headers\":{\"X-Key\":\"abc\"}},"
+	        "{\"name\":\"g\",\"kind\":\"generic\",\"url\":\"http://h/"
+	        "p\",\"path\":\"data.price\",\"ts_path\":\"data.t\","
+	        "\"ts_unit\":\"ms\"}]},"
+	        "{\"feed\":\"BTC-USD\",\"sources\":[{\"name\":\"cb\",\"kind\":\"coinbase\",\"url\":\"http://h/x\"}]}]}",
+	        &c, err, sizeof err);
 	if (rc != 0)
 		fail_msg("%s", err);
 	assert_int_equal(c.nfeeds, 2);
@@ -52,37 +57,47 @@ static void test_json_ok(void **state)
 	fc_free(&c);
 }
 
-static void test_json_errors(void **state)
+static void
+test_json_errors(void **state)
 {
 	static const struct {
 		const char *text, *want;
 	} cases[] = {
 		{ "[]", "want {\"feeds\"" },
 		{ "{\"feeds\":[]}", "want {\"feeds\"" },
-		{ "{\"feeds\":[{\"feed\":\"ETH USD\",\"sources\":[{\"name\":\"a\",\"kind\":\"binance\",\"url\":\"http://h/x\"}]}]}",
+		{ "{\"feeds\":[{\"feed\":\"ETH "
+		  "USD\",\"sources\":[{\"name\":\"a\",\"kind\":\"binance\",\"url\":\"http://h/x\"}]}]}",
 		  "feeds[0]: \"feed\" must be" },
-		{ "{\"feeds\":[{\"feed\":\"E\",\"decimals\":78,\"sources\":[{\"name\":\"binance\",\"url\":\"http://h/x\"}]}]}",
+		{ "{\"feeds\":[{\"feed\":\"E\",\"decimals\":78,\"sources\":[{\"name\":\"binance\",\"url\":\"http://h/"
+		  "x\"}]}]}",
 		  "feeds[0] \"E\": decimals must be" },
-		{ "{\"feeds\":[{\"feed\":\"E\",\"sources\":[]}]}", "feeds[0] \"E\": \"sources\" must be a non-empty array" },
+		{ "{\"feeds\":[{\"feed\":\"E\",\"sources\":[]}]}",
+		  "feeds[0] \"E\": \"sources\" must be a non-empty array" },
 		{ "{\"feeds\":[{\"feed\":\"E\",\"sources\":[{\"name\":\"x\",\"url\":\"http://h/x\"}]}]}",
 		  "feeds[0].sources[0] \"x\": kind \"x\" unknown" },
 		{ "{\"feeds\":[{\"feed\":\"E\",\"sources\":[{\"name\":\"binance\",\"url\":\"ftp://h/x\"}]}]}",
 		  "feeds[0].sources[0] \"binance\": url must be" },
 		{ "{\"feeds\":[{\"feed\":\"E\",\"sources\":[{\"name\":\"binance\"}]}]}", "\"url\" is required" },
-		{ "{\"feeds\":[{\"feed\":\"E\",\"sources\":[{\"name\":\"g\",\"kind\":\"generic\",\"url\":\"http://h/x\"}]}]}",
+		{ "{\"feeds\":[{\"feed\":\"E\",\"sources\":[{\"name\":\"g\",\"kind\":\"generic\",\"url\":\"http://h/"
+		  "x\"}]}]}",
 		  "generic source needs \"path\"" },
-		{ "{\"feeds\":[{\"feed\":\"E\",\"sources\":[{\"name\":\"coingecko\",\"url\":\"http://h/x?ids=a,b&vs_currencies=usd\"}]}]}",
+		{ "{\"feeds\":[{\"feed\":\"E\",\"sources\":[{\"name\":\"coingecko\",\"url\":\"http://h/"
+		  "x?ids=a,b&vs_currencies=usd\"}]}]}",
 		  "several" },
-		{ "{\"feeds\":[{\"feed\":\"E\",\"sources\":[{\"name\":\"binance\",\"url\":\"http://h/x\",\"ts_unit\":\"days\"}]}]}",
+		{ "{\"feeds\":[{\"feed\":\"E\",\"sources\":[{\"name\":\"binance\",\"url\":\"http://h/"
+		  "x\",\"ts_unit\":\"days\"}]}]}",
 		  "ts_unit must be" },
-		{ "{\"feeds\":[{\"feed\":\"E\",\"sources\":[{\"name\":\"binance\",\"url\":\"http://h/x\",\"interval\":\"soon\"}]}]}",
+		{ "{\"feeds\":[{\"feed\":\"E\",\"sources\":[{\"name\":\"binance\",\"url\":\"http://h/"
+		  "x\",\"interval\":\"soon\"}]}]}",
 		  "interval must be" },
-		{ "{\"feeds\":[{\"feed\":\"E\",\"sources\":[{\"name\":\"binance\",\"url\":\"http://h/x\",\"pth\":\"p\"}]}]}",
+		{ "{\"feeds\":[{\"feed\":\"E\",\"sources\":[{\"name\":\"binance\",\"url\":\"http://h/"
+		  "x\",\"pth\":\"p\"}]}]}",
 		  "unknown key \"pth\"" },
 		{ "{\"feeds\":[{\"feed\":\"E\",\"sources\":[{\"name\":\"binance\",\"url\":\"http://h/x\"},"
 		  "{\"name\":\"binance\",\"url\":\"http://h/y\"}]}]}",
 		  "used twice" },
-		{ "{\"feeds\":[{\"feed\":\"E\",\"sources\":[{\"name\":\"binance\",\"url\":\"http://h/x\",\"headers\":{\"a:b\":\"c\"}}]}]}",
+		{ "{\"feeds\":[{\"feed\":\"E\",\"sources\":[{\"name\":\"binance\",\"url\":\"http://h/"
+		  "x\",\"headers\":{\"a:b\":\"c\"}}]}]}",
 		  "header \"a:b\"" },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -96,10 +111,14 @@ static void test_json_errors(void **state)
 	}
 }
 
-static void test_list(void **state)
+static void
+test_list(void **state)
 {
-	rt_strlist l = { 3, { "coinbase=http://h/v2/prices/ETH-USD/spot", "cg:coingecko=http://h/p?ids=ethereum&vs_currencies=usd",
-		                  "kraken=http://h/0/public/Ticker?pair=XETHZUSD" }, NULL };
+	rt_strlist l = { 3,
+		         { "coinbase=http://h/v2/prices/ETH-USD/spot",
+		           "cg:coingecko=http://h/p?ids=ethereum&vs_currencies=usd",
+		           "kraken=http://h/0/public/Ticker?pair=XETHZUSD" },
+		         NULL };
 	fc_config c;
 	char err[512];
 	if (fc_from_list("ETH-USD", 8, &l, 500, &c, err, sizeof err) != 0)
@@ -122,7 +141,8 @@ static void test_list(void **state)
 	assert_non_null(strstr(err, "SOURCES: empty"));
 }
 
-int main(void)
+int
+main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_json_ok),

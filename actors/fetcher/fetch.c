@@ -13,48 +13,53 @@
 #include "base/rt_main.h"
 #include "base/rt_metrics.h"
 
-enum { FE_UNKNOWN, FE_UP, FE_DOWN };
+enum {
+	FE_UNKNOWN,
+	FE_UP,
+	FE_DOWN
+};
 
 typedef struct {
-	char    *name;
+	char *name;
 	uint64_t min_interval_ns;
 	uint64_t next_ok_ns; /* rate limit: the earliest start of the next request */
 } fe_group;
 
 typedef struct {
-	const fc_source   *src;
-	const fc_feed     *feed;
-	fe_group          *group;
-	CURL              *h;
+	const fc_source *src;
+	const fc_feed *feed;
+	fe_group *group;
+	CURL *h;
 	struct curl_slist *hdrs;
-	char              *body;
-	size_t             blen, bcap;
-	int                too_big;
-	int                inflight;
-	int                state;      /* FE_UNKNOWN / FE_UP / FE_DOWN after the last round */
-	unsigned           attempt;    /* 0 = first attempt of this round */
-	uint64_t           interval_ns;
-	uint64_t           round_ns;   /* when this round's first attempt was due */
-	uint64_t           due_ns;     /* next start (monotonic) */
-	uint64_t           start_ns;   /* this attempt's start */
-	rt_metric         *m_obs, *m_up, *m_lat, *m_err[FX_NERRS];
+	char *body;
+	size_t blen, bcap;
+	int too_big;
+	int inflight;
+	int state;        /* FE_UNKNOWN / FE_UP / FE_DOWN after the last round */
+	unsigned attempt; /* 0 = first attempt of this round */
+	uint64_t interval_ns;
+	uint64_t round_ns; /* when this round's first attempt was due */
+	uint64_t due_ns;   /* next start (monotonic) */
+	uint64_t start_ns; /* this attempt's start */
+	rt_metric *m_obs, *m_up, *m_lat, *m_err[FX_NERRS];
 } fe_job;
 
 struct fe_engine {
-	fe_opts    o;
-	CURLM     *multi;
-	fe_job    *jobs;
-	size_t     njobs;
-	fe_group  *groups;
-	size_t     ngroups;
+	fe_opts o;
+	CURLM *multi;
+	fe_job *jobs;
+	size_t njobs;
+	fe_group *groups;
+	size_t ngroups;
 	const fc_config *cfg;
-	fe_obs_fn  cb;
-	void      *arg;
-	uint64_t   rng;
+	fe_obs_fn cb;
+	void *arg;
+	uint64_t rng;
 	rt_metric *m_retries;
 };
 
-static uint64_t fe_rand(fe_engine *e)
+static uint64_t
+fe_rand(fe_engine *e)
 {
 	e->rng ^= e->rng << 13;
 	e->rng ^= e->rng >> 7;
@@ -63,10 +68,11 @@ static uint64_t fe_rand(fe_engine *e)
 }
 
 /* Body collector with a hard limit: returning less than given aborts the transfer (WRITE_ERROR). */
-static size_t fe_write(char *p, size_t sz, size_t n, void *arg)
+static size_t
+fe_write(char *p, size_t sz, size_t n, void *arg)
 {
 	fe_job *j = arg;
-	size_t  len = sz * n;
+	size_t len = sz * n;
 	if (j->blen + len > j->bcap) {
 		j->too_big = 1;
 		return 0;
@@ -76,12 +82,14 @@ static size_t fe_write(char *p, size_t sz, size_t n, void *arg)
 	return len;
 }
 
-static void fe_labels(char *out, size_t cap, const char *source, const char *feed, const char *kind)
+static void
+fe_labels(char *out, size_t cap, const char *source, const char *feed, const char *kind)
 {
 	rt_labels(out, cap, "source", source, "feed", feed, kind ? "kind" : NULL, kind, NULL);
 }
 
-static int fe_setup_job(fe_engine *e, fe_job *j, char *err, size_t errlen)
+static int
+fe_setup_job(fe_engine *e, fe_job *j, char *err, size_t errlen)
 {
 	const fc_source *s = j->src;
 	if ((j->h = curl_easy_init()) == NULL || (j->body = malloc(e->o.max_body)) == NULL) {
@@ -133,7 +141,8 @@ static int fe_setup_job(fe_engine *e, fe_job *j, char *err, size_t errlen)
 	return 0;
 }
 
-fe_engine *fe_new(const fc_config *cfg, const fe_opts *o, fe_obs_fn cb, void *arg, char *err, size_t errlen)
+fe_engine *
+fe_new(const fc_config *cfg, const fe_opts *o, fe_obs_fn cb, void *arg, char *err, size_t errlen)
 {
 	/* TLS is initialised only when a source needs it: OpenSSL's setup alone touches ~3 MiB of
 	 * libcrypto pages, most of this process's RSS (measured; see README). */
@@ -189,7 +198,8 @@ fe_engine *fe_new(const fc_config *cfg, const fe_opts *o, fe_obs_fn cb, void *ar
 }
 
 /* Feed health: degraded while every source of the feed is down. */
-static void fe_feed_health(fe_engine *e, const fc_feed *f)
+static void
+fe_feed_health(fe_engine *e, const fc_feed *f)
 {
 	size_t total = 0, down = 0;
 	for (size_t i = 0; i < e->njobs; i++)
@@ -202,7 +212,8 @@ static void fe_feed_health(fe_engine *e, const fc_feed *f)
 	rt_health_set(key, total > 0 && down == total, "every source of the feed is failing");
 }
 
-static void fe_set_state(fe_engine *e, fe_job *j, int state, fx_err why, const char *text)
+static void
+fe_set_state(fe_engine *e, fe_job *j, int state, fx_err why, const char *text)
 {
 	char key[80];
 	snprintf(key, sizeof key, "src:%s/%s", j->feed->name, j->src->name);
@@ -220,7 +231,8 @@ static void fe_set_state(fe_engine *e, fe_job *j, int state, fx_err why, const c
 		fe_feed_health(e, j->feed);
 }
 
-static void fe_next_round(fe_job *j, uint64_t now)
+static void
+fe_next_round(fe_job *j, uint64_t now)
 {
 	j->attempt = 0;
 	j->round_ns += j->interval_ns;
@@ -229,13 +241,15 @@ static void fe_next_round(fe_job *j, uint64_t now)
 	j->due_ns = j->round_ns;
 }
 
-static int fe_retryable(fx_err k, long status)
+static int
+fe_retryable(fx_err k, long status)
 {
 	return k == FX_E_CONNECT || k == FX_E_TIMEOUT || k == FX_E_TRANSFER ||
 	       (k == FX_E_HTTP && (status >= 500 || status == 429));
 }
 
-static void fe_failed(fe_engine *e, fe_job *j, fx_err k, long status, const char *text, uint64_t now)
+static void
+fe_failed(fe_engine *e, fe_job *j, fx_err k, long status, const char *text, uint64_t now)
 {
 	rt_inc(j->m_err[k]);
 	if (fe_retryable(k, status) && j->attempt < e->o.retries) {
@@ -246,7 +260,8 @@ static void fe_failed(fe_engine *e, fe_job *j, fx_err k, long status, const char
 			j->attempt++;
 			j->due_ns = now + d;
 			rt_inc(e->m_retries);
-			rt_logkv(RT_DEBUG, "retrying", "feed", j->feed->name, "source", j->src->name, "err", text, NULL);
+			rt_logkv(RT_DEBUG, "retrying", "feed", j->feed->name, "source", j->src->name, "err", text,
+			         NULL);
 			return;
 		}
 	}
@@ -254,11 +269,12 @@ static void fe_failed(fe_engine *e, fe_job *j, fx_err k, long status, const char
 	fe_next_round(j, now);
 }
 
-static void fe_done(fe_engine *e, fe_job *j, CURLcode rc)
+static void
+fe_done(fe_engine *e, fe_job *j, CURLcode rc)
 {
 	uint64_t now = rt_mono_ns();
-	char     err[256];
-	long     status = 0;
+	char err[256];
+	long status = 0;
 	j->inflight = 0;
 	curl_multi_remove_handle(e->multi, j->h);
 	if (rc != CURLE_OK) {
@@ -266,9 +282,10 @@ static void fe_done(fe_engine *e, fe_job *j, CURLcode rc)
 		           : (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST ||
 		              rc == CURLE_COULDNT_RESOLVE_PROXY || rc == CURLE_SSL_CONNECT_ERROR ||
 		              rc == CURLE_PEER_FAILED_VERIFICATION)
-		               ? FX_E_CONNECT
-		               : FX_E_TRANSFER;
-		snprintf(err, sizeof err, "%s", j->too_big || rc == CURLE_FILESIZE_EXCEEDED ? "body over MAX_BODY" : curl_easy_strerror(rc));
+		                   ? FX_E_CONNECT
+		                   : FX_E_TRANSFER;
+		snprintf(err, sizeof err, "%s",
+		         j->too_big || rc == CURLE_FILESIZE_EXCEEDED ? "body over MAX_BODY" : curl_easy_strerror(rc));
 		fe_failed(e, j, k, 0, err, now);
 		return;
 	}
@@ -281,7 +298,8 @@ static void fe_done(fe_engine *e, fe_job *j, CURLcode rc)
 	sc_price_obs obs = { 0 };
 	int inexact = 0;
 	fx_err k = fx_parse(&j->src->spec, j->body, j->blen, &obs.value, &obs.source_ts_ms, &inexact, err, sizeof err);
-	if (k == FX_OK && (k = fx_check_fresh(obs.source_ts_ms, rt_now_ns() / 1000000u, e->o.max_staleness_ms)) != FX_OK)
+	if (k == FX_OK &&
+	    (k = fx_check_fresh(obs.source_ts_ms, rt_now_ns() / 1000000u, e->o.max_staleness_ms)) != FX_OK)
 		snprintf(err, sizeof err, "source time %llu ms is more than MAX_STALENESS from now",
 		         (unsigned long long)obs.source_ts_ms);
 	if (k != FX_OK) {
@@ -295,7 +313,8 @@ static void fe_done(fe_engine *e, fe_job *j, CURLcode rc)
 	obs.fetch_latency_us = (end - j->start_ns) / 1000u;
 	obs.observed_at_ns = rt_now_ns();
 	if (inexact)
-		rt_logkv(RT_DEBUG, "price rounded to the feed's decimals", "feed", obs.feed, "source", obs.source, NULL);
+		rt_logkv(RT_DEBUG, "price rounded to the feed's decimals", "feed", obs.feed, "source", obs.source,
+		         NULL);
 	rt_inc(j->m_obs);
 	rt_observe(j->m_lat, (double)(end - j->start_ns) / 1e9);
 	fe_set_state(e, j, FE_UP, FX_OK, NULL);
@@ -303,7 +322,8 @@ static void fe_done(fe_engine *e, fe_job *j, CURLcode rc)
 	e->cb(e->arg, &obs);
 }
 
-static void fe_start(fe_engine *e, fe_job *j, uint64_t now)
+static void
+fe_start(fe_engine *e, fe_job *j, uint64_t now)
 {
 	j->blen = 0;
 	j->too_big = 0;
@@ -316,7 +336,8 @@ static void fe_start(fe_engine *e, fe_job *j, uint64_t now)
 	j->inflight = 1;
 }
 
-int fe_step(fe_engine *e, int max_wait_ms)
+int
+fe_step(fe_engine *e, int max_wait_ms)
 {
 	uint64_t now = rt_mono_ns(), wake = now + (uint64_t)max_wait_ms * 1000000u;
 	for (size_t i = 0; i < e->njobs; i++) {
@@ -365,7 +386,8 @@ int fe_step(fe_engine *e, int max_wait_ms)
 	return 0;
 }
 
-void fe_free(fe_engine *e)
+void
+fe_free(fe_engine *e)
 {
 	if (e == NULL)
 		return;

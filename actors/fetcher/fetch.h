@@ -11,8 +11,8 @@
  * of that feed is failing.
  *
  * Memory: fe_new copies nothing from cfg, which must outlive the engine. Threads: one. */
-#ifndef FETCHER_FETCH_H
-#define FETCHER_FETCH_H
+#ifndef OB_ACTORS_FETCHER_FETCH_H
+#define OB_ACTORS_FETCHER_FETCH_H
 
 #include <stdint.h>
 
@@ -20,13 +20,13 @@
 #include "schemas/messages.h"
 
 typedef struct {
-	uint64_t interval_ms;         /* FETCH_INTERVAL, for sources without their own */
-	uint64_t timeout_ms;          /* HTTP_TIMEOUT: whole request */
-	uint64_t connect_timeout_ms;  /* CONNECT_TIMEOUT (capped at timeout_ms) */
-	uint64_t max_staleness_ms;    /* MAX_STALENESS; 0 = no check */
-	uint64_t retries;             /* RETRIES per interval after the first attempt */
-	uint64_t backoff_ms;          /* RETRY_BACKOFF: first retry delay, doubled each time, jittered */
-	uint64_t max_body;            /* MAX_BODY bytes */
+	uint64_t interval_ms;        /* FETCH_INTERVAL, for sources without their own */
+	uint64_t timeout_ms;         /* HTTP_TIMEOUT: whole request */
+	uint64_t connect_timeout_ms; /* CONNECT_TIMEOUT (capped at timeout_ms) */
+	uint64_t max_staleness_ms;   /* MAX_STALENESS; 0 = no check */
+	uint64_t retries;            /* RETRIES per interval after the first attempt */
+	uint64_t backoff_ms;         /* RETRY_BACKOFF: first retry delay, doubled each time, jittered */
+	uint64_t max_body;           /* MAX_BODY bytes */
 } fe_opts;
 
 typedef void (*fe_obs_fn)(void *arg, const sc_price_obs *obs);

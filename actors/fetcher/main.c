@@ -18,16 +18,16 @@
 #include "base/rt_main.h"
 #include "base/rt_metrics.h"
 
-
 static act_bus_cfg busc;
-static fe_opts     fo;
-static rt_strlist  cfg_sources;
+static fe_opts fo;
+static rt_strlist cfg_sources;
 static const char *cfg_feed, *cfg_file;
-static uint64_t    cfg_decimals, cfg_min_interval_ms;
-static fc_config   cfg; /* the feeds and sources, built by fetcher_check */
+static uint64_t cfg_decimals, cfg_min_interval_ms;
+static fc_config cfg; /* the feeds and sources, built by fetcher_check */
 
 /* Adds each line of a multi-line error (fc_from_* list every problem) to the list. */
-static void fetcher_lines(rt_cfg_errs *e, const char *env, char *err)
+static void
+fetcher_lines(rt_cfg_errs *e, const char *env, char *err)
 {
 	for (char *line = strtok(err, "\n"); line; line = strtok(NULL, "\n"))
 		rt_config_error(e, env, "%s", line);
@@ -38,20 +38,24 @@ static void fetcher_lines(rt_cfg_errs *e, const char *env, char *err)
  * here for a few bases, else it is left out). PUBLIC_SOURCES_ORIGIN replaces the three origins (a
  * mirror or egress proxy; tools/price-sim in tests). Fills list (pointing into bufs); the count. */
 static const char *cfg_origin;
-static char        fetcher_dflt_bufs[3][320];
-static rt_strlist  fetcher_dflt;
+static char fetcher_dflt_bufs[3][320];
+static rt_strlist fetcher_dflt;
 
-static size_t fetcher_default_sources(const char *feed, rt_cfg_errs *e)
+static size_t
+fetcher_default_sources(const char *feed, rt_cfg_errs *e)
 {
-	static const char *const ids[][2] = { { "ETH", "ethereum" }, { "BTC", "bitcoin" }, { "LINK", "chainlink" },
-	                                      { "USDC", "usd-coin" }, { "USDT", "tether" }, { "DAI", "dai" },
-	                                      { "SOL", "solana" }, { "MATIC", "matic-network" } };
+	static const char *const ids[][2] = { { "ETH", "ethereum" },   { "BTC", "bitcoin" },
+		                              { "LINK", "chainlink" }, { "USDC", "usd-coin" },
+		                              { "USDT", "tether" },    { "DAI", "dai" },
+		                              { "SOL", "solana" },     { "MATIC", "matic-network" } };
 	char base[16], quote[16], lq[16];
 	const char *dash = strchr(feed, '-');
 	size_t bl = dash ? (size_t)(dash - feed) : 0;
 	if (!dash || bl == 0 || bl >= sizeof base || strlen(dash + 1) == 0 || strlen(dash + 1) >= sizeof quote) {
-		rt_config_error(e, "SOURCES", "required: FEED '%.40s' is not BASE-QUOTE, so no public source can be derived "
-		                "(or set CONFIG_FILE)", feed);
+		rt_config_error(e, "SOURCES",
+		                "required: FEED '%.40s' is not BASE-QUOTE, so no public source can be derived "
+		                "(or set CONFIG_FILE)",
+		                feed);
 		return 0;
 	}
 	memcpy(base, feed, bl);
@@ -63,9 +67,10 @@ static size_t fetcher_default_sources(const char *feed, rt_cfg_errs *e)
 	size_t n = 0;
 	for (size_t i = 0; i < OB_COUNT(ids); i++)
 		if (strcmp(ids[i][0], base) == 0)
-			snprintf(fetcher_dflt_bufs[n++], sizeof fetcher_dflt_bufs[0],
-			         "coingecko=%s/api/v3/simple/price?ids=%s&vs_currencies=%s&include_last_updated_at=true",
-			         o ? o : "https://api.coingecko.com", ids[i][1], lq);
+			snprintf(
+			        fetcher_dflt_bufs[n++], sizeof fetcher_dflt_bufs[0],
+			        "coingecko=%s/api/v3/simple/price?ids=%s&vs_currencies=%s&include_last_updated_at=true",
+			        o ? o : "https://api.coingecko.com", ids[i][1], lq);
 	snprintf(fetcher_dflt_bufs[n++], sizeof fetcher_dflt_bufs[0], "binance=%s/api/v3/ticker/price?symbol=%s%s",
 	         o ? o : "https://api.binance.com", base, strcmp(quote, "USD") == 0 ? "USDT" : quote);
 	snprintf(fetcher_dflt_bufs[n++], sizeof fetcher_dflt_bufs[0], "coinbase=%s/v2/prices/%s-%s/spot",
@@ -77,14 +82,15 @@ static size_t fetcher_default_sources(const char *feed, rt_cfg_errs *e)
 }
 
 /* CONFIG_FILE, or SOURCES + FEED: parsed and validated in the configuration pass. */
-static void fetcher_check(const rt_opt *o, const char *text, rt_cfg_errs *e)
+static void
+fetcher_check(const rt_opt *o, const char *text, rt_cfg_errs *e)
 {
 	char err[4096];
 	if (rt_config_failed(e, "CONFIG_FILE") || rt_config_failed(e, "SOURCES") || rt_config_failed(e, "DECIMALS"))
 		return;
 	json_t *root = rt_config_json(e, "CONFIG_FILE");
 	if (root == NULL && cfg_file && *cfg_file)
-		return; /* unreadable: rt_config_json listed it */
+		return;                                /* unreadable: rt_config_json listed it */
 	const char *env = root ? "CONFIG_FILE" : NULL; /* SOURCES lines name themselves */
 	const rt_strlist *list = &cfg_sources;
 	if (root == NULL && cfg_sources.n == 0) {
@@ -92,12 +98,13 @@ static void fetcher_check(const rt_opt *o, const char *text, rt_cfg_errs *e)
 			return;
 		list = &fetcher_dflt;
 	} else if (cfg_origin && *cfg_origin) {
-		rt_config_error(e, "PUBLIC_SOURCES_ORIGIN", "applies only to the default sources (SOURCES and CONFIG_FILE "
+		rt_config_error(e, "PUBLIC_SOURCES_ORIGIN",
+		                "applies only to the default sources (SOURCES and CONFIG_FILE "
 		                "unset)");
 	}
-	int rc = root ? fc_from_json(root, &cfg, err, sizeof err)
-	              : fc_from_list(cfg_feed, (unsigned)cfg_decimals, list, cfg_min_interval_ms, &cfg, err,
-	                             sizeof err);
+	int rc =
+	        root ? fc_from_json(root, &cfg, err, sizeof err)
+	             : fc_from_list(cfg_feed, (unsigned)cfg_decimals, list, cfg_min_interval_ms, &cfg, err, sizeof err);
 	json_decref(root);
 	if (rc != 0)
 		fetcher_lines(e, env, err);
@@ -105,12 +112,16 @@ static void fetcher_check(const rt_opt *o, const char *text, rt_cfg_errs *e)
 
 static const rt_opt opts[] = {
 	ACT_BUS_OPTS(busc),
-	{ "CONFIG_FILE", RT_STR, NULL, "JSON file of feeds and sources (see README); overrides SOURCES/FEED", &cfg_file, 0,
-	  0, 0, 0 },
-	{ "SOURCES", RT_LIST, NULL, "without CONFIG_FILE: name=url or name:kind=url, comma-separated; unset = the "
-	  "seed's public sources for FEED (CoinGecko, Binance, Coinbase)", &cfg_sources, 0, 0, RT_LIST_MAX, 0 },
-	{ "PUBLIC_SOURCES_ORIGIN", RT_STR, NULL, "with SOURCES unset: http(s)://host[:port] serving the public APIs' "
-	  "paths instead of their own hosts (a mirror or egress proxy)", &cfg_origin, 0, 0, 0, 0 },
+	{ "CONFIG_FILE", RT_STR, NULL, "JSON file of feeds and sources (see README); overrides SOURCES/FEED", &cfg_file,
+	  0, 0, 0, 0 },
+	{ "SOURCES", RT_LIST, NULL,
+	  "without CONFIG_FILE: name=url or name:kind=url, comma-separated; unset = the "
+	  "seed's public sources for FEED (CoinGecko, Binance, Coinbase)",
+	  &cfg_sources, 0, 0, RT_LIST_MAX, 0 },
+	{ "PUBLIC_SOURCES_ORIGIN", RT_STR, NULL,
+	  "with SOURCES unset: http(s)://host[:port] serving the public APIs' "
+	  "paths instead of their own hosts (a mirror or egress proxy)",
+	  &cfg_origin, 0, 0, 0, 0 },
 	{ "FEED", RT_STR, "ETH-USD", "without CONFIG_FILE: the feed SOURCES price", &cfg_feed, 0, 0, 0, 0 },
 	{ "DECIMALS", RT_U64, "8", "without CONFIG_FILE: fixed-point decimals of FEED", &cfg_decimals, 0, 77, 0, 0 },
 	{ "MIN_INTERVAL", RT_DURATION, "0", "without CONFIG_FILE: least time between requests to one source",
@@ -131,11 +142,12 @@ static const rt_opt opts[] = {
 };
 
 typedef struct {
-	act_bus   *bus;
+	act_bus *bus;
 	rt_metric *m_pub_err;
 } fetcher;
 
-static void on_obs(void *arg, const sc_price_obs *obs)
+static void
+on_obs(void *arg, const sc_price_obs *obs)
 {
 	fetcher *f = arg;
 	char topic[64];
@@ -144,7 +156,8 @@ static void on_obs(void *arg, const sc_price_obs *obs)
 		rt_inc(f->m_pub_err); /* act_publish logged it; the next fetch supersedes this one */
 }
 
-int main(int argc, char **argv)
+int
+main(int argc, char **argv)
 {
 	char err[2048];
 
@@ -163,8 +176,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	for (size_t i = 0; i < cfg.nsrcs; i++)
-		rt_logkv(RT_INFO, "source", "feed", cfg.feeds[cfg.srcs[i].feed].name, "source", cfg.srcs[i].name, "kind",
-		         fx_kind_name(cfg.srcs[i].spec.kind), "url", cfg.srcs[i].url, NULL);
+		rt_logkv(RT_INFO, "source", "feed", cfg.feeds[cfg.srcs[i].feed].name, "source", cfg.srcs[i].name,
+		         "kind", fx_kind_name(cfg.srcs[i].spec.kind), "url", cfg.srcs[i].url, NULL);
 	rt_log(RT_INFO, "fetching %zu sources for %zu feeds", cfg.nsrcs, cfg.nfeeds);
 
 	while (!rt_stopping())

@@ -14,8 +14,8 @@ gc_decode(const char *types, const uint8_t *data, size_t len, abi_val *v, size_t
           size_t errlen)
 {
 	abi_sig s;
-	size_t  off = 0;
-	int     rc = abi_parse_types(&s, types, &off);
+	size_t off = 0;
+	int rc = abi_parse_types(&s, types, &off);
 	if (rc == ABI_OK)
 		rc = abi_decode(&s, data, len, v, cap, nv, &off);
 	if (rc != ABI_OK) {
@@ -29,7 +29,7 @@ int
 gc_decode_latest(const uint8_t *data, size_t len, gc_round *r, char *err, size_t errlen)
 {
 	abi_val v[8];
-	size_t  nv;
+	size_t nv;
 	memset(r, 0, sizeof *r);
 	if (gc_decode("(uint80,int256,uint256,uint256,uint80)", data, len, v, 8, &nv, err, errlen) != 0)
 		return -1;
@@ -46,9 +46,9 @@ int
 gc_decode_oracle_round(const uint8_t *data, size_t len, uint64_t *round, char *err, size_t errlen)
 {
 	abi_val v[10];
-	size_t  nv;
-	if (gc_decode("(bool,uint32,int256,uint64,uint64,uint128,uint8,uint128)", data, len, v, 10, &nv, err,
-	              errlen) != 0)
+	size_t nv;
+	if (gc_decode("(bool,uint32,int256,uint64,uint64,uint128,uint8,uint128)", data, len, v, 10, &nv, err, errlen) !=
+	    0)
 		return -1;
 	return abi_get_u64(&v[2], round) == ABI_OK ? 0 : -1;
 }
@@ -56,9 +56,9 @@ gc_decode_oracle_round(const uint8_t *data, size_t len, uint64_t *round, char *e
 int
 gc_read_latest(rpc *r, const uint8_t agg[20], gc_round *out, rpc_error *e)
 {
-	uint8_t  sel[4];
+	uint8_t sel[4];
 	uint8_t *res;
-	size_t   rlen;
+	size_t rlen;
 	abi_selector("latestRoundData()", sel);
 	int rc = rpc_eth_call(r, agg, sel, 4, &res, &rlen, e);
 	if (rc == RPC_ENODE && strstr(e->msg, "No data present") != NULL) {
@@ -85,7 +85,7 @@ gc_read_oracle_round(rpc *r, const uint8_t agg[20], const uint8_t oracle[20], ui
 	abi_sig s;
 	abi_val v[3];
 	uint8_t data[4 + 64], *res;
-	size_t  len, rlen, off;
+	size_t len, rlen, off;
 	if (abi_parse_sig(&s, "oracleRoundState(address,uint32)", &off) != ABI_OK)
 		return RPC_EDECODE;
 	abi_v_list(&v[0], 2, 3);
@@ -129,7 +129,7 @@ int
 gc_call_build(const gc_call *c, const u256 *round, const u256 *answer, uint8_t *out, size_t cap, size_t *len)
 {
 	abi_val v[3];
-	size_t  n = 0;
+	size_t n = 0;
 	if (c->answer_unsigned && i256_is_neg(answer))
 		return -1;
 	abi_v_list(&v[n++], c->has_round ? 2 : 1, c->has_round ? 3 : 2);
@@ -140,10 +140,10 @@ gc_call_build(const gc_call *c, const u256 *round, const u256 *answer, uint8_t *
 }
 
 int
-gc_estimate_gas(rpc *r, const uint8_t from[20], const uint8_t to[20], const uint8_t *data, size_t len,
-                uint64_t *gas, rpc_error *e)
+gc_estimate_gas(rpc *r, const uint8_t from[20], const uint8_t to[20], const uint8_t *data, size_t len, uint64_t *gas,
+                rpc_error *e)
 {
-	char   f[43], t[43], *d = malloc(2 * len + 3);
+	char f[43], t[43], *d = malloc(2 * len + 3);
 	if (d == NULL) {
 		memset(e, 0, sizeof *e);
 		snprintf(e->msg, sizeof e->msg, "out of memory");
@@ -155,7 +155,7 @@ gc_estimate_gas(rpc *r, const uint8_t from[20], const uint8_t to[20], const uint
 	json_t *params = json_pack("[{s:s, s:s, s:s}]", "from", f, "to", t, "data", d);
 	free(d);
 	json_t *res = NULL;
-	int     rc = rpc_call(r, "eth_estimateGas", params, &res, e);
+	int rc = rpc_call(r, "eth_estimateGas", params, &res, e);
 	if (rc != RPC_OK)
 		return rc;
 	if (rpc_parse_u64(res, gas) != 0) {

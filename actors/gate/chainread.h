@@ -3,8 +3,8 @@
  * (oracleRoundState(address,uint32)). Decoding is pure and separate from the RPC, for tests.
  *
  * Memory: results are plain values in the caller's structs. */
-#ifndef ACTORS_GATE_CHAINREAD_H
-#define ACTORS_GATE_CHAINREAD_H
+#ifndef OB_ACTORS_GATE_CHAINREAD_H
+#define OB_ACTORS_GATE_CHAINREAD_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -14,11 +14,11 @@
 #include "base/u256.h"
 
 typedef struct {
-	u256     round_id;      /* uint80 */
-	u256     answer;        /* int256 */
+	u256 round_id; /* uint80 */
+	u256 answer;   /* int256 */
 	uint64_t started_at_s;
-	uint64_t updated_at_s;  /* 0: no answer yet */
-	u256     answered_in_round;
+	uint64_t updated_at_s; /* 0: no answer yet */
+	u256 answered_in_round;
 } gc_round;
 
 /* Decodes latestRoundData()'s return data (5 words). 0, or -1 (err names what is wrong). */
@@ -37,8 +37,8 @@ int gc_read_oracle_round(rpc *r, const uint8_t agg[20], const uint8_t oracle[20]
  * f(intN|uintN answer) or f(uintN round, intN|uintN answer). */
 typedef struct {
 	abi_sig sig;
-	int     has_round;
-	int     answer_unsigned;
+	int has_round;
+	int answer_unsigned;
 } gc_call;
 
 /* Parses and checks the signature. 0, or -1 with err. */

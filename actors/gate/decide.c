@@ -4,7 +4,7 @@
 
 #include <stddef.h>
 
-#define GD_NS 1000000000ull
+#define GD_NS  1000000000ull
 #define GD_PPM 1000000ull
 
 int
@@ -181,6 +181,6 @@ const char *
 gd_reason_name(int reason)
 {
 	return reason >= 0 && (size_t)reason < sizeof gd_reason_names / sizeof gd_reason_names[0]
-	           ? gd_reason_names[reason]
-	           : "none";
+	               ? gd_reason_names[reason]
+	               : "none";
 }

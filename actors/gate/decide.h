@@ -29,8 +29,8 @@
  * open breaker).
  *
  * Memory: plain values, owned by the caller; nothing allocates. */
-#ifndef ACTORS_GATE_DECIDE_H
-#define ACTORS_GATE_DECIDE_H
+#ifndef OB_ACTORS_GATE_DECIDE_H
+#define OB_ACTORS_GATE_DECIDE_H
 
 #include <stdint.h>
 
@@ -38,58 +38,61 @@
 #include "base/u256.h"
 
 typedef struct {
-	uint64_t threshold_ppm;      /* DEVIATION_THRESHOLD: relative, ppm of |cur| */
-	u256     threshold_abs;      /* DEVIATION_ABSOLUTE: in the feed's fixed point, >= 0 */
-	uint64_t heartbeat_ns;       /* HEARTBEAT: 0 = none */
-	uint64_t min_interval_ns;    /* MIN_INTERVAL */
-	uint64_t update_timeout_ns;  /* UPDATE_TIMEOUT: an in-flight update older than this is superseded */
-	uint64_t agg_max_age_ns;     /* AGG_MAX_AGE: 0 = the aggregate's own window only */
-	uint64_t backoff_max_ns;     /* BACKOFF_MAX: cap of the failure backoff; 0 = uncapped */
-	uint32_t breaker_after;      /* BREAKER_AFTER: consecutive failures that open the breaker; 0 = never */
+	uint64_t threshold_ppm;     /* DEVIATION_THRESHOLD: relative, ppm of |cur| */
+	u256 threshold_abs;         /* DEVIATION_ABSOLUTE: in the feed's fixed point, >= 0 */
+	uint64_t heartbeat_ns;      /* HEARTBEAT: 0 = none */
+	uint64_t min_interval_ns;   /* MIN_INTERVAL */
+	uint64_t update_timeout_ns; /* UPDATE_TIMEOUT: an in-flight update older than this is superseded */
+	uint64_t agg_max_age_ns;    /* AGG_MAX_AGE: 0 = the aggregate's own window only */
+	uint64_t backoff_max_ns;    /* BACKOFF_MAX: cap of the failure backoff; 0 = uncapped */
+	uint32_t breaker_after;     /* BREAKER_AFTER: consecutive failures that open the breaker; 0 = never */
 } gd_cfg;
 
 /* An aggregate's age limit when neither AGG_MAX_AGE nor the aggregate's window_ms says one. */
 #define GD_AGG_AGE_FALLBACK_NS (60ull * 1000000000ull)
 
 typedef struct {
-	int      known;              /* the on-chain state was read (or followed) at least once */
-	u256     answer;             /* I256: the on-chain latest answer */
-	uint64_t updated_at_s;       /* its updatedAt; 0 = the contract has no answer yet */
-	u256     round_id;           /* U256: latest round id */
-	uint64_t last_publish_ns;    /* the gate's last published update; 0 = none */
-	int      inflight;           /* an update is published and not yet confirmed or failed */
+	int known;                /* the on-chain state was read (or followed) at least once */
+	u256 answer;              /* I256: the on-chain latest answer */
+	uint64_t updated_at_s;    /* its updatedAt; 0 = the contract has no answer yet */
+	u256 round_id;            /* U256: latest round id */
+	uint64_t last_publish_ns; /* the gate's last published update; 0 = none */
+	int inflight;             /* an update is published and not yet confirmed or failed */
 	uint64_t inflight_since_ns;
-	uint32_t failures;           /* consecutive failed updates (estimate reverted, tx failed) */
+	uint32_t failures; /* consecutive failed updates (estimate reverted, tx failed) */
 	uint64_t last_failure_ns;
-	int      breaker_open;       /* no updates until gd_reset */
+	int breaker_open; /* no updates until gd_reset */
 } gd_state;
 
 /* The aggregate as the decision sees it. */
 typedef struct {
-	u256     median;             /* I256 */
+	u256 median;                 /* I256 */
 	uint64_t oldest_observed_ns; /* price.agg.oldest_observed_at_ns */
 	uint64_t window_ms;          /* price.agg.window_ms (0 = not said) */
 } gd_agg;
 
-enum { GD_HOLD = 0, GD_PUBLISH = 1 };
 enum {
-	GD_WHY_REASON = 0,      /* publishing: see reason */
-	GD_WHY_NO_CHAIN,        /* the on-chain answer is not known yet */
-	GD_WHY_INFLIGHT,        /* one update per feed at a time */
-	GD_WHY_WITHIN,          /* no deviation and the heartbeat is not due */
-	GD_WHY_MIN_INTERVAL,    /* a reason exists but the last update is too recent */
-	GD_WHY_STALE_AGG,       /* the aggregate is older than the median considers fresh */
-	GD_WHY_BACKOFF,         /* a reason exists but the last failure is too recent */
-	GD_WHY_BREAKER,         /* too many consecutive failures: stopped until reset */
+	GD_HOLD = 0,
+	GD_PUBLISH = 1
+};
+enum {
+	GD_WHY_REASON = 0,   /* publishing: see reason */
+	GD_WHY_NO_CHAIN,     /* the on-chain answer is not known yet */
+	GD_WHY_INFLIGHT,     /* one update per feed at a time */
+	GD_WHY_WITHIN,       /* no deviation and the heartbeat is not due */
+	GD_WHY_MIN_INTERVAL, /* a reason exists but the last update is too recent */
+	GD_WHY_STALE_AGG,    /* the aggregate is older than the median considers fresh */
+	GD_WHY_BACKOFF,      /* a reason exists but the last failure is too recent */
+	GD_WHY_BREAKER,      /* too many consecutive failures: stopped until reset */
 	GD_WHY_COUNT
 };
 
 typedef struct {
-	int      action;         /* GD_HOLD | GD_PUBLISH */
-	int      reason;         /* SC_REASON_* (the reason found, even when min_interval holds it) */
-	int      why;            /* GD_WHY_*: GD_WHY_REASON when publishing */
-	int      supersede;      /* publishing over a timed-out in-flight update: ack the old one */
-	int      outside;        /* the deviation thresholds are met */
+	int action;              /* GD_HOLD | GD_PUBLISH */
+	int reason;              /* SC_REASON_* (the reason found, even when min_interval holds it) */
+	int why;                 /* GD_WHY_*: GD_WHY_REASON when publishing */
+	int supersede;           /* publishing over a timed-out in-flight update: ack the old one */
+	int outside;             /* the deviation thresholds are met */
 	uint64_t deviation_ppm;  /* floor(|next - cur| * 1e6 / |cur|); UINT64_MAX when cur == 0 != next */
 	uint64_t since_update_s; /* now - updatedAt (0 if none or in the future) */
 } gd_decision;

@@ -21,14 +21,16 @@
 static const char *I256_MAX = "57896044618658097711785492504343953926634992332820282019728792003956564819967";
 static const char *I256_MIN = "-57896044618658097711785492504343953926634992332820282019728792003956564819968";
 
-static u256 dec(const char *s)
+static u256
+dec(const char *s)
 {
 	u256 v;
 	assert_int_equal(i256_from_dec(&v, s, strlen(s)), 0);
 	return v;
 }
 
-static u256 i64v(int64_t x)
+static u256
+i64v(int64_t x)
 {
 	u256 v;
 	if (x >= 0) {
@@ -76,10 +78,10 @@ static const struct dev_case {
 	{ "0", "11", 0, "10", 1 },
 	{ "0", "0", 0, "10", 0 },
 	/* both: AND */
-	{ "100", "101", 10000, "5", 0 },      /* 1 % met, abs not */
-	{ "1000", "1010", 10000, "5", 1 },    /* both met */
-	{ "1000", "1006", 10000, "5", 0 },    /* abs met, 0.6 % < 1 % */
-	{ "100000", "100005", 1, "5", 0 },    /* diff 5 not > 5 */
+	{ "100", "101", 10000, "5", 0 },   /* 1 % met, abs not */
+	{ "1000", "1010", 10000, "5", 1 }, /* both met */
+	{ "1000", "1006", 10000, "5", 0 }, /* abs met, 0.6 % < 1 % */
+	{ "100000", "100005", 1, "5", 0 }, /* diff 5 not > 5 */
 	{ "-1000", "-1010", 10000, "9", 1 },
 	/* extremes: |max - min| = 2^256 - 1 must not wrap */
 	{ NULL, NULL, 1000000, "0", 1 },
@@ -88,7 +90,8 @@ static const struct dev_case {
 	{ "1", "10000001", 1000000000000ull, "0", 1 }, /* 10^9 % >= 10^6 % */
 };
 
-static void test_deviation_table(void **st)
+static void
+test_deviation_table(void **st)
 {
 	(void)st;
 	for (size_t i = 0; i < sizeof dev_cases / sizeof dev_cases[0]; i++) {
@@ -104,7 +107,8 @@ static void test_deviation_table(void **st)
 }
 
 /* deviation_checker.go transcribed with __int128 (exact for int64 inputs): the reference. */
-static int ref_outside(int64_t cur, int64_t next, uint64_t rel_ppm, uint64_t abs)
+static int
+ref_outside(int64_t cur, int64_t next, uint64_t rel_ppm, uint64_t abs)
 {
 	if (rel_ppm == 0 && abs == 0)
 		return 1;
@@ -120,17 +124,22 @@ static int ref_outside(int64_t cur, int64_t next, uint64_t rel_ppm, uint64_t abs
 	return diff * 1000000 >= (__int128)rel_ppm * mag;
 }
 
-static int64_t rnd64(void)
+static int64_t
+rnd64(void)
 {
 	int64_t x = (int64_t)(((uint64_t)rand() << 33) ^ ((uint64_t)rand() << 12) ^ (uint64_t)rand());
 	switch (rand() % 4) {
-	case 0: return x % 2000 - 1000;          /* small, many zeros and ties */
-	case 1: return x % 100000000000 * ((rand() & 1) ? 1 : -1);
-	default: return (rand() & 1) ? x : -x;
+	case 0:
+		return x % 2000 - 1000; /* small, many zeros and ties */
+	case 1:
+		return x % 100000000000 * ((rand() & 1) ? 1 : -1);
+	default:
+		return (rand() & 1) ? x : -x;
 	}
 }
 
-static void test_deviation_random(void **st)
+static void
+test_deviation_random(void **st)
 {
 	(void)st;
 	srand(4242);
@@ -156,7 +165,8 @@ static void test_deviation_random(void **st)
 	}
 }
 
-static void test_deviation_ppm(void **st)
+static void
+test_deviation_ppm(void **st)
 {
 	(void)st;
 	u256 a = dec("300000000000"), b = dec("301500000000");
@@ -175,22 +185,25 @@ static void test_deviation_ppm(void **st)
 
 /* ---- gd_decide --------------------------------------------------------------------------- */
 
-static gd_cfg base_cfg(void)
+static gd_cfg
+base_cfg(void)
 {
-	gd_cfg c = { .threshold_ppm = 5000, .heartbeat_ns = 60 * S, .min_interval_ns = 10 * S,
-	             .update_timeout_ns = 120 * S };
+	gd_cfg c = {
+		.threshold_ppm = 5000, .heartbeat_ns = 60 * S, .min_interval_ns = 10 * S, .update_timeout_ns = 120 * S
+	};
 	return c;
 }
 
-static gd_state chain_at(const char *answer, uint64_t updated_at_s)
+static gd_state
+chain_at(const char *answer, uint64_t updated_at_s)
 {
 	gd_state s = { .known = 1, .answer = dec(answer), .updated_at_s = updated_at_s };
 	u256_from_u64(&s.round_id, updated_at_s ? 7 : 0);
 	return s;
 }
 
-static void decide(const gd_cfg *c, const gd_state *s, const char *next, uint64_t now_ns, int action,
-                   int reason, int why)
+static void
+decide(const gd_cfg *c, const gd_state *s, const char *next, uint64_t now_ns, int action, int reason, int why)
 {
 	gd_decision d;
 	u256 n = dec(next);
@@ -201,7 +214,8 @@ static void decide(const gd_cfg *c, const gd_state *s, const char *next, uint64_
 		         action, gd_reason_name(reason), gd_why_name(why));
 }
 
-static void test_first_and_unknown(void **st)
+static void
+test_first_and_unknown(void **st)
 {
 	(void)st;
 	gd_cfg c = base_cfg();
@@ -217,7 +231,8 @@ static void test_first_and_unknown(void **st)
 	decide(&c, &s, "100", 1000 * S, GD_HOLD, SC_REASON_FIRST, GD_WHY_INFLIGHT);
 }
 
-static void test_deviation_and_heartbeat(void **st)
+static void
+test_deviation_and_heartbeat(void **st)
 {
 	(void)st;
 	gd_cfg c = base_cfg();
@@ -255,12 +270,13 @@ static void test_deviation_and_heartbeat(void **st)
 	decide(&c, &s, "300000000000", 1009 * S, GD_HOLD, SC_REASON_DEVIATION, GD_WHY_MIN_INTERVAL);
 	/* absolute threshold with the relative one */
 	c = base_cfg();
-	c.threshold_abs = dec("2000000000"); /* 20.00000000 */
+	c.threshold_abs = dec("2000000000");                                  /* 20.00000000 */
 	decide(&c, &s, "301500000000", 1020 * S, GD_HOLD, -1, GD_WHY_WITHIN); /* 0.5 % = 15 < 20 */
 	decide(&c, &s, "302000000001", 1020 * S, GD_PUBLISH, SC_REASON_DEVIATION, GD_WHY_REASON);
 }
 
-static void test_min_interval(void **st)
+static void
+test_min_interval(void **st)
 {
 	(void)st;
 	gd_cfg c = base_cfg();
@@ -281,7 +297,8 @@ static void test_min_interval(void **st)
 	decide(&c, &s, "2000", 1055 * S, GD_PUBLISH, SC_REASON_DEVIATION, GD_WHY_REASON);
 }
 
-static void test_inflight(void **st)
+static void
+test_inflight(void **st)
 {
 	(void)st;
 	gd_cfg c = base_cfg();
@@ -321,8 +338,8 @@ static void test_inflight(void **st)
 
 /* ---- gd_evaluate: staleness, backoff, breaker -------------------------------------------- */
 
-static gd_decision eval(const gd_cfg *c, const gd_state *s, const char *next, uint64_t oldest_ns,
-                        uint64_t window_ms, uint64_t now_ns)
+static gd_decision
+eval(const gd_cfg *c, const gd_state *s, const char *next, uint64_t oldest_ns, uint64_t window_ms, uint64_t now_ns)
 {
 	gd_agg a = { .median = dec(next), .oldest_observed_ns = oldest_ns, .window_ms = window_ms };
 	gd_decision d;
@@ -330,7 +347,8 @@ static gd_decision eval(const gd_cfg *c, const gd_state *s, const char *next, ui
 	return d;
 }
 
-static void test_stale_aggregate(void **st)
+static void
+test_stale_aggregate(void **st)
 {
 	(void)st;
 	gd_cfg c = base_cfg();
@@ -367,7 +385,8 @@ static void test_stale_aggregate(void **st)
 	assert_int_equal(eval(&c, &s, "200", now + 5 * S, 3000, now).action, GD_PUBLISH);
 }
 
-static void test_backoff_and_breaker(void **st)
+static void
+test_backoff_and_breaker(void **st)
 {
 	(void)st;
 	gd_cfg c = base_cfg(); /* min interval 10 s */
@@ -376,17 +395,17 @@ static void test_backoff_and_breaker(void **st)
 	assert_int_equal(gd_backoff_ns(&c, 1), 20 * S);
 	assert_int_equal(gd_backoff_ns(&c, 2), 40 * S);
 	assert_int_equal(gd_backoff_ns(&c, 5), 320 * S);
-	assert_int_equal(gd_backoff_ns(&c, 6), 600 * S);  /* capped */
+	assert_int_equal(gd_backoff_ns(&c, 6), 600 * S);   /* capped */
 	assert_int_equal(gd_backoff_ns(&c, 200), 600 * S); /* no overflow */
 	c.min_interval_ns = 0;
-	assert_int_equal(gd_backoff_ns(&c, 1), 2 * S);     /* at least 1 s per step */
+	assert_int_equal(gd_backoff_ns(&c, 1), 2 * S); /* at least 1 s per step */
 	c.min_interval_ns = 10 * S;
 
 	/* The revert loop of issue 7: first, reverted, first again... Each failure doubles the wait
 	 * and the fifth opens the breaker; then nothing is published, whatever the reason. */
 	gd_state s = chain_at("0", 0);
 	uint64_t now = 1000 * S;
-	int      published = 0;
+	int published = 0;
 	for (int i = 0; i < 1000; i++, now += 1 * S) {
 		gd_decision d = eval(&c, &s, "100", now, 3000, now);
 		if (d.action != GD_PUBLISH) {
@@ -423,7 +442,8 @@ static void test_backoff_and_breaker(void **st)
 	assert_false(u.breaker_open);
 }
 
-int main(void)
+int
+main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_deviation_table),

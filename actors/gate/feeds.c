@@ -12,7 +12,7 @@ static int
 gf_name_ok(const char *s)
 {
 	size_t n = strlen(s);
-	char   topic[FRAME_TOPIC_MAX + 1];
+	char topic[FRAME_TOPIC_MAX + 1];
 	if (n == 0 || n > SC_NAME_CAP)
 		return 0;
 	/* The feed is a topic suffix: price.update.<feed> must be a valid topic. */
@@ -42,12 +42,12 @@ gf_abs(const char *s, u256 *out)
 }
 
 int
-gf_from_env(const char *feed, const char *aggregator, const gf_feed *dflt, gf_feed *out, char *err,
-            size_t errlen)
+gf_from_env(const char *feed, const char *aggregator, const gf_feed *dflt, gf_feed *out, char *err, size_t errlen)
 {
 	*out = *dflt;
 	if (feed == NULL || !gf_name_ok(feed)) {
-		snprintf(err, errlen, "FEED: '%s' is not a feed name (letters, digits, . _ : -; <= 31)", feed ? feed : "");
+		snprintf(err, errlen, "FEED: '%s' is not a feed name (letters, digits, . _ : -; <= 31)",
+		         feed ? feed : "");
 		return -1;
 	}
 	snprintf(out->feed, sizeof out->feed, "%s", feed);
@@ -87,10 +87,11 @@ gf_parse(const json_t *root, const gf_feed *dflt, gf_feed *out, size_t cap, char
 		snprintf(err, errlen, "%zu feeds, at most %zu", json_array_size(arr), cap);
 		return -1;
 	}
-	size_t        i;
+	size_t i;
 	const json_t *e;
-	json_array_foreach(arr, i, e) {
-		gf_feed    *f = &out[i];
+	json_array_foreach(arr, i, e)
+	{
+		gf_feed *f = &out[i];
 		const char *s = NULL, *what = NULL;
 		*f = *dflt;
 		if (!json_is_object(e)) {
@@ -98,10 +99,12 @@ gf_parse(const json_t *root, const gf_feed *dflt, gf_feed *out, size_t cap, char
 			return -1;
 		}
 		const char *k;
-		json_t     *v;
-		json_object_foreach((json_t *)e, k, v) {
-			static const char *const known[] = { "feed", "aggregator", "decimals", "deviation",
-			                                     "deviation_absolute", "heartbeat", "min_interval", "transmitter" };
+		json_t *v;
+		json_object_foreach((json_t *)e, k, v)
+		{
+			static const char *const known[] = { "feed",         "aggregator",         "decimals",
+				                             "deviation",    "deviation_absolute", "heartbeat",
+				                             "min_interval", "transmitter" };
 			int ok = 0;
 			for (size_t j = 0; j < sizeof known / sizeof known[0]; j++)
 				ok |= strcmp(k, known[j]) == 0;
@@ -126,7 +129,8 @@ gf_parse(const json_t *root, const gf_feed *dflt, gf_feed *out, size_t cap, char
 		}
 		const json_t *d = json_object_get(e, "decimals");
 		if (d) {
-			if (!json_is_integer(d) || json_integer_value(d) < 0 || json_integer_value(d) > U256_MAX_DECIMALS) {
+			if (!json_is_integer(d) || json_integer_value(d) < 0 ||
+			    json_integer_value(d) > U256_MAX_DECIMALS) {
 				what = "decimals: an integer 0..77";
 				goto bad;
 			}
@@ -141,7 +145,8 @@ gf_parse(const json_t *root, const gf_feed *dflt, gf_feed *out, size_t cap, char
 			what = "deviation_absolute: a non-negative integer string in the feed's fixed point";
 			goto bad;
 		}
-		if ((r = gf_str(e, "heartbeat", &s)) < 0 || (r == 1 && rt_parse_duration_ms(s, &f->heartbeat_ms) != 0)) {
+		if ((r = gf_str(e, "heartbeat", &s)) < 0 ||
+		    (r == 1 && rt_parse_duration_ms(s, &f->heartbeat_ms) != 0)) {
 			what = "heartbeat: a duration string such as \"60s\"";
 			goto bad;
 		}
@@ -158,7 +163,7 @@ gf_parse(const json_t *root, const gf_feed *dflt, gf_feed *out, size_t cap, char
 		if (r == 1)
 			f->has_transmitter = 1;
 		continue;
-bad:
+	bad:
 		snprintf(err, errlen, "feeds[%zu]: %s", i, what);
 		return -1;
 	}

@@ -10,8 +10,8 @@
  * durations as rt_parse_duration_ms ("60", "60s", "2m").
  *
  * Memory: gf_feed is a plain value; gf_parse fills the caller's array. No allocation kept. */
-#ifndef ACTORS_GATE_FEEDS_H
-#define ACTORS_GATE_FEEDS_H
+#ifndef OB_ACTORS_GATE_FEEDS_H
+#define OB_ACTORS_GATE_FEEDS_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -24,15 +24,15 @@
 #define GF_MAX_FEEDS 32
 
 typedef struct {
-	char     feed[SC_NAME_CAP + 1];
-	uint8_t  aggregator[20];
+	char feed[SC_NAME_CAP + 1];
+	uint8_t aggregator[20];
 	uint64_t decimals;
 	uint64_t threshold_ppm;
-	u256     threshold_abs;
+	u256 threshold_abs;
 	uint64_t heartbeat_ms;
 	uint64_t min_interval_ms;
-	uint8_t  transmitter[20]; /* the signer's address sending this feed's updates (TRANSMITTER) */
-	int      has_transmitter;
+	uint8_t transmitter[20]; /* the signer's address sending this feed's updates (TRANSMITTER) */
+	int has_transmitter;
 } gf_feed;
 
 /* Parses the file's JSON (borrowed). dflt gives every field's default (feed and aggregator are
@@ -42,8 +42,7 @@ int gf_parse(const json_t *root, const gf_feed *dflt, gf_feed *out, size_t cap, 
 
 /* One feed from already-parsed environment values (dflt, whose threshold_abs the caller parsed
  * with gf_parse_abs); the aggregator as text. 0 or -1 with err. */
-int gf_from_env(const char *feed, const char *aggregator, const gf_feed *dflt, gf_feed *out, char *err,
-                size_t errlen);
+int gf_from_env(const char *feed, const char *aggregator, const gf_feed *dflt, gf_feed *out, char *err, size_t errlen);
 
 /* DEVIATION_ABSOLUTE / "deviation_absolute": a non-negative integer in the feed's fixed point;
  * NULL or "" = 0. 0, or -1 with err saying why. */

@@ -15,7 +15,8 @@
 #include "actors/gate/chainread.h"
 #include "actors/gate/feeds.h"
 
-static gf_feed dflt(void)
+static gf_feed
+dflt(void)
 {
 	gf_feed d;
 	memset(&d, 0, sizeof d);
@@ -23,7 +24,8 @@ static gf_feed dflt(void)
 	return d;
 }
 
-static int parse(const char *text, gf_feed *out, char *err)
+static int
+parse(const char *text, gf_feed *out, char *err)
 {
 	json_error_t je;
 	json_t *j = json_loads(text, 0, &je);
@@ -34,7 +36,8 @@ static int parse(const char *text, gf_feed *out, char *err)
 	return n;
 }
 
-static void test_file(void **st)
+static void
+test_file(void **st)
 {
 	(void)st;
 	gf_feed f[GF_MAX_FEEDS];
@@ -63,25 +66,43 @@ static void test_file(void **st)
 	assert_int_equal(f[1].heartbeat_ms, 3600000);
 }
 
-static void test_file_errors(void **st)
+static void
+test_file_errors(void **st)
 {
 	(void)st;
-	static const struct { const char *json, *want; } bad[] = {
+	static const struct {
+		const char *json, *want;
+	} bad[] = {
 		{ "{}", "at least one feed" },
 		{ "{\"feeds\":[]}", "at least one feed" },
 		{ "{\"feeds\":[1]}", "feeds[0]: not an object" },
 		{ "{\"feeds\":[{\"aggregator\":\"0x5FbDB2315678afecb367f032d93F642f64180aa3\"}]}", "feeds[0]: feed" },
-		{ "{\"feeds\":[{\"feed\":\"ETH USD\",\"aggregator\":\"0x5FbDB2315678afecb367f032d93F642f64180aa3\"}]}", "feeds[0]: feed" },
+		{ "{\"feeds\":[{\"feed\":\"ETH USD\",\"aggregator\":\"0x5FbDB2315678afecb367f032d93F642f64180aa3\"}]}",
+		  "feeds[0]: feed" },
 		{ "{\"feeds\":[{\"feed\":\"E\"}]}", "feeds[0]: aggregator" },
-		{ "{\"feeds\":[{\"feed\":\"E\",\"aggregator\":\"0x5FbDB2315678afecb367f032d93F642f64180aA3\"}]}", "aggregator" }, /* bad checksum */
-		{ "{\"feeds\":[{\"feed\":\"E\",\"aggregator\":\"0x5FbDB2315678afecb367f032d93F642f64180aa3\",\"deviation\":0.5}]}", "deviation" },
-		{ "{\"feeds\":[{\"feed\":\"E\",\"aggregator\":\"0x5FbDB2315678afecb367f032d93F642f64180aa3\",\"deviation_absolute\":\"-1\"}]}", "deviation_absolute" },
-		{ "{\"feeds\":[{\"feed\":\"E\",\"aggregator\":\"0x5FbDB2315678afecb367f032d93F642f64180aa3\",\"heartbeat\":\"soon\"}]}", "heartbeat" },
-		{ "{\"feeds\":[{\"feed\":\"E\",\"aggregator\":\"0x5FbDB2315678afecb367f032d93F642f64180aa3\",\"decimals\":78}]}", "decimals" },
-		{ "{\"feeds\":[{\"feed\":\"E\",\"aggregator\":\"0x5FbDB2315678afecb367f032d93F642f64180aa3\",\"threshold\":\"1\"}]}", "unknown field 'threshold'" },
-		{ "{\"feeds\":[{\"feed\":\"E\",\"aggregator\":\"0x5FbDB2315678afecb367f032d93F642f64180aa3\",\"transmitter\":\"0x12\"}]}", "feeds[0]: transmitter" },
+		{ "{\"feeds\":[{\"feed\":\"E\",\"aggregator\":\"0x5FbDB2315678afecb367f032d93F642f64180aA3\"}]}",
+		  "aggregator" }, /* bad checksum */
+		{ "{\"feeds\":[{\"feed\":\"E\",\"aggregator\":\"0x5FbDB2315678afecb367f032d93F642f64180aa3\","
+		  "\"deviation\":0.5}]}",
+		  "deviation" },
+		{ "{\"feeds\":[{\"feed\":\"E\",\"aggregator\":\"0x5FbDB2315678afecb367f032d93F642f64180aa3\","
+		  "\"deviation_absolute\":\"-1\"}]}",
+		  "deviation_absolute" },
+		{ "{\"feeds\":[{\"feed\":\"E\",\"aggregator\":\"0x5FbDB2315678afecb367f032d93F642f64180aa3\","
+		  "\"heartbeat\":\"soon\"}]}",
+		  "heartbeat" },
+		{ "{\"feeds\":[{\"feed\":\"E\",\"aggregator\":\"0x5FbDB2315678afecb367f032d93F642f64180aa3\","
+		  "\"decimals\":78}]}",
+		  "decimals" },
+		{ "{\"feeds\":[{\"feed\":\"E\",\"aggregator\":\"0x5FbDB2315678afecb367f032d93F642f64180aa3\","
+		  "\"threshold\":\"1\"}]}",
+		  "unknown field 'threshold'" },
+		{ "{\"feeds\":[{\"feed\":\"E\",\"aggregator\":\"0x5FbDB2315678afecb367f032d93F642f64180aa3\","
+		  "\"transmitter\":\"0x12\"}]}",
+		  "feeds[0]: transmitter" },
 		{ "{\"feeds\":[{\"feed\":\"E\",\"aggregator\":\"0x5FbDB2315678afecb367f032d93F642f64180aa3\"},"
-		  "{\"feed\":\"E\",\"aggregator\":\"0x5FbDB2315678afecb367f032d93F642f64180aa3\"}]}", "feeds[1]: feed: listed twice" },
+		  "{\"feed\":\"E\",\"aggregator\":\"0x5FbDB2315678afecb367f032d93F642f64180aa3\"}]}",
+		  "feeds[1]: feed: listed twice" },
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		gf_feed f[GF_MAX_FEEDS];
@@ -91,13 +112,15 @@ static void test_file_errors(void **st)
 	}
 }
 
-static void test_env(void **st)
+static void
+test_env(void **st)
 {
 	(void)st;
 	gf_feed d = dflt(), f;
 	char err[256];
 	assert_int_equal(gf_parse_abs("25", &d.threshold_abs, err, sizeof err), 0);
-	assert_int_equal(gf_from_env("ETH-USD", "0x5FbDB2315678afecb367f032d93F642f64180aa3", &d, &f, err, sizeof err), 0);
+	assert_int_equal(gf_from_env("ETH-USD", "0x5FbDB2315678afecb367f032d93F642f64180aa3", &d, &f, err, sizeof err),
+	                 0);
 	assert_int_equal(u256_low64(&f.threshold_abs), 25);
 	assert_int_equal(gf_from_env(NULL, "0x5FbDB2315678afecb367f032d93F642f64180aa3", &d, &f, err, sizeof err), -1);
 	assert_non_null(strstr(err, "FEED"));
@@ -110,14 +133,16 @@ static void test_env(void **st)
 	assert_true(u256_is_zero(&abs));
 }
 
-static void word_u64(uint8_t w[32], uint64_t v)
+static void
+word_u64(uint8_t w[32], uint64_t v)
 {
 	memset(w, 0, 32);
 	for (int i = 0; i < 8; i++)
 		w[31 - i] = (uint8_t)(v >> (8 * i));
 }
 
-static void test_decode_latest(void **st)
+static void
+test_decode_latest(void **st)
 {
 	(void)st;
 	uint8_t d[5 * 32];
@@ -149,7 +174,8 @@ static void test_decode_latest(void **st)
 	assert_int_equal(gc_decode_latest(d, sizeof d, &r, err, sizeof err), -1);
 }
 
-static void test_decode_oracle_round(void **st)
+static void
+test_decode_oracle_round(void **st)
 {
 	(void)st;
 	uint8_t d[8 * 32];
@@ -165,7 +191,8 @@ static void test_decode_oracle_round(void **st)
 	assert_int_equal(gc_decode_oracle_round(d, sizeof d, &round, err, sizeof err), -1);
 }
 
-int main(void)
+int
+main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_file),

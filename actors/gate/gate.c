@@ -19,53 +19,59 @@
 #include "store/store.h"
 
 #define GT_N(a) (sizeof(a) / sizeof((a)[0]))
-#define GT_MS 1000000ull
-#define GT_NS 1000000000ull
+#define GT_MS   1000000ull
+#define GT_NS   1000000000ull
 
 /* In-flight record (table "inflight", key = feed): version, id, since, answer. */
-enum { GT_INF_V = 1, GT_INF_LEN = 1 + 16 + 8 + 32 };
+enum {
+	GT_INF_V = 1,
+	GT_INF_LEN = 1 + 16 + 8 + 32
+};
 
 typedef struct {
-	gf_feed      c;
-	gd_cfg       dc;
-	gr_view      v;
-	char         topic[FRAME_TOPIC_MAX + 1];
+	gf_feed c;
+	gd_cfg dc;
+	gr_view v;
+	char topic[FRAME_TOPIC_MAX + 1];
 	/* the latest aggregate */
-	int          have_agg;
+	int have_agg;
 	sc_price_agg agg;
-	uint64_t     agg_mono;
-	char         agg_origin[SC_ORIGIN_CAP + 1];
-	uint64_t     agg_seq;
+	uint64_t agg_mono;
+	char agg_origin[SC_ORIGIN_CAP + 1];
+	uint64_t agg_seq;
 	/* chain following */
-	uint64_t     next_poll_mono;
-	int          stale;         /* feed_stale alert firing */
-	int          agg_stale;     /* held: the aggregate is older than it may be used */
-	int          last_why;
-	uint64_t     retry_mono;    /* no publishing before this (the estimate could not be made) */
-	char         fail_text[160];/* why the last failure happened */
-	rt_metric   *m_upd[3], *m_dev, *m_age, *m_inflight, *m_chain_err, *m_refused;
-	rt_metric   *m_agg_stale, *m_agg_age, *m_breaker, *m_failures, *m_consecutive, *m_gas;
+	uint64_t next_poll_mono;
+	int stale;     /* feed_stale alert firing */
+	int agg_stale; /* held: the aggregate is older than it may be used */
+	int last_why;
+	uint64_t retry_mono; /* no publishing before this (the estimate could not be made) */
+	char fail_text[160]; /* why the last failure happened */
+	rt_metric *m_upd[3], *m_dev, *m_age, *m_inflight, *m_chain_err, *m_refused;
+	rt_metric *m_agg_stale, *m_agg_age, *m_breaker, *m_failures, *m_consecutive, *m_gas;
 } gt_feed;
 
 struct gt {
-	gt_cfg     c;
-	char      *state_dir;
-	gt_io      io;
-	gt_feed    feeds[GF_MAX_FEEDS];
-	size_t     n;
-	st_env    *env;
-	ob_box    *ob;
-	MDB_dbi    t_last, t_inf, t_breaker;
-	uint64_t   next_tick_mono;
-	char      *instance;
-	gc_call    call;
-	int        rpc_down;        /* rpc_unreachable alert firing */
+	gt_cfg c;
+	char *state_dir;
+	gt_io io;
+	gt_feed feeds[GF_MAX_FEEDS];
+	size_t n;
+	st_env *env;
+	ob_box *ob;
+	MDB_dbi t_last, t_inf, t_breaker;
+	uint64_t next_tick_mono;
+	char *instance;
+	gc_call call;
+	int rpc_down; /* rpc_unreachable alert firing */
 	rt_metric *m_ob_pending, *m_status_unknown, *m_store_err, *m_rpc_up;
 };
 
 /* Breaker record (table "breaker", key = feed): version, open, failures (be32), last failure
  * (be64 ns), text length, text. */
-enum { GT_BRK_V = 1, GT_BRK_HDR = 1 + 1 + 4 + 8 + 1 };
+enum {
+	GT_BRK_V = 1,
+	GT_BRK_HDR = 1 + 1 + 4 + 8 + 1
+};
 
 /* Counts and logs a failed store write; the in-memory state stays as decided (the next write
  * retries), and /metrics shows it. */
@@ -128,7 +134,7 @@ gt_inf_encode(const gt_feed *f, uint8_t b[GT_INF_LEN])
 static int
 gt_brk_put(gt *g, MDB_txn *txn, const gt_feed *f, st_err *e)
 {
-	size_t  tl = strlen(f->fail_text);
+	size_t tl = strlen(f->fail_text);
 	uint8_t b[GT_BRK_HDR + sizeof f->fail_text];
 	if (f->v.st.failures == 0 && !f->v.st.breaker_open) {
 		int rc = st_del(txn, g->t_breaker, f->c.feed, strlen(f->c.feed), e);
@@ -149,8 +155,8 @@ static void
 gt_brk_save(gt *g, const gt_feed *f)
 {
 	MDB_txn *txn;
-	st_err   e;
-	int      rc = st_begin(g->env, 0, &txn, &e);
+	st_err e;
+	int rc = st_begin(g->env, 0, &txn, &e);
 	if (rc == 0 && (rc = gt_brk_put(g, txn, f, &e)) == 0)
 		rc = st_commit(txn, &e);
 	else
@@ -180,16 +186,16 @@ static int
 gt_load(gt *g, char *err, size_t errlen)
 {
 	MDB_txn *txn;
-	st_err   e;
+	st_err e;
 	if (st_begin(g->env, 1, &txn, &e) != 0) {
 		snprintf(err, errlen, "state: %s", e.text);
 		return -1;
 	}
 	for (size_t i = 0; i < g->n; i++) {
-		gt_feed        *f = &g->feeds[i];
+		gt_feed *f = &g->feeds[i];
 		sc_price_update last;
-		MDB_val         v;
-		size_t          klen = strlen(f->c.feed);
+		MDB_val v;
+		size_t klen = strlen(f->c.feed);
 		if (st_get_rec(txn, g->t_last, f->c.feed, klen, &SC_PRICE_UPDATE, &last, &e) == 0)
 			f->v.st.last_publish_ns = last.decided_at_ns;
 		if (st_get(txn, g->t_inf, f->c.feed, klen, &v, &e) == 0 && v.mv_size == GT_INF_LEN &&
@@ -201,7 +207,8 @@ gt_load(gt *g, char *err, size_t errlen)
 			u256_from_be(&f->v.inf_answer, b + 25, 32);
 			char id[33];
 			hex_encode(f->v.inf_id, 16, 0, id);
-			rt_logkv(RT_INFO, "update in flight from before the restart", "feed", f->c.feed, "id", id, NULL);
+			rt_logkv(RT_INFO, "update in flight from before the restart", "feed", f->c.feed, "id", id,
+			         NULL);
 		}
 		if (st_get(txn, g->t_breaker, f->c.feed, klen, &v, &e) == 0)
 			gt_brk_load(f, &v);
@@ -212,10 +219,11 @@ gt_load(gt *g, char *err, size_t errlen)
 			/* A restart does not close it: only gt_reset does. The alert was sent when it opened. */
 			char key[64], text[240];
 			snprintf(key, sizeof key, "breaker:%.31s", f->c.feed);
-			snprintf(text, sizeof text, "updates stopped after %u failures: %s", f->v.st.failures, f->fail_text);
+			snprintf(text, sizeof text, "updates stopped after %u failures: %s", f->v.st.failures,
+			         f->fail_text);
 			rt_health_set(key, 1, text);
-			rt_logkv(RT_ERROR, "breaker open (from before the restart): no updates until reset", "feed", f->c.feed,
-			         "why", f->fail_text, NULL);
+			rt_logkv(RT_ERROR, "breaker open (from before the restart): no updates until reset", "feed",
+			         f->c.feed, "why", f->fail_text, NULL);
 		}
 	}
 	st_abort(txn);
@@ -227,8 +235,8 @@ static void
 gt_drop_inflight(gt *g, gt_feed *f, const uint8_t id[16], const char *why)
 {
 	MDB_txn *txn;
-	st_err   e;
-	int      rc = st_begin(g->env, 0, &txn, &e);
+	st_err e;
+	int rc = st_begin(g->env, 0, &txn, &e);
 	if (rc == 0) {
 		rc = st_del(txn, g->t_inf, f->c.feed, strlen(f->c.feed), &e);
 		if (rc == MDB_NOTFOUND)
@@ -250,7 +258,7 @@ gt_drop_inflight(gt *g, gt_feed *f, const uint8_t id[16], const char *why)
 static const char *
 gt_send_update(void *ctx, const ob_msg *m)
 {
-	gt  *g = ctx;
+	gt *g = ctx;
 	char topic[OB_TOPIC_MAX + 1], type[OB_TYPE_MAX + 1];
 	snprintf(topic, sizeof topic, "%.*s", (int)m->topic_len, m->topic);
 	snprintf(type, sizeof type, "%.*s", (int)m->type_len, m->type);
@@ -264,7 +272,7 @@ gt_send_update(void *ctx, const ob_msg *m)
 static void
 gt_flush_outbox(gt *g, uint64_t now_ns)
 {
-	st_err   e;
+	st_err e;
 	uint64_t pending = 0;
 	if (ob_send_due(g->env, g->ob, now_ns, now_ns, gt_send_update, g, &pending, &e) < 0)
 		gt_store_failed(g, "outbox", NULL, &e);
@@ -277,10 +285,10 @@ gt_flush_outbox(gt *g, uint64_t now_ns)
 static void
 gt_poll(gt *g, gt_feed *f, uint64_t mono)
 {
-	gc_round  r;
+	gc_round r;
 	rpc_error e;
-	int       rc = g->io.read_latest(g->io.ctx, f->c.aggregator, &r, &e);
-	char      key[64];
+	int rc = g->io.read_latest(g->io.ctx, f->c.aggregator, &r, &e);
+	char key[64];
 	gt_rpc_result(g, rc, &e);
 	snprintf(key, sizeof key, "chain:%.31s", f->c.feed);
 	if (rc != RPC_OK) {
@@ -304,7 +312,8 @@ gt_poll(gt *g, gt_feed *f, uint64_t mono)
 		fixed_to_dec(&r.answer, (unsigned)f->c.decimals, a);
 		snprintf(t, sizeof t, "%llu", (unsigned long long)r.updated_at_s);
 		u256_to_dec(&r.round_id, rd);
-		rt_logkv(RT_INFO, "on-chain answer", "feed", f->c.feed, "answer", a, "updated_at", t, "round", rd, NULL);
+		rt_logkv(RT_INFO, "on-chain answer", "feed", f->c.feed, "answer", a, "updated_at", t, "round", rd,
+		         NULL);
 	}
 	/* Our in-flight update landed even if its tx.status was lost. */
 	if (fl & GR_LANDED) {
@@ -322,7 +331,7 @@ gt_round_for_update(gt *g, gt_feed *f, u256 *round)
 	u256_add(round, &f->v.st.round_id, &one);
 	if (!g->c.flux)
 		return;
-	uint64_t  rd;
+	uint64_t rd;
 	rpc_error e;
 	int rc = g->io.read_oracle_round(g->io.ctx, f->c.aggregator, f->c.transmitter, &rd, &e);
 	gt_rpc_result(g, rc, &e);
@@ -364,7 +373,8 @@ gt_clean(const char *in, char *out, size_t cap)
 {
 	size_t k = 0;
 	for (; *in && k + 1 < cap; in++)
-		out[k++] = (unsigned char)*in >= 0x20 && (unsigned char)*in < 0x7f && *in != '"' && *in != '\\' ? *in : '?';
+		out[k++] = (unsigned char)*in >= 0x20 && (unsigned char)*in < 0x7f && *in != '"' && *in != '\\' ? *in
+		                                                                                                : '?';
 	out[k] = 0;
 }
 
@@ -388,8 +398,10 @@ gt_fail(gt *g, gt_feed *f, uint64_t now_ns, const char *why)
 	char key[64], hkey[64], text[300];
 	snprintf(key, sizeof key, "gate:%.31s:update_failing", f->c.feed);
 	snprintf(hkey, sizeof hkey, "breaker:%.31s", f->c.feed);
-	snprintf(text, sizeof text, "%.31s: updates stopped after %u consecutive failures: %s (reset: POST "
-	         "/feeds/%.31s/reset)", f->c.feed, f->v.st.failures, f->fail_text, f->c.feed);
+	snprintf(text, sizeof text,
+	         "%.31s: updates stopped after %u consecutive failures: %s (reset: POST "
+	         "/feeds/%.31s/reset)",
+	         f->c.feed, f->v.st.failures, f->fail_text, f->c.feed);
 	const char *labels[] = { "feed", f->c.feed, NULL };
 	gt_alert(g, SC_SEV_ERROR, SC_ALERT_FIRING, "update_failing", key, text, labels);
 	rt_health_set(hkey, 1, text);
@@ -419,7 +431,7 @@ gt_reset(gt *g, const char *feed, int *was_open, uint32_t *failures)
 			f = &g->feeds[i];
 	if (f == NULL)
 		return -1;
-	int      open = f->v.st.breaker_open;
+	int open = f->v.st.breaker_open;
 	uint32_t n = f->v.st.failures;
 	if (was_open)
 		*was_open = open;
@@ -454,11 +466,11 @@ static int
 gt_estimate(gt *g, gt_feed *f, const u256 *round, const u256 *answer, uint64_t now_ns, uint64_t mono_ns,
             uint64_t *limit)
 {
-	uint8_t   data[4 + 64];
-	size_t    len;
+	uint8_t data[4 + 64];
+	size_t len;
 	rpc_error e;
-	uint64_t  gas;
-	char      why[200];
+	uint64_t gas;
+	char why[200];
 	if (gc_call_build(&g->call, round, answer, data, sizeof data, &len) != 0) {
 		gt_fail(g, f, now_ns, "the answer does not fit the update call's types");
 		return 0;
@@ -482,7 +494,8 @@ gt_estimate(gt *g, gt_feed *f, const u256 *round, const u256 *answer, uint64_t n
 	if (rc != RPC_OK) {
 		f->retry_mono = mono_ns + 1000 * GT_MS;
 		if (rt_log_state_change(lkey, "error"))
-			rt_logkv(RT_WARN, "cannot estimate gas: holding the update", "feed", f->c.feed, "error", e.msg, NULL);
+			rt_logkv(RT_WARN, "cannot estimate gas: holding the update", "feed", f->c.feed, "error", e.msg,
+			         NULL);
 		return -1;
 	}
 	rt_log_state_change(lkey, "ok");
@@ -525,16 +538,16 @@ gt_publish(gt *g, gt_feed *f, const gd_decision *d, uint64_t now_ns, uint64_t mo
 		return;
 
 	uint8_t id[16], body[2048], inf[GT_INF_LEN];
-	size_t  len;
-	sc_err  se;
-	st_err  e;
+	size_t len;
+	sc_err se;
+	st_err e;
 	if (getrandom(id, sizeof id, 0) != (ssize_t)sizeof id ||
 	    sc_encode(&SC_PRICE_UPDATE, &u, body, sizeof body, &len, &se) != 0) {
 		rt_log(RT_ERROR, "cannot build the update for %s", f->c.feed);
 		return;
 	}
 	uint8_t old[16];
-	int     supersede = d->supersede && f->v.st.inflight;
+	int supersede = d->supersede && f->v.st.inflight;
 	memcpy(old, f->v.inf_id, 16);
 	gr_view saved = f->v;
 	memcpy(f->v.inf_id, id, 16);
@@ -546,7 +559,7 @@ gt_publish(gt *g, gt_feed *f, const gd_decision *d, uint64_t now_ns, uint64_t mo
 
 	/* Decision, in-flight marker and outbox entry commit together or not at all. */
 	MDB_txn *txn;
-	int      rc = st_begin(g->env, 0, &txn, &e);
+	int rc = st_begin(g->env, 0, &txn, &e);
 	if (rc == 0 && supersede)
 		rc = ob_ack(txn, g->ob, old, NULL, &e);
 	if (rc == 0)
@@ -574,7 +587,8 @@ gt_publish(gt *g, gt_feed *f, const gd_decision *d, uint64_t now_ns, uint64_t mo
 	snprintf(since, sizeof since, "%llu", (unsigned long long)d->since_update_s);
 	hex_encode(id, 16, 0, ids);
 	rt_logkv(RT_INFO, "update", "feed", f->c.feed, "reason", gd_reason_name(d->reason), "answer", a, "previous", p,
-	         "deviation_ppm", dev, "since_update_s", since, "id", ids, "supersedes", supersede ? "yes" : "no", "gas_limit", gas, NULL);
+	         "deviation_ppm", dev, "since_update_s", since, "id", ids, "supersedes", supersede ? "yes" : "no",
+	         "gas_limit", gas, NULL);
 	gt_flush_outbox(g, now_ns);
 }
 
@@ -584,7 +598,7 @@ static void
 gt_agg_state(gt *g, gt_feed *f, const gd_agg *a, uint64_t now_ns)
 {
 	uint64_t age = gd_agg_age_ns(a, now_ns), lim = gd_agg_limit_ns(&f->dc, a->window_ms);
-	int      stale = age > lim;
+	int stale = age > lim;
 	rt_gauge_set(f->m_agg_age, (double)age / 1e9);
 	if (stale == f->agg_stale)
 		return;
@@ -595,8 +609,10 @@ gt_agg_state(gt *g, gt_feed *f, const gd_agg *a, uint64_t now_ns)
 	snprintf(hkey, sizeof hkey, "aggregate:%.31s", f->c.feed);
 	snprintf(ages, sizeof ages, "%.1f", (double)age / 1e9);
 	snprintf(lims, sizeof lims, "%.1f", (double)lim / 1e9);
-	snprintf(text, sizeof text, "%.31s: held, the latest aggregate is %s s old (limit %s s): no update until "
-	         "the median publishes a fresh one", f->c.feed, ages, lims);
+	snprintf(text, sizeof text,
+	         "%.31s: held, the latest aggregate is %s s old (limit %s s): no update until "
+	         "the median publishes a fresh one",
+	         f->c.feed, ages, lims);
 	if (!stale)
 		snprintf(text, sizeof text, "%.31s: a fresh aggregate again", f->c.feed);
 	rt_health_set(hkey, stale, stale ? text : NULL);
@@ -611,8 +627,9 @@ gt_evaluate(gt *g, gt_feed *f, uint64_t now_ns, uint64_t mono_ns)
 {
 	if (!f->have_agg)
 		return;
-	gd_agg a = { .median = f->agg.median, .oldest_observed_ns = f->agg.oldest_observed_at_ns,
-	             .window_ms = f->agg.window_ms };
+	gd_agg a = { .median = f->agg.median,
+		     .oldest_observed_ns = f->agg.oldest_observed_at_ns,
+		     .window_ms = f->agg.window_ms };
 	gt_agg_state(g, f, &a, now_ns);
 	if (mono_ns < f->retry_mono)
 		return;
@@ -664,12 +681,12 @@ void
 gt_on_status(gt *g, const sc_tx_status *s, uint64_t now_ns, uint64_t mono_ns)
 {
 	uint8_t ref[16];
-	int     has_ref = strlen(s->ref) == 32 && hex_decode_exact(s->ref, 32, ref, 16) == HEX_OK;
+	int has_ref = strlen(s->ref) == 32 && hex_decode_exact(s->ref, 32, ref, 16) == HEX_OK;
 	if (has_ref) {
 		/* Any status for our update means the signer has it: stop re-publishing. */
 		MDB_txn *txn;
-		st_err   e;
-		int      removed = 0;
+		st_err e;
+		int removed = 0;
 		int rc = st_begin(g->env, 0, &txn, &e);
 		if (rc == 0) {
 			if ((rc = ob_ack(txn, g->ob, ref, &removed, &e)) == 0)
@@ -744,11 +761,14 @@ gt_feed_init(gt *g, gt_feed *f, const gf_feed *c)
 {
 	memset(f, 0, sizeof *f);
 	f->c = *c;
-	f->dc = (gd_cfg){ .threshold_ppm = c->threshold_ppm, .threshold_abs = c->threshold_abs,
-	                  .heartbeat_ns = c->heartbeat_ms * GT_MS, .min_interval_ns = c->min_interval_ms * GT_MS,
-	                  .update_timeout_ns = g->c.update_timeout_ms * GT_MS,
-	                  .agg_max_age_ns = g->c.agg_max_age_ms * GT_MS, .backoff_max_ns = g->c.backoff_max_ms * GT_MS,
-	                  .breaker_after = g->c.breaker_after };
+	f->dc = (gd_cfg){ .threshold_ppm = c->threshold_ppm,
+		          .threshold_abs = c->threshold_abs,
+		          .heartbeat_ns = c->heartbeat_ms * GT_MS,
+		          .min_interval_ns = c->min_interval_ms * GT_MS,
+		          .update_timeout_ns = g->c.update_timeout_ms * GT_MS,
+		          .agg_max_age_ns = g->c.agg_max_age_ms * GT_MS,
+		          .backoff_max_ns = g->c.backoff_max_ms * GT_MS,
+		          .breaker_after = g->c.breaker_after };
 	f->last_why = -1;
 	/* (not snprintf: source and destination are parts of one object) */
 	memcpy(f->topic, "price.update.", 13);
@@ -758,20 +778,29 @@ gt_feed_init(gt *g, gt_feed *f, const gf_feed *c)
 		f->m_upd[r] = rt_counter("gate_updates_total", "Updates published, by reason.",
 		                         rt_labels(l, sizeof l, "feed", f->c.feed, "reason", gd_reason_name(r), NULL));
 	rt_labels(l, sizeof l, "feed", f->c.feed, NULL);
-	f->m_dev = rt_gauge("gate_deviation_ppm", "Deviation of the latest aggregate from the on-chain answer, ppm.", l);
+	f->m_dev =
+	        rt_gauge("gate_deviation_ppm", "Deviation of the latest aggregate from the on-chain answer, ppm.", l);
 	f->m_age = rt_gauge("gate_onchain_age_seconds", "Seconds since the on-chain updatedAt.", l);
 	f->m_inflight = rt_gauge("gate_inflight", "1 while an update of the feed is in flight.", l);
 	f->m_chain_err = rt_counter("gate_chain_read_errors_total", "latestRoundData reads that failed.", l);
 	f->m_refused = rt_counter("gate_aggregates_refused_total", "Aggregates refused (decimals differ).", l);
-	f->m_agg_stale = rt_gauge("gate_aggregate_stale", "1 while the feed is held because its latest aggregate is "
-	                          "older than min(AGG_MAX_AGE, the median's window).", l);
+	f->m_agg_stale = rt_gauge("gate_aggregate_stale",
+	                          "1 while the feed is held because its latest aggregate is "
+	                          "older than min(AGG_MAX_AGE, the median's window).",
+	                          l);
 	f->m_agg_age = rt_gauge("gate_aggregate_age_seconds", "Age of the latest aggregate's oldest observation.", l);
-	f->m_breaker = rt_gauge("gate_breaker_open", "1 while the feed's breaker is open (updates stopped until "
-	                        "POST /feeds/<feed>/reset).", l);
-	f->m_failures = rt_counter("gate_update_failures_total", "Failed updates: estimate reverted or over "
-	                           "GAS_LIMIT_MAX, transaction failed.", l);
-	f->m_consecutive = rt_gauge("gate_consecutive_failures", "Failed updates in a row (BREAKER_AFTER opens the "
-	                            "breaker).", l);
+	f->m_breaker = rt_gauge("gate_breaker_open",
+	                        "1 while the feed's breaker is open (updates stopped until "
+	                        "POST /feeds/<feed>/reset).",
+	                        l);
+	f->m_failures = rt_counter("gate_update_failures_total",
+	                           "Failed updates: estimate reverted or over "
+	                           "GAS_LIMIT_MAX, transaction failed.",
+	                           l);
+	f->m_consecutive = rt_gauge("gate_consecutive_failures",
+	                            "Failed updates in a row (BREAKER_AFTER opens the "
+	                            "breaker).",
+	                            l);
 	f->m_gas = rt_gauge("gate_gas_estimate", "The latest eth_estimateGas of the feed's update call.", l);
 }
 
@@ -802,20 +831,20 @@ gt_open(const gt_cfg *cfg, const gf_feed *feeds, size_t n, const gt_io *io, char
 		gt_close(g);
 		return NULL;
 	}
-	g->m_store_err = rt_counter("gate_store_errors_total", "LMDB writes that failed (retried by the next one).",
-	                            NULL);
+	g->m_store_err =
+	        rt_counter("gate_store_errors_total", "LMDB writes that failed (retried by the next one).", NULL);
 	g->m_rpc_up = rt_gauge("gate_rpc_up", "1 while an RPC endpoint answers the gate.", NULL);
 	rt_gauge_set(g->m_rpc_up, 1);
 	g->m_ob_pending = rt_gauge("gate_outbox_pending", "Updates in the outbox, not yet seen by the signer.", NULL);
-	g->m_status_unknown = rt_counter("gate_status_unknown_total", "tx.status with a ref for no feed of this gate.",
-	                                 NULL);
+	g->m_status_unknown =
+	        rt_counter("gate_status_unknown_total", "tx.status with a ref for no feed of this gate.", NULL);
 	for (size_t i = 0; i < n; i++)
 		gt_feed_init(g, &g->feeds[g->n++], &feeds[i]);
 
-	st_err     e;
-	MDB_txn   *txn;
+	st_err e;
+	MDB_txn *txn;
 	ob_backoff bo = { .initial_ns = 1 * GT_NS, .factor = 2.0, .max_ns = 30 * GT_NS, .jitter = 0.1 };
-	st_opts    o = { .map_size = 16u << 20, .max_tables = 8 };
+	st_opts o = { .map_size = 16u << 20, .max_tables = 8 };
 	if (st_open(&g->env, g->state_dir, &o, &e) != 0 || st_begin(g->env, 0, &txn, &e) != 0) {
 		snprintf(err, errlen, "STATE_DIR %s: %s", g->state_dir, e.text);
 		gt_close(g);

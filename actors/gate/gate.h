@@ -17,8 +17,8 @@
  * Ownership: gt_open copies cfg and feeds; io's ctx is BORROWED for the life of the gt. gt_close
  * frees everything. Threads: one thread uses a gt.
  */
-#ifndef ACTORS_GATE_GATE_H
-#define ACTORS_GATE_GATE_H
+#ifndef OB_ACTORS_GATE_GATE_H
+#define OB_ACTORS_GATE_GATE_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -30,19 +30,19 @@
 #include "schemas/messages.h"
 
 typedef struct {
-	const char *state_dir;         /* LMDB directory (copied) */
-	const char *instance;          /* for alert keys (copied); NULL = "gate" */
-	const char *update_sig;        /* UPDATE_SIGNATURE: the call estimated (parsed by gt_open) */
-	uint64_t    update_timeout_ms; /* UPDATE_TIMEOUT */
-	uint64_t    poll_ms;           /* CHAIN_POLL */
-	uint64_t    stale_factor;      /* STALE_FACTOR */
-	uint64_t    agg_max_age_ms;    /* AGG_MAX_AGE: 0 = the aggregate's window_ms only */
-	int         flux;              /* submit(uint256,int256): the round comes from oracleRoundState */
-	int         estimate;          /* GAS_ESTIMATE: eth_estimateGas before publishing (needs transmitters) */
-	uint64_t    gas_margin_ppm;    /* GAS_MARGIN: gas_limit = estimate * (1 + margin) */
-	uint64_t    gas_limit_max;     /* GAS_LIMIT_MAX: cap; an estimate above it is a failure */
-	uint64_t    backoff_max_ms;    /* BACKOFF_MAX */
-	uint32_t    breaker_after;     /* BREAKER_AFTER: 0 = never */
+	const char *state_dir;      /* LMDB directory (copied) */
+	const char *instance;       /* for alert keys (copied); NULL = "gate" */
+	const char *update_sig;     /* UPDATE_SIGNATURE: the call estimated (parsed by gt_open) */
+	uint64_t update_timeout_ms; /* UPDATE_TIMEOUT */
+	uint64_t poll_ms;           /* CHAIN_POLL */
+	uint64_t stale_factor;      /* STALE_FACTOR */
+	uint64_t agg_max_age_ms;    /* AGG_MAX_AGE: 0 = the aggregate's window_ms only */
+	int flux;                   /* submit(uint256,int256): the round comes from oracleRoundState */
+	int estimate;               /* GAS_ESTIMATE: eth_estimateGas before publishing (needs transmitters) */
+	uint64_t gas_margin_ppm;    /* GAS_MARGIN: gas_limit = estimate * (1 + margin) */
+	uint64_t gas_limit_max;     /* GAS_LIMIT_MAX: cap; an estimate above it is a failure */
+	uint64_t backoff_max_ms;    /* BACKOFF_MAX */
+	uint32_t breaker_after;     /* BREAKER_AFTER: 0 = never */
 } gt_cfg;
 
 /* The core's I/O. Every function gets ctx. Chain reads return RPC_OK or an rpc error code with
@@ -68,7 +68,11 @@ gt *gt_open(const gt_cfg *cfg, const gf_feed *feeds, size_t n, const gt_io *io, 
 void gt_close(gt *g);
 
 /* Results of gt_on_agg. */
-enum { GT_AGG_TAKEN = 0, GT_AGG_OTHER_FEED, GT_AGG_REFUSED };
+enum {
+	GT_AGG_TAKEN = 0,
+	GT_AGG_OTHER_FEED,
+	GT_AGG_REFUSED
+};
 
 /* An aggregate for feed a->feed (the caller checked that the topic names it). origin/seq: the
  * frame's, carried into the update. Evaluates the feed at once. */

@@ -23,7 +23,7 @@
 #include "base/rt_http.h"
 #include "base/hex.h"
 
-#define S 1000000000ull
+#define S  1000000000ull
 #define MS 1000000ull
 #define T0 (1700000000ull * S) /* wall clock at mono 0 */
 
@@ -31,28 +31,29 @@
 
 typedef struct {
 	gc_round latest;
-	int      latest_rc;      /* RPC_OK or an error */
-	int      reads;
-	uint8_t  ids[64][16];    /* published frames */
+	int latest_rc; /* RPC_OK or an error */
+	int reads;
+	uint8_t ids[64][16]; /* published frames */
 	sc_price_update upd[64];
-	size_t   nframes;
-	int      alerts;
-	char     last_alert_kind[64];
-	int      last_alert_status;
-	char     last_alert_text[320];
-	char     kinds[16][40];       /* kind and status of every alert, in order */
+	size_t nframes;
+	int alerts;
+	char last_alert_kind[64];
+	int last_alert_status;
+	char last_alert_text[320];
+	char kinds[16][40]; /* kind and status of every alert, in order */
 	/* eth_estimateGas */
-	int      est_rc;         /* RPC_OK, RPC_ENODE (revert: est_data), RPC_ETRANSPORT */
+	int est_rc; /* RPC_OK, RPC_ENODE (revert: est_data), RPC_ETRANSPORT */
 	uint64_t est_gas;
 	const char *est_data;
-	int      estimates;
-	uint8_t  est_from[20];
-	uint8_t  est_call[68];
-	size_t   est_len;
+	int estimates;
+	uint8_t est_from[20];
+	uint8_t est_call[68];
+	size_t est_len;
 } fake;
 
-static int f_estimate(void *ctx, const uint8_t from[20], const uint8_t to[20], const uint8_t *data, size_t len,
-                      uint64_t *gas, rpc_error *e)
+static int
+f_estimate(void *ctx, const uint8_t from[20], const uint8_t to[20], const uint8_t *data, size_t len, uint64_t *gas,
+           rpc_error *e)
 {
 	fake *f = ctx;
 	(void)to;
@@ -77,7 +78,8 @@ static int f_estimate(void *ctx, const uint8_t from[20], const uint8_t to[20], c
 	return f->est_rc;
 }
 
-static int f_latest(void *ctx, const uint8_t agg[20], gc_round *r, rpc_error *e)
+static int
+f_latest(void *ctx, const uint8_t agg[20], gc_round *r, rpc_error *e)
 {
 	(void)agg;
 	fake *f = ctx;
@@ -92,21 +94,23 @@ static int f_latest(void *ctx, const uint8_t agg[20], gc_round *r, rpc_error *e)
 	return RPC_OK;
 }
 
-static int f_oracle_round(void *ctx, const uint8_t agg[20], const uint8_t oracle[20], uint64_t *round, rpc_error *e)
+static int
+f_oracle_round(void *ctx, const uint8_t agg[20], const uint8_t oracle[20], uint64_t *round, rpc_error *e)
 {
 	(void)ctx, (void)agg, (void)oracle, (void)e;
 	*round = 77;
 	return RPC_OK;
 }
 
-static uint64_t f_chain_id(void *ctx)
+static uint64_t
+f_chain_id(void *ctx)
 {
 	(void)ctx;
 	return 138;
 }
 
-static int f_publish(void *ctx, const char *topic, const char *type, const uint8_t id[16], const uint8_t *body,
-                     size_t len)
+static int
+f_publish(void *ctx, const char *topic, const char *type, const uint8_t id[16], const uint8_t *body, size_t len)
 {
 	fake *f = ctx;
 	assert_string_equal(type, "price.update");
@@ -118,13 +122,15 @@ static int f_publish(void *ctx, const char *topic, const char *type, const uint8
 	return BUS_OK;
 }
 
-static int f_alert(void *ctx, int severity, int status, const char *kind, const char *key, const char *text,
-                   const char *const *labels)
+static int
+f_alert(void *ctx, int severity, int status, const char *kind, const char *key, const char *text,
+        const char *const *labels)
 {
 	(void)severity, (void)key, (void)labels;
 	fake *f = ctx;
 	if (f->alerts < 16)
-		snprintf(f->kinds[f->alerts], sizeof f->kinds[0], "%s:%s", kind, status == SC_ALERT_FIRING ? "firing" : "resolved");
+		snprintf(f->kinds[f->alerts], sizeof f->kinds[0], "%s:%s", kind,
+		         status == SC_ALERT_FIRING ? "firing" : "resolved");
 	f->alerts++;
 	snprintf(f->last_alert_kind, sizeof f->last_alert_kind, "%s", kind);
 	snprintf(f->last_alert_text, sizeof f->last_alert_text, "%s", text);
@@ -135,32 +141,40 @@ static int f_alert(void *ctx, int severity, int status, const char *kind, const 
 /* ---- helpers --------------------------------------------------------------------------------- */
 
 typedef struct {
-	char    dir[64];
-	fake    fk;
-	gt     *g;
+	char dir[64];
+	fake fk;
+	gt *g;
 	gf_feed feed;
-	gt_cfg  cfg;
+	gt_cfg cfg;
 	uint64_t mono; /* the fake clock; wall = T0 + mono */
 } env;
 
-static u256 v64(uint64_t x)
+static u256
+v64(uint64_t x)
 {
 	u256 v;
 	u256_from_u64(&v, x);
 	return v;
 }
 
-static void open_gate(env *e)
+static void
+open_gate(env *e)
 {
-	char   err[256];
-	gt_io  io = { .ctx = &e->fk, .read_latest = f_latest, .read_oracle_round = f_oracle_round,
-	              .estimate_gas = f_estimate, .chain_id = f_chain_id, .publish = f_publish, .alert = f_alert };
+	char err[256];
+	gt_io io = { .ctx = &e->fk,
+		     .read_latest = f_latest,
+		     .read_oracle_round = f_oracle_round,
+		     .estimate_gas = f_estimate,
+		     .chain_id = f_chain_id,
+		     .publish = f_publish,
+		     .alert = f_alert };
 	e->g = gt_open(&e->cfg, &e->feed, 1, &io, err, sizeof err);
 	if (e->g == NULL)
 		fail_msg("gt_open: %s", err);
 }
 
-static int setup(void **state)
+static int
+setup(void **state)
 {
 	env *e = calloc(1, sizeof *e);
 	snprintf(e->dir, sizeof e->dir, "/tmp/gate_test.XXXXXX");
@@ -173,10 +187,17 @@ static int setup(void **state)
 	e->feed.min_interval_ms = 5000;
 	e->feed.transmitter[0] = 0x70;
 	e->feed.has_transmitter = 1;
-	e->cfg = (gt_cfg){ .state_dir = e->dir, .update_timeout_ms = 120000, .poll_ms = 30000, .stale_factor = 2,
-	                   .agg_max_age_ms = 60000, .update_sig = "updateAnswer(int256)", .estimate = 1,
-	                   .gas_margin_ppm = 250000, .gas_limit_max = 2000000, .backoff_max_ms = 600000,
-	                   .breaker_after = 5 };
+	e->cfg = (gt_cfg){ .state_dir = e->dir,
+		           .update_timeout_ms = 120000,
+		           .poll_ms = 30000,
+		           .stale_factor = 2,
+		           .agg_max_age_ms = 60000,
+		           .update_sig = "updateAnswer(int256)",
+		           .estimate = 1,
+		           .gas_margin_ppm = 250000,
+		           .gas_limit_max = 2000000,
+		           .backoff_max_ms = 600000,
+		           .breaker_after = 5 };
 	e->fk.latest_rc = RPC_OK;
 	e->fk.est_rc = RPC_OK;
 	e->fk.est_gas = 207292;
@@ -186,7 +207,8 @@ static int setup(void **state)
 	return 0;
 }
 
-static int teardown(void **state)
+static int
+teardown(void **state)
 {
 	env *e = *state;
 	gt_close(e->g);
@@ -198,15 +220,21 @@ static int teardown(void **state)
 	return 0;
 }
 
-static uint64_t now(const env *e) { return T0 + e->mono; }
+static uint64_t
+now(const env *e)
+{
+	return T0 + e->mono;
+}
 
-static void step(env *e, uint64_t advance_ns)
+static void
+step(env *e, uint64_t advance_ns)
 {
 	e->mono += advance_ns;
 	gt_step(e->g, now(e), e->mono);
 }
 
-static void agg_at(env *e, uint64_t median, uint64_t oldest_ns, uint64_t window_ms)
+static void
+agg_at(env *e, uint64_t median, uint64_t oldest_ns, uint64_t window_ms)
 {
 	sc_price_agg a;
 	memset(&a, 0, sizeof a);
@@ -220,7 +248,8 @@ static void agg_at(env *e, uint64_t median, uint64_t oldest_ns, uint64_t window_
 	assert_int_equal(gt_on_agg(e->g, &a, "median-t", 9, now(e), e->mono), GT_AGG_TAKEN);
 }
 
-static void agg(env *e, uint64_t median)
+static void
+agg(env *e, uint64_t median)
 {
 	sc_price_agg a;
 	memset(&a, 0, sizeof a);
@@ -233,7 +262,8 @@ static void agg(env *e, uint64_t median)
 	assert_int_equal(gt_on_agg(e->g, &a, "median-t", 9, now(e), e->mono), GT_AGG_TAKEN);
 }
 
-static void status(env *e, int state, const uint8_t id[16], uint64_t answer)
+static void
+status(env *e, int state, const uint8_t id[16], uint64_t answer)
 {
 	sc_tx_status s;
 	memset(&s, 0, sizeof s);
@@ -247,7 +277,8 @@ static void status(env *e, int state, const uint8_t id[16], uint64_t answer)
 }
 
 /* Whether /health names key as a reason now. */
-static int health_has(const char *key)
+static int
+health_has(const char *key)
 {
 	rt_buf b = { 0 };
 	rt_health_json(&b);
@@ -260,7 +291,8 @@ static int health_has(const char *key)
 }
 
 /* Alerts of kind:status so far. */
-static int alerts_of(const fake *f, const char *kind_status)
+static int
+alerts_of(const fake *f, const char *kind_status)
 {
 	int n = 0;
 	for (int i = 0; i < f->alerts && i < 16; i++)
@@ -269,7 +301,8 @@ static int alerts_of(const fake *f, const char *kind_status)
 }
 
 /* Distinct update ids published so far. */
-static size_t distinct(const fake *f)
+static size_t
+distinct(const fake *f)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < f->nframes; i++)
@@ -280,7 +313,8 @@ static size_t distinct(const fake *f)
 
 /* ---- tests ----------------------------------------------------------------------------------- */
 
-static void test_first_outbox_ack(void **state)
+static void
+test_first_outbox_ack(void **state)
 {
 	env *e = *state;
 	agg(e, 300000000000ull);
@@ -316,7 +350,8 @@ static void test_first_outbox_ack(void **state)
 	assert_int_equal(u256_low64(&v->st.answer), 300000000000ull);
 }
 
-static void test_within_deviation_heartbeat(void **state)
+static void
+test_within_deviation_heartbeat(void **state)
 {
 	env *e = *state;
 	e->fk.latest.round_id = v64(3);
@@ -349,7 +384,8 @@ static void test_within_deviation_heartbeat(void **state)
 	assert_int_equal(e->fk.upd[e->fk.nframes - 1].reason, SC_REASON_HEARTBEAT);
 }
 
-static void test_restart_keeps_inflight(void **state)
+static void
+test_restart_keeps_inflight(void **state)
 {
 	env *e = *state;
 	step(e, 0);
@@ -372,7 +408,8 @@ static void test_restart_keeps_inflight(void **state)
 	assert_int_equal(distinct(&e->fk), 1);
 }
 
-static void test_chain_unknown_holds(void **state)
+static void
+test_chain_unknown_holds(void **state)
 {
 	env *e = *state;
 	e->fk.latest_rc = RPC_ETRANSPORT;
@@ -389,7 +426,8 @@ static void test_chain_unknown_holds(void **state)
 
 /* Issue 7.1: two of three sources down, the median publishes nothing; the gate's last aggregate
  * (window 3 s) must not be sent as a heartbeat, however many heartbeats pass. */
-static void test_quorum_lost_no_heartbeat(void **state)
+static void
+test_quorum_lost_no_heartbeat(void **state)
 {
 	env *e = *state;
 	e->feed.heartbeat_ms = 6000;
@@ -425,7 +463,8 @@ static void test_quorum_lost_no_heartbeat(void **state)
 	assert_int_equal(distinct(&e->fk), 1);
 }
 
-static void test_gas_limit_from_estimate(void **state)
+static void
+test_gas_limit_from_estimate(void **state)
 {
 	env *e = *state;
 	step(e, 0);
@@ -456,14 +495,16 @@ static void test_gas_limit_from_estimate(void **state)
 }
 
 /* Issue 7.2: every attempt reverts. At most BREAKER_AFTER attempts over an hour, one alert. */
-static void test_revert_loop_breaker(void **state)
+static void
+test_revert_loop_breaker(void **state)
 {
 	env *e = *state;
 	e->fk.est_rc = RPC_ENODE;
 	/* Error("not enabled oracle"), as FluxAggregator says to an oracle it does not know */
-	e->fk.est_data = "0x08c379a0000000000000000000000000000000000000000000000000000000000000002000000000000000000000"
-	                 "000000000000000000000000000000000000000000126e6f7420656e61626c6564206f7261636c650000000000"
-	                 "00000000000000000000";
+	e->fk.est_data =
+	        "0x08c379a0000000000000000000000000000000000000000000000000000000000000002000000000000000000000"
+	        "000000000000000000000000000000000000000000126e6f7420656e61626c6564206f7261636c650000000000"
+	        "00000000000000000000";
 	step(e, 0);
 	for (int i = 0; i < 3600; i++) {
 		agg(e, 5);
@@ -488,7 +529,7 @@ static void test_revert_loop_breaker(void **state)
 	}
 	assert_int_equal(e->fk.estimates, 5);
 	/* The reset: resolved, and the next decision goes out (the contract was fixed meanwhile). */
-	int      was;
+	int was;
 	uint32_t n;
 	assert_int_equal(gt_reset(e->g, "BTC-USD", &was, &n), -1);
 	assert_int_equal(gt_reset(e->g, "ETH-USD", &was, &n), 0);
@@ -506,12 +547,13 @@ static void test_revert_loop_breaker(void **state)
 }
 
 /* Issue 7.2 as it happened: every transaction fails out of gas on chain. */
-static void test_failed_transactions_breaker(void **state)
+static void
+test_failed_transactions_breaker(void **state)
 {
 	env *e = *state;
 	step(e, 0);
 	uint64_t gaps[8];
-	size_t   handled = 0;
+	size_t handled = 0;
 	for (int i = 0; i < 7200; i++) {
 		agg(e, 5);
 		step(e, 1 * S);
@@ -538,7 +580,8 @@ static void test_failed_transactions_breaker(void **state)
 	assert_non_null(strstr(e->fk.last_alert_text, "out of gas (used 200000 of 200000)"));
 }
 
-static void test_success_clears_count(void **state)
+static void
+test_success_clears_count(void **state)
 {
 	env *e = *state;
 	step(e, 0);
@@ -558,7 +601,8 @@ static void test_success_clears_count(void **state)
 }
 
 /* Issue 7.3: RPC down is said once (firing), and once when it is back (resolved). */
-static void test_rpc_down_alert(void **state)
+static void
+test_rpc_down_alert(void **state)
 {
 	env *e = *state;
 	e->fk.latest_rc = RPC_ETRANSPORT;
@@ -584,7 +628,8 @@ static void test_rpc_down_alert(void **state)
 	assert_int_equal(e->fk.alerts, 4);
 }
 
-int main(void)
+int
+main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_first_outbox_ack, setup, teardown),

@@ -27,14 +27,12 @@
 #include "base/hex.h"
 #include "chain/rpc.h"
 
-
 static act_bus_cfg busc;
-static const char *cfg_rpc, *cfg_feeds_file, *cfg_feed, *cfg_agg, *cfg_abs, *cfg_state_dir, *cfg_sig,
-                  *cfg_transmitter;
+static const char *cfg_rpc, *cfg_feeds_file, *cfg_feed, *cfg_agg, *cfg_abs, *cfg_state_dir, *cfg_sig, *cfg_transmitter;
 static uint64_t cfg_chain_id, cfg_rpc_timeout_ms, cfg_decimals, cfg_dev_ppm, cfg_heartbeat_ms, cfg_min_ms,
-                cfg_timeout_ms, cfg_poll_ms, cfg_stale_factor, cfg_agg_age_ms, cfg_gas_margin_ppm, cfg_gas_max,
-                cfg_backoff_max_ms, cfg_breaker_after;
-static bool     cfg_estimate;      /* from GAS_ESTIMATE, decided in gm_check */
+        cfg_timeout_ms, cfg_poll_ms, cfg_stale_factor, cfg_agg_age_ms, cfg_gas_margin_ppm, cfg_gas_max,
+        cfg_backoff_max_ms, cfg_breaker_after;
+static bool cfg_estimate; /* from GAS_ESTIMATE, decided in gm_check */
 static const char *cfg_estimate_text;
 
 static void gm_check_all(const rt_opt *o, const char *text, rt_cfg_errs *e);
@@ -46,53 +44,74 @@ static const rt_opt opts[] = {
 	{ "CHAIN_ID", RT_U64, "0", "expected chain id, checked on every endpoint (0 = learn from the first)",
 	  &cfg_chain_id, 0, 0, 0, 0 },
 	{ "RPC_TIMEOUT", RT_DURATION, "2s", "timeout of one JSON-RPC request", &cfg_rpc_timeout_ms, 100, 60000, 0, 0 },
-	{ "FEEDS_FILE", RT_STR, NULL, "JSON file {\"feeds\":[{\"feed\",\"aggregator\",\"decimals\",\"deviation\","
+	{ "FEEDS_FILE", RT_STR, NULL,
+	  "JSON file {\"feeds\":[{\"feed\",\"aggregator\",\"decimals\",\"deviation\","
 	  "\"deviation_absolute\",\"heartbeat\",\"min_interval\"}]}; unset = the one feed below",
 	  &cfg_feeds_file, 0, 0, 0, 0 },
-	{ "FEED", RT_STR, "ETH-USD", "feed name when there is no FEEDS_FILE: the topic segment of price.agg.<feed> "
-	  "and price.update.<feed>, the same default as the fetcher's FEED", &cfg_feed, 0, 0, 0, 0 },
-	{ "AGGREGATOR_ADDRESS", RT_STR, NULL, "the feed's aggregator contract when there is no FEEDS_FILE", &cfg_agg,
-	  0, 0, 0, 0 },
-	{ "DECIMALS", RT_U64, "8", "decimals of the feed's answers (aggregates with others are refused)",
-	  &cfg_decimals, 0, 77, 0, 0 },
-	{ "DEVIATION_THRESHOLD", RT_PPM, "0.5", "relative threshold, percent of the on-chain answer",
-	  &cfg_dev_ppm, 0, 0, 0, 0 },
-	{ "DEVIATION_ABSOLUTE", RT_STR, "0", "absolute threshold in the feed's fixed point (0 = none); both must "
-	  "be met", &cfg_abs, 0, 0, 0, 0 },
-	{ "HEARTBEAT", RT_DURATION, "1h", "update when this long has passed since the on-chain updatedAt "
-	  "(0 = never)", &cfg_heartbeat_ms, 0, 0, 0, 0 },
+	{ "FEED", RT_STR, "ETH-USD",
+	  "feed name when there is no FEEDS_FILE: the topic segment of price.agg.<feed> "
+	  "and price.update.<feed>, the same default as the fetcher's FEED",
+	  &cfg_feed, 0, 0, 0, 0 },
+	{ "AGGREGATOR_ADDRESS", RT_STR, NULL, "the feed's aggregator contract when there is no FEEDS_FILE", &cfg_agg, 0,
+	  0, 0, 0 },
+	{ "DECIMALS", RT_U64, "8", "decimals of the feed's answers (aggregates with others are refused)", &cfg_decimals,
+	  0, 77, 0, 0 },
+	{ "DEVIATION_THRESHOLD", RT_PPM, "0.5", "relative threshold, percent of the on-chain answer", &cfg_dev_ppm, 0,
+	  0, 0, 0 },
+	{ "DEVIATION_ABSOLUTE", RT_STR, "0",
+	  "absolute threshold in the feed's fixed point (0 = none); both must "
+	  "be met",
+	  &cfg_abs, 0, 0, 0, 0 },
+	{ "HEARTBEAT", RT_DURATION, "1h",
+	  "update when this long has passed since the on-chain updatedAt "
+	  "(0 = never)",
+	  &cfg_heartbeat_ms, 0, 0, 0, 0 },
 	{ "MIN_INTERVAL", RT_DURATION, "5s", "never update a feed more often than this", &cfg_min_ms, 0, 0, 0, 0 },
 	{ "UPDATE_TIMEOUT", RT_DURATION, "2m", "an update in flight longer than this may be superseded",
 	  &cfg_timeout_ms, 1000, 0, 0, 0 },
 	{ "CHAIN_POLL", RT_DURATION, "30s", "re-read latestRoundData this often", &cfg_poll_ms, 100, 0, 0, 0 },
 	{ "STALE_FACTOR", RT_U64, "2", "feed_stale alert when the on-chain age exceeds this many heartbeats",
 	  &cfg_stale_factor, 1, 1000, 0, 0 },
-	{ "AGG_MAX_AGE", RT_DURATION, "0", "an aggregate whose oldest observation is older than this is not used "
+	{ "AGG_MAX_AGE", RT_DURATION, "0",
+	  "an aggregate whose oldest observation is older than this is not used "
 	  "(no first, deviation or heartbeat); the limit is min(AGG_MAX_AGE, the aggregate's window_ms); 0 = the "
-	  "window only (60s when an aggregate does not say)", &cfg_agg_age_ms, 0, 0, 0, 0 },
+	  "window only (60s when an aggregate does not say)",
+	  &cfg_agg_age_ms, 0, 0, 0, 0 },
 	{ "STATE_DIR", RT_STR, "data/gate", "LMDB directory: outbox, last decision and in-flight update per feed",
 	  &cfg_state_dir, 0, 0, 0, 0 },
-	{ "UPDATE_SIGNATURE", RT_STR, "updateAnswer(int256)", "the signer's update call; submit(uint256,int256) "
-	  "makes the round come from oracleRoundState(TRANSMITTER, 0)", &cfg_sig, 0, 0, 0, 0 },
-	{ "TRANSMITTER", RT_STR, NULL, "the signer's address, sender of the estimated call and of "
+	{ "UPDATE_SIGNATURE", RT_STR, "updateAnswer(int256)",
+	  "the signer's update call; submit(uint256,int256) "
+	  "makes the round come from oracleRoundState(TRANSMITTER, 0)",
+	  &cfg_sig, 0, 0, 0, 0 },
+	{ "TRANSMITTER", RT_STR, NULL,
+	  "the signer's address, sender of the estimated call and of "
 	  "oracleRoundState; required with GAS_ESTIMATE or submit(...) (a FEEDS_FILE entry's \"transmitter\" "
-	  "overrides it)", &cfg_transmitter, 0, 0, 0, 0 },
-	{ "GAS_ESTIMATE", RT_STR, "auto", "eth_estimateGas of the exact update call (from the transmitter) before "
+	  "overrides it)",
+	  &cfg_transmitter, 0, 0, 0, 0 },
+	{ "GAS_ESTIMATE", RT_STR, "auto",
+	  "eth_estimateGas of the exact update call (from the transmitter) before "
 	  "publishing; its result plus GAS_MARGIN is price.update.gas_limit; a revert is a failure, nothing is "
 	  "published. true, false, or auto = on when every feed has a transmitter, else off (the signer's "
-	  "GAS_LIMIT)", &cfg_estimate_text, 0, 0, 0, 0 },
+	  "GAS_LIMIT)",
+	  &cfg_estimate_text, 0, 0, 0, 0 },
 	{ "GAS_MARGIN", RT_PPM, "25", "percent added to the gas estimate", &cfg_gas_margin_ppm, 0, 100000000, 0, 0 },
-	{ "GAS_LIMIT_MAX", RT_U64, "2000000", "cap of price.update.gas_limit; an estimate above it is a failure "
-	  "(keep it at or below the signer's cap)", &cfg_gas_max, 21000, 30000000, 0, 0 },
-	{ "BACKOFF_MAX", RT_DURATION, "10m", "after n failed updates in a row a feed waits MIN_INTERVAL x 2^n, at "
-	  "most this", &cfg_backoff_max_ms, 1000, 0, 0, 0 },
-	{ "BREAKER_AFTER", RT_U64, "5", "failed updates in a row that stop a feed until POST /feeds/<feed>/reset "
-	  "(0 = never)", &cfg_breaker_after, 0, 1000, 0, 0 },
+	{ "GAS_LIMIT_MAX", RT_U64, "2000000",
+	  "cap of price.update.gas_limit; an estimate above it is a failure "
+	  "(keep it at or below the signer's cap)",
+	  &cfg_gas_max, 21000, 30000000, 0, 0 },
+	{ "BACKOFF_MAX", RT_DURATION, "10m",
+	  "after n failed updates in a row a feed waits MIN_INTERVAL x 2^n, at "
+	  "most this",
+	  &cfg_backoff_max_ms, 1000, 0, 0, 0 },
+	{ "BREAKER_AFTER", RT_U64, "5",
+	  "failed updates in a row that stop a feed until POST /feeds/<feed>/reset "
+	  "(0 = never)",
+	  &cfg_breaker_after, 0, 1000, 0, 0 },
 	RT_CHECK_ROW("", gm_check_all),
 };
 
 static act_bus *gm_bus;
-static rpc     *gm_rpc;
+static rpc *gm_rpc;
 
 /* ---- the core's I/O -------------------------------------------------------------------------- */
 
@@ -115,8 +134,8 @@ gm_chain_id(void *ctx)
 }
 
 static int
-gm_estimate_gas(void *ctx, const uint8_t from[20], const uint8_t to[20], const uint8_t *data, size_t len,
-                uint64_t *gas, rpc_error *e)
+gm_estimate_gas(void *ctx, const uint8_t from[20], const uint8_t to[20], const uint8_t *data, size_t len, uint64_t *gas,
+                rpc_error *e)
 {
 	return gc_estimate_gas(ctx, from, to, data, len, gas, e);
 }
@@ -141,25 +160,25 @@ gm_alert(void *ctx, int severity, int status, const char *kind, const char *key,
  * loop to have reset it (the core is single-threaded), then answers with what was reset. */
 
 static pthread_mutex_t gm_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t  gm_cv = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t gm_cv = PTHREAD_COND_INITIALIZER;
 static struct {
-	char     feed[SC_NAME_CAP + 1];
-	int      pending, done, found, was_open;
+	char feed[SC_NAME_CAP + 1];
+	int pending, done, found, was_open;
 	uint32_t failures;
 	uint64_t ticket, served;
 } gm_reset_req;
-static char   gm_names[GF_MAX_FEEDS][SC_NAME_CAP + 1]; /* immutable after start: the handler reads it */
+static char gm_names[GF_MAX_FEEDS][SC_NAME_CAP + 1]; /* immutable after start: the handler reads it */
 static size_t gm_nnames;
 
 static int
-gm_http_reset(void *arg, const char *method, const char *path, const char *query, const uint8_t *body,
-              size_t blen, rt_buf *out, const char **ctype)
+gm_http_reset(void *arg, const char *method, const char *path, const char *query, const uint8_t *body, size_t blen,
+              rt_buf *out, const char **ctype)
 {
 	(void)arg, (void)method, (void)query, (void)body, (void)blen;
 	*ctype = "application/json";
 	const char *p = path + strlen("/feeds/"), *slash = strchr(p, '/');
-	size_t      fl = slash ? (size_t)(slash - p) : 0;
-	int         known = 0;
+	size_t fl = slash ? (size_t)(slash - p) : 0;
+	int known = 0;
 	if (strncmp(path, "/feeds/", 7) != 0 || slash == NULL || strcmp(slash, "/reset") != 0 || fl == 0 ||
 	    fl > SC_NAME_CAP) {
 		rt_buf_puts(out, "{\"error\":\"POST /feeds/<feed>/reset\"}\n");
@@ -179,7 +198,7 @@ gm_http_reset(void *arg, const char *method, const char *path, const char *query
 		pthread_cond_wait(&gm_cv, &gm_mu);
 	snprintf(gm_reset_req.feed, sizeof gm_reset_req.feed, "%s", feed);
 	gm_reset_req.pending = 1;
-	uint64_t        ticket = ++gm_reset_req.ticket;
+	uint64_t ticket = ++gm_reset_req.ticket;
 	struct timespec until;
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += 10;
@@ -206,7 +225,8 @@ gm_serve_reset(gt *g)
 {
 	pthread_mutex_lock(&gm_mu);
 	if (gm_reset_req.pending) {
-		gm_reset_req.found = gt_reset(g, gm_reset_req.feed, &gm_reset_req.was_open, &gm_reset_req.failures) == 0;
+		gm_reset_req.found =
+		        gt_reset(g, gm_reset_req.feed, &gm_reset_req.was_open, &gm_reset_req.failures) == 0;
 		gm_reset_req.pending = 0;
 		gm_reset_req.served = gm_reset_req.ticket;
 		pthread_cond_broadcast(&gm_cv);
@@ -220,7 +240,7 @@ gm_serve_reset(gt *g)
 static int
 gm_load_feeds(gf_feed *list, rt_cfg_errs *e)
 {
-	char    err[256];
+	char err[256];
 	gf_feed dflt;
 	memset(&dflt, 0, sizeof dflt);
 	dflt.decimals = cfg_decimals;
@@ -232,7 +252,7 @@ gm_load_feeds(gf_feed *list, rt_cfg_errs *e)
 			rt_config_error(e, "DEVIATION_ABSOLUTE", "%s", err);
 		return -1;
 	}
-	int     n;
+	int n;
 	if (cfg_feeds_file && *cfg_feeds_file) {
 		json_t *root = rt_config_json(e, "FEEDS_FILE");
 		if (root == NULL)
@@ -258,11 +278,12 @@ gm_load_feeds(gf_feed *list, rt_cfg_errs *e)
 static int
 gm_check(gf_feed *feeds, int n, int flux, rt_cfg_errs *e)
 {
-	int     problems = 0, have_tx = 0;
+	int problems = 0, have_tx = 0;
 	uint8_t tx[20];
 	if (cfg_transmitter && *cfg_transmitter) {
 		if (hex_addr_parse(cfg_transmitter, strlen(cfg_transmitter), tx) != HEX_OK) {
-			rt_config_error(e, "TRANSMITTER", "not an address (0x + 40 hex digits, EIP-55 checksum if mixed case)");
+			rt_config_error(e, "TRANSMITTER",
+			                "not an address (0x + 40 hex digits, EIP-55 checksum if mixed case)");
 			problems++;
 		} else {
 			have_tx = 1;
@@ -299,29 +320,33 @@ gm_check(gf_feed *feeds, int n, int flux, rt_cfg_errs *e)
 			problems++;
 		}
 		if (f->heartbeat_ms > 0 && f->min_interval_ms > f->heartbeat_ms) {
-			snprintf(w, sizeof w, "MIN_INTERVAL %llu ms exceeds HEARTBEAT %llu ms: the heartbeat cannot be kept",
+			snprintf(w, sizeof w,
+			         "MIN_INTERVAL %llu ms exceeds HEARTBEAT %llu ms: the heartbeat cannot be kept",
 			         (unsigned long long)f->min_interval_ms, (unsigned long long)f->heartbeat_ms);
 			rt_config_error(e, NULL, "feed %s: %s", f->feed, w);
 			problems++;
 		}
 		if (cfg_agg_age_ms > 0 && f->heartbeat_ms > 0 && cfg_agg_age_ms > f->heartbeat_ms) {
-			snprintf(w, sizeof w, "AGG_MAX_AGE %llu ms exceeds HEARTBEAT %llu ms: a heartbeat round could carry "
-			         "a price older than the round before it", (unsigned long long)cfg_agg_age_ms,
-			         (unsigned long long)f->heartbeat_ms);
+			snprintf(w, sizeof w,
+			         "AGG_MAX_AGE %llu ms exceeds HEARTBEAT %llu ms: a heartbeat round could carry "
+			         "a price older than the round before it",
+			         (unsigned long long)cfg_agg_age_ms, (unsigned long long)f->heartbeat_ms);
 			rt_config_error(e, NULL, "feed %s: %s", f->feed, w);
 			problems++;
 		}
 		if (cfg_timeout_ms < f->min_interval_ms) {
-			snprintf(w, sizeof w, "UPDATE_TIMEOUT %llu ms is shorter than MIN_INTERVAL %llu ms: an update would be "
-			         "superseded before the gate may send the next one", (unsigned long long)cfg_timeout_ms,
-			         (unsigned long long)f->min_interval_ms);
+			snprintf(w, sizeof w,
+			         "UPDATE_TIMEOUT %llu ms is shorter than MIN_INTERVAL %llu ms: an update would be "
+			         "superseded before the gate may send the next one",
+			         (unsigned long long)cfg_timeout_ms, (unsigned long long)f->min_interval_ms);
 			rt_config_error(e, NULL, "feed %s: %s", f->feed, w);
 			problems++;
 		}
 		if (cfg_backoff_max_ms < f->min_interval_ms) {
-			snprintf(w, sizeof w, "BACKOFF_MAX %llu ms is shorter than MIN_INTERVAL %llu ms: a failure would be "
-			         "retried sooner than a success", (unsigned long long)cfg_backoff_max_ms,
-			         (unsigned long long)f->min_interval_ms);
+			snprintf(w, sizeof w,
+			         "BACKOFF_MAX %llu ms is shorter than MIN_INTERVAL %llu ms: a failure would be "
+			         "retried sooner than a success",
+			         (unsigned long long)cfg_backoff_max_ms, (unsigned long long)f->min_interval_ms);
 			rt_config_error(e, NULL, "feed %s: %s", f->feed, w);
 			problems++;
 		}
@@ -332,15 +357,18 @@ gm_check(gf_feed *feeds, int n, int flux, rt_cfg_errs *e)
 /* Everything that needs more than one variable, in rt_init's single pass (the feeds are parsed
  * here once and kept for main). */
 static gf_feed gm_feeds[GF_MAX_FEEDS];
-static int     gm_nfeeds = -1;
+static int gm_nfeeds = -1;
 
 static void
 gm_check_all(const rt_opt *o, const char *text, rt_cfg_errs *e)
 {
 	int flux = cfg_sig && strcmp(cfg_sig, "submit(uint256,int256)") == 0;
-	if (cfg_sig && !flux && strcmp(cfg_sig, "updateAnswer(int256)") != 0 && strcmp(cfg_sig, "updateAnswer(uint256)") != 0)
-		rt_config_error(e, "UPDATE_SIGNATURE", "'%.60s' is not one of updateAnswer(int256), updateAnswer(uint256), "
-		                "submit(uint256,int256)", cfg_sig);
+	if (cfg_sig && !flux && strcmp(cfg_sig, "updateAnswer(int256)") != 0 &&
+	    strcmp(cfg_sig, "updateAnswer(uint256)") != 0)
+		rt_config_error(e, "UPDATE_SIGNATURE",
+		                "'%.60s' is not one of updateAnswer(int256), updateAnswer(uint256), "
+		                "submit(uint256,int256)",
+		                cfg_sig);
 	gm_nfeeds = gm_load_feeds(gm_feeds, e);
 	gm_check(gm_feeds, gm_nfeeds > 0 ? gm_nfeeds : 0, flux, e); /* TRANSMITTER even without feeds */
 }
@@ -356,8 +384,8 @@ gm_topic_is(const bus_msg *m, const char *prefix, const char *feed)
 int
 main(int argc, char **argv)
 {
-	char    err[512];
-	gt_cfg  gc;
+	char err[512];
+	gt_cfg gc;
 	gf_feed feeds[GF_MAX_FEEDS];
 	if (rt_init("gate", argc, argv, opts, OB_COUNT(opts)) != 0)
 		return 1;
@@ -388,9 +416,13 @@ main(int argc, char **argv)
 	gc.gas_limit_max = cfg_gas_max;
 	gc.backoff_max_ms = cfg_backoff_max_ms;
 	gc.breaker_after = (uint32_t)cfg_breaker_after;
-	gt_io io = { .ctx = gm_rpc, .read_latest = gm_read_latest, .read_oracle_round = gm_read_oracle_round,
-	             .estimate_gas = gm_estimate_gas, .chain_id = gm_chain_id, .publish = gm_publish,
-	             .alert = gm_alert };
+	gt_io io = { .ctx = gm_rpc,
+		     .read_latest = gm_read_latest,
+		     .read_oracle_round = gm_read_oracle_round,
+		     .estimate_gas = gm_estimate_gas,
+		     .chain_id = gm_chain_id,
+		     .publish = gm_publish,
+		     .alert = gm_alert };
 	gt *g = gt_open(&gc, feeds, (size_t)n, &io, err, sizeof err);
 	if (g == NULL) {
 		rt_log(RT_ERROR, "%s", err);
@@ -412,16 +444,19 @@ main(int argc, char **argv)
 		return 1;
 	}
 	rt_logkv(RT_INFO, "gate ready", "signature", cfg_sig, "gas_estimate",
-	         cfg_estimate ? "on" : strcmp(cfg_estimate_text, "auto") == 0 ? "off (auto: no TRANSMITTER; the signer's "
-	         "GAS_LIMIT applies)" : "off", NULL);
+	         cfg_estimate                             ? "on"
+	         : strcmp(cfg_estimate_text, "auto") == 0 ? "off (auto: no TRANSMITTER; the signer's "
+	                                                    "GAS_LIMIT applies)"
+	                                                  : "off",
+	         NULL);
 
 	while (!rt_stopping()) {
 		bus_msg m;
-		int     rv = act_recv(gm_bus, &m, 100);
+		int rv = act_recv(gm_bus, &m, 100);
 		if (rv == BUS_OK) {
 			if (m.f.topic_len >= 10 && memcmp(m.f.topic, "price.agg.", 10) == 0) {
 				sc_price_agg a;
-				char         origin[SC_ORIGIN_CAP + 1];
+				char origin[SC_ORIGIN_CAP + 1];
 				if (act_decode(&m, &SC_PRICE_AGG, &a) == 0 && gm_topic_is(&m, "price.agg.", a.feed)) {
 					snprintf(origin, sizeof origin, "%.*s", (int)m.f.origin_len, m.f.origin);
 					gt_on_agg(g, &a, origin, m.f.seq, rt_now_ns(), rt_mono_ns());

@@ -18,8 +18,8 @@
  *     decided it, means it landed even if its tx.status was lost.
  *
  * Memory: gr_view is a plain value owned by the caller. */
-#ifndef ACTORS_GATE_RECONCILE_H
-#define ACTORS_GATE_RECONCILE_H
+#ifndef OB_ACTORS_GATE_RECONCILE_H
+#define OB_ACTORS_GATE_RECONCILE_H
 
 #include <stdint.h>
 
@@ -28,15 +28,19 @@
 #include "schemas/messages.h"
 
 typedef struct {
-	gd_state st;           /* the decision's view: on-chain answer, our last publish, in flight */
-	uint8_t  inf_id[16];   /* the in-flight update's id (valid while st.inflight) */
-	u256     inf_answer;
+	gd_state st;        /* the decision's view: on-chain answer, our last publish, in flight */
+	uint8_t inf_id[16]; /* the in-flight update's id (valid while st.inflight) */
+	u256 inf_answer;
 	uint64_t status_block; /* newest block of a confirmed tx.status taken as the chain's answer */
 	uint64_t status_mono;  /* when st was last set from a tx.status; 0 = from the chain */
 } gr_view;
 
 /* gr_poll flags */
-enum { GR_ADOPTED = 1, GR_CHANGED = 2, GR_LANDED = 4 };
+enum {
+	GR_ADOPTED = 1,
+	GR_CHANGED = 2,
+	GR_LANDED = 4
+};
 
 /* Applies a latestRoundData read made at mono_ns. Returns GR_* flags: ADOPTED (the view now
  * holds the read), CHANGED (answer or updatedAt differ from before, or it was unknown), LANDED

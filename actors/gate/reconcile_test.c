@@ -13,17 +13,19 @@
 
 #include "actors/gate/reconcile.h"
 
-#define S 1000000000ull
+#define S     1000000000ull
 #define TRUST (2 * S)
 
-static u256 v64(uint64_t x)
+static u256
+v64(uint64_t x)
 {
 	u256 v;
 	u256_from_u64(&v, x);
 	return v;
 }
 
-static gc_round rd(uint64_t round, uint64_t answer, uint64_t updated_s)
+static gc_round
+rd(uint64_t round, uint64_t answer, uint64_t updated_s)
 {
 	gc_round r;
 	memset(&r, 0, sizeof r);
@@ -33,7 +35,8 @@ static gc_round rd(uint64_t round, uint64_t answer, uint64_t updated_s)
 	return r;
 }
 
-static sc_tx_status st(int state, uint64_t answer, uint64_t block, uint64_t observed_ns)
+static sc_tx_status
+st(int state, uint64_t answer, uint64_t block, uint64_t observed_ns)
 {
 	sc_tx_status s;
 	memset(&s, 0, sizeof s);
@@ -48,7 +51,8 @@ static sc_tx_status st(int state, uint64_t answer, uint64_t block, uint64_t obse
 static const uint8_t ID_A[16] = { 1, 2, 3 }, ID_B[16] = { 9, 9, 9 };
 
 /* A view that knows round 4 = 100 at t=1000 s, with our update of 110 in flight since 1005 s. */
-static gr_view inflight_view(void)
+static gr_view
+inflight_view(void)
 {
 	gr_view v;
 	memset(&v, 0, sizeof v);
@@ -61,7 +65,8 @@ static gr_view inflight_view(void)
 	return v;
 }
 
-static void test_unknown_then_poll(void **state)
+static void
+test_unknown_then_poll(void **state)
 {
 	(void)state;
 	gr_view v;
@@ -70,13 +75,14 @@ static void test_unknown_then_poll(void **state)
 	assert_int_equal(gr_poll(&v, &r, 1, TRUST), GR_ADOPTED | GR_CHANGED); /* no answer yet is known too */
 	assert_true(v.st.known);
 	assert_int_equal(v.st.updated_at_s, 0);
-	assert_int_equal(gr_poll(&v, &r, 2, TRUST), GR_ADOPTED);              /* same read: not a change */
+	assert_int_equal(gr_poll(&v, &r, 2, TRUST), GR_ADOPTED); /* same read: not a change */
 }
 
-static void test_ours_confirmed_then_lagging_poll(void **state)
+static void
+test_ours_confirmed_then_lagging_poll(void **state)
 {
 	(void)state;
-	gr_view      v = inflight_view();
+	gr_view v = inflight_view();
 	sc_tx_status s = st(SC_TX_CONFIRMED, 110, 50, 1007 * S);
 	assert_int_equal(gr_status(&v, &s, ID_A, 0, 10 * S), GR_S_OURS_DONE);
 	assert_false(v.st.inflight);
@@ -93,10 +99,11 @@ static void test_ours_confirmed_then_lagging_poll(void **state)
 	assert_int_equal(v.status_mono, 0);
 }
 
-static void test_poll_catches_up(void **state)
+static void
+test_poll_catches_up(void **state)
 {
 	(void)state;
-	gr_view      v = inflight_view();
+	gr_view v = inflight_view();
 	sc_tx_status s = st(SC_TX_CONFIRMED, 110, 50, 1007 * S);
 	gr_status(&v, &s, ID_A, 0, 10 * S);
 	gc_round r = rd(5, 110, 1006); /* the exact round and time */
@@ -105,10 +112,11 @@ static void test_poll_catches_up(void **state)
 	assert_int_equal(v.status_mono, 0);
 }
 
-static void test_late_final_of_older_update(void **state)
+static void
+test_late_final_of_older_update(void **state)
 {
 	(void)state;
-	gr_view      v = inflight_view();
+	gr_view v = inflight_view();
 	sc_tx_status c = st(SC_TX_CONFIRMED, 110, 50, 1007 * S);
 	gr_status(&v, &c, ID_A, 0, 10 * S);
 	/* The final of the update BEFORE (answer 100, block 40, another id): ignored. */
@@ -121,7 +129,8 @@ static void test_late_final_of_older_update(void **state)
 	assert_int_equal(u256_low64(&v.st.answer), 110);
 }
 
-static void test_someone_elses_update(void **state)
+static void
+test_someone_elses_update(void **state)
 {
 	(void)state;
 	gr_view v = inflight_view();
@@ -143,22 +152,23 @@ static void test_someone_elses_update(void **state)
 	assert_false(u.st.known);
 }
 
-static void test_failed_and_dropped(void **state)
+static void
+test_failed_and_dropped(void **state)
 {
 	(void)state;
-	gr_view      v = inflight_view();
+	gr_view v = inflight_view();
 	sc_tx_status f = st(SC_TX_FAILED, 0, 51, 0);
 	assert_int_equal(gr_status(&v, &f, ID_B, 0, 1), GR_S_IGNORED); /* not ours */
 	assert_true(v.st.inflight);
 	assert_int_equal(gr_status(&v, &f, ID_A, 0, 1), GR_S_OURS_FAILED);
 	assert_false(v.st.inflight);
 	assert_int_equal(u256_low64(&v.st.answer), 100); /* unchanged */
-	gr_view      w = inflight_view();
+	gr_view w = inflight_view();
 	sc_tx_status d = st(SC_TX_DROPPED, 0, 0, 0);
 	assert_int_equal(gr_status(&w, &d, ID_A, 0, 1), GR_S_OURS_DROPPED);
 	assert_false(w.st.inflight);
 	/* Pending/included of ours: nothing yet. */
-	gr_view      x = inflight_view();
+	gr_view x = inflight_view();
 	sc_tx_status p = st(SC_TX_PENDING, 0, 0, 0);
 	assert_int_equal(gr_status(&x, &p, ID_A, 0, 1), GR_S_IGNORED);
 	assert_true(x.st.inflight);
@@ -168,7 +178,8 @@ static void test_failed_and_dropped(void **state)
 	assert_int_equal(x.st.updated_at_s, 1234);
 }
 
-static void test_landed_without_status(void **state)
+static void
+test_landed_without_status(void **state)
 {
 	(void)state;
 	gr_view v = inflight_view();
@@ -188,15 +199,13 @@ static void test_landed_without_status(void **state)
 	assert_true(w.st.inflight);
 }
 
-int main(void)
+int
+main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_unknown_then_poll),
-		cmocka_unit_test(test_ours_confirmed_then_lagging_poll),
-		cmocka_unit_test(test_poll_catches_up),
-		cmocka_unit_test(test_late_final_of_older_update),
-		cmocka_unit_test(test_someone_elses_update),
-		cmocka_unit_test(test_failed_and_dropped),
+		cmocka_unit_test(test_unknown_then_poll),     cmocka_unit_test(test_ours_confirmed_then_lagging_poll),
+		cmocka_unit_test(test_poll_catches_up),       cmocka_unit_test(test_late_final_of_older_update),
+		cmocka_unit_test(test_someone_elses_update),  cmocka_unit_test(test_failed_and_dropped),
 		cmocka_unit_test(test_landed_without_status),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

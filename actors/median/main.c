@@ -22,22 +22,24 @@
 #include "base/rt_main.h"
 #include "base/rt_metrics.h"
 
-#define MS 1000000ull
+#define MS            1000000ull
 #define MED_MAX_FEEDS 64
 
 static act_bus_cfg busc;
-static rt_strlist  cfg_feeds;
-static uint64_t    cfg_window_ms, cfg_quorum, cfg_dev_ppm, cfg_spread_ppm, cfg_interval_ms, cfg_min_pub_ms;
+static rt_strlist cfg_feeds;
+static uint64_t cfg_window_ms, cfg_quorum, cfg_dev_ppm, cfg_spread_ppm, cfg_interval_ms, cfg_min_pub_ms;
 
 /* FEEDS: each a feed name that fits price.obs/agg records and topics. */
-static void med_check_feeds(const rt_opt *o, const char *text, rt_cfg_errs *e)
+static void
+med_check_feeds(const rt_opt *o, const char *text, rt_cfg_errs *e)
 {
 	for (size_t i = 0; i < cfg_feeds.n; i++) {
 		char topic[FRAME_TOPIC_MAX + 16];
 		const char *f = cfg_feeds.v[i];
 		int n = snprintf(topic, sizeof topic, "price.agg.%s", f);
 		if (strlen(f) > SC_NAME_CAP || n >= (int)sizeof topic || !frame_topic_valid(topic, (size_t)n))
-			rt_config_error(e, o->env, "'%.40s' is not a feed name (1..%d of [A-Za-z0-9._:-])", f, SC_NAME_CAP);
+			rt_config_error(e, o->env, "'%.40s' is not a feed name (1..%d of [A-Za-z0-9._:-])", f,
+			                SC_NAME_CAP);
 	}
 }
 
@@ -46,37 +48,47 @@ static const rt_opt opts[] = {
 	{ "FEEDS", RT_LIST, NULL, "feeds this replica aggregates (comma list); empty = every price.obs feed",
 	  &cfg_feeds, 0, 0, RT_LIST_MAX, 0 },
 	RT_CHECK_ROW("FEEDS", med_check_feeds),
-	{ "WINDOW", RT_DURATION, "60s", "an observation older than this is not used", &cfg_window_ms, 1,
-	  86400000, 0, 0 },
+	{ "WINDOW", RT_DURATION, "60s", "an observation older than this is not used", &cfg_window_ms, 1, 86400000, 0,
+	  0 },
 	{ "QUORUM", RT_U64, "2", "distinct fresh sources needed after outliers are dropped", &cfg_quorum, 1,
 	  MD_MAX_SOURCES, 0, 0 },
-	{ "MAX_DEVIATION", RT_PPM, "2", "percent from the provisional median beyond which a source is an "
-	  "outlier (0 = keep all)", &cfg_dev_ppm, 0, 0, 0, 0 },
-	{ "MAX_SPREAD", RT_PPM, "5", "percent (max - min) / median of the kept sources beyond which it "
-	  "refuses (0 = off)", &cfg_spread_ppm, 0, 0, 0, 0 },
+	{ "MAX_DEVIATION", RT_PPM, "2",
+	  "percent from the provisional median beyond which a source is an "
+	  "outlier (0 = keep all)",
+	  &cfg_dev_ppm, 0, 0, 0, 0 },
+	{ "MAX_SPREAD", RT_PPM, "5",
+	  "percent (max - min) / median of the kept sources beyond which it "
+	  "refuses (0 = off)",
+	  &cfg_spread_ppm, 0, 0, 0, 0 },
 	{ "AGG_INTERVAL", RT_DURATION, "1s", "re-aggregate every feed this often (staleness, repeats)",
 	  &cfg_interval_ms, 10, 3600000, 0, 0 },
-	{ "MIN_PUBLISH_INTERVAL", RT_DURATION, "5s", "an aggregate equal to the last one is re-published at "
-	  "most this often", &cfg_min_pub_ms, 0, 3600000, 0, 0 },
+	{ "MIN_PUBLISH_INTERVAL", RT_DURATION, "5s",
+	  "an aggregate equal to the last one is re-published at "
+	  "most this often",
+	  &cfg_min_pub_ms, 0, 3600000, 0, 0 },
 };
 
-enum { ALERT_NONE = 0, ALERT_QUORUM, ALERT_DISAGREE };
+enum {
+	ALERT_NONE = 0,
+	ALERT_QUORUM,
+	ALERT_DISAGREE
+};
 static const char *const med_alert_kind[] = { "", "below_quorum", "sources_disagree" };
 
 typedef struct {
-	md_feed      f;
-	sc_price_agg last;          /* last published */
-	int          have_last;
-	uint64_t     last_pub_mono;
-	int          alert;         /* ALERT_* currently raised */
-	rt_metric   *m_aggs, *m_sources, *m_spread, *m_refuse[2], *m_suppressed;
+	md_feed f;
+	sc_price_agg last; /* last published */
+	int have_last;
+	uint64_t last_pub_mono;
+	int alert; /* ALERT_* currently raised */
+	rt_metric *m_aggs, *m_sources, *m_spread, *m_refuse[2], *m_suppressed;
 } med_feed;
 
-static med_feed  med_feeds[MED_MAX_FEEDS];
-static size_t    med_nfeeds;
-static act_bus  *med_bus;
-static md_cfg    med_cfg;
-static uint64_t  med_start_mono;
+static med_feed med_feeds[MED_MAX_FEEDS];
+static size_t med_nfeeds;
+static act_bus *med_bus;
+static md_cfg med_cfg;
+static uint64_t med_start_mono;
 static rt_metric *m_unknown_feed;
 
 static rt_metric *
@@ -104,11 +116,12 @@ med_feed_get(const char *name, int create)
 	mf->m_spread = rt_gauge("median_spread_ppm", "(max - min) / |median| of the used sources, ppm.", labels);
 	mf->m_suppressed = rt_counter("median_repeats_suppressed_total",
 	                              "Aggregates equal to the last one not re-published within "
-	                              "MIN_PUBLISH_INTERVAL.", labels);
-	mf->m_refuse[0] = med_labeled_counter("median_refusals_total", "Aggregations refused, by reason.",
-	                                      mf->f.feed, "reason", "below_quorum");
-	mf->m_refuse[1] = med_labeled_counter("median_refusals_total", "Aggregations refused, by reason.",
-	                                      mf->f.feed, "reason", "sources_disagree");
+	                              "MIN_PUBLISH_INTERVAL.",
+	                              labels);
+	mf->m_refuse[0] = med_labeled_counter("median_refusals_total", "Aggregations refused, by reason.", mf->f.feed,
+	                                      "reason", "below_quorum");
+	mf->m_refuse[1] = med_labeled_counter("median_refusals_total", "Aggregations refused, by reason.", mf->f.feed,
+	                                      "reason", "sources_disagree");
 	rt_logkv(RT_INFO, "feed added", "feed", name, NULL);
 	return mf;
 }
@@ -151,9 +164,9 @@ static void
 med_evaluate(med_feed *mf, const char *trigger_source)
 {
 	sc_price_agg agg;
-	size_t       fresh;
-	uint64_t     now = rt_now_ns(), mono = rt_mono_ns();
-	int          st = md_compute(&mf->f, &med_cfg, now, &agg, &fresh);
+	size_t fresh;
+	uint64_t now = rt_now_ns(), mono = rt_mono_ns();
+	int st = md_compute(&mf->f, &med_cfg, now, &agg, &fresh);
 	rt_gauge_set(mf->m_sources, agg.used_count);
 	rt_gauge_set(mf->m_spread, (double)agg.spread_ppm);
 	for (uint32_t i = 0; i < agg.dropped_count; i++) {
@@ -187,8 +200,7 @@ med_evaluate(med_feed *mf, const char *trigger_source)
 			med_set_alert(mf, ALERT_QUORUM, &agg, fresh);
 		return;
 	}
-	if (mf->have_last && md_same_aggregate(&mf->last, &agg) &&
-	    mono - mf->last_pub_mono < cfg_min_pub_ms * MS) {
+	if (mf->have_last && md_same_aggregate(&mf->last, &agg) && mono - mf->last_pub_mono < cfg_min_pub_ms * MS) {
 		rt_inc(mf->m_suppressed);
 		return;
 	}
@@ -220,7 +232,7 @@ med_on_obs(const bus_msg *m)
 		rt_logkv(RT_WARN, "observation's feed does not match its topic", "feed", o.feed, NULL);
 		return;
 	}
-	int       configured = cfg_feeds.n == 0;
+	int configured = cfg_feeds.n == 0;
 	for (size_t i = 0; i < cfg_feeds.n && !configured; i++)
 		configured = strcmp(cfg_feeds.v[i], o.feed) == 0;
 	med_feed *mf = configured ? med_feed_get(o.feed, 1) : NULL;
@@ -242,8 +254,9 @@ med_on_obs(const bus_msg *m)
 			char d[24], fd[24];
 			snprintf(d, sizeof d, "%llu", (unsigned long long)o.decimals);
 			snprintf(fd, sizeof fd, "%llu", (unsigned long long)mf->f.decimals);
-			rt_logkv(rv == MD_EDECIMALS ? RT_ERROR : RT_WARN, "observation rejected", "feed", o.feed, "source",
-			         o.source, "why", md_observe_error_name(rv), "decimals", d, "feed_decimals", fd, NULL);
+			rt_logkv(rv == MD_EDECIMALS ? RT_ERROR : RT_WARN, "observation rejected", "feed", o.feed,
+			         "source", o.source, "why", md_observe_error_name(rv), "decimals", d, "feed_decimals",
+			         fd, NULL);
 		}
 		return;
 	}
@@ -257,10 +270,12 @@ main(int argc, char **argv)
 	char err[512];
 	if (rt_init("median", argc, argv, opts, OB_COUNT(opts)) != 0)
 		return 1;
-	med_cfg = (md_cfg){ .window_ns = cfg_window_ms * MS, .quorum = (uint32_t)cfg_quorum,
-	                    .max_dev_ppm = cfg_dev_ppm, .max_spread_ppm = cfg_spread_ppm };
+	med_cfg = (md_cfg){ .window_ns = cfg_window_ms * MS,
+		            .quorum = (uint32_t)cfg_quorum,
+		            .max_dev_ppm = cfg_dev_ppm,
+		            .max_spread_ppm = cfg_spread_ppm };
 	const char *topics[MED_MAX_FEEDS + 1] = { 0 };
-	char        tbuf[MED_MAX_FEEDS][FRAME_TOPIC_MAX + 1];
+	char tbuf[MED_MAX_FEEDS][FRAME_TOPIC_MAX + 1];
 	if (cfg_feeds.n == 0) {
 		topics[0] = "price.obs.";
 	} else {
@@ -276,8 +291,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	m_unknown_feed = rt_counter("median_unrouted_total",
-	                            "Observations for a feed not aggregated here or not matching their topic.",
-	                            NULL);
+	                            "Observations for a feed not aggregated here or not matching their topic.", NULL);
 	med_start_mono = rt_mono_ns();
 	char q[24];
 	snprintf(q, sizeof q, "%llu", (unsigned long long)cfg_quorum);
@@ -286,9 +300,9 @@ main(int argc, char **argv)
 	uint64_t next_tick = rt_mono_ns() + cfg_interval_ms * MS;
 	while (!rt_stopping()) {
 		uint64_t now = rt_mono_ns();
-		int      wait = now >= next_tick ? 0 : (int)((next_tick - now) / MS) + 1;
-		bus_msg  m;
-		int      rv = act_recv(med_bus, &m, wait > 200 ? 200 : wait);
+		int wait = now >= next_tick ? 0 : (int)((next_tick - now) / MS) + 1;
+		bus_msg m;
+		int rv = act_recv(med_bus, &m, wait > 200 ? 200 : wait);
 		if (rv == BUS_OK) {
 			med_on_obs(&m);
 			bus_msg_free(&m);

@@ -186,8 +186,7 @@ md_compute(md_feed *f, const md_cfg *c, uint64_t now_ns, sc_price_agg *out, size
 int
 md_same_aggregate(const sc_price_agg *a, const sc_price_agg *b)
 {
-	if (u256_cmp(&a->median, &b->median) != 0 || a->decimals != b->decimals ||
-	    a->used_count != b->used_count)
+	if (u256_cmp(&a->median, &b->median) != 0 || a->decimals != b->decimals || a->used_count != b->used_count)
 		return 0;
 	for (uint32_t i = 0; i < a->used_count; i++)
 		if (strcmp(a->used[i].source, b->used[i].source) != 0)
@@ -203,23 +202,18 @@ static const char *const md_status_names[] = {
 };
 
 static const char *const md_observe_names[] = {
-	[MD_OK] = "ok",
-	[MD_EFEED] = "wrong_feed",
-	[MD_EDECIMALS] = "decimals_mismatch",
-	[MD_ESTALE] = "stale",
-	[MD_EFULL] = "too_many_sources",
+	[MD_OK] = "ok",        [MD_EFEED] = "wrong_feed",       [MD_EDECIMALS] = "decimals_mismatch",
+	[MD_ESTALE] = "stale", [MD_EFULL] = "too_many_sources",
 };
 
 const char *
 md_status_name(int s)
 {
-	return s >= 0 && (size_t)s < sizeof md_status_names / sizeof md_status_names[0] ? md_status_names[s]
-	                                                                                  : "?";
+	return s >= 0 && (size_t)s < sizeof md_status_names / sizeof md_status_names[0] ? md_status_names[s] : "?";
 }
 
 const char *
 md_observe_error_name(int e)
 {
-	return e >= 0 && (size_t)e < sizeof md_observe_names / sizeof md_observe_names[0] ? md_observe_names[e]
-	                                                                                   : "?";
+	return e >= 0 && (size_t)e < sizeof md_observe_names / sizeof md_observe_names[0] ? md_observe_names[e] : "?";
 }

@@ -8,8 +8,8 @@
  * on 320-bit products, floor'd, and compared without rounding: |v - m| * 10^6 > max_ppm * |m|.
  *
  * Memory: md_feed is a plain value owned by the caller (one per feed); nothing allocates. */
-#ifndef ACTORS_MEDIAN_MEDIAN_H
-#define ACTORS_MEDIAN_MEDIAN_H
+#ifndef OB_ACTORS_MEDIAN_MEDIAN_H
+#define OB_ACTORS_MEDIAN_MEDIAN_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -27,10 +27,10 @@ typedef struct {
 } md_cfg;
 
 typedef struct {
-	char            feed[SC_NAME_CAP + 1];
-	uint64_t        decimals;     /* of every observation held; learned from the first one */
+	char feed[SC_NAME_CAP + 1];
+	uint64_t decimals; /* of every observation held; learned from the first one */
 	sc_source_value src[MD_MAX_SOURCES];
-	size_t          n;
+	size_t n;
 } md_feed;
 
 /* md_observe results. */
@@ -44,10 +44,10 @@ enum {
 
 /* md_compute results: the refusal reasons double as metric label values (md_status_name). */
 enum {
-	MD_AGG = 0,        /* *out is an aggregate to publish */
-	MD_NO_DATA,        /* no fresh observation at all */
-	MD_BELOW_QUORUM,   /* fewer than quorum fresh sources (before or after outlier removal) */
-	MD_DISAGREE,       /* the remaining sources spread beyond max_spread_ppm */
+	MD_AGG = 0,      /* *out is an aggregate to publish */
+	MD_NO_DATA,      /* no fresh observation at all */
+	MD_BELOW_QUORUM, /* fewer than quorum fresh sources (before or after outlier removal) */
+	MD_DISAGREE,     /* the remaining sources spread beyond max_spread_ppm */
 };
 
 void md_feed_init(md_feed *f, const char *feed);
@@ -65,7 +65,7 @@ int md_compute(md_feed *f, const md_cfg *c, uint64_t now_ns, sc_price_agg *out, 
 int md_same_aggregate(const sc_price_agg *a, const sc_price_agg *b);
 
 /* Pure helpers, exposed for tests. */
-void md_avg_toward_zero(u256 *r, const u256 *a, const u256 *b);        /* (a+b)/2, truncated */
+void md_avg_toward_zero(u256 *r, const u256 *a, const u256 *b); /* (a+b)/2, truncated */
 const char *md_status_name(int status);
 const char *md_observe_error_name(int err);
 

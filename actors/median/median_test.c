@@ -17,20 +17,23 @@
 
 #define S 1000000000ull /* ns per second */
 
-static md_cfg cfg(uint32_t quorum, uint64_t dev_ppm, uint64_t spread_ppm)
+static md_cfg
+cfg(uint32_t quorum, uint64_t dev_ppm, uint64_t spread_ppm)
 {
 	md_cfg c = { .window_ns = 60 * S, .quorum = quorum, .max_dev_ppm = dev_ppm, .max_spread_ppm = spread_ppm };
 	return c;
 }
 
-static u256 dec(const char *s)
+static u256
+dec(const char *s)
 {
 	u256 v;
 	assert_int_equal(i256_from_dec(&v, s, strlen(s)), 0);
 	return v;
 }
 
-static u256 i64v(int64_t x)
+static u256
+i64v(int64_t x)
 {
 	u256 v;
 	u256_from_u64(&v, (uint64_t)(x < 0 ? -(x + 1) : x));
@@ -43,8 +46,8 @@ static u256 i64v(int64_t x)
 	return v;
 }
 
-static void obs(md_feed *f, const md_cfg *c, const char *src, const char *val, uint64_t t, uint64_t now,
-                int want)
+static void
+obs(md_feed *f, const md_cfg *c, const char *src, const char *val, uint64_t t, uint64_t now, int want)
 {
 	sc_price_obs o;
 	memset(&o, 0, sizeof o);
@@ -56,14 +59,16 @@ static void obs(md_feed *f, const md_cfg *c, const char *src, const char *val, u
 	assert_int_equal(md_observe(f, c, &o, now), want);
 }
 
-static void assert_dec(const u256 *v, const char *want)
+static void
+assert_dec(const u256 *v, const char *want)
 {
 	char buf[80];
 	i256_to_dec(v, buf);
 	assert_string_equal(buf, want);
 }
 
-static void test_odd_even(void **st)
+static void
+test_odd_even(void **st)
 {
 	(void)st;
 	md_cfg c = cfg(1, 0, 0);
@@ -89,7 +94,8 @@ static void test_odd_even(void **st)
 	assert_int_equal(a.spread_ppm, 995000);
 }
 
-static void test_negative_and_rounding(void **st)
+static void
+test_negative_and_rounding(void **st)
 {
 	(void)st;
 	u256 r, a = dec("-3"), b = dec("-4");
@@ -125,18 +131,20 @@ static void test_negative_and_rounding(void **st)
 	obs(&f, &c, "a", "-150", S, S, MD_OK);
 	obs(&f, &c, "b", "-101", S, S, MD_OK);
 	assert_int_equal(md_compute(&f, &c, S, &agg, &fresh), MD_AGG);
-	assert_dec(&agg.median, "-125"); /* -125.5 -> -125 */
+	assert_dec(&agg.median, "-125");          /* -125.5 -> -125 */
 	assert_int_equal(agg.spread_ppm, 392000); /* 49 / 125 */
 }
 
-static int cmp64(const void *x, const void *y)
+static int
+cmp64(const void *x, const void *y)
 {
 	int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
 	return (a > b) - (a < b);
 }
 
 /* Random sets of int64 values against an independent __int128 median. */
-static void test_random_against_int128(void **st)
+static void
+test_random_against_int128(void **st)
 {
 	(void)st;
 	srand(12345);
@@ -171,7 +179,8 @@ static void test_random_against_int128(void **st)
 	}
 }
 
-static void test_outliers(void **st)
+static void
+test_outliers(void **st)
 {
 	(void)st;
 	md_cfg c = cfg(3, 10000 /* 1 % */, 0);
@@ -218,7 +227,8 @@ static void test_outliers(void **st)
 	assert_dec(&a.median, "-1000");
 }
 
-static void test_spread_refusal(void **st)
+static void
+test_spread_refusal(void **st)
 {
 	(void)st;
 	md_cfg c = cfg(2, 0, 20000 /* 2 % */);
@@ -241,7 +251,8 @@ static void test_spread_refusal(void **st)
 	assert_int_equal(a.spread_ppm, UINT64_MAX);
 }
 
-static void test_staleness_and_quorum(void **st)
+static void
+test_staleness_and_quorum(void **st)
 {
 	(void)st;
 	md_cfg c = cfg(2, 0, 0);
@@ -279,7 +290,8 @@ static void test_staleness_and_quorum(void **st)
 	}
 }
 
-static void test_duplicates_equal_decimals(void **st)
+static void
+test_duplicates_equal_decimals(void **st)
 {
 	(void)st;
 	md_cfg c = cfg(3, 10000, 10000);
@@ -334,7 +346,8 @@ static void test_duplicates_equal_decimals(void **st)
 	assert_string_equal(md_status_name(MD_DISAGREE), "sources_disagree");
 }
 
-int main(void)
+int
+main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_odd_even),

@@ -6,8 +6,8 @@
  *
  * Memory: an sgc_call is a plain value (the parsed abi_sig, about 3 KiB) owned by the caller.
  */
-#ifndef SIGNER_CALL_H
-#define SIGNER_CALL_H
+#ifndef OB_ACTORS_SIGNER_CALL_H
+#define OB_ACTORS_SIGNER_CALL_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -17,8 +17,8 @@
 
 typedef struct {
 	abi_sig sig;
-	int     has_round;       /* two arguments: (round, answer) */
-	int     answer_unsigned; /* uintN answer: negative answers are refused */
+	int has_round;       /* two arguments: (round, answer) */
+	int answer_unsigned; /* uintN answer: negative answers are refused */
 } sgc_call;
 
 /* Parses and checks the signature. 0, or -1 with the reason in err. */

@@ -67,8 +67,7 @@ sgf_raise(u256 *r, const u256 *old, uint64_t ppm)
 }
 
 int
-sgf_bump(const sgf_cfg *c, const sgf_fees *old, const sc_tx_bump *b, const sc_gas_quote *q,
-         sgf_fees *out)
+sgf_bump(const sgf_cfg *c, const sgf_fees *old, const sc_tx_bump *b, const sc_gas_quote *q, sgf_fees *out)
 {
 	u256 t;
 	memset(out, 0, sizeof *out);
@@ -83,7 +82,8 @@ sgf_bump(const sgf_cfg *c, const sgf_fees *old, const sc_tx_bump *b, const sc_ga
 			out->max_fee = *sgf_max(&out->max_fee, &q->max_fee_per_gas);
 		}
 		out->max_fee = *sgf_max(&out->max_fee, &out->max_priority);
-		if (u256_cmp(&out->max_fee, &old->max_fee) <= 0 && u256_cmp(&out->max_priority, &old->max_priority) <= 0)
+		if (u256_cmp(&out->max_fee, &old->max_fee) <= 0 &&
+		    u256_cmp(&out->max_priority, &old->max_priority) <= 0)
 			return SGP_BUMP_NO_INCREASE;
 	} else {
 		sgf_raise(&t, &old->gas_price, c->bump_ppm);

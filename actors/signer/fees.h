@@ -11,38 +11,40 @@
  *
  * Memory: plain values, no allocation.
  */
-#ifndef SIGNER_FEES_H
-#define SIGNER_FEES_H
+#ifndef OB_ACTORS_SIGNER_FEES_H
+#define OB_ACTORS_SIGNER_FEES_H
 
 #include <stdint.h>
 
 #include "schemas/messages.h"
 
 typedef struct {
-	int  eip1559;
+	int eip1559;
 	u256 gas_price;    /* legacy */
 	u256 max_fee;      /* eip1559 */
 	u256 max_priority; /* eip1559 */
 } sgf_fees;
 
 typedef struct {
-	int      eip1559;     /* TX_TYPE */
-	int      gas_auto;    /* legacy: GAS_PRICE=auto */
-	u256     gas_price;   /* legacy fixed */
-	u256     max_gas_price;
-	u256     max_fee_per_gas;
-	uint64_t bump_ppm;    /* BUMP_PERCENT in ppm: 12.5% = 125000 */
+	int eip1559;    /* TX_TYPE */
+	int gas_auto;   /* legacy: GAS_PRICE=auto */
+	u256 gas_price; /* legacy fixed */
+	u256 max_gas_price;
+	u256 max_fee_per_gas;
+	uint64_t bump_ppm; /* BUMP_PERCENT in ppm: 12.5% = 125000 */
 } sgf_cfg;
 
-enum { SGF_OK = 0, SGF_NO_QUOTE = -1 }; /* or SGP_FEE_CAP / SGP_BUMP_NO_INCREASE (policy.h) */
+enum {
+	SGF_OK = 0,
+	SGF_NO_QUOTE = -1
+}; /* or SGP_FEE_CAP / SGP_BUMP_NO_INCREASE (policy.h) */
 
 /* Does this configuration need a gas.quote before it can sign? */
 int sgf_needs_quote(const sgf_cfg *c);
 /* Fees for a new transaction. q: latest quote or NULL. */
 int sgf_new(const sgf_cfg *c, const sc_gas_quote *q, sgf_fees *out);
 /* Fees for a replacement of `old`. q may be NULL. */
-int sgf_bump(const sgf_cfg *c, const sgf_fees *old, const sc_tx_bump *b, const sc_gas_quote *q,
-             sgf_fees *out);
+int sgf_bump(const sgf_cfg *c, const sgf_fees *old, const sc_tx_bump *b, const sc_gas_quote *q, sgf_fees *out);
 /* old + ceil(old * ppm / 10^6), saturating at 2^256-1. */
 void sgf_raise(u256 *r, const u256 *old, uint64_t ppm);
 

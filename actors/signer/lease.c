@@ -112,8 +112,10 @@ sgl_state(const sgl *l, uint64_t now, char *why, size_t n)
 	for (size_t i = 0; i < SGL_PEERS; i++) {
 		const sgl_peer *p = &l->peers[i];
 		if (sgl_live(p, now) && sgl_older(p->started_ns, p->boot, l->started_ns, l->boot)) {
-			snprintf(why, n, "lease: another signer for this address is live (instance %s, started earlier): "
-			         "not signing while it is", p->instance);
+			snprintf(why, n,
+			         "lease: another signer for this address is live (instance %s, started earlier): "
+			         "not signing while it is",
+			         p->instance);
 			return SGL_YIELD;
 		}
 	}

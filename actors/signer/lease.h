@@ -17,8 +17,8 @@
  *
  * Memory: a plain struct, no allocation. One thread.
  */
-#ifndef SIGNER_LEASE_H
-#define SIGNER_LEASE_H
+#ifndef OB_ACTORS_SIGNER_LEASE_H
+#define OB_ACTORS_SIGNER_LEASE_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -27,22 +27,33 @@
 
 #define SGL_PEERS 8
 
-enum { SGL_ACTIVE, SGL_LISTENING, SGL_NO_ECHO, SGL_YIELD };
-enum { SGL_EV_IGNORED, SGL_EV_OWN, SGL_EV_PEER, SGL_EV_PEER_NEW, SGL_EV_RELEASED };
+enum {
+	SGL_ACTIVE,
+	SGL_LISTENING,
+	SGL_NO_ECHO,
+	SGL_YIELD
+};
+enum {
+	SGL_EV_IGNORED,
+	SGL_EV_OWN,
+	SGL_EV_PEER,
+	SGL_EV_PEER_NEW,
+	SGL_EV_RELEASED
+};
 
 typedef struct {
-	uint8_t  boot[16];
-	char     instance[SC_ORIGIN_CAP + 1];
+	uint8_t boot[16];
+	char instance[SC_ORIGIN_CAP + 1];
 	uint64_t started_ns;
 	uint64_t heard_mono, ttl_ns;
-	int      used;
+	int used;
 } sgl_peer;
 
 typedef struct {
 	uint64_t chain_id;
-	uint8_t  addr[20];
-	uint8_t  boot[16];
-	char     instance[SC_ORIGIN_CAP + 1];
+	uint8_t addr[20];
+	uint8_t boot[16];
+	char instance[SC_ORIGIN_CAP + 1];
 	uint64_t started_ns, ttl_ns, start_mono, echo_mono, seq;
 	sgl_peer peers[SGL_PEERS];
 } sgl;

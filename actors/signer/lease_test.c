@@ -39,9 +39,9 @@ lt_round(sgl *a, sgl *b, uint64_t now)
 static void
 test_alone(void **st)
 {
-	sgl             a;
+	sgl a;
 	sc_signer_lease m;
-	char            why[256];
+	char why[256];
 	sgl_init(&a, 138, addr, "a", boot_a, 100, 6000 * MS, 1000 * MS);
 	assert_int_equal(sgl_state(&a, 1000 * MS, why, sizeof why), SGL_LISTENING);
 	sgl_make(&a, &m, 0, 5);
@@ -71,7 +71,8 @@ test_newer_yields(void **st)
 	lt_pair(&a, &b, 100, 100);
 	for (uint64_t t = 0; t <= 8000; t += 2000)
 		lt_round(&a, &b, t * MS);
-	assert_int_equal(sgl_state(&a, 8000 * MS, NULL, 0) == SGL_YIELD, sgl_state(&b, 8000 * MS, NULL, 0) != SGL_YIELD);
+	assert_int_equal(sgl_state(&a, 8000 * MS, NULL, 0) == SGL_YIELD,
+	                 sgl_state(&b, 8000 * MS, NULL, 0) != SGL_YIELD);
 	/* B's clock is wrong (ahead or behind): still exactly one yields */
 	lt_pair(&a, &b, 300, 200);
 	for (uint64_t t = 0; t <= 8000; t += 2000)
@@ -83,7 +84,7 @@ test_newer_yields(void **st)
 static void
 test_first_hearing_is_new(void **st)
 {
-	sgl             a, b;
+	sgl a, b;
 	sc_signer_lease lb;
 	lt_pair(&a, &b, 100, 200);
 	sgl_make(&b, &lb, 0, 1);
@@ -95,7 +96,7 @@ test_first_hearing_is_new(void **st)
 static void
 test_expiry_and_release(void **st)
 {
-	sgl             a, b;
+	sgl a, b;
 	sc_signer_lease la;
 	lt_pair(&a, &b, 100, 200);
 	for (uint64_t t = 0; t <= 8000; t += 2000)
@@ -128,7 +129,7 @@ test_expiry_and_release(void **st)
 static void
 test_others_ignored(void **st)
 {
-	sgl             a, b;
+	sgl a, b;
 	sc_signer_lease lb;
 	lt_pair(&a, &b, 100, 50);
 	sgl_make(&b, &lb, 0, 1);
@@ -143,7 +144,7 @@ test_others_ignored(void **st)
 static void
 test_many_peers(void **st)
 {
-	sgl             a;
+	sgl a;
 	sc_signer_lease m;
 	sgl_init(&a, 138, addr, "a", boot_a, 100, 6000 * MS, 0);
 	for (int i = 0; i < 3 * SGL_PEERS; i++) {
@@ -164,9 +165,12 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_alone),          cmocka_unit_test(test_newer_yields),
-		cmocka_unit_test(test_first_hearing_is_new), cmocka_unit_test(test_expiry_and_release),
-		cmocka_unit_test(test_others_ignored), cmocka_unit_test(test_many_peers),
+		cmocka_unit_test(test_alone),
+		cmocka_unit_test(test_newer_yields),
+		cmocka_unit_test(test_first_hearing_is_new),
+		cmocka_unit_test(test_expiry_and_release),
+		cmocka_unit_test(test_others_ignored),
+		cmocka_unit_test(test_many_peers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

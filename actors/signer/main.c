@@ -31,100 +31,125 @@
 /* ---- configuration -------------------------------------------------------------------------- */
 
 static act_bus_cfg busc;
-static uint8_t     cfg_env_key[32]; /* wiped right after it is copied into secret memory */
+static uint8_t cfg_env_key[32]; /* wiped right after it is copied into secret memory */
 static const char *cfg_key_file, *cfg_state_dir, *cfg_update_sig, *cfg_tx_type, *cfg_gas_price;
 static const char *cfg_aggregator; /* AGGREGATOR_ADDRESS: the seed's name for the one contract */
 static const char *cfg_feeds_file, *cfg_max_gas_price, *cfg_max_fee, *cfg_min_answer, *cfg_max_answer;
-static uint64_t    cfg_chain_id, cfg_gas_limit, cfg_max_gas_limit, cfg_bump_ppm, cfg_max_change_ppm;
-static uint64_t    cfg_batch, cfg_retry_ms, cfg_retry_max_ms, cfg_gap_grace_ms, cfg_dedupe_ttl_ms;
-static bool        cfg_allow_empty;
+static uint64_t cfg_chain_id, cfg_gas_limit, cfg_max_gas_limit, cfg_bump_ppm, cfg_max_change_ppm;
+static uint64_t cfg_batch, cfg_retry_ms, cfg_retry_max_ms, cfg_gap_grace_ms, cfg_dedupe_ttl_ms;
+static bool cfg_allow_empty;
 static const char *cfg_ks_file, *cfg_ks_pw_file, *cfg_ks_pw, *cfg_rs_url, *cfg_rs_method;
-static uint8_t     cfg_rs_addr[20];
-static uint64_t    cfg_rs_timeout_ms, cfg_lease_ms, cfg_lease_ttl_ms;
-static rt_strlist  cfg_contracts, cfg_selectors, cfg_feeds;
+static uint8_t cfg_rs_addr[20];
+static uint64_t cfg_rs_timeout_ms, cfg_lease_ms, cfg_lease_ttl_ms;
+static rt_strlist cfg_contracts, cfg_selectors, cfg_feeds;
 
 /* What the configuration pass builds (sm_check): the key in secret memory, the policy, the call. */
-static uint8_t    *sm_key;
-static sgp_policy  sm_pol;
-static sgc_call    sm_call;
-static sg_cfg      sm_cfg;
-static int         sm_trust_request;
+static uint8_t *sm_key;
+static sgp_policy sm_pol;
+static sgc_call sm_call;
+static sg_cfg sm_cfg;
+static int sm_trust_request;
 static rt_check_fn sm_check, sm_check_feeds;
 
 static const rt_opt opts[] = {
 	ACT_BUS_OPTS(busc),
-	{ "PRIVATE_KEY", RT_KEY, NULL, "secp256k1 key (hex) signing the transactions; or PRIVATE_KEY_FILE",
-	  cfg_env_key, 0, 0, 32, RT_SECRET | RT_SCRUB },
-	{ "PRIVATE_KEY_FILE", RT_STR, "", "file holding the key in hex; must be mode 0600 or stricter",
-	  &cfg_key_file, 0, 0, 0, 0 },
-	{ "KEYSTORE_FILE", RT_STR, "", "encrypted Web3 Secret Storage v3 JSON keystore (geth, Besu, cast wallet new, "
-	  "ethers) holding the key; mode 0600 or stricter", &cfg_ks_file, 0, 0, 0, 0 },
-	{ "KEYSTORE_PASSWORD_FILE", RT_STR, "", "file whose first line is KEYSTORE_FILE's password; mode 0600 or "
-	  "stricter", &cfg_ks_pw_file, 0, 0, 0, 0 },
-	{ "KEYSTORE_PASSWORD", RT_STR, NULL, "KEYSTORE_FILE's password (prefer KEYSTORE_PASSWORD_FILE); wiped from the "
-	  "environment once read", &cfg_ks_pw, 0, 0, 0, RT_SECRET },
-	{ "REMOTE_SIGNER_URL", RT_HTTP_URL, NULL, "remote signer (Web3Signer, Clef, ...) signing over JSON-RPC instead "
-	  "of a local key", &cfg_rs_url, 0, 0, 1, 0 },
-	{ "REMOTE_SIGNER_ADDRESS", RT_ADDR, NULL, "the account the remote signer signs for (required with "
-	  "REMOTE_SIGNER_URL)", cfg_rs_addr, 0, 0, 0, 0 },
+	{ "PRIVATE_KEY", RT_KEY, NULL, "secp256k1 key (hex) signing the transactions; or PRIVATE_KEY_FILE", cfg_env_key,
+	  0, 0, 32, RT_SECRET | RT_SCRUB },
+	{ "PRIVATE_KEY_FILE", RT_STR, "", "file holding the key in hex; must be mode 0600 or stricter", &cfg_key_file,
+	  0, 0, 0, 0 },
+	{ "KEYSTORE_FILE", RT_STR, "",
+	  "encrypted Web3 Secret Storage v3 JSON keystore (geth, Besu, cast wallet new, "
+	  "ethers) holding the key; mode 0600 or stricter",
+	  &cfg_ks_file, 0, 0, 0, 0 },
+	{ "KEYSTORE_PASSWORD_FILE", RT_STR, "",
+	  "file whose first line is KEYSTORE_FILE's password; mode 0600 or "
+	  "stricter",
+	  &cfg_ks_pw_file, 0, 0, 0, 0 },
+	{ "KEYSTORE_PASSWORD", RT_STR, NULL,
+	  "KEYSTORE_FILE's password (prefer KEYSTORE_PASSWORD_FILE); wiped from the "
+	  "environment once read",
+	  &cfg_ks_pw, 0, 0, 0, RT_SECRET },
+	{ "REMOTE_SIGNER_URL", RT_HTTP_URL, NULL,
+	  "remote signer (Web3Signer, Clef, ...) signing over JSON-RPC instead "
+	  "of a local key",
+	  &cfg_rs_url, 0, 0, 1, 0 },
+	{ "REMOTE_SIGNER_ADDRESS", RT_ADDR, NULL,
+	  "the account the remote signer signs for (required with "
+	  "REMOTE_SIGNER_URL)",
+	  cfg_rs_addr, 0, 0, 0, 0 },
 	RT_CHECK_ROW("REMOTE_SIGNER_ADDRESS", hex_addr_opt_check),
-	{ "REMOTE_SIGNER_METHOD", RT_STR, "eth_signTransaction", "eth_signTransaction (Web3Signer, geth, anvil) or "
-	  "account_signTransaction (Clef)", &cfg_rs_method, 0, 0, 0, 0 },
+	{ "REMOTE_SIGNER_METHOD", RT_STR, "eth_signTransaction",
+	  "eth_signTransaction (Web3Signer, geth, anvil) or "
+	  "account_signTransaction (Clef)",
+	  &cfg_rs_method, 0, 0, 0, 0 },
 	{ "REMOTE_SIGNER_TIMEOUT", RT_DURATION, "5s", "longest wait for one remote signature", &cfg_rs_timeout_ms, 100,
 	  120000, 0, 0 },
 	{ "LEASE_INTERVAL", RT_DURATION, "2s", "how often this signer publishes its signer.lease", &cfg_lease_ms, 100,
 	  60000, 0, 0 },
-	{ "LEASE_TTL", RT_DURATION, "6s", "a signer.lease is live this long after it is heard; also the listening time "
-	  "before signing at start (at least 2 x LEASE_INTERVAL)", &cfg_lease_ttl_ms, 200, 600000, 0, 0 },
-	{ "STATE_DIR", RT_STR, "data/signer", "LMDB directory: nonces, signed txs, outbox, dedupe",
-	  &cfg_state_dir, 0, 0, 0, 0 },
-	{ "CHAIN_ID", RT_U64, "138", "chain id signed into every transaction (EIP-155)", &cfg_chain_id, 1,
-	  INT64_MAX, 0, 0 },
+	{ "LEASE_TTL", RT_DURATION, "6s",
+	  "a signer.lease is live this long after it is heard; also the listening time "
+	  "before signing at start (at least 2 x LEASE_INTERVAL)",
+	  &cfg_lease_ttl_ms, 200, 600000, 0, 0 },
+	{ "STATE_DIR", RT_STR, "data/signer", "LMDB directory: nonces, signed txs, outbox, dedupe", &cfg_state_dir, 0,
+	  0, 0, 0 },
+	{ "CHAIN_ID", RT_U64, "138", "chain id signed into every transaction (EIP-155)", &cfg_chain_id, 1, INT64_MAX, 0,
+	  0 },
 	{ "UPDATE_SIGNATURE", RT_STR, "updateAnswer(int256)",
-	  "update call: updateAnswer(int256), updateAnswer(uint256) or submit(uint256,int256)", &cfg_update_sig,
-	  0, 0, 0, 0 },
-	{ "TX_TYPE", RT_STR, "legacy", "legacy (EIP-155) or eip1559", &cfg_tx_type, 0, 0, 0, 0 },
-	{ "GAS_PRICE", RT_STR, "auto", "legacy gas price: auto = the chain's (the submitter's gas.quote), or a fixed "
-	  "price in wei (0 is valid on Besu networks without a base fee)", &cfg_gas_price, 0, 0, 0, 0 },
-	{ "GAS_LIMIT", RT_U64, "500000", "gas limit of update calls whose price.update carries none, and of "
-	  "tx.requests giving 0 (FluxAggregator's first submit of a round needs 207292)", &cfg_gas_limit, 21000,
-	  30000000, 0, 0 },
-	{ "MAX_GAS_LIMIT", RT_U64, "2000000", "largest gas limit a price.update (the gate's estimate) or tx.request "
-	  "may ask for: refused above", &cfg_max_gas_limit, 21000, 30000000, 0, 0 },
-	{ "MAX_GAS_PRICE", RT_STR, "1000000000000", "legacy cap in wei: refuse above", &cfg_max_gas_price, 0, 0,
+	  "update call: updateAnswer(int256), updateAnswer(uint256) or submit(uint256,int256)", &cfg_update_sig, 0, 0,
 	  0, 0 },
+	{ "TX_TYPE", RT_STR, "legacy", "legacy (EIP-155) or eip1559", &cfg_tx_type, 0, 0, 0, 0 },
+	{ "GAS_PRICE", RT_STR, "auto",
+	  "legacy gas price: auto = the chain's (the submitter's gas.quote), or a fixed "
+	  "price in wei (0 is valid on Besu networks without a base fee)",
+	  &cfg_gas_price, 0, 0, 0, 0 },
+	{ "GAS_LIMIT", RT_U64, "500000",
+	  "gas limit of update calls whose price.update carries none, and of "
+	  "tx.requests giving 0 (FluxAggregator's first submit of a round needs 207292)",
+	  &cfg_gas_limit, 21000, 30000000, 0, 0 },
+	{ "MAX_GAS_LIMIT", RT_U64, "2000000",
+	  "largest gas limit a price.update (the gate's estimate) or tx.request "
+	  "may ask for: refused above",
+	  &cfg_max_gas_limit, 21000, 30000000, 0, 0 },
+	{ "MAX_GAS_PRICE", RT_STR, "1000000000000", "legacy cap in wei: refuse above", &cfg_max_gas_price, 0, 0, 0, 0 },
 	{ "MAX_FEE_PER_GAS", RT_STR, "1000000000000", "eip1559 cap in wei (max fee and tip): refuse above",
 	  &cfg_max_fee, 0, 0, 0, 0 },
-	{ "BUMP_PERCENT", RT_PPM, "12.5", "least fee raise of a replacement (tx.bump), percent", &cfg_bump_ppm,
-	  0, 100000000, 0, 0 },
-	{ "ALLOWED_CONTRACTS", RT_LIST, NULL, "contracts the signer may call (comma list of addresses); unset = "
-	  "AGGREGATOR_ADDRESS", &cfg_contracts, 0, 0, RT_LIST_MAX, 0 },
-	{ "AGGREGATOR_ADDRESS", RT_STR, NULL, "the seed's aggregator contract: the one allowed contract when "
-	  "ALLOWED_CONTRACTS is unset", &cfg_aggregator, 0, 0, 0, 0 },
+	{ "BUMP_PERCENT", RT_PPM, "12.5", "least fee raise of a replacement (tx.bump), percent", &cfg_bump_ppm, 0,
+	  100000000, 0, 0 },
+	{ "ALLOWED_CONTRACTS", RT_LIST, NULL,
+	  "contracts the signer may call (comma list of addresses); unset = "
+	  "AGGREGATOR_ADDRESS",
+	  &cfg_contracts, 0, 0, RT_LIST_MAX, 0 },
+	{ "AGGREGATOR_ADDRESS", RT_STR, NULL,
+	  "the seed's aggregator contract: the one allowed contract when "
+	  "ALLOWED_CONTRACTS is unset",
+	  &cfg_aggregator, 0, 0, 0, 0 },
 	{ "ALLOWED_SELECTORS", RT_LIST, NULL, "tx.request selectors: 0x12345678 or signatures (comma list)",
 	  &cfg_selectors, 0, 0, RT_LIST_MAX, 0 },
-	{ "FEEDS", RT_LIST, NULL, "feeds this signer signs (comma list); empty = every price.update (one key per "
-	  "feed shard when several signer/submitter pairs share the bus)", &cfg_feeds, 0, 0, 0, 0 },
+	{ "FEEDS", RT_LIST, NULL,
+	  "feeds this signer signs (comma list); empty = every price.update (one key per "
+	  "feed shard when several signer/submitter pairs share the bus)",
+	  &cfg_feeds, 0, 0, 0, 0 },
 	{ "FEEDS_FILE", RT_STR, "", "JSON list of feeds: feed, aggregator, min_answer, max_answer, max_change",
 	  &cfg_feeds_file, 0, 0, 0, 0 },
-	{ "MIN_ANSWER", RT_STR, "", "smallest answer signed (exact decimal, e.g. 0.01); empty = none",
-	  &cfg_min_answer, 0, 0, 0, 0 },
-	{ "MAX_ANSWER", RT_STR, "", "largest answer signed (exact decimal); empty = none", &cfg_max_answer, 0, 0,
-	  0, 0 },
-	{ "MAX_CHANGE", RT_PPM, "0", "largest change per update from the previous signed answer, percent (0 = "
-	  "none)", &cfg_max_change_ppm, 0, 0, 0, 0 },
-	RT_CHECK_ROW("FEEDS", sm_check_feeds),
-	{ "BATCH_MAX", RT_U64, "128", "requests signed per LMDB commit (group commit)", &cfg_batch, 1, 1024, 0,
+	{ "MIN_ANSWER", RT_STR, "", "smallest answer signed (exact decimal, e.g. 0.01); empty = none", &cfg_min_answer,
+	  0, 0, 0, 0 },
+	{ "MAX_ANSWER", RT_STR, "", "largest answer signed (exact decimal); empty = none", &cfg_max_answer, 0, 0, 0,
 	  0 },
-	{ "OUTBOX_RETRY", RT_DURATION, "2s", "first re-publish of an unacked tx.signed", &cfg_retry_ms, 10,
-	  3600000, 0, 0 },
-	{ "OUTBOX_RETRY_MAX", RT_DURATION, "30s", "longest re-publish interval", &cfg_retry_max_ms, 10, 3600000,
-	  0, 0 },
+	{ "MAX_CHANGE", RT_PPM, "0",
+	  "largest change per update from the previous signed answer, percent (0 = "
+	  "none)",
+	  &cfg_max_change_ppm, 0, 0, 0, 0 },
+	RT_CHECK_ROW("FEEDS", sm_check_feeds),
+	{ "BATCH_MAX", RT_U64, "128", "requests signed per LMDB commit (group commit)", &cfg_batch, 1, 1024, 0, 0 },
+	{ "OUTBOX_RETRY", RT_DURATION, "2s", "first re-publish of an unacked tx.signed", &cfg_retry_ms, 10, 3600000, 0,
+	  0 },
+	{ "OUTBOX_RETRY_MAX", RT_DURATION, "30s", "longest re-publish interval", &cfg_retry_max_ms, 10, 3600000, 0, 0 },
 	{ "GAP_GRACE", RT_DURATION, "30s", "acked txs the node lacks are re-sent only after this long",
 	  &cfg_gap_grace_ms, 0, 86400000, 0, 0 },
 	{ "DEDUPE_TTL", RT_DURATION, "168h", "how long request ids are remembered (longer than the gate retries)",
 	  &cfg_dedupe_ttl_ms, 60000, 0, 0, 0 },
-	{ "ALLOW_EMPTY_STATE", RT_BOOL, "false", "sign on an empty STATE_DIR although the chain shows transactions "
+	{ "ALLOW_EMPTY_STATE", RT_BOOL, "false",
+	  "sign on an empty STATE_DIR although the chain shows transactions "
 	  "from this key (a lost store loses the record of what was signed: restore a backup instead)",
 	  &cfg_allow_empty, 0, 0, 0, 0 },
 	RT_CHECK_ROW("", sm_check),
@@ -132,13 +157,16 @@ static const rt_opt opts[] = {
 
 /* ---- messages the signer reads --------------------------------------------------------------- */
 
-enum { SM_QUOTE = SG_NKINDS, SM_LEASE };
+enum {
+	SM_QUOTE = SG_NKINDS,
+	SM_LEASE
+};
 typedef struct {
-	const char      *type;
-	const char      *topic;  /* exact topic, or a prefix when it ends in '.' */
+	const char *type;
+	const char *topic; /* exact topic, or a prefix when it ends in '.' */
 	const sc_msgdef *def;
-	int              kind;   /* SG_* item, or SM_QUOTE (handled in memory) */
-	size_t           off;    /* where in sg_item the record goes */
+	int kind;   /* SG_* item, or SM_QUOTE (handled in memory) */
+	size_t off; /* where in sg_item the record goes */
 } sm_route;
 
 static const sm_route sm_routes[] = {
@@ -152,28 +180,29 @@ static const sm_route sm_routes[] = {
 };
 
 static const char *const sm_kind_names[SG_NKINDS] = { "update", "request", "ack", "bump", "sync" };
-static const char *const sm_drop_names[SG_NDROPS] = { "nonce_not_synced", "no_gas_quote", "store_error",
-	                                                      "state_missing", "remote_signer", "remote_signer_mismatch",
-	                                                      "lease" };
+static const char *const sm_drop_names[SG_NDROPS] = {
+	"nonce_not_synced", "no_gas_quote",           "store_error", "state_missing",
+	"remote_signer",    "remote_signer_mismatch", "lease"
+};
 
 typedef struct {
-	act_bus   *bus;
-	sg        *sg;
-	sg_item   *items;
+	act_bus *bus;
+	sg *sg;
+	sg_item *items;
 	sg_result *res;
-	size_t     n;
-	uint64_t   published;
-	int        store_failed, store_sticky; /* this flush / since start: see sm_store_error */
+	size_t n;
+	uint64_t published;
+	int store_failed, store_sticky; /* this flush / since start: see sm_store_error */
 	rt_metric *m_signed[SG_NKINDS], *m_refused[SGP_NREASONS], *m_dropped[SG_NDROPS];
 	rt_metric *m_dup, *m_requeued, *m_republished, *m_next, *m_pending, *m_sign_s, *m_acks, *m_ignored;
 	rt_metric *m_peers, *m_leases, *m_remote_s;
-	rs        *remote;      /* REMOTE_SIGNER_URL, or NULL */
-	sgl        lease;
-	int        lease_state; /* SGL_* as of the last check */
-	uint64_t   dup_alert_mono;
-	sg_item   *run;         /* the items sg_process runs (the others are held by the lease) */
+	rs *remote; /* REMOTE_SIGNER_URL, or NULL */
+	sgl lease;
+	int lease_state; /* SGL_* as of the last check */
+	uint64_t dup_alert_mono;
+	sg_item *run; /* the items sg_process runs (the others are held by the lease) */
 	sg_result *runres;
-	size_t    *runidx;
+	size_t *runidx;
 } sm_state;
 
 static sm_state S;
@@ -185,9 +214,9 @@ static int
 sm_key_from_file(const char *path, uint8_t key[32], char *err, size_t errlen)
 {
 	struct stat st;
-	char       *buf = rt_secret_alloc(256);
-	ssize_t     n = -1;
-	int         fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), rv = -1;
+	char *buf = rt_secret_alloc(256);
+	ssize_t n = -1;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), rv = -1;
 
 	if (buf == NULL) {
 		snprintf(err, errlen, "PRIVATE_KEY_FILE: cannot allocate locked memory");
@@ -198,8 +227,10 @@ sm_key_from_file(const char *path, uint8_t key[32], char *err, size_t errlen)
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode) || (st.st_mode & 077) != 0) {
-		snprintf(err, errlen, "PRIVATE_KEY_FILE %s: mode %03o; it must be a regular file of mode 0600 or "
-		         "stricter (chmod 600)", path, (unsigned)(st.st_mode & 0777));
+		snprintf(err, errlen,
+		         "PRIVATE_KEY_FILE %s: mode %03o; it must be a regular file of mode 0600 or "
+		         "stricter (chmod 600)",
+		         path, (unsigned)(st.st_mode & 0777));
 		goto out;
 	}
 	n = read(fd, buf, 255);
@@ -228,20 +259,23 @@ out:
 static void
 sm_key_from_keystore(rt_cfg_errs *e, uint8_t key[32])
 {
-	enum { PW_CAP = 1024 };
-	char    err[300], *json = NULL;
+	enum {
+		PW_CAP = 1024
+	};
+	char err[300], *json = NULL;
 	uint8_t addr[20], *pw = rt_secret_alloc(PW_CAP);
-	size_t  pwlen = 0, len = 0;
-	int     have_pw_env = cfg_ks_pw != NULL && cfg_ks_pw[0] != 0;
+	size_t pwlen = 0, len = 0;
+	int have_pw_env = cfg_ks_pw != NULL && cfg_ks_pw[0] != 0;
 	struct stat st;
-	FILE   *f = NULL;
+	FILE *f = NULL;
 
 	if (pw == NULL) {
 		rt_config_error(e, "KEYSTORE_FILE", "cannot allocate locked memory for the password");
 		goto out;
 	}
 	if (have_pw_env == (cfg_ks_pw_file[0] != 0)) {
-		rt_config_error(e, "KEYSTORE_PASSWORD_FILE", "set KEYSTORE_PASSWORD_FILE or KEYSTORE_PASSWORD (exactly one) "
+		rt_config_error(e, "KEYSTORE_PASSWORD_FILE",
+		                "set KEYSTORE_PASSWORD_FILE or KEYSTORE_PASSWORD (exactly one) "
 		                "with KEYSTORE_FILE");
 		goto out;
 	}
@@ -264,8 +298,10 @@ sm_key_from_keystore(rt_cfg_errs *e, uint8_t key[32])
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode) || (st.st_mode & 077) != 0) {
-		rt_config_error(e, "KEYSTORE_FILE", "%s: mode %03o; it must be a regular file of mode 0600 or stricter "
-		                "(chmod 600)", cfg_ks_file, (unsigned)(st.st_mode & 0777));
+		rt_config_error(e, "KEYSTORE_FILE",
+		                "%s: mode %03o; it must be a regular file of mode 0600 or stricter "
+		                "(chmod 600)",
+		                cfg_ks_file, (unsigned)(st.st_mode & 0777));
 		goto out;
 	}
 	if ((json = malloc(KS_JSON_MAX_DEFAULT + 1)) == NULL) {
@@ -293,7 +329,7 @@ static void
 sm_check_key(rt_cfg_errs *e)
 {
 	char err[300];
-	int  have_env = 0;
+	int have_env = 0;
 	for (size_t i = 0; i < 32; i++)
 		have_env |= cfg_env_key[i];
 	if (rt_config_failed(e, "PRIVATE_KEY"))
@@ -301,16 +337,20 @@ sm_check_key(rt_cfg_errs *e)
 	have_env = have_env != 0;
 	int have_ks = cfg_ks_file[0] != 0, have_rs = cfg_rs_url != NULL && cfg_rs_url[0] != 0;
 	if (have_env + (cfg_key_file[0] != 0) + have_ks + have_rs > 1) {
-		rt_config_error(e, "PRIVATE_KEY", "set exactly one key source: PRIVATE_KEY, PRIVATE_KEY_FILE, KEYSTORE_FILE "
+		rt_config_error(e, "PRIVATE_KEY",
+		                "set exactly one key source: PRIVATE_KEY, PRIVATE_KEY_FILE, KEYSTORE_FILE "
 		                "or REMOTE_SIGNER_URL");
 	} else if (have_rs) {
 		int have_addr = 0;
 		for (size_t i = 0; i < 20; i++)
 			have_addr |= cfg_rs_addr[i];
 		rt_config_require(e, "REMOTE_SIGNER_ADDRESS", 1, have_addr, "with REMOTE_SIGNER_URL");
-		if (strcmp(cfg_rs_method, "eth_signTransaction") != 0 && strcmp(cfg_rs_method, "account_signTransaction") != 0)
-			rt_config_error(e, "REMOTE_SIGNER_METHOD", "'%.40s' is neither eth_signTransaction nor "
-			                "account_signTransaction", cfg_rs_method);
+		if (strcmp(cfg_rs_method, "eth_signTransaction") != 0 &&
+		    strcmp(cfg_rs_method, "account_signTransaction") != 0)
+			rt_config_error(e, "REMOTE_SIGNER_METHOD",
+			                "'%.40s' is neither eth_signTransaction nor "
+			                "account_signTransaction",
+			                cfg_rs_method);
 	} else if (!have_env && !cfg_key_file[0] && !have_ks) {
 		rt_config_error(e, "PRIVATE_KEY", "required (or PRIVATE_KEY_FILE, KEYSTORE_FILE or REMOTE_SIGNER_URL)");
 	} else if ((sm_key = rt_secret_alloc(32)) == NULL) {
@@ -322,8 +362,10 @@ sm_check_key(rt_cfg_errs *e)
 	} else if (sm_key_from_file(cfg_key_file, sm_key, err, sizeof err) != 0) {
 		rt_config_error(e, NULL, "%s", err);
 	} else if (rt_check_seckey(sm_key) != 0) {
-		rt_config_error(e, "PRIVATE_KEY_FILE", "%s: not a valid secp256k1 secret key (it is zero or not below "
-		                "the curve order)", cfg_key_file);
+		rt_config_error(e, "PRIVATE_KEY_FILE",
+		                "%s: not a valid secp256k1 secret key (it is zero or not below "
+		                "the curve order)",
+		                cfg_key_file);
 	}
 	explicit_bzero(cfg_env_key, sizeof cfg_env_key);
 	if (cfg_ks_pw != NULL && cfg_ks_pw[0] && !cfg_ks_file[0]) {
@@ -332,7 +374,8 @@ sm_check_key(rt_cfg_errs *e)
 		rt_config_error(e, "KEYSTORE_PASSWORD", "set without KEYSTORE_FILE");
 	}
 	if (cfg_lease_ttl_ms < 2 * cfg_lease_ms)
-		rt_config_error(e, "LEASE_TTL", "%llu ms is less than 2 x LEASE_INTERVAL", (unsigned long long)cfg_lease_ttl_ms);
+		rt_config_error(e, "LEASE_TTL", "%llu ms is less than 2 x LEASE_INTERVAL",
+		                (unsigned long long)cfg_lease_ttl_ms);
 }
 
 /* ---- configuration into the core's structures --------------------------------------------- */
@@ -352,11 +395,12 @@ static void
 sm_check_feeds(const rt_opt *o, const char *text, rt_cfg_errs *e)
 {
 	for (size_t i = 0; i < cfg_feeds.n; i++) {
-		char        topic[FRAME_TOPIC_MAX + 16];
+		char topic[FRAME_TOPIC_MAX + 16];
 		const char *f = cfg_feeds.v[i];
-		int         n = snprintf(topic, sizeof topic, "price.update.%s", f);
+		int n = snprintf(topic, sizeof topic, "price.update.%s", f);
 		if (strlen(f) > SC_NAME_CAP || n >= (int)sizeof topic || !frame_topic_valid(topic, (size_t)n))
-			rt_config_error(e, o->env, "'%.40s' is not a feed name (1..%d of [A-Za-z0-9._:-])", f, SC_NAME_CAP);
+			rt_config_error(e, o->env, "'%.40s' is not a feed name (1..%d of [A-Za-z0-9._:-])", f,
+			                SC_NAME_CAP);
 	}
 }
 
@@ -365,9 +409,9 @@ sm_check_feeds(const rt_opt *o, const char *text, rt_cfg_errs *e)
 static void
 sm_check(const rt_opt *o, const char *text, rt_cfg_errs *e)
 {
-	char        e2[300];
+	char e2[300];
 	sgp_policy *pol = &sm_pol;
-	sg_cfg     *c = &sm_cfg;
+	sg_cfg *c = &sm_cfg;
 	sm_check_key(e);
 	memset(pol, 0, sizeof *pol);
 	memset(c, 0, sizeof *c);
@@ -398,7 +442,8 @@ sm_check(const rt_opt *o, const char *text, rt_cfg_errs *e)
 		feed_aggs += pol->feeds[i].has_aggregator;
 	if (pol->ncontracts == 0 && feed_aggs == 0 && !rt_config_failed(e, "ALLOWED_CONTRACTS") &&
 	    !rt_config_failed(e, "AGGREGATOR_ADDRESS") && !rt_config_failed(e, "FEEDS_FILE"))
-		rt_config_error(e, "ALLOWED_CONTRACTS", "required (or AGGREGATOR_ADDRESS, or aggregators in FEEDS_FILE): "
+		rt_config_error(e, "ALLOWED_CONTRACTS",
+		                "required (or AGGREGATOR_ADDRESS, or aggregators in FEEDS_FILE): "
 		                "with no allowed contract every update would be refused");
 	if (sgc_init(&sm_call, cfg_update_sig, e2, sizeof e2) != 0)
 		rt_config_error(e, NULL, "%s", e2);
@@ -436,7 +481,8 @@ sm_check(const rt_opt *o, const char *text, rt_cfg_errs *e)
 	sm_trust_request = sig_trust_required(t, "tx.request", 10);
 	sig_trust_free(t);
 	if (!trust_update)
-		rt_config_error(e, "BUS_TRUST", "must list the publisher keys of price.update. (e.g. "
+		rt_config_error(e, "BUS_TRUST",
+		                "must list the publisher keys of price.update. (e.g. "
 		                "price.update.=<gate public key>); refusing to sign for anyone");
 }
 
@@ -454,9 +500,10 @@ sm_check_fixed_price(const sc_gas_quote *q)
 		char price[80], base[80];
 		u256_to_dec(&f->gas_price, price);
 		u256_to_dec(&q->base_fee_per_gas, base);
-		rt_logkv(RT_WARN, "GAS_PRICE is below the chain's base fee: the node will refuse every transaction; "
-		         "unset GAS_PRICE (auto: the chain's price) or set TX_TYPE=eip1559", "gas_price", price,
-		         "base_fee", base, NULL);
+		rt_logkv(RT_WARN,
+		         "GAS_PRICE is below the chain's base fee: the node will refuse every transaction; "
+		         "unset GAS_PRICE (auto: the chain's price) or set TX_TYPE=eip1559",
+		         "gas_price", price, "base_fee", base, NULL);
 	}
 	rt_health_set("gas_price", low, "GAS_PRICE below the chain's base fee: set GAS_PRICE=auto");
 }
@@ -486,19 +533,18 @@ sm_metrics(void)
 		S.m_dropped[d] = sm_labeled(1, "signer_dropped_total",
 		                            "Requests not signed for now (the gate re-publishes), by reason.", "reason",
 		                            sm_drop_names[d]);
-	S.m_dup = rt_counter("signer_duplicates_total", "Requests already signed: the stored tx was re-published.",
-	                     NULL);
+	S.m_dup =
+	        rt_counter("signer_duplicates_total", "Requests already signed: the stored tx was re-published.", NULL);
 	S.m_acks = rt_counter("signer_acks_total", "tx.acks that removed a tx.signed from the outbox.", NULL);
-	S.m_ignored = rt_counter("signer_ignored_total", "Repeated acks and messages for another chain/address.",
-	                         NULL);
+	S.m_ignored = rt_counter("signer_ignored_total", "Repeated acks and messages for another chain/address.", NULL);
 	S.m_requeued = rt_counter("signer_requeued_total",
 	                          "Signed txs re-queued because nonce.sync showed the node lacks them.", NULL);
-	S.m_republished = rt_counter("signer_republished_total", "tx.signed frames re-published from the outbox.",
-	                             NULL);
-	S.m_peers = rt_gauge("signer_lease_peers", "Other live signers of this address heard on signer.lease (should be 0).",
-	                     NULL);
-	S.m_leases = rt_counter("signer_leases_heard_total", "signer.lease frames heard for this address (own included).",
-	                        NULL);
+	S.m_republished =
+	        rt_counter("signer_republished_total", "tx.signed frames re-published from the outbox.", NULL);
+	S.m_peers = rt_gauge("signer_lease_peers",
+	                     "Other live signers of this address heard on signer.lease (should be 0).", NULL);
+	S.m_leases = rt_counter("signer_leases_heard_total",
+	                        "signer.lease frames heard for this address (own included).", NULL);
 	S.m_remote_s = rt_histogram("signer_remote_sign_seconds", "One remote signer call (REMOTE_SIGNER_URL).", NULL,
 	                            bounds, N(bounds));
 	S.m_next = rt_gauge("signer_next_nonce", "Next nonce the signer will allocate.", NULL);
@@ -530,7 +576,7 @@ sm_publish(void *arg, const uint8_t id[16], const uint8_t *body, size_t len)
 static void
 sm_refusal_alert(const sg_item *it, const sg_result *r)
 {
-	char        key[96];
+	char key[96];
 	const char *reason = sgp_reason_name(r->reason);
 	const char *feed = it->kind == SG_UPDATE ? it->u.feed : "";
 	const char *labels[] = { "reason", reason, "feed", feed, "kind", sm_kind_names[it->kind], NULL };
@@ -546,9 +592,9 @@ sm_refusal_alert(const sg_item *it, const sg_result *r)
 static void
 sm_store_error(const sg_item *it, const sg_result *r, const char *ref)
 {
-	char        key[64];
+	char key[64];
 	const char *cls = ob_err_class(r->err);
-	int         integrity = ob_err_integrity(r->err);
+	int integrity = ob_err_integrity(r->err);
 	rt_logkv(RT_ERROR, "store error: not signed, nothing published", "kind", sm_kind_names[it->kind], "ref", ref,
 	         "error", ob_strerror(r->err), "detail", r->detail, NULL);
 	snprintf(key, sizeof key, "store_error/%s", integrity ? "integrity" : cls);
@@ -556,8 +602,8 @@ sm_store_error(const sg_item *it, const sg_result *r, const char *ref)
 	act_alert(S.bus, integrity ? SC_SEV_CRITICAL : SC_SEV_ERROR, SC_ALERT_FIRING, "store_error", key, r->detail,
 	          labels);
 	char text[240];
-	snprintf(text, sizeof text, "store: %s", integrity ? "corrupt entry (see the log); restart after repair"
-	                                                   : ob_strerror(r->err));
+	snprintf(text, sizeof text, "store: %s",
+	         integrity ? "corrupt entry (see the log); restart after repair" : ob_strerror(r->err));
 	rt_health_set("store", 1, text);
 	S.store_sticky |= integrity;
 	S.store_failed = 1;
@@ -598,10 +644,10 @@ sm_account(const sg_item *it, const sg_result *r, uint64_t done_mono)
 		}
 		if (r->reason == SG_DROP_REMOTE_BAD) {
 			const char *labels[] = { "signer", S.remote ? rs_endpoint(S.remote) : "", "ref", ref, NULL };
-			rt_logkv(RT_ERROR, "remote signer returned a wrong transaction: refused", "ref", ref, "detail", r->detail,
-			         NULL);
-			act_alert(S.bus, SC_SEV_CRITICAL, SC_ALERT_FIRING, "remote_signer_mismatch", "remote_signer_mismatch",
-			          r->detail, labels);
+			rt_logkv(RT_ERROR, "remote signer returned a wrong transaction: refused", "ref", ref, "detail",
+			         r->detail, NULL);
+			act_alert(S.bus, SC_SEV_CRITICAL, SC_ALERT_FIRING, "remote_signer_mismatch",
+			          "remote_signer_mismatch", r->detail, labels);
 			rt_health_set("remote_signer", 1, "remote signer: returned a wrong transaction (see the log)");
 		} else if (r->reason == SG_DROP_REMOTE && rt_log_state_change("signer.remote", "down")) {
 			rt_logkv(RT_WARN, "remote signer did not sign", "detail", r->detail, NULL);
@@ -612,13 +658,14 @@ sm_account(const sg_item *it, const sg_result *r, uint64_t done_mono)
 			 * frame may be lost on the bus, and nobody may be listening yet). */
 			static uint64_t last_alert;
 			if (rt_log_state_change("signer.state", "missing")) {
-				rt_logkv(RT_ERROR, "refusing to sign", "reason", "state_missing", "detail", r->detail, NULL);
+				rt_logkv(RT_ERROR, "refusing to sign", "reason", "state_missing", "detail", r->detail,
+				         NULL);
 				rt_health_set("state", 1, r->detail);
 			}
 			if (last_alert == 0 || done_mono - last_alert >= 30000000000ull) {
 				const char *labels[] = { "state_dir", cfg_state_dir, NULL };
-				act_alert(S.bus, SC_SEV_CRITICAL, SC_ALERT_FIRING, "state_missing", "state_missing", r->detail,
-				          labels);
+				act_alert(S.bus, SC_SEV_CRITICAL, SC_ALERT_FIRING, "state_missing", "state_missing",
+				          r->detail, labels);
 				last_alert = done_mono;
 			}
 		}
@@ -636,8 +683,8 @@ sm_account(const sg_item *it, const sg_result *r, uint64_t done_mono)
 			char rq[24], fin[24];
 			snprintf(rq, sizeof rq, "%u", r->requeued);
 			snprintf(fin, sizeof fin, "%u", r->finished);
-			rt_logkv(r->jumped ? RT_WARN : RT_INFO, "nonce sync", "next", nonce, "requeued", rq, "finished", fin,
-			         "detail", r->detail, NULL);
+			rt_logkv(r->jumped ? RT_WARN : RT_INFO, "nonce sync", "next", nonce, "requeued", rq, "finished",
+			         fin, "detail", r->detail, NULL);
 		}
 		if (r->jumped) {
 			/* The chain used nonces this signer never signed: a transaction from the key that this
@@ -648,8 +695,8 @@ sm_account(const sg_item *it, const sg_result *r, uint64_t done_mono)
 			snprintf(from, sizeof from, "%llu", (unsigned long long)r->jumped_from);
 			const char *labels[] = { "from_nonce", from, "next_nonce", nonce, NULL };
 			if (S.lease_state == SGL_ACTIVE && sgl_live_peers(&S.lease, rt_mono_ns()) == 0)
-				act_alert(S.bus, SC_SEV_CRITICAL, SC_ALERT_FIRING, "foreign_transaction", "foreign_transaction",
-				          r->detail, labels);
+				act_alert(S.bus, SC_SEV_CRITICAL, SC_ALERT_FIRING, "foreign_transaction",
+				          "foreign_transaction", r->detail, labels);
 		}
 		break;
 	default:
@@ -669,7 +716,7 @@ sm_flush(void)
 	S.store_failed = 0;
 	/* Without the lease nothing is signed or re-published (acks and nonce.syncs still run, so the
 	 * store follows the chain): the held requests come again (the gate re-publishes). */
-	int    hold = S.lease_state != SGL_ACTIVE;
+	int hold = S.lease_state != SGL_ACTIVE;
 	size_t nrun = 0;
 	for (size_t i = 0; i < S.n; i++) {
 		int k = S.items[i].kind;
@@ -700,7 +747,7 @@ sm_flush(void)
 static void
 sm_dup_alert(const char *why)
 {
-	char        n[12], addr[43];
+	char n[12], addr[43];
 	const char *labels[] = { "address", addr, "peers", n, NULL };
 	snprintf(n, sizeof n, "%d", sgl_live_peers(&S.lease, rt_mono_ns()));
 	hex_addr_format(sg_address(S.sg), addr);
@@ -717,8 +764,9 @@ sm_on_lease(const sc_signer_lease *l)
 	rt_inc(S.m_leases);
 	if (ev == SGL_EV_PEER_NEW) {
 		char why[256];
-		int  st = sgl_state(&S.lease, rt_mono_ns(), NULL, 0);
-		snprintf(why, sizeof why, "another signer for this address is live (instance %.63s); this one %s", l->instance,
+		int st = sgl_state(&S.lease, rt_mono_ns(), NULL, 0);
+		snprintf(why, sizeof why, "another signer for this address is live (instance %.63s); this one %s",
+		         l->instance,
 		         st == SGL_YIELD ? "started later and refuses to sign" : "started earlier and keeps signing");
 		rt_logkv(RT_ERROR, "duplicate signer", "peer", l->instance, "detail", why, NULL);
 		sm_dup_alert(why);
@@ -739,7 +787,7 @@ sm_lease_tick(int publish, int released)
 			rt_log(RT_WARN, "publish signer.lease failed");
 	}
 	char why[256];
-	int  st = sgl_state(&S.lease, now, why, sizeof why), peers = sgl_live_peers(&S.lease, now);
+	int st = sgl_state(&S.lease, now, why, sizeof why), peers = sgl_live_peers(&S.lease, now);
 	if (st != S.lease_state) {
 		static const char *const names[] = { "active", "listening", "no_echo", "yield" };
 		rt_logkv(st == SGL_ACTIVE ? RT_INFO : RT_WARN, "lease", "state", names[st], "detail",
@@ -758,7 +806,7 @@ static int
 sm_remote_sign(void *arg, tx *t, char *detail, size_t len)
 {
 	uint64_t t0 = rt_mono_ns();
-	int      rv = rs_sign(arg, t, detail, len);
+	int rv = rs_sign(arg, t, detail, len);
 	rt_observe(S.m_remote_s, (double)(rt_mono_ns() - t0) / 1e9);
 	return rv;
 }
@@ -782,7 +830,7 @@ sm_on_frame(const bus_msg *m)
 	snprintf(type, sizeof type, "%.*s", (int)m->f.type_len, m->f.type);
 	for (size_t i = 0; i < N(sm_routes); i++) {
 		const sm_route *r = &sm_routes[i];
-		size_t          tl = strlen(r->topic);
+		size_t tl = strlen(r->topic);
 		if (strcmp(type, r->type) != 0)
 			continue;
 		int prefix = r->topic[tl - 1] == '.';
@@ -838,7 +886,7 @@ main(int argc, char **argv)
 	 * whole family. */
 	static char feed_topics[RT_LIST_MAX][FRAME_TOPIC_MAX + 2];
 	const char *topics[RT_LIST_MAX + 8];
-	size_t      nt = 0;
+	size_t nt = 0;
 	for (size_t i = 0; i < cfg_feeds.n; i++) {
 		snprintf(feed_topics[i], sizeof feed_topics[i], "price.update.%s", cfg_feeds.v[i]);
 		topics[nt++] = feed_topics[i];
@@ -867,8 +915,8 @@ main(int argc, char **argv)
 		return 1;
 	}
 	if (cfg_rs_url != NULL && cfg_rs_url[0]) {
-		if ((S.remote = rs_open(cfg_rs_url, cfg_rs_addr, cfg_rs_method, (int)cfg_rs_timeout_ms, err, sizeof err)) ==
-		    NULL) {
+		if ((S.remote = rs_open(cfg_rs_url, cfg_rs_addr, cfg_rs_method, (int)cfg_rs_timeout_ms, err,
+		                        sizeof err)) == NULL) {
 			rt_log(RT_ERROR, "%s", err);
 			return 1;
 		}
@@ -887,9 +935,12 @@ main(int argc, char **argv)
 	char addr[43], next[24];
 	hex_addr_format(sg_address(S.sg), addr);
 	snprintf(next, sizeof next, "%llu", (unsigned long long)sg_next_nonce(S.sg));
-	rt_logkv(RT_INFO, "signer ready", "address", addr, "call", sm_call.sig.canon, "tx_type", cfg_tx_type,
-	         "state", cfg_state_dir, "next_nonce", sg_synced(S.sg) ? next : "(waiting for nonce.sync)", "key",
-	         S.remote ? rs_endpoint(S.remote) : cfg_ks_file[0] ? "keystore" : "local", NULL);
+	rt_logkv(RT_INFO, "signer ready", "address", addr, "call", sm_call.sig.canon, "tx_type", cfg_tx_type, "state",
+	         cfg_state_dir, "next_nonce", sg_synced(S.sg) ? next : "(waiting for nonce.sync)", "key",
+	         S.remote         ? rs_endpoint(S.remote)
+	         : cfg_ks_file[0] ? "keystore"
+	                          : "local",
+	         NULL);
 	sm_gauges();
 
 	uint8_t boot[16];
@@ -897,8 +948,8 @@ main(int argc, char **argv)
 		rt_log(RT_ERROR, "getrandom failed: no boot id for signer.lease");
 		return 1;
 	}
-	sgl_init(&S.lease, cfg_chain_id, sg_address(S.sg), rt_instance(), boot, rt_now_ns(), cfg_lease_ttl_ms * 1000000u,
-	         rt_mono_ns());
+	sgl_init(&S.lease, cfg_chain_id, sg_address(S.sg), rt_instance(), boot, rt_now_ns(),
+	         cfg_lease_ttl_ms * 1000000u, rt_mono_ns());
 	S.lease_state = -1;
 	sm_lease_tick(1, 0);
 	uint64_t last_lease = rt_mono_ns();
@@ -906,12 +957,12 @@ main(int argc, char **argv)
 	/* What a previous run signed but may not have published is sent, all of it, once the lease
 	 * is held (a restored store's outbox must not go out beside another live signer). */
 	bus_pub_wait(act_pub(S.bus), 1, 2000);
-	int      resent_all = 0;
-	long     k;
+	int resent_all = 0;
+	long k;
 	uint64_t last_resend = rt_mono_ns(), last_prune = 0;
 	while (!rt_stopping()) {
 		bus_msg m;
-		int     rv = act_recv(S.bus, &m, 100);
+		int rv = act_recv(S.bus, &m, 100);
 		/* Drain what is queued into one batch: one commit (fsync) for all of it. */
 		while (rv == BUS_OK) {
 			sm_on_frame(&m);
@@ -923,12 +974,13 @@ main(int argc, char **argv)
 		if (rv == BUS_ECLOSED)
 			break;
 		uint64_t lnow = rt_mono_ns();
-		int      due = lnow - last_lease >= cfg_lease_ms * 1000000u;
+		int due = lnow - last_lease >= cfg_lease_ms * 1000000u;
 		sm_lease_tick(due, 0);
 		if (due)
 			last_lease = lnow;
 		sm_flush();
-		rt_health_set("gas", sgf_needs_quote(&sm_cfg.fees) && !sg_has_quote(S.sg), "gas: waiting for gas.quote");
+		rt_health_set("gas", sgf_needs_quote(&sm_cfg.fees) && !sg_has_quote(S.sg),
+		              "gas: waiting for gas.quote");
 		uint64_t now = rt_mono_ns();
 		if (S.lease_state == SGL_ACTIVE && !resent_all) {
 			resent_all = 1;

@@ -100,8 +100,7 @@ sgp_feed_find(const sgp_policy *p, const char *feed)
 
 /* A bound may be written as a JSON string or integer. */
 static int
-sgp_json_bound(const json_t *o, const char *key, char out[SGP_DEC_CAP], const char *feed, char *err,
-               size_t errlen)
+sgp_json_bound(const json_t *o, const char *key, char out[SGP_DEC_CAP], const char *feed, char *err, size_t errlen)
 {
 	char what[80], buf[40];
 	const json_t *v = json_object_get(o, key);
@@ -122,8 +121,8 @@ sgp_json_bound(const json_t *o, const char *key, char out[SGP_DEC_CAP], const ch
 static int
 sgp_load_feed(sgp_policy *p, const json_t *o, size_t idx, char *err, size_t errlen)
 {
-	static const char *const known[] = { "feed", "aggregator", "min_answer", "max_answer", "max_change",
-		                             "decimals", "description", NULL };
+	static const char *const known[] = { "feed",       "aggregator", "min_answer",  "max_answer",
+		                             "max_change", "decimals",   "description", NULL };
 	const char *key;
 	const json_t *v;
 	sgp_feed *f = &p->feeds[p->nfeeds];
@@ -132,7 +131,8 @@ sgp_load_feed(sgp_policy *p, const json_t *o, size_t idx, char *err, size_t errl
 		snprintf(err, errlen, "feeds[%zu]: an object is expected", idx);
 		return -1;
 	}
-	json_object_foreach((json_t *)o, key, v) {
+	json_object_foreach((json_t *)o, key, v)
+	{
 		size_t k = 0;
 		while (known[k] && strcmp(known[k], key) != 0)
 			k++;
@@ -231,8 +231,7 @@ sgp_bound_cmp(const u256 *answer, const char *bound, uint64_t decimals, int *cmp
 }
 
 int
-sgp_check_update(const sgp_policy *p, const sc_price_update *u, const u256 *prev, char *detail,
-                 size_t dlen)
+sgp_check_update(const sgp_policy *p, const sc_price_update *u, const u256 *prev, char *detail, size_t dlen)
 {
 	char tmp[8];
 	char a[80], b[80];

@@ -16,8 +16,8 @@
  *
  * Memory: an sgp_policy is a plain value owned by the caller (no pointers); checks only read it.
  */
-#ifndef SIGNER_POLICY_H
-#define SIGNER_POLICY_H
+#ifndef OB_ACTORS_SIGNER_POLICY_H
+#define OB_ACTORS_SIGNER_POLICY_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -28,50 +28,50 @@
 
 #define SGP_MAX_CONTRACTS 64
 #define SGP_MAX_SELECTORS 32
-#define SGP_MAX_FEEDS 64
-#define SGP_DEC_CAP 96 /* decimal bound text */
-#define SGP_GAS_MIN 21000 /* intrinsic gas of any transaction: a lower limit can never be mined */
+#define SGP_MAX_FEEDS     64
+#define SGP_DEC_CAP       96    /* decimal bound text */
+#define SGP_GAS_MIN       21000 /* intrinsic gas of any transaction: a lower limit can never be mined */
 
 enum sgp_reason {
 	SGP_OK = 0,
-	SGP_CHAIN_ID,     /* message for another chain */
-	SGP_CONTRACT,     /* target contract not allowed (for this feed) */
-	SGP_SELECTOR,     /* function selector not allowed */
-	SGP_BELOW_MIN,    /* answer below the feed's minimum */
-	SGP_ABOVE_MAX,    /* answer above the feed's maximum */
-	SGP_MAX_CHANGE,   /* change from the previous signed answer too large */
-	SGP_NEGATIVE,     /* negative answer for an unsigned update call */
-	SGP_VALUE,        /* tx.request with a non-zero value */
-	SGP_GAS_LIMIT,    /* gas limit asked (price.update or tx.request) above MAX_GAS_LIMIT or below 21000 */
-	SGP_FEE_CAP,      /* fees above MAX_GAS_PRICE / MAX_FEE_PER_GAS */
-	SGP_ENCODE,       /* the call cannot be encoded (value out of range for the ABI type) */
-	SGP_BUMP_UNKNOWN, /* tx.bump for a nonce or hash the signer does not hold */
+	SGP_CHAIN_ID,         /* message for another chain */
+	SGP_CONTRACT,         /* target contract not allowed (for this feed) */
+	SGP_SELECTOR,         /* function selector not allowed */
+	SGP_BELOW_MIN,        /* answer below the feed's minimum */
+	SGP_ABOVE_MAX,        /* answer above the feed's maximum */
+	SGP_MAX_CHANGE,       /* change from the previous signed answer too large */
+	SGP_NEGATIVE,         /* negative answer for an unsigned update call */
+	SGP_VALUE,            /* tx.request with a non-zero value */
+	SGP_GAS_LIMIT,        /* gas limit asked (price.update or tx.request) above MAX_GAS_LIMIT or below 21000 */
+	SGP_FEE_CAP,          /* fees above MAX_GAS_PRICE / MAX_FEE_PER_GAS */
+	SGP_ENCODE,           /* the call cannot be encoded (value out of range for the ABI type) */
+	SGP_BUMP_UNKNOWN,     /* tx.bump for a nonce or hash the signer does not hold */
 	SGP_BUMP_NO_INCREASE, /* tx.bump that would not raise any fee */
 	SGP_NREASONS
 };
 
 typedef struct {
-	char     feed[SC_NAME_CAP + 1];
-	int      has_aggregator;
-	uint8_t  aggregator[20];
-	char     min_answer[SGP_DEC_CAP]; /* "" = the global default */
-	char     max_answer[SGP_DEC_CAP];
-	int      has_max_change;
-	uint64_t max_change_ppm;          /* 0 = no limit */
+	char feed[SC_NAME_CAP + 1];
+	int has_aggregator;
+	uint8_t aggregator[20];
+	char min_answer[SGP_DEC_CAP]; /* "" = the global default */
+	char max_answer[SGP_DEC_CAP];
+	int has_max_change;
+	uint64_t max_change_ppm; /* 0 = no limit */
 } sgp_feed;
 
 typedef struct {
 	uint64_t chain_id;
-	uint8_t  contracts[SGP_MAX_CONTRACTS][20];
-	size_t   ncontracts;
-	uint8_t  selectors[SGP_MAX_SELECTORS][4]; /* for tx.request */
-	size_t   nselectors;
-	char     min_answer[SGP_DEC_CAP];         /* global bounds, "" = none */
-	char     max_answer[SGP_DEC_CAP];
-	uint64_t max_change_ppm;                  /* 0 = no limit */
-	uint64_t max_gas_limit;                   /* cap on the gas limit a price.update or tx.request asks for */
+	uint8_t contracts[SGP_MAX_CONTRACTS][20];
+	size_t ncontracts;
+	uint8_t selectors[SGP_MAX_SELECTORS][4]; /* for tx.request */
+	size_t nselectors;
+	char min_answer[SGP_DEC_CAP]; /* global bounds, "" = none */
+	char max_answer[SGP_DEC_CAP];
+	uint64_t max_change_ppm; /* 0 = no limit */
+	uint64_t max_gas_limit;  /* cap on the gas limit a price.update or tx.request asks for */
 	sgp_feed feeds[SGP_MAX_FEEDS];
-	size_t   nfeeds;
+	size_t nfeeds;
 } sgp_policy;
 
 const char *sgp_reason_name(int reason); /* "max_change"; "?" out of range */
@@ -89,8 +89,7 @@ const sgp_feed *sgp_feed_find(const sgp_policy *p, const char *feed);
 
 /* The checks. prev: the previous answer signed for the feed, NULL when there is none. detail gets
  * a one-line human explanation of a refusal (may be NULL). */
-int sgp_check_update(const sgp_policy *p, const sc_price_update *u, const u256 *prev, char *detail,
-                     size_t dlen);
+int sgp_check_update(const sgp_policy *p, const sc_price_update *u, const u256 *prev, char *detail, size_t dlen);
 int sgp_check_request(const sgp_policy *p, const sc_tx_request *r, char *detail, size_t dlen);
 
 /* Is |new - prev| * 10^6 > max_ppm * |prev|? Exact; overflow counts as too large. */

@@ -14,45 +14,45 @@
 #include "store/outbox.h"
 #include "store/store.h"
 
-#define SG_TOPIC "tx.signed"
+#define SG_TOPIC      "tx.signed"
 #define SG_DEDUPE_LEN (16 + 8 + 8) /* tx id, nonce, time */
 #define SG_FINISH_MAX 1024         /* finished txs removed per nonce.sync (the rest at the next) */
 
 typedef struct {
 	uint8_t id[16];
-	size_t  off, len;
+	size_t off, len;
 } sg_out;
 
 struct sg {
-	st_env        *env;
-	MDB_dbi        t_nonce, t_txs, t_acks, t_dedupe, t_last;
-	ob_box        *ob;
-	sg_cfg         cfg;
+	st_env *env;
+	MDB_dbi t_nonce, t_txs, t_acks, t_dedupe, t_last;
+	ob_box *ob;
+	sg_cfg cfg;
 	const uint8_t *key; /* borrowed secret */
-	uint8_t        addr[20];
-	uint8_t        nonce_key[28];
+	uint8_t addr[20];
+	uint8_t nonce_key[28];
 	/* committed state */
-	int            synced;
-	uint64_t       next;
-	uint64_t       pending;
-	int            have_quote;
-	sc_gas_quote   quote;
+	int synced;
+	uint64_t next;
+	uint64_t pending;
+	int have_quote;
+	sc_gas_quote quote;
 	/* state of the running transaction, adopted on commit */
-	int            t_synced;
-	uint64_t       t_next, t_pending;
-	int            fresh;         /* opened on a store that never held a nonce */
-	int            state_missing; /* fresh, and the chain says the key was used: sign nothing */
-	uint64_t       now;
+	int t_synced;
+	uint64_t t_next, t_pending;
+	int fresh;         /* opened on a store that never held a nonce */
+	int state_missing; /* fresh, and the chain says the key was used: sign nothing */
+	uint64_t now;
 	/* frames to publish after the commit */
-	sg_out        *outs;
-	size_t         nouts, capouts;
-	uint8_t       *obuf;
-	size_t         olen, ocap;
+	sg_out *outs;
+	size_t nouts, capouts;
+	uint8_t *obuf;
+	size_t olen, ocap;
 	/* scratch */
-	sc_tx_signed   rec;
-	uint8_t        body[SC_MAX_BODY];
-	uint8_t        calldata[SC_CALLDATA_CAP];
-	uint64_t       finish[SG_FINISH_MAX];
+	sc_tx_signed rec;
+	uint8_t body[SC_MAX_BODY];
+	uint8_t calldata[SC_CALLDATA_CAP];
+	uint64_t finish[SG_FINISH_MAX];
 };
 
 /* ---- small helpers --------------------------------------------------------------------------- */
@@ -61,7 +61,7 @@ static int
 sg_out_add(sg *s, const uint8_t id[16], const uint8_t *body, size_t len, st_err *e)
 {
 	if (s->nouts == s->capouts) {
-		size_t   cap = s->capouts ? s->capouts * 2 : 64;
+		size_t cap = s->capouts ? s->capouts * 2 : 64;
 		sg_out *o = realloc(s->outs, cap * sizeof *o);
 		if (o == NULL)
 			goto nomem;
@@ -69,7 +69,7 @@ sg_out_add(sg *s, const uint8_t id[16], const uint8_t *body, size_t len, st_err 
 		s->capouts = cap;
 	}
 	if (s->olen + len > s->ocap) {
-		size_t   cap = s->ocap ? s->ocap : 65536;
+		size_t cap = s->ocap ? s->ocap : 65536;
 		while (cap < s->olen + len)
 			cap *= 2;
 		uint8_t *b = realloc(s->obuf, cap);
@@ -122,15 +122,15 @@ sg_decode_rec(sg *s, const MDB_val *v, st_err *e)
 
 typedef struct {
 	const sgf_fees *fees;
-	const uint8_t  *to;
-	const uint8_t  *data;
-	size_t          dlen;
-	uint64_t        gas_limit;
-	uint64_t        nonce;
-	const char     *feed;     /* "" for generic calls */
-	const u256     *answer;   /* NULL for generic calls */
-	const uint8_t  *ref;      /* 16-byte request id, rendered as 32 hex digits */
-	const uint8_t  *replaces; /* NULL, or the hash of the replaced tx */
+	const uint8_t *to;
+	const uint8_t *data;
+	size_t dlen;
+	uint64_t gas_limit;
+	uint64_t nonce;
+	const char *feed;        /* "" for generic calls */
+	const u256 *answer;      /* NULL for generic calls */
+	const uint8_t *ref;      /* 16-byte request id, rendered as 32 hex digits */
+	const uint8_t *replaces; /* NULL, or the hash of the replaced tx */
 } sg_txspec;
 
 /* Signs, stores txs[nonce] and queues the tx.signed: r->status SG_R_SIGNED and r->nonce set, or
@@ -138,12 +138,12 @@ typedef struct {
 static int
 sg_sign_store(sg *s, MDB_txn *txn, const sg_txspec *ts, sg_result *r, st_err *e)
 {
-	tx            t;
+	tx t;
 	sc_tx_signed *rec = &s->rec;
-	size_t        rawlen, blen;
-	sc_err        se;
-	uint8_t       k[8];
-	int           rv;
+	size_t rawlen, blen;
+	sc_err se;
+	uint8_t k[8];
+	int rv;
 
 	memset(&t, 0, sizeof t);
 	t.type = ts->fees->eip1559 ? TX_EIP1559 : TX_LEGACY;
@@ -229,7 +229,7 @@ sg_dup(sg *s, MDB_txn *txn, const uint8_t reqid[16], sg_result *r, st_err *e, in
 {
 	MDB_val v;
 	uint8_t k[8];
-	int     rv = st_get(txn, s->t_dedupe, reqid, 16, &v, e);
+	int rv = st_get(txn, s->t_dedupe, reqid, 16, &v, e);
 	*dup = 0;
 	if (rv == MDB_NOTFOUND)
 		return 0;
@@ -303,11 +303,11 @@ sg_on_update(sg *s, MDB_txn *txn, const sg_item *it, sg_result *r, st_err *e)
 {
 	const sc_price_update *u = &it->u;
 	MDB_val v;
-	u256    prev;
-	int     has_prev = 0, rv;
+	u256 prev;
+	int has_prev = 0, rv;
 	sgf_fees f;
-	size_t  dlen;
-	int     dup;
+	size_t dlen;
+	int dup;
 
 	if ((rv = sg_dup(s, txn, it->msg_id, r, e, &dup)) != 0 || dup)
 		return rv;
@@ -325,7 +325,8 @@ sg_on_update(sg *s, MDB_txn *txn, const sg_item *it, sg_result *r, st_err *e)
 		has_prev = 1;
 	} else if (rv == 0) {
 		/* Reading it as "no previous answer" would skip the MAX_CHANGE check. */
-		snprintf(e->text, sizeof e->text, "last: entry for feed %s of %zu bytes, expected 32", u->feed, v.mv_size);
+		snprintf(e->text, sizeof e->text, "last: entry for feed %s of %zu bytes, expected 32", u->feed,
+		         v.mv_size);
 		return OB_ECORRUPT;
 	} else if (rv != MDB_NOTFOUND) {
 		return rv;
@@ -338,15 +339,22 @@ sg_on_update(sg *s, MDB_txn *txn, const sg_item *it, sg_result *r, st_err *e)
 	if ((rv = sgc_build(s->cfg.call, u, s->calldata, sizeof s->calldata, &dlen)) != SGP_OK) {
 		r->status = SG_R_REFUSED;
 		r->reason = rv;
-		snprintf(r->detail, sizeof r->detail, "feed %s: answer does not fit %.100s", u->feed, s->cfg.call->sig.canon);
+		snprintf(r->detail, sizeof r->detail, "feed %s: answer does not fit %.100s", u->feed,
+		         s->cfg.call->sig.canon);
 		return 0;
 	}
 	if (sg_new_fees(s, &f, r))
 		return 0;
 	/* The gate's estimate when it sent one (checked against MAX_GAS_LIMIT by the policy). */
-	sg_txspec ts = { .fees = &f, .to = u->contract, .data = s->calldata, .dlen = dlen,
-		         .gas_limit = u->gas_limit ? u->gas_limit : s->cfg.gas_limit, .nonce = s->t_next,
-		         .feed = u->feed, .answer = &u->answer, .ref = it->msg_id };
+	sg_txspec ts = { .fees = &f,
+		         .to = u->contract,
+		         .data = s->calldata,
+		         .dlen = dlen,
+		         .gas_limit = u->gas_limit ? u->gas_limit : s->cfg.gas_limit,
+		         .nonce = s->t_next,
+		         .feed = u->feed,
+		         .answer = &u->answer,
+		         .ref = it->msg_id };
 	if ((rv = sg_sign_store(s, txn, &ts, r, e)) != 0 || r->status != SG_R_SIGNED)
 		return rv;
 	uint8_t be[32];
@@ -363,7 +371,7 @@ sg_on_request(sg *s, MDB_txn *txn, const sg_item *it, sg_result *r, st_err *e)
 {
 	const sc_tx_request *q = &it->r;
 	sgf_fees f;
-	int      rv, dup;
+	int rv, dup;
 
 	if ((rv = sg_dup(s, txn, q->id, r, e, &dup)) != 0 || dup)
 		return rv;
@@ -382,9 +390,14 @@ sg_on_request(sg *s, MDB_txn *txn, const sg_item *it, sg_result *r, st_err *e)
 	}
 	if (sg_new_fees(s, &f, r))
 		return 0;
-	sg_txspec ts = { .fees = &f, .to = q->to, .data = q->data, .dlen = q->data_len,
-		         .gas_limit = q->gas_limit ? q->gas_limit : s->cfg.gas_limit, .nonce = s->t_next,
-		         .feed = "", .ref = q->id };
+	sg_txspec ts = { .fees = &f,
+		         .to = q->to,
+		         .data = q->data,
+		         .dlen = q->data_len,
+		         .gas_limit = q->gas_limit ? q->gas_limit : s->cfg.gas_limit,
+		         .nonce = s->t_next,
+		         .feed = "",
+		         .ref = q->id };
 	if ((rv = sg_sign_store(s, txn, &ts, r, e)) != 0 || r->status != SG_R_SIGNED)
 		return rv;
 	if ((rv = sg_dedupe_put(s, txn, q->id, e)) != 0)
@@ -396,9 +409,9 @@ sg_on_request(sg *s, MDB_txn *txn, const sg_item *it, sg_result *r, st_err *e)
 static int
 sg_on_ack(sg *s, MDB_txn *txn, const sg_item *it, sg_result *r, st_err *e)
 {
-	ob_msg  m;
+	ob_msg m;
 	uint8_t k[8], t[8];
-	int     rv = ob_get(txn, s->ob, it->a.id, &m, e);
+	int rv = ob_get(txn, s->ob, it->a.id, &m, e);
 	if (rv == MDB_NOTFOUND) {
 		r->status = SG_R_IGNORED; /* a repeated ack, or one for a replaced tx */
 		return 0;
@@ -424,8 +437,8 @@ sg_finish_below(sg *s, MDB_txn *txn, uint64_t latest, sg_result *r, st_err *e)
 	st_iter it;
 	MDB_val k, v;
 	uint8_t hi[8];
-	size_t  n = 0;
-	int     rv;
+	size_t n = 0;
+	int rv;
 
 	sg_be64(hi, latest);
 	if ((rv = st_iter_open(&it, txn, s->t_txs, NULL, 0, hi, 8, e)) != 0)
@@ -458,8 +471,8 @@ sg_requeue_gap(sg *s, MDB_txn *txn, uint64_t from, sg_result *r, st_err *e)
 	for (uint64_t n = from; n < s->t_next && n - from < SG_FINISH_MAX; n++) {
 		uint8_t key[8];
 		MDB_val v, a;
-		ob_msg  m;
-		int     rv;
+		ob_msg m;
+		int rv;
 		sg_be64(key, n);
 		if ((rv = st_get(txn, s->t_txs, key, 8, &v, e)) == MDB_NOTFOUND)
 			continue; /* refused or never signed by us: nothing we can re-send */
@@ -488,7 +501,7 @@ sg_on_sync(sg *s, MDB_txn *txn, const sg_item *it, sg_result *r, st_err *e)
 {
 	const sc_nonce_sync *y = &it->s;
 	uint64_t chain_next = y->pending_nonce > y->latest_nonce ? y->pending_nonce : y->latest_nonce;
-	int      rv;
+	int rv;
 
 	if (y->chain_id != s->cfg.chain_id || memcmp(y->address, s->addr, 20) != 0) {
 		r->status = SG_R_IGNORED;
@@ -532,13 +545,13 @@ static int
 sg_on_bump(sg *s, MDB_txn *txn, const sg_item *it, sg_result *r, st_err *e)
 {
 	const sc_tx_bump *b = &it->b;
-	uint8_t  key[8], old_hash[32], ref[16];
-	char     feed[SC_NAME_CAP + 1];
-	u256     answer;
-	MDB_val  v;
-	tx       t;
+	uint8_t key[8], old_hash[32], ref[16];
+	char feed[SC_NAME_CAP + 1];
+	u256 answer;
+	MDB_val v;
+	tx t;
 	sgf_fees old, nf;
-	int      rv;
+	int rv;
 
 	if (b->chain_id != s->cfg.chain_id || memcmp(b->from, s->addr, 20) != 0) {
 		r->status = SG_R_IGNORED;
@@ -588,9 +601,16 @@ sg_on_bump(sg *s, MDB_txn *txn, const sg_item *it, sg_result *r, st_err *e)
 	answer = s->rec.answer;
 	if (hex_decode_exact(s->rec.ref, strlen(s->rec.ref), ref, 16) != HEX_OK)
 		memset(ref, 0, sizeof ref);
-	sg_txspec ts = { .fees = &nf, .to = to, .data = s->calldata, .dlen = t.data_len,
-		         .gas_limit = s->rec.gas_limit, .nonce = b->nonce, .feed = feed,
-		         .answer = feed[0] ? &answer : NULL, .ref = ref, .replaces = old_hash };
+	sg_txspec ts = { .fees = &nf,
+		         .to = to,
+		         .data = s->calldata,
+		         .dlen = t.data_len,
+		         .gas_limit = s->rec.gas_limit,
+		         .nonce = b->nonce,
+		         .feed = feed,
+		         .answer = feed[0] ? &answer : NULL,
+		         .ref = ref,
+		         .replaces = old_hash };
 	if ((rv = sg_sign_store(s, txn, &ts, r, e)) != 0 || r->status != SG_R_SIGNED)
 		return rv;
 	return ob_ack(txn, s->ob, old_id, NULL, e); /* the old one is no longer ours to push */
@@ -605,10 +625,10 @@ static const sg_handler sg_handlers[SG_NKINDS] = {
 /* ---- the batch ------------------------------------------------------------------------------ */
 
 typedef struct {
-	sg            *s;
+	sg *s;
 	const sg_item *items;
-	size_t         n;
-	sg_result     *res;
+	size_t n;
+	sg_result *res;
 } sg_batch;
 
 /* st_write may run this twice (map full): it depends only on the txn and the committed state. */
@@ -616,8 +636,8 @@ static int
 sg_batch_fn(MDB_txn *txn, void *arg, st_err *e)
 {
 	sg_batch *b = arg;
-	sg       *s = b->s;
-	int       rv;
+	sg *s = b->s;
+	int rv;
 	s->nouts = s->olen = 0;
 	s->t_synced = s->synced;
 	s->t_next = s->next;
@@ -644,7 +664,7 @@ static int
 sg_run(sg *s, const sg_item *items, size_t n, sg_result *res, sg_publish_fn pub, void *arg, st_err *e)
 {
 	sg_batch b = { s, items, n, res };
-	int      rv = st_write(s->env, sg_batch_fn, &b, e);
+	int rv = st_write(s->env, sg_batch_fn, &b, e);
 	if (rv != 0) {
 		for (size_t i = 0; i < n; i++) {
 			memset(&res[i], 0, sizeof res[i]);
@@ -664,8 +684,8 @@ sg_run(sg *s, const sg_item *items, size_t n, sg_result *res, sg_publish_fn pub,
 }
 
 int
-sg_process(sg *s, const sg_item *items, size_t n, sg_result *res, uint64_t now_ns, sg_publish_fn pub,
-           void *arg, char *err, size_t errlen)
+sg_process(sg *s, const sg_item *items, size_t n, sg_result *res, uint64_t now_ns, sg_publish_fn pub, void *arg,
+           char *err, size_t errlen)
 {
 	st_err e;
 	s->now = now_ns;
@@ -693,7 +713,7 @@ sg_process(sg *s, const sg_item *items, size_t n, sg_result *res, uint64_t now_n
 
 typedef struct {
 	sg_publish_fn pub;
-	void         *arg;
+	void *arg;
 } sg_resend_arg;
 
 static const char *
@@ -707,16 +727,16 @@ sg_resend_one(void *ctx, const ob_msg *m)
 long
 sg_resend(sg *s, uint64_t now_ns, int all, sg_publish_fn pub, void *arg, char *err, size_t errlen)
 {
-	st_err        e;
+	st_err e;
 	sg_resend_arg r = { pub, arg };
-	long          n = ob_send_due(s->env, s->ob, now_ns, all ? UINT64_MAX : now_ns, sg_resend_one, &r, NULL, &e);
+	long n = ob_send_due(s->env, s->ob, now_ns, all ? UINT64_MAX : now_ns, sg_resend_one, &r, NULL, &e);
 	if (n < 0)
 		snprintf(err, errlen, "outbox: %s", e.text);
 	return n;
 }
 
 typedef struct {
-	sg      *s;
+	sg *s;
 	uint64_t older_than_ns, removed;
 } sg_prune_arg;
 
@@ -724,9 +744,9 @@ static int
 sg_prune_fn(MDB_txn *txn, void *arg, st_err *e)
 {
 	sg_prune_arg *p = arg;
-	MDB_cursor   *c;
-	MDB_val       k, v;
-	int           rv = mdb_cursor_open(txn, p->s->t_dedupe, &c);
+	MDB_cursor *c;
+	MDB_val k, v;
+	int rv = mdb_cursor_open(txn, p->s->t_dedupe, &c);
 	p->removed = 0;
 	if (rv != 0) {
 		snprintf(e->text, sizeof e->text, "dedupe: %s", mdb_strerror(rv));
@@ -751,7 +771,7 @@ long
 sg_prune(sg *s, uint64_t older_than_ns, char *err, size_t errlen)
 {
 	sg_prune_arg p = { s, older_than_ns, 0 };
-	st_err       e;
+	st_err e;
 	if (st_write(s->env, sg_prune_fn, &p, &e) != 0) {
 		snprintf(err, errlen, "%s", e.text);
 		return -1;
@@ -764,13 +784,12 @@ sg_prune(sg *s, uint64_t older_than_ns, char *err, size_t errlen)
 sg *
 sg_open(const char *dir, const sg_cfg *cfg, const uint8_t *key, char *err, size_t errlen)
 {
-	st_opts  o = { .map_size = cfg->map_size ? cfg->map_size : 16u << 20, .map_max = 4ull << 30,
-		       .max_tables = 16 };
-	st_err   e;
+	st_opts o = { .map_size = cfg->map_size ? cfg->map_size : 16u << 20, .map_max = 4ull << 30, .max_tables = 16 };
+	st_err e;
 	MDB_txn *txn = NULL;
-	MDB_val  v;
+	MDB_val v;
 	ob_backoff bo = { .initial_ns = cfg->retry_ns, .factor = 2.0, .max_ns = cfg->retry_max_ns, .jitter = 0.2 };
-	sg      *s = calloc(1, sizeof *s);
+	sg *s = calloc(1, sizeof *s);
 
 	if (s == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -831,11 +850,31 @@ sg_close(sg *s)
 	free(s);
 }
 
-const uint8_t *sg_address(const sg *s) { return s->addr; }
-int sg_synced(const sg *s) { return s->synced; }
-uint64_t sg_next_nonce(const sg *s) { return s->next; }
-uint64_t sg_outbox_pending(const sg *s) { return s->pending; }
-int sg_has_quote(const sg *s) { return s->have_quote; }
+const uint8_t *
+sg_address(const sg *s)
+{
+	return s->addr;
+}
+int
+sg_synced(const sg *s)
+{
+	return s->synced;
+}
+uint64_t
+sg_next_nonce(const sg *s)
+{
+	return s->next;
+}
+uint64_t
+sg_outbox_pending(const sg *s)
+{
+	return s->pending;
+}
+int
+sg_has_quote(const sg *s)
+{
+	return s->have_quote;
+}
 
 void
 sg_set_quote(sg *s, const sc_gas_quote *q)

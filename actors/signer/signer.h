@@ -19,8 +19,8 @@
  * caller keeps it in rt_secret_alloc memory for the life of the sg); this module never copies,
  * logs or returns it. Threads: one thread uses an sg.
  */
-#ifndef SIGNER_SIGNER_H
-#define SIGNER_SIGNER_H
+#ifndef OB_ACTORS_SIGNER_SIGNER_H
+#define OB_ACTORS_SIGNER_SIGNER_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -31,19 +31,26 @@
 #include "chain/tx.h"
 #include "schemas/messages.h"
 
-enum { SG_UPDATE, SG_REQUEST, SG_ACK, SG_BUMP, SG_SYNC, SG_NKINDS };
+enum {
+	SG_UPDATE,
+	SG_REQUEST,
+	SG_ACK,
+	SG_BUMP,
+	SG_SYNC,
+	SG_NKINDS
+};
 
 /* One received message, decoded. */
 typedef struct {
-	int      kind;
-	uint8_t  msg_id[16]; /* envelope id (price.update dedupe key) */
+	int kind;
+	uint8_t msg_id[16]; /* envelope id (price.update dedupe key) */
 	uint64_t recv_mono_ns;
 	union {
 		sc_price_update u;
-		sc_tx_request   r;
-		sc_tx_ack       a;
-		sc_tx_bump      b;
-		sc_nonce_sync   s;
+		sc_tx_request r;
+		sc_tx_ack a;
+		sc_tx_bump b;
+		sc_nonce_sync s;
 	};
 } sg_item;
 
@@ -62,40 +69,48 @@ enum {
  * said no); SG_DROP_REMOTE_BAD: it returned a tx that is not the one asked for, or from another
  * address (an alert: something between us and the key is wrong). SG_DROP_LEASE: not signing because
  * another signer for this address is live, or none was heard yet (lease.h; set by the process). */
-enum { SG_DROP_NOT_SYNCED, SG_DROP_NO_QUOTE, SG_DROP_STORE, SG_DROP_STATE_MISSING, SG_DROP_REMOTE,
-       SG_DROP_REMOTE_BAD, SG_DROP_LEASE, SG_NDROPS };
+enum {
+	SG_DROP_NOT_SYNCED,
+	SG_DROP_NO_QUOTE,
+	SG_DROP_STORE,
+	SG_DROP_STATE_MISSING,
+	SG_DROP_REMOTE,
+	SG_DROP_REMOTE_BAD,
+	SG_DROP_LEASE,
+	SG_NDROPS
+};
 
 /* Remote signing (sg_cfg.sign): fills t's signature, checked (chain/rsign.h). Returns 0, or an
  * error code: OB_ERS_MISMATCH for a wrong answer, any other for "not signed now". detail gets why. */
 typedef int (*sg_sign_fn)(void *arg, tx *t, char *detail, size_t len);
 
 typedef struct {
-	int      status;      /* SG_R_* */
-	int      reason;      /* SGP_* (refused) or SG_DROP_* (dropped): an outcome, never an error code */
-	int      err;         /* SG_DROP_STORE: the error code (base/err.h) that stopped it */
+	int status; /* SG_R_* */
+	int reason; /* SGP_* (refused) or SG_DROP_* (dropped): an outcome, never an error code */
+	int err;    /* SG_DROP_STORE: the error code (base/err.h) that stopped it */
 	uint64_t nonce;
-	char     detail[200]; /* human explanation (never contains key material) */
+	char detail[200]; /* human explanation (never contains key material) */
 	/* nonce.sync outcome */
-	int      jumped;      /* the chain was ahead: next nonce jumped (nonce_gap) */
+	int jumped; /* the chain was ahead: next nonce jumped (nonce_gap) */
 	uint64_t jumped_from, jumped_to;
-	unsigned requeued;    /* txs re-queued into the outbox because the node lost them */
-	unsigned finished;    /* txs dropped from the table: below the chain's latest nonce */
+	unsigned requeued; /* txs re-queued into the outbox because the node lost them */
+	unsigned finished; /* txs dropped from the table: below the chain's latest nonce */
 } sg_result;
 
 typedef struct {
 	uint64_t chain_id;
-	uint64_t gas_limit;       /* price updates, and tx.requests that leave it 0 */
-	sgp_policy *policy;       /* borrowed */
-	sgf_cfg   fees;
-	sgc_call *call;           /* borrowed */
-	uint64_t  retry_ns;       /* outbox backoff: first re-publish after this */
-	uint64_t  retry_max_ns;
-	uint64_t  gap_grace_ns;   /* an acked tx the node lacks is re-queued only after this long */
-	uint64_t  map_size;       /* LMDB initial map size; 0 = 16 MiB */
-	int       allow_empty_state; /* an empty store may adopt a chain nonce > 0 (else SG_DROP_STATE_MISSING) */
-	sg_sign_fn sign;          /* NULL: sign with the key given to sg_open; else the key is NULL and */
-	void     *sign_arg;       /* this signs, as `address` */
-	uint8_t   address[20];
+	uint64_t gas_limit; /* price updates, and tx.requests that leave it 0 */
+	sgp_policy *policy; /* borrowed */
+	sgf_cfg fees;
+	sgc_call *call;    /* borrowed */
+	uint64_t retry_ns; /* outbox backoff: first re-publish after this */
+	uint64_t retry_max_ns;
+	uint64_t gap_grace_ns; /* an acked tx the node lacks is re-queued only after this long */
+	uint64_t map_size;     /* LMDB initial map size; 0 = 16 MiB */
+	int allow_empty_state; /* an empty store may adopt a chain nonce > 0 (else SG_DROP_STATE_MISSING) */
+	sg_sign_fn sign;       /* NULL: sign with the key given to sg_open; else the key is NULL and */
+	void *sign_arg;        /* this signs, as `address` */
+	uint8_t address[20];
 } sg_cfg;
 
 typedef struct sg sg;
@@ -108,8 +123,8 @@ sg *sg_open(const char *dir, const sg_cfg *cfg, const uint8_t *key, char *err, s
 void sg_close(sg *s);
 
 const uint8_t *sg_address(const sg *s);
-int sg_synced(const sg *s);           /* a next nonce is known (stored, or from a nonce.sync) */
-uint64_t sg_next_nonce(const sg *s);  /* as of the last commit */
+int sg_synced(const sg *s);          /* a next nonce is known (stored, or from a nonce.sync) */
+uint64_t sg_next_nonce(const sg *s); /* as of the last commit */
 uint64_t sg_outbox_pending(const sg *s);
 void sg_set_quote(sg *s, const sc_gas_quote *q); /* copied */
 int sg_has_quote(const sg *s);
@@ -120,8 +135,8 @@ int sg_has_quote(const sg *s);
  * SG_DROP_STORE with res[i].err and res[i].detail saying why; nothing of theirs is signed or
  * published. err gets the text of the first failure. A corrupt or unreadable stored entry is
  * such a failure (OB_ESCHEMA, OB_ECORRUPT, MDB_CORRUPTED, ...; see ob_err_integrity). */
-int sg_process(sg *s, const sg_item *items, size_t n, sg_result *res, uint64_t now_ns,
-               sg_publish_fn pub, void *arg, char *err, size_t errlen);
+int sg_process(sg *s, const sg_item *items, size_t n, sg_result *res, uint64_t now_ns, sg_publish_fn pub, void *arg,
+               char *err, size_t errlen);
 
 /* Re-publishes outbox entries: all of them (all = 1, at start) or those due at now_ns. Returns
  * how many were published, or -1 with err. */

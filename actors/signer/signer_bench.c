@@ -43,7 +43,7 @@ bench_raw(uint64_t n, const uint8_t key[32])
 	secp256k1_context *ctx = secp256k1_context_create(SECP256K1_CONTEXT_SIGN);
 	secp256k1_ecdsa_recoverable_signature sig;
 	uint8_t h[32] = { 1 };
-	double  t0 = bench_now();
+	double t0 = bench_now();
 	for (uint64_t i = 0; i < n; i++) {
 		memcpy(h, &i, sizeof i);
 		if (!secp256k1_ecdsa_sign_recoverable(ctx, &sig, h, key, NULL, NULL))
@@ -57,8 +57,8 @@ bench_raw(uint64_t n, const uint8_t key[32])
 static long
 bench_rss_kib(const char *field)
 {
-	char  line[256];
-	long  v = -1;
+	char line[256];
+	long v = -1;
 	FILE *f = fopen("/proc/self/status", "r");
 	while (f && fgets(line, sizeof line, f))
 		if (strncmp(line, field, strlen(field)) == 0)
@@ -73,10 +73,10 @@ static double
 bench_signer(uint64_t n, size_t batch, const uint8_t key[32])
 {
 	static sgp_policy pol;
-	static sgc_call   call;
-	char              dir[] = "/tmp/signer_bench_XXXXXX", err[256];
-	sg_cfg            c;
-	size_t            bytes = 0;
+	static sgc_call call;
+	char dir[] = "/tmp/signer_bench_XXXXXX", err[256];
+	sg_cfg c;
+	size_t bytes = 0;
 
 	if (mkdtemp(dir) == NULL)
 		abort();
@@ -101,7 +101,7 @@ bench_signer(uint64_t n, size_t batch, const uint8_t key[32])
 		fprintf(stderr, "sg_open: %s\n", err);
 		exit(1);
 	}
-	sg_item   *items = calloc(batch, sizeof *items);
+	sg_item *items = calloc(batch, sizeof *items);
 	sg_result *res = calloc(batch, sizeof *res);
 	items[0].kind = SG_SYNC;
 	items[0].s.chain_id = 138;

@@ -63,7 +63,7 @@ test_call_three_signatures(void **st)
 	(void)st;
 	static const struct {
 		const char *sig, *answer, *round, *calldata;
-		int         rv;
+		int rv;
 	} cases[] = {
 		{ "updateAnswer(int256)", "-123456789", "0",
 		  "0xa87a20cefffffffffffffffffffffffffffffffffffffffffffffffffffffffff8a432eb", SGP_OK },
@@ -72,19 +72,21 @@ test_call_three_signatures(void **st)
 		{ "updateAnswer(uint256)", "-1", "0", NULL, SGP_NEGATIVE },
 		{ "submit(uint256,int256)", "5", "7",
 		  "0x202ee0ed0000000000000000000000000000000000000000000000000000000000000007"
-		  "0000000000000000000000000000000000000000000000000000000000000005", SGP_OK },
+		  "0000000000000000000000000000000000000000000000000000000000000005",
+		  SGP_OK },
 		{ "submit(uint256,int256)", "-5", "7",
 		  "0x202ee0ed0000000000000000000000000000000000000000000000000000000000000007"
-		  "fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffb", SGP_OK },
+		  "fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffb",
+		  SGP_OK },
 		/* int128 answer out of range: refused, not truncated */
 		{ "updateAnswer(int128)", "340282366920938463463374607431768211456", "0", NULL, SGP_ENCODE },
 	};
 	for (size_t i = 0; i < N(cases); i++) {
-		sgc_call        c;
+		sgc_call c;
 		sc_price_update u;
-		uint8_t         out[256];
-		size_t          len = 0;
-		char            err[200];
+		uint8_t out[256];
+		size_t len = 0;
+		char err[200];
 		assert_int_equal(sgc_init(&c, cases[i].sig, err, sizeof err), 0);
 		mk_update(&u, "ETH-USD", cases[i].answer);
 		assert_int_equal(u256_from_dec(&u.round_id, cases[i].round, strlen(cases[i].round)), 0);
@@ -97,7 +99,7 @@ test_call_three_signatures(void **st)
 		                           "submit(int256,int256)", "updateAnswer(int256" };
 	for (size_t i = 0; i < N(bad); i++) {
 		sgc_call c;
-		char     err[200];
+		char err[200];
 		assert_int_equal(sgc_init(&c, bad[i], err, sizeof err), -1);
 		assert_true(strstr(err, "UPDATE_SIGNATURE") != NULL);
 	}
@@ -120,7 +122,8 @@ base_policy(sgp_policy *p)
 	p->max_change_ppm = 100000; /* 10 % */
 	json_error_t je;
 	json_t *j = json_loads("[{\"feed\":\"BTC-USD\",\"aggregator\":\"0x00000000000000000000000000000000000000b7\","
-	                       "\"min_answer\":\"-50\",\"max_answer\":200000,\"max_change\":\"50\"}]", 0, &je);
+	                       "\"min_answer\":\"-50\",\"max_answer\":200000,\"max_change\":\"50\"}]",
+	                       0, &je);
 	assert_non_null(j);
 	assert_int_equal(sgp_load_feeds(p, j, err, sizeof err), 0);
 	json_decref(j);
@@ -134,19 +137,19 @@ test_policy_table(void **st)
 	base_policy(&p);
 	static const struct {
 		const char *feed, *answer, *prev, *contract;
-		uint64_t    chain, decimals;
-		int         want;
+		uint64_t chain, decimals;
+		int want;
 	} cases[] = {
 		{ "ETH-USD", "300000000000", NULL, NULL, 138, 8, SGP_OK },
 		{ "ETH-USD", "300000000000", NULL, NULL, 1, 8, SGP_CHAIN_ID },
 		{ "ETH-USD", "300000000000", NULL, "0x00000000000000000000000000000000000000b7", 138, 8, SGP_CONTRACT },
-		{ "ETH-USD", "1000000", NULL, NULL, 138, 8, SGP_OK },             /* 0.01: the minimum itself */
-		{ "ETH-USD", "999999", NULL, NULL, 138, 8, SGP_BELOW_MIN },       /* 0.00999999 */
+		{ "ETH-USD", "1000000", NULL, NULL, 138, 8, SGP_OK },       /* 0.01: the minimum itself */
+		{ "ETH-USD", "999999", NULL, NULL, 138, 8, SGP_BELOW_MIN }, /* 0.00999999 */
 		{ "ETH-USD", "-1", NULL, NULL, 138, 8, SGP_BELOW_MIN },
-		{ "ETH-USD", "100000000000000", NULL, NULL, 138, 8, SGP_OK },     /* 1000000.00000000 */
+		{ "ETH-USD", "100000000000000", NULL, NULL, 138, 8, SGP_OK }, /* 1000000.00000000 */
 		{ "ETH-USD", "100000000000001", NULL, NULL, 138, 8, SGP_ABOVE_MAX },
-		{ "ETH-USD", "1000001", NULL, NULL, 138, 0, SGP_ABOVE_MAX },      /* same bound, 0 decimals */
-		{ "ETH-USD", "110", "100", NULL, 138, 0, SGP_OK },                /* +10 %: at the limit */
+		{ "ETH-USD", "1000001", NULL, NULL, 138, 0, SGP_ABOVE_MAX }, /* same bound, 0 decimals */
+		{ "ETH-USD", "110", "100", NULL, 138, 0, SGP_OK },           /* +10 %: at the limit */
 		{ "ETH-USD", "111", "100", NULL, 138, 0, SGP_MAX_CHANGE },
 		{ "ETH-USD", "90", "100", NULL, 138, 0, SGP_OK },
 		{ "ETH-USD", "89", "100", NULL, 138, 0, SGP_MAX_CHANGE },
@@ -159,8 +162,8 @@ test_policy_table(void **st)
 	};
 	for (size_t i = 0; i < N(cases); i++) {
 		sc_price_update u;
-		u256            prev;
-		char            detail[200];
+		u256 prev;
+		char detail[200];
 		mk_update(&u, cases[i].feed, cases[i].answer);
 		u.chain_id = cases[i].chain;
 		u.decimals = cases[i].decimals;
@@ -170,15 +173,15 @@ test_policy_table(void **st)
 			i256_set(&prev, cases[i].prev);
 		int got = sgp_check_update(&p, &u, cases[i].prev ? &prev : NULL, detail, sizeof detail);
 		if (got != cases[i].want)
-			fail_msg("case %zu: got %s, want %s (%s)", i, sgp_reason_name(got), sgp_reason_name(cases[i].want),
-			         detail);
+			fail_msg("case %zu: got %s, want %s (%s)", i, sgp_reason_name(got),
+			         sgp_reason_name(cases[i].want), detail);
 		assert_true(got == SGP_OK || detail[0] != 0);
 	}
 	/* tx.request */
 	static const struct {
 		const char *to, *data;
-		uint64_t    chain, gas, value;
-		int         want;
+		uint64_t chain, gas, value;
+		int want;
 	} rq[] = {
 		{ NULL, "a9059cbb00", 138, 0, 0, SGP_OK },
 		{ NULL, "1234567800", 138, 100000, 0, SGP_OK },
@@ -193,7 +196,7 @@ test_policy_table(void **st)
 	};
 	for (size_t i = 0; i < N(rq); i++) {
 		sc_tx_request r;
-		size_t        n;
+		size_t n;
 		memset(&r, 0, sizeof r);
 		r.chain_id = rq[i].chain;
 		r.gas_limit = rq[i].gas;
@@ -203,18 +206,24 @@ test_policy_table(void **st)
 		r.data_len = (uint32_t)n;
 		int got = sgp_check_request(&p, &r, NULL, 0);
 		if (got != rq[i].want)
-			fail_msg("request case %zu: got %s, want %s", i, sgp_reason_name(got), sgp_reason_name(rq[i].want));
+			fail_msg("request case %zu: got %s, want %s", i, sgp_reason_name(got),
+			         sgp_reason_name(rq[i].want));
 	}
 	/* price.update's gas_limit (the gate's estimate): 0 = the signer's own, else within
 	 * [21000, MAX_GAS_LIMIT] */
 	static const struct {
 		uint64_t gas;
-		int      want;
-	} gl[] = { { 0, SGP_OK }, { 207292, SGP_OK }, { 500000, SGP_OK }, { 500001, SGP_GAS_LIMIT },
-		   { 30000000, SGP_GAS_LIMIT }, { 20999, SGP_GAS_LIMIT }, { 21000, SGP_OK } };
+		int want;
+	} gl[] = { { 0, SGP_OK },
+		   { 207292, SGP_OK },
+		   { 500000, SGP_OK },
+		   { 500001, SGP_GAS_LIMIT },
+		   { 30000000, SGP_GAS_LIMIT },
+		   { 20999, SGP_GAS_LIMIT },
+		   { 21000, SGP_OK } };
 	for (size_t i = 0; i < N(gl); i++) {
 		sc_price_update u;
-		char            detail[200];
+		char detail[200];
 		mk_update(&u, "ETH-USD", "300000000000");
 		u.gas_limit = gl[i].gas;
 		int got = sgp_check_update(&p, &u, NULL, detail, sizeof detail);
@@ -243,8 +252,13 @@ test_fees(void **st)
 	(void)st;
 	static const struct {
 		uint64_t old, ppm, want;
-	} raise[] = { { 0, 125000, 0 }, { 1, 125000, 2 }, { 8, 125000, 9 }, { 1000000000, 125000, 1125000000 },
-		      { 1000000001, 125000, 1125000002 }, { 100, 0, 100 }, { 7, 100000, 8 } };
+	} raise[] = { { 0, 125000, 0 },
+		      { 1, 125000, 2 },
+		      { 8, 125000, 9 },
+		      { 1000000000, 125000, 1125000000 },
+		      { 1000000001, 125000, 1125000002 },
+		      { 100, 0, 100 },
+		      { 7, 100000, 8 } };
 	for (size_t i = 0; i < N(raise); i++) {
 		u256 o, r;
 		u256_from_u64(&o, raise[i].old);
@@ -308,10 +322,10 @@ test_fees(void **st)
 /* ---- the durable core ------------------------------------------------------------------------ */
 
 typedef struct {
-	size_t  n;
+	size_t n;
 	uint8_t ids[64][16];
 	uint8_t bodies[64][2048];
-	size_t  lens[64];
+	size_t lens[64];
 } pubs;
 
 static void
@@ -329,8 +343,8 @@ capture(void *arg, const uint8_t id[16], const uint8_t *body, size_t len)
 static uint64_t
 check_body(const pubs *p, size_t i, sc_tx_signed *rec)
 {
-	sc_err  e;
-	tx      t;
+	sc_err e;
+	tx t;
 	uint8_t addr[20], want[20], h[32];
 	assert_int_equal(sc_decode(&SC_TX_SIGNED, p->bodies[i], p->lens[i], rec, &e), 0);
 	assert_memory_equal(rec->id, p->ids[i], 16);
@@ -351,8 +365,8 @@ check_body(const pubs *p, size_t i, sc_tx_signed *rec)
 }
 
 static sgp_policy g_pol;
-static sgc_call   g_call;
-static uint8_t    g_key[32];
+static sgc_call g_call;
+static uint8_t g_key[32];
 
 static int g_allow_empty = 1; /* most tests start on a chain where the key already sent txs */
 static sg_sign_fn g_sign;     /* set: the core signs through it, with no key (remote signing) */
@@ -361,7 +375,7 @@ static sg *
 open_core(const char *dir, uint64_t gas_price)
 {
 	sg_cfg c;
-	char   err[256];
+	char err[256];
 	memset(&c, 0, sizeof c);
 	base_policy(&g_pol);
 	assert_int_equal(sgc_init(&g_call, "updateAnswer(int256)", err, sizeof err), 0);
@@ -423,10 +437,10 @@ test_core(void **st)
 	(void)st;
 	char dir[] = "/tmp/signer_test_XXXXXX";
 	assert_non_null(mkdtemp(dir));
-	sg       *s = open_core(dir, 1000000000);
-	sg_item   it[8];
+	sg *s = open_core(dir, 1000000000);
+	sg_item it[8];
 	sg_result r[8];
-	pubs     *p = calloc(1, sizeof *p), *q = calloc(1, sizeof *q);
+	pubs *p = calloc(1, sizeof *p), *q = calloc(1, sizeof *q);
 	sc_tx_signed rec;
 	const uint64_t T = 1000000000000ull;
 
@@ -443,8 +457,8 @@ test_core(void **st)
 	item_sync(s, &it[0], 5, 5);
 	item_update(&it[1], 1, "300000000000");
 	item_update(&it[2], 2, "301000000000");
-	item_update(&it[3], 3, "999999999999999999");  /* above MAX_ANSWER */
-	item_update(&it[4], 1, "300000000000");        /* same id as it[1] */
+	item_update(&it[3], 3, "999999999999999999"); /* above MAX_ANSWER */
+	item_update(&it[4], 1, "300000000000");       /* same id as it[1] */
 	item_update(&it[5], 4, "302000000000");
 	run(s, it, 6, r, T, p);
 	assert_int_equal(r[0].status, SG_R_DONE);
@@ -468,7 +482,7 @@ test_core(void **st)
 	assert_int_equal(sg_next_nonce(s), 8);
 	assert_int_equal(sg_outbox_pending(s), 3);
 	uint8_t id5[16], id6[16], id7[16], body6[2048];
-	size_t  len6 = p->lens[1];
+	size_t len6 = p->lens[1];
 	memcpy(id5, p->ids[0], 16);
 	memcpy(id6, p->ids[1], 16);
 	memcpy(id7, p->ids[3], 16);
@@ -587,12 +601,12 @@ test_gas_limit(void **st)
 	(void)st;
 	char dir[] = "/tmp/signer_gas_XXXXXX";
 	assert_non_null(mkdtemp(dir));
-	sg          *s = open_core(dir, 1000000000);
-	sg_item      it[4];
-	sg_result    r[4];
-	pubs        *p = calloc(1, sizeof *p);
+	sg *s = open_core(dir, 1000000000);
+	sg_item it[4];
+	sg_result r[4];
+	pubs *p = calloc(1, sizeof *p);
 	sc_tx_signed rec;
-	tx           t;
+	tx t;
 	const uint64_t T = 1000000000000ull;
 
 	item_sync(s, &it[0], 0, 0);
@@ -627,10 +641,10 @@ test_gas_limit(void **st)
 static void
 corrupt_entry(const char *dir, const char *table, const void *key, size_t klen, const void *val, size_t vlen)
 {
-	st_env  *env;
+	st_env *env;
 	MDB_txn *txn;
-	MDB_dbi  dbi;
-	st_err   e;
+	MDB_dbi dbi;
+	st_err e;
 	assert_int_equal(st_open(&env, dir, NULL, &e), 0);
 	assert_int_equal(st_begin(env, 0, &txn, &e), 0);
 	assert_int_equal(st_table(txn, table, &dbi, &e), 0);
@@ -647,12 +661,12 @@ test_corrupt_store(void **st)
 	(void)st;
 	char dir[] = "/tmp/signer_corrupt_XXXXXX";
 	assert_non_null(mkdtemp(dir));
-	sg          *s = open_core(dir, 1000000000);
-	sg_item      it[4];
-	sg_result    r[4];
-	pubs        *p = calloc(1, sizeof *p);
+	sg *s = open_core(dir, 1000000000);
+	sg_item it[4];
+	sg_result r[4];
+	pubs *p = calloc(1, sizeof *p);
 	sc_tx_signed rec;
-	char         err[256];
+	char err[256];
 	const uint64_t T = 1000000000000ull;
 
 	item_sync(s, &it[0], 5, 5);
@@ -743,9 +757,9 @@ test_empty_state_refused(void **st)
 	char dir[] = "/tmp/signer_empty_XXXXXX", dir2[] = "/tmp/signer_empty2_XXXXXX";
 	assert_non_null(mkdtemp(dir));
 	assert_non_null(mkdtemp(dir2));
-	sg_item   it[2];
+	sg_item it[2];
 	sg_result r[2];
-	pubs     *p = calloc(1, sizeof *p);
+	pubs *p = calloc(1, sizeof *p);
 	g_allow_empty = 0;
 	sg *s = open_core(dir, 1000000000);
 	item_sync(s, &it[0], 7, 7);
@@ -815,9 +829,9 @@ test_sign_hook(void **st)
 	(void)st;
 	char dir[] = "/tmp/signer_hook_XXXXXX";
 	assert_non_null(mkdtemp(dir));
-	sg_item   it[3];
+	sg_item it[3];
 	sg_result r[3];
-	pubs     *p = calloc(1, sizeof *p);
+	pubs *p = calloc(1, sizeof *p);
 	sc_tx_signed rec;
 	g_sign = fake_remote;
 	sg *s = open_core(dir, 1000000000);

@@ -12,7 +12,8 @@
 
 static const sub_class sub_classes[] = {
 	/* replacement underpriced before "underpriced" */
-	{ "replacement transaction underpriced", "replacement_underpriced", SC_TXERR_REPLACEMENT_UNDERPRICED, SUB_ACT_BUMP },
+	{ "replacement transaction underpriced", "replacement_underpriced", SC_TXERR_REPLACEMENT_UNDERPRICED,
+	  SUB_ACT_BUMP },
 	{ "replacement underpriced", "replacement_underpriced", SC_TXERR_REPLACEMENT_UNDERPRICED, SUB_ACT_BUMP },
 	{ "replace_underpriced", "replacement_underpriced", SC_TXERR_REPLACEMENT_UNDERPRICED, SUB_ACT_BUMP },
 	{ "gas price too low to replace", "replacement_underpriced", SC_TXERR_REPLACEMENT_UNDERPRICED, SUB_ACT_BUMP },
@@ -45,7 +46,8 @@ static const sub_class sub_classes[] = {
 	{ "gas price below configured minimum", "underpriced", SC_TXERR_OTHER, SUB_ACT_BUMP },
 	{ "underpriced", "underpriced", SC_TXERR_OTHER, SUB_ACT_BUMP },
 	{ "fee too low", "underpriced", SC_TXERR_OTHER, SUB_ACT_BUMP },
-	{ "exceeds the configured cap", "fee_cap_exceeded", SC_TXERR_OTHER, SUB_ACT_FATAL }, /* geth: tx fee (x ether) exceeds the configured cap (1.00 ether) */
+	{ "exceeds the configured cap", "fee_cap_exceeded", SC_TXERR_OTHER,
+	  SUB_ACT_FATAL }, /* geth: tx fee (x ether) exceeds the configured cap (1.00 ether) */
 	{ "max priority fee per gas higher than max fee per gas", "fee_invalid", SC_TXERR_OTHER, SUB_ACT_FATAL },
 	{ "tip higher than fee cap", "fee_invalid", SC_TXERR_OTHER, SUB_ACT_FATAL },
 	{ "invalid sender", "invalid_signature", SC_TXERR_OTHER, SUB_ACT_FATAL },
@@ -63,13 +65,29 @@ static const sub_class sub_other = { "", "other", SC_TXERR_OTHER, SUB_ACT_RETRY 
 static const sub_class sub_rpc = { "", "rpc", SC_TXERR_RPC, SUB_ACT_RETRY };
 
 static const char *const sub_names[] = {
-	"replacement_underpriced", "already_known", "nonce_too_low", "insufficient_funds", "nonce_too_high",
-	"intrinsic_gas_too_low", "exceeds_block_gas_limit", "fee_too_low", "underpriced", "fee_cap_exceeded",
-	"fee_invalid", "invalid_signature", "wrong_chain", "oversized", "pool_full", "reverted", "other", "rpc",
+	"replacement_underpriced",
+	"already_known",
+	"nonce_too_low",
+	"insufficient_funds",
+	"nonce_too_high",
+	"intrinsic_gas_too_low",
+	"exceeds_block_gas_limit",
+	"fee_too_low",
+	"underpriced",
+	"fee_cap_exceeded",
+	"fee_invalid",
+	"invalid_signature",
+	"wrong_chain",
+	"oversized",
+	"pool_full",
+	"reverted",
+	"other",
+	"rpc",
 	NULL,
 };
 
-const sub_class *sub_classify(const char *msg)
+const sub_class *
+sub_classify(const char *msg)
 {
 	char low[256];
 	size_t n = 0;
@@ -82,5 +100,13 @@ const sub_class *sub_classify(const char *msg)
 	return &sub_other;
 }
 
-const sub_class *sub_class_rpc(void) { return &sub_rpc; }
-const char *const *sub_class_names(void) { return sub_names; }
+const sub_class *
+sub_class_rpc(void)
+{
+	return &sub_rpc;
+}
+const char *const *
+sub_class_names(void)
+{
+	return sub_names;
+}

@@ -4,8 +4,8 @@
  * in classify.c is ordered most specific first and matched case-insensitively.
  *
  * Memory: returns pointers to static entries. */
-#ifndef SUBMITTER_CLASSIFY_H
-#define SUBMITTER_CLASSIFY_H
+#ifndef OB_ACTORS_SUBMITTER_CLASSIFY_H
+#define OB_ACTORS_SUBMITTER_CLASSIFY_H
 
 enum {
 	SUB_ACT_SENT,       /* the node has it: count as sent (already known) */
@@ -18,8 +18,8 @@ enum {
 typedef struct {
 	const char *needle; /* lowercase substring of the node's message */
 	const char *name;   /* metric label class: oracle_update_errors_total{class} */
-	int         sc_err; /* SC_TXERR_* for tx.status */
-	int         action; /* SUB_ACT_* */
+	int sc_err;         /* SC_TXERR_* for tx.status */
+	int action;         /* SUB_ACT_* */
 } sub_class;
 
 /* The class of a node error message; never NULL (unknown messages: class "other", retry). */

@@ -17,11 +17,10 @@
 #include "chain/tx.h"
 #include "store/store.h"
 
-
 static act_bus_cfg busc;
-static sub_cfg     cfg;
+static sub_cfg cfg;
 static const char *rpc_urls, *state_dir;
-static uint64_t    rpc_timeout_ms, rpc_chain_check_ms;
+static uint64_t rpc_timeout_ms, rpc_chain_check_ms;
 
 static uint8_t sm_seed_key[32]; /* PRIVATE_KEY, wiped in sm_check_signer */
 
@@ -44,11 +43,13 @@ sm_check_signer(const rt_opt *o, const char *text, rt_cfg_errs *e)
 	if (rt_config_failed(e, "SIGNER_ADDRESS") || rt_config_failed(e, "PRIVATE_KEY"))
 		return;
 	if (have_key && given && memcmp(addr, cfg.signer, 20) != 0)
-		rt_config_error(e, "SIGNER_ADDRESS", "is not the address of PRIVATE_KEY; set one of them, or the right pair");
+		rt_config_error(e, "SIGNER_ADDRESS",
+		                "is not the address of PRIVATE_KEY; set one of them, or the right pair");
 	else if (have_key && !given)
 		memcpy(cfg.signer, addr, 20);
 	else if (!given)
-		rt_config_error(e, "SIGNER_ADDRESS", "required: the signer's address (or PRIVATE_KEY in this environment, "
+		rt_config_error(e, "SIGNER_ADDRESS",
+		                "required: the signer's address (or PRIVATE_KEY in this environment, "
 		                "from which only the address is derived)");
 	explicit_bzero(addr, sizeof addr);
 }
@@ -64,15 +65,18 @@ static const rt_opt opts[] = {
 	 * be learned from a tx.signed (the submitter is one per key anyway). Given, or derived from the
 	 * seed's PRIVATE_KEY when the same environment holds it (the address only; the key is wiped at
 	 * once and scrubbed from the environment). */
-	{ "SIGNER_ADDRESS", RT_ADDR, NULL, "the signer's address: its nonces are synced, only its txs are sent; "
-	  "unset = derived from PRIVATE_KEY", cfg.signer, 0, 0, 20, 0 },
+	{ "SIGNER_ADDRESS", RT_ADDR, NULL,
+	  "the signer's address: its nonces are synced, only its txs are sent; "
+	  "unset = derived from PRIVATE_KEY",
+	  cfg.signer, 0, 0, 20, 0 },
 	RT_CHECK_ROW("SIGNER_ADDRESS", hex_addr_opt_check),
-	{ "PRIVATE_KEY", RT_KEY, NULL, "the seed's signing key, when this environment holds it: only the address "
-	  "is derived (SIGNER_ADDRESS unset), the key is wiped at once; the signer alone signs", sm_seed_key, 0, 0, 32,
-	  RT_SECRET | RT_SCRUB },
+	{ "PRIVATE_KEY", RT_KEY, NULL,
+	  "the seed's signing key, when this environment holds it: only the address "
+	  "is derived (SIGNER_ADDRESS unset), the key is wiped at once; the signer alone signs",
+	  sm_seed_key, 0, 0, 32, RT_SECRET | RT_SCRUB },
 	RT_CHECK_ROW("", sm_check_signer),
-	{ "CONFIRMATIONS", RT_U64, "3", "blocks on top of the inclusion block for state confirmed", &cfg.confirmations, 0,
-	  10000, 0, 0 },
+	{ "CONFIRMATIONS", RT_U64, "3", "blocks on top of the inclusion block for state confirmed", &cfg.confirmations,
+	  0, 10000, 0, 0 },
 	{ "FINALITY_DEPTH", RT_U64, "12", "blocks on top for state final; receipts are re-checked until then",
 	  &cfg.finality_depth, 1, 100000, 0, 0 },
 	{ "BUMP_AFTER_BLOCKS", RT_U64, "3", "blocks a sent transaction may wait unmined before tx.bump (0 = never)",
@@ -82,14 +86,18 @@ static const rt_opt opts[] = {
 	{ "POLL_INTERVAL", RT_DURATION, "1s", "receipt and head polling period", &cfg.poll_ms, 10, 600000, 0, 0 },
 	{ "GAS_QUOTE_INTERVAL", RT_DURATION, "15s", "gas.quote period (also on every new block)", &cfg.quote_ms, 100,
 	  3600000, 0, 0 },
-	{ "NONCE_SYNC_INTERVAL", RT_DURATION, "5s", "nonce.sync period (also at start; short, so a signer that starts later is synced within seconds)", &cfg.nonce_sync_ms, 100,
-	  86400000, 0, 0 },
+	{ "NONCE_SYNC_INTERVAL", RT_DURATION, "5s",
+	  "nonce.sync period (also at start; short, so a signer that starts later is synced within seconds)",
+	  &cfg.nonce_sync_ms, 100, 86400000, 0, 0 },
 	{ "RPC_TIMEOUT", RT_DURATION, "5s", "timeout of one JSON-RPC request", &rpc_timeout_ms, 50, 120000, 0, 0 },
-	{ "RPC_CHAIN_CHECK", RT_DURATION, "60s", "eth_chainId of the endpoint in use is asked again this often (also "
-	  "after any reconnect); 0 = only on reconnect", &rpc_chain_check_ms, 0, 86400000, 0, 0 },
+	{ "RPC_CHAIN_CHECK", RT_DURATION, "60s",
+	  "eth_chainId of the endpoint in use is asked again this often (also "
+	  "after any reconnect); 0 = only on reconnect",
+	  &rpc_chain_check_ms, 0, 86400000, 0, 0 },
 };
 
-int main(int argc, char **argv)
+int
+main(int argc, char **argv)
 {
 	if (rt_init("submitter", argc, argv, opts, OB_COUNT(opts)) != 0)
 		return 1;

@@ -5,20 +5,22 @@
 #include <string.h>
 
 static const size_t sub_fields[] = {
-	offsetof(sub_entry, state),         offsetof(sub_entry, first_seen_ns), offsetof(sub_entry, last_sent_ns),
-	offsetof(sub_entry, sent_block),    offsetof(sub_entry, bump_block),    offsetof(sub_entry, attempts),
-	offsetof(sub_entry, block_number),  offsetof(sub_entry, gas_used),      offsetof(sub_entry, receipt_status),
-	offsetof(sub_entry, error),         offsetof(sub_entry, confirmed_ns),  offsetof(sub_entry, checked_block),
+	offsetof(sub_entry, state),        offsetof(sub_entry, first_seen_ns), offsetof(sub_entry, last_sent_ns),
+	offsetof(sub_entry, sent_block),   offsetof(sub_entry, bump_block),    offsetof(sub_entry, attempts),
+	offsetof(sub_entry, block_number), offsetof(sub_entry, gas_used),      offsetof(sub_entry, receipt_status),
+	offsetof(sub_entry, error),        offsetof(sub_entry, confirmed_ns),  offsetof(sub_entry, checked_block),
 };
 #define SUB_NFIELDS (sizeof sub_fields / sizeof sub_fields[0])
 
-void sub_key(const sub_entry *e, uint8_t key[SUB_KEY_LEN])
+void
+sub_key(const sub_entry *e, uint8_t key[SUB_KEY_LEN])
 {
 	st_key_u64(key, e->tx.nonce);
 	memcpy(key + 8, e->tx.tx_hash, 32);
 }
 
-size_t sub_encode(const sub_entry *e, uint8_t *buf, size_t cap)
+size_t
+sub_encode(const sub_entry *e, uint8_t *buf, size_t cap)
 {
 	size_t hdr = 8 + 8 * SUB_NFIELDS + 96;
 	if (cap < hdr)
@@ -42,7 +44,8 @@ size_t sub_encode(const sub_entry *e, uint8_t *buf, size_t cap)
 	return hdr + n;
 }
 
-int sub_decode(const uint8_t *buf, size_t len, sub_entry *e)
+int
+sub_decode(const uint8_t *buf, size_t len, sub_entry *e)
 {
 	memset(e, 0, sizeof *e);
 	if (len < 8 || memcmp(buf, "SUB1", 4) != 0)
@@ -63,7 +66,8 @@ int sub_decode(const uint8_t *buf, size_t len, sub_entry *e)
 	return sc_decode(&SC_TX_SIGNED, buf + hdr, len - hdr, &e->tx, &se) == 0 ? 0 : -1;
 }
 
-int sub_put(MDB_txn *txn, MDB_dbi dbi, const sub_entry *e, st_err *err)
+int
+sub_put(MDB_txn *txn, MDB_dbi dbi, const sub_entry *e, st_err *err)
 {
 	static uint8_t buf[SUB_REC_MAX];
 	uint8_t key[SUB_KEY_LEN];
@@ -77,7 +81,8 @@ int sub_put(MDB_txn *txn, MDB_dbi dbi, const sub_entry *e, st_err *err)
 	return st_put(txn, dbi, key, sizeof key, buf, n, err);
 }
 
-void sub_bump_fee(u256 *out, const u256 *old, uint64_t percent, const u256 *quote)
+void
+sub_bump_fee(u256 *out, const u256 *old, uint64_t percent, const u256 *quote)
 {
 	u256 inc, r;
 	if (percent < 10)

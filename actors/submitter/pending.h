@@ -8,8 +8,8 @@
  * A newer build appends fields to the table; an older count is read with the rest left zero.
  *
  * Memory: sub_entry is a plain value (it owns the raw transaction bytes inside tx). */
-#ifndef SUBMITTER_PENDING_H
-#define SUBMITTER_PENDING_H
+#ifndef OB_ACTORS_SUBMITTER_PENDING_H
+#define OB_ACTORS_SUBMITTER_PENDING_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -19,22 +19,22 @@
 
 typedef struct {
 	sc_tx_signed tx;
-	uint64_t state;          /* SC_TX_*: the last state published */
-	uint64_t first_seen_ns;  /* wall clock: tx.signed stored */
-	uint64_t last_sent_ns;   /* wall clock of the last eth_sendRawTransaction */
-	uint64_t sent_block;     /* chain head when first accepted by a node (0 = never accepted) */
-	uint64_t bump_block;     /* head when the last tx.bump was asked (0 = never) */
-	uint64_t attempts;       /* sends */
-	uint64_t block_number;   /* included in (0 = not included) */
+	uint64_t state;         /* SC_TX_*: the last state published */
+	uint64_t first_seen_ns; /* wall clock: tx.signed stored */
+	uint64_t last_sent_ns;  /* wall clock of the last eth_sendRawTransaction */
+	uint64_t sent_block;    /* chain head when first accepted by a node (0 = never accepted) */
+	uint64_t bump_block;    /* head when the last tx.bump was asked (0 = never) */
+	uint64_t attempts;      /* sends */
+	uint64_t block_number;  /* included in (0 = not included) */
 	uint64_t gas_used;
 	uint64_t receipt_status; /* 1 success, 0 reverted */
 	uint64_t error;          /* SC_TXERR_* of the last send */
 	uint64_t confirmed_ns;   /* when confirmed was published (0 = not yet) */
 	uint64_t checked_block;  /* head at the last mempool check */
-	uint8_t  block_hash[32];
-	uint8_t  replaced_by[32];
-	u256     effective_gas_price;
-	char     error_text[256]; /* not stored: the node's message of the current send */
+	uint8_t block_hash[32];
+	uint8_t replaced_by[32];
+	u256 effective_gas_price;
+	char error_text[256]; /* not stored: the node's message of the current send */
 } sub_entry;
 
 #define SUB_KEY_LEN 40

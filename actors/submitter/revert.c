@@ -6,13 +6,15 @@
 
 #include "base/hex.h"
 
-int sub_out_of_gas(uint64_t gas_used, uint64_t gas_limit)
+int
+sub_out_of_gas(uint64_t gas_used, uint64_t gas_limit)
 {
 	/* gas_used * 64 >= gas_limit * 63, without overflow for any u64 */
 	return gas_limit > 0 && gas_used >= gas_limit - gas_limit / 64;
 }
 
-int sub_custom_error_words(const uint8_t *data, size_t len, char *out, size_t cap)
+int
+sub_custom_error_words(const uint8_t *data, size_t len, char *out, size_t cap)
 {
 	if (cap == 0 || len < 4 || (len - 4) % 32 != 0)
 		return 0;

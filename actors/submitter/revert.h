@@ -3,8 +3,8 @@
  *
  * Memory: pure functions writing into the caller's buffer; nothing is allocated or kept.
  */
-#ifndef SUBMITTER_REVERT_H
-#define SUBMITTER_REVERT_H
+#ifndef OB_ACTORS_SUBMITTER_REVERT_H
+#define OB_ACTORS_SUBMITTER_REVERT_H
 
 #include <stddef.h>
 #include <stdint.h>

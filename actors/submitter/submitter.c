@@ -19,37 +19,47 @@
 #define SUB_DONE_KEEP_NS (24ull * 3600 * 1000000000ull) /* late duplicates of tx.signed are re-acked */
 
 struct sub {
-	sub_cfg     c;
-	act_bus    *a;
-	rpc        *r;
-	st_env     *env;
-	MDB_dbi     pending, done;
+	sub_cfg c;
+	act_bus *a;
+	rpc *r;
+	st_env *env;
+	MDB_dbi pending, done;
 	sub_entry **v;
-	size_t      n, cap;
-	uint64_t    head;            /* latest block number seen */
-	int         rpc_state;       /* -1 unknown, 0 down, 1 up */
-	int         resend_all;      /* after a restart: send what is pending again */
-	int         head_moved;
+	size_t n, cap;
+	uint64_t head;  /* latest block number seen */
+	int rpc_state;  /* -1 unknown, 0 down, 1 up */
+	int resend_all; /* after a restart: send what is pending again */
+	int head_moved;
 	sc_gas_quote quote;
-	int         have_quote;
-	uint64_t    next_poll, next_quote, next_nonce; /* monotonic ms */
-	rt_metric  *m_pub_err;
-	rt_metric  *m_sent, *m_pending, *m_bumps, *m_confirm, *m_bad, *m_other, *m_up[RPC_MAX_ENDPOINTS];
+	int have_quote;
+	uint64_t next_poll, next_quote, next_nonce; /* monotonic ms */
+	rt_metric *m_pub_err;
+	rt_metric *m_sent, *m_pending, *m_bumps, *m_confirm, *m_bad, *m_other, *m_up[RPC_MAX_ENDPOINTS];
 };
 
-static uint64_t sub_now_ms(void) { return rt_mono_ns() / 1000000u; }
+static uint64_t
+sub_now_ms(void)
+{
+	return rt_mono_ns() / 1000000u;
+}
 
-static void sub_hex(const uint8_t *b, size_t n, char *out) { hex_encode(b, n, 1, out); }
+static void
+sub_hex(const uint8_t *b, size_t n, char *out)
+{
+	hex_encode(b, n, 1, out);
+}
 
 /* Confirmations as Ethereum tools count them (ethers' wait(n), web3): the inclusion block is the
  * first, so head - inclusion + 1; 0 while not included. CONFIRMATIONS=1 means "included". */
-static uint64_t sub_confirmations(const sub *s, const sub_entry *e)
+static uint64_t
+sub_confirmations(const sub *s, const sub_entry *e)
 {
 	return e->block_number && s->head >= e->block_number ? s->head - e->block_number + 1 : 0;
 }
 
 /* ---- metrics ------------------------------------------------------------------------------- */
-static rt_metric *sub_err_metric(const char *cls)
+static rt_metric *
+sub_err_metric(const char *cls)
 {
 	char lab[80];
 	snprintf(lab, sizeof lab, "class=\"%s\"", cls);
@@ -57,7 +67,8 @@ static rt_metric *sub_err_metric(const char *cls)
 	                  lab);
 }
 
-static void sub_metrics(sub *s)
+static void
+sub_metrics(sub *s)
 {
 	static const double b[] = { 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 1800 };
 	s->m_sent = rt_counter("oracle_updates_sent_total", "Price update transactions accepted by the node.", NULL);
@@ -66,8 +77,9 @@ static void sub_metrics(sub *s)
 	s->m_confirm = rt_histogram("submitter_confirm_seconds", "From tx.signed received to confirmed at depth.", NULL,
 	                            b, sizeof b / sizeof b[0]);
 	s->m_bad = rt_counter("submitter_rejected_total", "tx.signed messages refused (hash, sender, chain).", NULL);
-	s->m_pub_err = rt_counter("submitter_publish_errors_total",
-	                          "Messages the bus refused to send (tx.status, tx.ack, tx.bump, gas.quote, nonce.sync).", NULL);
+	s->m_pub_err = rt_counter(
+	        "submitter_publish_errors_total",
+	        "Messages the bus refused to send (tx.status, tx.ack, tx.bump, gas.quote, nonce.sync).", NULL);
 	s->m_other = rt_counter("submitter_other_signer_total",
 	                        "tx.signed messages of another signer's key, left to that key's submitter.", NULL);
 	for (const char *const *c = sub_class_names(); *c; c++)
@@ -80,7 +92,8 @@ static void sub_metrics(sub *s)
 	}
 }
 
-static void sub_gauges(sub *s)
+static void
+sub_gauges(sub *s)
 {
 	size_t live = 0;
 	for (size_t i = 0; i < s->n; i++)
@@ -91,9 +104,14 @@ static void sub_gauges(sub *s)
 }
 
 /* ---- storage ------------------------------------------------------------------------------- */
-typedef struct { sub *s; sub_entry *e; int del; } sub_wr;
+typedef struct {
+	sub *s;
+	sub_entry *e;
+	int del;
+} sub_wr;
 
-static int sub_write_fn(MDB_txn *txn, void *arg, st_err *err)
+static int
+sub_write_fn(MDB_txn *txn, void *arg, st_err *err)
 {
 	sub_wr *w = arg;
 	if (!w->del)
@@ -109,7 +127,8 @@ static int sub_write_fn(MDB_txn *txn, void *arg, st_err *err)
 
 /* Durable first: a failure here is logged and the in-memory state still advances; the next
  * change writes the whole record again. */
-static int sub_save(sub *s, sub_entry *e)
+static int
+sub_save(sub *s, sub_entry *e)
 {
 	st_err err;
 	sub_wr w = { s, e, 0 };
@@ -119,7 +138,8 @@ static int sub_save(sub *s, sub_entry *e)
 	return rc;
 }
 
-static void sub_forget(sub *s, size_t i)
+static void
+sub_forget(sub *s, size_t i)
 {
 	st_err err;
 	sub_wr w = { s, s->v[i], 1 };
@@ -130,7 +150,8 @@ static void sub_forget(sub *s, size_t i)
 	s->n--;
 }
 
-static sub_entry *sub_find(sub *s, const uint8_t hash[32])
+static sub_entry *
+sub_find(sub *s, const uint8_t hash[32])
 {
 	for (size_t i = 0; i < s->n; i++)
 		if (memcmp(s->v[i]->tx.tx_hash, hash, 32) == 0)
@@ -138,7 +159,8 @@ static sub_entry *sub_find(sub *s, const uint8_t hash[32])
 	return NULL;
 }
 
-static int sub_index(sub *s, const sub_entry *e)
+static int
+sub_index(sub *s, const sub_entry *e)
 {
 	for (size_t i = 0; i < s->n; i++)
 		if (s->v[i] == e)
@@ -149,7 +171,8 @@ static int sub_index(sub *s, const sub_entry *e)
 /* ---- publishing ---------------------------------------------------------------------------- */
 /* act_publish, counting a failure (act_publish logs it). What the caller does about it is its
  * own: a lost tx.ack or gas.quote is repeated by the protocol, a lost tx.bump is asked again. */
-static int sub_pub(sub *s, const char *topic, const sc_msgdef *d, const void *rec)
+static int
+sub_pub(sub *s, const char *topic, const sc_msgdef *d, const void *rec)
 {
 	int rv = act_publish(s->a, topic, d, rec, NULL, NULL);
 	if (rv != BUS_OK)
@@ -157,7 +180,8 @@ static int sub_pub(sub *s, const char *topic, const sc_msgdef *d, const void *re
 	return rv;
 }
 
-static void sub_status(sub *s, sub_entry *e, int state, int errcls, const char *text)
+static void
+sub_status(sub *s, sub_entry *e, int state, int errcls, const char *text)
 {
 	sc_tx_status st;
 	memset(&st, 0, sizeof st);
@@ -198,7 +222,8 @@ static void sub_status(sub *s, sub_entry *e, int state, int errcls, const char *
  * whose every update reverts raises one alert whose repeats the alerter groups, not one alert per
  * transaction. No per-tx label either (Alertmanager tells alerts apart by their labels); the
  * summary names the latest tx. */
-static void sub_alert_failed(sub *s, const sub_entry *e, const char *cls, const char *why)
+static void
+sub_alert_failed(sub *s, const sub_entry *e, const char *cls, const char *why)
 {
 	char key[96], h[67], summary[400];
 	sub_hex(e->tx.tx_hash, 32, h);
@@ -209,7 +234,8 @@ static void sub_alert_failed(sub *s, const sub_entry *e, const char *cls, const 
 	act_alert(s->a, SC_SEV_ERROR, SC_ALERT_FIRING, "tx_failed", key, summary, labels);
 }
 
-static void sub_alert(sub *s, int sev, int status, const char *kind, const sub_entry *e, const char *summary)
+static void
+sub_alert(sub *s, int sev, int status, const char *kind, const sub_entry *e, const char *summary)
 {
 	char key[96], h[67] = "", nonce[24] = "";
 	if (e) {
@@ -221,7 +247,8 @@ static void sub_alert(sub *s, int sev, int status, const char *kind, const sub_e
 	act_alert(s->a, sev, status, kind, key, summary, e ? labels : NULL);
 }
 
-static void sub_nonce_sync(sub *s)
+static void
+sub_nonce_sync(sub *s)
 {
 	if (!s->c.have_signer)
 		return;
@@ -240,14 +267,16 @@ static void sub_nonce_sync(sub *s)
 	sub_pub(s, "nonce.sync", &SC_NONCE_SYNC, &ns); /* a lost one is repeated every NONCE_SYNC_INTERVAL */
 }
 
-static void sub_gas_quote(sub *s)
+static void
+sub_gas_quote(sub *s)
 {
 	sc_gas_quote q;
 	rpc_block b;
 	rpc_error e;
 	memset(&q, 0, sizeof q);
 	q.chain_id = s->c.chain_id;
-	if (rpc_block_by_number(s->r, RPC_LATEST, &b, &e) != RPC_OK || rpc_gas_price(s->r, &q.gas_price, &e) != RPC_OK) {
+	if (rpc_block_by_number(s->r, RPC_LATEST, &b, &e) != RPC_OK ||
+	    rpc_gas_price(s->r, &q.gas_price, &e) != RPC_OK) {
 		rt_logkv(RT_WARN, "gas quote failed", "err", e.msg, NULL);
 		return;
 	}
@@ -270,7 +299,8 @@ static void sub_gas_quote(sub *s)
 	sub_pub(s, "gas.quote", &SC_GAS_QUOTE, &q); /* a lost one is repeated at the next block */
 }
 
-static void sub_bump(sub *s, sub_entry *e)
+static void
+sub_bump(sub *s, sub_entry *e)
 {
 	sc_tx_bump b;
 	memset(&b, 0, sizeof b);
@@ -296,11 +326,13 @@ static void sub_bump(sub *s, sub_entry *e)
 	sub_hex(e->tx.tx_hash, 32, h);
 	snprintf(n, sizeof n, "%llu", (unsigned long long)b.stuck_blocks);
 	rt_logkv(RT_WARN, "transaction stuck: fee bump asked", "tx", h, "blocks", n, NULL);
-	sub_alert(s, SC_SEV_WARNING, SC_ALERT_FIRING, "tx_stuck", e, "transaction not mined; fee bump asked of the signer");
+	sub_alert(s, SC_SEV_WARNING, SC_ALERT_FIRING, "tx_stuck", e,
+	          "transaction not mined; fee bump asked of the signer");
 }
 
 /* ---- rpc health ---------------------------------------------------------------------------- */
-static void sub_rpc_state(sub *s, int up, const char *why)
+static void
+sub_rpc_state(sub *s, int up, const char *why)
 {
 	if (up == s->rpc_state)
 		return;
@@ -317,7 +349,8 @@ static void sub_rpc_state(sub *s, int up, const char *why)
 }
 
 /* ---- sending ------------------------------------------------------------------------------- */
-static void sub_remove_entry(sub *s, sub_entry *e)
+static void
+sub_remove_entry(sub *s, sub_entry *e)
 {
 	int i = sub_index(s, e);
 	if (i >= 0)
@@ -326,7 +359,8 @@ static void sub_remove_entry(sub *s, sub_entry *e)
 
 /* Nonce too low: is this nonce one of ours that got mined (fine: the poll reports it), or did
  * someone else use it? */
-static void sub_nonce_used(sub *s, sub_entry *e, const char *text)
+static void
+sub_nonce_used(sub *s, sub_entry *e, const char *text)
 {
 	for (size_t i = 0; i < s->n; i++) {
 		sub_entry *o = s->v[i];
@@ -351,7 +385,8 @@ static void sub_nonce_used(sub *s, sub_entry *e, const char *text)
 	sub_remove_entry(s, e);
 }
 
-static void sub_accepted(sub *s, sub_entry *e, int errcls, const char *text)
+static void
+sub_accepted(sub *s, sub_entry *e, int errcls, const char *text)
 {
 	int first = e->sent_block == 0;
 	if (first) {
@@ -372,7 +407,8 @@ static void sub_accepted(sub *s, sub_entry *e, int errcls, const char *text)
 
 /* Sends e once and acts on the answer. Returns 0 when e is still tracked, -1 when it was
  * removed (failed or dropped). */
-static int sub_send(sub *s, sub_entry *e)
+static int
+sub_send(sub *s, sub_entry *e)
 {
 	rpc_error re;
 	e->attempts++;
@@ -398,8 +434,10 @@ static int sub_send(sub *s, sub_entry *e)
 	if (!fee)
 		rt_logkv(RT_INFO, "send refused", "tx", h, "class", c->name, "node", re.msg, NULL);
 	else if (rt_log_state_change("send_fee_refused", "refused"))
-		rt_logkv(RT_WARN, "send refused: the fee is below what the node accepts (the signer's GAS_PRICE: auto follows "
-		         "the chain); repeats are logged at debug", "tx", h, "class", c->name, "node", re.msg, NULL);
+		rt_logkv(RT_WARN,
+		         "send refused: the fee is below what the node accepts (the signer's GAS_PRICE: auto follows "
+		         "the chain); repeats are logged at debug",
+		         "tx", h, "class", c->name, "node", re.msg, NULL);
 	else
 		rt_logkv(RT_DEBUG, "send refused", "tx", h, "class", c->name, "node", re.msg, NULL);
 	switch (c->action) {
@@ -430,7 +468,8 @@ static int sub_send(sub *s, sub_entry *e)
 }
 
 /* ---- receiving ----------------------------------------------------------------------------- */
-static void sub_ack(sub *s, const sc_tx_signed *t)
+static void
+sub_ack(sub *s, const sc_tx_signed *t)
 {
 	sc_tx_ack k;
 	memcpy(k.id, t->id, 16);
@@ -441,7 +480,8 @@ static void sub_ack(sub *s, const sc_tx_signed *t)
 		rt_logkv(RT_WARN, "tx.ack not sent; the signer's re-publish is acked", NULL);
 }
 
-static int sub_refuse(sub *s, const sc_tx_signed *t, const char *why)
+static int
+sub_refuse(sub *s, const sc_tx_signed *t, const char *why)
 {
 	char h[67];
 	sub_hex(t->tx_hash, 32, h);
@@ -451,7 +491,8 @@ static int sub_refuse(sub *s, const sc_tx_signed *t, const char *why)
 }
 
 /* Everything the message claims is checked against the signed bytes themselves. */
-static int sub_check(sub *s, const sc_tx_signed *t)
+static int
+sub_check(sub *s, const sc_tx_signed *t)
 {
 	uint8_t h[32], from[20];
 	tx d;
@@ -472,7 +513,8 @@ static int sub_check(sub *s, const sc_tx_signed *t)
 	return 0;
 }
 
-static int sub_is_done(sub *s, const uint8_t hash[32])
+static int
+sub_is_done(sub *s, const uint8_t hash[32])
 {
 	MDB_txn *txn;
 	MDB_val v;
@@ -483,7 +525,8 @@ static int sub_is_done(sub *s, const uint8_t hash[32])
 	return found;
 }
 
-void sub_on_signed(sub *s, const sc_tx_signed *t)
+void
+sub_on_signed(sub *s, const sc_tx_signed *t)
 {
 	/* One signer/submitter pair per key share the bus: another key's transactions are not ours to
 	 * send, and not an error. (A message claiming our address is still checked in full below.) */
@@ -529,7 +572,8 @@ void sub_on_signed(sub *s, const sc_tx_signed *t)
  * of) its signed gas limit, else the revert reason of a replay with eth_call on the state its
  * block started from (block - 1: the same as the transaction's unless a transaction before it in
  * that block changed what it reads). */
-static void sub_why_reverted(sub *s, const sub_entry *e, char *out, size_t cap)
+static void
+sub_why_reverted(sub *s, const sub_entry *e, char *out, size_t cap)
 {
 	tx t;
 	if (tx_decode(e->tx.raw, e->tx.raw_len, &t, NULL) != TX_OK || !t.has_to) { /* calls only: checked on receipt */
@@ -541,8 +585,13 @@ static void sub_why_reverted(sub *s, const sub_entry *e, char *out, size_t cap)
 		         (unsigned long long)t.gas_limit);
 		return;
 	}
-	rpc_callmsg m = { .from = e->tx.from, .to = t.to, .data = t.data, .len = t.data_len, .gas = t.gas_limit,
-		          .value = &t.value, .block = e->block_number ? e->block_number - 1 : RPC_LATEST };
+	rpc_callmsg m = { .from = e->tx.from,
+		          .to = t.to,
+		          .data = t.data,
+		          .len = t.data_len,
+		          .gas = t.gas_limit,
+		          .value = &t.value,
+		          .block = e->block_number ? e->block_number - 1 : RPC_LATEST };
 	uint8_t *ret = NULL;
 	size_t rlen = 0;
 	rpc_error re;
@@ -560,15 +609,18 @@ static void sub_why_reverted(sub *s, const sub_entry *e, char *out, size_t cap)
 	else if (rc == RPC_ENODE)
 		snprintf(why, sizeof why, "reverted: %s", re.msg[0] ? re.msg : "(the node gave no reason)");
 	else if (rc == RPC_OK)
-		snprintf(why, sizeof why, "reverted, but a replay on the state before block %llu succeeds (a transaction "
-		         "before it in the block changed the state)", (unsigned long long)e->block_number);
+		snprintf(why, sizeof why,
+		         "reverted, but a replay on the state before block %llu succeeds (a transaction "
+		         "before it in the block changed the state)",
+		         (unsigned long long)e->block_number);
 	else
 		snprintf(why, sizeof why, "reverted (reason unknown: replay failed: %s)", re.msg);
 	snprintf(out, cap, "%.200s (gas used %llu of %llu)", why, (unsigned long long)e->gas_used,
 	         (unsigned long long)t.gas_limit);
 }
 
-static void sub_included(sub *s, sub_entry *e, const rpc_receipt *rc)
+static void
+sub_included(sub *s, sub_entry *e, const rpc_receipt *rc)
 {
 	if (rc->block_number > s->head) /* the receipt shows the block exists: the head is at least there */
 		s->head = rc->block_number;
@@ -606,7 +658,8 @@ static void sub_included(sub *s, sub_entry *e, const rpc_receipt *rc)
 	}
 }
 
-static void sub_reorged(sub *s, sub_entry *e)
+static void
+sub_reorged(sub *s, sub_entry *e)
 {
 	sub_status(s, e, SC_TX_REORGED, SC_TXERR_NONE, "receipt gone or moved to another block");
 	e->block_number = 0;
@@ -629,7 +682,8 @@ static void sub_reorged(sub *s, sub_entry *e)
 }
 
 /* The newest of the txs sharing e's nonce (only it is bumped). */
-static int sub_is_newest(sub *s, const sub_entry *e)
+static int
+sub_is_newest(sub *s, const sub_entry *e)
 {
 	for (size_t i = 0; i < s->n; i++)
 		if (s->v[i]->tx.nonce == e->tx.nonce && s->v[i]->first_seen_ns > e->first_seen_ns &&
@@ -641,7 +695,8 @@ static int sub_is_newest(sub *s, const sub_entry *e)
 static int sub_follow_depth(sub *s, sub_entry *e);
 
 /* Follows one entry. Returns -1 when it was removed, 1 on a transport failure (stop polling). */
-static int sub_follow(sub *s, sub_entry *e)
+static int
+sub_follow(sub *s, sub_entry *e)
 {
 	rpc_receipt rc;
 	rpc_error re;
@@ -679,7 +734,8 @@ static int sub_follow(sub *s, sub_entry *e)
 
 /* An included tx: confirmed at CONFIRMATIONS, final (and forgotten) at FINALITY_DEPTH, both counted
  * as sub_confirmations does. Returns -1 when it was removed. */
-static int sub_follow_depth(sub *s, sub_entry *e)
+static int
+sub_follow_depth(sub *s, sub_entry *e)
 {
 	uint64_t conf = sub_confirmations(s, e);
 	if (e->receipt_status && conf >= s->c.confirmations && e->state == SC_TX_INCLUDED) {
@@ -701,7 +757,8 @@ static int sub_follow_depth(sub *s, sub_entry *e)
 	return 0;
 }
 
-static void sub_poll(sub *s)
+static void
+sub_poll(sub *s)
 {
 	uint64_t head;
 	rpc_error re;
@@ -735,7 +792,8 @@ static void sub_poll(sub *s)
 	free(snap);
 }
 
-uint64_t sub_tick(sub *s)
+uint64_t
+sub_tick(sub *s)
 {
 	uint64_t now = sub_now_ms();
 	if (now >= s->next_poll) {
@@ -757,10 +815,15 @@ uint64_t sub_tick(sub *s)
 	return next > now ? next - now : 0;
 }
 
-size_t sub_pending_count(const sub *s) { return s->n; }
+size_t
+sub_pending_count(const sub *s)
+{
+	return s->n;
+}
 
 /* ---- lifecycle ----------------------------------------------------------------------------- */
-static int sub_load(sub *s, char *err, size_t errlen)
+static int
+sub_load(sub *s, char *err, size_t errlen)
 {
 	MDB_txn *txn;
 	st_err e;
@@ -793,7 +856,7 @@ static int sub_load(sub *s, char *err, size_t errlen)
 	st_iter_close(&it);
 	/* Forget done hashes past their retention. Collected first: no writes while iterating. */
 	uint64_t cut = rt_now_ns() > SUB_DONE_KEEP_NS ? rt_now_ns() - SUB_DONE_KEEP_NS : 0;
-	uint8_t (*old)[32] = NULL;
+	uint8_t(*old)[32] = NULL;
 	size_t nold = 0;
 	if (st_iter_open(&it, txn, s->done, NULL, 0, NULL, 0, &e) == 0) {
 		while (st_iter_next(&it, &k, &v, &e) == 0 && nold < 4096)
@@ -823,7 +886,8 @@ static int sub_load(sub *s, char *err, size_t errlen)
 	return 0;
 }
 
-sub *sub_open(const sub_cfg *c, act_bus *a, rpc *r, st_env *env, char *err, size_t errlen)
+sub *
+sub_open(const sub_cfg *c, act_bus *a, rpc *r, st_env *env, char *err, size_t errlen)
 {
 	sub *s = calloc(1, sizeof *s);
 	if (!s) {
@@ -854,7 +918,8 @@ sub *sub_open(const sub_cfg *c, act_bus *a, rpc *r, st_env *env, char *err, size
 	return s;
 }
 
-void sub_close(sub *s)
+void
+sub_close(sub *s)
 {
 	if (!s)
 		return;

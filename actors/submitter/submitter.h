@@ -17,8 +17,8 @@
  * not depend on one node's mempool.
  *
  * Memory: sub owns its entries; the act_bus, rpc and st_env are borrowed from main. */
-#ifndef SUBMITTER_SUBMITTER_H
-#define SUBMITTER_SUBMITTER_H
+#ifndef OB_ACTORS_SUBMITTER_SUBMITTER_H
+#define OB_ACTORS_SUBMITTER_SUBMITTER_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -35,8 +35,8 @@ typedef struct {
 	uint64_t bump_after_blocks;
 	uint64_t bump_percent;
 	uint64_t poll_ms, quote_ms, nonce_sync_ms;
-	uint8_t  signer[20];
-	int      have_signer;
+	uint8_t signer[20];
+	int have_signer;
 } sub_cfg;
 
 typedef struct sub sub;

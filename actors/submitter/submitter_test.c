@@ -15,11 +15,15 @@
 
 /* The out-of-gas rule (EIP-150's 63/64) and custom errors with their argument words (vectors from
  * `cast calldata`; chain/revert_test.c covers Error(string) and Panic). */
-static void test_revert(void **st)
+static void
+test_revert(void **st)
 {
 	(void)st;
-	static const struct { const char *hex, *want; } v[] = {
-		{ "0x6e153168" "0000000000000000000000000000000000000000000000000000000000000000"
+	static const struct {
+		const char *hex, *want;
+	} v[] = {
+		{ "0x6e153168"
+		  "0000000000000000000000000000000000000000000000000000000000000000"
 		  "0000000000000000000000000000000000000000000000000000000000000001"
 		  "00000000000000000000000000000000000000000000000000005af3107a4000",
 		  "custom error 0x6e153168(0x0,0x1,0x5af3107a4000)" }, /* AnswerOutOfBounds(0, 1, 1e14) */
@@ -33,7 +37,8 @@ static void test_revert(void **st)
 		uint8_t b[512];
 		size_t n;
 		char out[256] = "untouched";
-		assert_int_equal(hex_decode(v[i].hex, strlen(v[i].hex), HEX_PREFIX_OPTIONAL, b, sizeof b, &n, NULL), HEX_OK);
+		assert_int_equal(hex_decode(v[i].hex, strlen(v[i].hex), HEX_PREFIX_OPTIONAL, b, sizeof b, &n, NULL),
+		                 HEX_OK);
 		int got = sub_custom_error_words(b, n, out, sizeof out);
 		assert_int_equal(got, v[i].want != NULL);
 		assert_string_equal(out, v[i].want ? v[i].want : "untouched");
@@ -46,34 +51,41 @@ static void test_revert(void **st)
 	assert_int_equal(sub_custom_error_words(nine, sizeof nine, out, 20), 1);
 	assert_int_equal(strlen(out), 19);
 	assert_true(sub_out_of_gas(200000, 200000));
-	assert_true(sub_out_of_gas(196875, 200000));  /* 63/64 of it: ran out inside a sub-call */
+	assert_true(sub_out_of_gas(196875, 200000)); /* 63/64 of it: ran out inside a sub-call */
 	assert_false(sub_out_of_gas(196874, 200000));
 	assert_false(sub_out_of_gas(30000, 200000));
 	assert_false(sub_out_of_gas(0, 0));
 	assert_true(sub_out_of_gas(UINT64_MAX, UINT64_MAX));
 }
 
-static void test_classify(void **st)
+static void
+test_classify(void **st)
 {
-	static const struct { const char *msg, *cls; int action; } v[] = {
-		{ "nonce too low", "nonce_too_low", SUB_ACT_NONCE_USED },                       /* geth */
+	static const struct {
+		const char *msg, *cls;
+		int action;
+	} v[] = {
+		{ "nonce too low", "nonce_too_low", SUB_ACT_NONCE_USED },                           /* geth */
 		{ "nonce too low: next nonce 5, tx nonce 3", "nonce_too_low", SUB_ACT_NONCE_USED }, /* geth 1.11+ */
-		{ "Nonce too low", "nonce_too_low", SUB_ACT_NONCE_USED },                       /* Besu */
-		{ "OldNonce", "nonce_too_low", SUB_ACT_NONCE_USED },                            /* Nethermind */
-		{ "nonce too low. allowed nonce range: 4 - 8, actual: 2", "nonce_too_low", SUB_ACT_NONCE_USED }, /* anvil */
-		{ "already known", "already_known", SUB_ACT_SENT },                             /* geth */
-		{ "Known transaction", "already_known", SUB_ACT_SENT },                         /* Besu */
-		{ "transaction already imported", "already_known", SUB_ACT_SENT },              /* reth/Erigon */
-		{ "AlreadyKnown", "already_known", SUB_ACT_SENT },                              /* Nethermind */
+		{ "Nonce too low", "nonce_too_low", SUB_ACT_NONCE_USED },                           /* Besu */
+		{ "OldNonce", "nonce_too_low", SUB_ACT_NONCE_USED },                                /* Nethermind */
+		{ "nonce too low. allowed nonce range: 4 - 8, actual: 2", "nonce_too_low",
+		  SUB_ACT_NONCE_USED },                                            /* anvil */
+		{ "already known", "already_known", SUB_ACT_SENT },                /* geth */
+		{ "Known transaction", "already_known", SUB_ACT_SENT },            /* Besu */
+		{ "transaction already imported", "already_known", SUB_ACT_SENT }, /* reth/Erigon */
+		{ "AlreadyKnown", "already_known", SUB_ACT_SENT },                 /* Nethermind */
 		{ "replacement transaction underpriced", "replacement_underpriced", SUB_ACT_BUMP },
 		{ "Replacement transaction underpriced", "replacement_underpriced", SUB_ACT_BUMP },
-		{ "insufficient funds for gas * price + value: balance 0, tx cost 21000", "insufficient_funds", SUB_ACT_RETRY },
+		{ "insufficient funds for gas * price + value: balance 0, tx cost 21000", "insufficient_funds",
+		  SUB_ACT_RETRY },
 		{ "Upfront cost exceeds account balance", "insufficient_funds", SUB_ACT_RETRY },
 		{ "UPFRONT_COST_EXCEEDS_BALANCE", "insufficient_funds", SUB_ACT_RETRY },
 		{ "intrinsic gas too low", "intrinsic_gas_too_low", SUB_ACT_FATAL },
 		{ "exceeds block gas limit", "exceeds_block_gas_limit", SUB_ACT_FATAL },
 		{ "transaction underpriced", "underpriced", SUB_ACT_BUMP },
-		{ "max fee per gas less than block base fee: address 0x.., maxFeePerGas: 1 baseFee: 7", "fee_too_low", SUB_ACT_BUMP },
+		{ "max fee per gas less than block base fee: address 0x.., maxFeePerGas: 1 baseFee: 7", "fee_too_low",
+		  SUB_ACT_BUMP },
 		{ "tx fee (1.10 ether) exceeds the configured cap (1.00 ether)", "fee_cap_exceeded", SUB_ACT_FATAL },
 		{ "invalid sender", "invalid_signature", SUB_ACT_FATAL },
 		{ "execution reverted: only transmitters", "reverted", SUB_ACT_FATAL },
@@ -97,7 +109,8 @@ static void test_classify(void **st)
 	}
 }
 
-static void test_record(void **st)
+static void
+test_record(void **st)
 {
 	static sub_entry a, b;
 	static uint8_t buf[SUB_REC_MAX];
@@ -132,20 +145,21 @@ static void test_record(void **st)
 	assert_memory_equal(b.block_hash, a.block_hash, 32);
 	assert_memory_equal(b.replaced_by, a.replaced_by, 32);
 	assert_int_equal(u256_cmp(&a.effective_gas_price, &b.effective_gas_price), 0);
-	assert_int_equal(sub_decode(buf, n - 1, &b), -1);   /* truncated */
+	assert_int_equal(sub_decode(buf, n - 1, &b), -1); /* truncated */
 	assert_int_equal(sub_decode(buf, 60, &b), -1);
 	buf[0] = 'X';
-	assert_int_equal(sub_decode(buf, n, &b), -1);        /* not our layout */
+	assert_int_equal(sub_decode(buf, n, &b), -1); /* not our layout */
 	buf[0] = 'S';
 	uint8_t key[SUB_KEY_LEN];
 	sub_key(&a, key);
 	assert_int_equal(key[0], 1);
 	assert_int_equal(key[7], 8);
 	assert_int_equal(key[8], 0xcd);
-	assert_int_equal(sub_encode(&a, buf, 100), 0);       /* too small a buffer */
+	assert_int_equal(sub_encode(&a, buf, 100), 0); /* too small a buffer */
 }
 
-static uint64_t bump(uint64_t old, uint64_t pct, int64_t quote)
+static uint64_t
+bump(uint64_t old, uint64_t pct, int64_t quote)
 {
 	u256 o, q, r;
 	u256_from_u64(&o, old);
@@ -155,26 +169,27 @@ static uint64_t bump(uint64_t old, uint64_t pct, int64_t quote)
 	return u256_low64(&r);
 }
 
-static void test_bump(void **st)
+static void
+test_bump(void **st)
 {
 	assert_int_equal(bump(1000000000, 20, -1), 1200000000);
 	assert_int_equal(bump(1000000000, 5, -1), 1100000000);  /* never below the nodes' 10% */
 	assert_int_equal(bump(1000000001, 10, -1), 1100000002); /* rounded up: 10% of ...01 is ...00.1 */
 	assert_int_equal(bump(7, 10, -1), 8);
-	assert_int_equal(bump(0, 20, -1), 0);                   /* zero-gas networks stay at zero */
-	assert_int_equal(bump(0, 20, 5), 5);                    /* unless the quote is higher */
+	assert_int_equal(bump(0, 20, -1), 0); /* zero-gas networks stay at zero */
+	assert_int_equal(bump(0, 20, 5), 5);  /* unless the quote is higher */
 	assert_int_equal(bump(100, 20, 119), 120);
 	assert_int_equal(bump(100, 20, 121), 121);
 	u256 big, r;
-	memset(&big, 0xff, sizeof big);                         /* saturates, never wraps */
+	memset(&big, 0xff, sizeof big); /* saturates, never wraps */
 	sub_bump_fee(&r, &big, 20, NULL);
 	assert_int_equal(u256_cmp(&r, &big), 0);
 }
 
-int main(void)
+int
+main(void)
 {
 	const struct CMUnitTest tests[] = { cmocka_unit_test(test_classify), cmocka_unit_test(test_revert),
-					    cmocka_unit_test(test_record),
-					    cmocka_unit_test(test_bump) };
+		                            cmocka_unit_test(test_record), cmocka_unit_test(test_bump) };
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

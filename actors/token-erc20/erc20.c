@@ -41,7 +41,7 @@ te_calldata(const te_cfg *c, const sc_token_request *req, uint8_t *out, size_t c
             char *why, size_t whylen)
 {
 	const char *sig;
-	int         nfrom = 0, nto = 0;
+	int nfrom = 0, nto = 0;
 	snprintf(reason, 8, "NARR");
 	if (te_is_zero(req->token, 20)) {
 		snprintf(why, whylen, "no token contract in the request");
@@ -78,7 +78,9 @@ te_calldata(const te_cfg *c, const sc_token_request *req, uint8_t *out, size_t c
 		break;
 	default:
 		snprintf(why, whylen, "operation %s is not done by the erc20 backend",
-		         sc_enum_name(&SC_TOKEN_REQUEST, "kind", req->kind) ? sc_enum_name(&SC_TOKEN_REQUEST, "kind", req->kind) : "?");
+		         sc_enum_name(&SC_TOKEN_REQUEST, "kind", req->kind)
+		                 ? sc_enum_name(&SC_TOKEN_REQUEST, "kind", req->kind)
+		                 : "?");
 		return -1;
 	}
 	if ((nfrom && te_is_zero(req->from, 20)) || (nto && te_is_zero(req->to, 20))) {
@@ -86,7 +88,8 @@ te_calldata(const te_cfg *c, const sc_token_request *req, uint8_t *out, size_t c
 		snprintf(why, whylen, "%s address missing", nfrom && te_is_zero(req->from, 20) ? "from" : "to");
 		return -1;
 	}
-	size_t need = 4 + 32 * (size_t)(nfrom + nto + 1) + (c->transfer_fn == TE_XFER_WITHDATA && nfrom && nto ? 64 : 0);
+	size_t need =
+	        4 + 32 * (size_t)(nfrom + nto + 1) + (c->transfer_fn == TE_XFER_WITHDATA && nfrom && nto ? 64 : 0);
 	if (cap < need) {
 		snprintf(why, whylen, "calldata buffer too small");
 		return -1;
@@ -136,7 +139,7 @@ te_hex_field(const json_t *o, const char *name, uint8_t *out, size_t n)
 void
 te_match_receipt(const json_t *r, const sc_token_request *req, te_receipt *out)
 {
-	uint8_t  tfrom[20], tto[20], amount[32], topic[32];
+	uint8_t tfrom[20], tto[20], amount[32], topic[32];
 	uint64_t status;
 	memset(out, 0, sizeof *out);
 	if (r == NULL || json_is_null(r)) {
@@ -155,19 +158,20 @@ te_match_receipt(const json_t *r, const sc_token_request *req, te_receipt *out)
 	te_hex_field(r, "from", out->from, 20);
 	if (status != 1) {
 		out->outcome = TE_RC_REVERTED;
-		snprintf(out->text, sizeof out->text, "reverted on chain in block %llu", (unsigned long long)out->block_number);
+		snprintf(out->text, sizeof out->text, "reverted on chain in block %llu",
+		         (unsigned long long)out->block_number);
 		return;
 	}
 	te_expected(req, tfrom, tto);
 	u256_to_be(&req->amount, amount);
 	abi_topic("Transfer(address,address,uint256)", topic);
-	size_t        i;
+	size_t i;
 	const json_t *l;
 	for (i = 0; i < json_array_size(logs) && (l = json_array_get(logs, i)) != NULL; i++) {
 		uint8_t addr[20], t[3][32], data[32];
 		const json_t *topics = json_object_get(l, "topics");
-		if (te_hex_field(l, "address", addr, 20) != 0 || memcmp(addr, req->token, 20) != 0 || !json_is_array(topics) ||
-		    json_array_size(topics) != 3)
+		if (te_hex_field(l, "address", addr, 20) != 0 || memcmp(addr, req->token, 20) != 0 ||
+		    !json_is_array(topics) || json_array_size(topics) != 3)
 			continue;
 		int ok = 1;
 		for (size_t k = 0; k < 3 && ok; k++)
@@ -188,9 +192,12 @@ te_match_receipt(const json_t *r, const sc_token_request *req, te_receipt *out)
 void
 te_revert_reason(const uint8_t *data, size_t len, char reason[8], char *text, size_t textlen)
 {
-	static const struct { const char *sig, *reason, *text; } known[] = {
+	static const struct {
+		const char *sig, *reason, *text;
+	} known[] = {
 		{ "ERC20InsufficientBalance(address,uint256,uint256)", "AM04", "insufficient token balance" },
-		{ "ERC20InsufficientAllowance(address,uint256,uint256)", "AG01", "the holder's allowance to the issuer does not cover it" },
+		{ "ERC20InsufficientAllowance(address,uint256,uint256)", "AG01",
+		  "the holder's allowance to the issuer does not cover it" },
 		{ "AccessControlUnauthorizedAccount(address,bytes32)", "NARR", "the issuer key lacks the token role" },
 	};
 	uint8_t sel[4];
@@ -228,11 +235,11 @@ te_on_request(te_ctx *x, const sc_token_request *req, const char *refuse, uint64
               size_t errlen)
 {
 	static uint8_t body[SC_MAX_BODY];
-	sc_tx_request  tr;
-	char           why[160], reason[8];
-	size_t         len;
-	sc_err         se;
-	int            t = tq_take(x->q, req, now_ns, rec, err, errlen);
+	sc_tx_request tr;
+	char why[160], reason[8];
+	size_t len;
+	sc_err se;
+	int t = tq_take(x->q, req, now_ns, rec, err, errlen);
 	if (t < 0)
 		return -1;
 	if (t != TQ_T_NEW) {
@@ -244,7 +251,8 @@ te_on_request(te_ctx *x, const sc_token_request *req, const char *refuse, uint64
 	memset(&tr, 0, sizeof tr);
 	if (refuse && refuse[0])
 		snprintf(reason, sizeof reason, "NARR"), snprintf(why, sizeof why, "%s", refuse);
-	if ((refuse && refuse[0]) || te_calldata(x->cfg, req, tr.data, sizeof tr.data, &len, reason, why, sizeof why) != 0) {
+	if ((refuse && refuse[0]) ||
+	    te_calldata(x->cfg, req, tr.data, sizeof tr.data, &len, reason, why, sizeof why) != 0) {
 		rec->state = TQ_REJECTED;
 		snprintf(rec->reason, sizeof rec->reason, "%s", reason);
 		snprintf(rec->error, sizeof rec->error, "%s", why);
@@ -273,10 +281,14 @@ static const char *
 te_txerr_text(const sc_tx_status *s)
 {
 	switch (s->error) {
-	case SC_TXERR_REVERTED: return "reverted on chain";
-	case SC_TXERR_INSUFFICIENT_FUNDS: return "the issuer account cannot pay for gas";
-	case SC_TXERR_NONCE_TOO_LOW: return "nonce already used";
-	default: return "transaction failed";
+	case SC_TXERR_REVERTED:
+		return "reverted on chain";
+	case SC_TXERR_INSUFFICIENT_FUNDS:
+		return "the issuer account cannot pay for gas";
+	case SC_TXERR_NONCE_TOO_LOW:
+		return "nonce already used";
+	default:
+		return "transaction failed";
 	}
 }
 
@@ -284,7 +296,7 @@ int
 te_on_tx_status(te_ctx *x, const sc_tx_status *s, uint64_t now_ns, tq_rec *rec, char *err, size_t errlen)
 {
 	uint8_t id[16];
-	int     rv;
+	int rv;
 	if (s->chain_id != x->cfg->chain_id || te_ref_id(s->ref, id) != 0)
 		return TE_O_UNKNOWN;
 	if ((rv = tq_get(x->q, id, rec, err, errlen)) == MDB_NOTFOUND)

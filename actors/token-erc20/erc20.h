@@ -20,8 +20,8 @@
  * and queue the frames to publish after the commit. Ownership: te_ctx is the caller's; nothing here
  * allocates. Threads: one thread.
  */
-#ifndef TOKEN_ERC20_ERC20_H
-#define TOKEN_ERC20_ERC20_H
+#ifndef OB_ACTORS_TOKEN_ERC20_ERC20_H
+#define OB_ACTORS_TOKEN_ERC20_ERC20_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -31,45 +31,53 @@
 #include "schemas/messages.h"
 #include "store/tokreq.h"
 
-enum { TE_BURN_BURN, TE_BURN_BURNFROM };
-enum { TE_XFER_TRANSFERFROM, TE_XFER_WITHDATA };
+enum {
+	TE_BURN_BURN,
+	TE_BURN_BURNFROM
+};
+enum {
+	TE_XFER_TRANSFERFROM,
+	TE_XFER_WITHDATA
+};
 
 #define TE_MAX_TOKENS 32
 
 typedef struct {
 	uint64_t chain_id;
-	uint64_t gas_limit;               /* tx.request.gas_limit (0 = the signer's GAS_LIMIT) */
-	int      burn_fn, transfer_fn;    /* TE_BURN_*, TE_XFER_* */
-	uint8_t  tokens[TE_MAX_TOKENS][20]; /* contracts this backend acts on; none = any */
-	size_t   ntokens;
-	uint64_t stall_ns;                /* a request with no tx.status for this long counts as stalled */
+	uint64_t gas_limit;                /* tx.request.gas_limit (0 = the signer's GAS_LIMIT) */
+	int burn_fn, transfer_fn;          /* TE_BURN_*, TE_XFER_* */
+	uint8_t tokens[TE_MAX_TOKENS][20]; /* contracts this backend acts on; none = any */
+	size_t ntokens;
+	uint64_t stall_ns; /* a request with no tx.status for this long counts as stalled */
 } te_cfg;
 
 typedef struct {
 	const te_cfg *cfg;
-	tq           *q;
+	tq *q;
 } te_ctx;
 
 /* Calldata of the call for req (see the header): 0, or -1 with why (an ISO reason in reason). */
-int te_calldata(const te_cfg *c, const sc_token_request *req, uint8_t *out, size_t cap, size_t *len,
-                char reason[8], char *why, size_t whylen);
+int te_calldata(const te_cfg *c, const sc_token_request *req, uint8_t *out, size_t cap, size_t *len, char reason[8],
+                char *why, size_t whylen);
 
 /* The Transfer(from, to, value) a request must produce: mint from 0, burn to 0. */
 void te_expected(const sc_token_request *req, uint8_t from[20], uint8_t to[20]);
 
 /* Receipt check (eth_getTransactionReceipt's result: an object, or JSON null). */
-enum { TE_RC_OK = 1,      /* status 1 and a Transfer log of the token with from, to, amount */
-       TE_RC_REVERTED,    /* status 0 */
-       TE_RC_NO_TRANSFER, /* status 1 but no matching log: the call did something else */
-       TE_RC_ABSENT,      /* null: not (or no longer) mined */
-       TE_RC_BAD };       /* not a receipt */
+enum {
+	TE_RC_OK = 1,      /* status 1 and a Transfer log of the token with from, to, amount */
+	TE_RC_REVERTED,    /* status 0 */
+	TE_RC_NO_TRANSFER, /* status 1 but no matching log: the call did something else */
+	TE_RC_ABSENT,      /* null: not (or no longer) mined */
+	TE_RC_BAD
+}; /* not a receipt */
 typedef struct {
-	int      outcome;
+	int outcome;
 	uint64_t block_number;
-	uint8_t  tx_hash[32];
-	uint8_t  from[20];      /* the sender (the signer's address) */
-	char     reason[8];     /* REVERTED: ISO reason from te_revert_reason, "" = NARR */
-	char     text[160];
+	uint8_t tx_hash[32];
+	uint8_t from[20]; /* the sender (the signer's address) */
+	char reason[8];   /* REVERTED: ISO reason from te_revert_reason, "" = NARR */
+	char text[160];
 } te_receipt;
 void te_match_receipt(const json_t *receipt, const sc_token_request *req, te_receipt *out);
 
@@ -80,14 +88,22 @@ void te_match_receipt(const json_t *receipt, const sc_token_request *req, te_rec
 void te_revert_reason(const uint8_t *data, size_t len, char reason[8], char *text, size_t textlen);
 
 /* ---- state machine (inside a tq transaction) --------------------------------------------------- */
-enum { TE_O_NEW = 1, TE_O_REPEAT, TE_O_CONFLICT, TE_O_REJECTED, TE_O_CHANGED, TE_O_SAME, TE_O_UNKNOWN };
+enum {
+	TE_O_NEW = 1,
+	TE_O_REPEAT,
+	TE_O_CONFLICT,
+	TE_O_REJECTED,
+	TE_O_CHANGED,
+	TE_O_SAME,
+	TE_O_UNKNOWN
+};
 
 /* A token.request naming this backend: new -> stored SUBMITTED, tx.request into the calls outbox,
  * token.result pending; invalid (or refuse set: a check the caller made, e.g. decimals against the
  * chain) -> stored REJECTED with its reason; known -> its stored result again (a conflict - same key,
  * other content - changes nothing). Returns TE_O_* or -1 (err). */
-int te_on_request(te_ctx *x, const sc_token_request *req, const char *refuse, uint64_t now_ns, tq_rec *rec,
-                  char *err, size_t errlen);
+int te_on_request(te_ctx *x, const sc_token_request *req, const char *refuse, uint64_t now_ns, tq_rec *rec, char *err,
+                  size_t errlen);
 
 /* A tx.status whose ref is one of ours: pending/included note the hash (and ack the tx.request);
  * confirmed/final, and failed as reverted in a block -> MINED (the caller then checks the receipt, and

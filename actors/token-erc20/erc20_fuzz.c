@@ -5,12 +5,13 @@
 
 #include <stdlib.h>
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	sc_token_request r;
-	te_receipt       rc;
-	json_error_t     je;
-	char             reason[8], text[160];
+	te_receipt rc;
+	json_error_t je;
+	char reason[8], text[160];
 	memset(&r, 0, sizeof r);
 	r.kind = size ? data[0] % 3 : 0;
 	memset(r.token, 0x11, 20);

@@ -16,10 +16,10 @@
 #include "schemas/schema.h"
 #include "store/store.h"
 
-#define A_HOLDER "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
-#define A_OTHER "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
-#define A_TOKEN "0x5FbDB2315678afecb367f032d93F642f64180aa3"
-#define UETR "174c245f-2682-4291-ad67-2a41e530cd27"
+#define A_HOLDER       "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
+#define A_OTHER        "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
+#define A_TOKEN        "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+#define UETR           "174c245f-2682-4291-ad67-2a41e530cd27"
 #define TOPIC_TRANSFER "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef"
 
 static void
@@ -51,8 +51,8 @@ static void
 calldata_hex(const te_cfg *c, const sc_token_request *r, char *out)
 {
 	uint8_t buf[512];
-	size_t  len;
-	char    reason[8], why[160];
+	size_t len;
+	char reason[8], why[160];
 	assert_int_equal(te_calldata(c, r, buf, sizeof buf, &len, reason, why, sizeof why), 0);
 	hex_encode(buf, len, 1, out);
 }
@@ -60,11 +60,11 @@ calldata_hex(const te_cfg *c, const sc_token_request *r, char *out)
 static void
 test_calldata(void **state)
 {
-	te_cfg           c = { .chain_id = 138 };
+	te_cfg c = { .chain_id = 138 };
 	sc_token_request r;
-	char             hex[1100], reason[8], why[160];
-	uint8_t          buf[512];
-	size_t           len;
+	char hex[1100], reason[8], why[160];
+	uint8_t buf[512];
+	size_t len;
 	request(&r, UETR, SC_TOKEN_MINT, 1234567);
 	calldata_hex(&c, &r, hex);
 	assert_string_equal(hex, "0x40c10f1900000000000000000000000070997970c51812dc3a010c7d01b50e0d17dc79c8"
@@ -118,20 +118,21 @@ receipt(const char *status, const char *token, const char *t1, const char *t2, c
 	char text[2048];
 	snprintf(text, sizeof text,
 	         "{\"status\":\"%s\",\"blockNumber\":\"0x1b\",\"transactionHash\":\"0x%064d\",\"logs\":["
-	         "{\"address\":\"%s\",\"topics\":[\"0x8c5be1e5ebec7d5bd14f71427d1e84f3dd0314c0f7b2291e5b200ac8c7c3b925\","
+	         "{\"address\":\"%s\",\"topics\":["
+	         "\"0x8c5be1e5ebec7d5bd14f71427d1e84f3dd0314c0f7b2291e5b200ac8c7c3b925\","
 	         "\"0x%064d\",\"0x%064d\"],\"data\":\"0x%064d\"},"
 	         "{\"address\":\"%s\",\"topics\":[\"" TOPIC_TRANSFER "\",\"0x000000000000000000000000%s\","
 	         "\"0x000000000000000000000000%s\"],\"data\":\"%s\"}]}",
 	         status, 7, token, 0, 0, 1, token, t1, t2, data);
 	json_error_t je;
-	json_t      *j = json_loads(text, 0, &je);
+	json_t *j = json_loads(text, 0, &je);
 	assert_non_null(j);
 	return j;
 }
 
 #define H_HOLDER "70997970c51812dc3a010c7d01b50e0d17dc79c8"
-#define H_OTHER "3c44cdddb6a900fa2b585dd299e03d12fa4293bc"
-#define H_ZERO "0000000000000000000000000000000000000000"
+#define H_OTHER  "3c44cdddb6a900fa2b585dd299e03d12fa4293bc"
+#define H_ZERO   "0000000000000000000000000000000000000000"
 #define D_AMOUNT "0x000000000000000000000000000000000000000000000000000000000012d687"
 
 static int
@@ -149,17 +150,21 @@ static void
 test_receipt(void **state)
 {
 	sc_token_request r;
-	uint64_t         block = 0;
+	uint64_t block = 0;
 	request(&r, UETR, SC_TOKEN_MINT, 1234567);
 	assert_int_equal(match(&r, receipt("0x1", A_TOKEN, H_ZERO, H_HOLDER, D_AMOUNT), &block), TE_RC_OK);
 	assert_int_equal(block, 27);
 	/* The address compares as bytes: lower case logs match a mixed-case configuration. */
-	assert_int_equal(match(&r, receipt("0x1", "0x5fbdb2315678afecb367f032d93f642f64180aa3", H_ZERO, H_HOLDER, D_AMOUNT),
-	                       NULL), TE_RC_OK);
+	assert_int_equal(match(&r,
+	                       receipt("0x1", "0x5fbdb2315678afecb367f032d93f642f64180aa3", H_ZERO, H_HOLDER, D_AMOUNT),
+	                       NULL),
+	                 TE_RC_OK);
 	assert_int_equal(match(&r, receipt("0x0", A_TOKEN, H_ZERO, H_HOLDER, D_AMOUNT), NULL), TE_RC_REVERTED);
 	/* Another amount, another recipient, another contract, a transfer instead of a mint: not ours. */
-	assert_int_equal(match(&r, receipt("0x1", A_TOKEN, H_ZERO, H_HOLDER,
-	                                   "0x000000000000000000000000000000000000000000000000000000000012d688"), NULL),
+	assert_int_equal(match(&r,
+	                       receipt("0x1", A_TOKEN, H_ZERO, H_HOLDER,
+	                               "0x000000000000000000000000000000000000000000000000000000000012d688"),
+	                       NULL),
 	                 TE_RC_NO_TRANSFER);
 	assert_int_equal(match(&r, receipt("0x1", A_TOKEN, H_ZERO, H_OTHER, D_AMOUNT), NULL), TE_RC_NO_TRANSFER);
 	assert_int_equal(match(&r, receipt("0x1", A_OTHER, H_ZERO, H_HOLDER, D_AMOUNT), NULL), TE_RC_NO_TRANSFER);
@@ -176,14 +181,15 @@ test_receipt(void **state)
 static void
 test_revert_reason(void **state)
 {
-	char    reason[8], text[160];
+	char reason[8], text[160];
 	uint8_t d[4 + 96];
-	size_t  len;
+	size_t len;
 	/* OpenZeppelin 5 custom errors (selectors from `cast sig`) */
 	assert_int_equal(hex_decode("0xe450d38c0000000000000000000000003c44cdddb6a900fa2b585dd299e03d12fa4293bc"
 	                            "0000000000000000000000000000000000000000000000000000000000000005"
 	                            "0000000000000000000000000000000000000000000000000000000000000007",
-	                            202, HEX_PREFIX_OPTIONAL, d, sizeof d, &len, NULL), HEX_OK);
+	                            202, HEX_PREFIX_OPTIONAL, d, sizeof d, &len, NULL),
+	                 HEX_OK);
 	te_revert_reason(d, len, reason, text, sizeof text);
 	assert_string_equal(reason, "AM04");
 	assert_non_null(strstr(text, "balance"));
@@ -199,7 +205,8 @@ test_revert_reason(void **state)
 	                            "0000000000000000000000000000000000000000000000000000000000000020"
 	                            "0000000000000000000000000000000000000000000000000000000000000002"
 	                            "6e6f000000000000000000000000000000000000000000000000000000000000",
-	                            202, HEX_PREFIX_OPTIONAL, d, sizeof d, &len, NULL), HEX_OK);
+	                            202, HEX_PREFIX_OPTIONAL, d, sizeof d, &len, NULL),
+	                 HEX_OK);
 	te_revert_reason(d, len, reason, text, sizeof text);
 	assert_string_equal(reason, "NARR");
 	assert_non_null(strstr(text, "no"));
@@ -210,13 +217,13 @@ test_revert_reason(void **state)
 /* ---- the state machine ------------------------------------------------------------------------- */
 
 typedef struct {
-	char    topic[64], type[32];
+	char topic[64], type[32];
 	uint8_t id[16];
-	int     has_id;
+	int has_id;
 	uint8_t body[4096];
-	size_t  len;
+	size_t len;
 } frame;
-static frame  F[64];
+static frame F[64];
 static size_t NF;
 
 static void
@@ -255,25 +262,26 @@ static int
 last_result(sc_token_result *r)
 {
 	const frame *f = last("token.result");
-	sc_err       e;
+	sc_err e;
 	assert_non_null(f);
 	assert_int_equal(sc_decode(&SC_TOKEN_RESULT, f->body, f->len, r, &e), 0);
 	return r->state;
 }
 
 typedef struct {
-	char   dir[64];
+	char dir[64];
 	te_cfg cfg;
-	tq     *q;
+	tq *q;
 	te_ctx x;
 } fx;
 
 static tq *
 open_q(const char *dir)
 {
-	char   err[256];
-	tq_cfg c = { .backend = "erc20", .map_size = 1u << 20, .retry_ns = 1000, .retry_max_ns = 4000,
-		         .result_attempts = 3 };
+	char err[256];
+	tq_cfg c = {
+		.backend = "erc20", .map_size = 1u << 20, .retry_ns = 1000, .retry_max_ns = 4000, .result_attempts = 3
+	};
 	tq *q = tq_open(dir, &c, err, sizeof err);
 	if (q == NULL)
 		fail_msg("%s", err);
@@ -300,7 +308,7 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	fx  *f = *state;
+	fx *f = *state;
 	char cmd[128];
 	tq_close(f->q);
 	snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
@@ -357,7 +365,7 @@ static tq_stats
 stats(fx *f)
 {
 	tq_stats st;
-	char     err[256];
+	char err[256];
 	assert_int_equal(tq_get_stats(f->q, &st, err, sizeof err), 0);
 	return st;
 }
@@ -365,15 +373,15 @@ stats(fx *f)
 static void
 test_happy_path(void **state)
 {
-	fx              *f = *state;
+	fx *f = *state;
 	sc_token_request r;
-	sc_token_result  res;
-	sc_tx_request    txr;
-	sc_tx_status     s;
-	tq_rec           rec;
-	sc_err           e;
-	uint8_t          id[16];
-	char             err[256];
+	sc_token_result res;
+	sc_tx_request txr;
+	sc_tx_status s;
+	tq_rec rec;
+	sc_err e;
+	uint8_t id[16];
+	char err[256];
 	request(&r, UETR, SC_TOKEN_MINT, 1234567);
 	tq_key_id(UETR, id);
 	assert_int_equal(on_request(f, &r, NULL, 100, &rec), TE_O_NEW);
@@ -486,13 +494,13 @@ test_happy_path(void **state)
 static void
 test_failures(void **state)
 {
-	fx              *f = *state;
+	fx *f = *state;
 	sc_token_request r;
-	sc_token_result  res;
-	sc_tx_status     s;
-	tq_rec           rec;
-	uint8_t          id[16];
-	char             err[256];
+	sc_token_result res;
+	sc_tx_status s;
+	tq_rec rec;
+	uint8_t id[16];
+	char err[256];
 
 	/* Refused up front (the caller's decimals check): rejected, stored, never a tx.request. */
 	request(&r, "key-decimals", SC_TOKEN_MINT, 10);

@@ -21,47 +21,60 @@
 #include "base/hex.h"
 #include "chain/rpc.h"
 
-#define N(a) (sizeof(a) / sizeof((a)[0]))
+#define N(a)        (sizeof(a) / sizeof((a)[0]))
 #define TEM_BACKEND "erc20"
 
 /* ---- configuration -------------------------------------------------------------------------- */
 
 static act_bus_cfg busc;
 static const char *cfg_state_dir, *cfg_rpc, *cfg_burn, *cfg_xfer;
-static uint64_t    cfg_chain_id, cfg_gas_limit, cfg_batch, cfg_retry_ms, cfg_retry_max_ms, cfg_result_attempts;
-static uint64_t    cfg_receipt_retry_ms, cfg_stall_ms, cfg_map_mb, cfg_rpc_timeout_ms;
-static rt_strlist  cfg_tokens;
-static te_cfg      tem_cfg;
+static uint64_t cfg_chain_id, cfg_gas_limit, cfg_batch, cfg_retry_ms, cfg_retry_max_ms, cfg_result_attempts;
+static uint64_t cfg_receipt_retry_ms, cfg_stall_ms, cfg_map_mb, cfg_rpc_timeout_ms;
+static rt_strlist cfg_tokens;
+static te_cfg tem_cfg;
 static rt_check_fn tem_check;
 
 static const rt_opt opts[] = {
 	ACT_BUS_OPTS(busc),
-	{ "STATE_DIR", RT_STR, "data/token-erc20", "LMDB directory: requests, open requests, result and tx.request "
-	  "outboxes", &cfg_state_dir, 0, 0, 0, 0 },
+	{ "STATE_DIR", RT_STR, "data/token-erc20",
+	  "LMDB directory: requests, open requests, result and tx.request "
+	  "outboxes",
+	  &cfg_state_dir, 0, 0, 0, 0 },
 	{ "RPC_URL", RT_HTTP_URL, NULL, "JSON-RPC endpoints for receipts and decimals() (comma list = failover)",
 	  &cfg_rpc, 0, 0, 0, RT_REQUIRED },
 	{ "RPC_TIMEOUT", RT_DURATION, "5s", "one JSON-RPC call at most", &cfg_rpc_timeout_ms, 100, 120000, 0, 0 },
 	{ "CHAIN_ID", RT_U64, "138", "chain of the tokens (tx.request.chain_id; tx.status of other chains ignored)",
 	  &cfg_chain_id, 1, INT64_MAX, 0, 0 },
-	{ "TOKENS", RT_LIST, NULL, "token contracts this backend acts on (comma list of addresses); empty = any the "
-	  "request names (the signer's ALLOWED_CONTRACTS still applies)", &cfg_tokens, 0, 0, TE_MAX_TOKENS, 0 },
+	{ "TOKENS", RT_LIST, NULL,
+	  "token contracts this backend acts on (comma list of addresses); empty = any the "
+	  "request names (the signer's ALLOWED_CONTRACTS still applies)",
+	  &cfg_tokens, 0, 0, TE_MAX_TOKENS, 0 },
 	{ "GAS_LIMIT", RT_U64, "150000", "gas limit asked in each tx.request (0 = the signer's GAS_LIMIT)",
 	  &cfg_gas_limit, 0, 30000000, 0, 0 },
-	{ "BURN_FUNCTION", RT_STR, "burn", "burn call: burn (burn(address,uint256), PaymentToken) or burnFrom "
-	  "(burnFrom(address,uint256), ERC20Burnable)", &cfg_burn, 0, 0, 0, 0 },
-	{ "TRANSFER_FUNCTION", RT_STR, "transferFrom", "transfer call: transferFrom (transferFrom(address,address,"
+	{ "BURN_FUNCTION", RT_STR, "burn",
+	  "burn call: burn (burn(address,uint256), PaymentToken) or burnFrom "
+	  "(burnFrom(address,uint256), ERC20Burnable)",
+	  &cfg_burn, 0, 0, 0, 0 },
+	{ "TRANSFER_FUNCTION", RT_STR, "transferFrom",
+	  "transfer call: transferFrom (transferFrom(address,address,"
 	  "uint256)) or transferWithData (PaymentToken's transferWithData(address,address,uint256,bytes))",
 	  &cfg_xfer, 0, 0, 0, 0 },
 	{ "RECEIPT_RETRY", RT_DURATION, "2s", "next receipt check after the RPC failed", &cfg_receipt_retry_ms, 10,
 	  3600000, 0, 0 },
-	{ "STALL_ALERT", RT_DURATION, "5m", "a request without any tx.status for this long raises "
-	  "tokenization_backend_failing", &cfg_stall_ms, 1000, 0, 0, 0 },
+	{ "STALL_ALERT", RT_DURATION, "5m",
+	  "a request without any tx.status for this long raises "
+	  "tokenization_backend_failing",
+	  &cfg_stall_ms, 1000, 0, 0, 0 },
 	{ "BATCH_MAX", RT_U64, "256", "messages per LMDB commit (group commit)", &cfg_batch, 1, 65536, 0, 0 },
-	{ "OUTBOX_RETRY", RT_DURATION, "2s", "first re-publish of an unacknowledged tx.request or terminal "
-	  "token.result", &cfg_retry_ms, 10, 3600000, 0, 0 },
+	{ "OUTBOX_RETRY", RT_DURATION, "2s",
+	  "first re-publish of an unacknowledged tx.request or terminal "
+	  "token.result",
+	  &cfg_retry_ms, 10, 3600000, 0, 0 },
 	{ "OUTBOX_RETRY_MAX", RT_DURATION, "60s", "longest re-publish interval", &cfg_retry_max_ms, 10, 3600000, 0, 0 },
-	{ "RESULT_ATTEMPTS", RT_U64, "10", "re-publications of a terminal token.result without a token.status "
-	  "showing it", &cfg_result_attempts, 1, 1000, 0, 0 },
+	{ "RESULT_ATTEMPTS", RT_U64, "10",
+	  "re-publications of a terminal token.result without a token.status "
+	  "showing it",
+	  &cfg_result_attempts, 1, 1000, 0, 0 },
 	{ "MAP_SIZE_MB", RT_U64, "64", "initial LMDB map size (grows when full)", &cfg_map_mb, 1, 1048576, 0, 0 },
 	RT_CHECK_ROW("", tem_check),
 };
@@ -81,7 +94,8 @@ tem_check(const rt_opt *o, const char *text, rt_cfg_errs *e)
 	if (strcmp(cfg_xfer, "transferWithData") == 0)
 		c->transfer_fn = TE_XFER_WITHDATA;
 	else if (strcmp(cfg_xfer, "transferFrom") != 0)
-		rt_config_error(e, "TRANSFER_FUNCTION", "'%.30s' is neither transferFrom nor transferWithData", cfg_xfer);
+		rt_config_error(e, "TRANSFER_FUNCTION", "'%.30s' is neither transferFrom nor transferWithData",
+		                cfg_xfer);
 	for (size_t i = 0; i < cfg_tokens.n; i++)
 		if (hex_addr_parse(cfg_tokens.v[i], strlen(cfg_tokens.v[i]), c->tokens[c->ntokens]) != HEX_OK)
 			rt_config_error(e, "TOKENS", "'%.50s' is not an address", cfg_tokens.v[i]);
@@ -91,33 +105,38 @@ tem_check(const rt_opt *o, const char *text, rt_cfg_errs *e)
 
 /* ---- state ----------------------------------------------------------------------------------- */
 
-enum { TEM_REQ, TEM_TXST, TEM_TOKST };
+enum {
+	TEM_REQ,
+	TEM_TXST,
+	TEM_TOKST
+};
 typedef struct {
 	int kind;
 	union {
 		sc_token_request r;
-		sc_tx_status     s;
-		sc_token_result  t;
+		sc_tx_status s;
+		sc_token_result t;
 	};
 } tem_item;
 
 typedef struct {
-	uint8_t  token[20];
+	uint8_t token[20];
 	uint64_t decimals;
 } tem_dec;
 
 static struct {
-	act_bus  *bus;
-	tq       *q;
-	rpc      *rpc;
-	te_ctx    x;
+	act_bus *bus;
+	tq *q;
+	rpc *rpc;
+	te_ctx x;
 	tem_item *items;
-	size_t    n;
-	tem_dec   dec[64];
-	size_t    ndec;
-	int       rpc_down, stalled_alerted;
-	rt_metric *m_req[4], *m_results[TQ_NSTATES], *m_republished, *m_gave_up, *m_conflicts, *m_ignored, *m_receipts[6],
-	          *m_open, *m_oldest, *m_results_pending, *m_calls_pending, *m_store_errors, *m_seconds, *m_stalled;
+	size_t n;
+	tem_dec dec[64];
+	size_t ndec;
+	int rpc_down, stalled_alerted;
+	rt_metric *m_req[4], *m_results[TQ_NSTATES], *m_republished, *m_gave_up, *m_conflicts, *m_ignored,
+	        *m_receipts[6], *m_open, *m_oldest, *m_results_pending, *m_calls_pending, *m_store_errors, *m_seconds,
+	        *m_stalled;
 } S;
 
 static const char *const tem_req_names[4] = { "new", "repeat", "conflict", "rejected" };
@@ -127,32 +146,40 @@ static void
 tem_metrics(void)
 {
 	static const double b[] = { 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600 };
-	char                l[64];
+	char l[64];
 	for (int i = 0; i < 4; i++) {
 		snprintf(l, sizeof l, "outcome=\"%s\"", tem_req_names[i]);
-		S.m_req[i] = rt_counter("token_erc20_requests_total", "token.requests for this backend, by outcome.", l);
+		S.m_req[i] =
+		        rt_counter("token_erc20_requests_total", "token.requests for this backend, by outcome.", l);
 	}
 	for (int s = TQ_CONFIRMED; s < TQ_NSTATES; s++) {
 		snprintf(l, sizeof l, "state=\"%s\"", tq_state_name(s));
-		S.m_results[s] = rt_counter("token_erc20_results_total", "Terminal token.results decided, by state.", l);
+		S.m_results[s] =
+		        rt_counter("token_erc20_results_total", "Terminal token.results decided, by state.", l);
 	}
 	for (int r = 1; r < 6; r++) {
 		snprintf(l, sizeof l, "outcome=\"%s\"", tem_rc_names[r]);
 		S.m_receipts[r] = rt_counter("token_erc20_receipts_total", "Receipt checks, by outcome.", l);
 	}
-	S.m_republished = rt_counter("token_erc20_republished_total", "tx.requests and token.results re-published "
-	                             "from the outboxes.", NULL);
-	S.m_gave_up = rt_counter("token_erc20_results_unacked_total", "Terminal token.results dropped after "
-	                         "RESULT_ATTEMPTS without a token.status showing them.", NULL);
-	S.m_conflicts = rt_counter("token_erc20_conflicts_total", "token.requests re-sent with other content (ignored).",
-	                           NULL);
+	S.m_republished = rt_counter("token_erc20_republished_total",
+	                             "tx.requests and token.results re-published "
+	                             "from the outboxes.",
+	                             NULL);
+	S.m_gave_up = rt_counter("token_erc20_results_unacked_total",
+	                         "Terminal token.results dropped after "
+	                         "RESULT_ATTEMPTS without a token.status showing them.",
+	                         NULL);
+	S.m_conflicts =
+	        rt_counter("token_erc20_conflicts_total", "token.requests re-sent with other content (ignored).", NULL);
 	S.m_ignored = rt_counter("token_erc20_ignored_total", "tx.status of other transactions, other chains.", NULL);
 	S.m_store_errors = rt_counter("token_erc20_store_errors_total", "Batches LMDB could not commit.", NULL);
 	S.m_open = rt_gauge("token_erc20_open", "Requests not yet confirmed or failed.", NULL);
 	S.m_oldest = rt_gauge("token_erc20_oldest_open_age_seconds", "Age of the oldest open request.", NULL);
 	S.m_stalled = rt_gauge("token_erc20_stalled", "Open requests with no tx.status for STALL_ALERT.", NULL);
-	S.m_results_pending = rt_gauge("token_erc20_results_unacked", "Terminal token.results awaiting the "
-	                               "tokenizer's token.status.", NULL);
+	S.m_results_pending = rt_gauge("token_erc20_results_unacked",
+	                               "Terminal token.results awaiting the "
+	                               "tokenizer's token.status.",
+	                               NULL);
 	S.m_calls_pending = rt_gauge("token_erc20_tx_requests_unacked", "tx.requests without a tx.status yet.", NULL);
 	S.m_seconds = rt_histogram("token_erc20_seconds", "Request taken to its terminal result.", NULL, b, N(b));
 }
@@ -196,8 +223,8 @@ tem_decimals(const uint8_t token[20], uint64_t *d, char *why, size_t whylen)
 			*d = S.dec[i].decimals;
 			return 1;
 		}
-	uint8_t   sel[4], *out = NULL;
-	size_t    outlen = 0;
+	uint8_t sel[4], *out = NULL;
+	size_t outlen = 0;
 	rpc_error e;
 	abi_selector("decimals()", sel);
 	int rv = rpc_eth_call(S.rpc, token, sel, 4, &out, &outlen, &e);
@@ -228,10 +255,10 @@ tem_decimals(const uint8_t token[20], uint64_t *d, char *why, size_t whylen)
 static int
 tem_precheck(const sc_token_request *r, char *refuse, size_t len)
 {
-	tq_rec   rec;
-	uint8_t  id[16];
+	tq_rec rec;
+	uint8_t id[16];
 	uint64_t d;
-	char     err[200];
+	char err[200];
 	refuse[0] = '\0';
 	tq_key_id(r->idempotency_key, id);
 	if (tq_get(S.q, id, &rec, err, sizeof err) == 0)
@@ -243,8 +270,8 @@ tem_precheck(const sc_token_request *r, char *refuse, size_t len)
 	if (k == 0)
 		return 0;
 	if (k > 0 && d != r->decimals)
-		snprintf(refuse, len, "request says %llu decimals, the token contract %llu", (unsigned long long)r->decimals,
-		         (unsigned long long)d);
+		snprintf(refuse, len, "request says %llu decimals, the token contract %llu",
+		         (unsigned long long)r->decimals, (unsigned long long)d);
 	return 1;
 }
 
@@ -257,8 +284,8 @@ tem_flush(void)
 	if (S.n == 0)
 		return;
 	uint64_t now = rt_now_ns();
-	int      take[S.n];
-	char (*why)[160] = calloc(S.n, sizeof *why);
+	int take[S.n];
+	char(*why)[160] = calloc(S.n, sizeof *why);
 	if (why == NULL) {
 		S.n = 0;
 		return;
@@ -271,8 +298,8 @@ tem_flush(void)
 			snprintf(why[i], sizeof why[i], "%s", refuse);
 		}
 	}
-	int      outcome[S.n];
-	tq_rec  *recs = calloc(S.n, sizeof *recs);
+	int outcome[S.n];
+	tq_rec *recs = calloc(S.n, sizeof *recs);
 	if (recs == NULL || tq_begin(S.q, err, sizeof err) != 0) {
 		rt_logkv(RT_ERROR, "cannot begin a transaction", "error", recs ? err : "out of memory", NULL);
 		goto out;
@@ -284,9 +311,15 @@ tem_flush(void)
 		if (!take[i])
 			continue;
 		switch (it->kind) {
-		case TEM_REQ: rv = te_on_request(&S.x, &it->r, why[i], now, &recs[i], err, sizeof err); break;
-		case TEM_TXST: rv = te_on_tx_status(&S.x, &it->s, now, &recs[i], err, sizeof err); break;
-		default: rv = tq_status_ack(S.q, &it->t, NULL, err, sizeof err); break;
+		case TEM_REQ:
+			rv = te_on_request(&S.x, &it->r, why[i], now, &recs[i], err, sizeof err);
+			break;
+		case TEM_TXST:
+			rv = te_on_tx_status(&S.x, &it->s, now, &recs[i], err, sizeof err);
+			break;
+		default:
+			rv = tq_status_ack(S.q, &it->t, NULL, err, sizeof err);
+			break;
 		}
 		outcome[i] = rv;
 	}
@@ -305,7 +338,8 @@ tem_flush(void)
 			if (o == TE_O_NEW)
 				tem_log_rec(RT_INFO, "request taken; tx.request sent", &recs[i]);
 			else if (o == TE_O_CONFLICT)
-				rt_inc(S.m_conflicts), tem_log_rec(RT_WARN, "request re-sent with other content: ignored", &recs[i]);
+				rt_inc(S.m_conflicts),
+				        tem_log_rec(RT_WARN, "request re-sent with other content: ignored", &recs[i]);
 			else if (o == TE_O_REJECTED)
 				tem_terminal(&recs[i]);
 		} else if (it->kind == TEM_TXST) {
@@ -327,12 +361,13 @@ out:
 static void
 tem_replay(const tq_rec *rec, te_receipt *rc)
 {
-	uint8_t   data[SC_CALLDATA_CAP];
-	size_t    len;
-	char      reason[8], why[160], from[43], to[43], block[24], text[160];
+	uint8_t data[SC_CALLDATA_CAP];
+	size_t len;
+	char reason[8], why[160], from[43], to[43], block[24], text[160];
 	rpc_error e;
-	json_t   *res = NULL;
-	if (te_calldata(&tem_cfg, &rec->req, data, sizeof data, &len, reason, why, sizeof why) != 0 || rc->block_number == 0)
+	json_t *res = NULL;
+	if (te_calldata(&tem_cfg, &rec->req, data, sizeof data, &len, reason, why, sizeof why) != 0 ||
+	    rc->block_number == 0)
 		return;
 	char *hex = malloc(2 * len + 3);
 	if (hex == NULL)
@@ -348,7 +383,7 @@ tem_replay(const tq_rec *rec, te_receipt *rc)
 	if (rv != RPC_ENODE || e.data[0] == '\0')
 		return;
 	uint8_t rd[512];
-	size_t  rdlen = 0;
+	size_t rdlen = 0;
 	if (hex_decode(e.data, strlen(e.data), HEX_PREFIX_OPTIONAL, rd, sizeof rd, &rdlen, NULL) != HEX_OK)
 		return;
 	te_revert_reason(rd, rdlen, rc->reason, text, sizeof text);
@@ -360,16 +395,16 @@ static void
 tem_receipts(void)
 {
 	uint8_t ids[64][16];
-	char    err[256];
-	long    n = tq_list(S.q, TQ_MINED, rt_now_ns(), ids, N(ids), err, sizeof err);
+	char err[256];
+	long n = tq_list(S.q, TQ_MINED, rt_now_ns(), ids, N(ids), err, sizeof err);
 	if (n <= 0)
 		return;
 	te_receipt rc[64];
-	tq_rec     recs[64];
+	tq_rec recs[64];
 	for (long i = 0; i < n; i++) {
-		char      hash[67];
+		char hash[67];
 		rpc_error e;
-		json_t   *res = NULL;
+		json_t *res = NULL;
 		memset(&rc[i], 0, sizeof rc[i]);
 		if (tq_get(S.q, ids[i], &recs[i], err, sizeof err) != 0) {
 			rc[i].outcome = TE_RC_BAD;
@@ -395,7 +430,7 @@ tem_receipts(void)
 			rt_logkv(RT_WARN, "receipt check failed; retried", "error", rc[i].text, NULL);
 	}
 	uint64_t now = rt_now_ns();
-	int      out[64];
+	int out[64];
 	if (tq_begin(S.q, err, sizeof err) != 0)
 		return;
 	int rv = 0;
@@ -422,7 +457,7 @@ static void
 tem_watch(void)
 {
 	tq_stats st;
-	char     err[256];
+	char err[256];
 	if (tq_get_stats(S.q, &st, err, sizeof err) == 0) {
 		uint64_t open = st.open[TQ_QUEUED] + st.open[TQ_SUBMITTED] + st.open[TQ_MINED];
 		rt_gauge_set(S.m_open, (double)open);
@@ -432,7 +467,7 @@ tem_watch(void)
 	}
 	/* SUBMITTED records are listed once their stall deadline (next_ns) passed. */
 	uint8_t many[256][16];
-	long    stalled = tq_list(S.q, TQ_SUBMITTED, rt_now_ns(), many, N(many), err, sizeof err);
+	long stalled = tq_list(S.q, TQ_SUBMITTED, rt_now_ns(), many, N(many), err, sizeof err);
 	if (stalled >= 0) {
 		rt_gauge_set(S.m_stalled, (double)stalled);
 		if ((stalled > 0) != S.stalled_alerted) {
@@ -440,11 +475,14 @@ tem_watch(void)
 			snprintf(cnt, sizeof cnt, "%ld", stalled);
 			if (stalled > 0)
 				hex_encode(many[0], 16, 0, first);
-			snprintf(sum, sizeof sum, "%ld erc20 token requests without any tx.status for %llu s (signer or submitter "
-			         "not taking them)", stalled, (unsigned long long)(cfg_stall_ms / 1000));
+			snprintf(sum, sizeof sum,
+			         "%ld erc20 token requests without any tx.status for %llu s (signer or submitter "
+			         "not taking them)",
+			         stalled, (unsigned long long)(cfg_stall_ms / 1000));
 			const char *labels[] = { "backend", TEM_BACKEND, "count", cnt, "payment_id", first, NULL };
 			act_alert(S.bus, SC_SEV_ERROR, stalled > 0 ? SC_ALERT_FIRING : SC_ALERT_RESOLVED,
-			          "tokenization_backend_failing", "tokenization_backend_failing:" TEM_BACKEND, sum, labels);
+			          "tokenization_backend_failing", "tokenization_backend_failing:" TEM_BACKEND, sum,
+			          labels);
 			S.stalled_alerted = stalled > 0;
 		}
 	}
@@ -458,7 +496,7 @@ tem_watch(void)
 static void
 tem_on_frame(const bus_msg *m)
 {
-	char      type[FRAME_TYPE_MAX + 1], topic[FRAME_TOPIC_MAX + 1];
+	char type[FRAME_TYPE_MAX + 1], topic[FRAME_TOPIC_MAX + 1];
 	tem_item *it = &S.items[S.n];
 	snprintf(type, sizeof type, "%.*s", (int)m->f.type_len, m->f.type);
 	snprintf(topic, sizeof topic, "%.*s", (int)m->f.topic_len, m->f.topic);
@@ -497,8 +535,11 @@ main(int argc, char **argv)
 		rt_log(RT_ERROR, "out of memory");
 		return 1;
 	}
-	tq_cfg qc = { .backend = TEM_BACKEND, .map_size = cfg_map_mb << 20, .retry_ns = cfg_retry_ms * 1000000u,
-		          .retry_max_ns = cfg_retry_max_ms * 1000000u, .result_attempts = (uint32_t)cfg_result_attempts };
+	tq_cfg qc = { .backend = TEM_BACKEND,
+		      .map_size = cfg_map_mb << 20,
+		      .retry_ns = cfg_retry_ms * 1000000u,
+		      .retry_max_ns = cfg_retry_max_ms * 1000000u,
+		      .result_attempts = (uint32_t)cfg_result_attempts };
 	if ((S.q = tq_open(cfg_state_dir, &qc, err, sizeof err)) == NULL) {
 		rt_log(RT_ERROR, "%s", err);
 		return 1;
@@ -516,13 +557,13 @@ main(int argc, char **argv)
 	}
 	if (tem_cfg.ntokens == 0)
 		rt_log(RT_WARN, "TOKENS is empty: any token contract a request names is called (the signer's "
-		       "ALLOWED_CONTRACTS still applies)");
+		                "ALLOWED_CONTRACTS still applies)");
 	rt_logkv(RT_INFO, "token-erc20 ready", "state", cfg_state_dir, "burn", cfg_burn, "transfer", cfg_xfer, NULL);
 
 	/* Whatever a previous run queued but may not have published. */
 	bus_pub_wait(act_pub(S.bus), 1, 2000);
 	uint64_t gave = 0;
-	long     k = tq_resend(S.q, rt_now_ns(), 1, tem_pub, NULL, &gave, err, sizeof err);
+	long k = tq_resend(S.q, rt_now_ns(), 1, tem_pub, NULL, &gave, err, sizeof err);
 	if (k < 0)
 		rt_log(RT_ERROR, "%s", err);
 	else if (k > 0)
@@ -530,7 +571,7 @@ main(int argc, char **argv)
 	uint64_t last_resend = rt_mono_ns(), last_watch = 0;
 	while (!rt_stopping()) {
 		bus_msg m;
-		int     rv = act_recv(S.bus, &m, 100);
+		int rv = act_recv(S.bus, &m, 100);
 		while (rv == BUS_OK) {
 			tem_on_frame(&m);
 			bus_msg_free(&m);

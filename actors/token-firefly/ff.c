@@ -16,11 +16,11 @@ int
 tf_urlenc(const char *s, char *out, size_t cap)
 {
 	static const char hx[] = "0123456789ABCDEF";
-	size_t            n = 0;
+	size_t n = 0;
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
-		int plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-		            c == '.' || c == '~';
+		int plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+		            c == '_' || c == '.' || c == '~';
 		if (n + (plain ? 1 : 3) >= cap)
 			return -1;
 		if (plain) {
@@ -39,14 +39,23 @@ int
 tf_body(const tf_cfg *c, const sc_token_request *req, const char **path, char **body, char reason[8], char *why,
         size_t whylen)
 {
-	char   amount[80], from[43], to[43];
-	int    need_from = 0, need_to = 0;
+	char amount[80], from[43], to[43];
+	int need_from = 0, need_to = 0;
 	snprintf(reason, 8, "NARR");
 	*body = NULL;
 	switch (req->kind) {
-	case SC_TOKEN_MINT: *path = "mint"; need_to = 1; break;
-	case SC_TOKEN_BURN: *path = "burn"; need_from = 1; break;
-	case SC_TOKEN_TRANSFER: *path = "transfers"; need_from = need_to = 1; break;
+	case SC_TOKEN_MINT:
+		*path = "mint";
+		need_to = 1;
+		break;
+	case SC_TOKEN_BURN:
+		*path = "burn";
+		need_from = 1;
+		break;
+	case SC_TOKEN_TRANSFER:
+		*path = "transfers";
+		need_from = need_to = 1;
+		break;
 	default:
 		snprintf(why, whylen, "operation not done by the firefly backend");
 		return -1;
@@ -62,7 +71,8 @@ tf_body(const tf_cfg *c, const sc_token_request *req, const char **path, char **
 	}
 	if ((need_from && memcmp(req->from, tf_zero, 20) == 0) || (need_to && memcmp(req->to, tf_zero, 20) == 0)) {
 		snprintf(reason, 8, "AC01");
-		snprintf(why, whylen, "%s address missing", need_from && memcmp(req->from, tf_zero, 20) == 0 ? "from" : "to");
+		snprintf(why, whylen, "%s address missing",
+		         need_from && memcmp(req->from, tf_zero, 20) == 0 ? "from" : "to");
 		return -1;
 	}
 	u256_to_dec(&req->amount, amount);
@@ -73,7 +83,8 @@ tf_body(const tf_cfg *c, const sc_token_request *req, const char **path, char **
 		*p = (char)(*p >= 'A' && *p <= 'F' ? *p + 32 : *p);
 	for (char *p = to; *p; p++)
 		*p = (char)(*p >= 'A' && *p <= 'F' ? *p + 32 : *p);
-	json_t *j = json_pack("{s:s, s:s, s:s}", "pool", req->pool, "amount", amount, "idempotencyKey", req->idempotency_key);
+	json_t *j = json_pack("{s:s, s:s, s:s}", "pool", req->pool, "amount", amount, "idempotencyKey",
+	                      req->idempotency_key);
 	if (j == NULL) {
 		snprintf(why, whylen, "cannot build the body");
 		return -1;
@@ -109,7 +120,7 @@ tf_json(const tf_http *h)
 static void
 tf_error_text(const tf_http *h, char *out, size_t cap)
 {
-	json_t     *j = tf_json(h);
+	json_t *j = tf_json(h);
 	const char *e = json_string_value(json_object_get(j, "error"));
 	if (e)
 		snprintf(out, cap, "HTTP %ld: %.150s", h->status, e);
@@ -129,7 +140,8 @@ tf_copy_id(char out[64], const char *s)
 	if (n == 0 || n > 63)
 		return -1;
 	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f') || (s[i] >= 'A' && s[i] <= 'F') || s[i] == '-'))
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f') || (s[i] >= 'A' && s[i] <= 'F') ||
+		      s[i] == '-'))
 			return -1;
 	memcpy(out, s, n + 1);
 	return 0;
@@ -155,7 +167,7 @@ tf_classify_post(const tf_http *h, tf_post *out)
 	tf_error_text(h, out->text, sizeof out->text);
 	if (h->status == 409) {
 		/* FF10431: Idempotency key '<key>' already used for transaction '<id>' */
-		json_t     *j = tf_json(h);
+		json_t *j = tf_json(h);
 		const char *e = json_string_value(json_object_get(j, "error"));
 		const char *m = e ? strstr(e, "already used for transaction '") : NULL;
 		if (e && strncmp(e, "FF10431", 7) == 0) {
@@ -229,18 +241,20 @@ tf_parse_status(const tf_http *h, tf_poll *out, char bevent[64])
 			tf_error_text(h, out->text, sizeof out->text);
 		return;
 	}
-	json_t     *j = tf_json(h);
+	json_t *j = tf_json(h);
 	const char *st = json_string_value(json_object_get(j, "status"));
-	json_t     *details = json_object_get(j, "details");
+	json_t *details = json_object_get(j, "details");
 	if (st == NULL) {
 		out->kind = TF_S_ERROR;
 		snprintf(out->text, sizeof out->text, "transaction status without status");
 		json_decref(j);
 		return;
 	}
-	out->kind = strcmp(st, "Succeeded") == 0 ? TF_S_SUCCEEDED : strcmp(st, "Failed") == 0 ? TF_S_FAILED : TF_S_PENDING;
+	out->kind = strcmp(st, "Succeeded") == 0 ? TF_S_SUCCEEDED
+	            : strcmp(st, "Failed") == 0  ? TF_S_FAILED
+	                                         : TF_S_PENDING;
 	for (size_t i = 0; json_is_array(details) && i < json_array_size(details); i++) {
-		json_t     *d = json_array_get(details, i);
+		json_t *d = json_array_get(details, i);
 		const char *type = json_string_value(json_object_get(d, "type"));
 		const char *dst = json_string_value(json_object_get(d, "status"));
 		const char *err = json_string_value(json_object_get(d, "error"));
@@ -270,7 +284,7 @@ tf_u64(const json_t *v)
 	if (json_is_integer(v) && json_integer_value(v) >= 0)
 		return (uint64_t)json_integer_value(v);
 	const char *s = json_string_value(v);
-	uint64_t    n = 0;
+	uint64_t n = 0;
 	if (s == NULL || *s == '\0' || strlen(s) > 19)
 		return 0;
 	for (; *s; s++) {
@@ -319,8 +333,8 @@ int
 tf_on_request(tf_ctx *x, const sc_token_request *req, uint64_t now_ns, tq_rec *rec, char *err, size_t errlen)
 {
 	const char *path;
-	char       *body, reason[8], why[160];
-	int         t = tq_take(x->q, req, now_ns, rec, err, errlen);
+	char *body, reason[8], why[160];
+	int t = tq_take(x->q, req, now_ns, rec, err, errlen);
 	if (t < 0)
 		return -1;
 	if (t != TQ_T_NEW) {
@@ -470,7 +484,8 @@ tf_on_poll(tf_ctx *x, const uint8_t id[16], const tf_poll *p, uint64_t now_ns, t
 		if (now_ns >= rec->deadline_ns) {
 			rec->state = TQ_FAILED;
 			snprintf(rec->reason, sizeof rec->reason, "NARR");
-			snprintf(rec->error, sizeof rec->error, "not final in FireFly by the deadline (transaction %s%s%.100s)",
+			snprintf(rec->error, sizeof rec->error,
+			         "not final in FireFly by the deadline (transaction %s%s%.100s)",
 			         rec->ff_tx_id[0] ? rec->ff_tx_id : "not found", p->text[0] ? ": " : "", p->text);
 			return tf_store_emit(x, rec, now_ns, err, errlen) == 0 ? TF_O_GAVE_UP : -1;
 		}

@@ -24,8 +24,8 @@
  * Ownership: the caller's; nothing here allocates except tf_body (malloc'd, the caller frees).
  * Threads: one thread.
  */
-#ifndef TOKEN_FIREFLY_FF_H
-#define TOKEN_FIREFLY_FF_H
+#ifndef OB_ACTORS_TOKEN_FIREFLY_FF_H
+#define OB_ACTORS_TOKEN_FIREFLY_FF_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -34,17 +34,17 @@
 #include "store/tokreq.h"
 
 typedef struct {
-	const char *key;            /* FireFly signing key (address or alias); "" = FireFly's default */
-	uint64_t    retry_ns;       /* first retry after a failed POST / poll */
-	uint64_t    retry_max_ns;
-	uint64_t    poll_ns;        /* interval of status polls */
-	uint64_t    deadline_ns;    /* a transfer not final this long after its POST fails */
-	uint32_t    max_failures;   /* failed POSTs in a row on one key before it is failed */
+	const char *key;   /* FireFly signing key (address or alias); "" = FireFly's default */
+	uint64_t retry_ns; /* first retry after a failed POST / poll */
+	uint64_t retry_max_ns;
+	uint64_t poll_ns;      /* interval of status polls */
+	uint64_t deadline_ns;  /* a transfer not final this long after its POST fails */
+	uint32_t max_failures; /* failed POSTs in a row on one key before it is failed */
 } tf_cfg;
 
 typedef struct {
 	const tf_cfg *cfg;
-	tq           *q;
+	tq *q;
 } tf_ctx;
 
 /* The POST for req: path suffix ("mint", "burn", "transfers") and the JSON body (malloc'd). 0, or -1
@@ -54,31 +54,43 @@ int tf_body(const tf_cfg *c, const sc_token_request *req, const char **path, cha
 
 /* An HTTP answer: status 0 = none (connection refused, timeout: err says). */
 typedef struct {
-	long        status;
+	long status;
 	const char *body;
-	size_t      len;
+	size_t len;
 	const char *err;
 } tf_http;
 
 /* What a POST answer means. */
-enum { TF_P_ACCEPTED = 1, TF_P_USED, TF_P_TIMEOUT, TF_P_RETRY, TF_P_REJECT };
+enum {
+	TF_P_ACCEPTED = 1,
+	TF_P_USED,
+	TF_P_TIMEOUT,
+	TF_P_RETRY,
+	TF_P_REJECT
+};
 typedef struct {
-	int  kind;
-	char tx_id[64];      /* ACCEPTED, USED: FireFly's transaction id ("" if the answer had none) */
-	char local_id[64];   /* ACCEPTED: the transfer's localId */
-	char text[200];      /* RETRY, REJECT: why */
+	int kind;
+	char tx_id[64];    /* ACCEPTED, USED: FireFly's transaction id ("" if the answer had none) */
+	char local_id[64]; /* ACCEPTED: the transfer's localId */
+	char text[200];    /* RETRY, REJECT: why */
 } tf_post;
 void tf_classify_post(const tf_http *h, tf_post *out);
 
 /* A poll's findings (main.c fills it from one to three GETs). */
-enum { TF_S_PENDING = 1, TF_S_SUCCEEDED, TF_S_FAILED, TF_S_NOT_FOUND, TF_S_ERROR };
+enum {
+	TF_S_PENDING = 1,
+	TF_S_SUCCEEDED,
+	TF_S_FAILED,
+	TF_S_NOT_FOUND,
+	TF_S_ERROR
+};
 typedef struct {
-	int      kind;
-	char     tx_id[64];      /* lookup by key: the transaction found */
-	uint8_t  tx_hash[32];    /* SUCCEEDED: from the blockchain event, when given */
-	int      has_hash;
+	int kind;
+	char tx_id[64];      /* lookup by key: the transaction found */
+	uint8_t tx_hash[32]; /* SUCCEEDED: from the blockchain event, when given */
+	int has_hash;
 	uint64_t block_number;
-	char     text[200];      /* FAILED, ERROR: why */
+	char text[200]; /* FAILED, ERROR: why */
 } tf_poll;
 
 /* Parsers of FireFly's answers (JSON text). 0, or -1 (text in out->text / not found). */
@@ -94,8 +106,16 @@ void tf_parse_bevent(const tf_http *h, tf_poll *out);
 void tf_parse_tx(const tf_http *h, tf_poll *out);
 
 /* ---- state machine (inside a tq transaction) ----------------------------------------------------- */
-enum { TF_O_NEW = 1, TF_O_REPEAT, TF_O_CONFLICT, TF_O_REJECTED, TF_O_CHANGED, TF_O_SAME, TF_O_GAVE_UP,
-       TF_O_UNKNOWN };
+enum {
+	TF_O_NEW = 1,
+	TF_O_REPEAT,
+	TF_O_CONFLICT,
+	TF_O_REJECTED,
+	TF_O_CHANGED,
+	TF_O_SAME,
+	TF_O_GAVE_UP,
+	TF_O_UNKNOWN
+};
 
 int tf_on_request(tf_ctx *x, const sc_token_request *req, uint64_t now_ns, tq_rec *rec, char *err, size_t errlen);
 /* The answer of the POST for record id. TF_O_CHANGED (submitted; or max_failures reached: looked up

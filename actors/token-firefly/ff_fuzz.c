@@ -13,7 +13,8 @@ ff_fuzz_check_id(const char *id)
 			abort();
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const long statuses[] = { 0, 200, 202, 404, 408, 409, 500 };
 	if (size < 1)
@@ -26,7 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	tf_http h = { .status = statuses[data[0] % 7], .body = body, .len = size - 1, .err = "fuzz" };
 	tf_post p;
 	tf_poll s;
-	char    bevent[64];
+	char bevent[64];
 	tf_classify_post(&h, &p);
 	ff_fuzz_check_id(p.tx_id);
 	ff_fuzz_check_id(p.local_id);

@@ -19,9 +19,9 @@
 #include "store/store.h"
 
 #define A_HOLDER "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
-#define A_OTHER "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
-#define UETR "174c245f-2682-4291-ad67-2a41e530cd27"
-#define TXID "0d2bd4b7-6c8e-4c7e-9a79-1c2f4e1b7d11"
+#define A_OTHER  "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
+#define UETR     "174c245f-2682-4291-ad67-2a41e530cd27"
+#define TXID     "0d2bd4b7-6c8e-4c7e-9a79-1c2f4e1b7d11"
 
 static void
 request(sc_token_request *r, const char *key, int kind, uint64_t amount)
@@ -44,18 +44,20 @@ request(sc_token_request *r, const char *key, int kind, uint64_t amount)
 static tf_http
 http(long status, const char *body)
 {
-	tf_http h = { .status = status, .body = body, .len = body ? strlen(body) : 0, .err = status ? NULL : "refused" };
+	tf_http h = {
+		.status = status, .body = body, .len = body ? strlen(body) : 0, .err = status ? NULL : "refused"
+	};
 	return h;
 }
 
 static void
 test_body(void **state)
 {
-	tf_cfg           c = { .key = "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266" };
+	tf_cfg c = { .key = "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266" };
 	sc_token_request r;
-	const char      *path;
-	char            *body, reason[8], why[160];
-	json_error_t     je;
+	const char *path;
+	char *body, reason[8], why[160];
+	json_error_t je;
 	request(&r, UETR, SC_TOKEN_TRANSFER, 0);
 	u256_from_dec(&r.amount, "123456789012345678901234567890", 30);
 	assert_int_equal(tf_body(&c, &r, &path, &body, reason, why, sizeof why), 0);
@@ -67,7 +69,8 @@ test_body(void **state)
 	assert_string_equal(json_string_value(json_object_get(j, "amount")), "123456789012345678901234567890");
 	assert_string_equal(json_string_value(json_object_get(j, "pool")), "eurc");
 	assert_string_equal(json_string_value(json_object_get(j, "idempotencyKey")), UETR);
-	assert_string_equal(json_string_value(json_object_get(j, "from")), "0x70997970c51812dc3a010c7d01b50e0d17dc79c8");
+	assert_string_equal(json_string_value(json_object_get(j, "from")),
+	                    "0x70997970c51812dc3a010c7d01b50e0d17dc79c8");
 	assert_string_equal(json_string_value(json_object_get(j, "to")), "0x3c44cdddb6a900fa2b585dd299e03d12fa4293bc");
 	assert_string_equal(json_string_value(json_object_get(j, "key")), c.key);
 	json_decref(j);
@@ -151,7 +154,7 @@ static void
 test_parse(void **state)
 {
 	tf_poll s;
-	char    bevent[64];
+	char bevent[64];
 	tf_http h = http(200, "[{\"id\":\"" TXID "\",\"type\":\"token_transfer\",\"idempotencyKey\":\"k\"}]");
 	tf_parse_lookup(&h, &s);
 	assert_int_equal(s.kind, TF_S_PENDING);
@@ -172,12 +175,14 @@ test_parse(void **state)
 	assert_int_equal(s.kind, TF_S_PENDING);
 	h = http(200, "{\"status\":\"Succeeded\",\"details\":[{\"type\":\"Operation\",\"status\":\"Succeeded\"},"
 	              "{\"type\":\"BlockchainEvent\",\"subtype\":\"Transfer\",\"status\":\"Succeeded\","
-	              "\"id\":\"22222222-2222-4222-8222-222222222222\"},{\"type\":\"TokenTransfer\",\"status\":\"Succeeded\"}]}");
+	              "\"id\":\"22222222-2222-4222-8222-222222222222\"},{\"type\":\"TokenTransfer\",\"status\":"
+	              "\"Succeeded\"}]}");
 	tf_parse_status(&h, &s, bevent);
 	assert_int_equal(s.kind, TF_S_SUCCEEDED);
 	assert_string_equal(bevent, "22222222-2222-4222-8222-222222222222");
 	h = http(200, "{\"info\":{\"address\":\"0x5fbdb2315678afecb367f032d93f642f64180aa3\",\"blockNumber\":\"42\","
-	              "\"transactionHash\":\"0x" "ab00000000000000000000000000000000000000000000000000000000000001\"}}");
+	              "\"transactionHash\":\"0x"
+	              "ab00000000000000000000000000000000000000000000000000000000000001\"}}");
 	tf_parse_bevent(&h, &s);
 	assert_int_equal(s.has_hash, 1);
 	assert_int_equal(s.tx_hash[0], 0xab);
@@ -192,7 +197,8 @@ test_parse(void **state)
 	tf_parse_status(&h, &s, bevent);
 	assert_int_equal(s.kind, TF_S_NOT_FOUND);
 	memset(&s, 0, sizeof s);
-	h = http(200, "{\"id\":\"" TXID "\",\"blockchainIds\":[\"0x" "cd00000000000000000000000000000000000000000000000000000000000002\"]}");
+	h = http(200, "{\"id\":\"" TXID "\",\"blockchainIds\":[\"0x"
+	              "cd00000000000000000000000000000000000000000000000000000000000002\"]}");
 	tf_parse_tx(&h, &s);
 	assert_int_equal(s.has_hash, 1);
 	assert_int_equal(s.tx_hash[0], 0xcd);
@@ -214,20 +220,22 @@ pub(void *arg, const char *topic, const char *type, const uint8_t *id, const uin
 }
 
 typedef struct {
-	char   dir[64];
+	char dir[64];
 	tf_cfg cfg;
-	tq    *q;
+	tq *q;
 	tf_ctx x;
 } fx;
 
 static int
 setup(void **state)
 {
-	fx  *f = calloc(1, sizeof *f);
+	fx *f = calloc(1, sizeof *f);
 	char err[256];
 	snprintf(f->dir, sizeof f->dir, "/tmp/ff_test.XXXXXX");
 	assert_non_null(mkdtemp(f->dir));
-	f->cfg = (tf_cfg){ .retry_ns = 100, .retry_max_ns = 800, .poll_ns = 50, .deadline_ns = 10000, .max_failures = 4 };
+	f->cfg = (tf_cfg){
+		.retry_ns = 100, .retry_max_ns = 800, .poll_ns = 50, .deadline_ns = 10000, .max_failures = 4
+	};
 	tq_cfg c = { .backend = "firefly", .map_size = 1u << 20 };
 	f->q = tq_open(f->dir, &c, err, sizeof err);
 	assert_non_null(f->q);
@@ -240,7 +248,7 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	fx  *f = *state;
+	fx *f = *state;
 	char cmd[128];
 	tq_close(f->q);
 	snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
@@ -263,7 +271,7 @@ take(fx *f, const sc_token_request *r, uint64_t now, tq_rec *rec)
 static int
 posted(fx *f, const uint8_t id[16], long status, const char *body, uint64_t now, tq_rec *rec)
 {
-	char    err[256];
+	char err[256];
 	tf_http h = http(status, body);
 	tf_post p;
 	tf_classify_post(&h, &p);
@@ -289,17 +297,17 @@ static long
 due(fx *f, int state, uint64_t now)
 {
 	uint8_t ids[8][16];
-	char    err[256];
+	char err[256];
 	return tq_list(f->q, state, now, ids, 8, err, sizeof err);
 }
 
 static void
 test_retries_then_ok(void **state)
 {
-	fx              *f = *state;
+	fx *f = *state;
 	sc_token_request r;
-	tq_rec           rec;
-	uint8_t          id[16];
+	tq_rec rec;
+	uint8_t id[16];
 	request(&r, UETR, SC_TOKEN_MINT, 1000);
 	tq_key_id(UETR, id);
 	assert_int_equal(take(f, &r, 1000, &rec), TF_O_NEW);
@@ -311,7 +319,8 @@ test_retries_then_ok(void **state)
 	assert_int_equal(due(f, TQ_QUEUED, 1001), 1);
 
 	/* 500 x3: retried with growing backoff; the first failure is reported (pending with error) once. */
-	assert_int_equal(posted(f, id, 500, "{\"error\":\"FF10274: Error from tokens service: x\"}", 2000, &rec), TF_O_SAME);
+	assert_int_equal(posted(f, id, 500, "{\"error\":\"FF10274: Error from tokens service: x\"}", 2000, &rec),
+	                 TF_O_SAME);
 	assert_int_equal(NRES, 3);
 	assert_int_equal(LAST.state, SC_TOKST_PENDING);
 	assert_non_null(strstr(LAST.error, "FF10274"));
@@ -323,8 +332,10 @@ test_retries_then_ok(void **state)
 	assert_int_equal(rec.next_ns, 2700);
 	assert_int_equal(NRES, 3);
 	/* then 202: submitted with FireFly's ids, the error cleared. */
-	assert_int_equal(posted(f, id, 202, "{\"localId\":\"a1b2c3d4-0000-4000-8000-000000000001\",\"tx\":{\"id\":\"" TXID "\"}}",
-	                        2700, &rec), TF_O_CHANGED);
+	assert_int_equal(posted(f, id, 202,
+	                        "{\"localId\":\"a1b2c3d4-0000-4000-8000-000000000001\",\"tx\":{\"id\":\"" TXID "\"}}",
+	                        2700, &rec),
+	                 TF_O_CHANGED);
 	assert_int_equal(rec.state, TQ_SUBMITTED);
 	assert_int_equal(LAST.state, SC_TOKST_PENDING);
 	assert_string_equal(LAST.error, "");
@@ -359,16 +370,17 @@ test_retries_then_ok(void **state)
 static void
 test_bound_and_deadline(void **state)
 {
-	fx              *f = *state;
+	fx *f = *state;
 	sc_token_request r;
-	tq_rec           rec;
-	uint8_t          id[16];
+	tq_rec rec;
+	uint8_t id[16];
 	/* 500 forever: after max_failures (4) no more POSTs; the key is looked up; nothing there -> failed. */
 	request(&r, "stuck", SC_TOKEN_BURN, 5);
 	tq_key_id("stuck", id);
 	take(f, &r, 100, &rec);
 	for (int i = 0; i < 3; i++)
-		assert_int_equal(posted(f, id, 500, "{\"error\":\"FF10274: x\"}", 200 + (uint64_t)i * 1000, &rec), TF_O_SAME);
+		assert_int_equal(posted(f, id, 500, "{\"error\":\"FF10274: x\"}", 200 + (uint64_t)i * 1000, &rec),
+		                 TF_O_SAME);
 	assert_int_equal(posted(f, id, 500, "{\"error\":\"FF10274: x\"}", 5000, &rec), TF_O_CHANGED);
 	assert_int_equal(rec.state, TQ_SUBMITTED);
 	assert_int_equal(due(f, TQ_QUEUED, UINT64_MAX), 0);
@@ -397,8 +409,11 @@ test_bound_and_deadline(void **state)
 	request(&r, "used", SC_TOKEN_MINT, 5);
 	tq_key_id("used", id);
 	take(f, &r, 100, &rec);
-	assert_int_equal(posted(f, id, 409, "{\"error\":\"FF10431: Idempotency key 'used' already used for transaction '"
-	                        TXID "'\"}", 200, &rec), TF_O_CHANGED);
+	assert_int_equal(posted(f, id, 409,
+	                        "{\"error\":\"FF10431: Idempotency key 'used' already used for transaction '" TXID
+	                        "'\"}",
+	                        200, &rec),
+	                 TF_O_CHANGED);
 	assert_int_equal(rec.state, TQ_SUBMITTED);
 	assert_string_equal(rec.ff_tx_id, TXID);
 	s = (tf_poll){ .kind = TF_S_FAILED };
@@ -438,7 +453,7 @@ test_bound_and_deadline(void **state)
 
 	/* Every terminal result waits in the outbox for the tokenizer's token.status. */
 	tq_stats st;
-	char     err[256];
+	char err[256];
 	assert_int_equal(tq_get_stats(f->q, &st, err, sizeof err), 0);
 	assert_int_equal(st.results_pending, 5);
 }

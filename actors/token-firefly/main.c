@@ -22,84 +22,105 @@
 #include "base/rt_metrics.h"
 #include "base/hex.h"
 
-#define N(a) (sizeof(a) / sizeof((a)[0]))
-#define TFM_BACKEND "firefly"
+#define N(a)         (sizeof(a) / sizeof((a)[0]))
+#define TFM_BACKEND  "firefly"
 #define TFM_BODY_MAX (1u << 20)
 
 /* ---- configuration -------------------------------------------------------------------------- */
 
 static act_bus_cfg busc;
 static const char *cfg_state_dir, *cfg_url, *cfg_ns, *cfg_key;
-static uint64_t    cfg_timeout_ms, cfg_retry_ms, cfg_retry_max_ms, cfg_max_failures, cfg_poll_ms, cfg_deadline_ms;
-static uint64_t    cfg_down_after, cfg_batch, cfg_work_max, cfg_ob_retry_ms, cfg_ob_retry_max_ms, cfg_result_attempts;
-static uint64_t    cfg_map_mb;
+static uint64_t cfg_timeout_ms, cfg_retry_ms, cfg_retry_max_ms, cfg_max_failures, cfg_poll_ms, cfg_deadline_ms;
+static uint64_t cfg_down_after, cfg_batch, cfg_work_max, cfg_ob_retry_ms, cfg_ob_retry_max_ms, cfg_result_attempts;
+static uint64_t cfg_map_mb;
 
 static const rt_opt opts[] = {
 	ACT_BUS_OPTS(busc),
 	{ "STATE_DIR", RT_STR, "data/token-firefly", "LMDB directory: requests, open requests, token.result outbox",
 	  &cfg_state_dir, 0, 0, 0, 0 },
-	{ "FIREFLY_URL", RT_HTTP_URL, NULL, "FireFly API base URL (http(s)://host:port, without /api/v1)", &cfg_url, 0, 0,
-	  1, RT_REQUIRED },
+	{ "FIREFLY_URL", RT_HTTP_URL, NULL, "FireFly API base URL (http(s)://host:port, without /api/v1)", &cfg_url, 0,
+	  0, 1, RT_REQUIRED },
 	{ "FIREFLY_NAMESPACE", RT_STR, "default", "FireFly namespace", &cfg_ns, 0, 0, 0, 0 },
-	{ "FIREFLY_KEY", RT_STR, "", "signing key FireFly uses for the token calls (address or alias); empty = "
-	  "FireFly's default", &cfg_key, 0, 0, 0, 0 },
-	{ "REQUEST_TIMEOUT", RT_DURATION, "10s", "one HTTP call to FireFly at most", &cfg_timeout_ms, 100, 600000, 0, 0 },
+	{ "FIREFLY_KEY", RT_STR, "",
+	  "signing key FireFly uses for the token calls (address or alias); empty = "
+	  "FireFly's default",
+	  &cfg_key, 0, 0, 0, 0 },
+	{ "REQUEST_TIMEOUT", RT_DURATION, "10s", "one HTTP call to FireFly at most", &cfg_timeout_ms, 100, 600000, 0,
+	  0 },
 	{ "RETRY", RT_DURATION, "1s", "first retry of a POST FireFly did not answer or answered 5xx (doubling)",
 	  &cfg_retry_ms, 10, 3600000, 0, 0 },
 	{ "RETRY_MAX", RT_DURATION, "2m", "longest retry interval", &cfg_retry_max_ms, 10, 3600000, 0, 0 },
-	{ "MAX_FAILURES", RT_U64, "8", "failed POSTs in a row on one payment before it is no longer sent: failed "
+	{ "MAX_FAILURES", RT_U64, "8",
+	  "failed POSTs in a row on one payment before it is no longer sent: failed "
 	  "(alert tokenization_backend_failing) unless FireFly holds a transaction for its key",
 	  &cfg_max_failures, 1, 1000, 0, 0 },
 	{ "POLL_INTERVAL", RT_DURATION, "1s", "transaction status polls of a submitted transfer", &cfg_poll_ms, 10,
 	  3600000, 0, 0 },
-	{ "POLL_DEADLINE", RT_DURATION, "10m", "a transfer not Succeeded/Failed this long after its POST is failed "
-	  "(alert)", &cfg_deadline_ms, 1000, 0, 0, 0 },
-	{ "DOWN_AFTER", RT_U64, "3", "calls in a row without an answer (or 5xx) before FireFly counts as down "
-	  "(alert tokenization_backend_down, health)", &cfg_down_after, 1, 1000, 0, 0 },
+	{ "POLL_DEADLINE", RT_DURATION, "10m",
+	  "a transfer not Succeeded/Failed this long after its POST is failed "
+	  "(alert)",
+	  &cfg_deadline_ms, 1000, 0, 0, 0 },
+	{ "DOWN_AFTER", RT_U64, "3",
+	  "calls in a row without an answer (or 5xx) before FireFly counts as down "
+	  "(alert tokenization_backend_down, health)",
+	  &cfg_down_after, 1, 1000, 0, 0 },
 	{ "WORK_MAX", RT_U64, "32", "HTTP calls per round between bus reads", &cfg_work_max, 1, 1024, 0, 0 },
 	{ "BATCH_MAX", RT_U64, "256", "messages per LMDB commit (group commit)", &cfg_batch, 1, 65536, 0, 0 },
 	{ "OUTBOX_RETRY", RT_DURATION, "2s", "first re-publish of an unacknowledged terminal token.result",
 	  &cfg_ob_retry_ms, 10, 3600000, 0, 0 },
-	{ "OUTBOX_RETRY_MAX", RT_DURATION, "60s", "longest re-publish interval", &cfg_ob_retry_max_ms, 10, 3600000, 0, 0 },
-	{ "RESULT_ATTEMPTS", RT_U64, "10", "re-publications of a terminal token.result without a token.status "
-	  "showing it", &cfg_result_attempts, 1, 1000, 0, 0 },
+	{ "OUTBOX_RETRY_MAX", RT_DURATION, "60s", "longest re-publish interval", &cfg_ob_retry_max_ms, 10, 3600000, 0,
+	  0 },
+	{ "RESULT_ATTEMPTS", RT_U64, "10",
+	  "re-publications of a terminal token.result without a token.status "
+	  "showing it",
+	  &cfg_result_attempts, 1, 1000, 0, 0 },
 	{ "MAP_SIZE_MB", RT_U64, "64", "initial LMDB map size (grows when full)", &cfg_map_mb, 1, 1048576, 0, 0 },
 };
 
 /* ---- state ----------------------------------------------------------------------------------- */
 
-enum { TFM_REQ, TFM_TOKST };
+enum {
+	TFM_REQ,
+	TFM_TOKST
+};
 typedef struct {
 	int kind;
 	union {
 		sc_token_request r;
-		sc_token_result  t;
+		sc_token_result t;
 	};
 } tfm_item;
 
 static struct {
-	act_bus  *bus;
-	tq       *q;
-	tf_cfg    cfg;
-	tf_ctx    x;
+	act_bus *bus;
+	tq *q;
+	tf_cfg cfg;
+	tf_ctx x;
 	tfm_item *items;
-	size_t    n;
-	CURL     *h;
+	size_t n;
+	CURL *h;
 	struct curl_slist *hdrs;
-	char     *buf;
-	size_t    len;
-	int       too_big;
-	char      base[512];   /* <FIREFLY_URL>/api/v1/namespaces/<ns> */
-	uint64_t  down_run;    /* calls in a row without a usable answer */
-	int       down, failing_alerted;
-	uint64_t  gave_up;     /* payments failed because FireFly failed, since start */
-	rt_metric *m_req[4], *m_results[TQ_NSTATES], *m_http[6], *m_republished, *m_unacked, *m_conflicts,
-	          *m_open, *m_oldest, *m_results_pending, *m_store_errors, *m_seconds, *m_http_s, *m_gave_up;
+	char *buf;
+	size_t len;
+	int too_big;
+	char base[512];    /* <FIREFLY_URL>/api/v1/namespaces/<ns> */
+	uint64_t down_run; /* calls in a row without a usable answer */
+	int down, failing_alerted;
+	uint64_t gave_up; /* payments failed because FireFly failed, since start */
+	rt_metric *m_req[4], *m_results[TQ_NSTATES], *m_http[6], *m_republished, *m_unacked, *m_conflicts, *m_open,
+	        *m_oldest, *m_results_pending, *m_store_errors, *m_seconds, *m_http_s, *m_gave_up;
 } S;
 
 static const char *const tfm_req_names[4] = { "new", "repeat", "conflict", "rejected" };
 /* HTTP outcome classes of every call, for tokenization_firefly_http_total{class} */
-enum { TFM_H_2XX, TFM_H_408, TFM_H_409, TFM_H_4XX, TFM_H_5XX, TFM_H_NONE };
+enum {
+	TFM_H_2XX,
+	TFM_H_408,
+	TFM_H_409,
+	TFM_H_4XX,
+	TFM_H_5XX,
+	TFM_H_NONE
+};
 static const char *const tfm_http_names[6] = { "2xx", "408", "409", "4xx", "5xx", "no_answer" };
 
 static void
@@ -107,32 +128,42 @@ tfm_metrics(void)
 {
 	static const double b[] = { 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600 };
 	static const double hb[] = { 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10 };
-	char                l[64];
+	char l[64];
 	for (int i = 0; i < 4; i++) {
 		snprintf(l, sizeof l, "outcome=\"%s\"", tfm_req_names[i]);
-		S.m_req[i] = rt_counter("token_firefly_requests_total", "token.requests for this backend, by outcome.", l);
+		S.m_req[i] =
+		        rt_counter("token_firefly_requests_total", "token.requests for this backend, by outcome.", l);
 	}
 	for (int s = TQ_CONFIRMED; s < TQ_NSTATES; s++) {
 		snprintf(l, sizeof l, "state=\"%s\"", tq_state_name(s));
-		S.m_results[s] = rt_counter("token_firefly_results_total", "Terminal token.results decided, by state.", l);
+		S.m_results[s] =
+		        rt_counter("token_firefly_results_total", "Terminal token.results decided, by state.", l);
 	}
 	for (int c = 0; c < 6; c++) {
 		snprintf(l, sizeof l, "class=\"%s\"", tfm_http_names[c]);
 		S.m_http[c] = rt_counter("token_firefly_http_total", "HTTP calls to FireFly, by answer class.", l);
 	}
-	S.m_republished = rt_counter("token_firefly_republished_total", "token.results re-published from the outbox.",
-	                             NULL);
-	S.m_unacked = rt_counter("token_firefly_results_unacked_total", "Terminal token.results dropped after "
-	                         "RESULT_ATTEMPTS without a token.status showing them.", NULL);
-	S.m_conflicts = rt_counter("token_firefly_conflicts_total", "token.requests re-sent with other content "
-	                           "(ignored).", NULL);
-	S.m_gave_up = rt_counter("token_firefly_gave_up_total", "Payments failed because FireFly kept failing or "
-	                         "missed POLL_DEADLINE.", NULL);
+	S.m_republished =
+	        rt_counter("token_firefly_republished_total", "token.results re-published from the outbox.", NULL);
+	S.m_unacked = rt_counter("token_firefly_results_unacked_total",
+	                         "Terminal token.results dropped after "
+	                         "RESULT_ATTEMPTS without a token.status showing them.",
+	                         NULL);
+	S.m_conflicts = rt_counter("token_firefly_conflicts_total",
+	                           "token.requests re-sent with other content "
+	                           "(ignored).",
+	                           NULL);
+	S.m_gave_up = rt_counter("token_firefly_gave_up_total",
+	                         "Payments failed because FireFly kept failing or "
+	                         "missed POLL_DEADLINE.",
+	                         NULL);
 	S.m_store_errors = rt_counter("token_firefly_store_errors_total", "Batches LMDB could not commit.", NULL);
 	S.m_open = rt_gauge("token_firefly_open", "Requests not yet confirmed or failed.", NULL);
 	S.m_oldest = rt_gauge("token_firefly_oldest_open_age_seconds", "Age of the oldest open request.", NULL);
-	S.m_results_pending = rt_gauge("token_firefly_results_unacked", "Terminal token.results awaiting the "
-	                               "tokenizer's token.status.", NULL);
+	S.m_results_pending = rt_gauge("token_firefly_results_unacked",
+	                               "Terminal token.results awaiting the "
+	                               "tokenizer's token.status.",
+	                               NULL);
 	S.m_seconds = rt_histogram("token_firefly_seconds", "Request taken to its terminal result.", NULL, b, N(b));
 	S.m_http_s = rt_histogram("token_firefly_http_seconds", "One HTTP call to FireFly.", NULL, hb, N(hb));
 }
@@ -207,8 +238,8 @@ static void
 tfm_call(const char *method, const char *path, const char *body, tf_http *out)
 {
 	static char errbuf[CURL_ERROR_SIZE];
-	char        url[1024];
-	long        status = 0;
+	char url[1024];
+	long status = 0;
 	snprintf(url, sizeof url, "%s%s", S.base, path);
 	S.len = 0;
 	S.buf[0] = '\0';
@@ -235,8 +266,12 @@ tfm_call(const char *method, const char *path, const char *body, tf_http *out)
 	out->body = S.buf;
 	out->len = S.len;
 	out->err = S.too_big ? "answer over 1 MiB" : errbuf[0] ? errbuf : curl_easy_strerror(cc);
-	int c = out->status == 0 ? TFM_H_NONE : out->status < 300 ? TFM_H_2XX : out->status == 408 ? TFM_H_408
-	        : out->status == 409 ? TFM_H_409 : out->status < 500 ? TFM_H_4XX : TFM_H_5XX;
+	int c = out->status == 0     ? TFM_H_NONE
+	        : out->status < 300  ? TFM_H_2XX
+	        : out->status == 408 ? TFM_H_408
+	        : out->status == 409 ? TFM_H_409
+	        : out->status < 500  ? TFM_H_4XX
+	                             : TFM_H_5XX;
 	rt_inc(S.m_http[c]);
 	tfm_health(c != TFM_H_NONE && c != TFM_H_5XX);
 }
@@ -259,8 +294,8 @@ tfm_log_rec(int level, const char *msg, const tq_rec *rec)
 	hex_encode(rec->id, 16, 0, id);
 	if (memcmp(rec->tx_hash, zero, 32) != 0)
 		hex_encode(rec->tx_hash, 32, 1, tx);
-	rt_logkv(level, msg, "payment_id", id, "state", tq_state_name(rec->state), "firefly_tx", rec->ff_tx_id, "tx", tx,
-	         "error", rec->error, NULL);
+	rt_logkv(level, msg, "payment_id", id, "state", tq_state_name(rec->state), "firefly_tx", rec->ff_tx_id, "tx",
+	         tx, "error", rec->error, NULL);
 }
 
 static void
@@ -281,7 +316,8 @@ tfm_gave_up(const tq_rec *rec)
 	S.gave_up++;
 	hex_encode(rec->id, 16, 0, id);
 	snprintf(cnt, sizeof cnt, "%llu", (unsigned long long)S.gave_up);
-	snprintf(sum, sizeof sum, "FireFly backend failed %s payment(s) since start; last %s: %.200s", cnt, id, rec->error);
+	snprintf(sum, sizeof sum, "FireFly backend failed %s payment(s) since start; last %s: %.200s", cnt, id,
+	         rec->error);
 	const char *labels[] = { "backend", TFM_BACKEND, "count", cnt, "payment_id", id, NULL };
 	act_alert(S.bus, SC_SEV_ERROR, SC_ALERT_FIRING, "tokenization_backend_failing",
 	          "tokenization_backend_failing:" TFM_BACKEND, sum, labels);
@@ -297,16 +333,17 @@ tfm_flush(void)
 	if (S.n == 0)
 		return;
 	uint64_t now = rt_now_ns();
-	int     *out = calloc(S.n, sizeof *out);
-	tq_rec  *recs = calloc(S.n, sizeof *recs);
+	int *out = calloc(S.n, sizeof *out);
+	tq_rec *recs = calloc(S.n, sizeof *recs);
 	if (out == NULL || recs == NULL || tq_begin(S.q, err, sizeof err) != 0) {
 		rt_logkv(RT_ERROR, "cannot begin a transaction", "error", out && recs ? err : "out of memory", NULL);
 		goto done;
 	}
 	int rv = 0;
 	for (size_t i = 0; i < S.n && rv >= 0; i++)
-		rv = out[i] = S.items[i].kind == TFM_REQ ? tf_on_request(&S.x, &S.items[i].r, now, &recs[i], err, sizeof err)
-		                                         : tq_status_ack(S.q, &S.items[i].t, NULL, err, sizeof err);
+		rv = out[i] = S.items[i].kind == TFM_REQ
+		                      ? tf_on_request(&S.x, &S.items[i].r, now, &recs[i], err, sizeof err)
+		                      : tq_status_ack(S.q, &S.items[i].t, NULL, err, sizeof err);
 	if (rv < 0) {
 		tq_abort(S.q);
 		rt_inc(S.m_store_errors);
@@ -326,7 +363,8 @@ tfm_flush(void)
 		if (o == TF_O_NEW)
 			tfm_log_rec(RT_INFO, "request taken", &recs[i]);
 		else if (o == TF_O_CONFLICT)
-			rt_inc(S.m_conflicts), tfm_log_rec(RT_WARN, "request re-sent with other content: ignored", &recs[i]);
+			rt_inc(S.m_conflicts),
+			        tfm_log_rec(RT_WARN, "request re-sent with other content: ignored", &recs[i]);
 		else if (o == TF_O_REJECTED)
 			tfm_terminal(&recs[i]);
 	}
@@ -340,7 +378,7 @@ done:
 
 typedef struct {
 	uint8_t id[16];
-	int     post;      /* 1: p, 0: s */
+	int post; /* 1: p, 0: s */
 	tf_post p;
 	tf_poll s;
 } tfm_done;
@@ -349,8 +387,8 @@ static int
 tfm_post_one(const tq_rec *rec, tfm_done *d)
 {
 	const char *path;
-	char       *body, reason[8], why[160], url[32];
-	tf_http     h;
+	char *body, reason[8], why[160], url[32];
+	tf_http h;
 	if (tf_body(&S.cfg, &rec->req, &path, &body, reason, why, sizeof why) != 0) {
 		d->p.kind = TF_P_REJECT; /* cannot happen: checked when taken */
 		snprintf(d->p.text, sizeof d->p.text, "%s", why);
@@ -367,7 +405,7 @@ static int
 tfm_poll_one(const tq_rec *rec, tfm_done *d)
 {
 	tf_http h;
-	char    path[400], key[300], bevent[64];
+	char path[400], key[300], bevent[64];
 	if (rec->ff_tx_id[0] == '\0') {
 		if (tf_urlenc(rec->req.idempotency_key, key, sizeof key) != 0) {
 			d->s.kind = TF_S_ERROR;
@@ -400,12 +438,12 @@ tfm_poll_one(const tq_rec *rec, tfm_done *d)
 static void
 tfm_work(void)
 {
-	uint8_t   ids[256][16];
-	char      err[256];
+	uint8_t ids[256][16];
+	char err[256];
 	tfm_done *d = calloc(cfg_work_max, sizeof *d);
-	size_t    nd = 0;
-	uint64_t  now = rt_now_ns();
-	int       unreachable = 0;
+	size_t nd = 0;
+	uint64_t now = rt_now_ns();
+	int unreachable = 0;
 	if (d == NULL)
 		return;
 	size_t max = cfg_work_max < N(ids) ? cfg_work_max : N(ids);
@@ -425,7 +463,7 @@ tfm_work(void)
 	if (nd == 0)
 		goto out;
 	now = rt_now_ns();
-	int    *o = calloc(nd, sizeof *o);
+	int *o = calloc(nd, sizeof *o);
 	tq_rec *recs = calloc(nd, sizeof *recs);
 	if (o == NULL || recs == NULL || tq_begin(S.q, err, sizeof err) != 0) {
 		free(o);
@@ -440,17 +478,22 @@ tfm_work(void)
 		tq_abort(S.q);
 	if (rv < 0 || tq_commit(S.q, tfm_pub, NULL, err, sizeof err) != 0) {
 		rt_inc(S.m_store_errors);
-		rt_logkv(RT_ERROR, "FireFly outcomes not stored (the calls are repeated, idempotently)", "error", err, NULL);
+		rt_logkv(RT_ERROR, "FireFly outcomes not stored (the calls are repeated, idempotently)", "error", err,
+		         NULL);
 	} else {
 		for (size_t i = 0; i < nd; i++) {
 			if (o[i] == TF_O_GAVE_UP)
 				tfm_gave_up(&recs[i]);
-			if ((o[i] == TF_O_CHANGED || o[i] == TF_O_GAVE_UP || o[i] == TF_O_REJECTED) && tq_terminal(recs[i].state))
+			if ((o[i] == TF_O_CHANGED || o[i] == TF_O_GAVE_UP || o[i] == TF_O_REJECTED) &&
+			    tq_terminal(recs[i].state))
 				tfm_terminal(&recs[i]);
 			else if (o[i] == TF_O_CHANGED && d[i].post && recs[i].error[0])
-				tfm_log_rec(RT_WARN, "FireFly kept failing: no more POSTs, the key is looked up", &recs[i]);
+				tfm_log_rec(RT_WARN, "FireFly kept failing: no more POSTs, the key is looked up",
+				            &recs[i]);
 			else if (o[i] == TF_O_CHANGED)
-				tfm_log_rec(RT_INFO, recs[i].state == TQ_SUBMITTED ? "submitted to FireFly" : "queued again", &recs[i]);
+				tfm_log_rec(RT_INFO,
+				            recs[i].state == TQ_SUBMITTED ? "submitted to FireFly" : "queued again",
+				            &recs[i]);
 			else if (o[i] == TF_O_SAME && recs[i].failures == 1 && d[i].post)
 				tfm_log_rec(RT_WARN, "FireFly call failed; retrying", &recs[i]);
 		}
@@ -465,7 +508,7 @@ static void
 tfm_watch(void)
 {
 	tq_stats st;
-	char     err[256];
+	char err[256];
 	if (tq_get_stats(S.q, &st, err, sizeof err) != 0)
 		return;
 	uint64_t open = st.open[TQ_QUEUED] + st.open[TQ_SUBMITTED] + st.open[TQ_MINED];
@@ -484,7 +527,7 @@ tfm_watch(void)
 static void
 tfm_on_frame(const bus_msg *m)
 {
-	char      type[FRAME_TYPE_MAX + 1], topic[FRAME_TOPIC_MAX + 1];
+	char type[FRAME_TYPE_MAX + 1], topic[FRAME_TOPIC_MAX + 1];
 	tfm_item *it = &S.items[S.n];
 	snprintf(type, sizeof type, "%.*s", (int)m->f.type_len, m->f.type);
 	snprintf(topic, sizeof topic, "%.*s", (int)m->f.topic_len, m->f.topic);
@@ -510,15 +553,21 @@ main(int argc, char **argv)
 	if (rt_init("token-firefly", argc, argv, opts, N(opts)) != 0)
 		return 1;
 	tfm_metrics();
-	S.cfg = (tf_cfg){ .key = cfg_key, .retry_ns = cfg_retry_ms * 1000000u, .retry_max_ns = cfg_retry_max_ms * 1000000u,
-		              .poll_ns = cfg_poll_ms * 1000000u, .deadline_ns = cfg_deadline_ms * 1000000u,
-		              .max_failures = (uint32_t)cfg_max_failures };
+	S.cfg = (tf_cfg){ .key = cfg_key,
+		          .retry_ns = cfg_retry_ms * 1000000u,
+		          .retry_max_ns = cfg_retry_max_ms * 1000000u,
+		          .poll_ns = cfg_poll_ms * 1000000u,
+		          .deadline_ns = cfg_deadline_ms * 1000000u,
+		          .max_failures = (uint32_t)cfg_max_failures };
 	if ((S.items = calloc(cfg_batch, sizeof *S.items)) == NULL || tfm_http_init(err, sizeof err) != 0) {
 		rt_log(RT_ERROR, "%s", S.items ? err : "out of memory");
 		return 1;
 	}
-	tq_cfg qc = { .backend = TFM_BACKEND, .map_size = cfg_map_mb << 20, .retry_ns = cfg_ob_retry_ms * 1000000u,
-		          .retry_max_ns = cfg_ob_retry_max_ms * 1000000u, .result_attempts = (uint32_t)cfg_result_attempts };
+	tq_cfg qc = { .backend = TFM_BACKEND,
+		      .map_size = cfg_map_mb << 20,
+		      .retry_ns = cfg_ob_retry_ms * 1000000u,
+		      .retry_max_ns = cfg_ob_retry_max_ms * 1000000u,
+		      .result_attempts = (uint32_t)cfg_result_attempts };
 	if ((S.q = tq_open(cfg_state_dir, &qc, err, sizeof err)) == NULL) {
 		rt_log(RT_ERROR, "%s", err);
 		return 1;
@@ -534,13 +583,13 @@ main(int argc, char **argv)
 
 	bus_pub_wait(act_pub(S.bus), 1, 2000);
 	uint64_t gave = 0;
-	long     k = tq_resend(S.q, rt_now_ns(), 1, tfm_pub, NULL, &gave, err, sizeof err);
+	long k = tq_resend(S.q, rt_now_ns(), 1, tfm_pub, NULL, &gave, err, sizeof err);
 	if (k > 0)
 		rt_log(RT_INFO, "re-published %ld token.results from the outbox", k);
 	uint64_t last_resend = rt_mono_ns(), last_watch = 0;
 	while (!rt_stopping()) {
 		bus_msg m;
-		int     rv = act_recv(S.bus, &m, 50);
+		int rv = act_recv(S.bus, &m, 50);
 		while (rv == BUS_OK) {
 			tfm_on_frame(&m);
 			bus_msg_free(&m);

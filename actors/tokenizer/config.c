@@ -84,8 +84,9 @@ static int
 tkc_only_keys(const json_t *o, const char *const *keys, const char *where, char *err, size_t errlen)
 {
 	const char *k;
-	json_t     *v;
-	json_object_foreach((json_t *)o, k, v) {
+	json_t *v;
+	json_object_foreach((json_t *)o, k, v)
+	{
 		int ok = 0;
 		for (size_t i = 0; keys[i]; i++)
 			ok |= strcmp(keys[i], k) == 0;
@@ -147,8 +148,10 @@ tkc_token(const char *ccy, const json_t *o, tk_token *t, char *err, size_t errle
 	}
 	t->decimals = (unsigned)json_integer_value(d);
 	if (t->decimals < t->minor) {
-		snprintf(err, errlen, "%s.decimals: %u is fewer than the %u minor units of %s: amounts could not be "
-		         "represented exactly", where, t->decimals, t->minor, ccy);
+		snprintf(err, errlen,
+		         "%s.decimals: %u is fewer than the %u minor units of %s: amounts could not be "
+		         "represented exactly",
+		         where, t->decimals, t->minor, ccy);
 		return -1;
 	}
 	json_t *a = json_object_get(o, "address");
@@ -173,14 +176,15 @@ tkc_token(const char *ccy, const json_t *o, tk_token *t, char *err, size_t errle
 	json_t *ops = json_object_get(o, "operations");
 	t->kinds = TKC_ALL_KINDS;
 	if (ops) {
-		size_t  i;
+		size_t i;
 		json_t *v;
 		t->kinds = 0;
 		if (!json_is_array(ops))
 			goto bad_ops;
-		json_array_foreach(ops, i, v) {
+		json_array_foreach(ops, i, v)
+		{
 			const char *s = json_string_value(v);
-			int         k = -1;
+			int k = -1;
 			for (int j = 0; j < 3 && s; j++)
 				if (strcmp(s, kind_names[j]) == 0)
 					k = j;
@@ -236,8 +240,8 @@ tk_config_from_json(const json_t *j, char *err, size_t errlen)
 	static const char *const keys[] = { "tokens", "accounts", "redemption_accounts", NULL };
 	tk_config *c = calloc(1, sizeof *c);
 	const char *k;
-	json_t     *v;
-	size_t      i;
+	json_t *v;
+	size_t i;
 
 	if (c == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -266,13 +270,10 @@ tk_config_from_json(const json_t *j, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	json_object_foreach(toks, k, v)
-		if (tkc_token(k, v, &c->tokens[c->ntokens++], err, errlen) != 0)
-			goto fail;
+	json_object_foreach(toks, k, v) if (tkc_token(k, v, &c->tokens[c->ntokens++], err, errlen) != 0) goto fail;
 	if (accts)
-		json_object_foreach(accts, k, v)
-			if (tkc_account(k, v, &c->accounts[c->naccounts++], err, errlen) != 0)
-				goto fail;
+		json_object_foreach(accts, k,
+		                    v) if (tkc_account(k, v, &c->accounts[c->naccounts++], err, errlen) != 0) goto fail;
 	qsort(c->accounts, c->naccounts, sizeof *c->accounts, tkc_acct_cmp);
 	for (i = 1; i < c->naccounts; i++)
 		if (strcmp(c->accounts[i - 1].id, c->accounts[i].id) == 0) {
@@ -281,15 +282,19 @@ tk_config_from_json(const json_t *j, char *err, size_t errlen)
 			goto fail;
 		}
 	if (red)
-		json_array_foreach(red, i, v) {
+		json_array_foreach(red, i, v)
+		{
 			const char *s = json_string_value(v);
 			if (s == NULL || !s[0] || strlen(s) >= PM_ACCT_CAP) {
-				snprintf(err, errlen, "redemption_accounts[%zu]: expected an account id of 1..34 characters", i);
+				snprintf(err, errlen,
+				         "redemption_accounts[%zu]: expected an account id of 1..34 characters", i);
 				goto fail;
 			}
 			if (tk_account_for(c, s)) {
-				snprintf(err, errlen, "redemption_accounts[%zu]: %.34s is also a mapped account: a payment "
-				         "to it would be both a burn and a mint", i, s);
+				snprintf(err, errlen,
+				         "redemption_accounts[%zu]: %.34s is also a mapped account: a payment "
+				         "to it would be both a burn and a mint",
+				         i, s);
 				goto fail;
 			}
 			tk_account_norm(s, c->redemption[c->nredemption++]);
@@ -303,7 +308,7 @@ fail:
 tk_config *
 tk_config_load(const char *env_name, char *err, size_t errlen)
 {
-	char    e2[256];
+	char e2[256];
 	json_t *j = rt_config_file(env_name, e2, sizeof e2);
 	if (j == NULL) {
 		snprintf(err, errlen, "%s", e2[0] ? e2 : "TOKEN_CONFIG: required (the currency/account mapping file)");
@@ -318,13 +323,13 @@ tk_config_load(const char *env_name, char *err, size_t errlen)
 
 /* ---- the rule --------------------------------------------------------------------------------- */
 
-static int tkc_refuse(const pm_payment *p, pm_error *e, const char *reason, const char *field, const char *fmt,
-                      ...) __attribute__((format(printf, 5, 6)));
+static int tkc_refuse(const pm_payment *p, pm_error *e, const char *reason, const char *field, const char *fmt, ...)
+        __attribute__((format(printf, 5, 6)));
 
 static int
 tkc_refuse(const pm_payment *p, pm_error *e, const char *reason, const char *field, const char *fmt, ...)
 {
-	char    text[sizeof e->text];
+	char text[sizeof e->text];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof text, fmt, ap);
@@ -359,7 +364,8 @@ tk_map(const tk_config *c, const pm_payment *p, tk_op *op, pm_error *e)
 	if (p->amount.units == 0)
 		return tkc_refuse(p, e, "AM01", "Amt", "zero amount");
 	if (pm_amount_decimals(&p->amount) > t->minor)
-		return tkc_refuse(p, e, "AM03", "Amt", "more fraction digits than the currency's minor units (%s)", p->ccy);
+		return tkc_refuse(p, e, "AM03", "Amt", "more fraction digits than the currency's minor units (%s)",
+		                  p->ccy);
 	if (pm_amount_to_token_units(&p->amount, t->minor, t->decimals, &op->units) != 0)
 		return tkc_refuse(p, e, "AM02", "Amt", "amount does not fit the token's units (%s)", t->pool);
 	op->token = t;
@@ -368,12 +374,13 @@ tk_map(const tk_config *c, const pm_payment *p, tk_op *op, pm_error *e)
 	const tk_account *k = tk_account_for(c, p->creditor_account);
 	if (tk_is_redemption(c, p->creditor_account)) {
 		if (tk_is_redemption(c, p->debtor_account))
-			return tkc_refuse(p, e, "AG01", "DbtrAcct", "payment between redemption accounts (%s)", p->debtor_account);
+			return tkc_refuse(p, e, "AG01", "DbtrAcct", "payment between redemption accounts (%s)",
+			                  p->debtor_account);
 		if (!p->debtor_account[0])
 			return tkc_refuse(p, e, "AC01", "DbtrAcct", "a redemption needs the debtor's account");
 		if (d == NULL)
-			return tkc_refuse(p, e, "AC01", "DbtrAcct", "debtor account %s is not mapped to a chain address",
-			                  p->debtor_account);
+			return tkc_refuse(p, e, "AC01", "DbtrAcct",
+			                  "debtor account %s is not mapped to a chain address", p->debtor_account);
 		if (tkc_usable(p, d, "DbtrAcct", e) != 0)
 			return -1;
 		op->kind = SC_TOKEN_BURN;
@@ -393,8 +400,10 @@ tk_map(const tk_config *c, const pm_payment *p, tk_op *op, pm_error *e)
 	} else if (!p->creditor_account[0]) {
 		return tkc_refuse(p, e, "AC01", "CdtrAcct", "no creditor account");
 	} else {
-		return tkc_refuse(p, e, "AC01", "CdtrAcct", "creditor account %s is neither mapped to a chain address "
-		                  "nor a redemption account", p->creditor_account);
+		return tkc_refuse(p, e, "AC01", "CdtrAcct",
+		                  "creditor account %s is neither mapped to a chain address "
+		                  "nor a redemption account",
+		                  p->creditor_account);
 	}
 	if (!(t->kinds & (1u << op->kind)))
 		return tkc_refuse(p, e, "AG01", "Ccy", "the %s token does not allow this operation", t->pool);

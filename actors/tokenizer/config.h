@@ -26,8 +26,8 @@
  *
  * Memory: tk_config_load returns a config the caller frees with tk_config_free; tk_map's results
  * point into the config (valid while it lives). Read-only after load, so any thread may use it. */
-#ifndef TOKENIZER_CONFIG_H
-#define TOKENIZER_CONFIG_H
+#ifndef OB_ACTORS_TOKENIZER_CONFIG_H
+#define OB_ACTORS_TOKENIZER_CONFIG_H
 
 #include <jansson.h>
 #include <stddef.h>
@@ -36,55 +36,62 @@
 #include "payments/payment.h"
 #include "base/u256.h"
 
-enum { TK_BE_FIREFLY = 1, TK_BE_ERC20 = 2 };
-enum { TK_ACCT_OPEN, TK_ACCT_CLOSED, TK_ACCT_BLOCKED };
+enum {
+	TK_BE_FIREFLY = 1,
+	TK_BE_ERC20 = 2
+};
+enum {
+	TK_ACCT_OPEN,
+	TK_ACCT_CLOSED,
+	TK_ACCT_BLOCKED
+};
 
 typedef struct {
-	char     ccy[4];
-	int      backend;      /* TK_BE_* */
-	char     pool[64];     /* FireFly pool name; erc20: a label (default: the currency) */
-	uint8_t  address[20];  /* ERC-20 contract (erc20: required; firefly: optional, informative) */
-	int      has_address;
-	unsigned decimals;     /* token decimals (pinned here, not read from the chain) */
-	unsigned minor;        /* the currency's ISO 4217 minor units */
-	unsigned kinds;        /* allowed operations: bit SC_TOKEN_* (default mint, burn, transfer) */
+	char ccy[4];
+	int backend;         /* TK_BE_* */
+	char pool[64];       /* FireFly pool name; erc20: a label (default: the currency) */
+	uint8_t address[20]; /* ERC-20 contract (erc20: required; firefly: optional, informative) */
+	int has_address;
+	unsigned decimals; /* token decimals (pinned here, not read from the chain) */
+	unsigned minor;    /* the currency's ISO 4217 minor units */
+	unsigned kinds;    /* allowed operations: bit SC_TOKEN_* (default mint, burn, transfer) */
 } tk_token;
 
 typedef struct {
-	char    id[PM_ACCT_CAP]; /* normalized (no spaces, upper case) */
+	char id[PM_ACCT_CAP]; /* normalized (no spaces, upper case) */
 	uint8_t address[20];
-	int     status;          /* TK_ACCT_* */
+	int status; /* TK_ACCT_* */
 } tk_account;
 
 typedef struct {
-	tk_token   *tokens;
-	size_t      ntokens;
-	tk_account *accounts;    /* sorted by id */
-	size_t      naccounts;
-	char      (*redemption)[PM_ACCT_CAP]; /* normalized */
-	size_t      nredemption;
+	tk_token *tokens;
+	size_t ntokens;
+	tk_account *accounts; /* sorted by id */
+	size_t naccounts;
+	char (*redemption)[PM_ACCT_CAP]; /* normalized */
+	size_t nredemption;
 } tk_config;
 
 /* The operation a payment maps to. */
 typedef struct {
-	int             kind;     /* SC_TOKEN_MINT / BURN / TRANSFER */
+	int kind; /* SC_TOKEN_MINT / BURN / TRANSFER */
 	const tk_token *token;
-	uint8_t         from[20]; /* burn, transfer */
-	uint8_t         to[20];   /* mint, transfer */
-	u256            units;    /* amount in the token's smallest unit */
+	uint8_t from[20]; /* burn, transfer */
+	uint8_t to[20];   /* mint, transfer */
+	u256 units;       /* amount in the token's smallest unit */
 } tk_op;
 
 /* Parses and checks a configuration document (borrowed). NULL with every problem's first line in err. */
 tk_config *tk_config_from_json(const json_t *j, char *err, size_t errlen);
 /* Reads the file named by env var TOKEN_CONFIG (rt_config_file). NULL with err on failure or unset. */
 tk_config *tk_config_load(const char *env_name, char *err, size_t errlen);
-void       tk_config_free(tk_config *c);
+void tk_config_free(tk_config *c);
 
 /* Normalizes an account id (spaces out, upper case) into out[PM_ACCT_CAP]. */
 void tk_account_norm(const char *in, char out[PM_ACCT_CAP]);
-const tk_token   *tk_token_for(const tk_config *c, const char *ccy);
+const tk_token *tk_token_for(const tk_config *c, const char *ccy);
 const tk_account *tk_account_for(const tk_config *c, const char *id); /* id normalized or not */
-int               tk_is_redemption(const tk_config *c, const char *id);
+int tk_is_redemption(const tk_config *c, const char *id);
 
 /* Maps p to one operation: 0, or -1 with e filled (reason code, field, text; the payment's ids). */
 int tk_map(const tk_config *c, const pm_payment *p, tk_op *op, pm_error *e);

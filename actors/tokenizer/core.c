@@ -11,30 +11,29 @@
 #include "store/store.h"
 
 #define TKC_TOPIC_REQUEST "token.request"
-#define TKC_TOPIC_STATUS "token.status"
+#define TKC_TOPIC_STATUS  "token.status"
 
 typedef struct {
 	const char *topic, *type;
-	uint8_t     id[16];
-	int         has_id;
-	size_t      off, len;
+	uint8_t id[16];
+	int has_id;
+	size_t off, len;
 } tkc_out;
 
 struct tk_core {
-	st_env  *env;
-	MDB_dbi  t_pay, t_open;
-	ob_box  *ob;
+	st_env *env;
+	MDB_dbi t_pay, t_open;
+	ob_box *ob;
 	uint64_t now;
 	tkc_out *outs;
-	size_t   nouts, capouts;
+	size_t nouts, capouts;
 	uint8_t *obuf;
-	size_t   olen, ocap;
-	uint8_t  body[SC_MAX_BODY];
-	uint8_t  zbuf[2 * sizeof(tk_rec)];
+	size_t olen, ocap;
+	uint8_t body[SC_MAX_BODY];
+	uint8_t zbuf[2 * sizeof(tk_rec)];
 };
 
-static const char *const tkc_state_names[] = { "accepted", "pending", "confirmed", "failed", "rejected",
-	                                       "duplicate" };
+static const char *const tkc_state_names[] = { "accepted", "pending", "confirmed", "failed", "rejected", "duplicate" };
 
 const char *
 tk_state_name(int state)
@@ -51,11 +50,11 @@ tkc_final(int state)
 /* ---- frames queued for after the commit ------------------------------------------------------- */
 
 static int
-tkc_out_add(tk_core *k, const char *topic, const char *type, const uint8_t *id, const uint8_t *body,
-            size_t len, st_err *e)
+tkc_out_add(tk_core *k, const char *topic, const char *type, const uint8_t *id, const uint8_t *body, size_t len,
+            st_err *e)
 {
 	if (k->nouts == k->capouts) {
-		size_t   cap = k->capouts ? k->capouts * 2 : 64;
+		size_t cap = k->capouts ? k->capouts * 2 : 64;
 		tkc_out *o = realloc(k->outs, cap * sizeof *o);
 		if (o == NULL)
 			goto nomem;
@@ -159,12 +158,14 @@ static int
 tkc_get(tk_core *k, MDB_txn *txn, const uint8_t id[16], tk_rec *r, st_err *e)
 {
 	MDB_val v;
-	int     rv = st_get(txn, k->t_pay, id, 16, &v, e);
+	int rv = st_get(txn, k->t_pay, id, 16, &v, e);
 	if (rv != 0)
 		return rv;
 	if (tkc_zunpack(v.mv_data, v.mv_size, (uint8_t *)r, sizeof *r) != 0 || r->version != TK_REC_VERSION) {
-		snprintf(e->text, sizeof e->text, "payments: a record of %zu bytes that is not a version %d record of "
-		         "this build", v.mv_size, TK_REC_VERSION);
+		snprintf(e->text, sizeof e->text,
+		         "payments: a record of %zu bytes that is not a version %d record of "
+		         "this build",
+		         v.mv_size, TK_REC_VERSION);
 		return ST_ESCHEMA;
 	}
 	return 0;
@@ -188,8 +189,8 @@ static void
 tkc_status_body(tk_core *k, const tk_rec *r, st_err *e, int *rv)
 {
 	sc_token_result s;
-	sc_err          se;
-	size_t          len;
+	sc_err se;
+	size_t len;
 	tk_status_of(r, &s, k->now);
 	if (sc_encode(&SC_TOKEN_RESULT, &s, k->body, sizeof k->body, &len, &se) != 0) {
 		snprintf(e->text, sizeof e->text, "token.result does not encode: %s", se.text);
@@ -225,7 +226,7 @@ int
 tk_request_body(const tk_rec *r, uint8_t *buf, size_t cap, size_t *len)
 {
 	sc_token_request q;
-	sc_err           se;
+	sc_err se;
 	memset(&q, 0, sizeof q);
 	snprintf(q.idempotency_key, sizeof q.idempotency_key, "%s", r->key);
 	q.kind = r->kind;
@@ -251,9 +252,9 @@ tk_core *
 tk_open(const char *dir, const tk_core_cfg *cfg, char *err, size_t errlen)
 {
 	tk_core *k = calloc(1, sizeof *k);
-	st_err   e;
+	st_err e;
 	MDB_txn *txn = NULL;
-	int      rv;
+	int rv;
 	if (k == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
@@ -304,7 +305,7 @@ static void
 tkc_new_rec(const tk_item *it, uint64_t now, tk_rec *r)
 {
 	const pm_payment *p = &it->p;
-	const tk_token   *t = it->op.token;
+	const tk_token *t = it->op.token;
 	memset(r, 0, sizeof *r);
 	r->version = TK_REC_VERSION;
 	r->state = SC_TOKST_ACCEPTED;
@@ -343,8 +344,8 @@ static int
 tkc_intake_one(tk_core *k, MDB_txn *txn, tk_item *it, st_err *e)
 {
 	uint8_t ok[24];
-	size_t  len;
-	int     rv = tkc_get(k, txn, it->id, &it->rec, e);
+	size_t len;
+	int rv = tkc_get(k, txn, it->id, &it->rec, e);
 	if (rv == 0) {
 		if (memcmp(it->rec.hash, it->hash, 32) == 0) {
 			it->outcome = TK_DUP;
@@ -353,7 +354,8 @@ tkc_intake_one(tk_core *k, MDB_txn *txn, tk_item *it, st_err *e)
 		it->outcome = TK_CONFLICT;
 		pm_error_set(&it->err, "AM05", "PmtId", it->p.line, it->p.offset,
 		             "payment %.79s was already accepted with other content (amount, currency, accounts or "
-		             "operation)", it->key);
+		             "operation)",
+		             it->key);
 		snprintf(it->err.msg_id, sizeof it->err.msg_id, "%s", it->p.msg_id);
 		snprintf(it->err.instr_id, sizeof it->err.instr_id, "%s", it->p.instr_id);
 		snprintf(it->err.end_to_end_id, sizeof it->err.end_to_end_id, "%s", it->p.end_to_end_id);
@@ -370,8 +372,7 @@ tkc_intake_one(tk_core *k, MDB_txn *txn, tk_item *it, st_err *e)
 	}
 	tkc_open_key(&it->rec, ok);
 	/* Marked sent now: it is published right after the commit; the backoff only covers a loss. */
-	if ((rv = tkc_put(k, txn, &it->rec, e)) != 0 ||
-	    (rv = st_put(txn, k->t_open, ok, sizeof ok, "", 0, e)) != 0 ||
+	if ((rv = tkc_put(k, txn, &it->rec, e)) != 0 || (rv = st_put(txn, k->t_open, ok, sizeof ok, "", 0, e)) != 0 ||
 	    (rv = ob_put(txn, k->ob, it->id, TKC_TOPIC_REQUEST, "token.request", k->body, len, k->now, e)) != 0 ||
 	    (rv = ob_mark_sent(txn, k->ob, it->id, k->now, NULL, e)) != 0 ||
 	    (rv = tkc_out_add(k, TKC_TOPIC_REQUEST, "token.request", it->id, k->body, len, e)) != 0)
@@ -388,8 +389,8 @@ tk_commit(tk_core *k, tk_item *const *items, size_t n, uint64_t now_ns, tk_pub_f
           size_t errlen)
 {
 	MDB_txn *txn;
-	st_err   e;
-	int      rv;
+	st_err e;
+	int rv;
 	k->now = now_ns;
 	tkc_discard(k);
 	if ((rv = st_begin(k->env, 0, &txn, &e)) == 0) {
@@ -428,9 +429,9 @@ static int
 tkc_result_one(tk_core *k, MDB_txn *txn, tk_result_item *it, st_err *e)
 {
 	const sc_token_result *r = &it->r;
-	uint8_t                id[16], ok[24];
-	tk_rec                *rec = &it->rec;
-	int                    rv, to = -1;
+	uint8_t id[16], ok[24];
+	tk_rec *rec = &it->rec;
+	int rv, to = -1;
 
 	tk_key_id(r->idempotency_key, id);
 	if ((rv = tkc_get(k, txn, id, rec, e)) == MDB_NOTFOUND) {
@@ -464,8 +465,10 @@ tkc_result_one(tk_core *k, MDB_txn *txn, tk_result_item *it, st_err *e)
 	int from = rec->state;
 	int change = 0;
 	if (to == SC_TOKST_PENDING)
-		change = from == SC_TOKST_ACCEPTED || (from == SC_TOKST_PENDING && (strcmp(rec->error, r->error) ||
-		         memcmp(rec->tx_hash, r->tx_hash, 32) || strcmp(rec->ff_tx_id, r->firefly_tx_id)));
+		change = from == SC_TOKST_ACCEPTED ||
+		         (from == SC_TOKST_PENDING &&
+		          (strcmp(rec->error, r->error) || memcmp(rec->tx_hash, r->tx_hash, 32) ||
+		           strcmp(rec->ff_tx_id, r->firefly_tx_id)));
 	else if (to == SC_TOKST_CONFIRMED)
 		change = from != SC_TOKST_CONFIRMED;
 	else
@@ -514,8 +517,8 @@ tk_results(tk_core *k, tk_result_item *items, size_t n, uint64_t now_ns, tk_pub_
            size_t errlen)
 {
 	MDB_txn *txn;
-	st_err   e;
-	int      rv;
+	st_err e;
+	int rv;
 	k->now = now_ns;
 	tkc_discard(k);
 	if ((rv = st_begin(k->env, 0, &txn, &e)) == 0) {
@@ -546,10 +549,10 @@ static long
 tkc_resend_all(tk_core *k, uint64_t now_ns, st_err *e, int *rvp)
 {
 	MDB_txn *txn;
-	st_iter  it;
-	MDB_val  key, val;
-	long     n = 0;
-	int      rv;
+	st_iter it;
+	MDB_val key, val;
+	long n = 0;
+	int rv;
 	if ((rv = st_begin(k->env, 0, &txn, e)) != 0)
 		goto out;
 	if ((rv = st_iter_open(&it, txn, k->t_open, NULL, 0, NULL, 0, e)) != 0) {
@@ -557,14 +560,15 @@ tkc_resend_all(tk_core *k, uint64_t now_ns, st_err *e, int *rvp)
 		goto out;
 	}
 	while ((rv = st_iter_next(&it, &key, &val, e)) == 0) {
-		ob_msg         m;
+		ob_msg m;
 		const uint8_t *id = (const uint8_t *)key.mv_data + 8;
 		if (key.mv_size != 24)
 			continue;
 		rv = ob_get(txn, k->ob, id, &m, e);
 		if (rv == MDB_NOTFOUND)
 			continue; /* a backend has it */
-		if (rv != 0 || (rv = tkc_out_add(k, TKC_TOPIC_REQUEST, "token.request", id, m.body, m.body_len, e)) != 0 ||
+		if (rv != 0 ||
+		    (rv = tkc_out_add(k, TKC_TOPIC_REQUEST, "token.request", id, m.body, m.body_len, e)) != 0 ||
 		    (rv = ob_mark_sent(txn, k->ob, id, now_ns, NULL, e)) != 0)
 			break;
 		n++;
@@ -584,16 +588,17 @@ static const char *
 tkc_resend_one(void *ctx, const ob_msg *m)
 {
 	st_err e;
-	return tkc_out_add(ctx, TKC_TOPIC_REQUEST, "token.request", m->id, m->body, m->body_len, &e) == 0 ? NULL
-	                                                                                               : "out of memory";
+	return tkc_out_add(ctx, TKC_TOPIC_REQUEST, "token.request", m->id, m->body, m->body_len, &e) == 0
+	               ? NULL
+	               : "out of memory";
 }
 
 long
 tk_resend(tk_core *k, uint64_t now_ns, int all, tk_pub_fn pub, void *arg, char *err, size_t errlen)
 {
-	st_err   e;
-	long     total = 0;
-	int      rv;
+	st_err e;
+	long total = 0;
+	int rv;
 	tkc_discard(k);
 	if (all) {
 		total = tkc_resend_all(k, now_ns, &e, &rv);
@@ -617,8 +622,8 @@ int
 tk_get(tk_core *k, const uint8_t id[16], tk_rec *out, char *err, size_t errlen)
 {
 	MDB_txn *txn;
-	st_err   e;
-	int      rv = st_begin(k->env, 1, &txn, &e);
+	st_err e;
+	int rv = st_begin(k->env, 1, &txn, &e);
 	if (rv == 0) {
 		rv = tkc_get(k, txn, id, out, &e);
 		st_abort(txn);
@@ -632,11 +637,11 @@ int
 tk_open_stats(tk_core *k, uint64_t older_than_ns, tk_stats *s, char *err, size_t errlen)
 {
 	MDB_txn *txn;
-	st_err   e;
-	st_iter  it;
-	MDB_val  key, val;
-	uint8_t  hi[8];
-	int      rv;
+	st_err e;
+	st_iter it;
+	MDB_val key, val;
+	uint8_t hi[8];
+	int rv;
 	memset(s, 0, sizeof *s);
 	if ((rv = st_begin(k->env, 1, &txn, &e)) != 0)
 		goto fail;

@@ -23,8 +23,8 @@
  * Ownership: tk_open returns a tk_core the caller frees with tk_close. Threads: tk_commit, tk_results
  * and tk_resend write and must be called from one thread at a time; tk_get and tk_open_stats only read
  * (MDB_NOTLS read transactions) and may run on any thread concurrently with them. */
-#ifndef TOKENIZER_CORE_H
-#define TOKENIZER_CORE_H
+#ifndef OB_ACTORS_TOKENIZER_CORE_H
+#define OB_ACTORS_TOKENIZER_CORE_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -37,73 +37,84 @@
 #define TK_REC_VERSION 1
 
 typedef struct {
-	uint8_t  version;        /* TK_REC_VERSION */
-	uint8_t  state;          /* SC_TOKST_ACCEPTED, _PENDING, _CONFIRMED, _FAILED */
-	uint8_t  kind;           /* SC_TOKEN_* (bridge reserved) */
-	uint8_t  format;         /* pm_format of the first message that carried the payment */
-	uint8_t  backend;        /* TK_BE_* */
-	uint8_t  decimals;       /* token decimals */
-	uint8_t  interim_error;  /* the backend reported a retryable problem (pacs.002 PDNG) */
-	uint8_t  contradiction;  /* a backend reported confirmed after failed */
+	uint8_t version;       /* TK_REC_VERSION */
+	uint8_t state;         /* SC_TOKST_ACCEPTED, _PENDING, _CONFIRMED, _FAILED */
+	uint8_t kind;          /* SC_TOKEN_* (bridge reserved) */
+	uint8_t format;        /* pm_format of the first message that carried the payment */
+	uint8_t backend;       /* TK_BE_* */
+	uint8_t decimals;      /* token decimals */
+	uint8_t interim_error; /* the backend reported a retryable problem (pacs.002 PDNG) */
+	uint8_t contradiction; /* a backend reported confirmed after failed */
 	uint32_t reserved;
-	uint8_t  id[16];         /* key id */
-	uint8_t  hash[32];       /* content hash */
-	char     key[TK_KEY_CAP];
-	char     ccy[4];
-	char     amount[32];     /* the payment amount, '.' decimal, currency minor units */
-	u256     units;          /* token units */
-	char     pool[64];
-	uint8_t  token[20], from[20], to[20];
-	char     debtor_account[PM_ACCT_CAP], creditor_account[PM_ACCT_CAP];
-	char     msgdef[PM_MSGDEF_CAP], msg_id[PM_ID_CAP], instr_id[PM_ID_CAP], end_to_end_id[PM_ID_CAP];
-	char     tx_id[PM_ID_CAP], uetr[PM_UETR_CAP];
-	char     instg_bic[PM_BIC_CAP], instd_bic[PM_BIC_CAP], value_date[11];
+	uint8_t id[16];   /* key id */
+	uint8_t hash[32]; /* content hash */
+	char key[TK_KEY_CAP];
+	char ccy[4];
+	char amount[32]; /* the payment amount, '.' decimal, currency minor units */
+	u256 units;      /* token units */
+	char pool[64];
+	uint8_t token[20], from[20], to[20];
+	char debtor_account[PM_ACCT_CAP], creditor_account[PM_ACCT_CAP];
+	char msgdef[PM_MSGDEF_CAP], msg_id[PM_ID_CAP], instr_id[PM_ID_CAP], end_to_end_id[PM_ID_CAP];
+	char tx_id[PM_ID_CAP], uetr[PM_UETR_CAP];
+	char instg_bic[PM_BIC_CAP], instd_bic[PM_BIC_CAP], value_date[11];
 	uint64_t accepted_ns, updated_ns, block_number;
-	uint8_t  tx_hash[32];
-	char     ff_request_id[64], ff_tx_id[64];
-	char     reason[8];      /* ISO reason code of a failure */
-	char     error[256];
+	uint8_t tx_hash[32];
+	char ff_request_id[64], ff_tx_id[64];
+	char reason[8]; /* ISO reason code of a failure */
+	char error[256];
 } tk_rec;
 
 /* Outcome of one payment. */
-enum { TK_NEW = 1, TK_DUP, TK_CONFLICT, TK_REFUSED, TK_STORE_ERROR };
+enum {
+	TK_NEW = 1,
+	TK_DUP,
+	TK_CONFLICT,
+	TK_REFUSED,
+	TK_STORE_ERROR
+};
 
 typedef struct {
-	pm_payment p;            /* input */
-	uint64_t   received_ns;
+	pm_payment p; /* input */
+	uint64_t received_ns;
 	/* tk_prepare */
-	int        outcome;      /* 0 (ready) or TK_REFUSED; after tk_commit one of TK_* */
-	pm_error   err;          /* TK_REFUSED, TK_CONFLICT */
-	tk_op      op;
-	char       key[TK_KEY_CAP];
-	uint8_t    id[16], hash[32];
+	int outcome;  /* 0 (ready) or TK_REFUSED; after tk_commit one of TK_* */
+	pm_error err; /* TK_REFUSED, TK_CONFLICT */
+	tk_op op;
+	char key[TK_KEY_CAP];
+	uint8_t id[16], hash[32];
 	/* tk_commit */
-	tk_rec     rec;          /* the stored record: new, or the existing one (dup, conflict) */
+	tk_rec rec; /* the stored record: new, or the existing one (dup, conflict) */
 } tk_item;
 
 /* One token.result from a backend. */
-enum { TK_R_CHANGED = 1, TK_R_SAME, TK_R_UNKNOWN, TK_R_IGNORED };
+enum {
+	TK_R_CHANGED = 1,
+	TK_R_SAME,
+	TK_R_UNKNOWN,
+	TK_R_IGNORED
+};
 typedef struct {
-	sc_token_result r;       /* input */
-	int             outcome; /* TK_R_* */
-	int             contradiction;
-	tk_rec          rec;     /* after: the record (TK_R_CHANGED, TK_R_SAME) */
+	sc_token_result r; /* input */
+	int outcome;       /* TK_R_* */
+	int contradiction;
+	tk_rec rec; /* after: the record (TK_R_CHANGED, TK_R_SAME) */
 } tk_result_item;
 
 typedef struct {
-	uint64_t map_size;      /* initial LMDB map; 0 = 64 MiB */
-	uint64_t retry_ns;      /* first re-publish of an unacked token.request; 0 = 2 s */
-	uint64_t retry_max_ns;  /* 0 = 60 s */
+	uint64_t map_size;     /* initial LMDB map; 0 = 64 MiB */
+	uint64_t retry_ns;     /* first re-publish of an unacked token.request; 0 = 2 s */
+	uint64_t retry_max_ns; /* 0 = 60 s */
 } tk_core_cfg;
 
 typedef struct tk_core tk_core;
 
 /* After a commit: one frame to publish. id NULL = a fresh frame id. */
-typedef void (*tk_pub_fn)(void *arg, const char *topic, const char *type, const uint8_t *id,
-                          const uint8_t *body, size_t len);
+typedef void (*tk_pub_fn)(void *arg, const char *topic, const char *type, const uint8_t *id, const uint8_t *body,
+                          size_t len);
 
 tk_core *tk_open(const char *dir, const tk_core_cfg *cfg, char *err, size_t errlen);
-void     tk_close(tk_core *k);
+void tk_close(tk_core *k);
 
 /* Key, mapping and content hash of it->p (it->outcome 0, or TK_REFUSED with it->err). */
 void tk_prepare(const tk_config *c, tk_item *it);
@@ -111,12 +122,12 @@ void tk_prepare(const tk_config *c, tk_item *it);
 /* Runs the prepared items (outcome 0) in one transaction; see the header comment. Items already
  * refused are left alone. Returns 0, or -1 with err (every pending item is then TK_STORE_ERROR, nothing
  * was published). */
-int tk_commit(tk_core *k, tk_item *const *items, size_t n, uint64_t now_ns, tk_pub_fn pub, void *arg,
-              char *err, size_t errlen);
+int tk_commit(tk_core *k, tk_item *const *items, size_t n, uint64_t now_ns, tk_pub_fn pub, void *arg, char *err,
+              size_t errlen);
 
 /* Applies token.results in one transaction; publishes token.status for each change. 0 or -1. */
-int tk_results(tk_core *k, tk_result_item *items, size_t n, uint64_t now_ns, tk_pub_fn pub, void *arg,
-               char *err, size_t errlen);
+int tk_results(tk_core *k, tk_result_item *items, size_t n, uint64_t now_ns, tk_pub_fn pub, void *arg, char *err,
+               size_t errlen);
 
 /* Re-publishes unacked token.requests: every one (all, at start) or those due. Count or -1. */
 long tk_resend(tk_core *k, uint64_t now_ns, int all, tk_pub_fn pub, void *arg, char *err, size_t errlen);
@@ -128,7 +139,7 @@ int tk_get(tk_core *k, const uint8_t id[16], tk_rec *out, char *err, size_t errl
  * before older_than_ns, and the key id of the oldest of those. 0 or -1. */
 typedef struct {
 	uint64_t open, oldest_ns, overdue;
-	uint8_t  oldest_id[16];
+	uint8_t oldest_id[16];
 	uint64_t outbox;
 } tk_stats;
 int tk_open_stats(tk_core *k, uint64_t older_than_ns, tk_stats *s, char *err, size_t errlen);

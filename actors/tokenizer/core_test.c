@@ -16,31 +16,33 @@
 #include "base/hex.h"
 #include "store/store.h"
 
-#define UETR "174c245f-2682-4291-ad67-2a41e530cd27"
+#define UETR     "174c245f-2682-4291-ad67-2a41e530cd27"
 #define A_HOLDER "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
-#define A_OTHER "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
+#define A_OTHER  "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
 
 static const char *cfg_text =
-	"{\"tokens\":{\"EUR\":{\"backend\":\"firefly\",\"pool\":\"eurc\",\"decimals\":18},"
-	"\"USD\":{\"backend\":\"erc20\",\"address\":\"0x5FbDB2315678afecb367f032d93F642f64180aa3\",\"decimals\":6,"
-	"\"operations\":[\"mint\"]},\"JPY\":{\"backend\":\"firefly\",\"pool\":\"jpyc\",\"decimals\":0}},"
-	"\"accounts\":{\"DE89 3704 0044 0532 0130 00\":\"" A_HOLDER "\",\"FR7630006000011234567890189\":\"" A_OTHER "\","
-	"\"GB33BUKB20201555555555\":{\"address\":\"" A_OTHER "\",\"status\":\"closed\"},"
-	"\"NL91ABNA0417164300\":{\"address\":\"" A_OTHER "\",\"status\":\"blocked\"}},"
-	"\"redemption_accounts\":[\"DE02100100109307118603\"]}";
+        "{\"tokens\":{\"EUR\":{\"backend\":\"firefly\",\"pool\":\"eurc\",\"decimals\":18},"
+        "\"USD\":{\"backend\":\"erc20\",\"address\":\"0x5FbDB2315678afecb367f032d93F642f64180aa3\",\"decimals\":6,"
+        "\"operations\":[\"mint\"]},\"JPY\":{\"backend\":\"firefly\",\"pool\":\"jpyc\",\"decimals\":0}},"
+        "\"accounts\":{\"DE89 3704 0044 0532 0130 00\":\"" A_HOLDER "\",\"FR7630006000011234567890189\":\"" A_OTHER
+        "\","
+        "\"GB33BUKB20201555555555\":{\"address\":\"" A_OTHER "\",\"status\":\"closed\"},"
+        "\"NL91ABNA0417164300\":{\"address\":\"" A_OTHER "\",\"status\":\"blocked\"}},"
+        "\"redemption_accounts\":[\"DE02100100109307118603\"]}";
 
-static tk_config *load(const char *text, char *err, size_t errlen)
+static tk_config *
+load(const char *text, char *err, size_t errlen)
 {
 	json_error_t je;
-	json_t      *j = json_loads(text, 0, &je);
+	json_t *j = json_loads(text, 0, &je);
 	assert_non_null(j);
 	tk_config *c = tk_config_from_json(j, err, errlen);
 	json_decref(j);
 	return c;
 }
 
-static void payment(pm_payment *p, const char *uetr, const char *amount, const char *ccy, const char *dacct,
-                    const char *cacct)
+static void
+payment(pm_payment *p, const char *uetr, const char *amount, const char *ccy, const char *dacct, const char *cacct)
 {
 	char err[80];
 	memset(p, 0, sizeof *p);
@@ -61,11 +63,12 @@ static void payment(pm_payment *p, const char *uetr, const char *amount, const c
 
 /* ---- key rule and content hash ------------------------------------------------------------------ */
 
-static void test_key_rule(void **state)
+static void
+test_key_rule(void **state)
 {
 	pm_payment p, q;
-	pm_error   e;
-	char       k1[TK_KEY_CAP], k2[TK_KEY_CAP];
+	pm_error e;
+	char k1[TK_KEY_CAP], k2[TK_KEY_CAP];
 	payment(&p, UETR, "10", "EUR", "", "FR7630006000011234567890189");
 	assert_int_equal(tk_key(&p, k1, &e), 0);
 	assert_string_equal(k1, UETR);
@@ -103,10 +106,11 @@ static void test_key_rule(void **state)
 	assert_memory_not_equal(i1, i2, 16);
 }
 
-static void test_content_hash(void **state)
+static void
+test_content_hash(void **state)
 {
 	pm_payment p, q;
-	uint8_t    h1[32], h2[32];
+	uint8_t h1[32], h2[32];
 	payment(&p, UETR, "100.00", "EUR", "", "FR76 3000 6000 0112 3456 7890 189");
 	payment(&q, UETR, "100", "EUR", "", "fr7630006000011234567890189");
 	q.format = PM_FMT_MT103; /* ids and format are not content */
@@ -129,9 +133,10 @@ static void test_content_hash(void **state)
 
 /* ---- configuration and mapping ------------------------------------------------------------------ */
 
-static void test_config_refusals(void **state)
+static void
+test_config_refusals(void **state)
 {
-	char       err[256];
+	char err[256];
 	tk_config *c;
 	c = load("{\"tokens\":{\"EUR\":{\"backend\":\"firefly\",\"pool\":\"p\",\"decimals\":1}}}", err, sizeof err);
 	assert_null(c);
@@ -147,16 +152,19 @@ static void test_config_refusals(void **state)
 	c = load("{\"tokens\":{\"EUR\":{\"backend\":\"firefly\",\"decimals\":18}}}", err, sizeof err);
 	assert_null(c);
 	assert_non_null(strstr(err, "pool"));
-	c = load("{\"tokens\":{\"EUR\":{\"backend\":\"firefly\",\"pool\":\"p\",\"decimals\":18,\"x\":1}}}", err, sizeof err);
+	c = load("{\"tokens\":{\"EUR\":{\"backend\":\"firefly\",\"pool\":\"p\",\"decimals\":18,\"x\":1}}}", err,
+	         sizeof err);
 	assert_null(c);
 	assert_non_null(strstr(err, "unknown key"));
 	c = load("{\"tokens\":{\"EUR\":{\"backend\":\"firefly\",\"pool\":\"p\",\"decimals\":18}},"
 	         "\"accounts\":{\"DE02100100109307118603\":\"" A_HOLDER "\"},"
-	         "\"redemption_accounts\":[\"de02 1001 0010 9307 1186 03\"]}", err, sizeof err);
+	         "\"redemption_accounts\":[\"de02 1001 0010 9307 1186 03\"]}",
+	         err, sizeof err);
 	assert_null(c);
 	assert_non_null(strstr(err, "also a mapped account"));
 	c = load("{\"tokens\":{\"EUR\":{\"backend\":\"firefly\",\"pool\":\"p\",\"decimals\":18}},"
-	         "\"accounts\":{\"X\":\"0x0000000000000000000000000000000000000000\"}}", err, sizeof err);
+	         "\"accounts\":{\"X\":\"0x0000000000000000000000000000000000000000\"}}",
+	         err, sizeof err);
 	assert_null(c);
 	c = load(cfg_text, err, sizeof err);
 	assert_non_null(c);
@@ -165,13 +173,14 @@ static void test_config_refusals(void **state)
 	tk_config_free(c);
 }
 
-static void test_mapping(void **state)
+static void
+test_mapping(void **state)
 {
-	char       err[256], dec[80];
+	char err[256], dec[80];
 	tk_config *c = load(cfg_text, err, sizeof err);
 	pm_payment p;
-	pm_error   e;
-	tk_op      op;
+	pm_error e;
+	tk_op op;
 	assert_non_null(c);
 
 	/* Unknown debtor, mapped creditor: mint to the creditor, exact units (12.34 EUR at 18 decimals). */
@@ -237,19 +246,20 @@ static void test_mapping(void **state)
 /* ---- durability and the state machine ----------------------------------------------------------- */
 
 typedef struct {
-	int     n, requests, statuses;
-	char    last_topic[32];
+	int n, requests, statuses;
+	char last_topic[32];
 	uint8_t last_id[16];
 } pubs;
 
-static void pub(void *arg, const char *topic, const char *type, const uint8_t *id, const uint8_t *body, size_t len)
+static void
+pub(void *arg, const char *topic, const char *type, const uint8_t *id, const uint8_t *body, size_t len)
 {
 	pubs *p = arg;
 	p->n++;
 	snprintf(p->last_topic, sizeof p->last_topic, "%s", topic);
 	if (strcmp(topic, "token.request") == 0) {
 		sc_token_request q;
-		sc_err           se;
+		sc_err se;
 		assert_int_equal(sc_decode(&SC_TOKEN_REQUEST, body, len, &q, &se), 0);
 		assert_non_null(id);
 		uint8_t want[16];
@@ -266,21 +276,24 @@ static void pub(void *arg, const char *topic, const char *type, const uint8_t *i
 
 static char tmpdir[64];
 
-static int setup_dir(void **state)
+static int
+setup_dir(void **state)
 {
 	snprintf(tmpdir, sizeof tmpdir, "/tmp/tk_core_test.XXXXXX");
 	assert_non_null(mkdtemp(tmpdir));
 	return 0;
 }
 
-static int teardown_dir(void **state)
+static int
+teardown_dir(void **state)
 {
 	char cmd[128];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
 	return system(cmd) == 0 ? 0 : -1;
 }
 
-static tk_item *item(const tk_config *c, const char *uetr, const char *amount, const char *cacct)
+static tk_item *
+item(const tk_config *c, const char *uetr, const char *amount, const char *cacct)
 {
 	tk_item *it = calloc(1, sizeof *it);
 	payment(&it->p, uetr, amount, "EUR", "", cacct);
@@ -289,7 +302,8 @@ static tk_item *item(const tk_config *c, const char *uetr, const char *amount, c
 	return it;
 }
 
-static void result(tk_result_item *r, const char *key, int state, const char *error, const char *reason)
+static void
+result(tk_result_item *r, const char *key, int state, const char *error, const char *reason)
 {
 	memset(r, 0, sizeof *r);
 	snprintf(r->r.idempotency_key, sizeof r->r.idempotency_key, "%s", key);
@@ -299,21 +313,22 @@ static void result(tk_result_item *r, const char *key, int state, const char *er
 	r->r.decided_at_ns = 5000;
 }
 
-static void test_durable_intake(void **state)
+static void
+test_durable_intake(void **state)
 {
-	char        err[256];
-	tk_config  *c = load(cfg_text, err, sizeof err);
+	char err[256];
+	tk_config *c = load(cfg_text, err, sizeof err);
 	tk_core_cfg kc = { 0 };
-	tk_core    *k = tk_open(tmpdir, &kc, err, sizeof err);
-	pubs        p = { 0 };
-	tk_rec      r;
-	tk_stats    st;
+	tk_core *k = tk_open(tmpdir, &kc, err, sizeof err);
+	pubs p = { 0 };
+	tk_rec r;
+	tk_stats st;
 	assert_non_null(k);
 
 	const char *u2 = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee";
 	tk_item *a = item(c, UETR, "10.00", "FR7630006000011234567890189");
-	tk_item *b = item(c, UETR, "10", "FR7630006000011234567890189");     /* same payment, same batch */
-	tk_item *x = item(c, u2, "5", "XX00UNKNOWN");                        /* refused before the store */
+	tk_item *b = item(c, UETR, "10", "FR7630006000011234567890189"); /* same payment, same batch */
+	tk_item *x = item(c, u2, "5", "XX00UNKNOWN");                    /* refused before the store */
 	tk_item *batch[] = { a, b, x };
 	assert_int_equal(x->outcome, TK_REFUSED);
 	assert_int_equal(tk_commit(k, batch, 3, 2000, pub, &p, err, sizeof err), 0);
@@ -410,10 +425,10 @@ static void test_durable_intake(void **state)
 	assert_int_equal(res[0].rec.state, SC_TOKST_CONFIRMED);
 
 	/* The request body carries the mapping. */
-	uint8_t          body[1024];
-	size_t           len;
+	uint8_t body[1024];
+	size_t len;
 	sc_token_request q;
-	sc_err           se;
+	sc_err se;
 	assert_int_equal(tk_request_body(&a->rec, body, sizeof body, &len), 0);
 	assert_int_equal(sc_decode(&SC_TOKEN_REQUEST, body, len, &q, &se), 0);
 	assert_int_equal(q.kind, SC_TOKEN_MINT);
@@ -427,7 +442,8 @@ static void test_durable_intake(void **state)
 	free(a), free(b), free(x), free(d), free(f), free(g);
 }
 
-int main(void)
+int
+main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_key_rule),

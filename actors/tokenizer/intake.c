@@ -50,16 +50,16 @@ tk_detect(const uint8_t *b, size_t n, const char *ctype)
 /* ---- batches ------------------------------------------------------------------------------------ */
 
 typedef struct {
-	tk_batch        *b;
+	tk_batch *b;
 	const tk_config *c;
-	uint64_t         now;
+	uint64_t now;
 } tki_ctx;
 
 static tk_item *
 tki_push(tk_batch *b)
 {
 	if (b->n == b->cap) {
-		size_t    cap = b->cap ? b->cap * 2 : 8;
+		size_t cap = b->cap ? b->cap * 2 : 8;
 		tk_item **v = realloc(b->items, cap * sizeof *v);
 		if (v == NULL)
 			return NULL;
@@ -106,7 +106,7 @@ tk_batch_parse(tk_batch *b, const tk_config *c, const uint8_t *body, size_t len,
                const pm_xml_limits *lim, uint64_t received_ns)
 {
 	tki_ctx x = { .b = b, .c = c, .now = received_ns };
-	size_t  before = b->n;
+	size_t before = b->n;
 	b->format = tk_detect(body, len, ctype);
 	switch (b->format) {
 	case TK_IN_XML:
@@ -116,10 +116,10 @@ tk_batch_parse(tk_batch *b, const tk_config *c, const uint8_t *body, size_t len,
 		pm_mt_parse((const char *)body, len, tki_sink, &x);
 		break;
 	case TK_IN_JSON: {
-		json_error_t     je;
+		json_error_t je;
 		sc_token_request q;
-		sc_err           se;
-		json_t          *j = json_loadb((const char *)body, len, JSON_REJECT_DUPLICATES, &je);
+		sc_err se;
+		json_t *j = json_loadb((const char *)body, len, JSON_REJECT_DUPLICATES, &je);
 		if (j == NULL) {
 			char t[200];
 			snprintf(t, sizeof t, "JSON line %d column %d: %s", je.line, je.column, je.text);
@@ -133,8 +133,10 @@ tk_batch_parse(tk_batch *b, const tk_config *c, const uint8_t *body, size_t len,
 		break;
 	}
 	default:
-		tki_refuse(b, received_ns, "FF01", "body", len == 0 ? "empty body" :
-		           "neither ISO 20022 XML ('<'), SWIFT FIN ('{1:') nor a JSON token.request ('{\"')");
+		tki_refuse(b, received_ns, "FF01", "body",
+		           len == 0
+		                   ? "empty body"
+		                   : "neither ISO 20022 XML ('<'), SWIFT FIN ('{1:') nor a JSON token.request ('{\"')");
 		break;
 	}
 	if (b->n == before && !b->oom)
@@ -157,7 +159,7 @@ int
 tk_payment_from_request(const tk_config *c, const sc_token_request *q, pm_payment *p, pm_error *e)
 {
 	static const uint8_t zero[20];
-	const tk_token      *t = tk_token_for(c, q->currency);
+	const tk_token *t = tk_token_for(c, q->currency);
 	memset(p, 0, sizeof *p);
 	p->format = PM_FMT_JSON;
 	snprintf(p->msgdef, sizeof p->msgdef, "token.request");
@@ -180,12 +182,12 @@ tk_payment_from_request(const tk_config *c, const sc_token_request *q, pm_paymen
 	}
 	memcpy(p->ccy, q->currency, 4);
 	if (t && q->decimals != t->decimals) {
-		pm_error_set(e, "AM03", "decimals", 0, 0, "the %s token has %u decimals, the request says %llu", t->pool,
-		             t->decimals, (unsigned long long)q->decimals);
+		pm_error_set(e, "AM03", "decimals", 0, 0, "the %s token has %u decimals, the request says %llu",
+		             t->pool, t->decimals, (unsigned long long)q->decimals);
 		return -1;
 	}
 	/* amount / 10^decimals as an exact decimal of at most 5 fraction digits and 18 digits. */
-	u256     v = q->amount, ten18;
+	u256 v = q->amount, ten18;
 	uint64_t s = q->decimals;
 	while (s > 0) {
 		u256 qq;
@@ -298,8 +300,8 @@ tk_pacs002_err(const pm_error *e, const char *instg_bic, const char *instd_bic, 
                size_t errlen)
 {
 	pm_status_report s;
-	uint8_t          id[16];
-	char             seed[128];
+	uint8_t id[16];
+	char seed[128];
 	pm_status_from_error(&s, e);
 	snprintf(seed, sizeof seed, "%s|%s|%s|%s|%u", e->msg_id, e->instr_id, e->uetr, e->reason, e->offset);
 	tk_key_id(seed, id);
@@ -387,10 +389,13 @@ static void
 tki_err_json(const tk_item *it, rt_buf *o)
 {
 	const pm_error *e = &it->err;
-	char            xml[8192], perr[200];
+	char xml[8192], perr[200];
 	rt_buf_puts(o, "{");
-	tki_kv(o, "state", it->outcome == TK_CONFLICT ? "conflict" : it->outcome == TK_STORE_ERROR ? "not_stored" :
-	       "rejected", 0);
+	tki_kv(o, "state",
+	       it->outcome == TK_CONFLICT      ? "conflict"
+	       : it->outcome == TK_STORE_ERROR ? "not_stored"
+	                                       : "rejected",
+	       0);
 	if (it->outcome == TK_CONFLICT) {
 		char hex[33];
 		hex_encode(it->id, 16, 0, hex);
@@ -406,7 +411,8 @@ tki_err_json(const tk_item *it, rt_buf *o)
 	if (e->uetr[0])
 		tki_kv(o, "uetr", e->uetr, 1);
 	if (it->outcome != TK_STORE_ERROR) {
-		if (tk_pacs002_err(e, it->p.instd_agent_bic, it->p.instg_agent_bic, xml, sizeof xml, perr, sizeof perr) >= 0)
+		if (tk_pacs002_err(e, it->p.instd_agent_bic, it->p.instg_agent_bic, xml, sizeof xml, perr,
+		                   sizeof perr) >= 0)
 			tki_kv(o, "pacs002", xml, 1);
 		else
 			tki_kv(o, "pacs002_error", perr, 1);

@@ -33,7 +33,7 @@ tkk_bic(const char *in, char out[PM_BIC_CAP])
 int
 tk_key(const pm_payment *p, char key[TK_KEY_CAP], pm_error *e)
 {
-	char        bic[PM_BIC_CAP];
+	char bic[PM_BIC_CAP];
 	const char *ref;
 
 	if (p->uetr[0] && tk_is_uetr(p->uetr)) {
@@ -71,14 +71,14 @@ tk_key_id(const char *key, uint8_t id[16])
 {
 	static const char tag[] = "oraclebus/payment-key"; /* with its NUL */
 	const void *parts[] = { tag, key };
-	size_t      lens[] = { sizeof tag, strlen(key) };
+	size_t lens[] = { sizeof tag, strlen(key) };
 	tkk_sha256(parts, lens, 2, id, 16);
 }
 
 void
 tk_content_hash(const pm_payment *p, int kind, uint8_t out[32])
 {
-	char     amt[48], dac[PM_ACCT_CAP], cac[PM_ACCT_CAP], k[8];
+	char amt[48], dac[PM_ACCT_CAP], cac[PM_ACCT_CAP], k[8];
 	uint64_t u = p->amount.units;
 	unsigned s = p->amount.scale;
 	while (s > 0 && u % 10 == 0) {
@@ -91,8 +91,8 @@ tk_content_hash(const pm_payment *p, int kind, uint8_t out[32])
 	tk_account_norm(p->creditor_account, cac);
 	const char *f[] = { "oraclebus/payment-content-v1", k, p->ccy, amt, dac, cac };
 	const void *parts[12];
-	size_t      lens[12];
-	uint8_t     lp[6][4];
+	size_t lens[12];
+	uint8_t lp[6][4];
 	for (size_t i = 0; i < 6; i++) {
 		size_t n = strlen(f[i]);
 		lp[i][0] = (uint8_t)(n >> 24);

@@ -19,8 +19,8 @@
  * another hash = conflict (AM05).
  *
  * Memory: plain values, nothing allocates. */
-#ifndef TOKENIZER_KEY_H
-#define TOKENIZER_KEY_H
+#ifndef OB_ACTORS_TOKENIZER_KEY_H
+#define OB_ACTORS_TOKENIZER_KEY_H
 
 #include <stdint.h>
 
@@ -29,10 +29,10 @@
 #define TK_KEY_CAP 80 /* sc_token_request.idempotency_key */
 
 /* 0, or -1 with e filled (NARR: no key can be formed). */
-int  tk_key(const pm_payment *p, char key[TK_KEY_CAP], pm_error *e);
+int tk_key(const pm_payment *p, char key[TK_KEY_CAP], pm_error *e);
 void tk_key_id(const char *key, uint8_t id[16]);
 void tk_content_hash(const pm_payment *p, int kind, uint8_t out[32]);
 /* 1 when s is a canonical lowercase UUID (8-4-4-4-12 hex). */
-int  tk_is_uetr(const char *s);
+int tk_is_uetr(const char *s);
 
 #endif

@@ -43,71 +43,89 @@
 
 static act_bus_cfg busc;
 static const char *cfg_state_dir, *cfg_spool_dir, *cfg_token_config;
-static uint64_t    cfg_body_max, cfg_xml_depth, cfg_xml_elements, cfg_batch, cfg_retry_ms, cfg_retry_max_ms;
-static uint64_t    cfg_pending_alert_ms, cfg_spool_poll_ms, cfg_map_mb;
+static uint64_t cfg_body_max, cfg_xml_depth, cfg_xml_elements, cfg_batch, cfg_retry_ms, cfg_retry_max_ms;
+static uint64_t cfg_pending_alert_ms, cfg_spool_poll_ms, cfg_map_mb;
 
 static const rt_opt opts[] = {
 	ACT_BUS_OPTS(busc),
-	{ "TOKEN_CONFIG", RT_STR, NULL, "JSON file: currency -> token (backend, pool/address, decimals), account -> "
-	  "chain address, redemption accounts (README)", &cfg_token_config, 0, 0, 0, RT_REQUIRED },
+	{ "TOKEN_CONFIG", RT_STR, NULL,
+	  "JSON file: currency -> token (backend, pool/address, decimals), account -> "
+	  "chain address, redemption accounts (README)",
+	  &cfg_token_config, 0, 0, 0, RT_REQUIRED },
 	{ "STATE_DIR", RT_STR, "data/tokenizer", "LMDB directory: payments, open payments, token.request outbox",
 	  &cfg_state_dir, 0, 0, 0, 0 },
-	{ "BODY_MAX", RT_U64, "4194304", "largest message accepted (bytes; HTTP answers 413 above it, before "
-	  "reading)", &cfg_body_max, 1024, 1073741824, 0, 0 },
+	{ "BODY_MAX", RT_U64, "4194304",
+	  "largest message accepted (bytes; HTTP answers 413 above it, before "
+	  "reading)",
+	  &cfg_body_max, 1024, 1073741824, 0, 0 },
 	{ "XML_MAX_DEPTH", RT_U64, "64", "deepest element nesting of an XML message", &cfg_xml_depth, 8, 256, 0, 0 },
-	{ "XML_MAX_ELEMENTS", RT_U64, "100000", "most elements in one XML message", &cfg_xml_elements, 100,
-	  10000000, 0, 0 },
-	{ "SPOOL_DIR", RT_STR, "", "directory polled for message files (moved to done/ or rejected/ with "
-	  "<name>.status.json); empty = off", &cfg_spool_dir, 0, 0, 0, 0 },
-	{ "SPOOL_POLL", RT_DURATION, "1s", "spool directory poll interval", &cfg_spool_poll_ms, 10, 3600000, 0, 0 },
-	{ "BATCH_MAX", RT_U64, "1024", "payments per LMDB commit (group commit of concurrent requests)", &cfg_batch,
-	  1, 65536, 0, 0 },
-	{ "OUTBOX_RETRY", RT_DURATION, "2s", "first re-publish of a token.request no backend has taken",
-	  &cfg_retry_ms, 10, 3600000, 0, 0 },
-	{ "OUTBOX_RETRY_MAX", RT_DURATION, "60s", "longest re-publish interval", &cfg_retry_max_ms, 10, 3600000, 0,
+	{ "XML_MAX_ELEMENTS", RT_U64, "100000", "most elements in one XML message", &cfg_xml_elements, 100, 10000000, 0,
 	  0 },
-	{ "PENDING_ALERT", RT_DURATION, "10m", "a payment not confirmed or failed after this long raises "
-	  "payment_pending_too_long", &cfg_pending_alert_ms, 1000, 0, 0, 0 },
+	{ "SPOOL_DIR", RT_STR, "",
+	  "directory polled for message files (moved to done/ or rejected/ with "
+	  "<name>.status.json); empty = off",
+	  &cfg_spool_dir, 0, 0, 0, 0 },
+	{ "SPOOL_POLL", RT_DURATION, "1s", "spool directory poll interval", &cfg_spool_poll_ms, 10, 3600000, 0, 0 },
+	{ "BATCH_MAX", RT_U64, "1024", "payments per LMDB commit (group commit of concurrent requests)", &cfg_batch, 1,
+	  65536, 0, 0 },
+	{ "OUTBOX_RETRY", RT_DURATION, "2s", "first re-publish of a token.request no backend has taken", &cfg_retry_ms,
+	  10, 3600000, 0, 0 },
+	{ "OUTBOX_RETRY_MAX", RT_DURATION, "60s", "longest re-publish interval", &cfg_retry_max_ms, 10, 3600000, 0, 0 },
+	{ "PENDING_ALERT", RT_DURATION, "10m",
+	  "a payment not confirmed or failed after this long raises "
+	  "payment_pending_too_long",
+	  &cfg_pending_alert_ms, 1000, 0, 0, 0 },
 	{ "MAP_SIZE_MB", RT_U64, "256", "initial LMDB map size (grows when full)", &cfg_map_mb, 1, 1048576, 0, 0 },
 };
 
 /* ---- shared state --------------------------------------------------------------------------- */
 
 typedef struct tkm_job {
-	tk_batch        b;
-	int             source; /* TKM_SRC_* */
-	int             done;
-	int             status; /* HTTP status of the rendered answer */
-	rt_buf          answer;
-	uint64_t        recv_mono;
+	tk_batch b;
+	int source; /* TKM_SRC_* */
+	int done;
+	int status; /* HTTP status of the rendered answer */
+	rt_buf answer;
+	uint64_t recv_mono;
 	struct tkm_job *next;
 } tkm_job;
 
-enum { TKM_SRC_HTTP, TKM_SRC_SPOOL, TKM_SRC_BUS };
+enum {
+	TKM_SRC_HTTP,
+	TKM_SRC_SPOOL,
+	TKM_SRC_BUS
+};
 static const char *const tkm_src_names[] = { "http", "spool", "bus" };
 
-enum { TKM_OUT_ACCEPTED, TKM_OUT_DUPLICATE, TKM_OUT_CONFLICT, TKM_OUT_REJECTED, TKM_OUT_ERROR, TKM_NOUT };
+enum {
+	TKM_OUT_ACCEPTED,
+	TKM_OUT_DUPLICATE,
+	TKM_OUT_CONFLICT,
+	TKM_OUT_REJECTED,
+	TKM_OUT_ERROR,
+	TKM_NOUT
+};
 static const char *const tkm_out_names[] = { "accepted", "duplicate", "conflict", "rejected", "error" };
 static const char *const tkm_fmt_names[] = { "unknown", "pacs008", "pain001", "mt103", "json" };
 static const char *const tkm_be_names[] = { "none", "firefly", "erc20" };
 
 static struct {
-	tk_config      *cfg;
-	tk_core        *core;
-	act_bus        *pub;   /* worker thread only */
-	act_bus        *sub;   /* receiver thread only */
-	pm_xml_limits   lim;
+	tk_config *cfg;
+	tk_core *core;
+	act_bus *pub; /* worker thread only */
+	act_bus *sub; /* receiver thread only */
+	pm_xml_limits lim;
 	pthread_mutex_t mu;
-	pthread_cond_t  wake, done;
-	tkm_job        *head, *tail;
+	pthread_cond_t wake, done;
+	tkm_job *head, *tail;
 	tk_result_item *res;
-	size_t          nres, capres;
+	size_t nres, capres;
 	/* metrics */
-	rt_metric      *m_req[5][3][TKM_NOUT], *m_success[5][3], *m_intake_s, *m_backend_s, *m_pending, *m_oldest,
-	               *m_outbox, *m_republished, *m_results_ignored, *m_store_errors, *m_overdue, *m_spool[2];
-	uint64_t        overdue_alerted;
-	int             ready;
-	int             closing; /* under mu: no new jobs (shutdown) */ /* routes exist from the first moment the server listens; 503 until set */
+	rt_metric *m_req[5][3][TKM_NOUT], *m_success[5][3], *m_intake_s, *m_backend_s, *m_pending, *m_oldest, *m_outbox,
+	        *m_republished, *m_results_ignored, *m_store_errors, *m_overdue, *m_spool[2];
+	uint64_t overdue_alerted;
+	int ready;   /* routes exist from the first moment the server listens; 503 until set */
+	int closing; /* under mu: no new jobs (shutdown) */
 } S = { .mu = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER, .done = PTHREAD_COND_INITIALIZER };
 
 /* ---- metrics ---------------------------------------------------------------------------------- */
@@ -123,11 +141,12 @@ tkm_req_metric(int fmt, int be, int out)
 {
 	if (S.m_req[fmt][be][out] == NULL) {
 		char l[128];
-		snprintf(l, sizeof l, "format=\"%s\",backend=\"%s\",outcome=\"%s\"", tkm_fmt_names[fmt], tkm_be_names[be],
-		         tkm_out_names[out]);
+		snprintf(l, sizeof l, "format=\"%s\",backend=\"%s\",outcome=\"%s\"", tkm_fmt_names[fmt],
+		         tkm_be_names[be], tkm_out_names[out]);
 		S.m_req[fmt][be][out] = rt_counter("tokenization_requests_total",
 		                                   "Payments received, by source format, backend and outcome (seed: "
-		                                   "tokenization_requests).", l);
+		                                   "tokenization_requests).",
+		                                   l);
 	}
 	return S.m_req[fmt][be][out];
 }
@@ -158,25 +177,26 @@ tkm_metrics(void)
 			snprintf(l, sizeof l, "format=\"%s\",backend=\"%s\"", tkm_fmt_names[f], tkm_be_names[be]);
 			S.m_success[f][be] = rt_counter("tokenization_success_total",
 			                                "Payments whose token operation is final on chain (seed: "
-			                                "tokenization_success).", l);
+			                                "tokenization_success).",
+			                                l);
 		}
 	S.m_intake_s = rt_histogram("tokenization_intake_seconds",
-	                            "Message received to its payments durable in LMDB (parse, map, group commit).", NULL,
-	                            b_intake, OB_COUNT(b_intake));
+	                            "Message received to its payments durable in LMDB (parse, map, group commit).",
+	                            NULL, b_intake, OB_COUNT(b_intake));
 	S.m_backend_s = rt_histogram("tokenization_backend_seconds",
-	                             "Payment accepted to its final token.result (confirmed or failed).", NULL, b_backend,
-	                             OB_COUNT(b_backend));
+	                             "Payment accepted to its final token.result (confirmed or failed).", NULL,
+	                             b_backend, OB_COUNT(b_backend));
 	S.m_pending = rt_gauge("tokenization_pending", "Payments accepted and not yet confirmed or failed.", NULL);
-	S.m_oldest = rt_gauge("tokenization_oldest_pending_age_seconds", "Age of the oldest payment not yet final.",
-	                      NULL);
+	S.m_oldest =
+	        rt_gauge("tokenization_oldest_pending_age_seconds", "Age of the oldest payment not yet final.", NULL);
 	S.m_overdue = rt_gauge("tokenization_pending_overdue", "Payments not final after PENDING_ALERT.", NULL);
 	S.m_outbox = rt_gauge("tokenization_outbox_pending", "token.requests no backend has taken yet.", NULL);
-	S.m_republished = rt_counter("tokenization_republished_total", "token.requests re-published from the outbox.",
-	                             NULL);
+	S.m_republished =
+	        rt_counter("tokenization_republished_total", "token.requests re-published from the outbox.", NULL);
 	S.m_results_ignored = rt_counter("tokenization_results_ignored_total",
 	                                 "token.results for unknown keys or with the tokenizer's own states.", NULL);
-	S.m_store_errors = rt_counter("tokenization_store_errors_total", "Batches LMDB could not commit (answered 503).",
-	                              NULL);
+	S.m_store_errors =
+	        rt_counter("tokenization_store_errors_total", "Batches LMDB could not commit (answered 503).", NULL);
 	S.m_spool[0] = tkm_labeled("tokenization_spool_files_total", "Spool files processed, by destination.", "result",
 	                           "done", NULL, NULL);
 	S.m_spool[1] = tkm_labeled("tokenization_spool_files_total", "Spool files processed, by destination.", "result",
@@ -187,7 +207,7 @@ static void
 tkm_gauges(void)
 {
 	tk_stats st;
-	char     err[256];
+	char err[256];
 	uint64_t now = rt_now_ns();
 	if (tk_open_stats(S.core, now - cfg_pending_alert_ms * 1000000u, &st, err, sizeof err) != 0) {
 		rt_log(RT_WARN, "stats: %s", err);
@@ -203,7 +223,8 @@ tkm_gauges(void)
 		hex_encode(st.oldest_id, 16, 0, hex);
 		snprintf(n, sizeof n, "%llu", (unsigned long long)st.overdue);
 		snprintf(sum, sizeof sum, "%llu payment(s) not confirmed or failed after %llu s; oldest %s",
-		         (unsigned long long)st.overdue, (unsigned long long)(cfg_pending_alert_ms / 1000), st.overdue ? hex : "-");
+		         (unsigned long long)st.overdue, (unsigned long long)(cfg_pending_alert_ms / 1000),
+		         st.overdue ? hex : "-");
 		const char *labels[] = { "count", n, "oldest_id", st.overdue ? hex : "", NULL };
 		if (st.overdue || S.overdue_alerted)
 			act_alert(S.pub, SC_SEV_WARNING, st.overdue ? SC_ALERT_FIRING : SC_ALERT_RESOLVED,
@@ -240,7 +261,8 @@ tkm_publish_refusal(const tk_item *it)
 	r.decided_at_ns = rt_now_ns();
 	/* A lost refusal is not repeated: the sender's re-submission of the same key gets it again. */
 	if (act_publish(S.pub, TKM_TOPIC_STATUS, &SC_TOKEN_RESULT, &r, NULL, NULL) != BUS_OK)
-		rt_logkv(RT_WARN, "refusal not published; a re-submission gets it again", "key", r.idempotency_key, NULL);
+		rt_logkv(RT_WARN, "refusal not published; a re-submission gets it again", "key", r.idempotency_key,
+		         NULL);
 }
 
 static void
@@ -282,8 +304,9 @@ tkm_account(const tkm_job *j, const tk_item *it)
 		fmt = PM_FMT_JSON;
 	rt_inc(tkm_req_metric(fmt, be < 3 ? be : 0, out));
 	if (out == TKM_OUT_CONFLICT || out == TKM_OUT_REJECTED)
-		rt_inc(tkm_labeled("tokenization_rejections_total", "Payments refused at intake, by ISO 20022 reason code.",
-		                   "reason", it->err.reason[0] ? it->err.reason : "NARR", NULL, NULL));
+		rt_inc(tkm_labeled("tokenization_rejections_total",
+		                   "Payments refused at intake, by ISO 20022 reason code.", "reason",
+		                   it->err.reason[0] ? it->err.reason : "NARR", NULL, NULL));
 	if (out == TKM_OUT_CONFLICT)
 		tkm_conflict_alert(it);
 	if (out == TKM_OUT_ACCEPTED || out == TKM_OUT_DUPLICATE) {
@@ -307,9 +330,9 @@ tkm_account(const tkm_job *j, const tk_item *it)
 static void
 tkm_run_jobs(tkm_job *jobs)
 {
-	size_t   n = 0, cap = 0;
+	size_t n = 0, cap = 0;
 	tk_item **items = NULL;
-	char     err[256];
+	char err[256];
 	for (tkm_job *j = jobs; j; j = j->next)
 		cap += j->b.n;
 	items = calloc(cap ? cap : 1, sizeof *items);
@@ -320,7 +343,8 @@ tkm_run_jobs(tkm_job *jobs)
 	if (rv != 0) {
 		rt_inc(S.m_store_errors);
 		rt_health_set("store", 1, items ? err : "out of memory");
-		rt_logkv(RT_ERROR, "batch not stored; answered 503, nothing published", "error", items ? err : "oom", NULL);
+		rt_logkv(RT_ERROR, "batch not stored; answered 503, nothing published", "error", items ? err : "oom",
+		         NULL);
 		for (size_t i = 0; i < n; i++)
 			if (items[i]->outcome != TK_REFUSED)
 				items[i]->outcome = TK_STORE_ERROR;
@@ -349,7 +373,7 @@ tkm_run_results(tk_result_item *res, size_t n)
 	}
 	for (size_t i = 0; i < n; i++) {
 		tk_result_item *r = &res[i];
-		char            hex[33];
+		char hex[33];
 		hex_encode(r->rec.id, 16, 0, hex);
 		if (r->outcome == TK_R_UNKNOWN || r->outcome == TK_R_IGNORED) {
 			rt_inc(S.m_results_ignored);
@@ -373,8 +397,9 @@ tkm_run_results(tk_result_item *res, size_t n)
 		if (r->rec.state == SC_TOKST_CONFIRMED)
 			rt_inc(S.m_success[fmt ? fmt : PM_FMT_JSON][be ? be : 1]);
 		if (r->rec.state == SC_TOKST_FAILED)
-			rt_inc(tkm_labeled("tokenization_failures_total", "Payments a backend reported failed, by reason.",
-			                   "backend", tkm_be_names[be], "reason", r->rec.reason));
+			rt_inc(tkm_labeled("tokenization_failures_total",
+			                   "Payments a backend reported failed, by reason.", "backend",
+			                   tkm_be_names[be], "reason", r->rec.reason));
 		rt_logkv(r->rec.state == SC_TOKST_FAILED ? RT_WARN : RT_INFO, "payment state", "id", hex, "state",
 		         tk_state_name(r->rec.state), "reason", r->rec.reason, NULL);
 	}
@@ -395,7 +420,7 @@ tkm_worker_step(int timeout_ms)
 			break;
 	/* Whole jobs up to BATCH_MAX payments (at least one job). */
 	tkm_job *jobs = S.head, *last = NULL;
-	size_t   n = 0;
+	size_t n = 0;
 	for (tkm_job *j = S.head; j; j = j->next) {
 		if (last && n + j->b.n > cfg_batch)
 			break;
@@ -411,7 +436,7 @@ tkm_worker_step(int timeout_ms)
 		jobs = NULL;
 	}
 	tk_result_item *res = S.res;
-	size_t          nres = S.nres;
+	size_t nres = S.nres;
 	S.res = NULL;
 	S.nres = S.capres = 0;
 	pthread_mutex_unlock(&S.mu);
@@ -504,7 +529,7 @@ tkm_parse_id(const char *s, size_t n, uint8_t id[16])
 {
 	if (n == 32 && hex_decode_exact(s, n, id, 16) == 0)
 		return 0;
-	char   key[TK_KEY_CAP];
+	char key[TK_KEY_CAP];
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++) {
 		int c = (unsigned char)s[i];
@@ -528,21 +553,22 @@ tkm_get(void *arg, const char *method, const char *path, const char *query, cons
         rt_buf *out, const char **ctype)
 {
 	const char *p = path + strlen("/payments");
-	uint8_t     id[16];
-	tk_rec      r;
-	char        err[256];
+	uint8_t id[16];
+	tk_rec r;
+	char err[256];
 	*ctype = "application/json";
 	if (!__atomic_load_n(&S.ready, __ATOMIC_ACQUIRE))
 		return tkm_starting(out);
 	if (*p != '/' || !p[1]) {
-		rt_buf_puts(out, "{\"error\":\"GET /payments/<id> or /payments/<id>/pacs002; <id> = 32 hex digits or the "
-		                 "payment key, percent-encoded\"}\n");
+		rt_buf_puts(out,
+		            "{\"error\":\"GET /payments/<id> or /payments/<id>/pacs002; <id> = 32 hex digits or the "
+		            "payment key, percent-encoded\"}\n");
 		return 404;
 	}
 	p++;
 	const char *slash = strchr(p, '/');
-	int         pacs = 0;
-	size_t      n = strlen(p);
+	int pacs = 0;
+	size_t n = strlen(p);
 	if (slash) {
 		if (strcmp(slash, "/pacs002") != 0) {
 			rt_buf_puts(out, "{\"error\":\"unknown resource\"}\n");
@@ -572,7 +598,7 @@ tkm_get(void *arg, const char *method, const char *path, const char *query, cons
 		return 200;
 	}
 	char xml[8192];
-	int  len = tk_pacs002_rec(&r, xml, sizeof xml, err, sizeof err);
+	int len = tk_pacs002_rec(&r, xml, sizeof xml, err, sizeof err);
 	if (len < 0) {
 		rt_buf_printf(out, "{\"error\":");
 		rt_buf_json_str(out, err);
@@ -596,7 +622,7 @@ tkm_write_file(const char *path, const void *data, size_t len)
 	if (fd < 0)
 		return -1;
 	const uint8_t *p = data;
-	size_t         off = 0;
+	size_t off = 0;
 	while (off < len) {
 		ssize_t w = write(fd, p + off, len - off);
 		if (w <= 0) {
@@ -618,7 +644,7 @@ static int
 tkm_read_file(int dfd, const char *name, uint8_t **data, size_t *len)
 {
 	struct stat st;
-	int         fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	*data = NULL;
 	*len = 0;
 	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -631,7 +657,7 @@ tkm_read_file(int dfd, const char *name, uint8_t **data, size_t *len)
 		return 1;
 	}
 	uint8_t *b = malloc((size_t)st.st_size + 1);
-	size_t   off = 0;
+	size_t off = 0;
 	while (b && off < (size_t)st.st_size) {
 		ssize_t r = read(fd, b + off, (size_t)st.st_size - off);
 		if (r <= 0)
@@ -652,9 +678,9 @@ static void
 tkm_spool_file(const char *dir, int dfd, const char *name)
 {
 	uint8_t *data;
-	size_t   len;
-	char     src[4100], dst[4200], status_path[4300];
-	int      rr = tkm_read_file(dfd, name, &data, &len);
+	size_t len;
+	char src[4100], dst[4200], status_path[4300];
+	int rr = tkm_read_file(dfd, name, &data, &len);
 	if (rr < 0)
 		return; /* gone meanwhile, or not a regular file: left alone */
 	tkm_job *j = calloc(1, sizeof *j);
@@ -691,7 +717,8 @@ tkm_spool_file(const char *dir, int dfd, const char *name)
 	    (size_t)snprintf(dst, sizeof dst, "%s/%s/%s", dir, ok ? "done" : "rejected", name) >= sizeof dst ||
 	    (size_t)snprintf(status_path, sizeof status_path, "%s.status.json", dst) >= sizeof status_path)
 		errno = ENAMETOOLONG;
-	else if (tkm_write_file(status_path, j->answer.data ? (void *)j->answer.data : (void *)"", j->answer.len) == 0 &&
+	else if (tkm_write_file(status_path, j->answer.data ? (void *)j->answer.data : (void *)"", j->answer.len) ==
+	                 0 &&
 	         rename(src, dst) == 0)
 		moved = 1;
 	if (!moved) {
@@ -731,7 +758,8 @@ tkm_spool_thread(void *arg)
 		DIR *d = opendir(dir);
 		if (d == NULL) {
 			if (rt_log_state_change("spool", "missing"))
-				rt_logkv(RT_ERROR, "spool directory unreadable", "dir", dir, "error", strerror(errno), NULL);
+				rt_logkv(RT_ERROR, "spool directory unreadable", "dir", dir, "error", strerror(errno),
+				         NULL);
 		} else {
 			struct dirent *e;
 			rt_log_state_change("spool", "ok");
@@ -758,7 +786,7 @@ tkm_recv_thread(void *arg)
 {
 	while (!rt_stopping()) {
 		bus_msg m;
-		int     rv = act_recv(S.sub, &m, 200);
+		int rv = act_recv(S.sub, &m, 200);
 		if (rv == BUS_ECLOSED)
 			break;
 		if (rv != BUS_OK)
@@ -768,7 +796,7 @@ tkm_recv_thread(void *arg)
 			if (act_decode(&m, &SC_TOKEN_RESULT, &r) == 0) {
 				pthread_mutex_lock(&S.mu);
 				if (S.nres == S.capres) {
-					size_t          cap = S.capres ? S.capres * 2 : 64;
+					size_t cap = S.capres ? S.capres * 2 : 64;
 					tk_result_item *v = realloc(S.res, cap * sizeof *v);
 					if (v) {
 						S.res = v;
@@ -784,7 +812,7 @@ tkm_recv_thread(void *arg)
 			}
 		} else if (tkm_topic_is(&m, TKM_TOPIC_SUBMIT)) {
 			sc_token_request q;
-			tkm_job         *j;
+			tkm_job *j;
 			if (act_decode(&m, &SC_TOKEN_REQUEST, &q) == 0 && (j = calloc(1, sizeof *j)) != NULL) {
 				j->source = TKM_SRC_BUS;
 				j->recv_mono = rt_mono_ns();
@@ -852,7 +880,8 @@ main(int argc, char **argv)
 		                "payment's state (never its token effect)");
 
 	tkm_metrics();
-	tk_core_cfg kc = { .map_size = cfg_map_mb << 20, .retry_ns = cfg_retry_ms * 1000000u,
+	tk_core_cfg kc = { .map_size = cfg_map_mb << 20,
+		           .retry_ns = cfg_retry_ms * 1000000u,
 		           .retry_max_ns = cfg_retry_max_ms * 1000000u };
 	if ((S.core = tk_open(cfg_state_dir, &kc, err, sizeof err)) == NULL) {
 		rt_log(RT_ERROR, "%s", err);
@@ -888,7 +917,7 @@ main(int argc, char **argv)
 	rt_health_set("starting", 0, NULL);
 
 	pthread_t rx, sp;
-	int       have_sp = 0;
+	int have_sp = 0;
 	if (pthread_create(&rx, NULL, tkm_recv_thread, NULL) != 0) {
 		rt_log(RT_ERROR, "cannot start the bus receiver");
 		return 1;

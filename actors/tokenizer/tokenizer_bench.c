@@ -20,7 +20,6 @@
 #include <time.h>
 #include <unistd.h>
 
-
 static double
 tb_now(void)
 {
@@ -61,7 +60,7 @@ tb_doc(const char *tmpl, size_t len, char *out, unsigned i)
 	memcpy(out, tmpl, len);
 	out[len] = '\0';
 	char *u = strstr(out, "174c245f-2682-4291-ad67-2a41e530cd27");
-	char  hex[9];
+	char hex[9];
 	snprintf(hex, sizeof hex, "%08x", i);
 	memcpy(u, hex, 8);
 }
@@ -71,13 +70,13 @@ static int
 tb_run(tk_core *k, const tk_config *cfg, const char *tmpl, size_t len, char *doc, unsigned start, unsigned n,
        unsigned batch, double raw)
 {
-	char     err[512];
-	size_t   published = 0;
+	char err[512];
+	size_t published = 0;
 	unsigned accepted = 0, i = start;
-	double   t_parse = 0, t_commit = 0, t0 = tb_now();
+	double t_parse = 0, t_commit = 0, t0 = tb_now();
 	while (i < start + n) {
 		tk_batch b = { 0 };
-		double   a = tb_now();
+		double a = tb_now();
 		for (unsigned m = 0; m < batch && i < start + n; m++, i++) {
 			tb_doc(tmpl, len, doc, i);
 			if (tk_batch_parse(&b, cfg, (const uint8_t *)doc, len, "application/xml", NULL, 1) != 1 ||
@@ -103,8 +102,8 @@ tb_run(tk_core *k, const tk_config *cfg, const char *tmpl, size_t len, char *doc
 		return -1;
 	}
 	printf("  tokenizer intake, group commit of %4u      %9.0f payments/s = %.2f of raw libxml2 (parse+map %.0f%%, "
-	       "commit %.0f%%)\n", batch, tok, tok / raw, 100 * t_parse / (t_parse + t_commit),
-	       100 * t_commit / (t_parse + t_commit));
+	       "commit %.0f%%)\n",
+	       batch, tok, tok / raw, 100 * t_parse / (t_parse + t_commit), 100 * t_commit / (t_parse + t_commit));
 	return published ? 0 : -1;
 }
 
@@ -112,19 +111,20 @@ int
 main(int argc, char **argv)
 {
 	const char *path = argc > 1 ? argv[1] : "payments/testdata/iso/ballerina_p_2_1_2_mt103_pacs_008_A_B.xml";
-	unsigned    n = argc > 2 ? (unsigned)atoi(argv[2]) : 20000;
-	size_t      len;
-	char       *tmpl = tb_read(path, &len), err[512];
+	unsigned n = argc > 2 ? (unsigned)atoi(argv[2]) : 20000;
+	size_t len;
+	char *tmpl = tb_read(path, &len), err[512];
 	if (tmpl == NULL || strstr(tmpl, "174c245f-2682-4291-ad67-2a41e530cd27") == NULL) {
 		fprintf(stderr, "cannot read the sample %s\n", path);
 		return 1;
 	}
 	xmlInitParser();
 	const char *cfg_text =
-		"{\"tokens\":{\"USD\":{\"backend\":\"erc20\",\"address\":\"0x5FbDB2315678afecb367f032d93F642f64180aa3\","
-		"\"decimals\":6}},\"accounts\":{\"254178963\":\"0x70997970C51812dc3A010C7d01b50e0d17dc79C8\","
-		"\"96325874\":\"0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC\"}}";
-	json_t    *j = json_loads(cfg_text, 0, NULL);
+	        "{\"tokens\":{\"USD\":{\"backend\":\"erc20\",\"address\":"
+	        "\"0x5FbDB2315678afecb367f032d93F642f64180aa3\","
+	        "\"decimals\":6}},\"accounts\":{\"254178963\":\"0x70997970C51812dc3A010C7d01b50e0d17dc79C8\","
+	        "\"96325874\":\"0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC\"}}";
+	json_t *j = json_loads(cfg_text, 0, NULL);
 	tk_config *cfg = tk_config_from_json(j, err, sizeof err);
 	json_decref(j);
 	char dir[] = "/tmp/tokenizer_bench.XXXXXX";
@@ -133,7 +133,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	tk_core_cfg kc = { .map_size = 512ull << 20 };
-	tk_core    *k = tk_open(dir, &kc, err, sizeof err);
+	tk_core *k = tk_open(dir, &kc, err, sizeof err);
 	if (k == NULL) {
 		fprintf(stderr, "%s\n", err);
 		return 1;

@@ -35,17 +35,26 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { SD_SLACK, SD_PD, SD_HOOK, SD_NKINDS };
+enum {
+	SD_SLACK,
+	SD_PD,
+	SD_HOOK,
+	SD_NKINDS
+};
 static const char *const sd_kind_names[SD_NKINDS] = { "slack", "pagerduty", "webhook" };
 
 static pthread_mutex_t sd_mu = PTHREAD_MUTEX_INITIALIZER;
-static int             sd_script[SD_NKINDS][64];
-static size_t          sd_nscript[SD_NKINDS];
-static FILE           *sd_rec;
-static const char     *sd_secret = "";
+static int sd_script[SD_NKINDS][64];
+static size_t sd_nscript[SD_NKINDS];
+static FILE *sd_rec;
+static const char *sd_secret = "";
 static volatile sig_atomic_t sd_stop;
 
-static void sd_on_term(int sig) { sd_stop = 1; }
+static void
+sd_on_term(int sig)
+{
+	sd_stop = 1;
+}
 
 static int
 sd_next_scripted(int kind)
@@ -65,10 +74,10 @@ sd_record(nng_http_req *req, int kind, int status, int verified, const char *bod
 {
 	const char *ts = nng_http_req_get_header(req, "X-Oraclebus-Timestamp");
 	const char *sig = nng_http_req_get_header(req, "X-Oraclebus-Signature");
-	json_t     *j = json_pack("{s:s,s:i,s:b,s:s%,s:s,s:s,s:f}", "kind", sd_kind_names[kind], "status", status,
-	                          "verified", verified, "body", body ? body : "", body ? len : 0, "ts", ts ? ts : "",
-	                          "sig", sig ? sig : "", "at", (double)time(NULL));
-	char   *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_t *j = json_pack("{s:s,s:i,s:b,s:s%,s:s,s:s,s:f}", "kind", sd_kind_names[kind], "status", status,
+	                      "verified", verified, "body", body ? body : "", body ? len : 0, "ts", ts ? ts : "", "sig",
+	                      sig ? sig : "", "at", (double)time(NULL));
+	char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	pthread_mutex_lock(&sd_mu);
 	if (s) {
 		fprintf(sd_rec, "%s\n", s);
@@ -83,7 +92,7 @@ sd_record(nng_http_req *req, int kind, int status, int verified, const char *bod
 static const char *
 sd_pd_invalid(const char *body, size_t len)
 {
-	json_t     *j = json_loadb(body, len, 0, NULL);
+	json_t *j = json_loadb(body, len, 0, NULL);
 	const char *why = NULL, *act, *rk, *dk;
 	if (!j)
 		return "Event object is invalid: not JSON";
@@ -99,7 +108,7 @@ sd_pd_invalid(const char *body, size_t len)
 	else if (strcmp(act, "trigger") != 0 && !dk)
 		why = "'dedup_key' is required for acknowledge and resolve";
 	else if (strcmp(act, "trigger") == 0) {
-		json_t     *p = json_object_get(j, "payload");
+		json_t *p = json_object_get(j, "payload");
 		const char *sum = json_string_value(json_object_get(p, "summary"));
 		const char *src = json_string_value(json_object_get(p, "source"));
 		const char *sev = json_string_value(json_object_get(p, "severity"));
@@ -107,7 +116,8 @@ sd_pd_invalid(const char *body, size_t len)
 			why = "'payload.summary' is missing or longer than 1024";
 		else if (!src || !*src)
 			why = "'payload.source' is missing";
-		else if (!sev || (strcmp(sev, "critical") && strcmp(sev, "error") && strcmp(sev, "warning") && strcmp(sev, "info")))
+		else if (!sev || (strcmp(sev, "critical") && strcmp(sev, "error") && strcmp(sev, "warning") &&
+		                  strcmp(sev, "info")))
 			why = "'payload.severity' is invalid";
 	}
 	json_decref(j);
@@ -119,15 +129,15 @@ sd_hook_verified(nng_http_req *req, const char *body, size_t len)
 {
 	const char *ts = nng_http_req_get_header(req, "X-Oraclebus-Timestamp");
 	const char *sig = nng_http_req_get_header(req, "X-Oraclebus-Signature");
-	uint8_t     mac[32];
-	char        hex[65], want[72];
+	uint8_t mac[32];
+	char hex[65], want[72];
 	if (!ts || !sig)
 		return 0;
 	long long t = atoll(ts);
 	if (llabs((long long)time(NULL) - t) > 300) /* replay window */
 		return 0;
 	const void *parts[3] = { ts, ".", body };
-	size_t      lens[3] = { strlen(ts), 1, len };
+	size_t lens[3] = { strlen(ts), 1, len };
 	ob_hmac_sha256_v(sd_secret, strlen(sd_secret), parts, lens, 3, mac);
 	hex_encode(mac, 32, 0, hex);
 	snprintf(want, sizeof want, "sha256=%s", hex);
@@ -178,11 +188,16 @@ static const char *
 sd_error_body(int kind, int status)
 {
 	if (kind == SD_SLACK)
-		return status == 429 ? "rate_limited" : status >= 500 ? "internal_error" : status == 404 ? "no_team" : "invalid_payload";
+		return status == 429   ? "rate_limited"
+		       : status >= 500 ? "internal_error"
+		       : status == 404 ? "no_team"
+		                       : "invalid_payload";
 	if (kind == SD_PD)
-		return status == 429 ? "{\"status\":\"throttle event\",\"message\":\"Requests for this service are arriving too quickly. Please retry later.\"}"
+		return status == 429   ? "{\"status\":\"throttle event\",\"message\":\"Requests for this service are "
+		                         "arriving too quickly. Please retry later.\"}"
 		       : status >= 500 ? "{\"status\":\"error\",\"message\":\"Internal Server Error\"}"
-		                       : "{\"status\":\"invalid event\",\"message\":\"Event object is invalid\",\"errors\":[\"scripted\"]}";
+		                       : "{\"status\":\"invalid event\",\"message\":\"Event object is "
+		                         "invalid\",\"errors\":[\"scripted\"]}";
 	return status >= 500 ? "internal error" : "scripted";
 }
 
@@ -190,12 +205,12 @@ static void
 sd_cb(nng_aio *aio)
 {
 	nng_http_req *req = nng_aio_get_input(aio, 0);
-	const char   *uri = nng_http_req_get_uri(req);
-	void         *data;
-	size_t        len;
+	const char *uri = nng_http_req_get_uri(req);
+	void *data;
+	size_t len;
 	nng_http_req_get_data(req, &data, &len);
 	const char *body = data;
-	int         kind;
+	int kind;
 	if (strncmp(uri, "/_ctl/script", 12) == 0) {
 		sd_ctl(aio, uri, body, len);
 		return;
@@ -218,7 +233,7 @@ sd_cb(nng_aio *aio)
 		return;
 	}
 	if (kind == SD_SLACK) {
-		json_t     *j = json_loadb(body ? body : "", len, 0, NULL);
+		json_t *j = json_loadb(body ? body : "", len, 0, NULL);
 		const char *text = json_string_value(json_object_get(j, "text"));
 		status = !j ? 400 : (!text || !*text) ? 400 : 200;
 		sd_record(req, kind, status, 1, body, len);
@@ -226,24 +241,31 @@ sd_cb(nng_aio *aio)
 		json_decref(j);
 	} else if (kind == SD_PD) {
 		const char *why = sd_pd_invalid(body ? body : "", len);
-		char        out[600];
-		json_t     *j = json_loadb(body ? body : "", len, 0, NULL);
+		char out[600];
+		json_t *j = json_loadb(body ? body : "", len, 0, NULL);
 		const char *dk = json_string_value(json_object_get(j, "dedup_key"));
 		if (why)
-			snprintf(out, sizeof out, "{\"status\":\"invalid event\",\"message\":\"Event object is invalid\",\"errors\":[\"%s\"]}", why);
+			snprintf(out, sizeof out,
+			         "{\"status\":\"invalid event\",\"message\":\"Event object is "
+			         "invalid\",\"errors\":[\"%s\"]}",
+			         why);
 		else
-			snprintf(out, sizeof out, "{\"status\":\"success\",\"message\":\"Event processed\",\"dedup_key\":\"%.255s\"}", dk ? dk : "generated");
+			snprintf(out, sizeof out,
+			         "{\"status\":\"success\",\"message\":\"Event processed\",\"dedup_key\":\"%.255s\"}",
+			         dk ? dk : "generated");
 		json_decref(j);
 		sd_record(req, kind, why ? 400 : 202, 1, body, len);
 		sd_reply(aio, why ? 400 : 202, "application/json", out);
 	} else {
 		sd_record(req, kind, verified ? 200 : 401, verified, body, len);
-		sd_reply(aio, verified ? 200 : 401, "application/json", verified ? "{\"ok\":true}" : "{\"error\":\"bad signature\"}");
+		sd_reply(aio, verified ? 200 : 401, "application/json",
+		         verified ? "{\"ok\":true}" : "{\"error\":\"bad signature\"}");
 	}
 }
 
-#define SD_USAGE "usage: alert-sink-double --port P --record FILE [--secret HMAC_KEY]\n" \
-                 "       alert-sink-double --help | --version\n"
+#define SD_USAGE                                                                                                       \
+	"usage: alert-sink-double --port P --record FILE [--secret HMAC_KEY]\n"                                        \
+	"       alert-sink-double --help | --version\n"
 
 int
 main(int argc, char **argv)
@@ -251,15 +273,18 @@ main(int argc, char **argv)
 	const char *port = NULL, *rec = NULL;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			fputs(SD_USAGE "A test double of Slack, PagerDuty and the alerter's webhook (see main.c).\n", stdout);
+			fputs(SD_USAGE "A test double of Slack, PagerDuty and the alerter's webhook (see main.c).\n",
+			      stdout);
 			return RT_EXIT_OK;
 		}
 		if (!strcmp(argv[i], "--version")) {
 			rt_version_print("alert-sink-double", stdout);
 			return RT_EXIT_OK;
 		}
-		const char **dst = !strcmp(argv[i], "--port") ? &port : !strcmp(argv[i], "--record") ? &rec
-		                   : !strcmp(argv[i], "--secret") ? &sd_secret : NULL;
+		const char **dst = !strcmp(argv[i], "--port")     ? &port
+		                   : !strcmp(argv[i], "--record") ? &rec
+		                   : !strcmp(argv[i], "--secret") ? &sd_secret
+		                                                  : NULL;
 		if (dst == NULL || i + 1 == argc) {
 			fprintf(stderr, "alert-sink-double: unknown option or missing value: %s\n" SD_USAGE, argv[i]);
 			return RT_EXIT_USAGE;
@@ -274,9 +299,9 @@ main(int argc, char **argv)
 		perror(rec);
 		return 1;
 	}
-	char              url[64];
-	nng_url          *u;
-	nng_http_server  *srv;
+	char url[64];
+	nng_url *u;
+	nng_http_server *srv;
 	nng_http_handler *h;
 	snprintf(url, sizeof url, "http://127.0.0.1:%s", port);
 	int rv;

@@ -39,33 +39,35 @@
 static const char *const as_sev[] = { "info", "warning", "error", "critical" };
 
 typedef struct {
-	char        urls[1024];
+	char urls[1024];
 	const char *topics[AS_MAX_FILTERS];
-	int         ntopics;
+	int ntopics;
 	const char *kinds[AS_MAX_FILTERS];
-	int         nkinds;
-	int         min_sev;          /* -1: any */
-	int         json;
-	long        count;
-	double      timeout_s, connect_s;
+	int nkinds;
+	int min_sev; /* -1: any */
+	int json;
+	long count;
+	double timeout_s, connect_s;
 	const char *trust_spec;
 } as_opts;
 
 static volatile sig_atomic_t as_stop;
 
-static void as_on_signal(int sig)
+static void
+as_on_signal(int sig)
 {
 	(void)sig;
 	as_stop = 1;
 }
 
-#define AS_SYNOPSIS                                                                                        \
-	"usage: alert-subscriber [--url URL]... [--severity LEVEL] [--kind KIND]... [--topic PREFIX]...\n"   \
-	"                        [--format pretty|json] [--count N] [--timeout S] [--trust SPEC]\n"           \
-	"                        [--connect-timeout S]\n"                                                      \
+#define AS_SYNOPSIS                                                                                                    \
+	"usage: alert-subscriber [--url URL]... [--severity LEVEL] [--kind KIND]... [--topic PREFIX]...\n"             \
+	"                        [--format pretty|json] [--count N] [--timeout S] [--trust SPEC]\n"                    \
+	"                        [--connect-timeout S]\n"                                                              \
 	"       alert-subscriber --help | --version\n"
 
-static void as_usage(FILE *f)
+static void
+as_usage(FILE *f)
 {
 	fputs(AS_SYNOPSIS
 	      "Prints the alerts actors publish on alert.<severity>.<kind>, one per line.\n"
@@ -87,20 +89,23 @@ static void as_usage(FILE *f)
 	      f);
 }
 
-static int as_usage_error(const char *what, const char *arg)
+static int
+as_usage_error(const char *what, const char *arg)
 {
 	fprintf(stderr, "alert-subscriber: %s%s%s\n" AS_SYNOPSIS "Try 'alert-subscriber --help'.\n", what,
 	        arg ? " " : "", arg ? arg : "");
 	return RT_EXIT_USAGE;
 }
 
-static void as_add_url(as_opts *o, const char *u)
+static void
+as_add_url(as_opts *o, const char *u)
 {
 	size_t n = strlen(o->urls);
 	snprintf(o->urls + n, sizeof o->urls - n, "%s%s", n ? "," : "", u);
 }
 
-static int as_nurls(const char *urls)
+static int
+as_nurls(const char *urls)
 {
 	int n = 1;
 	for (const char *c = urls; *c; c++)
@@ -108,16 +113,18 @@ static int as_nurls(const char *urls)
 	return n;
 }
 
-static double as_now(void)
+static double
+as_now(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static int as_parse_seconds(const char *s, double *out)
+static int
+as_parse_seconds(const char *s, double *out)
 {
-	char  *end;
+	char *end;
 	double v = strtod(s, &end);
 	if (*end || end == s || !(v >= 0) || v > 1e9)
 		return -1;
@@ -133,7 +140,8 @@ static const rt_opt as_env[] = {
 	RT_CHECK_ROW("BUS_TRUST", act_check_trust),
 };
 
-static int as_check_env(void)
+static int
+as_check_env(void)
 {
 	char err[2048];
 	if (rt_config_load(as_env, sizeof as_env / sizeof as_env[0], err, sizeof err) == 0)
@@ -143,7 +151,8 @@ static int as_check_env(void)
 	return -1;
 }
 
-static int as_wanted(const as_opts *o, const sc_alert *al)
+static int
+as_wanted(const as_opts *o, const sc_alert *al)
 {
 	if (o->min_sev >= 0 && al->severity < o->min_sev)
 		return 0;
@@ -155,25 +164,28 @@ static int as_wanted(const as_opts *o, const sc_alert *al)
 	return 0;
 }
 
-static void as_print_pretty(const bus_msg *m, const sc_alert *al)
+static void
+as_print_pretty(const bus_msg *m, const sc_alert *al)
 {
-	char      ts[32];
-	time_t    t = (time_t)(m->f.ts_ns / 1000000000u);
+	char ts[32];
+	time_t t = (time_t)(m->f.ts_ns / 1000000000u);
 	struct tm tm;
 	gmtime_r(&t, &tm);
 	strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
 	printf("%s.%03uZ %-8s %-8s %s %s (%s) %s", ts, (unsigned)(m->f.ts_ns / 1000000u % 1000u),
 	       al->status == SC_ALERT_RESOLVED ? "RESOLVED" : "FIRING",
-	       as_sev[(unsigned)al->severity < 4 ? al->severity : 0], al->kind, al->dedupe_key, al->origin, al->summary);
+	       as_sev[(unsigned)al->severity < 4 ? al->severity : 0], al->kind, al->dedupe_key, al->origin,
+	       al->summary);
 	for (uint32_t i = 0; i < al->labels_count; i++)
 		printf("%s%s=%s", i ? " " : "  ", al->labels[i].key, al->labels[i].value);
 	printf("\n");
 }
 
-static void as_print_json(const bus_msg *m)
+static void
+as_print_json(const bus_msg *m)
 {
 	json_t *j = json_object();
-	char   *s = NULL;
+	char *s = NULL;
 	if (j != NULL && frame_json_add(j, &m->f) == 0)
 		s = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
@@ -186,7 +198,8 @@ static void as_print_json(const bus_msg *m)
 }
 
 /* What a frame that is not a usable alert was: said on stderr with enough to find it. */
-static void as_report_bad(const bus_msg *m, int rv, const char *why)
+static void
+as_report_bad(const bus_msg *m, int rv, const char *why)
 {
 	if (rv == BUS_EDECODE) {
 		fprintf(stderr, "alert-subscriber: undecodable frame: %s\n", m->err);
@@ -194,13 +207,15 @@ static void as_report_bad(const bus_msg *m, int rv, const char *why)
 	}
 	char id[35];
 	hex_encode(m->f.id, 16, 1, id);
-	fprintf(stderr, "alert-subscriber: %s on %.*s from %.*s (id %s): %s\n", rv == BUS_EREJECT ? "rejected" : "not an alert",
-	        (int)m->f.topic_len, m->f.topic, (int)m->f.origin_len, m->f.origin, id, why);
+	fprintf(stderr, "alert-subscriber: %s on %.*s from %.*s (id %s): %s\n",
+	        rv == BUS_EREJECT ? "rejected" : "not an alert", (int)m->f.topic_len, m->f.topic, (int)m->f.origin_len,
+	        m->f.origin, id, why);
 }
 
-static int as_run(const as_opts *o)
+static int
+as_run(const as_opts *o)
 {
-	char       err[256];
+	char err[256];
 	sig_trust *trust = sig_trust_parse(o->trust_spec, err, sizeof err);
 	if (trust == NULL) {
 		fprintf(stderr, "alert-subscriber: --trust: %s\n", err);
@@ -235,19 +250,22 @@ static int as_run(const as_opts *o)
 		return RT_EXIT_UNAVAILABLE;
 	}
 	if (got < want)
-		fprintf(stderr, "alert-subscriber: %d of the %d busd at %s connected after %g s; redialing the others\n",
-		        got, want, o->urls, o->connect_s);
+		fprintf(stderr,
+		        "alert-subscriber: %d of the %d busd at %s connected after %g s; redialing the others\n", got,
+		        want, o->urls, o->connect_s);
 
 	static sc_alert al;
-	double          start = as_now();
-	long            seen = 0;
-	int             rc = RT_EXIT_OK, up = 1;
+	double start = as_now();
+	long seen = 0;
+	int rc = RT_EXIT_OK, up = 1;
 	while (!as_stop && (o->count <= 0 || seen < o->count)) {
 		int wait = 200;
 		int now_up = bus_sub_connected(s) > 0;
 		if (now_up != up)
-			fprintf(stderr, now_up ? "alert-subscriber: busd at %s reachable again\n"
-			                       : "alert-subscriber: lost every busd at %s; redialing (alerts meanwhile are missed)\n",
+			fprintf(stderr,
+			        now_up ? "alert-subscriber: busd at %s reachable again\n"
+			               : "alert-subscriber: lost every busd at %s; redialing (alerts meanwhile are "
+			                 "missed)\n",
 			        o->urls);
 		up = now_up;
 		if (o->timeout_s > 0) {
@@ -255,15 +273,15 @@ static int as_run(const as_opts *o)
 			if (left <= 0) {
 				rc = o->count > 0 ? RT_EXIT_NORESULT : RT_EXIT_OK;
 				if (o->count > 0)
-					fprintf(stderr, "alert-subscriber: %ld of %ld alerts after %g s\n", seen, o->count,
-					        o->timeout_s);
+					fprintf(stderr, "alert-subscriber: %ld of %ld alerts after %g s\n", seen,
+					        o->count, o->timeout_s);
 				break;
 			}
 			if (left * 1000 < wait)
 				wait = (int)(left * 1000) + 1;
 		}
 		bus_msg m;
-		int     rv = bus_recv(s, &m, wait);
+		int rv = bus_recv(s, &m, wait);
 		if (rv == BUS_TIMEOUT)
 			continue;
 		if (rv == BUS_ECLOSED) {
@@ -277,7 +295,7 @@ static int as_run(const as_opts *o)
 			continue;
 		}
 		sc_err e = { "" };
-		int    is_alert = m.f.type_len == 5 && memcmp(m.f.type, "alert", 5) == 0;
+		int is_alert = m.f.type_len == 5 && memcmp(m.f.type, "alert", 5) == 0;
 		if (!is_alert || sc_decode(&SC_ALERT, m.f.body, m.f.body_len, &al, &e) != 0) {
 			if (!is_alert)
 				snprintf(e.text, sizeof e.text, "type %.*s, not alert", (int)m.f.type_len, m.f.type);
@@ -300,7 +318,8 @@ static int as_run(const as_opts *o)
 	return rc;
 }
 
-int main(int argc, char **argv)
+int
+main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "url", required_argument, 0, 'u' },      { "topic", required_argument, 0, 't' },
@@ -311,12 +330,14 @@ int main(int argc, char **argv)
 		{ "version", no_argument, 0, 'V' },        { 0, 0, 0, 0 },
 	};
 	as_opts o = { .min_sev = -1, .connect_s = 2, .trust_spec = getenv("BUS_TRUST") };
-	int     c;
-	char   *end;
+	int c;
+	char *end;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'u': as_add_url(&o, optarg); break;
+		case 'u':
+			as_add_url(&o, optarg);
+			break;
 		case 't':
 			if (o.ntopics == AS_MAX_FILTERS)
 				return as_usage_error("at most 32 --topic; one too many:", optarg);
@@ -356,10 +377,17 @@ int main(int argc, char **argv)
 			if (as_parse_seconds(optarg, &o.connect_s))
 				return as_usage_error("--connect-timeout wants seconds, not", optarg);
 			break;
-		case 'T': o.trust_spec = optarg; break;
-		case 'h': as_usage(stdout); return RT_EXIT_OK;
-		case 'V': rt_version_print("alert-subscriber", stdout); return RT_EXIT_OK;
-		default: return as_usage_error("unknown option or missing value:", argv[optind - 1]);
+		case 'T':
+			o.trust_spec = optarg;
+			break;
+		case 'h':
+			as_usage(stdout);
+			return RT_EXIT_OK;
+		case 'V':
+			rt_version_print("alert-subscriber", stdout);
+			return RT_EXIT_OK;
+		default:
+			return as_usage_error("unknown option or missing value:", argv[optind - 1]);
 		}
 	}
 	if (optind < argc)

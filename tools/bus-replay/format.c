@@ -17,7 +17,7 @@
 void
 rp_fmt_time(uint64_t ns, char out[40])
 {
-	time_t    secs = (time_t)(ns / 1000000000u);
+	time_t secs = (time_t)(ns / 1000000000u);
 	struct tm tm;
 	gmtime_r(&secs, &tm);
 	size_t n = strftime(out, 40, "%Y-%m-%dT%H:%M:%S", &tm);
@@ -62,7 +62,7 @@ rp_parse_u64(const char *s, uint64_t *out)
 	if (*s < '0' || *s > '9')
 		return -1;
 	errno = 0;
-	char              *end;
+	char *end;
 	unsigned long long v = strtoull(s, &end, 10);
 	if (errno != 0 || *end != '\0')
 		return -1;
@@ -74,7 +74,7 @@ int
 rp_parse_double(const char *s, double *out)
 {
 	errno = 0;
-	char  *end;
+	char *end;
 	double v = strtod(s, &end);
 	if (errno != 0 || end == s || *end != '\0' || !(v > 0) || v > 1e9)
 		return -1;
@@ -103,11 +103,10 @@ int
 rp_parse_rfc3339(const char *s, uint64_t *out)
 {
 	const char *p = s;
-	int         Y, M, D, h, m, sec, oh = 0, om = 0;
-	if (rp_digits(&p, 4, &Y) || *p++ != '-' || rp_digits(&p, 2, &M) || *p++ != '-' ||
-	    rp_digits(&p, 2, &D) || (*p != 'T' && *p != 't' && *p != ' ') || !*p++ ||
-	    rp_digits(&p, 2, &h) || *p++ != ':' || rp_digits(&p, 2, &m) || *p++ != ':' ||
-	    rp_digits(&p, 2, &sec))
+	int Y, M, D, h, m, sec, oh = 0, om = 0;
+	if (rp_digits(&p, 4, &Y) || *p++ != '-' || rp_digits(&p, 2, &M) || *p++ != '-' || rp_digits(&p, 2, &D) ||
+	    (*p != 'T' && *p != 't' && *p != ' ') || !*p++ || rp_digits(&p, 2, &h) || *p++ != ':' ||
+	    rp_digits(&p, 2, &m) || *p++ != ':' || rp_digits(&p, 2, &sec))
 		return -1;
 	uint64_t frac = 0;
 	if (*p == '.') {
@@ -132,8 +131,7 @@ rp_parse_rfc3339(const char *s, uint64_t *out)
 	}
 	if (*p != '\0' || Y < 1970 || M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60)
 		return -1;
-	struct tm tm = { .tm_year = Y - 1900, .tm_mon = M - 1, .tm_mday = D,
-		         .tm_hour = h, .tm_min = m, .tm_sec = sec };
+	struct tm tm = { .tm_year = Y - 1900, .tm_mon = M - 1, .tm_mday = D, .tm_hour = h, .tm_min = m, .tm_sec = sec };
 	time_t t = timegm(&tm);
 	if (t == (time_t)-1 || tm.tm_mday != D) /* timegm normalises Feb 30 into March: refuse it */
 		return -1;
@@ -148,7 +146,7 @@ rp_parse_rfc3339(const char *s, uint64_t *out)
 int
 rp_parse_relative(const char *s, uint64_t now, uint64_t *out)
 {
-	char              *end;
+	char *end;
 	unsigned long long n;
 	if (s[0] != '-' || s[1] < '0' || s[1] > '9')
 		return -1;
@@ -192,22 +190,22 @@ rp_parse_time(const char *s, uint64_t now, uint64_t *out)
 void
 rp_list_line(FILE *out, const jn_rec *rec)
 {
-	char       when[40], topic[FRAME_TOPIC_MAX + 1], type[FRAME_TYPE_MAX + 1];
-	char       origin[FRAME_ORIGIN_MAX + 1], err[160];
+	char when[40], topic[FRAME_TOPIC_MAX + 1], type[FRAME_TYPE_MAX + 1];
+	char origin[FRAME_ORIGIN_MAX + 1], err[160];
 	frame_view v;
 	rp_fmt_time(rec->ts_ns, when);
 	if (frame_decode(rec->frame, rec->len, &v, err, sizeof err) != 0) {
 		const uint8_t *nul = memchr(rec->frame, 0, rec->len < FRAME_TOPIC_MAX ? rec->len : FRAME_TOPIC_MAX);
 		rp_col(topic, sizeof topic, (const char *)rec->frame, nul ? (size_t)(nul - rec->frame) : 0);
 		fprintf(out, "%-8" PRIu64 " %s %-28s %-14s %-24s %8s %7zu # %s\n", rec->index, when, topic, "!error",
-		       "-", "-", rec->len, err);
+		        "-", "-", rec->len, err);
 		return;
 	}
 	rp_col(topic, sizeof topic, v.topic, v.topic_len);
 	rp_col(type, sizeof type, v.type, v.type_len);
 	rp_col(origin, sizeof origin, v.origin, v.origin_len);
 	fprintf(out, "%-8" PRIu64 " %s %-28s %-14s %-24s %8" PRIu64 " %7zu\n", rec->index, when, topic, type, origin,
-	       v.seq, rec->len);
+	        v.seq, rec->len);
 }
 
 /* One frame as a JSON object (a new reference), or NULL when out of memory: index and recv_ts, then
@@ -215,9 +213,9 @@ rp_list_line(FILE *out, const jn_rec *rec)
 json_t *
 rp_dump_obj(const jn_rec *rec)
 {
-	char       err[160];
+	char err[160];
 	frame_view v;
-	json_t    *o = json_object();
+	json_t *o = json_object();
 	if (o == NULL)
 		return NULL;
 	int bad = json_object_set_new(o, "index", frame_json_u64(rec->index));
@@ -234,4 +232,3 @@ rp_dump_obj(const jn_rec *rec)
 	}
 	return o;
 }
-

@@ -37,17 +37,14 @@ test_rfc3339(void **state)
 	assert_true(v == T_2026 + 123456789u);
 
 	static const char *bad[] = {
-		"2026-11-27T17:00:00",      /* no zone */
-		"2026-11-27T17:00Z",        /* no seconds */
-		"2026-02-30T00:00:00Z",     /* no such day */
-		"2026-13-01T00:00:00Z",     /* no such month */
-		"2026-11-27T24:00:00Z",
-		"2026-11-27T17:00:00.Z",    /* empty fraction */
-		"2026-11-27T17:00:00Zjunk",
-		"2026-11-27T17:00:00+0100", /* offset needs a colon */
-		"1969-12-31T23:59:59Z",     /* before the epoch */
-		"+026-11-27T17:00:00Z",
-		"",
+		"2026-11-27T17:00:00",                                  /* no zone */
+		"2026-11-27T17:00Z",                                    /* no seconds */
+		"2026-02-30T00:00:00Z",                                 /* no such day */
+		"2026-13-01T00:00:00Z",                                 /* no such month */
+		"2026-11-27T24:00:00Z",     "2026-11-27T17:00:00.Z",    /* empty fraction */
+		"2026-11-27T17:00:00Zjunk", "2026-11-27T17:00:00+0100", /* offset needs a colon */
+		"1969-12-31T23:59:59Z",                                 /* before the epoch */
+		"+026-11-27T17:00:00Z",     "",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		v = 42;
@@ -76,8 +73,9 @@ test_relative_and_ns(void **state)
 	assert_int_equal(rp_parse_time("1795798800000000000", now, &v), 0);
 	assert_true(v == T_2026);
 
-	static const char *bad[] = { "-10", "-10x", "-", "-m", "10m", "--1m", "-99999999d", "12a",
-		                     "18446744073709551616", "-1.5h", " 5" };
+	static const char *bad[] = {
+		"-10", "-10x", "-", "-m", "10m", "--1m", "-99999999d", "12a", "18446744073709551616", "-1.5h", " 5"
+	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
 		assert_int_equal(rp_parse_time(bad[i], now, &v), -1);
 
@@ -95,7 +93,7 @@ static void
 test_fmt_time(void **state)
 {
 	(void)state;
-	char     s[40];
+	char s[40];
 	uint64_t v = 0;
 	rp_fmt_time(T_2026 + 123456789u, s);
 	assert_string_equal(s, "2026-11-27T17:00:00.123Z");
@@ -111,12 +109,20 @@ t_frame(uint8_t *buf, size_t cap, const char *type, const char *origin, const ui
 {
 	static const uint8_t id[16] = { 0xab, 0xcd, [15] = 1 };
 	frame_fields f = {
-		.topic = "price.obs.ETH-USD", .topic_len = 17, .type = type, .type_len = strlen(type),
-		.id = id, .origin = origin, .origin_len = strlen(origin), .seq = 7, .ts_ns = T_2026,
-		.body = body, .body_len = blen,
+		.topic = "price.obs.ETH-USD",
+		.topic_len = 17,
+		.type = type,
+		.type_len = strlen(type),
+		.id = id,
+		.origin = origin,
+		.origin_len = strlen(origin),
+		.seq = 7,
+		.ts_ns = T_2026,
+		.body = body,
+		.body_len = blen,
 	};
 	size_t signed_len;
-	char   err[128];
+	char err[128];
 	size_t n = frame_encode(&f, buf, cap, &signed_len, err, sizeof err);
 	assert_true(n > 0);
 	return n;
@@ -126,9 +132,9 @@ t_frame(uint8_t *buf, size_t cap, const char *type, const char *origin, const ui
 static char *
 t_list(const jn_rec *rec)
 {
-	char  *s = NULL;
+	char *s = NULL;
 	size_t n = 0;
-	FILE  *f = open_memstream(&s, &n);
+	FILE *f = open_memstream(&s, &n);
 	assert_non_null(f);
 	rp_list_line(f, rec);
 	fclose(f);
@@ -142,16 +148,16 @@ test_dump_known_type(void **state)
 	const sc_msgdef *def = sc_lookup("price.obs");
 	assert_non_null(def);
 	json_error_t jerr;
-	json_t      *in = json_loads("{\"feed\":\"ETH-USD\",\"source\":\"coinbase\",\"value\":\"312345670000\","
-	                             "\"decimals\":8,\"source_ts_ms\":1732700000123,\"fetch_latency_us\":48211,"
-	                             "\"observed_at_ns\":\"1732700000456789012\"}",
-	                             0, &jerr);
+	json_t *in = json_loads("{\"feed\":\"ETH-USD\",\"source\":\"coinbase\",\"value\":\"312345670000\","
+	                        "\"decimals\":8,\"source_ts_ms\":1732700000123,\"fetch_latency_us\":48211,"
+	                        "\"observed_at_ns\":\"1732700000456789012\"}",
+	                        0, &jerr);
 	assert_non_null(in);
-	void  *rec = calloc(1, sc_size(def));
+	void *rec = calloc(1, sc_size(def));
 	sc_err se;
 	assert_int_equal(sc_from_json(def, in, rec, &se), 0);
 	uint8_t body[1024], buf[2048];
-	size_t  blen;
+	size_t blen;
 	assert_int_equal(sc_encode(def, rec, body, sizeof body, &blen, &se), 0);
 	free(rec);
 
@@ -182,7 +188,8 @@ test_dump_known_type(void **state)
 	char *line = t_list(&r);
 	char idx[16], when[40], topic[64], type[40], origin[80];
 	unsigned long long seq, size;
-	assert_int_equal(sscanf(line, "%15s %39s %63s %39s %79s %llu %llu", idx, when, topic, type, origin, &seq, &size), 7);
+	assert_int_equal(
+	        sscanf(line, "%15s %39s %63s %39s %79s %llu %llu", idx, when, topic, type, origin, &seq, &size), 7);
 	assert_string_equal(idx, "3");
 	assert_string_equal(when, "2026-11-27T17:00:00.000Z");
 	assert_string_equal(topic, "price.obs.ETH-USD");
@@ -218,8 +225,15 @@ test_dump_unknown_and_bad_body(void **state)
 
 	/* an origin outside the topic alphabet (here not even UTF-8) cannot be framed at all, so a
 	 * journal never holds one: frame_encode refuses it, and frame_decode would too */
-	frame_fields f = { .topic = "a.b", .topic_len = 3, .type = "blob.raw", .type_len = 8,
-	                   .id = raw, .origin = "bad\xff\xfeorigin", .origin_len = 11, .body = raw, .body_len = 3 };
+	frame_fields f = { .topic = "a.b",
+		           .topic_len = 3,
+		           .type = "blob.raw",
+		           .type_len = 8,
+		           .id = raw,
+		           .origin = "bad\xff\xfeorigin",
+		           .origin_len = 11,
+		           .body = raw,
+		           .body_len = 3 };
 	uint8_t id16[16] = { 0 };
 	f.id = id16;
 	assert_int_equal(frame_encode(&f, buf, sizeof buf, NULL, NULL, 0), 0);
@@ -230,8 +244,8 @@ test_corrupt_frame(void **state)
 {
 	(void)state;
 	uint8_t buf[512];
-	jn_rec  r = { .index = 9, .ts_ns = T_2026, .frame = buf };
-	size_t  n = t_frame(buf, sizeof buf, "blob.raw", "tester", (const uint8_t *)"x", 1);
+	jn_rec r = { .index = 9, .ts_ns = T_2026, .frame = buf };
+	size_t n = t_frame(buf, sizeof buf, "blob.raw", "tester", (const uint8_t *)"x", 1);
 	buf[n] = 0xc0; /* a trailing byte: strict decoding refuses it */
 	r.len = n + 1;
 
@@ -256,7 +270,7 @@ test_corrupt_frame(void **state)
 
 	/* not even a topic: the list line still has every column */
 	const uint8_t junk[] = { 0x01, 0x02 };
-	jn_rec        r2 = { .index = 10, .ts_ns = T_2026, .frame = junk, .len = sizeof junk };
+	jn_rec r2 = { .index = 10, .ts_ns = T_2026, .frame = junk, .len = sizeof junk };
 	line = t_list(&r2);
 	assert_true(strncmp(line, "10       2026-11-27T17:00:00.000Z -", 35) == 0);
 	free(line);

@@ -36,92 +36,97 @@
 #include "store/journal.h"
 #include "store/store.h"
 
-#define RP_EXIT_OK RT_EXIT_OK
-#define RP_EXIT_NONE RT_EXIT_NORESULT   /* nothing matched the range */
+#define RP_EXIT_OK    RT_EXIT_OK
+#define RP_EXIT_NONE  RT_EXIT_NORESULT /* nothing matched the range */
 #define RP_EXIT_USAGE RT_EXIT_USAGE
-#define RP_EXIT_FAIL RT_EXIT_UNAVAILABLE /* journal, bus or output error */
+#define RP_EXIT_FAIL  RT_EXIT_UNAVAILABLE /* journal, bus or output error */
 #define RP_MAX_TOPICS 32
-#define RP_END 1                     /* rp_next: no more frames in the range */
-#define RP_TABLE "journal"          /* busd's journal table (actors/busd/main.c) */
-#define RP_RENEW_NS 1000000000ull   /* a read txn is never held longer than this (see rp_renew) */
+#define RP_END        1             /* rp_next: no more frames in the range */
+#define RP_TABLE      "journal"     /* busd's journal table (actors/busd/main.c) */
+#define RP_RENEW_NS   1000000000ull /* a read txn is never held longer than this (see rp_renew) */
 /* publish's default pace. NNG's pub0 never blocks: once the publisher's send queue (1024 frames)
  * is full it drops frames, and an unpaced replay of 10,000 frames into a local busd lost 62% of
  * them, while 20,000/s lost none (see README.md). */
 #define RP_DEFAULT_RATE 20000.0
-#define RP_CATCHUP_NS 100000000ull /* further behind schedule than this: rebase, never burst */
+#define RP_CATCHUP_NS   100000000ull /* further behind schedule than this: rebase, never burst */
 
-typedef enum { RP_LIST, RP_DUMP, RP_STATS, RP_PUBLISH } rp_cmd;
+typedef enum {
+	RP_LIST,
+	RP_DUMP,
+	RP_STATS,
+	RP_PUBLISH
+} rp_cmd;
 
 typedef struct {
 	const char *journal;
-	rp_cmd      cmd;
-	uint64_t    from, to;            /* journal indexes, inclusive */
-	uint64_t    t0, t1;              /* receive time in ns, [t0, t1) */
-	int         has_range;           /* any of the above, a topic or a count was given */
+	rp_cmd cmd;
+	uint64_t from, to; /* journal indexes, inclusive */
+	uint64_t t0, t1;   /* receive time in ns, [t0, t1) */
+	int has_range;     /* any of the above, a topic or a count was given */
 	const char *topics[RP_MAX_TOPICS];
-	size_t      ntopics;
-	uint64_t    count;               /* 0 = no limit */
+	size_t ntopics;
+	uint64_t count; /* 0 = no limit */
 	const char *url;
-	double      rate, speed;         /* frames/s (0 = unpaced), gap divisor (0 = unset) */
-	int         rate_set;
-	int         wait_ms, linger_ms;
+	double rate, speed; /* frames/s (0 = unpaced), gap divisor (0 = unset) */
+	int rate_set;
+	int wait_ms, linger_ms;
 } rp_opts;
 
 /* A read position in the journal that survives read-txn renewals: records come from jn_next, the
  * remaining filters (several topics, time upper bound, count) are applied here. */
 typedef struct {
 	const rp_opts *o;
-	st_env        *env;
-	jn            *j;
-	MDB_txn       *txn;
-	jn_iter        it;
-	int            it_open;
-	uint64_t       to;               /* min(--to-seq, last index when the tool started) */
-	uint64_t       resume;           /* index to restart from after a renewal */
-	uint64_t       txn_ns;           /* when txn began (monotonic) */
-	uint64_t       matched;
-	jn_stats_t     stats;            /* the journal at start */
+	st_env *env;
+	jn *j;
+	MDB_txn *txn;
+	jn_iter it;
+	int it_open;
+	uint64_t to;     /* min(--to-seq, last index when the tool started) */
+	uint64_t resume; /* index to restart from after a renewal */
+	uint64_t txn_ns; /* when txn began (monotonic) */
+	uint64_t matched;
+	jn_stats_t stats; /* the journal at start */
 } rp_reader;
 
 static volatile sig_atomic_t rp_stop;
 
 static const char rp_usage_text[] =
-    "Usage: bus-replay [--journal DIR] COMMAND [range] [options]\n"
-    "\n"
-    "Reads busd's frame journal (LMDB, opened read-only: safe while busd runs).\n"
-    "\n"
-    "Commands:\n"
-    "  list      one line per frame: index, receive time, topic, type, origin, seq, size\n"
-    "  dump      one JSON object per frame: index, recv_ts, topic, type, id, origin, seq, ts,\n"
-    "            signed, body (decoded JSON) or body_hex; undecodable frames as error + hex\n"
-    "  stats     first/last index and receive time, frames and bytes (also: list --stats);\n"
-    "            with a range, also the frames and bytes it matches\n"
-    "  publish   re-send the frames exactly as recorded (same id, origin, seq, signature)\n"
-    "\n"
-    "Options:\n"
-    "  --journal DIR     journal env directory (default $JOURNAL_DIR, else data/busd)\n"
-    "  --from-seq N      first journal index (inclusive)\n"
-    "  --to-seq M        last journal index (inclusive)\n"
-    "  --since T         receive time >= T     T: RFC 3339 (2026-11-27T17:00:00Z,\n"
-    "  --until T         receive time <  T        2026-11-27T18:00:00.250+01:00), relative to\n"
-    "                                             now (-10m, -2h, -30s, -1d, -500ms), now,\n"
-    "                                             or ns since the Unix epoch\n"
-    "  --topic PREFIX    only topics starting with PREFIX (repeatable, up to 32)\n"
-    "  --count N         stop after N frames\n"
-    "  --stats           with list: print stats instead of frames\n"
-    "  --url URL         publish: bus address to publish to (busd ingress), comma list allowed\n"
-    "  --rate N          publish: N frames per second (default 20000; 0 = unpaced, which\n"
-    "                    overruns NNG's send queue and drops frames beyond ~1000 in a burst)\n"
-    "  --speed X         publish: original inter-arrival gaps divided by X (1 = real time)\n"
-    "  --wait-ms MS      publish: wait this long for the connection first (default 2000)\n"
-    "  --linger-ms MS    publish: wait after the last frame so queues drain (default 200)\n"
-    "  --help            this text\n"
-    "  --version         print the version and exit\n"
-    "\n"
-    "Output: ids, keys and bodies as 0x-hex; integers beyond 2^53 (ts, recv_ts: ns since the epoch)\n"
-    "as decimal strings, so jq reads them exactly.\n"
-    "Exit codes: 0 ok (also a publish interrupted by Ctrl-C), 1 nothing matched, 2 usage error,\n"
-    "3 journal, bus or output error.\n";
+        "Usage: bus-replay [--journal DIR] COMMAND [range] [options]\n"
+        "\n"
+        "Reads busd's frame journal (LMDB, opened read-only: safe while busd runs).\n"
+        "\n"
+        "Commands:\n"
+        "  list      one line per frame: index, receive time, topic, type, origin, seq, size\n"
+        "  dump      one JSON object per frame: index, recv_ts, topic, type, id, origin, seq, ts,\n"
+        "            signed, body (decoded JSON) or body_hex; undecodable frames as error + hex\n"
+        "  stats     first/last index and receive time, frames and bytes (also: list --stats);\n"
+        "            with a range, also the frames and bytes it matches\n"
+        "  publish   re-send the frames exactly as recorded (same id, origin, seq, signature)\n"
+        "\n"
+        "Options:\n"
+        "  --journal DIR     journal env directory (default $JOURNAL_DIR, else data/busd)\n"
+        "  --from-seq N      first journal index (inclusive)\n"
+        "  --to-seq M        last journal index (inclusive)\n"
+        "  --since T         receive time >= T     T: RFC 3339 (2026-11-27T17:00:00Z,\n"
+        "  --until T         receive time <  T        2026-11-27T18:00:00.250+01:00), relative to\n"
+        "                                             now (-10m, -2h, -30s, -1d, -500ms), now,\n"
+        "                                             or ns since the Unix epoch\n"
+        "  --topic PREFIX    only topics starting with PREFIX (repeatable, up to 32)\n"
+        "  --count N         stop after N frames\n"
+        "  --stats           with list: print stats instead of frames\n"
+        "  --url URL         publish: bus address to publish to (busd ingress), comma list allowed\n"
+        "  --rate N          publish: N frames per second (default 20000; 0 = unpaced, which\n"
+        "                    overruns NNG's send queue and drops frames beyond ~1000 in a burst)\n"
+        "  --speed X         publish: original inter-arrival gaps divided by X (1 = real time)\n"
+        "  --wait-ms MS      publish: wait this long for the connection first (default 2000)\n"
+        "  --linger-ms MS    publish: wait after the last frame so queues drain (default 200)\n"
+        "  --help            this text\n"
+        "  --version         print the version and exit\n"
+        "\n"
+        "Output: ids, keys and bodies as 0x-hex; integers beyond 2^53 (ts, recv_ts: ns since the epoch)\n"
+        "as decimal strings, so jq reads them exactly.\n"
+        "Exit codes: 0 ok (also a publish interrupted by Ctrl-C), 1 nothing matched, 2 usage error,\n"
+        "3 journal, bus or output error.\n";
 
 /* ---- small helpers ----------------------------------------------------------------------- */
 
@@ -157,8 +162,23 @@ rp_usage_error(const char *fmt, ...)
 	return RP_EXIT_USAGE;
 }
 
-enum { RP_O_JOURNAL = 256, RP_O_FROM, RP_O_TO, RP_O_SINCE, RP_O_UNTIL, RP_O_TOPIC, RP_O_COUNT,
-       RP_O_STATS, RP_O_URL, RP_O_RATE, RP_O_SPEED, RP_O_WAIT, RP_O_LINGER, RP_O_HELP, RP_O_VERSION };
+enum {
+	RP_O_JOURNAL = 256,
+	RP_O_FROM,
+	RP_O_TO,
+	RP_O_SINCE,
+	RP_O_UNTIL,
+	RP_O_TOPIC,
+	RP_O_COUNT,
+	RP_O_STATS,
+	RP_O_URL,
+	RP_O_RATE,
+	RP_O_SPEED,
+	RP_O_WAIT,
+	RP_O_LINGER,
+	RP_O_HELP,
+	RP_O_VERSION
+};
 
 /* Fills o from argv. Returns -1 to go on, or an exit code (usage error, or 0 after --help). */
 static int
@@ -183,7 +203,7 @@ rp_parse_args(int argc, char **argv, rp_opts *o)
 		{ NULL, 0, NULL, 0 },
 	};
 	uint64_t now = rp_real_ns(), v;
-	int      stats = 0, c;
+	int stats = 0, c;
 
 	memset(o, 0, sizeof *o);
 	o->journal = getenv("JOURNAL_DIR") && *getenv("JOURNAL_DIR") ? getenv("JOURNAL_DIR") : "data/busd";
@@ -194,7 +214,9 @@ rp_parse_args(int argc, char **argv, rp_opts *o)
 	opterr = 0; /* our own messages, with the option named */
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
-		case RP_O_JOURNAL: o->journal = optarg; break;
+		case RP_O_JOURNAL:
+			o->journal = optarg;
+			break;
 		case RP_O_FROM:
 			if (rp_parse_u64(optarg, &o->from))
 				return rp_usage_error("--from-seq: '%s' is not an index", optarg);
@@ -207,12 +229,14 @@ rp_parse_args(int argc, char **argv, rp_opts *o)
 			break;
 		case RP_O_SINCE:
 			if (rp_parse_time(optarg, now, &o->t0))
-				return rp_usage_error("--since: '%s' is not a time (RFC 3339, -10m, now, or ns)", optarg);
+				return rp_usage_error("--since: '%s' is not a time (RFC 3339, -10m, now, or ns)",
+				                      optarg);
 			o->has_range = 1;
 			break;
 		case RP_O_UNTIL:
 			if (rp_parse_time(optarg, now, &o->t1))
-				return rp_usage_error("--until: '%s' is not a time (RFC 3339, -10m, now, or ns)", optarg);
+				return rp_usage_error("--until: '%s' is not a time (RFC 3339, -10m, now, or ns)",
+				                      optarg);
 			o->has_range = 1;
 			break;
 		case RP_O_TOPIC:
@@ -228,8 +252,12 @@ rp_parse_args(int argc, char **argv, rp_opts *o)
 				return rp_usage_error("--count: '%s' is not a positive number", optarg);
 			o->has_range = 1;
 			break;
-		case RP_O_STATS: stats = 1; break;
-		case RP_O_URL: o->url = optarg; break;
+		case RP_O_STATS:
+			stats = 1;
+			break;
+		case RP_O_URL:
+			o->url = optarg;
+			break;
 		case RP_O_RATE:
 			if (strcmp(optarg, "0") != 0 && rp_parse_double(optarg, &o->rate))
 				return rp_usage_error("--rate: '%s' is not a number of frames per second", optarg);
@@ -245,8 +273,12 @@ rp_parse_args(int argc, char **argv, rp_opts *o)
 				return rp_usage_error("'%s' is not a number of milliseconds (0..3600000)", optarg);
 			*(c == RP_O_WAIT ? &o->wait_ms : &o->linger_ms) = (int)v;
 			break;
-		case RP_O_HELP: fputs(rp_usage_text, stdout); return RP_EXIT_OK;
-		case RP_O_VERSION: rt_version_print("bus-replay", stdout); return RP_EXIT_OK;
+		case RP_O_HELP:
+			fputs(rp_usage_text, stdout);
+			return RP_EXIT_OK;
+		case RP_O_VERSION:
+			rt_version_print("bus-replay", stdout);
+			return RP_EXIT_OK;
 		default:
 			return rp_usage_error("unknown option or missing value: %s", argv[optind - 1]);
 		}
@@ -310,7 +342,7 @@ rp_begin(rp_reader *r, uint64_t from)
 {
 	st_err err;
 	r->txn = NULL;
-	int    rc = st_begin(r->env, 1, &r->txn, &err);
+	int rc = st_begin(r->env, 1, &r->txn, &err);
 	if (rc == 0)
 		rc = jn_iter_index(&r->it, r->j, r->txn, from, r->to, rp_jn_prefix(r->o), &err);
 	if (rc != 0) {
@@ -337,7 +369,7 @@ rp_end(rp_reader *r)
 static int
 rp_open(rp_reader *r, const rp_opts *o)
 {
-	st_err  err;
+	st_err err;
 	st_opts so = { .max_tables = 4, .flags = ST_RDONLY };
 	memset(r, 0, sizeof *r);
 	r->o = o;
@@ -386,7 +418,7 @@ static int
 rp_next(rp_reader *r, jn_rec *rec)
 {
 	const rp_opts *o = r->o;
-	st_err         err;
+	st_err err;
 	if (o->count && r->matched >= o->count)
 		return RP_END;
 	for (;;) {
@@ -424,7 +456,7 @@ static int
 rp_stats(rp_reader *r)
 {
 	const jn_stats_t *s = &r->stats;
-	char              t0[40] = "-", t1[40] = "-";
+	char t0[40] = "-", t1[40] = "-";
 	if (s->count) {
 		rp_fmt_time(s->first_ns, t0);
 		rp_fmt_time(s->last_ns, t1);
@@ -437,8 +469,8 @@ rp_stats(rp_reader *r)
 	if (!r->o->has_range)
 		return RP_EXIT_OK;
 	uint64_t bytes = 0;
-	jn_rec   rec;
-	int      rc;
+	jn_rec rec;
+	int rc;
 	while ((rc = rp_next(r, &rec)) == 0) {
 		bytes += rec.len;
 		if (rp_renew(r) != 0)
@@ -454,7 +486,7 @@ static int
 rp_dump_line(const jn_rec *rec)
 {
 	json_t *o = rp_dump_obj(rec);
-	char   *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
 	if (s == NULL) {
 		fprintf(stderr, "bus-replay: index %" PRIu64 ": cannot render JSON (out of memory)\n", rec->index);
@@ -469,7 +501,7 @@ static int
 rp_print(rp_reader *r)
 {
 	jn_rec rec;
-	int    rc;
+	int rc;
 	while ((rc = rp_next(r, &rec)) == 0) {
 		if (r->o->cmd == RP_LIST)
 			rp_list_line(stdout, &rec);
@@ -531,7 +563,7 @@ static int
 rp_publish(rp_reader *r)
 {
 	const rp_opts *o = r->o;
-	char           err[256];
+	char err[256];
 	struct sigaction sa = { .sa_handler = rp_on_signal };
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -552,10 +584,10 @@ rp_publish(rp_reader *r)
 		bus_pub_close(p);
 		return RP_EXIT_FAIL;
 	}
-	uint64_t  sent = 0, errors = 0, start = 0, last = 0;
-	rp_pacer  pc = { 0 };
-	jn_rec    rec;
-	int       rc = 0;
+	uint64_t sent = 0, errors = 0, start = 0, last = 0;
+	rp_pacer pc = { 0 };
+	jn_rec rec;
+	int rc = 0;
 	while (!rp_stop && (rc = rp_next(r, &rec)) == 0) {
 		uint64_t now = rp_mono_ns();
 		if (sent == 0) {
@@ -587,13 +619,14 @@ rp_publish(rp_reader *r)
 	bus_pub_close(p);
 
 	double span = sent > 1 ? (double)(last - start) / 1e9 : 0;
-	char   want[64] = "unpaced";
+	char want[64] = "unpaced";
 	if (o->rate > 0)
 		snprintf(want, sizeof want, "requested %.1f/s", o->rate);
 	else if (o->speed > 0)
 		snprintf(want, sizeof want, "speed x%g", o->speed);
-	fprintf(stderr, "bus-replay: sent %" PRIu64 " frames to %s in %.3f s (%.1f frames/s, %s), %" PRIu64
-	        " send errors%s\n", sent, o->url, span, span > 0 ? (double)(sent - 1) / span : 0.0, want, errors,
+	fprintf(stderr,
+	        "bus-replay: sent %" PRIu64 " frames to %s in %.3f s (%.1f frames/s, %s), %" PRIu64 " send errors%s\n",
+	        sent, o->url, span, span > 0 ? (double)(sent - 1) / span : 0.0, want, errors,
 	        rp_stop ? ", interrupted" : "");
 	if (rc < 0 || errors > 0)
 		return RP_EXIT_FAIL;
@@ -609,9 +642,9 @@ rp_publish(rp_reader *r)
 int
 main(int argc, char **argv)
 {
-	rp_opts   o;
+	rp_opts o;
 	rp_reader r;
-	int       rc = rp_parse_args(argc, argv, &o);
+	int rc = rp_parse_args(argc, argv, &o);
 	if (rc >= 0)
 		return rc;
 	if (rp_open(&r, &o) != 0) {
@@ -619,9 +652,15 @@ main(int argc, char **argv)
 		return RP_EXIT_FAIL;
 	}
 	switch (o.cmd) {
-	case RP_STATS: rc = rp_stats(&r); break;
-	case RP_PUBLISH: rc = rp_publish(&r); break;
-	default: rc = rp_print(&r); break;
+	case RP_STATS:
+		rc = rp_stats(&r);
+		break;
+	case RP_PUBLISH:
+		rc = rp_publish(&r);
+		break;
+	default:
+		rc = rp_print(&r);
+		break;
 	}
 	rp_close(&r);
 	return rc;

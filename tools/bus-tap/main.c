@@ -34,21 +34,25 @@
 #include "bus/sig.h"
 #include "schemas/schema.h"
 
-enum { FMT_JSON, FMT_PRETTY, FMT_RAW };
+enum {
+	FMT_JSON,
+	FMT_PRETTY,
+	FMT_RAW
+};
 
 typedef struct {
-	char        urls[1024];
+	char urls[1024];
 	const char *topics[32];
-	int         ntopics;
-	long        count;
-	double      timeout_s, connect_s;
-	int         format;
+	int ntopics;
+	long count;
+	double timeout_s, connect_s;
+	int format;
 	const char *trust_spec;
-	int         keep_dups, stats;
+	int keep_dups, stats;
 	/* publishing */
 	const char *publish_topic, *type, *json_body, *hex_body, *origin, *key_file, *id_hex;
-	long        repeat, interval_ms;
-	int         keygen;
+	long repeat, interval_ms;
+	int keygen;
 } tap_opts;
 
 static volatile sig_atomic_t tap_stop;
@@ -60,11 +64,11 @@ tap_on_signal(int sig)
 	tap_stop = 1;
 }
 
-#define TAP_SYNOPSIS \
-	"usage: bus-tap [--url URL]... [--topic PREFIX]... [--count N] [--timeout SECONDS]\n" \
-	"               [--format json|pretty|raw] [--trust SPEC] [--all] [--stats] [--connect-timeout S]\n" \
-	"       bus-tap [--url URL]... --publish TOPIC [--type TYPE] (--json BODY | --hex BODY)\n" \
-	"               [--origin NAME] [--key-file FILE] [--id HEX] [--repeat N] [--interval MS]\n" \
+#define TAP_SYNOPSIS                                                                                                   \
+	"usage: bus-tap [--url URL]... [--topic PREFIX]... [--count N] [--timeout SECONDS]\n"                          \
+	"               [--format json|pretty|raw] [--trust SPEC] [--all] [--stats] [--connect-timeout S]\n"           \
+	"       bus-tap [--url URL]... --publish TOPIC [--type TYPE] (--json BODY | --hex BODY)\n"                     \
+	"               [--origin NAME] [--key-file FILE] [--id HEX] [--repeat N] [--interval MS]\n"                   \
 	"       bus-tap --keygen | --help | --version\n"
 
 static void
@@ -80,7 +84,8 @@ tap_usage(FILE *f)
 	      "--connect-timeout S (default 2): no busd reachable by then is an error (exit 3).\n"
 	      "JSON: ids, keys and raw bodies as 0x-hex; integers beyond 2^53 (ts) as decimal strings.\n"
 	      "Exit: 0 count reached, timeout without --count, or interrupted; 1 timeout before --count\n"
-	      "frames; 2 usage; 3 no busd, bus or publish error; 78 invalid environment.\n", f);
+	      "frames; 2 usage; 3 no busd, bus or publish error; 78 invalid environment.\n",
+	      f);
 }
 
 /* An unknown option or a bad value: what is wrong, the synopsis, exit 2 (stderr only). */
@@ -131,7 +136,8 @@ tap_strip_blanks(json_t *obj)
 	const char *k;
 	json_t *v;
 	void *tmp;
-	json_object_foreach_safe(obj, tmp, k, v) {
+	json_object_foreach_safe(obj, tmp, k, v)
+	{
 		if (tap_is_blank(v) || strcmp(k, "v") == 0)
 			json_object_del(obj, k);
 	}
@@ -178,9 +184,9 @@ tap_print(const tap_opts *o, const bus_msg *m, int rv)
 			tap_strip_blanks(body);
 		char *bs = body ? json_dumps(body, JSON_COMPACT) : strdup("(undecoded)");
 		printf("%s.%03u %s%.*s %.*s#%llu %s%s%s\n", when, (unsigned)(m->f.ts_ns / 1000000u % 1000),
-		       rv == BUS_EREJECT ? "REJECTED " : "", (int)m->f.topic_len, m->f.topic,
-		       (int)m->f.origin_len, m->f.origin, (unsigned long long)m->f.seq,
-		       m->f.key ? "[signed] " : "", bs, m->gap ? " (gap)" : "");
+		       rv == BUS_EREJECT ? "REJECTED " : "", (int)m->f.topic_len, m->f.topic, (int)m->f.origin_len,
+		       m->f.origin, (unsigned long long)m->f.seq, m->f.key ? "[signed] " : "", bs,
+		       m->gap ? " (gap)" : "");
 		free(bs);
 		json_decref(j);
 		return;
@@ -197,8 +203,8 @@ tap_stats(const bus_sub *s, double secs)
 {
 	bus_stream_stats st[256];
 	size_t n = bus_sub_streams(s, st, 256);
-	fprintf(stderr, "%-28s %-32s %9s %9s %6s %6s %8s\n", "origin", "topic", "frames", "msg/s", "gaps",
-	        "dups", "restarts");
+	fprintf(stderr, "%-28s %-32s %9s %9s %6s %6s %8s\n", "origin", "topic", "frames", "msg/s", "gaps", "dups",
+	        "restarts");
 	for (size_t i = 0; i < n && i < 256; i++)
 		fprintf(stderr, "%-28s %-32s %9llu %9.1f %6llu %6llu %8llu\n", st[i].origin, st[i].topic,
 		        (unsigned long long)st[i].frames, secs > 0 ? st[i].frames / secs : 0.0,
@@ -276,8 +282,9 @@ tap_watch(const tap_opts *o)
 		int wait = 200;
 		int now_up = bus_sub_connected(s) > 0;
 		if (now_up != up)
-			fprintf(stderr, now_up ? "bus-tap: busd at %s reachable again\n"
-			                       : "bus-tap: lost every busd at %s; redialing (frames meanwhile are missed)\n",
+			fprintf(stderr,
+			        now_up ? "bus-tap: busd at %s reachable again\n"
+			               : "bus-tap: lost every busd at %s; redialing (frames meanwhile are missed)\n",
 			        o->urls);
 		up = now_up;
 		if (o->timeout_s > 0) {
@@ -286,7 +293,8 @@ tap_watch(const tap_opts *o)
 				/* a watch window without --count ends normally; a count not reached is "no result" */
 				rc = o->count > 0 ? RT_EXIT_NORESULT : RT_EXIT_OK;
 				if (o->count > 0)
-					fprintf(stderr, "bus-tap: %ld of %ld frames after %g s\n", got, o->count, o->timeout_s);
+					fprintf(stderr, "bus-tap: %ld of %ld frames after %g s\n", got, o->count,
+					        o->timeout_s);
 				break;
 			}
 			if (left * 1000 < wait)
@@ -366,7 +374,7 @@ tap_load_key(const tap_opts *o, int *bad)
 /* The environment bus-tap reads, checked all at once like an actor's (exit RT_EXIT_CONFIG). The key
  * is only validated here (tap_load_key reads it again, or the --key-file). */
 static const char *tap_env_pub, *tap_env_sub, *tap_env_trust, *tap_tls_cert, *tap_tls_key, *tap_tls_ca;
-static uint8_t     tap_env_key[32];
+static uint8_t tap_env_key[32];
 static const rt_opt tap_env[] = {
 	{ "BUS_PUB_URL", RT_BUS_URL, NULL, "busd ingress URLs (--publish)", &tap_env_pub, 0, 0, 0, 0 },
 	{ "BUS_SUB_URL", RT_BUS_URL, NULL, "busd egress URLs", &tap_env_sub, 0, 0, 0, 0 },
@@ -380,7 +388,7 @@ static int
 tap_check_env(void)
 {
 	char err[2048];
-	int  rc = rt_config_load(tap_env, sizeof tap_env / sizeof tap_env[0], err, sizeof err);
+	int rc = rt_config_load(tap_env, sizeof tap_env / sizeof tap_env[0], err, sizeof err);
 	explicit_bzero(tap_env_key, sizeof tap_env_key);
 	/* tls+tcp:// URLs: the same identity files as every actor (checked above). */
 	if (rc == 0 && bus_tls_set(tap_tls_cert, tap_tls_key, tap_tls_ca, err, sizeof err) != 0)
@@ -426,7 +434,8 @@ tap_publish(const tap_opts *o)
 			return 2;
 		}
 	} else if (o->hex_body) {
-		if (hex_decode(o->hex_body, strlen(o->hex_body), HEX_PREFIX_OPTIONAL, body, sizeof body, &blen, NULL) != HEX_OK) {
+		if (hex_decode(o->hex_body, strlen(o->hex_body), HEX_PREFIX_OPTIONAL, body, sizeof body, &blen, NULL) !=
+		    HEX_OK) {
 			fprintf(stderr, "bus-tap: --hex: not valid hex\n");
 			return 2;
 		}
@@ -517,17 +526,27 @@ int
 main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "url", required_argument, 0, 'u' },     { "topic", required_argument, 0, 't' },
-		{ "count", required_argument, 0, 'C' },   { "timeout", required_argument, 0, 'W' },
-		{ "format", required_argument, 0, 'F' },  { "trust", required_argument, 0, 'T' },
-		{ "all", no_argument, 0, 'a' },           { "stats", no_argument, 0, 's' },
-		{ "publish", required_argument, 0, 'p' }, { "type", required_argument, 0, 'y' },
-		{ "json", required_argument, 0, 'j' },    { "hex", required_argument, 0, 'x' },
-		{ "origin", required_argument, 0, 'o' },  { "key-file", required_argument, 0, 'k' },
-		{ "id", required_argument, 0, 'i' },      { "repeat", required_argument, 0, 'r' },
-		{ "interval", required_argument, 0, 'I' }, { "keygen", no_argument, 0, 'g' },
+		{ "url", required_argument, 0, 'u' },
+		{ "topic", required_argument, 0, 't' },
+		{ "count", required_argument, 0, 'C' },
+		{ "timeout", required_argument, 0, 'W' },
+		{ "format", required_argument, 0, 'F' },
+		{ "trust", required_argument, 0, 'T' },
+		{ "all", no_argument, 0, 'a' },
+		{ "stats", no_argument, 0, 's' },
+		{ "publish", required_argument, 0, 'p' },
+		{ "type", required_argument, 0, 'y' },
+		{ "json", required_argument, 0, 'j' },
+		{ "hex", required_argument, 0, 'x' },
+		{ "origin", required_argument, 0, 'o' },
+		{ "key-file", required_argument, 0, 'k' },
+		{ "id", required_argument, 0, 'i' },
+		{ "repeat", required_argument, 0, 'r' },
+		{ "interval", required_argument, 0, 'I' },
+		{ "keygen", no_argument, 0, 'g' },
 		{ "connect-timeout", required_argument, 0, 'c' },
-		{ "help", no_argument, 0, 'h' },          { "version", no_argument, 0, 'V' },
+		{ "help", no_argument, 0, 'h' },
+		{ "version", no_argument, 0, 'V' },
 		{ 0, 0, 0, 0 },
 	};
 	tap_opts o = { .format = FMT_JSON, .trust_spec = getenv("BUS_TRUST"), .connect_s = 2 };
@@ -536,7 +555,9 @@ main(int argc, char **argv)
 	opterr = 0; /* our own message, naming the option, then the synopsis */
 	while ((c = getopt_long(argc, argv, "u:t:C:W:F:T:asp:y:j:x:o:k:i:r:I:c:ghV", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'u': tap_add_url(&o, optarg); break;
+		case 'u':
+			tap_add_url(&o, optarg);
+			break;
 		case 't':
 			if (o.ntopics == 32)
 				return tap_usage_error("at most 32 --topic; one too many:", optarg);
@@ -551,7 +572,8 @@ main(int argc, char **argv)
 		case 'c': {
 			double v = strtod(optarg, &end);
 			if (*end || end == optarg || !(v >= 0) || v > 1e9)
-				return tap_usage_error(c == 'W' ? "--timeout wants seconds, not" : "--connect-timeout wants seconds, not",
+				return tap_usage_error(c == 'W' ? "--timeout wants seconds, not"
+				                                : "--connect-timeout wants seconds, not",
 				                       optarg);
 			*(c == 'W' ? &o.timeout_s : &o.connect_s) = v;
 			break;
@@ -566,29 +588,57 @@ main(int argc, char **argv)
 			else
 				return tap_usage_error("--format is json, pretty or raw, not", optarg);
 			break;
-		case 'T': o.trust_spec = optarg; break;
-		case 'a': o.keep_dups = 1; break;
-		case 's': o.stats = 1; break;
-		case 'p': o.publish_topic = optarg; break;
-		case 'y': o.type = optarg; break;
-		case 'j': o.json_body = optarg; break;
-		case 'x': o.hex_body = optarg; break;
-		case 'o': o.origin = optarg; break;
-		case 'k': o.key_file = optarg; break;
-		case 'i': o.id_hex = optarg; break;
+		case 'T':
+			o.trust_spec = optarg;
+			break;
+		case 'a':
+			o.keep_dups = 1;
+			break;
+		case 's':
+			o.stats = 1;
+			break;
+		case 'p':
+			o.publish_topic = optarg;
+			break;
+		case 'y':
+			o.type = optarg;
+			break;
+		case 'j':
+			o.json_body = optarg;
+			break;
+		case 'x':
+			o.hex_body = optarg;
+			break;
+		case 'o':
+			o.origin = optarg;
+			break;
+		case 'k':
+			o.key_file = optarg;
+			break;
+		case 'i':
+			o.id_hex = optarg;
+			break;
 		case 'r':
 		case 'I': {
 			long v = strtol(optarg, &end, 10);
 			if (*end || end == optarg || v < 0)
-				return tap_usage_error(c == 'r' ? "--repeat wants a count, not" : "--interval wants milliseconds, not",
+				return tap_usage_error(c == 'r' ? "--repeat wants a count, not"
+				                                : "--interval wants milliseconds, not",
 				                       optarg);
 			*(c == 'r' ? &o.repeat : &o.interval_ms) = v;
 			break;
 		}
-		case 'g': o.keygen = 1; break;
-		case 'h': tap_usage(stdout); return RT_EXIT_OK;
-		case 'V': rt_version_print("bus-tap", stdout); return RT_EXIT_OK;
-		default: return tap_usage_error("unknown option or missing value:", argv[optind - 1]);
+		case 'g':
+			o.keygen = 1;
+			break;
+		case 'h':
+			tap_usage(stdout);
+			return RT_EXIT_OK;
+		case 'V':
+			rt_version_print("bus-tap", stdout);
+			return RT_EXIT_OK;
+		default:
+			return tap_usage_error("unknown option or missing value:", argv[optind - 1]);
 		}
 	}
 	if (optind < argc)

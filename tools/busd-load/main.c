@@ -42,19 +42,19 @@
 
 static struct {
 	const char *ingress, *egress;
-	int         pid, stalled, frames, body, window;
-	long        max_private_mib, after_mib;
-	int         oversize;
+	int pid, stalled, frames, body, window;
+	long max_private_mib, after_mib;
+	int oversize;
 } ld = { .stalled = 80, .frames = 600, .body = 65000, .window = 4, .max_private_mib = -1, .after_mib = -1 };
 
 static atomic_long ld_peak_kib;
-static atomic_int  ld_stop, ld_got, ld_gaps;
+static atomic_int ld_stop, ld_got, ld_gaps;
 
 static long
 ld_rss_anon_kib(void)
 {
-	char  path[64], line[256];
-	long  kib = -1;
+	char path[64], line[256];
+	long kib = -1;
 	snprintf(path, sizeof path, "/proc/%d/status", ld.pid);
 	FILE *f = fopen(path, "r");
 	if (f == NULL)
@@ -85,7 +85,7 @@ ld_live(void *arg)
 	bus_sub *s = arg;
 	while (!atomic_load(&ld_stop)) {
 		bus_msg m;
-		int     rv = bus_recv(s, &m, 100);
+		int rv = bus_recv(s, &m, 100);
 		if (rv == BUS_OK) {
 			atomic_fetch_add(&ld_gaps, (int)m.gap);
 			atomic_fetch_add(&ld_got, 1);
@@ -102,7 +102,7 @@ ld_stalled_conn(const char *host, int port)
 {
 	static const unsigned char hdr[8] = { 0, 'S', 'P', 0, 0x00, 0x21, 0, 0 };
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-	int                fd = socket(AF_INET, SOCK_STREAM, 0), small = 4096;
+	int fd = socket(AF_INET, SOCK_STREAM, 0), small = 4096;
 	if (fd < 0 || inet_pton(AF_INET, host, &sa.sin_addr) != 1)
 		return -1;
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
@@ -133,7 +133,7 @@ int
 main(int argc, char **argv)
 {
 	char host[64] = "127.0.0.1", err[256];
-	int  port = 0;
+	int port = 0;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			ld_usage_to(stdout);
@@ -181,8 +181,8 @@ main(int argc, char **argv)
 		return 2;
 	}
 	const char *live_url = getenv("LOAD_LIVE_URL") ? getenv("LOAD_LIVE_URL") : ld.egress;
-	bus_pub    *p = bus_pub_open(ld.ingress, "busd-load", err, sizeof err);
-	bus_sub    *s = p ? bus_sub_open(live_url, err, sizeof err) : NULL;
+	bus_pub *p = bus_pub_open(ld.ingress, "busd-load", err, sizeof err);
+	bus_sub *s = p ? bus_sub_open(live_url, err, sizeof err) : NULL;
 	if (s == NULL || bus_sub_topic(s, "load.") != 0 || bus_pub_wait(p, 1, 10000) != 0 ||
 	    bus_sub_wait(s, 1, 10000) != 0) {
 		fprintf(stderr, "busd-load: cannot reach busd: %s\n", s ? "timeout" : err);
@@ -216,8 +216,8 @@ main(int argc, char **argv)
 	}
 
 	uint8_t *body = malloc((size_t)ld.body);
-	int     *fds = calloc((size_t)ld.stalled + 1, sizeof *fds);
-	int      nfds = 0, every = ld.stalled ? (ld.frames / (ld.stalled + 1) ? ld.frames / (ld.stalled + 1) : 1) : 0;
+	int *fds = calloc((size_t)ld.stalled + 1, sizeof *fds);
+	int nfds = 0, every = ld.stalled ? (ld.frames / (ld.stalled + 1) ? ld.frames / (ld.stalled + 1) : 1) : 0;
 	uint64_t t0 = rt_mono_ns();
 	memset(body, 'b', (size_t)ld.body);
 	for (int i = 0; i < ld.frames; i++) {

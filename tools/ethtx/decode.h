@@ -4,8 +4,8 @@
  * Memory: dx_view returns a new jansson object the caller releases with json_decref; it copies what
  * it needs, so raw may be freed afterwards. Error messages go into the caller's buffer.
  */
-#ifndef ETHTX_DECODE_H
-#define ETHTX_DECODE_H
+#ifndef OB_TOOLS_ETHTX_DECODE_H
+#define OB_TOOLS_ETHTX_DECODE_H
 
 #include <jansson.h>
 #include <stddef.h>

@@ -33,16 +33,22 @@
 static ps_sim *sim;
 static volatile sig_atomic_t stop;
 
-static void on_signal(int sig) { stop = 1; }
+static void
+on_signal(int sig)
+{
+	stop = 1;
+}
 
-static uint64_t now_ms(void)
+static uint64_t
+now_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-static uint64_t mono_ms(void)
+static uint64_t
+mono_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -52,12 +58,13 @@ static uint64_t mono_ms(void)
 /* ---- held answers (mode slow) ---------------------------------------------------------------- */
 
 typedef struct {
-	nng_aio      *req;   /* the server's aio for this request */
-	nng_aio      *timer;
+	nng_aio *req; /* the server's aio for this request */
+	nng_aio *timer;
 	nng_http_res *res;
 } held;
 
-static void held_done(void *arg)
+static void
+held_done(void *arg)
 {
 	held *h = arg;
 	int rv = nng_aio_result(h->timer);
@@ -72,7 +79,8 @@ static void held_done(void *arg)
 	free(h);
 }
 
-static void held_cancel(nng_aio *aio, void *arg, int rv)
+static void
+held_cancel(nng_aio *aio, void *arg, int rv)
 {
 	held *h = arg;
 	nng_aio_cancel(h->timer); /* held_done then finishes the request with the error */
@@ -80,7 +88,8 @@ static void held_cancel(nng_aio *aio, void *arg, int rv)
 
 /* ---- the one handler ------------------------------------------------------------------------- */
 
-static void serve(nng_aio *aio)
+static void
+serve(nng_aio *aio)
 {
 	nng_http_req *req = nng_aio_get_input(aio, 0);
 	nng_http_res *res;
@@ -98,8 +107,8 @@ static void serve(nng_aio *aio)
 	const char *method = nng_http_req_get_method(req);
 	int status = ps_handle(sim, method, uri, query ? query : "", now_ms(), &out, &delay);
 	if (strncmp(uri, "/ctl/", 5) == 0 && strcmp(method, "POST") == 0)
-		rt_logkv(status == 200 ? RT_INFO : RT_WARN, "control", "path", uri, "query", query ? query : "", "status",
-		         status == 200 ? "ok" : (const char *)out.data, NULL);
+		rt_logkv(status == 200 ? RT_INFO : RT_WARN, "control", "path", uri, "query", query ? query : "",
+		         "status", status == 200 ? "ok" : (const char *)out.data, NULL);
 	free(uri);
 	nng_http_res_set_status(res, (uint16_t)status);
 	nng_http_res_set_header(res, "Content-Type", "application/json; charset=utf-8");
@@ -130,12 +139,13 @@ static void serve(nng_aio *aio)
 
 typedef struct {
 	uint64_t at_ms;
-	char     verb[16];
-	char     query[240];
+	char verb[16];
+	char query[240];
 } step;
 
 /* "5", "2.5s", "500ms", "2m": fractional seconds are kept exact (dec_to_fixed, 3 decimals). */
-static int script_time(const char *t, uint64_t *ms)
+static int
+script_time(const char *t, uint64_t *ms)
 {
 	size_t n = strlen(t);
 	u256 v;
@@ -150,7 +160,8 @@ static int script_time(const char *t, uint64_t *ms)
 	return 0;
 }
 
-static int load_script(const char *path, step **out, size_t *n)
+static int
+load_script(const char *path, step **out, size_t *n)
 {
 	FILE *f = fopen(path, "r");
 	if (f == NULL) {
@@ -172,7 +183,8 @@ static int load_script(const char *path, step **out, size_t *n)
 			continue;
 		uint64_t ms;
 		if (k != 3 || script_time(at, &ms) != 0) {
-			fprintf(stderr, "price-sim: %s:%zu: want '<time> set|mode|lie <query>' (time like 5, 2.5s, 500ms)\n",
+			fprintf(stderr,
+			        "price-sim: %s:%zu: want '<time> set|mode|lie <query>' (time like 5, 2.5s, 500ms)\n",
 			        path, lineno);
 			fclose(f);
 			free(*out);
@@ -197,24 +209,25 @@ static int load_script(const char *path, step **out, size_t *n)
 	return 0;
 }
 
-static void usage(FILE *f)
+static void
+usage(FILE *f)
 {
-	fprintf(f,
-	        "usage: price-sim [--port N] [--addr A] [--feed NAME=PRICE]... [--walk] [--walk-interval D]\n"
-	        "                 [--walk-ppm N] [--walk-decimals N] [--seed N] [--script FILE [--loop]]\n"
-	        "  --port N          listen port (0 = pick one; the URL is printed on stdout)\n"
-	        "  --addr A          listen address (default 127.0.0.1)\n"
-	        "  --feed F=P        initial feed and price (default ETH-USD=3000.12 and BTC-USD=67123.45)\n"
-	        "  --walk            random-walk every feed's price every --walk-interval (default 1s)\n"
-	        "  --walk-ppm N      largest step in parts per million (default 2000 = 0.2%%)\n"
-	        "  --walk-decimals N prices keep N decimals while walking (default 2)\n"
-	        "  --script FILE     lines '<time> set|mode|lie <query>' run at <time> after start;\n"
-	        "                    --loop repeats the script\n"
-	        "  --help, --version\n"
-	        "Exit: 0 stopped (SIGTERM, Ctrl-C), 2 usage, 3 cannot listen.\n");
+	fprintf(f, "usage: price-sim [--port N] [--addr A] [--feed NAME=PRICE]... [--walk] [--walk-interval D]\n"
+	           "                 [--walk-ppm N] [--walk-decimals N] [--seed N] [--script FILE [--loop]]\n"
+	           "  --port N          listen port (0 = pick one; the URL is printed on stdout)\n"
+	           "  --addr A          listen address (default 127.0.0.1)\n"
+	           "  --feed F=P        initial feed and price (default ETH-USD=3000.12 and BTC-USD=67123.45)\n"
+	           "  --walk            random-walk every feed's price every --walk-interval (default 1s)\n"
+	           "  --walk-ppm N      largest step in parts per million (default 2000 = 0.2%%)\n"
+	           "  --walk-decimals N prices keep N decimals while walking (default 2)\n"
+	           "  --script FILE     lines '<time> set|mode|lie <query>' run at <time> after start;\n"
+	           "                    --loop repeats the script\n"
+	           "  --help, --version\n"
+	           "Exit: 0 stopped (SIGTERM, Ctrl-C), 2 usage, 3 cannot listen.\n");
 }
 
-int main(int argc, char **argv)
+int
+main(int argc, char **argv)
 {
 	const char *addr = "127.0.0.1", *script = NULL;
 	unsigned long port = 0, walk_dec = 2;
@@ -321,10 +334,11 @@ int main(int argc, char **argv)
 		while (si < nsteps && now - t0 >= steps[si].at_ms) {
 			rt_buf_reset(&err);
 			if (ps_command(sim, steps[si].verb, steps[si].query, &err) != 200)
-				rt_logkv(RT_WARN, "script step refused", "verb", steps[si].verb, "query", steps[si].query, "err",
-				         (const char *)err.data, NULL);
+				rt_logkv(RT_WARN, "script step refused", "verb", steps[si].verb, "query",
+				         steps[si].query, "err", (const char *)err.data, NULL);
 			else
-				rt_logkv(RT_INFO, "script step", "verb", steps[si].verb, "query", steps[si].query, NULL);
+				rt_logkv(RT_INFO, "script step", "verb", steps[si].verb, "query", steps[si].query,
+				         NULL);
 			if (++si == nsteps && loop) {
 				si = 0;
 				t0 = now;

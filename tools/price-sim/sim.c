@@ -9,36 +9,51 @@
 
 #include "base/u256.h"
 
-enum { PS_COINGECKO, PS_BINANCE, PS_COINBASE, PS_KRAKEN, PS_GENERIC, PS_NSRC };
-typedef enum { PM_OK, PM_DOWN, PM_SLOW, PM_GARBAGE, PM_STALE, PM_N } ps_mode;
+enum {
+	PS_COINGECKO,
+	PS_BINANCE,
+	PS_COINBASE,
+	PS_KRAKEN,
+	PS_GENERIC,
+	PS_NSRC
+};
+typedef enum {
+	PM_OK,
+	PM_DOWN,
+	PM_SLOW,
+	PM_GARBAGE,
+	PM_STALE,
+	PM_N
+} ps_mode;
 
 static const char *const ps_src_names[PS_NSRC] = { "coingecko", "binance", "coinbase", "kraken", "generic" };
 static const char *const ps_mode_names[PM_N] = { "ok", "down", "slow", "garbage", "stale" };
 
 typedef struct {
-	char    name[32];
-	char    base_sym[16], quote_sym[16]; /* "ETH", "USD" */
-	u256    base;                        /* PS_DEC decimals */
-	u256    over[PS_NSRC];               /* a source's own price, when has_over */
+	char name[32];
+	char base_sym[16], quote_sym[16]; /* "ETH", "USD" */
+	u256 base;                        /* PS_DEC decimals */
+	u256 over[PS_NSRC];               /* a source's own price, when has_over */
 	uint8_t has_over[PS_NSRC];
 } ps_feed;
 
 typedef struct {
-	ps_mode  mode;
-	int64_t  lie_upct;  /* offset in millionths of a percent (10% = 10000000) */
-	uint64_t delay_ms;  /* slow: how long to hold an answer */
-	uint64_t age_s;     /* stale: how old the served timestamp is */
+	ps_mode mode;
+	int64_t lie_upct;  /* offset in millionths of a percent (10% = 10000000) */
+	uint64_t delay_ms; /* slow: how long to hold an answer */
+	uint64_t age_s;    /* stale: how old the served timestamp is */
 	uint64_t requests;
 } ps_source;
 
 struct ps_sim {
 	pthread_mutex_t mu;
-	ps_feed         feeds[PS_MAX_FEEDS];
-	size_t          nfeeds;
-	ps_source       src[PS_NSRC];
+	ps_feed feeds[PS_MAX_FEEDS];
+	size_t nfeeds;
+	ps_source src[PS_NSRC];
 };
 
-ps_sim *ps_new(void)
+ps_sim *
+ps_new(void)
 {
 	ps_sim *s = calloc(1, sizeof *s);
 	if (s == NULL)
@@ -51,7 +66,8 @@ ps_sim *ps_new(void)
 	return s;
 }
 
-void ps_free(ps_sim *s)
+void
+ps_free(ps_sim *s)
 {
 	if (s) {
 		pthread_mutex_destroy(&s->mu);
@@ -62,7 +78,8 @@ void ps_free(ps_sim *s)
 /* ---- small helpers ---------------------------------------------------------------------- */
 
 /* Percent-decoded value of query parameter key, or -1 when absent (or too long). */
-static int ps_q(const char *q, const char *key, char *out, size_t cap)
+static int
+ps_q(const char *q, const char *key, char *out, size_t cap)
 {
 	size_t klen = strlen(key);
 	while (q && *q) {
@@ -89,14 +106,16 @@ static int ps_q(const char *q, const char *key, char *out, size_t cap)
 	return -1;
 }
 
-static void ps_lower(char *s)
+static void
+ps_lower(char *s)
 {
 	for (; *s; s++)
 		if (*s >= 'A' && *s <= 'Z')
 			*s = (char)(*s - 'A' + 'a');
 }
 
-static ps_feed *ps_feed_find(ps_sim *s, const char *name)
+static ps_feed *
+ps_feed_find(ps_sim *s, const char *name)
 {
 	for (size_t i = 0; i < s->nfeeds; i++)
 		if (strcmp(s->feeds[i].name, name) == 0)
@@ -104,7 +123,8 @@ static ps_feed *ps_feed_find(ps_sim *s, const char *name)
 	return NULL;
 }
 
-static int ps_src_find(const char *name)
+static int
+ps_src_find(const char *name)
 {
 	for (int i = 0; i < PS_NSRC; i++)
 		if (strcmp(ps_src_names[i], name) == 0)
@@ -113,7 +133,8 @@ static int ps_src_find(const char *name)
 }
 
 /* The price source i serves for feed f right now: its own or the base, then the lie applied. */
-static u256 ps_served(const ps_sim *s, const ps_feed *f, int i)
+static u256
+ps_served(const ps_sim *s, const ps_feed *f, int i)
 {
 	u256 p = f->has_over[i] ? f->over[i] : f->base;
 	int64_t lie = s->src[i].lie_upct;
@@ -126,7 +147,8 @@ static u256 ps_served(const ps_sim *s, const ps_feed *f, int i)
 }
 
 /* Exact decimal text with at least min_frac fractional digits (exchanges pad to their tick). */
-static void ps_dec(const u256 *v, unsigned min_frac, char out[128])
+static void
+ps_dec(const u256 *v, unsigned min_frac, char out[128])
 {
 	char d[96];
 	fixed_to_dec(v, PS_DEC, d);
@@ -140,22 +162,24 @@ static void ps_dec(const u256 *v, unsigned min_frac, char out[128])
 /* ---- source formats ---------------------------------------------------------------------- */
 
 typedef struct {
-	int         status;
-	rt_buf     *out;
-	uint64_t    now_ms;
+	int status;
+	rt_buf *out;
+	uint64_t now_ms;
 } ps_ctx;
 
-static void ps_garbage(rt_buf *out)
+static void
+ps_garbage(rt_buf *out)
 {
 	/* What a broken upstream or a captive portal sends with a 200: the start of a page. */
 	rt_buf_puts(out, "<html><head><title>502 Bad Gateway</title></head><body>{\"data\":{\"amount\":\"");
 }
 
 /* Coingecko ids for the common coins; others are the lower-cased symbol. */
-static void ps_cg_id(const char *base_sym, char *out, size_t cap)
+static void
+ps_cg_id(const char *base_sym, char *out, size_t cap)
 {
-	static const char *const map[][2] = { { "BTC", "bitcoin" }, { "ETH", "ethereum" }, { "SOL", "solana" },
-		                                  { "LINK", "chainlink" }, { "USDT", "tether" }, { "USDC", "usd-coin" } };
+	static const char *const map[][2] = { { "BTC", "bitcoin" },    { "ETH", "ethereum" }, { "SOL", "solana" },
+		                              { "LINK", "chainlink" }, { "USDT", "tether" },  { "USDC", "usd-coin" } };
 	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
 		if (strcmp(map[i][0], base_sym) == 0) {
 			snprintf(out, cap, "%s", map[i][1]);
@@ -165,7 +189,8 @@ static void ps_cg_id(const char *base_sym, char *out, size_t cap)
 	ps_lower(out);
 }
 
-static int ps_coingecko(ps_sim *s, const char *query, ps_ctx *c)
+static int
+ps_coingecko(ps_sim *s, const char *query, ps_ctx *c)
 {
 	char ids[256], vs[128], inc[16] = "";
 	if (ps_q(query, "ids", ids, sizeof ids) || ps_q(query, "vs_currencies", vs, sizeof vs)) {
@@ -197,7 +222,8 @@ static int ps_coingecko(ps_sim *s, const char *query, ps_ctx *c)
 					rt_buf_printf(c->out, "%s\"%s\":{", nid++ ? "," : "", id);
 				else
 					rt_buf_puts(c->out, ",");
-				rt_buf_printf(c->out, "\"%s\":%s", cur, p); /* a bare JSON number, as the real API sends */
+				rt_buf_printf(c->out, "\"%s\":%s", cur,
+				              p); /* a bare JSON number, as the real API sends */
 			}
 		}
 		if (ncur && strcmp(inc, "true") == 0)
@@ -209,7 +235,8 @@ static int ps_coingecko(ps_sim *s, const char *query, ps_ctx *c)
 	return 200;
 }
 
-static ps_feed *ps_feed_by_pair(ps_sim *s, const char *pair, int kraken)
+static ps_feed *
+ps_feed_by_pair(ps_sim *s, const char *pair, int kraken)
 {
 	for (size_t i = 0; i < s->nfeeds; i++) {
 		ps_feed *f = &s->feeds[i];
@@ -218,14 +245,16 @@ static ps_feed *ps_feed_by_pair(ps_sim *s, const char *pair, int kraken)
 		snprintf(a, sizeof a, "%s%s", f->base_sym, f->quote_sym);
 		snprintf(b, sizeof b, "%s%sT", f->base_sym, f->quote_sym); /* Binance quotes USD as USDT */
 		snprintf(k, sizeof k, "X%sZ%s", kb, f->quote_sym);
-		if (strcasecmp(pair, a) == 0 || (!kraken && strcmp(f->quote_sym, "USD") == 0 && strcasecmp(pair, b) == 0) ||
+		if (strcasecmp(pair, a) == 0 ||
+		    (!kraken && strcmp(f->quote_sym, "USD") == 0 && strcasecmp(pair, b) == 0) ||
 		    (kraken && strcasecmp(pair, k) == 0))
 			return f;
 	}
 	return NULL;
 }
 
-static int ps_binance(ps_sim *s, const char *query, ps_ctx *c)
+static int
+ps_binance(ps_sim *s, const char *query, ps_ctx *c)
 {
 	char sym[32];
 	ps_feed *f = ps_q(query, "symbol", sym, sizeof sym) == 0 ? ps_feed_by_pair(s, sym, 0) : NULL;
@@ -240,7 +269,8 @@ static int ps_binance(ps_sim *s, const char *query, ps_ctx *c)
 	return 200;
 }
 
-static int ps_coinbase(ps_sim *s, const char *path, ps_ctx *c)
+static int
+ps_coinbase(ps_sim *s, const char *path, ps_ctx *c)
 {
 	char feed[40];
 	const char *p0 = path + strlen("/v2/prices/"), *end = strstr(p0, "/spot");
@@ -261,7 +291,8 @@ static int ps_coinbase(ps_sim *s, const char *path, ps_ctx *c)
 	return 200;
 }
 
-static int ps_kraken(ps_sim *s, const char *query, ps_ctx *c)
+static int
+ps_kraken(ps_sim *s, const char *query, ps_ctx *c)
 {
 	char pair[32];
 	ps_feed *f = ps_q(query, "pair", pair, sizeof pair) == 0 ? ps_feed_by_pair(s, pair, 1) : NULL;
@@ -278,15 +309,17 @@ static int ps_kraken(ps_sim *s, const char *query, ps_ctx *c)
 	ps_dec(&ask, 5, a);
 	ps_dec(&bid, 5, b);
 	const char *kb = strcmp(f->base_sym, "BTC") == 0 ? "XBT" : f->base_sym;
-	rt_buf_printf(c->out,
-	              "{\"error\":[],\"result\":{\"X%sZ%s\":{\"a\":[\"%s\",\"1\",\"1.000\"],\"b\":[\"%s\",\"2\",\"2.000\"],"
-	              "\"c\":[\"%s\",\"0.05000000\"],\"v\":[\"1234.56789012\",\"5678.90123456\"],\"p\":[\"%s\",\"%s\"],"
-	              "\"t\":[1234,5678],\"l\":[\"%s\",\"%s\"],\"h\":[\"%s\",\"%s\"],\"o\":\"%s\"}}}",
-	              kb, f->quote_sym, a, b, p, p, p, b, b, a, a, p);
+	rt_buf_printf(
+	        c->out,
+	        "{\"error\":[],\"result\":{\"X%sZ%s\":{\"a\":[\"%s\",\"1\",\"1.000\"],\"b\":[\"%s\",\"2\",\"2.000\"],"
+	        "\"c\":[\"%s\",\"0.05000000\"],\"v\":[\"1234.56789012\",\"5678.90123456\"],\"p\":[\"%s\",\"%s\"],"
+	        "\"t\":[1234,5678],\"l\":[\"%s\",\"%s\"],\"h\":[\"%s\",\"%s\"],\"o\":\"%s\"}}}",
+	        kb, f->quote_sym, a, b, p, p, p, b, b, a, a, p);
 	return 200;
 }
 
-static int ps_generic(ps_sim *s, const char *path, ps_ctx *c)
+static int
+ps_generic(ps_sim *s, const char *path, ps_ctx *c)
 {
 	ps_feed *f = ps_feed_find(s, path + strlen("/generic/"));
 	if (f == NULL) {
@@ -304,7 +337,8 @@ static int ps_generic(ps_sim *s, const char *path, ps_ctx *c)
 
 /* ---- control ------------------------------------------------------------------------------ */
 
-static int ps_bad(rt_buf *out, const char *why)
+static int
+ps_bad(rt_buf *out, const char *why)
 {
 	rt_buf_puts(out, "{\"error\":");
 	rt_buf_json_str(out, why);
@@ -313,7 +347,8 @@ static int ps_bad(rt_buf *out, const char *why)
 }
 
 /* Source selector: a source's index, PS_NSRC for all, -1 if unknown. */
-static int ps_sel(const char *query)
+static int
+ps_sel(const char *query)
 {
 	char src[32];
 	if (ps_q(query, "source", src, sizeof src) != 0 || !src[0] || strcmp(src, "all") == 0)
@@ -321,7 +356,8 @@ static int ps_sel(const char *query)
 	return ps_src_find(src);
 }
 
-static int ps_ctl_set(ps_sim *s, const char *query, rt_buf *out)
+static int
+ps_ctl_set(ps_sim *s, const char *query, rt_buf *out)
 {
 	char feed[32], price[100];
 	int inexact = 0, sel = ps_sel(query);
@@ -342,7 +378,8 @@ static int ps_ctl_set(ps_sim *s, const char *query, rt_buf *out)
 		memset(f, 0, sizeof *f);
 		snprintf(f->name, sizeof f->name, "%s", feed);
 		const char *dash = strchr(feed, '-');
-		snprintf(f->base_sym, sizeof f->base_sym, "%.*s", (int)(dash - feed) < 15 ? (int)(dash - feed) : 15, feed);
+		snprintf(f->base_sym, sizeof f->base_sym, "%.*s", (int)(dash - feed) < 15 ? (int)(dash - feed) : 15,
+		         feed);
 		snprintf(f->quote_sym, sizeof f->quote_sym, "%.15s", dash + 1);
 		if (sel != PS_NSRC)
 			f->base = v; /* a new feed needs a base for the other sources */
@@ -358,7 +395,8 @@ static int ps_ctl_set(ps_sim *s, const char *query, rt_buf *out)
 	return 200;
 }
 
-static int ps_ctl_mode(ps_sim *s, const char *query, rt_buf *out)
+static int
+ps_ctl_mode(ps_sim *s, const char *query, rt_buf *out)
 {
 	char mode[16], num[24];
 	int sel = ps_sel(query), m;
@@ -387,7 +425,8 @@ static int ps_ctl_mode(ps_sim *s, const char *query, rt_buf *out)
 	return 200;
 }
 
-static int ps_ctl_lie(ps_sim *s, const char *query, rt_buf *out)
+static int
+ps_ctl_lie(ps_sim *s, const char *query, rt_buf *out)
 {
 	char off[40];
 	int sel = ps_sel(query), inexact;
@@ -412,7 +451,8 @@ static int ps_ctl_lie(ps_sim *s, const char *query, rt_buf *out)
 	return 200;
 }
 
-static int ps_ctl_state(ps_sim *s, const char *query, rt_buf *out)
+static int
+ps_ctl_state(ps_sim *s, const char *query, rt_buf *out)
 {
 	char p[128];
 	rt_buf_puts(out, "{\"feeds\":{");
@@ -451,7 +491,7 @@ typedef int (*ps_ctl_fn)(ps_sim *s, const char *query, rt_buf *out);
 
 static const struct {
 	const char *verb, *method;
-	ps_ctl_fn   fn;
+	ps_ctl_fn fn;
 } ps_ctls[] = {
 	{ "set", "POST", ps_ctl_set },
 	{ "mode", "POST", ps_ctl_mode },
@@ -462,14 +502,17 @@ static const struct {
 /* Source routes: a path (prefix when it ends in '/') and which source answers there. */
 static const struct {
 	const char *path;
-	int         src;
+	int src;
 } ps_routes[] = {
-	{ "/api/v3/simple/price", PS_COINGECKO }, { "/api/v3/ticker/price", PS_BINANCE },
-	{ "/v2/prices/", PS_COINBASE },           { "/0/public/Ticker", PS_KRAKEN },
+	{ "/api/v3/simple/price", PS_COINGECKO },
+	{ "/api/v3/ticker/price", PS_BINANCE },
+	{ "/v2/prices/", PS_COINBASE },
+	{ "/0/public/Ticker", PS_KRAKEN },
 	{ "/generic/", PS_GENERIC },
 };
 
-int ps_command(ps_sim *s, const char *verb, const char *query, rt_buf *out)
+int
+ps_command(ps_sim *s, const char *verb, const char *query, rt_buf *out)
 {
 	for (size_t i = 0; i < sizeof ps_ctls / sizeof ps_ctls[0]; i++)
 		if (strcmp(ps_ctls[i].verb, verb) == 0) {
@@ -481,8 +524,9 @@ int ps_command(ps_sim *s, const char *verb, const char *query, rt_buf *out)
 	return ps_bad(out, "unknown command (set, mode, lie, state)");
 }
 
-int ps_handle(ps_sim *s, const char *method, const char *path, const char *query, uint64_t now_ms, rt_buf *out,
-              uint64_t *delay_ms)
+int
+ps_handle(ps_sim *s, const char *method, const char *path, const char *query, uint64_t now_ms, rt_buf *out,
+          uint64_t *delay_ms)
 {
 	*delay_ms = 0;
 	if (strncmp(path, "/ctl/", 5) == 0) {
@@ -526,18 +570,29 @@ int ps_handle(ps_sim *s, const char *method, const char *path, const char *query
 		if (ps->mode == PM_SLOW)
 			*delay_ms = ps->delay_ms;
 		switch (src) {
-		case PS_COINGECKO: st = ps_coingecko(s, query, &c); break;
-		case PS_BINANCE: st = ps_binance(s, query, &c); break;
-		case PS_COINBASE: st = ps_coinbase(s, path, &c); break;
-		case PS_KRAKEN: st = ps_kraken(s, query, &c); break;
-		default: st = ps_generic(s, path, &c); break;
+		case PS_COINGECKO:
+			st = ps_coingecko(s, query, &c);
+			break;
+		case PS_BINANCE:
+			st = ps_binance(s, query, &c);
+			break;
+		case PS_COINBASE:
+			st = ps_coinbase(s, path, &c);
+			break;
+		case PS_KRAKEN:
+			st = ps_kraken(s, query, &c);
+			break;
+		default:
+			st = ps_generic(s, path, &c);
+			break;
 		}
 	}
 	pthread_mutex_unlock(&s->mu);
 	return st;
 }
 
-void ps_walk(ps_sim *s, uint64_t *rng, uint64_t max_ppm, unsigned decimals)
+void
+ps_walk(ps_sim *s, uint64_t *rng, uint64_t max_ppm, unsigned decimals)
 {
 	u256 q;
 	u256_from_u64(&q, 1);

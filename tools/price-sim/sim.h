@@ -16,20 +16,20 @@
  * A missing or "all" source applies to every source.
  *
  * Thread-safe: one mutex inside. Memory: ps_new/ps_free; answers go to the caller's rt_buf. */
-#ifndef PRICE_SIM_H
-#define PRICE_SIM_H
+#ifndef OB_TOOLS_PRICE_SIM_SIM_H
+#define OB_TOOLS_PRICE_SIM_SIM_H
 
 #include <stdint.h>
 
 #include "base/rt_buf.h"
 
-#define PS_DEC 18
+#define PS_DEC       18
 #define PS_MAX_FEEDS 32
 
 typedef struct ps_sim ps_sim;
 
 ps_sim *ps_new(void);
-void    ps_free(ps_sim *s);
+void ps_free(ps_sim *s);
 
 /* Answers one request: returns the HTTP status, writes the body, and sets *delay_ms when the
  * answer must be held back (mode slow). */

@@ -13,36 +13,56 @@
 #include <signal.h>
 #include <string.h>
 
-
 static const char *greeting = "hello";
-static uint64_t    tick_ms = 100;
-static uint64_t    threshold_ppm;
-static rt_strlist  feeds;
+static uint64_t tick_ms = 100;
+static uint64_t threshold_ppm;
+static rt_strlist feeds;
 
 static const rt_opt opts[] = {
-	{ .env = "EXAMPLE_GREETING", .type = RT_STR, .dflt = "hello", .help = "text served at GET /hello",
+	{ .env = "EXAMPLE_GREETING",
+	  .type = RT_STR,
+	  .dflt = "hello",
+	  .help = "text served at GET /hello",
 	  .dst = &greeting },
-	{ .env = "EXAMPLE_TICK", .type = RT_DURATION, .dflt = "100ms", .help = "main loop period",
-	  .dst = &tick_ms, .min = 1, .max = 3600000 },
-	{ .env = "EXAMPLE_THRESHOLD", .type = RT_PPM, .dflt = "0.5", .help = "a percent, kept exact in ppm",
+	{ .env = "EXAMPLE_TICK",
+	  .type = RT_DURATION,
+	  .dflt = "100ms",
+	  .help = "main loop period",
+	  .dst = &tick_ms,
+	  .min = 1,
+	  .max = 3600000 },
+	{ .env = "EXAMPLE_THRESHOLD",
+	  .type = RT_PPM,
+	  .dflt = "0.5",
+	  .help = "a percent, kept exact in ppm",
 	  .dst = &threshold_ppm },
-	{ .env = "EXAMPLE_FEEDS", .type = RT_LIST, .dflt = "ETH-USD,BTC-USD", .help = "feed names",
-	  .dst = &feeds, .size = 8 },
+	{ .env = "EXAMPLE_FEEDS",
+	  .type = RT_LIST,
+	  .dflt = "ETH-USD,BTC-USD",
+	  .help = "feed names",
+	  .dst = &feeds,
+	  .size = 8 },
 };
 
 static volatile sig_atomic_t toggle_health;
 
-static void on_usr1(int sig) { toggle_health = 1; }
+static void
+on_usr1(int sig)
+{
+	toggle_health = 1;
+}
 
-static int hello(void *arg, const char *method, const char *path, const char *query, const uint8_t *body,
-                 size_t blen, rt_buf *out, const char **ctype)
+static int
+hello(void *arg, const char *method, const char *path, const char *query, const uint8_t *body, size_t blen, rt_buf *out,
+      const char **ctype)
 {
 	*ctype = "text/plain; charset=utf-8";
 	rt_buf_printf(out, "%s from %s\n", greeting, rt_instance());
 	return 200;
 }
 
-int main(int argc, char **argv)
+int
+main(int argc, char **argv)
 {
 	/* Routes added before rt_init are attached when the server starts. */
 	rt_http_route("GET", "/hello", 0, hello, NULL);

@@ -128,6 +128,8 @@ eg_close_locked(eg_conn *c)
 static void
 eg_refuse_locked(eg_conn *c, int rv)
 {
+	if (c->closing) /* already refused or closed: the other direction's error is not a second refusal */
+		return;
 	if (c->tls && (rv == NNG_ECRYPTO || rv == NNG_EPEERAUTH || !c->hs_in_done))
 		c->e->st.refused_tls++;
 	else
@@ -160,6 +162,10 @@ eg_send_start_locked(eg_conn *c)
 static void
 eg_go_live_locked(eg_conn *c)
 {
+	/* The handshake's two halves complete in either order: a peer refused on its header (rx) may
+	 * still see our header sent (tx) afterwards; it must not count as live (nlive would leak). */
+	if (c->closing)
+		return;
 	c->state = EG_LIVE;
 	c->progress_ns = rt_mono_ns();
 	c->e->nlive++;

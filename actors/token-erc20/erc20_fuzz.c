@@ -1,9 +1,9 @@
 /* erc20_fuzz: a node's eth_getTransactionReceipt result and revert data, arbitrary bytes, through the
- * receipt check and the revert reading; must never crash or call a receipt OK that lacks the Transfer.
- * The Makefile's fuzz rule links only the shared libraries, so the actor's pure file is included here. */
-#include "actors/token-erc20/erc20.c"
+ * receipt check and the revert reading; must never crash or call a receipt OK that lacks the Transfer. */
+#include "actors/token-erc20/erc20.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -1,9 +1,9 @@
 /* ff_fuzz: FireFly's answers (bodies of any status) through every parser of token-firefly; must never
- * crash, read out of bounds or copy an id that is not one. The Makefile's fuzz rule links only the shared
- * libraries, so the actor's pure file is included here (its tq calls resolve to libstore). */
-#include "actors/token-firefly/ff.c"
+ * crash, read out of bounds or copy an id that is not one. */
+#include "actors/token-firefly/ff.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 static void
 ff_fuzz_check_id(const char *id)

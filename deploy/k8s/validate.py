@@ -150,12 +150,14 @@ for var in ("RPC_URL", "CHAIN_ID", "BUS_PUB_URL", "BUS_SUB_URL", "BUS_TRUST"):
         err(f"ConfigMap oraclebus-common: {var} missing")
 if common.get("CHAIN_ID") != "138":
     err("ConfigMap oraclebus-common: CHAIN_ID must be 138")
+scheme = "tls+tcp" if common.get("BUS_TLS_CA") else "tcp"
 for var, port in (("BUS_PUB_URL", 7701), ("BUS_SUB_URL", 7702)):
-    want = {f"tcp://busd-0.busd:{port}", f"tcp://busd-1.busd:{port}"}
+    want = {f"{scheme}://busd-0.busd:{port}", f"{scheme}://busd-1.busd:{port}"}
     if set(common.get(var, "").split(",")) != want:
         err(f"ConfigMap oraclebus-common: {var} must list {sorted(want)}")
 trust = common.get("BUS_TRUST", "")
-for prefix in ("price.update.", "tx.signed", "tx.status", "nonce.sync"):
+for prefix in ("price.obs.", "price.agg.", "price.update.", "tx.signed", "signer.lease", "tx.ack", "tx.bump",
+               "tx.status", "gas.quote", "nonce.sync", "alert."):
     if not re.search(r"(^|;)" + re.escape(prefix) + "=", trust):
         err(f"ConfigMap oraclebus-common: BUS_TRUST does not cover {prefix}")
 for part in trust.split(";"):
@@ -175,7 +177,8 @@ SERVICE = {"busd": "oracle-publisher", "fetcher": "oracle-publisher", "median": 
            "gate": "oracle-publisher", "signer": "oracle-publisher", "submitter": "oracle-publisher",
            "ccip-tail": "ccip-monitor", "alerter": "ccip-monitor", "tokenizer": "financial-tokenization"}
 MEM_LIMIT = {"busd": 128, "tokenizer": 256}  # Mi; others 64
-HTTP_PORT = "8000"  # the seed's metrics port, the same in every pod (one IP per pod)
+METRICS_PORT, HEALTH_PORT = "8000", "8080"  # the seed's ports, the same in every pod (one IP per pod)
+HTTP_PORT = METRICS_PORT  # what Prometheus (monitoring namespace) must reach
 SECRET_VARS = ("BUS_SIGNING_KEY", "PRIVATE_KEY", "PAGERDUTY_ROUTING_KEY", "SLACK_WEBHOOK_URL", "WEBHOOK_SECRET")
 RUN = "/usr/local/bin/oraclebus-run"  # deploy/bin/oraclebus-run: NAME_FILE -> NAME, then exec
 RUN_VARS = {v + "_FILE" for v in SECRET_VARS if v != "PRIVATE_KEY"} | {"ORACLEBUS_OPTIONAL_SECRETS"}
@@ -302,19 +305,32 @@ for kind in ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"):
                 err(f"{cw}: envFrom oraclebus-common missing")
             if actor != "busd" and "BUS_SIGNING_KEY_FILE" not in env:
                 err(f"{cw}: BUS_SIGNING_KEY_FILE missing (every publisher signs)")
-            port = env.get("HTTP_PORT", {}).get("value")
-            if port != HTTP_PORT:
-                err(f"{cw}: HTTP_PORT must be {HTTP_PORT} (the seed's metrics port), got {port}")
+            if "HTTP_PORT" in env:
+                err(f"{cw}: HTTP_PORT (one port for everything) set: the seed's ports are METRICS_PORT {METRICS_PORT} and HEALTH_PORT {HEALTH_PORT}")
+            mport = env.get("METRICS_PORT", {}).get("value")
+            hport = env.get("HEALTH_PORT", {}).get("value")
+            if mport != METRICS_PORT or hport != HEALTH_PORT:
+                err(f"{cw}: METRICS_PORT must be {METRICS_PORT} and HEALTH_PORT {HEALTH_PORT} (the seed's), got {mport}/{hport}")
             cports = {p.get("name"): p.get("containerPort") for p in c.get("ports", [])}
-            if port is None or str(cports.get("http")) != port or ann.get("prometheus.io/port") != port:
-                err(f"{cw}: HTTP_PORT {port}, containerPort http {cports.get('http')} and "
+            if mport is None or str(cports.get("metrics")) != mport or ann.get("prometheus.io/port") != mport:
+                err(f"{cw}: METRICS_PORT {mport}, containerPort metrics {cports.get('metrics')} and "
                     f"prometheus.io/port {ann.get('prometheus.io/port')} must agree")
+            if hport is None or str(cports.get("health")) != hport:
+                err(f"{cw}: HEALTH_PORT {hport} and containerPort health {cports.get('health')} must agree")
             rp = c.get("readinessProbe", {}).get("httpGet", {})
-            if rp.get("path") != "/health" or rp.get("port") not in ("http", cports.get("http")):
-                err(f"{cw}: readinessProbe must GET /health on the http port")
+            if rp.get("path") != "/health" or rp.get("port") not in ("health", cports.get("health")):
+                err(f"{cw}: readinessProbe must GET /health on the health port")
             lp = c.get("livenessProbe", {}).get("httpGet", {})
-            if lp.get("port") not in ("http", cports.get("http")) or not lp.get("path"):
-                err(f"{cw}: livenessProbe must GET the http port")
+            if lp.get("port") not in ("metrics", "health", cports.get("metrics"), cports.get("health")) or not lp.get("path"):
+                err(f"{cw}: livenessProbe must GET the metrics or health port")
+            tls = [v for v in ("BUS_TLS_CERT", "BUS_TLS_KEY", "BUS_TLS_CA") if v in env or v in common]
+            if tls and len(tls) != 3:
+                err(f"{cw}: BUS_TLS_CERT, BUS_TLS_KEY and BUS_TLS_CA go together, got {tls}")
+            for v in tls:
+                path = (env.get(v) or {}).get("value") or common.get(v, "")
+                m = [m for m in mounts.values() if path.startswith(m.get("mountPath", "//").rstrip("/") + "/")]
+                if not m or "secret" not in vols.get(m[0]["name"], {}):
+                    err(f"{cw}: {v}={path} is not on a Secret volume")
             if state_var:
                 sv = env.get(state_var, {}).get("value", "")
                 ok = any(sv.startswith(m.get("mountPath", "//").rstrip("/") + "/") and m["name"] in claims

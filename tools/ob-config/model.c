@@ -13,8 +13,8 @@
 #include "base/rt_config.h"
 #include "bus/sig.h"
 
-const char *const obc_role_names[OBC_NROLES] = { "fetcher", "median", "gate", "ccip-tail", "alerter",
-	                                         "tokenizer", "token-backend" };
+const char *const obc_role_names[OBC_NROLES] = { "fetcher", "median",    "gate",         "ccip-tail",
+	                                         "alerter", "tokenizer", "token-backend" };
 
 void
 obc_err(obc_model *m, const char *path, const char *fmt, ...)
@@ -49,7 +49,8 @@ obc_keys(obc_model *m, json_t *obj, const char *path, const char *const *allowed
 	const char *k;
 	json_t *v;
 	char p[256];
-	json_object_foreach (obj, k, v) {
+	json_object_foreach(obj, k, v)
+	{
 		size_t i;
 		if (strcmp(k, "$comment") == 0) /* a note for people, anywhere */
 			continue;
@@ -59,7 +60,8 @@ obc_keys(obc_model *m, json_t *obj, const char *path, const char *const *allowed
 		if (!allowed[i]) {
 			char list[512] = "";
 			for (size_t j = 0; allowed[j]; j++)
-				snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", j ? ", " : "", allowed[j]);
+				snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", j ? ", " : "",
+				         allowed[j]);
 			obc_err(m, obc_path(p, sizeof p, path, k), "unknown key (known here: %s)", list);
 		}
 	}
@@ -185,10 +187,11 @@ obc_dur(obc_model *m, json_t *obj, const char *path, const char *key, const char
 	return s;
 }
 
-/* A percent, exact ("0.5" = 0.5 %), within (min_ppm, max_ppm] (min exclusive when excl). */
+/* A percent, exact ("0.5" = 0.5 %), as rt_parse_ppm reads it (1 % = 10000), within [min_ppm, max_ppm]
+ * ((min_ppm, ...] when excl). */
 static const char *
-obc_pct(obc_model *m, json_t *obj, const char *path, const char *key, const char *dflt, uint64_t min_ppm,
-        int excl, uint64_t max_ppm)
+obc_pct(obc_model *m, json_t *obj, const char *path, const char *key, const char *dflt, uint64_t min_ppm, int excl,
+        uint64_t max_ppm)
 {
 	char p[256];
 	uint64_t ppm;
@@ -242,7 +245,8 @@ obc_pub(obc_model *m, json_t *obj, const char *path, const char *key, int requir
 	obc_path(p, sizeof p, path, key);
 	const char *h = strncmp(s, "0x", 2) == 0 ? s + 2 : s;
 	if (strlen(h) != 64) {
-		obc_err(m, p, "a public key is 64 hex digits (bus-tap --keygen prints it); a secret key never goes here");
+		obc_err(m, p,
+		        "a public key is 64 hex digits (bus-tap --keygen prints it); a secret key never goes here");
 		return NULL;
 	}
 	snprintf(spec, sizeof spec, "x=%s", h);
@@ -349,10 +353,12 @@ obc_load_chain(obc_model *m, json_t *root)
 	rpc[0] = '\0';
 	if (u && json_array_size(u) == 0)
 		obc_err(m, "chain.rpc_url", "at least one URL");
-	json_array_foreach (u, i, v) {
+	json_array_foreach(u, i, v)
+	{
 		obc_ipath(p, sizeof p, "chain.rpc_url", i);
 		if (!json_is_string(v) || rt_check_http_url(json_string_value(v), why, sizeof why) != 0) {
-			obc_err(m, p, "not an http(s) URL%s%s", json_is_string(v) ? ": " : "", json_is_string(v) ? why : "");
+			obc_err(m, p, "not an http(s) URL%s%s", json_is_string(v) ? ": " : "",
+			        json_is_string(v) ? why : "");
 			continue;
 		}
 		snprintf(rpc + strlen(rpc), sizeof rpc - strlen(rpc), "%s%s", *rpc ? "," : "", json_string_value(v));
@@ -365,8 +371,9 @@ obc_load_chain(obc_model *m, json_t *root)
 static void
 obc_load_bus(obc_model *m, json_t *root)
 {
-	static const char *const k[] = { "replicas", "journal_max_bytes", "journal_max_age", "tls", "keys_secret",
-		                         "public_keys", NULL };
+	static const char *const k[] = { "replicas", "journal_max_bytes", "journal_max_age",
+		                         "tls",      "keys_secret",       "public_keys",
+		                         NULL };
 	static const char *const kt[] = { "k8s_secret", "host_dir", NULL };
 	json_t *b = obc_obj(m, root, "", "bus", 1);
 	m->bus_replicas = 2;
@@ -420,16 +427,16 @@ obc_load_host(obc_model *m, json_t *root)
 static void
 obc_load_signers(obc_model *m, json_t *root)
 {
-	static const char *const k[] = { "name",     "address",       "bus_public_key", "submitter_bus_public_key",
-		                         "key",      "tx_type",       "gas_price",      "confirmations",
-		                         "finality_depth", NULL };
+	static const char *const k[] = { "name",    "address",   "bus_public_key", "submitter_bus_public_key", "key",
+		                         "tx_type", "gas_price", "confirmations",  "finality_depth",           NULL };
 	static const char *const kk[] = { "file", "k8s_secret", "remote_signer_url", "remote_signer_method", NULL };
 	json_t *a = obc_arr(m, root, "", "signers", 1), *s;
 	size_t i;
 	char p[64], q[96], why[160];
 	if (a && json_array_size(a) == 0)
 		obc_err(m, "signers", "at least one signer (one per key)");
-	json_array_foreach (a, i, s) {
+	json_array_foreach(a, i, s)
+	{
 		obc_ipath(p, sizeof p, "signers", i);
 		if (!json_is_object(s)) {
 			obc_err(m, p, "must be an object");
@@ -443,8 +450,8 @@ obc_load_signers(obc_model *m, json_t *root)
 		obc_signer *g = &m->signers[m->nsigners];
 		g->name = obc_str(m, s, p, "name", 1, "signer-?");
 		if (strncmp(g->name, "signer-", 7) != 0 || !obc_label_ok(g->name + 7, 0))
-			obc_err(m, obc_path(q, sizeof q, p, "name"), "'%s': signer-<a-z0-9> (its submitter is submitter-<same>)",
-			        g->name);
+			obc_err(m, obc_path(q, sizeof q, p, "name"),
+			        "'%s': signer-<a-z0-9> (its submitter is submitter-<same>)", g->name);
 		else if (obc_find_signer(m, g->name) >= 0)
 			obc_err(m, obc_path(q, sizeof q, p, "name"), "duplicate signer '%s'", g->name);
 		g->suffix = strlen(g->name) > 7 ? g->name + 7 : "?";
@@ -483,15 +490,16 @@ obc_load_signers(obc_model *m, json_t *root)
 static void
 obc_load_feeds(obc_model *m, json_t *root)
 {
-	static const char *const k[] = { "name",         "decimals",   "aggregator", "deviation",  "deviation_absolute",
-		                         "heartbeat",    "min_interval", "shard",    "signer",     "min_answer",
-		                         "max_answer",   "max_change", NULL };
+	static const char *const k[] = { "name",       "decimals",     "aggregator", "deviation", "deviation_absolute",
+		                         "heartbeat",  "min_interval", "shard",      "signer",    "min_answer",
+		                         "max_answer", "max_change",   NULL };
 	json_t *a = obc_arr(m, root, "", "feeds", 1), *f;
 	size_t i;
 	char p[64], q[96];
 	if (a && json_array_size(a) == 0)
 		obc_err(m, "feeds", "at least one feed");
-	json_array_foreach (a, i, f) {
+	json_array_foreach(a, i, f)
+	{
 		obc_ipath(p, sizeof p, "feeds", i);
 		if (!json_is_object(f)) {
 			obc_err(m, p, "must be an object");
@@ -505,20 +513,20 @@ obc_load_feeds(obc_model *m, json_t *root)
 		obc_feed *d = &m->feeds[m->nfeeds];
 		d->name = obc_str(m, f, p, "name", 1, "?");
 		if (!obc_name_ok(d->name))
-			obc_err(m, obc_path(q, sizeof q, p, "name"), "'%s': letters, digits, '-' and '_' (a topic segment)",
-			        d->name);
+			obc_err(m, obc_path(q, sizeof q, p, "name"),
+			        "'%s': letters, digits, '-' and '_' (a topic segment)", d->name);
 		else if (obc_find_feed(m, d->name) >= 0)
 			obc_err(m, obc_path(q, sizeof q, p, "name"), "duplicate feed '%s' (feeds[%d] has it)", d->name,
 			        obc_find_feed(m, d->name));
 		d->decimals = obc_int(m, f, p, "decimals", 8, 0, 77);
 		d->aggregator = obc_addr(m, f, p, "aggregator", 1);
-		d->deviation = obc_pct(m, f, p, "deviation", "0.5", 0, 1, 100000000);
+		d->deviation = obc_pct(m, f, p, "deviation", "0.5", 0, 1, 1000000); /* (0, 100] % */
 		d->deviation_absolute = obc_dec(m, f, p, "deviation_absolute");
 		d->heartbeat = obc_dur(m, f, p, "heartbeat", "1h", 1000, 7 * 86400000ull);
 		d->min_interval = obc_dur(m, f, p, "min_interval", "5s", 0, 86400000);
 		d->min_answer = obc_dec(m, f, p, "min_answer");
 		d->max_answer = obc_dec(m, f, p, "max_answer");
-		d->max_change = obc_pct(m, f, p, "max_change", NULL, 0, 0, 100000000);
+		d->max_change = obc_pct(m, f, p, "max_change", NULL, 0, 0, 1000000);
 		d->shard = (int)obc_int(m, f, p, "shard", 0, 0, OBC_MAX_SHARDS - 1);
 		if ((unsigned)d->shard + 1 > m->nshards)
 			m->nshards = (unsigned)d->shard + 1;
@@ -527,7 +535,8 @@ obc_load_feeds(obc_model *m, json_t *root)
 		if (sg) {
 			d->signer = obc_find_signer(m, sg);
 			if (d->signer < 0) {
-				obc_err(m, obc_path(q, sizeof q, p, "signer"), "signer '%s' is not defined in signers", sg);
+				obc_err(m, obc_path(q, sizeof q, p, "signer"), "signer '%s' is not defined in signers",
+				        sg);
 				d->signer = 0;
 			}
 		} else if (m->nsigners > 1)
@@ -546,8 +555,8 @@ obc_load_feeds(obc_model *m, json_t *root)
 static void
 obc_load_sources(obc_model *m, json_t *root)
 {
-	static const char *const k[] = { "group", "feed", "name", "kind", "url", "path", "ts_path", "ts_unit", "headers",
-		                         "interval", "min_interval", NULL };
+	static const char *const k[] = { "group",   "feed",    "name",    "kind",     "url",          "path",
+		                         "ts_path", "ts_unit", "headers", "interval", "min_interval", NULL };
 	json_t *fe = obc_obj(m, root, "", "fetcher", 0);
 	static const char *const kf[] = { "interval", NULL };
 	m->fetch_interval = "10s";
@@ -558,7 +567,8 @@ obc_load_sources(obc_model *m, json_t *root)
 	json_t *a = obc_arr(m, root, "", "sources", 1), *s;
 	size_t i;
 	char p[64], q[96], why[160];
-	json_array_foreach (a, i, s) {
+	json_array_foreach(a, i, s)
+	{
 		obc_ipath(p, sizeof p, "sources", i);
 		if (!json_is_object(s)) {
 			obc_err(m, p, "must be an object");
@@ -606,7 +616,8 @@ obc_load_sources(obc_model *m, json_t *root)
 			if (m->sources[j].feed == o->feed && nm &&
 			    strcmp(json_string_value(json_object_get(m->sources[j].obj, "name")), nm) == 0)
 				obc_err(m, obc_path(q, sizeof q, p, "name"),
-				        "feed %s already has a source '%s' (sources[%u]): the median counts one value per name",
+				        "feed %s already has a source '%s' (sources[%u]): the median counts one value "
+				        "per name",
 				        fn, nm, j);
 		m->feeds[o->feed].nsources++;
 		m->nsources++;
@@ -634,8 +645,10 @@ obc_load_rest(obc_model *m, json_t *root)
 {
 	static const char *const kc[] = { "chains", "monitoring_interval", "overdue_after", "commit_overdue_after",
 		                          NULL };
-	static const char *const kch[] = { "name", "selector", "chain_id", "rpc_url", "confirmations", "max_block_range",
-		                           "router", "contracts", "start_block", NULL };
+	static const char *const kch[] = { "name",    "selector",      "chain_id",
+		                           "rpc_url", "confirmations", "max_block_range",
+		                           "router",  "contracts",     "start_block",
+		                           NULL };
 	static const char *const ka[] = { "sinks", "k8s_secret", NULL };
 	static const char *const kt[] = { "config", "pending_alert", NULL };
 	char p[64], q[96], why[160];
@@ -648,7 +661,8 @@ obc_load_rest(obc_model *m, json_t *root)
 		m->ccip_commit_overdue = obc_dur(m, c, "ccip", "commit_overdue_after", "1h", 0, UINT64_MAX);
 		size_t i;
 		json_t *ch;
-		json_array_foreach (m->ccip_chains, i, ch) {
+		json_array_foreach(m->ccip_chains, i, ch)
+		{
 			obc_ipath(p, sizeof p, "ccip.chains", i);
 			if (!json_is_object(ch)) {
 				obc_err(m, p, "must be an object");
@@ -669,7 +683,8 @@ obc_load_rest(obc_model *m, json_t *root)
 				obc_err(m, obc_path(q, sizeof q, p, "rpc_url"), "an http(s) URL or a list of them");
 			json_t *ct = json_object_get(ch, "contracts"), *x;
 			size_t j;
-			json_array_foreach (ct, j, x) {
+			json_array_foreach(ct, j, x)
+			{
 				char r[128], a[20];
 				snprintf(r, sizeof r, "%s.contracts[%zu]", p, j);
 				const char *s = json_string_value(x);
@@ -696,9 +711,12 @@ obc_load_rest(obc_model *m, json_t *root)
 	/* every role with a workload needs its public key (the others trust it by that key) */
 	struct {
 		int role, needed;
-	} need[] = { { OBC_ROLE_FETCHER, 1 },          { OBC_ROLE_MEDIAN, 1 },
-		     { OBC_ROLE_GATE, 1 },             { OBC_ROLE_CCIP, m->ccip_chains != NULL },
-		     { OBC_ROLE_ALERTER, m->sinks != NULL }, { OBC_ROLE_TOKENIZER, m->token_config != NULL },
+	} need[] = { { OBC_ROLE_FETCHER, 1 },
+		     { OBC_ROLE_MEDIAN, 1 },
+		     { OBC_ROLE_GATE, 1 },
+		     { OBC_ROLE_CCIP, m->ccip_chains != NULL },
+		     { OBC_ROLE_ALERTER, m->sinks != NULL },
+		     { OBC_ROLE_TOKENIZER, m->token_config != NULL },
 		     { OBC_ROLE_TOKEN_BACKEND, m->token_config != NULL } };
 	for (size_t i = 0; i < sizeof need / sizeof need[0]; i++)
 		if (need[i].needed && !m->role_pub[need[i].role] &&
@@ -755,7 +773,7 @@ obc_model_load(obc_model *m, const char *file)
 		obc_err(m, "", "the configuration is a JSON object");
 		return 0;
 	}
-	static const char *const k[] = { "deployment", "chain", "bus",    "host",    "median",    "fetcher", "feeds",
+	static const char *const k[] = { "deployment", "chain",   "bus",  "host",    "median",    "fetcher", "feeds",
 		                         "sources",    "signers", "ccip", "alerter", "tokenizer", NULL };
 	obc_keys(m, m->root, "", k);
 	obc_load_deployment(m, m->root);

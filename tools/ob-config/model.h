@@ -12,17 +12,25 @@
 
 #include "tools/ob-config/pos.h"
 
-#define OBC_MAX_FEEDS 64
+#define OBC_MAX_FEEDS   64
 #define OBC_MAX_SOURCES 256
-#define OBC_MAX_GROUPS 16
-#define OBC_MAX_SHARDS 16
+#define OBC_MAX_GROUPS  16
+#define OBC_MAX_SHARDS  16
 #define OBC_MAX_SIGNERS 8
 
 /* The bus key roles: one key pair per role, the public half in the config, the secret by reference
  * (a key of the k8s Secret bus.keys_secret, or <keys_dir>/<instance>.bus on a host). Signers and
  * submitters have one per pair (in signers[]). */
-enum { OBC_ROLE_FETCHER, OBC_ROLE_MEDIAN, OBC_ROLE_GATE, OBC_ROLE_CCIP, OBC_ROLE_ALERTER,
-       OBC_ROLE_TOKENIZER, OBC_ROLE_TOKEN_BACKEND, OBC_NROLES };
+enum {
+	OBC_ROLE_FETCHER,
+	OBC_ROLE_MEDIAN,
+	OBC_ROLE_GATE,
+	OBC_ROLE_CCIP,
+	OBC_ROLE_ALERTER,
+	OBC_ROLE_TOKENIZER,
+	OBC_ROLE_TOKEN_BACKEND,
+	OBC_NROLES
+};
 extern const char *const obc_role_names[OBC_NROLES];
 
 typedef struct {

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #define POS_DEPTH 64
-#define POS_PATH 1024
+#define POS_PATH  1024
 
 typedef struct {
 	int array;
@@ -79,7 +79,8 @@ obc_pos_scan(obc_pos *p, const char *s, size_t len)
 			size_t e = pos_string_end(s, len, i);
 			size_t klen = e - i - 1;
 			plen = f->base;
-			int n = snprintf(path + plen, sizeof path - plen, "%s%.*s", plen ? "." : "", (int)klen, s + i + 1);
+			int n = snprintf(path + plen, sizeof path - plen, "%s%.*s", plen ? "." : "", (int)klen,
+			                 s + i + 1);
 			if (n < 0 || (size_t)n >= sizeof path - plen)
 				return -1;
 			plen += (size_t)n;

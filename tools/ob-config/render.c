@@ -12,23 +12,38 @@
 
 #include "bus/sig.h"
 
-enum { A_BUSD, A_FETCHER, A_MEDIAN, A_GATE, A_SIGNER, A_SUBMITTER, A_CCIP, A_ALERTER, A_TOKENIZER, NACTORS };
-static const char *const rnd_actor[NACTORS] = { "busd",   "fetcher",   "median",  "gate",     "signer",
+enum {
+	A_BUSD,
+	A_FETCHER,
+	A_MEDIAN,
+	A_GATE,
+	A_SIGNER,
+	A_SUBMITTER,
+	A_CCIP,
+	A_ALERTER,
+	A_TOKENIZER,
+	NACTORS
+};
+static const char *const rnd_actor[NACTORS] = { "busd",      "fetcher",   "median",  "gate",     "signer",
 	                                        "submitter", "ccip-tail", "alerter", "tokenizer" };
 /* The seed's three services (kubectl get pods -l app=...). */
 static const char *const rnd_app[NACTORS] = { "oracle-publisher", "oracle-publisher", "oracle-publisher",
 	                                      "oracle-publisher", "oracle-publisher", "oracle-publisher",
 	                                      "ccip-monitor",     "ccip-monitor",     "financial-tokenization" };
 
-enum { T_K8S, T_UNIT, T_RUN };
+enum {
+	T_K8S,
+	T_UNIT,
+	T_RUN
+};
 
 #define K8S_METRICS 8000
-#define K8S_HEALTH 8080
-#define K8S_ETC "/etc/oraclebus"
-#define K8S_STATE "/var/lib/oraclebus"
-#define K8S_BUSKEY "/run/secrets/oraclebus/bus-signing-key"
-#define K8S_TLS "/run/secrets/oraclebus-tls"
-#define K8S_KEY "/run/oraclebus-key/private-key"
+#define K8S_HEALTH  8080
+#define K8S_ETC     "/etc/oraclebus"
+#define K8S_STATE   "/var/lib/oraclebus"
+#define K8S_BUSKEY  "/run/secrets/oraclebus/bus-signing-key"
+#define K8S_TLS     "/run/secrets/oraclebus-tls"
+#define K8S_KEY     "/run/oraclebus-key/private-key"
 
 typedef struct {
 	int actor, idx;
@@ -164,11 +179,12 @@ rnd_file_json(const obc_model *m, const rnd_inst *in)
 			if (!rnd_feed_of(m, in, f))
 				continue;
 			json_array_append_new(
-			        feeds, json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:s}", "feed", d->name, "aggregator",
-			                         d->aggregator, "decimals", (json_int_t)d->decimals, "deviation", d->deviation,
-			                         "deviation_absolute", d->deviation_absolute ? d->deviation_absolute : "0",
-			                         "heartbeat", d->heartbeat, "min_interval", d->min_interval, "transmitter",
-			                         m->signers[d->signer].address));
+			        feeds,
+			        json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:s}", "feed", d->name, "aggregator",
+			                  d->aggregator, "decimals", (json_int_t)d->decimals, "deviation", d->deviation,
+			                  "deviation_absolute", d->deviation_absolute ? d->deviation_absolute : "0",
+			                  "heartbeat", d->heartbeat, "min_interval", d->min_interval, "transmitter",
+			                  m->signers[d->signer].address));
 		}
 		return json_pack("{s:o}", "feeds", feeds);
 	case A_SIGNER:
@@ -208,7 +224,8 @@ rnd_feed_list(const obc_model *m, const rnd_inst *in)
 	char buf[2048] = "";
 	for (unsigned f = 0; f < m->nfeeds; f++)
 		if (rnd_feed_of(m, in, f))
-			snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "%s%s", *buf ? "," : "", m->feeds[f].name);
+			snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "%s%s", *buf ? "," : "",
+			         m->feeds[f].name);
 	return rnd_fmt("%s", buf);
 }
 
@@ -220,11 +237,16 @@ rnd_trust(obc_model *m)
 	const char *const *p = m->role_pub;
 	for (unsigned i = 0; i < m->nsigners; i++) {
 		snprintf(sig + strlen(sig), sizeof sig - strlen(sig), "%s%s", i ? "," : "", m->signers[i].bus_pub);
-		snprintf(sub + strlen(sub), sizeof sub - strlen(sub), "%s%s", i ? "," : "", m->signers[i].submitter_bus_pub);
+		snprintf(sub + strlen(sub), sizeof sub - strlen(sub), "%s%s", i ? "," : "",
+		         m->signers[i].submitter_bus_pub);
 	}
 	/* alerts: every actor that raises them (the fetcher reports through its metrics) */
-	const char *al[] = { p[OBC_ROLE_MEDIAN], p[OBC_ROLE_GATE], sig, sub,
-		             m->ccip_chains ? p[OBC_ROLE_CCIP] : NULL, m->sinks ? p[OBC_ROLE_ALERTER] : NULL,
+	const char *al[] = { p[OBC_ROLE_MEDIAN],
+		             p[OBC_ROLE_GATE],
+		             sig,
+		             sub,
+		             m->ccip_chains ? p[OBC_ROLE_CCIP] : NULL,
+		             m->sinks ? p[OBC_ROLE_ALERTER] : NULL,
 		             m->token_config ? p[OBC_ROLE_TOKENIZER] : NULL,
 		             m->token_config ? p[OBC_ROLE_TOKEN_BACKEND] : NULL };
 	unsigned nkeys = 0;
@@ -234,16 +256,17 @@ rnd_trust(obc_model *m)
 			nkeys += 1 + (unsigned)(strchr(al[i], ',') != NULL) * 0;
 		}
 	char t[4096];
-	int n = snprintf(t, sizeof t,
-	                 "price.obs.=%s;price.agg.=%s;price.update.=%s;tx.signed=%s;signer.lease=%s;tx.ack=%s;tx.bump=%s;"
-	                 "tx.status=%s;gas.quote=%s;nonce.sync=%s",
-	                 p[OBC_ROLE_FETCHER], p[OBC_ROLE_MEDIAN], p[OBC_ROLE_GATE], sig, sig, sub, sub, sub, sub, sub);
+	int n = snprintf(
+	        t, sizeof t,
+	        "price.obs.=%s;price.agg.=%s;price.update.=%s;tx.signed=%s;signer.lease=%s;tx.ack=%s;tx.bump=%s;"
+	        "tx.status=%s;gas.quote=%s;nonce.sync=%s",
+	        p[OBC_ROLE_FETCHER], p[OBC_ROLE_MEDIAN], p[OBC_ROLE_GATE], sig, sig, sub, sub, sub, sub, sub);
 	if (m->ccip_chains)
 		n += snprintf(t + n, sizeof t - (size_t)n, ";ccip.msg.=%s", p[OBC_ROLE_CCIP]);
 	if (m->token_config)
-		n += snprintf(t + n, sizeof t - (size_t)n, ";token.request=%s;token.status=%s;token.result=%s;tx.request=%s",
-		              p[OBC_ROLE_TOKENIZER], p[OBC_ROLE_TOKENIZER], p[OBC_ROLE_TOKEN_BACKEND],
-		              p[OBC_ROLE_TOKEN_BACKEND]);
+		n += snprintf(t + n, sizeof t - (size_t)n,
+		              ";token.request=%s;token.status=%s;token.result=%s;tx.request=%s", p[OBC_ROLE_TOKENIZER],
+		              p[OBC_ROLE_TOKENIZER], p[OBC_ROLE_TOKEN_BACKEND], p[OBC_ROLE_TOKEN_BACKEND]);
 	n += snprintf(t + n, sizeof t - (size_t)n, ";alert.=%s", alert);
 	/* the bus's own parser decides: more than 8 keys on one prefix, a bad key */
 	char err[256];
@@ -265,7 +288,8 @@ rnd_bus_urls(const obc_model *m, int t, int port)
 	const char *sch = m->tls_secret ? "tls+tcp" : "tcp";
 	char buf[512] = "";
 	for (int r = 0; r < m->bus_replicas; r++)
-		snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "%s%s://busd-%d.busd:%d", r ? "," : "", sch, r, port);
+		snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "%s%s://busd-%d.busd:%d", r ? "," : "", sch, r,
+		         port);
 	return rnd_fmt("%s", buf);
 }
 
@@ -285,8 +309,9 @@ rnd_env_of(obc_model *m, const rnd_inst *in, int t, const char *trust, rnd_env *
 {
 	const char *etc = t == T_K8S ? K8S_ETC : m->etc_dir;
 	const char *cfg = in->file[0] ? rnd_fmt("%s/%s", etc, in->file) : NULL;
-	const char *state = t == T_K8S ? rnd_fmt("%s/%s", K8S_STATE, rnd_actor[in->actor])
-	                               : t == T_RUN ? rnd_fmt("%s/%s", m->state_dir, in->host) : NULL;
+	const char *state = t == T_K8S   ? rnd_fmt("%s/%s", K8S_STATE, rnd_actor[in->actor])
+	                    : t == T_RUN ? rnd_fmt("%s/%s", m->state_dir, in->host)
+	                                 : NULL;
 	const obc_signer *sg = in->actor == A_SIGNER || in->actor == A_SUBMITTER ? &m->signers[in->idx] : NULL;
 	e->n = 0;
 	if (t == T_RUN)
@@ -362,10 +387,12 @@ rnd_env_of(obc_model *m, const rnd_inst *in, int t, const char *trust, rnd_env *
 		rnd_set(e, "CONFIG_FILE", cfg, 0);
 		rnd_set(e, "STATE_DIR", state, 0);
 		if (t == T_K8S && m->sinks_secret) {
-			rnd_set(e, "PAGERDUTY_ROUTING_KEY_FILE", "/run/secrets/oraclebus-sinks/pagerduty-routing-key", 0);
+			rnd_set(e, "PAGERDUTY_ROUTING_KEY_FILE", "/run/secrets/oraclebus-sinks/pagerduty-routing-key",
+			        0);
 			rnd_set(e, "SLACK_WEBHOOK_URL_FILE", "/run/secrets/oraclebus-sinks/slack-webhook-url", 0);
 			rnd_set(e, "WEBHOOK_SECRET_FILE", "/run/secrets/oraclebus-sinks/webhook-secret", 0);
-			rnd_set(e, "ORACLEBUS_OPTIONAL_SECRETS", "PAGERDUTY_ROUTING_KEY SLACK_WEBHOOK_URL WEBHOOK_SECRET", 0);
+			rnd_set(e, "ORACLEBUS_OPTIONAL_SECRETS",
+			        "PAGERDUTY_ROUTING_KEY SLACK_WEBHOOK_URL WEBHOOK_SECRET", 0);
 		}
 		break;
 	case A_TOKENIZER:
@@ -453,12 +480,16 @@ rnd_env_files(obc_model *m, const rnd_inst *v, size_t n, const char *out, const 
 			fprintf(f, "# ");
 			fprintf(f, rnd_banner, rnd_base(m->file));
 			if (t == T_UNIT)
-				fprintf(f, "\n# %s/%s.env for oraclebus-%s@%s.service (mode 0640, root). No secrets here: the unit\n"
-				           "# adds INSTANCE, the state directory and the key files (LoadCredential).\n",
+				fprintf(f,
+				        "\n# %s/%s.env for oraclebus-%s@%s.service (mode 0640, root). No secrets here: "
+				        "the unit\n"
+				        "# adds INSTANCE, the state directory and the key files (LoadCredential).\n",
 				        m->etc_dir, v[i].host, rnd_actor[v[i].actor], v[i].inst);
 			else
-				fprintf(f, "\n# A direct run: env $(grep -v '^#' %s.env) oraclebus-run %s (key files by path, "
-				           "never the keys).\n",
+				fprintf(f,
+				        "\n# A direct run: env $(grep -v '^#' %s.env) oraclebus-run %s (key files by "
+				        "path, "
+				        "never the keys).\n",
 				        v[i].host, rnd_actor[v[i].actor]);
 			for (int k = 0; k < e.n; k++)
 				fprintf(f, "%s=%s\n", e.a[k].k, e.a[k].v);
@@ -468,8 +499,8 @@ rnd_env_files(obc_model *m, const rnd_inst *v, size_t n, const char *out, const 
 		json_t *j = rnd_file_json(m, &v[i]);
 		if (j) {
 			FILE *f = rnd_open(dc, v[i].file);
-			if (!f || json_dumpf(j, f, JSON_INDENT(1) | JSON_PRESERVE_ORDER) != 0 || fputc('\n', f) == EOF ||
-			    rnd_close(f)) {
+			if (!f || json_dumpf(j, f, JSON_INDENT(1) | JSON_PRESERVE_ORDER) != 0 ||
+			    fputc('\n', f) == EOF || rnd_close(f)) {
 				json_decref(j);
 				return -1;
 			}
@@ -490,14 +521,15 @@ rnd_prometheus(obc_model *m, const rnd_inst *v, size_t n, const char *out)
 		return -1;
 	fprintf(f, "# ");
 	fprintf(f, rnd_banner, rnd_base(m->file));
-	fprintf(f, ".\n# One host (systemd): every actor's METRICS_PORT (env/*.env) on %s.\n"
-	           "# promtool check config passes with Debian's promtool.\n"
-	           "global:\n  scrape_interval: 15s\n  evaluation_interval: 15s\n\nrule_files:\n  - rules.yml\n\n"
-	           "scrape_configs:\n  - job_name: oraclebus\n    static_configs:\n",
+	fprintf(f,
+	        ".\n# One host (systemd): every actor's METRICS_PORT (env/*.env) on %s.\n"
+	        "# promtool check config passes with Debian's promtool.\n"
+	        "global:\n  scrape_interval: 15s\n  evaluation_interval: 15s\n\nrule_files:\n  - rules.yml\n\n"
+	        "scrape_configs:\n  - job_name: oraclebus\n    static_configs:\n",
 	        m->bind);
 	for (size_t i = 0; i < n; i++)
-		fprintf(f, "      - targets: [\"%s:%d\"]\n        labels: {actor: %s, workload: %s, service: %s}\n", m->bind,
-		        v[i].port, rnd_actor[v[i].actor], v[i].host, rnd_app[v[i].actor]);
+		fprintf(f, "      - targets: [\"%s:%d\"]\n        labels: {actor: %s, workload: %s, service: %s}\n",
+		        m->bind, v[i].port, rnd_actor[v[i].actor], v[i].host, rnd_app[v[i].actor]);
 	return rnd_close(f);
 }
 
@@ -549,18 +581,21 @@ rnd_configmap(FILE *f, const obc_model *m, const rnd_inst *in)
 static void
 rnd_service(FILE *f, const obc_model *m, const rnd_inst *in, const char *name, int headless)
 {
-	fprintf(f, "apiVersion: v1\nkind: Service\nmetadata:\n  name: %s\n  namespace: %s\n  labels: "
-	           "{app.kubernetes.io/name: %s, app.kubernetes.io/part-of: oraclebus}\nspec:\n",
+	fprintf(f,
+	        "apiVersion: v1\nkind: Service\nmetadata:\n  name: %s\n  namespace: %s\n  labels: "
+	        "{app.kubernetes.io/name: %s, app.kubernetes.io/part-of: oraclebus}\nspec:\n",
 	        name, m->namespace_, rnd_actor[in->actor]);
 	if (headless)
-		fprintf(f, "  clusterIP: None               # headless: one DNS name per pod (%s-0.%s)\n", in->k8s, name);
+		fprintf(f, "  clusterIP: None               # headless: one DNS name per pod (%s-0.%s)\n", in->k8s,
+		        name);
 	if (in->actor == A_BUSD)
-		fprintf(f, "  publishNotReadyAddresses: true  # resolvable from the start; NNG redials until the pod listens\n");
+		fprintf(f, "  publishNotReadyAddresses: true  # resolvable from the start; NNG redials until the pod "
+		           "listens\n");
 	if (headless)
 		fprintf(f, "  selector: {app.kubernetes.io/name: %s}\n", rnd_actor[in->actor]);
 	else
-		fprintf(f, "  selector: {app.kubernetes.io/name: %s, app.kubernetes.io/instance: %s}\n", rnd_actor[in->actor],
-		        in->k8s);
+		fprintf(f, "  selector: {app.kubernetes.io/name: %s, app.kubernetes.io/instance: %s}\n",
+		        rnd_actor[in->actor], in->k8s);
 	fprintf(f, "  ports:\n");
 	if (in->actor == A_BUSD)
 		fprintf(f, "    - {name: ingress, port: 7701, targetPort: ingress}\n"
@@ -574,8 +609,8 @@ rnd_pdb(FILE *f, const obc_model *m, const rnd_inst *in, const char *rule)
 {
 	rnd_meta(f, m, "PodDisruptionBudget", "policy/v1", in->k8s, in);
 	fprintf(f, "spec:\n  %s\n  selector:\n    matchLabels: {app.kubernetes.io/name: %s%s%s}\n---\n", rule,
-	        rnd_actor[in->actor], in->actor == A_BUSD ? "" : ", app.kubernetes.io/instance: ",
-	        in->actor == A_BUSD ? "" : in->k8s);
+	        rnd_actor[in->actor],
+	        in->actor == A_BUSD ? "" : ", app.kubernetes.io/instance: ", in->actor == A_BUSD ? "" : in->k8s);
 }
 
 typedef struct {
@@ -620,49 +655,63 @@ rnd_workload(FILE *f, const obc_model *m, const rnd_inst *in, const rnd_env *e)
 	if (sts)
 		fprintf(f, "  serviceName: %s\n", a == A_BUSD ? "busd" : a == A_CCIP ? in->k8s : rnd_actor[a]);
 	if (a == A_BUSD)
-		fprintf(f, "  replicas: %d                   # every actor dials each; one can restart while the other carries\n",
+		fprintf(f,
+		        "  replicas: %d                   # every actor dials each; one can restart while the other "
+		        "carries\n",
 		        m->bus_replicas);
 	else if (a == A_SIGNER)
-		fprintf(f, "  replicas: 1                   # NEVER more than 1: two signers on one key reuse nonces\n");
+		fprintf(f,
+		        "  replicas: 1                   # NEVER more than 1: two signers on one key reuse nonces\n");
 	else if (a == A_GATE)
-		fprintf(f, "  replicas: 1                   # exactly one gate per feed: two would both publish updates\n");
+		fprintf(f, "  replicas: 1                   # exactly one gate per feed: two would both publish "
+		           "updates\n");
 	else
 		fprintf(f, "  replicas: 1\n");
-	fprintf(f, "  selector:\n    matchLabels: {app.kubernetes.io/name: %s, app.kubernetes.io/instance: %s}\n", rnd_actor[a],
-	        in->k8s);
+	fprintf(f, "  selector:\n    matchLabels: {app.kubernetes.io/name: %s, app.kubernetes.io/instance: %s}\n",
+	        rnd_actor[a], in->k8s);
 	fprintf(f, "  template:\n    metadata:\n      labels: ");
 	rnd_labels(f, in, 1);
-	fprintf(f, "\n      annotations: {prometheus.io/scrape: \"true\", prometheus.io/port: \"8000\", prometheus.io/path: "
-	           "/metrics}\n    spec:\n      automountServiceAccountToken: false\n      enableServiceLinks: false   # no "
-	           "injected *_PORT/*_SERVICE_HOST variables\n      terminationGracePeriodSeconds: 30\n      securityContext:\n"
+	fprintf(f, "\n      annotations: {prometheus.io/scrape: \"true\", prometheus.io/port: \"8000\", "
+	           "prometheus.io/path: "
+	           "/metrics}\n    spec:\n      automountServiceAccountToken: false\n      enableServiceLinks: false   "
+	           "# no "
+	           "injected *_PORT/*_SERVICE_HOST variables\n      terminationGracePeriodSeconds: 30\n      "
+	           "securityContext:\n"
 	           "        runAsNonRoot: true\n        runAsUser: 10001\n        runAsGroup: 10001\n");
 	if (sts)
 		fprintf(f, "        fsGroup: 10001\n        fsGroupChangePolicy: OnRootMismatch\n");
 	fprintf(f, "        seccompProfile: {type: RuntimeDefault}\n");
 	if (a == A_BUSD)
-		fprintf(f, "      affinity:\n        podAntiAffinity:          # the replicas on different nodes when possible\n"
+		fprintf(f, "      affinity:\n        podAntiAffinity:          # the replicas on different nodes when "
+		           "possible\n"
 		           "          preferredDuringSchedulingIgnoredDuringExecution:\n            - weight: 100\n"
 		           "              podAffinityTerm:\n                topologyKey: kubernetes.io/hostname\n"
-		           "                labelSelector:\n                  matchLabels: {app.kubernetes.io/name: busd}\n");
+		           "                labelSelector:\n                  matchLabels: {app.kubernetes.io/name: "
+		           "busd}\n");
 	if (keycopy)
 		fprintf(f, "      initContainers:\n        - name: key\n          image: oraclebus\n"
-		           "          # the signer refuses symlinks and group-readable files (a Secret volume with fsGroup is\n"
+		           "          # the signer refuses symlinks and group-readable files (a Secret volume with "
+		           "fsGroup is\n"
 		           "          # both): a regular 0400 copy on a memory emptyDir\n"
 		           "          command: [\"/bin/sh\", \"-ec\", \"umask 077; install -m 0400 /secret/private-key "
 		           "/run/oraclebus-key/private-key\"]\n"
-		           "          resources:\n            requests: {cpu: 10m, memory: 16Mi}\n            limits: {memory: 64Mi}\n"
+		           "          resources:\n            requests: {cpu: 10m, memory: 16Mi}\n            limits: "
+		           "{memory: 64Mi}\n"
 		           "          securityContext:\n            allowPrivilegeEscalation: false\n"
 		           "            readOnlyRootFilesystem: true\n            capabilities: {drop: [\"ALL\"]}\n"
-		           "          volumeMounts:\n            - {name: key-secret, mountPath: /secret, readOnly: true}\n"
+		           "          volumeMounts:\n            - {name: key-secret, mountPath: /secret, readOnly: "
+		           "true}\n"
 		           "            - {name: key, mountPath: /run/oraclebus-key}\n");
 	fprintf(f, "      containers:\n        - name: %s\n          image: oraclebus\n", rnd_actor[a]);
 	if (a == A_BUSD)
 		fprintf(f, "          command: [\"/usr/local/bin/busd\"]\n");
 	else
-		fprintf(f, "          command: [\"/usr/local/bin/oraclebus-run\", \"/usr/local/bin/%s\"]\n", rnd_actor[a]);
+		fprintf(f, "          command: [\"/usr/local/bin/oraclebus-run\", \"/usr/local/bin/%s\"]\n",
+		        rnd_actor[a]);
 	if (a != A_BUSD)
 		fprintf(f, "          envFrom:\n            - configMapRef: {name: oraclebus-common}\n");
-	fprintf(f, "          env:\n            - name: INSTANCE\n              valueFrom: {fieldRef: {fieldPath: metadata.name}}\n");
+	fprintf(f, "          env:\n            - name: INSTANCE\n              valueFrom: {fieldRef: {fieldPath: "
+	           "metadata.name}}\n");
 	for (int k = 0; k < e->n; k++) {
 		if (e->a[k].common)
 			continue;
@@ -672,17 +721,20 @@ rnd_workload(FILE *f, const obc_model *m, const rnd_inst *in, const rnd_env *e)
 	}
 	fprintf(f, "          ports:\n");
 	if (a == A_BUSD)
-		fprintf(f, "            - {name: ingress, containerPort: 7701}\n            - {name: egress, containerPort: 7702}\n");
-	fprintf(f, "            - {name: metrics, containerPort: 8000}\n            - {name: health, containerPort: 8080}\n"
-	           "          readinessProbe:          # %s\n            httpGet: {path: /health, port: health}\n"
-	           "            periodSeconds: 10\n            failureThreshold: 3\n"
-	           "          livenessProbe:           # answers HTTP at all: degraded is shown, not restarted\n"
-	           "            httpGet: {path: /metrics, port: metrics}\n            initialDelaySeconds: 5\n"
-	           "            periodSeconds: 20\n            failureThreshold: 3\n"
-	           "          resources:\n            requests: {cpu: %s, memory: %s}\n            limits: {memory: %s}\n"
-	           "          securityContext:\n            allowPrivilegeEscalation: false\n"
-	           "            readOnlyRootFilesystem: true\n            capabilities: {drop: [\"ALL\"]}\n"
-	           "          volumeMounts:\n",
+		fprintf(f, "            - {name: ingress, containerPort: 7701}\n            - {name: egress, "
+		           "containerPort: 7702}\n");
+	fprintf(f,
+	        "            - {name: metrics, containerPort: 8000}\n            - {name: health, containerPort: "
+	        "8080}\n"
+	        "          readinessProbe:          # %s\n            httpGet: {path: /health, port: health}\n"
+	        "            periodSeconds: 10\n            failureThreshold: 3\n"
+	        "          livenessProbe:           # answers HTTP at all: degraded is shown, not restarted\n"
+	        "            httpGet: {path: /metrics, port: metrics}\n            initialDelaySeconds: 5\n"
+	        "            periodSeconds: 20\n            failureThreshold: 3\n"
+	        "          resources:\n            requests: {cpu: %s, memory: %s}\n            limits: {memory: %s}\n"
+	        "          securityContext:\n            allowPrivilegeEscalation: false\n"
+	        "            readOnlyRootFilesystem: true\n            capabilities: {drop: [\"ALL\"]}\n"
+	        "          volumeMounts:\n",
 	        r.why_ready, r.cpu, r.mem_req, r.mem_lim);
 	if (a != A_BUSD)
 		fprintf(f, "            - {name: bus-key, mountPath: /run/secrets/oraclebus, readOnly: true}\n");
@@ -704,31 +756,43 @@ rnd_workload(FILE *f, const obc_model *m, const rnd_inst *in, const rnd_env *e)
 		const char *item = a == A_SIGNER || a == A_SUBMITTER ? in->k8s
 		                   : a == A_CCIP                     ? "ccip-tail"
 		                                                     : rnd_actor[a];
-		fprintf(f, "        - name: bus-key            # the actor's bus signing key, read by oraclebus-run\n"
-		           "          secret: {secretName: %s, defaultMode: 0400, items: [{key: %s, path: bus-signing-key}]}\n",
+		fprintf(f,
+		        "        - name: bus-key            # the actor's bus signing key, read by oraclebus-run\n"
+		        "          secret: {secretName: %s, defaultMode: 0400, items: [{key: %s, path: "
+		        "bus-signing-key}]}\n",
 		        m->keys_secret, item);
 	}
 	if (m->tls_secret)
-		fprintf(f, "        - name: bus-tls            # tls.crt, tls.key, ca.crt (cert-manager's layout)\n"
-		           "          secret: {secretName: %s, defaultMode: 0400}\n",
+		fprintf(f,
+		        "        - name: bus-tls            # tls.crt, tls.key, ca.crt (cert-manager's layout)\n"
+		        "          secret: {secretName: %s, defaultMode: 0400}\n",
 		        m->tls_secret);
 	if (keycopy)
-		fprintf(f, "        - name: key-secret\n          secret: {secretName: %s, defaultMode: 0400, items: [{key: "
-		           "private-key, path: private-key}]}\n        - name: key\n"
-		           "          emptyDir: {medium: Memory, sizeLimit: 1Mi}   # tmpfs: the copy never touches a disk\n",
+		fprintf(f,
+		        "        - name: key-secret\n          secret: {secretName: %s, defaultMode: 0400, items: "
+		        "[{key: "
+		        "private-key, path: private-key}]}\n        - name: key\n"
+		        "          emptyDir: {medium: Memory, sizeLimit: 1Mi}   # tmpfs: the copy never touches a "
+		        "disk\n",
 		        sg->key_secret);
 	if (in->file[0])
-		fprintf(f, "        - name: config\n          configMap:\n            name: %s\n            items: [{key: %s, "
-		           "path: %s}]\n",
+		fprintf(f,
+		        "        - name: config\n          configMap:\n            name: %s\n            items: [{key: "
+		        "%s, "
+		        "path: %s}]\n",
 		        in->k8s, in->file, in->file);
 	if (a == A_ALERTER && m->sinks_secret)
-		fprintf(f, "        - name: sinks              # optional keys: an absent one adds no sink\n"
-		           "          secret: {secretName: %s, defaultMode: 0400, optional: true}\n",
+		fprintf(f,
+		        "        - name: sinks              # optional keys: an absent one adds no sink\n"
+		        "          secret: {secretName: %s, defaultMode: 0400, optional: true}\n",
 		        m->sinks_secret);
 	if (r.storage)
-		fprintf(f, "  volumeClaimTemplates:\n    - metadata:\n        name: %s\n        labels: {app.kubernetes.io/name: "
-		           "%s}\n      spec:\n        accessModes: [\"ReadWriteOnce\"]\n        resources:\n          requests: "
-		           "{storage: %s}\n",
+		fprintf(f,
+		        "  volumeClaimTemplates:\n    - metadata:\n        name: %s\n        labels: "
+		        "{app.kubernetes.io/name: "
+		        "%s}\n      spec:\n        accessModes: [\"ReadWriteOnce\"]\n        resources:\n          "
+		        "requests: "
+		        "{storage: %s}\n",
 		        a == A_BUSD ? "journal" : "state", rnd_actor[a], r.storage);
 	fprintf(f, "---\n");
 }
@@ -771,29 +835,35 @@ rnd_netpol(FILE *f, const obc_model *m)
 	        "    matchLabels: {app.kubernetes.io/part-of: oraclebus}\n  policyTypes: [Ingress, Egress]\n---\n"
 	        "# the bus ports: from the stack's pods only\n"
 	        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: busd-bus\n  namespace: %s\n"
-	        "  labels: {app.kubernetes.io/name: busd, app.kubernetes.io/part-of: oraclebus}\nspec:\n  podSelector:\n"
+	        "  labels: {app.kubernetes.io/name: busd, app.kubernetes.io/part-of: oraclebus}\nspec:\n  "
+	        "podSelector:\n"
 	        "    matchLabels: {app.kubernetes.io/name: busd, app.kubernetes.io/part-of: oraclebus}\n"
 	        "  policyTypes: [Ingress]\n  ingress:\n    - from:\n        - podSelector:\n"
 	        "            matchLabels: {app.kubernetes.io/part-of: oraclebus}\n      ports:\n"
 	        "        - {protocol: TCP, port: 7701}\n        - {protocol: TCP, port: 7702}\n---\n"
-	        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: oraclebus-to-busd\n  namespace: %s\n"
+	        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: oraclebus-to-busd\n  "
+	        "namespace: %s\n"
 	        "  labels: {app.kubernetes.io/part-of: oraclebus}\nspec:\n  podSelector:\n"
 	        "    matchLabels: {app.kubernetes.io/part-of: oraclebus}\n    matchExpressions:\n"
 	        "      - {key: app.kubernetes.io/name, operator: NotIn, values: [busd]}\n  policyTypes: [Egress]\n"
 	        "  egress:\n    - to:\n        - podSelector:\n"
 	        "            matchLabels: {app.kubernetes.io/name: busd, app.kubernetes.io/part-of: oraclebus}\n"
 	        "      ports:\n        - {protocol: TCP, port: 7701}\n        - {protocol: TCP, port: 7702}\n"
-	        "    - to:\n        - namespaceSelector:\n            matchLabels: {kubernetes.io/metadata.name: kube-system}\n"
+	        "    - to:\n        - namespaceSelector:\n            matchLabels: {kubernetes.io/metadata.name: "
+	        "kube-system}\n"
 	        "          podSelector:\n            matchLabels: {k8s-app: kube-dns}\n      ports:\n"
 	        "        - {protocol: UDP, port: 53}\n        - {protocol: TCP, port: 53}\n---\n"
 	        "# /metrics (8000) from Prometheus's namespace; probes come from the kubelet and are not filtered\n"
-	        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: oraclebus-metrics\n  namespace: %s\n"
+	        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: oraclebus-metrics\n  "
+	        "namespace: %s\n"
 	        "  labels: {app.kubernetes.io/part-of: oraclebus}\nspec:\n  podSelector:\n"
 	        "    matchLabels: {app.kubernetes.io/part-of: oraclebus}\n  policyTypes: [Ingress]\n  ingress:\n"
-	        "    - from:\n        - namespaceSelector:\n            matchLabels: {kubernetes.io/metadata.name: %s}\n"
+	        "    - from:\n        - namespaceSelector:\n            matchLabels: {kubernetes.io/metadata.name: "
+	        "%s}\n"
 	        "      ports:\n        - {protocol: TCP, port: 8000}\n---\n"
 	        "# JSON-RPC: Besu pods of the namespace, and 443/8545/8546 outside (narrow the ipBlock to your nodes)\n"
-	        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: oraclebus-rpc\n  namespace: %s\n"
+	        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: oraclebus-rpc\n  namespace: "
+	        "%s\n"
 	        "  labels: {app.kubernetes.io/part-of: oraclebus}\nspec:\n  podSelector:\n"
 	        "    matchLabels: {app.kubernetes.io/part-of: oraclebus}\n    matchExpressions:\n"
 	        "      - {key: app.kubernetes.io/name, operator: In, values: [gate, submitter, ccip-tail]}\n"
@@ -804,8 +874,10 @@ rnd_netpol(FILE *f, const obc_model *m)
 	        "        - {protocol: TCP, port: 443}\n        - {protocol: TCP, port: 8545}\n"
 	        "        - {protocol: TCP, port: 8546}\n---\n"
 	        "# price APIs: 443 on public addresses only\n"
-	        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: fetcher-sources\n  namespace: %s\n"
-	        "  labels: {app.kubernetes.io/name: fetcher, app.kubernetes.io/part-of: oraclebus}\nspec:\n  podSelector:\n"
+	        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: fetcher-sources\n  "
+	        "namespace: %s\n"
+	        "  labels: {app.kubernetes.io/name: fetcher, app.kubernetes.io/part-of: oraclebus}\nspec:\n  "
+	        "podSelector:\n"
 	        "    matchLabels: {app.kubernetes.io/name: fetcher, app.kubernetes.io/part-of: oraclebus}\n"
 	        "  policyTypes: [Egress]\n  egress:\n    - to:\n        - ipBlock:\n            cidr: 0.0.0.0/0\n"
 	        "            except: %s\n      ports:\n        - {protocol: TCP, port: 443}\n---\n",
@@ -813,21 +885,27 @@ rnd_netpol(FILE *f, const obc_model *m)
 	if (m->sinks)
 		fprintf(f,
 		        "# sinks: Alertmanager in %s, PagerDuty and Slack on public addresses\n"
-		        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: alerter-sinks\n  namespace: %s\n"
-		        "  labels: {app.kubernetes.io/name: alerter, app.kubernetes.io/part-of: oraclebus}\nspec:\n  podSelector:\n"
+		        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: alerter-sinks\n  "
+		        "namespace: %s\n"
+		        "  labels: {app.kubernetes.io/name: alerter, app.kubernetes.io/part-of: oraclebus}\nspec:\n  "
+		        "podSelector:\n"
 		        "    matchLabels: {app.kubernetes.io/name: alerter, app.kubernetes.io/part-of: oraclebus}\n"
 		        "  policyTypes: [Egress]\n  egress:\n    - to:\n        - namespaceSelector:\n"
 		        "            matchLabels: {kubernetes.io/metadata.name: %s}\n      ports:\n"
-		        "        - {protocol: TCP, port: 9093}\n    - to:\n        - ipBlock:\n            cidr: 0.0.0.0/0\n"
+		        "        - {protocol: TCP, port: 9093}\n    - to:\n        - ipBlock:\n            cidr: "
+		        "0.0.0.0/0\n"
 		        "            except: %s\n      ports:\n        - {protocol: TCP, port: 443}\n---\n",
 		        mon, ns, mon, priv);
 	if (m->token_config)
 		fprintf(f,
 		        "# payment intake (8080): pods labelled oraclebus.io/payment-client: \"true\", any namespace\n"
-		        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: tokenizer-intake\n  namespace: %s\n"
-		        "  labels: {app.kubernetes.io/name: tokenizer, app.kubernetes.io/part-of: oraclebus}\nspec:\n  podSelector:\n"
+		        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: tokenizer-intake\n  "
+		        "namespace: %s\n"
+		        "  labels: {app.kubernetes.io/name: tokenizer, app.kubernetes.io/part-of: oraclebus}\nspec:\n  "
+		        "podSelector:\n"
 		        "    matchLabels: {app.kubernetes.io/name: tokenizer, app.kubernetes.io/part-of: oraclebus}\n"
-		        "  policyTypes: [Ingress]\n  ingress:\n    - from:\n        - namespaceSelector: {}\n          podSelector:\n"
+		        "  policyTypes: [Ingress]\n  ingress:\n    - from:\n        - namespaceSelector: {}\n          "
+		        "podSelector:\n"
 		        "            matchLabels: {oraclebus.io/payment-client: \"true\"}\n      ports:\n"
 		        "        - {protocol: TCP, port: 8080}\n---\n",
 		        ns);
@@ -841,8 +919,10 @@ rnd_netpol(FILE *f, const obc_model *m)
 		fprintf(f,
 		        "# %s signs through its remote signer (port %d): in the namespace or outside\n"
 		        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: %s-remote-signer\n"
-		        "  namespace: %s\n  labels: {app.kubernetes.io/name: signer, app.kubernetes.io/part-of: oraclebus}\n"
-		        "spec:\n  podSelector:\n    matchLabels: {app.kubernetes.io/name: signer, app.kubernetes.io/instance: %s}\n"
+		        "  namespace: %s\n  labels: {app.kubernetes.io/name: signer, app.kubernetes.io/part-of: "
+		        "oraclebus}\n"
+		        "spec:\n  podSelector:\n    matchLabels: {app.kubernetes.io/name: signer, "
+		        "app.kubernetes.io/instance: %s}\n"
 		        "  policyTypes: [Egress]\n  egress:\n    - to:\n        - podSelector: {}\n        - ipBlock:\n"
 		        "            cidr: 0.0.0.0/0\n            except: [169.254.0.0/16]\n      ports:\n"
 		        "        - {protocol: TCP, port: %d}\n---\n",
@@ -864,7 +944,8 @@ rnd_k8s(obc_model *m, const rnd_inst *v, size_t n, const char *out, const char *
 		return -1;
 	fprintf(f, "# ");
 	fprintf(f, rnd_banner, rnd_base(m->file));
-	fprintf(f, ".\n# Environment every actor but busd reads (envFrom); an actor ignores the variables it does not know.\n"
+	fprintf(f, ".\n# Environment every actor but busd reads (envFrom); an actor ignores the variables it does not "
+	           "know.\n"
 	           "# BUS_TRUST: which bus key may publish under which topic prefix (bus.public_keys, signers[]).\n");
 	rnd_meta(f, m, "ConfigMap", "v1", "oraclebus-common", NULL);
 	fprintf(f, "data:\n");
@@ -920,7 +1001,8 @@ rnd_k8s(obc_model *m, const rnd_inst *v, size_t n, const char *out, const char *
 			if (a == A_BUSD && m->bus_replicas > 1)
 				rnd_pdb(f, m, &v[i], "minAvailable: 1           # a drain moves one busd at a time");
 			if (a == A_SIGNER || a == A_SUBMITTER)
-				rnd_pdb(f, m, &v[i], "maxUnavailable: 1         # its one replica may move; never two at once");
+				rnd_pdb(f, m, &v[i],
+				        "maxUnavailable: 1         # its one replica may move; never two at once");
 		}
 		if (rnd_close(f))
 			return -1;
@@ -930,10 +1012,12 @@ rnd_k8s(obc_model *m, const rnd_inst *v, size_t n, const char *out, const char *
 		return -1;
 	fprintf(f, "# ");
 	fprintf(f, rnd_banner, rnd_base(m->file));
-	fprintf(f, ".\n# The Secrets the manifests mount (as files, defaultMode 0400), NOT in kustomization.yaml: create\n"
-	           "# them from files (deploy/README.md, \"Secrets\"); the values here only name what goes in.\n");
+	fprintf(f,
+	        ".\n# The Secrets the manifests mount (as files, defaultMode 0400), NOT in kustomization.yaml: create\n"
+	        "# them from files (deploy/README.md, \"Secrets\"); the values here only name what goes in.\n");
 	rnd_meta(f, m, "Secret", "v1", m->keys_secret, NULL);
-	fprintf(f, "type: Opaque\nstringData:   # BIP-340 secret keys (bus-tap --keygen); the public halves are in the config\n");
+	fprintf(f, "type: Opaque\nstringData:   # BIP-340 secret keys (bus-tap --keygen); the public halves are in the "
+	           "config\n");
 	for (int r = 0; r < OBC_NROLES; r++)
 		if (m->role_pub[r] && r != OBC_ROLE_TOKEN_BACKEND)
 			fprintf(f, "  %s: \"hex\"\n", obc_role_names[r]);
@@ -943,15 +1027,18 @@ rnd_k8s(obc_model *m, const rnd_inst *v, size_t n, const char *out, const char *
 		if (m->signers[i].key_secret) {
 			fprintf(f, "---\n");
 			rnd_meta(f, m, "Secret", "v1", m->signers[i].key_secret, NULL);
-			fprintf(f, "type: Opaque\nstringData:\n  private-key: \"64 hex digits: the key of %s (address %s)\"\n",
+			fprintf(f,
+			        "type: Opaque\nstringData:\n  private-key: \"64 hex digits: the key of %s (address "
+			        "%s)\"\n",
 			        m->signers[i].address, m->signers[i].address);
 		}
 	if (m->tls_secret) {
 		fprintf(f, "---\n");
 		rnd_meta(f, m, "Secret", "v1", m->tls_secret, NULL);
-		fprintf(f, "type: kubernetes.io/tls\nstringData:   # busd's certificate must name busd-N.busd; every "
-		           "actor shows its own or a shared client certificate\n  tls.crt: \"PEM\"\n  tls.key: \"PEM\"\n"
-		           "  ca.crt: \"PEM\"\n");
+		fprintf(f,
+		        "type: kubernetes.io/tls\nstringData:   # busd's certificate must name busd-N.busd; every "
+		        "actor shows its own or a shared client certificate\n  tls.crt: \"PEM\"\n  tls.key: \"PEM\"\n"
+		        "  ca.crt: \"PEM\"\n");
 	}
 	if (m->sinks_secret) {
 		fprintf(f, "---\n");
@@ -966,16 +1053,18 @@ rnd_k8s(obc_model *m, const rnd_inst *v, size_t n, const char *out, const char *
 		return -1;
 	fprintf(f, "# ");
 	fprintf(f, rnd_banner, rnd_base(m->file));
-	fprintf(f, ".\n# kubectl apply -k: the namespace is shared and not a resource here (a delete -k must never delete\n"
-	           "# it); Secrets are created from files (secrets.example.yaml shows their shape).\n"
-	           "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: %s\nresources:\n",
+	fprintf(f,
+	        ".\n# kubectl apply -k: the namespace is shared and not a resource here (a delete -k must never "
+	        "delete\n"
+	        "# it); Secrets are created from files (secrets.example.yaml shows their shape).\n"
+	        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: %s\nresources:\n",
 	        m->namespace_);
 	for (size_t i = 0; i < nf; i++)
 		fprintf(f, "  - %s\n", files[i]);
 	const char *img = m->image, *colon = strrchr(img, ':'), *slash = strrchr(img, '/');
 	if (colon && (!slash || colon > slash))
-		fprintf(f, "images:\n  - name: oraclebus\n    newName: %.*s\n    newTag: \"%s\"\n", (int)(colon - img), img,
-		        colon + 1);
+		fprintf(f, "images:\n  - name: oraclebus\n    newName: %.*s\n    newTag: \"%s\"\n", (int)(colon - img),
+		        img, colon + 1);
 	else
 		fprintf(f, "images:\n  - name: oraclebus\n    newName: %s\n", img);
 	return rnd_close(f);

@@ -8,13 +8,15 @@ YAML via PyYAML when importable, else via node and the `yaml` package of tests/c
 Checks: every file parses and is listed in kustomization.yaml; namespace besu-network; one kind per
 actor (busd 2 replicas, gate/signer/submitter/ccip-tail/alerter StatefulSets of 1 with a state
 volume, fetcher/median Deployments); every env variable is one the actor knows (its README's env
-table); HTTP_PORT = the http containerPort = the prometheus.io/port annotation; readiness on
-GET /health; non-root, read-only root, no privilege escalation, no service account token, no
+table); METRICS_PORT 8000 = the metrics containerPort = the prometheus.io/port annotation,
+HEALTH_PORT 8080 = the health containerPort (no one-port HTTP_PORT); readiness on GET /health of the
+health port; BUS_TLS_CERT/KEY/CA together, on a Secret volume, and tls+tcp:// bus URLs with them
+(busd listening on tls+tcp:// too); BUS_TRUST covering every signed topic (signer.lease included); non-root, read-only root, no privilege escalation, no service account token, no
 service links; memory requests/limits; bus URLs list both busd replicas over tcp://; the signer's
 key from a Secret with defaultMode 0400 copied as a regular file, never PRIVATE_KEY in env,
 JSON in ConfigMaps parses; the never-two-signers comment.
 Labels: every object part-of=oraclebus; every pod app=<its seed service> (oracle-publisher,
-ccip-monitor, financial-tokenization) and app.kubernetes.io/name=<actor>; HTTP on the seed's 8000;
+ccip-monitor, financial-tokenization) and app.kubernetes.io/name=<actor>; the seed's ports 8000/8080;
 seccomp RuntimeDefault; CPU and memory requests, memory limits.
 Secrets: every secret is a file of a Secret volume (defaultMode 0400): no secretKeyRef/secretRef in
 any env, no secret variable (BUS_SIGNING_KEY, PRIVATE_KEY, ...) set directly, NAME_FILE only through
@@ -370,6 +372,16 @@ for kind in ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"):
 for actor in EXPECT:
     if actor not in seen:
         err(f"no workload for {actor}")
+if common.get("BUS_TLS_CA"):
+    for where, actor, labels, pod in pods:
+        if actor != "busd":
+            continue
+        benv = {e.get("name"): e.get("value", "") for c in pod.get("containers", []) for e in c.get("env", [])}
+        if not all(v in benv for v in ("BUS_TLS_CERT", "BUS_TLS_KEY", "BUS_TLS_CA")):
+            err(f"{where}: the actors dial tls+tcp:// but busd has no BUS_TLS_CERT/KEY/CA")
+        for v in ("BUSD_INGRESS", "BUSD_EGRESS"):
+            if not benv.get(v, "").startswith("tls+tcp://"):
+                err(f"{where}: {v} must listen on tls+tcp:// (the actors dial it so)")
 svc = by_kind.get("Service", {}).get("busd", (None, {}))[1].get("spec", {})
 if svc.get("clusterIP") != "None":
     err("Service busd must be headless (clusterIP: None) for busd-0.busd / busd-1.busd")

@@ -61,6 +61,12 @@ print(f"ok: {n} YAML documents parse: " + ", ".join(f"{v} {k}" for k, v in sorte
 PY
 out=$(python3 deploy/k8s/validate.py "$TMP/out/k8s") || { echo "$out"; fail "validate.py refused the rendered manifests"; }
 echo "ok: ${out##*$'\n'}"
+if command -v kubectl >/dev/null; then
+	kubectl kustomize "$TMP/out/k8s" >"$TMP/all.yaml" 2>"$TMP/kout" || { cat "$TMP/kout"; fail "kubectl kustomize refused the rendered manifests"; }
+	echo "ok: kubectl kustomize renders them ($(grep -c '^kind:' "$TMP/all.yaml") objects)"
+else
+	echo "skip: kubectl not installed (kustomize rendering not checked)"
+fi
 cp deploy/prometheus/rules.yml "$TMP/out/prometheus/"
 promtool check config "$TMP/out/prometheus/prometheus.yml" >/dev/null || fail "promtool check config refused the rendered prometheus.yml"
 echo "ok: promtool check config (rendered prometheus.yml)"

@@ -60,8 +60,8 @@ main(int argc, char **argv)
 		return obc_bad_usage(render ? "render takes CONFIG OUTDIR" : "one configuration file");
 	obc_model m = { 0 };
 	int rc = 0;
-	if (obc_model_load(&m, argv[2]) != 0) {
-		rc = m.nerr ? RT_EXIT_CONFIG : 1;
+	if (obc_model_load(&m, argv[2]) != 0) { /* unreadable or not JSON: a configuration error too */
+		rc = RT_EXIT_CONFIG;
 		goto done;
 	}
 	if (strcmp(cmd, "instances") == 0) {

@@ -351,7 +351,12 @@ for kind in ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"):
                         items = [i.get("path") for i in v.get("items", [])] or list(configmaps.get(v.get("name"), {}))
                         if key not in items:
                             err(f"{cw}: {fv}={path}: not in ConfigMap {v.get('name')}")
-        if actor == "signer":
+        remote = any(e.get("name") == "REMOTE_SIGNER_URL" for c in pod.get("containers", []) for e in c.get("env", []))
+        if actor == "signer" and remote:
+            if any(e.get("name") in ("PRIVATE_KEY_FILE", "KEYSTORE_FILE") for c in pod.get("containers", [])
+                   for e in c.get("env", [])):
+                err(f"{where}: a remote signer and a local key at once")
+        if actor == "signer" and not remote:
             secrets = [v for v in vols.values() if "secret" in v]
             if not secrets or any(v["secret"].get("defaultMode") != 0o400 for v in secrets):
                 err(f"{where}: the key Secret volume must have defaultMode 0400")
@@ -369,8 +374,8 @@ for kind in ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"):
             if not re.search(r"never\s+(run\s+)?two\s+signers", text, re.I):
                 err(f"{f}: the 'never two signers on one key' comment is missing")
 
-for actor in EXPECT:
-    if actor not in seen:
+for actor in EXPECT:  # the publisher is the core; ccip-tail, alerter, tokenizer are there when configured
+    if actor not in seen and SERVICE[actor] == "oracle-publisher":
         err(f"no workload for {actor}")
 if common.get("BUS_TLS_CA"):
     for where, actor, labels, pod in pods:
@@ -471,6 +476,13 @@ for where, actor, labels, pod in pods:
             if is_dns_peer(peer) and r.get("ports") and all(str(pp.get("port")) == "53" for pp in r["ports"]):
                 continue
             if actor == "signer":
+                # a remote signer (REMOTE_SIGNER_URL): its port, and nothing else
+                url = next((e.get("value", "") for c in pod.get("containers", []) for e in c.get("env", [])
+                            if e.get("name") == "REMOTE_SIGNER_URL"), "")
+                m = re.match(r"(https?)://[^/:]+(?::(\d+))?", url)
+                rport = (m.group(2) or ("443" if m.group(1) == "https" else "80")) if m else None
+                if rport and r.get("ports") and all(str(pp.get("port")) == rport for pp in r["ports"]):
+                    continue
                 err(f"{where}: the signer may reach nothing but busd (and DNS), policy allows {peer}")
             elif actor not in INTERNET_OK and "ipBlock" in peer:
                 err(f"{where}: {actor} has no business outside the cluster (egress to {peer})")

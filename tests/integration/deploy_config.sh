@@ -117,6 +117,20 @@ rc=0; check_env gate "$TMP/bad.env" >"$TMP/cc.out" 2>&1 || rc=$?
 [ $rc = 78 ] || fail "gate --check-config accepted a bad aggregator in its FEEDS_FILE (exit $rc)"
 echo "ok: --check-config refuses QUORUM=0 (median) and a bad aggregator in FEEDS_FILE (gate): exit 78"
 
+echo "== 3b. a remote signer (Web3Signer, Clef) instead of a key file"
+jq '.signers[0].key={"remote_signer_url": "https://web3signer.besu-network:9000"}' "$TMP/host.json" >"$TMP/remote.json"
+"$GEN" render "$TMP/remote.json" "$TMP/rs" || fail "render with a remote signer"
+grep -q '^REMOTE_SIGNER_URL=https://web3signer.besu-network:9000$' "$TMP/rs/run/signer-0.env" &&
+	grep -q '^REMOTE_SIGNER_ADDRESS=0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266$' "$TMP/rs/run/signer-0.env" &&
+	! grep -q PRIVATE_KEY "$TMP/rs/run/signer-0.env" "$TMP/rs/k8s/signer.yaml" || fail "remote signer env"
+rc=0; check_env signer "$TMP/rs/run/signer-0.env" >"$TMP/cc.out" 2>&1 || rc=$?
+[ $rc = 0 ] || { cat "$TMP/cc.out"; fail "signer --check-config with a remote signer: exit $rc"; }
+out=$(python3 deploy/k8s/validate.py "$TMP/rs/k8s") || { echo "$out"; fail "validate.py refused the remote signer's manifests"; }
+grep -q "name: signer-0-remote-signer" "$TMP/rs/k8s/networkpolicy.yaml" || fail "no egress policy to the remote signer"
+sed -i 's/port: 9000}/port: 9000}\n        - {protocol: TCP, port: 8545}/' "$TMP/rs/k8s/networkpolicy.yaml"
+python3 deploy/k8s/validate.py "$TMP/rs/k8s" >/dev/null && fail "validate.py let the signer reach the RPC port next to its remote signer"
+echo "ok: remote signer: REMOTE_SIGNER_URL/ADDRESS, no key volume, --check-config 0, egress to its port only (a wider policy is refused)"
+
 echo "== 4. broken configurations: exit 78, the line named, nothing written"
 broken() { # NAME OLD NEW MARKER MESSAGE: replace OLD by NEW once; the error must name MARKER's line and MESSAGE
 	local name=$1 old=$2 new=$3 marker=$4 msg=$5

@@ -251,12 +251,9 @@ rnd_trust(obc_model *m)
 		             m->sinks ? p[OBC_ROLE_ALERTER] : NULL,
 		             m->token_config ? p[OBC_ROLE_TOKENIZER] : NULL,
 		             m->token_config ? p[OBC_ROLE_TOKEN_BACKEND] : NULL };
-	unsigned nkeys = 0;
 	for (size_t i = 0; i < sizeof al / sizeof al[0]; i++)
-		if (al[i] && *al[i]) {
+		if (al[i] && *al[i])
 			snprintf(alert + strlen(alert), sizeof alert - strlen(alert), "%s%s", *alert ? "," : "", al[i]);
-			nkeys += 1 + (unsigned)(strchr(al[i], ',') != NULL) * 0;
-		}
 	char t[4096];
 	int n = snprintf(
 	        t, sizeof t,
@@ -278,7 +275,6 @@ rnd_trust(obc_model *m)
 		return "";
 	}
 	sig_trust_free(st);
-	(void)nkeys;
 	return rnd_fmt("%s", t);
 }
 

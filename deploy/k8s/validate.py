@@ -229,6 +229,8 @@ for kind in ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"):
         if psc.get("runAsNonRoot") is not True or not psc.get("runAsUser"):
             err(f"{where}: pod must set runAsNonRoot: true and a runAsUser")
         vols = {v.get("name"): v for v in pod.get("volumes", [])}
+        if any("secret" in v for v in vols.values()) and not psc.get("fsGroup"):
+            err(f"{where}: Secret volumes without fsGroup: their root-owned 0400 files are unreadable by a non-root user")
         claims = {c.get("metadata", {}).get("name") for c in spec.get("volumeClaimTemplates", [])}
         known = env_table(actor)
         ann = tmeta.get("annotations", {})

@@ -123,6 +123,8 @@ mutate "metrics closed to Prometheus" networkpolicy.yaml "            matchLabel
       ports:
         - {protocol: TCP, port: 8000}"
 mutate "busd on plain tcp:// while the actors dial tls+tcp://" busd.yaml '"tls+tcp://0.0.0.0:7701"' '"tcp://0.0.0.0:7701"'
+mutate "a Secret file its non-root user cannot read (no fsGroup)" fetcher.yaml "        fsGroup: 10001
+" ""
 mutate "busd PDB allowing both down" busd.yaml "  minAvailable: 1" "  maxUnavailable: 2"
 mutate "signer PDB selecting nothing" signer.yaml "  maxUnavailable: 1         # its one replica may move; never two at once
   selector:

@@ -676,8 +676,8 @@ rnd_workload(FILE *f, const obc_model *m, const rnd_inst *in, const rnd_env *e)
 	           "injected *_PORT/*_SERVICE_HOST variables\n      terminationGracePeriodSeconds: 30\n      "
 	           "securityContext:\n"
 	           "        runAsNonRoot: true\n        runAsUser: 10001\n        runAsGroup: 10001\n");
-	if (sts)
-		fprintf(f, "        fsGroup: 10001\n        fsGroupChangePolicy: OnRootMismatch\n");
+	/* every pod: Secret files are root-owned, so the non-root user reads them through the group */
+	fprintf(f, "        fsGroup: 10001\n        fsGroupChangePolicy: OnRootMismatch\n");
 	fprintf(f, "        seccompProfile: {type: RuntimeDefault}\n");
 	if (a == A_BUSD)
 		fprintf(f, "      affinity:\n        podAntiAffinity:          # the replicas on different nodes when "

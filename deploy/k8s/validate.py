@@ -8,13 +8,15 @@ YAML via PyYAML when importable, else via node and the `yaml` package of tests/c
 Checks: every file parses and is listed in kustomization.yaml; namespace besu-network; one kind per
 actor (busd 2 replicas, gate/signer/submitter/ccip-tail/alerter StatefulSets of 1 with a state
 volume, fetcher/median Deployments); every env variable is one the actor knows (its README's env
-table); HTTP_PORT = the http containerPort = the prometheus.io/port annotation; readiness on
-GET /health; non-root, read-only root, no privilege escalation, no service account token, no
+table); METRICS_PORT 8000 = the metrics containerPort = the prometheus.io/port annotation,
+HEALTH_PORT 8080 = the health containerPort (no one-port HTTP_PORT); readiness on GET /health of the
+health port; BUS_TLS_CERT/KEY/CA together, on a Secret volume, and tls+tcp:// bus URLs with them
+(busd listening on tls+tcp:// too); BUS_TRUST covering every signed topic (signer.lease included); non-root, read-only root, no privilege escalation, no service account token, no
 service links; memory requests/limits; bus URLs list both busd replicas over tcp://; the signer's
 key from a Secret with defaultMode 0400 copied as a regular file, never PRIVATE_KEY in env,
 JSON in ConfigMaps parses; the never-two-signers comment.
 Labels: every object part-of=oraclebus; every pod app=<its seed service> (oracle-publisher,
-ccip-monitor, financial-tokenization) and app.kubernetes.io/name=<actor>; HTTP on the seed's 8000;
+ccip-monitor, financial-tokenization) and app.kubernetes.io/name=<actor>; the seed's ports 8000/8080;
 seccomp RuntimeDefault; CPU and memory requests, memory limits.
 Secrets: every secret is a file of a Secret volume (defaultMode 0400): no secretKeyRef/secretRef in
 any env, no secret variable (BUS_SIGNING_KEY, PRIVATE_KEY, ...) set directly, NAME_FILE only through
@@ -150,12 +152,14 @@ for var in ("RPC_URL", "CHAIN_ID", "BUS_PUB_URL", "BUS_SUB_URL", "BUS_TRUST"):
         err(f"ConfigMap oraclebus-common: {var} missing")
 if common.get("CHAIN_ID") != "138":
     err("ConfigMap oraclebus-common: CHAIN_ID must be 138")
+scheme = "tls+tcp" if common.get("BUS_TLS_CA") else "tcp"
 for var, port in (("BUS_PUB_URL", 7701), ("BUS_SUB_URL", 7702)):
-    want = {f"tcp://busd-0.busd:{port}", f"tcp://busd-1.busd:{port}"}
+    want = {f"{scheme}://busd-0.busd:{port}", f"{scheme}://busd-1.busd:{port}"}
     if set(common.get(var, "").split(",")) != want:
         err(f"ConfigMap oraclebus-common: {var} must list {sorted(want)}")
 trust = common.get("BUS_TRUST", "")
-for prefix in ("price.update.", "tx.signed", "tx.status", "nonce.sync"):
+for prefix in ("price.obs.", "price.agg.", "price.update.", "tx.signed", "signer.lease", "tx.ack", "tx.bump",
+               "tx.status", "gas.quote", "nonce.sync", "alert."):
     if not re.search(r"(^|;)" + re.escape(prefix) + "=", trust):
         err(f"ConfigMap oraclebus-common: BUS_TRUST does not cover {prefix}")
 for part in trust.split(";"):
@@ -175,7 +179,8 @@ SERVICE = {"busd": "oracle-publisher", "fetcher": "oracle-publisher", "median": 
            "gate": "oracle-publisher", "signer": "oracle-publisher", "submitter": "oracle-publisher",
            "ccip-tail": "ccip-monitor", "alerter": "ccip-monitor", "tokenizer": "financial-tokenization"}
 MEM_LIMIT = {"busd": 128, "tokenizer": 256}  # Mi; others 64
-HTTP_PORT = "8000"  # the seed's metrics port, the same in every pod (one IP per pod)
+METRICS_PORT, HEALTH_PORT = "8000", "8080"  # the seed's ports, the same in every pod (one IP per pod)
+HTTP_PORT = METRICS_PORT  # what Prometheus (monitoring namespace) must reach
 SECRET_VARS = ("BUS_SIGNING_KEY", "PRIVATE_KEY", "PAGERDUTY_ROUTING_KEY", "SLACK_WEBHOOK_URL", "WEBHOOK_SECRET")
 RUN = "/usr/local/bin/oraclebus-run"  # deploy/bin/oraclebus-run: NAME_FILE -> NAME, then exec
 RUN_VARS = {v + "_FILE" for v in SECRET_VARS if v != "PRIVATE_KEY"} | {"ORACLEBUS_OPTIONAL_SECRETS"}
@@ -224,6 +229,8 @@ for kind in ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"):
         if psc.get("runAsNonRoot") is not True or not psc.get("runAsUser"):
             err(f"{where}: pod must set runAsNonRoot: true and a runAsUser")
         vols = {v.get("name"): v for v in pod.get("volumes", [])}
+        if any("secret" in v for v in vols.values()) and not psc.get("fsGroup"):
+            err(f"{where}: Secret volumes without fsGroup: their root-owned 0400 files are unreadable by a non-root user")
         claims = {c.get("metadata", {}).get("name") for c in spec.get("volumeClaimTemplates", [])}
         known = env_table(actor)
         ann = tmeta.get("annotations", {})
@@ -302,19 +309,32 @@ for kind in ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"):
                 err(f"{cw}: envFrom oraclebus-common missing")
             if actor != "busd" and "BUS_SIGNING_KEY_FILE" not in env:
                 err(f"{cw}: BUS_SIGNING_KEY_FILE missing (every publisher signs)")
-            port = env.get("HTTP_PORT", {}).get("value")
-            if port != HTTP_PORT:
-                err(f"{cw}: HTTP_PORT must be {HTTP_PORT} (the seed's metrics port), got {port}")
+            if "HTTP_PORT" in env:
+                err(f"{cw}: HTTP_PORT (one port for everything) set: the seed's ports are METRICS_PORT {METRICS_PORT} and HEALTH_PORT {HEALTH_PORT}")
+            mport = env.get("METRICS_PORT", {}).get("value")
+            hport = env.get("HEALTH_PORT", {}).get("value")
+            if mport != METRICS_PORT or hport != HEALTH_PORT:
+                err(f"{cw}: METRICS_PORT must be {METRICS_PORT} and HEALTH_PORT {HEALTH_PORT} (the seed's), got {mport}/{hport}")
             cports = {p.get("name"): p.get("containerPort") for p in c.get("ports", [])}
-            if port is None or str(cports.get("http")) != port or ann.get("prometheus.io/port") != port:
-                err(f"{cw}: HTTP_PORT {port}, containerPort http {cports.get('http')} and "
+            if mport is None or str(cports.get("metrics")) != mport or ann.get("prometheus.io/port") != mport:
+                err(f"{cw}: METRICS_PORT {mport}, containerPort metrics {cports.get('metrics')} and "
                     f"prometheus.io/port {ann.get('prometheus.io/port')} must agree")
+            if hport is None or str(cports.get("health")) != hport:
+                err(f"{cw}: HEALTH_PORT {hport} and containerPort health {cports.get('health')} must agree")
             rp = c.get("readinessProbe", {}).get("httpGet", {})
-            if rp.get("path") != "/health" or rp.get("port") not in ("http", cports.get("http")):
-                err(f"{cw}: readinessProbe must GET /health on the http port")
+            if rp.get("path") != "/health" or rp.get("port") not in ("health", cports.get("health")):
+                err(f"{cw}: readinessProbe must GET /health on the health port")
             lp = c.get("livenessProbe", {}).get("httpGet", {})
-            if lp.get("port") not in ("http", cports.get("http")) or not lp.get("path"):
-                err(f"{cw}: livenessProbe must GET the http port")
+            if lp.get("port") not in ("metrics", "health", cports.get("metrics"), cports.get("health")) or not lp.get("path"):
+                err(f"{cw}: livenessProbe must GET the metrics or health port")
+            tls = [v for v in ("BUS_TLS_CERT", "BUS_TLS_KEY", "BUS_TLS_CA") if v in env or v in common]
+            if tls and len(tls) != 3:
+                err(f"{cw}: BUS_TLS_CERT, BUS_TLS_KEY and BUS_TLS_CA go together, got {tls}")
+            for v in tls:
+                path = (env.get(v) or {}).get("value") or common.get(v, "")
+                m = [m for m in mounts.values() if path.startswith(m.get("mountPath", "//").rstrip("/") + "/")]
+                if not m or "secret" not in vols.get(m[0]["name"], {}):
+                    err(f"{cw}: {v}={path} is not on a Secret volume")
             if state_var:
                 sv = env.get(state_var, {}).get("value", "")
                 ok = any(sv.startswith(m.get("mountPath", "//").rstrip("/") + "/") and m["name"] in claims
@@ -333,7 +353,12 @@ for kind in ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"):
                         items = [i.get("path") for i in v.get("items", [])] or list(configmaps.get(v.get("name"), {}))
                         if key not in items:
                             err(f"{cw}: {fv}={path}: not in ConfigMap {v.get('name')}")
-        if actor == "signer":
+        remote = any(e.get("name") == "REMOTE_SIGNER_URL" for c in pod.get("containers", []) for e in c.get("env", []))
+        if actor == "signer" and remote:
+            if any(e.get("name") in ("PRIVATE_KEY_FILE", "KEYSTORE_FILE") for c in pod.get("containers", [])
+                   for e in c.get("env", [])):
+                err(f"{where}: a remote signer and a local key at once")
+        if actor == "signer" and not remote:
             secrets = [v for v in vols.values() if "secret" in v]
             if not secrets or any(v["secret"].get("defaultMode") != 0o400 for v in secrets):
                 err(f"{where}: the key Secret volume must have defaultMode 0400")
@@ -351,9 +376,19 @@ for kind in ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"):
             if not re.search(r"never\s+(run\s+)?two\s+signers", text, re.I):
                 err(f"{f}: the 'never two signers on one key' comment is missing")
 
-for actor in EXPECT:
-    if actor not in seen:
+for actor in EXPECT:  # the publisher is the core; ccip-tail, alerter, tokenizer are there when configured
+    if actor not in seen and SERVICE[actor] == "oracle-publisher":
         err(f"no workload for {actor}")
+if common.get("BUS_TLS_CA"):
+    for where, actor, labels, pod in pods:
+        if actor != "busd":
+            continue
+        benv = {e.get("name"): e.get("value", "") for c in pod.get("containers", []) for e in c.get("env", [])}
+        if not all(v in benv for v in ("BUS_TLS_CERT", "BUS_TLS_KEY", "BUS_TLS_CA")):
+            err(f"{where}: the actors dial tls+tcp:// but busd has no BUS_TLS_CERT/KEY/CA")
+        for v in ("BUSD_INGRESS", "BUSD_EGRESS"):
+            if not benv.get(v, "").startswith("tls+tcp://"):
+                err(f"{where}: {v} must listen on tls+tcp:// (the actors dial it so)")
 svc = by_kind.get("Service", {}).get("busd", (None, {}))[1].get("spec", {})
 if svc.get("clusterIP") != "None":
     err("Service busd must be headless (clusterIP: None) for busd-0.busd / busd-1.busd")
@@ -443,6 +478,13 @@ for where, actor, labels, pod in pods:
             if is_dns_peer(peer) and r.get("ports") and all(str(pp.get("port")) == "53" for pp in r["ports"]):
                 continue
             if actor == "signer":
+                # a remote signer (REMOTE_SIGNER_URL): its port, and nothing else
+                url = next((e.get("value", "") for c in pod.get("containers", []) for e in c.get("env", [])
+                            if e.get("name") == "REMOTE_SIGNER_URL"), "")
+                m = re.match(r"(https?)://[^/:]+(?::(\d+))?", url)
+                rport = (m.group(2) or ("443" if m.group(1) == "https" else "80")) if m else None
+                if rport and r.get("ports") and all(str(pp.get("port")) == rport for pp in r["ports"]):
+                    continue
                 err(f"{where}: the signer may reach nothing but busd (and DNS), policy allows {peer}")
             elif actor not in INTERNET_OK and "ipBlock" in peer:
                 err(f"{where}: {actor} has no business outside the cluster (egress to {peer})")

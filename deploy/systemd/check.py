@@ -9,7 +9,9 @@ Every actor has a template unit oraclebus-<actor>@.service: EnvironmentFile=/etc
 user), StateDirectory for the actors with state, PartOf/WantedBy oraclebus.target, secrets only as
 files (LoadCredential / *_FILE), LimitCORE=0 and no DynamicUser for the signer. Every example env
 file names only variables its actor knows (actors/<actor>/README.md), holds no secret, and has its
-own HTTP_PORT; deploy/prometheus/prometheus.yml scrapes exactly those ports with the right actor.
+its own METRICS_PORT and HEALTH_PORT (no port used twice); deploy/prometheus/prometheus.yml scrapes
+exactly the METRICS_PORTs with the right actor. The env files and prometheus.yml are rendered by
+tools/ob-config from deploy/oraclebus.example.json (tools/render-deploy.sh).
 """
 import os
 import re
@@ -91,7 +93,8 @@ for a in ACTORS:
         errors.append(f"{w}: ExecStart must run /usr/local/bin/{a}")
 
 # ---- example env files and the Prometheus targets ---------------------------------------------
-ports = {}
+ports = {}   # METRICS_PORT -> (file, actor)
+used = {}    # every port of every file -> file
 for f in sorted(os.listdir(os.path.join(DIR, "env"))):
     m = re.fullmatch(r"(.+)-([A-Za-z0-9]+)\.env", f)
     actor = m.group(1) if m else None
@@ -109,21 +112,25 @@ for f in sorted(os.listdir(os.path.join(DIR, "env"))):
         elif known is not None and k not in known:
             errors.append(f"env/{f}:{n}: {k} is not a variable of {actor}")
         if k == "HTTP_PORT":
-            if v in ports:
-                errors.append(f"env/{f}:{n}: HTTP_PORT {v} already used by env/{ports[v][0]}")
+            errors.append(f"env/{f}:{n}: HTTP_PORT (one port): the seed's pair is METRICS_PORT and HEALTH_PORT")
+        if k in ("METRICS_PORT", "HEALTH_PORT"):
+            if v in used:
+                errors.append(f"env/{f}:{n}: {k} {v} already used by env/{used[v]}")
+            used[v] = f
+        if k == "METRICS_PORT":
             ports[v] = (f, actor)
     if not any(p[0] == f for p in ports.values()):
-        errors.append(f"env/{f}: no HTTP_PORT (no /metrics, no /health)")
+        errors.append(f"env/{f}: no METRICS_PORT (no /metrics)")
 prom = open(os.path.join(ROOT, "deploy/prometheus/prometheus.yml")).read()
 targets = {p: a for p, a in re.findall(r'targets: \["127\.0\.0\.1:(\d+)"\]\s*\n\s*labels: \{actor: ([\w-]+)', prom)}
 for p, (f, actor) in ports.items():
     if targets.get(p) != actor:
-        errors.append(f"env/{f}: HTTP_PORT {p} is not scraped as actor {actor} by deploy/prometheus/prometheus.yml")
+        errors.append(f"env/{f}: METRICS_PORT {p} is not scraped as actor {actor} by deploy/prometheus/prometheus.yml")
 for p, actor in targets.items():
     if p not in ports:
         errors.append(f"prometheus.yml scrapes 127.0.0.1:{p} ({actor}): no env file uses that port")
-if "9100" in ports:
-    errors.append("HTTP_PORT 9100 is node_exporter's")
+if "9100" in used:
+    errors.append("port 9100 is node_exporter's")
 
 for n in sorted(set(notes)):
     print(n)

@@ -92,10 +92,14 @@ mutate "two signer replicas" signer.yaml "replicas: 1                   # NEVER"
 mutate "key Secret mode 0440" signer.yaml "defaultMode: 0400" "defaultMode: 0440"
 mutate "root filesystem writable" gate.yaml "readOnlyRootFilesystem: true" "readOnlyRootFilesystem: false"
 mutate "misspelt variable" median.yaml "name: QUORUM" "name: QUOROM"
-mutate "one busd in BUS_SUB_URL" common-config.yaml "tcp://busd-0.busd:7702,tcp://busd-1.busd:7702" "tcp://busd-0.busd:7702"
-mutate "HTTP_PORT not the scraped port" submitter.yaml 'prometheus.io/port: "8000"' 'prometheus.io/port: "9100"'
+mutate "one busd in BUS_SUB_URL" common-config.yaml "tls+tcp://busd-0.busd:7702,tls+tcp://busd-1.busd:7702" "tls+tcp://busd-0.busd:7702"
+mutate "plain tcp:// next to the bus TLS files" common-config.yaml "tls+tcp://busd-0.busd:7701,tls+tcp://busd-1.busd:7701" "tcp://busd-0.busd:7701,tcp://busd-1.busd:7701"
+mutate "BUS_TRUST without signer.lease" common-config.yaml ";signer.lease=" ";signer.leasex="
+mutate "the one-port HTTP_PORT instead of the seed's two" gate.yaml '- {name: METRICS_PORT, value: "8000"}' '- {name: HTTP_PORT, value: "8000"}'
+mutate "health probe on the metrics port" median.yaml "httpGet: {path: /health, port: health}" "httpGet: {path: /health, port: metrics}"
+mutate "METRICS_PORT not the scraped port" submitter.yaml 'prometheus.io/port: "8000"' 'prometheus.io/port: "9100"'
 mutate "a bus key in the environment (secretKeyRef)" submitter.yaml \
-	"- {name: BUS_SIGNING_KEY_FILE, value: /run/secrets/oraclebus/bus-signing-key}" \
+	'- {name: BUS_SIGNING_KEY_FILE, value: "/run/secrets/oraclebus/bus-signing-key"}' \
 	"- {name: BUS_SIGNING_KEY, valueFrom: {secretKeyRef: {name: oraclebus-bus-keys, key: submitter-0}}}"
 mutate "a secret file read without oraclebus-run" gate.yaml 'command: ["/usr/local/bin/oraclebus-run", "/usr/local/bin/gate"]' 'command: ["/usr/local/bin/gate"]'
 mutate "pod labelled with no seed service" ccip-tail.yaml "app: ccip-monitor}" "app: oraclebus}"
@@ -118,8 +122,11 @@ mutate "metrics closed to Prometheus" networkpolicy.yaml "            matchLabel
         - {protocol: TCP, port: 8000}" "            matchLabels: {kubernetes.io/metadata.name: prometheus}
       ports:
         - {protocol: TCP, port: 8000}"
+mutate "busd on plain tcp:// while the actors dial tls+tcp://" busd.yaml '"tls+tcp://0.0.0.0:7701"' '"tcp://0.0.0.0:7701"'
+mutate "a Secret file its non-root user cannot read (no fsGroup)" fetcher.yaml "        fsGroup: 10001
+" ""
 mutate "busd PDB allowing both down" busd.yaml "  minAvailable: 1" "  maxUnavailable: 2"
-mutate "signer PDB selecting nothing" signer.yaml "  maxUnavailable: 1
+mutate "signer PDB selecting nothing" signer.yaml "  maxUnavailable: 1         # its one replica may move; never two at once
   selector:
     matchLabels: {app.kubernetes.io/name: signer, app.kubernetes.io/instance: signer-0}" "  maxUnavailable: 1
   selector:

@@ -63,8 +63,9 @@ mutate "the signer as a DynamicUser" oraclebus-signer@.service "User=oraclebus-s
 mutate "a writable system" oraclebus-gate@.service "ProtectSystem=strict" "ProtectSystem=full"
 mutate "restart loops on a configuration error" oraclebus-median@.service "RestartPreventExitStatus=78" "RestartPreventExitStatus="
 mutate "a key in Environment=" oraclebus-fetcher@.service "Environment=BUS_SIGNING_KEY_FILE=%d/bus-signing-key" "Environment=BUS_SIGNING_KEY=00"
-mutate "a misspelt variable" env/median-main.env "QUORUM=2" "QUOROM=2"
-mutate "two instances on one port" env/fetcher-b.env "HTTP_PORT=8002" "HTTP_PORT=8001"
+mutate "a misspelt variable" env/median-0.env "QUORUM=2" "QUOROM=2"
+mutate "two instances on one port" env/fetcher-b.env "METRICS_PORT=8002" "METRICS_PORT=8001"
+mutate "a health port taken by another instance" env/gate-1.env "HEALTH_PORT=8086" "HEALTH_PORT=8005"
 mutate "state outside StateDirectory" oraclebus-submitter@.service "Environment=STATE_DIR=%S/oraclebus/submitter-%i" "Environment=STATE_DIR=/tmp/submitter"
 
 [ "$fails" -eq 0 ] && echo "deploy_systemd: all passed" || { echo "deploy_systemd: $fails failed"; exit 1; }

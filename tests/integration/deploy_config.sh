@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# One configuration file for a whole deployment (tools/ob-config, deploy/oraclebus.example.json):
+#   1. the example renders, and the checked-in deploy files are exactly that rendering
+#      (deploy/k8s/*.yaml, deploy/systemd/env, deploy/systemd/etc, deploy/prometheus/prometheus.yml);
+#   2. the rendered manifests are valid YAML with the objects Kubernetes needs, pass deploy/k8s/validate.py,
+#      and the rendered prometheus.yml passes promtool check config;
+#   3. every actor, run with --check-config through oraclebus-run on its rendered env (key files,
+#      state and JSON files where the env says), exits 0; a broken value in one exits 78: the
+#      generator and the actors agree because the actors themselves judge the output;
+#   4. broken configurations exit 78 naming the line of the problem (unknown key, bad address, feed
+#      referenced but not defined, duplicate feed, threshold out of range, a key instead of a reference,
+#      JSON syntax, duplicate member) and write nothing;
+#   5. every actor README's env table equals its --env-table (tools/readme-env.py), and a README
+#      missing a row is caught.
+set -euo pipefail
+. "$(dirname "$0")/../lib/common.sh"
+BUILD=${BUILD:-build}
+B=$T_ROOT/$BUILD/bin
+GEN=$B/ob-config
+EX=$T_ROOT/deploy/oraclebus.example.json
+[ -x "$GEN" ] || { echo "missing $GEN (run make)"; exit 1; }
+cd "$T_ROOT"
+
+echo "== 1. the example renders; the checked-in files are its rendering"
+"$GEN" check "$EX" || fail "ob-config check refused the example"
+BUILD=$BUILD tools/render-deploy.sh "$TMP/out"
+for f in "$TMP"/out/k8s/*.yaml; do
+	cmp -s "$f" "deploy/k8s/$(basename "$f")" || fail "deploy/k8s/$(basename "$f") is not the rendering of the example (tools/render-deploy.sh): $(diff "$f" "deploy/k8s/$(basename "$f")" | head -5)"
+done
+for f in deploy/k8s/*.yaml; do
+	[ -f "$TMP/out/k8s/$(basename "$f")" ] || fail "$f is not rendered from the example (left over?)"
+done
+diff -r "$TMP/out/env" deploy/systemd/env >/dev/null || fail "deploy/systemd/env differs from the rendering: $(diff -r "$TMP/out/env" deploy/systemd/env | head -5)"
+diff -r "$TMP/out/etc" deploy/systemd/etc >/dev/null || fail "deploy/systemd/etc differs from the rendering"
+cmp -s "$TMP/out/prometheus/prometheus.yml" deploy/prometheus/prometheus.yml || fail "deploy/prometheus/prometheus.yml differs from the rendering"
+# the output depends on the file only: a second rendering is identical
+"$GEN" render "$EX" "$TMP/again" && diff -r "$TMP/out" "$TMP/again" >/dev/null || fail "two renderings differ"
+echo "ok: $(ls "$TMP"/out/k8s/*.yaml | wc -l) manifests, $(ls "$TMP"/out/env | wc -l) env files, $(ls "$TMP"/out/etc | wc -l) JSON files, prometheus.yml: as checked in"
+
+echo "== 2. the manifests and the scrape configuration"
+python3 - "$TMP/out/k8s" <<'PY' || fail "YAML structure"
+import os, sys
+import yaml
+d = sys.argv[1]
+n = 0
+kinds = {}
+for f in sorted(os.listdir(d)):
+    for doc in yaml.safe_load_all(open(os.path.join(d, f))):
+        if doc is None:
+            continue
+        n += 1
+        for k in ("apiVersion", "kind"):
+            assert k in doc, f"{f}: a document without {k}"
+        if doc["kind"] != "Kustomization":
+            md = doc.get("metadata") or {}
+            assert md.get("name") and md.get("namespace") == "besu-network", f"{f}: {doc['kind']} without name/namespace"
+        kinds[doc["kind"]] = kinds.get(doc["kind"], 0) + 1
+for k in ("StatefulSet", "Deployment", "Service", "ConfigMap", "NetworkPolicy", "PodDisruptionBudget", "Secret"):
+    assert kinds.get(k), f"no {k} rendered"
+print(f"ok: {n} YAML documents parse: " + ", ".join(f"{v} {k}" for k, v in sorted(kinds.items())))
+PY
+out=$(python3 deploy/k8s/validate.py "$TMP/out/k8s") || { echo "$out"; fail "validate.py refused the rendered manifests"; }
+echo "ok: ${out##*$'\n'}"
+if command -v kubectl >/dev/null; then
+	kubectl kustomize "$TMP/out/k8s" >"$TMP/all.yaml" 2>"$TMP/kout" || { cat "$TMP/kout"; fail "kubectl kustomize refused the rendered manifests"; }
+	echo "ok: kubectl kustomize renders them ($(grep -c '^kind:' "$TMP/all.yaml") objects)"
+else
+	echo "skip: kubectl not installed (kustomize rendering not checked)"
+fi
+cp deploy/prometheus/rules.yml "$TMP/out/prometheus/"
+promtool check config "$TMP/out/prometheus/prometheus.yml" >/dev/null || fail "promtool check config refused the rendered prometheus.yml"
+echo "ok: promtool check config (rendered prometheus.yml)"
+# labels the seed's checks select on (kubectl get pods -n besu-network -l app=...)
+for app in oracle-publisher ccip-monitor financial-tokenization; do
+	grep -q "app: $app}" "$TMP"/out/k8s/*.yaml || fail "no pod labelled app=$app"
+done
+echo "ok: pods labelled app=oracle-publisher, app=ccip-monitor, app=financial-tokenization"
+
+echo "== 3. every actor accepts its rendered environment (--check-config)"
+# The example with its host paths in this test's directory: the same rendering otherwise.
+jq --arg t "$TMP/h" '.host.etc_dir=$t+"/out/etc" | .host.keys_dir=$t+"/keys" | .host.state_dir=$t+"/state"
+	| .signers[0].key.file=$t+"/keys/signer-0.key"' "$EX" >"$TMP/host.json"
+mkdir -p "$TMP/h/keys" "$TMP/h/state"
+"$GEN" render "$TMP/host.json" "$TMP/h/out" || fail "render with host paths"
+"$GEN" instances "$TMP/host.json" >"$TMP/instances"
+(
+	umask 077
+	while read -r actor inst; do
+		[ "$actor" = busd ] && continue
+		"$B/bus-tap" --keygen | awk '/^secret/{print $2}' >"$TMP/h/keys/$inst.bus"
+	done <"$TMP/instances"
+	python3 -c "import secrets; print(secrets.token_hex(32))" >"$TMP/h/keys/signer-0.key"
+)
+check_env() { # ACTOR ENVFILE: the actor's --check-config on exactly that file's variables
+	local a=$1 f=$2 vars=()
+	while IFS= read -r line; do
+		[[ -z "$line" || "$line" == \#* ]] || vars+=("$line")
+	done <"$f"
+	env -i PATH="$PATH" "${vars[@]}" "$T_ROOT/deploy/bin/oraclebus-run" "$B/$a" --check-config
+}
+n=0
+while read -r actor inst; do
+	rc=0
+	check_env "$actor" "$TMP/h/out/run/$inst.env" >"$TMP/cc.out" 2>&1 || rc=$?
+	[ $rc = 0 ] || { cat "$TMP/cc.out"; fail "$actor --check-config on run/$inst.env: exit $rc"; }
+	n=$((n + 1))
+done <"$TMP/instances"
+[ "$n" -ge 12 ] || fail "only $n instances rendered"
+echo "ok: $n actors exit 0 with --check-config on their rendered env: $(awk '{print $2}' "$TMP/instances" | tr '\n' ' ')"
+# ...and the same check refuses a broken value (the check is not a formality)
+sed 's/^QUORUM=.*/QUORUM=0/' "$TMP/h/out/run/median-0.env" >"$TMP/bad.env"
+rc=0; check_env median "$TMP/bad.env" >"$TMP/cc.out" 2>&1 || rc=$?
+[ $rc = 78 ] && grep -q QUORUM "$TMP/cc.out" || fail "median --check-config accepted QUORUM=0 (exit $rc)"
+sed 's/"aggregator": "0x1000000000000000000000000000000000000001"/"aggregator": "0x10"/' "$TMP/h/out/etc/gate-0.json" >"$TMP/h/out/etc/gate-bad.json"
+sed "s#gate-0.json#gate-bad.json#" "$TMP/h/out/run/gate-0.env" >"$TMP/bad.env"
+rc=0; check_env gate "$TMP/bad.env" >"$TMP/cc.out" 2>&1 || rc=$?
+[ $rc = 78 ] || fail "gate --check-config accepted a bad aggregator in its FEEDS_FILE (exit $rc)"
+echo "ok: --check-config refuses QUORUM=0 (median) and a bad aggregator in FEEDS_FILE (gate): exit 78"
+
+echo "== 3b. a remote signer (Web3Signer, Clef) instead of a key file"
+jq '.signers[0].key={"remote_signer_url": "https://web3signer.besu-network:9000"}' "$TMP/host.json" >"$TMP/remote.json"
+"$GEN" render "$TMP/remote.json" "$TMP/rs" || fail "render with a remote signer"
+grep -q '^REMOTE_SIGNER_URL=https://web3signer.besu-network:9000$' "$TMP/rs/run/signer-0.env" &&
+	grep -q '^REMOTE_SIGNER_ADDRESS=0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266$' "$TMP/rs/run/signer-0.env" &&
+	! grep -q PRIVATE_KEY "$TMP/rs/run/signer-0.env" "$TMP/rs/k8s/signer.yaml" || fail "remote signer env"
+rc=0; check_env signer "$TMP/rs/run/signer-0.env" >"$TMP/cc.out" 2>&1 || rc=$?
+[ $rc = 0 ] || { cat "$TMP/cc.out"; fail "signer --check-config with a remote signer: exit $rc"; }
+out=$(python3 deploy/k8s/validate.py "$TMP/rs/k8s") || { echo "$out"; fail "validate.py refused the remote signer's manifests"; }
+grep -q "name: signer-0-remote-signer" "$TMP/rs/k8s/networkpolicy.yaml" || fail "no egress policy to the remote signer"
+sed -i 's/port: 9000}/port: 9000}\n        - {protocol: TCP, port: 8545}/' "$TMP/rs/k8s/networkpolicy.yaml"
+python3 deploy/k8s/validate.py "$TMP/rs/k8s" >/dev/null && fail "validate.py let the signer reach the RPC port next to its remote signer"
+echo "ok: remote signer: REMOTE_SIGNER_URL/ADDRESS, no key volume, --check-config 0, egress to its port only (a wider policy is refused)"
+
+echo "== 4. broken configurations: exit 78, the line named, nothing written"
+broken() { # NAME OLD NEW MARKER MESSAGE: replace OLD by NEW once; the error must name MARKER's line and MESSAGE
+	local name=$1 old=$2 new=$3 marker=$4 msg=$5
+	python3 - "$EX" "$TMP/broken.json" "$old" "$new" <<'PY'
+import sys
+src, dst, old, new = sys.argv[1:5]
+s = open(src).read()
+assert old in s, old
+open(dst, "w").write(s.replace(old, new, 1))
+PY
+	local line
+	line=$(grep -nF -- "$marker" "$TMP/broken.json" | head -1 | cut -d: -f1)
+	[ -n "$line" ] || fail "$name: marker $marker not in the broken file"
+	rm -rf "$TMP/nothing"
+	rc=0; "$GEN" render "$TMP/broken.json" "$TMP/nothing" >"$TMP/out.txt" 2>"$TMP/err.txt" || rc=$?
+	[ $rc = 78 ] || fail "$name: exit $rc, want 78: $(cat "$TMP/err.txt")"
+	grep -qF "broken.json:$line: " "$TMP/err.txt" || fail "$name: line $line not named: $(cat "$TMP/err.txt")"
+	grep "broken.json:$line: " "$TMP/err.txt" | grep -qF -- "$msg" || fail "$name: '$msg' not said at line $line: $(cat "$TMP/err.txt")"
+	[ ! -e "$TMP/nothing" ] || fail "$name: render wrote $TMP/nothing despite the error"
+	echo "ok: $name -> $(grep "broken.json:$line: " "$TMP/err.txt" | head -1)"
+}
+broken "unknown key" '"deviation": "1", "heartbeat"' '"deviation": "1", "colour": "red", "heartbeat"' \
+	'"colour": "red"' 'feeds[2].colour: unknown key'
+broken "bad address" '"aggregator": "0x1000000000000000000000000000000000000002"' '"aggregator": "0x10000000000000000000000000000000000002"' \
+	'"aggregator": "0x10000000000000000000000000000000000002"' "feeds[1].aggregator: '0x10000000000000000000000000000000000002' is not an address"
+broken "EIP-55 checksum" '"address": "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"' '"address": "0xF39Fd6e51aad88F6F4ce6aB8827279cffFb92266"' \
+	'"address": "0xF39F' 'signers[0].address:'
+broken "feed referenced but not defined" '"feed": "LINK-USD", "name": "binance"' '"feed": "DOGE-USD", "name": "binance"' \
+	'"DOGE-USD"' "sources[10].feed: feed 'DOGE-USD' is not defined in feeds"
+broken "duplicate feed" '{"name": "BTC-USD"' '{"name": "ETH-USD"' \
+	'"name": "ETH-USD", "decimals": 8, "aggregator": "0x1000000000000000000000000000000000000002"' "feeds[1].name: duplicate feed 'ETH-USD'"
+broken "threshold out of range" '"deviation": "0.5", "heartbeat": "1h", "min_interval": "5s", "shard": 0,
+     "min_answer": "1", "max_answer": "10000000"' '"deviation": "150", "heartbeat": "1h", "min_interval": "5s", "shard": 0,
+     "min_answer": "1", "max_answer": "10000000"' '"deviation": "150"' "feeds[1].deviation: '150' % is out of range"
+broken "zero deviation" '"deviation": "1", "heartbeat"' '"deviation": "0", "heartbeat"' '"deviation": "0"' "feeds[2].deviation:"
+broken "signer not defined" '"shard": 1,' '"shard": 1, "signer": "signer-7",' '"signer-7"' "feeds[2].signer: signer 'signer-7' is not defined"
+broken "a key instead of a reference" '"key": {"file"' '"key": {"private_key": "59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d", "file"' \
+	'"private_key"' 'signers[0].key.private_key: unknown key'
+broken "a bus public key that is no key" '"gate": "c125d58cd2a509a47c12485dd662d3354efae9b89a7463185626ca07f1fac637"' '"gate": "c125d58cd2a509a47c12485dd662d3354efae9b89a7463185626ca07f1fac6"' \
+	'"gate": "c125' 'bus.public_keys.gate: a public key is 64 hex digits'
+broken "quorum above the sources" '"quorum": 2' '"quorum": 5' '"name": "ETH-USD"' "feed ETH-USD has 4 source(s), below the median's quorum 5"
+broken "JSON syntax" '"log_level": "info",' '"log_level": "info"' '"monitoring_namespace"' "column"
+broken "duplicate member" '"replicas": 2,' '"replicas": 2, "replicas": 1,' '"replicas": 2, "replicas": 1' "duplicate object key"
+
+echo "== 5. actor READMEs: env tables equal --env-table"
+out=$(BUILD=$BUILD python3 tools/readme-env.py) || { echo "$out"; fail "an actor README is out of step (tools/readme-env.py --fix)"; }
+echo "ok: ${out##*$'\n'}"
+mkdir -p "$TMP/r/actors"
+for d in actors/*/; do [ -f "$d/README.md" ] && mkdir -p "$TMP/r/$d" && cp "$d/README.md" "$TMP/r/$d"; done
+grep -v '^| `BUS_TLS_CA`' actors/gate/README.md >"$TMP/r/actors/gate/README.md"
+rc=0; out=$(BUILD=$BUILD python3 tools/readme-env.py --root "$TMP/r") || rc=$?
+[ $rc = 1 ] && grep -q "gate/README.md: \`BUS_TLS_CA\` missing" <<<"$out" || fail "readme-env.py missed a missing row: $out"
+echo "ok: a README without its BUS_TLS_CA row is caught"
+
+echo "deploy_config: all passed"

@@ -1,0 +1,110 @@
+/* model: one deployment read from its JSON configuration file (deploy/oraclebus.example.json), checked
+ * as a whole: every problem is reported as "FILE:LINE: path: what is wrong" (the line from pos.h)
+ * and counted; the caller exits 78 (EX_CONFIG) when there is any.
+ *
+ * Memory: obc_model keeps the parsed jansson document (root) and every string points into it;
+ * obc_model_free releases it. Counts are bounded by the OBC_MAX_* below (more is a config error). */
+#ifndef OB_TOOLS_OB_CONFIG_MODEL_H
+#define OB_TOOLS_OB_CONFIG_MODEL_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "tools/ob-config/pos.h"
+
+#define OBC_MAX_FEEDS   64
+#define OBC_MAX_SOURCES 256
+#define OBC_MAX_GROUPS  16
+#define OBC_MAX_SHARDS  16
+#define OBC_MAX_SIGNERS 8
+
+/* The bus key roles: one key pair per role, the public half in the config, the secret by reference
+ * (a key of the k8s Secret bus.keys_secret, or <keys_dir>/<instance>.bus on a host). Signers and
+ * submitters have one per pair (in signers[]). */
+enum {
+	OBC_ROLE_FETCHER,
+	OBC_ROLE_MEDIAN,
+	OBC_ROLE_GATE,
+	OBC_ROLE_CCIP,
+	OBC_ROLE_ALERTER,
+	OBC_ROLE_TOKENIZER,
+	OBC_ROLE_TOKEN_BACKEND,
+	OBC_NROLES
+};
+extern const char *const obc_role_names[OBC_NROLES];
+
+typedef struct {
+	const char *name;
+	int64_t decimals;
+	const char *aggregator; /* as written (checked) */
+	const char *deviation, *deviation_absolute, *heartbeat, *min_interval;
+	const char *min_answer, *max_answer, *max_change; /* signer policy; NULL = none */
+	int shard;
+	int signer; /* index into signers */
+	unsigned nsources;
+} obc_feed;
+
+typedef struct {
+	json_t *obj; /* the source entry: its fields go to the fetcher's file (group and feed taken out) */
+	int feed, group;
+} obc_source;
+
+typedef struct {
+	const char *name;    /* signer-0: the pair's name; the submitter is submitter-<suffix> */
+	const char *suffix;  /* "0" */
+	const char *address; /* the key's address (checked) */
+	const char *bus_pub, *submitter_bus_pub;
+	const char *key_file;      /* host path of the hex key file, or NULL */
+	const char *key_secret;    /* k8s Secret holding key private-key, or NULL */
+	const char *remote_url;    /* remote signer (Web3Signer, Clef), or NULL */
+	const char *remote_method; /* or NULL */
+	const char *tx_type, *gas_price;
+	int64_t confirmations, finality_depth;
+} obc_signer;
+
+typedef struct {
+	json_t *root;
+	const char *file;
+	obc_pos pos;
+	unsigned nerr;
+
+	const char *namespace_, *image, *log_level, *monitoring_ns;
+	int64_t chain_id;
+	const char *rpc_url; /* comma list */
+	int bus_replicas;
+	const char *journal_max_bytes, *journal_max_age;
+	const char *tls_secret, *tls_dir; /* NULL = plain tcp:// */
+	const char *keys_secret;
+	const char *role_pub[OBC_NROLES];
+	const char *etc_dir, *keys_dir, *state_dir, *bind;
+	int64_t first_port;
+	int64_t quorum;
+	const char *window, *fetch_interval;
+
+	obc_feed feeds[OBC_MAX_FEEDS];
+	unsigned nfeeds;
+	obc_source sources[OBC_MAX_SOURCES];
+	unsigned nsources;
+	const char *groups[OBC_MAX_GROUPS];
+	unsigned ngroups;
+	unsigned nshards;
+	obc_signer signers[OBC_MAX_SIGNERS];
+	unsigned nsigners;
+
+	json_t *ccip_chains; /* borrowed from root; NULL = no ccip-tail */
+	const char *ccip_interval, *ccip_overdue, *ccip_commit_overdue;
+	json_t *sinks; /* borrowed; NULL = no alerter */
+	const char *sinks_secret;
+	json_t *token_config; /* borrowed; NULL = no tokenizer */
+	const char *pending_alert;
+} obc_model;
+
+/* Reads and checks file; 0 when the text parsed (m->nerr says whether it is valid), -1 when it could
+ * not be read or parsed at all (reported). */
+int obc_model_load(obc_model *m, const char *file);
+void obc_model_free(obc_model *m);
+
+/* Reports one problem at path (its line from the file). */
+void obc_err(obc_model *m, const char *path, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+#endif

@@ -16,13 +16,18 @@
 # tx sent/landed, payment accepted/settled, CCIP message state, alert fired/resolved, alert delivered;
 # and the contract's latestRoundData when it changes. Ctrl-C stops everything it started, each process
 # once with SIGTERM (exit 0). It refuses to start when a port it needs is taken, and never reuses a
-# chain it did not start.
+# chain it did not start; an actor that exits while it runs stops the demo, with the end of its log.
+#
+# Processes: every actor, the chain and the event view run in their own session (setsid), so a Ctrl-C
+# reaches only this script (and its foreground command), which stops each of them once; the story
+# (payments, CCIP messages) and the watch loop run in one background process group that the stop ends.
 #
 # Env: CHAIN_PORT (8545); DEMO_HTTP_BASE (7710: the HTTP ports of busd, fetchers x3, median, gate,
 # signer, submitter, tokenizer, token-erc20, token-firefly, the FireFly double, ccip-tail, alerter and
 # the alert sink, in this order: 15 ports); DEVIATION_THRESHOLD (0.5); HEARTBEAT (30s); DEMO_DIR
-# (build/demo: logs/, state/, the bus sockets); DEMO_SECONDS (stop by itself after that long);
-# DEMO_STOP_WAIT (15: seconds a process may take to stop before it is killed, and said so).
+# (build/demo: logs/, state/, the bus sockets);
+# DEMO_SECONDS (stop by itself that long after the story was told); DEMO_STOP_WAIT (15: seconds a
+# process may take to stop before it is killed, and said so).
 set -euo pipefail
 export HTTP_PORT=0 # no actor listens on the seed's 8000/8080 here: each start below names its port (docs/MIGRATION.md)
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -65,7 +70,7 @@ esac
 mkdir -p "$DIR/logs"
 rm -rf "$DIR/state" "$DIR/logs/"*
 declare -a PIDS=() NAMES=()
-CHAIN_STARTED= STOPPED=
+CHAIN_STARTED= STOPPED= WATCHER=
 
 # Every process runs in its own session (setsid): a Ctrl-C reaches this script only, which stops each
 # process once with SIGTERM (a second signal would make an actor exit 128+N), busd last so the others'
@@ -108,6 +113,10 @@ stop_all() {
 	trap '' INT TERM PIPE
 	echo
 	say "stopping (each process once with SIGTERM) ..."
+	if [ -n "$WATCHER" ]; then
+		kill -TERM -- -"$WATCHER" 2>/dev/null || true
+		wait "$WATCHER" 2>/dev/null || true
+	fi
 	local i others=() busd=()
 	for i in "${!PIDS[@]}"; do
 		if [ "${NAMES[i]}" = busd ]; then busd+=("$i"); else others+=("$i"); fi
@@ -117,7 +126,7 @@ stop_all() {
 	[ -z "$CHAIN_STARTED" ] || CHAIN_ENV=$DIR/chain.env deploy/local/local-chain.sh down >/dev/null 2>&1 || true
 	say "stopped (logs in $DIR/logs)"
 }
-trap 'stop_all; exit 0' INT TERM
+trap 'stop_all; exit 0' INT TERM HUP
 trap 'rc=$?; stop_all; exit $rc' EXIT
 # An actor that exits while the demo runs stops the demo, with its last words.
 check_alive() {
@@ -174,8 +183,11 @@ DEPLOYER_KEY=$CCIP_KEY node tests/chain/ccip/deploy_send_side.js >"$DIR/ccip-add
 tools/chain.sh compile CcipEventEmitter >/dev/null 2>>"$DIR/logs/chain.log"
 OFFRAMP=$(DEPLOYER_KEY=$CCIP_KEY tools/chain.sh deploy CcipEventEmitter 2>>"$DIR/logs/chain.log")
 ccip_addr() { py 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$DIR/ccip-addrs.json" "$1"; }
-ROUTER=$(ccip_addr router) ONRAMP=$(ccip_addr onRamp)
-SRC_SEL=$(ccip_addr localChainSelector) DST_SEL=$(ccip_addr destChainSelector)
+# (one command substitution per command: bash 5.2 can lose a trap that arrives during the second one)
+ROUTER=$(ccip_addr router)
+ONRAMP=$(ccip_addr onRamp)
+SRC_SEL=$(ccip_addr localChainSelector)
+DST_SEL=$(ccip_addr destChainSelector)
 say "CCIP lane $SRC_SEL -> $DST_SEL: Router $ROUTER, OnRamp $ONRAMP, OffRamp stand-in $OFFRAMP"
 
 
@@ -303,7 +315,9 @@ say "  its journal:    $B/bus-replay --journal $DIR/state/busd list   (or dump, 
 say "Ctrl-C stops everything."
 echo
 
-# ---- the story: two payments, two CCIP messages (one fails: an alert, then re-executed) --------------
+# ---- the story, then the watch (in the background: see "Ctrl-C" below) -------------------------------
+# Two payments; two CCIP messages, the second failing (an alert) then re-executed; then, until Ctrl-C,
+# the contract's answer whenever it changes, and the payments' pacs.002 once they settled.
 PAY_IDS=()
 post_payment() { # file what
 	local out id
@@ -314,15 +328,6 @@ except Exception: pass' 2>/dev/null || true)
 	say "posted $2 to the tokenizer -> payment ${id:-(refused: $out)}"
 	[ -z "$id" ] || PAY_IDS+=("$id")
 }
-# The public CBPR+ pacs.008 (USD 136500.00, a mint to the holder) and an MT103 (EUR 2500.00).
-post_payment payments/testdata/iso/ballerina_p_2_1_2_mt103_pacs_008_A_B.xml "a pacs.008 (USD 136,500.00)"
-printf '%s\r\n' '{1:F01CHASUS33XXXX0000000000}{2:O1031013210511CHASGB2LXXXX00000000002105111013N}{3:{121:8a7e1f4c-3b2d-4c5e-9f60-0d1e2f3a4b5c}}{4:' \
-	':20:DEMOEUR0001' ':23B:CRED' ':32A:210511EUR2500,00' ':50F:/96325874' '1/GB Engineering' '2/Industrial Park' \
-	'3/GB/Cambridge' ':52A:CHASGB2LXXX' ':59F:/254178963' '1/US Engines' '2/20 Main St' '3/US/Casper WY' ':71A:SHA' \
-	>"$DIR/demo-mt103.fin"
-printf '%s' '-}' >>"$DIR/demo-mt103.fin"
-post_payment "$DIR/demo-mt103.fin" "an MT103 (EUR 2,500.00)"
-
 ccip_tx() {
 	tools/chain.sh cast send -q --rpc-url "$RPC_URL" --private-key "$CCIP_KEY" "$@" >>"$DIR/logs/ccip-sends.log" 2>&1 ||
 		die "cast send $2 failed (log: $DIR/logs/ccip-sends.log)"
@@ -332,42 +337,55 @@ ccip_send() { # receiver data -> message id
 		py 'import json,sys; print(json.load(sys.stdin)["message"]["messageId"])'
 }
 delivered() { local n; n=$(grep -c "$1" "$DIR/alert-sink.jsonl" 2>/dev/null) || n=0; echo "${n:-0}"; }
-M1=$(ccip_send 0x70997970C51812dc3A010C7d01b50e0d17dc79C8 "0x$(printf 'hello from the oraclebus demo' | od -An -tx1 | tr -d ' \n')") ||
-	die "Router.ccipSend failed (log: $DIR/logs/ccip-sends.log)"
-M2=$(ccip_send 0x90F79bf6EB2c4f870365E785982E1f101E93b906 0x) || die "Router.ccipSend failed (log: $DIR/logs/ccip-sends.log)"
-say "sent two CCIP messages with Router.ccipSend: $M1, $M2; committing both, executing the first ..."
-ccip_tx "$OFFRAMP" "commit16(uint64,address,uint64,uint64,bytes32)" "$SRC_SEL" "$ONRAMP" 1 2 "$(printf '0x%064x' 138)"
-ccip_tx "$OFFRAMP" "exec16(uint64,uint64,bytes32,uint8,bytes)" "$SRC_SEL" 1 "$M1" 2 0x
-ccip_tx "$OFFRAMP" "routerExecuted(bytes32,uint64)" "$M1" "$SRC_SEL"
-REVERT=$(tools/chain.sh cast calldata "Error(string)" "receiver: out of gas")
-say "... and the second fails on the destination (its receiver reverts): ccip-tail raises an alert"
-ccip_tx "$OFFRAMP" "exec16(uint64,uint64,bytes32,uint8,bytes)" "$SRC_SEL" 2 "$M2" 3 "$REVERT"
-end=$((SECONDS + 60))
-while [ "$(delivered ccip_failure)" -lt 1 ] && [ $SECONDS -lt $end ]; do check_alive; sleep 0.5; done
-say "re-executing the failed message by hand (manual execution): the alert resolves"
-ccip_tx "$OFFRAMP" "exec16(uint64,uint64,bytes32,uint8,bytes)" "$SRC_SEL" 2 "$M2" 2 0x
-
-# ---- until Ctrl-C: the contract's answer when it changes, the payments' pacs.002 when settled ----------
 human() { # integer decimals -> 3,012.45 (exact)
 	py 'import sys; from decimal import Decimal as D; print(f"{D(sys.argv[1]).scaleb(-int(sys.argv[2])):,.2f}")' "$1" "$2"
 }
+story() {
+	# The public CBPR+ pacs.008 (USD 136500.00, a mint to the holder) and an MT103 (EUR 2500.00).
+	post_payment payments/testdata/iso/ballerina_p_2_1_2_mt103_pacs_008_A_B.xml "a pacs.008 (USD 136,500.00)"
+	printf '%s\r\n' '{1:F01CHASUS33XXXX0000000000}{2:O1031013210511CHASGB2LXXXX00000000002105111013N}{3:{121:8a7e1f4c-3b2d-4c5e-9f60-0d1e2f3a4b5c}}{4:' \
+		':20:DEMOEUR0001' ':23B:CRED' ':32A:210511EUR2500,00' ':50F:/96325874' '1/GB Engineering' '2/Industrial Park' \
+		'3/GB/Cambridge' ':52A:CHASGB2LXXX' ':59F:/254178963' '1/US Engines' '2/20 Main St' '3/US/Casper WY' ':71A:SHA' \
+		>"$DIR/demo-mt103.fin"
+	printf '%s' '-}' >>"$DIR/demo-mt103.fin"
+	post_payment "$DIR/demo-mt103.fin" "an MT103 (EUR 2,500.00)"
+
+	local m1 m2 revert end
+	m1=$(ccip_send 0x70997970C51812dc3A010C7d01b50e0d17dc79C8 0x68656c6c6f2066726f6d20746865206f7261636c656275732064656d6f) ||
+		die "Router.ccipSend failed (log: $DIR/logs/ccip-sends.log)"
+	m2=$(ccip_send 0x90F79bf6EB2c4f870365E785982E1f101E93b906 0x) || die "Router.ccipSend failed (log: $DIR/logs/ccip-sends.log)"
+	say "sent two CCIP messages with Router.ccipSend: $m1, $m2; committing both, executing the first ..."
+	ccip_tx "$OFFRAMP" "commit16(uint64,address,uint64,uint64,bytes32)" "$SRC_SEL" "$ONRAMP" 1 2 0x$(printf '%064x' 138)
+	ccip_tx "$OFFRAMP" "exec16(uint64,uint64,bytes32,uint8,bytes)" "$SRC_SEL" 1 "$m1" 2 0x
+	ccip_tx "$OFFRAMP" "routerExecuted(bytes32,uint64)" "$m1" "$SRC_SEL"
+	revert=$(tools/chain.sh cast calldata "Error(string)" "receiver: out of gas")
+	say "... and the second fails on the destination (its receiver reverts): ccip-tail raises an alert"
+	ccip_tx "$OFFRAMP" "exec16(uint64,uint64,bytes32,uint8,bytes)" "$SRC_SEL" 2 "$m2" 3 "$revert"
+	end=$((SECONDS + 60))
+	while [ "$(delivered ccip_failure)" -lt 1 ] && [ $SECONDS -lt $end ]; do sleep 0.5; done
+	say "re-executing the failed message by hand (manual execution): the alert resolves"
+	ccip_tx "$OFFRAMP" "exec16(uint64,uint64,bytes32,uint8,bytes)" "$SRC_SEL" 2 "$m2" 2 0x
+}
 shown_round= pacs_shown=
 show_chain() {
-	local line r a u
-	line=$(tools/chain.sh latest "$AGGREGATOR_ADDRESS" 2>/dev/null) || { say "latestRoundData unavailable"; return; }
+	local line r a u now ans at
+	line=$(tools/chain.sh latest "$AGGREGATOR_ADDRESS" 2>/dev/null) || { say "latestRoundData unavailable"; return 0; }
 	r=$(sed -n 's/.*roundId=\([0-9]*\).*/\1/p' <<<"$line")
 	a=$(sed -n 's/.*answer=\([-0-9]*\).*/\1/p' <<<"$line")
 	u=$(sed -n 's/.*updatedAt=\([0-9]*\).*/\1/p' <<<"$line")
 	[ "$r" != "$shown_round" ] || return 0
 	shown_round=$r
+	now=$(date +%T)
 	if [ "${r:-0}" = 0 ]; then
-		echo "$(date +%T)  chain    ETH-USD latestRoundData: no round yet"
+		echo "$now  chain    ETH-USD latestRoundData: no round yet"
 	else
-		echo "$(date +%T)  chain    ETH-USD latestRoundData: round $r, $(human "$a" 8) USD, updated $(date -d "@$u" +%T)"
+		ans=$(human "$a" 8)
+		at=$(date -d "@$u" +%T)
+		echo "$now  chain    ETH-USD latestRoundData: round $r, $ans USD, updated $at"
 	fi
 }
 show_payments() {
-	local id s all=1
+	local id s all=1 sts now usd eur
 	[ -z "$pacs_shown" ] && [ ${#PAY_IDS[@]} -gt 0 ] || return 0
 	for id in "${PAY_IDS[@]}"; do
 		s=$(curl -sf "$TOK/payments/$id" | py 'import json,sys; d=json.load(sys.stdin); print(d.get("payment", d).get("state"))' 2>/dev/null || echo "?")
@@ -376,15 +394,52 @@ show_payments() {
 	[ -n "$all" ] || return 0
 	pacs_shown=1
 	for id in "${PAY_IDS[@]}"; do
-		echo "$(date +%T)  pacs.002 of payment $id (GET $TOK/payments/$id/pacs002): $(curl -sf "$TOK/payments/$id/pacs002" | grep -o '<TxSts>[A-Z]*</TxSts>' || echo '?')"
+		sts=$(curl -sf "$TOK/payments/$id/pacs002" | grep -o '<TxSts>[A-Z]*</TxSts>' || echo '?')
+		now=$(date +%T)
+		echo "$now  pacs.002 of payment $id (GET $TOK/payments/$id/pacs002): $sts"
 	done
-	echo "$(date +%T)  tokens   holder $HOLDER: $(human "$(tools/chain.sh cast call --rpc-url "$RPC_URL" "$USD" "balanceOf(address)(uint256)" "$HOLDER" | awk '{print $1}')" 6) USDP, $(human "$(tools/chain.sh cast call --rpc-url "$RPC_URL" "$EUR" "balanceOf(address)(uint256)" "$HOLDER" | awk '{print $1}')" 6) EURP"
+	usd=$(tools/chain.sh cast call --rpc-url "$RPC_URL" "$USD" "balanceOf(address)(uint256)" "$HOLDER" | awk '{print $1}')
+	eur=$(tools/chain.sh cast call --rpc-url "$RPC_URL" "$EUR" "balanceOf(address)(uint256)" "$HOLDER" | awk '{print $1}')
+	usd=$(human "$usd" 6)
+	eur=$(human "$eur" 6)
+	now=$(date +%T)
+	echo "$now  tokens   holder $HOLDER: $usd USDP, $eur EURP"
 }
-start_s=$SECONDS
+watch() {
+	local start_s=$SECONDS
+	while :; do
+		show_chain
+		show_payments
+		if [ -n "${DEMO_SECONDS:-}" ] && [ $((SECONDS - start_s)) -ge "$DEMO_SECONDS" ]; then return 0; fi
+		sleep 1
+	done
+}
+
+# Ctrl-C: the story and the watch run in a background subshell (which ignores SIGINT, as bash makes
+# every background job do, so its curl, cast and python calls are not cut half way), and this shell
+# only waits (`wait -n`), which a trapped signal always interrupts; a trap that arrives while this shell
+# expands a command substitution can be lost (bash 5.2).
+# It runs in its own process group (set -m for its start), so that the stop ends it with whatever
+# command it is in.
+set -m
+( trap - EXIT; story; watch ) &
+WATCHER=$!
+set +m
 while :; do
-	check_alive
-	show_chain
-	show_payments
-	if [ -n "${DEMO_SECONDS:-}" ] && [ $((SECONDS - start_s)) -ge "$DEMO_SECONDS" ]; then break; fi
-	sleep 1
+	done_pid=
+	st=0
+	wait -n -p done_pid || st=$?
+	[ -n "$done_pid" ] || continue
+	if [ "$done_pid" = "$WATCHER" ]; then
+		WATCHER=
+		[ $st -eq 0 ] || die "the demo's story failed (status $st)"
+		exit 0 # DEMO_SECONDS passed
+	fi
+	for i in "${!PIDS[@]}"; do
+		[ "${PIDS[i]}" = "$done_pid" ] || continue
+		say "${NAMES[i]} exited (status $st) while the demo ran; the end of $DIR/logs/${NAMES[i]}.log:"
+		tail -n 15 "$DIR/logs/${NAMES[i]}.log" | sed 's/^/    /'
+		unset 'PIDS[i]' 'NAMES[i]'
+		exit 1
+	done
 done

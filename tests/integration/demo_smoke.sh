@@ -73,11 +73,32 @@ stop_demo() { # Ctrl-C: SIGINT to the demo's process group; waits for it; its ex
 	wait "$DEMO_PID" 2>/dev/null || DEMO_RC=$?
 	DEMO_PID=
 }
-leftovers() { pgrep -f "$TMP" || true; }
+# Processes of this demo: the temp dir in their command line or their environment (actors take it
+# from DEMO_DIR-derived variables only); pid and command line, one a line.
+leftovers() {
+	python3 - "$TMP" <<'PY'
+import os, sys
+t, mine, p = sys.argv[1].encode(), set(), os.getpid()
+while p > 1:  # this scan and its ancestors (a pyenv shim has the dir in its arguments)
+    mine.add(p)
+    with open(f"/proc/{p}/stat") as f:
+        p = int(f.read().rsplit(")", 1)[1].split()[1])
+for p in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        with open(f"/proc/{p}/cmdline", "rb") as f:
+            c = f.read()
+        with open(f"/proc/{p}/environ", "rb") as f:
+            e = f.read()
+    except OSError:
+        continue
+    if int(p) not in mine and (t in c or t in e):
+        print(p, c.replace(b"\0", b" ").decode(errors="replace")[:160])
+PY
+}
 on_exit() {
 	stop_demo >/dev/null 2>&1 || true
 	local p
-	for p in $(leftovers); do kill -KILL "$p" 2>/dev/null || true; done
+	for p in $(leftovers | awk '{print $1}'); do kill -KILL "$p" 2>/dev/null || true; done
 }
 # What a failure needs to be diagnosed: the markers, the publisher's metrics (while it runs), the logs.
 diagnose() {
@@ -128,12 +149,15 @@ missing() {
 	[ "$(rounds)" -ge 2 ] || echo "two rounds on chain (saw $(rounds))"
 	[ "$(grep -c '<TxSts>ACSC</TxSts>' "$OUT")" -ge 2 ] || echo "both payments settled (pacs.002 ACSC)"
 }
-all_seen() { [ -z "$(missing)" ] && demo_alive; }
+seen_or_ended() { ! demo_alive || [ -z "$(missing)" ]; }
 # S = 75: the start deploys four sets of contracts with node (about 20 s idle, over 100 s when both
 # cores are busy); then everything happens within about 30 s.
-if ! poll 75 all_seen; then
-	demo_alive || diagnose "the demo ended by itself (exit $(wait "$DEMO_PID" 2>/dev/null; echo $?)); missing: $(missing | paste -sd, -)"
-	diagnose "after $((75 * T_SLOW)) s still missing: $(missing | paste -sd, -)"
+poll 75 seen_or_ended || diagnose "after $((75 * T_SLOW)) s still missing: $(missing | paste -sd, -)"
+if ! demo_alive; then
+	rc=0
+	wait "$DEMO_PID" 2>/dev/null || rc=$?
+	DEMO_PID=
+	diagnose "the demo ended by itself (exit $rc); missing: $(missing | paste -sd, -)"
 fi
 echo "ok - the demo showed: first update, $(rounds) rounds on chain, an update landed, both payments settled (ACSC), CCIP messages sent and executed, ccip_failure alert fired, delivered (webhook), resolved"
 grep -E '  (price|decide|landed|ccip|ALERT|alerter) ' "$OUT" | head -n 8 | sed 's/^/    /'
@@ -145,7 +169,7 @@ grep -q '^demo: stopped' "$OUT" || diagnose "no 'demo: stopped' line after Ctrl-
 if grep -E '^demo: .*(did not stop|exited with status|exited \(status)' "$OUT"; then
 	diagnose "a process did not stop cleanly on its one SIGTERM"
 fi
-poll 10 eval '[ -z "$(leftovers)" ]' || { echo "left running after the demo:"; pgrep -af "$TMP"; fail "the demo left processes behind"; }
+poll 10 eval '[ -z "$(leftovers)" ]' || { echo "left running after the demo:"; leftovers; fail "the demo left processes behind"; }
 ! curl -s --max-time 1 "http://127.0.0.1:$CPORT" >/dev/null 2>&1 || fail "the demo left its chain running on $CPORT"
 echo "ok - Ctrl-C: exit 0, every process stopped by its one SIGTERM, nothing left running, the chain gone"
 echo "PASS"

@@ -227,10 +227,14 @@ def main():
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     signal.signal(signal.SIGINT, lambda *_: sys.exit(0))
     record = None
+    usage = "usage: demo-events.py [--sink-record FILE] < bus-tap --format json lines"
+    if sys.argv[1:] in (["--help"], ["-h"]):
+        print(usage + "\n" + __doc__.split("\n\n", 1)[1].rstrip())
+        sys.exit(0)
     if len(sys.argv) == 3 and sys.argv[1] == "--sink-record":
         record = sys.argv[2]
     elif len(sys.argv) != 1:
-        print("usage: demo-events.py [--sink-record FILE] < bus-tap JSON lines", file=sys.stderr)
+        print(f"demo-events.py: unknown arguments: {' '.join(sys.argv[1:])}\n{usage}", file=sys.stderr)
         sys.exit(2)
     pos, pending, buf = 0, b"", b""
     fd = sys.stdin.fileno()

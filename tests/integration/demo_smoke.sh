@@ -161,6 +161,12 @@ if ! demo_alive; then
 fi
 echo "ok - the demo showed: first update, $(rounds) rounds on chain, an update landed, both payments settled (ACSC), CCIP messages sent and executed, ccip_failure alert fired, delivered (webhook), resolved"
 grep -E '  (price|decide|landed|ccip|ALERT|alerter) ' "$OUT" | head -n 8 | sed 's/^/    /'
+# Human units, two ways: the answer of the last round on chain (cast's latestRoundData, by the demo)
+# is a price that a "landed" line (the submitter's tx.status on the bus, by the event view) shows too.
+last=$(grep -E ' chain +ETH-USD latestRoundData: round [0-9]+, ' "$OUT" | tail -n 1 | sed -E 's/.*round [0-9]+, ([0-9,.]+) USD.*/\1/')
+[[ "$last" =~ ^[0-9]{1,3}(,[0-9]{3})*\.[0-9]{2}$ ]] || diagnose "the chain line's answer is not in human units: '$last'"
+poll 5 grep -Eq "landed +ETH-USD $last USD in block" "$OUT" || diagnose "no landed line shows the answer on chain, $last USD"
+echo "ok - human units: the answer on chain ($last USD) is the one a landed line shows"
 
 # Ctrl-C
 stop_demo

@@ -70,7 +70,7 @@ esac
 mkdir -p "$DIR/logs"
 rm -rf "$DIR/state" "$DIR/logs/"*
 declare -a PIDS=() NAMES=()
-CHAIN_STARTED= STOPPED= WATCHER=
+STOPPED= WATCHER=
 
 # Every process runs in its own session (setsid): a Ctrl-C reaches this script only, which stops each
 # process once with SIGTERM (a second signal would make an actor exit 128+N), busd last so the others'
@@ -107,7 +107,7 @@ stop_pids() { # index... : SIGTERM, wait DEMO_STOP_WAIT s, say what had to be ki
 stop_all() {
 	[ -z "$STOPPED" ] || return 0
 	STOPPED=1
-	[ ${#PIDS[@]} -gt 0 ] || [ -n "$CHAIN_STARTED" ] || return 0
+	[ ${#PIDS[@]} -gt 0 ] || [ -n "$WATCHER" ] || return 0
 	# One Ctrl-C is enough: another one while stopping changes nothing. A reader of our output that
 	# Ctrl-C ended (make demo | tee) must not end us by SIGPIPE half way through the stop.
 	trap '' INT TERM PIPE
@@ -117,13 +117,17 @@ stop_all() {
 		kill -TERM -- -"$WATCHER" 2>/dev/null || true
 		wait "$WATCHER" 2>/dev/null || true
 	fi
-	local i others=() busd=()
+	local i others=() busd=() chain=()
 	for i in "${!PIDS[@]}"; do
-		if [ "${NAMES[i]}" = busd ]; then busd+=("$i"); else others+=("$i"); fi
+		case ${NAMES[i]} in
+		busd) busd+=("$i") ;;
+		anvil) chain+=("$i") ;;
+		*) others+=("$i") ;;
+		esac
 	done
 	[ ${#others[@]} -eq 0 ] || stop_pids "${others[@]}"
 	[ ${#busd[@]} -eq 0 ] || stop_pids "${busd[@]}"
-	[ -z "$CHAIN_STARTED" ] || CHAIN_ENV=$DIR/chain.env deploy/local/local-chain.sh down >/dev/null 2>&1 || true
+	[ ${#chain[@]} -eq 0 ] || stop_pids "${chain[@]}"
 	say "stopped (logs in $DIR/logs)"
 }
 trap 'stop_all; exit 0' INT TERM HUP
@@ -154,9 +158,12 @@ wait_http() { # name url: until it answers (any status), the process alive
 # The signer's transaction key: anvil's well-known public dev key #1 (never a real key).
 export PRIVATE_KEY=0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d # anvil public dev key #1
 say "starting a chain (anvil, chain id 138) on port $CHAIN_PORT and deploying OracleAggregator ..."
-CHAIN_STARTED=1
-CHAIN_REUSE=no CHAIN_LOG=$DIR/logs/anvil.log ANVIL_ARGS="--block-time 1" CHAIN_ENV=$DIR/chain.env FEEDS=ETH-USD \
-	setsid deploy/local/local-chain.sh up >"$DIR/logs/chain.log" 2>&1 </dev/null ||
+# Started here, like every process (its pid known at once, stopped last); local-chain.sh then deploys
+# on it (the chain it finds answering is this one: the port was free above).
+ANVIL=$(tools/chain.sh bin anvil)
+start anvil "$ANVIL" --host 127.0.0.1 --port "$CHAIN_PORT" --chain-id 138 --block-time 1
+wait_http anvil "http://127.0.0.1:$CHAIN_PORT"
+CHAIN_ENV=$DIR/chain.env FEEDS=ETH-USD deploy/local/local-chain.sh up >"$DIR/logs/chain.log" 2>&1 </dev/null ||
 	{ cat "$DIR/logs/chain.log"; exit 1; }
 # shellcheck disable=SC1091
 . "$DIR/chain.env"

@@ -3,16 +3,13 @@
 # an env file that the demo and the actors can source.
 #
 #   deploy/local/local-chain.sh up      start anvil (or reuse one already answering chain id 138 on
-#                                       CHAIN_PORT, unless CHAIN_REUSE=no), compile, deploy, write and
-#                                       print the env file
+#                                       CHAIN_PORT), compile, deploy, write and print the env file
 #   deploy/local/local-chain.sh down    stop the anvil that `up` started (pid from the env file)
 #   deploy/local/local-chain.sh env     print the env file
 #
 # Env: CHAIN_PORT (8545); FEEDS ("ETH-USD", space-separated); AGGREGATOR_KIND (OracleAggregator,
 #      MockV3Aggregator or FluxAggregator); PRIVATE_KEY: the signer's key, whose address becomes the
-#      transmitter/oracle (default: anvil's public dev key #1); CHAIN_ENV (build/demo/chain.env);
-#      CHAIN_REUSE (yes; no = refuse a chain already on CHAIN_PORT: `make demo` never reuses a chain it
-#      did not start); CHAIN_LOG (anvil's log, build/demo/anvil.log).
+#      transmitter/oracle (default: anvil's public dev key #1); CHAIN_ENV (build/demo/chain.env).
 # The env file has RPC_URL, CHAIN_ID, ANVIL_PID (empty if reused), AGGREGATOR_KIND, UPDATE_SIGNATURE,
 # TRANSMITTER, AGGREGATOR_ADDRESS (first feed) and AGGREGATOR_ADDRESS_<FEED> (ETH-USD -> ETH_USD).
 set -euo pipefail
@@ -30,16 +27,13 @@ up() {
   local pid="" cid
   cid="$(curl -s --max-time 1 -H 'content-type: application/json' \
     --data '{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}' "$RPC_URL" 2>/dev/null || true)"
-  if [ -n "$cid" ] && [ "${CHAIN_REUSE:-yes}" = no ]; then
-    echo "local-chain: something already answers on $RPC_URL (CHAIN_REUSE=no: not reusing a chain this did not start)" >&2
-    exit 1
-  elif [[ "$cid" == *'"0x8a"'* ]]; then
+  if [[ "$cid" == *'"0x8a"'* ]]; then
     echo "local-chain: reusing the chain already on $RPC_URL" >&2
     # Keep the pid of an anvil that an earlier `up` started, so that `down` still stops it.
     [ -f "$ENV_FILE" ] && pid="$(sed -n 's/^ANVIL_PID=//p' "$ENV_FILE")"
     [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null && pid=""
   else
-    pid="$(CHAIN_LOG="${CHAIN_LOG:-$ROOT/build/demo/anvil.log}" "$CHAIN" start "$PORT")"
+    pid="$(CHAIN_LOG="$ROOT/build/demo/anvil.log" "$CHAIN" start "$PORT")"
   fi
   "$CHAIN" compile >&2
   local transmitter sig

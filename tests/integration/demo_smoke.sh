@@ -8,6 +8,12 @@
 # none exiting non-zero), nothing left running, its chain gone. Also: it refuses a taken CHAIN_PORT.
 # On a failure it prints what is missing, the key metrics of the publisher while it still runs, then
 # the tail of every process's log.
+#
+# Why below the ephemeral range: this test once put the actors' ports at free_port()/10*10 and up,
+# inside it. Every connection to anvil takes a local port there, and while it is open or in TIME_WAIT
+# (60 s) nothing can listen on that port, SO_REUSEADDR or not; an actor that cannot bind exits. A gate,
+# median or fetcher lost that way gives what a CI run showed: 0 rounds while the payments settled (the
+# demo then did not notice a dead actor; it stops now, with the actor's log).
 set -euo pipefail
 BUILD=${BUILD:-build}
 [ "$BUILD" = build ] || { echo "demo smoke runs on the default build only (skipped for $BUILD)"; exit 0; }

@@ -59,9 +59,14 @@ all: $(BINS)
 
 # The entry points a newcomer runs (test, demo, bench, asan, fuzz) first install what is missing
 # (once: the stamp), then re-run make so pkg-config sees the freshly installed libraries.
+# `make demo` installs only what the demo needs (tools/deps.sh --demo: no test toolchain, no service).
 DEPS_STAMP := build/.deps-ok
+DEMO_DEPS_STAMP := build/.deps-demo-ok
 $(DEPS_STAMP): tools/deps.sh $(wildcard tests/chain/package-lock.json)
 	tools/deps.sh
+	@mkdir -p $(@D) && touch $@ $(DEMO_DEPS_STAMP)
+$(DEMO_DEPS_STAMP): tools/deps.sh $(wildcard tests/chain/package-lock.json)
+	tools/deps.sh --demo
 	@mkdir -p $(@D) && touch $@
 
 help:
@@ -73,12 +78,12 @@ help:
 	@echo "make bench     benchmarks, reported as ratios against raw baselines"
 	@echo "make fuzz      every libFuzzer target for FUZZ_SECONDS (default 10) each"
 	@echo "make fuzz-long every libFuzzer target for FUZZ_RUNS (10 million) executions, with a report"
-	@echo "make demo      start a local chain and every actor, show updates landing"
+	@echo "make demo      the whole stack on a local chain, one line per event (Ctrl-C stops it)"
 	@echo "make format   apply the one style (.clang-format) and the include-guard rule; format-check checks (CI)"
 
 deps:
 	tools/deps.sh
-	@mkdir -p build && touch $(DEPS_STAMP)
+	@mkdir -p build && touch $(DEPS_STAMP) $(DEMO_DEPS_STAMP)
 
 # ---- libraries -------------------------------------------------------------------------------
 define module_rules
@@ -183,9 +188,9 @@ $(BUILD)/fuzz/%: %.c $(LIBS)
 # like unit tests, a fuzz target in actors/<x>/ or tools/<x>/ links that folder's non-main objects
 $(foreach f,$(filter actors/% tools/%,$(FUZZ_SRCS)),$(eval $(BUILD)/fuzz/$(f:.c=): $(patsubst %.c,$(BUILD)/obj/%.o,$(filter-out %_test.c %_fuzz.c %_bench.c %/main.c,$(wildcard $(dir $(f))*.c)))))
 
-demo: $(DEPS_STAMP)
+demo: $(DEMO_DEPS_STAMP)
 	@$(MAKE) --no-print-directory all
-	tools/demo.sh
+	@tools/demo.sh
 
 clean:
 	rm -rf build

@@ -16,14 +16,17 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/table.h"
+#include "base/rt_log.h"
 #include "base/rt_main.h"
 #include "base/rt_metrics.h"
 
@@ -348,6 +351,99 @@ bus_wait_pipes(atomic_int *n, int want, int timeout_ms)
 	return 0;
 }
 
+/* ---- closing ------------------------------------------------------------------------------- */
+
+/*
+ * Why a bounded close: NNG 1.5.2 (Debian 12's libnng1) can hang nng_close forever on a socket whose
+ * pipe is receiving while it closes. tlstran (and tcptran, with a smaller window) re-arms its
+ * stream read from the read callback; when the socket closes the pipe inside that window, the
+ * protocol's receive aio is cancelled by aborting the transport's read, which is not in flight, and
+ * the transport's read is closed before it is re-armed, so the re-arm fails silently (a stopped aio
+ * gets no callback in 1.5.2). The protocol's receive aio then stays queued with no cancel function,
+ * the reaper waits for it in sub0's pipe_stop, and nng_close waits for the reaper. Seen with gdb on
+ * a hung bus-tap under ASan (which widens the window): main thread in nni_sock_shutdown waiting for
+ * the socket's pipe list to empty, nng:reap2 in pipe_destroy -> sub0 pipe_stop -> nni_aio_stop, the
+ * sub0 aio linked on the tlstran pipe's recvq with no cancel function, every other NNG thread idle.
+ * Nothing outside NNG can close that window (frames keep arriving until the pipe is gone), so the
+ * close runs on a thread of its own and the caller stops waiting after timeout_ms: the process
+ * stays responsive and exits; a close that does finish late frees what it holds.
+ */
+typedef struct {
+	nng_socket sock;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int state; /* 0 closing, 1 closed, 2 the caller gave up (the closer frees this) */
+} bus_closer;
+
+static void
+bus_closer_free(bus_closer *c)
+{
+	pthread_mutex_destroy(&c->mu);
+	pthread_cond_destroy(&c->cv);
+	free(c);
+}
+
+static void *
+bus_closer_main(void *arg)
+{
+	bus_closer *c = arg;
+	nng_close(c->sock);
+	pthread_mutex_lock(&c->mu);
+	int abandoned = c->state == 2;
+	c->state = 1;
+	pthread_cond_signal(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+	if (abandoned)
+		bus_closer_free(c);
+	return NULL;
+}
+
+int
+bus_close_socket(nng_socket s, int timeout_ms)
+{
+	bus_closer *c = calloc(1, sizeof *c);
+	pthread_t th;
+	if (c == NULL) {
+		nng_close(s);
+		return 0;
+	}
+	c->sock = s;
+	pthread_mutex_init(&c->mu, NULL);
+	pthread_cond_init(&c->cv, NULL);
+	if (pthread_create(&th, NULL, bus_closer_main, c) != 0) {
+		bus_closer_free(c);
+		nng_close(s);
+		return 0;
+	}
+	struct timespec dl;
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_sec += timeout_ms / 1000;
+	dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+	if (dl.tv_nsec >= 1000000000) {
+		dl.tv_sec++;
+		dl.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&c->mu);
+	while (c->state == 0)
+		if (pthread_cond_timedwait(&c->cv, &c->mu, &dl) != 0)
+			break;
+	int closed = c->state == 1;
+	if (!closed)
+		c->state = 2;
+	pthread_mutex_unlock(&c->mu);
+	if (!closed) {
+		pthread_detach(th);
+		rt_log(RT_WARN,
+		       "bus: socket close still pending after %d ms (NNG 1.5 pipe teardown race); "
+		       "leaving it to finish in the background",
+		       timeout_ms);
+		return -1;
+	}
+	pthread_join(th, NULL);
+	bus_closer_free(c);
+	return 0;
+}
+
 /* ---- publisher ----------------------------------------------------------------------------- */
 
 typedef struct {
@@ -547,7 +643,8 @@ bus_pub_close(bus_pub *p)
 		return;
 	/* Give queued frames a moment to leave: pub0 has no flush, and closing drops its queues. */
 	nng_msleep(p->published ? 20 : 0);
-	nng_close(p->sock);
+	if (bus_close_socket(p->sock, BUS_CLOSE_TIMEOUT_MS) != 0)
+		return; /* NNG may still call bus_pipe_cb with &p->pipes: p stays allocated */
 	tbl_free(p->topics);
 	free(p);
 }
@@ -560,6 +657,37 @@ typedef struct {
 	uint64_t win[BUS_WINDOW_WORDS]; /* bit k: seq (last_seq - k) was seen */
 } bus_stream;
 
+/*
+ * The verification pipeline. BIP-340 verification (~30 us) costs more than everything else a
+ * subscriber does with a frame, so signed frames are verified off the receive loop: bus_recv keeps
+ * pulling frames from NNG into a ring while verifier threads (and bus_recv itself, when it has
+ * nothing to pull) check them, and frames leave the ring in arrival order, each once its check is
+ * done. Dedupe, gap accounting and the reject counters run at delivery, in the caller's thread and
+ * in arrival order, exactly as without the pipeline; only verified frames mark a stream's window.
+ * Unsigned frames need no crypto: they are checked where they are pulled, and skip the ring when
+ * it is empty, so an unsigned subscriber's path is unchanged.
+ */
+#define BUS_VQ_CAP 256
+
+typedef struct {
+	nng_msg *raw;
+	frame_view f;
+	int rc;        /* BUS_OK (decoded) or BUS_EDECODE */
+	sig_result sr; /* when rc is BUS_OK and done */
+	int done;      /* under vq.mu */
+	char err[160]; /* when rc is BUS_EDECODE */
+} bus_ventry;
+
+typedef struct {
+	pthread_mutex_t mu;
+	pthread_cond_t work_cv; /* a frame to verify, or stop */
+	pthread_cond_t done_cv; /* an entry finished */
+	bus_ventry ring[BUS_VQ_CAP];
+	uint64_t head, work, tail; /* deliver from head; verifiers claim from work; pull into tail */
+	int stop, nthreads;
+	pthread_t th[BUS_VERIFY_THREADS_MAX];
+} bus_vq;
+
 struct bus_sub {
 	nng_socket sock;
 	atomic_int pipes;
@@ -568,6 +696,8 @@ struct bus_sub {
 	int cur_timeout;
 	tbl *streams;            /* origin NUL topic -> bus_stream, at most max_streams */
 	uint64_t evictions_seen; /* of streams: the metric is advanced by the difference */
+	int verify_threads;      /* verifier threads to start at the first signed frame; 0 = inline */
+	bus_vq *vq;              /* NULL until the first signed frame (or inline) */
 };
 
 static tbl *
@@ -712,6 +842,7 @@ bus_sub_open(const char *urls, char *err, size_t errlen)
 	bus_socket_defaults(s->sock);
 	nng_socket_set_int(s->sock, NNG_OPT_RECVBUF, 1024);
 	s->cur_timeout = -2;
+	s->verify_threads = BUS_VERIFY_THREADS_DEFAULT;
 	bus_watch_pipes(s->sock, &s->pipes);
 	if (bus_dial_all(s->sock, urls, err, errlen) != 0) {
 		nng_close(s->sock);
@@ -768,41 +899,235 @@ bus_msg_bytes(const bus_msg *m, size_t *len)
 }
 
 int
-bus_recv(bus_sub *s, bus_msg *m, int timeout_ms)
+bus_sub_verify_threads(bus_sub *s, int n)
 {
-	memset(m, 0, sizeof *m);
+	if (n < 0 || n > BUS_VERIFY_THREADS_MAX || s->vq != NULL)
+		return -1;
+	s->verify_threads = n;
+	return 0;
+}
+
+/* Verifies one claimed entry outside the lock: the entry is not touched by anyone else until
+ * done is set (the caller delivers only done entries; no other verifier claims it). */
+static void
+bus_verify_entry(const sig_trust *t, bus_ventry *e)
+{
+	const uint8_t *b = nng_msg_body(e->raw);
+	e->sr = sig_check(t, e->f.topic, e->f.topic_len, b, e->f.signed_len, e->f.key, e->f.sig);
+}
+
+/* Claims the oldest unverified entry, or returns NULL. Under vq->mu. */
+static bus_ventry *
+bus_vq_claim(bus_vq *q)
+{
+	while (q->work < q->tail) {
+		bus_ventry *e = &q->ring[q->work++ % BUS_VQ_CAP];
+		if (!e->done)
+			return e;
+	}
+	return NULL;
+}
+
+static void *
+bus_vworker(void *arg)
+{
+	bus_sub *s = arg;
+	bus_vq *q = s->vq;
+	pthread_mutex_lock(&q->mu);
+	while (!q->stop) {
+		bus_ventry *e = bus_vq_claim(q);
+		if (e == NULL) {
+			pthread_cond_wait(&q->work_cv, &q->mu);
+			continue;
+		}
+		const sig_trust *t = s->trust;
+		pthread_mutex_unlock(&q->mu);
+		bus_verify_entry(t, e);
+		pthread_mutex_lock(&q->mu);
+		e->done = 1;
+		pthread_cond_broadcast(&q->done_cv);
+	}
+	pthread_mutex_unlock(&q->mu);
+	return NULL;
+}
+
+/* The ring, created with its verifier threads at the first signed frame. NULL: verify inline
+ * (no threads wanted, or none could start). */
+static bus_vq *
+bus_vq_get(bus_sub *s)
+{
+	if (s->vq != NULL || s->verify_threads == 0)
+		return s->vq;
+	bus_vq *q = calloc(1, sizeof *q);
+	if (q == NULL) {
+		s->verify_threads = 0;
+		return NULL;
+	}
+	pthread_mutex_init(&q->mu, NULL);
+	pthread_cond_init(&q->work_cv, NULL);
+	pthread_cond_init(&q->done_cv, NULL);
+	s->vq = q;
+	for (int i = 0; i < s->verify_threads; i++)
+		if (pthread_create(&q->th[q->nthreads], NULL, bus_vworker, s) == 0)
+			q->nthreads++;
+	/* with no thread at all, bus_recv still verifies the ring's frames itself */
+	return q;
+}
+
+static void
+bus_vq_free(bus_vq *q)
+{
+	if (q == NULL)
+		return;
+	pthread_mutex_lock(&q->mu);
+	q->stop = 1;
+	pthread_cond_broadcast(&q->work_cv);
+	pthread_mutex_unlock(&q->mu);
+	for (int i = 0; i < q->nthreads; i++)
+		pthread_join(q->th[i], NULL);
+	for (uint64_t i = q->head; i < q->tail; i++)
+		nng_msg_free(q->ring[i % BUS_VQ_CAP].raw);
+	pthread_mutex_destroy(&q->mu);
+	pthread_cond_destroy(&q->work_cv);
+	pthread_cond_destroy(&q->done_cv);
+	free(q);
+}
+
+/* Decodes a pulled frame into e. Frames that need no crypto (undecodable, unsigned) are done. */
+static void
+bus_pull_entry(bus_sub *s, nng_msg *raw, bus_ventry *e)
+{
+	const uint8_t *b = nng_msg_body(raw);
+	e->raw = raw;
+	e->done = 0;
+	if (frame_decode(b, nng_msg_len(raw), &e->f, e->err, sizeof e->err) != 0) {
+		e->rc = BUS_EDECODE;
+		e->done = 1;
+		return;
+	}
+	e->rc = BUS_OK;
+	if (e->f.key == NULL || e->f.sig == NULL) {
+		e->sr = sig_check(s->trust, e->f.topic, e->f.topic_len, b, e->f.signed_len, NULL, NULL);
+		e->done = 1;
+	}
+}
+
+/*
+ * What bus_recv returns for one checked frame, in arrival order: the counters, the reject
+ * message, dedupe and gap accounting. 1 when m holds a frame for the caller, 0 when it was a
+ * duplicate (dropped and freed).
+ */
+static int
+bus_deliver(bus_sub *s, bus_ventry *e, bus_msg *m, int *rc)
+{
+	m->raw = e->raw;
+	m->f = e->f;
+	if (e->rc == BUS_EDECODE) {
+		memcpy(m->err, e->err, sizeof m->err);
+		rt_inc(bus_m.rx_decode);
+		*rc = BUS_EDECODE;
+		return 1;
+	}
+	if (e->sr != SIG_OK) {
+		rt_metric *const by_reason[] = { NULL, bus_m.rx_bad_sig, bus_m.rx_missing_sig, bus_m.rx_untrusted };
+		rt_inc(by_reason[e->sr]);
+		snprintf(m->err, sizeof m->err, "%s: topic %.*s from origin %.*s", sig_result_name(e->sr),
+		         (int)m->f.topic_len, m->f.topic, (int)m->f.origin_len, m->f.origin);
+		*rc = BUS_EREJECT;
+		return 1;
+	}
+	if (bus_track(s, &m->f, &m->gap) && !s->keep_dups) {
+		bus_msg_free(m);
+		return 0;
+	}
+	rt_inc(bus_m.rx_frames);
+	*rc = BUS_OK;
+	return 1;
+}
+
+static void
+bus_set_timeout(bus_sub *s, int timeout_ms)
+{
 	if (timeout_ms != s->cur_timeout) {
 		nng_socket_set_ms(s->sock, NNG_OPT_RECVTIMEO, timeout_ms < 0 ? NNG_DURATION_INFINITE : timeout_ms);
 		s->cur_timeout = timeout_ms;
 	}
+}
+
+int
+bus_recv(bus_sub *s, bus_msg *m, int timeout_ms)
+{
+	memset(m, 0, sizeof *m);
 	for (;;) {
-		nng_msg *raw;
-		int rv = nng_recvmsg(s->sock, &raw, 0);
-		if (rv == NNG_ETIMEDOUT)
-			return BUS_TIMEOUT;
-		if (rv != 0)
-			return BUS_ECLOSED;
-		m->raw = raw;
-		const uint8_t *b = nng_msg_body(raw);
-		if (frame_decode(b, nng_msg_len(raw), &m->f, m->err, sizeof m->err) != 0) {
-			rt_inc(bus_m.rx_decode);
-			return BUS_EDECODE;
+		bus_vq *q = s->vq;
+		int rc;
+		/* 1. the oldest frame in the ring, once checked */
+		if (q != NULL && q->head < q->tail) {
+			pthread_mutex_lock(&q->mu);
+			bus_ventry *h = &q->ring[q->head % BUS_VQ_CAP];
+			int done = h->done;
+			pthread_mutex_unlock(&q->mu);
+			if (done) {
+				bus_ventry e = *h;
+				pthread_mutex_lock(&q->mu);
+				q->head++;
+				if (q->work < q->head)
+					q->work = q->head;
+				pthread_mutex_unlock(&q->mu);
+				if (bus_deliver(s, &e, m, &rc))
+					return rc;
+				continue;
+			}
 		}
-		sig_result sr = sig_check(s->trust, m->f.topic, m->f.topic_len, b, m->f.signed_len, m->f.key, m->f.sig);
-		if (sr != SIG_OK) {
-			rt_metric *const by_reason[] = { NULL, bus_m.rx_bad_sig, bus_m.rx_missing_sig,
-				                         bus_m.rx_untrusted };
-			rt_inc(by_reason[sr]);
-			snprintf(m->err, sizeof m->err, "%s: topic %.*s from origin %.*s", sig_result_name(sr),
-			         (int)m->f.topic_len, m->f.topic, (int)m->f.origin_len, m->f.origin);
-			return BUS_EREJECT;
+		/* 2. pull: without waiting while frames are in the ring (they will be done soon), with
+		 * the caller's timeout when it is empty */
+		int pending = q != NULL && q->head < q->tail;
+		if (!pending || q->tail - q->head < BUS_VQ_CAP) {
+			nng_msg *raw;
+			int rv;
+			if (pending) {
+				rv = nng_recvmsg(s->sock, &raw, NNG_FLAG_NONBLOCK);
+			} else {
+				bus_set_timeout(s, timeout_ms);
+				rv = nng_recvmsg(s->sock, &raw, 0);
+			}
+			if (rv == 0) {
+				bus_ventry tmp, *e = &tmp;
+				bus_pull_entry(s, raw, &tmp);
+				if (!tmp.done && (q = bus_vq_get(s)) == NULL) { /* verify inline */
+					bus_verify_entry(s->trust, &tmp);
+					tmp.done = 1;
+				}
+				if (tmp.done && !pending) { /* nothing ahead of it: no need to queue */
+					if (bus_deliver(s, e, m, &rc))
+						return rc;
+					continue;
+				}
+				pthread_mutex_lock(&q->mu);
+				q->ring[q->tail++ % BUS_VQ_CAP] = tmp;
+				if (!tmp.done)
+					pthread_cond_signal(&q->work_cv);
+				pthread_mutex_unlock(&q->mu);
+				continue;
+			}
+			if (!pending)
+				return rv == NNG_ETIMEDOUT ? BUS_TIMEOUT : BUS_ECLOSED;
+			if (rv != NNG_EAGAIN && rv != NNG_ETIMEDOUT)
+				return BUS_ECLOSED;
 		}
-		if (bus_track(s, &m->f, &m->gap) && !s->keep_dups) {
-			bus_msg_free(m);
-			continue;
+		/* 3. nothing to pull and the oldest frame is being checked: check the next one here
+		 * rather than wait idle, or wait for the verifiers */
+		pthread_mutex_lock(&q->mu);
+		bus_ventry *e = bus_vq_claim(q);
+		if (e != NULL) {
+			pthread_mutex_unlock(&q->mu);
+			bus_verify_entry(s->trust, e);
+			pthread_mutex_lock(&q->mu);
+			e->done = 1;
+		} else if (!q->ring[q->head % BUS_VQ_CAP].done) {
+			pthread_cond_wait(&q->done_cv, &q->mu);
 		}
-		rt_inc(bus_m.rx_frames);
-		return BUS_OK;
+		pthread_mutex_unlock(&q->mu);
 	}
 }
 
@@ -823,7 +1148,10 @@ bus_sub_close(bus_sub *s)
 {
 	if (s == NULL)
 		return;
-	nng_close(s->sock);
+	bus_vq_free(s->vq);
+	s->vq = NULL;
+	if (bus_close_socket(s->sock, BUS_CLOSE_TIMEOUT_MS) != 0)
+		return; /* NNG may still call bus_pipe_cb with &s->pipes: s stays allocated */
 	tbl_free(s->streams);
 	free(s);
 }

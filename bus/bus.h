@@ -18,7 +18,9 @@
  * bus_rx_decode_errors_total, bus_rx_rejected_total{reason}, bus_rx_streams,
  * bus_rx_streams_evicted_total.
  *
- * Threads: a bus_pub or a bus_sub is used by one thread at a time.
+ * Threads: a bus_pub or a bus_sub is used by one thread at a time. A bus_sub verifies signed frames
+ * on threads of its own (bus_sub_verify_threads), invisible to the caller: frames still come out of
+ * bus_recv one at a time, in arrival order.
  */
 #ifndef OB_BUS_BUS_H
 #define OB_BUS_BUS_H
@@ -106,6 +108,16 @@ void bus_sub_set_trust(bus_sub *s, const sig_trust *t);
 int bus_sub_max_streams(bus_sub *s, size_t max);
 /* Keeps duplicates instead of dropping them (bus-tap --all). */
 void bus_sub_keep_duplicates(bus_sub *s, int keep);
+/*
+ * Signed frames are verified by this many threads of the subscriber's own (started at the first
+ * signed frame), while bus_recv keeps pulling frames and delivers them in arrival order; bus_recv
+ * verifies too when it has nothing else to do. 0 verifies each frame inside bus_recv, as it
+ * arrives. Call before the first bus_recv. 0, or -1 (n out of 0..BUS_VERIFY_THREADS_MAX, or
+ * too late).
+ */
+#define BUS_VERIFY_THREADS_DEFAULT 1
+#define BUS_VERIFY_THREADS_MAX     8
+int bus_sub_verify_threads(bus_sub *s, int n);
 int bus_sub_connected(const bus_sub *s);
 int bus_sub_wait(bus_sub *s, int want, int timeout_ms);
 
@@ -147,6 +159,14 @@ void bus_socket_defaults(nng_socket s);
 /* Dials (asynchronously) or listens on each URL of a comma list. 0 or -1 with err filled. */
 int bus_dial_all(nng_socket s, const char *urls, char *err, size_t errlen);
 int bus_listen_all(nng_socket s, const char *urls, char *err, size_t errlen);
+/*
+ * Closes s on a thread of its own and waits at most timeout_ms for it: NNG 1.5.2 can hang nng_close
+ * forever when a pipe is receiving as it closes (bus.c says how). 0 closed, -1 still closing (the
+ * caller must then keep alive whatever NNG's callbacks for s point to). bus_pub_close, bus_sub_close
+ * and busd's bus_fwd_close use it with BUS_CLOSE_TIMEOUT_MS.
+ */
+#define BUS_CLOSE_TIMEOUT_MS 3000
+int bus_close_socket(nng_socket s, int timeout_ms);
 /* 1 when u is a tls+tcp URL (TLS identity needed). */
 int bus_is_tls_url(const char *u);
 

@@ -36,6 +36,8 @@
 #define MAXSUB  4
 #define WINDOW  256
 
+static int bench_verify_threads = -1; /* -1: the subscriber's default */
+
 static uint64_t
 now_ns(void)
 {
@@ -105,6 +107,8 @@ sub_main(void *arg)
 		bus_sub *s = bus_sub_open(c->url, err, sizeof err);
 		bus_sub_topic(s, "bench.");
 		bus_sub_set_trust(s, c->trust);
+		if (bench_verify_threads >= 0)
+			bus_sub_verify_threads(s, bench_verify_threads);
 		while (!atomic_load(&c->stop)) {
 			bus_msg m;
 			int rv = bus_recv(s, &m, 200);
@@ -309,6 +313,10 @@ main(int argc, char **argv)
 	if (argc == 4 && strcmp(argv[1], "--raw-forwarder") == 0)
 		raw_forwarder(argv[2], argv[3]);
 	uint64_t n = argc > 1 ? strtoull(argv[1], NULL, 10) : 200000;
+	/* bus_bench N signed [THREADS]: only the signed comparison, with THREADS verifier threads */
+	int signed_only = argc > 2 && strcmp(argv[2], "signed") == 0;
+	if (argc > 3)
+		bench_verify_threads = atoi(argv[3]);
 	signal(SIGPIPE, SIG_IGN);
 	if (access("build/bin/busd", X_OK) != 0) {
 		fprintf(stderr, "bus_bench: run from the repository root after make (needs build/bin/busd)\n");
@@ -316,7 +324,7 @@ main(int argc, char **argv)
 	}
 	printf("bus bench: %d-byte payloads, %llu messages per throughput run, ipc://, busd journal on\n", PAYLOAD,
 	       (unsigned long long)n);
-	for (int nsub = 1; nsub <= MAXSUB; nsub += 3) {
+	for (int nsub = 1; !signed_only && nsub <= MAXSUB; nsub += 3) {
 		char what[64];
 		result raw = run(1, nsub, n, 0, NULL, NULL);
 		result ob = run(0, nsub, n, 0, NULL, NULL);
@@ -355,6 +363,12 @@ main(int argc, char **argv)
 	result raw = run(1, 1, n / 4, 0, NULL, NULL);
 	result ob = run(0, 1, n / 4, 0, k, t);
 	report("signed + verified, 1 subscriber", raw, ob);
+	if (bench_verify_threads < 0) { /* the same with verification inside bus_recv, as before */
+		bench_verify_threads = 0;
+		result inl = run(0, 1, n / 4, 0, k, t);
+		report("  verified inline in bus_recv", raw, inl);
+		bench_verify_threads = -1;
+	}
 	sig_trust_free(t);
 	sig_key_free(k);
 	return 0;

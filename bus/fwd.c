@@ -311,9 +311,10 @@ bus_fwd_close(bus_fwd *f)
 {
 	if (f == NULL)
 		return;
-	nng_close(f->in);
+	int pending = bus_close_socket(f->in, BUS_CLOSE_TIMEOUT_MS) != 0;
 	if (f->has_out)
-		nng_close(f->out);
+		pending |= bus_close_socket(f->out, BUS_CLOSE_TIMEOUT_MS) != 0;
 	bus_egress_close(f->eg);
-	free(f);
+	if (!pending) /* else NNG may still call the pipe callbacks that count into f */
+		free(f);
 }

@@ -151,13 +151,35 @@ sig_verify_parsed(const secp256k1_xonly_pubkey *pk, const uint8_t *frame, size_t
 	return secp256k1_schnorrsig_verify(ob_secp(), sig, msg, 32, pk);
 }
 
+/*
+ * Parsed x-only keys of frames signed by keys no trust rule lists (trusted keys are parsed once, in
+ * sig_trust_add): parsing is a field square root, a sizeable share of a verification, and a
+ * subscriber sees few distinct publishers. Per thread (verifiers run in parallel, bus.c), direct
+ * mapped on the key's first bytes; a collision only costs a parse.
+ */
+#define SIG_CACHE_SLOTS 16
+static __thread struct {
+	uint8_t pub[32];
+	secp256k1_xonly_pubkey pk;
+	int valid; /* 1 parsed, -1 does not parse, 0 empty */
+} sig_cache[SIG_CACHE_SLOTS];
+
+static const secp256k1_xonly_pubkey *
+sig_parse_cached(const uint8_t pub[32])
+{
+	unsigned slot = ((unsigned)pub[0] ^ (unsigned)pub[1] << 3 ^ (unsigned)pub[31]) % SIG_CACHE_SLOTS;
+	if (sig_cache[slot].valid == 0 || memcmp(sig_cache[slot].pub, pub, 32) != 0) {
+		memcpy(sig_cache[slot].pub, pub, 32);
+		sig_cache[slot].valid = secp256k1_xonly_pubkey_parse(ob_secp(), &sig_cache[slot].pk, pub) ? 1 : -1;
+	}
+	return sig_cache[slot].valid == 1 ? &sig_cache[slot].pk : NULL;
+}
+
 int
 sig_verify(const uint8_t pub[32], const uint8_t *frame, size_t signed_len, const uint8_t sig[64])
 {
-	secp256k1_xonly_pubkey pk;
-	if (!secp256k1_xonly_pubkey_parse(ob_secp(), &pk, pub))
-		return 0;
-	return sig_verify_parsed(&pk, frame, signed_len, sig);
+	const secp256k1_xonly_pubkey *pk = sig_parse_cached(pub);
+	return pk != NULL && sig_verify_parsed(pk, frame, signed_len, sig);
 }
 
 /* ---- trust lists --------------------------------------------------------------------------- */

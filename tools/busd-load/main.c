@@ -134,6 +134,9 @@ main(int argc, char **argv)
 {
 	char host[64] = "127.0.0.1", err[256];
 	int port = 0;
+	/* Line by line: a FAIL line must reach the file even when LeakSanitizer ends the process at exit
+	 * (it exits before stdio's buffers are flushed, and an early return leaves buffers it reports). */
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			ld_usage_to(stdout);

@@ -4,11 +4,13 @@
 #  2. the submitter is paused (SIGSTOP) while 20 MiB of large frames pass through busd: it goes
 #     past its byte bound and loses frames (busd_egress_dropped_total grows); the tx.signed of a new
 #     price then waits in its full queue, which busd throws away when it disconnects the stalled
-#     submitter (BUSD_SUB_STALL=4s). When continued, the submitter redials, the signer's outbox
+#     submitter (BUSD_SUB_STALL, 4 s x T_SLOW). When continued, the submitter redials, the signer's outbox
 #     re-publishes tx.signed until the submitter acknowledges it, and the update lands.
 set -euo pipefail
 STACK_TLS=1
-export BUSD_SUB_STALL=4s
+# 4 s x T_SLOW (common.sh's slow-machine factor, default 4): on a loaded machine under ASan a 4 s bound
+# also cut off busd-load's own live subscriber, which reads continuously but got no CPU for 4 s.
+export BUSD_SUB_STALL=$((4 * ${T_SLOW:-4}))s
 # shellcheck source=../lib/oracle_stack.sh
 . "$(dirname "$0")/../lib/oracle_stack.sh"
 [ -x "$B/busd-load" ] || { echo "missing $B/busd-load (run make)"; exit 1; }

@@ -20,7 +20,7 @@
 # confirmed (the gate keeps one update per feed in flight, by design).
 #
 # SCALE_FEEDS ("100 500"), SCALE_SECONDS (measured window: 30 at 100 feeds, 40 at 500),
-# SCALE_WARMUP (15 s: the first update of every feed lands before the window opens).
+# SCALE_WARMUP (15 s x T_SLOW at most: the window opens once every feed's first update was sent).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
@@ -95,8 +95,7 @@ run_scale() {
 			AGG_INTERVAL=1s INSTANCE=median-$s LOG_LEVEL=warn "$B/median" 2>"$d/median-$s.log" &
 		PROC[median-$s]=$!
 		BUS_PUB_URL=$IN BUS_SUB_URL=$OUT BUS_SIGNING_KEY=$XSEC BUS_TRUST="tx.signed=$SPUB" STATE_DIR=$d/submitter-$s \
-			CHAIN_ID=138 SIGNER_ADDRESS=$addr CONFIRMATIONS=1 FINALITY_DEPTH=3 POLL_INTERVAL=200ms \
-			NONCE_SYNC_INTERVAL=5s GAS_QUOTE_INTERVAL=5s INSTANCE=submitter-$s LOG_LEVEL=warn \
+			CHAIN_ID=138 SIGNER_ADDRESS=$addr CONFIRMATIONS=1 FINALITY_DEPTH=3 INSTANCE=submitter-$s LOG_LEVEL=warn \
 			"$B/submitter" 2>"$d/submitter-$s.log" &
 		PROC[submitter-$s]=$!
 		BUS_PUB_URL=$IN BUS_SUB_URL=$OUT PRIVATE_KEY=$key BUS_SIGNING_KEY=$SSEC STATE_DIR=$d/signer-$s CHAIN_ID=138 \
@@ -112,21 +111,31 @@ run_scale() {
 	done
 	wait_for 30 "$((4 * shards + 1)) subscribers on busd" t_subs_ge "$BP" $((4 * shards + 1))
 
-	"$B/bench-pub" obs --url "$IN" --feeds "$n" --sources 3 --interval-ms 1000 --duration $((WARM + secs + 3)) \
-		--move-every "$MOVE_EVERY" --moves-after "$WARM" --moves "$d/moves.txt" >"$d/pub.out" 2>"$d/pub.log" &
-	PROC[pub]=$!
-	sleep "$WARM"
+	local t_pub=$EPOCHREALTIME
+	"$B/bench-pub" obs --url "$IN" --feeds "$n" --sources 3 --interval-ms 1000 --duration 3600 \
+		--move-every "$MOVE_EVERY" --moves-after 5 --moves "$d/moves.txt" >"$d/pub.out" 2>"$d/pub.log" &
+	local pub=$!
+	# the window opens once every feed's first update was sent (or after WARM x T_SLOW s)
+	first_sent() { [ "$(grep -c '"state":"pending"' "$d/bus.jsonl")" -ge "$n" ]; }
+	poll "$WARM" first_sent || echo "  (not every feed's first update was sent after $(awk -v s="$WARM" -v k="$T_SLOW" 'BEGIN{print s * k}') s)"
+	echo "  first update of every feed sent $(awk -v a="$t_pub" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.1f", b - a}') s after the sources started"
+	PROC[anvil]=$ANVIL_PID
 	local names=("${!PROC[@]}")
 	local t0=$EPOCHREALTIME
 	for p in "${names[@]}"; do echo "$p $(awk '{print $14 + $15}' "/proc/${PROC[$p]}/stat")"; done >"$d/cpu0.txt"
 	sleep "$secs"
 	local t1=$EPOCHREALTIME
+	for p in "${names[@]}"; do
+		kill -0 "${PROC[$p]}" 2>/dev/null || fail "$p exited during the run at $n feeds: $(tail -3 "$d/$p.log")"
+	done
 	for p in "${names[@]}"; do echo "$p $(awk '{print $14 + $15}' "/proc/${PROC[$p]}/stat")"; done >"$d/cpu1.txt"
 	for p in "${names[@]}"; do
 		echo "$p $(awk '/^Private_(Clean|Dirty)/ {s += $2} END {print s}' "/proc/${PROC[$p]}/smaps_rollup")"
 	done >"$d/mem.txt"
-	wait "${PROC[pub]}" || true
+	unset 'PROC[anvil]'
 	sleep 3 # the last moves' transactions
+	kill -TERM "$pub"
+	wait "$pub" || fail "bench-pub: $(cat "$d/pub.log")"
 	cat "$d/pub.out"
 	python3 - "$d" "$n" "$shards" "$t0" "$t1" "$HZ" <<'PY' || fail "publisher at $n feeds"
 import json, sys, collections
@@ -137,52 +146,60 @@ cpu0 = dict(l.split() for l in open(f"{d}/cpu0.txt"))
 cpu1 = dict(l.split() for l in open(f"{d}/cpu1.txt"))
 mem = dict(l.split() for l in open(f"{d}/mem.txt"))
 kind = lambda p: p.split("-")[0]
-updates, pending = set(), {}
-tx_per_origin = collections.Counter()
+updates, pending, decided = set(), {}, {}
+tx_per_key = collections.Counter()
 for line in open(f"{d}/bus.jsonl"):
     m = json.loads(line)
     b = m.get("body") or {}
     ts = int(m["ts"])
-    if m["type"] == "price.update" and t0 <= ts < t1:
-        updates.add(m["id"])
+    if m["type"] == "price.update":
+        if t0 <= ts < t1:
+            updates.add(m["id"])
+        decided.setdefault((b["feed"], str(b["answer"])), []).append(int(b["decided_at_ns"]))
     elif m["type"] == "tx.status" and b.get("state") == "pending":
-        key = (b.get("feed"), str(b.get("answer")))
         t = int(b["observed_at_ns"])
-        pending.setdefault(key, []).append(t)
+        pending.setdefault((b.get("feed"), str(b.get("answer"))), []).append(t)
         if t0 <= t < t1:
-            tx_per_origin[(m["origin"], b.get("nonce"))] += 1
+            tx_per_key[b["from"]] += 1
 decisions = len(updates)
-lat, missed = [], 0
+lat, dlat, missed = [], [], 0
 for line in open(f"{d}/moves.txt"):
     feed, value, t = line.split()
     t = int(t)
     if not (t0 <= t < t1 - 3e9):
         continue
     after = [p for p in pending.get((feed, value), []) if p >= t]
+    dec = [p for p in decided.get((feed, value), []) if p >= t]
     if after:
         lat.append((min(after) - t) / 1e6)
+        if dec:
+            dlat.append((min(dec) - t) / 1e6)
     else:
         missed += 1
+dlat.sort()
 lat.sort()
 q = lambda x: lat[min(len(lat) - 1, int(x * len(lat)))] if lat else float("nan")
-txs = collections.Counter(o for (o, _) in tx_per_origin)
+txs = tx_per_key
 busiest = max(txs.values()) / secs if txs else 0
 print(f"{n} feeds x 3 sources ({shards} shards of <= 32 feeds: median, gate, signer, submitter each; one key "
       f"per shard), {secs:.0f} s measured: {decisions} decisions ({decisions / secs:.1f}/s), "
       f"{sum(txs.values())} transactions ({sum(txs.values()) / secs:.1f}/s)")
 print(f"  source change -> tx accepted: {len(lat)} moves, p50 {q(0.5):.1f} ms, p99 {q(0.99):.1f} ms, "
       f"max {lat[-1] if lat else float('nan'):.1f} ms; {missed} moves without a transaction")
+qd = lambda x: dlat[min(len(dlat) - 1, int(x * len(dlat)))] if dlat else float("nan")
+print(f"    of which source change -> the gate's decision (median + gate): p50 {qd(0.5):.1f} ms, p99 {qd(0.99):.1f} ms")
 print(f"  transactions per second from one key: busiest {busiest:.2f}, mean {sum(txs.values()) / secs / max(len(txs), 1):.2f}")
 print(f"  {'actor':10} {'procs':>5} {'CPU s':>7} {'CPU s/1k decisions':>19} {'private MiB':>12} {'KiB/feed':>9}")
 tot_mem = 0
-for k in ["busd", "median", "gate", "signer", "submitter", "pub"]:
+for k in ["busd", "median", "gate", "signer", "submitter", "anvil"]:
     ps = [p for p in cpu1 if kind(p) == k]
     c = sum(int(cpu1[p]) - int(cpu0[p]) for p in ps) / hz
     m = sum(int(mem[p]) for p in ps)
-    if k != "pub":
-        tot_mem += m
-    label = "bench-pub" if k == "pub" else k
-    print(f"  {label:10} {len(ps):5d} {c:7.2f} {c * 1000 / max(decisions, 1):19.2f} {m / 1024:12.1f} {m / n:9.1f}")
+    if k == "anvil":  # the chain, not the publisher: its CPU for context only
+        print(f"  (anvil, the chain: {c:.2f} CPU s)")
+        continue
+    tot_mem += m
+    print(f"  {k:10} {len(ps):5d} {c:7.2f} {c * 1000 / max(decisions, 1):19.2f} {m / 1024:12.1f} {m / n:9.1f}")
 print(f"  publisher private memory (busd + actors) {tot_mem / 1024:.1f} MiB = {tot_mem / n:.0f} KiB per feed")
 if decisions == 0 or not lat:
     print("FAIL: no decisions or no latency samples"); sys.exit(1)

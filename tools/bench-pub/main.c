@@ -23,10 +23,12 @@
  * is a resolve (then it fires again), as flapping conditions do.
  *
  * --key-file FILE signs every frame (BUS_SIGNING_KEY's hex), as the actors sign theirs.
- * Prints one summary line on stdout (published, seconds, rate, late publications). Exit 0, 2 on
+ * Prints one summary line on stdout (published, seconds, rate, late publications) at the end or on
+ * SIGTERM / SIGINT (which stop it early). Exit 0, 2 on
  * usage, 3 when no busd is reachable within 5 s or a publish fails.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -48,6 +50,15 @@ typedef struct {
 	unsigned long feeds, sources, interval_ms, duration_s, move_every_s, moves_after_s;
 	unsigned long rate, count, keys, resolve_every;
 } bp_opts;
+
+static volatile sig_atomic_t bp_stop;
+
+static void
+bp_on_term(int sig)
+{
+	(void)sig;
+	bp_stop = 1;
+}
 
 static void
 bp_usage_to(FILE *f)
@@ -80,7 +91,7 @@ static void
 bp_sleep_until(uint64_t t_ns)
 {
 	struct timespec ts = { (time_t)(t_ns / 1000000000ull), (long)(t_ns % 1000000000ull) };
-	while (clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &ts, NULL) == EINTR)
+	while (clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &ts, NULL) == EINTR && !bp_stop)
 		;
 }
 
@@ -105,10 +116,10 @@ bp_publish(bus_pub *p, const char *topic, const sc_msgdef *d, const void *rec)
 /* ---- obs ----------------------------------------------------------------------------------- */
 
 typedef struct {
-	uint64_t base, value;   /* fixed point, 8 decimals */
-	uint64_t next_move_ns;  /* when the price moves next */
-	uint64_t moved_ns;      /* when it last moved */
-	unsigned reported;      /* sources that published the current value since it moved */
+	uint64_t base, value;  /* fixed point, 8 decimals */
+	uint64_t next_move_ns; /* when the price moves next */
+	uint64_t moved_ns;     /* when it last moved */
+	unsigned reported;     /* sources that published the current value since it moved */
 	uint8_t seen[BP_MAX_SOURCES];
 } bp_feed;
 
@@ -133,14 +144,15 @@ bp_obs(bus_pub *p, const bp_opts *o)
 	}
 	for (uint64_t k = 0;; k++) {
 		uint64_t at = t0 + (k / slots) * itv + (k % slots) * itv / slots;
-		if (at >= end)
+		if (at >= end || bp_stop)
 			break;
 		uint64_t now = bp_now();
 		if (now < at)
 			bp_sleep_until(at);
 		else if (now - at > itv / 10)
 			late++; /* more than a tenth of the interval behind: the machine is saturated */
-		unsigned long fi = (unsigned long)(k % slots) / o->sources, si = (unsigned long)(k % slots) % o->sources;
+		unsigned long fi = (unsigned long)(k % slots) / o->sources,
+		              si = (unsigned long)(k % slots) % o->sources;
 		bp_feed *fd = &f[fi];
 		now = bp_now();
 		if (now >= fd->next_move_ns) {
@@ -195,6 +207,8 @@ bp_alerts(bus_pub *p, const bp_opts *o)
 		return 3;
 	for (unsigned long i = 0; i < o->count; i++) {
 		uint64_t at = t0 + i * 1000000000ull / o->rate, now = bp_now();
+		if (bp_stop)
+			break;
 		if (now < at)
 			bp_sleep_until(at);
 		else if (now - at > 100000000ull)
@@ -221,8 +235,8 @@ bp_alerts(bus_pub *p, const bp_opts *o)
 			return 3;
 	}
 	double dt = (double)(bp_now() - t0) / 1e9;
-	printf("bench-pub alerts: %lu alerts in %.2f s (%.0f/s) over %lu keys, %llu late\n", o->count, dt, o->count / dt,
-	       o->keys, (unsigned long long)late);
+	printf("bench-pub alerts: %lu alerts in %.2f s (%.0f/s) over %lu keys, %llu late\n", o->count, dt,
+	       o->count / dt, o->keys, (unsigned long long)late);
 	free(n_of_key);
 	return 0;
 }
@@ -311,6 +325,9 @@ main(int argc, char **argv)
 
 	char err[256];
 	sig_key *key = NULL;
+	struct sigaction sa = { .sa_handler = bp_on_term };
+	sigaction(SIGTERM, &sa, NULL); /* stop publishing, print the summary, exit 0 */
+	sigaction(SIGINT, &sa, NULL);
 	if (o.key_file) {
 		char hex[130] = "";
 		FILE *f = fopen(o.key_file, "r");

@@ -19,7 +19,7 @@
 # gates decide N / 10 updates a second; a feed's next move comes after its previous update is
 # confirmed (the gate keeps one update per feed in flight, by design).
 #
-# SCALE_FEEDS ("100 500"), SCALE_SECONDS (measured window: 30 at 100 feeds, 40 at 500),
+# SCALE_FEEDS ("100 500"), SCALE_SECONDS (measured window: 20 s at 100 feeds, 30 s at 500),
 # SCALE_WARMUP (15 s x T_SLOW at most: the window opens once every feed's first update was sent).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -208,7 +208,7 @@ PY
 }
 
 for n in ${SCALE_FEEDS:-100 500}; do
-	secs=${SCALE_SECONDS:-$([ "$n" -ge 500 ] && echo 40 || echo 30)}
+	secs=${SCALE_SECONDS:-$([ "$n" -ge 500 ] && echo 30 || echo 20)}
 	echo "== $n feeds"
 	run_scale "$n" "$secs"
 done

@@ -133,7 +133,7 @@ dl_step(dl_sink *d, uint64_t now_ns, uint64_t *next_ns)
 	al_item items[DL_BATCH];
 	st_err err;
 	int delivered = 0;
-	uint64_t pending, due;
+	uint64_t pending, due, not_before = 0;
 	*next_ns = now_ns + 1000000000ull;
 	if (now_ns < d->pause_until_ns) {
 		*next_ns = d->pause_until_ns;
@@ -159,7 +159,8 @@ dl_step(dl_sink *d, uint64_t now_ns, uint64_t *next_ns)
 			continue;
 		}
 		if (!gp_take(&d->bucket, now_ns, d->rate_per_min, &wait)) {
-			*next_ns = now_ns + wait; /* SINK_RATE_LIMIT: the rest waits in the outbox */
+			/* SINK_RATE_LIMIT: the rest waits in the outbox until the next token, whatever is due */
+			*next_ns = not_before = now_ns + wait;
 			break;
 		}
 		if (d->s->ops->finalize(d->s, it->body, it->len, now_ns / 1000000000u, hex, &wire, &hd) != 0) {
@@ -214,6 +215,10 @@ dl_step(dl_sink *d, uint64_t now_ns, uint64_t *next_ns)
 		*next_ns = due;
 	if (*next_ns < d->pause_until_ns)
 		*next_ns = d->pause_until_ns;
+	/* entries due but held by the rate limit must not pull the next pass before the token: the
+	 * thread would spin on al_due (a full core) for as long as the outbox is over the limit */
+	if (*next_ns < not_before)
+		*next_ns = not_before;
 	return delivered;
 }
 

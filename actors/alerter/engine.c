@@ -232,25 +232,22 @@ al_queue(MDB_txn *txn, al_engine *e, size_t i, al_slot *slot, const uint8_t id[O
 	return rc;
 }
 
-int
-al_ingest(al_engine *e, const uint8_t id[16], const sc_alert *a, uint64_t now_ns, unsigned *queued, st_err *err)
+/* One alert inside the caller's write txn; *queued gets its sinks' bits added. */
+static int
+al_ingest_in(al_engine *e, MDB_txn *txn, const uint8_t id[16], const sc_alert *a, uint64_t now_ns, unsigned *queued,
+             st_err *err)
 {
-	MDB_txn *txn;
 	uint8_t k[512];
 	size_t kl = al_key(a->kind, a->dedupe_key, k);
 	al_state s;
 	int rc, seen, have;
-	*queued = 0;
-	err->text[0] = '\0';
-	if ((rc = st_begin(e->env, 0, &txn, err)) != 0)
-		return rc;
 	if ((rc = dd_seen(txn, e->seen, id, now_ns, &seen, err)) != 0)
-		goto out;
+		return rc;
 	if (seen)
-		goto commit;
+		return 0;
 	rc = al_load(txn, e, k, kl, &s, err);
 	if (rc != 0 && rc != MDB_NOTFOUND)
-		goto out;
+		return rc;
 	have = rc == 0;
 	rc = 0;
 	if (a->status == SC_ALERT_FIRING) {
@@ -287,11 +284,11 @@ al_ingest(al_engine *e, const uint8_t id[16], const sc_alert *a, uint64_t now_ns
 			else if (rc == 0)
 				*queued |= 1u << i;
 			else
-				goto out;
+				return rc;
 		}
 	} else {
 		if (!have || s.h.status == SC_ALERT_RESOLVED)
-			goto commit; /* nothing fired (or already resolved): nothing to clear */
+			return 0; /* nothing fired (or already resolved): nothing to clear */
 		/* The resolve carries the firing alert's labels: Alertmanager matches on them. */
 		s.h.status = SC_ALERT_RESOLVED;
 		s.h.resolved_at_ns = a->resolved_at_ns ? a->resolved_at_ns : now_ns;
@@ -310,15 +307,36 @@ al_ingest(al_engine *e, const uint8_t id[16], const sc_alert *a, uint64_t now_ns
 			else if (rc == 0)
 				*queued |= 1u << i;
 			else
-				goto out;
+				return rc;
 		}
 	}
-	if ((rc = al_store(txn, e, k, kl, &s, err)) != 0)
-		goto out;
-commit:
-	return st_commit(txn, err);
-out:
-	st_abort(txn);
+	return al_store(txn, e, k, kl, &s, err);
+}
+
+int
+al_ingest(al_engine *e, const uint8_t id[16], const sc_alert *a, uint64_t now_ns, unsigned *queued, st_err *err)
+{
+	return al_ingest_batch(e, 1, (const uint8_t(*)[16])id, a, now_ns, queued, err);
+}
+
+int
+al_ingest_batch(al_engine *e, size_t n, const uint8_t ids[][16], const sc_alert *a, uint64_t now_ns, unsigned *queued,
+                st_err *err)
+{
+	MDB_txn *txn;
+	unsigned q = 0;
+	int rc;
+	*queued = 0;
+	err->text[0] = '\0';
+	if ((rc = st_begin(e->env, 0, &txn, err)) != 0)
+		return rc;
+	for (size_t i = 0; i < n; i++)
+		if ((rc = al_ingest_in(e, txn, ids[i], &a[i], now_ns, &q, err)) != 0) {
+			st_abort(txn);
+			return rc;
+		}
+	if ((rc = st_commit(txn, err)) == 0)
+		*queued = q;
 	return rc;
 }
 

@@ -58,6 +58,10 @@ void al_close(al_engine *e);
 /* One alert from the bus (id: its 16-byte frame id). *queued gets bit i for each sink with a new
  * entry. 0 or an error code (store.h convention). */
 int al_ingest(al_engine *e, const uint8_t id[16], const sc_alert *a, uint64_t now_ns, unsigned *queued, st_err *err);
+/* The same for n alerts in ONE write transaction (one fsync): what the bus thread has queued when it
+ * wakes. All or nothing: on an error none of them is stored. */
+int al_ingest_batch(al_engine *e, size_t n, const uint8_t ids[][16], const sc_alert *a, uint64_t now_ns,
+                    unsigned *queued, st_err *err);
 /* Periodic work: Alertmanager re-sends of firing alerts, pruning of old resolved states and seen
  * ids. *queued as above. */
 int al_tick(al_engine *e, uint64_t now_ns, unsigned *queued, st_err *err);

@@ -197,6 +197,11 @@ publish_queue(act_bus *a)
 	static sc_ccip_msg m;
 	static sc_alert al;
 	int sent = 0;
+	/* NNG's pub drops what is sent before a pipe to busd is up, and the queue entry would be deleted
+	 * with it: right after a (re)start, what a crash left queued was lost on a slow dial (seen by
+	 * ccip_tail.sh's kill -9 case on a loaded machine). Keep the queue until the bus is there. */
+	if (!bus_pub_connected(act_pub(a)))
+		return 0;
 	for (;;) {
 		MDB_txn *txn;
 		st_err e;

@@ -1,0 +1,214 @@
+#!/usr/bin/env bash
+# The Oracle Publisher at 100 and 500 feeds x 3 sources, 1 observation per second per source, on a
+# local chain (anvil, 1 s blocks, one OracleAggregator per feed):
+#   - CPU seconds per 1,000 decisions (price.update) per actor kind, summed over its processes
+#     (utime + stime of /proc/<pid>/stat over the measured window);
+#   - private memory (Private_Clean + Private_Dirty of smaps_rollup) per actor kind and per feed;
+#   - p50 / p99 source change -> transaction accepted (eth_sendRawTransaction returned: the submitter's
+#     tx.status "pending"), source polling excluded as in oracle_latency.sh: the clock starts when the
+#     second source (quorum 2 of 3) publishes the new price;
+#   - transactions per second from one key (the busiest key, and the mean over the keys).
+#
+# What main can do decides the topology, and this bench does not change it: the median, the gate and
+# the signer take at most 32 feeds / contracts each (median FEEDS, gate GF_MAX_FEEDS, signer
+# ALLOWED_CONTRACTS and FEEDS lists), so N feeds run as ceil(N / 32) shards, each with its own median,
+# gate, signer and submitter and its own key (one key per feed shard, actors/signer/README.md); busd
+# is one. The sources are tools/bench-pub publishing price.obs.<feed> for every feed and source, as
+# 3 x N fetchers would (the fetcher is one feed per process today; 1,500 processes would measure
+# process count). Each feed's price moves 1 % every MOVE_EVERY (10) s, feeds staggered evenly, so the
+# gates decide N / 10 updates a second; a feed's next move comes after its previous update is
+# confirmed (the gate keeps one update per feed in flight, by design).
+#
+# SCALE_FEEDS ("100 500"), SCALE_SECONDS (measured window: 20 s at 100 feeds, 30 s at 500),
+# SCALE_WARMUP (15 s x T_SLOW at most: the window opens once every feed's first update was sent).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+BUILD=${BUILD:-build}
+. tests/lib/common.sh
+B=$BUILD/bin
+CHAIN=tools/chain.sh
+for b in busd bus-tap median gate signer submitter bench-pub; do
+	[ -x "$B/$b" ] || { echo "missing $B/$b (run make)"; exit 1; }
+done
+[ -x tests/chain/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil ] ||
+	{ echo "tests/chain/node_modules missing: run make deps"; exit 1; }
+SHARD=32
+MOVE_EVERY=${MOVE_EVERY:-10}
+WARM=${SCALE_WARMUP:-15}
+HZ=$(getconf CLK_TCK)
+UPDATE_SIG="updateAnswer(int256)"
+"$CHAIN" compile OracleAggregator >/dev/null 2>"$TMP/compile.log" || fail "compile OracleAggregator"
+
+declare -A PROC # name -> pid of every actor of the current run
+stop_run() {
+	for p in "${PROC[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${PROC[@]}"; do
+		for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		kill -9 "$p" 2>/dev/null || true
+	done
+	PROC=()
+	if [ -n "$ANVIL_PID" ]; then "$CHAIN" stop "$ANVIL_PID" >/dev/null 2>&1 || true; ANVIL_PID=; fi
+}
+on_exit() { stop_run; }
+
+run_scale() {
+	local n=$1 secs=$2 d=$TMP/n$1 s i
+	local shards=$(((n + SHARD - 1) / SHARD))
+	mkdir -p "$d"
+	local cport; cport=$(free_port)
+	export RPC_URL=http://127.0.0.1:$cport
+	ANVIL_PID=$(ANVIL_ARGS="--block-time 1 --gas-limit 3000000000 --accounts $((shards + 1))" \
+		CHAIN_LOG=$d/anvil.log "$CHAIN" start "$cport")
+	# anvil's dev accounts: 0 deploys, shard s signs with account s + 1
+	local -a KEYS ADDRS
+	mapfile -t ADDRS < <(awk '/^Available Accounts/{f=1;next} /^Private Keys/{f=0} f && /^\([0-9]+\)/{print $2}' "$d/anvil.log")
+	mapfile -t KEYS < <(awk '/^Private Keys/{f=1;next} /^Wallet/{f=0} f && /^\([0-9]+\)/{print $2}' "$d/anvil.log")
+	[ "${#KEYS[@]}" -gt "$shards" ] || fail "anvil listed ${#KEYS[@]} keys, want $((shards + 1))"
+	for ((i = 0; i < n; i++)); do printf 'F%03d-USD %s\n' "$i" "${ADDRS[$((i / SHARD + 1))]}"; done >"$d/feeds.txt"
+	local t_dep=$EPOCHREALTIME
+	mapfile -t AGGS < <(node tests/bench/deploy_many.js "$d/feeds.txt" 2>>"$d/deploy.log")
+	[ "${#AGGS[@]}" = "$n" ] || fail "deployed ${#AGGS[@]} of $n aggregators: $(tail -3 "$d/deploy.log")"
+	echo "  $n OracleAggregator contracts deployed in $(awk -v a="$t_dep" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.1f", b - a}') s"
+
+	local IN=ipc://$d/in.ipc OUT=ipc://$d/out.ipc BP; BP=$(free_port)
+	BUSD_INGRESS=$IN BUSD_EGRESS=$OUT JOURNAL_DIR=$d/journal INSTANCE=busd-s HTTP_PORT=$BP HTTP_ADDR=127.0.0.1 \
+		LOG_LEVEL=warn "$B/busd" 2>"$d/busd.log" &
+	PROC[busd]=$!
+	local GSEC GPUB SSEC SPUB XSEC XPUB
+	{ read -r _ GSEC; read -r _ GPUB; } < <("$B/bus-tap" --keygen)
+	{ read -r _ SSEC; read -r _ SPUB; } < <("$B/bus-tap" --keygen)
+	{ read -r _ XSEC; read -r _ XPUB; } < <("$B/bus-tap" --keygen)
+	"$B/bus-tap" --url "$OUT" --topic price.update. --topic tx.status --timeout 900 >"$d/bus.jsonl" 2>"$d/tap.log" &
+	PROC[tap]=$!
+	wait_subscribers "$BP" 1
+	for ((s = 0; s < shards; s++)); do
+		local feeds="" aggs="" entries="" lo=$((s * SHARD)) hi=$(((s + 1) * SHARD))
+		[ $hi -le "$n" ] || hi=$n
+		for ((i = lo; i < hi; i++)); do
+			local f; f=$(printf 'F%03d-USD' "$i")
+			feeds+="${feeds:+,}$f"; aggs+="${aggs:+,}${AGGS[$i]}"
+			entries+="${entries:+,}{\"feed\":\"$f\",\"aggregator\":\"${AGGS[$i]}\",\"decimals\":8}"
+		done
+		echo "{\"feeds\":[$entries]}" >"$d/gate-$s.json"
+		local addr=${ADDRS[$((s + 1))]} key=${KEYS[$((s + 1))]}
+		BUS_PUB_URL=$IN BUS_SUB_URL=$OUT FEEDS=$feeds WINDOW=3s QUORUM=2 MAX_DEVIATION=2 MAX_SPREAD=5 \
+			AGG_INTERVAL=1s INSTANCE=median-$s LOG_LEVEL=warn "$B/median" 2>"$d/median-$s.log" &
+		PROC[median-$s]=$!
+		BUS_PUB_URL=$IN BUS_SUB_URL=$OUT BUS_SIGNING_KEY=$XSEC BUS_TRUST="tx.signed=$SPUB" STATE_DIR=$d/submitter-$s \
+			CHAIN_ID=138 SIGNER_ADDRESS=$addr CONFIRMATIONS=1 FINALITY_DEPTH=3 INSTANCE=submitter-$s LOG_LEVEL=warn \
+			"$B/submitter" 2>"$d/submitter-$s.log" &
+		PROC[submitter-$s]=$!
+		BUS_PUB_URL=$IN BUS_SUB_URL=$OUT PRIVATE_KEY=$key BUS_SIGNING_KEY=$SSEC STATE_DIR=$d/signer-$s CHAIN_ID=138 \
+			GAS_PRICE=auto BUS_TRUST="price.update.=$GPUB;tx.ack=$XPUB;tx.bump=$XPUB;gas.quote=$XPUB;nonce.sync=$XPUB" \
+			ALLOWED_CONTRACTS=$aggs FEEDS=$feeds MIN_ANSWER=1 MAX_ANSWER=100000 OUTBOX_RETRY=1s \
+			UPDATE_SIGNATURE="$UPDATE_SIG" INSTANCE=signer-$s LOG_LEVEL=warn "$B/signer" 2>"$d/signer-$s.log" &
+		PROC[signer-$s]=$!
+		BUS_PUB_URL=$IN BUS_SUB_URL=$OUT BUS_SIGNING_KEY=$GSEC BUS_TRUST="tx.status=$XPUB" FEEDS_FILE=$d/gate-$s.json \
+			CHAIN_ID=138 TRANSMITTER=$addr DEVIATION_THRESHOLD=0.5 HEARTBEAT=1h MIN_INTERVAL=1s UPDATE_TIMEOUT=30s \
+			UPDATE_SIGNATURE="$UPDATE_SIG" STATE_DIR=$d/gate-$s INSTANCE=gate-$s LOG_LEVEL=warn \
+			"$B/gate" 2>"$d/gate-$s.log" &
+		PROC[gate-$s]=$!
+	done
+	wait_for 30 "$((4 * shards + 1)) subscribers on busd" t_subs_ge "$BP" $((4 * shards + 1))
+
+	local t_pub=$EPOCHREALTIME
+	"$B/bench-pub" obs --url "$IN" --feeds "$n" --sources 3 --interval-ms 1000 --duration 3600 \
+		--move-every "$MOVE_EVERY" --moves-after 5 --moves "$d/moves.txt" >"$d/pub.out" 2>"$d/pub.log" &
+	local pub=$!
+	# the window opens once every feed's first update was sent (or after WARM x T_SLOW s)
+	first_sent() { [ "$(grep -c '"state":"pending"' "$d/bus.jsonl")" -ge "$n" ]; }
+	poll "$WARM" first_sent || echo "  (not every feed's first update was sent after $(awk -v s="$WARM" -v k="$T_SLOW" 'BEGIN{print s * k}') s)"
+	echo "  first update of every feed sent $(awk -v a="$t_pub" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.1f", b - a}') s after the sources started"
+	PROC[anvil]=$ANVIL_PID
+	local names=("${!PROC[@]}")
+	local t0=$EPOCHREALTIME
+	for p in "${names[@]}"; do echo "$p $(awk '{print $14 + $15}' "/proc/${PROC[$p]}/stat")"; done >"$d/cpu0.txt"
+	sleep "$secs"
+	local t1=$EPOCHREALTIME
+	for p in "${names[@]}"; do
+		kill -0 "${PROC[$p]}" 2>/dev/null || fail "$p exited during the run at $n feeds: $(tail -3 "$d/$p.log")"
+	done
+	for p in "${names[@]}"; do echo "$p $(awk '{print $14 + $15}' "/proc/${PROC[$p]}/stat")"; done >"$d/cpu1.txt"
+	for p in "${names[@]}"; do
+		echo "$p $(awk '/^Private_(Clean|Dirty)/ {s += $2} END {print s}' "/proc/${PROC[$p]}/smaps_rollup")"
+	done >"$d/mem.txt"
+	unset 'PROC[anvil]'
+	sleep 3 # the last moves' transactions
+	kill -TERM "$pub"
+	wait "$pub" || fail "bench-pub: $(cat "$d/pub.log")"
+	cat "$d/pub.out"
+	python3 - "$d" "$n" "$shards" "$t0" "$t1" "$HZ" <<'PY' || fail "publisher at $n feeds"
+import json, sys, collections
+d, n, shards = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+t0, t1, hz = float(sys.argv[4]) * 1e9, float(sys.argv[5]) * 1e9, int(sys.argv[6])
+secs = (t1 - t0) / 1e9
+cpu0 = dict(l.split() for l in open(f"{d}/cpu0.txt"))
+cpu1 = dict(l.split() for l in open(f"{d}/cpu1.txt"))
+mem = dict(l.split() for l in open(f"{d}/mem.txt"))
+kind = lambda p: p.split("-")[0]
+updates, pending, decided = set(), {}, {}
+tx_per_key = collections.Counter()
+for line in open(f"{d}/bus.jsonl"):
+    m = json.loads(line)
+    b = m.get("body") or {}
+    ts = int(m["ts"])
+    if m["type"] == "price.update":
+        if t0 <= ts < t1:
+            updates.add(m["id"])
+        decided.setdefault((b["feed"], str(b["answer"])), []).append(int(b["decided_at_ns"]))
+    elif m["type"] == "tx.status" and b.get("state") == "pending":
+        t = int(b["observed_at_ns"])
+        pending.setdefault((b.get("feed"), str(b.get("answer"))), []).append(t)
+        if t0 <= t < t1:
+            tx_per_key[b["from"]] += 1
+decisions = len(updates)
+lat, dlat, missed = [], [], 0
+for line in open(f"{d}/moves.txt"):
+    feed, value, t = line.split()
+    t = int(t)
+    if not (t0 <= t < t1 - 3e9):
+        continue
+    after = [p for p in pending.get((feed, value), []) if p >= t]
+    dec = [p for p in decided.get((feed, value), []) if p >= t]
+    if after:
+        lat.append((min(after) - t) / 1e6)
+        if dec:
+            dlat.append((min(dec) - t) / 1e6)
+    else:
+        missed += 1
+dlat.sort()
+lat.sort()
+q = lambda x: lat[min(len(lat) - 1, int(x * len(lat)))] if lat else float("nan")
+txs = tx_per_key
+busiest = max(txs.values()) / secs if txs else 0
+print(f"{n} feeds x 3 sources ({shards} shards of <= 32 feeds: median, gate, signer, submitter each; one key "
+      f"per shard), {secs:.0f} s measured: {decisions} decisions ({decisions / secs:.1f}/s), "
+      f"{sum(txs.values())} transactions ({sum(txs.values()) / secs:.1f}/s)")
+print(f"  source change -> tx accepted: {len(lat)} moves, p50 {q(0.5):.1f} ms, p99 {q(0.99):.1f} ms, "
+      f"max {lat[-1] if lat else float('nan'):.1f} ms; {missed} moves without a transaction")
+qd = lambda x: dlat[min(len(dlat) - 1, int(x * len(dlat)))] if dlat else float("nan")
+print(f"    of which source change -> the gate's decision (median + gate): p50 {qd(0.5):.1f} ms, p99 {qd(0.99):.1f} ms")
+print(f"  transactions per second from one key: busiest {busiest:.2f}, mean {sum(txs.values()) / secs / max(len(txs), 1):.2f}")
+print(f"  {'actor':10} {'procs':>5} {'CPU s':>7} {'CPU s/1k decisions':>19} {'private MiB':>12} {'KiB/feed':>9}")
+tot_mem = 0
+for k in ["busd", "median", "gate", "signer", "submitter", "anvil"]:
+    ps = [p for p in cpu1 if kind(p) == k]
+    c = sum(int(cpu1[p]) - int(cpu0[p]) for p in ps) / hz
+    m = sum(int(mem[p]) for p in ps)
+    if k == "anvil":  # the chain, not the publisher: its CPU for context only
+        print(f"  (anvil, the chain: {c:.2f} CPU s)")
+        continue
+    tot_mem += m
+    print(f"  {k:10} {len(ps):5d} {c:7.2f} {c * 1000 / max(decisions, 1):19.2f} {m / 1024:12.1f} {m / n:9.1f}")
+print(f"  publisher private memory (busd + actors) {tot_mem / 1024:.1f} MiB = {tot_mem / n:.0f} KiB per feed")
+if decisions == 0 or not lat:
+    print("FAIL: no decisions or no latency samples"); sys.exit(1)
+PY
+	stop_run
+}
+
+for n in ${SCALE_FEEDS:-100 500}; do
+	secs=${SCALE_SECONDS:-$([ "$n" -ge 500 ] && echo 30 || echo 20)}
+	echo "== $n feeds"
+	run_scale "$n" "$secs"
+done

@@ -7,6 +7,9 @@
 
 #include <openssl/evp.h>
 
+#include "base/rt_log.h"
+#include "base/rt_main.h"
+#include "base/rt_metrics.h"
 #include "schemas/schema.h"
 #include "store/outbox.h"
 #include "store/store.h"
@@ -494,6 +497,25 @@ tq_resend(tq *q, uint64_t now_ns, int all, tq_pub_fn pub, void *arg, uint64_t *g
 fail:
 	snprintf(err, errlen, "%s", e.text);
 	return -1;
+}
+
+void
+tq_resend_tick(void *resender)
+{
+	tq_resender *r = resender;
+	int all = !r->started;
+	char err[256];
+	uint64_t gave = 0;
+	r->started = 1;
+	long k = tq_resend(r->q, rt_now_ns(), all, r->pub, r->arg, &gave, err, sizeof err);
+	if (k < 0)
+		rt_log(RT_ERROR, "%s", err);
+	else if (all && k > 0)
+		rt_log(RT_INFO, "re-published %ld outbox entries", k);
+	if (!all) {
+		rt_add(r->republished, k > 0 ? (uint64_t)k : 0);
+		rt_add(r->gave_up, gave);
+	}
 }
 
 int

@@ -133,6 +133,18 @@ long tq_list(tq *q, int state, uint64_t now_ns, uint8_t (*ids)[16], size_t max, 
  * be NULL). The count re-published, or -1. */
 long tq_resend(tq *q, uint64_t now_ns, int all, tq_pub_fn pub, void *arg, uint64_t *gave_up, char *err, size_t errlen);
 
+/* The re-publish job of a backend's loop (a bus/actor.h act_run tick with ctx = a tq_resender):
+ * the first call re-publishes everything a previous run may not have published (and logs how many),
+ * later ones what is due, adding the counts to the counters (NULL = none); errors are logged. */
+typedef struct {
+	tq *q;
+	tq_pub_fn pub;
+	void *arg;
+	struct rt_metric *republished, *gave_up;
+	int started;
+} tq_resender;
+void tq_resend_tick(void *resender);
+
 typedef struct {
 	uint64_t open[TQ_NSTATES]; /* open records per state */
 	uint64_t oldest_open_ns;   /* created_ns of the oldest open record, 0 if none */

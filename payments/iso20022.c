@@ -494,20 +494,26 @@ px_stop(px_state *st)
 	xmlStopParser(st->ctxt);
 }
 
+/* Fills *e: reason, field, where the parser is, and the text. */
+__attribute__((format(printf, 5, 0))) static void
+px_error_at(px_state *st, pm_error *e, const char *reason, const char *field, const char *fmt, va_list ap)
+{
+	memset(e, 0, sizeof *e);
+	snprintf(e->reason, sizeof e->reason, "%s", reason);
+	snprintf(e->field, sizeof e->field, "%s", field);
+	e->line = px_line(st);
+	e->offset = px_offset(st);
+	vsnprintf(e->text, sizeof e->text, fmt, ap);
+}
+
 /* The whole message is refused: keep the first reason, stop the parser. */
 __attribute__((format(printf, 4, 5))) static void
 px_fatal(px_state *st, const char *reason, const char *field, const char *fmt, ...)
 {
 	if (!st->fatal_set) {
-		pm_error *e = &st->fatal;
-		memset(e, 0, sizeof *e);
-		snprintf(e->reason, sizeof e->reason, "%s", reason);
-		snprintf(e->field, sizeof e->field, "%s", field);
-		e->line = px_line(st);
-		e->offset = px_offset(st);
 		va_list ap;
 		va_start(ap, fmt);
-		vsnprintf(e->text, sizeof e->text, fmt, ap);
+		px_error_at(st, &st->fatal, reason, field, fmt, ap);
 		va_end(ap);
 		st->fatal_set = 1;
 	}
@@ -522,15 +528,9 @@ px_txerr(px_state *st, const char *reason, const char *field, const char *fmt, .
 	if (t->bad)
 		return;
 	t->bad = 1;
-	pm_error *e = &t->e;
-	memset(e, 0, sizeof *e);
-	snprintf(e->reason, sizeof e->reason, "%s", reason);
-	snprintf(e->field, sizeof e->field, "%s", field);
-	e->line = px_line(st);
-	e->offset = px_offset(st);
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(e->text, sizeof e->text, fmt, ap);
+	px_error_at(st, &t->e, reason, field, fmt, ap);
 	va_end(ap);
 }
 

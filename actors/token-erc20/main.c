@@ -4,8 +4,9 @@
  * submitter path; a request is confirmed only on a confirmed tx.status whose receipt (read here over
  * JSON-RPC) carries the matching Transfer log. See README.md beside this file.
  *
- * This file is the process: configuration, the bus loop that batches messages into one LMDB commit
- * (store/tokreq.h; erc20.h holds the state machine), receipt checks, decimals checks, metrics, alerts.
+ * This file is the process: configuration, and the jobs bus/actor.h's act_run runs after each batch of
+ * messages (one LMDB commit per batch through store/tokreq.h; erc20.h holds the state machine): receipt
+ * checks, decimals checks, the outboxes' re-publish (tq_resend_tick), metrics, alerts.
  */
 #include <stdio.h>
 #include <stdlib.h>

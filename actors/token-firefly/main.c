@@ -4,8 +4,9 @@
  * idempotencyKey = the payment key), followed by polling FireFly's transaction status with a deadline
  * until Succeeded (token.result confirmed) or Failed. See README.md beside this file.
  *
- * This file is the process: configuration, the bus loop (one LMDB commit per batch: store/tokreq.h),
- * the HTTP calls (libcurl, one keep-alive handle, made between transactions), metrics, health, alerts.
+ * This file is the process: configuration, and the jobs bus/actor.h's act_run runs after each batch of
+ * messages (one LMDB commit per batch: store/tokreq.h): the HTTP calls (libcurl, one keep-alive handle,
+ * made between transactions), the outboxes' re-publish (tq_resend_tick), metrics, health, alerts.
  * ff.h holds what the answers mean and the state machine.
  */
 #include <stdio.h>

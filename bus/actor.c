@@ -397,3 +397,41 @@ act_alert(act_bus *a, int severity, int status, const char *kind, const char *de
 		                  NULL));
 	return rv;
 }
+
+void
+act_publish_body(void *arg, const char *topic, const char *type, const uint8_t *id, const uint8_t *body, size_t len)
+{
+	if (bus_publish(act_pub(arg), topic, type, id, body, len, NULL) != BUS_OK)
+		rt_logkv(RT_WARN, "publish failed; the outbox or the sender re-sends", "topic", topic, NULL);
+}
+
+int
+act_run(act_bus *a, const act_loop *l)
+{
+	size_t nt = l->nticks < ACT_MAX_TICKS ? l->nticks : ACT_MAX_TICKS;
+	uint64_t last[ACT_MAX_TICKS], start = rt_mono_ns();
+	for (size_t i = 0; i < nt; i++)
+		last[i] = start;
+	for (int first = 1; !rt_stopping(); first = 0) {
+		bus_msg m;
+		int rv = act_recv(a, &m, l->recv_ms);
+		/* Drain what is queued into one batch: one commit (fsync) for all of it. */
+		while (rv == BUS_OK) {
+			l->on_frame(l->ctx, &m);
+			bus_msg_free(&m);
+			if (*l->n >= l->batch)
+				break;
+			rv = act_recv(a, &m, 0);
+		}
+		if (rv == BUS_ECLOSED)
+			return -1;
+		for (size_t i = 0; i < nt; i++) {
+			uint64_t now = rt_mono_ns(); /* the jobs before may have taken a while (RPC, HTTP) */
+			if ((first && l->ticks[i].at_start) || now - last[i] >= l->ticks[i].every_ns) {
+				last[i] = now;
+				l->ticks[i].fn(l->ticks[i].ctx ? l->ticks[i].ctx : l->ctx);
+			}
+		}
+	}
+	return 0;
+}

@@ -185,4 +185,43 @@ int act_decode(const bus_msg *m, const sc_msgdef *d, void *rec);
 int act_alert(act_bus *a, int severity, int status, const char *kind, const char *dedupe_key, const char *summary,
               const char *const *labels);
 
+/* Publishes an already encoded body (arg: the act_bus; id NULL = a fresh one), the callback shape of
+ * store/tokreq.h's tq_pub_fn. A failure is logged with the topic and not returned: the caller's
+ * outbox (or its upstream, which re-sends until answered) makes up for a lost frame. */
+void act_publish_body(void *arg, const char *topic, const char *type, const uint8_t *id, const uint8_t *body,
+                      size_t len);
+
+/* ---- the batching loop, written once -------------------------------------------------------- */
+
+#define ACT_MAX_TICKS 8
+
+/* A job of act_run, in table order after each receive: fn(ctx) every every_ns (monotonic clock;
+ * 0 = every round: committing the batch, the round's work); at_start: also in the first round
+ * (else the first run is every_ns after the start). ctx NULL = the loop's. */
+typedef struct {
+	uint64_t every_ns;
+	int at_start;
+	void (*fn)(void *ctx);
+	void *ctx;
+} act_tick;
+
+/* The loop of an actor that takes its messages in batches, one LMDB commit per batch (the token
+ * backends): on_frame adds an accepted frame to the caller's batch (act_run frees the frame
+ * afterwards), *n is the batch's size, and draining stops when it reaches batch. */
+typedef struct {
+	int recv_ms; /* wait for a round's first frame: no longer than the shortest tick */
+	void (*on_frame)(void *ctx, const bus_msg *m); /* with the loop's ctx */
+	const size_t *n;
+	size_t batch;
+	const act_tick *ticks;
+	size_t nticks; /* at most ACT_MAX_TICKS are run */
+	void *ctx;
+} act_loop;
+
+/* Runs l until rt_stopping() or the bus closes: waits up to recv_ms for a frame, drains what is
+ * queued (without waiting) until the batch is full, then runs every due tick. Returns 0 when asked
+ * to stop, -1 when the bus closed; either way frames taken since the last round are the caller's
+ * to commit. */
+int act_run(act_bus *a, const act_loop *l);
+
 #endif

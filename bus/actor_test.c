@@ -279,6 +279,89 @@ test_keys_dir(void **state)
 	free(kcs.trust_mem);
 }
 
+/* act_run: queued frames are drained into batches of at most `batch`; the every-round job runs after
+ * each receive; a periodic job with at_start runs in the first round and (with an hour's period)
+ * never again, with its own ctx; act_run returns 0 once a stop is requested. Last in the file: the
+ * stop request is for the whole process. */
+typedef struct {
+	size_t n, total, batches, max_batch;
+	act_bus *tx;
+} run_ctx;
+static void
+run_frame(void *ctx, const bus_msg *m)
+{
+	run_ctx *c = ctx;
+	c->n++;
+	c->total++;
+}
+static void
+run_commit(void *ctx)
+{
+	run_ctx *c = ctx;
+	if (c->n > 0)
+		c->batches++;
+	if (c->n > c->max_batch)
+		c->max_batch = c->n;
+	c->n = 0;
+	if (c->total >= 10)
+		rt_request_stop();
+}
+static void
+run_periodic(void *ctx)
+{
+	(*(int *)ctx)++;
+}
+static void
+run_deadline(void *ctx)
+{
+	rt_request_stop(); /* frames lost: fail below rather than hang */
+}
+
+static void
+test_run_batches(void **state)
+{
+	(void)state;
+	char err[160];
+	atomic_store(&fwd_stop, 0);
+	bus_fwd *f = bus_fwd_open("inproc://run-in", "inproc://run-out", err, sizeof err);
+	assert_non_null(f);
+	pthread_t th;
+	pthread_create(&th, NULL, fwd_main, f);
+	act_bus_cfg rc = { .pub_urls = "inproc://run-in", .sub_urls = "inproc://run-out", .trust = "" };
+	act_bus_cfg pc = rc;
+	const char *rtopics[] = { "price.", NULL };
+	act_bus *rx = act_open(&rc, ACT_SUB, rtopics, err, sizeof err);
+	act_bus *tx = act_open(&pc, ACT_PUB, NULL, err, sizeof err);
+	if (rx == NULL || tx == NULL)
+		fail_msg("act_open: %s", err);
+	assert_int_equal(bus_pub_wait(act_pub(tx), 1, 10000), 0);
+	assert_int_equal(bus_sub_wait(act_sub(rx), 1, 10000), 0);
+	for (int i = 0; i < 10000 && (bus_fwd_publishers(f) < 1 || bus_fwd_subscribers(f) < 1); i++)
+		nng_msleep(1);
+	for (int i = 0; i < 10; i++)
+		act_publish_body(tx, "price.obs.X", "price.obs", NULL, (const uint8_t *)"\x80", 1);
+	run_ctx c = { 0 };
+	int periodic = 0;
+	const act_tick ticks[] = {
+		{ 0, 0, run_commit, NULL },
+		{ 3600000000000ull, 1, run_periodic, &periodic },
+		{ 20000000000ull, 0, run_deadline, NULL },
+	};
+	act_loop l = {
+		.recv_ms = 100, .on_frame = run_frame, .n = &c.n, .batch = 4, .ticks = ticks, .nticks = 3, .ctx = &c
+	};
+	assert_int_equal(act_run(rx, &l), 0);
+	assert_int_equal(c.total, 10);
+	assert_true(c.max_batch >= 1 && c.max_batch <= 4);
+	assert_true(c.batches >= 3);
+	assert_int_equal(periodic, 1);
+	act_close(tx);
+	act_close(rx);
+	atomic_store(&fwd_stop, 1);
+	pthread_join(th, NULL);
+	bus_fwd_close(f);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -286,9 +369,8 @@ main(int argc, char **argv)
 	setenv("HTTP_PORT", "0", 1); /* no listener: the seed's 8000/8080 may be taken on a test host */
 	rt_init("actor-test", argc, argv, NULL, 0);
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_actor_roundtrip_and_forgery),
-		cmocka_unit_test(test_forgery_flood_is_bounded),
-		cmocka_unit_test(test_keys_dir),
+		cmocka_unit_test(test_actor_roundtrip_and_forgery), cmocka_unit_test(test_forgery_flood_is_bounded),
+		cmocka_unit_test(test_keys_dir), cmocka_unit_test(test_run_batches), /* last: it requests the stop */
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

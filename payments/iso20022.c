@@ -16,6 +16,7 @@
 #include <libxml/parser.h>
 #include <libxml/parserInternals.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -493,20 +494,26 @@ px_stop(px_state *st)
 	xmlStopParser(st->ctxt);
 }
 
+/* Fills *e: reason, field, where the parser is, and the text. */
+__attribute__((format(printf, 5, 0))) static void
+px_error_at(px_state *st, pm_error *e, const char *reason, const char *field, const char *fmt, va_list ap)
+{
+	memset(e, 0, sizeof *e);
+	snprintf(e->reason, sizeof e->reason, "%s", reason);
+	snprintf(e->field, sizeof e->field, "%s", field);
+	e->line = px_line(st);
+	e->offset = px_offset(st);
+	vsnprintf(e->text, sizeof e->text, fmt, ap);
+}
+
 /* The whole message is refused: keep the first reason, stop the parser. */
 __attribute__((format(printf, 4, 5))) static void
 px_fatal(px_state *st, const char *reason, const char *field, const char *fmt, ...)
 {
 	if (!st->fatal_set) {
-		pm_error *e = &st->fatal;
-		memset(e, 0, sizeof *e);
-		snprintf(e->reason, sizeof e->reason, "%s", reason);
-		snprintf(e->field, sizeof e->field, "%s", field);
-		e->line = px_line(st);
-		e->offset = px_offset(st);
 		va_list ap;
 		va_start(ap, fmt);
-		vsnprintf(e->text, sizeof e->text, fmt, ap);
+		px_error_at(st, &st->fatal, reason, field, fmt, ap);
 		va_end(ap);
 		st->fatal_set = 1;
 	}
@@ -521,15 +528,9 @@ px_txerr(px_state *st, const char *reason, const char *field, const char *fmt, .
 	if (t->bad)
 		return;
 	t->bad = 1;
-	pm_error *e = &t->e;
-	memset(e, 0, sizeof *e);
-	snprintf(e->reason, sizeof e->reason, "%s", reason);
-	snprintf(e->field, sizeof e->field, "%s", field);
-	e->line = px_line(st);
-	e->offset = px_offset(st);
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(e->text, sizeof e->text, fmt, ap);
+	px_error_at(st, &t->e, reason, field, fmt, ap);
 	va_end(ap);
 }
 
@@ -597,13 +598,13 @@ px_copy_id(px_state *st, const char *path, const char *s, size_t n, size_t max, 
 	return 0;
 }
 
-/* Copies a Max140Text name: at most 140 characters, cut at a character boundary to fit out. */
+/* Copies a Max<max>Text name: at most max characters, cut at a character boundary to fit out. */
 static void
-px_copy_name(px_state *st, const char *path, const char *s, size_t n, char *out, size_t cap)
+px_copy_name(px_state *st, const char *path, const char *s, size_t n, size_t max, char *out, size_t cap)
 {
 	size_t chars = px_utf8_chars(s, n);
-	if (chars > 140) {
-		px_txerr(st, "FF01", path, "%s has %zu characters, at most 140 allowed", path, chars);
+	if (chars > max) {
+		px_txerr(st, "FF01", path, "%s has %zu characters, at most %zu allowed", path, chars, max);
 		return;
 	}
 	if (n >= cap) {
@@ -625,6 +626,50 @@ px_copy_bic(px_state *st, const char *path, const char *s, size_t n, char *out)
 	memcpy(out, s, n);
 	out[n] = 0;
 }
+
+/* The fields that are plain copies, one row each: how the text is checked (PX_C_ID: an identifier of
+ * 1..max characters; PX_C_NAME: a name of at most max characters, cut to fit; PX_C_BIC: 8 or 11
+ * characters), and the member it goes to: of px_state for the message-level fields (an error
+ * refuses the message), of pm_payment for a transaction's (an error refuses the transaction).
+ * px_store does the rest (amounts, dates, codes) by hand. */
+enum {
+	PX_C_ID = 1,
+	PX_C_NAME,
+	PX_C_BIC
+};
+typedef struct {
+	uint8_t how, max;
+	uint32_t off, cap;
+} px_copy;
+#define PX_COPY(how, member, max)                                                                                      \
+	{                                                                                                              \
+		(how), (max), offsetof(pm_payment, member), sizeof(((pm_payment *)0)->member)                          \
+	}
+#define PX_MCOPY(how, member, max)                                                                                     \
+	{                                                                                                              \
+		(how), (max), offsetof(px_state, member), sizeof(((px_state *)0)->member)                              \
+	}
+static const px_copy px_msg_copies[] = {
+	[F_AH_FR] = PX_MCOPY(PX_C_BIC, ah_fr, 11),       [F_AH_TO] = PX_MCOPY(PX_C_BIC, ah_to, 11),
+	[F_AH_BIZ] = PX_MCOPY(PX_C_ID, ah_biz, 35),      [F_AH_SVC] = PX_MCOPY(PX_C_ID, ah_svc, 35),
+	[F_MSGID] = PX_MCOPY(PX_C_ID, msg_id, 35),       [F_GH_INSTG] = PX_MCOPY(PX_C_BIC, gh_instg, 11),
+	[F_GH_INSTD] = PX_MCOPY(PX_C_BIC, gh_instd, 11),
+};
+static const px_copy px_copies[] = {
+	[F_PMTINFID] = PX_COPY(PX_C_ID, pmt_inf_id, 35),
+	[F_INSTRID] = PX_COPY(PX_C_ID, instr_id, 35),
+	[F_E2E] = PX_COPY(PX_C_ID, end_to_end_id, 35),
+	[F_TXID] = PX_COPY(PX_C_ID, tx_id, 35),
+	[F_DBTR_ACCT] = PX_COPY(PX_C_ID, debtor_account, 34),
+	[F_CDTR_ACCT] = PX_COPY(PX_C_ID, creditor_account, 34),
+	[F_DBTR_NM] = PX_COPY(PX_C_NAME, debtor_name, 140),
+	[F_CDTR_NM] = PX_COPY(PX_C_NAME, creditor_name, 140),
+	[F_USTRD] = PX_COPY(PX_C_NAME, remittance, 140),
+	[F_INSTG] = PX_COPY(PX_C_BIC, instg_agent_bic, 11),
+	[F_INSTD] = PX_COPY(PX_C_BIC, instd_agent_bic, 11),
+	[F_DBTR_BIC] = PX_COPY(PX_C_BIC, debtor_agent_bic, 11),
+	[F_CDTR_BIC] = PX_COPY(PX_C_BIC, creditor_agent_bic, 11),
+};
 
 static const char *
 px_amt_path(const px_state *st)
@@ -657,41 +702,29 @@ px_store(px_state *st, uint8_t state)
 		s++, n--;
 
 	/* message-level fields: an error refuses the whole message */
-	switch (si->field) {
-	case F_AH_FR:
-	case F_AH_TO:
-		if (n != 8 && n != 11) {
-			px_fatal(st, "RC01", path, "%s '%.*s' is not 8 or 11 characters", path, (int)(n > 20 ? 20 : n),
-			         s);
-			return;
-		}
-		memcpy(si->field == F_AH_FR ? st->ah_fr : st->ah_to, s, n);
-		(si->field == F_AH_FR ? st->ah_fr : st->ah_to)[n] = 0;
-		return;
-	case F_AH_BIZ:
-	case F_AH_SVC: {
-		char *dst = si->field == F_AH_BIZ ? st->ah_biz : st->ah_svc;
-		if (n == 0 || px_utf8_chars(s, n) > 35 || n >= PM_ID_CAP) {
-			px_fatal(st, "FF01", path, "%s must be 1 to 35 characters", path);
-			return;
-		}
-		memcpy(dst, s, n);
-		dst[n] = 0;
-		return;
-	}
-	case F_MSGID:
+	if (si->field == F_MSGID) {
 		if (st->gh_seen & (1u << F_MSGID)) {
 			px_fatal(st, "FF01", path, "%s appears twice", path);
 			return;
 		}
 		st->gh_seen |= 1u << F_MSGID;
-		if (n == 0 || px_utf8_chars(s, n) > 35 || n >= sizeof st->msg_id) {
-			px_fatal(st, "FF01", path, "%s must be 1 to 35 characters", path);
-			return;
+	}
+	const px_copy *mc =
+	        si->field < sizeof px_msg_copies / sizeof px_msg_copies[0] ? &px_msg_copies[si->field] : NULL;
+	if (mc && mc->how) {
+		char *out = (char *)st + mc->off;
+		if (mc->how == PX_C_BIC && n != 8 && n != 11)
+			px_fatal(st, "RC01", path, "%s '%.*s' is not 8 or 11 characters", path, (int)(n > 20 ? 20 : n),
+			         s);
+		else if (mc->how == PX_C_ID && (n == 0 || px_utf8_chars(s, n) > mc->max || n >= mc->cap))
+			px_fatal(st, "FF01", path, "%s must be 1 to %u characters", path, (unsigned)mc->max);
+		else {
+			memcpy(out, s, n);
+			out[n] = 0;
 		}
-		memcpy(st->msg_id, s, n);
-		st->msg_id[n] = 0;
 		return;
+	}
+	switch (si->field) {
 	case F_NBOFTXS:
 		if (n > 15 || !px_is_digits(s, n)) {
 			px_fatal(st, "FF01", path, "%s '%.*s' is not 1 to 15 digits", path, (int)(n > 20 ? 20 : n), s);
@@ -709,16 +742,6 @@ px_store(px_state *st, uint8_t state)
 		memcpy(st->gh_date, s, 10);
 		st->gh_date[10] = 0;
 		return;
-	case F_GH_INSTG:
-	case F_GH_INSTD:
-		if (n != 8 && n != 11) {
-			px_fatal(st, "RC01", path, "%s '%.*s' is not 8 or 11 characters", path, (int)(n > 20 ? 20 : n),
-			         s);
-			return;
-		}
-		memcpy(si->field == F_GH_INSTG ? st->gh_instg : st->gh_instd, s, n);
-		(si->field == F_GH_INSTG ? st->gh_instg : st->gh_instd)[n] = 0;
-		return;
 	default:
 		break;
 	}
@@ -734,19 +757,18 @@ px_store(px_state *st, uint8_t state)
 		return;
 	}
 	t->seen |= bit;
+	const px_copy *c = si->field < sizeof px_copies / sizeof px_copies[0] ? &px_copies[si->field] : NULL;
+	if (c && c->how) {
+		char *out = (char *)p + c->off;
+		if (c->how == PX_C_ID)
+			px_copy_id(st, path, s, n, c->max, out, c->cap);
+		else if (c->how == PX_C_NAME)
+			px_copy_name(st, path, s, n, c->max, out, c->cap);
+		else
+			px_copy_bic(st, path, s, n, out);
+		return;
+	}
 	switch (si->field) {
-	case F_PMTINFID:
-		px_copy_id(st, path, s, n, 35, p->pmt_inf_id, sizeof p->pmt_inf_id);
-		break;
-	case F_INSTRID:
-		px_copy_id(st, path, s, n, 35, p->instr_id, sizeof p->instr_id);
-		break;
-	case F_E2E:
-		px_copy_id(st, path, s, n, 35, p->end_to_end_id, sizeof p->end_to_end_id);
-		break;
-	case F_TXID:
-		px_copy_id(st, path, s, n, 35, p->tx_id, sizeof p->tx_id);
-		break;
 	case F_UETR:
 		/* the UUIDv4 pattern is validate.h's; here it must at least be a 36-character value */
 		if (n != 36) {
@@ -804,33 +826,6 @@ px_store(px_state *st, uint8_t state)
 		}
 		memcpy(p->charge_bearer, s, 4);
 		p->charge_bearer[4] = 0;
-		break;
-	case F_INSTG:
-		px_copy_bic(st, path, s, n, p->instg_agent_bic);
-		break;
-	case F_INSTD:
-		px_copy_bic(st, path, s, n, p->instd_agent_bic);
-		break;
-	case F_DBTR_BIC:
-		px_copy_bic(st, path, s, n, p->debtor_agent_bic);
-		break;
-	case F_CDTR_BIC:
-		px_copy_bic(st, path, s, n, p->creditor_agent_bic);
-		break;
-	case F_DBTR_NM:
-		px_copy_name(st, path, s, n, p->debtor_name, sizeof p->debtor_name);
-		break;
-	case F_CDTR_NM:
-		px_copy_name(st, path, s, n, p->creditor_name, sizeof p->creditor_name);
-		break;
-	case F_USTRD:
-		px_copy_name(st, path, s, n, p->remittance, sizeof p->remittance);
-		break;
-	case F_DBTR_ACCT:
-		px_copy_id(st, path, s, n, 34, p->debtor_account, sizeof p->debtor_account);
-		break;
-	case F_CDTR_ACCT:
-		px_copy_id(st, path, s, n, 34, p->creditor_account, sizeof p->creditor_account);
 		break;
 	default:
 		break;

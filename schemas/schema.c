@@ -1,15 +1,14 @@
 /* schema: the generic codec that walks a family's descriptor table (schema_impl.h).
  *
- * Encoding uses msgpack-c's packer writing straight into the caller's buffer (no sbuffer, no
- * allocation). Decoding uses the small strict reader below rather than msgpack_unpack: it never
- * allocates, never builds an object tree, knows the byte offset of every value for error messages,
- * and refuses what the schema cannot hold before looking further. Every kind of field has one row
- * in sc_ops: decode, encode, emptiness, to-JSON, from-JSON and equality. */
+ * Every kind of field has one row in sc_ops: decode, encode, emptiness, to-JSON, from-JSON and
+ * equality; the table walkers below drive those rows for a whole record. The bytes themselves (the
+ * strict msgpack reader, the writer into the caller's buffer, the UTF-8 and token checks) live in
+ * schema_wire.c. Encoding uses msgpack-c's packer writing straight into the caller's buffer (no
+ * sbuffer, no allocation); decoding refuses what the schema cannot hold before looking further. */
 #include "schemas/schema.h"
 #include "base/hex.h"
 
 #include <msgpack.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,18 +32,6 @@ sc_version(const sc_msgdef *d)
 	return d->version;
 }
 
-static void sc_fail(sc_err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void
-sc_fail(sc_err *e, const char *fmt, ...)
-{
-	va_list ap;
-	if (!e)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(e->text, sizeof e->text, fmt, ap);
-	va_end(ap);
-}
-
 /* Prefix an element error with its place: "used[2]." + "source: missing". */
 static void
 sc_fail_prefix(sc_err *e, const char *name, const char *index)
@@ -57,357 +44,6 @@ sc_fail_prefix(sc_err *e, const char *name, const char *index)
 
 #define AT(rec, off, T)  ((T *)((char *)(rec) + (off)))
 #define CAT(rec, off, T) ((const T *)((const char *)(rec) + (off)))
-
-/* ---- strict msgpack reader -------------------------------------------------------------------- */
-
-enum {
-	T_NIL,
-	T_BOOL,
-	T_UINT,
-	T_INT,
-	T_FLOAT,
-	T_STR,
-	T_BIN,
-	T_ARRAY,
-	T_MAP,
-	T_EXT
-};
-static const char *const sc_tname[] = { "nil", "bool", "uint",  "negative int", "float",
-	                                "str", "bin",  "array", "map",          "ext" };
-
-typedef struct {
-	const uint8_t *start, *p, *end;
-} sc_rd;
-
-typedef struct {
-	int t;
-	uint64_t u;       /* UINT, BOOL */
-	int64_t i;        /* INT (negative values only) */
-	const uint8_t *s; /* STR, BIN: the body */
-	uint32_t n;       /* STR, BIN: length; ARRAY, MAP: element count */
-	size_t at;        /* offset of the value in the body, for messages */
-} sc_obj;
-
-static uint64_t
-sc_be(const uint8_t *p, int n)
-{
-	uint64_t v = 0;
-	for (int i = 0; i < n; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
-/* Reads one value header (and the body of str/bin/ext/float). 0 ok; -1 truncated or the reserved
- * byte 0xc1. Array and map headers leave the reader on their first element. */
-static int
-sc_rd_next(sc_rd *r, sc_obj *o)
-{
-	size_t left = (size_t)(r->end - r->p);
-	if (left < 1)
-		return -1;
-	uint8_t b = *r->p;
-	o->at = (size_t)(r->p - r->start);
-	r->p++, left--;
-	int hdr = 0;     /* bytes of length/value after the type byte */
-	size_t body = 0; /* bytes of payload after that */
-	if (b <= 0x7f) {
-		o->t = T_UINT;
-		o->u = b;
-		return 0;
-	}
-	if (b >= 0xe0) {
-		o->t = T_INT;
-		o->i = (int8_t)b;
-		return 0;
-	}
-	if (b >= 0x80 && b <= 0x8f) {
-		o->t = T_MAP;
-		o->n = b & 0x0f;
-		goto count;
-	}
-	if (b >= 0x90 && b <= 0x9f) {
-		o->t = T_ARRAY;
-		o->n = b & 0x0f;
-		goto count;
-	}
-	if (b >= 0xa0 && b <= 0xbf) {
-		o->t = T_STR;
-		o->n = b & 0x1f;
-		goto payload;
-	}
-	switch (b) {
-	case 0xc0:
-		o->t = T_NIL;
-		return 0;
-	case 0xc2:
-	case 0xc3:
-		o->t = T_BOOL;
-		o->u = b & 1;
-		return 0;
-	case 0xc4:
-	case 0xc5:
-	case 0xc6:
-		o->t = T_BIN;
-		hdr = 1 << (b - 0xc4);
-		break;
-	case 0xd9:
-	case 0xda:
-	case 0xdb:
-		o->t = T_STR;
-		hdr = 1 << (b - 0xd9);
-		break;
-	case 0xc7:
-	case 0xc8:
-	case 0xc9:
-		o->t = T_EXT;
-		hdr = 1 << (b - 0xc7);
-		body = 1;
-		break;
-	case 0xd4:
-	case 0xd5:
-	case 0xd6:
-	case 0xd7:
-	case 0xd8:
-		o->t = T_EXT;
-		o->n = 0;
-		body = 1 + ((size_t)1 << (b - 0xd4));
-		if (left < body)
-			return -1;
-		r->p += body;
-		return 0;
-	case 0xca:
-	case 0xcb:
-		o->t = T_FLOAT;
-		body = b == 0xca ? 4 : 8;
-		if (left < body)
-			return -1;
-		r->p += body;
-		return 0;
-	case 0xcc:
-	case 0xcd:
-	case 0xce:
-	case 0xcf: {
-		int n = 1 << (b - 0xcc);
-		if (left < (size_t)n)
-			return -1;
-		o->t = T_UINT;
-		o->u = sc_be(r->p, n);
-		r->p += n;
-		return 0;
-	}
-	case 0xd0:
-	case 0xd1:
-	case 0xd2:
-	case 0xd3: {
-		int n = 1 << (b - 0xd0);
-		if (left < (size_t)n)
-			return -1;
-		uint64_t v = sc_be(r->p, n);
-		if (n < 8 && (v >> (8 * n - 1)))
-			v |= ~0ULL << (8 * n); /* sign-extend */
-		r->p += n;
-		if ((int64_t)v >= 0) {
-			o->t = T_UINT;
-			o->u = v;
-		} else {
-			o->t = T_INT;
-			o->i = (int64_t)v;
-		}
-		return 0;
-	}
-	case 0xdc:
-	case 0xdd:
-		o->t = T_ARRAY;
-		hdr = b == 0xdc ? 2 : 4;
-		break;
-	case 0xde:
-	case 0xdf:
-		o->t = T_MAP;
-		hdr = b == 0xde ? 2 : 4;
-		break;
-	default:
-		return -1; /* 0xc1: never used */
-	}
-	if (left < (size_t)hdr)
-		return -1;
-	o->n = (uint32_t)sc_be(r->p, hdr);
-	r->p += hdr, left -= (size_t)hdr;
-	if (o->t == T_ARRAY || o->t == T_MAP)
-		goto count;
-	if (o->t == T_EXT) {
-		if (left < body + o->n)
-			return -1;
-		r->p += body + o->n;
-		return 0;
-	}
-payload:
-	if (left < o->n)
-		return -1;
-	o->s = r->p;
-	r->p += o->n;
-	return 0;
-count:
-	/* every element takes at least one byte: refuse impossible counts before looping */
-	if ((size_t)o->n > (size_t)(r->end - r->p) / (o->t == T_MAP ? 2 : 1))
-		return -1;
-	return 0;
-}
-
-/* Reads the value of field `name`; on truncation fails naming it. */
-static int
-sc_rd_value(sc_rd *r, sc_obj *o, const char *name, sc_err *e)
-{
-	size_t at = (size_t)(r->p - r->start);
-	if (sc_rd_next(r, o) == 0)
-		return 0;
-	sc_fail(e, "%s: truncated or malformed value at byte %zu", name, at);
-	return -1;
-}
-
-static int
-sc_wrong(sc_err *e, const char *name, const char *want, const sc_obj *o)
-{
-	sc_fail(e, "%s: expected %s, got %s at byte %zu", name, want, sc_tname[o->t], o->at);
-	return -1;
-}
-
-/* ---- text validation -------------------------------------------------------------------------- */
-
-/* Well-formed UTF-8 (no overlongs, surrogates or > U+10FFFF) and no NUL: strings are C strings. */
-static int
-sc_utf8_ok(const uint8_t *s, size_t n)
-{
-	size_t i = 0;
-	while (i < n) {
-		uint8_t c = s[i];
-		if (c == 0)
-			return 0;
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		size_t len;
-		uint32_t cp, min;
-		if ((c & 0xe0) == 0xc0) {
-			len = 2;
-			cp = c & 0x1f;
-			min = 0x80;
-		} else if ((c & 0xf0) == 0xe0) {
-			len = 3;
-			cp = c & 0x0f;
-			min = 0x800;
-		} else if ((c & 0xf8) == 0xf0) {
-			len = 4;
-			cp = c & 0x07;
-			min = 0x10000;
-		} else
-			return 0;
-		if (n - i < len)
-			return 0;
-		for (size_t k = 1; k < len; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return 0;
-			cp = cp << 6 | (s[i + k] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return 0;
-		i += len;
-	}
-	return 1;
-}
-
-static int
-sc_token_ok(const uint8_t *s, size_t n)
-{
-	if (n == 0)
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		uint8_t c = s[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      strchr("._:/@+-", c) != NULL) ||
-		    c == 0)
-			return 0;
-	}
-	return 1;
-}
-
-/* Checks a string and copies it into dst[cap+1]. flags: SC_TOKEN (charset; non-empty when
- * SC_REQ too: an optional token may be empty, which is the same as absent). */
-static int
-sc_put_str(const char *name, int flags, uint32_t cap, char *dst, const uint8_t *s, size_t n, sc_err *e)
-{
-	int token = (flags & SC_TOKEN) && (n > 0 || (flags & SC_REQ));
-	if (n > cap) {
-		sc_fail(e, "%s: %zu bytes exceeds capacity %u", name, n, cap);
-		return -1;
-	}
-	if (!sc_utf8_ok(s, n)) {
-		sc_fail(e, "%s: not valid UTF-8 (or contains NUL)", name);
-		return -1;
-	}
-	if (token && !sc_token_ok(s, n)) {
-		sc_fail(e, "%s: must be non-empty and only [A-Za-z0-9._:/@+-]", name);
-		return -1;
-	}
-	memcpy(dst, s, n);
-	dst[n] = '\0';
-	return 0;
-}
-
-/* A stored string is valid if NUL-terminated within its capacity and would decode. */
-static int
-sc_check_str(const char *name, int token, uint32_t cap, const char *s, size_t *n, sc_err *e)
-{
-	*n = strnlen(s, (size_t)cap + 1);
-	if (*n > cap) {
-		sc_fail(e, "%s: not NUL-terminated within capacity %u", name, cap);
-		return -1;
-	}
-	if (!sc_utf8_ok((const uint8_t *)s, *n)) {
-		sc_fail(e, "%s: not valid UTF-8", name);
-		return -1;
-	}
-	if (token && *n > 0 && !sc_token_ok((const uint8_t *)s, *n)) {
-		sc_fail(e, "%s: must be only [A-Za-z0-9._:/@+-]", name);
-		return -1;
-	}
-	return 0;
-}
-
-/* ---- msgpack writer into the caller's buffer -------------------------------------------------- */
-
-typedef struct {
-	uint8_t *buf;
-	size_t cap, len;
-	int overflow;
-} sc_wbuf;
-
-static int
-sc_wbuf_write(void *data, const char *p, size_t n)
-{
-	sc_wbuf *w = data;
-	if (w->overflow || w->cap - w->len < n) {
-		w->overflow = 1;
-		return -1;
-	}
-	memcpy(w->buf + w->len, p, n);
-	w->len += n;
-	return 0;
-}
-
-static void
-sc_pack_str(msgpack_packer *pk, const char *s, size_t n)
-{
-	msgpack_pack_str(pk, n);
-	msgpack_pack_str_body(pk, s, n);
-}
-
-static void
-sc_pack_bin(msgpack_packer *pk, const void *s, size_t n)
-{
-	msgpack_pack_bin(pk, n);
-	msgpack_pack_bin_body(pk, s, n);
-}
 
 /* ---- the per-kind operations ------------------------------------------------------------------ */
 
@@ -453,7 +89,7 @@ sc_u64_check(const sc_field *f, uint64_t v, sc_err *e)
 static int
 u64_dec(const sc_field *f, void *rec, sc_rd *r, const sc_obj *o, sc_err *e)
 {
-	if (o->t != T_UINT)
+	if (o->t != SC_T_UINT)
 		return sc_wrong(e, f->name, "uint", o);
 	if (sc_u64_check(f, o->u, e))
 		return -1;
@@ -516,11 +152,11 @@ u64_equal(const sc_field *f, const void *a, const void *b)
 static int
 i64_dec(const sc_field *f, void *rec, sc_rd *r, const sc_obj *o, sc_err *e)
 {
-	if (o->t == T_UINT && o->u <= INT64_MAX)
+	if (o->t == SC_T_UINT && o->u <= INT64_MAX)
 		*AT(rec, f->off, int64_t) = (int64_t)o->u;
-	else if (o->t == T_INT)
+	else if (o->t == SC_T_INT)
 		*AT(rec, f->off, int64_t) = o->i;
-	else if (o->t == T_UINT)
+	else if (o->t == SC_T_UINT)
 		return sc_fail(e, "%s: %llu out of int64 range", f->name, (unsigned long long)o->u), -1;
 	else
 		return sc_wrong(e, f->name, "int", o);
@@ -578,7 +214,7 @@ i64_equal(const sc_field *f, const void *a, const void *b)
 static int
 bool_dec(const sc_field *f, void *rec, sc_rd *r, const sc_obj *o, sc_err *e)
 {
-	if (o->t != T_BOOL)
+	if (o->t != SC_T_BOOL)
 		return sc_wrong(e, f->name, "bool", o);
 	*AT(rec, f->off, bool) = o->u != 0;
 	return 0;
@@ -620,7 +256,7 @@ bool_equal(const sc_field *f, const void *a, const void *b)
 static int
 str_dec(const sc_field *f, void *rec, sc_rd *r, const sc_obj *o, sc_err *e)
 {
-	if (o->t != T_STR)
+	if (o->t != SC_T_STR)
 		return sc_wrong(e, f->name, "str", o);
 	return sc_put_str(f->name, f->flags, f->cap, AT(rec, f->off, char), o->s, o->n, e);
 }
@@ -705,7 +341,7 @@ sc_hex_from_json(const sc_field *f, const json_t *j, uint8_t *dst, size_t cap, i
 static int
 bytes_dec(const sc_field *f, void *rec, sc_rd *r, const sc_obj *o, sc_err *e)
 {
-	if (o->t != T_BIN)
+	if (o->t != SC_T_BIN)
 		return sc_wrong(e, f->name, "bin", o);
 	if (o->n > f->cap)
 		return sc_fail(e, "%s: %u bytes exceeds capacity %u", f->name, o->n, f->cap), -1;
@@ -753,8 +389,8 @@ bytes_equal(const sc_field *f, const void *a, const void *b)
 static int
 fixed_dec(const sc_field *f, void *rec, sc_rd *r, const sc_obj *o, sc_err *e)
 {
-	if (o->t != T_BIN || o->n != f->cap) {
-		if (o->t == T_BIN)
+	if (o->t != SC_T_BIN || o->n != f->cap) {
+		if (o->t == SC_T_BIN)
 			return sc_fail(e, "%s: expected bin(%u), got bin(%u) at byte %zu", f->name, f->cap, o->n,
 			               o->at),
 			       -1;
@@ -796,8 +432,8 @@ fixed_equal(const sc_field *f, const void *a, const void *b)
 static int
 big_dec(const sc_field *f, void *rec, sc_rd *r, const sc_obj *o, sc_err *e)
 {
-	if (o->t != T_BIN || o->n != 32) {
-		if (o->t == T_BIN)
+	if (o->t != SC_T_BIN || o->n != 32) {
+		if (o->t == SC_T_BIN)
 			return sc_fail(e, "%s: expected bin(32), got bin(%u) at byte %zu", f->name, o->n, o->at), -1;
 		return sc_wrong(e, f->name, "bin(32)", o);
 	}
@@ -877,7 +513,7 @@ sc_enum_unknown(const sc_field *f, const char *s, size_t n, sc_err *e)
 static int
 enum_dec(const sc_field *f, void *rec, sc_rd *r, const sc_obj *o, sc_err *e)
 {
-	if (o->t != T_STR)
+	if (o->t != SC_T_STR)
 		return sc_wrong(e, f->name, "str", o);
 	int v = sc_enum_find(f, (const char *)o->s, o->n);
 	if (v < 0)
@@ -936,7 +572,7 @@ sc_celem(const sc_field *f, const void *rec, uint32_t i)
 static int
 list_dec(const sc_field *f, void *rec, sc_rd *r, const sc_obj *o, sc_err *e)
 {
-	if (o->t != T_ARRAY)
+	if (o->t != SC_T_ARRAY)
 		return sc_wrong(e, f->name, "array", o);
 	if (o->n > f->cap)
 		return sc_fail(e, "%s: %u elements exceeds capacity %u", f->name, o->n, f->cap), -1;
@@ -1036,7 +672,7 @@ sc_label_put(const sc_field *f, sc_kv *kv, uint32_t i, const uint8_t *k, size_t 
 static int
 map_dec(const sc_field *f, void *rec, sc_rd *r, const sc_obj *o, sc_err *e)
 {
-	if (o->t != T_MAP)
+	if (o->t != SC_T_MAP)
 		return sc_wrong(e, f->name, "map", o);
 	if (o->n > f->cap)
 		return sc_fail(e, "%s: %u entries exceeds capacity %u", f->name, o->n, f->cap), -1;
@@ -1045,11 +681,11 @@ map_dec(const sc_field *f, void *rec, sc_rd *r, const sc_obj *o, sc_err *e)
 		sc_obj k, v;
 		if (sc_rd_value(r, &k, f->name, e))
 			return -1;
-		if (k.t != T_STR)
+		if (k.t != SC_T_STR)
 			return sc_wrong(e, f->name, "str keys", &k);
 		if (sc_rd_value(r, &v, f->name, e))
 			return -1;
-		if (v.t != T_STR)
+		if (v.t != SC_T_STR)
 			return sc_wrong(e, f->name, "str values", &v);
 		if (sc_label_put(f, kv, i, k.s, k.n, v.s, v.n, e))
 			return -1;
@@ -1178,13 +814,13 @@ sc_decode_map(const sc_msgdef *d, sc_rd *r, void *rec, sc_err *e)
 	const char *what = d->version ? "body" : d->type;
 	if (sc_rd_value(r, &m, what, e))
 		return -1;
-	if (m.t != T_MAP)
+	if (m.t != SC_T_MAP)
 		return sc_wrong(e, what, "map", &m);
 	for (uint32_t i = 0; i < m.n; i++) {
 		size_t idx;
 		if (sc_rd_value(r, &k, what, e))
 			return -1;
-		if (k.t != T_STR)
+		if (k.t != SC_T_STR)
 			return sc_fail(e, "%s: map key at byte %zu is %s, expected str", what, k.at, sc_tname[k.t]), -1;
 		if (d->version && k.n == 1 && k.s[0] == 'v') {
 			if (have_v)
@@ -1192,7 +828,7 @@ sc_decode_map(const sc_msgdef *d, sc_rd *r, void *rec, sc_err *e)
 			have_v = 1;
 			if (sc_rd_value(r, &v, "v", e))
 				return -1;
-			if (v.t != T_UINT)
+			if (v.t != SC_T_UINT)
 				return sc_wrong(e, "v", "uint", &v);
 			if (v.u < d->min_version || v.u > d->version)
 				return sc_fail(e, "v: unsupported version %llu (this build reads %u..%u)",

@@ -1,11 +1,15 @@
-/* schema_impl: the descriptor tables behind sc_msgdef. Internal to schemas/ (schema.c walks the
- * tables, messages.c declares them); other modules use schema.h and messages.h only. */
+/* schema_impl: the descriptor tables behind sc_msgdef, and the byte-level reader/writer the codec
+ * shares. Internal to schemas/ (messages.c declares the tables, schema.c walks them, schema_wire.c
+ * reads and writes the bytes); other modules use schema.h and messages.h only. Nothing declared
+ * here allocates: readers point into the caller's input, writers into the caller's buffer. */
 #ifndef OB_SCHEMAS_SCHEMA_IMPL_H
 #define OB_SCHEMAS_SCHEMA_IMPL_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <msgpack.h>
 
 #include "schemas/schema.h"
 #include "base/u256.h"
@@ -121,5 +125,65 @@ struct sc_msgdef {
 		.type = (typename), .size = sizeof(st), .version = (ver), .min_version = (minver), .fields = (table),  \
 		.nfields = sizeof(table) / sizeof((table)[0])                                                          \
 	}
+
+/* ---- the byte level (schema_wire.c) -------------------------------------------------------- */
+
+/* What the strict reader saw; sc_tname[t] names it in messages. */
+enum {
+	SC_T_NIL,
+	SC_T_BOOL,
+	SC_T_UINT,
+	SC_T_INT,
+	SC_T_FLOAT,
+	SC_T_STR,
+	SC_T_BIN,
+	SC_T_ARRAY,
+	SC_T_MAP,
+	SC_T_EXT
+};
+extern const char *const sc_tname[];
+
+typedef struct {
+	const uint8_t *start, *p, *end; /* the body (borrowed), the read position, its end */
+} sc_rd;
+
+typedef struct {
+	int t;
+	uint64_t u;       /* UINT, BOOL */
+	int64_t i;        /* INT (negative values only) */
+	const uint8_t *s; /* STR, BIN: the body, pointing into the reader's input */
+	uint32_t n;       /* STR, BIN: length; ARRAY, MAP: element count */
+	size_t at;        /* offset of the value in the body, for messages */
+} sc_obj;
+
+/* The caller's buffer behind a msgpack_packer (sc_wbuf_write is its write callback): a write that
+ * does not fit sets overflow and every later write fails. */
+typedef struct {
+	uint8_t *buf;
+	size_t cap, len;
+	int overflow;
+} sc_wbuf;
+
+/* e->text = the formatted message (e may be NULL). */
+void sc_fail(sc_err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Reads one value header (and the body of str/bin/ext/float). 0 ok; -1 truncated or the reserved
+ * byte 0xc1. Array and map headers leave the reader on their first element. */
+int sc_rd_next(sc_rd *r, sc_obj *o);
+/* sc_rd_next for the value of field `name`; on truncation fails naming it. 0 ok, -1 error. */
+int sc_rd_value(sc_rd *r, sc_obj *o, const char *name, sc_err *e);
+/* Fails with "name: expected want, got <type> at byte N"; always -1. */
+int sc_wrong(sc_err *e, const char *name, const char *want, const sc_obj *o);
+
+/* Checks a string (capacity, UTF-8 without NUL; flags SC_TOKEN: the token charset, non-empty when
+ * SC_REQ too) and copies it into dst[cap+1]. 0 ok, -1 error naming `name`. */
+int sc_put_str(const char *name, int flags, uint32_t cap, char *dst, const uint8_t *s, size_t n, sc_err *e);
+/* A stored string is valid if NUL-terminated within its capacity and would decode; *n = its length.
+ * token: a non-empty value must be a token. 0 ok, -1 error. */
+int sc_check_str(const char *name, int token, uint32_t cap, const char *s, size_t *n, sc_err *e);
+
+int sc_wbuf_write(void *data, const char *p, size_t n); /* msgpack_packer_write into an sc_wbuf */
+void sc_pack_str(msgpack_packer *pk, const char *s, size_t n);
+void sc_pack_bin(msgpack_packer *pk, const void *s, size_t n);
 
 #endif

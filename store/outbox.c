@@ -302,6 +302,8 @@ ob_count(MDB_txn *txn, ob_box *ob, uint64_t *n, st_err *err)
 	return st_count(txn, ob->entries, n, err);
 }
 
+const char ob_drop[] = "dropped by the sender";
+
 long
 ob_send_due(st_env *env, ob_box *ob, uint64_t now_ns, uint64_t due_before, ob_send_fn *send, void *ctx,
             uint64_t *pending, st_err *err)
@@ -336,8 +338,11 @@ ob_send_due(st_env *env, ob_box *ob, uint64_t now_ns, uint64_t due_before, ob_se
 				rc = 0; /* acked meanwhile */
 				continue;
 			}
-			if (rc == 0)
-				rc = ob_mark_sent(txn, ob, ids[i], now_ns, send(ctx, &m), err);
+			if (rc == 0) {
+				const char *why = send(ctx, &m);
+				rc = why == OB_DROP ? ob_ack(txn, ob, ids[i], NULL, err)
+				                    : ob_mark_sent(txn, ob, ids[i], now_ns, why, err);
+			}
 		}
 		if (n < 0 || rc != 0) {
 			st_abort(txn);

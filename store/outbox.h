@@ -88,13 +88,17 @@ OB_MUST_CHECK int ob_mark_sent(MDB_txn *txn, ob_box *ob, const uint8_t id[OB_ID_
 OB_MUST_CHECK int ob_ack(MDB_txn *txn, ob_box *ob, const uint8_t id[OB_ID_LEN], int *removed, st_err *err);
 int ob_count(MDB_txn *txn, ob_box *ob, uint64_t *n, st_err *err);
 /* Publishes one entry (m borrows LMDB memory: copy what must outlive the call). Returns NULL when
- * it went out, else a short reason recorded as the entry's last_error (it stays due). */
+ * it went out, else a short reason recorded as the entry's last_error (it stays due), or OB_DROP:
+ * the caller gives the entry up (its own rule, e.g. a bound on attempts) and it is deleted as an
+ * ack would delete it. */
 typedef const char *ob_send_fn(void *ctx, const ob_msg *m);
+extern const char ob_drop[];
+#define OB_DROP ob_drop
 
 /* The "publish what is due" loop every producer needs, written once: in write transactions of up to
  * 64 entries, every entry due at `due_before` (UINT64_MAX = all, e.g. after a restart) is handed to
- * send and rescheduled from now_ns (ob_mark_sent), then committed; *pending (may be NULL) is the
- * outbox's size afterwards. Returns the entries sent, or -1 with err filled (what was committed
+ * send and rescheduled from now_ns (ob_mark_sent) or, when send says OB_DROP, deleted; then committed; *pending (may be NULL) is the
+ * outbox's size afterwards. Returns the entries handed to send, or -1 with err filled (what was committed
  * before stays sent). */
 long ob_send_due(st_env *env, ob_box *ob, uint64_t now_ns, uint64_t due_before, ob_send_fn *send, void *ctx,
                  uint64_t *pending, st_err *err);

@@ -283,7 +283,7 @@ test_due_scan_touches_only_due(void **state)
  * itself just rescheduled. */
 typedef struct {
 	unsigned sent[200];
-	int fail_odd;
+	int fail_odd, drop_even;
 } sd_ctx;
 static const char *
 sd_send(void *ctx, const ob_msg *m)
@@ -291,6 +291,8 @@ sd_send(void *ctx, const ob_msg *m)
 	sd_ctx *c = ctx;
 	unsigned n = (unsigned)m->id[0] << 8 | m->id[1];
 	c->sent[n]++;
+	if (c->drop_even && !(n & 1))
+		return OB_DROP;
 	return c->fail_odd && (n & 1) ? "publish failed" : NULL;
 }
 
@@ -327,6 +329,16 @@ test_send_due(void **state)
 	assert_int_equal(ob_send_due(f->env, f->ob, 13 * S, UINT64_MAX, sd_send, &c, NULL, &e), 150);
 	for (unsigned i = 0; i < 150; i++)
 		assert_int_equal(c.sent[i], 1);
+	/* OB_DROP: the sender gives the even ids up; they are deleted, the odd ones rescheduled */
+	c.drop_even = 1;
+	assert_int_equal(ob_send_due(f->env, f->ob, 14 * S, UINT64_MAX, sd_send, &c, &pending, &e), 150);
+	assert_int_equal(pending, 75);
+	assert_int_equal(st_begin(f->env, 1, &txn, &e), 0);
+	for (unsigned i = 0; i < 150; i++) {
+		mkid(id, i);
+		assert_int_equal(ob_get(txn, f->ob, id, &m, &e), i & 1 ? 0 : MDB_NOTFOUND);
+	}
+	st_abort(txn);
 }
 
 int

@@ -7,6 +7,9 @@
 
 #include <openssl/evp.h>
 
+#include "base/rt_log.h"
+#include "base/rt_main.h"
+#include "base/rt_metrics.h"
 #include "schemas/schema.h"
 #include "store/outbox.h"
 #include "store/store.h"
@@ -448,74 +451,71 @@ tq_list(tq *q, int state, uint64_t now_ns, uint8_t (*ids)[16], size_t max, char 
 	return n;
 }
 
-static long
-tq_resend_box(tq *q, ob_box *ob, int results, uint64_t now_ns, int all, tq_pub_fn pub, void *arg, uint64_t *gave_up,
-              st_err *e, int *rvp)
+/* One outbox entry of tq_resend, through ob_send_due: a terminal result re-published
+ * result_attempts times is given up (OB_DROP); results go out under a fresh frame id (the
+ * tokenizer dedupes by key), calls under their own id (the consumer dedupes by it). */
+typedef struct {
+	const tq *q;
+	int results;
+	tq_pub_fn pub;
+	void *arg;
+	uint64_t *gave_up;
+	long sent;
+} tq_rs;
+
+static const char *
+tq_resend_one(void *ctx, const ob_msg *m)
 {
-	enum {
-		BATCH = 64
-	};
-	uint8_t ids[BATCH][16];
-	long total = 0;
-	MDB_txn *txn;
-	int rv = 0;
-	for (int round = 0; round < 64; round++) {
-		if ((rv = st_begin(q->env, 0, &txn, e)) != 0)
-			break;
-		long n = ob_due(txn, ob, all ? UINT64_MAX : now_ns, ids, BATCH, e);
-		if (n < 0) {
-			rv = -1;
-			st_abort(txn);
-			break;
-		}
-		for (long i = 0; i < n && rv == 0; i++) {
-			ob_msg m;
-			if ((rv = ob_get(txn, ob, ids[i], &m, e)) == MDB_NOTFOUND) {
-				rv = 0;
-				continue;
-			}
-			if (rv != 0)
-				break;
-			if (results && m.attempts >= q->cfg.result_attempts) {
-				rv = ob_ack(txn, ob, ids[i], NULL, e);
-				if (gave_up)
-					(*gave_up)++;
-				continue;
-			}
-			char topic[64], type[32];
-			snprintf(topic, sizeof topic, "%.*s", (int)m.topic_len, m.topic);
-			snprintf(type, sizeof type, "%.*s", (int)m.type_len, m.type);
-			if (pub)
-				pub(arg, topic, type, results ? NULL : ids[i], m.body, m.body_len);
-			total++;
-			/* all: push the next due time past now so the loop below ends */
-			rv = ob_mark_sent(txn, ob, ids[i], now_ns, NULL, e);
-		}
-		if (rv == 0)
-			rv = st_commit(txn, e);
-		else
-			st_abort(txn);
-		if (rv != 0 || n < BATCH)
-			break;
-		all = 0;
+	tq_rs *r = ctx;
+	if (r->results && m->attempts >= r->q->cfg.result_attempts) {
+		if (r->gave_up)
+			(*r->gave_up)++;
+		return OB_DROP;
 	}
-	*rvp = rv;
-	return total;
+	char topic[64], type[32];
+	snprintf(topic, sizeof topic, "%.*s", (int)m->topic_len, m->topic);
+	snprintf(type, sizeof type, "%.*s", (int)m->type_len, m->type);
+	if (r->pub)
+		r->pub(r->arg, topic, type, r->results ? NULL : m->id, m->body, m->body_len);
+	r->sent++;
+	return NULL;
 }
 
 long
 tq_resend(tq *q, uint64_t now_ns, int all, tq_pub_fn pub, void *arg, uint64_t *gave_up, char *err, size_t errlen)
 {
 	st_err e;
-	int rv = 0;
-	long n = tq_resend_box(q, q->results, 1, now_ns, all, pub, arg, gave_up, &e, &rv);
-	if (rv == 0)
-		n += tq_resend_box(q, q->calls, 0, now_ns, all, pub, arg, NULL, &e, &rv);
-	if (rv != 0) {
-		snprintf(err, errlen, "%s", e.text);
-		return -1;
+	uint64_t due = all ? UINT64_MAX : now_ns;
+	tq_rs r = { .q = q, .results = 1, .pub = pub, .arg = arg, .gave_up = gave_up };
+	if (ob_send_due(q->env, q->results, now_ns, due, tq_resend_one, &r, NULL, &e) < 0)
+		goto fail;
+	r.results = 0;
+	r.gave_up = NULL;
+	if (ob_send_due(q->env, q->calls, now_ns, due, tq_resend_one, &r, NULL, &e) < 0)
+		goto fail;
+	return r.sent;
+fail:
+	snprintf(err, errlen, "%s", e.text);
+	return -1;
+}
+
+void
+tq_resend_tick(void *resender)
+{
+	tq_resender *r = resender;
+	int all = !r->started;
+	char err[256];
+	uint64_t gave = 0;
+	r->started = 1;
+	long k = tq_resend(r->q, rt_now_ns(), all, r->pub, r->arg, &gave, err, sizeof err);
+	if (k < 0)
+		rt_log(RT_ERROR, "%s", err);
+	else if (all && k > 0)
+		rt_log(RT_INFO, "re-published %ld outbox entries", k);
+	if (!all) {
+		rt_add(r->republished, k > 0 ? (uint64_t)k : 0);
+		rt_add(r->gave_up, gave);
 	}
-	return n;
 }
 
 int

@@ -128,9 +128,22 @@ int tq_status_ack(tq *q, const sc_token_result *st, int *acked, char *err, size_
 /* Key ids of open records in state, whose next_ns <= now_ns (now_ns UINT64_MAX = all), oldest id
  * order; at most max. Count, or -1. */
 long tq_list(tq *q, int state, uint64_t now_ns, uint8_t (*ids)[16], size_t max, char *err, size_t errlen);
-/* Re-publishes outbox entries (results and calls): all (at start) or the due ones. Results
- * re-published result_attempts times are dropped (counted in *gave_up, may be NULL). Count or -1. */
+/* Re-publishes outbox entries (results and calls) with store/outbox's ob_send_due: all (at start)
+ * or the due ones. Results re-published result_attempts times are dropped (counted in *gave_up, may
+ * be NULL). The count re-published, or -1. */
 long tq_resend(tq *q, uint64_t now_ns, int all, tq_pub_fn pub, void *arg, uint64_t *gave_up, char *err, size_t errlen);
+
+/* The re-publish job of a backend's loop (a bus/actor.h act_run tick with ctx = a tq_resender):
+ * the first call re-publishes everything a previous run may not have published (and logs how many),
+ * later ones what is due, adding the counts to the counters (NULL = none); errors are logged. */
+typedef struct {
+	tq *q;
+	tq_pub_fn pub;
+	void *arg;
+	struct rt_metric *republished, *gave_up;
+	int started;
+} tq_resender;
+void tq_resend_tick(void *resender);
 
 typedef struct {
 	uint64_t open[TQ_NSTATES]; /* open records per state */

@@ -12,28 +12,11 @@
 
 #include <cmocka.h>
 
+#include "base/rt_metrics.h"
 #include "schemas/schema.h"
 #include "store/store.h"
 #include "store/tokreq.h"
-
-static size_t NPUB, NRESULT, NCALL;
-
-static void
-pub(void *arg, const char *topic, const char *type, const uint8_t *id, const uint8_t *body, size_t len)
-{
-	NPUB++;
-	if (strcmp(topic, "token.result") == 0) {
-		sc_token_result r;
-		sc_err e;
-		assert_int_equal(sc_decode(&SC_TOKEN_RESULT, body, len, &r, &e), 0);
-		assert_string_equal(r.backend, "test");
-		NRESULT++;
-	} else {
-		assert_string_equal(topic, "call.topic");
-		assert_non_null(id);
-		NCALL++;
-	}
-}
+#include "store/tokreq_testing.h"
 
 static void
 req(sc_token_request *r, const char *key)
@@ -48,31 +31,22 @@ req(sc_token_request *r, const char *key)
 	r->received_at_ns = 7;
 }
 
-static tq *
-open_q(const char *dir)
-{
-	char err[256];
-	tq_cfg c = {
-		.backend = "test", .map_size = 1u << 20, .retry_ns = 10, .retry_max_ns = 10, .result_attempts = 2
-	};
-	tq *q = tq_open(dir, &c, err, sizeof err);
-	if (q == NULL)
-		fail_msg("%s", err);
-	return q;
-}
+static const tq_cfg qcfg = {
+	.backend = "test", .map_size = 1u << 20, .retry_ns = 10, .retry_max_ns = 10, .result_attempts = 2
+};
 
 static void
 test_tokreq(void **state)
 {
-	char dir[] = "/tmp/tokreq_test.XXXXXX", err[256], cmd[64];
+	char err[256];
+	tqt_store fs;
 	sc_token_request r;
 	sc_token_result st;
 	tq_rec rec, got;
 	tq_stats s;
 	uint8_t ids[4][16];
 	int acked;
-	assert_non_null(mkdtemp(dir));
-	tq *q = open_q(dir);
+	tq *q = tqt_store_open(&fs, "tokreq_test", &qcfg);
 
 	/* The key id is the tokenizer's (computed independently with Python's hashlib). */
 	static const uint8_t want[16] = { 0x71, 0xc8, 0x1b, 0x8c, 0x67, 0xd9, 0x85, 0xbf,
@@ -83,7 +57,7 @@ test_tokreq(void **state)
 
 	/* New, stored open (queued) with a call in the outbox; the frames leave only after the commit. */
 	req(&r, "k1");
-	NPUB = NRESULT = NCALL = 0;
+	tqt_reset();
 	assert_int_equal(tq_begin(q, err, sizeof err), 0);
 	assert_int_equal(tq_take(q, &r, 100, &rec, err, sizeof err), TQ_T_NEW);
 	rec.state = TQ_QUEUED;
@@ -91,10 +65,13 @@ test_tokreq(void **state)
 	assert_int_equal(tq_put(q, &rec, err, sizeof err), 0);
 	assert_int_equal(tq_emit(q, &rec, 100, err, sizeof err), 0);
 	assert_int_equal(tq_send(q, "call.topic", "call", rec.id, (const uint8_t *)"x", 1, 1, 100, err, sizeof err), 0);
-	assert_int_equal(NPUB, 0);
-	assert_int_equal(tq_commit(q, pub, NULL, err, sizeof err), 0);
-	assert_int_equal(NRESULT, 1);
-	assert_int_equal(NCALL, 1);
+	assert_int_equal(tqt_nframes, 0);
+	assert_int_equal(tq_commit(q, tqt_pub, NULL, err, sizeof err), 0);
+	assert_int_equal(tqt_count("token.result"), 1);
+	assert_int_equal(tqt_count("call.topic"), 1);
+	assert_int_equal(tqt_last_result(&st), SC_TOKST_PENDING);
+	assert_string_equal(st.backend, "test");
+	assert_true(tqt_last("call.topic")->has_id); /* calls keep their id: the consumer dedupes by it */
 	/* An aborted batch: nothing stored, nothing published. */
 	req(&r, "k2");
 	assert_int_equal(tq_begin(q, err, sizeof err), 0);
@@ -103,7 +80,7 @@ test_tokreq(void **state)
 	assert_int_equal(tq_put(q, &rec, err, sizeof err), 0);
 	assert_int_equal(tq_emit(q, &rec, 100, err, sizeof err), 0);
 	tq_abort(q);
-	assert_int_equal(NPUB, 2);
+	assert_int_equal(tqt_nframes, 2);
 	assert_int_equal(tq_get(q, rec.id, &got, err, sizeof err), MDB_NOTFOUND);
 
 	/* Known (receive time differs), conflict (amount differs). */
@@ -129,7 +106,7 @@ test_tokreq(void **state)
 	snprintf(rec.reason, sizeof rec.reason, "AM01");
 	assert_int_equal(tq_put(q, &rec, err, sizeof err), 0);
 	assert_int_equal(tq_emit(q, &rec, 300, err, sizeof err), 0);
-	assert_int_equal(tq_commit(q, pub, NULL, err, sizeof err), 0);
+	assert_int_equal(tq_commit(q, tqt_pub, NULL, err, sizeof err), 0);
 	assert_int_equal(tq_get_stats(q, &s, err, sizeof err), 0);
 	assert_int_equal(s.open[TQ_QUEUED], 0);
 	assert_int_equal(s.results_pending, 1);
@@ -137,9 +114,9 @@ test_tokreq(void **state)
 
 	/* After a restart everything queued goes out again (all, due or not). */
 	tq_close(q);
-	q = open_q(dir);
-	NPUB = 0;
-	assert_int_equal(tq_resend(q, 301, 1, pub, NULL, NULL, err, sizeof err), 1);
+	q = tqt_reopen(&fs);
+	tqt_reset();
+	assert_int_equal(tq_resend(q, 301, 1, tqt_pub, NULL, NULL, err, sizeof err), 1);
 
 	/* token.status: confirmed does not ack a rejection; failed (how the tokenizer stores it) does. */
 	memset(&st, 0, sizeof st);
@@ -154,7 +131,7 @@ test_tokreq(void **state)
 	st.state = SC_TOKST_FAILED;
 	assert_int_equal(tq_status_ack(q, &st, &acked, err, sizeof err), 0);
 	assert_int_equal(acked, 1);
-	assert_int_equal(tq_commit(q, pub, NULL, err, sizeof err), 0);
+	assert_int_equal(tq_commit(q, tqt_pub, NULL, err, sizeof err), 0);
 	assert_int_equal(tq_get_stats(q, &s, err, sizeof err), 0);
 	assert_int_equal(s.results_pending, 0);
 
@@ -165,21 +142,54 @@ test_tokreq(void **state)
 	rec.state = TQ_FAILED;
 	assert_int_equal(tq_put(q, &rec, err, sizeof err), 0);
 	assert_int_equal(tq_emit(q, &rec, 400, err, sizeof err), 0);
-	assert_int_equal(tq_commit(q, pub, NULL, err, sizeof err), 0);
+	assert_int_equal(tq_commit(q, tqt_pub, NULL, err, sizeof err), 0);
 	uint64_t gave = 0;
 	long sent = 0;
 	for (uint64_t now = 1000; now < 10000; now += 1000)
-		sent += tq_resend(q, now, 0, pub, NULL, &gave, err, sizeof err);
+		sent += tq_resend(q, now, 0, tqt_pub, NULL, &gave, err, sizeof err);
 	assert_int_equal(sent, 2);
 	assert_int_equal(gave, 1);
-	tq_close(q);
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	assert_int_equal(system(cmd), 0);
+	tqt_store_close(&fs);
+}
+
+/* tq_resend_tick, act_run's re-publish job: the first call sends everything (due or not) and counts
+ * nothing; later ones send what is due into `republished` and give up into `gave_up`. */
+static void
+test_resend_tick(void **state)
+{
+	char err[256];
+	sc_token_request r;
+	tq_rec rec;
+	tqt_store fs;
+	tq_cfg c = qcfg;
+	c.retry_ns = c.retry_max_ns = 1; /* due again at once */
+	tq *q = tqt_store_open(&fs, "tokreq_tick", &c);
+	req(&r, "t1");
+	assert_int_equal(tq_begin(q, err, sizeof err), 0);
+	assert_int_equal(tq_take(q, &r, 1, &rec, err, sizeof err), TQ_T_NEW);
+	rec.state = TQ_FAILED;
+	assert_int_equal(tq_put(q, &rec, err, sizeof err), 0);
+	assert_int_equal(tq_emit(q, &rec, 1, err, sizeof err), 0);
+	assert_int_equal(tq_commit(q, NULL, NULL, err, sizeof err), 0); /* lost: nothing published */
+	rt_metric *rep = rt_counter("tqt_republished_total", "test", NULL),
+	          *gave = rt_counter("tqt_gave_total", "test", NULL);
+	tq_resender rs = { .q = q, .pub = tqt_pub, .republished = rep, .gave_up = gave };
+	tq_resend_tick(&rs); /* at start: everything, not counted */
+	assert_int_equal(tqt_count("token.result"), 1);
+	assert_int_equal(rt_counter_value(rep), 0);
+	tq_resend_tick(&rs); /* attempts 1 < 2: once more */
+	assert_int_equal(tqt_count("token.result"), 2);
+	assert_int_equal(rt_counter_value(rep), 1);
+	assert_int_equal(rt_counter_value(gave), 0);
+	tq_resend_tick(&rs); /* result_attempts (2) reached: given up */
+	assert_int_equal(tqt_count("token.result"), 2);
+	assert_int_equal(rt_counter_value(gave), 1);
+	tqt_store_close(&fs);
 }
 
 int
 main(void)
 {
-	const struct CMUnitTest tests[] = { cmocka_unit_test(test_tokreq) };
+	const struct CMUnitTest tests[] = { cmocka_unit_test(test_tokreq), cmocka_unit_test(test_resend_tick) };
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

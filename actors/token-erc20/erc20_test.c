@@ -15,9 +15,8 @@
 #include "base/hex.h"
 #include "schemas/schema.h"
 #include "store/store.h"
+#include "store/tokreq_testing.h"
 
-#define A_HOLDER       "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
-#define A_OTHER        "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
 #define A_TOKEN        "0x5FbDB2315678afecb367f032d93F642f64180aa3"
 #define UETR           "174c245f-2682-4291-ad67-2a41e530cd27"
 #define TOPIC_TRANSFER "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef"
@@ -31,20 +30,13 @@ addr(const char *s, uint8_t a[20])
 static void
 request(sc_token_request *r, const char *key, int kind, uint64_t amount)
 {
-	memset(r, 0, sizeof *r);
-	snprintf(r->idempotency_key, sizeof r->idempotency_key, "%s", key);
-	r->kind = kind;
+	tqt_request(r, "erc20", key, kind, amount);
 	snprintf(r->pool, sizeof r->pool, "usd");
 	addr(A_TOKEN, r->token);
-	u256_from_u64(&r->amount, amount);
 	snprintf(r->currency, sizeof r->currency, "USD");
 	r->decimals = 6;
-	if (kind != SC_TOKEN_MINT)
-		addr(A_HOLDER, r->from);
-	if (kind != SC_TOKEN_BURN)
-		addr(kind == SC_TOKEN_MINT ? A_HOLDER : A_OTHER, r->to);
-	r->received_at_ns = 1;
-	snprintf(r->backend, sizeof r->backend, "erc20");
+	if (kind == SC_TOKEN_MINT)
+		addr(TQT_HOLDER, r->to);
 }
 
 static void
@@ -101,7 +93,7 @@ test_calldata(void **state)
 	assert_int_equal(te_calldata(&c, &r, buf, sizeof buf, &len, reason, why, sizeof why), -1);
 	assert_string_equal(reason, "NARR");
 	request(&r, UETR, SC_TOKEN_MINT, 5);
-	addr(A_OTHER, c.tokens[0]);
+	addr(TQT_OTHER, c.tokens[0]);
 	c.ntokens = 1;
 	assert_int_equal(te_calldata(&c, &r, buf, sizeof buf, &len, reason, why, sizeof why), -1);
 	assert_string_equal(reason, "AG01");
@@ -167,7 +159,7 @@ test_receipt(void **state)
 	                       NULL),
 	                 TE_RC_NO_TRANSFER);
 	assert_int_equal(match(&r, receipt("0x1", A_TOKEN, H_ZERO, H_OTHER, D_AMOUNT), NULL), TE_RC_NO_TRANSFER);
-	assert_int_equal(match(&r, receipt("0x1", A_OTHER, H_ZERO, H_HOLDER, D_AMOUNT), NULL), TE_RC_NO_TRANSFER);
+	assert_int_equal(match(&r, receipt("0x1", TQT_OTHER, H_ZERO, H_HOLDER, D_AMOUNT), NULL), TE_RC_NO_TRANSFER);
 	assert_int_equal(match(&r, receipt("0x1", A_TOKEN, H_OTHER, H_HOLDER, D_AMOUNT), NULL), TE_RC_NO_TRANSFER);
 	request(&r, UETR, SC_TOKEN_BURN, 1234567);
 	assert_int_equal(match(&r, receipt("0x1", A_TOKEN, H_HOLDER, H_ZERO, D_AMOUNT), NULL), TE_RC_OK);
@@ -217,90 +209,24 @@ test_revert_reason(void **state)
 /* ---- the state machine ------------------------------------------------------------------------- */
 
 typedef struct {
-	char topic[64], type[32];
-	uint8_t id[16];
-	int has_id;
-	uint8_t body[4096];
-	size_t len;
-} frame;
-static frame F[64];
-static size_t NF;
-
-static void
-pub(void *arg, const char *topic, const char *type, const uint8_t *id, const uint8_t *body, size_t len)
-{
-	assert_true(NF < 64 && len <= sizeof F[0].body);
-	frame *f = &F[NF++];
-	snprintf(f->topic, sizeof f->topic, "%s", topic);
-	snprintf(f->type, sizeof f->type, "%s", type);
-	f->has_id = id != NULL;
-	if (id)
-		memcpy(f->id, id, 16);
-	memcpy(f->body, body, len);
-	f->len = len;
-}
-
-static size_t
-count(const char *topic)
-{
-	size_t n = 0;
-	for (size_t i = 0; i < NF; i++)
-		n += strcmp(F[i].topic, topic) == 0;
-	return n;
-}
-
-static const frame *
-last(const char *topic)
-{
-	for (size_t i = NF; i-- > 0;)
-		if (strcmp(F[i].topic, topic) == 0)
-			return &F[i];
-	return NULL;
-}
-
-static int
-last_result(sc_token_result *r)
-{
-	const frame *f = last("token.result");
-	sc_err e;
-	assert_non_null(f);
-	assert_int_equal(sc_decode(&SC_TOKEN_RESULT, f->body, f->len, r, &e), 0);
-	return r->state;
-}
-
-typedef struct {
-	char dir[64];
+	tqt_store s;
 	te_cfg cfg;
-	tq *q;
 	te_ctx x;
 } fx;
 
-static tq *
-open_q(const char *dir)
-{
-	char err[256];
-	tq_cfg c = {
-		.backend = "erc20", .map_size = 1u << 20, .retry_ns = 1000, .retry_max_ns = 4000, .result_attempts = 3
-	};
-	tq *q = tq_open(dir, &c, err, sizeof err);
-	if (q == NULL)
-		fail_msg("%s", err);
-	return q;
-}
+static const tq_cfg qcfg = {
+	.backend = "erc20", .map_size = 1u << 20, .retry_ns = 1000, .retry_max_ns = 4000, .result_attempts = 3
+};
 
 static int
 setup(void **state)
 {
 	fx *f = calloc(1, sizeof *f);
-	snprintf(f->dir, sizeof f->dir, "/tmp/erc20_test.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
 	f->cfg.chain_id = 138;
 	f->cfg.gas_limit = 150000;
 	f->cfg.stall_ns = 1000000000ull;
-	f->q = open_q(f->dir);
 	f->x.cfg = &f->cfg;
-	f->x.q = f->q;
-	NF = 0;
+	f->x.q = tqt_store_open(&f->s, "erc20_test", &qcfg);
 	*state = f;
 	return 0;
 }
@@ -309,10 +235,7 @@ static int
 teardown(void **state)
 {
 	fx *f = *state;
-	char cmd[128];
-	tq_close(f->q);
-	snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-	assert_int_equal(system(cmd), 0);
+	tqt_store_close(&f->s);
 	free(f);
 	return 0;
 }
@@ -321,10 +244,10 @@ static int
 on_request(fx *f, const sc_token_request *r, const char *refuse, uint64_t now, tq_rec *rec)
 {
 	char err[256];
-	assert_int_equal(tq_begin(f->q, err, sizeof err), 0);
+	assert_int_equal(tq_begin(f->s.q, err, sizeof err), 0);
 	int o = te_on_request(&f->x, r, refuse, now, rec, err, sizeof err);
 	assert_true(o > 0);
-	assert_int_equal(tq_commit(f->q, pub, NULL, err, sizeof err), 0);
+	assert_int_equal(tq_commit(f->s.q, tqt_pub, NULL, err, sizeof err), 0);
 	return o;
 }
 
@@ -332,10 +255,10 @@ static int
 on_status(fx *f, const sc_tx_status *s, uint64_t now, tq_rec *rec)
 {
 	char err[256];
-	assert_int_equal(tq_begin(f->q, err, sizeof err), 0);
+	assert_int_equal(tq_begin(f->s.q, err, sizeof err), 0);
 	int o = te_on_tx_status(&f->x, s, now, rec, err, sizeof err);
 	assert_true(o > 0);
-	assert_int_equal(tq_commit(f->q, pub, NULL, err, sizeof err), 0);
+	assert_int_equal(tq_commit(f->s.q, tqt_pub, NULL, err, sizeof err), 0);
 	return o;
 }
 
@@ -343,10 +266,10 @@ static int
 on_receipt(fx *f, const uint8_t id[16], const te_receipt *rc, uint64_t now, tq_rec *rec)
 {
 	char err[256];
-	assert_int_equal(tq_begin(f->q, err, sizeof err), 0);
+	assert_int_equal(tq_begin(f->s.q, err, sizeof err), 0);
 	int o = te_on_receipt(&f->x, id, rc, now, 5000, rec, err, sizeof err);
 	assert_true(o > 0);
-	assert_int_equal(tq_commit(f->q, pub, NULL, err, sizeof err), 0);
+	assert_int_equal(tq_commit(f->s.q, tqt_pub, NULL, err, sizeof err), 0);
 	return o;
 }
 
@@ -366,7 +289,7 @@ stats(fx *f)
 {
 	tq_stats st;
 	char err[256];
-	assert_int_equal(tq_get_stats(f->q, &st, err, sizeof err), 0);
+	assert_int_equal(tq_get_stats(f->s.q, &st, err, sizeof err), 0);
 	return st;
 }
 
@@ -387,8 +310,8 @@ test_happy_path(void **state)
 	assert_int_equal(on_request(f, &r, NULL, 100, &rec), TE_O_NEW);
 	assert_int_equal(rec.state, TQ_SUBMITTED);
 	/* One tx.request whose id is the payment's key id, ref its hex, on the token; and pending. */
-	assert_int_equal(count("tx.request"), 1);
-	const frame *tf = last("tx.request");
+	assert_int_equal(tqt_count("tx.request"), 1);
+	const tqt_frame *tf = tqt_last("tx.request");
 	assert_true(tf->has_id && memcmp(tf->id, id, 16) == 0);
 	assert_int_equal(sc_decode(&SC_TX_REQUEST, tf->body, tf->len, &txr, &e), 0);
 	assert_memory_equal(txr.id, id, 16);
@@ -399,7 +322,7 @@ test_happy_path(void **state)
 	char ref[33];
 	hex_encode(id, 16, 0, ref);
 	assert_string_equal(txr.ref, ref);
-	assert_int_equal(last_result(&res), SC_TOKST_PENDING);
+	assert_int_equal(tqt_last_result(&res), SC_TOKST_PENDING);
 	assert_string_equal(res.backend, "erc20");
 	assert_string_equal(res.idempotency_key, UETR);
 	assert_int_equal(stats(f).calls_pending, 1);
@@ -407,25 +330,25 @@ test_happy_path(void **state)
 	/* The same request again (the tokenizer re-publishes): pending again, never a second tx.request. */
 	r.received_at_ns = 999;
 	assert_int_equal(on_request(f, &r, NULL, 200, &rec), TE_O_REPEAT);
-	assert_int_equal(count("tx.request"), 1);
-	assert_int_equal(last_result(&res), SC_TOKST_PENDING);
+	assert_int_equal(tqt_count("tx.request"), 1);
+	assert_int_equal(tqt_last_result(&res), SC_TOKST_PENDING);
 	/* Same key, other amount: a conflict, nothing new. */
 	u256_from_u64(&r.amount, 7);
 	assert_int_equal(on_request(f, &r, NULL, 200, &rec), TE_O_CONFLICT);
-	assert_int_equal(count("tx.request"), 1);
+	assert_int_equal(tqt_count("tx.request"), 1);
 	assert_int_equal(stats(f).calls_pending, 1);
 
 	/* Re-publication from the outbox keeps the id. */
-	NF = 0;
-	assert_true(tq_resend(f->q, 1000000, 0, pub, NULL, NULL, err, sizeof err) >= 1);
-	assert_int_equal(count("tx.request"), 1);
-	assert_memory_equal(last("tx.request")->id, id, 16);
+	tqt_reset();
+	assert_true(tq_resend(f->s.q, 1000000, 0, tqt_pub, NULL, NULL, err, sizeof err) >= 1);
+	assert_int_equal(tqt_count("tx.request"), 1);
+	assert_memory_equal(tqt_last("tx.request")->id, id, 16);
 
 	/* pending tx.status: the signer has it (outbox acked); the hash is reported. */
 	status(&s, id, SC_TX_PENDING, 0xab);
 	assert_int_equal(on_status(f, &s, 300, &rec), TE_O_CHANGED);
 	assert_int_equal(stats(f).calls_pending, 0);
-	assert_int_equal(last_result(&res), SC_TOKST_PENDING);
+	assert_int_equal(tqt_last_result(&res), SC_TOKST_PENDING);
 	assert_int_equal(res.tx_hash[0], 0xab);
 	assert_int_equal(on_status(f, &s, 310, &rec), TE_O_SAME);
 	/* A status for someone else's request, or another chain: not ours. */
@@ -438,27 +361,27 @@ test_happy_path(void **state)
 
 	/* confirmed: MINED, listed for the receipt check; nothing final published yet. */
 	status(&s, id, SC_TX_CONFIRMED, 0xab);
-	NF = 0;
+	tqt_reset();
 	assert_int_equal(on_status(f, &s, 400, &rec), TE_O_CHANGED);
 	assert_int_equal(rec.state, TQ_MINED);
-	assert_int_equal(count("token.result"), 0);
+	assert_int_equal(tqt_count("token.result"), 0);
 	uint8_t ids[4][16];
-	assert_int_equal(tq_list(f->q, TQ_MINED, 400, ids, 4, err, sizeof err), 1);
+	assert_int_equal(tq_list(f->s.q, TQ_MINED, 400, ids, 4, err, sizeof err), 1);
 	assert_memory_equal(ids[0], id, 16);
 
 	/* An RPC failure keeps it MINED, checked again later. */
 	te_receipt rc = { .outcome = TE_RC_BAD };
 	assert_int_equal(on_receipt(f, id, &rc, 500, &rec), TE_O_SAME);
 	assert_int_equal(rec.state, TQ_MINED);
-	assert_int_equal(tq_list(f->q, TQ_MINED, 500, ids, 4, err, sizeof err), 0);
-	assert_int_equal(tq_list(f->q, TQ_MINED, 5500, ids, 4, err, sizeof err), 1);
+	assert_int_equal(tq_list(f->s.q, TQ_MINED, 500, ids, 4, err, sizeof err), 0);
+	assert_int_equal(tq_list(f->s.q, TQ_MINED, 5500, ids, 4, err, sizeof err), 1);
 
 	/* The matching Transfer: confirmed with hash and block; the result waits for the token.status. */
 	rc.outcome = TE_RC_OK;
 	rc.block_number = 28;
 	assert_int_equal(on_receipt(f, id, &rc, 6000, &rec), TE_O_CHANGED);
 	assert_int_equal(rec.state, TQ_CONFIRMED);
-	assert_int_equal(last_result(&res), SC_TOKST_CONFIRMED);
+	assert_int_equal(tqt_last_result(&res), SC_TOKST_CONFIRMED);
 	assert_int_equal(res.block_number, 28);
 	assert_int_equal(res.tx_hash[31], 0xab);
 	assert_int_equal(stats(f).results_pending, 1);
@@ -472,23 +395,23 @@ test_happy_path(void **state)
 	sc_token_result st = res;
 	st.state = SC_TOKST_FAILED; /* not the state we reported: no ack */
 	int acked = 0;
-	assert_int_equal(tq_begin(f->q, err, sizeof err), 0);
-	assert_int_equal(tq_status_ack(f->q, &st, &acked, err, sizeof err), 0);
+	assert_int_equal(tq_begin(f->s.q, err, sizeof err), 0);
+	assert_int_equal(tq_status_ack(f->s.q, &st, &acked, err, sizeof err), 0);
 	assert_int_equal(acked, 0);
 	st.state = SC_TOKST_CONFIRMED;
-	assert_int_equal(tq_status_ack(f->q, &st, &acked, err, sizeof err), 0);
+	assert_int_equal(tq_status_ack(f->s.q, &st, &acked, err, sizeof err), 0);
 	assert_int_equal(acked, 1);
-	assert_int_equal(tq_commit(f->q, pub, NULL, err, sizeof err), 0);
+	assert_int_equal(tq_commit(f->s.q, tqt_pub, NULL, err, sizeof err), 0);
 	assert_int_equal(stats(f).results_pending, 0);
 
 	/* Durable: after a reopen the record is there and a repeat answers confirmed. */
-	tq_close(f->q);
-	f->q = f->x.q = open_q(f->dir);
-	NF = 0;
+	tq_close(f->s.q);
+	f->x.q = tqt_reopen(&f->s);
+	tqt_reset();
 	request(&r, UETR, SC_TOKEN_MINT, 1234567);
 	assert_int_equal(on_request(f, &r, NULL, 7000, &rec), TE_O_REPEAT);
-	assert_int_equal(last_result(&res), SC_TOKST_CONFIRMED);
-	assert_int_equal(count("tx.request"), 0);
+	assert_int_equal(tqt_last_result(&res), SC_TOKST_CONFIRMED);
+	assert_int_equal(tqt_count("tx.request"), 0);
 }
 
 static void
@@ -505,12 +428,12 @@ test_failures(void **state)
 	/* Refused up front (the caller's decimals check): rejected, stored, never a tx.request. */
 	request(&r, "key-decimals", SC_TOKEN_MINT, 10);
 	assert_int_equal(on_request(f, &r, "request says 6 decimals, the token contract 18", 100, &rec), TE_O_REJECTED);
-	assert_int_equal(last_result(&res), SC_TOKST_REJECTED);
+	assert_int_equal(tqt_last_result(&res), SC_TOKST_REJECTED);
 	assert_string_equal(res.reason, "NARR");
 	assert_non_null(strstr(res.error, "18"));
-	assert_int_equal(count("tx.request"), 0);
+	assert_int_equal(tqt_count("tx.request"), 0);
 	assert_int_equal(on_request(f, &r, NULL, 110, &rec), TE_O_REPEAT);
-	assert_int_equal(last_result(&res), SC_TOKST_REJECTED);
+	assert_int_equal(tqt_last_result(&res), SC_TOKST_REJECTED);
 
 	/* Reverted in a block: the receipt check confirms it, with the replayed reason (AM04). */
 	request(&r, "key-revert", SC_TOKEN_BURN, 10);
@@ -519,16 +442,16 @@ test_failures(void **state)
 	status(&s, id, SC_TX_FAILED, 0xcd);
 	s.error = SC_TXERR_REVERTED;
 	snprintf(s.error_text, sizeof s.error_text, "execution reverted");
-	size_t before = NF;
+	size_t before = tqt_nframes;
 	assert_int_equal(on_status(f, &s, 300, &rec), TE_O_CHANGED);
 	assert_int_equal(rec.state, TQ_MINED);
-	assert_int_equal(NF, before); /* nothing final yet */
+	assert_int_equal(tqt_nframes, before); /* nothing final yet */
 	assert_int_equal(stats(f).calls_pending, 0);
 	te_receipt rv = { .outcome = TE_RC_REVERTED, .block_number = 27 };
 	snprintf(rv.reason, sizeof rv.reason, "AM04");
 	snprintf(rv.text, sizeof rv.text, "reverted: insufficient token balance (block 27)");
 	assert_int_equal(on_receipt(f, id, &rv, 310, &rec), TE_O_CHANGED);
-	assert_int_equal(last_result(&res), SC_TOKST_FAILED);
+	assert_int_equal(tqt_last_result(&res), SC_TOKST_FAILED);
 	assert_string_equal(res.reason, "AM04");
 	assert_non_null(strstr(res.error, "insufficient"));
 	/* Failed before any block (the node refused it): failed at once with the node's text. */
@@ -540,7 +463,7 @@ test_failures(void **state)
 	s.error = SC_TXERR_INSUFFICIENT_FUNDS;
 	snprintf(s.error_text, sizeof s.error_text, "insufficient funds for gas * price + value");
 	assert_int_equal(on_status(f, &s, 330, &rec), TE_O_CHANGED);
-	assert_int_equal(last_result(&res), SC_TOKST_FAILED);
+	assert_int_equal(tqt_last_result(&res), SC_TOKST_FAILED);
 	assert_non_null(strstr(res.error, "gas"));
 
 	/* Replaced: the new hash is followed; a failure of the old one is ignored; the receipt says
@@ -567,14 +490,14 @@ test_failures(void **state)
 	te_receipt rc = { .outcome = TE_RC_NO_TRANSFER, .block_number = 30 };
 	snprintf(rc.text, sizeof rc.text, "succeeded but no Transfer");
 	assert_int_equal(on_receipt(f, id, &rc, 470, &rec), TE_O_CHANGED);
-	assert_int_equal(last_result(&res), SC_TOKST_FAILED);
+	assert_int_equal(tqt_last_result(&res), SC_TOKST_FAILED);
 	assert_string_equal(res.reason, "NARR");
 
 	/* Unacknowledged terminal results are re-published at most result_attempts (3) times. */
 	assert_int_equal(stats(f).results_pending, 4);
 	uint64_t gave = 0, now = 1000000;
 	for (int i = 0; i < 6; i++, now += 1000000)
-		assert_true(tq_resend(f->q, now, 0, pub, NULL, &gave, err, sizeof err) >= 0);
+		assert_true(tq_resend(f->s.q, now, 0, tqt_pub, NULL, &gave, err, sizeof err) >= 0);
 	assert_int_equal(gave, 4);
 	assert_int_equal(stats(f).results_pending, 0);
 
@@ -582,8 +505,8 @@ test_failures(void **state)
 	request(&r, "key-stall", SC_TOKEN_MINT, 10);
 	assert_int_equal(on_request(f, &r, NULL, 2000000000ull, &rec), TE_O_NEW);
 	uint8_t ids[8][16];
-	assert_int_equal(tq_list(f->q, TQ_SUBMITTED, 2000000000ull, ids, 8, err, sizeof err), 0);
-	assert_int_equal(tq_list(f->q, TQ_SUBMITTED, 3000000000ull, ids, 8, err, sizeof err), 1);
+	assert_int_equal(tq_list(f->s.q, TQ_SUBMITTED, 2000000000ull, ids, 8, err, sizeof err), 0);
+	assert_int_equal(tq_list(f->s.q, TQ_SUBMITTED, 3000000000ull, ids, 8, err, sizeof err), 1);
 }
 
 int

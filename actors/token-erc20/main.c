@@ -4,8 +4,9 @@
  * submitter path; a request is confirmed only on a confirmed tx.status whose receipt (read here over
  * JSON-RPC) carries the matching Transfer log. See README.md beside this file.
  *
- * This file is the process: configuration, the bus loop that batches messages into one LMDB commit
- * (store/tokreq.h; erc20.h holds the state machine), receipt checks, decimals checks, metrics, alerts.
+ * This file is the process: configuration, and the jobs bus/actor.h's act_run runs after each batch of
+ * messages (one LMDB commit per batch through store/tokreq.h; erc20.h holds the state machine): receipt
+ * checks, decimals checks, the outboxes' re-publish (tq_resend_tick), metrics, alerts.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,6 +132,7 @@ static struct {
 	te_ctx x;
 	tem_item *items;
 	size_t n;
+	tq_resender rs; /* the outboxes' re-publish job */
 	tem_dec dec[64];
 	size_t ndec;
 	int rpc_down, stalled_alerted;
@@ -185,14 +187,6 @@ tem_metrics(void)
 }
 
 /* ---- publishing ------------------------------------------------------------------------------ */
-
-static void
-tem_pub(void *arg, const char *topic, const char *type, const uint8_t *id, const uint8_t *body, size_t len)
-{
-	(void)arg;
-	if (bus_publish(act_pub(S.bus), topic, type, id, body, len, NULL) != BUS_OK)
-		rt_logkv(RT_WARN, "publish failed; the outbox or the tokenizer re-sends", "topic", topic, NULL);
-}
 
 static void
 tem_log_rec(int level, const char *msg, const tq_rec *rec)
@@ -278,7 +272,7 @@ tem_precheck(const sc_token_request *r, char *refuse, size_t len)
 /* ---- batches --------------------------------------------------------------------------------- */
 
 static void
-tem_flush(void)
+tem_flush(void *ctx)
 {
 	char err[256], refuse[160];
 	if (S.n == 0)
@@ -323,7 +317,7 @@ tem_flush(void)
 		}
 		outcome[i] = rv;
 	}
-	if (rv < 0 || tq_commit(S.q, tem_pub, NULL, err, sizeof err) != 0) {
+	if (rv < 0 || tq_commit(S.q, act_publish_body, S.bus, err, sizeof err) != 0) {
 		if (rv < 0)
 			tq_abort(S.q);
 		rt_inc(S.m_store_errors);
@@ -392,7 +386,7 @@ tem_replay(const tq_rec *rec, te_receipt *rc)
 
 /* Reads the receipts of MINED records and applies them (one commit per batch of checks). */
 static void
-tem_receipts(void)
+tem_receipts(void *ctx)
 {
 	uint8_t ids[64][16];
 	char err[256];
@@ -442,7 +436,7 @@ tem_receipts(void)
 		rt_logkv(RT_ERROR, "receipt results not stored", "error", err, NULL);
 		return;
 	}
-	if (tq_commit(S.q, tem_pub, NULL, err, sizeof err) != 0) {
+	if (tq_commit(S.q, act_publish_body, S.bus, err, sizeof err) != 0) {
 		rt_inc(S.m_store_errors);
 		rt_logkv(RT_ERROR, "receipt results not stored", "error", err, NULL);
 		return;
@@ -454,7 +448,7 @@ tem_receipts(void)
 
 /* Gauges, the RPC health, and the grouped stall alert (state changes only). */
 static void
-tem_watch(void)
+tem_watch(void *ctx)
 {
 	tq_stats st;
 	char err[256];
@@ -494,7 +488,7 @@ tem_watch(void)
 }
 
 static void
-tem_on_frame(const bus_msg *m)
+tem_on_frame(void *ctx, const bus_msg *m)
 {
 	char type[FRAME_TYPE_MAX + 1], topic[FRAME_TOPIC_MAX + 1];
 	tem_item *it = &S.items[S.n];
@@ -562,43 +556,24 @@ main(int argc, char **argv)
 
 	/* Whatever a previous run queued but may not have published. */
 	bus_pub_wait(act_pub(S.bus), 1, 2000);
-	uint64_t gave = 0;
-	long k = tq_resend(S.q, rt_now_ns(), 1, tem_pub, NULL, &gave, err, sizeof err);
-	if (k < 0)
-		rt_log(RT_ERROR, "%s", err);
-	else if (k > 0)
-		rt_log(RT_INFO, "re-published %ld outbox entries", k);
-	uint64_t last_resend = rt_mono_ns(), last_watch = 0;
-	while (!rt_stopping()) {
-		bus_msg m;
-		int rv = act_recv(S.bus, &m, 100);
-		while (rv == BUS_OK) {
-			tem_on_frame(&m);
-			bus_msg_free(&m);
-			if (S.n == cfg_batch)
-				break;
-			rv = act_recv(S.bus, &m, 0);
-		}
-		if (rv == BUS_ECLOSED)
-			break;
-		tem_flush();
-		tem_receipts();
-		uint64_t now = rt_mono_ns();
-		if (now - last_resend >= 200000000u) {
-			last_resend = now;
-			gave = 0;
-			k = tq_resend(S.q, rt_now_ns(), 0, tem_pub, NULL, &gave, err, sizeof err);
-			if (k < 0)
-				rt_log(RT_ERROR, "%s", err);
-			rt_add(S.m_republished, k > 0 ? (uint64_t)k : 0);
-			rt_add(S.m_gave_up, gave);
-		}
-		if (last_watch == 0 || now - last_watch >= 1000000000u) {
-			last_watch = now;
-			tem_watch();
-		}
-	}
-	tem_flush();
+	S.rs = (tq_resender){
+		.q = S.q, .pub = act_publish_body, .arg = S.bus, .republished = S.m_republished, .gave_up = S.m_gave_up
+	};
+	tq_resend_tick(&S.rs);
+	static const act_tick ticks[] = {
+		{ 0, 0, tem_flush, NULL },
+		{ 0, 0, tem_receipts, NULL },
+		{ 200000000u, 0, tq_resend_tick, &S.rs },
+		{ 1000000000u, 1, tem_watch, NULL },
+	};
+	act_loop loop = { .recv_ms = 100,
+		          .on_frame = tem_on_frame,
+		          .n = &S.n,
+		          .batch = cfg_batch,
+		          .ticks = ticks,
+		          .nticks = N(ticks) };
+	act_run(S.bus, &loop);
+	tem_flush(NULL);
 	rt_logkv(RT_INFO, "stopping", NULL);
 	act_close(S.bus);
 	rpc_close(S.rpc);

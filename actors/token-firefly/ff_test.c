@@ -17,28 +17,18 @@
 #include "base/hex.h"
 #include "schemas/schema.h"
 #include "store/store.h"
+#include "store/tokreq_testing.h"
 
-#define A_HOLDER "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
-#define A_OTHER  "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
-#define UETR     "174c245f-2682-4291-ad67-2a41e530cd27"
-#define TXID     "0d2bd4b7-6c8e-4c7e-9a79-1c2f4e1b7d11"
+#define UETR "174c245f-2682-4291-ad67-2a41e530cd27"
+#define TXID "0d2bd4b7-6c8e-4c7e-9a79-1c2f4e1b7d11"
 
 static void
 request(sc_token_request *r, const char *key, int kind, uint64_t amount)
 {
-	memset(r, 0, sizeof *r);
-	snprintf(r->idempotency_key, sizeof r->idempotency_key, "%s", key);
-	r->kind = kind;
+	tqt_request(r, "firefly", key, kind, amount);
 	snprintf(r->pool, sizeof r->pool, "eurc");
-	u256_from_u64(&r->amount, amount);
 	snprintf(r->currency, sizeof r->currency, "EUR");
 	r->decimals = 18;
-	if (kind != SC_TOKEN_MINT)
-		assert_int_equal(hex_addr_parse(A_HOLDER, strlen(A_HOLDER), r->from), HEX_OK);
-	if (kind != SC_TOKEN_BURN)
-		assert_int_equal(hex_addr_parse(A_OTHER, strlen(A_OTHER), r->to), HEX_OK);
-	r->received_at_ns = 1;
-	snprintf(r->backend, sizeof r->backend, "firefly");
 }
 
 static tf_http
@@ -206,23 +196,20 @@ test_parse(void **state)
 
 /* ---- state machine ------------------------------------------------------------------------------- */
 
-static size_t NRES;
+/* This backend publishes token.results only; the last one, decoded. */
 static sc_token_result LAST;
-
-static void
-pub(void *arg, const char *topic, const char *type, const uint8_t *id, const uint8_t *body, size_t len)
+static const sc_token_result *
+last(void)
 {
-	sc_err e;
-	assert_string_equal(topic, "token.result");
-	assert_int_equal(sc_decode(&SC_TOKEN_RESULT, body, len, &LAST, &e), 0);
+	assert_int_equal(tqt_nframes, tqt_count("token.result"));
+	tqt_last_result(&LAST);
 	assert_string_equal(LAST.backend, "firefly");
-	NRES++;
+	return &LAST;
 }
 
 typedef struct {
-	char dir[64];
+	tqt_store s;
 	tf_cfg cfg;
-	tq *q;
 	tf_ctx x;
 } fx;
 
@@ -230,17 +217,11 @@ static int
 setup(void **state)
 {
 	fx *f = calloc(1, sizeof *f);
-	char err[256];
-	snprintf(f->dir, sizeof f->dir, "/tmp/ff_test.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
 	f->cfg = (tf_cfg){
 		.retry_ns = 100, .retry_max_ns = 800, .poll_ns = 50, .deadline_ns = 10000, .max_failures = 4
 	};
 	tq_cfg c = { .backend = "firefly", .map_size = 1u << 20 };
-	f->q = tq_open(f->dir, &c, err, sizeof err);
-	assert_non_null(f->q);
-	f->x = (tf_ctx){ .cfg = &f->cfg, .q = f->q };
-	NRES = 0;
+	f->x = (tf_ctx){ .cfg = &f->cfg, .q = tqt_store_open(&f->s, "ff_test", &c) };
 	*state = f;
 	return 0;
 }
@@ -249,10 +230,7 @@ static int
 teardown(void **state)
 {
 	fx *f = *state;
-	char cmd[128];
-	tq_close(f->q);
-	snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-	assert_int_equal(system(cmd), 0);
+	tqt_store_close(&f->s);
 	free(f);
 	return 0;
 }
@@ -261,10 +239,10 @@ static int
 take(fx *f, const sc_token_request *r, uint64_t now, tq_rec *rec)
 {
 	char err[256];
-	assert_int_equal(tq_begin(f->q, err, sizeof err), 0);
+	assert_int_equal(tq_begin(f->s.q, err, sizeof err), 0);
 	int o = tf_on_request(&f->x, r, now, rec, err, sizeof err);
 	assert_true(o > 0);
-	assert_int_equal(tq_commit(f->q, pub, NULL, err, sizeof err), 0);
+	assert_int_equal(tq_commit(f->s.q, tqt_pub, NULL, err, sizeof err), 0);
 	return o;
 }
 
@@ -275,10 +253,10 @@ posted(fx *f, const uint8_t id[16], long status, const char *body, uint64_t now,
 	tf_http h = http(status, body);
 	tf_post p;
 	tf_classify_post(&h, &p);
-	assert_int_equal(tq_begin(f->q, err, sizeof err), 0);
+	assert_int_equal(tq_begin(f->s.q, err, sizeof err), 0);
 	int o = tf_on_post(&f->x, id, &p, now, rec, err, sizeof err);
 	assert_true(o > 0);
-	assert_int_equal(tq_commit(f->q, pub, NULL, err, sizeof err), 0);
+	assert_int_equal(tq_commit(f->s.q, tqt_pub, NULL, err, sizeof err), 0);
 	return o;
 }
 
@@ -286,10 +264,10 @@ static int
 polled(fx *f, const uint8_t id[16], const tf_poll *s, uint64_t now, tq_rec *rec)
 {
 	char err[256];
-	assert_int_equal(tq_begin(f->q, err, sizeof err), 0);
+	assert_int_equal(tq_begin(f->s.q, err, sizeof err), 0);
 	int o = tf_on_poll(&f->x, id, s, now, rec, err, sizeof err);
 	assert_true(o > 0);
-	assert_int_equal(tq_commit(f->q, pub, NULL, err, sizeof err), 0);
+	assert_int_equal(tq_commit(f->s.q, tqt_pub, NULL, err, sizeof err), 0);
 	return o;
 }
 
@@ -298,7 +276,7 @@ due(fx *f, int state, uint64_t now)
 {
 	uint8_t ids[8][16];
 	char err[256];
-	return tq_list(f->q, state, now, ids, 8, err, sizeof err);
+	return tq_list(f->s.q, state, now, ids, 8, err, sizeof err);
 }
 
 static void
@@ -311,8 +289,8 @@ test_retries_then_ok(void **state)
 	request(&r, UETR, SC_TOKEN_MINT, 1000);
 	tq_key_id(UETR, id);
 	assert_int_equal(take(f, &r, 1000, &rec), TF_O_NEW);
-	assert_int_equal(NRES, 1);
-	assert_int_equal(LAST.state, SC_TOKST_PENDING);
+	assert_int_equal(tqt_count("token.result"), 1);
+	assert_int_equal(last()->state, SC_TOKST_PENDING);
 	assert_int_equal(due(f, TQ_QUEUED, 1000), 1);
 	/* Re-published request: pending again, still one record to POST. */
 	assert_int_equal(take(f, &r, 1001, &rec), TF_O_REPEAT);
@@ -321,26 +299,26 @@ test_retries_then_ok(void **state)
 	/* 500 x3: retried with growing backoff; the first failure is reported (pending with error) once. */
 	assert_int_equal(posted(f, id, 500, "{\"error\":\"FF10274: Error from tokens service: x\"}", 2000, &rec),
 	                 TF_O_SAME);
-	assert_int_equal(NRES, 3);
-	assert_int_equal(LAST.state, SC_TOKST_PENDING);
-	assert_non_null(strstr(LAST.error, "FF10274"));
+	assert_int_equal(tqt_count("token.result"), 3);
+	assert_int_equal(last()->state, SC_TOKST_PENDING);
+	assert_non_null(strstr(last()->error, "FF10274"));
 	assert_int_equal(rec.next_ns, 2100);
 	assert_int_equal(due(f, TQ_QUEUED, 2099), 0);
 	assert_int_equal(posted(f, id, 0, NULL, 2100, &rec), TF_O_SAME);
 	assert_int_equal(rec.next_ns, 2300);
 	assert_int_equal(posted(f, id, 503, "", 2300, &rec), TF_O_SAME);
 	assert_int_equal(rec.next_ns, 2700);
-	assert_int_equal(NRES, 3);
+	assert_int_equal(tqt_count("token.result"), 3);
 	/* then 202: submitted with FireFly's ids, the error cleared. */
 	assert_int_equal(posted(f, id, 202,
 	                        "{\"localId\":\"a1b2c3d4-0000-4000-8000-000000000001\",\"tx\":{\"id\":\"" TXID "\"}}",
 	                        2700, &rec),
 	                 TF_O_CHANGED);
 	assert_int_equal(rec.state, TQ_SUBMITTED);
-	assert_int_equal(LAST.state, SC_TOKST_PENDING);
-	assert_string_equal(LAST.error, "");
-	assert_string_equal(LAST.firefly_tx_id, TXID);
-	assert_string_equal(LAST.firefly_request_id, "a1b2c3d4-0000-4000-8000-000000000001");
+	assert_int_equal(last()->state, SC_TOKST_PENDING);
+	assert_string_equal(last()->error, "");
+	assert_string_equal(last()->firefly_tx_id, TXID);
+	assert_string_equal(last()->firefly_request_id, "a1b2c3d4-0000-4000-8000-000000000001");
 	assert_int_equal(rec.failures, 0);
 	/* A late answer to a POST (the state moved on) changes nothing. */
 	assert_int_equal(posted(f, id, 500, "", 2710, &rec), TF_O_SAME);
@@ -354,16 +332,16 @@ test_retries_then_ok(void **state)
 	assert_int_equal(polled(f, id, &s, 2800, &rec), TF_O_SAME);
 	s = (tf_poll){ .kind = TF_S_SUCCEEDED, .has_hash = 1, .block_number = 42 };
 	memset(s.tx_hash, 0xab, 32);
-	size_t before = NRES;
+	size_t before = tqt_count("token.result");
 	assert_int_equal(polled(f, id, &s, 2900, &rec), TF_O_CHANGED);
-	assert_int_equal(NRES, before + 1);
-	assert_int_equal(LAST.state, SC_TOKST_CONFIRMED);
-	assert_int_equal(LAST.block_number, 42);
-	assert_int_equal(LAST.tx_hash[5], 0xab);
+	assert_int_equal(tqt_count("token.result"), before + 1);
+	assert_int_equal(last()->state, SC_TOKST_CONFIRMED);
+	assert_int_equal(last()->block_number, 42);
+	assert_int_equal(last()->tx_hash[5], 0xab);
 	assert_int_equal(due(f, TQ_SUBMITTED, UINT64_MAX), 0);
 	/* A repeat of the request answers confirmed; nothing is POSTed again. */
 	assert_int_equal(take(f, &r, 3000, &rec), TF_O_REPEAT);
-	assert_int_equal(LAST.state, SC_TOKST_CONFIRMED);
+	assert_int_equal(last()->state, SC_TOKST_CONFIRMED);
 	assert_int_equal(due(f, TQ_QUEUED, UINT64_MAX), 0);
 }
 
@@ -387,9 +365,9 @@ test_bound_and_deadline(void **state)
 	assert_int_equal(due(f, TQ_SUBMITTED, 5000), 1);
 	tf_poll s = { .kind = TF_S_NOT_FOUND };
 	assert_int_equal(polled(f, id, &s, 5100, &rec), TF_O_GAVE_UP);
-	assert_int_equal(LAST.state, SC_TOKST_FAILED);
-	assert_string_equal(LAST.reason, "NARR");
-	assert_non_null(strstr(LAST.error, "4 times"));
+	assert_int_equal(last()->state, SC_TOKST_FAILED);
+	assert_string_equal(last()->reason, "NARR");
+	assert_non_null(strstr(last()->error, "4 times"));
 	assert_int_equal(due(f, TQ_QUEUED, UINT64_MAX), 0);
 	/* The same with a lost answer that got through: the lookup finds FireFly's transaction, followed. */
 	request(&r, "lost", SC_TOKEN_MINT, 5);
@@ -403,7 +381,7 @@ test_bound_and_deadline(void **state)
 	assert_int_equal(polled(f, id, &s, 5100, &rec), TF_O_CHANGED);
 	s = (tf_poll){ .kind = TF_S_SUCCEEDED };
 	assert_int_equal(polled(f, id, &s, 5200, &rec), TF_O_CHANGED);
-	assert_int_equal(LAST.state, SC_TOKST_CONFIRMED);
+	assert_int_equal(last()->state, SC_TOKST_CONFIRMED);
 
 	/* 409: an earlier POST got through; that transaction is followed, not re-sent. */
 	request(&r, "used", SC_TOKEN_MINT, 5);
@@ -419,8 +397,8 @@ test_bound_and_deadline(void **state)
 	s = (tf_poll){ .kind = TF_S_FAILED };
 	snprintf(s.text, sizeof s.text, "FF23054: reverted");
 	assert_int_equal(polled(f, id, &s, 300, &rec), TF_O_CHANGED);
-	assert_int_equal(LAST.state, SC_TOKST_FAILED);
-	assert_non_null(strstr(LAST.error, "FF23054"));
+	assert_int_equal(last()->state, SC_TOKST_FAILED);
+	assert_non_null(strstr(last()->error, "FF23054"));
 
 	/* 408: followed by a lookup by key; nothing there -> POSTed again; found -> its status polled. */
 	request(&r, "timeout", SC_TOKEN_TRANSFER, 5);
@@ -441,20 +419,20 @@ test_bound_and_deadline(void **state)
 	s = (tf_poll){ .kind = TF_S_PENDING };
 	assert_int_equal(polled(f, id, &s, 10199, &rec), TF_O_SAME);
 	assert_int_equal(polled(f, id, &s, 10200, &rec), TF_O_GAVE_UP);
-	assert_int_equal(LAST.state, SC_TOKST_FAILED);
-	assert_non_null(strstr(LAST.error, "deadline"));
+	assert_int_equal(last()->state, SC_TOKST_FAILED);
+	assert_non_null(strstr(last()->error, "deadline"));
 
 	/* Refused by FireFly (unknown pool): rejected. */
 	request(&r, "nopool", SC_TOKEN_MINT, 5);
 	tq_key_id("nopool", id);
 	take(f, &r, 100, &rec);
 	assert_int_equal(posted(f, id, 404, "{\"error\":\"FF10109: Not found\"}", 200, &rec), TF_O_REJECTED);
-	assert_int_equal(LAST.state, SC_TOKST_REJECTED);
+	assert_int_equal(last()->state, SC_TOKST_REJECTED);
 
 	/* Every terminal result waits in the outbox for the tokenizer's token.status. */
 	tq_stats st;
 	char err[256];
-	assert_int_equal(tq_get_stats(f->q, &st, err, sizeof err), 0);
+	assert_int_equal(tq_get_stats(f->s.q, &st, err, sizeof err), 0);
 	assert_int_equal(st.results_pending, 5);
 }
 

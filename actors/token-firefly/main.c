@@ -4,8 +4,9 @@
  * idempotencyKey = the payment key), followed by polling FireFly's transaction status with a deadline
  * until Succeeded (token.result confirmed) or Failed. See README.md beside this file.
  *
- * This file is the process: configuration, the bus loop (one LMDB commit per batch: store/tokreq.h),
- * the HTTP calls (libcurl, one keep-alive handle, made between transactions), metrics, health, alerts.
+ * This file is the process: configuration, and the jobs bus/actor.h's act_run runs after each batch of
+ * messages (one LMDB commit per batch: store/tokreq.h): the HTTP calls (libcurl, one keep-alive handle,
+ * made between transactions), the outboxes' re-publish (tq_resend_tick), metrics, health, alerts.
  * ff.h holds what the answers mean and the state machine.
  */
 #include <stdio.h>
@@ -98,6 +99,7 @@ static struct {
 	tf_ctx x;
 	tfm_item *items;
 	size_t n;
+	tq_resender rs; /* the outboxes' re-publish job */
 	CURL *h;
 	struct curl_slist *hdrs;
 	char *buf;
@@ -279,14 +281,6 @@ tfm_call(const char *method, const char *path, const char *body, tf_http *out)
 /* ---- publishing, accounting -------------------------------------------------------------------- */
 
 static void
-tfm_pub(void *arg, const char *topic, const char *type, const uint8_t *id, const uint8_t *body, size_t len)
-{
-	(void)arg;
-	if (bus_publish(act_pub(S.bus), topic, type, id, body, len, NULL) != BUS_OK)
-		rt_logkv(RT_WARN, "publish failed; the outbox or the tokenizer re-sends", "topic", topic, NULL);
-}
-
-static void
 tfm_log_rec(int level, const char *msg, const tq_rec *rec)
 {
 	char id[33], tx[67] = "";
@@ -327,7 +321,7 @@ tfm_gave_up(const tq_rec *rec)
 /* ---- bus batches ----------------------------------------------------------------------------- */
 
 static void
-tfm_flush(void)
+tfm_flush(void *ctx)
 {
 	char err[256];
 	if (S.n == 0)
@@ -350,7 +344,7 @@ tfm_flush(void)
 		rt_logkv(RT_ERROR, "batch not stored; nothing published (the tokenizer re-sends)", "error", err, NULL);
 		goto done;
 	}
-	if (tq_commit(S.q, tfm_pub, NULL, err, sizeof err) != 0) {
+	if (tq_commit(S.q, act_publish_body, S.bus, err, sizeof err) != 0) {
 		rt_inc(S.m_store_errors);
 		rt_logkv(RT_ERROR, "batch not stored; nothing published (the tokenizer re-sends)", "error", err, NULL);
 		goto done;
@@ -436,7 +430,7 @@ tfm_poll_one(const tq_rec *rec, tfm_done *d)
 }
 
 static void
-tfm_work(void)
+tfm_work(void *ctx)
 {
 	uint8_t ids[256][16];
 	char err[256];
@@ -476,7 +470,7 @@ tfm_work(void)
 		                      : tf_on_poll(&S.x, d[i].id, &d[i].s, now, &recs[i], err, sizeof err);
 	if (rv < 0)
 		tq_abort(S.q);
-	if (rv < 0 || tq_commit(S.q, tfm_pub, NULL, err, sizeof err) != 0) {
+	if (rv < 0 || tq_commit(S.q, act_publish_body, S.bus, err, sizeof err) != 0) {
 		rt_inc(S.m_store_errors);
 		rt_logkv(RT_ERROR, "FireFly outcomes not stored (the calls are repeated, idempotently)", "error", err,
 		         NULL);
@@ -505,7 +499,7 @@ out:
 }
 
 static void
-tfm_watch(void)
+tfm_watch(void *ctx)
 {
 	tq_stats st;
 	char err[256];
@@ -525,7 +519,7 @@ tfm_watch(void)
 }
 
 static void
-tfm_on_frame(const bus_msg *m)
+tfm_on_frame(void *ctx, const bus_msg *m)
 {
 	char type[FRAME_TYPE_MAX + 1], topic[FRAME_TOPIC_MAX + 1];
 	tfm_item *it = &S.items[S.n];
@@ -581,42 +575,26 @@ main(int argc, char **argv)
 	}
 	rt_logkv(RT_INFO, "token-firefly ready", "firefly", S.base, "state", cfg_state_dir, NULL);
 
+	/* Whatever a previous run queued but may not have published. */
 	bus_pub_wait(act_pub(S.bus), 1, 2000);
-	uint64_t gave = 0;
-	long k = tq_resend(S.q, rt_now_ns(), 1, tfm_pub, NULL, &gave, err, sizeof err);
-	if (k > 0)
-		rt_log(RT_INFO, "re-published %ld token.results from the outbox", k);
-	uint64_t last_resend = rt_mono_ns(), last_watch = 0;
-	while (!rt_stopping()) {
-		bus_msg m;
-		int rv = act_recv(S.bus, &m, 50);
-		while (rv == BUS_OK) {
-			tfm_on_frame(&m);
-			bus_msg_free(&m);
-			if (S.n == cfg_batch)
-				break;
-			rv = act_recv(S.bus, &m, 0);
-		}
-		if (rv == BUS_ECLOSED)
-			break;
-		tfm_flush();
-		tfm_work();
-		uint64_t now = rt_mono_ns();
-		if (now - last_resend >= 200000000u) {
-			last_resend = now;
-			gave = 0;
-			k = tq_resend(S.q, rt_now_ns(), 0, tfm_pub, NULL, &gave, err, sizeof err);
-			if (k < 0)
-				rt_log(RT_ERROR, "%s", err);
-			rt_add(S.m_republished, k > 0 ? (uint64_t)k : 0);
-			rt_add(S.m_unacked, gave);
-		}
-		if (last_watch == 0 || now - last_watch >= 1000000000u) {
-			last_watch = now;
-			tfm_watch();
-		}
-	}
-	tfm_flush();
+	S.rs = (tq_resender){
+		.q = S.q, .pub = act_publish_body, .arg = S.bus, .republished = S.m_republished, .gave_up = S.m_unacked
+	};
+	tq_resend_tick(&S.rs);
+	static const act_tick ticks[] = {
+		{ 0, 0, tfm_flush, NULL },
+		{ 0, 0, tfm_work, NULL },
+		{ 200000000u, 0, tq_resend_tick, &S.rs },
+		{ 1000000000u, 1, tfm_watch, NULL },
+	};
+	act_loop loop = { .recv_ms = 50,
+		          .on_frame = tfm_on_frame,
+		          .n = &S.n,
+		          .batch = cfg_batch,
+		          .ticks = ticks,
+		          .nticks = N(ticks) };
+	act_run(S.bus, &loop);
+	tfm_flush(NULL);
 	rt_logkv(RT_INFO, "stopping", NULL);
 	act_close(S.bus);
 	tq_close(S.q);

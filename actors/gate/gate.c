@@ -23,6 +23,8 @@
 #define GT_MS   1000000ull
 #define GT_NS   1000000000ull
 
+#define GT_RECENT 256 /* landed updates remembered for their gas (gt_landed) */
+
 /* In-flight record (table "inflight", key = feed): version, id, since, answer. */
 enum {
 	GT_INF_V = 1,
@@ -81,6 +83,14 @@ struct gt {
 	sc_price_update one;           /* a member's own record (table "last") */
 	uint8_t body[SC_MAX_BODY / 4]; /* a batch's price.update body */
 	rt_metric *m_batches, *m_batch_feeds, *m_culprits, *m_gas_used[2], *m_landed[2];
+	/* updates seen landed, until their transaction's confirmed tx.status brings its gas_used (a
+	 * poll may see an update on chain before its status arrives) */
+	struct {
+		uint8_t id[16];
+		uint32_t feeds;
+		int counted;
+	} recent[GT_RECENT];
+	size_t nrecent;
 };
 
 /* Gas per landed update, by how it was sent: gate_landed_gas_total / gate_landed_updates_total. */
@@ -142,6 +152,7 @@ gt_rpc_result(gt *g, int rc, const rpc_error *e)
 }
 
 static void gt_succeed(gt *g, gt_feed *f);
+static void gt_landed(gt *g, const uint8_t id[16]);
 
 /* ---- persistence ------------------------------------------------------------------------- */
 
@@ -342,6 +353,7 @@ gt_poll(gt *g, gt_feed *f, uint64_t mono)
 	if (fl & GR_LANDED) {
 		gt_drop_inflight(g, f, id, "seen on chain");
 		gt_succeed(g, f);
+		gt_landed(g, id);
 	}
 }
 
@@ -669,6 +681,7 @@ gt_batch_encode(gt *g, gt_feed *const *m, size_t n, size_t *len)
 typedef struct {
 	gt *g;
 	size_t n;
+	uint64_t gas; /* the eth_call's gas limit; 0 = the node's */
 	int rpc_failed;
 } gt_probe_ctx;
 
@@ -689,8 +702,8 @@ gt_batch_probe(void *ctx, const size_t *idx, size_t k, uint8_t *failed)
 	if (gt_batch_encode(g, sub, k, &len) != 0)
 		return CB_P_ERROR;
 	memset(&e, 0, sizeof e);
-	int rc = g->io.call(g->io.ctx, g->members[0]->c.transmitter, g->c.batch_contract, g->batch_data, len, &out,
-	                    &outlen, &e);
+	int rc = g->io.call(g->io.ctx, g->members[0]->c.transmitter, g->c.batch_contract, g->batch_data, len, pc->gas,
+	                    &out, &outlen, &e);
 	gt_rpc_result(g, rc, &e);
 	if (rc == RPC_ENODE) {
 		if (k == 1) { /* this call alone reverts the batch: say why */
@@ -858,8 +871,61 @@ gt_batch_queue(gt *g, gt_feed **m, const gd_decision *d, size_t n, uint64_t gas_
 	gt_flush_outbox(g, now_ns);
 }
 
-/* Sends the due feeds when the oldest has waited BATCH_WINDOW, or BATCH_MAX are due (see gate.h).
- * A lone feed goes out as a single update. */
+/* The gas limit of the batch of members[0..*n): eth_estimateGas plus GAS_MARGIN, then the batch
+ * eth_call'ed at that limit, raised (doubled, up to GAS_LIMIT_MAX) until every call passes: a
+ * contract that catches its calls' reverts lets the estimate stop where the calls run out of gas
+ * and the batch still succeeds (Multicall3 allowFailure and the 63/64 rule). A batch that cannot
+ * pass under GAS_LIMIT_MAX is halved (*n; the rest stays due). Returns 1 with *limit, 0 when
+ * nothing is to be sent (a lone feed above the cap: a failure), -1 when the RPC could not say. */
+static int
+gt_batch_gas(gt *g, size_t *n, uint64_t *limit, uint64_t now_ns)
+{
+	size_t len;
+	for (;;) {
+		rpc_error e;
+		uint64_t gas = 0;
+		if (gt_batch_encode(g, g->members, *n, &len) != 0)
+			return 0;
+		memset(&e, 0, sizeof e);
+		int rc = g->io.estimate_gas(g->io.ctx, g->members[0]->c.transmitter, g->c.batch_contract, g->batch_data,
+		                            len, &gas, &e);
+		gt_rpc_result(g, rc, &e);
+		if (rc != RPC_OK) {
+			rt_logkv(RT_WARN, "cannot estimate the batch: holding its feeds", "error", e.msg, NULL);
+			return -1;
+		}
+		uint64_t margin = (gas * g->c.gas_margin_ppm + 999999) / 1000000;
+		uint64_t lim = gas + margin > g->c.gas_limit_max ? g->c.gas_limit_max : gas + margin;
+		for (;;) {
+			uint8_t failed[CB_MAX_CALLS], any = 0;
+			size_t idx[CB_MAX_CALLS];
+			gt_probe_ctx pc = { .g = g, .n = *n, .gas = lim };
+			for (size_t i = 0; i < *n; i++)
+				idx[i] = i;
+			memset(failed, 0, sizeof failed);
+			rc = gt_batch_probe(&pc, idx, *n, failed);
+			if (rc == CB_P_ERROR)
+				return -1;
+			for (size_t i = 0; i < *n && rc == CB_P_OK; i++)
+				any |= failed[i];
+			if (rc == CB_P_OK && !any) {
+				*limit = lim;
+				return 1;
+			}
+			if (lim >= g->c.gas_limit_max)
+				break;
+			lim = lim > g->c.gas_limit_max / 2 ? g->c.gas_limit_max : 2 * lim;
+		}
+		if (*n == 1) {
+			gt_fail(g, g->members[0], now_ns, "its call needs more gas than GAS_LIMIT_MAX");
+			g->members[0]->due = 0;
+			return 0;
+		}
+		*n /= 2; /* too much gas for one transaction: half now, the rest stays due */
+	}
+}
+
+/* Sends the due feeds when the oldest has waited BATCH_WINDOW, or BATCH_MAX are due (see gate.h). */
 static void
 gt_batch_flush(gt *g, uint64_t now_ns, uint64_t mono_ns)
 {
@@ -898,11 +964,8 @@ gt_batch_flush(gt *g, uint64_t now_ns, uint64_t mono_ns)
 	}
 	if (n == 0)
 		return;
-	if (n == 1) {
-		g->members[0]->due = 0;
-		gt_publish(g, g->members[0], &d[0], now_ns, mono_ns);
-		return;
-	}
+	/* Even a lone feed goes through the batch contract: the aggregators of a batching deployment
+	 * trust that contract, not necessarily the key itself. */
 	/* Fit the transaction's size: the feeds left out stay due for the next batch. */
 	size_t len;
 	while (n > 1 && gt_batch_encode(g, g->members, n, &len) != 0)
@@ -934,53 +997,53 @@ gt_batch_flush(gt *g, uint64_t now_ns, uint64_t mono_ns)
 	n = k;
 	if (n == 0)
 		return;
-	if (n == 1) {
-		g->members[0]->due = 0;
-		gt_publish(g, g->members[0], &d[0], now_ns, mono_ns);
-		return;
-	}
 	uint64_t limit = 0;
 	if (g->c.estimate) {
-		for (;;) {
-			rpc_error e;
-			uint64_t gas = 0;
-			if (gt_batch_encode(g, g->members, n, &len) != 0)
-				return;
-			memset(&e, 0, sizeof e);
-			int rc = g->io.estimate_gas(g->io.ctx, g->members[0]->c.transmitter, g->c.batch_contract,
-			                            g->batch_data, len, &gas, &e);
-			gt_rpc_result(g, rc, &e);
-			if (rc != RPC_OK) {
-				/* The calls passed the eth_call a moment ago: the chain moved, or the RPC is
-				 * down. Not the feeds' fault: decided again in a second. */
-				for (size_t i = 0; i < n; i++)
-					g->members[i]->retry_mono = mono_ns + 1000 * GT_MS;
-				rt_logkv(RT_WARN, "cannot estimate the batch: holding its feeds", "error", e.msg, NULL);
-				return;
-			}
-			if (gas <= g->c.gas_limit_max || n == 1) {
-				if (gas > g->c.gas_limit_max) {
-					gt_fail(g, g->members[0], now_ns, "gas estimate above GAS_LIMIT_MAX");
-					return;
-				}
-				uint64_t margin = (gas * g->c.gas_margin_ppm + 999999) / 1000000;
-				limit = gas + margin > g->c.gas_limit_max ? g->c.gas_limit_max : gas + margin;
-				break;
-			}
-			n /= 2; /* too much gas for one transaction: half now, the rest stays due */
+		int r = gt_batch_gas(g, &n, &limit, now_ns);
+		if (r < 0) {
+			/* The calls passed the eth_call a moment ago: the chain moved, or the RPC is down.
+			 * Not the feeds' fault: decided again in a second. */
+			for (size_t i = 0; i < n; i++)
+				g->members[i]->retry_mono = mono_ns + 1000 * GT_MS;
+			return;
 		}
+		if (r == 0)
+			return;
 	} else if (gt_batch_encode(g, g->members, n, &len) != 0) {
 		return;
 	}
 	gt_batch_queue(g, g->members, d, n, limit, now_ns);
 }
 
-/* Counts an update that landed, with the gas its transaction used (shared by a batch's members). */
+/* One more feed landed by the update id (a batch's members share it). */
 static void
-gt_landed(gt *g, int mode, uint64_t gas_used, size_t feeds)
+gt_landed(gt *g, const uint8_t id[16])
 {
-	rt_add(g->m_gas_used[mode], gas_used);
-	rt_add(g->m_landed[mode], feeds);
+	size_t n = g->nrecent < GT_RECENT ? g->nrecent : GT_RECENT, i;
+	for (i = 0; i < n && memcmp(g->recent[i].id, id, 16) != 0; i++)
+		;
+	if (i == n) {
+		i = g->nrecent++ % GT_RECENT; /* past GT_RECENT the oldest goes (its status never came) */
+		memcpy(g->recent[i].id, id, 16);
+		g->recent[i].feeds = 0;
+		g->recent[i].counted = 0;
+	}
+	g->recent[i].feeds++;
+}
+
+/* The confirmed tx.status of update id: its gas, once, over the feeds it landed
+ * (gate_landed_gas_total / gate_landed_updates_total = gas per feed update, by mode). */
+static void
+gt_landed_gas(gt *g, const uint8_t id[16], uint64_t gas_used)
+{
+	size_t n = g->nrecent < GT_RECENT ? g->nrecent : GT_RECENT;
+	for (size_t i = 0; i < n; i++)
+		if (memcmp(g->recent[i].id, id, 16) == 0 && !g->recent[i].counted && g->recent[i].feeds) {
+			int mode = g->c.batch_call != CB_NONE ? GT_BATCHED : GT_SINGLE;
+			rt_add(g->m_gas_used[mode], gas_used);
+			rt_add(g->m_landed[mode], g->recent[i].feeds);
+			g->recent[i].counted = 1;
+		}
 }
 
 /* A tx.status of a batch: every member whose in-flight update is its ref. */
@@ -992,8 +1055,11 @@ gt_batch_status(gt *g, const sc_tx_status *s, const uint8_t ref[16], uint64_t no
 	for (size_t i = 0; i < g->n; i++)
 		if (g->feeds[i].v.st.inflight && memcmp(g->feeds[i].v.inf_id, ref, 16) == 0)
 			m[n++] = &g->feeds[i];
-	if (n == 0)
+	if (n == 0) {
+		if (s->state == SC_TX_CONFIRMED) /* every member seen landed by the polls already */
+			gt_landed_gas(g, ref, s->gas_used);
 		return;
+	}
 	if (s->state == SC_TX_FAILED) {
 		char why[200];
 		snprintf(why, sizeof why, "batch transaction failed: %.160s",
@@ -1034,6 +1100,7 @@ gt_batch_status(gt *g, const sc_tx_status *s, const uint8_t ref[16], uint64_t no
 		if (fl & GR_LANDED) {
 			gt_drop_inflight(g, f, ref, "confirmed in a batch");
 			gt_succeed(g, f);
+			gt_landed(g, ref);
 			landed++;
 		} else {
 			f->v.st.inflight = 0;
@@ -1044,7 +1111,7 @@ gt_batch_status(gt *g, const sc_tx_status *s, const uint8_t ref[16], uint64_t no
 		}
 	}
 	if (landed)
-		gt_landed(g, GT_BATCHED, s->gas_used, landed);
+		gt_landed_gas(g, ref, s->gas_used);
 }
 
 static void
@@ -1148,7 +1215,7 @@ gt_on_status(gt *g, const sc_tx_status *s, uint64_t now_ns, uint64_t mono_ns)
 	case GR_S_OURS_DONE:
 		gt_drop_inflight(g, f, id, sc_enum_name(&SC_TX_STATUS, "state", s->state));
 		gt_succeed(g, f);
-		gt_landed(g, GT_SINGLE, s->gas_used, 1);
+		gt_landed(g, id);
 		/* fall through */
 	case GR_S_OTHERS: {
 		char a[96];
@@ -1172,6 +1239,8 @@ gt_on_status(gt *g, const sc_tx_status *s, uint64_t now_ns, uint64_t mono_ns)
 	default:
 		break;
 	}
+	if (has_ref && s->state == SC_TX_CONFIRMED)
+		gt_landed_gas(g, ref, s->gas_used);
 }
 
 void

@@ -73,11 +73,12 @@ typedef struct {
 	int (*estimate_gas)(void *ctx, const uint8_t from[20], const uint8_t to[20], const uint8_t *data, size_t len,
 	                    uint64_t *gas, rpc_error *e);
 	uint64_t (*chain_id)(void *ctx);
-	/* Batches only: latestRoundData() at a block (0 = latest), and eth_call from `from` (a revert
-	 * is RPC_ENODE with the revert data in e->data; on RPC_OK *out is malloc'd, the caller frees). */
+	/* Batches only: latestRoundData() at a block (0 = latest), and eth_call from `from` with a gas
+	 * limit (0 = the node's) (a revert is RPC_ENODE with the revert data in e->data; on RPC_OK
+	 * *out is malloc'd, the caller frees). */
 	int (*read_latest_at)(void *ctx, const uint8_t agg[20], uint64_t block, gc_round *r, rpc_error *e);
 	int (*call)(void *ctx, const uint8_t from[20], const uint8_t to[20], const uint8_t *data, size_t len,
-	            uint8_t **out, size_t *outlen, rpc_error *e);
+	            uint64_t gas, uint8_t **out, size_t *outlen, rpc_error *e);
 	int (*publish)(void *ctx, const char *topic, const char *type, const uint8_t id[16], const uint8_t *body,
 	               size_t len);
 	int (*alert)(void *ctx, int severity, int status, const char *kind, const char *key, const char *text,

@@ -155,10 +155,10 @@ gm_read_latest_at(void *ctx, const uint8_t agg[20], uint64_t block, gc_round *r,
 }
 
 static int
-gm_call(void *ctx, const uint8_t from[20], const uint8_t to[20], const uint8_t *data, size_t len, uint8_t **out,
-        size_t *outlen, rpc_error *e)
+gm_call(void *ctx, const uint8_t from[20], const uint8_t to[20], const uint8_t *data, size_t len, uint64_t gas,
+        uint8_t **out, size_t *outlen, rpc_error *e)
 {
-	rpc_callmsg m = { .from = from, .to = to, .data = data, .len = len, .block = RPC_LATEST };
+	rpc_callmsg m = { .from = from, .to = to, .data = data, .len = len, .gas = gas, .block = RPC_LATEST };
 	return rpc_eth_call_at(ctx, &m, out, outlen, e);
 }
 

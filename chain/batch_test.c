@@ -215,8 +215,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_encode_vs_cast), cmocka_unit_test(test_encode_max), cmocka_unit_test(test_results),
-		cmocka_unit_test(test_isolate),        cmocka_unit_test(test_kind),
+		cmocka_unit_test(test_encode_vs_cast), cmocka_unit_test(test_encode_max),
+		cmocka_unit_test(test_results),        cmocka_unit_test(test_isolate),
+		cmocka_unit_test(test_kind),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1056,7 +1056,7 @@ gt_batch_status(gt *g, const sc_tx_status *s, const uint8_t ref[16], uint64_t no
 		if (g->feeds[i].v.st.inflight && memcmp(g->feeds[i].v.inf_id, ref, 16) == 0)
 			m[n++] = &g->feeds[i];
 	if (n == 0) {
-		if (s->state == SC_TX_CONFIRMED) /* every member seen landed by the polls already */
+		if (s->state == SC_TX_CONFIRMED || s->state == SC_TX_FINAL) /* members seen landed by the polls */
 			gt_landed_gas(g, ref, s->gas_used);
 		return;
 	}
@@ -1239,7 +1239,7 @@ gt_on_status(gt *g, const sc_tx_status *s, uint64_t now_ns, uint64_t mono_ns)
 	default:
 		break;
 	}
-	if (has_ref && s->state == SC_TX_CONFIRMED)
+	if (has_ref && (s->state == SC_TX_CONFIRMED || s->state == SC_TX_FINAL)) /* counted once */
 		gt_landed_gas(g, ref, s->gas_used);
 }
 

@@ -55,6 +55,7 @@ struct sg {
 	uint8_t calldata[SC_CALLDATA_CAP];
 	uint8_t batchdata[SC_RAWTX_CAP]; /* a batch's calldata: it must fit the signed tx anyway */
 	uint8_t inner[SC_BATCH_MAX][4 + 64];
+	sc_price_update one; /* a batch entry as the price.update it stands for */
 	uint64_t finish[SG_FINISH_MAX];
 };
 
@@ -332,7 +333,7 @@ static int
 sg_on_batch(sg *s, MDB_txn *txn, const sg_item *it, sg_result *r, st_err *e)
 {
 	const sc_price_update *u = &it->u;
-	static sc_price_update one; /* one thread uses an sg (signer.h); 8 KiB off the stack */
+	sc_price_update *one = &s->one;
 	cb_call calls[SC_BATCH_MAX];
 	uint32_t idx[SC_BATCH_MAX]; /* calls[j] is entry idx[j] */
 	size_t n = 0, dlen, k;
@@ -349,13 +350,13 @@ sg_on_batch(sg *s, MDB_txn *txn, const sg_item *it, sg_result *r, st_err *e)
 	for (uint32_t i = 0; i < u->batch_count; i++) {
 		const sc_batch_entry *b = &u->batch[i];
 		u256 prev;
-		memset(&one, 0, sizeof one);
-		memcpy(one.feed, b->feed, sizeof one.feed);
-		one.answer = b->answer;
-		one.decimals = b->decimals;
-		one.round_id = b->round_id;
-		one.chain_id = u->chain_id;
-		memcpy(one.contract, b->contract, 20);
+		memset(one, 0, sizeof *one);
+		memcpy(one->feed, b->feed, sizeof one->feed);
+		one->answer = b->answer;
+		one->decimals = b->decimals;
+		one->round_id = b->round_id;
+		one->chain_id = u->chain_id;
+		memcpy(one->contract, b->contract, 20);
 		for (k = 0; k < i && strcmp(u->batch[k].feed, b->feed) != 0; k++)
 			;
 		int has_prev;
@@ -364,11 +365,11 @@ sg_on_batch(sg *s, MDB_txn *txn, const sg_item *it, sg_result *r, st_err *e)
 		if (k < i) {
 			rv = SGP_ENCODE;
 			snprintf(why, sizeof why, "feed %s: twice in one batch", b->feed);
-		} else if ((rv = sgp_check_update(s->cfg.policy, &one, has_prev ? &prev : NULL, why, sizeof why)) ==
+		} else if ((rv = sgp_check_update(s->cfg.policy, one, has_prev ? &prev : NULL, why, sizeof why)) ==
 		           SGP_OK) {
 			calls[n] = (cb_call){ .target = b->contract, .answer = b->answer, .data = s->inner[n] };
 			if (u->batch_call == SC_BATCH_AGGREGATE3 &&
-			    (rv = sgc_build(s->cfg.call, &one, s->inner[n], sizeof s->inner[n], &calls[n].len)) !=
+			    (rv = sgc_build(s->cfg.call, one, s->inner[n], sizeof s->inner[n], &calls[n].len)) !=
 			            SGP_OK)
 				snprintf(why, sizeof why, "feed %s: answer does not fit %.100s", b->feed,
 				         s->cfg.call->sig.canon);
@@ -385,7 +386,7 @@ sg_on_batch(sg *s, MDB_txn *txn, const sg_item *it, sg_result *r, st_err *e)
 	if (n == 0) {
 		r->status = SG_R_REFUSED;
 		r->reason = first_reason;
-		snprintf(r->detail, sizeof r->detail, "batch: every entry refused, first: %s", first_detail);
+		snprintf(r->detail, sizeof r->detail, "batch: every entry refused, first: %.120s", first_detail);
 		return 0;
 	}
 	if (cb_encode(u->batch_call == SC_BATCH_AGGREGATE3 ? CB_AGGREGATE3 : CB_UPDATE_ANSWERS, calls, n, s->batchdata,
@@ -419,7 +420,7 @@ sg_on_batch(sg *s, MDB_txn *txn, const sg_item *it, sg_result *r, st_err *e)
 		return rv;
 	if (r->left_out) {
 		r->left_reason = first_reason;
-		snprintf(r->detail, sizeof r->detail, "batch: %zu signed, %u left out, first: %s", n, r->left_out,
+		snprintf(r->detail, sizeof r->detail, "batch: %zu signed, %u left out, first: %.120s", n, r->left_out,
 		         first_detail);
 	}
 	s->t_next++;

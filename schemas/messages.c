@@ -41,6 +41,13 @@ static const sc_field price_agg_f[] = {
 const sc_msgdef SC_PRICE_AGG = SC_DEF("price.agg", sc_price_agg, 1, 1, price_agg_f);
 
 static const char *const reason_names[] = { "first", "deviation", "heartbeat" };
+static const char *const batch_call_names[] = { "none", "aggregate3", "update_answers" };
+static const sc_field batch_entry_f[] = {
+	SC_F_STR(sc_batch_entry, feed, SC_REQ | SC_TOKEN),  SC_F_I256(sc_batch_entry, answer, SC_REQ),
+	SC_F_U64(sc_batch_entry, decimals, SC_REQ, MAXDEC), SC_F_FIXED(sc_batch_entry, contract, SC_REQ),
+	SC_F_U256(sc_batch_entry, round_id, SC_OPT),
+};
+static const sc_msgdef SC_BATCH_ENTRY = SC_DEF("batch_entry", sc_batch_entry, 0, 0, batch_entry_f);
 static const sc_field price_update_f[] = {
 	SC_F_STR(sc_price_update, feed, SC_REQ | SC_TOKEN),
 	SC_F_I256(sc_price_update, answer, SC_REQ),
@@ -61,6 +68,8 @@ static const sc_field price_update_f[] = {
 	SC_F_U64(sc_price_update, agg_seq, SC_OPT, 0),
 	SC_F_U64(sc_price_update, agg_sources, SC_OPT, 0),
 	SC_F_U64(sc_price_update, gas_limit, SC_OPT, 0),
+	SC_F_ENUM(sc_price_update, batch_call, SC_OPT, batch_call_names),
+	SC_F_LIST(sc_price_update, batch, SC_OPT, SC_BATCH_ENTRY),
 };
 const sc_msgdef SC_PRICE_UPDATE = SC_DEF("price.update", sc_price_update, 1, 1, price_update_f);
 

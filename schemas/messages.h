@@ -65,6 +65,20 @@ typedef struct {
 } sc_price_agg;
 
 /* ---- price.update: gate -> signer, topic price.update.<feed> -------------------------------- */
+#define SC_BATCH_MAX 64 /* feeds in one batched price.update (chain/batch.h CB_MAX_CALLS) */
+enum {
+	SC_BATCH_NONE,          /* one feed: the fields above are the update */
+	SC_BATCH_AGGREGATE3,    /* Multicall3 aggregate3 at contract, one call per entry */
+	SC_BATCH_UPDATE_ANSWERS /* OracleBatcher updateAnswers at contract */
+};
+/* One feed of a batched price.update. */
+typedef struct {
+	char feed[SC_NAME_CAP + 1];
+	u256 answer; /* I256 */
+	uint64_t decimals;
+	uint8_t contract[20]; /* the feed's aggregator */
+	u256 round_id;        /* U256, as price.update.round_id */
+} sc_batch_entry;
 enum {
 	SC_REASON_FIRST,
 	SC_REASON_DEVIATION,
@@ -91,6 +105,11 @@ typedef struct {
 	uint64_t agg_sources; /* how many sources the aggregate used */
 	uint64_t gas_limit;   /* estimated by the gate (eth_estimateGas + margin, capped);
                                        0 = the signer's configured GAS_LIMIT */
+	/* A batch (batch_call != none): one transaction to `contract` (Multicall3 or OracleBatcher)
+	 * updating every entry; feed is then the gate's BATCH_NAME, answer 0. */
+	int batch_call; /* SC_BATCH_* */
+	sc_batch_entry batch[SC_BATCH_MAX];
+	uint32_t batch_count;
 } sc_price_update;
 
 /* ---- tx.request: any actor -> signer: a generic contract call ------------------------------ */

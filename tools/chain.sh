@@ -22,6 +22,9 @@
 #                                        MINTER_ROLE/BURNER_ROLE ('' for none); print the address.
 #                                        Name/symbol: TOKEN_NAME ("Payment Token"), TOKEN_SYMBOL (PAY);
 #                                        admin (DEFAULT_ADMIN_ROLE): TOKEN_ADMIN (the deployer)
+#   tools/chain.sh deploy-multicall3     compile Multicall3 and put its runtime code at the canonical
+#                                        0xcA11bde05977b3631167028862bE2a173976CA11 (anvil_setCode:
+#                                        anvil only); print the address
 #   tools/chain.sh latest ADDR           latestRoundData() as one line:
 #                                        roundId=N answer=N startedAt=N updatedAt=N answeredInRound=N
 #   tools/chain.sh cast ARGS...          run the pinned cast
@@ -148,6 +151,17 @@ cmd_deploy_token() {
     "$decimals" "$admin" "$minters" "$burners"
 }
 
+cmd_deploy_multicall3() {
+  need_deps
+  local addr=0xcA11bde05977b3631167028862bE2a173976CA11 code
+  node "$CHAIN_DIR/compile.js" Multicall3  # progress on stderr
+  code="$(node -e 'process.stdout.write(require(process.argv[1]).deployedBytecode)' \
+    "${CONTRACTS_OUT:-$ROOT/build/contracts}/Multicall3.json")"
+  "$CAST" rpc --rpc-url "$RPC_URL" anvil_setCode "$addr" "$code" >/dev/null
+  [ "$("$CAST" code --rpc-url "$RPC_URL" "$addr")" = "$code" ] || die "Multicall3 code not set at $addr"
+  echo "$addr"
+}
+
 cmd_latest() {
   local addr="${1:?usage: chain.sh latest ADDR}"
   need_deps
@@ -170,6 +184,7 @@ case "$sub" in
   deploy) cmd_deploy "$@" ;;
   deploy-flux) cmd_deploy_flux "$@" ;;
   deploy-token) cmd_deploy_token "$@" ;;
+  deploy-multicall3) cmd_deploy_multicall3 "$@" ;;
   latest) cmd_latest "$@" ;;
   cast) need_deps; exec "$CAST" "$@" ;;
   bin)
@@ -178,5 +193,5 @@ case "$sub" in
       cast) echo "$CAST" ;;
       *) die "usage: chain.sh bin anvil|cast" ;;
     esac ;;
-  *) sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+  *) sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac

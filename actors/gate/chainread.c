@@ -56,11 +56,23 @@ gc_decode_oracle_round(const uint8_t *data, size_t len, uint64_t *round, char *e
 int
 gc_read_latest(rpc *r, const uint8_t agg[20], gc_round *out, rpc_error *e)
 {
+	return gc_read_latest_at(r, agg, 0, out, e);
+}
+
+int
+gc_read_latest_at(rpc *r, const uint8_t agg[20], uint64_t block, gc_round *out, rpc_error *e)
+{
 	uint8_t sel[4];
 	uint8_t *res;
 	size_t rlen;
+	int rc;
 	abi_selector("latestRoundData()", sel);
-	int rc = rpc_eth_call(r, agg, sel, 4, &res, &rlen, e);
+	if (block == 0) {
+		rc = rpc_eth_call(r, agg, sel, 4, &res, &rlen, e);
+	} else {
+		rpc_callmsg m = { .to = agg, .data = sel, .len = 4, .block = block };
+		rc = rpc_eth_call_at(r, &m, &res, &rlen, e);
+	}
 	if (rc == RPC_ENODE && strstr(e->msg, "No data present") != NULL) {
 		memset(out, 0, sizeof *out); /* FluxAggregator before its first round */
 		return RPC_OK;

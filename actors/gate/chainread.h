@@ -30,6 +30,8 @@ int gc_decode_oracle_round(const uint8_t *data, size_t len, uint64_t *round, cha
  * present"): that is returned as an all-zero round, like OracleAggregator's. RPC_OK or an rpc
  * error code (e filled), or RPC_EDECODE with e->msg. */
 int gc_read_latest(rpc *r, const uint8_t agg[20], gc_round *out, rpc_error *e);
+/* The same at a block (0 = latest): a batch's members read at the block it was mined in. */
+int gc_read_latest_at(rpc *r, const uint8_t agg[20], uint64_t block, gc_round *out, rpc_error *e);
 /* eth_call oracleRoundState(oracle, 0) on agg: the round oracle may submit to. */
 int gc_read_oracle_round(rpc *r, const uint8_t agg[20], const uint8_t oracle[20], uint64_t *round, rpc_error *e);
 

@@ -21,7 +21,7 @@
 #include "schemas/messages.h"
 #include "base/u256.h"
 
-#define GF_MAX_FEEDS 32
+#define GF_MAX_FEEDS 128
 
 typedef struct {
 	char feed[SC_NAME_CAP + 1];

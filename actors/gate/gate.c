@@ -14,6 +14,7 @@
 #include "base/rt_log.h"
 #include "base/rt_metrics.h"
 #include "base/hex.h"
+#include "chain/batch.h"
 #include "chain/revert.h"
 #include "store/outbox.h"
 #include "store/store.h"
@@ -21,6 +22,8 @@
 #define GT_N(a) (sizeof(a) / sizeof((a)[0]))
 #define GT_MS   1000000ull
 #define GT_NS   1000000000ull
+
+#define GT_RECENT 256 /* landed updates remembered for their gas (gt_landed) */
 
 /* In-flight record (table "inflight", key = feed): version, id, since, answer. */
 enum {
@@ -48,6 +51,13 @@ typedef struct {
 	char fail_text[160]; /* why the last failure happened */
 	rt_metric *m_upd[3], *m_dev, *m_age, *m_inflight, *m_chain_err, *m_refused;
 	rt_metric *m_agg_stale, *m_agg_age, *m_breaker, *m_failures, *m_consecutive, *m_gas;
+	/* batches: decided, waiting (at most BATCH_WINDOW) for the batch to go out */
+	int due;
+	uint64_t due_mono;
+	u256 next_round;       /* the round its call is for */
+	uint8_t inner[4 + 64]; /* its call for aggregate3 (scratch of the batch being built) */
+	size_t inner_len;
+	char culprit_text[160]; /* why its call failed in the batch's eth_call */
 } gt_feed;
 
 struct gt {
@@ -64,6 +74,29 @@ struct gt {
 	gc_call call;
 	int rpc_down; /* rpc_unreachable alert firing */
 	rt_metric *m_ob_pending, *m_status_unknown, *m_store_err, *m_rpc_up;
+	/* batches */
+	char *batch_name;
+	char batch_topic[FRAME_TOPIC_MAX + 1];
+	gt_feed *members[CB_MAX_CALLS];
+	uint8_t batch_data[SC_RAWTX_CAP];
+	sc_price_update bu;            /* the batch being built */
+	sc_price_update one;           /* a member's own record (table "last") */
+	uint8_t body[SC_MAX_BODY / 4]; /* a batch's price.update body */
+	rt_metric *m_batches, *m_batch_feeds, *m_culprits, *m_gas_used[2], *m_landed[2];
+	/* updates seen landed, until their transaction's confirmed tx.status brings its gas_used (a
+	 * poll may see an update on chain before its status arrives) */
+	struct {
+		uint8_t id[16];
+		uint32_t feeds;
+		int counted;
+	} recent[GT_RECENT];
+	size_t nrecent;
+};
+
+/* Gas per landed update, by how it was sent: gate_landed_gas_total / gate_landed_updates_total. */
+enum {
+	GT_SINGLE = 0,
+	GT_BATCHED = 1
 };
 
 /* Breaker record (table "breaker", key = feed): version, open, failures (be32), last failure
@@ -119,6 +152,7 @@ gt_rpc_result(gt *g, int rc, const rpc_error *e)
 }
 
 static void gt_succeed(gt *g, gt_feed *f);
+static void gt_landed(gt *g, const uint8_t id[16]);
 
 /* ---- persistence ------------------------------------------------------------------------- */
 
@@ -319,6 +353,7 @@ gt_poll(gt *g, gt_feed *f, uint64_t mono)
 	if (fl & GR_LANDED) {
 		gt_drop_inflight(g, f, id, "seen on chain");
 		gt_succeed(g, f);
+		gt_landed(g, id);
 	}
 }
 
@@ -622,6 +657,463 @@ gt_agg_state(gt *g, gt_feed *f, const gd_agg *a, uint64_t now_ns)
 	         "feed", f->c.feed, "age_s", ages, "limit_s", lims, NULL);
 }
 
+/* ---- batches ------------------------------------------------------------------------------ */
+
+/* Batch size limits: the batch call must fit the signed transaction (SC_RAWTX_CAP) with room for
+ * the RLP envelope, fees and signature. */
+#define GT_BATCH_DATA_MAX (SC_RAWTX_CAP - 300)
+
+/* The batch call of members[0..n) into g->batch_data. 0, or -1 when it does not fit. */
+static int
+gt_batch_encode(gt *g, gt_feed *const *m, size_t n, size_t *len)
+{
+	cb_call c[CB_MAX_CALLS];
+	for (size_t i = 0; i < n; i++)
+		c[i] = (cb_call){ .target = m[i]->c.aggregator,
+			          .data = m[i]->inner,
+			          .len = m[i]->inner_len,
+			          .answer = m[i]->agg.median };
+	if (cb_encode(g->c.batch_call, c, n, g->batch_data, sizeof g->batch_data, len) != 0)
+		return -1;
+	return *len <= GT_BATCH_DATA_MAX ? 0 : -1;
+}
+
+typedef struct {
+	gt *g;
+	size_t n;
+	uint64_t gas; /* the eth_call's gas limit; 0 = the node's */
+	int rpc_failed;
+} gt_probe_ctx;
+
+/* cb_isolate's probe: eth_call of the batch of the members idx[0..k), from the transmitter. */
+static int
+gt_batch_probe(void *ctx, const size_t *idx, size_t k, uint8_t *failed)
+{
+	gt_probe_ctx *pc = ctx;
+	gt *g = pc->g;
+	gt_feed *sub[CB_MAX_CALLS];
+	cb_result res[CB_MAX_CALLS];
+	size_t len, outlen = 0;
+	uint8_t *out = NULL;
+	rpc_error e;
+	char err[160];
+	for (size_t j = 0; j < k; j++)
+		sub[j] = g->members[idx[j]];
+	if (gt_batch_encode(g, sub, k, &len) != 0)
+		return CB_P_ERROR;
+	memset(&e, 0, sizeof e);
+	int rc = g->io.call(g->io.ctx, g->members[0]->c.transmitter, g->c.batch_contract, g->batch_data, len, pc->gas,
+	                    &out, &outlen, &e);
+	gt_rpc_result(g, rc, &e);
+	if (rc == RPC_ENODE) {
+		if (k == 1) { /* this call alone reverts the batch: say why */
+			char reason[140];
+			if (e.data[0])
+				rv_describe_hex(e.data, reason, sizeof reason);
+			else
+				gt_clean(e.msg[0] ? e.msg : "reverted", reason, sizeof reason);
+			snprintf(sub[0]->culprit_text, sizeof sub[0]->culprit_text, "batch call reverted: %.130s",
+			         reason);
+		}
+		return CB_P_REVERT;
+	}
+	if (rc != RPC_OK) {
+		pc->rpc_failed = 1;
+		return CB_P_ERROR;
+	}
+	rc = cb_decode_results(out, outlen, res, k, err, sizeof err);
+	if (rc != 0) {
+		free(out);
+		rt_logkv(RT_ERROR, "batch contract answered something else than its results", "error", err, NULL);
+		return CB_P_ERROR;
+	}
+	for (size_t j = 0; j < k; j++) {
+		failed[j] = !res[j].success;
+		if (failed[j]) {
+			char reason[140], hexd[2 * 96 + 3];
+			size_t dl = res[j].len > 96 ? 96 : res[j].len;
+			hex_encode(res[j].data, dl, 1, hexd);
+			if (res[j].len == 0)
+				snprintf(reason, sizeof reason, "reverted without data");
+			else
+				rv_describe_hex(hexd, reason, sizeof reason);
+			snprintf(sub[j]->culprit_text, sizeof sub[j]->culprit_text, "call in the batch: %.130s",
+			         reason);
+		}
+	}
+	free(out);
+	return CB_P_OK;
+}
+
+/* Is id the in-flight update of a feed other than the members of the batch being built? */
+static int
+gt_id_held(const gt *g, const uint8_t id[16], gt_feed *const *m, size_t n)
+{
+	for (size_t i = 0; i < g->n; i++) {
+		const gt_feed *f = &g->feeds[i];
+		int member = 0;
+		for (size_t j = 0; j < n; j++)
+			member |= m[j] == f;
+		if (!member && f->v.st.inflight && memcmp(f->v.inf_id, id, 16) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* The member's own record for table "last" (gt_load reads decided_at_ns from it). */
+static void
+gt_member_record(gt *g, gt_feed *f, const gd_decision *d, const sc_batch_entry *b, uint64_t now_ns, sc_price_update *u)
+{
+	memset(u, 0, sizeof *u);
+	snprintf(u->feed, sizeof u->feed, "%s", f->c.feed);
+	u->answer = b->answer;
+	u->decimals = f->c.decimals;
+	u->reason = d->reason;
+	u->previous_answer = f->v.st.answer;
+	u->previous_updated_at_s = f->v.st.updated_at_s;
+	u->deviation_ppm = d->deviation_ppm;
+	u->threshold_ppm = f->c.threshold_ppm;
+	u->threshold_abs = f->c.threshold_abs;
+	u->since_update_s = d->since_update_s;
+	u->heartbeat_s = f->c.heartbeat_ms / 1000;
+	u->round_id = b->round_id;
+	u->chain_id = g->bu.chain_id;
+	memcpy(u->contract, f->c.aggregator, 20);
+	u->decided_at_ns = now_ns;
+	snprintf(u->agg_origin, sizeof u->agg_origin, "%s", f->agg_origin);
+	u->agg_seq = f->agg_seq;
+	u->agg_sources = f->agg.used_count;
+}
+
+/* Queues members[0..n) (each with its decision d[i]) as ONE price.update: every member's last
+ * decision and in-flight marker (the batch's id) and the one outbox entry in one transaction. */
+static void
+gt_batch_queue(gt *g, gt_feed **m, const gd_decision *d, size_t n, uint64_t gas_limit, uint64_t now_ns)
+{
+	sc_price_update *u = &g->bu;
+	uint8_t id[16], inf[GT_INF_LEN];
+	size_t len;
+	sc_err se;
+	st_err e;
+	memset(u, 0, sizeof *u);
+	snprintf(u->feed, sizeof u->feed, "%s", g->batch_name);
+	u->decimals = m[0]->c.decimals;
+	u->reason = d[0].reason;
+	u->chain_id = g->io.chain_id(g->io.ctx);
+	memcpy(u->contract, g->c.batch_contract, 20);
+	u->decided_at_ns = now_ns;
+	u->gas_limit = gas_limit;
+	u->batch_call = g->c.batch_call == CB_AGGREGATE3 ? SC_BATCH_AGGREGATE3 : SC_BATCH_UPDATE_ANSWERS;
+	u->batch_count = (uint32_t)n;
+	for (size_t i = 0; i < n; i++) {
+		sc_batch_entry *b = &u->batch[i];
+		snprintf(b->feed, sizeof b->feed, "%s", m[i]->c.feed);
+		b->answer = m[i]->agg.median;
+		b->decimals = m[i]->c.decimals;
+		memcpy(b->contract, m[i]->c.aggregator, 20);
+		b->round_id = m[i]->next_round; /* read when its call was built (gt_batch_flush) */
+	}
+	if (getrandom(id, sizeof id, 0) != (ssize_t)sizeof id ||
+	    sc_encode(&SC_PRICE_UPDATE, u, g->body, sizeof g->body, &len, &se) != 0) {
+		rt_logkv(RT_ERROR, "cannot build the batch", "error", se.text, NULL);
+		return;
+	}
+	static gr_view saved[CB_MAX_CALLS];
+	MDB_txn *txn;
+	int rc = st_begin(g->env, 0, &txn, &e);
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		gt_feed *f = m[i];
+		saved[i] = f->v;
+		/* A superseded update's outbox entry goes, unless another feed still waits on it. */
+		if (d[i].supersede && f->v.st.inflight && !gt_id_held(g, f->v.inf_id, m, n))
+			rc = ob_ack(txn, g->ob, f->v.inf_id, NULL, &e);
+		gt_member_record(g, f, &d[i], &u->batch[i], now_ns, &g->one);
+		memcpy(f->v.inf_id, id, 16);
+		f->v.inf_answer = u->batch[i].answer;
+		f->v.st.inflight = 1;
+		f->v.st.inflight_since_ns = now_ns;
+		f->v.st.last_publish_ns = now_ns;
+		gt_inf_encode(f, inf);
+		if (rc == 0)
+			rc = st_put_rec(txn, g->t_last, f->c.feed, strlen(f->c.feed), &SC_PRICE_UPDATE, &g->one, &e);
+		if (rc == 0)
+			rc = st_put(txn, g->t_inf, f->c.feed, strlen(f->c.feed), inf, sizeof inf, &e);
+	}
+	if (rc == 0)
+		rc = ob_put(txn, g->ob, id, g->batch_topic, "price.update", g->body, len, now_ns, &e);
+	if (rc == 0)
+		rc = st_commit(txn, &e);
+	else if (txn)
+		st_abort(txn);
+	if (rc != 0) {
+		for (size_t i = 0; i < n; i++)
+			m[i]->v = saved[i];
+		gt_store_failed(g, "queueing the batch", NULL, &e);
+		return;
+	}
+	char ids[33], cnt[24], gas[24];
+	hex_encode(id, 16, 0, ids);
+	snprintf(cnt, sizeof cnt, "%zu", n);
+	snprintf(gas, sizeof gas, "%llu", (unsigned long long)gas_limit);
+	rt_inc(g->m_batches);
+	rt_observe(g->m_batch_feeds, (double)n);
+	for (size_t i = 0; i < n; i++) {
+		char a[96];
+		m[i]->due = 0;
+		rt_inc(m[i]->m_upd[d[i].reason]);
+		rt_gauge_set(m[i]->m_inflight, 1);
+		fixed_to_dec(&u->batch[i].answer, (unsigned)m[i]->c.decimals, a);
+		rt_logkv(RT_INFO, "update", "feed", m[i]->c.feed, "reason", gd_reason_name(d[i].reason), "answer", a,
+		         "batch", ids, NULL);
+	}
+	rt_logkv(RT_INFO, "batch", "id", ids, "feeds", cnt, "call", cb_kind_name(g->c.batch_call), "gas_limit", gas,
+	         NULL);
+	gt_flush_outbox(g, now_ns);
+}
+
+/* The gas limit of the batch of members[0..*n): eth_estimateGas plus GAS_MARGIN, then the batch
+ * eth_call'ed at that limit, raised (doubled, up to GAS_LIMIT_MAX) until every call passes: a
+ * contract that catches its calls' reverts lets the estimate stop where the calls run out of gas
+ * and the batch still succeeds (Multicall3 allowFailure and the 63/64 rule). A batch that cannot
+ * pass under GAS_LIMIT_MAX is halved (*n; the rest stays due). Returns 1 with *limit, 0 when
+ * nothing is to be sent (a lone feed above the cap: a failure), -1 when the RPC could not say. */
+static int
+gt_batch_gas(gt *g, size_t *n, uint64_t *limit, uint64_t now_ns)
+{
+	size_t len;
+	for (;;) {
+		rpc_error e;
+		uint64_t gas = 0;
+		if (gt_batch_encode(g, g->members, *n, &len) != 0)
+			return 0;
+		memset(&e, 0, sizeof e);
+		int rc = g->io.estimate_gas(g->io.ctx, g->members[0]->c.transmitter, g->c.batch_contract, g->batch_data,
+		                            len, &gas, &e);
+		gt_rpc_result(g, rc, &e);
+		if (rc != RPC_OK) {
+			rt_logkv(RT_WARN, "cannot estimate the batch: holding its feeds", "error", e.msg, NULL);
+			return -1;
+		}
+		uint64_t margin = (gas * g->c.gas_margin_ppm + 999999) / 1000000;
+		uint64_t lim = gas + margin > g->c.gas_limit_max ? g->c.gas_limit_max : gas + margin;
+		for (;;) {
+			uint8_t failed[CB_MAX_CALLS], any = 0;
+			size_t idx[CB_MAX_CALLS];
+			gt_probe_ctx pc = { .g = g, .n = *n, .gas = lim };
+			for (size_t i = 0; i < *n; i++)
+				idx[i] = i;
+			memset(failed, 0, sizeof failed);
+			rc = gt_batch_probe(&pc, idx, *n, failed);
+			if (rc == CB_P_ERROR)
+				return -1;
+			for (size_t i = 0; i < *n && rc == CB_P_OK; i++)
+				any |= failed[i];
+			if (rc == CB_P_OK && !any) {
+				*limit = lim;
+				return 1;
+			}
+			if (lim >= g->c.gas_limit_max)
+				break;
+			lim = lim > g->c.gas_limit_max / 2 ? g->c.gas_limit_max : 2 * lim;
+		}
+		if (*n == 1) {
+			gt_fail(g, g->members[0], now_ns, "its call needs more gas than GAS_LIMIT_MAX");
+			g->members[0]->due = 0;
+			return 0;
+		}
+		*n /= 2; /* too much gas for one transaction: half now, the rest stays due */
+	}
+}
+
+/* Sends the due feeds when the oldest has waited BATCH_WINDOW, or BATCH_MAX are due (see gate.h). */
+static void
+gt_batch_flush(gt *g, uint64_t now_ns, uint64_t mono_ns)
+{
+	static gd_decision d[CB_MAX_CALLS];
+	size_t ndue = 0, n = 0;
+	uint64_t oldest = UINT64_MAX;
+	for (size_t i = 0; i < g->n; i++)
+		if (g->feeds[i].due) {
+			ndue++;
+			oldest = g->feeds[i].due_mono < oldest ? g->feeds[i].due_mono : oldest;
+		}
+	if (ndue == 0 || (ndue < g->c.batch_max && mono_ns - oldest < g->c.batch_window_ms * GT_MS))
+		return;
+	/* Decide again now (a newer aggregate, a status may have come in the window). */
+	for (size_t i = 0; i < g->n && n < g->c.batch_max; i++) {
+		gt_feed *f = &g->feeds[i];
+		if (!f->due)
+			continue;
+		gd_agg a = { .median = f->agg.median,
+			     .oldest_observed_ns = f->agg.oldest_observed_at_ns,
+			     .window_ms = f->agg.window_ms };
+		gd_evaluate(&f->dc, &f->v.st, &a, now_ns, &d[n]);
+		if (d[n].action != GD_PUBLISH || mono_ns < f->retry_mono) {
+			f->due = 0;
+			continue;
+		}
+		gt_round_for_update(g, f, &f->next_round);
+		if (gc_call_build(&g->call, &f->next_round, &f->agg.median, f->inner, sizeof f->inner, &f->inner_len) !=
+		    0) {
+			f->due = 0;
+			gt_fail(g, f, now_ns, "the answer does not fit the update call's types");
+			continue;
+		}
+		f->culprit_text[0] = 0;
+		g->members[n++] = f;
+	}
+	if (n == 0)
+		return;
+	/* Even a lone feed goes through the batch contract: the aggregators of a batching deployment
+	 * trust that contract, not necessarily the key itself. */
+	/* Fit the transaction's size: the feeds left out stay due for the next batch. */
+	size_t len;
+	while (n > 1 && gt_batch_encode(g, g->members, n, &len) != 0)
+		n--;
+	/* Take out every call that would revert (one eth_call when the batch catches reverts). */
+	uint8_t culprit[CB_MAX_CALLS];
+	gt_probe_ctx pc = { .g = g, .n = n };
+	int probes = cb_isolate(n, gt_batch_probe, &pc, culprit);
+	if (probes < 0) {
+		for (size_t i = 0; i < n; i++)
+			g->members[i]->retry_mono = mono_ns + 1000 * GT_MS;
+		if (rt_log_state_change("batch:preflight", "error"))
+			rt_logkv(RT_WARN, "cannot eth_call the batch: holding its feeds", NULL);
+		return;
+	}
+	rt_log_state_change("batch:preflight", "ok");
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		gt_feed *f = g->members[i];
+		if (culprit[i]) {
+			f->due = 0;
+			rt_inc(g->m_culprits);
+			gt_fail(g, f, now_ns, f->culprit_text[0] ? f->culprit_text : "call in the batch reverted");
+			continue;
+		}
+		d[k] = d[i];
+		g->members[k++] = f;
+	}
+	n = k;
+	if (n == 0)
+		return;
+	uint64_t limit = 0;
+	if (g->c.estimate) {
+		int r = gt_batch_gas(g, &n, &limit, now_ns);
+		if (r < 0) {
+			/* The calls passed the eth_call a moment ago: the chain moved, or the RPC is down.
+			 * Not the feeds' fault: decided again in a second. */
+			for (size_t i = 0; i < n; i++)
+				g->members[i]->retry_mono = mono_ns + 1000 * GT_MS;
+			return;
+		}
+		if (r == 0)
+			return;
+	} else if (gt_batch_encode(g, g->members, n, &len) != 0) {
+		return;
+	}
+	gt_batch_queue(g, g->members, d, n, limit, now_ns);
+}
+
+/* One more feed landed by the update id (a batch's members share it). */
+static void
+gt_landed(gt *g, const uint8_t id[16])
+{
+	size_t n = g->nrecent < GT_RECENT ? g->nrecent : GT_RECENT, i;
+	for (i = 0; i < n && memcmp(g->recent[i].id, id, 16) != 0; i++)
+		;
+	if (i == n) {
+		i = g->nrecent++ % GT_RECENT; /* past GT_RECENT the oldest goes (its status never came) */
+		memcpy(g->recent[i].id, id, 16);
+		g->recent[i].feeds = 0;
+		g->recent[i].counted = 0;
+	}
+	g->recent[i].feeds++;
+}
+
+/* The confirmed tx.status of update id: its gas, once, over the feeds it landed
+ * (gate_landed_gas_total / gate_landed_updates_total = gas per feed update, by mode). */
+static void
+gt_landed_gas(gt *g, const uint8_t id[16], uint64_t gas_used)
+{
+	size_t n = g->nrecent < GT_RECENT ? g->nrecent : GT_RECENT;
+	for (size_t i = 0; i < n; i++)
+		if (memcmp(g->recent[i].id, id, 16) == 0 && !g->recent[i].counted && g->recent[i].feeds) {
+			int mode = g->c.batch_call != CB_NONE ? GT_BATCHED : GT_SINGLE;
+			rt_add(g->m_gas_used[mode], gas_used);
+			rt_add(g->m_landed[mode], g->recent[i].feeds);
+			g->recent[i].counted = 1;
+		}
+}
+
+/* A tx.status of a batch: every member whose in-flight update is its ref. */
+static void
+gt_batch_status(gt *g, const sc_tx_status *s, const uint8_t ref[16], uint64_t now_ns, uint64_t mono_ns)
+{
+	gt_feed *m[GF_MAX_FEEDS];
+	size_t n = 0, landed = 0;
+	for (size_t i = 0; i < g->n; i++)
+		if (g->feeds[i].v.st.inflight && memcmp(g->feeds[i].v.inf_id, ref, 16) == 0)
+			m[n++] = &g->feeds[i];
+	if (n == 0) {
+		if (s->state == SC_TX_CONFIRMED || s->state == SC_TX_FINAL) /* members seen landed by the polls */
+			gt_landed_gas(g, ref, s->gas_used);
+		return;
+	}
+	if (s->state == SC_TX_FAILED) {
+		char why[200];
+		snprintf(why, sizeof why, "batch transaction failed: %.160s",
+		         s->error_text[0] ? s->error_text : "reverted");
+		for (size_t i = 0; i < n; i++) {
+			m[i]->v.st.inflight = 0;
+			gt_drop_inflight(g, m[i], ref, "batch failed");
+			gt_fail(g, m[i], now_ns, why);
+		}
+		return;
+	}
+	if (s->state == SC_TX_DROPPED) {
+		for (size_t i = 0; i < n; i++) {
+			m[i]->v.st.inflight = 0;
+			gt_drop_inflight(g, m[i], ref, "batch dropped");
+		}
+		return;
+	}
+	if (s->state != SC_TX_CONFIRMED && s->state != SC_TX_FINAL)
+		return;
+	/* Each member's answer at the batch's block: there, or its call did not take effect. */
+	for (size_t i = 0; i < n; i++) {
+		gt_feed *f = m[i];
+		gc_round r;
+		rpc_error e;
+		memset(&e, 0, sizeof e);
+		int rc = g->io.read_latest_at(g->io.ctx, f->c.aggregator, s->block_number, &r, &e);
+		gt_rpc_result(g, rc, &e);
+		if (rc != RPC_OK) {
+			/* Read again by the feed's polls: our answer seen there is "landed"; else the update
+			 * is superseded after UPDATE_TIMEOUT. */
+			f->next_poll_mono = mono_ns;
+			rt_logkv(RT_WARN, "cannot read the feed after its batch", "feed", f->c.feed, "error", e.msg,
+			         NULL);
+			continue;
+		}
+		int fl = gr_poll(&f->v, &r, mono_ns, 2 * g->c.poll_ms * GT_MS);
+		if (fl & GR_LANDED) {
+			gt_drop_inflight(g, f, ref, "confirmed in a batch");
+			gt_succeed(g, f);
+			gt_landed(g, ref);
+			landed++;
+		} else {
+			f->v.st.inflight = 0;
+			gt_drop_inflight(g, f, ref, "not in its confirmed batch");
+			gt_fail(g, f, now_ns,
+			        "batch confirmed without this feed's answer: its call reverted or the signer left it "
+			        "out");
+		}
+	}
+	if (landed)
+		gt_landed_gas(g, ref, s->gas_used);
+}
+
 static void
 gt_evaluate(gt *g, gt_feed *f, uint64_t now_ns, uint64_t mono_ns)
 {
@@ -636,7 +1128,12 @@ gt_evaluate(gt *g, gt_feed *f, uint64_t now_ns, uint64_t mono_ns)
 	gd_decision d;
 	gd_evaluate(&f->dc, &f->v.st, &a, now_ns, &d);
 	rt_gauge_set(f->m_dev, d.deviation_ppm == UINT64_MAX ? 1e18 : (double)d.deviation_ppm);
-	if (d.action == GD_PUBLISH) {
+	if (d.action == GD_PUBLISH && g->c.batch_call != CB_NONE) {
+		if (!f->due) { /* gathered by gt_batch_flush with the others due within BATCH_WINDOW */
+			f->due = 1;
+			f->due_mono = mono_ns;
+		}
+	} else if (d.action == GD_PUBLISH) {
 		gt_publish(g, f, &d, now_ns, mono_ns);
 	} else if (d.why != f->last_why && d.why != GD_WHY_WITHIN) {
 		rt_logkv(RT_DEBUG, "holding", "feed", f->c.feed, "why", gd_why_name(d.why), "reason",
@@ -674,6 +1171,8 @@ gt_on_agg(gt *g, const sc_price_agg *a, const char *origin, uint64_t seq, uint64
 	snprintf(f->agg_origin, sizeof f->agg_origin, "%s", origin);
 	f->agg_seq = seq;
 	gt_evaluate(g, f, now_ns, mono_ns);
+	if (g->c.batch_call != CB_NONE)
+		gt_batch_flush(g, now_ns, mono_ns);
 	return GT_AGG_TAKEN;
 }
 
@@ -699,6 +1198,10 @@ gt_on_status(gt *g, const sc_tx_status *s, uint64_t now_ns, uint64_t mono_ns)
 		if (removed)
 			rt_logkv(RT_DEBUG, "update acknowledged", "ref", s->ref, NULL);
 	}
+	if (g->c.batch_call != CB_NONE && has_ref && strcmp(s->feed, g->batch_name) == 0) {
+		gt_batch_status(g, s, ref, now_ns, mono_ns);
+		return;
+	}
 	gt_feed *f = s->feed[0] ? gt_find(g, s->feed) : NULL;
 	if (f == NULL) {
 		if (has_ref)
@@ -712,6 +1215,7 @@ gt_on_status(gt *g, const sc_tx_status *s, uint64_t now_ns, uint64_t mono_ns)
 	case GR_S_OURS_DONE:
 		gt_drop_inflight(g, f, id, sc_enum_name(&SC_TX_STATUS, "state", s->state));
 		gt_succeed(g, f);
+		gt_landed(g, id);
 		/* fall through */
 	case GR_S_OTHERS: {
 		char a[96];
@@ -735,6 +1239,8 @@ gt_on_status(gt *g, const sc_tx_status *s, uint64_t now_ns, uint64_t mono_ns)
 	default:
 		break;
 	}
+	if (has_ref && (s->state == SC_TX_CONFIRMED || s->state == SC_TX_FINAL)) /* counted once */
+		gt_landed_gas(g, ref, s->gas_used);
 }
 
 void
@@ -751,6 +1257,8 @@ gt_step(gt *g, uint64_t now_ns, uint64_t mono_ns)
 		gt_check_stale(g, &g->feeds[i], now_ns);
 		gt_evaluate(g, &g->feeds[i], now_ns, mono_ns);
 	}
+	if (g->c.batch_call != CB_NONE)
+		gt_batch_flush(g, now_ns, mono_ns);
 	gt_flush_outbox(g, now_ns);
 }
 
@@ -827,6 +1335,11 @@ gt_open(const gt_cfg *cfg, const gf_feed *feeds, size_t n, const gt_io *io, char
 		gt_close(g);
 		return NULL;
 	}
+	if (cfg->batch_call != CB_NONE && (io->call == NULL || io->read_latest_at == NULL)) {
+		snprintf(err, errlen, "batches need the call and read_latest_at I/O");
+		gt_close(g);
+		return NULL;
+	}
 	if (gc_call_init(&g->call, cfg->update_sig ? cfg->update_sig : "updateAnswer(int256)", err, errlen) != 0) {
 		gt_close(g);
 		return NULL;
@@ -838,6 +1351,32 @@ gt_open(const gt_cfg *cfg, const gf_feed *feeds, size_t n, const gt_io *io, char
 	g->m_ob_pending = rt_gauge("gate_outbox_pending", "Updates in the outbox, not yet seen by the signer.", NULL);
 	g->m_status_unknown =
 	        rt_counter("gate_status_unknown_total", "tx.status with a ref for no feed of this gate.", NULL);
+	g->m_batches = rt_counter("gate_batches_total", "Batches queued (several feeds in one transaction).", NULL);
+	static const double feeds_buckets[] = { 2, 4, 8, 16, 32, 64 };
+	g->m_batch_feeds = rt_histogram("gate_batch_feeds", "Feeds per batch queued.", NULL, feeds_buckets,
+	                                sizeof feeds_buckets / sizeof feeds_buckets[0]);
+	g->m_culprits = rt_counter("gate_batch_culprits_total",
+	                           "Feeds taken out of a batch before it was sent: their call reverted in the "
+	                           "batch's eth_call (counted as failures of the feed).",
+	                           NULL);
+	for (int mode = 0; mode < 2; mode++) {
+		char l[64];
+		rt_labels(l, sizeof l, "mode", mode == GT_SINGLE ? "single" : "batched", NULL);
+		g->m_gas_used[mode] = rt_counter("gate_landed_gas_total",
+		                                 "Gas used by the transactions of landed updates (a batch's counted "
+		                                 "once); divided by gate_landed_updates_total: gas per feed update.",
+		                                 l);
+		g->m_landed[mode] = rt_counter("gate_landed_updates_total", "Feed updates confirmed on chain.", l);
+	}
+	if ((g->batch_name = strdup(cfg->batch_name ? cfg->batch_name : "batch")) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		gt_close(g);
+		return NULL;
+	}
+	g->c.batch_name = g->batch_name;
+	snprintf(g->batch_topic, sizeof g->batch_topic, "price.update.%s", g->batch_name);
+	if (g->c.batch_call != CB_NONE && (g->c.batch_max < 2 || g->c.batch_max > CB_MAX_CALLS))
+		g->c.batch_max = g->c.batch_max < 2 ? 2 : CB_MAX_CALLS;
 	for (size_t i = 0; i < n; i++)
 		gt_feed_init(g, &g->feeds[g->n++], &feeds[i]);
 
@@ -878,6 +1417,7 @@ gt_close(gt *g)
 	st_close(g->env);
 	free(g->state_dir);
 	free(g->instance);
+	free(g->batch_name);
 	free(g);
 }
 

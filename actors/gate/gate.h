@@ -14,6 +14,15 @@
  * failures: the feed backs off (decide.h) and after BREAKER_AFTER in a row its breaker opens (one
  * update_failing alert, /health degraded), persisted in the "breaker" table until gt_reset.
  *
+ * With BATCH_CALL the due updates of several feeds go out as ONE price.update (batch_call,
+ * batch[]) for Multicall3 aggregate3 or OracleBatcher updateAnswers: a feed that is due waits up
+ * to BATCH_WINDOW for others; the batch is eth_call'ed first and every call that would revert is
+ * taken out (a failure of that feed: backoff, breaker) - by the per-call results, or by halving
+ * the batch when it reverts as a whole (chain/batch.h cb_isolate); the rest is estimated (halved
+ * while above GAS_LIMIT_MAX) and queued with ONE outbox entry whose id every member holds as its
+ * in-flight update. When the batch is confirmed each member's answer is read at that block: the
+ * members whose answer is not there failed (their call reverted, or the signer left them out).
+ *
  * Ownership: gt_open copies cfg and feeds; io's ctx is BORROWED for the life of the gt. gt_close
  * frees everything. Threads: one thread uses a gt.
  */
@@ -43,6 +52,14 @@ typedef struct {
 	uint64_t gas_limit_max;     /* GAS_LIMIT_MAX: cap; an estimate above it is a failure */
 	uint64_t backoff_max_ms;    /* BACKOFF_MAX */
 	uint32_t breaker_after;     /* BREAKER_AFTER: 0 = never */
+	/* Batches (README "Batches"): BATCH_CALL, BATCH_CONTRACT, BATCH_MAX, BATCH_WINDOW, BATCH_NAME.
+	 * batch_call CB_NONE (chain/batch.h) = one transaction per feed, as without them. The batch
+	 * is sent by the first feed's transmitter (main.c checks that every feed has the same). */
+	int batch_call;
+	uint8_t batch_contract[20];
+	uint32_t batch_max;       /* feeds per transaction, 2..CB_MAX_CALLS */
+	uint64_t batch_window_ms; /* a due feed waits at most this long for others */
+	const char *batch_name;   /* topic segment price.update.<name> (copied); NULL = "batch" */
 } gt_cfg;
 
 /* The core's I/O. Every function gets ctx. Chain reads return RPC_OK or an rpc error code with
@@ -56,6 +73,12 @@ typedef struct {
 	int (*estimate_gas)(void *ctx, const uint8_t from[20], const uint8_t to[20], const uint8_t *data, size_t len,
 	                    uint64_t *gas, rpc_error *e);
 	uint64_t (*chain_id)(void *ctx);
+	/* Batches only: latestRoundData() at a block (0 = latest), and eth_call from `from` with a gas
+	 * limit (0 = the node's) (a revert is RPC_ENODE with the revert data in e->data; on RPC_OK
+	 * *out is malloc'd, the caller frees). */
+	int (*read_latest_at)(void *ctx, const uint8_t agg[20], uint64_t block, gc_round *r, rpc_error *e);
+	int (*call)(void *ctx, const uint8_t from[20], const uint8_t to[20], const uint8_t *data, size_t len,
+	            uint64_t gas, uint8_t **out, size_t *outlen, rpc_error *e);
 	int (*publish)(void *ctx, const char *topic, const char *type, const uint8_t id[16], const uint8_t *body,
 	               size_t len);
 	int (*alert)(void *ctx, int severity, int status, const char *kind, const char *key, const char *text,

@@ -25,6 +25,7 @@
 #include "base/rt_main.h"
 #include "base/rt_metrics.h"
 #include "base/hex.h"
+#include "chain/batch.h"
 #include "chain/rpc.h"
 
 static act_bus_cfg busc;
@@ -34,6 +35,10 @@ static uint64_t cfg_chain_id, cfg_rpc_timeout_ms, cfg_decimals, cfg_dev_ppm, cfg
         cfg_backoff_max_ms, cfg_breaker_after;
 static bool cfg_estimate; /* from GAS_ESTIMATE, decided in gm_check */
 static const char *cfg_estimate_text;
+static const char *cfg_batch_call, *cfg_batch_contract, *cfg_batch_name;
+static uint64_t cfg_batch_max, cfg_batch_window_ms;
+static int cfg_batch_kind;
+static uint8_t cfg_batch_addr[20];
 
 static void gm_check_all(const rt_opt *o, const char *text, rt_cfg_errs *e);
 
@@ -107,6 +112,22 @@ static const rt_opt opts[] = {
 	  "failed updates in a row that stop a feed until POST /feeds/<feed>/reset "
 	  "(0 = never)",
 	  &cfg_breaker_after, 0, 1000, 0, 0 },
+	{ "BATCH_CALL", RT_STR, "off",
+	  "many feeds per transaction: off (one per feed), aggregate3 (Multicall3 at BATCH_CONTRACT, allowFailure per "
+	  "call) or updateAnswers (OracleBatcher at BATCH_CONTRACT)",
+	  &cfg_batch_call, 0, 0, 0, 0 },
+	{ "BATCH_CONTRACT", RT_STR, NULL,
+	  "the batch contract (Multicall3 0xcA11bde05977b3631167028862bE2a173976CA11, or an OracleBatcher); required "
+	  "with BATCH_CALL",
+	  &cfg_batch_contract, 0, 0, 0, 0 },
+	{ "BATCH_MAX", RT_U64, "16",
+	  "feeds per batch transaction at most (also cut to fit the signed transaction's 4 KB and GAS_LIMIT_MAX)",
+	  &cfg_batch_max, 2, CB_MAX_CALLS, 0, 0 },
+	{ "BATCH_WINDOW", RT_DURATION, "200ms", "a due feed waits at most this long for others to join its batch",
+	  &cfg_batch_window_ms, 0, 60000, 0, 0 },
+	{ "BATCH_NAME", RT_STR, "batch",
+	  "the batches' feed name: topic price.update.<name> (the signer's FEEDS must list it if set), tx.status.feed",
+	  &cfg_batch_name, 0, 0, 0, 0 },
 	RT_CHECK_ROW("", gm_check_all),
 };
 
@@ -125,6 +146,20 @@ static int
 gm_read_oracle_round(void *ctx, const uint8_t agg[20], const uint8_t oracle[20], uint64_t *round, rpc_error *e)
 {
 	return gc_read_oracle_round(ctx, agg, oracle, round, e);
+}
+
+static int
+gm_read_latest_at(void *ctx, const uint8_t agg[20], uint64_t block, gc_round *r, rpc_error *e)
+{
+	return gc_read_latest_at(ctx, agg, block, r, e);
+}
+
+static int
+gm_call(void *ctx, const uint8_t from[20], const uint8_t to[20], const uint8_t *data, size_t len, uint64_t gas,
+        uint8_t **out, size_t *outlen, rpc_error *e)
+{
+	rpc_callmsg m = { .from = from, .to = to, .data = data, .len = len, .gas = gas, .block = RPC_LATEST };
+	return rpc_eth_call_at(ctx, &m, out, outlen, e);
 }
 
 static uint64_t
@@ -354,6 +389,54 @@ gm_check(gf_feed *feeds, int n, int flux, rt_cfg_errs *e)
 	return problems;
 }
 
+/* BATCH_*: the contract, one sender for every feed (the batch is one transaction from one key,
+ * and its eth_call must come from it), a call the batch contract can make, a name that is no
+ * feed's. */
+static void
+gm_check_batch(const gf_feed *feeds, int n, int flux, rt_cfg_errs *e)
+{
+	char topic[FRAME_TOPIC_MAX + 16];
+	cfg_batch_kind = cb_kind_parse(cfg_batch_call);
+	if (cfg_batch_kind < 0) {
+		rt_config_error(e, "BATCH_CALL", "'%.30s' is not off, aggregate3 or updateAnswers", cfg_batch_call);
+		return;
+	}
+	if (cfg_batch_kind == CB_NONE)
+		return;
+	if (cfg_batch_contract == NULL || *cfg_batch_contract == 0)
+		rt_config_error(e, "BATCH_CONTRACT", "required with BATCH_CALL=%s", cfg_batch_call);
+	else if (hex_addr_parse(cfg_batch_contract, strlen(cfg_batch_contract), cfg_batch_addr) != HEX_OK)
+		rt_config_error(e, "BATCH_CONTRACT",
+		                "not an address (0x + 40 hex digits, EIP-55 checksum if mixed case)");
+	if (cfg_batch_kind == CB_UPDATE_ANSWERS && (flux || strcmp(cfg_sig, "updateAnswer(int256)") != 0))
+		rt_config_error(
+		        e, "BATCH_CALL",
+		        "updateAnswers makes OracleBatcher call updateAnswer(int256), not UPDATE_SIGNATURE %.40s",
+		        cfg_sig);
+	int n_ = snprintf(topic, sizeof topic, "price.update.%s", cfg_batch_name ? cfg_batch_name : "");
+	if (!cfg_batch_name || !*cfg_batch_name || strlen(cfg_batch_name) > SC_NAME_CAP || n_ >= (int)sizeof topic ||
+	    !frame_topic_valid(topic, (size_t)n_))
+		rt_config_error(e, "BATCH_NAME", "not a feed name (1..%d of [A-Za-z0-9._:-])", SC_NAME_CAP);
+	for (int i = 0; i < n; i++) {
+		if (cfg_batch_name && strcmp(feeds[i].feed, cfg_batch_name) == 0)
+			rt_config_error(e, "BATCH_NAME", "'%s' is also a feed's name", cfg_batch_name);
+		if (!feeds[i].has_transmitter) {
+			rt_config_error(e, "BATCH_CALL",
+			                "feed %s has no transmitter: a batch is eth_call'ed and estimated from the "
+			                "signer's address (TRANSMITTER)",
+			                feeds[i].feed);
+			break;
+		}
+		if (memcmp(feeds[i].transmitter, feeds[0].transmitter, 20) != 0) {
+			rt_config_error(e, "BATCH_CALL",
+			                "feeds %s and %s have different transmitters: a batch is one transaction from "
+			                "one key (run one gate per key)",
+			                feeds[0].feed, feeds[i].feed);
+			break;
+		}
+	}
+}
+
 /* Everything that needs more than one variable, in rt_init's single pass (the feeds are parsed
  * here once and kept for main). */
 static gf_feed gm_feeds[GF_MAX_FEEDS];
@@ -371,6 +454,7 @@ gm_check_all(const rt_opt *o, const char *text, rt_cfg_errs *e)
 		                cfg_sig);
 	gm_nfeeds = gm_load_feeds(gm_feeds, e);
 	gm_check(gm_feeds, gm_nfeeds > 0 ? gm_nfeeds : 0, flux, e); /* TRANSMITTER even without feeds */
+	gm_check_batch(gm_feeds, gm_nfeeds > 0 ? gm_nfeeds : 0, flux, e);
 }
 
 /* The frame's topic names the body's feed (a body for another feed is a producer bug). */
@@ -416,11 +500,18 @@ main(int argc, char **argv)
 	gc.gas_limit_max = cfg_gas_max;
 	gc.backoff_max_ms = cfg_backoff_max_ms;
 	gc.breaker_after = (uint32_t)cfg_breaker_after;
+	gc.batch_call = cfg_batch_kind;
+	memcpy(gc.batch_contract, cfg_batch_addr, 20);
+	gc.batch_max = (uint32_t)cfg_batch_max;
+	gc.batch_window_ms = cfg_batch_window_ms;
+	gc.batch_name = cfg_batch_name;
 	gt_io io = { .ctx = gm_rpc,
 		     .read_latest = gm_read_latest,
 		     .read_oracle_round = gm_read_oracle_round,
 		     .estimate_gas = gm_estimate_gas,
 		     .chain_id = gm_chain_id,
+		     .read_latest_at = gm_read_latest_at,
+		     .call = gm_call,
 		     .publish = gm_publish,
 		     .alert = gm_alert };
 	gt *g = gt_open(&gc, feeds, (size_t)n, &io, err, sizeof err);
@@ -443,7 +534,8 @@ main(int argc, char **argv)
 		rpc_close(gm_rpc);
 		return 1;
 	}
-	rt_logkv(RT_INFO, "gate ready", "signature", cfg_sig, "gas_estimate",
+	rt_logkv(RT_INFO, "gate ready", "signature", cfg_sig, "batch_call", cb_kind_name(cfg_batch_kind),
+	         "gas_estimate",
 	         cfg_estimate                             ? "on"
 	         : strcmp(cfg_estimate_text, "auto") == 0 ? "off (auto: no TRANSMITTER; the signer's "
 	                                                    "GAS_LIMIT applies)"

@@ -624,6 +624,16 @@ sm_account(const sg_item *it, const sg_result *r, uint64_t done_mono)
 		rt_observe(S.m_sign_s, (double)(done_mono - it->recv_mono_ns) / 1e9);
 		rt_logkv(RT_INFO, "signed", "kind", sm_kind_names[it->kind], "nonce", nonce, "ref", ref, "feed",
 		         it->kind == SG_UPDATE ? it->u.feed : "", NULL);
+		if (r->left_out) {
+			/* A batch signed without the entries the policy refused: counted and alerted as
+			 * refusals (the first one's reason); the gate sees them not land. */
+			sg_result lr = *r;
+			lr.reason = r->left_reason;
+			rt_add(S.m_refused[r->left_reason], r->left_out);
+			rt_logkv(RT_WARN, "batch entries refused: left out", "ref", ref, "reason",
+			         sgp_reason_name(r->left_reason), "detail", r->detail, NULL);
+			sm_refusal_alert(it, &lr);
+		}
 		break;
 	case SG_R_DUPLICATE:
 		rt_inc(S.m_dup);

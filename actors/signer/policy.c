@@ -333,3 +333,48 @@ sgp_check_request(const sgp_policy *p, const sc_tx_request *r, char *detail, siz
 	}
 	return SGP_OK;
 }
+
+int
+sgp_check_batch(const sgp_policy *p, const sc_price_update *u, int call_has_round, int call_unsigned, char *detail,
+                size_t dlen)
+{
+	char tmp[8], a[43];
+	if (detail == NULL) {
+		detail = tmp;
+		dlen = sizeof tmp;
+	}
+	detail[0] = 0;
+	if (u->chain_id != p->chain_id) {
+		snprintf(detail, dlen, "chain id %llu, this signer signs for %llu", (unsigned long long)u->chain_id,
+		         (unsigned long long)p->chain_id);
+		return SGP_CHAIN_ID;
+	}
+	/* The batch contract itself: only ALLOWED_CONTRACTS (never a feed's aggregator by default). */
+	if (!sgp_contract_allowed(p, u->contract)) {
+		hex_addr_format(u->contract, a);
+		snprintf(detail, dlen, "batch %s: contract %s is not allowed", u->feed, a);
+		return SGP_CONTRACT;
+	}
+	if (u->batch_count == 0 || u->batch_count > SC_BATCH_MAX ||
+	    (u->batch_call != SC_BATCH_AGGREGATE3 && u->batch_call != SC_BATCH_UPDATE_ANSWERS)) {
+		snprintf(detail, dlen, "batch %s: %u entries (1..%d) of call %d", u->feed, u->batch_count, SC_BATCH_MAX,
+		         u->batch_call);
+		return SGP_ENCODE;
+	}
+	if (u->batch_call == SC_BATCH_UPDATE_ANSWERS && (call_has_round || call_unsigned)) {
+		snprintf(detail, dlen, "batch %s: updateAnswers calls updateAnswer(int256), not UPDATE_SIGNATURE",
+		         u->feed);
+		return SGP_ENCODE;
+	}
+	if (u->gas_limit > p->max_gas_limit) {
+		snprintf(detail, dlen, "batch %s: gas limit %llu above MAX_GAS_LIMIT %llu", u->feed,
+		         (unsigned long long)u->gas_limit, (unsigned long long)p->max_gas_limit);
+		return SGP_GAS_LIMIT;
+	}
+	if (u->gas_limit && u->gas_limit < SGP_GAS_MIN) {
+		snprintf(detail, dlen, "batch %s: gas limit %llu below the %d any transaction costs", u->feed,
+		         (unsigned long long)u->gas_limit, SGP_GAS_MIN);
+		return SGP_GAS_LIMIT;
+	}
+	return SGP_OK;
+}

@@ -91,6 +91,12 @@ const sgp_feed *sgp_feed_find(const sgp_policy *p, const char *feed);
  * a one-line human explanation of a refusal (may be NULL). */
 int sgp_check_update(const sgp_policy *p, const sc_price_update *u, const u256 *prev, char *detail, size_t dlen);
 int sgp_check_request(const sgp_policy *p, const sc_tx_request *r, char *detail, size_t dlen);
+/* A batched price.update as a whole (its entries are each checked with sgp_check_update): the
+ * chain, the batch contract (Multicall3 or OracleBatcher) in ALLOWED_CONTRACTS, 1..SC_BATCH_MAX
+ * entries, the gas limit's bounds, and a call the batch can make (updateAnswers calls
+ * updateAnswer(int256): an UPDATE_SIGNATURE of another shape cannot be batched that way). */
+int sgp_check_batch(const sgp_policy *p, const sc_price_update *u, int call_has_round, int call_unsigned, char *detail,
+                    size_t dlen);
 
 /* Is |new - prev| * 10^6 > max_ppm * |prev|? Exact; overflow counts as too large. */
 int sgp_change_exceeds(const u256 *next, const u256 *prev, uint64_t max_ppm);

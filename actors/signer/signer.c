@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "base/hex.h"
+#include "chain/batch.h"
 #include "chain/tx.h"
 #include "store/outbox.h"
 #include "store/store.h"
@@ -52,6 +53,9 @@ struct sg {
 	sc_tx_signed rec;
 	uint8_t body[SC_MAX_BODY];
 	uint8_t calldata[SC_CALLDATA_CAP];
+	uint8_t batchdata[SC_RAWTX_CAP]; /* a batch's calldata: it must fit the signed tx anyway */
+	uint8_t inner[SC_BATCH_MAX][4 + 64];
+	sc_price_update one; /* a batch entry as the price.update it stands for */
 	uint64_t finish[SG_FINISH_MAX];
 };
 
@@ -298,6 +302,131 @@ sg_new_fees(sg *s, sgf_fees *f, sg_result *r)
 
 /* ---- handlers, one per item kind ------------------------------------------------------------ */
 
+/* The answer last signed for a feed (table "last"): *has = 1 with *prev, 0 when there is none.
+ * Returns 0 or an error code. */
+static int
+sg_last(sg *s, MDB_txn *txn, const char *feed, u256 *prev, int *has, st_err *e)
+{
+	MDB_val v;
+	int rv = st_get(txn, s->t_last, feed, strlen(feed), &v, e);
+	*has = 0;
+	if (rv == MDB_NOTFOUND)
+		return 0;
+	if (rv != 0)
+		return rv;
+	if (v.mv_size != 32) {
+		/* Reading it as "no previous answer" would skip the MAX_CHANGE check. */
+		snprintf(e->text, sizeof e->text, "last: entry for feed %s of %zu bytes, expected 32", feed, v.mv_size);
+		return OB_ECORRUPT;
+	}
+	u256_from_be(prev, v.mv_data, 32);
+	*has = 1;
+	return 0;
+}
+
+/* A batched price.update (batch_call != none): each entry is checked as the price.update it
+ * stands for (chain, the feed's contract, bounds, MAX_CHANGE from the feed's last signed answer);
+ * the entries the policy refuses are left out (r->left_out, r->detail says which and why: the
+ * gate sees them not land and backs those feeds off), the others are signed as ONE transaction to
+ * the batch contract, which must be in ALLOWED_CONTRACTS (sgp_check_batch). All refused: refused. */
+static int
+sg_on_batch(sg *s, MDB_txn *txn, const sg_item *it, sg_result *r, st_err *e)
+{
+	const sc_price_update *u = &it->u;
+	sc_price_update *one = &s->one;
+	cb_call calls[SC_BATCH_MAX];
+	uint32_t idx[SC_BATCH_MAX]; /* calls[j] is entry idx[j] */
+	size_t n = 0, dlen, k;
+	int first_reason = 0, rv;
+	char why[200] = "", first_detail[200] = "";
+	sgf_fees f;
+
+	if ((rv = sgp_check_batch(s->cfg.policy, u, s->cfg.call->has_round, s->cfg.call->answer_unsigned, r->detail,
+	                          sizeof r->detail)) != SGP_OK) {
+		r->status = SG_R_REFUSED;
+		r->reason = rv;
+		return 0;
+	}
+	for (uint32_t i = 0; i < u->batch_count; i++) {
+		const sc_batch_entry *b = &u->batch[i];
+		u256 prev;
+		memset(one, 0, sizeof *one);
+		memcpy(one->feed, b->feed, sizeof one->feed);
+		one->answer = b->answer;
+		one->decimals = b->decimals;
+		one->round_id = b->round_id;
+		one->chain_id = u->chain_id;
+		memcpy(one->contract, b->contract, 20);
+		for (k = 0; k < i && strcmp(u->batch[k].feed, b->feed) != 0; k++)
+			;
+		int has_prev;
+		if ((rv = sg_last(s, txn, b->feed, &prev, &has_prev, e)) != 0)
+			return rv;
+		if (k < i) {
+			rv = SGP_ENCODE;
+			snprintf(why, sizeof why, "feed %s: twice in one batch", b->feed);
+		} else if ((rv = sgp_check_update(s->cfg.policy, one, has_prev ? &prev : NULL, why, sizeof why)) ==
+		           SGP_OK) {
+			calls[n] = (cb_call){ .target = b->contract, .answer = b->answer, .data = s->inner[n] };
+			if (u->batch_call == SC_BATCH_AGGREGATE3 &&
+			    (rv = sgc_build(s->cfg.call, one, s->inner[n], sizeof s->inner[n], &calls[n].len)) !=
+			            SGP_OK)
+				snprintf(why, sizeof why, "feed %s: answer does not fit %.100s", b->feed,
+				         s->cfg.call->sig.canon);
+		}
+		if (rv != SGP_OK) {
+			if (r->left_out++ == 0) {
+				first_reason = rv;
+				snprintf(first_detail, sizeof first_detail, "%s", why);
+			}
+			continue;
+		}
+		idx[n++] = i;
+	}
+	if (n == 0) {
+		r->status = SG_R_REFUSED;
+		r->reason = first_reason;
+		snprintf(r->detail, sizeof r->detail, "batch: every entry refused, first: %.120s", first_detail);
+		return 0;
+	}
+	if (cb_encode(u->batch_call == SC_BATCH_AGGREGATE3 ? CB_AGGREGATE3 : CB_UPDATE_ANSWERS, calls, n, s->batchdata,
+	              sizeof s->batchdata, &dlen) != 0) {
+		r->status = SG_R_REFUSED;
+		r->reason = SGP_ENCODE;
+		snprintf(r->detail, sizeof r->detail, "batch of %zu calls larger than %zu bytes", n,
+		         sizeof s->batchdata);
+		return 0;
+	}
+	if (sg_new_fees(s, &f, r))
+		return 0;
+	sg_txspec ts = { .fees = &f,
+		         .to = u->contract,
+		         .data = s->batchdata,
+		         .dlen = dlen,
+		         .gas_limit = u->gas_limit ? u->gas_limit : s->cfg.gas_limit,
+		         .nonce = s->t_next,
+		         .feed = u->feed,
+		         .ref = it->msg_id };
+	if ((rv = sg_sign_store(s, txn, &ts, r, e)) != 0 || r->status != SG_R_SIGNED)
+		return rv;
+	for (size_t j = 0; j < n; j++) {
+		const sc_batch_entry *b = &u->batch[idx[j]];
+		uint8_t be[32];
+		u256_to_be(&b->answer, be);
+		if ((rv = st_put(txn, s->t_last, b->feed, strlen(b->feed), be, 32, e)) != 0)
+			return rv;
+	}
+	if ((rv = sg_dedupe_put(s, txn, it->msg_id, e)) != 0)
+		return rv;
+	if (r->left_out) {
+		r->left_reason = first_reason;
+		snprintf(r->detail, sizeof r->detail, "batch: %zu signed, %u left out, first: %.120s", n, r->left_out,
+		         first_detail);
+	}
+	s->t_next++;
+	return 0;
+}
+
 static int
 sg_on_update(sg *s, MDB_txn *txn, const sg_item *it, sg_result *r, st_err *e)
 {
@@ -319,6 +448,8 @@ sg_on_update(sg *s, MDB_txn *txn, const sg_item *it, sg_result *r, st_err *e)
 		                          : "waiting for the first nonce.sync");
 		return 0;
 	}
+	if (u->batch_call != SC_BATCH_NONE)
+		return sg_on_batch(s, txn, it, r, e);
 	rv = st_get(txn, s->t_last, u->feed, strlen(u->feed), &v, e);
 	if (rv == 0 && v.mv_size == 32) {
 		u256_from_be(&prev, v.mv_data, 32);

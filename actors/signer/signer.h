@@ -95,6 +95,9 @@ typedef struct {
 	uint64_t jumped_from, jumped_to;
 	unsigned requeued; /* txs re-queued into the outbox because the node lost them */
 	unsigned finished; /* txs dropped from the table: below the chain's latest nonce */
+	/* a batched price.update signed without some of its entries (refused by the policy) */
+	unsigned left_out;
+	int left_reason; /* SGP_* of the first entry left out; detail names it */
 } sg_result;
 
 typedef struct {

@@ -21,6 +21,7 @@
 #include "base/rt_config.h"
 #include "store/store.h"
 #include "base/hex.h"
+#include "chain/batch.h"
 #include "chain/tx.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
@@ -637,6 +638,161 @@ test_gas_limit(void **st)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* ---- batches: many feeds in one transaction ----------------------------------------------------- */
+
+static const char *MC = "0xcA11bde05977b3631167028862bE2a173976CA11";
+static const char *BTC_AGG = "0x00000000000000000000000000000000000000b7";
+
+static void
+batch_entry(sc_price_update *u, const char *feed, const char *agg, const char *answer)
+{
+	sc_batch_entry *b = &u->batch[u->batch_count++];
+	snprintf(b->feed, sizeof b->feed, "%s", feed);
+	i256_set(&b->answer, answer);
+	b->decimals = 8;
+	assert_int_equal(hex_addr_parse(agg, strlen(agg), b->contract), 0);
+}
+
+static void
+item_batch(sg_item *it, uint8_t idbyte, int call, const char *to)
+{
+	memset(it, 0, sizeof *it);
+	it->kind = SG_UPDATE;
+	memset(it->msg_id, idbyte, 16);
+	mk_update(&it->u, "batch", "0");
+	it->u.batch_call = call;
+	it->u.gas_limit = 300000;
+	assert_int_equal(hex_addr_parse(to, strlen(to), it->u.contract), 0);
+}
+
+/* The calldata the batch must carry: the same calls encoded by chain/batch.c (itself checked
+ * against cast in chain/batch_test.c). */
+static void
+expect_batch_data(const sc_tx_signed *rec, int kind, const char *const *aggs, const char *const *answers, size_t n)
+{
+	tx t;
+	cb_call c[4];
+	uint8_t a[4][20], in[4][36], want[2048];
+	size_t wl;
+	memset(c, 0, sizeof c);
+	for (size_t i = 0; i < n; i++) {
+		sc_price_update u;
+		assert_int_equal(hex_addr_parse(aggs[i], strlen(aggs[i]), a[i]), 0);
+		mk_update(&u, "x", answers[i]);
+		assert_int_equal(sgc_build(&g_call, &u, in[i], sizeof in[i], &c[i].len), SGP_OK);
+		c[i].target = a[i];
+		c[i].data = in[i];
+		c[i].answer = u.answer;
+	}
+	assert_int_equal(cb_encode(kind, c, n, want, sizeof want, &wl), 0);
+	assert_int_equal(tx_decode(rec->raw, rec->raw_len, &t, NULL), TX_OK);
+	assert_int_equal(t.data_len, wl);
+	assert_memory_equal(t.data, want, wl);
+	uint8_t mc[20];
+	hex_addr_parse(MC, strlen(MC), mc);
+	assert_memory_equal(t.to, mc, 20);
+	assert_int_equal(t.gas_limit, 300000);
+}
+
+static void
+test_batch(void **st)
+{
+	(void)st;
+	char dir[] = "/tmp/signer_batch_XXXXXX", err[200];
+	assert_non_null(mkdtemp(dir));
+	sg *s = open_core(dir, 1000000000);
+	sg_item it[6];
+	sg_result r[6];
+	pubs *p = calloc(1, sizeof *p);
+	sc_tx_signed rec;
+	const uint64_t T = 1000000000000ull;
+
+	/* Multicall3 is not allowed yet: the batch is refused as a whole, no nonce used */
+	item_sync(s, &it[0], 3, 3);
+	item_batch(&it[1], 1, SC_BATCH_AGGREGATE3, MC);
+	batch_entry(&it[1].u, "ETH-USD", CON, "300000000000");
+	run(s, it, 2, r, T, p);
+	assert_int_equal(r[1].status, SG_R_REFUSED);
+	assert_int_equal(r[1].reason, SGP_CONTRACT);
+	assert_int_equal(p->n, 0);
+
+	assert_int_equal(sgp_add_contract(&g_pol, MC, err, sizeof err), 0);
+	/* ETH-USD signed; LTC-USD above MAX_ANSWER left out; BTC-USD to its own aggregator signed;
+	 * an entry whose target is not the feed's aggregator is left out too (the policy per entry) */
+	item_batch(&it[0], 2, SC_BATCH_AGGREGATE3, MC);
+	batch_entry(&it[0].u, "ETH-USD", CON, "300000000000");
+	batch_entry(&it[0].u, "LTC-USD", CON, "999999999999999999");
+	batch_entry(&it[0].u, "BTC-USD", BTC_AGG, "10000000000");
+	batch_entry(&it[0].u, "XRP-USD", BTC_AGG, "100000000");
+	run(s, it, 1, r, T, p);
+	assert_int_equal(r[0].status, SG_R_SIGNED);
+	assert_int_equal(r[0].nonce, 3);
+	assert_int_equal(r[0].left_out, 2);
+	assert_int_equal(r[0].left_reason, SGP_ABOVE_MAX);
+	assert_non_null(strstr(r[0].detail, "LTC-USD"));
+	assert_int_equal(p->n, 1);
+	check_body(p, 0, &rec);
+	assert_string_equal(rec.feed, "batch");
+	{
+		const char *aggs[] = { CON, BTC_AGG }, *ans[] = { "300000000000", "10000000000" };
+		expect_batch_data(&rec, CB_AGGREGATE3, aggs, ans, 2);
+	}
+	/* the same id again: the stored tx, not a second one */
+	run(s, it, 1, r, T, p);
+	assert_int_equal(r[0].status, SG_R_DUPLICATE);
+	assert_int_equal(r[0].nonce, 3);
+
+	/* the batch recorded each feed's answer: MAX_CHANGE (10 %) now applies from 3000 */
+	item_update(&it[0], 3, "400000000000");
+	run(s, it, 1, r, T, p);
+	assert_int_equal(r[0].status, SG_R_REFUSED);
+	assert_int_equal(r[0].reason, SGP_MAX_CHANGE);
+
+	/* updateAnswers: the answers, not calldata; every entry refused: refused, no nonce */
+	item_batch(&it[0], 4, SC_BATCH_UPDATE_ANSWERS, MC);
+	batch_entry(&it[0].u, "ETH-USD", CON, "310000000000");
+	batch_entry(&it[0].u, "BTC-USD", BTC_AGG, "10100000000");
+	item_batch(&it[1], 5, SC_BATCH_UPDATE_ANSWERS, MC);
+	batch_entry(&it[1].u, "ETH-USD", CON, "1");
+	item_batch(&it[2], 6, SC_BATCH_UPDATE_ANSWERS, MC); /* the same feed twice */
+	batch_entry(&it[2].u, "ETH-USD", CON, "311000000000");
+	batch_entry(&it[2].u, "ETH-USD", CON, "312000000000");
+	item_batch(&it[3], 7, SC_BATCH_AGGREGATE3, MC); /* gas limit above MAX_GAS_LIMIT */
+	batch_entry(&it[3].u, "ETH-USD", CON, "311000000000");
+	it[3].u.gas_limit = 500001;
+	run(s, it, 4, r, T, p);
+	assert_int_equal(r[0].status, SG_R_SIGNED);
+	assert_int_equal(r[0].nonce, 4);
+	assert_int_equal(r[0].left_out, 0);
+	check_body(p, 0, &rec);
+	{
+		const char *aggs[] = { CON, BTC_AGG }, *ans[] = { "310000000000", "10100000000" };
+		expect_batch_data(&rec, CB_UPDATE_ANSWERS, aggs, ans, 2);
+	}
+	assert_int_equal(r[1].status, SG_R_REFUSED);
+	assert_int_equal(r[1].reason, SGP_BELOW_MIN);
+	assert_non_null(strstr(r[1].detail, "every entry refused"));
+	assert_int_equal(r[2].status, SG_R_SIGNED);
+	assert_int_equal(r[2].nonce, 5);
+	assert_int_equal(r[2].left_out, 1);
+	assert_non_null(strstr(r[2].detail, "twice"));
+	assert_int_equal(r[3].status, SG_R_REFUSED);
+	assert_int_equal(r[3].reason, SGP_GAS_LIMIT);
+
+	/* updateAnswers cannot carry a round: refused with submit(uint256,int256) */
+	assert_int_equal(sgc_init(&g_call, "submit(uint256,int256)", err, sizeof err), 0);
+	item_batch(&it[0], 8, SC_BATCH_UPDATE_ANSWERS, MC);
+	batch_entry(&it[0].u, "ETH-USD", CON, "311000000000");
+	run(s, it, 1, r, T, p);
+	assert_int_equal(r[0].status, SG_R_REFUSED);
+	assert_int_equal(r[0].reason, SGP_ENCODE);
+	sg_close(s);
+	free(p);
+	char cmd[300];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 /* Overwrites one entry of the signer's LMDB while the signer is closed, as a disk or a bug would. */
 static void
 corrupt_entry(const char *dir, const char *table, const void *key, size_t klen, const void *val, size_t vlen)
@@ -884,6 +1040,7 @@ main(void)
 		cmocka_unit_test(test_fees),
 		cmocka_unit_test(test_core),
 		cmocka_unit_test(test_gas_limit),
+		cmocka_unit_test(test_batch),
 		cmocka_unit_test(test_corrupt_store),
 		cmocka_unit_test(test_empty_state_refused),
 		cmocka_unit_test(test_sign_hook),

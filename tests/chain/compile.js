@@ -24,6 +24,21 @@ const CONTRACTS = [
     evmVersion: 'paris',
   },
   {
+    // Many feeds per transaction (issue 12): updateAnswers over several OracleAggregators.
+    name: 'OracleBatcher',
+    solc: 'solc',
+    unit: 'deploy/contracts/OracleBatcher.sol',
+    evmVersion: 'paris',
+  },
+  {
+    // The standard Multicall3 (mds1/multicall, as vendored by Chainlink): aggregate3 batches;
+    // tools/chain.sh deploy-multicall3 puts it at its canonical address on anvil.
+    name: 'Multicall3',
+    solc: 'solc',
+    unit: '@chainlink/contracts/src/v0.8/vendor/multicall/ebd8b64/src/Multicall3.sol',
+    evmVersion: 'paris',
+  },
+  {
     // ccip-tail's test fixture (issue 4): the exact CCIP 1.5/1.6/Router events.
     name: 'CcipEventEmitter',
     solc: 'solc',

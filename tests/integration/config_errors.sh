@@ -77,6 +77,14 @@ gate_needles=("BUS_PUB_URL: 'tcp://busd' is not a bus URL: no port" "HEARTBEAT: 
 	"DEVIATION_THRESHOLD: '-1' is not a percent" "RPC_URL: required" "BUS_SIGNING_KEY: not a valid secp256k1"
 	"AGGREGATOR_ADDRESS: required" "TRANSMITTER: not an address")
 expect_errors gate 7 "${gate_needles[@]}"
+# batches (issue 12): the call, the contract, the sender, the name
+run gate RPC_URL=http://127.0.0.1:1 FEED=ETH-USD AGGREGATOR_ADDRESS=$ADDR BUS_SIGNING_KEY="$GSEC" BATCH_CALL=multicall BATCH_MAX=65
+expect_errors gate 2 "BATCH_CALL: 'multicall' is not off, aggregate3 or updateAnswers" "BATCH_MAX: '65' is out of range"
+run gate RPC_URL=http://127.0.0.1:1 FEED=ETH-USD AGGREGATOR_ADDRESS=$ADDR BUS_SIGNING_KEY="$GSEC" BATCH_CALL=updateAnswers \
+	BATCH_NAME=ETH-USD UPDATE_SIGNATURE='submit(uint256,int256)'
+expect_errors gate 5 "BATCH_CONTRACT: required with BATCH_CALL=updateAnswers" \
+	"BATCH_CALL: updateAnswers makes OracleBatcher call updateAnswer(int256)" "BATCH_NAME: 'ETH-USD' is also a feed's name" \
+	"BATCH_CALL: feed ETH-USD has no transmitter"
 
 printf '{"feeds": [{"feed": "ETH-USD", "aggregator": "0x12"}]}' >"$TMP/signer-feeds.json"
 run signer PRIVATE_KEY=$ORDER ALLOWED_CONTRACTS=0x1234 TX_TYPE=fast GAS_PRICE=cheap FEEDS_FILE="$TMP/signer-feeds.json" \

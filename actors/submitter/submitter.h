@@ -35,6 +35,7 @@ typedef struct {
 	uint64_t bump_after_blocks;
 	uint64_t bump_percent;
 	uint64_t poll_ms, quote_ms, nonce_sync_ms;
+	uint64_t max_in_flight; /* nonces sent and unmined at once (0 = 16) */
 	uint8_t signer[20];
 	int have_signer;
 } sub_cfg;
@@ -47,6 +48,8 @@ void sub_close(sub *s);
 
 /* One tx.signed from the bus. */
 void sub_on_signed(sub *s, const sc_tx_signed *t);
+/* Several: stored in one LMDB commit, then acked, then sent in nonce order within MAX_IN_FLIGHT. */
+void sub_on_signed_batch(sub *s, const sc_tx_signed *t, size_t n);
 /* Runs whatever is due (poll, gas quote, nonce sync). Returns ms until the next due time. */
 uint64_t sub_tick(sub *s);
 size_t sub_pending_count(const sub *s);

@@ -883,9 +883,11 @@ sg_complete(sg *s, sg_publish_fn pub, void *arg, char *err, size_t errlen)
 		pthread_mutex_lock(&s->mu);
 		while (s->w_state != SG_W_DONE)
 			pthread_cond_wait(&s->cv, &s->mu);
+		s->w_state = SG_W_IDLE; /* the writer reads it (under mu) on any wake-up */
 		pthread_mutex_unlock(&s->mu);
+	} else {
+		s->w_state = SG_W_IDLE;
 	}
-	s->w_state = SG_W_IDLE;
 	s->busy = 0;
 	s->run.n = 0;
 	sg_publish_outs(s, pub, arg); /* committed: durable */
@@ -957,7 +959,7 @@ sg_presign(sg *s, const sg_item *items, size_t n)
 		}
 		sg_tx_fill(s, &ts, &t);
 		sg_psig *p = &m->v[m->n];
-		if (tx_sign(&t, s->key) != TX_OK || tx_signing_hash(&t, p->h) != TX_OK)
+		if (tx_sign_hash_out(&t, s->key, p->h) != TX_OK)
 			continue;
 		memcpy(p->r, t.r, 32);
 		memcpy(p->s, t.s, 32);

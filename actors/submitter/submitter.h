@@ -10,6 +10,11 @@
  * BUMP_AFTER_BLOCKS -> tx.bump; of several txs with one nonce, the one mined wins and the others
  * are replaced.
  *
+ * In flight: the tx.signed queued at one moment are stored in one commit, acked, then sent in nonce
+ * order, and only while their nonce is below the key's lowest unmined nonce + MAX_IN_FLIGHT; the
+ * others are held (stored and acked, not sent) until a poll sees lower ones mined. s->v is kept
+ * sorted by nonce for that. A poll's state changes are written in one commit at its end.
+ *
  * Sending: to the first working endpoint of RPC_URL (failover), not broadcast to all of them.
  * Broadcasting (Chainlink's choice) helps when nodes do not gossip to one another; on one network
  * they do, and the answers of one node are what the error classification needs. A tx that a node

@@ -13,6 +13,10 @@
 #      once, then re-published like the gate until every one is signed): every update is mined
 #      exactly once, the chain's nonce is the start + the number of updates (no gap), and no nonce
 #      was ever signed twice with different bytes (every tx.signed of the run, from the capture)
+#   5. a stuck window: 5 updates in flight, the base fee raised above their fee cap; each asks a
+#      tx.bump after BUMP_AFTER_BLOCKS, the signer signs replacements (same nonce, `replaces`), and
+#      one block mines all 5 in nonce order; the only nonces with two signed txs are these, each a
+#      replacement of the other
 set -euo pipefail
 export LEASE_TTL=1s LEASE_INTERVAL=200ms # the signer restarts here: short listening time
 cd "$(dirname "$0")/../.."
@@ -54,7 +58,7 @@ AGG2="$("$CHAIN" deploy OracleAggregator 8 "ETH / USD" 1 100000000000000 "[\"$AD
 
 IN=ipc://$TMP/in.ipc OUT=ipc://$TMP/out.ipc
 BP=$(free_port) SHP=$(free_port) UHP=$(free_port)
-BUSD_INGRESS=$IN BUSD_EGRESS=$OUT JOURNAL_DIR= HTTP_PORT=$BP HTTP_ADDR=127.0.0.1 INSTANCE=busd "$BUSD" 2>>"$TMP/busd.log" &
+BUSD_INGRESS=$IN BUSD_EGRESS=$OUT JOURNAL_DIR=$TMP/journal HTTP_PORT=$BP HTTP_ADDR=127.0.0.1 INSTANCE=busd "$BUSD" 2>>"$TMP/busd.log" &
 PIDS+=($!)
 wait_for 5 "busd /health" curl -sf "http://127.0.0.1:$BP/health"
 read -r GATE_SEC GATE_PUB < <("$TAP" --keygen | awk '{printf "%s ", $2} END {print ""}')
@@ -71,7 +75,7 @@ start_signer() {
 }
 start_submitter() { # MAX_IN_FLIGHT
 	env RPC_URL=$RPC CHAIN_ID=138 SIGNER_ADDRESS=$ADDR1 STATE_DIR=$TMP/submitter BUS_PUB_URL=$IN BUS_SUB_URL=$OUT \
-		MAX_IN_FLIGHT=$1 POLL_INTERVAL=100ms CONFIRMATIONS=1 FINALITY_DEPTH=2 BUMP_AFTER_BLOCKS=0 \
+		MAX_IN_FLIGHT=$1 POLL_INTERVAL=100ms CONFIRMATIONS=1 FINALITY_DEPTH=2 BUMP_AFTER_BLOCKS=${BUMP_AFTER:-0} \
 		GAS_QUOTE_INTERVAL=500ms NONCE_SYNC_INTERVAL=500ms HTTP_PORT=$UHP HTTP_ADDR=127.0.0.1 \
 		INSTANCE=submitter-0 LOG_LEVEL=warn "$SUBMITTER" 2>>"$TMP/submitter.log" &
 	SUB_PID=$!
@@ -224,11 +228,44 @@ wait_for 60 "every update signed" all_signed
 wait_for 60 "every update mined" all_mined $((N3 + KN))
 ok "$KILLS SIGKILLs (signer, and every other time the submitter too) during $KN updates; chain nonce $((N3 + KN))"
 
+# ---- 5. a stuck window: every transaction in it replaced with a higher fee ---------------------------
+stop_submitter
+BUMP_AFTER=2 start_submitter 16
+N4=$(chain_nonce)
+B0=$(n_topic tx.bump)
+rpc evm_setAutomine '[false]' >/dev/null
+burst 5 300400000000
+wait_for 10 "5 transactions in the pool" pool_is 5
+GWEI=1000000000
+rpc anvil_setNextBlockBaseFeePerGas "[\"0x$(printf '%x' $((50 * GWEI)))\"]" >/dev/null
+bumps_ge() { [ "$(n_topic tx.bump)" -ge $((B0 + $1)) ]; }
+head_is() { [ "$(printf '%d' "$(rpc eth_blockNumber | jq -r .result)")" -ge "$1" ]; }
+for _ in 1 2 3 4; do # blocks the stuck ones cannot enter (base fee 50 gwei, decaying 12.5% a block)
+	rpc evm_mine >/dev/null
+	if bumps_ge 5; then break; fi
+	sleep 0.3 # not a wait for an outcome: spacing the blocks so the submitter's polls see each one
+done
+wait_for 10 "a tx.bump for each of the 5 stuck transactions" bumps_ge 5
+replaced_ge() { [ "$(jq -c 'select(.type=="tx.signed" and .body.replaces != "0x0000000000000000000000000000000000000000000000000000000000000000")' "$TMP/cap.jsonl" | wc -l)" -ge "$1" ]; }
+wait_for 10 "5 replacements signed" replaced_ge 5
+# sent: a tx.status pending for each replacement (the node took it), and they are what the pool holds
+pending_repl() {
+	jq -r 'select(.type=="tx.signed" and (.body.replaces|test("^0x0+$")|not)) | .body.tx_hash' "$TMP/cap.jsonl" | sort -u >"$TMP/repl.txt"
+	jq -r 'select(.type=="tx.status" and .body.state=="pending") | .body.tx_hash' "$TMP/cap.jsonl" | sort -u >"$TMP/sent.txt"
+	[ "$(comm -12 "$TMP/repl.txt" "$TMP/sent.txt" | wc -l)" -ge 5 ] &&
+		[ "$(rpc txpool_content | jq -r --arg a "$ADDR1" '.result.pending | to_entries[] | select((.key|ascii_downcase)==$a) | .value[].hash' | sort -u | comm -12 - "$TMP/repl.txt" | wc -l)" -ge 5 ]
+}
+wait_for 10 "the 5 replacements sent and in the pool" pending_repl
+rpc evm_mine >/dev/null
+rpc evm_setAutomine '[true]' >/dev/null
+wait_for 10 "the 5 replacements mined" all_mined $((N4 + 5))
+ok "stuck window: 5 in flight behind a base fee of 50 gwei, each bumped (tx.bump, replacement signed with replaces), all 5 mined by one block, nonces $N4..$((N4 + 4))"
+
 # ---- checks over the whole run ----------------------------------------------------------------
 sleep 0.5 # let the capture flush its last lines (checked below against the chain, not timed)
-python3 - "$TMP/cap.jsonl" "$RPC" "$ADDR1" "$N0" "$(chain_nonce)" "$N3" "$KN" <<'PY' || fail "capture/chain checks"
+python3 - "$TMP/cap.jsonl" "$RPC" "$ADDR1" "$N0" "$(chain_nonce)" "$N3" "$KN" "$N4" <<'PY' || fail "capture/chain checks"
 import json, sys, urllib.request
-cap, rpc, addr, n0, nend, n3, kn = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]), int(sys.argv[7])
+cap, rpc, addr, n0, nend, n3, kn, n4 = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]), int(sys.argv[7]), int(sys.argv[8])
 def call(m, p):
     req = urllib.request.Request(rpc, json.dumps({"jsonrpc": "2.0", "id": 1, "method": m, "params": p}).encode(),
                                  {"content-type": "application/json"})
@@ -242,8 +279,16 @@ for l in open(cap):
     assert b["from"].lower() == addr, b["from"]
     by_nonce.setdefault(b["nonce"], {})[b["tx_hash"]] = b
     by_ref.setdefault(b["ref"], set()).add(b["nonce"])
-bad = {n: list(h) for n, h in by_nonce.items() if len(h) > 1}
-assert not bad, "nonces signed twice with different bytes (no replacement asked here): %s" % bad
+# Two signed txs for one nonce only as a replacement chain: every one but the first replaces another
+# of the same nonce, and one of them is mined (checked below).
+for n, hs in by_nonce.items():
+    if len(hs) == 1: continue
+    roots = [h for h, b in hs.items() if int(b["replaces"], 16) == 0]
+    assert len(roots) == 1, "nonce %d: %d txs that replace nothing: %s" % (n, len(roots), list(hs))
+    for h, b in hs.items():
+        assert int(b["replaces"], 16) == 0 or b["replaces"] in hs, "nonce %d: %s replaces an unknown tx" % (n, h)
+multi = sorted(n for n, hs in by_nonce.items() if len(hs) > 1)
+assert multi == list(range(n4, n4 + 5)), "nonces with replacements: %s, want %d..%d" % (multi, n4, n4 + 4)
 assert all(len(v) == 1 for v in by_ref.values()), "an update signed under two nonces"
 want = set(range(n0, nend))
 assert set(by_nonce) == want, "signed nonces %s..%s (%d), chain says %d..%d" % (min(by_nonce), max(by_nonce), len(by_nonce), n0, nend - 1)
@@ -252,12 +297,11 @@ assert kill_refs <= set(by_ref), "updates never signed: %d" % len(kill_refs - se
 assert sorted(n for r in kill_refs for n in by_ref[r]) == list(range(n3, n3 + kn)), "the killed run's nonces are not %d.." % n3
 # every nonce of the run: the chain's transaction is the one signed
 for n, hs in sorted(by_nonce.items()):
-    h = next(iter(hs))
-    r = call("eth_getTransactionReceipt", [h])
-    assert r is not None and r["status"] == "0x1", "nonce %d: %s not mined/successful" % (n, h)
+    mined = [r for r in (call("eth_getTransactionReceipt", [h]) for h in hs) if r is not None]
+    assert len(mined) == 1 and mined[0]["status"] == "0x1", "nonce %d: %d of %s mined" % (n, len(mined), list(hs))
 print("ok: %d nonces %d..%d, each signed once and mined; %d updates of the killed run, one nonce each" % (len(want), n0, nend - 1, kn))
 PY
-ok "every nonce $N0..$(($(chain_nonce) - 1)) signed exactly once (one hash) and mined with status 1; each update one nonce"
+ok "every nonce $N0..$(($(chain_nonce) - 1)) signed once, or as a replacement chain (only the 5 bumped), exactly one tx mined with status 1; each update one nonce"
 grep -q "$KEY1" "$TMP/signer.log" "$TMP/submitter.log" "$TMP/cap.jsonl" && fail "the key appears in a log or the capture"
 kill -TERM "$SIG_PID"; wait "$SIG_PID" || fail "signer did not exit 0"; SIG_PID=
 stop_submitter

@@ -190,9 +190,16 @@ tx_signing_hash(const tx *t, uint8_t h[32])
 int
 tx_sign(tx *t, const uint8_t key[32])
 {
+	uint8_t h[32];
+	return tx_sign_hash_out(t, key, h);
+}
+
+int
+tx_sign_hash_out(tx *t, const uint8_t key[32], uint8_t h[32])
+{
 	secp256k1_context *c = ob_secp();
 	secp256k1_ecdsa_recoverable_signature sig;
-	uint8_t h[32], rs[64];
+	uint8_t rs[64];
 	int recid, rc;
 	if (!c)
 		return TX_ECTX;

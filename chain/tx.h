@@ -66,6 +66,8 @@ int tx_signing_hash(const tx *t, uint8_t h[32]);
 
 /* Signs t with key: sets r, s, y_parity, is_signed. The key is not retained. */
 int tx_sign(tx *t, const uint8_t key[32]);
+/* The same, also giving the signing hash it signed (one keccak less for a caller that keeps it). */
+int tx_sign_hash_out(tx *t, const uint8_t key[32], uint8_t h[32]);
 
 /* Signed raw transaction bytes (what eth_sendRawTransaction takes). TX_ESPACE sets *len to the
  * size needed; out may be NULL with cap 0 for a size query. */

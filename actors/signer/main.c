@@ -185,12 +185,24 @@ static const char *const sm_drop_names[SG_NDROPS] = {
 	"remote_signer",    "remote_signer_mismatch", "lease"
 };
 
+/* One batch: the items received, and those sg_submit runs (the others are held by the lease). */
 typedef struct {
-	act_bus *bus;
-	sg *sg;
 	sg_item *items;
 	sg_result *res;
 	size_t n;
+	sg_item *run;
+	sg_result *runres;
+	size_t *runidx;
+	size_t nrun;
+} sm_batch;
+
+typedef struct {
+	act_bus *bus;
+	sg *sg;
+	sm_batch bufs[2];
+	sm_batch *in; /* receiving */
+	sm_batch *fl; /* submitted, its commit in flight (S.inflight) */
+	int inflight;
 	uint64_t published;
 	int store_failed, store_sticky; /* this flush / since start: see sm_store_error */
 	rt_metric *m_signed[SG_NKINDS], *m_refused[SGP_NREASONS], *m_dropped[SG_NDROPS];
@@ -200,9 +212,6 @@ typedef struct {
 	sgl lease;
 	int lease_state; /* SGL_* as of the last check */
 	uint64_t dup_alert_mono;
-	sg_item *run; /* the items sg_process runs (the others are held by the lease) */
-	sg_result *runres;
-	size_t *runidx;
 } sm_state;
 
 static sm_state S;
@@ -717,39 +726,64 @@ sm_account(const sg_item *it, const sg_result *r, uint64_t done_mono)
 	}
 }
 
+/* Waits for the batch in flight (its commit), publishes its tx.signed (durable now) and accounts
+ * for every item of it. */
 static void
-sm_flush(void)
+sm_complete(void)
 {
 	char err[256];
-	if (S.n == 0)
+	sm_batch *f = S.fl;
+	if (!S.inflight)
 		return;
+	S.inflight = 0;
 	S.store_failed = 0;
+	if (sg_complete(S.sg, sm_publish, NULL, err, sizeof err) != 0)
+		rt_logkv(RT_ERROR, "batch not committed as a whole; each item ran alone", "error", err, NULL);
+	for (size_t j = 0; j < f->nrun; j++)
+		f->res[f->runidx[j]] = f->runres[j];
+	uint64_t done = rt_mono_ns();
+	for (size_t i = 0; i < f->n; i++)
+		sm_account(&f->items[i], &f->res[i], done);
+	if (!S.store_failed && !S.store_sticky)
+		rt_health_set("store", 0, NULL);
+	f->n = 0;
+	sm_gauges();
+}
+
+/* Hands the received batch to the signer. Its commit (fsync) runs in the signer's writer thread
+ * while the loop receives the next batch; that one is signed ahead (sg_presign) before the
+ * commit in flight is awaited, so signing and fsync overlap. */
+static int
+sm_submit(void)
+{
+	sm_batch *b = S.in;
+	if (b->n == 0)
+		return 0;
 	/* Without the lease nothing is signed or re-published (acks and nonce.syncs still run, so the
 	 * store follows the chain): the held requests come again (the gate re-publishes). */
 	int hold = S.lease_state != SGL_ACTIVE;
-	size_t nrun = 0;
-	for (size_t i = 0; i < S.n; i++) {
-		int k = S.items[i].kind;
+	b->nrun = 0;
+	for (size_t i = 0; i < b->n; i++) {
+		int k = b->items[i].kind;
 		if (hold && (k == SG_UPDATE || k == SG_REQUEST || k == SG_BUMP)) {
-			memset(&S.res[i], 0, sizeof S.res[i]);
-			S.res[i].status = SG_R_DROPPED;
-			S.res[i].reason = SG_DROP_LEASE;
+			memset(&b->res[i], 0, sizeof b->res[i]);
+			b->res[i].status = SG_R_DROPPED;
+			b->res[i].reason = SG_DROP_LEASE;
 			continue;
 		}
-		S.run[nrun] = S.items[i];
-		S.runidx[nrun++] = i;
+		b->run[b->nrun] = b->items[i];
+		b->runidx[b->nrun++] = i;
 	}
-	if (nrun && sg_process(S.sg, S.run, nrun, S.runres, rt_now_ns(), sm_publish, NULL, err, sizeof err) != 0)
-		rt_logkv(RT_ERROR, "batch not committed as a whole; each item ran alone", "error", err, NULL);
-	for (size_t j = 0; j < nrun; j++)
-		S.res[S.runidx[j]] = S.runres[j];
-	uint64_t done = rt_mono_ns();
-	for (size_t i = 0; i < S.n; i++)
-		sm_account(&S.items[i], &S.res[i], done);
-	if (!S.store_failed && !S.store_sticky)
-		rt_health_set("store", 0, NULL);
-	S.n = 0;
-	sm_gauges();
+	if (S.inflight) {
+		sg_presign(S.sg, b->run, b->nrun);
+		sm_complete();
+	}
+	S.in = S.fl;
+	S.fl = b;
+	S.inflight = 1;
+	if (b->nrun)
+		sg_submit(S.sg, b->run, b->nrun, b->runres, rt_now_ns()); /* 0: nothing is in flight */
+	return 1;
 }
 
 /* ---- one signer per key (lease.h) ---------------------------------------------------------- */
@@ -865,7 +899,7 @@ sm_on_frame(const bus_msg *m)
 			}
 			return;
 		}
-		sg_item *it = &S.items[S.n];
+		sg_item *it = &S.in->items[S.in->n];
 		if (act_decode(m, r->def, (uint8_t *)it + r->off) != 0)
 			return;
 		if (r->kind == SG_UPDATE && !sm_feed_wanted(it->u.feed)) {
@@ -875,7 +909,7 @@ sm_on_frame(const bus_msg *m)
 		it->kind = r->kind;
 		memcpy(it->msg_id, m->f.id, 16);
 		it->recv_mono_ns = rt_mono_ns();
-		S.n++;
+		S.in->n++;
 		return;
 	}
 	rt_logkv(RT_WARN, "unexpected message type dropped", "type", type, NULL);
@@ -915,15 +949,20 @@ main(int argc, char **argv)
 		rt_log(RT_WARN, "tx.request ignored: BUS_TRUST does not cover it");
 
 	sm_metrics();
-	S.items = calloc(cfg_batch, sizeof *S.items);
-	S.res = calloc(cfg_batch, sizeof *S.res);
-	S.run = calloc(cfg_batch, sizeof *S.run);
-	S.runres = calloc(cfg_batch, sizeof *S.runres);
-	S.runidx = calloc(cfg_batch, sizeof *S.runidx);
-	if (S.items == NULL || S.res == NULL || S.run == NULL || S.runres == NULL || S.runidx == NULL) {
-		rt_log(RT_ERROR, "out of memory");
-		return 1;
+	for (int i = 0; i < 2; i++) {
+		sm_batch *b = &S.bufs[i];
+		b->items = calloc(cfg_batch, sizeof *b->items);
+		b->res = calloc(cfg_batch, sizeof *b->res);
+		b->run = calloc(cfg_batch, sizeof *b->run);
+		b->runres = calloc(cfg_batch, sizeof *b->runres);
+		b->runidx = calloc(cfg_batch, sizeof *b->runidx);
+		if (b->items == NULL || b->res == NULL || b->run == NULL || b->runres == NULL || b->runidx == NULL) {
+			rt_log(RT_ERROR, "out of memory");
+			return 1;
+		}
 	}
+	S.in = &S.bufs[0];
+	S.fl = &S.bufs[1];
 	if (cfg_rs_url != NULL && cfg_rs_url[0]) {
 		if ((S.remote = rs_open(cfg_rs_url, cfg_rs_addr, cfg_rs_method, (int)cfg_rs_timeout_ms, err,
 		                        sizeof err)) == NULL) {
@@ -934,6 +973,7 @@ main(int argc, char **argv)
 		sm_cfg.sign_arg = S.remote;
 		memcpy(sm_cfg.address, cfg_rs_addr, 20);
 	}
+	sm_cfg.pipeline = S.remote == NULL; /* remote signatures are made in the batch, one call each */
 	if ((S.sg = sg_open(cfg_state_dir, &sm_cfg, sm_key, err, sizeof err)) == NULL) {
 		rt_log(RT_ERROR, "%s", err);
 		return 1;
@@ -972,12 +1012,14 @@ main(int argc, char **argv)
 	uint64_t last_resend = rt_mono_ns(), last_prune = 0;
 	while (!rt_stopping()) {
 		bus_msg m;
-		int rv = act_recv(S.bus, &m, 100);
+		/* With a batch in flight only what is already queued: nothing queued = publish that batch
+		 * now (its commit is all that is left), not after a wait. */
+		int rv = act_recv(S.bus, &m, S.inflight ? 0 : 100);
 		/* Drain what is queued into one batch: one commit (fsync) for all of it. */
 		while (rv == BUS_OK) {
 			sm_on_frame(&m);
 			bus_msg_free(&m);
-			if (S.n == cfg_batch)
+			if (S.in->n == cfg_batch)
 				break;
 			rv = act_recv(S.bus, &m, 0);
 		}
@@ -988,11 +1030,13 @@ main(int argc, char **argv)
 		sm_lease_tick(due, 0);
 		if (due)
 			last_lease = lnow;
-		sm_flush();
+		if (!sm_submit() || S.lease_state != SGL_ACTIVE)
+			sm_complete();
 		rt_health_set("gas", sgf_needs_quote(&sm_cfg.fees) && !sg_has_quote(S.sg),
 		              "gas: waiting for gas.quote");
 		uint64_t now = rt_mono_ns();
 		if (S.lease_state == SGL_ACTIVE && !resent_all) {
+			sm_complete();
 			resent_all = 1;
 			k = sg_resend(S.sg, rt_now_ns(), 1, sm_publish, NULL, err, sizeof err);
 			if (k < 0)
@@ -1002,6 +1046,7 @@ main(int argc, char **argv)
 			rt_add(S.m_republished, k > 0 ? (uint64_t)k : 0);
 		}
 		if (S.lease_state == SGL_ACTIVE && now - last_resend >= 200000000u) {
+			sm_complete();
 			last_resend = now;
 			k = sg_resend(S.sg, rt_now_ns(), 0, sm_publish, NULL, err, sizeof err);
 			if (k < 0)
@@ -1012,13 +1057,16 @@ main(int argc, char **argv)
 			}
 		}
 		if (last_prune == 0 || now - last_prune >= 3600000000000ull) {
+			sm_complete();
 			last_prune = now;
 			long p = sg_prune(S.sg, rt_now_ns() - cfg_dedupe_ttl_ms * 1000000u, err, sizeof err);
 			if (p < 0)
 				rt_log(RT_WARN, "dedupe prune: %s", err);
 		}
 	}
-	sm_flush();
+	sm_complete();
+	if (sm_submit())
+		sm_complete();
 	sm_lease_tick(1, 1); /* released: another signer of this address may take over now */
 	bus_pub_wait(act_pub(S.bus), 1, 500);
 	rt_logkv(RT_INFO, "stopping", NULL);
@@ -1027,11 +1075,13 @@ main(int argc, char **argv)
 	rs_close(S.remote);
 	if (sm_key)
 		rt_secret_free(sm_key, 32);
-	free(S.items);
-	free(S.res);
-	free(S.run);
-	free(S.runres);
-	free(S.runidx);
+	for (int i = 0; i < 2; i++) {
+		free(S.bufs[i].items);
+		free(S.bufs[i].res);
+		free(S.bufs[i].run);
+		free(S.bufs[i].runres);
+		free(S.bufs[i].runidx);
+	}
 	rt_shutdown();
 	return 0;
 }

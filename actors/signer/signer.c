@@ -5,6 +5,7 @@
 #include "actors/signer/signer.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,25 @@ typedef struct {
 	size_t off, len;
 } sg_out;
 
+/* One signature made ahead (sg_presign): the signing hash it signs and the signature. */
+typedef struct {
+	uint8_t h[32];
+	uint8_t r[32], s[32];
+	uint8_t y;
+} sg_psig;
+
+/* The memo of one batch: filled by the caller (sg_presign), read by the batch's handlers. */
+typedef struct {
+	sg_psig *v;
+	size_t n, cap, hint;
+} sg_memo;
+
+enum {
+	SG_W_IDLE,
+	SG_W_QUEUED,
+	SG_W_DONE
+}; /* the batch handed to the writer */
+
 struct sg {
 	st_env *env;
 	MDB_dbi t_nonce, t_txs, t_acks, t_dedupe, t_last;
@@ -37,7 +57,9 @@ struct sg {
 	uint64_t next;
 	uint64_t pending;
 	int have_quote;
-	sc_gas_quote quote;
+	sc_gas_quote quote;     /* the latest gas.quote (the caller's) */
+	int run_have_quote;     /* the quote the running batch signs with (a snapshot: */
+	sc_gas_quote run_quote; /* the caller may take a new one while the writer runs) */
 	/* state of the running transaction, adopted on commit */
 	int t_synced;
 	uint64_t t_next, t_pending;
@@ -57,6 +79,23 @@ struct sg {
 	uint8_t inner[SC_BATCH_MAX][4 + 64];
 	sc_price_update one; /* a batch entry as the price.update it stands for */
 	uint64_t finish[SG_FINISH_MAX];
+	/* the pipeline: a batch handed to the writer thread (sg_submit .. sg_complete) */
+	int busy; /* a batch submitted and not yet completed */
+	const sg_item *j_items;
+	sg_result *j_res;
+	size_t j_n;
+	int j_rv;
+	char j_err[256];
+	int w_started, w_stop, w_state; /* SG_W_*, under mu */
+	pthread_t w_thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	/* signatures made ahead: pre is filled by sg_presign (the caller's), run is the submitted
+	 * batch's (its handlers'); swapped at sg_submit */
+	sg_memo pre, run;
+	uint64_t pred_next; /* the next nonce predicted after the batch in flight */
+	uint64_t memo_hits, memo_misses;
+	uint8_t pcalldata[SC_CALLDATA_CAP]; /* sg_presign's scratch (the writer uses calldata) */
 };
 
 /* ---- small helpers --------------------------------------------------------------------------- */
@@ -137,6 +176,48 @@ typedef struct {
 	const uint8_t *replaces; /* NULL, or the hash of the replaced tx */
 } sg_txspec;
 
+/* The unsigned transaction of ts: one function for the handlers and sg_presign, so a signature
+ * made ahead is for exactly the bytes a handler would sign. */
+static void
+sg_tx_fill(const sg *s, const sg_txspec *ts, tx *t)
+{
+	memset(t, 0, sizeof *t);
+	t->type = ts->fees->eip1559 ? TX_EIP1559 : TX_LEGACY;
+	t->chain_id = s->cfg.chain_id;
+	t->nonce = ts->nonce;
+	t->gas_price = ts->fees->gas_price;
+	t->max_fee = ts->fees->max_fee;
+	t->max_priority_fee = ts->fees->max_priority;
+	t->gas_limit = ts->gas_limit;
+	t->has_to = 1;
+	memcpy(t->to, ts->to, 20);
+	t->data = ts->data;
+	t->data_len = ts->dlen;
+}
+
+/* Signs t from the running batch's memo when a signature was made ahead for its signing hash
+ * (the same key: RFC 6979 makes it the very signature tx_sign would make now). 1 = signed. */
+static int
+sg_memo_sign(sg *s, tx *t)
+{
+	sg_memo *m = &s->run;
+	uint8_t h[32];
+	if (m->n == 0 || tx_signing_hash(t, h) != TX_OK)
+		return 0;
+	for (size_t k = 0; k < m->n; k++) {
+		size_t i = (m->hint + k) % m->n; /* in order, the next one is the one asked for */
+		if (memcmp(m->v[i].h, h, 32) == 0) {
+			memcpy(t->r, m->v[i].r, 32);
+			memcpy(t->s, m->v[i].s, 32);
+			t->y_parity = m->v[i].y;
+			t->is_signed = 1;
+			m->hint = i + 1;
+			return 1;
+		}
+	}
+	return 0;
+}
+
 /* Signs, stores txs[nonce] and queues the tx.signed: r->status SG_R_SIGNED and r->nonce set, or
  * SG_R_REFUSED (SGP_ENCODE) when it does not fit. Returns 0 or an error code (base/err.h). */
 static int
@@ -149,18 +230,7 @@ sg_sign_store(sg *s, MDB_txn *txn, const sg_txspec *ts, sg_result *r, st_err *e)
 	uint8_t k[8];
 	int rv;
 
-	memset(&t, 0, sizeof t);
-	t.type = ts->fees->eip1559 ? TX_EIP1559 : TX_LEGACY;
-	t.chain_id = s->cfg.chain_id;
-	t.nonce = ts->nonce;
-	t.gas_price = ts->fees->gas_price;
-	t.max_fee = ts->fees->max_fee;
-	t.max_priority_fee = ts->fees->max_priority;
-	t.gas_limit = ts->gas_limit;
-	t.has_to = 1;
-	memcpy(t.to, ts->to, 20);
-	t.data = ts->data;
-	t.data_len = ts->dlen;
+	sg_tx_fill(s, ts, &t);
 	if (s->cfg.sign != NULL) {
 		/* The remote signer's answer is checked field by field (chain/rsign.h). A failure signs
 		 * nothing and allocates no nonce: the request comes again (the gate re-publishes). */
@@ -170,7 +240,9 @@ sg_sign_store(sg *s, MDB_txn *txn, const sg_txspec *ts, sg_result *r, st_err *e)
 			r->err = rv;
 			return 0;
 		}
-	} else if ((rv = tx_sign(&t, s->key)) != TX_OK) {
+	} else if (sg_memo_sign(s, &t)) {
+		s->memo_hits++;
+	} else if (s->memo_misses++, (rv = tx_sign(&t, s->key)) != TX_OK) {
 		/* tx_strerror never includes key material. */
 		snprintf(e->text, sizeof e->text, "signing failed: %s", tx_strerror(rv));
 		return EINVAL;
@@ -285,7 +357,7 @@ sg_dedupe_put(sg *s, MDB_txn *txn, const uint8_t reqid[16], st_err *e)
 static int
 sg_new_fees(sg *s, sgf_fees *f, sg_result *r)
 {
-	int rv = sgf_new(&s->cfg.fees, s->have_quote ? &s->quote : NULL, f);
+	int rv = sgf_new(&s->cfg.fees, s->run_have_quote ? &s->run_quote : NULL, f);
 	if (rv == SGF_OK)
 		return 0;
 	if (rv == SGF_NO_QUOTE) {
@@ -717,7 +789,7 @@ sg_on_bump(sg *s, MDB_txn *txn, const sg_item *it, sg_result *r, st_err *e)
 	old.gas_price = s->rec.gas_price;
 	old.max_fee = s->rec.max_fee_per_gas;
 	old.max_priority = s->rec.max_priority_fee_per_gas;
-	if ((rv = sgf_bump(&s->cfg.fees, &old, b, s->have_quote ? &s->quote : NULL, &nf)) != SGF_OK) {
+	if ((rv = sgf_bump(&s->cfg.fees, &old, b, s->run_have_quote ? &s->run_quote : NULL, &nf)) != SGF_OK) {
 		r->status = SG_R_REFUSED;
 		r->reason = rv;
 		snprintf(r->detail, sizeof r->detail, "nonce %llu: %s", (unsigned long long)b->nonce,
@@ -760,6 +832,7 @@ typedef struct {
 	const sg_item *items;
 	size_t n;
 	sg_result *res;
+	size_t nouts, olen; /* the frames queued before this transaction (kept if it fails) */
 } sg_batch;
 
 /* st_write may run this twice (map full): it depends only on the txn and the committed state. */
@@ -769,9 +842,11 @@ sg_batch_fn(MDB_txn *txn, void *arg, st_err *e)
 	sg_batch *b = arg;
 	sg *s = b->s;
 	int rv;
-	s->nouts = s->olen = 0;
+	s->nouts = b->nouts;
+	s->olen = b->olen;
 	s->t_synced = s->synced;
 	s->t_next = s->next;
+	s->run.hint = 0;
 	for (size_t i = 0; i < b->n; i++) {
 		memset(&b->res[i], 0, sizeof b->res[i]);
 		if ((unsigned)b->items[i].kind >= SG_NKINDS) {
@@ -790,13 +865,16 @@ sg_batch_fn(MDB_txn *txn, void *arg, st_err *e)
 	return ob_count(txn, s->ob, &s->t_pending, e);
 }
 
-/* Runs items as one write transaction; after its commit adopts the state and publishes. */
+/* Runs items as one write transaction; after its commit adopts the state. The frames it queued
+ * are published by sg_publish_outs, after the commit; a failed transaction queues none. */
 static int
-sg_run(sg *s, const sg_item *items, size_t n, sg_result *res, sg_publish_fn pub, void *arg, st_err *e)
+sg_run(sg *s, const sg_item *items, size_t n, sg_result *res, st_err *e)
 {
-	sg_batch b = { s, items, n, res };
+	sg_batch b = { s, items, n, res, s->nouts, s->olen };
 	int rv = st_write(s->env, sg_batch_fn, &b, e);
 	if (rv != 0) {
+		s->nouts = b.nouts;
+		s->olen = b.olen;
 		for (size_t i = 0; i < n; i++) {
 			memset(&res[i], 0, sizeof res[i]);
 			res[i].status = SG_R_DROPPED;
@@ -809,18 +887,16 @@ sg_run(sg *s, const sg_item *items, size_t n, sg_result *res, sg_publish_fn pub,
 	s->synced = s->t_synced;
 	s->next = s->t_next;
 	s->pending = s->t_pending;
-	for (size_t i = 0; i < s->nouts; i++)
-		pub(arg, s->outs[i].id, s->obuf + s->outs[i].off, s->outs[i].len);
 	return 0;
 }
 
-int
-sg_process(sg *s, const sg_item *items, size_t n, sg_result *res, uint64_t now_ns, sg_publish_fn pub, void *arg,
-           char *err, size_t errlen)
+/* A whole batch, durable when it returns (frames queued in s->outs, not yet published). */
+static int
+sg_exec(sg *s, const sg_item *items, size_t n, sg_result *res, char *err, size_t errlen)
 {
 	st_err e;
-	s->now = now_ns;
-	int rv = sg_run(s, items, n, res, pub, arg, &e);
+	s->nouts = s->olen = 0;
+	int rv = sg_run(s, items, n, res, &e);
 	if (rv == 0 || n == 1) {
 		if (rv != 0)
 			snprintf(err, errlen, "%s", e.text);
@@ -831,13 +907,205 @@ sg_process(sg *s, const sg_item *items, size_t n, sg_result *res, uint64_t now_n
 	 * only the ones that fail by themselves are dropped. */
 	int first = 0;
 	for (size_t i = 0; i < n; i++) {
-		int r1 = sg_run(s, &items[i], 1, &res[i], pub, arg, &e);
+		int r1 = sg_run(s, &items[i], 1, &res[i], &e);
 		if (r1 != 0 && first == 0) {
 			first = r1;
 			snprintf(err, errlen, "%s", e.text);
 		}
 	}
 	return first;
+}
+
+static void
+sg_publish_outs(sg *s, sg_publish_fn pub, void *arg)
+{
+	for (size_t i = 0; i < s->nouts; i++)
+		pub(arg, s->outs[i].id, s->obuf + s->outs[i].off, s->outs[i].len);
+	s->nouts = s->olen = 0;
+}
+
+int
+sg_process(sg *s, const sg_item *items, size_t n, sg_result *res, uint64_t now_ns, sg_publish_fn pub, void *arg,
+           char *err, size_t errlen)
+{
+	if (s->busy) {
+		snprintf(err, errlen, "a pipelined batch is in flight");
+		return EBUSY;
+	}
+	s->now = now_ns;
+	s->run_have_quote = s->have_quote;
+	s->run_quote = s->quote;
+	s->run.n = 0; /* a memo is for the batch it was made for */
+	int rv = sg_exec(s, items, n, res, err, errlen);
+	sg_publish_outs(s, pub, arg);
+	return rv;
+}
+
+/* ---- the pipeline --------------------------------------------------------------------------- */
+
+/* The writer thread: runs each submitted batch (its write transaction begins and commits here,
+ * as LMDB wants: a write transaction belongs to the thread that began it). */
+static void *
+sg_writer(void *arg)
+{
+	sg *s = arg;
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		while (s->w_state != SG_W_QUEUED && !s->w_stop)
+			pthread_cond_wait(&s->cv, &s->mu);
+		if (s->w_state != SG_W_QUEUED)
+			break;
+		pthread_mutex_unlock(&s->mu);
+		s->j_rv = sg_exec(s, s->j_items, s->j_n, s->j_res, s->j_err, sizeof s->j_err);
+		pthread_mutex_lock(&s->mu);
+		s->w_state = SG_W_DONE;
+		pthread_cond_broadcast(&s->cv);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+/* Items that would take a nonce if nothing refuses them (sg_presign's guess). */
+static int
+sg_takes_nonce(const sg_item *it)
+{
+	return it->kind == SG_UPDATE || it->kind == SG_REQUEST;
+}
+
+int
+sg_submit(sg *s, const sg_item *items, size_t n, sg_result *res, uint64_t now_ns)
+{
+	if (s->busy)
+		return EBUSY;
+	s->busy = 1;
+	s->now = now_ns;
+	s->run_have_quote = s->have_quote;
+	s->run_quote = s->quote;
+	sg_memo t = s->run; /* the memo made for these items becomes the batch's */
+	s->run = s->pre;
+	s->pre = t;
+	s->pre.n = 0;
+	/* The committed state is stable until this batch runs: guess the next nonce after it. */
+	s->pred_next = s->next;
+	for (size_t i = 0; i < n; i++)
+		s->pred_next += sg_takes_nonce(&items[i]);
+	s->j_items = items;
+	s->j_n = n;
+	s->j_res = res;
+	s->j_err[0] = 0;
+	if (!s->w_started) {
+		s->j_rv = sg_exec(s, items, n, res, s->j_err, sizeof s->j_err);
+		s->w_state = SG_W_DONE;
+		return 0;
+	}
+	pthread_mutex_lock(&s->mu);
+	s->w_state = SG_W_QUEUED;
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	return 0;
+}
+
+int
+sg_complete(sg *s, sg_publish_fn pub, void *arg, char *err, size_t errlen)
+{
+	if (!s->busy)
+		return 0;
+	if (s->w_started) {
+		pthread_mutex_lock(&s->mu);
+		while (s->w_state != SG_W_DONE)
+			pthread_cond_wait(&s->cv, &s->mu);
+		s->w_state = SG_W_IDLE; /* the writer reads it (under mu) on any wake-up */
+		pthread_mutex_unlock(&s->mu);
+	} else {
+		s->w_state = SG_W_IDLE;
+	}
+	s->busy = 0;
+	s->run.n = 0;
+	sg_publish_outs(s, pub, arg); /* committed: durable */
+	if (s->j_rv != 0)
+		snprintf(err, errlen, "%s", s->j_err);
+	return s->j_rv;
+}
+
+int
+sg_busy(const sg *s)
+{
+	return s->busy;
+}
+
+static int
+sg_memo_grow(sg_memo *m, size_t need)
+{
+	if (need <= m->cap)
+		return 0;
+	sg_psig *v = realloc(m->v, need * sizeof *v);
+	if (v == NULL)
+		return -1;
+	m->v = v;
+	m->cap = need;
+	return 0;
+}
+
+/* Reads only the caller's fields and the immutable configuration (policy, call, fees): the writer
+ * may be running a batch meanwhile. No store read: the guess needs none, a wrong guess costs only
+ * the signing time it was meant to save. */
+size_t
+sg_presign(sg *s, const sg_item *items, size_t n)
+{
+	sg_memo *m = &s->pre;
+	m->n = m->hint = 0;
+	if (s->key == NULL || s->cfg.sign != NULL || sg_memo_grow(m, n) != 0)
+		return 0;
+	uint64_t nonce = s->busy ? s->pred_next : s->next;
+	for (size_t i = 0; i < n; i++) {
+		const sg_item *it = &items[i];
+		sgf_fees f;
+		sg_txspec ts;
+		size_t dlen;
+		tx t;
+		if (!sg_takes_nonce(it))
+			continue;
+		if (sgf_new(&s->cfg.fees, s->have_quote ? &s->quote : NULL, &f) != SGF_OK)
+			break; /* the batch signs nothing without fees either */
+		if (it->kind == SG_UPDATE) {
+			/* The MAX_CHANGE check needs the stored answer: left to the handler. */
+			if (sgp_check_update(s->cfg.policy, &it->u, NULL, NULL, 0) != SGP_OK ||
+			    sgc_build(s->cfg.call, &it->u, s->pcalldata, sizeof s->pcalldata, &dlen) != SGP_OK)
+				continue;
+			ts = (sg_txspec){ .fees = &f,
+				          .to = it->u.contract,
+				          .data = s->pcalldata,
+				          .dlen = dlen,
+				          .gas_limit = it->u.gas_limit ? it->u.gas_limit : s->cfg.gas_limit,
+				          .nonce = nonce };
+		} else {
+			if (sgp_check_request(s->cfg.policy, &it->r, NULL, 0) != SGP_OK)
+				continue;
+			ts = (sg_txspec){ .fees = &f,
+				          .to = it->r.to,
+				          .data = it->r.data,
+				          .dlen = it->r.data_len,
+				          .gas_limit = it->r.gas_limit ? it->r.gas_limit : s->cfg.gas_limit,
+				          .nonce = nonce };
+		}
+		sg_tx_fill(s, &ts, &t);
+		sg_psig *p = &m->v[m->n];
+		if (tx_sign_hash_out(&t, s->key, p->h) != TX_OK)
+			continue;
+		memcpy(p->r, t.r, 32);
+		memcpy(p->s, t.s, 32);
+		p->y = t.y_parity;
+		m->n++;
+		nonce++;
+	}
+	return m->n;
+}
+
+void
+sg_memo_stats(const sg *s, uint64_t *hits, uint64_t *misses)
+{
+	*hits = s->memo_hits;
+	*misses = s->memo_misses;
 }
 
 /* ---- outbox re-publishing and housekeeping -------------------------------------------------- */
@@ -928,6 +1196,8 @@ sg_open(const char *dir, const sg_cfg *cfg, const uint8_t *key, char *err, size_
 	}
 	s->cfg = *cfg;
 	s->key = key;
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, NULL);
 	if (key == NULL && cfg->sign != NULL) {
 		memcpy(s->addr, cfg->address, 20);
 	} else if (key == NULL || tx_address_from_key(key, s->addr) != TX_OK) {
@@ -960,6 +1230,14 @@ sg_open(const char *dir, const sg_cfg *cfg, const uint8_t *key, char *err, size_
 	txn = NULL;
 	if (rv != 0)
 		goto fail;
+	/* A remote signer is one HTTP call per signature from the batch: nothing to sign ahead. */
+	if (cfg->pipeline && key != NULL && cfg->sign == NULL) {
+		if ((rv = pthread_create(&s->w_thread, NULL, sg_writer, s)) != 0) {
+			snprintf(e.text, sizeof e.text, "writer thread: %s", strerror(rv));
+			goto fail;
+		}
+		s->w_started = 1;
+	}
 	return s;
 fail:
 	snprintf(err, errlen, "STATE_DIR %s: %s", dir, e.text);
@@ -974,6 +1252,21 @@ sg_close(sg *s)
 {
 	if (s == NULL)
 		return;
+	if (s->w_started) {
+		/* A batch in flight is finished (committed) first; its frames go out with the outbox at
+		 * the next start, like any frame a stop kept from going out. */
+		pthread_mutex_lock(&s->mu);
+		while (s->w_state == SG_W_QUEUED)
+			pthread_cond_wait(&s->cv, &s->mu);
+		s->w_stop = 1;
+		pthread_cond_broadcast(&s->cv);
+		pthread_mutex_unlock(&s->mu);
+		pthread_join(s->w_thread, NULL);
+	}
+	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->cv);
+	free(s->pre.v);
+	free(s->run.v);
 	ob_close(s->ob);
 	st_close(s->env);
 	free(s->outs);

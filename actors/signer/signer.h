@@ -15,9 +15,20 @@
  * (be64 nonce -> be64 ack time), "dedupe" (request id -> tx id || be64 nonce || be64 time),
  * "last" (feed -> 32-byte answer), and the outbox "outbox" / "outbox.due".
  *
+ * Pipelining (sg_cfg.pipeline, local key only): sg_submit hands a batch to a writer thread that
+ * runs its write transaction and commit (fsync) while the caller receives the next batch and signs
+ * it ahead with sg_presign; sg_complete waits for the commit and only then publishes. Signing ahead
+ * is a memo of deterministic signatures (RFC 6979: the same key and signing hash give the same
+ * bytes), keyed by the signing hash: the batch's handlers still allocate every nonce in their own
+ * transaction exactly as without a pipeline, and take a signature from the memo only when the
+ * transaction they built is byte for byte the one signed ahead. A signature made ahead that no
+ * handler asks for is dropped unused: it was never stored nor published.
+ *
  * Ownership: sg_open returns an sg the caller frees with sg_close. The key is BORROWED (the
  * caller keeps it in rt_secret_alloc memory for the life of the sg); this module never copies,
- * logs or returns it. Threads: one thread uses an sg.
+ * logs or returns it. Threads: one thread calls the sg_* functions; with a pipeline the sg's own
+ * writer thread runs the batches handed over by sg_submit. Items, results and publish arguments
+ * passed to sg_submit stay the caller's and must live until sg_complete returns.
  */
 #ifndef OB_ACTORS_SIGNER_SIGNER_H
 #define OB_ACTORS_SIGNER_SIGNER_H
@@ -114,6 +125,7 @@ typedef struct {
 	sg_sign_fn sign;       /* NULL: sign with the key given to sg_open; else the key is NULL and */
 	void *sign_arg;        /* this signs, as `address` */
 	uint8_t address[20];
+	int pipeline; /* a writer thread commits batch N while the caller signs N+1 ahead (local key only) */
 } sg_cfg;
 
 typedef struct sg sg;
@@ -140,6 +152,20 @@ int sg_has_quote(const sg *s);
  * such a failure (OB_ESCHEMA, OB_ECORRUPT, MDB_CORRUPTED, ...; see ob_err_integrity). */
 int sg_process(sg *s, const sg_item *items, size_t n, sg_result *res, uint64_t now_ns, sg_publish_fn pub, void *arg,
                char *err, size_t errlen);
+
+/* Pipelined batches (see the header comment). sg_submit starts a batch (returns EBUSY while one is
+ * in flight: sg_complete it first); res[i] is valid once sg_complete returned. sg_complete waits for
+ * the batch in flight, publishes its frames (they are durable) and returns what sg_process would
+ * have (0 when nothing was in flight). While a batch is in flight only sg_presign, sg_set_quote,
+ * sg_busy and sg_complete may be called. Without a pipeline sg_submit runs the batch at once. */
+int sg_submit(sg *s, const sg_item *items, size_t n, sg_result *res, uint64_t now_ns);
+int sg_complete(sg *s, sg_publish_fn pub, void *arg, char *err, size_t errlen);
+int sg_busy(const sg *s);
+/* Signs ahead the transactions the next sg_submit of these items will most likely sign (nonces
+ * following the batch in flight). Only a memo: see the header comment. Returns how many. */
+size_t sg_presign(sg *s, const sg_item *items, size_t n);
+/* Signatures the handlers took from the memo / made themselves (hits, misses), since sg_open. */
+void sg_memo_stats(const sg *s, uint64_t *hits, uint64_t *misses);
 
 /* Re-publishes outbox entries: all of them (all = 1, at start) or those due at now_ns. Returns
  * how many were published, or -1 with err. */

@@ -5,6 +5,7 @@
  * nonce jump, bump replacements), every published tx decoded and its sender recovered.
  * The key is anvil's public dev key #1.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -371,6 +372,7 @@ static uint8_t g_key[32];
 
 static int g_allow_empty = 1; /* most tests start on a chain where the key already sent txs */
 static sg_sign_fn g_sign;     /* set: the core signs through it, with no key (remote signing) */
+static int g_pipeline;        /* open with a writer thread (sg_cfg.pipeline) */
 
 static sg *
 open_core(const char *dir, uint64_t gas_price)
@@ -393,6 +395,7 @@ open_core(const char *dir, uint64_t gas_price)
 	c.retry_max_ns = 10000000000ull;
 	c.gap_grace_ns = 5000000000ull;
 	c.allow_empty_state = g_allow_empty;
+	c.pipeline = g_pipeline;
 	if (g_sign) {
 		c.sign = g_sign;
 		hex_addr_parse(ADDR, strlen(ADDR), c.address);
@@ -1031,6 +1034,123 @@ test_sign_hook(void **st)
 	assert_int_equal(system(cmd), 0);
 }
 
+static int
+sg_want(int k, size_t i)
+{
+	if ((k == 0 || k == 4) && i == 0)
+		return SG_R_DONE;
+	if (k == 3 && i == 1)
+		return SG_R_DUPLICATE;
+	if (k == 3 && i == 2)
+		return SG_R_REFUSED;
+	return SG_R_SIGNED;
+}
+
+/* The pipeline (writer thread, signatures made ahead) publishes byte for byte what the plain path
+ * publishes for the same batches, including batches where the guess made ahead is wrong (a
+ * duplicate id, a refusal, a nonce jump): those sign inline. Nothing is published before
+ * sg_complete, and nothing may start while a batch is in flight. */
+static void
+test_pipeline(void **st)
+{
+	(void)st;
+	char d1[] = "/tmp/signer_test_XXXXXX", d2[] = "/tmp/signer_test_XXXXXX", err[256];
+	assert_non_null(mkdtemp(d1));
+	assert_non_null(mkdtemp(d2));
+	sg *plain = open_core(d1, 1000000000);
+	g_pipeline = 1;
+	sg *pipe = open_core(d2, 1000000000);
+	g_pipeline = 0;
+	enum {
+		NB = 8,
+		BN = 8
+	};
+	static sg_item b[NB][BN];
+	static sg_result rp[BN], r1[BN], r2[BN];
+	size_t nb[NB];
+	const uint64_t T = 1000000000000ull;
+	uint8_t id = 1;
+	/* batch 0: the first sync and updates; 1, 2: plain updates; 3: a duplicate of batch 1's first id
+	 * and an answer above MAX_ANSWER early (the guesses after the duplicate are wrong); 4: a nonce
+	 * jump; 5, 6, 7: plain */
+	for (int k = 0; k < NB; k++) {
+		size_t n = 0;
+		if (k == 0)
+			item_sync(plain, &b[k][n++], 7, 7);
+		if (k == 4)
+			item_sync(plain, &b[k][n++], 60, 60);
+		while (n < BN) {
+			char ans[32];
+			snprintf(ans, sizeof ans, "30%04u00000", (unsigned)(id * 7 % 1000));
+			item_update(&b[k][n], id++, ans);
+			if (k == 3 && n == 1)
+				memset(b[k][n].msg_id, b[1][0].msg_id[0], 16);
+			if (k == 3 && n == 2)
+				i256_set(&b[k][n].u.answer, "999999999999999999");
+			n++;
+		}
+		nb[k] = n;
+	}
+	pubs *p1 = calloc(1, sizeof *p1), *p2 = calloc(1, sizeof *p2), *all1 = calloc(NB, sizeof *all1),
+	     *all2 = calloc(NB, sizeof *all2);
+	for (int k = 0; k < NB; k++) {
+		run(plain, b[k], nb[k], r1, T + (uint64_t)k, p1);
+		all1[k] = *p1;
+	}
+	/* the pipeline, driven as the bus loop drives it: sign ahead, complete the one in flight, submit */
+	for (int k = 0; k <= NB; k++) {
+		if (k < NB && k > 0)
+			sg_presign(pipe, b[k], nb[k]);
+		memset(p2, 0, sizeof *p2);
+		assert_int_equal(sg_complete(pipe, capture, p2, err, sizeof err), 0);
+		if (k > 0) {
+			all2[k - 1] = *p2;
+			for (size_t i = 0; i < nb[k - 1]; i++)
+				assert_int_equal(rp[i].status, sg_want(k - 1, i));
+		}
+		if (k == NB)
+			break;
+		assert_false(sg_busy(pipe));
+		assert_int_equal(sg_submit(pipe, b[k], nb[k], rp, T + (uint64_t)k), 0);
+		assert_true(sg_busy(pipe));
+		assert_int_equal(sg_submit(pipe, b[k], nb[k], r2, T), EBUSY);
+		assert_int_equal(sg_process(pipe, b[k], nb[k], r2, T, capture, p2, err, sizeof err), EBUSY);
+	}
+	for (int k = 0; k < NB; k++) {
+		assert_int_equal(all1[k].n, all2[k].n);
+		for (size_t i = 0; i < all1[k].n; i++) {
+			assert_int_equal(all1[k].lens[i], all2[k].lens[i]);
+			assert_memory_equal(all1[k].ids[i], all2[k].ids[i], 16);
+			assert_memory_equal(all1[k].bodies[i], all2[k].bodies[i], all1[k].lens[i]);
+		}
+	}
+	assert_int_equal(sg_next_nonce(plain), sg_next_nonce(pipe));
+	assert_int_equal(sg_next_nonce(pipe), 60 + (BN - 1) + 3 * BN);
+	uint64_t hits, misses;
+	sg_memo_stats(pipe, &hits, &misses);
+	/* Signed ahead and used: batch 2 (8), batch 3 up to its duplicate (1), batches 6 and 7 (16).
+	 * Made inline: batch 0 (7, nothing ahead), 1 (8: guessed before the first sync was known),
+	 * batch 3 after the duplicate (5), 4 (7: the jump) and 5 (8: guessed before the jump). */
+	assert_int_equal(hits, 8 + 1 + 16);
+	assert_int_equal(misses, 7 + 8 + 5 + 7 + 8);
+	sg_memo_stats(plain, &hits, &misses);
+	assert_int_equal(hits, 0);
+	/* reopened: the pipeline's store holds what it published */
+	sg_close(pipe);
+	g_pipeline = 1;
+	pipe = open_core(d2, 1000000000);
+	g_pipeline = 0;
+	assert_int_equal(sg_next_nonce(pipe), sg_next_nonce(plain));
+	sg_close(pipe);
+	sg_close(plain);
+	free(p1);
+	free(p2);
+	free(all1);
+	free(all2);
+	snprintf(err, sizeof err, "rm -rf %s %s", d1, d2);
+	assert_int_equal(system(err), 0);
+}
+
 int
 main(void)
 {
@@ -1044,6 +1164,7 @@ main(void)
 		cmocka_unit_test(test_corrupt_store),
 		cmocka_unit_test(test_empty_state_refused),
 		cmocka_unit_test(test_sign_hook),
+		cmocka_unit_test(test_pipeline),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -81,6 +81,10 @@ static const rt_opt opts[] = {
 	  &cfg.finality_depth, 1, 100000, 0, 0 },
 	{ "BUMP_AFTER_BLOCKS", RT_U64, "3", "blocks a sent transaction may wait unmined before tx.bump (0 = never)",
 	  &cfg.bump_after_blocks, 0, 100000, 0, 0 },
+	{ "MAX_IN_FLIGHT", RT_U64, "16",
+	  "transactions of the key sent and not yet mined at once (nonces above the lowest unmined one + this wait, "
+	  "stored and acked, and are sent in nonce order as lower ones are mined)",
+	  &cfg.max_in_flight, 1, 4096, 0, 0 },
 	{ "BUMP_PERCENT", RT_U64, "20", "fee increase of a bump in percent (at least 10, the nodes' minimum)",
 	  &cfg.bump_percent, 10, 1000, 0, 0 },
 	{ "POLL_INTERVAL", RT_DURATION, "1s", "receipt and head polling period", &cfg.poll_ms, 10, 600000, 0, 0 },
@@ -133,18 +137,33 @@ main(int argc, char **argv)
 	}
 	rt_logkv(RT_INFO, "ready", NULL);
 	uint64_t wait = 0;
+	/* What is queued is taken as one batch: one LMDB commit for all of it, then the acks, then the
+	 * sends in nonce order (a key's hundreds of feeds arrive as bursts of tx.signed). */
+	enum {
+		SUB_BATCH = 64
+	};
+	sc_tx_signed *batch = malloc(SUB_BATCH * sizeof *batch);
+	if (!batch) {
+		rt_logkv(RT_ERROR, "out of memory", NULL);
+		return 1;
+	}
 	while (!rt_stopping()) {
 		bus_msg m;
+		size_t nb = 0;
 		int rc = act_recv(a, &m, (int)(wait > 100 ? 100 : wait));
-		if (rc == BUS_OK) {
-			sc_tx_signed *t = malloc(sizeof *t);
-			if (t && act_decode(&m, &SC_TX_SIGNED, t) == 0)
-				sub_on_signed(s, t);
-			free(t);
+		while (rc == BUS_OK) {
+			if (act_decode(&m, &SC_TX_SIGNED, &batch[nb]) == 0)
+				nb++;
 			bus_msg_free(&m);
+			if (nb == SUB_BATCH)
+				break;
+			rc = act_recv(a, &m, 0);
 		}
+		if (nb)
+			sub_on_signed_batch(s, batch, nb);
 		wait = sub_tick(s);
 	}
+	free(batch);
 	rt_logkv(RT_INFO, "draining", "pending", "kept in LMDB", NULL);
 	sub_close(s);
 	act_close(a);

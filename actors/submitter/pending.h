@@ -35,6 +35,7 @@ typedef struct {
 	uint8_t replaced_by[32];
 	u256 effective_gas_price;
 	char error_text[256]; /* not stored: the node's message of the current send */
+	int dirty;            /* not stored: changed while saves are deferred (sub_flush_saves) */
 } sub_entry;
 
 #define SUB_KEY_LEN 40

@@ -30,6 +30,10 @@ struct sub {
 	int rpc_state;  /* -1 unknown, 0 down, 1 up */
 	int resend_all; /* after a restart: send what is pending again */
 	int head_moved;
+	int defer;       /* sub_save only marks entries dirty: sub_flush_saves writes them in one commit */
+	sub_entry *dels; /* entries forgotten while deferred: removed from LMDB by sub_flush_saves */
+	size_t ndels, capdels;
+	int head_fresh; /* head was read for this batch of sends: no eth_blockNumber per first send */
 	sc_gas_quote quote;
 	int have_quote;
 	uint64_t next_poll, next_quote, next_nonce; /* monotonic ms */
@@ -130,6 +134,10 @@ sub_write_fn(MDB_txn *txn, void *arg, st_err *err)
 static int
 sub_save(sub *s, sub_entry *e)
 {
+	if (s->defer) {
+		e->dirty = 1;
+		return 0;
+	}
 	st_err err;
 	sub_wr w = { s, e, 0 };
 	int rc = st_write(s->env, sub_write_fn, &w, &err);
@@ -138,12 +146,64 @@ sub_save(sub *s, sub_entry *e)
 	return rc;
 }
 
+static int
+sub_flush_fn(MDB_txn *txn, void *arg, st_err *err)
+{
+	sub *s = arg;
+	for (size_t i = 0; i < s->n; i++) {
+		int rc;
+		if (s->v[i]->dirty && (rc = sub_put(txn, s->pending, s->v[i], err)) != 0)
+			return rc;
+	}
+	for (size_t i = 0; i < s->ndels; i++) {
+		sub_wr w = { s, &s->dels[i], 1 };
+		int rc = sub_write_fn(txn, &w, err);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int
+sub_dels_grow(sub *s)
+{
+	size_t cap = s->capdels ? 2 * s->capdels : 16;
+	sub_entry *d = realloc(s->dels, cap * sizeof *d);
+	if (!d)
+		return -1;
+	s->dels = d;
+	s->capdels = cap;
+	return 0;
+}
+
+/* Ends deferred saves: every entry changed since sub_save was deferred, in one commit. What the
+ * entries record after a send (sent block, attempts) is re-learned by sending again after a crash,
+ * so sends need not wait for it: only the first store of a tx.signed must precede its ack. */
+static void
+sub_flush_saves(sub *s)
+{
+	st_err err;
+	int any = 0;
+	s->defer = 0;
+	for (size_t i = 0; i < s->n; i++)
+		any |= s->v[i]->dirty;
+	if (!any && s->ndels == 0)
+		return;
+	if (st_write(s->env, sub_flush_fn, s, &err) != 0)
+		rt_logkv(RT_ERROR, "cannot store pending transactions", "err", err.text, NULL);
+	for (size_t i = 0; i < s->n; i++)
+		s->v[i]->dirty = 0;
+	s->ndels = 0;
+}
+
 static void
 sub_forget(sub *s, size_t i)
 {
 	st_err err;
 	sub_wr w = { s, s->v[i], 1 };
-	if (st_write(s->env, sub_write_fn, &w, &err) != 0)
+	if (s->defer && (s->ndels < s->capdels || sub_dels_grow(s) == 0))
+		s->dels[s->ndels++] = *s->v[i]; /* removed with the poll's other changes */
+	else if (st_write(s->env, sub_write_fn, &w, &err) != 0)
 		rt_logkv(RT_ERROR, "cannot remove final transaction", "err", err.text, NULL);
 	free(s->v[i]);
 	memmove(&s->v[i], &s->v[i + 1], (s->n - i - 1) * sizeof s->v[0]);
@@ -392,7 +452,7 @@ sub_accepted(sub *s, sub_entry *e, int errcls, const char *text)
 	if (first) {
 		uint64_t h = s->head;
 		rpc_error re;
-		if (rpc_block_number(s->r, &h, &re) == RPC_OK && h > s->head)
+		if (!s->head_fresh && rpc_block_number(s->r, &h, &re) == RPC_OK && h > s->head)
 			s->head = h;
 		e->sent_block = s->head ? s->head : 1;
 		if (e->tx.feed[0])
@@ -525,45 +585,164 @@ sub_is_done(sub *s, const uint8_t hash[32])
 	return found;
 }
 
+/* ---- nonces in flight ---------------------------------------------------------------------- */
+/* An entry never sent: stored and acked, waiting for its nonce to come into the window. */
+static int
+sub_held(const sub_entry *e)
+{
+	return e->attempts == 0 && e->block_number == 0 && e->state != SC_TX_REPLACED;
+}
+
+/* Sends the held entries whose nonce is below the lowest unmined nonce + MAX_IN_FLIGHT, in nonce
+ * order (s->v is kept sorted by nonce). A node keeps a bounded number of one sender's txs (geth's
+ * account slots, Besu's per-sender limit) and a gap stops everything above it, so the key's
+ * transactions go out in order and never more than MAX_IN_FLIGHT ahead of what is mined. */
+static void
+sub_send_held(sub *s)
+{
+	uint64_t base = UINT64_MAX, max = s->c.max_in_flight ? s->c.max_in_flight : 16;
+	size_t n = 0;
+	for (size_t i = 0; i < s->n; i++) {
+		const sub_entry *e = s->v[i];
+		if (e->block_number == 0 && e->state != SC_TX_REPLACED && e->tx.nonce < base)
+			base = e->tx.nonce;
+		n += sub_held(e);
+	}
+	if (n == 0 || base == UINT64_MAX)
+		return;
+	sub_entry **snap = malloc(n * sizeof *snap);
+	if (!snap)
+		return;
+	n = 0;
+	for (size_t i = 0; i < s->n; i++)
+		if (sub_held(s->v[i]) && s->v[i]->tx.nonce - base < max)
+			snap[n++] = s->v[i];
+	if (n) {
+		uint64_t h;
+		rpc_error re;
+		/* One head for the whole burst: each first send records it (stuck counting). */
+		if (rpc_block_number(s->r, &h, &re) == RPC_OK && h > s->head)
+			s->head = h;
+		s->head_fresh = 1;
+		s->defer = 1;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (sub_index(s, snap[i]) >= 0)
+			sub_send(s, snap[i]);
+	free(snap);
+	s->head_fresh = 0;
+	sub_flush_saves(s);
+}
+
+/* Inserts e after the entries of a lower or equal nonce: s->v stays in nonce order. */
+static int
+sub_insert(sub *s, sub_entry *e)
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : 8;
+		sub_entry **nv = realloc(s->v, cap * sizeof *nv);
+		if (!nv)
+			return -1;
+		s->v = nv;
+		s->cap = cap;
+	}
+	size_t i = s->n;
+	while (i > 0 && s->v[i - 1]->tx.nonce > e->tx.nonce)
+		i--;
+	memmove(&s->v[i + 1], &s->v[i], (s->n - i) * sizeof *s->v);
+	s->v[i] = e;
+	s->n++;
+	return 0;
+}
+
+static int
+sub_store_fn(MDB_txn *txn, void *arg, st_err *err)
+{
+	sub_entry **fresh = ((void **)arg)[0];
+	size_t n = *(size_t *)((void **)arg)[1];
+	sub *s = ((void **)arg)[2];
+	for (size_t i = 0; i < n; i++) {
+		int rc = sub_put(txn, s->pending, fresh[i], err);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
 void
 sub_on_signed(sub *s, const sc_tx_signed *t)
 {
-	/* One signer/submitter pair per key share the bus: another key's transactions are not ours to
-	 * send, and not an error. (A message claiming our address is still checked in full below.) */
-	if (s->c.have_signer && memcmp(t->from, s->c.signer, 20) != 0) {
-		rt_inc(s->m_other);
-		return;
-	}
-	if (sub_find(s, t->tx_hash) || sub_is_done(s, t->tx_hash)) {
-		sub_ack(s, t); /* a re-publish: our ack was lost or late */
-		return;
-	}
-	if (sub_check(s, t) != 0)
-		return;
-	if (!s->c.have_signer) {
-		memcpy(s->c.signer, t->from, 20);
-		s->c.have_signer = 1;
-		char a[43];
-		hex_addr_format(t->from, a);
-		rt_logkv(RT_INFO, "signer address learned", "address", a, NULL);
-		s->next_nonce = 0; /* sync now */
-	}
-	sub_entry *e = calloc(1, sizeof *e);
-	if (!e || (s->n == s->cap && !(s->v = realloc(s->v, (s->cap = s->cap ? 2 * s->cap : 8) * sizeof *s->v)))) {
+	sub_on_signed_batch(s, t, 1);
+}
+
+void
+sub_on_signed_batch(sub *s, const sc_tx_signed *ts, size_t nt)
+{
+	sub_entry **fresh = calloc(nt ? nt : 1, sizeof *fresh);
+	size_t nf = 0;
+	if (!fresh) {
 		rt_logkv(RT_ERROR, "out of memory: tx.signed not taken (the signer re-publishes)", NULL);
-		free(e);
 		return;
 	}
-	e->tx = *t;
-	e->state = SC_TX_PENDING;
-	e->first_seen_ns = rt_now_ns();
-	if (sub_save(s, e) != 0) {
-		free(e); /* not durable: no ack, the signer re-publishes */
-		return;
+	for (size_t k = 0; k < nt; k++) {
+		const sc_tx_signed *t = &ts[k];
+		/* One signer/submitter pair per key share the bus: another key's transactions are not ours
+		 * to send, and not an error. (A message claiming our address is still checked in full.) */
+		if (s->c.have_signer && memcmp(t->from, s->c.signer, 20) != 0) {
+			rt_inc(s->m_other);
+			continue;
+		}
+		int again = 0;
+		for (size_t j = 0; j < nf && !again; j++)
+			again = memcmp(fresh[j]->tx.tx_hash, t->tx_hash, 32) == 0;
+		if (again)
+			continue; /* twice in this batch: the first one's ack answers both (same id) */
+		if (sub_find(s, t->tx_hash) || sub_is_done(s, t->tx_hash)) {
+			sub_ack(s, t); /* a re-publish: our ack was lost or late */
+			continue;
+		}
+		if (sub_check(s, t) != 0)
+			continue;
+		if (!s->c.have_signer) {
+			memcpy(s->c.signer, t->from, 20);
+			s->c.have_signer = 1;
+			char a[43];
+			hex_addr_format(t->from, a);
+			rt_logkv(RT_INFO, "signer address learned", "address", a, NULL);
+			s->next_nonce = 0; /* sync now */
+		}
+		sub_entry *e = calloc(1, sizeof *e);
+		if (e) {
+			e->tx = *t;
+			e->state = SC_TX_PENDING;
+			e->first_seen_ns = rt_now_ns();
+		}
+		if (!e || sub_insert(s, e) != 0) {
+			rt_logkv(RT_ERROR, "out of memory: tx.signed not taken (the signer re-publishes)", NULL);
+			free(e);
+			continue;
+		}
+		fresh[nf++] = e;
 	}
-	s->v[s->n++] = e;
-	sub_ack(s, t);
-	sub_send(s, e);
+	if (nf) {
+		st_err err;
+		void *arg[3] = { fresh, &nf, s };
+		if (st_write(s->env, sub_store_fn, arg, &err) != 0) {
+			/* Not durable: no ack, the signer re-publishes them. */
+			rt_logkv(RT_ERROR, "cannot store pending transaction", "err", err.text, NULL);
+			for (size_t j = 0; j < nf; j++) {
+				int i = sub_index(s, fresh[j]);
+				memmove(&s->v[i], &s->v[i + 1], (s->n - (size_t)i - 1) * sizeof *s->v);
+				s->n--;
+				free(fresh[j]);
+			}
+			nf = 0;
+		}
+		for (size_t j = 0; j < nf; j++)
+			sub_ack(s, &fresh[j]->tx);
+		sub_send_held(s);
+	}
+	free(fresh);
 	sub_gauges(s);
 }
 
@@ -710,6 +889,8 @@ sub_follow(sub *s, sub_entry *e)
 			sub_included(s, e, &rc);
 			return sub_follow_depth(s, e); /* CONFIRMATIONS=1 is confirmed in this same poll */
 		}
+		if (sub_held(e)) /* never sent: sub_send_held sends it when its nonce is in the window */
+			return 0;
 		if (e->sent_block == 0) /* never accepted yet: try again */
 			return sub_send(s, e);
 		if (s->head != e->checked_block) { /* once per block: does the node still hold it? */
@@ -771,10 +952,17 @@ sub_poll(sub *s)
 		s->head_moved = 1;
 	s->head = head;
 	if (s->resend_all) {
+		/* Again what was sent before the restart, in nonce order; what was held stays held. */
 		s->resend_all = 0;
-		for (size_t i = s->n; i-- > 0;)
-			if (i < s->n && s->v[i]->block_number == 0 && s->v[i]->state != SC_TX_REPLACED)
-				sub_send(s, s->v[i]);
+		sub_entry **snap = s->n ? malloc(s->n * sizeof *snap) : NULL;
+		size_t n = 0;
+		for (size_t i = 0; snap && i < s->n; i++)
+			if (s->v[i]->block_number == 0 && s->v[i]->state != SC_TX_REPLACED && !sub_held(s->v[i]))
+				snap[n++] = s->v[i];
+		for (size_t i = 0; i < n; i++)
+			if (sub_index(s, snap[i]) >= 0)
+				sub_send(s, snap[i]);
+		free(snap);
 	}
 	/* Walk a snapshot of the list: following one entry may remove it and its siblings. */
 	size_t n = s->n;
@@ -783,6 +971,10 @@ sub_poll(sub *s)
 		return;
 	if (n)
 		memcpy(snap, s->v, n * sizeof *snap);
+	/* The poll's state changes go to LMDB in one commit at its end, not one fsync each: a crash
+	 * before it re-reads the receipts after the restart and says the same again (tx.status is
+	 * taken as idempotent), as a crash between a save and its publish always could. */
+	s->defer = 1;
 	for (size_t i = 0; i < n; i++) {
 		if (sub_index(s, snap[i]) < 0 || snap[i]->state == SC_TX_REPLACED)
 			continue;
@@ -790,6 +982,9 @@ sub_poll(sub *s)
 			break;
 	}
 	free(snap);
+	sub_flush_saves(s);
+	if (s->rpc_state == 1)
+		sub_send_held(s); /* what was mined made room */
 }
 
 uint64_t
@@ -926,5 +1121,6 @@ sub_close(sub *s)
 	for (size_t i = 0; i < s->n; i++)
 		free(s->v[i]);
 	free(s->v);
+	free(s->dels);
 	free(s);
 }

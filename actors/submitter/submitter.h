@@ -10,6 +10,11 @@
  * BUMP_AFTER_BLOCKS -> tx.bump; of several txs with one nonce, the one mined wins and the others
  * are replaced.
  *
+ * In flight: the tx.signed queued at one moment are stored in one commit, acked, then sent in nonce
+ * order, and only while their nonce is below the key's lowest unmined nonce + MAX_IN_FLIGHT; the
+ * others are held (stored and acked, not sent) until a poll sees lower ones mined. s->v is kept
+ * sorted by nonce for that. A poll's state changes are written in one commit at its end.
+ *
  * Sending: to the first working endpoint of RPC_URL (failover), not broadcast to all of them.
  * Broadcasting (Chainlink's choice) helps when nodes do not gossip to one another; on one network
  * they do, and the answers of one node are what the error classification needs. A tx that a node
@@ -35,6 +40,7 @@ typedef struct {
 	uint64_t bump_after_blocks;
 	uint64_t bump_percent;
 	uint64_t poll_ms, quote_ms, nonce_sync_ms;
+	uint64_t max_in_flight; /* nonces sent and unmined at once (0 = 16) */
 	uint8_t signer[20];
 	int have_signer;
 } sub_cfg;
@@ -47,6 +53,8 @@ void sub_close(sub *s);
 
 /* One tx.signed from the bus. */
 void sub_on_signed(sub *s, const sc_tx_signed *t);
+/* Several: stored in one LMDB commit, then acked, then sent in nonce order within MAX_IN_FLIGHT. */
+void sub_on_signed_batch(sub *s, const sc_tx_signed *t, size_t n);
 /* Runs whatever is due (poll, gas quote, nonce sync). Returns ms until the next due time. */
 uint64_t sub_tick(sub *s);
 size_t sub_pending_count(const sub *s);

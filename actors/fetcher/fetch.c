@@ -20,7 +20,8 @@ enum {
 	FE_DOWN
 };
 
-#define FE_SPLIT_ROUNDS 20 /* rounds a refused batch is fetched symbol by symbol before batching again */
+#define FE_SPLIT_ROUNDS 20   /* rounds a refused batch is fetched symbol by symbol before batching again */
+#define FE_SPLIT_MAX    1280 /* ...doubled at each new refusal up to this */
 #define FE_URL_MAX      8192
 
 /* One source name: its requests never overlap; its rate limit and its 429 pause. */
@@ -54,6 +55,7 @@ typedef struct {
 	int each;       /* one request per member: coinbase, generic with {symbol}, or a refused batch */
 	int each_always;
 	unsigned split_left; /* rounds left symbol by symbol after a refused batch */
+	unsigned split_next; /* the length of the last split (0: the batch last answered) */
 	size_t cur, ncur;    /* members of the request in flight: [cur, cur + ncur) */
 	char *url;           /* the batch's URL, built once */
 	CURL *h;
@@ -120,11 +122,14 @@ fe_header(char *p, size_t sz, size_t n, void *arg)
 	size_t len = sz * n;
 	static const char name[] = "retry-after:";
 	if (len > sizeof name - 1 && strncasecmp(p, name, sizeof name - 1) == 0) {
-		size_t v = len - (sizeof name - 1);
-		if (v >= sizeof j->retry_after)
-			v = sizeof j->retry_after - 1;
-		memcpy(j->retry_after, p + sizeof name - 1, v);
-		j->retry_after[v] = '\0';
+		const char *v = p + sizeof name - 1, *end = p + len;
+		while (v < end && (*v == ' ' || *v == '\t'))
+			v++;
+		while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
+			end--;
+		size_t vl = (size_t)(end - v) < sizeof j->retry_after ? (size_t)(end - v) : sizeof j->retry_after - 1;
+		memcpy(j->retry_after, v, vl);
+		j->retry_after[vl] = '\0';
 	}
 	return len;
 }
@@ -467,6 +472,27 @@ fe_publish(fe_engine *e, fe_job *j, fe_member *m, const fx_item *it, uint64_t en
 	e->cb(e->arg, &obs);
 }
 
+/* The API refused the request in its body. Binance and Kraken refuse a whole batch for one unknown
+ * symbol: its symbols are then asked one by one for FE_SPLIT_ROUNDS rounds (doubled each time the
+ * batch is refused again, up to FE_SPLIT_MAX), so the others go on and the failing one is named in
+ * the log. Not retried: the same question gets the same answer. */
+static void
+fe_refused(fe_engine *e, fe_job *j, const char *err, long status, uint64_t now)
+{
+	if (j->ncur > 1 && !j->each) {
+		char n[24];
+		j->split_next = j->split_next ? (j->split_next * 2 > FE_SPLIT_MAX ? FE_SPLIT_MAX : j->split_next * 2)
+		                              : FE_SPLIT_ROUNDS;
+		snprintf(n, sizeof n, "%zu", j->ncur);
+		rt_logkv(RT_WARN, "batch refused: fetching its symbols one by one", "source", j->src->name, "feeds", n,
+		         "err", err, NULL);
+		j->each = 1;
+		j->split_left = j->split_next;
+	}
+	j->attempt = e->o.retries;
+	fe_failed(e, j, FX_E_SOURCE, status, err, now);
+}
+
 static void
 fe_done(fe_engine *e, fe_job *j, CURLcode rc)
 {
@@ -498,13 +524,23 @@ fe_done(fe_engine *e, fe_job *j, CURLcode rc)
 		j->group->n429 = 0;
 		rt_gauge_set(j->group->m_pause, 0);
 	}
-	if (status < 200 || status > 299) {
-		snprintf(err, sizeof err, "HTTP %ld", status);
-		fe_failed(e, j, FX_E_HTTP, status, err, now);
-		return;
-	}
 	fx_item *items = j->items + j->cur;
 	fx_err k;
+	if (status < 200 || status > 299) {
+		/* a 4xx whose body is the API's own error report (Binance's 400 {"code":-1121,"msg":"Invalid
+		 * symbol."}, Coinbase's 404 {"errors":[..]}) says more than the status: a source error */
+		char api[256];
+		if (status < 400 || status > 499 ||
+		    fx_parse_batch(&j->src->spec, j->group->body, j->blen, items, j->ncur, api, sizeof api) !=
+		            FX_E_SOURCE) {
+			snprintf(err, sizeof err, "HTTP %ld", status);
+			fe_failed(e, j, FX_E_HTTP, status, err, now);
+			return;
+		}
+		snprintf(err, sizeof err, "HTTP %ld: %.200s", status, api);
+		fe_refused(e, j, err, status, now);
+		return;
+	}
 	if (!j->src->batched) { /* the one-URL form: the entry's own paths */
 		k = fx_parse(&j->src->spec, j->group->body, j->blen, &items[0].value, &items[0].ts_ms,
 		             &items[0].inexact, err, sizeof err);
@@ -513,21 +549,16 @@ fe_done(fe_engine *e, fe_job *j, CURLcode rc)
 	} else {
 		k = fx_parse_batch(&j->src->spec, j->group->body, j->blen, items, j->ncur, err, sizeof err);
 	}
+	if (k == FX_E_SOURCE) {
+		fe_refused(e, j, err, status, now);
+		return;
+	}
 	if (k != FX_OK) {
-		if (k == FX_E_SOURCE && j->ncur > 1 && !j->each) {
-			/* Binance and Kraken refuse a whole batch for one unknown symbol: ask for each alone a
-			 * while, so the others go on and the failing one is named in the log */
-			char n[24];
-			snprintf(n, sizeof n, "%zu", j->ncur);
-			rt_logkv(RT_WARN, "batch refused: fetching its symbols one by one", "source", j->src->name,
-			         "feeds", n, "err", err, NULL);
-			j->each = 1;
-			j->split_left = FE_SPLIT_ROUNDS;
-		}
 		j->attempt = e->o.retries; /* not retried: the same question gets the same answer */
 		fe_failed(e, j, k, status, err, now);
 		return;
 	}
+	j->split_next = 0; /* a batch answered: the next refusal starts the split afresh */
 	uint64_t end = rt_mono_ns(), wall_ms = rt_now_ns() / 1000000u;
 	fe_req_state(j, FE_UP, FX_OK, NULL);
 	rt_observe(j->m_lat, (double)(end - j->start_ns) / 1e9);
@@ -582,6 +613,25 @@ fe_start(fe_engine *e, fe_job *j, uint64_t now)
 	rt_inc(j->group->m_req);
 }
 
+/* Completes every finished transfer; returns how many. */
+static int
+fe_drain(fe_engine *e)
+{
+	CURLMsg *m;
+	int left, n = 0;
+	while ((m = curl_multi_info_read(e->multi, &left)) != NULL) {
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		fe_job *j = NULL;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&j);
+		if (j) {
+			fe_done(e, j, m->data.result);
+			n++;
+		}
+	}
+	return n;
+}
+
 int
 fe_step(fe_engine *e, int max_wait_ms)
 {
@@ -606,7 +656,9 @@ fe_step(fe_engine *e, int max_wait_ms)
 	}
 	int running = 0;
 	CURLMcode mc = curl_multi_perform(e->multi, &running);
-	if (mc == CURLM_OK) {
+	/* A local answer may be complete already: handle it now, without polling (a source's next
+	 * request, e.g. Coinbase's next product, then starts on the next step instead of a timeout later). */
+	if (mc == CURLM_OK && fe_drain(e) == 0) {
 		long ct = -1;
 		curl_multi_timeout(e->multi, &ct);
 		uint64_t wait_ms = wake > now ? (wake - now + 999999u) / 1000000u : 0;
@@ -614,22 +666,14 @@ fe_step(fe_engine *e, int max_wait_ms)
 			wait_ms = (uint64_t)ct;
 		struct curl_waitfd stop = { .fd = rt_stop_fd(), .events = CURL_WAIT_POLLIN };
 		mc = curl_multi_poll(e->multi, stop.fd >= 0 ? &stop : NULL, stop.fd >= 0 ? 1 : 0, (int)wait_ms, NULL);
+		if (mc == CURLM_OK)
+			mc = curl_multi_perform(e->multi, &running);
+		if (mc == CURLM_OK)
+			fe_drain(e);
 	}
-	if (mc == CURLM_OK)
-		mc = curl_multi_perform(e->multi, &running);
 	if (mc != CURLM_OK) {
 		rt_logkv(RT_ERROR, "curl multi failed", "err", curl_multi_strerror(mc), NULL);
 		return -1;
-	}
-	CURLMsg *m;
-	int left;
-	while ((m = curl_multi_info_read(e->multi, &left)) != NULL) {
-		if (m->msg != CURLMSG_DONE)
-			continue;
-		fe_job *j = NULL;
-		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&j);
-		if (j)
-			fe_done(e, j, m->data.result);
 	}
 	return 0;
 }

@@ -711,7 +711,7 @@ fc_from_feeds(const json_t *root, const rt_strlist *feeds, unsigned decimals, co
 	for (size_t si = 0; si < c->nsrcs; si++) {
 		fc_source *src = &c->srcs[si];
 		char buf[1024];
-		for (size_t i = 0; i < src->nmembers; i++)
+		for (size_t i = 0; i < src->nmembers && !e.bad; i++)
 			if (fc_batch_url(src, &src->members[i], 1, buf, sizeof buf) != 0) {
 				fc_err(&e, "sources \"%s\": url for %s too long", src->name, src->members[i].sym);
 				break;
@@ -748,7 +748,7 @@ fc_batch_url(const fc_source *s, const fc_member *m, size_t n, char *url, size_t
 	size_t o = 0;
 	int rc = 0;
 #define FC_PUT(str, enc) (rc |= fc_put(url, cap, &o, (str), (enc)))
-	if (cap == 0)
+	if (cap == 0 || s->url == NULL)
 		return -1;
 	url[0] = '\0';
 	FC_PUT(s->url, 0);

@@ -98,6 +98,19 @@ static pthread_cond_t rth_hold_cv;
 static rth_req *rth_held;
 static pthread_t rth_hold_thread;
 static int rth_hold_running, rth_hold_quit;
+static unsigned rth_held_pending;                              /* held, not yet answered or gone */
+static pthread_cond_t rth_drain_cv = PTHREAD_COND_INITIALIZER; /* rth_held_pending went down */
+
+/* A held request is over (answered, or its connection ended). Caller holds rth_hold_mu. */
+static void
+rth_held_over(rth_req *q)
+{
+	if (q->held && rth_held_pending) {
+		rth_held_pending--;
+		pthread_cond_broadcast(&rth_drain_cv);
+	}
+	q->held = 0;
+}
 
 /* Requests refused before their handler, by status (a fixed set: bounded series). */
 static void
@@ -190,6 +203,9 @@ rth_done_cb(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_Reques
 	rth_req *q = *con_cls;
 	if (q == NULL)
 		return;
+	pthread_mutex_lock(&rth_hold_mu);
+	rth_held_over(q); /* a resumed answer whose client had gone */
+	pthread_mutex_unlock(&rth_hold_mu);
 	rt_buf_free(&q->body);
 	rt_buf_free(&q->held_out);
 	free(q->uri);
@@ -289,6 +305,7 @@ rth_hold(struct MHD_Connection *c, rth_req *q, int status, const char *ctype, rt
 	q->due_ns = rth_mono_ns() + ms * 1000000u;
 	q->conn = c;
 	q->held = 1;
+	rth_held_pending++;
 	MHD_suspend_connection(c);
 	q->hnext = rth_held;
 	rth_held = q;
@@ -366,8 +383,11 @@ rth_access_cb(void *cls, struct MHD_Connection *c, const char *url, const char *
 		return MHD_YES;
 	}
 	if (q->held == 2) { /* a held answer whose time has come (or the server is stopping) */
-		q->held = 0;
-		return rth_reply(c, q->held_status, q->held_ctype, &q->held_out, q);
+		enum MHD_Result rv = rth_reply(c, q->held_status, q->held_ctype, &q->held_out, q);
+		pthread_mutex_lock(&rth_hold_mu);
+		rth_held_over(q);
+		pthread_mutex_unlock(&rth_hold_mu);
+		return rv;
 	}
 	if (q->held == 1) /* not due yet: nothing to do until resumed */
 		return MHD_YES;
@@ -703,6 +723,15 @@ rt_http_stop(void)
 		pthread_cond_destroy(&rth_hold_cv);
 		pthread_mutex_unlock(&rth_hold_mu);
 	}
+	/* the daemon answers the resumed ones on its thread: give it a moment (2 s at most) */
+	struct timespec dl;
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_sec += 2;
+	pthread_mutex_lock(&rth_hold_mu);
+	while (rth_held_pending > 0 && pthread_cond_timedwait(&rth_drain_cv, &rth_hold_mu, &dl) == 0)
+		;
+	rth_held_pending = 0;
+	pthread_mutex_unlock(&rth_hold_mu);
 	for (int i = 0; i < RTH_NSERVERS; i++) {
 		pthread_mutex_lock(&rth_mu);
 		struct MHD_Daemon *d = rth_servers[i].daemon;

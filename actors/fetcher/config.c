@@ -475,7 +475,7 @@ fc_set_sym(const fc_source *src, const fc_feed *f, fc_member *m, const char *sym
 		fc_lower(m->sym);
 		fc_lower(m->vs);
 	} else {
-		snprintf(m->sym, sizeof m->sym, "%s", sym);
+		snprintf(m->sym, sizeof m->sym, "%.*s", FX_SYM_MAX, sym); /* checked: at most FX_SYM_MAX */
 	}
 }
 

@@ -42,7 +42,8 @@ typedef struct {
 	const fc_member *m;
 	const fc_feed *feed;
 	int state;      /* FE_UNKNOWN / FE_UP / FE_DOWN */
-	int req_failed; /* down because the whole request failed (logged per request, not per feed) */
+	int req_failed; /* down because a whole batch failed (logged per request, not per feed) */
+	fx_err why;     /* the last failure's kind */
 	rt_metric *m_obs, *m_up, *m_err[FX_NERRS]; /* m_err registered at the first error of a kind */
 } fe_member;
 
@@ -63,7 +64,8 @@ typedef struct {
 	size_t blen;
 	int too_big;
 	int inflight;
-	int req_state;    /* FE_UP / FE_DOWN of the last whole request (batches: logged per request) */
+	int req_state; /* FE_UP / FE_DOWN of the last whole request (batches: logged per request) */
+	fx_err req_why;
 	unsigned attempt; /* 0 = first attempt of this request */
 	uint64_t interval_ns;
 	uint64_t round_ns; /* when this round's first request was due */
@@ -328,30 +330,29 @@ fe_new(const fc_config *cfg, const fe_opts *o, fe_obs_fn cb, void *arg, char *er
 	return e;
 }
 
-/* Feed health: degraded while every source of the feed is down. */
+/* One feed's state at one source: fetcher_up, a log line per change (of state or failure kind), and
+ * the feed's health (degraded while every source of the feed is down). A feed in a batch is logged
+ * on its own only for what concerns it alone (a missing symbol, a stale price) and when it recovers
+ * from that; the whole batch failing or recovering is logged once per request (fe_req_state). */
 static void
 fe_member_state(fe_engine *e, fe_job *j, fe_member *m, int state, int req_level, fx_err why, const char *text)
 {
 	size_t fi = (size_t)(m->feed - e->cfg->feeds);
-	rt_gauge_set(m->m_up, state == FE_UP);
-	/* Logged per feed when the request carried only this feed, or the feed alone failed (a missing
-	 * symbol, a stale price); a whole batch failing is logged once per request (fe_req_state). */
-	int log_here = j->ncur <= 1 || !req_level;
-	if (state == FE_UP && m->req_failed && j->ncur > 1)
-		log_here = 0;
-	char key[80];
-	snprintf(key, sizeof key, "src:%s/%s", m->feed->name, j->src->name);
-	if (log_here && rt_log_state_change(key, state == FE_UP ? "up" : fx_err_name(why))) {
+	/* a change: of state, of failure kind, or a batch's failure now pinned on this feed alone */
+	int changed = m->state != state ||
+	              (state == FE_DOWN && (m->why != why || (m->req_failed && (j->ncur <= 1 || !req_level))));
+	int log_here = j->ncur <= 1 || (state == FE_DOWN ? !req_level : m->state == FE_DOWN && !m->req_failed);
+	if (changed && log_here) {
 		if (state == FE_UP)
 			rt_logkv(RT_INFO, "source up", "feed", m->feed->name, "source", j->src->name, NULL);
 		else
 			rt_logkv(RT_WARN, "source failing", "feed", m->feed->name, "source", j->src->name, "symbol",
 			         m->m->sym, "kind", fx_err_name(why), "err", text, NULL);
-	} else if (!log_here && state == FE_UP) {
-		rt_log_state_change(key, "up");
 	}
-	m->req_failed = state == FE_DOWN && req_level;
+	m->why = why;
+	m->req_failed = state == FE_DOWN && req_level && j->ncur > 1; /* failed with a whole batch */
 	if (m->state != state) {
+		rt_gauge_set(m->m_up, state == FE_UP);
 		if (m->state == FE_DOWN)
 			e->feed_down[fi]--;
 		if (state == FE_DOWN)
@@ -364,16 +365,15 @@ fe_member_state(fe_engine *e, fe_job *j, fe_member *m, int state, int req_level,
 	}
 }
 
-/* A whole request of several feeds: logged once per state change of the request. */
+/* A whole request of several feeds: logged once per change of its state (or failure kind). */
 static void
 fe_req_state(fe_job *j, int state, fx_err why, const char *text)
 {
 	if (j->ncur <= 1)
 		return;
-	char key[80], n[24];
-	snprintf(key, sizeof key, "req:%s#%p", j->src->name, (void *)j);
-	snprintf(n, sizeof n, "%zu", j->ncur);
-	if (rt_log_state_change(key, state == FE_UP ? "up" : fx_err_name(why))) {
+	if (j->req_state != state || (state == FE_DOWN && j->req_why != why)) {
+		char n[24];
+		snprintf(n, sizeof n, "%zu", j->ncur);
 		if (state == FE_UP)
 			rt_logkv(RT_INFO, "source up", "source", j->src->name, "feeds", n, NULL);
 		else
@@ -381,6 +381,7 @@ fe_req_state(fe_job *j, int state, fx_err why, const char *text)
 			         fx_err_name(why), "err", text, NULL);
 	}
 	j->req_state = state;
+	j->req_why = why;
 }
 
 /* The request of [cur, cur + ncur) is over: next member (each mode) or next round. */

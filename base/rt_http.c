@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define RTH_MAX_ROUTES 32
 
@@ -34,12 +35,26 @@ typedef struct {
 	size_t body_max;
 } rth_route;
 
-/* One request being received: its raw URI (with the query), the route, and the body so far. */
-typedef struct {
+#define RTH_MAX_RES_HEADERS 4
+#define RTH_HOLD_MAX_MS     3600000u /* an answer is held an hour at most */
+
+/* One request being received: its raw URI (with the query), the route, and the body so far; the
+ * handler's extra response headers; a held answer (rt_http_hold) waiting for its time. */
+typedef struct rth_req {
 	char *uri;
 	const rth_route *route;
 	int status; /* set when refused before the handler (404, 405, 413) */
 	rt_buf body;
+	char hdr[RTH_MAX_RES_HEADERS][2][128];
+	unsigned nhdr;
+	uint64_t hold_ms; /* set by rt_http_hold during the handler */
+	int held;         /* 1 suspended until due_ns, 2 resumed: send the kept answer */
+	int held_status;  /* the kept answer */
+	const char *held_ctype;
+	rt_buf held_out;
+	uint64_t due_ns; /* monotonic */
+	struct MHD_Connection *conn;
+	struct rth_req *hnext; /* in rth_held while suspended */
 } rth_req;
 
 /* Up to two listeners: the main one (every route; HEALTH_PORT or HTTP_PORT) and a metrics-only one
@@ -73,6 +88,29 @@ static rt_http_limits rth_limits = { RT_HTTP_MAX_CONNECTIONS_DEFAULT, RT_HTTP_MA
 	                             RT_HTTP_TIMEOUT_S_DEFAULT };
 static rt_metric *rth_m_refused, *rth_m_open;
 static __thread struct MHD_Connection *rth_current; /* the connection whose handler runs */
+static __thread rth_req *rth_current_req;
+static rt_metric *rth_m_conns;
+
+/* Held answers: suspended connections, resumed by one timer thread when due (libmicrohttpd must
+ * not be stopped with a connection still suspended: rt_http_stop resumes every one first). */
+static pthread_mutex_t rth_hold_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t rth_hold_cv;
+static rth_req *rth_held;
+static pthread_t rth_hold_thread;
+static int rth_hold_running, rth_hold_quit;
+static unsigned rth_held_pending;                              /* held, not yet answered or gone */
+static pthread_cond_t rth_drain_cv = PTHREAD_COND_INITIALIZER; /* rth_held_pending went down */
+
+/* A held request is over (answered, or its connection ended). Caller holds rth_hold_mu. */
+static void
+rth_held_over(rth_req *q)
+{
+	if (q->held && rth_held_pending) {
+		rth_held_pending--;
+		pthread_cond_broadcast(&rth_drain_cv);
+	}
+	q->held = 0;
+}
 
 /* Requests refused before their handler, by status (a fixed set: bounded series). */
 static void
@@ -165,14 +203,18 @@ rth_done_cb(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_Reques
 	rth_req *q = *con_cls;
 	if (q == NULL)
 		return;
+	pthread_mutex_lock(&rth_hold_mu);
+	rth_held_over(q); /* a resumed answer whose client had gone */
+	pthread_mutex_unlock(&rth_hold_mu);
 	rt_buf_free(&q->body);
+	rt_buf_free(&q->held_out);
 	free(q->uri);
 	free(q);
 	*con_cls = NULL;
 }
 
 static enum MHD_Result
-rth_reply(struct MHD_Connection *c, int status, const char *ctype, rt_buf *out)
+rth_reply(struct MHD_Connection *c, int status, const char *ctype, rt_buf *out, const rth_req *q)
 {
 	struct MHD_Response *res =
 	        MHD_create_response_from_buffer(out->len, out->data ? out->data : (void *)"", MHD_RESPMEM_MUST_COPY);
@@ -180,9 +222,116 @@ rth_reply(struct MHD_Connection *c, int status, const char *ctype, rt_buf *out)
 		return MHD_NO;
 	MHD_add_response_header(res, "Content-Type", ctype);
 	MHD_add_response_header(res, "Cache-Control", "no-store");
+	for (unsigned i = 0; q && i < q->nhdr; i++)
+		MHD_add_response_header(res, q->hdr[i][0], q->hdr[i][1]);
 	enum MHD_Result rv = MHD_queue_response(c, (unsigned)status, res);
 	MHD_destroy_response(res);
 	return rv;
+}
+
+static uint64_t
+rth_mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Resumes every held connection that is due (all of them when all != 0). Caller holds rth_hold_mu. */
+static void
+rth_resume_due(int all)
+{
+	uint64_t now = rth_mono_ns();
+	for (rth_req **pp = &rth_held; *pp;) {
+		rth_req *q = *pp;
+		if (all || q->due_ns <= now) {
+			*pp = q->hnext;
+			q->held = 2;
+			MHD_resume_connection(q->conn); /* any thread may; the daemon then calls rth_access_cb */
+		} else {
+			pp = &q->hnext;
+		}
+	}
+}
+
+static void *
+rth_hold_main(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&rth_hold_mu);
+	while (!rth_hold_quit) {
+		rth_resume_due(0);
+		uint64_t next = 0;
+		for (rth_req *q = rth_held; q; q = q->hnext)
+			if (next == 0 || q->due_ns < next)
+				next = q->due_ns;
+		if (next == 0) {
+			pthread_cond_wait(&rth_hold_cv, &rth_hold_mu);
+		} else {
+			struct timespec ts = { (time_t)(next / 1000000000u), (long)(next % 1000000000u) };
+			pthread_cond_timedwait(&rth_hold_cv, &rth_hold_mu, &ts);
+		}
+	}
+	pthread_mutex_unlock(&rth_hold_mu);
+	return NULL;
+}
+
+/* Keeps the handler's answer and suspends the connection until it is due. 0, or -1 (answer now). */
+static int
+rth_hold(struct MHD_Connection *c, rth_req *q, int status, const char *ctype, rt_buf *out)
+{
+	pthread_mutex_lock(&rth_hold_mu);
+	if (rth_hold_quit) {
+		pthread_mutex_unlock(&rth_hold_mu);
+		return -1;
+	}
+	if (!rth_hold_running) {
+		pthread_condattr_t ca;
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&rth_hold_cv, &ca);
+		pthread_condattr_destroy(&ca);
+		if (pthread_create(&rth_hold_thread, NULL, rth_hold_main, NULL) != 0) {
+			pthread_mutex_unlock(&rth_hold_mu);
+			return -1;
+		}
+		rth_hold_running = 1;
+	}
+	uint64_t ms = q->hold_ms > RTH_HOLD_MAX_MS ? RTH_HOLD_MAX_MS : q->hold_ms;
+	q->held_out = *out; /* the buffer moves into the request */
+	*out = (rt_buf)RT_BUF_INIT;
+	q->held_status = status;
+	q->held_ctype = ctype;
+	q->due_ns = rth_mono_ns() + ms * 1000000u;
+	q->conn = c;
+	q->held = 1;
+	rth_held_pending++;
+	MHD_suspend_connection(c);
+	q->hnext = rth_held;
+	rth_held = q;
+	pthread_cond_signal(&rth_hold_cv);
+	pthread_mutex_unlock(&rth_hold_mu);
+	return 0;
+}
+
+void
+rt_http_hold(uint64_t ms)
+{
+	if (rth_current_req)
+		rth_current_req->hold_ms = ms ? ms : 1;
+}
+
+int
+rt_http_res_header(const char *name, const char *value)
+{
+	rth_req *q = rth_current_req;
+	if (q == NULL || q->nhdr == RTH_MAX_RES_HEADERS || !name || !value || strlen(name) >= 128 ||
+	    strlen(value) >= 128 || strpbrk(name, ":\r\n ") || strpbrk(value, "\r\n"))
+		return -1;
+	snprintf(q->hdr[q->nhdr][0], 128, "%s", name);
+	snprintf(q->hdr[q->nhdr][1], 128, "%s", value);
+	q->nhdr++;
+	return 0;
 }
 
 static enum MHD_Result
@@ -214,7 +363,7 @@ rth_access_cb(void *cls, struct MHD_Connection *c, const char *url, const char *
 			rt_buf out = RT_BUF_INIT;
 			rth_count_refusal(413);
 			rt_buf_puts(&out, "{\"error\":\"request body too large\"}");
-			enum MHD_Result rv = rth_reply(c, 413, "application/json", &out);
+			enum MHD_Result rv = rth_reply(c, 413, "application/json", &out, NULL);
 			rt_buf_free(&out);
 			q->status = -1; /* answered: ignore the rest */
 			return rv;
@@ -233,6 +382,15 @@ rth_access_cb(void *cls, struct MHD_Connection *c, const char *url, const char *
 		*upload_size = 0;
 		return MHD_YES;
 	}
+	if (q->held == 2) { /* a held answer whose time has come (or the server is stopping) */
+		enum MHD_Result rv = rth_reply(c, q->held_status, q->held_ctype, &q->held_out, q);
+		pthread_mutex_lock(&rth_hold_mu);
+		rth_held_over(q);
+		pthread_mutex_unlock(&rth_hold_mu);
+		return rv;
+	}
+	if (q->held == 1) /* not due yet: nothing to do until resumed */
+		return MHD_YES;
 	rt_buf out = RT_BUF_INIT;
 	const char *ctype = "application/json";
 	int status = q->status;
@@ -243,9 +401,13 @@ rth_access_cb(void *cls, struct MHD_Connection *c, const char *url, const char *
 		if (query)
 			*query++ = '\0';
 		rth_current = c;
+		rth_current_req = q;
+		q->nhdr = 0;
+		q->hold_ms = 0;
 		status = q->route->fn(q->route->arg, method, q->uri, query ? query : "",
 		                      q->body.len ? q->body.data : NULL, q->body.len, &out, &ctype);
 		rth_current = NULL;
+		rth_current_req = NULL;
 		if (out.oom) {
 			status = 500;
 			rt_buf_reset(&out);
@@ -260,7 +422,9 @@ rth_access_cb(void *cls, struct MHD_Connection *c, const char *url, const char *
 		              : status == 413 ? "request body too large"
 		                              : "internal error");
 	}
-	enum MHD_Result rv = rth_reply(c, status, ctype, &out);
+	if (q->hold_ms && q->status == 0 && rth_hold(c, q, status, ctype, &out) == 0)
+		return MHD_YES; /* suspended: the timer thread resumes it, and the answer goes out then */
+	enum MHD_Result rv = rth_reply(c, status, ctype, &out, q);
 	rt_buf_free(&out);
 	return rv;
 }
@@ -326,6 +490,7 @@ rth_conn_cb(void *cls, struct MHD_Connection *c, void **socket_ctx, enum MHD_Con
 	rth_peer *p =
 	        ci && ci->client_addr ? rth_peer_of(srv, ci->client_addr, code == MHD_CONNECTION_NOTIFY_STARTED) : NULL;
 	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		rt_inc(rth_m_conns);
 		srv->open++;
 		if (p)
 			p->n++;
@@ -469,6 +634,9 @@ rth_start(rth_server *srv, const char *url)
 	pthread_mutex_unlock(&rth_mu);
 	if (running)
 		return -1;
+	pthread_mutex_lock(&rth_hold_mu);
+	rth_hold_quit = 0; /* a restarted server holds answers again */
+	pthread_mutex_unlock(&rth_hold_mu);
 	/* The built-ins, unless the actor registered its own first. */
 	if (!rth_has_route("/metrics"))
 		rt_http_route("GET", "/metrics", 0, rth_metrics, NULL);
@@ -478,7 +646,8 @@ rth_start(rth_server *srv, const char *url)
 	        rt_counter("http_connections_refused_total",
 	                   "HTTP connections refused by the caps (HTTP_MAX_CONNECTIONS, HTTP_MAX_PER_IP).", NULL);
 	rth_m_open = rt_gauge("http_connections_open", "HTTP connections open now.", NULL);
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	rth_m_conns = rt_counter("http_connections_total", "HTTP connections accepted.", NULL);
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	srv->open = 0;
@@ -539,6 +708,30 @@ rt_http_metrics_port(void)
 void
 rt_http_stop(void)
 {
+	/* every held answer resumed first (libmicrohttpd must not stop with one suspended) */
+	pthread_mutex_lock(&rth_hold_mu);
+	rth_hold_quit = 1;
+	rth_resume_due(1);
+	int joined = rth_hold_running;
+	if (rth_hold_running)
+		pthread_cond_signal(&rth_hold_cv);
+	pthread_mutex_unlock(&rth_hold_mu);
+	if (joined) {
+		pthread_join(rth_hold_thread, NULL);
+		pthread_mutex_lock(&rth_hold_mu);
+		rth_hold_running = 0;
+		pthread_cond_destroy(&rth_hold_cv);
+		pthread_mutex_unlock(&rth_hold_mu);
+	}
+	/* the daemon answers the resumed ones on its thread: give it a moment (2 s at most) */
+	struct timespec dl;
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_sec += 2;
+	pthread_mutex_lock(&rth_hold_mu);
+	while (rth_held_pending > 0 && pthread_cond_timedwait(&rth_drain_cv, &rth_hold_mu, &dl) == 0)
+		;
+	rth_held_pending = 0;
+	pthread_mutex_unlock(&rth_hold_mu);
 	for (int i = 0; i < RTH_NSERVERS; i++) {
 		pthread_mutex_lock(&rth_mu);
 		struct MHD_Daemon *d = rth_servers[i].daemon;

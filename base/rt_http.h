@@ -61,6 +61,14 @@ int rt_http_set_route_body_max(const char *path, size_t max);
  * absent or called outside one. The string is valid until the handler returns. */
 const char *rt_http_req_header(const char *name);
 
+/* From inside a handler only (else ignored / -1): rt_http_res_header adds a response header (up to 4,
+ * name and value under 128 bytes, no CR/LF: e.g. Retry-After); rt_http_hold holds the answer back
+ * for ms milliseconds (at most an hour) without blocking the server: the connection is suspended and
+ * resumed by a timer thread, and a client that left by then just misses it (a test double's "slow
+ * upstream"). rt_http_stop sends every held answer at once. */
+int rt_http_res_header(const char *name, const char *value);
+void rt_http_hold(uint64_t ms);
+
 /* Health reasons: degraded != 0 sets or replaces key's reason, 0 clears it. Thread-safe. */
 void rt_health_set(const char *key, int degraded, const char *text);
 /* Renders the health JSON into out; returns the HTTP status (200 or 503). */

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -343,6 +344,81 @@ test_abuse_bounds(void **state)
 	rt_http_set_limits(&def);
 }
 
+/* A held answer (rt_http_hold) with a header of the handler's own (rt_http_res_header): */
+static int
+held(void *arg, const char *method, const char *path, const char *query, const uint8_t *body, size_t blen, rt_buf *out,
+     const char **ctype)
+{
+	assert_int_equal(rt_http_res_header("Retry-After", "7"), 0);
+	assert_int_equal(rt_http_res_header("Bad", "a\r\nb"), -1); /* no header injection */
+	rt_http_hold(strtoull(query, NULL, 10));
+	rt_buf_puts(out, "{\"held\":true}");
+	return 429;
+}
+
+static size_t
+hdr_sink(char *p, size_t sz, size_t n, void *arg)
+{
+	if (strncasecmp(p, "Retry-After: ", 13) == 0)
+		snprintf(arg, 16, "%.*s", (int)(sz * n - 13 > 15 ? 15 : sz * n - 13), p + 13);
+	return sz * n;
+}
+
+/* ...comes after its time with its status and header; meanwhile the server answers others (the
+ * server thread is not blocked); a client that left is no trouble; stop sends what is still held. */
+static void
+test_held(void **state)
+{
+	assert_int_equal(rt_http_route("GET", "/held", 0, held, NULL), 0);
+	assert_int_equal(rt_http_start("http://127.0.0.1:0"), 0);
+	assert_int_equal(rt_http_res_header("X", "y"), -1); /* outside a handler: refused */
+	char url[128], ra[16] = "";
+	snprintf(url, sizeof url, "http://127.0.0.1:%d/held?300", rt_http_port());
+	CURL *c = curl_easy_init();
+	rt_buf b = RT_BUF_INIT;
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, hdr_sink);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, ra);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+	assert_int_equal(curl_easy_perform(c), CURLE_OK);
+	long code = 0;
+	double total = 0;
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	curl_easy_getinfo(c, CURLINFO_TOTAL_TIME, &total);
+	curl_easy_cleanup(c);
+	assert_int_equal(code, 429);
+	assert_true(total >= 0.3);
+	assert_memory_equal(ra, "7", 1);
+	assert_string_equal((char *)b.data, "{\"held\":true}");
+	rt_buf_free(&b);
+
+	/* a raw request held an hour: /health answers meanwhile, and the held one has not come */
+	int fd = connect_port(rt_http_port());
+	const char req[] = "GET /held?3600000 HTTP/1.1\r\nHost: x\r\n\r\n";
+	assert_int_equal(write(fd, req, sizeof req - 1), (ssize_t)(sizeof req - 1));
+	int gone = connect_port(rt_http_port()); /* and one whose client leaves */
+	const char req2[] = "GET /held?50 HTTP/1.1\r\nHost: x\r\n\r\n";
+	assert_int_equal(write(gone, req2, sizeof req2 - 1), (ssize_t)(sizeof req2 - 1));
+	close(gone);
+	b = (rt_buf)RT_BUF_INIT;
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(fetch("/health", NULL, 0, &b, NULL, 0), 200);
+		rt_buf_reset(&b);
+	}
+	rt_buf_free(&b);
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	assert_int_equal(poll(&p, 1, 0), 0);
+	/* stopping sends it now (libmicrohttpd must not stop with a suspended connection) */
+	rt_http_stop();
+	char got[256] = "";
+	assert_int_equal(poll(&p, 1, 30000), 1);
+	assert_true(read(fd, got, sizeof got - 1) > 0);
+	assert_non_null(strstr(got, "429"));
+	close(fd);
+}
+
 int
 main(void)
 {
@@ -351,6 +427,7 @@ main(void)
 		cmocka_unit_test(test_health_json),
 		cmocka_unit_test(test_server),
 		cmocka_unit_test(test_abuse_bounds),
+		cmocka_unit_test(test_held),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	curl_global_cleanup();

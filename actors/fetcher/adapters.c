@@ -7,7 +7,11 @@
 #include "actors/fetcher/adapters.h"
 #include "chain/jscan.h"
 
+#include <curl/curl.h>
+
 #include <stdarg.h>
+#include <stdint.h>
+#include <strings.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -115,7 +119,7 @@ static const char *const fx_units[FX_NUNITS] = { "s", "ms", "us", "ns", "rfc3339
 
 static const char *const fx_errs[FX_NERRS] = {
 	"ok",      "connect",      "timeout", "http",        "transfer", "parse",
-	"missing", "source_error", "range",   "nonpositive", "stale",
+	"missing", "source_error", "range",   "nonpositive", "stale",    "rate_limited",
 };
 
 /* The literal text of a number, or the content of a string: the exact characters to convert. */
@@ -215,6 +219,24 @@ fx_timestamp(const js_val *v, fx_ts_unit unit, const char *path, uint64_t *ts_ms
 	return FX_OK;
 }
 
+/* The price at v (found at `where`) as price * 10^decimals, positive. */
+static fx_err
+fx_price(const js_val *v, const char *where, unsigned decimals, u256 *value, int *inexact, char *err, size_t errlen)
+{
+	char text[FX_TEXT_MAX];
+	if (fx_text(v, text, sizeof text) != 0)
+		return fx_fail(v->type == JS_STRING ? FX_E_RANGE : FX_E_MISSING, err, errlen,
+		               v->type == JS_STRING ? "price at %s: string too long"
+		                                    : "price at %s is a %s, want a number or a decimal string",
+		               where, js_type_name(v->type));
+	if (dec_to_fixed(text, strlen(text), decimals, value, inexact) != 0)
+		return fx_fail(FX_E_RANGE, err, errlen, "price at %s is not a decimal in range: \"%.40s\"", where,
+		               text);
+	if (i256_is_neg(value) || u256_is_zero(value))
+		return fx_fail(FX_E_NONPOSITIVE, err, errlen, "price at %s is not positive: %.40s", where, text);
+	return FX_OK;
+}
+
 static fx_err
 fx_parse_inner(const fx_spec *s, const char *body, size_t len, u256 *value, uint64_t *ts_ms, int *inexact, char *err,
                size_t errlen)
@@ -222,7 +244,6 @@ fx_parse_inner(const fx_spec *s, const char *body, size_t len, u256 *value, uint
 	size_t off;
 	const char *why;
 	js_val v;
-	char text[FX_TEXT_MAX];
 
 	u256_zero(value);
 	*ts_ms = 0;
@@ -242,15 +263,9 @@ fx_parse_inner(const fx_spec *s, const char *body, size_t len, u256 *value, uint
 		return fx_fail(FX_E_MISSING, err, errlen, "%s: no price path configured", fx_kinds[s->kind].name);
 	if (js_find(body, len, path, &v) != 0)
 		return fx_fail(FX_E_MISSING, err, errlen, "no price at %s", path);
-	if (fx_text(&v, text, sizeof text) != 0)
-		return fx_fail(v.type == JS_STRING ? FX_E_RANGE : FX_E_MISSING, err, errlen,
-		               v.type == JS_STRING ? "price at %s: string too long"
-		                                   : "price at %s is a %s, want a number or a decimal string",
-		               path, js_type_name(v.type));
-	if (dec_to_fixed(text, strlen(text), s->decimals, value, inexact) != 0)
-		return fx_fail(FX_E_RANGE, err, errlen, "price at %s is not a decimal in range: \"%.40s\"", path, text);
-	if (i256_is_neg(value) || u256_is_zero(value))
-		return fx_fail(FX_E_NONPOSITIVE, err, errlen, "price at %s is not positive: %.40s", path, text);
+	fx_err pe = fx_price(&v, path, s->decimals, value, inexact, err, errlen);
+	if (pe != FX_OK)
+		return pe;
 
 	if (s->ts_path) {
 		if (js_find(body, len, s->ts_path, &v) != 0) {
@@ -374,4 +389,302 @@ fx_unit_from_name(const char *name)
 		if (name && strcmp(name, fx_units[u]) == 0)
 			return u;
 	return -1;
+}
+
+/* ---- batched responses ------------------------------------------------------------------------ */
+
+/* Sets one item's outcome (a refused item keeps no value). */
+static void fx_item_fail(fx_item *it, fx_err e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void
+fx_item_fail(fx_item *it, fx_err e, const char *fmt, ...)
+{
+	va_list ap;
+	it->err = e;
+	u256_zero(&it->value);
+	it->ts_ms = 0;
+	va_start(ap, fmt);
+	vsnprintf(it->why, sizeof it->why, fmt, ap);
+	va_end(ap);
+	if (it->why[0] == '\0') /* never empty: an empty reason means "not seen yet" */
+		snprintf(it->why, sizeof it->why, "%s", fx_err_name(e));
+}
+
+/* The items whose sym equals key (a JSON string of the document) and are still unread: marks the
+ * first by returning its index, or -1. Keys are compared unescaped. */
+static long
+fx_match(fx_item *items, size_t n, const js_val *key)
+{
+	char k[FX_SYM_MAX + 1];
+	const char *raw;
+	size_t rlen;
+	if (js_string_raw(key, &raw, &rlen) == 0) {
+		if (rlen > FX_SYM_MAX)
+			return -1;
+		memcpy(k, raw, rlen);
+		k[rlen] = '\0';
+	} else if (js_string(key, k, sizeof k) < 0) {
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (items[i].err == FX_E_MISSING && items[i].why[0] == '\0' && strcmp(items[i].sym, k) == 0)
+			return (long)i;
+	return -1;
+}
+
+/* One item's price from the value v found for it, and its time (seconds) when ts is given. */
+static void
+fx_item_read(fx_item *it, const js_val *v, const char *where, const js_val *ts)
+{
+	char e[sizeof it->why];
+	fx_err r = fx_price(v, where, it->decimals, &it->value, &it->inexact, e, sizeof e);
+	if (r == FX_OK && ts)
+		r = fx_timestamp(ts, FX_TS_S, "last_updated_at", &it->ts_ms, e, sizeof e);
+	if (r != FX_OK) {
+		fx_item_fail(it, r, "%s", e);
+		return;
+	}
+	it->err = FX_OK;
+	it->why[0] = '\0';
+}
+
+/* CoinGecko: {"<id>":{"<vs>":price,...,"last_updated_at":s}, ...}; one item per (id, vs). */
+static size_t
+fx_batch_coingecko(const js_val *root, fx_item *items, size_t n)
+{
+	js_iter it;
+	js_val key, val, pv, ts;
+	size_t walked = 0;
+	js_iter_init(&it, root);
+	while (js_iter_next(&it, &key, &val) && ++walked <= FX_BATCH_MAX_ENTRIES) {
+		long i;
+		/* several items may share an id (ethereum/usd, ethereum/eur) */
+		while ((i = fx_match(items, n, &key)) >= 0) {
+			fx_item *x = &items[i];
+			if (x->vs == NULL || js_get(&val, x->vs, &pv) != 0) {
+				fx_item_fail(x, FX_E_MISSING, "no %s price for this id", x->vs ? x->vs : "vs");
+				continue;
+			}
+			fx_item_read(x, &pv, x->sym, js_get(&val, "last_updated_at", &ts) == 0 ? &ts : NULL);
+		}
+	}
+	return walked;
+}
+
+/* Binance: [{"symbol":"ETHUSDT","price":"..."}, ...], or one such object (symbol=). */
+static size_t
+fx_batch_binance(const js_val *root, fx_item *items, size_t n)
+{
+	js_iter it;
+	js_val el, sym, pv;
+	size_t walked = 0;
+	if (root->type == JS_OBJECT) {
+		if (js_get(root, "symbol", &sym) == 0 && sym.type == JS_STRING) {
+			long i = fx_match(items, n, &sym);
+			if (i >= 0 && js_get(root, "price", &pv) == 0)
+				fx_item_read(&items[i], &pv, "price", NULL);
+		}
+		return 1;
+	}
+	js_iter_init(&it, root);
+	while (js_iter_next(&it, NULL, &el) && ++walked <= FX_BATCH_MAX_ENTRIES) {
+		if (js_get(&el, "symbol", &sym) != 0 || sym.type != JS_STRING)
+			continue;
+		long i = fx_match(items, n, &sym);
+		if (i < 0)
+			continue;
+		if (js_get(&el, "price", &pv) != 0)
+			fx_item_fail(&items[i], FX_E_MISSING, "%s: entry without \"price\"", items[i].sym);
+		else
+			fx_item_read(&items[i], &pv, "price", NULL);
+	}
+	return walked;
+}
+
+/* Kraken: {"error":[],"result":{"XETHZUSD":{"c":["3000.1","0.5"],...}, ...}}; c[0] = last trade. */
+static size_t
+fx_batch_kraken(const js_val *root, fx_item *items, size_t n)
+{
+	js_iter it;
+	js_val result, key, val, pv;
+	size_t walked = 0;
+	if (js_get(root, "result", &result) != 0)
+		return 0;
+	js_iter_init(&it, &result);
+	while (js_iter_next(&it, &key, &val) && ++walked <= FX_BATCH_MAX_ENTRIES) {
+		long i = fx_match(items, n, &key);
+		if (i < 0)
+			continue;
+		if (js_find(val.p, val.n, "c.0", &pv) != 0)
+			fx_item_fail(&items[i], FX_E_MISSING, "%s: no last trade (c.0)", items[i].sym);
+		else
+			fx_item_read(&items[i], &pv, "c.0", NULL);
+	}
+	return walked;
+}
+
+/* Replaces every "{symbol}" of tmpl with sym into out. 0, or -1 when it does not fit. */
+int
+fx_subst(const char *tmpl, const char *sym, char *out, size_t cap)
+{
+	size_t o = 0, sl = strlen(sym);
+	for (const char *p = tmpl; *p;) {
+		if (strncmp(p, "{symbol}", 8) == 0) {
+			if (o + sl >= cap)
+				return -1;
+			memcpy(out + o, sym, sl);
+			o += sl;
+			p += 8;
+		} else {
+			if (o + 1 >= cap)
+				return -1;
+			out[o++] = *p++;
+		}
+	}
+	if (cap == 0)
+		return -1;
+	out[o] = '\0';
+	return 0;
+}
+
+fx_err
+fx_parse_batch(const fx_spec *s, const char *body, size_t len, fx_item *items, size_t n, char *err, size_t errlen)
+{
+	size_t off;
+	const char *why;
+	fx_err e = FX_OK;
+	js_val root;
+
+	for (size_t i = 0; i < n; i++) { /* "not found" until an entry says otherwise */
+		items[i].err = FX_E_MISSING;
+		items[i].why[0] = '\0';
+		items[i].inexact = 0;
+		items[i].ts_ms = 0;
+		u256_zero(&items[i].value);
+	}
+	if ((unsigned)s->kind >= FX_NKINDS || (unsigned)s->ts_unit >= FX_NUNITS)
+		e = fx_fail(FX_E_PARSE, err, errlen, "bad adapter spec");
+	else if (js_validate(body, len, &off, &why) != 0)
+		e = fx_fail(FX_E_PARSE, err, errlen, "not JSON: %s at byte %zu of %zu", why, off, len);
+	else if (fx_kinds[s->kind].check)
+		e = fx_kinds[s->kind].check(body, len, err, errlen);
+	if (e == FX_OK) {
+		/* the document itself (validated): its text without the surrounding whitespace */
+		size_t a = 0, b = len;
+		while (a < b && (body[a] == ' ' || body[a] == '\t' || body[a] == '\r' || body[a] == '\n'))
+			a++;
+		while (b > a &&
+		       (body[b - 1] == ' ' || body[b - 1] == '\t' || body[b - 1] == '\r' || body[b - 1] == '\n'))
+			b--;
+		root.p = body + a;
+		root.n = b - a;
+		root.type = body[a] == '{' ? JS_OBJECT : body[a] == '[' ? JS_ARRAY : JS_NONE;
+	}
+	size_t walked = 0;
+	if (e == FX_OK) {
+		switch (s->kind) {
+		case FX_COINGECKO:
+			if (root.type != JS_OBJECT)
+				e = fx_fail(FX_E_MISSING, err, errlen, "coingecko: want an object of ids");
+			else
+				walked = fx_batch_coingecko(&root, items, n);
+			break;
+		case FX_BINANCE:
+			if (root.type != JS_ARRAY && root.type != JS_OBJECT)
+				e = fx_fail(FX_E_MISSING, err, errlen, "binance: want an array of tickers");
+			else
+				walked = fx_batch_binance(&root, items, n);
+			break;
+		case FX_KRAKEN:
+			if (root.type != JS_OBJECT)
+				e = fx_fail(FX_E_MISSING, err, errlen, "kraken: want an object");
+			else
+				walked = fx_batch_kraken(&root, items, n);
+			break;
+		default: /* coinbase, generic: one document per symbol or paths with {symbol} */
+			for (size_t i = 0; i < n; i++) {
+				char path[160], tpath[160], ie[sizeof items[i].why];
+				fx_spec one = *s;
+				one.decimals = items[i].decimals;
+				if (s->kind == FX_GENERIC) {
+					if (!s->path || fx_subst(s->path, items[i].sym, path, sizeof path) != 0 ||
+					    (s->ts_path &&
+					     fx_subst(s->ts_path, items[i].sym, tpath, sizeof tpath) != 0)) {
+						fx_item_fail(&items[i], FX_E_MISSING, "%s", "path too long");
+						continue;
+					}
+					one.path = path;
+					one.ts_path = s->ts_path ? tpath : NULL;
+				} else if (s->kind == FX_COINBASE && items[i].sym[0]) {
+					/* the answer names its pair: a mixed-up response is refused, not published */
+					js_val b, c;
+					char bs[24], cs[24], pair[50];
+					if (js_find(body, len, "data.base", &b) == 0 &&
+					    js_find(body, len, "data.currency", &c) == 0 &&
+					    js_string(&b, bs, sizeof bs) >= 0 && js_string(&c, cs, sizeof cs) >= 0) {
+						snprintf(pair, sizeof pair, "%s-%s", bs, cs);
+						if (strcasecmp(pair, items[i].sym) != 0) {
+							fx_item_fail(&items[i], FX_E_MISSING, "answer is for %s", pair);
+							continue;
+						}
+					}
+				}
+				fx_err r = fx_parse(&one, body, len, &items[i].value, &items[i].ts_ms,
+				                    &items[i].inexact, ie, sizeof ie);
+				items[i].err = r;
+				snprintf(items[i].why, sizeof items[i].why, "%s", r == FX_OK ? "" : ie);
+			}
+			walked = n;
+			break;
+		}
+	}
+	if (e == FX_OK && walked > FX_BATCH_MAX_ENTRIES)
+		e = fx_fail(FX_E_RANGE, err, errlen, "more than %d entries in the response", FX_BATCH_MAX_ENTRIES);
+	for (size_t i = 0; i < n; i++) {
+		if (e != FX_OK)
+			fx_item_fail(&items[i], e, "%s", errlen ? err : fx_err_name(e));
+		else if (items[i].err == FX_E_MISSING && items[i].why[0] == '\0')
+			fx_item_fail(&items[i], FX_E_MISSING, "%s not in the response", items[i].sym);
+	}
+	return e;
+}
+
+int64_t
+fx_retry_after_s(const char *v, int64_t now_s)
+{
+	if (v == NULL)
+		return -1;
+	while (*v == ' ' || *v == '\t')
+		v++;
+	if (*v >= '0' && *v <= '9') { /* delay-seconds: 1*DIGIT */
+		int64_t s = 0;
+		for (; *v >= '0' && *v <= '9'; v++)
+			s = s > INT64_MAX / 20 ? INT64_MAX / 20 : s * 10 + (*v - '0');
+		while (*v == ' ' || *v == '\t' || *v == '\r' || *v == '\n')
+			v++;
+		return *v ? -1 : s;
+	}
+	/* HTTP-date (IMF-fixdate, or the obsolete RFC 850 / asctime forms): libcurl's date parser */
+	char buf[64];
+	size_t n = strcspn(v, "\r\n");
+	if (n == 0 || n >= sizeof buf)
+		return -1;
+	memcpy(buf, v, n);
+	buf[n] = '\0';
+	time_t t = curl_getdate(buf, NULL);
+	if (t == (time_t)-1)
+		return -1;
+	return (int64_t)t > now_s ? (int64_t)t - now_s : 0;
+}
+
+uint64_t
+fx_backoff_ms(int64_t retry_after_s, unsigned n, uint64_t base_ms, uint64_t max_ms)
+{
+	uint64_t d;
+	if (retry_after_s >= 0)
+		d = (uint64_t)retry_after_s > max_ms / 1000u ? max_ms : (uint64_t)retry_after_s * 1000u;
+	else {
+		unsigned sh = n == 0 ? 0 : n - 1 > 30 ? 30 : n - 1;
+		d = base_ms > (max_ms >> sh) ? max_ms : base_ms << sh;
+	}
+	return d > max_ms ? max_ms : d;
 }

@@ -54,6 +54,7 @@ typedef enum {
 	FX_E_RANGE,       /* not a decimal, or outside int256 at the feed's decimals */
 	FX_E_NONPOSITIVE, /* zero or negative */
 	FX_E_STALE,       /* the source's timestamp is older than MAX_STALENESS (or too far ahead) */
+	FX_E_RATE,        /* HTTP 429 (or 418): the source asked us to slow down; it is left alone a while */
 	FX_NERRS
 } fx_err;
 
@@ -80,7 +81,52 @@ int fx_coingecko_paths(const char *url, char *path, size_t pcap, char *ts_path, 
  * now_ms, or more than max_ms ahead of it. ts_ms == 0 (no time given) and max_ms == 0 pass. */
 fx_err fx_check_fresh(uint64_t ts_ms, uint64_t now_ms, uint64_t max_ms);
 
-/* Names: "coingecko".."generic", "s".."rfc3339", "connect".."stale"; lookups return -1 if unknown. */
+/* ---- batched responses: many symbols in one answer ------------------------------------------
+ *   coingecko  /api/v3/simple/price?ids=ethereum,bitcoin&vs_currencies=usd,eur&include_last_updated_at=true
+ *              {"ethereum":{"usd":3000.12,"eur":2750,"last_updated_at":1700000000},"bitcoin":{...}}
+ *              (an unknown id is simply absent, as the API does)
+ *   binance    /api/v3/ticker/price?symbols=["ETHUSDT","BTCUSDT"]  (or every ticker, no parameter)
+ *              [{"symbol":"ETHUSDT","price":"3000.12000000"},...]; one object for symbol=
+ *   kraken     /0/public/Ticker?pair=XETHZUSD,XXBTZUSD   {"error":[],"result":{"XETHZUSD":{"c":[..]},..}}
+ *   coinbase   one request per product (/v2/prices/ETH-USD/spot); the answer's base-currency must
+ *              be the product asked for
+ *   generic    the spec's path (and ts_path) with "{symbol}" replaced by each item's sym
+ * An entry is matched to an item by its exact key/symbol; entries nobody asked for are skipped
+ * without being read; at most FX_BATCH_MAX_ENTRIES entries are walked (past it the whole answer
+ * is refused), and the body itself is bounded by the caller (MAX_BODY). */
+#define FX_SYM_MAX           47
+#define FX_BATCH_MAX_ENTRIES 20000
+
+typedef struct {
+	const char *sym;   /* coingecko coin id, binance symbol, kraken pair key, coinbase product, generic {symbol} */
+	const char *vs;    /* coingecko: the vs currency ("usd"); else unused */
+	unsigned decimals; /* of the item's feed */
+	/* outcome */
+	fx_err err; /* FX_OK, or why this item was refused (FX_E_MISSING: not in the answer) */
+	u256 value;
+	uint64_t ts_ms;
+	int inexact;
+	char why[96];
+} fx_item;
+
+/* Parses a response covering n items. Returns FX_OK when the answer as a whole is usable, each item
+ * then carrying its own outcome; otherwise the whole answer's error (not JSON, the API's own error
+ * report, too many entries) with the reason in err, also set on every item. */
+fx_err fx_parse_batch(const fx_spec *s, const char *body, size_t len, fx_item *items, size_t n, char *err,
+                      size_t errlen);
+
+/* Replaces every "{symbol}" in tmpl with sym. 0, or -1 when out (cap bytes) is too small. */
+int fx_subst(const char *tmpl, const char *sym, char *out, size_t cap);
+
+/* A Retry-After header value (RFC 9110 10.2.3): delay-seconds, or an HTTP-date (read by libcurl's
+ * curl_getdate) turned into seconds from now_s (0 when already past). -1 when it is neither. */
+int64_t fx_retry_after_s(const char *value, int64_t now_s);
+
+/* How long to leave a source alone after its n-th rate-limit answer in a row: Retry-After seconds
+ * when given (retry_after_s >= 0), else base_ms * 2^(n-1); never more than max_ms. */
+uint64_t fx_backoff_ms(int64_t retry_after_s, unsigned n, uint64_t base_ms, uint64_t max_ms);
+
+/* Names: "coingecko".."generic", "s".."rfc3339", "connect".."rate_limited"; lookups return -1 if unknown. */
 const char *fx_kind_name(fx_kind k);
 int fx_kind_from_name(const char *name);
 const char *fx_unit_name(fx_ts_unit u);

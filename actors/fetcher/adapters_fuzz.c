@@ -1,5 +1,6 @@
 /* adapters_fuzz: every adapter (and the generic one with paths taken from the input) on arbitrary
- * bytes; must never crash, read out of bounds or leave a value behind on error. The Makefile links the
+ * bytes, single and batched (several symbols, one answer); the Retry-After reader on the same bytes;
+ * must never crash, read out of bounds or leave a value behind on error. The Makefile links the
  * actor's objects into its fuzz target, as into its unit tests. */
 #include "actors/fetcher/adapters.h"
 #include "chain/jscan.h"
@@ -38,6 +39,29 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				break; /* the unit only matters to the generic adapter */
 		}
 	}
+	/* batched: the symbols as the seeds' documents name them, and {symbol} paths for the generic one */
+	static const char *const syms[][2] = { { "ethereum", "usd" }, { "bitcoin", "eur" }, { "ETHUSDT", NULL },
+		                               { "XETHZUSD", NULL },  { "ETH-USD", NULL },  { "a", "b" } };
+	for (int k = 0; k < FX_NKINDS; k++) {
+		fx_spec s = { (fx_kind)k, k == FX_GENERIC ? "p.{symbol}.v" : NULL,
+			      k == FX_GENERIC ? "t.{symbol}" : NULL, FX_TS_S, 8 };
+		fx_item it[6];
+		char err[160];
+		memset(it, 0, sizeof it);
+		for (size_t i = 0; i < 6; i++) {
+			it[i].sym = syms[i][0];
+			it[i].vs = syms[i][1];
+			it[i].decimals = (unsigned)((size + i) % 40);
+		}
+		fx_err e = fx_parse_batch(&s, body, size, it, 6, err, sizeof err);
+		for (size_t i = 0; i < 6; i++) {
+			if (it[i].err != FX_OK && (!u256_is_zero(&it[i].value) || it[i].ts_ms != 0 || !it[i].why[0]))
+				abort();
+			if (it[i].err == FX_OK &&
+			    (e != FX_OK || i256_is_neg(&it[i].value) || u256_is_zero(&it[i].value)))
+				abort();
+		}
+	}
 	js_val jv;
 	char buf[64];
 	if (js_validate(body, size, NULL, NULL) == 0 && js_find(body, size, "*", &jv) == 0) {
@@ -50,6 +74,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(url, data, size);
 		url[size] = '\0';
 		fx_coingecko_paths(url, p, sizeof p, t, sizeof t, err, sizeof err);
+		if (fx_retry_after_s(url, 1700000000) < -1)
+			abort();
 		free(url);
 	}
 	free(body);

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -208,6 +209,206 @@ test_inexact(void **state)
 	assert_int_equal(inexact, 0);
 }
 
+/* ---- batched answers: several symbols, a missing one, the API's refusal ---- */
+
+typedef struct {
+	const char *sym, *vs;
+	fx_err want;
+	const char *value; /* when FX_OK */
+	uint64_t ts_ms;
+} bitem;
+
+static void
+run_batch(fx_kind kind, const char *path, const char *body, fx_err want, const char *err_has, const bitem *want_items,
+          size_t n)
+{
+	fx_spec s = { kind, path, NULL, FX_TS_S, 8 };
+	fx_item it[8];
+	char err[256] = "";
+	assert_true(n <= 8);
+	memset(it, 0, sizeof it);
+	for (size_t i = 0; i < n; i++) {
+		it[i].sym = want_items[i].sym;
+		it[i].vs = want_items[i].vs;
+		it[i].decimals = 8;
+	}
+	fx_err e = fx_parse_batch(&s, body, strlen(body), it, n, err, sizeof err);
+	if (e != want)
+		fail_msg("%s: got %s (%s), want %s", body, fx_err_name(e), err, fx_err_name(want));
+	if (err_has && strstr(err, err_has) == NULL)
+		fail_msg("%s: error '%s' lacks '%s'", body, err, err_has);
+	for (size_t i = 0; i < n; i++) {
+		const bitem *w = &want_items[i];
+		fx_err ie = e != FX_OK ? e : w->want;
+		if (it[i].err != ie)
+			fail_msg("%s: item %s got %s (%s), want %s", body, w->sym, fx_err_name(it[i].err), it[i].why,
+			         fx_err_name(ie));
+		if (ie == FX_OK) {
+			char dec[80];
+			i256_to_dec(&it[i].value, dec);
+			if (strcmp(dec, w->value) != 0)
+				fail_msg("%s: item %s value %s, want %s", body, w->sym, dec, w->value);
+			assert_int_equal(it[i].ts_ms, w->ts_ms);
+		} else {
+			assert_true(u256_is_zero(&it[i].value));
+			assert_true(it[i].why[0] != '\0');
+		}
+	}
+}
+
+static void
+test_batch_coingecko(void **state)
+{
+	/* ids=ethereum,bitcoin,nosuchcoin&vs_currencies=usd,eur&include_last_updated_at=true */
+	const char *b = "{\"ethereum\":{\"usd\":3000.12,\"eur\":2750.5,\"last_updated_at\":1700000000},"
+	                "\"bitcoin\":{\"usd\":67123,\"eur\":61000.25,\"last_updated_at\":1700000001},"
+	                "\"shiba-inu\":{\"usd\":8.83e-06}}";
+	const bitem items[] = {
+		{ "ethereum", "usd", FX_OK, "300012000000", 1700000000000 },
+		{ "ethereum", "eur", FX_OK, "275050000000", 1700000000000 },
+		{ "bitcoin", "eur", FX_OK, "6100025000000", 1700000001000 },
+		{ "bitcoin", "usd", FX_OK, "6712300000000", 1700000001000 },
+		{ "nosuchcoin", "usd", FX_E_MISSING, NULL, 0 }, /* the API leaves unknown ids out */
+		{ "shiba-inu", "eur", FX_E_MISSING, NULL, 0 },  /* an id without that currency */
+		{ "shiba-inu", "usd", FX_OK, "883", 0 },
+	};
+	run_batch(FX_COINGECKO, NULL, b, FX_OK, NULL, items, OB_COUNT(items));
+	run_batch(FX_COINGECKO, NULL,
+	          "{\"status\":{\"error_code\":429,\"error_message\":\"You've exceeded the Rate Limit.\"}}",
+	          FX_E_SOURCE, "Rate Limit", items, 2);
+	run_batch(FX_COINGECKO, NULL, "[1,2]", FX_E_MISSING, "object", items, 2);
+	/* a wrong value for one id refuses that id only */
+	const bitem one_bad[] = { { "a", "usd", FX_E_NONPOSITIVE, NULL, 0 }, { "b", "usd", FX_OK, "100000000", 0 } };
+	run_batch(FX_COINGECKO, NULL, "{\"a\":{\"usd\":0},\"b\":{\"usd\":1}}", FX_OK, NULL, one_bad, 2);
+}
+
+static void
+test_batch_binance(void **state)
+{
+	/* /api/v3/ticker/price?symbols=["ETHUSDT","BTCUSDT","NOPEUSDT"] (or every ticker) */
+	const char *b = "[{\"symbol\":\"BTCUSDT\",\"price\":\"67123.45000000\"},{\"symbol\":\"LTCBTC\",\"price\":\"0."
+	                "00120000\"},"
+	                "{\"symbol\":\"ETHUSDT\",\"price\":\"3000.12000000\"}]";
+	const bitem items[] = {
+		{ "ETHUSDT", NULL, FX_OK, "300012000000", 0 },
+		{ "BTCUSDT", NULL, FX_OK, "6712345000000", 0 },
+		{ "NOPEUSDT", NULL, FX_E_MISSING, NULL, 0 },
+	};
+	run_batch(FX_BINANCE, NULL, b, FX_OK, NULL, items, OB_COUNT(items));
+	/* symbol=: one object */
+	run_batch(FX_BINANCE, NULL, "{\"symbol\":\"ETHUSDT\",\"price\":\"3000.12000000\"}", FX_OK, NULL, items, 1);
+	/* one unknown symbol: Binance refuses the whole request */
+	run_batch(FX_BINANCE, NULL, "{\"code\":-1121,\"msg\":\"Invalid symbol.\"}", FX_E_SOURCE, "Invalid symbol",
+	          items, 3);
+	run_batch(FX_BINANCE, NULL,
+	          "{\"code\":-1003,\"msg\":\"Too much request weight used; current limit is 6000 request weight per 1 "
+	          "MINUTE.\"}",
+	          FX_E_SOURCE, "-1003", items, 3);
+	const bitem dup[] = { { "ETHUSDT", NULL, FX_OK, "100000000", 0 } }; /* the first entry wins */
+	run_batch(FX_BINANCE, NULL,
+	          "[{\"symbol\":\"ETHUSDT\",\"price\":\"1\"},{\"symbol\":\"ETHUSDT\",\"price\":\"2\"}]", FX_OK, NULL,
+	          dup, 1);
+	const bitem noprice[] = { { "ETHUSDT", NULL, FX_E_MISSING, NULL, 0 } };
+	run_batch(FX_BINANCE, NULL, "[{\"symbol\":\"ETHUSDT\"}]", FX_OK, NULL, noprice, 1);
+}
+
+static void
+test_batch_kraken(void **state)
+{
+	/* /0/public/Ticker?pair=XETHZUSD,XXBTZEUR,SOLUSD: keyed by Kraken's pair names */
+	const char *b =
+	        "{\"error\":[],\"result\":{\"XXBTZEUR\":{\"a\":[\"61000.1\",\"1\",\"1.000\"],\"c\":[\"61000.00000\","
+	        "\"0.1\"]},\"XETHZUSD\":{\"c\":[\"3000.12000\",\"0.5\"]},\"SOLUSD\":{\"c\":[]}}}";
+	const bitem items[] = {
+		{ "XETHZUSD", NULL, FX_OK, "300012000000", 0 },
+		{ "XXBTZEUR", NULL, FX_OK, "6100000000000", 0 },
+		{ "SOLUSD", NULL, FX_E_MISSING, NULL, 0 }, /* no last trade */
+		{ "ADAUSD", NULL, FX_E_MISSING, NULL, 0 },
+	};
+	run_batch(FX_KRAKEN, NULL, b, FX_OK, NULL, items, OB_COUNT(items));
+	run_batch(FX_KRAKEN, NULL, "{\"error\":[\"EQuery:Unknown asset pair\"]}", FX_E_SOURCE, "Unknown asset pair",
+	          items, 2);
+	run_batch(FX_KRAKEN, NULL, "{\"error\":[\"EAPI:Rate limit exceeded\"]}", FX_E_SOURCE, "Rate limit", items, 2);
+}
+
+static void
+test_batch_coinbase_generic(void **state)
+{
+	const bitem eth[] = { { "ETH-USD", NULL, FX_OK, "300012000000", 0 } };
+	const char *b = "{\"data\":{\"amount\":\"3000.12\",\"base\":\"ETH\",\"currency\":\"USD\"}}";
+	run_batch(FX_COINBASE, NULL, b, FX_OK, NULL, eth, 1);
+	/* an answer for another product is refused, never published as this one */
+	const bitem btc[] = { { "BTC-USD", NULL, FX_E_MISSING, NULL, 0 } };
+	run_batch(FX_COINBASE, NULL, b, FX_OK, NULL, btc, 1);
+	run_batch(FX_COINBASE, NULL, "{\"errors\":[{\"id\":\"not_found\",\"message\":\"Invalid currency pair\"}]}",
+	          FX_E_SOURCE, "Invalid currency pair", eth, 1);
+	/* generic, one document for all: the path names the symbol */
+	const bitem g[] = { { "ETH", NULL, FX_OK, "300000000000", 0 },
+		            { "BTC", NULL, FX_OK, "6700000000000", 0 },
+		            { "DOGE", NULL, FX_E_MISSING, NULL, 0 } };
+	run_batch(FX_GENERIC, "prices.{symbol}.last",
+	          "{\"prices\":{\"ETH\":{\"last\":\"3000\"},\"BTC\":{\"last\":67000}}}", FX_OK, NULL, g, 3);
+	char out[16];
+	assert_int_equal(fx_subst("a{symbol}b{symbol}", "XY", out, sizeof out), 0);
+	assert_string_equal(out, "aXYbXY");
+	assert_int_equal(fx_subst("a{symbol}b{symbol}", "XYZWVU", out, 10), -1);
+}
+
+/* Hostile batches: more entries than walked, keys longer than any symbol, not JSON. */
+static void
+test_batch_bounds(void **state)
+{
+	size_t n = FX_BATCH_MAX_ENTRIES + 5, o = 0;
+	char *big = malloc(n * 4 + 8);
+	assert_non_null(big);
+	big[o++] = '[';
+	for (size_t i = 0; i < n; i++) {
+		memcpy(big + o, i ? ",{}" : "{}", i ? 3 : 2);
+		o += i ? 3 : 2;
+	}
+	big[o++] = ']';
+	big[o] = '\0';
+	const bitem items[] = { { "ETHUSDT", NULL, FX_E_RANGE, NULL, 0 } };
+	run_batch(FX_BINANCE, NULL, big, FX_E_RANGE, "entries", items, 1);
+	free(big);
+	char key[200];
+	memset(key, 'A', sizeof key);
+	key[sizeof key - 1] = '\0';
+	char body[400];
+	snprintf(body, sizeof body, "{\"error\":[],\"result\":{\"%s\":{\"c\":[\"1\"]}}}", key);
+	const bitem k1[] = { { "AAAA", NULL, FX_E_MISSING, NULL, 0 } };
+	run_batch(FX_KRAKEN, NULL, body, FX_OK, NULL, k1, 1);
+	run_batch(FX_KRAKEN, NULL, "{\"error\":[],\"result\":{\"XETHZUSD\":{\"c\":[\"1\"]}}", FX_E_PARSE, "truncated",
+	          k1, 1);
+}
+
+/* Retry-After (RFC 9110): delay-seconds or an HTTP-date in its three forms; the pause it gives. */
+static void
+test_retry_after(void **state)
+{
+	int64_t now = 1700000000; /* Tue, 14 Nov 2023 22:13:20 GMT */
+	assert_int_equal(fx_retry_after_s("120", now), 120);
+	assert_int_equal(fx_retry_after_s(" 0 ", now), 0);
+	assert_int_equal(fx_retry_after_s("Tue, 14 Nov 2023 22:13:50 GMT", now), 30);
+	assert_int_equal(fx_retry_after_s("Tuesday, 14-Nov-23 22:14:20 GMT", now), 60); /* RFC 850 */
+	assert_int_equal(fx_retry_after_s("Tue Nov 14 22:13:21 2023", now), 1);         /* asctime */
+	assert_int_equal(fx_retry_after_s("Tue, 14 Nov 2023 22:00:00 GMT", now), 0);    /* past: now */
+	assert_int_equal(fx_retry_after_s("soon", now), -1);
+	assert_int_equal(fx_retry_after_s("12abc", now), -1);
+	assert_int_equal(fx_retry_after_s("", now), -1);
+	assert_int_equal(fx_retry_after_s(NULL, now), -1);
+	assert_true(fx_retry_after_s("99999999999999999999999", now) > 0); /* saturates, never wraps */
+	/* the pause: Retry-After when given, capped; else base doubled per 429 in a row, capped */
+	assert_int_equal(fx_backoff_ms(2, 1, 1000, 600000), 2000);
+	assert_int_equal(fx_backoff_ms(0, 5, 1000, 600000), 0);
+	assert_int_equal(fx_backoff_ms(86400, 1, 1000, 600000), 600000);
+	assert_int_equal(fx_backoff_ms(-1, 1, 1000, 600000), 1000);
+	assert_int_equal(fx_backoff_ms(-1, 2, 1000, 600000), 2000);
+	assert_int_equal(fx_backoff_ms(-1, 4, 1000, 600000), 8000);
+	assert_int_equal(fx_backoff_ms(-1, 60, 1000, 600000), 600000);
+	assert_string_equal(fx_err_name(FX_E_RATE), "rate_limited");
+}
+
 /* Bodies are not NUL-terminated in the fetcher: the length must bound every read. */
 static void
 test_length_bounds(void **state)
@@ -278,9 +479,12 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_cases),         cmocka_unit_test(test_inexact),
-		cmocka_unit_test(test_length_bounds), cmocka_unit_test(test_coingecko_paths),
-		cmocka_unit_test(test_fresh),         cmocka_unit_test(test_names),
+		cmocka_unit_test(test_cases),           cmocka_unit_test(test_inexact),
+		cmocka_unit_test(test_length_bounds),   cmocka_unit_test(test_coingecko_paths),
+		cmocka_unit_test(test_fresh),           cmocka_unit_test(test_names),
+		cmocka_unit_test(test_batch_coingecko), cmocka_unit_test(test_batch_binance),
+		cmocka_unit_test(test_batch_kraken),    cmocka_unit_test(test_batch_coinbase_generic),
+		cmocka_unit_test(test_batch_bounds),    cmocka_unit_test(test_retry_after),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,4 +1,12 @@
-/* fetch: the fetcher's engine. Every (feed, source) pair is a job fetched every interval over
+/* fetch: the fetcher's engine. A job is one request of one source, for one feed (the one-URL
+ * form) or many (the many-feeds form: every symbol of the source in as few requests as its API
+ * allows: CoinGecko ids=a,b, Binance symbols=[..], Kraken pair=a,b, chunks of the source's "batch";
+ * Coinbase and a generic URL with {symbol} one request per feed, one after the other over one
+ * kept-alive connection). Requests of one source name never overlap. An HTTP 429 (or 418) pauses the
+ * whole source for its Retry-After (seconds or HTTP-date), or RETRY_BACKOFF doubled per 429 in a row,
+ * at most RATE_LIMIT_MAX_WAIT. A batch the API refuses as a whole (Binance/Kraken do for one unknown
+ * symbol) is fetched symbol by symbol for a while, so the other feeds go on and the culprit is named.
+ * Every job is fetched every interval over
  * libcurl's multi interface: all requests in flight from one thread, connections kept alive and
  * reused from the multi handle's pool, connect and total timeouts, retries of transient failures
  * (connect, timeout, transfer, HTTP 5xx/429) with jittered exponential backoff inside the
@@ -27,6 +35,7 @@ typedef struct {
 	uint64_t retries;            /* RETRIES per interval after the first attempt */
 	uint64_t backoff_ms;         /* RETRY_BACKOFF: first retry delay, doubled each time, jittered */
 	uint64_t max_body;           /* MAX_BODY bytes */
+	uint64_t rate_wait_max_ms;   /* RATE_LIMIT_MAX_WAIT: longest pause after a 429, Retry-After included */
 } fe_opts;
 
 typedef void (*fe_obs_fn)(void *arg, const sc_price_obs *obs);

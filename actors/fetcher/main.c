@@ -20,8 +20,8 @@
 
 static act_bus_cfg busc;
 static fe_opts fo;
-static rt_strlist cfg_sources;
-static const char *cfg_feed, *cfg_file;
+static rt_strlist cfg_sources, cfg_feeds;
+static const char *cfg_feed, *cfg_file, *cfg_feeds_file;
 static uint64_t cfg_decimals, cfg_min_interval_ms;
 static fc_config cfg; /* the feeds and sources, built by fetcher_check */
 
@@ -88,6 +88,32 @@ fetcher_check(const rt_opt *o, const char *text, rt_cfg_errs *e)
 	char err[4096];
 	if (rt_config_failed(e, "CONFIG_FILE") || rt_config_failed(e, "SOURCES") || rt_config_failed(e, "DECIMALS"))
 		return;
+	int many = (cfg_feeds_file && *cfg_feeds_file) || cfg_feeds.n > 0;
+	if (many) { /* the many-feeds form: one request per source serves every feed */
+		if (cfg_file && *cfg_file) {
+			rt_config_error(e, "CONFIG_FILE", "not with FEEDS or FEEDS_FILE (one form or the other)");
+			return;
+		}
+		if (cfg_feeds_file && *cfg_feeds_file && cfg_feeds.n > 0) {
+			rt_config_error(e, "FEEDS", "not with FEEDS_FILE (the file lists the feeds)");
+			return;
+		}
+		if (rt_config_failed(e, "FEEDS_FILE") || rt_config_failed(e, "FEEDS"))
+			return;
+		json_t *froot = NULL;
+		if (cfg_feeds_file && *cfg_feeds_file && (froot = rt_config_json(e, "FEEDS_FILE")) == NULL)
+			return;
+		if (cfg_origin && *cfg_origin && (cfg_sources.n > 0 || json_object_get(froot, "sources")))
+			rt_config_error(
+			        e, "PUBLIC_SOURCES_ORIGIN",
+			        "applies only to the default sources (SOURCES and the file's \"sources\" unset)");
+		int rc = fc_from_feeds(froot, &cfg_feeds, (unsigned)cfg_decimals, &cfg_sources, cfg_origin,
+		                       cfg_min_interval_ms, &cfg, err, sizeof err);
+		if (rc != 0)
+			fetcher_lines(e, froot ? "FEEDS_FILE" : "FEEDS", err);
+		json_decref(froot);
+		return;
+	}
 	json_t *root = rt_config_json(e, "CONFIG_FILE");
 	if (root == NULL && cfg_file && *cfg_file)
 		return;                                /* unreadable: rt_config_json listed it */
@@ -112,8 +138,18 @@ fetcher_check(const rt_opt *o, const char *text, rt_cfg_errs *e)
 
 static const rt_opt opts[] = {
 	ACT_BUS_OPTS(busc),
-	{ "CONFIG_FILE", RT_STR, NULL, "JSON file of feeds and sources (see README); overrides SOURCES/FEED", &cfg_file,
-	  0, 0, 0, 0 },
+	{ "CONFIG_FILE", RT_STR, NULL,
+	  "JSON file of feeds, each with its sources' full URLs (one request per feed and source; see README); "
+	  "overrides SOURCES/FEED",
+	  &cfg_file, 0, 0, 0, 0 },
+	{ "FEEDS_FILE", RT_STR, NULL,
+	  "JSON file {\"feeds\":[{\"feed\",\"decimals\",\"symbols\":{source:symbol}}],\"sources\":[{\"name\",\"kind\","
+	  "\"url\":origin,\"batch\",...}]}: many feeds, one request per source (see README)",
+	  &cfg_feeds_file, 0, 0, 0, 0 },
+	{ "FEEDS", RT_LIST, NULL,
+	  "without FEEDS_FILE: many feeds (BASE-QUOTE, comma list), symbols derived, one request per source; "
+	  "SOURCES items are then name[:kind]=origin (unset = CoinGecko, Binance, Coinbase); more feeds: FEEDS_FILE",
+	  &cfg_feeds, 0, 0, RT_LIST_MAX, 0 },
 	{ "SOURCES", RT_LIST, NULL,
 	  "without CONFIG_FILE: name=url or name:kind=url, comma-separated; unset = the "
 	  "seed's public sources for FEED (CoinGecko, Binance, Coinbase)",
@@ -123,7 +159,8 @@ static const rt_opt opts[] = {
 	  "paths instead of their own hosts (a mirror or egress proxy)",
 	  &cfg_origin, 0, 0, 0, 0 },
 	{ "FEED", RT_STR, "ETH-USD", "without CONFIG_FILE: the feed SOURCES price", &cfg_feed, 0, 0, 0, 0 },
-	{ "DECIMALS", RT_U64, "8", "without CONFIG_FILE: fixed-point decimals of FEED", &cfg_decimals, 0, 77, 0, 0 },
+	{ "DECIMALS", RT_U64, "8", "without CONFIG_FILE: fixed-point decimals of FEED (of FEEDS, FEEDS_FILE's default)",
+	  &cfg_decimals, 0, 77, 0, 0 },
 	{ "MIN_INTERVAL", RT_DURATION, "0", "without CONFIG_FILE: least time between requests to one source",
 	  &cfg_min_interval_ms, 0, 86400000, 0, 0 },
 	{ "FETCH_INTERVAL", RT_DURATION, "10s", "time between fetches of each source (per-source \"interval\" wins)",
@@ -138,6 +175,10 @@ static const rt_opt opts[] = {
 	{ "RETRY_BACKOFF", RT_DURATION, "250ms", "first retry delay; doubles per retry, jittered over [d/2, d]",
 	  &fo.backoff_ms, 1, 600000, 0, 0 },
 	{ "MAX_BODY", RT_U64, "65536", "largest response body accepted (bytes)", &fo.max_body, 256, 16 << 20, 0, 0 },
+	{ "RATE_LIMIT_MAX_WAIT", RT_DURATION, "10m",
+	  "longest pause of a source after HTTP 429/418 (its Retry-After, seconds or HTTP-date, is honoured up to "
+	  "this; without one the pause doubles from max(RETRY_BACKOFF, 1s))",
+	  &fo.rate_wait_max_ms, 1000, 86400000, 0, 0 },
 	RT_CHECK_ROW("", fetcher_check),
 };
 
@@ -175,9 +216,26 @@ main(int argc, char **argv)
 		rt_logkv(RT_ERROR, "fetcher engine", "err", err, NULL);
 		return 1;
 	}
-	for (size_t i = 0; i < cfg.nsrcs; i++)
-		rt_logkv(RT_INFO, "source", "feed", cfg.feeds[cfg.srcs[i].feed].name, "source", cfg.srcs[i].name,
-		         "kind", fx_kind_name(cfg.srcs[i].spec.kind), "url", cfg.srcs[i].url, NULL);
+	for (size_t i = 0; i < cfg.nsrcs; i++) {
+		char n[24];
+		snprintf(n, sizeof n, "%zu", cfg.srcs[i].nmembers);
+		if (cfg.srcs[i].batched)
+			rt_logkv(RT_INFO, "source", "source", cfg.srcs[i].name, "kind",
+			         fx_kind_name(cfg.srcs[i].spec.kind), "url", cfg.srcs[i].url, "feeds", n, NULL);
+		else
+			rt_logkv(RT_INFO, "source", "feed", cfg.feeds[cfg.srcs[i].feed].name, "source",
+			         cfg.srcs[i].name, "kind", fx_kind_name(cfg.srcs[i].spec.kind), "url", cfg.srcs[i].url,
+			         NULL);
+	}
+	for (size_t fi = 0; fi < cfg.nfeeds && cfg.nsrcs && cfg.srcs[0].batched; fi++) {
+		size_t n = 0; /* the many-feeds form: name the feeds some source leaves out */
+		for (size_t i = 0; i < cfg.nsrcs; i++)
+			for (size_t k = 0; k < cfg.srcs[i].nmembers; k++)
+				n += cfg.srcs[i].members[k].feed == fi;
+		if (n < cfg.nsrcs)
+			rt_logkv(RT_INFO, "feed priced by fewer sources (no symbol for some; give them in FEEDS_FILE)",
+			         "feed", cfg.feeds[fi].name, NULL);
+	}
 	rt_log(RT_INFO, "fetching %zu sources for %zu feeds", cfg.nsrcs, cfg.nfeeds);
 
 	while (!rt_stopping())

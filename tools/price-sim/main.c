@@ -7,16 +7,11 @@
  *   price-sim --port 9000 --walk                   prices random-walk every second
  *   price-sim --port 9000 --script steps.txt       timed control commands
  *
- * HTTP: NNG's server (as base/rt_http.c), not libmicrohttpd: the project already links NNG, so
- * no new dependency or Makefile change; its handlers are asynchronous, which is what the "slow"
- * mode needs (an answer held for a minute must not hold a worker thread: a timer aio finishes
- * the request later).
+ * HTTP: base/rt_http (libmicrohttpd), as every actor: connections capped and idle ones closed; a
+ * "slow" answer is held with rt_http_hold (the connection is suspended and resumed by a timer, so an
+ * answer held for a minute holds no thread), a 429's Retry-After goes out with rt_http_res_header.
+ * /metrics has http_connections_total (how many connections clients opened: keep-alive at work).
  */
-#include <nng/nng.h>
-#include <nng/supplemental/http/http.h>
-#include <nng/supplemental/util/platform.h>
-
-#include <arpa/inet.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +20,7 @@
 #include <unistd.h>
 
 #include "base/rt_config.h"
+#include "base/rt_http.h"
 #include "base/rt_log.h"
 #include "base/rt_version.h"
 #include "base/u256.h"
@@ -55,84 +51,23 @@ mono_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-/* ---- held answers (mode slow) ---------------------------------------------------------------- */
+/* ---- the one handler (every path and method but /health and /metrics) ------------------------- */
 
-typedef struct {
-	nng_aio *req; /* the server's aio for this request */
-	nng_aio *timer;
-	nng_http_res *res;
-} held;
-
-static void
-held_done(void *arg)
+static int
+serve(void *arg, const char *method, const char *path, const char *query, const uint8_t *body, size_t blen, rt_buf *out,
+      const char **ctype)
 {
-	held *h = arg;
-	int rv = nng_aio_result(h->timer);
-	if (rv == 0) {
-		nng_aio_set_output(h->req, 0, h->res);
-		nng_aio_finish(h->req, 0);
-	} else { /* the connection went away (the client timed out): drop the answer */
-		nng_http_res_free(h->res);
-		nng_aio_finish(h->req, rv);
-	}
-	nng_aio_reap(h->timer);
-	free(h);
-}
-
-static void
-held_cancel(nng_aio *aio, void *arg, int rv)
-{
-	held *h = arg;
-	nng_aio_cancel(h->timer); /* held_done then finishes the request with the error */
-}
-
-/* ---- the one handler ------------------------------------------------------------------------- */
-
-static void
-serve(nng_aio *aio)
-{
-	nng_http_req *req = nng_aio_get_input(aio, 0);
-	nng_http_res *res;
-	char *uri = strdup(nng_http_req_get_uri(req));
-	if (uri == NULL || nng_http_res_alloc(&res) != 0) {
-		free(uri);
-		nng_aio_finish(aio, NNG_ENOMEM);
-		return;
-	}
-	char *query = strchr(uri, '?');
-	if (query)
-		*query++ = '\0';
-	rt_buf out = RT_BUF_INIT;
-	uint64_t delay = 0;
-	const char *method = nng_http_req_get_method(req);
-	int status = ps_handle(sim, method, uri, query ? query : "", now_ms(), &out, &delay);
-	if (strncmp(uri, "/ctl/", 5) == 0 && strcmp(method, "POST") == 0)
-		rt_logkv(status == 200 ? RT_INFO : RT_WARN, "control", "path", uri, "query", query ? query : "",
-		         "status", status == 200 ? "ok" : (const char *)out.data, NULL);
-	free(uri);
-	nng_http_res_set_status(res, (uint16_t)status);
-	nng_http_res_set_header(res, "Content-Type", "application/json; charset=utf-8");
-	nng_http_res_set_header(res, "Cache-Control", "no-store");
-	int rv = nng_http_res_copy_data(res, out.data ? (void *)out.data : (void *)"", out.len);
-	rt_buf_free(&out);
-	if (rv != 0) {
-		nng_http_res_free(res);
-		nng_aio_finish(aio, rv);
-		return;
-	}
-	held *h;
-	if (delay > 0 && (h = calloc(1, sizeof *h)) != NULL) {
-		h->req = aio;
-		h->res = res;
-		if (nng_aio_alloc(&h->timer, held_done, h) == 0) {
-			nng_aio_defer(aio, held_cancel, h);
-			nng_sleep_aio(delay > 3600000 ? 3600000 : (nng_duration)delay, h->timer);
-			return;
-		}
-		free(h);
-	}
-	nng_aio_set_output(aio, 0, res);
-	nng_aio_finish(aio, 0);
+	ps_reply r;
+	int status = ps_handle(sim, method, path, query, now_ms(), out, &r);
+	if (strncmp(path, "/ctl/", 5) == 0 && strcmp(method, "POST") == 0)
+		rt_logkv(status == 200 ? RT_INFO : RT_WARN, "control", "path", path, "query", query, "status",
+		         status == 200 ? "ok" : (const char *)out->data, NULL);
+	*ctype = "application/json; charset=utf-8";
+	if (r.retry_after[0])
+		rt_http_res_header("Retry-After", r.retry_after);
+	if (r.delay_ms)
+		rt_http_hold(r.delay_ms);
+	return status;
 }
 
 /* ---- script ------------------------------------------------------------------------------------ */
@@ -301,21 +236,17 @@ main(int argc, char **argv)
 		return 2;
 
 	char url[128];
-	nng_url *u;
-	nng_http_server *srv;
-	nng_http_handler *h;
 	snprintf(url, sizeof url, "http://%s:%lu", addr, port);
-	int rv;
-	if ((rv = nng_url_parse(&u, url)) != 0 || (rv = nng_http_server_hold(&srv, u)) != 0 ||
-	    (rv = nng_http_handler_alloc(&h, "/", serve)) != 0 || (rv = nng_http_handler_set_method(h, NULL)) != 0 ||
-	    (rv = nng_http_handler_set_tree(h)) != 0 || (rv = nng_http_handler_collect_body(h, true, 4096)) != 0 ||
-	    (rv = nng_http_server_add_handler(srv, h)) != 0 || (rv = nng_http_server_start(srv)) != 0) {
-		fprintf(stderr, "price-sim: cannot serve %s: %s\n", url, nng_strerror(rv));
+	/* a test double: many clients, held answers (slow mode) each keep a connection */
+	rt_http_limits lim = { 4096, 4096, 120 };
+	rt_http_set_limits(&lim);
+	rt_http_set_body_max(4096);
+	if (rt_http_start(url) != 0 || rt_http_route("GET", "/", 1, serve, NULL) != 0 ||
+	    rt_http_route("POST", "/", 1, serve, NULL) != 0) {
+		fprintf(stderr, "price-sim: cannot serve %s\n", url);
 		return RT_EXIT_UNAVAILABLE;
 	}
-	nng_sockaddr sa;
-	if (nng_http_server_get_addr(srv, &sa) == 0 && sa.s_family == NNG_AF_INET)
-		port = ntohs(sa.s_in.sa_port);
+	port = (unsigned long)rt_http_port();
 	printf("http://%s:%lu\n", addr, port);
 	fflush(stdout);
 	char ports[16];
@@ -348,12 +279,10 @@ main(int argc, char **argv)
 			ps_walk(sim, &rng, walk_ppm, (unsigned)walk_dec);
 			next_walk += walk_ms;
 		}
-		nng_msleep(20);
+		usleep(20000);
 	}
 	rt_log(RT_INFO, "stopping");
-	nng_http_server_stop(srv);
-	nng_http_server_release(srv);
-	nng_url_free(u);
+	rt_http_stop();
 	free(steps);
 	rt_buf_free(&err);
 	ps_free(sim);

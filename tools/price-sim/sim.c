@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
 #include "base/u256.h"
 
@@ -23,11 +25,13 @@ typedef enum {
 	PM_SLOW,
 	PM_GARBAGE,
 	PM_STALE,
+	PM_RATELIMIT,
 	PM_N
 } ps_mode;
 
 static const char *const ps_src_names[PS_NSRC] = { "coingecko", "binance", "coinbase", "kraken", "generic" };
-static const char *const ps_mode_names[PM_N] = { "ok", "down", "slow", "garbage", "stale" };
+static const char *const ps_mode_names[PM_N] = { "ok", "down", "slow", "garbage", "stale", "ratelimit" };
+static const char *const ps_form_names[] = { "seconds", "date", "none" };
 
 typedef struct {
 	char name[32];
@@ -42,7 +46,10 @@ typedef struct {
 	int64_t lie_upct;  /* offset in millionths of a percent (10% = 10000000) */
 	uint64_t delay_ms; /* slow: how long to hold an answer */
 	uint64_t age_s;    /* stale: how old the served timestamp is */
-	uint64_t requests;
+	uint64_t retry_s;  /* ratelimit: the Retry-After given */
+	int retry_form;    /* 0 delay-seconds, 1 HTTP-date, 2 no header */
+	uint64_t until_ms; /* the last Retry-After's end (wall clock): a request before it is "early" */
+	uint64_t requests, limited, early;
 } ps_source;
 
 struct ps_sim {
@@ -62,6 +69,7 @@ ps_new(void)
 	for (int i = 0; i < PS_NSRC; i++) {
 		s->src[i].delay_ms = 60000;
 		s->src[i].age_s = 3600;
+		s->src[i].retry_s = 1;
 	}
 	return s;
 }
@@ -192,7 +200,7 @@ ps_cg_id(const char *base_sym, char *out, size_t cap)
 static int
 ps_coingecko(ps_sim *s, const char *query, ps_ctx *c)
 {
-	char ids[256], vs[128], inc[16] = "";
+	char ids[PS_QUERY_MAX], vs[512], inc[16] = "";
 	if (ps_q(query, "ids", ids, sizeof ids) || ps_q(query, "vs_currencies", vs, sizeof vs)) {
 		rt_buf_puts(c->out, "{\"error\":\"Missing parameter ids or vs_currencies\"}");
 		return 400;
@@ -205,7 +213,7 @@ ps_coingecko(ps_sim *s, const char *query, ps_ctx *c)
 	char *save_id, *save_cur;
 	rt_buf_puts(c->out, "{");
 	for (char *id = strtok_r(ids, ",", &save_id); id; id = strtok_r(NULL, ",", &save_id)) {
-		char vsc[128];
+		char vsc[sizeof vs];
 		int ncur = 0;
 		snprintf(vsc, sizeof vsc, "%s", vs);
 		for (char *cur = strtok_r(vsc, ",", &save_cur); cur; cur = strtok_r(NULL, ",", &save_cur)) {
@@ -235,38 +243,109 @@ ps_coingecko(ps_sim *s, const char *query, ps_ctx *c)
 	return 200;
 }
 
+/* Kraken's pair key: its older assets (XBT, ETH, ...) against fiat keep X/Z prefixes (XETHZUSD,
+ * XXBTZEUR); the others are plain (SOLUSD), as the real API names them in "result". */
+static void
+ps_kraken_key(const ps_feed *f, char *out, size_t cap)
+{
+	static const char *const legacy[] = { "XBT", "ETH", "LTC", "XRP", "XLM", "ETC", "ZEC", "XMR", "REP", "MLN" };
+	static const char *const fiat[] = { "USD", "EUR", "GBP", "JPY", "CAD" };
+	const char *kb = strcmp(f->base_sym, "BTC") == 0 ? "XBT" : f->base_sym;
+	int l = 0, q = 0;
+	for (size_t i = 0; i < sizeof legacy / sizeof legacy[0]; i++)
+		l |= strcmp(legacy[i], kb) == 0;
+	for (size_t i = 0; i < sizeof fiat / sizeof fiat[0]; i++)
+		q |= strcmp(fiat[i], f->quote_sym) == 0;
+	if (l && q)
+		snprintf(out, cap, "X%sZ%s", kb, f->quote_sym);
+	else
+		snprintf(out, cap, "%s%s", kb, f->quote_sym);
+}
+
 static ps_feed *
 ps_feed_by_pair(ps_sim *s, const char *pair, int kraken)
 {
 	for (size_t i = 0; i < s->nfeeds; i++) {
 		ps_feed *f = &s->feeds[i];
-		char a[40], b[40], k[40];
+		char a[40], b[40], k[40], kp[40];
 		const char *kb = strcmp(f->base_sym, "BTC") == 0 ? "XBT" : f->base_sym;
 		snprintf(a, sizeof a, "%s%s", f->base_sym, f->quote_sym);
 		snprintf(b, sizeof b, "%s%sT", f->base_sym, f->quote_sym); /* Binance quotes USD as USDT */
-		snprintf(k, sizeof k, "X%sZ%s", kb, f->quote_sym);
+		ps_kraken_key(f, k, sizeof k);
+		snprintf(kp, sizeof kp, "%s%s", kb, f->quote_sym);
 		if (strcasecmp(pair, a) == 0 ||
 		    (!kraken && strcmp(f->quote_sym, "USD") == 0 && strcasecmp(pair, b) == 0) ||
-		    (kraken && strcasecmp(pair, k) == 0))
+		    (kraken && (strcasecmp(pair, k) == 0 || strcasecmp(pair, kp) == 0)))
 			return f;
 	}
 	return NULL;
 }
 
-static int
-ps_binance(ps_sim *s, const char *query, ps_ctx *c)
+static void
+ps_binance_one(ps_sim *s, ps_feed *f, const char *sym, rt_buf *out)
 {
-	char sym[32];
-	ps_feed *f = ps_q(query, "symbol", sym, sizeof sym) == 0 ? ps_feed_by_pair(s, sym, 0) : NULL;
-	if (f == NULL) {
-		rt_buf_puts(c->out, "{\"code\":-1121,\"msg\":\"Invalid symbol.\"}");
-		return 400;
-	}
 	char p[128];
 	u256 v = ps_served(s, f, PS_BINANCE);
 	ps_dec(&v, 8, p);
-	rt_buf_printf(c->out, "{\"symbol\":\"%s\",\"price\":\"%s\"}", sym, p);
+	rt_buf_printf(out, "{\"symbol\":\"%s\",\"price\":\"%s\"}", sym, p);
+}
+
+/* symbol=ETHUSDT, symbols=["ETHUSDT","BTCUSDT"] (one unknown symbol fails the whole request, as on
+ * Binance), or no parameter: every ticker. */
+static int
+ps_binance(ps_sim *s, const char *query, ps_ctx *c)
+{
+	char sym[32], list[PS_QUERY_MAX];
+	ps_feed *f;
+	if (ps_q(query, "symbol", sym, sizeof sym) == 0) {
+		if ((f = ps_feed_by_pair(s, sym, 0)) == NULL)
+			goto invalid;
+		ps_binance_one(s, f, sym, c->out);
+		return 200;
+	}
+	if (ps_q(query, "symbols", list, sizeof list) == 0) {
+		size_t n = strlen(list), k = 0;
+		if (n < 2 || list[0] != '[' || list[n - 1] != ']')
+			goto invalid;
+		list[n - 1] = '\0';
+		rt_buf tmp = RT_BUF_INIT;
+		rt_buf_puts(&tmp, "[");
+		char *save;
+		for (char *it = strtok_r(list + 1, ",", &save); it; it = strtok_r(NULL, ",", &save)) {
+			size_t l = strlen(it);
+			if (l < 3 || it[0] != '"' || it[l - 1] != '"' || l - 2 >= sizeof sym) {
+				rt_buf_free(&tmp);
+				goto invalid;
+			}
+			snprintf(sym, sizeof sym, "%.*s", (int)(l - 2), it + 1);
+			if ((f = ps_feed_by_pair(s, sym, 0)) == NULL) {
+				rt_buf_free(&tmp);
+				goto invalid;
+			}
+			if (k++)
+				rt_buf_puts(&tmp, ",");
+			ps_binance_one(s, f, sym, &tmp);
+		}
+		rt_buf_puts(&tmp, "]");
+		rt_buf_append(c->out, tmp.data, tmp.len);
+		rt_buf_free(&tmp);
+		return 200;
+	}
+	rt_buf_puts(c->out, "[");
+	for (size_t i = 0; i < s->nfeeds; i++) {
+		f = &s->feeds[i];
+		snprintf(sym, sizeof sym, "%s%s%s", f->base_sym, f->quote_sym,
+		         strcmp(f->quote_sym, "USD") == 0 ? "T" : "");
+		if (i)
+			rt_buf_puts(c->out, ",");
+		ps_binance_one(s, f, sym, c->out);
+	}
+	rt_buf_puts(c->out, "]");
 	return 200;
+invalid:
+	rt_buf_reset(c->out);
+	rt_buf_puts(c->out, "{\"code\":-1121,\"msg\":\"Invalid symbol.\"}");
+	return 400;
 }
 
 static int
@@ -291,16 +370,10 @@ ps_coinbase(ps_sim *s, const char *path, ps_ctx *c)
 	return 200;
 }
 
-static int
-ps_kraken(ps_sim *s, const char *query, ps_ctx *c)
+static void
+ps_kraken_one(ps_sim *s, ps_feed *f, rt_buf *out)
 {
-	char pair[32];
-	ps_feed *f = ps_q(query, "pair", pair, sizeof pair) == 0 ? ps_feed_by_pair(s, pair, 1) : NULL;
-	if (f == NULL) {
-		rt_buf_puts(c->out, "{\"error\":[\"EQuery:Unknown asset pair\"]}");
-		return 200; /* Kraken reports errors in the body with a 200 */
-	}
-	char p[128], a[128], b[128];
+	char p[128], a[128], b[128], key[40];
 	u256 v = ps_served(s, f, PS_KRAKEN), ask, bid, tick;
 	dec_to_fixed("0.01", 4, PS_DEC, &tick, NULL);
 	u256_add(&ask, &v, &tick);
@@ -308,14 +381,39 @@ ps_kraken(ps_sim *s, const char *query, ps_ctx *c)
 	ps_dec(&v, 5, p);
 	ps_dec(&ask, 5, a);
 	ps_dec(&bid, 5, b);
-	const char *kb = strcmp(f->base_sym, "BTC") == 0 ? "XBT" : f->base_sym;
-	rt_buf_printf(
-	        c->out,
-	        "{\"error\":[],\"result\":{\"X%sZ%s\":{\"a\":[\"%s\",\"1\",\"1.000\"],\"b\":[\"%s\",\"2\",\"2.000\"],"
-	        "\"c\":[\"%s\",\"0.05000000\"],\"v\":[\"1234.56789012\",\"5678.90123456\"],\"p\":[\"%s\",\"%s\"],"
-	        "\"t\":[1234,5678],\"l\":[\"%s\",\"%s\"],\"h\":[\"%s\",\"%s\"],\"o\":\"%s\"}}}",
-	        kb, f->quote_sym, a, b, p, p, p, b, b, a, a, p);
+	ps_kraken_key(f, key, sizeof key);
+	rt_buf_printf(out,
+	              "\"%s\":{\"a\":[\"%s\",\"1\",\"1.000\"],\"b\":[\"%s\",\"2\",\"2.000\"],"
+	              "\"c\":[\"%s\",\"0.05000000\"],\"v\":[\"1234.56789012\",\"5678.90123456\"],\"p\":[\"%s\",\"%s\"],"
+	              "\"t\":[1234,5678],\"l\":[\"%s\",\"%s\"],\"h\":[\"%s\",\"%s\"],\"o\":\"%s\"}",
+	              key, a, b, p, p, p, b, b, a, a, p);
+}
+
+/* pair=XETHZUSD or pair=XETHZUSD,SOLUSD: one unknown pair fails the whole request, as on Kraken. */
+static int
+ps_kraken(ps_sim *s, const char *query, ps_ctx *c)
+{
+	char list[PS_QUERY_MAX], *save;
+	ps_feed *found[PS_MAX_FEEDS];
+	size_t n = 0;
+	if (ps_q(query, "pair", list, sizeof list) != 0 || !list[0])
+		goto unknown;
+	for (char *it = strtok_r(list, ",", &save); it; it = strtok_r(NULL, ",", &save)) {
+		if (n == PS_MAX_FEEDS || (found[n] = ps_feed_by_pair(s, it, 1)) == NULL)
+			goto unknown;
+		n++;
+	}
+	rt_buf_puts(c->out, "{\"error\":[],\"result\":{");
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			rt_buf_puts(c->out, ",");
+		ps_kraken_one(s, found[i], c->out);
+	}
+	rt_buf_puts(c->out, "}}");
 	return 200;
+unknown:
+	rt_buf_puts(c->out, "{\"error\":[\"EQuery:Unknown asset pair\"]}");
+	return 200; /* Kraken reports errors in the body with a 200 */
 }
 
 static int
@@ -403,12 +501,21 @@ ps_ctl_mode(ps_sim *s, const char *query, rt_buf *out)
 	if (sel < 0)
 		return ps_bad(out, "unknown source (coingecko, binance, coinbase, kraken, generic, all)");
 	if (ps_q(query, "mode", mode, sizeof mode) != 0)
-		return ps_bad(out, "mode=ok|down|slow|garbage|stale required");
+		return ps_bad(out, "mode=ok|down|slow|garbage|stale|ratelimit required");
 	for (m = 0; m < PM_N && strcmp(ps_mode_names[m], mode) != 0; m++)
 		;
 	if (m == PM_N)
-		return ps_bad(out, "mode must be ok, down, slow, garbage or stale");
-	uint64_t delay = 0, age = 0;
+		return ps_bad(out, "mode must be ok, down, slow, garbage, stale or ratelimit");
+	uint64_t delay = 0, age = 0, retry = 0;
+	int form = -1;
+	if (ps_q(query, "retry_after", num, sizeof num) == 0 && (retry = strtoull(num, NULL, 10)) == 0)
+		return ps_bad(out, "retry_after must be a positive number of seconds");
+	if (ps_q(query, "retry_form", num, sizeof num) == 0) {
+		for (form = 0; form < 3 && strcmp(ps_form_names[form], num) != 0; form++)
+			;
+		if (form == 3)
+			return ps_bad(out, "retry_form must be seconds, date or none");
+	}
 	if (ps_q(query, "delay_ms", num, sizeof num) == 0 && (delay = strtoull(num, NULL, 10)) == 0)
 		return ps_bad(out, "delay_ms must be a positive integer");
 	if (ps_q(query, "age_s", num, sizeof num) == 0 && (age = strtoull(num, NULL, 10)) == 0)
@@ -420,6 +527,10 @@ ps_ctl_mode(ps_sim *s, const char *query, rt_buf *out)
 				s->src[i].delay_ms = delay;
 			if (age)
 				s->src[i].age_s = age;
+			if (retry)
+				s->src[i].retry_s = retry;
+			if (form >= 0)
+				s->src[i].retry_form = form;
 		}
 	rt_buf_puts(out, "{\"ok\":true}");
 	return 200;
@@ -476,10 +587,13 @@ ps_ctl_state(ps_sim *s, const char *query, rt_buf *out)
 		fixed_to_dec(&lie, 6, l);
 		rt_buf_printf(out,
 		              "%s\"%s\":{\"mode\":\"%s\",\"lie_percent\":\"%s%s\",\"delay_ms\":%llu,\"age_s\":%llu,"
-		              "\"requests\":%llu}",
+		              "\"retry_after\":%llu,\"retry_form\":\"%s\",\"requests\":%llu,\"limited\":%llu,"
+		              "\"early\":%llu}",
 		              k ? "," : "", ps_src_names[k], ps_mode_names[src->mode], src->lie_upct < 0 ? "-" : "", l,
 		              (unsigned long long)src->delay_ms, (unsigned long long)src->age_s,
-		              (unsigned long long)src->requests);
+		              (unsigned long long)src->retry_s, ps_form_names[src->retry_form],
+		              (unsigned long long)src->requests, (unsigned long long)src->limited,
+		              (unsigned long long)src->early);
 	}
 	rt_buf_puts(out, "}}");
 	return 200;
@@ -524,11 +638,42 @@ ps_command(ps_sim *s, const char *verb, const char *query, rt_buf *out)
 	return ps_bad(out, "unknown command (set, mode, lie, state)");
 }
 
-int
-ps_handle(ps_sim *s, const char *method, const char *path, const char *query, uint64_t now_ms, rt_buf *out,
-          uint64_t *delay_ms)
+/* What each API answers with its 429 (their documented bodies). */
+static const char *const ps_429_body[PS_NSRC] = {
+	[PS_COINGECKO] = "{\"status\":{\"error_code\":429,\"error_message\":\"You've exceeded the Rate Limit. Please "
+	                 "visit https://www.coingecko.com/en/api/pricing to subscribe to our API plans for higher "
+	                 "rate limits.\"}}",
+	[PS_BINANCE] = "{\"code\":-1003,\"msg\":\"Too much request weight used; current limit is 6000 request weight "
+	               "per 1 MINUTE. Please use WebSocket Streams for live updates to avoid polling the API.\"}",
+	[PS_COINBASE] = "{\"errors\":[{\"id\":\"rate_limit_exceeded\",\"message\":\"Too many requests\"}]}",
+	[PS_KRAKEN] = "{\"error\":[\"EAPI:Rate limit exceeded\"]}",
+	[PS_GENERIC] = "{\"error\":\"rate limited\"}",
+};
+
+/* A 429 with Retry-After in the form asked for; remembers until when the client must stay away. */
+static int
+ps_ratelimit(ps_source *ps, int src, uint64_t now_ms, rt_buf *out, ps_reply *r)
 {
-	*delay_ms = 0;
+	ps->limited++;
+	rt_buf_puts(out, ps_429_body[src]);
+	if (ps->retry_form == 0) {
+		snprintf(r->retry_after, sizeof r->retry_after, "%llu", (unsigned long long)ps->retry_s);
+		ps->until_ms = now_ms + ps->retry_s * 1000u;
+	} else if (ps->retry_form == 1) {
+		/* an HTTP-date has whole seconds: the first second at or after now + retry */
+		time_t t = (time_t)((now_ms + ps->retry_s * 1000u + 999u) / 1000u);
+		struct tm tm;
+		gmtime_r(&t, &tm);
+		strftime(r->retry_after, sizeof r->retry_after, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+		ps->until_ms = (uint64_t)t * 1000u;
+	}
+	return 429;
+}
+
+int
+ps_handle(ps_sim *s, const char *method, const char *path, const char *query, uint64_t now_ms, rt_buf *out, ps_reply *r)
+{
+	memset(r, 0, sizeof *r);
 	if (strncmp(path, "/ctl/", 5) == 0) {
 		for (size_t i = 0; i < sizeof ps_ctls / sizeof ps_ctls[0]; i++)
 			if (strcmp(path + 5, ps_ctls[i].verb) == 0) {
@@ -557,6 +702,8 @@ ps_handle(ps_sim *s, const char *method, const char *path, const char *query, ui
 	pthread_mutex_lock(&s->mu);
 	ps_source *ps = &s->src[src];
 	ps->requests++;
+	if (now_ms < ps->until_ms)
+		ps->early++; /* the client came back before the Retry-After it was given */
 	switch (ps->mode) {
 	case PM_DOWN:
 		rt_buf_puts(out, "{\"error\":\"simulated outage\"}");
@@ -566,9 +713,12 @@ ps_handle(ps_sim *s, const char *method, const char *path, const char *query, ui
 		ps_garbage(out);
 		st = 200;
 		break;
+	case PM_RATELIMIT:
+		st = ps_ratelimit(ps, src, now_ms, out, r);
+		break;
 	default:
 		if (ps->mode == PM_SLOW)
-			*delay_ms = ps->delay_ms;
+			r->delay_ms = ps->delay_ms;
 		switch (src) {
 		case PS_COINGECKO:
 			st = ps_coingecko(s, query, &c);

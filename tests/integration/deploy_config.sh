@@ -33,6 +33,7 @@ done
 diff -r "$TMP/out/env" deploy/systemd/env >/dev/null || fail "deploy/systemd/env differs from the rendering: $(diff -r "$TMP/out/env" deploy/systemd/env | head -5)"
 diff -r "$TMP/out/etc" deploy/systemd/etc >/dev/null || fail "deploy/systemd/etc differs from the rendering"
 cmp -s "$TMP/out/prometheus/prometheus.yml" deploy/prometheus/prometheus.yml || fail "deploy/prometheus/prometheus.yml differs from the rendering"
+cmp -s "$TMP/out/prometheus/feeds.rules.yml" deploy/prometheus/feeds.rules.yml || fail "deploy/prometheus/feeds.rules.yml differs from the rendering"
 # the output depends on the file only: a second rendering is identical
 "$GEN" render "$EX" "$TMP/again" && diff -r "$TMP/out" "$TMP/again" >/dev/null || fail "two renderings differ"
 echo "ok: $(ls "$TMP"/out/k8s/*.yaml | wc -l) manifests, $(ls "$TMP"/out/env | wc -l) env files, $(ls "$TMP"/out/etc | wc -l) JSON files, prometheus.yml: as checked in"

@@ -13,7 +13,10 @@ HEALTH_PORT 8080 = the health containerPort (no one-port HTTP_PORT); readiness o
 health port; BUS_TLS_CERT/KEY/CA together, on a Secret volume, and tls+tcp:// bus URLs with them
 (busd listening on tls+tcp:// too); BUS_TRUST covering every signed topic (signer.lease included); non-root, read-only root, no privilege escalation, no service account token, no
 service links; memory requests/limits; bus URLs list both busd replicas over tcp://; the signer's
-key from a Secret with defaultMode 0400 copied as a regular file, never PRIVATE_KEY in env,
+key (PRIVATE_KEY_FILE, or KEYSTORE_FILE + KEYSTORE_PASSWORD_FILE) from a Secret with defaultMode 0400
+copied as a regular file to a memory emptyDir, never PRIVATE_KEY/KEYSTORE_PASSWORD in env; the token
+backends (StatefulSets of 1, PDB), token-erc20's tx.request trusted by exactly one signer whose
+ALLOWED_CONTRACTS cover its TOKENS,
 JSON in ConfigMaps parses; the never-two-signers comment.
 Labels: every object part-of=oraclebus; every pod app=<its seed service> (oracle-publisher,
 ccip-monitor, financial-tokenization) and app.kubernetes.io/name=<actor>; the seed's ports 8000/8080;
@@ -23,8 +26,9 @@ any env, no secret variable (BUS_SIGNING_KEY, PRIVATE_KEY, ...) set directly, NA
 /usr/local/bin/oraclebus-run and pointing into a mounted Secret volume.
 NetworkPolicy: every pod selected for Ingress and Egress; busd's bus ports only from the stack's
 pods; 8000 of every pod from the monitoring namespace; every actor reaches busd; the signer reaches
-nothing but busd (and DNS); RPC egress for gate/submitter/ccip-tail; no internet for the others.
-PodDisruptionBudgets: busd minAvailable 1 of 2; one per signer/submitter StatefulSet (maxUnavailable
+nothing but busd (and DNS) and its remote signer's port, token-firefly nothing but busd and
+FIREFLY_URL's port; RPC egress for gate/submitter/ccip-tail/token-erc20; no internet for the others.
+PodDisruptionBudgets: busd minAvailable 1 of 2; one per signer/submitter/token backend StatefulSet (maxUnavailable
 0 or 1); every PDB and Service selects pods that exist.
 """
 import json, os, re, subprocess, sys

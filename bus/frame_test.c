@@ -263,6 +263,70 @@ test_sign_verify_trust(void **state)
 	sig_key_free(other);
 }
 
+/* Trust list bounds: SIG_TRUST_MAX_KEYS keys on one prefix are accepted and each one's frames are
+ * trusted (the last one too: not silently dropped); one more is refused with a message naming the
+ * bound, as is one prefix past SIG_TRUST_MAX_RULES. */
+static void
+test_trust_bounds(void **state)
+{
+	(void)state;
+	enum {
+		N = SIG_TRUST_MAX_KEYS + 1
+	};
+	sig_key *keys[N];
+	static char spec[N * 72 + 64];
+	char err[160];
+	size_t len = (size_t)snprintf(spec, sizeof spec, "alert.=");
+	for (int i = 0; i < N; i++) {
+		keys[i] = sig_key_generate();
+		assert_non_null(keys[i]);
+	}
+	for (int i = 0; i < SIG_TRUST_MAX_KEYS; i++) {
+		len += (size_t)snprintf(spec + len, sizeof spec - len, "%s", i ? "," : "");
+		for (int j = 0; j < 32; j++)
+			len += (size_t)snprintf(spec + len, sizeof spec - len, "%02x", sig_key_pub(keys[i])[j]);
+	}
+	sig_trust *t = sig_trust_parse(spec, err, sizeof err);
+	assert_non_null(t);
+
+	frame_fields f = sample();
+	f.topic = "alert.error.x";
+	f.topic_len = strlen(f.topic);
+	uint8_t buf[512], sig[64];
+	frame_view v;
+	for (int i = 0; i < N; i++) {
+		size_t sl, n = frame_encode(&f, buf, sizeof buf, &sl, NULL, 0);
+		assert_int_equal(sig_sign(keys[i], buf, sl, sig), 0);
+		n = frame_attach_sig(buf, sl, sig_key_pub(keys[i]), sig);
+		assert_int_equal(frame_decode(buf, n, &v, err, sizeof err), 0);
+		assert_int_equal(sig_check(t, v.topic, v.topic_len, buf, v.signed_len, v.key, v.sig),
+		                 i < SIG_TRUST_MAX_KEYS ? SIG_OK : SIG_UNTRUSTED);
+	}
+	sig_trust_free(t);
+
+	/* one key more */
+	len += (size_t)snprintf(spec + len, sizeof spec - len, ",");
+	for (int j = 0; j < 32; j++)
+		len += (size_t)snprintf(spec + len, sizeof spec - len, "%02x", sig_key_pub(keys[N - 1])[j]);
+	err[0] = '\0';
+	assert_null(sig_trust_parse(spec, err, sizeof err));
+	assert_non_null(strstr(err, "more than 32 keys"));
+
+	/* one prefix more */
+	char hex[65];
+	for (int j = 0; j < 32; j++)
+		snprintf(hex + 2 * j, 3, "%02x", sig_key_pub(keys[0])[j]);
+	len = 0;
+	for (int r = 0; r <= SIG_TRUST_MAX_RULES; r++)
+		len += (size_t)snprintf(spec + len, sizeof spec - len, "%sp%d.=%s", r ? ";" : "", r, hex);
+	assert_true(len < sizeof spec);
+	err[0] = '\0';
+	assert_null(sig_trust_parse(spec, err, sizeof err));
+	assert_non_null(strstr(err, "prefixes"));
+	for (int i = 0; i < N; i++)
+		sig_key_free(keys[i]);
+}
+
 /* BIP-340 test vector 0 (secret key 3): our key derivation must give the published public key. */
 static void
 test_bip340_vector_pubkey(void **state)
@@ -287,7 +351,7 @@ main(void)
 		cmocka_unit_test(test_encode_matches_golden), cmocka_unit_test(test_decode_golden),
 		cmocka_unit_test(test_decode_rejects),        cmocka_unit_test(test_encode_rejects),
 		cmocka_unit_test(test_roundtrip_sizes),       cmocka_unit_test(test_sign_verify_trust),
-		cmocka_unit_test(test_bip340_vector_pubkey),
+		cmocka_unit_test(test_bip340_vector_pubkey),  cmocka_unit_test(test_trust_bounds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

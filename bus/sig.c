@@ -32,13 +32,13 @@ typedef struct {
 	char prefix[64];
 	size_t prefix_len;
 	size_t nkeys;
-	uint8_t keys[8][32];
-	secp256k1_xonly_pubkey parsed[8];
+	uint8_t keys[SIG_TRUST_MAX_KEYS][32];
+	secp256k1_xonly_pubkey parsed[SIG_TRUST_MAX_KEYS];
 } sig_rule;
 
 struct sig_trust {
 	size_t n;
-	sig_rule rules[32];
+	sig_rule rules[SIG_TRUST_MAX_RULES];
 };
 
 const char *
@@ -209,14 +209,14 @@ sig_trust_add(sig_trust *t, const char *prefix, const uint8_t pub[32])
 			r = &t->rules[i];
 	if (r == NULL) {
 		if (t->n == sizeof t->rules / sizeof t->rules[0])
-			return -1;
+			return -2;
 		r = &t->rules[t->n++];
 		memset(r, 0, sizeof *r);
 		memcpy(r->prefix, prefix, plen);
 		r->prefix_len = plen;
 	}
 	if (r->nkeys == sizeof r->keys / sizeof r->keys[0])
-		return -1;
+		return -2;
 	if (!secp256k1_xonly_pubkey_parse(ob_secp(), &r->parsed[r->nkeys], pub))
 		return -1;
 	memcpy(r->keys[r->nkeys++], pub, 32);
@@ -242,9 +242,15 @@ sig_trust_parse(const char *spec, char *err, size_t errlen)
 		*eq = 0;
 		for (char *hk = strtok_r(eq + 1, ",", &save2); hk; hk = strtok_r(NULL, ",", &save2)) {
 			uint8_t pub[32];
-			if (hex_decode_exact(hk, strlen(hk), pub, 32) != HEX_OK || sig_trust_add(t, rule, pub)) {
-				snprintf(err, errlen, "trust rule '%.40s': bad or too many keys ('%.20s...')", rule,
-				         hk);
+			int rc = hex_decode_exact(hk, strlen(hk), pub, 32) != HEX_OK ? -1 : sig_trust_add(t, rule, pub);
+			if (rc == -2) {
+				snprintf(err, errlen,
+				         "trust rule '%.40s': more than %d keys (or more than %d prefixes)", rule,
+				         SIG_TRUST_MAX_KEYS, SIG_TRUST_MAX_RULES);
+				goto fail;
+			}
+			if (rc) {
+				snprintf(err, errlen, "trust rule '%.40s': bad key ('%.20s...')", rule, hk);
 				goto fail;
 			}
 		}

@@ -50,6 +50,14 @@ int sig_verify(const uint8_t pub[32], const uint8_t *frame, size_t signed_len, c
  * unsigned, still reject bad signatures).
  */
 sig_trust *sig_trust_parse(const char *spec, char *err, size_t errlen);
+/* Bounds of one trust list (more is a parse error): keys per prefix and prefixes. A key per
+ * publishing instance: alert. alone takes median, gate, every signer and submitter, ccip-tail,
+ * alerter, tokenizer and the token backends, and a key rotation lists old and new side by side,
+ * so 32 leaves room for several signer pairs. A list is ~100 KiB (allocated once per process);
+ * a frame is checked against the keys of one prefix (memcmp of 32 bytes each). */
+#define SIG_TRUST_MAX_KEYS  32
+#define SIG_TRUST_MAX_RULES 32
+/* 0, -1 for a key that is no curve point (or a prefix too long), -2 past the bounds below. */
 int sig_trust_add(sig_trust *t, const char *prefix, const uint8_t pub[32]);
 void sig_trust_free(sig_trust *t);
 /* 1 if some rule covers this topic (its frames must be signed by a listed key). */

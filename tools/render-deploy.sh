@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # render-deploy.sh - renders deploy/oraclebus.example.json with tools/ob-config into the checked-in
 # deployment files: deploy/k8s/*.yaml (but validate.py), deploy/systemd/env/*.env and
-# deploy/systemd/etc/*.json, deploy/prometheus/prometheus.yml. Run it after editing the example or
+# deploy/systemd/etc/*.json, deploy/prometheus/prometheus.yml and feeds.rules.yml. Run it after editing the example or
 # the generator; tests/integration/deploy_config.sh fails when the checked-in files differ.
 #   tools/render-deploy.sh [OUTDIR]     OUTDIR given: render there only (what the test compares)
 set -euo pipefail
@@ -21,5 +21,6 @@ cp "$tmp/out/k8s/"*.yaml "$d/k8s/"
 rm -rf "$d/systemd/env" "$d/systemd/etc"
 cp -r "$tmp/out/env" "$d/systemd/env"
 cp -r "$tmp/out/etc" "$d/systemd/etc"
-cp "$tmp/out/prometheus/prometheus.yml" "$d/prometheus/prometheus.yml"
-echo "render-deploy: deploy/k8s, deploy/systemd/env, deploy/systemd/etc, deploy/prometheus/prometheus.yml rendered from deploy/oraclebus.example.json"
+cp "$tmp/out/prometheus/prometheus.yml" "$tmp/out/prometheus/feeds.rules.yml" "$d/prometheus/"
+python3 "$root/tools/gen-prometheusrule.py"   # the PrometheusRule carries the feeds' heartbeats too
+echo "render-deploy: deploy/k8s, deploy/systemd/env, deploy/systemd/etc, deploy/prometheus/prometheus.yml and feeds.rules.yml rendered from deploy/oraclebus.example.json"

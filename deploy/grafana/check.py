@@ -74,6 +74,11 @@ rules = recorded(RULES)
 records = set()
 if rules:
     records = {r["record"] for g in rules["groups"] for r in g["rules"] if "record" in r}
+    # the feeds' heartbeats, rendered by ob-config next to rules.yml (feeds.rules.yml)
+    feeds_rules = recorded(os.path.join(os.path.dirname(RULES), "feeds.rules.yml")) \
+        if os.path.exists(os.path.join(os.path.dirname(RULES), "feeds.rules.yml")) else None
+    if feeds_rules:
+        records |= {r["record"] for g in feeds_rules["groups"] for r in g["rules"] if "record" in r}
 known = exported | records | {"up"} | (set() if tokenizer_here else TOKENIZER)
 
 

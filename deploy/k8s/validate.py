@@ -13,7 +13,10 @@ HEALTH_PORT 8080 = the health containerPort (no one-port HTTP_PORT); readiness o
 health port; BUS_TLS_CERT/KEY/CA together, on a Secret volume, and tls+tcp:// bus URLs with them
 (busd listening on tls+tcp:// too); BUS_TRUST covering every signed topic (signer.lease included); non-root, read-only root, no privilege escalation, no service account token, no
 service links; memory requests/limits; bus URLs list both busd replicas over tcp://; the signer's
-key from a Secret with defaultMode 0400 copied as a regular file, never PRIVATE_KEY in env,
+key (PRIVATE_KEY_FILE, or KEYSTORE_FILE + KEYSTORE_PASSWORD_FILE) from a Secret with defaultMode 0400
+copied as a regular file to a memory emptyDir, never PRIVATE_KEY/KEYSTORE_PASSWORD in env; the token
+backends (StatefulSets of 1, PDB), token-erc20's tx.request trusted by exactly one signer whose
+ALLOWED_CONTRACTS cover its TOKENS,
 JSON in ConfigMaps parses; the never-two-signers comment.
 Labels: every object part-of=oraclebus; every pod app=<its seed service> (oracle-publisher,
 ccip-monitor, financial-tokenization) and app.kubernetes.io/name=<actor>; the seed's ports 8000/8080;
@@ -23,8 +26,9 @@ any env, no secret variable (BUS_SIGNING_KEY, PRIVATE_KEY, ...) set directly, NA
 /usr/local/bin/oraclebus-run and pointing into a mounted Secret volume.
 NetworkPolicy: every pod selected for Ingress and Egress; busd's bus ports only from the stack's
 pods; 8000 of every pod from the monitoring namespace; every actor reaches busd; the signer reaches
-nothing but busd (and DNS); RPC egress for gate/submitter/ccip-tail; no internet for the others.
-PodDisruptionBudgets: busd minAvailable 1 of 2; one per signer/submitter StatefulSet (maxUnavailable
+nothing but busd (and DNS) and its remote signer's port, token-firefly nothing but busd and
+FIREFLY_URL's port; RPC egress for gate/submitter/ccip-tail/token-erc20; no internet for the others.
+PodDisruptionBudgets: busd minAvailable 1 of 2; one per signer/submitter/token backend StatefulSet (maxUnavailable
 0 or 1); every PDB and Service selects pods that exist.
 """
 import json, os, re, subprocess, sys
@@ -162,28 +166,40 @@ for prefix in ("price.obs.", "price.agg.", "price.update.", "tx.signed", "signer
                "tx.status", "gas.quote", "nonce.sync", "alert."):
     if not re.search(r"(^|;)" + re.escape(prefix) + "=", trust):
         err(f"ConfigMap oraclebus-common: BUS_TRUST does not cover {prefix}")
-for part in trust.split(";"):
-    if len(part.split("=", 1)[-1].split(",")) > 8:
-        err(f"BUS_TRUST {part.split('=')[0]}: more than 8 keys (the bus's limit)")
+TRUST_MAX_KEYS = 32  # bus/sig.h SIG_TRUST_MAX_KEYS
+
+
+def trust_check(where, t):
+    for part in t.split(";"):
+        if len(part.split("=", 1)[-1].split(",")) > TRUST_MAX_KEYS:
+            err(f"{where}: BUS_TRUST {part.split('=')[0]}: more than {TRUST_MAX_KEYS} keys (the bus's limit)")
+
+
+trust_check("ConfigMap oraclebus-common", trust)
 
 # ---- workloads --------------------------------------------------------------------------------
 EXPECT = {"busd": ("StatefulSet", "JOURNAL_DIR"), "fetcher": ("Deployment", None),
           "median": ("Deployment", None), "gate": ("StatefulSet", "STATE_DIR"),
           "signer": ("StatefulSet", "STATE_DIR"), "submitter": ("StatefulSet", "STATE_DIR"),
           "ccip-tail": ("StatefulSet", "DATA_DIR"), "alerter": ("StatefulSet", "STATE_DIR"),
-          "tokenizer": ("StatefulSet", "STATE_DIR")}
+          "tokenizer": ("StatefulSet", "STATE_DIR"), "token-firefly": ("StatefulSet", "STATE_DIR"),
+          "token-erc20": ("StatefulSet", "STATE_DIR")}
 # The seed's three services (SERVICES_ARCHITECTURE.md: kubectl get pods -l app=...). busd carries
 # every service's frames and is labelled with the publisher, its first user; the alerter is the
 # CCIP Monitor's "alerting system" and delivers everyone's alerts.
 SERVICE = {"busd": "oracle-publisher", "fetcher": "oracle-publisher", "median": "oracle-publisher",
            "gate": "oracle-publisher", "signer": "oracle-publisher", "submitter": "oracle-publisher",
-           "ccip-tail": "ccip-monitor", "alerter": "ccip-monitor", "tokenizer": "financial-tokenization"}
+           "ccip-tail": "ccip-monitor", "alerter": "ccip-monitor", "tokenizer": "financial-tokenization",
+           "token-firefly": "financial-tokenization", "token-erc20": "financial-tokenization"}
 MEM_LIMIT = {"busd": 128, "tokenizer": 256}  # Mi; others 64
+KEYSTORE_MEM_LIMIT = 320  # a keystore signer: scrypt's 128*r*n bytes at start (256 MiB for geth's n = 2^18)
 METRICS_PORT, HEALTH_PORT = "8000", "8080"  # the seed's ports, the same in every pod (one IP per pod)
 HTTP_PORT = METRICS_PORT  # what Prometheus (monitoring namespace) must reach
-SECRET_VARS = ("BUS_SIGNING_KEY", "PRIVATE_KEY", "PAGERDUTY_ROUTING_KEY", "SLACK_WEBHOOK_URL", "WEBHOOK_SECRET")
+SECRET_VARS = ("BUS_SIGNING_KEY", "PRIVATE_KEY", "KEYSTORE_PASSWORD", "PAGERDUTY_ROUTING_KEY", "SLACK_WEBHOOK_URL",
+               "WEBHOOK_SECRET")
+KEY_FILE_VARS = ("PRIVATE_KEY_FILE", "KEYSTORE_FILE", "KEYSTORE_PASSWORD_FILE")  # read by the signer itself
 RUN = "/usr/local/bin/oraclebus-run"  # deploy/bin/oraclebus-run: NAME_FILE -> NAME, then exec
-RUN_VARS = {v + "_FILE" for v in SECRET_VARS if v != "PRIVATE_KEY"} | {"ORACLEBUS_OPTIONAL_SECRETS"}
+RUN_VARS = {v + "_FILE" for v in SECRET_VARS if v not in ("PRIVATE_KEY", "KEYSTORE_PASSWORD")} | {"ORACLEBUS_OPTIONAL_SECRETS"}
 pods = []  # (where, actor, template labels, pod spec)
 seen = {}
 for kind in ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"):
@@ -214,7 +230,8 @@ for kind in ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"):
         replicas = spec.get("replicas")
         if actor == "busd" and replicas != 2:
             err(f"{where}: busd needs 2 replicas")
-        if actor in ("gate", "signer", "submitter", "ccip-tail", "alerter") and replicas != 1:
+        if actor in ("gate", "signer", "submitter", "ccip-tail", "alerter", "tokenizer", "token-firefly",
+                     "token-erc20") and replicas != 1:
             err(f"{where}: {actor} must run exactly 1 replica per StatefulSet")
         sel = spec.get("selector", {}).get("matchLabels", {})
         if not sel or any(tmeta.get("labels", {}).get(k) != v for k, v in sel.items()):
@@ -234,6 +251,8 @@ for kind in ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"):
         claims = {c.get("metadata", {}).get("name") for c in spec.get("volumeClaimTemplates", [])}
         known = env_table(actor)
         ann = tmeta.get("annotations", {})
+        keystore = any(e.get("name") == "KEYSTORE_FILE" for c in pod.get("containers", []) for e in c.get("env", []))
+        mem_limit = KEYSTORE_MEM_LIMIT if actor == "signer" and keystore else MEM_LIMIT.get(actor, 64)
         if ann.get("prometheus.io/scrape") != "true":
             err(f"{where}: annotation prometheus.io/scrape: \"true\" missing")
         for c in pod.get("initContainers", []) + pod.get("containers", []):
@@ -252,8 +271,8 @@ for kind in ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"):
                 err(f"{cw}: runs as root")
             r = c.get("resources", {})
             req, lim = mem_mi(r.get("requests", {}).get("memory")), mem_mi(r.get("limits", {}).get("memory"))
-            if req is None or lim is None or not (16 <= req <= 32) or lim < req or lim > MEM_LIMIT.get(actor, 64):
-                err(f"{cw}: memory requests 16-32Mi and limit <= {MEM_LIMIT.get(actor, 64)}Mi expected, got {req}/{lim}")
+            if req is None or lim is None or not (16 <= req <= 32) or lim < req or lim > mem_limit:
+                err(f"{cw}: memory requests 16-32Mi and limit <= {mem_limit}Mi expected, got {req}/{lim}")
             if not r.get("requests", {}).get("cpu"):
                 err(f"{cw}: no CPU request")
             for e in c.get("env", []):
@@ -286,11 +305,11 @@ for kind in ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"):
                 elif known and e not in known:
                     err(f"{cw}: {e} is not a variable of {actor} (actors/{actor}/README.md)")
             for e in env:
-                if e.endswith("_FILE") and (e in RUN_VARS or e == "PRIVATE_KEY_FILE"):
+                if e.endswith("_FILE") and (e in RUN_VARS or e in KEY_FILE_VARS):
                     path = env[e].get("value", "")
                     m = [m for m in mounts.values() if path.startswith(m.get("mountPath", "//").rstrip("/") + "/")]
                     vol = vols.get(m[0]["name"], {}) if m else {}
-                    if e != "PRIVATE_KEY_FILE" and "secret" not in vol:
+                    if e not in KEY_FILE_VARS and "secret" not in vol:
                         err(f"{cw}: {e}={path} is not on a Secret volume")
             for src in c.get("envFrom", []):
                 cm = src.get("configMapRef", {}).get("name")
@@ -341,13 +360,13 @@ for kind in ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"):
                          for m in mounts.values())
                 if not ok:
                     err(f"{cw}: {state_var}={sv!r} is not on a volumeClaimTemplate")
-            for fv in ("FEEDS_FILE", "CONFIG_FILE", "CCIP_CONFIG", "PRIVATE_KEY_FILE"):
+            for fv in ("FEEDS_FILE", "CONFIG_FILE", "CCIP_CONFIG") + KEY_FILE_VARS:
                 if fv in env:
                     path = env[fv].get("value", "")
                     m = [m for m in mounts.values() if path.startswith(m.get("mountPath", "//") + "/")]
                     if not m:
                         err(f"{cw}: {fv}={path} is on no volume")
-                    elif fv != "PRIVATE_KEY_FILE":
+                    elif fv not in KEY_FILE_VARS:
                         v = vols.get(m[0]["name"], {}).get("configMap", {})
                         key = os.path.basename(path)
                         items = [i.get("path") for i in v.get("items", [])] or list(configmaps.get(v.get("name"), {}))
@@ -367,11 +386,19 @@ for kind in ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"):
                            if "secret" in vols.get(m["name"], {})}
             if not init_secret or any(m["name"] in init_secret for m in main.get("volumeMounts", [])):
                 err(f"{where}: the signer must read the 0400 copy, not the Secret volume (symlinks, fsGroup 0440)")
-            kf = next((e.get("value", "") for e in main.get("env", []) if e.get("name") == "PRIVATE_KEY_FILE"), "")
-            kv = [vols.get(m["name"], {}) for m in main.get("volumeMounts", [])
-                  if kf.startswith(m.get("mountPath", "//").rstrip("/") + "/")]
-            if not kv or (kv[0].get("emptyDir") or {}).get("medium") != "Memory":
-                err(f"{where}: PRIVATE_KEY_FILE must be the copy on a memory emptyDir (never on a disk)")
+            menv = {e.get("name"): e.get("value", "") for e in main.get("env", [])}
+            srcs = [v for v in ("PRIVATE_KEY_FILE", "KEYSTORE_FILE") if v in menv]
+            if len(srcs) != 1:
+                err(f"{where}: exactly one key source (PRIVATE_KEY_FILE or KEYSTORE_FILE), got {srcs}")
+            if "KEYSTORE_FILE" in menv and "KEYSTORE_PASSWORD_FILE" not in menv:
+                err(f"{where}: KEYSTORE_FILE without KEYSTORE_PASSWORD_FILE")
+            for v in KEY_FILE_VARS:
+                if v not in menv:
+                    continue
+                kv = [vols.get(m["name"], {}) for m in main.get("volumeMounts", [])
+                      if menv[v].startswith(m.get("mountPath", "//").rstrip("/") + "/")]
+                if not kv or (kv[0].get("emptyDir") or {}).get("medium") != "Memory":
+                    err(f"{where}: {v} must be the copy on a memory emptyDir (never on a disk)")
             text = open(os.path.join(DIR, f)).read()
             if not re.search(r"never\s+(run\s+)?two\s+signers", text, re.I):
                 err(f"{f}: the 'never two signers on one key' comment is missing")
@@ -394,6 +421,35 @@ if svc.get("clusterIP") != "None":
     err("Service busd must be headless (clusterIP: None) for busd-0.busd / busd-1.busd")
 if by_kind.get("StatefulSet", {}).get("busd", (None, {}))[1].get("spec", {}).get("serviceName") != "busd":
     err("StatefulSet busd must be governed by Service busd")
+
+# ---- the token backends' trust: token.result from them; tx.request (token-erc20's calls) trusted by exactly
+# one signer, whose ALLOWED_CONTRACTS cover the backend's TOKENS --------------------------------------
+def pod_env(pod):
+    return {e.get("name"): e.get("value", "") for c in pod.get("containers", []) for e in c.get("env", [])}
+
+
+backends = [a for _, a, _, _ in pods if a in ("token-firefly", "token-erc20")]
+if backends and not re.search(r"(^|;)token\.result=", trust):
+    err("ConfigMap oraclebus-common: BUS_TRUST does not cover token.result (the token backends' results)")
+for where, actor, labels, pod in pods:
+    if actor != "token-erc20":
+        continue
+    tokens = {t.lower() for t in pod_env(pod).get("TOKENS", "").split(",") if t}
+    takers = []
+    for w2, a2, _, p2 in pods:
+        penv = pod_env(p2)
+        t2 = penv.get("BUS_TRUST", trust)
+        if a2 == "signer":
+            trust_check(w2, t2)
+        if a2 == "signer" and re.search(r"(^|;)tx\.request=", t2):
+            takers.append(w2)
+            allowed = {c.lower() for c in penv.get("ALLOWED_CONTRACTS", "").split(",") if c}
+            if not tokens or not tokens <= allowed:
+                err(f"{w2}: takes tx.request but ALLOWED_CONTRACTS {sorted(allowed)} do not cover token-erc20's TOKENS {sorted(tokens)}")
+            if not penv.get("ALLOWED_SELECTORS"):
+                err(f"{w2}: takes tx.request without ALLOWED_SELECTORS")
+    if len(takers) != 1:
+        err(f"{where}: its tx.requests must be trusted by exactly one signer, got {takers or 'none'}")
 
 # ---- NetworkPolicy ----------------------------------------------------------------------------
 NS = "besu-network"
@@ -433,7 +489,7 @@ def is_dns_peer(peer):
             and match(peer.get("podSelector"), {"k8s-app": "kube-dns"}))
 
 
-RPC_ACTORS = ("gate", "submitter", "ccip-tail")
+RPC_ACTORS = ("gate", "submitter", "ccip-tail", "token-erc20")
 INTERNET_OK = RPC_ACTORS + ("fetcher", "alerter")
 for where, actor, labels, pod in pods:
     for kind in ("Ingress", "Egress"):
@@ -477,15 +533,16 @@ for where, actor, labels, pod in pods:
                 continue
             if is_dns_peer(peer) and r.get("ports") and all(str(pp.get("port")) == "53" for pp in r["ports"]):
                 continue
-            if actor == "signer":
-                # a remote signer (REMOTE_SIGNER_URL): its port, and nothing else
+            if actor in ("signer", "token-firefly"):
+                # a remote signer (REMOTE_SIGNER_URL), FireFly (FIREFLY_URL): its port, and nothing else
+                uvar = "REMOTE_SIGNER_URL" if actor == "signer" else "FIREFLY_URL"
                 url = next((e.get("value", "") for c in pod.get("containers", []) for e in c.get("env", [])
-                            if e.get("name") == "REMOTE_SIGNER_URL"), "")
+                            if e.get("name") == uvar), "")
                 m = re.match(r"(https?)://[^/:]+(?::(\d+))?", url)
                 rport = (m.group(2) or ("443" if m.group(1) == "https" else "80")) if m else None
                 if rport and r.get("ports") and all(str(pp.get("port")) == rport for pp in r["ports"]):
                     continue
-                err(f"{where}: the signer may reach nothing but busd (and DNS), policy allows {peer}")
+                err(f"{where}: {actor} may reach nothing but busd (and DNS) and {uvar}'s port, policy allows {peer}")
             elif actor not in INTERNET_OK and "ipBlock" in peer:
                 err(f"{where}: {actor} has no business outside the cluster (egress to {peer})")
     if actor in RPC_ACTORS and not any("ipBlock" in p and (port_ok(r, 443) or port_ok(r, 8545))
@@ -502,7 +559,7 @@ busd_pdb = [d for _, d in pdbs.values() if match(d["spec"].get("selector"), busd
 if len(busd_pdb) != 1 or busd_pdb[0]["spec"].get("minAvailable") != 1:
     err("busd needs one PodDisruptionBudget with minAvailable: 1 (of its 2 replicas)")
 for where, actor, labels, pod in pods:
-    if actor in ("signer", "submitter"):
+    if actor in ("signer", "submitter", "token-firefly", "token-erc20"):
         mine = [d for _, d in pdbs.values() if match(d["spec"].get("selector"), labels)]
         if len(mine) != 1 or mine[0]["spec"].get("maxUnavailable") not in (0, 1):
             err(f"{where}: needs one PodDisruptionBudget with maxUnavailable 0 or 1")

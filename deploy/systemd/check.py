@@ -7,7 +7,9 @@ Every actor has a template unit oraclebus-<actor>@.service: EnvironmentFile=/etc
 <actor>-%i.env, Restart=on-failure (not on exit 78, a configuration error), hardening
 (NoNewPrivileges, ProtectSystem=strict, no capabilities, a user: DynamicUser or the signer's static
 user), StateDirectory for the actors with state, PartOf/WantedBy oraclebus.target, secrets only as
-files (LoadCredential / *_FILE), LimitCORE=0 and no DynamicUser for the signer. Every example env
+files (LoadCredential / *_FILE), LimitCORE=0 and no DynamicUser for the signer, whose unit sets no key source (its env file names
+exactly one: PRIVATE_KEY_FILE, KEYSTORE_FILE + KEYSTORE_PASSWORD_FILE under /etc/oraclebus/keys, or
+REMOTE_SIGNER_URL). Every example env
 file names only variables its actor knows (actors/<actor>/README.md), holds no secret, and has its
 its own METRICS_PORT and HEALTH_PORT (no port used twice); deploy/prometheus/prometheus.yml scrapes
 exactly the METRICS_PORTs with the right actor. The env files and prometheus.yml are rendered by
@@ -19,10 +21,15 @@ import sys
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 DIR = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__)))
-ACTORS = ("busd", "fetcher", "median", "gate", "signer", "submitter", "ccip-tail", "alerter", "tokenizer")
+ACTORS = ("busd", "fetcher", "median", "gate", "signer", "submitter", "ccip-tail", "alerter", "tokenizer",
+          "token-firefly", "token-erc20")
 STATE = {"busd": "JOURNAL_DIR", "gate": "STATE_DIR", "signer": "STATE_DIR", "submitter": "STATE_DIR",
-         "ccip-tail": "DATA_DIR", "alerter": "STATE_DIR", "tokenizer": "STATE_DIR"}
-SECRETS = ("BUS_SIGNING_KEY", "PRIVATE_KEY", "PAGERDUTY_ROUTING_KEY", "SLACK_WEBHOOK_URL", "WEBHOOK_SECRET")
+         "ccip-tail": "DATA_DIR", "alerter": "STATE_DIR", "tokenizer": "STATE_DIR", "token-firefly": "STATE_DIR",
+         "token-erc20": "STATE_DIR"}
+SECRETS = ("BUS_SIGNING_KEY", "PRIVATE_KEY", "KEYSTORE_PASSWORD", "PAGERDUTY_ROUTING_KEY", "SLACK_WEBHOOK_URL",
+           "WEBHOOK_SECRET")
+# The signer's key sources (actors/signer/README.md, Keys): exactly one, named by its env file.
+KEY_SOURCES = ("PRIVATE_KEY_FILE", "KEYSTORE_FILE", "REMOTE_SIGNER_URL")
 errors, notes = [], []
 
 
@@ -71,8 +78,9 @@ for a in ACTORS:
             errors.append(f"{w}: LimitCORE=0 (a core dump would hold the key)")
         if one("Service", "DynamicUser") == "yes" or not one("Service", "User"):
             errors.append(f"{w}: the signer runs as its static user (the key file's owner), not a DynamicUser")
-        if not envs.get("PRIVATE_KEY_FILE", "").startswith("/etc/oraclebus/keys/"):
-            errors.append(f"{w}: PRIVATE_KEY_FILE must be the key file under /etc/oraclebus/keys")
+        for k in KEY_SOURCES + ("KEYSTORE_PASSWORD_FILE",):
+            if k in envs:
+                errors.append(f"{w}: {k} in the unit: the env file names the key source (the signer refuses two)")
     elif one("Service", "DynamicUser") != "yes":
         errors.append(f"{w}: DynamicUser=yes expected (its own uid: it cannot read the signer's key)")
     if a in STATE:
@@ -121,6 +129,16 @@ for f in sorted(os.listdir(os.path.join(DIR, "env"))):
             ports[v] = (f, actor)
     if not any(p[0] == f for p in ports.values()):
         errors.append(f"env/{f}: no METRICS_PORT (no /metrics)")
+    if actor == "signer":
+        kv = dict(l.strip().split("=", 1) for l in open(os.path.join(DIR, "env", f)) if "=" in l and not l.startswith("#"))
+        srcs = [k for k in KEY_SOURCES if k in kv]
+        if len(srcs) != 1:
+            errors.append(f"env/{f}: exactly one key source of {', '.join(KEY_SOURCES)} expected, got {srcs}")
+        if ("KEYSTORE_FILE" in kv) != ("KEYSTORE_PASSWORD_FILE" in kv):
+            errors.append(f"env/{f}: KEYSTORE_FILE and KEYSTORE_PASSWORD_FILE go together")
+        for k in ("PRIVATE_KEY_FILE", "KEYSTORE_FILE", "KEYSTORE_PASSWORD_FILE"):
+            if k in kv and not kv[k].startswith("/etc/oraclebus/keys/"):
+                errors.append(f"env/{f}: {k} must be under /etc/oraclebus/keys (readable by oraclebus-signer only)")
 prom = open(os.path.join(ROOT, "deploy/prometheus/prometheus.yml")).read()
 targets = {p: a for p, a in re.findall(r'targets: \["127\.0\.0\.1:(\d+)"\]\s*\n\s*labels: \{actor: ([\w-]+)', prom)}
 for p, (f, actor) in ports.items():

@@ -14,7 +14,7 @@ bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
 command -v promtool >/dev/null || { echo "FAIL: promtool missing (apt-get install prometheus; make deps)"; exit 1; }
 P=deploy/prometheus
 
-promtool check rules "$P/rules.yml" >"$TMP/out" 2>&1 && ok "promtool check rules" || { cat "$TMP/out"; bad "promtool check rules"; }
+promtool check rules "$P/rules.yml" "$P/feeds.rules.yml" >"$TMP/out" 2>&1 && ok "promtool check rules (rules.yml, feeds.rules.yml)" || { cat "$TMP/out"; bad "promtool check rules"; }
 promtool test rules "$P/rules_test.yml" >"$TMP/out" 2>&1 && ok "promtool test rules (rules_test.yml)" || { cat "$TMP/out"; bad "promtool test rules"; }
 promtool check config "$P/prometheus-demo.yml" >"$TMP/out" 2>&1 && ok "promtool check config prometheus-demo.yml" || { cat "$TMP/out"; bad "promtool check config prometheus-demo.yml"; }
 # prometheus.yml (one host): passes Debian's promtool as it is.
@@ -38,7 +38,7 @@ for need in ("__meta_kubernetes_pod_annotation_prometheus_io_scrape", "__meta_ku
         sys.exit("relabel on " + need + " missing")
 open(sys.argv[2], "w").write(s.replace(m.group(0), "    static_configs:\n      - targets: ['127.0.0.1:8000']\n"))
 PY
-	cp "$P/rules.yml" "$TMP/"
+	cp "$P/rules.yml" "$P/feeds.rules.yml" "$TMP/"
 	promtool check config "$TMP/prometheus-static.yml" >"$TMP/out" 2>&1 &&
 		ok "promtool check config prometheus-kubernetes.yml (kubernetes_sd block checked by script: this promtool lacks it)" ||
 		{ cat "$TMP/out"; bad "promtool check config prometheus-kubernetes.yml"; }
@@ -112,7 +112,13 @@ mutate "bus ports open to the whole namespace" networkpolicy.yaml \
             matchLabels: {app.kubernetes.io/part-of: oraclebus}" \
 	"    - from:
         - podSelector: {}"
-mutate "signer allowed to reach the RPC" networkpolicy.yaml "values: [gate, submitter, ccip-tail]" "values: [gate, submitter, ccip-tail, signer]"
+mutate "signer allowed to reach the RPC" networkpolicy.yaml "values: [gate, submitter, ccip-tail, token-erc20]" "values: [gate, submitter, ccip-tail, token-erc20, signer]"
+mutate "token-erc20 without its RPC" networkpolicy.yaml "values: [gate, submitter, ccip-tail, token-erc20]" "values: [gate, submitter, ccip-tail]"
+mutate "token-firefly allowed beyond FireFly's port" networkpolicy.yaml "        - {protocol: TCP, port: 5000}" "        - {protocol: TCP, port: 5000}
+        - {protocol: TCP, port: 443}"
+mutate "token-erc20's tokens not allowed to the signer" signer.yaml '{name: ALLOWED_CONTRACTS, value: "0x4000000000000000000000000000000000000001"}' '{name: ALLOWED_CONTRACTS, value: "0x4000000000000000000000000000000000000009"}'
+mutate "no signer takes token-erc20's tx.request" signer.yaml ";tx.request=" ";tx.requestx="
+mutate "token-firefly without a PDB" token-firefly.yaml "kind: PodDisruptionBudget" "kind: PodDisruptionBudgetX"
 mutate "median allowed onto the internet" networkpolicy.yaml "matchLabels: {app.kubernetes.io/name: fetcher, app.kubernetes.io/part-of: oraclebus}
   policyTypes: [Egress]" "matchExpressions: [{key: app.kubernetes.io/name, operator: In, values: [fetcher, median]}]
   policyTypes: [Egress]"
@@ -139,7 +145,7 @@ s = open(src).read()
 assert old in s, old
 open(dst, "w").write(s.replace(old, new, 1))
 PY
-	sed "s#- rules.yml#- $TMP/rules.yml#" "$P/rules_test.yml" >"$TMP/rules_test.yml"
+	sed "s#- rules.yml#- $TMP/rules.yml#; s#- feeds.rules.yml#- $PWD/$P/feeds.rules.yml#" "$P/rules_test.yml" >"$TMP/rules_test.yml"
 	if promtool test rules "$TMP/rules_test.yml" >/dev/null 2>&1; then bad "rule tests passed a broken rule: $1"; else ok "rule tests refuse: $1"; fi
 }
 rule_mutate "OracleFeedStale at 3 heartbeats" "on (feed) 2 * oraclebus:feed_heartbeat_seconds" "on (feed) 3 * oraclebus:feed_heartbeat_seconds"
@@ -147,5 +153,9 @@ rule_mutate "TokenizationBackendDown on a draining outbox" "min_over_time(tokeni
 rule_mutate "TokenizationConflict on every rejection" 'tokenization_rejections_total{reason="AM05"}' 'tokenization_rejections_total'
 rule_mutate "TokenizationPaymentPendingTooLong without its 5 m" "        expr: max by (workload) (tokenization_pending_overdue) > 0
         for: 5m" "        expr: max by (workload) (tokenization_pending_overdue) > 0"
+# ...and on a heartbeat out of step with the feed's (feeds.rules.yml is rendered from the config)
+sed 's/expr: vector(3600)/expr: vector(7200)/' "$P/feeds.rules.yml" >"$TMP/feeds.rules.yml"
+sed "s#- rules.yml#- $PWD/$P/rules.yml#; s#- feeds.rules.yml#- $TMP/feeds.rules.yml#" "$P/rules_test.yml" >"$TMP/rules_test.yml"
+if promtool test rules "$TMP/rules_test.yml" >/dev/null 2>&1; then bad "rule tests passed a 2 h heartbeat for 1 h feeds"; else ok "rule tests refuse: feeds.rules.yml with a 2 h heartbeat for 1 h feeds"; fi
 
 [ "$fails" -eq 0 ] && echo "deploy_checks: all passed" || { echo "deploy_checks: $fails failed"; exit 1; }

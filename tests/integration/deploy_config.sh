@@ -6,7 +6,9 @@
 #      and the rendered prometheus.yml passes promtool check config;
 #   3. every actor, run with --check-config through oraclebus-run on its rendered env (key files,
 #      state and JSON files where the env says), exits 0; a broken value in one exits 78: the
-#      generator and the actors agree because the actors themselves judge the output;
+#      generator and the actors agree because the actors themselves judge the output; the same for a
+#      remote signer, a keystore signer (a real keystore made by ethers.js, decrypted by --check-config,
+#      a wrong password refused) and two signers (10 keys in alert.'s trust, tx.request on one signer);
 #   4. broken configurations exit 78 naming the line of the problem (unknown key, bad address, feed
 #      referenced but not defined, duplicate feed, threshold out of range, a key instead of a reference,
 #      JSON syntax, duplicate member) and write nothing;
@@ -33,6 +35,7 @@ done
 diff -r "$TMP/out/env" deploy/systemd/env >/dev/null || fail "deploy/systemd/env differs from the rendering: $(diff -r "$TMP/out/env" deploy/systemd/env | head -5)"
 diff -r "$TMP/out/etc" deploy/systemd/etc >/dev/null || fail "deploy/systemd/etc differs from the rendering"
 cmp -s "$TMP/out/prometheus/prometheus.yml" deploy/prometheus/prometheus.yml || fail "deploy/prometheus/prometheus.yml differs from the rendering"
+cmp -s "$TMP/out/prometheus/feeds.rules.yml" deploy/prometheus/feeds.rules.yml || fail "deploy/prometheus/feeds.rules.yml differs from the rendering"
 # the output depends on the file only: a second rendering is identical
 "$GEN" render "$EX" "$TMP/again" && diff -r "$TMP/out" "$TMP/again" >/dev/null || fail "two renderings differ"
 echo "ok: $(ls "$TMP"/out/k8s/*.yaml | wc -l) manifests, $(ls "$TMP"/out/env | wc -l) env files, $(ls "$TMP"/out/etc | wc -l) JSON files, prometheus.yml: as checked in"
@@ -131,6 +134,62 @@ sed -i 's/port: 9000}/port: 9000}\n        - {protocol: TCP, port: 8545}/' "$TMP
 python3 deploy/k8s/validate.py "$TMP/rs/k8s" >/dev/null && fail "validate.py let the signer reach the RPC port next to its remote signer"
 echo "ok: remote signer: REMOTE_SIGNER_URL/ADDRESS, no key volume, --check-config 0, egress to its port only (a wider policy is refused)"
 
+echo "== 3c. a keystore signer (KEYSTORE_FILE + KEYSTORE_PASSWORD_FILE): a real keystore made by ethers.js"
+# anvil's first key: the example's signer address 0xf39F...2266
+(
+	umask 077
+	printf 'correct horse battery\n' >"$TMP/h/keys/signer-0.pw"
+	(cd tests/chain && node keystore.js 0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80 \
+		"correct horse battery" "$TMP/h/keys/signer-0.json" 1024) >"$TMP/ks.addr"
+)
+[ "$(cat "$TMP/ks.addr")" = 0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266 ] || fail "keystore.js made a keystore of $(cat "$TMP/ks.addr")"
+jq --arg t "$TMP/h" '.signers[0].key={"keystore_file": ($t+"/keys/signer-0.json"),
+	"keystore_password_file": ($t+"/keys/signer-0.pw"), "k8s_secret": "signer-0-keystore"}' "$TMP/host.json" >"$TMP/ks.json"
+"$GEN" render "$TMP/ks.json" "$TMP/ks" || fail "render with a keystore signer"
+for t in env run; do
+	grep -q "^KEYSTORE_FILE=$TMP/h/keys/signer-0.json$" "$TMP/ks/$t/signer-0.env" &&
+		grep -q "^KEYSTORE_PASSWORD_FILE=$TMP/h/keys/signer-0.pw$" "$TMP/ks/$t/signer-0.env" &&
+		! grep -q "PRIVATE_KEY\|KEYSTORE_PASSWORD=" "$TMP/ks/$t/signer-0.env" || fail "keystore signer: $t/signer-0.env: $(grep -i key "$TMP/ks/$t/signer-0.env")"
+done
+rc=0; check_env signer "$TMP/ks/run/signer-0.env" >"$TMP/cc.out" 2>&1 || rc=$?
+[ $rc = 0 ] || { cat "$TMP/cc.out"; fail "signer --check-config with the rendered keystore env: exit $rc"; }
+# --check-config decrypts the keystore: a wrong password is refused (the check is real)
+printf 'wrong\n' >"$TMP/h/keys/signer-0.pw"
+rc=0; check_env signer "$TMP/ks/run/signer-0.env" >"$TMP/cc.out" 2>&1 || rc=$?
+[ $rc = 78 ] && grep -q "MAC mismatch" "$TMP/cc.out" || { cat "$TMP/cc.out"; fail "signer --check-config accepted a wrong keystore password (exit $rc)"; }
+out=$(python3 deploy/k8s/validate.py "$TMP/ks/k8s") || { echo "$out"; fail "validate.py refused the keystore signer's manifests"; }
+grep -q "items: \[{key: keystore.json, path: keystore.json}, {key: password, path: password}\]" "$TMP/ks/k8s/signer.yaml" &&
+	grep -q '{name: KEYSTORE_FILE, value: "/run/oraclebus-key/keystore.json"}' "$TMP/ks/k8s/signer.yaml" &&
+	grep -q "limits: {memory: 320Mi}" "$TMP/ks/k8s/signer.yaml" &&
+	grep -q "name: signer-0-keystore" "$TMP/ks/k8s/secrets.example.yaml" || fail "keystore signer manifests"
+sed 's#{name: KEYSTORE_PASSWORD_FILE, value: "/run/oraclebus-key/password"}#{name: KEYSTORE_PASSWORD, value: "x"}#' "$TMP/ks/k8s/signer.yaml" >"$TMP/ks/s.yaml" && mv "$TMP/ks/s.yaml" "$TMP/ks/k8s/signer.yaml"
+python3 deploy/k8s/validate.py "$TMP/ks/k8s" >/dev/null && fail "validate.py let a keystore password into the environment"
+echo "ok: keystore signer: KEYSTORE_FILE/KEYSTORE_PASSWORD_FILE rendered, --check-config decrypts it (0; wrong password 78), Secret copied to memory, 320Mi for scrypt"
+
+echo "== 3d. two signers: the trust lists hold every key (alert. takes 10), the erc20 signer alone takes tx.request"
+keypub() { "$B/bus-tap" --keygen | awk '/^public/{print $2}'; }
+jq --arg t "$TMP/h" --arg e "$TMP/two/etc" --arg p1 "$(keypub)" --arg p2 "$(keypub)" '.host.etc_dir=$e | .signers += [.signers[0] | .name="signer-1"
+	| .address="0x70997970C51812dc3A010C7d01b50e0d17dc79C8" | .bus_public_key=$p1 | .submitter_bus_public_key=$p2
+	| .key={"file": ($t+"/keys/signer-1.key"), "k8s_secret": "signer-1-key"}]
+	| .feeds[0].signer="signer-0" | .feeds[1].signer="signer-0" | .feeds[2].signer="signer-1"
+	| .tokenizer.erc20.signer="signer-1"' "$TMP/host.json" >"$TMP/two.json"
+"$GEN" render "$TMP/two.json" "$TMP/two" || fail "render with two signers"
+"$GEN" instances "$TMP/two.json" >"$TMP/two.inst"
+(umask 077; python3 -c "import secrets; print(secrets.token_hex(32))" >"$TMP/h/keys/signer-1.key"
+	for i in signer-1 submitter-1; do "$B/bus-tap" --keygen | awk '/^secret/{print $2}' >"$TMP/h/keys/$i.bus"; done)
+n=$(grep '^BUS_TRUST=' "$TMP/two/run/gate-0.env" | tr ';' '\n' | awk -F= '$1=="alert."{print $2}' | tr ',' '\n' | wc -l)
+[ "$n" = 10 ] || fail "two signers: $n keys in alert. (want 10)"
+grep -q ';tx.request=' "$TMP/two/run/signer-1.env" && ! grep -q ';tx.request=' "$TMP/two/run/signer-0.env" "$TMP/two/run/gate-0.env" &&
+	grep -q '^ALLOWED_CONTRACTS=0x4000000000000000000000000000000000000001$' "$TMP/two/run/signer-1.env" &&
+	! grep -q ALLOWED_CONTRACTS "$TMP/two/run/signer-0.env" || fail "two signers: tx.request / ALLOWED_CONTRACTS not on signer-1 alone"
+while read -r actor inst; do
+	case $actor in signer | submitter | token-erc20) ;; *) continue ;; esac
+	rc=0; check_env "$actor" "$TMP/two/run/$inst.env" >"$TMP/cc.out" 2>&1 || rc=$?
+	[ $rc = 0 ] || { cat "$TMP/cc.out"; fail "two signers: $actor --check-config on run/$inst.env: exit $rc"; }
+done <"$TMP/two.inst"
+out=$(python3 deploy/k8s/validate.py "$TMP/two/k8s") || { echo "$out"; fail "validate.py refused the two signers' manifests"; }
+echo "ok: two signers: alert. trusts 10 keys, every signer, submitter and token-erc20 --check-config 0, tx.request and the tokens on signer-1 only, manifests valid"
+
 echo "== 4. broken configurations: exit 78, the line named, nothing written"
 broken() { # NAME OLD NEW MARKER MESSAGE: replace OLD by NEW once; the error must name MARKER's line and MESSAGE
 	local name=$1 old=$2 new=$3 marker=$4 msg=$5
@@ -172,6 +231,16 @@ broken "a key instead of a reference" '"key": {"file"' '"key": {"private_key": "
 broken "a bus public key that is no key" '"gate": "c125d58cd2a509a47c12485dd662d3354efae9b89a7463185626ca07f1fac637"' '"gate": "c125d58cd2a509a47c12485dd662d3354efae9b89a7463185626ca07f1fac6"' \
 	'"gate": "c125' 'bus.public_keys.gate: a public key is 64 hex digits'
 broken "quorum above the sources" '"quorum": 2' '"quorum": 5' '"name": "ETH-USD"' "feed ETH-USD has 4 source(s), below the median's quorum 5"
+broken "a keystore without its password file" '"key": {"file": "/etc/oraclebus/keys/signer-0.key",' '"key": {"keystore_file": "/etc/oraclebus/keys/signer-0.json",' \
+	'"keystore_file"' 'signers[0].key: keystore_file and keystore_password_file go together'
+broken "a key file and a keystore" '"key": {"file": "/etc/oraclebus/keys/signer-0.key",' '"key": {"file": "/etc/oraclebus/keys/signer-0.key", "keystore_file": "/k.json", "keystore_password_file": "/k.pw",' \
+	'"keystore_file"' 'file or keystore_file, not both'
+broken "erc20 signer not defined" '"erc20": {"signer": "signer-0"' '"erc20": {"signer": "signer-3"' \
+	'"signer-3"' "tokenizer.erc20.signer: signer 'signer-3' is not defined"
+broken "an erc20 token without its contract" '"USD": {"backend": "erc20", "address": "0x4000000000000000000000000000000000000001",' '"USD": {"backend": "erc20",' \
+	'"USD": {"backend": "erc20",' 'tokenizer.config.tokens.USD: address: required'
+broken "FireFly's URL" '"url": "http://firefly.besu-network:5000"' '"url": "firefly:5000"' \
+	'"url": "firefly:5000"' 'tokenizer.firefly.url:'
 broken "JSON syntax" '"log_level": "info",' '"log_level": "info"' '"monitoring_namespace"' "column"
 broken "duplicate member" '"replicas": 2,' '"replicas": 2, "replicas": 1,' '"replicas": 2, "replicas": 1' "duplicate object key"
 

@@ -66,6 +66,11 @@ mutate "a key in Environment=" oraclebus-fetcher@.service "Environment=BUS_SIGNI
 mutate "a misspelt variable" env/median-0.env "QUORUM=2" "QUOROM=2"
 mutate "two instances on one port" env/fetcher-b.env "METRICS_PORT=8002" "METRICS_PORT=8001"
 mutate "a health port taken by another instance" env/gate-1.env "HEALTH_PORT=8086" "HEALTH_PORT=8005"
+mutate "a key source set by the signer unit (the env file names it)" oraclebus-signer@.service "User=oraclebus-signer" "User=oraclebus-signer
+Environment=PRIVATE_KEY_FILE=/etc/oraclebus/keys/signer-%i.key"
+mutate "two key sources in the signer's env file" env/signer-0.env "PRIVATE_KEY_FILE=/etc/oraclebus/keys/signer-0.key" "PRIVATE_KEY_FILE=/etc/oraclebus/keys/signer-0.key
+REMOTE_SIGNER_URL=http://127.0.0.1:9000"
+mutate "the token-erc20 unit outside oraclebus.target" oraclebus-token-erc20@.service "PartOf=oraclebus.target" "PartOf="
 mutate "state outside StateDirectory" oraclebus-submitter@.service "Environment=STATE_DIR=%S/oraclebus/submitter-%i" "Environment=STATE_DIR=/tmp/submitter"
 
 [ "$fails" -eq 0 ] && echo "deploy_systemd: all passed" || { echo "deploy_systemd: $fails failed"; exit 1; }

@@ -429,7 +429,9 @@ obc_load_signers(obc_model *m, json_t *root)
 {
 	static const char *const k[] = { "name",    "address",   "bus_public_key", "submitter_bus_public_key", "key",
 		                         "tx_type", "gas_price", "confirmations",  "finality_depth",           NULL };
-	static const char *const kk[] = { "file", "k8s_secret", "remote_signer_url", "remote_signer_method", NULL };
+	static const char *const kk[] = { "file",       "keystore_file",     "keystore_password_file",
+		                          "k8s_secret", "remote_signer_url", "remote_signer_method",
+		                          NULL };
 	json_t *a = obc_arr(m, root, "", "signers", 1), *s;
 	size_t i;
 	char p[64], q[96], why[160];
@@ -471,17 +473,31 @@ obc_load_signers(obc_model *m, json_t *root)
 			obc_path(q, sizeof q, p, "key");
 			obc_keys(m, key, q, kk);
 			g->key_file = obc_str(m, key, q, "file", 0, NULL);
+			g->keystore_file = obc_str(m, key, q, "keystore_file", 0, NULL);
+			g->keystore_pw = obc_str(m, key, q, "keystore_password_file", 0, NULL);
 			g->key_secret = obc_k8sname(m, key, q, "k8s_secret", 0, NULL);
 			g->remote_url = obc_str(m, key, q, "remote_signer_url", 0, NULL);
 			g->remote_method = obc_str(m, key, q, "remote_signer_method", 0, NULL);
+			int local = (g->key_file != NULL) + (g->keystore_file != NULL);
 			if (g->remote_url && rt_check_http_url(g->remote_url, why, sizeof why) != 0)
 				obc_err(m, q, "remote_signer_url: %s", why);
-			if (g->remote_url && (g->key_file || g->key_secret))
-				obc_err(m, q, "a remote signer or a key file, not both");
-			if (!g->remote_url && !(g->key_file && g->key_secret))
-				obc_err(m, q, "file (hosts) and k8s_secret (Kubernetes), or remote_signer_url");
-			if (g->key_file && g->key_file[0] != '/')
-				obc_err(m, q, "file: an absolute path");
+			/* exactly one source, as the signer insists (it refuses two at start) */
+			if (g->remote_url && (local || g->key_secret || g->keystore_pw))
+				obc_err(m, q, "a remote signer or a key (file, keystore_file, k8s_secret), not both");
+			else if (local > 1)
+				obc_err(m, q,
+				        "file or keystore_file, not both (the signer takes exactly one key source)");
+			else if (!g->remote_url && !(local && g->key_secret))
+				obc_err(m, q,
+				        "file or keystore_file + keystore_password_file (hosts) and k8s_secret "
+				        "(Kubernetes), or remote_signer_url");
+			if (!g->keystore_file != !g->keystore_pw)
+				obc_err(m, q, "keystore_file and keystore_password_file go together");
+			const char *paths[] = { g->key_file, g->keystore_file, g->keystore_pw };
+			static const char *const pn[] = { "file", "keystore_file", "keystore_password_file" };
+			for (int j = 0; j < 3; j++)
+				if (paths[j] && paths[j][0] != '/')
+					obc_err(m, q, "%s: an absolute path", pn[j]);
 		}
 		m->nsigners++;
 	}
@@ -640,6 +656,80 @@ obc_load_sources(obc_model *m, json_t *root)
 		}
 }
 
+/* The token backends: a workload for each backend a token names (tokenizer.config.tokens), with
+ * its own settings (tokenizer.firefly, tokenizer.erc20); the erc20 tokens' contracts are read from
+ * the tokens, so a token is named once. The tokenizer itself judges the rest of its file. */
+static void
+obc_load_backends(obc_model *m, json_t *tk)
+{
+	static const char *const kf[] = { "url", "namespace", "key", NULL };
+	static const char *const ke[] = { "signer", "gas_limit", "burn_function", "transfer_function", NULL };
+	static char tokens[32 * 43];
+	char p[160], why[200];
+	const char *cur;
+	json_t *t;
+	unsigned ntok = 0;
+	tokens[0] = '\0';
+	json_object_foreach(json_object_get(m->token_config, "tokens"), cur, t)
+	{
+		const char *b = json_string_value(json_object_get(t, "backend"));
+		snprintf(p, sizeof p, "tokenizer.config.tokens.%s", cur);
+		if (!json_is_object(t) || !b)
+			continue; /* the tokenizer's --check-config names it */
+		if (strcmp(b, "firefly") == 0)
+			m->has_firefly = 1;
+		else if (strcmp(b, "erc20") == 0) {
+			m->has_erc20 = 1;
+			const char *a = obc_addr(m, t, p, "address", 1);
+			if (a && ntok++ < 32)
+				snprintf(tokens + strlen(tokens), sizeof tokens - strlen(tokens), "%s%s",
+				         *tokens ? "," : "", a);
+		} else
+			obc_err(m, obc_path(why, sizeof why, p, "backend"), "'%s': firefly or erc20", b);
+	}
+	if (ntok > 32)
+		obc_err(m, "tokenizer.config.tokens", "at most 32 erc20 tokens (token-erc20's TOKENS)");
+	m->erc20_tokens = tokens;
+	json_t *ff = obc_obj(m, tk, "tokenizer", "firefly", m->has_firefly);
+	if (ff) {
+		obc_keys(m, ff, "tokenizer.firefly", kf);
+		m->ff_url = obc_str(m, ff, "tokenizer.firefly", "url", 1, NULL);
+		if (m->ff_url && rt_check_http_url(m->ff_url, why, sizeof why) != 0)
+			obc_err(m, "tokenizer.firefly.url", "%s", why);
+		m->ff_namespace = obc_str(m, ff, "tokenizer.firefly", "namespace", 0, "default");
+		m->ff_key = obc_str(m, ff, "tokenizer.firefly", "key", 0, NULL);
+		if (!m->has_firefly)
+			obc_err(m, "tokenizer.firefly", "no token has backend firefly");
+	} else if (m->has_firefly)
+		m->ff_namespace = "default";
+	json_t *e = obc_obj(m, tk, "tokenizer", "erc20", 0);
+	m->erc20_gas_limit = 150000;
+	m->erc20_burn = "burn";
+	m->erc20_transfer = "transferFrom";
+	m->erc20_signer = 0;
+	if (e) {
+		obc_keys(m, e, "tokenizer.erc20", ke);
+		const char *sg = obc_str(m, e, "tokenizer.erc20", "signer", 0, NULL);
+		if (sg && (m->erc20_signer = obc_find_signer(m, sg)) < 0) {
+			obc_err(m, "tokenizer.erc20.signer", "signer '%s' is not defined in signers", sg);
+			m->erc20_signer = 0;
+		}
+		m->erc20_gas_limit = obc_int(m, e, "tokenizer.erc20", "gas_limit", 150000, 21000, 2000000);
+		m->erc20_burn = obc_str(m, e, "tokenizer.erc20", "burn_function", 0, m->erc20_burn);
+		if (strcmp(m->erc20_burn, "burn") && strcmp(m->erc20_burn, "burnFrom"))
+			obc_err(m, "tokenizer.erc20.burn_function", "'%s': burn or burnFrom", m->erc20_burn);
+		m->erc20_transfer = obc_str(m, e, "tokenizer.erc20", "transfer_function", 0, m->erc20_transfer);
+		if (strcmp(m->erc20_transfer, "transferFrom") && strcmp(m->erc20_transfer, "transferWithData"))
+			obc_err(m, "tokenizer.erc20.transfer_function", "'%s': transferFrom or transferWithData",
+			        m->erc20_transfer);
+		if (!m->has_erc20)
+			obc_err(m, "tokenizer.erc20", "no token has backend erc20");
+		else if (!sg && m->nsigners > 1)
+			obc_err(m, "tokenizer.erc20", "signer: required when there are several signers");
+	} else if (m->has_erc20 && m->nsigners > 1)
+		obc_err(m, "tokenizer", "erc20: {\"signer\": ...} required when there are several signers");
+}
+
 static void
 obc_load_rest(obc_model *m, json_t *root)
 {
@@ -650,7 +740,7 @@ obc_load_rest(obc_model *m, json_t *root)
 		                           "router",  "contracts",     "start_block",
 		                           NULL };
 	static const char *const ka[] = { "sinks", "k8s_secret", NULL };
-	static const char *const kt[] = { "config", "pending_alert", NULL };
+	static const char *const kt[] = { "config", "pending_alert", "firefly", "erc20", NULL };
 	char p[64], q[96], why[160];
 	json_t *c = obc_obj(m, root, "", "ccip", 0);
 	if (c) {
@@ -707,6 +797,7 @@ obc_load_rest(obc_model *m, json_t *root)
 		obc_keys(m, tk, "tokenizer", kt);
 		m->token_config = obc_obj(m, tk, "tokenizer", "config", 1);
 		m->pending_alert = obc_dur(m, tk, "tokenizer", "pending_alert", "10m", 0, UINT64_MAX);
+		obc_load_backends(m, tk);
 	}
 	/* every role with a workload needs its public key (the others trust it by that key) */
 	struct {
@@ -717,7 +808,7 @@ obc_load_rest(obc_model *m, json_t *root)
 		     { OBC_ROLE_CCIP, m->ccip_chains != NULL },
 		     { OBC_ROLE_ALERTER, m->sinks != NULL },
 		     { OBC_ROLE_TOKENIZER, m->token_config != NULL },
-		     { OBC_ROLE_TOKEN_BACKEND, m->token_config != NULL } };
+		     { OBC_ROLE_TOKEN_BACKEND, m->has_firefly || m->has_erc20 } };
 	for (size_t i = 0; i < sizeof need / sizeof need[0]; i++)
 		if (need[i].needed && !m->role_pub[need[i].role] &&
 		    !json_object_get(json_object_get(json_object_get(root, "bus"), "public_keys"),

@@ -55,7 +55,9 @@ typedef struct {
 	const char *address; /* the key's address (checked) */
 	const char *bus_pub, *submitter_bus_pub;
 	const char *key_file;      /* host path of the hex key file, or NULL */
-	const char *key_secret;    /* k8s Secret holding key private-key, or NULL */
+	const char *keystore_file; /* host path of a Web3 keystore (v3 JSON), or NULL */
+	const char *keystore_pw;   /* host path of its password file (with keystore_file) */
+	const char *key_secret;    /* k8s Secret holding private-key, or keystore.json and password, or NULL */
 	const char *remote_url;    /* remote signer (Web3Signer, Clef), or NULL */
 	const char *remote_method; /* or NULL */
 	const char *tx_type, *gas_price;
@@ -97,6 +99,13 @@ typedef struct {
 	const char *sinks_secret;
 	json_t *token_config; /* borrowed; NULL = no tokenizer */
 	const char *pending_alert;
+	/* the token backends, each present when a token of token_config names it */
+	int has_firefly, has_erc20;
+	const char *ff_url, *ff_namespace, *ff_key; /* FIREFLY_URL, _NAMESPACE, _KEY (an address or alias) */
+	const char *erc20_tokens;                   /* comma list of the erc20 tokens' contracts (TOKENS) */
+	int erc20_signer;                           /* index into signers: the one that signs its tx.requests */
+	int64_t erc20_gas_limit;
+	const char *erc20_burn, *erc20_transfer; /* BURN_FUNCTION, TRANSFER_FUNCTION */
 } obc_model;
 
 /* Reads and checks file; 0 when the text parsed (m->nerr says whether it is valid), -1 when it could

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "base/rt_config.h"
 #include "bus/sig.h"
 
 enum {
@@ -22,14 +23,19 @@ enum {
 	A_CCIP,
 	A_ALERTER,
 	A_TOKENIZER,
+	A_TOKEN_FF,
+	A_TOKEN_ERC20,
 	NACTORS
 };
-static const char *const rnd_actor[NACTORS] = { "busd",      "fetcher",   "median",  "gate",     "signer",
-	                                        "submitter", "ccip-tail", "alerter", "tokenizer" };
+static const char *const rnd_actor[NACTORS] = { "busd",      "fetcher",       "median",     "gate",
+	                                        "signer",    "submitter",     "ccip-tail",  "alerter",
+	                                        "tokenizer", "token-firefly", "token-erc20" };
 /* The seed's three services (kubectl get pods -l app=...). */
-static const char *const rnd_app[NACTORS] = { "oracle-publisher", "oracle-publisher", "oracle-publisher",
-	                                      "oracle-publisher", "oracle-publisher", "oracle-publisher",
-	                                      "ccip-monitor",     "ccip-monitor",     "financial-tokenization" };
+static const char *const rnd_app[NACTORS] = {
+	"oracle-publisher",       "oracle-publisher",       "oracle-publisher",      "oracle-publisher",
+	"oracle-publisher",       "oracle-publisher",       "ccip-monitor",          "ccip-monitor",
+	"financial-tokenization", "financial-tokenization", "financial-tokenization"
+};
 
 enum {
 	T_K8S,
@@ -43,7 +49,10 @@ enum {
 #define K8S_STATE   "/var/lib/oraclebus"
 #define K8S_BUSKEY  "/run/secrets/oraclebus/bus-signing-key"
 #define K8S_TLS     "/run/secrets/oraclebus-tls"
-#define K8S_KEY     "/run/oraclebus-key/private-key"
+#define K8S_KEYDIR  "/run/oraclebus-key"
+#define K8S_KEY     K8S_KEYDIR "/private-key"
+#define K8S_KS      K8S_KEYDIR "/keystore.json"
+#define K8S_KSPW    K8S_KEYDIR "/password"
 
 typedef struct {
 	int actor, idx;
@@ -63,6 +72,12 @@ typedef struct {
 	rnd_kv a[64];
 	int n;
 } rnd_env;
+
+/* BUS_TRUST: every actor's (common), and the erc20 signer's, which adds tx.request from the token
+ * backend (only that signer signs token calls; the others do not even subscribe to them). */
+typedef struct {
+	const char *common, *request;
+} rnd_tr;
 
 /* strings made while rendering, released at the end */
 static char *rnd_pool[4096];
@@ -133,6 +148,10 @@ rnd_insts(const obc_model *m, rnd_inst *v)
 		ADD(A_ALERTER, 0, "alerter-0", "0", "sinks.json");
 	if (m->token_config)
 		ADD(A_TOKENIZER, 0, "tokenizer-0", "0", "token-config.json");
+	if (m->has_firefly)
+		ADD(A_TOKEN_FF, 0, "token-firefly-0", "0", "");
+	if (m->has_erc20)
+		ADD(A_TOKEN_ERC20, 0, "token-erc20-0", "0", "");
 #undef ADD
 	return n;
 }
@@ -231,12 +250,14 @@ rnd_feed_list(const obc_model *m, const rnd_inst *in)
 	return rnd_fmt("%s", buf);
 }
 
-/* Who may publish what: every topic a reader takes only signed (actors/README.md). */
+/* Who may publish what: every topic a reader takes only signed (actors/README.md). with_request adds
+ * tx.request (the token backend's calls) for the erc20 signer. "" after a reported problem. */
 static const char *
-rnd_trust(obc_model *m)
+rnd_trust1(obc_model *m, int with_request)
 {
-	char sig[512] = "", sub[512] = "", alert[1024] = "";
+	char sig[48 * 65] = "", sub[48 * 65] = "", alert[64 * 65] = "";
 	const char *const *p = m->role_pub;
+	int backends = m->has_firefly || m->has_erc20;
 	for (unsigned i = 0; i < m->nsigners; i++) {
 		snprintf(sig + strlen(sig), sizeof sig - strlen(sig), "%s%s", i ? "," : "", m->signers[i].bus_pub);
 		snprintf(sub + strlen(sub), sizeof sub - strlen(sub), "%s%s", i ? "," : "",
@@ -250,11 +271,11 @@ rnd_trust(obc_model *m)
 		             m->ccip_chains ? p[OBC_ROLE_CCIP] : NULL,
 		             m->sinks ? p[OBC_ROLE_ALERTER] : NULL,
 		             m->token_config ? p[OBC_ROLE_TOKENIZER] : NULL,
-		             m->token_config ? p[OBC_ROLE_TOKEN_BACKEND] : NULL };
+		             backends ? p[OBC_ROLE_TOKEN_BACKEND] : NULL };
 	for (size_t i = 0; i < sizeof al / sizeof al[0]; i++)
 		if (al[i] && *al[i])
 			snprintf(alert + strlen(alert), sizeof alert - strlen(alert), "%s%s", *alert ? "," : "", al[i]);
-	char t[4096];
+	char t[16384];
 	int n = snprintf(
 	        t, sizeof t,
 	        "price.obs.=%s;price.agg.=%s;price.update.=%s;tx.signed=%s;signer.lease=%s;tx.ack=%s;tx.bump=%s;"
@@ -263,11 +284,18 @@ rnd_trust(obc_model *m)
 	if (m->ccip_chains)
 		n += snprintf(t + n, sizeof t - (size_t)n, ";ccip.msg.=%s", p[OBC_ROLE_CCIP]);
 	if (m->token_config)
-		n += snprintf(t + n, sizeof t - (size_t)n,
-		              ";token.request=%s;token.status=%s;token.result=%s;tx.request=%s", p[OBC_ROLE_TOKENIZER],
-		              p[OBC_ROLE_TOKENIZER], p[OBC_ROLE_TOKEN_BACKEND], p[OBC_ROLE_TOKEN_BACKEND]);
+		n += snprintf(t + n, sizeof t - (size_t)n, ";token.request=%s;token.status=%s", p[OBC_ROLE_TOKENIZER],
+		              p[OBC_ROLE_TOKENIZER]);
+	if (backends)
+		n += snprintf(t + n, sizeof t - (size_t)n, ";token.result=%s", p[OBC_ROLE_TOKEN_BACKEND]);
+	if (with_request)
+		n += snprintf(t + n, sizeof t - (size_t)n, ";tx.request=%s", p[OBC_ROLE_TOKEN_BACKEND]);
 	n += snprintf(t + n, sizeof t - (size_t)n, ";alert.=%s", alert);
-	/* the bus's own parser decides: more than 8 keys on one prefix, a bad key */
+	if ((size_t)n >= sizeof t) {
+		obc_err(m, "signers", "the trust list these keys make is too long");
+		return "";
+	}
+	/* the bus's own parser decides: more than SIG_TRUST_MAX_KEYS keys on one prefix, a bad key */
 	char err[256];
 	sig_trust *st = sig_trust_parse(t, err, sizeof err);
 	if (!st) {
@@ -276,6 +304,14 @@ rnd_trust(obc_model *m)
 	}
 	sig_trust_free(st);
 	return rnd_fmt("%s", t);
+}
+
+static rnd_tr
+rnd_trust(obc_model *m)
+{
+	rnd_tr tr = { rnd_trust1(m, 0), NULL };
+	tr.request = m->has_erc20 && !m->nerr ? rnd_trust1(m, 1) : tr.common;
+	return tr;
 }
 
 static const char *
@@ -303,7 +339,7 @@ rnd_tls(const obc_model *m, int t, rnd_env *e, int common)
 }
 
 static void
-rnd_env_of(obc_model *m, const rnd_inst *in, int t, const char *trust, rnd_env *e)
+rnd_env_of(obc_model *m, const rnd_inst *in, int t, const rnd_tr *tr, rnd_env *e)
 {
 	const char *etc = t == T_K8S ? K8S_ETC : m->etc_dir;
 	const char *cfg = in->file[0] ? rnd_fmt("%s/%s", etc, in->file) : NULL;
@@ -327,7 +363,11 @@ rnd_env_of(obc_model *m, const rnd_inst *in, int t, const char *trust, rnd_env *
 	} else {
 		rnd_set(e, "BUS_PUB_URL", rnd_bus_urls(m, t, 7701), 1);
 		rnd_set(e, "BUS_SUB_URL", rnd_bus_urls(m, t, 7702), 1);
-		rnd_set(e, "BUS_TRUST", trust, 1);
+		/* the erc20 signer's own list (a container variable: it overrides the ConfigMap's) */
+		if (in->actor == A_SIGNER && m->has_erc20 && in->idx == m->erc20_signer)
+			rnd_set(e, "BUS_TRUST", tr->request, 0);
+		else
+			rnd_set(e, "BUS_TRUST", tr->common, 1);
 		rnd_tls(m, t, e, 1);
 		rnd_set(e, "LOG_LEVEL", m->log_level, 1);
 		if (t == T_K8S)
@@ -335,9 +375,9 @@ rnd_env_of(obc_model *m, const rnd_inst *in, int t, const char *trust, rnd_env *
 		else if (t == T_RUN)
 			rnd_set(e, "BUS_SIGNING_KEY_FILE", rnd_fmt("%s/%s.bus", m->keys_dir, in->host), 0);
 	}
-	if (in->actor == A_GATE || in->actor == A_SUBMITTER)
+	if (in->actor == A_GATE || in->actor == A_SUBMITTER || in->actor == A_TOKEN_ERC20)
 		rnd_set(e, "RPC_URL", m->rpc_url, 1);
-	if (in->actor == A_GATE || in->actor == A_SUBMITTER || in->actor == A_SIGNER)
+	if (in->actor == A_GATE || in->actor == A_SUBMITTER || in->actor == A_SIGNER || in->actor == A_TOKEN_ERC20)
 		rnd_set(e, "CHAIN_ID", rnd_fmt("%lld", (long long)m->chain_id), 1);
 	switch (in->actor) {
 	case A_FETCHER:
@@ -359,14 +399,26 @@ rnd_env_of(obc_model *m, const rnd_inst *in, int t, const char *trust, rnd_env *
 		rnd_set(e, "TX_TYPE", sg->tx_type, 0);
 		rnd_set(e, "GAS_PRICE", sg->gas_price, 0);
 		rnd_set(e, "STATE_DIR", state, 0);
+		/* the key source, by reference: the unit sets none, so each instance's env file names its own */
 		if (sg->remote_url) {
 			rnd_set(e, "REMOTE_SIGNER_URL", sg->remote_url, 0);
 			rnd_set(e, "REMOTE_SIGNER_ADDRESS", sg->address, 0);
 			rnd_set(e, "REMOTE_SIGNER_METHOD", sg->remote_method, 0);
-		} else if (t == T_K8S)
-			rnd_set(e, "PRIVATE_KEY_FILE", K8S_KEY, 0);
-		else if (t == T_RUN)
-			rnd_set(e, "PRIVATE_KEY_FILE", sg->key_file, 0);
+		} else if (sg->keystore_file) {
+			rnd_set(e, "KEYSTORE_FILE", t == T_K8S ? K8S_KS : sg->keystore_file, 0);
+			rnd_set(e, "KEYSTORE_PASSWORD_FILE", t == T_K8S ? K8S_KSPW : sg->keystore_pw, 0);
+		} else
+			rnd_set(e, "PRIVATE_KEY_FILE", t == T_K8S ? K8S_KEY : sg->key_file, 0);
+		if (m->has_erc20 && in->idx == m->erc20_signer) {
+			/* the token backend's calls: its tokens, and the calls it makes (token-erc20's README) */
+			rnd_set(e, "ALLOWED_CONTRACTS", m->erc20_tokens, 0);
+			rnd_set(e, "ALLOWED_SELECTORS",
+			        rnd_fmt("0x40c10f19,%s,%s",
+			                strcmp(m->erc20_burn, "burnFrom") == 0 ? "0x79cc6790" : "0x9dc29fac",
+			                strcmp(m->erc20_transfer, "transferWithData") == 0 ? "0xc0ea7a7a"
+			                                                                   : "0x23b872dd"),
+			        0);
+		}
 		break;
 	case A_SUBMITTER:
 		rnd_set(e, "SIGNER_ADDRESS", sg->address, 0);
@@ -396,6 +448,19 @@ rnd_env_of(obc_model *m, const rnd_inst *in, int t, const char *trust, rnd_env *
 	case A_TOKENIZER:
 		rnd_set(e, "TOKEN_CONFIG", cfg, 0);
 		rnd_set(e, "PENDING_ALERT", m->pending_alert, 0);
+		rnd_set(e, "STATE_DIR", state, 0);
+		break;
+	case A_TOKEN_FF:
+		rnd_set(e, "FIREFLY_URL", m->ff_url, 0);
+		rnd_set(e, "FIREFLY_NAMESPACE", m->ff_namespace, 0);
+		rnd_set(e, "FIREFLY_KEY", m->ff_key, 0);
+		rnd_set(e, "STATE_DIR", state, 0);
+		break;
+	case A_TOKEN_ERC20:
+		rnd_set(e, "TOKENS", m->erc20_tokens, 0);
+		rnd_set(e, "GAS_LIMIT", rnd_fmt("%lld", (long long)m->erc20_gas_limit), 0);
+		rnd_set(e, "BURN_FUNCTION", m->erc20_burn, 0);
+		rnd_set(e, "TRANSFER_FUNCTION", m->erc20_transfer, 0);
 		rnd_set(e, "STATE_DIR", state, 0);
 		break;
 	}
@@ -463,7 +528,7 @@ rnd_base(const char *p)
 }
 
 static int
-rnd_env_files(obc_model *m, const rnd_inst *v, size_t n, const char *out, const char *trust)
+rnd_env_files(obc_model *m, const rnd_inst *v, size_t n, const char *out, const rnd_tr *tr)
 {
 	const char *de = rnd_fmt("%s/env", out), *dr = rnd_fmt("%s/run", out), *dc = rnd_fmt("%s/etc", out);
 	if (rnd_mkdir(de) || rnd_mkdir(dr) || rnd_mkdir(dc))
@@ -471,7 +536,7 @@ rnd_env_files(obc_model *m, const rnd_inst *v, size_t n, const char *out, const 
 	for (size_t i = 0; i < n; i++) {
 		for (int t = T_UNIT; t <= T_RUN; t++) {
 			rnd_env e;
-			rnd_env_of(m, &v[i], t, trust, &e);
+			rnd_env_of(m, &v[i], t, tr, &e);
 			FILE *f = rnd_open(t == T_UNIT ? de : dr, rnd_fmt("%s.env", v[i].host));
 			if (!f)
 				return -1;
@@ -479,9 +544,11 @@ rnd_env_files(obc_model *m, const rnd_inst *v, size_t n, const char *out, const 
 			fprintf(f, RND_BANNER, rnd_base(m->file));
 			if (t == T_UNIT)
 				fprintf(f,
-				        "\n# %s/%s.env for oraclebus-%s@%s.service (mode 0640, root). No secrets here: "
-				        "the unit\n"
-				        "# adds INSTANCE, the state directory and the key files (LoadCredential).\n",
+				        "\n# %s/%s.env for oraclebus-%s@%s.service (mode 0640, root). No secrets here "
+				        "(key "
+				        "files by path):\n"
+				        "# the unit adds INSTANCE, the state directory and the bus key "
+				        "(LoadCredential).\n",
 				        m->etc_dir, v[i].host, rnd_actor[v[i].actor], v[i].inst);
 			else
 				fprintf(f,
@@ -522,12 +589,36 @@ rnd_prometheus(obc_model *m, const rnd_inst *v, size_t n, const char *out)
 	fprintf(f,
 	        ".\n# One host (systemd): every actor's METRICS_PORT (env/*.env) on %s.\n"
 	        "# promtool check config passes with Debian's promtool.\n"
-	        "global:\n  scrape_interval: 15s\n  evaluation_interval: 15s\n\nrule_files:\n  - rules.yml\n\n"
+	        "global:\n  scrape_interval: 15s\n  evaluation_interval: 15s\n\nrule_files:\n  - rules.yml\n"
+	        "  - feeds.rules.yml\n\n"
 	        "scrape_configs:\n  - job_name: oraclebus\n    static_configs:\n",
 	        m->bind);
 	for (size_t i = 0; i < n; i++)
 		fprintf(f, "      - targets: [\"%s:%d\"]\n        labels: {actor: %s, workload: %s, service: %s}\n",
 		        m->bind, v[i].port, rnd_actor[v[i].actor], v[i].host, rnd_app[v[i].actor]);
+	if (rnd_close(f))
+		return -1;
+	/* every feed's heartbeat, which rules.yml's feed rules divide by: from the same feeds[] the gates'
+	 * files are made of, so the two cannot drift apart */
+	if (!(f = rnd_open(d, "feeds.rules.yml")))
+		return -1;
+	fprintf(f, "# ");
+	fprintf(f, RND_BANNER, rnd_base(m->file));
+	fprintf(f, ".\n# The heartbeat of every feed (feeds[].heartbeat, the gates' own), for the feed rules of "
+	           "rules.yml\n"
+	           "# (OracleFeedStale, OracleFeedHeartbeatLate, oraclebus:feed_onchain_age:heartbeats). Load both.\n"
+	           "groups:\n  - name: oraclebus-feed-heartbeats\n    rules:\n");
+	for (unsigned i = 0; i < m->nfeeds; i++) {
+		uint64_t ms = 0;
+		rt_parse_duration_ms(m->feeds[i].heartbeat, &ms); /* checked when the model was read */
+		fprintf(f, "      - record: oraclebus:feed_heartbeat_seconds\n        expr: vector(%llu",
+		        (unsigned long long)(ms / 1000));
+		if (ms % 1000)
+			fprintf(f, ".%03llu", (unsigned long long)(ms % 1000));
+		fprintf(f, ")\n        labels: {feed: ");
+		rnd_q(f, m->feeds[i].name);
+		fprintf(f, "}\n");
+	}
 	return rnd_close(f);
 }
 
@@ -636,6 +727,10 @@ rnd_res_of(int a)
 		return (rnd_res){ "32Mi", "64Mi", "20m", "5Gi", "503 while a chain cannot be read" };
 	case A_ALERTER:
 		return (rnd_res){ "32Mi", "64Mi", "20m", "1Gi", "503 while a sink is failing" };
+	case A_TOKEN_FF:
+		return (rnd_res){ "32Mi", "64Mi", "20m", "1Gi", "503 while FireFly does not answer" };
+	case A_TOKEN_ERC20:
+		return (rnd_res){ "32Mi", "64Mi", "20m", "1Gi", "503 while no RPC endpoint answers" };
 	default:
 		return (rnd_res){ "32Mi", "256Mi", "50m", "5Gi", "503 while the store cannot be written" };
 	}
@@ -648,6 +743,10 @@ rnd_workload(FILE *f, const obc_model *m, const rnd_inst *in, const rnd_env *e)
 	rnd_res r = rnd_res_of(a);
 	const obc_signer *sg = a == A_SIGNER ? &m->signers[in->idx] : NULL;
 	int keycopy = sg && !sg->remote_url;
+	int keystore = keycopy && sg->keystore_file;
+	/* scrypt takes 128*r*n bytes once, at start: 256 MiB for geth's n = 2^18 (signer README) */
+	if (keystore)
+		r.mem_lim = "320Mi";
 	rnd_meta(f, m, sts ? "StatefulSet" : "Deployment", "apps/v1", in->k8s, in);
 	fprintf(f, "spec:\n");
 	if (sts)
@@ -687,13 +786,16 @@ rnd_workload(FILE *f, const obc_model *m, const rnd_inst *in, const rnd_env *e)
 		           "                labelSelector:\n                  matchLabels: {app.kubernetes.io/name: "
 		           "busd}\n");
 	if (keycopy)
-		fprintf(f, "      initContainers:\n        - name: key\n          image: oraclebus\n"
-		           "          # the signer refuses symlinks and group-readable files (a Secret volume with "
-		           "fsGroup is\n"
-		           "          # both): a regular 0400 copy on a memory emptyDir\n"
-		           "          command: [\"/bin/sh\", \"-ec\", \"umask 077; install -m 0400 /secret/private-key "
-		           "/run/oraclebus-key/private-key\"]\n"
-		           "          resources:\n            requests: {cpu: 10m, memory: 16Mi}\n            limits: "
+		fprintf(f,
+		        "      initContainers:\n        - name: key\n          image: oraclebus\n"
+		        "          # the signer refuses symlinks and group-readable files (a Secret volume with "
+		        "fsGroup is\n"
+		        "          # both): a regular 0400 copy on a memory emptyDir\n"
+		        "          command: [\"/bin/sh\", \"-ec\", \"umask 077; %s\"]\n",
+		        keystore ? "install -m 0400 /secret/keystore.json /secret/password " K8S_KEYDIR "/"
+		                 : "install -m 0400 /secret/private-key " K8S_KEY);
+	if (keycopy)
+		fprintf(f, "          resources:\n            requests: {cpu: 10m, memory: 16Mi}\n            limits: "
 		           "{memory: 64Mi}\n"
 		           "          securityContext:\n            allowPrivilegeEscalation: false\n"
 		           "            readOnlyRootFilesystem: true\n            capabilities: {drop: [\"ALL\"]}\n"
@@ -751,9 +853,10 @@ rnd_workload(FILE *f, const obc_model *m, const rnd_inst *in, const rnd_env *e)
 	if (nvol)
 		fprintf(f, "      volumes:\n");
 	if (a != A_BUSD) {
-		const char *item = a == A_SIGNER || a == A_SUBMITTER ? in->k8s
-		                   : a == A_CCIP                     ? "ccip-tail"
-		                                                     : rnd_actor[a];
+		const char *item = a == A_SIGNER || a == A_SUBMITTER       ? in->k8s
+		                   : a == A_CCIP                           ? "ccip-tail"
+		                   : a == A_TOKEN_FF || a == A_TOKEN_ERC20 ? "token-backend"
+		                                                           : rnd_actor[a];
 		fprintf(f,
 		        "        - name: bus-key            # the actor's bus signing key, read by oraclebus-run\n"
 		        "          secret: {secretName: %s, defaultMode: 0400, items: [{key: %s, path: "
@@ -768,11 +871,12 @@ rnd_workload(FILE *f, const obc_model *m, const rnd_inst *in, const rnd_env *e)
 	if (keycopy)
 		fprintf(f,
 		        "        - name: key-secret\n          secret: {secretName: %s, defaultMode: 0400, items: "
-		        "[{key: "
-		        "private-key, path: private-key}]}\n        - name: key\n"
+		        "%s}\n        - name: key\n"
 		        "          emptyDir: {medium: Memory, sizeLimit: 1Mi}   # tmpfs: the copy never touches a "
 		        "disk\n",
-		        sg->key_secret);
+		        sg->key_secret,
+		        keystore ? "[{key: keystore.json, path: keystore.json}, {key: password, path: password}]"
+		                 : "[{key: private-key, path: private-key}]");
 	if (in->file[0])
 		fprintf(f,
 		        "        - name: config\n          configMap:\n            name: %s\n            items: [{key: "
@@ -818,7 +922,29 @@ static const char *const rnd_header[NACTORS] = {
 	"# tokenizer (the seed's Financial Tokenization): ONE StatefulSet of ONE replica (the duplicate\n"
 	"# check is in its LMDB). Intake: Service tokenizer, port 8080 (POST /payments); the NetworkPolicy\n"
 	"# tokenizer-intake admits pods labelled oraclebus.io/payment-client: \"true\" and Prometheus.\n",
+	"# token-firefly (Financial Tokenization's FireFly backend): ONE StatefulSet of ONE replica with its\n"
+	"# LMDB volume (requests by payment key; FireFly's idempotency key guards the far side). It reaches\n"
+	"# FireFly's API port only (NetworkPolicy token-firefly-api).\n",
+	"# token-erc20 (Financial Tokenization's ERC-20 backend): ONE StatefulSet of ONE replica with its\n"
+	"# LMDB volume. Its calls go as tx.request to one signer (the only one whose BUS_TRUST and\n"
+	"# ALLOWED_CONTRACTS take them); it reads receipts over the RPC (NetworkPolicy oraclebus-rpc).\n",
 };
+
+/* The TCP port of a checked http(s) URL (rt_check_http_url): its own, or the scheme's. */
+static int
+rnd_url_port(const char *url)
+{
+	const char *hp = strstr(url, "://") + 3;
+	size_t hl = strcspn(hp, "/?#");
+	const char *at = memchr(hp, '@', hl); /* user:pass@ */
+	if (at) {
+		hl -= (size_t)(at + 1 - hp);
+		hp = at + 1;
+	}
+	const char *colon = hp[0] == '[' ? memchr(hp, ']', hl) : hp;
+	colon = colon ? memchr(colon, ':', hl - (size_t)(colon - hp)) : NULL;
+	return colon ? atoi(colon + 1) : strncmp(url, "https", 5) == 0 ? 443 : 80;
+}
 
 static void
 rnd_netpol(FILE *f, const obc_model *m)
@@ -864,7 +990,8 @@ rnd_netpol(FILE *f, const obc_model *m)
 	        "%s\n"
 	        "  labels: {app.kubernetes.io/part-of: oraclebus}\nspec:\n  podSelector:\n"
 	        "    matchLabels: {app.kubernetes.io/part-of: oraclebus}\n    matchExpressions:\n"
-	        "      - {key: app.kubernetes.io/name, operator: In, values: [gate, submitter, ccip-tail]}\n"
+	        "      - {key: app.kubernetes.io/name, operator: In, values: [gate, submitter, ccip-tail, "
+	        "token-erc20]}\n"
 	        "  policyTypes: [Egress]\n  egress:\n    - to:\n        - podSelector:\n            matchExpressions:\n"
 	        "              - {key: app.kubernetes.io/part-of, operator: NotIn, values: [oraclebus]}\n      ports:\n"
 	        "        - {protocol: TCP, port: 8545}\n        - {protocol: TCP, port: 8546}\n    - to:\n"
@@ -907,13 +1034,23 @@ rnd_netpol(FILE *f, const obc_model *m)
 		        "            matchLabels: {oraclebus.io/payment-client: \"true\"}\n      ports:\n"
 		        "        - {protocol: TCP, port: 8080}\n---\n",
 		        ns);
+	if (m->has_firefly)
+		fprintf(f,
+		        "# token-firefly calls FireFly's API (port %d): in the namespace or outside\n"
+		        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: token-firefly-api\n"
+		        "  namespace: %s\n  labels: {app.kubernetes.io/name: token-firefly, app.kubernetes.io/part-of: "
+		        "oraclebus}\n"
+		        "spec:\n  podSelector:\n    matchLabels: {app.kubernetes.io/name: token-firefly, "
+		        "app.kubernetes.io/part-of: oraclebus}\n"
+		        "  policyTypes: [Egress]\n  egress:\n    - to:\n        - podSelector: {}\n        - ipBlock:\n"
+		        "            cidr: 0.0.0.0/0\n            except: [169.254.0.0/16]\n      ports:\n"
+		        "        - {protocol: TCP, port: %d}\n---\n",
+		        rnd_url_port(m->ff_url), ns, rnd_url_port(m->ff_url));
 	for (unsigned i = 0; i < m->nsigners; i++) {
 		const obc_signer *s = &m->signers[i];
 		if (!s->remote_url)
 			continue;
-		const char *hp = strstr(s->remote_url, "://") + 3;
-		const char *colon = strchr(hp, ':');
-		int port = colon ? atoi(colon + 1) : strncmp(s->remote_url, "https", 5) == 0 ? 443 : 80;
+		int port = rnd_url_port(s->remote_url);
 		fprintf(f,
 		        "# %s signs through its remote signer (port %d): in the namespace or outside\n"
 		        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: %s-remote-signer\n"
@@ -929,7 +1066,7 @@ rnd_netpol(FILE *f, const obc_model *m)
 }
 
 static int
-rnd_k8s(obc_model *m, const rnd_inst *v, size_t n, const char *out, const char *trust)
+rnd_k8s(obc_model *m, const rnd_inst *v, size_t n, const char *out, const rnd_tr *tr)
 {
 	const char *d = rnd_fmt("%s/k8s", out);
 	if (rnd_mkdir(d))
@@ -949,7 +1086,7 @@ rnd_k8s(obc_model *m, const rnd_inst *v, size_t n, const char *out, const char *
 	fprintf(f, "data:\n");
 	rnd_inst any = { .actor = A_GATE };
 	rnd_env e;
-	rnd_env_of(m, &any, T_K8S, trust, &e);
+	rnd_env_of(m, &any, T_K8S, tr, &e);
 	for (int k = 0; k < e.n; k++)
 		if (e.a[k].common) {
 			fprintf(f, "  %s: ", e.a[k].k);
@@ -985,7 +1122,8 @@ rnd_k8s(obc_model *m, const rnd_inst *v, size_t n, const char *out, const char *
 		fprintf(f, RND_BANNER, rnd_base(m->file));
 		fprintf(f, ".\n%s", rnd_header[a]);
 		/* governing Services: one headless per actor (pod DNS names), ccip-tail and tokenizer a plain one */
-		if (a == A_BUSD || a == A_GATE || a == A_SIGNER || a == A_SUBMITTER || a == A_ALERTER)
+		if (a == A_BUSD || a == A_GATE || a == A_SIGNER || a == A_SUBMITTER || a == A_ALERTER ||
+		    a == A_TOKEN_FF || a == A_TOKEN_ERC20)
 			rnd_service(f, m, &v[first], rnd_actor[a], 1);
 		for (size_t i = first; i < n && v[i].actor == a; i++) {
 			if (v[i].file[0])
@@ -994,11 +1132,11 @@ rnd_k8s(obc_model *m, const rnd_inst *v, size_t n, const char *out, const char *
 				rnd_service(f, m, &v[i], v[i].k8s, 0);
 			if (a == A_TOKENIZER)
 				rnd_service(f, m, &v[i], "tokenizer", 0);
-			rnd_env_of(m, &v[i], T_K8S, trust, &e);
+			rnd_env_of(m, &v[i], T_K8S, tr, &e);
 			rnd_workload(f, m, &v[i], &e);
 			if (a == A_BUSD && m->bus_replicas > 1)
 				rnd_pdb(f, m, &v[i], "minAvailable: 1           # a drain moves one busd at a time");
-			if (a == A_SIGNER || a == A_SUBMITTER)
+			if (a == A_SIGNER || a == A_SUBMITTER || a == A_TOKEN_FF || a == A_TOKEN_ERC20)
 				rnd_pdb(f, m, &v[i],
 				        "maxUnavailable: 1         # its one replica may move; never two at once");
 		}
@@ -1017,18 +1155,26 @@ rnd_k8s(obc_model *m, const rnd_inst *v, size_t n, const char *out, const char *
 	fprintf(f, "type: Opaque\nstringData:   # BIP-340 secret keys (bus-tap --keygen); the public halves are in the "
 	           "config\n");
 	for (int r = 0; r < OBC_NROLES; r++)
-		if (m->role_pub[r] && r != OBC_ROLE_TOKEN_BACKEND)
+		if (m->role_pub[r] && (r != OBC_ROLE_TOKEN_BACKEND || m->has_firefly || m->has_erc20))
 			fprintf(f, "  %s: \"hex\"\n", obc_role_names[r]);
 	for (unsigned i = 0; i < m->nsigners; i++)
 		fprintf(f, "  %s: \"hex\"\n  submitter-%s: \"hex\"\n", m->signers[i].name, m->signers[i].suffix);
 	for (unsigned i = 0; i < m->nsigners; i++)
-		if (m->signers[i].key_secret) {
+		if (m->signers[i].key_secret && !m->signers[i].remote_url) {
 			fprintf(f, "---\n");
 			rnd_meta(f, m, "Secret", "v1", m->signers[i].key_secret, NULL);
-			fprintf(f,
-			        "type: Opaque\nstringData:\n  private-key: \"64 hex digits: the key of %s (address "
-			        "%s)\"\n",
-			        m->signers[i].address, m->signers[i].address);
+			if (m->signers[i].keystore_file)
+				fprintf(f,
+				        "type: Opaque\nstringData:   # the keystore of %s (kubectl create secret "
+				        "generic "
+				        "--from-file)\n  keystore.json: \"Web3 Secret Storage v3 JSON of address %s\"\n"
+				        "  password: \"its password (the first line is used)\"\n",
+				        m->signers[i].name, m->signers[i].address);
+			else
+				fprintf(f,
+				        "type: Opaque\nstringData:\n  private-key: \"64 hex digits: the key of %s "
+				        "(address %s)\"\n",
+				        m->signers[i].name, m->signers[i].address);
 		}
 	if (m->tls_secret) {
 		fprintf(f, "---\n");
@@ -1074,11 +1220,11 @@ obc_render(obc_model *m, const char *out)
 	rnd_inst v[64];
 	size_t n = rnd_insts(m, v);
 	int rc = -1;
-	const char *trust = rnd_trust(m);
+	rnd_tr tr = rnd_trust(m);
 	if (m->nerr)
 		goto done;
-	if (rnd_mkdir(out) || rnd_env_files(m, v, n, out, trust) || rnd_prometheus(m, v, n, out) ||
-	    rnd_k8s(m, v, n, out, trust))
+	if (rnd_mkdir(out) || rnd_env_files(m, v, n, out, &tr) || rnd_prometheus(m, v, n, out) ||
+	    rnd_k8s(m, v, n, out, &tr))
 		goto done;
 	rc = 0;
 done:

@@ -195,4 +195,5 @@ demo: $(DEMO_DEPS_STAMP)
 clean:
 	rm -rf build
 
--include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+# every object's, test's, bench's and fuzz target's header dependencies (-MMD): a header change rebuilds them
+-include $(shell find $(BUILD)/obj $(BUILD)/test $(BUILD)/bench $(BUILD)/fuzz -name '*.d' 2>/dev/null)

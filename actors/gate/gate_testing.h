@@ -58,8 +58,8 @@ gtt_chain_id(void *ctx)
 
 /* Hands the gate an aggregate of feed (8 decimals) from "median-t"; it must be taken. */
 static inline void
-gtt_agg(gt *g, const char *feed, uint64_t median, uint32_t used, uint64_t oldest_ns, uint64_t window_ms,
-        uint64_t now, uint64_t mono)
+gtt_agg(gt *g, const char *feed, uint64_t median, uint32_t used, uint64_t oldest_ns, uint64_t window_ms, uint64_t now,
+        uint64_t mono)
 {
 	sc_price_agg a;
 	memset(&a, 0, sizeof a);

@@ -59,12 +59,7 @@ feeds_json() { # mode -> {"feeds":[...]} for the gate
 	printf ']}\n'
 } >"$TMP/signer-feeds.json"
 
-IN=ipc://$TMP/in.ipc OUT=ipc://$TMP/out.ipc
-BP=$(free_port)
-BUSD_INGRESS=$IN BUSD_EGRESS=$OUT JOURNAL_DIR=$TMP/journal HTTP_PORT=$BP HTTP_ADDR=127.0.0.1 INSTANCE=busd-b \
-	"$B/busd" 2>"$TMP/busd.log" &
-PIDS+=($!)
-wait_for 5 "busd /health" curl -sf "http://127.0.0.1:$BP/health"
+busd_start "$B/busd" busd-b
 { read -r _ GSEC; read -r _ GPUB; } < <("$B/bus-tap" --keygen)
 { read -r _ SSEC; read -r _ SPUB; } < <("$B/bus-tap" --keygen)
 { read -r _ XSEC; read -r _ XPUB; } < <("$B/bus-tap" --keygen)

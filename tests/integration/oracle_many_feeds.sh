@@ -56,12 +56,7 @@ for ((h = 0; h * 32 < N; h++)); do
 done
 sim_of() { echo "${SIMS[$(($1 / 32))]}"; }
 
-IN=ipc://$TMP/in.ipc OUT=ipc://$TMP/out.ipc
-BP=$(free_port)
-BUSD_INGRESS=$IN BUSD_EGRESS=$OUT JOURNAL_DIR=$TMP/journal HTTP_PORT=$BP HTTP_ADDR=127.0.0.1 INSTANCE=busd-m \
-	"$B/busd" 2>"$TMP/busd.log" &
-PIDS+=($!)
-wait_for 5 "busd /health" curl -sf "http://127.0.0.1:$BP/health"
+busd_start "$B/busd" busd-m
 { read -r _ GSEC; read -r _ GPUB; } < <("$B/bus-tap" --keygen)
 { read -r _ SSEC; read -r _ SPUB; } < <("$B/bus-tap" --keygen)
 { read -r _ XSEC; read -r _ XPUB; } < <("$B/bus-tap" --keygen)

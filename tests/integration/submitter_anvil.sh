@@ -50,12 +50,7 @@ AGG="$("$CHAIN" deploy OracleAggregator 8 "ETH / USD" 1 100000000000000 "[\"$ADD
 ok "anvil on $RPC_URL, OracleAggregator at $AGG (transmitter #1)"
 
 # ---- bus and submitter ---------------------------------------------------------------------------
-IN=ipc://$TMP/in.ipc OUT=ipc://$TMP/out.ipc
-BP=$(free_port)
-BUSD_INGRESS=$IN BUSD_EGRESS=$OUT JOURNAL_DIR="$TMP/journal" HTTP_PORT=$BP HTTP_ADDR=127.0.0.1 INSTANCE=busd-t \
-	"$BUSD" 2>"$TMP/busd.log" &
-PIDS+=($!)
-wait_for 5 "busd /health" curl -sf "http://127.0.0.1:$BP/health"
+busd_start "$BUSD" busd-t
 "$TAP" --url "$OUT" --topic tx. --topic gas. --topic nonce. --topic alert. --format json --count 1000000 \
 	--timeout 900 >"$TMP/tap.jsonl" 2>"$TMP/tap.log" &
 PIDS+=($!)

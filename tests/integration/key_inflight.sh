@@ -37,16 +37,8 @@ on_exit() {
 checks=0
 ok() { checks=$((checks + 1)); echo "ok $checks - $*"; }
 
-for attempt in 1 2 3 4 5; do
-	PORT=$(free_port)
-	export CHAIN_LOG="$TMP/anvil.out"
-	if ANVIL_PID="$("$CHAIN" start "$PORT")"; then break; fi
-	ANVIL_PID=""
-done
-[ -n "$ANVIL_PID" ] || fail "could not start anvil"
-export RPC_URL="http://127.0.0.1:$PORT"
+anvil_start
 RPC=$RPC_URL
-rpc() { curl -s -H 'content-type: application/json' --data "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"$1\",\"params\":${2:-[]}}" "$RPC"; }
 "$CHAIN" compile >/dev/null
 AGG="$("$CHAIN" deploy OracleAggregator 8 "ETH / USD" 1 100000000000000 "[\"$ADDR1\"]")"
 [[ "$AGG" =~ ^0x[0-9a-fA-F]{40}$ ]] || fail "deploy printed '$AGG'"

@@ -12,6 +12,9 @@
 #   busd_start BIN INSTANCE  busd (BIN) on IN=ipc://$TMP/in.ipc / OUT=ipc://$TMP/out.ipc, journal in
 #                           $TMP/journal, HTTP on 127.0.0.1:BP (IN, OUT, BP set here), log appended to
 #                           $TMP/busd.log; waits for its /health
+#   anvil_start             anvil (tools/chain.sh start, five tries for a free port): sets PORT and
+#                           ANVIL_PID, exports CHAIN_LOG ($TMP/anvil.out) and RPC_URL
+#   rpc METHOD [PARAMS]     a JSON-RPC call to $RPC_URL (PARAMS a JSON array, default []), answer on stdout
 #   HTTP_PORT  exported as 0 unless set: actors would otherwise listen on the seed's 8000/8080, and a
 #              test starts many on one host (a start that wants HTTP sets HTTP_PORT=port; one that
 #              wants the two ports runs with env -u HTTP_PORT METRICS_PORT=.. HEALTH_PORT=..)
@@ -72,3 +75,15 @@ busd_start() {
 	PIDS+=($!)
 	wait_for 5 "busd /health" curl -sf "http://127.0.0.1:$BP/health"
 }
+# A port found free can be taken before anvil binds it: try another.
+anvil_start() {
+	export CHAIN_LOG="$TMP/anvil.out"
+	for _ in 1 2 3 4 5; do
+		PORT=$(free_port)
+		if ANVIL_PID="$("$T_ROOT/tools/chain.sh" start "$PORT")"; then break; fi
+		ANVIL_PID=""
+	done
+	[ -n "$ANVIL_PID" ] || fail "could not start anvil"
+	export RPC_URL="http://127.0.0.1:$PORT"
+}
+rpc() { curl -s -H 'content-type: application/json' --data "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"$1\",\"params\":${2:-[]}}" "$RPC_URL"; }

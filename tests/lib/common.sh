@@ -12,8 +12,9 @@
 #   busd_start BIN INSTANCE  busd (BIN) on IN=ipc://$TMP/in.ipc / OUT=ipc://$TMP/out.ipc, journal in
 #                           $TMP/journal, HTTP on 127.0.0.1:BP (IN, OUT, BP set here), log appended to
 #                           $TMP/busd.log; waits for its /health
-#   anvil_start             anvil (tools/chain.sh start, five tries for a free port): sets PORT and
-#                           ANVIL_PID, exports CHAIN_LOG ($TMP/anvil.out) and RPC_URL
+#   anvil_start             anvil (tools/chain.sh start, five tries for a free port; ANVIL_ARGS adds
+#                           options): sets PORT and ANVIL_PID, exports RPC_URL and CHAIN_LOG (its log,
+#                           $TMP/anvil.out unless set)
 #   rpc METHOD [PARAMS]     a JSON-RPC call to $RPC_URL (PARAMS a JSON array, default []), answer on stdout
 #   HTTP_PORT  exported as 0 unless set: actors would otherwise listen on the seed's 8000/8080, and a
 #              test starts many on one host (a start that wants HTTP sets HTTP_PORT=port; one that
@@ -77,7 +78,7 @@ busd_start() {
 }
 # A port found free can be taken before anvil binds it: try another.
 anvil_start() {
-	export CHAIN_LOG="$TMP/anvil.out"
+	export CHAIN_LOG=${CHAIN_LOG:-$TMP/anvil.out}
 	for _ in 1 2 3 4 5; do
 		PORT=$(free_port)
 		if ANVIL_PID="$("$T_ROOT/tools/chain.sh" start "$PORT")"; then break; fi

@@ -232,20 +232,41 @@ test_gaps_late_restart(void **state)
 	fwd_stop(&fw);
 }
 
+/* A trust list that takes price.update.* frames signed by k alone. */
+static sig_trust *
+trust_for(const sig_key *k)
+{
+	char err[160], spec[200], hex[65];
+	for (int i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", sig_key_pub(k)[i]);
+	snprintf(spec, sizeof spec, "price.update.=%s", hex);
+	sig_trust *t = sig_trust_parse(spec, err, sizeof err);
+	assert_non_null(t);
+	return t;
+}
+
+/* Closes what a test of signed frames opened: publisher, subscriber, forwarder, trust, keys. */
+static void
+signed_close(bus_pub *p, bus_sub *s, fwd_thread *fw, sig_trust *t, sig_key *good, sig_key *evil)
+{
+	bus_pub_close(p);
+	bus_sub_close(s);
+	fwd_stop(fw);
+	sig_trust_free(t);
+	sig_key_free(good);
+	sig_key_free(evil);
+}
+
 static void
 test_trust_rejects_forgery(void **state)
 {
 	(void)state;
 	fwd_thread fw;
-	char err[160], body[64], spec[200], hex[65];
+	char err[160], body[64];
 	uint8_t secret[32];
 	memset(secret, 0x42, 32);
 	sig_key *good = sig_key_new(secret), *evil = sig_key_generate();
-	for (int i = 0; i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", sig_key_pub(good)[i]);
-	snprintf(spec, sizeof spec, "price.update.=%s", hex);
-	sig_trust *t = sig_trust_parse(spec, err, sizeof err);
-	assert_non_null(t);
+	sig_trust *t = trust_for(good);
 
 	fwd_start(&fw, "inproc://t4-in", "inproc://t4-out");
 	bus_pub *p = bus_pub_open("inproc://t4-in", "gate-1", err, sizeof err);
@@ -278,12 +299,7 @@ test_trust_rejects_forgery(void **state)
 	assert_int_equal(rt_counter_value(rt_counter("bus_rx_rejected_total", "", "reason=\"untrusted_key\"")) - rej0,
 	                 1);
 
-	bus_pub_close(p);
-	bus_sub_close(s);
-	fwd_stop(&fw);
-	sig_trust_free(t);
-	sig_key_free(good);
-	sig_key_free(evil);
+	signed_close(p, s, &fw, t, good, evil);
 }
 
 /* Origins are chosen by publishers: 30,000 distinct ones leave at most BUS_MAX_STREAMS streams in a
@@ -438,15 +454,11 @@ static void
 pipeline_run(int threads, const char *in, const char *out)
 {
 	fwd_thread fw;
-	char err[160], spec[200], hex[65], body[64];
+	char err[160], body[64];
 	uint8_t secret[32], frame[512];
 	memset(secret, 0x43, 32);
 	sig_key *good = sig_key_new(secret), *evil = sig_key_generate();
-	for (int i = 0; i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", sig_key_pub(good)[i]);
-	snprintf(spec, sizeof spec, "price.update.=%s", hex);
-	sig_trust *t = sig_trust_parse(spec, err, sizeof err);
-	assert_non_null(t);
+	sig_trust *t = trust_for(good);
 
 	fwd_start(&fw, in, out);
 	bus_pub *p = bus_pub_open(in, "gate-1", err, sizeof err);
@@ -543,12 +555,7 @@ pipeline_run(int threads, const char *in, const char *out)
 	assert_int_equal(st[0].duplicates, ndup);
 	assert_true(nbad > 40 && nmiss > 20 && ndup > 10);
 
-	bus_pub_close(p);
-	bus_sub_close(s);
-	fwd_stop(&fw);
-	sig_trust_free(t);
-	sig_key_free(good);
-	sig_key_free(evil);
+	signed_close(p, s, &fw, t, good, evil);
 }
 
 static void

@@ -31,31 +31,59 @@ fake_post(void *ctx, const char *url, const sk_headers *hd, const uint8_t *body,
 	return 200;
 }
 
-static void
-test_rate_limit_waits_for_the_token(void **state)
-{
-	(void)state;
-	char dir[] = "/tmp/dl_test_XXXXXX", cmd[64];
-	assert_non_null(mkdtemp(dir));
+/* One engine over a fresh LMDB and one webhook sink (secret NULL: unsigned). */
+typedef struct {
+	char dir[32];
 	st_env *env;
+	sk_sink s;
+	al_engine *eng;
+} dl_fix;
+
+static void
+fix_open(dl_fix *f, const char *secret, int send_resolved)
+{
 	st_err e;
 	st_opts so = { .map_size = 16 << 20, .max_tables = 16 };
-	assert_int_equal(st_open(&env, dir, &so, &e), 0);
-	sk_sink s;
-	memset(&s, 0, sizeof s);
-	s.kind = SK_WEBHOOK;
-	s.ops = &sk_ops_table[SK_WEBHOOK];
-	strcpy(s.name, "hook");
-	s.url = strdup("http://127.0.0.1:1/hook");
-	s.secret = strdup("k");
-	s.secret_len = 1;
+	snprintf(f->dir, sizeof f->dir, "/tmp/dl_test_XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	assert_int_equal(st_open(&f->env, f->dir, &so, &e), 0);
+	memset(&f->s, 0, sizeof f->s);
+	f->s.kind = SK_WEBHOOK;
+	f->s.ops = &sk_ops_table[SK_WEBHOOK];
+	strcpy(f->s.name, "hook");
+	f->s.url = strdup("http://127.0.0.1:1/hook");
+	if (secret) {
+		f->s.secret = strdup(secret);
+		f->s.secret_len = strlen(secret);
+	}
+	f->s.send_resolved = send_resolved;
 	al_cfg ac = { .group_ns = 300 * S,
 		      .resend_ns = 60 * S,
 		      .retention_ns = 3600 * S,
 		      .backoff = { S, 2.0, 60 * S, 0 },
 		      .instance = "alerter-t" };
-	al_engine *eng;
-	assert_int_equal(al_open(&eng, env, &s, 1, &ac, &e), 0);
+	assert_int_equal(al_open(&f->eng, f->env, &f->s, 1, &ac, &e), 0);
+}
+
+static void
+fix_close(dl_fix *f)
+{
+	char cmd[64];
+	al_close(f->eng);
+	st_close(f->env);
+	sk_sink_free(&f->s);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void
+test_rate_limit_waits_for_the_token(void **state)
+{
+	(void)state;
+	dl_fix fx;
+	fix_open(&fx, "k", 0);
+	al_engine *eng = fx.eng;
+	st_err e;
 	uint64_t now = 1700000000ull * S;
 	for (int k = 0; k < 3; k++) { /* three keys: three entries due now */
 		sc_alert a;
@@ -72,7 +100,7 @@ test_rate_limit_waits_for_the_token(void **state)
 		assert_int_equal(q, 1);
 	}
 	dl_sink d = {
-		.e = eng, .i = 0, .s = &s, .post = fake_post, .rate_per_min = 1, .timeout_ms = 1000, .fail_after = 3
+		.e = eng, .i = 0, .s = &fx.s, .post = fake_post, .rate_per_min = 1, .timeout_ms = 1000, .fail_after = 3
 	};
 	assert_int_equal(dl_init(&d), 0);
 	uint64_t next = 0, n = 0, due = 0;
@@ -91,11 +119,7 @@ test_rate_limit_waits_for_the_token(void **state)
 	assert_int_equal(dl_step(&d, now + 61 * S, &next), 1);
 	assert_int_equal(posts, 2);
 	dl_fini(&d);
-	al_close(eng);
-	st_close(env);
-	sk_sink_free(&s);
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	assert_int_equal(system(cmd), 0);
+	fix_close(&fx);
 }
 
 static void
@@ -138,36 +162,16 @@ test_batch_is_the_same_as_one_by_one(void **state)
 	(void)state;
 	uint64_t pend[2], firing_a[2], firing_b[2];
 	for (int batched = 0; batched < 2; batched++) {
-		char dir[] = "/tmp/dl_test_XXXXXX", cmd[64];
-		assert_non_null(mkdtemp(dir));
-		st_env *env;
+		dl_fix fx;
+		fix_open(&fx, NULL, 1);
+		al_engine *eng = fx.eng;
 		st_err e;
-		st_opts so = { .map_size = 16 << 20, .max_tables = 16 };
-		assert_int_equal(st_open(&env, dir, &so, &e), 0);
-		sk_sink s;
-		memset(&s, 0, sizeof s);
-		s.kind = SK_WEBHOOK;
-		s.ops = &sk_ops_table[SK_WEBHOOK];
-		strcpy(s.name, "hook");
-		s.url = strdup("http://127.0.0.1:1/hook");
-		s.send_resolved = 1;
-		al_cfg ac = { .group_ns = 300 * S,
-			      .resend_ns = 60 * S,
-			      .retention_ns = 3600 * S,
-			      .backoff = { S, 2.0, 60 * S, 0 },
-			      .instance = "alerter-t" };
-		al_engine *eng;
-		assert_int_equal(al_open(&eng, env, &s, 1, &ac, &e), 0);
 		uint64_t now = 1700000000ull * S, due;
 		ingest_five(eng, batched, now);
 		assert_int_equal(al_pending(eng, 0, &pend[batched], &due, &e), 0);
 		firing_a[batched] = (uint64_t)al_is_firing(eng, "tx_stuck", "A");
 		firing_b[batched] = (uint64_t)al_is_firing(eng, "tx_stuck", "B");
-		al_close(eng);
-		st_close(env);
-		sk_sink_free(&s);
-		snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-		assert_int_equal(system(cmd), 0);
+		fix_close(&fx);
 	}
 	assert_int_equal(pend[0], pend[1]);
 	assert_int_equal(pend[1], 2); /* A's resolve (it superseded its firing) and B's firing */

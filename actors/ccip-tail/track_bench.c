@@ -46,12 +46,11 @@ die(const char *what, const char *why)
 	exit(1);
 }
 
+/* Seconds on the monotonic clock (base/rt_main.c). */
 static double
 mono_s(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+	return (double)rt_mono_ns() / 1e9;
 }
 
 static double

@@ -18,15 +18,13 @@
 #include <unistd.h>
 
 #include "actors/gate/gate.h"
+#include "actors/gate/gate_testing.h"
 #include "base/hex.h"
 #include "base/rt_metrics.h"
 #include "bus/bus.h"
 #include "chain/abi.h"
 #include "chain/batch.h"
 
-#define S   1000000000ull
-#define MS  1000000ull
-#define T0  (1700000000ull * S)
 #define NF  10
 #define CAP 64
 
@@ -168,13 +166,6 @@ f_oracle_round(void *ctx, const uint8_t agg[20], const uint8_t oracle[20], uint6
 	return RPC_OK;
 }
 
-static uint64_t
-f_chain_id(void *ctx)
-{
-	(void)ctx;
-	return 138;
-}
-
 static int
 f_publish(void *ctx, const char *topic, const char *type, const uint8_t id[16], const uint8_t *body, size_t len)
 {
@@ -213,7 +204,7 @@ open_gate(env *e)
 		     .call = f_call,
 		     .read_oracle_round = f_oracle_round,
 		     .estimate_gas = f_estimate,
-		     .chain_id = f_chain_id,
+		     .chain_id = gtt_chain_id,
 		     .publish = f_publish };
 	e->g = gt_open(&e->cfg, e->feeds, NF, &io, err, sizeof err);
 	if (e->g == NULL)
@@ -228,34 +219,19 @@ setup(void **state)
 	snprintf(e->dir, sizeof e->dir, "/tmp/gate_batch_test.XXXXXX");
 	assert_non_null(mkdtemp(e->dir));
 	for (int i = 0; i < NF; i++) {
-		gf_feed *f = &e->feeds[i];
-		snprintf(f->feed, sizeof f->feed, "F%d-USD", i);
-		f->aggregator[19] = (uint8_t)(i + 1);
-		f->decimals = 8;
-		f->threshold_ppm = 5000;
-		f->heartbeat_ms = 3600000;
-		f->min_interval_ms = 5000;
-		f->transmitter[0] = 0x70;
-		f->has_transmitter = 1;
+		char name[16];
+		snprintf(name, sizeof name, "F%d-USD", i);
+		gtt_feed(&e->feeds[i], name, (uint8_t)(i + 1), 3600000);
 		/* on chain: 1000.00000000, round 5, ten seconds ago */
 		u256_from_u64(&e->fk.agg[i].answer, 100000000000ull);
 		u256_from_u64(&e->fk.agg[i].round_id, 5);
 		e->fk.agg[i].updated_at_s = T0 / S - 10;
 	}
-	e->cfg = (gt_cfg){ .state_dir = e->dir,
-		           .update_timeout_ms = 120000,
-		           .poll_ms = 30000,
-		           .stale_factor = 2,
-		           .update_sig = "updateAnswer(int256)",
-		           .estimate = 1,
-		           .gas_margin_ppm = 250000,
-		           .gas_limit_max = 2000000,
-		           .backoff_max_ms = 600000,
-		           .breaker_after = 5,
-		           .batch_call = CB_UPDATE_ANSWERS,
-		           .batch_max = 16,
-		           .batch_window_ms = 200,
-		           .batch_name = "batch" };
+	e->cfg = gtt_cfg(e->dir);
+	e->cfg.batch_call = CB_UPDATE_ANSWERS;
+	e->cfg.batch_max = 16;
+	e->cfg.batch_window_ms = 200;
+	e->cfg.batch_name = "batch";
 	e->cfg.batch_contract[19] = 0xba;
 	e->fk.kind = CB_UPDATE_ANSWERS;
 	e->fk.catches = 1;
@@ -272,9 +248,7 @@ teardown(void **state)
 {
 	env *e = *state;
 	gt_close(e->g);
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", e->dir);
-	if (system(cmd) != 0)
+	if (gtt_rm_dir(e->dir) != 0)
 		return -1;
 	free(e->fk.upd);
 	free(e);
@@ -292,15 +266,9 @@ step(env *e, uint64_t advance_ns)
 static void
 agg(env *e, int i, uint64_t median)
 {
-	sc_price_agg a;
-	memset(&a, 0, sizeof a);
-	snprintf(a.feed, sizeof a.feed, "F%d-USD", i);
-	u256_from_u64(&a.median, median);
-	a.decimals = 8;
-	a.used_count = 3;
-	a.oldest_observed_at_ns = now(e);
-	a.aggregated_at_ns = now(e);
-	assert_int_equal(gt_on_agg(e->g, &a, "median-t", 9, now(e), e->mono), GT_AGG_TAKEN);
+	char name[16];
+	snprintf(name, sizeof name, "F%d-USD", i);
+	gtt_agg(e->g, name, median, 3, now(e), 0, now(e), e->mono);
 }
 
 static void

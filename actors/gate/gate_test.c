@@ -19,13 +19,10 @@
 #include <unistd.h>
 
 #include "actors/gate/gate.h"
+#include "actors/gate/gate_testing.h"
 #include "bus/bus.h"
 #include "base/rt_http.h"
 #include "base/hex.h"
-
-#define S  1000000000ull
-#define MS 1000000ull
-#define T0 (1700000000ull * S) /* wall clock at mono 0 */
 
 /* ---- fakes ----------------------------------------------------------------------------------- */
 
@@ -102,13 +99,6 @@ f_oracle_round(void *ctx, const uint8_t agg[20], const uint8_t oracle[20], uint6
 	return RPC_OK;
 }
 
-static uint64_t
-f_chain_id(void *ctx)
-{
-	(void)ctx;
-	return 138;
-}
-
 static int
 f_publish(void *ctx, const char *topic, const char *type, const uint8_t id[16], const uint8_t *body, size_t len)
 {
@@ -165,7 +155,7 @@ open_gate(env *e)
 		     .read_latest = f_latest,
 		     .read_oracle_round = f_oracle_round,
 		     .estimate_gas = f_estimate,
-		     .chain_id = f_chain_id,
+		     .chain_id = gtt_chain_id,
 		     .publish = f_publish,
 		     .alert = f_alert };
 	e->g = gt_open(&e->cfg, &e->feed, 1, &io, err, sizeof err);
@@ -179,25 +169,9 @@ setup(void **state)
 	env *e = calloc(1, sizeof *e);
 	snprintf(e->dir, sizeof e->dir, "/tmp/gate_test.XXXXXX");
 	assert_non_null(mkdtemp(e->dir));
-	snprintf(e->feed.feed, sizeof e->feed.feed, "ETH-USD");
-	e->feed.aggregator[19] = 0xaa;
-	e->feed.decimals = 8;
-	e->feed.threshold_ppm = 5000;
-	e->feed.heartbeat_ms = 60000;
-	e->feed.min_interval_ms = 5000;
-	e->feed.transmitter[0] = 0x70;
-	e->feed.has_transmitter = 1;
-	e->cfg = (gt_cfg){ .state_dir = e->dir,
-		           .update_timeout_ms = 120000,
-		           .poll_ms = 30000,
-		           .stale_factor = 2,
-		           .agg_max_age_ms = 60000,
-		           .update_sig = "updateAnswer(int256)",
-		           .estimate = 1,
-		           .gas_margin_ppm = 250000,
-		           .gas_limit_max = 2000000,
-		           .backoff_max_ms = 600000,
-		           .breaker_after = 5 };
+	gtt_feed(&e->feed, "ETH-USD", 0xaa, 60000);
+	e->cfg = gtt_cfg(e->dir);
+	e->cfg.agg_max_age_ms = 60000;
 	e->fk.latest_rc = RPC_OK;
 	e->fk.est_rc = RPC_OK;
 	e->fk.est_gas = 207292;
@@ -212,9 +186,7 @@ teardown(void **state)
 {
 	env *e = *state;
 	gt_close(e->g);
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", e->dir);
-	if (system(cmd) != 0)
+	if (gtt_rm_dir(e->dir) != 0)
 		return -1;
 	free(e);
 	return 0;
@@ -236,30 +208,13 @@ step(env *e, uint64_t advance_ns)
 static void
 agg_at(env *e, uint64_t median, uint64_t oldest_ns, uint64_t window_ms)
 {
-	sc_price_agg a;
-	memset(&a, 0, sizeof a);
-	snprintf(a.feed, sizeof a.feed, "ETH-USD");
-	a.median = v64(median);
-	a.decimals = 8;
-	a.used_count = 2;
-	a.oldest_observed_at_ns = oldest_ns;
-	a.aggregated_at_ns = now(e);
-	a.window_ms = window_ms;
-	assert_int_equal(gt_on_agg(e->g, &a, "median-t", 9, now(e), e->mono), GT_AGG_TAKEN);
+	gtt_agg(e->g, "ETH-USD", median, 2, oldest_ns, window_ms, now(e), e->mono);
 }
 
 static void
 agg(env *e, uint64_t median)
 {
-	sc_price_agg a;
-	memset(&a, 0, sizeof a);
-	snprintf(a.feed, sizeof a.feed, "ETH-USD");
-	a.median = v64(median);
-	a.decimals = 8;
-	a.used_count = 2;
-	a.oldest_observed_at_ns = now(e);
-	a.aggregated_at_ns = now(e);
-	assert_int_equal(gt_on_agg(e->g, &a, "median-t", 9, now(e), e->mono), GT_AGG_TAKEN);
+	gtt_agg(e->g, "ETH-USD", median, 2, now(e), 0, now(e), e->mono);
 }
 
 static void

@@ -230,6 +230,39 @@ sgp_bound_cmp(const u256 *answer, const char *bound, uint64_t decimals, int *cmp
 	return 1;
 }
 
+/* The checks every kind of request shares. kind/name ("feed", "ETH-USD") start the detail, or
+ * kind NULL for none; each returns SGP_OK or its reason with detail filled in. */
+static int
+sgp_check_chain(const sgp_policy *p, uint64_t chain_id, char *detail, size_t dlen)
+{
+	if (chain_id == p->chain_id)
+		return SGP_OK;
+	snprintf(detail, dlen, "chain id %llu, this signer signs for %llu", (unsigned long long)chain_id,
+	         (unsigned long long)p->chain_id);
+	return SGP_CHAIN_ID;
+}
+
+/* The gate's estimate (eth_estimateGas + margin); 0 = the signer's GAS_LIMIT. Capped so a
+ * compromised or buggy gate cannot make the key pay for arbitrary gas. */
+static int
+sgp_check_gas(const sgp_policy *p, uint64_t gas_limit, const char *kind, const char *name, char *detail, size_t dlen)
+{
+	size_t n = 0;
+	if (gas_limit <= p->max_gas_limit && (gas_limit == 0 || gas_limit >= SGP_GAS_MIN))
+		return SGP_OK;
+	if (kind) {
+		int w = snprintf(detail, dlen, "%s %s: ", kind, name);
+		n = w < 0 ? 0 : (size_t)w < dlen ? (size_t)w : dlen - 1;
+	}
+	if (gas_limit > p->max_gas_limit)
+		snprintf(detail + n, dlen - n, "gas limit %llu above MAX_GAS_LIMIT %llu", (unsigned long long)gas_limit,
+		         (unsigned long long)p->max_gas_limit);
+	else
+		snprintf(detail + n, dlen - n, "gas limit %llu below the %d any transaction costs",
+		         (unsigned long long)gas_limit, SGP_GAS_MIN);
+	return SGP_GAS_LIMIT;
+}
+
 int
 sgp_check_update(const sgp_policy *p, const sc_price_update *u, const u256 *prev, char *detail, size_t dlen)
 {
@@ -246,29 +279,16 @@ sgp_check_update(const sgp_policy *p, const sc_price_update *u, const u256 *prev
 		dlen = sizeof tmp;
 	}
 	detail[0] = 0;
-	if (u->chain_id != p->chain_id) {
-		snprintf(detail, dlen, "chain id %llu, this signer signs for %llu", (unsigned long long)u->chain_id,
-		         (unsigned long long)p->chain_id);
-		return SGP_CHAIN_ID;
-	}
+	if ((rv = sgp_check_chain(p, u->chain_id, detail, dlen)) != SGP_OK)
+		return rv;
 	if (f && f->has_aggregator ? memcmp(f->aggregator, u->contract, 20) != 0
 	                           : !sgp_contract_allowed(p, u->contract)) {
 		hex_addr_format(u->contract, a);
 		snprintf(detail, dlen, "feed %s: contract %s is not allowed", u->feed, a);
 		return SGP_CONTRACT;
 	}
-	/* The gate's estimate (eth_estimateGas + margin); 0 = the signer's GAS_LIMIT. Capped so a
-	 * compromised or buggy gate cannot make the key pay for arbitrary gas. */
-	if (u->gas_limit > p->max_gas_limit) {
-		snprintf(detail, dlen, "feed %s: gas limit %llu above MAX_GAS_LIMIT %llu", u->feed,
-		         (unsigned long long)u->gas_limit, (unsigned long long)p->max_gas_limit);
-		return SGP_GAS_LIMIT;
-	}
-	if (u->gas_limit && u->gas_limit < SGP_GAS_MIN) {
-		snprintf(detail, dlen, "feed %s: gas limit %llu below the %d any transaction costs", u->feed,
-		         (unsigned long long)u->gas_limit, SGP_GAS_MIN);
-		return SGP_GAS_LIMIT;
-	}
+	if ((rv = sgp_check_gas(p, u->gas_limit, "feed", u->feed, detail, dlen)) != SGP_OK)
+		return rv;
 	i256_to_dec(&u->answer, a);
 	if ((rv = sgp_bound_cmp(&u->answer, min, u->decimals, &cmp)) != 0 && (rv < 0 || cmp < 0)) {
 		snprintf(detail, dlen, "feed %s: answer %s below minimum %s (decimals %llu)", u->feed, a, min,
@@ -294,16 +314,14 @@ sgp_check_request(const sgp_policy *p, const sc_tx_request *r, char *detail, siz
 {
 	char tmp[8], a[43];
 	size_t i;
+	int rv;
 	if (detail == NULL) {
 		detail = tmp;
 		dlen = sizeof tmp;
 	}
 	detail[0] = 0;
-	if (r->chain_id != p->chain_id) {
-		snprintf(detail, dlen, "chain id %llu, this signer signs for %llu", (unsigned long long)r->chain_id,
-		         (unsigned long long)p->chain_id);
-		return SGP_CHAIN_ID;
-	}
+	if ((rv = sgp_check_chain(p, r->chain_id, detail, dlen)) != SGP_OK)
+		return rv;
 	if (!sgp_contract_allowed(p, r->to)) {
 		hex_addr_format(r->to, a);
 		snprintf(detail, dlen, "contract %s is not allowed", a);
@@ -321,17 +339,7 @@ sgp_check_request(const sgp_policy *p, const sc_tx_request *r, char *detail, siz
 		snprintf(detail, dlen, "calls carrying value are not signed");
 		return SGP_VALUE;
 	}
-	if (r->gas_limit > p->max_gas_limit) {
-		snprintf(detail, dlen, "gas limit %llu above MAX_GAS_LIMIT %llu", (unsigned long long)r->gas_limit,
-		         (unsigned long long)p->max_gas_limit);
-		return SGP_GAS_LIMIT;
-	}
-	if (r->gas_limit && r->gas_limit < SGP_GAS_MIN) {
-		snprintf(detail, dlen, "gas limit %llu below the %d any transaction costs",
-		         (unsigned long long)r->gas_limit, SGP_GAS_MIN);
-		return SGP_GAS_LIMIT;
-	}
-	return SGP_OK;
+	return sgp_check_gas(p, r->gas_limit, NULL, NULL, detail, dlen);
 }
 
 int
@@ -339,16 +347,14 @@ sgp_check_batch(const sgp_policy *p, const sc_price_update *u, int call_has_roun
                 size_t dlen)
 {
 	char tmp[8], a[43];
+	int rv;
 	if (detail == NULL) {
 		detail = tmp;
 		dlen = sizeof tmp;
 	}
 	detail[0] = 0;
-	if (u->chain_id != p->chain_id) {
-		snprintf(detail, dlen, "chain id %llu, this signer signs for %llu", (unsigned long long)u->chain_id,
-		         (unsigned long long)p->chain_id);
-		return SGP_CHAIN_ID;
-	}
+	if ((rv = sgp_check_chain(p, u->chain_id, detail, dlen)) != SGP_OK)
+		return rv;
 	/* The batch contract itself: only ALLOWED_CONTRACTS (never a feed's aggregator by default). */
 	if (!sgp_contract_allowed(p, u->contract)) {
 		hex_addr_format(u->contract, a);
@@ -366,15 +372,5 @@ sgp_check_batch(const sgp_policy *p, const sc_price_update *u, int call_has_roun
 		         u->feed);
 		return SGP_ENCODE;
 	}
-	if (u->gas_limit > p->max_gas_limit) {
-		snprintf(detail, dlen, "batch %s: gas limit %llu above MAX_GAS_LIMIT %llu", u->feed,
-		         (unsigned long long)u->gas_limit, (unsigned long long)p->max_gas_limit);
-		return SGP_GAS_LIMIT;
-	}
-	if (u->gas_limit && u->gas_limit < SGP_GAS_MIN) {
-		snprintf(detail, dlen, "batch %s: gas limit %llu below the %d any transaction costs", u->feed,
-		         (unsigned long long)u->gas_limit, SGP_GAS_MIN);
-		return SGP_GAS_LIMIT;
-	}
-	return SGP_OK;
+	return sgp_check_gas(p, u->gas_limit, "batch", u->feed, detail, dlen);
 }

@@ -374,6 +374,15 @@ static int g_allow_empty = 1; /* most tests start on a chain where the key alrea
 static sg_sign_fn g_sign;     /* set: the core signs through it, with no key (remote signing) */
 static int g_pipeline;        /* open with a writer thread (sg_cfg.pipeline) */
 
+/* Removes a test's LMDB directory. */
+static void
+rm_dir(const char *dir)
+{
+	char cmd[300];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 static sg *
 open_core(const char *dir, uint64_t gas_price)
 {
@@ -592,9 +601,7 @@ test_core(void **st)
 	sg_close(s);
 	free(p);
 	free(q);
-	char cmd[300];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	assert_int_equal(system(cmd), 0);
+	rm_dir(dir);
 }
 
 /* The gas limit signed: the price.update's (the gate's estimate) when it has one, else GAS_LIMIT;
@@ -636,9 +643,7 @@ test_gas_limit(void **st)
 	assert_int_equal(t.gas_limit, 200000); /* none asked: the configured GAS_LIMIT */
 	sg_close(s);
 	free(p);
-	char cmd[300];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	assert_int_equal(system(cmd), 0);
+	rm_dir(dir);
 }
 
 /* ---- batches: many feeds in one transaction ----------------------------------------------------- */
@@ -791,9 +796,7 @@ test_batch(void **st)
 	assert_int_equal(r[0].reason, SGP_ENCODE);
 	sg_close(s);
 	free(p);
-	char cmd[300];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	assert_int_equal(system(cmd), 0);
+	rm_dir(dir);
 }
 
 /* Overwrites one entry of the signer's LMDB while the signer is closed, as a disk or a bug would. */
@@ -901,9 +904,7 @@ test_corrupt_store(void **st)
 	assert_null(sg_open(dir, &c, g_key, err, sizeof err));
 	assert_non_null(strstr(err, "nonce"));
 	free(p);
-	char cmd[300];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	assert_int_equal(system(cmd), 0);
+	rm_dir(dir);
 }
 
 /* An empty store on a key the chain says has sent transactions: a lost or replaced store. Nothing is
@@ -958,9 +959,8 @@ test_empty_state_refused(void **st)
 	sg_close(s);
 	g_allow_empty = 1;
 	free(p);
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf %s %s", dir, dir2);
-	assert_int_equal(system(cmd), 0);
+	rm_dir(dir);
+	rm_dir(dir2);
 }
 
 /* ---- signing through sg_cfg.sign (the remote signer's hook) ------------------------------- */
@@ -1029,9 +1029,7 @@ test_sign_hook(void **st)
 	sg_close(s);
 	g_sign = NULL;
 	free(p);
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	assert_int_equal(system(cmd), 0);
+	rm_dir(dir);
 }
 
 static int
@@ -1147,8 +1145,8 @@ test_pipeline(void **st)
 	free(p2);
 	free(all1);
 	free(all2);
-	snprintf(err, sizeof err, "rm -rf %s %s", d1, d2);
-	assert_int_equal(system(err), 0);
+	rm_dir(d1);
+	rm_dir(d2);
 }
 
 int

@@ -11,6 +11,7 @@
 #include "actors/tokenizer/config.h"
 #include "actors/tokenizer/core.h"
 #include "actors/tokenizer/intake.h"
+#include "base/rt_main.h"
 
 #include <libxml/parser.h>
 #include <stdio.h>
@@ -20,12 +21,11 @@
 #include <time.h>
 #include <unistd.h>
 
+/* Seconds on the monotonic clock (base/rt_main.c). */
 static double
 tb_now(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+	return (double)rt_mono_ns() / 1e9;
 }
 
 static void

@@ -37,16 +37,8 @@ on_exit() {
 checks=0
 ok() { checks=$((checks + 1)); echo "ok $checks - $*"; }
 
-for attempt in 1 2 3 4 5; do
-	PORT=$(free_port)
-	export CHAIN_LOG="$TMP/anvil.out"
-	if ANVIL_PID="$("$CHAIN" start "$PORT")"; then break; fi
-	ANVIL_PID=""
-done
-[ -n "$ANVIL_PID" ] || fail "could not start anvil"
-export RPC_URL="http://127.0.0.1:$PORT"
+anvil_start
 RPC=$RPC_URL
-rpc() { curl -s -H 'content-type: application/json' --data "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"$1\",\"params\":${2:-[]}}" "$RPC"; }
 "$CHAIN" compile >/dev/null
 AGG="$("$CHAIN" deploy OracleAggregator 8 "ETH / USD" 1 100000000000000 "[\"$ADDR1\"]")"
 [[ "$AGG" =~ ^0x[0-9a-fA-F]{40}$ ]] || fail "deploy printed '$AGG'"
@@ -56,11 +48,8 @@ KEY2=5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a
 ADDR2=0x3c44cdddb6a900fa2b585dd299e03d12fa4293bc
 AGG2="$("$CHAIN" deploy OracleAggregator 8 "ETH / USD" 1 100000000000000 "[\"$ADDR2\"]")"
 
-IN=ipc://$TMP/in.ipc OUT=ipc://$TMP/out.ipc
-BP=$(free_port) SHP=$(free_port) UHP=$(free_port)
-BUSD_INGRESS=$IN BUSD_EGRESS=$OUT JOURNAL_DIR=$TMP/journal HTTP_PORT=$BP HTTP_ADDR=127.0.0.1 INSTANCE=busd "$BUSD" 2>>"$TMP/busd.log" &
-PIDS+=($!)
-wait_for 5 "busd /health" curl -sf "http://127.0.0.1:$BP/health"
+SHP=$(free_port) UHP=$(free_port)
+busd_start "$BUSD" busd
 read -r GATE_SEC GATE_PUB < <("$TAP" --keygen | awk '{printf "%s ", $2} END {print ""}')
 "$TAP" --url "$OUT" --topic tx. --topic alert. --format json --count 100000000 --timeout 1800 \
 	>"$TMP/cap.jsonl" 2>"$TMP/tap.log" &

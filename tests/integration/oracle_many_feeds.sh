@@ -25,9 +25,8 @@ N=${MANY_FEEDS:-50}
 KEY1=0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d # anvil public dev key #1 (signer)
 ADDR1=0x70997970C51812dc3A010C7d01b50e0d17dc79C8
 
-PORT=$(free_port)
-export RPC_URL=http://127.0.0.1:$PORT
-ANVIL_PID=$(ANVIL_ARGS="--block-time 1" CHAIN_LOG=$TMP/anvil.log "$CHAIN" start "$PORT")
+export ANVIL_ARGS="--block-time 1" CHAIN_LOG=$TMP/anvil.log
+anvil_start
 "$CHAIN" compile OracleAggregator OracleBatcher >/dev/null 2>"$TMP/deploy.log"
 BATCHER=$("$CHAIN" deploy OracleBatcher "[\"$ADDR1\"]" 2>>"$TMP/deploy.log")
 [[ "$BATCHER" =~ ^0x[0-9a-fA-F]{40}$ ]] || fail "deploy printed '$BATCHER'"
@@ -56,12 +55,7 @@ for ((h = 0; h * 32 < N; h++)); do
 done
 sim_of() { echo "${SIMS[$(($1 / 32))]}"; }
 
-IN=ipc://$TMP/in.ipc OUT=ipc://$TMP/out.ipc
-BP=$(free_port)
-BUSD_INGRESS=$IN BUSD_EGRESS=$OUT JOURNAL_DIR=$TMP/journal HTTP_PORT=$BP HTTP_ADDR=127.0.0.1 INSTANCE=busd-m \
-	"$B/busd" 2>"$TMP/busd.log" &
-PIDS+=($!)
-wait_for 5 "busd /health" curl -sf "http://127.0.0.1:$BP/health"
+busd_start "$B/busd" busd-m
 { read -r _ GSEC; read -r _ GPUB; } < <("$B/bus-tap" --keygen)
 { read -r _ SSEC; read -r _ SPUB; } < <("$B/bus-tap" --keygen)
 { read -r _ XSEC; read -r _ XPUB; } < <("$B/bus-tap" --keygen)

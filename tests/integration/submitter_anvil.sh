@@ -34,15 +34,7 @@ checks=0
 ok() { checks=$((checks + 1)); echo "ok $checks - $*"; }
 
 # ---- chain ---------------------------------------------------------------------------------------
-for attempt in 1 2 3 4 5; do
-	PORT=$(free_port)
-	export CHAIN_LOG="$TMP/anvil.out"
-	if ANVIL_PID="$("$CHAIN" start "$PORT")"; then break; fi
-	ANVIL_PID=""
-done
-[ -n "$ANVIL_PID" ] || fail "could not start anvil"
-export RPC_URL="http://127.0.0.1:$PORT"
-rpc() { curl -s -H 'content-type: application/json' --data "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"$1\",\"params\":${2:-[]}}" "$RPC_URL"; }
+anvil_start
 mine() { for _ in $(seq 1 "${1:-1}"); do rpc evm_mine >/dev/null; done; }
 "$CHAIN" compile >/dev/null
 AGG="$("$CHAIN" deploy OracleAggregator 8 "ETH / USD" 1 100000000000000 "[\"$ADDR1\"]")"
@@ -50,12 +42,7 @@ AGG="$("$CHAIN" deploy OracleAggregator 8 "ETH / USD" 1 100000000000000 "[\"$ADD
 ok "anvil on $RPC_URL, OracleAggregator at $AGG (transmitter #1)"
 
 # ---- bus and submitter ---------------------------------------------------------------------------
-IN=ipc://$TMP/in.ipc OUT=ipc://$TMP/out.ipc
-BP=$(free_port)
-BUSD_INGRESS=$IN BUSD_EGRESS=$OUT JOURNAL_DIR="$TMP/journal" HTTP_PORT=$BP HTTP_ADDR=127.0.0.1 INSTANCE=busd-t \
-	"$BUSD" 2>"$TMP/busd.log" &
-PIDS+=($!)
-wait_for 5 "busd /health" curl -sf "http://127.0.0.1:$BP/health"
+busd_start "$BUSD" busd-t
 "$TAP" --url "$OUT" --topic tx. --topic gas. --topic nonce. --topic alert. --format json --count 1000000 \
 	--timeout 900 >"$TMP/tap.jsonl" 2>"$TMP/tap.log" &
 PIDS+=($!)

@@ -9,6 +9,13 @@
 #   wait_for S DESC CMD...  the same, but fails the script with DESC on timeout
 #   metric_at PORT NAME     the value of the sample NAME (exact, labels included) at :PORT/metrics
 #   wait_subscribers PORT N waits until the busd whose HTTP port is PORT has N subscriber pipes
+#   busd_start BIN INSTANCE  busd (BIN) on IN=ipc://$TMP/in.ipc / OUT=ipc://$TMP/out.ipc, journal in
+#                           $TMP/journal, HTTP on 127.0.0.1:BP (IN, OUT, BP set here), log appended to
+#                           $TMP/busd.log; waits for its /health
+#   anvil_start             anvil (tools/chain.sh start, five tries for a free port; ANVIL_ARGS adds
+#                           options): sets PORT and ANVIL_PID, exports RPC_URL and CHAIN_LOG (its log,
+#                           $TMP/anvil.out unless set)
+#   rpc METHOD [PARAMS]     a JSON-RPC call to $RPC_URL (PARAMS a JSON array, default []), answer on stdout
 #   HTTP_PORT  exported as 0 unless set: actors would otherwise listen on the seed's 8000/8080, and a
 #              test starts many on one host (a start that wants HTTP sets HTTP_PORT=port; one that
 #              wants the two ports runs with env -u HTTP_PORT METRICS_PORT=.. HEALTH_PORT=..)
@@ -61,3 +68,23 @@ metric_at() { curl -sf "http://127.0.0.1:$1/metrics" | awk -v k="$2" '$1==k{prin
 t_subs_ge() { local n; n=$(metric_at "$1" busd_subscribers); [ "${n:-0}" -ge "$2" ]; }
 # pub/sub drops what is published before a subscriber's pipe is up: wait for busd to count them.
 wait_subscribers() { wait_for 5 "$2 subscriber(s) connected to busd :$1" t_subs_ge "$1" "$2"; }
+busd_start() {
+	IN=ipc://$TMP/in.ipc OUT=ipc://$TMP/out.ipc
+	BP=$(free_port)
+	BUSD_INGRESS=$IN BUSD_EGRESS=$OUT JOURNAL_DIR=$TMP/journal HTTP_PORT=$BP HTTP_ADDR=127.0.0.1 INSTANCE=$2 \
+		"$1" 2>>"$TMP/busd.log" &
+	PIDS+=($!)
+	wait_for 5 "busd /health" curl -sf "http://127.0.0.1:$BP/health"
+}
+# A port found free can be taken before anvil binds it: try another.
+anvil_start() {
+	export CHAIN_LOG=${CHAIN_LOG:-$TMP/anvil.out}
+	for _ in 1 2 3 4 5; do
+		PORT=$(free_port)
+		if ANVIL_PID="$("$T_ROOT/tools/chain.sh" start "$PORT")"; then break; fi
+		ANVIL_PID=""
+	done
+	[ -n "$ANVIL_PID" ] || fail "could not start anvil"
+	export RPC_URL="http://127.0.0.1:$PORT"
+}
+rpc() { curl -s -H 'content-type: application/json' --data "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"$1\",\"params\":${2:-[]}}" "$RPC_URL"; }

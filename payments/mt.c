@@ -31,6 +31,7 @@ typedef struct {
 	void *ctx;
 	size_t lc_off; /* line cache: line number at byte lc_off */
 	uint32_t lc_line;
+	size_t sep_from, sep_at; /* mt_resync's cache: no '$' in [sep_from, sep_at), and sep_at is one or len */
 } mt_ctx;
 
 typedef struct {
@@ -162,11 +163,9 @@ mt_alnum(char c)
 /* Character classes as one table: a strchr or a chain of comparisons per character were the hot
  * spots of the parser. Each character is listed once (its bits or'ed). */
 enum {
-	MT_CX = 1,    /* SWIFT set X: a-z A-Z 0-9 / - ? : ( ) . , ' + space */
-	MT_CZ = 2,    /* set Z (77T): X plus = ! " % & * < > ; { @ # _ */
-	MT_CBRK = 4,  /* ends a header block's value: { } CR LF */
-	MT_CSYNC = 8, /* where mt_resync may stop: $ { */
-	MT_CEOL = 16  /* CR LF */
+	MT_CX = 1,  /* SWIFT set X: a-z A-Z 0-9 / - ? : ( ) . , ' + space */
+	MT_CZ = 2,  /* set Z (77T): X plus = ! " % & * < > ; { @ # _ */
+	MT_CBRK = 4 /* ends a header block's value: { } CR LF */
 };
 static const unsigned char mt_cls[256] = {
 	['a' ... 'z'] = MT_CX | MT_CZ,
@@ -195,11 +194,10 @@ static const unsigned char mt_cls[256] = {
 	['@'] = MT_CZ,
 	['#'] = MT_CZ,
 	['_'] = MT_CZ,
-	['{'] = MT_CZ | MT_CBRK | MT_CSYNC,
+	['{'] = MT_CZ | MT_CBRK,
 	['}'] = MT_CBRK,
-	['\r'] = MT_CBRK | MT_CEOL,
-	['\n'] = MT_CBRK | MT_CEOL,
-	['$'] = MT_CSYNC,
+	['\r'] = MT_CBRK,
+	['\n'] = MT_CBRK,
 };
 
 static int
@@ -253,13 +251,25 @@ mt_is_eol(const mt_ctx *c, size_t i)
 	return i < c->len && (c->buf[i] == '\n' || c->buf[i] == '\r');
 }
 
-/* The first CR or LF from i on, or the end (memchr for LF could read far past a lone CR). */
+/* The first CR or LF from i on, or the end. Two memchr rather than a loop per byte (under the
+ * fuzzer every comparison of that loop is a traced call). The LF search may run past a lone CR
+ * (an error that ends the message) up to the next LF, which the next message's "{4:" line break
+ * needs anyway: the bytes searched stay linear in the input. */
+static size_t
+mt_eol_before(const mt_ctx *c, size_t i, size_t end)
+{
+	const char *p = c->buf + i, *e = c->buf + end;
+	const char *lf = memchr(p, '\n', (size_t)(e - p));
+	if (!lf)
+		lf = e;
+	const char *cr = memchr(p, '\r', (size_t)(lf - p));
+	return (size_t)((cr ? cr : lf) - c->buf);
+}
+
 static size_t
 mt_line_end(const mt_ctx *c, size_t i)
 {
-	while (i < c->len && !(mt_cls[(unsigned char)c->buf[i]] & MT_CEOL))
-		i++;
-	return i;
+	return mt_eol_before(c, i, c->len);
 }
 
 /* Skips one line break (CRLF or LF) at *pos; 0 when there was one. */
@@ -622,8 +632,7 @@ mt_lines(const mt_ctx *c, const mt_field *f, mt_linev *out, int cap)
 	size_t i = f->voff, end = f->voff + f->vn;
 	for (;;) {
 		size_t s = i;
-		while (i < end && c->buf[i] != '\r' && c->buf[i] != '\n')
-			i++;
+		i = mt_eol_before(c, i, end);
 		if (n == cap)
 			return cap + 1;
 		out[n].p = c->buf + s;
@@ -1232,17 +1241,24 @@ mt_emit(mt_ctx *c, mt_msg *m)
 
 /* Where to go on after a refused message: the next '$' separator or the next "{1:". */
 static size_t
-mt_resync(const mt_ctx *c, size_t from)
+mt_resync(mt_ctx *c, size_t from)
 {
-	for (size_t i = from; i < c->len; i++) {
-		if (!(mt_cls[(unsigned char)c->buf[i]] & MT_CSYNC))
-			continue;
-		if (c->buf[i] == '$')
-			return i;
-		if (i + 2 < c->len && c->buf[i + 1] == '1' && c->buf[i + 2] == ':')
-			return i;
+	/* memchr, not a loop per byte (each of its comparisons is a traced call under the fuzzer);
+	 * the next '$' is remembered, so the search for it stays linear over the whole buffer */
+	if (from >= c->len)
+		return c->len;
+	if (from < c->sep_from || from > c->sep_at) {
+		const char *d = memchr(c->buf + from, '$', c->len - from);
+		c->sep_from = from;
+		c->sep_at = d ? (size_t)(d - c->buf) : c->len;
 	}
-	return c->len;
+	const char *p = c->buf + from, *stop = c->buf + c->sep_at;
+	while ((p = memchr(p, '{', (size_t)(stop - p))) != NULL) {
+		if (p + 2 < c->buf + c->len && p[1] == '1' && p[2] == ':')
+			return (size_t)(p - c->buf);
+		p++;
+	}
+	return c->sep_at;
 }
 
 static const mt_sub *
@@ -1257,7 +1273,7 @@ mt_sub_find(const mt_msg *m, const char *tag)
 int
 pm_mt_parse(const char *buf, size_t len, pm_sink sink, void *ctx)
 {
-	mt_ctx c = { buf, len, sink, ctx, 0, 1 };
+	mt_ctx c = { buf, len, sink, ctx, 0, 1, 1, 0 }; /* sep_from > sep_at: nothing cached */
 	size_t pos = 0;
 	int rc;
 	mt_msg m, orig;

@@ -505,6 +505,11 @@ rth_conn_cb(void *cls, struct MHD_Connection *c, void **socket_ctx, enum MHD_Con
 	rt_gauge_set(rth_m_open, (double)(rth_servers[RTH_MAIN].open + rth_servers[RTH_METRICS].open));
 }
 
+/* Set while this thread is in MHD_start_daemon: the daemon's own start-up errors are debug only,
+ * since rth_start reports the failure itself, naming the URL; libmicrohttpd, given the address as
+ * a sockaddr, would say "Failed to bind to port 0" whatever the real port is. */
+static __thread int rth_starting;
+
 static void rth_log_cb(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 static void
 rth_log_cb(void *cls, const char *fmt, va_list ap)
@@ -514,7 +519,7 @@ rth_log_cb(void *cls, const char *fmt, va_list ap)
 	size_t n = strlen(msg);
 	while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
 		msg[--n] = '\0';
-	rt_logkv(RT_WARN, "http", "detail", msg, NULL);
+	rt_logkv(rth_starting ? RT_DEBUG : RT_WARN, "http", "detail", msg, NULL);
 }
 
 int
@@ -654,6 +659,7 @@ rth_start(rth_server *srv, const char *url)
 	free(srv->peers);
 	if ((srv->peers = calloc(lim.max_connections ? lim.max_connections : 1, sizeof *srv->peers)) == NULL)
 		return -1;
+	rth_starting = 1;
 	struct MHD_Daemon *d = MHD_start_daemon(
 	        flags, 0, rth_accept_cb, srv, rth_access_cb, srv, MHD_OPTION_EXTERNAL_LOGGER, rth_log_cb, NULL,
 	        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_CONNECTION, rth_conn_cb, srv,
@@ -661,6 +667,7 @@ rth_start(rth_server *srv, const char *url)
 	        /* a backstop only: the caps are rth_accept_cb's, which counts what it refuses */
 	        MHD_OPTION_CONNECTION_LIMIT, (unsigned)lim.max_connections * 2 + 4, MHD_OPTION_CONNECTION_TIMEOUT,
 	        (unsigned)lim.timeout_s, MHD_OPTION_END);
+	rth_starting = 0;
 	(void)sl;
 	if (d == NULL) {
 		rt_logkv(RT_ERROR, "http server failed", "url", url, "err", "cannot listen (address in use?)", NULL);

@@ -338,7 +338,24 @@ test_abuse_bounds(void **state)
 	setsockopt(keep, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
 	assert_int_equal(bind(keep, (struct sockaddr *)&a, sizeof a), 0);
 	assert_int_equal(listen(keep, 1), 0);
+	char tmpl[] = "/tmp/rt_http_test_XXXXXX";
+	int lfd = mkstemp(tmpl);
+	assert_true(lfd >= 0);
+	unlink(tmpl);
+	rt_log_set_fd(lfd);
 	assert_int_equal(rt_http_start(url), -1);
+	rt_log_set_fd(2);
+	/* one clear line naming the URL; not libmicrohttpd's own "Failed to bind to port 0" (it is
+	 * given the address as a sockaddr, so it names port 0 whatever the real one is) */
+	off_t ln = lseek(lfd, 0, SEEK_END);
+	char *logged = calloc(1, (size_t)ln + 1);
+	assert_int_equal(pread(lfd, logged, (size_t)ln, 0), ln);
+	close(lfd);
+	assert_non_null(strstr(logged, "http server failed"));
+	assert_non_null(strstr(logged, url));
+	assert_null(strstr(logged, "port 0"));
+	assert_int_equal(strchr(logged, '\n') - logged, ln - 1); /* one line */
+	free(logged);
 	close(keep);
 	rt_http_limits def = { RT_HTTP_MAX_CONNECTIONS_DEFAULT, RT_HTTP_MAX_PER_IP_DEFAULT, RT_HTTP_TIMEOUT_S_DEFAULT };
 	rt_http_set_limits(&def);

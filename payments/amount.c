@@ -137,40 +137,40 @@ pm_amount_parse(const char *s, size_t n, char sep, pm_amount *out, char *err, si
 	return 0;
 }
 
-int
-pm_ccy_minor_units(const char *ccy3)
+/* The table entry of a code, or NULL. */
+static const am_ccy *
+am_find(const char *ccy3)
 {
 	if (!ccy3)
-		return -1;
+		return NULL;
 	for (int i = 0; i < 3; i++)
 		if (ccy3[i] < 'A' || ccy3[i] > 'Z')
-			return -1;
+			return NULL;
 	size_t lo = 0, hi = sizeof am_table / sizeof am_table[0];
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
 		int c = memcmp(ccy3, am_table[mid].code, 3);
 		if (c == 0)
-			return am_table[mid].minor;
+			return &am_table[mid];
 		if (c < 0)
 			hi = mid;
 		else
 			lo = mid + 1;
 	}
-	return -1;
+	return NULL;
+}
+
+int
+pm_ccy_minor_units(const char *ccy3)
+{
+	const am_ccy *e = am_find(ccy3);
+	return e ? e->minor : -1;
 }
 
 int
 pm_ccy_listed(const char *ccy3)
 {
-	if (!ccy3)
-		return 0;
-	for (int i = 0; i < 3; i++)
-		if (ccy3[i] < 'A' || ccy3[i] > 'Z')
-			return 0;
-	for (size_t i = 0; i < sizeof am_table / sizeof am_table[0]; i++)
-		if (memcmp(ccy3, am_table[i].code, 3) == 0)
-			return 1;
-	return 0;
+	return am_find(ccy3) != NULL;
 }
 
 unsigned

@@ -12,6 +12,8 @@
 #include "payments/mt.h"
 
 #include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -29,6 +31,7 @@ typedef struct {
 	void *ctx;
 	size_t lc_off; /* line cache: line number at byte lc_off */
 	uint32_t lc_line;
+	size_t sep_from, sep_at; /* mt_resync's cache: no '$' in [sep_from, sep_at), and sep_at is one or len */
 } mt_ctx;
 
 typedef struct {
@@ -51,7 +54,6 @@ typedef struct {
 	size_t b1, b1n, b2, b2n; /* block 1 and 2 contents */
 	size_t b4, b4n, b4open;  /* block 4 text (after the line break of "{4:"), and where "{4:" is */
 	int has_b2, has_b3, has_b4, b4_system;
-	mt_sub b4s[MT_MAX_SUBS]; /* system block 4 of an ACK/NAK */
 	int nb4s;
 	char svc[3];   /* "01" or "21" */
 	char ltss[23]; /* block 1 LT + session + sequence: ties an ACK to its original */
@@ -59,9 +61,20 @@ typedef struct {
 	char mt[4];    /* "103" */
 	char sender[PM_BIC_CAP], receiver[PM_BIC_CAP];
 	char uetr[PM_UETR_CAP], variant[8];
-	mt_field f[MT_MAX_FIELDS];
 	int nf;
+	/* the arrays last: only their first nb4s / nf entries are ever read, so mt_reset leaves them */
+	mt_sub b4s[MT_MAX_SUBS]; /* system block 4 of an ACK/NAK */
+	mt_field f[MT_MAX_FIELDS];
 } mt_msg;
+
+/* A fresh message at start: everything but the arrays zeroed (3 KB per message was a hot spot). */
+static void
+mt_reset(mt_msg *m, mt_ctx *c, size_t start)
+{
+	memset(m, 0, offsetof(mt_msg, b4s));
+	m->c = c;
+	m->start = start;
+}
 
 /* ---- positions and errors ----------------------------------------------------------------- */
 
@@ -70,15 +83,40 @@ mt_line(mt_ctx *c, size_t off)
 {
 	if (off > c->len)
 		off = c->len;
+	/* from the cached position either way: a message's line is asked for after its errors
+	 * further on, and counting again from the start made many messages quadratic */
+	const char *p = c->buf + off, *e = c->buf + c->lc_off;
 	if (off < c->lc_off) {
-		c->lc_off = 0;
-		c->lc_line = 1;
+		while ((p = memchr(p, '\n', (size_t)(e - p))) != NULL)
+			c->lc_line--, p++;
+	} else {
+		while ((e = memchr(e, '\n', (size_t)(p - e))) != NULL)
+			c->lc_line++, e++;
 	}
-	for (size_t i = c->lc_off; i < off; i++)
-		if (c->buf[i] == '\n')
-			c->lc_line++;
 	c->lc_off = off;
 	return c->lc_line;
+}
+
+/* snprintf(dst, cap, "%s", s) without the formatting machinery */
+static void
+mt_strlcpy(char *dst, size_t cap, const char *s)
+{
+	size_t n = strnlen(s, cap - 1);
+	memcpy(dst, s, n);
+	dst[n] = '\0';
+}
+
+/* strcmp for tags (at most 3 characters and a NUL): a call per comparison was a hot spot */
+static int
+mt_tag_eq(const char *a, const char *b)
+{
+	for (int i = 0; i < 4; i++) {
+		if (a[i] != b[i])
+			return 0;
+		if (!a[i])
+			return 1;
+	}
+	return 1;
 }
 
 static int mt_fail(mt_msg *m, const char *reason, const char *field, size_t off, const char *fmt, ...)
@@ -90,12 +128,17 @@ mt_fail(mt_msg *m, const char *reason, const char *field, size_t off, const char
 	if (m->failed)
 		return -1;
 	m->failed = 1;
-	char text[sizeof m->err.text];
+	/* pm_error_set's result, formatted once (it would take the text through "%s" again) */
+	pm_error *e = &m->err;
+	memset(e, 0, sizeof *e);
+	mt_strlcpy(e->reason, sizeof e->reason, reason);
+	mt_strlcpy(e->field, sizeof e->field, field);
+	e->line = mt_line(m->c, off);
+	e->offset = (uint32_t)off;
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(text, sizeof text, fmt, ap);
+	vsnprintf(e->text, sizeof e->text, fmt, ap);
 	va_end(ap);
-	pm_error_set(&m->err, reason, field, mt_line(m->c, off), (uint32_t)off, "%s", text);
 	return -1;
 }
 
@@ -117,18 +160,56 @@ mt_alnum(char c)
 	return mt_upper(c) || mt_digit(c);
 }
 
-/* SWIFT character set X: a-z A-Z 0-9 / - ? : ( ) . , ' + space */
+/* Character classes as one table: a strchr or a chain of comparisons per character were the hot
+ * spots of the parser. Each character is listed once (its bits or'ed). */
+enum {
+	MT_CX = 1,  /* SWIFT set X: a-z A-Z 0-9 / - ? : ( ) . , ' + space */
+	MT_CZ = 2,  /* set Z (77T): X plus = ! " % & * < > ; { @ # _ */
+	MT_CBRK = 4 /* ends a header block's value: { } CR LF */
+};
+static const unsigned char mt_cls[256] = {
+	['a' ... 'z'] = MT_CX | MT_CZ,
+	['A' ... 'Z'] = MT_CX | MT_CZ,
+	['0' ... '9'] = MT_CX | MT_CZ,
+	['/'] = MT_CX | MT_CZ,
+	['-'] = MT_CX | MT_CZ,
+	['?'] = MT_CX | MT_CZ,
+	[':'] = MT_CX | MT_CZ,
+	['('] = MT_CX | MT_CZ,
+	[')'] = MT_CX | MT_CZ,
+	['.'] = MT_CX | MT_CZ,
+	[','] = MT_CX | MT_CZ,
+	['\''] = MT_CX | MT_CZ,
+	['+'] = MT_CX | MT_CZ,
+	[' '] = MT_CX | MT_CZ,
+	['='] = MT_CZ,
+	['!'] = MT_CZ,
+	['"'] = MT_CZ,
+	['%'] = MT_CZ,
+	['&'] = MT_CZ,
+	['*'] = MT_CZ,
+	['<'] = MT_CZ,
+	['>'] = MT_CZ,
+	[';'] = MT_CZ,
+	['@'] = MT_CZ,
+	['#'] = MT_CZ,
+	['_'] = MT_CZ,
+	['{'] = MT_CZ | MT_CBRK,
+	['}'] = MT_CBRK,
+	['\r'] = MT_CBRK,
+	['\n'] = MT_CBRK,
+};
+
 static int
 mt_x(char c)
 {
-	return mt_alnum(c) || (c >= 'a' && c <= 'z') || (c && strchr("/-?:().,'+ ", c) != NULL);
+	return mt_cls[(unsigned char)c] & MT_CX;
 }
 
-/* Set Z (77T): X plus = ! " % & * < > ; { @ # _ */
 static int
 mt_z(char c)
 {
-	return mt_x(c) || (c && strchr("=!\"%&*<>;{@#_", c) != NULL);
+	return mt_cls[(unsigned char)c] & MT_CZ;
 }
 
 /* c is one of the characters of set (never the terminating NUL) */
@@ -168,6 +249,27 @@ static int
 mt_is_eol(const mt_ctx *c, size_t i)
 {
 	return i < c->len && (c->buf[i] == '\n' || c->buf[i] == '\r');
+}
+
+/* The first CR or LF from i on, or the end. Two memchr rather than a loop per byte (under the
+ * fuzzer every comparison of that loop is a traced call). The LF search may run past a lone CR
+ * (an error that ends the message) up to the next LF, which the next message's "{4:" line break
+ * needs anyway: the bytes searched stay linear in the input. */
+static size_t
+mt_eol_before(const mt_ctx *c, size_t i, size_t end)
+{
+	const char *p = c->buf + i, *e = c->buf + end;
+	const char *lf = memchr(p, '\n', (size_t)(e - p));
+	if (!lf)
+		lf = e;
+	const char *cr = memchr(p, '\r', (size_t)(lf - p));
+	return (size_t)((cr ? cr : lf) - c->buf);
+}
+
+static size_t
+mt_line_end(const mt_ctx *c, size_t i)
+{
+	return mt_eol_before(c, i, c->len);
 }
 
 /* Skips one line break (CRLF or LF) at *pos; 0 when there was one. */
@@ -324,24 +426,24 @@ mt_block3(mt_msg *m, const mt_sub *s, int n)
 	for (int i = 0; i < n; i++) {
 		size_t k;
 		for (k = 0; k < sizeof known / sizeof *known; k++)
-			if (!strcmp(s[i].tag, known[k]))
+			if (mt_tag_eq(s[i].tag, known[k]))
 				break;
 		if (k == sizeof known / sizeof *known)
 			return mt_fail(m, "FF01", "block3", s[i].off, "user header tag {%s:} is not a FIN block 3 tag",
 			               s[i].tag);
 		for (int j = 0; j < i; j++)
-			if (!strcmp(s[i].tag, s[j].tag))
+			if (mt_tag_eq(s[i].tag, s[j].tag))
 				return mt_fail(m, "FF01", "block3", s[i].off, "user header tag {%s:} repeated",
 				               s[i].tag);
 		const char *v = buf + s[i].voff;
 		size_t vn = s[i].vn;
-		if (!strcmp(s[i].tag, "121")) {
+		if (mt_tag_eq(s[i].tag, "121")) {
 			if (pm_uetr_normalise(v, vn, m->uetr))
 				return mt_fail(
 				        m, "FF01", "121", s[i].off,
 				        "UETR '%.*s' is not a UUID v4 (8-4-4-4-12 hex, version 4, variant 8/9/a/b)",
 				        (int)(vn > 40 ? 40 : vn), v);
-		} else if (!strcmp(s[i].tag, "119")) {
+		} else if (mt_tag_eq(s[i].tag, "119")) {
 			if (vn == 3 && !memcmp(v, "STP", 3))
 				strcpy(m->variant, "STP");
 			else if (vn == 5 && !memcmp(v, "REMIT", 5))
@@ -350,12 +452,12 @@ mt_block3(mt_msg *m, const mt_sub *s, int n)
 				return mt_fail(m, "FF01", "119", s[i].off,
 				               "validation flag {119:%.*s}: MT103 takes STP or REMIT",
 				               (int)(vn > 16 ? 16 : vn), v);
-		} else if (!strcmp(s[i].tag, "108") && (vn == 0 || vn > 16 || !mt_all(v, vn, mt_x))) {
+		} else if (mt_tag_eq(s[i].tag, "108") && (vn == 0 || vn > 16 || !mt_all(v, vn, mt_x))) {
 			return mt_fail(m, "FF01", "108", s[i].off,
 			               "message user reference must be 1..16 characters of set X");
-		} else if (!strcmp(s[i].tag, "111") && (vn != 3 || !mt_digits(v, 3))) {
+		} else if (mt_tag_eq(s[i].tag, "111") && (vn != 3 || !mt_digits(v, 3))) {
 			return mt_fail(m, "FF01", "111", s[i].off, "service type identifier must be 3 digits");
-		} else if (!strcmp(s[i].tag, "103") && (vn != 3 || !mt_all(v, 3, mt_alnum))) {
+		} else if (mt_tag_eq(s[i].tag, "103") && (vn != 3 || !mt_all(v, 3, mt_alnum))) {
 			return mt_fail(m, "FF01", "103", s[i].off, "service identifier must be 3 letters/digits");
 		} else if (vn > 65 || !mt_all(v, vn, mt_z)) {
 			return mt_fail(m, "FF01", "block3", s[i].off, "{%s:} value not in the SWIFT character set",
@@ -379,8 +481,7 @@ mt_text(mt_msg *m, size_t *pos)
 		if (i >= c->len)
 			return mt_fail(m, "FF01", "block4", i, "text block not closed by a line '-}'");
 		size_t ls = i;
-		while (i < c->len && c->buf[i] != '\n' && c->buf[i] != '\r')
-			i++;
+		i = mt_line_end(c, i);
 		size_t le = i; /* line end (exclusive) */
 		if (i < c->len && c->buf[i] == '\r' && (i + 1 >= c->len || c->buf[i + 1] != '\n'))
 			return mt_fail(m, "FF01", cur ? cur->tag : "block4", i, "carriage return without line feed");
@@ -460,13 +561,12 @@ mt_blocks(mt_msg *m, size_t *pos)
 			return mt_fail(m, "FF01", "block", i, "block %c out of order or repeated", id);
 		if (last == 0 && rank != 1)
 			return mt_fail(m, "FF01", "block1", i, "a message starts with block 1");
-		char bname[8];
-		snprintf(bname, sizeof bname, "block%c", id);
+		char bname[8] = { 'b', 'l', 'o', 'c', 'k', id, '\0' };
 		size_t b = i + 3;
 		last = rank;
 		if (rank == 1 || rank == 2) {
 			size_t e = b;
-			while (e < c->len && c->buf[e] != '}' && c->buf[e] != '{' && !mt_is_eol(c, e))
+			while (e < c->len && !(mt_cls[(unsigned char)c->buf[e]] & MT_CBRK))
 				e++;
 			if (e >= c->len || c->buf[e] != '}')
 				return mt_fail(m, "FF01", bname, b, "%s not closed by '}'", bname);
@@ -532,8 +632,7 @@ mt_lines(const mt_ctx *c, const mt_field *f, mt_linev *out, int cap)
 	size_t i = f->voff, end = f->voff + f->vn;
 	for (;;) {
 		size_t s = i;
-		while (i < end && c->buf[i] != '\r' && c->buf[i] != '\n')
-			i++;
+		i = mt_eol_before(c, i, end);
 		if (n == cap)
 			return cap + 1;
 		out[n].p = c->buf + s;
@@ -554,7 +653,7 @@ static const mt_field *
 mt_find(const mt_msg *m, const char *tag)
 {
 	for (int i = 0; i < m->nf; i++)
-		if (!strcmp(m->f[i].tag, tag))
+		if (mt_tag_eq(m->f[i].tag, tag))
 			return &m->f[i];
 	return NULL;
 }
@@ -564,7 +663,7 @@ static const mt_field *
 mt_find_opt(const mt_msg *m, const char *num)
 {
 	for (int i = 0; i < m->nf; i++)
-		if (!strncmp(m->f[i].tag, num, 2))
+		if (m->f[i].tag[0] == num[0] && m->f[i].tag[1] == num[1])
 			return &m->f[i];
 	return NULL;
 }
@@ -595,16 +694,19 @@ static const mt_spec mt_table[] = {
 enum {
 	MT_NSPEC = sizeof mt_table / sizeof mt_table[0]
 };
+_Static_assert(MT_NSPEC <= 32, "mt_fields keeps the entries seen in a 32-bit mask");
 
 static int
 mt_spec_of(const char *tag)
 {
 	for (int i = 0; i < MT_NSPEC; i++) {
 		const mt_spec *s = &mt_table[i];
+		if (tag[0] != s->num[0] || tag[1] != s->num[1]) /* both forms need the number */
+			continue;
 		if (!s->opts) {
-			if (!strcmp(tag, s->num))
+			if (mt_tag_eq(tag, s->num))
 				return i;
-		} else if (!strncmp(tag, s->num, 2)) {
+		} else {
 			char o = tag[2] ? tag[2] : ' ';
 			if (tag[2] && tag[3])
 				continue;
@@ -756,7 +858,7 @@ mt_field_rules(mt_msg *m, const mt_field *f, const mt_spec *s)
 {
 	mt_linev l[MT_MAXL];
 	const char *v = m->c->buf + f->voff;
-	if (!strcmp(f->tag, "77T")) {
+	if (mt_tag_eq(f->tag, "77T")) {
 		if (f->vn == 0 || f->vn > 9000)
 			return mt_fail(m, "FF01", f->tag, f->off, "envelope contents: 1 to 9000 characters");
 		for (size_t k = 0; k < f->vn; k++)
@@ -781,11 +883,11 @@ mt_field_rules(mt_msg *m, const mt_field *f, const mt_spec *s)
 	const char *t = f->tag;
 	size_t n = l[0].n;
 	const char *p = l[0].p;
-	if (!strcmp(t, "20")) {
+	if (mt_tag_eq(t, "20")) {
 		if (p[0] == '/' || p[n - 1] == '/' || memmem(p, n, "//", 2))
 			return mt_fail(m, "FF01", t, f->off,
 			               "reference may not start or end with '/' nor contain '//'");
-	} else if (!strcmp(t, "13C")) {
+	} else if (mt_tag_eq(t, "13C")) {
 		static const char *const codes[] = { "/CLSTIME/", "/RNCTIME/", "/SNDTIME/" };
 		int ok = n == 18;
 		if (ok) {
@@ -798,7 +900,7 @@ mt_field_rules(mt_msg *m, const mt_field *f, const mt_spec *s)
 			return mt_fail(
 			        m, "FF01", t, f->off,
 			        "time indication must be /CLSTIME/, /RNCTIME/ or /SNDTIME/ + HHMM + sign + HHMM");
-	} else if (!strcmp(t, "23B")) {
+	} else if (mt_tag_eq(t, "23B")) {
 		static const char *const codes[] = { "CRED", "CRTS", "SPAY", "SPRI", "SSTD" };
 		int ok = 0;
 		for (int k = 0; k < 5; k++)
@@ -806,7 +908,7 @@ mt_field_rules(mt_msg *m, const mt_field *f, const mt_spec *s)
 		if (!ok)
 			return mt_fail(m, "FF01", t, f->off,
 			               "bank operation code '%.*s' is not CRED, CRTS, SPAY, SPRI or SSTD", (int)n, p);
-	} else if (!strcmp(t, "23E")) {
+	} else if (mt_tag_eq(t, "23E")) {
 		static const char *const codes[] = { "CHQB", "CORT", "HOLD", "INTC", "PHOB", "PHOI",
 			                             "PHON", "REPA", "SDVA", "TELB", "TELE", "TELI" };
 		int ok = 0;
@@ -818,25 +920,25 @@ mt_field_rules(mt_msg *m, const mt_field *f, const mt_spec *s)
 		if (!strcmp(m->variant, "STP") && memcmp(p, "CORT", 4) && memcmp(p, "INTC", 4) &&
 		    memcmp(p, "REPA", 4) && memcmp(p, "SDVA", 4))
 			return mt_fail(m, "FF01", t, f->off, "MT103 STP allows only CORT, INTC, REPA, SDVA in 23E");
-	} else if (!strcmp(t, "26T")) {
+	} else if (mt_tag_eq(t, "26T")) {
 		if (n != 3 || !mt_all(p, 3, mt_alnum))
 			return mt_fail(m, "FF01", t, f->off, "transaction type code must be 3 letters/digits");
-	} else if (!strcmp(t, "32A")) {
+	} else if (mt_tag_eq(t, "32A")) {
 		char d[11];
 		if (n < 6 || !mt_digits(p, 6))
 			return mt_fail(m, "FF01", t, f->off, "value date must be YYMMDD");
 		if (pm_date_yymmdd(p, 6, d))
 			return mt_fail(m, "DT01", t, f->off, "value date %.6s is not a calendar date", p);
 		return mt_ccy_amount(m, f, p + 6, n - 6, f->off, NULL, NULL);
-	} else if (!strcmp(t, "33B") || !strcmp(t, "71F") || !strcmp(t, "71G")) {
+	} else if (mt_tag_eq(t, "33B") || mt_tag_eq(t, "71F") || mt_tag_eq(t, "71G")) {
 		return mt_ccy_amount(m, f, p, n, f->off, NULL, NULL);
-	} else if (!strcmp(t, "36")) {
+	} else if (mt_tag_eq(t, "36")) {
 		const char *c = memchr(p, ',', n);
 		if (!c || c == p || memchr(c + 1, ',', n - (size_t)(c + 1 - p)) || !mt_digits(p, (size_t)(c - p)) ||
 		    !mt_digits(c + 1, n - (size_t)(c + 1 - p)) || mt_zero(p, n))
 			return mt_fail(m, "FF01", t, f->off,
 			               "exchange rate must be digits with a decimal comma, not zero");
-	} else if (!strcmp(t, "71A")) {
+	} else if (mt_tag_eq(t, "71A")) {
 		if (n != 3 || (memcmp(p, "BEN", 3) && memcmp(p, "OUR", 3) && memcmp(p, "SHA", 3)))
 			return mt_fail(m, "FF01", t, f->off, "details of charges '%.*s' is not BEN, OUR or SHA", (int)n,
 			               p);
@@ -924,7 +1026,7 @@ mt_network_rules(mt_msg *m)
 	const char *op = buf + f23b->voff;
 	for (int i = 0; i < m->nf; i++) {
 		const mt_field *f = &m->f[i];
-		if (strcmp(f->tag, "23E"))
+		if (!mt_tag_eq(f->tag, "23E"))
 			continue;
 		const char *c = buf + f->voff;
 		if (!memcmp(op, "SPRI", 4) && memcmp(c, "SDVA", 4) && memcmp(c, "INTC", 4) &&
@@ -972,9 +1074,11 @@ static int
 mt_fields(mt_msg *m)
 {
 	int last = -1, stp = !strcmp(m->variant, "STP");
+	int spec[MT_MAX_FIELDS]; /* each field's entry in mt_table, looked up once */
+	uint32_t present = 0;    /* bit k: a field of mt_table[k] is there */
 	for (int i = 0; i < m->nf; i++) {
 		const mt_field *f = &m->f[i];
-		int k = mt_spec_of(f->tag);
+		int k = spec[i] = mt_spec_of(f->tag);
 		if (k == -1)
 			return mt_fail(m, "FF01", f->tag, f->off, "field %s is not part of MT103", f->tag);
 		if (k < -1)
@@ -993,22 +1097,16 @@ mt_fields(mt_msg *m)
 		if (k == last && !s->rep)
 			return mt_fail(m, "FF01", f->tag, f->off, "field %s repeated", f->tag);
 		last = k;
+		present |= 1u << k;
 	}
 	for (int k = 0; k < MT_NSPEC; k++) {
 		const mt_spec *s = &mt_table[k];
-		if (!s->mand)
-			continue;
-		int found = 0;
-		for (int i = 0; i < m->nf && !found; i++)
-			found = mt_spec_of(m->f[i].tag) == k;
-		if (!found)
+		if (s->mand && !(present & (1u << k)))
 			return mt_fail(m, "FF01", s->name, m->b4open, "mandatory field %s missing", s->name);
 	}
-	for (int i = 0; i < m->nf; i++) {
-		const mt_field *f = &m->f[i];
-		if (mt_field_rules(m, f, &mt_table[mt_spec_of(f->tag)]))
+	for (int i = 0; i < m->nf; i++)
+		if (mt_field_rules(m, &m->f[i], &mt_table[spec[i]]))
 			return -1;
-	}
 	return mt_network_rules(m);
 }
 
@@ -1017,8 +1115,10 @@ mt_fields(mt_msg *m)
 static void
 mt_ids_to_error(const mt_msg *m, pm_error *e)
 {
-	if (m->mt[0])
-		snprintf(e->msgdef, sizeof e->msgdef, "MT%s", m->mt);
+	if (m->mt[0]) {
+		e->msgdef[0] = 'M', e->msgdef[1] = 'T';
+		memcpy(e->msgdef + 2, m->mt, sizeof m->mt); /* NUL-terminated: mt_block2 */
+	}
 	memcpy(e->uetr, m->uetr, sizeof e->uetr);
 	const mt_field *f20 = mt_find(m, "20");
 	if (f20 && f20->vn <= 16 && !memchr(m->c->buf + f20->voff, '\n', f20->vn)) {
@@ -1141,22 +1241,31 @@ mt_emit(mt_ctx *c, mt_msg *m)
 
 /* Where to go on after a refused message: the next '$' separator or the next "{1:". */
 static size_t
-mt_resync(const mt_ctx *c, size_t from)
+mt_resync(mt_ctx *c, size_t from)
 {
-	for (size_t i = from; i < c->len; i++) {
-		if (c->buf[i] == '$')
-			return i;
-		if (c->buf[i] == '{' && i + 2 < c->len && c->buf[i + 1] == '1' && c->buf[i + 2] == ':')
-			return i;
+	/* memchr, not a loop per byte (each of its comparisons is a traced call under the fuzzer);
+	 * the next '$' is remembered, so the search for it stays linear over the whole buffer */
+	if (from >= c->len)
+		return c->len;
+	if (from < c->sep_from || from > c->sep_at) {
+		const char *d = memchr(c->buf + from, '$', c->len - from);
+		c->sep_from = from;
+		c->sep_at = d ? (size_t)(d - c->buf) : c->len;
 	}
-	return c->len;
+	const char *p = c->buf + from, *stop = c->buf + c->sep_at;
+	while ((p = memchr(p, '{', (size_t)(stop - p))) != NULL) {
+		if (p + 2 < c->buf + c->len && p[1] == '1' && p[2] == ':')
+			return (size_t)(p - c->buf);
+		p++;
+	}
+	return c->sep_at;
 }
 
 static const mt_sub *
 mt_sub_find(const mt_msg *m, const char *tag)
 {
 	for (int i = 0; i < m->nb4s; i++)
-		if (!strcmp(m->b4s[i].tag, tag))
+		if (mt_tag_eq(m->b4s[i].tag, tag))
 			return &m->b4s[i];
 	return NULL;
 }
@@ -1164,7 +1273,7 @@ mt_sub_find(const mt_msg *m, const char *tag)
 int
 pm_mt_parse(const char *buf, size_t len, pm_sink sink, void *ctx)
 {
-	mt_ctx c = { buf, len, sink, ctx, 0, 1 };
+	mt_ctx c = { buf, len, sink, ctx, 0, 1, 1, 0 }; /* sep_from > sep_at: nothing cached */
 	size_t pos = 0;
 	int rc;
 	mt_msg m, orig;
@@ -1174,9 +1283,7 @@ pm_mt_parse(const char *buf, size_t len, pm_sink sink, void *ctx)
 			pos++;
 			continue;
 		}
-		memset(&m, 0, sizeof m);
-		m.c = &c;
-		m.start = pos;
+		mt_reset(&m, &c, pos);
 		if (!(ch == '{' && pos + 2 < len && buf[pos + 1] == '1' && buf[pos + 2] == ':')) {
 			mt_fail(&m, "FF01", "rje", pos, "expected a message '{1:' (or an RJE '$' separator)");
 			size_t next = mt_resync(&c, pos + 1);
@@ -1208,9 +1315,7 @@ pm_mt_parse(const char *buf, size_t len, pm_sink sink, void *ctx)
 		size_t p3 = p2;
 		while (p3 < len && (buf[p3] == '\n' || buf[p3] == '\r'))
 			p3++;
-		memset(&orig, 0, sizeof orig);
-		orig.c = &c;
-		orig.start = p3;
+		mt_reset(&orig, &c, p3);
 		int have_orig = p3 + 2 < len && buf[p3] == '{' && buf[p3 + 1] == '1' && buf[p3 + 2] == ':';
 		if (have_orig && mt_blocks(&orig, &p3) == 0 && !strcmp(orig.svc, "21"))
 			mt_fail(&orig, "FF01", "ack", orig.start,

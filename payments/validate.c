@@ -144,7 +144,20 @@ pm_date_yymmdd(const char *s, size_t n, char out[11])
 	unsigned y = yy >= 69 ? 1900 + yy : 2000 + yy;
 	if (!va_ymd_ok(y, m, d))
 		return -1;
-	snprintf(out, 11, "%04u-%02u-%02u", y % 10000, m % 100, d % 100);
+	/* "%04u-%02u-%02u" by hand: the MT parser converts a date per header and per 32A */
+	const unsigned v[3] = { y % 10000, m % 100, d % 100 };
+	char *o = out;
+	for (int k = 0; k < 3; k++) {
+		if (k)
+			*o++ = '-';
+		if (k == 0) {
+			*o++ = (char)('0' + v[0] / 1000);
+			*o++ = (char)('0' + v[0] / 100 % 10);
+		}
+		*o++ = (char)('0' + v[k] / 10 % 10);
+		*o++ = (char)('0' + v[k] % 10);
+	}
+	*o = '\0';
 	return 0;
 }
 

@@ -289,12 +289,16 @@ al_ingest_in(al_engine *e, MDB_txn *txn, const uint8_t id[16], const sc_alert *a
 	} else {
 		if (!have || s.h.status == SC_ALERT_RESOLVED)
 			return 0; /* nothing fired (or already resolved): nothing to clear */
-		/* The resolve carries the firing alert's labels: Alertmanager matches on them. */
+		/* The resolve carries the firing alert's labels: Alertmanager matches on them. Its text
+		 * is the resolve's own ("executed after all"), else a resolve would read as the failure;
+		 * a resolve without one keeps the firing text. */
 		s.h.status = SC_ALERT_RESOLVED;
 		s.h.resolved_at_ns = a->resolved_at_ns ? a->resolved_at_ns : now_ns;
 		s.h.last_seen_ns = now_ns;
 		s.a.status = SC_ALERT_RESOLVED;
 		s.a.resolved_at_ns = s.h.resolved_at_ns;
+		if (a->summary[0])
+			memcpy(s.a.summary, a->summary, sizeof s.a.summary);
 		for (size_t i = 0; i < e->n; i++) {
 			uint8_t eid[OB_ID_LEN];
 			al_slot *slot = al_slot_of(&s, e->sinks[i].name);

@@ -219,7 +219,7 @@ setup(void **state)
 	snprintf(e->dir, sizeof e->dir, "/tmp/gate_batch_test.XXXXXX");
 	assert_non_null(mkdtemp(e->dir));
 	for (int i = 0; i < NF; i++) {
-		char name[16];
+		char name[24];
 		snprintf(name, sizeof name, "F%d-USD", i);
 		gtt_feed(&e->feeds[i], name, (uint8_t)(i + 1), 3600000);
 		/* on chain: 1000.00000000, round 5, ten seconds ago */

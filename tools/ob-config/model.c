@@ -67,6 +67,26 @@ obc_keys(obc_model *m, json_t *obj, const char *path, const char *const *allowed
 	}
 }
 
+/* One element of a list of objects (signers, feeds, sources, ccip.chains): its path into p, refused
+ * unless an object, holding only `keys`, and within the list's bound (max 0: none; count = elements
+ * taken so far). 1 = use it, 0 = skip it, -1 = the list is full: stop. */
+static int
+obc_elem(obc_model *m, json_t *v, const char *list, size_t i, char *p, size_t np, int count, int max, const char *what,
+         const char *const *keys)
+{
+	obc_ipath(p, np, list, i);
+	if (!json_is_object(v)) {
+		obc_err(m, p, "must be an object");
+		return 0;
+	}
+	if (max && count == max) {
+		obc_err(m, p, "at most %d %s", max, what);
+		return -1;
+	}
+	obc_keys(m, v, p, keys);
+	return 1;
+}
+
 static json_t *
 obc_obj(obc_model *m, json_t *parent, const char *path, const char *key, int required)
 {
@@ -439,16 +459,11 @@ obc_load_signers(obc_model *m, json_t *root)
 		obc_err(m, "signers", "at least one signer (one per key)");
 	json_array_foreach(a, i, s)
 	{
-		obc_ipath(p, sizeof p, "signers", i);
-		if (!json_is_object(s)) {
-			obc_err(m, p, "must be an object");
-			continue;
-		}
-		if (m->nsigners == OBC_MAX_SIGNERS) {
-			obc_err(m, p, "at most %d signers", OBC_MAX_SIGNERS);
+		int use = obc_elem(m, s, "signers", i, p, sizeof p, m->nsigners, OBC_MAX_SIGNERS, "signers", k);
+		if (use < 0)
 			break;
-		}
-		obc_keys(m, s, p, k);
+		if (use == 0)
+			continue;
 		obc_signer *g = &m->signers[m->nsigners];
 		g->name = obc_str(m, s, p, "name", 1, "signer-?");
 		if (strncmp(g->name, "signer-", 7) != 0 || !obc_label_ok(g->name + 7, 0))
@@ -516,16 +531,11 @@ obc_load_feeds(obc_model *m, json_t *root)
 		obc_err(m, "feeds", "at least one feed");
 	json_array_foreach(a, i, f)
 	{
-		obc_ipath(p, sizeof p, "feeds", i);
-		if (!json_is_object(f)) {
-			obc_err(m, p, "must be an object");
-			continue;
-		}
-		if (m->nfeeds == OBC_MAX_FEEDS) {
-			obc_err(m, p, "at most %d feeds", OBC_MAX_FEEDS);
+		int use = obc_elem(m, f, "feeds", i, p, sizeof p, m->nfeeds, OBC_MAX_FEEDS, "feeds", k);
+		if (use < 0)
 			break;
-		}
-		obc_keys(m, f, p, k);
+		if (use == 0)
+			continue;
 		obc_feed *d = &m->feeds[m->nfeeds];
 		d->name = obc_str(m, f, p, "name", 1, "?");
 		if (!obc_name_ok(d->name))
@@ -585,16 +595,11 @@ obc_load_sources(obc_model *m, json_t *root)
 	char p[64], q[96], why[160];
 	json_array_foreach(a, i, s)
 	{
-		obc_ipath(p, sizeof p, "sources", i);
-		if (!json_is_object(s)) {
-			obc_err(m, p, "must be an object");
-			continue;
-		}
-		if (m->nsources == OBC_MAX_SOURCES) {
-			obc_err(m, p, "at most %d sources", OBC_MAX_SOURCES);
+		int use = obc_elem(m, s, "sources", i, p, sizeof p, m->nsources, OBC_MAX_SOURCES, "sources", k);
+		if (use < 0)
 			break;
-		}
-		obc_keys(m, s, p, k);
+		if (use == 0)
+			continue;
 		obc_source *o = &m->sources[m->nsources];
 		o->obj = s;
 		const char *g = obc_str(m, s, p, "group", 1, "a");
@@ -753,12 +758,8 @@ obc_load_rest(obc_model *m, json_t *root)
 		json_t *ch;
 		json_array_foreach(m->ccip_chains, i, ch)
 		{
-			obc_ipath(p, sizeof p, "ccip.chains", i);
-			if (!json_is_object(ch)) {
-				obc_err(m, p, "must be an object");
+			if (obc_elem(m, ch, "ccip.chains", i, p, sizeof p, 0, 0, "chains", kch) == 0)
 				continue;
-			}
-			obc_keys(m, ch, p, kch);
 			obc_str(m, ch, p, "name", 1, NULL);
 			const char *sel = obc_str(m, ch, p, "selector", 1, NULL);
 			if (sel && strspn(sel, "0123456789") != strlen(sel))

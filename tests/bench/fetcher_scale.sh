@@ -15,10 +15,7 @@ BUSD=$BUILD/bin/busd FETCHER=$BUILD/bin/fetcher SIM=$BUILD/bin/price-sim
 for b in "$BUSD" "$FETCHER" "$SIM"; do [ -x "$b" ] || fail "missing $b (run make)"; done
 busd_start "$BUSD" busd-fs
 
-"$SIM" --port 0 >"$TMP/sim.url" 2>"$TMP/sim.log" &
-PIDS+=($!)
-wait_for 5 "price-sim printed its URL" test -s "$TMP/sim.url"
-SIMURL=$(head -1 "$TMP/sim.url")
+sim_start "$SIM" sim
 # feeds B000-USD..: bases price-sim and the fetcher know nothing special about (no X/Z prefixes)
 for i in $(seq 0 $((N - 1))); do
 	curl -sf -X POST "$SIMURL/ctl/set?feed=$(printf 'B%03d' "$i")-USD&price=$((100 + i)).25" >/dev/null || fail "ctl set"

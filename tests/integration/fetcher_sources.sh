@@ -20,18 +20,9 @@ BUSD=$BUILD/bin/busd TAP=$BUILD/bin/bus-tap FETCHER=$BUILD/bin/fetcher SIM=$BUIL
 for b in "$BUSD" "$TAP" "$FETCHER" "$SIM"; do [ -x "$b" ] || { echo "missing $b (run make)"; exit 1; }; done
 now_ns() { date +%s%N; }
 
-IN=ipc://$TMP/in.ipc OUT=ipc://$TMP/out.ipc
-BP=$(free_port)
-BUSD_INGRESS=$IN BUSD_EGRESS=$OUT JOURNAL_DIR=$TMP/journal HTTP_PORT=$BP HTTP_ADDR=127.0.0.1 INSTANCE=busd-f \
-	"$BUSD" 2>"$TMP/busd.log" &
-PIDS+=($!)
-wait_for 5 "busd /health" curl -sf "http://127.0.0.1:$BP/health"
+busd_start "$BUSD" busd-f
 
-"$SIM" --port 0 --feed ETH-USD=3000 >"$TMP/sim.url" 2>"$TMP/sim.log" &
-PIDS+=($!)
-wait_for 5 "price-sim printed its URL" test -s "$TMP/sim.url"
-SIMURL=$(head -1 "$TMP/sim.url")
-[ -n "$SIMURL" ] || fail "price-sim printed no URL"
+sim_start "$SIM" sim --feed ETH-USD=3000
 ctl() { curl -sf -X POST "$SIMURL/ctl/$1?$2" >/dev/null || fail "ctl $1 $2"; }
 
 # Each source its own price, so a source mixed up with another would show.

@@ -48,10 +48,8 @@ sims=() SIMS=()
 for ((h = 0; h * 32 < N; h++)); do
 	args=()
 	for ((i = h * 32; i < N && i < (h + 1) * 32; i++)); do args+=(--feed "$(feed $i)=$(px $i 0)"); done
-	"$B/price-sim" --port 0 "${args[@]}" >"$TMP/sim$h.url" 2>"$TMP/sim$h.log" &
-	PIDS+=($!)
-	wait_for 5 "price-sim $h printed its URL" test -s "$TMP/sim$h.url"
-	SIMS+=("$(head -1 "$TMP/sim$h.url")")
+	sim_start "$B/price-sim" "sim$h" "${args[@]}"
+	SIMS+=("$SIMURL")
 done
 sim_of() { echo "${SIMS[$(($1 / 32))]}"; }
 

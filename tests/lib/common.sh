@@ -76,6 +76,17 @@ busd_start() {
 	PIDS+=($!)
 	wait_for 5 "busd /health" curl -sf "http://127.0.0.1:$BP/health"
 }
+# price-sim on a port of its choosing: `sim_start BIN NAME ARGS...` waits for the URL it prints, sets
+# SIMURL to it (its log: $TMP/NAME.log, its pid in PIDS).
+sim_start() {
+	local bin=$1 name=$2
+	shift 2
+	"$bin" --port 0 "$@" >"$TMP/$name.url" 2>"$TMP/$name.log" &
+	PIDS+=($!)
+	wait_for 5 "$name printed its URL" test -s "$TMP/$name.url"
+	SIMURL=$(head -1 "$TMP/$name.url")
+	[ -n "$SIMURL" ] || fail "$name printed no URL"
+}
 # A port found free can be taken before anvil binds it: try another.
 anvil_start() {
 	export CHAIN_LOG=${CHAIN_LOG:-$TMP/anvil.out}

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/util.h"
 #include "actors/signer/lease.h"
 #include "actors/signer/signer.h"
 #include "chain/keystore.h"
@@ -25,8 +26,6 @@
 #include "base/rt_main.h"
 #include "base/rt_metrics.h"
 #include "base/hex.h"
-
-#define N(a) (sizeof(a) / sizeof((a)[0]))
 
 /* ---- configuration -------------------------------------------------------------------------- */
 
@@ -555,12 +554,12 @@ sm_metrics(void)
 	S.m_leases = rt_counter("signer_leases_heard_total",
 	                        "signer.lease frames heard for this address (own included).", NULL);
 	S.m_remote_s = rt_histogram("signer_remote_sign_seconds", "One remote signer call (REMOTE_SIGNER_URL).", NULL,
-	                            bounds, N(bounds));
+	                            bounds, OB_COUNT(bounds));
 	S.m_next = rt_gauge("signer_next_nonce", "Next nonce the signer will allocate.", NULL);
 	S.m_pending = rt_gauge("signer_outbox_pending", "tx.signed frames not yet acked by the submitter.", NULL);
 	S.m_sign_s = rt_histogram("signer_sign_seconds",
 	                          "Receipt of a request to its tx.signed published (policy, signing, durable commit).",
-	                          NULL, bounds, N(bounds));
+	                          NULL, bounds, OB_COUNT(bounds));
 }
 
 static void
@@ -872,7 +871,7 @@ sm_on_frame(const bus_msg *m)
 {
 	char type[FRAME_TYPE_MAX + 1];
 	snprintf(type, sizeof type, "%.*s", (int)m->f.type_len, m->f.type);
-	for (size_t i = 0; i < N(sm_routes); i++) {
+	for (size_t i = 0; i < OB_COUNT(sm_routes); i++) {
 		const sm_route *r = &sm_routes[i];
 		size_t tl = strlen(r->topic);
 		if (strcmp(type, r->type) != 0)
@@ -923,7 +922,7 @@ main(int argc, char **argv)
 	char err[512];
 
 	rt_no_core_dumps(); /* before rt_init: the configuration pass reads the key */
-	if (rt_init("signer", argc, argv, opts, N(opts)) != 0)
+	if (rt_init("signer", argc, argv, opts, OB_COUNT(opts)) != 0)
 		return 1;
 	int trust_request = sm_trust_request;
 	/* price.update.<feed> for each of FEEDS (a prefix: sm_feed_wanted checks the exact name), else the

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/util.h"
 #include "actors/signer/call.h"
 #include "actors/signer/fees.h"
 #include "actors/signer/policy.h"
@@ -24,8 +25,6 @@
 #include "base/hex.h"
 #include "chain/batch.h"
 #include "chain/tx.h"
-
-#define N(a) (sizeof(a) / sizeof((a)[0]))
 
 static const char *KEY_HEX = "59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
 static const char *ADDR = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
@@ -83,7 +82,7 @@ test_call_three_signatures(void **st)
 		/* int128 answer out of range: refused, not truncated */
 		{ "updateAnswer(int128)", "340282366920938463463374607431768211456", "0", NULL, SGP_ENCODE },
 	};
-	for (size_t i = 0; i < N(cases); i++) {
+	for (size_t i = 0; i < OB_COUNT(cases); i++) {
 		sgc_call c;
 		sc_price_update u;
 		uint8_t out[256];
@@ -99,7 +98,7 @@ test_call_three_signatures(void **st)
 	/* shapes the signer cannot fill are refused at start */
 	static const char *const bad[] = { "updateAnswer(string)", "f()", "f(uint256,uint256,int256)",
 		                           "submit(int256,int256)", "updateAnswer(int256" };
-	for (size_t i = 0; i < N(bad); i++) {
+	for (size_t i = 0; i < OB_COUNT(bad); i++) {
 		sgc_call c;
 		char err[200];
 		assert_int_equal(sgc_init(&c, bad[i], err, sizeof err), -1);
@@ -162,7 +161,7 @@ test_policy_table(void **st)
 		{ "BTC-USD", "200001", NULL, "0x00000000000000000000000000000000000000b7", 138, 0, SGP_ABOVE_MAX },
 		{ "BTC-USD", "-46", "-30", "0x00000000000000000000000000000000000000b7", 138, 0, SGP_MAX_CHANGE },
 	};
-	for (size_t i = 0; i < N(cases); i++) {
+	for (size_t i = 0; i < OB_COUNT(cases); i++) {
 		sc_price_update u;
 		u256 prev;
 		char detail[200];
@@ -196,7 +195,7 @@ test_policy_table(void **st)
 		{ NULL, "a9059cbb", 138, 500000, 0, SGP_OK },
 		{ NULL, "a9059cbb", 138, 20999, 0, SGP_GAS_LIMIT }, /* below any tx's intrinsic gas */
 	};
-	for (size_t i = 0; i < N(rq); i++) {
+	for (size_t i = 0; i < OB_COUNT(rq); i++) {
 		sc_tx_request r;
 		size_t n;
 		memset(&r, 0, sizeof r);
@@ -223,7 +222,7 @@ test_policy_table(void **st)
 		   { 30000000, SGP_GAS_LIMIT },
 		   { 20999, SGP_GAS_LIMIT },
 		   { 21000, SGP_OK } };
-	for (size_t i = 0; i < N(gl); i++) {
+	for (size_t i = 0; i < OB_COUNT(gl); i++) {
 		sc_price_update u;
 		char detail[200];
 		mk_update(&u, "ETH-USD", "300000000000");
@@ -261,7 +260,7 @@ test_fees(void **st)
 		      { 1000000001, 125000, 1125000002 },
 		      { 100, 0, 100 },
 		      { 7, 100000, 8 } };
-	for (size_t i = 0; i < N(raise); i++) {
+	for (size_t i = 0; i < OB_COUNT(raise); i++) {
 		u256 o, r;
 		u256_from_u64(&o, raise[i].old);
 		sgf_raise(&r, &o, raise[i].ppm);

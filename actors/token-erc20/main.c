@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/util.h"
 #include "actors/token-erc20/erc20.h"
 #include "bus/actor.h"
 #include "base/rt_http.h"
@@ -22,7 +23,6 @@
 #include "base/hex.h"
 #include "chain/rpc.h"
 
-#define N(a)        (sizeof(a) / sizeof((a)[0]))
 #define TEM_BACKEND "erc20"
 
 /* ---- configuration -------------------------------------------------------------------------- */
@@ -183,7 +183,8 @@ tem_metrics(void)
 	                               "tokenizer's token.status.",
 	                               NULL);
 	S.m_calls_pending = rt_gauge("token_erc20_tx_requests_unacked", "tx.requests without a tx.status yet.", NULL);
-	S.m_seconds = rt_histogram("token_erc20_seconds", "Request taken to its terminal result.", NULL, b, N(b));
+	S.m_seconds =
+	        rt_histogram("token_erc20_seconds", "Request taken to its terminal result.", NULL, b, OB_COUNT(b));
 }
 
 /* ---- publishing ------------------------------------------------------------------------------ */
@@ -237,7 +238,7 @@ tem_decimals(const uint8_t token[20], uint64_t *d, char *why, size_t whylen)
 		return -1;
 	}
 	*d = u256_low64(&v);
-	if (S.ndec < N(S.dec)) {
+	if (S.ndec < OB_COUNT(S.dec)) {
 		memcpy(S.dec[S.ndec].token, token, 20);
 		S.dec[S.ndec++].decimals = *d;
 	}
@@ -390,7 +391,7 @@ tem_receipts(void *ctx)
 {
 	uint8_t ids[64][16];
 	char err[256];
-	long n = tq_list(S.q, TQ_MINED, rt_now_ns(), ids, N(ids), err, sizeof err);
+	long n = tq_list(S.q, TQ_MINED, rt_now_ns(), ids, OB_COUNT(ids), err, sizeof err);
 	if (n <= 0)
 		return;
 	te_receipt rc[64];
@@ -461,7 +462,7 @@ tem_watch(void *ctx)
 	}
 	/* SUBMITTED records are listed once their stall deadline (next_ns) passed. */
 	uint8_t many[256][16];
-	long stalled = tq_list(S.q, TQ_SUBMITTED, rt_now_ns(), many, N(many), err, sizeof err);
+	long stalled = tq_list(S.q, TQ_SUBMITTED, rt_now_ns(), many, OB_COUNT(many), err, sizeof err);
 	if (stalled >= 0) {
 		rt_gauge_set(S.m_stalled, (double)stalled);
 		if ((stalled > 0) != S.stalled_alerted) {
@@ -521,7 +522,7 @@ int
 main(int argc, char **argv)
 {
 	char err[512];
-	if (rt_init("token-erc20", argc, argv, opts, N(opts)) != 0)
+	if (rt_init("token-erc20", argc, argv, opts, OB_COUNT(opts)) != 0)
 		return 1;
 	tem_metrics();
 	S.items = calloc(cfg_batch, sizeof *S.items);
@@ -571,7 +572,7 @@ main(int argc, char **argv)
 		          .n = &S.n,
 		          .batch = cfg_batch,
 		          .ticks = ticks,
-		          .nticks = N(ticks) };
+		          .nticks = OB_COUNT(ticks) };
 	act_run(S.bus, &loop);
 	tem_flush(NULL);
 	rt_logkv(RT_INFO, "stopping", NULL);

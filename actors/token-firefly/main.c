@@ -15,6 +15,7 @@
 
 #include <curl/curl.h>
 
+#include "base/util.h"
 #include "actors/token-firefly/ff.h"
 #include "bus/actor.h"
 #include "base/rt_http.h"
@@ -23,7 +24,6 @@
 #include "base/rt_metrics.h"
 #include "base/hex.h"
 
-#define N(a)         (sizeof(a) / sizeof((a)[0]))
 #define TFM_BACKEND  "firefly"
 #define TFM_BODY_MAX (1u << 20)
 
@@ -166,8 +166,9 @@ tfm_metrics(void)
 	                               "Terminal token.results awaiting the "
 	                               "tokenizer's token.status.",
 	                               NULL);
-	S.m_seconds = rt_histogram("token_firefly_seconds", "Request taken to its terminal result.", NULL, b, N(b));
-	S.m_http_s = rt_histogram("token_firefly_http_seconds", "One HTTP call to FireFly.", NULL, hb, N(hb));
+	S.m_seconds =
+	        rt_histogram("token_firefly_seconds", "Request taken to its terminal result.", NULL, b, OB_COUNT(b));
+	S.m_http_s = rt_histogram("token_firefly_http_seconds", "One HTTP call to FireFly.", NULL, hb, OB_COUNT(hb));
 }
 
 /* ---- HTTP ------------------------------------------------------------------------------------ */
@@ -440,7 +441,7 @@ tfm_work(void *ctx)
 	int unreachable = 0;
 	if (d == NULL)
 		return;
-	size_t max = cfg_work_max < N(ids) ? cfg_work_max : N(ids);
+	size_t max = cfg_work_max < OB_COUNT(ids) ? cfg_work_max : OB_COUNT(ids);
 	for (int pass = 0; pass < 2 && !unreachable && nd < cfg_work_max; pass++) {
 		long n = tq_list(S.q, pass == 0 ? TQ_QUEUED : TQ_SUBMITTED, now, ids, max - nd, err, sizeof err);
 		for (long i = 0; i < n && !unreachable && !rt_stopping(); i++) {
@@ -544,7 +545,7 @@ int
 main(int argc, char **argv)
 {
 	char err[512];
-	if (rt_init("token-firefly", argc, argv, opts, N(opts)) != 0)
+	if (rt_init("token-firefly", argc, argv, opts, OB_COUNT(opts)) != 0)
 		return 1;
 	tfm_metrics();
 	S.cfg = (tf_cfg){ .key = cfg_key,
@@ -592,7 +593,7 @@ main(int argc, char **argv)
 		          .n = &S.n,
 		          .batch = cfg_batch,
 		          .ticks = ticks,
-		          .nticks = N(ticks) };
+		          .nticks = OB_COUNT(ticks) };
 	act_run(S.bus, &loop);
 	tfm_flush(NULL);
 	rt_logkv(RT_INFO, "stopping", NULL);

@@ -97,11 +97,27 @@ tem_check(const rt_opt *o, const char *text, rt_cfg_errs *e)
 	else if (strcmp(cfg_xfer, "transferFrom") != 0)
 		rt_config_error(e, "TRANSFER_FUNCTION", "'%.30s' is neither transferFrom nor transferWithData",
 		                cfg_xfer);
-	for (size_t i = 0; i < cfg_tokens.n; i++)
-		if (hex_addr_parse(cfg_tokens.v[i], strlen(cfg_tokens.v[i]), c->tokens[c->ntokens]) != HEX_OK)
-			rt_config_error(e, "TOKENS", "'%.50s' is not an address", cfg_tokens.v[i]);
+	for (size_t i = 0; i < cfg_tokens.n; i++) {
+		const char *t = cfg_tokens.v[i];
+		uint8_t *a = c->tokens[c->ntokens];
+		char why[128];
+		if (rt_check_addr(t, a, why, sizeof why) != 0) {
+			rt_config_error(e, "TOKENS", "'%.50s' is not an address: %s", t, why);
+			continue;
+		}
+		if (hex_addr_parse(t, strlen(t), a) != HEX_OK) {
+			rt_config_error(e, "TOKENS", "'%.50s' has a wrong EIP-55 checksum", t);
+			continue;
+		}
+		int dup = 0;
+		for (size_t j = 0; j < c->ntokens; j++)
+			dup |= memcmp(c->tokens[j], a, 20) == 0;
+		if (dup)
+			rt_config_error(e, "TOKENS", "'%.50s' is listed twice", t);
 		else
 			c->ntokens++;
+	}
+	rt_config_dir(e, "STATE_DIR", cfg_state_dir, 0);
 }
 
 /* ---- state ----------------------------------------------------------------------------------- */

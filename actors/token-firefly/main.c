@@ -9,6 +9,7 @@
  * made between transactions), the outboxes' re-publish (tq_resend_tick), metrics, health, alerts.
  * ff.h holds what the answers mean and the state machine.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,7 @@ static const char *cfg_state_dir, *cfg_url, *cfg_ns, *cfg_key;
 static uint64_t cfg_timeout_ms, cfg_retry_ms, cfg_retry_max_ms, cfg_max_failures, cfg_poll_ms, cfg_deadline_ms;
 static uint64_t cfg_down_after, cfg_batch, cfg_work_max, cfg_ob_retry_ms, cfg_ob_retry_max_ms, cfg_result_attempts;
 static uint64_t cfg_map_mb;
+static rt_check_fn tfm_check;
 
 static const rt_opt opts[] = {
 	ACT_BUS_OPTS(busc),
@@ -76,7 +78,62 @@ static const rt_opt opts[] = {
 	  "showing it",
 	  &cfg_result_attempts, 1, 1000, 0, 0 },
 	{ "MAP_SIZE_MB", RT_U64, "64", "initial LMDB map size (grows when full)", &cfg_map_mb, 1, 1048576, 0, 0 },
+	RT_CHECK_ROW("", tfm_check),
 };
+
+/* FireFly's name rule (namespaces, pools): 1..64 of [0-9a-zA-Z._-], starting and ending alphanumeric. */
+static int
+tfm_ff_name(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 64 || !isalnum((unsigned char)s[0]) || !isalnum((unsigned char)s[n - 1]))
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '.' && s[i] != '_' && s[i] != '-')
+			return 0;
+	return 1;
+}
+
+/* What the types cannot say, in the same list: the URL is the base (the actor adds /api/v1/...),
+ * the namespace is a FireFly name, a key written as an address is one, the state directory. */
+static void
+tfm_check(const rt_opt *o, const char *text, rt_cfg_errs *e)
+{
+	(void)o;
+	(void)text;
+	if (cfg_url && !rt_config_failed(e, "FIREFLY_URL")) {
+		size_t n = strlen(cfg_url);
+		while (n > 0 && cfg_url[n - 1] == '/')
+			n--;
+		if (n >= 7 && strncmp(cfg_url + n - 7, "/api/v1", 7) == 0)
+			rt_config_error(e, "FIREFLY_URL",
+			                "ends in /api/v1: give the base URL (the actor adds /api/v1)");
+		else if (n > 300)
+			rt_config_error(e, "FIREFLY_URL", "longer than 300 characters");
+	}
+	if (cfg_ns && !tfm_ff_name(cfg_ns))
+		rt_config_error(e, "FIREFLY_NAMESPACE",
+		                "'%.70s' is not a FireFly name (1..64 of a-z A-Z 0-9 . _ -, starting and ending with "
+		                "a letter or digit)",
+		                cfg_ns);
+	if (cfg_key && strncmp(cfg_key, "0x", 2) == 0) {
+		uint8_t a[20];
+		char why[128];
+		if (rt_check_addr(cfg_key, a, why, sizeof why) != 0)
+			rt_config_error(e, "FIREFLY_KEY", "'%.50s' is not an address: %s", cfg_key, why);
+		else if (hex_addr_parse(cfg_key, strlen(cfg_key), a) != HEX_OK)
+			rt_config_error(e, "FIREFLY_KEY", "'%.50s' has a wrong EIP-55 checksum", cfg_key);
+	} else if (cfg_key) {
+		for (const char *c = cfg_key; *c; c++)
+			if ((unsigned char)*c < 0x20 || *c == 0x7f) {
+				rt_config_error(e, "FIREFLY_KEY", "an alias has no control characters");
+				break;
+			}
+		if (strlen(cfg_key) > 256)
+			rt_config_error(e, "FIREFLY_KEY", "longer than 256 characters");
+	}
+	rt_config_dir(e, "STATE_DIR", cfg_state_dir, 0);
+}
 
 /* ---- state ----------------------------------------------------------------------------------- */
 

@@ -45,6 +45,8 @@ static act_bus_cfg busc;
 static const char *cfg_state_dir, *cfg_spool_dir, *cfg_token_config;
 static uint64_t cfg_body_max, cfg_xml_depth, cfg_xml_elements, cfg_batch, cfg_retry_ms, cfg_retry_max_ms;
 static uint64_t cfg_pending_alert_ms, cfg_spool_poll_ms, cfg_map_mb;
+static tk_config *cfg_mapping; /* TOKEN_CONFIG, parsed and checked by its check row */
+static rt_check_fn tkm_check_mapping, tkm_check_spool, tkm_check_state, tkm_check_intake;
 
 static const rt_opt opts[] = {
 	ACT_BUS_OPTS(busc),
@@ -76,7 +78,70 @@ static const rt_opt opts[] = {
 	  "payment_pending_too_long",
 	  &cfg_pending_alert_ms, 1000, 0, 0, 0 },
 	{ "MAP_SIZE_MB", RT_U64, "256", "initial LMDB map size (grows when full)", &cfg_map_mb, 1, 1048576, 0, 0 },
+	RT_CHECK_ROW("TOKEN_CONFIG", tkm_check_mapping),
+	RT_CHECK_ROW("SPOOL_DIR", tkm_check_spool),
+	RT_CHECK_ROW("STATE_DIR", tkm_check_state),
+	RT_CHECK_ROW("", tkm_check_intake),
 };
+
+/* The mapping file, every problem in it (with its JSON path) in the one list; kept for main, so
+ * what runs is what was checked. */
+static void
+tkm_check_mapping(const rt_opt *o, const char *text, rt_cfg_errs *e)
+{
+	(void)text;
+	tk_config_free(cfg_mapping);
+	cfg_mapping = tk_config_load(o->env, e);
+}
+
+/* The spool directory must exist and be writable (done/ and rejected/ are made in it at start; if
+ * they exist they must be directories we can write). Nothing is created here. */
+static void
+tkm_check_spool(const rt_opt *o, const char *text, rt_cfg_errs *e)
+{
+	if (text == NULL || !*text || rt_config_dir(e, o->env, text, 1) != 0)
+		return;
+	char sub[4200];
+	struct stat st;
+	for (int i = 0; i < 2; i++) {
+		snprintf(sub, sizeof sub, "%s/%s", text, i ? "rejected" : "done");
+		if (stat(sub, &st) == 0)
+			rt_config_dir(e, o->env, sub, 1);
+	}
+}
+
+static void
+tkm_check_state(const rt_opt *o, const char *text, rt_cfg_errs *e)
+{
+	rt_config_dir(e, o->env, text, 0);
+}
+
+/* A port variable as the runtime reads it: given (and its value), or not. */
+static int
+tkm_port_env(const char *name, long *port)
+{
+	const char *v = getenv(name);
+	if (v == NULL || !*v)
+		return 0;
+	*port = strtol(v, NULL, 10);
+	return 1;
+}
+
+/* POST /payments is served on HEALTH_PORT (or HTTP_PORT); with neither and no SPOOL_DIR nothing
+ * could ever come in. */
+static void
+tkm_check_intake(const rt_opt *o, const char *text, rt_cfg_errs *e)
+{
+	(void)o;
+	(void)text;
+	long port = 8080; /* HEALTH_PORT's default */
+	if (!tkm_port_env("HTTP_PORT", &port))
+		tkm_port_env("HEALTH_PORT", &port);
+	if (port == 0 && (cfg_spool_dir == NULL || !cfg_spool_dir[0]) && !rt_config_failed(e, "SPOOL_DIR"))
+		rt_config_error(e, "SPOOL_DIR",
+		                "no intake: set SPOOL_DIR and/or a HEALTH_PORT or HTTP_PORT (POST /payments), "
+		                "both are off");
+}
 
 /* ---- shared state --------------------------------------------------------------------------- */
 
@@ -845,10 +910,7 @@ main(int argc, char **argv)
 		return 1;
 	rt_health_set("starting", 1, "opening the state, re-publishing the outbox");
 	xmlInitParser();
-	if ((S.cfg = tk_config_load("TOKEN_CONFIG", err, sizeof err)) == NULL) {
-		rt_log(RT_ERROR, "%s", err);
-		return 2;
-	}
+	S.cfg = cfg_mapping; /* checked by rt_init, with everything else */
 	S.lim.max_bytes = cfg_body_max;
 	S.lim.max_depth = (unsigned)cfg_xml_depth;
 	S.lim.max_elements = (unsigned)cfg_xml_elements;
@@ -858,14 +920,14 @@ main(int argc, char **argv)
 			snprintf(sub, sizeof sub, "%s/%s", cfg_spool_dir, i ? "rejected" : "done");
 			if (mkdir(sub, 0750) != 0 && errno != EEXIST) {
 				rt_log(RT_ERROR, "SPOOL_DIR: cannot create %s: %s", sub, strerror(errno));
-				return 2;
+				return 1;
 			}
 		}
 	}
 	sig_trust *t = sig_trust_parse(busc.trust, err, sizeof err);
-	if (t == NULL) {
+	if (t == NULL) { /* act_check_trust accepted it: only memory can fail here */
 		rt_log(RT_ERROR, "BUS_TRUST: %s", err);
-		return 2;
+		return 1;
 	}
 	int trust_submit = sig_trust_required(t, TKM_TOPIC_SUBMIT, strlen(TKM_TOPIC_SUBMIT));
 	int trust_result = sig_trust_required(t, TKM_TOPIC_RESULT, strlen(TKM_TOPIC_RESULT));
@@ -891,10 +953,6 @@ main(int argc, char **argv)
 	    (S.sub = act_open(&busc, ACT_SUB, topics, err, sizeof err)) == NULL) {
 		rt_log(RT_ERROR, "bus: %s", err);
 		return 1;
-	}
-	if (rt_http_port() == 0 && !cfg_spool_dir[0]) {
-		rt_log(RT_ERROR, "no intake: set HEALTH_PORT or HTTP_PORT (POST /payments) and/or SPOOL_DIR");
-		return 2;
 	}
 	rt_http_set_route_body_max("/payments", cfg_body_max);
 	char ntok[16], nacc[16];

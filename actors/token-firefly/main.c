@@ -10,6 +10,7 @@
  * ff.h holds what the answers mean and the state machine.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include <curl/curl.h>
 
 #include "base/util.h"
+#include "base/err.h"
 #include "actors/token-firefly/ff.h"
 #include "bus/actor.h"
 #include "base/rt_http.h"
@@ -378,6 +380,23 @@ tfm_gave_up(const tq_rec *rec)
 
 /* ---- bus batches ----------------------------------------------------------------------------- */
 
+/* Every store result of a batch ends here: a failure is counted, logged with its code's text and
+ * class, and /health shows "store" until a batch is stored again (nothing of the failed batch was
+ * stored or published: its producers send it again). */
+static void
+tfm_stored(int rv, const char *what, const char *err)
+{
+	if (rv == 0) {
+		rt_health_set("store", 0, NULL);
+		return;
+	}
+	char text[200];
+	snprintf(text, sizeof text, "store: %s", ob_strerror(rv));
+	rt_inc(S.m_store_errors);
+	rt_health_set("store", 1, text);
+	rt_logkv(RT_ERROR, what, "error", ob_strerror(rv), "class", ob_err_class(rv), "detail", err, NULL);
+}
+
 static void
 tfm_flush(void *ctx)
 {
@@ -387,26 +406,22 @@ tfm_flush(void *ctx)
 	uint64_t now = rt_now_ns();
 	int *out = calloc(S.n, sizeof *out);
 	tq_rec *recs = calloc(S.n, sizeof *recs);
-	if (out == NULL || recs == NULL || tq_begin(S.q, err, sizeof err) != 0) {
-		rt_logkv(RT_ERROR, "cannot begin a transaction", "error", out && recs ? err : "out of memory", NULL);
+	int rv = out == NULL || recs == NULL ? ENOMEM : tq_begin(S.q, err, sizeof err);
+	if (rv != 0) {
+		tfm_stored(rv, "batch not stored: no transaction (the tokenizer re-sends)", rv == ENOMEM ? "" : err);
 		goto done;
 	}
-	int rv = 0;
-	for (size_t i = 0; i < S.n && rv >= 0; i++)
-		rv = out[i] = S.items[i].kind == TFM_REQ
-		                      ? tf_on_request(&S.x, &S.items[i].r, now, &recs[i], err, sizeof err)
-		                      : tq_status_ack(S.q, &S.items[i].t, NULL, err, sizeof err);
-	if (rv < 0) {
+	for (size_t i = 0; i < S.n && rv == 0; i++)
+		rv = S.items[i].kind == TFM_REQ
+		             ? tf_on_request(&S.x, &S.items[i].r, now, &recs[i], &out[i], err, sizeof err)
+		             : tq_status_ack(S.q, &S.items[i].t, NULL, err, sizeof err);
+	if (rv != 0)
 		tq_abort(S.q);
-		rt_inc(S.m_store_errors);
-		rt_logkv(RT_ERROR, "batch not stored; nothing published (the tokenizer re-sends)", "error", err, NULL);
+	else
+		rv = tq_commit(S.q, act_publish_body, S.bus, err, sizeof err);
+	tfm_stored(rv, "batch not stored; nothing published (the tokenizer re-sends)", err);
+	if (rv != 0)
 		goto done;
-	}
-	if (tq_commit(S.q, act_publish_body, S.bus, err, sizeof err) != 0) {
-		rt_inc(S.m_store_errors);
-		rt_logkv(RT_ERROR, "batch not stored; nothing published (the tokenizer re-sends)", "error", err, NULL);
-		goto done;
-	}
 	for (size_t i = 0; i < S.n; i++) {
 		if (S.items[i].kind != TFM_REQ)
 			continue;
@@ -517,22 +532,16 @@ tfm_work(void *ctx)
 	now = rt_now_ns();
 	int *o = calloc(nd, sizeof *o);
 	tq_rec *recs = calloc(nd, sizeof *recs);
-	if (o == NULL || recs == NULL || tq_begin(S.q, err, sizeof err) != 0) {
-		free(o);
-		free(recs);
-		goto out;
-	}
-	int rv = 0;
-	for (size_t i = 0; i < nd && rv >= 0; i++)
-		rv = o[i] = d[i].post ? tf_on_post(&S.x, d[i].id, &d[i].p, now, &recs[i], err, sizeof err)
-		                      : tf_on_poll(&S.x, d[i].id, &d[i].s, now, &recs[i], err, sizeof err);
-	if (rv < 0)
+	int rv = o == NULL || recs == NULL ? ENOMEM : tq_begin(S.q, err, sizeof err);
+	for (size_t i = 0; i < nd && rv == 0; i++)
+		rv = d[i].post ? tf_on_post(&S.x, d[i].id, &d[i].p, now, &recs[i], &o[i], err, sizeof err)
+		               : tf_on_poll(&S.x, d[i].id, &d[i].s, now, &recs[i], &o[i], err, sizeof err);
+	if (rv != 0 && o && recs)
 		tq_abort(S.q);
-	if (rv < 0 || tq_commit(S.q, act_publish_body, S.bus, err, sizeof err) != 0) {
-		rt_inc(S.m_store_errors);
-		rt_logkv(RT_ERROR, "FireFly outcomes not stored (the calls are repeated, idempotently)", "error", err,
-		         NULL);
-	} else {
+	else if (rv == 0)
+		rv = tq_commit(S.q, act_publish_body, S.bus, err, sizeof err);
+	tfm_stored(rv, "FireFly outcomes not stored (the calls are repeated, idempotently)", rv == ENOMEM ? "" : err);
+	if (rv == 0) {
 		for (size_t i = 0; i < nd; i++) {
 			if (o[i] == TF_O_GAVE_UP)
 				tfm_gave_up(&recs[i]);
@@ -635,9 +644,12 @@ main(int argc, char **argv)
 
 	/* Whatever a previous run queued but may not have published. */
 	bus_pub_wait(act_pub(S.bus), 1, 2000);
-	S.rs = (tq_resender){
-		.q = S.q, .pub = act_publish_body, .arg = S.bus, .republished = S.m_republished, .gave_up = S.m_unacked
-	};
+	S.rs = (tq_resender){ .q = S.q,
+		              .pub = act_publish_body,
+		              .arg = S.bus,
+		              .republished = S.m_republished,
+		              .gave_up = S.m_unacked,
+		              .store_errors = S.m_store_errors };
 	tq_resend_tick(&S.rs);
 	static const act_tick ticks[] = {
 		{ 0, 0, tfm_flush, NULL },

@@ -461,6 +461,9 @@ test_durable_intake(void **state)
 	assert_string_equal(q.backend, "firefly");
 	assert_int_equal(q.decimals, 18);
 	assert_int_equal(q.source_format, SC_FMT_ISO20022_PACS008);
+	/* A body that does not fit is a code of the one error space, not a bare -1. */
+	assert_int_equal(tk_request_body(&a->rec, body, 8, &len), OB_EENCODE);
+	assert_string_equal(ob_err_class(OB_EENCODE), "store");
 
 	tk_close(k);
 	tk_config_free(c);

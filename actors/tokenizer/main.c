@@ -392,6 +392,38 @@ tkm_account(const tkm_job *j, const tk_item *it)
 
 /* ---- the worker: one commit for everything queued -------------------------------------------------- */
 
+/* A batch LMDB did not store: counted, logged with the code's text and class, and /health "store"
+ * set until a batch is stored again (nothing of it was published: its producers get 503 or re-send). */
+static void
+tkm_store_failed(int rv, const char *what, const char *err)
+{
+	char text[200];
+	snprintf(text, sizeof text, "store: %s", ob_strerror(rv));
+	rt_inc(S.m_store_errors);
+	rt_health_set("store", 1, text);
+	rt_logkv(RT_ERROR, what, "error", ob_strerror(rv), "class", ob_err_class(rv), "detail", err, NULL);
+}
+
+/* The outbox re-publish: a failure is counted as a store error, logged and shown in /health "outbox"
+ * once per change (the entries stay and go out in a later round). */
+static long
+tkm_resend(int all, char *err, size_t errlen)
+{
+	static int failing;
+	long k = tk_resend(S.core, rt_now_ns(), all, tkm_publish, NULL, err, errlen);
+	if (k < 0)
+		rt_inc(S.m_store_errors);
+	if ((k < 0) != failing) {
+		failing = k < 0;
+		rt_health_set("outbox", failing, failing ? "outbox re-publish failing" : NULL);
+		if (failing)
+			rt_logkv(RT_ERROR, "outbox re-publish failed", "error", err, NULL);
+		else
+			rt_logkv(RT_INFO, "outbox re-publish works again", NULL);
+	}
+	return k;
+}
+
 static void
 tkm_run_jobs(tkm_job *jobs)
 {
@@ -404,12 +436,9 @@ tkm_run_jobs(tkm_job *jobs)
 	for (tkm_job *j = jobs; j && items; j = j->next)
 		for (size_t i = 0; i < j->b.n; i++)
 			items[n++] = j->b.items[i];
-	int rv = items ? tk_commit(S.core, items, n, rt_now_ns(), tkm_publish, NULL, err, sizeof err) : -1;
+	int rv = items ? tk_commit(S.core, items, n, rt_now_ns(), tkm_publish, NULL, err, sizeof err) : ENOMEM;
 	if (rv != 0) {
-		rt_inc(S.m_store_errors);
-		rt_health_set("store", 1, items ? err : "out of memory");
-		rt_logkv(RT_ERROR, "batch not stored; answered 503, nothing published", "error", items ? err : "oom",
-		         NULL);
+		tkm_store_failed(rv, "batch not stored; answered 503, nothing published", items ? err : "");
 		for (size_t i = 0; i < n; i++)
 			if (items[i]->outcome != TK_REFUSED)
 				items[i]->outcome = TK_STORE_ERROR;
@@ -431,11 +460,12 @@ static void
 tkm_run_results(tk_result_item *res, size_t n)
 {
 	char err[256];
-	if (tk_results(S.core, res, n, rt_now_ns(), tkm_publish, NULL, err, sizeof err) != 0) {
-		rt_inc(S.m_store_errors);
-		rt_logkv(RT_ERROR, "token.results not stored; the backends re-send", "error", err, NULL);
+	int rv = tk_results(S.core, res, n, rt_now_ns(), tkm_publish, NULL, err, sizeof err);
+	if (rv != 0) {
+		tkm_store_failed(rv, "token.results not stored; the backends re-send", err);
 		return;
 	}
+	rt_health_set("store", 0, NULL);
 	for (size_t i = 0; i < n; i++) {
 		tk_result_item *r = &res[i];
 		char hex[33];
@@ -963,10 +993,8 @@ main(int argc, char **argv)
 
 	/* What a previous run accepted but no backend has taken: send it all once the bus is up. */
 	bus_pub_wait(act_pub(S.pub), 1, 2000);
-	long k = tk_resend(S.core, rt_now_ns(), 1, tkm_publish, NULL, err, sizeof err);
-	if (k < 0)
-		rt_log(RT_ERROR, "%s", err);
-	else if (k > 0) {
+	long k = tkm_resend(1, err, sizeof err);
+	if (k > 0) {
 		rt_log(RT_INFO, "re-published %ld token.requests from the outbox", k);
 		rt_add(S.m_republished, (uint64_t)k);
 	}
@@ -989,10 +1017,8 @@ main(int argc, char **argv)
 		uint64_t now = rt_mono_ns();
 		if (now - last_resend >= 200000000u) {
 			last_resend = now;
-			k = tk_resend(S.core, rt_now_ns(), 0, tkm_publish, NULL, err, sizeof err);
-			if (k < 0)
-				rt_log(RT_ERROR, "%s", err);
-			else if (k > 0)
+			k = tkm_resend(0, err, sizeof err);
+			if (k > 0)
 				rt_add(S.m_republished, (uint64_t)k);
 		}
 		if (now - last_gauges >= 1000000000u) {

@@ -135,6 +135,8 @@ tkm_check_intake(const rt_opt *o, const char *text, rt_cfg_errs *e)
 	(void)o;
 	(void)text;
 	long port = 8080; /* HEALTH_PORT's default */
+	if (rt_config_failed(e, "HTTP_PORT") || rt_config_failed(e, "HEALTH_PORT"))
+		return; /* already listed; which port serves POST /payments is not known */
 	if (!tkm_port_env("HTTP_PORT", &port))
 		tkm_port_env("HEALTH_PORT", &port);
 	if (port == 0 && (cfg_spool_dir == NULL || !cfg_spool_dir[0]) && !rt_config_failed(e, "SPOOL_DIR"))

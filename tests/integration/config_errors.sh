@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Configuration errors, all at once (issue 7 item 6), for every actor and the tools that read env:
 #  1. each actor started with several independent bad settings exits 78 (EX_CONFIG) and names every
-#     one of them in stderr (one line each), without echoing a secret;
+#     one of them in stderr (one line each), without echoing a secret; the tokenization actors
+#     check their files the same way (every problem of the token mapping file, with its JSON path),
+#     and --check-config fails on them exactly as a start does;
 #  2. each actor with a valid configuration passes `--check-config` (exit 0) without starting: no
 #     state directory is created, no "started" line;
 #  3. a valid median really starts (past validation: "started", its HTTP /health answers);
@@ -10,7 +12,7 @@ set -euo pipefail
 . "$(dirname "$0")/../lib/common.sh"
 BUILD=${BUILD:-build}
 B=$BUILD/bin
-for a in busd fetcher median gate signer submitter ccip-tail alerter bus-tap ethtx; do
+for a in busd fetcher median gate signer submitter ccip-tail alerter tokenizer token-firefly token-erc20 bus-tap ethtx; do
 	[ -x "$B/$a" ] || { echo "missing $B/$a (run make)"; exit 1; }
 done
 
@@ -121,6 +123,46 @@ expect_errors alerter 5 "ALERTMANAGER_URL: 'http://am:70000' is not an HTTP(S) U
 	"SLACK_WEBHOOK_URL: value (hidden) is not an HTTP(S) URL"
 grep -q SECRETTOKEN "$TMP/alerter.err" && fail "the alerter echoed the Slack webhook URL"
 
+# The tokenization actors: every problem of the mapping file with its JSON path, and the settings'.
+cat >"$TMP/tok-bad.json" <<EOF
+{"tokens": {"EUR": {"backend": "fabric", "pool": "eurc", "decimals": 1},
+            "USD": {"backend": "erc20", "decimals": 6, "address": "$BADSUM"}},
+ "accounts": {"DE89370400440532013000": {"address": "$ADDR", "status": "frozen"}},
+ "redemption_accounts": ["DE89 3704 0044 0532 0130 00"]}
+EOF
+tok_needles=("TOKEN_CONFIG: tokens.EUR.backend: expected" "TOKEN_CONFIG: tokens.EUR.decimals: 1 is fewer than the 2 minor units of EUR"
+	"TOKEN_CONFIG: tokens.USD.address: not a non-zero 0x address"
+	"TOKEN_CONFIG: accounts.DE89370400440532013000.status: expected open, closed or blocked"
+	"TOKEN_CONFIG: redemption_accounts[0]: DE89 3704 0044 0532 0130 00 is also a mapped account"
+	"BATCH_MAX: '0' is out of range" "BUS_TRUST: trust rule 'nonsense'"
+	"SPOOL_DIR: no intake: set SPOOL_DIR and/or a HEALTH_PORT or HTTP_PORT")
+run tokenizer TOKEN_CONFIG="$TMP/tok-bad.json" BATCH_MAX=0 BUS_TRUST=nonsense STATE_DIR="$TMP/tok-state"
+expect_errors tokenizer 8 "${tok_needles[@]}"
+# --check-config is the same pass: the same lines, the same exit code, nothing created.
+run tokenizer TOKEN_CONFIG="$TMP/tok-bad.json" BATCH_MAX=0 BUS_TRUST=nonsense STATE_DIR="$TMP/tok-state" -- --check-config
+expect_errors tokenizer 8 "${tok_needles[@]}"
+grep -q 'configuration valid' "$TMP/tokenizer.err" && fail "tokenizer --check-config called a bad mapping valid"
+# A missing file and a spool directory that is not there (nothing is created to make it so).
+run tokenizer TOKEN_CONFIG="$TMP/none.json" SPOOL_DIR="$TMP/no-spool" STATE_DIR="$TMP/tok-state"
+expect_errors tokenizer 2 "TOKEN_CONFIG: $TMP/none.json" "SPOOL_DIR: $TMP/no-spool: No such file or directory"
+[ -e "$TMP/tok-state" ] || [ -e "$TMP/no-spool" ] && fail "the tokenizer created a directory with a bad configuration"
+
+run token-firefly FIREFLY_URL=http://ff:5000/api/v1 FIREFLY_NAMESPACE=-ns- FIREFLY_KEY=0x1234 POLL_INTERVAL=soon \
+	STATE_DIR="$TMP/tok-bad.json"
+expect_errors token-firefly 5 "FIREFLY_URL: ends in /api/v1: give the base URL" \
+	"FIREFLY_NAMESPACE: '-ns-' is not a FireFly name" "FIREFLY_KEY: '0x1234' is not an address" \
+	"POLL_INTERVAL: 'soon' is not a duration" "STATE_DIR: $TMP/tok-bad.json: not a directory"
+run token-firefly FIREFLY_URL=ftp://ff FIREFLY_KEY=$BADSUM
+expect_errors token-firefly 2 "FIREFLY_URL: 'ftp://ff' is not an HTTP(S) URL" "FIREFLY_KEY: '$BADSUM' has a wrong EIP-55 checksum"
+
+run token-erc20 RPC_URL=http://node:99999 TOKENS="$BADSUM,0x0000000000000000000000000000000000000000,$ADDR,$ADDR" \
+	BURN_FUNCTION=destroy CHAIN_ID=0 STATE_DIR="$TMP/erc20-state"
+expect_errors token-erc20 6 "RPC_URL: 'http://node:99999' is not an HTTP(S) URL: port 99999" \
+	"TOKENS: '$BADSUM' has a wrong EIP-55 checksum" \
+	"TOKENS: '0x0000000000000000000000000000000000000000' is not an address: the zero address" \
+	"TOKENS: '$ADDR' is listed twice" "BURN_FUNCTION: 'destroy' is neither burn nor burnFrom" "CHAIN_ID: '0' is out of range"
+[ -e "$TMP/erc20-state" ] && fail "token-erc20 opened its state with a bad configuration"
+
 echo "== 2. valid configurations pass --check-config without starting"
 check_ok() {
 	local name=$1
@@ -152,6 +194,22 @@ check_ok ccip-tail
 run alerter ALERTMANAGER_URL=http://127.0.0.1:9093 STATE_DIR="$TMP/al" -- --check-config
 check_ok alerter
 [ -e "$TMP/ct" ] || [ -e "$TMP/al" ] || [ -e "$TMP/sub-state" ] && fail "--check-config created a state directory"
+
+cat >"$TMP/tok-good.json" <<EOF
+{"tokens": {"EUR": {"backend": "firefly", "pool": "eurc", "decimals": 18},
+            "USD": {"backend": "erc20", "decimals": 6, "address": "$ADDR"}},
+ "accounts": {"DE89370400440532013000": {"address": "$ADDR", "status": "closed"}},
+ "redemption_accounts": ["DE02100100109307118603"]}
+EOF
+mkdir -p "$TMP/spool"
+run tokenizer TOKEN_CONFIG="$TMP/tok-good.json" SPOOL_DIR="$TMP/spool" STATE_DIR="$TMP/tok-state" -- --check-config
+check_ok tokenizer
+[ -e "$TMP/spool/done" ] && fail "tokenizer --check-config created the spool's subdirectories"
+run token-firefly FIREFLY_URL=http://127.0.0.1:5000/ FIREFLY_KEY=$ADDR STATE_DIR="$TMP/ff-state" -- --check-config
+check_ok token-firefly
+run token-erc20 RPC_URL=http://127.0.0.1:1 TOKENS=$ADDR STATE_DIR="$TMP/erc20-state" -- --check-config
+check_ok token-erc20
+[ -e "$TMP/tok-state" ] || [ -e "$TMP/ff-state" ] || [ -e "$TMP/erc20-state" ] && fail "--check-config created a token actor's state"
 
 echo "== 3. a valid median starts (past validation)"
 HP=$(free_port)

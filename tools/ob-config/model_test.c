@@ -130,8 +130,10 @@ test_heartbeat_below_window(void **state)
 	unsigned line = mt_line_of(old); /* the example's text: the same lines */
 	unlink(file);
 	assert_int_equal(nerr, 1);
-	snprintf(want, sizeof want, "%s:%u: feeds[2].heartbeat: feed LINK-USD: heartbeat '59s' is shorter than "
-	                            "median.window '60s'", file, line);
+	snprintf(want, sizeof want,
+	         "%s:%u: feeds[2].heartbeat: feed LINK-USD: heartbeat '59s' is shorter than "
+	         "median.window '60s'",
+	         file, line);
 	assert_non_null(strstr(err, want));
 }
 

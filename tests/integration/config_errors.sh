@@ -88,6 +88,36 @@ expect_errors gate 5 "BATCH_CONTRACT: required with BATCH_CALL=updateAnswers" \
 	"BATCH_CALL: updateAnswers makes OracleBatcher call updateAnswer(int256)" "BATCH_NAME: 'ETH-USD' is also a feed's name" \
 	"BATCH_CALL: feed ETH-USD has no transmitter"
 
+# Defaults that disagree with each other (actors/gate/README.md "Consistency"): each contradiction
+# alone is a valid setting, so the runtime's per-variable checks pass and only the gate's own
+# cross-check can name them - all of them, per feed.
+run gate RPC_URL=http://127.0.0.1:1 FEED=ETH-USD AGGREGATOR_ADDRESS=$ADDR BUS_SIGNING_KEY="$GSEC" GAS_ESTIMATE=true \
+	HEARTBEAT=10s MIN_INTERVAL=20s AGG_MAX_AGE=30s UPDATE_TIMEOUT=5s BACKOFF_MAX=2s
+expect_errors gate 5 "feed ETH-USD: no transmitter (TRANSMITTER, or the feed's \\\"transmitter\\\"): needed to estimate" \
+	"feed ETH-USD: MIN_INTERVAL 20000 ms exceeds HEARTBEAT 10000 ms: the heartbeat cannot be kept" \
+	"feed ETH-USD: AGG_MAX_AGE 30000 ms exceeds HEARTBEAT 10000 ms" \
+	"feed ETH-USD: UPDATE_TIMEOUT 5000 ms is shorter than MIN_INTERVAL 20000 ms" \
+	"feed ETH-USD: BACKOFF_MAX 2000 ms is shorter than MIN_INTERVAL 20000 ms"
+# ...against each feed's own heartbeat and min_interval in a FEEDS_FILE: ETH-USD keeps the defaults
+# (1h, 5s: consistent with AGG_MAX_AGE 2m), BTC-USD's 1m heartbeat is below AGG_MAX_AGE and below its
+# own 90s min_interval, which also outlasts UPDATE_TIMEOUT 1m; a third feed with a heartbeat of 0
+# (never) has no heartbeat to compare with.
+printf '{"feeds": [{"feed": "ETH-USD", "aggregator": "%s"},
+	{"feed": "BTC-USD", "aggregator": "%s", "heartbeat": "1m", "min_interval": "90s"},
+	{"feed": "LINK-USD", "aggregator": "%s", "heartbeat": "0"}]}' "$ADDR" "$ADDR" "$ADDR" >"$TMP/gate-feeds.json"
+run gate RPC_URL=http://127.0.0.1:1 FEEDS_FILE="$TMP/gate-feeds.json" TRANSMITTER=$ADDR BUS_SIGNING_KEY="$GSEC" \
+	AGG_MAX_AGE=2m UPDATE_TIMEOUT=1m
+expect_errors gate 3 "feed BTC-USD: MIN_INTERVAL 90000 ms exceeds HEARTBEAT 60000 ms" \
+	"feed BTC-USD: AGG_MAX_AGE 120000 ms exceeds HEARTBEAT 60000 ms" \
+	"feed BTC-USD: UPDATE_TIMEOUT 60000 ms is shorter than MIN_INTERVAL 90000 ms"
+grep -q "feed ETH-USD\|feed LINK-USD" "$TMP/gate.err" && { cat "$TMP/gate.err"; fail "gate: a consistent feed was refused"; }
+# the limits themselves are allowed: AGG_MAX_AGE = HEARTBEAT, MIN_INTERVAL = HEARTBEAT = UPDATE_TIMEOUT
+sed 's/"min_interval": "90s"/"min_interval": "1m"/' "$TMP/gate-feeds.json" >"$TMP/gate-feeds-ok.json"
+run gate RPC_URL=http://127.0.0.1:1 FEEDS_FILE="$TMP/gate-feeds-ok.json" TRANSMITTER=$ADDR BUS_SIGNING_KEY="$GSEC" \
+	AGG_MAX_AGE=1m UPDATE_TIMEOUT=1m BACKOFF_MAX=1m -- --check-config
+[ "$RC" = 0 ] || { cat "$TMP/gate.err"; fail "gate: exit $RC with every duration at its limit, want 0"; }
+echo "  gate: contradicting durations named per feed; each at its limit is accepted"
+
 printf '{"feeds": [{"feed": "ETH-USD", "aggregator": "0x12"}]}' >"$TMP/signer-feeds.json"
 run signer PRIVATE_KEY=$ORDER ALLOWED_CONTRACTS=0x1234 TX_TYPE=fast GAS_PRICE=cheap FEEDS_FILE="$TMP/signer-feeds.json" \
 	BATCH_MAX=0 STATE_DIR="$TMP/signer-state"

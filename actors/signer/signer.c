@@ -296,7 +296,9 @@ sg_sign_store(sg *s, MDB_txn *txn, const sg_txspec *ts, sg_result *r, st_err *e)
 	sg_be64(k, ts->nonce);
 	if ((rv = st_put(txn, s->t_txs, k, 8, s->body, blen, e)) != 0)
 		return rv;
-	if ((rv = st_del(txn, s->t_acks, k, 8, e)) != 0 && rv != MDB_NOTFOUND)
+	/* A replacement's nonce may hold the old tx's ack; a new nonce (t_next, which only grows, and
+	 * acks are only ever stored for nonces signed below it) cannot: no lookup for it. */
+	if (ts->replaces && (rv = st_del(txn, s->t_acks, k, 8, e)) != 0 && rv != MDB_NOTFOUND)
 		return rv;
 	r->nonce = ts->nonce;
 	if ((rv = sg_queue(s, txn, rec->id, s->body, blen, e)) != 0)

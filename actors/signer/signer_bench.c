@@ -76,12 +76,12 @@ bench_rss_kib(const char *field)
 	return v;
 }
 
-/* Fills items with the updates numbered from seq0 on (k of them). Only the single-feed fields are
- * cleared: the 64 batch entries (6 KiB an item) stay zero from calloc, as the bus decode leaves them
- * for a one-feed update; clearing them was the bench's own cost, not the signer's. */
 _Static_assert(sizeof(sc_nonce_sync) <= offsetof(sc_price_update, batch),
                "bench_fill clears what bench_open's sync set");
 
+/* Fills items with the updates numbered from seq0 on (k of them). Only the single-feed fields are
+ * cleared: the 64 batch entries (6 KiB an item) stay zero from calloc, as the bus decode leaves them
+ * for a one-feed update; clearing them was the bench's own cost, not the signer's. */
 static void
 bench_fill(sg_item *items, size_t k, uint64_t seq0, const sgp_policy *pol)
 {

@@ -45,7 +45,11 @@ typedef struct bus_egress_stats {
 	uint64_t refused_tls, refused_proto, refused_limit;
 	uint64_t disconnected_stalled;
 	uint64_t held_bytes, held_peak; /* frame bytes in memory now, and the highest since open */
+	uint64_t decl_accepted;         /* topic declarations applied (topicdecl.h) */
+	uint64_t refused_decl;          /* subscribers disconnected for a malformed or oversized declaration */
+	uint64_t filtered_frames;       /* (frame, subscriber) pairs not queued: no declared prefix matched */
 	int conns;                      /* subscribers past the handshake */
+	int filtered_conns;             /* of those: subscribers that declared their prefixes */
 	int open;                       /* connections in any state, until freed */
 } bus_egress_stats;
 

@@ -549,8 +549,9 @@ test_declaration_bounds(void **state)
 	const char *ptrs[TOPICDECL_MAX_PREFIXES];
 	for (int i = 0; i < TOPICDECL_MAX_PREFIXES; i++) {
 		memset(big[i], 'p', TOPICDECL_PREFIX_MAX);
-		snprintf(big[i], 8, "%06d", i);
-		big[i][6] = 'p';
+		big[i][0] = (char)('0' + i / 100); /* each prefix distinct */
+		big[i][1] = (char)('0' + i / 10 % 10);
+		big[i][2] = (char)('0' + i % 10);
 		ptrs[i] = big[i];
 	}
 	fd = decl_peer();

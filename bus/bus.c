@@ -853,6 +853,7 @@ bus_track(bus_sub *s, const frame_view *f, uint64_t *gap)
 #define BUS_RD_SEND_MS      5000  /* a declaration send at most this long */
 #define BUS_RD_ACK_FIRST_MS 1000  /* no ack within this: an older busd, counted connected anyway */
 #define BUS_RD_ACK_WAIT_MS  2000  /* bus_sub_topic waits this long for busd to apply a change */
+#define BUS_RD_SLICE_MS     200   /* every wait on a stream at most this long (see bus_rd_io) */
 #define BUS_RD_RECONN_MIN   50    /* as bus_socket_defaults' NNG_OPT_RECONNMINT / MAXT */
 #define BUS_RD_RECONN_MAX   1000
 
@@ -889,20 +890,32 @@ bus_deadline(struct timespec *dl, int ms)
 	}
 }
 
-/* Sends or receives exactly len bytes on st. 0, or an NNG error. */
+/*
+ * Sends or receives exactly len bytes on st within timeout_ms (-1 = no limit). 0, or an NNG error.
+ * Every wait is a slice of BUS_RD_SLICE_MS, and the subscriber's stop flag is checked between
+ * them: NNG 1.5.2's tcp stream queues a receive submitted after nng_stream_close and never
+ * completes it (tcp_recv does not check that the connection closed), so a reader that started a
+ * read just after bus_sub_close closed its stream would otherwise wait forever; the timeout is
+ * what ends such a read (NNG's expiry cancels it even on a closed stream).
+ */
 static int
-bus_rd_io(nng_stream *st, nng_aio *aio, int send, uint8_t *buf, size_t len, int timeout_ms)
+bus_rd_io(bus_sub *s, nng_stream *st, nng_aio *aio, int send, uint8_t *buf, size_t len, int timeout_ms)
 {
+	uint64_t end = timeout_ms < 0 ? UINT64_MAX : bus_ms_now() + (uint64_t)timeout_ms;
 	while (len > 0) {
 		nng_iov iov = { buf, len };
+		if (atomic_load(&s->stop) || bus_ms_now() >= end)
+			return atomic_load(&s->stop) ? NNG_ECLOSED : NNG_ETIMEDOUT;
 		nng_aio_set_iov(aio, 1, &iov);
-		nng_aio_set_timeout(aio, timeout_ms);
+		nng_aio_set_timeout(aio, BUS_RD_SLICE_MS);
 		if (send)
 			nng_stream_send(st, aio);
 		else
 			nng_stream_recv(st, aio);
 		nng_aio_wait(aio);
 		int rv = nng_aio_result(aio);
+		if (rv == NNG_ETIMEDOUT)
+			continue;
 		if (rv != 0)
 			return rv;
 		size_t n = nng_aio_count(aio);
@@ -933,7 +946,7 @@ bus_rd_declare_txlocked(bus_rd *r)
 		memcpy(buf + hdr, s->decl, len);
 	}
 	pthread_mutex_unlock(&s->mu);
-	if (buf == NULL || bus_rd_io(r->st, r->tx, 1, buf, hdr + len, BUS_RD_SEND_MS) != 0)
+	if (buf == NULL || bus_rd_io(s, r->st, r->tx, 1, buf, hdr + len, BUS_RD_SEND_MS) != 0)
 		nng_stream_close(r->st);
 	free(buf);
 }
@@ -988,7 +1001,7 @@ bus_rd_read(bus_rd *r, nng_stream *st, nng_aio *aio)
 			size_t part = have - off - hdr < len ? have - off - hdr : len;
 			memcpy(nng_msg_body(m), h + hdr, part);
 			if (part < len &&
-			    bus_rd_io(st, aio, 0, (uint8_t *)nng_msg_body(m) + part, len - part, -1) != 0) {
+			    bus_rd_io(s, st, aio, 0, (uint8_t *)nng_msg_body(m) + part, len - part, -1) != 0) {
 				nng_msg_free(m);
 				goto out;
 			}
@@ -999,14 +1012,14 @@ bus_rd_read(bus_rd *r, nng_stream *st, nng_aio *aio)
 		have -= off;
 		off = 0;
 		/* an older busd never acks: count it connected after a while all the same */
-		int wait = -1;
+		int wait = BUS_RD_SLICE_MS; /* bounded: see bus_rd_io */
 		pthread_mutex_lock(&s->mu);
 		if (!r->counted) {
 			uint64_t now = bus_ms_now();
 			if (now >= count_at) {
 				r->counted = 1;
 				atomic_fetch_add(&s->streams_up, 1);
-			} else {
+			} else if (count_at - now < BUS_RD_SLICE_MS) {
 				wait = (int)(count_at - now);
 			}
 		}
@@ -1017,7 +1030,7 @@ bus_rd_read(bus_rd *r, nng_stream *st, nng_aio *aio)
 		nng_stream_recv(st, aio);
 		nng_aio_wait(aio);
 		int rv = nng_aio_result(aio);
-		if (rv == NNG_ETIMEDOUT && wait >= 0)
+		if (rv == NNG_ETIMEDOUT)
 			continue;
 		if (rv != 0 || nng_aio_count(aio) == 0)
 			break;
@@ -1039,15 +1052,16 @@ bus_rd_main(void *arg)
 		return NULL;
 	while (!atomic_load(&s->stop)) {
 		nng_stream *st = NULL;
-		nng_aio_set_timeout(aio, NNG_DURATION_DEFAULT);
+		nng_aio_set_timeout(aio, BUS_RD_HS_MS); /* bounded too: see bus_rd_io */
 		nng_stream_dialer_dial(r->d, aio);
 		nng_aio_wait(aio);
 		if (nng_aio_result(aio) == 0) {
 			st = nng_aio_get_output(aio, 0);
 			uint8_t ours[8] = { 0, 'S', 'P', 0, 0x00, 0x21, 0, 0 }, theirs[8];
-			if (bus_rd_io(st, aio, 1, ours, 8, BUS_RD_HS_MS) != 0 ||
-			    bus_rd_io(st, aio, 0, theirs, 8, BUS_RD_HS_MS) != 0 || theirs[0] != 0 || theirs[1] != 'S' ||
-			    theirs[2] != 'P' || theirs[3] != 0 || theirs[4] != 0x00 || theirs[5] != 0x20) {
+			if (bus_rd_io(s, st, aio, 1, ours, 8, BUS_RD_HS_MS) != 0 ||
+			    bus_rd_io(s, st, aio, 0, theirs, 8, BUS_RD_HS_MS) != 0 || theirs[0] != 0 ||
+			    theirs[1] != 'S' || theirs[2] != 'P' || theirs[3] != 0 || theirs[4] != 0x00 ||
+			    theirs[5] != 0x20) {
 				nng_stream_close(st);
 				nng_stream_free(st);
 				st = NULL;

@@ -699,7 +699,6 @@ struct bus_sub {
 	int has_bridge;
 	bus_rd *rd;
 	size_t nrd;
-	atomic_int streams_up; /* readers connected to a busd */
 	atomic_int stop;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -849,13 +848,18 @@ bus_track(bus_sub *s, const frame_view *f, uint64_t *gap)
  * reader's txmu guards its live stream and serialises declaration sends (txmu before s->mu).
  */
 #define BUS_RD_BUF          (64u << 10)
-#define BUS_RD_HS_MS        10000 /* handshake at most this long */
+#define BUS_RD_HS_MS        10000 /* dial and SP handshake at most this long */
 #define BUS_RD_SEND_MS      5000  /* a declaration send at most this long */
 #define BUS_RD_ACK_FIRST_MS 1000  /* no ack within this: an older busd, counted connected anyway */
 #define BUS_RD_ACK_WAIT_MS  2000  /* bus_sub_topic waits this long for busd to apply a change */
-#define BUS_RD_SLICE_MS     200   /* every wait on a stream at most this long (see bus_rd_io) */
 #define BUS_RD_RECONN_MIN   50    /* as bus_socket_defaults' NNG_OPT_RECONNMINT / MAXT */
 #define BUS_RD_RECONN_MAX   1000
+
+enum {
+	BUS_OP_DIAL,
+	BUS_OP_SEND,
+	BUS_OP_RECV
+};
 
 struct bus_rd {
 	bus_sub *s;
@@ -863,11 +867,13 @@ struct bus_rd {
 	int ipc;
 	nng_stream_dialer *d;
 	pthread_mutex_t txmu;
-	nng_stream *st; /* the live connection (under txmu), NULL while dialing */
+	nng_stream *st; /* under txmu: the connection from dial to its end, NULL while dialing */
+	int live;       /* under txmu: st passed the SP handshake (declarations go to it) */
+	int dead;       /* under txmu: st was closed here: nothing more is started on it */
 	nng_aio *tx;    /* declaration sends (under txmu) */
 	int acks;       /* under s->mu: this busd acknowledged a declaration (it filters) */
 	uint32_t acked; /* under s->mu: the last declaration it acknowledged */
-	int counted;    /* under s->mu: counted in s->streams_up */
+	uint64_t up_ms; /* under s->mu: when st went live (bus_ms_now), 0 while down */
 	pthread_t th;
 	int started;
 };
@@ -875,7 +881,8 @@ struct bus_rd {
 static uint64_t
 bus_ms_now(void)
 {
-	return rt_mono_ns() / 1000000u;
+	uint64_t ms = rt_mono_ns() / 1000000u;
+	return ms ? ms : 1;
 }
 
 static void
@@ -891,31 +898,43 @@ bus_deadline(struct timespec *dl, int ms)
 }
 
 /*
- * Sends or receives exactly len bytes on st within timeout_ms (-1 = no limit). 0, or an NNG error.
- * Every wait is a slice of BUS_RD_SLICE_MS, and the subscriber's stop flag is checked between
- * them: NNG 1.5.2's tcp stream queues a receive submitted after nng_stream_close and never
- * completes it (tcp_recv does not check that the connection closed), so a reader that started a
- * read just after bus_sub_close closed its stream would otherwise wait forever; the timeout is
- * what ends such a read (NNG's expiry cancels it even on a closed stream).
+ * Starts one operation (a dial, or a send or receive on st) and waits for it. Nothing is started
+ * once the subscriber is closing or st was closed here, and closes happen under the same lock:
+ * NNG 1.5.2's tcp stream queues a receive started after nng_stream_close and never completes it
+ * (tcp_recv does not check for the close), so a read started just after bus_sub_close closed the
+ * stream would wait forever; one started before the close is completed by it. (Timeouts cannot
+ * stand in for this: an expired receive on a tls+tcp stream aborts the TLS connection's own read,
+ * which ends the connection.) 0, or an NNG error.
  */
 static int
-bus_rd_io(bus_sub *s, nng_stream *st, nng_aio *aio, int send, uint8_t *buf, size_t len, int timeout_ms)
+bus_rd_op(bus_rd *r, nng_stream *st, nng_aio *aio, int op, int txlocked)
 {
-	uint64_t end = timeout_ms < 0 ? UINT64_MAX : bus_ms_now() + (uint64_t)timeout_ms;
+	if (!txlocked)
+		pthread_mutex_lock(&r->txmu);
+	int go = !atomic_load(&r->s->stop) && !(st != NULL && r->dead);
+	if (go && op == BUS_OP_DIAL)
+		nng_stream_dialer_dial(r->d, aio);
+	else if (go && op == BUS_OP_SEND)
+		nng_stream_send(st, aio);
+	else if (go)
+		nng_stream_recv(st, aio);
+	if (!txlocked)
+		pthread_mutex_unlock(&r->txmu);
+	if (!go)
+		return NNG_ECLOSED;
+	nng_aio_wait(aio);
+	return nng_aio_result(aio);
+}
+
+/* Sends or receives exactly len bytes on st within timeout_ms (-1 = no limit). 0, or an error. */
+static int
+bus_rd_io(bus_rd *r, nng_stream *st, nng_aio *aio, int op, uint8_t *buf, size_t len, int timeout_ms, int txlocked)
+{
 	while (len > 0) {
 		nng_iov iov = { buf, len };
-		if (atomic_load(&s->stop) || bus_ms_now() >= end)
-			return atomic_load(&s->stop) ? NNG_ECLOSED : NNG_ETIMEDOUT;
 		nng_aio_set_iov(aio, 1, &iov);
-		nng_aio_set_timeout(aio, BUS_RD_SLICE_MS);
-		if (send)
-			nng_stream_send(st, aio);
-		else
-			nng_stream_recv(st, aio);
-		nng_aio_wait(aio);
-		int rv = nng_aio_result(aio);
-		if (rv == NNG_ETIMEDOUT)
-			continue;
+		nng_aio_set_timeout(aio, timeout_ms < 0 ? NNG_DURATION_INFINITE : timeout_ms);
+		int rv = bus_rd_op(r, st, aio, op, txlocked);
 		if (rv != 0)
 			return rv;
 		size_t n = nng_aio_count(aio);
@@ -927,14 +946,24 @@ bus_rd_io(bus_sub *s, nng_stream *st, nng_aio *aio, int send, uint8_t *buf, size
 	return 0;
 }
 
-/* Sends the subscriber's current declaration on r's live stream; on failure the stream is closed
- * (its reader redials). Under r->txmu. */
+/* Closes r's stream here (its reader sees the end and redials). Under r->txmu. */
+static void
+bus_rd_kill_txlocked(bus_rd *r)
+{
+	if (r->st != NULL && !r->dead) {
+		r->dead = 1;
+		nng_stream_close(r->st);
+	}
+}
+
+/* Sends the subscriber's current declaration on r's live stream; on failure the stream is closed.
+ * Under r->txmu, so declarations leave in the order they were built. */
 static void
 bus_rd_declare_txlocked(bus_rd *r)
 {
 	bus_sub *s = r->s;
 	size_t hdr = r->ipc ? 9 : 8;
-	if (r->st == NULL)
+	if (r->st == NULL || !r->live || r->dead)
 		return;
 	pthread_mutex_lock(&s->mu);
 	size_t len = s->decl_len;
@@ -946,8 +975,8 @@ bus_rd_declare_txlocked(bus_rd *r)
 		memcpy(buf + hdr, s->decl, len);
 	}
 	pthread_mutex_unlock(&s->mu);
-	if (buf == NULL || bus_rd_io(s, r->st, r->tx, 1, buf, hdr + len, BUS_RD_SEND_MS) != 0)
-		nng_stream_close(r->st);
+	if (buf == NULL || bus_rd_io(r, r->st, r->tx, BUS_OP_SEND, buf, hdr + len, BUS_RD_SEND_MS, 1) != 0)
+		bus_rd_kill_txlocked(r);
 	free(buf);
 }
 
@@ -962,10 +991,6 @@ bus_rd_deliver(bus_rd *r, nng_msg *m)
 		pthread_mutex_lock(&s->mu);
 		r->acks = 1;
 		r->acked = seq;
-		if (!r->counted) {
-			r->counted = 1;
-			atomic_fetch_add(&s->streams_up, 1);
-		}
 		pthread_cond_broadcast(&s->cv);
 		pthread_mutex_unlock(&s->mu);
 		return;
@@ -978,13 +1003,11 @@ bus_rd_deliver(bus_rd *r, nng_msg *m)
 static void
 bus_rd_read(bus_rd *r, nng_stream *st, nng_aio *aio)
 {
-	bus_sub *s = r->s;
 	size_t hdr = r->ipc ? 9 : 8, have = 0, off = 0;
 	uint8_t *buf = malloc(BUS_RD_BUF);
-	uint64_t count_at = bus_ms_now() + BUS_RD_ACK_FIRST_MS;
 	if (buf == NULL)
 		return;
-	while (!atomic_load(&s->stop)) {
+	for (;;) {
 		/* every complete message in the buffer */
 		while (have - off >= hdr) {
 			const uint8_t *h = buf + off;
@@ -1000,8 +1023,8 @@ bus_rd_read(bus_rd *r, nng_stream *st, nng_aio *aio)
 				goto out;
 			size_t part = have - off - hdr < len ? have - off - hdr : len;
 			memcpy(nng_msg_body(m), h + hdr, part);
-			if (part < len &&
-			    bus_rd_io(s, st, aio, 0, (uint8_t *)nng_msg_body(m) + part, len - part, -1) != 0) {
+			if (part < len && bus_rd_io(r, st, aio, BUS_OP_RECV, (uint8_t *)nng_msg_body(m) + part,
+			                            len - part, -1, 0) != 0) {
 				nng_msg_free(m);
 				goto out;
 			}
@@ -1011,28 +1034,10 @@ bus_rd_read(bus_rd *r, nng_stream *st, nng_aio *aio)
 		memmove(buf, buf + off, have - off);
 		have -= off;
 		off = 0;
-		/* an older busd never acks: count it connected after a while all the same */
-		int wait = BUS_RD_SLICE_MS; /* bounded: see bus_rd_io */
-		pthread_mutex_lock(&s->mu);
-		if (!r->counted) {
-			uint64_t now = bus_ms_now();
-			if (now >= count_at) {
-				r->counted = 1;
-				atomic_fetch_add(&s->streams_up, 1);
-			} else if (count_at - now < BUS_RD_SLICE_MS) {
-				wait = (int)(count_at - now);
-			}
-		}
-		pthread_mutex_unlock(&s->mu);
 		nng_iov iov = { buf + have, BUS_RD_BUF - have };
 		nng_aio_set_iov(aio, 1, &iov);
-		nng_aio_set_timeout(aio, wait);
-		nng_stream_recv(st, aio);
-		nng_aio_wait(aio);
-		int rv = nng_aio_result(aio);
-		if (rv == NNG_ETIMEDOUT)
-			continue;
-		if (rv != 0 || nng_aio_count(aio) == 0)
+		nng_aio_set_timeout(aio, NNG_DURATION_INFINITE);
+		if (bus_rd_op(r, st, aio, BUS_OP_RECV, 0) != 0 || nng_aio_count(aio) == 0)
 			break;
 		have += nng_aio_count(aio);
 	}
@@ -1052,43 +1057,40 @@ bus_rd_main(void *arg)
 		return NULL;
 	while (!atomic_load(&s->stop)) {
 		nng_stream *st = NULL;
-		nng_aio_set_timeout(aio, BUS_RD_HS_MS); /* bounded too: see bus_rd_io */
-		nng_stream_dialer_dial(r->d, aio);
-		nng_aio_wait(aio);
-		if (nng_aio_result(aio) == 0) {
+		nng_aio_set_timeout(aio, BUS_RD_HS_MS);
+		if (bus_rd_op(r, NULL, aio, BUS_OP_DIAL, 0) == 0) {
 			st = nng_aio_get_output(aio, 0);
-			uint8_t ours[8] = { 0, 'S', 'P', 0, 0x00, 0x21, 0, 0 }, theirs[8];
-			if (bus_rd_io(s, st, aio, 1, ours, 8, BUS_RD_HS_MS) != 0 ||
-			    bus_rd_io(s, st, aio, 0, theirs, 8, BUS_RD_HS_MS) != 0 || theirs[0] != 0 ||
-			    theirs[1] != 'S' || theirs[2] != 'P' || theirs[3] != 0 || theirs[4] != 0x00 ||
-			    theirs[5] != 0x20) {
-				nng_stream_close(st);
-				nng_stream_free(st);
-				st = NULL;
-			}
+			pthread_mutex_lock(&r->txmu); /* from now on bus_sub_close can close it */
+			r->st = st;
+			r->dead = 0;
+			pthread_mutex_unlock(&r->txmu);
 		}
 		if (st != NULL) {
-			pthread_mutex_lock(&r->txmu);
-			if (atomic_load(&s->stop)) {
-				nng_stream_close(st);
-			} else {
-				r->st = st;
+			uint8_t ours[8] = { 0, 'S', 'P', 0, 0x00, 0x21, 0, 0 }, theirs[8];
+			if (bus_rd_io(r, st, aio, BUS_OP_SEND, ours, 8, BUS_RD_HS_MS, 0) == 0 &&
+			    bus_rd_io(r, st, aio, BUS_OP_RECV, theirs, 8, BUS_RD_HS_MS, 0) == 0 && theirs[0] == 0 &&
+			    theirs[1] == 'S' && theirs[2] == 'P' && theirs[3] == 0 && theirs[4] == 0x00 &&
+			    theirs[5] == 0x20) {
+				pthread_mutex_lock(&r->txmu);
+				r->live = 1;
 				bus_rd_declare_txlocked(r);
+				pthread_mutex_unlock(&r->txmu);
+				pthread_mutex_lock(&s->mu);
+				r->up_ms = bus_ms_now();
+				pthread_mutex_unlock(&s->mu);
+				backoff = BUS_RD_RECONN_MIN;
+				bus_rd_read(r, st, aio);
 			}
-			pthread_mutex_unlock(&r->txmu);
-			backoff = BUS_RD_RECONN_MIN;
-			bus_rd_read(r, st, aio);
 			pthread_mutex_lock(&r->txmu);
+			bus_rd_kill_txlocked(r);
 			r->st = NULL;
+			r->live = 0;
 			pthread_mutex_unlock(&r->txmu);
 			pthread_mutex_lock(&s->mu);
-			if (r->counted)
-				atomic_fetch_sub(&s->streams_up, 1);
-			r->counted = 0;
+			r->up_ms = 0;
 			r->acks = 0;
 			pthread_cond_broadcast(&s->cv);
 			pthread_mutex_unlock(&s->mu);
-			nng_stream_close(st);
 			nng_stream_free(st);
 		}
 		/* redial: fast after a busd restart, backing off to a second so a dead busd is not hammered */
@@ -1155,12 +1157,11 @@ bus_rd_stop_all(bus_sub *s)
 	atomic_store(&s->stop, 1);
 	for (size_t i = 0; i < s->nrd; i++) {
 		bus_rd *r = &s->rd[i];
-		pthread_mutex_lock(&r->txmu);
-		if (r->st)
-			nng_stream_close(r->st);
-		pthread_mutex_unlock(&r->txmu);
+		pthread_mutex_lock(&r->txmu); /* see bus_rd_op */
+		bus_rd_kill_txlocked(r);
 		if (r->d)
 			nng_stream_dialer_close(r->d);
+		pthread_mutex_unlock(&r->txmu);
 	}
 	pthread_mutex_lock(&s->mu);
 	pthread_cond_broadcast(&s->cv);
@@ -1392,7 +1393,16 @@ bus_sub_keep_duplicates(bus_sub *s, int keep)
 int
 bus_sub_connected(const bus_sub *s)
 {
-	return atomic_load(&((bus_sub *)s)->pipes) + atomic_load(&((bus_sub *)s)->streams_up);
+	bus_sub *m = (bus_sub *)s;
+	int n = atomic_load(&m->pipes);
+	if (m->nrd == 0)
+		return n;
+	uint64_t now = bus_ms_now();
+	pthread_mutex_lock(&m->mu);
+	for (size_t i = 0; i < m->nrd; i++) /* a busd that filters: once it acked; an older one: after 1 s */
+		n += m->rd[i].up_ms && (m->rd[i].acks || now - m->rd[i].up_ms >= BUS_RD_ACK_FIRST_MS);
+	pthread_mutex_unlock(&m->mu);
+	return n;
 }
 
 int

@@ -1684,8 +1684,21 @@ bus_sub_close(bus_sub *s)
 	bus_vq_free(s->vq);
 	s->vq = NULL;
 	bus_rd_stop_all(s);
-	if (s->has_bridge)
+	if (s->has_bridge) {
+		/* Nothing is sent into the bridge any more: take what is on its way out of NNG's queues
+		 * first (NNG 1.5.2 can lose, without freeing, messages still in flight at close). */
+		nng_msg *m;
+		for (int idle = 0; idle < 3;) {
+			if (nng_recvmsg(s->sock, &m, NNG_FLAG_NONBLOCK) == 0) {
+				nng_msg_free(m);
+				idle = 0;
+			} else {
+				idle++;
+				nng_msleep(1);
+			}
+		}
 		nng_close(s->bridge);
+	}
 	s->has_bridge = 0;
 	if (bus_close_socket(s->sock, BUS_CLOSE_TIMEOUT_MS) != 0)
 		return; /* NNG may still call bus_pipe_cb with &s->pipes: s stays allocated */

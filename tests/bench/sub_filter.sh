@@ -17,7 +17,7 @@ cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 busd_start "$B/busd" filter
 BUSD_PID=${PIDS[-1]}
-"$B/bench-pub" obs --url "$IN" --feeds "$FEEDS" --sources 3 --interval-ms 1000 >"$TMP/pub.out" 2>"$TMP/pub.log" &
+"$B/bench-pub" obs --url "$IN" --feeds "$FEEDS" --sources 3 --interval-ms 1000 --duration $((4 * SECS + 60)) >"$TMP/pub.out" 2>"$TMP/pub.log" &
 PIDS+=($!)
 wait_for 5 "bench-pub publishing" bash -c "[ \"\$(curl -sf http://127.0.0.1:$BP/metrics | awk '\$1==\"busd_forwarded_total\"{print \$2}')\" -gt 100 ]"
 

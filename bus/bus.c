@@ -29,6 +29,7 @@
 #include "base/rt_log.h"
 #include "base/rt_main.h"
 #include "base/rt_metrics.h"
+#include "bus/topicdecl.h"
 
 #define BUS_WINDOW_WORDS 16 /* 1024 frames of duplicate memory per stream */
 
@@ -688,9 +689,24 @@ typedef struct {
 	pthread_t th[BUS_VERIFY_THREADS_MAX];
 } bus_vq;
 
+typedef struct bus_rd bus_rd;
+
 struct bus_sub {
 	nng_socket sock;
-	atomic_int pipes;
+	atomic_int pipes; /* pipes of sock that it dialed itself (inproc://, or BUS_SUB_FILTER=0) */
+	/* Publisher-side filtering (below): stream readers hand frames to bridge, which sock listens to. */
+	nng_socket bridge;
+	int has_bridge;
+	bus_rd *rd;
+	size_t nrd;
+	atomic_int stop;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	char **topics; /* the prefixes subscribed, under mu */
+	size_t ntopics;
+	uint32_t decl_seq;
+	uint8_t *decl; /* their declaration (TOPICDECL_MAX_BYTES), under mu */
+	size_t decl_len;
 	const sig_trust *trust;
 	int keep_dups;
 	int cur_timeout;
@@ -818,36 +834,497 @@ bus_track(bus_sub *s, const frame_view *f, uint64_t *gap)
 	return 0;
 }
 
+/* ---- subscriber: SP over NNG streams, declaring its topics to busd ------------------------- */
+
+/*
+ * NNG's sub0 socket cannot send, so a subscriber that wants busd to filter for it speaks the
+ * subscriber side of SP itself: one reader thread per busd URL dials the byte stream (tcp, ipc,
+ * tls+tcp), does the SP handshake as a sub0, sends the topic declaration (topicdecl.h), and hands
+ * every frame it reads to a pub0 "bridge" socket that the subscriber's own sub0 socket listens to
+ * over inproc://. bus_recv is therefore unchanged: NNG's sub0 still filters (harmless when busd
+ * already did, and exact when a busd is too old to filter), the verify pipeline, the duplicate
+ * drop across replicas and the gap accounting see the same frames as before.
+ * Locks: s->mu guards the topic list, the current declaration and each reader's ack state; a
+ * reader's txmu guards its live stream and serialises declaration sends (txmu before s->mu).
+ */
+#define BUS_RD_BUF          (64u << 10)
+#define BUS_RD_HS_MS        10000 /* dial and SP handshake at most this long */
+#define BUS_RD_SEND_MS      5000  /* a declaration send at most this long */
+#define BUS_RD_ACK_FIRST_MS 1000  /* no ack within this: an older busd, counted connected anyway */
+#define BUS_RD_ACK_WAIT_MS  2000  /* bus_sub_topic waits this long for busd to apply a change */
+#define BUS_RD_RECONN_MIN   50    /* as bus_socket_defaults' NNG_OPT_RECONNMINT / MAXT */
+#define BUS_RD_RECONN_MAX   1000
+
+enum {
+	BUS_OP_DIAL,
+	BUS_OP_SEND,
+	BUS_OP_RECV
+};
+
+struct bus_rd {
+	bus_sub *s;
+	char url[256];
+	int ipc;
+	nng_stream_dialer *d;
+	pthread_mutex_t txmu;
+	nng_stream *st; /* under txmu: the connection from dial to its end, NULL while dialing */
+	int live;       /* under txmu: st passed the SP handshake (declarations go to it) */
+	int dead;       /* under txmu: st was closed here: nothing more is started on it */
+	nng_aio *tx;    /* declaration sends (under txmu) */
+	int acks;       /* under s->mu: this busd acknowledged a declaration (it filters) */
+	uint32_t acked; /* under s->mu: the last declaration it acknowledged */
+	uint64_t up_ms; /* under s->mu: when st went live (bus_ms_now), 0 while down */
+	pthread_t th;
+	int started;
+};
+
+static uint64_t
+bus_ms_now(void)
+{
+	uint64_t ms = rt_mono_ns() / 1000000u;
+	return ms ? ms : 1;
+}
+
+static void
+bus_deadline(struct timespec *dl, int ms)
+{
+	clock_gettime(CLOCK_REALTIME, dl);
+	dl->tv_sec += ms / 1000;
+	dl->tv_nsec += (long)(ms % 1000) * 1000000;
+	if (dl->tv_nsec >= 1000000000) {
+		dl->tv_sec++;
+		dl->tv_nsec -= 1000000000;
+	}
+}
+
+/*
+ * Starts one operation (a dial, or a send or receive on st) and waits for it. Nothing is started
+ * once the subscriber is closing or st was closed here, and closes happen under the same lock:
+ * NNG 1.5.2's tcp stream queues a receive started after nng_stream_close and never completes it
+ * (tcp_recv does not check for the close), so a read started just after bus_sub_close closed the
+ * stream would wait forever; one started before the close is completed by it. (Timeouts cannot
+ * stand in for this: an expired receive on a tls+tcp stream aborts the TLS connection's own read,
+ * which ends the connection.) 0, or an NNG error.
+ */
+static int
+bus_rd_op(bus_rd *r, nng_stream *st, nng_aio *aio, int op, int txlocked)
+{
+	if (!txlocked)
+		pthread_mutex_lock(&r->txmu);
+	int go = !atomic_load(&r->s->stop) && !(st != NULL && r->dead);
+	if (go && op == BUS_OP_DIAL)
+		nng_stream_dialer_dial(r->d, aio);
+	else if (go && op == BUS_OP_SEND)
+		nng_stream_send(st, aio);
+	else if (go)
+		nng_stream_recv(st, aio);
+	if (!txlocked)
+		pthread_mutex_unlock(&r->txmu);
+	if (!go)
+		return NNG_ECLOSED;
+	nng_aio_wait(aio);
+	return nng_aio_result(aio);
+}
+
+/* Sends or receives exactly len bytes on st within timeout_ms (-1 = no limit). 0, or an error. */
+static int
+bus_rd_io(bus_rd *r, nng_stream *st, nng_aio *aio, int op, uint8_t *buf, size_t len, int timeout_ms, int txlocked)
+{
+	while (len > 0) {
+		nng_iov iov = { buf, len };
+		nng_aio_set_iov(aio, 1, &iov);
+		nng_aio_set_timeout(aio, timeout_ms < 0 ? NNG_DURATION_INFINITE : timeout_ms);
+		int rv = bus_rd_op(r, st, aio, op, txlocked);
+		if (rv != 0)
+			return rv;
+		size_t n = nng_aio_count(aio);
+		if (n == 0)
+			return NNG_ECLOSED;
+		buf += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* Closes r's stream here (its reader sees the end and redials). Under r->txmu. */
+static void
+bus_rd_kill_txlocked(bus_rd *r)
+{
+	if (r->st != NULL && !r->dead) {
+		r->dead = 1;
+		nng_stream_close(r->st);
+	}
+}
+
+/* Sends the subscriber's current declaration on r's live stream; on failure the stream is closed.
+ * Under r->txmu, so declarations leave in the order they were built. */
+static void
+bus_rd_declare_txlocked(bus_rd *r)
+{
+	bus_sub *s = r->s;
+	size_t hdr = r->ipc ? 9 : 8;
+	if (r->st == NULL || !r->live || r->dead)
+		return;
+	pthread_mutex_lock(&s->mu);
+	size_t len = s->decl_len;
+	uint8_t *buf = malloc(hdr + len);
+	if (buf) {
+		buf[0] = 1;
+		for (int i = 0; i < 8; i++)
+			buf[hdr - 8 + i] = (uint8_t)((uint64_t)len >> (56 - 8 * i));
+		memcpy(buf + hdr, s->decl, len);
+	}
+	pthread_mutex_unlock(&s->mu);
+	if (buf == NULL || bus_rd_io(r, r->st, r->tx, BUS_OP_SEND, buf, hdr + len, BUS_RD_SEND_MS, 1) != 0)
+		bus_rd_kill_txlocked(r);
+	free(buf);
+}
+
+/* One message from busd: a declaration ack, or a frame for the bridge. */
+static void
+bus_rd_deliver(bus_rd *r, nng_msg *m)
+{
+	bus_sub *s = r->s;
+	uint32_t seq;
+	if (topicdecl_is_ack(nng_msg_body(m), nng_msg_len(m), &seq)) {
+		nng_msg_free(m);
+		pthread_mutex_lock(&s->mu);
+		r->acks = 1;
+		r->acked = seq;
+		pthread_cond_broadcast(&s->cv);
+		pthread_mutex_unlock(&s->mu);
+		return;
+	}
+	if (nng_sendmsg(s->bridge, m, 0) != 0)
+		nng_msg_free(m);
+}
+
+/* Reads frames from a connected busd until the connection ends. */
+static void
+bus_rd_read(bus_rd *r, nng_stream *st, nng_aio *aio)
+{
+	size_t hdr = r->ipc ? 9 : 8, have = 0, off = 0;
+	uint8_t *buf = malloc(BUS_RD_BUF);
+	if (buf == NULL)
+		return;
+	for (;;) {
+		/* every complete message in the buffer */
+		while (have - off >= hdr) {
+			const uint8_t *h = buf + off;
+			uint64_t len = 0;
+			for (size_t i = hdr - 8; i < hdr; i++)
+				len = len << 8 | h[i];
+			if ((r->ipc && h[0] != 1) || len > FRAME_BODY_MAX + 4096) /* as NNG_OPT_RECVMAXSZ */
+				goto out;
+			nng_msg *m;
+			if (have - off - hdr < len && hdr + len <= BUS_RD_BUF)
+				break; /* the rest comes with the next read */
+			if (nng_msg_alloc(&m, len) != 0)
+				goto out;
+			size_t part = have - off - hdr < len ? have - off - hdr : len;
+			memcpy(nng_msg_body(m), h + hdr, part);
+			if (part < len && bus_rd_io(r, st, aio, BUS_OP_RECV, (uint8_t *)nng_msg_body(m) + part,
+			                            len - part, -1, 0) != 0) {
+				nng_msg_free(m);
+				goto out;
+			}
+			off += hdr + part;
+			bus_rd_deliver(r, m);
+		}
+		memmove(buf, buf + off, have - off);
+		have -= off;
+		off = 0;
+		nng_iov iov = { buf + have, BUS_RD_BUF - have };
+		nng_aio_set_iov(aio, 1, &iov);
+		nng_aio_set_timeout(aio, NNG_DURATION_INFINITE);
+		if (bus_rd_op(r, st, aio, BUS_OP_RECV, 0) != 0 || nng_aio_count(aio) == 0)
+			break;
+		have += nng_aio_count(aio);
+	}
+out:
+	free(buf);
+}
+
+/* Dials, shakes hands, declares, reads; redials with backoff until the subscriber closes. */
+static void *
+bus_rd_main(void *arg)
+{
+	bus_rd *r = arg;
+	bus_sub *s = r->s;
+	nng_aio *aio = NULL;
+	int backoff = BUS_RD_RECONN_MIN;
+	if (nng_aio_alloc(&aio, NULL, NULL) != 0)
+		return NULL;
+	while (!atomic_load(&s->stop)) {
+		nng_stream *st = NULL;
+		nng_aio_set_timeout(aio, BUS_RD_HS_MS);
+		if (bus_rd_op(r, NULL, aio, BUS_OP_DIAL, 0) == 0) {
+			st = nng_aio_get_output(aio, 0);
+			pthread_mutex_lock(&r->txmu); /* from now on bus_sub_close can close it */
+			r->st = st;
+			r->dead = 0;
+			pthread_mutex_unlock(&r->txmu);
+		}
+		if (st != NULL) {
+			uint8_t ours[8] = { 0, 'S', 'P', 0, 0x00, 0x21, 0, 0 }, theirs[8];
+			if (bus_rd_io(r, st, aio, BUS_OP_SEND, ours, 8, BUS_RD_HS_MS, 0) == 0 &&
+			    bus_rd_io(r, st, aio, BUS_OP_RECV, theirs, 8, BUS_RD_HS_MS, 0) == 0 && theirs[0] == 0 &&
+			    theirs[1] == 'S' && theirs[2] == 'P' && theirs[3] == 0 && theirs[4] == 0x00 &&
+			    theirs[5] == 0x20) {
+				pthread_mutex_lock(&r->txmu);
+				r->live = 1;
+				bus_rd_declare_txlocked(r);
+				pthread_mutex_unlock(&r->txmu);
+				pthread_mutex_lock(&s->mu);
+				r->up_ms = bus_ms_now();
+				pthread_mutex_unlock(&s->mu);
+				backoff = BUS_RD_RECONN_MIN;
+				bus_rd_read(r, st, aio);
+			}
+			pthread_mutex_lock(&r->txmu);
+			bus_rd_kill_txlocked(r);
+			r->st = NULL;
+			r->live = 0;
+			pthread_mutex_unlock(&r->txmu);
+			pthread_mutex_lock(&s->mu);
+			r->up_ms = 0;
+			r->acks = 0;
+			pthread_cond_broadcast(&s->cv);
+			pthread_mutex_unlock(&s->mu);
+			nng_stream_free(st);
+		}
+		/* redial: fast after a busd restart, backing off to a second so a dead busd is not hammered */
+		struct timespec dl;
+		bus_deadline(&dl, backoff);
+		pthread_mutex_lock(&s->mu);
+		while (!atomic_load(&s->stop))
+			if (pthread_cond_timedwait(&s->cv, &s->mu, &dl) != 0)
+				break;
+		pthread_mutex_unlock(&s->mu);
+		backoff = backoff * 2 > BUS_RD_RECONN_MAX ? BUS_RD_RECONN_MAX : backoff * 2;
+	}
+	nng_aio_free(aio);
+	return NULL;
+}
+
+static int
+bus_rd_streamable(const char *u)
+{
+	return strncmp(u, "tcp", 3) == 0 || strncmp(u, "ipc://", 6) == 0 || strncmp(u, "abstract://", 11) == 0 ||
+	       strncmp(u, "tls+tcp", 7) == 0;
+}
+
+/* Prepares r to dial u (its thread starts later). 0 or -1 with err filled. */
+static int
+bus_rd_init(bus_sub *s, bus_rd *r, const char *u, char *err, size_t errlen)
+{
+	int rv;
+	r->s = s;
+	snprintf(r->url, sizeof r->url, "%s", u);
+	r->ipc = strncmp(u, "ipc://", 6) == 0 || strncmp(u, "abstract://", 11) == 0;
+	pthread_mutex_init(&r->txmu, NULL);
+	if ((rv = nng_stream_dialer_alloc(&r->d, u)) != 0 || (rv = nng_aio_alloc(&r->tx, NULL, NULL)) != 0) {
+		snprintf(err, errlen, "dial %s: %s", u, nng_strerror(rv));
+		return -1;
+	}
+	if (bus_is_tls_url(u)) {
+		nng_url *url = NULL;
+		char sub[200];
+		if ((rv = nng_url_parse(&url, u)) != 0) {
+			snprintf(err, errlen, "%s: %s", u, nng_strerror(rv));
+			return -1;
+		}
+		nng_tls_config *c = bus_tls_config_new(0, url->u_hostname, sub, sizeof sub);
+		nng_url_free(url);
+		if (c == NULL) {
+			snprintf(err, errlen, "%s: %s", u, sub);
+			return -1;
+		}
+		rv = nng_stream_dialer_set_ptr(r->d, NNG_OPT_TLS_CONFIG, c);
+		nng_tls_config_free(c);
+		if (rv != 0) {
+			snprintf(err, errlen, "dial %s: tls: %s", u, nng_strerror(rv));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Stops every reader (their connections and dials are aborted) and frees them. */
+static void
+bus_rd_stop_all(bus_sub *s)
+{
+	atomic_store(&s->stop, 1);
+	for (size_t i = 0; i < s->nrd; i++) {
+		bus_rd *r = &s->rd[i];
+		pthread_mutex_lock(&r->txmu); /* see bus_rd_op */
+		bus_rd_kill_txlocked(r);
+		if (r->d)
+			nng_stream_dialer_close(r->d);
+		pthread_mutex_unlock(&r->txmu);
+	}
+	pthread_mutex_lock(&s->mu);
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	for (size_t i = 0; i < s->nrd; i++) {
+		bus_rd *r = &s->rd[i];
+		if (r->started)
+			pthread_join(r->th, NULL);
+		if (r->tx)
+			nng_aio_free(r->tx);
+		if (r->d)
+			nng_stream_dialer_free(r->d);
+		pthread_mutex_destroy(&r->txmu);
+	}
+	free(s->rd);
+	s->rd = NULL;
+	s->nrd = 0;
+}
+
+/* Rebuilds the declaration from the topic list: past the bounds it declares "" (everything),
+ * and sub0's own filter still keeps only the subscribed topics. Under s->mu. */
+static void
+bus_decl_build_locked(bus_sub *s)
+{
+	static const char *const all[] = { "" };
+	int over = s->ntopics > TOPICDECL_MAX_PREFIXES;
+	for (size_t i = 0; i < s->ntopics && !over; i++)
+		over = strlen(s->topics[i]) > TOPICDECL_PREFIX_MAX;
+	s->decl_seq++;
+	s->decl_len = over ? topicdecl_encode(s->decl_seq, all, 1, s->decl, TOPICDECL_MAX_BYTES)
+	                   : topicdecl_encode(s->decl_seq, (const char *const *)s->topics, s->ntopics, s->decl,
+	                                      TOPICDECL_MAX_BYTES);
+}
+
 /* ---- subscriber ---------------------------------------------------------------------------- */
+
+/* Counts the pipes sock dialed itself, not the bridge's (which sock listens for). */
+static void
+bus_sub_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	if (nng_dialer_id(nng_pipe_dialer(p)) > 0)
+		bus_pipe_cb(p, ev, arg);
+}
+
+static void
+bus_sub_free(bus_sub *s)
+{
+	bus_rd_stop_all(s);
+	if (s->has_bridge)
+		nng_close(s->bridge);
+	for (size_t i = 0; i < s->ntopics; i++)
+		free(s->topics[i]);
+	free(s->topics);
+	free(s->decl);
+	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->cv);
+	tbl_free(s->streams);
+	free(s);
+}
+
+/* Opens the bridge: sock listens on a private inproc:// URL, the bridge pub0 dials it. */
+static int
+bus_sub_bridge(bus_sub *s, char *err, size_t errlen)
+{
+	static atomic_uint serial;
+	char url[96];
+	int rv;
+	snprintf(url, sizeof url, "inproc://ob-bus-sub-%d-%u", (int)getpid(), atomic_fetch_add(&serial, 1));
+	if ((rv = nng_listen(s->sock, url, NULL, 0)) != 0 || (rv = nng_pub0_open(&s->bridge)) != 0) {
+		snprintf(err, errlen, "sub bridge: %s", nng_strerror(rv));
+		return -1;
+	}
+	s->has_bridge = 1;
+	nng_socket_set_int(s->bridge, NNG_OPT_SENDBUF, 1024);
+	if ((rv = nng_dial(s->bridge, url, NULL, 0)) != 0) {
+		snprintf(err, errlen, "sub bridge: %s", nng_strerror(rv));
+		return -1;
+	}
+	return 0;
+}
+
+/* 1 unless BUS_SUB_FILTER turns publisher-side filtering off ("0", "off", "no", "false"). */
+static int
+bus_sub_filter_on(void)
+{
+	const char *v = getenv("BUS_SUB_FILTER");
+	return !(v && (!strcmp(v, "0") || !strcasecmp(v, "off") || !strcasecmp(v, "no") || !strcasecmp(v, "false")));
+}
 
 bus_sub *
 bus_sub_open(const char *urls, char *err, size_t errlen)
 {
 	bus_sub *s = calloc(1, sizeof *s);
+	char *copy = strdup(urls ? urls : ""), *direct = NULL, *save = NULL;
+	size_t dlen = 0, nurls = 0;
+	int filter = bus_sub_filter_on(), rv = -1;
 	bus_metrics_init();
-	if (s == NULL)
-		return NULL;
-	if ((s->streams = bus_stream_table(BUS_MAX_STREAMS_DEFAULT)) == NULL) {
+	if (s == NULL || copy == NULL || (direct = calloc(1, strlen(copy) + 1)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		free(s);
+		free(copy);
 		return NULL;
 	}
-	int rv = nng_sub0_open(&s->sock);
-	if (rv != 0) {
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, NULL);
+	s->cur_timeout = -2;
+	s->verify_threads = BUS_VERIFY_THREADS_DEFAULT;
+	if ((s->streams = bus_stream_table(BUS_MAX_STREAMS_DEFAULT)) == NULL ||
+	    (s->rd = calloc(strlen(copy) / 6 + 1, sizeof *s->rd)) == NULL ||
+	    (s->decl = malloc(TOPICDECL_MAX_BYTES)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	bus_decl_build_locked(s); /* no topics yet: nothing */
+	if ((rv = nng_sub0_open(&s->sock)) != 0) {
 		snprintf(err, errlen, "sub socket: %s", nng_strerror(rv));
-		tbl_free(s->streams);
-		free(s);
-		return NULL;
+		rv = -1;
+		goto out;
 	}
 	bus_socket_defaults(s->sock);
 	nng_socket_set_int(s->sock, NNG_OPT_RECVBUF, 1024);
-	s->cur_timeout = -2;
-	s->verify_threads = BUS_VERIFY_THREADS_DEFAULT;
-	bus_watch_pipes(s->sock, &s->pipes);
-	if (bus_dial_all(s->sock, urls, err, errlen) != 0) {
-		nng_close(s->sock);
-		tbl_free(s->streams);
-		free(s);
+	nng_pipe_notify(s->sock, NNG_PIPE_EV_ADD_POST, bus_sub_pipe_cb, &s->pipes);
+	nng_pipe_notify(s->sock, NNG_PIPE_EV_REM_POST, bus_sub_pipe_cb, &s->pipes);
+	rv = 0;
+	/* stream URLs get a reader each; the rest (inproc://) are dialed by sock as before */
+	for (char *u = strtok_r(copy, ",", &save); u && rv == 0; u = strtok_r(NULL, ",", &save)) {
+		while (*u == ' ')
+			u++;
+		for (char *e = u + strlen(u); e > u && e[-1] == ' ';)
+			*--e = '\0';
+		if (*u == 0)
+			continue;
+		nurls++;
+		if (filter && bus_rd_streamable(u)) {
+			rv = bus_rd_init(s, &s->rd[s->nrd++], u, err, errlen);
+		} else {
+			dlen += (size_t)sprintf(direct + dlen, "%s%s", dlen ? "," : "", u);
+		}
+	}
+	if (rv == 0 && nurls == 0) {
+		snprintf(err, errlen, "no bus URL given");
+		rv = -1;
+	}
+	if (rv == 0 && s->nrd > 0)
+		rv = bus_sub_bridge(s, err, errlen);
+	if (rv == 0 && dlen > 0)
+		rv = bus_dial_all(s->sock, direct, err, errlen);
+	for (size_t i = 0; rv == 0 && i < s->nrd; i++) {
+		if (pthread_create(&s->rd[i].th, NULL, bus_rd_main, &s->rd[i]) != 0) {
+			snprintf(err, errlen, "out of threads");
+			rv = -1;
+		} else {
+			s->rd[i].started = 1;
+		}
+	}
+out:
+	free(copy);
+	free(direct);
+	if (rv != 0) {
+		bus_rd_stop_all(s);
+		if (s->sock.id)
+			nng_close(s->sock);
+		bus_sub_free(s);
 		return NULL;
 	}
 	return s;
@@ -856,7 +1333,49 @@ bus_sub_open(const char *urls, char *err, size_t errlen)
 int
 bus_sub_topic(bus_sub *s, const char *prefix)
 {
-	return nng_socket_set(s->sock, NNG_OPT_SUB_SUBSCRIBE, prefix, strlen(prefix)) ? -1 : 0;
+	if (nng_socket_set(s->sock, NNG_OPT_SUB_SUBSCRIBE, prefix, strlen(prefix)) != 0)
+		return -1;
+	if (s->nrd == 0)
+		return 0;
+	pthread_mutex_lock(&s->mu);
+	for (size_t i = 0; i < s->ntopics; i++)
+		if (strcmp(s->topics[i], prefix) == 0) {
+			pthread_mutex_unlock(&s->mu);
+			return 0;
+		}
+	char **nt = realloc(s->topics, (s->ntopics + 1) * sizeof *nt);
+	char *copy = strdup(prefix);
+	if (nt == NULL || copy == NULL) {
+		pthread_mutex_unlock(&s->mu);
+		free(copy);
+		if (nt)
+			s->topics = nt;
+		return -1;
+	}
+	s->topics = nt;
+	s->topics[s->ntopics++] = copy;
+	bus_decl_build_locked(s);
+	uint32_t seq = s->decl_seq;
+	pthread_mutex_unlock(&s->mu);
+	for (size_t i = 0; i < s->nrd; i++) {
+		pthread_mutex_lock(&s->rd[i].txmu);
+		bus_rd_declare_txlocked(&s->rd[i]);
+		pthread_mutex_unlock(&s->rd[i].txmu);
+	}
+	/* Frames published after this returns must reach us: wait (bounded) until every busd that
+	 * filters for us has applied the new list (its ack comes in order with the frames). */
+	struct timespec dl;
+	bus_deadline(&dl, BUS_RD_ACK_WAIT_MS);
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		int behind = 0;
+		for (size_t i = 0; i < s->nrd; i++)
+			behind |= s->rd[i].acks && (int32_t)(s->rd[i].acked - seq) < 0;
+		if (!behind || pthread_cond_timedwait(&s->cv, &s->mu, &dl) != 0)
+			break;
+	}
+	pthread_mutex_unlock(&s->mu);
+	return 0;
 }
 
 void
@@ -874,13 +1393,27 @@ bus_sub_keep_duplicates(bus_sub *s, int keep)
 int
 bus_sub_connected(const bus_sub *s)
 {
-	return atomic_load(&((bus_sub *)s)->pipes);
+	bus_sub *m = (bus_sub *)s;
+	int n = atomic_load(&m->pipes);
+	if (m->nrd == 0)
+		return n;
+	uint64_t now = bus_ms_now();
+	pthread_mutex_lock(&m->mu);
+	for (size_t i = 0; i < m->nrd; i++) /* a busd that filters: once it acked; an older one: after 1 s */
+		n += m->rd[i].up_ms && (m->rd[i].acks || now - m->rd[i].up_ms >= BUS_RD_ACK_FIRST_MS);
+	pthread_mutex_unlock(&m->mu);
+	return n;
 }
 
 int
 bus_sub_wait(bus_sub *s, int want, int timeout_ms)
 {
-	return bus_wait_pipes(&s->pipes, want, timeout_ms);
+	for (int waited = 0; bus_sub_connected(s) < want; waited += 5) {
+		if (waited >= timeout_ms)
+			return -1;
+		nng_msleep(5);
+	}
+	return 0;
 }
 
 void
@@ -1150,8 +1683,24 @@ bus_sub_close(bus_sub *s)
 		return;
 	bus_vq_free(s->vq);
 	s->vq = NULL;
+	bus_rd_stop_all(s);
+	if (s->has_bridge) {
+		/* Nothing is sent into the bridge any more: take what is on its way out of NNG's queues
+		 * first (NNG 1.5.2 can lose, without freeing, messages still in flight at close). */
+		nng_msg *m;
+		for (int idle = 0; idle < 3;) {
+			if (nng_recvmsg(s->sock, &m, NNG_FLAG_NONBLOCK) == 0) {
+				nng_msg_free(m);
+				idle = 0;
+			} else {
+				idle++;
+				nng_msleep(1);
+			}
+		}
+		nng_close(s->bridge);
+	}
+	s->has_bridge = 0;
 	if (bus_close_socket(s->sock, BUS_CLOSE_TIMEOUT_MS) != 0)
 		return; /* NNG may still call bus_pipe_cb with &s->pipes: s stays allocated */
-	tbl_free(s->streams);
-	free(s);
+	bus_sub_free(s);
 }

@@ -3,8 +3,16 @@
  *
  * Publishers dial busd's ingress, subscribers dial its egress (DESIGN.md). Several busd replicas
  * may run: a publisher dials all of them (pub0 sends each frame to every connected busd) and a
- * subscriber dials all of them and drops the duplicates by (origin, seq). NNG redials by itself
- * when a busd goes away, so callers never reconnect by hand.
+ * subscriber dials all of them and drops the duplicates by (origin, seq). Both redial by themselves
+ * (50 ms, backing off to 1 s) when a busd goes away, so callers never reconnect by hand.
+ *
+ * Subscribers declare their topic prefixes to busd (bus/topicdecl.h), which then sends them only
+ * the frames they subscribed to: a subscriber speaks the subscriber side of SP on NNG byte streams
+ * itself (tcp://, ipc://, tls+tcp://; NNG's sub0 socket cannot send) and hands the frames to its
+ * sub0 socket through an inproc:// bridge, so bus_recv and its accounting are unchanged. It stays
+ * correct against a busd that does not filter (older, or a plain pub0): sub0 still filters. The
+ * environment variable BUS_SUB_FILTER=0 (read by bus_sub_open) makes subscribers plain NNG sub0s
+ * again; inproc:// URLs always are.
  *
  * Pub/sub is best effort (a subscriber that is slow or disconnected misses frames). Sequence
  * numbers make every loss visible. They count per stream, i.e. per (origin, topic), not per origin:
@@ -20,7 +28,8 @@
  *
  * Threads: a bus_pub or a bus_sub is used by one thread at a time. A bus_sub verifies signed frames
  * on threads of its own (bus_sub_verify_threads), invisible to the caller: frames still come out of
- * bus_recv one at a time, in arrival order.
+ * bus_recv one at a time, in arrival order. It also runs one reader thread per busd stream URL
+ * (above), stopped and joined by bus_sub_close.
  */
 #ifndef OB_BUS_BUS_H
 #define OB_BUS_BUS_H
@@ -97,7 +106,10 @@ typedef struct bus_stream_stats {
 
 /* Opens a subscriber that dials every URL of a comma-separated list. No topics yet. */
 bus_sub *bus_sub_open(const char *urls, char *err, size_t errlen);
-/* Subscribes to a topic prefix ("" = everything). */
+/* Subscribes to a topic prefix ("" = everything). The new list is sent to every connected busd,
+ * and the call waits (at most 2 s) until each that filters has applied it, so frames published
+ * after it returns are not filtered away. More than 256 prefixes, or one over 128 bytes, declare
+ * everything to busd (sub0 still filters). 0, or -1 (out of memory). */
 int bus_sub_topic(bus_sub *s, const char *prefix);
 /* Enforces trust lists from now on (borrowed: must outlive the subscriber). */
 void bus_sub_set_trust(bus_sub *s, const sig_trust *t);
@@ -118,6 +130,7 @@ void bus_sub_keep_duplicates(bus_sub *s, int keep);
 #define BUS_VERIFY_THREADS_DEFAULT 1
 #define BUS_VERIFY_THREADS_MAX     8
 int bus_sub_verify_threads(bus_sub *s, int n);
+/* busd connections up (a declaring connection once busd acknowledged its first list, or 1 s). */
 int bus_sub_connected(const bus_sub *s);
 int bus_sub_wait(bus_sub *s, int want, int timeout_ms);
 

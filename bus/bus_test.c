@@ -4,6 +4,12 @@
  * Each test runs one or two forwarders (what busd runs) in threads, so delivery, duplicate
  * suppression across replicas, gap and restart accounting and the trust check are exercised
  * through real NNG sockets.
+ *
+ * The stream tests run the forwarder with an ipc:// egress (bus/egress.c), so subscribers go
+ * through their stream readers and declare their topics: busd sends each only its prefixes (counted
+ * in the egress stats), an unmodified NNG sub0 beside them still gets everything, a new
+ * bus_sub_topic takes effect before it returns, a restarted busd gets the declaration again, two
+ * replicas still deduplicate, and BUS_SUB_FILTER=0 turns it off.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,16 +17,23 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <nng/nng.h>
+#include <nng/protocol/pubsub0/sub.h>
 #include <nng/supplemental/util/platform.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "bus/bus.h"
 #include "bus/frame.h"
 #include "bus/fwd.h"
 #include "bus/sig.h"
+#include "base/rt_main.h"
 #include "base/rt_metrics.h"
 
 typedef struct {
@@ -603,6 +616,311 @@ test_verify_pipeline_close_busy(void **state)
 	sig_key_free(k);
 }
 
+/* ---- over busd's stream egress: topic declarations ----------------------------------------- */
+
+static char st_url[2][160];
+
+static void
+st_urls(const char *tag)
+{
+	for (int i = 0; i < 2; i++) {
+		snprintf(st_url[i], sizeof st_url[i], "ipc:///tmp/ob-bus-test-%d-%s%d.ipc", (int)getpid(), tag, i);
+		unlink(st_url[i] + 6);
+	}
+}
+
+static bus_egress_stats
+eg_stats(fwd_thread *t)
+{
+	bus_egress_stats st;
+	bus_fwd_egress_stats(t->f, &st);
+	return st;
+}
+
+/* Waits until the egress counted `want` declarations (they are applied on NNG's threads). */
+static int
+wait_decls(fwd_thread *t, uint64_t want, int filtered_conns)
+{
+	for (int i = 0; i < 10000; i++) {
+		bus_egress_stats st = eg_stats(t);
+		if (st.decl_accepted >= want && st.filtered_conns == filtered_conns)
+			return 0;
+		nng_msleep(2);
+	}
+	return -1;
+}
+
+static int
+recv_topic(bus_sub *s, char *topic, size_t cap, int timeout)
+{
+	bus_msg m;
+	int rv = bus_recv(s, &m, timeout);
+	if (rv == BUS_OK)
+		snprintf(topic, cap, "%.*s", (int)m.f.topic_len, m.f.topic);
+	if (rv == BUS_OK || rv == BUS_EDECODE || rv == BUS_EREJECT)
+		bus_msg_free(&m);
+	return rv;
+}
+
+static void
+test_stream_filtered(void **state)
+{
+	(void)state;
+	fwd_thread fw;
+	char err[160], topic[160];
+	nng_socket plain;
+	st_urls("flt");
+	fwd_start(&fw, "inproc://t9-in", st_url[0]);
+	bus_pub *p = bus_pub_open("inproc://t9-in", "pub-9", err, sizeof err);
+	bus_sub *obs = bus_sub_open(st_url[0], err, sizeof err);
+	bus_sub *all = bus_sub_open(st_url[0], err, sizeof err);
+	assert_non_null(p);
+	assert_non_null(obs);
+	assert_non_null(all);
+	assert_int_equal(bus_sub_topic(obs, "price.obs."), 0);
+	assert_int_equal(bus_sub_topic(all, ""), 0);
+	/* an unmodified NNG sub0 (a third-party tool) beside them */
+	assert_int_equal(nng_sub0_open(&plain), 0);
+	nng_socket_set(plain, NNG_OPT_SUB_SUBSCRIBE, "", 0);
+	nng_socket_set_ms(plain, NNG_OPT_RECVTIMEO, 10000);
+	nng_socket_set_int(plain, NNG_OPT_RECVBUF, 1024);
+	assert_int_equal(nng_dial(plain, st_url[0], NULL, NNG_FLAG_NONBLOCK), 0);
+	assert_int_equal(bus_pub_wait(p, 1, 10000), 0);
+	assert_int_equal(bus_sub_wait(obs, 1, 10000), 0);
+	assert_int_equal(bus_sub_wait(all, 1, 10000), 0);
+	assert_int_equal(bus_sub_connected(obs), 1);
+	assert_int_equal(fwd_ready(&fw, 1, 3), 0);
+	assert_int_equal(wait_decls(&fw, 2, 2), 0);
+
+	for (int i = 0; i < 100; i++) {
+		assert_int_equal(bus_publish(p, "price.obs.ETH-USD", "price.obs", NULL, (uint8_t *)"1", 1, NULL),
+		                 BUS_OK);
+		assert_int_equal(bus_publish(p, "alert.info.x", "alert", NULL, (uint8_t *)"x", 1, NULL), BUS_OK);
+		if (i % 25 == 0)
+			nng_msleep(2);
+	}
+	for (int i = 0; i < 100; i++) {
+		assert_int_equal(recv_topic(obs, topic, sizeof topic, 10000), BUS_OK);
+		assert_string_equal(topic, "price.obs.ETH-USD");
+	}
+	int n_all = 0, n_plain = 0;
+	while (n_all < 200 && recv_topic(all, topic, sizeof topic, 10000) == BUS_OK)
+		n_all++;
+	for (nng_msg *m; n_plain < 200 && nng_recvmsg(plain, &m, 0) == 0; n_plain++)
+		nng_msg_free(m);
+	assert_int_equal(n_all, 200);
+	assert_int_equal(n_plain, 200);
+	/* busd never wrote the 100 alerts to obs: it filtered them */
+	bus_egress_stats st = eg_stats(&fw);
+	assert_int_equal(st.filtered_frames, 100);
+	assert_int_equal(st.refused_decl, 0);
+
+	/* a new prefix takes effect before bus_sub_topic returns: nothing published after it is lost */
+	uint64_t decls = st.decl_accepted; /* 2 to 4: a subscriber that connected before its first topic
+	                                    * declared twice (nothing, then the topic) */
+	assert_int_equal(bus_sub_topic(obs, "alert."), 0);
+	for (int i = 0; i < 20; i++)
+		assert_int_equal(bus_publish(p, "alert.info.x", "alert", NULL, (uint8_t *)"y", 1, NULL), BUS_OK);
+	for (int i = 0; i < 20; i++) {
+		assert_int_equal(recv_topic(obs, topic, sizeof topic, 10000), BUS_OK);
+		assert_string_equal(topic, "alert.info.x");
+	}
+	assert_int_equal(recv_topic(obs, topic, sizeof topic, 100), BUS_TIMEOUT);
+	bus_stream_stats ss[4];
+	assert_int_equal(bus_sub_streams(obs, ss, 4), 2);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(ss[i].gaps, 0);
+	assert_int_equal(eg_stats(&fw).decl_accepted, decls + 1);
+	nng_close(plain);
+	bus_pub_close(p);
+	bus_sub_close(obs);
+	bus_sub_close(all);
+	fwd_stop(&fw);
+}
+
+/* busd restarts: the subscriber redials, declares again, and is filtered by the new busd. */
+static void
+test_stream_redial(void **state)
+{
+	(void)state;
+	fwd_thread fw;
+	char err[160], topic[160];
+	st_urls("rdl");
+	fwd_start(&fw, "inproc://t10-in", st_url[0]);
+	bus_pub *p = bus_pub_open("inproc://t10-in", "pub-10", err, sizeof err);
+	bus_sub *s = bus_sub_open(st_url[0], err, sizeof err);
+	assert_non_null(p);
+	assert_non_null(s);
+	assert_int_equal(bus_sub_topic(s, "a."), 0);
+	assert_int_equal(bus_sub_wait(s, 1, 10000), 0);
+	assert_int_equal(bus_pub_wait(p, 1, 10000), 0);
+	assert_int_equal(fwd_ready(&fw, 1, 1), 0);
+	assert_int_equal(bus_publish(p, "a.1", "t", NULL, (uint8_t *)"1", 1, NULL), BUS_OK);
+	assert_int_equal(recv_topic(s, topic, sizeof topic, 10000), BUS_OK);
+	assert_string_equal(topic, "a.1");
+	fwd_stop(&fw);
+	for (int i = 0; i < 5000 && bus_sub_connected(s) != 0; i++)
+		nng_msleep(2);
+	assert_int_equal(bus_sub_connected(s), 0);
+
+	fwd_start(&fw, "inproc://t10-in", st_url[0]);
+	assert_int_equal(bus_sub_wait(s, 1, 20000), 0);
+	assert_int_equal(bus_pub_wait(p, 1, 20000), 0);
+	assert_int_equal(fwd_ready(&fw, 1, 1), 0);
+	assert_int_equal(wait_decls(&fw, 1, 1), 0);
+	assert_int_equal(bus_publish(p, "b.1", "t", NULL, (uint8_t *)"1", 1, NULL), BUS_OK);
+	assert_int_equal(bus_publish(p, "a.1", "t", NULL, (uint8_t *)"2", 1, NULL), BUS_OK);
+	assert_int_equal(recv_topic(s, topic, sizeof topic, 10000), BUS_OK);
+	assert_string_equal(topic, "a.1");
+	for (int i = 0; i < 5000 && eg_stats(&fw).filtered_frames != 1; i++)
+		nng_msleep(2);
+	assert_int_equal(eg_stats(&fw).filtered_frames, 1);
+	bus_pub_close(p);
+	bus_sub_close(s);
+	fwd_stop(&fw);
+}
+
+/* Two busd replicas over streams: each filters, the subscriber still delivers each frame once. */
+static void
+test_stream_two_replicas(void **state)
+{
+	(void)state;
+	fwd_thread a, b;
+	char err[160], urls[400], topic[160];
+	st_urls("two");
+	fwd_start(&a, "inproc://t11a-in", st_url[0]);
+	fwd_start(&b, "inproc://t11b-in", st_url[1]);
+	snprintf(urls, sizeof urls, "%s, %s", st_url[0], st_url[1]);
+	bus_pub *p = bus_pub_open("inproc://t11a-in,inproc://t11b-in", "pub-11", err, sizeof err);
+	bus_sub *s = bus_sub_open(urls, err, sizeof err);
+	assert_non_null(p);
+	assert_non_null(s);
+	assert_int_equal(bus_sub_topic(s, "keep."), 0);
+	assert_int_equal(bus_pub_wait(p, 2, 10000), 0);
+	assert_int_equal(bus_sub_wait(s, 2, 10000), 0);
+	assert_int_equal(fwd_ready(&a, 1, 1), 0);
+	assert_int_equal(fwd_ready(&b, 1, 1), 0);
+	for (int i = 0; i < 50; i++) {
+		assert_int_equal(bus_publish(p, "keep.x", "t", NULL, (uint8_t *)"k", 1, NULL), BUS_OK);
+		assert_int_equal(bus_publish(p, "drop.x", "t", NULL, (uint8_t *)"d", 1, NULL), BUS_OK);
+	}
+	for (int i = 0; i < 50; i++) {
+		assert_int_equal(recv_topic(s, topic, sizeof topic, 10000), BUS_OK);
+		assert_string_equal(topic, "keep.x");
+	}
+	assert_int_equal(recv_topic(s, topic, sizeof topic, 200), BUS_TIMEOUT);
+	bus_stream_stats ss[2];
+	assert_int_equal(bus_sub_streams(s, ss, 2), 1);
+	assert_int_equal(ss[0].frames, 50);
+	assert_int_equal(ss[0].duplicates, 50);
+	for (int i = 0; i < 5000 && (eg_stats(&a).filtered_frames < 50 || eg_stats(&b).filtered_frames < 50); i++)
+		nng_msleep(2);
+	assert_int_equal(eg_stats(&a).filtered_frames, 50);
+	assert_int_equal(eg_stats(&b).filtered_frames, 50);
+	bus_pub_close(p);
+	bus_sub_close(s);
+	fwd_stop(&a);
+	fwd_stop(&b);
+}
+
+/* BUS_SUB_FILTER=0: the subscriber is a plain sub0 again (busd sends it everything). */
+static void
+test_stream_filter_off(void **state)
+{
+	(void)state;
+	fwd_thread fw;
+	char err[160], topic[160];
+	st_urls("off");
+	fwd_start(&fw, "inproc://t12-in", st_url[0]);
+	setenv("BUS_SUB_FILTER", "0", 1);
+	bus_sub *s = bus_sub_open(st_url[0], err, sizeof err);
+	unsetenv("BUS_SUB_FILTER");
+	bus_pub *p = bus_pub_open("inproc://t12-in", "pub-12", err, sizeof err);
+	assert_non_null(p);
+	assert_non_null(s);
+	assert_int_equal(bus_sub_topic(s, "a."), 0);
+	assert_int_equal(bus_sub_wait(s, 1, 10000), 0);
+	assert_int_equal(bus_pub_wait(p, 1, 10000), 0);
+	assert_int_equal(fwd_ready(&fw, 1, 1), 0);
+	assert_int_equal(bus_publish(p, "b.1", "t", NULL, (uint8_t *)"1", 1, NULL), BUS_OK);
+	assert_int_equal(bus_publish(p, "a.1", "t", NULL, (uint8_t *)"1", 1, NULL), BUS_OK);
+	assert_int_equal(recv_topic(s, topic, sizeof topic, 10000), BUS_OK);
+	assert_string_equal(topic, "a.1");
+	bus_egress_stats st = eg_stats(&fw);
+	for (int i = 0; i < 5000 && st.sent_frames < 2; i++) { /* counted when the write completes */
+		nng_msleep(2);
+		st = eg_stats(&fw);
+	}
+	assert_int_equal(st.decl_accepted, 0);
+	assert_int_equal(st.filtered_frames, 0);
+	assert_int_equal(st.sent_frames, 2); /* b.1 went to it too; its sub0 dropped it */
+	bus_pub_close(p);
+	bus_sub_close(s);
+	fwd_stop(&fw);
+}
+
+/* A TCP port free a moment ago (the egress binds it next). */
+static int
+free_tcp_port(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof sa;
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0 && getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
+		port = ntohs(sa.sin_port);
+	close(fd);
+	return port;
+}
+
+typedef struct {
+	bus_pub *p;
+	atomic_int stop;
+	pthread_t th;
+} pub_thread;
+
+static void *
+pub_main(void *arg)
+{
+	pub_thread *t = arg;
+	while (!atomic_load(&t->stop)) {
+		for (int i = 0; i < 20; i++)
+			if (bus_publish(t->p, "busy.x", "t", NULL, (uint8_t *)"b", 1, NULL) != BUS_OK)
+				break;
+		nng_msleep(1);
+	}
+	return NULL;
+}
+
+/* Subscribers closed while frames stream in over tcp:// return promptly (a stream read started just
+ * after the close must not wait forever: bus_rd_io says why). */
+static void
+test_stream_close_busy(void **state)
+{
+	(void)state;
+	fwd_thread fw;
+	pub_thread pt = { 0 };
+	char err[160], url[64], topic[160];
+	snprintf(url, sizeof url, "tcp://127.0.0.1:%d", free_tcp_port());
+	fwd_start(&fw, "inproc://t13-in", url);
+	pt.p = bus_pub_open("inproc://t13-in", "pub-13", err, sizeof err);
+	assert_non_null(pt.p);
+	assert_int_equal(bus_pub_wait(pt.p, 1, 10000), 0);
+	pthread_create(&pt.th, NULL, pub_main, &pt);
+	for (int i = 0; i < 20; i++) {
+		bus_sub *s = bus_sub_open(url, err, sizeof err);
+		assert_non_null(s);
+		assert_int_equal(bus_sub_topic(s, "busy."), 0);
+		assert_int_equal(recv_topic(s, topic, sizeof topic, 20000), BUS_OK);
+		uint64_t t0 = rt_mono_ns();
+		bus_sub_close(s);
+		assert_true(rt_mono_ns() - t0 < 5000000000ull); /* a slice is 200 ms; 5 s even when loaded */
+	}
+	atomic_store(&pt.stop, 1);
+	pthread_join(pt.th, NULL);
+	bus_pub_close(pt.p);
+	fwd_stop(&fw);
+}
+
 int
 main(void)
 {
@@ -611,6 +929,9 @@ main(void)
 		cmocka_unit_test(test_gaps_late_restart),         cmocka_unit_test(test_trust_rejects_forgery),
 		cmocka_unit_test(test_forwarder_drops_malformed), cmocka_unit_test(test_streams_bounded),
 		cmocka_unit_test(test_verify_pipeline),           cmocka_unit_test(test_verify_pipeline_close_busy),
+		cmocka_unit_test(test_stream_filtered),           cmocka_unit_test(test_stream_redial),
+		cmocka_unit_test(test_stream_two_replicas),       cmocka_unit_test(test_stream_filter_off),
+		cmocka_unit_test(test_stream_close_busy),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

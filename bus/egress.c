@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "bus/bus.h"
+#include "bus/topicdecl.h"
 #include "base/rt_log.h"
 #include "base/rt_main.h"
 
@@ -30,6 +31,7 @@
 
 typedef struct eg_frame {
 	unsigned refs;
+	int ctl; /* a declaration ack, not a frame: not counted as sent, never dropped for room */
 	size_t len;
 	uint8_t buf[]; /* EG_HDR header bytes, then the frame */
 } eg_frame;
@@ -46,9 +48,15 @@ struct eg_conn {
 	nng_stream *s;
 	nng_aio *tx, *rx;
 	int ipc, tls, state, closing, tx_busy, rx_busy;
-	uint8_t hs_out[8], hs_in[8], sink[256];
+	uint8_t hs_out[8], hs_in[8];
 	size_t hs_out_done, hs_in_done;
-	eg_frame **q; /* ring of queued frames, the head possibly partly sent */
+	uint8_t rx_hdr[EG_HDR]; /* an upstream message's header (a topic declaration) */
+	size_t rx_hdr_done;
+	uint8_t *rx_msg; /* its body while it is read, NULL between messages */
+	size_t rx_len, rx_done;
+	topicdecl *filter;   /* the last declaration: NULL = every frame (a plain sub0) */
+	uint8_t *filter_buf; /* the bytes filter points into */
+	eg_frame **q;        /* ring of queued frames, the head possibly partly sent */
 	size_t qcap, qhead, qn, head_off;
 	size_t inflight; /* frames at the head that the pending send points into */
 	uint64_t qbytes; /* frame bytes + EG_ENTRY per queued frame */
@@ -180,13 +188,120 @@ eg_recv_start_locked(eg_conn *c)
 	if (c->hs_in_done < sizeof c->hs_in) {
 		iov.iov_buf = c->hs_in + c->hs_in_done;
 		iov.iov_len = sizeof c->hs_in - c->hs_in_done;
-	} else { /* sub0 sends nothing after its header; read (and drop) anyway to see the close */
-		iov.iov_buf = c->sink;
-		iov.iov_len = sizeof c->sink;
+	} else if (c->rx_msg == NULL) { /* a plain sub0 sends nothing more: this also sees the close */
+		size_t hdr = c->ipc ? EG_HDR : EG_HDR - 1;
+		iov.iov_buf = c->rx_hdr + c->rx_hdr_done;
+		iov.iov_len = hdr - c->rx_hdr_done;
+	} else {
+		iov.iov_buf = c->rx_msg + c->rx_done;
+		iov.iov_len = c->rx_len - c->rx_done;
 	}
 	nng_aio_set_iov(c->rx, 1, &iov);
 	c->rx_busy = 1;
 	nng_stream_recv(c->s, c->rx);
+}
+
+/* A frame (or an ack) with its SP header, held once for every subscriber. Counted in held_bytes.
+ * NULL when out of memory. Lock held. */
+static eg_frame *
+eg_frame_new_locked(bus_egress *e, const uint8_t *frame, size_t len)
+{
+	eg_frame *f = malloc(sizeof *f + EG_HDR + len);
+	if (f == NULL)
+		return NULL;
+	f->refs = 0;
+	f->ctl = 0;
+	f->len = len;
+	f->buf[0] = 1;
+	for (int i = 0; i < 8; i++)
+		f->buf[1 + i] = (uint8_t)((uint64_t)len >> (56 - 8 * i));
+	memcpy(f->buf + EG_HDR, frame, len);
+	e->st.held_bytes += len;
+	if (e->st.held_bytes > e->st.held_peak)
+		e->st.held_peak = e->st.held_bytes;
+	if (e->st.held_bytes > e->trim_peak)
+		e->trim_peak = e->st.held_bytes;
+	return f;
+}
+
+static int eg_push(eg_conn *c, eg_frame *f);
+
+/* A peer whose upstream message is not a declaration we accept: refused, counted, logged; busd
+ * goes on. Lock held. */
+static void
+eg_decl_refuse_locked(eg_conn *c, const char *why)
+{
+	c->e->st.refused_decl++;
+	rt_log(RT_WARN, "subscriber %s: topic declaration refused (%s): disconnected", c->peer, why);
+	eg_close_locked(c);
+}
+
+/* A complete upstream message: the subscriber's new prefix list. Replaces the old one and queues
+ * the ack behind the frames already queued (they were chosen by the old list). Lock held. */
+static void
+eg_decl_apply_locked(eg_conn *c)
+{
+	bus_egress *e = c->e;
+	char err[160];
+	uint8_t ack[TOPICDECL_ACK_LEN];
+	topicdecl *d = malloc(sizeof *d);
+	uint8_t *buf = c->rx_msg;
+	c->rx_msg = NULL;
+	c->rx_hdr_done = 0;
+	if (d == NULL || topicdecl_parse(buf, c->rx_len, d, err, sizeof err) != 0) {
+		free(d);
+		free(buf);
+		eg_decl_refuse_locked(c, d ? err : "out of memory");
+		return;
+	}
+	free(c->filter);
+	free(c->filter_buf);
+	c->filter = d;
+	c->filter_buf = buf;
+	e->st.decl_accepted++;
+	topicdecl_ack(d->seq, ack);
+	eg_frame *f = eg_frame_new_locked(e, ack, sizeof ack);
+	if (f == NULL || eg_push(c, f) != 0) {
+		if (f) {
+			e->st.held_bytes -= f->len;
+			free(f);
+		}
+		return; /* the subscriber waits for the ack a while, then goes on */
+	}
+	f->ctl = 1;
+	eg_send_start_locked(c);
+}
+
+/* n more bytes of an upstream message arrived (only a declaring subscriber sends any). Lock held. */
+static void
+eg_upstream_locked(eg_conn *c, size_t n)
+{
+	size_t hdr = c->ipc ? EG_HDR : EG_HDR - 1;
+	if (c->rx_msg != NULL) {
+		c->rx_done += n;
+		if (c->rx_done == c->rx_len)
+			eg_decl_apply_locked(c);
+		return;
+	}
+	c->rx_hdr_done += n;
+	if (c->rx_hdr_done < hdr)
+		return;
+	uint64_t len = 0;
+	for (size_t i = hdr - 8; i < hdr; i++)
+		len = len << 8 | c->rx_hdr[i];
+	if (c->ipc && c->rx_hdr[0] != 1) {
+		eg_decl_refuse_locked(c, "bad ipc message type");
+	} else if (len < TOPICDECL_HDR || len > TOPICDECL_MAX_BYTES) {
+		char why[96];
+		snprintf(why, sizeof why, "%llu bytes, allowed %d..%d", (unsigned long long)len, TOPICDECL_HDR,
+		         TOPICDECL_MAX_BYTES);
+		eg_decl_refuse_locked(c, why);
+	} else if ((c->rx_msg = malloc(len)) == NULL) {
+		eg_decl_refuse_locked(c, "out of memory");
+	} else {
+		c->rx_len = len;
+		c->rx_done = 0;
+	}
 }
 
 static void
@@ -212,6 +327,7 @@ eg_tx_cb(void *arg)
 			nng_stream_send(c->s, c->tx);
 		} else if (c->hs_in_done == sizeof c->hs_in) {
 			eg_go_live_locked(c);
+			eg_send_start_locked(c); /* an ack queued by a declaration that came first */
 		}
 	} else {
 		size_t hdr = c->ipc ? EG_HDR : EG_HDR - 1;
@@ -230,9 +346,11 @@ eg_tx_cb(void *arg)
 			c->qbytes -= f->len + EG_ENTRY;
 			c->qhead = (c->qhead + 1) % c->qcap;
 			c->qn--;
-			c->sent++;
-			e->st.sent_frames++;
-			e->st.sent_bytes += f->len;
+			if (!f->ctl) {
+				c->sent++;
+				e->st.sent_frames++;
+				e->st.sent_bytes += f->len;
+			}
 			eg_frame_release(e, f);
 		}
 		eg_send_start_locked(c);
@@ -253,7 +371,7 @@ eg_rx_cb(void *arg)
 			eg_refuse_locked(c, rv);
 		else
 			eg_close_locked(c);
-	} else if (c->state == EG_HS) {
+	} else if (c->hs_in_done < sizeof c->hs_in) {
 		c->hs_in_done += nng_aio_count(c->rx);
 		if (c->hs_in_done == sizeof c->hs_in) {
 			const uint8_t *h = c->hs_in;
@@ -268,6 +386,7 @@ eg_rx_cb(void *arg)
 		}
 		eg_recv_start_locked(c);
 	} else {
+		eg_upstream_locked(c, nng_aio_count(c->rx));
 		eg_recv_start_locked(c);
 	}
 	nng_mtx_unlock(e->mtx);
@@ -439,6 +558,8 @@ eg_make_room_locked(bus_egress *e, size_t len, uint64_t limit)
 			continue;
 		while (c->qbytes > limit && c->qn > keep && e->st.held_bytes + len > e->lim.max_total_bytes) {
 			eg_frame *f = c->q[(c->qhead + c->qn - 1) % c->qcap];
+			if (f->ctl)
+				break;
 			c->qn--;
 			c->qbytes -= f->len + EG_ENTRY;
 			c->dropped++;
@@ -468,25 +589,15 @@ bus_egress_send(bus_egress *e, const uint8_t *frame, size_t len)
 	for (eg_conn *c = e->conns; c; c = c->next) {
 		if (c->state != EG_LIVE || c->closing)
 			continue;
-		int admit = c->qn == 0 || c->qbytes + len + EG_ENTRY <= limit;
-		if (admit && f == NULL) {
-			if (e->st.held_bytes + len > e->lim.max_total_bytes ||
-			    (f = malloc(sizeof *f + EG_HDR + len)) == NULL) {
-				admit = 0;
-			} else {
-				f->refs = 0;
-				f->len = len;
-				f->buf[0] = 1;
-				for (int i = 0; i < 8; i++)
-					f->buf[1 + i] = (uint8_t)((uint64_t)len >> (56 - 8 * i));
-				memcpy(f->buf + EG_HDR, frame, len);
-				e->st.held_bytes += len;
-				if (e->st.held_bytes > e->st.held_peak)
-					e->st.held_peak = e->st.held_bytes;
-				if (e->st.held_bytes > e->trim_peak)
-					e->trim_peak = e->st.held_bytes;
-			}
+		if (c->filter && !topicdecl_match(c->filter, frame, len)) { /* it did not subscribe */
+			e->st.filtered_frames++;
+			continue;
 		}
+		int admit = c->qn == 0 || c->qbytes + len + EG_ENTRY <= limit;
+		if (admit && f == NULL &&
+		    (e->st.held_bytes + len > e->lim.max_total_bytes ||
+		     (f = eg_frame_new_locked(e, frame, len)) == NULL))
+			admit = 0;
 		if (!admit || eg_push(c, f) != 0) {
 			if (f == NULL && (c->qn == 0 || c->qbytes + len + EG_ENTRY <= limit))
 				e->st.dropped_total_bound++;
@@ -514,6 +625,9 @@ eg_conn_free(bus_egress *e, eg_conn *c)
 		c->qn--;
 	}
 	free(c->q);
+	free(c->rx_msg);
+	free(c->filter);
+	free(c->filter_buf);
 	free(c);
 }
 
@@ -587,6 +701,9 @@ bus_egress_get_stats(bus_egress *e, bus_egress_stats *st)
 	nng_mtx_lock(e->mtx);
 	*st = e->st;
 	st->conns = e->nlive;
+	st->filtered_conns = 0;
+	for (eg_conn *c = e->conns; c; c = c->next)
+		st->filtered_conns += c->filter != NULL && c->state == EG_LIVE && !c->closing;
 	st->open = e->nconns;
 	nng_mtx_unlock(e->mtx);
 }

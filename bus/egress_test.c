@@ -3,6 +3,9 @@
  * reach every subscriber, stalled subscribers (connected, never reading) lose frames within their
  * byte bound while a live one gets every frame, the frames held stay under the total bound, a
  * stalled subscriber is disconnected after BUSD_SUB_STALL, and peers that are not sub0 are refused.
+ * Topic declarations (topicdecl.h): a declaring peer gets only its prefixes (and the ack, in order),
+ * re-declaring changes them, a plain sub0 beside it still gets every frame, and declarations that
+ * are malformed or over the bounds are refused and counted while the egress goes on.
  */
 #include <errno.h>
 #include <nng/nng.h>
@@ -26,6 +29,7 @@
 #include <cmocka.h>
 
 #include "bus/egress.h"
+#include "bus/topicdecl.h"
 #include "base/rt_main.h"
 
 #define NSTALLED    80
@@ -275,6 +279,297 @@ test_refuses_non_sub0(void **state)
 	unlink(eg_path);
 }
 
+/* ---- topic declarations: a raw peer speaking the declaring subscriber's side --------------- */
+
+static int
+rd_full(int fd, uint8_t *b, size_t n)
+{
+	while (n > 0) {
+		ssize_t r = read(fd, b, n);
+		if (r <= 0)
+			return -1;
+		b += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+/* Connects as a sub0 and reads busd's pub0 header. */
+static int
+decl_peer(void)
+{
+	uint8_t hdr[8];
+	int fd = raw_peer(sub0_hdr);
+	struct timeval tv = { .tv_sec = DEADLINE_MS / 1000 };
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	if (rd_full(fd, hdr, 8) != 0 || hdr[1] != 'S' || hdr[5] != 0x20) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Sends one SP message (ipc: type byte, u64 length) upstream. */
+static int
+send_msg(int fd, const uint8_t *body, uint64_t len, size_t actual)
+{
+	uint8_t hdr[9] = { 1 };
+	for (int i = 0; i < 8; i++)
+		hdr[1 + i] = (uint8_t)(len >> (56 - 8 * i));
+	if (write(fd, hdr, 9) != 9)
+		return -1;
+	return actual == 0 || write(fd, body, actual) == (ssize_t)actual ? 0 : -1;
+}
+
+static int
+declare(int fd, uint32_t seq, const char *const *pfx, size_t n)
+{
+	static uint8_t buf[TOPICDECL_MAX_BYTES];
+	size_t len = topicdecl_encode(seq, pfx, n, buf, sizeof buf);
+	return len ? send_msg(fd, buf, len, len) : -1;
+}
+
+/* Reads one message; its length, or -1 (closed, timeout). */
+static long
+read_msg(int fd, uint8_t *out, size_t cap)
+{
+	uint8_t hdr[9];
+	uint64_t len = 0;
+	if (rd_full(fd, hdr, 9) != 0 || hdr[0] != 1)
+		return -1;
+	for (int i = 1; i < 9; i++)
+		len = len << 8 | hdr[i];
+	if (len > cap || rd_full(fd, out, len) != 0)
+		return -1;
+	return (long)len;
+}
+
+static int
+wait_stat(bus_egress *e, size_t field, uint64_t want)
+{
+	bus_egress_stats st;
+	for (int waited = 0; waited < DEADLINE_MS; waited += 10) {
+		bus_egress_tick(e);
+		bus_egress_get_stats(e, &st);
+		if (*(uint64_t *)((char *)&st + field) == want)
+			return 0;
+		nng_msleep(10);
+	}
+	return -1;
+}
+
+/* Reads until the ack of seq; frames before it are counted in *before. 0 or -1. */
+static int
+read_ack(int fd, uint32_t seq, int *before)
+{
+	uint8_t b[256];
+	uint32_t got;
+	for (;;) {
+		long n = read_msg(fd, b, sizeof b);
+		if (n < 0)
+			return -1;
+		if (topicdecl_is_ack(b, (size_t)n, &got))
+			return got == seq ? 0 : -1;
+		(*before)++;
+	}
+}
+
+/* A plain NNG sub0 that counts frames by first letter. */
+typedef struct {
+	nng_socket s;
+	atomic_int a, b;
+	atomic_int stop;
+	pthread_t th;
+} count_sub;
+
+static void *
+count_main(void *arg)
+{
+	count_sub *c = arg;
+	while (!atomic_load(&c->stop)) {
+		nng_msg *m;
+		if (nng_recvmsg(c->s, &m, 0) != 0)
+			continue;
+		atomic_fetch_add(((char *)nng_msg_body(m))[0] == 'a' ? &c->a : &c->b, 1);
+		nng_msg_free(m);
+	}
+	return NULL;
+}
+
+static void
+test_declared_prefixes_only(void **state)
+{
+	(void)state;
+	char err[200];
+	uint8_t b[256];
+	bus_egress_limits lim = { .max_conn_bytes = 1 << 20, .max_total_bytes = 8 << 20, .max_conns = 10 };
+	bus_egress_stats st;
+	count_sub plain = { 0 };
+	eg_urls("decl");
+	bus_egress *e = bus_egress_open(eg_url, &lim, err, sizeof err);
+	if (e == NULL)
+		fail_msg("%s", err);
+	int fd = decl_peer();
+	assert_true(fd >= 0);
+	/* an unmodified NNG sub0 beside it: never declares, gets everything */
+	assert_int_equal(nng_sub0_open(&plain.s), 0);
+	nng_socket_set_ms(plain.s, NNG_OPT_RECVTIMEO, 100);
+	nng_socket_set(plain.s, NNG_OPT_SUB_SUBSCRIBE, "", 0);
+	assert_int_equal(nng_dial(plain.s, eg_url, NULL, 0), 0);
+	pthread_create(&plain.th, NULL, count_main, &plain);
+	assert_int_equal(wait_conns(e, 2), 0);
+
+	const char *a[] = { "a.", "zz" };
+	int before = 0;
+	assert_int_equal(declare(fd, 7, a, 2), 0);
+	assert_int_equal(read_ack(fd, 7, &before), 0);
+	assert_int_equal(before, 0);
+	bus_egress_get_stats(e, &st);
+	assert_int_equal(st.decl_accepted, 1);
+	assert_int_equal(st.filtered_conns, 1);
+	for (int i = 0; i < 100; i++) {
+		char f[32];
+		int n = snprintf(f, sizeof f, "%s.%d", i % 2 ? "b" : "a", i);
+		bus_egress_send(e, (uint8_t *)f, (size_t)n);
+	}
+	/* the declaring peer: the 50 "a." frames, in order, nothing else */
+	for (int i = 0; i < 50; i++) {
+		char want[32];
+		long n = read_msg(fd, b, sizeof b - 1);
+		assert_true(n > 0);
+		b[n] = 0;
+		snprintf(want, sizeof want, "a.%d", 2 * i);
+		assert_string_equal((char *)b, want);
+	}
+	for (int w = 0; (atomic_load(&plain.a) < 50 || atomic_load(&plain.b) < 50) && w < DEADLINE_MS; w += 10)
+		nng_msleep(10);
+	assert_int_equal(atomic_load(&plain.a), 50);
+	assert_int_equal(atomic_load(&plain.b), 50);
+	bus_egress_get_stats(e, &st);
+	assert_int_equal(st.filtered_frames, 50);
+
+	/* re-declared: from the ack on, only "b." */
+	const char *bb[] = { "b." };
+	before = 0;
+	assert_int_equal(declare(fd, 8, bb, 1), 0);
+	assert_int_equal(read_ack(fd, 8, &before), 0);
+	bus_egress_send(e, (const uint8_t *)"a.x", 3);
+	bus_egress_send(e, (const uint8_t *)"b.x", 3);
+	assert_int_equal(read_msg(fd, b, sizeof b), 3);
+	assert_memory_equal(b, "b.x", 3);
+	/* "" is everything, an empty list nothing */
+	const char *all[] = { "" };
+	assert_int_equal(declare(fd, 9, all, 1), 0);
+	assert_int_equal(read_ack(fd, 9, &before), 0);
+	bus_egress_send(e, (const uint8_t *)"a.y", 3);
+	assert_int_equal(read_msg(fd, b, sizeof b), 3);
+	assert_memory_equal(b, "a.y", 3);
+	assert_int_equal(declare(fd, 10, NULL, 0), 0);
+	assert_int_equal(read_ack(fd, 10, &before), 0);
+	bus_egress_send(e, (const uint8_t *)"a.z", 3);
+	bus_egress_send(e, (const uint8_t *)"b.z", 3);
+	assert_int_equal(declare(fd, 11, all, 1), 0);
+	assert_int_equal(read_ack(fd, 11, &before), 0); /* nothing came between */
+	bus_egress_get_stats(e, &st);
+	assert_int_equal(st.decl_accepted, 5);
+	assert_int_equal(st.refused_decl, 0);
+
+	atomic_store(&plain.stop, 1);
+	pthread_join(plain.th, NULL);
+	nng_close(plain.s);
+	close(fd);
+	bus_egress_close(e);
+	unlink(eg_path);
+}
+
+static void
+test_declaration_bounds(void **state)
+{
+	(void)state;
+	char err[200];
+	uint8_t b[64];
+	bus_egress_limits lim = { .max_conn_bytes = 1 << 20, .max_total_bytes = 8 << 20, .max_conns = 10 };
+	eg_urls("bounds");
+	bus_egress *e = bus_egress_open(eg_url, &lim, err, sizeof err);
+	if (e == NULL)
+		fail_msg("%s", err);
+	size_t refused = offsetof(bus_egress_stats, refused_decl);
+	/* 1. a message longer than the largest declaration: refused on its header */
+	int fd = decl_peer();
+	assert_true(fd >= 0);
+	assert_int_equal(send_msg(fd, NULL, TOPICDECL_MAX_BYTES + 1, 0), 0);
+	assert_int_equal(wait_stat(e, refused, 1), 0);
+	assert_true(read_msg(fd, b, sizeof b) < 0); /* disconnected */
+	close(fd);
+	/* 2. bad magic */
+	fd = decl_peer();
+	assert_true(fd >= 0);
+	assert_int_equal(send_msg(fd, (const uint8_t *)"HELLO WORLD!", 12, 12), 0);
+	assert_int_equal(wait_stat(e, refused, 2), 0);
+	close(fd);
+	/* 3. more prefixes than allowed (count 257, each empty) */
+	uint8_t over[TOPICDECL_HDR + 257];
+	const char *one[] = { "x" };
+	assert_int_equal(topicdecl_encode(1, one, 1, over, sizeof over), TOPICDECL_HDR + 2);
+	over[9] = 257 >> 8;
+	over[10] = 257 & 0xff;
+	memset(over + TOPICDECL_HDR, 0, 257);
+	fd = decl_peer();
+	assert_true(fd >= 0);
+	assert_int_equal(send_msg(fd, over, sizeof over, sizeof over), 0);
+	assert_int_equal(wait_stat(e, refused, 3), 0);
+	close(fd);
+	/* 4. a prefix over the bound, 5. trailing bytes, 6. an ipc message type that is not 1 */
+	uint8_t longp[TOPICDECL_HDR + 1 + 200] = { 0 };
+	topicdecl_encode(1, NULL, 0, longp, sizeof longp);
+	longp[10] = 1;
+	longp[TOPICDECL_HDR] = 200;
+	fd = decl_peer();
+	assert_true(fd >= 0);
+	assert_int_equal(send_msg(fd, longp, sizeof longp, sizeof longp), 0);
+	assert_int_equal(wait_stat(e, refused, 4), 0);
+	close(fd);
+	uint8_t trail[TOPICDECL_HDR + 3];
+	assert_int_equal(topicdecl_encode(1, one, 1, trail, sizeof trail), TOPICDECL_HDR + 2);
+	fd = decl_peer();
+	assert_true(fd >= 0);
+	assert_int_equal(send_msg(fd, trail, sizeof trail, sizeof trail), 0);
+	assert_int_equal(wait_stat(e, refused, 5), 0);
+	close(fd);
+	fd = decl_peer();
+	assert_true(fd >= 0);
+	uint8_t badtype[9] = { 2, 0, 0, 0, 0, 0, 0, 0, 12 };
+	assert_int_equal(write(fd, badtype, 9), 9);
+	assert_int_equal(wait_stat(e, refused, 6), 0);
+	close(fd);
+	/* the egress goes on: a peer at the bound (256 prefixes of 128 bytes) is accepted */
+	static char big[TOPICDECL_MAX_PREFIXES][TOPICDECL_PREFIX_MAX + 1];
+	const char *ptrs[TOPICDECL_MAX_PREFIXES];
+	for (int i = 0; i < TOPICDECL_MAX_PREFIXES; i++) {
+		memset(big[i], 'p', TOPICDECL_PREFIX_MAX);
+		big[i][0] = (char)('0' + i / 100); /* each prefix distinct */
+		big[i][1] = (char)('0' + i / 10 % 10);
+		big[i][2] = (char)('0' + i % 10);
+		ptrs[i] = big[i];
+	}
+	fd = decl_peer();
+	assert_true(fd >= 0);
+	int before = 0;
+	assert_int_equal(declare(fd, 3, ptrs, TOPICDECL_MAX_PREFIXES), 0);
+	assert_int_equal(read_ack(fd, 3, &before), 0);
+	bus_egress_send(e, (const uint8_t *)big[255], TOPICDECL_PREFIX_MAX);
+	assert_int_equal(read_msg(fd, b, sizeof b), -1); /* longer than b: read_msg refuses, but it came */
+	bus_egress_stats st;
+	bus_egress_get_stats(e, &st);
+	assert_int_equal(st.refused_decl, 6);
+	assert_int_equal(st.decl_accepted, 1);
+	close(fd);
+	bus_egress_close(e);
+	unlink(eg_path);
+}
+
 static void
 test_bad_url(void **state)
 {
@@ -295,6 +590,8 @@ main(void)
 		cmocka_unit_test(test_stalled_subscriber_disconnected),
 		cmocka_unit_test(test_refuses_non_sub0),
 		cmocka_unit_test(test_bad_url),
+		cmocka_unit_test(test_declared_prefixes_only),
+		cmocka_unit_test(test_declaration_bounds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

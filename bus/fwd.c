@@ -31,7 +31,7 @@ struct bus_fwd {
 	uint64_t in_auth, in_proto, in_other; /* NNG's ingress listener counters, last seen */
 	rt_metric *m_in_tls, *m_in_proto, *m_in_other;
 	rt_metric *m_drop, *m_drop_total, *m_drop_bytes, *m_held, *m_peak, *m_ref_tls, *m_ref_proto, *m_ref_limit,
-	        *m_stalled;
+	        *m_stalled, *m_decl, *m_ref_decl, *m_filtered, *m_filtered_subs;
 	bus_fwd_tap tap;
 	void *tap_arg;
 	int cur_timeout;
@@ -139,6 +139,14 @@ bus_fwd_open_limits(const char *ingress_urls, const char *egress_urls, const bus
 	f->m_ref_tls = rt_counter("busd_refused_total", "Egress connections refused.", "reason=\"tls\"");
 	f->m_ref_proto = rt_counter("busd_refused_total", "Egress connections refused.", "reason=\"protocol\"");
 	f->m_ref_limit = rt_counter("busd_refused_total", "Egress connections refused.", "reason=\"limit\"");
+	f->m_decl = rt_counter("busd_egress_declarations_total",
+	                       "Topic declarations applied (subscribers filtered at busd).", NULL);
+	f->m_ref_decl = rt_counter("busd_refused_total", "Egress connections refused.", "reason=\"declaration\"");
+	f->m_filtered =
+	        rt_counter("busd_egress_filtered_total",
+	                   "Frames not sent to a subscriber because none of its declared prefixes matched.", NULL);
+	f->m_filtered_subs = rt_gauge("busd_subscribers_filtered",
+	                              "Connected subscribers that declared their topic prefixes.", NULL);
 	f->m_stalled = rt_counter("busd_subscribers_disconnected_total",
 	                          "Subscribers disconnected because they took nothing for BUSD_SUB_STALL.",
 	                          "reason=\"stalled\"");
@@ -224,6 +232,10 @@ fwd_tick(bus_fwd *f)
 	rt_add(f->m_ref_proto, st.refused_proto - f->last.refused_proto);
 	rt_add(f->m_ref_limit, st.refused_limit - f->last.refused_limit);
 	rt_add(f->m_stalled, st.disconnected_stalled - f->last.disconnected_stalled);
+	rt_add(f->m_decl, st.decl_accepted - f->last.decl_accepted);
+	rt_add(f->m_ref_decl, st.refused_decl - f->last.refused_decl);
+	rt_add(f->m_filtered, st.filtered_frames - f->last.filtered_frames);
+	rt_gauge_set(f->m_filtered_subs, st.filtered_conns);
 	rt_gauge_set(f->m_held, (double)st.held_bytes);
 	rt_gauge_set(f->m_peak, (double)st.held_peak);
 	f->last = st;

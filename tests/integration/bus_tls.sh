@@ -58,6 +58,7 @@ pod "$TAP" --url "$OUT" --topic tls. --count 2 --timeout 20 >"$TMP/sub.out" 2>"$
 SUB=$!
 PIDS+=($SUB)
 wait_for 20 "a TLS subscriber" metric_ge busd_subscribers 1
+wait_for 10 "the TLS subscriber declared its topics (busd filters for it)" metric_ge busd_subscribers_filtered 1
 pod "$TAP" --url "$IN" --publish tls.x --type raw --hex 01 --repeat 2 --interval 100 2>>"$TMP/pub.log" ||
 	fail "publish over TLS"
 wait $SUB || { curl -s "http://127.0.0.1:$HP/metrics" | grep "^busd" >"$TMP/metrics.log"; fail "bus-tap over TLS did not get 2 frames"; }

@@ -57,7 +57,8 @@ BUSD_INGRESS=$IN BUSD_EGRESS=$OUT JOURNAL_DIR=$TMP/journal HTTP_PORT=$HP HTTP_AD
 BPID=$!
 PIDS+=($BPID)
 wait_for 10 "busd /health" curl -sf "http://127.0.0.1:$HP/health"
-"$TAP" --url "$OUT" --topic stall. --timeout 60 >"$TMP/stall.out" 2>"$TMP/stall-sub.log" &
+# subscribed to the load's topic: busd sends a subscriber only the topics it declared
+"$TAP" --url "$OUT" --topic load. --timeout 60 >/dev/null 2>"$TMP/stall-sub.log" &
 SUB=$!
 PIDS+=($SUB)
 wait_for 10 "subscriber connected" metric_is busd_subscribers 1

@@ -123,9 +123,10 @@ static struct {
 	/* metrics */
 	rt_metric *m_req[5][3][TKM_NOUT], *m_success[5][3], *m_intake_s, *m_backend_s, *m_pending, *m_oldest, *m_outbox,
 	        *m_republished, *m_results_ignored, *m_store_errors, *m_overdue, *m_spool[2];
-	int overdue_alerted; /* payment_pending_too_long is firing */
-	int ready;           /* routes exist from the first moment the server listens; 503 until set */
-	int closing;         /* under mu: no new jobs (shutdown) */
+	/* payment_pending_too_long is firing */
+	int overdue_alerted;
+	int ready;   /* routes exist from the first moment the server listens; 503 until set */
+	int closing; /* under mu: no new jobs (shutdown) */
 } S = { .mu = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER, .done = PTHREAD_COND_INITIALIZER };
 
 /* ---- metrics ---------------------------------------------------------------------------------- */

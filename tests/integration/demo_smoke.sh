@@ -2,7 +2,8 @@
 # make demo, unattended, the way a newcomer meets it: tools/demo.sh as a terminal's foreground job (its
 # own session), on ports outside the kernel's ephemeral range (no connection can hold one) and a temp
 # dir. It waits for the events the demo is there to show - the first update decided, two rounds on
-# chain, both sample payments settled (pacs.002 ACSC), the CCIP messages sent and executed, the
+# chain, both sample payments settled (pacs.002 ACSC) and the holder's USDP/EURP balances it shows equal to
+# those payments' amounts (read from the pacs.008 sample and the demo's MT103), the CCIP messages sent and executed, the
 # ccip_failure alert fired, delivered by the alerter and resolved - then presses Ctrl-C (SIGINT to the
 # whole process group): the demo must exit 0, every process stopped by its one SIGTERM (none killed,
 # none exiting non-zero), nothing left running, its chain gone. Also: it refuses a taken CHAIN_PORT.
@@ -191,7 +192,7 @@ lines = [l for l in open(out) if re.search(r" tokens +holder ", l)]
 got = re.search(r"holder (0x[0-9a-fA-F]{40}): ([0-9,.]+) USDP, ([0-9,.]+) EURP", lines[-1])
 want = (holder.lower(), f"{usd:,.2f}", f"{eur:,.2f}")
 assert (got.group(1).lower(), got.group(2), got.group(3)) == want, "shown %s, payments %s" % (got.groups(), want)
-print("%s USDP, %s EURP for %s" % want[1:] + (holder,))
+print("%s USDP, %s EURP for %s" % (want[1], want[2], holder))
 PY
 echo "ok - the holder's tokens shown are the payments': $(cat "$TMP/tokens.txt")"
 

@@ -319,7 +319,7 @@ FDK=tokenization_backend_failing:firefly
 wait_for 30 "no FireFly alert left firing" alerts_settled tokenization_backend_failing "$FDK"
 FF0=$(cap_alerts tokenization_backend_failing firing "$FDK") FR0=$(cap_alerts tokenization_backend_failing resolved "$FDK")
 kill -9 "${P[token-firefly]}"; wait "${P[token-firefly]}" 2>/dev/null || true
-start_firefly MAX_FAILURES=3
+start_firefly MAX_FAILURES=3 RETRY=1s RETRY_MAX=2s   # >= 3 s to give up: the second payment is open by then
 curl -sf -X POST -H 'Content-Type: application/json' -d '{"status":500,"stage":"api","count":-1}' "$FFADMIN/__double/faults" >/dev/null
 UA=$(h uuid) UB=$(h uuid)
 { h mt103 "$UA" EUR 3,03 96325874 254178963; printf '$'; h mt103 "$UB" EUR 4,04 96325874 254178963; } >"$TMP/rje.fin"

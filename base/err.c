@@ -36,6 +36,7 @@ static const struct {
 	{ OB_ESCHEMA, "stored record does not decode" },
 	{ OB_ECORRUPT, "stored record is malformed" },
 	{ OB_EDAMAGED, "LMDB file is damaged" },
+	{ OB_EENCODE, "record does not encode through its schema" },
 	{ OB_EBUS_TIMEOUT, "bus: timed out" },
 	{ OB_EBUS_DECODE, "bus: malformed frame" },
 	{ OB_EBUS_REJECT, "bus: frame rejected by the trust check" },

@@ -61,6 +61,8 @@ enum ob_err {
 	OB_ESCHEMA = -40000,  /* a stored value does not decode as its record (corrupt or foreign) */
 	OB_ECORRUPT = -40001, /* a stored value has the wrong size or breaks an invariant */
 	OB_EDAMAGED = -40002, /* the LMDB file is damaged (empty, truncated, not LMDB, unreadable tables) */
+	OB_EENCODE = -40003,  /* a record or message to store does not encode through its schema (a field out
+	                         of bounds): the input is at fault, nothing was written */
 
 	/* bus/ */
 	OB_EBUS_TIMEOUT = -40100, /* nothing arrived within the timeout */

@@ -13,9 +13,11 @@
 #include "base/err.h"
 
 static const int codes[] = {
-	OB_OK,         OB_EKEYEXIST, OB_ENOTFOUND,      OB_ECORRUPTED,  OB_EMAPFULL,    OB_ESCHEMA,
-	OB_ECORRUPT,   OB_EDAMAGED,  OB_EBUS_TIMEOUT,   OB_EBUS_DECODE, OB_EBUS_REJECT, OB_EBUS_CLOSED,
-	OB_EBUS_INVAL, OB_EBUS_SEND, OB_ERPC_TRANSPORT, OB_ERPC_NODE,   OB_ERPC_DECODE, OB_ERPC_NOTFOUND,
+	OB_OK,          OB_EKEYEXIST,    OB_ENOTFOUND,     OB_ECORRUPTED,
+	OB_EMAPFULL,    OB_ESCHEMA,      OB_ECORRUPT,      OB_EDAMAGED,
+	OB_EENCODE,     OB_EBUS_TIMEOUT, OB_EBUS_DECODE,   OB_EBUS_REJECT,
+	OB_EBUS_CLOSED, OB_EBUS_INVAL,   OB_EBUS_SEND,     OB_ERPC_TRANSPORT,
+	OB_ERPC_NODE,   OB_ERPC_DECODE,  OB_ERPC_NOTFOUND,
 };
 
 static void
@@ -49,6 +51,9 @@ test_text_and_class(void **state)
 	assert_string_equal(ob_err_class(EIO), "errno");
 	assert_string_equal(ob_err_class(MDB_MAP_FULL), "lmdb");
 	assert_string_equal(ob_err_class(OB_ESCHEMA), "store");
+	assert_string_equal(ob_err_class(OB_EENCODE), "store");
+	assert_string_equal(ob_strerror(OB_EENCODE), "record does not encode through its schema");
+	assert_false(ob_err_integrity(OB_EENCODE)); /* the input's fault, not the stored data's */
 	assert_string_equal(ob_err_class(OB_EBUS_TIMEOUT), "bus");
 	assert_string_equal(ob_err_class(OB_ERPC_NODE), "rpc");
 	assert_string_equal(ob_err_class(OB_EKS_MAC), "keys");

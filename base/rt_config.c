@@ -15,7 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 #include <secp256k1.h>
 
@@ -669,6 +671,31 @@ rt_config_require(rt_cfg_errs *e, const char *env, int when, int given, const ch
 {
 	if (when && !given && !rt_config_failed(e, env))
 		rt_config_error(e, env, "required %s", because);
+}
+
+int
+rt_config_dir(rt_cfg_errs *e, const char *env, const char *path, int must_exist)
+{
+	struct stat st;
+	if (path == NULL || !*path) {
+		rt_config_error(e, env, "required (a directory)");
+		return -1;
+	}
+	if (stat(path, &st) != 0) {
+		if (errno == ENOENT && !must_exist)
+			return 0;
+		rt_config_error(e, env, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		rt_config_error(e, env, "%s: not a directory", path);
+		return -1;
+	}
+	if (access(path, R_OK | W_OK | X_OK) != 0) {
+		rt_config_error(e, env, "%s: not writable by this process: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 json_t *

@@ -128,6 +128,11 @@ void rt_config_require(rt_cfg_errs *e, const char *env, int when, int given, con
 /* rt_config_file for checks: the JSON (caller json_decref's), or NULL when unset (nothing added) or
  * unreadable (the problem added to e). */
 json_t *rt_config_json(rt_cfg_errs *e, const char *env_name);
+/* For checks of a directory option (creates nothing, so --check-config stays side-free): adds
+ * "ENV: <why>" when path is empty, names something that is not a directory, or a directory this
+ * process cannot write into; when must_exist, also when it does not exist. (A directory the actor
+ * makes at start, such as STATE_DIR, may be absent.) 0 when fine, -1 when a problem was added. */
+int rt_config_dir(rt_cfg_errs *e, const char *env, const char *path, int must_exist);
 /* Releases what RT_LIST destinations own. */
 void rt_config_free(const rt_opt *opts, size_t n);
 /* Markdown table: | variable | default | meaning |, header included. */

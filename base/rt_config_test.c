@@ -640,6 +640,35 @@ test_check_reads_file(void **state)
 	clear_env();
 }
 
+/* rt_config_dir: empty, missing (when it must exist), a file, and a fine directory. */
+static void
+test_config_dir(void **state)
+{
+	(void)state;
+	char err[1024] = "", dir[] = "/tmp/rtcfg_dirXXXXXX", file[300], missing[300];
+	rt_cfg_errs e = { err, sizeof err, 0 };
+	assert_non_null(mkdtemp(dir));
+	snprintf(file, sizeof file, "%s/f", dir);
+	snprintf(missing, sizeof missing, "%s/none", dir);
+	FILE *f = fopen(file, "w");
+	assert_non_null(f);
+	fclose(f);
+	assert_int_equal(rt_config_dir(&e, "D", dir, 1), 0);
+	assert_int_equal(rt_config_dir(&e, "D", missing, 0), 0); /* made at start */
+	assert_int_equal(e.n, 0);
+	assert_int_equal(rt_config_dir(&e, "A", "", 0), -1);
+	assert_int_equal(rt_config_dir(&e, "B", missing, 1), -1);
+	assert_int_equal(rt_config_dir(&e, "C", file, 0), -1);
+	assert_int_equal(e.n, 3);
+	assert_non_null(strstr(err, "A: required (a directory)"));
+	assert_non_null(strstr(err, "B: "));
+	assert_non_null(strstr(err, "No such file or directory"));
+	assert_non_null(strstr(err, "C: "));
+	assert_non_null(strstr(err, "/f: not a directory"));
+	unlink(file);
+	rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -658,6 +687,7 @@ main(void)
 		cmocka_unit_test(test_secp256k1_keys),
 		cmocka_unit_test(test_three_errors_three_lines),
 		cmocka_unit_test(test_check_reads_file),
+		cmocka_unit_test(test_config_dir),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -188,6 +188,20 @@ tx_signing_hash(const tx *t, uint8_t h[32])
 }
 
 int
+tx_signing_payload(const tx *t, uint8_t *out, size_t cap, size_t *len)
+{
+	tx_fields fs;
+	tx_sink o = { NULL, out, out ? cap : 0, 0 };
+	int rc;
+	*len = 0;
+	if ((rc = tx_layout(t, 1, &fs)))
+		return rc;
+	tx_emit(t, &fs, &o);
+	*len = o.len;
+	return o.len <= o.cap ? TX_OK : TX_ESPACE;
+}
+
+int
 tx_sign(tx *t, const uint8_t key[32])
 {
 	uint8_t h[32];
@@ -197,16 +211,21 @@ tx_sign(tx *t, const uint8_t key[32])
 int
 tx_sign_hash_out(tx *t, const uint8_t key[32], uint8_t h[32])
 {
+	int rc = tx_signing_hash(t, h);
+	return rc ? rc : tx_sign_digest(t, key, h);
+}
+
+int
+tx_sign_digest(tx *t, const uint8_t key[32], const uint8_t h[32])
+{
 	secp256k1_context *c = ob_secp();
 	secp256k1_ecdsa_recoverable_signature sig;
 	uint8_t rs[64];
-	int recid, rc;
+	int recid;
 	if (!c)
 		return TX_ECTX;
 	if (!secp256k1_ec_seckey_verify(c, key))
 		return TX_EKEY;
-	if ((rc = tx_signing_hash(t, h)))
-		return rc;
 	/* NULL nonce function = RFC 6979; libsecp256k1 always produces a low-s signature. */
 	if (!secp256k1_ecdsa_sign_recoverable(c, &sig, h, key, NULL, NULL))
 		return TX_EKEY;

@@ -63,11 +63,18 @@ enum {
 /* The hash that is signed (legacy EIP-155: 9 fields with chain_id,0,0; pre-155: 6 fields;
  * type 1: 0x01 || rlp(8); type 2: 0x02 || rlp(9)). */
 int tx_signing_hash(const tx *t, uint8_t h[32]);
+/* The bytes tx_signing_hash hashes, into out: the unsigned transaction exactly as it is signed, so
+ * two transactions with the same payload take the same signature (the signer's memo compares these
+ * instead of hashing again). TX_ESPACE sets *len to the size needed. */
+int tx_signing_payload(const tx *t, uint8_t *out, size_t cap, size_t *len);
 
 /* Signs t with key: sets r, s, y_parity, is_signed. The key is not retained. */
 int tx_sign(tx *t, const uint8_t key[32]);
 /* The same, also giving the signing hash it signed (one keccak less for a caller that keeps it). */
 int tx_sign_hash_out(tx *t, const uint8_t key[32], uint8_t h[32]);
+/* Signs t given its signing hash h (the caller's keccak of tx_signing_payload: a wrong h gives a
+ * signature for another transaction). The key is not retained. */
+int tx_sign_digest(tx *t, const uint8_t key[32], const uint8_t h[32]);
 
 /* Signed raw transaction bytes (what eth_sendRawTransaction takes). TX_ESPACE sets *len to the
  * size needed; out may be NULL with cap 0 for a size query. */

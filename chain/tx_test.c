@@ -60,8 +60,24 @@ test_eip155_example(void **st)
 	kec_256(sd, sdn, h2);
 	assert_memory_equal(h, h2, 32);
 	expect_hex(h, 32, "daf5a779ae972f972197303d7b574746c7ef83eadac0f2791ad23db92e4c8e53");
+	/* the payload is the published signing data; too small a buffer says how much it needs */
+	uint8_t pl[64];
+	size_t pn;
+	assert_int_equal(tx_signing_payload(&t, pl, sizeof pl, &pn), TX_OK);
+	assert_int_equal(pn, sdn);
+	assert_memory_equal(pl, sd, sdn);
+	assert_int_equal(tx_signing_payload(&t, pl, sdn - 1, &pn), TX_ESPACE);
+	assert_int_equal(pn, sdn);
+	/* signing the hash given is signing the transaction */
+	tx td = t;
+	assert_int_equal(tx_sign_digest(&td, key, h2), TX_OK);
 	assert_int_equal(tx_encode(&t, raw, sizeof raw, &n), TX_EUNSIGNED);
 	assert_int_equal(tx_sign(&t, key), TX_OK);
+	assert_memory_equal(td.r, t.r, 32);
+	assert_memory_equal(td.s, t.s, 32);
+	assert_int_equal(td.y_parity, t.y_parity);
+	uint8_t zero[32] = { 0 };
+	assert_int_equal(tx_sign_digest(&td, zero, h2), TX_EKEY);
 	assert_int_equal(tx_encode(&t, raw, sizeof raw, &n), TX_OK);
 	expect_hex(raw, n,
 	           "f86c098504a817c800825208943535353535353535353535353535353535353535880de0b6b3a764"

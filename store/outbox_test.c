@@ -1,6 +1,6 @@
 /*
  * outbox_test.c - the outbox: entries round trip, due order, backoff schedule (with and without
- * jitter), ack idempotency, atomicity with the caller's txn, and durability across reopen.
+ * jitter), ob_put_sent as ob_put + ob_mark_sent, ack idempotency, atomicity with the caller's txn, and durability across reopen.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -134,6 +134,55 @@ test_roundtrip_and_due_order(void **state)
 	/* the same id twice is refused */
 	assert_int_equal(ob_put(txn, f->ob, want, "t", "y", "b", 1, 1, NULL), MDB_KEYEXIST);
 	st_abort(txn);
+}
+
+/* ob_put_sent leaves exactly what ob_put then ob_mark_sent leave (with jitter: per id), in one put. */
+static void
+test_put_sent_is_put_then_mark_sent(void **state)
+{
+	fx *f = *state;
+	ob_backoff bo = { .initial_ns = 2 * S, .factor = 2.0, .max_ns = 30 * S, .jitter = 0.5 };
+	ob_box *a, *b;
+	MDB_txn *txn = wtxn(f);
+	assert_int_equal(ob_open(txn, "a", &bo, &a, NULL), 0);
+	assert_int_equal(ob_open(txn, "b", &bo, &b, NULL), 0);
+	for (unsigned n = 1; n <= 5; n++) {
+		uint8_t id[OB_ID_LEN];
+		mkid(id, n);
+		uint64_t now = (100 + n) * S;
+		assert_int_equal(ob_put(txn, a, id, "tx.signed", "tx.signed", "body", 4, now, NULL), 0);
+		assert_int_equal(ob_mark_sent(txn, a, id, now, NULL, NULL), 0);
+		assert_int_equal(ob_put_sent(txn, b, id, "tx.signed", "tx.signed", "body", 4, now, NULL), 0);
+		ob_msg ma, mb;
+		assert_int_equal(ob_get(txn, a, id, &ma, NULL), 0);
+		assert_int_equal(ob_get(txn, b, id, &mb, NULL), 0);
+		assert_int_equal(mb.attempts, 1);
+		assert_int_equal(ma.attempts, mb.attempts);
+		assert_true(ma.created_ns == now && mb.created_ns == now);
+		assert_true(mb.next_due_ns == ma.next_due_ns && mb.next_due_ns > now);
+		assert_true(mb.next_due_ns == now + ob_backoff_ns(b, id, 1));
+		assert_int_equal(mb.body_len, 4);
+		assert_memory_equal(mb.body, "body", 4);
+		assert_memory_equal(mb.topic, "tx.signed", mb.topic_len);
+		assert_int_equal(mb.error_len, 0);
+		/* the same id twice is refused, as by ob_put */
+		assert_int_equal(ob_put_sent(txn, b, id, "t", "y", "b", 1, now, NULL), MDB_KEYEXIST);
+	}
+	/* the due index: the same entries due at the same times, none due before the first backoff */
+	uint8_t ia[8][OB_ID_LEN], ib[8][OB_ID_LEN];
+	assert_int_equal(ob_due(txn, b, 101 * S, ib, 8, NULL), 0);
+	assert_int_equal(ob_due(txn, a, UINT64_MAX, ia, 8, NULL), 5);
+	assert_int_equal(ob_due(txn, b, UINT64_MAX, ib, 8, NULL), 5);
+	assert_memory_equal(ia, ib, 5 * OB_ID_LEN);
+	uint64_t da, db, c;
+	assert_int_equal(ob_next_due(txn, a, &da, NULL), 0);
+	assert_int_equal(ob_next_due(txn, b, &db, NULL), 0);
+	assert_true(da == db);
+	assert_int_equal(ob_count(txn, b, &c, NULL), 0);
+	assert_int_equal(c, 5);
+	st_abort(txn);
+	ob_close(a);
+	ob_close(b);
 }
 
 static void
@@ -346,6 +395,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_roundtrip_and_due_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_put_sent_is_put_then_mark_sent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backoff_schedule, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_jitter_bounds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ack_is_idempotent, setup, teardown),

@@ -1,12 +1,14 @@
 /* tokreq.c - token requests held by a backend: records, open index, result and call outboxes (tokreq.h). */
 #include "store/tokreq.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/evp.h>
 
+#include "base/rt_http.h"
 #include "base/rt_log.h"
 #include "base/rt_main.h"
 #include "base/rt_metrics.h"
@@ -100,12 +102,13 @@ tq_discard(tq *q)
 	q->nq = 0;
 }
 
+/* The store's code, as it is (one error space), with its text. */
 static int
 tq_fail(char *err, size_t errlen, const st_err *e, int rv)
 {
-	if (err)
+	if (err && rv != MDB_NOTFOUND)
 		snprintf(err, errlen, "%s", e->text);
-	return rv == MDB_NOTFOUND ? MDB_NOTFOUND : -1;
+	return rv;
 }
 
 tq *
@@ -193,7 +196,7 @@ tq_commit(tq *q, tq_pub_fn pub, void *arg, char *err, size_t errlen)
 			snprintf(err, errlen, "%s (map grown: the batch is retried by its producers)", e.text);
 		else
 			snprintf(err, errlen, "%s", e.text);
-		return -1;
+		return rv;
 	}
 	for (size_t i = 0; i < q->nq && pub; i++)
 		pub(arg, q->q[i].topic, q->q[i].type, q->q[i].has_id ? q->q[i].id : NULL, q->q[i].body, q->q[i].len);
@@ -242,20 +245,23 @@ tq_get(tq *q, const uint8_t id[16], tq_rec *rec, char *err, size_t errlen)
 }
 
 int
-tq_take(tq *q, const sc_token_request *req, uint64_t now_ns, tq_rec *rec, char *err, size_t errlen)
+tq_take(tq *q, const sc_token_request *req, uint64_t now_ns, tq_rec *rec, int *seen, char *err, size_t errlen)
 {
 	uint8_t id[16], h[32];
 	st_err e;
+	*seen = 0;
 	tq_key_id(req->idempotency_key, id);
 	if (tq_req_hash(req, h) != 0) {
 		snprintf(err, errlen, "token.request does not encode");
-		return -1;
+		return OB_EENCODE;
 	}
 	int rv = tq_read(q, q->txn, id, rec, &e);
-	if (rv == 0)
-		return memcmp(rec->req_hash, h, 32) == 0 && strcmp(rec->req.idempotency_key, req->idempotency_key) == 0
-		               ? TQ_T_KNOWN
-		               : TQ_T_CONFLICT;
+	if (rv == 0) {
+		*seen = memcmp(rec->req_hash, h, 32) == 0 && strcmp(rec->req.idempotency_key, req->idempotency_key) == 0
+		                ? TQ_T_KNOWN
+		                : TQ_T_CONFLICT;
+		return 0;
+	}
 	if (rv != MDB_NOTFOUND)
 		return tq_fail(err, errlen, &e, rv);
 	memset(rec, 0, sizeof *rec);
@@ -264,7 +270,8 @@ tq_take(tq *q, const sc_token_request *req, uint64_t now_ns, tq_rec *rec, char *
 	memcpy(rec->req_hash, h, 32);
 	rec->req = *req;
 	rec->created_ns = rec->updated_ns = now_ns;
-	return TQ_T_NEW;
+	*seen = TQ_T_NEW;
+	return 0;
 }
 
 int
@@ -360,7 +367,7 @@ tq_emit(tq *q, const tq_rec *rec, uint64_t now_ns, char *err, size_t errlen)
 	tq_result_of(q, rec, now_ns, &r);
 	if (sc_encode(&SC_TOKEN_RESULT, &r, buf, sizeof buf, &len, &se) != 0) {
 		snprintf(err, errlen, "token.result: %s", se.text);
-		return -1;
+		return OB_EENCODE;
 	}
 	if (tq_terminal(rec->state)) {
 		/* A later terminal state (a late confirmation after a failure) replaces the queued one. */
@@ -370,8 +377,8 @@ tq_emit(tq *q, const tq_rec *rec, uint64_t now_ns, char *err, size_t errlen)
 			return tq_fail(err, errlen, &e, rv);
 	}
 	if (tq_queue(q, TQ_TOPIC_RESULT, "token.result", NULL, buf, len) != 0) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
+		snprintf(err, errlen, "out of memory queuing a frame");
+		return ENOMEM;
 	}
 	return 0;
 }
@@ -386,8 +393,8 @@ tq_send(tq *q, const char *topic, const char *type, const uint8_t id[16], const 
 	    rv != MDB_KEYEXIST)
 		return tq_fail(err, errlen, &e, rv);
 	if (tq_queue(q, topic, type, id, body, len) != 0) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
+		snprintf(err, errlen, "out of memory queuing a frame");
+		return ENOMEM;
 	}
 	return 0;
 }
@@ -508,8 +515,18 @@ tq_resend_tick(void *resender)
 	uint64_t gave = 0;
 	r->started = 1;
 	long k = tq_resend(r->q, rt_now_ns(), all, r->pub, r->arg, &gave, err, sizeof err);
+	/* As every store failure: counted each time, logged and shown in /health once per change (the
+	 * entries stay in the outbox and go out in a later round). */
+	if ((k < 0) != r->failing) {
+		r->failing = k < 0;
+		rt_health_set("outbox", r->failing, r->failing ? "outbox re-publish failing" : NULL);
+		if (r->failing)
+			rt_logkv(RT_ERROR, "outbox re-publish failed", "error", err, NULL);
+		else
+			rt_logkv(RT_INFO, "outbox re-publish works again", NULL);
+	}
 	if (k < 0)
-		rt_log(RT_ERROR, "%s", err);
+		rt_add(r->store_errors, 1);
 	else if (all && k > 0)
 		rt_log(RT_INFO, "re-published %ld outbox entries", k);
 	if (!all) {

@@ -22,7 +22,12 @@
  * the ones to work on without scanning everything), "results"/"results.due" (outbox of terminal
  * token.results), "calls"/"calls.due" (outbox of the backend's downstream requests, e.g. tx.request).
  *
- * Return convention: 0, or -1 with text in err (MDB_NOTFOUND where documented).
+ * Return convention: as store.h, one error space (base/err.h): 0, OB_ENOTFOUND (== MDB_NOTFOUND) where
+ * documented, or a code with text in err: LMDB's and errno codes as the store returned them (ENOMEM
+ * when a frame cannot be queued), OB_ESCHEMA for a stored record of another layout, OB_EENCODE for a
+ * request or result that does not encode. Outcomes (new, known, conflict) travel in their own out
+ * parameter, never in the code. The counts of tq_list and tq_resend are >= 0, or -1 with err, as
+ * store/outbox.h's ob_send_due. Every write is OB_MUST_CHECK: a dropped result is a compile error.
  * Ownership: tq_open returns a tq the caller frees with tq_close. Records are plain structs the caller
  * owns. Threads: one thread uses a tq.
  */
@@ -32,6 +37,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/err.h"
 #include "schemas/messages.h"
 
 #define TQ_REC_VERSION 1
@@ -91,10 +97,10 @@ int tq_terminal(int state);
 const char *tq_state_name(int state);
 
 /* ---- one write transaction ------------------------------------------------------------------ */
-int tq_begin(tq *q, char *err, size_t errlen);
+OB_MUST_CHECK int tq_begin(tq *q, char *err, size_t errlen);
 /* Commits; on success publishes every frame queued since tq_begin through pub. On failure nothing
  * is published and nothing of the batch is stored. */
-int tq_commit(tq *q, tq_pub_fn pub, void *arg, char *err, size_t errlen);
+OB_MUST_CHECK int tq_commit(tq *q, tq_pub_fn pub, void *arg, char *err, size_t errlen);
 void tq_abort(tq *q);
 
 /* Inside a transaction. */
@@ -103,26 +109,27 @@ enum {
 	TQ_T_KNOWN,
 	TQ_T_CONFLICT
 };
-/* Looks the request up: TQ_T_NEW fills *rec for it (state 0: the caller sets it and tq_put's it),
- * TQ_T_KNOWN / TQ_T_CONFLICT (same key, other content) fill *rec with the stored record. Returns the
- * TQ_T_* value, or -1 (err). */
-int tq_take(tq *q, const sc_token_request *req, uint64_t now_ns, tq_rec *rec, char *err, size_t errlen);
-/* 0, MDB_NOTFOUND, or -1. Usable inside a transaction or outside (then a read transaction). */
+/* Looks the request up into *seen: TQ_T_NEW fills *rec for it (state 0: the caller sets it and
+ * tq_put's it), TQ_T_KNOWN / TQ_T_CONFLICT (same key, other content) fill *rec with the stored record.
+ * Returns 0 or a code (err). */
+OB_MUST_CHECK int tq_take(tq *q, const sc_token_request *req, uint64_t now_ns, tq_rec *rec, int *seen, char *err,
+                          size_t errlen);
+/* 0, OB_ENOTFOUND, or a code. Usable inside a transaction or outside (then a read transaction). */
 int tq_get(tq *q, const uint8_t id[16], tq_rec *rec, char *err, size_t errlen);
 /* Stores rec (updated_ns is the caller's) and keeps "open" in step with its state. */
-int tq_put(tq *q, const tq_rec *rec, char *err, size_t errlen);
+OB_MUST_CHECK int tq_put(tq *q, const tq_rec *rec, char *err, size_t errlen);
 /* Queues the token.result of rec's current state (topic token.result); a terminal one also enters
  * the results outbox. error_text NULL = rec->error. */
-int tq_emit(tq *q, const tq_rec *rec, uint64_t now_ns, char *err, size_t errlen);
+OB_MUST_CHECK int tq_emit(tq *q, const tq_rec *rec, uint64_t now_ns, char *err, size_t errlen);
 /* Queues a downstream frame. outbox: 1 = also into the "calls" outbox under id (re-published until
  * tq_call_ack), 0 = published once. */
-int tq_send(tq *q, const char *topic, const char *type, const uint8_t id[16], const uint8_t *body, size_t len,
-            int outbox, uint64_t now_ns, char *err, size_t errlen);
+OB_MUST_CHECK int tq_send(tq *q, const char *topic, const char *type, const uint8_t id[16], const uint8_t *body,
+                          size_t len, int outbox, uint64_t now_ns, char *err, size_t errlen);
 /* Removes a "calls" outbox entry (idempotent). *removed may be NULL. */
-int tq_call_ack(tq *q, const uint8_t id[16], int *removed, char *err, size_t errlen);
+OB_MUST_CHECK int tq_call_ack(tq *q, const uint8_t id[16], int *removed, char *err, size_t errlen);
 /* A token.status from the tokenizer: when it shows a terminal state for a key whose terminal result
  * we hold in the results outbox, that entry is removed. *acked (may be NULL) says so. */
-int tq_status_ack(tq *q, const sc_token_result *st, int *acked, char *err, size_t errlen);
+OB_MUST_CHECK int tq_status_ack(tq *q, const sc_token_result *st, int *acked, char *err, size_t errlen);
 
 /* ---- outside a transaction ------------------------------------------------------------------- */
 /* Key ids of open records in state, whose next_ns <= now_ns (now_ns UINT64_MAX = all), oldest id
@@ -131,17 +138,20 @@ long tq_list(tq *q, int state, uint64_t now_ns, uint8_t (*ids)[16], size_t max, 
 /* Re-publishes outbox entries (results and calls) with store/outbox's ob_send_due: all (at start)
  * or the due ones. Results re-published result_attempts times are dropped (counted in *gave_up, may
  * be NULL). The count re-published, or -1. */
-long tq_resend(tq *q, uint64_t now_ns, int all, tq_pub_fn pub, void *arg, uint64_t *gave_up, char *err, size_t errlen);
+OB_MUST_CHECK long tq_resend(tq *q, uint64_t now_ns, int all, tq_pub_fn pub, void *arg, uint64_t *gave_up, char *err,
+                             size_t errlen);
 
 /* The re-publish job of a backend's loop (a bus/actor.h act_run tick with ctx = a tq_resender):
  * the first call re-publishes everything a previous run may not have published (and logs how many),
- * later ones what is due, adding the counts to the counters (NULL = none); errors are logged. */
+ * later ones what is due, adding the counts to the counters (NULL = none). A failure is handled as
+ * every store failure: logged once per change, counted in store_errors, and /health "outbox" set
+ * until a round succeeds again. */
 typedef struct {
 	tq *q;
 	tq_pub_fn pub;
 	void *arg;
-	struct rt_metric *republished, *gave_up;
-	int started;
+	struct rt_metric *republished, *gave_up, *store_errors;
+	int started, failing;
 } tq_resender;
 void tq_resend_tick(void *resender);
 
@@ -151,7 +161,7 @@ typedef struct {
 	uint64_t results_pending;  /* terminal results not yet acknowledged */
 	uint64_t calls_pending;    /* downstream requests not yet acknowledged */
 } tq_stats;
-int tq_get_stats(tq *q, tq_stats *s, char *err, size_t errlen);
+int tq_get_stats(tq *q, tq_stats *s, char *err, size_t errlen); /* 0 or a code */
 
 /* The token.result of a record (as tq_emit publishes it). */
 void tq_result_of(const tq *q, const tq_rec *rec, uint64_t now_ns, sc_token_result *out);

@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "base/err.h"
 #include "base/rt_metrics.h"
 #include "schemas/schema.h"
 #include "store/store.h"
@@ -45,7 +46,7 @@ test_tokreq(void **state)
 	tq_rec rec, got;
 	tq_stats s;
 	uint8_t ids[4][16];
-	int acked;
+	int acked, seen;
 	tq *q = tqt_store_open(&fs, "tokreq_test", &qcfg);
 
 	/* The key id is the tokenizer's (computed independently with Python's hashlib). */
@@ -59,7 +60,8 @@ test_tokreq(void **state)
 	req(&r, "k1");
 	tqt_reset();
 	assert_int_equal(tq_begin(q, err, sizeof err), 0);
-	assert_int_equal(tq_take(q, &r, 100, &rec, err, sizeof err), TQ_T_NEW);
+	assert_int_equal(tq_take(q, &r, 100, &rec, &seen, err, sizeof err), 0);
+	assert_int_equal(seen, TQ_T_NEW);
 	rec.state = TQ_QUEUED;
 	rec.next_ns = 500;
 	assert_int_equal(tq_put(q, &rec, err, sizeof err), 0);
@@ -75,7 +77,8 @@ test_tokreq(void **state)
 	/* An aborted batch: nothing stored, nothing published. */
 	req(&r, "k2");
 	assert_int_equal(tq_begin(q, err, sizeof err), 0);
-	assert_int_equal(tq_take(q, &r, 100, &rec, err, sizeof err), TQ_T_NEW);
+	assert_int_equal(tq_take(q, &r, 100, &rec, &seen, err, sizeof err), 0);
+	assert_int_equal(seen, TQ_T_NEW);
 	rec.state = TQ_QUEUED;
 	assert_int_equal(tq_put(q, &rec, err, sizeof err), 0);
 	assert_int_equal(tq_emit(q, &rec, 100, err, sizeof err), 0);
@@ -87,9 +90,11 @@ test_tokreq(void **state)
 	req(&r, "k1");
 	r.received_at_ns = 99;
 	assert_int_equal(tq_begin(q, err, sizeof err), 0);
-	assert_int_equal(tq_take(q, &r, 200, &rec, err, sizeof err), TQ_T_KNOWN);
+	assert_int_equal(tq_take(q, &r, 200, &rec, &seen, err, sizeof err), 0);
+	assert_int_equal(seen, TQ_T_KNOWN);
 	u256_from_u64(&r.amount, 6);
-	assert_int_equal(tq_take(q, &r, 200, &rec, err, sizeof err), TQ_T_CONFLICT);
+	assert_int_equal(tq_take(q, &r, 200, &rec, &seen, err, sizeof err), 0);
+	assert_int_equal(seen, TQ_T_CONFLICT);
 	tq_abort(q);
 
 	/* The open index by state and due time. */
@@ -138,7 +143,8 @@ test_tokreq(void **state)
 	/* The bound: a result nobody acks is re-published result_attempts (2) times, then dropped. */
 	req(&r, "k3");
 	assert_int_equal(tq_begin(q, err, sizeof err), 0);
-	assert_int_equal(tq_take(q, &r, 400, &rec, err, sizeof err), TQ_T_NEW);
+	assert_int_equal(tq_take(q, &r, 400, &rec, &seen, err, sizeof err), 0);
+	assert_int_equal(seen, TQ_T_NEW);
 	rec.state = TQ_FAILED;
 	assert_int_equal(tq_put(q, &rec, err, sizeof err), 0);
 	assert_int_equal(tq_emit(q, &rec, 400, err, sizeof err), 0);
@@ -161,12 +167,14 @@ test_resend_tick(void **state)
 	sc_token_request r;
 	tq_rec rec;
 	tqt_store fs;
+	int seen;
 	tq_cfg c = qcfg;
 	c.retry_ns = c.retry_max_ns = 1; /* due again at once */
 	tq *q = tqt_store_open(&fs, "tokreq_tick", &c);
 	req(&r, "t1");
 	assert_int_equal(tq_begin(q, err, sizeof err), 0);
-	assert_int_equal(tq_take(q, &r, 1, &rec, err, sizeof err), TQ_T_NEW);
+	assert_int_equal(tq_take(q, &r, 1, &rec, &seen, err, sizeof err), 0);
+	assert_int_equal(seen, TQ_T_NEW);
 	rec.state = TQ_FAILED;
 	assert_int_equal(tq_put(q, &rec, err, sizeof err), 0);
 	assert_int_equal(tq_emit(q, &rec, 1, err, sizeof err), 0);
@@ -187,9 +195,55 @@ test_resend_tick(void **state)
 	tqt_store_close(&fs);
 }
 
+/* Results are codes of base/err.h: a stored record of another layout is OB_ESCHEMA with its text
+ * (from tq_get, tq_take and tq_put alike), an absent one OB_ENOTFOUND, and tq_take gives no outcome
+ * with an error. */
+static void
+test_error_codes(void **state)
+{
+	char err[256];
+	tqt_store fs;
+	sc_token_request r;
+	tq_rec rec;
+	st_env *env;
+	st_err e;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	int seen = -1;
+	uint8_t id[16];
+	tq *q = tqt_store_open(&fs, "tokreq_codes", &qcfg);
+	req(&r, "foreign");
+	tq_key_id(r.idempotency_key, id);
+	assert_int_equal(tq_get(q, id, &rec, err, sizeof err), OB_ENOTFOUND);
+	tq_close(q);
+	/* Another build's record under the key (a shorter layout). */
+	assert_int_equal(st_open(&env, fs.dir, NULL, &e), 0);
+	assert_int_equal(st_begin(env, 0, &txn, &e), 0);
+	assert_int_equal(st_table(txn, "requests", &dbi, &e), 0);
+	assert_int_equal(st_put(txn, dbi, id, 16, "\x09old", 4, &e), 0);
+	assert_int_equal(st_commit(txn, &e), 0);
+	st_close(env);
+	q = tqt_reopen(&fs);
+	err[0] = '\0';
+	assert_int_equal(tq_get(q, id, &rec, err, sizeof err), OB_ESCHEMA);
+	assert_non_null(strstr(err, "is not this build's"));
+	assert_int_equal(tq_begin(q, err, sizeof err), 0);
+	assert_int_equal(tq_take(q, &r, 1, &rec, &seen, err, sizeof err), OB_ESCHEMA);
+	assert_int_equal(seen, 0); /* no outcome with an error */
+	memset(&rec, 0, sizeof rec);
+	rec.version = TQ_REC_VERSION;
+	memcpy(rec.id, id, 16);
+	rec.state = TQ_QUEUED;
+	assert_int_equal(tq_put(q, &rec, err, sizeof err), OB_ESCHEMA);
+	tq_abort(q);
+	assert_string_equal(ob_err_class(OB_ESCHEMA), "store");
+	tqt_store_close(&fs);
+}
+
 int
 main(void)
 {
-	const struct CMUnitTest tests[] = { cmocka_unit_test(test_tokreq), cmocka_unit_test(test_resend_tick) };
+	const struct CMUnitTest tests[] = { cmocka_unit_test(test_tokreq), cmocka_unit_test(test_resend_tick),
+		                            cmocka_unit_test(test_error_codes) };
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -55,8 +55,10 @@ static const rt_opt opts[] = {
 	  &cfg_contracts, 0, 0, 0, 0 },
 	{ "MONITORING_INTERVAL", RT_DURATION, "30s", "time between polls of each chain", &cfg_interval_ms, 100,
 	  86400000, 0, 0 },
-	{ "CONFIRMATIONS", RT_U64, "2", "blocks below the head before a block is processed", &cfg_conf, 0, 100000, 0,
-	  0 },
+	{ "CONFIRMATIONS", RT_U64, "2",
+	  "a block is read once this many blocks are on top of it (it is read at head - CONFIRMATIONS; "
+	  "unlike the submitter's CONFIRMATIONS the block itself is not counted); 0 = at the head",
+	  &cfg_conf, 0, 100000, 0, 0 },
 	{ "START_BLOCK", RT_I64, "-1", "first block when no cursor is stored (-1 = the confirmed head)", &cfg_start, -1,
 	  INT64_MAX, 0, 0 },
 	{ "MAX_BLOCK_RANGE", RT_U64, "2000", "blocks per eth_getLogs at most (halved when the node refuses)",

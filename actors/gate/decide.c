@@ -100,6 +100,15 @@ gd_agg_fresh(const gd_cfg *c, const gd_agg *a, uint64_t now_ns)
 	return gd_agg_age_ns(a, now_ns) <= gd_agg_limit_ns(c, a->window_ms);
 }
 
+int
+gd_agg_stale(const gd_cfg *c, const gd_agg *a, uint64_t now_ns, int held)
+{
+	uint64_t lim = gd_agg_limit_ns(c, a->window_ms);
+	if (held)
+		lim = lim / GD_AGG_RESUME_DEN * GD_AGG_RESUME_NUM;
+	return gd_agg_age_ns(a, now_ns) > lim;
+}
+
 uint64_t
 gd_backoff_ns(const gd_cfg *c, uint32_t failures)
 {
@@ -115,7 +124,7 @@ gd_evaluate(const gd_cfg *c, const gd_state *s, const gd_agg *a, uint64_t now_ns
 	int hold = -1;
 	if (s->breaker_open)
 		hold = GD_WHY_BREAKER;
-	else if (!gd_agg_fresh(c, a, now_ns))
+	else if (gd_agg_stale(c, a, now_ns, s->agg_held))
 		hold = GD_WHY_STALE_AGG;
 	else if (d->action == GD_PUBLISH && s->failures > 0 && now_ns >= s->last_failure_ns &&
 	         now_ns - s->last_failure_ns < gd_backoff_ns(c, s->failures))

@@ -22,7 +22,10 @@
  *
  * gd_evaluate wraps gd_decide with what the aggregate and the feed's failures allow:
  *   breaker open (BREAKER_AFTER consecutive failures)            -> hold (breaker)
- *   aggregate older than gd_agg_limit_ns (from oldest_observed_at) -> hold (stale_aggregate)
+ *   aggregate older than gd_agg_limit_ns (from oldest_observed_at) -> hold (stale_aggregate);
+ *   once held (agg_held), the feed resumes only on an aggregate at most GD_AGG_RESUME_NUM/DEN of
+ *   the limit old: two sources expiring a few hundred ms apart would otherwise flip the feed
+ *   held -> usable -> held (and its alert firing -> resolved -> firing) on one barely-fresh aggregate
  *   gd_decide's outcome; a publish within the backoff after the last failure -> hold (backoff)
  * The backoff after n consecutive failures is max(MIN_INTERVAL, 1 s) * 2^n, capped by
  * backoff_max; gd_fail/gd_succeed keep the count (a success clears it; only gd_reset closes an
@@ -62,6 +65,7 @@ typedef struct {
 	uint32_t failures; /* consecutive failed updates (estimate reverted, tx failed) */
 	uint64_t last_failure_ns;
 	int breaker_open; /* no updates until gd_reset */
+	int agg_held;     /* held for a stale aggregate (gd_agg_stale said so last); not persisted */
 } gd_state;
 
 /* The aggregate as the decision sees it. */
@@ -111,6 +115,11 @@ uint64_t gd_agg_limit_ns(const gd_cfg *c, uint64_t window_ms);
 /* now - oldest_observed (0 when that is in the future). */
 uint64_t gd_agg_age_ns(const gd_agg *a, uint64_t now_ns);
 int gd_agg_fresh(const gd_cfg *c, const gd_agg *a, uint64_t now_ns);
+/* The hold rule with its hysteresis: 1 when the aggregate may not be used, given whether the feed
+ * is held already (older than the limit; when held, older than GD_AGG_RESUME_NUM/DEN of it). */
+#define GD_AGG_RESUME_NUM 3
+#define GD_AGG_RESUME_DEN 4
+int gd_agg_stale(const gd_cfg *c, const gd_agg *a, uint64_t now_ns, int held);
 /* The wait after the failures-th consecutive failure. */
 uint64_t gd_backoff_ns(const gd_cfg *c, uint32_t failures);
 /* Counts a failure at now; returns 1 when it opens the breaker (once). */

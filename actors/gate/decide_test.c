@@ -371,6 +371,21 @@ test_stale_aggregate(void **st)
 	assert_int_equal(d.action, GD_HOLD);
 	assert_int_equal(d.why, GD_WHY_STALE_AGG);
 	assert_string_equal(gd_why_name(d.why), "stale_aggregate");
+	/* Once held, a barely fresh aggregate (two sources expiring apart) does not flip the feed back:
+	 * it resumes at 3/4 of the limit (2.25 s of 3 s), not before. */
+	assert_int_equal(gd_agg_stale(&c, &(gd_agg){ .oldest_observed_ns = now - 3 * S, .window_ms = 3000 }, now, 0),
+	                 0);
+	assert_int_equal(gd_agg_stale(&c, &(gd_agg){ .oldest_observed_ns = now - 3 * S, .window_ms = 3000 }, now, 1),
+	                 1);
+	s.agg_held = 1;
+	d = eval(&c, &s, "100", now - 3 * S, 3000, now);
+	assert_int_equal(d.action, GD_HOLD);
+	assert_int_equal(d.why, GD_WHY_STALE_AGG);
+	d = eval(&c, &s, "100", now - 2250 * S / 1000 - 1, 3000, now);
+	assert_int_equal(d.action, GD_HOLD);
+	d = eval(&c, &s, "100", now - 2250 * S / 1000, 3000, now);
+	assert_int_equal(d.action, GD_PUBLISH);
+	s.agg_held = 0;
 	/* ...and no first or deviation either. */
 	gd_state first = chain_at("0", 0);
 	assert_int_equal(eval(&c, &first, "100", now - 10 * S, 3000, now).why, GD_WHY_STALE_AGG);

@@ -628,12 +628,13 @@ gt_publish(gt *g, gt_feed *f, const gd_decision *d, uint64_t now_ns, uint64_t mo
 }
 
 /* Says so once per change when the feed is held because its aggregate is too old (quorum lost
- * at the median, or the median gone): metric, log, /health, and a warning alert. */
+ * at the median, or the median gone): metric, log, /health, and a warning alert. The rule is
+ * gd_agg_stale's, hysteresis included, and its answer is what gd_evaluate holds on. */
 static void
 gt_agg_state(gt *g, gt_feed *f, const gd_agg *a, uint64_t now_ns)
 {
 	uint64_t age = gd_agg_age_ns(a, now_ns), lim = gd_agg_limit_ns(&f->dc, a->window_ms);
-	int stale = age > lim;
+	int stale = gd_agg_stale(&f->dc, a, now_ns, f->agg_stale);
 	rt_gauge_set(f->m_agg_age, (double)age / 1e9);
 	if (stale == f->agg_stale)
 		return;
@@ -947,6 +948,7 @@ gt_batch_flush(gt *g, uint64_t now_ns, uint64_t mono_ns)
 		gd_agg a = { .median = f->agg.median,
 			     .oldest_observed_ns = f->agg.oldest_observed_at_ns,
 			     .window_ms = f->agg.window_ms };
+		f->v.st.agg_held = f->agg_stale;
 		gd_evaluate(&f->dc, &f->v.st, &a, now_ns, &d[n]);
 		if (d[n].action != GD_PUBLISH || mono_ns < f->retry_mono) {
 			f->due = 0;
@@ -1126,6 +1128,7 @@ gt_evaluate(gt *g, gt_feed *f, uint64_t now_ns, uint64_t mono_ns)
 	if (mono_ns < f->retry_mono)
 		return;
 	gd_decision d;
+	f->v.st.agg_held = f->agg_stale;
 	gd_evaluate(&f->dc, &f->v.st, &a, now_ns, &d);
 	rt_gauge_set(f->m_dev, d.deviation_ppm == UINT64_MAX ? 1e18 : (double)d.deviation_ppm);
 	if (d.action == GD_PUBLISH && g->c.batch_call != CB_NONE) {

@@ -289,18 +289,21 @@ sgp_check_update(const sgp_policy *p, const sc_price_update *u, const u256 *prev
 	}
 	if ((rv = sgp_check_gas(p, u->gas_limit, "feed", u->feed, detail, dlen)) != SGP_OK)
 		return rv;
-	i256_to_dec(&u->answer, a);
+	/* the answer is rendered in decimal only for a refusal's detail: most checks pass */
 	if ((rv = sgp_bound_cmp(&u->answer, min, u->decimals, &cmp)) != 0 && (rv < 0 || cmp < 0)) {
+		i256_to_dec(&u->answer, a);
 		snprintf(detail, dlen, "feed %s: answer %s below minimum %s (decimals %llu)", u->feed, a, min,
 		         (unsigned long long)u->decimals);
 		return SGP_BELOW_MIN;
 	}
 	if ((rv = sgp_bound_cmp(&u->answer, max, u->decimals, &cmp)) != 0 && (rv < 0 || cmp > 0)) {
+		i256_to_dec(&u->answer, a);
 		snprintf(detail, dlen, "feed %s: answer %s above maximum %s (decimals %llu)", u->feed, a, max,
 		         (unsigned long long)u->decimals);
 		return SGP_ABOVE_MAX;
 	}
 	if (prev && max_ppm && sgp_change_exceeds(&u->answer, prev, max_ppm)) {
+		i256_to_dec(&u->answer, a);
 		i256_to_dec(prev, b);
 		snprintf(detail, dlen, "feed %s: answer %s changes more than %llu ppm from %s", u->feed, a,
 		         (unsigned long long)max_ppm, b);

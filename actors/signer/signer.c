@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "base/hex.h"
+#include "base/keccak.h"
 #include "chain/batch.h"
 #include "chain/tx.h"
 #include "store/outbox.h"
@@ -25,18 +26,25 @@ typedef struct {
 	size_t off, len;
 } sg_out;
 
-/* One signature made ahead (sg_presign): the signing hash it signs and the signature. */
+/* One signature made ahead (sg_presign): where its signing payload (tx_signing_payload: the
+ * unsigned transaction's bytes) lies in the memo's buf, and the signature. */
 typedef struct {
-	uint8_t h[32];
+	size_t off, len;
 	uint8_t r[32], s[32];
 	uint8_t y;
 } sg_psig;
 
-/* The memo of one batch: filled by the caller (sg_presign), read by the batch's handlers. */
+/* The memo of one batch: filled by the caller (sg_presign), read by the batch's handlers, which
+ * compare payloads byte for byte: cheaper than hashing each transaction again, and as exact. */
 typedef struct {
 	sg_psig *v;
 	size_t n, cap, hint;
+	uint8_t *buf;
+	size_t blen, bcap;
 } sg_memo;
+
+/* A signing payload is smaller than the signed transaction, which must fit SC_RAWTX_CAP anyway. */
+#define SG_PAYLOAD_CAP SC_RAWTX_CAP
 
 enum {
 	SG_W_IDLE,
@@ -96,6 +104,7 @@ struct sg {
 	uint64_t pred_next; /* the next nonce predicted after the batch in flight */
 	uint64_t memo_hits, memo_misses;
 	uint8_t pcalldata[SC_CALLDATA_CAP]; /* sg_presign's scratch (the writer uses calldata) */
+	uint8_t payload[SG_PAYLOAD_CAP];    /* the handlers' signing payload, compared with the memo's */
 };
 
 /* ---- small helpers --------------------------------------------------------------------------- */
@@ -144,9 +153,7 @@ sg_be64(uint8_t out[8], uint64_t v)
 static int
 sg_queue(sg *s, MDB_txn *txn, const uint8_t id[16], const uint8_t *body, size_t len, st_err *e)
 {
-	int rv = ob_put(txn, s->ob, id, SG_TOPIC, "tx.signed", body, len, s->now, e);
-	if (rv == 0)
-		rv = ob_mark_sent(txn, s->ob, id, s->now, NULL, e);
+	int rv = ob_put_sent(txn, s->ob, id, SG_TOPIC, "tx.signed", body, len, s->now, e);
 	return rv ? rv : sg_out_add(s, id, body, len, e);
 }
 
@@ -195,18 +202,19 @@ sg_tx_fill(const sg *s, const sg_txspec *ts, tx *t)
 	t->data_len = ts->dlen;
 }
 
-/* Signs t from the running batch's memo when a signature was made ahead for its signing hash
- * (the same key: RFC 6979 makes it the very signature tx_sign would make now). 1 = signed. */
+/* Signs t from the running batch's memo when a signature was made ahead for its signing payload,
+ * byte for byte (the same key: RFC 6979 makes it the very signature tx_sign would make now).
+ * 1 = signed. */
 static int
 sg_memo_sign(sg *s, tx *t)
 {
 	sg_memo *m = &s->run;
-	uint8_t h[32];
-	if (m->n == 0 || tx_signing_hash(t, h) != TX_OK)
+	size_t len;
+	if (m->n == 0 || tx_signing_payload(t, s->payload, sizeof s->payload, &len) != TX_OK)
 		return 0;
 	for (size_t k = 0; k < m->n; k++) {
 		size_t i = (m->hint + k) % m->n; /* in order, the next one is the one asked for */
-		if (memcmp(m->v[i].h, h, 32) == 0) {
+		if (m->v[i].len == len && memcmp(m->buf + m->v[i].off, s->payload, len) == 0) {
 			memcpy(t->r, m->v[i].r, 32);
 			memcpy(t->s, m->v[i].s, 32);
 			t->y_parity = m->v[i].y;
@@ -247,7 +255,9 @@ sg_sign_store(sg *s, MDB_txn *txn, const sg_txspec *ts, sg_result *r, st_err *e)
 		snprintf(e->text, sizeof e->text, "signing failed: %s", tx_strerror(rv));
 		return EINVAL;
 	}
-	memset(rec, 0, sizeof *rec);
+	/* Every field but raw, whose first raw_len bytes are all that is read: 4 KiB less to clear. */
+	memset(rec, 0, offsetof(sc_tx_signed, raw));
+	memset((uint8_t *)rec + offsetof(sc_tx_signed, raw_len), 0, sizeof *rec - offsetof(sc_tx_signed, raw_len));
 	if (tx_encode(&t, rec->raw, sizeof rec->raw, &rawlen) != TX_OK) {
 		snprintf(r->detail, sizeof r->detail, "signed transaction larger than %d bytes", SC_RAWTX_CAP);
 		r->status = SG_R_REFUSED;
@@ -286,7 +296,9 @@ sg_sign_store(sg *s, MDB_txn *txn, const sg_txspec *ts, sg_result *r, st_err *e)
 	sg_be64(k, ts->nonce);
 	if ((rv = st_put(txn, s->t_txs, k, 8, s->body, blen, e)) != 0)
 		return rv;
-	if ((rv = st_del(txn, s->t_acks, k, 8, e)) != 0 && rv != MDB_NOTFOUND)
+	/* A replacement's nonce may hold the old tx's ack; a new nonce (t_next, which only grows, and
+	 * acks are only ever stored for nonces signed below it) cannot: no lookup for it. */
+	if (ts->replaces && (rv = st_del(txn, s->t_acks, k, 8, e)) != 0 && rv != MDB_NOTFOUND)
 		return rv;
 	r->nonce = ts->nonce;
 	if ((rv = sg_queue(s, txn, rec->id, s->body, blen, e)) != 0)
@@ -1046,6 +1058,23 @@ sg_memo_grow(sg_memo *m, size_t need)
 	return 0;
 }
 
+/* Room in the memo's buf for one more payload of up to SG_PAYLOAD_CAP bytes. */
+static int
+sg_memo_room(sg_memo *m)
+{
+	if (m->bcap - m->blen >= SG_PAYLOAD_CAP)
+		return 0;
+	size_t cap = m->bcap ? m->bcap * 2 : 16 * SG_PAYLOAD_CAP;
+	while (cap - m->blen < SG_PAYLOAD_CAP)
+		cap *= 2;
+	uint8_t *b = realloc(m->buf, cap);
+	if (b == NULL)
+		return -1;
+	m->buf = b;
+	m->bcap = cap;
+	return 0;
+}
+
 /* Reads only the caller's fields and the immutable configuration (policy, call, fees): the writer
  * may be running a batch meanwhile. No store read: the guess needs none, a wrong guess costs only
  * the signing time it was meant to save. */
@@ -1053,7 +1082,7 @@ size_t
 sg_presign(sg *s, const sg_item *items, size_t n)
 {
 	sg_memo *m = &s->pre;
-	m->n = m->hint = 0;
+	m->n = m->hint = m->blen = 0;
 	if (s->key == NULL || s->cfg.sign != NULL || sg_memo_grow(m, n) != 0)
 		return 0;
 	uint64_t nonce = s->busy ? s->pred_next : s->next;
@@ -1090,8 +1119,16 @@ sg_presign(sg *s, const sg_item *items, size_t n)
 		}
 		sg_tx_fill(s, &ts, &t);
 		sg_psig *p = &m->v[m->n];
-		if (tx_sign_hash_out(&t, s->key, p->h) != TX_OK)
+		uint8_t h[32];
+		if (sg_memo_room(m) != 0)
+			break;
+		if (tx_signing_payload(&t, m->buf + m->blen, m->bcap - m->blen, &p->len) != TX_OK)
 			continue;
+		kec_256(m->buf + m->blen, p->len, h);
+		if (tx_sign_digest(&t, s->key, h) != TX_OK)
+			continue;
+		p->off = m->blen;
+		m->blen += p->len;
 		memcpy(p->r, t.r, 32);
 		memcpy(p->s, t.s, 32);
 		p->y = t.y_parity;
@@ -1267,6 +1304,8 @@ sg_close(sg *s)
 	pthread_cond_destroy(&s->cv);
 	free(s->pre.v);
 	free(s->run.v);
+	free(s->pre.buf);
+	free(s->run.buf);
 	ob_close(s->ob);
 	st_close(s->env);
 	free(s->outs);

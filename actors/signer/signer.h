@@ -19,7 +19,7 @@
  * runs its write transaction and commit (fsync) while the caller receives the next batch and signs
  * it ahead with sg_presign; sg_complete waits for the commit and only then publishes. Signing ahead
  * is a memo of deterministic signatures (RFC 6979: the same key and signing hash give the same
- * bytes), keyed by the signing hash: the batch's handlers still allocate every nonce in their own
+ * bytes), keyed by the signing payload (the unsigned tx bytes): the batch's handlers still allocate every nonce in their own
  * transaction exactly as without a pipeline, and take a signature from the memo only when the
  * transaction they built is byte for byte the one signed ahead. A signature made ahead that no
  * handler asks for is dropped unused: it was never stored nor published.

@@ -1148,6 +1148,80 @@ test_pipeline(void **st)
 	rm_dir(d2);
 }
 
+/* A tx.request of dlen calldata bytes (selector 0x12345678), id idbyte repeated. */
+static void
+item_request(sg_item *it, uint8_t idbyte, size_t dlen)
+{
+	memset(it, 0, sizeof *it);
+	it->kind = SG_REQUEST;
+	memset(it->r.id, idbyte, 16);
+	it->r.chain_id = 138;
+	hex_addr_parse(CON, strlen(CON), it->r.to);
+	memcpy(it->r.data, "\x12\x34\x56\x78", 4);
+	for (size_t i = 4; i < dlen; i++)
+		it->r.data[i] = (uint8_t)(idbyte + i);
+	it->r.data_len = (uint32_t)dlen;
+}
+
+/* Signing ahead a batch whose signing payloads outgrow the memo's first buffer (48 requests of
+ * 1.4 KB: 70 KB of payloads): every one is still taken from the memo, and the frames are byte for
+ * byte those of the plain path. */
+static void
+test_pipeline_large_requests(void **st)
+{
+	(void)st;
+	char d1[] = "/tmp/signer_test_XXXXXX", d2[] = "/tmp/signer_test_XXXXXX", err[256];
+	assert_non_null(mkdtemp(d1));
+	assert_non_null(mkdtemp(d2));
+	sg *plain = open_core(d1, 1000000000);
+	g_pipeline = 1;
+	sg *pipe = open_core(d2, 1000000000);
+	g_pipeline = 0;
+	enum {
+		N = 48
+	};
+	static sg_item sync1[1], first[1], big[N];
+	static sg_result res[N];
+	pubs *p1 = calloc(1, sizeof *p1), *p2 = calloc(1, sizeof *p2);
+	const uint64_t T = 1000000000000ull;
+	item_sync(plain, &sync1[0], 3, 3);
+	item_request(&first[0], 200, 100);
+	for (int i = 0; i < N; i++)
+		item_request(&big[i], (uint8_t)(i + 1), 1400);
+	run(plain, sync1, 1, res, T, p1);
+	run(plain, first, 1, res, T, p1);
+	run(plain, big, N, res, T + 1, p1);
+	for (int i = 0; i < N; i++)
+		assert_int_equal(res[i].status, SG_R_SIGNED);
+	/* the pipeline: the sync, then the big batch signed ahead while the first request commits */
+	assert_int_equal(sg_submit(pipe, sync1, 1, res, T), 0);
+	assert_int_equal(sg_complete(pipe, capture, p2, err, sizeof err), 0);
+	assert_int_equal(sg_submit(pipe, first, 1, res, T), 0);
+	assert_int_equal(sg_presign(pipe, big, N), N);
+	assert_int_equal(sg_complete(pipe, capture, p2, err, sizeof err), 0);
+	memset(p2, 0, sizeof *p2);
+	assert_int_equal(sg_submit(pipe, big, N, res, T + 1), 0);
+	assert_int_equal(sg_complete(pipe, capture, p2, err, sizeof err), 0);
+	uint64_t hits, misses;
+	sg_memo_stats(pipe, &hits, &misses);
+	assert_int_equal(hits, N);
+	assert_int_equal(misses, 1);
+	assert_int_equal(p1->n, N);
+	assert_int_equal(p2->n, N);
+	for (int i = 0; i < N; i++) {
+		assert_int_equal(res[i].status, SG_R_SIGNED);
+		assert_int_equal(p1->lens[i], p2->lens[i]);
+		assert_memory_equal(p1->bodies[i], p2->bodies[i], p1->lens[i]);
+	}
+	assert_int_equal(sg_next_nonce(pipe), 3 + 1 + N);
+	sg_close(pipe);
+	sg_close(plain);
+	free(p1);
+	free(p2);
+	rm_dir(d1);
+	rm_dir(d2);
+}
+
 int
 main(void)
 {
@@ -1162,6 +1236,7 @@ main(void)
 		cmocka_unit_test(test_empty_state_refused),
 		cmocka_unit_test(test_sign_hook),
 		cmocka_unit_test(test_pipeline),
+		cmocka_unit_test(test_pipeline_large_requests),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -75,9 +75,13 @@ static const rt_opt opts[] = {
 	  "is derived (SIGNER_ADDRESS unset), the key is wiped at once; the signer alone signs",
 	  sm_seed_key, 0, 0, 32, RT_SECRET | RT_SCRUB },
 	RT_CHECK_ROW("", sm_check_signer),
-	{ "CONFIRMATIONS", RT_U64, "3", "blocks on top of the inclusion block for state confirmed", &cfg.confirmations,
-	  0, 10000, 0, 0 },
-	{ "FINALITY_DEPTH", RT_U64, "12", "blocks on top for state final; receipts are re-checked until then",
+	{ "CONFIRMATIONS", RT_U64, "3",
+	  "confirmations for state confirmed, the inclusion block counting as the first (head - block + 1, as "
+	  "ethers' wait(n)): 1 = included, 3 = two blocks on top; 0 acts as 1",
+	  &cfg.confirmations, 0, 10000, 0, 0 },
+	{ "FINALITY_DEPTH", RT_U64, "12",
+	  "confirmations for state final, counted as CONFIRMATIONS (12 = eleven blocks on top); receipts are "
+	  "re-checked until then",
 	  &cfg.finality_depth, 1, 100000, 0, 0 },
 	{ "BUMP_AFTER_BLOCKS", RT_U64, "3", "blocks a sent transaction may wait unmined before tx.bump (0 = never)",
 	  &cfg.bump_after_blocks, 0, 100000, 0, 0 },

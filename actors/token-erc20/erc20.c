@@ -224,29 +224,39 @@ te_ref_id(const char *ref, uint8_t id[16])
 static int
 te_store_emit(te_ctx *x, tq_rec *rec, uint64_t now_ns, char *err, size_t errlen)
 {
+	int rv;
 	rec->updated_ns = now_ns;
-	if (tq_put(x->q, rec, err, errlen) != 0 || tq_emit(x->q, rec, now_ns, err, errlen) != 0)
-		return -1;
-	return 0;
+	if ((rv = tq_put(x->q, rec, err, errlen)) != 0)
+		return rv;
+	return tq_emit(x->q, rec, now_ns, err, errlen);
+}
+
+/* A state machine's result: the store's code, and the outcome only when it is 0. */
+static int
+te_out(int rv, int *out, int outcome)
+{
+	if (rv == 0)
+		*out = outcome;
+	return rv;
 }
 
 int
-te_on_request(te_ctx *x, const sc_token_request *req, const char *refuse, uint64_t now_ns, tq_rec *rec, char *err,
-              size_t errlen)
+te_on_request(te_ctx *x, const sc_token_request *req, const char *refuse, uint64_t now_ns, tq_rec *rec, int *out,
+              char *err, size_t errlen)
 {
 	static uint8_t body[SC_MAX_BODY];
 	sc_tx_request tr;
 	char why[160], reason[8];
 	size_t len;
 	sc_err se;
-	int t = tq_take(x->q, req, now_ns, rec, err, errlen);
-	if (t < 0)
-		return -1;
+	int t, rv;
+	*out = 0;
+	if ((rv = tq_take(x->q, req, now_ns, rec, &t, err, errlen)) != 0)
+		return rv;
 	if (t != TQ_T_NEW) {
 		/* Answer again: the tokenizer re-publishes until it sees a result (ours may have been lost). */
-		if (tq_emit(x->q, rec, now_ns, err, errlen) != 0)
-			return -1;
-		return t == TQ_T_KNOWN ? TE_O_REPEAT : TE_O_CONFLICT;
+		return te_out(tq_emit(x->q, rec, now_ns, err, errlen), out,
+		              t == TQ_T_KNOWN ? TE_O_REPEAT : TE_O_CONFLICT);
 	}
 	memset(&tr, 0, sizeof tr);
 	if (refuse && refuse[0])
@@ -256,7 +266,7 @@ te_on_request(te_ctx *x, const sc_token_request *req, const char *refuse, uint64
 		rec->state = TQ_REJECTED;
 		snprintf(rec->reason, sizeof rec->reason, "%s", reason);
 		snprintf(rec->error, sizeof rec->error, "%s", why);
-		return te_store_emit(x, rec, now_ns, err, errlen) == 0 ? TE_O_REJECTED : -1;
+		return te_out(te_store_emit(x, rec, now_ns, err, errlen), out, TE_O_REJECTED);
 	}
 	memcpy(tr.id, rec->id, 16);
 	tr.chain_id = x->cfg->chain_id;
@@ -267,14 +277,13 @@ te_on_request(te_ctx *x, const sc_token_request *req, const char *refuse, uint64
 	tr.requested_at_ns = now_ns;
 	if (sc_encode(&SC_TX_REQUEST, &tr, body, sizeof body, &len, &se) != 0) {
 		snprintf(err, errlen, "tx.request: %s", se.text);
-		return -1;
+		return OB_EENCODE;
 	}
 	rec->state = TQ_SUBMITTED;
 	rec->next_ns = now_ns + x->cfg->stall_ns;
-	if (tq_send(x->q, "tx.request", "tx.request", rec->id, body, len, 1, now_ns, err, errlen) != 0 ||
-	    te_store_emit(x, rec, now_ns, err, errlen) != 0)
-		return -1;
-	return TE_O_NEW;
+	if ((rv = tq_send(x->q, "tx.request", "tx.request", rec->id, body, len, 1, now_ns, err, errlen)) != 0)
+		return rv;
+	return te_out(te_store_emit(x, rec, now_ns, err, errlen), out, TE_O_NEW);
 }
 
 static const char *
@@ -293,47 +302,48 @@ te_txerr_text(const sc_tx_status *s)
 }
 
 int
-te_on_tx_status(te_ctx *x, const sc_tx_status *s, uint64_t now_ns, tq_rec *rec, char *err, size_t errlen)
+te_on_tx_status(te_ctx *x, const sc_tx_status *s, uint64_t now_ns, tq_rec *rec, int *out, char *err, size_t errlen)
 {
 	uint8_t id[16];
 	int rv;
+	*out = 0;
 	if (s->chain_id != x->cfg->chain_id || te_ref_id(s->ref, id) != 0)
-		return TE_O_UNKNOWN;
+		return te_out(0, out, TE_O_UNKNOWN);
 	if ((rv = tq_get(x->q, id, rec, err, errlen)) == MDB_NOTFOUND)
-		return TE_O_UNKNOWN;
+		return te_out(0, out, TE_O_UNKNOWN);
 	if (rv != 0)
-		return -1;
+		return rv;
 	/* Any status of ours shows the signer has the request: stop re-publishing it. */
-	if (tq_call_ack(x->q, id, NULL, err, errlen) != 0)
-		return -1;
+	if ((rv = tq_call_ack(x->q, id, NULL, err, errlen)) != 0)
+		return rv;
 	if (tq_terminal(rec->state))
-		return TE_O_SAME;
+		return te_out(0, out, TE_O_SAME);
 	int same_hash = memcmp(rec->tx_hash, s->tx_hash, 32) == 0;
 	int no_hash = te_is_zero(rec->tx_hash, 32);
 	switch (s->state) {
 	case SC_TX_PENDING:
 	case SC_TX_INCLUDED:
 		if (same_hash && rec->state == TQ_SUBMITTED)
-			return TE_O_SAME;
+			return te_out(0, out, TE_O_SAME);
 		if (rec->state == TQ_MINED && same_hash)
-			return TE_O_SAME; /* a late pending after the confirmation */
+			return te_out(0, out, TE_O_SAME); /* a late pending after the confirmation */
 		memcpy(rec->tx_hash, s->tx_hash, 32);
 		rec->state = TQ_SUBMITTED;
 		rec->next_ns = now_ns + x->cfg->stall_ns;
-		return te_store_emit(x, rec, now_ns, err, errlen) == 0 ? TE_O_CHANGED : -1;
+		return te_out(te_store_emit(x, rec, now_ns, err, errlen), out, TE_O_CHANGED);
 	case SC_TX_CONFIRMED:
 	case SC_TX_FINAL:
 		if (rec->state == TQ_MINED && same_hash)
-			return TE_O_SAME;
+			return te_out(0, out, TE_O_SAME);
 		memcpy(rec->tx_hash, s->tx_hash, 32);
 		rec->block_number = s->block_number;
 		rec->state = TQ_MINED;
 		rec->next_ns = now_ns; /* the receipt is checked at once */
 		rec->updated_ns = now_ns;
-		return tq_put(x->q, rec, err, errlen) == 0 ? TE_O_CHANGED : -1;
+		return te_out(tq_put(x->q, rec, err, errlen), out, TE_O_CHANGED);
 	case SC_TX_FAILED:
 		if (!same_hash && !no_hash)
-			return TE_O_SAME; /* an older, replaced transaction */
+			return te_out(0, out, TE_O_SAME); /* an older, replaced transaction */
 		if (s->error == SC_TXERR_REVERTED && s->block_number) {
 			/* mined and reverted: the receipt check confirms it and replays the call for the reason */
 			memcpy(rec->tx_hash, s->tx_hash, 32);
@@ -341,7 +351,7 @@ te_on_tx_status(te_ctx *x, const sc_tx_status *s, uint64_t now_ns, tq_rec *rec, 
 			rec->state = TQ_MINED;
 			rec->next_ns = now_ns;
 			rec->updated_ns = now_ns;
-			return tq_put(x->q, rec, err, errlen) == 0 ? TE_O_CHANGED : -1;
+			return te_out(tq_put(x->q, rec, err, errlen), out, TE_O_CHANGED);
 		}
 		memcpy(rec->tx_hash, s->tx_hash, 32);
 		rec->block_number = s->block_number;
@@ -349,38 +359,38 @@ te_on_tx_status(te_ctx *x, const sc_tx_status *s, uint64_t now_ns, tq_rec *rec, 
 		snprintf(rec->reason, sizeof rec->reason, "NARR");
 		snprintf(rec->error, sizeof rec->error, "%s%s%.180s", te_txerr_text(s), s->error_text[0] ? ": " : "",
 		         s->error_text);
-		return te_store_emit(x, rec, now_ns, err, errlen) == 0 ? TE_O_CHANGED : -1;
+		return te_out(te_store_emit(x, rec, now_ns, err, errlen), out, TE_O_CHANGED);
 	case SC_TX_REPLACED:
 		if (!same_hash || te_is_zero(s->replaced_by, 32))
-			return TE_O_SAME;
+			return te_out(0, out, TE_O_SAME);
 		memcpy(rec->tx_hash, s->replaced_by, 32);
 		rec->state = TQ_SUBMITTED;
 		rec->next_ns = now_ns + x->cfg->stall_ns;
-		return te_store_emit(x, rec, now_ns, err, errlen) == 0 ? TE_O_CHANGED : -1;
+		return te_out(te_store_emit(x, rec, now_ns, err, errlen), out, TE_O_CHANGED);
 	case SC_TX_REORGED:
 	case SC_TX_DROPPED:
 		if (rec->state != TQ_MINED || !same_hash)
-			return TE_O_SAME;
+			return te_out(0, out, TE_O_SAME);
 		rec->state = TQ_SUBMITTED; /* the submitter follows it again */
 		rec->next_ns = now_ns + x->cfg->stall_ns;
 		rec->updated_ns = now_ns;
-		return tq_put(x->q, rec, err, errlen) == 0 ? TE_O_CHANGED : -1;
+		return te_out(tq_put(x->q, rec, err, errlen), out, TE_O_CHANGED);
 	default:
-		return TE_O_SAME;
+		return te_out(0, out, TE_O_SAME);
 	}
 }
 
 int
 te_on_receipt(te_ctx *x, const uint8_t id[16], const te_receipt *rc, uint64_t now_ns, uint64_t retry_ns, tq_rec *rec,
-              char *err, size_t errlen)
+              int *out, char *err, size_t errlen)
 {
 	int rv;
 	if ((rv = tq_get(x->q, id, rec, err, errlen)) == MDB_NOTFOUND)
-		return TE_O_UNKNOWN;
+		return te_out(0, out, TE_O_UNKNOWN);
 	if (rv != 0)
-		return -1;
+		return rv;
 	if (rec->state != TQ_MINED)
-		return TE_O_SAME;
+		return te_out(0, out, TE_O_SAME);
 	switch (rc->outcome) {
 	case TE_RC_OK:
 		rec->state = TQ_CONFIRMED;
@@ -398,11 +408,11 @@ te_on_receipt(te_ctx *x, const uint8_t id[16], const te_receipt *rc, uint64_t no
 		rec->state = TQ_SUBMITTED;
 		rec->next_ns = now_ns + x->cfg->stall_ns;
 		rec->updated_ns = now_ns;
-		return tq_put(x->q, rec, err, errlen) == 0 ? TE_O_CHANGED : -1;
+		return te_out(tq_put(x->q, rec, err, errlen), out, TE_O_CHANGED);
 	default:
 		rec->next_ns = now_ns + retry_ns;
 		rec->attempts++;
-		return tq_put(x->q, rec, err, errlen) == 0 ? TE_O_SAME : -1;
+		return te_out(tq_put(x->q, rec, err, errlen), out, TE_O_SAME);
 	}
-	return te_store_emit(x, rec, now_ns, err, errlen) == 0 ? TE_O_CHANGED : -1;
+	return te_out(te_store_emit(x, rec, now_ns, err, errlen), out, TE_O_CHANGED);
 }

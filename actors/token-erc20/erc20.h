@@ -101,20 +101,23 @@ enum {
 /* A token.request naming this backend: new -> stored SUBMITTED, tx.request into the calls outbox,
  * token.result pending; invalid (or refuse set: a check the caller made, e.g. decimals against the
  * chain) -> stored REJECTED with its reason; known -> its stored result again (a conflict - same key,
- * other content - changes nothing). Returns TE_O_* or -1 (err). */
-int te_on_request(te_ctx *x, const sc_token_request *req, const char *refuse, uint64_t now_ns, tq_rec *rec, char *err,
-                  size_t errlen);
+ * other content - changes nothing). The state machine's functions return 0 with the TE_O_* outcome in
+ * *out, or a code of base/err.h (the store's, OB_EENCODE) with text in err and the transaction to be
+ * aborted. */
+OB_MUST_CHECK int te_on_request(te_ctx *x, const sc_token_request *req, const char *refuse, uint64_t now_ns,
+                                tq_rec *rec, int *out, char *err, size_t errlen);
 
 /* A tx.status whose ref is one of ours: pending/included note the hash (and ack the tx.request);
  * confirmed/final, and failed as reverted in a block -> MINED (the caller then checks the receipt, and
- * replays a revert for its reason); failed otherwise -> FAILED; replaced follows the new hash. TE_O_CHANGED, TE_O_SAME, TE_O_UNKNOWN (not ours), or -1. */
-int te_on_tx_status(te_ctx *x, const sc_tx_status *s, uint64_t now_ns, tq_rec *rec, char *err, size_t errlen);
+ * replays a revert for its reason); failed otherwise -> FAILED; replaced follows the new hash. *out: TE_O_CHANGED, TE_O_SAME, TE_O_UNKNOWN (not ours). */
+OB_MUST_CHECK int te_on_tx_status(te_ctx *x, const sc_tx_status *s, uint64_t now_ns, tq_rec *rec, int *out, char *err,
+                                  size_t errlen);
 
 /* The receipt check of a MINED record: OK -> CONFIRMED; REVERTED / NO_TRANSFER -> FAILED;
  * ABSENT -> back to SUBMITTED (reorged out: the submitter follows it again); BAD -> stays MINED
- * (checked again later). TE_O_CHANGED / TE_O_SAME / TE_O_UNKNOWN or -1. */
-int te_on_receipt(te_ctx *x, const uint8_t id[16], const te_receipt *rc, uint64_t now_ns, uint64_t retry_ns,
-                  tq_rec *rec, char *err, size_t errlen);
+ * (checked again later). *out: TE_O_CHANGED / TE_O_SAME / TE_O_UNKNOWN. */
+OB_MUST_CHECK int te_on_receipt(te_ctx *x, const uint8_t id[16], const te_receipt *rc, uint64_t now_ns,
+                                uint64_t retry_ns, tq_rec *rec, int *out, char *err, size_t errlen);
 
 /* Parses tx.status.ref (32 hex digits) into a key id. 0 or -1. */
 int te_ref_id(const char *ref, uint8_t id[16]);

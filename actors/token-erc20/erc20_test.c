@@ -245,7 +245,8 @@ on_request(fx *f, const sc_token_request *r, const char *refuse, uint64_t now, t
 {
 	char err[256];
 	assert_int_equal(tq_begin(f->s.q, err, sizeof err), 0);
-	int o = te_on_request(&f->x, r, refuse, now, rec, err, sizeof err);
+	int o = 0;
+	assert_int_equal(te_on_request(&f->x, r, refuse, now, rec, &o, err, sizeof err), 0);
 	assert_true(o > 0);
 	assert_int_equal(tq_commit(f->s.q, tqt_pub, NULL, err, sizeof err), 0);
 	return o;
@@ -256,7 +257,8 @@ on_status(fx *f, const sc_tx_status *s, uint64_t now, tq_rec *rec)
 {
 	char err[256];
 	assert_int_equal(tq_begin(f->s.q, err, sizeof err), 0);
-	int o = te_on_tx_status(&f->x, s, now, rec, err, sizeof err);
+	int o = 0;
+	assert_int_equal(te_on_tx_status(&f->x, s, now, rec, &o, err, sizeof err), 0);
 	assert_true(o > 0);
 	assert_int_equal(tq_commit(f->s.q, tqt_pub, NULL, err, sizeof err), 0);
 	return o;
@@ -267,7 +269,8 @@ on_receipt(fx *f, const uint8_t id[16], const te_receipt *rc, uint64_t now, tq_r
 {
 	char err[256];
 	assert_int_equal(tq_begin(f->s.q, err, sizeof err), 0);
-	int o = te_on_receipt(&f->x, id, rc, now, 5000, rec, err, sizeof err);
+	int o = 0;
+	assert_int_equal(te_on_receipt(&f->x, id, rc, now, 5000, rec, &o, err, sizeof err), 0);
 	assert_true(o > 0);
 	assert_int_equal(tq_commit(f->s.q, tqt_pub, NULL, err, sizeof err), 0);
 	return o;

@@ -8,11 +8,13 @@
  * messages (one LMDB commit per batch through store/tokreq.h; erc20.h holds the state machine): receipt
  * checks, decimals checks, the outboxes' re-publish (tq_resend_tick), metrics, alerts.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/util.h"
+#include "base/err.h"
 #include "actors/token-erc20/erc20.h"
 #include "bus/actor.h"
 #include "base/rt_http.h"
@@ -97,11 +99,27 @@ tem_check(const rt_opt *o, const char *text, rt_cfg_errs *e)
 	else if (strcmp(cfg_xfer, "transferFrom") != 0)
 		rt_config_error(e, "TRANSFER_FUNCTION", "'%.30s' is neither transferFrom nor transferWithData",
 		                cfg_xfer);
-	for (size_t i = 0; i < cfg_tokens.n; i++)
-		if (hex_addr_parse(cfg_tokens.v[i], strlen(cfg_tokens.v[i]), c->tokens[c->ntokens]) != HEX_OK)
-			rt_config_error(e, "TOKENS", "'%.50s' is not an address", cfg_tokens.v[i]);
+	for (size_t i = 0; i < cfg_tokens.n; i++) {
+		const char *t = cfg_tokens.v[i];
+		uint8_t *a = c->tokens[c->ntokens];
+		char why[128];
+		if (rt_check_addr(t, a, why, sizeof why) != 0) {
+			rt_config_error(e, "TOKENS", "'%.50s' is not an address: %s", t, why);
+			continue;
+		}
+		if (hex_addr_parse(t, strlen(t), a) != HEX_OK) {
+			rt_config_error(e, "TOKENS", "'%.50s' has a wrong EIP-55 checksum", t);
+			continue;
+		}
+		int dup = 0;
+		for (size_t j = 0; j < c->ntokens; j++)
+			dup |= memcmp(c->tokens[j], a, 20) == 0;
+		if (dup)
+			rt_config_error(e, "TOKENS", "'%.50s' is listed twice", t);
 		else
 			c->ntokens++;
+	}
+	rt_config_dir(e, "STATE_DIR", cfg_state_dir, 0);
 }
 
 /* ---- state ----------------------------------------------------------------------------------- */
@@ -272,6 +290,23 @@ tem_precheck(const sc_token_request *r, char *refuse, size_t len)
 
 /* ---- batches --------------------------------------------------------------------------------- */
 
+/* Every store result of a batch ends here: a failure is counted, logged with its code's text and
+ * class, and /health shows "store" until a batch is stored again (nothing of the failed batch was
+ * stored or published: its producers send it again). */
+static void
+tem_stored(int rv, const char *what, const char *err)
+{
+	if (rv == 0) {
+		rt_health_set("store", 0, NULL);
+		return;
+	}
+	char text[200];
+	snprintf(text, sizeof text, "store: %s", ob_strerror(rv));
+	rt_inc(S.m_store_errors);
+	rt_health_set("store", 1, text);
+	rt_logkv(RT_ERROR, what, "error", ob_strerror(rv), "class", ob_err_class(rv), "detail", err, NULL);
+}
+
 static void
 tem_flush(void *ctx)
 {
@@ -295,36 +330,35 @@ tem_flush(void *ctx)
 	}
 	int outcome[S.n];
 	tq_rec *recs = calloc(S.n, sizeof *recs);
-	if (recs == NULL || tq_begin(S.q, err, sizeof err) != 0) {
-		rt_logkv(RT_ERROR, "cannot begin a transaction", "error", recs ? err : "out of memory", NULL);
+	int rv = recs == NULL ? ENOMEM : tq_begin(S.q, err, sizeof err);
+	if (rv != 0) {
+		tem_stored(rv, "batch not stored: no transaction (the producers re-send)", rv == ENOMEM ? "" : err);
 		goto out;
 	}
-	int rv = 0;
-	for (size_t i = 0; i < S.n && rv >= 0; i++) {
+	for (size_t i = 0; i < S.n && rv == 0; i++) {
 		tem_item *it = &S.items[i];
 		outcome[i] = 0;
 		if (!take[i])
 			continue;
 		switch (it->kind) {
 		case TEM_REQ:
-			rv = te_on_request(&S.x, &it->r, why[i], now, &recs[i], err, sizeof err);
+			rv = te_on_request(&S.x, &it->r, why[i], now, &recs[i], &outcome[i], err, sizeof err);
 			break;
 		case TEM_TXST:
-			rv = te_on_tx_status(&S.x, &it->s, now, &recs[i], err, sizeof err);
+			rv = te_on_tx_status(&S.x, &it->s, now, &recs[i], &outcome[i], err, sizeof err);
 			break;
 		default:
 			rv = tq_status_ack(S.q, &it->t, NULL, err, sizeof err);
 			break;
 		}
-		outcome[i] = rv;
 	}
-	if (rv < 0 || tq_commit(S.q, act_publish_body, S.bus, err, sizeof err) != 0) {
-		if (rv < 0)
-			tq_abort(S.q);
-		rt_inc(S.m_store_errors);
-		rt_logkv(RT_ERROR, "batch not stored; nothing published (the producers re-send)", "error", err, NULL);
+	if (rv != 0)
+		tq_abort(S.q);
+	else
+		rv = tq_commit(S.q, act_publish_body, S.bus, err, sizeof err);
+	tem_stored(rv, "batch not stored; nothing published (the producers re-send)", err);
+	if (rv != 0)
 		goto out;
-	}
 	for (size_t i = 0; i < S.n; i++) {
 		tem_item *it = &S.items[i];
 		if (it->kind == TEM_REQ && take[i]) {
@@ -426,22 +460,18 @@ tem_receipts(void *ctx)
 	}
 	uint64_t now = rt_now_ns();
 	int out[64];
-	if (tq_begin(S.q, err, sizeof err) != 0)
-		return;
-	int rv = 0;
-	for (long i = 0; i < n && rv >= 0; i++)
-		rv = out[i] = te_on_receipt(&S.x, ids[i], &rc[i], now, cfg_receipt_retry_ms * 1000000u, &recs[i], err,
-		                            sizeof err);
-	if (rv < 0) {
+	int rv = tq_begin(S.q, err, sizeof err);
+	for (long i = 0; i < n && rv == 0; i++)
+		rv = te_on_receipt(&S.x, ids[i], &rc[i], now, cfg_receipt_retry_ms * 1000000u, &recs[i], &out[i], err,
+		                   sizeof err);
+	if (rv != 0)
 		tq_abort(S.q);
-		rt_logkv(RT_ERROR, "receipt results not stored", "error", err, NULL);
+	else
+		rv = tq_commit(S.q, act_publish_body, S.bus, err, sizeof err);
+	/* The records stay MINED: the receipts are read again next round. */
+	tem_stored(rv, "receipt results not stored (checked again)", err);
+	if (rv != 0)
 		return;
-	}
-	if (tq_commit(S.q, act_publish_body, S.bus, err, sizeof err) != 0) {
-		rt_inc(S.m_store_errors);
-		rt_logkv(RT_ERROR, "receipt results not stored", "error", err, NULL);
-		return;
-	}
 	for (long i = 0; i < n; i++)
 		if (out[i] == TE_O_CHANGED && tq_terminal(recs[i].state))
 			tem_terminal(&recs[i]);
@@ -557,9 +587,12 @@ main(int argc, char **argv)
 
 	/* Whatever a previous run queued but may not have published. */
 	bus_pub_wait(act_pub(S.bus), 1, 2000);
-	S.rs = (tq_resender){
-		.q = S.q, .pub = act_publish_body, .arg = S.bus, .republished = S.m_republished, .gave_up = S.m_gave_up
-	};
+	S.rs = (tq_resender){ .q = S.q,
+		              .pub = act_publish_body,
+		              .arg = S.bus,
+		              .republished = S.m_republished,
+		              .gave_up = S.m_gave_up,
+		              .store_errors = S.m_store_errors };
 	tq_resend_tick(&S.rs);
 	static const act_tick ticks[] = {
 		{ 0, 0, tem_flush, NULL },

@@ -323,35 +323,45 @@ tf_parse_tx(const tf_http *h, tf_poll *out)
 static int
 tf_store_emit(tf_ctx *x, tq_rec *rec, uint64_t now_ns, char *err, size_t errlen)
 {
+	int rv;
 	rec->updated_ns = now_ns;
-	if (tq_put(x->q, rec, err, errlen) != 0 || tq_emit(x->q, rec, now_ns, err, errlen) != 0)
-		return -1;
-	return 0;
+	if ((rv = tq_put(x->q, rec, err, errlen)) != 0)
+		return rv;
+	return tq_emit(x->q, rec, now_ns, err, errlen);
+}
+
+/* A state machine's result: the store's code, and the outcome only when it is 0. */
+static int
+tf_out(int rv, int *out, int outcome)
+{
+	if (rv == 0)
+		*out = outcome;
+	return rv;
 }
 
 int
-tf_on_request(tf_ctx *x, const sc_token_request *req, uint64_t now_ns, tq_rec *rec, char *err, size_t errlen)
+tf_on_request(tf_ctx *x, const sc_token_request *req, uint64_t now_ns, tq_rec *rec, int *out, char *err, size_t errlen)
 {
 	const char *path;
 	char *body, reason[8], why[160];
-	int t = tq_take(x->q, req, now_ns, rec, err, errlen);
-	if (t < 0)
-		return -1;
+	int t, rv;
+	*out = 0;
+	if ((rv = tq_take(x->q, req, now_ns, rec, &t, err, errlen)) != 0)
+		return rv;
 	if (t != TQ_T_NEW) {
-		if (tq_emit(x->q, rec, now_ns, err, errlen) != 0)
-			return -1;
-		return t == TQ_T_KNOWN ? TF_O_REPEAT : TF_O_CONFLICT;
+		return tf_out(tq_emit(x->q, rec, now_ns, err, errlen), out,
+		              t == TQ_T_KNOWN ? TF_O_REPEAT : TF_O_CONFLICT);
 	}
 	if (tf_body(x->cfg, req, &path, &body, reason, why, sizeof why) != 0) {
 		rec->state = TQ_REJECTED;
 		snprintf(rec->reason, sizeof rec->reason, "%s", reason);
 		snprintf(rec->error, sizeof rec->error, "%s", why);
-		return tf_store_emit(x, rec, now_ns, err, errlen) == 0 ? TF_O_REJECTED : -1;
+		return tf_out(tf_store_emit(x, rec, now_ns, err, errlen), out, TF_O_REJECTED);
 	}
 	free(body);
 	rec->state = TQ_QUEUED;
 	rec->next_ns = now_ns;
-	return tf_store_emit(x, rec, now_ns, err, errlen) == 0 ? TF_O_NEW : -1;
+	return tf_out(tf_store_emit(x, rec, now_ns, err, errlen), out, TF_O_NEW);
 }
 
 static uint64_t
@@ -380,32 +390,34 @@ tf_submitted(tf_ctx *x, tq_rec *rec, const char *tx_id, uint64_t now_ns)
 }
 
 int
-tf_on_post(tf_ctx *x, const uint8_t id[16], const tf_post *p, uint64_t now_ns, tq_rec *rec, char *err, size_t errlen)
+tf_on_post(tf_ctx *x, const uint8_t id[16], const tf_post *p, uint64_t now_ns, tq_rec *rec, int *out, char *err,
+           size_t errlen)
 {
 	int rv;
+	*out = 0;
 	if ((rv = tq_get(x->q, id, rec, err, errlen)) == MDB_NOTFOUND)
-		return TF_O_UNKNOWN;
+		return tf_out(0, out, TF_O_UNKNOWN);
 	if (rv != 0)
-		return -1;
+		return rv;
 	if (rec->state != TQ_QUEUED)
-		return TF_O_SAME;
+		return tf_out(0, out, TF_O_SAME);
 	rec->attempts++;
 	switch (p->kind) {
 	case TF_P_ACCEPTED:
 		if (p->local_id[0])
 			snprintf(rec->ff_request_id, sizeof rec->ff_request_id, "%s", p->local_id);
 		tf_submitted(x, rec, p->tx_id, now_ns);
-		return tf_store_emit(x, rec, now_ns, err, errlen) == 0 ? TF_O_CHANGED : -1;
+		return tf_out(tf_store_emit(x, rec, now_ns, err, errlen), out, TF_O_CHANGED);
 	case TF_P_USED:    /* an earlier POST of ours got through: follow that transaction */
 	case TF_P_TIMEOUT: /* not cancelled: follow it (looked up by key when there is no id) */
 		tf_submitted(x, rec, p->tx_id, now_ns);
 		rec->updated_ns = now_ns;
-		return tq_put(x->q, rec, err, errlen) == 0 ? TF_O_CHANGED : -1;
+		return tf_out(tq_put(x->q, rec, err, errlen), out, TF_O_CHANGED);
 	case TF_P_REJECT:
 		rec->state = TQ_REJECTED;
 		snprintf(rec->reason, sizeof rec->reason, "NARR");
 		snprintf(rec->error, sizeof rec->error, "FireFly refused: %s", p->text);
-		return tf_store_emit(x, rec, now_ns, err, errlen) == 0 ? TF_O_REJECTED : -1;
+		return tf_out(tf_store_emit(x, rec, now_ns, err, errlen), out, TF_O_REJECTED);
 	default: {
 		int changed = rec->error[0] == '\0';
 		rec->failures++;
@@ -422,34 +434,36 @@ tf_on_post(tf_ctx *x, const uint8_t id[16], const tf_post *p, uint64_t now_ns, t
 			snprintf(rec->error, sizeof rec->error, "FireFly failed %u times in a row: %.150s", n, p->text);
 			rec->next_ns = now_ns;
 			rec->updated_ns = now_ns;
-			return tq_put(x->q, rec, err, errlen) == 0 ? TF_O_CHANGED : -1;
+			return tf_out(tq_put(x->q, rec, err, errlen), out, TF_O_CHANGED);
 		}
 		rec->next_ns = now_ns + tf_backoff(x->cfg, rec->failures);
 		/* The first failure of a run is reported (pending with error: pacs.002 PDNG); repeats are not. */
 		if (changed)
-			return tf_store_emit(x, rec, now_ns, err, errlen) == 0 ? TF_O_SAME : -1;
+			return tf_out(tf_store_emit(x, rec, now_ns, err, errlen), out, TF_O_SAME);
 		rec->updated_ns = now_ns;
-		return tq_put(x->q, rec, err, errlen) == 0 ? TF_O_SAME : -1;
+		return tf_out(tq_put(x->q, rec, err, errlen), out, TF_O_SAME);
 	}
 	}
 }
 
 int
-tf_on_poll(tf_ctx *x, const uint8_t id[16], const tf_poll *p, uint64_t now_ns, tq_rec *rec, char *err, size_t errlen)
+tf_on_poll(tf_ctx *x, const uint8_t id[16], const tf_poll *p, uint64_t now_ns, tq_rec *rec, int *out, char *err,
+           size_t errlen)
 {
 	int rv;
+	*out = 0;
 	if ((rv = tq_get(x->q, id, rec, err, errlen)) == MDB_NOTFOUND)
-		return TF_O_UNKNOWN;
+		return tf_out(0, out, TF_O_UNKNOWN);
 	if (rv != 0)
-		return -1;
+		return rv;
 	if (rec->state != TQ_SUBMITTED)
-		return TF_O_SAME;
+		return tf_out(0, out, TF_O_SAME);
 	rec->attempts++;
 	if (rec->ff_tx_id[0] == '\0' && p->tx_id[0] && p->kind == TF_S_PENDING) {
 		/* found by its key: poll its status next */
 		snprintf(rec->ff_tx_id, sizeof rec->ff_tx_id, "%s", p->tx_id);
 		rec->next_ns = now_ns;
-		return tf_store_emit(x, rec, now_ns, err, errlen) == 0 ? TF_O_CHANGED : -1;
+		return tf_out(tf_store_emit(x, rec, now_ns, err, errlen), out, TF_O_CHANGED);
 	}
 	switch (p->kind) {
 	case TF_S_SUCCEEDED:
@@ -458,25 +472,25 @@ tf_on_poll(tf_ctx *x, const uint8_t id[16], const tf_poll *p, uint64_t now_ns, t
 			memcpy(rec->tx_hash, p->tx_hash, 32);
 		rec->block_number = p->block_number;
 		rec->error[0] = '\0';
-		return tf_store_emit(x, rec, now_ns, err, errlen) == 0 ? TF_O_CHANGED : -1;
+		return tf_out(tf_store_emit(x, rec, now_ns, err, errlen), out, TF_O_CHANGED);
 	case TF_S_FAILED:
 		rec->state = TQ_FAILED;
 		snprintf(rec->reason, sizeof rec->reason, "NARR");
 		snprintf(rec->error, sizeof rec->error, "FireFly: %s", p->text);
-		return tf_store_emit(x, rec, now_ns, err, errlen) == 0 ? TF_O_CHANGED : -1;
+		return tf_out(tf_store_emit(x, rec, now_ns, err, errlen), out, TF_O_CHANGED);
 	case TF_S_NOT_FOUND:
 		if (rec->ff_tx_id[0] == '\0' && (rec->reserved[0] & TF_GAVE_UP_POSTING)) {
 			rec->state = TQ_FAILED;
 			snprintf(rec->reason, sizeof rec->reason, "NARR");
 			/* rec->error says why the POSTs stopped */
-			return tf_store_emit(x, rec, now_ns, err, errlen) == 0 ? TF_O_GAVE_UP : -1;
+			return tf_out(tf_store_emit(x, rec, now_ns, err, errlen), out, TF_O_GAVE_UP);
 		}
 		if (rec->ff_tx_id[0] == '\0') {
 			/* FireFly holds no transaction with our key: the POST never got in. Sending it again is safe. */
 			rec->state = TQ_QUEUED;
 			rec->next_ns = now_ns;
 			rec->updated_ns = now_ns;
-			return tq_put(x->q, rec, err, errlen) == 0 ? TF_O_CHANGED : -1;
+			return tf_out(tq_put(x->q, rec, err, errlen), out, TF_O_CHANGED);
 		}
 		/* a transaction id FireFly no longer knows is polled until the deadline */
 		__attribute__((fallthrough));
@@ -487,12 +501,12 @@ tf_on_poll(tf_ctx *x, const uint8_t id[16], const tf_poll *p, uint64_t now_ns, t
 			snprintf(rec->error, sizeof rec->error,
 			         "not final in FireFly by the deadline (transaction %s%s%.100s)",
 			         rec->ff_tx_id[0] ? rec->ff_tx_id : "not found", p->text[0] ? ": " : "", p->text);
-			return tf_store_emit(x, rec, now_ns, err, errlen) == 0 ? TF_O_GAVE_UP : -1;
+			return tf_out(tf_store_emit(x, rec, now_ns, err, errlen), out, TF_O_GAVE_UP);
 		}
 		rec->next_ns = now_ns + (p->kind == TF_S_ERROR ? tf_backoff(x->cfg, ++rec->failures) : x->cfg->poll_ns);
 		if (p->kind != TF_S_ERROR)
 			rec->failures = 0;
 		rec->updated_ns = now_ns;
-		return tq_put(x->q, rec, err, errlen) == 0 ? TF_O_SAME : -1;
+		return tf_out(tq_put(x->q, rec, err, errlen), out, TF_O_SAME);
 	}
 }

@@ -117,15 +117,19 @@ enum {
 	TF_O_UNKNOWN
 };
 
-int tf_on_request(tf_ctx *x, const sc_token_request *req, uint64_t now_ns, tq_rec *rec, char *err, size_t errlen);
-/* The answer of the POST for record id. TF_O_CHANGED (submitted; or max_failures reached: looked up
- * next) / TF_O_SAME (retry scheduled) / TF_O_REJECTED, or -1. */
-int tf_on_post(tf_ctx *x, const uint8_t id[16], const tf_post *p, uint64_t now_ns, tq_rec *rec, char *err,
-               size_t errlen);
-/* A poll's findings for record id. TF_O_CHANGED, TF_O_SAME, TF_O_GAVE_UP (deadline passed, or no
- * transaction for the key after max_failures POSTs), or -1. */
-int tf_on_poll(tf_ctx *x, const uint8_t id[16], const tf_poll *p, uint64_t now_ns, tq_rec *rec, char *err,
-               size_t errlen);
+/* Each returns 0 with its TF_O_* outcome in *out, or a code of base/err.h (the store's) with text in
+ * err; the caller then aborts the transaction. A token.request: *out TF_O_NEW, TF_O_REPEAT,
+ * TF_O_CONFLICT or TF_O_REJECTED. */
+OB_MUST_CHECK int tf_on_request(tf_ctx *x, const sc_token_request *req, uint64_t now_ns, tq_rec *rec, int *out,
+                                char *err, size_t errlen);
+/* The answer of the POST for record id. *out TF_O_CHANGED (submitted; or max_failures reached: looked
+ * up next) / TF_O_SAME (retry scheduled) / TF_O_REJECTED / TF_O_UNKNOWN. */
+OB_MUST_CHECK int tf_on_post(tf_ctx *x, const uint8_t id[16], const tf_post *p, uint64_t now_ns, tq_rec *rec, int *out,
+                             char *err, size_t errlen);
+/* A poll's findings for record id. *out TF_O_CHANGED, TF_O_SAME, TF_O_GAVE_UP (deadline passed, or no
+ * transaction for the key after max_failures POSTs), TF_O_UNKNOWN. */
+OB_MUST_CHECK int tf_on_poll(tf_ctx *x, const uint8_t id[16], const tf_poll *p, uint64_t now_ns, tq_rec *rec, int *out,
+                             char *err, size_t errlen);
 
 /* Percent-encodes s for a URL query or path segment into out (cap bytes). 0 or -1 (too long). */
 int tf_urlenc(const char *s, char *out, size_t cap);

@@ -240,7 +240,8 @@ take(fx *f, const sc_token_request *r, uint64_t now, tq_rec *rec)
 {
 	char err[256];
 	assert_int_equal(tq_begin(f->s.q, err, sizeof err), 0);
-	int o = tf_on_request(&f->x, r, now, rec, err, sizeof err);
+	int o = 0;
+	assert_int_equal(tf_on_request(&f->x, r, now, rec, &o, err, sizeof err), 0);
 	assert_true(o > 0);
 	assert_int_equal(tq_commit(f->s.q, tqt_pub, NULL, err, sizeof err), 0);
 	return o;
@@ -254,7 +255,8 @@ posted(fx *f, const uint8_t id[16], long status, const char *body, uint64_t now,
 	tf_post p;
 	tf_classify_post(&h, &p);
 	assert_int_equal(tq_begin(f->s.q, err, sizeof err), 0);
-	int o = tf_on_post(&f->x, id, &p, now, rec, err, sizeof err);
+	int o = 0;
+	assert_int_equal(tf_on_post(&f->x, id, &p, now, rec, &o, err, sizeof err), 0);
 	assert_true(o > 0);
 	assert_int_equal(tq_commit(f->s.q, tqt_pub, NULL, err, sizeof err), 0);
 	return o;
@@ -265,7 +267,8 @@ polled(fx *f, const uint8_t id[16], const tf_poll *s, uint64_t now, tq_rec *rec)
 {
 	char err[256];
 	assert_int_equal(tq_begin(f->s.q, err, sizeof err), 0);
-	int o = tf_on_poll(&f->x, id, s, now, rec, err, sizeof err);
+	int o = 0;
+	assert_int_equal(tf_on_poll(&f->x, id, s, now, rec, &o, err, sizeof err), 0);
 	assert_true(o > 0);
 	assert_int_equal(tq_commit(f->s.q, tqt_pub, NULL, err, sizeof err), 0);
 	return o;

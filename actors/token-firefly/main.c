@@ -9,6 +9,8 @@
  * made between transactions), the outboxes' re-publish (tq_resend_tick), metrics, health, alerts.
  * ff.h holds what the answers mean and the state machine.
  */
+#include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +18,7 @@
 #include <curl/curl.h>
 
 #include "base/util.h"
+#include "base/err.h"
 #include "actors/token-firefly/ff.h"
 #include "bus/actor.h"
 #include "base/rt_http.h"
@@ -34,6 +37,7 @@ static const char *cfg_state_dir, *cfg_url, *cfg_ns, *cfg_key;
 static uint64_t cfg_timeout_ms, cfg_retry_ms, cfg_retry_max_ms, cfg_max_failures, cfg_poll_ms, cfg_deadline_ms;
 static uint64_t cfg_down_after, cfg_batch, cfg_work_max, cfg_ob_retry_ms, cfg_ob_retry_max_ms, cfg_result_attempts;
 static uint64_t cfg_map_mb;
+static rt_check_fn tfm_check;
 
 static const rt_opt opts[] = {
 	ACT_BUS_OPTS(busc),
@@ -76,7 +80,62 @@ static const rt_opt opts[] = {
 	  "showing it",
 	  &cfg_result_attempts, 1, 1000, 0, 0 },
 	{ "MAP_SIZE_MB", RT_U64, "64", "initial LMDB map size (grows when full)", &cfg_map_mb, 1, 1048576, 0, 0 },
+	RT_CHECK_ROW("", tfm_check),
 };
+
+/* FireFly's name rule (namespaces, pools): 1..64 of [0-9a-zA-Z._-], starting and ending alphanumeric. */
+static int
+tfm_ff_name(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 64 || !isalnum((unsigned char)s[0]) || !isalnum((unsigned char)s[n - 1]))
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '.' && s[i] != '_' && s[i] != '-')
+			return 0;
+	return 1;
+}
+
+/* What the types cannot say, in the same list: the URL is the base (the actor adds /api/v1/...),
+ * the namespace is a FireFly name, a key written as an address is one, the state directory. */
+static void
+tfm_check(const rt_opt *o, const char *text, rt_cfg_errs *e)
+{
+	(void)o;
+	(void)text;
+	if (cfg_url && !rt_config_failed(e, "FIREFLY_URL")) {
+		size_t n = strlen(cfg_url);
+		while (n > 0 && cfg_url[n - 1] == '/')
+			n--;
+		if (n >= 7 && strncmp(cfg_url + n - 7, "/api/v1", 7) == 0)
+			rt_config_error(e, "FIREFLY_URL",
+			                "ends in /api/v1: give the base URL (the actor adds /api/v1)");
+		else if (n > 300)
+			rt_config_error(e, "FIREFLY_URL", "longer than 300 characters");
+	}
+	if (cfg_ns && !tfm_ff_name(cfg_ns))
+		rt_config_error(e, "FIREFLY_NAMESPACE",
+		                "'%.70s' is not a FireFly name (1..64 of a-z A-Z 0-9 . _ -, starting and ending with "
+		                "a letter or digit)",
+		                cfg_ns);
+	if (cfg_key && strncmp(cfg_key, "0x", 2) == 0) {
+		uint8_t a[20];
+		char why[128];
+		if (rt_check_addr(cfg_key, a, why, sizeof why) != 0)
+			rt_config_error(e, "FIREFLY_KEY", "'%.50s' is not an address: %s", cfg_key, why);
+		else if (hex_addr_parse(cfg_key, strlen(cfg_key), a) != HEX_OK)
+			rt_config_error(e, "FIREFLY_KEY", "'%.50s' has a wrong EIP-55 checksum", cfg_key);
+	} else if (cfg_key) {
+		for (const char *c = cfg_key; *c; c++)
+			if ((unsigned char)*c < 0x20 || *c == 0x7f) {
+				rt_config_error(e, "FIREFLY_KEY", "an alias has no control characters");
+				break;
+			}
+		if (strlen(cfg_key) > 256)
+			rt_config_error(e, "FIREFLY_KEY", "longer than 256 characters");
+	}
+	rt_config_dir(e, "STATE_DIR", cfg_state_dir, 0);
+}
 
 /* ---- state ----------------------------------------------------------------------------------- */
 
@@ -324,6 +383,23 @@ tfm_gave_up(const tq_rec *rec)
 
 /* ---- bus batches ----------------------------------------------------------------------------- */
 
+/* Every store result of a batch ends here: a failure is counted, logged with its code's text and
+ * class, and /health shows "store" until a batch is stored again (nothing of the failed batch was
+ * stored or published: its producers send it again). */
+static void
+tfm_stored(int rv, const char *what, const char *err)
+{
+	if (rv == 0) {
+		rt_health_set("store", 0, NULL);
+		return;
+	}
+	char text[200];
+	snprintf(text, sizeof text, "store: %s", ob_strerror(rv));
+	rt_inc(S.m_store_errors);
+	rt_health_set("store", 1, text);
+	rt_logkv(RT_ERROR, what, "error", ob_strerror(rv), "class", ob_err_class(rv), "detail", err, NULL);
+}
+
 static void
 tfm_flush(void *ctx)
 {
@@ -333,26 +409,22 @@ tfm_flush(void *ctx)
 	uint64_t now = rt_now_ns();
 	int *out = calloc(S.n, sizeof *out);
 	tq_rec *recs = calloc(S.n, sizeof *recs);
-	if (out == NULL || recs == NULL || tq_begin(S.q, err, sizeof err) != 0) {
-		rt_logkv(RT_ERROR, "cannot begin a transaction", "error", out && recs ? err : "out of memory", NULL);
+	int rv = out == NULL || recs == NULL ? ENOMEM : tq_begin(S.q, err, sizeof err);
+	if (rv != 0) {
+		tfm_stored(rv, "batch not stored: no transaction (the tokenizer re-sends)", rv == ENOMEM ? "" : err);
 		goto done;
 	}
-	int rv = 0;
-	for (size_t i = 0; i < S.n && rv >= 0; i++)
-		rv = out[i] = S.items[i].kind == TFM_REQ
-		                      ? tf_on_request(&S.x, &S.items[i].r, now, &recs[i], err, sizeof err)
-		                      : tq_status_ack(S.q, &S.items[i].t, NULL, err, sizeof err);
-	if (rv < 0) {
+	for (size_t i = 0; i < S.n && rv == 0; i++)
+		rv = S.items[i].kind == TFM_REQ
+		             ? tf_on_request(&S.x, &S.items[i].r, now, &recs[i], &out[i], err, sizeof err)
+		             : tq_status_ack(S.q, &S.items[i].t, NULL, err, sizeof err);
+	if (rv != 0)
 		tq_abort(S.q);
-		rt_inc(S.m_store_errors);
-		rt_logkv(RT_ERROR, "batch not stored; nothing published (the tokenizer re-sends)", "error", err, NULL);
+	else
+		rv = tq_commit(S.q, act_publish_body, S.bus, err, sizeof err);
+	tfm_stored(rv, "batch not stored; nothing published (the tokenizer re-sends)", err);
+	if (rv != 0)
 		goto done;
-	}
-	if (tq_commit(S.q, act_publish_body, S.bus, err, sizeof err) != 0) {
-		rt_inc(S.m_store_errors);
-		rt_logkv(RT_ERROR, "batch not stored; nothing published (the tokenizer re-sends)", "error", err, NULL);
-		goto done;
-	}
 	for (size_t i = 0; i < S.n; i++) {
 		if (S.items[i].kind != TFM_REQ)
 			continue;
@@ -463,22 +535,16 @@ tfm_work(void *ctx)
 	now = rt_now_ns();
 	int *o = calloc(nd, sizeof *o);
 	tq_rec *recs = calloc(nd, sizeof *recs);
-	if (o == NULL || recs == NULL || tq_begin(S.q, err, sizeof err) != 0) {
-		free(o);
-		free(recs);
-		goto out;
-	}
-	int rv = 0;
-	for (size_t i = 0; i < nd && rv >= 0; i++)
-		rv = o[i] = d[i].post ? tf_on_post(&S.x, d[i].id, &d[i].p, now, &recs[i], err, sizeof err)
-		                      : tf_on_poll(&S.x, d[i].id, &d[i].s, now, &recs[i], err, sizeof err);
-	if (rv < 0)
+	int rv = o == NULL || recs == NULL ? ENOMEM : tq_begin(S.q, err, sizeof err);
+	for (size_t i = 0; i < nd && rv == 0; i++)
+		rv = d[i].post ? tf_on_post(&S.x, d[i].id, &d[i].p, now, &recs[i], &o[i], err, sizeof err)
+		               : tf_on_poll(&S.x, d[i].id, &d[i].s, now, &recs[i], &o[i], err, sizeof err);
+	if (rv != 0 && o && recs)
 		tq_abort(S.q);
-	if (rv < 0 || tq_commit(S.q, act_publish_body, S.bus, err, sizeof err) != 0) {
-		rt_inc(S.m_store_errors);
-		rt_logkv(RT_ERROR, "FireFly outcomes not stored (the calls are repeated, idempotently)", "error", err,
-		         NULL);
-	} else {
+	else if (rv == 0)
+		rv = tq_commit(S.q, act_publish_body, S.bus, err, sizeof err);
+	tfm_stored(rv, "FireFly outcomes not stored (the calls are repeated, idempotently)", rv == ENOMEM ? "" : err);
+	if (rv == 0) {
 		for (size_t i = 0; i < nd; i++) {
 			if (o[i] == TF_O_GAVE_UP)
 				tfm_gave_up(&recs[i]);
@@ -581,9 +647,12 @@ main(int argc, char **argv)
 
 	/* Whatever a previous run queued but may not have published. */
 	bus_pub_wait(act_pub(S.bus), 1, 2000);
-	S.rs = (tq_resender){
-		.q = S.q, .pub = act_publish_body, .arg = S.bus, .republished = S.m_republished, .gave_up = S.m_unacked
-	};
+	S.rs = (tq_resender){ .q = S.q,
+		              .pub = act_publish_body,
+		              .arg = S.bus,
+		              .republished = S.m_republished,
+		              .gave_up = S.m_unacked,
+		              .store_errors = S.m_store_errors };
 	tq_resend_tick(&S.rs);
 	static const act_tick ticks[] = {
 		{ 0, 0, tfm_flush, NULL },

@@ -80,107 +80,116 @@ tk_config_free(tk_config *c)
 
 /* ---- loading -------------------------------------------------------------------------------- */
 
-static int
-tkc_only_keys(const json_t *o, const char *const *keys, const char *where, char *err, size_t errlen)
+/* Where problems go: every one is added to e as "<env>: <JSON path>: what", so a file with several
+ * mistakes is fixed in one round. */
+typedef struct {
+	rt_cfg_errs *e;
+	const char *env;
+} tkc_ctx;
+
+static void tkc_err(tkc_ctx *x, const char *path, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void
+tkc_err(tkc_ctx *x, const char *path, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	rt_config_error(x->e, x->env, "%s: %s", path, msg);
+}
+
+static void
+tkc_only_keys(tkc_ctx *x, const json_t *o, const char *const *keys, const char *where)
 {
 	const char *k;
 	json_t *v;
+	char path[128];
 	json_object_foreach((json_t *)o, k, v)
 	{
 		int ok = 0;
 		for (size_t i = 0; keys[i]; i++)
 			ok |= strcmp(keys[i], k) == 0;
 		if (!ok) {
-			snprintf(err, errlen, "%s: unknown key '%.40s'", where, k);
-			return -1;
+			snprintf(path, sizeof path, "%s.%.40s", where, k);
+			tkc_err(x, path, "unknown key");
 		}
 	}
-	return 0;
 }
 
 static int
-tkc_addr(const json_t *v, uint8_t out[20], const char *where, char *err, size_t errlen)
+tkc_addr(tkc_ctx *x, const json_t *v, uint8_t out[20], const char *where)
 {
 	static const uint8_t zero[20];
 	const char *s = json_string_value(v);
 	if (s == NULL || hex_addr_parse(s, strlen(s), out) != 0 || memcmp(out, zero, 20) == 0) {
-		snprintf(err, errlen, "%s: not a non-zero 0x address (40 hex digits, EIP-55 checksum if mixed case)",
-		         where);
+		tkc_err(x, where, "not a non-zero 0x address (40 hex digits, EIP-55 checksum if mixed case)");
 		return -1;
 	}
 	return 0;
 }
 
-static int
-tkc_token(const char *ccy, const json_t *o, tk_token *t, char *err, size_t errlen)
+static void
+tkc_token(tkc_ctx *x, const char *ccy, const json_t *o, tk_token *t)
 {
 	static const char *const keys[] = { "backend", "pool", "address", "decimals", "operations", NULL };
 	static const char *const kind_names[] = { "mint", "burn", "transfer" };
-	char where[64];
+	char where[64], path[128];
 	snprintf(where, sizeof where, "tokens.%.8s", ccy);
 	memset(t, 0, sizeof *t);
 	int minor = strlen(ccy) == 3 ? pm_ccy_minor_units(ccy) : -1;
-	if (minor < 0) {
-		snprintf(err, errlen, "%s: not an ISO 4217 currency with minor units", where);
-		return -1;
-	}
-	memcpy(t->ccy, ccy, 4);
-	t->minor = (unsigned)minor;
+	if (minor < 0)
+		tkc_err(x, where, "not an ISO 4217 currency with minor units");
+	else
+		memcpy(t->ccy, ccy, 4);
+	t->minor = minor < 0 ? 0 : (unsigned)minor;
 	if (!json_is_object(o)) {
-		snprintf(err, errlen, "%s: expected an object", where);
-		return -1;
+		tkc_err(x, where, "expected an object");
+		return;
 	}
-	if (tkc_only_keys(o, keys, where, err, errlen) != 0)
-		return -1;
+	tkc_only_keys(x, o, keys, where);
 	const char *be = json_string_value(json_object_get(o, "backend"));
+	snprintf(path, sizeof path, "%s.backend", where);
 	if (be && strcmp(be, "firefly") == 0)
 		t->backend = TK_BE_FIREFLY;
 	else if (be && strcmp(be, "erc20") == 0)
 		t->backend = TK_BE_ERC20;
-	else {
-		snprintf(err, errlen, "%s.backend: expected \"firefly\" or \"erc20\"", where);
-		return -1;
-	}
+	else
+		tkc_err(x, path, "expected \"firefly\" or \"erc20\"");
 	json_t *d = json_object_get(o, "decimals");
+	snprintf(path, sizeof path, "%s.decimals", where);
 	if (!json_is_integer(d) || json_integer_value(d) < 0 || json_integer_value(d) > 77) {
-		snprintf(err, errlen, "%s.decimals: expected an integer 0..77", where);
-		return -1;
-	}
-	t->decimals = (unsigned)json_integer_value(d);
-	if (t->decimals < t->minor) {
-		snprintf(err, errlen,
-		         "%s.decimals: %u is fewer than the %u minor units of %s: amounts could not be "
-		         "represented exactly",
-		         where, t->decimals, t->minor, ccy);
-		return -1;
+		tkc_err(x, path, "expected an integer 0..77");
+	} else {
+		t->decimals = (unsigned)json_integer_value(d);
+		if (minor >= 0 && t->decimals < t->minor)
+			tkc_err(x, path,
+			        "%u is fewer than the %u minor units of %s: amounts could not be represented exactly",
+			        t->decimals, t->minor, ccy);
 	}
 	json_t *a = json_object_get(o, "address");
-	if (a) {
-		if (tkc_addr(a, t->address, where, err, errlen) != 0)
-			return -1;
-		t->has_address = 1;
-	} else if (t->backend == TK_BE_ERC20) {
-		snprintf(err, errlen, "%s.address: required for the erc20 backend", where);
-		return -1;
-	}
+	snprintf(path, sizeof path, "%s.address", where);
+	if (a)
+		t->has_address = tkc_addr(x, a, t->address, path) == 0;
+	else if (t->backend == TK_BE_ERC20)
+		tkc_err(x, path, "required for the erc20 backend");
 	const char *pool = json_string_value(json_object_get(o, "pool"));
-	if (json_object_get(o, "pool") && (pool == NULL || !pool[0] || strlen(pool) >= sizeof t->pool)) {
-		snprintf(err, errlen, "%s.pool: expected a name of 1..63 bytes", where);
-		return -1;
-	}
-	if (pool == NULL && t->backend == TK_BE_FIREFLY) {
-		snprintf(err, errlen, "%s.pool: required for the firefly backend (always name the pool)", where);
-		return -1;
-	}
-	snprintf(t->pool, sizeof t->pool, "%s", pool ? pool : ccy);
+	snprintf(path, sizeof path, "%s.pool", where);
+	if (json_object_get(o, "pool") && (pool == NULL || !pool[0] || strlen(pool) >= sizeof t->pool))
+		tkc_err(x, path, "expected a name of 1..63 bytes");
+	else if (pool == NULL && t->backend == TK_BE_FIREFLY)
+		tkc_err(x, path, "required for the firefly backend (always name the pool)");
+	snprintf(t->pool, sizeof t->pool, "%s", pool && strlen(pool) < sizeof t->pool ? pool : ccy);
 	json_t *ops = json_object_get(o, "operations");
 	t->kinds = TKC_ALL_KINDS;
 	if (ops) {
 		size_t i;
 		json_t *v;
 		t->kinds = 0;
+		snprintf(path, sizeof path, "%s.operations", where);
 		if (!json_is_array(ops))
-			goto bad_ops;
+			tkc_err(x, path, "expected a list of \"mint\", \"burn\", \"transfer\"");
 		json_array_foreach(ops, i, v)
 		{
 			const char *s = json_string_value(v);
@@ -188,136 +197,149 @@ tkc_token(const char *ccy, const json_t *o, tk_token *t, char *err, size_t errle
 			for (int j = 0; j < 3 && s; j++)
 				if (strcmp(s, kind_names[j]) == 0)
 					k = j;
-			if (k < 0)
-				goto bad_ops;
-			t->kinds |= 1u << k;
+			if (k < 0) {
+				snprintf(path, sizeof path, "%s.operations[%zu]", where, i);
+				tkc_err(x, path, "expected \"mint\", \"burn\" or \"transfer\"");
+			} else {
+				t->kinds |= 1u << k;
+			}
 		}
 	}
-	return 0;
-bad_ops:
-	snprintf(err, errlen, "%s.operations: expected a list of \"mint\", \"burn\", \"transfer\"", where);
-	return -1;
 }
 
-static int
-tkc_account(const char *id, const json_t *v, tk_account *a, char *err, size_t errlen)
+static void
+tkc_account(tkc_ctx *x, const char *id, const json_t *v, tk_account *a)
 {
 	static const char *const keys[] = { "address", "status", NULL };
-	char where[64];
+	char where[64], path[128];
 	snprintf(where, sizeof where, "accounts.%.34s", id);
 	memset(a, 0, sizeof *a);
-	if (strlen(id) >= PM_ACCT_CAP || !id[0]) {
-		snprintf(err, errlen, "%s: an account id has 1..34 characters", where);
-		return -1;
-	}
+	if (strlen(id) >= PM_ACCT_CAP || !id[0])
+		tkc_err(x, where, "an account id has 1..34 characters");
 	tk_account_norm(id, a->id);
-	if (json_is_string(v))
-		return tkc_addr(v, a->address, where, err, errlen);
-	if (!json_is_object(v) || tkc_only_keys(v, keys, where, err, errlen) != 0) {
-		if (!json_is_object(v))
-			snprintf(err, errlen, "%s: expected an address or {address, status}", where);
-		return -1;
+	if (json_is_string(v)) {
+		tkc_addr(x, v, a->address, where);
+		return;
 	}
-	if (tkc_addr(json_object_get(v, "address"), a->address, where, err, errlen) != 0)
-		return -1;
+	if (!json_is_object(v)) {
+		tkc_err(x, where, "expected an address or {address, status}");
+		return;
+	}
+	tkc_only_keys(x, v, keys, where);
+	snprintf(path, sizeof path, "%s.address", where);
+	tkc_addr(x, json_object_get(v, "address"), a->address, path);
 	const char *st = json_string_value(json_object_get(v, "status"));
-	if (st == NULL || strcmp(st, "open") == 0)
+	json_t *stv = json_object_get(v, "status");
+	snprintf(path, sizeof path, "%s.status", where);
+	if (stv == NULL || (st && strcmp(st, "open") == 0))
 		a->status = TK_ACCT_OPEN;
-	else if (strcmp(st, "closed") == 0)
+	else if (st && strcmp(st, "closed") == 0)
 		a->status = TK_ACCT_CLOSED;
-	else if (strcmp(st, "blocked") == 0)
+	else if (st && strcmp(st, "blocked") == 0)
 		a->status = TK_ACCT_BLOCKED;
-	else {
-		snprintf(err, errlen, "%s.status: expected open, closed or blocked", where);
-		return -1;
-	}
-	return 0;
+	else
+		tkc_err(x, path, "expected open, closed or blocked");
 }
 
 tk_config *
-tk_config_from_json(const json_t *j, char *err, size_t errlen)
+tk_config_parse(const json_t *j, const char *env, rt_cfg_errs *e)
 {
 	static const char *const keys[] = { "tokens", "accounts", "redemption_accounts", NULL };
+	tkc_ctx x = { e, env };
+	unsigned before = e->n;
 	tk_config *c = calloc(1, sizeof *c);
 	const char *k;
 	json_t *v;
 	size_t i;
+	char path[96];
 
 	if (c == NULL) {
-		snprintf(err, errlen, "out of memory");
+		rt_config_error(e, env, "out of memory");
 		return NULL;
 	}
 	if (!json_is_object(j)) {
-		snprintf(err, errlen, "expected a JSON object");
+		tkc_err(&x, "$", "expected a JSON object");
 		goto fail;
 	}
-	if (tkc_only_keys(j, keys, "TOKEN_CONFIG", err, errlen) != 0)
-		goto fail;
+	tkc_only_keys(&x, j, keys, "$");
 	json_t *toks = json_object_get(j, "tokens"), *accts = json_object_get(j, "accounts");
 	json_t *red = json_object_get(j, "redemption_accounts");
 	if (!json_is_object(toks) || json_object_size(toks) == 0) {
-		snprintf(err, errlen, "tokens: expected an object with at least one currency");
-		goto fail;
+		tkc_err(&x, "tokens", "expected an object with at least one currency");
+		toks = NULL;
 	}
-	if ((accts && !json_is_object(accts)) || (red && !json_is_array(red))) {
-		snprintf(err, errlen, "accounts must be an object, redemption_accounts a list");
-		goto fail;
+	if (accts && !json_is_object(accts)) {
+		tkc_err(&x, "accounts", "expected an object (account id -> address)");
+		accts = NULL;
 	}
-	c->tokens = calloc(json_object_size(toks), sizeof *c->tokens);
+	if (red && !json_is_array(red)) {
+		tkc_err(&x, "redemption_accounts", "expected a list of account ids");
+		red = NULL;
+	}
+	c->tokens = calloc(toks ? json_object_size(toks) : 1, sizeof *c->tokens);
 	c->accounts = calloc(accts ? json_object_size(accts) + 1 : 1, sizeof *c->accounts);
 	c->redemption = calloc(red ? json_array_size(red) + 1 : 1, sizeof *c->redemption);
 	if (!c->tokens || !c->accounts || !c->redemption) {
-		snprintf(err, errlen, "out of memory");
+		rt_config_error(e, env, "out of memory");
 		goto fail;
 	}
-	json_object_foreach(toks, k, v) if (tkc_token(k, v, &c->tokens[c->ntokens++], err, errlen) != 0) goto fail;
+	if (toks)
+		json_object_foreach(toks, k, v) tkc_token(&x, k, v, &c->tokens[c->ntokens++]);
 	if (accts)
-		json_object_foreach(accts, k,
-		                    v) if (tkc_account(k, v, &c->accounts[c->naccounts++], err, errlen) != 0) goto fail;
+		json_object_foreach(accts, k, v) tkc_account(&x, k, v, &c->accounts[c->naccounts++]);
 	qsort(c->accounts, c->naccounts, sizeof *c->accounts, tkc_acct_cmp);
 	for (i = 1; i < c->naccounts; i++)
-		if (strcmp(c->accounts[i - 1].id, c->accounts[i].id) == 0) {
-			snprintf(err, errlen, "accounts.%s: listed twice (ids compare without spaces, any case)",
-			         c->accounts[i].id);
-			goto fail;
+		if (c->accounts[i].id[0] && strcmp(c->accounts[i - 1].id, c->accounts[i].id) == 0) {
+			snprintf(path, sizeof path, "accounts.%s", c->accounts[i].id);
+			tkc_err(&x, path, "listed twice (ids compare without spaces, any case)");
 		}
 	if (red)
 		json_array_foreach(red, i, v)
 		{
 			const char *s = json_string_value(v);
+			snprintf(path, sizeof path, "redemption_accounts[%zu]", i);
 			if (s == NULL || !s[0] || strlen(s) >= PM_ACCT_CAP) {
-				snprintf(err, errlen,
-				         "redemption_accounts[%zu]: expected an account id of 1..34 characters", i);
-				goto fail;
+				tkc_err(&x, path, "expected an account id of 1..34 characters");
+				continue;
 			}
 			if (tk_account_for(c, s)) {
-				snprintf(err, errlen,
-				         "redemption_accounts[%zu]: %.34s is also a mapped account: a payment "
-				         "to it would be both a burn and a mint",
-				         i, s);
-				goto fail;
+				tkc_err(&x, path,
+				        "%.34s is also a mapped account: a payment to it would be both a burn and a "
+				        "mint",
+				        s);
+				continue;
 			}
 			tk_account_norm(s, c->redemption[c->nredemption++]);
 		}
-	return c;
+	if (e->n == before)
+		return c;
 fail:
 	tk_config_free(c);
 	return NULL;
 }
 
 tk_config *
-tk_config_load(const char *env_name, char *err, size_t errlen)
+tk_config_from_json(const json_t *j, char *err, size_t errlen)
 {
-	char e2[256];
-	json_t *j = rt_config_file(env_name, e2, sizeof e2);
-	if (j == NULL) {
-		snprintf(err, errlen, "%s", e2[0] ? e2 : "TOKEN_CONFIG: required (the currency/account mapping file)");
+	rt_cfg_errs e = { err, errlen, 0 };
+	if (err && errlen)
+		err[0] = '\0';
+	return tk_config_parse(j, NULL, &e);
+}
+
+tk_config *
+tk_config_load(const char *env_name, rt_cfg_errs *e)
+{
+	const char *path = getenv(env_name);
+	if (path == NULL || !*path) {
+		rt_config_error(e, env_name, "required (the currency/account mapping file)");
 		return NULL;
 	}
-	tk_config *c = tk_config_from_json(j, e2, sizeof e2);
+	json_t *j = rt_config_json(e, env_name);
+	if (j == NULL)
+		return NULL;
+	tk_config *c = tk_config_parse(j, env_name, e);
 	json_decref(j);
-	if (c == NULL)
-		snprintf(err, errlen, "%s: %s", env_name, e2);
 	return c;
 }
 

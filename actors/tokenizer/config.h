@@ -24,6 +24,8 @@
  * currency's minor units (the amount could not be represented) or above 77, a bad address, an account
  * that is both mapped and a redemption account.
  *
+ * Every problem of a file is reported, not just the first (issue 7 item 6).
+ *
  * Memory: tk_config_load returns a config the caller frees with tk_config_free; tk_map's results
  * point into the config (valid while it lives). Read-only after load, so any thread may use it. */
 #ifndef OB_ACTORS_TOKENIZER_CONFIG_H
@@ -35,6 +37,8 @@
 
 #include "payments/payment.h"
 #include "base/u256.h"
+
+struct rt_cfg_errs;
 
 enum {
 	TK_BE_FIREFLY = 1,
@@ -81,10 +85,15 @@ typedef struct {
 	u256 units;       /* amount in the token's smallest unit */
 } tk_op;
 
-/* Parses and checks a configuration document (borrowed). NULL with every problem's first line in err. */
+/* Parses and checks a configuration document (borrowed). Every problem is added to e, one line each:
+ * "<env>: <JSON path>: what" (env NULL or "" = the path first), e.g.
+ * "TOKEN_CONFIG: tokens.EUR.decimals: expected an integer 0..77"; NULL when there was any. */
+tk_config *tk_config_parse(const json_t *j, const char *env, struct rt_cfg_errs *e);
+/* The same with the problems as '\n'-separated lines in err (tests, tools). */
 tk_config *tk_config_from_json(const json_t *j, char *err, size_t errlen);
-/* Reads the file named by env var TOKEN_CONFIG (rt_config_file). NULL with err on failure or unset. */
-tk_config *tk_config_load(const char *env_name, char *err, size_t errlen);
+/* Reads and checks the file named by env var env_name (rt_config_json): problems into e as above
+ * ("required" when unset, the file's path:line:col when it does not parse). */
+tk_config *tk_config_load(const char *env_name, struct rt_cfg_errs *e);
 void tk_config_free(tk_config *c);
 
 /* Normalizes an account id (spaces out, upper case) into out[PM_ACCT_CAP]. */

@@ -194,7 +194,7 @@ tkc_status_body(tk_core *k, const tk_rec *r, st_err *e, int *rv)
 	tk_status_of(r, &s, k->now);
 	if (sc_encode(&SC_TOKEN_RESULT, &s, k->body, sizeof k->body, &len, &se) != 0) {
 		snprintf(e->text, sizeof e->text, "token.result does not encode: %s", se.text);
-		*rv = ST_ESCHEMA;
+		*rv = OB_EENCODE;
 		return;
 	}
 	*rv = tkc_out_add(k, TKC_TOPIC_STATUS, "token.result", NULL, k->body, len, e);
@@ -243,7 +243,7 @@ tk_request_body(const tk_rec *r, uint8_t *buf, size_t cap, size_t *len)
 	snprintf(q.message_ref, sizeof q.message_ref, "%s", r->msg_id);
 	q.received_at_ns = r->accepted_ns;
 	snprintf(q.backend, sizeof q.backend, "%s", tk_backend_name(r->backend));
-	return sc_encode(&SC_TOKEN_REQUEST, &q, buf, cap, len, &se);
+	return sc_encode(&SC_TOKEN_REQUEST, &q, buf, cap, len, &se) == 0 ? 0 : OB_EENCODE;
 }
 
 /* ---- open / close ---------------------------------------------------------------------------- */
@@ -368,7 +368,7 @@ tkc_intake_one(tk_core *k, MDB_txn *txn, tk_item *it, st_err *e)
 	tkc_new_rec(it, k->now, &it->rec);
 	if (tk_request_body(&it->rec, k->body, sizeof k->body, &len) != 0) {
 		snprintf(e->text, sizeof e->text, "token.request for %.79s does not encode", it->key);
-		return ST_ESCHEMA;
+		return OB_EENCODE;
 	}
 	tkc_open_key(&it->rec, ok);
 	/* Marked sent now: it is published right after the commit; the backoff only covers a loss. */
@@ -417,7 +417,7 @@ tk_commit(tk_core *k, tk_item *const *items, size_t n, uint64_t now_ns, tk_pub_f
 		for (size_t i = 0; i < n; i++)
 			if (items[i]->outcome != TK_REFUSED)
 				items[i]->outcome = TK_STORE_ERROR;
-		return -1;
+		return rv;
 	}
 	tkc_flush(k, pub, arg);
 	return 0;
@@ -535,7 +535,7 @@ tk_results(tk_core *k, tk_result_item *items, size_t n, uint64_t now_ns, tk_pub_
 	if (rv != 0) {
 		snprintf(err, errlen, "%s", e.text);
 		tkc_discard(k);
-		return -1;
+		return rv;
 	}
 	tkc_flush(k, pub, arg);
 	return 0;
@@ -666,10 +666,13 @@ tk_open_stats(tk_core *k, uint64_t older_than_ns, tk_stats *s, char *err, size_t
 		st_iter_close(&it);
 	}
 	st_abort(txn);
-	return rv == 0 || rv == MDB_NOTFOUND ? 0 : -1;
+	if (rv == 0 || rv == MDB_NOTFOUND)
+		return 0;
+	snprintf(err, errlen, "%s", e.text);
+	return rv;
 abort:
 	st_abort(txn);
 fail:
 	snprintf(err, errlen, "%s", e.text);
-	return -1;
+	return rv;
 }

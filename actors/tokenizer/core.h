@@ -20,6 +20,11 @@
  * bytes packed; this process's own format, never on the wire), "open" (be64 accepted_ns || key id -> empty: the payments not yet
  * confirmed or failed, oldest first) and the outbox "outbox" / "outbox.due".
  *
+ * Results: 0, or a code of base/err.h's one space with text in err (the store's LMDB and errno codes as
+ * they came, ENOMEM, OB_EENCODE for a record that does not encode): never a bare -1. Outcomes travel in
+ * the items (tk_item.outcome, tk_result_item.outcome). tk_resend's count is >= 0 or -1 with err, as
+ * store/outbox.h's ob_send_due. The writers are OB_MUST_CHECK.
+ *
  * Ownership: tk_open returns a tk_core the caller frees with tk_close. Threads: tk_commit, tk_results
  * and tk_resend write and must be called from one thread at a time; tk_get and tk_open_stats only read
  * (MDB_NOTLS read transactions) and may run on any thread concurrently with them. */
@@ -29,6 +34,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/err.h"
 #include "actors/tokenizer/config.h"
 #include "actors/tokenizer/key.h"
 #include "payments/payment.h"
@@ -120,23 +126,24 @@ void tk_close(tk_core *k);
 void tk_prepare(const tk_config *c, tk_item *it);
 
 /* Runs the prepared items (outcome 0) in one transaction; see the header comment. Items already
- * refused are left alone. Returns 0, or -1 with err (every pending item is then TK_STORE_ERROR, nothing
- * was published). */
-int tk_commit(tk_core *k, tk_item *const *items, size_t n, uint64_t now_ns, tk_pub_fn pub, void *arg, char *err,
-              size_t errlen);
+ * refused are left alone. Returns 0, or a code with err (every pending item is then TK_STORE_ERROR,
+ * nothing was published). */
+OB_MUST_CHECK int tk_commit(tk_core *k, tk_item *const *items, size_t n, uint64_t now_ns, tk_pub_fn pub, void *arg,
+                            char *err, size_t errlen);
 
-/* Applies token.results in one transaction; publishes token.status for each change. 0 or -1. */
-int tk_results(tk_core *k, tk_result_item *items, size_t n, uint64_t now_ns, tk_pub_fn pub, void *arg, char *err,
-               size_t errlen);
+/* Applies token.results in one transaction; publishes token.status for each change. 0 or a code. */
+OB_MUST_CHECK int tk_results(tk_core *k, tk_result_item *items, size_t n, uint64_t now_ns, tk_pub_fn pub, void *arg,
+                             char *err, size_t errlen);
 
-/* Re-publishes unacked token.requests: every one (all, at start) or those due. Count or -1. */
-long tk_resend(tk_core *k, uint64_t now_ns, int all, tk_pub_fn pub, void *arg, char *err, size_t errlen);
+/* Re-publishes unacked token.requests: every one (all, at start) or those due (their next re-publish
+ * time is written). Count or -1. */
+OB_MUST_CHECK long tk_resend(tk_core *k, uint64_t now_ns, int all, tk_pub_fn pub, void *arg, char *err, size_t errlen);
 
-/* The record of a key id: 0, MDB_NOTFOUND, or an error (err filled). */
+/* The record of a key id: 0, OB_ENOTFOUND (== MDB_NOTFOUND), or a code (err filled). */
 int tk_get(tk_core *k, const uint8_t id[16], tk_rec *out, char *err, size_t errlen);
 
 /* Payments not yet final: how many, the oldest's accepted_ns (0 if none), how many were accepted
- * before older_than_ns, and the key id of the oldest of those. 0 or -1. */
+ * before older_than_ns, and the key id of the oldest of those. 0 or a code. */
 typedef struct {
 	uint64_t open, oldest_ns, overdue;
 	uint8_t oldest_id[16];
@@ -144,7 +151,7 @@ typedef struct {
 } tk_stats;
 int tk_open_stats(tk_core *k, uint64_t older_than_ns, tk_stats *s, char *err, size_t errlen);
 
-/* The token.request body a record gives (for tests and tk_resend). 0 or -1. */
+/* The token.request body a record gives (for tests and tk_resend). 0 or OB_EENCODE. */
 int tk_request_body(const tk_rec *r, uint8_t *buf, size_t cap, size_t *len);
 /* The token.result view of a record's current state (published on token.status). */
 void tk_status_of(const tk_rec *r, sc_token_result *out, uint64_t now_ns);

@@ -166,6 +166,31 @@ test_config_refusals(void **state)
 	         "\"accounts\":{\"X\":\"0x0000000000000000000000000000000000000000\"}}",
 	         err, sizeof err);
 	assert_null(c);
+	/* Every problem of a file at once, each with its JSON path (issue 7 item 6), not just the first. */
+	char all[1024];
+	c = load("{\"tokens\":{\"EUR\":{\"backend\":\"fabric\",\"pool\":\"p\",\"decimals\":1},"
+	         "\"USD\":{\"backend\":\"erc20\",\"decimals\":6,\"operations\":[\"mint\",\"melt\"]}},"
+	         "\"accounts\":{\"A1\":\"0x12\",\"A2\":{\"address\":\"" A_HOLDER "\",\"status\":\"frozen\"}},"
+	         "\"redemption_accounts\":[7],\"extra\":1}",
+	         all, sizeof all);
+	assert_null(c);
+	static const char *const lines[] = {
+		"$.extra: unknown key",
+		"tokens.EUR.backend: expected \"firefly\" or \"erc20\"",
+		"tokens.EUR.decimals: 1 is fewer than the 2 minor units of EUR",
+		"tokens.USD.address: required for the erc20 backend",
+		"tokens.USD.operations[1]: expected \"mint\", \"burn\" or \"transfer\"",
+		"accounts.A1: not a non-zero 0x address",
+		"accounts.A2.status: expected open, closed or blocked",
+		"redemption_accounts[0]: expected an account id of 1..34 characters",
+	};
+	size_t nl = 1;
+	for (const char *p = all; *p; p++)
+		nl += *p == '\n';
+	assert_int_equal(nl, sizeof lines / sizeof lines[0]);
+	for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++)
+		if (strstr(all, lines[i]) == NULL)
+			fail_msg("missing '%s' in:\n%s", lines[i], all);
 	c = load(cfg_text, err, sizeof err);
 	assert_non_null(c);
 	assert_int_equal(c->ntokens, 3);
@@ -436,6 +461,9 @@ test_durable_intake(void **state)
 	assert_string_equal(q.backend, "firefly");
 	assert_int_equal(q.decimals, 18);
 	assert_int_equal(q.source_format, SC_FMT_ISO20022_PACS008);
+	/* A body that does not fit is a code of the one error space, not a bare -1. */
+	assert_int_equal(tk_request_body(&a->rec, body, 8, &len), OB_EENCODE);
+	assert_string_equal(ob_err_class(OB_EENCODE), "store");
 
 	tk_close(k);
 	tk_config_free(c);

@@ -45,6 +45,8 @@ static act_bus_cfg busc;
 static const char *cfg_state_dir, *cfg_spool_dir, *cfg_token_config;
 static uint64_t cfg_body_max, cfg_xml_depth, cfg_xml_elements, cfg_batch, cfg_retry_ms, cfg_retry_max_ms;
 static uint64_t cfg_pending_alert_ms, cfg_spool_poll_ms, cfg_map_mb;
+static tk_config *cfg_mapping; /* TOKEN_CONFIG, parsed and checked by its check row */
+static rt_check_fn tkm_check_mapping, tkm_check_spool, tkm_check_state, tkm_check_intake;
 
 static const rt_opt opts[] = {
 	ACT_BUS_OPTS(busc),
@@ -76,7 +78,72 @@ static const rt_opt opts[] = {
 	  "payment_pending_too_long",
 	  &cfg_pending_alert_ms, 1000, 0, 0, 0 },
 	{ "MAP_SIZE_MB", RT_U64, "256", "initial LMDB map size (grows when full)", &cfg_map_mb, 1, 1048576, 0, 0 },
+	RT_CHECK_ROW("TOKEN_CONFIG", tkm_check_mapping),
+	RT_CHECK_ROW("SPOOL_DIR", tkm_check_spool),
+	RT_CHECK_ROW("STATE_DIR", tkm_check_state),
+	RT_CHECK_ROW("", tkm_check_intake),
 };
+
+/* The mapping file, every problem in it (with its JSON path) in the one list; kept for main, so
+ * what runs is what was checked. */
+static void
+tkm_check_mapping(const rt_opt *o, const char *text, rt_cfg_errs *e)
+{
+	(void)text;
+	tk_config_free(cfg_mapping);
+	cfg_mapping = tk_config_load(o->env, e);
+}
+
+/* The spool directory must exist and be writable (done/ and rejected/ are made in it at start; if
+ * they exist they must be directories we can write). Nothing is created here. */
+static void
+tkm_check_spool(const rt_opt *o, const char *text, rt_cfg_errs *e)
+{
+	if (text == NULL || !*text || rt_config_dir(e, o->env, text, 1) != 0)
+		return;
+	char sub[4200];
+	struct stat st;
+	for (int i = 0; i < 2; i++) {
+		snprintf(sub, sizeof sub, "%s/%s", text, i ? "rejected" : "done");
+		if (stat(sub, &st) == 0)
+			rt_config_dir(e, o->env, sub, 1);
+	}
+}
+
+static void
+tkm_check_state(const rt_opt *o, const char *text, rt_cfg_errs *e)
+{
+	rt_config_dir(e, o->env, text, 0);
+}
+
+/* A port variable as the runtime reads it: given (and its value), or not. */
+static int
+tkm_port_env(const char *name, long *port)
+{
+	const char *v = getenv(name);
+	if (v == NULL || !*v)
+		return 0;
+	*port = strtol(v, NULL, 10);
+	return 1;
+}
+
+/* POST /payments is served on HEALTH_PORT (or HTTP_PORT); with neither and no SPOOL_DIR nothing
+ * could ever come in. */
+static void
+tkm_check_intake(const rt_opt *o, const char *text, rt_cfg_errs *e)
+{
+	(void)o;
+	(void)text;
+	long port = 8080; /* HEALTH_PORT's default */
+	if (rt_config_failed(e, "HTTP_PORT") || rt_config_failed(e, "HEALTH_PORT"))
+		return; /* already listed; which port serves POST /payments is not known */
+	if (!tkm_port_env("HTTP_PORT", &port))
+		tkm_port_env("HEALTH_PORT", &port);
+	if (port == 0 && (cfg_spool_dir == NULL || !cfg_spool_dir[0]) && !rt_config_failed(e, "SPOOL_DIR"))
+		rt_config_error(e, "SPOOL_DIR",
+		                "no intake: set SPOOL_DIR and/or a HEALTH_PORT or HTTP_PORT (POST /payments), "
+		                "both are off");
+}
 
 /* ---- shared state --------------------------------------------------------------------------- */
 
@@ -329,6 +396,38 @@ tkm_account(const tkm_job *j, const tk_item *it)
 
 /* ---- the worker: one commit for everything queued -------------------------------------------------- */
 
+/* A batch LMDB did not store: counted, logged with the code's text and class, and /health "store"
+ * set until a batch is stored again (nothing of it was published: its producers get 503 or re-send). */
+static void
+tkm_store_failed(int rv, const char *what, const char *err)
+{
+	char text[200];
+	snprintf(text, sizeof text, "store: %s", ob_strerror(rv));
+	rt_inc(S.m_store_errors);
+	rt_health_set("store", 1, text);
+	rt_logkv(RT_ERROR, what, "error", ob_strerror(rv), "class", ob_err_class(rv), "detail", err, NULL);
+}
+
+/* The outbox re-publish: a failure is counted as a store error, logged and shown in /health "outbox"
+ * once per change (the entries stay and go out in a later round). */
+static long
+tkm_resend(int all, char *err, size_t errlen)
+{
+	static int failing;
+	long k = tk_resend(S.core, rt_now_ns(), all, tkm_publish, NULL, err, errlen);
+	if (k < 0)
+		rt_inc(S.m_store_errors);
+	if ((k < 0) != failing) {
+		failing = k < 0;
+		rt_health_set("outbox", failing, failing ? "outbox re-publish failing" : NULL);
+		if (failing)
+			rt_logkv(RT_ERROR, "outbox re-publish failed", "error", err, NULL);
+		else
+			rt_logkv(RT_INFO, "outbox re-publish works again", NULL);
+	}
+	return k;
+}
+
 static void
 tkm_run_jobs(tkm_job *jobs)
 {
@@ -341,12 +440,9 @@ tkm_run_jobs(tkm_job *jobs)
 	for (tkm_job *j = jobs; j && items; j = j->next)
 		for (size_t i = 0; i < j->b.n; i++)
 			items[n++] = j->b.items[i];
-	int rv = items ? tk_commit(S.core, items, n, rt_now_ns(), tkm_publish, NULL, err, sizeof err) : -1;
+	int rv = items ? tk_commit(S.core, items, n, rt_now_ns(), tkm_publish, NULL, err, sizeof err) : ENOMEM;
 	if (rv != 0) {
-		rt_inc(S.m_store_errors);
-		rt_health_set("store", 1, items ? err : "out of memory");
-		rt_logkv(RT_ERROR, "batch not stored; answered 503, nothing published", "error", items ? err : "oom",
-		         NULL);
+		tkm_store_failed(rv, "batch not stored; answered 503, nothing published", items ? err : "");
 		for (size_t i = 0; i < n; i++)
 			if (items[i]->outcome != TK_REFUSED)
 				items[i]->outcome = TK_STORE_ERROR;
@@ -368,11 +464,12 @@ static void
 tkm_run_results(tk_result_item *res, size_t n)
 {
 	char err[256];
-	if (tk_results(S.core, res, n, rt_now_ns(), tkm_publish, NULL, err, sizeof err) != 0) {
-		rt_inc(S.m_store_errors);
-		rt_logkv(RT_ERROR, "token.results not stored; the backends re-send", "error", err, NULL);
+	int rv = tk_results(S.core, res, n, rt_now_ns(), tkm_publish, NULL, err, sizeof err);
+	if (rv != 0) {
+		tkm_store_failed(rv, "token.results not stored; the backends re-send", err);
 		return;
 	}
+	rt_health_set("store", 0, NULL);
 	for (size_t i = 0; i < n; i++) {
 		tk_result_item *r = &res[i];
 		char hex[33];
@@ -847,10 +944,7 @@ main(int argc, char **argv)
 		return 1;
 	rt_health_set("starting", 1, "opening the state, re-publishing the outbox");
 	xmlInitParser();
-	if ((S.cfg = tk_config_load("TOKEN_CONFIG", err, sizeof err)) == NULL) {
-		rt_log(RT_ERROR, "%s", err);
-		return 2;
-	}
+	S.cfg = cfg_mapping; /* checked by rt_init, with everything else */
 	S.lim.max_bytes = cfg_body_max;
 	S.lim.max_depth = (unsigned)cfg_xml_depth;
 	S.lim.max_elements = (unsigned)cfg_xml_elements;
@@ -860,14 +954,14 @@ main(int argc, char **argv)
 			snprintf(sub, sizeof sub, "%s/%s", cfg_spool_dir, i ? "rejected" : "done");
 			if (mkdir(sub, 0750) != 0 && errno != EEXIST) {
 				rt_log(RT_ERROR, "SPOOL_DIR: cannot create %s: %s", sub, strerror(errno));
-				return 2;
+				return 1;
 			}
 		}
 	}
 	sig_trust *t = sig_trust_parse(busc.trust, err, sizeof err);
-	if (t == NULL) {
+	if (t == NULL) { /* act_check_trust accepted it: only memory can fail here */
 		rt_log(RT_ERROR, "BUS_TRUST: %s", err);
-		return 2;
+		return 1;
 	}
 	int trust_submit = sig_trust_required(t, TKM_TOPIC_SUBMIT, strlen(TKM_TOPIC_SUBMIT));
 	int trust_result = sig_trust_required(t, TKM_TOPIC_RESULT, strlen(TKM_TOPIC_RESULT));
@@ -894,10 +988,6 @@ main(int argc, char **argv)
 		rt_log(RT_ERROR, "bus: %s", err);
 		return 1;
 	}
-	if (rt_http_port() == 0 && !cfg_spool_dir[0]) {
-		rt_log(RT_ERROR, "no intake: set HEALTH_PORT or HTTP_PORT (POST /payments) and/or SPOOL_DIR");
-		return 2;
-	}
 	rt_http_set_route_body_max("/payments", cfg_body_max);
 	char ntok[16], nacc[16];
 	snprintf(ntok, sizeof ntok, "%zu", S.cfg->ntokens);
@@ -907,10 +997,8 @@ main(int argc, char **argv)
 
 	/* What a previous run accepted but no backend has taken: send it all once the bus is up. */
 	bus_pub_wait(act_pub(S.pub), 1, 2000);
-	long k = tk_resend(S.core, rt_now_ns(), 1, tkm_publish, NULL, err, sizeof err);
-	if (k < 0)
-		rt_log(RT_ERROR, "%s", err);
-	else if (k > 0) {
+	long k = tkm_resend(1, err, sizeof err);
+	if (k > 0) {
 		rt_log(RT_INFO, "re-published %ld token.requests from the outbox", k);
 		rt_add(S.m_republished, (uint64_t)k);
 	}
@@ -933,10 +1021,8 @@ main(int argc, char **argv)
 		uint64_t now = rt_mono_ns();
 		if (now - last_resend >= 200000000u) {
 			last_resend = now;
-			k = tk_resend(S.core, rt_now_ns(), 0, tkm_publish, NULL, err, sizeof err);
-			if (k < 0)
-				rt_log(RT_ERROR, "%s", err);
-			else if (k > 0)
+			k = tkm_resend(0, err, sizeof err);
+			if (k > 0)
 				rt_add(S.m_republished, (uint64_t)k);
 		}
 		if (now - last_gauges >= 1000000000u) {

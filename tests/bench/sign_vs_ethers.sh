@@ -12,7 +12,7 @@ read -r ethers_rate ethers_raw < <(node tests/bench/ethers_sign.js 3000)
 ours=$("$BUILD/bench/chain/tx_bench" | awk '/updateAnswer\(int256\) signed legacy tx/ {print $5}')
 # the signer's own path: policy, ABI, RLP, keccak, sign, and the nonce durable (fsync'd group commit
 # of 128, pipelined: the next group signed while one is fsync'd) before the transaction leaves
-durable=$("$BUILD/bench/actors/signer/signer_bench" | awk '/pipelined 128/ {print $4}')
+durable=$("$BUILD/bench/actors/signer/signer_bench" | awk '/^signer path, pipelined 128\// {print $5}')
 # the same last transaction (nonce 2999, answer 300000000000+2999) from our CLI
 mine=$(ETHTX_KEY=0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d "$BUILD/bin/ethtx" mktx --legacy \
 	--chain 138 --nonce 2999 --gas-limit 200000 --gas-price 0 0x5FbDB2315678afecb367f032d93F642f64180aa3 \

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Configuration errors, all at once (issue 7 item 6), for every actor and the tools that read env:
 #  1. each actor started with several independent bad settings exits 78 (EX_CONFIG) and names every
-#     one of them in stderr (one line each), without echoing a secret;
+#     one of them in stderr (one line each), without echoing a secret; the tokenization actors
+#     check their files the same way (every problem of the token mapping file, with its JSON path),
+#     and --check-config fails on them exactly as a start does;
 #  2. each actor with a valid configuration passes `--check-config` (exit 0) without starting: no
 #     state directory is created, no "started" line;
 #  3. a valid median really starts (past validation: "started", its HTTP /health answers);
@@ -10,7 +12,7 @@ set -euo pipefail
 . "$(dirname "$0")/../lib/common.sh"
 BUILD=${BUILD:-build}
 B=$BUILD/bin
-for a in busd fetcher median gate signer submitter ccip-tail alerter bus-tap ethtx; do
+for a in busd fetcher median gate signer submitter ccip-tail alerter tokenizer token-firefly token-erc20 bus-tap ethtx; do
 	[ -x "$B/$a" ] || { echo "missing $B/$a (run make)"; exit 1; }
 done
 
@@ -86,6 +88,36 @@ expect_errors gate 5 "BATCH_CONTRACT: required with BATCH_CALL=updateAnswers" \
 	"BATCH_CALL: updateAnswers makes OracleBatcher call updateAnswer(int256)" "BATCH_NAME: 'ETH-USD' is also a feed's name" \
 	"BATCH_CALL: feed ETH-USD has no transmitter"
 
+# Defaults that disagree with each other (actors/gate/README.md "Consistency"): each contradiction
+# alone is a valid setting, so the runtime's per-variable checks pass and only the gate's own
+# cross-check can name them - all of them, per feed.
+run gate RPC_URL=http://127.0.0.1:1 FEED=ETH-USD AGGREGATOR_ADDRESS=$ADDR BUS_SIGNING_KEY="$GSEC" GAS_ESTIMATE=true \
+	HEARTBEAT=10s MIN_INTERVAL=20s AGG_MAX_AGE=30s UPDATE_TIMEOUT=5s BACKOFF_MAX=2s
+expect_errors gate 5 "feed ETH-USD: no transmitter (TRANSMITTER, or the feed's \\\"transmitter\\\"): needed to estimate" \
+	"feed ETH-USD: MIN_INTERVAL 20000 ms exceeds HEARTBEAT 10000 ms: the heartbeat cannot be kept" \
+	"feed ETH-USD: AGG_MAX_AGE 30000 ms exceeds HEARTBEAT 10000 ms" \
+	"feed ETH-USD: UPDATE_TIMEOUT 5000 ms is shorter than MIN_INTERVAL 20000 ms" \
+	"feed ETH-USD: BACKOFF_MAX 2000 ms is shorter than MIN_INTERVAL 20000 ms"
+# ...against each feed's own heartbeat and min_interval in a FEEDS_FILE: ETH-USD keeps the defaults
+# (1h, 5s: consistent with AGG_MAX_AGE 2m), BTC-USD's 1m heartbeat is below AGG_MAX_AGE and below its
+# own 90s min_interval, which also outlasts UPDATE_TIMEOUT 1m; a third feed with a heartbeat of 0
+# (never) has no heartbeat to compare with.
+printf '{"feeds": [{"feed": "ETH-USD", "aggregator": "%s"},
+	{"feed": "BTC-USD", "aggregator": "%s", "heartbeat": "1m", "min_interval": "90s"},
+	{"feed": "LINK-USD", "aggregator": "%s", "heartbeat": "0"}]}' "$ADDR" "$ADDR" "$ADDR" >"$TMP/gate-feeds.json"
+run gate RPC_URL=http://127.0.0.1:1 FEEDS_FILE="$TMP/gate-feeds.json" TRANSMITTER=$ADDR BUS_SIGNING_KEY="$GSEC" \
+	AGG_MAX_AGE=2m UPDATE_TIMEOUT=1m
+expect_errors gate 3 "feed BTC-USD: MIN_INTERVAL 90000 ms exceeds HEARTBEAT 60000 ms" \
+	"feed BTC-USD: AGG_MAX_AGE 120000 ms exceeds HEARTBEAT 60000 ms" \
+	"feed BTC-USD: UPDATE_TIMEOUT 60000 ms is shorter than MIN_INTERVAL 90000 ms"
+grep -q "feed ETH-USD\|feed LINK-USD" "$TMP/gate.err" && { cat "$TMP/gate.err"; fail "gate: a consistent feed was refused"; }
+# the limits themselves are allowed: AGG_MAX_AGE = HEARTBEAT, MIN_INTERVAL = HEARTBEAT = UPDATE_TIMEOUT
+sed 's/"min_interval": "90s"/"min_interval": "1m"/' "$TMP/gate-feeds.json" >"$TMP/gate-feeds-ok.json"
+run gate RPC_URL=http://127.0.0.1:1 FEEDS_FILE="$TMP/gate-feeds-ok.json" TRANSMITTER=$ADDR BUS_SIGNING_KEY="$GSEC" \
+	AGG_MAX_AGE=1m UPDATE_TIMEOUT=1m BACKOFF_MAX=1m -- --check-config
+[ "$RC" = 0 ] || { cat "$TMP/gate.err"; fail "gate: exit $RC with every duration at its limit, want 0"; }
+echo "  gate: contradicting durations named per feed; each at its limit is accepted"
+
 printf '{"feeds": [{"feed": "ETH-USD", "aggregator": "0x12"}]}' >"$TMP/signer-feeds.json"
 run signer PRIVATE_KEY=$ORDER ALLOWED_CONTRACTS=0x1234 TX_TYPE=fast GAS_PRICE=cheap FEEDS_FILE="$TMP/signer-feeds.json" \
 	BATCH_MAX=0 STATE_DIR="$TMP/signer-state"
@@ -121,6 +153,46 @@ expect_errors alerter 5 "ALERTMANAGER_URL: 'http://am:70000' is not an HTTP(S) U
 	"SLACK_WEBHOOK_URL: value (hidden) is not an HTTP(S) URL"
 grep -q SECRETTOKEN "$TMP/alerter.err" && fail "the alerter echoed the Slack webhook URL"
 
+# The tokenization actors: every problem of the mapping file with its JSON path, and the settings'.
+cat >"$TMP/tok-bad.json" <<EOF
+{"tokens": {"EUR": {"backend": "fabric", "pool": "eurc", "decimals": 1},
+            "USD": {"backend": "erc20", "decimals": 6, "address": "$BADSUM"}},
+ "accounts": {"DE89370400440532013000": {"address": "$ADDR", "status": "frozen"}},
+ "redemption_accounts": ["DE89 3704 0044 0532 0130 00"]}
+EOF
+tok_needles=("TOKEN_CONFIG: tokens.EUR.backend: expected" "TOKEN_CONFIG: tokens.EUR.decimals: 1 is fewer than the 2 minor units of EUR"
+	"TOKEN_CONFIG: tokens.USD.address: not a non-zero 0x address"
+	"TOKEN_CONFIG: accounts.DE89370400440532013000.status: expected open, closed or blocked"
+	"TOKEN_CONFIG: redemption_accounts[0]: DE89 3704 0044 0532 0130 00 is also a mapped account"
+	"BATCH_MAX: '0' is out of range" "BUS_TRUST: trust rule 'nonsense'"
+	"SPOOL_DIR: no intake: set SPOOL_DIR and/or a HEALTH_PORT or HTTP_PORT")
+run tokenizer TOKEN_CONFIG="$TMP/tok-bad.json" BATCH_MAX=0 BUS_TRUST=nonsense STATE_DIR="$TMP/tok-state"
+expect_errors tokenizer 8 "${tok_needles[@]}"
+# --check-config is the same pass: the same lines, the same exit code, nothing created.
+run tokenizer TOKEN_CONFIG="$TMP/tok-bad.json" BATCH_MAX=0 BUS_TRUST=nonsense STATE_DIR="$TMP/tok-state" -- --check-config
+expect_errors tokenizer 8 "${tok_needles[@]}"
+grep -q 'configuration valid' "$TMP/tokenizer.err" && fail "tokenizer --check-config called a bad mapping valid"
+# A missing file and a spool directory that is not there (nothing is created to make it so).
+run tokenizer TOKEN_CONFIG="$TMP/none.json" SPOOL_DIR="$TMP/no-spool" STATE_DIR="$TMP/tok-state"
+expect_errors tokenizer 2 "TOKEN_CONFIG: $TMP/none.json" "SPOOL_DIR: $TMP/no-spool: No such file or directory"
+[ -e "$TMP/tok-state" ] || [ -e "$TMP/no-spool" ] && fail "the tokenizer created a directory with a bad configuration"
+
+run token-firefly FIREFLY_URL=http://ff:5000/api/v1 FIREFLY_NAMESPACE=-ns- FIREFLY_KEY=0x1234 POLL_INTERVAL=soon \
+	STATE_DIR="$TMP/tok-bad.json"
+expect_errors token-firefly 5 "FIREFLY_URL: ends in /api/v1: give the base URL" \
+	"FIREFLY_NAMESPACE: '-ns-' is not a FireFly name" "FIREFLY_KEY: '0x1234' is not an address" \
+	"POLL_INTERVAL: 'soon' is not a duration" "STATE_DIR: $TMP/tok-bad.json: not a directory"
+run token-firefly FIREFLY_URL=ftp://ff FIREFLY_KEY=$BADSUM
+expect_errors token-firefly 2 "FIREFLY_URL: 'ftp://ff' is not an HTTP(S) URL" "FIREFLY_KEY: '$BADSUM' has a wrong EIP-55 checksum"
+
+run token-erc20 RPC_URL=http://node:99999 TOKENS="$BADSUM,0x0000000000000000000000000000000000000000,$ADDR,$ADDR" \
+	BURN_FUNCTION=destroy CHAIN_ID=0 STATE_DIR="$TMP/erc20-state"
+expect_errors token-erc20 6 "RPC_URL: 'http://node:99999' is not an HTTP(S) URL: port 99999" \
+	"TOKENS: '$BADSUM' has a wrong EIP-55 checksum" \
+	"TOKENS: '0x0000000000000000000000000000000000000000' is not an address: the zero address" \
+	"TOKENS: '$ADDR' is listed twice" "BURN_FUNCTION: 'destroy' is neither burn nor burnFrom" "CHAIN_ID: '0' is out of range"
+[ -e "$TMP/erc20-state" ] && fail "token-erc20 opened its state with a bad configuration"
+
 echo "== 2. valid configurations pass --check-config without starting"
 check_ok() {
 	local name=$1
@@ -152,6 +224,22 @@ check_ok ccip-tail
 run alerter ALERTMANAGER_URL=http://127.0.0.1:9093 STATE_DIR="$TMP/al" -- --check-config
 check_ok alerter
 [ -e "$TMP/ct" ] || [ -e "$TMP/al" ] || [ -e "$TMP/sub-state" ] && fail "--check-config created a state directory"
+
+cat >"$TMP/tok-good.json" <<EOF
+{"tokens": {"EUR": {"backend": "firefly", "pool": "eurc", "decimals": 18},
+            "USD": {"backend": "erc20", "decimals": 6, "address": "$ADDR"}},
+ "accounts": {"DE89370400440532013000": {"address": "$ADDR", "status": "closed"}},
+ "redemption_accounts": ["DE02100100109307118603"]}
+EOF
+mkdir -p "$TMP/spool"
+run tokenizer TOKEN_CONFIG="$TMP/tok-good.json" SPOOL_DIR="$TMP/spool" STATE_DIR="$TMP/tok-state" -- --check-config
+check_ok tokenizer
+[ -e "$TMP/spool/done" ] && fail "tokenizer --check-config created the spool's subdirectories"
+run token-firefly FIREFLY_URL=http://127.0.0.1:5000/ FIREFLY_KEY=$ADDR STATE_DIR="$TMP/ff-state" -- --check-config
+check_ok token-firefly
+run token-erc20 RPC_URL=http://127.0.0.1:1 TOKENS=$ADDR STATE_DIR="$TMP/erc20-state" -- --check-config
+check_ok token-erc20
+[ -e "$TMP/tok-state" ] || [ -e "$TMP/ff-state" ] || [ -e "$TMP/erc20-state" ] && fail "--check-config created a token actor's state"
 
 echo "== 3. a valid median starts (past validation)"
 HP=$(free_port)

@@ -14,7 +14,7 @@ bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
 command -v promtool >/dev/null || { echo "FAIL: promtool missing (apt-get install prometheus; make deps)"; exit 1; }
 P=deploy/prometheus
 
-promtool check rules "$P/rules.yml" "$P/feeds.rules.yml" >"$TMP/out" 2>&1 && ok "promtool check rules (rules.yml, feeds.rules.yml)" || { cat "$TMP/out"; bad "promtool check rules"; }
+promtool check rules "$P/rules.yml" "$P/feeds.rules.yml" "$P/feeds-demo.rules.yml" >"$TMP/out" 2>&1 && ok "promtool check rules (rules.yml, feeds.rules.yml)" || { cat "$TMP/out"; bad "promtool check rules"; }
 promtool test rules "$P/rules_test.yml" >"$TMP/out" 2>&1 && ok "promtool test rules (rules_test.yml)" || { cat "$TMP/out"; bad "promtool test rules"; }
 promtool check config "$P/prometheus-demo.yml" >"$TMP/out" 2>&1 && ok "promtool check config prometheus-demo.yml" || { cat "$TMP/out"; bad "promtool check config prometheus-demo.yml"; }
 # prometheus.yml (one host): passes Debian's promtool as it is.

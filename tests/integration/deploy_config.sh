@@ -231,6 +231,8 @@ broken "a key instead of a reference" '"key": {"file"' '"key": {"private_key": "
 broken "a bus public key that is no key" '"gate": "c125d58cd2a509a47c12485dd662d3354efae9b89a7463185626ca07f1fac637"' '"gate": "c125d58cd2a509a47c12485dd662d3354efae9b89a7463185626ca07f1fac6"' \
 	'"gate": "c125' 'bus.public_keys.gate: a public key is 64 hex digits'
 broken "quorum above the sources" '"quorum": 2' '"quorum": 5' '"name": "ETH-USD"' "feed ETH-USD has 4 source(s), below the median's quorum 5"
+broken "median window longer than a heartbeat" '"deviation": "1", "heartbeat": "1h"' '"deviation": "1", "heartbeat": "30s"' \
+	'"heartbeat": "30s"' "feeds[2].heartbeat: feed LINK-USD: heartbeat '30s' is shorter than median.window '60s'"
 broken "a keystore without its password file" '"key": {"file": "/etc/oraclebus/keys/signer-0.key",' '"key": {"keystore_file": "/etc/oraclebus/keys/signer-0.json",' \
 	'"keystore_file"' 'signers[0].key: keystore_file and keystore_password_file go together'
 broken "a key file and a keystore" '"key": {"file": "/etc/oraclebus/keys/signer-0.key",' '"key": {"file": "/etc/oraclebus/keys/signer-0.key", "keystore_file": "/k.json", "keystore_password_file": "/k.pw",' \

@@ -11,7 +11,10 @@
 #  4. the old revert loop (GAS_ESTIMATE=false: every tx mined and reverted): after
 #     POST /feeds/ETH-USD/reset exactly BREAKER_AFTER transactions are sent (nonce), then the
 #     breaker opens again; one more alert, nothing more sent;
-#  5. reset onto a good aggregator: the next update lands and clears the count.
+#  5. reset onto a good aggregator: the next update lands and clears the count;
+#  6. RPC down (anvil SIGSTOPped: its state kept, every call times out): the gate's rpc_unreachable
+#     alert on the bus, once however many calls fail, gate_rpc_up 0, /health 503 with the rpc
+#     reason; anvil continued: the alert resolves once, /health without it, rounds land again.
 # Waits for events (rounds, log lines, alerts); the only fixed windows are the spans over which
 # something must NOT happen (three heartbeats; twice the longest backoff).
 set -euo pipefail
@@ -150,4 +153,48 @@ curl -sf -X POST "http://127.0.0.1:$GPORT/feeds/ETH-USD/reset" >/dev/null || fai
 read -r R5 _ < <(wait_round $((R4 + 1)) 30) || fail "no update after the reset"
 [ "$(metric 'gate_consecutive_failures{feed="ETH-USD"}')" = 0 ] || fail "count not cleared"
 echo "round $R5 after the reset"
+
+step "6. RPC down: rpc_unreachable alert and /health, resolved when the node answers again"
+rpc_alerts() {  # status -> the gate's rpc_unreachable alert frames (the submitter says its own)
+	python3 - "$TMP/bus.jsonl" "$1" <<'PY'
+import json, sys
+n = 0
+for line in open(sys.argv[1]):
+    try:
+        l = json.loads(line)
+    except ValueError:
+        continue
+    b = l.get("body") or {}
+    if l.get("topic", "").startswith("alert.") and b.get("kind") == "rpc_unreachable" and \
+            b.get("status") == sys.argv[2] and b.get("dedupe_key", "").startswith("rpc_unreachable:gate:"):
+        n += 1
+print(n)
+PY
+}
+rpc_alerts_are() { [ "$(rpc_alerts "$1")" = "$2" ]; }
+reads_failed_ge() { [ "$(metric 'gate_chain_read_errors_total{feed="ETH-USD"}')" -ge "$1" ]; }
+health() { curl -s "http://127.0.0.1:$GPORT/health"; }
+[ "$(rpc_alerts firing)" = 0 ] || fail "rpc_unreachable raised while the node answered"
+[ "$(metric gate_rpc_up)" = 1 ] || fail "gate_rpc_up $(metric gate_rpc_up) while the node answers"
+read -r R6 _ < <(round)
+kill -STOP "$ANVIL_PID"
+wait_for 30 "the gate's rpc_unreachable alert" rpc_alerts_are firing 1
+[ "$(metric gate_rpc_up)" = 0 ] || fail "gate_rpc_up $(metric gate_rpc_up) with the node stopped"
+code=$(curl -s -o "$TMP/health.json" -w '%{http_code}' "http://127.0.0.1:$GPORT/health")
+[ "$code" = 503 ] && grep -q '"key":"rpc","text":"no RPC endpoint answers"' "$TMP/health.json" ||
+	fail "/health $code without the rpc reason: $(cat "$TMP/health.json")"
+# said once, not once per failed call: two more failed polls, still one alert
+e0=$(metric 'gate_chain_read_errors_total{feed="ETH-USD"}')
+wait_for 30 "two more failed latestRoundData reads" reads_failed_ge $((${e0:-0} + 2))
+[ "$(rpc_alerts firing)" = 1 ] || fail "rpc_unreachable raised $(rpc_alerts firing) times for one outage"
+kill -CONT "$ANVIL_PID"
+wait_for 30 "rpc_unreachable resolved" rpc_alerts_are resolved 1
+[ "$(metric gate_rpc_up)" = 1 ] || fail "gate_rpc_up $(metric gate_rpc_up) after the node came back"
+health | grep -q '"key":"rpc"' && fail "/health still names rpc: $(health)"
+[ "$(rpc_alerts firing)" = 1 ] || fail "rpc_unreachable fired again after it resolved"
+read -r R7 _ < <(wait_round $((R6 + 1)) 40) || fail "no round after the node came back (round $R6)"
+# an update that could not be estimated for want of a node is retried, not a failure: no breaker
+[ "$(metric 'gate_consecutive_failures{feed="ETH-USD"}')" = 0 ] && [ "$(metric 'gate_breaker_open{feed="ETH-USD"}')" = 0 ] ||
+	fail "the outage counted as failed updates: $(metric 'gate_consecutive_failures{feed="ETH-USD"}') in a row"
+echo "rpc_unreachable: fired once over $(( $(metric 'gate_chain_read_errors_total{feed="ETH-USD"}') - ${e0:-0} )) failed reads, resolved once; round $R7 after"
 echo "PASS"

@@ -7,8 +7,9 @@
 #  3. sources spreading past MAX_SPREAD: no aggregate, one sources_disagree alert firing (not one
 #     per observation), resolved when they agree again;
 #  4. a decimals mismatch is refused and counted;
-#  5. every source quiet for WINDOW: below_quorum fires; sources back: it resolves and
-#     aggregates flow again;
+#  5. every source quiet for WINDOW: below_quorum fires, not before the second-newest source's last
+#     observation is WINDOW old (the alert frame's time against the observation's observed_at_ns);
+#     sources back: it resolves and aggregates flow again;
 #  6. RSS of the running median is reported.
 set -euo pipefail
 . "$(dirname "$0")/../lib/common.sh"
@@ -23,9 +24,12 @@ BUSD_INGRESS=$IN BUSD_EGRESS=$OUT JOURNAL_DIR=$TMP/journal HTTP_PORT=$BP HTTP_AD
 PIDS+=($!)
 wait_for 5 "busd /health" curl -sf "http://127.0.0.1:$BP/health"
 HP=$(free_port)
-# WINDOW: long enough that the observations a step injects are all fresh when it checks, however
-# slow the machine (step 5 waits it out once: every source quiet).
-WINDOW_S=10
+# WINDOW is wall-clock (observed_at_ns), so it is scaled like every deadline here: 5 s x T_SLOW
+# (20 s by default). Each step publishes the observations its check needs back to back, right before
+# it (re-publishing an earlier one rather than relying on it across a wait), so only the time from
+# those publishes to the median's evaluation must fit in WINDOW; step 5 waits it out once.
+WINDOW_S=$(awk -v k="$T_SLOW" 'BEGIN{w = 5 * k; printf "%d", w == int(w) ? w : int(w) + 1}')
+[ "$WINDOW_S" -ge 5 ] || WINDOW_S=5
 BUS_PUB_URL=$IN BUS_SUB_URL=$OUT QUORUM=2 WINDOW=${WINDOW_S}s MAX_DEVIATION=1 MAX_SPREAD=0.5 AGG_INTERVAL=200ms \
 	MIN_PUBLISH_INTERVAL=1s HTTP_PORT=$HP HTTP_ADDR=127.0.0.1 INSTANCE=median-t LOG_LEVEL=debug \
 	"$MED" 2>"$TMP/median.log" &
@@ -37,10 +41,12 @@ wait_for 5 "median /health" curl -sf "http://127.0.0.1:$HP/health"
 kill -0 $MPID 2>/dev/null || fail "median did not start"
 wait_subscribers "$BP" 2  # the median and the tap
 
+declare -A OBS_NS # source -> observed_at_ns of its latest observation
 obs() {  # source value [decimals]
 	local body
+	OBS_NS[$1]=$(date +%s%N)
 	body=$(printf '{"feed":"ETH-USD","source":"%s","value":"%s","decimals":%s,"fetch_latency_us":100,"observed_at_ns":%s}' \
-		"$1" "$2" "${3:-8}" "$(date +%s%N)")
+		"$1" "$2" "${3:-8}" "${OBS_NS[$1]}")
 	"$TAP" --url "$IN" --publish price.obs.ETH-USD --origin "fetcher-$1" --json "$body" 2>>"$TMP/pub.log" ||
 		fail "publish $1"
 }
@@ -74,6 +80,7 @@ rx_mark
 obs a 300000000000
 rx_wait 1
 [ "$(count "$AGG")" = 0 ] || fail "aggregate published with one source"
+obs a 300000000000 # again: fresh whatever rx_wait took
 obs b 300100000001
 wait_count "$AGG" 1 5 || fail "no aggregate with two sources"
 want=$(python3 -c 'print((300000000000 + 300100000001) // 2)')
@@ -105,6 +112,7 @@ wait_for 5 "5 more refusals" metric_ge 'median_refusals_total{feed="ETH-USD",rea
 [ "$(count "$AGG")" = "$before" ] || fail "an aggregate was published while sources disagree"
 [ "$(metric 'median_refusals_total{feed="ETH-USD",reason="sources_disagree"}')" -ge 3 ] || fail "refusals not counted"
 curl -s "http://127.0.0.1:$HP/health" | grep -q degraded || fail "/health not degraded"
+obs a 300000000000 # again: fresh whatever the waits above took
 obs b 300100000001
 wait_count "l['type']=='alert' and b['kind']=='sources_disagree' and b['status']=='resolved'" 1 5 ||
 	fail "sources_disagree not resolved"
@@ -122,6 +130,21 @@ echo "ok"
 echo "== 5. staleness -> below_quorum"
 wait_count "l['type']=='alert' and b['kind']=='below_quorum' and b['status']=='firing'" 1 $((WINDOW_S + 2)) ||
 	fail "no below_quorum alert after WINDOW of silence"
+# Not early: quorum 2 is lost when a (the older of the two agreeing sources, b the newest) expires.
+[ "${OBS_NS[a]}" -lt "${OBS_NS[b]}" ] || fail "test bug: a was not published before b"
+fired=$(python3 - "$TMP/tap.out" <<'PY'
+import json, sys
+for line in open(sys.argv[1]):
+    l = json.loads(line)
+    b = l.get("body", {})
+    if l.get("type") == "alert" and b.get("kind") == "below_quorum" and b.get("status") == "firing":
+        print(l["ts"])
+        break
+PY
+)
+age_ms=$(( (fired - OBS_NS[a]) / 1000000 ))
+[ "$age_ms" -ge $((WINDOW_S * 1000)) ] || fail "below_quorum fired when a's observation was $age_ms ms old (WINDOW ${WINDOW_S} s)"
+echo "below_quorum fired when a's last observation was $age_ms ms old (WINDOW ${WINDOW_S} s)"
 obs a 300000000000
 obs b 300000000000
 wait_count "l['type']=='alert' and b['kind']=='below_quorum' and b['status']=='resolved'" 1 5 ||

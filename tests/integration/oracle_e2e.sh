@@ -5,9 +5,9 @@
 # It asserts the on-chain latestRoundData after each step:
 #   1. first update; 2. moves within the threshold: none until the heartbeat; 3. a move past the
 #   threshold: one update, promptly; 4. flat price: heartbeat updates; 5. one source lying: ignored;
-#   6. two sources down: no quorum, below_quorum alert, no update; 7. a wrong-key price.update
-#   injected with bus-tap: refused and alerted; 8. signer and submitter each SIGKILLed mid-run and
-#   restarted: no nonce gap, no duplicate, no lost update.
+#   6. two sources down: no quorum, below_quorum alert, no round at all over two heartbeats;
+#   7. a wrong-key price.update injected with bus-tap: refused and alerted; 8. signer and submitter
+#   each SIGKILLed mid-run and restarted: no nonce gap, no duplicate, no lost update.
 set -euo pipefail
 # shellcheck source=../lib/oracle_stack.sh
 . "$(dirname "$0")/../lib/oracle_stack.sh"
@@ -94,6 +94,12 @@ ctl mode "source=binance&mode=down"
 ctl mode "source=coinbase&mode=down"
 # the median notices once their last observations are older than WINDOW (3 s)
 wait_for 10 "below_quorum alert" on_bus '.type=="alert" and .body.kind=="below_quorum" and .body.status=="firing"'
+# the gate holds the feed once the last aggregate is older than its window; an update decided before
+# that may still land: the round is read once nothing is in flight, and from then on none may land
+gate_holds() { [ "$(gate_metric 'gate_aggregate_stale{feed="ETH-USD"}')" = 1 ]; }
+wait_for 10 "the gate holds the feed (gate_aggregate_stale)" gate_holds
+wait_for 30 "nothing in flight" gate_idle
+read -r RQ AQ < <(round)
 price 3200  # +4.6%: would be an update if there were a quorum
 # kraken observes 3200; once the median refused an aggregation after that, it had the chance
 wait_for 10 "kraken observed 3200" on_bus '.type=="price.obs" and .body.source=="kraken" and .body.value=="320000000000"'
@@ -102,9 +108,21 @@ f0=$(refusals)
 refusals_gt() { [ "$(refusals)" -gt "$1" ]; }
 wait_for 10 "the median refused again" refusals_gt "${f0:-0}"
 [ "$(updates 320000000000)" = 0 ] || fail "an update without quorum"
+# no round at all - neither 3200 nor a heartbeat of the old price - until the gate's own view of the
+# on-chain age (now - updatedAt of round $RQ) has passed two heartbeats
+HB_S=${HEARTBEAT:-12s}
+HB_S=${HB_S%s}
+onchain_age_ge() {
+	local a
+	a=$(gate_metric 'gate_onchain_age_seconds{feed="ETH-USD"}')
+	[ -n "$a" ] && awk -v a="$a" -v w="$1" 'BEGIN{exit !(a >= w)}'
+}
+wait_for $((4 * HB_S)) "the on-chain age passes two heartbeats ($((2 * HB_S + 2)) s)" onchain_age_ge $((2 * HB_S + 2))
 read -r R6b A6b < <(round)
-[ "$A6b" != 320000000000 ] || fail "an update without quorum reached the chain (round $R6b)"
-echo "no update without quorum; below_quorum alerted"
+[ "$R6b" = "$RQ" ] || fail "a round landed without quorum: $RQ -> $R6b (answer $A6b)"
+[ "$A6b" = "$AQ" ] || fail "the answer changed without quorum: $AQ -> $A6b"
+[ "$(updates 320000000000)" = 0 ] || fail "an update without quorum"
+echo "no round without quorum over two heartbeats (round $RQ, on-chain age $(gate_metric 'gate_onchain_age_seconds{feed="ETH-USD"}') s); below_quorum alerted"
 ctl mode "source=binance&mode=ok"
 ctl mode "source=coinbase&mode=ok"
 read -r R6c A6c < <(wait_answer 320000000000 15) || fail "no update to 3200 after the sources came back ($A6c)"

@@ -25,6 +25,23 @@ echo "first submit: gas limit $GL, used $GU, status $ST"
 # fixed 200,000 reverted out of gas; the estimate plus its margin must clear it.
 [ "$GL" -gt 207292 ] || fail "gas limit $GL is below what FluxAggregator's first submit needs"
 [ "$GL" -gt "$GU" ] || fail "gas limit $GL does not cover the $GU used"
+# ...and it is the gate's estimate, not the signer's fallback GAS_LIMIT (500,000, which would pass the
+# two checks above): eth_estimateGas of the same call (the transaction's own input, from the
+# transmitter, on the state just before its block: nothing else touched the aggregator) plus
+# GAS_MARGIN 25 % rounded up, as the gate computes it, is exactly the transaction's limit and the
+# price.update's gas_limit.
+BLK=$("$CHAIN" cast receipt --rpc-url "$RPC_URL" "$TX1" blockNumber 2>/dev/null)
+INPUT=$("$CHAIN" cast tx --rpc-url "$RPC_URL" "$TX1" input 2>/dev/null)
+FROM=$("$CHAIN" cast tx --rpc-url "$RPC_URL" "$TX1" from 2>/dev/null)
+[ "${FROM,,}" = "${ADDR1,,}" ] || fail "the first submit came from $FROM, not the transmitter $ADDR1"
+[[ "$INPUT" =~ ^0x202ee0ed ]] || fail "the first transaction is not submit(uint256,int256): $INPUT" # its selector
+EST=$(rpc eth_estimateGas "[{\"from\":\"$ADDR1\",\"to\":\"$AGG\",\"data\":\"$INPUT\"},\"$(printf '0x%x' $((BLK - 1)))\"]" |
+	python3 -c 'import json,sys; print(int(json.load(sys.stdin)["result"], 16))') || fail "eth_estimateGas of the first submit"
+WANT=$(((EST * 125 + 99) / 100))
+PGL=$(grep '"topic":"price.update.ETH-USD"' "$TMP/bus.jsonl" | head -1 | python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["body"].get("gas_limit", 0))')
+echo "eth_estimateGas $EST at block $((BLK - 1)): + 25 % = $WANT; price.update gas_limit $PGL"
+[ "$PGL" = "$WANT" ] || fail "price.update gas_limit $PGL, want the estimate $EST + 25 % = $WANT"
+[ "$GL" = "$WANT" ] || fail "gas limit $GL is not the gate's estimate $EST + 25 % = $WANT"
 case "$ST" in 1 | true | *success*) ;; *) fail "first submit status $ST" ;; esac
 
 step "2. a move past the threshold: round 2"

@@ -107,8 +107,11 @@ echo '{"tokens":{"EUR":{"backend":"firefly","pool":"p","decimals":1}}}' >"$TMP/b
 env TOKEN_CONFIG=$TMP/bad.json STATE_DIR=$TMP/s0 HTTP_PORT=$HP "$TOK" 2>"$TMP/bad.err"; rc=$?
 set -e
 cat "$TMP/bad.err" >>"$TMP/tokenizer.log"
-[ $rc = 2 ] || fail "started with token decimals below the currency's minor units (exit $rc)"
-grep -q "fewer than the 2 minor units" "$TMP/bad.err" || fail "no clear error for the decimals"
+[ $rc = 78 ] || fail "started with token decimals below the currency's minor units (exit $rc, want 78)"
+grep -q 'config: TOKEN_CONFIG: tokens.EUR.decimals: 1 is fewer than the 2 minor units' "$TMP/bad.err" ||
+	fail "no clear error for the decimals"
+grep -q '"msg":"started"' "$TMP/bad.err" && fail "started before refusing the mapping"
+[ -e "$TMP/s0" ] && fail "opened its state with a bad mapping"
 echo ok
 
 run_tok

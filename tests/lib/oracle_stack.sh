@@ -36,7 +36,7 @@ answer_is() { local r a; read -r r a < <(round); [ "$a" = "$1" ]; }
 # timeout (timeout_s x T_SLOW, see common.sh)
 wait_round() { local rc=0; poll "$2" round_ge "$1" || rc=1; round; return $rc; }
 wait_answer() { local rc=0; poll "$2" answer_is "$1" || rc=1; round; return $rc; }
-ctl() { curl -sf -X POST "$SIM/ctl/$1?$2" >/dev/null || fail "price-sim ctl $1 $2"; }
+ctl() { local o; o=$(curl -sS -f -X POST "$SIM/ctl/$1?$2" 2>&1) || fail "price-sim ctl $1 $2: $o"; }
 price() { ctl set "feed=ETH-USD&price=$1"; }
 
 start_gate() {

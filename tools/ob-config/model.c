@@ -578,6 +578,31 @@ obc_load_feeds(obc_model *m, json_t *root)
 	}
 }
 
+/* Across actors, which neither can check alone: the gate uses an aggregate until its oldest
+ * observation is min(AGG_MAX_AGE, the median's WINDOW) old, and AGG_MAX_AGE is not rendered (0:
+ * the window alone). A window longer than a feed's heartbeat would let a heartbeat round carry a
+ * price older than the round before it - the gate refuses AGG_MAX_AGE > HEARTBEAT for the same
+ * reason, but learns the window only from the aggregates. */
+static void
+obc_check_window(obc_model *m)
+{
+	uint64_t win, hb;
+	char p[64];
+	if (rt_parse_duration_ms(m->window, &win) != 0)
+		return; /* reported where it was read */
+	for (unsigned j = 0; j < m->nfeeds; j++) {
+		const obc_feed *d = &m->feeds[j];
+		if (rt_parse_duration_ms(d->heartbeat, &hb) != 0 || win <= hb)
+			continue;
+		snprintf(p, sizeof p, "feeds[%u].heartbeat", j);
+		obc_err(m, p,
+		        "feed %s: heartbeat '%s' is shorter than median.window '%s': the gate uses an aggregate until "
+		        "its oldest observation is one window old, so a heartbeat round could carry a price older "
+		        "than the round before it (make the window at most the heartbeat)",
+		        d->name, d->heartbeat, m->window);
+	}
+}
+
 static void
 obc_load_sources(obc_model *m, json_t *root)
 {
@@ -652,6 +677,7 @@ obc_load_sources(obc_model *m, json_t *root)
 		m->quorum = obc_int(m, md, "median", "quorum", 2, 1, 16);
 		m->window = obc_dur(m, md, "median", "window", "60s", 1, 86400000);
 	}
+	obc_check_window(m);
 	for (unsigned j = 0; j < m->nfeeds; j++)
 		if (m->feeds[j].nsources < (unsigned)m->quorum) {
 			char fp[32];

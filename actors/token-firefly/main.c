@@ -361,13 +361,16 @@ tfm_terminal(const tq_rec *rec)
 }
 
 /* A payment failed because FireFly failed: one grouped alert (the key is ours, never a sender's text),
- * re-sent with the running count. */
+ * fired by the first such payment while it is not firing (with the count since start and that payment);
+ * more payments failing meanwhile only count (token_firefly_gave_up_total), and tfm_watch resolves it. */
 static void
 tfm_gave_up(const tq_rec *rec)
 {
 	char sum[400], cnt[24], id[33];
 	rt_inc(S.m_gave_up);
 	S.gave_up++;
+	if (S.failing_alerted)
+		return;
 	hex_encode(rec->id, 16, 0, id);
 	snprintf(cnt, sizeof cnt, "%llu", (unsigned long long)S.gave_up);
 	snprintf(sum, sizeof sum, "FireFly backend failed %s payment(s) since start; last %s: %.200s", cnt, id,

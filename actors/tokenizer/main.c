@@ -190,7 +190,8 @@ static struct {
 	/* metrics */
 	rt_metric *m_req[5][3][TKM_NOUT], *m_success[5][3], *m_intake_s, *m_backend_s, *m_pending, *m_oldest, *m_outbox,
 	        *m_republished, *m_results_ignored, *m_store_errors, *m_overdue, *m_spool[2];
-	uint64_t overdue_alerted;
+	/* payment_pending_too_long is firing */
+	int overdue_alerted;
 	int ready;   /* routes exist from the first moment the server listens; 503 until set */
 	int closing; /* under mu: no new jobs (shutdown) */
 } S = { .mu = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER, .done = PTHREAD_COND_INITIALIZER };
@@ -284,8 +285,10 @@ tkm_gauges(void)
 	rt_gauge_set(S.m_outbox, (double)st.outbox);
 	rt_gauge_set(S.m_overdue, (double)st.overdue);
 	rt_gauge_set(S.m_oldest, st.oldest_ns && now > st.oldest_ns ? (double)(now - st.oldest_ns) / 1e9 : 0);
-	/* One alert for the condition (firing with the count and the oldest payment's id, resolved at 0). */
-	if (st.overdue != S.overdue_alerted) {
+	/* One alert for the condition: firing (with the count and the oldest payment's id then) when the first
+	 * payment becomes overdue, resolved when none is left; more payments becoming overdue meanwhile raise
+	 * no second alert (the count is in tokenization_pending_overdue). */
+	if ((st.overdue > 0) != S.overdue_alerted) {
 		char hex[33], n[24], sum[200];
 		hex_encode(st.oldest_id, 16, 0, hex);
 		snprintf(n, sizeof n, "%llu", (unsigned long long)st.overdue);
@@ -293,10 +296,9 @@ tkm_gauges(void)
 		         (unsigned long long)st.overdue, (unsigned long long)(cfg_pending_alert_ms / 1000),
 		         st.overdue ? hex : "-");
 		const char *labels[] = { "count", n, "oldest_id", st.overdue ? hex : "", NULL };
-		if (st.overdue || S.overdue_alerted)
-			act_alert(S.pub, SC_SEV_WARNING, st.overdue ? SC_ALERT_FIRING : SC_ALERT_RESOLVED,
-			          "payment_pending_too_long", "payment_pending_too_long", sum, labels);
-		S.overdue_alerted = st.overdue;
+		act_alert(S.pub, SC_SEV_WARNING, st.overdue ? SC_ALERT_FIRING : SC_ALERT_RESOLVED,
+		          "payment_pending_too_long", "payment_pending_too_long", sum, labels);
+		S.overdue_alerted = st.overdue > 0;
 	}
 }
 

@@ -2,7 +2,8 @@
 # make demo, unattended, the way a newcomer meets it: tools/demo.sh as a terminal's foreground job (its
 # own session), on ports outside the kernel's ephemeral range (no connection can hold one) and a temp
 # dir. It waits for the events the demo is there to show - the first update decided, two rounds on
-# chain, both sample payments settled (pacs.002 ACSC), the CCIP messages sent and executed, the
+# chain, both sample payments settled (pacs.002 ACSC) and the holder's USDP/EURP balances it shows equal to
+# those payments' amounts (read from the pacs.008 sample and the demo's MT103), the CCIP messages sent and executed, the
 # ccip_failure alert fired, delivered by the alerter and resolved - then presses Ctrl-C (SIGINT to the
 # whole process group): the demo must exit 0, every process stopped by its one SIGTERM (none killed,
 # none exiting non-zero), nothing left running, its chain gone. Also: it refuses a taken CHAIN_PORT.
@@ -148,6 +149,7 @@ marks=(
 	"the ccip_failure alert fired|ALERT +critical ccip_failure firing"
 	"the alerter delivered it|alerter +delivered to the webhook sink .*firing ccip_failure"
 	"the alert resolved|ALERT +critical ccip_failure resolved"
+	"the holder's tokens shown|tokens +holder 0x[0-9a-fA-F]{40}: [0-9,.]+ USDP, [0-9,.]+ EURP"
 )
 missing() {
 	local m
@@ -173,6 +175,26 @@ last=$(grep -E ' chain +ETH-USD latestRoundData: round [0-9]+, ' "$OUT" | tail -
 [[ "$last" =~ ^[0-9]{1,3}(,[0-9]{3})*\.[0-9]{2}$ ]] || diagnose "the chain line's answer is not in human units: '$last'"
 poll 5 grep -Eq "landed +ETH-USD $last USD in block" "$OUT" || diagnose "no landed line shows the answer on chain, $last USD"
 echo "ok - human units: the answer on chain ($last USD) is the one a landed line shows"
+# The tokens the demo shows are the two payments': the pacs.008 (USD) and the MT103 (EUR) both mint to the
+# account they credit, whose address the demo's token configuration maps; nothing else moves them.
+python3 - "$OUT" payments/testdata/iso/ballerina_p_2_1_2_mt103_pacs_008_A_B.xml "$D/demo-mt103.fin" "$D/token-config.json" \
+	>"$TMP/tokens.txt" 2>&1 <<'PY' || diagnose "the holder's balances shown are not the payments': $(cat "$TMP/tokens.txt")"
+import json, re, sys
+from decimal import Decimal
+out, xml, fin, cfg = sys.argv[1:]
+x, m = open(xml).read(), open(fin).read()
+usd = Decimal(re.search(r'IntrBkSttlmAmt Ccy="USD">([0-9.]+)<', x).group(1))
+eur = Decimal(re.search(r":32A:[0-9]{6}EUR([0-9,]+)", m).group(1).replace(",", "."))
+accounts = json.load(open(cfg))["accounts"]
+holder = accounts[re.search(r"<pacs:CdtrAcct>.*?<pacs:Id>([^<]+)</pacs:Id>", x, re.S).group(1)]
+assert accounts[re.search(r":59F?:/(\S+)", m).group(1)] == holder, "the two payments credit different holders"
+lines = [l for l in open(out) if re.search(r" tokens +holder ", l)]
+got = re.search(r"holder (0x[0-9a-fA-F]{40}): ([0-9,.]+) USDP, ([0-9,.]+) EURP", lines[-1])
+want = (holder.lower(), f"{usd:,.2f}", f"{eur:,.2f}")
+assert (got.group(1).lower(), got.group(2), got.group(3)) == want, "shown %s, payments %s" % (got.groups(), want)
+print("%s USDP, %s EURP for %s" % (want[1], want[2], holder))
+PY
+echo "ok - the holder's tokens shown are the payments': $(cat "$TMP/tokens.txt")"
 
 # Ctrl-C
 stop_demo

@@ -8,8 +8,14 @@
 #  - a duplicate (200) and a conflict (409 AM05) change nothing on chain;
 #  - FireFly faults: API 500 x3 then ok (the payment confirmed once); FireFly down then up (pending, then
 #    confirmed; alert tokenization_backend_down firing then resolved);
-#  - kill -9 loop of the tokenizer, token-firefly and token-erc20 while payments are posted (clients
-#    retry until answered): every payment answered 202/200 ends confirmed, exactly once;
+#  - FireFly answering every POST 500 with MAX_FAILURES=3: two payments (one RJE file) fail (RJCT), nothing
+#    on chain, alert tokenization_backend_failing:firefly fired once (not per payment) and resolved once;
+#  - erc20 outage (the submitter killed, payments accepted meanwhile): the stall alert
+#    tokenization_backend_failing:erc20 fires once for all stalled requests, nothing confirmed; the
+#    submitter back: every payment confirmed, exactly once on chain, the alert resolved once;
+#  - kill -9 loop of the tokenizer, token-firefly and token-erc20 in turn, each at least KILLS times, while
+#    payments are posted (clients retry until answered): every payment answered 202/200 ends confirmed,
+#    exactly once;
 #  - at the end, per token: the Transfer events on chain (eth_getLogs) are exactly the accepted payments
 #    (one event each, same from/to/amount, nothing else) and balanceOf of every holder is what they imply.
 # Waits for events with generous deadlines (CPU load), never for fixed windows.
@@ -27,7 +33,7 @@ done
 node -e 'require("ws"); require("ethers")' 2>/dev/null || (cd "$T_ROOT/tests/chain" && node -e 'require("ws")' 2>/dev/null) ||
 	{ echo "npm package ws missing in tests/chain (run make deps)"; exit 1; }
 N=${TOKENIZER_E2E_PAYMENTS:-24}
-declare -A P
+declare -A P LASTPID
 on_exit() { for p in "${P[@]}"; do kill -9 "$p" 2>/dev/null || true; done; }
 
 # anvil's public dev keys: #0 FireFly's signing key, #1 the signer's, #2/#3 token holders.
@@ -77,23 +83,26 @@ cat >"$TMP/cfg.json" <<EOF
   "accounts": { "254178963": "$A2", "DE89370400440532013000": "$A3" },
   "redemption_accounts": [ "DE02100100109307118603" ] }
 EOF
+# start_<actor> [VAR=value...]: (re)starts one actor; the settings given override (the kill loop gives none).
 start_tokenizer() {
 	env BUS_SIGNING_KEY=$TSEC BUS_TRUST="token.result=$FPUB,$EPUB" TOKEN_CONFIG=$TMP/cfg.json STATE_DIR=$TMP/tokenizer \
 		OUTBOX_RETRY=500ms OUTBOX_RETRY_MAX=2s HTTP_PORT=$HP HTTP_ADDR=127.0.0.1 INSTANCE=tokenizer \
-		"$B/tokenizer" 2>>"$TMP/tokenizer.log" &
+		"$@" "$B/tokenizer" 2>>"$TMP/tokenizer.log" &
 	P[tokenizer]=$!
 }
+FP=$(free_port) EP=$(free_port)   # token-firefly's and token-erc20's /metrics
 start_firefly() {
-	env BUS_SIGNING_KEY=$FSEC BUS_TRUST="token.request=$TPUB;token.status=$TPUB" FIREFLY_URL=$FF \
-		STATE_DIR=$TMP/token-firefly RETRY=200ms RETRY_MAX=1s MAX_FAILURES=100 POLL_INTERVAL=200ms POLL_DEADLINE=5m \
-		REQUEST_TIMEOUT=5s DOWN_AFTER=2 OUTBOX_RETRY=1s INSTANCE=token-firefly \
-		"$B/token-firefly" 2>>"$TMP/token-firefly.log" &
+	env MAX_FAILURES=100 BUS_SIGNING_KEY=$FSEC BUS_TRUST="token.request=$TPUB;token.status=$TPUB" FIREFLY_URL=$FF \
+		STATE_DIR=$TMP/token-firefly RETRY=200ms RETRY_MAX=1s POLL_INTERVAL=200ms POLL_DEADLINE=5m \
+		REQUEST_TIMEOUT=5s DOWN_AFTER=2 OUTBOX_RETRY=1s HTTP_PORT=$FP HTTP_ADDR=127.0.0.1 INSTANCE=token-firefly \
+		"$@" "$B/token-firefly" 2>>"$TMP/token-firefly.log" &
 	P[token-firefly]=$!
 }
 start_erc20() {
 	env BUS_SIGNING_KEY=$ESEC BUS_TRUST="token.request=$TPUB;token.status=$TPUB;tx.status=$XPUB" RPC_URL=$RPC_URL \
-		CHAIN_ID=138 TOKENS=$USD STATE_DIR=$TMP/token-erc20 OUTBOX_RETRY=1s OUTBOX_RETRY_MAX=4s INSTANCE=token-erc20 \
-		"$B/token-erc20" 2>>"$TMP/token-erc20.log" &
+		CHAIN_ID=138 TOKENS=$USD STATE_DIR=$TMP/token-erc20 OUTBOX_RETRY=1s OUTBOX_RETRY_MAX=4s STALL_ALERT=3s \
+		HTTP_PORT=$EP HTTP_ADDR=127.0.0.1 INSTANCE=token-erc20 \
+		"$@" "$B/token-erc20" 2>>"$TMP/token-erc20.log" &
 	P[token-erc20]=$!
 }
 BUS_SIGNING_KEY=$SSEC PRIVATE_KEY=$K1 STATE_DIR=$TMP/signer CHAIN_ID=138 GAS_PRICE=auto GAS_LIMIT=200000 \
@@ -101,10 +110,13 @@ BUS_SIGNING_KEY=$SSEC PRIVATE_KEY=$K1 STATE_DIR=$TMP/signer CHAIN_ID=138 GAS_PRI
 	ALLOWED_CONTRACTS=$USD ALLOWED_SELECTORS=0x40c10f19,0x9dc29fac,0x23b872dd \
 	OUTBOX_RETRY=1s INSTANCE=signer "$B/signer" 2>"$TMP/signer.log" &
 P[signer]=$!
-BUS_SIGNING_KEY=$XSEC BUS_TRUST="tx.signed=$SPUB" STATE_DIR=$TMP/submitter CHAIN_ID=138 SIGNER_ADDRESS=$A1 \
-	CONFIRMATIONS=1 FINALITY_DEPTH=3 POLL_INTERVAL=200ms NONCE_SYNC_INTERVAL=2s GAS_QUOTE_INTERVAL=2s \
-	INSTANCE=submitter "$B/submitter" 2>"$TMP/submitter.log" &
-P[submitter]=$!
+start_submitter() {
+	BUS_SIGNING_KEY=$XSEC BUS_TRUST="tx.signed=$SPUB" STATE_DIR=$TMP/submitter CHAIN_ID=138 SIGNER_ADDRESS=$A1 \
+		CONFIRMATIONS=1 FINALITY_DEPTH=3 POLL_INTERVAL=200ms NONCE_SYNC_INTERVAL=2s GAS_QUOTE_INTERVAL=2s \
+		INSTANCE=submitter "$B/submitter" 2>>"$TMP/submitter.log" &
+	P[submitter]=$!
+}
+start_submitter
 start_firefly
 start_erc20
 start_tokenizer
@@ -224,19 +236,22 @@ all_final() {  # every recorded key confirmed (a failed one fails the test at on
 }
 wait_final() { wait_for "${1:-180}" "every payment confirmed ($(wc -l <"$TMP/keys") payments)" all_final; }
 chain_check() { h check "$RPC_URL" "$TMP/ledger" "$USD" "$EUR" "$A2" "$A3" || fail "chain does not match the payments"; }
-cap_alerts() {  # KIND STATUS: how many alert.<sev>.KIND with that status were captured
-	python3 - "$TMP/cap.jsonl" "$1" "$2" <<'PY'
+cap_alerts() {  # KIND STATUS [DEDUPE_KEY]: how many alert.<sev>.KIND with that status (and key) were captured
+	python3 - "$TMP/cap.jsonl" "$1" "$2" "${3:-}" <<'PY'
 import json, sys
 n = 0
 for line in open(sys.argv[1]):
     try: f = json.loads(line)
     except ValueError: continue
     b = f.get("body", {})
-    n += f.get("topic", "").startswith("alert.") and b.get("kind") == sys.argv[2] and b.get("status") == sys.argv[3]
+    n += (f.get("topic", "").startswith("alert.") and b.get("kind") == sys.argv[2] and b.get("status") == sys.argv[3]
+          and (not sys.argv[4] or b.get("dedupe_key") == sys.argv[4]))
 print(n)
 PY
 }
-alerts_above() { [ "$(cap_alerts "$1" "$2")" -gt "$3" ]; }
+alerts_above() { [ "$(cap_alerts "$1" "$2" "${4:-}")" -gt "$3" ]; }
+alerts_settled() { [ "$(cap_alerts "$1" firing "${2:-}")" -eq "$(cap_alerts "$1" resolved "${2:-}")" ]; }
+metric_ge() { local v; v=$(metric_at "$1" "$2"); [ -n "$v" ] && awk -v a="$v" -v b="$3" 'BEGIN{exit !(a >= b)}'; }
 
 # ---- 1. one pacs.008 and one MT103 per backend ----------------------------------------------------
 pay pacs USD 136500 96325874 254178963
@@ -295,22 +310,92 @@ wait_for 60 "alert tokenization_backend_down resolved" alerts_above tokenization
 chain_check
 echo "ok: FireFly down then up"
 
+# ---- 4b. FireFly keeps failing: after MAX_FAILURES on a key the payment fails, ONE grouped alert -----
+# token-firefly with MAX_FAILURES=3; every POST answered 500 (lookups still answer: no transaction for the
+# keys). Two EUR mints in one RJE file, so both are open together: both fail (RJCT), nothing moves on chain,
+# tokenization_backend_failing:firefly fires once (not per payment, not per retry) and resolves once
+# nothing is open and FireFly answers.
+FDK=tokenization_backend_failing:firefly
+wait_for 30 "no FireFly alert left firing" alerts_settled tokenization_backend_failing "$FDK"
+FF0=$(cap_alerts tokenization_backend_failing firing "$FDK") FR0=$(cap_alerts tokenization_backend_failing resolved "$FDK")
+kill -9 "${P[token-firefly]}"; wait "${P[token-firefly]}" 2>/dev/null || true
+start_firefly MAX_FAILURES=3 RETRY=1s RETRY_MAX=2s   # >= 3 s to give up: the second payment is open by then
+curl -sf -X POST -H 'Content-Type: application/json' -d '{"status":500,"stage":"api","count":-1}' "$FFADMIN/__double/faults" >/dev/null
+UA=$(h uuid) UB=$(h uuid)
+{ h mt103 "$UA" EUR 3,03 96325874 254178963; printf '$'; h mt103 "$UB" EUR 4,04 96325874 254178963; } >"$TMP/rje.fin"
+[ "$(post "$TMP/rje.fin")" = 202 ] || fail "RJE file of two MT103s: $(head -c 400 "$TMP/resp")"
+KA=$(h keyid "$UA") KB=$(h keyid "$UB")
+both_failed() { test_state "$KA" failed && test_state "$KB" failed; }
+wait_for 60 "both payments failed after MAX_FAILURES" both_failed
+curl -sf "$H/payments/$KA/pacs002" | grep -q '<TxSts>RJCT</TxSts>' || fail "the failed payment's pacs.002 is not RJCT"
+[ "$(metric_at "$FP" token_firefly_gave_up_total)" = 2 ] || fail "gave up $(metric_at "$FP" token_firefly_gave_up_total) payments, want 2"
+curl -sf -X DELETE "$FFADMIN/__double/faults" >/dev/null
+# The resolution comes after both gave up (nothing open): every firing before it has been captured.
+wait_for 60 "tokenization_backend_failing:firefly resolved" alerts_above tokenization_backend_failing resolved "$FR0" "$FDK"
+nf=$(($(cap_alerts tokenization_backend_failing firing "$FDK") - FF0)) nr=$(($(cap_alerts tokenization_backend_failing resolved "$FDK") - FR0))
+[ "$nf" = 1 ] && [ "$nr" = 1 ] || fail "tokenization_backend_failing:firefly fired $nf and resolved $nr times for two payments (want 1, 1)"
+grep -F "$FDK" "$TMP/cap.jsonl" | grep -F '"firing"' | tail -1 | grep -qE "$KA|$KB" || fail "the alert names no failed payment"
+kill -9 "${P[token-firefly]}"; wait "${P[token-firefly]}" 2>/dev/null || true
+start_firefly
+chain_check
+echo "ok: FireFly failing: both payments failed (RJCT), nothing on chain, one alert fired and resolved"
+
+# ---- 4c. erc20 backend outage: the submitter down while payments are accepted -----------------------
+# No tx.status for STALL_ALERT (3s): tokenization_backend_failing:erc20 fires once for all stalled
+# requests (a third stalled one adds no alert); back up, every payment is tokenized exactly once and
+# the alert resolves once.
+EDK=tokenization_backend_failing:erc20
+wait_for 30 "no erc20 alert left firing" alerts_settled tokenization_backend_failing "$EDK"
+EF0=$(cap_alerts tokenization_backend_failing firing "$EDK") ER0=$(cap_alerts tokenization_backend_failing resolved "$EDK")
+kill -9 "${P[submitter]}"; wait "${P[submitter]}" 2>/dev/null || true
+: >"$TMP/outage.keys"
+pay pacs USD 11 96325874 254178963
+tail -1 "$TMP/keys" >>"$TMP/outage.keys"
+wait_for 30 "tokenization_backend_failing:erc20 firing" alerts_above tokenization_backend_failing firing "$EF0" "$EDK"
+pay mt USD 12 96325874 254178963
+tail -1 "$TMP/keys" >>"$TMP/outage.keys"
+pay pacs USD 13 254178963 DE89370400440532013000
+tail -1 "$TMP/keys" >>"$TMP/outage.keys"
+pay mt EUR 14 96325874 254178963   # the other backend is not affected
+wait_for 30 "three erc20 requests stalled" metric_ge "$EP" token_erc20_stalled 3
+while read -r k; do
+	[ "$(state_of "$k")" != confirmed ] || fail "$k confirmed with the submitter down"
+done <"$TMP/outage.keys"
+[ "$(cap_alerts tokenization_backend_failing firing "$EDK")" = $((EF0 + 1)) ] || fail "the erc20 stall alert fired more than once"
+[ "$(cap_alerts tokenization_backend_failing resolved "$EDK")" = "$ER0" ] || fail "the erc20 stall alert resolved during the outage"
+start_submitter
+wait_final 180
+wait_for 60 "tokenization_backend_failing:erc20 resolved" alerts_above tokenization_backend_failing resolved "$ER0" "$EDK"
+[ "$(cap_alerts tokenization_backend_failing firing "$EDK")" = $((EF0 + 1)) ] || fail "the erc20 stall alert fired again"
+[ "$(cap_alerts tokenization_backend_failing resolved "$EDK")" = $((ER0 + 1)) ] || fail "the erc20 stall alert resolved twice"
+chain_check
+echo "ok: erc20 outage (submitter down): one stall alert, resolved; every payment tokenized exactly once"
+
 # ---- 5. kill -9 loop while posting -----------------------------------------------------------------
+# Each of the three actors in turn (at a random moment), until each was killed KILLS times; payments are
+# posted until then (at least N), so every kill lands while payments flow.
+KILLS=${TOKENIZER_E2E_KILLS:-4}
 killer() {
-	local names=(tokenizer token-firefly token-erc20) n
+	local names=(tokenizer token-firefly token-erc20) n k=0
 	while [ ! -f "$TMP/stop-killer" ]; do
-		n=${names[RANDOM % 3]}
+		n=${names[k % 3]}
+		k=$((k + 1))
 		kill -9 "${P[$n]}" 2>/dev/null || true
 		wait "${P[$n]}" 2>/dev/null || true
 		case $n in tokenizer) start_tokenizer ;; token-firefly) start_firefly ;; token-erc20) start_erc20 ;; esac
-		echo "${P[$n]}" >>"$TMP/killer.pids"
+		echo "$n ${P[$n]}" >>"$TMP/killer.pids"
 		echo "$n" >>"$TMP/killed"
+		[ $k -lt $((3 * KILLS)) ] || touch "$TMP/kill-quota"
 		sleep "0.$((RANDOM % 8 + 3))"
 	done
 }
+: >"$TMP/killed"
 killer &
 KILLER=$!
-for i in $(seq "$N"); do
+i=0
+while [ $i -lt "$N" ] || [ ! -f "$TMP/kill-quota" ]; do
+	i=$((i + 1))
+	[ $i -le $((N + 400)) ] || fail "the killer did not reach its quota: $(sort "$TMP/killed" | uniq -c | awk '{printf "%s %s x, ", $2, $1}')"
 	case $((i % 4)) in
 		0) pay pacs USD "$i.25" 96325874 254178963 ;;
 		1) pay mt USD "$i" 96325874 254178963 ;;
@@ -321,10 +406,12 @@ done
 touch "$TMP/stop-killer"
 wait "$KILLER" 2>/dev/null || true
 # The killer ran in a subshell: its restarted actors are the last pids it wrote; adopt them for cleanup.
-mapfile -t KP <"$TMP/killer.pids"
-for p in "${KP[@]}"; do P[k$p]=$p; done
-echo "kill loop: $(wc -l <"$TMP/killed") kills while $N payments were posted"
-[ "$(wc -l <"$TMP/killed")" -ge 3 ] || fail "the kill loop killed fewer than 3 times"
+while read -r n p; do P[k$p]=$p LASTPID[$n]=$p; done <"$TMP/killer.pids"
+echo "kill loop: $(sort "$TMP/killed" | uniq -c | awk '{printf "%s %s x, ", $2, $1}')while $i payments were posted"
+for n in tokenizer token-firefly token-erc20; do
+	c=$(grep -cx "$n" "$TMP/killed" || true)
+	[ "$c" -ge "$KILLS" ] || fail "$n was killed $c times during the payments, want >= $KILLS"
+done
 wait_final 300
 chain_check
 # No payment was tokenized twice: one tx.request id per erc20 payment signed once is shown by the chain
@@ -334,7 +421,8 @@ grep -lE 'AddressSanitizer|runtime error:|LeakSanitizer' "$TMP"/token-*.log "$TM
 # Private memory of each tokenizer actor after the run (aim < 4 MiB; RssAnon is what the process itself
 # adds, the rest of VmRSS being shared library pages). The bound asserted is looser, to catch a leak.
 for a in tokenizer token-firefly token-erc20; do
-	pid=$(pgrep -x -n "$a") || fail "$a is not running at the end"
+	pid=${LASTPID[$a]:-${P[$a]}}   # this test's own process (another test may run the same actors)
+	kill -0 "$pid" 2>/dev/null || fail "$a is not running at the end"
 	anon=$(awk '/^RssAnon/{print $2}' "/proc/$pid/status")
 	rss=$(awk '/^VmRSS/{print $2}' "/proc/$pid/status")
 	echo "memory: $a private ${anon} kB (VmRSS ${rss} kB) after $N payments and the kill loop"

@@ -6,6 +6,9 @@
 #  - the same message again is a duplicate; other content under the same UETR is a conflict: 409 AM05
 #    with a pacs.002 RJCT, alert payment_conflict keyed by the key id, the stored payment unchanged;
 #  - an unmapped creditor is refused 422 AC01; a body that is no known format 400 FF01;
+#  - each refusal names the reason, the field, the line and an offset on that line, and carries the
+#    pacs.002 RJCT (reason, field, original ids): MT103 with a bad :32A:, pacs.008 with a bad ChrgBr
+#    (400 FF01) or an amount finer than its currency (422 AM03);
 #  - hostile XML touches nothing: XXE against a live loopback listener (which must see no connection),
 #    billion laughs, 10k-deep nesting: 400 FF01; a 16 MiB body: 413 before it is read;
 #  - a spool file is moved to done/ with its status file; a garbage file to rejected/;
@@ -13,13 +16,23 @@
 #    as JSON over HTTP is its duplicate, an unsigned one is rejected by the trust check;
 #  - a backend's token.result moves the state (pending, confirmed) and the pacs.002 (ACSP, ACSC);
 #    token.status carries the changes; metrics tokenization_requests_total / _success_total;
+#  - payment_pending_too_long (PENDING_ALERT=2s): fires once for all overdue payments (a third payment
+#    becoming overdue raises no second alert), names the oldest, resolves once when they are confirmed;
+#  - a full disk (a second tokenizer, LMDB on a 2 MiB tmpfs): 503 not_stored, nothing stored, /health 503
+#    naming the store and the cause, tokenization_store_errors_total; the same payment is accepted as new
+#    and /health is 200 once space returns;
 #  - SIGKILL loop: clients post payments (and retry until answered) while the tokenizer is killed -9
-#    and restarted; every payment answered 202 is in LMDB (mdb_dump, not the actor's own view), LMDB
+#    and restarted (at least KILLS_MIN times before the clients post their last tenth); every payment answered 202 is in LMDB (mdb_dump, not the actor's own view), LMDB
 #    holds exactly the payments that were posted, and each stored key has exactly one token.request
 #    frame id (= its key id) on the bus, re-published after restarts until a backend takes it.
 set -euo pipefail
 . "$(dirname "$0")/../lib/common.sh"
-on_exit() { [ -n "${TOK_PID:-}" ] && kill -9 "$TOK_PID" 2>/dev/null; return 0; }
+on_exit() {
+	[ -n "${TOK_PID:-}" ] && kill -9 "$TOK_PID" 2>/dev/null
+	[ -n "${FULL_PID:-}" ] && kill -9 "$FULL_PID" 2>/dev/null
+	[ -n "${FULL_MOUNTED:-}" ] && umount -l "$FULL" 2>/dev/null
+	return 0
+}
 BUILD=${BUILD:-build}
 BUSD=$BUILD/bin/busd TAP=$BUILD/bin/bus-tap TOK=${TOKENIZER:-$BUILD/bin/tokenizer}
 for b in "$BUSD" "$TAP" "$TOK"; do [ -x "$b" ] || { echo "missing $b (run make)"; exit 1; }; done
@@ -32,6 +45,7 @@ H=http://127.0.0.1:$HP
 XML=payments/testdata/iso/ballerina_p_2_1_2_mt103_pacs_008_A_B.xml
 UETR=174c245f-2682-4291-ad67-2a41e530cd27
 N=${TOKENIZER_KILL_PAYMENTS:-1500}
+KILLS_MIN=${TOKENIZER_KILLS_MIN:-5}   # SIGKILLs of the tokenizer while payments are posted, at least
 
 # The MT103 of the same payment: ballerina-platform/module-ballerinax-financial.swiftmt-to-iso20022,
 # tests/test_p_2_1_2_mt_mx.bal (Apache-2.0), the pair of $XML.
@@ -84,6 +98,8 @@ for line in open(path):
 print(n)
 PY
 }
+# (a function: wait_for must count again at every try, not once when its arguments are expanded)
+cap_ge() { [ "$(cap_count "$1" "$2")" -ge "$3" ]; }
 
 echo "== start-up refusals"
 set +e
@@ -112,7 +128,7 @@ st=$(post "$TMP/p212.fin" text/plain)
 [ "$(jq_resp 'd["format"]')" = mt ] || fail "MT103 not detected"
 [ "$(jq_resp 'd["payments"][0]["result"]')" = duplicate ] || fail "MT103: $(cat $TMP/resp)"
 [ "$(post $XML)" = 200 ] || fail "same pacs.008 again not a duplicate"
-wait_for 10 "one token.request for the UETR" test "$(cap_count token.request $UETR)" -ge 1
+wait_for 10 "one token.request for the UETR" cap_ge token.request "$UETR" 1
 echo ok
 
 echo "== conflict, refusals"
@@ -121,7 +137,7 @@ sed 's/>136500</>136500.01</' "$XML" >"$TMP/conflict.xml"
 [ "$(jq_resp 'd["payments"][0]["reason"]')" = AM05 ] || fail "conflict reason"
 [[ "$(jq_resp 'd["payments"][0]["pacs002"]')" == *"<Cd>AM05</Cd>"* ]] || fail "conflict pacs.002 has no AM05"
 [[ "$(curl -sf "$H/payments/$ID")" == *'"amount":"136500.00"'* ]] || fail "the conflict changed the stored payment"
-wait_for 10 "payment_conflict alert" test "$(cap_count alert.warning.payment_conflict $ID)" -ge 1
+wait_for 10 "payment_conflict alert" cap_ge alert.warning.payment_conflict "$ID" 1
 grep -F 'payment_conflict' "$TMP/cap.jsonl" >"$TMP/conflict_alerts"
 if grep -qF 'A2B0506272708' "$TMP/conflict_alerts"; then fail "the conflict alert carries sender-chosen text"; fi
 sed -e "s/$UETR/aaaaaaaa-2682-4291-ad67-2a41e530cd27/" -e 's/>254178963</>999999999</' "$XML" >"$TMP/unmapped.xml"
@@ -129,6 +145,56 @@ sed -e "s/$UETR/aaaaaaaa-2682-4291-ad67-2a41e530cd27/" -e 's/>254178963</>999999
 [ "$(jq_resp 'd["payments"][0]["reason"]')" = AC01 ] || fail "unmapped creditor reason"
 echo 'hello' >"$TMP/garbage.txt"
 [ "$(post $TMP/garbage.txt)" = 400 ] || fail "garbage not 400"
+echo ok
+
+echo "== 4xx answers name the reason, the field, the line/offset, and carry the pacs.002 RJCT"
+# check_refusal FILE STATUS REASON FIELD NEEDLE UETR: the answer's line is the line of FILE holding NEEDLE (the
+# bad field), its offset lies on that line, and its pacs.002 is an RJCT with the reason, the field and the
+# original ids; nothing is stored under the UETR.
+check_refusal() {
+	local st
+	st=$(post "$1")
+	[ "$st" = "$2" ] || fail "$1: HTTP $st, want $2: $(head -c 600 "$TMP/resp")"
+	python3 - "$1" "$TMP/resp" "$3" "$4" "$5" "$6" <<'PY' || fail "$1: the refusal does not say what and where: $(head -c 800 "$TMP/resp")"
+import json, sys, xml.etree.ElementTree as ET
+src, resp, reason, field, needle, uetr = sys.argv[1:]
+data = open(src, "rb").read()
+d = json.load(open(resp))
+assert len(d["payments"]) == 1, d
+e = d["payments"][0]
+assert e["state"] == "rejected", e["state"]
+assert e["reason"] == reason, (e["reason"], reason)
+assert e["field"] == field, (e["field"], field)
+assert e["text"], "no text"
+lines = data.split(b"\n")
+want_line = next(i + 1 for i, l in enumerate(lines) if needle.encode() in l)
+assert e["line"] == want_line, "line %s, the bad field is on line %d" % (e["line"], want_line)
+off_line = data[: e["offset"]].count(b"\n") + 1
+assert 0 < e["offset"] <= len(data) and off_line == want_line, "offset %d is on line %d, not %d" % (e["offset"], off_line, want_line)
+assert e.get("uetr") == uetr, (e.get("uetr"), uetr)
+ns = {"p": "urn:iso:std:iso:20022:tech:xsd:pacs.002.001.10"}
+doc = ET.fromstring(e["pacs002"].encode())
+tx = doc.find("p:FIToFIPmtStsRpt/p:TxInfAndSts", ns)
+assert tx.findtext("p:TxSts", None, ns) == "RJCT", "pacs.002 not RJCT"
+assert tx.findtext("p:StsRsnInf/p:Rsn/p:Cd", None, ns) == reason, "pacs.002 reason"
+add = tx.findtext("p:StsRsnInf/p:AddtlInf", "", ns)
+assert add.startswith(field + ":") and e["text"][:40] in add, "pacs.002 AddtlInf %r" % add
+assert tx.findtext("p:OrgnlUETR", None, ns) == uetr, "pacs.002 OrgnlUETR"
+assert tx.findtext("p:OrgnlGrpInf/p:OrgnlMsgId", None, ns) == e["msg_id"], "pacs.002 OrgnlMsgId"
+PY
+	[ "$(curl -s -o /dev/null -w '%{http_code}' "$H/payments/$6")" = 404 ] || fail "$1: a refused payment was stored"
+}
+# MT103: an amount with a decimal point (FIN wants the comma) in :32A:, on line 4.
+sed -e 's/174c245f-2682-4291-ad67-2a41e530cd27/dddddddd-2682-4291-ad67-2a41e530cd27/' -e 's/^:32A:210511USD136500,/:32A:210511USD136500.5/' \
+	"$TMP/p212.fin" >"$TMP/bad32a.fin"
+check_refusal "$TMP/bad32a.fin" 400 FF01 32A ':32A:' dddddddd-2682-4291-ad67-2a41e530cd27
+[ "$(jq_resp 'd["format"]')" = mt ] || fail "bad MT103 not read as MT"
+# pacs.008: a charge bearer the schema does not list (line 60 of the sample), and an amount with more
+# decimals than USD has (AM03, 422; the line of the transaction it belongs to).
+sed -e 's/<pacs:ChrgBr>SHAR</<pacs:ChrgBr>XXXX</' -e "s/$UETR/eeeeeeee-2682-4291-ad67-2a41e530cd27/" "$XML" >"$TMP/badchrg.xml"
+check_refusal "$TMP/badchrg.xml" 400 FF01 CdtTrfTxInf/ChrgBr '<pacs:ChrgBr>XXXX<' eeeeeeee-2682-4291-ad67-2a41e530cd27
+sed -e 's/>136500</>136500.123</' -e "s/$UETR/ffffffff-2682-4291-ad67-2a41e530cd27/" "$XML" >"$TMP/badamt.xml"
+check_refusal "$TMP/badamt.xml" 422 AM03 IntrBkSttlmAmt '<pacs:CdtTrfTxInf>' ffffffff-2682-4291-ad67-2a41e530cd27
 echo ok
 
 echo "== hostile XML"
@@ -202,17 +268,108 @@ wait_for 10 "success counted" metric 'tokenization_success_total{format="pacs008
 metric 'tokenization_requests_total{format="mt103",backend="erc20",outcome="duplicate"} 1' || fail "MT duplicate not counted"
 echo ok
 
+echo "== payment_pending_too_long: one alert for all overdue payments, resolved when none is left"
+# Open now: the spool payment (bbbbbbbb...) and json/-/order-42. A restart with PENDING_ALERT=2s makes them
+# overdue; a third payment becoming overdue later must not raise a second alert.
+kill -9 "$TOK_PID"; wait "$TOK_PID" 2>/dev/null || true
+run_tok PENDING_ALERT=2s
+wait_for 20 "tokenizer up (PENDING_ALERT=2s)" up
+alert_status_count() {  # STATUS -> payment_pending_too_long alerts with that status so far
+	python3 - "$TMP/cap.jsonl" "$1" <<'PY'
+import json, sys
+n = 0
+for line in open(sys.argv[1]):
+    try: f = json.loads(line)
+    except ValueError: continue
+    b = f.get("body", {})
+    n += f.get("topic") == "alert.warning.payment_pending_too_long" and b.get("status") == sys.argv[2]
+print(n)
+PY
+}
+alerts_ge() { [ "$(alert_status_count "$1")" -ge "$2" ]; }
+wait_for 15 "payment_pending_too_long firing" alerts_ge firing 1
+sed -e "s/$UETR/cccccccc-2682-4291-ad67-2a41e530cd27/" "$XML" >"$TMP/late.xml"
+[ "$(post $TMP/late.xml)" = 202 ] || fail "third open payment not accepted: $(cat $TMP/resp)"
+wait_for 15 "three payments overdue" metric 'tokenization_pending_overdue 3'
+[ "$(alert_status_count firing)" = 1 ] || fail "payment_pending_too_long fired $(alert_status_count firing) times for one condition"
+[ "$(alert_status_count resolved)" = 0 ] || fail "payment_pending_too_long resolved while payments are overdue"
+grep -F 'payment_pending_too_long' "$TMP/cap.jsonl" | grep -qF "$(key_id bbbbbbbb-2682-4291-ad67-2a41e530cd27)" ||
+	fail "the alert does not name the oldest payment: $(grep -F payment_pending_too_long "$TMP/cap.jsonl" | head -1)"
+# A backend confirms them all: nothing overdue, the alert resolves (once).
+confirm() {  # key kind units
+	"$TAP" --url "$IN" --publish token.result --json "{\"idempotency_key\":\"$1\",\"state\":\"confirmed\",\"kind\":\"$2\",\"amount\":\"$3\",\"tx_hash\":\"0x$(printf 'cd%.0s' $(seq 32))\",\"block_number\":43,\"decided_at_ns\":3,\"backend\":\"$4\"}" >/dev/null
+}
+confirm bbbbbbbb-2682-4291-ad67-2a41e530cd27 transfer 136500000000 erc20
+confirm cccccccc-2682-4291-ad67-2a41e530cd27 transfer 136500000000 erc20
+confirm json/-/order-42 mint 2500000 erc20
+wait_for 15 "nothing overdue" metric 'tokenization_pending_overdue 0'
+wait_for 15 "payment_pending_too_long resolved" alerts_ge resolved 1
+[ "$(alert_status_count firing)" = 1 ] && [ "$(alert_status_count resolved)" = 1 ] ||
+	fail "payment_pending_too_long: $(alert_status_count firing) firing, $(alert_status_count resolved) resolved (want 1, 1)"
+echo ok
+
+echo "== a full disk: 503 (nothing accepted), /health 503 naming the store and why; both recover"
+# A second tokenizer whose LMDB lives on a small tmpfs of its own (the test runs as root, as CI does; see
+# disk_full.sh), filled up by a file.
+FULL=$TMP/full
+mkdir -p "$FULL"
+mount -t tmpfs -o size=2m tmpfs "$FULL" || fail "cannot mount a tmpfs (the test needs root)"
+FULL_MOUNTED=1
+HP2=$(free_port)
+H2=http://127.0.0.1:$HP2
+env BUS_PUB_URL=$IN BUS_SUB_URL=$OUT TOKEN_CONFIG=$TMP/cfg.json STATE_DIR=$FULL/state MAP_SIZE_MB=1 HTTP_PORT=$HP2 \
+	HTTP_ADDR=127.0.0.1 INSTANCE=tokenizer-full "$TOK" 2>>"$TMP/tokenizer-full.log" &
+FULL_PID=$!
+wait_for 20 "tokenizer-full /health" curl -sf "$H2/health"
+dd if=/dev/zero of="$FULL/filler" bs=4k 2>/dev/null || true
+# Every write needs new pages sooner or later: post fresh payments until one is refused 503.
+nfull=0
+post_full() {
+	nfull=$((nfull + 1))
+	FULL_UETR=$(printf '%08x-2682-4291-ad67-2a41e530cd27' "$nfull")
+	sed -e "s/$UETR/$FULL_UETR/" "$XML" >"$TMP/full.xml"
+	FULL_ST=$(curl -s -o "$TMP/full.resp" -w '%{http_code}' --data-binary @"$TMP/full.xml" "$H2/payments")
+}
+full_refused() { post_full; [ "$FULL_ST" = 503 ]; }
+poll 60 full_refused || fail "no 503 with a full disk after $nfull payments (last $FULL_ST: $(head -c 300 "$TMP/full.resp"))"
+python3 -c 'import json,sys; e=json.load(open(sys.argv[1]))["payments"][0]; assert e["state"]=="not_stored" and "pacs002" not in e, e' \
+	"$TMP/full.resp" || fail "503 answer: $(cat "$TMP/full.resp")"
+[ "$(curl -s -o "$TMP/full.health" -w '%{http_code}' "$H2/health")" = 503 ] || fail "full disk but /health $(cat "$TMP/full.health")"
+python3 -c '
+import json, sys
+r = {x["key"]: x["text"] for x in json.load(open(sys.argv[1]))["reasons"]}
+assert "No space left on device" in r.get("store", ""), r' "$TMP/full.health" ||
+	fail "/health does not say the store cannot commit for want of space: $(cat "$TMP/full.health")"
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$H2/payments/$FULL_UETR")" = 404 ] || fail "a payment answered 503 was stored"
+[[ "$(curl -s "$H2/metrics")" == *'tokenization_store_errors_total '[1-9]* ]] || fail "store error not counted"
+echo "ok: refused 503 after $nfull payments; health: $(head -c 200 "$TMP/full.health")"
+rm -f "$FULL/filler"
+# The same payment again once space is back: accepted as new (the 503 left nothing behind), health 200.
+st=$(curl -s -o "$TMP/full.resp" -w '%{http_code}' --data-binary @"$TMP/full.xml" "$H2/payments")
+[ "$st" = 202 ] || fail "after space returned: $st $(head -c 300 "$TMP/full.resp")"
+grep -q '"result":"accepted"' "$TMP/full.resp" || fail "not accepted as new: $(head -c 300 "$TMP/full.resp")"
+wait_for 10 "tokenizer-full healthy again" curl -sf "$H2/health"
+kill -9 "$FULL_PID"; wait "$FULL_PID" 2>/dev/null || true
+FULL_PID=
+umount -l "$FULL" && FULL_MOUNTED=
+echo ok
+
 echo "== SIGKILL loop while clients post $N payments"
-python3 - "$H" "$XML" "$N" "$TMP/accepted.txt" "$TMP/all.txt" <<'PY' 2>"$TMP/clients.log" &
-import http.client, sys, threading, time, uuid, urllib.parse
+python3 - "$H" "$XML" "$N" "$TMP/accepted.txt" "$TMP/all.txt" "$TMP/kill-quota" <<'PY' 2>"$TMP/clients.log" &
+import http.client, os, sys, threading, time, uuid, urllib.parse
 h, xml, n, acc_path, all_path = sys.argv[1], open(sys.argv[2]).read(), int(sys.argv[3]), sys.argv[4], sys.argv[5]
+quota = sys.argv[6]
 u = urllib.parse.urlparse(h)
 uetrs = [str(uuid.uuid4()) for _ in range(n)]
 open(all_path, "w").write("".join(x + "\n" for x in uetrs))
 lock = threading.Lock()
 acc = open(acc_path, "a")
 def worker(part):
-    for x in part:
+    for i, x in enumerate(part):
+        if i == len(part) - len(part) // 10:   # the last tenth only once the kill quota is met: kills under traffic
+            end = time.time() + 600
+            while not os.path.exists(quota) and time.time() < end:
+                time.sleep(0.05)
         body = xml.replace("174c245f-2682-4291-ad67-2a41e530cd27", x)
         while True:   # a client retries until it gets an answer: 202 new, or 200 if the first try was stored
             try:
@@ -241,8 +398,10 @@ while kill -0 $CLIENTS 2>/dev/null; do
 	kills=$((kills + 1))
 	run_tok
 	wait_for 20 "tokenizer back up" up
+	[ $kills -lt "$KILLS_MIN" ] || touch "$TMP/kill-quota"
 done
 wait $CLIENTS || fail "clients failed"
+[ $kills -ge "$KILLS_MIN" ] || fail "the tokenizer was killed $kills times while payments were posted, want >= $KILLS_MIN"
 if grep -q unexpected "$TMP/clients.log"; then fail "unexpected answers: $(head -3 $TMP/clients.log)"; fi
 [ "$(wc -l <"$TMP/accepted.txt")" = "$N" ] || fail "not every payment was answered"
 echo "killed $kills times"
@@ -268,7 +427,7 @@ want = {kid(u) for u in all_u}
 missing = [u for u in acc if kid(u) not in stored]
 assert not missing, "answered but not in LMDB: %s" % missing[:3]
 extra = stored - want - {kid("174c245f-2682-4291-ad67-2a41e530cd27"), kid("bbbbbbbb-2682-4291-ad67-2a41e530cd27"),
-                         kid("json/-/order-42")}
+                         kid("cccccccc-2682-4291-ad67-2a41e530cd27"), kid("json/-/order-42")}
 assert not extra, "LMDB holds payments nobody posted: %d" % len(extra)
 assert want <= stored, "posted payments missing from LMDB: %d" % len(want - stored)
 ids = {}

@@ -34,10 +34,11 @@ struct sub {
 	sub_entry *dels; /* entries forgotten while deferred: removed from LMDB by sub_flush_saves */
 	size_t ndels, capdels;
 	int head_fresh; /* head was read for this batch of sends: no eth_blockNumber per first send */
+	int no_batch;   /* an endpoint refused a batch request: one eth_sendRawTransaction per request */
 	sc_gas_quote quote;
 	int have_quote;
 	uint64_t next_poll, next_quote, next_nonce; /* monotonic ms */
-	rt_metric *m_pub_err;
+	rt_metric *m_pub_err, *m_batches, *m_batch_refused;
 	rt_metric *m_sent, *m_pending, *m_bumps, *m_confirm, *m_bad, *m_other, *m_up[RPC_MAX_ENDPOINTS];
 };
 
@@ -86,6 +87,12 @@ sub_metrics(sub *s)
 	        "Messages the bus refused to send (tx.status, tx.ack, tx.bump, gas.quote, nonce.sync).", NULL);
 	s->m_other = rt_counter("submitter_other_signer_total",
 	                        "tx.signed messages of another signer's key, left to that key's submitter.", NULL);
+	s->m_batches =
+	        rt_counter("submitter_send_batches_total",
+	                   "JSON-RPC batch requests of eth_sendRawTransaction calls sent (SEND_BATCH_MAX > 1).", NULL);
+	s->m_batch_refused = rt_counter(
+	        "submitter_send_batch_refused_total",
+	        "Batch requests an endpoint answered with one error (no batches): sends go one by one since.", NULL);
 	for (const char *const *c = sub_class_names(); *c; c++)
 		sub_err_metric(*c);
 	for (size_t i = 0; i < rpc_endpoint_count(s->r) && i < RPC_MAX_ENDPOINTS; i++) {
@@ -465,15 +472,12 @@ sub_accepted(sub *s, sub_entry *e, int errcls, const char *text)
 		sub_status(s, e, SC_TX_PENDING, errcls, text);
 }
 
-/* Sends e once and acts on the answer. Returns 0 when e is still tracked, -1 when it was
- * removed (failed or dropped). */
+/* Acts on the node's answer to one eth_sendRawTransaction of e (rc and re as rpc_send_raw returns
+ * them), sent alone or in a batch. Returns 0 when e is still tracked, -1 when it was removed
+ * (failed or dropped). */
 static int
-sub_send(sub *s, sub_entry *e)
+sub_sent(sub *s, sub_entry *e, int rc, const rpc_error *re)
 {
-	rpc_error re;
-	e->attempts++;
-	e->last_sent_ns = rt_now_ns();
-	int rc = rpc_send_raw(s->r, e->tx.raw, e->tx.raw_len, NULL, &re);
 	if (rc == RPC_OK || rc == RPC_EDECODE) { /* a node that took it but answered oddly still took it */
 		if (rt_log_state_change("send_fee_refused", "ok") && e->attempts > 1)
 			rt_log(RT_INFO, "send accepted again after fee refusals");
@@ -481,9 +485,9 @@ sub_send(sub *s, sub_entry *e)
 		sub_accepted(s, e, SC_TXERR_NONE, NULL);
 		return 0;
 	}
-	const sub_class *c = rc == RPC_ENODE ? sub_classify(re.msg) : sub_class_rpc();
+	const sub_class *c = rc == RPC_ENODE ? sub_classify(re->msg) : sub_class_rpc();
 	if (rc == RPC_ETRANSPORT)
-		sub_rpc_state(s, 0, re.msg);
+		sub_rpc_state(s, 0, re->msg);
 	else
 		sub_rpc_state(s, 1, NULL);
 	char h[67];
@@ -492,28 +496,28 @@ sub_send(sub *s, sub_entry *e)
 	 * a warning naming the fix, and the repeats at debug. Other refusals are the protocol at work. */
 	int fee = strcmp(c->name, "underpriced") == 0 || strcmp(c->name, "fee_too_low") == 0;
 	if (!fee)
-		rt_logkv(RT_INFO, "send refused", "tx", h, "class", c->name, "node", re.msg, NULL);
+		rt_logkv(RT_INFO, "send refused", "tx", h, "class", c->name, "node", re->msg, NULL);
 	else if (rt_log_state_change("send_fee_refused", "refused"))
 		rt_logkv(RT_WARN,
 		         "send refused: the fee is below what the node accepts (the signer's GAS_PRICE: auto follows "
 		         "the chain); repeats are logged at debug",
-		         "tx", h, "class", c->name, "node", re.msg, NULL);
+		         "tx", h, "class", c->name, "node", re->msg, NULL);
 	else
-		rt_logkv(RT_DEBUG, "send refused", "tx", h, "class", c->name, "node", re.msg, NULL);
+		rt_logkv(RT_DEBUG, "send refused", "tx", h, "class", c->name, "node", re->msg, NULL);
 	switch (c->action) {
 	case SUB_ACT_SENT:
-		sub_accepted(s, e, c->sc_err, re.msg);
+		sub_accepted(s, e, c->sc_err, re->msg);
 		return 0;
 	case SUB_ACT_NONCE_USED: {
 		size_t before = s->n;
-		sub_nonce_used(s, e, re.msg);
+		sub_nonce_used(s, e, re->msg);
 		return s->n < before ? -1 : 0;
 	}
 	case SUB_ACT_FATAL:
 		rt_inc(sub_err_metric(c->name));
 		e->error = (uint64_t)c->sc_err;
-		sub_status(s, e, SC_TX_FAILED, c->sc_err, re.msg);
-		sub_alert_failed(s, e, c->name, re.msg);
+		sub_status(s, e, SC_TX_FAILED, c->sc_err, re->msg);
+		sub_alert_failed(s, e, c->name, re->msg);
 		sub_remove_entry(s, e);
 		return -1;
 	default: /* retry / bump: stays pending; tell once per change of error */
@@ -521,9 +525,110 @@ sub_send(sub *s, sub_entry *e)
 		if (e->error != (uint64_t)c->sc_err || e->attempts == 1) {
 			e->error = (uint64_t)c->sc_err;
 			sub_save(s, e);
-			sub_status(s, e, SC_TX_PENDING, c->sc_err, re.msg);
+			sub_status(s, e, SC_TX_PENDING, c->sc_err, re->msg);
 		}
 		return 0;
+	}
+}
+
+static void
+sub_send_start(sub_entry *e)
+{
+	e->attempts++;
+	e->last_sent_ns = rt_now_ns();
+}
+
+/* Sends e once, alone, and acts on the answer. Returns 0 when e is still tracked, -1 when it was
+ * removed (failed or dropped). */
+static int
+sub_send(sub *s, sub_entry *e)
+{
+	rpc_error re;
+	sub_send_start(e);
+	int rc = rpc_send_raw(s->r, e->tx.raw, e->tx.raw_len, NULL, &re);
+	return sub_sent(s, e, rc, &re);
+}
+
+/* One batch request for v[0..n) (n <= SEND_BATCH_MAX, nonce order: the array's order; a node may
+ * process a batch's calls concurrently, and its pool holds a nonce that arrives before the one
+ * below it as it would a gap of a few microseconds). Each call's answer is acted on as sub_send
+ * acts on a single one, in nonce order; a call the batch did not answer (absent from the answer,
+ * or malformed) is sent again alone, so its error is read exactly as a single send reads it. An
+ * endpoint that answers the batch with one error does not take batches: logged once, counted,
+ * and every send from then on goes alone. */
+static void
+sub_send_batch(sub *s, sub_entry **v, size_t n)
+{
+	rpc_batch_call *calls = calloc(n, sizeof *calls);
+	size_t k = 0;
+	for (; calls && k < n; k++)
+		if (rpc_send_raw_call(&calls[k], v[k]->tx.raw, v[k]->tx.raw_len) != 0)
+			break;
+	if (!calls || k < n) { /* out of memory: one by one (they allocate less) */
+		for (size_t i = 0; calls && i < k; i++)
+			json_decref(calls[i].params);
+		free(calls);
+		for (size_t i = 0; i < n; i++)
+			if (sub_index(s, v[i]) >= 0)
+				sub_send(s, v[i]);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		sub_send_start(v[i]);
+	rpc_error be;
+	int brc = rpc_call_batch(s->r, calls, n, &be);
+	rt_inc(s->m_batches);
+	if (brc == RPC_ENOBATCH) {
+		s->no_batch = 1;
+		rt_inc(s->m_batch_refused);
+		char cap[24];
+		snprintf(cap, sizeof cap, "%d", be.code);
+		rt_logkv(RT_WARN,
+		         "the rpc endpoint refused a batch request: eth_sendRawTransaction is sent one per request "
+		         "from now on (set SEND_BATCH_MAX=1 for this endpoint)",
+		         "code", cap, "node", be.msg, NULL);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (sub_index(s, v[i]) < 0) /* removed while acting on a lower nonce's answer */
+			goto next;
+		if (brc == RPC_ENOBATCH || calls[i].rc == RPC_EDECODE) {
+			v[i]->attempts--; /* not an attempt the node answered: sub_send counts its own */
+			sub_send(s, v[i]);
+			goto next;
+		}
+		int rc = calls[i].rc;
+		if (rc == RPC_OK)
+			rc = rpc_send_raw_result(calls[i].result, NULL, &calls[i].e);
+		sub_sent(s, v[i], rc, &calls[i].e);
+	next:
+		json_decref(calls[i].result);
+	}
+	free(calls);
+}
+
+/* Sends v[0..n) (nonce order) in batches of SEND_BATCH_MAX, or one by one when it is 1 or an
+ * endpoint refused batches. Entries removed meanwhile (a lower nonce's answer) are skipped. */
+static void
+sub_send_all(sub *s, sub_entry **v, size_t n)
+{
+	size_t max = s->c.send_batch_max ? s->c.send_batch_max : 16;
+	for (size_t i = 0; i < n;) {
+		if (max <= 1 || s->no_batch) {
+			if (sub_index(s, v[i]) >= 0)
+				sub_send(s, v[i]);
+			i++;
+			continue;
+		}
+		/* the next chunk of entries still tracked */
+		sub_entry *chunk[SUB_SEND_BATCH_MAX];
+		size_t k = 0, lim = max < SUB_SEND_BATCH_MAX ? max : SUB_SEND_BATCH_MAX;
+		for (; i < n && k < lim; i++)
+			if (sub_index(s, v[i]) >= 0)
+				chunk[k++] = v[i];
+		if (k == 1)
+			sub_send(s, chunk[0]);
+		else if (k > 1)
+			sub_send_batch(s, chunk, k);
 	}
 }
 
@@ -626,9 +731,7 @@ sub_send_held(sub *s)
 		s->head_fresh = 1;
 		s->defer = 1;
 	}
-	for (size_t i = 0; i < n; i++)
-		if (sub_index(s, snap[i]) >= 0)
-			sub_send(s, snap[i]);
+	sub_send_all(s, snap, n);
 	free(snap);
 	s->head_fresh = 0;
 	sub_flush_saves(s);
@@ -959,9 +1062,7 @@ sub_poll(sub *s)
 		for (size_t i = 0; snap && i < s->n; i++)
 			if (s->v[i]->block_number == 0 && s->v[i]->state != SC_TX_REPLACED && !sub_held(s->v[i]))
 				snap[n++] = s->v[i];
-		for (size_t i = 0; i < n; i++)
-			if (sub_index(s, snap[i]) >= 0)
-				sub_send(s, snap[i]);
+		sub_send_all(s, snap, n);
 		free(snap);
 	}
 	/* Walk a snapshot of the list: following one entry may remove it and its siblings. */

@@ -40,10 +40,13 @@ typedef struct {
 	uint64_t bump_after_blocks;
 	uint64_t bump_percent;
 	uint64_t poll_ms, quote_ms, nonce_sync_ms;
-	uint64_t max_in_flight; /* nonces sent and unmined at once (0 = 16) */
+	uint64_t max_in_flight;  /* nonces sent and unmined at once (0 = 16) */
+	uint64_t send_batch_max; /* eth_sendRawTransaction calls per JSON-RPC batch request (0 = 16, 1 = no batch) */
 	uint8_t signer[20];
 	int have_signer;
 } sub_cfg;
+
+#define SUB_SEND_BATCH_MAX 256 /* bound of SEND_BATCH_MAX */
 
 typedef struct sub sub;
 

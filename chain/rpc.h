@@ -172,6 +172,10 @@ typedef struct {
 } rpc_receipt;
 /* RPC_ENOTFOUND when the node has no receipt (not mined, or dropped by a reorg). */
 int rpc_get_receipt(rpc *r, const uint8_t hash[32], rpc_receipt *rc, rpc_error *e);
+/* The same as one call of a batch (0 or -1: out of memory), and its answer's reading: RPC_OK,
+ * RPC_ENOTFOUND (null), or RPC_EDECODE. */
+int rpc_get_receipt_call(rpc_batch_call *c, const uint8_t hash[32]);
+int rpc_get_receipt_result(const json_t *result, rpc_receipt *rc, rpc_error *e);
 
 typedef struct {
 	uint64_t number;

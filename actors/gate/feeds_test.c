@@ -121,7 +121,7 @@ test_file_bound(void **st)
 	char err[256] = "", want[64];
 	json_t *root = json_pack("{s:[]}", "feeds"), *arr = json_object_get(root, "feeds");
 	for (int i = 0; i <= GF_MAX_FEEDS; i++) {
-		char name[16], agg[43];
+		char name[24], agg[43];
 		snprintf(name, sizeof name, "F%d-USD", i);
 		snprintf(agg, sizeof agg, "0x%040x", i + 1);
 		json_array_append_new(arr, json_pack("{s:s,s:s}", "feed", name, "aggregator", agg));
@@ -132,7 +132,7 @@ test_file_bound(void **st)
 	assert_string_equal(err, want);
 	json_array_remove(arr, 0);
 	assert_int_equal(gf_parse(root, &d, f, GF_MAX_FEEDS, err, sizeof err), GF_MAX_FEEDS);
-	char last[16];
+	char last[24];
 	snprintf(last, sizeof last, "F%d-USD", GF_MAX_FEEDS);
 	assert_string_equal(f[GF_MAX_FEEDS - 1].feed, last);
 	json_decref(root);

@@ -159,7 +159,7 @@ test_policy_bounds(void **st)
 	assert_int_equal(p.nselectors, SGP_MAX_SELECTORS);
 	json_t *feeds = json_array();
 	for (int i = 0; i < SGP_MAX_FEEDS + 1; i++) {
-		char name[16];
+		char name[24];
 		snprintf(name, sizeof name, "F%d-USD", i);
 		json_array_append_new(feeds, json_pack("{s:s}", "feed", name));
 	}

@@ -38,7 +38,7 @@ struct sub {
 	sc_gas_quote quote;
 	int have_quote;
 	uint64_t next_poll, next_quote, next_nonce; /* monotonic ms */
-	rt_metric *m_pub_err, *m_batches, *m_batch_refused;
+	rt_metric *m_pub_err, *m_batches, *m_rbatches, *m_batch_refused;
 	rt_metric *m_sent, *m_pending, *m_bumps, *m_confirm, *m_bad, *m_other, *m_up[RPC_MAX_ENDPOINTS];
 };
 
@@ -87,9 +87,12 @@ sub_metrics(sub *s)
 	        "Messages the bus refused to send (tx.status, tx.ack, tx.bump, gas.quote, nonce.sync).", NULL);
 	s->m_other = rt_counter("submitter_other_signer_total",
 	                        "tx.signed messages of another signer's key, left to that key's submitter.", NULL);
-	s->m_batches =
-	        rt_counter("submitter_send_batches_total",
-	                   "JSON-RPC batch requests of eth_sendRawTransaction calls sent (SEND_BATCH_MAX > 1).", NULL);
+	s->m_batches = rt_counter("submitter_rpc_batches_total",
+	                          "JSON-RPC batch requests sent (SEND_BATCH_MAX > 1), by the method of their calls.",
+	                          "method=\"eth_sendRawTransaction\"");
+	s->m_rbatches = rt_counter("submitter_rpc_batches_total",
+	                           "JSON-RPC batch requests sent (SEND_BATCH_MAX > 1), by the method of their calls.",
+	                           "method=\"eth_getTransactionReceipt\"");
 	s->m_batch_refused = rt_counter(
 	        "submitter_send_batch_refused_total",
 	        "Batch requests an endpoint answered with one error (no batches): sends go one by one since.", NULL);
@@ -549,6 +552,23 @@ sub_send(sub *s, sub_entry *e)
 	return sub_sent(s, e, rc, &re);
 }
 
+/* An endpoint answered a batch with one error: it takes no batches. Said once; from then on every
+ * send and receipt read goes alone. */
+static void
+sub_no_batch(sub *s, const rpc_error *be)
+{
+	if (s->no_batch)
+		return;
+	s->no_batch = 1;
+	rt_inc(s->m_batch_refused);
+	char code[24];
+	snprintf(code, sizeof code, "%d", be->code);
+	rt_logkv(RT_WARN,
+	         "the rpc endpoint refused a batch request: one call per request from now on (set SEND_BATCH_MAX=1 "
+	         "for this endpoint)",
+	         "code", code, "node", be->msg, NULL);
+}
+
 /* One batch request for v[0..n) (n <= SEND_BATCH_MAX, nonce order: the array's order; a node may
  * process a batch's calls concurrently, and its pool holds a nonce that arrives before the one
  * below it as it would a gap of a few microseconds). Each call's answer is acted on as sub_send
@@ -578,16 +598,8 @@ sub_send_batch(sub *s, sub_entry **v, size_t n)
 	rpc_error be;
 	int brc = rpc_call_batch(s->r, calls, n, &be);
 	rt_inc(s->m_batches);
-	if (brc == RPC_ENOBATCH) {
-		s->no_batch = 1;
-		rt_inc(s->m_batch_refused);
-		char cap[24];
-		snprintf(cap, sizeof cap, "%d", be.code);
-		rt_logkv(RT_WARN,
-		         "the rpc endpoint refused a batch request: eth_sendRawTransaction is sent one per request "
-		         "from now on (set SEND_BATCH_MAX=1 for this endpoint)",
-		         "code", cap, "node", be.msg, NULL);
-	}
+	if (brc == RPC_ENOBATCH)
+		sub_no_batch(s, &be);
 	for (size_t i = 0; i < n; i++) {
 		if (sub_index(s, v[i]) < 0) /* removed while acting on a lower nonce's answer */
 			goto next;
@@ -611,7 +623,7 @@ sub_send_batch(sub *s, sub_entry **v, size_t n)
 static void
 sub_send_all(sub *s, sub_entry **v, size_t n)
 {
-	size_t max = s->c.send_batch_max ? s->c.send_batch_max : 16;
+	size_t max = s->c.send_batch_max;
 	for (size_t i = 0; i < n;) {
 		if (max <= 1 || s->no_batch) {
 			if (sub_index(s, v[i]) >= 0)
@@ -976,15 +988,15 @@ sub_is_newest(sub *s, const sub_entry *e)
 
 static int sub_follow_depth(sub *s, sub_entry *e);
 
-/* Follows one entry. Returns -1 when it was removed, 1 on a transport failure (stop polling). */
+/* Follows one entry, given its receipt as read (r: rpc_get_receipt's return, why: a transport
+ * failure's text). Returns -1 when it was removed, 1 on a transport failure (stop polling). */
 static int
-sub_follow(sub *s, sub_entry *e)
+sub_follow(sub *s, sub_entry *e, int r, const rpc_receipt *prc, const char *why)
 {
-	rpc_receipt rc;
+	rpc_receipt rc = *prc;
 	rpc_error re;
-	int r = rpc_get_receipt(s->r, e->tx.tx_hash, &rc, &re);
 	if (r == RPC_ETRANSPORT) {
-		sub_rpc_state(s, 0, re.msg);
+		sub_rpc_state(s, 0, why);
 		return 1;
 	}
 	if (e->block_number == 0) {
@@ -1014,6 +1026,61 @@ sub_follow(sub *s, sub_entry *e)
 	if (r != RPC_OK)
 		return 0;
 	return sub_follow_depth(s, e);
+}
+
+typedef struct {
+	int r; /* rpc_get_receipt's return for the entry */
+	rpc_receipt rc;
+} sub_rcpt;
+
+/* The receipts of v[0..n) into out: one batch request when SEND_BATCH_MAX > 1 and the endpoint
+ * takes batches, else one request each. A call the batch did not answer is asked again alone;
+ * after a transport failure the rest are not asked (RPC_ETRANSPORT, why = its text). */
+static void
+sub_receipts(sub *s, sub_entry **v, size_t n, sub_rcpt *out, char *why, size_t wl)
+{
+	rpc_batch_call *calls = NULL;
+	int brc = RPC_EDECODE;
+	rpc_error be;
+	size_t k = 0;
+	if (n > 1 && s->c.send_batch_max > 1 && !s->no_batch && (calls = calloc(n, sizeof *calls)) != NULL) {
+		for (; k < n; k++)
+			if (rpc_get_receipt_call(&calls[k], v[k]->tx.tx_hash) != 0)
+				break;
+		if (k == n) {
+			brc = rpc_call_batch(s->r, calls, n, &be);
+			rt_inc(s->m_rbatches);
+			if (brc == RPC_ENOBATCH)
+				sub_no_batch(s, &be);
+		} else {
+			for (size_t i = 0; i < k; i++)
+				json_decref(calls[i].params);
+		}
+	}
+	int down = 0;
+	for (size_t i = 0; i < n; i++) {
+		rpc_error re;
+		memset(&out[i].rc, 0, sizeof out[i].rc);
+		if (brc == RPC_ETRANSPORT || down) {
+			out[i].r = RPC_ETRANSPORT;
+			if (!down)
+				snprintf(why, wl, "%s", be.msg);
+			down = 1;
+		} else if (brc == RPC_OK && calls[i].rc == RPC_OK) {
+			out[i].r = rpc_get_receipt_result(calls[i].result, &out[i].rc, &re);
+		} else if (brc == RPC_OK && calls[i].rc != RPC_EDECODE) {
+			out[i].r = calls[i].rc; /* the node's error for this call */
+		} else {                        /* no batch, or no answer for this call in it */
+			out[i].r = rpc_get_receipt(s->r, v[i]->tx.tx_hash, &out[i].rc, &re);
+			if (out[i].r == RPC_ETRANSPORT) {
+				snprintf(why, wl, "%s", re.msg);
+				down = 1;
+			}
+		}
+		if (calls)
+			json_decref(calls[i].result);
+	}
+	free(calls);
 }
 
 /* An included tx: confirmed at CONFIRMATIONS, final (and forgotten) at FINALITY_DEPTH, both counted
@@ -1076,12 +1143,26 @@ sub_poll(sub *s)
 	 * before it re-reads the receipts after the restart and says the same again (tx.status is
 	 * taken as idempotent), as a crash between a save and its publish always could. */
 	s->defer = 1;
-	for (size_t i = 0; i < n; i++) {
-		if (sub_index(s, snap[i]) < 0 || snap[i]->state == SC_TX_REPLACED)
-			continue;
-		if (sub_follow(s, snap[i]) == 1)
+	/* In chunks of SEND_BATCH_MAX: the chunk's receipts in one batch request, then each followed. */
+	size_t lim = s->c.send_batch_max > 1 && !s->no_batch ? s->c.send_batch_max : 1;
+	lim = lim < SUB_SEND_BATCH_MAX ? lim : SUB_SEND_BATCH_MAX;
+	sub_rcpt *rr = n ? malloc(lim * sizeof *rr) : NULL;
+	sub_entry *chunk[SUB_SEND_BATCH_MAX];
+	char why[sizeof re.msg] = "";
+	for (size_t i = 0; rr && i < n;) {
+		size_t k = 0;
+		for (; i < n && k < lim; i++)
+			if (sub_index(s, snap[i]) >= 0 && snap[i]->state != SC_TX_REPLACED)
+				chunk[k++] = snap[i];
+		sub_receipts(s, chunk, k, rr, why, sizeof why);
+		int stop = 0;
+		for (size_t j = 0; j < k && !stop; j++)
+			if (sub_index(s, chunk[j]) >= 0 && chunk[j]->state != SC_TX_REPLACED)
+				stop = sub_follow(s, chunk[j], rr[j].r, &rr[j].rc, why) == 1;
+		if (stop)
 			break;
 	}
+	free(rr);
 	free(snap);
 	sub_flush_saves(s);
 	if (s->rpc_state == 1)
@@ -1191,6 +1272,8 @@ sub_open(const sub_cfg *c, act_bus *a, rpc *r, st_env *env, char *err, size_t er
 		return NULL;
 	}
 	s->c = *c;
+	if (s->c.send_batch_max == 0)
+		s->c.send_batch_max = 16;
 	s->a = a;
 	s->r = r;
 	s->env = env;

@@ -9,7 +9,7 @@
 #      contiguous, and one block mines every one of them
 #   3. automine: a burst of THROUGHPUT_N (300) updates from one key; the time from the first publish
 #      to the last transaction mined gives "transactions per second from one key" (printed)
-#      sent as JSON-RPC batches (SEND_BATCH_MAX 16: submitter_send_batches_total counts them)
+#      sent, and their receipts read, as JSON-RPC batches (SEND_BATCH_MAX 16: submitter_rpc_batches_total)
 #   3b. an endpoint without batches (a proxy to anvil answering every array request with one error
 #      object, as some providers do): the submitter says so once (log, submitter_send_batch_refused_total
 #      = 1), sends one by one, and a burst of 40 is mined (its nonces checked with the rest at the end)
@@ -168,9 +168,11 @@ PY
 ) || fail "baseline"
 ok "baseline: $TN pre-signed update transactions sent back to back to the same anvil: $RAWTPS tx/s; the stack reached $(awk -v a="$TPS" -v b="$RAWTPS" 'BEGIN{printf "%.2f", a / b}') of it"
 
-BATCHES=$(metric_at "$UHP" submitter_send_batches_total)
-[ "${BATCHES%.*}" -ge 1 ] || fail "no batch request sent (submitter_send_batches_total ${BATCHES:-none})"
-ok "the window's transactions went out in $BATCHES JSON-RPC batch requests (sections 2 and 3)"
+BATCHES=$(metric_at "$UHP" 'submitter_rpc_batches_total{method="eth_sendRawTransaction"}')
+RBATCHES=$(metric_at "$UHP" 'submitter_rpc_batches_total{method="eth_getTransactionReceipt"}')
+[ "${BATCHES%.*}" -ge 1 ] || fail "no batch of sends (submitter_rpc_batches_total ${BATCHES:-none})"
+[ "${RBATCHES%.*}" -ge 1 ] || fail "no batch of receipt reads (submitter_rpc_batches_total ${RBATCHES:-none})"
+ok "the window's transactions went out in $BATCHES JSON-RPC batch requests, their receipts were read in $RBATCHES (sections 2 and 3)"
 
 # ---- 3b. an endpoint that takes no batch requests -------------------------------------------------------
 cat >"$TMP/nobatch.py" <<'PY'

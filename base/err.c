@@ -47,6 +47,7 @@ static const struct {
 	{ OB_ERPC_NODE, "rpc: the node answered with an error" },
 	{ OB_ERPC_DECODE, "rpc: unexpected answer" },
 	{ OB_ERPC_NOTFOUND, "rpc: not found" },
+	{ OB_ERPC_NOBATCH, "rpc: the endpoint does not take batch requests" },
 	{ OB_EKS_FORMAT, "keystore: not a v3 keystore" },
 	{ OB_EKS_PARAMS, "keystore: KDF parameters refused" },
 	{ OB_EKS_MAC, "keystore: MAC mismatch (wrong password, or the file was altered)" },

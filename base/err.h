@@ -77,6 +77,7 @@ enum ob_err {
 	OB_ERPC_NODE = -40201,      /* the node answered with a JSON-RPC error */
 	OB_ERPC_DECODE = -40202,    /* the node's answer is not what the method returns */
 	OB_ERPC_NOTFOUND = -40203,  /* the node has no such object (receipt, block, tx) */
+	OB_ERPC_NOBATCH = -40204,   /* the endpoint answered a batch request with one error: no batches */
 
 	/* keys: chain/keystore, chain/rsign */
 	OB_EKS_FORMAT = -40300,    /* not a v3 keystore (JSON, a missing or malformed field, a wrong length) */

@@ -242,13 +242,23 @@ rtc_list_cap(const rt_opt *o)
 static int
 rtc_parse_list(const rt_opt *o, const char *s, char *why, size_t wl)
 {
-	rt_strlist tmp = { 0, { 0 }, strdup(s) };
-	size_t cap = rtc_list_cap(o);
+	size_t cap = rtc_list_cap(o), items = 1, len = strlen(s);
+	for (const char *c = s; *c; c++)
+		items += *c == ',';
+	if (items > cap) {
+		snprintf(why, wl, "more than %zu items (%zu given)", cap, items);
+		return -2;
+	}
+	/* one block: the item pointers, then a copy of the text they point into */
+	rt_strlist tmp = { 0, NULL, malloc(items * sizeof(char *) + len + 1) };
 	if (tmp.mem == NULL) {
 		snprintf(why, wl, "out of memory");
 		return -2;
 	}
-	for (char *item = tmp.mem, *next; item != NULL; item = next) {
+	tmp.v = (const char **)(void *)tmp.mem;
+	char *text = tmp.mem + items * sizeof(char *);
+	memcpy(text, s, len + 1);
+	for (char *item = text, *next; item != NULL; item = next) {
 		next = strchr(item, ',');
 		if (next)
 			*next++ = '\0';
@@ -259,11 +269,6 @@ rtc_parse_list(const rt_opt *o, const char *s, char *why, size_t wl)
 			*--e = '\0';
 		if (*item == '\0') {
 			snprintf(why, wl, "empty item %zu in the comma list", tmp.n + 1);
-			free(tmp.mem);
-			return -2;
-		}
-		if (tmp.n == cap) {
-			snprintf(why, wl, "more than %zu items", cap);
 			free(tmp.mem);
 			return -2;
 		}

@@ -26,7 +26,7 @@
  * ("0.5" -> 5000), never through a double.
  *
  * Memory: RT_STR destinations point into the environment or the table's default (both live
- * until exit; not copied). RT_LIST destinations own one heap block each, released by
+ * until exit; not copied). RT_LIST destinations own one heap block each (the item pointers and their text), released by
  * rt_config_free. RT_HEX writes into the caller's buffer of exactly `size` bytes.
  * rt_config_file returns a new jansson reference the caller must json_decref. */
 #ifndef OB_BASE_RT_CONFIG_H
@@ -87,11 +87,13 @@ struct rt_opt;
  * none or it was scrubbed (secrets). Reports with rt_config_error. */
 typedef void rt_check_fn(const struct rt_opt *o, const char *text, rt_cfg_errs *e);
 
-#define RT_LIST_MAX 32
+/* Items of one comma list at most (a row's `size` may lower it): the feeds of one median, gate
+ * or signer. The list is allocated to its item count, so the bound costs nothing until used. */
+#define RT_LIST_MAX 1024
 typedef struct {
 	size_t n;
-	const char *v[RT_LIST_MAX]; /* point into mem */
-	char *mem;                  /* owned; freed by rt_config_free */
+	const char **v; /* n items, pointing into mem */
+	char *mem;      /* owned (v and the items in one block); freed by rt_config_free */
 } rt_strlist;
 
 typedef struct rt_opt {

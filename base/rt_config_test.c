@@ -165,7 +165,7 @@ test_all_errors_at_once(void **state)
 	                   "T_DUR: 'abc' is not a duration (examples: 30, 30s, 500ms, 2m, 1h)\n"
 	                   "T_PPM: '0.00001' is not a percent with at most 4 decimals (examples: 0.5, 1, 2.25%)\n"
 	                   "T_DBL: 'inf' is not a finite number\n"
-	                   "T_LIST: more than 2 items\n"
+	                   "T_LIST: more than 2 items (3 given)\n"
 	                   "T_HEX: expected 20 bytes (40 hex digits, 0x optional), got 4 hex digits\n"
 	                   "T_STR: default 'forever' is not a duration (examples: 30, 30s, 500ms, 2m, 1h)";
 	assert_string_equal(err, want);
@@ -177,6 +177,25 @@ test_all_errors_at_once(void **state)
 	rt_opt ol[] = { { "T_LIST", RT_LIST, NULL, "l", &l, 0, 0, 4, 0 } };
 	assert_int_equal(rt_config_load(ol, 1, err, sizeof err), -1);
 	assert_string_equal(err, "T_LIST: empty item 2 in the comma list");
+	/* the list's own bound: RT_LIST_MAX items are taken (allocated to the count), one more is refused */
+	char *big = malloc(RT_LIST_MAX * 8 + 16), *w = big;
+	for (int k = 0; k <= RT_LIST_MAX; k++)
+		w += sprintf(w, "%sf%d", k ? "," : "", k);
+	setenv("T_LIST", big, 1);
+	rt_opt om[] = { { "T_LIST", RT_LIST, NULL, "l", &l, 0, 0, 0, 0 } };
+	assert_int_equal(rt_config_load(om, 1, err, sizeof err), -1);
+	char want_max[80];
+	snprintf(want_max, sizeof want_max, "T_LIST: more than %d items (%d given)", RT_LIST_MAX, RT_LIST_MAX + 1);
+	assert_string_equal(err, want_max);
+	*strrchr(big, ',') = 0; /* RT_LIST_MAX items */
+	setenv("T_LIST", big, 1);
+	assert_int_equal(rt_config_load(om, 1, err, sizeof err), 0);
+	assert_int_equal(l.n, RT_LIST_MAX);
+	assert_string_equal(l.v[0], "f0");
+	snprintf(want_max, sizeof want_max, "f%d", RT_LIST_MAX - 1);
+	assert_string_equal(l.v[RT_LIST_MAX - 1], want_max);
+	rt_config_free(om, 1);
+	free(big);
 	setenv("T_HEX", "0xzz", 1);
 	rt_opt oh[] = { { "T_HEX", RT_HEX, NULL, "h", h, 0, 0, 1, 0 } };
 	assert_int_equal(rt_config_load(oh, 1, err, sizeof err), -1);

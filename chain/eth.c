@@ -160,12 +160,30 @@ rpc_send_raw(rpc *r, const uint8_t *raw, size_t len, uint8_t hash[32], rpc_error
 	int rc = rpc_call(r, "eth_sendRawTransaction", json_pack("[o]", rpc_hex(raw, len)), &res, e);
 	if (rc != RPC_OK)
 		return rc;
-	uint8_t h[32];
-	rc = rpc_parse_bytes(res, h, 32) == 0 ? RPC_OK : rpc_decode_fail(e, "eth_sendRawTransaction");
-	if (rc == RPC_OK && hash)
-		memcpy(hash, h, 32);
+	rc = rpc_send_raw_result(res, hash, e);
 	json_decref(res);
 	return rc;
+}
+
+int
+rpc_send_raw_result(const json_t *result, uint8_t hash[32], rpc_error *e)
+{
+	uint8_t h[32];
+	if (rpc_parse_bytes(result, h, 32) != 0)
+		return rpc_decode_fail(e, "eth_sendRawTransaction");
+	if (hash)
+		memcpy(hash, h, 32);
+	return RPC_OK;
+}
+
+int
+rpc_send_raw_call(rpc_batch_call *c, const uint8_t *raw, size_t len)
+{
+	memset(c, 0, sizeof *c);
+	c->method = "eth_sendRawTransaction";
+	json_t *hex = rpc_hex(raw, len);
+	c->params = hex ? json_pack("[o]", hex) : NULL; /* "o" steals hex, also on failure */
+	return c->params ? 0 : -1;
 }
 
 int
@@ -175,12 +193,29 @@ rpc_get_receipt(rpc *r, const uint8_t hash[32], rpc_receipt *rc_out, rpc_error *
 	int rc = rpc_call(r, "eth_getTransactionReceipt", json_pack("[o]", rpc_hex(hash, 32)), &res, e);
 	if (rc != RPC_OK)
 		return rc;
-	if (json_is_null(res))
-		rc = RPC_ENOTFOUND;
-	else if (rpc_parse_receipt(res, rc_out) != 0)
-		rc = rpc_decode_fail(e, "eth_getTransactionReceipt");
+	rc = rpc_get_receipt_result(res, rc_out, e);
 	json_decref(res);
 	return rc;
+}
+
+int
+rpc_get_receipt_result(const json_t *res, rpc_receipt *rc_out, rpc_error *e)
+{
+	if (json_is_null(res))
+		return RPC_ENOTFOUND;
+	if (rpc_parse_receipt(res, rc_out) != 0)
+		return rpc_decode_fail(e, "eth_getTransactionReceipt");
+	return RPC_OK;
+}
+
+int
+rpc_get_receipt_call(rpc_batch_call *c, const uint8_t hash[32])
+{
+	memset(c, 0, sizeof *c);
+	c->method = "eth_getTransactionReceipt";
+	json_t *hex = rpc_hex(hash, 32);
+	c->params = hex ? json_pack("[o]", hex) : NULL;
+	return c->params ? 0 : -1;
 }
 
 int

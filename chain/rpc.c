@@ -184,26 +184,61 @@ rpc_url_name(const char *url, char *out, size_t cap)
 
 /* One HTTP exchange with one endpoint. RPC_OK / RPC_ENODE / RPC_ETRANSPORT (e->transport set). */
 /* Where a call's answer goes: a jansson tree (result), or the raw body (body/len/raw). */
+/* A batch: calls (each answer in its own rc/result/e). */
 typedef struct {
 	json_t **result;
 	char **body;
 	size_t *len;
 	js_val *raw;
+	rpc_batch_call *calls;
+	size_t ncalls;
 } rpc_out;
+
+static json_t *
+rpc_request(long long id, const char *method, json_t *params)
+{
+	return json_pack("{s:s, s:I, s:s, s:O}", "jsonrpc", "2.0", "id", (json_int_t)id, "method", method, "params",
+	                 params);
+}
+
+/* The request body: one object, or for a batch an array of them with the ids id..id+n-1 in the
+ * calls' order. NULL when out of memory. */
+static char *
+rpc_encode(long long id, const char *method, json_t *params, const rpc_out *o)
+{
+	json_t *req;
+	if (!o->calls) {
+		req = rpc_request(id, method, params);
+		rpc_count_method(method);
+	} else {
+		req = json_array();
+		for (size_t i = 0; req && i < o->ncalls; i++) {
+			json_t *c = rpc_request(id + (long long)i, o->calls[i].method, o->calls[i].params);
+			if (!c || json_array_append_new(req, c) != 0) {
+				json_decref(req);
+				req = NULL;
+			}
+		}
+		for (size_t i = 0; req && i < o->ncalls; i++)
+			rpc_count_method(o->calls[i].method);
+	}
+	char *body = req ? json_dumps(req, JSON_COMPACT) : NULL;
+	json_decref(req);
+	return body;
+}
+
+static void rpc_discard(const rpc_out *o);
 
 static int
 rpc_exchange(rpc *r, rpc_ep *ep, const char *method, json_t *params, const rpc_out *o, rpc_error *e)
 {
-	long long id = ++r->next_id;
-	json_t *req = json_pack("{s:s, s:I, s:s, s:O}", "jsonrpc", "2.0", "id", (json_int_t)id, "method", method,
-	                        "params", params);
-	char *body = req ? json_dumps(req, JSON_COMPACT) : NULL;
-	json_decref(req);
+	long long id = r->next_id + 1;
+	r->next_id += o->calls ? (long long)o->ncalls : 1;
+	char *body = rpc_encode(id, method, params, o);
 	if (!body) {
 		rpc_seterr(e, RPC_T_DECODE, 0, "cannot encode request");
 		return RPC_ETRANSPORT;
 	}
-	rpc_count_method(method);
 	r->len = 0;
 	r->too_big = 0;
 	curl_easy_setopt(ep->h, CURLOPT_POSTFIELDS, body);
@@ -229,12 +264,17 @@ rpc_exchange(rpc *r, rpc_ep *ep, const char *method, json_t *params, const rpc_o
 	/* Some nodes and proxies answer JSON-RPC errors with a 4xx/5xx status and a JSON-RPC body:
 	 * that is the node speaking. A non-2xx without one (429, 502 from a proxy) is a transport
 	 * failure of this endpoint. */
-	int rc = o->result ? rpc_parse_response(r->buf ? r->buf : "", r->len, id, o->result, e)
-	                   : rpc_parse_response_raw(r->buf ? r->buf : "", r->len, id, o->raw, e);
-	if (rc == RPC_ENODE) {
+	int rc = o->calls    ? rpc_parse_batch(r->buf ? r->buf : "", r->len, id, o->calls, o->ncalls, e)
+	         : o->result ? rpc_parse_response(r->buf ? r->buf : "", r->len, id, o->result, e)
+	                     : rpc_parse_response_raw(r->buf ? r->buf : "", r->len, id, o->raw, e);
+	if (rc == RPC_ENODE || rc == RPC_ENOBATCH) {
 		rpc_count_error(ep, RPC_T_NONE);
-		return RPC_ENODE;
+		return rc;
 	}
+	if (rc == RPC_OK && o->calls)
+		for (size_t i = 0; i < o->ncalls; i++)
+			if (o->calls[i].rc == RPC_ENODE)
+				rpc_count_error(ep, RPC_T_NONE);
 	if (rc == RPC_OK && status >= 200 && status < 300) {
 		rt_observe(rpc_latency_m, (double)(rpc_mono_ns() - t0) / 1e9);
 		if (o->body) { /* hand the buffer over: no copy of a large answer */
@@ -245,10 +285,8 @@ rpc_exchange(rpc *r, rpc_ep *ep, const char *method, json_t *params, const rpc_o
 		}
 		return RPC_OK;
 	}
-	if (rc == RPC_OK && o->result) {
-		json_decref(*o->result);
-		*o->result = NULL;
-	}
+	if (rc == RPC_OK)
+		rpc_discard(o);
 	int kind = status >= 200 && status < 300 ? RPC_T_DECODE : RPC_T_HTTP;
 	if (kind == RPC_T_HTTP)
 		rpc_seterr(e, kind, (int)status, "%s: HTTP status %ld", ep->name, status);
@@ -277,7 +315,7 @@ static int
 rpc_verify(rpc *r, rpc_ep *ep, rpc_error *e)
 {
 	json_t *res = NULL, *params = json_array();
-	rpc_out o = { &res, NULL, NULL, NULL };
+	rpc_out o = { &res, NULL, NULL, NULL, NULL, 0 };
 	int rc = rpc_exchange(r, ep, "eth_chainId", params, &o, e);
 	json_decref(params);
 	if (rc == RPC_ENODE) {
@@ -349,6 +387,11 @@ rpc_discard(const rpc_out *o)
 		o->raw->type = JS_NONE;
 		o->raw->p = NULL;
 		o->raw->n = 0;
+	}
+	for (size_t i = 0; o->calls && i < o->ncalls; i++) {
+		json_decref(o->calls[i].result);
+		o->calls[i].result = NULL;
+		o->calls[i].rc = RPC_EDECODE;
 	}
 }
 
@@ -429,15 +472,49 @@ rpc_call_out(rpc *r, const char *method, json_t *params, const rpc_out *o, rpc_e
 int
 rpc_call(rpc *r, const char *method, json_t *params, json_t **result, rpc_error *e)
 {
-	rpc_out o = { result, NULL, NULL, NULL };
+	rpc_out o = { result, NULL, NULL, NULL, NULL, 0 };
 	*result = NULL;
 	return rpc_call_out(r, method, params, &o, e);
 }
 
 int
+rpc_call_batch(rpc *r, rpc_batch_call *calls, size_t n, rpc_error *e)
+{
+	rpc_error tmp;
+	if (!e)
+		e = &tmp;
+	for (size_t i = 0; i < n; i++) {
+		calls[i].result = NULL;
+		calls[i].rc = RPC_EDECODE;
+	}
+	int rc;
+	if (n == 0 || n > RPC_BATCH_MAX) {
+		rpc_seterr(e, RPC_T_DECODE, 0, "batch of %zu calls: outside 1..%d", n, RPC_BATCH_MAX);
+		rc = RPC_EDECODE;
+	} else {
+		for (size_t i = 0; i < n; i++)
+			if (!calls[i].params)
+				calls[i].params = json_array();
+		rpc_out o = { NULL, NULL, NULL, NULL, calls, n };
+		/* the method passed down only names the batch in failover logs; params is unused */
+		rc = rpc_call_out(r, "batch", json_array(), &o, e);
+	}
+	if (rc != RPC_OK)
+		for (size_t i = 0; i < n; i++) {
+			calls[i].rc = rc;
+			calls[i].e = *e;
+		}
+	for (size_t i = 0; i < n; i++) {
+		json_decref(calls[i].params);
+		calls[i].params = NULL;
+	}
+	return rc;
+}
+
+int
 rpc_call_raw(rpc *r, const char *method, json_t *params, char **body, size_t *len, js_val *result, rpc_error *e)
 {
-	rpc_out o = { NULL, body, len, result };
+	rpc_out o = { NULL, body, len, result, NULL, 0 };
 	*body = NULL;
 	*len = 0;
 	int rc = rpc_call_out(r, method, params, &o, e);

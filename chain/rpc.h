@@ -70,7 +70,8 @@ enum {
 	RPC_ETRANSPORT = OB_ERPC_TRANSPORT,
 	RPC_ENODE = OB_ERPC_NODE,
 	RPC_EDECODE = OB_ERPC_DECODE,
-	RPC_ENOTFOUND = OB_ERPC_NOTFOUND
+	RPC_ENOTFOUND = OB_ERPC_NOTFOUND,
+	RPC_ENOBATCH = OB_ERPC_NOBATCH
 };
 
 #define RPC_MAX_ENDPOINTS        8
@@ -109,6 +110,29 @@ int rpc_call(rpc *r, const char *method, json_t *params, json_t **result, rpc_er
  * response costs several times its parse. On any other return *body is NULL. */
 int rpc_call_raw(rpc *r, const char *method, json_t *params, char **body, size_t *len, js_val *result, rpc_error *e);
 
+/* ---- batches (JSON-RPC 2.0: an array of calls in one HTTP request) --------------------------
+ * One call of a batch: the caller sets method and params (the reference is stolen, NULL = []);
+ * rpc_call_batch sets the rest. rc: RPC_OK (result is a new reference the caller json_decref's),
+ * RPC_ENODE (e: the node's error for this call), RPC_EDECODE (no usable answer for this call in
+ * the batch: absent, or its envelope malformed; the node may or may not have acted on it), or
+ * RPC_ETRANSPORT (the batch as a whole got no answer; e says why). */
+typedef struct {
+	const char *method;
+	json_t *params;
+	int rc;
+	json_t *result;
+	rpc_error e;
+} rpc_batch_call;
+#define RPC_BATCH_MAX 1000 /* calls in one batch (geth's default BatchRequestLimit; Besu's is 1024) */
+
+/* Sends calls[0..n) as one batch, with the failover and chain checks of rpc_call. The answers may
+ * come in any order; each is matched to its call by id. Returns RPC_OK (every call's rc set),
+ * RPC_ETRANSPORT (no endpoint answered; every call's rc is RPC_ETRANSPORT with e copied),
+ * RPC_ENOBATCH (the endpoint answered with one JSON-RPC object, an error: it does not take
+ * batches; e has its code and message; no call's answer is known: every rc is RPC_ENOBATCH), or
+ * RPC_EDECODE when n is 0 or above RPC_BATCH_MAX (nothing sent). */
+int rpc_call_batch(rpc *r, rpc_batch_call *calls, size_t n, rpc_error *e);
+
 /* ---- helpers (block tags: "latest", "pending", "safe", "finalized") ---------------------- */
 int rpc_eth_call(rpc *r, const uint8_t to[20], const uint8_t *data, size_t len, uint8_t **out, size_t *outlen,
                  rpc_error *e);
@@ -129,6 +153,11 @@ int rpc_block_number(rpc *r, uint64_t *n, rpc_error *e);
 int rpc_get_tx_count(rpc *r, const uint8_t addr[20], const char *tag, uint64_t *n, rpc_error *e);
 /* eth_sendRawTransaction; hash (may be NULL) is the node's answer. */
 int rpc_send_raw(rpc *r, const uint8_t *raw, size_t len, uint8_t hash[32], rpc_error *e);
+/* The call of a batch that rpc_send_raw makes (params of eth_sendRawTransaction for raw). 0 or -1
+ * (out of memory). The answer's check: rpc_send_raw_result (RPC_OK, or RPC_EDECODE when the result
+ * is not a 32-byte hash). */
+int rpc_send_raw_call(rpc_batch_call *c, const uint8_t *raw, size_t len);
+int rpc_send_raw_result(const json_t *result, uint8_t hash[32], rpc_error *e);
 int rpc_gas_price(rpc *r, u256 *wei, rpc_error *e);
 int rpc_max_priority_fee(rpc *r, u256 *wei, rpc_error *e);
 
@@ -143,6 +172,10 @@ typedef struct {
 } rpc_receipt;
 /* RPC_ENOTFOUND when the node has no receipt (not mined, or dropped by a reorg). */
 int rpc_get_receipt(rpc *r, const uint8_t hash[32], rpc_receipt *rc, rpc_error *e);
+/* The same as one call of a batch (0 or -1: out of memory), and its answer's reading: RPC_OK,
+ * RPC_ENOTFOUND (null), or RPC_EDECODE. */
+int rpc_get_receipt_call(rpc_batch_call *c, const uint8_t hash[32]);
+int rpc_get_receipt_result(const json_t *result, rpc_receipt *rc, rpc_error *e);
 
 typedef struct {
 	uint64_t number;
@@ -170,6 +203,13 @@ int rpc_parse_response(const char *body, size_t len, long long expect_id, json_t
  * here a duplicate of an envelope member (jsonrpc, id, result, error; code, message in error) is
  * refused, and duplicates inside the result are the caller's to check. */
 int rpc_parse_response_raw(const char *body, size_t len, long long expect_id, js_val *result, rpc_error *e);
+/* A batch answer to the calls with ids first_id..first_id+n-1: RPC_OK with every calls[i].rc,
+ * .result and .e set as rpc_call_batch says (results are new references); RPC_ENOBATCH when the
+ * body is one error object (e filled from it); RPC_EDECODE (e says why, no result kept) when the
+ * body is not JSON, not an array, has more elements than calls, an element that is not an object,
+ * an id outside the request's or one id twice. An element with a null id (a server's "invalid
+ * request" it could not attribute) is skipped; its call stays RPC_EDECODE. n <= RPC_BATCH_MAX. */
+int rpc_parse_batch(const char *body, size_t len, long long first_id, rpc_batch_call *calls, size_t n, rpc_error *e);
 /* Hex quantities "0x0", "0x1a" (no leading zeros beyond "0x0" are tolerated too). 0 or -1. */
 int rpc_parse_u64(const json_t *v, uint64_t *out);
 int rpc_parse_u256(const json_t *v, u256 *out);

@@ -105,6 +105,44 @@ rpc_parse_block(const json_t *v, rpc_block *b)
 	return 0;
 }
 
+/* The envelope of one response object (root), as rpc_parse_response checks it. RPC_OK with a new
+ * reference in *result, RPC_ENODE, or RPC_EDECODE. */
+static int
+rpc_parse_envelope(const json_t *root, long long expect_id, json_t **result, rpc_error *e)
+{
+	*result = NULL;
+	if (!json_is_object(root)) {
+		rpc_seterr(e, RPC_T_DECODE, 0, "response is not a JSON object");
+		return RPC_EDECODE;
+	}
+	const json_t *id = json_object_get(root, "id");
+	if (expect_id >= 0 && (!json_is_integer(id) || json_integer_value(id) != expect_id)) {
+		rpc_seterr(e, RPC_T_DECODE, 0, "response id does not match the request");
+		return RPC_EDECODE;
+	}
+	const json_t *err = json_object_get(root, "error");
+	if (err && !json_is_null(err)) {
+		const json_t *code = json_object_get(err, "code"), *msg = json_object_get(err, "message");
+		if (!json_is_object(err) || !json_is_integer(code)) {
+			rpc_seterr(e, RPC_T_DECODE, 0, "malformed error object");
+			return RPC_EDECODE;
+		}
+		rpc_seterr(e, RPC_T_NONE, (int)json_integer_value(code), "%s",
+		           json_is_string(msg) ? json_string_value(msg) : "");
+		const json_t *data = json_object_get(err, "data");
+		if (e && json_is_string(data) && json_string_length(data) < sizeof e->data)
+			memcpy(e->data, json_string_value(data), json_string_length(data) + 1);
+		return RPC_ENODE;
+	}
+	json_t *res = json_object_get(root, "result");
+	if (!res) {
+		rpc_seterr(e, RPC_T_DECODE, 0, "response has neither result nor error");
+		return RPC_EDECODE;
+	}
+	*result = json_incref(res);
+	return RPC_OK;
+}
+
 int
 rpc_parse_response(const char *body, size_t len, long long expect_id, json_t **result, rpc_error *e)
 {
@@ -115,38 +153,92 @@ rpc_parse_response(const char *body, size_t len, long long expect_id, json_t **r
 		rpc_seterr(e, RPC_T_DECODE, 0, "response is not JSON: %s", je.text);
 		return RPC_EDECODE;
 	}
+	int rc = rpc_parse_envelope(root, expect_id, result, e);
+	json_decref(root);
+	return rc;
+}
+
+/* Sets every call of a batch to rc with no result; the error text is why. */
+static void
+rpc_batch_reset(rpc_batch_call *calls, size_t n, int rc, const rpc_error *why)
+{
+	for (size_t i = 0; i < n; i++) {
+		json_decref(calls[i].result);
+		calls[i].result = NULL;
+		calls[i].rc = rc;
+		if (why)
+			calls[i].e = *why;
+		else
+			rpc_seterr(&calls[i].e, RPC_T_DECODE, 0, "no answer to this call in the batch");
+	}
+}
+
+int
+rpc_parse_batch(const char *body, size_t len, long long first_id, rpc_batch_call *calls, size_t n, rpc_error *e)
+{
+	json_error_t je;
 	int rc = RPC_EDECODE;
-	if (!json_is_object(root)) {
-		rpc_seterr(e, RPC_T_DECODE, 0, "response is not a JSON object");
+	rpc_batch_reset(calls, n, RPC_EDECODE, NULL);
+	if (n == 0 || n > RPC_BATCH_MAX || first_id < 0 || first_id > LLONG_MAX - (long long)n) {
+		rpc_seterr(e, RPC_T_DECODE, 0, "batch of %zu calls: outside 1..%d", n, RPC_BATCH_MAX);
+		return RPC_EDECODE;
+	}
+	json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
+	if (!root) {
+		rpc_seterr(e, RPC_T_DECODE, 0, "response is not JSON: %s", je.text);
+		return RPC_EDECODE;
+	}
+	if (json_is_object(root)) {
+		/* One object for a whole batch: a server without batches says so with an error (an id of
+		 * null, as JSON-RPC 2.0 answers a request it cannot read). A result here answers nothing
+		 * we asked. */
+		json_t *res;
+		int r1 = rpc_parse_envelope(root, -1, &res, e);
+		json_decref(res);
+		if (r1 == RPC_ENODE)
+			rc = RPC_ENOBATCH;
+		else if (r1 == RPC_OK)
+			rpc_seterr(e, RPC_T_DECODE, 0, "one result answers a batch request");
 		goto out;
 	}
-	const json_t *id = json_object_get(root, "id");
-	if (expect_id >= 0 && (!json_is_integer(id) || json_integer_value(id) != expect_id)) {
-		rpc_seterr(e, RPC_T_DECODE, 0, "response id does not match the request");
+	if (!json_is_array(root)) {
+		rpc_seterr(e, RPC_T_DECODE, 0, "batch response is not a JSON array");
 		goto out;
 	}
-	const json_t *err = json_object_get(root, "error");
-	if (err && !json_is_null(err)) {
-		const json_t *code = json_object_get(err, "code"), *msg = json_object_get(err, "message");
-		if (!json_is_object(err) || !json_is_integer(code)) {
-			rpc_seterr(e, RPC_T_DECODE, 0, "malformed error object");
-			goto out;
+	if (json_array_size(root) > n) {
+		rpc_seterr(e, RPC_T_DECODE, 0, "batch response has %zu answers for %zu calls", json_array_size(root),
+		           n);
+		goto out;
+	}
+	uint8_t seen[RPC_BATCH_MAX] = { 0 };
+	size_t i;
+	json_t *el;
+	json_array_foreach(root, i, el)
+	{
+		if (!json_is_object(el)) {
+			rpc_seterr(e, RPC_T_DECODE, 0, "batch answer %zu is not a JSON object", i);
+			goto fail;
 		}
-		rpc_seterr(e, RPC_T_NONE, (int)json_integer_value(code), "%s",
-		           json_is_string(msg) ? json_string_value(msg) : "");
-		const json_t *data = json_object_get(err, "data");
-		if (e && json_is_string(data) && json_string_length(data) < sizeof e->data)
-			memcpy(e->data, json_string_value(data), json_string_length(data) + 1);
-		rc = RPC_ENODE;
-		goto out;
+		const json_t *id = json_object_get(el, "id");
+		if (json_is_null(id) || !id)
+			continue; /* unattributable: its call stays without an answer */
+		if (!json_is_integer(id) || json_integer_value(id) < first_id ||
+		    json_integer_value(id) - first_id >= (json_int_t)n) {
+			rpc_seterr(e, RPC_T_DECODE, 0, "batch answer %zu: id is not one of the request's", i);
+			goto fail;
+		}
+		size_t k = (size_t)(json_integer_value(id) - first_id);
+		if (seen[k]) {
+			rpc_seterr(e, RPC_T_DECODE, 0, "batch answer %zu: id answered twice", i);
+			goto fail;
+		}
+		seen[k] = 1;
+		calls[k].rc = rpc_parse_envelope(el, -1, &calls[k].result, &calls[k].e);
 	}
-	json_t *res = json_object_get(root, "result");
-	if (!res) {
-		rpc_seterr(e, RPC_T_DECODE, 0, "response has neither result nor error");
-		goto out;
-	}
-	*result = json_incref(res);
 	rc = RPC_OK;
+	goto out;
+fail:
+	rpc_batch_reset(calls, n, RPC_EDECODE, NULL);
 out:
 	json_decref(root);
 	return rc;

@@ -33,7 +33,8 @@ enum {
 	MODE_HUGE,
 	MODE_HTTP502,
 	MODE_GARBAGE,
-	MODE_JSONRPC_400
+	MODE_JSONRPC_400,
+	MODE_NO_BATCH /* answers an array request with one error object, as servers without batches do */
 };
 
 typedef struct {
@@ -59,11 +60,52 @@ srv_reply(int fd, int status, const char *body, size_t blen)
 		return;
 }
 
+/* A batch (JSON array): each eth_sendRawTransaction answered with a hash, or "nonce too low" when
+ * its data starts with 0xff, in reverse order (JSON-RPC lets a server answer in any order); the
+ * call whose data starts with 0xee is left unanswered. */
+static void
+srv_batch(srv *s, int fd, json_t *j)
+{
+	atomic_fetch_add(&s->requests, 1);
+	if (atomic_load(&s->mode) == MODE_NO_BATCH) {
+		const char *no = "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32600,\"message\":\"batch not "
+		                 "supported\"}}";
+		srv_reply(fd, 200, no, strlen(no));
+		return;
+	}
+	json_t *out = json_array();
+	for (size_t i = json_array_size(j); i-- > 0;) {
+		const json_t *c = json_array_get(j, i);
+		json_int_t id = json_integer_value(json_object_get(c, "id"));
+		const char *data = json_string_value(json_array_get(json_object_get(c, "params"), 0));
+		atomic_fetch_add(&s->calls_ok, 1);
+		if (data && strncmp(data, "0xee", 4) == 0)
+			continue;
+		if (data && strncmp(data, "0xff", 4) == 0)
+			json_array_append_new(out, json_pack("{s:s,s:I,s:{s:i,s:s}}", "jsonrpc", "2.0", "id", id,
+			                                     "error", "code", -32000, "message", "nonce too low"));
+		else
+			json_array_append_new(
+			        out, json_pack("{s:s,s:I,s:s}", "jsonrpc", "2.0", "id", id, "result",
+			                       "0x00000000000000000000000000000000000000000000000000000000000000"
+			                       "01"));
+	}
+	char *b = json_dumps(out, JSON_COMPACT);
+	srv_reply(fd, 200, b, strlen(b));
+	free(b);
+	json_decref(out);
+}
+
 /* Answers one request body. */
 static void
 srv_handle(srv *s, int fd, const char *req, size_t len)
 {
 	json_t *j = json_loadb(req, len, 0, NULL);
+	if (json_is_array(j)) {
+		srv_batch(s, fd, j);
+		json_decref(j);
+		return;
+	}
 	const char *method = json_string_value(json_object_get(j, "method"));
 	json_int_t id = json_integer_value(json_object_get(j, "id"));
 	char out[1024];
@@ -126,6 +168,10 @@ srv_handle(srv *s, int fd, const char *req, size_t len)
 		free(b);
 		break;
 	}
+	case MODE_NO_BATCH: /* single calls work */
+		n = snprintf(out, sizeof out, "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"result\":\"0x1\"}", (long long)id);
+		srv_reply(fd, 200, out, (size_t)n);
+		break;
 	case MODE_HTTP502:
 		srv_reply(fd, 502, "bad gateway", 11);
 		break;
@@ -728,6 +774,172 @@ test_call_raw(void **st)
 	srv_stop(a);
 }
 
+/* ---- batches ------------------------------------------------------------------------------- */
+static void
+calls_init(rpc_batch_call *c, size_t n)
+{
+	memset(c, 0, n * sizeof *c);
+}
+
+static void
+calls_free(rpc_batch_call *c, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		json_decref(c[i].result);
+		c[i].result = NULL;
+	}
+}
+
+static int
+batch_parse(const char *body, rpc_batch_call *c, size_t n, rpc_error *e)
+{
+	calls_free(c, n);
+	return rpc_parse_batch(body, strlen(body), 10, c, n, e);
+}
+
+static void
+test_batch_decoder(void **st)
+{
+	(void)st;
+	rpc_batch_call c[4];
+	rpc_error e;
+	calls_init(c, 4);
+	/* out of order, one partial error, one id missing (call 13), one answer with a null id */
+	const char *b = "[{\"jsonrpc\":\"2.0\",\"id\":12,\"result\":\"0xc\"},"
+	                "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32600,\"message\":\"invalid request\"}},"
+	                "{\"jsonrpc\":\"2.0\",\"id\":11,\"error\":{\"code\":-32000,\"message\":\"already known\"}},"
+	                "{\"jsonrpc\":\"2.0\",\"id\":10,\"result\":\"0xa\"}]";
+	assert_int_equal(batch_parse(b, c, 4, &e), RPC_OK);
+	uint64_t v;
+	assert_int_equal(c[0].rc, RPC_OK);
+	assert_int_equal(rpc_parse_u64(c[0].result, &v), 0);
+	assert_int_equal(v, 10);
+	assert_int_equal(c[1].rc, RPC_ENODE);
+	assert_null(c[1].result);
+	assert_int_equal(c[1].e.code, -32000);
+	assert_int_equal(c[1].e.transport, RPC_T_NONE);
+	assert_string_equal(c[1].e.msg, "already known");
+	assert_int_equal(c[2].rc, RPC_OK);
+	assert_int_equal(rpc_parse_u64(c[2].result, &v), 0);
+	assert_int_equal(v, 12);
+	assert_int_equal(c[3].rc, RPC_EDECODE); /* no answer: the caller must find out otherwise */
+	assert_null(c[3].result);
+	assert_int_equal(c[3].e.transport, RPC_T_DECODE);
+
+	/* an element with a malformed envelope fails that call only */
+	assert_int_equal(
+	        batch_parse("[{\"jsonrpc\":\"2.0\",\"id\":11},{\"jsonrpc\":\"2.0\",\"id\":10,\"result\":null}]", c, 2,
+	                    &e),
+	        RPC_OK);
+	assert_int_equal(c[0].rc, RPC_OK);
+	assert_true(json_is_null(c[0].result));
+	assert_int_equal(c[1].rc, RPC_EDECODE);
+	assert_int_equal(batch_parse("[{\"id\":10,\"error\":{\"code\":\"x\"}}]", c, 1, &e), RPC_OK);
+	assert_int_equal(c[0].rc, RPC_EDECODE);
+	/* an empty array answers nothing */
+	assert_int_equal(batch_parse("[]", c, 2, &e), RPC_OK);
+	assert_int_equal(c[0].rc, RPC_EDECODE);
+	assert_int_equal(c[1].rc, RPC_EDECODE);
+
+	/* the answer as a whole is refused: nothing kept */
+	static const char *const bad[] = {
+		"[{\"id\":10,\"result\":\"0x1\"},{\"id\":10,\"result\":\"0x2\"}]", /* one id twice */
+		"[{\"id\":9,\"result\":\"0x1\"}]",                                 /* not one of ours */
+		"[{\"id\":12,\"result\":\"0x1\"}]",                                /* past the last */
+		"[{\"id\":\"10\",\"result\":\"0x1\"}]",                            /* a string id */
+		"[{\"id\":10,\"result\":\"0x1\"},{\"id\":11,\"result\":\"0x1\"},{\"id\":null,"
+		"\"result\":1}]",                                      /* too many */
+		"[{\"id\":10,\"result\":\"0x1\"},5]",                  /* not an object */
+		"[{\"id\":10,\"result\":\"0x1\",\"result\":\"0x2\"}]", /* duplicate key */
+		"{\"jsonrpc\":\"2.0\",\"id\":10,\"result\":\"0x1\"}",  /* one result */
+		"\"x\"",
+		"[",
+		"",
+		"[{\"id\":10,\"result\":\"0x1\"}] x",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		assert_int_equal(batch_parse(bad[i], c, 2, &e), RPC_EDECODE);
+		assert_int_equal(e.transport, RPC_T_DECODE);
+		for (size_t k = 0; k < 2; k++) {
+			assert_int_equal(c[k].rc, RPC_EDECODE);
+			assert_null(c[k].result);
+		}
+	}
+	/* one error object for the whole batch: the server takes no batches */
+	assert_int_equal(batch_parse("{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32600,\"message\":\"batch "
+	                             "requests are not supported\"}}",
+	                             c, 2, &e),
+	                 RPC_ENOBATCH);
+	assert_int_equal(e.code, -32600);
+	assert_string_equal(e.msg, "batch requests are not supported");
+	assert_null(c[0].result);
+	/* bounds of n */
+	assert_int_equal(rpc_parse_batch("[]", 2, 10, c, 0, &e), RPC_EDECODE);
+	rpc_batch_call *big = calloc(RPC_BATCH_MAX + 1, sizeof *big);
+	assert_int_equal(rpc_parse_batch("[]", 2, 10, big, RPC_BATCH_MAX + 1, &e), RPC_EDECODE);
+	assert_int_equal(rpc_parse_batch("[]", 2, 10, big, RPC_BATCH_MAX, &e), RPC_OK);
+	free(big);
+	calls_free(c, 4);
+}
+
+/* rpc_call_batch against a server: one request for the calls, answers matched by id whatever
+ * their order, per-call errors, an unanswered call, and the fallback signal of a server without
+ * batches. */
+static void
+test_call_batch(void **st)
+{
+	(void)st;
+	srv *s = srv_start(138, MODE_OK);
+	char url[64], err[256];
+	snprintf(url, sizeof url, "http://127.0.0.1:%d", s->port);
+	rpc *r = rpc_open(url, 138, 2000, err, sizeof err);
+	assert_non_null(r);
+	uint8_t raw[4][3] = { { 1, 2, 3 }, { 0xff, 1, 1 }, { 0xee, 2, 2 }, { 4, 5, 6 } };
+	rpc_batch_call c[4];
+	rpc_error e;
+	for (size_t i = 0; i < 4; i++)
+		assert_int_equal(rpc_send_raw_call(&c[i], raw[i], 3), 0);
+	int req0 = atomic_load(&s->requests);
+	assert_int_equal(rpc_call_batch(r, c, 4, &e), RPC_OK);
+	assert_int_equal(atomic_load(&s->requests) - req0, 1); /* one HTTP request for four calls */
+	uint8_t h[32];
+	assert_int_equal(c[0].rc, RPC_OK);
+	assert_int_equal(rpc_send_raw_result(c[0].result, h, &e), RPC_OK);
+	assert_int_equal(h[31], 1);
+	assert_int_equal(c[1].rc, RPC_ENODE);
+	assert_string_equal(c[1].e.msg, "nonce too low");
+	assert_int_equal(c[2].rc, RPC_EDECODE);
+	assert_int_equal(c[3].rc, RPC_OK);
+	for (size_t i = 0; i < 4; i++)
+		assert_null(c[i].params); /* stolen */
+	calls_free(c, 4);
+
+	atomic_store(&s->mode, MODE_NO_BATCH);
+	for (size_t i = 0; i < 2; i++)
+		assert_int_equal(rpc_send_raw_call(&c[i], raw[i], 3), 0);
+	assert_int_equal(rpc_call_batch(r, c, 2, &e), RPC_ENOBATCH);
+	assert_int_equal(e.code, -32600);
+	assert_int_equal(c[0].rc, RPC_ENOBATCH);
+	assert_null(c[0].result);
+	assert_int_equal(rpc_active(r), 0); /* the node spoke: the endpoint stays in use */
+	calls_free(c, 2);
+	assert_int_equal(rpc_call_batch(r, c, 0, &e), RPC_EDECODE);
+	rpc_close(r);
+	srv_stop(s);
+
+	/* nothing answers: every call is a transport failure */
+	snprintf(url, sizeof url, "http://127.0.0.1:%d", dead_port());
+	r = rpc_open(url, 138, 500, err, sizeof err);
+	assert_non_null(r);
+	for (size_t i = 0; i < 2; i++)
+		assert_int_equal(rpc_send_raw_call(&c[i], raw[i], 3), 0);
+	assert_int_equal(rpc_call_batch(r, c, 2, &e), RPC_ETRANSPORT);
+	assert_int_equal(c[1].rc, RPC_ETRANSPORT);
+	assert_int_equal(c[1].e.transport, RPC_T_CONNECT);
+	calls_free(c, 2);
+	rpc_close(r);
+}
+
 int
 main(void)
 {
@@ -741,6 +953,8 @@ main(void)
 		cmocka_unit_test(test_decoder),
 		cmocka_unit_test(test_raw_decoder),
 		cmocka_unit_test(test_call_raw),
+		cmocka_unit_test(test_batch_decoder),
+		cmocka_unit_test(test_call_batch),
 		cmocka_unit_test(test_chain_switch),
 		cmocka_unit_test(test_error_space),
 	};

@@ -525,7 +525,8 @@ fc_feeds_sources(const json_t *root, const rt_strlist *list, const char *origin,
 {
 	const json_t *arr = root ? json_object_get(root, "sources") : NULL;
 	char dflt[3][320];
-	rt_strlist dl = { 0 };
+	const char *dv[3];
+	rt_strlist dl = { 0, dv, NULL };
 	if (arr == NULL && list->n == 0) {
 		const char *o = origin && *origin ? origin : NULL;
 		snprintf(dflt[0], sizeof dflt[0], "coingecko=%s", o ? o : "https://api.coingecko.com");

@@ -115,9 +115,9 @@ static void
 test_list(void **state)
 {
 	rt_strlist l = { 3,
-		         { "coinbase=http://h/v2/prices/ETH-USD/spot",
-		           "cg:coingecko=http://h/p?ids=ethereum&vs_currencies=usd",
-		           "kraken=http://h/0/public/Ticker?pair=XETHZUSD" },
+		         (const char *[]){ "coinbase=http://h/v2/prices/ETH-USD/spot",
+		                           "cg:coingecko=http://h/p?ids=ethereum&vs_currencies=usd",
+		                           "kraken=http://h/0/public/Ticker?pair=XETHZUSD" },
 		         NULL };
 	fc_config c;
 	char err[512];
@@ -131,12 +131,12 @@ test_list(void **state)
 	assert_int_equal(c.srcs[2].min_interval_ms, 500);
 	fc_free(&c);
 
-	rt_strlist bad = { 3, { "nourl", "x=http://h/a", "g:generic=http://h/b" }, NULL };
+	rt_strlist bad = { 3, (const char *[]){ "nourl", "x=http://h/a", "g:generic=http://h/b" }, NULL };
 	assert_int_equal(fc_from_list("ETH-USD", 8, &bad, 0, &c, err, sizeof err), -1);
 	assert_non_null(strstr(err, "SOURCES[0]: \"nourl\" is not name=url"));
 	assert_non_null(strstr(err, "SOURCES[1] \"x\": kind \"x\" unknown"));
 	assert_non_null(strstr(err, "SOURCES[2] \"g\": kind \"generic\" unknown"));
-	rt_strlist none = { 0, { NULL }, NULL };
+	rt_strlist none = { 0, (const char *[]){ NULL }, NULL };
 	assert_int_equal(fc_from_list("ETH-USD", 8, &none, 0, &c, err, sizeof err), -1);
 	assert_non_null(strstr(err, "SOURCES: empty"));
 }
@@ -149,7 +149,7 @@ load_feeds(const char *text, fc_config *c, char *err, size_t errlen)
 	json_error_t je;
 	json_t *j = json_loads(text, 0, &je);
 	assert_non_null(j);
-	rt_strlist none = { 0, { NULL }, NULL };
+	rt_strlist none = { 0, (const char *[]){ NULL }, NULL };
 	int rc = fc_from_feeds(j, &none, 8, &none, NULL, 0, c, err, errlen);
 	json_decref(j);
 	return rc;
@@ -225,7 +225,8 @@ static void
 test_feeds_env(void **state)
 {
 	/* FEEDS + SOURCES as origins; unset SOURCES = CoinGecko, Binance, Coinbase (at the origin given) */
-	rt_strlist feeds = { 2, { "ETH-USD", "FOO-USD" }, NULL }, none = { 0, { NULL }, NULL };
+	rt_strlist feeds = { 2, (const char *[]){ "ETH-USD", "FOO-USD" }, NULL },
+	           none = { 0, (const char *[]){ NULL }, NULL };
 	fc_config c;
 	char err[1024], url[512];
 	if (fc_from_feeds(NULL, &feeds, 8, &none, "http://mirror:9", 0, &c, err, sizeof err) != 0)
@@ -236,7 +237,7 @@ test_feeds_env(void **state)
 	assert_int_equal(fc_batch_url(&c.srcs[1], c.srcs[1].members, 2, url, sizeof url), 0);
 	assert_string_equal(url, "http://mirror:9/api/v3/ticker/price?symbols=%5B%22ETHUSDT%22%2C%22FOOUSDT%22%5D");
 	fc_free(&c);
-	rt_strlist srcs = { 1, { "k:kraken=http://h:1" }, NULL };
+	rt_strlist srcs = { 1, (const char *[]){ "k:kraken=http://h:1" }, NULL };
 	if (fc_from_feeds(NULL, &feeds, 8, &srcs, NULL, 250, &c, err, sizeof err) != 0)
 		fail_msg("%s", err);
 	assert_int_equal(c.nsrcs, 1);
@@ -244,7 +245,8 @@ test_feeds_env(void **state)
 	assert_int_equal(c.srcs[0].min_interval_ms, 250);
 	fc_free(&c);
 	rt_strlist bad = { 3,
-		           { "k:kraken=http://h:1/0/public/Ticker?pair=XETHZUSD", "nope", "g:generic=http://h" },
+		           (const char *[]){ "k:kraken=http://h:1/0/public/Ticker?pair=XETHZUSD", "nope",
+		                             "g:generic=http://h" },
 		           NULL };
 	assert_int_equal(fc_from_feeds(NULL, &feeds, 8, &bad, NULL, 0, &c, err, sizeof err), -1);
 	assert_non_null(strstr(err, "SOURCES[0] \"k\": with FEEDS/FEEDS_FILE a kraken url is the API's origin"));

@@ -39,7 +39,8 @@ fetcher_lines(rt_cfg_errs *e, const char *env, char *err)
  * mirror or egress proxy; tools/price-sim in tests). Fills list (pointing into bufs); the count. */
 static const char *cfg_origin;
 static char fetcher_dflt_bufs[3][320];
-static rt_strlist fetcher_dflt;
+static const char *fetcher_dflt_v[3];
+static rt_strlist fetcher_dflt = { 0, fetcher_dflt_v, NULL };
 
 static size_t
 fetcher_default_sources(const char *feed, rt_cfg_errs *e)
@@ -149,11 +150,11 @@ static const rt_opt opts[] = {
 	{ "FEEDS", RT_LIST, NULL,
 	  "without FEEDS_FILE: many feeds (BASE-QUOTE, comma list), symbols derived, one request per source; "
 	  "SOURCES items are then name[:kind]=origin (unset = CoinGecko, Binance, Coinbase); more feeds: FEEDS_FILE",
-	  &cfg_feeds, 0, 0, RT_LIST_MAX, 0 },
+	  &cfg_feeds, 0, 0, FC_MAX_FEEDS, 0 },
 	{ "SOURCES", RT_LIST, NULL,
 	  "without CONFIG_FILE: name=url or name:kind=url, comma-separated; unset = the "
 	  "seed's public sources for FEED (CoinGecko, Binance, Coinbase)",
-	  &cfg_sources, 0, 0, RT_LIST_MAX, 0 },
+	  &cfg_sources, 0, 0, FC_MAX_SOURCES, 0 },
 	{ "PUBLIC_SOURCES_ORIGIN", RT_STR, NULL,
 	  "with SOURCES unset: http(s)://host[:port] serving the public APIs' "
 	  "paths instead of their own hosts (a mirror or egress proxy)",

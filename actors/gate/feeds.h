@@ -21,7 +21,7 @@
 #include "schemas/messages.h"
 #include "base/u256.h"
 
-#define GF_MAX_FEEDS 128
+#define GF_MAX_FEEDS 1024 /* feeds of one gate (FEEDS_FILE); its arrays are allocated to the count */
 
 typedef struct {
 	char feed[SC_NAME_CAP + 1];

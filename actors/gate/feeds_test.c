@@ -112,6 +112,33 @@ test_file_errors(void **st)
 	}
 }
 
+/* GF_MAX_FEEDS feeds are taken, one more is refused before any is read. */
+static void
+test_file_bound(void **st)
+{
+	(void)st;
+	gf_feed *f = calloc(GF_MAX_FEEDS + 1, sizeof *f);
+	char err[256] = "", want[64];
+	json_t *root = json_pack("{s:[]}", "feeds"), *arr = json_object_get(root, "feeds");
+	for (int i = 0; i <= GF_MAX_FEEDS; i++) {
+		char name[24], agg[43];
+		snprintf(name, sizeof name, "F%d-USD", i);
+		snprintf(agg, sizeof agg, "0x%040x", i + 1);
+		json_array_append_new(arr, json_pack("{s:s,s:s}", "feed", name, "aggregator", agg));
+	}
+	gf_feed d = dflt();
+	assert_int_equal(gf_parse(root, &d, f, GF_MAX_FEEDS, err, sizeof err), -1);
+	snprintf(want, sizeof want, "%d feeds, at most %d", GF_MAX_FEEDS + 1, GF_MAX_FEEDS);
+	assert_string_equal(err, want);
+	json_array_remove(arr, 0);
+	assert_int_equal(gf_parse(root, &d, f, GF_MAX_FEEDS, err, sizeof err), GF_MAX_FEEDS);
+	char last[24];
+	snprintf(last, sizeof last, "F%d-USD", GF_MAX_FEEDS);
+	assert_string_equal(f[GF_MAX_FEEDS - 1].feed, last);
+	json_decref(root);
+	free(f);
+}
+
 static void
 test_env(void **st)
 {
@@ -195,11 +222,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_file),
-		cmocka_unit_test(test_file_errors),
-		cmocka_unit_test(test_env),
-		cmocka_unit_test(test_decode_latest),
-		cmocka_unit_test(test_decode_oracle_round),
+		cmocka_unit_test(test_file),          cmocka_unit_test(test_file_errors),
+		cmocka_unit_test(test_file_bound),    cmocka_unit_test(test_env),
+		cmocka_unit_test(test_decode_latest), cmocka_unit_test(test_decode_oracle_round),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -64,7 +64,7 @@ struct gt {
 	gt_cfg c;
 	char *state_dir;
 	gt_io io;
-	gt_feed feeds[GF_MAX_FEEDS];
+	gt_feed *feeds; /* n, allocated to the configured count */
 	size_t n;
 	st_env *env;
 	ob_box *ob;
@@ -1048,15 +1048,34 @@ gt_landed_gas(gt *g, const uint8_t id[16], uint64_t gas_used)
 		}
 }
 
+static void gt_batch_members(gt *g, const sc_tx_status *s, const uint8_t ref[16], uint64_t now_ns, uint64_t mono_ns,
+                             gt_feed **m, size_t n);
+
 /* A tx.status of a batch: every member whose in-flight update is its ref. */
 static void
 gt_batch_status(gt *g, const sc_tx_status *s, const uint8_t ref[16], uint64_t now_ns, uint64_t mono_ns)
 {
-	gt_feed *m[GF_MAX_FEEDS];
-	size_t n = 0, landed = 0;
+	gt_feed *mbuf[CB_MAX_CALLS], **m = mbuf; /* a batch has at most CB_MAX_CALLS members, */
+	size_t n = 0;
+	for (size_t i = 0; i < g->n; i++)
+		if (g->feeds[i].v.st.inflight && memcmp(g->feeds[i].v.inf_id, ref, 16) == 0)
+			n++;
+	if (n > CB_MAX_CALLS && (m = malloc(n * sizeof *m)) == NULL) /* but a ref is the peer's: no trust */
+		return;
+	n = 0;
 	for (size_t i = 0; i < g->n; i++)
 		if (g->feeds[i].v.st.inflight && memcmp(g->feeds[i].v.inf_id, ref, 16) == 0)
 			m[n++] = &g->feeds[i];
+	gt_batch_members(g, s, ref, now_ns, mono_ns, m, n);
+	if (m != mbuf)
+		free(m);
+}
+
+static void
+gt_batch_members(gt *g, const sc_tx_status *s, const uint8_t ref[16], uint64_t now_ns, uint64_t mono_ns, gt_feed **m,
+                 size_t n)
+{
+	size_t landed = 0;
 	if (n == 0) {
 		if (s->state == SC_TX_CONFIRMED || s->state == SC_TX_FINAL) /* members seen landed by the polls */
 			gt_landed_gas(g, ref, s->gas_used);
@@ -1323,7 +1342,10 @@ gt_open(const gt_cfg *cfg, const gf_feed *feeds, size_t n, const gt_io *io, char
 		return NULL;
 	}
 	gt *g = calloc(1, sizeof *g);
-	if (g == NULL || (g->state_dir = strdup(cfg->state_dir)) == NULL) {
+	if (g == NULL || (g->feeds = calloc(n, sizeof *g->feeds)) == NULL ||
+	    (g->state_dir = strdup(cfg->state_dir)) == NULL) {
+		if (g)
+			free(g->feeds);
 		free(g);
 		snprintf(err, errlen, "out of memory");
 		return NULL;
@@ -1421,6 +1443,7 @@ gt_close(gt *g)
 	free(g->state_dir);
 	free(g->instance);
 	free(g->batch_name);
+	free(g->feeds);
 	free(g);
 }
 

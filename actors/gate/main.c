@@ -202,7 +202,7 @@ static struct {
 	uint32_t failures;
 	uint64_t ticket, served;
 } gm_reset_req;
-static char gm_names[GF_MAX_FEEDS][SC_NAME_CAP + 1]; /* immutable after start: the handler reads it */
+static char (*gm_names)[SC_NAME_CAP + 1]; /* gm_nnames; immutable after start: the handler reads it */
 static size_t gm_nnames;
 
 static int
@@ -271,10 +271,12 @@ gm_serve_reset(gt *g)
 
 /* ---- start ------------------------------------------------------------------------------- */
 
-/* The feeds: FEEDS_FILE, or the one feed of the environment. Returns the count or -1. */
+/* The feeds: FEEDS_FILE, or the one feed of the environment, into *listp (allocated to the count,
+ * at most GF_MAX_FEEDS; the caller frees it). Returns the count or -1. */
 static int
-gm_load_feeds(gf_feed *list, rt_cfg_errs *e)
+gm_load_feeds(gf_feed **listp, rt_cfg_errs *e)
 {
+	gf_feed *list = NULL;
 	char err[256];
 	gf_feed dflt;
 	memset(&dflt, 0, sizeof dflt);
@@ -292,19 +294,31 @@ gm_load_feeds(gf_feed *list, rt_cfg_errs *e)
 		json_t *root = rt_config_json(e, "FEEDS_FILE");
 		if (root == NULL)
 			return -1;
-		n = gf_parse(root, &dflt, list, GF_MAX_FEEDS, err, sizeof err);
+		/* room for the file's feeds; more than GF_MAX_FEEDS are refused by gf_parse before any is read */
+		size_t want = json_array_size(json_object_get(root, "feeds"));
+		size_t room = want == 0 || want > GF_MAX_FEEDS ? 1 : want;
+		if ((list = calloc(room, sizeof *list)) == NULL) {
+			json_decref(root);
+			rt_config_error(e, "FEEDS_FILE", "out of memory");
+			return -1;
+		}
+		n = gf_parse(root, &dflt, list, want > GF_MAX_FEEDS ? GF_MAX_FEEDS : room, err, sizeof err);
 		json_decref(root);
 		if (n < 0) {
+			free(list);
 			rt_config_error(e, "FEEDS_FILE", "%s", err);
 			return -1;
 		}
 	} else {
-		if (gf_from_env(cfg_feed, cfg_agg, &dflt, &list[0], err, sizeof err) != 0) {
-			rt_config_error(e, NULL, "%s (or set FEEDS_FILE)", err);
+		if ((list = calloc(1, sizeof *list)) == NULL ||
+		    gf_from_env(cfg_feed, cfg_agg, &dflt, &list[0], err, sizeof err) != 0) {
+			free(list);
+			rt_config_error(e, NULL, "%s (or set FEEDS_FILE)", list ? err : "out of memory");
 			return -1;
 		}
 		n = 1;
 	}
+	*listp = list;
 	return n;
 }
 
@@ -439,7 +453,7 @@ gm_check_batch(const gf_feed *feeds, int n, int flux, rt_cfg_errs *e)
 
 /* Everything that needs more than one variable, in rt_init's single pass (the feeds are parsed
  * here once and kept for main). */
-static gf_feed gm_feeds[GF_MAX_FEEDS];
+static gf_feed *gm_feeds; /* gm_nfeeds of them */
 static int gm_nfeeds = -1;
 
 static void
@@ -452,7 +466,9 @@ gm_check_all(const rt_opt *o, const char *text, rt_cfg_errs *e)
 		                "'%.60s' is not one of updateAnswer(int256), updateAnswer(uint256), "
 		                "submit(uint256,int256)",
 		                cfg_sig);
-	gm_nfeeds = gm_load_feeds(gm_feeds, e);
+	free(gm_feeds);
+	gm_feeds = NULL;
+	gm_nfeeds = gm_load_feeds(&gm_feeds, e);
 	gm_check(gm_feeds, gm_nfeeds > 0 ? gm_nfeeds : 0, flux, e); /* TRANSMITTER even without feeds */
 	gm_check_batch(gm_feeds, gm_nfeeds > 0 ? gm_nfeeds : 0, flux, e);
 }
@@ -470,13 +486,16 @@ main(int argc, char **argv)
 {
 	char err[512];
 	gt_cfg gc;
-	gf_feed feeds[GF_MAX_FEEDS];
 	if (rt_init("gate", argc, argv, opts, OB_COUNT(opts)) != 0)
 		return 1;
 	memset(&gc, 0, sizeof gc);
 	gc.flux = strcmp(cfg_sig, "submit(uint256,int256)") == 0;
 	int n = gm_nfeeds; /* parsed and checked by gm_check_all inside rt_init */
-	memcpy(feeds, gm_feeds, sizeof feeds);
+	const gf_feed *feeds = gm_feeds;
+	if ((gm_names = calloc((size_t)n, sizeof *gm_names)) == NULL) {
+		rt_log(RT_ERROR, "out of memory");
+		return 1;
+	}
 	for (int i = 0; i < n; i++) {
 		char addr[43];
 		hex_addr_format(feeds[i].aggregator, addr);

@@ -23,7 +23,7 @@
 #include "base/rt_metrics.h"
 
 #define MS            1000000ull
-#define MED_MAX_FEEDS 64
+#define MED_MAX_FEEDS RT_LIST_MAX /* feeds of one median (FEEDS, or learned from price.obs) */
 
 static act_bus_cfg busc;
 static rt_strlist cfg_feeds;
@@ -45,8 +45,10 @@ med_check_feeds(const rt_opt *o, const char *text, rt_cfg_errs *e)
 
 static const rt_opt opts[] = {
 	ACT_BUS_OPTS(busc),
-	{ "FEEDS", RT_LIST, NULL, "feeds this replica aggregates (comma list); empty = every price.obs feed",
-	  &cfg_feeds, 0, 0, RT_LIST_MAX, 0 },
+	{ "FEEDS", RT_LIST, NULL,
+	  "feeds this replica aggregates (comma list); empty = every price.obs feed (at most as many as FEEDS "
+	  "may list; more are not aggregated: median_unrouted_total)",
+	  &cfg_feeds, 0, 0, MED_MAX_FEEDS, 0 },
 	RT_CHECK_ROW("FEEDS", med_check_feeds),
 	{ "WINDOW", RT_DURATION, "60s", "an observation older than this is not used", &cfg_window_ms, 1, 86400000, 0,
 	  0 },
@@ -84,8 +86,10 @@ typedef struct {
 	rt_metric *m_aggs, *m_sources, *m_spread, *m_refuse[2], *m_suppressed;
 } med_feed;
 
-static med_feed med_feeds[MED_MAX_FEEDS];
-static size_t med_nfeeds;
+/* Allocated one by one as feeds are configured or seen: memory follows the feeds served, not the
+ * bound. The pointer array grows by doubling. */
+static med_feed **med_feeds;
+static size_t med_nfeeds, med_capfeeds;
 static act_bus *med_bus;
 static md_cfg med_cfg;
 static uint64_t med_start_mono;
@@ -102,12 +106,21 @@ static med_feed *
 med_feed_get(const char *name, int create)
 {
 	for (size_t i = 0; i < med_nfeeds; i++)
-		if (strcmp(med_feeds[i].f.feed, name) == 0)
-			return &med_feeds[i];
+		if (strcmp(med_feeds[i]->f.feed, name) == 0)
+			return med_feeds[i];
 	if (!create || med_nfeeds == MED_MAX_FEEDS)
 		return NULL;
-	med_feed *mf = &med_feeds[med_nfeeds++];
-	memset(mf, 0, sizeof *mf);
+	if (med_nfeeds == med_capfeeds) {
+		size_t cap = med_capfeeds ? 2 * med_capfeeds : 16;
+		med_feed **nv = realloc(med_feeds, cap * sizeof *nv);
+		if (nv == NULL)
+			return NULL;
+		med_feeds = nv, med_capfeeds = cap;
+	}
+	med_feed *mf = calloc(1, sizeof *mf);
+	if (mf == NULL)
+		return NULL;
+	med_feeds[med_nfeeds++] = mf;
 	md_feed_init(&mf->f, name);
 	char labels[128];
 	rt_labels(labels, sizeof labels, "feed", name, NULL);
@@ -274,18 +287,28 @@ main(int argc, char **argv)
 		            .quorum = (uint32_t)cfg_quorum,
 		            .max_dev_ppm = cfg_dev_ppm,
 		            .max_spread_ppm = cfg_spread_ppm };
-	const char *topics[MED_MAX_FEEDS + 1] = { 0 };
-	char tbuf[MED_MAX_FEEDS][FRAME_TOPIC_MAX + 1];
+	/* the topics (NULL-terminated) and their text, allocated to the configured count */
+	const char **topics = calloc(cfg_feeds.n + 2, sizeof *topics);
+	char(*tbuf)[FRAME_TOPIC_MAX + 1] = calloc(cfg_feeds.n + 1, sizeof *tbuf);
+	if (topics == NULL || tbuf == NULL) {
+		rt_log(RT_ERROR, "out of memory");
+		return 1;
+	}
 	if (cfg_feeds.n == 0) {
 		topics[0] = "price.obs.";
 	} else {
 		for (size_t i = 0; i < cfg_feeds.n; i++) {
 			snprintf(tbuf[i], sizeof tbuf[i], "price.obs.%s", cfg_feeds.v[i]);
 			topics[i] = tbuf[i];
-			med_feed_get(cfg_feeds.v[i], 1);
+			if (med_feed_get(cfg_feeds.v[i], 1) == NULL) {
+				rt_log(RT_ERROR, "out of memory");
+				return 1;
+			}
 		}
 	}
 	med_bus = act_open(&busc, ACT_PUB | ACT_SUB, topics, err, sizeof err);
+	free(topics);
+	free(tbuf);
 	if (med_bus == NULL) { /* the configuration was checked: this is the environment (sockets) */
 		rt_log(RT_ERROR, "bus: %s", err);
 		return 1;
@@ -311,7 +334,7 @@ main(int argc, char **argv)
 		}
 		if (rt_mono_ns() >= next_tick) {
 			for (size_t i = 0; i < med_nfeeds; i++)
-				med_evaluate(&med_feeds[i], NULL);
+				med_evaluate(med_feeds[i], NULL);
 			next_tick += cfg_interval_ms * MS;
 			if (next_tick < rt_mono_ns())
 				next_tick = rt_mono_ns() + cfg_interval_ms * MS;

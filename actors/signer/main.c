@@ -117,17 +117,17 @@ static const rt_opt opts[] = {
 	{ "ALLOWED_CONTRACTS", RT_LIST, NULL,
 	  "contracts the signer may call (comma list of addresses); unset = "
 	  "AGGREGATOR_ADDRESS",
-	  &cfg_contracts, 0, 0, RT_LIST_MAX, 0 },
+	  &cfg_contracts, 0, 0, SGP_MAX_CONTRACTS, 0 },
 	{ "AGGREGATOR_ADDRESS", RT_STR, NULL,
 	  "the seed's aggregator contract: the one allowed contract when "
 	  "ALLOWED_CONTRACTS is unset",
 	  &cfg_aggregator, 0, 0, 0, 0 },
 	{ "ALLOWED_SELECTORS", RT_LIST, NULL, "tx.request selectors: 0x12345678 or signatures (comma list)",
-	  &cfg_selectors, 0, 0, RT_LIST_MAX, 0 },
+	  &cfg_selectors, 0, 0, SGP_MAX_SELECTORS, 0 },
 	{ "FEEDS", RT_LIST, NULL,
 	  "feeds this signer signs (comma list); empty = every price.update (one key per "
 	  "feed shard when several signer/submitter pairs share the bus)",
-	  &cfg_feeds, 0, 0, 0, 0 },
+	  &cfg_feeds, 0, 0, SGP_MAX_FEEDS, 0 },
 	{ "FEEDS_FILE", RT_STR, "", "JSON list of feeds: feed, aggregator, min_answer, max_answer, max_change",
 	  &cfg_feeds_file, 0, 0, 0, 0 },
 	{ "MIN_ANSWER", RT_STR, "", "smallest answer signed (exact decimal, e.g. 0.01); empty = none", &cfg_min_answer,
@@ -421,7 +421,7 @@ sm_check(const rt_opt *o, const char *text, rt_cfg_errs *e)
 	sgp_policy *pol = &sm_pol;
 	sg_cfg *c = &sm_cfg;
 	sm_check_key(e);
-	memset(pol, 0, sizeof *pol);
+	sgp_free(pol); /* zeroes it */
 	memset(c, 0, sizeof *c);
 	pol->chain_id = cfg_chain_id;
 	pol->max_change_ppm = cfg_max_change_ppm;
@@ -927,8 +927,13 @@ main(int argc, char **argv)
 	int trust_request = sm_trust_request;
 	/* price.update.<feed> for each of FEEDS (a prefix: sm_feed_wanted checks the exact name), else the
 	 * whole family. */
-	static char feed_topics[RT_LIST_MAX][FRAME_TOPIC_MAX + 2];
-	const char *topics[RT_LIST_MAX + 8];
+	/* allocated to the configured count; act_open subscribes to copies */
+	char(*feed_topics)[FRAME_TOPIC_MAX + 2] = calloc(cfg_feeds.n + 1, sizeof *feed_topics);
+	const char **topics = calloc(cfg_feeds.n + 8, sizeof *topics);
+	if (feed_topics == NULL || topics == NULL) {
+		rt_log(RT_ERROR, "out of memory");
+		return 1;
+	}
 	size_t nt = 0;
 	for (size_t i = 0; i < cfg_feeds.n; i++) {
 		snprintf(feed_topics[i], sizeof feed_topics[i], "price.update.%s", cfg_feeds.v[i]);

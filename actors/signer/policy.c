@@ -33,11 +33,39 @@ sgp_reason_name(int reason)
 	return reason >= 0 && reason < SGP_NREASONS ? sgp_names[reason] : "?";
 }
 
+void
+sgp_free(sgp_policy *p)
+{
+	free(p->contracts);
+	free(p->selectors);
+	free(p->feeds);
+	memset(p, 0, sizeof *p);
+}
+
+/* Room for one more element in *v (n used of *cap, each size bytes): doubles. 0 or -1. */
+static int
+sgp_grow(void *v, size_t n, size_t *cap, size_t size)
+{
+	if (n < *cap)
+		return 0;
+	size_t nc = *cap ? 2 * *cap : 8;
+	void *nv = realloc(*(void **)v, nc * size);
+	if (nv == NULL)
+		return -1;
+	*(void **)v = nv;
+	*cap = nc;
+	return 0;
+}
+
 int
 sgp_add_contract(sgp_policy *p, const char *addr, char *err, size_t errlen)
 {
 	if (p->ncontracts == SGP_MAX_CONTRACTS) {
 		snprintf(err, errlen, "more than %d allowed contracts", SGP_MAX_CONTRACTS);
+		return -1;
+	}
+	if (sgp_grow(&p->contracts, p->ncontracts, &p->capcontracts, sizeof *p->contracts) != 0) {
+		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
 	if (hex_addr_parse(addr, strlen(addr), p->contracts[p->ncontracts]) != HEX_OK) {
@@ -51,11 +79,15 @@ sgp_add_contract(sgp_policy *p, const char *addr, char *err, size_t errlen)
 int
 sgp_add_selector(sgp_policy *p, const char *sel, char *err, size_t errlen)
 {
-	uint8_t *out = p->selectors[p->nselectors];
 	if (p->nselectors == SGP_MAX_SELECTORS) {
 		snprintf(err, errlen, "more than %d allowed selectors", SGP_MAX_SELECTORS);
 		return -1;
 	}
+	if (sgp_grow(&p->selectors, p->nselectors, &p->capselectors, sizeof *p->selectors) != 0) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	uint8_t *out = p->selectors[p->nselectors];
 	if (strchr(sel, '(') != NULL) {
 		abi_sig s;
 		if (abi_parse_sig(&s, sel, NULL) != ABI_OK) {
@@ -188,10 +220,17 @@ sgp_load_feeds(sgp_policy *p, const json_t *j, char *err, size_t errlen)
 		snprintf(err, errlen, "a list of feeds (or {\"feeds\": [...]}) is expected");
 		return -1;
 	}
-	if (json_array_size(j) > SGP_MAX_FEEDS) {
-		snprintf(err, errlen, "more than %d feeds", SGP_MAX_FEEDS);
+	if (p->nfeeds + json_array_size(j) > SGP_MAX_FEEDS) {
+		snprintf(err, errlen, "%zu feeds, at most %d", p->nfeeds + json_array_size(j), SGP_MAX_FEEDS);
 		return -1;
 	}
+	size_t want = p->nfeeds + json_array_size(j);
+	sgp_feed *nf = want ? realloc(p->feeds, want * sizeof *nf) : p->feeds;
+	if (want && nf == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	p->feeds = nf;
 	for (size_t i = 0; i < json_array_size(j); i++)
 		if (sgp_load_feed(p, json_array_get(j, i), i, err, errlen) != 0)
 			return -1;

@@ -14,7 +14,8 @@
  * Bounds are exact decimal text ("1000.5"), turned into the message's fixed point (its decimals)
  * at check time, so feeds with different decimals share one configuration format.
  *
- * Memory: an sgp_policy is a plain value owned by the caller (no pointers); checks only read it.
+ * Memory: an sgp_policy is owned by the caller; start from a zeroed one; its lists (contracts,
+ * selectors, feeds) are heap arrays sized to what was added, released by sgp_free. Checks only read it.
  */
 #ifndef OB_ACTORS_SIGNER_POLICY_H
 #define OB_ACTORS_SIGNER_POLICY_H
@@ -26,9 +27,10 @@
 
 #include "schemas/messages.h"
 
-#define SGP_MAX_CONTRACTS 64
-#define SGP_MAX_SELECTORS 32
-#define SGP_MAX_FEEDS     64
+/* Bounds of one signer's lists; the arrays grow to what is configured (sgp_free releases them). */
+#define SGP_MAX_CONTRACTS 1024 /* ALLOWED_CONTRACTS (and the feeds' aggregators: one shard's feeds) */
+#define SGP_MAX_SELECTORS 256
+#define SGP_MAX_FEEDS     1024
 #define SGP_DEC_CAP       96    /* decimal bound text */
 #define SGP_GAS_MIN       21000 /* intrinsic gas of any transaction: a lower limit can never be mined */
 
@@ -62,17 +64,20 @@ typedef struct {
 
 typedef struct {
 	uint64_t chain_id;
-	uint8_t contracts[SGP_MAX_CONTRACTS][20];
-	size_t ncontracts;
-	uint8_t selectors[SGP_MAX_SELECTORS][4]; /* for tx.request */
-	size_t nselectors;
+	uint8_t (*contracts)[20]; /* ncontracts, allocated as added */
+	size_t ncontracts, capcontracts;
+	uint8_t (*selectors)[4]; /* for tx.request */
+	size_t nselectors, capselectors;
 	char min_answer[SGP_DEC_CAP]; /* global bounds, "" = none */
 	char max_answer[SGP_DEC_CAP];
 	uint64_t max_change_ppm; /* 0 = no limit */
 	uint64_t max_gas_limit;  /* cap on the gas limit a price.update or tx.request asks for */
-	sgp_feed feeds[SGP_MAX_FEEDS];
+	sgp_feed *feeds;         /* nfeeds, allocated to the feeds file's count */
 	size_t nfeeds;
 } sgp_policy;
+
+/* Releases the lists and zeroes p (a zeroed policy is empty and valid to fill again). */
+void sgp_free(sgp_policy *p);
 
 const char *sgp_reason_name(int reason); /* "max_change"; "?" out of range */
 

@@ -224,6 +224,7 @@ bench_close(bench_core *b)
 	if (sg_next_nonce(b->s) != b->done)
 		abort();
 	sg_close(b->s);
+	sgp_free(&b->pol);
 	free(b->items);
 	free(b->items2);
 	free(b->res);

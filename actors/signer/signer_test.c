@@ -112,7 +112,7 @@ static void
 base_policy(sgp_policy *p)
 {
 	char err[200];
-	memset(p, 0, sizeof *p);
+	sgp_free(p); /* zeroes it; a policy reused by the next test gives its lists back */
 	p->chain_id = 138;
 	p->max_gas_limit = 500000;
 	assert_int_equal(sgp_add_contract(p, CON, err, sizeof err), 0);
@@ -130,11 +130,60 @@ base_policy(sgp_policy *p)
 	json_decref(j);
 }
 
+/* The lists' bounds: exactly SGP_MAX_* are taken (the arrays grow to them), one more is refused
+ * with a message naming the bound; nothing is kept half-added. */
+static void
+test_policy_bounds(void **st)
+{
+	(void)st;
+	sgp_policy p = { 0 };
+	char err[200], a[43], want[80];
+	for (int i = 0; i < SGP_MAX_CONTRACTS; i++) {
+		snprintf(a, sizeof a, "0x%040x", i + 1);
+		assert_int_equal(sgp_add_contract(&p, a, err, sizeof err), 0);
+	}
+	assert_int_equal(p.ncontracts, SGP_MAX_CONTRACTS);
+	assert_int_equal(sgp_add_contract(&p, "0x00000000000000000000000000000000000000b7", err, sizeof err), -1);
+	snprintf(want, sizeof want, "more than %d allowed contracts", SGP_MAX_CONTRACTS);
+	assert_string_equal(err, want);
+	uint8_t last[20] = { 0 };
+	last[18] = (uint8_t)(SGP_MAX_CONTRACTS >> 8), last[19] = (uint8_t)SGP_MAX_CONTRACTS;
+	assert_memory_equal(p.contracts[SGP_MAX_CONTRACTS - 1], last, 20);
+	for (int i = 0; i < SGP_MAX_SELECTORS; i++) {
+		snprintf(a, sizeof a, "0x%08x", i);
+		assert_int_equal(sgp_add_selector(&p, a, err, sizeof err), 0);
+	}
+	assert_int_equal(sgp_add_selector(&p, "0xffffffff", err, sizeof err), -1);
+	snprintf(want, sizeof want, "more than %d allowed selectors", SGP_MAX_SELECTORS);
+	assert_string_equal(err, want);
+	assert_int_equal(p.nselectors, SGP_MAX_SELECTORS);
+	json_t *feeds = json_array();
+	for (int i = 0; i < SGP_MAX_FEEDS + 1; i++) {
+		char name[24];
+		snprintf(name, sizeof name, "F%d-USD", i);
+		json_array_append_new(feeds, json_pack("{s:s}", "feed", name));
+	}
+	assert_int_equal(sgp_load_feeds(&p, feeds, err, sizeof err), -1);
+	snprintf(want, sizeof want, "%d feeds, at most %d", SGP_MAX_FEEDS + 1, SGP_MAX_FEEDS);
+	assert_string_equal(err, want);
+	assert_int_equal(p.nfeeds, 0);
+	json_array_remove(feeds, 0);
+	assert_int_equal(sgp_load_feeds(&p, feeds, err, sizeof err), 0);
+	assert_int_equal(p.nfeeds, SGP_MAX_FEEDS);
+	snprintf(a, sizeof a, "F%d-USD", SGP_MAX_FEEDS);
+	assert_non_null(sgp_feed_find(&p, a));
+	assert_null(sgp_feed_find(&p, "F0-USD"));
+	json_decref(feeds);
+	sgp_free(&p);
+	assert_null(p.feeds);
+	assert_int_equal(p.ncontracts, 0);
+}
+
 static void
 test_policy_table(void **st)
 {
 	(void)st;
-	sgp_policy p;
+	sgp_policy p = { 0 };
 	base_policy(&p);
 	static const struct {
 		const char *feed, *answer, *prev, *contract;
@@ -243,6 +292,7 @@ test_policy_table(void **st)
 	assert_int_equal(sgp_load_feeds(&p, j, err, sizeof err), -1);
 	assert_true(strstr(err, "maxx") != NULL);
 	json_decref(j);
+	sgp_free(&p);
 }
 
 /* ---- fees ------------------------------------------------------------------------------------ */
@@ -1227,6 +1277,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_call_three_signatures),
+		cmocka_unit_test(test_policy_bounds),
 		cmocka_unit_test(test_policy_table),
 		cmocka_unit_test(test_fees),
 		cmocka_unit_test(test_core),

@@ -89,6 +89,11 @@ static const rt_opt opts[] = {
 	  "transactions of the key sent and not yet mined at once (nonces above the lowest unmined one + this wait, "
 	  "stored and acked, and are sent in nonce order as lower ones are mined)",
 	  &cfg.max_in_flight, 1, 4096, 0, 0 },
+	{ "SEND_BATCH_MAX", RT_U64, "16",
+	  "calls in one JSON-RPC batch request: the window's due eth_sendRawTransaction (nonce order) and a poll's "
+	  "receipt reads; 1 = one request per call. An endpoint that answers a batch with one error gets one call "
+	  "per request from then on (logged, submitter_send_batch_refused_total)",
+	  &cfg.send_batch_max, 1, SUB_SEND_BATCH_MAX, 0, 0 },
 	{ "BUMP_PERCENT", RT_U64, "20", "fee increase of a bump in percent (at least 10, the nodes' minimum)",
 	  &cfg.bump_percent, 10, 1000, 0, 0 },
 	{ "POLL_INTERVAL", RT_DURATION, "1s", "receipt and head polling period", &cfg.poll_ms, 10, 600000, 0, 0 },

@@ -34,10 +34,11 @@ struct sub {
 	sub_entry *dels; /* entries forgotten while deferred: removed from LMDB by sub_flush_saves */
 	size_t ndels, capdels;
 	int head_fresh; /* head was read for this batch of sends: no eth_blockNumber per first send */
+	int no_batch;   /* an endpoint refused a batch request: one eth_sendRawTransaction per request */
 	sc_gas_quote quote;
 	int have_quote;
 	uint64_t next_poll, next_quote, next_nonce; /* monotonic ms */
-	rt_metric *m_pub_err;
+	rt_metric *m_pub_err, *m_batches, *m_rbatches, *m_batch_refused;
 	rt_metric *m_sent, *m_pending, *m_bumps, *m_confirm, *m_bad, *m_other, *m_up[RPC_MAX_ENDPOINTS];
 };
 
@@ -86,6 +87,15 @@ sub_metrics(sub *s)
 	        "Messages the bus refused to send (tx.status, tx.ack, tx.bump, gas.quote, nonce.sync).", NULL);
 	s->m_other = rt_counter("submitter_other_signer_total",
 	                        "tx.signed messages of another signer's key, left to that key's submitter.", NULL);
+	s->m_batches = rt_counter("submitter_rpc_batches_total",
+	                          "JSON-RPC batch requests sent (SEND_BATCH_MAX > 1), by the method of their calls.",
+	                          "method=\"eth_sendRawTransaction\"");
+	s->m_rbatches = rt_counter("submitter_rpc_batches_total",
+	                           "JSON-RPC batch requests sent (SEND_BATCH_MAX > 1), by the method of their calls.",
+	                           "method=\"eth_getTransactionReceipt\"");
+	s->m_batch_refused = rt_counter(
+	        "submitter_send_batch_refused_total",
+	        "Batch requests an endpoint answered with one error (no batches): sends go one by one since.", NULL);
 	for (const char *const *c = sub_class_names(); *c; c++)
 		sub_err_metric(*c);
 	for (size_t i = 0; i < rpc_endpoint_count(s->r) && i < RPC_MAX_ENDPOINTS; i++) {
@@ -465,15 +475,12 @@ sub_accepted(sub *s, sub_entry *e, int errcls, const char *text)
 		sub_status(s, e, SC_TX_PENDING, errcls, text);
 }
 
-/* Sends e once and acts on the answer. Returns 0 when e is still tracked, -1 when it was
- * removed (failed or dropped). */
+/* Acts on the node's answer to one eth_sendRawTransaction of e (rc and re as rpc_send_raw returns
+ * them), sent alone or in a batch. Returns 0 when e is still tracked, -1 when it was removed
+ * (failed or dropped). */
 static int
-sub_send(sub *s, sub_entry *e)
+sub_sent(sub *s, sub_entry *e, int rc, const rpc_error *re)
 {
-	rpc_error re;
-	e->attempts++;
-	e->last_sent_ns = rt_now_ns();
-	int rc = rpc_send_raw(s->r, e->tx.raw, e->tx.raw_len, NULL, &re);
 	if (rc == RPC_OK || rc == RPC_EDECODE) { /* a node that took it but answered oddly still took it */
 		if (rt_log_state_change("send_fee_refused", "ok") && e->attempts > 1)
 			rt_log(RT_INFO, "send accepted again after fee refusals");
@@ -481,9 +488,9 @@ sub_send(sub *s, sub_entry *e)
 		sub_accepted(s, e, SC_TXERR_NONE, NULL);
 		return 0;
 	}
-	const sub_class *c = rc == RPC_ENODE ? sub_classify(re.msg) : sub_class_rpc();
+	const sub_class *c = rc == RPC_ENODE ? sub_classify(re->msg) : sub_class_rpc();
 	if (rc == RPC_ETRANSPORT)
-		sub_rpc_state(s, 0, re.msg);
+		sub_rpc_state(s, 0, re->msg);
 	else
 		sub_rpc_state(s, 1, NULL);
 	char h[67];
@@ -492,28 +499,28 @@ sub_send(sub *s, sub_entry *e)
 	 * a warning naming the fix, and the repeats at debug. Other refusals are the protocol at work. */
 	int fee = strcmp(c->name, "underpriced") == 0 || strcmp(c->name, "fee_too_low") == 0;
 	if (!fee)
-		rt_logkv(RT_INFO, "send refused", "tx", h, "class", c->name, "node", re.msg, NULL);
+		rt_logkv(RT_INFO, "send refused", "tx", h, "class", c->name, "node", re->msg, NULL);
 	else if (rt_log_state_change("send_fee_refused", "refused"))
 		rt_logkv(RT_WARN,
 		         "send refused: the fee is below what the node accepts (the signer's GAS_PRICE: auto follows "
 		         "the chain); repeats are logged at debug",
-		         "tx", h, "class", c->name, "node", re.msg, NULL);
+		         "tx", h, "class", c->name, "node", re->msg, NULL);
 	else
-		rt_logkv(RT_DEBUG, "send refused", "tx", h, "class", c->name, "node", re.msg, NULL);
+		rt_logkv(RT_DEBUG, "send refused", "tx", h, "class", c->name, "node", re->msg, NULL);
 	switch (c->action) {
 	case SUB_ACT_SENT:
-		sub_accepted(s, e, c->sc_err, re.msg);
+		sub_accepted(s, e, c->sc_err, re->msg);
 		return 0;
 	case SUB_ACT_NONCE_USED: {
 		size_t before = s->n;
-		sub_nonce_used(s, e, re.msg);
+		sub_nonce_used(s, e, re->msg);
 		return s->n < before ? -1 : 0;
 	}
 	case SUB_ACT_FATAL:
 		rt_inc(sub_err_metric(c->name));
 		e->error = (uint64_t)c->sc_err;
-		sub_status(s, e, SC_TX_FAILED, c->sc_err, re.msg);
-		sub_alert_failed(s, e, c->name, re.msg);
+		sub_status(s, e, SC_TX_FAILED, c->sc_err, re->msg);
+		sub_alert_failed(s, e, c->name, re->msg);
 		sub_remove_entry(s, e);
 		return -1;
 	default: /* retry / bump: stays pending; tell once per change of error */
@@ -521,9 +528,119 @@ sub_send(sub *s, sub_entry *e)
 		if (e->error != (uint64_t)c->sc_err || e->attempts == 1) {
 			e->error = (uint64_t)c->sc_err;
 			sub_save(s, e);
-			sub_status(s, e, SC_TX_PENDING, c->sc_err, re.msg);
+			sub_status(s, e, SC_TX_PENDING, c->sc_err, re->msg);
 		}
 		return 0;
+	}
+}
+
+static void
+sub_send_start(sub_entry *e)
+{
+	e->attempts++;
+	e->last_sent_ns = rt_now_ns();
+}
+
+/* Sends e once, alone, and acts on the answer. Returns 0 when e is still tracked, -1 when it was
+ * removed (failed or dropped). */
+static int
+sub_send(sub *s, sub_entry *e)
+{
+	rpc_error re;
+	sub_send_start(e);
+	int rc = rpc_send_raw(s->r, e->tx.raw, e->tx.raw_len, NULL, &re);
+	return sub_sent(s, e, rc, &re);
+}
+
+/* An endpoint answered a batch with one error: it takes no batches. Said once; from then on every
+ * send and receipt read goes alone. */
+static void
+sub_no_batch(sub *s, const rpc_error *be)
+{
+	if (s->no_batch)
+		return;
+	s->no_batch = 1;
+	rt_inc(s->m_batch_refused);
+	char code[24];
+	snprintf(code, sizeof code, "%d", be->code);
+	rt_logkv(RT_WARN,
+	         "the rpc endpoint refused a batch request: one call per request from now on (set SEND_BATCH_MAX=1 "
+	         "for this endpoint)",
+	         "code", code, "node", be->msg, NULL);
+}
+
+/* One batch request for v[0..n) (n <= SEND_BATCH_MAX, nonce order: the array's order; a node may
+ * process a batch's calls concurrently, and its pool holds a nonce that arrives before the one
+ * below it as it would a gap of a few microseconds). Each call's answer is acted on as sub_send
+ * acts on a single one, in nonce order; a call the batch did not answer (absent from the answer,
+ * or malformed) is sent again alone, so its error is read exactly as a single send reads it. An
+ * endpoint that answers the batch with one error does not take batches: logged once, counted,
+ * and every send from then on goes alone. */
+static void
+sub_send_batch(sub *s, sub_entry **v, size_t n)
+{
+	rpc_batch_call *calls = calloc(n, sizeof *calls);
+	size_t k = 0;
+	for (; calls && k < n; k++)
+		if (rpc_send_raw_call(&calls[k], v[k]->tx.raw, v[k]->tx.raw_len) != 0)
+			break;
+	if (!calls || k < n) { /* out of memory: one by one (they allocate less) */
+		for (size_t i = 0; calls && i < k; i++)
+			json_decref(calls[i].params);
+		free(calls);
+		for (size_t i = 0; i < n; i++)
+			if (sub_index(s, v[i]) >= 0)
+				sub_send(s, v[i]);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		sub_send_start(v[i]);
+	rpc_error be;
+	int brc = rpc_call_batch(s->r, calls, n, &be);
+	rt_inc(s->m_batches);
+	if (brc == RPC_ENOBATCH)
+		sub_no_batch(s, &be);
+	for (size_t i = 0; i < n; i++) {
+		if (sub_index(s, v[i]) < 0) /* removed while acting on a lower nonce's answer */
+			goto next;
+		if (brc == RPC_ENOBATCH || calls[i].rc == RPC_EDECODE) {
+			v[i]->attempts--; /* not an attempt the node answered: sub_send counts its own */
+			sub_send(s, v[i]);
+			goto next;
+		}
+		int rc = calls[i].rc;
+		if (rc == RPC_OK)
+			rc = rpc_send_raw_result(calls[i].result, NULL, &calls[i].e);
+		sub_sent(s, v[i], rc, &calls[i].e);
+	next:
+		json_decref(calls[i].result);
+	}
+	free(calls);
+}
+
+/* Sends v[0..n) (nonce order) in batches of SEND_BATCH_MAX, or one by one when it is 1 or an
+ * endpoint refused batches. Entries removed meanwhile (a lower nonce's answer) are skipped. */
+static void
+sub_send_all(sub *s, sub_entry **v, size_t n)
+{
+	size_t max = s->c.send_batch_max;
+	for (size_t i = 0; i < n;) {
+		if (max <= 1 || s->no_batch) {
+			if (sub_index(s, v[i]) >= 0)
+				sub_send(s, v[i]);
+			i++;
+			continue;
+		}
+		/* the next chunk of entries still tracked */
+		sub_entry *chunk[SUB_SEND_BATCH_MAX];
+		size_t k = 0, lim = max < SUB_SEND_BATCH_MAX ? max : SUB_SEND_BATCH_MAX;
+		for (; i < n && k < lim; i++)
+			if (sub_index(s, v[i]) >= 0)
+				chunk[k++] = v[i];
+		if (k == 1)
+			sub_send(s, chunk[0]);
+		else if (k > 1)
+			sub_send_batch(s, chunk, k);
 	}
 }
 
@@ -626,9 +743,7 @@ sub_send_held(sub *s)
 		s->head_fresh = 1;
 		s->defer = 1;
 	}
-	for (size_t i = 0; i < n; i++)
-		if (sub_index(s, snap[i]) >= 0)
-			sub_send(s, snap[i]);
+	sub_send_all(s, snap, n);
 	free(snap);
 	s->head_fresh = 0;
 	sub_flush_saves(s);
@@ -873,15 +988,15 @@ sub_is_newest(sub *s, const sub_entry *e)
 
 static int sub_follow_depth(sub *s, sub_entry *e);
 
-/* Follows one entry. Returns -1 when it was removed, 1 on a transport failure (stop polling). */
+/* Follows one entry, given its receipt as read (r: rpc_get_receipt's return, why: a transport
+ * failure's text). Returns -1 when it was removed, 1 on a transport failure (stop polling). */
 static int
-sub_follow(sub *s, sub_entry *e)
+sub_follow(sub *s, sub_entry *e, int r, const rpc_receipt *prc, const char *why)
 {
-	rpc_receipt rc;
+	rpc_receipt rc = *prc;
 	rpc_error re;
-	int r = rpc_get_receipt(s->r, e->tx.tx_hash, &rc, &re);
 	if (r == RPC_ETRANSPORT) {
-		sub_rpc_state(s, 0, re.msg);
+		sub_rpc_state(s, 0, why);
 		return 1;
 	}
 	if (e->block_number == 0) {
@@ -911,6 +1026,61 @@ sub_follow(sub *s, sub_entry *e)
 	if (r != RPC_OK)
 		return 0;
 	return sub_follow_depth(s, e);
+}
+
+typedef struct {
+	int r; /* rpc_get_receipt's return for the entry */
+	rpc_receipt rc;
+} sub_rcpt;
+
+/* The receipts of v[0..n) into out: one batch request when SEND_BATCH_MAX > 1 and the endpoint
+ * takes batches, else one request each. A call the batch did not answer is asked again alone;
+ * after a transport failure the rest are not asked (RPC_ETRANSPORT, why = its text). */
+static void
+sub_receipts(sub *s, sub_entry **v, size_t n, sub_rcpt *out, char *why, size_t wl)
+{
+	rpc_batch_call *calls = NULL;
+	int brc = RPC_EDECODE;
+	rpc_error be;
+	size_t k = 0;
+	if (n > 1 && s->c.send_batch_max > 1 && !s->no_batch && (calls = calloc(n, sizeof *calls)) != NULL) {
+		for (; k < n; k++)
+			if (rpc_get_receipt_call(&calls[k], v[k]->tx.tx_hash) != 0)
+				break;
+		if (k == n) {
+			brc = rpc_call_batch(s->r, calls, n, &be);
+			rt_inc(s->m_rbatches);
+			if (brc == RPC_ENOBATCH)
+				sub_no_batch(s, &be);
+		} else {
+			for (size_t i = 0; i < k; i++)
+				json_decref(calls[i].params);
+		}
+	}
+	int down = 0;
+	for (size_t i = 0; i < n; i++) {
+		rpc_error re;
+		memset(&out[i].rc, 0, sizeof out[i].rc);
+		if (brc == RPC_ETRANSPORT || down) {
+			out[i].r = RPC_ETRANSPORT;
+			if (!down)
+				snprintf(why, wl, "%s", be.msg);
+			down = 1;
+		} else if (brc == RPC_OK && calls[i].rc == RPC_OK) {
+			out[i].r = rpc_get_receipt_result(calls[i].result, &out[i].rc, &re);
+		} else if (brc == RPC_OK && calls[i].rc != RPC_EDECODE) {
+			out[i].r = calls[i].rc; /* the node's error for this call */
+		} else {                        /* no batch, or no answer for this call in it */
+			out[i].r = rpc_get_receipt(s->r, v[i]->tx.tx_hash, &out[i].rc, &re);
+			if (out[i].r == RPC_ETRANSPORT) {
+				snprintf(why, wl, "%s", re.msg);
+				down = 1;
+			}
+		}
+		if (calls)
+			json_decref(calls[i].result);
+	}
+	free(calls);
 }
 
 /* An included tx: confirmed at CONFIRMATIONS, final (and forgotten) at FINALITY_DEPTH, both counted
@@ -959,9 +1129,7 @@ sub_poll(sub *s)
 		for (size_t i = 0; snap && i < s->n; i++)
 			if (s->v[i]->block_number == 0 && s->v[i]->state != SC_TX_REPLACED && !sub_held(s->v[i]))
 				snap[n++] = s->v[i];
-		for (size_t i = 0; i < n; i++)
-			if (sub_index(s, snap[i]) >= 0)
-				sub_send(s, snap[i]);
+		sub_send_all(s, snap, n);
 		free(snap);
 	}
 	/* Walk a snapshot of the list: following one entry may remove it and its siblings. */
@@ -975,12 +1143,26 @@ sub_poll(sub *s)
 	 * before it re-reads the receipts after the restart and says the same again (tx.status is
 	 * taken as idempotent), as a crash between a save and its publish always could. */
 	s->defer = 1;
-	for (size_t i = 0; i < n; i++) {
-		if (sub_index(s, snap[i]) < 0 || snap[i]->state == SC_TX_REPLACED)
-			continue;
-		if (sub_follow(s, snap[i]) == 1)
+	/* In chunks of SEND_BATCH_MAX: the chunk's receipts in one batch request, then each followed. */
+	size_t lim = s->c.send_batch_max > 1 && !s->no_batch ? s->c.send_batch_max : 1;
+	lim = lim < SUB_SEND_BATCH_MAX ? lim : SUB_SEND_BATCH_MAX;
+	sub_rcpt *rr = n ? malloc(lim * sizeof *rr) : NULL;
+	sub_entry *chunk[SUB_SEND_BATCH_MAX];
+	char why[sizeof re.msg] = "";
+	for (size_t i = 0; rr && i < n;) {
+		size_t k = 0;
+		for (; i < n && k < lim; i++)
+			if (sub_index(s, snap[i]) >= 0 && snap[i]->state != SC_TX_REPLACED)
+				chunk[k++] = snap[i];
+		sub_receipts(s, chunk, k, rr, why, sizeof why);
+		int stop = 0;
+		for (size_t j = 0; j < k && !stop; j++)
+			if (sub_index(s, chunk[j]) >= 0 && chunk[j]->state != SC_TX_REPLACED)
+				stop = sub_follow(s, chunk[j], rr[j].r, &rr[j].rc, why) == 1;
+		if (stop)
 			break;
 	}
+	free(rr);
 	free(snap);
 	sub_flush_saves(s);
 	if (s->rpc_state == 1)
@@ -1090,6 +1272,8 @@ sub_open(const sub_cfg *c, act_bus *a, rpc *r, st_env *env, char *err, size_t er
 		return NULL;
 	}
 	s->c = *c;
+	if (s->c.send_batch_max == 0)
+		s->c.send_batch_max = 16;
 	s->a = a;
 	s->r = r;
 	s->env = env;

@@ -15,7 +15,9 @@
  * others are held (stored and acked, not sent) until a poll sees lower ones mined. s->v is kept
  * sorted by nonce for that. A poll's state changes are written in one commit at its end.
  *
- * Sending: to the first working endpoint of RPC_URL (failover), not broadcast to all of them.
+ * Sending: the due transactions as one JSON-RPC batch request (SEND_BATCH_MAX calls at most, nonce
+ * order, each call's answer acted on as a single send's; a poll's receipt reads likewise), to the
+ * first working endpoint of RPC_URL (failover), not broadcast to all of them.
  * Broadcasting (Chainlink's choice) helps when nodes do not gossip to one another; on one network
  * they do, and the answers of one node are what the error classification needs. A tx that a node
  * forgot is re-sent once per block (eth_getTransactionByHash says unknown), so propagation does
@@ -40,10 +42,13 @@ typedef struct {
 	uint64_t bump_after_blocks;
 	uint64_t bump_percent;
 	uint64_t poll_ms, quote_ms, nonce_sync_ms;
-	uint64_t max_in_flight; /* nonces sent and unmined at once (0 = 16) */
+	uint64_t max_in_flight;  /* nonces sent and unmined at once (0 = 16) */
+	uint64_t send_batch_max; /* calls per JSON-RPC batch request, sends and receipt reads (0 = 16, 1 = none) */
 	uint8_t signer[20];
 	int have_signer;
 } sub_cfg;
+
+#define SUB_SEND_BATCH_MAX 256 /* bound of SEND_BATCH_MAX */
 
 typedef struct sub sub;
 

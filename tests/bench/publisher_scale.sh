@@ -9,9 +9,9 @@
 #     second source (quorum 2 of 3) publishes the new price;
 #   - transactions per second from one key (the busiest key, and the mean over the keys).
 #
-# What main can do decides the topology, and this bench does not change it: the median, the gate and
-# the signer take at most 32 feeds / contracts each (median FEEDS, gate GF_MAX_FEEDS, signer
-# ALLOWED_CONTRACTS and FEEDS lists), so N feeds run as ceil(N / 32) shards, each with its own median,
+# Topology: N feeds run as ceil(N / SCALE_SHARD) shards (SCALE_SHARD feeds each, default 32 as the
+# README's measurements were made; up to 1024, what one median, gate and signer take: median FEEDS,
+# gate GF_MAX_FEEDS, signer ALLOWED_CONTRACTS / FEEDS / SGP_MAX_FEEDS), each with its own median,
 # gate, signer and submitter and its own key (one key per feed shard, actors/signer/README.md); busd
 # is one. The sources are tools/bench-pub publishing price.obs.<feed> for every feed and source, as
 # 3 x N fetchers would (the fetcher is one feed per process today; 1,500 processes would measure
@@ -19,7 +19,7 @@
 # gates decide N / 10 updates a second; a feed's next move comes after its previous update is
 # confirmed (the gate keeps one update per feed in flight, by design).
 #
-# SCALE_FEEDS ("100 500"), SCALE_SECONDS (measured window: 20 s at 100 feeds, 30 s at 500),
+# SCALE_FEEDS ("100 500"), SCALE_SHARD (32), SCALE_SECONDS (measured window: 20 s at 100 feeds, 30 s at 500),
 # SCALE_WARMUP (15 s x T_SLOW at most: the window opens once every feed's first update was sent).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -32,7 +32,11 @@ for b in busd bus-tap median gate signer submitter bench-pub; do
 done
 [ -x tests/chain/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil ] ||
 	{ echo "tests/chain/node_modules missing: run make deps"; exit 1; }
-SHARD=32
+SHARD=${SCALE_SHARD:-32}
+[ "$SHARD" -ge 1 ] && [ "$SHARD" -le 1024 ] || fail "SCALE_SHARD=$SHARD: want 1..1024 feeds per shard"
+# a shard's key has one update per feed in flight at most (the gate's rule): the submitter's window
+# (default 16) must not be what holds a big shard back
+INFLIGHT=$((SHARD > 16 ? SHARD : 16))
 MOVE_EVERY=${MOVE_EVERY:-10}
 WARM=${SCALE_WARMUP:-15}
 HZ=$(getconf CLK_TCK)
@@ -95,7 +99,8 @@ run_scale() {
 			AGG_INTERVAL=1s INSTANCE=median-$s LOG_LEVEL=warn "$B/median" 2>"$d/median-$s.log" &
 		PROC[median-$s]=$!
 		BUS_PUB_URL=$IN BUS_SUB_URL=$OUT BUS_SIGNING_KEY=$XSEC BUS_TRUST="tx.signed=$SPUB" STATE_DIR=$d/submitter-$s \
-			CHAIN_ID=138 SIGNER_ADDRESS=$addr CONFIRMATIONS=1 FINALITY_DEPTH=3 INSTANCE=submitter-$s LOG_LEVEL=warn \
+			CHAIN_ID=138 SIGNER_ADDRESS=$addr CONFIRMATIONS=1 FINALITY_DEPTH=3 MAX_IN_FLIGHT=$INFLIGHT \
+			INSTANCE=submitter-$s LOG_LEVEL=warn \
 			"$B/submitter" 2>"$d/submitter-$s.log" &
 		PROC[submitter-$s]=$!
 		BUS_PUB_URL=$IN BUS_SUB_URL=$OUT PRIVATE_KEY=$key BUS_SIGNING_KEY=$SSEC STATE_DIR=$d/signer-$s CHAIN_ID=138 \
@@ -181,7 +186,7 @@ lat.sort()
 q = lambda x: lat[min(len(lat) - 1, int(x * len(lat)))] if lat else float("nan")
 txs = tx_per_key
 busiest = max(txs.values()) / secs if txs else 0
-print(f"{n} feeds x 3 sources ({shards} shards of <= 32 feeds: median, gate, signer, submitter each; one key "
+print(f"{n} feeds x 3 sources ({shards} shards of <= {(n + shards - 1) // shards} feeds: median, gate, signer, submitter each; one key "
       f"per shard), {secs:.0f} s measured: {decisions} decisions ({decisions / secs:.1f}/s), "
       f"{sum(txs.values())} transactions ({sum(txs.values()) / secs:.1f}/s)")
 print(f"  source change -> tx accepted: {len(lat)} moves, p50 {q(0.5):.1f} ms, p99 {q(0.99):.1f} ms, "

@@ -7,7 +7,10 @@
 #  2. each actor with a valid configuration passes `--check-config` (exit 0) without starting: no
 #     state directory is created, no "started" line;
 #  3. a valid median really starts (past validation: "started", its HTTP /health answers);
-#  4. bus-tap and ethtx refuse a bad environment with the same exit code.
+#  4. bus-tap and ethtx refuse a bad environment with the same exit code;
+#  5. the feed bounds of one shard: the median's FEEDS, the gate's FEEDS_FILE, the signer's FEEDS,
+#     FEEDS_FILE and ALLOWED_CONTRACTS take 1024 (--check-config passes), 1025 exit 78 naming the
+#     bound; ALLOWED_SELECTORS 256 and 257.
 set -euo pipefail
 . "$(dirname "$0")/../lib/common.sh"
 BUILD=${BUILD:-build}
@@ -264,4 +267,37 @@ env -i PATH="$PATH" ETHTX_KEY=$ORDER "$B/ethtx" address 2>"$TMP/ethtx.err" || RC
 [ "$RC" = 78 ] || fail "ethtx: exit $RC, want 78"
 grep -q "ETHTX_KEY must hold a valid secp256k1 private key" "$TMP/ethtx.err" || fail "ethtx: message"
 echo "  bus-tap, ethtx: exit 78"
+echo "== 5. feeds of one shard: at the bound valid, one over refused (78)"
+MAXF=1024
+names() { seq -f 'F%g-USD' 0 $(($1 - 1)) | paste -sd, -; }
+addrs() { for i in $(seq 1 "$1"); do printf '0x%040x\n' "$i"; done | paste -sd, -; }
+feeds_file() { # N FILE: {"feeds":[{"feed","aggregator"}...]} of N feeds
+	python3 - "$1" >"$2" <<'PY'
+import json, sys
+n = int(sys.argv[1])
+print(json.dumps({"feeds": [{"feed": "F%d-USD" % i, "aggregator": "0x%040x" % (i + 1)} for i in range(n)]}))
+PY
+}
+run median FEEDS="$(names $MAXF)" -- --check-config
+check_ok median
+run median FEEDS="$(names $((MAXF + 1)))"
+expect_errors median 1 "FEEDS: more than $MAXF items ($((MAXF + 1)) given)"
+feeds_file $MAXF "$TMP/gate-max.json"
+feeds_file $((MAXF + 1)) "$TMP/gate-over.json"
+run gate RPC_URL=http://127.0.0.1:1 FEEDS_FILE="$TMP/gate-max.json" TRANSMITTER=$ADDR BUS_SIGNING_KEY="$GSEC" -- --check-config
+check_ok gate
+run gate RPC_URL=http://127.0.0.1:1 FEEDS_FILE="$TMP/gate-over.json" TRANSMITTER=$ADDR BUS_SIGNING_KEY="$GSEC"
+expect_errors gate 1 "FEEDS_FILE: $((MAXF + 1)) feeds, at most $MAXF"
+SKEY=0x0000000000000000000000000000000000000000000000000000000000000001
+run signer PRIVATE_KEY=$SKEY BUS_TRUST="price.update.=$GPUB" ALLOWED_CONTRACTS="$(addrs $MAXF)" FEEDS="$(names $MAXF)" \
+	FEEDS_FILE="$TMP/gate-max.json" ALLOWED_SELECTORS="$(seq -f '0x%08g' 1 256 | paste -sd, -)" \
+	STATE_DIR="$TMP/signer-state" -- --check-config
+check_ok signer
+run signer PRIVATE_KEY=$SKEY BUS_TRUST="price.update.=$GPUB" ALLOWED_CONTRACTS="$(addrs $((MAXF + 1)))" \
+	FEEDS="$(names $((MAXF + 1)))" FEEDS_FILE="$TMP/gate-over.json" \
+	ALLOWED_SELECTORS="$(seq -f '0x%08g' 1 257 | paste -sd, -)" STATE_DIR="$TMP/signer-state"
+expect_errors signer 4 "ALLOWED_CONTRACTS: more than $MAXF items ($((MAXF + 1)) given)" \
+	"FEEDS: more than $MAXF items ($((MAXF + 1)) given)" "FEEDS_FILE: $((MAXF + 1)) feeds, at most $MAXF" \
+	"ALLOWED_SELECTORS: more than 256 items (257 given)"
+[ -e "$TMP/signer-state" ] && fail "the signer opened its state with a bad configuration"
 echo "PASS config_errors"

@@ -9,6 +9,10 @@
 #      contiguous, and one block mines every one of them
 #   3. automine: a burst of THROUGHPUT_N (300) updates from one key; the time from the first publish
 #      to the last transaction mined gives "transactions per second from one key" (printed)
+#      sent, and their receipts read, as JSON-RPC batches (SEND_BATCH_MAX 16: submitter_rpc_batches_total)
+#   3b. an endpoint without batches (a proxy to anvil answering every array request with one error
+#      object, as some providers do): the submitter says so once (log, submitter_send_batch_refused_total
+#      = 1), sends one by one, and a burst of 40 is mined (its nonces checked with the rest at the end)
 #   4. SIGKILL of the signer and of the submitter in the middle of 120 updates (each id published
 #      once, then re-published like the gate until every one is signed): every update is mined
 #      exactly once, the chain's nonce is the start + the number of updates (no gap), and no nonce
@@ -63,7 +67,7 @@ start_signer() {
 	SIG_PID=$!
 }
 start_submitter() { # MAX_IN_FLIGHT
-	env RPC_URL=$RPC CHAIN_ID=138 SIGNER_ADDRESS=$ADDR1 STATE_DIR=$TMP/submitter BUS_PUB_URL=$IN BUS_SUB_URL=$OUT \
+	env RPC_URL=${SUB_RPC:-$RPC} CHAIN_ID=138 SIGNER_ADDRESS=$ADDR1 STATE_DIR=$TMP/submitter BUS_PUB_URL=$IN BUS_SUB_URL=$OUT \
 		MAX_IN_FLIGHT=$1 POLL_INTERVAL=100ms CONFIRMATIONS=1 FINALITY_DEPTH=2 BUMP_AFTER_BLOCKS=${BUMP_AFTER:-0} \
 		GAS_QUOTE_INTERVAL=500ms NONCE_SYNC_INTERVAL=500ms HTTP_PORT=$UHP HTTP_ADDR=127.0.0.1 \
 		INSTANCE=submitter-0 LOG_LEVEL=warn "$SUBMITTER" 2>>"$TMP/submitter.log" &
@@ -163,6 +167,51 @@ print("%.0f" % (len(raws) / (time.monotonic() - t0)))
 PY
 ) || fail "baseline"
 ok "baseline: $TN pre-signed update transactions sent back to back to the same anvil: $RAWTPS tx/s; the stack reached $(awk -v a="$TPS" -v b="$RAWTPS" 'BEGIN{printf "%.2f", a / b}') of it"
+
+BATCHES=$(metric_at "$UHP" 'submitter_rpc_batches_total{method="eth_sendRawTransaction"}')
+RBATCHES=$(metric_at "$UHP" 'submitter_rpc_batches_total{method="eth_getTransactionReceipt"}')
+[ "${BATCHES%.*}" -ge 1 ] || fail "no batch of sends (submitter_rpc_batches_total ${BATCHES:-none})"
+[ "${RBATCHES%.*}" -ge 1 ] || fail "no batch of receipt reads (submitter_rpc_batches_total ${RBATCHES:-none})"
+ok "the window's transactions went out in $BATCHES JSON-RPC batch requests, their receipts were read in $RBATCHES (sections 2 and 3)"
+
+# ---- 3b. an endpoint that takes no batch requests -------------------------------------------------------
+cat >"$TMP/nobatch.py" <<'PY'
+import http.client, http.server, sys, urllib.parse
+up = urllib.parse.urlparse(sys.argv[2])
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *a): pass
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["content-length"]))
+        if body.lstrip().startswith(b"["):
+            out, status = b'{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"batch requests are not supported"}}', 200
+            with open(sys.argv[3], "a") as f: f.write("batch refused\n")
+        else:
+            c = http.client.HTTPConnection(up.hostname, up.port)
+            c.request("POST", "/", body, {"content-type": "application/json"})
+            r = c.getresponse(); out, status = r.read(), r.status
+        self.send_response(status)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(out)))
+        self.end_headers()
+        self.wfile.write(out)
+http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+PY
+NBP=$(free_port)
+python3 "$TMP/nobatch.py" "$NBP" "$RPC" "$TMP/nobatch.log" 2>"$TMP/nobatch.err" &
+PIDS+=($!)
+nb_up() { curl -sf -H 'content-type: application/json' --data '{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}' "http://127.0.0.1:$NBP" >/dev/null; }
+wait_for 10 "the no-batch proxy" nb_up
+stop_submitter
+SUB_RPC=http://127.0.0.1:$NBP start_submitter 16
+N2B=$(chain_nonce)
+burst 40 300250000000
+wait_for 60 "40 updates mined through an endpoint without batches" all_mined $((N2B + 40))
+REFUSED=$(metric_at "$UHP" submitter_send_batch_refused_total)
+[ "${REFUSED%.*}" = 1 ] || fail "submitter_send_batch_refused_total ${REFUSED:-none}, want 1"
+[ "$(grep -c 'refused a batch request' "$TMP/submitter.log")" = 1 ] || fail "the fallback is not logged exactly once"
+[ "$(wc -l <"$TMP/nobatch.log")" = 1 ] || fail "$(wc -l <"$TMP/nobatch.log") batch requests reached the proxy, want 1"
+ok "an endpoint without batches: one batch refused, said once (log + metric), 40 updates sent one by one and mined (nonces $N2B..$((N2B + 39)))"
 
 # ---- 4. SIGKILL of both in the middle ---------------------------------------------------------------
 stop_submitter

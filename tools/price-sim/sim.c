@@ -54,8 +54,8 @@ typedef struct {
 
 struct ps_sim {
 	pthread_mutex_t mu;
-	ps_feed feeds[PS_MAX_FEEDS];
-	size_t nfeeds;
+	ps_feed *feeds; /* nfeeds, grown by doubling as feeds are set (at most PS_MAX_FEEDS) */
+	size_t nfeeds, capfeeds;
 	ps_source src[PS_NSRC];
 };
 
@@ -79,6 +79,7 @@ ps_free(ps_sim *s)
 {
 	if (s) {
 		pthread_mutex_destroy(&s->mu);
+		free(s->feeds);
 		free(s);
 	}
 }
@@ -472,6 +473,13 @@ ps_ctl_set(ps_sim *s, const char *query, rt_buf *out)
 	if (f == NULL) {
 		if (s->nfeeds == PS_MAX_FEEDS)
 			return ps_bad(out, "too many feeds");
+		if (s->nfeeds == s->capfeeds) { /* no pointer into feeds outlives a call: realloc is safe */
+			size_t cap = s->capfeeds ? 2 * s->capfeeds : 16;
+			ps_feed *nf = realloc(s->feeds, cap * sizeof *nf);
+			if (nf == NULL)
+				return ps_bad(out, "out of memory");
+			s->feeds = nf, s->capfeeds = cap;
+		}
 		f = &s->feeds[s->nfeeds++];
 		memset(f, 0, sizeof *f);
 		snprintf(f->name, sizeof f->name, "%s", feed);

@@ -180,9 +180,10 @@ ob_store(MDB_txn *txn, ob_box *ob, const ob_msg *m, unsigned flags, st_err *err)
 	return 0;
 }
 
-int
-ob_put(MDB_txn *txn, ob_box *ob, const uint8_t id[OB_ID_LEN], const char *topic, const char *type, const void *body,
-       size_t len, uint64_t now_ns, st_err *err)
+/* A new entry created at now_ns, already sent `attempts` times, due at next_due_ns. */
+static int
+ob_put_as(MDB_txn *txn, ob_box *ob, const uint8_t id[OB_ID_LEN], const char *topic, const char *type, const void *body,
+          size_t len, uint64_t now_ns, uint32_t attempts, uint64_t next_due_ns, st_err *err)
 {
 	size_t tl = strlen(topic), yl = strlen(type);
 	if (tl > OB_TOPIC_MAX || yl > OB_TYPE_MAX || len > UINT32_MAX)
@@ -194,9 +195,25 @@ ob_put(MDB_txn *txn, ob_box *ob, const uint8_t id[OB_ID_LEN], const char *topic,
 		     .body = body,
 		     .body_len = len,
 		     .created_ns = now_ns,
-		     .next_due_ns = now_ns };
+		     .next_due_ns = next_due_ns,
+		     .attempts = attempts };
 	memcpy(m.id, id, OB_ID_LEN);
 	return ob_store(txn, ob, &m, MDB_NOOVERWRITE, err);
+}
+
+int
+ob_put(MDB_txn *txn, ob_box *ob, const uint8_t id[OB_ID_LEN], const char *topic, const char *type, const void *body,
+       size_t len, uint64_t now_ns, st_err *err)
+{
+	return ob_put_as(txn, ob, id, topic, type, body, len, now_ns, 0, now_ns, err);
+}
+
+int
+ob_put_sent(MDB_txn *txn, ob_box *ob, const uint8_t id[OB_ID_LEN], const char *topic, const char *type,
+            const void *body, size_t len, uint64_t now_ns, st_err *err)
+{
+	/* What ob_mark_sent(now) after ob_put(now) leaves, written once instead of put, get, del, put. */
+	return ob_put_as(txn, ob, id, topic, type, body, len, now_ns, 1, now_ns + ob_backoff_ns(ob, id, 1), err);
 }
 
 int

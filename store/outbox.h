@@ -72,6 +72,10 @@ void ob_close(ob_box *ob);
 /* Queues a message, due at once. MDB_KEYEXIST if the id is already queued. Copies everything. */
 OB_MUST_CHECK int ob_put(MDB_txn *txn, ob_box *ob, const uint8_t id[OB_ID_LEN], const char *topic, const char *type,
                          const void *body, size_t len, uint64_t now_ns, st_err *err);
+/* ob_put followed by ob_mark_sent(now_ns), in one write: for a producer that publishes the message
+ * right after its commit (attempts 1, due again at now + backoff(1)). */
+OB_MUST_CHECK int ob_put_sent(MDB_txn *txn, ob_box *ob, const uint8_t id[OB_ID_LEN], const char *topic,
+                              const char *type, const void *body, size_t len, uint64_t now_ns, st_err *err);
 /* Reads one entry (borrowed views). MDB_NOTFOUND if not queued (acked meanwhile). */
 int ob_get(MDB_txn *txn, ob_box *ob, const uint8_t id[OB_ID_LEN], ob_msg *m, st_err *err);
 /* Copies into ids[] up to max ids due at now_ns (next_due <= now), earliest first. Returns the

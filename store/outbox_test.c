@@ -169,6 +169,45 @@ test_backoff_schedule(void **state)
 	}
 }
 
+/* ob_put_sent leaves exactly what ob_put then ob_mark_sent at the same time leave: the same entry (with
+ * jitter on, so the due time is the id's own) and one due-index key; an existing id is refused. */
+static void
+test_put_sent_equals_put_then_mark(void **state)
+{
+	fx *f = *state;
+	fx_close(f);
+	ob_backoff bo = { .initial_ns = 10 * S, .factor = 3.0, .max_ns = 1000 * S, .jitter = 0.25 };
+	fx_open(f, &bo);
+	uint8_t a[OB_ID_LEN], b[OB_ID_LEN];
+	mkid(a, 1);
+	mkid(b, 2);
+	MDB_txn *txn = wtxn(f);
+	assert_int_equal(ob_put(txn, f->ob, a, "token.request", "token.request", "xyz", 3, 50 * S, NULL), 0);
+	assert_int_equal(ob_mark_sent(txn, f->ob, a, 50 * S, NULL, NULL), 0);
+	assert_int_equal(ob_put_sent(txn, f->ob, b, "token.request", "token.request", "xyz", 3, 50 * S, NULL), 0);
+	ob_msg ma, mb;
+	assert_int_equal(ob_get(txn, f->ob, a, &ma, NULL), 0);
+	assert_int_equal(ob_get(txn, f->ob, b, &mb, NULL), 0);
+	assert_int_equal(mb.attempts, 1);
+	assert_true(mb.created_ns == 50 * S);
+	assert_true(mb.next_due_ns == 50 * S + ob_backoff_ns(f->ob, b, 1));
+	assert_true(ma.next_due_ns == 50 * S + ob_backoff_ns(f->ob, a, 1));
+	assert_int_equal(ma.attempts, mb.attempts);
+	assert_true(ma.created_ns == mb.created_ns);
+	assert_int_equal(mb.error_len, 0);
+	assert_int_equal(mb.topic_len, ma.topic_len);
+	assert_memory_equal(mb.topic, "token.request", mb.topic_len);
+	assert_memory_equal(mb.type, "token.request", mb.type_len);
+	assert_memory_equal(mb.body, "xyz", mb.body_len);
+	uint8_t ids[4][OB_ID_LEN];
+	/* b is not due before its backoff, due at it, and has one due-index key */
+	assert_int_equal(ob_due(txn, f->ob, 50 * S, ids, 4, NULL), 0);
+	uint64_t last = ma.next_due_ns > mb.next_due_ns ? ma.next_due_ns : mb.next_due_ns;
+	assert_int_equal(ob_due(txn, f->ob, last, ids, 4, NULL), 2);
+	assert_int_equal(ob_put_sent(txn, f->ob, b, "t", "y", "b", 1, 60 * S, NULL), MDB_KEYEXIST);
+	assert_int_equal(st_commit(txn, NULL), 0);
+}
+
 static void
 test_jitter_bounds(void **state)
 {
@@ -348,6 +387,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_roundtrip_and_due_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backoff_schedule, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_jitter_bounds, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_put_sent_equals_put_then_mark, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ack_is_idempotent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_put_is_atomic_with_callers_txn_and_durable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_due_scan_touches_only_due, setup, teardown),

@@ -373,8 +373,7 @@ tkc_intake_one(tk_core *k, MDB_txn *txn, tk_item *it, st_err *e)
 	tkc_open_key(&it->rec, ok);
 	/* Marked sent now: it is published right after the commit; the backoff only covers a loss. */
 	if ((rv = tkc_put(k, txn, &it->rec, e)) != 0 || (rv = st_put(txn, k->t_open, ok, sizeof ok, "", 0, e)) != 0 ||
-	    (rv = ob_put(txn, k->ob, it->id, TKC_TOPIC_REQUEST, "token.request", k->body, len, k->now, e)) != 0 ||
-	    (rv = ob_mark_sent(txn, k->ob, it->id, k->now, NULL, e)) != 0 ||
+	    (rv = ob_put_sent(txn, k->ob, it->id, TKC_TOPIC_REQUEST, "token.request", k->body, len, k->now, e)) != 0 ||
 	    (rv = tkc_out_add(k, TKC_TOPIC_REQUEST, "token.request", it->id, k->body, len, e)) != 0)
 		return rv;
 	tkc_status_body(k, &it->rec, e, &rv);

@@ -11,6 +11,10 @@ STACK_TLS=1
 # 4 s x T_SLOW (common.sh's slow-machine factor, default 4): on a loaded machine under ASan a 4 s bound
 # also cut off busd-load's own live subscriber, which reads continuously but got no CPU for 4 s.
 export BUSD_SUB_STALL=$((4 * ${T_SLOW:-4}))s
+# The submitter takes every frame (no topic declaration, as a plain NNG sub0 or an older client would):
+# busd-load's large frames on load.* then fill its queue, which is what step 2 needs. A declaring
+# submitter would never be sent them (busd filters topics per subscriber since the topic declarations).
+export SUBMITTER_SUB_FILTER=0
 # shellcheck source=../lib/oracle_stack.sh
 . "$(dirname "$0")/../lib/oracle_stack.sh"
 [ -x "$B/busd-load" ] || { echo "missing $B/busd-load (run make)"; exit 1; }

@@ -73,7 +73,8 @@ start_signer() {
 	PID[signer]=$!
 }
 start_submitter() {
-	BUS_SIGNING_KEY=$XSEC BUS_TRUST="tx.signed=$SPUB" STATE_DIR=$TMP/submitter CHAIN_ID=138 \
+	# SUBMITTER_SUB_FILTER=0: the submitter subscribes as a plain sub0 (takes every frame busd has)
+	BUS_SUB_FILTER=${SUBMITTER_SUB_FILTER:-1} BUS_SIGNING_KEY=$XSEC BUS_TRUST="tx.signed=$SPUB" STATE_DIR=$TMP/submitter CHAIN_ID=138 \
 		SIGNER_ADDRESS=$ADDR1 CONFIRMATIONS=1 FINALITY_DEPTH=3 POLL_INTERVAL=200ms NONCE_SYNC_INTERVAL=2s \
 		GAS_QUOTE_INTERVAL=2s INSTANCE=submitter-e "$B/submitter" 2>>"$TMP/submitter.log" &
 	PID[submitter]=$!

@@ -5,7 +5,8 @@
  * counters; a subscriber keeps, per stream, the highest sequence number seen and a 1024-frame
  * window of which lower numbers arrived. That one structure answers three questions: is this a
  * duplicate (the same frame through a second busd), how many frames were skipped (a jump past
- * max + 1), and did the origin restart (seq 1 again with a new timestamp).
+ * max + 1), and did the origin restart (seq 1 again with a new timestamp, or a seq already seen
+ * carried by a frame newer than every frame seen: the subscriber missed the restart's first frames).
  */
 #include "bus/bus.h"
 
@@ -655,6 +656,7 @@ bus_pub_close(bus_pub *p)
 typedef struct {
 	bus_stream_stats st;
 	uint64_t epoch_ts;              /* ts of this incarnation's seq 1: tells a restart from a dup */
+	uint64_t last_ts;               /* newest ts of this incarnation: a lower seq that is newer is a restart */
 	uint64_t win[BUS_WINDOW_WORDS]; /* bit k: seq (last_seq - k) was seen */
 } bus_stream;
 
@@ -794,7 +796,14 @@ bus_track(bus_sub *s, const frame_view *f, uint64_t *gap)
 	*gap = 0;
 	if (o == NULL)
 		return 0;
-	if (o->st.frames == 0 || (f->seq == 1 && f->ts_ns != o->epoch_ts)) {
+	/* A restart: seq 1 again with another timestamp, or - when this subscriber missed the new
+	 * incarnation's first frames (it was not connected yet, or busd dropped them) - a seq at or below
+	 * the highest seen that is NEWER than every frame seen: a duplicate or a late frame of this
+	 * incarnation was sent before the highest one, so it cannot be newer. Without the second rule
+	 * a restarted publisher's frames (its outbox re-sends included) were dropped as duplicates until
+	 * its seq passed the old one's: minutes to forever on a quiet stream. */
+	if (o->st.frames == 0 || (f->seq == 1 && f->ts_ns != o->epoch_ts) ||
+	    (f->seq <= o->st.last_seq && f->ts_ns > o->last_ts)) {
 		if (o->st.frames != 0) {
 			o->st.restarts++;
 			rt_inc(bus_m.rx_restarts);
@@ -802,10 +811,13 @@ bus_track(bus_sub *s, const frame_view *f, uint64_t *gap)
 		memset(o->win, 0, sizeof o->win);
 		o->st.last_seq = f->seq;
 		o->epoch_ts = f->seq == 1 ? f->ts_ns : 0;
+		o->last_ts = f->ts_ns;
 		o->win[0] = 1;
 		o->st.frames++;
 		return 0;
 	}
+	if (f->ts_ns > o->last_ts)
+		o->last_ts = f->ts_ns;
 	if (f->seq > o->st.last_seq) {
 		uint64_t jump = f->seq - o->st.last_seq;
 		bus_win_shift(o->win, jump);

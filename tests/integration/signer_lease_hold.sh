@@ -121,4 +121,5 @@ fi
 echo "ok: signer-b signed nothing"
 kill -TERM "$A" "$LAST_SIGNER"
 wait "$A" "$LAST_SIGNER" 2>/dev/null || true
+grep -lE 'AddressSanitizer|runtime error:|LeakSanitizer' "$TMP"/signer-*.log && fail "sanitizer report"
 echo "PASS signer_lease_hold"

@@ -206,14 +206,82 @@ typedef struct {
 	int store_failed, store_sticky; /* this flush / since start: see sm_store_error */
 	rt_metric *m_signed[SG_NKINDS], *m_refused[SGP_NREASONS], *m_dropped[SG_NDROPS];
 	rt_metric *m_dup, *m_requeued, *m_republished, *m_next, *m_pending, *m_sign_s, *m_acks, *m_ignored;
-	rt_metric *m_peers, *m_leases, *m_remote_s;
+	rt_metric *m_peers, *m_leases, *m_remote_s, *m_held, *m_held_now;
 	rs *remote; /* REMOTE_SIGNER_URL, or NULL */
 	sgl lease;
 	int lease_state; /* SGL_* as of the last check */
+	/* Requests received while the lease listens at start (sm_hold): signed once it is active,
+	 * dropped if another signer turns up. At most cfg_batch, one per request id. */
+	sg_item *held;
+	size_t nheld;
 	uint64_t dup_alert_mono;
 } sm_state;
 
 static sm_state S;
+
+/* sg_result.status of an item kept by sm_hold (not one of sg's outcomes). */
+#define SM_R_HELD 100
+
+/* The same request: a re-send carries the id it was first sent with. */
+static int
+sm_same_request(const sg_item *a, const sg_item *b)
+{
+	if (a->kind != b->kind)
+		return 0;
+	if (a->kind == SG_REQUEST)
+		return memcmp(a->r.id, b->r.id, 16) == 0;
+	return memcmp(a->msg_id, b->msg_id, 16) == 0;
+}
+
+/* Keeps a price.update or tx.request received while the lease listens at start, so that it is
+ * signed when the lease becomes active even if its sender does not send it again (a sender's
+ * re-send may be lost, or come only after a long back-off). A re-send replaces the copy held.
+ * Returns 1 if held, 0 if not (a bump, or the buffer is full: dropped for now, as before). Held
+ * items are signed like any other (dedupe by id: never twice) or dropped by sm_held_flush. */
+static int
+sm_hold(const sg_item *it)
+{
+	if (it->kind != SG_UPDATE && it->kind != SG_REQUEST)
+		return 0;
+	for (size_t i = 0; i < S.nheld; i++)
+		if (sm_same_request(&S.held[i], it)) {
+			S.held[i] = *it;
+			return 1;
+		}
+	if (S.nheld == cfg_batch)
+		return 0;
+	S.held[S.nheld++] = *it;
+	rt_gauge_set(S.m_held_now, (double)S.nheld);
+	return 1;
+}
+
+/* Once the listening ends: with the lease active the held requests go first into the batch being
+ * received (as many as fit; the rest next time), so they are signed now; with another signer live
+ * (yield) or our own lease not heard back they are dropped, counted as dropped for the lease: the
+ * other signer signs them, or their senders re-send them. */
+static void
+sm_held_flush(void)
+{
+	if (S.nheld == 0 || S.lease_state == SGL_LISTENING)
+		return;
+	if (S.lease_state != SGL_ACTIVE) {
+		rt_add(S.m_dropped[SG_DROP_LEASE], S.nheld);
+		rt_logkv(RT_WARN, "held requests dropped: not signing for now", "reason", "lease", NULL);
+		S.nheld = 0;
+		rt_gauge_set(S.m_held_now, 0);
+		return;
+	}
+	sm_batch *b = S.in;
+	size_t k = cfg_batch - b->n < S.nheld ? cfg_batch - b->n : S.nheld;
+	if (k == 0)
+		return;
+	memmove(b->items + k, b->items, b->n * sizeof *b->items);
+	memcpy(b->items, S.held, k * sizeof *b->items);
+	b->n += k;
+	memmove(S.held, S.held + k, (S.nheld - k) * sizeof *S.held);
+	S.nheld -= k;
+	rt_gauge_set(S.m_held_now, (double)S.nheld);
+}
 
 /* ---- the key ---------------------------------------------------------------------------------- */
 
@@ -553,6 +621,9 @@ sm_metrics(void)
 	                     "Other live signers of this address heard on signer.lease (should be 0).", NULL);
 	S.m_leases = rt_counter("signer_leases_heard_total",
 	                        "signer.lease frames heard for this address (own included).", NULL);
+	S.m_held = rt_counter("signer_lease_held_total",
+	                      "Requests held while the lease listened at start, to be signed once it is active.", NULL);
+	S.m_held_now = rt_gauge("signer_lease_held", "Requests held now until the lease is active.", NULL);
 	S.m_remote_s = rt_histogram("signer_remote_sign_seconds", "One remote signer call (REMOTE_SIGNER_URL).", NULL,
 	                            bounds, OB_COUNT(bounds));
 	S.m_next = rt_gauge("signer_next_nonce", "Next nonce the signer will allocate.", NULL);
@@ -690,6 +761,10 @@ sm_account(const sg_item *it, const sg_result *r, uint64_t done_mono)
 		if (rt_log_state_change("signer.drop", sm_drop_names[r->reason]))
 			rt_logkv(RT_WARN, "not signing for now", "reason", sm_drop_names[r->reason], "ref", ref, NULL);
 		break;
+	case SM_R_HELD:
+		rt_inc(S.m_held);
+		rt_logkv(RT_INFO, "held until the lease is active", "kind", sm_kind_names[it->kind], "ref", ref, NULL);
+		break;
 	case SG_R_DONE:
 		if (it->kind == SG_ACK)
 			rt_inc(S.m_acks);
@@ -759,7 +834,9 @@ sm_submit(void)
 	if (b->n == 0)
 		return 0;
 	/* Without the lease nothing is signed or re-published (acks and nonce.syncs still run, so the
-	 * store follows the chain): the held requests come again (the gate re-publishes). */
+	 * store follows the chain). While it only listens at start, price.updates and tx.requests are
+	 * kept (sm_hold) and signed once it is active; otherwise they are dropped for now and come
+	 * again (the gate and token backends re-publish until they see a tx.status). */
 	int hold = S.lease_state != SGL_ACTIVE;
 	b->nrun = 0;
 	for (size_t i = 0; i < b->n; i++) {
@@ -768,6 +845,8 @@ sm_submit(void)
 			memset(&b->res[i], 0, sizeof b->res[i]);
 			b->res[i].status = SG_R_DROPPED;
 			b->res[i].reason = SG_DROP_LEASE;
+			if (S.lease_state == SGL_LISTENING && sm_hold(&b->items[i]))
+				b->res[i].status = SM_R_HELD;
 			continue;
 		}
 		b->run[b->nrun] = b->items[i];
@@ -967,6 +1046,10 @@ main(int argc, char **argv)
 	}
 	S.in = &S.bufs[0];
 	S.fl = &S.bufs[1];
+	if ((S.held = calloc(cfg_batch, sizeof *S.held)) == NULL) {
+		rt_log(RT_ERROR, "out of memory");
+		return 1;
+	}
 	if (cfg_rs_url != NULL && cfg_rs_url[0]) {
 		if ((S.remote = rs_open(cfg_rs_url, cfg_rs_addr, cfg_rs_method, (int)cfg_rs_timeout_ms, err,
 		                        sizeof err)) == NULL) {
@@ -1034,6 +1117,7 @@ main(int argc, char **argv)
 		sm_lease_tick(due, 0);
 		if (due)
 			last_lease = lnow;
+		sm_held_flush();
 		if (!sm_submit() || S.lease_state != SGL_ACTIVE)
 			sm_complete();
 		rt_health_set("gas", sgf_needs_quote(&sm_cfg.fees) && !sg_has_quote(S.sg),
@@ -1086,6 +1170,7 @@ main(int argc, char **argv)
 		free(S.bufs[i].runres);
 		free(S.bufs[i].runidx);
 	}
+	free(S.held);
 	rt_shutdown();
 	return 0;
 }

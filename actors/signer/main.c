@@ -1065,7 +1065,10 @@ main(int argc, char **argv)
 		rt_log(RT_ERROR, "%s", err);
 		return 1;
 	}
-	if ((S.bus = act_open(&busc, ACT_PUB | ACT_SUB, topics, err, sizeof err)) == NULL) {
+	S.bus = act_open(&busc, ACT_PUB | ACT_SUB, topics, err, sizeof err);
+	free(feed_topics); /* act_open subscribed to copies */
+	free(topics);
+	if (S.bus == NULL) {
 		rt_log(RT_ERROR, "bus: %s", err);
 		return 1;
 	}

@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/err.h"
+#include "base/rt_http.h"
 #include "base/rt_log.h"
 #include "base/rt_main.h"
 #include "base/rt_metrics.h"
@@ -403,6 +405,20 @@ act_publish_body(void *arg, const char *topic, const char *type, const uint8_t *
 {
 	if (bus_publish(act_pub(arg), topic, type, id, body, len, NULL) != BUS_OK)
 		rt_logkv(RT_WARN, "publish failed; the outbox or the sender re-sends", "topic", topic, NULL);
+}
+
+void
+act_store_result(rt_metric *store_errors, int rv, const char *what, const char *err)
+{
+	if (rv == 0) {
+		rt_health_set("store", 0, NULL);
+		return;
+	}
+	char text[200];
+	snprintf(text, sizeof text, "store: %s", ob_strerror(rv));
+	rt_inc(store_errors);
+	rt_health_set("store", 1, text);
+	rt_logkv(RT_ERROR, what, "error", ob_strerror(rv), "class", ob_err_class(rv), "detail", err, NULL);
 }
 
 int

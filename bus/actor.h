@@ -25,6 +25,7 @@
 
 #include "bus/bus.h"
 #include "base/rt_config.h"
+#include "base/rt_metrics.h"
 #include "schemas/messages.h"
 #include "schemas/schema.h"
 
@@ -190,6 +191,11 @@ int act_alert(act_bus *a, int severity, int status, const char *kind, const char
  * outbox (or its upstream, which re-sends until answered) makes up for a lost frame. */
 void act_publish_body(void *arg, const char *topic, const char *type, const uint8_t *id, const uint8_t *body,
                       size_t len);
+
+/* Every store result of a batch ends here (rv: a base/err.h code, 0 = stored): a failure is counted
+ * in store_errors, logged as what with its code's text and class and err as detail, and /health shows
+ * "store" until a batch is stored again. The caller says in what why nothing of the batch is lost. */
+void act_store_result(rt_metric *store_errors, int rv, const char *what, const char *err);
 
 /* ---- the batching loop, written once -------------------------------------------------------- */
 

@@ -84,12 +84,16 @@ fwd_stop(fwd_thread *t)
 	bus_fwd_close(t->f);
 }
 
+/* One receive: the body (NUL-terminated, cut to fit) or the topic of a message into out, then the
+ * message freed; returns bus_recv's code. */
 static int
-recv_body(bus_sub *s, char *out, size_t cap, int timeout)
+recv_part(bus_sub *s, int topic, char *out, size_t cap, int timeout)
 {
 	bus_msg m;
 	int rv = bus_recv(s, &m, timeout);
-	if (rv == BUS_OK) {
+	if (rv == BUS_OK && topic) {
+		snprintf(out, cap, "%.*s", (int)m.f.topic_len, m.f.topic);
+	} else if (rv == BUS_OK) {
 		size_t n = m.f.body_len < cap - 1 ? m.f.body_len : cap - 1;
 		memcpy(out, m.f.body, n);
 		out[n] = 0;
@@ -97,6 +101,12 @@ recv_body(bus_sub *s, char *out, size_t cap, int timeout)
 	if (rv == BUS_OK || rv == BUS_EDECODE || rv == BUS_EREJECT)
 		bus_msg_free(&m);
 	return rv;
+}
+
+static int
+recv_body(bus_sub *s, char *out, size_t cap, int timeout)
+{
+	return recv_part(s, 0, out, cap, timeout);
 }
 
 static void
@@ -656,13 +666,7 @@ wait_decls(fwd_thread *t, uint64_t want, int filtered_conns)
 static int
 recv_topic(bus_sub *s, char *topic, size_t cap, int timeout)
 {
-	bus_msg m;
-	int rv = bus_recv(s, &m, timeout);
-	if (rv == BUS_OK)
-		snprintf(topic, cap, "%.*s", (int)m.f.topic_len, m.f.topic);
-	if (rv == BUS_OK || rv == BUS_EDECODE || rv == BUS_EREJECT)
-		bus_msg_free(&m);
-	return rv;
+	return recv_part(s, 1, topic, cap, timeout);
 }
 
 static void

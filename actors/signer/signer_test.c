@@ -1093,6 +1093,19 @@ sg_want(int k, size_t i)
 	return SG_R_SIGNED;
 }
 
+/* The two cores a pipeline test compares, in fresh directories made from the templates d1 and d2:
+ * plain signs inline, pipe with the pipeline. */
+static void
+open_pair(char *d1, char *d2, sg **plain, sg **pipe)
+{
+	assert_non_null(mkdtemp(d1));
+	assert_non_null(mkdtemp(d2));
+	*plain = open_core(d1, 1000000000);
+	g_pipeline = 1;
+	*pipe = open_core(d2, 1000000000);
+	g_pipeline = 0;
+}
+
 /* The pipeline (writer thread, signatures made ahead) publishes byte for byte what the plain path
  * publishes for the same batches, including batches where the guess made ahead is wrong (a
  * duplicate id, a refusal, a nonce jump): those sign inline. Nothing is published before
@@ -1102,12 +1115,8 @@ test_pipeline(void **st)
 {
 	(void)st;
 	char d1[] = "/tmp/signer_test_XXXXXX", d2[] = "/tmp/signer_test_XXXXXX", err[256];
-	assert_non_null(mkdtemp(d1));
-	assert_non_null(mkdtemp(d2));
-	sg *plain = open_core(d1, 1000000000);
-	g_pipeline = 1;
-	sg *pipe = open_core(d2, 1000000000);
-	g_pipeline = 0;
+	sg *plain, *pipe;
+	open_pair(d1, d2, &plain, &pipe);
 	enum {
 		NB = 8,
 		BN = 8
@@ -1221,12 +1230,8 @@ test_pipeline_large_requests(void **st)
 {
 	(void)st;
 	char d1[] = "/tmp/signer_test_XXXXXX", d2[] = "/tmp/signer_test_XXXXXX", err[256];
-	assert_non_null(mkdtemp(d1));
-	assert_non_null(mkdtemp(d2));
-	sg *plain = open_core(d1, 1000000000);
-	g_pipeline = 1;
-	sg *pipe = open_core(d2, 1000000000);
-	g_pipeline = 0;
+	sg *plain, *pipe;
+	open_pair(d1, d2, &plain, &pipe);
 	enum {
 		N = 48
 	};

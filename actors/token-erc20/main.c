@@ -290,23 +290,6 @@ tem_precheck(const sc_token_request *r, char *refuse, size_t len)
 
 /* ---- batches --------------------------------------------------------------------------------- */
 
-/* Every store result of a batch ends here: a failure is counted, logged with its code's text and
- * class, and /health shows "store" until a batch is stored again (nothing of the failed batch was
- * stored or published: its producers send it again). */
-static void
-tem_stored(int rv, const char *what, const char *err)
-{
-	if (rv == 0) {
-		rt_health_set("store", 0, NULL);
-		return;
-	}
-	char text[200];
-	snprintf(text, sizeof text, "store: %s", ob_strerror(rv));
-	rt_inc(S.m_store_errors);
-	rt_health_set("store", 1, text);
-	rt_logkv(RT_ERROR, what, "error", ob_strerror(rv), "class", ob_err_class(rv), "detail", err, NULL);
-}
-
 static void
 tem_flush(void *ctx)
 {
@@ -332,7 +315,8 @@ tem_flush(void *ctx)
 	tq_rec *recs = calloc(S.n, sizeof *recs);
 	int rv = recs == NULL ? ENOMEM : tq_begin(S.q, err, sizeof err);
 	if (rv != 0) {
-		tem_stored(rv, "batch not stored: no transaction (the producers re-send)", rv == ENOMEM ? "" : err);
+		act_store_result(S.m_store_errors, rv, "batch not stored: no transaction (the producers re-send)",
+		                 rv == ENOMEM ? "" : err);
 		goto out;
 	}
 	for (size_t i = 0; i < S.n && rv == 0; i++) {
@@ -356,7 +340,7 @@ tem_flush(void *ctx)
 		tq_abort(S.q);
 	else
 		rv = tq_commit(S.q, act_publish_body, S.bus, err, sizeof err);
-	tem_stored(rv, "batch not stored; nothing published (the producers re-send)", err);
+	act_store_result(S.m_store_errors, rv, "batch not stored; nothing published (the producers re-send)", err);
 	if (rv != 0)
 		goto out;
 	for (size_t i = 0; i < S.n; i++) {
@@ -469,7 +453,7 @@ tem_receipts(void *ctx)
 	else
 		rv = tq_commit(S.q, act_publish_body, S.bus, err, sizeof err);
 	/* The records stay MINED: the receipts are read again next round. */
-	tem_stored(rv, "receipt results not stored (checked again)", err);
+	act_store_result(S.m_store_errors, rv, "receipt results not stored (checked again)", err);
 	if (rv != 0)
 		return;
 	for (long i = 0; i < n; i++)

@@ -383,23 +383,6 @@ tfm_gave_up(const tq_rec *rec)
 
 /* ---- bus batches ----------------------------------------------------------------------------- */
 
-/* Every store result of a batch ends here: a failure is counted, logged with its code's text and
- * class, and /health shows "store" until a batch is stored again (nothing of the failed batch was
- * stored or published: its producers send it again). */
-static void
-tfm_stored(int rv, const char *what, const char *err)
-{
-	if (rv == 0) {
-		rt_health_set("store", 0, NULL);
-		return;
-	}
-	char text[200];
-	snprintf(text, sizeof text, "store: %s", ob_strerror(rv));
-	rt_inc(S.m_store_errors);
-	rt_health_set("store", 1, text);
-	rt_logkv(RT_ERROR, what, "error", ob_strerror(rv), "class", ob_err_class(rv), "detail", err, NULL);
-}
-
 static void
 tfm_flush(void *ctx)
 {
@@ -411,7 +394,8 @@ tfm_flush(void *ctx)
 	tq_rec *recs = calloc(S.n, sizeof *recs);
 	int rv = out == NULL || recs == NULL ? ENOMEM : tq_begin(S.q, err, sizeof err);
 	if (rv != 0) {
-		tfm_stored(rv, "batch not stored: no transaction (the tokenizer re-sends)", rv == ENOMEM ? "" : err);
+		act_store_result(S.m_store_errors, rv, "batch not stored: no transaction (the tokenizer re-sends)",
+		                 rv == ENOMEM ? "" : err);
 		goto done;
 	}
 	for (size_t i = 0; i < S.n && rv == 0; i++)
@@ -422,7 +406,7 @@ tfm_flush(void *ctx)
 		tq_abort(S.q);
 	else
 		rv = tq_commit(S.q, act_publish_body, S.bus, err, sizeof err);
-	tfm_stored(rv, "batch not stored; nothing published (the tokenizer re-sends)", err);
+	act_store_result(S.m_store_errors, rv, "batch not stored; nothing published (the tokenizer re-sends)", err);
 	if (rv != 0)
 		goto done;
 	for (size_t i = 0; i < S.n; i++) {
@@ -543,7 +527,8 @@ tfm_work(void *ctx)
 		tq_abort(S.q);
 	else if (rv == 0)
 		rv = tq_commit(S.q, act_publish_body, S.bus, err, sizeof err);
-	tfm_stored(rv, "FireFly outcomes not stored (the calls are repeated, idempotently)", rv == ENOMEM ? "" : err);
+	act_store_result(S.m_store_errors, rv, "FireFly outcomes not stored (the calls are repeated, idempotently)",
+	                 rv == ENOMEM ? "" : err);
 	if (rv == 0) {
 		for (size_t i = 0; i < nd; i++) {
 			if (o[i] == TF_O_GAVE_UP)

@@ -396,18 +396,6 @@ tkm_account(const tkm_job *j, const tk_item *it)
 
 /* ---- the worker: one commit for everything queued -------------------------------------------------- */
 
-/* A batch LMDB did not store: counted, logged with the code's text and class, and /health "store"
- * set until a batch is stored again (nothing of it was published: its producers get 503 or re-send). */
-static void
-tkm_store_failed(int rv, const char *what, const char *err)
-{
-	char text[200];
-	snprintf(text, sizeof text, "store: %s", ob_strerror(rv));
-	rt_inc(S.m_store_errors);
-	rt_health_set("store", 1, text);
-	rt_logkv(RT_ERROR, what, "error", ob_strerror(rv), "class", ob_err_class(rv), "detail", err, NULL);
-}
-
 /* The outbox re-publish: a failure is counted as a store error, logged and shown in /health "outbox"
  * once per change (the entries stay and go out in a later round). */
 static long
@@ -441,14 +429,11 @@ tkm_run_jobs(tkm_job *jobs)
 		for (size_t i = 0; i < j->b.n; i++)
 			items[n++] = j->b.items[i];
 	int rv = items ? tk_commit(S.core, items, n, rt_now_ns(), tkm_publish, NULL, err, sizeof err) : ENOMEM;
-	if (rv != 0) {
-		tkm_store_failed(rv, "batch not stored; answered 503, nothing published", items ? err : "");
+	act_store_result(S.m_store_errors, rv, "batch not stored; answered 503, nothing published", items ? err : "");
+	if (rv != 0)
 		for (size_t i = 0; i < n; i++)
 			if (items[i]->outcome != TK_REFUSED)
 				items[i]->outcome = TK_STORE_ERROR;
-	} else {
-		rt_health_set("store", 0, NULL);
-	}
 	free(items);
 	uint64_t done = rt_mono_ns();
 	for (tkm_job *j = jobs; j; j = j->next) {
@@ -465,11 +450,9 @@ tkm_run_results(tk_result_item *res, size_t n)
 {
 	char err[256];
 	int rv = tk_results(S.core, res, n, rt_now_ns(), tkm_publish, NULL, err, sizeof err);
-	if (rv != 0) {
-		tkm_store_failed(rv, "token.results not stored; the backends re-send", err);
+	act_store_result(S.m_store_errors, rv, "token.results not stored; the backends re-send", err);
+	if (rv != 0)
 		return;
-	}
-	rt_health_set("store", 0, NULL);
 	for (size_t i = 0; i < n; i++) {
 		tk_result_item *r = &res[i];
 		char hex[33];

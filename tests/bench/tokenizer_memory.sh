@@ -17,9 +17,7 @@ BUILD=${BUILD:-build}
 B=$BUILD/bin
 CHAIN=$T_ROOT/tools/chain.sh
 NM=$T_ROOT/tests/chain/node_modules
-for b in busd bus-tap tokenizer token-firefly token-erc20 signer submitter; do
-	[ -x "$B/$b" ] || { echo "missing $B/$b (run make)"; exit 1; }
-done
+need_bins "$B" busd bus-tap tokenizer token-firefly token-erc20 signer submitter
 [ -x "$NM/@foundry-rs/anvil-linux-amd64/bin/anvil" ] || { echo "tests/chain/node_modules missing: run make deps"; exit 1; }
 N=${TOKMEM_PAYMENTS:-400} CLIENTS=${TOKMEM_CLIENTS:-4}
 
@@ -34,13 +32,9 @@ EUR=$(TOKEN_SYMBOL=EURP "$CHAIN" deploy-token 6 "$A0" "$A0" 2>>"$TMP/deploy.log"
 
 busd_start "$B/busd" busd
 export BUS_PUB_URL=$IN BUS_SUB_URL=$OUT LOG_LEVEL=warn
-keygen() { "$B/bus-tap" --keygen | awk '{print $2}' | paste -sd' '; }
-read -r TSEC TPUB < <(keygen) # tokenizer
-read -r FSEC FPUB < <(keygen) # token-firefly
-read -r ESEC EPUB < <(keygen) # token-erc20
-read -r SSEC SPUB < <(keygen) # signer
-read -r XSEC XPUB < <(keygen) # submitter
-read -r _ GPUB < <(keygen)    # a gate that never speaks: the signer insists on a price.update. trust rule
+# T tokenizer, F token-firefly, E token-erc20, S signer, X submitter, G a gate that never speaks (the
+# signer insists on a price.update. trust rule)
+bus_keys "$B/bus-tap" T F E S X G
 
 FFP=$(free_port) FFA=$(free_port)
 FF_DOUBLE_PORT=$FFP FF_DOUBLE_ADMIN_PORT=$FFA FF_DOUBLE_KEYS=$K0 FF_DOUBLE_POOLS="eurc=$EUR" \

@@ -51,19 +51,7 @@ is() { [ "$(metric "$1")" = "$2" ]; }              # metric value (for wait_for:
 alerts_are() { [ "$(alerts "$1" "$2")" = "$3" ]; } # kind status count
 count_log() { grep -c "$1" "$TMP/gate.log" || true; }
 alerts() {  # kind status -> how many alert frames
-	python3 - "$TMP/bus.jsonl" "$1" "$2" <<'PY'
-import json, sys
-n = 0
-for line in open(sys.argv[1]):
-    try:
-        l = json.loads(line)
-    except ValueError:
-        continue
-    b = l.get("body") or {}
-    if l.get("topic", "").startswith("alert.") and b.get("kind") == sys.argv[2] and b.get("status") == sys.argv[3]:
-        n += 1
-print(n)
-PY
+	tap_count "$TMP/bus.jsonl" 'l.get("topic", "").startswith("alert.") and b.get("kind") == a[0] and b.get("status") == a[1]' "$1" "$2"
 }
 
 # An aggregator whose bounds refuse every ETH price (min 1, max 100 in 8 decimals): updateAnswer
@@ -156,20 +144,8 @@ echo "round $R5 after the reset"
 
 step "6. RPC down: rpc_unreachable alert and /health, resolved when the node answers again"
 rpc_alerts() {  # status -> the gate's rpc_unreachable alert frames (the submitter says its own)
-	python3 - "$TMP/bus.jsonl" "$1" <<'PY'
-import json, sys
-n = 0
-for line in open(sys.argv[1]):
-    try:
-        l = json.loads(line)
-    except ValueError:
-        continue
-    b = l.get("body") or {}
-    if l.get("topic", "").startswith("alert.") and b.get("kind") == "rpc_unreachable" and \
-            b.get("status") == sys.argv[2] and b.get("dedupe_key", "").startswith("rpc_unreachable:gate:"):
-        n += 1
-print(n)
-PY
+	tap_count "$TMP/bus.jsonl" '(l.get("topic", "").startswith("alert.") and b.get("kind") == "rpc_unreachable" and
+	    b.get("status") == a[0] and b.get("dedupe_key", "").startswith("rpc_unreachable:gate:"))' "$1"
 }
 rpc_alerts_are() { [ "$(rpc_alerts "$1")" = "$2" ]; }
 reads_failed_ge() { [ "$(metric 'gate_chain_read_errors_total{feed="ETH-USD"}')" -ge "$1" ]; }

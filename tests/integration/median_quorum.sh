@@ -51,21 +51,7 @@ obs() {  # source value [decimals]
 		fail "publish $1"
 }
 # count LINES of tap output matching a python predicate on the parsed line `l`
-count() {
-	python3 - "$TMP/tap.out" "$1" <<'PY'
-import json, sys
-n = 0
-for line in open(sys.argv[1]):
-    try:
-        l = json.loads(line)
-    except ValueError:
-        continue
-    b = l.get("body", {})
-    if eval(sys.argv[2]):
-        n += 1
-print(n)
-PY
-}
+count() { tap_count "$TMP/tap.out" "$1"; }
 count_ge() { [ "$(count "$1")" -ge "$2" ]; }
 wait_count() { poll "$3" count_ge "$1" "$2"; }  # predicate want timeout_s
 metric() { metric_at "$HP" "$1"; }

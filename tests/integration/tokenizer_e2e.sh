@@ -26,9 +26,7 @@ B=$BUILD/bin
 CHAIN=$T_ROOT/tools/chain.sh
 NM=$T_ROOT/tests/chain/node_modules
 FAIL_TAIL=30
-for b in busd bus-tap tokenizer token-firefly token-erc20 signer submitter; do
-	[ -x "$B/$b" ] || { echo "missing $B/$b (run make)"; exit 1; }
-done
+need_bins "$B" busd bus-tap tokenizer token-firefly token-erc20 signer submitter
 [ -x "$NM/@foundry-rs/anvil-linux-amd64/bin/anvil" ] || { echo "tests/chain/node_modules missing: run make deps"; exit 1; }
 node -e 'require("ws"); require("ethers")' 2>/dev/null || (cd "$T_ROOT/tests/chain" && node -e 'require("ws")' 2>/dev/null) ||
 	{ echo "npm package ws missing in tests/chain (run make deps)"; exit 1; }
@@ -57,13 +55,9 @@ IN=ipc://$TMP/in.ipc OUT=ipc://$TMP/out.ipc
 export BUS_PUB_URL=$IN BUS_SUB_URL=$OUT LOG_LEVEL=${LOG_LEVEL:-info}
 BUSD_INGRESS=$IN BUSD_EGRESS=$OUT JOURNAL_DIR=$TMP/journal INSTANCE=busd "$B/busd" 2>"$TMP/busd.log" &
 P[busd]=$!
-keygen() { "$B/bus-tap" --keygen | awk '{print $2}' | paste -sd' '; }
-read -r TSEC TPUB < <(keygen)   # tokenizer
-read -r FSEC FPUB < <(keygen)   # token-firefly
-read -r ESEC EPUB < <(keygen)   # token-erc20
-read -r SSEC SPUB < <(keygen)   # signer
-read -r XSEC XPUB < <(keygen)   # submitter
-read -r _ GPUB < <(keygen)      # a gate that never speaks: the signer insists on a price.update. trust rule
+# T tokenizer, F token-firefly, E token-erc20, S signer, X submitter, G a gate that never speaks (the
+# signer insists on a price.update. trust rule)
+bus_keys "$B/bus-tap" T F E S X G
 "$B/bus-tap" --url "$OUT" --topic token. --topic tx.request --topic tx.status --topic alert. --timeout 1200 \
 	>"$TMP/cap.jsonl" 2>"$TMP/tap.log" &
 P[tap]=$!
@@ -83,6 +77,7 @@ cat >"$TMP/cfg.json" <<EOF
   "accounts": { "254178963": "$A2", "DE89370400440532013000": "$A3" },
   "redemption_accounts": [ "DE02100100109307118603" ] }
 EOF
+kill_actor() { kill -9 "${P[$1]}"; wait "${P[$1]}" 2>/dev/null || true; }   # name: a key of P
 # start_<actor> [VAR=value...]: (re)starts one actor; the settings given override (the kill loop gives none).
 start_tokenizer() {
 	env BUS_SIGNING_KEY=$TSEC BUS_TRUST="token.result=$FPUB,$EPUB" TOKEN_CONFIG=$TMP/cfg.json STATE_DIR=$TMP/tokenizer \
@@ -318,7 +313,7 @@ echo "ok: FireFly down then up"
 FDK=tokenization_backend_failing:firefly
 wait_for 30 "no FireFly alert left firing" alerts_settled tokenization_backend_failing "$FDK"
 FF0=$(cap_alerts tokenization_backend_failing firing "$FDK") FR0=$(cap_alerts tokenization_backend_failing resolved "$FDK")
-kill -9 "${P[token-firefly]}"; wait "${P[token-firefly]}" 2>/dev/null || true
+kill_actor token-firefly
 start_firefly MAX_FAILURES=3 RETRY=1s RETRY_MAX=2s   # >= 3 s to give up: the second payment is open by then
 curl -sf -X POST -H 'Content-Type: application/json' -d '{"status":500,"stage":"api","count":-1}' "$FFADMIN/__double/faults" >/dev/null
 UA=$(h uuid) UB=$(h uuid)
@@ -335,7 +330,7 @@ wait_for 60 "tokenization_backend_failing:firefly resolved" alerts_above tokeniz
 nf=$(($(cap_alerts tokenization_backend_failing firing "$FDK") - FF0)) nr=$(($(cap_alerts tokenization_backend_failing resolved "$FDK") - FR0))
 [ "$nf" = 1 ] && [ "$nr" = 1 ] || fail "tokenization_backend_failing:firefly fired $nf and resolved $nr times for two payments (want 1, 1)"
 grep -F "$FDK" "$TMP/cap.jsonl" | grep -F '"firing"' | tail -1 | grep -qE "$KA|$KB" || fail "the alert names no failed payment"
-kill -9 "${P[token-firefly]}"; wait "${P[token-firefly]}" 2>/dev/null || true
+kill_actor token-firefly
 start_firefly
 chain_check
 echo "ok: FireFly failing: both payments failed (RJCT), nothing on chain, one alert fired and resolved"
@@ -347,7 +342,7 @@ echo "ok: FireFly failing: both payments failed (RJCT), nothing on chain, one al
 EDK=tokenization_backend_failing:erc20
 wait_for 30 "no erc20 alert left firing" alerts_settled tokenization_backend_failing "$EDK"
 EF0=$(cap_alerts tokenization_backend_failing firing "$EDK") ER0=$(cap_alerts tokenization_backend_failing resolved "$EDK")
-kill -9 "${P[submitter]}"; wait "${P[submitter]}" 2>/dev/null || true
+kill_actor submitter
 : >"$TMP/outage.keys"
 pay pacs USD 11 96325874 254178963
 tail -1 "$TMP/keys" >>"$TMP/outage.keys"

@@ -16,6 +16,10 @@
 #                           options): sets PORT and ANVIL_PID, exports RPC_URL and CHAIN_LOG (its log,
 #                           $TMP/anvil.out unless set)
 #   rpc METHOD [PARAMS]     a JSON-RPC call to $RPC_URL (PARAMS a JSON array, default []), answer on stdout
+#   need_bins DIR NAME...   exits 1 (saying "run make") unless every DIR/NAME is executable
+#   bus_keys BUS_TAP X...   a fresh bus signing key pair for each name X, as XSEC and XPUB (bus-tap --keygen)
+#   tap_count FILE PRED [ARG...]  how many lines of a bus-tap JSON capture satisfy the python expression
+#                           PRED on the line l, its body b and the ARGs a (a list)
 #   HTTP_PORT  exported as 0 unless set: actors would otherwise listen on the seed's 8000/8080, and a
 #              test starts many on one host (a start that wants HTTP sets HTTP_PORT=port; one that
 #              wants the two ports runs with env -u HTTP_PORT METRICS_PORT=.. HEALTH_PORT=..)
@@ -97,5 +101,37 @@ anvil_start() {
 	done
 	[ -n "$ANVIL_PID" ] || fail "could not start anvil"
 	export RPC_URL="http://127.0.0.1:$PORT"
+}
+need_bins() {
+	local d=$1 b
+	shift
+	for b in "$@"; do
+		[ -x "$d/$b" ] || { echo "missing $d/$b (run make)"; exit 1; }
+	done
+}
+bus_keys() {
+	local tap=$1 x sec pub
+	shift
+	for x in "$@"; do
+		{ read -r _ sec; read -r _ pub; } < <("$tap" --keygen)
+		printf -v "${x}SEC" %s "$sec"
+		printf -v "${x}PUB" %s "$pub"
+	done
+}
+tap_count() {
+	python3 - "$@" <<'PY'
+import json, sys
+n = 0
+for line in open(sys.argv[1]):
+    try:
+        l = json.loads(line)
+    except ValueError:
+        continue
+    b = l.get("body") or {}
+    a = sys.argv[3:]
+    if eval(sys.argv[2]):
+        n += 1
+print(n)
+PY
 }
 rpc() { curl -s -H 'content-type: application/json' --data "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"$1\",\"params\":${2:-[]}}" "$RPC_URL"; }

@@ -1,6 +1,7 @@
 /* rt_buf: growable byte buffer (see rt_buf.h). Grows geometrically; always NUL-terminated. */
 #include "base/rt_buf.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -203,4 +204,26 @@ rt_buf_free(rt_buf *b)
 	b->data = NULL;
 	b->len = b->cap = 0;
 	b->oom = 0;
+}
+
+char *
+rt_file_read(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (f == NULL)
+		return NULL;
+	rt_buf b = RT_BUF_INIT;
+	char chunk[65536];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+		if (rt_buf_append(&b, chunk, n) != 0)
+			break;
+	int bad = b.oom ? ENOMEM : ferror(f) ? EIO : 0;
+	fclose(f);
+	if (bad) {
+		rt_buf_free(&b);
+		errno = bad;
+		return NULL;
+	}
+	return rt_buf_take(&b, len);
 }

@@ -32,5 +32,9 @@ int rt_buf_json_str(rt_buf *b, const char *s);
 char *rt_buf_take(rt_buf *b, size_t *len);
 void rt_buf_reset(rt_buf *b); /* len = 0, keep memory */
 void rt_buf_free(rt_buf *b);  /* release memory; the buffer is RT_BUF_INIT again */
+/* A whole file, read into a malloc'd buffer the caller frees, NUL-terminated (*len excludes the
+ * NUL). NULL with errno set when it cannot be opened or read, or memory runs out. For benches,
+ * tests and tools that load a sample or a fixture; actors read their files with their own bounds. */
+char *rt_file_read(const char *path, size_t *len);
 
 #endif

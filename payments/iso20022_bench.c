@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/rt_buf.h"
 #include "payments/iso20022.h"
 
 static double
@@ -65,25 +66,6 @@ make_large(int ntx, size_t *len)
 	return b;
 }
 
-static char *
-slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	char *b = malloc((size_t)n);
-	if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
-		free(b);
-		b = NULL;
-	}
-	fclose(f);
-	*len = (size_t)n;
-	return b;
-}
-
 /* Runs both for about secs each (interleaved rounds, so a change of machine load hits both alike). */
 static int
 compare(const char *name, const char *buf, size_t len, long want_pay, double secs)
@@ -130,7 +112,7 @@ main(void)
 	const char *dir = getenv("PM_TESTDATA") ? getenv("PM_TESTDATA") : "payments/testdata/iso";
 	char path[512];
 	snprintf(path, sizeof path, "%s/ballerina_p_2_1_2_mt103_pacs_008_A_B.xml", dir);
-	char *small = slurp(path, &len);
+	char *small = rt_file_read(path, &len);
 	if (!small || compare("small", small, len, 1, 2.0))
 		return 1;
 	free(small);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/rt_buf.h"
 #include "payments/mt.h"
 
 static double
@@ -33,25 +34,6 @@ count_sink(void *ctx, const pm_payment *p, const pm_error *e)
 	return 0;
 }
 
-static char *
-slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	char *b = malloc((size_t)n + 1);
-	if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
-		free(b);
-		b = NULL;
-	}
-	fclose(f);
-	*len = (size_t)n;
-	return b;
-}
-
 static const char *const mb_files[] = {
 	"ballerina_full.fin",       "ballerina_mt102.fin",    "ballerina_p211_C_D.fin",
 	"ballerina_p212_A_B.fin",   "ballerina_p212_B_B.fin", "ballerina_p212_B_C.fin",
@@ -72,7 +54,7 @@ make_rje(const char *dir, size_t want, size_t *len)
 			char path[512];
 			size_t fl;
 			snprintf(path, sizeof path, "%s/%s", dir, mb_files[i]);
-			char *f = slurp(path, &fl);
+			char *f = rt_file_read(path, &fl);
 			if (!f || n + fl + 3 > cap) {
 				fprintf(stderr, "%s: cannot read (or too large)\n", path);
 				free(f);
@@ -148,7 +130,7 @@ main(void)
 	free(rje);
 	char path[512];
 	snprintf(path, sizeof path, "%s/ballerina_p212_A_B.fin", dir);
-	char *small = slurp(path, &len);
+	char *small = rt_file_read(path, &len);
 	if (!small || compare("small", small, len, 2.0))
 		return 1;
 	free(small);

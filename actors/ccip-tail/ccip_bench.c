@@ -36,6 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/rt_buf.h"
 #include "actors/ccip-tail/decode.h"
 #include "actors/ccip-tail/scan.h"
 #include "actors/ccip-tail/track.h"
@@ -55,28 +56,6 @@ now_s(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static char *
-slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (f == NULL)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	char *b = n >= 0 ? malloc((size_t)n + 1) : NULL;
-	if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
-		free(b);
-		b = NULL;
-	}
-	fclose(f);
-	if (b) {
-		b[n] = '\0';
-		*len = (size_t)n;
-	}
-	return b;
 }
 
 static void
@@ -220,7 +199,7 @@ bench_rates(const char *logs_path, const char *cfg_path)
 	static ct_chain c[CT_MAX_CHAINS];
 	static ct_event ev;
 	size_t len;
-	char *buf = slurp(logs_path, &len);
+	char *buf = rt_file_read(logs_path, &len);
 	if (buf == NULL)
 		die(logs_path, strerror(errno));
 	load_chain(cfg_path, c);
@@ -343,7 +322,7 @@ bench_mem(uint64_t want, const char *logs_path, const char *cfg_path, size_t per
 	static ct_chain c[CT_MAX_CHAINS];
 	static ct_event ev;
 	size_t len;
-	char *buf = slurp(logs_path, &len);
+	char *buf = rt_file_read(logs_path, &len);
 	bench_db b;
 	st_err e;
 	uint64_t tracked = 0, pubs = 0, raw = 0, nlogs = 0, round = 0, changes = 0, ranges = 0;

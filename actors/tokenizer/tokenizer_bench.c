@@ -16,6 +16,7 @@
  *
  * Linked with the tokenizer's own objects (the Makefile does that for a bench in an actor's folder).
  */
+#include "base/rt_buf.h"
 #include "actors/tokenizer/config.h"
 #include "actors/tokenizer/core.h"
 #include "actors/tokenizer/intake.h"
@@ -69,25 +70,6 @@ tb_pub(void *arg, const char *topic, const char *type, const uint8_t *id, const 
 	else
 		b->failed++;
 	b->t += tb_now() - t0;
-}
-
-static char *
-tb_read(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (f == NULL)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	char *b = malloc((size_t)n + 1);
-	if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
-		free(b);
-		b = NULL;
-	}
-	fclose(f);
-	*len = (size_t)n;
-	return b;
 }
 
 /* The sample with its UETR replaced by the i-th one (same length). */
@@ -295,7 +277,7 @@ main(int argc, char **argv)
 	unsigned n = argc > 2 ? (unsigned)atoi(argv[2]) : 20000;
 	int signed_frames = !(argc > 3 && strcmp(argv[3], "unsigned") == 0);
 	size_t len;
-	char *tmpl = tb_read(path, &len), err[512];
+	char *tmpl = rt_file_read(path, &len), err[512];
 	if (tmpl == NULL || strstr(tmpl, TB_UETR) == NULL || n == 0) {
 		fprintf(stderr, "cannot read the sample %s\n", path);
 		return 1;

@@ -11,7 +11,7 @@ enum {
 	SUB_ACT_SENT,       /* the node has it: count as sent (already known) */
 	SUB_ACT_NONCE_USED, /* nonce too low: ours mined (fine) or someone else's (nonce_gap) */
 	SUB_ACT_RETRY,      /* keep pending, send again later (funds, fees below the node's floor) */
-	SUB_ACT_BUMP,       /* the fee is too low to be accepted: keep pending, the stuck check bumps */
+	SUB_ACT_BUMP,       /* the fee is too low to be accepted: keep pending and bump (sub_follow) */
 	SUB_ACT_FATAL,      /* this transaction can never be mined as signed: failed */
 };
 

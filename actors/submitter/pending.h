@@ -36,6 +36,7 @@ typedef struct {
 	u256 effective_gas_price;
 	char error_text[256]; /* not stored: the node's message of the current send */
 	int dirty;            /* not stored: changed while saves are deferred (sub_flush_saves) */
+	int fee_refused;      /* not stored: the node's answer to the last send refused the fee */
 } sub_entry;
 
 #define SUB_KEY_LEN 40

@@ -379,13 +379,18 @@ sub_bump(sub *s, sub_entry *e)
 	b.chain_id = e->tx.chain_id;
 	memcpy(b.from, e->tx.from, 20);
 	b.nonce = e->tx.nonce;
+	/* The quote of the head the stuck check saw, not of the head before it: a base fee that rose
+	 * in the blocks since would make a replacement at the older quote as unsendable as the tx it
+	 * replaces. A fresh quote is published before the tx.bump, so the signer has it too. */
+	if (!s->have_quote || s->quote.block_number < s->head)
+		sub_gas_quote(s);
 	const sc_gas_quote *q = s->have_quote ? &s->quote : NULL;
 	sub_bump_fee(&b.min_gas_price, &e->tx.gas_price, s->c.bump_percent, q ? &q->gas_price : NULL);
 	sub_bump_fee(&b.min_max_fee_per_gas, &e->tx.max_fee_per_gas, s->c.bump_percent,
 	             q && q->eip1559 ? &q->max_fee_per_gas : NULL);
 	sub_bump_fee(&b.min_max_priority_fee_per_gas, &e->tx.max_priority_fee_per_gas, s->c.bump_percent,
 	             q && q->eip1559 ? &q->max_priority_fee_per_gas : NULL);
-	b.stuck_blocks = s->head - e->sent_block;
+	b.stuck_blocks = e->sent_block ? s->head - e->sent_block : 0; /* 0: never accepted (its fee refused) */
 	b.requested_at_ns = rt_now_ns();
 	if (sub_pub(s, "tx.bump", &SC_TX_BUMP, &b) != BUS_OK)
 		return; /* bump_block unchanged: asked again at the next poll */
@@ -485,6 +490,7 @@ sub_sent(sub *s, sub_entry *e, int rc, const rpc_error *re)
 		if (rt_log_state_change("send_fee_refused", "ok") && e->attempts > 1)
 			rt_log(RT_INFO, "send accepted again after fee refusals");
 		sub_rpc_state(s, 1, NULL);
+		e->fee_refused = 0;
 		sub_accepted(s, e, SC_TXERR_NONE, NULL);
 		return 0;
 	}
@@ -498,6 +504,7 @@ sub_sent(sub *s, sub_entry *e, int rc, const rpc_error *re)
 	/* A fee the node refuses is refused again on every re-send (once a second): say it once per change, as
 	 * a warning naming the fix, and the repeats at debug. Other refusals are the protocol at work. */
 	int fee = strcmp(c->name, "underpriced") == 0 || strcmp(c->name, "fee_too_low") == 0;
+	e->fee_refused = c->action == SUB_ACT_BUMP;
 	if (!fee)
 		rt_logkv(RT_INFO, "send refused", "tx", h, "class", c->name, "node", re->msg, NULL);
 	else if (rt_log_state_change("send_fee_refused", "refused"))
@@ -831,6 +838,12 @@ sub_on_signed_batch(sub *s, const sc_tx_signed *ts, size_t nt)
 			e->tx = *t;
 			e->state = SC_TX_PENDING;
 			e->first_seen_ns = rt_now_ns();
+			/* A replacement continues its nonce's bump count: a refused one asks the next bump at
+			 * the next head, not in the same block (sub_follow), and an accepted one's stuck count
+			 * starts at its own acceptance, which is never before this. */
+			const sub_entry *old = sub_find(s, t->replaces);
+			if (old && old->tx.nonce == t->nonce)
+				e->bump_block = old->bump_block;
 		}
 		if (!e || sub_insert(s, e) != 0) {
 			rt_logkv(RT_ERROR, "out of memory: tx.signed not taken (the signer re-publishes)", NULL);
@@ -1006,8 +1019,18 @@ sub_follow(sub *s, sub_entry *e, int r, const rpc_receipt *prc, const char *why)
 		}
 		if (sub_held(e)) /* never sent: sub_send_held sends it when its nonce is in the window */
 			return 0;
-		if (e->sent_block == 0) /* never accepted yet: try again */
-			return sub_send(s, e);
+		if (e->sent_block == 0) { /* never accepted yet: try again */
+			if (sub_send(s, e) != 0)
+				return -1;
+			/* Refused for its fee (the base fee rose between quote and send, or a replacement
+			 * priced from an older quote): sending the same bytes again passes only if the base
+			 * fee falls back, so a bump is asked at once and again at each new head while it
+			 * stays refused. The stuck check below counts from acceptance and never sees it. */
+			if (e->sent_block == 0 && e->fee_refused && s->c.bump_after_blocks && s->head > e->bump_block &&
+			    sub_is_newest(s, e))
+				sub_bump(s, e);
+			return 0;
+		}
 		if (s->head != e->checked_block) { /* once per block: does the node still hold it? */
 			uint64_t bn;
 			e->checked_block = s->head;

@@ -21,6 +21,9 @@
 #      tx.bump after BUMP_AFTER_BLOCKS, the signer signs replacements (same nonce, `replaces`), and
 #      one block mines all 5 in nonce order; the only nonces with two signed txs are these, each a
 #      replacement of the other
+#   6. a new transaction the node refuses for its fee (the next base fee raised above the signer's
+#      quote): it is never accepted, yet asks a tx.bump at once, one per head while refused, and the
+#      replacement priced from the next block's quote is taken and mined
 set -euo pipefail
 export LEASE_TTL=1s LEASE_INTERVAL=200ms # the signer restarts here: short listening time
 cd "$(dirname "$0")/../.."
@@ -299,11 +302,46 @@ rpc evm_setAutomine '[true]' >/dev/null
 wait_for 10 "the 5 replacements mined" all_mined $((N4 + 5))
 ok "stuck window: 5 in flight behind a base fee of 50 gwei, each bumped (tx.bump, replacement signed with replaces), all 5 mined by one block, nonces $N4..$((N4 + 4))"
 
+# ---- 6. a new transaction the node refuses for its fee ------------------------------------------------
+# The base fee of the next block is raised far above the signer's quote before the update is signed:
+# the node refuses the transaction (max fee per gas less than block base fee) and never holds it, so
+# the stuck check (blocks since acceptance) never sees it. It must ask a tx.bump at once (stuck_blocks
+# 0), once per head while refused (a refused replacement is not replaced again in the same block), and
+# the bump after the next block, priced from that block's quote, is taken and mined.
+N5=$(chain_nonce)
+rpc evm_setAutomine '[false]' >/dev/null
+BASE=$(printf '%d' "$(rpc eth_getBlockByNumber '["latest",false]' | jq -r .result.baseFeePerGas)")
+HIGH=$((BASE * 6 + 20 * GWEI)) # above any quote of the current block (2 x base + tip), 2 x HIGH under the signer's cap
+rpc anvil_setNextBlockBaseFeePerGas "[\"0x$(printf '%x' "$HIGH")\"]" >/dev/null
+B5=$(n_topic tx.bump)
+S5=$(n_topic tx.signed)
+burst 1 300500000000
+refused_bumped() { [ "$(jq -c --argjson n "$N5" 'select(.type=="tx.bump" and .body.nonce==$n and .body.stuck_blocks==0)' "$TMP/cap.jsonl" | wc -l)" -ge 1 ]; }
+wait_for 10 "a tx.bump (stuck_blocks 0) for the transaction the node refused" refused_bumped
+signed_n5() { jq -c --argjson n "$N5" 'select(.type=="tx.signed" and .body.nonce==$n)' "$TMP/cap.jsonl" | wc -l; }
+signed_ge() { [ "$(signed_n5)" -ge "$1" ]; }
+wait_for 10 "the replacement signed" signed_ge 2
+# no block yet: the replacement is refused too, re-sent at every poll, and asks no bump of its own
+# until a new head; ten more refusals counted = ten more polls in which a bump loop would have shown
+fee_refusals() { metric_at "$UHP" 'oracle_update_errors_total{class="fee_too_low"}'; }
+R0=$(fee_refusals)
+refusals_ge() { local v; v=$(fee_refusals); [ "${v%.*}" -ge "$1" ]; }
+wait_for 10 "ten more fee refusals (the replacement re-sent at each poll)" refusals_ge $((${R0%.*} + 10))
+[ "$(signed_n5)" = 2 ] || fail "$(signed_n5) transactions signed for nonce $N5 in one head, want 2 (one bump per head)"
+[ "$(pool_count)" = 0 ] || fail "the node holds $(pool_count) transactions of the key, want none (all refused)"
+rpc evm_mine >/dev/null # an empty block at the high base fee: its quote prices the next bump
+in_pool_n5() { [ "$(pool_count)" = 1 ]; }
+wait_for 10 "a replacement priced from the new block's quote, taken by the node" in_pool_n5
+rpc evm_mine >/dev/null
+rpc evm_setAutomine '[true]' >/dev/null
+wait_for 10 "the refused update mined" all_mined $((N5 + 1))
+ok "a transaction refused for its fee (next base fee $((HIGH / GWEI)) gwei): bumped at once, one replacement per head while refused ($(($(signed_n5) - 1)) in all), mined at nonce $N5"
+
 # ---- checks over the whole run ----------------------------------------------------------------
 sleep 0.5 # let the capture flush its last lines (checked below against the chain, not timed)
-python3 - "$TMP/cap.jsonl" "$RPC" "$ADDR1" "$N0" "$(chain_nonce)" "$N3" "$KN" "$N4" <<'PY' || fail "capture/chain checks"
+python3 - "$TMP/cap.jsonl" "$RPC" "$ADDR1" "$N0" "$(chain_nonce)" "$N3" "$KN" "$N4" "$N5" <<'PY' || fail "capture/chain checks"
 import json, sys, urllib.request
-cap, rpc, addr, n0, nend, n3, kn, n4 = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]), int(sys.argv[7]), int(sys.argv[8])
+cap, rpc, addr, n0, nend, n3, kn, n4, n5 = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]), int(sys.argv[7]), int(sys.argv[8]), int(sys.argv[9])
 def call(m, p):
     req = urllib.request.Request(rpc, json.dumps({"jsonrpc": "2.0", "id": 1, "method": m, "params": p}).encode(),
                                  {"content-type": "application/json"})
@@ -326,7 +364,7 @@ for n, hs in by_nonce.items():
     for h, b in hs.items():
         assert int(b["replaces"], 16) == 0 or b["replaces"] in hs, "nonce %d: %s replaces an unknown tx" % (n, h)
 multi = sorted(n for n, hs in by_nonce.items() if len(hs) > 1)
-assert multi == list(range(n4, n4 + 5)), "nonces with replacements: %s, want %d..%d" % (multi, n4, n4 + 4)
+assert multi == list(range(n4, n4 + 5)) + [n5], "nonces with replacements: %s, want %d..%d and %d" % (multi, n4, n4 + 4, n5)
 assert all(len(v) == 1 for v in by_ref.values()), "an update signed under two nonces"
 want = set(range(n0, nend))
 assert set(by_nonce) == want, "signed nonces %s..%s (%d), chain says %d..%d" % (min(by_nonce), max(by_nonce), len(by_nonce), n0, nend - 1)
@@ -339,7 +377,7 @@ for n, hs in sorted(by_nonce.items()):
     assert len(mined) == 1 and mined[0]["status"] == "0x1", "nonce %d: %d of %s mined" % (n, len(mined), list(hs))
 print("ok: %d nonces %d..%d, each signed once and mined; %d updates of the killed run, one nonce each" % (len(want), n0, nend - 1, kn))
 PY
-ok "every nonce $N0..$(($(chain_nonce) - 1)) signed once, or as a replacement chain (only the 5 bumped), exactly one tx mined with status 1; each update one nonce"
+ok "every nonce $N0..$(($(chain_nonce) - 1)) signed once, or as a replacement chain (only the 5 bumped and the refused one), exactly one tx mined with status 1; each update one nonce"
 grep -q "$KEY1" "$TMP/signer.log" "$TMP/submitter.log" "$TMP/cap.jsonl" && fail "the key appears in a log or the capture"
 kill -TERM "$SIG_PID"; wait "$SIG_PID" || fail "signer did not exit 0"; SIG_PID=
 stop_submitter

@@ -1409,8 +1409,8 @@ bus_sub_connected(const bus_sub *s)
 	int n = atomic_load(&m->pipes);
 	if (m->nrd == 0)
 		return n;
-	uint64_t now = bus_ms_now();
 	pthread_mutex_lock(&m->mu);
+	uint64_t now = bus_ms_now(); /* under the lock: a dialer's up_ms stamped after it would be "in the future" */
 	for (size_t i = 0; i < m->nrd; i++) /* a busd that filters: once it acked; an older one: after 1 s */
 		n += m->rd[i].up_ms && (m->rd[i].acks || now - m->rd[i].up_ms >= BUS_RD_ACK_FIRST_MS);
 	pthread_mutex_unlock(&m->mu);

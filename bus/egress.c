@@ -631,18 +631,29 @@ eg_conn_free(bus_egress *e, eg_conn *c)
 	free(c);
 }
 
+/* now - t, 0 when t is later: a callback may stamp t between the clock read and the check. */
+static uint64_t
+eg_since(uint64_t now, uint64_t t)
+{
+	return now > t ? now - t : 0;
+}
+
 void
 bus_egress_tick(bus_egress *e)
 {
-	uint64_t now = rt_mono_ns();
 	eg_conn *dead = NULL;
 	nng_mtx_lock(e->mtx);
+	/* Read under the lock, where the callbacks stamp born_ns and progress_ns: read before it, a
+	 * connection accepted (or a frame sent) while the tick waited for the lock was later than now,
+	 * and the unsigned difference made a fresh peer look 584 years old - refused as a handshake
+	 * timeout or disconnected as stalled (seen once under ASan on a loaded machine). */
+	uint64_t now = rt_mono_ns();
 	for (eg_conn **pp = &e->conns; *pp;) {
 		eg_conn *c = *pp;
-		if (!c->closing && c->state == EG_HS && now - c->born_ns > EG_HANDSHAKE_NS) {
+		if (!c->closing && c->state == EG_HS && eg_since(now, c->born_ns) > EG_HANDSHAKE_NS) {
 			eg_refuse_locked(c, NNG_ETIMEDOUT);
 		} else if (!c->closing && c->state == EG_LIVE && c->qn > 0 && e->lim.stall_ms &&
-		           now - c->progress_ns > e->lim.stall_ms * 1000000u) {
+		           eg_since(now, c->progress_ns) > e->lim.stall_ms * 1000000u) {
 			e->st.disconnected_stalled++;
 			rt_logkv(RT_WARN, "subscriber stalled: disconnected", "peer", c->peer, NULL);
 			rt_log(RT_WARN,
@@ -652,7 +663,7 @@ bus_egress_tick(bus_egress *e)
 			       (unsigned long long)c->dropped);
 			eg_close_locked(c);
 		}
-		if (c->dropped > c->dropped_logged && now - c->last_log_ns >= EG_LOG_EVERY_NS) {
+		if (c->dropped > c->dropped_logged && eg_since(now, c->last_log_ns) >= EG_LOG_EVERY_NS) {
 			rt_log(RT_WARN,
 			       "subscriber %s is behind: lost %llu frames (%llu bytes) to its bound, %llu in all",
 			       c->peer, (unsigned long long)(c->dropped - c->dropped_logged),

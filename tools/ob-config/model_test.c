@@ -176,7 +176,7 @@ mt_gen(char *file, size_t n, unsigned nfeeds, unsigned nshards, unsigned nsrc, v
 		                                       "aggregator", agg, "deviation", "0.5", "heartbeat", "1h",
 		                                       "shard", (int)(i % nshards)));
 		for (unsigned k = 0; k < nsrc; k++) {
-			char g[2] = { (char)('a' + k % 3), 0 }, sn[8], url[96];
+			char g[2] = { (char)('a' + k % 3), 0 }, sn[16], url[96];
 			snprintf(sn, sizeof sn, "s%u", k);
 			snprintf(url, sizeof url, "https://api.coinbase.com/v2/prices/%s/spot", name);
 			json_array_append_new(sources, json_pack("{s:s, s:s, s:s, s:s, s:s}", "group", g, "feed", name,

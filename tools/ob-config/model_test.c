@@ -427,6 +427,65 @@ test_feed_sources_over_limit(void **state)
 	assert_non_null(strstr(err, ": feeds[2]: feed F0002-USD has 17 sources, at most 16"));
 }
 
+static void
+mt_one_group(json_t *root)
+{
+	json_t *s;
+	size_t i;
+	json_array_foreach(json_object_get(root, "sources"), i, s) json_object_set_new(s, "group", json_string("a"));
+}
+
+/* One fetcher group with every source of 1,024 feeds x 9: its file is above what a Kubernetes
+ * ConfigMap holds (1 MiB): refused by check and render (which writes nothing), not left to the API
+ * server; the same sources in three groups are taken. */
+static void
+test_configmap_over_limit(void **state)
+{
+	(void)state;
+	char file[64], err[4096], out[] = "/tmp/ob-config-render-test-XXXXXX", p[700];
+	mt_gen(file, sizeof file, 1024, 1, 9, mt_one_group);
+	assert_non_null(mkdtemp(out));
+	obc_model m;
+	memset(&m, 0, sizeof m);
+	assert_int_equal(obc_model_load(&m, file), 0);
+	assert_int_equal(m.nerr, 0);
+	char ef[] = "/tmp/ob-config-model-err-XXXXXX";
+	int efd = mkstemp(ef);
+	assert_true(efd >= 0);
+	fflush(stderr);
+	int saved = dup(2);
+	dup2(efd, 2);
+	obc_check(&m);
+	unsigned nerr_check = m.nerr;
+	int rc = obc_render(&m, out);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	lseek(efd, 0, SEEK_SET);
+	ssize_t r = read(efd, err, sizeof err - 1);
+	err[r > 0 ? r : 0] = '\0';
+	close(efd);
+	unlink(ef);
+	obc_model_free(&m);
+	unlink(file);
+	assert_int_equal(nerr_check, 1);
+	assert_int_equal(rc, -1);
+	assert_non_null(strstr(err, ": sources: fetcher-a.json would be "));
+	assert_non_null(strstr(err,
+	                       "bytes, above the 1048576 a Kubernetes ConfigMap holds (fetcher-group-a): spread the "
+	                       "sources over more groups"));
+	snprintf(p, sizeof p, "%s/etc", out);
+	assert_int_equal(access(p, F_OK), -1); /* nothing written */
+	mt_rm(out);
+	mt_gen(file, sizeof file, 1024, 1, 9, NULL);
+	memset(&m, 0, sizeof m);
+	assert_int_equal(obc_model_load(&m, file), 0);
+	obc_check(&m);
+	assert_int_equal(m.nerr, 0);
+	obc_model_free(&m);
+	unlink(file);
+}
+
 #define MT_LONG "abcdefghijklmnopqrstuvwxyz0123456789abcd" /* 40: the longest label taken */
 
 static void
@@ -482,6 +541,7 @@ main(void)
 		cmocka_unit_test(test_thousand_feeds_render),   cmocka_unit_test(test_shard_at_limit),
 		cmocka_unit_test(test_shard_over_limit),        cmocka_unit_test(test_signer_over_limit),
 		cmocka_unit_test(test_feed_sources_over_limit), cmocka_unit_test(test_long_names_whole),
+		cmocka_unit_test(test_configmap_over_limit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,6 +9,8 @@
 #      generator and the actors agree because the actors themselves judge the output; the same for a
 #      remote signer, a keystore signer (a real keystore made by ethers.js, decrypted by --check-config,
 #      a wrong password refused) and two signers (10 keys in alert.'s trust, tx.request on one signer);
+#   3e. 1,000 feeds in 2 shards x 3 sources render whole (FEEDS and files counted) and the fetchers,
+#      medians, gates and signer take them (--check-config); 1,025 in one shard exit 78 at that feed;
 #   4. broken configurations exit 78 naming the line of the problem (unknown key, bad address, feed
 #      referenced but not defined, duplicate feed, threshold out of range, a key instead of a reference,
 #      JSON syntax, duplicate member) and write nothing;
@@ -189,6 +191,56 @@ while read -r actor inst; do
 done <"$TMP/two.inst"
 out=$(python3 deploy/k8s/validate.py "$TMP/two/k8s") || { echo "$out"; fail "validate.py refused the two signers' manifests"; }
 echo "ok: two signers: alert. trusts 10 keys, every signer, submitter and token-erc20 --check-config 0, tx.request and the tokens on signer-1 only, manifests valid"
+
+echo "== 3e. 1,000 feeds in 2 shards x 3 sources: every share whole, every actor's --check-config 0; 1,025 in a shard refused"
+# feeds and sources one per line, so that a problem's line is the line of its feed
+many() { # NFEEDS NSHARDS OUT: host.json with generated feeds (F0000-USD..) and 3 sources each (groups a, b, c)
+	python3 - "$TMP/host.json" "$1" "$2" "$TMP/many/etc" >"$3" <<'PY'
+import json, sys
+src, n, shards, etc = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+d = json.load(open(src))
+d["host"]["etc_dir"] = etc
+feeds = [{"name": "F%04d-USD" % i, "aggregator": "0x%040x" % (i + 1), "deviation": "0.5", "heartbeat": "1h",
+          "shard": i % shards} for i in range(n)]
+sources = [{"group": g, "feed": "F%04d-USD" % i, "name": "s" + g, "kind": "coinbase",
+            "url": "https://api.coinbase.com/v2/prices/F%04d-USD/spot" % i} for i in range(n) for g in "abc"]
+d["feeds"], d["sources"] = "@FEEDS@", "@SOURCES@"
+text = json.dumps(d, indent=2)
+text = text.replace('"@FEEDS@"', "[\n" + ",\n".join("    " + json.dumps(f) for f in feeds) + "\n  ]")
+text = text.replace('"@SOURCES@"', "[\n" + ",\n".join("    " + json.dumps(s) for s in sources) + "\n  ]")
+print(text)
+PY
+}
+many 1000 2 "$TMP/many.json"
+"$GEN" render "$TMP/many.json" "$TMP/many" || fail "render of 1,000 feeds"
+"$GEN" instances "$TMP/many.json" >"$TMP/many.inst"
+(umask 077; while read -r actor inst; do
+	[ "$actor" = busd ] || [ -f "$TMP/h/keys/$inst.bus" ] || "$B/bus-tap" --keygen | awk '/^secret/{print $2}' >"$TMP/h/keys/$inst.bus"
+done <"$TMP/many.inst")
+nfeeds() { grep "^FEEDS=" "$1" | cut -d= -f2- | tr ',' '\n' | grep -c .; }
+for t in env run; do
+	[ "$(nfeeds "$TMP/many/$t/median-0.env")" = 500 ] && [ "$(nfeeds "$TMP/many/$t/median-1.env")" = 500 ] &&
+		[ "$(nfeeds "$TMP/many/$t/signer-0.env")" = 1000 ] || fail "1,000 feeds: FEEDS of $t/median-0, median-1, signer-0: $(nfeeds "$TMP/many/$t/median-0.env"), $(nfeeds "$TMP/many/$t/median-1.env"), $(nfeeds "$TMP/many/$t/signer-0.env")"
+	[ "$(cat "$TMP/many/$t/median-0.env" "$TMP/many/$t/median-1.env" | grep "^FEEDS=" | cut -d= -f2- | tr ',' '\n' | sort -u | wc -l)" = 1000 ] || fail "1,000 feeds: the medians do not hold 1,000 distinct feeds"
+done
+got=$(for f in gate-0 gate-1 signer-0 fetcher-a fetcher-b fetcher-c; do jq '.feeds | length' "$TMP/many/etc/$f.json"; done | tr '\n' ' ')
+[ "$got" = "500 500 1000 1000 1000 1000 " ] || fail "1,000 feeds: feeds in gate-0, gate-1, signer-0, fetcher-a..c.json: $got"
+n=0
+while read -r actor inst; do
+	case $actor in fetcher | median | gate | signer) ;; *) continue ;; esac
+	rc=0; check_env "$actor" "$TMP/many/run/$inst.env" >"$TMP/cc.out" 2>&1 || rc=$?
+	[ $rc = 0 ] || { cat "$TMP/cc.out"; fail "1,000 feeds: $actor --check-config on run/$inst.env: exit $rc"; }
+	n=$((n + 1))
+done <"$TMP/many.inst"
+[ $n = 8 ] || fail "1,000 feeds: $n fetchers, medians, gates and signers checked (want 8)"
+out=$(python3 deploy/k8s/validate.py "$TMP/many/k8s") || { echo "$out"; fail "validate.py refused the 1,000 feeds' manifests"; }
+echo "ok: 1,000 feeds: FEEDS 500 + 500 (medians), 1000 (signer), files 500 + 500 (gates), 1000 (signer, each fetcher); fetcher, median, gate, signer --check-config 0 on all 8; manifests valid"
+many 1025 1 "$TMP/over.json"
+line=$(grep -n '"name": "F1024-USD"' "$TMP/over.json" | cut -d: -f1)
+rc=0; "$GEN" render "$TMP/over.json" "$TMP/over" 2>"$TMP/err.txt" || rc=$?
+[ $rc = 78 ] && [ ! -e "$TMP/over" ] &&
+	grep -qF "over.json:$line: feeds[1024].shard: shard 0 has 1025 feeds, at most 1024" "$TMP/err.txt" || fail "1,025 feeds in a shard: exit $rc: $(cat "$TMP/err.txt")"
+echo "ok: 1,025 feeds in one shard: exit 78, nothing written: $(grep -F 'feeds[1024].shard' "$TMP/err.txt")"
 
 echo "== 4. broken configurations: exit 78, the line named, nothing written"
 broken() { # NAME OLD NEW MARKER MESSAGE: replace OLD by NEW once; the error must name MARKER's line and MESSAGE

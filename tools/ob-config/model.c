@@ -28,6 +28,36 @@ obc_err(obc_model *m, const char *path, const char *fmt, ...)
 	m->nerr++;
 }
 
+/* A string the model keeps (s: malloc'd, taken; NULL = ""): it lives in m->own until obc_model_free. */
+static const char *
+obc_keep(obc_model *m, char *s)
+{
+	json_t *j = json_string(s ? s : "");
+	free(s);
+	if (!j || json_array_append_new(m->own, j) != 0) {
+		fprintf(stderr, "ob-config: out of memory\n");
+		exit(1);
+	}
+	return json_string_value(j);
+}
+
+/* Appends item to the comma list *s (malloc'd, grown as needed: a list is never cut short). */
+static void
+obc_cat(char **s, size_t *len, const char *item)
+{
+	size_t n = strlen(item);
+	char *t = realloc(*s, *len + n + 2);
+	if (!t) {
+		fprintf(stderr, "ob-config: out of memory\n");
+		exit(1);
+	}
+	if (*len)
+		t[(*len)++] = ',';
+	memcpy(t + *len, item, n + 1);
+	*len += n;
+	*s = t;
+}
+
 static const char *
 obc_path(char *buf, size_t n, const char *parent, const char *key)
 {
@@ -279,10 +309,11 @@ obc_pub(obc_model *m, json_t *obj, const char *path, const char *key, int requir
 	return h;
 }
 
+/* A feed or source name: a topic segment the bus messages carry (SC_NAME_CAP, the fetcher's too). */
 static int
 obc_name_ok(const char *s)
 {
-	if (!*s || strlen(s) > 32)
+	if (!*s || strlen(s) > 31)
 		return 0;
 	for (; *s; s++)
 		if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-' ||
@@ -318,10 +349,8 @@ obc_k8sname(obc_model *m, json_t *obj, const char *path, const char *key, int re
 static int
 obc_find_feed(const obc_model *m, const char *name)
 {
-	for (unsigned i = 0; i < m->nfeeds; i++)
-		if (strcmp(m->feeds[i].name, name) == 0)
-			return (int)i;
-	return -1;
+	json_t *i = json_object_get(m->feed_ix, name);
+	return i ? (int)json_integer_value(i) : -1;
 }
 
 static int
@@ -358,7 +387,8 @@ static void
 obc_load_chain(obc_model *m, json_t *root)
 {
 	static const char *const k[] = { "chain_id", "rpc_url", NULL };
-	static char rpc[2048];
+	char *rpc = NULL;
+	size_t rpclen = 0;
 	json_t *c = obc_obj(m, root, "", "chain", 1);
 	if (!c)
 		return;
@@ -370,7 +400,6 @@ obc_load_chain(obc_model *m, json_t *root)
 	size_t i;
 	json_t *v;
 	char p[64], why[160];
-	rpc[0] = '\0';
 	if (u && json_array_size(u) == 0)
 		obc_err(m, "chain.rpc_url", "at least one URL");
 	json_array_foreach(u, i, v)
@@ -381,11 +410,11 @@ obc_load_chain(obc_model *m, json_t *root)
 			        json_is_string(v) ? why : "");
 			continue;
 		}
-		snprintf(rpc + strlen(rpc), sizeof rpc - strlen(rpc), "%s%s", *rpc ? "," : "", json_string_value(v));
+		obc_cat(&rpc, &rpclen, json_string_value(v));
 	}
 	if (u && json_array_size(u) > 8)
 		obc_err(m, "chain.rpc_url", "at most 8 endpoints (the actors' limit)");
-	m->rpc_url = rpc;
+	m->rpc_url = obc_keep(m, rpc);
 }
 
 static void
@@ -527,8 +556,17 @@ obc_load_feeds(obc_model *m, json_t *root)
 	json_t *a = obc_arr(m, root, "", "feeds", 1), *f;
 	size_t i;
 	char p[64], q[96];
+	/* per shard and per signer: how many feeds, and the first one over the actors' limit */
+	unsigned nshard[OBC_MAX_SHARDS] = { 0 }, nsigner[OBC_MAX_SIGNERS] = { 0 };
+	size_t over_shard[OBC_MAX_SHARDS], over_signer[OBC_MAX_SIGNERS];
 	if (a && json_array_size(a) == 0)
 		obc_err(m, "feeds", "at least one feed");
+	size_t cap = a ? json_array_size(a) : 0;
+	m->feeds = calloc(cap < OBC_MAX_FEEDS ? cap + 1 : OBC_MAX_FEEDS, sizeof *m->feeds);
+	if (!m->feeds) {
+		fprintf(stderr, "ob-config: out of memory\n");
+		exit(1);
+	}
 	json_array_foreach(a, i, f)
 	{
 		int use = obc_elem(m, f, "feeds", i, p, sizeof p, m->nfeeds, OBC_MAX_FEEDS, "feeds", k);
@@ -540,10 +578,14 @@ obc_load_feeds(obc_model *m, json_t *root)
 		d->name = obc_str(m, f, p, "name", 1, "?");
 		if (!obc_name_ok(d->name))
 			obc_err(m, obc_path(q, sizeof q, p, "name"),
-			        "'%s': letters, digits, '-' and '_' (a topic segment)", d->name);
+			        "'%s': 1 to 31 letters, digits, '-' and '_' (a topic segment)", d->name);
 		else if (obc_find_feed(m, d->name) >= 0)
 			obc_err(m, obc_path(q, sizeof q, p, "name"), "duplicate feed '%s' (feeds[%d] has it)", d->name,
 			        obc_find_feed(m, d->name));
+		else if (json_object_set_new(m->feed_ix, d->name, json_integer(m->nfeeds)) != 0) {
+			fprintf(stderr, "ob-config: out of memory\n");
+			exit(1);
+		}
 		d->decimals = obc_int(m, f, p, "decimals", 8, 0, 77);
 		d->aggregator = obc_addr(m, f, p, "aggregator", 1);
 		d->deviation = obc_pct(m, f, p, "deviation", "0.5", 0, 1, 1000000); /* (0, 100] % */
@@ -567,8 +609,33 @@ obc_load_feeds(obc_model *m, json_t *root)
 			}
 		} else if (m->nsigners > 1)
 			obc_err(m, p, "signer: required when there are several signers");
+		if (nshard[d->shard]++ == OBC_MAX_SHARD_FEEDS)
+			over_shard[d->shard] = i;
+		if (nsigner[d->signer]++ == OBC_MAX_SIGNER_FEEDS)
+			over_signer[d->signer] = i;
 		m->nfeeds++;
 	}
+	/* once per shard or signer, at the first feed over the limit */
+	for (unsigned s = 0; s < OBC_MAX_SHARDS; s++)
+		if (nshard[s] > OBC_MAX_SHARD_FEEDS) {
+			snprintf(p, sizeof p, "feeds[%zu]", over_shard[s]);
+			if (json_object_get(json_array_get(a, over_shard[s]), "shard"))
+				snprintf(p + strlen(p), sizeof p - strlen(p), ".shard");
+			obc_err(m, p,
+			        "shard %u has %u feeds, at most %d (one median's FEEDS, one gate's FEEDS_FILE): put "
+			        "the rest in another shard",
+			        s, nshard[s], OBC_MAX_SHARD_FEEDS);
+		}
+	for (unsigned g = 0; g < m->nsigners; g++)
+		if (nsigner[g] > OBC_MAX_SIGNER_FEEDS) {
+			snprintf(p, sizeof p, "feeds[%zu]", over_signer[g]);
+			if (json_object_get(json_array_get(a, over_signer[g]), "signer"))
+				snprintf(p + strlen(p), sizeof p - strlen(p), ".signer");
+			obc_err(m, p,
+			        "%s signs %u feeds, at most %d (the signer's FEEDS and aggregators): give the rest "
+			        "another signer",
+			        m->signers[g].name, nsigner[g], OBC_MAX_SIGNER_FEEDS);
+		}
 	for (unsigned s = 0; s < m->nshards; s++) {
 		unsigned n = 0;
 		for (unsigned j = 0; j < m->nfeeds; j++)
@@ -618,6 +685,14 @@ obc_load_sources(obc_model *m, json_t *root)
 	json_t *a = obc_arr(m, root, "", "sources", 1), *s;
 	size_t i;
 	char p[64], q[96], why[160];
+	/* "<feed index>/<source name>" -> the source's index: one name per feed */
+	json_t *names = json_object();
+	size_t cap = a ? json_array_size(a) : 0;
+	m->sources = calloc(cap < OBC_MAX_SOURCES ? cap + 1 : OBC_MAX_SOURCES, sizeof *m->sources);
+	if (!m->sources || !names) {
+		fprintf(stderr, "ob-config: out of memory\n");
+		exit(1);
+	}
 	json_array_foreach(a, i, s)
 	{
 		int use = obc_elem(m, s, "sources", i, p, sizeof p, m->nsources, OBC_MAX_SOURCES, "sources", k);
@@ -658,16 +733,24 @@ obc_load_sources(obc_model *m, json_t *root)
 		obc_dur(m, s, p, "min_interval", NULL, 0, 86400000);
 		if (o->feed < 0)
 			continue;
-		for (unsigned j = 0; j < m->nsources; j++)
-			if (m->sources[j].feed == o->feed && nm &&
-			    strcmp(json_string_value(json_object_get(m->sources[j].obj, "name")), nm) == 0)
-				obc_err(m, obc_path(q, sizeof q, p, "name"),
-				        "feed %s already has a source '%s' (sources[%u]): the median counts one value "
-				        "per name",
-				        fn, nm, j);
+		char *key = NULL;
+		if (nm && asprintf(&key, "%d/%s", o->feed, nm) < 0) {
+			fprintf(stderr, "ob-config: out of memory\n");
+			exit(1);
+		}
+		json_t *dup = key ? json_object_get(names, key) : NULL;
+		if (dup)
+			obc_err(m, obc_path(q, sizeof q, p, "name"),
+			        "feed %s already has a source '%s' (sources[%lld]): the median counts one value "
+			        "per name",
+			        fn, nm, (long long)json_integer_value(dup));
+		else if (key)
+			json_object_set_new(names, key, json_integer((json_int_t)i));
+		free(key);
 		m->feeds[o->feed].nsources++;
 		m->nsources++;
 	}
+	json_decref(names);
 	json_t *md = obc_obj(m, root, "", "median", 0);
 	static const char *const km[] = { "quorum", "window", NULL };
 	m->quorum = 2;
@@ -678,13 +761,16 @@ obc_load_sources(obc_model *m, json_t *root)
 		m->window = obc_dur(m, md, "median", "window", "60s", 1, 86400000);
 	}
 	obc_check_window(m);
-	for (unsigned j = 0; j < m->nfeeds; j++)
-		if (m->feeds[j].nsources < (unsigned)m->quorum) {
-			char fp[32];
-			snprintf(fp, sizeof fp, "feeds[%u]", j);
+	for (unsigned j = 0; j < m->nfeeds; j++) {
+		char fp[32];
+		snprintf(fp, sizeof fp, "feeds[%u]", j);
+		if (m->feeds[j].nsources < (unsigned)m->quorum)
 			obc_err(m, fp, "feed %s has %u source(s), below the median's quorum %lld", m->feeds[j].name,
 			        m->feeds[j].nsources, (long long)m->quorum);
-		}
+		else if (m->feeds[j].nsources > OBC_MAX_FEED_SOURCES)
+			obc_err(m, fp, "feed %s has %u sources, at most %d (the median holds no more of one feed)",
+			        m->feeds[j].name, m->feeds[j].nsources, OBC_MAX_FEED_SOURCES);
+	}
 }
 
 /* The token backends: a workload for each backend a token names (tokenizer.config.tokens), with
@@ -695,12 +781,12 @@ obc_load_backends(obc_model *m, json_t *tk)
 {
 	static const char *const kf[] = { "url", "namespace", "key", NULL };
 	static const char *const ke[] = { "signer", "gas_limit", "burn_function", "transfer_function", NULL };
-	static char tokens[32 * 43];
+	char *tokens = NULL;
+	size_t toklen = 0;
 	char p[160], why[200];
 	const char *cur;
 	json_t *t;
 	unsigned ntok = 0;
-	tokens[0] = '\0';
 	json_object_foreach(json_object_get(m->token_config, "tokens"), cur, t)
 	{
 		const char *b = json_string_value(json_object_get(t, "backend"));
@@ -713,14 +799,13 @@ obc_load_backends(obc_model *m, json_t *tk)
 			m->has_erc20 = 1;
 			const char *a = obc_addr(m, t, p, "address", 1);
 			if (a && ntok++ < 32)
-				snprintf(tokens + strlen(tokens), sizeof tokens - strlen(tokens), "%s%s",
-				         *tokens ? "," : "", a);
+				obc_cat(&tokens, &toklen, a);
 		} else
 			obc_err(m, obc_path(why, sizeof why, p, "backend"), "'%s': firefly or erc20", b);
 	}
 	if (ntok > 32)
 		obc_err(m, "tokenizer.config.tokens", "at most 32 erc20 tokens (token-erc20's TOKENS)");
-	m->erc20_tokens = tokens;
+	m->erc20_tokens = obc_keep(m, tokens);
 	json_t *ff = obc_obj(m, tk, "tokenizer", "firefly", m->has_firefly);
 	if (ff) {
 		obc_keys(m, ff, "tokenizer.firefly", kf);
@@ -849,6 +934,12 @@ obc_model_load(obc_model *m, const char *file)
 {
 	FILE *f = fopen(file, "rb");
 	m->file = file;
+	m->own = json_array();
+	m->feed_ix = json_object();
+	if (!m->own || !m->feed_ix) {
+		fprintf(stderr, "ob-config: out of memory\n");
+		exit(1);
+	}
 	if (!f) {
 		fprintf(stderr, "%s: %s\n", file, strerror(errno));
 		return -1;
@@ -909,5 +1000,9 @@ void
 obc_model_free(obc_model *m)
 {
 	json_decref(m->root);
+	json_decref(m->own);
+	json_decref(m->feed_ix);
+	free(m->feeds);
+	free(m->sources);
 	obc_pos_free(&m->pos);
 }

@@ -2,8 +2,10 @@
  * as a whole: every problem is reported as "FILE:LINE: path: what is wrong" (the line from pos.h)
  * and counted; the caller exits 78 (EX_CONFIG) when there is any.
  *
- * Memory: obc_model keeps the parsed jansson document (root) and every string points into it;
- * obc_model_free releases it. Counts are bounded by the OBC_MAX_* below (more is a config error). */
+ * Memory: obc_model keeps the parsed jansson document (root) and every string points into it or into
+ * `own` (strings the model made); feeds and sources are allocated to their count; obc_model_free
+ * releases all of it. Counts are bounded by the OBC_MAX_* below (more is a config error); why these
+ * bounds: tools/ob-config/README.md "Bounds". */
 #ifndef OB_TOOLS_OB_CONFIG_MODEL_H
 #define OB_TOOLS_OB_CONFIG_MODEL_H
 
@@ -12,11 +14,14 @@
 
 #include "tools/ob-config/pos.h"
 
-#define OBC_MAX_FEEDS   64
-#define OBC_MAX_SOURCES 256
-#define OBC_MAX_GROUPS  16
-#define OBC_MAX_SHARDS  16
-#define OBC_MAX_SIGNERS 8
+#define OBC_MAX_FEEDS        4096  /* a deployment: four shards at the actors' limit */
+#define OBC_MAX_SHARD_FEEDS  1024  /* one median's FEEDS (RT_LIST_MAX), one gate's FEEDS_FILE (GF_MAX_FEEDS) */
+#define OBC_MAX_SIGNER_FEEDS 1024  /* one signer's FEEDS and aggregators (SGP_MAX_FEEDS, SGP_MAX_CONTRACTS) */
+#define OBC_MAX_FEED_SOURCES 16    /* the median holds at most SC_MAX_SOURCES sources of one feed */
+#define OBC_MAX_SOURCES      16384 /* four per feed at OBC_MAX_FEEDS */
+#define OBC_MAX_GROUPS       16
+#define OBC_MAX_SHARDS       16
+#define OBC_MAX_SIGNERS      8
 
 /* The bus key roles: one key pair per role, the public half in the config, the secret by reference
  * (a key of the k8s Secret bus.keys_secret, or <keys_dir>/<instance>.bus on a host). Signers and
@@ -83,10 +88,12 @@ typedef struct {
 	int64_t quorum;
 	const char *window, *fetch_interval;
 
-	obc_feed feeds[OBC_MAX_FEEDS];
+	obc_feed *feeds; /* nfeeds of them (allocated) */
 	unsigned nfeeds;
-	obc_source sources[OBC_MAX_SOURCES];
+	obc_source *sources; /* nsources of them (allocated) */
 	unsigned nsources;
+	json_t *feed_ix; /* feed name -> index into feeds (an object used as a hash table) */
+	json_t *own;     /* strings the model made (the chain's rpc_url list, the erc20 tokens, ...) */
 	const char *groups[OBC_MAX_GROUPS];
 	unsigned ngroups;
 	unsigned nshards;

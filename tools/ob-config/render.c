@@ -54,14 +54,19 @@ enum {
 #define K8S_KS      K8S_KEYDIR "/keystore.json"
 #define K8S_KSPW    K8S_KEYDIR "/password"
 
+/* Strings of the pool (rnd_fmt): a name is never cut to fit. */
 typedef struct {
 	int actor, idx;
-	char k8s[48];  /* workload name: gate-shard-0 */
-	char inst[24]; /* host instance: 0, a, main */
-	char host[48]; /* <actor>-<inst> */
-	char file[48]; /* its own JSON file name, "" = none */
-	int port;      /* host metrics port */
+	const char *k8s;  /* workload name: gate-shard-0 */
+	const char *inst; /* host instance: 0, a, main */
+	const char *host; /* <actor>-<inst> */
+	const char *file; /* its own JSON file name, "" = none */
+	int port;         /* host metrics port */
 } rnd_inst;
+
+/* every instance rnd_insts can make: busd, a fetcher per group, a median and a gate per shard, a
+ * signer and a submitter per key, ccip-tail, alerter, tokenizer and its two backends */
+#define RND_MAX_INSTS (1 + OBC_MAX_GROUPS + 2 * OBC_MAX_SHARDS + 2 * OBC_MAX_SIGNERS + 5)
 
 typedef struct {
 	const char *k, *v;
@@ -80,8 +85,32 @@ typedef struct {
 } rnd_tr;
 
 /* strings made while rendering, released at the end */
-static char *rnd_pool[4096];
-static size_t rnd_npool;
+static char **rnd_pool;
+static size_t rnd_npool, rnd_cappool;
+
+static void
+rnd_oom(void)
+{
+	fprintf(stderr, "ob-config: out of memory\n");
+	exit(1);
+}
+
+/* Takes s (malloc'd) into the pool. */
+static const char *
+rnd_keep(char *s)
+{
+	if (!s)
+		rnd_oom();
+	if (rnd_npool == rnd_cappool) {
+		size_t cap = rnd_cappool ? 2 * rnd_cappool : 1024;
+		char **p = realloc(rnd_pool, cap * sizeof *p);
+		if (!p)
+			rnd_oom();
+		rnd_pool = p;
+		rnd_cappool = cap;
+	}
+	return rnd_pool[rnd_npool++] = s;
+}
 
 static const char *rnd_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -94,11 +123,7 @@ rnd_fmt(const char *fmt, ...)
 	if (vasprintf(&s, fmt, ap) < 0)
 		s = NULL;
 	va_end(ap);
-	if (!s || rnd_npool == sizeof rnd_pool / sizeof rnd_pool[0]) {
-		fprintf(stderr, "ob-config: out of memory\n");
-		exit(1);
-	}
-	return rnd_pool[rnd_npool++] = s;
+	return rnd_keep(s);
 }
 
 static void
@@ -106,13 +131,46 @@ rnd_pool_free(void)
 {
 	while (rnd_npool)
 		free(rnd_pool[--rnd_npool]);
+	free(rnd_pool);
+	rnd_pool = NULL;
+	rnd_cappool = 0;
+}
+
+/* A string of any length, written with fprintf (lists of feeds and keys): open, write, then
+ * rnd_str_done for the pool's copy. */
+typedef struct {
+	FILE *f;
+	char *buf;
+	size_t len;
+} rnd_str;
+
+static FILE *
+rnd_str_open(rnd_str *b)
+{
+	b->buf = NULL;
+	b->len = 0;
+	if (!(b->f = open_memstream(&b->buf, &b->len)))
+		rnd_oom();
+	return b->f;
+}
+
+static const char *
+rnd_str_done(rnd_str *b)
+{
+	if (fclose(b->f) != 0)
+		rnd_oom();
+	return rnd_keep(b->buf);
 }
 
 static void
 rnd_set(rnd_env *e, const char *k, const char *v, int common)
 {
-	if (!v || e->n == (int)(sizeof e->a / sizeof e->a[0]))
+	if (!v)
 		return;
+	if (e->n == (int)(sizeof e->a / sizeof e->a[0])) { /* a fixed set per actor: a bug here, never input */
+		fprintf(stderr, "ob-config: internal error: more than %d variables (%s)\n", e->n, k);
+		exit(1);
+	}
 	e->a[e->n++] = (rnd_kv){ k, v, common };
 }
 
@@ -123,11 +181,13 @@ rnd_insts(const obc_model *m, rnd_inst *v)
 	int port = (int)m->first_port;
 #define ADD(A, I, K8S, INST, FILE)                                                                                     \
 	do {                                                                                                           \
-		v[n] = (rnd_inst){ .actor = (A), .idx = (I), .port = port++ };                                         \
-		snprintf(v[n].k8s, sizeof v[n].k8s, "%s", K8S);                                                        \
-		snprintf(v[n].inst, sizeof v[n].inst, "%s", INST);                                                     \
-		snprintf(v[n].host, sizeof v[n].host, "%s-%s", rnd_actor[A], INST);                                    \
-		snprintf(v[n].file, sizeof v[n].file, "%s", FILE);                                                     \
+		v[n] = (rnd_inst){ .actor = (A),                                                                       \
+			           .idx = (I),                                                                         \
+			           .port = port++,                                                                     \
+			           .k8s = (K8S),                                                                       \
+			           .inst = (INST),                                                                     \
+			           .host = rnd_fmt("%s-%s", rnd_actor[A], INST),                                       \
+			           .file = (FILE) };                                                                   \
 		n++;                                                                                                   \
 	} while (0)
 	ADD(A_BUSD, 0, "busd", "main", "");
@@ -174,26 +234,32 @@ rnd_file_json(const obc_model *m, const rnd_inst *in)
 {
 	json_t *feeds = json_array();
 	switch (in->actor) {
-	case A_FETCHER:
-		for (unsigned f = 0; f < m->nfeeds; f++) {
-			json_t *src = json_array();
-			for (unsigned s = 0; s < m->nsources; s++) {
-				if (m->sources[s].group != in->idx || m->sources[s].feed != (int)f)
-					continue;
-				json_t *o = json_deep_copy(m->sources[s].obj);
-				json_object_del(o, "group");
-				json_object_del(o, "feed");
-				json_object_del(o, "$comment");
-				json_array_append_new(src, o);
-			}
-			if (json_array_size(src) == 0) {
-				json_decref(src);
+	case A_FETCHER: {
+		/* the group's sources of each feed, in feeds[] order and sources[] order within a feed (one
+		 * pass over the sources, not one per feed: thousands of each) */
+		json_t **src = calloc(m->nfeeds ? m->nfeeds : 1, sizeof *src);
+		if (!src)
+			rnd_oom();
+		for (unsigned s = 0; s < m->nsources; s++) {
+			const obc_source *o = &m->sources[s];
+			if (o->group != in->idx || o->feed < 0)
 				continue;
-			}
-			json_array_append_new(feeds, json_pack("{s:s, s:I, s:o}", "feed", m->feeds[f].name, "decimals",
-			                                       (json_int_t)m->feeds[f].decimals, "sources", src));
+			json_t *c = json_deep_copy(o->obj);
+			json_object_del(c, "group");
+			json_object_del(c, "feed");
+			json_object_del(c, "$comment");
+			if (!src[o->feed])
+				src[o->feed] = json_array();
+			json_array_append_new(src[o->feed], c);
 		}
+		for (unsigned f = 0; f < m->nfeeds; f++)
+			if (src[f])
+				json_array_append_new(feeds,
+				                      json_pack("{s:s, s:I, s:o}", "feed", m->feeds[f].name, "decimals",
+				                                (json_int_t)m->feeds[f].decimals, "sources", src[f]));
+		free(src);
 		return json_pack("{s:o}", "feeds", feeds);
+	}
 	case A_GATE:
 		for (unsigned f = 0; f < m->nfeeds; f++) {
 			const obc_feed *d = &m->feeds[f];
@@ -239,15 +305,18 @@ rnd_file_json(const obc_model *m, const rnd_inst *in)
 
 /* ---- variables ------------------------------------------------------------------------------- */
 
+/* FEEDS of a median or signer: at most OBC_MAX_SHARD_FEEDS / OBC_MAX_SIGNER_FEEDS names of at most 31
+ * characters (model.c), so 32 KiB, far below an environment string's 128 KiB (MAX_ARG_STRLEN). */
 static const char *
 rnd_feed_list(const obc_model *m, const rnd_inst *in)
 {
-	char buf[2048] = "";
-	for (unsigned f = 0; f < m->nfeeds; f++)
-		if (rnd_feed_of(m, in, f))
-			snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "%s%s", *buf ? "," : "",
-			         m->feeds[f].name);
-	return rnd_fmt("%s", buf);
+	rnd_str b;
+	FILE *f = rnd_str_open(&b);
+	int any = 0;
+	for (unsigned i = 0; i < m->nfeeds; i++)
+		if (rnd_feed_of(m, in, i))
+			fprintf(f, "%s%s", any++ ? "," : "", m->feeds[i].name);
+	return rnd_str_done(&b);
 }
 
 /* Who may publish what: every topic a reader takes only signed (actors/README.md). with_request adds
@@ -255,14 +324,16 @@ rnd_feed_list(const obc_model *m, const rnd_inst *in)
 static const char *
 rnd_trust1(obc_model *m, int with_request)
 {
-	char sig[48 * 65] = "", sub[48 * 65] = "", alert[64 * 65] = "";
+	rnd_str bs, bu, ba, bt;
 	const char *const *p = m->role_pub;
 	int backends = m->has_firefly || m->has_erc20;
+	FILE *fs = rnd_str_open(&bs), *fu = rnd_str_open(&bu);
 	for (unsigned i = 0; i < m->nsigners; i++) {
-		snprintf(sig + strlen(sig), sizeof sig - strlen(sig), "%s%s", i ? "," : "", m->signers[i].bus_pub);
-		snprintf(sub + strlen(sub), sizeof sub - strlen(sub), "%s%s", i ? "," : "",
-		         m->signers[i].submitter_bus_pub);
+		fprintf(fs, "%s%s", i ? "," : "", m->signers[i].bus_pub ? m->signers[i].bus_pub : "");
+		fprintf(fu, "%s%s", i ? "," : "",
+		        m->signers[i].submitter_bus_pub ? m->signers[i].submitter_bus_pub : "");
 	}
+	const char *sig = rnd_str_done(&bs), *sub = rnd_str_done(&bu);
 	/* alerts: every actor that raises them (the fetcher reports through its metrics) */
 	const char *al[] = { p[OBC_ROLE_MEDIAN],
 		             p[OBC_ROLE_GATE],
@@ -272,29 +343,27 @@ rnd_trust1(obc_model *m, int with_request)
 		             m->sinks ? p[OBC_ROLE_ALERTER] : NULL,
 		             m->token_config ? p[OBC_ROLE_TOKENIZER] : NULL,
 		             backends ? p[OBC_ROLE_TOKEN_BACKEND] : NULL };
+	FILE *fa = rnd_str_open(&ba);
+	int any = 0;
 	for (size_t i = 0; i < sizeof al / sizeof al[0]; i++)
 		if (al[i] && *al[i])
-			snprintf(alert + strlen(alert), sizeof alert - strlen(alert), "%s%s", *alert ? "," : "", al[i]);
-	char t[16384];
-	int n = snprintf(
-	        t, sizeof t,
+			fprintf(fa, "%s%s", any++ ? "," : "", al[i]);
+	const char *alert = rnd_str_done(&ba);
+	FILE *ft = rnd_str_open(&bt);
+	fprintf(ft,
 	        "price.obs.=%s;price.agg.=%s;price.update.=%s;tx.signed=%s;signer.lease=%s;tx.ack=%s;tx.bump=%s;"
 	        "tx.status=%s;gas.quote=%s;nonce.sync=%s",
 	        p[OBC_ROLE_FETCHER], p[OBC_ROLE_MEDIAN], p[OBC_ROLE_GATE], sig, sig, sub, sub, sub, sub, sub);
 	if (m->ccip_chains)
-		n += snprintf(t + n, sizeof t - (size_t)n, ";ccip.msg.=%s", p[OBC_ROLE_CCIP]);
+		fprintf(ft, ";ccip.msg.=%s", p[OBC_ROLE_CCIP]);
 	if (m->token_config)
-		n += snprintf(t + n, sizeof t - (size_t)n, ";token.request=%s;token.status=%s", p[OBC_ROLE_TOKENIZER],
-		              p[OBC_ROLE_TOKENIZER]);
+		fprintf(ft, ";token.request=%s;token.status=%s", p[OBC_ROLE_TOKENIZER], p[OBC_ROLE_TOKENIZER]);
 	if (backends)
-		n += snprintf(t + n, sizeof t - (size_t)n, ";token.result=%s", p[OBC_ROLE_TOKEN_BACKEND]);
+		fprintf(ft, ";token.result=%s", p[OBC_ROLE_TOKEN_BACKEND]);
 	if (with_request)
-		n += snprintf(t + n, sizeof t - (size_t)n, ";tx.request=%s", p[OBC_ROLE_TOKEN_BACKEND]);
-	n += snprintf(t + n, sizeof t - (size_t)n, ";alert.=%s", alert);
-	if ((size_t)n >= sizeof t) {
-		obc_err(m, "signers", "the trust list these keys make is too long");
-		return "";
-	}
+		fprintf(ft, ";tx.request=%s", p[OBC_ROLE_TOKEN_BACKEND]);
+	fprintf(ft, ";alert.=%s", alert);
+	const char *t = rnd_str_done(&bt);
 	/* the bus's own parser decides: more than SIG_TRUST_MAX_KEYS keys on one prefix, a bad key */
 	char err[256];
 	sig_trust *st = sig_trust_parse(t, err, sizeof err);
@@ -303,7 +372,7 @@ rnd_trust1(obc_model *m, int with_request)
 		return "";
 	}
 	sig_trust_free(st);
-	return rnd_fmt("%s", t);
+	return t;
 }
 
 static rnd_tr
@@ -320,11 +389,11 @@ rnd_bus_urls(const obc_model *m, int t, int port)
 	if (t != T_K8S)
 		return rnd_fmt("tcp://%s:%d", m->bind, port);
 	const char *sch = m->tls_secret ? "tls+tcp" : "tcp";
-	char buf[512] = "";
+	rnd_str b;
+	FILE *f = rnd_str_open(&b);
 	for (int r = 0; r < m->bus_replicas; r++)
-		snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "%s%s://busd-%d.busd:%d", r ? "," : "", sch, r,
-		         port);
-	return rnd_fmt("%s", buf);
+		fprintf(f, "%s%s://busd-%d.busd:%d", r ? "," : "", sch, r, port);
+	return rnd_str_done(&b);
 }
 
 static void
@@ -1071,7 +1140,7 @@ rnd_k8s(obc_model *m, const rnd_inst *v, size_t n, const char *out, const rnd_tr
 	const char *d = rnd_fmt("%s/k8s", out);
 	if (rnd_mkdir(d))
 		return -1;
-	const char *files[16];
+	const char *files[3 + NACTORS];
 	size_t nf = 0;
 	FILE *f;
 	/* the ConfigMap every actor but busd reads (envFrom) */
@@ -1084,7 +1153,7 @@ rnd_k8s(obc_model *m, const rnd_inst *v, size_t n, const char *out, const rnd_tr
 	           "# BUS_TRUST: which bus key may publish under which topic prefix (bus.public_keys, signers[]).\n");
 	rnd_meta(f, m, "ConfigMap", "v1", "oraclebus-common", NULL);
 	fprintf(f, "data:\n");
-	rnd_inst any = { .actor = A_GATE };
+	rnd_inst any = { .actor = A_GATE, .k8s = "", .inst = "", .host = "", .file = "" };
 	rnd_env e;
 	rnd_env_of(m, &any, T_K8S, tr, &e);
 	for (int k = 0; k < e.n; k++)
@@ -1214,13 +1283,43 @@ rnd_k8s(obc_model *m, const rnd_inst *v, size_t n, const char *out, const rnd_tr
 	return rnd_close(f);
 }
 
+/* Kubernetes keeps a ConfigMap's data to 1 MiB (etcd's object limit): a file above it would render
+ * manifests the API server refuses, so it is a problem of the configuration, reported here. */
+#define RND_CONFIGMAP_MAX (1u << 20)
+
+static void
+rnd_check_sizes(obc_model *m, const rnd_inst *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!v[i].file[0])
+			continue;
+		json_t *j = rnd_file_json(m, &v[i]);
+		char *s = json_dumps(j, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+		size_t len = s ? strlen(s) : 0;
+		json_decref(j);
+		free(s);
+		if (len <= RND_CONFIGMAP_MAX)
+			continue;
+		int a = v[i].actor;
+		obc_err(m,
+		        a == A_FETCHER     ? "sources"
+		        : a == A_CCIP      ? "ccip.chains"
+		        : a == A_ALERTER   ? "alerter.sinks"
+		        : a == A_TOKENIZER ? "tokenizer.config"
+		                           : "feeds",
+		        "%s would be %zu bytes, above the %u a Kubernetes ConfigMap holds (%s)%s", v[i].file, len,
+		        RND_CONFIGMAP_MAX, v[i].k8s, a == A_FETCHER ? ": spread the sources over more groups" : "");
+	}
+}
+
 int
 obc_render(obc_model *m, const char *out)
 {
-	rnd_inst v[64];
+	rnd_inst v[RND_MAX_INSTS];
 	size_t n = rnd_insts(m, v);
 	int rc = -1;
 	rnd_tr tr = rnd_trust(m);
+	rnd_check_sizes(m, v, n);
 	if (m->nerr)
 		goto done;
 	if (rnd_mkdir(out) || rnd_env_files(m, v, n, out, &tr) || rnd_prometheus(m, v, n, out) ||
@@ -1235,7 +1334,7 @@ done:
 void
 obc_list_instances(obc_model *m, FILE *f)
 {
-	rnd_inst v[64];
+	rnd_inst v[RND_MAX_INSTS];
 	size_t n = rnd_insts(m, v);
 	for (size_t i = 0; i < n; i++)
 		fprintf(f, "%s %s\n", rnd_actor[v[i].actor], v[i].host);
@@ -1245,6 +1344,9 @@ obc_list_instances(obc_model *m, FILE *f)
 void
 obc_check(obc_model *m)
 {
+	rnd_inst v[RND_MAX_INSTS];
+	size_t n = rnd_insts(m, v);
 	rnd_trust(m);
+	rnd_check_sizes(m, v, n);
 	rnd_pool_free();
 }

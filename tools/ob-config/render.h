@@ -16,12 +16,13 @@
 
 #include "tools/ob-config/model.h"
 
-/* 0, or -1 with the reason on stderr (an output that cannot be written, a trust list the bus would
- * refuse: reported through obc_err). */
+/* 0, or -1 with the reason on stderr (an output that cannot be written; a trust list the bus would
+ * refuse or a file above what a Kubernetes ConfigMap holds: reported through obc_err, nothing
+ * written). Lists are rendered at their length: nothing is cut to fit a buffer. */
 int obc_render(obc_model *m, const char *out);
 
-/* The checks rendering makes beyond the model's (the trust list the bus would refuse), reported
- * through obc_err. */
+/* The checks rendering makes beyond the model's (the trust list the bus would refuse, a file above
+ * 1 MiB, a ConfigMap's limit), reported through obc_err. */
 void obc_check(obc_model *m);
 
 /* For tests: the host instances as "<actor> <actor>-<instance>" lines on f. */

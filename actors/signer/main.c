@@ -139,11 +139,12 @@ static const rt_opt opts[] = {
 	  "none)",
 	  &cfg_max_change_ppm, 0, 0, 0, 0 },
 	RT_CHECK_ROW("FEEDS", sm_check_feeds),
-	{ "BATCH_MAX", RT_U64, "128", "requests signed per LMDB commit (group commit) while none is in flight",
-	  &cfg_batch, 1, 4096, 0, 0 },
+	{ "BATCH_MAX", RT_U64, "128",
+	  "requests per LMDB commit (group commit); more only while the commit before runs (BATCH_GROW_MAX)",
+	  &cfg_batch, 1, 1024, 0, 0 },
 	{ "BATCH_GROW_MAX", RT_U64, "1024",
-	  "a group grows past BATCH_MAX while the commit before it runs, up to this; closes when that commit is done "
-	  "(at most BATCH_MAX when lower)",
+	  "largest group: past BATCH_MAX it grows while the commit before it runs, closing when that commit is done "
+	  "(<= BATCH_MAX: fixed groups)",
 	  &cfg_grow, 1, 4096, 0, 0 },
 	{ "OUTBOX_RETRY", RT_DURATION, "2s", "first re-publish of an unacked tx.signed", &cfg_retry_ms, 10, 3600000, 0,
 	  0 },
@@ -189,15 +190,13 @@ static const char *const sm_drop_names[SG_NDROPS] = {
 	"remote_signer",    "remote_signer_mismatch", "lease"
 };
 
-/* One batch: the items received, and those sg_submit runs (the others are held by the lease). */
+/* One batch (group): the items received; sm_submit takes out in place those the lease holds back,
+ * and sg_submit runs the rest, its res[i] for items[i]. */
 typedef struct {
 	sg_item *items;
 	sg_result *res;
 	size_t n;
 	sg_item *run;
-	sg_result *runres;
-	size_t *runidx;
-	size_t nrun;
 } sm_batch;
 
 typedef struct {
@@ -823,8 +822,6 @@ sm_complete(void)
 	S.store_failed = 0;
 	if (sg_complete(S.sg, sm_publish, NULL, err, sizeof err) != 0)
 		rt_logkv(RT_ERROR, "batch not committed as a whole; each item ran alone", "error", err, NULL);
-	for (size_t j = 0; j < f->nrun; j++)
-		f->res[f->runidx[j]] = f->runres[j];
 	uint64_t done = rt_mono_ns();
 	for (size_t i = 0; i < f->n; i++)
 		sm_account(&f->items[i], &f->res[i], done);
@@ -862,34 +859,41 @@ sm_submit(void)
 	 * store follows the chain). While it only listens at start, price.updates and tx.requests are
 	 * kept (sm_hold) and signed once it is active; otherwise they are dropped for now and come
 	 * again (the gate and token backends re-publish until they see a tx.status). */
+	/* Those are accounted for now and taken out of the batch in place (a group may be
+	 * BATCH_GROW_MAX items of 8.6 KiB: no second array to copy the rest into). */
 	int hold = S.lease_state != SGL_ACTIVE;
-	b->nrun = 0;
-	for (size_t i = 0; i < b->n; i++) {
+	size_t n0 = b->n, w = 0;
+	uint64_t now = rt_mono_ns();
+	for (size_t i = 0; i < n0; i++) {
 		int k = b->items[i].kind;
 		if (hold && (k == SG_UPDATE || k == SG_REQUEST || k == SG_BUMP)) {
-			memset(&b->res[i], 0, sizeof b->res[i]);
-			b->res[i].status = SG_R_DROPPED;
-			b->res[i].reason = SG_DROP_LEASE;
+			sg_result r;
+			memset(&r, 0, sizeof r);
+			r.status = SG_R_DROPPED;
+			r.reason = SG_DROP_LEASE;
 			if (S.lease_state == SGL_LISTENING && sm_hold(&b->items[i]))
-				b->res[i].status = SM_R_HELD;
+				r.status = SM_R_HELD;
+			sm_account(&b->items[i], &r, now);
 			continue;
 		}
-		b->run[b->nrun] = b->items[i];
-		b->runidx[b->nrun++] = i;
+		if (w != i)
+			b->items[w] = b->items[i];
+		w++;
 	}
+	b->n = w;
 	if (S.inflight) {
-		if (S.presigned && b->nrun == b->n && S.presigned <= b->n)
-			sg_presign_add(S.sg, b->run + S.presigned, b->nrun - S.presigned); /* the rest */
+		if (S.presigned && w == n0)
+			sg_presign_add(S.sg, b->items + S.presigned, b->n - S.presigned); /* the rest */
 		else
-			sg_presign(S.sg, b->run, b->nrun);
+			sg_presign(S.sg, b->items, b->n);
 		sm_complete();
 	}
 	S.presigned = 0;
 	S.in = S.fl;
 	S.fl = b;
 	S.inflight = 1;
-	if (b->nrun)
-		sg_submit(S.sg, b->run, b->nrun, b->runres, rt_now_ns()); /* 0: nothing is in flight */
+	if (b->n)
+		sg_submit(S.sg, b->items, b->n, b->res, rt_now_ns()); /* 0: nothing is in flight */
 	return 1;
 }
 
@@ -1067,10 +1071,7 @@ main(int argc, char **argv)
 		sm_batch *b = &S.bufs[i];
 		b->items = calloc(sm_cap, sizeof *b->items);
 		b->res = calloc(sm_cap, sizeof *b->res);
-		b->run = calloc(sm_cap, sizeof *b->run);
-		b->runres = calloc(sm_cap, sizeof *b->runres);
-		b->runidx = calloc(sm_cap, sizeof *b->runidx);
-		if (b->items == NULL || b->res == NULL || b->run == NULL || b->runres == NULL || b->runidx == NULL) {
+		if (b->items == NULL || b->res == NULL) {
 			rt_log(RT_ERROR, "out of memory");
 			return 1;
 		}
@@ -1203,9 +1204,6 @@ main(int argc, char **argv)
 	for (int i = 0; i < 2; i++) {
 		free(S.bufs[i].items);
 		free(S.bufs[i].res);
-		free(S.bufs[i].run);
-		free(S.bufs[i].runres);
-		free(S.bufs[i].runidx);
 	}
 	free(S.held);
 	rt_shutdown();

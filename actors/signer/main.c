@@ -196,7 +196,6 @@ typedef struct {
 	sg_item *items;
 	sg_result *res;
 	size_t n;
-	sg_item *run;
 } sm_batch;
 
 typedef struct {
@@ -847,8 +846,8 @@ sm_presign_new(void)
 }
 
 /* Hands the received batch to the signer. Its commit (fsync) runs in the signer's writer thread
- * while the loop receives the next batch; that one is signed ahead (sg_presign) before the
- * commit in flight is awaited, so signing and fsync overlap. */
+ * while the loop receives the next batch; that one is signed ahead (sm_presign_new as it comes,
+ * the rest here) before the commit in flight is awaited, so signing and fsync overlap. */
 static int
 sm_submit(void)
 {

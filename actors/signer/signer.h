@@ -22,7 +22,9 @@
  * bytes), keyed by the signing payload (the unsigned tx bytes): the batch's handlers still allocate every nonce in their own
  * transaction exactly as without a pipeline, and take a signature from the memo only when the
  * transaction they built is byte for byte the one signed ahead. A signature made ahead that no
- * handler asks for is dropped unused: it was never stored nor published.
+ * handler asks for is dropped unused: it was never stored nor published. The caller may let the
+ * next group grow while the commit runs (sg_group_more, sg_committing: the bus loop's grouping
+ * rule) and sign it ahead item by item as it comes (sg_presign_add).
  *
  * Ownership: sg_open returns an sg the caller frees with sg_close. The key is BORROWED (the
  * caller keeps it in rt_secret_alloc memory for the life of the sg); this module never copies,

@@ -35,7 +35,7 @@ static const char *cfg_key_file, *cfg_state_dir, *cfg_update_sig, *cfg_tx_type, 
 static const char *cfg_aggregator; /* AGGREGATOR_ADDRESS: the seed's name for the one contract */
 static const char *cfg_feeds_file, *cfg_max_gas_price, *cfg_max_fee, *cfg_min_answer, *cfg_max_answer;
 static uint64_t cfg_chain_id, cfg_gas_limit, cfg_max_gas_limit, cfg_bump_ppm, cfg_max_change_ppm;
-static uint64_t cfg_batch, cfg_retry_ms, cfg_retry_max_ms, cfg_gap_grace_ms, cfg_dedupe_ttl_ms;
+static uint64_t cfg_batch, cfg_grow, cfg_retry_ms, cfg_retry_max_ms, cfg_gap_grace_ms, cfg_dedupe_ttl_ms;
 static bool cfg_allow_empty;
 static const char *cfg_ks_file, *cfg_ks_pw_file, *cfg_ks_pw, *cfg_rs_url, *cfg_rs_method;
 static uint8_t cfg_rs_addr[20];
@@ -139,7 +139,13 @@ static const rt_opt opts[] = {
 	  "none)",
 	  &cfg_max_change_ppm, 0, 0, 0, 0 },
 	RT_CHECK_ROW("FEEDS", sm_check_feeds),
-	{ "BATCH_MAX", RT_U64, "128", "requests signed per LMDB commit (group commit)", &cfg_batch, 1, 1024, 0, 0 },
+	{ "BATCH_MAX", RT_U64, "128",
+	  "requests per LMDB commit (group commit); more only while the commit before runs (BATCH_GROW_MAX)",
+	  &cfg_batch, 1, 1024, 0, 0 },
+	{ "BATCH_GROW_MAX", RT_U64, "1024",
+	  "largest group: past BATCH_MAX it grows while the commit before it runs, closing when that commit is done "
+	  "(<= BATCH_MAX: fixed groups)",
+	  &cfg_grow, 1, 4096, 0, 0 },
 	{ "OUTBOX_RETRY", RT_DURATION, "2s", "first re-publish of an unacked tx.signed", &cfg_retry_ms, 10, 3600000, 0,
 	  0 },
 	{ "OUTBOX_RETRY_MAX", RT_DURATION, "30s", "longest re-publish interval", &cfg_retry_max_ms, 10, 3600000, 0, 0 },
@@ -184,15 +190,12 @@ static const char *const sm_drop_names[SG_NDROPS] = {
 	"remote_signer",    "remote_signer_mismatch", "lease"
 };
 
-/* One batch: the items received, and those sg_submit runs (the others are held by the lease). */
+/* One batch (group): the items received; sm_submit takes out in place those the lease holds back,
+ * and sg_submit runs the rest, its res[i] for items[i]. */
 typedef struct {
 	sg_item *items;
 	sg_result *res;
 	size_t n;
-	sg_item *run;
-	sg_result *runres;
-	size_t *runidx;
-	size_t nrun;
 } sm_batch;
 
 typedef struct {
@@ -215,9 +218,13 @@ typedef struct {
 	sg_item *held;
 	size_t nheld;
 	uint64_t dup_alert_mono;
+	/* S.in's items signed ahead (sg_presign_add) as they were received, from the first on, while
+	 * a commit was in flight; 0 = none, or the order changed (sm_submit signs them all ahead) */
+	size_t presigned;
 } sm_state;
 
 static sm_state S;
+static size_t sm_cap; /* a group's largest size: BATCH_GROW_MAX, or BATCH_MAX when larger */
 
 /* sg_result.status of an item kept by sm_hold (not one of sg's outcomes). */
 #define SM_R_HELD 100
@@ -249,7 +256,7 @@ sm_hold(const sg_item *it)
 			return 1;
 		}
 	if (S.nheld == cfg_batch)
-		return 0;
+		return 0; /* the held buffer is cfg_batch long (only the lease's listening at start fills it) */
 	S.held[S.nheld++] = *it;
 	rt_gauge_set(S.m_held_now, (double)S.nheld);
 	return 1;
@@ -272,9 +279,10 @@ sm_held_flush(void)
 		return;
 	}
 	sm_batch *b = S.in;
-	size_t k = cfg_batch - b->n < S.nheld ? cfg_batch - b->n : S.nheld;
+	size_t k = sm_cap - b->n < S.nheld ? sm_cap - b->n : S.nheld;
 	if (k == 0)
 		return;
+	S.presigned = 0; /* the items signed ahead are no longer first: sm_submit signs all again */
 	memmove(b->items + k, b->items, b->n * sizeof *b->items);
 	memcpy(b->items, S.held, k * sizeof *b->items);
 	b->n += k;
@@ -813,8 +821,6 @@ sm_complete(void)
 	S.store_failed = 0;
 	if (sg_complete(S.sg, sm_publish, NULL, err, sizeof err) != 0)
 		rt_logkv(RT_ERROR, "batch not committed as a whole; each item ran alone", "error", err, NULL);
-	for (size_t j = 0; j < f->nrun; j++)
-		f->res[f->runidx[j]] = f->runres[j];
 	uint64_t done = rt_mono_ns();
 	for (size_t i = 0; i < f->n; i++)
 		sm_account(&f->items[i], &f->res[i], done);
@@ -824,9 +830,24 @@ sm_complete(void)
 	sm_gauges();
 }
 
+/* Signs ahead the items received since the last call, while a commit is in flight and the lease
+ * lets them be signed: the signing of a group overlaps the commit before it as the group grows. */
+static void
+sm_presign_new(void)
+{
+	sm_batch *b = S.in;
+	if (!S.inflight || S.lease_state != SGL_ACTIVE || S.presigned == b->n)
+		return;
+	if (S.presigned == 0)
+		sg_presign(S.sg, b->items, b->n); /* a new memo for this group */
+	else
+		sg_presign_add(S.sg, b->items + S.presigned, b->n - S.presigned);
+	S.presigned = b->n;
+}
+
 /* Hands the received batch to the signer. Its commit (fsync) runs in the signer's writer thread
- * while the loop receives the next batch; that one is signed ahead (sg_presign) before the
- * commit in flight is awaited, so signing and fsync overlap. */
+ * while the loop receives the next batch; that one is signed ahead (sm_presign_new as it comes,
+ * the rest here) before the commit in flight is awaited, so signing and fsync overlap. */
 static int
 sm_submit(void)
 {
@@ -837,30 +858,41 @@ sm_submit(void)
 	 * store follows the chain). While it only listens at start, price.updates and tx.requests are
 	 * kept (sm_hold) and signed once it is active; otherwise they are dropped for now and come
 	 * again (the gate and token backends re-publish until they see a tx.status). */
+	/* Those are accounted for now and taken out of the batch in place (a group may be
+	 * BATCH_GROW_MAX items of 8.6 KiB: no second array to copy the rest into). */
 	int hold = S.lease_state != SGL_ACTIVE;
-	b->nrun = 0;
-	for (size_t i = 0; i < b->n; i++) {
+	size_t n0 = b->n, w = 0;
+	uint64_t now = rt_mono_ns();
+	for (size_t i = 0; i < n0; i++) {
 		int k = b->items[i].kind;
 		if (hold && (k == SG_UPDATE || k == SG_REQUEST || k == SG_BUMP)) {
-			memset(&b->res[i], 0, sizeof b->res[i]);
-			b->res[i].status = SG_R_DROPPED;
-			b->res[i].reason = SG_DROP_LEASE;
+			sg_result r;
+			memset(&r, 0, sizeof r);
+			r.status = SG_R_DROPPED;
+			r.reason = SG_DROP_LEASE;
 			if (S.lease_state == SGL_LISTENING && sm_hold(&b->items[i]))
-				b->res[i].status = SM_R_HELD;
+				r.status = SM_R_HELD;
+			sm_account(&b->items[i], &r, now);
 			continue;
 		}
-		b->run[b->nrun] = b->items[i];
-		b->runidx[b->nrun++] = i;
+		if (w != i)
+			b->items[w] = b->items[i];
+		w++;
 	}
+	b->n = w;
 	if (S.inflight) {
-		sg_presign(S.sg, b->run, b->nrun);
+		if (S.presigned && w == n0)
+			sg_presign_add(S.sg, b->items + S.presigned, b->n - S.presigned); /* the rest */
+		else
+			sg_presign(S.sg, b->items, b->n);
 		sm_complete();
 	}
+	S.presigned = 0;
 	S.in = S.fl;
 	S.fl = b;
 	S.inflight = 1;
-	if (b->nrun)
-		sg_submit(S.sg, b->run, b->nrun, b->runres, rt_now_ns()); /* 0: nothing is in flight */
+	if (b->n)
+		sg_submit(S.sg, b->items, b->n, b->res, rt_now_ns()); /* 0: nothing is in flight */
 	return 1;
 }
 
@@ -1032,14 +1064,13 @@ main(int argc, char **argv)
 		rt_log(RT_WARN, "tx.request ignored: BUS_TRUST does not cover it");
 
 	sm_metrics();
+	/* Untouched until a group grows that large (calloc of this size maps zero pages). */
+	sm_cap = cfg_grow > cfg_batch ? cfg_grow : cfg_batch;
 	for (int i = 0; i < 2; i++) {
 		sm_batch *b = &S.bufs[i];
-		b->items = calloc(cfg_batch, sizeof *b->items);
-		b->res = calloc(cfg_batch, sizeof *b->res);
-		b->run = calloc(cfg_batch, sizeof *b->run);
-		b->runres = calloc(cfg_batch, sizeof *b->runres);
-		b->runidx = calloc(cfg_batch, sizeof *b->runidx);
-		if (b->items == NULL || b->res == NULL || b->run == NULL || b->runres == NULL || b->runidx == NULL) {
+		b->items = calloc(sm_cap, sizeof *b->items);
+		b->res = calloc(sm_cap, sizeof *b->res);
+		if (b->items == NULL || b->res == NULL) {
 			rt_log(RT_ERROR, "out of memory");
 			return 1;
 		}
@@ -1105,11 +1136,14 @@ main(int argc, char **argv)
 		/* With a batch in flight only what is already queued: nothing queued = publish that batch
 		 * now (its commit is all that is left), not after a wait. */
 		int rv = act_recv(S.bus, &m, S.inflight ? 0 : 100);
-		/* Drain what is queued into one batch: one commit (fsync) for all of it. */
+		/* Drain what is queued into one group: one commit (fsync) for all of it. While a commit is
+		 * in flight the group is signed ahead as it comes, and may grow past BATCH_MAX until that
+		 * commit is done (sg_group_more). */
 		while (rv == BUS_OK) {
 			sm_on_frame(&m);
 			bus_msg_free(&m);
-			if (S.in->n == cfg_batch)
+			sm_presign_new();
+			if (!sg_group_more(S.sg, S.in->n, cfg_batch, sm_cap))
 				break;
 			rv = act_recv(S.bus, &m, 0);
 		}
@@ -1169,9 +1203,6 @@ main(int argc, char **argv)
 	for (int i = 0; i < 2; i++) {
 		free(S.bufs[i].items);
 		free(S.bufs[i].res);
-		free(S.bufs[i].run);
-		free(S.bufs[i].runres);
-		free(S.bufs[i].runidx);
 	}
 	free(S.held);
 	rt_shutdown();

@@ -102,6 +102,7 @@ struct sg {
 	 * batch's (its handlers'); swapped at sg_submit */
 	sg_memo pre, run;
 	uint64_t pred_next; /* the next nonce predicted after the batch in flight */
+	uint64_t pre_next;  /* the nonce sg_presign_add guesses for the next item it signs ahead */
 	uint64_t memo_hits, memo_misses;
 	uint8_t pcalldata[SC_CALLDATA_CAP]; /* sg_presign's scratch (the writer uses calldata) */
 	uint8_t payload[SG_PAYLOAD_CAP];    /* the handlers' signing payload, compared with the memo's */
@@ -970,7 +971,7 @@ sg_writer(void *arg)
 		pthread_mutex_unlock(&s->mu);
 		s->j_rv = sg_exec(s, s->j_items, s->j_n, s->j_res, s->j_err, sizeof s->j_err);
 		pthread_mutex_lock(&s->mu);
-		s->w_state = SG_W_DONE;
+		__atomic_store_n(&s->w_state, SG_W_DONE, __ATOMIC_RELEASE); /* sg_committing reads it unlocked */
 		pthread_cond_broadcast(&s->cv);
 	}
 	pthread_mutex_unlock(&s->mu);
@@ -1001,6 +1002,8 @@ sg_submit(sg *s, const sg_item *items, size_t n, sg_result *res, uint64_t now_ns
 	s->pred_next = s->next;
 	for (size_t i = 0; i < n; i++)
 		s->pred_next += sg_takes_nonce(&items[i]);
+	s->pre_next = s->pred_next; /* sg_presign_add's guesses now follow this batch */
+	s->pre.blen = s->pre.hint = 0;
 	s->j_items = items;
 	s->j_n = n;
 	s->j_res = res;
@@ -1011,7 +1014,7 @@ sg_submit(sg *s, const sg_item *items, size_t n, sg_result *res, uint64_t now_ns
 		return 0;
 	}
 	pthread_mutex_lock(&s->mu);
-	s->w_state = SG_W_QUEUED;
+	__atomic_store_n(&s->w_state, SG_W_QUEUED, __ATOMIC_RELEASE);
 	pthread_cond_broadcast(&s->cv);
 	pthread_mutex_unlock(&s->mu);
 	return 0;
@@ -1026,7 +1029,7 @@ sg_complete(sg *s, sg_publish_fn pub, void *arg, char *err, size_t errlen)
 		pthread_mutex_lock(&s->mu);
 		while (s->w_state != SG_W_DONE)
 			pthread_cond_wait(&s->cv, &s->mu);
-		s->w_state = SG_W_IDLE; /* the writer reads it (under mu) on any wake-up */
+		__atomic_store_n(&s->w_state, SG_W_IDLE, __ATOMIC_RELEASE); /* the writer reads it under mu */
 		pthread_mutex_unlock(&s->mu);
 	} else {
 		s->w_state = SG_W_IDLE;
@@ -1043,6 +1046,20 @@ int
 sg_busy(const sg *s)
 {
 	return s->busy;
+}
+
+int
+sg_committing(const sg *s)
+{
+	return s->busy && s->w_started && __atomic_load_n(&s->w_state, __ATOMIC_ACQUIRE) != SG_W_DONE;
+}
+
+int
+sg_group_more(const sg *s, size_t n, size_t batch_max, size_t grow_max)
+{
+	if (n == 0 || n < batch_max)
+		return 1;
+	return n < grow_max && sg_committing(s);
 }
 
 static int
@@ -1083,9 +1100,18 @@ sg_presign(sg *s, const sg_item *items, size_t n)
 {
 	sg_memo *m = &s->pre;
 	m->n = m->hint = m->blen = 0;
-	if (s->key == NULL || s->cfg.sign != NULL || sg_memo_grow(m, n) != 0)
+	s->pre_next = s->busy ? s->pred_next : s->next;
+	return sg_presign_add(s, items, n);
+}
+
+size_t
+sg_presign_add(sg *s, const sg_item *items, size_t n)
+{
+	sg_memo *m = &s->pre;
+	size_t n0 = m->n;
+	if (s->key == NULL || s->cfg.sign != NULL || sg_memo_grow(m, m->n + n) != 0)
 		return 0;
-	uint64_t nonce = s->busy ? s->pred_next : s->next;
+	uint64_t nonce = s->pre_next;
 	for (size_t i = 0; i < n; i++) {
 		const sg_item *it = &items[i];
 		sgf_fees f;
@@ -1135,7 +1161,8 @@ sg_presign(sg *s, const sg_item *items, size_t n)
 		m->n++;
 		nonce++;
 	}
-	return m->n;
+	s->pre_next = nonce;
+	return m->n - n0;
 }
 
 void

@@ -22,7 +22,9 @@
  * bytes), keyed by the signing payload (the unsigned tx bytes): the batch's handlers still allocate every nonce in their own
  * transaction exactly as without a pipeline, and take a signature from the memo only when the
  * transaction they built is byte for byte the one signed ahead. A signature made ahead that no
- * handler asks for is dropped unused: it was never stored nor published.
+ * handler asks for is dropped unused: it was never stored nor published. The caller may let the
+ * next group grow while the commit runs (sg_group_more, sg_committing: the bus loop's grouping
+ * rule) and sign it ahead item by item as it comes (sg_presign_add).
  *
  * Ownership: sg_open returns an sg the caller frees with sg_close. The key is BORROWED (the
  * caller keeps it in rt_secret_alloc memory for the life of the sg); this module never copies,
@@ -161,9 +163,23 @@ int sg_process(sg *s, const sg_item *items, size_t n, sg_result *res, uint64_t n
 int sg_submit(sg *s, const sg_item *items, size_t n, sg_result *res, uint64_t now_ns);
 int sg_complete(sg *s, sg_publish_fn pub, void *arg, char *err, size_t errlen);
 int sg_busy(const sg *s);
+/* A batch is in flight and its commit has not finished yet (it never blocks; 0 without a writer
+ * thread). sg_complete would wait while this is 1, and would return at once once it is 0. */
+int sg_committing(const sg *s);
+/* The grouping rule: may the group being received (n items so far, signed ahead as they come)
+ * take one more queued item? Up to batch_max, yes (an empty group always takes one). Beyond, up to
+ * grow_max, only while the batch in flight is still committing: a slow commit (loaded disk or CPU)
+ * makes the next group larger, so fewer commits share the load, and the group closes as soon as
+ * that commit is done, when it can be submitted. The caller also closes a group when nothing is
+ * queued: an idle signer submits a lone request at once. Without a pipeline nothing is ever
+ * committing while a group is received: groups of up to batch_max. */
+int sg_group_more(const sg *s, size_t n, size_t batch_max, size_t grow_max);
 /* Signs ahead the transactions the next sg_submit of these items will most likely sign (nonces
- * following the batch in flight). Only a memo: see the header comment. Returns how many. */
+ * following the batch in flight). Only a memo: see the header comment. Returns how many.
+ * sg_presign starts the memo afresh; sg_presign_add appends the items that follow those already
+ * signed ahead (a group signed ahead as it is received). */
 size_t sg_presign(sg *s, const sg_item *items, size_t n);
+size_t sg_presign_add(sg *s, const sg_item *items, size_t n);
 /* Signatures the handlers took from the memo / made themselves (hits, misses), since sg_open. */
 void sg_memo_stats(const sg *s, uint64_t *hits, uint64_t *misses);
 

@@ -6,6 +6,9 @@
  * The key is anvil's public dev key #1.
  */
 #include <errno.h>
+#include <lmdb.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -1277,6 +1280,112 @@ test_pipeline_large_requests(void **st)
 	rm_dir(d2);
 }
 
+/* The child of test_group_grows: when told ('h'), takes the store's LMDB write lock, as a second
+ * process writing the same environment would, says so, and holds it until told again. */
+static void
+hold_writer(const char *dir, int in, int out)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	char c;
+	if (read(in, &c, 1) != 1 || mdb_env_create(&env) != 0 || mdb_env_set_maxdbs(env, 16) != 0 ||
+	    mdb_env_open(env, dir, MDB_NOTLS, 0600) != 0 || mdb_txn_begin(env, NULL, 0, &txn) != 0)
+		_exit(1);
+	if (write(out, "l", 1) != 1 || read(in, &c, 1) != 1)
+		_exit(1);
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	_exit(0);
+}
+
+/* The grouping rule (sg_group_more): with nothing in flight a group closes at BATCH_MAX; while the
+ * commit in flight cannot finish (another process holds the store's write lock) it grows up to
+ * BATCH_GROW_MAX, each item signed ahead as it comes (sg_presign_add), and closes once that commit
+ * is done. The grown group then signs every transaction from the memo. */
+static void
+test_group_grows(void **st)
+{
+	(void)st;
+	char d[] = "/tmp/signer_test_XXXXXX", err[256], c;
+	int go[2], ack[2], status;
+	enum {
+		N = 40
+	};
+	static sg_item sync1[1], first[1], group[N];
+	static sg_result res[N];
+	pubs *p = calloc(1, sizeof *p);
+	const uint64_t T = 1000000000000ull;
+	assert_non_null(mkdtemp(d));
+	assert_int_equal(pipe(go), 0);
+	assert_int_equal(pipe(ack), 0);
+	pid_t pid = fork(); /* before the writer thread exists */
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(go[1]); /* a parent that fails and exits ends the child too: its read sees EOF */
+		close(ack[0]);
+		hold_writer(d, go[0], ack[1]);
+	}
+	close(go[0]);
+	close(ack[1]);
+	g_pipeline = 1;
+	sg *s = open_core(d, 1000000000);
+	g_pipeline = 0;
+	item_sync(s, &sync1[0], 3, 3);
+	assert_int_equal(sg_submit(s, sync1, 1, res, T), 0);
+	assert_int_equal(sg_complete(s, capture, p, err, sizeof err), 0);
+	/* nothing in flight: up to BATCH_MAX */
+	assert_false(sg_committing(s));
+	assert_true(sg_group_more(s, 0, 128, 1024));
+	assert_true(sg_group_more(s, 127, 128, 1024));
+	assert_false(sg_group_more(s, 128, 128, 1024));
+	/* a commit that cannot finish */
+	assert_int_equal(write(go[1], "h", 1), 1);
+	assert_int_equal(read(ack[0], &c, 1), 1);
+	item_request(&first[0], 200, 100);
+	assert_int_equal(sg_submit(s, first, 1, res, T), 0);
+	assert_true(sg_committing(s));
+	assert_true(sg_group_more(s, 0, 128, 1024));
+	assert_true(sg_group_more(s, 128, 128, 1024));
+	assert_true(sg_group_more(s, 1023, 128, 1024));
+	assert_false(sg_group_more(s, 1024, 128, 1024));
+	assert_false(sg_group_more(s, 128, 128, 128)); /* BATCH_GROW_MAX = BATCH_MAX: fixed groups */
+	assert_false(sg_group_more(s, 128, 128, 64));
+	/* the group, N items past a BATCH_MAX of 8, each signed ahead as it comes */
+	sg_presign(s, group, 0);
+	for (int i = 0; i < N; i++) {
+		assert_true(sg_group_more(s, (size_t)i, 8, 1024));
+		item_request(&group[i], (uint8_t)(i + 1), 68);
+		assert_int_equal(sg_presign_add(s, &group[i], 1), 1);
+	}
+	assert_true(sg_committing(s));
+	assert_int_equal(write(go[1], "r", 1), 1); /* the lock is released: the commit finishes */
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_int_equal(sg_complete(s, capture, p, err, sizeof err), 0);
+	assert_int_equal(res[0].status, SG_R_SIGNED);
+	assert_false(sg_committing(s));
+	assert_false(sg_group_more(s, N, 8, 1024)); /* the commit is done: the group closes */
+	memset(p, 0, sizeof *p);
+	assert_int_equal(sg_submit(s, group, N, res, T + 1), 0);
+	assert_int_equal(sg_complete(s, capture, p, err, sizeof err), 0);
+	uint64_t hits, misses;
+	sg_memo_stats(s, &hits, &misses);
+	assert_int_equal(hits, N);   /* the whole grown group signed ahead */
+	assert_int_equal(misses, 1); /* the first request, not signed ahead */
+	assert_int_equal(p->n, N);
+	for (int i = 0; i < N; i++) {
+		sc_tx_signed rec;
+		assert_int_equal(res[i].status, SG_R_SIGNED);
+		assert_int_equal(check_body(p, (size_t)i, &rec), 3 + 1 + (uint64_t)i);
+	}
+	assert_int_equal(sg_next_nonce(s), 3 + 1 + N);
+	sg_close(s);
+	close(go[1]);
+	close(ack[0]);
+	free(p);
+	rm_dir(d);
+}
+
 int
 main(void)
 {
@@ -1293,6 +1402,7 @@ main(void)
 		cmocka_unit_test(test_sign_hook),
 		cmocka_unit_test(test_pipeline),
 		cmocka_unit_test(test_pipeline_large_requests),
+		cmocka_unit_test(test_group_grows),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

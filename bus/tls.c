@@ -206,4 +206,3 @@ bus_tls_config_url(const char *url, int server, nng_tls_config **out, char *err,
 	*out = c;
 	return OB_OK;
 }
-

@@ -207,9 +207,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_good_identity),   cmocka_unit_test(test_missing_files),
-		cmocka_unit_test(test_bad_pem),         cmocka_unit_test(test_key_without_its_cert),
-		cmocka_unit_test(test_refusal_clears),  cmocka_unit_test(test_config_refused),
+		cmocka_unit_test(test_good_identity),  cmocka_unit_test(test_missing_files),
+		cmocka_unit_test(test_bad_pem),        cmocka_unit_test(test_key_without_its_cert),
+		cmocka_unit_test(test_refusal_clears), cmocka_unit_test(test_config_refused),
 	};
 	return cmocka_run_group_tests(tests, tt_setup, tt_teardown);
 }

@@ -43,6 +43,7 @@ static const struct {
 	{ OB_EBUS_CLOSED, "bus: socket closed" },
 	{ OB_EBUS_INVAL, "bus: invalid argument" },
 	{ OB_EBUS_SEND, "bus: send refused" },
+	{ OB_EBUS_TLS, "bus: TLS identity or configuration unusable" },
 	{ OB_ERPC_TRANSPORT, "rpc: no endpoint answered" },
 	{ OB_ERPC_NODE, "rpc: the node answered with an error" },
 	{ OB_ERPC_DECODE, "rpc: unexpected answer" },

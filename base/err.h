@@ -71,6 +71,7 @@ enum ob_err {
 	OB_EBUS_CLOSED = -40103,  /* the socket was closed */
 	OB_EBUS_INVAL = -40104,   /* bad argument to publish (topic, type, origin or body) */
 	OB_EBUS_SEND = -40105,    /* NNG refused the send */
+	OB_EBUS_TLS = -40106,     /* the TLS identity (BUS_TLS_*) or a tls+ URL's configuration is unusable */
 
 	/* chain/rpc */
 	OB_ERPC_TRANSPORT = -40200, /* no endpoint answered (connect, timeout, HTTP, wrong chain) */

@@ -18,6 +18,7 @@ static const int codes[] = {
 	OB_EENCODE,     OB_EBUS_TIMEOUT, OB_EBUS_DECODE,   OB_EBUS_REJECT,
 	OB_EBUS_CLOSED, OB_EBUS_INVAL,   OB_EBUS_SEND,     OB_ERPC_TRANSPORT,
 	OB_ERPC_NODE,   OB_ERPC_DECODE,  OB_ERPC_NOTFOUND, OB_ERPC_NOBATCH,
+	OB_EBUS_TLS,
 };
 
 static void
@@ -47,6 +48,7 @@ test_text_and_class(void **state)
 	for (int c = MDB_KEYEXIST; c <= MDB_LAST_ERRCODE; c++)
 		assert_string_equal(ob_strerror(c), mdb_strerror(c));
 	assert_string_equal(ob_strerror(OB_EBUS_SEND), "bus: send refused");
+	assert_string_equal(ob_strerror(OB_EBUS_TLS), "bus: TLS identity or configuration unusable");
 	assert_non_null(strstr(ob_strerror(-12345), "unknown error -12345"));
 	assert_string_equal(ob_err_class(EIO), "errno");
 	assert_string_equal(ob_err_class(MDB_MAP_FULL), "lmdb");

@@ -13,10 +13,6 @@
 #include <nng/protocol/pubsub0/pub.h>
 #include <nng/protocol/pubsub0/sub.h>
 #include <nng/supplemental/util/platform.h>
-#include <openssl/bio.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -76,190 +72,14 @@ bus_socket_defaults(nng_socket s)
 	nng_socket_set_size(s, NNG_OPT_RECVMAXSZ, FRAME_BODY_MAX + 4096);
 }
 
-/* ---- TLS ----------------------------------------------------------------------------------- */
-
-static struct {
-	char *cert, *key; /* PEM text; key wiped on clear */
-	size_t key_len;
-	char *ca_file;
-} bus_tls;
-
-static char *
-bus_read_file(const char *path, size_t *len, char *err, size_t errlen)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	size_t n = 0, cap = 0;
-	if (f == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	for (;;) {
-		if (cap - n < 4096) {
-			char *nb = cap >= (1u << 20) ? NULL : realloc(buf, cap = cap ? cap * 2 : 8192);
-			if (nb == NULL) {
-				snprintf(err, errlen, "%s: too large or out of memory", path);
-				goto fail;
-			}
-			buf = nb;
-		}
-		size_t r = fread(buf + n, 1, cap - n - 1, f);
-		n += r;
-		if (r == 0)
-			break;
-	}
-	if (ferror(f)) {
-		snprintf(err, errlen, "%s: read error", path);
-		goto fail;
-	}
-	fclose(f);
-	buf[n] = 0;
-	if (len)
-		*len = n;
-	return buf;
-fail:
-	if (buf) {
-		explicit_bzero(buf, cap);
-		free(buf);
-	}
-	fclose(f);
-	return NULL;
-}
-
-void
-bus_tls_clear(void)
-{
-	free(bus_tls.cert);
-	if (bus_tls.key) {
-		explicit_bzero(bus_tls.key, bus_tls.key_len);
-		free(bus_tls.key);
-	}
-	free(bus_tls.ca_file);
-	memset(&bus_tls, 0, sizeof bus_tls);
-}
-
-int
-bus_tls_enabled(void)
-{
-	return bus_tls.cert != NULL;
-}
-
-nng_tls_config *
-bus_tls_config_new(int server, const char *server_name, char *err, size_t errlen)
-{
-	nng_tls_config *c;
-	int rv;
-	const char *what = "tls config";
-	if (!bus_tls_enabled()) {
-		snprintf(err, errlen, "tls+tcp:// needs BUS_TLS_CERT, BUS_TLS_KEY and BUS_TLS_CA");
-		return NULL;
-	}
-	if ((rv = nng_tls_config_alloc(&c, server ? NNG_TLS_MODE_SERVER : NNG_TLS_MODE_CLIENT)) != 0) {
-		snprintf(err, errlen, "%s: %s", what, nng_strerror(rv));
-		return NULL;
-	}
-	if ((rv = nng_tls_config_own_cert(c, bus_tls.cert, bus_tls.key, NULL)) != 0)
-		what = "BUS_TLS_CERT/BUS_TLS_KEY (certificate and key must be PEM and belong together)";
-	else if ((rv = nng_tls_config_ca_file(c, bus_tls.ca_file)) != 0)
-		what = "BUS_TLS_CA (PEM CA certificates)";
-	else if ((rv = nng_tls_config_auth_mode(c, NNG_TLS_AUTH_MODE_REQUIRED)) != 0)
-		what = "tls auth mode";
-	else if (!server && server_name && *server_name && (rv = nng_tls_config_server_name(c, server_name)) != 0)
-		what = "tls server name";
-	else if ((rv = nng_tls_config_version(c, NNG_TLS_1_2, NNG_TLS_1_3)) != 0 &&
-	         (rv = nng_tls_config_version(c, NNG_TLS_1_2, NNG_TLS_1_2)) != 0)
-		what = "tls version";
-	if (rv != 0) {
-		snprintf(err, errlen, "%s: %s", what, nng_strerror(rv));
-		nng_tls_config_free(c);
-		return NULL;
-	}
-	return c;
-}
-
-/* mbedTLS (NNG's TLS) takes a key that does not belong to the certificate and only fails at the
- * first handshake; OpenSSL's libcrypto (a dependency already) says so now. 0 or -1. */
-static int
-bus_tls_pair_ok(const char *cert_pem, const char *key_pem, size_t key_len, char *err, size_t errlen)
-{
-	BIO *bc = BIO_new_mem_buf(cert_pem, -1), *bk = BIO_new_mem_buf(key_pem, (int)key_len);
-	X509 *x = bc ? PEM_read_bio_X509(bc, NULL, NULL, NULL) : NULL;
-	EVP_PKEY *k = bk ? PEM_read_bio_PrivateKey(bk, NULL, NULL, (void *)"") : NULL;
-	int rv = -1;
-	if (x == NULL)
-		snprintf(err, errlen, "BUS_TLS_CERT: no PEM certificate");
-	else if (k == NULL)
-		snprintf(err, errlen, "BUS_TLS_KEY: no unencrypted PEM private key");
-	else if (X509_check_private_key(x, k) != 1)
-		snprintf(err, errlen, "BUS_TLS_KEY: not the private key of BUS_TLS_CERT's certificate");
-	else
-		rv = 0;
-	X509_free(x);
-	EVP_PKEY_free(k);
-	BIO_free(bc);
-	BIO_free(bk);
-	return rv;
-}
-
-int
-bus_tls_set(const char *cert_file, const char *key_file, const char *ca_file, char *err, size_t errlen)
-{
-	int given = (cert_file && *cert_file) + (key_file && *key_file) + (ca_file && *ca_file);
-	bus_tls_clear();
-	if (given == 0)
-		return 0;
-	if (given != 3) {
-		snprintf(err, errlen, "BUS_TLS_CERT, BUS_TLS_KEY and BUS_TLS_CA go together (set all three or none)");
-		return -1;
-	}
-	char sub[200];
-	if ((bus_tls.cert = bus_read_file(cert_file, NULL, sub, sizeof sub)) == NULL) {
-		snprintf(err, errlen, "BUS_TLS_CERT: %s", sub);
-		goto fail;
-	}
-	if ((bus_tls.key = bus_read_file(key_file, &bus_tls.key_len, sub, sizeof sub)) == NULL) {
-		snprintf(err, errlen, "BUS_TLS_KEY: %s", sub);
-		goto fail;
-	}
-	if (access(ca_file, R_OK) != 0) {
-		snprintf(err, errlen, "BUS_TLS_CA: %s: %s", ca_file, strerror(errno));
-		goto fail;
-	}
-	bus_tls.ca_file = strdup(ca_file);
-	if (bus_tls_pair_ok(bus_tls.cert, bus_tls.key, bus_tls.key_len, err, errlen) != 0)
-		goto fail;
-	/* Build both sides once, so a bad file is a configuration error now, not a dial failure later. */
-	nng_tls_config *c = bus_tls_config_new(1, NULL, err, errlen);
-	if (c == NULL)
-		goto fail;
-	nng_tls_config_free(c);
-	if ((c = bus_tls_config_new(0, NULL, err, errlen)) == NULL)
-		goto fail;
-	nng_tls_config_free(c);
-	return 0;
-fail:
-	bus_tls_clear();
-	return -1;
-}
-
 /* Dials or listens on one tls+tcp URL with a configuration of this process's identity. */
 static int
 bus_tls_endpoint(nng_socket s, const char *u, int listen, char *err, size_t errlen)
 {
-	nng_url *url = NULL;
 	nng_tls_config *c;
 	int rv;
-	char sub[200];
-	if ((rv = nng_url_parse(&url, u)) != 0) {
-		snprintf(err, errlen, "%s: %s", u, nng_strerror(rv));
+	if (bus_tls_config_url(u, listen, &c, err, errlen) != OB_OK)
 		return -1;
-	}
-	c = bus_tls_config_new(listen, url->u_hostname, sub, sizeof sub);
-	nng_url_free(url);
-	if (c == NULL) {
-		snprintf(err, errlen, "%s: %s", u, sub);
-		return -1;
-	}
 	if (listen) {
 		nng_listener l;
 		if ((rv = nng_listener_create(&l, s, u)) == 0 &&
@@ -1140,18 +960,9 @@ bus_rd_init(bus_sub *s, bus_rd *r, const char *u, char *err, size_t errlen)
 		return -1;
 	}
 	if (bus_is_tls_url(u)) {
-		nng_url *url = NULL;
-		char sub[200];
-		if ((rv = nng_url_parse(&url, u)) != 0) {
-			snprintf(err, errlen, "%s: %s", u, nng_strerror(rv));
+		nng_tls_config *c;
+		if (bus_tls_config_url(u, 0, &c, err, errlen) != OB_OK)
 			return -1;
-		}
-		nng_tls_config *c = bus_tls_config_new(0, url->u_hostname, sub, sizeof sub);
-		nng_url_free(url);
-		if (c == NULL) {
-			snprintf(err, errlen, "%s: %s", u, sub);
-			return -1;
-		}
 		rv = nng_stream_dialer_set_ptr(r->d, NNG_OPT_TLS_CONFIG, c);
 		nng_tls_config_free(c);
 		if (rv != 0) {

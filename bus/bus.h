@@ -43,6 +43,7 @@
 #include "base/err.h"
 #include "bus/frame.h"
 #include "bus/sig.h"
+#include "bus/tls.h"
 
 typedef struct bus_pub bus_pub;
 typedef struct bus_sub bus_sub;
@@ -57,6 +58,7 @@ enum {
 	BUS_ECLOSED = OB_EBUS_CLOSED,  /* the socket was closed */
 	BUS_EINVAL = OB_EBUS_INVAL,    /* bad argument (publish: invalid topic, type, origin or body) */
 	BUS_ESEND = OB_EBUS_SEND,      /* NNG refused the send */
+	BUS_ETLS = OB_EBUS_TLS,        /* TLS identity or configuration unusable (bus/tls.h) */
 };
 
 /* ---- publishing ---------------------------------------------------------------------------- */
@@ -147,23 +149,7 @@ void bus_sub_close(bus_sub *s);
 
 /* ---- shared -------------------------------------------------------------------------------- */
 
-/*
- * TLS for tls+tcp:// URLs (mutual: both sides present a certificate signed by the bus CA).
- * bus_tls_set gives this process its identity: cert_file (PEM, leaf first, may hold the chain),
- * key_file (PEM private key, read once and kept in memory, never logged), ca_file (PEM CA bundle
- * the peer's certificate must chain to). From then on every tls+tcp:// URL dialed or listened on
- * uses it: a listener refuses clients without a valid certificate (NNG_TLS_AUTH_MODE_REQUIRED), a
- * dialer checks the server's certificate and its name against the URL's host. All three empty or
- * NULL turns TLS off (a tls+tcp:// URL then fails with a clear error). 0, or -1 with err filled
- * (unreadable file, bad PEM, key not matching the certificate). Call before opening sockets.
- */
-int bus_tls_set(const char *cert_file, const char *key_file, const char *ca_file, char *err, size_t errlen);
-int bus_tls_enabled(void);
-/* A new configuration carrying the identity (server: listener side, else dialer side checking
- * server_name when not NULL). The caller releases it with nng_tls_config_free. NULL + err. */
-nng_tls_config *bus_tls_config_new(int server, const char *server_name, char *err, size_t errlen);
-/* Drops the identity (the key bytes are wiped). */
-void bus_tls_clear(void);
+/* TLS for tls+tcp:// URLs: bus_tls_set and the rest are in bus/tls.h (included above). */
 
 /* Keeps *n equal to the number of connected pipes of s (NNG pipe callbacks; n must outlive s). */
 void bus_watch_pipes(nng_socket s, atomic_int *n);

@@ -464,12 +464,9 @@ eg_listen(bus_egress *e, const char *u, char *err, size_t errlen)
 		return -1;
 	}
 	if (l->tls) {
-		char sub[200];
-		nng_tls_config *c = bus_tls_config_new(1, NULL, sub, sizeof sub);
-		if (c == NULL) {
-			snprintf(err, errlen, "%s: %s", u, sub);
+		nng_tls_config *c;
+		if (bus_tls_config_url(u, 1, &c, err, errlen) != OB_OK)
 			return -1;
-		}
 		rv = nng_stream_listener_set_ptr(l->l, NNG_OPT_TLS_CONFIG, c);
 		nng_tls_config_free(c);
 		if (rv != 0) {

@@ -561,9 +561,9 @@ test_bad_urls(void **st)
 static void
 test_error_space(void **st)
 {
-	static const int c[] = { RPC_OK,      RPC_ETRANSPORT, RPC_ENODE,    RPC_EDECODE, RPC_ENOTFOUND, BUS_TIMEOUT,
-		                 BUS_EDECODE, BUS_EREJECT,    BUS_ECLOSED,  BUS_EINVAL,  BUS_ESEND,     ST_ESCHEMA,
-		                 ST_ECORRUPT, MDB_NOTFOUND,   MDB_KEYEXIST, MDB_MAP_FULL };
+	static const int c[] = { RPC_OK,      RPC_ETRANSPORT, RPC_ENODE,    RPC_EDECODE,  RPC_ENOTFOUND, BUS_TIMEOUT,
+		                 BUS_EDECODE, BUS_EREJECT,    BUS_ECLOSED,  BUS_EINVAL,   BUS_ESEND,     BUS_ETLS,
+		                 ST_ESCHEMA,  ST_ECORRUPT,    MDB_NOTFOUND, MDB_KEYEXIST, MDB_MAP_FULL };
 	for (size_t i = 0; i < sizeof c / sizeof c[0]; i++)
 		for (size_t j = i + 1; j < sizeof c / sizeof c[0]; j++)
 			assert_int_not_equal(c[i], c[j]);

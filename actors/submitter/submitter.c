@@ -576,6 +576,27 @@ sub_no_batch(sub *s, const rpc_error *be)
 	         "code", code, "node", be->msg, NULL);
 }
 
+/* The calls of one batch for v[0..n): each entry's eth_sendRawTransaction, or with receipts its
+ * eth_getTransactionReceipt. NULL when memory ran out (nothing is left to free): the caller then
+ * goes one by one, as those requests allocate less. The caller frees the array and each call's
+ * result (rpc_call_batch consumes the params). */
+static rpc_batch_call *
+sub_batch_calls(sub_entry **v, size_t n, int receipts)
+{
+	rpc_batch_call *calls = calloc(n, sizeof *calls);
+	for (size_t k = 0; calls && k < n; k++) {
+		int rc = receipts ? rpc_get_receipt_call(&calls[k], v[k]->tx.tx_hash)
+		                  : rpc_send_raw_call(&calls[k], v[k]->tx.raw, v[k]->tx.raw_len);
+		if (rc != 0) {
+			for (size_t i = 0; i < k; i++)
+				json_decref(calls[i].params);
+			free(calls);
+			calls = NULL;
+		}
+	}
+	return calls;
+}
+
 /* One batch request for v[0..n) (n <= SEND_BATCH_MAX, nonce order: the array's order; a node may
  * process a batch's calls concurrently, and its pool holds a nonce that arrives before the one
  * below it as it would a gap of a few microseconds). Each call's answer is acted on as sub_send
@@ -586,15 +607,8 @@ sub_no_batch(sub *s, const rpc_error *be)
 static void
 sub_send_batch(sub *s, sub_entry **v, size_t n)
 {
-	rpc_batch_call *calls = calloc(n, sizeof *calls);
-	size_t k = 0;
-	for (; calls && k < n; k++)
-		if (rpc_send_raw_call(&calls[k], v[k]->tx.raw, v[k]->tx.raw_len) != 0)
-			break;
-	if (!calls || k < n) { /* out of memory: one by one (they allocate less) */
-		for (size_t i = 0; calls && i < k; i++)
-			json_decref(calls[i].params);
-		free(calls);
+	rpc_batch_call *calls = sub_batch_calls(v, n, 0);
+	if (calls == NULL) { /* out of memory: one by one */
 		for (size_t i = 0; i < n; i++)
 			if (sub_index(s, v[i]) >= 0)
 				sub_send(s, v[i]);
@@ -1065,20 +1079,11 @@ sub_receipts(sub *s, sub_entry **v, size_t n, sub_rcpt *out, char *why, size_t w
 	rpc_batch_call *calls = NULL;
 	int brc = RPC_EDECODE;
 	rpc_error be;
-	size_t k = 0;
-	if (n > 1 && s->c.send_batch_max > 1 && !s->no_batch && (calls = calloc(n, sizeof *calls)) != NULL) {
-		for (; k < n; k++)
-			if (rpc_get_receipt_call(&calls[k], v[k]->tx.tx_hash) != 0)
-				break;
-		if (k == n) {
-			brc = rpc_call_batch(s->r, calls, n, &be);
-			rt_inc(s->m_rbatches);
-			if (brc == RPC_ENOBATCH)
-				sub_no_batch(s, &be);
-		} else {
-			for (size_t i = 0; i < k; i++)
-				json_decref(calls[i].params);
-		}
+	if (n > 1 && s->c.send_batch_max > 1 && !s->no_batch && (calls = sub_batch_calls(v, n, 1)) != NULL) {
+		brc = rpc_call_batch(s->r, calls, n, &be);
+		rt_inc(s->m_rbatches);
+		if (brc == RPC_ENOBATCH)
+			sub_no_batch(s, &be);
 	}
 	int down = 0;
 	for (size_t i = 0; i < n; i++) {

@@ -37,6 +37,12 @@ gd_sat_mul(uint64_t a, uint64_t b)
 	return b != 0 && a > UINT64_MAX / b ? UINT64_MAX : a * b;
 }
 
+static uint64_t
+gd_sat_add(uint64_t a, uint64_t b)
+{
+	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
 void
 gd_decide(const gd_cfg *c, const gd_state *s, const u256 *next, uint64_t now_ns, gd_decision *d)
 {
@@ -73,6 +79,7 @@ gd_decide(const gd_cfg *c, const gd_state *s, const u256 *next, uint64_t now_ns,
 	if (last > 0 && now_ns >= last && now_ns - last < c->min_interval_ns) {
 		d->why = GD_WHY_MIN_INTERVAL;
 		d->supersede = 0;
+		d->until_ns = gd_sat_add(last, c->min_interval_ns);
 		return;
 	}
 	d->action = GD_PUBLISH;
@@ -122,17 +129,21 @@ gd_evaluate(const gd_cfg *c, const gd_state *s, const gd_agg *a, uint64_t now_ns
 {
 	gd_decide(c, s, &a->median, now_ns, d);
 	int hold = -1;
+	uint64_t until = 0;
 	if (s->breaker_open)
 		hold = GD_WHY_BREAKER;
 	else if (gd_agg_stale(c, a, now_ns, s->agg_held))
 		hold = GD_WHY_STALE_AGG;
 	else if (d->action == GD_PUBLISH && s->failures > 0 && now_ns >= s->last_failure_ns &&
-	         now_ns - s->last_failure_ns < gd_backoff_ns(c, s->failures))
+	         now_ns - s->last_failure_ns < gd_backoff_ns(c, s->failures)) {
 		hold = GD_WHY_BACKOFF;
+		until = gd_sat_add(s->last_failure_ns, gd_backoff_ns(c, s->failures));
+	}
 	if (hold >= 0) {
 		d->action = GD_HOLD;
 		d->why = hold;
 		d->supersede = 0;
+		d->until_ns = until;
 	}
 }
 

@@ -18,7 +18,7 @@
  *   now - updatedAt >= heartbeat         -> reason heartbeat
  *   otherwise                            -> hold (within_threshold)
  *   then: less than min_interval since our last publish or the on-chain updatedAt -> hold
- *   (min_interval), whatever the reason.
+ *   (min_interval), whatever the reason; until_ns says when it ends.
  *
  * gd_evaluate wraps gd_decide with what the aggregate and the feed's failures allow:
  *   breaker open (BREAKER_AFTER consecutive failures)            -> hold (breaker)
@@ -26,7 +26,8 @@
  *   once held (agg_held), the feed resumes only on an aggregate at most GD_AGG_RESUME_NUM/DEN of
  *   the limit old: two sources expiring a few hundred ms apart would otherwise flip the feed
  *   held -> usable -> held (and its alert firing -> resolved -> firing) on one barely-fresh aggregate
- *   gd_decide's outcome; a publish within the backoff after the last failure -> hold (backoff)
+ *   gd_decide's outcome; a publish within the backoff after the last failure -> hold (backoff,
+ *   until_ns when it ends)
  * The backoff after n consecutive failures is max(MIN_INTERVAL, 1 s) * 2^n, capped by
  * backoff_max; gd_fail/gd_succeed keep the count (a success clears it; only gd_reset closes an
  * open breaker).
@@ -99,6 +100,8 @@ typedef struct {
 	int outside;             /* the deviation thresholds are met */
 	uint64_t deviation_ppm;  /* floor(|next - cur| * 1e6 / |cur|); UINT64_MAX when cur == 0 != next */
 	uint64_t since_update_s; /* now - updatedAt (0 if none or in the future) */
+	uint64_t until_ns;       /* holding for min_interval or backoff: when that hold ends (wall ns), so the
+	                            caller can decide again at that moment rather than on its next tick; else 0 */
 } gd_decision;
 
 /* Chainlink's OutsideDeviation, exactly (see above). abs must be >= 0 (read as uint256). */

@@ -295,6 +295,29 @@ test_min_interval(void **st)
 	/* min interval 0: never holds */
 	c.min_interval_ns = 0;
 	decide(&c, &s, "2000", 1055 * S, GD_PUBLISH, SC_REASON_DEVIATION, GD_WHY_REASON);
+	/* The hold says when it ends (the gate decides again at that moment, not on its next tick):
+	 * from the later of our publish and the on-chain updatedAt; nothing when not held by time. */
+	c = base_cfg(); /* min interval 10 s */
+	s = chain_at("1000", 1000);
+	gd_decision d;
+	u256 n = dec("2000");
+	gd_decide(&c, &s, &n, 1005 * S + 7, &d);
+	assert_int_equal(d.why, GD_WHY_MIN_INTERVAL);
+	assert_int_equal(d.until_ns, 1010 * S);
+	s.last_publish_ns = 1003 * S + 5;
+	gd_decide(&c, &s, &n, 1005 * S, &d);
+	assert_int_equal(d.until_ns, 1013 * S + 5);
+	gd_decide(&c, &s, &n, 1013 * S + 5, &d);
+	assert_int_equal(d.action, GD_PUBLISH);
+	assert_int_equal(d.until_ns, 0);
+	n = dec("1000"); /* within the threshold: no time ends that hold */
+	gd_decide(&c, &s, &n, 1005 * S, &d);
+	assert_int_equal(d.why, GD_WHY_WITHIN);
+	assert_int_equal(d.until_ns, 0);
+	s.inflight = 1, s.inflight_since_ns = 1004 * S;
+	gd_decide(&c, &s, &n, 1005 * S, &d);
+	assert_int_equal(d.why, GD_WHY_INFLIGHT);
+	assert_int_equal(d.until_ns, 0);
 }
 
 static void
@@ -435,10 +458,12 @@ test_backoff_and_breaker(void **st)
 	assert_int_equal(published, 5);
 	assert_true(s.breaker_open);
 	assert_int_equal(eval(&c, &s, "100", now, 3000, now).why, GD_WHY_BREAKER);
+	assert_int_equal(eval(&c, &s, "100", now, 3000, now).until_ns, 0); /* no time reopens it */
 	/* The waits between attempts: 20, 40, 80, 160 s after each failure. */
 	gd_state t = chain_at("0", 0);
 	gd_fail(&c, &t, 0);
 	assert_int_equal(eval(&c, &t, "100", 20 * S - 1, 3000, 20 * S - 1).why, GD_WHY_BACKOFF);
+	assert_int_equal(eval(&c, &t, "100", 3 * S, 3000, 3 * S).until_ns, 20 * S); /* when it ends */
 	assert_int_equal(eval(&c, &t, "100", 20 * S, 3000, 20 * S).action, GD_PUBLISH);
 	/* A success clears the count (no backoff), not an open breaker; a reset does both. */
 	gd_succeed(&t);

@@ -48,6 +48,9 @@ typedef struct {
 	int agg_stale; /* held: the aggregate is older than it may be used */
 	int last_why;
 	uint64_t retry_mono; /* no publishing before this (the estimate could not be made) */
+	uint64_t wake_mono;  /* decide again at this moment (a timed hold ends: min interval, backoff,
+	                        retry); 0 = none. Not left to the 250 ms tick: a move held only by the
+	                        min interval went out up to 250 ms after it could have */
 	char fail_text[160]; /* why the last failure happened */
 	rt_metric *m_upd[3], *m_dev, *m_age, *m_inflight, *m_chain_err, *m_refused;
 	rt_metric *m_agg_stale, *m_agg_age, *m_breaker, *m_failures, *m_consecutive, *m_gas;
@@ -1144,11 +1147,15 @@ gt_evaluate(gt *g, gt_feed *f, uint64_t now_ns, uint64_t mono_ns)
 		     .oldest_observed_ns = f->agg.oldest_observed_at_ns,
 		     .window_ms = f->agg.window_ms };
 	gt_agg_state(g, f, &a, now_ns);
-	if (mono_ns < f->retry_mono)
+	if (mono_ns < f->retry_mono) {
+		f->wake_mono = f->retry_mono;
 		return;
+	}
 	gd_decision d;
 	f->v.st.agg_held = f->agg_stale;
 	gd_evaluate(&f->dc, &f->v.st, &a, now_ns, &d);
+	/* A hold that ends by time alone is decided again when it ends (gt_step, gt_next_wake). */
+	f->wake_mono = d.action == GD_HOLD && d.until_ns > now_ns ? mono_ns + (d.until_ns - now_ns) : 0;
 	rt_gauge_set(f->m_dev, d.deviation_ppm == UINT64_MAX ? 1e18 : (double)d.deviation_ppm);
 	if (d.action == GD_PUBLISH && g->c.batch_call != CB_NONE) {
 		if (!f->due) { /* gathered by gt_batch_flush with the others due within BATCH_WINDOW */
@@ -1263,6 +1270,10 @@ gt_on_status(gt *g, const sc_tx_status *s, uint64_t now_ns, uint64_t mono_ns)
 	}
 	if (has_ref && (s->state == SC_TX_CONFIRMED || s->state == SC_TX_FINAL)) /* counted once */
 		gt_landed_gas(g, ref, s->gas_used);
+	/* The feed is free (or its answer changed): decide now, not on the next tick; a hold that
+	 * follows (the min interval from the confirmed answer, a backoff) sets its wake. */
+	if (out == GR_S_OURS_DONE || out == GR_S_OURS_FAILED || out == GR_S_OURS_DROPPED || out == GR_S_OTHERS)
+		gt_evaluate(g, f, now_ns, mono_ns);
 }
 
 void
@@ -1271,6 +1282,15 @@ gt_step(gt *g, uint64_t now_ns, uint64_t mono_ns)
 	for (size_t i = 0; i < g->n; i++)
 		if (mono_ns >= g->feeds[i].next_poll_mono)
 			gt_poll(g, &g->feeds[i], mono_ns);
+	for (size_t i = 0; i < g->n; i++) {
+		gt_feed *f = &g->feeds[i];
+		if (f->wake_mono != 0 && mono_ns >= f->wake_mono) {
+			f->wake_mono = 0;
+			gt_evaluate(g, f, now_ns, mono_ns);
+		}
+	}
+	if (g->c.batch_call != CB_NONE) /* a batch whose window ended goes now */
+		gt_batch_flush(g, now_ns, mono_ns);
 	if (mono_ns < g->next_tick_mono)
 		return;
 	/* Timers: heartbeats and expired in-flight updates need no new aggregate. */
@@ -1282,6 +1302,22 @@ gt_step(gt *g, uint64_t now_ns, uint64_t mono_ns)
 	if (g->c.batch_call != CB_NONE)
 		gt_batch_flush(g, now_ns, mono_ns);
 	gt_flush_outbox(g, now_ns);
+}
+
+uint64_t
+gt_next_wake(const gt *g)
+{
+	uint64_t w = g->next_tick_mono;
+	for (size_t i = 0; i < g->n; i++) {
+		const gt_feed *f = &g->feeds[i];
+		if (f->next_poll_mono < w)
+			w = f->next_poll_mono;
+		if (f->wake_mono != 0 && f->wake_mono < w)
+			w = f->wake_mono;
+		if (f->due && f->due_mono + g->c.batch_window_ms * GT_MS < w)
+			w = f->due_mono + g->c.batch_window_ms * GT_MS;
+	}
+	return w;
 }
 
 /* ---- start ------------------------------------------------------------------------------- */

@@ -102,9 +102,14 @@ enum {
 int gt_on_agg(gt *g, const sc_price_agg *a, const char *origin, uint64_t seq, uint64_t now_ns, uint64_t mono_ns);
 /* A tx.status: acks the outbox entry its ref names, then follows the chain (reconcile.h). */
 void gt_on_status(gt *g, const sc_tx_status *s, uint64_t now_ns, uint64_t mono_ns);
-/* Timers: polls due feeds, and every 250 ms checks staleness, evaluates every feed (heartbeats,
+/* Timers: polls due feeds, decides again the feeds whose timed hold has ended, flushes a batch
+ * whose window ended, and every 250 ms checks staleness, evaluates every feed (heartbeats,
  * expired in-flight updates) and re-publishes due outbox entries. Call it on every loop turn. */
 void gt_step(gt *g, uint64_t now_ns, uint64_t mono_ns);
+/* When gt_step next has something to do (monotonic ns): the 250 ms tick, a feed's poll, the end
+ * of a feed's timed hold (min interval, backoff, estimate retry: decided again at that moment,
+ * not on the tick after it), a batch's window. The loop waits for a message at most until then. */
+uint64_t gt_next_wake(const gt *g);
 
 /* The operator's reset of a feed's breaker and failure count (HTTP POST /feeds/<feed>/reset).
  * Persisted; resolves the update_failing alert. 0, or -1 when there is no such feed. *was_open

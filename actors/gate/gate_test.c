@@ -583,6 +583,43 @@ test_rpc_down_alert(void **state)
 	assert_int_equal(e->fk.alerts, 4);
 }
 
+/* A move held only by the min interval goes out when the interval ends, not on the 250 ms tick
+ * after it (publisher_scale.sh: those moves waited 0-250 ms more); a dropped update is decided
+ * again when its status arrives, not on the next tick. */
+static void
+test_held_move_goes_when_the_hold_ends(void **state)
+{
+	env *e = *state; /* min interval 5 s */
+	e->fk.latest.round_id = v64(3);
+	e->fk.latest.answer = v64(300000000000ull);
+	e->fk.latest.updated_at_s = now(e) / S - 10;
+	step(e, 0);
+	agg(e, 301500000000ull); /* deviation, at 1 s */
+	assert_int_equal(distinct(&e->fk), 1);
+	step(e, 1 * S);
+	status(e, SC_TX_CONFIRMED, e->fk.ids[0], 301500000000ull); /* on chain at 2 s */
+	step(e, 100 * MS);
+	agg(e, 303100000000ull); /* 0.53 % more: held by the min interval until 2 s + 5 s */
+	assert_int_equal(distinct(&e->fk), 1);
+	step(e, 4800 * MS); /* 6.9 s: the tick runs now, the next one at 7.15 s */
+	assert_int_equal(distinct(&e->fk), 1);
+	assert_int_equal(gt_next_wake(e->g), 7 * S); /* the loop sleeps until the hold ends */
+	step(e, 100 * MS);
+	assert_int_equal(distinct(&e->fk), 2);
+	sc_price_update *u = &e->fk.upd[e->fk.nframes - 1];
+	assert_int_equal(u->decided_at_ns, now(e));
+	assert_int_equal(u256_low64(&u->answer), 303100000000ull);
+	uint8_t id[16];
+	memcpy(id, e->fk.ids[e->fk.nframes - 1], 16);
+	status(e, SC_TX_PENDING, id, 0);
+	step(e, 5500 * MS); /* 12.5 s: in flight; the next tick at 12.75 s */
+	assert_int_equal(distinct(&e->fk), 2);
+	e->mono += 100 * MS;
+	status(e, SC_TX_DROPPED, id, 0); /* never mined: free, and 5.6 s since the last publish */
+	assert_int_equal(distinct(&e->fk), 3);
+	assert_int_equal(e->fk.upd[e->fk.nframes - 1].decided_at_ns, now(e));
+}
+
 int
 main(void)
 {
@@ -597,6 +634,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_failed_transactions_breaker, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_success_clears_count, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rpc_down_alert, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_held_move_goes_when_the_hold_ends, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -563,7 +563,13 @@ main(int argc, char **argv)
 
 	while (!rt_stopping()) {
 		bus_msg m;
-		int rv = act_recv(gm_bus, &m, 100);
+		/* wait for a message at most until the core has something to do (a hold that ends, the
+		 * tick, a poll), and at most 100 ms (the HTTP reset requests are served between turns) */
+		uint64_t mono = rt_mono_ns(), wake = gt_next_wake(g);
+		int wait_ms = wake <= mono                      ? 0
+		              : wake - mono >= 100 * 1000000ull ? 100
+		                                                : (int)((wake - mono + 999999) / 1000000);
+		int rv = act_recv(gm_bus, &m, wait_ms);
 		if (rv == BUS_OK) {
 			if (m.f.topic_len >= 10 && memcmp(m.f.topic, "price.agg.", 10) == 0) {
 				sc_price_agg a;

@@ -7,7 +7,8 @@
  * MAX_SPREAD make it refuse. Refusals raise an alert once per state change (below_quorum,
  * sources_disagree) and resolve it when the condition clears. An aggregate equal to the last one
  * published is repeated at most every MIN_PUBLISH_INTERVAL (so the gate keeps seeing a live price
- * without a flood). Stateless: a restart only forgets the last WINDOW of observations, which the
+ * without a flood), and sooner once the last one's oldest observation is half a WINDOW old (so the
+ * gate never sees a live feed's aggregate go stale between repeats). Stateless: a restart only forgets the last WINDOW of observations, which the
  * fetchers resend. See README.md beside this file.
  */
 #include <stdio.h>
@@ -65,8 +66,8 @@ static const rt_opt opts[] = {
 	{ "AGG_INTERVAL", RT_DURATION, "1s", "re-aggregate every feed this often (staleness, repeats)",
 	  &cfg_interval_ms, 10, 3600000, 0, 0 },
 	{ "MIN_PUBLISH_INTERVAL", RT_DURATION, "5s",
-	  "an aggregate equal to the last one is re-published at "
-	  "most this often",
+	  "an aggregate equal to the last one is re-published at most this often (sooner once the last "
+	  "one's oldest observation is half a WINDOW old)",
 	  &cfg_min_pub_ms, 0, 3600000, 0, 0 },
 };
 
@@ -213,7 +214,8 @@ med_evaluate(med_feed *mf, const char *trigger_source)
 			med_set_alert(mf, ALERT_QUORUM, &agg, fresh);
 		return;
 	}
-	if (mf->have_last && md_same_aggregate(&mf->last, &agg) && mono - mf->last_pub_mono < cfg_min_pub_ms * MS) {
+	if (mf->have_last &&
+	    !md_publish_due(&mf->last, &agg, mono - mf->last_pub_mono, now, cfg_min_pub_ms * MS, med_cfg.window_ns)) {
 		rt_inc(mf->m_suppressed);
 		return;
 	}

@@ -194,6 +194,16 @@ md_same_aggregate(const sc_price_agg *a, const sc_price_agg *b)
 	return 1;
 }
 
+int
+md_publish_due(const sc_price_agg *last, const sc_price_agg *next, uint64_t since_pub_ns, uint64_t now_ns,
+               uint64_t min_pub_ns, uint64_t window_ns)
+{
+	if (!md_same_aggregate(last, next) || since_pub_ns >= min_pub_ns)
+		return 1;
+	uint64_t age = now_ns > last->oldest_observed_at_ns ? now_ns - last->oldest_observed_at_ns : 0;
+	return age >= window_ns / 2 && next->oldest_observed_at_ns > last->oldest_observed_at_ns;
+}
+
 static const char *const md_status_names[] = {
 	[MD_AGG] = "ok",
 	[MD_NO_DATA] = "no_data",

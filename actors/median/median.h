@@ -60,9 +60,18 @@ size_t md_prune(md_feed *f, const md_cfg *c, uint64_t now_ns);
  * removal. */
 int md_compute(md_feed *f, const md_cfg *c, uint64_t now_ns, sc_price_agg *out, size_t *fresh);
 
-/* Whether an aggregate equal to the last published one (same median, decimals and set of used
- * sources) may be published again: only after min_interval_ns. A different one always may. */
+/* Whether two aggregates are equal for publishing (same median, decimals and set of used
+ * sources), whatever their times. */
 int md_same_aggregate(const sc_price_agg *a, const sc_price_agg *b);
+
+/* Whether next may be published after last (published since_pub_ns ago): a different aggregate
+ * always; an equal one after min_pub_ns (MIN_PUBLISH_INTERVAL), or sooner when last's oldest
+ * observation is half window_ns (WINDOW) old at now_ns and next's is newer - consumers stop using
+ * an aggregate once its oldest observation is WINDOW old, so with MIN_PUBLISH_INTERVAL near or
+ * above WINDOW they would see a live feed go stale (and its gate hold it and alert) between
+ * repeats; a repeat that would not be any fresher (a source gone quiet) waits as before. */
+int md_publish_due(const sc_price_agg *last, const sc_price_agg *next, uint64_t since_pub_ns, uint64_t now_ns,
+                   uint64_t min_pub_ns, uint64_t window_ns);
 
 /* Pure helpers, exposed for tests. */
 void md_avg_toward_zero(u256 *r, const u256 *a, const u256 *b); /* (a+b)/2, truncated */

@@ -14,6 +14,7 @@
  * per process today, and 1,500 of them would measure process count, not the publisher. From
  * --moves-after on, every feed's price moves by 1 % every --move-every seconds (feeds staggered
  * evenly), alternating up and back; a source reports the new price from its next publication on.
+ * SIGUSR1 starts the moves at once instead (a bench sends it once the stack has settled).
  * --moves FILE gets one line per move: "<feed> <new value, fixed point> <t_ns>", t_ns = the wall
  * time the second source published the new value (the median's quorum of 2 could first see it:
  * source polling excluded, as tests/bench/oracle_latency.sh times it).
@@ -51,13 +52,20 @@ typedef struct {
 	unsigned long rate, count, keys, resolve_every;
 } bp_opts;
 
-static volatile sig_atomic_t bp_stop;
+static volatile sig_atomic_t bp_stop, bp_move_now;
 
 static void
 bp_on_term(int sig)
 {
 	(void)sig;
 	bp_stop = 1;
+}
+
+static void
+bp_on_usr1(int sig)
+{
+	(void)sig;
+	bp_move_now = 1;
 }
 
 static void
@@ -142,10 +150,21 @@ bp_obs(bus_pub *p, const bp_opts *o)
 		                                    : UINT64_MAX;
 		f[i].reported = (unsigned)o->sources;
 	}
+	int moving = 0;
 	for (uint64_t k = 0;; k++) {
 		uint64_t at = t0 + (k / slots) * itv + (k % slots) * itv / slots;
 		if (at >= end || bp_stop)
 			break;
+		if (bp_move_now && !moving && o->move_every_s) {
+			/* SIGUSR1: the moves start now (staggered from now), not at --moves-after */
+			uint64_t t = bp_now();
+			for (unsigned long i = 0; i < o->feeds; i++) {
+				uint64_t m = t + o->move_every_s * 1000000000ull * i / o->feeds;
+				if (m < f[i].next_move_ns)
+					f[i].next_move_ns = m;
+			}
+		}
+		moving = moving || bp_move_now;
 		uint64_t now = bp_now();
 		if (now < at)
 			bp_sleep_until(at);
@@ -328,6 +347,8 @@ main(int argc, char **argv)
 	struct sigaction sa = { .sa_handler = bp_on_term };
 	sigaction(SIGTERM, &sa, NULL); /* stop publishing, print the summary, exit 0 */
 	sigaction(SIGINT, &sa, NULL);
+	struct sigaction su = { .sa_handler = bp_on_usr1 };
+	sigaction(SIGUSR1, &su, NULL); /* obs: the moves start now */
 	if (o.key_file) {
 		char hex[130] = "";
 		FILE *f = fopen(o.key_file, "r");

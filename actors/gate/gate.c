@@ -1034,6 +1034,10 @@ gt_landed(gt *g, const uint8_t id[16])
 		g->recent[i].counted = 0;
 	}
 	g->recent[i].feeds++;
+	/* Its confirmed status was counted already, with the members read then: one read after it
+	 * failed and the feed's poll saw it landed. Its gas is in that count; its update is added now. */
+	if (g->recent[i].counted)
+		rt_inc(g->m_landed[g->c.batch_call != CB_NONE ? GT_BATCHED : GT_SINGLE]);
 }
 
 /* The confirmed tx.status of update id: its gas, once, over the feeds it landed

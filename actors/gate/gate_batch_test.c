@@ -34,10 +34,11 @@ static const uint8_t REVERT[] = { 0x6e, 0x15, 0x31, 0x68 };
 typedef struct {
 	/* the chain: one aggregator per feed (address ...00 i+1) */
 	gc_round agg[NF];
-	int bad[NF]; /* its updateAnswer reverts */
-	int catches; /* the batch contract catches each call (Multicall3, OracleBatcher) */
-	int kind;    /* CB_* the contract speaks */
-	int calls;   /* eth_calls of batches */
+	int bad[NF];   /* its updateAnswer reverts */
+	int catches;   /* the batch contract catches each call (Multicall3, OracleBatcher) */
+	int read_fail; /* 1 + the feed whose read at a block (after its batch) times out; 0 = none */
+	int kind;      /* CB_* the contract speaks */
+	int calls;     /* eth_calls of batches */
 	int estimates;
 	uint64_t gas_per_call;  /* what eth_estimateGas says a call needs */
 	uint64_t need_per_call; /* what a call really needs to succeed (more: the estimate is short) */
@@ -58,8 +59,11 @@ f_index(const uint8_t a[20])
 static int
 f_latest_at(void *ctx, const uint8_t a[20], uint64_t block, gc_round *r, rpc_error *e)
 {
-	(void)block, (void)e;
 	fake *f = ctx;
+	if (block && f->read_fail == f_index(a) + 1) {
+		snprintf(e->msg, sizeof e->msg, "timeout");
+		return RPC_ETRANSPORT;
+	}
 	*r = f->agg[f_index(a)];
 	return RPC_OK;
 }
@@ -341,6 +345,54 @@ metric_has(const char *line)
 	return has;
 }
 
+/* The value of the series key (as rendered: name{labels}), 0 when absent. */
+static double
+metric_val(const char *key)
+{
+	size_t len, kl = strlen(key);
+	char *t = rt_metrics_text(&len);
+	double v = 0;
+	for (char *l = t; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : l + strlen(l))
+		if (strncmp(l, key, kl) == 0 && l[kl] == ' ')
+			v = strtod(l + kl + 1, NULL);
+	free(t);
+	return v;
+}
+
+/* A member whose answer cannot be read right after its batch's confirmed status (the node timed
+ * out) stays in flight, lands through its feed's next poll, and is counted then: the batch's gas
+ * was counted once with the members read, and a member landing later still adds its update to
+ * gate_landed_updates_total (it once never did, and gas per feed read high). */
+static void
+test_member_landed_late_counted(void **state)
+{
+	env *e = *state;
+	const char *key = "gate_landed_updates_total{mode=\"batched\"}";
+	double before = metric_val(key), gas0 = metric_val("gate_landed_gas_total{mode=\"batched\"}");
+	all_aggs(e, 101000000000ull);
+	step(e, 250 * MS);
+	assert_int_equal(e->fk.nframes, 1);
+	static sc_price_update b;
+	b = e->fk.upd[0];
+	assert_int_equal(b.batch_count, NF);
+	uint8_t id[16];
+	memcpy(id, e->fk.ids[0], 16);
+	chain_lands(e, &b, -1);
+	e->fk.read_fail = 4 + 1;
+	batch_status(e, SC_TX_CONFIRMED, id, 300000);
+	assert_true(view(e, 4)->st.inflight);
+	assert_false(view(e, 3)->st.inflight);
+	assert_int_equal((int)(metric_val(key) - before), NF - 1);
+	e->fk.read_fail = 0;
+	step(e, 10 * MS); /* its poll is due at once */
+	assert_false(view(e, 4)->st.inflight);
+	assert_int_equal(view(e, 4)->st.failures, 0);
+	assert_int_equal((int)(metric_val(key) - before), NF);
+	batch_status(e, SC_TX_FINAL, id, 300000); /* later statuses count nothing again */
+	assert_int_equal((int)(metric_val(key) - before), NF);
+	assert_int_equal((int)(metric_val("gate_landed_gas_total{mode=\"batched\"}") - gas0), 300000);
+}
+
 static void
 test_ten_feeds_one_culprit(void **state)
 {
@@ -522,6 +574,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_whole_revert_halving, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_aggregate3_limits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_short_estimate, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_member_landed_late_counted, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

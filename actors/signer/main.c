@@ -1035,6 +1035,10 @@ main(int argc, char **argv)
 	rt_no_core_dumps(); /* before rt_init: the configuration pass reads the key */
 	if (rt_init("signer", argc, argv, opts, OB_COUNT(opts)) != 0)
 		return 1;
+	/* rt_init has started /health, which says 200 while no reason is set: until the store is open,
+	 * the bus up and the lease evaluated (a few hundred ms), it would call a signer that signs
+	 * nothing yet ready. The lease's own check replaces this one at its first evaluation. */
+	rt_health_set("lease", 1, "lease: starting");
 	int trust_request = sm_trust_request;
 	/* price.update.<feed> for each of FEEDS (a prefix: sm_feed_wanted checks the exact name), else the
 	 * whole family. */

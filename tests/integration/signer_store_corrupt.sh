@@ -38,7 +38,13 @@ run_signer() {
 		ALLOWED_CONTRACTS=$CON GAS_PRICE=0 PRIVATE_KEY=$KEY OUTBOX_RETRY=1h HTTP_PORT=$HP HTTP_ADDR=127.0.0.1 \
 		ALLOW_EMPTY_STATE=true INSTANCE=signer-0 "$SIGNER" 2>>"$TMP/signer.log" &
 	SIGNER_PID=$!
-	wait_for 10 "signer /health" curl -s "http://127.0.0.1:$HP/health"
+	# its first answer: 503 (starting, then the lease listens), never a 200 before it can sign
+	wait_for 10 "signer /health" first_health
+	[ "$(cat "$TMP/first_health")" = 503 ] || fail "the signer's first /health answer was $(cat "$TMP/first_health"), want 503"
+}
+first_health() {
+	local c; c=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$HP/health")
+	[ "$c" != 000 ] && echo "$c" >"$TMP/first_health"
 }
 health_code() { curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$HP/health"; }
 health_is() { [ "$(health_code)" = "$1" ]; }

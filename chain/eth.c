@@ -54,6 +54,39 @@ rpc_call_u64(rpc *r, const char *method, json_t *params, uint64_t *out, rpc_erro
 }
 
 int
+rpc_eth_call_result(const json_t *res, uint8_t **out, size_t *outlen, rpc_error *e)
+{
+	const char *s = json_string_value(res);
+	size_t l = json_string_length(res), bl = 0;
+	uint8_t *b = NULL;
+	*out = NULL;
+	*outlen = 0;
+	if (!s || l < 2 || s[0] != '0' || s[1] != 'x' || !(b = malloc(l / 2 + 1)) ||
+	    hex_decode(s + 2, l - 2, HEX_PREFIX_OPTIONAL, b, l / 2 + 1, &bl, NULL) != HEX_OK) {
+		free(b);
+		return rpc_decode_fail(e, "eth_call");
+	}
+	*out = b;
+	*outlen = bl;
+	return RPC_OK;
+}
+
+int
+rpc_eth_call_call(rpc_batch_call *c, const uint8_t to[20], const uint8_t *data, size_t len)
+{
+	memset(c, 0, sizeof *c);
+	c->method = "eth_call";
+	json_t *t = rpc_hex(to, 20), *d = rpc_hex(data, len);
+	if (!t || !d) {
+		json_decref(t);
+		json_decref(d);
+		return -1;
+	}
+	c->params = json_pack("[{s:o, s:o}, s]", "to", t, "data", d, "latest"); /* "o" steals, also on failure */
+	return c->params ? 0 : -1;
+}
+
+int
 rpc_eth_call(rpc *r, const uint8_t to[20], const uint8_t *data, size_t len, uint8_t **out, size_t *outlen, rpc_error *e)
 {
 	*out = NULL;
@@ -63,20 +96,9 @@ rpc_eth_call(rpc *r, const uint8_t to[20], const uint8_t *data, size_t len, uint
 	int rc = rpc_call(r, "eth_call", params, &res, e);
 	if (rc != RPC_OK)
 		return rc;
-	const char *s = json_string_value(res);
-	size_t l = json_string_length(res);
-	uint8_t *b = NULL;
-	size_t bl = 0;
-	if (!s || l < 2 || s[0] != '0' || s[1] != 'x' || !(b = malloc(l / 2 + 1)) ||
-	    hex_decode(s + 2, l - 2, HEX_PREFIX_OPTIONAL, b, l / 2 + 1, &bl, NULL) != HEX_OK) {
-		free(b);
-		json_decref(res);
-		return rpc_decode_fail(e, "eth_call");
-	}
+	rc = rpc_eth_call_result(res, out, outlen, e);
 	json_decref(res);
-	*out = b;
-	*outlen = bl;
-	return RPC_OK;
+	return rc;
 }
 
 int
@@ -114,19 +136,9 @@ rpc_eth_call_at(rpc *r, const rpc_callmsg *m, uint8_t **out, size_t *outlen, rpc
 	int rc = rpc_call(r, "eth_call", params, &res, e);
 	if (rc != RPC_OK)
 		return rc;
-	const char *s = json_string_value(res);
-	size_t l = json_string_length(res), bl = 0;
-	uint8_t *b = NULL;
-	if (!s || l < 2 || s[0] != '0' || s[1] != 'x' || !(b = malloc(l / 2 + 1)) ||
-	    hex_decode(s + 2, l - 2, HEX_PREFIX_OPTIONAL, b, l / 2 + 1, &bl, NULL) != HEX_OK) {
-		free(b);
-		json_decref(res);
-		return rpc_decode_fail(e, "eth_call");
-	}
+	rc = rpc_eth_call_result(res, out, outlen, e);
 	json_decref(res);
-	*out = b;
-	*outlen = bl;
-	return RPC_OK;
+	return rc;
 }
 
 int

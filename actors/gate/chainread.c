@@ -59,20 +59,11 @@ gc_read_latest(rpc *r, const uint8_t agg[20], gc_round *out, rpc_error *e)
 	return gc_read_latest_at(r, agg, 0, out, e);
 }
 
-int
-gc_read_latest_at(rpc *r, const uint8_t agg[20], uint64_t block, gc_round *out, rpc_error *e)
+/* What an eth_call of latestRoundData() says (rc and the returned bytes res[0..rlen), which it
+ * frees): the round, or an error. */
+static int
+gc_latest_outcome(int rc, uint8_t *res, size_t rlen, gc_round *out, rpc_error *e)
 {
-	uint8_t sel[4];
-	uint8_t *res;
-	size_t rlen;
-	int rc;
-	abi_selector("latestRoundData()", sel);
-	if (block == 0) {
-		rc = rpc_eth_call(r, agg, sel, 4, &res, &rlen, e);
-	} else {
-		rpc_callmsg m = { .to = agg, .data = sel, .len = 4, .block = block };
-		rc = rpc_eth_call_at(r, &m, &res, &rlen, e);
-	}
 	if (rc == RPC_ENODE && strstr(e->msg, "No data present") != NULL) {
 		memset(out, 0, sizeof *out); /* FluxAggregator before its first round */
 		return RPC_OK;
@@ -89,6 +80,61 @@ gc_read_latest_at(rpc *r, const uint8_t agg[20], uint64_t block, gc_round *out, 
 	rc = gc_decode_latest(res, rlen, out, e->msg, sizeof e->msg) == 0 ? RPC_OK : RPC_EDECODE;
 	free(res);
 	return rc;
+}
+
+int
+gc_read_latest_at(rpc *r, const uint8_t agg[20], uint64_t block, gc_round *out, rpc_error *e)
+{
+	uint8_t sel[4];
+	uint8_t *res;
+	size_t rlen;
+	int rc;
+	abi_selector("latestRoundData()", sel);
+	if (block == 0) {
+		rc = rpc_eth_call(r, agg, sel, 4, &res, &rlen, e);
+	} else {
+		rpc_callmsg m = { .to = agg, .data = sel, .len = 4, .block = block };
+		rc = rpc_eth_call_at(r, &m, &res, &rlen, e);
+	}
+	return gc_latest_outcome(rc, res, rlen, out, e);
+}
+
+int
+gc_read_latest_many(rpc *r, gc_read *rd, size_t n, rpc_error *e)
+{
+	if (n == 0 || n > RPC_BATCH_MAX) {
+		memset(e, 0, sizeof *e);
+		snprintf(e->msg, sizeof e->msg, "%zu reads: outside 1..%d", n, RPC_BATCH_MAX);
+		return RPC_EDECODE;
+	}
+	rpc_batch_call *calls = calloc(n, sizeof *calls);
+	uint8_t sel[4];
+	abi_selector("latestRoundData()", sel);
+	for (size_t i = 0; calls && i < n; i++)
+		if (rpc_eth_call_call(&calls[i], rd[i].agg, sel, 4) != 0) {
+			for (size_t j = 0; j < i; j++)
+				json_decref(calls[j].params);
+			free(calls);
+			calls = NULL;
+		}
+	if (calls == NULL) {
+		memset(e, 0, sizeof *e);
+		snprintf(e->msg, sizeof e->msg, "out of memory");
+		return RPC_EDECODE;
+	}
+	int brc = rpc_call_batch(r, calls, n, e);
+	for (size_t i = 0; i < n; i++) {
+		uint8_t *res = NULL;
+		size_t rlen = 0;
+		int rc = calls[i].rc;
+		rd[i].e = calls[i].e;
+		if (rc == RPC_OK)
+			rc = rpc_eth_call_result(calls[i].result, &res, &rlen, &rd[i].e);
+		rd[i].rc = gc_latest_outcome(rc, res, rlen, &rd[i].round, &rd[i].e);
+		json_decref(calls[i].result);
+	}
+	free(calls);
+	return brc;
 }
 
 int
@@ -151,31 +197,84 @@ gc_call_build(const gc_call *c, const u256 *round, const u256 *answer, uint8_t *
 	return abi_encode(&c->sig, v, n, 1, out, cap, len) == ABI_OK ? 0 : -1;
 }
 
-int
-gc_estimate_gas(rpc *r, const uint8_t from[20], const uint8_t to[20], const uint8_t *data, size_t len, uint64_t *gas,
-                rpc_error *e)
+/* The params of eth_estimateGas {from, to, data}, or NULL (out of memory). */
+static json_t *
+gc_estimate_params(const uint8_t from[20], const uint8_t to[20], const uint8_t *data, size_t len)
 {
 	char f[43], t[43], *d = malloc(2 * len + 3);
-	if (d == NULL) {
-		memset(e, 0, sizeof *e);
-		snprintf(e->msg, sizeof e->msg, "out of memory");
-		return RPC_EDECODE;
-	}
+	if (d == NULL)
+		return NULL;
 	hex_encode(from, 20, 1, f);
 	hex_encode(to, 20, 1, t);
 	hex_encode(data, len, 1, d);
 	json_t *params = json_pack("[{s:s, s:s, s:s}]", "from", f, "to", t, "data", d);
 	free(d);
-	json_t *res = NULL;
-	int rc = rpc_call(r, "eth_estimateGas", params, &res, e);
-	if (rc != RPC_OK)
-		return rc;
+	return params;
+}
+
+static int
+gc_estimate_result(json_t *res, uint64_t *gas, rpc_error *e)
+{
 	if (rpc_parse_u64(res, gas) != 0) {
-		json_decref(res);
 		memset(e, 0, sizeof *e);
 		snprintf(e->msg, sizeof e->msg, "eth_estimateGas: result is not a quantity");
 		return RPC_EDECODE;
 	}
-	json_decref(res);
 	return RPC_OK;
+}
+
+int
+gc_estimate_gas(rpc *r, const uint8_t from[20], const uint8_t to[20], const uint8_t *data, size_t len, uint64_t *gas,
+                rpc_error *e)
+{
+	json_t *params = gc_estimate_params(from, to, data, len), *res = NULL;
+	if (params == NULL) {
+		memset(e, 0, sizeof *e);
+		snprintf(e->msg, sizeof e->msg, "out of memory");
+		return RPC_EDECODE;
+	}
+	int rc = rpc_call(r, "eth_estimateGas", params, &res, e);
+	if (rc != RPC_OK)
+		return rc;
+	rc = gc_estimate_result(res, gas, e);
+	json_decref(res);
+	return rc;
+}
+
+int
+gc_estimate_gas_many(rpc *r, gc_estimate *c, size_t n, rpc_error *e)
+{
+	if (n == 0 || n > RPC_BATCH_MAX) {
+		memset(e, 0, sizeof *e);
+		snprintf(e->msg, sizeof e->msg, "%zu estimates: outside 1..%d", n, RPC_BATCH_MAX);
+		return RPC_EDECODE;
+	}
+	rpc_batch_call *calls = calloc(n, sizeof *calls);
+	if (calls == NULL) {
+		memset(e, 0, sizeof *e);
+		snprintf(e->msg, sizeof e->msg, "out of memory");
+		return RPC_EDECODE;
+	}
+	for (size_t i = 0; i < n; i++) {
+		calls[i].method = "eth_estimateGas";
+		if ((calls[i].params = gc_estimate_params(c[i].from, c[i].to, c[i].data, c[i].len)) == NULL) {
+			for (size_t j = 0; j < i; j++)
+				json_decref(calls[j].params);
+			free(calls);
+			memset(e, 0, sizeof *e);
+			snprintf(e->msg, sizeof e->msg, "out of memory");
+			return RPC_EDECODE;
+		}
+	}
+	int brc = rpc_call_batch(r, calls, n, e);
+	for (size_t i = 0; i < n; i++) {
+		c[i].gas = 0;
+		c[i].rc = calls[i].rc;
+		c[i].e = calls[i].e;
+		if (calls[i].rc == RPC_OK)
+			c[i].rc = gc_estimate_result(calls[i].result, &c[i].gas, &c[i].e);
+		json_decref(calls[i].result);
+	}
+	free(calls);
+	return brc;
 }

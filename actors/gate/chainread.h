@@ -32,6 +32,16 @@ int gc_decode_oracle_round(const uint8_t *data, size_t len, uint64_t *round, cha
 int gc_read_latest(rpc *r, const uint8_t agg[20], gc_round *out, rpc_error *e);
 /* The same at a block (0 = latest): a batch's members read at the block it was mined in. */
 int gc_read_latest_at(rpc *r, const uint8_t agg[20], uint64_t block, gc_round *out, rpc_error *e);
+/* latestRoundData() of several aggregators in ONE JSON-RPC batch (the gate's due polls): the
+ * caller sets agg (borrowed); each read's rc, round and e are as gc_read_latest's. Returns as
+ * gc_estimate_gas_many (RPC_OK: each rc says; RPC_ENOBATCH: read one by one). */
+typedef struct {
+	const uint8_t *agg;
+	int rc;
+	gc_round round;
+	rpc_error e;
+} gc_read;
+int gc_read_latest_many(rpc *r, gc_read *rd, size_t n, rpc_error *e);
 /* eth_call oracleRoundState(oracle, 0) on agg: the round oracle may submit to. */
 int gc_read_oracle_round(rpc *r, const uint8_t agg[20], const uint8_t oracle[20], uint64_t *round, rpc_error *e);
 
@@ -53,5 +63,20 @@ int gc_call_build(const gc_call *c, const u256 *round, const u256 *answer, uint8
  * RPC_ENODE with e->data holding the revert data (chain/revert.h reads it). */
 int gc_estimate_gas(rpc *r, const uint8_t from[20], const uint8_t to[20], const uint8_t *data, size_t len,
                     uint64_t *gas, rpc_error *e);
+
+/* Several eth_estimateGas in ONE JSON-RPC batch (the gate's decisions of a loop turn). The
+ * caller fills from, to, data, len (borrowed for the call); each call's rc is set as
+ * gc_estimate_gas would return it (gas, or e: a revert is RPC_ENODE with the revert data).
+ * Returns RPC_OK when the batch was answered (each rc says what became of its call),
+ * RPC_ENOBATCH when the node takes no batches (nothing estimated: ask one by one),
+ * RPC_ETRANSPORT when no endpoint answered, RPC_EDECODE for n outside 1..RPC_BATCH_MAX. */
+typedef struct {
+	const uint8_t *from, *to, *data;
+	size_t len;
+	int rc;
+	uint64_t gas;
+	rpc_error e;
+} gc_estimate;
+int gc_estimate_gas_many(rpc *r, gc_estimate *c, size_t n, rpc_error *e);
 
 #endif

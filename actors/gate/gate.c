@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
 #include <sys/random.h>
 
@@ -23,7 +24,9 @@
 #define GT_MS   1000000ull
 #define GT_NS   1000000000ull
 
-#define GT_RECENT 256 /* landed updates remembered for their gas (gt_landed) */
+#define GT_RECENT    256  /* landed updates remembered for their gas (gt_landed) */
+#define GT_ACKS      1024 /* outbox acks a turn holds; a full list is committed at once */
+#define GT_EST_BATCH 100  /* eth_estimateGas per JSON-RPC batch: under the usual provider limits */
 
 /* In-flight record (table "inflight", key = feed): version, id, since, answer. */
 enum {
@@ -61,6 +64,15 @@ typedef struct {
 	uint8_t inner[4 + 64]; /* its call for aggregate3 (scratch of the batch being built) */
 	size_t inner_len;
 	char culprit_text[160]; /* why its call failed in the batch's eth_call */
+	/* turns (gate.h): decided, queued until the turn ends */
+	int pend;
+	gd_decision pend_d;
+	uint64_t pend_ns;   /* when it was decided */
+	uint64_t est_gas;   /* its gas limit, from the turn's estimates */
+	int inf_dirty;      /* table "inflight" is to be written as the view says (a drop) */
+	gr_view saved;      /* the view before the turn queued it, restored if the commit fails */
+	uint8_t old_id[16]; /* the update it supersedes (acked in the same commit) */
+	int supersede;
 } gt_feed;
 
 struct gt {
@@ -94,6 +106,17 @@ struct gt {
 		int counted;
 	} recent[GT_RECENT];
 	size_t nrecent;
+	/* turns (gate.h): what the turn writes in its one transaction */
+	int turn;
+	size_t npend, ndirty, nacks;
+	uint8_t acks[GT_ACKS][16];
+	gt_feed **pub;               /* n: the turn's decisions being queued */
+	gc_estimate *est;            /* n: their estimates */
+	int est_no_batch;            /* the node refused a batch: estimate one by one from then on */
+	int resend_due;              /* the tick: re-publish due outbox entries after the turn's commit */
+	gc_read reads[GT_EST_BATCH]; /* a batch of polls */
+	int read_no_batch;           /* the node refused a batch: poll one by one from then on */
+	rt_metric *m_turn_updates;
 };
 
 /* Gas per landed update, by how it was sent: gate_landed_gas_total / gate_landed_updates_total. */
@@ -267,27 +290,84 @@ gt_load(gt *g, char *err, size_t errlen)
 	return 0;
 }
 
-/* Persists that a feed's in-flight update is over (the view already says so). */
+/* Queues the outbox ack of id for the turn's transaction (gt_turn_flush); a full list is
+ * committed at once. */
+static void gt_commit_writes(gt *g);
+static void
+gt_queue_ack(gt *g, const uint8_t id[16])
+{
+	if (g->nacks == GT_ACKS)
+		gt_commit_writes(g);
+	if (g->nacks < GT_ACKS) /* (else the commit failed: the entry is re-published, acked again) */
+		memcpy(g->acks[g->nacks++], id, 16);
+}
+
+/* A feed's in-flight update is over (the view already says so): its marker and outbox entry go
+ * in the turn's transaction. */
 static void
 gt_drop_inflight(gt *g, gt_feed *f, const uint8_t id[16], const char *why)
+{
+	if (!f->inf_dirty) {
+		f->inf_dirty = 1;
+		g->ndirty++;
+	}
+	gt_queue_ack(g, id);
+	rt_gauge_set(f->m_inflight, 0);
+	rt_logkv(RT_INFO, "update no longer in flight", "feed", f->c.feed, "why", why, NULL);
+}
+
+/* Writes the queued acks and the "inflight" rows of the dirty feeds (as their views say) into txn. */
+static int
+gt_write_queued(gt *g, MDB_txn *txn, st_err *e)
+{
+	int rc = 0;
+	for (size_t i = 0; i < g->nacks && rc == 0; i++)
+		rc = ob_ack(txn, g->ob, g->acks[i], NULL, e);
+	for (size_t i = 0; i < g->n && g->ndirty && rc == 0; i++) {
+		gt_feed *f = &g->feeds[i];
+		if (!f->inf_dirty)
+			continue;
+		if (f->v.st.inflight) {
+			uint8_t inf[GT_INF_LEN];
+			gt_inf_encode(f, inf);
+			rc = st_put(txn, g->t_inf, f->c.feed, strlen(f->c.feed), inf, sizeof inf, e);
+		} else if ((rc = st_del(txn, g->t_inf, f->c.feed, strlen(f->c.feed), e)) == MDB_NOTFOUND) {
+			rc = 0;
+		}
+	}
+	return rc;
+}
+
+static void
+gt_written(gt *g)
+{
+	g->nacks = 0;
+	for (size_t i = 0; i < g->n && g->ndirty; i++)
+		if (g->feeds[i].inf_dirty) {
+			g->feeds[i].inf_dirty = 0;
+			g->ndirty--;
+		}
+}
+
+/* Commits the queued acks and drops on their own (the ack list is full). A failure keeps them
+ * queued for the turn's commit. */
+static void
+gt_commit_writes(gt *g)
 {
 	MDB_txn *txn;
 	st_err e;
 	int rc = st_begin(g->env, 0, &txn, &e);
 	if (rc == 0) {
-		rc = st_del(txn, g->t_inf, f->c.feed, strlen(f->c.feed), &e);
-		if (rc == MDB_NOTFOUND)
-			rc = 0;
-		rc = rc ? rc : ob_ack(txn, g->ob, id, NULL, &e);
-		if (rc == 0)
+		if ((rc = gt_write_queued(g, txn, &e)) == 0)
 			rc = st_commit(txn, &e);
 		else
 			st_abort(txn);
 	}
-	if (rc != 0)
-		gt_store_failed(g, "clearing the in-flight update", f->c.feed, &e);
-	rt_gauge_set(f->m_inflight, 0);
-	rt_logkv(RT_INFO, "update no longer in flight", "feed", f->c.feed, "why", why, NULL);
+	if (rc != 0) {
+		gt_store_failed(g, "acks and in-flight drops", NULL, &e);
+		return;
+	}
+	gt_written(g);
 }
 
 /* ---- the outbox ---------------------------------------------------------------------------- */
@@ -319,20 +399,19 @@ gt_flush_outbox(gt *g, uint64_t now_ns)
 
 /* ---- following the chain ------------------------------------------------------------------- */
 
+/* A poll's answer for f (rc, then r or e): the chain's answer adopted (reconcile.h), our
+ * in-flight update seen landed. */
 static void
-gt_poll(gt *g, gt_feed *f, uint64_t mono)
+gt_polled(gt *g, gt_feed *f, int rc, const gc_round *rp, const rpc_error *ep, uint64_t mono)
 {
-	gc_round r;
-	rpc_error e;
-	int rc = g->io.read_latest(g->io.ctx, f->c.aggregator, &r, &e);
+	gc_round r = *rp;
 	char key[64];
-	gt_rpc_result(g, rc, &e);
 	snprintf(key, sizeof key, "chain:%.31s", f->c.feed);
 	if (rc != RPC_OK) {
 		rt_inc(f->m_chain_err);
-		rt_health_set(key, 1, e.msg);
+		rt_health_set(key, 1, ep->msg);
 		if (rt_log_state_change(key, "error"))
-			rt_logkv(RT_WARN, "cannot read latestRoundData", "feed", f->c.feed, "error", e.msg, NULL);
+			rt_logkv(RT_WARN, "cannot read latestRoundData", "feed", f->c.feed, "error", ep->msg, NULL);
 		/* Retry soon while the answer is unknown, else at the normal pace. */
 		f->next_poll_mono = mono + (f->v.st.known ? g->c.poll_ms : 1000) * GT_MS;
 		return;
@@ -357,6 +436,49 @@ gt_poll(gt *g, gt_feed *f, uint64_t mono)
 		gt_drop_inflight(g, f, id, "seen on chain");
 		gt_succeed(g, f);
 		gt_landed(g, id);
+	}
+}
+
+/* Reads the due feeds, in JSON-RPC batches of GT_EST_BATCH when the I/O can (at 500 feeds and
+ * CHAIN_POLL 30 s, polled one at a time they kept the gate's thread from new aggregates for ~1.5 s
+ * every 30 s). */
+static void
+gt_poll_due(gt *g, uint64_t mono)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < g->n; i++)
+		if (mono >= g->feeds[i].next_poll_mono)
+			g->pub[n++] = &g->feeds[i]; /* (pub is free outside gt_turn_flush) */
+	for (size_t at = 0; at < n;) {
+		size_t k = n - at > GT_EST_BATCH ? GT_EST_BATCH : n - at;
+		int brc = RPC_ENOBATCH;
+		rpc_error be;
+		memset(&be, 0, sizeof be);
+		if (k > 1 && g->io.read_latest_many && !g->read_no_batch) {
+			for (size_t j = 0; j < k; j++)
+				g->reads[j] = (gc_read){ .agg = g->pub[at + j]->c.aggregator };
+			brc = g->io.read_latest_many(g->io.ctx, g->reads, k, &be);
+			if (brc == RPC_ENOBATCH) {
+				g->read_no_batch = 1;
+				rt_logkv(RT_WARN, "the node takes no JSON-RPC batches: polling one by one", "error",
+				         be.msg, NULL);
+			} else {
+				gt_rpc_result(g, brc, &be);
+				for (size_t j = 0; j < k; j++)
+					gt_polled(g, g->pub[at + j], g->reads[j].rc, &g->reads[j].round, &g->reads[j].e,
+					          mono);
+			}
+		}
+		for (size_t j = 0; j < k && brc == RPC_ENOBATCH; j++) {
+			gc_round r;
+			rpc_error e;
+			memset(&r, 0, sizeof r);
+			memset(&e, 0, sizeof e);
+			int rc = g->io.read_latest(g->io.ctx, g->pub[at + j]->c.aggregator, &r, &e);
+			gt_rpc_result(g, rc, &e);
+			gt_polled(g, g->pub[at + j], rc, &r, &e, mono);
+		}
+		at += k;
 	}
 }
 
@@ -497,32 +619,21 @@ gt_reset(gt *g, const char *feed, int *was_open, uint32_t *failures)
 
 /* ---- deciding ---------------------------------------------------------------------------- */
 
-/* The gas limit of the update: the exact call estimated from the feed's transmitter. Returns 1
- * with *limit, 0 on a failure (counted: revert, over the cap), -1 when it could not be asked
- * (RPC down: try again shortly, no failure). */
+/* What an estimate of a feed's update call says: 1 with *limit (the estimate plus GAS_MARGIN, at
+ * most GAS_LIMIT_MAX), 0 on a failure (counted: revert, over the cap), -1 when it could not be
+ * asked (RPC down: try again shortly, no failure). */
 static int
-gt_estimate(gt *g, gt_feed *f, const u256 *round, const u256 *answer, uint64_t now_ns, uint64_t mono_ns,
-            uint64_t *limit)
+gt_estimate_outcome(gt *g, gt_feed *f, int rc, uint64_t gas, const rpc_error *e, uint64_t now_ns, uint64_t mono_ns,
+                    uint64_t *limit)
 {
-	uint8_t data[4 + 64];
-	size_t len;
-	rpc_error e;
-	uint64_t gas;
 	char why[200];
-	if (gc_call_build(&g->call, round, answer, data, sizeof data, &len) != 0) {
-		gt_fail(g, f, now_ns, "the answer does not fit the update call's types");
-		return 0;
-	}
-	memset(&e, 0, sizeof e);
-	int rc = g->io.estimate_gas(g->io.ctx, f->c.transmitter, f->c.aggregator, data, len, &gas, &e);
-	gt_rpc_result(g, rc, &e);
 	if (rc == RPC_ENODE) {
 		/* The node ran the call and it failed: the reason is in the revert data (or the message). */
 		char reason[160];
-		if (e.data[0])
-			rv_describe_hex(e.data, reason, sizeof reason);
+		if (e->data[0])
+			rv_describe_hex(e->data, reason, sizeof reason);
 		else
-			gt_clean(e.msg[0] ? e.msg : "reverted", reason, sizeof reason);
+			gt_clean(e->msg[0] ? e->msg : "reverted", reason, sizeof reason);
 		snprintf(why, sizeof why, "gas estimate: %s", reason);
 		gt_fail(g, f, now_ns, why);
 		return 0;
@@ -531,8 +642,9 @@ gt_estimate(gt *g, gt_feed *f, const u256 *round, const u256 *answer, uint64_t n
 	snprintf(lkey, sizeof lkey, "estimate:%.31s", f->c.feed);
 	if (rc != RPC_OK) {
 		f->retry_mono = mono_ns + 1000 * GT_MS;
+		f->wake_mono = f->retry_mono;
 		if (rt_log_state_change(lkey, "error"))
-			rt_logkv(RT_WARN, "cannot estimate gas: holding the update", "feed", f->c.feed, "error", e.msg,
+			rt_logkv(RT_WARN, "cannot estimate gas: holding the update", "feed", f->c.feed, "error", e->msg,
 			         NULL);
 		return -1;
 	}
@@ -549,9 +661,82 @@ gt_estimate(gt *g, gt_feed *f, const u256 *round, const u256 *answer, uint64_t n
 	return 1;
 }
 
-static void
-gt_publish(gt *g, gt_feed *f, const gd_decision *d, uint64_t now_ns, uint64_t mono_ns)
+/* The estimates of the turn's decisions pub[0..n): in JSON-RPC batches of GT_EST_BATCH when the
+ * I/O can, else one by one. Sets each feed's est_gas; returns how many are left in pub (the
+ * others failed or wait for a retry). */
+static size_t
+gt_estimate_turn(gt *g, size_t n, uint64_t now_ns, uint64_t mono_ns)
 {
+	for (size_t i = 0; i < n; i++)
+		g->est[i] = (gc_estimate){ .from = g->pub[i]->c.transmitter,
+			                   .to = g->pub[i]->c.aggregator,
+			                   .data = g->pub[i]->inner,
+			                   .len = g->pub[i]->inner_len };
+	for (size_t at = 0; at < n;) {
+		size_t k = n - at > GT_EST_BATCH ? GT_EST_BATCH : n - at;
+		gc_estimate *c = g->est + at;
+		int brc = RPC_ENOBATCH;
+		rpc_error be;
+		memset(&be, 0, sizeof be);
+		if (k > 1 && g->io.estimate_gas_many && !g->est_no_batch) {
+			brc = g->io.estimate_gas_many(g->io.ctx, c, k, &be);
+			if (brc == RPC_ENOBATCH) {
+				g->est_no_batch = 1;
+				rt_logkv(RT_WARN, "the node takes no JSON-RPC batches: estimating one by one", "error",
+				         be.msg, NULL);
+			} else {
+				gt_rpc_result(g, brc, &be);
+			}
+		}
+		for (size_t j = 0; j < k && brc == RPC_ENOBATCH; j++) {
+			memset(&c[j].e, 0, sizeof c[j].e);
+			c[j].rc = g->io.estimate_gas(g->io.ctx, c[j].from, c[j].to, c[j].data, c[j].len, &c[j].gas,
+			                             &c[j].e);
+			gt_rpc_result(g, c[j].rc, &c[j].e);
+		}
+		at += k;
+	}
+	size_t kept = 0;
+	for (size_t i = 0; i < n; i++) {
+		gt_feed *f = g->pub[i];
+		if (gt_estimate_outcome(g, f, g->est[i].rc, g->est[i].gas, &g->est[i].e, now_ns, mono_ns,
+		                        &f->est_gas) == 1)
+			g->pub[kept++] = f;
+	}
+	return kept;
+}
+
+/* Gathers the turn's decisions into pub: each one's round (FluxAggregator: oracleRoundState) and
+ * call, then their estimates. Returns how many are to be queued. */
+static size_t
+gt_prepare_turn(gt *g, uint64_t now_ns, uint64_t mono_ns)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < g->n && g->npend; i++) {
+		gt_feed *f = &g->feeds[i];
+		if (!f->pend)
+			continue;
+		f->pend = 0;
+		g->npend--;
+		f->est_gas = 0;
+		gt_round_for_update(g, f, &f->next_round);
+		if (gc_call_build(&g->call, &f->next_round, &f->agg.median, f->inner, sizeof f->inner, &f->inner_len) !=
+		    0) {
+			gt_fail(g, f, now_ns, "the answer does not fit the update call's types");
+			continue;
+		}
+		g->pub[n++] = f;
+	}
+	return g->c.estimate && n ? gt_estimate_turn(g, n, now_ns, mono_ns) : n;
+}
+
+/* Writes f's decision into txn: its record (table "last"), its in-flight marker and its outbox
+ * entry, acking the update it supersedes; the view says it is in flight (f->saved holds the one
+ * before, restored by the caller if the commit fails). */
+static int
+gt_queue_update(gt *g, gt_feed *f, MDB_txn *txn, st_err *e)
+{
+	const gd_decision *d = &f->pend_d;
 	sc_price_update u;
 	memset(&u, 0, sizeof u);
 	snprintf(u.feed, sizeof u.feed, "%s", f->c.feed);
@@ -565,69 +750,155 @@ gt_publish(gt *g, gt_feed *f, const gd_decision *d, uint64_t now_ns, uint64_t mo
 	u.threshold_abs = f->c.threshold_abs;
 	u.since_update_s = d->since_update_s;
 	u.heartbeat_s = f->c.heartbeat_ms / 1000;
-	gt_round_for_update(g, f, &u.round_id);
+	u.round_id = f->next_round;
 	u.chain_id = g->io.chain_id(g->io.ctx);
 	memcpy(u.contract, f->c.aggregator, 20);
-	u.decided_at_ns = now_ns;
+	u.decided_at_ns = f->pend_ns;
 	snprintf(u.agg_origin, sizeof u.agg_origin, "%s", f->agg_origin);
 	u.agg_seq = f->agg_seq;
 	u.agg_sources = f->agg.used_count;
-	if (g->c.estimate && gt_estimate(g, f, &u.round_id, &u.answer, now_ns, mono_ns, &u.gas_limit) != 1)
-		return;
+	u.gas_limit = f->est_gas;
 
 	uint8_t id[16], body[2048], inf[GT_INF_LEN];
 	size_t len;
 	sc_err se;
-	st_err e;
 	if (getrandom(id, sizeof id, 0) != (ssize_t)sizeof id ||
 	    sc_encode(&SC_PRICE_UPDATE, &u, body, sizeof body, &len, &se) != 0) {
-		rt_log(RT_ERROR, "cannot build the update for %s", f->c.feed);
-		return;
+		snprintf(e->text, sizeof e->text, "cannot build the update for %s", f->c.feed);
+		return EINVAL;
 	}
-	uint8_t old[16];
-	int supersede = d->supersede && f->v.st.inflight;
-	memcpy(old, f->v.inf_id, 16);
-	gr_view saved = f->v;
+	f->saved = f->v;
+	f->supersede = d->supersede && f->v.st.inflight;
+	memcpy(f->old_id, f->v.inf_id, 16);
 	memcpy(f->v.inf_id, id, 16);
 	f->v.inf_answer = u.answer;
 	f->v.st.inflight = 1;
 	f->v.st.inflight_since_ns = u.decided_at_ns;
 	f->v.st.last_publish_ns = u.decided_at_ns;
 	gt_inf_encode(f, inf);
+	int rc = f->supersede ? ob_ack(txn, g->ob, f->old_id, NULL, e) : 0;
+	if (rc == 0)
+		rc = ob_put(txn, g->ob, id, f->topic, "price.update", body, len, u.decided_at_ns, e);
+	if (rc == 0)
+		rc = st_put(txn, g->t_last, f->c.feed, strlen(f->c.feed), body, len, e); /* = st_put_rec's bytes */
+	if (rc == 0)
+		rc = st_put(txn, g->t_inf, f->c.feed, strlen(f->c.feed), inf, sizeof inf, e);
+	return rc;
+}
 
-	/* Decision, in-flight marker and outbox entry commit together or not at all. */
+static void
+gt_log_update(gt_feed *f)
+{
+	const gd_decision *d = &f->pend_d;
+	char a[96], p[96], dev[24], ids[33], since[24], gas[24];
+	snprintf(gas, sizeof gas, "%llu", (unsigned long long)f->est_gas);
+	fixed_to_dec(&f->v.inf_answer, (unsigned)f->c.decimals, a);
+	fixed_to_dec(&f->v.st.answer, (unsigned)f->c.decimals, p);
+	snprintf(dev, sizeof dev, "%llu", (unsigned long long)d->deviation_ppm);
+	snprintf(since, sizeof since, "%llu", (unsigned long long)d->since_update_s);
+	hex_encode(f->v.inf_id, 16, 0, ids);
+	rt_logkv(RT_INFO, "update", "feed", f->c.feed, "reason", gd_reason_name(d->reason), "answer", a, "previous", p,
+	         "deviation_ppm", dev, "since_update_s", since, "id", ids, "supersedes", f->supersede ? "yes" : "no",
+	         "gas_limit", gas, NULL);
+}
+
+/* The end of a turn (gate.h): the queued decisions estimated together, then they, the acks and
+ * the in-flight drops committed in ONE transaction, then the outbox published. A failed commit
+ * restores the views (decided again later) and keeps the acks and drops queued. */
+static void
+gt_turn_flush(gt *g, uint64_t now_ns, uint64_t mono_ns)
+{
+	size_t n = g->npend ? gt_prepare_turn(g, now_ns, mono_ns) : 0, k = 0;
+	if (n == 0 && g->nacks == 0 && g->ndirty == 0) {
+		if (g->resend_due) {
+			g->resend_due = 0;
+			gt_flush_outbox(g, now_ns);
+		}
+		return;
+	}
 	MDB_txn *txn;
+	st_err e;
 	int rc = st_begin(g->env, 0, &txn, &e);
-	if (rc == 0 && supersede)
-		rc = ob_ack(txn, g->ob, old, NULL, &e);
 	if (rc == 0)
-		rc = ob_put(txn, g->ob, id, f->topic, "price.update", body, len, u.decided_at_ns, &e);
-	if (rc == 0)
-		rc = st_put_rec(txn, g->t_last, f->c.feed, strlen(f->c.feed), &SC_PRICE_UPDATE, &u, &e);
-	if (rc == 0)
-		rc = st_put(txn, g->t_inf, f->c.feed, strlen(f->c.feed), inf, sizeof inf, &e);
+		rc = gt_write_queued(g, txn, &e);
+	for (; k < n && rc == 0; k++)
+		rc = gt_queue_update(g, g->pub[k], txn, &e);
 	if (rc == 0)
 		rc = st_commit(txn, &e);
 	else if (txn)
 		st_abort(txn);
 	if (rc != 0) {
-		f->v = saved;
-		gt_store_failed(g, "queueing the update", f->c.feed, &e);
+		for (size_t i = 0; i < k; i++)
+			g->pub[i]->v = g->pub[i]->saved;
+		gt_store_failed(g, n ? "queueing the updates" : "acks and in-flight drops", NULL, &e);
 		return;
 	}
-	rt_inc(f->m_upd[d->reason]);
-	rt_gauge_set(f->m_inflight, 1);
-	char a[96], p[96], dev[24], ids[33], since[24], gas[24];
-	snprintf(gas, sizeof gas, "%llu", (unsigned long long)u.gas_limit);
-	fixed_to_dec(&u.answer, (unsigned)u.decimals, a);
-	fixed_to_dec(&u.previous_answer, (unsigned)u.decimals, p);
-	snprintf(dev, sizeof dev, "%llu", (unsigned long long)d->deviation_ppm);
-	snprintf(since, sizeof since, "%llu", (unsigned long long)d->since_update_s);
-	hex_encode(id, 16, 0, ids);
-	rt_logkv(RT_INFO, "update", "feed", f->c.feed, "reason", gd_reason_name(d->reason), "answer", a, "previous", p,
-	         "deviation_ppm", dev, "since_update_s", since, "id", ids, "supersedes", supersede ? "yes" : "no",
-	         "gas_limit", gas, NULL);
-	gt_flush_outbox(g, now_ns);
+	gt_written(g);
+	for (size_t i = 0; i < n; i++) {
+		gt_feed *f = g->pub[i];
+		rt_inc(f->m_upd[f->pend_d.reason]);
+		rt_gauge_set(f->m_inflight, 1);
+		gt_log_update(f);
+	}
+	if (n)
+		rt_observe(g->m_turn_updates, (double)n);
+	if (n || g->resend_due) {
+		g->resend_due = 0;
+		gt_flush_outbox(g, now_ns);
+	}
+}
+
+/* Queues f's decision d for the end of the turn (a later one in the same turn replaces it). */
+static void
+gt_pend(gt *g, gt_feed *f, const gd_decision *d, uint64_t now_ns)
+{
+	if (!f->pend) {
+		f->pend = 1;
+		g->npend++;
+	}
+	f->pend_d = *d;
+	f->pend_ns = now_ns;
+}
+
+static void
+gt_unpend(gt *g, gt_feed *f)
+{
+	if (f->pend) {
+		f->pend = 0;
+		g->npend--;
+	}
+}
+
+/* Entry points open a turn of their own unless the caller's is open. */
+static int
+gt_enter(gt *g)
+{
+	if (g->turn)
+		return 0;
+	g->turn = 1;
+	return 1;
+}
+
+static void
+gt_leave(gt *g, int own, uint64_t now_ns, uint64_t mono_ns)
+{
+	if (!own)
+		return;
+	gt_turn_flush(g, now_ns, mono_ns);
+	g->turn = 0;
+}
+
+void
+gt_turn_begin(gt *g)
+{
+	g->turn = 1;
+}
+
+void
+gt_turn_end(gt *g, uint64_t now_ns, uint64_t mono_ns)
+{
+	gt_turn_flush(g, now_ns, mono_ns);
+	g->turn = 0;
 }
 
 /* Says so once per change when the feed is held because its aggregate is too old (quorum lost
@@ -1167,10 +1438,12 @@ gt_evaluate(gt *g, gt_feed *f, uint64_t now_ns, uint64_t mono_ns)
 			f->due_mono = mono_ns;
 		}
 	} else if (d.action == GD_PUBLISH) {
-		gt_publish(g, f, &d, now_ns, mono_ns);
-	} else if (d.why != f->last_why && d.why != GD_WHY_WITHIN) {
-		rt_logkv(RT_DEBUG, "holding", "feed", f->c.feed, "why", gd_why_name(d.why), "reason",
-		         gd_reason_name(d.reason), NULL);
+		gt_pend(g, f, &d, now_ns); /* queued by the end of the turn (gt_turn_flush) */
+	} else {
+		gt_unpend(g, f); /* decided again in the turn: the latest decision holds */
+		if (d.why != f->last_why && d.why != GD_WHY_WITHIN)
+			rt_logkv(RT_DEBUG, "holding", "feed", f->c.feed, "why", gd_why_name(d.why), "reason",
+			         gd_reason_name(d.reason), NULL);
 	}
 	f->last_why = d.why;
 }
@@ -1198,6 +1471,7 @@ gt_on_agg(gt *g, const sc_price_agg *a, const char *origin, uint64_t seq, uint64
 			rt_logkv(RT_ERROR, "aggregate refused: decimals differ from the feed's", "feed", a->feed, NULL);
 		return GT_AGG_REFUSED;
 	}
+	int own = gt_enter(g);
 	f->agg = *a;
 	f->have_agg = 1;
 	f->agg_mono = mono_ns;
@@ -1206,31 +1480,27 @@ gt_on_agg(gt *g, const sc_price_agg *a, const char *origin, uint64_t seq, uint64
 	gt_evaluate(g, f, now_ns, mono_ns);
 	if (g->c.batch_call != CB_NONE)
 		gt_batch_flush(g, now_ns, mono_ns);
+	gt_leave(g, own, now_ns, mono_ns);
 	return GT_AGG_TAKEN;
 }
+
+static void gt_status(gt *g, const sc_tx_status *s, uint64_t now_ns, uint64_t mono_ns);
 
 void
 gt_on_status(gt *g, const sc_tx_status *s, uint64_t now_ns, uint64_t mono_ns)
 {
+	int own = gt_enter(g);
+	gt_status(g, s, now_ns, mono_ns);
+	gt_leave(g, own, now_ns, mono_ns);
+}
+
+static void
+gt_status(gt *g, const sc_tx_status *s, uint64_t now_ns, uint64_t mono_ns)
+{
 	uint8_t ref[16];
 	int has_ref = strlen(s->ref) == 32 && hex_decode_exact(s->ref, 32, ref, 16) == HEX_OK;
-	if (has_ref) {
-		/* Any status for our update means the signer has it: stop re-publishing. */
-		MDB_txn *txn;
-		st_err e;
-		int removed = 0;
-		int rc = st_begin(g->env, 0, &txn, &e);
-		if (rc == 0) {
-			if ((rc = ob_ack(txn, g->ob, ref, &removed, &e)) == 0)
-				rc = st_commit(txn, &e);
-			else
-				st_abort(txn);
-		}
-		if (rc != 0)
-			gt_store_failed(g, "outbox ack", s->feed, &e); /* re-published, acked again */
-		if (removed)
-			rt_logkv(RT_DEBUG, "update acknowledged", "ref", s->ref, NULL);
-	}
+	if (has_ref) /* any status for our update means the signer has it: stop re-publishing */
+		gt_queue_ack(g, ref);
 	if (g->c.batch_call != CB_NONE && has_ref && strcmp(s->feed, g->batch_name) == 0) {
 		gt_batch_status(g, s, ref, now_ns, mono_ns);
 		return;
@@ -1280,12 +1550,20 @@ gt_on_status(gt *g, const sc_tx_status *s, uint64_t now_ns, uint64_t mono_ns)
 		gt_evaluate(g, f, now_ns, mono_ns);
 }
 
+static void gt_timers(gt *g, uint64_t now_ns, uint64_t mono_ns);
+
 void
 gt_step(gt *g, uint64_t now_ns, uint64_t mono_ns)
 {
-	for (size_t i = 0; i < g->n; i++)
-		if (mono_ns >= g->feeds[i].next_poll_mono)
-			gt_poll(g, &g->feeds[i], mono_ns);
+	int own = gt_enter(g);
+	gt_timers(g, now_ns, mono_ns);
+	gt_leave(g, own, now_ns, mono_ns);
+}
+
+static void
+gt_timers(gt *g, uint64_t now_ns, uint64_t mono_ns)
+{
+	gt_poll_due(g, mono_ns);
 	for (size_t i = 0; i < g->n; i++) {
 		gt_feed *f = &g->feeds[i];
 		if (f->wake_mono != 0 && mono_ns >= f->wake_mono) {
@@ -1305,7 +1583,7 @@ gt_step(gt *g, uint64_t now_ns, uint64_t mono_ns)
 	}
 	if (g->c.batch_call != CB_NONE)
 		gt_batch_flush(g, now_ns, mono_ns);
-	gt_flush_outbox(g, now_ns);
+	g->resend_due = 1; /* after the turn's commit: an entry acked in this turn is not re-sent */
 }
 
 uint64_t
@@ -1383,9 +1661,13 @@ gt_open(const gt_cfg *cfg, const gf_feed *feeds, size_t n, const gt_io *io, char
 	}
 	gt *g = calloc(1, sizeof *g);
 	if (g == NULL || (g->feeds = calloc(n, sizeof *g->feeds)) == NULL ||
+	    (g->pub = calloc(n, sizeof *g->pub)) == NULL || (g->est = calloc(n, sizeof *g->est)) == NULL ||
 	    (g->state_dir = strdup(cfg->state_dir)) == NULL) {
-		if (g)
+		if (g) {
 			free(g->feeds);
+			free(g->pub);
+			free(g->est);
+		}
 		free(g);
 		snprintf(err, errlen, "out of memory");
 		return NULL;
@@ -1416,6 +1698,11 @@ gt_open(const gt_cfg *cfg, const gf_feed *feeds, size_t n, const gt_io *io, char
 	g->m_ob_pending = rt_gauge("gate_outbox_pending", "Updates in the outbox, not yet seen by the signer.", NULL);
 	g->m_status_unknown =
 	        rt_counter("gate_status_unknown_total", "tx.status with a ref for no feed of this gate.", NULL);
+	static const double turn_buckets[] = { 1, 2, 4, 8, 16, 32, 64, 128 };
+	g->m_turn_updates = rt_histogram("gate_turn_updates",
+	                                 "Updates queued together at the end of a loop turn (one estimate batch, "
+	                                 "one commit).",
+	                                 NULL, turn_buckets, sizeof turn_buckets / sizeof turn_buckets[0]);
 	g->m_batches = rt_counter("gate_batches_total", "Batches queued (several feeds in one transaction).", NULL);
 	static const double feeds_buckets[] = { 2, 4, 8, 16, 32, 64 };
 	g->m_batch_feeds = rt_histogram("gate_batch_feeds", "Feeds per batch queued.", NULL, feeds_buckets,
@@ -1484,6 +1771,8 @@ gt_close(gt *g)
 	free(g->instance);
 	free(g->batch_name);
 	free(g->feeds);
+	free(g->pub);
+	free(g->est);
 	free(g);
 }
 
@@ -1492,6 +1781,13 @@ gt_view(const gt *g, const char *feed)
 {
 	const gt_feed *f = gt_find(g, feed);
 	return f ? &f->v : NULL;
+}
+
+uint64_t
+gt_txn_id(const gt *g)
+{
+	MDB_envinfo info;
+	return mdb_env_info(st_mdb(g->env), &info) == 0 ? (uint64_t)info.me_last_txnid : 0;
 }
 
 size_t

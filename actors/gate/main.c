@@ -176,6 +176,18 @@ gm_estimate_gas(void *ctx, const uint8_t from[20], const uint8_t to[20], const u
 }
 
 static int
+gm_read_latest_many(void *ctx, gc_read *reads, size_t n, rpc_error *e)
+{
+	return gc_read_latest_many(ctx, reads, n, e);
+}
+
+static int
+gm_estimate_gas_many(void *ctx, gc_estimate *calls, size_t n, rpc_error *e)
+{
+	return gc_estimate_gas_many(ctx, calls, n, e);
+}
+
+static int
 gm_publish(void *ctx, const char *topic, const char *type, const uint8_t id[16], const uint8_t *body, size_t len)
 {
 	(void)ctx;
@@ -481,6 +493,28 @@ gm_topic_is(const bus_msg *m, const char *prefix, const char *feed)
 	return m->f.topic_len == plen + flen && memcmp(m->f.topic + plen, feed, flen) == 0;
 }
 
+/* Messages one loop turn takes before deciding: enough for a burst of every feed's aggregate
+ * and status, bounded so the timers and the HTTP reset requests still get their turn. */
+#define GM_TURN_MAX 512
+
+/* One message of the bus: an aggregate or a tx.status, handed to the core. */
+static void
+gm_handle(gt *g, bus_msg *m)
+{
+	if (m->f.topic_len >= 10 && memcmp(m->f.topic, "price.agg.", 10) == 0) {
+		sc_price_agg a;
+		char origin[SC_ORIGIN_CAP + 1];
+		if (act_decode(m, &SC_PRICE_AGG, &a) == 0 && gm_topic_is(m, "price.agg.", a.feed)) {
+			snprintf(origin, sizeof origin, "%.*s", (int)m->f.origin_len, m->f.origin);
+			gt_on_agg(g, &a, origin, m->f.seq, rt_now_ns(), rt_mono_ns());
+		}
+	} else {
+		sc_tx_status s;
+		if (act_decode(m, &SC_TX_STATUS, &s) == 0)
+			gt_on_status(g, &s, rt_now_ns(), rt_mono_ns());
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -528,6 +562,8 @@ main(int argc, char **argv)
 		     .read_latest = gm_read_latest,
 		     .read_oracle_round = gm_read_oracle_round,
 		     .estimate_gas = gm_estimate_gas,
+		     .estimate_gas_many = gm_estimate_gas_many,
+		     .read_latest_many = gm_read_latest_many,
 		     .chain_id = gm_chain_id,
 		     .read_latest_at = gm_read_latest_at,
 		     .call = gm_call,
@@ -569,26 +605,24 @@ main(int argc, char **argv)
 		int wait_ms = wake <= mono                      ? 0
 		              : wake - mono >= 100 * 1000000ull ? 100
 		                                                : (int)((wake - mono + 999999) / 1000000);
+		/* One turn (gate.h): the first message, then every one already queued (at most
+		 * GM_TURN_MAX), decided together at gt_turn_end. */
+		gt_turn_begin(g);
 		int rv = act_recv(gm_bus, &m, wait_ms);
-		if (rv == BUS_OK) {
-			if (m.f.topic_len >= 10 && memcmp(m.f.topic, "price.agg.", 10) == 0) {
-				sc_price_agg a;
-				char origin[SC_ORIGIN_CAP + 1];
-				if (act_decode(&m, &SC_PRICE_AGG, &a) == 0 && gm_topic_is(&m, "price.agg.", a.feed)) {
-					snprintf(origin, sizeof origin, "%.*s", (int)m.f.origin_len, m.f.origin);
-					gt_on_agg(g, &a, origin, m.f.seq, rt_now_ns(), rt_mono_ns());
-				}
-			} else {
-				sc_tx_status s;
-				if (act_decode(&m, &SC_TX_STATUS, &s) == 0)
-					gt_on_status(g, &s, rt_now_ns(), rt_mono_ns());
-			}
+		for (int k = 1; rv == BUS_OK; k++) {
+			gm_handle(g, &m);
 			bus_msg_free(&m);
-		} else if (rv == BUS_ECLOSED) {
+			if (k == GM_TURN_MAX) /* the rest in the next turn */
+				break;
+			rv = act_recv(gm_bus, &m, 0);
+		}
+		if (rv == BUS_ECLOSED) {
+			gt_turn_end(g, rt_now_ns(), rt_mono_ns());
 			break;
 		}
-		gm_serve_reset(g);
 		gt_step(g, rt_now_ns(), rt_mono_ns());
+		gt_turn_end(g, rt_now_ns(), rt_mono_ns());
+		gm_serve_reset(g);
 	}
 	rt_log(RT_INFO, "stopping");
 	act_close(gm_bus);

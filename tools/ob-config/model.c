@@ -547,6 +547,17 @@ obc_load_signers(obc_model *m, json_t *root)
 	}
 }
 
+/* The path an error over a limit names: "feeds[i].field" where feed i sets the field, else
+ * "feeds[i]" (its default put it there). Returns p. */
+static const char *
+obc_feed_field(char *p, size_t cap, json_t *feeds, size_t i, const char *field)
+{
+	snprintf(p, cap, "feeds[%zu]", i);
+	if (json_object_get(json_array_get(feeds, i), field))
+		snprintf(p + strlen(p), cap - strlen(p), ".%s", field);
+	return p;
+}
+
 static void
 obc_load_feeds(obc_model *m, json_t *root)
 {
@@ -617,25 +628,17 @@ obc_load_feeds(obc_model *m, json_t *root)
 	}
 	/* once per shard or signer, at the first feed over the limit */
 	for (unsigned s = 0; s < OBC_MAX_SHARDS; s++)
-		if (nshard[s] > OBC_MAX_SHARD_FEEDS) {
-			snprintf(p, sizeof p, "feeds[%zu]", over_shard[s]);
-			if (json_object_get(json_array_get(a, over_shard[s]), "shard"))
-				snprintf(p + strlen(p), sizeof p - strlen(p), ".shard");
-			obc_err(m, p,
+		if (nshard[s] > OBC_MAX_SHARD_FEEDS)
+			obc_err(m, obc_feed_field(p, sizeof p, a, over_shard[s], "shard"),
 			        "shard %u has %u feeds, at most %d (one median's FEEDS, one gate's FEEDS_FILE): put "
 			        "the rest in another shard",
 			        s, nshard[s], OBC_MAX_SHARD_FEEDS);
-		}
 	for (unsigned g = 0; g < m->nsigners; g++)
-		if (nsigner[g] > OBC_MAX_SIGNER_FEEDS) {
-			snprintf(p, sizeof p, "feeds[%zu]", over_signer[g]);
-			if (json_object_get(json_array_get(a, over_signer[g]), "signer"))
-				snprintf(p + strlen(p), sizeof p - strlen(p), ".signer");
-			obc_err(m, p,
+		if (nsigner[g] > OBC_MAX_SIGNER_FEEDS)
+			obc_err(m, obc_feed_field(p, sizeof p, a, over_signer[g], "signer"),
 			        "%s signs %u feeds, at most %d (the signer's FEEDS and aggregators): give the rest "
 			        "another signer",
 			        m->signers[g].name, nsigner[g], OBC_MAX_SIGNER_FEEDS);
-		}
 	for (unsigned s = 0; s < m->nshards; s++) {
 		unsigned n = 0;
 		for (unsigned j = 0; j < m->nfeeds; j++)

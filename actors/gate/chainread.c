@@ -197,17 +197,20 @@ gc_call_build(const gc_call *c, const u256 *round, const u256 *answer, uint8_t *
 	return abi_encode(&c->sig, v, n, 1, out, cap, len) == ABI_OK ? 0 : -1;
 }
 
-/* The params of eth_estimateGas {from, to, data}, or NULL (out of memory). */
+/* The params of eth_estimateGas {from, to, data}, or with gas > 0 of eth_call {from, to, data,
+ * gas} at "latest"; NULL (out of memory). */
 static json_t *
-gc_estimate_params(const uint8_t from[20], const uint8_t to[20], const uint8_t *data, size_t len)
+gc_estimate_params(const uint8_t from[20], const uint8_t to[20], const uint8_t *data, size_t len, uint64_t gas)
 {
-	char f[43], t[43], *d = malloc(2 * len + 3);
+	char f[43], t[43], q[24], *d = malloc(2 * len + 3);
 	if (d == NULL)
 		return NULL;
 	hex_encode(from, 20, 1, f);
 	hex_encode(to, 20, 1, t);
 	hex_encode(data, len, 1, d);
-	json_t *params = json_pack("[{s:s, s:s, s:s}]", "from", f, "to", t, "data", d);
+	snprintf(q, sizeof q, "0x%llx", (unsigned long long)gas);
+	json_t *params = gas ? json_pack("[{s:s, s:s, s:s, s:s}, s]", "from", f, "to", t, "data", d, "gas", q, "latest")
+	                     : json_pack("[{s:s, s:s, s:s}]", "from", f, "to", t, "data", d);
 	free(d);
 	return params;
 }
@@ -227,7 +230,7 @@ int
 gc_estimate_gas(rpc *r, const uint8_t from[20], const uint8_t to[20], const uint8_t *data, size_t len, uint64_t *gas,
                 rpc_error *e)
 {
-	json_t *params = gc_estimate_params(from, to, data, len), *res = NULL;
+	json_t *params = gc_estimate_params(from, to, data, len, 0), *res = NULL;
 	if (params == NULL) {
 		memset(e, 0, sizeof *e);
 		snprintf(e->msg, sizeof e->msg, "out of memory");
@@ -256,8 +259,9 @@ gc_estimate_gas_many(rpc *r, gc_estimate *c, size_t n, rpc_error *e)
 		return RPC_EDECODE;
 	}
 	for (size_t i = 0; i < n; i++) {
-		calls[i].method = "eth_estimateGas";
-		if ((calls[i].params = gc_estimate_params(c[i].from, c[i].to, c[i].data, c[i].len)) == NULL) {
+		calls[i].method = c[i].check_gas ? "eth_call" : "eth_estimateGas";
+		if ((calls[i].params = gc_estimate_params(c[i].from, c[i].to, c[i].data, c[i].len, c[i].check_gas)) ==
+		    NULL) {
 			for (size_t j = 0; j < i; j++)
 				json_decref(calls[j].params);
 			free(calls);
@@ -271,8 +275,12 @@ gc_estimate_gas_many(rpc *r, gc_estimate *c, size_t n, rpc_error *e)
 		c[i].gas = 0;
 		c[i].rc = calls[i].rc;
 		c[i].e = calls[i].e;
-		if (calls[i].rc == RPC_OK)
+		if (calls[i].rc == RPC_OK && c[i].check_gas) { /* the call passed at that limit */
+			c[i].gas = c[i].check_gas;
+			c[i].rc = json_is_string(calls[i].result) ? RPC_OK : RPC_EDECODE;
+		} else if (calls[i].rc == RPC_OK) {
 			c[i].rc = gc_estimate_result(calls[i].result, &c[i].gas, &c[i].e);
+		}
 		json_decref(calls[i].result);
 	}
 	free(calls);

@@ -66,13 +66,16 @@ int gc_estimate_gas(rpc *r, const uint8_t from[20], const uint8_t to[20], const 
 
 /* Several eth_estimateGas in ONE JSON-RPC batch (the gate's decisions of a loop turn). The
  * caller fills from, to, data, len (borrowed for the call); each call's rc is set as
- * gc_estimate_gas would return it (gas, or e: a revert is RPC_ENODE with the revert data).
+ * gc_estimate_gas would return it (gas, or e: a revert is RPC_ENODE with the revert data). A
+ * call with check_gas > 0 is an eth_call at that gas limit instead (from, "latest"): RPC_OK with
+ * gas = check_gas when it passes, RPC_ENODE when it reverts or runs out of that gas.
  * Returns RPC_OK when the batch was answered (each rc says what became of its call),
  * RPC_ENOBATCH when the node takes no batches (nothing estimated: ask one by one),
  * RPC_ETRANSPORT when no endpoint answered, RPC_EDECODE for n outside 1..RPC_BATCH_MAX. */
 typedef struct {
 	const uint8_t *from, *to, *data;
 	size_t len;
+	uint64_t check_gas; /* 0: eth_estimateGas; else eth_call at this gas limit */
 	int rc;
 	uint64_t gas;
 	rpc_error e;

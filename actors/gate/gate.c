@@ -24,9 +24,11 @@
 #define GT_MS   1000000ull
 #define GT_NS   1000000000ull
 
-#define GT_RECENT    256  /* landed updates remembered for their gas (gt_landed) */
-#define GT_ACKS      1024 /* outbox acks a turn holds; a full list is committed at once */
-#define GT_EST_BATCH 100  /* eth_estimateGas per JSON-RPC batch: under the usual provider limits */
+#define GT_RECENT       256  /* landed updates remembered for their gas (gt_landed) */
+#define GT_ACKS         1024 /* outbox acks a turn holds; a full list is committed at once */
+#define GT_EST_BATCH    100  /* eth_estimateGas per JSON-RPC batch: under the usual provider limits */
+#define GT_GAS_REUSE    32   /* updates of a feed sent at one estimate's limit, each checked (gt_estimate_turn) */
+#define GT_GAS_REUSE_NS (600 * GT_NS) /* ... for at most this long */
 
 /* In-flight record (table "inflight", key = feed): version, id, since, answer. */
 enum {
@@ -73,6 +75,9 @@ typedef struct {
 	gr_view saved;      /* the view before the turn queued it, restored if the commit fails */
 	uint8_t old_id[16]; /* the update it supersedes (acked in the same commit) */
 	int supersede;
+	uint64_t gas_ok;      /* the limit of its latest estimate, checked by eth_call until GT_GAS_REUSE */
+	uint64_t gas_ok_mono; /* when that estimate was made */
+	uint32_t gas_uses;    /* updates sent at it */
 } gt_feed;
 
 struct gt {
@@ -544,6 +549,7 @@ static void
 gt_fail(gt *g, gt_feed *f, uint64_t now_ns, const char *why)
 {
 	gt_clean(why && *why ? why : "failed without a reason", f->fail_text, sizeof f->fail_text);
+	f->gas_ok = 0; /* estimated again next time */
 	int tripped = gd_fail(&f->dc, &f->v.st, now_ns);
 	gt_brk_save(g, f);
 	rt_inc(f->m_failures);
@@ -661,25 +667,19 @@ gt_estimate_outcome(gt *g, gt_feed *f, int rc, uint64_t gas, const rpc_error *e,
 	return 1;
 }
 
-/* The estimates of the turn's decisions pub[0..n): in JSON-RPC batches of GT_EST_BATCH when the
- * I/O can, else one by one. Sets each feed's est_gas; returns how many are left in pub (the
- * others failed or wait for a retry). */
-static size_t
-gt_estimate_turn(gt *g, size_t n, uint64_t now_ns, uint64_t mono_ns)
+/* Estimates (or checks, check_gas > 0) c[0..n): in JSON-RPC batches of GT_EST_BATCH when the I/O
+ * can, else one by one (a check without the call I/O becomes an estimate). */
+static void
+gt_estimate_round(gt *g, gc_estimate *c, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
-		g->est[i] = (gc_estimate){ .from = g->pub[i]->c.transmitter,
-			                   .to = g->pub[i]->c.aggregator,
-			                   .data = g->pub[i]->inner,
-			                   .len = g->pub[i]->inner_len };
 	for (size_t at = 0; at < n;) {
 		size_t k = n - at > GT_EST_BATCH ? GT_EST_BATCH : n - at;
-		gc_estimate *c = g->est + at;
+		gc_estimate *b = c + at;
 		int brc = RPC_ENOBATCH;
 		rpc_error be;
 		memset(&be, 0, sizeof be);
 		if (k > 1 && g->io.estimate_gas_many && !g->est_no_batch) {
-			brc = g->io.estimate_gas_many(g->io.ctx, c, k, &be);
+			brc = g->io.estimate_gas_many(g->io.ctx, b, k, &be);
 			if (brc == RPC_ENOBATCH) {
 				g->est_no_batch = 1;
 				rt_logkv(RT_WARN, "the node takes no JSON-RPC batches: estimating one by one", "error",
@@ -689,19 +689,74 @@ gt_estimate_turn(gt *g, size_t n, uint64_t now_ns, uint64_t mono_ns)
 			}
 		}
 		for (size_t j = 0; j < k && brc == RPC_ENOBATCH; j++) {
-			memset(&c[j].e, 0, sizeof c[j].e);
-			c[j].rc = g->io.estimate_gas(g->io.ctx, c[j].from, c[j].to, c[j].data, c[j].len, &c[j].gas,
-			                             &c[j].e);
-			gt_rpc_result(g, c[j].rc, &c[j].e);
+			memset(&b[j].e, 0, sizeof b[j].e);
+			if (b[j].check_gas && g->io.call) {
+				uint8_t *out = NULL;
+				size_t outlen = 0;
+				b[j].rc = g->io.call(g->io.ctx, b[j].from, b[j].to, b[j].data, b[j].len, b[j].check_gas,
+				                     &out, &outlen, &b[j].e);
+				free(out);
+				b[j].gas = b[j].check_gas;
+			} else {
+				b[j].check_gas = 0;
+				b[j].rc = g->io.estimate_gas(g->io.ctx, b[j].from, b[j].to, b[j].data, b[j].len,
+				                             &b[j].gas, &b[j].e);
+			}
+			gt_rpc_result(g, b[j].rc, &b[j].e);
 		}
 		at += k;
 	}
+}
+
+/* The gas of the turn's decisions pub[0..n). A feed whose call was estimated lately (fewer than
+ * GT_GAS_REUSE updates and GT_GAS_REUSE_NS ago, no failure since) is CHECKED at that limit with
+ * one eth_call instead: eth_estimateGas runs the call several times (a search for the limit), the
+ * check once, and a passing check proves the update passes at the limit it is sent with. A check
+ * that fails (a revert, or the call needs more gas now) is followed by a real estimate, which
+ * names the revert or finds the new limit. Sets each feed's est_gas; returns how many are left in
+ * pub (the others failed or wait for a retry). */
+static size_t
+gt_estimate_turn(gt *g, size_t n, uint64_t now_ns, uint64_t mono_ns)
+{
+	size_t again = 0;
+	for (size_t i = 0; i < n; i++) {
+		gt_feed *f = g->pub[i];
+		int reuse = f->gas_ok && f->gas_uses < GT_GAS_REUSE && mono_ns - f->gas_ok_mono < GT_GAS_REUSE_NS;
+		g->est[i] = (gc_estimate){ .from = f->c.transmitter,
+			                   .to = f->c.aggregator,
+			                   .data = f->inner,
+			                   .len = f->inner_len,
+			                   .check_gas = reuse ? f->gas_ok : 0 };
+	}
+	gt_estimate_round(g, g->est, n);
+	/* the failed checks, estimated (in a batch of their own): moved to the front of est */
+	for (size_t i = 0; i < n; i++)
+		if (g->est[i].check_gas && g->est[i].rc == RPC_ENODE) {
+			g->pub[i]->gas_ok = 0;
+			gt_feed *t = g->pub[again];
+			g->pub[again] = g->pub[i];
+			g->pub[i] = t;
+			gc_estimate c = g->est[again];
+			g->est[again] = g->est[i];
+			g->est[i] = c;
+			g->est[again++].check_gas = 0;
+		}
+	if (again)
+		gt_estimate_round(g, g->est, again);
 	size_t kept = 0;
 	for (size_t i = 0; i < n; i++) {
 		gt_feed *f = g->pub[i];
-		if (gt_estimate_outcome(g, f, g->est[i].rc, g->est[i].gas, &g->est[i].e, now_ns, mono_ns,
-		                        &f->est_gas) == 1)
+		const gc_estimate *c = &g->est[i];
+		if (c->check_gas && c->rc == RPC_OK) { /* passed at the limit estimated before */
+			f->est_gas = c->check_gas;
+			f->gas_uses++;
 			g->pub[kept++] = f;
+		} else if (gt_estimate_outcome(g, f, c->rc, c->gas, &c->e, now_ns, mono_ns, &f->est_gas) == 1) {
+			f->gas_ok = f->est_gas;
+			f->gas_ok_mono = mono_ns;
+			f->gas_uses = 1;
+			g->pub[kept++] = f;
+		}
 	}
 	return kept;
 }

@@ -9,7 +9,9 @@
  * or a socket.
  *
  * Before an update is queued its exact call is estimated (eth_estimateGas from the feed's
- * transmitter); price.update.gas_limit = estimate * (1 + GAS_MARGIN), at most GAS_LIMIT_MAX. A
+ * transmitter); price.update.gas_limit = estimate * (1 + GAS_MARGIN), at most GAS_LIMIT_MAX. The
+ * feed's next updates (32, 10 minutes at most) reuse that limit after one eth_call at it passes
+ * (a failing check is estimated again at once). A
  * reverted estimate, an estimate above the cap, and a tx.status "failed" of our update are
  * failures: the feed backs off (decide.h) and after BREAKER_AFTER in a row its breaker opens (one
  * update_failing alert, /health degraded), persisted in the "breaker" table until gt_reset.

@@ -8,7 +8,9 @@
  * asked for a batch again. One call reverting and one unanswered in a batch: the first a failure
  * of its feed, the second held for a retry, the others published. A peer's flood of statuses in
  * one turn: the ack list stays bounded (committed when full) and every ack takes effect. The due
- * polls of the chain in one batch too (one by one for a node without batches).
+ * polls of the chain in one batch too (one by one for a node without batches). A feed's estimate
+ * reused for its next updates, each checked by one eth_call at that limit: a check out of gas or
+ * reverting is estimated again in the same turn; after ten minutes, estimated again.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -36,6 +38,9 @@ typedef struct {
 	int singles;       /* estimate_gas calls */
 	int no_batch;      /* the node answers a batch with one error */
 	int read_batches;  /* read_latest_many calls */
+	int checks;        /* eth_calls at a known limit in the estimate batches */
+	int estimates;     /* eth_estimateGas in them */
+	uint64_t need[NF]; /* gas feed i's call needs (0 = 60,000) */
 	int reads;         /* read_latest calls */
 	int revert_of;     /* 1 + the feed whose call reverts; 0 = none */
 	int silent_of;     /* 1 + the feed whose call gets no answer in the batch */
@@ -88,13 +93,20 @@ f_oracle_round(void *ctx, const uint8_t agg[20], const uint8_t oracle[20], uint6
 	return RPC_OK;
 }
 
-/* One call as the node would answer it: reverting, unanswered, or 60,000 gas. */
+/* One call as the node would answer it: reverting, unanswered, its gas (60,000 unless need says),
+ * or for a check (eth_call at check_gas) passing or out of gas. */
 static int
-f_one(fake *f, const uint8_t to[20], uint64_t *gas, rpc_error *e)
+f_one(fake *f, const uint8_t to[20], uint64_t check_gas, uint64_t *gas, rpc_error *e)
 {
 	int i = f_index(to);
 	assert_true(i >= 0);
 	memset(e, 0, sizeof *e);
+	uint64_t need = f->need[i] ? f->need[i] : 60000;
+	if (check_gas && need > check_gas) {
+		e->code = -32000;
+		snprintf(e->msg, sizeof e->msg, "out of gas");
+		return RPC_ENODE;
+	}
 	if (f->revert_of == i + 1) {
 		e->code = 3;
 		snprintf(e->msg, sizeof e->msg, "execution reverted");
@@ -105,7 +117,7 @@ f_one(fake *f, const uint8_t to[20], uint64_t *gas, rpc_error *e)
 		snprintf(e->msg, sizeof e->msg, "no answer for this call in the batch");
 		return RPC_EDECODE;
 	}
-	*gas = 60000;
+	*gas = check_gas ? check_gas : need;
 	return RPC_OK;
 }
 
@@ -116,7 +128,7 @@ f_estimate(void *ctx, const uint8_t from[20], const uint8_t to[20], const uint8_
 	(void)from, (void)data, (void)len;
 	fake *f = ctx;
 	f->singles++;
-	return f_one(f, to, gas, e);
+	return f_one(f, to, 0, gas, e);
 }
 
 static int
@@ -133,8 +145,10 @@ f_estimate_many(void *ctx, gc_estimate *c, size_t n, rpc_error *e)
 			c[i].rc = RPC_ENOBATCH;
 		return RPC_ENOBATCH;
 	}
-	for (size_t i = 0; i < n; i++)
-		c[i].rc = f_one(f, c[i].to, &c[i].gas, &c[i].e);
+	for (size_t i = 0; i < n; i++) {
+		*(c[i].check_gas ? &f->checks : &f->estimates) += 1;
+		c[i].rc = f_one(f, c[i].to, c[i].check_gas, &c[i].gas, &c[i].e);
+	}
 	return RPC_OK;
 }
 
@@ -259,6 +273,30 @@ move_all(env *e)
 {
 	for (int i = 0; i < NF; i++)
 		agg(e, i, 10000000000ull + (uint64_t)(i + 1) * 100000000ull);
+}
+
+/* Every feed's latest update confirmed, in one turn. */
+static void
+confirm_all(env *e)
+{
+	gt_turn_begin(e->g);
+	for (int i = 0; i < NF; i++) {
+		int k = frame_of(&e->fk, i);
+		if (k >= 0 && gt_view(e->g, e->feeds[i].feed)->st.inflight)
+			status(e, i, SC_TX_CONFIRMED, e->fk.ids[k], u256_low64(&e->fk.upd[k].answer));
+	}
+	gt_turn_end(e->g, now(e), e->mono);
+}
+
+/* Every feed moves to base + (i+1) %, in one turn, 10 s after the last. */
+static void
+move_all_to(env *e, uint64_t base)
+{
+	e->mono += 10 * S;
+	gt_turn_begin(e->g);
+	for (int i = 0; i < NF; i++)
+		agg(e, i, base + (uint64_t)(i + 1) * (base / 100));
+	gt_turn_end(e->g, now(e), e->mono);
 }
 
 /* ---- tests ----------------------------------------------------------------------------------- */
@@ -453,6 +491,44 @@ test_turn_without_batch_io(void **state)
 	assert_int_equal(e->fk.reads, NF); /* the reopened gate's polls, one by one */
 }
 
+/* A feed's estimate is reused, each time checked by one eth_call at its limit; a check that fails
+ * (out of gas at the old limit, a revert) is estimated again in the same turn. */
+static void
+test_turn_checks_reuse_estimate(void **state)
+{
+	env *e = *state;
+	move_all_to(e, 10000000000ull);
+	assert_int_equal(e->fk.estimates, NF);
+	assert_int_equal(e->fk.checks, 0);
+	confirm_all(e);
+	move_all_to(e, 11000000000ull);
+	assert_int_equal(e->fk.estimates, NF); /* no new estimate: checks at 75,000 */
+	assert_int_equal(e->fk.checks, NF);
+	assert_int_equal(e->fk.batches, 2);
+	assert_int_equal(e->fk.nframes, 2 * NF);
+	for (int i = 0; i < NF; i++)
+		assert_int_equal(e->fk.upd[frame_of(&e->fk, i)].gas_limit, 75000);
+	confirm_all(e);
+	e->fk.need[5] = 80000;   /* the call costs more now: out of gas at 75,000 */
+	e->fk.revert_of = 1 + 6; /* and this one reverts */
+	move_all_to(e, 12000000000ull);
+	assert_int_equal(e->fk.checks, 2 * NF);
+	assert_int_equal(e->fk.estimates, NF + 2); /* the two failed checks, estimated */
+	assert_int_equal(e->fk.batches, 4);        /* in a batch of their own */
+	assert_int_equal(e->fk.batch_size, 2);
+	assert_int_equal(e->fk.nframes, 3 * NF - 1);
+	assert_int_equal(e->fk.upd[frame_of(&e->fk, 5)].gas_limit, 100000); /* 80,000 + 25 % */
+	assert_int_equal(u256_low64(&e->fk.upd[frame_of(&e->fk, 5)].answer), 12000000000ull + 6 * 120000000ull);
+	assert_int_equal(gt_view(e->g, "F6-USD")->st.failures, 1); /* the revert named by the estimate */
+	/* ten minutes on, every limit is estimated again */
+	confirm_all(e);
+	e->mono += 600 * S;
+	e->fk.revert_of = 0;
+	int est = e->fk.estimates;
+	move_all_to(e, 13000000000ull);
+	assert_int_equal(e->fk.estimates - est, NF);
+}
+
 int
 main(void)
 {
@@ -463,6 +539,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_turn_mixed_outcomes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_turn_status_flood_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_turn_without_batch_io, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_turn_checks_reuse_estimate, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

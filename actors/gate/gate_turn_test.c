@@ -207,7 +207,7 @@ setup(void **state)
 	e->fk.upd = calloc(CAP, sizeof *e->fk.upd);
 	e->mono = 100 * S;
 	for (int i = 0; i < NF; i++) {
-		char name[16];
+		char name[24];
 		snprintf(name, sizeof name, "F%d-USD", i);
 		gtt_feed(&e->feeds[i], name, (uint8_t)(i + 1), 3600000);
 		u256_from_u64(&e->fk.chain[i].round_id, 5);
@@ -259,7 +259,7 @@ status(env *e, int i, int state, const uint8_t id[16], uint64_t answer)
 static int
 frame_of(const fake *f, int i)
 {
-	char name[16];
+	char name[24];
 	snprintf(name, sizeof name, "F%d-USD", i);
 	for (int k = (int)f->nframes - 1; k >= 0; k--)
 		if (strcmp(f->upd[k].feed, name) == 0)

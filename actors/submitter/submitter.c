@@ -188,8 +188,9 @@ sub_dels_grow(sub *s)
 
 /* Ends deferred saves: every entry changed since sub_save was deferred, in one commit. What the
  * entries record after a send (sent block, attempts) is re-learned by sending again after a crash,
- * so sends need not wait for it: only the first store of a tx.signed must precede its ack. */
-static void
+ * so sends need not wait for it: only the first store of a tx.signed must precede its ack. 0, or
+ * -1 when the commit failed (the changes stay marked, written by the next flush). */
+static int
 sub_flush_saves(sub *s)
 {
 	st_err err;
@@ -198,12 +199,15 @@ sub_flush_saves(sub *s)
 	for (size_t i = 0; i < s->n; i++)
 		any |= s->v[i]->dirty;
 	if (!any && s->ndels == 0)
-		return;
-	if (st_write(s->env, sub_flush_fn, s, &err) != 0)
+		return 0;
+	if (st_write(s->env, sub_flush_fn, s, &err) != 0) {
 		rt_logkv(RT_ERROR, "cannot store pending transactions", "err", err.text, NULL);
+		return -1;
+	}
 	for (size_t i = 0; i < s->n; i++)
 		s->v[i]->dirty = 0;
 	s->ndels = 0;
+	return 0;
 }
 
 static void
@@ -791,20 +795,6 @@ sub_insert(sub *s, sub_entry *e)
 	return 0;
 }
 
-static int
-sub_store_fn(MDB_txn *txn, void *arg, st_err *err)
-{
-	sub_entry **fresh = ((void **)arg)[0];
-	size_t n = *(size_t *)((void **)arg)[1];
-	sub *s = ((void **)arg)[2];
-	for (size_t i = 0; i < n; i++) {
-		int rc = sub_put(txn, s->pending, fresh[i], err);
-		if (rc != 0)
-			return rc;
-	}
-	return 0;
-}
-
 void
 sub_on_signed(sub *s, const sc_tx_signed *t)
 {
@@ -815,8 +805,11 @@ void
 sub_on_signed_batch(sub *s, const sc_tx_signed *ts, size_t nt)
 {
 	sub_entry **fresh = calloc(nt ? nt : 1, sizeof *fresh);
+	uint8_t *took = calloc(nt ? nt : 1, 1); /* ts[k] became an entry of this batch */
 	size_t nf = 0;
-	if (!fresh) {
+	if (!fresh || !took) {
+		free(fresh);
+		free(took);
 		rt_logkv(RT_ERROR, "out of memory: tx.signed not taken (the signer re-publishes)", NULL);
 		return;
 	}
@@ -865,25 +858,37 @@ sub_on_signed_batch(sub *s, const sc_tx_signed *ts, size_t nt)
 			continue;
 		}
 		fresh[nf++] = e;
+		took[k] = 1;
 	}
 	if (nf) {
-		st_err err;
-		void *arg[3] = { fresh, &nf, s };
-		if (st_write(s->env, sub_store_fn, arg, &err) != 0) {
-			/* Not durable: no ack, the signer re-publishes them. */
-			rt_logkv(RT_ERROR, "cannot store pending transaction", "err", err.text, NULL);
+		/* Sent first, then stored with what the sends recorded in ONE commit, then acked: only
+		 * the ack must follow the store. A crash before the commit loses nothing: the signer
+		 * re-publishes what it has not seen acked, and sending it again finds it in the node's
+		 * pool ("already known") or mined (sub_nonce_used reads its receipt). Storing first cost
+		 * the burst one more fsync before its first send. */
+		for (size_t j = 0; j < nf; j++)
+			fresh[j]->dirty = 1;
+		s->defer = 1;
+		sub_send_held(s);
+		if (sub_flush_saves(s) != 0) {
+			/* Not durable: no ack, the signer re-publishes them (those already removed by a
+			 * send's answer were freed there). */
 			for (size_t j = 0; j < nf; j++) {
 				int i = sub_index(s, fresh[j]);
+				if (i < 0)
+					continue;
 				memmove(&s->v[i], &s->v[i + 1], (s->n - (size_t)i - 1) * sizeof *s->v);
 				s->n--;
 				free(fresh[j]);
 			}
 			nf = 0;
 		}
-		for (size_t j = 0; j < nf; j++)
-			sub_ack(s, &fresh[j]->tx);
-		sub_send_held(s);
+		/* (fresh[] may point at freed entries now: the acks come from ts, by `took`) */
+		for (size_t k = 0; k < nt && nf; k++)
+			if (took[k])
+				sub_ack(s, &ts[k]);
 	}
+	free(took);
 	free(fresh);
 	sub_gauges(s);
 }

@@ -14,6 +14,8 @@
 #      confirmed in its inclusion block, with no block on top
 #   7. reverts say why in tx.status.error_text: a custom error (selector + data, from an eth_call
 #      replay) and out of gas (gas used of limit); both tx_failed alerts share one dedupe key
+#   7b. the submitter's store full (a tmpfs, root): a tx is sent and mined at once but not acked; space
+#      back and the signer's re-publish: found mined by its receipt, stored, acked once, confirmed
 #   8. RSS measured; RPC gone -> /health 503 and alert rpc_unreachable; SIGTERM exits 0
 set -euo pipefail
 export HTTP_PORT=${HTTP_PORT-0} # actors listen on the seed's 8000/8080 unless told: here, no HTTP unless a start asks (docs/MIGRATION.md)
@@ -50,7 +52,7 @@ wait_subscribers "$BP" 1
 DEAD=$(free_port)
 HP=$(free_port)
 start_submitter() {
-	RPC_URL="http://127.0.0.1:$DEAD,$RPC_URL" CHAIN_ID=138 SIGNER_ADDRESS=$ADDR1 STATE_DIR="$TMP/state" BUS_PUB_URL=$IN BUS_SUB_URL=$OUT \
+	RPC_URL="http://127.0.0.1:$DEAD,$RPC_URL" CHAIN_ID=138 SIGNER_ADDRESS=$ADDR1 STATE_DIR="${SUB_STATE:-$TMP/state}" BUS_PUB_URL=$IN BUS_SUB_URL=$OUT \
 		POLL_INTERVAL=200ms CONFIRMATIONS=${CONF:-2} FINALITY_DEPTH=4 BUMP_AFTER_BLOCKS=2 BUMP_PERCENT=20 \
 		GAS_QUOTE_INTERVAL=1s NONCE_SYNC_INTERVAL=2s RPC_TIMEOUT=2s HTTP_PORT=$HP HTTP_ADDR=127.0.0.1 \
 		INSTANCE=submitter-t "$SUBMITTER" 2>>"$TMP/submitter.log" &
@@ -231,6 +233,40 @@ wait_tap "(.topic | startswith(\"alert.\")) and .body.kind==\"tx_failed\" and (.
 KEYS=$(jq -r 'select((.topic | startswith("alert.")) and .body.kind=="tx_failed") | .body.dedupe_key' "$TMP/tap.jsonl" | sort -u)
 [ "$KEYS" = "tx_failed:reverted:ETH-USD" ] || fail "tx_failed alerts keyed per tx: $KEYS"
 ok "reverts: '$TXT7'; 'out of gas (used 30000 of limit 30000)'; one tx_failed key ($KEYS)"
+# ---- 7b. the store full: sent at once, acked only once stored ---------------------------------------
+# The submitter sends a burst before its one commit (actors/submitter/README.md): a full disk must not
+# hold the send, and must hold the ack (the signer re-publishes until acked). Its state on a small
+# tmpfs (root, as disk_full.sh), filled up; then space back and the signer's re-publish.
+kill -TERM "$SUB_PID"
+wait "$SUB_PID" || fail "submitter exit status $? on SIGTERM"
+MNT=$TMP/subfs
+mkdir -p "$MNT"
+mount -t tmpfs -o size=3m tmpfs "$MNT" || fail "cannot mount a tmpfs (the test needs root)"
+on_exit() { [ -n "$SUB_PID" ] && kill -9 "$SUB_PID" 2>/dev/null; umount -l "$MNT" 2>/dev/null || true; }
+SUB_STATE=$MNT/state start_submitter
+wait_for 10 "submitter healthy on the tmpfs" sh -c "[ \$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$HP/health) = 200 ]"
+dd if=/dev/zero of="$MNT/filler" bs=64k 2>/dev/null || true
+NERR=$(grep -c 'cannot store pending transactions' "$TMP/submitter.log" || true)
+RAW=$(mktx 6 666 $((200 * GWEI)) $((2 * GWEI)))
+H9=$(hash_of "$RAW")
+ID9=0x00000000000000000000000000000009
+T9=$(signed $ID9 6 666 "$RAW" $((200 * GWEI)) $((2 * GWEI)))
+publish "$T9"
+mined() { [ "$(rpc eth_getTransactionReceipt "[\"$1\"]" | jq -r .result.status)" = 0x1 ]; }
+wait_for 15 "the tx sent and mined while the store is full" mined "$H9"
+store_failed() { [ "$(grep -c 'cannot store pending transactions' "$TMP/submitter.log")" -gt "$NERR" ]; }
+wait_for 10 "the submitter's commit failing" store_failed
+tap_has ".topic==\"tx.ack\" and .body.id==\"$ID9\"" && fail "tx.ack for a transaction not stored"
+ok "store full: the tx is sent and mined at once, and not acked (not stored)"
+rm -f "$MNT/filler"
+publish "$T9" # the signer's re-publish of what it has not seen acked
+wait_tap ".topic==\"tx.ack\" and .body.id==\"$ID9\" and .body.tx_hash==\"$H9\"" 15 || fail "no tx.ack once space is back"
+mine 1
+status_is "$H9" confirmed 15 || fail "the re-published tx not followed to confirmed"
+[ "$(($(rpc eth_getTransactionCount "[\"$ADDR1\", \"latest\"]" | jq -r .result)))" = 7 ] || fail "nonce count after 7b"
+[ "$(answer)" = 666 ] || fail "answer $(answer)"
+ok "space back: the re-publish finds it mined (its receipt), stores it, acks it once; confirmed; nonce 6 used once"
+
 # ---- RSS
 RSS=$(awk '/VmRSS/ {print $2}' "/proc/$SUB_PID/status")
 HWM=$(awk '/VmHWM/ {print $2}' "/proc/$SUB_PID/status")

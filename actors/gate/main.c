@@ -589,6 +589,9 @@ main(int argc, char **argv)
 		}
 		gm_serve_reset(g);
 		gt_step(g, rt_now_ns(), rt_mono_ns());
+		/* The first step read every feed's aggregator: the chain answered (or /health says rpc,
+		 * chain:<feed>), the store is open, the bus opened; only then may /health say ok. */
+		rt_ready();
 	}
 	rt_log(RT_INFO, "stopping");
 	act_close(gm_bus);

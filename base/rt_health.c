@@ -198,9 +198,9 @@ rt_ready_gate_del(int id)
 	for (int i = 0; i < RTH_MAX_GATES; i++)
 		if (rthl_gates[i].id == id)
 			memset(&rthl_gates[i], 0, sizeof rthl_gates[i]);
-	int ended = rth_eval_locked();
+	/* Not re-evaluated here: a handle closed on the way out must not end a start-up that never was
+	 * (the next /health or rt_ready does it). */
 	pthread_mutex_unlock(&rthl_mu);
-	rth_log_ready(ended);
 }
 
 int

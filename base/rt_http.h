@@ -8,7 +8,8 @@
  *
  * Health: a set of named reasons. While any reason is set, /health answers 503 with
  *   {"status":"degraded","actor":..,"instance":..,"reasons":[{"key":"rpc","text":"..."}]}
- * otherwise 200 with {"status":"ok","actor":..,"instance":..}.
+ * otherwise 200 with {"status":"ok","actor":..,"instance":..}. From rt_init until the actor is ready
+ * the reason "starting" is set (rt_main.h: rt_starting, rt_ready, rt_ready_gate).
  *
  * Memory: route method/path strings are copied. A handler writes its response into `out`
  * (owned and freed by the runtime after sending) and may point *ctype at a static string.

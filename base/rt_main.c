@@ -319,6 +319,7 @@ rt_init(const char *actor, int argc, char **argv, const rt_opt *opts, size_t nop
 	rt_http_limits lim = { (unsigned)rtm_http_maxconn, (unsigned)rtm_http_perip,
 		               (unsigned)(rtm_http_timeout_ms / 1000) };
 	rt_http_set_limits(&lim);
+	rt_starting(NULL);        /* before the listener: its first answer is 503 "starting", never a 200 too soon */
 	if (rtm_http_port >= 0) { /* HTTP_PORT given: the one-port form */
 		if (rtm_http_port > 0)
 			rtm_http("HTTP_PORT", rtm_http_port, 0);

@@ -16,7 +16,22 @@
  * listeners, bound to HTTP_ADDR (default 0.0.0.0): HEALTH_PORT (8080: /health, /metrics and the
  * actor's routes) and METRICS_PORT (8000: /metrics only), the seed's ports; or, when HTTP_PORT is
  * set, that one port for everything (0 = none). A port that cannot be bound exits 1 with the
- * variable and port named. Returns 0, or -1 when the signal pipe cannot be made.
+ * variable and port named. Before the listeners start it sets the health reason "starting"
+ * (rt_starting(NULL), below), so /health answers 503 from its very first request. Returns 0, or -1
+ * when the signal pipe cannot be made.
+ *
+ * Start-up and readiness (Kubernetes' readinessProbe and the tests read /health): the actor is
+ * "starting" (/health 503, reason {"key":"starting"}) until
+ *   - the actor called rt_ready(): its own setup is done (store open, bus opened, first RPC answer
+ *     or poll where it has one: whatever it needs to do its job), and
+ *   - every gate registered with rt_ready_gate holds (bus/actor.h's act_open registers one per
+ *     bus handle: a connection to busd is up).
+ * Then the reason is cleared once and for all (logged with the time since rt_init); what goes
+ * wrong later is said by the actor's own reasons (rpc, store, lease, ...). Every actor must call
+ * rt_ready exactly where its start-up ends: one that never does stays 503 forever.
+ * Who owns what: the runtime owns the "starting" reason and its text; the actor owns its one
+ * rt_ready call (further calls do nothing, so a loop may call it each round); a library owns the
+ * gates it registers and removes them (rt_ready_gate_del) before freeing what they read.
  *
  * Memory: opts must outlive the process run (rt_shutdown frees what RT_LIST destinations own).
  * rt_instance returns a string owned by the runtime. rt_secret_alloc memory is released only by
@@ -39,6 +54,22 @@ uint64_t rt_mono_ns(void);    /* CLOCK_MONOTONIC */
 const char *rt_instance(void);
 const char *rt_actor(void);
 void rt_shutdown(void); /* stops HTTP, logs "stopped", frees config lists */
+
+/* The start-up (see above). rt_starting: enters it (rt_init does) or, while in it, says what the
+ * actor is doing ("starting: <what>"; NULL = plain "starting"); ignored once ready. rt_ready: the
+ * actor's own setup is done; the reason goes as soon as every gate holds too. rt_is_ready: 1 once
+ * the reason is gone (re-evaluates the gates). Thread-safe. */
+void rt_starting(const char *what);
+void rt_ready(void);
+int rt_is_ready(void);
+/* A condition the start-up waits for besides rt_ready: fn(arg) != 0 when it holds. It is asked
+ * (under the health lock, on the HTTP thread too: quick, thread-safe, taking no lock held while
+ * calling rt_health_*) whenever /health is rendered and by rt_ready / rt_is_ready, until the start-up
+ * ends; what names it in the reason ("starting: waiting for <what>"). Returns an id for
+ * rt_ready_gate_del, or 0 when not starting (nothing to wait for: no rt_init, or already ready). */
+typedef int (*rt_ready_fn)(void *arg);
+int rt_ready_gate(const char *what, rt_ready_fn fn, void *arg);
+void rt_ready_gate_del(int id); /* 0 is ignored; after it returns fn is not called again */
 
 /* For processes that hold keys: no core dumps, no ptrace by other users. */
 void rt_no_core_dumps(void);

@@ -1,5 +1,6 @@
 /* Unit tests for rt_main: rt_init (identity, instance default, config, --env-table and bad
- * configuration exit codes in child processes), graceful signals (first stops, second exits),
+ * configuration exit codes in child processes), the start-up ("starting" on /health until rt_ready
+ * and every gate), graceful signals (first stops, second exits),
  * stop wake-ups, clocks, core-dump suppression and secret memory. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -183,10 +184,91 @@ child_two_ports(void)
 		_exit(11);
 	if (http_status(mp, "/metrics") != 200 || http_status(mp, "/health") != 404)
 		_exit(12);
-	if (http_status(hp, "/health") != 200 || http_status(hp, "/metrics") != 200)
+	if (http_status(hp, "/health") != 503 || http_status(hp, "/metrics") != 200) /* starting */
 		_exit(13);
+	rt_ready();
+	if (http_status(hp, "/health") != 200)
+		_exit(14);
 	rt_shutdown();
 	_exit(0);
+}
+
+static int
+flag_set(void *arg)
+{
+	return *(volatile int *)arg;
+}
+
+/* The text of the "starting" reason ("" when there is none). */
+static void
+starting_text(char *out, size_t cap)
+{
+	rt_buf b = { 0 };
+	rt_health_json(&b);
+	const char *p = b.data ? strstr((const char *)b.data, "{\"key\":\"starting\",\"text\":\"") : NULL;
+	out[0] = '\0';
+	if (p != NULL) {
+		p += strlen("{\"key\":\"starting\",\"text\":\"");
+		snprintf(out, cap, "%.*s", (int)strcspn(p, "\""), p);
+	}
+	rt_buf_free(&b);
+}
+
+/* The start-up over HTTP: 503 "starting" from the first answer, what rt_starting says, a gate holding
+ * the end after rt_ready, 200 once it holds (asked by the HTTP thread), and nothing after that brings
+ * "starting" back. Exits 0 when all holds, else the step. */
+static void
+child_starting(void)
+{
+	char *argv[] = { "x", NULL }, v[16], t[256];
+	int hp;
+	static volatile int bus_up;
+	close(listen_any(&hp));
+	snprintf(v, sizeof v, "%d", hp);
+	setenv("HTTP_PORT", v, 1);
+	setenv("HTTP_ADDR", "127.0.0.1", 1);
+	if (rt_init("tester", 1, argv, opts, OB_COUNT(opts)) != 0)
+		_exit(10);
+	starting_text(t, sizeof t);
+	if (http_status(hp, "/health") != 503 || strcmp(t, "starting") != 0 || rt_is_ready())
+		_exit(11);
+	rt_starting("opening the store");
+	starting_text(t, sizeof t);
+	if (strcmp(t, "starting: opening the store") != 0)
+		_exit(12);
+	int id = rt_ready_gate("the bus", flag_set, (void *)&bus_up);
+	int gone = rt_ready_gate("a gate removed", flag_set, (void *)&bus_up);
+	if (id <= 0 || gone <= 0 || gone == id)
+		_exit(13);
+	rt_ready_gate_del(gone);
+	rt_ready();
+	starting_text(t, sizeof t);
+	if (http_status(hp, "/health") != 503 || strcmp(t, "starting: waiting for the bus") != 0 || rt_is_ready())
+		_exit(14);
+	bus_up = 1;
+	if (http_status(hp, "/health") != 200 || !rt_is_ready())
+		_exit(15);
+	bus_up = 0; /* a gate is a start-up condition: never asked again */
+	rt_starting("again");
+	if (http_status(hp, "/health") != 200 || rt_ready_gate("late", flag_set, (void *)&bus_up) != 0)
+		_exit(16);
+	rt_ready(); /* a second call does nothing */
+	if (http_status(hp, "/health") != 200)
+		_exit(17);
+	rt_shutdown();
+	_exit(0);
+}
+
+static void
+test_starting(void **state)
+{
+	char out[8192];
+	int st = in_child(child_starting, out, sizeof out);
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		fprintf(stderr, "%s\n", out);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	assert_non_null(strstr(out, "\"msg\":\"start-up done: /health no longer says starting\""));
 }
 
 /* A port already taken: exit 1, the variable and port named. */
@@ -370,8 +452,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_exits),   cmocka_unit_test(test_ports),         cmocka_unit_test(test_clocks),
-		cmocka_unit_test(test_secrets), cmocka_unit_test(test_init_and_stop),
+		cmocka_unit_test(test_exits),  cmocka_unit_test(test_ports),   cmocka_unit_test(test_starting),
+		cmocka_unit_test(test_clocks), cmocka_unit_test(test_secrets), cmocka_unit_test(test_init_and_stop),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -41,6 +41,7 @@ struct act_bus {
 	sig_trust *trust;
 	uint8_t *buf; /* encode buffer, FRAME_BODY_MAX */
 	act_forged forged[ACT_FORGED_SLOTS];
+	int ready_gate; /* rt_ready_gate id while the start-up waits for busd, else 0 */
 };
 
 static const char *const act_sev_names[] = { "info", "warning", "error", "critical" };
@@ -182,6 +183,16 @@ act_check_tls(const rt_opt *o, const char *text, rt_cfg_errs *e)
 	bus_tls_clear(); /* loaded for real by act_open (or the tool) after the whole table passed */
 }
 
+/* The start-up's bus condition (rt_ready_gate): a busd connection up on each side this handle
+ * opened (the subscriber's once busd acknowledged its topic list). Called on the HTTP thread: both
+ * reads are atomic or under the subscriber's own short lock. */
+static int
+act_connected(void *arg)
+{
+	act_bus *a = arg;
+	return (a->pub == NULL || bus_pub_connected(a->pub) > 0) && (a->sub == NULL || bus_sub_connected(a->sub) > 0);
+}
+
 act_bus *
 act_open(act_bus_cfg *c, int what, const char *const *topics, char *err, size_t errlen)
 {
@@ -221,6 +232,11 @@ act_open(act_bus_cfg *c, int what, const char *const *topics, char *err, size_t 
 	}
 	if ((a->buf = malloc(FRAME_BODY_MAX)) == NULL)
 		goto fail;
+	/* An actor that cannot reach busd cannot do its job: its /health stays "starting" until it can. */
+	a->ready_gate = rt_ready_gate(a->pub && a->sub ? "busd (BUS_PUB_URL and BUS_SUB_URL)"
+	                              : a->pub         ? "busd (BUS_PUB_URL)"
+	                                               : "busd (BUS_SUB_URL)",
+	                              act_connected, a);
 	return a;
 fail:
 	act_close(a);
@@ -232,6 +248,7 @@ act_close(act_bus *a)
 {
 	if (a == NULL)
 		return;
+	rt_ready_gate_del(a->ready_gate); /* before the handles it reads go */
 	bus_pub_close(a->pub);
 	bus_sub_close(a->sub);
 	sig_key_free(a->key);

@@ -159,7 +159,10 @@ enum {
 };
 
 /* Opens what `what` asks for (ACT_PUB | ACT_SUB); the origin is rt_instance(). Subscribes to each
- * prefix of topics (NULL-terminated). NULL with err filled on a bad configuration. */
+ * prefix of topics (NULL-terminated). NULL with err filled on a bad configuration. Dialing is
+ * asynchronous (busd need not be up); during the start-up (base/rt_main.h) it registers a readiness
+ * gate, so /health stays 503 "starting: waiting for busd (...)" until a busd connection is up on each
+ * side opened; act_close removes it. */
 act_bus *act_open(act_bus_cfg *c, int what, const char *const *topics, char *err, size_t errlen);
 void act_close(act_bus *a);
 bus_pub *act_pub(act_bus *a);

@@ -1,6 +1,7 @@
 /*
  * actor_test.c - the shared actor bus wiring: typed publish/decode round trip, a body of the wrong
- * type or shape is refused and counted, and a forged frame raises a forged_message alert.
+ * type or shape is refused and counted, a forged frame raises a forged_message alert, and the
+ * start-up waits for busd (act_open's readiness gate).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,6 +20,7 @@
 
 #include "bus/actor.h"
 #include "bus/fwd.h"
+#include "base/rt_http.h"
 #include "base/rt_main.h"
 #include "base/rt_metrics.h"
 #include "base/util.h"
@@ -32,11 +34,63 @@ fwd_main(void *arg)
 	return NULL;
 }
 
+/* The /health status, its body in text (cap bytes). */
+static int
+health(char *text, size_t cap)
+{
+	rt_buf b = { 0 };
+	int st = rt_health_json(&b);
+	snprintf(text, cap, "%.*s", (int)b.len, (const char *)b.data);
+	rt_buf_free(&b);
+	return st;
+}
+
+/* First: the process is still "starting" from rt_init (main). rt_ready alone does not end it while a
+ * bus handle has no busd; a closed handle no longer counts; a busd appearing ends it. */
+static void
+test_ready_waits_for_busd(void **state)
+{
+	(void)state;
+	char err[160], h[1024];
+	act_bus_cfg dc = { .pub_urls = "inproc://rdy-dead", .sub_urls = "inproc://rdy-dead", .trust = "" };
+	act_bus_cfg c = { .pub_urls = "inproc://rdy-in", .sub_urls = "inproc://rdy-out", .trust = "" };
+	const char *topics[] = { "price.", NULL };
+	act_bus *dead = act_open(&dc, ACT_PUB, NULL, err, sizeof err);
+	act_bus *a = act_open(&c, ACT_PUB | ACT_SUB, topics, err, sizeof err);
+	if (dead == NULL || a == NULL)
+		fail_msg("act_open: %s", err);
+	assert_int_equal(health(h, sizeof h), 503);
+	assert_non_null(strstr(h, "{\"key\":\"starting\",\"text\":\"starting\"}"));
+	rt_ready();
+	assert_false(rt_is_ready());
+	assert_int_equal(health(h, sizeof h), 503);
+	assert_non_null(strstr(h, "\"starting: waiting for busd (BUS_PUB_URL)\""));
+	act_close(dead); /* its gate goes with it: the next one not met is named */
+	assert_int_equal(health(h, sizeof h), 503);
+	assert_non_null(strstr(h, "\"starting: waiting for busd (BUS_PUB_URL and BUS_SUB_URL)\""));
+
+	bus_fwd *f = bus_fwd_open("inproc://rdy-in", "inproc://rdy-out", err, sizeof err);
+	assert_non_null(f);
+	atomic_store(&fwd_stop, 0);
+	pthread_t th;
+	pthread_create(&th, NULL, fwd_main, f);
+	for (int i = 0; i < 20000 && !rt_is_ready(); i++) /* a deadline, not a wait: 20 s at most */
+		nng_msleep(1);
+	assert_true(rt_is_ready());
+	assert_int_equal(health(h, sizeof h), 200);
+	assert_null(strstr(h, "starting"));
+	act_close(a);
+	atomic_store(&fwd_stop, 1);
+	pthread_join(th, NULL);
+	bus_fwd_close(f);
+}
+
 static void
 test_actor_roundtrip_and_forgery(void **state)
 {
 	(void)state;
 	char err[160];
+	atomic_store(&fwd_stop, 0);
 	bus_fwd *f = bus_fwd_open("inproc://act-in", "inproc://act-out", err, sizeof err);
 	assert_non_null(f);
 	pthread_t th;
@@ -369,8 +423,11 @@ main(int argc, char **argv)
 	setenv("HTTP_PORT", "0", 1); /* no listener: the seed's 8000/8080 may be taken on a test host */
 	rt_init("actor-test", argc, argv, NULL, 0);
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_actor_roundtrip_and_forgery), cmocka_unit_test(test_forgery_flood_is_bounded),
-		cmocka_unit_test(test_keys_dir), cmocka_unit_test(test_run_batches), /* last: it requests the stop */
+		cmocka_unit_test(test_ready_waits_for_busd), /* first: the process is still starting */
+		cmocka_unit_test(test_actor_roundtrip_and_forgery),
+		cmocka_unit_test(test_forgery_flood_is_bounded),
+		cmocka_unit_test(test_keys_dir),
+		cmocka_unit_test(test_run_batches), /* last: it requests the stop */
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -292,6 +292,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 	rt_logkv(RT_INFO, "ready", "state_dir", cfg_state_dir, NULL);
+	rt_ready(); /* state open, sinks' threads started, bus opened (/health ok once busd is connected) */
 
 	uint64_t last_tick = 0;
 	while (!rt_stopping()) {

@@ -145,6 +145,7 @@ main(int argc, char **argv)
 	rt_logkv(RT_INFO, "busd listening", "ingress", cfg_ingress, "egress", cfg_egress, "journal",
 	         cfg_journal_dir && *cfg_journal_dir ? cfg_journal_dir : "(off)", "tls",
 	         bus_tls_enabled() ? "on" : "off", NULL);
+	rt_ready(); /* both sides listen and the journal is open: actors may connect */
 
 	uint64_t last_flush = rt_mono_ns(), last_sync = last_flush, last_retain = 0;
 	while (!rt_stopping()) {

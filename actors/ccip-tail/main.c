@@ -387,6 +387,7 @@ main(int argc, char **argv)
 				rt_logkv(RT_WARN, "poll failed", "chain", chains[i].name, "error", err, NULL);
 			publish_queue(a);
 		}
+		rt_ready(); /* every chain polled once: read, or /health says rpc:<chain> */
 		rt_sleep_ms(cfg_interval_ms < 200 ? cfg_interval_ms : 200);
 	}
 	publish_queue(a);

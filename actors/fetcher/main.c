@@ -238,6 +238,9 @@ main(int argc, char **argv)
 			         "feed", cfg.feeds[fi].name, NULL);
 	}
 	rt_log(RT_INFO, "fetching %zu sources for %zu feeds", cfg.nsrcs, cfg.nfeeds);
+	/* Configuration checked, engine and bus opened: the start-up ends once busd is connected. A
+	 * source that fails is the feed's own health reason (feed:<name>), not the start-up's. */
+	rt_ready();
 
 	while (!rt_stopping())
 		if (fe_step(e, 1000) != 0)

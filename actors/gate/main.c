@@ -622,6 +622,9 @@ main(int argc, char **argv)
 		}
 		gt_step(g, rt_now_ns(), rt_mono_ns());
 		gt_turn_end(g, rt_now_ns(), rt_mono_ns());
+		/* The first turn read every feed's aggregator: the chain answered (or /health says rpc,
+		 * chain:<feed>), the store is open, the bus opened; only then may /health say ok. */
+		rt_ready();
 		gm_serve_reset(g);
 	}
 	rt_log(RT_INFO, "stopping");

@@ -321,6 +321,7 @@ main(int argc, char **argv)
 	char q[24];
 	snprintf(q, sizeof q, "%llu", (unsigned long long)cfg_quorum);
 	rt_logkv(RT_INFO, "median ready", "quorum", q, "feeds", cfg_feeds.n ? "configured" : "all", NULL);
+	rt_ready(); /* /health: ok once busd is connected (feed:<feed> says a missing quorum, after WINDOW) */
 
 	uint64_t next_tick = rt_mono_ns() + cfg_interval_ms * MS;
 	while (!rt_stopping()) {

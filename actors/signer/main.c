@@ -1035,10 +1035,6 @@ main(int argc, char **argv)
 	rt_no_core_dumps(); /* before rt_init: the configuration pass reads the key */
 	if (rt_init("signer", argc, argv, opts, OB_COUNT(opts)) != 0)
 		return 1;
-	/* rt_init has started /health, which says 200 while no reason is set: until the store is open,
-	 * the bus up and the lease evaluated (a few hundred ms), it would call a signer that signs
-	 * nothing yet ready. The lease's own check replaces this one at its first evaluation. */
-	rt_health_set("lease", 1, "lease: starting");
 	int trust_request = sm_trust_request;
 	/* price.update.<feed> for each of FEEDS (a prefix: sm_feed_wanted checks the exact name), else the
 	 * whole family. */
@@ -1127,6 +1123,10 @@ main(int argc, char **argv)
 	         cfg_lease_ttl_ms * 1000000u, rt_mono_ns());
 	S.lease_state = -1;
 	sm_lease_tick(1, 0);
+	/* The store is open, the bus opened and the lease evaluated: from here the lease's own reason (503
+	 * until it is held), nonce and gas say whether the signer can sign; rt_init's "starting" goes once
+	 * busd is connected too. Never before the first evaluation: /health would say 200 in between. */
+	rt_ready();
 	uint64_t last_lease = rt_mono_ns();
 
 	/* What a previous run signed but may not have published is sent, all of it, once the lease

@@ -171,6 +171,7 @@ main(int argc, char **argv)
 		if (nb)
 			sub_on_signed_batch(s, batch, nb);
 		wait = sub_tick(s);
+		rt_ready(); /* after the first poll: the node answered, or /health says rpc */
 	}
 	free(batch);
 	rt_logkv(RT_INFO, "draining", "pending", "kept in LMDB", NULL);

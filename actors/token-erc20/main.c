@@ -500,6 +500,9 @@ tem_watch(void *ctx)
 	for (size_t i = 0; i < rpc_endpoint_count(S.rpc); i++)
 		up |= rpc_endpoint_up(S.rpc, i);
 	rt_health_set("rpc", !up, "rpc: no endpoint answers");
+	/* Its first run (at start, act_run's first round) said whether rpc_open's eth_chainId was
+	 * answered: only now may /health drop "starting" (once busd is connected). */
+	rt_ready();
 }
 
 static void

@@ -639,6 +639,9 @@ main(int argc, char **argv)
 		              .gave_up = S.m_unacked,
 		              .store_errors = S.m_store_errors };
 	tq_resend_tick(&S.rs);
+	/* State open, the outbox re-sent, bus opened: ready once busd is connected. FireFly is asked only
+	 * when there is work; a FireFly that stops answering is the reason firefly (DOWN_AFTER). */
+	rt_ready();
 	static const act_tick ticks[] = {
 		{ 0, 0, tfm_flush, NULL },
 		{ 0, 0, tfm_work, NULL },

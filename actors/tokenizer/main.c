@@ -925,7 +925,7 @@ main(int argc, char **argv)
 		return 1;
 	if (rt_init("tokenizer", argc, argv, opts, OB_COUNT(opts)) != 0)
 		return 1;
-	rt_health_set("starting", 1, "opening the state, re-publishing the outbox");
+	rt_starting("opening the state, re-publishing the outbox"); /* rt_init's reason, saying what */
 	xmlInitParser();
 	S.cfg = cfg_mapping; /* checked by rt_init, with everything else */
 	S.lim.max_bytes = cfg_body_max;
@@ -987,7 +987,7 @@ main(int argc, char **argv)
 	}
 	tkm_gauges();
 	__atomic_store_n(&S.ready, 1, __ATOMIC_RELEASE);
-	rt_health_set("starting", 0, NULL);
+	rt_ready(); /* state open, outbox re-published: /health ok once both bus handles reach busd */
 
 	pthread_t rx, sp;
 	int have_sp = 0;

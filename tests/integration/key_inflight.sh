@@ -78,7 +78,7 @@ start_submitter() { # MAX_IN_FLIGHT
 }
 stop_submitter() { kill -TERM "$SUB_PID"; wait "$SUB_PID" || fail "submitter did not exit 0"; SUB_PID=; }
 # ready to sign: its own lease heard back (the loop runs), then /health 200 (the lease held after its
-# listening time, nonce synced, a gas.quote heard; 503 "lease: starting" before any of it)
+# listening time, nonce synced, a gas.quote heard; 503 "starting" before any of it)
 signer_ok() {
 	local n; n=$(metric_at "$SHP" signer_leases_heard_total)
 	[ "${n:-0}" -ge 1 ] && [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$SHP/health")" = 200 ]

@@ -11,6 +11,8 @@
 #     observation is WINDOW old (the alert frame's time against the observation's observed_at_ns);
 #     sources back: it resolves and aggregates flow again;
 #  6. RSS of the running median is reported.
+# (0. first: the median started before busd answers /health 503 "starting: waiting for busd (...)" from its
+#     first answer, and 200 once busd is up.)
 set -euo pipefail
 . "$(dirname "$0")/../lib/common.sh"
 BUILD=${BUILD:-build}
@@ -19,10 +21,6 @@ for b in "$BUSD" "$TAP" "$MED"; do [ -x "$b" ] || { echo "missing $b (run make)"
 
 IN=ipc://$TMP/in.ipc OUT=ipc://$TMP/out.ipc
 BP=$(free_port)
-BUSD_INGRESS=$IN BUSD_EGRESS=$OUT JOURNAL_DIR=$TMP/journal HTTP_PORT=$BP HTTP_ADDR=127.0.0.1 INSTANCE=busd-m \
-	"$BUSD" 2>"$TMP/busd.log" &
-PIDS+=($!)
-wait_for 5 "busd /health" curl -sf "http://127.0.0.1:$BP/health"
 HP=$(free_port)
 # WINDOW is wall-clock (observed_at_ns), so it is scaled like every deadline here: 5 s x T_SLOW
 # (20 s by default). Each step publishes the observations its check needs back to back, right before
@@ -35,10 +33,29 @@ BUS_PUB_URL=$IN BUS_SUB_URL=$OUT QUORUM=2 WINDOW=${WINDOW_S}s MAX_DEVIATION=1 MA
 	"$MED" 2>"$TMP/median.log" &
 MPID=$!
 PIDS+=($MPID)
+# 0. the start-up: started before busd, the median cannot do its job, and /health says so from its first
+# answer (503 "starting"; no race: nothing can connect it before busd is there), naming busd; then 200
+# once busd is up.
+first_health() {
+	local c; c=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$HP/health")
+	[ "$c" != 000 ] && echo "$c" >"$TMP/first_health"
+}
+waits_for_busd() { curl -s "http://127.0.0.1:$HP/health" | grep -q '"key":"starting","text":"starting: waiting for busd (BUS_PUB_URL and BUS_SUB_URL)"'; }
+wait_for 5 "median /health answers" first_health
+[ "$(cat "$TMP/first_health")" = 503 ] || fail "the median's first /health answer was $(cat "$TMP/first_health"), want 503"
+wait_for 5 "median /health names busd" waits_for_busd
+code=$(curl -s -o "$TMP/h0.json" -w '%{http_code}' "http://127.0.0.1:$HP/health")
+[ "$code" = 503 ] || fail "/health $code without busd: $(cat "$TMP/h0.json")"
+echo "ok: without busd /health is 503: $(cat "$TMP/h0.json")"
+BUSD_INGRESS=$IN BUSD_EGRESS=$OUT JOURNAL_DIR=$TMP/journal HTTP_PORT=$BP HTTP_ADDR=127.0.0.1 INSTANCE=busd-m \
+	"$BUSD" 2>"$TMP/busd.log" &
+PIDS+=($!)
+wait_for 5 "busd /health" curl -sf "http://127.0.0.1:$BP/health"
 "$TAP" --url "$OUT" --topic price.agg. --topic alert. --timeout 600 >"$TMP/tap.out" 2>"$TMP/tap.log" &
 PIDS+=($!)
-wait_for 5 "median /health" curl -sf "http://127.0.0.1:$HP/health"
+wait_for 5 "median /health 200 once busd is up" curl -sf "http://127.0.0.1:$HP/health"
 kill -0 $MPID 2>/dev/null || fail "median did not start"
+grep -q '"msg":"start-up done: /health no longer says starting"' "$TMP/median.log" || fail "no start-up done log"
 wait_subscribers "$BP" 2  # the median and the tap
 
 declare -A OBS_NS # source -> observed_at_ns of its latest observation

@@ -38,7 +38,7 @@ run_signer() {
 		ALLOWED_CONTRACTS=$CON GAS_PRICE=0 PRIVATE_KEY=$KEY OUTBOX_RETRY=1h HTTP_PORT=$HP HTTP_ADDR=127.0.0.1 \
 		ALLOW_EMPTY_STATE=true INSTANCE=signer-0 "$SIGNER" 2>>"$TMP/signer.log" &
 	SIGNER_PID=$!
-	# its first answer: 503 (starting, then the lease listens), never a 200 before it can sign
+	# its first answer: 503 (the runtime's "starting", then the lease listens), never a 200 before it can sign
 	wait_for 10 "signer /health" first_health
 	[ "$(cat "$TMP/first_health")" = 503 ] || fail "the signer's first /health answer was $(cat "$TMP/first_health"), want 503"
 }

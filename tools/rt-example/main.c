@@ -82,6 +82,7 @@ main(int argc, char **argv)
 		             (double)threshold_ppm);
 	}
 	rt_logkv(RT_INFO, "ready", "greeting", greeting, NULL);
+	rt_ready(); /* every actor says where its start-up ends: /health is 503 "starting" until then */
 
 	int bad = 0;
 	while (!rt_sleep_ms(tick_ms)) {

@@ -3,6 +3,8 @@
  *
  * The message signed is tagged_sha256("oraclebus/frame", frame[0 .. signed_len)): the tag keeps a
  * frame signature from ever being valid as a signature of anything else made with the same key.
+ * A window's signature signs tagged_sha256("oraclebus/window", count || Merkle top) instead (sig.h):
+ * another tag, so neither kind of signature passes for the other.
  * One secp256k1 context serves the process; it is created and randomized once and only read after,
  * which libsecp256k1 allows from several threads.
  */

@@ -272,16 +272,53 @@ typedef struct {
 	uint64_t seq;
 } bus_topic_seq;
 
+/*
+ * The signer: signed frames that are published faster than they can be signed one by one share a
+ * signature. A frame published while the previous ones are still waiting to be signed joins them;
+ * a signer thread takes every frame waiting (up to BUS_SIGN_WINDOW), signs the Merkle root of their
+ * leaves once and sends each with its proof (sig.h, frame.h's 10-element form). Nothing is held
+ * back to fill a window: a window is exactly what queued up while the signer was busy, so under
+ * load the windows grow by themselves and when frames come one at a time each is signed alone.
+ * A frame published after a pause (BUS_SIGN_IDLE_NS since the previous bus_publish returned) with
+ * nothing waiting is signed inline by the caller, exactly as before: no hand-off, no added latency
+ * for a publisher that is not under load. Once the signer exists, every frame (signed, unsigned,
+ * bus_publish_raw) that could overtake a waiting one goes through its queue, so frames leave in
+ * the order they were published.
+ */
+#define BUS_SQ_CAP       1024    /* frames waiting to be signed; bus_publish waits for room past it */
+#define BUS_SIGN_WINDOW  64      /* frames under one signature at most (a 6-hash proof, 192 bytes) */
+#define BUS_SIGN_IDLE_NS 50000ll /* a publisher this quiet signs inline (cf. ~20 us a signature) */
+
+typedef struct {
+	nng_msg *m;
+	size_t topic_len, signed_len, len; /* len: encoded, key and sig still nil */
+	const sig_key *key;                /* NULL: send as it is */
+} bus_sq_ent;
+
+typedef struct {
+	pthread_mutex_t mu;
+	pthread_cond_t work_cv; /* frames waiting, or stop */
+	pthread_cond_t room_cv; /* the signer took frames */
+	bus_sq_ent ring[BUS_SQ_CAP];
+	uint64_t head, tail;
+	int stop, busy, waiting; /* busy: a batch taken off the ring is being signed or sent */
+	pthread_t th;
+	bus_sq_ent batch[BUS_SIGN_WINDOW]; /* the signer thread's own */
+	sig_tree tree;
+} bus_signer;
+
 struct bus_pub {
 	nng_socket sock;
 	atomic_int pipes;
 	char origin[FRAME_ORIGIN_MAX + 1];
 	size_t origin_len;
-	uint64_t published;
+	_Atomic uint64_t published;
 	tbl *topics;          /* topic -> bus_topic_seq; unbounded: the process picks its topics */
 	uint8_t id_prefix[8]; /* random per process: ids are prefix || counter */
 	uint64_t id_counter;
 	const sig_key *key;
+	bus_signer *sq;          /* NULL until the first signed frame that had to wait */
+	uint64_t last_return_ns; /* when bus_publish last returned (monotonic) */
 };
 
 bus_pub *
@@ -371,6 +408,200 @@ bus_next_id(bus_pub *p, uint8_t id[16])
 		id[15 - i] = (uint8_t)(c >> (8 * i));
 }
 
+static uint64_t
+bus_mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Sends a finished frame of len bytes (m is larger: chopped here). 0, or -1 (m freed, counted). */
+static int
+bus_send(bus_pub *p, nng_msg *m, size_t len)
+{
+	nng_msg_chop(m, nng_msg_len(m) - len);
+	if (nng_sendmsg(p->sock, m, 0) != 0) {
+		nng_msg_free(m);
+		rt_inc(bus_m.tx_errors);
+		return -1;
+	}
+	atomic_fetch_add(&p->published, 1);
+	rt_inc(bus_m.tx_frames);
+	return 0;
+}
+
+/* Signs one frame alone (the 9-element form) and sends it. 0, or -1 (freed, counted). */
+static int
+bus_sign_one(bus_pub *p, const bus_sq_ent *e)
+{
+	uint8_t sig[64], *buf = nng_msg_body(e->m);
+	if (sig_sign(e->key, buf, e->signed_len, sig) != 0) {
+		nng_msg_free(e->m);
+		rt_inc(bus_m.tx_errors);
+		return -1;
+	}
+	return bus_send(p, e->m, frame_attach_sig(buf, e->signed_len, sig_key_pub(e->key), sig));
+}
+
+/* Signs a window of n >= 2 frames with one signature and sends each with its proof. */
+static void
+bus_sign_window(bus_pub *p, bus_signer *q, bus_sq_ent *b, uint32_t n)
+{
+	uint8_t sig[64], path[FRAME_PATH_MAX];
+	int bad = 0;
+	for (uint32_t i = 0; i < n && !bad; i++) {
+		uint8_t *buf = nng_msg_body(b[i].m);
+		frame_window_begin(buf, b[i].topic_len);
+		bad = sig_leaf(buf, b[i].signed_len, q->tree.node[i]);
+	}
+	if (bad || sig_tree_build(&q->tree, n) != 0 || sig_sign_tree(b[0].key, &q->tree, sig) != 0) {
+		for (uint32_t i = 0; i < n; i++)
+			nng_msg_free(b[i].m);
+		rt_add(bus_m.tx_errors, n);
+		return;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		size_t plen = sig_tree_proof(&q->tree, i, path);
+		size_t len = frame_attach_proof(nng_msg_body(b[i].m), b[i].signed_len, sig_key_pub(b[0].key), sig, i, n,
+		                                path, plen);
+		(void)bus_send(p, b[i].m, len);
+	}
+}
+
+/* Takes the frames waiting at the head that go out the same way (one key, or none): a window. */
+static uint32_t
+bus_sq_take(bus_signer *q)
+{
+	uint32_t n = 0;
+	const sig_key *k = q->ring[q->head % BUS_SQ_CAP].key;
+	while (q->head < q->tail && n < BUS_SIGN_WINDOW && q->ring[q->head % BUS_SQ_CAP].key == k)
+		q->batch[n++] = q->ring[q->head++ % BUS_SQ_CAP];
+	return n;
+}
+
+static void *
+bus_signer_main(void *arg)
+{
+	bus_pub *p = arg;
+	bus_signer *q = p->sq;
+	pthread_mutex_lock(&q->mu);
+	for (;;) {
+		while (q->head == q->tail && !q->stop) {
+			q->waiting = 1;
+			pthread_cond_wait(&q->work_cv, &q->mu);
+			q->waiting = 0;
+		}
+		if (q->head == q->tail) /* stopping, and everything published has gone out */
+			break;
+		uint32_t n = bus_sq_take(q);
+		q->busy = 1;
+		pthread_cond_signal(&q->room_cv);
+		pthread_mutex_unlock(&q->mu);
+		if (q->batch[0].key == NULL)
+			for (uint32_t i = 0; i < n; i++)
+				(void)bus_send(p, q->batch[i].m, q->batch[i].len);
+		else if (n == 1)
+			(void)bus_sign_one(p, &q->batch[0]);
+		else
+			bus_sign_window(p, q, q->batch, n);
+		pthread_mutex_lock(&q->mu);
+		q->busy = 0;
+	}
+	pthread_mutex_unlock(&q->mu);
+	return NULL;
+}
+
+/* The signer, started on first need. NULL when it cannot start (the caller then signs inline). */
+static bus_signer *
+bus_signer_get(bus_pub *p)
+{
+	if (p->sq != NULL)
+		return p->sq;
+	bus_signer *q = calloc(1, sizeof *q);
+	if (q == NULL)
+		return NULL;
+	pthread_mutex_init(&q->mu, NULL);
+	pthread_cond_init(&q->work_cv, NULL);
+	pthread_cond_init(&q->room_cv, NULL);
+	p->sq = q;
+	if (pthread_create(&q->th, NULL, bus_signer_main, p) != 0) {
+		pthread_mutex_destroy(&q->mu);
+		pthread_cond_destroy(&q->work_cv);
+		pthread_cond_destroy(&q->room_cv);
+		free(q);
+		p->sq = NULL;
+	}
+	return p->sq;
+}
+
+/* Lets the signer send what is waiting, then stops it. */
+static void
+bus_signer_stop(bus_pub *p)
+{
+	bus_signer *q = p->sq;
+	if (q == NULL)
+		return;
+	pthread_mutex_lock(&q->mu);
+	q->stop = 1;
+	pthread_cond_signal(&q->work_cv);
+	pthread_mutex_unlock(&q->mu);
+	pthread_join(q->th, NULL);
+	pthread_mutex_destroy(&q->mu);
+	pthread_cond_destroy(&q->work_cv);
+	pthread_cond_destroy(&q->room_cv);
+	free(q);
+	p->sq = NULL;
+}
+
+/* 1 when nothing published before is still waiting or being sent: a frame may go out directly. */
+static int
+bus_sq_idle(bus_signer *q)
+{
+	if (q == NULL)
+		return 1;
+	pthread_mutex_lock(&q->mu);
+	int idle = q->head == q->tail && !q->busy;
+	pthread_mutex_unlock(&q->mu);
+	return idle;
+}
+
+/* Queues e for the signer, waiting for room when BUS_SQ_CAP frames already wait. */
+static void
+bus_sq_push(bus_signer *q, const bus_sq_ent *e)
+{
+	pthread_mutex_lock(&q->mu);
+	while (q->tail - q->head >= BUS_SQ_CAP)
+		pthread_cond_wait(&q->room_cv, &q->mu);
+	q->ring[q->tail++ % BUS_SQ_CAP] = *e;
+	if (q->waiting)
+		pthread_cond_signal(&q->work_cv);
+	pthread_mutex_unlock(&q->mu);
+}
+
+/*
+ * Sends an encoded frame the way bus.c's signer rules say (above): directly (unsigned, nothing
+ * waiting), signed inline (a quiet publisher, nothing waiting), or through the signer's queue.
+ * BUS_OK once sent or queued.
+ */
+static int
+bus_dispatch(bus_pub *p, bus_sq_ent *e)
+{
+	int idle = bus_sq_idle(p->sq);
+	if (e->key == NULL && idle)
+		return bus_send(p, e->m, e->len) == 0 ? BUS_OK : BUS_ESEND;
+	if (e->key != NULL && idle && bus_mono_ns() - p->last_return_ns > (uint64_t)BUS_SIGN_IDLE_NS)
+		return bus_sign_one(p, e) == 0 ? BUS_OK : BUS_ESEND;
+	bus_signer *q = bus_signer_get(p);
+	if (q == NULL) { /* no thread: sign inline, as before (nothing can be waiting then) */
+		if (e->key == NULL)
+			return bus_send(p, e->m, e->len) == 0 ? BUS_OK : BUS_ESEND;
+		return bus_sign_one(p, e) == 0 ? BUS_OK : BUS_ESEND;
+	}
+	bus_sq_push(q, e);
+	return BUS_OK;
+}
+
 int
 bus_publish(bus_pub *p, const char *topic, const char *type, const uint8_t *id, const uint8_t *body, size_t body_len,
             uint8_t id_out[16])
@@ -409,34 +640,21 @@ bus_publish(bus_pub *p, const char *topic, const char *type, const uint8_t *id, 
 		rt_inc(bus_m.tx_errors);
 		return BUS_ESEND;
 	}
-	uint8_t *buf = nng_msg_body(m);
-	len = frame_encode(&f, buf, bound, &signed_len, NULL, 0);
+	len = frame_encode(&f, nng_msg_body(m), bound, &signed_len, NULL, 0);
 	if (len == 0) {
 		nng_msg_free(m);
 		rt_inc(bus_m.tx_errors);
 		return BUS_EINVAL;
 	}
-	if (p->key != NULL) {
-		uint8_t sig[64];
-		if (sig_sign(p->key, buf, signed_len, sig) != 0) {
-			nng_msg_free(m);
-			rt_inc(bus_m.tx_errors);
-			return BUS_ESEND;
-		}
-		len = frame_attach_sig(buf, signed_len, sig_key_pub(p->key), sig);
+	bus_sq_ent e = { m, topic_len, signed_len, len, p->key };
+	int rc = bus_dispatch(p, &e);
+	if (rc == BUS_OK) {
+		ts->seq++;
+		if (id_out)
+			memcpy(id_out, id, 16);
 	}
-	nng_msg_chop(m, bound - len);
-	if (nng_sendmsg(p->sock, m, 0) != 0) {
-		nng_msg_free(m);
-		rt_inc(bus_m.tx_errors);
-		return BUS_ESEND;
-	}
-	ts->seq++;
-	p->published++;
-	if (id_out)
-		memcpy(id_out, id, 16);
-	rt_inc(bus_m.tx_frames);
-	return BUS_OK;
+	p->last_return_ns = bus_mono_ns();
+	return rc;
 }
 
 int
@@ -448,14 +666,8 @@ bus_publish_raw(bus_pub *p, const uint8_t *frame, size_t len)
 		return BUS_ESEND;
 	}
 	memcpy(nng_msg_body(m), frame, len);
-	if (nng_sendmsg(p->sock, m, 0) != 0) {
-		nng_msg_free(m);
-		rt_inc(bus_m.tx_errors);
-		return BUS_ESEND;
-	}
-	p->published++;
-	rt_inc(bus_m.tx_frames);
-	return BUS_OK;
+	bus_sq_ent e = { m, 0, 0, len, NULL };
+	return bus_dispatch(p, &e);
 }
 
 void
@@ -463,8 +675,9 @@ bus_pub_close(bus_pub *p)
 {
 	if (p == NULL)
 		return;
+	bus_signer_stop(p); /* sends what waits to be signed */
 	/* Give queued frames a moment to leave: pub0 has no flush, and closing drops its queues. */
-	nng_msleep(p->published ? 20 : 0);
+	nng_msleep(atomic_load(&p->published) ? 20 : 0);
 	if (bus_close_socket(p->sock, BUS_CLOSE_TIMEOUT_MS) != 0)
 		return; /* NNG may still call bus_pipe_cb with &p->pipes: p stays allocated */
 	tbl_free(p->topics);
@@ -536,6 +749,7 @@ struct bus_sub {
 	uint64_t evictions_seen; /* of streams: the metric is advanced by the difference */
 	int verify_threads;      /* verifier threads to start at the first signed frame; 0 = inline */
 	bus_vq *vq;              /* NULL until the first signed frame (or inline) */
+	sig_wcache *wcache;      /* windows verified lately (sig.h): their other frames cost hashes only */
 };
 
 static tbl *
@@ -1042,6 +1256,7 @@ bus_sub_free(bus_sub *s)
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->cv);
 	tbl_free(s->streams);
+	sig_wcache_free(s->wcache);
 	free(s);
 }
 
@@ -1093,7 +1308,7 @@ bus_sub_open(const char *urls, char *err, size_t errlen)
 	s->cur_timeout = -2;
 	s->verify_threads = BUS_VERIFY_THREADS_DEFAULT;
 	if ((s->streams = bus_stream_table(BUS_MAX_STREAMS_DEFAULT)) == NULL ||
-	    (s->rd = calloc(strlen(copy) / 6 + 1, sizeof *s->rd)) == NULL ||
+	    (s->wcache = sig_wcache_new()) == NULL || (s->rd = calloc(strlen(copy) / 6 + 1, sizeof *s->rd)) == NULL ||
 	    (s->decl = malloc(TOPICDECL_MAX_BYTES)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
@@ -1266,10 +1481,11 @@ bus_sub_verify_threads(bus_sub *s, int n)
 /* Verifies one claimed entry outside the lock: the entry is not touched by anyone else until
  * done is set (the caller delivers only done entries; no other verifier claims it). */
 static void
-bus_verify_entry(const sig_trust *t, bus_ventry *e)
+bus_verify_entry(const sig_trust *t, sig_wcache *c, bus_ventry *e)
 {
 	const uint8_t *b = nng_msg_body(e->raw);
-	e->sr = sig_check(t, e->f.topic, e->f.topic_len, b, e->f.signed_len, e->f.key, e->f.sig);
+	sig_proof pr = { e->f.win_index, e->f.win_count, e->f.win_path, e->f.win_path_len };
+	e->sr = sig_check_window(t, e->f.topic, e->f.topic_len, b, e->f.signed_len, e->f.key, e->f.sig, &pr, c);
 }
 
 /* Claims the oldest unverified entry, or returns NULL. Under vq->mu. */
@@ -1298,7 +1514,7 @@ bus_vworker(void *arg)
 		}
 		const sig_trust *t = s->trust;
 		pthread_mutex_unlock(&q->mu);
-		bus_verify_entry(t, e);
+		bus_verify_entry(t, s->wcache, e);
 		pthread_mutex_lock(&q->mu);
 		e->done = 1;
 		pthread_cond_broadcast(&q->done_cv);
@@ -1451,7 +1667,7 @@ bus_recv(bus_sub *s, bus_msg *m, int timeout_ms)
 				bus_ventry tmp, *e = &tmp;
 				bus_pull_entry(s, raw, &tmp);
 				if (!tmp.done && (q = bus_vq_get(s)) == NULL) { /* verify inline */
-					bus_verify_entry(s->trust, &tmp);
+					bus_verify_entry(s->trust, s->wcache, &tmp);
 					tmp.done = 1;
 				}
 				if (tmp.done && !pending) { /* nothing ahead of it: no need to queue */
@@ -1477,7 +1693,7 @@ bus_recv(bus_sub *s, bus_msg *m, int timeout_ms)
 		bus_ventry *e = bus_vq_claim(q);
 		if (e != NULL) {
 			pthread_mutex_unlock(&q->mu);
-			bus_verify_entry(s->trust, e);
+			bus_verify_entry(s->trust, s->wcache, e);
 			pthread_mutex_lock(&q->mu);
 			e->done = 1;
 		} else if (!q->ring[q->head % BUS_VQ_CAP].done) {

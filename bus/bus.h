@@ -26,10 +26,11 @@
  * bus_rx_decode_errors_total, bus_rx_rejected_total{reason}, bus_rx_streams,
  * bus_rx_streams_evicted_total.
  *
- * Threads: a bus_pub or a bus_sub is used by one thread at a time. A bus_sub verifies signed frames
- * on threads of its own (bus_sub_verify_threads), invisible to the caller: frames still come out of
- * bus_recv one at a time, in arrival order. It also runs one reader thread per busd stream URL
- * (above), stopped and joined by bus_sub_close.
+ * Threads: a bus_pub or a bus_sub is used by one thread at a time. A signing bus_pub under load
+ * signs on a thread of its own (bus_publish), stopped by bus_pub_close once what waits is sent. A
+ * bus_sub verifies signed frames on threads of its own (bus_sub_verify_threads), invisible to the
+ * caller: frames still come out of bus_recv one at a time, in arrival order. It also runs one
+ * reader thread per busd stream URL (above), stopped and joined by bus_sub_close.
  */
 #ifndef OB_BUS_BUS_H
 #define OB_BUS_BUS_H
@@ -78,6 +79,12 @@ int bus_pub_connected(const bus_pub *p);
 /*
  * Publishes one message. id: 16 bytes, or NULL for a fresh random id (written to id_out if not
  * NULL). The body is copied. Returns BUS_OK, BUS_EINVAL or BUS_ESEND.
+ * With a key, a frame published while earlier ones still wait to be signed is handed to the
+ * publisher's signer thread, which signs everything waiting as one window (one BIP-340 signature
+ * over a Merkle root, a proof in each frame: frame.h, sig.h); BUS_OK then means queued (a later
+ * failure counts in bus_tx_errors_total), and bus_publish waits when 1024 frames already wait. A
+ * frame published with nothing waiting after a quiet spell (50 us) is signed inline, alone, as
+ * before. Frames leave in publish order either way, bus_publish_raw's too.
  */
 OB_MUST_CHECK int bus_publish(bus_pub *p, const char *topic, const char *type, const uint8_t *id, const uint8_t *body,
                               size_t body_len, uint8_t id_out[16]);

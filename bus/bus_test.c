@@ -629,6 +629,84 @@ test_verify_pipeline_close_busy(void **state)
 	sig_key_free(k);
 }
 
+/*
+ * A signed publisher under load signs windows of waiting frames (frame.h element 9). The subscriber
+ * here takes one topic of two published interleaved, so it never sees a whole window, and each frame
+ * still checks alone: all arrive, in order, without gaps, some of them windowed. A windowed frame
+ * replayed with one body byte changed is rejected as a bad signature.
+ */
+static void
+test_signed_windows(void **state)
+{
+	(void)state;
+	fwd_thread fw;
+	char err[160], body[64];
+	uint8_t secret[32], copy[1024];
+	size_t copy_len = 0;
+	memset(secret, 0x45, 32);
+	sig_key *good = sig_key_new(secret);
+	sig_trust *t = trust_for(good);
+	fwd_start(&fw, "inproc://t9-in", "inproc://t9-out");
+	bus_pub *p = bus_pub_open("inproc://t9-in", "gate-9", err, sizeof err);
+	bus_sub *s = bus_sub_open("inproc://t9-out", err, sizeof err);
+	bus_sub_topic(s, "price.update.ETH-USD");
+	bus_sub_set_trust(s, t);
+	bus_pub_set_key(p, good);
+	assert_int_equal(bus_pub_wait(p, 1, 10000), 0);
+	assert_int_equal(bus_sub_wait(s, 1, 10000), 0);
+	assert_int_equal(fwd_ready(&fw, 1, 1), 0);
+	uint64_t bad0 = reject_count("bad_signature");
+
+	enum {
+		N = 400
+	};
+	for (int i = 0; i < N; i++) {
+		snprintf(body, sizeof body, "%d", i);
+		assert_int_equal(bus_publish(p, "price.update.ETH-USD", "price.update", NULL, (uint8_t *)body,
+		                             strlen(body), NULL),
+		                 BUS_OK);
+		assert_int_equal(bus_publish(p, "price.update.BTC-USD", "price.update", NULL, (uint8_t *)"b", 1, NULL),
+		                 BUS_OK);
+		if (i % 100 == 99)
+			nng_msleep(5); /* within pub0's and the forwarder's buffers */
+	}
+	int windowed = 0;
+	for (int i = 0; i < N; i++) {
+		bus_msg m;
+		char want[16];
+		assert_int_equal(bus_recv(s, &m, 10000), BUS_OK);
+		snprintf(want, sizeof want, "%d", i);
+		assert_int_equal(m.f.body_len, strlen(want));
+		assert_memory_equal(m.f.body, want, strlen(want));
+		assert_int_equal(m.f.seq, (uint64_t)i + 1);
+		assert_int_equal(m.gap, 0);
+		assert_non_null(m.f.key);
+		if (m.f.win_count != 0) {
+			windowed++;
+			if (copy_len == 0) {
+				const uint8_t *b = bus_msg_bytes(&m, &copy_len);
+				assert_true(copy_len <= sizeof copy);
+				memcpy(copy, b, copy_len);
+			}
+		}
+		bus_msg_free(&m);
+	}
+	/* 400 frames published back to back while each signature takes ~20 us: they queue up */
+	assert_true(windowed > 0);
+	assert_int_equal(bus_pub_seq(p, "price.update.BTC-USD"), N);
+
+	frame_view v;
+	assert_int_equal(frame_decode(copy, copy_len, &v, err, sizeof err), 0);
+	copy[v.body - copy] ^= 0x01;
+	assert_int_equal(bus_publish_raw(p, copy, copy_len), BUS_OK);
+	bus_msg m;
+	assert_int_equal(bus_recv(s, &m, 10000), BUS_EREJECT);
+	assert_non_null(strstr(m.err, "bad_signature"));
+	bus_msg_free(&m);
+	assert_int_equal(reject_count("bad_signature") - bad0, 1);
+	signed_close(p, s, &fw, t, good, NULL);
+}
+
 /* ---- over busd's stream egress: topic declarations ----------------------------------------- */
 
 static char st_url[2][160];
@@ -932,12 +1010,19 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_delivery_order_and_filter), cmocka_unit_test(test_two_replicas_dedupe),
-		cmocka_unit_test(test_gaps_late_restart),         cmocka_unit_test(test_trust_rejects_forgery),
-		cmocka_unit_test(test_forwarder_drops_malformed), cmocka_unit_test(test_streams_bounded),
-		cmocka_unit_test(test_verify_pipeline),           cmocka_unit_test(test_verify_pipeline_close_busy),
-		cmocka_unit_test(test_stream_filtered),           cmocka_unit_test(test_stream_redial),
-		cmocka_unit_test(test_stream_two_replicas),       cmocka_unit_test(test_stream_filter_off),
+		cmocka_unit_test(test_delivery_order_and_filter),
+		cmocka_unit_test(test_two_replicas_dedupe),
+		cmocka_unit_test(test_gaps_late_restart),
+		cmocka_unit_test(test_trust_rejects_forgery),
+		cmocka_unit_test(test_forwarder_drops_malformed),
+		cmocka_unit_test(test_streams_bounded),
+		cmocka_unit_test(test_verify_pipeline),
+		cmocka_unit_test(test_verify_pipeline_close_busy),
+		cmocka_unit_test(test_signed_windows),
+		cmocka_unit_test(test_stream_filtered),
+		cmocka_unit_test(test_stream_redial),
+		cmocka_unit_test(test_stream_two_replicas),
+		cmocka_unit_test(test_stream_filter_off),
 		cmocka_unit_test(test_stream_close_busy),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -140,6 +140,61 @@ frame_attach_sig(uint8_t *buf, size_t signed_len, const uint8_t key[32], const u
 	return (size_t)(p - buf);
 }
 
+/* The one walk from a leaf to the top that builder, prover and verifier share (sig.c too): at each
+ * level the sibling is index ^ 1 when that exists (an odd last node has none and moves up as is). */
+size_t
+frame_window_depth(uint32_t index, uint32_t count)
+{
+	size_t d = 0;
+	if (count < 2 || count > FRAME_WINDOW_MAX || index >= count)
+		return 0;
+	for (uint32_t i = index, m = count; m > 1; i >>= 1, m = (m + 1) / 2)
+		d += (i ^ 1) < m;
+	return d;
+}
+
+void
+frame_window_begin(uint8_t *buf, size_t topic_len)
+{
+	buf[topic_len + 1] = 0x9a; /* fixarray of 10: the proof follows the signature */
+}
+
+/* A msgpack uint in its shortest form (the proof's numbers are < 2^16). */
+static uint8_t *
+fr_put_u16(uint8_t *p, uint32_t v)
+{
+	if (v <= 0x7f) {
+		*p++ = (uint8_t)v;
+	} else if (v <= 0xff) {
+		*p++ = 0xcc;
+		*p++ = (uint8_t)v;
+	} else {
+		*p++ = 0xcd;
+		*p++ = (uint8_t)(v >> 8);
+		*p++ = (uint8_t)v;
+	}
+	return p;
+}
+
+size_t
+frame_attach_proof(uint8_t *buf, size_t signed_len, const uint8_t key[32], const uint8_t sig[64], uint32_t index,
+                   uint32_t count, const uint8_t *path, size_t path_len)
+{
+	size_t depth = frame_window_depth(index, count);
+	if (depth == 0 || path_len != 32 * depth)
+		return 0;
+	uint8_t *p = buf + frame_attach_sig(buf, signed_len, key, sig);
+	*p++ = 0x93;
+	p = fr_put_u16(p, index);
+	p = fr_put_u16(p, count);
+	*p++ = 0xc5; /* bin16: a path can exceed 255 bytes */
+	*p++ = (uint8_t)(path_len >> 8);
+	*p++ = (uint8_t)path_len;
+	memcpy(p, path, path_len);
+	p += path_len;
+	return (size_t)(p - buf);
+}
+
 /* ---- decoding ------------------------------------------------------------------------------ */
 
 typedef struct {
@@ -250,6 +305,36 @@ fr_fixed_bin(fr_in *in, const char *what, size_t want, const uint8_t **out, int 
 	return 0;
 }
 
+/* Element 9: [index, count, path], the path exactly as long as the tree's shape says. */
+static int
+fr_proof(fr_in *in, frame_view *v)
+{
+	uint64_t index, count;
+	size_t n;
+	if (v->key == NULL)
+		return fr_fail(in, "proof", "a window proof needs key and sig");
+	if (fr_need(in, "proof", 1))
+		return -1;
+	if (*in->p != 0x93)
+		return fr_fail(in, "proof", "expected array of 3, got 0x%02x", *in->p);
+	in->p++;
+	if (fr_uint(in, "proof index", &index) || fr_uint(in, "proof count", &count))
+		return -1;
+	if (count < 2 || count > FRAME_WINDOW_MAX || index >= count)
+		return fr_fail(in, "proof", "index %llu of count %llu: want index < count, 2 <= count <= %d",
+		               (unsigned long long)index, (unsigned long long)count, FRAME_WINDOW_MAX);
+	if (fr_raw(in, "proof path", 1, FRAME_PATH_MAX, &v->win_path, &n))
+		return -1;
+	size_t want = 32 * frame_window_depth((uint32_t)index, (uint32_t)count);
+	if (n != want)
+		return fr_fail(in, "proof path", "%zu bytes, want %zu for index %llu of %llu", n, want,
+		               (unsigned long long)index, (unsigned long long)count);
+	v->win_index = (uint32_t)index;
+	v->win_count = (uint32_t)count;
+	v->win_path_len = n;
+	return 0;
+}
+
 int
 frame_decode(const uint8_t *buf, size_t len, frame_view *v, char *err, size_t errlen)
 {
@@ -266,9 +351,9 @@ frame_decode(const uint8_t *buf, size_t len, frame_view *v, char *err, size_t er
 
 	if (fr_need(&in, "envelope", 1))
 		return -1;
-	if (*in.p != 0x99)
-		return fr_fail(&in, "envelope", "expected array of 9, got 0x%02x", *in.p);
-	in.p++;
+	if (*in.p != 0x99 && *in.p != 0x9a)
+		return fr_fail(&in, "envelope", "expected array of 9 or 10, got 0x%02x", *in.p);
+	int windowed = *in.p++ == 0x9a;
 
 	uint64_t ver, seq, ts;
 	const uint8_t *s;
@@ -303,6 +388,8 @@ frame_decode(const uint8_t *buf, size_t len, frame_view *v, char *err, size_t er
 		return -1;
 	if ((v->key == NULL) != (v->sig == NULL))
 		return fr_fail(&in, "sig", "key and sig must both be present or both nil");
+	if (windowed && fr_proof(&in, v))
+		return -1;
 	if (in.p != in.end)
 		return fr_fail(&in, "frame", "%zu trailing bytes at offset %zu", (size_t)(in.end - in.p),
 		               (size_t)(in.p - buf));

@@ -2,7 +2,10 @@
  * frame_fuzz.c - libFuzzer target for the frame decoder and the signature check.
  *
  * Property: frame_decode never crashes or reads out of bounds; a frame it accepts re-encodes
- * (unsigned) to exactly its own bytes up to the signature, and the trust check runs on it safely.
+ * (unsigned) to exactly its own bytes up to the signature, a window proof it accepts (element 9,
+ * outside bytes like the rest) has exactly the siblings its index and count call for and comes with
+ * key and sig, and the trust check - proof folding and the verified-window cache included - runs on
+ * it safely.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -15,6 +18,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static sig_trust *trust;
+	static sig_wcache *cache;
 	frame_view v;
 	char err[160];
 	if (trust == NULL) {
@@ -22,6 +26,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memset(pub, 0, sizeof pub);
 		pub[31] = 1; /* not necessarily a valid x coordinate; sig_trust_add may refuse it */
 		trust = sig_trust_parse(NULL, err, sizeof err);
+		cache = sig_wcache_new();
 	}
 	if (frame_decode(data, size, &v, err, sizeof err) != 0)
 		return 0;
@@ -50,7 +55,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    w.body_len != v.body_len || memcmp(w.body, v.body, v.body_len) != 0 || w.topic_len != v.topic_len ||
 	    memcmp(w.topic, v.topic, v.topic_len) != 0)
 		abort();
-	(void)sig_check(trust, v.topic, v.topic_len, data, v.signed_len, v.key, v.sig);
+	if (v.win_count != 0 && (v.key == NULL || v.sig == NULL || v.win_path == NULL ||
+	                         v.win_path_len != 32 * frame_window_depth(v.win_index, v.win_count)))
+		abort();
+	sig_proof pr = { v.win_index, v.win_count, v.win_path, v.win_path_len };
+	(void)sig_check_window(trust, v.topic, v.topic_len, data, v.signed_len, v.key, v.sig, &pr, cache);
+	if (sig_wcache_count(cache) > SIG_WCACHE_SLOTS)
+		abort();
 	free(buf);
 	return 0;
 }

@@ -37,6 +37,31 @@ fj_set(json_t *o, const char *k, json_t *v)
 	return v == NULL || json_object_set_new(o, k, v) != 0 ? -1 : 0;
 }
 
+/* {"index", "count", "path": ["0x<sibling>", ...]}: where a frame sits in the window its signature
+ * signs (frame.h element 9), leaf level first. */
+static json_t *
+fj_window(const frame_view *f)
+{
+	json_t *w = json_object(), *path = json_array();
+	int bad = w == NULL || path == NULL;
+	for (size_t i = 0; !bad && i + 32 <= f->win_path_len; i += 32) {
+		json_t *h = frame_json_hex(f->win_path + i, 32);
+		bad = h == NULL || json_array_append_new(path, h) != 0;
+	}
+	if (!bad) {
+		bad |= fj_set(w, "index", json_integer(f->win_index));
+		bad |= fj_set(w, "count", json_integer(f->win_count));
+		bad |= fj_set(w, "path", path);
+		path = NULL;
+	}
+	json_decref(path);
+	if (bad) {
+		json_decref(w);
+		return NULL;
+	}
+	return w;
+}
+
 int
 frame_json_add(json_t *o, const frame_view *f)
 {
@@ -51,6 +76,8 @@ frame_json_add(json_t *o, const frame_view *f)
 	bad |= fj_set(o, "signed", json_boolean(f->key != NULL));
 	if (f->key != NULL)
 		bad |= fj_set(o, "key", frame_json_hex(f->key, 32));
+	if (f->win_count != 0)
+		bad |= fj_set(o, "window", fj_window(f));
 
 	size_t tl = f->type_len < FRAME_TYPE_MAX ? f->type_len : FRAME_TYPE_MAX; /* frame_decode bounds it */
 	memcpy(type, f->type, tl);

@@ -23,7 +23,8 @@
 json_t *frame_json_u64(uint64_t v);                 /* number <= 2^53, else "decimal" */
 json_t *frame_json_hex(const uint8_t *p, size_t n); /* "0x..." */
 
-/* Adds topic, type, id, origin, seq, ts, signed, [key], then body (decoded through the schemas) or
+/* Adds topic, type, id, origin, seq, ts, signed, [key], [window: {index, count, path: [0x-hex
+ * sibling hashes]} for a frame signed as part of a window (frame.h element 9)], then body (decoded through the schemas) or
  * body_hex, plus body_error when the type is known but its body does not decode. 0, or -1 when out
  * of memory. */
 int frame_json_add(json_t *obj, const frame_view *f);

@@ -104,12 +104,58 @@ test_frame(void **state)
 	json_decref(o);
 	json_decref(in);
 
-	/* a small seq stays a number */
+	/* a small seq stays a number; no window for a frame without a proof */
 	t_frame(buf, sizeof buf, "price.obs", 7, 1, body, blen, &v);
 	o = json_object();
 	assert_int_equal(frame_json_add(o, &v), 0);
 	assert_int_equal(json_integer_value(json_object_get(o, "seq")), 7);
 	assert_int_equal(json_integer_value(json_object_get(o, "ts")), 1);
+	assert_null(json_object_get(o, "window"));
+	json_decref(o);
+}
+
+/* A frame signed as part of a window shows its place: index, count and the sibling hashes. (The
+ * signature here is arbitrary bytes: the JSON view shows, it does not verify.) */
+static void
+test_window(void **state)
+{
+	(void)state;
+	uint8_t buf[1024], key[32], sig[64], path[64];
+	frame_fields f = { .topic = "price.obs.ETH-USD",
+		           .topic_len = 17,
+		           .type = "nosuch.type",
+		           .type_len = 11,
+		           .id = t_id,
+		           .origin = "fetch-a",
+		           .origin_len = 7,
+		           .seq = 1,
+		           .ts_ns = 2,
+		           .body = (const uint8_t *)"b",
+		           .body_len = 1 };
+	size_t sl;
+	char err[128];
+	assert_true(frame_encode(&f, buf, sizeof buf, &sl, err, sizeof err) > 0);
+	memset(key, 0x11, 32);
+	memset(sig, 0x22, 64);
+	memset(path, 0xaa, 32);
+	memset(path + 32, 0xbb, 32);
+	frame_window_begin(buf, f.topic_len);
+	size_t n = frame_attach_proof(buf, sl, key, sig, 1, 3, path, 64);
+	frame_view v;
+	assert_int_equal(frame_decode(buf, n, &v, err, sizeof err), 0);
+	json_t *o = json_object();
+	assert_int_equal(frame_json_add(o, &v), 0);
+	assert_true(json_is_true(json_object_get(o, "signed")));
+	json_t *w = json_object_get(o, "window");
+	assert_non_null(w);
+	assert_int_equal(json_integer_value(json_object_get(w, "index")), 1);
+	assert_int_equal(json_integer_value(json_object_get(w, "count")), 3);
+	json_t *p = json_object_get(w, "path");
+	assert_int_equal(json_array_size(p), 2);
+	assert_string_equal(json_string_value(json_array_get(p, 0)),
+	                    "0xaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+	assert_string_equal(json_string_value(json_array_get(p, 1)),
+	                    "0xbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb");
 	json_decref(o);
 }
 
@@ -142,6 +188,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_u64),
 		cmocka_unit_test(test_frame),
+		cmocka_unit_test(test_window),
 		cmocka_unit_test(test_bodies_that_do_not_decode),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -111,6 +111,48 @@ test_truncated(void **state)
 	assert_int_equal(open_rc(&e), ST_ECORRUPT);
 }
 
+/* A sound file may end before its last page: LMDB does not write the pages a transaction
+ * allocated and freed again before its commit (seen in the gate: 30 pages of 31, every table
+ * readable). The same state made by hand: the current meta claims two pages more than the file
+ * has. It opens, and every record reads (before: refused as truncated). */
+static void
+test_short_of_last_page_opens(void **state)
+{
+	st_err e;
+	fill();
+	int fd = open(path, O_RDWR);
+	assert_true(fd >= 0);
+	int moved = 0;
+	for (int meta = 0; meta < 2; meta++) { /* the meta whose last page ends the file: the newer */
+		uint64_t last;
+		off_t off = (off_t)meta * 4096 + 136; /* the page size fill's store has; mm_last_pg */
+		assert_int_equal(pread(fd, &last, 8, off), 8);
+		if ((off_t)(last + 1) * 4096 != file_size())
+			continue;
+		last += 2;
+		assert_int_equal(pwrite(fd, &last, 8, off), 8);
+		moved++;
+	}
+	assert_int_equal(moved, 1);
+	close(fd);
+	assert_int_equal(open_rc(&e), 0);
+	st_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val v;
+	assert_int_equal(st_open(&env, dir, NULL, &e), 0);
+	assert_int_equal(st_begin(env, 1, &txn, &e), 0);
+	assert_int_equal(st_table(txn, "things", &dbi, &e), 0);
+	for (uint64_t i = 0; i < 3000; i++) {
+		uint8_t k[8];
+		st_key_u64(k, i);
+		assert_int_equal(st_get(txn, dbi, k, 8, &v, &e), 0);
+		assert_int_equal(v.mv_size, 300);
+	}
+	st_abort(txn);
+	st_close(env);
+}
+
 static void
 test_not_lmdb(void **state)
 {
@@ -152,6 +194,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_healthy_and_absent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_empty_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncated, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_short_of_last_page_opens, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_not_lmdb, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_garbage_pages, setup, teardown),
 	};

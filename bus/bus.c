@@ -408,14 +408,6 @@ bus_next_id(bus_pub *p, uint8_t id[16])
 		id[15 - i] = (uint8_t)(c >> (8 * i));
 }
 
-static uint64_t
-bus_mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* Sends a finished frame of len bytes (m is larger: chopped here). 0, or -1 (m freed, counted). */
 static int
 bus_send(bus_pub *p, nng_msg *m, size_t len)
@@ -590,7 +582,7 @@ bus_dispatch(bus_pub *p, bus_sq_ent *e)
 	int idle = bus_sq_idle(p->sq);
 	if (e->key == NULL && idle)
 		return bus_send(p, e->m, e->len) == 0 ? BUS_OK : BUS_ESEND;
-	if (e->key != NULL && idle && bus_mono_ns() - p->last_return_ns > (uint64_t)BUS_SIGN_IDLE_NS)
+	if (e->key != NULL && idle && rt_mono_ns() - p->last_return_ns > (uint64_t)BUS_SIGN_IDLE_NS)
 		return bus_sign_one(p, e) == 0 ? BUS_OK : BUS_ESEND;
 	bus_signer *q = bus_signer_get(p);
 	if (q == NULL) { /* no thread: sign inline, as before (nothing can be waiting then) */
@@ -653,7 +645,7 @@ bus_publish(bus_pub *p, const char *topic, const char *type, const uint8_t *id, 
 		if (id_out)
 			memcpy(id_out, id, 16);
 	}
-	p->last_return_ns = bus_mono_ns();
+	p->last_return_ns = rt_mono_ns();
 	return rc;
 }
 

@@ -99,29 +99,45 @@ gc_read_latest_at(rpc *r, const uint8_t agg[20], uint64_t block, gc_round *out, 
 	return gc_latest_outcome(rc, res, rlen, out, e);
 }
 
+/* The calls of a batch of n (1..RPC_BATCH_MAX), zeroed; NULL with e filled. */
+static rpc_batch_call *
+gc_batch_new(size_t n, rpc_error *e)
+{
+	int bad = n == 0 || n > RPC_BATCH_MAX;
+	rpc_batch_call *calls = bad ? NULL : calloc(n, sizeof *calls);
+	if (calls == NULL) {
+		memset(e, 0, sizeof *e);
+		if (bad)
+			snprintf(e->msg, sizeof e->msg, "%zu calls: outside 1..%d", n, RPC_BATCH_MAX);
+		else
+			snprintf(e->msg, sizeof e->msg, "out of memory");
+	}
+	return calls;
+}
+
+/* A batch whose params could not all be built (out of memory): the k built are released. */
+static int
+gc_batch_abandon(rpc_batch_call *calls, size_t k, rpc_error *e)
+{
+	for (size_t j = 0; j < k; j++)
+		json_decref(calls[j].params);
+	free(calls);
+	memset(e, 0, sizeof *e);
+	snprintf(e->msg, sizeof e->msg, "out of memory");
+	return RPC_EDECODE;
+}
+
 int
 gc_read_latest_many(rpc *r, gc_read *rd, size_t n, rpc_error *e)
 {
-	if (n == 0 || n > RPC_BATCH_MAX) {
-		memset(e, 0, sizeof *e);
-		snprintf(e->msg, sizeof e->msg, "%zu reads: outside 1..%d", n, RPC_BATCH_MAX);
+	rpc_batch_call *calls = gc_batch_new(n, e);
+	if (calls == NULL)
 		return RPC_EDECODE;
-	}
-	rpc_batch_call *calls = calloc(n, sizeof *calls);
 	uint8_t sel[4];
 	abi_selector("latestRoundData()", sel);
-	for (size_t i = 0; calls && i < n; i++)
-		if (rpc_eth_call_call(&calls[i], rd[i].agg, sel, 4) != 0) {
-			for (size_t j = 0; j < i; j++)
-				json_decref(calls[j].params);
-			free(calls);
-			calls = NULL;
-		}
-	if (calls == NULL) {
-		memset(e, 0, sizeof *e);
-		snprintf(e->msg, sizeof e->msg, "out of memory");
-		return RPC_EDECODE;
-	}
+	for (size_t i = 0; i < n; i++)
+		if (rpc_eth_call_call(&calls[i], rd[i].agg, sel, 4) != 0)
+			return gc_batch_abandon(calls, i, e);
 	int brc = rpc_call_batch(r, calls, n, e);
 	for (size_t i = 0; i < n; i++) {
 		uint8_t *res = NULL;
@@ -247,28 +263,14 @@ gc_estimate_gas(rpc *r, const uint8_t from[20], const uint8_t to[20], const uint
 int
 gc_estimate_gas_many(rpc *r, gc_estimate *c, size_t n, rpc_error *e)
 {
-	if (n == 0 || n > RPC_BATCH_MAX) {
-		memset(e, 0, sizeof *e);
-		snprintf(e->msg, sizeof e->msg, "%zu estimates: outside 1..%d", n, RPC_BATCH_MAX);
+	rpc_batch_call *calls = gc_batch_new(n, e);
+	if (calls == NULL)
 		return RPC_EDECODE;
-	}
-	rpc_batch_call *calls = calloc(n, sizeof *calls);
-	if (calls == NULL) {
-		memset(e, 0, sizeof *e);
-		snprintf(e->msg, sizeof e->msg, "out of memory");
-		return RPC_EDECODE;
-	}
 	for (size_t i = 0; i < n; i++) {
 		calls[i].method = c[i].check_gas ? "eth_call" : "eth_estimateGas";
 		if ((calls[i].params = gc_estimate_params(c[i].from, c[i].to, c[i].data, c[i].len, c[i].check_gas)) ==
-		    NULL) {
-			for (size_t j = 0; j < i; j++)
-				json_decref(calls[j].params);
-			free(calls);
-			memset(e, 0, sizeof *e);
-			snprintf(e->msg, sizeof e->msg, "out of memory");
-			return RPC_EDECODE;
-		}
+		    NULL)
+			return gc_batch_abandon(calls, i, e);
 	}
 	int brc = rpc_call_batch(r, calls, n, e);
 	for (size_t i = 0; i < n; i++) {

@@ -251,22 +251,37 @@ rpc_block_by_number(rpc *r, uint64_t number, rpc_block *b, rpc_error *e)
 }
 
 int
+rpc_get_tx_result(const json_t *res, uint64_t *block_number, rpc_error *e)
+{
+	*block_number = 0;
+	if (json_is_null(res))
+		return RPC_ENOTFOUND;
+	if (!json_is_object(res))
+		return rpc_decode_fail(e, "eth_getTransactionByHash");
+	const json_t *bn = json_object_get(res, "blockNumber");
+	if (bn && !json_is_null(bn) && rpc_parse_u64(bn, block_number) != 0)
+		return rpc_decode_fail(e, "eth_getTransactionByHash");
+	return RPC_OK;
+}
+
+int
+rpc_get_tx_call(rpc_batch_call *c, const uint8_t hash[32])
+{
+	memset(c, 0, sizeof *c);
+	c->method = "eth_getTransactionByHash";
+	json_t *hex = rpc_hex(hash, 32);
+	c->params = hex ? json_pack("[o]", hex) : NULL;
+	return c->params ? 0 : -1;
+}
+
+int
 rpc_get_tx(rpc *r, const uint8_t hash[32], uint64_t *block_number, rpc_error *e)
 {
 	json_t *res;
 	int rc = rpc_call(r, "eth_getTransactionByHash", json_pack("[o]", rpc_hex(hash, 32)), &res, e);
 	if (rc != RPC_OK)
 		return rc;
-	*block_number = 0;
-	if (json_is_null(res))
-		rc = RPC_ENOTFOUND;
-	else if (!json_is_object(res))
-		rc = rpc_decode_fail(e, "eth_getTransactionByHash");
-	else {
-		const json_t *bn = json_object_get(res, "blockNumber");
-		if (bn && !json_is_null(bn) && rpc_parse_u64(bn, block_number) != 0)
-			rc = rpc_decode_fail(e, "eth_getTransactionByHash");
-	}
+	rc = rpc_get_tx_result(res, block_number, e);
 	json_decref(res);
 	return rc;
 }

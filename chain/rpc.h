@@ -197,6 +197,10 @@ int rpc_block_by_number(rpc *r, uint64_t number, rpc_block *b, rpc_error *e);
 /* eth_getTransactionByHash: RPC_ENOTFOUND if the node does not know it; else *block_number is
  * its block, or 0 while pending. */
 int rpc_get_tx(rpc *r, const uint8_t hash[32], uint64_t *block_number, rpc_error *e);
+/* The same as one call of a batch (0 or -1: out of memory), and its answer's reading: RPC_OK (with
+ * *block_number, 0 while pending), RPC_ENOTFOUND (null: the node does not know it), RPC_EDECODE. */
+int rpc_get_tx_call(rpc_batch_call *c, const uint8_t hash[32]);
+int rpc_get_tx_result(const json_t *result, uint64_t *block_number, rpc_error *e);
 
 /* ---- the decoder (pure functions, fuzzed by chain/rpc_fuzz.c) ----------------------------- */
 /* Parses a JSON-RPC 2.0 response body. expect_id < 0 = accept any id. RPC_OK with a new

@@ -2,6 +2,7 @@
  * so a crash between the two re-publishes at worst (consumers take tx.status as idempotent). */
 #include "actors/submitter/submitter.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include "chain/tx.h"
 
 #define SUB_DONE_KEEP_NS (24ull * 3600 * 1000000000ull) /* late duplicates of tx.signed are re-acked */
+#define SUB_UNASKED      INT_MIN /* a pool check not asked in a batch (sub_rcpt.known): sub_follow asks */
 
 struct sub {
 	sub_cfg c;
@@ -1023,7 +1025,7 @@ static int sub_follow_depth(sub *s, sub_entry *e);
 /* Follows one entry, given its receipt as read (r: rpc_get_receipt's return, why: a transport
  * failure's text). Returns -1 when it was removed, 1 on a transport failure (stop polling). */
 static int
-sub_follow(sub *s, sub_entry *e, int r, const rpc_receipt *prc, const char *why)
+sub_follow(sub *s, sub_entry *e, int r, const rpc_receipt *prc, int known, const char *why)
 {
 	rpc_receipt rc = *prc;
 	rpc_error re;
@@ -1053,7 +1055,9 @@ sub_follow(sub *s, sub_entry *e, int r, const rpc_receipt *prc, const char *why)
 		if (s->head != e->checked_block) { /* once per block: does the node still hold it? */
 			uint64_t bn;
 			e->checked_block = s->head;
-			if (rpc_get_tx(s->r, e->tx.tx_hash, &bn, &re) == RPC_ENOTFOUND && sub_send(s, e) != 0)
+			if (known == SUB_UNASKED) /* (not asked in the receipts' batch) */
+				known = rpc_get_tx(s->r, e->tx.tx_hash, &bn, &re);
+			if (known == RPC_ENOTFOUND && sub_send(s, e) != 0)
 				return -1;
 		}
 		if (s->c.bump_after_blocks && s->head >= e->sent_block + s->c.bump_after_blocks &&
@@ -1073,23 +1077,70 @@ sub_follow(sub *s, sub_entry *e, int r, const rpc_receipt *prc, const char *why)
 typedef struct {
 	int r; /* rpc_get_receipt's return for the entry */
 	rpc_receipt rc;
+	int known; /* rpc_get_tx's return (the pool check, asked in the same batch), or SUB_UNASKED */
 } sub_rcpt;
 
+/* Whether sub_follow asks the node if it still holds e (sent, not mined, once per block). */
+static int
+sub_pool_check_due(const sub *s, const sub_entry *e)
+{
+	return e->block_number == 0 && !sub_held(e) && e->sent_block != 0 && s->head != e->checked_block;
+}
+
+/* The pool checks of v[0..n) that are due, appended to a receipts batch of n calls (array grown to
+ * n + their count; at[i] = the call of v[i]'s check, or 0). Returns the calls in all; n when none
+ * or when memory ran out (sub_follow then asks alone). */
+static size_t
+sub_pool_checks(sub *s, sub_entry **v, size_t n, rpc_batch_call **calls, size_t *at)
+{
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++)
+		m += sub_pool_check_due(s, v[i]);
+	rpc_batch_call *more = m ? realloc(*calls, (n + m) * sizeof **calls) : NULL;
+	memset(at, 0, n * sizeof *at);
+	if (more == NULL)
+		return n;
+	*calls = more;
+	size_t k = n;
+	for (size_t i = 0; i < n; i++)
+		if (sub_pool_check_due(s, v[i]) && rpc_get_tx_call(&more[k], v[i]->tx.tx_hash) == 0)
+			at[i] = k++;
+	return k;
+}
+
 /* The receipts of v[0..n) into out: one batch request when SEND_BATCH_MAX > 1 and the endpoint
- * takes batches, else one request each. A call the batch did not answer is asked again alone;
- * after a transport failure the rest are not asked (RPC_ETRANSPORT, why = its text). */
+ * takes batches, else one request each. The batch also asks whether the node still holds each
+ * entry that is sent and not mined (eth_getTransactionByHash, once per block: sub_follow), which
+ * it otherwise asked one request each, in turn, while new tx.signed waited: at 500 feeds the
+ * poll's longest part. A call the batch did not answer is asked again alone; after a transport
+ * failure the rest are not asked (RPC_ETRANSPORT, why = its text). */
 static void
 sub_receipts(sub *s, sub_entry **v, size_t n, sub_rcpt *out, char *why, size_t wl)
 {
 	rpc_batch_call *calls = NULL;
 	int brc = RPC_EDECODE;
 	rpc_error be;
+	size_t at[SUB_SEND_BATCH_MAX], total = n;
+	for (size_t i = 0; i < n; i++)
+		out[i].known = SUB_UNASKED;
 	if (n > 1 && s->c.send_batch_max > 1 && !s->no_batch && (calls = sub_batch_calls(v, n, 1)) != NULL) {
-		brc = rpc_call_batch(s->r, calls, n, &be);
+		total = sub_pool_checks(s, v, n, &calls, at);
+		brc = rpc_call_batch(s->r, calls, total, &be);
 		rt_inc(s->m_rbatches);
 		if (brc == RPC_ENOBATCH)
 			sub_no_batch(s, &be);
 	}
+	for (size_t i = 0; brc == RPC_OK && i < n; i++)
+		if (at[i]) {
+			uint64_t bn;
+			rpc_error re;
+			int rc = calls[at[i]].rc;
+			if (rc == RPC_OK)
+				rc = rpc_get_tx_result(calls[at[i]].result, &bn, &re);
+			out[i].known = rc == RPC_OK || rc == RPC_ENOTFOUND ? rc : SUB_UNASKED; /* else alone */
+		}
+	for (size_t k = n; calls && k < total; k++)
+		json_decref(calls[k].result);
 	int down = 0;
 	for (size_t i = 0; i < n; i++) {
 		rpc_error re;
@@ -1191,7 +1242,7 @@ sub_poll(sub *s)
 		int stop = 0;
 		for (size_t j = 0; j < k && !stop; j++)
 			if (sub_index(s, chunk[j]) >= 0 && chunk[j]->state != SC_TX_REPLACED)
-				stop = sub_follow(s, chunk[j], rr[j].r, &rr[j].rc, why) == 1;
+				stop = sub_follow(s, chunk[j], rr[j].r, &rr[j].rc, rr[j].known, why) == 1;
 		if (stop)
 			break;
 	}

@@ -16,6 +16,7 @@
 #      replay) and out of gas (gas used of limit); both tx_failed alerts share one dedupe key
 #   7b. the submitter's store full (a tmpfs, root): a tx is sent and mined at once but not acked; space
 #      back and the signer's re-publish: found mined by its receipt, stored, acked once, confirmed
+#   7c. a sent tx the node drops from its pool (anvil_dropTransaction): sent again at the next block
 #   8. RSS measured; RPC gone -> /health 503 and alert rpc_unreachable; SIGTERM exits 0
 set -euo pipefail
 export HTTP_PORT=${HTTP_PORT-0} # actors listen on the seed's 8000/8080 unless told: here, no HTTP unless a start asks (docs/MIGRATION.md)
@@ -266,6 +267,29 @@ status_is "$H9" confirmed 15 || fail "the re-published tx not followed to confir
 [ "$(($(rpc eth_getTransactionCount "[\"$ADDR1\", \"latest\"]" | jq -r .result)))" = 7 ] || fail "nonce count after 7b"
 [ "$(answer)" = 666 ] || fail "answer $(answer)"
 ok "space back: the re-publish finds it mined (its receipt), stores it, acks it once; confirmed; nonce 6 used once"
+
+# ---- 7c. the node forgets a sent tx: sent again -------------------------------------------------
+# Once per block the submitter asks whether the node still holds each sent, unmined tx (in the same
+# batch as the receipts when it follows several): one dropped from the pool is sent again.
+rpc evm_setAutomine '[false]' >/dev/null
+RAW=$(mktx 7 777 $((200 * GWEI)) $((2 * GWEI))); H10=$(hash_of "$RAW")
+publish "$(signed 0x0000000000000000000000000000000a 7 777 "$RAW" $((200 * GWEI)) $((2 * GWEI)))"
+RAW=$(mktx 8 888 $((200 * GWEI)) $((2 * GWEI))); H11=$(hash_of "$RAW")
+publish "$(signed 0x0000000000000000000000000000000b 8 888 "$RAW" $((200 * GWEI)) $((2 * GWEI)))"
+status_is "$H10" pending || fail "nonce 7 not pending"
+status_is "$H11" pending || fail "nonce 8 not pending"
+in_pool() { [ "$(rpc eth_getTransactionByHash "[\"$1\"]" | jq -r .result)" != null ]; }
+rpc anvil_dropTransaction "[\"$H10\"]" >/dev/null
+in_pool "$H10" && fail "anvil still holds the dropped tx"
+# the next block (without it: nonce 8 waits behind the gap) makes the submitter ask again
+rpc evm_mine >/dev/null
+wait_for 15 "the dropped tx sent again" in_pool "$H10"
+mine 2 # mined, and one block on top (CONFIRMATIONS=2)
+status_is "$H10" confirmed 15 || fail "the re-sent tx not confirmed"
+status_is "$H11" confirmed 15 || fail "nonce 8 not confirmed after the gap closed"
+rpc evm_setAutomine '[true]' >/dev/null
+[ "$(answer)" = 888 ] || fail "answer $(answer)"
+ok "a tx the node dropped from its pool is sent again at the next block, then both mined in order"
 
 # ---- RSS
 RSS=$(awk '/VmRSS/ {print $2}' "/proc/$SUB_PID/status")

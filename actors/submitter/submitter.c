@@ -41,7 +41,7 @@ struct sub {
 	int have_quote;
 	uint64_t next_poll, next_quote, next_nonce; /* monotonic ms */
 	rt_metric *m_pub_err, *m_batches, *m_rbatches, *m_batch_refused;
-	rt_metric *m_sent, *m_pending, *m_bumps, *m_confirm, *m_bad, *m_other, *m_up[RPC_MAX_ENDPOINTS];
+	rt_metric *m_sent, *m_pending, *m_bumps, *m_resent, *m_confirm, *m_bad, *m_other, *m_up[RPC_MAX_ENDPOINTS];
 };
 
 static uint64_t
@@ -81,6 +81,8 @@ sub_metrics(sub *s)
 	s->m_sent = rt_counter("oracle_updates_sent_total", "Price update transactions accepted by the node.", NULL);
 	s->m_pending = rt_gauge("submitter_pending", "Transactions tracked until final.", NULL);
 	s->m_bumps = rt_counter("submitter_bumps_total", "Fee bumps asked of the signer for stuck transactions.", NULL);
+	s->m_resent = rt_counter("submitter_resent_total",
+	                         "Sent transactions the node no longer held (not mined), sent again.", NULL);
 	s->m_confirm = rt_histogram("submitter_confirm_seconds", "From tx.signed received to confirmed at depth.", NULL,
 	                            b, sizeof b / sizeof b[0]);
 	s->m_bad = rt_counter("submitter_rejected_total", "tx.signed messages refused (hash, sender, chain).", NULL);
@@ -1057,8 +1059,15 @@ sub_follow(sub *s, sub_entry *e, int r, const rpc_receipt *prc, int known, const
 			e->checked_block = s->head;
 			if (known == SUB_UNASKED) /* (not asked in the receipts' batch) */
 				known = rpc_get_tx(s->r, e->tx.tx_hash, &bn, &re);
-			if (known == RPC_ENOTFOUND && sub_send(s, e) != 0)
-				return -1;
+			if (known == RPC_ENOTFOUND) {
+				char h[67];
+				sub_hex(e->tx.tx_hash, 32, h);
+				rt_inc(s->m_resent);
+				rt_logkv(RT_WARN, "the node no longer holds the transaction: sending it again", "tx", h,
+				         NULL);
+				if (sub_send(s, e) != 0)
+					return -1;
+			}
 		}
 		if (s->c.bump_after_blocks && s->head >= e->sent_block + s->c.bump_after_blocks &&
 		    (e->bump_block == 0 || s->head >= e->bump_block + s->c.bump_after_blocks) && sub_is_newest(s, e))

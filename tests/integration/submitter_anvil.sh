@@ -279,17 +279,22 @@ publish "$(signed 0x0000000000000000000000000000000b 8 888 "$RAW" $((200 * GWEI)
 status_is "$H10" pending || fail "nonce 7 not pending"
 status_is "$H11" pending || fail "nonce 8 not pending"
 in_pool() { [ "$(rpc eth_getTransactionByHash "[\"$1\"]" | jq -r .result)" != null ]; }
-rpc anvil_dropTransaction "[\"$H10\"]" >/dev/null
-in_pool "$H10" && fail "anvil still holds the dropped tx"
+resent_ge() { [ "$(curl -s "http://127.0.0.1:$HP/metrics" | awk '$1=="submitter_resent_total" {print $2}')" -ge "$1" ] 2>/dev/null; }
+resent_ge 1 && fail "submitter_resent_total above 0 before anything was dropped"
+DROP=$(rpc anvil_dropTransaction "[\"$H10\"]")
+[ "$(jq -r '.error // empty' <<<"$DROP")" = "" ] || fail "anvil_dropTransaction: $DROP"
 # the next block (without it: nonce 8 waits behind the gap) makes the submitter ask again
 rpc evm_mine >/dev/null
+wait_for 15 "the submitter saw the node forgot it (submitter_resent_total)" resent_ge 1
+grep -q "the node no longer holds the transaction: sending it again\",\"tx\":\"$H10\"" "$TMP/submitter.log" ||
+	fail "no warning naming the re-sent tx"
 wait_for 15 "the dropped tx sent again" in_pool "$H10"
 mine 2 # mined, and one block on top (CONFIRMATIONS=2)
 status_is "$H10" confirmed 15 || fail "the re-sent tx not confirmed"
 status_is "$H11" confirmed 15 || fail "nonce 8 not confirmed after the gap closed"
 rpc evm_setAutomine '[true]' >/dev/null
 [ "$(answer)" = 888 ] || fail "answer $(answer)"
-ok "a tx the node dropped from its pool is sent again at the next block, then both mined in order"
+ok "a tx the node dropped from its pool is sent again at the next block (submitter_resent_total, a warning), then both mined in order"
 
 # ---- RSS
 RSS=$(awk '/VmRSS/ {print $2}' "/proc/$SUB_PID/status")

@@ -188,14 +188,21 @@ rpc_send_raw_result(const json_t *result, uint8_t hash[32], rpc_error *e)
 	return RPC_OK;
 }
 
+/* One call of a batch whose one parameter is b[0..n) in hex. 0, or -1 (out of memory). */
+static int
+rpc_hex_call(rpc_batch_call *c, const char *method, const uint8_t *b, size_t n)
+{
+	memset(c, 0, sizeof *c);
+	c->method = method;
+	json_t *hex = rpc_hex(b, n);
+	c->params = hex ? json_pack("[o]", hex) : NULL; /* "o" steals hex, also on failure */
+	return c->params ? 0 : -1;
+}
+
 int
 rpc_send_raw_call(rpc_batch_call *c, const uint8_t *raw, size_t len)
 {
-	memset(c, 0, sizeof *c);
-	c->method = "eth_sendRawTransaction";
-	json_t *hex = rpc_hex(raw, len);
-	c->params = hex ? json_pack("[o]", hex) : NULL; /* "o" steals hex, also on failure */
-	return c->params ? 0 : -1;
+	return rpc_hex_call(c, "eth_sendRawTransaction", raw, len);
 }
 
 int
@@ -223,11 +230,7 @@ rpc_get_receipt_result(const json_t *res, rpc_receipt *rc_out, rpc_error *e)
 int
 rpc_get_receipt_call(rpc_batch_call *c, const uint8_t hash[32])
 {
-	memset(c, 0, sizeof *c);
-	c->method = "eth_getTransactionReceipt";
-	json_t *hex = rpc_hex(hash, 32);
-	c->params = hex ? json_pack("[o]", hex) : NULL;
-	return c->params ? 0 : -1;
+	return rpc_hex_call(c, "eth_getTransactionReceipt", hash, 32);
 }
 
 int
@@ -267,11 +270,7 @@ rpc_get_tx_result(const json_t *res, uint64_t *block_number, rpc_error *e)
 int
 rpc_get_tx_call(rpc_batch_call *c, const uint8_t hash[32])
 {
-	memset(c, 0, sizeof *c);
-	c->method = "eth_getTransactionByHash";
-	json_t *hex = rpc_hex(hash, 32);
-	c->params = hex ? json_pack("[o]", hex) : NULL;
-	return c->params ? 0 : -1;
+	return rpc_hex_call(c, "eth_getTransactionByHash", hash, 32);
 }
 
 int

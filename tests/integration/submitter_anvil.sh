@@ -286,8 +286,9 @@ DROP=$(rpc anvil_dropTransaction "[\"$H10\"]")
 # the next block (without it: nonce 8 waits behind the gap) makes the submitter ask again
 rpc evm_mine >/dev/null
 wait_for 15 "the submitter saw the node forgot it (submitter_resent_total)" resent_ge 1
-grep -q "the node no longer holds the transaction: sending it again\",\"tx\":\"$H10\"" "$TMP/submitter.log" ||
-	fail "no warning naming the re-sent tx"
+# (the counter goes up just before the log line is written: wait for it too)
+wait_for 5 "a warning naming the re-sent tx" \
+	grep -q "the node no longer holds the transaction: sending it again\",\"tx\":\"$H10\"" "$TMP/submitter.log"
 wait_for 15 "the dropped tx sent again" in_pool "$H10"
 mine 2 # mined, and one block on top (CONFIRMATIONS=2)
 status_is "$H10" confirmed 15 || fail "the re-sent tx not confirmed"

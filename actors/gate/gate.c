@@ -792,6 +792,7 @@ static int
 gt_queue_update(gt *g, gt_feed *f, MDB_txn *txn, st_err *e)
 {
 	const gd_decision *d = &f->pend_d;
+	f->saved = f->v; /* first: the caller restores it whatever step below fails */
 	sc_price_update u;
 	memset(&u, 0, sizeof u);
 	snprintf(u.feed, sizeof u.feed, "%s", f->c.feed);
@@ -822,7 +823,6 @@ gt_queue_update(gt *g, gt_feed *f, MDB_txn *txn, st_err *e)
 		snprintf(e->text, sizeof e->text, "cannot build the update for %s", f->c.feed);
 		return EINVAL;
 	}
-	f->saved = f->v;
 	f->supersede = d->supersede && f->v.st.inflight;
 	memcpy(f->old_id, f->v.inf_id, 16);
 	memcpy(f->v.inf_id, id, 16);

@@ -864,39 +864,34 @@ static void
 gt_turn_flush(gt *g, uint64_t now_ns, uint64_t mono_ns)
 {
 	size_t n = g->npend ? gt_prepare_turn(g, now_ns, mono_ns) : 0, k = 0;
-	if (n == 0 && g->nacks == 0 && g->ndirty == 0) {
-		if (g->resend_due) {
-			g->resend_due = 0;
-			gt_flush_outbox(g, now_ns);
+	if (n || g->nacks || g->ndirty) {
+		MDB_txn *txn;
+		st_err e;
+		int rc = st_begin(g->env, 0, &txn, &e);
+		if (rc == 0)
+			rc = gt_write_queued(g, txn, &e);
+		for (; k < n && rc == 0; k++)
+			rc = gt_queue_update(g, g->pub[k], txn, &e);
+		if (rc == 0)
+			rc = st_commit(txn, &e);
+		else if (txn)
+			st_abort(txn);
+		if (rc != 0) {
+			for (size_t i = 0; i < k; i++)
+				g->pub[i]->v = g->pub[i]->saved;
+			gt_store_failed(g, n ? "queueing the updates" : "acks and in-flight drops", NULL, &e);
+			return;
 		}
-		return;
+		gt_written(g);
+		for (size_t i = 0; i < n; i++) {
+			gt_feed *f = g->pub[i];
+			rt_inc(f->m_upd[f->pend_d.reason]);
+			rt_gauge_set(f->m_inflight, 1);
+			gt_log_update(f);
+		}
+		if (n)
+			rt_observe(g->m_turn_updates, (double)n);
 	}
-	MDB_txn *txn;
-	st_err e;
-	int rc = st_begin(g->env, 0, &txn, &e);
-	if (rc == 0)
-		rc = gt_write_queued(g, txn, &e);
-	for (; k < n && rc == 0; k++)
-		rc = gt_queue_update(g, g->pub[k], txn, &e);
-	if (rc == 0)
-		rc = st_commit(txn, &e);
-	else if (txn)
-		st_abort(txn);
-	if (rc != 0) {
-		for (size_t i = 0; i < k; i++)
-			g->pub[i]->v = g->pub[i]->saved;
-		gt_store_failed(g, n ? "queueing the updates" : "acks and in-flight drops", NULL, &e);
-		return;
-	}
-	gt_written(g);
-	for (size_t i = 0; i < n; i++) {
-		gt_feed *f = g->pub[i];
-		rt_inc(f->m_upd[f->pend_d.reason]);
-		rt_gauge_set(f->m_inflight, 1);
-		gt_log_update(f);
-	}
-	if (n)
-		rt_observe(g->m_turn_updates, (double)n);
 	if (n || g->resend_due) {
 		g->resend_due = 0;
 		gt_flush_outbox(g, now_ns);

@@ -3,6 +3,7 @@
  * longer than PIPE_BUF and several threads log at once. */
 #include "base/rt_log.h"
 #include "base/rt_buf.h"
+#include "base/table.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -264,45 +265,35 @@ rt_logkv(int level, const char *msg, ...)
 	rt_buf_free(&b);
 }
 
-/* ---- state-change memory: a small list; fetchers have a handful of keys each ---- */
-typedef struct rtl_state {
-	struct rtl_state *next;
-	char *state;
-	char key[]; /* flexible: key stored inline */
-} rtl_state;
-
-static rtl_state *rtl_states;
-static size_t rtl_nstates;
+/* ---- state-change memory: key -> the state last said, in a hash table (base/table.h). An
+ * actor with hundreds of feeds keeps thousands of keys (the median: one per feed and source, said
+ * at every evaluation); the list this was before, scanned per call, took ~17 % of the median's CPU
+ * at 500 feeds (perf: strcmp). ---- */
+static tbl *rtl_states;     /* key -> char * (malloc'd state), created at the first call */
+#define RTL_KEY_MAX    256  /* longer keys are not remembered (and so always logged) */
 #define RTL_STATES_MAX 4096 /* past it, new keys are not remembered (and so always logged) */
 
 int
 rt_log_state_change(const char *key, const char *state)
 {
-	int changed = 1;
+	int changed = 1, created;
 	if (key == NULL || state == NULL)
 		return 0;
+	size_t klen = strlen(key);
 	pthread_mutex_lock(&rtl_mu);
-	rtl_state *s;
-	for (s = rtl_states; s != NULL; s = s->next)
-		if (strcmp(s->key, key) == 0)
-			break;
-	if (s != NULL && strcmp(s->state, state) == 0) {
+	if (rtl_states == NULL)
+		rtl_states = tbl_new(RTL_KEY_MAX, sizeof(char *), 0);
+	int keep = rtl_states != NULL && klen <= RTL_KEY_MAX;
+	char **s = keep ? tbl_get(rtl_states, key, klen) : NULL;
+	if (s != NULL && strcmp(*s, state) == 0) {
 		changed = 0;
-	} else {
-		char *copy = strdup(state);
-		if (copy == NULL) {
-			changed = 1; /* cannot remember: err on the side of logging */
-		} else if (s != NULL) {
-			free(s->state);
-			s->state = copy;
-		} else if (rtl_nstates < RTL_STATES_MAX && (s = malloc(sizeof *s + strlen(key) + 1)) != NULL) {
-			strcpy(s->key, key);
-			s->state = copy;
-			s->next = rtl_states;
-			rtl_states = s;
-			rtl_nstates++;
-		} else {
+	} else if (s != NULL || (keep && tbl_count(rtl_states) < RTL_STATES_MAX)) {
+		char *copy = strdup(state); /* none: cannot remember, err on the side of logging */
+		if (s == NULL && copy != NULL && (s = tbl_put(rtl_states, key, klen, &created)) == NULL) {
 			free(copy);
+		} else if (copy != NULL) {
+			free(*s);
+			*s = copy;
 		}
 	}
 	pthread_mutex_unlock(&rtl_mu);

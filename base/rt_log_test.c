@@ -229,13 +229,45 @@ test_state_change(void **state)
 	assert_int_equal(rt_log_state_change("kraken", "down"), 1);
 }
 
+/* Thousands of keys (a median at 500 feeds x 3 sources) each remembered on its own; past 4,096 keys
+ * a new one is not remembered (always "changed": logged, never silenced), the known ones still
+ * are; a key longer than 256 bytes is not remembered either. */
+static void
+test_state_change_many(void **state)
+{
+	char key[300];
+	for (int i = 0; i < 4000; i++) { /* with test_state_change's two: 4,002 */
+		snprintf(key, sizeof key, "outlier:F%04d-USD:src", i);
+		assert_int_equal(rt_log_state_change(key, "ok"), 1);
+	}
+	for (int i = 0; i < 4000; i++) {
+		snprintf(key, sizeof key, "outlier:F%04d-USD:src", i);
+		assert_int_equal(rt_log_state_change(key, "ok"), 0);
+		assert_int_equal(rt_log_state_change(key, i % 2 ? "ok" : "outlier"), i % 2 == 0);
+	}
+	for (int i = 0; i < 200; i++) { /* 94 more are remembered, then none */
+		snprintf(key, sizeof key, "late:%d", i);
+		assert_int_equal(rt_log_state_change(key, "down"), 1);
+		assert_int_equal(rt_log_state_change(key, "down"), i >= 94);
+	}
+	assert_int_equal(rt_log_state_change("outlier:F0001-USD:src", "ok"), 0);
+	memset(key, 'k', 257);
+	key[257] = 0;
+	assert_int_equal(rt_log_state_change(key, "x"), 1);
+	assert_int_equal(rt_log_state_change(key, "x"), 1);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_line_is_json), cmocka_unit_test(test_invalid_utf8_and_kv),
-		cmocka_unit_test(test_levels),       cmocka_unit_test(test_concurrent_lines_whole),
-		cmocka_unit_test(test_state_change), cmocka_unit_test(test_rate_limit),
+		cmocka_unit_test(test_line_is_json),
+		cmocka_unit_test(test_invalid_utf8_and_kv),
+		cmocka_unit_test(test_levels),
+		cmocka_unit_test(test_concurrent_lines_whole),
+		cmocka_unit_test(test_state_change),
+		cmocka_unit_test(test_rate_limit),
+		cmocka_unit_test(test_state_change_many),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	rt_log_set_fd(2);

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/table.h"
 #include "base/util.h"
 #include "actors/median/median.h"
 #include "bus/actor.h"
@@ -91,6 +92,9 @@ typedef struct {
  * bound. The pointer array grows by doubling. */
 static med_feed **med_feeds;
 static size_t med_nfeeds, med_capfeeds;
+/* Feed name -> its med_feed, and the set of FEEDS: an observation found its feed by two scans of
+ * the names, ~17 % of the median's CPU at 500 feeds (perf: strcmp). Bounded by the feeds. */
+static tbl *med_index, *med_allowed;
 static act_bus *med_bus;
 static md_cfg med_cfg;
 static uint64_t med_start_mono;
@@ -106,9 +110,10 @@ med_labeled_counter(const char *name, const char *help, const char *feed, const 
 static med_feed *
 med_feed_get(const char *name, int create)
 {
-	for (size_t i = 0; i < med_nfeeds; i++)
-		if (strcmp(med_feeds[i]->f.feed, name) == 0)
-			return med_feeds[i];
+	size_t len = strlen(name);
+	med_feed **hit = tbl_get(med_index, name, len);
+	if (hit != NULL)
+		return *hit;
 	if (!create || med_nfeeds == MED_MAX_FEEDS)
 		return NULL;
 	if (med_nfeeds == med_capfeeds) {
@@ -118,9 +123,13 @@ med_feed_get(const char *name, int create)
 			return NULL;
 		med_feeds = nv, med_capfeeds = cap;
 	}
-	med_feed *mf = calloc(1, sizeof *mf);
-	if (mf == NULL)
+	int created;
+	med_feed *mf = calloc(1, sizeof *mf), **slot = mf ? tbl_put(med_index, name, len, &created) : NULL;
+	if (slot == NULL) {
+		free(mf);
 		return NULL;
+	}
+	*slot = mf;
 	med_feeds[med_nfeeds++] = mf;
 	md_feed_init(&mf->f, name);
 	char labels[128];
@@ -247,9 +256,7 @@ med_on_obs(const bus_msg *m)
 		rt_logkv(RT_WARN, "observation's feed does not match its topic", "feed", o.feed, NULL);
 		return;
 	}
-	int configured = cfg_feeds.n == 0;
-	for (size_t i = 0; i < cfg_feeds.n && !configured; i++)
-		configured = strcmp(cfg_feeds.v[i], o.feed) == 0;
+	int configured = cfg_feeds.n == 0 || tbl_get(med_allowed, o.feed, strlen(o.feed)) != NULL;
 	med_feed *mf = configured ? med_feed_get(o.feed, 1) : NULL;
 	if (mf == NULL) {
 		rt_inc(m_unknown_feed);
@@ -292,7 +299,14 @@ main(int argc, char **argv)
 	/* the topics (NULL-terminated) and their text, allocated to the configured count */
 	const char **topics = calloc(cfg_feeds.n + 2, sizeof *topics);
 	char(*tbuf)[FRAME_TOPIC_MAX + 1] = calloc(cfg_feeds.n + 1, sizeof *tbuf);
-	if (topics == NULL || tbuf == NULL) {
+	med_index = tbl_new(SC_NAME_CAP, sizeof(med_feed *), 0);
+	med_allowed = tbl_new(SC_NAME_CAP, 1, 0);
+	for (size_t i = 0; med_allowed != NULL && i < cfg_feeds.n; i++) {
+		int created;
+		if (tbl_put(med_allowed, cfg_feeds.v[i], strlen(cfg_feeds.v[i]), &created) == NULL)
+			tbl_free(med_allowed), med_allowed = NULL;
+	}
+	if (topics == NULL || tbuf == NULL || med_index == NULL || med_allowed == NULL) {
 		rt_log(RT_ERROR, "out of memory");
 		return 1;
 	}

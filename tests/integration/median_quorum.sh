@@ -181,6 +181,30 @@ PY
 )
 echo "gaps between identical aggregates (s): ${gaps:-none}"
 for g in $gaps; do awk -v g="$g" 'BEGIN{exit !(g >= 0.9)}' || fail "identical aggregates $g s apart (gaps: $gaps)"; done
+# 8. FEEDS: a replica aggregates its own feeds and counts the rest as unrouted. NNG subscriptions
+# are prefixes, so FEEDS=ETH-USD also receives price.obs.ETH-USDX: refused by the name, not by the
+# topic (median_unrouted_total), and never aggregated; ETH-USD and BTC-USD are.
+HP2=$(free_port)
+BUS_PUB_URL=$IN BUS_SUB_URL=$OUT QUORUM=2 WINDOW=${WINDOW_S}s AGG_INTERVAL=200ms FEEDS=BTC-USD,ETH-USD \
+	HTTP_PORT=$HP2 HTTP_ADDR=127.0.0.1 INSTANCE=median-f "$MED" 2>"$TMP/median-f.log" &
+PIDS+=($!)
+wait_for 5 "the FEEDS median /health 200" curl -sf "http://127.0.0.1:$HP2/health"
+wait_subscribers "$BP" 3
+obs_of() { # feed source value
+	local body
+	body=$(printf '{"feed":"%s","source":"%s","value":"%s","decimals":8,"fetch_latency_us":100,"observed_at_ns":%s}' \
+		"$1" "$2" "$3" "$(date +%s%N)")
+	"$TAP" --url "$IN" --publish "price.obs.$1" --origin "fetcher-$2" --json "$body" 2>>"$TMP/pub.log" ||
+		fail "publish $1 $2"
+}
+m2() { metric_at "$HP2" "$1"; }
+m2_ge() { local v; v=$(m2 "$1"); [ "${v:-0}" -ge "$2" ]; }
+for f in ETH-USDX BTC-USD ETH-USD; do obs_of $f a 100000000000; obs_of $f b 100000000000; done
+wait_for 10 "BTC-USD aggregated by the FEEDS median" m2_ge 'median_aggregates_total{feed="BTC-USD"}' 1
+wait_for 10 "ETH-USD aggregated by the FEEDS median" m2_ge 'median_aggregates_total{feed="ETH-USD"}' 1
+wait_for 10 "ETH-USDX counted as unrouted" m2_ge median_unrouted_total 2
+[ -z "$(m2 'median_aggregates_total{feed="ETH-USDX"}')" ] || fail "ETH-USDX aggregated by a median without it in FEEDS"
+echo "ok: FEEDS: BTC-USD and ETH-USD aggregated, ETH-USDX unrouted ($(m2 median_unrouted_total))"
 rss=$(awk '/VmRSS/{print $2}' /proc/$MPID/status)
 echo "median RSS: ${rss} KiB"
 kill -TERM $MPID

@@ -72,21 +72,6 @@ rpc_eth_call_result(const json_t *res, uint8_t **out, size_t *outlen, rpc_error 
 }
 
 int
-rpc_eth_call_call(rpc_batch_call *c, const uint8_t to[20], const uint8_t *data, size_t len)
-{
-	memset(c, 0, sizeof *c);
-	c->method = "eth_call";
-	json_t *t = rpc_hex(to, 20), *d = rpc_hex(data, len);
-	if (!t || !d) {
-		json_decref(t);
-		json_decref(d);
-		return -1;
-	}
-	c->params = json_pack("[{s:o, s:o}, s]", "to", t, "data", d, "latest"); /* "o" steals, also on failure */
-	return c->params ? 0 : -1;
-}
-
-int
 rpc_eth_call(rpc *r, const uint8_t to[20], const uint8_t *data, size_t len, uint8_t **out, size_t *outlen, rpc_error *e)
 {
 	*out = NULL;
@@ -101,11 +86,10 @@ rpc_eth_call(rpc *r, const uint8_t to[20], const uint8_t *data, size_t len, uint
 	return rc;
 }
 
-int
-rpc_eth_call_at(rpc *r, const rpc_callmsg *m, uint8_t **out, size_t *outlen, rpc_error *e)
+/* eth_call's params for m: [call object, block]; NULL when out of memory. */
+static json_t *
+rpc_callmsg_params(const rpc_callmsg *m)
 {
-	*out = NULL;
-	*outlen = 0;
 	json_t *call = json_pack("{s:o, s:o}", "to", rpc_hex(m->to, 20), "data", rpc_hex(m->data, m->len));
 	char q[80];
 	if (call && m->from)
@@ -127,7 +111,24 @@ rpc_eth_call_at(rpc *r, const rpc_callmsg *m, uint8_t **out, size_t *outlen, rpc
 		snprintf(q, sizeof q, "latest");
 	else
 		snprintf(q, sizeof q, "0x%llx", (unsigned long long)m->block);
-	json_t *params = call ? json_pack("[o, s]", call, q) : NULL;
+	return call ? json_pack("[o, s]", call, q) : NULL; /* "o" steals, also on failure */
+}
+
+int
+rpc_eth_call_call(rpc_batch_call *c, const rpc_callmsg *m)
+{
+	memset(c, 0, sizeof *c);
+	c->method = "eth_call";
+	c->params = rpc_callmsg_params(m);
+	return c->params ? 0 : -1;
+}
+
+int
+rpc_eth_call_at(rpc *r, const rpc_callmsg *m, uint8_t **out, size_t *outlen, rpc_error *e)
+{
+	*out = NULL;
+	*outlen = 0;
+	json_t *params = rpc_callmsg_params(m);
 	if (!params) {
 		rpc_seterr(e, RPC_T_DECODE, 0, "out of memory");
 		return RPC_ETRANSPORT;

@@ -149,9 +149,9 @@ typedef struct {
 	uint64_t block;
 } rpc_callmsg;
 int rpc_eth_call_at(rpc *r, const rpc_callmsg *m, uint8_t **out, size_t *outlen, rpc_error *e);
-/* rpc_eth_call (at "latest") as one call of a batch: 0 or -1 (out of memory); and the reading of
- * an eth_call's answer: RPC_OK with *out malloc'd (the caller frees), or RPC_EDECODE. */
-int rpc_eth_call_call(rpc_batch_call *c, const uint8_t to[20], const uint8_t *data, size_t len);
+/* rpc_eth_call_at as one call of a batch: 0 or -1 (out of memory); and the reading of an
+ * eth_call's answer: RPC_OK with *out malloc'd (the caller frees), or RPC_EDECODE. */
+int rpc_eth_call_call(rpc_batch_call *c, const rpc_callmsg *m);
 int rpc_eth_call_result(const json_t *result, uint8_t **out, size_t *outlen, rpc_error *e);
 int rpc_block_number(rpc *r, uint64_t *n, rpc_error *e);
 int rpc_get_tx_count(rpc *r, const uint8_t addr[20], const char *tag, uint64_t *n, rpc_error *e);

@@ -135,9 +135,13 @@ gc_read_latest_many(rpc *r, gc_read *rd, size_t n, rpc_error *e)
 		return RPC_EDECODE;
 	uint8_t sel[4];
 	abi_selector("latestRoundData()", sel);
-	for (size_t i = 0; i < n; i++)
-		if (rpc_eth_call_call(&calls[i], rd[i].agg, sel, 4) != 0)
+	for (size_t i = 0; i < n; i++) {
+		rpc_callmsg m = {
+			.to = rd[i].agg, .data = sel, .len = 4, .block = rd[i].block ? rd[i].block : RPC_LATEST
+		};
+		if (rpc_eth_call_call(&calls[i], &m) != 0)
 			return gc_batch_abandon(calls, i, e);
+	}
 	int brc = rpc_call_batch(r, calls, n, e);
 	for (size_t i = 0; i < n; i++) {
 		uint8_t *res = NULL;

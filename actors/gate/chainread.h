@@ -32,11 +32,13 @@ int gc_decode_oracle_round(const uint8_t *data, size_t len, uint64_t *round, cha
 int gc_read_latest(rpc *r, const uint8_t agg[20], gc_round *out, rpc_error *e);
 /* The same at a block (0 = latest): a batch's members read at the block it was mined in. */
 int gc_read_latest_at(rpc *r, const uint8_t agg[20], uint64_t block, gc_round *out, rpc_error *e);
-/* latestRoundData() of several aggregators in ONE JSON-RPC batch (the gate's due polls): the
- * caller sets agg (borrowed); each read's rc, round and e are as gc_read_latest's. Returns as
- * gc_estimate_gas_many (RPC_OK: each rc says; RPC_ENOBATCH: read one by one). */
+/* latestRoundData() of several aggregators in ONE JSON-RPC batch (the gate's due polls, a batch's
+ * members at its block): the caller sets agg (borrowed) and block (0 = latest); each read's rc,
+ * round and e are as gc_read_latest_at's. Returns as gc_estimate_gas_many (RPC_OK: each rc says;
+ * RPC_ENOBATCH: read one by one). */
 typedef struct {
 	const uint8_t *agg;
+	uint64_t block;
 	int rc;
 	gc_round round;
 	rpc_error e;

@@ -102,7 +102,10 @@ struct gt {
 	sc_price_update bu;            /* the batch being built */
 	sc_price_update one;           /* a member's own record (table "last") */
 	uint8_t body[SC_MAX_BODY / 4]; /* a batch's price.update body */
-	rt_metric *m_batches, *m_batch_feeds, *m_culprits, *m_gas_used[2], *m_landed[2];
+	rt_metric *m_batches, *m_batch_feeds, *m_culprits, *m_gas_used[2], *m_landed[2], *m_batch_checked;
+	/* a batch's gas per call from its latest estimate (gt_batch_checked), as a feed's gas_ok */
+	uint64_t bgas_call, bgas_mono;
+	uint32_t bgas_uses;
 	/* updates seen landed, until their transaction's confirmed tx.status brings its gas_used (a
 	 * poll may see an update on chain before its status arrives) */
 	struct {
@@ -444,6 +447,35 @@ gt_polled(gt *g, gt_feed *f, int rc, const gc_round *rp, const rpc_error *ep, ui
 	}
 }
 
+/* Reads latestRoundData of fs[0..k) (k <= GT_EST_BATCH) at block (0 = latest) into
+ * g->reads[0..k): one JSON-RPC batch when the I/O can, else one by one (a node that refuses
+ * batches is remembered and said once). Each read's rc, round and e are set. */
+static void
+gt_read_chunk(gt *g, gt_feed *const *fs, size_t k, uint64_t block)
+{
+	int brc = RPC_ENOBATCH;
+	rpc_error be;
+	memset(&be, 0, sizeof be);
+	for (size_t j = 0; j < k; j++)
+		g->reads[j] = (gc_read){ .agg = fs[j]->c.aggregator, .block = block };
+	if (k > 1 && g->io.read_latest_many && !g->read_no_batch) {
+		brc = g->io.read_latest_many(g->io.ctx, g->reads, k, &be);
+		if (brc == RPC_ENOBATCH) {
+			g->read_no_batch = 1;
+			rt_logkv(RT_WARN, "the node takes no JSON-RPC batches: reading feeds one by one", "error",
+			         be.msg, NULL);
+		} else {
+			gt_rpc_result(g, brc, &be);
+		}
+	}
+	for (size_t j = 0; j < k && brc == RPC_ENOBATCH; j++) {
+		gc_read *r = &g->reads[j];
+		r->rc = block ? g->io.read_latest_at(g->io.ctx, r->agg, block, &r->round, &r->e)
+		              : g->io.read_latest(g->io.ctx, r->agg, &r->round, &r->e);
+		gt_rpc_result(g, r->rc, &r->e);
+	}
+}
+
 /* Reads the due feeds, in JSON-RPC batches of GT_EST_BATCH when the I/O can (at 500 feeds and
  * CHAIN_POLL 30 s, polled one at a time they kept the gate's thread from new aggregates for ~1.5 s
  * every 30 s). */
@@ -456,33 +488,9 @@ gt_poll_due(gt *g, uint64_t mono)
 			g->pub[n++] = &g->feeds[i]; /* (pub is free outside gt_turn_flush) */
 	for (size_t at = 0; at < n;) {
 		size_t k = n - at > GT_EST_BATCH ? GT_EST_BATCH : n - at;
-		int brc = RPC_ENOBATCH;
-		rpc_error be;
-		memset(&be, 0, sizeof be);
-		if (k > 1 && g->io.read_latest_many && !g->read_no_batch) {
-			for (size_t j = 0; j < k; j++)
-				g->reads[j] = (gc_read){ .agg = g->pub[at + j]->c.aggregator };
-			brc = g->io.read_latest_many(g->io.ctx, g->reads, k, &be);
-			if (brc == RPC_ENOBATCH) {
-				g->read_no_batch = 1;
-				rt_logkv(RT_WARN, "the node takes no JSON-RPC batches: polling one by one", "error",
-				         be.msg, NULL);
-			} else {
-				gt_rpc_result(g, brc, &be);
-				for (size_t j = 0; j < k; j++)
-					gt_polled(g, g->pub[at + j], g->reads[j].rc, &g->reads[j].round, &g->reads[j].e,
-					          mono);
-			}
-		}
-		for (size_t j = 0; j < k && brc == RPC_ENOBATCH; j++) {
-			gc_round r;
-			rpc_error e;
-			memset(&r, 0, sizeof r);
-			memset(&e, 0, sizeof e);
-			int rc = g->io.read_latest(g->io.ctx, g->pub[at + j]->c.aggregator, &r, &e);
-			gt_rpc_result(g, rc, &e);
-			gt_polled(g, g->pub[at + j], rc, &r, &e, mono);
-		}
+		gt_read_chunk(g, g->pub + at, k, 0);
+		for (size_t j = 0; j < k; j++)
+			gt_polled(g, g->pub[at + j], g->reads[j].rc, &g->reads[j].round, &g->reads[j].e, mono);
 		at += k;
 	}
 }
@@ -857,12 +865,16 @@ gt_log_update(gt_feed *f)
 	         "gas_limit", gas, NULL);
 }
 
-/* The end of a turn (gate.h): the queued decisions estimated together, then they, the acks and
+static void gt_batch_flush(gt *g, uint64_t now_ns, uint64_t mono_ns);
+
+/* The end of a turn (gate.h): the due batches first (gt_batch_flush), then the queued decisions estimated together, then they, the acks and
  * the in-flight drops committed in ONE transaction, then the outbox published. A failed commit
  * restores the views (decided again later) and keeps the acks and drops queued. */
 static void
 gt_turn_flush(gt *g, uint64_t now_ns, uint64_t mono_ns)
 {
+	if (g->c.batch_call != CB_NONE) /* the turn's due feeds, and those whose window ended */
+		gt_batch_flush(g, now_ns, mono_ns);
 	size_t n = g->npend ? gt_prepare_turn(g, now_ns, mono_ns) : 0, k = 0;
 	if (n || g->nacks || g->ndirty) {
 		MDB_txn *txn;
@@ -1112,7 +1124,7 @@ gt_member_record(gt *g, gt_feed *f, const gd_decision *d, const sc_batch_entry *
 
 /* Queues members[0..n) (each with its decision d[i]) as ONE price.update: every member's last
  * decision and in-flight marker (the batch's id) and the one outbox entry in one transaction. */
-static void
+static int
 gt_batch_queue(gt *g, gt_feed **m, const gd_decision *d, size_t n, uint64_t gas_limit, uint64_t now_ns)
 {
 	sc_price_update *u = &g->bu;
@@ -1141,7 +1153,7 @@ gt_batch_queue(gt *g, gt_feed **m, const gd_decision *d, size_t n, uint64_t gas_
 	if (getrandom(id, sizeof id, 0) != (ssize_t)sizeof id ||
 	    sc_encode(&SC_PRICE_UPDATE, u, g->body, sizeof g->body, &len, &se) != 0) {
 		rt_logkv(RT_ERROR, "cannot build the batch", "error", se.text, NULL);
-		return;
+		return -1;
 	}
 	static gr_view saved[CB_MAX_CALLS];
 	MDB_txn *txn;
@@ -1174,7 +1186,7 @@ gt_batch_queue(gt *g, gt_feed **m, const gd_decision *d, size_t n, uint64_t gas_
 		for (size_t i = 0; i < n; i++)
 			m[i]->v = saved[i];
 		gt_store_failed(g, "queueing the batch", NULL, &e);
-		return;
+		return -1;
 	}
 	char ids[33], cnt[24], gas[24];
 	hex_encode(id, 16, 0, ids);
@@ -1194,6 +1206,7 @@ gt_batch_queue(gt *g, gt_feed **m, const gd_decision *d, size_t n, uint64_t gas_
 	rt_logkv(RT_INFO, "batch", "id", ids, "feeds", cnt, "call", cb_kind_name(g->c.batch_call), "gas_limit", gas,
 	         NULL);
 	gt_flush_outbox(g, now_ns);
+	return 0;
 }
 
 /* The gas limit of the batch of members[0..*n): eth_estimateGas plus GAS_MARGIN, then the batch
@@ -1250,9 +1263,45 @@ gt_batch_gas(gt *g, size_t *n, uint64_t *limit, uint64_t now_ns)
 	}
 }
 
-/* Sends the due feeds when the oldest has waited BATCH_WINDOW, or BATCH_MAX are due (see gate.h). */
-static void
-gt_batch_flush(gt *g, uint64_t now_ns, uint64_t mono_ns)
+/* The transaction's own gas (21,000) apart from its calls: a batch's limit is this plus a gas per
+ * call learned from the latest estimate (gt_batch_checked). */
+#define GT_TX_GAS 21000u
+
+/* The fast path of a batch's gas, as gt_estimate_turn's for single updates: when a batch was
+ * estimated lately (fewer than GT_GAS_REUSE batches and GT_GAS_REUSE_NS ago), members[0..n) is
+ * eth_call'ed ONCE at the limit that estimate gives n calls. Every call passing is both the
+ * preflight (no culprit) and the check at the limit the transaction is sent with, where the full
+ * path takes three calls (preflight, eth_estimateGas, check). 1 and *limit set when every call
+ * passed; 0 otherwise (a revert, a call short of gas, the RPC): the full path decides then. */
+static int
+gt_batch_checked(gt *g, size_t n, uint64_t mono_ns, uint64_t *limit)
+{
+	if (!g->bgas_call || g->bgas_uses >= GT_GAS_REUSE || mono_ns - g->bgas_mono >= GT_GAS_REUSE_NS)
+		return 0;
+	uint64_t lim = GT_TX_GAS + g->bgas_call * n;
+	if (lim > g->c.gas_limit_max)
+		return 0;
+	uint8_t failed[CB_MAX_CALLS];
+	size_t idx[CB_MAX_CALLS];
+	gt_probe_ctx pc = { .g = g, .n = n, .gas = lim };
+	for (size_t i = 0; i < n; i++)
+		idx[i] = i;
+	memset(failed, 0, sizeof failed);
+	if (gt_batch_probe(&pc, idx, n, failed) != CB_P_OK)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (failed[i])
+			return 0;
+	g->bgas_uses++;
+	rt_inc(g->m_batch_checked);
+	*limit = lim;
+	return 1;
+}
+
+/* One batch of the due feeds when the oldest has waited BATCH_WINDOW, or BATCH_MAX are due (see
+ * gate.h). 1 when a batch was queued, else 0 (nothing due yet, or its calls or RPC failed). */
+static int
+gt_batch_once(gt *g, uint64_t now_ns, uint64_t mono_ns)
 {
 	static gd_decision d[CB_MAX_CALLS];
 	size_t ndue = 0, n = 0;
@@ -1263,7 +1312,7 @@ gt_batch_flush(gt *g, uint64_t now_ns, uint64_t mono_ns)
 			oldest = g->feeds[i].due_mono < oldest ? g->feeds[i].due_mono : oldest;
 		}
 	if (ndue == 0 || (ndue < g->c.batch_max && mono_ns - oldest < g->c.batch_window_ms * GT_MS))
-		return;
+		return 0;
 	/* Decide again now (a newer aggregate, a status may have come in the window). */
 	for (size_t i = 0; i < g->n && n < g->c.batch_max; i++) {
 		gt_feed *f = &g->feeds[i];
@@ -1289,13 +1338,16 @@ gt_batch_flush(gt *g, uint64_t now_ns, uint64_t mono_ns)
 		g->members[n++] = f;
 	}
 	if (n == 0)
-		return;
+		return 0;
 	/* Even a lone feed goes through the batch contract: the aggregators of a batching deployment
 	 * trust that contract, not necessarily the key itself. */
 	/* Fit the transaction's size: the feeds left out stay due for the next batch. */
 	size_t len;
 	while (n > 1 && gt_batch_encode(g, g->members, n, &len) != 0)
 		n--;
+	uint64_t limit = 0;
+	if (g->c.estimate && gt_batch_checked(g, n, mono_ns, &limit))
+		return gt_batch_queue(g, g->members, d, n, limit, now_ns) == 0;
 	/* Take out every call that would revert (one eth_call when the batch catches reverts). */
 	uint8_t culprit[CB_MAX_CALLS];
 	gt_probe_ctx pc = { .g = g, .n = n };
@@ -1305,7 +1357,7 @@ gt_batch_flush(gt *g, uint64_t now_ns, uint64_t mono_ns)
 			g->members[i]->retry_mono = mono_ns + 1000 * GT_MS;
 		if (rt_log_state_change("batch:preflight", "error"))
 			rt_logkv(RT_WARN, "cannot eth_call the batch: holding its feeds", NULL);
-		return;
+		return 0;
 	}
 	rt_log_state_change("batch:preflight", "ok");
 	size_t k = 0;
@@ -1322,8 +1374,7 @@ gt_batch_flush(gt *g, uint64_t now_ns, uint64_t mono_ns)
 	}
 	n = k;
 	if (n == 0)
-		return;
-	uint64_t limit = 0;
+		return 0;
 	if (g->c.estimate) {
 		int r = gt_batch_gas(g, &n, &limit, now_ns);
 		if (r < 0) {
@@ -1331,14 +1382,29 @@ gt_batch_flush(gt *g, uint64_t now_ns, uint64_t mono_ns)
 			 * Not the feeds' fault: decided again in a second. */
 			for (size_t i = 0; i < n; i++)
 				g->members[i]->retry_mono = mono_ns + 1000 * GT_MS;
-			return;
+			return 0;
 		}
 		if (r == 0)
-			return;
+			return 0;
+		if (limit > GT_TX_GAS) { /* the gas per call of the next batches (gt_batch_checked) */
+			g->bgas_call = (limit - GT_TX_GAS + n - 1) / n;
+			g->bgas_mono = mono_ns;
+			g->bgas_uses = 0;
+		}
 	} else if (gt_batch_encode(g, g->members, n, &len) != 0) {
-		return;
+		return 0;
 	}
-	gt_batch_queue(g, g->members, d, n, limit, now_ns);
+	return gt_batch_queue(g, g->members, d, n, limit, now_ns) == 0;
+}
+
+/* Called once per turn, at its end (gt_turn_flush): the feeds decided in the turn go together,
+ * batch after batch while enough are due (more than BATCH_MAX, or more than one transaction's
+ * size). With BATCH_WINDOW=0 a batch is what came in while the gate was busy with the last one. */
+static void
+gt_batch_flush(gt *g, uint64_t now_ns, uint64_t mono_ns)
+{
+	for (size_t i = 0; i < g->n && gt_batch_once(g, now_ns, mono_ns); i++)
+		;
 }
 
 /* One more feed landed by the update id (a batch's members share it). */
@@ -1411,6 +1477,7 @@ gt_batch_members(gt *g, const sc_tx_status *s, const uint8_t ref[16], uint64_t n
 	}
 	if (s->state == SC_TX_FAILED) {
 		char why[200];
+		g->bgas_call = 0; /* the next batch is estimated */
 		snprintf(why, sizeof why, "batch transaction failed: %.160s",
 		         s->error_text[0] ? s->error_text : "reverted");
 		for (size_t i = 0; i < n; i++) {
@@ -1429,23 +1496,23 @@ gt_batch_members(gt *g, const sc_tx_status *s, const uint8_t ref[16], uint64_t n
 	}
 	if (s->state != SC_TX_CONFIRMED && s->state != SC_TX_FINAL)
 		return;
-	/* Each member's answer at the batch's block: there, or its call did not take effect. */
+	/* Each member's answer at the batch's block: there, or its call did not take effect. Read in
+	 * JSON-RPC batches (one by one, a confirmed block of 50 single-feed batches held the gate for
+	 * ~50 round trips while the node was busiest, just after it mined). */
 	for (size_t i = 0; i < n; i++) {
+		if (i % GT_EST_BATCH == 0)
+			gt_read_chunk(g, m + i, n - i > GT_EST_BATCH ? GT_EST_BATCH : n - i, s->block_number);
 		gt_feed *f = m[i];
-		gc_round r;
-		rpc_error e;
-		memset(&e, 0, sizeof e);
-		int rc = g->io.read_latest_at(g->io.ctx, f->c.aggregator, s->block_number, &r, &e);
-		gt_rpc_result(g, rc, &e);
-		if (rc != RPC_OK) {
+		const gc_read *r = &g->reads[i % GT_EST_BATCH];
+		if (r->rc != RPC_OK) {
 			/* Read again by the feed's polls: our answer seen there is "landed"; else the update
 			 * is superseded after UPDATE_TIMEOUT. */
 			f->next_poll_mono = mono_ns;
-			rt_logkv(RT_WARN, "cannot read the feed after its batch", "feed", f->c.feed, "error", e.msg,
+			rt_logkv(RT_WARN, "cannot read the feed after its batch", "feed", f->c.feed, "error", r->e.msg,
 			         NULL);
 			continue;
 		}
-		int fl = gr_poll(&f->v, &r, mono_ns, 2 * g->c.poll_ms * GT_MS);
+		int fl = gr_poll(&f->v, &r->round, mono_ns, 2 * g->c.poll_ms * GT_MS);
 		if (fl & GR_LANDED) {
 			gt_drop_inflight(g, f, ref, "confirmed in a batch");
 			gt_succeed(g, f);
@@ -1528,8 +1595,6 @@ gt_on_agg(gt *g, const sc_price_agg *a, const char *origin, uint64_t seq, uint64
 	snprintf(f->agg_origin, sizeof f->agg_origin, "%s", origin);
 	f->agg_seq = seq;
 	gt_evaluate(g, f, now_ns, mono_ns);
-	if (g->c.batch_call != CB_NONE)
-		gt_batch_flush(g, now_ns, mono_ns);
 	gt_leave(g, own, now_ns, mono_ns);
 	return GT_AGG_TAKEN;
 }
@@ -1621,8 +1686,6 @@ gt_timers(gt *g, uint64_t now_ns, uint64_t mono_ns)
 			gt_evaluate(g, f, now_ns, mono_ns);
 		}
 	}
-	if (g->c.batch_call != CB_NONE) /* a batch whose window ended goes now */
-		gt_batch_flush(g, now_ns, mono_ns);
 	if (mono_ns < g->next_tick_mono)
 		return;
 	/* Timers: heartbeats and expired in-flight updates need no new aggregate. */
@@ -1631,8 +1694,6 @@ gt_timers(gt *g, uint64_t now_ns, uint64_t mono_ns)
 		gt_check_stale(g, &g->feeds[i], now_ns);
 		gt_evaluate(g, &g->feeds[i], now_ns, mono_ns);
 	}
-	if (g->c.batch_call != CB_NONE)
-		gt_batch_flush(g, now_ns, mono_ns);
 	g->resend_due = 1; /* after the turn's commit: an entry acked in this turn is not re-sent */
 }
 
@@ -1754,6 +1815,9 @@ gt_open(const gt_cfg *cfg, const gf_feed *feeds, size_t n, const gt_io *io, char
 	                                 "one commit).",
 	                                 NULL, turn_buckets, sizeof turn_buckets / sizeof turn_buckets[0]);
 	g->m_batches = rt_counter("gate_batches_total", "Batches queued (several feeds in one transaction).", NULL);
+	g->m_batch_checked =
+	        rt_counter("gate_batch_checked_total",
+	                   "Batches sent at the gas per call of an earlier estimate, checked by one eth_call.", NULL);
 	static const double feeds_buckets[] = { 2, 4, 8, 16, 32, 64 };
 	g->m_batch_feeds = rt_histogram("gate_batch_feeds", "Feeds per batch queued.", NULL, feeds_buckets,
 	                                sizeof feeds_buckets / sizeof feeds_buckets[0]);

@@ -18,7 +18,8 @@
  *
  * With BATCH_CALL the due updates of several feeds go out as ONE price.update (batch_call,
  * batch[]) for Multicall3 aggregate3 or OracleBatcher updateAnswers: a feed that is due waits up
- * to BATCH_WINDOW for others; the batch is eth_call'ed first and every call that would revert is
+ * to BATCH_WINDOW for others; batches are made at the end of a turn (every feed decided in the turn
+ * joins; BATCH_WINDOW=0 sends each turn's due feeds together); the batch is eth_call'ed first and every call that would revert is
  * taken out (a failure of that feed: backoff, breaker) - by the per-call results, or by halving
  * the batch when it reverts as a whole (chain/batch.h cb_isolate); the rest is estimated (halved
  * while above GAS_LIMIT_MAX) and queued with ONE outbox entry whose id every member holds as its

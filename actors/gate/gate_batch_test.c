@@ -43,6 +43,8 @@ typedef struct {
 	uint64_t gas_per_call;  /* what eth_estimateGas says a call needs */
 	uint64_t need_per_call; /* what a call really needs to succeed (more: the estimate is short) */
 	int gas_checks;         /* eth_calls at the gas limit to be sent */
+	int read_batches;       /* JSON-RPC batches of latestRoundData reads */
+	int reads_at;           /* reads at a block (a batch's members), batched or not */
 	/* the bus */
 	size_t nframes;
 	char topics[CAP][64];
@@ -72,6 +74,21 @@ static int
 f_latest(void *ctx, const uint8_t a[20], gc_round *r, rpc_error *e)
 {
 	return f_latest_at(ctx, a, 0, r, e);
+}
+
+/* gc_read_latest_many's contract: one batch, each read's own outcome. */
+static int
+f_latest_many(void *ctx, gc_read *rd, size_t n, rpc_error *e)
+{
+	fake *f = ctx;
+	(void)e;
+	f->read_batches++;
+	for (size_t i = 0; i < n; i++) {
+		memset(&rd[i].e, 0, sizeof rd[i].e);
+		f->reads_at += rd[i].block != 0;
+		rd[i].rc = f_latest_at(ctx, rd[i].agg, rd[i].block, &rd[i].round, &rd[i].e);
+	}
+	return RPC_OK;
 }
 
 /* Decodes a batch's calldata into the targets it calls (what the contract would do). */
@@ -205,6 +222,7 @@ open_gate(env *e)
 	gt_io io = { .ctx = &e->fk,
 		     .read_latest = f_latest,
 		     .read_latest_at = f_latest_at,
+		     .read_latest_many = f_latest_many,
 		     .call = f_call,
 		     .read_oracle_round = f_oracle_round,
 		     .estimate_gas = f_estimate,
@@ -386,6 +404,108 @@ test_member_landed_late_counted(void **state)
 	assert_int_equal((int)(batched("gate_landed_gas_total") - gas0), 300000);
 }
 
+/* BATCH_WINDOW=0: the feeds decided in one turn (what the main loop drained at once) go out as one
+ * batch at its end, and nothing before the turn ends; outside a turn each aggregate is a turn of
+ * its own and goes at once (a batch of one). The batch was once made at each aggregate, so a turn
+ * of ten sent ten batches, each with its own eth_calls and commit. */
+static void
+test_window_zero_turn_is_batch(void **state)
+{
+	env *e = *state;
+	e->cfg.batch_window_ms = 0;
+	gt_close(e->g);
+	open_gate(e);
+	step(e, 10 * MS);
+	gt_turn_begin(e->g);
+	all_aggs(e, 101000000000ull);
+	assert_int_equal(e->fk.nframes, 0); /* nothing before the turn ends */
+	assert_int_equal(e->fk.calls, 0);
+	gt_turn_end(e->g, now(e), e->mono);
+	assert_int_equal(e->fk.nframes, 1);
+	assert_int_equal(e->fk.upd[0].batch_count, NF);
+	assert_int_equal(e->fk.calls, 2); /* one preflight, one check at the limit: for all ten */
+
+	static sc_price_update b;
+	b = e->fk.upd[0];
+	chain_lands(e, &b, -1);
+	uint8_t id[16];
+	memcpy(id, e->fk.ids[0], 16);
+	int batches = e->fk.read_batches;
+	batch_status(e, SC_TX_CONFIRMED, id, 300000);
+	/* its ten members read at its block in ONE JSON-RPC batch */
+	assert_int_equal(e->fk.read_batches - batches, 1);
+	assert_int_equal(e->fk.reads_at, NF);
+	for (int i = 0; i < NF; i++)
+		assert_false(view(e, i)->st.inflight);
+	e->mono += 6 * S; /* past MIN_INTERVAL (5 s) */
+	e->fk.nframes = 0;
+	for (int i = 0; i < 3; i++) { /* no turn open: each aggregate goes alone, at once */
+		agg(e, i, 102100000000ull);
+		assert_int_equal(e->fk.nframes, (size_t)i + 1);
+		assert_int_equal(e->fk.upd[i].batch_count, 1);
+	}
+}
+
+/* A moved batch: its members landed on chain, then MIN_INTERVAL passes and every feed moves. */
+static void
+land_and_move(env *e, uint64_t median)
+{
+	static sc_price_update b;
+	b = e->fk.upd[e->fk.nframes - 1];
+	uint8_t id[16];
+	memcpy(id, e->fk.ids[e->fk.nframes - 1], 16);
+	chain_lands(e, &b, -1);
+	batch_status(e, SC_TX_CONFIRMED, id, 300000);
+	e->mono += 6 * S;
+	all_aggs(e, median);
+	step(e, 250 * MS);
+}
+
+/* The batch after an estimated one is sent at the gas per call that estimate gave, checked by ONE
+ * eth_call (preflight and check at once) instead of preflight + eth_estimateGas + check; a check
+ * that fails (calls needing more gas now, a call that reverts) takes the full path, which finds
+ * the new limit or the culprit. */
+static void
+test_checked_batch_gas(void **state)
+{
+	env *e = *state;
+	uint64_t checked0 = rt_counter_value(rt_counter("gate_batch_checked_total", "", NULL));
+	all_aggs(e, 101000000000ull);
+	step(e, 250 * MS);
+	assert_int_equal(e->fk.nframes, 1);
+	assert_int_equal(e->fk.calls, 2); /* preflight, check at the estimate's limit */
+	assert_int_equal(e->fk.estimates, 1);
+	uint64_t lim1 = e->fk.upd[0].gas_limit; /* (30000 + 40000 x 10) x 1.25 = 537,500 */
+	assert_int_equal(lim1, 537500);
+
+	land_and_move(e, 102100000000ull);
+	assert_int_equal(e->fk.nframes, 2);
+	assert_int_equal(e->fk.upd[1].batch_count, NF);
+	assert_int_equal(e->fk.calls, 3); /* one eth_call */
+	assert_int_equal(e->fk.estimates, 1);
+	/* 21,000 + 10 x ceil((537,500 - 21,000) / 10) */
+	assert_int_equal(e->fk.upd[1].gas_limit, 21000 + 10 * 51650);
+	assert_int_equal(rt_counter_value(rt_counter("gate_batch_checked_total", "", NULL)) - checked0, 1);
+
+	/* the calls need more gas now: the check fails, the full path estimates and doubles */
+	e->fk.need_per_call = 60000;
+	land_and_move(e, 103200000000ull);
+	assert_int_equal(e->fk.nframes, 3);
+	assert_int_equal(e->fk.upd[2].batch_count, NF);
+	assert_int_equal(e->fk.estimates, 2);
+	assert_int_equal(e->fk.calls, 3 + 1 + 1 + 2); /* the failed check, preflight, two checks */
+	assert_int_equal(e->fk.upd[2].gas_limit, 2 * 537500);
+
+	/* a call that reverts now: the check fails, the full path's preflight names the culprit */
+	e->fk.bad[2] = 1;
+	land_and_move(e, 104300000000ull);
+	assert_int_equal(e->fk.nframes, 4);
+	assert_int_equal(e->fk.upd[3].batch_count, NF - 1);
+	assert_false(in_batch(&e->fk.upd[3], 2));
+	assert_int_equal(view(e, 2)->st.failures, 1);
+	assert_int_equal(rt_counter_value(rt_counter("gate_batch_checked_total", "", NULL)) - checked0, 1);
+}
+
 static void
 test_ten_feeds_one_culprit(void **state)
 {
@@ -564,6 +684,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_ten_feeds_one_culprit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_window_zero_turn_is_batch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_checked_batch_gas, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_whole_revert_halving, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_aggregate3_limits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_short_estimate, setup, teardown),

@@ -3,8 +3,9 @@
 // consecutive nonces sent at once (hundreds of contracts in a few blocks), and prints the addresses in
 // order, one per line.
 //   node deploy_many.js TRANSMITTERS_FILE
-// TRANSMITTERS_FILE: one line per feed, "<feed> <transmitter address>"; the contract's description is
-// the feed name, 8 decimals, no bounds, that one transmitter.
+// TRANSMITTERS_FILE: one line per feed, "<feed> <transmitter address>[,<another>...]"; the contract's
+// description is the feed name, 8 decimals, no bounds, those transmitters (a key, and an
+// OracleBatcher when the bench batches).
 // Env: RPC_URL, DEPLOYER_KEY (default anvil's public dev key #0), CONTRACTS_OUT (build/contracts).
 'use strict';
 const fs = require('fs');
@@ -26,7 +27,7 @@ async function main() {
   const fee = await provider.getFeeData();
   const sent = [];
   for (const [feed, tx] of rows) {
-    const req = await factory.getDeployTransaction(8, feed, 0, 0, [tx]);
+    const req = await factory.getDeployTransaction(8, feed, 0, 0, tx.split(','));
     req.nonce = nonce++;
     req.gasLimit = 3000000n;
     req.chainId = 138n;

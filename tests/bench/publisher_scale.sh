@@ -25,8 +25,15 @@
 # counted apart. The latency is split per hop: source -> price.agg (aggregated_at_ns) -> the gate's
 # decided_at_ns -> price.update published -> tx.signed (signed_at_ns) -> tx.status pending.
 #
+# Batched (SCALE_BATCH=updateAnswers): each shard's feeds go through an OracleBatcher its key may call
+# (the aggregators trust both the key and the batcher): the gate's BATCH_CALL=updateAnswers with
+# BATCH_WINDOW=$SCALE_BATCH_WINDOW (default 0: each gate turn's due feeds go as one transaction, what
+# came in while the gate was busy) and BATCH_MAX 58 (what fits the signed transaction); a member's
+# latency is its batch's (decided, signed, accepted).
+#
 # SCALE_FEEDS ("100 500"), SCALE_SHARD (32), SCALE_SECONDS (measured window: 20 s at 100 feeds, 30 s at 500),
-# SCALE_WARMUP (15 s x T_SLOW at most: the window opens once every feed's first update is confirmed).
+# SCALE_WARMUP (15 s x T_SLOW at most: the window opens once every feed's first update is confirmed),
+# SCALE_BATCH (off | updateAnswers), SCALE_BATCH_WINDOW (0ms).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
@@ -48,7 +55,10 @@ MOVE_EVERY=${MOVE_EVERY:-10}
 WARM=${SCALE_WARMUP:-15}
 HZ=$(getconf CLK_TCK)
 UPDATE_SIG="updateAnswer(int256)"
-"$CHAIN" compile OracleAggregator >/dev/null 2>"$TMP/compile.log" || fail "compile OracleAggregator"
+BATCH=${SCALE_BATCH:-off}
+case $BATCH in off | updateAnswers) ;; *) fail "SCALE_BATCH=$BATCH: want off or updateAnswers" ;; esac
+"$CHAIN" compile OracleAggregator OracleBatcher >/dev/null 2>"$TMP/compile.log" ||
+	fail "compile OracleAggregator OracleBatcher"
 
 declare -A PROC # name -> pid of every actor of the current run
 stop_run() {
@@ -75,7 +85,16 @@ run_scale() {
 	mapfile -t ADDRS < <(awk '/^Available Accounts/{f=1;next} /^Private Keys/{f=0} f && /^\([0-9]+\)/{print $2}' "$d/anvil.log")
 	mapfile -t KEYS < <(awk '/^Private Keys/{f=1;next} /^Wallet/{f=0} f && /^\([0-9]+\)/{print $2}' "$d/anvil.log")
 	[ "${#KEYS[@]}" -gt "$shards" ] || fail "anvil listed ${#KEYS[@]} keys, want $((shards + 1))"
-	for ((i = 0; i < n; i++)); do printf 'F%03d-USD %s\n' "$i" "${ADDRS[$((i / SHARD + 1))]}"; done >"$d/feeds.txt"
+	local -a BATCHERS=()
+	if [ "$BATCH" != off ]; then # one OracleBatcher per shard, its key the one transmitter
+		for ((s = 0; s < shards; s++)); do
+			BATCHERS[s]=$("$CHAIN" deploy OracleBatcher "[\"${ADDRS[$((s + 1))]}\"]" 2>>"$d/deploy.log")
+			[[ "${BATCHERS[s]}" =~ ^0x[0-9a-fA-F]{40}$ ]] || fail "deploy OracleBatcher: ${BATCHERS[s]}"
+		done
+	fi
+	for ((i = 0; i < n; i++)); do
+		printf 'F%03d-USD %s%s\n' "$i" "${ADDRS[$((i / SHARD + 1))]}" "${BATCHERS[$((i / SHARD))]:+,${BATCHERS[$((i / SHARD))]}}"
+	done >"$d/feeds.txt"
 	local t_dep=$EPOCHREALTIME
 	mapfile -t AGGS < <(node tests/bench/deploy_many.js "$d/feeds.txt" 2>>"$d/deploy.log")
 	[ "${#AGGS[@]}" = "$n" ] || fail "deployed ${#AGGS[@]} of $n aggregators: $(tail -3 "$d/deploy.log")"
@@ -94,14 +113,23 @@ run_scale() {
 	PROC[tap]=$!
 	wait_subscribers "$BP" 1
 	for ((s = 0; s < shards; s++)); do
-		local feeds="" aggs="" entries="" lo=$((s * SHARD)) hi=$(((s + 1) * SHARD))
+		local feeds="" aggs="" entries="" sentries="" lo=$((s * SHARD)) hi=$(((s + 1) * SHARD))
 		[ $hi -le "$n" ] || hi=$n
 		for ((i = lo; i < hi; i++)); do
 			local f; f=$(printf 'F%03d-USD' "$i")
 			feeds+="${feeds:+,}$f"; aggs+="${aggs:+,}${AGGS[$i]}"
 			entries+="${entries:+,}{\"feed\":\"$f\",\"aggregator\":\"${AGGS[$i]}\",\"decimals\":8}"
+			sentries+="${sentries:+,}{\"feed\":\"$f\",\"aggregator\":\"${AGGS[$i]}\"}"
 		done
 		echo "{\"feeds\":[$entries]}" >"$d/gate-$s.json"
+		echo "{\"feeds\":[$sentries]}" >"$d/signer-$s.json"
+		# single: the key calls each aggregator; batched: the key calls the shard's OracleBatcher
+		local -a sig_feeds=(ALLOWED_CONTRACTS="$aggs" FEEDS="$feeds") gate_batch=()
+		if [ "$BATCH" != off ]; then
+			sig_feeds=(ALLOWED_CONTRACTS="${BATCHERS[s]}" FEEDS_FILE="$d/signer-$s.json" MAX_GAS_LIMIT=8000000)
+			gate_batch=(BATCH_CALL="$BATCH" BATCH_CONTRACT="${BATCHERS[s]}" BATCH_MAX=58
+				BATCH_WINDOW="${SCALE_BATCH_WINDOW:-0ms}" GAS_LIMIT_MAX=8000000)
+		fi
 		local addr=${ADDRS[$((s + 1))]} key=${KEYS[$((s + 1))]}
 		BUS_PUB_URL=$IN BUS_SUB_URL=$OUT FEEDS=$feeds WINDOW=3s QUORUM=2 MAX_DEVIATION=2 MAX_SPREAD=5 \
 			AGG_INTERVAL=1s INSTANCE=median-$s LOG_LEVEL=warn "$B/median" 2>"$d/median-$s.log" &
@@ -113,13 +141,13 @@ run_scale() {
 		PROC[submitter-$s]=$!
 		BUS_PUB_URL=$IN BUS_SUB_URL=$OUT PRIVATE_KEY=$key BUS_SIGNING_KEY=$SSEC STATE_DIR=$d/signer-$s CHAIN_ID=138 \
 			GAS_PRICE=auto BUS_TRUST="price.update.=$GPUB;tx.ack=$XPUB;tx.bump=$XPUB;gas.quote=$XPUB;nonce.sync=$XPUB" \
-			ALLOWED_CONTRACTS=$aggs FEEDS=$feeds MIN_ANSWER=1 MAX_ANSWER=100000 OUTBOX_RETRY=1s \
+			env "${sig_feeds[@]}" MIN_ANSWER=1 MAX_ANSWER=100000 OUTBOX_RETRY=1s \
 			UPDATE_SIGNATURE="$UPDATE_SIG" INSTANCE=signer-$s LOG_LEVEL=warn "$B/signer" 2>"$d/signer-$s.log" &
 		PROC[signer-$s]=$!
 		BUS_PUB_URL=$IN BUS_SUB_URL=$OUT BUS_SIGNING_KEY=$GSEC BUS_TRUST="tx.status=$XPUB" FEEDS_FILE=$d/gate-$s.json \
 			CHAIN_ID=138 TRANSMITTER=$addr DEVIATION_THRESHOLD=0.5 HEARTBEAT=1h MIN_INTERVAL=${MIN_ITV}s UPDATE_TIMEOUT=30s \
 			UPDATE_SIGNATURE="$UPDATE_SIG" STATE_DIR=$d/gate-$s INSTANCE=gate-$s LOG_LEVEL=warn \
-			"$B/gate" 2>"$d/gate-$s.log" &
+			env "${gate_batch[@]}" "$B/gate" 2>"$d/gate-$s.log" &
 		PROC[gate-$s]=$!
 	done
 	wait_for 30 "$((4 * shards + 1)) subscribers on busd" t_subs_ge "$BP" $((4 * shards + 1))
@@ -132,8 +160,24 @@ run_scale() {
 	# MIN_INTERVAL has passed (or after WARM x T_SLOW s): moves made during the start - 3 x N first
 	# decisions queued at once, each feed's update in flight - measured the start, not the pipeline
 	# (they set the p99 of 0.5-1.6 s in the README's earlier rows).
-	first_confirmed() {
-		[ "$(grep '"state":"confirmed"' "$d/bus.jsonl" | grep -o '"feed":"[^"]*"' | sort -u | wc -l)" -ge "$n" ]
+	first_confirmed() { # every feed has a confirmed update (a batch confirms each of its members)
+		python3 - "$d/bus.jsonl" "$n" <<'PY'
+import json, sys
+feeds, done = {}, set()
+for line in open(sys.argv[1]):
+    if '"price.update"' not in line and '"confirmed"' not in line:
+        continue
+    try:
+        m = json.loads(line)
+    except ValueError:
+        continue  # the line bus-tap is writing
+    b = m.get("body") or {}
+    if m["type"] == "price.update":
+        feeds[m["id"][2:]] = [e["feed"] for e in b.get("batch") or []] or [b["feed"]]
+    elif m["type"] == "tx.status" and b.get("state") == "confirmed":
+        done.add(b.get("ref"))
+sys.exit(0 if len({f for i in done for f in feeds.get(i, ())}) >= int(sys.argv[2]) else 1)
+PY
 	}
 	poll "$WARM" first_confirmed ||
 		echo "  (not every feed's first update was confirmed after $(awk -v s="$WARM" -v k="$T_SLOW" 'BEGIN{print s * k}') s)"
@@ -180,10 +224,12 @@ for line in open(f"{d}/bus.jsonl"):
     b = m.get("body") or {}
     ts = int(m["ts"])
     if m["type"] == "price.update":
-        if t0 <= ts < t1:
-            updates.add(m["id"])
-        u = by_feed[b["feed"]].setdefault(m["id"][2:], [int(b["decided_at_ns"]), str(b["answer"]), ts])
-        u[2] = min(u[2], ts)  # the outbox re-publishes with the same id
+        if t0 <= ts < t1:  # a decision per feed: a batch holds several
+            updates.update((m["id"], e["feed"]) for e in b.get("batch") or [b])
+        # a batch's members share its id, decision time and transaction
+        for e in b.get("batch") or [b]:
+            u = by_feed[e["feed"]].setdefault(m["id"][2:], [int(b["decided_at_ns"]), str(e["answer"]), ts])
+            u[2] = min(u[2], ts)  # the outbox re-publishes with the same id
     elif m["type"] == "price.agg":
         aggs[(b["feed"], str(b["median"]))].append(int(b["aggregated_at_ns"]))
     elif m["type"] == "tx.signed":
@@ -234,6 +280,9 @@ print(f"    and {len(held)} moves made while the feed's previous update was in f
       f"MIN_INTERVAL before (held by the gate by design, not in the above): p50 {q(hl, .5):.1f} ms, max {max(hl, default=float('nan')):.1f} ms")
 dl = hop(free, 0, 2)
 print(f"    of which source change -> the gate's decision (median + gate): p50 {q(dl, .5):.1f} ms, p99 {q(dl, .99):.1f} ms")
+sl = hop(free, 0, 4)
+print(f"    of which source change -> tx signed (the publisher's part; what is left is the node taking the "
+      f"transaction): p50 {q(sl, .5):.1f} ms, p99 {q(sl, .99):.1f} ms")
 print("    per hop, p50 / p99 / max ms: " + "; ".join(
     f"{name} {q(h, .5):.1f} / {q(h, .99):.1f} / {max(h, default=float('nan')):.1f}"
     for name, h in (("source->agg", hop(free, 0, 1)), ("agg->decided", hop(free, 1, 2)), ("decided->published", hop(free, 2, 3)),
@@ -259,6 +308,6 @@ PY
 
 for n in ${SCALE_FEEDS:-100 500}; do
 	secs=${SCALE_SECONDS:-$([ "$n" -ge 500 ] && echo 30 || echo 20)}
-	echo "== $n feeds"
+	echo "== $n feeds (batches: $BATCH)"
 	run_scale "$n" "$secs"
 done

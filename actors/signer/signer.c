@@ -83,7 +83,7 @@ struct sg {
 	sc_tx_signed rec;
 	uint8_t body[SC_MAX_BODY];
 	uint8_t calldata[SC_CALLDATA_CAP];
-	uint8_t batchdata[SC_RAWTX_CAP]; /* a batch's calldata: it must fit the signed tx anyway */
+	uint8_t batchdata[SC_RAWTX_CAP]; /* a batch's calldata, or a bump's: it must fit the signed tx anyway */
 	uint8_t inner[SC_BATCH_MAX][4 + 64];
 	sc_price_update one; /* a batch entry as the price.update it stands for */
 	uint64_t finish[SG_FINISH_MAX];
@@ -791,12 +791,14 @@ sg_on_bump(sg *s, MDB_txn *txn, const sg_item *it, sg_result *r, st_err *e)
 		rv = sg_out_add(s, s->rec.id, v.mv_data, v.mv_size, e);
 		return rv;
 	}
-	if (tx_decode(s->rec.raw, s->rec.raw_len, &t, NULL) != TX_OK || t.data_len > sizeof s->calldata) {
+	/* The replacement's calldata goes to batchdata: a batch's is longer than a single call's cap
+	 * (calldata) and fits the signed tx like any stored one. */
+	if (tx_decode(s->rec.raw, s->rec.raw_len, &t, NULL) != TX_OK || t.data_len > sizeof s->batchdata) {
 		snprintf(e->text, sizeof e->text, "txs: stored raw tx for nonce %llu does not decode",
 		         (unsigned long long)b->nonce);
 		return ST_ESCHEMA;
 	}
-	memcpy(s->calldata, t.data, t.data_len); /* s->rec is rewritten by sg_sign_store */
+	memcpy(s->batchdata, t.data, t.data_len); /* s->rec is rewritten by sg_sign_store */
 	memset(&old, 0, sizeof old);
 	old.eip1559 = s->rec.tx_type == SC_TXTYPE_EIP1559;
 	old.gas_price = s->rec.gas_price;
@@ -819,7 +821,7 @@ sg_on_bump(sg *s, MDB_txn *txn, const sg_item *it, sg_result *r, st_err *e)
 		memset(ref, 0, sizeof ref);
 	sg_txspec ts = { .fees = &nf,
 		         .to = to,
-		         .data = s->calldata,
+		         .data = s->batchdata,
 		         .dlen = t.data_len,
 		         .gas_limit = s->rec.gas_limit,
 		         .nonce = b->nonce,

@@ -378,7 +378,7 @@ test_fees(void **st)
 typedef struct {
 	size_t n;
 	uint8_t ids[64][16];
-	uint8_t bodies[64][2048];
+	uint8_t bodies[64][8192]; /* a tx.signed: its raw tx is up to SC_RAWTX_CAP */
 	size_t lens[64];
 } pubs;
 
@@ -838,6 +838,39 @@ test_batch(void **st)
 	assert_non_null(strstr(r[2].detail, "twice"));
 	assert_int_equal(r[3].status, SG_R_REFUSED);
 	assert_int_equal(r[3].reason, SGP_GAS_LIMIT);
+
+	/* A batch whose calldata is longer than a single call's cap (40 feeds: 2,692 bytes) is signed,
+	 * and a bump of it (a stuck batch: the base fee rose) replaces it with the same calldata. The
+	 * bump once read the stored calldata into a SC_CALLDATA_CAP buffer and refused it as "does not
+	 * decode": a stuck batch could never be replaced, and its nonce held every later one. */
+	item_batch(&it[0], 9, SC_BATCH_UPDATE_ANSWERS, MC);
+	for (int i = 0; i < 40; i++) {
+		char feed[16];
+		snprintf(feed, sizeof feed, "F%02d-USD", i);
+		batch_entry(&it[0].u, feed, CON, "300000000000");
+	}
+	run(s, it, 1, r, T, p);
+	assert_int_equal(r[0].status, SG_R_SIGNED);
+	assert_int_equal(r[0].left_out, 0);
+	check_body(p, 0, &rec);
+	tx big, bumped;
+	assert_int_equal(tx_decode(rec.raw, rec.raw_len, &big, NULL), TX_OK);
+	assert_true(big.data_len > SC_CALLDATA_CAP);
+	memset(&it[0], 0, sizeof it[0]);
+	it[0].kind = SG_BUMP;
+	it[0].b.chain_id = 138;
+	memcpy(it[0].b.from, sg_address(s), 20);
+	it[0].b.nonce = r[0].nonce;
+	memcpy(it[0].b.tx_hash, rec.tx_hash, 32);
+	memcpy(it[0].b.id, rec.id, 16);
+	run(s, it, 1, r, T, p);
+	assert_int_equal(r[0].status, SG_R_SIGNED);
+	sc_tx_signed nw;
+	check_body(p, 0, &nw);
+	assert_memory_equal(nw.replaces, rec.tx_hash, 32);
+	assert_int_equal(tx_decode(nw.raw, nw.raw_len, &bumped, NULL), TX_OK);
+	assert_int_equal(bumped.data_len, big.data_len);
+	assert_memory_equal(bumped.data, big.data, big.data_len);
 
 	/* updateAnswers cannot carry a round: refused with submit(uint256,int256) */
 	assert_int_equal(sgc_init(&g_call, "submit(uint256,int256)", err, sizeof err), 0);

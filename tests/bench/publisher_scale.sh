@@ -9,8 +9,9 @@
 #     second source (quorum 2 of 3) publishes the new price;
 #   - transactions per second from one key (the busiest key, and the mean over the keys).
 #
-# Topology: N feeds run as ceil(N / SCALE_SHARD) shards (SCALE_SHARD feeds each, default 32 as the
-# README's measurements were made; up to 1024, what one median, gate and signer take: median FEEDS,
+# Topology: N feeds run as ceil(N / SCALE_SHARD) shards (SCALE_SHARD feeds each, default 512: 100 and
+# 500 feeds in one shard, as one median, gate and key now take them; the README's older rows used 32;
+# up to 1024, what one median, gate and signer take: median FEEDS,
 # gate GF_MAX_FEEDS, signer ALLOWED_CONTRACTS / FEEDS / SGP_MAX_FEEDS), each with its own median,
 # gate, signer and submitter and its own key (one key per feed shard, actors/signer/README.md); busd
 # is one. The sources are tools/bench-pub publishing price.obs.<feed> for every feed and source, as
@@ -31,9 +32,10 @@
 # came in while the gate was busy) and BATCH_MAX 58 (what fits the signed transaction); a member's
 # latency is its batch's (decided, signed, accepted).
 #
-# SCALE_FEEDS ("100 500"), SCALE_SHARD (32), SCALE_SECONDS (measured window: 20 s at 100 feeds, 30 s at 500),
+# SCALE_FEEDS ("100 500"), SCALE_SHARD (512), SCALE_SECONDS (measured window: 20 s at 100 feeds, 30 s at 500),
 # SCALE_WARMUP (15 s x T_SLOW at most: the window opens once every feed's first update is confirmed),
-# SCALE_BATCH (off | updateAnswers), SCALE_BATCH_WINDOW (0ms).
+# SCALE_BATCH (off | updateAnswers), SCALE_BATCH_WINDOW (0ms). Without SCALE_FEEDS and SCALE_BATCH the
+# runs are 100 feeds single, 500 single and 500 batched (about 5 minutes).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
@@ -45,7 +47,7 @@ for b in busd bus-tap median gate signer submitter bench-pub; do
 done
 [ -x tests/chain/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil ] ||
 	{ echo "tests/chain/node_modules missing: run make deps"; exit 1; }
-SHARD=${SCALE_SHARD:-32}
+SHARD=${SCALE_SHARD:-512}
 [ "$SHARD" -ge 1 ] && [ "$SHARD" -le 1024 ] || fail "SCALE_SHARD=$SHARD: want 1..1024 feeds per shard"
 # a shard's key has one update per feed in flight at most (the gate's rule): the submitter's window
 # (default 16) must not be what holds a big shard back
@@ -55,8 +57,7 @@ MOVE_EVERY=${MOVE_EVERY:-10}
 WARM=${SCALE_WARMUP:-15}
 HZ=$(getconf CLK_TCK)
 UPDATE_SIG="updateAnswer(int256)"
-BATCH=${SCALE_BATCH:-off}
-case $BATCH in off | updateAnswers) ;; *) fail "SCALE_BATCH=$BATCH: want off or updateAnswers" ;; esac
+BATCH=off # set per run (below)
 "$CHAIN" compile OracleAggregator OracleBatcher >/dev/null 2>"$TMP/compile.log" ||
 	fail "compile OracleAggregator OracleBatcher"
 
@@ -73,7 +74,7 @@ stop_run() {
 on_exit() { stop_run; }
 
 run_scale() {
-	local n=$1 secs=$2 d=$TMP/n$1 s i
+	local n=$1 secs=$2 d=$TMP/n$1-$BATCH s i # a directory per run: no state carried to the next chain
 	local shards=$(((n + SHARD - 1) / SHARD))
 	mkdir -p "$d"
 	local cport; cport=$(free_port)
@@ -188,8 +189,28 @@ PY
 	local names=("${!PROC[@]}")
 	local t0=$EPOCHREALTIME
 	for p in "${names[@]}"; do echo "$p $(awk '{print $14 + $15}' "/proc/${PROC[$p]}/stat")"; done >"$d/cpu0.txt"
+	# The node's own baseline in the same window: what one state read (latestRoundData, the kind of
+	# call the gate makes) takes on the node every 10 ms while the publisher runs.
+	python3 - "$RPC_URL" "${AGGS[0]}" "$d/probe.txt" <<'PY' &
+import http.client, json, sys, time, urllib.parse
+u = urllib.parse.urlparse(sys.argv[1])
+c = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+req = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_call",
+                  "params": [{"to": sys.argv[2], "data": "0xfeaf968c"}, "latest"]})
+out = open(sys.argv[3], "w")
+while True:
+    t = time.monotonic()
+    c.request("POST", "/", req, {"content-type": "application/json"})
+    c.getresponse().read()
+    out.write("%.3f\n" % ((time.monotonic() - t) * 1e3))
+    out.flush()
+    time.sleep(0.01)
+PY
+	local probe=$!
 	sleep "$secs"
 	local t1=$EPOCHREALTIME
+	kill "$probe" 2>/dev/null || true
+	wait "$probe" 2>/dev/null || true
 	for p in "${names[@]}"; do
 		kill -0 "${PROC[$p]}" 2>/dev/null || fail "$p exited during the run at $n feeds: $(tail -3 "$d/$p.log")"
 	done
@@ -287,6 +308,9 @@ print("    per hop, p50 / p99 / max ms: " + "; ".join(
     f"{name} {q(h, .5):.1f} / {q(h, .99):.1f} / {max(h, default=float('nan')):.1f}"
     for name, h in (("source->agg", hop(free, 0, 1)), ("agg->decided", hop(free, 1, 2)), ("decided->published", hop(free, 2, 3)),
                     ("published->signed", hop(free, 3, 4)), ("signed->pending", hop(free, 4, 5)))))
+probe = [float(x) for x in open(f"{d}/probe.txt").read().split()]
+print(f"  the node alone, the same window (eth_call latestRoundData every 10 ms, {len(probe)} calls): "
+      f"p50 {q(probe, .5):.1f} ms, p99 {q(probe, .99):.1f} ms, max {max(probe, default=float('nan')):.1f} ms")
 print(f"  transactions per second from one key: busiest {busiest:.2f}, mean {sum(txs.values()) / secs / max(len(txs), 1):.2f}")
 print(f"  {'actor':10} {'procs':>5} {'CPU s':>7} {'CPU s/1k decisions':>19} {'private MiB':>12} {'KiB/feed':>9}")
 tot_mem = 0
@@ -306,7 +330,15 @@ PY
 	stop_run
 }
 
-for n in ${SCALE_FEEDS:-100 500}; do
+# the runs: feeds:batch-call; SCALE_FEEDS / SCALE_BATCH pick their own
+RUNS="100:off 500:off 500:updateAnswers"
+if [ -n "${SCALE_FEEDS:-}${SCALE_BATCH:-}" ]; then
+	RUNS=
+	for n in ${SCALE_FEEDS:-100 500}; do RUNS+=" $n:${SCALE_BATCH:-off}"; done
+fi
+for r in $RUNS; do
+	n=${r%%:*} BATCH=${r#*:}
+	case $BATCH in off | updateAnswers) ;; *) fail "SCALE_BATCH=$BATCH: want off or updateAnswers" ;; esac
 	secs=${SCALE_SECONDS:-$([ "$n" -ge 500 ] && echo 30 || echo 20)}
 	echo "== $n feeds (batches: $BATCH)"
 	run_scale "$n" "$secs"

@@ -447,6 +447,24 @@ gt_polled(gt *g, gt_feed *f, int rc, const gc_round *rp, const rpc_error *ep, ui
 	}
 }
 
+/* The answer brc of a JSON-RPC batch request: RPC_ENOBATCH (the node takes no batches) is
+ * remembered in *no_batch and said once ("the node takes no JSON-RPC batches: <then>"), and the
+ * caller makes the calls one by one; anything else is the endpoint's state (gt_rpc_result).
+ * Returns brc. */
+static int
+gt_batch_outcome(gt *g, int brc, const rpc_error *be, int *no_batch, const char *then)
+{
+	if (brc == RPC_ENOBATCH) {
+		char msg[96];
+		*no_batch = 1;
+		snprintf(msg, sizeof msg, "the node takes no JSON-RPC batches: %s", then);
+		rt_logkv(RT_WARN, msg, "error", be->msg, NULL);
+	} else {
+		gt_rpc_result(g, brc, be);
+	}
+	return brc;
+}
+
 /* Reads latestRoundData of fs[0..k) (k <= GT_EST_BATCH) at block (0 = latest) into
  * g->reads[0..k): one JSON-RPC batch when the I/O can, else one by one (a node that refuses
  * batches is remembered and said once). Each read's rc, round and e are set. */
@@ -458,16 +476,9 @@ gt_read_chunk(gt *g, gt_feed *const *fs, size_t k, uint64_t block)
 	memset(&be, 0, sizeof be);
 	for (size_t j = 0; j < k; j++)
 		g->reads[j] = (gc_read){ .agg = fs[j]->c.aggregator, .block = block };
-	if (k > 1 && g->io.read_latest_many && !g->read_no_batch) {
-		brc = g->io.read_latest_many(g->io.ctx, g->reads, k, &be);
-		if (brc == RPC_ENOBATCH) {
-			g->read_no_batch = 1;
-			rt_logkv(RT_WARN, "the node takes no JSON-RPC batches: reading feeds one by one", "error",
-			         be.msg, NULL);
-		} else {
-			gt_rpc_result(g, brc, &be);
-		}
-	}
+	if (k > 1 && g->io.read_latest_many && !g->read_no_batch)
+		brc = gt_batch_outcome(g, g->io.read_latest_many(g->io.ctx, g->reads, k, &be), &be, &g->read_no_batch,
+		                       "reading feeds one by one");
 	for (size_t j = 0; j < k && brc == RPC_ENOBATCH; j++) {
 		gc_read *r = &g->reads[j];
 		r->rc = block ? g->io.read_latest_at(g->io.ctx, r->agg, block, &r->round, &r->e)
@@ -686,16 +697,9 @@ gt_estimate_round(gt *g, gc_estimate *c, size_t n)
 		int brc = RPC_ENOBATCH;
 		rpc_error be;
 		memset(&be, 0, sizeof be);
-		if (k > 1 && g->io.estimate_gas_many && !g->est_no_batch) {
-			brc = g->io.estimate_gas_many(g->io.ctx, b, k, &be);
-			if (brc == RPC_ENOBATCH) {
-				g->est_no_batch = 1;
-				rt_logkv(RT_WARN, "the node takes no JSON-RPC batches: estimating one by one", "error",
-				         be.msg, NULL);
-			} else {
-				gt_rpc_result(g, brc, &be);
-			}
-		}
+		if (k > 1 && g->io.estimate_gas_many && !g->est_no_batch)
+			brc = gt_batch_outcome(g, g->io.estimate_gas_many(g->io.ctx, b, k, &be), &be, &g->est_no_batch,
+			                       "estimating one by one");
 		for (size_t j = 0; j < k && brc == RPC_ENOBATCH; j++) {
 			memset(&b[j].e, 0, sizeof b[j].e);
 			if (b[j].check_gas && g->io.call) {

@@ -25,6 +25,7 @@
 #define GT_NS   1000000000ull
 
 #define GT_RECENT       256  /* landed updates remembered for their gas (gt_landed) */
+#define GT_BCONF_MAX    64   /* confirmed batches read together at a turn's end (more: read at once) */
 #define GT_ACKS         1024 /* outbox acks a turn holds; a full list is committed at once */
 #define GT_EST_BATCH    100  /* eth_estimateGas per JSON-RPC batch: under the usual provider limits */
 #define GT_GAS_REUSE    32   /* updates of a feed sent at one estimate's limit, each checked (gt_estimate_turn) */
@@ -103,6 +104,13 @@ struct gt {
 	sc_price_update one;           /* a member's own record (table "last") */
 	uint8_t body[SC_MAX_BODY / 4]; /* a batch's price.update body */
 	rt_metric *m_batches, *m_batch_feeds, *m_culprits, *m_gas_used[2], *m_landed[2], *m_batch_checked;
+	/* confirmed batches whose members are read at the turn's end, all in one JSON-RPC batch
+	 * (gt_batch_confirmed): a block confirms a dozen batches at once */
+	struct {
+		uint8_t ref[16];
+		uint64_t block, gas_used;
+	} bconf[GT_BCONF_MAX];
+	size_t nbconf;
 	/* a batch's gas per call from its latest estimate (gt_batch_checked), as a feed's gas_ok */
 	uint64_t bgas_call, bgas_mono;
 	uint32_t bgas_uses;
@@ -465,24 +473,24 @@ gt_batch_outcome(gt *g, int brc, const rpc_error *be, int *no_batch, const char 
 	return brc;
 }
 
-/* Reads latestRoundData of fs[0..k) (k <= GT_EST_BATCH) at block (0 = latest) into
+/* Reads latestRoundData of fs[0..k) (k <= GT_EST_BATCH), fs[j] at block[j] (block NULL or 0: latest), into
  * g->reads[0..k): one JSON-RPC batch when the I/O can, else one by one (a node that refuses
  * batches is remembered and said once). Each read's rc, round and e are set. */
 static void
-gt_read_chunk(gt *g, gt_feed *const *fs, size_t k, uint64_t block)
+gt_read_chunk(gt *g, gt_feed *const *fs, size_t k, const uint64_t *block)
 {
 	int brc = RPC_ENOBATCH;
 	rpc_error be;
 	memset(&be, 0, sizeof be);
 	for (size_t j = 0; j < k; j++)
-		g->reads[j] = (gc_read){ .agg = fs[j]->c.aggregator, .block = block };
+		g->reads[j] = (gc_read){ .agg = fs[j]->c.aggregator, .block = block ? block[j] : 0 };
 	if (k > 1 && g->io.read_latest_many && !g->read_no_batch)
 		brc = gt_batch_outcome(g, g->io.read_latest_many(g->io.ctx, g->reads, k, &be), &be, &g->read_no_batch,
 		                       "reading feeds one by one");
 	for (size_t j = 0; j < k && brc == RPC_ENOBATCH; j++) {
 		gc_read *r = &g->reads[j];
-		r->rc = block ? g->io.read_latest_at(g->io.ctx, r->agg, block, &r->round, &r->e)
-		              : g->io.read_latest(g->io.ctx, r->agg, &r->round, &r->e);
+		r->rc = r->block ? g->io.read_latest_at(g->io.ctx, r->agg, r->block, &r->round, &r->e)
+		                 : g->io.read_latest(g->io.ctx, r->agg, &r->round, &r->e);
 		gt_rpc_result(g, r->rc, &r->e);
 	}
 }
@@ -499,7 +507,7 @@ gt_poll_due(gt *g, uint64_t mono)
 			g->pub[n++] = &g->feeds[i]; /* (pub is free outside gt_turn_flush) */
 	for (size_t at = 0; at < n;) {
 		size_t k = n - at > GT_EST_BATCH ? GT_EST_BATCH : n - at;
-		gt_read_chunk(g, g->pub + at, k, 0);
+		gt_read_chunk(g, g->pub + at, k, NULL);
 		for (size_t j = 0; j < k; j++)
 			gt_polled(g, g->pub[at + j], g->reads[j].rc, &g->reads[j].round, &g->reads[j].e, mono);
 		at += k;
@@ -870,13 +878,17 @@ gt_log_update(gt_feed *f)
 }
 
 static void gt_batch_flush(gt *g, uint64_t now_ns, uint64_t mono_ns);
+static void gt_batch_confirmed(gt *g, uint64_t now_ns, uint64_t mono_ns);
 
-/* The end of a turn (gate.h): the due batches first (gt_batch_flush), then the queued decisions estimated together, then they, the acks and
+/* The end of a turn (gate.h): the confirmed batches' members read (gt_batch_confirmed), the due
+ * batches (gt_batch_flush), then the queued decisions estimated together, then they, the acks and
  * the in-flight drops committed in ONE transaction, then the outbox published. A failed commit
  * restores the views (decided again later) and keeps the acks and drops queued. */
 static void
 gt_turn_flush(gt *g, uint64_t now_ns, uint64_t mono_ns)
 {
+	if (g->nbconf)
+		gt_batch_confirmed(g, now_ns, mono_ns);
 	if (g->c.batch_call != CB_NONE) /* the turn's due feeds, and those whose window ended */
 		gt_batch_flush(g, now_ns, mono_ns);
 	size_t n = g->npend ? gt_prepare_turn(g, now_ns, mono_ns) : 0, k = 0;
@@ -1473,7 +1485,6 @@ static void
 gt_batch_members(gt *g, const sc_tx_status *s, const uint8_t ref[16], uint64_t now_ns, uint64_t mono_ns, gt_feed **m,
                  size_t n)
 {
-	size_t landed = 0;
 	if (n == 0) {
 		if (s->state == SC_TX_CONFIRMED || s->state == SC_TX_FINAL) /* members seen landed by the polls */
 			gt_landed_gas(g, ref, s->gas_used);
@@ -1500,38 +1511,86 @@ gt_batch_members(gt *g, const sc_tx_status *s, const uint8_t ref[16], uint64_t n
 	}
 	if (s->state != SC_TX_CONFIRMED && s->state != SC_TX_FINAL)
 		return;
-	/* Each member's answer at the batch's block: there, or its call did not take effect. Read in
-	 * JSON-RPC batches (one by one, a confirmed block of 50 single-feed batches held the gate for
-	 * ~50 round trips while the node was busiest, just after it mined). */
-	for (size_t i = 0; i < n; i++) {
-		if (i % GT_EST_BATCH == 0)
-			gt_read_chunk(g, m + i, n - i > GT_EST_BATCH ? GT_EST_BATCH : n - i, s->block_number);
-		gt_feed *f = m[i];
-		const gc_read *r = &g->reads[i % GT_EST_BATCH];
-		if (r->rc != RPC_OK) {
-			/* Read again by the feed's polls: our answer seen there is "landed"; else the update
-			 * is superseded after UPDATE_TIMEOUT. */
-			f->next_poll_mono = mono_ns;
-			rt_logkv(RT_WARN, "cannot read the feed after its batch", "feed", f->c.feed, "error", r->e.msg,
-			         NULL);
-			continue;
-		}
-		int fl = gr_poll(&f->v, &r->round, mono_ns, 2 * g->c.poll_ms * GT_MS);
-		if (fl & GR_LANDED) {
-			gt_drop_inflight(g, f, ref, "confirmed in a batch");
-			gt_succeed(g, f);
-			gt_landed(g, ref);
-			landed++;
-		} else {
-			f->v.st.inflight = 0;
-			gt_drop_inflight(g, f, ref, "not in its confirmed batch");
-			gt_fail(g, f, now_ns,
-			        "batch confirmed without this feed's answer: its call reverted or the signer left it "
-			        "out");
+	/* Each member's answer at the batch's block, read at the turn's end with the other batches
+	 * confirmed in it (a turn outside the main loop's ends with this status). */
+	for (size_t i = 0; i < g->nbconf; i++)
+		if (memcmp(g->bconf[i].ref, ref, 16) == 0)
+			return; /* confirmed and final in one turn: read once */
+	if (g->nbconf == GT_BCONF_MAX)
+		gt_batch_confirmed(g, now_ns, mono_ns);
+	memcpy(g->bconf[g->nbconf].ref, ref, 16);
+	g->bconf[g->nbconf].block = s->block_number;
+	g->bconf[g->nbconf++].gas_used = s->gas_used;
+}
+
+/* One member f of the confirmed batch ref, given its read r at the batch's block: its answer is
+ * there (landed), or its call did not take effect (failed). 1 when it landed. */
+static int
+gt_batch_member_read(gt *g, gt_feed *f, const uint8_t ref[16], const gc_read *r, uint64_t now_ns, uint64_t mono_ns)
+{
+	if (r->rc != RPC_OK) {
+		/* Read again by the feed's polls: our answer seen there is "landed"; else the update is
+		 * superseded after UPDATE_TIMEOUT. */
+		f->next_poll_mono = mono_ns;
+		rt_logkv(RT_WARN, "cannot read the feed after its batch", "feed", f->c.feed, "error", r->e.msg, NULL);
+		return 0;
+	}
+	if (gr_poll(&f->v, &r->round, mono_ns, 2 * g->c.poll_ms * GT_MS) & GR_LANDED) {
+		gt_drop_inflight(g, f, ref, "confirmed in a batch");
+		gt_succeed(g, f);
+		gt_landed(g, ref);
+		return 1;
+	}
+	f->v.st.inflight = 0;
+	gt_drop_inflight(g, f, ref, "not in its confirmed batch");
+	gt_fail(g, f, now_ns,
+	        "batch confirmed without this feed's answer: its call reverted or the signer left it out");
+	return 0;
+}
+
+/* Reads the k members fs[0..k) at their batches' blocks in one request and acts on each; landed[c]
+ * counts the members of bconf[c] that landed. */
+static void
+gt_batch_read_members(gt *g, gt_feed **fs, const uint64_t *blocks, const uint8_t *which, size_t k, size_t *landed,
+                      uint64_t now_ns, uint64_t mono_ns)
+{
+	gt_read_chunk(g, fs, k, blocks);
+	for (size_t j = 0; j < k; j++)
+		landed[which[j]] +=
+		        (size_t)gt_batch_member_read(g, fs[j], g->bconf[which[j]].ref, &g->reads[j], now_ns, mono_ns);
+}
+
+/* The members of the batches confirmed in this turn (bconf), each read at its batch's block, in
+ * JSON-RPC batches of GT_EST_BATCH: one round trip for a block that confirmed a dozen batches, not
+ * one per batch while the node is busiest, just after it mined. */
+static void
+gt_batch_confirmed(gt *g, uint64_t now_ns, uint64_t mono_ns)
+{
+	gt_feed *fs[GT_EST_BATCH];
+	uint64_t blocks[GT_EST_BATCH];
+	uint8_t which[GT_EST_BATCH];
+	size_t landed[GT_BCONF_MAX] = { 0 }, k = 0, nb = g->nbconf;
+	for (size_t i = 0; i < g->n; i++) {
+		gt_feed *f = &g->feeds[i];
+		size_t c = 0;
+		while (f->v.st.inflight && c < nb && memcmp(f->v.inf_id, g->bconf[c].ref, 16) != 0)
+			c++;
+		if (!f->v.st.inflight || c == nb)
+			continue; /* not a member of a batch confirmed in this turn */
+		fs[k] = f;
+		blocks[k] = g->bconf[c].block;
+		which[k++] = (uint8_t)c;
+		if (k == GT_EST_BATCH) {
+			gt_batch_read_members(g, fs, blocks, which, k, landed, now_ns, mono_ns);
+			k = 0;
 		}
 	}
-	if (landed)
-		gt_landed_gas(g, ref, s->gas_used);
+	if (k)
+		gt_batch_read_members(g, fs, blocks, which, k, landed, now_ns, mono_ns);
+	for (size_t c = 0; c < nb; c++)
+		if (landed[c])
+			gt_landed_gas(g, g->bconf[c].ref, g->bconf[c].gas_used);
+	g->nbconf = 0;
 }
 
 static void

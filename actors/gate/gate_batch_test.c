@@ -506,6 +506,46 @@ test_checked_batch_gas(void **state)
 	assert_int_equal(rt_counter_value(rt_counter("gate_batch_checked_total", "", NULL)) - checked0, 1);
 }
 
+/* A block confirms several batches at once (their statuses come together): the members of every
+ * batch confirmed in a turn are read in ONE JSON-RPC batch at its end, each at its batch's block,
+ * and each batch's gas is counted once. (One read round trip per batch held the gate while the
+ * node was busiest, just after it mined.) */
+static void
+test_confirmed_batches_read_together(void **state)
+{
+	env *e = *state;
+	e->cfg.batch_max = 5; /* ten due feeds: two batches */
+	gt_close(e->g);
+	open_gate(e);
+	step(e, 10 * MS);
+	uint64_t gas0 = batched("gate_landed_gas_total"), upd0 = batched("gate_landed_updates_total");
+	all_aggs(e, 101000000000ull);
+	step(e, 250 * MS);
+	assert_int_equal(e->fk.nframes, 2);
+	static sc_price_update b0, b1;
+	b0 = e->fk.upd[0];
+	b1 = e->fk.upd[1];
+	assert_int_equal(b0.batch_count + b1.batch_count, NF);
+	chain_lands(e, &b0, -1);
+	chain_lands(e, &b1, -1);
+	int batches = e->fk.read_batches, reads = e->fk.reads_at;
+	gt_turn_begin(e->g);
+	batch_status(e, SC_TX_CONFIRMED, e->fk.ids[0], 200000);
+	batch_status(e, SC_TX_CONFIRMED, e->fk.ids[1], 100000);
+	batch_status(e, SC_TX_FINAL, e->fk.ids[1], 100000); /* confirmed and final in one turn: read once */
+	assert_int_equal(e->fk.read_batches, batches);      /* nothing read before the turn ends */
+	assert_true(view(e, 0)->st.inflight);
+	gt_turn_end(e->g, now(e), e->mono);
+	assert_int_equal(e->fk.read_batches - batches, 1);
+	assert_int_equal(e->fk.reads_at - reads, NF);
+	for (int i = 0; i < NF; i++) {
+		assert_false(view(e, i)->st.inflight);
+		assert_int_equal(view(e, i)->st.failures, 0);
+	}
+	assert_int_equal(batched("gate_landed_gas_total") - gas0, 300000);
+	assert_int_equal(batched("gate_landed_updates_total") - upd0, NF);
+}
+
 static void
 test_ten_feeds_one_culprit(void **state)
 {
@@ -686,6 +726,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_ten_feeds_one_culprit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_window_zero_turn_is_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_checked_batch_gas, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_confirmed_batches_read_together, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_whole_revert_halving, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_aggregate3_limits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_short_estimate, setup, teardown),

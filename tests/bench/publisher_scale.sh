@@ -79,13 +79,19 @@ run_scale() {
 	mkdir -p "$d"
 	local cport; cport=$(free_port)
 	export RPC_URL=http://127.0.0.1:$cport
-	ANVIL_PID=$(ANVIL_ARGS="--block-time 1 --gas-limit 3000000000 --accounts $((shards + 1))" \
+	ANVIL_PID=$(ANVIL_ARGS="--block-time 1 --gas-limit 3000000000 --accounts $((shards + 2))" \
 		CHAIN_LOG=$d/anvil.log "$CHAIN" start "$cport")
 	# anvil's dev accounts: 0 deploys, shard s signs with account s + 1
 	local -a KEYS ADDRS
 	mapfile -t ADDRS < <(awk '/^Available Accounts/{f=1;next} /^Private Keys/{f=0} f && /^\([0-9]+\)/{print $2}' "$d/anvil.log")
 	mapfile -t KEYS < <(awk '/^Private Keys/{f=1;next} /^Wallet/{f=0} f && /^\([0-9]+\)/{print $2}' "$d/anvil.log")
-	[ "${#KEYS[@]}" -gt "$shards" ] || fail "anvil listed ${#KEYS[@]} keys, want $((shards + 1))"
+	[ "${#KEYS[@]}" -gt $((shards + 1)) ] || fail "anvil listed ${#KEYS[@]} keys, want $((shards + 2))"
+	# the node probe's key (the last account): value transfers to itself, one every 100 ms
+	local pk=${KEYS[$((shards + 1))]} paddr=${ADDRS[$((shards + 1))]}
+	for ((i = 0; i < (secs + 5) * 10; i++)); do
+		ETHTX_KEY=${pk#0x} "$B/ethtx" mktx --chain 138 --nonce "$i" --gas-limit 21000 --gas-price 100000000000 \
+			--priority-gas-price 1000000000 --value 1 "$paddr"
+	done >"$d/probe-raw.txt" || fail "ethtx mktx (the node probe's transfers)"
 	local -a BATCHERS=()
 	if [ "$BATCH" != off ]; then # one OracleBatcher per shard, its key the one transmitter
 		for ((s = 0; s < shards; s++)); do
@@ -190,20 +196,35 @@ PY
 	local t0=$EPOCHREALTIME
 	for p in "${names[@]}"; do echo "$p $(awk '{print $14 + $15}' "/proc/${PROC[$p]}/stat")"; done >"$d/cpu0.txt"
 	# The node's own baseline in the same window: what one state read (latestRoundData, the kind of
-	# call the gate makes) takes on the node every 10 ms while the publisher runs.
-	python3 - "$RPC_URL" "${AGGS[0]}" "$d/probe.txt" <<'PY' &
-import http.client, json, sys, time, urllib.parse
+	# call the gate makes) takes on the node, every 10 ms, and what taking one transaction takes
+	# (eth_sendRawTransaction of a value transfer from a key of its own), every 100 ms; and the disk's:
+	# a 4 KB write and fdatasync in the state directories' file system, every 100 ms (each actor's
+	# LMDB commit waits for one or two).
+	python3 - "$RPC_URL" "${AGGS[0]}" "$d/probe-raw.txt" "$d/probe.txt" "$d/probe-send.txt" "$d/probe-sync" <<'PY' &
+import http.client, json, os, sys, time, urllib.parse
 u = urllib.parse.urlparse(sys.argv[1])
 c = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
-req = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_call",
-                  "params": [{"to": sys.argv[2], "data": "0xfeaf968c"}, "latest"]})
-out = open(sys.argv[3], "w")
-while True:
+read = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_call",
+                   "params": [{"to": sys.argv[2], "data": "0xfeaf968c"}, "latest"]})
+raws = open(sys.argv[3]).read().split()
+out, sends, syncs = open(sys.argv[4], "w"), open(sys.argv[5], "w"), open(sys.argv[6] + ".txt", "w")
+fd = os.open(sys.argv[6] + ".dat", os.O_WRONLY | os.O_CREAT, 0o600)
+for i in range(10 * len(raws)):
+    if i % 10 == 5:
+        os.pwrite(fd, b"x" * 4096, (i // 10 % 16) * 4096)
+        t = time.monotonic()
+        os.fdatasync(fd)
+        syncs.write("%.3f\n" % ((time.monotonic() - t) * 1e3))
+        syncs.flush()
+    send = i % 10 == 0
+    req = json.dumps({"jsonrpc": "2.0", "id": 2, "method": "eth_sendRawTransaction", "params": [raws[i // 10]]}) if send else read
     t = time.monotonic()
     c.request("POST", "/", req, {"content-type": "application/json"})
-    c.getresponse().read()
-    out.write("%.3f\n" % ((time.monotonic() - t) * 1e3))
-    out.flush()
+    a = json.loads(c.getresponse().read())
+    dt = (time.monotonic() - t) * 1e3
+    if "result" in a:
+        (sends if send else out).write("%.3f\n" % dt)
+        (sends if send else out).flush()
     time.sleep(0.01)
 PY
 	local probe=$!
@@ -309,8 +330,13 @@ print("    per hop, p50 / p99 / max ms: " + "; ".join(
     for name, h in (("source->agg", hop(free, 0, 1)), ("agg->decided", hop(free, 1, 2)), ("decided->published", hop(free, 2, 3)),
                     ("published->signed", hop(free, 3, 4)), ("signed->pending", hop(free, 4, 5)))))
 probe = [float(x) for x in open(f"{d}/probe.txt").read().split()]
-print(f"  the node alone, the same window (eth_call latestRoundData every 10 ms, {len(probe)} calls): "
-      f"p50 {q(probe, .5):.1f} ms, p99 {q(probe, .99):.1f} ms, max {max(probe, default=float('nan')):.1f} ms")
+psend = [float(x) for x in open(f"{d}/probe-send.txt").read().split()]
+print(f"  the node alone, the same window: eth_call latestRoundData ({len(probe)} calls) p50 {q(probe, .5):.1f} ms, "
+      f"p99 {q(probe, .99):.1f} ms, max {max(probe, default=float('nan')):.1f} ms; eth_sendRawTransaction of a "
+      f"transfer ({len(psend)}) p50 {q(psend, .5):.1f} ms, p99 {q(psend, .99):.1f} ms, max {max(psend, default=float('nan')):.1f} ms")
+psync = [float(x) for x in open(f"{d}/probe-sync.txt").read().split()]
+print(f"  the disk alone, the same window: 4 KB write + fdatasync ({len(psync)}) p50 {q(psync, .5):.2f} ms, "
+      f"p99 {q(psync, .99):.1f} ms, max {max(psync, default=float('nan')):.1f} ms")
 print(f"  transactions per second from one key: busiest {busiest:.2f}, mean {sum(txs.values()) / secs / max(len(txs), 1):.2f}")
 print(f"  {'actor':10} {'procs':>5} {'CPU s':>7} {'CPU s/1k decisions':>19} {'private MiB':>12} {'KiB/feed':>9}")
 tot_mem = 0

@@ -9,6 +9,10 @@
 #  M. the same with BATCH_CALL=aggregate3 through Multicall3 (its runtime code set at the
 #     canonical address; the aggregators list Multicall3 as transmitter - on anvil only: see
 #     deploy/README.md, anyone can call Multicall3).
+#  B. a stuck batch: the base fee raised far above the M batch's fee cap, the batch of all N feeds
+#     (aggregate3: more than 2 KB of calldata) waits unmined; the submitter asks a tx.bump after
+#     BUMP_AFTER_BLOCKS, the signer signs a replacement with the same calldata (it once refused any
+#     batch longer than 2 KB as "does not decode", so a stuck batch was never replaced) and it lands.
 # Every answer is read back from the chain; gas per feed update comes from the gate's
 # gate_landed_gas_total / gate_landed_updates_total and is printed for each mode.
 set -euo pipefail
@@ -63,7 +67,8 @@ busd_start "$B/busd" busd-b
 { read -r _ SSEC; read -r _ SPUB; } < <("$B/bus-tap" --keygen)
 { read -r _ XSEC; read -r _ XPUB; } < <("$B/bus-tap" --keygen)
 export BUS_PUB_URL=$IN BUS_SUB_URL=$OUT
-"$B/bus-tap" --url "$OUT" --topic price.update. --topic tx.status --timeout 900 >"$TMP/tap.out" 2>"$TMP/tap.log" &
+"$B/bus-tap" --url "$OUT" --topic price.update. --topic tx.status --topic tx.signed --timeout 900 >"$TMP/tap.out" \
+	2>"$TMP/tap.log" &
 PIDS+=($!)
 wait_subscribers "$BP" 1
 BUS_SIGNING_KEY=$XSEC BUS_TRUST="tx.signed=$SPUB" STATE_DIR=$TMP/submitter CHAIN_ID=138 SIGNER_ADDRESS=$ADDR1 \
@@ -178,8 +183,36 @@ for m in U M; do
 	cast_send "$(addr $m $CUL)" 'setAnswerBounds(int256,int256)' 0 0
 	wait_for 30 "$m$CUL lands once its bounds are lifted" answer_is "$(addr $m $CUL)" "$(price $m $CUL)"
 	wait_for 10 "$m$CUL's failure count cleared" metric_ge "gate_consecutive_failures{feed=\"$m$CUL-USD\"}" 0
-	stop_gate
+	[ $m = M ] || stop_gate
 done
+
+echo "== B. a stuck batch of $N feeds (aggregate3, more than 2 KB of calldata) is replaced and lands"
+# replacements of a batch: tx.signed of the batch whose replaces is set, and their calldata's length
+replaced_batches() {
+	python3 - "$TMP/tap.out" <<'PY'
+import json, sys
+for line in open(sys.argv[1]):
+    if not line.startswith("{"):
+        continue
+    l = json.loads(line)
+    b = l.get("body", {})
+    if l.get("topic") == "tx.signed" and b.get("feed") == "batch" and b.get("replaces", "0x").strip("0x"):
+        print(b["nonce"], len(b["raw"]) // 2 - 2)
+PY
+}
+GWEI=1000000000
+rpc anvil_setNextBlockBaseFeePerGas "[\"0x$(printf '%x' $((50 * GWEI)))\"]" >/dev/null
+MOVE=3000000000 # +30 dollars: past DEVIATION_THRESHOLD (0.5 %) for every feed
+for ((i = 0; i < N; i++)); do agg "M$i-USD" "$(price M $i $MOVE)"; done
+batch_replaced() { [ -n "$(replaced_batches)" ]; }
+wait_for 30 "a replacement of the stuck batch signed" batch_replaced
+read -r RN RLEN < <(replaced_batches | head -1)
+[ "$RLEN" -gt 2200 ] || fail "the replaced batch's raw tx is $RLEN bytes: want more than 2 KB of calldata"
+for ((i = 0; i < N; i++)); do
+	wait_for 30 "M$i-USD's new answer on chain (the replacement mined)" answer_is "$(addr M $i)" "$(price M $i $MOVE)"
+done
+echo "ok: the stuck batch (nonce $RN, $RLEN-byte raw tx) was replaced by a tx.bump and every feed's answer landed"
+stop_gate
 
 echo "gas per feed update, $N feeds: single $GAS_S, updateAnswers $GAS_U ($((N - 1)) per tx), aggregate3 $GAS_M ($((N - 1)) per tx)"
 [ "$GAS_U" -lt "$GAS_S" ] || fail "updateAnswers costs $GAS_U gas per feed, single $GAS_S"

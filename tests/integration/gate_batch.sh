@@ -200,12 +200,42 @@ for line in open(sys.argv[1]):
         print(b["nonce"], len(b["raw"]) // 2 - 2)
 PY
 }
-GWEI=1000000000
-rpc anvil_setNextBlockBaseFeePerGas "[\"0x$(printf '%x' $((50 * GWEI)))\"]" >/dev/null
+# batches the node took (a tx.status pending whose ref is a batch's price.update)
+batches_pending() {
+	python3 - "$TMP/tap.out" <<'PY'
+import json, sys
+ids, n = set(), 0
+for line in open(sys.argv[1]):
+    if not line.startswith("{"):
+        continue
+    l = json.loads(line)
+    b = l.get("body", {})
+    if l.get("topic", "").startswith("price.update.") and b.get("batch"):
+        ids.add(l["id"][2:])
+    elif l.get("topic") == "tx.status" and b.get("state") == "pending" and b.get("ref") in ids:
+        n += 1
+print(n)
+PY
+}
+# Mining by hand from here (as key_inflight.sh 5): the batch must be in the pool, signed at the
+# quote of before, when the base fee jumps; with blocks every second a gas.quote taken after the
+# jump could price it high enough to be mined at once.
+P0=$(batches_pending)
+rpc evm_setIntervalMining '[0]' >/dev/null
 MOVE=3000000000 # +30 dollars: past DEVIATION_THRESHOLD (0.5 %) for every feed
 for ((i = 0; i < N; i++)); do agg "M$i-USD" "$(price M $i $MOVE)"; done
+batch_taken() { [ "$(batches_pending)" -gt "$P0" ]; }
+wait_for 30 "the node took the batch of the $N moves" batch_taken
+GWEI=1000000000
+rpc anvil_setNextBlockBaseFeePerGas "[\"0x$(printf '%x' $((50 * GWEI)))\"]" >/dev/null
 batch_replaced() { [ -n "$(replaced_batches)" ]; }
+for _ in $(seq 20); do # blocks the stuck batch cannot enter; BUMP_AFTER_BLOCKS (3) of them ask a bump
+	rpc evm_mine >/dev/null
+	batch_replaced && break
+	sleep 0.4 # not a wait for an outcome: spacing the blocks so the submitter's polls see each one
+done
 wait_for 30 "a replacement of the stuck batch signed" batch_replaced
+rpc evm_setIntervalMining '[1]' >/dev/null
 read -r RN RLEN < <(replaced_batches | head -1)
 [ "$RLEN" -gt 2200 ] || fail "the replaced batch's raw tx is $RLEN bytes: want more than 2 KB of calldata"
 for ((i = 0; i < N; i++)); do

@@ -845,7 +845,7 @@ test_batch(void **st)
 	 * decode": a stuck batch could never be replaced, and its nonce held every later one. */
 	item_batch(&it[0], 9, SC_BATCH_UPDATE_ANSWERS, MC);
 	for (int i = 0; i < 40; i++) {
-		char feed[16];
+		char feed[24];
 		snprintf(feed, sizeof feed, "F%02d-USD", i);
 		batch_entry(&it[0].u, feed, CON, "300000000000");
 	}

@@ -10,6 +10,7 @@
 # Env: CHAIN_PORT (8545); FEEDS ("ETH-USD", space-separated); AGGREGATOR_KIND (OracleAggregator,
 #      MockV3Aggregator or FluxAggregator); PRIVATE_KEY: the signer's key, whose address becomes the
 #      transmitter/oracle (default: anvil's public dev key #1); CHAIN_ENV (build/demo/chain.env).
+#      CHAIN_LOG: anvil's log (build/demo/anvil.log).
 # The env file has RPC_URL, CHAIN_ID, ANVIL_PID (empty if reused), AGGREGATOR_KIND, UPDATE_SIGNATURE,
 # TRANSMITTER, AGGREGATOR_ADDRESS (first feed) and AGGREGATOR_ADDRESS_<FEED> (ETH-USD -> ETH_USD).
 set -euo pipefail
@@ -33,7 +34,7 @@ up() {
     [ -f "$ENV_FILE" ] && pid="$(sed -n 's/^ANVIL_PID=//p' "$ENV_FILE")"
     [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null && pid=""
   else
-    pid="$(CHAIN_LOG="$ROOT/build/demo/anvil.log" "$CHAIN" start "$PORT")"
+    pid="$(CHAIN_LOG="${CHAIN_LOG:-$ROOT/build/demo/anvil.log}" "$CHAIN" start "$PORT")"
   fi
   "$CHAIN" compile >&2
   local transmitter sig

@@ -23,6 +23,7 @@ ANVIL_PID=""
 TMP="$(mktemp -d)"
 cleanup() {
   [ -n "$ANVIL_PID" ] && "$CHAIN" stop "$ANVIL_PID" || true
+  python3 tests/lib/free_port.py --release $$ || true
   rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -34,12 +35,10 @@ ok() { checks=$((checks + 1)); echo "ok $checks - $*"; }
 field() {  # "roundId=1 answer=5 ..." NAME -> value
   tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p"
 }
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-# ---- start anvil on a free port in 20000-40000 --------------------------------------------------
+# ---- start anvil on a free port, reserved for this test (tests/lib/free_port.py) ----------------
 for attempt in 1 2 3 4 5; do
-  PORT=$((20000 + RANDOM % 20001))
-  port_free "$PORT" || continue
+  PORT=$(python3 tests/lib/free_port.py --owner $$)
   export CHAIN_LOG="$TMP/anvil.log"
   if ANVIL_PID="$("$CHAIN" start "$PORT")"; then break; fi
   ANVIL_PID=""

@@ -9,17 +9,13 @@ if [ ! -d tests/chain/node_modules ]; then
 fi
 TMP="$(mktemp -d)"
 export CHAIN_ENV="$TMP/chain.env" FEEDS="ETH-USD BTC-USD"
-cleanup() { deploy/local/local-chain.sh down || true; rm -rf "$TMP"; }
+cleanup() { deploy/local/local-chain.sh down || true; python3 tests/lib/free_port.py --release $$ || true; rm -rf "$TMP"; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 fail() { echo "FAIL: $*" >&2; exit 1; }
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-for _ in 1 2 3 4 5; do
-  CHAIN_PORT=$((20000 + RANDOM % 20001))
-  port_free "$CHAIN_PORT" && break
-done
-export CHAIN_PORT
+# a port reserved for this test (tests/lib/free_port.py); the chain's log in its temp dir
+CHAIN_PORT=$(python3 tests/lib/free_port.py --owner $$)
+export CHAIN_PORT CHAIN_LOG="$TMP/anvil.log"
 deploy/local/local-chain.sh up >/dev/null
 set -a; . "$CHAIN_ENV"; set +a
 [ "$RPC_URL" = "http://127.0.0.1:$CHAIN_PORT" ] || fail "RPC_URL=$RPC_URL"

@@ -27,30 +27,10 @@ OUT=$TMP/out.txt
 DEMO_PID=
 trap 'exit 143' TERM # the runner's timeout: still stop the demo (on_exit)
 
-# HTTP base and chain port: 16 ports in a row that bind now, below the ephemeral range.
-read -r BASE CPORT < <(python3 - <<'PY'
-import random, socket
-lo, hi = map(int, open("/proc/sys/net/ipv4/ip_local_port_range").read().split())
-ranges = [(10000, lo - 16)] if lo > 10016 else [(hi + 1, 65535 - 16)]
-for _ in range(200):
-    base = random.randrange(*ranges[0])
-    socks = []
-    try:
-        for p in range(base, base + 16):
-            s = socket.socket()
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            socks.append(s)
-            s.bind(("127.0.0.1", p))
-    except OSError:
-        continue
-    finally:
-        for s in socks:
-            s.close()
-    print(base, base + 15)
-    break
-PY
-)
-[ -n "${CPORT:-}" ] || fail "no 16 free ports in a row below the ephemeral range"
+# HTTP base and chain port: 16 ports in a row that bind now, below the ephemeral range, reserved for
+# this test (free_port, common.sh).
+BASE=$(free_port 16) || fail "no 16 free ports in a row below the ephemeral range"
+CPORT=$((BASE + 15))
 
 # The demo never reuses a chain it did not start: a taken CHAIN_PORT is refused before anything starts.
 python3 -c 'import socket,sys,time; s=socket.socket(); s.bind(("127.0.0.1",int(sys.argv[1]))); s.listen(); time.sleep(60)' \

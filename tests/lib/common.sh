@@ -4,7 +4,8 @@
 #   ANVIL_PID  an anvil started with tools/chain.sh start, stopped at exit (even if SIGSTOPped)
 #   on_exit    a function the script may define; it runs first at exit
 #   fail MSG   prints MSG and the tail (FAIL_TAIL lines, 25) of every $TMP/*.log, exits 1
-#   free_port  prints a free TCP port on 127.0.0.1
+#   free_port [N]  prints a TCP port free on this host and reserved for this test (with N, the first
+#              of N consecutive ones): see "Ports" below
 #   poll S CMD...           runs CMD every 0.1 s until it succeeds (0), or returns 1 after S × T_SLOW s
 #   wait_for S DESC CMD...  the same, but fails the script with DESC on timeout
 #   metric_at PORT NAME     the value of the sample NAME (exact, labels included) at :PORT/metrics
@@ -29,6 +30,16 @@
 # deadline is S × T_SLOW (default 4), so a loaded machine only makes a passing test slower, and a
 # deadline only ends a test that would fail anyway. A check that something did NOT happen first
 # waits for a positive marker proving the input was processed (a counter moved, a log line).
+#
+# Ports (tests/lib/free_port.py): never port 0's kernel choice, which comes from the ephemeral range
+# (/proc/sys/net/ipv4/ip_local_port_range) that every outgoing connection (curl, actors dialing,
+# anvil's clients) also takes, so a port found free could be a connection's a moment later. free_port
+# hands out ports below that range (20000 up to its start), checked bindable on 0.0.0.0 without
+# SO_REUSEADDR, and reserved under an flock in a file all tests of this user share
+# ($OB_PORTS_DIR, default /tmp/oraclebus-ports-UID) for this script's pid: tests running at the same
+# time (run-tests.sh TEST_JOBS) never get the same port. The reservations go at exit (t_cleanup), or
+# at anyone's next call once the script is gone. A server that picks its own port (price-sim --port
+# 0) is fine: it holds the port from the moment it gets it.
 export HTTP_PORT=${HTTP_PORT-0}
 T_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 T_SLOW=${T_SLOW:-4}
@@ -43,6 +54,7 @@ t_cleanup() {
 		"$T_ROOT/tools/chain.sh" stop "$ANVIL_PID" >/dev/null 2>&1 || true
 	fi
 	wait 2>/dev/null || true
+	python3 "$T_ROOT/tests/lib/free_port.py" --release $$ 2>/dev/null || true
 	if [ -n "${KEEP_TMP:-}" ]; then echo "kept $TMP"; else rm -rf "$TMP"; fi
 }
 trap t_cleanup EXIT
@@ -52,7 +64,7 @@ fail() {
 	for f in "$TMP"/*.log; do [ -f "$f" ] && { echo "--- $f"; tail -"${FAIL_TAIL:-25}" "$f"; }; done
 	exit 1
 }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+free_port() { python3 "$T_ROOT/tests/lib/free_port.py" --owner $$ ${1:+--count "$1"}; }
 # The deadline is on the clock, not a count of tries: a slow CMD does not stretch it unboundedly.
 poll() {
 	local end=$((${EPOCHREALTIME/./} + $(awk -v s="$1" -v k="$T_SLOW" 'BEGIN{printf "%d", s * k * 1e6}')))

@@ -389,7 +389,12 @@ te_on_receipt(te_ctx *x, const uint8_t id[16], const te_receipt *rc, uint64_t no
 		return te_out(0, out, TE_O_UNKNOWN);
 	if (rv != 0)
 		return rv;
-	if (rec->state != TQ_MINED)
+	/* A SUBMITTED record is checked when its statuses stopped coming (te_stalled): only a receipt
+	 * that is there moves it; otherwise it waits as before. */
+	int submitted = rec->state == TQ_SUBMITTED && !te_is_zero(rec->tx_hash, 32);
+	if (rec->state != TQ_MINED && !submitted)
+		return te_out(0, out, TE_O_SAME);
+	if (submitted && rc->outcome != TE_RC_OK && rc->outcome != TE_RC_REVERTED && rc->outcome != TE_RC_NO_TRANSFER)
 		return te_out(0, out, TE_O_SAME);
 	switch (rc->outcome) {
 	case TE_RC_OK:

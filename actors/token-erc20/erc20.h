@@ -115,7 +115,10 @@ OB_MUST_CHECK int te_on_tx_status(te_ctx *x, const sc_tx_status *s, uint64_t now
 
 /* The receipt check of a MINED record: OK -> CONFIRMED; REVERTED / NO_TRANSFER -> FAILED;
  * ABSENT -> back to SUBMITTED (reorged out: the submitter follows it again); BAD -> stays MINED
- * (checked again later). *out: TE_O_CHANGED / TE_O_SAME / TE_O_UNKNOWN. */
+ * (checked again later). Also of a SUBMITTED record with a known hash whose statuses stopped
+ * coming (they were published while this backend was down): a receipt that is there moves it as
+ * a MINED one's would; anything else leaves it as it is. *out: TE_O_CHANGED / TE_O_SAME /
+ * TE_O_UNKNOWN. */
 OB_MUST_CHECK int te_on_receipt(te_ctx *x, const uint8_t id[16], const te_receipt *rc, uint64_t now_ns,
                                 uint64_t retry_ns, tq_rec *rec, int *out, char *err, size_t errlen);
 

@@ -417,6 +417,45 @@ test_happy_path(void **state)
 	assert_int_equal(tqt_count("tx.request"), 0);
 }
 
+/* The statuses of a submitted request's transaction missed (published while the backend was down):
+ * the SUBMITTED record with its hash is moved by a receipt that is there, as a MINED one would be
+ * (main.c looks such records up at start and when stalled); an absent or unreadable receipt leaves
+ * it waiting for its statuses; a SUBMITTED record without a hash is never moved by a receipt. */
+static void
+test_missed_statuses(void **state)
+{
+	fx *f = *state;
+	sc_token_request r;
+	sc_token_result res;
+	sc_tx_status s;
+	tq_rec rec;
+	uint8_t id[16];
+	request(&r, UETR, SC_TOKEN_MINT, 1234567);
+	tq_key_id(UETR, id);
+	assert_int_equal(on_request(f, &r, NULL, 100, &rec), TE_O_NEW);
+	/* no hash yet: a receipt cannot move it */
+	te_receipt rc = { .outcome = TE_RC_OK, .block_number = 28 };
+	memset(rc.tx_hash, 0xab, 32);
+	assert_int_equal(on_receipt(f, id, &rc, 150, &rec), TE_O_SAME);
+	assert_int_equal(rec.state, TQ_SUBMITTED);
+	status(&s, id, SC_TX_PENDING, 0xab);
+	assert_int_equal(on_status(f, &s, 200, &rec), TE_O_CHANGED);
+	/* not mined yet, or the RPC failed: it waits as it was */
+	rc.outcome = TE_RC_ABSENT;
+	assert_int_equal(on_receipt(f, id, &rc, 300, &rec), TE_O_SAME);
+	assert_int_equal(rec.state, TQ_SUBMITTED);
+	rc.outcome = TE_RC_BAD;
+	assert_int_equal(on_receipt(f, id, &rc, 300, &rec), TE_O_SAME);
+	assert_int_equal(rec.state, TQ_SUBMITTED);
+	/* mined with the Transfer: confirmed, though no confirmed tx.status ever came */
+	rc.outcome = TE_RC_OK;
+	assert_int_equal(on_receipt(f, id, &rc, 400, &rec), TE_O_CHANGED);
+	assert_int_equal(rec.state, TQ_CONFIRMED);
+	assert_int_equal(tqt_last_result(&res), SC_TOKST_CONFIRMED);
+	assert_int_equal(res.block_number, 28);
+	assert_int_equal(stats(f).open[TQ_SUBMITTED], 0);
+}
+
 static void
 test_failures(void **state)
 {
@@ -521,6 +560,7 @@ main(void)
 		cmocka_unit_test(test_revert_reason),
 		cmocka_unit_test_setup_teardown(test_happy_path, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failures, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_missed_statuses, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

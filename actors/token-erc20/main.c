@@ -154,9 +154,11 @@ static struct {
 	tem_dec dec[64];
 	size_t ndec;
 	int rpc_down, stalled_alerted;
+	int swept;              /* the SUBMITTED records were looked up once since start (tem_receipts) */
+	uint64_t next_sweep_ns; /* the next look at stalled SUBMITTED records */
 	rt_metric *m_req[4], *m_results[TQ_NSTATES], *m_republished, *m_gave_up, *m_conflicts, *m_ignored,
 	        *m_receipts[6], *m_open, *m_oldest, *m_results_pending, *m_calls_pending, *m_store_errors, *m_seconds,
-	        *m_stalled;
+	        *m_stalled, *m_found;
 } S;
 
 static const char *const tem_req_names[4] = { "new", "repeat", "conflict", "rejected" };
@@ -196,6 +198,10 @@ tem_metrics(void)
 	S.m_open = rt_gauge("token_erc20_open", "Requests not yet confirmed or failed.", NULL);
 	S.m_oldest = rt_gauge("token_erc20_oldest_open_age_seconds", "Age of the oldest open request.", NULL);
 	S.m_stalled = rt_gauge("token_erc20_stalled", "Open requests with no tx.status for STALL_ALERT.", NULL);
+	S.m_found = rt_counter("token_erc20_found_by_receipt_total",
+	                       "Submitted requests whose transaction was found mined by its receipt: their tx.status "
+	                       "messages were missed (published while this process was down).",
+	                       NULL);
 	S.m_results_pending = rt_gauge("token_erc20_results_unacked",
 	                               "Terminal token.results awaiting the "
 	                               "tokenizer's token.status.",
@@ -409,7 +415,21 @@ tem_receipts(void *ctx)
 {
 	uint8_t ids[64][16];
 	char err[256];
-	long n = tq_list(S.q, TQ_MINED, rt_now_ns(), ids, OB_COUNT(ids), err, sizeof err);
+	uint64_t t0 = rt_now_ns();
+	long n = tq_list(S.q, TQ_MINED, t0, ids, OB_COUNT(ids), err, sizeof err), nmined;
+	n = n < 0 ? 0 : n;
+	nmined = n;
+	/* SUBMITTED records with a hash whose statuses may have been missed (published while this
+	 * process was down: pub/sub keeps nothing for it): every one once at start, then the stalled
+	 * ones (no status for STALL_ALERT) every RECEIPT_RETRY. A receipt that is there moves them
+	 * (te_on_receipt); the others wait for their statuses as before. */
+	if (n < (long)OB_COUNT(ids) && (!S.swept || t0 >= S.next_sweep_ns)) {
+		long k = tq_list(S.q, TQ_SUBMITTED, S.swept ? t0 : UINT64_MAX, ids + n, OB_COUNT(ids) - (size_t)n, err,
+		                 sizeof err);
+		n += k > 0 ? k : 0;
+		S.swept = 1;
+		S.next_sweep_ns = t0 + cfg_receipt_retry_ms * 1000000u;
+	}
 	if (n <= 0)
 		return;
 	te_receipt rc[64];
@@ -421,6 +441,11 @@ tem_receipts(void *ctx)
 		memset(&rc[i], 0, sizeof rc[i]);
 		if (tq_get(S.q, ids[i], &recs[i], err, sizeof err) != 0) {
 			rc[i].outcome = TE_RC_BAD;
+			continue;
+		}
+		static const uint8_t zero[32];
+		if (i >= nmined && memcmp(recs[i].tx_hash, zero, 32) == 0) {
+			rc[i].outcome = TE_RC_BAD; /* no transaction yet (the tx.request is re-sent): nothing to read */
 			continue;
 		}
 		hex_encode(recs[i].tx_hash, 32, 1, hash);
@@ -456,9 +481,19 @@ tem_receipts(void *ctx)
 	act_store_result(S.m_store_errors, rv, "receipt results not stored (checked again)", err);
 	if (rv != 0)
 		return;
-	for (long i = 0; i < n; i++)
+	for (long i = 0; i < n; i++) {
+		if (i >= nmined && out[i] == TE_O_CHANGED) { /* its statuses were missed */
+			char id[33];
+			hex_encode(ids[i], 16, 0, id);
+			rt_inc(S.m_found);
+			rt_logkv(RT_WARN,
+			         "a submitted request's transaction found mined by its receipt (its tx.status "
+			         "messages were missed)",
+			         "payment_id", id, NULL);
+		}
 		if (out[i] == TE_O_CHANGED && tq_terminal(recs[i].state))
 			tem_terminal(&recs[i]);
+	}
 }
 
 /* Gauges, the RPC health, and the grouped stall alert (state changes only). */

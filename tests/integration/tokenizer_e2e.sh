@@ -366,6 +366,48 @@ wait_for 60 "tokenization_backend_failing:erc20 resolved" alerts_above tokenizat
 chain_check
 echo "ok: erc20 outage (submitter down): one stall alert, resolved; every payment tokenized exactly once"
 
+# ---- 4d. token-erc20 misses its transaction's statuses ----------------------------------------------
+# Stopped (SIGSTOP) once it has reported its transaction's hash, kept stopped until the submitter said
+# final, then killed and started again: every tx.status went to a process that is gone (pub/sub keeps
+# nothing). It looks its submitted requests up by receipt at start: the payment is confirmed, once.
+cap_has() { # python predicate over a captured line l and its body b
+	python3 - "$TMP/cap.jsonl" "$1" <<'PY'
+import json, sys
+for line in open(sys.argv[1]):
+    try:
+        l = json.loads(line)
+    except ValueError:
+        continue
+    b = l.get("body") or {}
+    if eval(sys.argv[2]):
+        sys.exit(0)
+sys.exit(1)
+PY
+}
+rpc evm_setIntervalMining '[0]' >/dev/null # mined by hand: the transaction waits in the pool
+pay pacs USD 15 96325874 254178963
+K=$(tail -1 "$TMP/keys") U=$LAST_UETR
+wait_for 60 "token-erc20 reported its transaction's hash" cap_has \
+	"l.get('origin') == 'token-erc20' and l.get('type') == 'token.result' and b.get('idempotency_key') == '$U' and b.get('tx_hash', '0x0').strip('0x')"
+kill -STOP "${P[token-erc20]}"
+said_final() { cap_has "l.get('type') == 'tx.status' and b.get('ref') == '$K' and b.get('state') == 'final'"; }
+for _ in $(seq 30); do # blocks until the submitter says final (FINALITY_DEPTH 3)
+	rpc evm_mine >/dev/null
+	said_final && break
+	sleep 0.3 # not a wait for an outcome: spacing the blocks so the submitter's polls see each one
+done
+wait_for 30 "the submitter said final" said_final
+rpc evm_setIntervalMining '[1]' >/dev/null
+test_state "$K" confirmed && fail "$K confirmed while token-erc20 was stopped"
+kill_actor token-erc20
+start_erc20
+wait_for 60 "$K confirmed after token-erc20's restart (its receipt read)" test_state "$K" confirmed
+metric_ge "$EP" token_erc20_found_by_receipt_total 1 || fail "token_erc20_found_by_receipt_total did not count it"
+grep -q '"msg":"a submitted request.s transaction found mined by its receipt' "$TMP/token-erc20.log" ||
+	fail "no log line for the transaction found by its receipt"
+chain_check
+echo "ok: token-erc20 down while its transaction was mined: found by its receipt at start, confirmed once"
+
 # ---- 5. kill -9 loop while posting -----------------------------------------------------------------
 # Each of the three actors in turn (at a random moment), until each was killed KILLS times; payments are
 # posted until then (at least N), so every kill lands while payments flow.

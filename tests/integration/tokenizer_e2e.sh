@@ -370,20 +370,7 @@ echo "ok: erc20 outage (submitter down): one stall alert, resolved; every paymen
 # Stopped (SIGSTOP) once it has reported its transaction's hash, kept stopped until the submitter said
 # final, then killed and started again: every tx.status went to a process that is gone (pub/sub keeps
 # nothing). It looks its submitted requests up by receipt at start: the payment is confirmed, once.
-cap_has() { # python predicate over a captured line l and its body b
-	python3 - "$TMP/cap.jsonl" "$1" <<'PY'
-import json, sys
-for line in open(sys.argv[1]):
-    try:
-        l = json.loads(line)
-    except ValueError:
-        continue
-    b = l.get("body") or {}
-    if eval(sys.argv[2]):
-        sys.exit(0)
-sys.exit(1)
-PY
-}
+cap_has() { [ "$(tap_count "$TMP/cap.jsonl" "$1")" -ge 1 ]; } # a python predicate over a captured line l, body b
 rpc evm_setIntervalMining '[0]' >/dev/null # mined by hand: the transaction waits in the pool
 pay pacs USD 15 96325874 254178963
 K=$(tail -1 "$TMP/keys") U=$LAST_UETR

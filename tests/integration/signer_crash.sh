@@ -142,7 +142,9 @@ echo "ok: $KILLS kills"
 echo "== the gate re-publishes every update (same ids); then forged and out-of-bounds updates"
 # The last signer started from its LMDB state (synced): once it is up and subscribed, the
 # re-publication reaches it. Like the gate, re-publish what has no tx.signed yet until all have.
-wait_for 5 "signer /health ok after the last restart" health_is 200
+# (a deadline, not a wait: under ASan on a loaded VM the restart's lease listening, nonce sync and
+# gas.quote once took more than 5 s x T_SLOW)
+wait_for 15 "signer /health ok after the last restart" health_is 200
 wait_subscribers "$BP" 2
 for i in $(seq 0 $((N - 1))); do update "$i" $((300000000000 + i * 1000000)); done
 # unsigned: the update numbers without a tx.signed in the capture

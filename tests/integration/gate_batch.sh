@@ -229,11 +229,7 @@ wait_for 30 "the node took the batch of the $N moves" batch_taken
 GWEI=1000000000
 rpc anvil_setNextBlockBaseFeePerGas "[\"0x$(printf '%x' $((50 * GWEI)))\"]" >/dev/null
 batch_replaced() { [ -n "$(replaced_batches)" ]; }
-for _ in $(seq 20); do # blocks the stuck batch cannot enter; BUMP_AFTER_BLOCKS (3) of them ask a bump
-	rpc evm_mine >/dev/null
-	batch_replaced && break
-	sleep 0.4 # not a wait for an outcome: spacing the blocks so the submitter's polls see each one
-done
+mine_by_hand 20 0.4 batch_replaced # blocks the stuck batch cannot enter; BUMP_AFTER_BLOCKS (3) ask a bump
 wait_for 30 "a replacement of the stuck batch signed" batch_replaced
 rpc evm_setIntervalMining '[1]' >/dev/null
 read -r RN RLEN < <(replaced_batches | head -1)

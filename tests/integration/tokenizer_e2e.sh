@@ -378,11 +378,7 @@ wait_for 60 "token-erc20 reported its transaction's hash" cap_has \
 	"l.get('origin') == 'token-erc20' and l.get('type') == 'token.result' and b.get('idempotency_key') == '$U' and b.get('tx_hash', '0x0').strip('0x')"
 kill -STOP "${P[token-erc20]}"
 said_final() { cap_has "l.get('type') == 'tx.status' and b.get('ref') == '$K' and b.get('state') == 'final'"; }
-for _ in $(seq 30); do # blocks until the submitter says final (FINALITY_DEPTH 3)
-	rpc evm_mine >/dev/null
-	said_final && break
-	sleep 0.3 # not a wait for an outcome: spacing the blocks so the submitter's polls see each one
-done
+mine_by_hand 30 0.3 said_final # blocks until the submitter says final (FINALITY_DEPTH 3)
 wait_for 30 "the submitter said final" said_final
 rpc evm_setIntervalMining '[1]' >/dev/null
 test_state "$K" confirmed && fail "$K confirmed while token-erc20 was stopped"

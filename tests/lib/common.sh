@@ -19,6 +19,7 @@
 #   rpc METHOD [PARAMS]     a JSON-RPC call to $RPC_URL (PARAMS a JSON array, default []), answer on stdout
 #   need_bins DIR NAME...   exits 1 (saying "run make") unless every DIR/NAME is executable
 #   bus_keys BUS_TAP X...   a fresh bus signing key pair for each name X, as XSEC and XPUB (bus-tap --keygen)
+#   mine_by_hand N GAP CMD...  mines up to N blocks, GAP s apart, until CMD succeeds
 #   tap_count FILE PRED [ARG...]  how many lines of a bus-tap JSON capture satisfy the python expression
 #                           PRED on the line l, its body b and the ARGs a (a list)
 #   HTTP_PORT  exported as 0 unless set: actors would otherwise listen on the seed's 8000/8080, and a
@@ -147,3 +148,16 @@ print(n)
 PY
 }
 rpc() { curl -s -H 'content-type: application/json' --data "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"$1\",\"params\":${2:-[]}}" "$RPC_URL"; }
+# mine_by_hand N GAP CMD...: mines up to N blocks (evm_mine), GAP s apart, until CMD succeeds. GAP is
+# not a wait for an outcome: it spaces the blocks so pollers (the submitter) see each one. The caller
+# then waits for CMD with wait_for.
+mine_by_hand() {
+	local n=$1 gap=$2
+	shift 2
+	for _ in $(seq "$n"); do
+		rpc evm_mine >/dev/null
+		"$@" && return 0
+		sleep "$gap"
+	done
+	return 0
+}

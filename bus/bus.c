@@ -307,9 +307,28 @@ typedef struct {
 	sig_tree tree;
 } bus_signer;
 
+/*
+ * Flushing at close. pub0 has no flush: nng_sendmsg only queues a frame on each pipe (SENDBUF deep),
+ * and closing the socket drops what its pipes have not written yet. A process that publishes a
+ * burst and exits (bus-tap --repeat, an actor's last frames) lost the tail of it whenever busd was
+ * slow to read (a loaded machine: 300 price.updates published, fewer signed). NNG counts per pipe
+ * the frames its transport has written (the stats tree's pipe tx_msgs): once written they are in
+ * the kernel's socket buffer and survive the close. So each pipe's count at connect is remembered,
+ * and bus_pub_flush waits until every pipe has written what was published since it connected.
+ */
+#define BUS_PUB_PIPES    16   /* pipes tracked for the flush (one per busd dialed) */
+#define BUS_PUB_FLUSH_MS 5000 /* bus_pub_close waits this long at most for queued frames to leave */
+
+typedef struct {
+	uint32_t id;   /* NNG pipe id, 0 = free slot */
+	uint64_t base; /* frames published before it connected */
+} bus_pub_pipe;
+
 struct bus_pub {
 	nng_socket sock;
 	atomic_int pipes;
+	pthread_mutex_t pmu; /* guards pipe[]: NNG's pipe callbacks run on its threads */
+	bus_pub_pipe pipe[BUS_PUB_PIPES];
 	char origin[FRAME_ORIGIN_MAX + 1];
 	size_t origin_len;
 	_Atomic uint64_t published;
@@ -320,6 +339,29 @@ struct bus_pub {
 	bus_signer *sq;          /* NULL until the first signed frame that had to wait */
 	uint64_t last_return_ns; /* when bus_publish last returned (monotonic) */
 };
+
+/* Counts p's pipes (bus_pub_connected) and remembers where each one's frames start (the flush). */
+static void
+bus_pub_pipe_cb(nng_pipe pp, nng_pipe_ev ev, void *arg)
+{
+	bus_pub *p = arg;
+	uint32_t id = (uint32_t)nng_pipe_id(pp);
+	pthread_mutex_lock(&p->pmu);
+	if (ev == NNG_PIPE_EV_ADD_POST) {
+		atomic_fetch_add(&p->pipes, 1);
+		for (size_t i = 0; i < BUS_PUB_PIPES; i++)
+			if (p->pipe[i].id == 0) {
+				p->pipe[i] = (bus_pub_pipe){ id, atomic_load(&p->published) };
+				break;
+			}
+	} else if (ev == NNG_PIPE_EV_REM_POST) {
+		atomic_fetch_sub(&p->pipes, 1);
+		for (size_t i = 0; i < BUS_PUB_PIPES; i++)
+			if (p->pipe[i].id == id)
+				p->pipe[i].id = 0; /* what it had not written is gone with it */
+	}
+	pthread_mutex_unlock(&p->pmu);
+}
 
 bus_pub *
 bus_pub_open(const char *urls, const char *origin, char *err, size_t errlen)
@@ -356,7 +398,9 @@ bus_pub_open(const char *urls, const char *origin, char *err, size_t errlen)
 	bus_socket_defaults(p->sock);
 	/* Absorb bursts (an aggregate round, an outbox flush) without pub0 dropping the oldest. */
 	nng_socket_set_int(p->sock, NNG_OPT_SENDBUF, 1024);
-	bus_watch_pipes(p->sock, &p->pipes);
+	pthread_mutex_init(&p->pmu, NULL);
+	nng_pipe_notify(p->sock, NNG_PIPE_EV_ADD_POST, bus_pub_pipe_cb, p);
+	nng_pipe_notify(p->sock, NNG_PIPE_EV_REM_POST, bus_pub_pipe_cb, p);
 	if (bus_dial_all(p->sock, urls, err, errlen) != 0) {
 		nng_close(p->sock);
 		tbl_free(p->topics);
@@ -662,16 +706,66 @@ bus_publish_raw(bus_pub *p, const uint8_t *frame, size_t len)
 	return bus_dispatch(p, &e);
 }
 
+/* Frames published but not yet written by p's pipes (summed over the pipes), from NNG's stats;
+ * -1 when NNG keeps no stats. */
+static int64_t
+bus_pub_unwritten(bus_pub *p)
+{
+	nng_stat *root;
+	bus_pub_pipe pipe[BUS_PUB_PIPES];
+	if (nng_stats_get(&root) != 0)
+		return -1;
+	pthread_mutex_lock(&p->pmu);
+	memcpy(pipe, p->pipe, sizeof pipe);
+	pthread_mutex_unlock(&p->pmu);
+	uint64_t published = atomic_load(&p->published);
+	int64_t unwritten = 0;
+	int seen = 0;
+	for (nng_stat *s = nng_stat_child(root); s != NULL; s = nng_stat_next(s)) {
+		nng_stat *id = nng_stat_find(s, "id"), *tx = nng_stat_find(s, "tx_msgs");
+		if (strcmp(nng_stat_name(s), "pipe") != 0 || id == NULL || tx == NULL)
+			continue;
+		seen = 1;
+		for (size_t i = 0; i < BUS_PUB_PIPES; i++) {
+			if (pipe[i].id == 0 || pipe[i].id != (uint32_t)nng_stat_value(id))
+				continue;
+			uint64_t want = published - pipe[i].base, done = nng_stat_value(tx);
+			unwritten += want > done ? (int64_t)(want - done) : 0;
+		}
+	}
+	nng_stats_free(root);
+	return seen || unwritten ? unwritten : (atomic_load(&p->pipes) ? -1 : 0);
+}
+
+int64_t
+bus_pub_flush(bus_pub *p, int timeout_ms)
+{
+	uint64_t end = rt_mono_ns() + (uint64_t)timeout_ms * 1000000u;
+	for (;;) {
+		int64_t n = bus_pub_unwritten(p);
+		if (n < 0) { /* no stats: give the queues a moment, as before */
+			nng_msleep(20);
+			return 0;
+		}
+		if (n == 0 || rt_mono_ns() >= end)
+			return n;
+		nng_msleep(2);
+	}
+}
+
 void
 bus_pub_close(bus_pub *p)
 {
 	if (p == NULL)
 		return;
 	bus_signer_stop(p); /* sends what waits to be signed */
-	/* Give queued frames a moment to leave: pub0 has no flush, and closing drops its queues. */
-	nng_msleep(atomic_load(&p->published) ? 20 : 0);
+	int64_t left = atomic_load(&p->published) ? bus_pub_flush(p, BUS_PUB_FLUSH_MS) : 0;
+	if (left > 0)
+		rt_log(RT_WARN, "bus: %lld frames not yet written to busd after %d ms: lost at close", (long long)left,
+		       BUS_PUB_FLUSH_MS);
 	if (bus_close_socket(p->sock, BUS_CLOSE_TIMEOUT_MS) != 0)
-		return; /* NNG may still call bus_pipe_cb with &p->pipes: p stays allocated */
+		return; /* NNG may still call bus_pub_pipe_cb with p: p stays allocated */
+	pthread_mutex_destroy(&p->pmu);
 	tbl_free(p->topics);
 	free(p);
 }

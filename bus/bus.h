@@ -91,6 +91,11 @@ OB_MUST_CHECK int bus_publish(bus_pub *p, const char *topic, const char *type, c
 /* Publishes a frame exactly as given (bus-replay). Returns BUS_OK or BUS_ESEND. */
 OB_MUST_CHECK int bus_publish_raw(bus_pub *p, const uint8_t *frame, size_t len);
 uint64_t bus_pub_seq(const bus_pub *p, const char *topic); /* last seq published on topic, 0 if none */
+/* Waits until every frame published so far has been written to each connected busd's connection
+ * (in the kernel: a close no longer loses it), at most timeout_ms. Returns the frames still
+ * unwritten (0: all out). pub0 queues frames per connection and drops those queues at close. */
+int64_t bus_pub_flush(bus_pub *p, int timeout_ms);
+/* Flushes (bus_pub_flush, at most 5 s; what is left is logged as lost), then closes and frees p. */
 void bus_pub_close(bus_pub *p);
 
 /* ---- subscribing --------------------------------------------------------------------------- */

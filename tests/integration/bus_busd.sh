@@ -8,7 +8,8 @@
 #     rejected and shown as an error line; the right key passes.
 #  4. two busd replicas: the subscriber dials both and sees each frame once.
 #  5. a publisher that exits right after a burst while busd reads nothing (SIGSTOPped) loses none
-#     of it: bus-tap's close waits until its frames are written (pub0 dropped its queue at close).
+#     of it: bus-tap's close waits until its frames are written (pub0 dropped its queue at close);
+#     a busd that reads nothing for 5 s: the loss is said and bus-tap exits 3.
 set -euo pipefail
 . "$(dirname "$0")/../lib/common.sh"
 BUILD=${BUILD:-build}
@@ -179,4 +180,15 @@ kill -INT $SUB; wait $SUB || fail "subscriber exit $?"
 [ "$(grep -c '"origin":"burst-pub"' "$TMP/sub5.out")" = 600 ] || fail "want 600 frames, got $(grep -c '"origin":"burst-pub"' "$TMP/sub5.out")"
 grep -q "lost at close" "$TMP/pub5.log" && fail "the publisher said it lost frames: $(grep 'lost at close' "$TMP/pub5.log")"
 echo "ok: 600 frames published (most while busd was stopped), the publisher exited, all 600 delivered"
+# busd reading nothing past the publisher's 5 s wait: the loss is said and the exit code is 3
+"$TAP" --url ipc://$TMP/a-in --publish burst.t --type raw --hex "$BIG" --origin burst-lost --repeat 600 \
+	--interval 5 2>"$TMP/pub5.log" &
+PUB=$!
+wait_for 10 "the first frame published" published_ge 1
+kill -STOP "$APID"
+rc=0; wait $PUB || rc=$?
+kill -CONT "$APID"
+[ $rc = 3 ] || fail "a publisher whose frames busd never read exited $rc, want 3"
+grep -q "frames not written to busd after 5 s: lost" "$TMP/pub5.log" || fail "the loss was not said: $(tail -2 "$TMP/pub5.log")"
+echo "ok: busd stopped past the 5 s wait: 'lost' said, exit 3"
 echo "PASS"

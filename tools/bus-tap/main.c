@@ -57,6 +57,8 @@ typedef struct {
 
 static volatile sig_atomic_t tap_stop;
 
+#define TAP_FLUSH_MS 5000 /* how long --publish waits at the end for its frames to be written */
+
 static void
 tap_on_signal(int sig)
 {
@@ -494,6 +496,13 @@ tap_publish(const tap_opts *o)
 			usleep((useconds_t)o->interval_ms * 1000);
 		else if (o->interval_ms == 0 && i % 256 == 255)
 			usleep(10000); /* pub0 never blocks: pace bursts so its queue (1024) does not overflow */
+	}
+	/* "published" above means queued: a frame busd never read is not out, so say so and fail. */
+	int64_t left = bus_pub_flush(p, TAP_FLUSH_MS);
+	if (left > 0) {
+		fprintf(stderr, "bus-tap: %lld frames not written to busd after %d s: lost\n", (long long)left,
+		        TAP_FLUSH_MS / 1000);
+		rc = RT_EXIT_UNAVAILABLE;
 	}
 	bus_pub_close(p);
 	sig_key_free(k);

@@ -314,7 +314,7 @@ typedef struct {
  * slow to read (a loaded machine: 300 price.updates published, fewer signed). NNG counts per pipe
  * the frames its transport has written (the stats tree's pipe tx_msgs): once written they are in
  * the kernel's socket buffer and survive the close. So each pipe's count at connect is remembered,
- * and bus_pub_flush waits until every pipe has written what was published since it connected.
+ * and bus_pub_drain waits until every pipe has written what was published since it connected.
  */
 #define BUS_PUB_PIPES    16   /* pipes tracked for the flush (one per busd dialed) */
 #define BUS_PUB_FLUSH_MS 5000 /* bus_pub_close waits this long at most for queued frames to leave */
@@ -706,10 +706,8 @@ bus_publish_raw(bus_pub *p, const uint8_t *frame, size_t len)
 	return bus_dispatch(p, &e);
 }
 
-/* Frames published but not yet written by p's pipes (summed over the pipes), from NNG's stats;
- * -1 when NNG keeps no stats. */
-static int64_t
-bus_pub_unwritten(bus_pub *p)
+int64_t
+bus_pub_backlog(bus_pub *p)
 {
 	nng_stat *root;
 	bus_pub_pipe pipe[BUS_PUB_PIPES];
@@ -738,18 +736,18 @@ bus_pub_unwritten(bus_pub *p)
 }
 
 int64_t
-bus_pub_flush(bus_pub *p, int timeout_ms)
+bus_pub_drain(bus_pub *p, int64_t keep, int timeout_ms)
 {
 	uint64_t end = rt_mono_ns() + (uint64_t)timeout_ms * 1000000u;
 	for (;;) {
-		int64_t n = bus_pub_unwritten(p);
+		int64_t n = bus_pub_backlog(p);
 		if (n < 0) { /* no stats: give the queues a moment, as before */
-			nng_msleep(20);
+			nng_msleep(keep ? 1 : 20);
 			return 0;
 		}
-		if (n == 0 || rt_mono_ns() >= end)
+		if (n <= keep || rt_mono_ns() >= end)
 			return n;
-		nng_msleep(2);
+		nng_msleep(keep ? 1 : 2);
 	}
 }
 
@@ -759,10 +757,12 @@ bus_pub_close(bus_pub *p)
 	if (p == NULL)
 		return;
 	bus_signer_stop(p); /* sends what waits to be signed */
-	int64_t left = atomic_load(&p->published) ? bus_pub_flush(p, BUS_PUB_FLUSH_MS) : 0;
+	int64_t left = atomic_load(&p->published) ? bus_pub_drain(p, 0, BUS_PUB_FLUSH_MS) : 0;
 	if (left > 0)
-		rt_log(RT_WARN, "bus: %lld frames not yet written to busd after %d ms: lost at close", (long long)left,
-		       BUS_PUB_FLUSH_MS);
+		rt_log(RT_WARN,
+		       "bus: %lld frames published were not written to busd (still queued after %d ms at close, or "
+		       "dropped earlier by a full queue): lost",
+		       (long long)left, BUS_PUB_FLUSH_MS);
 	if (bus_close_socket(p->sock, BUS_CLOSE_TIMEOUT_MS) != 0)
 		return; /* NNG may still call bus_pub_pipe_cb with p: p stays allocated */
 	pthread_mutex_destroy(&p->pmu);

@@ -91,11 +91,17 @@ OB_MUST_CHECK int bus_publish(bus_pub *p, const char *topic, const char *type, c
 /* Publishes a frame exactly as given (bus-replay). Returns BUS_OK or BUS_ESEND. */
 OB_MUST_CHECK int bus_publish_raw(bus_pub *p, const uint8_t *frame, size_t len);
 uint64_t bus_pub_seq(const bus_pub *p, const char *topic); /* last seq published on topic, 0 if none */
-/* Waits until every frame published so far has been written to each connected busd's connection
- * (in the kernel: a close no longer loses it), at most timeout_ms. Returns the frames still
- * unwritten (0: all out). pub0 queues frames per connection and drops those queues at close. */
-int64_t bus_pub_flush(bus_pub *p, int timeout_ms);
-/* Flushes (bus_pub_flush, at most 5 s; what is left is logged as lost), then closes and frees p. */
+/* Frames published but not yet written to the connected busds (summed over them; a frame pub0
+ * dropped because a connection's 1024-frame queue was full stays counted), or -1 when NNG keeps no
+ * statistics. It reads a snapshot of NNG's statistics (microseconds): a publisher that must not
+ * lose frames (bus-replay, bus-tap) checks it every so many frames and waits while it is high,
+ * since pub0 itself never blocks. */
+int64_t bus_pub_backlog(bus_pub *p);
+/* Waits until at most keep frames published so far are unwritten (bus_pub_backlog), at most
+ * timeout_ms; keep 0: every frame is in the kernel's socket buffer, where a close no longer loses
+ * it (pub0 drops its queues at close). Returns the backlog left (0 when NNG keeps no stats). */
+int64_t bus_pub_drain(bus_pub *p, int64_t keep, int timeout_ms);
+/* Drains (bus_pub_drain to 0, at most 5 s; what is left is logged as lost), then closes and frees p. */
 void bus_pub_close(bus_pub *p);
 
 /* ---- subscribing --------------------------------------------------------------------------- */

@@ -11,6 +11,8 @@
 #      (same topic, origin, seq, id, publish ts, body), and busd #2 journals the same frames.
 #      Before that, a replay of journal #1 into busd #1 itself must end (range fixed at start).
 #      The achieved rate is printed and checked loosely; --speed is checked loosely too.
+#   4. a 3,000-frame bus-tap burst and its unpaced replay (--rate 0) arrive whole: the publishers
+#      wait on busd's backlog instead of overflowing pub0's queue.
 set -euo pipefail
 export HTTP_PORT=${HTTP_PORT-0} # actors listen on the seed's 8000/8080 unless told: here, no HTTP unless a start asks (docs/MIGRATION.md)
 BUILD=${BUILD:-build}
@@ -185,5 +187,25 @@ took=$(sed -n 's/.* in \([0-9.]*\) s .*/\1/p' "$TMP/speed.log")
 awk -v t="$took" -v s="$span" 'BEGIN{exit !(t >= s/2*0.8 && t <= s/2*1.5 + 2)}' ||
 	fail "--speed 2 took $took s for a $span s recording"
 echo "ok  --speed 2: $took s for a $span s recording"
+
+# ---- 4. unpaced: nothing lost to pub0's queue ------------------------------------------------------
+# 3,000 frames published by bus-tap in one burst into busd #3 (journaled), then replayed unpaced
+# (--rate 0) into busd #2: both publishers wait whenever busd has not taken 256 of their frames
+# (pub0 drops once its 1,024-frame queue is full: 1,212 of 3,000 arrived before).
+start_busd b3
+"$BIN/bus-tap" --url "ipc://$TMP/b3.in" --publish price.obs.BURST-USD --type raw --hex 0102 --origin burst \
+	--repeat 3000 --interval 0 2>"$TMP/burst.log" || fail "bus-tap burst exited $?"
+wait_for 10 "journal #3 holds the 3000" journal_ge "$TMP/b3.j" 3000
+stop_busd "${PIDS[-1]}"
+j3=$("$BIN/bus-replay" --journal "$TMP/b3.j" stats | awk '$1=="frames"{print $2}')
+[ "$j3" = 3000 ] || fail "journal #3 holds $j3 frames, want exactly 3000"
+before=$("$BIN/bus-replay" --journal "$TMP/b2.j" stats | awk '$1=="frames"{print $2}')
+"$BIN/bus-replay" --journal "$TMP/b3.j" publish --url "ipc://$TMP/b2.in" --rate 0 2>"$TMP/unpaced.log" ||
+	fail "unpaced publish exited $?: $(cat "$TMP/unpaced.log")"
+cat "$TMP/unpaced.log"
+wait_for 10 "journal #2 holds $before + 3000" journal_ge "$TMP/b2.j" $((before + 3000))
+j2=$("$BIN/bus-replay" --journal "$TMP/b2.j" stats | awk '$1=="frames"{print $2}')
+[ "$j2" = $((before + 3000)) ] || fail "journal #2 holds $j2 frames, want exactly $before + 3000"
+echo "ok  a 3000-frame burst (bus-tap) and its unpaced replay (bus-replay --rate 0): every frame arrived"
 stop_busd "$B2"
 echo "PASS bus_replay"

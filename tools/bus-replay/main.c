@@ -46,8 +46,11 @@
 #define RP_RENEW_NS   1000000000ull /* a read txn is never held longer than this (see rp_renew) */
 /* publish's default pace. NNG's pub0 never blocks: once the publisher's send queue (1024 frames)
  * is full it drops frames, and an unpaced replay of 10,000 frames into a local busd lost 62% of
- * them, while 20,000/s lost none (see README.md). */
+ * them, while 20,000/s lost none (see README.md). Since then the replay also waits whenever busd
+ * has not taken RP_BACKLOG of its frames (bus_pub_backlog), so no pace loses frames to a slow busd. */
 #define RP_DEFAULT_RATE 20000.0
+#define RP_BACKLOG      256  /* frames busd has not taken yet: past it the replay waits (pub0 queues 1024) */
+#define RP_DRAIN_MS     5000 /* how long it waits for busd to take them before going on (or, at the end, failing) */
 #define RP_CATCHUP_NS   100000000ull /* further behind schedule than this: rebase, never burst */
 
 typedef enum {
@@ -119,7 +122,8 @@ static const char rp_usage_text[] =
         "                    overruns NNG's send queue and drops frames beyond ~1000 in a burst)\n"
         "  --speed X         publish: original inter-arrival gaps divided by X (1 = real time)\n"
         "  --wait-ms MS      publish: wait this long for the connection first (default 2000)\n"
-        "  --linger-ms MS    publish: wait after the last frame so queues drain (default 200)\n"
+        "  --linger-ms MS    publish: wait up to MS (at least 5000) for busd to take the last frames;\n"
+        "                    frames it never took are said lost (exit 3)\n"
         "  --help            this text\n"
         "  --version         print the version and exit\n"
         "\n"
@@ -210,7 +214,7 @@ rp_parse_args(int argc, char **argv, rp_opts *o)
 	o->to = UINT64_MAX;
 	o->t1 = UINT64_MAX;
 	o->wait_ms = 2000;
-	o->linger_ms = 200;
+	o->linger_ms = 0;
 	opterr = 0; /* our own messages, with the option named */
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
@@ -607,15 +611,21 @@ rp_publish(rp_reader *r)
 				fprintf(stderr, "bus-replay: index %" PRIu64 ": send failed\n", rec.index);
 		}
 		sent++;
+		if (sent % 64 == 0) /* pub0 never blocks nor says it dropped: wait while busd is behind */
+			(void)bus_pub_drain(p, RP_BACKLOG, RP_DRAIN_MS);
 		last = rp_mono_ns();
 		if (rp_renew(r) != 0) {
 			rc = -1;
 			break;
 		}
 	}
-	/* pub0 has no flush and closing drops what is still queued: give the queue time to drain. */
-	if (sent > 0)
-		rp_sleep_until(rp_mono_ns() + (uint64_t)o->linger_ms * 1000000u);
+	/* Closing drops what pub0 still queues: wait until busd took every frame (5 s at most, or
+	 * --linger-ms when longer). */
+	int drain_ms = o->linger_ms > RP_DRAIN_MS ? o->linger_ms : RP_DRAIN_MS;
+	int64_t lost = sent > 0 ? bus_pub_drain(p, 0, drain_ms) : 0;
+	if (lost > 0)
+		fprintf(stderr, "bus-replay: %" PRId64 " frames not written to busd after %d ms: lost\n", lost,
+		        drain_ms);
 	bus_pub_close(p);
 
 	double span = sent > 1 ? (double)(last - start) / 1e9 : 0;
@@ -628,7 +638,7 @@ rp_publish(rp_reader *r)
 	        "bus-replay: sent %" PRIu64 " frames to %s in %.3f s (%.1f frames/s, %s), %" PRIu64 " send errors%s\n",
 	        sent, o->url, span, span > 0 ? (double)(sent - 1) / span : 0.0, want, errors,
 	        rp_stop ? ", interrupted" : "");
-	if (rc < 0 || errors > 0)
+	if (rc < 0 || errors > 0 || lost > 0)
 		return RP_EXIT_FAIL;
 	if (rp_stop)
 		return RP_EXIT_OK; /* interrupted on purpose: the summary above says how far it got */

@@ -340,16 +340,29 @@ struct bus_pub {
 	uint64_t last_return_ns; /* when bus_publish last returned (monotonic) */
 };
 
+/* 1 when pp's transport counts the frames it wrote (ipc, tcp, tls+tcp); inproc does not (NNG 1.5.2),
+ * and hands frames straight to the peer socket's queue anyway. */
+static int
+bus_pipe_counts_tx(nng_pipe pp)
+{
+	nng_sockaddr sa;
+	if (nng_pipe_get_addr(pp, NNG_OPT_LOCADDR, &sa) != 0)
+		return 0;
+	return sa.s_family == NNG_AF_IPC || sa.s_family == NNG_AF_ABSTRACT || sa.s_family == NNG_AF_INET ||
+	       sa.s_family == NNG_AF_INET6;
+}
+
 /* Counts p's pipes (bus_pub_connected) and remembers where each one's frames start (the flush). */
 static void
 bus_pub_pipe_cb(nng_pipe pp, nng_pipe_ev ev, void *arg)
 {
 	bus_pub *p = arg;
 	uint32_t id = (uint32_t)nng_pipe_id(pp);
+	int counts = ev == NNG_PIPE_EV_ADD_POST && bus_pipe_counts_tx(pp);
 	pthread_mutex_lock(&p->pmu);
 	if (ev == NNG_PIPE_EV_ADD_POST) {
 		atomic_fetch_add(&p->pipes, 1);
-		for (size_t i = 0; i < BUS_PUB_PIPES; i++)
+		for (size_t i = 0; counts && i < BUS_PUB_PIPES; i++)
 			if (p->pipe[i].id == 0) {
 				p->pipe[i] = (bus_pub_pipe){ id, atomic_load(&p->published) };
 				break;

@@ -1006,6 +1006,95 @@ test_stream_close_busy(void **state)
 	fwd_stop(&fw);
 }
 
+/* A sub0 peer by hand on an ipc:// stream listener: it answers the SP handshake, then reads nothing
+ * until told, so a publisher's frames pile up in its pub0 queue as they do before a stopped busd. */
+typedef struct {
+	nng_stream_listener *l;
+	nng_stream *st;
+	atomic_int go, done;
+	size_t got; /* bytes read after the handshake */
+	pthread_t th;
+} slow_peer;
+
+static void *
+slow_peer_main(void *arg)
+{
+	slow_peer *sp = arg;
+	nng_aio *aio;
+	uint8_t hs[8] = { 0, 'S', 'P', 0, 0x00, 0x21, 0, 0 }, buf[65536];
+	nng_aio_alloc(&aio, NULL, NULL);
+	nng_stream_listener_accept(sp->l, aio);
+	nng_aio_wait(aio);
+	if (nng_aio_result(aio) == 0) {
+		sp->st = nng_aio_get_output(aio, 0);
+		nng_iov iov = { hs, sizeof hs };
+		nng_aio_set_iov(aio, 1, &iov);
+		nng_stream_send(sp->st, aio); /* ours (sub0); the publisher's 8 bytes are read with the rest */
+		nng_aio_wait(aio);
+		while (!atomic_load(&sp->go))
+			nng_msleep(1);
+		for (;;) {
+			nng_iov r = { buf, sizeof buf };
+			nng_aio_set_iov(aio, 1, &r);
+			nng_aio_set_timeout(aio, 500);
+			nng_stream_recv(sp->st, aio);
+			nng_aio_wait(aio);
+			if (nng_aio_result(aio) != 0)
+				break;
+			sp->got += nng_aio_count(aio);
+		}
+	}
+	nng_aio_free(aio);
+	atomic_store(&sp->done, 1);
+	return NULL;
+}
+
+/* bus_pub_backlog counts the frames a busd has not taken: they wait while it reads nothing (a close
+ * then would drop them), and bus_pub_drain returns once it has read them all. Over inproc://, whose
+ * transport counts nothing, there is never a backlog (a close must not wait 5 s for nothing). */
+static void
+test_pub_backlog(void **state)
+{
+	(void)state;
+	char err[160], url[96];
+	static uint8_t body[2048];
+	slow_peer sp = { 0 };
+	snprintf(url, sizeof url, "ipc:///tmp/ob-bus-test-%d-backlog.ipc", (int)getpid());
+	unlink(url + 6);
+	assert_int_equal(nng_stream_listener_alloc(&sp.l, url), 0);
+	assert_int_equal(nng_stream_listener_listen(sp.l), 0);
+	pthread_create(&sp.th, NULL, slow_peer_main, &sp);
+	bus_pub *p = bus_pub_open(url, "pub-bl", err, sizeof err);
+	assert_non_null(p);
+	assert_int_equal(bus_pub_wait(p, 1, 10000), 0);
+	assert_int_equal(bus_pub_backlog(p), 0);
+	for (int i = 0; i < 600; i++) /* 1.2 MB: far past the kernel's socket buffer */
+		assert_int_equal(bus_publish(p, "bl.x", "raw", NULL, body, sizeof body, NULL), BUS_OK);
+	int64_t b = bus_pub_drain(p, 0, 100); /* nobody reads: it stays */
+	assert_true(b > 100 && b <= 600);
+	atomic_store(&sp.go, 1);
+	assert_int_equal(bus_pub_drain(p, 0, 20000), 0);
+	assert_int_equal(bus_pub_backlog(p), 0);
+	bus_pub_close(p);
+	while (!atomic_load(&sp.done))
+		nng_msleep(1);
+	pthread_join(sp.th, NULL);
+	assert_true(sp.got >= 600 * sizeof body); /* every frame reached the peer before the close */
+	nng_stream_free(sp.st);
+	nng_stream_listener_free(sp.l);
+
+	fwd_thread fw;
+	fwd_start(&fw, "inproc://t14-in", "inproc://t14-out");
+	p = bus_pub_open("inproc://t14-in", "pub-bl2", err, sizeof err);
+	assert_non_null(p);
+	assert_int_equal(bus_pub_wait(p, 1, 10000), 0);
+	for (int i = 0; i < 100; i++)
+		assert_int_equal(bus_publish(p, "bl.x", "raw", NULL, body, 16, NULL), BUS_OK);
+	assert_int_equal(bus_pub_backlog(p), 0);
+	bus_pub_close(p);
+	fwd_stop(&fw);
+}
+
 int
 main(void)
 {
@@ -1024,6 +1113,7 @@ main(void)
 		cmocka_unit_test(test_stream_two_replicas),
 		cmocka_unit_test(test_stream_filter_off),
 		cmocka_unit_test(test_stream_close_busy),
+		cmocka_unit_test(test_pub_backlog),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

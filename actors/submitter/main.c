@@ -148,32 +148,11 @@ main(int argc, char **argv)
 	uint64_t wait = 0;
 	/* What is queued is taken as one batch: one LMDB commit for all of it, then the acks, then the
 	 * sends in nonce order (a key's hundreds of feeds arrive as bursts of tx.signed). */
-	enum {
-		SUB_BATCH = 64
-	};
-	sc_tx_signed *batch = malloc(SUB_BATCH * sizeof *batch);
-	if (!batch) {
-		rt_logkv(RT_ERROR, "out of memory", NULL);
-		return 1;
-	}
 	while (!rt_stopping()) {
-		bus_msg m;
-		size_t nb = 0;
-		int rc = act_recv(a, &m, (int)(wait > 100 ? 100 : wait));
-		while (rc == BUS_OK) {
-			if (act_decode(&m, &SC_TX_SIGNED, &batch[nb]) == 0)
-				nb++;
-			bus_msg_free(&m);
-			if (nb == SUB_BATCH)
-				break;
-			rc = act_recv(a, &m, 0);
-		}
-		if (nb)
-			sub_on_signed_batch(s, batch, nb);
+		sub_take(s, (int)(wait > 100 ? 100 : wait));
 		wait = sub_tick(s);
 		rt_ready(); /* after the first poll: the node answered, or /health says rpc */
 	}
-	free(batch);
 	rt_logkv(RT_INFO, "draining", "pending", "kept in LMDB", NULL);
 	sub_close(s);
 	act_close(a);

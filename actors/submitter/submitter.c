@@ -19,6 +19,7 @@
 
 #define SUB_DONE_KEEP_NS (24ull * 3600 * 1000000000ull) /* late duplicates of tx.signed are re-acked */
 #define SUB_UNASKED      INT_MIN /* a pool check not asked in a batch (sub_rcpt.known): sub_follow asks */
+#define SUB_TAKE_MAX     64      /* tx.signed taken as one batch (one commit) */
 
 struct sub {
 	sub_cfg c;
@@ -40,6 +41,8 @@ struct sub {
 	sc_gas_quote quote;
 	int have_quote;
 	uint64_t next_poll, next_quote, next_nonce; /* monotonic ms */
+	sc_tx_signed *batch;                        /* sub_take's: SUB_TAKE_MAX decoded tx.signed */
+	int in_take;
 	rt_metric *m_pub_err, *m_batches, *m_rbatches, *m_batch_refused;
 	rt_metric *m_sent, *m_pending, *m_bumps, *m_resent, *m_confirm, *m_bad, *m_other, *m_up[RPC_MAX_ENDPOINTS];
 };
@@ -739,6 +742,27 @@ sub_held(const sub_entry *e)
 	return e->attempts == 0 && e->block_number == 0 && e->state != SC_TX_REPLACED;
 }
 
+/* After a burst of sends: the entries of v[0..n) sent for the first time in it (first[i]) record the
+ * head read now as their first block (see sub_send_held). Entries removed meanwhile are skipped. */
+static void
+sub_first_sends_head(sub *s, sub_entry **v, const uint8_t *first, size_t n)
+{
+	uint64_t h;
+	rpc_error re;
+	size_t any = 0;
+	for (size_t i = 0; first && i < n; i++)
+		any += first[i];
+	if (any == 0 || rpc_block_number(s->r, &h, &re) != RPC_OK)
+		return;
+	if (h > s->head)
+		s->head = h;
+	for (size_t i = 0; i < n; i++)
+		if (first[i] && sub_index(s, v[i]) >= 0 && v[i]->sent_block != 0 && v[i]->sent_block < s->head) {
+			v[i]->sent_block = s->head;
+			sub_save(s, v[i]);
+		}
+}
+
 /* Sends the held entries whose nonce is below the lowest unmined nonce + MAX_IN_FLIGHT, in nonce
  * order (s->v is kept sorted by nonce). A node keeps a bounded number of one sender's txs (geth's
  * account slots, Besu's per-sender limit) and a gap stops everything above it, so the key's
@@ -763,18 +787,23 @@ sub_send_held(sub *s)
 	for (size_t i = 0; i < s->n; i++)
 		if (sub_held(s->v[i]) && s->v[i]->tx.nonce - base < max)
 			snap[n++] = s->v[i];
+	/* Sent first; the head each first send records (stuck counting, BUMP_AFTER_BLOCKS) is read once
+	 * after the burst: reading it before cost every new transaction one more round trip to the node
+	 * ahead of its send. The sends record the last poll's head meanwhile; the burst's first sends
+	 * then move to the head read after them (never earlier than the send: a bump never comes
+	 * early). If that read fails they keep the poll's, at most POLL_INTERVAL old. */
+	uint8_t *first = calloc(n ? n : 1, 1);
+	for (size_t i = 0; first && i < n; i++)
+		first[i] = snap[i]->sent_block == 0;
 	if (n) {
-		uint64_t h;
-		rpc_error re;
-		/* One head for the whole burst: each first send records it (stuck counting). */
-		if (rpc_block_number(s->r, &h, &re) == RPC_OK && h > s->head)
-			s->head = h;
 		s->head_fresh = 1;
 		s->defer = 1;
 	}
 	sub_send_all(s, snap, n);
-	free(snap);
 	s->head_fresh = 0;
+	sub_first_sends_head(s, snap, first, n);
+	free(first);
+	free(snap);
 	sub_flush_saves(s);
 }
 
@@ -895,6 +924,42 @@ sub_on_signed_batch(sub *s, const sc_tx_signed *ts, size_t nt)
 	free(took);
 	free(fresh);
 	sub_gauges(s);
+}
+
+size_t
+sub_take(sub *s, int wait_ms)
+{
+	bus_msg m;
+	size_t nb = 0;
+	int rc = act_recv(s->a, &m, wait_ms);
+	while (rc == BUS_OK) {
+		if (act_decode(&m, &SC_TX_SIGNED, &s->batch[nb]) == 0) /* a bad one is counted and logged there */
+			nb++;
+		bus_msg_free(&m);
+		if (nb == SUB_TAKE_MAX)
+			break;
+		rc = act_recv(s->a, &m, 0);
+	}
+	if (nb)
+		sub_on_signed_batch(s, s->batch, nb);
+	return nb;
+}
+
+/* The tx.signed that came in while a poll waited on the node go out between its round trips, not
+ * after the whole poll, its commit, the gas quote and the nonce sync: at hundreds of feeds a new
+ * transaction waited behind those tens of ms once a second (the tail of signed -> pending). Their
+ * own commit ends the poll's deferred saves early (written sooner, never later); the poll defers
+ * again for the rest. */
+static void
+sub_intake(sub *s)
+{
+	if (s->in_take || s->a == NULL)
+		return;
+	int defer = s->defer;
+	s->in_take = 1;
+	sub_take(s, 0);
+	s->in_take = 0;
+	s->defer = defer;
 }
 
 /* ---- following ----------------------------------------------------------------------------- */
@@ -1214,6 +1279,7 @@ sub_poll(sub *s)
 	if (head != s->head)
 		s->head_moved = 1;
 	s->head = head;
+	sub_intake(s);
 	if (s->resend_all) {
 		/* Again what was sent before the restart, in nonce order; what was held stays held. */
 		s->resend_all = 0;
@@ -1244,6 +1310,8 @@ sub_poll(sub *s)
 	char why[sizeof re.msg] = "";
 	for (size_t i = 0; rr && i < n;) {
 		size_t k = 0;
+		if (i > 0)
+			sub_intake(s); /* between the chunks' round trips */
 		for (; i < n && k < lim; i++)
 			if (sub_index(s, snap[i]) >= 0 && snap[i]->state != SC_TX_REPLACED)
 				chunk[k++] = snap[i];
@@ -1271,11 +1339,13 @@ sub_tick(sub *s)
 		s->next_poll = now + s->c.poll_ms;
 	}
 	if (s->rpc_state == 1 && (now >= s->next_quote || s->head_moved)) {
+		sub_intake(s);
 		s->head_moved = 0;
 		sub_gas_quote(s);
 		s->next_quote = now + s->c.quote_ms;
 	}
 	if (s->rpc_state == 1 && now >= s->next_nonce) {
+		sub_intake(s);
 		sub_nonce_sync(s);
 		s->next_nonce = now + s->c.nonce_sync_ms;
 	}
@@ -1371,6 +1441,11 @@ sub_open(const sub_cfg *c, act_bus *a, rpc *r, st_env *env, char *err, size_t er
 	s->r = r;
 	s->env = env;
 	s->rpc_state = -1;
+	if ((s->batch = malloc(SUB_TAKE_MAX * sizeof *s->batch)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		sub_close(s);
+		return NULL;
+	}
 	if (sub_load(s, err, errlen) != 0) {
 		sub_close(s);
 		return NULL;
@@ -1399,5 +1474,6 @@ sub_close(sub *s)
 		free(s->v[i]);
 	free(s->v);
 	free(s->dels);
+	free(s->batch);
 	free(s);
 }

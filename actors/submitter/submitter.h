@@ -60,6 +60,10 @@ void sub_close(sub *s);
 void sub_on_signed(sub *s, const sc_tx_signed *t);
 /* Several: stored in one LMDB commit, then acked, then sent in nonce order within MAX_IN_FLIGHT. */
 void sub_on_signed_batch(sub *s, const sc_tx_signed *t, size_t n);
+/* Takes the tx.signed queued on the bus (waiting up to wait_ms for the first), at most 64, as one
+ * batch (sub_on_signed_batch). Returns how many were taken. sub_tick also calls it between its
+ * round trips to the node, so a new transaction does not wait for a whole poll. */
+size_t sub_take(sub *s, int wait_ms);
 /* Runs whatever is due (poll, gas quote, nonce sync). Returns ms until the next due time. */
 uint64_t sub_tick(sub *s);
 size_t sub_pending_count(const sub *s);

@@ -17,6 +17,9 @@
 #   7b. the submitter's store full (a tmpfs, root): a tx is sent and mined at once but not acked; space
 #      back and the signer's re-publish: found mined by its receipt, stored, acked once, confirmed
 #   7c. a sent tx the node drops from its pool (anvil_dropTransaction): sent again at the next block
+#   7d. nothing waits in front of a send (a logging proxy to anvil): a new tx is sent before the head
+#      it records is read; one that arrives while a poll is held on its receipt read is sent right
+#      after that round trip, before the tick's gas quote and nonce sync
 #   8. RSS measured; RPC gone -> /health 503 and alert rpc_unreachable; SIGTERM exits 0
 set -euo pipefail
 export HTTP_PORT=${HTTP_PORT-0} # actors listen on the seed's 8000/8080 unless told: here, no HTTP unless a start asks (docs/MIGRATION.md)
@@ -296,6 +299,107 @@ status_is "$H11" confirmed 15 || fail "nonce 8 not confirmed after the gap close
 rpc evm_setAutomine '[true]' >/dev/null
 [ "$(answer)" = 888 ] || fail "answer $(answer)"
 ok "a tx the node dropped from its pool is sent again at the next block (submitter_resent_total, a warning), then both mined in order"
+
+# ---- 7d. nothing waits in front of a send ------------------------------------------------------
+# Through a proxy to anvil that logs each request's methods (one line per request) and holds receipt
+# reads while $TMP/hold exists:
+#  - a new tx is sent before the head is read for it (that read used to cost every send one round
+#    trip ahead of it): with long poll/quote/sync intervals the only requests after a publish are
+#    the send, then eth_blockNumber;
+#  - a tx.signed that arrives while a poll waits on the node goes out right after that round trip,
+#    before the tick's gas quote and nonce sync (it used to wait for all of them).
+cat >"$TMP/logproxy.py" <<'PY'
+import http.client, http.server, json, os, sys, threading, time, urllib.parse
+port, up, log, hold = int(sys.argv[1]), urllib.parse.urlparse(sys.argv[2]), sys.argv[3], sys.argv[4]
+lock = threading.Lock()
+def say(line):
+    with lock, open(log, "a") as f:
+        f.write(line + "\n")
+class H(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *a): pass
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("content-length", 0)))
+        try:
+            j = json.loads(body)
+            methods = ",".join(c.get("method", "?") for c in (j if isinstance(j, list) else [j]))
+        except ValueError:
+            methods = "?"
+        say(methods)
+        if "eth_getTransactionReceipt" in methods and os.path.exists(hold):
+            say("held")
+            while os.path.exists(hold):
+                time.sleep(0.01)
+            say("released")
+        c = http.client.HTTPConnection(up.hostname, up.port)
+        c.request("POST", "/", body, {"content-type": "application/json"})
+        r = c.getresponse(); out = r.read()
+        self.send_response(r.status); self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(out))); self.end_headers(); self.wfile.write(out)
+http.server.ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
+PY
+LPP=$(free_port)
+: >"$TMP/rpclog"
+python3 "$TMP/logproxy.py" "$LPP" "$RPC_URL" "$TMP/rpclog" "$TMP/hold" 2>"$TMP/logproxy.err" &
+PIDS+=($!)
+wait_for 5 "the logging proxy" curl -s -o /dev/null -X POST -d '{}' "http://127.0.0.1:$LPP"
+kill -TERM "$SUB_PID"; wait "$SUB_PID" || fail "submitter exit $? on SIGTERM"
+start_proxied() { # POLL_INTERVAL (also the quote and nonce sync intervals)
+	RPC_URL="http://127.0.0.1:$LPP" CHAIN_ID=138 SIGNER_ADDRESS=$ADDR1 STATE_DIR=$TMP/state BUS_PUB_URL=$IN \
+		BUS_SUB_URL=$OUT POLL_INTERVAL=$1 GAS_QUOTE_INTERVAL=$1 NONCE_SYNC_INTERVAL=$1 CONFIRMATIONS=2 \
+		FINALITY_DEPTH=4 HTTP_PORT=$HP HTTP_ADDR=127.0.0.1 INSTANCE=submitter-t "$SUBMITTER" 2>>"$TMP/submitter.log" &
+	SUB_PID=$!
+	wait_for 5 "submitter /health" curl -s "http://127.0.0.1:$HP/health"
+	wait_subscribers "$BP" 2
+}
+start_proxied 600s
+# its start-up poll, quote and nonce sync done: nothing more for 600 s but what a publish causes
+nonce_sync_seen() { grep -q eth_getTransactionCount "$TMP/rpclog"; }
+wait_for 10 "the start-up nonce sync" nonce_sync_seen
+rpc evm_setAutomine '[false]' >/dev/null
+N=$(($(rpc eth_getTransactionCount "[\"$ADDR1\",\"latest\"]" | jq -r .result)))
+L=$(wc -l <"$TMP/rpclog")
+RAW=$(mktx $N 901 $((200 * GWEI)) $((2 * GWEI))); H12=$(hash_of "$RAW")
+publish "$(signed 0x0000000000000000000000000000000c $N 901 "$RAW" $((200 * GWEI)) $((2 * GWEI)))"
+status_is "$H12" pending || fail "the proxied tx not pending"
+after_send_head() { tail -n +$((L + 1)) "$TMP/rpclog" | grep -q eth_blockNumber; }
+wait_for 5 "the head read after the send" after_send_head
+FIRST=$(tail -n +$((L + 1)) "$TMP/rpclog" | head -1)
+[ "$FIRST" = eth_sendRawTransaction ] ||
+	fail "the first request after a tx.signed was '$FIRST', want the send: $(tail -n +$((L + 1)) "$TMP/rpclog" | tr '\n' ' ')"
+ok "a new tx goes to the node first; the head it records is read after it ($(tail -n +$((L + 1)) "$TMP/rpclog" | head -2 | tr '\n' ' '))"
+
+# A poll held on its receipt read (the pending tx above is followed) while a tx.signed arrives.
+kill -TERM "$SUB_PID"; wait "$SUB_PID" || fail "submitter exit $? on SIGTERM"
+start_proxied 300ms
+touch "$TMP/hold"
+held() { grep -q '^held$' "$TMP/rpclog"; }
+wait_for 10 "a poll's receipt read held" held
+L=$(wc -l <"$TMP/rpclog")
+RAW=$(mktx $((N + 1)) 902 $((200 * GWEI)) $((2 * GWEI))); H13=$(hash_of "$RAW")
+publish "$(signed 0x0000000000000000000000000000000d $((N + 1)) 902 "$RAW" $((200 * GWEI)) $((2 * GWEI)))"
+# busd wrote it to every tx. subscriber: the tap shows it; the submitter's reader thread takes it
+# from its socket at once (the held poll is on the main thread); a moment for it under load
+seen_by_tap() { tap_has ".topic==\"tx.signed\" and .body.tx_hash==\"$H13\""; }
+wait_for 10 "the tx.signed through busd" seen_by_tap
+sleep "$(awk -v k="$T_SLOW" 'BEGIN{print 0.25 * k}')"
+rm -f "$TMP/hold"
+status_is "$H13" pending || fail "the tx published during a held poll not pending"
+# the requests after the release: the send comes before the tick's gas quote and nonce sync
+AFTER=$(tail -n +$((L + 1)) "$TMP/rpclog" | grep -v '^released$' | tr '\n' ' ')
+python3 - "$AFTER" <<'PYC' || fail "a tx.signed that came during a held poll waited for the quote/nonce sync: $AFTER"
+import sys
+reqs = sys.argv[1].split()
+send = next(i for i, r in enumerate(reqs) if "eth_sendRawTransaction" in r)
+later = [i for i, r in enumerate(reqs) if "eth_getTransactionCount" in r or "eth_gasPrice" in r]
+assert later, reqs
+assert send < min(later), reqs
+PYC
+ok "a tx.signed that arrived during a held poll was sent before the tick's gas quote and nonce sync"
+kill -TERM "$SUB_PID"; wait "$SUB_PID" || fail "submitter exit $? on SIGTERM"
+rpc evm_setAutomine '[true]' >/dev/null
+mine 2
+start_submitter
+status_is "$H13" confirmed 15 || fail "the proxied txs not confirmed after the restart"
 
 # ---- RSS
 RSS=$(awk '/VmRSS/ {print $2}' "/proc/$SUB_PID/status")

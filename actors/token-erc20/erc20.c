@@ -15,7 +15,7 @@
 
 static const uint8_t te_zero[32];
 
-static int
+int
 te_is_zero(const uint8_t *b, size_t n)
 {
 	return memcmp(b, te_zero, n) == 0;

@@ -113,6 +113,9 @@ OB_MUST_CHECK int te_on_request(te_ctx *x, const sc_token_request *req, const ch
 OB_MUST_CHECK int te_on_tx_status(te_ctx *x, const sc_tx_status *s, uint64_t now_ns, tq_rec *rec, int *out, char *err,
                                   size_t errlen);
 
+/* 1 when b[0..n) (n <= 32) is all zero bytes: an unset address, hash or topic word. */
+int te_is_zero(const uint8_t *b, size_t n);
+
 /* The receipt check of a MINED record: OK -> CONFIRMED; REVERTED / NO_TRANSFER -> FAILED;
  * ABSENT -> back to SUBMITTED (reorged out: the submitter follows it again); BAD -> stays MINED
  * (checked again later). Also of a SUBMITTED record with a known hash whose statuses stopped

@@ -282,8 +282,7 @@ tem_precheck(const sc_token_request *r, char *refuse, size_t len)
 	tq_key_id(r->idempotency_key, id);
 	if (tq_get(S.q, id, &rec, err, sizeof err) == 0)
 		return 1; /* known: answered from the store */
-	static const uint8_t zero[20];
-	if (memcmp(r->token, zero, 20) == 0)
+	if (te_is_zero(r->token, 20))
 		return 1; /* te_calldata rejects it */
 	int k = tem_decimals(r->token, &d, refuse, len);
 	if (k == 0)
@@ -443,8 +442,7 @@ tem_receipts(void *ctx)
 			rc[i].outcome = TE_RC_BAD;
 			continue;
 		}
-		static const uint8_t zero[32];
-		if (i >= nmined && memcmp(recs[i].tx_hash, zero, 32) == 0) {
+		if (i >= nmined && te_is_zero(recs[i].tx_hash, 32)) {
 			rc[i].outcome = TE_RC_BAD; /* no transaction yet (the tx.request is re-sent): nothing to read */
 			continue;
 		}

@@ -55,11 +55,12 @@ PIDS+=($!)
 wait_subscribers "$BP" 1
 DEAD=$(free_port)
 HP=$(free_port)
+# SUB_RPC, SUB_POLL (also the quote and nonce sync intervals when set) and SUB_RPC_TIMEOUT change a start
 start_submitter() {
-	RPC_URL="http://127.0.0.1:$DEAD,$RPC_URL" CHAIN_ID=138 SIGNER_ADDRESS=$ADDR1 STATE_DIR="${SUB_STATE:-$TMP/state}" BUS_PUB_URL=$IN BUS_SUB_URL=$OUT \
-		POLL_INTERVAL=200ms CONFIRMATIONS=${CONF:-2} FINALITY_DEPTH=4 BUMP_AFTER_BLOCKS=2 BUMP_PERCENT=20 \
-		GAS_QUOTE_INTERVAL=1s NONCE_SYNC_INTERVAL=2s RPC_TIMEOUT=2s HTTP_PORT=$HP HTTP_ADDR=127.0.0.1 \
-		INSTANCE=submitter-t "$SUBMITTER" 2>>"$TMP/submitter.log" &
+	RPC_URL="${SUB_RPC:-http://127.0.0.1:$DEAD,$RPC_URL}" CHAIN_ID=138 SIGNER_ADDRESS=$ADDR1 STATE_DIR="${SUB_STATE:-$TMP/state}" BUS_PUB_URL=$IN BUS_SUB_URL=$OUT \
+		POLL_INTERVAL=${SUB_POLL:-200ms} CONFIRMATIONS=${CONF:-2} FINALITY_DEPTH=4 BUMP_AFTER_BLOCKS=2 BUMP_PERCENT=20 \
+		GAS_QUOTE_INTERVAL=${SUB_POLL:-1s} NONCE_SYNC_INTERVAL=${SUB_POLL:-2s} RPC_TIMEOUT=${SUB_RPC_TIMEOUT:-2s} \
+		HTTP_PORT=$HP HTTP_ADDR=127.0.0.1 INSTANCE=submitter-t "$SUBMITTER" 2>>"$TMP/submitter.log" &
 	SUB_PID=$!
 	wait_for 5 "submitter /health" curl -s "http://127.0.0.1:$HP/health"
 	wait_subscribers "$BP" 2  # the tap and the submitter
@@ -343,14 +344,9 @@ python3 "$TMP/logproxy.py" "$LPP" "$RPC_URL" "$TMP/rpclog" "$TMP/hold" 2>"$TMP/l
 PIDS+=($!)
 wait_for 5 "the logging proxy" curl -s -o /dev/null -X POST -d '{}' "http://127.0.0.1:$LPP"
 kill -TERM "$SUB_PID"; wait "$SUB_PID" || fail "submitter exit $? on SIGTERM"
-start_proxied() { # POLL_INTERVAL (also the quote and nonce sync intervals)
-	RPC_URL="http://127.0.0.1:$LPP" CHAIN_ID=138 SIGNER_ADDRESS=$ADDR1 STATE_DIR=$TMP/state BUS_PUB_URL=$IN \
-		BUS_SUB_URL=$OUT POLL_INTERVAL=$1 GAS_QUOTE_INTERVAL=$1 NONCE_SYNC_INTERVAL=$1 CONFIRMATIONS=2 \
-		FINALITY_DEPTH=4 HTTP_PORT=$HP HTTP_ADDR=127.0.0.1 INSTANCE=submitter-t "$SUBMITTER" 2>>"$TMP/submitter.log" &
-	SUB_PID=$!
-	wait_for 5 "submitter /health" curl -s "http://127.0.0.1:$HP/health"
-	wait_subscribers "$BP" 2
-}
+# POLL_INTERVAL (also the quote and nonce sync intervals); the default RPC timeout (5 s), not 2 s: a
+# receipt read is held here longer than that
+start_proxied() { SUB_RPC=http://127.0.0.1:$LPP SUB_POLL=$1 SUB_RPC_TIMEOUT=5s start_submitter; }
 start_proxied 600s
 # its start-up poll, quote and nonce sync done: nothing more for 600 s but what a publish causes
 nonce_sync_seen() { grep -q eth_getTransactionCount "$TMP/rpclog"; }

@@ -40,11 +40,16 @@ start_signer() {  # also allowed to call the refusing aggregator
 		HTTP_PORT=$SGPORT HTTP_ADDR=127.0.0.1 INSTANCE=signer-e "$B/signer" 2>>"$TMP/signer.log" &
 	PID[signer]=$!
 }
+# returns once the new gate's start-up is done (its state loaded, its first turn run): /metrics
+# answers earlier, with the gauges not yet loaded from the store (read there once under load: 0)
 restart_gate() {
+	local up; up=$(count_log 'start-up done')
 	kill -TERM "${PID[gate]}"
 	wait "${PID[gate]}" 2>/dev/null || true
 	start_gate
 	wait_for 20 "gate HTTP" curl -sf "http://127.0.0.1:$GPORT/metrics"
+	started_again() { [ "$(count_log 'start-up done')" -gt "$up" ]; }
+	wait_for 20 "the restarted gate's start-up" started_again
 }
 metric() { curl -sf "http://127.0.0.1:$GPORT/metrics" | awk -v k="$1" '$1==k{print $2}'; }
 is() { [ "$(metric "$1")" = "$2" ]; }              # metric value (for wait_for: evaluated each try)

@@ -506,6 +506,33 @@ test_checked_batch_gas(void **state)
 	assert_int_equal(rt_counter_value(rt_counter("gate_batch_checked_total", "", NULL)) - checked0, 1);
 }
 
+/* The gas per call is reused for as many batches as come within ten minutes, each checked by one
+ * eth_call: 40 batches (more than the old bound of 32, which re-estimated a busy gate's batches
+ * every 2 s) take one estimate; ten minutes after it, the next batch is estimated again. */
+static void
+test_batch_gas_reuse_bound_in_time(void **state)
+{
+	env *e = *state;
+	uint64_t checked0 = rt_counter_value(rt_counter("gate_batch_checked_total", "", NULL));
+	all_aggs(e, 101000000000ull);
+	step(e, 250 * MS);
+	assert_int_equal(e->fk.estimates, 1);
+	uint64_t m = 101000000000ull;
+	for (int i = 0; i < 40; i++) { /* 6 s apart: 240 s */
+		m += m / 100;
+		land_and_move(e, m);
+		assert_int_equal(e->fk.nframes, (size_t)i + 2);
+		assert_int_equal(e->fk.upd[i + 1].batch_count, NF);
+	}
+	assert_int_equal(e->fk.estimates, 1);
+	assert_int_equal(rt_counter_value(rt_counter("gate_batch_checked_total", "", NULL)) - checked0, 40);
+	e->mono += 600 * S;
+	land_and_move(e, m + m / 100);
+	assert_int_equal(e->fk.nframes, 42);
+	assert_int_equal(e->fk.estimates, 2);
+	assert_int_equal(rt_counter_value(rt_counter("gate_batch_checked_total", "", NULL)) - checked0, 40);
+}
+
 /* A block confirms several batches at once (their statuses come together): the members of every
  * batch confirmed in a turn are read in ONE JSON-RPC batch at its end, each at its batch's block,
  * and each batch's gas is counted once. (One read round trip per batch held the gate while the
@@ -726,6 +753,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_ten_feeds_one_culprit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_window_zero_turn_is_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_checked_batch_gas, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_batch_gas_reuse_bound_in_time, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_confirmed_batches_read_together, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_whole_revert_halving, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_aggregate3_limits, setup, teardown),

@@ -28,7 +28,7 @@
 #include "bus/bus.h"
 
 #define NF  20
-#define CAP 256
+#define CAP 1024
 
 typedef struct {
 	gc_round chain[NF]; /* latestRoundData of aggregator i (address ...00 i+1) */
@@ -529,6 +529,25 @@ test_turn_checks_reuse_estimate(void **state)
 	assert_int_equal(e->fk.estimates - est, NF);
 }
 
+/* A feed's limit is reused for every update within ten minutes, each checked: 40 updates of every
+ * feed (more than the old bound of 32) take one estimate each. */
+static void
+test_turn_reuse_bound_in_time(void **state)
+{
+	env *e = *state;
+	uint64_t base = 10000000000ull;
+	move_all_to(e, base);
+	assert_int_equal(e->fk.estimates, NF);
+	for (int i = 0; i < 40; i++) { /* 10 s apart: 400 s */
+		confirm_all(e);
+		base += base / 50;
+		move_all_to(e, base);
+	}
+	assert_int_equal(e->fk.nframes, 41 * NF);
+	assert_int_equal(e->fk.estimates, NF);
+	assert_int_equal(e->fk.checks, 40 * NF);
+}
+
 int
 main(void)
 {
@@ -540,6 +559,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_turn_status_flood_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_turn_without_batch_io, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_turn_checks_reuse_estimate, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_turn_reuse_bound_in_time, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -62,6 +62,7 @@ BATCH=off # set per run (below)
 	fail "compile OracleAggregator OracleBatcher"
 
 declare -A PROC # name -> pid of every actor of the current run
+GPORT=()        # shard -> the gate's HTTP port (its /metrics read at the end of the run)
 stop_run() {
 	for p in "${PROC[@]}"; do kill "$p" 2>/dev/null || true; done
 	for p in "${PROC[@]}"; do
@@ -138,6 +139,7 @@ run_scale() {
 				BATCH_WINDOW="${SCALE_BATCH_WINDOW:-0ms}" GAS_LIMIT_MAX=8000000)
 		fi
 		local addr=${ADDRS[$((s + 1))]} key=${KEYS[$((s + 1))]}
+		GPORT[s]=$(free_port)
 		BUS_PUB_URL=$IN BUS_SUB_URL=$OUT FEEDS=$feeds WINDOW=3s QUORUM=2 MAX_DEVIATION=2 MAX_SPREAD=5 \
 			AGG_INTERVAL=1s INSTANCE=median-$s LOG_LEVEL=warn "$B/median" 2>"$d/median-$s.log" &
 		PROC[median-$s]=$!
@@ -154,6 +156,7 @@ run_scale() {
 		BUS_PUB_URL=$IN BUS_SUB_URL=$OUT BUS_SIGNING_KEY=$GSEC BUS_TRUST="tx.status=$XPUB" FEEDS_FILE=$d/gate-$s.json \
 			CHAIN_ID=138 TRANSMITTER=$addr DEVIATION_THRESHOLD=0.5 HEARTBEAT=1h MIN_INTERVAL=${MIN_ITV}s UPDATE_TIMEOUT=30s \
 			UPDATE_SIGNATURE="$UPDATE_SIG" STATE_DIR=$d/gate-$s INSTANCE=gate-$s LOG_LEVEL=warn \
+			HTTP_PORT="${GPORT[s]}" HTTP_ADDR=127.0.0.1 \
 			env "${gate_batch[@]}" "$B/gate" 2>"$d/gate-$s.log" &
 		PROC[gate-$s]=$!
 	done
@@ -230,6 +233,8 @@ PY
 	local probe=$!
 	sleep "$secs"
 	local t1=$EPOCHREALTIME
+	# the gates' node calls and batches over the whole run (warm-up included), for the report
+	for ((s = 0; s < shards; s++)); do curl -s "http://127.0.0.1:${GPORT[s]}/metrics" >"$d/gate-$s.metrics" || true; done
 	kill "$probe" 2>/dev/null || true
 	wait "$probe" 2>/dev/null || true
 	for p in "${names[@]}"; do
@@ -337,6 +342,17 @@ print(f"  the node alone, the same window: eth_call latestRoundData ({len(probe)
 psync = [float(x) for x in open(f"{d}/probe-sync.txt").read().split()]
 print(f"  the disk alone, the same window: 4 KB write + fdatasync ({len(psync)}) p50 {q(psync, .5):.2f} ms, "
       f"p99 {q(psync, .99):.1f} ms, max {max(psync, default=float('nan')):.1f} ms")
+# the gates' own counts (whole run, warm-up included): node calls by method, batches and how many
+# went the checked path (one eth_call) rather than the full one (preflight, estimate, check)
+import glob, re
+gm = collections.Counter()
+for f in glob.glob(f"{d}/gate-*.metrics"):
+    for l in open(f):
+        r = re.match(r'(rpc_requests_total\{method="([^"]+)"|gate_batches_total|gate_batch_checked_total)[^ ]* (\S+)', l)
+        if r:
+            gm[r.group(2) or r.group(1)] += float(r.group(3))
+if gm:
+    print("  the gates, whole run: " + ", ".join(f"{k} {int(v)}" for k, v in sorted(gm.items())))
 print(f"  transactions per second from one key: busiest {busiest:.2f}, mean {sum(txs.values()) / secs / max(len(txs), 1):.2f}")
 print(f"  {'actor':10} {'procs':>5} {'CPU s':>7} {'CPU s/1k decisions':>19} {'private MiB':>12} {'KiB/feed':>9}")
 tot_mem = 0

@@ -24,10 +24,10 @@
 #define GT_MS   1000000ull
 #define GT_NS   1000000000ull
 
-#define GT_RECENT       256  /* landed updates remembered for their gas (gt_landed) */
-#define GT_BCONF_MAX    64   /* confirmed batches read together at a turn's end (more: read at once) */
-#define GT_ACKS         1024 /* outbox acks a turn holds; a full list is committed at once */
-#define GT_EST_BATCH    100  /* eth_estimateGas per JSON-RPC batch: under the usual provider limits */
+#define GT_RECENT    256  /* landed updates remembered for their gas (gt_landed) */
+#define GT_BCONF_MAX 64   /* confirmed batches read together at a turn's end (more: read at once) */
+#define GT_ACKS      1024 /* outbox acks a turn holds; a full list is committed at once */
+#define GT_EST_BATCH 100  /* eth_estimateGas per JSON-RPC batch: under the usual provider limits */
 /* How long an estimate's limit is reused, each update (or batch) checked at it by one eth_call
  * (gt_estimate_turn, gt_batch_checked). Bounded in time only: a check that passes proves the call
  * passes at the limit sent (a call that needs more now fails it and takes the full path at once),

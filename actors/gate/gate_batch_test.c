@@ -461,6 +461,13 @@ land_and_move(env *e, uint64_t median)
 	step(e, 250 * MS);
 }
 
+/* gate_batch_checked_total: the batches sent at an earlier estimate's gas, checked by one eth_call */
+static uint64_t
+batches_checked(void)
+{
+	return rt_counter_value(rt_counter("gate_batch_checked_total", "", NULL));
+}
+
 /* The batch after an estimated one is sent at the gas per call that estimate gave, checked by ONE
  * eth_call (preflight and check at once) instead of preflight + eth_estimateGas + check; a check
  * that fails (calls needing more gas now, a call that reverts) takes the full path, which finds
@@ -469,7 +476,7 @@ static void
 test_checked_batch_gas(void **state)
 {
 	env *e = *state;
-	uint64_t checked0 = rt_counter_value(rt_counter("gate_batch_checked_total", "", NULL));
+	uint64_t checked0 = batches_checked();
 	all_aggs(e, 101000000000ull);
 	step(e, 250 * MS);
 	assert_int_equal(e->fk.nframes, 1);
@@ -485,7 +492,7 @@ test_checked_batch_gas(void **state)
 	assert_int_equal(e->fk.estimates, 1);
 	/* 21,000 + 10 x ceil((537,500 - 21,000) / 10) */
 	assert_int_equal(e->fk.upd[1].gas_limit, 21000 + 10 * 51650);
-	assert_int_equal(rt_counter_value(rt_counter("gate_batch_checked_total", "", NULL)) - checked0, 1);
+	assert_int_equal(batches_checked() - checked0, 1);
 
 	/* the calls need more gas now: the check fails, the full path estimates and doubles */
 	e->fk.need_per_call = 60000;
@@ -503,7 +510,7 @@ test_checked_batch_gas(void **state)
 	assert_int_equal(e->fk.upd[3].batch_count, NF - 1);
 	assert_false(in_batch(&e->fk.upd[3], 2));
 	assert_int_equal(view(e, 2)->st.failures, 1);
-	assert_int_equal(rt_counter_value(rt_counter("gate_batch_checked_total", "", NULL)) - checked0, 1);
+	assert_int_equal(batches_checked() - checked0, 1);
 }
 
 /* The gas per call is reused for as many batches as come within ten minutes, each checked by one
@@ -513,7 +520,7 @@ static void
 test_batch_gas_reuse_bound_in_time(void **state)
 {
 	env *e = *state;
-	uint64_t checked0 = rt_counter_value(rt_counter("gate_batch_checked_total", "", NULL));
+	uint64_t checked0 = batches_checked();
 	all_aggs(e, 101000000000ull);
 	step(e, 250 * MS);
 	assert_int_equal(e->fk.estimates, 1);
@@ -525,12 +532,12 @@ test_batch_gas_reuse_bound_in_time(void **state)
 		assert_int_equal(e->fk.upd[i + 1].batch_count, NF);
 	}
 	assert_int_equal(e->fk.estimates, 1);
-	assert_int_equal(rt_counter_value(rt_counter("gate_batch_checked_total", "", NULL)) - checked0, 40);
+	assert_int_equal(batches_checked() - checked0, 40);
 	e->mono += 600 * S;
 	land_and_move(e, m + m / 100);
 	assert_int_equal(e->fk.nframes, 42);
 	assert_int_equal(e->fk.estimates, 2);
-	assert_int_equal(rt_counter_value(rt_counter("gate_batch_checked_total", "", NULL)) - checked0, 40);
+	assert_int_equal(batches_checked() - checked0, 40);
 }
 
 /* A block confirms several batches at once (their statuses come together): the members of every

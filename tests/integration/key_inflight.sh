@@ -228,12 +228,17 @@ update() { # NUMBER: one update with a fixed id (the gate re-publishes with the 
 	BUS_SIGNING_KEY=$GATE_SEC "$TAP" --url "$IN" --publish price.update.ETH-USD --origin gate-0 --id "$id" \
 		--json "$body" >/dev/null 2>>"$TMP/pub.log" || fail "publish update $1"
 }
-( for i in $(seq 0 $((KN - 1))); do update "$i"; done; touch "$TMP/published" ) &
+# Each kill waits until the restarted signer signs again (/health 200: its lease active after one
+# LEASE_TTL of listening, nonce synced), then comes 0-0.6 s later: a kill timed from the restart
+# alone lands in that listening on a slow machine, before anything is in flight. The publisher is
+# paced (~20 updates/s) so the updates span the kills; at least 4 kills.
+( for i in $(seq 0 $((KN - 1))); do update "$i"; sleep 0.05; done; touch "$TMP/published" ) &
 PUBLISHER=$!
 PIDS+=($PUBLISHER)
 KILLS=0
-while [ ! -e "$TMP/published" ]; do
-	sleep "0.$((RANDOM % 7 + 3))"
+while [ ! -e "$TMP/published" ] || [ $KILLS -lt 4 ]; do
+	wait_for 15 "signer /health 200 before kill $((KILLS + 1))" signer_ok
+	sleep "0.$((RANDOM % 7))"
 	if [ $((KILLS % 2)) = 0 ]; then
 		kill -9 "$SIG_PID" 2>/dev/null || true; wait "$SIG_PID" 2>/dev/null || true
 		kill -9 "$SUB_PID" 2>/dev/null || true; wait "$SUB_PID" 2>/dev/null || true
@@ -246,7 +251,7 @@ while [ ! -e "$TMP/published" ]; do
 	KILLS=$((KILLS + 1))
 done
 wait $PUBLISHER
-[ $KILLS -ge 2 ] || fail "only $KILLS kills"
+[ $KILLS -ge 4 ] || fail "only $KILLS kills"
 wait_for 15 "signer /health 200 after the last restart" signer_ok
 # the gate's part: re-publish (same id) every update that has no tx.signed yet, until all have one
 unsigned() {

@@ -151,7 +151,8 @@ main(int argc, char **argv)
 	while (!rt_stopping()) {
 		sub_take(s, (int)(wait > 100 ? 100 : wait));
 		wait = sub_tick(s);
-		rt_ready(); /* after the first poll: the node answered, or /health says rpc */
+		if (sub_polled(s))
+			rt_ready(); /* after the first poll: the node answered, or /health says rpc */
 	}
 	rt_logkv(RT_INFO, "draining", "pending", "kept in LMDB", NULL);
 	sub_close(s);

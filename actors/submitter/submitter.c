@@ -43,9 +43,12 @@ struct sub {
 	uint64_t next_poll, next_quote, next_nonce; /* monotonic ms */
 	sc_tx_signed *batch;                        /* sub_take's: SUB_TAKE_MAX decoded tx.signed */
 	int in_take;
+	int bus_up; /* the publisher's busd connection at the last sub_heard: -1 not asked yet, 0 down, 1 up */
 	rt_metric *m_pub_err, *m_batches, *m_rbatches, *m_batch_refused;
 	rt_metric *m_sent, *m_pending, *m_bumps, *m_resent, *m_confirm, *m_bad, *m_other, *m_up[RPC_MAX_ENDPOINTS];
 };
+
+static int sub_heard(sub *s);
 
 static uint64_t
 sub_now_ms(void)
@@ -925,6 +928,10 @@ sub_take(sub *s, int wait_ms)
 {
 	bus_msg m;
 	size_t nb = 0;
+	if (!sub_heard(s)) { /* its tx.status and tx.ack would be lost: left queued until busd is there */
+		rt_sleep_ms((uint64_t)(wait_ms > 0 ? wait_ms : 0));
+		return 0;
+	}
 	int rc = act_recv(s->a, &m, wait_ms);
 	while (rc == BUS_OK) {
 		if (act_decode(&m, &SC_TX_SIGNED, &s->batch[nb]) == 0) /* a bad one is counted and logged there */
@@ -1324,9 +1331,36 @@ sub_poll(sub *s)
 		sub_send_held(s); /* what was mined made room */
 }
 
+/* Whether what the submitter publishes can be heard: a busd connection of its publisher is up (or
+ * it has no bus: tests). pub/sub drops what is published with none up, and a state change is
+ * published once, when it happens (sub_status: a lost tx.status is not repeated), so nothing is
+ * taken, polled or quoted without one. A restarted submitter whose transactions were mined while it
+ * was down says included and confirmed in its first poll; that poll ran before its connection was up
+ * (dialing is asynchronous), lost them, and with no later block nothing was said again. Logged once
+ * per change (the start-up's wait is also /health's "starting: waiting for busd"). */
+static int
+sub_heard(sub *s)
+{
+	bus_pub *p = s->a ? act_pub(s->a) : NULL;
+	int up = p == NULL || bus_pub_connected(p) > 0;
+	if (up != s->bus_up) {
+		if (!up && s->bus_up < 0)
+			rt_log(RT_INFO, "waiting for a busd connection before the first poll");
+		else if (!up)
+			rt_log(RT_WARN, "no busd connection: following paused until one is up (what it published "
+			                "would be lost)");
+		else if (s->bus_up == 0)
+			rt_log(RT_INFO, "busd connection up: following");
+		s->bus_up = up;
+	}
+	return up;
+}
+
 uint64_t
 sub_tick(sub *s)
 {
+	if (!sub_heard(s))
+		return 10; /* asked again after a short wait (main: sub_take waits at most this) */
 	uint64_t now = sub_now_ms();
 	if (now >= s->next_poll) {
 		sub_poll(s);
@@ -1353,6 +1387,12 @@ size_t
 sub_pending_count(const sub *s)
 {
 	return s->n;
+}
+
+int
+sub_polled(const sub *s)
+{
+	return s->rpc_state >= 0;
 }
 
 /* ---- lifecycle ----------------------------------------------------------------------------- */
@@ -1435,6 +1475,7 @@ sub_open(const sub_cfg *c, act_bus *a, rpc *r, st_env *env, char *err, size_t er
 	s->r = r;
 	s->env = env;
 	s->rpc_state = -1;
+	s->bus_up = -1;
 	if ((s->batch = malloc(SUB_TAKE_MAX * sizeof *s->batch)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		sub_close(s);

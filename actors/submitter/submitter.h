@@ -67,5 +67,7 @@ size_t sub_take(sub *s, int wait_ms);
 /* Runs whatever is due (poll, gas quote, nonce sync). Returns ms until the next due time. */
 uint64_t sub_tick(sub *s);
 size_t sub_pending_count(const sub *s);
+/* 1 once a poll has run (the node answered, or /health says rpc); none runs before a busd connection. */
+int sub_polled(const sub *s);
 
 #endif

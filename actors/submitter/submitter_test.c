@@ -1,17 +1,29 @@
 /* submitter_test.c - node error classification (real messages of geth, Besu, Nethermind, reth,
- * anvil), the pending record layout, and fee-bump arithmetic. The send/follow logic runs
- * against a real anvil in tests/integration/submitter_anvil.sh. */
+ * anvil), the pending record layout, fee-bump arithmetic, and that nothing is polled before a busd
+ * connection is up. The send/follow logic runs against a real anvil in
+ * tests/integration/submitter_anvil.sh. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 #include <cmocka.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <nng/nng.h>
+#include <nng/protocol/pubsub0/sub.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "actors/submitter/classify.h"
 #include "actors/submitter/pending.h"
 #include "actors/submitter/revert.h"
+#include "actors/submitter/submitter.h"
 #include "base/hex.h"
+#include "base/rt_main.h"
+#include "base/util.h"
 
 /* The out-of-gas rule (EIP-150's 63/64) and custom errors with their argument words (vectors from
  * `cast calldata`; chain/revert_test.c covers Error(string) and Panic). */
@@ -186,10 +198,104 @@ test_bump(void **st)
 	assert_int_equal(u256_cmp(&r, &big), 0);
 }
 
-int
-main(void)
+/* 1 when a connection waits in the backlog of the listening socket fd (accepted and closed). */
+static int
+connected_to(int fd)
 {
+	int c = accept(fd, NULL, NULL);
+	if (c < 0) {
+		assert_true(errno == EAGAIN || errno == EWOULDBLOCK);
+		return 0;
+	}
+	close(c);
+	return 1;
+}
+
+/* A submitter whose bus publisher has no busd connection (dialing is asynchronous: right after a
+ * start, or busd away) polls nothing: what a poll finds is published once (a restarted submitter
+ * whose transactions were mined while it was down says included and confirmed in its first poll),
+ * and pub/sub drops what is published with no busd connected. The node is a listening socket that
+ * never answers: a poll's first request is a connection in its backlog, made before sub_tick
+ * returns. Once a busd (a sub0 on the ingress) is there, the next tick polls, and what it says
+ * (the node does not answer: alert rpc_unreachable) reaches that busd. */
+static void
+test_no_poll_before_busd(void **st)
+{
+	(void)st;
+	char err[256], url[64], dir[] = "/tmp/submitter_test.XXXXXX";
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t sl = sizeof sa;
+	int lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	assert_true(lfd >= 0);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof sa), 0);
+	assert_int_equal(listen(lfd, 16), 0);
+	assert_int_equal(getsockname(lfd, (struct sockaddr *)&sa, &sl), 0);
+	snprintf(url, sizeof url, "http://127.0.0.1:%d", ntohs(sa.sin_port));
+	rpc *r = rpc_open(url, 138, 100, err, sizeof err);
+	assert_non_null(r);
+	assert_non_null(mkdtemp(dir));
+	st_env *env = NULL;
+	st_err se;
+	assert_int_equal(st_open(&env, dir, NULL, &se), 0);
+	act_bus_cfg bc = { .pub_urls = "inproc://sub-test-in", .sub_urls = "inproc://sub-test-out", .trust = "" };
+	static const char *const topics[] = { "tx.signed", NULL };
+	act_bus *a = act_open(&bc, ACT_PUB | ACT_SUB, topics, err, sizeof err);
+	assert_non_null(a);
+	sub_cfg c = { .chain_id = 138,
+		      .confirmations = 2,
+		      .finality_depth = 4,
+		      .bump_percent = 20,
+		      .poll_ms = 10,
+		      .quote_ms = 100,
+		      .nonce_sync_ms = 100,
+		      .have_signer = 1 };
+	c.signer[19] = 1;
+	sub *s = sub_open(&c, a, r, env, err, sizeof err);
+	assert_non_null(s);
+	while (connected_to(lfd)) /* rpc_open's own check of the endpoint */
+		;
+	for (int i = 0; i < 3; i++) {
+		sub_tick(s);
+		assert_int_equal(sub_take(s, 0), 0);
+	}
+	assert_int_equal(bus_pub_connected(act_pub(a)), 0);
+	assert_false(connected_to(lfd)); /* no poll, quote or nonce sync reached the node */
+	assert_false(sub_polled(s));     /* (main: /health stays starting) */
+
+	nng_socket in;
+	assert_int_equal(nng_sub0_open(&in), 0);
+	assert_int_equal(nng_socket_set(in, NNG_OPT_SUB_SUBSCRIBE, "", 0), 0);
+	assert_int_equal(nng_socket_set_ms(in, NNG_OPT_RECVTIMEO, 10000), 0);
+	assert_int_equal(nng_listen(in, "inproc://sub-test-in", NULL, 0), 0);
+	assert_int_equal(bus_pub_wait(act_pub(a), 1, 10000), 0);
+	sub_tick(s);
+	assert_true(connected_to(lfd)); /* polled */
+	assert_true(sub_polled(s));
+	char *msg = NULL;
+	size_t len = 0;
+	assert_int_equal(nng_recv(in, &msg, &len, NNG_FLAG_ALLOC), 0); /* and was heard */
+	assert_non_null(memmem(msg, len, "rpc_unreachable", strlen("rpc_unreachable")));
+	nng_free(msg, len);
+
+	sub_close(s);
+	act_close(a);
+	nng_close(in);
+	rpc_close(r);
+	st_close(env);
+	close(lfd);
+	char cmd[sizeof dir + 16];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+int
+main(int argc, char **argv)
+{
+	setenv("INSTANCE", "submitter-test-0", 1);
+	setenv("HTTP_PORT", "0", 1); /* no listener */
+	rt_init("submitter-test", argc, argv, NULL, 0);
 	const struct CMUnitTest tests[] = { cmocka_unit_test(test_classify), cmocka_unit_test(test_revert),
-		                            cmocka_unit_test(test_record), cmocka_unit_test(test_bump) };
+		                            cmocka_unit_test(test_record), cmocka_unit_test(test_bump),
+		                            cmocka_unit_test(test_no_poll_before_busd) };
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

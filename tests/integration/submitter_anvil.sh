@@ -19,7 +19,9 @@
 #   7c. a sent tx the node drops from its pool (anvil_dropTransaction): sent again at the next block
 #   7d. nothing waits in front of a send (a logging proxy to anvil): a new tx is sent before the head
 #      it records is read; one that arrives while a poll is held on its receipt read is sent right
-#      after that round trip, before the tick's gas quote and nonce sync
+#      after that round trip, before the tick's gas quote and nonce sync; both mined while it is
+#      stopped, restarted with busd held (SIGSTOP) across the start: both confirmed once busd is up
+#      (the first poll waits for its busd connection; it used to say confirmed to nobody)
 #   8. RSS measured; RPC gone -> /health 503 and alert rpc_unreachable; SIGTERM exits 0
 set -euo pipefail
 export HTTP_PORT=${HTTP_PORT-0} # actors listen on the seed's 8000/8080 unless told: here, no HTTP unless a start asks (docs/MIGRATION.md)
@@ -49,13 +51,15 @@ ok "anvil on $RPC_URL, OracleAggregator at $AGG (transmitter #1)"
 
 # ---- bus and submitter ---------------------------------------------------------------------------
 busd_start "$BUSD" busd-t
+BUSD_PID=${PIDS[-1]}
 "$TAP" --url "$OUT" --topic tx. --topic gas. --topic nonce. --topic alert. --format json --count 1000000 \
 	--timeout 900 >"$TMP/tap.jsonl" 2>"$TMP/tap.log" &
 PIDS+=($!)
 wait_subscribers "$BP" 1
 DEAD=$(free_port)
 HP=$(free_port)
-# SUB_RPC, SUB_POLL (also the quote and nonce sync intervals when set) and SUB_RPC_TIMEOUT change a start
+# SUB_RPC, SUB_POLL (also the quote and nonce sync intervals when set) and SUB_RPC_TIMEOUT change a start;
+# SUB_NOWAIT=1 does not wait for busd to count the submitter's subscription (busd is held: 7d)
 start_submitter() {
 	RPC_URL="${SUB_RPC:-http://127.0.0.1:$DEAD,$RPC_URL}" CHAIN_ID=138 SIGNER_ADDRESS=$ADDR1 STATE_DIR="${SUB_STATE:-$TMP/state}" BUS_PUB_URL=$IN BUS_SUB_URL=$OUT \
 		POLL_INTERVAL=${SUB_POLL:-200ms} CONFIRMATIONS=${CONF:-2} FINALITY_DEPTH=4 BUMP_AFTER_BLOCKS=2 BUMP_PERCENT=20 \
@@ -63,7 +67,7 @@ start_submitter() {
 		HTTP_PORT=$HP HTTP_ADDR=127.0.0.1 INSTANCE=submitter-t "$SUBMITTER" 2>>"$TMP/submitter.log" &
 	SUB_PID=$!
 	wait_for 5 "submitter /health" curl -s "http://127.0.0.1:$HP/health"
-	wait_subscribers "$BP" 2  # the tap and the submitter
+	[ -n "${SUB_NOWAIT:-}" ] || wait_subscribers "$BP" 2 # the tap and the submitter
 }
 start_submitter
 
@@ -393,12 +397,27 @@ assert later, reqs
 assert send < min(later), reqs
 PYC
 ok "a tx.signed that arrived during a held poll was sent before the tick's gas quote and nonce sync"
+# Stopped with both sent and not mined; mined, with one block on top (CONFIRMATIONS=2), while it is
+# down: the restarted submitter says included and confirmed in its first poll, and no block comes
+# after to say anything again. That poll must wait for its busd connection (dialing is asynchronous;
+# pub/sub drops what is published with none up): busd is held (SIGSTOP) across the start, so the
+# connection cannot come up before the first poll, as it sometimes did not under load.
 kill -TERM "$SUB_PID"; wait "$SUB_PID" || fail "submitter exit $? on SIGTERM"
 rpc evm_setAutomine '[true]' >/dev/null
 mine 2
 mined_both() { [ $(($(rpc eth_getTransactionCount "[\"$ADDR1\",\"latest\"]" | jq -r .result))) -ge $((N + 2)) ]; }
 wait_for 10 "the two proxied txs mined" mined_both
-start_submitter
+kill -STOP "$BUSD_PID"
+on_exit() { kill -CONT "$BUSD_PID" 2>/dev/null; [ -n "$SUB_PID" ] && kill -9 "$SUB_PID" 2>/dev/null; umount -l "$MNT" 2>/dev/null || true; }
+SUB_NOWAIT=1 start_submitter
+# the first tick has come: it polled (said confirmed to no busd) or waits for the connection
+first_tick() { grep -qE "\"msg\":\"tx status\",\"tx\":\"$H13\",\"state\":\"confirmed\"|waiting for a busd connection before the first poll" "$TMP/submitter.log"; }
+wait_for 10 "the restarted submitter's first tick" first_tick
+kill -CONT "$BUSD_PID"
+wait_subscribers "$BP" 2
+status_is "$H12" confirmed 15 || fail "the proxied tx $H12 not confirmed after the restart (said before busd was connected?)"
+status_is "$H13" confirmed 15 || fail "the proxied tx $H13 not confirmed after the restart (said before busd was connected?)"
+ok "restarted with both mined while it was down, busd held across the start: both confirmed once busd is up"
 
 # ---- RSS
 RSS=$(awk '/VmRSS/ {print $2}' "/proc/$SUB_PID/status")

@@ -34,6 +34,15 @@ typedef struct {
 	char last_err[160];
 } act_forged;
 
+/* An alert act_alert could not send yet: the publisher had no busd connection (pub/sub drops a frame
+ * with no pipe, silently). Sent, oldest first, once one is up (act_alert_flush). */
+#define ACT_HELD_MAX 64
+
+typedef struct {
+	char topic[FRAME_TOPIC_MAX + 1];
+	sc_alert al;
+} act_held;
+
 struct act_bus {
 	bus_pub *pub;
 	bus_sub *sub;
@@ -42,7 +51,18 @@ struct act_bus {
 	uint8_t *buf; /* encode buffer, FRAME_BODY_MAX */
 	act_forged forged[ACT_FORGED_SLOTS];
 	int ready_gate; /* rt_ready_gate id while the start-up waits for busd, else 0 */
+	act_held *held; /* alerts made while the publisher had no busd (ACT_HELD_MAX ring), NULL until one */
+	size_t held_head, held_n;
 };
+
+static rt_metric *
+act_alerts_lost(void)
+{
+	return rt_counter("actor_alerts_lost_total",
+	                  "Alerts this actor could not publish (see its log): refused, more than 64 waiting for "
+	                  "busd, or still waiting at the stop.",
+	                  NULL);
+}
 
 static const char *const act_sev_names[] = { "info", "warning", "error", "critical" };
 
@@ -249,10 +269,18 @@ act_close(act_bus *a)
 	if (a == NULL)
 		return;
 	rt_ready_gate_del(a->ready_gate); /* before the handles it reads go */
+	act_alert_flush(a);
+	if (a->held_n) {
+		char n[24];
+		snprintf(n, sizeof n, "%zu", a->held_n);
+		rt_add(act_alerts_lost(), a->held_n);
+		rt_logkv(RT_WARN, "alerts never sent: no busd connection until the stop", "count", n, NULL);
+	}
 	bus_pub_close(a->pub);
 	bus_sub_close(a->sub);
 	sig_key_free(a->key);
 	sig_trust_free(a->trust);
+	free(a->held);
 	free(a->buf);
 	free(a);
 }
@@ -273,6 +301,8 @@ act_publish(act_bus *a, const char *topic, const sc_msgdef *d, const void *rec, 
 {
 	size_t len;
 	sc_err e;
+	if (a->held_n && d != &SC_ALERT) /* alerts made while busd was away go first, in order */
+		act_alert_flush(a);
 	if (sc_encode(d, rec, a->buf, FRAME_BODY_MAX, &len, &e) != 0) {
 		rt_log(RT_ERROR, "cannot encode %s for %s: %s", sc_type(d), topic, e.text);
 		rt_inc(act_bad(sc_type(d), "encode"));
@@ -347,6 +377,8 @@ act_forged_tick(act_bus *a)
 int
 act_recv(act_bus *a, bus_msg *m, int timeout_ms)
 {
+	if (a->held_n)
+		act_alert_flush(a);
 	for (;;) {
 		int rv = bus_recv(a->sub, m, timeout_ms);
 		if (rv == BUS_OK || rv == BUS_TIMEOUT || rv == BUS_ECLOSED) {
@@ -410,11 +442,52 @@ act_alert(act_bus *a, int severity, int status, const char *kind, const char *de
 		al.labels_count++;
 	}
 	snprintf(topic, sizeof topic, "alert.%s.%s", act_sev_names[(unsigned)severity < 4 ? severity : 0], kind);
+	if (!act_alert_flush(a)) { /* no busd, or older alerts still wait: this one waits behind them */
+		if (a->held == NULL && (a->held = calloc(ACT_HELD_MAX, sizeof *a->held)) == NULL) {
+			rt_inc(act_alerts_lost());
+			rt_logkv(RT_ERROR, "alert lost: no busd connection and no memory to keep it", "kind", kind,
+			         NULL);
+			return BUS_ESEND;
+		}
+		if (a->held_n == ACT_HELD_MAX) { /* the oldest goes: a newer alert says more about now */
+			rt_inc(act_alerts_lost());
+			rt_logkv(RT_WARN, "alert lost: too many waiting for busd", "kind",
+			         a->held[a->held_head].al.kind, "key", a->held[a->held_head].al.dedupe_key, NULL);
+			a->held_head = (a->held_head + 1) % ACT_HELD_MAX;
+			a->held_n--;
+		}
+		act_held *h = &a->held[(a->held_head + a->held_n++) % ACT_HELD_MAX];
+		snprintf(h->topic, sizeof h->topic, "%s", topic);
+		h->al = al;
+		if (a->held_n == 1)
+			rt_logkv(RT_WARN, "no busd connection: alerts wait for it", "kind", kind, NULL);
+		return BUS_OK;
+	}
 	int rv = act_publish(a, topic, &SC_ALERT, &al, NULL, NULL);
 	if (rv != BUS_OK)
-		rt_inc(rt_counter("actor_alerts_lost_total", "Alerts this actor could not publish (see its log).",
-		                  NULL));
+		rt_inc(act_alerts_lost());
 	return rv;
+}
+
+int
+act_pub_up(const act_bus *a)
+{
+	return a->pub == NULL || bus_pub_connected(a->pub) > 0;
+}
+
+int
+act_alert_flush(act_bus *a)
+{
+	if (a->pub == NULL)
+		return 1;
+	while (a->held_n && act_pub_up(a)) {
+		act_held *h = &a->held[a->held_head];
+		if (act_publish(a, h->topic, &SC_ALERT, &h->al, NULL, NULL) != BUS_OK)
+			rt_inc(act_alerts_lost()); /* encode or send refused: trying again would not help */
+		a->held_head = (a->held_head + 1) % ACT_HELD_MAX;
+		a->held_n--;
+	}
+	return a->held_n == 0 && act_pub_up(a);
 }
 
 void

@@ -182,12 +182,29 @@ int act_recv(act_bus *a, bus_msg *m, int timeout_ms);
  * or the body is invalid (counted and logged with the field named). */
 int act_decode(const bus_msg *m, const sc_msgdef *d, void *rec);
 
+/* 1 when a's publisher has a busd connection (or a has no publisher). NNG pub/sub drops a frame
+ * published with none, silently (act_publish still says BUS_OK): at the start (dialing is
+ * asynchronous) and while busd is away. A message published once and waited for (a status, a
+ * result) must wait for this, or stay queued until it holds (ccip-tail's queue, the submitter's
+ * sub_heard); what an outbox re-publishes or a timer repeats needs nothing. */
+int act_pub_up(const act_bus *a);
+
 /* Publishes an alert on alert.<severity>.<kind>. labels: NULL-terminated key, value pairs.
+ * Alerts are published once per state change (firing, resolved), so one made while the publisher
+ * has no busd connection (act_pub_up) is not sent but kept here (at most 64; past that the oldest
+ * is lost) and sent, in order and with its own times, by the next act_alert, act_publish,
+ * act_recv or act_alert_flush on a once a connection is up; BUS_OK then means kept. a owns the
+ * copies; act_close flushes what it can and counts the rest lost.
  * Unlike the other publishes it may be called without looking at the result: a failure is
  * logged and counted here (actor_alerts_lost_total), and there is nothing else an actor can do
  * about an alert that cannot be sent (the condition is also in its logs, metrics and health). */
 int act_alert(act_bus *a, int severity, int status, const char *kind, const char *dedupe_key, const char *summary,
               const char *const *labels);
+/* Sends the alerts act_alert kept while busd was away, if a connection is up now. An actor that may
+ * go a while without another act_alert, act_publish or act_recv on a (a publish-only handle, a loop
+ * that publishes nothing while its source is down) calls it from its periodic work. 1 when nothing
+ * waits and the publisher is connected. Same thread as a's other calls. */
+int act_alert_flush(act_bus *a);
 
 /* Publishes an already encoded body (arg: the act_bus; id NULL = a fresh one), the callback shape of
  * store/tokreq.h's tq_pub_fn. A failure is logged with the topic and not returned: the caller's

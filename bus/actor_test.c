@@ -1,7 +1,8 @@
 /*
  * actor_test.c - the shared actor bus wiring: typed publish/decode round trip, a body of the wrong
  * type or shape is refused and counted, a forged frame raises a forged_message alert, and the
- * start-up waits for busd (act_open's readiness gate).
+ * start-up waits for busd (act_open's readiness gate), an alert raised with no busd connection is
+ * kept until there is one.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -416,6 +417,102 @@ test_run_batches(void **state)
 	bus_fwd_close(f);
 }
 
+/* Waits (a deadline, not a window: 20 s at most) until tx's publisher and rx's subscriber reach f, on
+ * both sides (pub/sub drops frames sent before the forwarder's side of a pipe is up). */
+static void
+held_connect(bus_fwd *f, act_bus *tx, act_bus *rx)
+{
+	assert_int_equal(bus_pub_wait(act_pub(tx), 1, 20000), 0);
+	assert_int_equal(bus_sub_wait(act_sub(rx), 1, 20000), 0);
+	for (int i = 0; i < 20000 && (bus_fwd_publishers(f) < 1 || bus_fwd_subscribers(f) < 1); i++)
+		nng_msleep(1);
+	assert_true(bus_fwd_publishers(f) >= 1 && bus_fwd_subscribers(f) >= 1);
+}
+
+/* The next frame rx hears: an alert of kind with status, or (kind NULL) a price.obs. */
+static void
+held_expect(act_bus *rx, const char *kind, int status, uint64_t *started)
+{
+	bus_msg m;
+	assert_int_equal(act_recv(rx, &m, 20000), BUS_OK);
+	if (kind == NULL) {
+		assert_memory_equal(m.f.topic, "price.obs.ETH-USD", m.f.topic_len);
+	} else {
+		sc_alert al;
+		if (act_decode(&m, &SC_ALERT, &al) != 0)
+			fail_msg("expected alert %s, got %.*s", kind, (int)m.f.topic_len, m.f.topic);
+		assert_string_equal(al.kind, kind);
+		assert_int_equal(al.status, status);
+		*started = al.started_at_ns;
+	}
+	bus_msg_free(&m);
+}
+
+/* An alert raised while the publisher has no busd connection (the start: dialing is asynchronous;
+ * busd away) is kept and sent once one is up, before what follows it, with its own times: pub/sub
+ * would drop it, and an alert is raised once per state change. */
+static void
+test_alert_waits_for_busd(void **state)
+{
+	(void)state;
+	char err[160];
+	act_bus_cfg tc = { .pub_urls = "inproc://held-in", .sub_urls = "inproc://held-out", .trust = "" };
+	act_bus_cfg rc = tc;
+	const char *topics[] = { "alert.", "price.", NULL };
+	act_bus *tx = act_open(&tc, ACT_PUB, NULL, err, sizeof err);
+	if (tx == NULL)
+		fail_msg("act_open: %s", err);
+	assert_int_equal(bus_pub_connected(act_pub(tx)), 0); /* no busd yet */
+	uint64_t t0 = rt_now_ns(), fired = 0, resolved = 0;
+	assert_int_equal(act_alert(tx, SC_SEV_ERROR, SC_ALERT_FIRING, "rpc_unreachable", "k", "down", NULL), BUS_OK);
+	assert_int_equal(act_alert(tx, SC_SEV_ERROR, SC_ALERT_RESOLVED, "rpc_unreachable", "k", "up", NULL), BUS_OK);
+
+	bus_fwd *f = bus_fwd_open("inproc://held-in", "inproc://held-out", err, sizeof err);
+	assert_non_null(f);
+	atomic_store(&fwd_stop, 0);
+	pthread_t th;
+	pthread_create(&th, NULL, fwd_main, f);
+	act_bus *rx = act_open(&rc, ACT_SUB, topics, err, sizeof err);
+	if (rx == NULL)
+		fail_msg("act_open: %s", err);
+	held_connect(f, tx, rx);
+	/* the actor's next publish: the kept alerts leave first, in order */
+	sc_price_obs obs = { .feed = "ETH-USD", .source = "kraken", .decimals = 8, .observed_at_ns = 5 };
+	u256_from_u64(&obs.value, 1);
+	assert_int_equal(act_publish(tx, "price.obs.ETH-USD", &SC_PRICE_OBS, &obs, NULL, NULL), BUS_OK);
+	held_expect(rx, "rpc_unreachable", SC_ALERT_FIRING, &fired);
+	held_expect(rx, "rpc_unreachable", SC_ALERT_RESOLVED, &resolved);
+	held_expect(rx, NULL, 0, NULL);
+	assert_true(fired >= t0 && resolved >= fired && fired < rt_now_ns());
+
+	/* busd goes away and comes back: an alert raised meanwhile is sent by act_alert_flush */
+	atomic_store(&fwd_stop, 1);
+	pthread_join(th, NULL);
+	bus_fwd_close(f);
+	act_close(rx);
+	for (int i = 0; i < 20000 && act_pub_up(tx); i++)
+		nng_msleep(1);
+	assert_false(act_pub_up(tx));
+	assert_int_equal(act_alert(tx, SC_SEV_WARNING, SC_ALERT_FIRING, "feed_stale", "s", "stale", NULL), BUS_OK);
+	assert_int_equal(act_alert_flush(tx), 0); /* still no busd: kept */
+	f = bus_fwd_open("inproc://held-in", "inproc://held-out", err, sizeof err);
+	assert_non_null(f);
+	atomic_store(&fwd_stop, 0);
+	pthread_create(&th, NULL, fwd_main, f);
+	rx = act_open(&rc, ACT_SUB, topics, err, sizeof err);
+	if (rx == NULL)
+		fail_msg("act_open: %s", err);
+	held_connect(f, tx, rx);
+	assert_int_equal(act_alert_flush(tx), 1);
+	held_expect(rx, "feed_stale", SC_ALERT_FIRING, &fired);
+
+	act_close(tx);
+	act_close(rx);
+	atomic_store(&fwd_stop, 1);
+	pthread_join(th, NULL);
+	bus_fwd_close(f);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -427,6 +524,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_actor_roundtrip_and_forgery),
 		cmocka_unit_test(test_forgery_flood_is_bounded),
 		cmocka_unit_test(test_keys_dir),
+		cmocka_unit_test(test_alert_waits_for_busd),
 		cmocka_unit_test(test_run_batches), /* last: it requests the stop */
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

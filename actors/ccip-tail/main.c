@@ -202,8 +202,9 @@ publish_queue(act_bus *a)
 	/* NNG's pub drops what is sent before a pipe to busd is up, and the queue entry would be deleted
 	 * with it: right after a (re)start, what a crash left queued was lost on a slow dial (seen by
 	 * ccip_tail.sh's kill -9 case on a loaded machine). Keep the queue until the bus is there. */
-	if (!bus_pub_connected(act_pub(a)))
+	if (!act_pub_up(a))
 		return 0;
+	act_alert_flush(a); /* rpc_unreachable raised before: a chain that stays down publishes nothing else */
 	for (;;) {
 		MDB_txn *txn;
 		st_err e;

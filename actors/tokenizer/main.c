@@ -277,6 +277,7 @@ tkm_gauges(void)
 	tk_stats st;
 	char err[256];
 	uint64_t now = rt_now_ns();
+	act_alert_flush(S.pub); /* alerts raised while busd was away: S.pub has no act_recv to send them */
 	if (tk_open_stats(S.core, now - cfg_pending_alert_ms * 1000000u, &st, err, sizeof err) != 0) {
 		rt_log(RT_WARN, "stats: %s", err);
 		return;

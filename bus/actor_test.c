@@ -513,6 +513,56 @@ test_alert_waits_for_busd(void **state)
 	bus_fwd_close(f);
 }
 
+/* The alerts kept while busd is away are bounded: 70 raised with no connection keep the newest 64
+ * (the 6 oldest counted lost: actor_alerts_lost_total), sent in order once busd is there. */
+static void
+test_alerts_kept_bounded(void **state)
+{
+	(void)state;
+	char err[160], key[16];
+	act_bus_cfg tc = { .pub_urls = "inproc://bound-in", .sub_urls = "inproc://bound-out", .trust = "" };
+	act_bus_cfg rc = tc;
+	const char *topics[] = { "alert.", NULL };
+	rt_metric *lost = rt_counter("actor_alerts_lost_total", "", NULL);
+	uint64_t lost0 = rt_counter_value(lost);
+	act_bus *tx = act_open(&tc, ACT_PUB, NULL, err, sizeof err);
+	if (tx == NULL)
+		fail_msg("act_open: %s", err);
+	for (int i = 0; i < 70; i++) {
+		snprintf(key, sizeof key, "k%d", i);
+		assert_int_equal(act_alert(tx, SC_SEV_WARNING, SC_ALERT_FIRING, "feed_stale", key, "stale", NULL),
+		                 BUS_OK);
+	}
+	assert_int_equal(rt_counter_value(lost) - lost0, 6);
+	bus_fwd *f = bus_fwd_open("inproc://bound-in", "inproc://bound-out", err, sizeof err);
+	assert_non_null(f);
+	atomic_store(&fwd_stop, 0);
+	pthread_t th;
+	pthread_create(&th, NULL, fwd_main, f);
+	act_bus *rx = act_open(&rc, ACT_SUB, topics, err, sizeof err);
+	if (rx == NULL)
+		fail_msg("act_open: %s", err);
+	held_connect(f, tx, rx);
+	assert_int_equal(act_alert_flush(tx), 1);
+	for (int i = 6; i < 70; i++) {
+		bus_msg m;
+		sc_alert al;
+		assert_int_equal(act_recv(rx, &m, 20000), BUS_OK);
+		assert_int_equal(act_decode(&m, &SC_ALERT, &al), 0);
+		snprintf(key, sizeof key, "k%d", i);
+		assert_string_equal(al.dedupe_key, key);
+		bus_msg_free(&m);
+	}
+	bus_msg m;
+	assert_int_equal(act_recv(rx, &m, 200), BUS_TIMEOUT); /* nothing more */
+	assert_int_equal(rt_counter_value(lost) - lost0, 6);
+	act_close(tx);
+	act_close(rx);
+	atomic_store(&fwd_stop, 1);
+	pthread_join(th, NULL);
+	bus_fwd_close(f);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -525,6 +575,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_forgery_flood_is_bounded),
 		cmocka_unit_test(test_keys_dir),
 		cmocka_unit_test(test_alert_waits_for_busd),
+		cmocka_unit_test(test_alerts_kept_bounded),
 		cmocka_unit_test(test_run_batches), /* last: it requests the stop */
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -35,6 +35,32 @@ fwd_main(void *arg)
 	return NULL;
 }
 
+/* busd's stand-in: a forwarder from in to out run by a thread of its own until busd_down (one at a
+ * time: fwd_stop is shared). */
+typedef struct {
+	bus_fwd *f;
+	pthread_t th;
+} test_busd;
+
+static void
+busd_up(test_busd *b, const char *in, const char *out)
+{
+	char err[160];
+	atomic_store(&fwd_stop, 0);
+	b->f = bus_fwd_open(in, out, err, sizeof err);
+	if (b->f == NULL)
+		fail_msg("bus_fwd_open: %s", err);
+	pthread_create(&b->th, NULL, fwd_main, b->f);
+}
+
+static void
+busd_down(test_busd *b)
+{
+	atomic_store(&fwd_stop, 1);
+	pthread_join(b->th, NULL);
+	bus_fwd_close(b->f);
+}
+
 /* The /health status, its body in text (cap bytes). */
 static int
 health(char *text, size_t cap)
@@ -70,20 +96,15 @@ test_ready_waits_for_busd(void **state)
 	assert_int_equal(health(h, sizeof h), 503);
 	assert_non_null(strstr(h, "\"starting: waiting for busd (BUS_PUB_URL and BUS_SUB_URL)\""));
 
-	bus_fwd *f = bus_fwd_open("inproc://rdy-in", "inproc://rdy-out", err, sizeof err);
-	assert_non_null(f);
-	atomic_store(&fwd_stop, 0);
-	pthread_t th;
-	pthread_create(&th, NULL, fwd_main, f);
+	test_busd b;
+	busd_up(&b, "inproc://rdy-in", "inproc://rdy-out");
 	for (int i = 0; i < 20000 && !rt_is_ready(); i++) /* a deadline, not a wait: 20 s at most */
 		nng_msleep(1);
 	assert_true(rt_is_ready());
 	assert_int_equal(health(h, sizeof h), 200);
 	assert_null(strstr(h, "starting"));
 	act_close(a);
-	atomic_store(&fwd_stop, 1);
-	pthread_join(th, NULL);
-	bus_fwd_close(f);
+	busd_down(&b);
 }
 
 static void
@@ -91,11 +112,8 @@ test_actor_roundtrip_and_forgery(void **state)
 {
 	(void)state;
 	char err[160];
-	atomic_store(&fwd_stop, 0);
-	bus_fwd *f = bus_fwd_open("inproc://act-in", "inproc://act-out", err, sizeof err);
-	assert_non_null(f);
-	pthread_t th;
-	pthread_create(&th, NULL, fwd_main, f);
+	test_busd b;
+	busd_up(&b, "inproc://act-in", "inproc://act-out");
 
 	/* the receiver trusts only key 0x11.. for price.update. */
 	uint8_t sec[32];
@@ -119,9 +137,9 @@ test_actor_roundtrip_and_forgery(void **state)
 	assert_int_equal(bus_sub_wait(act_sub(rx), 1, 10000), 0);
 	/* and the forwarder's side of those pipes (pub/sub drops frames sent before): poll, so a
 	 * loaded machine is only slower */
-	for (int i = 0; i < 10000 && (bus_fwd_publishers(f) < 2 || bus_fwd_subscribers(f) < 1); i++)
+	for (int i = 0; i < 10000 && (bus_fwd_publishers(b.f) < 2 || bus_fwd_subscribers(b.f) < 1); i++)
 		nng_msleep(1);
-	assert_true(bus_fwd_publishers(f) >= 2 && bus_fwd_subscribers(f) >= 1);
+	assert_true(bus_fwd_publishers(b.f) >= 2 && bus_fwd_subscribers(b.f) >= 1);
 
 	sc_price_obs obs = { .feed = "ETH-USD", .source = "kraken", .decimals = 8, .observed_at_ns = 5 };
 	u256_from_u64(&obs.value, 300000000000ull);
@@ -156,9 +174,7 @@ test_actor_roundtrip_and_forgery(void **state)
 	act_close(tx);
 	act_close(rx);
 	sig_key_free(good);
-	atomic_store(&fwd_stop, 1);
-	pthread_join(th, NULL);
-	bus_fwd_close(f);
+	busd_down(&b);
 }
 
 static uint64_t
@@ -193,11 +209,8 @@ test_forgery_flood_is_bounded(void **state)
 {
 	(void)state;
 	char err[160];
-	atomic_store(&fwd_stop, 0);
-	bus_fwd *f = bus_fwd_open("inproc://fl-in", "inproc://fl-out", err, sizeof err);
-	assert_non_null(f);
-	pthread_t th;
-	pthread_create(&th, NULL, fwd_main, f);
+	test_busd b;
+	busd_up(&b, "inproc://fl-in", "inproc://fl-out");
 	uint8_t sec[32];
 	memset(sec, 0x11, 32);
 	sig_key *good = sig_key_new(sec);
@@ -256,9 +269,7 @@ test_forgery_flood_is_bounded(void **state)
 	bus_pub_close(evil);
 	act_close(rx);
 	sig_key_free(good);
-	atomic_store(&fwd_stop, 1);
-	pthread_join(th, NULL);
-	bus_fwd_close(f);
+	busd_down(&b);
 }
 
 /* BUS_KEYS_DIR: the actor's key and the trust list from the directory tools/bus-keys.sh makes; a key
@@ -377,11 +388,8 @@ test_run_batches(void **state)
 {
 	(void)state;
 	char err[160];
-	atomic_store(&fwd_stop, 0);
-	bus_fwd *f = bus_fwd_open("inproc://run-in", "inproc://run-out", err, sizeof err);
-	assert_non_null(f);
-	pthread_t th;
-	pthread_create(&th, NULL, fwd_main, f);
+	test_busd b;
+	busd_up(&b, "inproc://run-in", "inproc://run-out");
 	act_bus_cfg rc = { .pub_urls = "inproc://run-in", .sub_urls = "inproc://run-out", .trust = "" };
 	act_bus_cfg pc = rc;
 	const char *rtopics[] = { "price.", NULL };
@@ -391,7 +399,7 @@ test_run_batches(void **state)
 		fail_msg("act_open: %s", err);
 	assert_int_equal(bus_pub_wait(act_pub(tx), 1, 10000), 0);
 	assert_int_equal(bus_sub_wait(act_sub(rx), 1, 10000), 0);
-	for (int i = 0; i < 10000 && (bus_fwd_publishers(f) < 1 || bus_fwd_subscribers(f) < 1); i++)
+	for (int i = 0; i < 10000 && (bus_fwd_publishers(b.f) < 1 || bus_fwd_subscribers(b.f) < 1); i++)
 		nng_msleep(1);
 	for (int i = 0; i < 10; i++)
 		act_publish_body(tx, "price.obs.X", "price.obs", NULL, (const uint8_t *)"\x80", 1);
@@ -412,21 +420,26 @@ test_run_batches(void **state)
 	assert_int_equal(periodic, 1);
 	act_close(tx);
 	act_close(rx);
-	atomic_store(&fwd_stop, 1);
-	pthread_join(th, NULL);
-	bus_fwd_close(f);
+	busd_down(&b);
 }
 
-/* Waits (a deadline, not a window: 20 s at most) until tx's publisher and rx's subscriber reach f, on
- * both sides (pub/sub drops frames sent before the forwarder's side of a pipe is up). */
-static void
-held_connect(bus_fwd *f, act_bus *tx, act_bus *rx)
+/* busd up (busd_up) and a subscriber rx of topics on it (returned; the caller closes it), once tx's
+ * publisher and rx's subscriber reach it on both sides (pub/sub drops frames sent before the
+ * forwarder's side of a pipe is up): a deadline, not a window, 20 s at most. */
+static act_bus *
+held_busd_up(test_busd *b, act_bus_cfg *rc, const char **topics, act_bus *tx)
 {
+	char err[160];
+	busd_up(b, rc->pub_urls, rc->sub_urls);
+	act_bus *rx = act_open(rc, ACT_SUB, topics, err, sizeof err);
+	if (rx == NULL)
+		fail_msg("act_open: %s", err);
 	assert_int_equal(bus_pub_wait(act_pub(tx), 1, 20000), 0);
 	assert_int_equal(bus_sub_wait(act_sub(rx), 1, 20000), 0);
-	for (int i = 0; i < 20000 && (bus_fwd_publishers(f) < 1 || bus_fwd_subscribers(f) < 1); i++)
+	for (int i = 0; i < 20000 && (bus_fwd_publishers(b->f) < 1 || bus_fwd_subscribers(b->f) < 1); i++)
 		nng_msleep(1);
-	assert_true(bus_fwd_publishers(f) >= 1 && bus_fwd_subscribers(f) >= 1);
+	assert_true(bus_fwd_publishers(b->f) >= 1 && bus_fwd_subscribers(b->f) >= 1);
+	return rx;
 }
 
 /* The next frame rx hears: an alert of kind with status, or (kind NULL) a price.obs. */
@@ -467,15 +480,8 @@ test_alert_waits_for_busd(void **state)
 	assert_int_equal(act_alert(tx, SC_SEV_ERROR, SC_ALERT_FIRING, "rpc_unreachable", "k", "down", NULL), BUS_OK);
 	assert_int_equal(act_alert(tx, SC_SEV_ERROR, SC_ALERT_RESOLVED, "rpc_unreachable", "k", "up", NULL), BUS_OK);
 
-	bus_fwd *f = bus_fwd_open("inproc://held-in", "inproc://held-out", err, sizeof err);
-	assert_non_null(f);
-	atomic_store(&fwd_stop, 0);
-	pthread_t th;
-	pthread_create(&th, NULL, fwd_main, f);
-	act_bus *rx = act_open(&rc, ACT_SUB, topics, err, sizeof err);
-	if (rx == NULL)
-		fail_msg("act_open: %s", err);
-	held_connect(f, tx, rx);
+	test_busd b;
+	act_bus *rx = held_busd_up(&b, &rc, topics, tx);
 	/* the actor's next publish: the kept alerts leave first, in order */
 	sc_price_obs obs = { .feed = "ETH-USD", .source = "kraken", .decimals = 8, .observed_at_ns = 5 };
 	u256_from_u64(&obs.value, 1);
@@ -486,31 +492,20 @@ test_alert_waits_for_busd(void **state)
 	assert_true(fired >= t0 && resolved >= fired && fired < rt_now_ns());
 
 	/* busd goes away and comes back: an alert raised meanwhile is sent by act_alert_flush */
-	atomic_store(&fwd_stop, 1);
-	pthread_join(th, NULL);
-	bus_fwd_close(f);
+	busd_down(&b);
 	act_close(rx);
 	for (int i = 0; i < 20000 && act_pub_up(tx); i++)
 		nng_msleep(1);
 	assert_false(act_pub_up(tx));
 	assert_int_equal(act_alert(tx, SC_SEV_WARNING, SC_ALERT_FIRING, "feed_stale", "s", "stale", NULL), BUS_OK);
 	assert_int_equal(act_alert_flush(tx), 0); /* still no busd: kept */
-	f = bus_fwd_open("inproc://held-in", "inproc://held-out", err, sizeof err);
-	assert_non_null(f);
-	atomic_store(&fwd_stop, 0);
-	pthread_create(&th, NULL, fwd_main, f);
-	rx = act_open(&rc, ACT_SUB, topics, err, sizeof err);
-	if (rx == NULL)
-		fail_msg("act_open: %s", err);
-	held_connect(f, tx, rx);
+	rx = held_busd_up(&b, &rc, topics, tx);
 	assert_int_equal(act_alert_flush(tx), 1);
 	held_expect(rx, "feed_stale", SC_ALERT_FIRING, &fired);
 
 	act_close(tx);
 	act_close(rx);
-	atomic_store(&fwd_stop, 1);
-	pthread_join(th, NULL);
-	bus_fwd_close(f);
+	busd_down(&b);
 }
 
 /* The alerts kept while busd is away are bounded: 70 raised with no connection keep the newest 64
@@ -534,15 +529,8 @@ test_alerts_kept_bounded(void **state)
 		                 BUS_OK);
 	}
 	assert_int_equal(rt_counter_value(lost) - lost0, 6);
-	bus_fwd *f = bus_fwd_open("inproc://bound-in", "inproc://bound-out", err, sizeof err);
-	assert_non_null(f);
-	atomic_store(&fwd_stop, 0);
-	pthread_t th;
-	pthread_create(&th, NULL, fwd_main, f);
-	act_bus *rx = act_open(&rc, ACT_SUB, topics, err, sizeof err);
-	if (rx == NULL)
-		fail_msg("act_open: %s", err);
-	held_connect(f, tx, rx);
+	test_busd b;
+	act_bus *rx = held_busd_up(&b, &rc, topics, tx);
 	assert_int_equal(act_alert_flush(tx), 1);
 	for (int i = 6; i < 70; i++) {
 		bus_msg m;
@@ -558,9 +546,7 @@ test_alerts_kept_bounded(void **state)
 	assert_int_equal(rt_counter_value(lost) - lost0, 6);
 	act_close(tx);
 	act_close(rx);
-	atomic_store(&fwd_stop, 1);
-	pthread_join(th, NULL);
-	bus_fwd_close(f);
+	busd_down(&b);
 }
 
 int

@@ -1341,8 +1341,7 @@ sub_poll(sub *s)
 static int
 sub_heard(sub *s)
 {
-	bus_pub *p = s->a ? act_pub(s->a) : NULL;
-	int up = p == NULL || bus_pub_connected(p) > 0;
+	int up = s->a == NULL || act_pub_up(s->a);
 	if (up != s->bus_up) {
 		if (!up && s->bus_up < 0)
 			rt_log(RT_INFO, "waiting for a busd connection before the first poll");

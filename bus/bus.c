@@ -316,8 +316,11 @@ typedef struct {
  * the kernel's socket buffer and survive the close. So each pipe's count at connect is remembered,
  * and bus_pub_drain waits until every pipe has written what was published since it connected.
  */
-#define BUS_PUB_PIPES    16   /* pipes tracked for the flush (one per busd dialed) */
-#define BUS_PUB_FLUSH_MS 5000 /* bus_pub_close waits this long at most for queued frames to leave */
+#define BUS_PUB_PIPES 16 /* pipes tracked for the flush (one per busd dialed) */
+/* bus_pub_pace: every BUS_PACE_EVERY frames, a publisher waits while more than BUS_PACE_BACKLOG are
+ * unwritten; pub0 queues 1024 per connection, and reading the backlog costs a statistics snapshot */
+#define BUS_PACE_EVERY   64
+#define BUS_PACE_BACKLOG 256
 
 typedef struct {
 	uint32_t id;   /* NNG pipe id, 0 = free slot */
@@ -762,6 +765,13 @@ bus_pub_drain(bus_pub *p, int64_t keep, int timeout_ms)
 			return n;
 		nng_msleep(keep ? 1 : 2);
 	}
+}
+
+void
+bus_pub_pace(bus_pub *p, uint64_t published)
+{
+	if (published % BUS_PACE_EVERY == 0)
+		(void)bus_pub_drain(p, BUS_PACE_BACKLOG, BUS_PUB_FLUSH_MS);
 }
 
 void

@@ -101,6 +101,12 @@ int64_t bus_pub_backlog(bus_pub *p);
  * timeout_ms; keep 0: every frame is in the kernel's socket buffer, where a close no longer loses
  * it (pub0 drops its queues at close). Returns the backlog left (0 when NNG keeps no stats). */
 int64_t bus_pub_drain(bus_pub *p, int64_t keep, int timeout_ms);
+/* How long bus_pub_close (and a tool's last bus_pub_drain) waits for busd to take queued frames. */
+#define BUS_PUB_FLUSH_MS 5000
+/* For a publisher that must not lose frames to a slow busd (pub0 never blocks: a full 1024-frame
+ * queue drops): called after each frame with the count published so far; every 64 frames it waits
+ * (at most BUS_PUB_FLUSH_MS) while more than 256 are unwritten. bus-tap --publish, bus-replay. */
+void bus_pub_pace(bus_pub *p, uint64_t published);
 /* Drains (bus_pub_drain to 0, at most 5 s; what is left is logged as lost), then closes and frees p. */
 void bus_pub_close(bus_pub *p);
 

@@ -47,10 +47,8 @@
 /* publish's default pace. NNG's pub0 never blocks: once the publisher's send queue (1024 frames)
  * is full it drops frames, and an unpaced replay of 10,000 frames into a local busd lost 62% of
  * them, while 20,000/s lost none (see README.md). Since then the replay also waits whenever busd
- * has not taken RP_BACKLOG of its frames (bus_pub_backlog), so no pace loses frames to a slow busd. */
+ * is behind (bus_pub_pace), so no pace loses frames to a slow busd. */
 #define RP_DEFAULT_RATE 20000.0
-#define RP_BACKLOG      256  /* frames busd has not taken yet: past it the replay waits (pub0 queues 1024) */
-#define RP_DRAIN_MS     5000 /* how long it waits for busd to take them before going on (or, at the end, failing) */
 #define RP_CATCHUP_NS   100000000ull /* further behind schedule than this: rebase, never burst */
 
 typedef enum {
@@ -611,8 +609,7 @@ rp_publish(rp_reader *r)
 				fprintf(stderr, "bus-replay: index %" PRIu64 ": send failed\n", rec.index);
 		}
 		sent++;
-		if (sent % 64 == 0) /* pub0 never blocks nor says it dropped: wait while busd is behind */
-			(void)bus_pub_drain(p, RP_BACKLOG, RP_DRAIN_MS);
+		bus_pub_pace(p, sent); /* pub0 never blocks nor says it dropped: wait while busd is behind */
 		last = rp_mono_ns();
 		if (rp_renew(r) != 0) {
 			rc = -1;
@@ -621,7 +618,7 @@ rp_publish(rp_reader *r)
 	}
 	/* Closing drops what pub0 still queues: wait until busd took every frame (5 s at most, or
 	 * --linger-ms when longer). */
-	int drain_ms = o->linger_ms > RP_DRAIN_MS ? o->linger_ms : RP_DRAIN_MS;
+	int drain_ms = o->linger_ms > BUS_PUB_FLUSH_MS ? o->linger_ms : BUS_PUB_FLUSH_MS;
 	int64_t lost = sent > 0 ? bus_pub_drain(p, 0, drain_ms) : 0;
 	if (lost > 0)
 		fprintf(stderr, "bus-replay: %" PRId64 " frames not written to busd after %d ms: lost\n", lost,

@@ -57,9 +57,6 @@ typedef struct {
 
 static volatile sig_atomic_t tap_stop;
 
-#define TAP_FLUSH_MS 5000 /* how long --publish waits for busd to take its frames */
-#define TAP_BACKLOG  256  /* a burst waits while this many frames are unwritten (pub0 queues 1024) */
-
 static void
 tap_on_signal(int sig)
 {
@@ -495,14 +492,14 @@ tap_publish(const tap_opts *o)
 		        (unsigned long long)bus_pub_seq(p, o->publish_topic), k ? " signed" : "");
 		if (o->interval_ms > 0 && i + 1 < o->repeat)
 			usleep((useconds_t)o->interval_ms * 1000);
-		else if (o->interval_ms == 0 && i % 64 == 63)
-			(void)bus_pub_drain(p, TAP_BACKLOG, TAP_FLUSH_MS); /* pub0 never blocks nor says it dropped */
+		else if (o->interval_ms == 0)
+			bus_pub_pace(p, (uint64_t)i + 1); /* a burst: pub0 never blocks nor says it dropped */
 	}
 	/* "published" above means queued: a frame busd never read is not out, so say so and fail. */
-	int64_t left = bus_pub_drain(p, 0, TAP_FLUSH_MS);
+	int64_t left = bus_pub_drain(p, 0, BUS_PUB_FLUSH_MS);
 	if (left > 0) {
 		fprintf(stderr, "bus-tap: %lld frames not written to busd after %d s: lost\n", (long long)left,
-		        TAP_FLUSH_MS / 1000);
+		        BUS_PUB_FLUSH_MS / 1000);
 		rc = RT_EXIT_UNAVAILABLE;
 	}
 	bus_pub_close(p);

@@ -1088,9 +1088,15 @@ test_pub_backlog(void **state)
 	p = bus_pub_open("inproc://t14-in", "pub-bl2", err, sizeof err);
 	assert_non_null(p);
 	assert_int_equal(bus_pub_wait(p, 1, 10000), 0);
+	assert_int_equal(fwd_ready(&fw, 1, 0), 0);
 	for (int i = 0; i < 100; i++)
 		assert_int_equal(bus_publish(p, "bl.x", "raw", NULL, body, 16, NULL), BUS_OK);
 	assert_int_equal(bus_pub_backlog(p), 0);
+	/* Every frame taken by the forwarder before anything closes: NNG 1.5.2's sub0 leaks a message
+	 * that is still on its way in when its socket closes (nanomsg/nng#1713, fixed after 1.5.2). */
+	for (int i = 0; i < 10000 && bus_fwd_forwarded(fw.f) < 100; i++)
+		nng_msleep(1);
+	assert_int_equal(bus_fwd_forwarded(fw.f), 100);
 	bus_pub_close(p);
 	fwd_stop(&fw);
 }

@@ -66,8 +66,12 @@ run_one() {
       printf 'PASS %-60s %6ss\n' "$t" "$secs"
     else
       printf 'FAIL %-60s %6ss (exit %d)\n' "$t" "$secs" "$rc"
-      # the reason first: a long log tail (anvil's request lines) can push it out of view
-      grep -E '^(FAIL|not ok|\[  FAILED  \]|.*[Aa]ssert)|run-tests:' "$log" | head -n 10 | sed 's/^/    > /'
+      # the reason first: a long log tail (anvil's request lines) can push it out of view; a
+      # sanitizer's report (exit 1 after every test passed) says what and where in its first lines
+      grep -E '^(FAIL|not ok|\[  FAILED  \]|.*[Aa]ssert)|run-tests:|ERROR: [A-Za-z]+Sanitizer|runtime error:|^SUMMARY: ' "$log" |
+        head -n 10 | sed 's/^/    > /'
+      grep -A8 -E 'ERROR: [A-Za-z]+Sanitizer' "$log" | grep -E '^ +#[0-9]+ ' | grep -v -E 'libsanitizer|interceptor' |
+        head -n 6 | sed 's/^/    > /'
       tail -n "${TAIL_LINES:-60}" "$log" | sed 's/^/    | /'
     fi
   } >"$res/$idx.out"

@@ -841,6 +841,8 @@ struct bus_sub {
 	/* Publisher-side filtering (below): stream readers hand frames to bridge, which sock listens to. */
 	nng_socket bridge;
 	int has_bridge;
+	_Atomic uint64_t bridged; /* frames the readers handed to bridge */
+	uint64_t pulled;          /* frames taken from sock (bus_recv's thread, then bus_sub_close) */
 	bus_rd *rd;
 	size_t nrd;
 	atomic_int stop;
@@ -1152,6 +1154,8 @@ bus_rd_deliver(bus_rd *r, nng_msg *m)
 	}
 	if (nng_sendmsg(s->bridge, m, 0) != 0)
 		nng_msg_free(m);
+	else
+		atomic_fetch_add(&s->bridged, 1);
 }
 
 /* Reads frames from a connected busd until the connection ends. */
@@ -1367,6 +1371,36 @@ bus_sub_free(bus_sub *s)
 	tbl_free(s->streams);
 	sig_wcache_free(s->wcache);
 	free(s);
+}
+
+/*
+ * Takes every frame still on its way from the bridge to sock, then closes the bridge. NNG 1.5.2
+ * loses, without freeing, a message that reaches a sub0 pipe while its socket closes (nanomsg/nng
+ * #1713; LeakSanitizer failed a signer stopped while frames were queued on a loaded machine). The
+ * readers are stopped, so nothing enters the bridge any more: once sock gave out as many frames as
+ * the readers handed in, none is in flight. Frames a full queue dropped (pub0 or sub0 drop, never
+ * block) keep the counts apart: then the bridge closes after it stayed quiet for
+ * BUS_BRIDGE_QUIET_MS, and after BUS_CLOSE_TIMEOUT_MS in any case.
+ */
+#define BUS_BRIDGE_QUIET_MS 50
+
+static void
+bus_sub_drain_bridge(bus_sub *s)
+{
+	uint64_t end = rt_mono_ns() + (uint64_t)BUS_CLOSE_TIMEOUT_MS * 1000000u;
+	nng_msg *m;
+	for (int quiet = 0;
+	     s->pulled < atomic_load(&s->bridged) && quiet < BUS_BRIDGE_QUIET_MS && rt_mono_ns() < end;) {
+		if (nng_recvmsg(s->sock, &m, NNG_FLAG_NONBLOCK) == 0) {
+			nng_msg_free(m);
+			s->pulled++;
+			quiet = 0;
+		} else {
+			quiet++;
+			nng_msleep(1);
+		}
+	}
+	nng_close(s->bridge);
 }
 
 /* Opens the bridge: sock listens on a private inproc:// URL, the bridge pub0 dials it. */
@@ -1773,6 +1807,7 @@ bus_recv(bus_sub *s, bus_msg *m, int timeout_ms)
 				rv = nng_recvmsg(s->sock, &raw, 0);
 			}
 			if (rv == 0) {
+				s->pulled++;
 				bus_ventry tmp, *e = &tmp;
 				bus_pull_entry(s, raw, &tmp);
 				if (!tmp.done && (q = bus_vq_get(s)) == NULL) { /* verify inline */
@@ -1832,21 +1867,8 @@ bus_sub_close(bus_sub *s)
 	bus_vq_free(s->vq);
 	s->vq = NULL;
 	bus_rd_stop_all(s);
-	if (s->has_bridge) {
-		/* Nothing is sent into the bridge any more: take what is on its way out of NNG's queues
-		 * first (NNG 1.5.2 can lose, without freeing, messages still in flight at close). */
-		nng_msg *m;
-		for (int idle = 0; idle < 3;) {
-			if (nng_recvmsg(s->sock, &m, NNG_FLAG_NONBLOCK) == 0) {
-				nng_msg_free(m);
-				idle = 0;
-			} else {
-				idle++;
-				nng_msleep(1);
-			}
-		}
-		nng_close(s->bridge);
-	}
+	if (s->has_bridge)
+		bus_sub_drain_bridge(s);
 	s->has_bridge = 0;
 	if (bus_close_socket(s->sock, BUS_CLOSE_TIMEOUT_MS) != 0)
 		return; /* NNG may still call bus_pipe_cb with &s->pipes: s stays allocated */

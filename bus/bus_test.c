@@ -977,7 +977,9 @@ pub_main(void *arg)
 }
 
 /* Subscribers closed while frames stream in over tcp:// return promptly (a stream read started just
- * after the close must not wait forever: bus_rd_io says why). */
+ * after the close must not wait forever: bus_rd_io says why). Every other one stops reading 30 ms
+ * before its close, so hundreds of frames are queued between its reader and its socket: the close
+ * takes them out of NNG first (ASan's leak check fails the run if one is lost in flight). */
 static void
 test_stream_close_busy(void **state)
 {
@@ -996,6 +998,8 @@ test_stream_close_busy(void **state)
 		assert_non_null(s);
 		assert_int_equal(bus_sub_topic(s, "busy."), 0);
 		assert_int_equal(recv_topic(s, topic, sizeof topic, 20000), BUS_OK);
+		if (i % 2)
+			nng_msleep(30);
 		uint64_t t0 = rt_mono_ns();
 		bus_sub_close(s);
 		assert_true(rt_mono_ns() - t0 < 5000000000ull); /* a slice is 200 ms; 5 s even when loaded */

@@ -65,6 +65,9 @@ fail() {
 	for f in "$TMP"/*.log; do [ -f "$f" ] && { echo "--- $f"; tail -"${FAIL_TAIL:-25}" "$f"; }; done
 	exit 1
 }
+# run-tests.sh's time limit (timeout(1)) ends a test with SIGTERM: say so, with the logs' tails, as any
+# failure does (without this, a test stuck in a long wait_for left only "timed out" to go on).
+trap 'fail "terminated by SIGTERM (the test runner'"'"'s time limit, INTEGRATION_TIMEOUT?)"' TERM
 free_port() { python3 "$T_ROOT/tests/lib/free_port.py" --owner $$ ${1:+--count "$1"}; }
 # The deadline is on the clock, not a count of tries: a slow CMD does not stretch it unboundedly.
 poll() {

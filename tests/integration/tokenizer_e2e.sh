@@ -393,10 +393,14 @@ echo "ok: token-erc20 down while its transaction was mined: found by its receipt
 
 # ---- 5. kill -9 loop while posting -----------------------------------------------------------------
 # Each of the three actors in turn (at a random moment), until each was killed KILLS times; payments are
-# posted until then (at least N), so every kill lands while payments flow.
+# posted until then (at least N), so every kill lands while payments flow. The next kill comes once the
+# restarted actor serves again (/health 200) and 0.3-1.0 s later: paced by the clock alone, a loaded
+# machine under ASan killed actors before they could serve anything (217 kills while 24 payments went
+# through; once not one payment for 15 minutes).
 KILLS=${TOKENIZER_E2E_KILLS:-4}
 killer() {
 	local names=(tokenizer token-firefly token-erc20) n k=0
+	local -A port=([tokenizer]=$HP [token-firefly]=$FP [token-erc20]=$EP)
 	while [ ! -f "$TMP/stop-killer" ]; do
 		n=${names[k % 3]}
 		k=$((k + 1))
@@ -406,6 +410,7 @@ killer() {
 		echo "$n ${P[$n]}" >>"$TMP/killer.pids"
 		echo "$n" >>"$TMP/killed"
 		[ $k -lt $((3 * KILLS)) ] || touch "$TMP/kill-quota"
+		poll 30 curl -sf "http://127.0.0.1:${port[$n]}/health" || echo "$n: /health not 200 within 30 s x T_SLOW" >>"$TMP/killer.log"
 		sleep "0.$((RANDOM % 8 + 3))"
 	done
 }

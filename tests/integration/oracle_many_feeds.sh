@@ -160,7 +160,7 @@ all_landed 0
 # of two is their mean while a move is half seen, and the rest of a 2 % move from that mean is under
 # the 1 % threshold (kraken's pair was once misnamed here: a feed stuck at the mean, 1 run in ~10).
 for s in coinbase binance kraken; do
-	! grep -q '"source failing"' "$TMP/fetcher-$s.log" || fail "fetcher-$s: a source failing ($(grep -m1 '"source failing"' "$TMP/fetcher-$s.log"))"
+	if line=$(grep -m1 '"source failing"' "$TMP/fetcher-$s.log"); then fail "fetcher-$s: a source failing ($line)"; fi
 done
 wait_for 20 "the gate counted $N landed updates" metric_ge 'gate_landed_updates_total{mode="single"}' "$N"
 [ "$(txs single)" -eq "$N" ] || fail "$(txs single) transactions for $N single updates"
